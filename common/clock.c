@@ -1,0 +1,100 @@
+/* clock.c - time sources and the parsers for durations ("1m30s") and fractions ("1%") in scenario options. */
+#include "common/clock.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int64_t clock_mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int64_t clock_wall_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Nanoseconds per unit for the suffix at *p (advancing p), or 0 if unknown. */
+static double unit_ns(const char **p) {
+  static const struct { const char *name; double ns; } units[] = {
+      {"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}, {"d", 86400e9}};
+  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    size_t len = strlen(units[i].name);
+    if (strncmp(*p, units[i].name, len) == 0 && !isalpha((unsigned char)(*p)[len])) {
+      *p += len;
+      return units[i].ns;
+    }
+  }
+  return 0;
+}
+
+int clock_parse_duration(const char *text, int64_t *out_ns) {
+  const char *p = text;
+  double total = 0;
+  int parts = 0;
+
+  if (!text || !out_ns) return -EINVAL;
+  while (isspace((unsigned char)*p)) p++;
+  while (*p && !isspace((unsigned char)*p)) {
+    char *end;
+    double value, scale = 1e9;
+    if (!isdigit((unsigned char)*p) && *p != '.') return -EINVAL;
+    errno = 0;
+    value = strtod(p, &end);
+    if (end == p || errno || !isfinite(value) || value < 0) return -EINVAL;
+    p = end;
+    if (isalpha((unsigned char)*p)) {
+      scale = unit_ns(&p);
+      if (scale == 0) return -EINVAL;
+    } else if (parts > 0) {
+      return -EINVAL; /* "1m30" is ambiguous */
+    }
+    total += value * scale;
+    parts++;
+  }
+  while (isspace((unsigned char)*p)) p++;
+  if (*p || parts == 0 || total > 9.2e18) return -EINVAL;
+  *out_ns = (int64_t)llround(total);
+  return 0;
+}
+
+int clock_parse_fraction(const char *text, double *out) {
+  char *end;
+  double value;
+
+  if (!text || !out) return -EINVAL;
+  errno = 0;
+  value = strtod(text, &end);
+  if (end == text || errno || !isfinite(value) || value < 0) return -EINVAL;
+  while (isspace((unsigned char)*end)) end++;
+  if (*end == '%') {
+    value /= 100.0;
+    end++;
+  }
+  while (isspace((unsigned char)*end)) end++;
+  if (*end || value > 1.0) return -EINVAL;
+  *out = value;
+  return 0;
+}
+
+char *clock_format_duration(int64_t ns, char *buf, unsigned long size) {
+  if (ns >= 60000000000LL) {
+    int64_t s = ns / 1000000000LL;
+    if (s >= 3600) snprintf(buf, size, "%lldh%02lldm%02llds", (long long)(s / 3600), (long long)(s / 60 % 60), (long long)(s % 60));
+    else snprintf(buf, size, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+  } else if (ns >= 1000000000LL) {
+    snprintf(buf, size, "%.3gs", (double)ns / 1e9);
+  } else if (ns >= 1000000LL) {
+    snprintf(buf, size, "%.3gms", (double)ns / 1e6);
+  } else {
+    snprintf(buf, size, "%.3gus", (double)ns / 1e3);
+  }
+  return buf;
+}

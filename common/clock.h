@@ -1,0 +1,23 @@
+/* clock.h - monotonic and wall time in nanoseconds, and the duration/percentage strings scenarios use. */
+#ifndef LOADCTL_CLOCK_H
+#define LOADCTL_CLOCK_H
+
+#include <stdint.h>
+
+/* CLOCK_MONOTONIC in ns; never goes backwards; the only clock latency is measured with. */
+int64_t clock_mono_ns(void);
+
+/* CLOCK_REALTIME in ns since the Unix epoch; for timestamps that leave the process. */
+int64_t clock_wall_ns(void);
+
+/* Parse "250ms", "1m30s", "2h", "1.5s", "500us", "10" (seconds) into nanoseconds.
+ * Units: ns us ms s m h d. Returns 0, or -EINVAL for empty, negative, unknown unit or overflow. */
+int clock_parse_duration(const char *text, int64_t *out_ns);
+
+/* Parse "1%", "0.5 %", "0.01" (a fraction) into a fraction in [0, 1]; -EINVAL otherwise. */
+int clock_parse_fraction(const char *text, double *out);
+
+/* Format ns as a short human duration ("1m30s", "250ms", "1.2us") into buf; returns buf. */
+char *clock_format_duration(int64_t ns, char *buf, unsigned long size);
+
+#endif

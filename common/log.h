@@ -1,0 +1,22 @@
+/* log.h - one level-checked logging macro for executables; libraries report by return code. */
+#ifndef LOADCTL_LOG_H
+#define LOADCTL_LOG_H
+
+enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+
+/* Current threshold; messages above it are dropped. Default LOG_INFO, or LOADCTL_LOG=debug|info|warn|error. */
+extern int log_threshold;
+
+/* Set the threshold from a name ("debug", "info", "warn", "error"); returns 0 or -EINVAL. */
+int log_set_level(const char *name);
+
+/* Write one line "loadctl[level] where: message" to stderr. Thread-safe (one write per line). */
+void log_write(int level, const char *where, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define LOG(level, ...)                                                                  \
+  do {                                                                                   \
+    if ((level) <= log_threshold) log_write((level), __FILE__, __VA_ARGS__);             \
+  } while (0)
+
+#endif

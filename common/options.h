@@ -1,0 +1,65 @@
+/* options.h - a scenario's `options` table read into C: the one place master and worker agree on
+ * what a scenario asks for. Loading runs the scenario file in a fresh LuaJIT state with the scenario
+ * API stubbed (no load is sent), so `loadctl check`, the master and the workers all validate alike. */
+#ifndef LOADCTL_OPTIONS_H
+#define LOADCTL_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define OPTIONS_MAX_STAGES 64
+#define OPTIONS_MAX_THRESHOLDS 64
+#define OPTIONS_MAX_PROFILES 16
+#define OPTIONS_MAX_TASKS 256
+
+enum options_model { OPTIONS_CLOSED = 0, OPTIONS_OPEN = 1 };
+
+typedef struct options_stage {
+  int64_t duration_ns;
+  double target; /* users (closed) or iterations/s (open) reached at the end of the stage */
+} options_stage;
+
+typedef struct options_threshold {
+  char expr[512];   /* as written: "p99{name=POST /api/orders} < 250ms" or key "errors" + "rate < 1%" */
+  int abort_on_fail;
+} options_threshold;
+
+typedef struct options_profile {
+  char source[32];  /* "pprof", "command", "file", "pyroscope", "parca" */
+  char url[1024];   /* pprof/pyroscope/parca URL, or file path, or command line */
+  char type[32];    /* "cpu" (default), "heap", "allocs", "mutex", "block", "goroutine", "folded" */
+  int64_t window_ns; /* default 5 s */
+} options_profile;
+
+typedef struct options {
+  char name[128];     /* scenario name: options.name or the file's basename without .lua */
+  char target[1024];  /* base URL, default "http://127.0.0.1:8080" */
+  int model;          /* enum options_model */
+  double users;       /* closed: constant users when no stages */
+  double spawn_rate;  /* closed: users started per second (0 = all at once) */
+  double rate;        /* open: iterations/s when no stages */
+  int64_t max_vus;    /* open: VU pool size (default: max(rate,100)) */
+  int64_t duration_ns; /* total; when stages given, their sum */
+  options_stage stages[OPTIONS_MAX_STAGES];
+  size_t nstages;
+  options_threshold thresholds[OPTIONS_MAX_THRESHOLDS];
+  size_t nthresholds;
+  options_profile profiles[OPTIONS_MAX_PROFILES];
+  size_t nprofiles;
+  int http_backend;   /* enum http_backend values: 0 auto, 1 h1, 2 curl */
+  int64_t timeout_ns; /* per request, default 30 s */
+  int64_t interval_ns; /* stats interval, default 1 s */
+  int64_t think_min_ns, think_max_ns; /* default think time between iterations, default 0 */
+  int64_t max_body;   /* bytes of a response body kept for the script; default 1 MiB */
+  int insecure_tls;
+  size_t ntasks;      /* tasks declared with task(); 0 is an error */
+} options;
+
+/* Load path (source read from disk) into *out. On error returns negative errno and writes a message
+ * naming file:line into err (e.g. "checkout.lua:12: unknown option 'user' (did you mean 'users'?)"). */
+int options_load_file(const char *path, options *out, char *err, size_t errlen);
+/* Same, from source text already in memory; chunkname is what messages call the file. */
+int options_load_source(const char *chunkname, const char *source, size_t len, options *out, char *err,
+                        size_t errlen);
+
+#endif

@@ -1,0 +1,106 @@
+/* stats.h - one interval's measurements, per request name: the record that flows from the worker
+ * threads to the agent, over the wire (msg), into the master's merge (aggregate) and onto disk (rundir).
+ * The structs are open on purpose: they are plain data passed between modules, not objects with rules. */
+#ifndef LOADCTL_STATS_H
+#define LOADCTL_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/hist.h"
+
+/* Error categories; every failed request or iteration lands in exactly one. */
+enum stats_err {
+  STATS_ERR_CONNECT = 0, /* refused, unreachable */
+  STATS_ERR_DNS,
+  STATS_ERR_TIMEOUT,
+  STATS_ERR_RESET,    /* reset / closed mid-response */
+  STATS_ERR_PROTOCOL, /* malformed HTTP, non-HTTP reply */
+  STATS_ERR_HTTP4XX,
+  STATS_ERR_HTTP5XX,
+  STATS_ERR_SCRIPT, /* Lua error in a task or a failed check() is not an error; see checks */
+  STATS_ERR_OTHER,
+  STATS_ERR_COUNT
+};
+
+/* Short names ("connect", "dns", "timeout", "reset", "protocol", "http4xx", "http5xx", "script", "other"). */
+const char *stats_err_name(int kind);
+
+#define STATS_EXEMPLARS 4      /* slowest and typical trace ids kept per name per interval */
+#define STATS_FAILURES 8       /* distinct failure messages kept per name per interval */
+#define STATS_MAX_NAMES 1000   /* distinct request names per run; more are folded into "(other)" */
+#define STATS_NAME_MAX 256     /* bytes, longer names are cut */
+#define STATS_MESSAGE_MAX 256
+
+typedef struct stats_exemplar {
+  char trace_id[33]; /* 32 hex + NUL */
+  char span_id[17];  /* 16 hex + NUL */
+  int64_t latency_us;
+  int64_t wall_ms; /* when the request was (meant to be) sent */
+} stats_exemplar;
+
+typedef struct stats_failure {
+  int kind; /* enum stats_err */
+  char message[STATS_MESSAGE_MAX];
+  int64_t count;
+} stats_failure;
+
+typedef struct stats_entry {
+  char name[STATS_NAME_MAX]; /* request name, "GET /api/books"; or check/group names for kind != 0 */
+  char method[16];           /* "GET"..., empty for script-level entries */
+  hist *latency;             /* from intended send time (coordinated-omission free); owned */
+  hist *service;             /* from actual send time (plain service time); owned */
+  int64_t count;             /* requests completed, errors included */
+  int64_t errors;            /* sum of err[] */
+  int64_t err[STATS_ERR_COUNT];
+  int64_t bytes_in, bytes_out;
+  stats_exemplar slow[STATS_EXEMPLARS];    /* slowest first */
+  int nslow;
+  stats_exemplar typical[STATS_EXEMPLARS]; /* random sample near the median */
+  int ntypical;
+  stats_failure failures[STATS_FAILURES];
+  int nfailures;
+} stats_entry;
+
+typedef struct stats_check {
+  char name[STATS_NAME_MAX];
+  int64_t passes, fails;
+} stats_check;
+
+typedef struct stats_interval {
+  int64_t start_ms;    /* wall ms (master clock once aggregated) of the interval's start */
+  int64_t interval_ms; /* length, normally 1000 */
+  int64_t users;       /* active VUs at the end of the interval */
+  double rate;         /* target iterations/s (open model), 0 in closed model */
+  int64_t iterations;  /* iterations completed */
+  int64_t dropped;     /* open model: iterations due with no free VU */
+  stats_entry *entries;
+  size_t nentries, capentries;
+  stats_check *checks;
+  size_t nchecks, capchecks;
+} stats_interval;
+
+/* Create an empty interval; caller owns it, release with stats_destroy. 0 or -ENOMEM. */
+int stats_create(stats_interval **out, int64_t start_ms, int64_t interval_ms);
+void stats_destroy(stats_interval *s);
+/* Empty all entries (keeping names and memory) for the next interval. */
+void stats_reset(stats_interval *s, int64_t start_ms);
+
+/* Find the entry for name (creating it, with empty histograms, if absent). NULL on -ENOMEM or when
+ * STATS_MAX_NAMES is reached and name is new (then the caller uses "(other)"). */
+stats_entry *stats_entry_get(stats_interval *s, const char *name, const char *method);
+stats_entry *stats_entry_find(const stats_interval *s, const char *name);
+stats_check *stats_check_get(stats_interval *s, const char *name);
+
+/* Record one completed request: latency from intended start, service time from actual send. */
+void stats_entry_record(stats_entry *e, int64_t latency_us, int64_t service_us);
+/* Count one failure of kind with a message (kept up to STATS_FAILURES distinct messages). */
+void stats_entry_fail(stats_entry *e, int kind, const char *message);
+/* Offer an exemplar; kept if among the slowest, or (with probability) as a typical sample. */
+void stats_entry_exemplar(stats_entry *e, const stats_exemplar *x, uint64_t random);
+
+/* dst += src exactly: histograms added, counters summed, exemplars and failures merged.
+ * Entries of src missing in dst are created. 0 or -ENOMEM. users/rate/iterations/dropped summed. */
+int stats_merge(stats_interval *dst, const stats_interval *src);
+
+#endif

@@ -1,0 +1,76 @@
+/* http.h - the narrow HTTP client interface the VUs use: one request in, status/headers/body/timings
+ * out by callback, on the calling thread's uv loop. Two backends live behind it: http_curl (libcurl on
+ * curl_multi_socket_action, for everything) and http_h1 (our lean HTTP/1.1 client for plain http://).
+ * No curl or http-parser types cross this header. */
+#ifndef LOADCTL_HTTP_H
+#define LOADCTL_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct http_client http_client; /* one per engine thread; owns its backends */
+typedef struct http_conn http_conn;     /* one per VU: its kept-alive connection(s) and cookie jar */
+
+enum http_backend { HTTP_AUTO = 0, HTTP_H1, HTTP_CURL };
+
+typedef struct http_header {
+  const char *name;
+  const char *value;
+} http_header;
+
+typedef struct http_request {
+  const char *method; /* "GET" */
+  const char *url;    /* absolute, "http://127.0.0.1:8080/api/books?page=2" */
+  const http_header *headers;
+  size_t nheaders;
+  const char *body; /* may be NULL */
+  size_t body_len;
+  int64_t timeout_ms;      /* whole request; 0 = default 30 s */
+  int64_t connect_timeout_ms; /* 0 = default 10 s */
+  size_t max_body;         /* bytes of body kept for the script; 0 = discard (still counted) */
+} http_request;
+
+typedef struct http_response {
+  int status; /* 0 when no HTTP response arrived */
+  int error;  /* 0, or enum stats_err category (STATS_ERR_CONNECT ...) for transport failures */
+  char error_message[256];
+  const char *headers_raw; /* "Name: value\r\n" lines, valid only during the callback */
+  size_t headers_len;
+  const char *body; /* first max_body bytes, valid only during the callback */
+  size_t body_len;
+  uint64_t bytes_in, bytes_out;
+  int64_t sent_ns;     /* clock_mono_ns when the first byte was written (or connect began) */
+  int64_t done_ns;     /* clock_mono_ns when the response was complete (or failed) */
+  int64_t connect_ns;  /* time spent connecting (0 if reused) */
+  int64_t tls_ns;      /* time spent in TLS handshake (0 if none/reused) */
+  int64_t ttfb_ns;     /* sent -> first response byte */
+} http_response;
+
+typedef void (*http_done_cb)(http_conn *conn, const http_response *res, void *ud);
+
+typedef struct http_client_options {
+  int backend;           /* enum http_backend; AUTO = h1 for plain http:// when built, else curl */
+  int insecure_tls;      /* skip certificate checks (tests with self-signed certs) */
+  int64_t default_timeout_ms;
+} http_client_options;
+
+/* Create a client on loop; owned by caller, close with http_client_close (async: loop must run
+ * until close_cb). 0 or negative errno. */
+int http_client_create(uv_loop_t *loop, const http_client_options *opt, http_client **out);
+void http_client_close(http_client *c, void (*close_cb)(void *ud), void *ud);
+
+/* One connection context per VU (keep-alive, cookie jar). Owned by the client; released with
+ * http_conn_release (pending request is cancelled, its callback not called). */
+int http_conn_create(http_client *c, http_conn **out);
+void http_conn_release(http_conn *conn);
+
+/* Start req on conn (one at a time per conn). The request struct and its strings are copied before
+ * return. done is called exactly once, later, on the loop thread. 0 or negative errno (-EBUSY when
+ * the conn already has a request in flight). */
+int http_conn_send(http_conn *conn, const http_request *req, http_done_cb done, void *ud);
+
+/* Which backend a request would use ("h1" or "curl"), for reports. */
+const char *http_backend_name(const http_conn *conn);
+
+#endif
