@@ -1,14 +1,92 @@
-/* cmd_report.c - `loadctl report`: not built yet; says so instead of pretending. */
+/* cmd_report.c - `loadctl report RUN_DIR`: rebuild summary.json, the CSVs and report.html from what a run
+ * wrote as it went (works on a run killed with kill -9), then print the summary table. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cmd.h"
+#include "common/rundir.h"
+#include "master/history.h"
+#include "master/report/live.h"
+#include "master/report/rebuild.h"
+
+static const char help[] =
+    "usage: loadctl report RUN_DIR [--junit FILE] [--fail-on-thresholds] [--no-index] [--quiet]\n"
+    "\n"
+    "Rebuild summary.json, stats.csv, failures.csv, stats_history.csv and report.html in RUN_DIR from\n"
+    "run.json, intervals.jsonl, latency.hlog and exemplars.jsonl. A run cut off (kill -9, power loss)\n"
+    "is reported up to its last complete interval; what was skipped is listed on stderr.\n"
+    "\n"
+    "  --junit FILE            write the thresholds as JUnit XML\n"
+    "  --fail-on-thresholds    exit 99 when a threshold listed in run.json fails\n"
+    "  --no-index              do not record the run in <runs root>/index.jsonl\n"
+    "  --quiet                 no summary table\n";
 
 int cmd_report(int argc, char **argv) {
-  if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-    printf("usage: loadctl report ...\n\n(not built yet)\n");
-    return 0;
+  const char *dir = NULL, *junit = NULL;
+  bool fail_on = false, index = true, quiet = false, ok = true, tty, color;
+  char err[1024];
+  report *rep = NULL;
+  thresholds *th = NULL;
+  live *lv = NULL;
+  int rc, code = 0;
+
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(help, stdout);
+      return 0;
+    } else if (!strcmp(argv[i], "--junit") && i + 1 < argc) {
+      junit = argv[++i];
+    } else if (!strcmp(argv[i], "--fail-on-thresholds")) {
+      fail_on = true;
+    } else if (!strcmp(argv[i], "--no-index")) {
+      index = false;
+    } else if (!strcmp(argv[i], "--quiet")) {
+      quiet = true;
+    } else if (argv[i][0] == '-' || dir) {
+      return cmd_usage_error("report", "unexpected argument '%s'", argv[i]);
+    } else {
+      dir = argv[i];
+    }
   }
-  fprintf(stderr, "loadctl report: not built yet in this version\n");
-  return EXIT_RUNTIME;
+  if (!dir) return cmd_usage_error("report", "missing RUN_DIR");
+  rc = rebuild_load(dir, &rep, &th, stderr, err, sizeof err);
+  if (rc < 0) {
+    fprintf(stderr, "loadctl report: %s\n", err);
+    return EXIT_RUNTIME;
+  }
+  rc = report_write(rep, dir, err, sizeof err);
+  if (rc < 0) {
+    fprintf(stderr, "loadctl report: %s\n", err);
+    code = EXIT_RUNTIME;
+    goto out;
+  }
+  for (size_t i = 0; i < thresholds_count(th); i++) ok = ok && thresholds_get(th, i)->ok;
+  if (junit && th && thresholds_write_junit(th, junit) < 0) {
+    fprintf(stderr, "loadctl report: cannot write %s\n", junit);
+    code = EXIT_RUNTIME;
+  }
+  if (index) {
+    char root[4096];
+    json_t *summary = NULL;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, RUNDIR_SUMMARY);
+    history_root_of(dir, root, sizeof root);
+    if ((summary = json_load_file(path, 0, NULL)) && history_append(root, dir, summary) < 0)
+      fprintf(stderr, "loadctl report: could not record the run in %s/%s\n", root, HISTORY_INDEX);
+    json_decref(summary);
+  }
+  if (!quiet) {
+    live_detect(1, &tty, &color);
+    if (live_create(stdout, false, color, 0, &lv) == 0) {
+      live_set_thresholds(lv, th);
+      live_final(lv, report_cumulative(rep), (int64_t)(report_duration_s(rep) * 1e9));
+      live_destroy(lv);
+    }
+    printf("\nreport: %s/%s\n", dir, RUNDIR_HTML);
+  }
+  if (fail_on && !ok && code == 0) code = EXIT_THRESHOLDS;
+out:
+  thresholds_destroy(th);
+  report_destroy(rep);
+  return code;
 }

@@ -1,0 +1,501 @@
+/* hist.c - HDR histogram with the HdrHistogram log-linear layout fixed at 1 us .. 1 h, 3 significant
+ * digits, so recording is an index computation and one add, and merge is bucket addition. */
+#include "common/hist.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+/* Layout, as HdrHistogram computes it for lowest 1, highest 3.6e9, 3 significant digits. */
+#define UNIT_MAG 0
+#define SUB_BUCKET_COUNT_MAG 11 /* ceil(log2(2 * 10^3)) */
+#define SUB_BUCKET_HALF_MAG (SUB_BUCKET_COUNT_MAG - 1)
+#define SUB_BUCKET_COUNT (1 << SUB_BUCKET_COUNT_MAG)
+#define SUB_BUCKET_HALF (SUB_BUCKET_COUNT / 2)
+#define SUB_BUCKET_MASK ((int64_t)(SUB_BUCKET_COUNT - 1) << UNIT_MAG)
+#define BUCKET_COUNT 22 /* 2048 << 21 > 3.6e9 */
+#define COUNTS_LEN ((BUCKET_COUNT + 1) * SUB_BUCKET_HALF)
+
+/* Cookies as HdrHistogram writes them: the base with 0x10 set (the Java/C/JS word-size marker). */
+#define COOKIE_MASK (~0xf0u)
+#define ENCODING_COOKIE_BASE 0x1c849303u
+#define COMPRESSED_COOKIE_BASE 0x1c849304u
+#define ENCODING_COOKIE (ENCODING_COOKIE_BASE | 0x10u)
+#define COMPRESSED_COOKIE (COMPRESSED_COOKIE_BASE | 0x10u)
+#define HEADER_LEN 40
+#define DECODE_MAX_PAYLOAD (8u << 20) /* refuse bigger inflated payloads */
+
+struct hist {
+  int64_t total;
+  int64_t counts[COUNTS_LEN];
+};
+
+/* Index of a value already clamped to >= 1: HdrHistogram's counts_index_for(). */
+static inline int32_t index_of(int64_t value) {
+  int32_t pow2ceiling = 64 - __builtin_clzll((uint64_t)(value | SUB_BUCKET_MASK));
+  int32_t bucket = pow2ceiling - UNIT_MAG - (SUB_BUCKET_HALF_MAG + 1);
+  int32_t sub = (int32_t)(value >> (bucket + UNIT_MAG));
+  return ((bucket + 1) << SUB_BUCKET_HALF_MAG) + (sub - SUB_BUCKET_HALF);
+}
+
+static inline int64_t clamp(int64_t value) {
+  value = value < HIST_LOWEST_US ? HIST_LOWEST_US : value;
+  return value > HIST_HIGHEST_US ? HIST_HIGHEST_US : value;
+}
+
+/* Lowest value of counts slot i and the width of its range (layout given by half_mag, unit_mag). */
+static void slot_range(int32_t i, int half_mag, int unit_mag, int64_t *lowest, int64_t *width) {
+  int32_t bucket = (i >> half_mag) - 1;
+  int32_t sub = (i & ((1 << half_mag) - 1)) + (1 << half_mag);
+
+  if (bucket < 0) {
+    sub -= 1 << half_mag;
+    bucket = 0;
+  }
+  *lowest = (int64_t)sub << (bucket + unit_mag);
+  *width = (int64_t)1 << (bucket + unit_mag);
+}
+
+static int64_t slot_lowest(int32_t i) {
+  int64_t lowest, width;
+  slot_range(i, SUB_BUCKET_HALF_MAG, UNIT_MAG, &lowest, &width);
+  return lowest;
+}
+
+static int64_t slot_highest(int32_t i) {
+  int64_t lowest, width;
+  slot_range(i, SUB_BUCKET_HALF_MAG, UNIT_MAG, &lowest, &width);
+  return lowest + width - 1;
+}
+
+static int64_t slot_median(int32_t i) {
+  int64_t lowest, width;
+  slot_range(i, SUB_BUCKET_HALF_MAG, UNIT_MAG, &lowest, &width);
+  return lowest + (width >> 1);
+}
+
+int hist_create(hist **out) {
+  hist *h = calloc(1, sizeof *h);
+  if (!h) return -ENOMEM;
+  *out = h;
+  return 0;
+}
+
+void hist_destroy(hist *h) {
+  free(h);
+}
+
+size_t hist_memory_size(void) {
+  return sizeof(struct hist);
+}
+
+void hist_record(hist *h, int64_t value_us) {
+  h->counts[index_of(clamp(value_us))]++;
+  h->total++;
+}
+
+void hist_record_n(hist *h, int64_t value_us, int64_t count) {
+  h->counts[index_of(clamp(value_us))] += count;
+  h->total += count;
+}
+
+/* Back-fill value - k*interval for k = 1..kmax slot by slot, so a huge value over a tiny interval
+ * costs at most one pass over the slots instead of value/interval records. */
+static void backfill_by_slot(hist *h, int64_t value, int64_t interval, int64_t kmax) {
+  int32_t first = index_of(value - kmax * interval), last = index_of(value - interval);
+
+  for (int32_t i = first; i <= last; i++) {
+    int64_t lo = slot_lowest(i), hi = slot_highest(i);
+    /* k such that lo <= value - k*interval <= hi */
+    int64_t kmin_slot = value - hi <= 0 ? 1 : (value - hi + interval - 1) / interval;
+    int64_t kmax_slot = (value - lo) / interval;
+    if (kmin_slot < 1) kmin_slot = 1;
+    if (kmax_slot > kmax) kmax_slot = kmax;
+    if (kmax_slot >= kmin_slot) {
+      h->counts[i] += kmax_slot - kmin_slot + 1;
+      h->total += kmax_slot - kmin_slot + 1;
+    }
+  }
+}
+
+void hist_record_corrected(hist *h, int64_t value_us, int64_t expected_interval_us) {
+  int64_t value = clamp(value_us);
+
+  hist_record(h, value);
+  if (expected_interval_us <= 0 || value <= expected_interval_us) return;
+  int64_t kmax = value / expected_interval_us - 1; /* value - k*interval >= interval */
+  if (kmax <= 64) {
+    for (int64_t missing = value - expected_interval_us; missing >= expected_interval_us;
+         missing -= expected_interval_us)
+      hist_record(h, missing);
+    return;
+  }
+  backfill_by_slot(h, value, expected_interval_us, kmax);
+}
+
+void hist_add(hist *dst, const hist *src) {
+  for (int32_t i = 0; i < COUNTS_LEN; i++) dst->counts[i] += src->counts[i];
+  dst->total += src->total;
+}
+
+void hist_reset(hist *h) {
+  memset(h, 0, sizeof *h);
+}
+
+int64_t hist_count(const hist *h) {
+  return h->total;
+}
+
+int64_t hist_min(const hist *h) {
+  for (int32_t i = 0; i < COUNTS_LEN; i++)
+    if (h->counts[i]) return slot_lowest(i);
+  return 0;
+}
+
+int64_t hist_max(const hist *h) {
+  for (int32_t i = COUNTS_LEN - 1; i >= 0; i--)
+    if (h->counts[i]) return slot_highest(i);
+  return 0;
+}
+
+double hist_mean(const hist *h) {
+  double sum = 0;
+
+  if (h->total <= 0) return 0;
+  for (int32_t i = 0; i < COUNTS_LEN; i++)
+    if (h->counts[i]) sum += (double)h->counts[i] * (double)slot_median(i);
+  return sum / (double)h->total;
+}
+
+double hist_stdev(const hist *h) {
+  double mean = hist_mean(h), sum = 0;
+
+  if (h->total <= 0) return 0;
+  for (int32_t i = 0; i < COUNTS_LEN; i++) {
+    if (!h->counts[i]) continue;
+    double dev = (double)slot_median(i) - mean;
+    sum += dev * dev * (double)h->counts[i];
+  }
+  return sqrt(sum / (double)h->total);
+}
+
+int64_t hist_value_at_percentile(const hist *h, double percentile) {
+  double p = percentile < 0 ? 0 : (percentile > 100 ? 100 : percentile);
+  double fp_rank = p / 100.0 * (double)h->total;
+  /* Nearest rank rounded up, less one ulp of float error, as HdrHistogram Java and JS do. */
+  int64_t wanted = (int64_t)ceil(fp_rank - (nextafter(fp_rank, INFINITY) - fp_rank));
+  int64_t seen = 0;
+
+  if (h->total <= 0) return 0;
+  if (wanted < 1) wanted = 1;
+  for (int32_t i = 0; i < COUNTS_LEN; i++) {
+    seen += h->counts[i];
+    if (seen >= wanted) return slot_highest(i);
+  }
+  return hist_max(h);
+}
+
+bool hist_equal(const hist *a, const hist *b) {
+  return a->total == b->total && memcmp(a->counts, b->counts, sizeof a->counts) == 0;
+}
+
+int hist_foreach(const hist *h, int (*fn)(int64_t value_us, int64_t count, void *ud), void *ud) {
+  for (int32_t i = 0; i < COUNTS_LEN; i++) {
+    if (!h->counts[i]) continue;
+    int rc = fn(slot_highest(i), h->counts[i], ud);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
+/* --- V2 encoding -------------------------------------------------------------------------- */
+
+static void put_be32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+static void put_be64(uint8_t *p, uint64_t v) {
+  put_be32(p, (uint32_t)(v >> 32));
+  put_be32(p + 4, (uint32_t)v);
+}
+
+static uint32_t get_be32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t get_be64(const uint8_t *p) {
+  return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+/* HdrHistogram's ZigZag LEB128: 7 bits per byte for 8 bytes, the 9th byte carries 8 bits. */
+static size_t zigzag_put(uint8_t *p, int64_t value) {
+  uint64_t v = ((uint64_t)value << 1) ^ (uint64_t)(value >> 63);
+  size_t n = 0;
+
+  while (n < 8 && v >> 7) {
+    p[n++] = (uint8_t)((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  p[n++] = (uint8_t)v;
+  return n;
+}
+
+/* Reads one value; returns bytes used or 0 when the input ends inside the value. */
+static size_t zigzag_get(const uint8_t *p, size_t len, int64_t *out) {
+  uint64_t v = 0;
+  size_t n = 0;
+
+  for (;;) {
+    if (n >= len) return 0;
+    uint8_t b = p[n];
+    if (n == 8) {
+      v |= (uint64_t)b << 56;
+      n++;
+      break;
+    }
+    v |= (uint64_t)(b & 0x7f) << (7 * n);
+    n++;
+    if (!(b & 0x80)) break;
+  }
+  *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+  return n;
+}
+
+/* Uncompressed V2 bytes (header + counts) into a malloc'd buffer. */
+static int encode_raw(const hist *h, uint8_t **out, size_t *out_len) {
+  int32_t limit = COUNTS_LEN;
+  uint8_t *buf, *p;
+
+  while (limit > 0 && h->counts[limit - 1] == 0) limit--;
+  buf = malloc(HEADER_LEN + (size_t)limit * 9);
+  if (!buf) return -ENOMEM;
+  p = buf + HEADER_LEN;
+  for (int32_t i = 0; i < limit;) {
+    if (h->counts[i]) {
+      p += zigzag_put(p, h->counts[i++]);
+      continue;
+    }
+    int64_t zeros = 0;
+    while (i < limit && h->counts[i] == 0) zeros++, i++;
+    p += zigzag_put(p, zeros == 1 ? 0 : -zeros);
+  }
+  put_be32(buf, ENCODING_COOKIE);
+  put_be32(buf + 4, (uint32_t)(p - buf - HEADER_LEN));
+  put_be32(buf + 8, 0); /* normalizing index offset */
+  put_be32(buf + 12, HIST_SIGFIGS);
+  put_be64(buf + 16, HIST_LOWEST_US);
+  put_be64(buf + 24, HIST_HIGHEST_US);
+  double ratio = 1.0;
+  uint64_t bits;
+  memcpy(&bits, &ratio, sizeof bits);
+  put_be64(buf + 32, bits);
+  *out = buf;
+  *out_len = (size_t)(p - buf);
+  return 0;
+}
+
+int hist_encode(const hist *h, uint8_t **out, size_t *out_len) {
+  uint8_t *raw = NULL, *buf = NULL;
+  size_t raw_len = 0;
+  int rc = encode_raw(h, &raw, &raw_len);
+
+  if (rc < 0) goto out;
+  uLongf zlen = compressBound((uLong)raw_len);
+  buf = malloc(8 + zlen);
+  if (!buf) {
+    rc = -ENOMEM;
+    goto out;
+  }
+  if (compress2(buf + 8, &zlen, raw, (uLong)raw_len, Z_DEFAULT_COMPRESSION) != Z_OK) {
+    rc = -EIO;
+    goto out;
+  }
+  put_be32(buf, COMPRESSED_COOKIE);
+  put_be32(buf + 4, (uint32_t)zlen);
+  *out = buf;
+  *out_len = 8 + zlen;
+  buf = NULL;
+out:
+  free(raw);
+  free(buf);
+  return rc;
+}
+
+/* The source histogram's layout, from its header, checked the way HdrHistogram checks it. */
+typedef struct layout {
+  int half_mag, unit_mag;
+  int64_t counts_len;
+} layout;
+
+static int layout_from(int64_t lowest, int64_t highest, uint32_t sigfigs, layout *l) {
+  if (lowest < 1 || sigfigs < 1 || sigfigs > 5 || highest < 2 * lowest) return -EPROTO;
+  int64_t single = 2;
+  for (uint32_t i = 0; i < sigfigs; i++) single *= 10;
+  int count_mag = (int)ceil(log2((double)single));
+  l->half_mag = (count_mag > 1 ? count_mag : 1) - 1;
+  l->unit_mag = 63 - __builtin_clzll((uint64_t)lowest);
+  if (l->unit_mag + l->half_mag + 1 > 61) return -EPROTO;
+  int64_t smallest_untrackable = (int64_t)1 << (l->half_mag + 1 + l->unit_mag);
+  int64_t buckets = 1;
+  while (smallest_untrackable <= highest) {
+    if (smallest_untrackable > INT64_MAX / 2) {
+      buckets++;
+      break;
+    }
+    smallest_untrackable <<= 1;
+    buckets++;
+  }
+  l->counts_len = (buckets + 1) << l->half_mag;
+  return 0;
+}
+
+/* Add the counts payload, laid out as described by l, into h (re-bucketed through hist_record_n). */
+static int decode_counts(hist *h, const layout *l, const uint8_t *p, size_t len) {
+  int64_t index = 0;
+
+  while (len > 0) {
+    int64_t count;
+    size_t used = zigzag_get(p, len, &count);
+    if (!used) return -EPROTO;
+    p += used, len -= used;
+    if (count < 0) {
+      if (count == INT64_MIN || -count > l->counts_len - index) return -EPROTO;
+      index += -count;
+      continue;
+    }
+    if (index >= l->counts_len) return -EPROTO;
+    if (count > INT64_MAX - h->total) return -EPROTO;
+    if (count) {
+      int64_t lowest, width;
+      slot_range((int32_t)index, l->half_mag, l->unit_mag, &lowest, &width);
+      hist_record_n(h, lowest, count);
+    }
+    index++;
+  }
+  return 0;
+}
+
+/* Parse uncompressed V2 bytes. */
+static int decode_raw(const uint8_t *buf, size_t len, hist *h) {
+  layout l;
+
+  if (len < HEADER_LEN) return -EPROTO;
+  if ((get_be32(buf) & COOKIE_MASK) != ENCODING_COOKIE_BASE) return -EPROTO;
+  uint32_t payload = get_be32(buf + 4);
+  if (payload != len - HEADER_LEN) return -EPROTO;
+  /* buf + 8, the normalizing index offset, is ignored as HdrHistogram's decoders do (hdr-histogram-js
+   * writes 1 there); buf + 32, the double conversion ratio, means nothing for integer counts. */
+  int rc = layout_from((int64_t)get_be64(buf + 16), (int64_t)get_be64(buf + 24), get_be32(buf + 12), &l);
+  if (rc < 0) return rc;
+  if (l.counts_len > (int64_t)1 << 30) return -EPROTO;
+  return decode_counts(h, &l, buf + HEADER_LEN, payload);
+}
+
+/* Inflate exactly out_len bytes of zlib data, requiring the stream to end there. */
+static int inflate_all(const uint8_t *in, size_t in_len, uint8_t **out, size_t *out_len) {
+  z_stream zs;
+  uint8_t header[HEADER_LEN];
+  uint8_t *buf = NULL;
+  int rc = -EPROTO, zrc;
+
+  memset(&zs, 0, sizeof zs);
+  if (inflateInit(&zs) != Z_OK) return -ENOMEM;
+  zs.next_in = (Bytef *)(uintptr_t)in;
+  zs.avail_in = (uInt)in_len;
+  zs.next_out = header;
+  zs.avail_out = HEADER_LEN;
+  zrc = inflate(&zs, Z_SYNC_FLUSH);
+  if ((zrc != Z_OK && zrc != Z_STREAM_END) || zs.avail_out != 0) goto out;
+  uint32_t payload = get_be32(header + 4);
+  if (payload > DECODE_MAX_PAYLOAD) goto out;
+  buf = malloc(HEADER_LEN + (size_t)payload + 1);
+  if (!buf) {
+    rc = -ENOMEM;
+    goto out;
+  }
+  memcpy(buf, header, HEADER_LEN);
+  zs.next_out = buf + HEADER_LEN;
+  zs.avail_out = payload + 1; /* one spare byte detects a longer stream */
+  if (zrc != Z_STREAM_END) zrc = inflate(&zs, Z_FINISH);
+  if (zrc != Z_STREAM_END || zs.avail_out != 1) goto out;
+  *out = buf;
+  *out_len = HEADER_LEN + payload;
+  buf = NULL;
+  rc = 0;
+out:
+  inflateEnd(&zs);
+  free(buf);
+  return rc;
+}
+
+int hist_decode(const uint8_t *buf, size_t len, hist **out) {
+  hist *h = NULL;
+  uint8_t *raw = NULL;
+  size_t raw_len = 0;
+  int rc;
+
+  if (!buf || len < 8) return -EINVAL;
+  rc = hist_create(&h);
+  if (rc < 0) return rc;
+  uint32_t cookie = get_be32(buf) & COOKIE_MASK;
+  if (cookie == ENCODING_COOKIE_BASE) {
+    rc = decode_raw(buf, len, h);
+  } else if (cookie == COMPRESSED_COOKIE_BASE) {
+    uint32_t zlen = get_be32(buf + 4);
+    rc = zlen != len - 8 ? -EPROTO : inflate_all(buf + 8, zlen, &raw, &raw_len);
+    if (rc == 0) rc = decode_raw(raw, raw_len, h);
+  } else {
+    rc = -EPROTO;
+  }
+  free(raw);
+  if (rc < 0) {
+    hist_destroy(h);
+    return rc;
+  }
+  *out = h;
+  return 0;
+}
+
+int hist_encode_base64(const hist *h, char **out) {
+  uint8_t *bin = NULL;
+  size_t len = 0;
+  int rc = hist_encode(h, &bin, &len);
+
+  if (rc < 0) return rc;
+  size_t b64_len = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+  char *text = malloc(b64_len);
+  if (!text) {
+    free(bin);
+    return -ENOMEM;
+  }
+  sodium_bin2base64(text, b64_len, bin, len, sodium_base64_VARIANT_ORIGINAL);
+  free(bin);
+  *out = text;
+  return 0;
+}
+
+int hist_decode_base64(const char *text, size_t len, hist **out) {
+  const char *end = NULL;
+  size_t bin_len = 0;
+  int rc;
+
+  if (!text) return -EINVAL;
+  while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ')) len--;
+  if (len == 0 || len > (size_t)INT_MAX) return -EINVAL;
+  uint8_t *bin = malloc(len / 4 * 3 + 3);
+  if (!bin) return -ENOMEM;
+  if (sodium_base642bin(bin, len / 4 * 3 + 3, text, len, NULL, &bin_len, &end,
+                        sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      end != text + len) {
+    rc = -EINVAL;
+    goto out;
+  }
+  rc = hist_decode(bin, bin_len, out);
+out:
+  free(bin);
+  return rc;
+}

@@ -1,0 +1,682 @@
+/* msg.c - msgpack encoding of struct msg, and a decoder that treats every byte as hostile: the
+ * structure is bounded before msgpack-c sees it, then every field is checked for type and size. */
+#include "common/msg.h"
+
+#include <errno.h>
+#include <msgpack.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const type_names[MSG_TYPE_END] = {
+    NULL, "hello", "assign", "ready", "start", "stats", "heartbeat", "stop", "quit", "error",
+};
+
+const char *msg_type_name(int type) {
+  if (type <= 0 || type >= MSG_TYPE_END) return "unknown";
+  return type_names[type];
+}
+
+void msg_init(msg *m, int type) {
+  memset(m, 0, sizeof *m);
+  m->type = type;
+  m->version = MSG_VERSION;
+}
+
+void msg_free(msg *m) {
+  if (!m) return;
+  if (m->type == MSG_ASSIGN) free(m->u.assign.scenario_source);
+  if (m->type == MSG_STATS) stats_destroy(m->u.stats);
+  memset(m, 0, sizeof *m);
+}
+
+/* --- encoding ------------------------------------------------------------------------------ */
+
+/* Every pack call's status is OR-ed into rc, so one check at the end catches a failed write. */
+typedef struct enc {
+  msgpack_packer pk;
+  int rc;
+} enc;
+
+static void put_key(enc *e, const char *key) {
+  e->rc |= msgpack_pack_str_with_body(&e->pk, key, strlen(key));
+}
+
+static void put_str(enc *e, const char *value) {
+  e->rc |= msgpack_pack_str_with_body(&e->pk, value, strlen(value));
+}
+
+static void kv_str(enc *e, const char *key, const char *value) {
+  put_key(e, key);
+  put_str(e, value);
+}
+
+static void kv_i64(enc *e, const char *key, int64_t value) {
+  put_key(e, key);
+  e->rc |= msgpack_pack_int64(&e->pk, value);
+}
+
+static void kv_double(enc *e, const char *key, double value) {
+  put_key(e, key);
+  e->rc |= msgpack_pack_double(&e->pk, value);
+}
+
+static void put_hist(enc *e, const hist *h) {
+  uint8_t *buf = NULL;
+  size_t len = 0;
+
+  if (!h || hist_encode(h, &buf, &len) < 0) {
+    e->rc |= -1;
+    return;
+  }
+  e->rc |= msgpack_pack_bin_with_body(&e->pk, buf, len);
+  free(buf);
+}
+
+static void put_exemplars(enc *e, const stats_exemplar *x, int n) {
+  e->rc |= msgpack_pack_array(&e->pk, (size_t)n);
+  for (int i = 0; i < n; i++) {
+    e->rc |= msgpack_pack_array(&e->pk, 4);
+    put_str(e, x[i].trace_id);
+    put_str(e, x[i].span_id);
+    e->rc |= msgpack_pack_int64(&e->pk, x[i].latency_us);
+    e->rc |= msgpack_pack_int64(&e->pk, x[i].wall_ms);
+  }
+}
+
+static void put_entry(enc *e, const stats_entry *en) {
+  e->rc |= msgpack_pack_map(&e->pk, 12);
+  kv_str(e, "name", en->name);
+  kv_str(e, "method", en->method);
+  kv_i64(e, "count", en->count);
+  kv_i64(e, "errors", en->errors);
+  put_key(e, "err");
+  e->rc |= msgpack_pack_array(&e->pk, STATS_ERR_COUNT);
+  for (int k = 0; k < STATS_ERR_COUNT; k++) e->rc |= msgpack_pack_int64(&e->pk, en->err[k]);
+  kv_i64(e, "bytes_in", en->bytes_in);
+  kv_i64(e, "bytes_out", en->bytes_out);
+  put_key(e, "lat");
+  put_hist(e, en->latency);
+  put_key(e, "svc");
+  put_hist(e, en->service);
+  put_key(e, "slow");
+  put_exemplars(e, en->slow, en->nslow);
+  put_key(e, "typical");
+  put_exemplars(e, en->typical, en->ntypical);
+  put_key(e, "fail");
+  e->rc |= msgpack_pack_array(&e->pk, (size_t)en->nfailures);
+  for (int i = 0; i < en->nfailures; i++) {
+    e->rc |= msgpack_pack_array(&e->pk, 3);
+    e->rc |= msgpack_pack_int64(&e->pk, en->failures[i].kind);
+    put_str(e, en->failures[i].message);
+    e->rc |= msgpack_pack_int64(&e->pk, en->failures[i].count);
+  }
+}
+
+static void put_interval(enc *e, const stats_interval *s) {
+  e->rc |= msgpack_pack_map(&e->pk, 8);
+  kv_i64(e, "start_ms", s->start_ms);
+  kv_i64(e, "interval_ms", s->interval_ms);
+  kv_i64(e, "users", s->users);
+  kv_double(e, "rate", s->rate);
+  kv_i64(e, "iterations", s->iterations);
+  kv_i64(e, "dropped", s->dropped);
+  put_key(e, "entries");
+  e->rc |= msgpack_pack_array(&e->pk, s->nentries);
+  for (size_t i = 0; i < s->nentries; i++) put_entry(e, &s->entries[i]);
+  put_key(e, "checks");
+  e->rc |= msgpack_pack_array(&e->pk, s->nchecks);
+  for (size_t i = 0; i < s->nchecks; i++) {
+    e->rc |= msgpack_pack_array(&e->pk, 3);
+    put_str(e, s->checks[i].name);
+    e->rc |= msgpack_pack_int64(&e->pk, s->checks[i].passes);
+    e->rc |= msgpack_pack_int64(&e->pk, s->checks[i].fails);
+  }
+}
+
+static void put_assign(enc *e, const msg_assign *a) {
+  kv_str(e, "name", a->scenario_name);
+  put_key(e, "src");
+  e->rc |= msgpack_pack_bin_with_body(&e->pk, a->scenario_source ? a->scenario_source : "", a->scenario_len);
+  put_key(e, "stages");
+  e->rc |= msgpack_pack_array(&e->pk, a->nstages);
+  for (size_t i = 0; i < a->nstages; i++) {
+    e->rc |= msgpack_pack_array(&e->pk, 2);
+    e->rc |= msgpack_pack_int64(&e->pk, a->stages[i].duration_ns);
+    e->rc |= msgpack_pack_double(&e->pk, a->stages[i].target);
+  }
+  kv_i64(e, "max_vus", a->max_vus);
+  kv_double(e, "spawn_rate", a->spawn_rate);
+  kv_i64(e, "start", a->start_wall_ns);
+  kv_i64(e, "vu_base", a->vu_id_base);
+  kv_i64(e, "threads", a->threads);
+  put_key(e, "exec");
+  e->rc |= a->allow_exec ? msgpack_pack_true(&e->pk) : msgpack_pack_false(&e->pk);
+}
+
+/* Keys each type adds to the common five. */
+static size_t body_keys(int type) {
+  switch (type) {
+  case MSG_HELLO: return 4;
+  case MSG_ASSIGN: return 9;
+  case MSG_START: return 1;
+  case MSG_STATS: return 1;
+  case MSG_HEARTBEAT: return 3;
+  case MSG_ERROR: return 2;
+  default: return 0;
+  }
+}
+
+static void put_body(enc *e, const msg *m) {
+  switch (m->type) {
+  case MSG_HELLO:
+    kv_str(e, "host", m->u.hello.hostname);
+    kv_i64(e, "cores", m->u.hello.cores);
+    kv_i64(e, "threads", m->u.hello.threads);
+    kv_str(e, "ver", m->u.hello.version);
+    break;
+  case MSG_ASSIGN: put_assign(e, &m->u.assign); break;
+  case MSG_START: kv_i64(e, "start", m->u.start_wall_ns); break;
+  case MSG_STATS:
+    put_key(e, "iv");
+    put_interval(e, m->u.stats);
+    break;
+  case MSG_HEARTBEAT:
+    kv_i64(e, "sent", m->u.heartbeat.sent_wall_ns);
+    kv_i64(e, "echo", m->u.heartbeat.echo_wall_ns);
+    kv_i64(e, "recv", m->u.heartbeat.recv_wall_ns);
+    break;
+  case MSG_ERROR:
+    kv_i64(e, "code", m->u.error.code);
+    kv_str(e, "msg", m->u.error.message);
+    break;
+  default: break;
+  }
+}
+
+/* The fixed-size strings of m must be NUL-terminated and within their caps before they are sent. */
+static int encodable(const msg *m) {
+  if (!m || m->type <= 0 || m->type >= MSG_TYPE_END) return 0;
+  if (!memchr(m->worker_id, 0, sizeof m->worker_id) || !memchr(m->run_id, 0, sizeof m->run_id)) return 0;
+  if (m->type == MSG_STATS) return m->u.stats != NULL && m->u.stats->nentries <= STATS_MAX_NAMES;
+  if (m->type == MSG_ASSIGN)
+    return m->u.assign.scenario_len <= MSG_SCENARIO_MAX && m->u.assign.nstages <= OPTIONS_MAX_STAGES &&
+           (m->u.assign.scenario_source || m->u.assign.scenario_len == 0) &&
+           memchr(m->u.assign.scenario_name, 0, sizeof m->u.assign.scenario_name);
+  if (m->type == MSG_HELLO)
+    return memchr(m->u.hello.hostname, 0, sizeof m->u.hello.hostname) &&
+           memchr(m->u.hello.version, 0, sizeof m->u.hello.version);
+  if (m->type == MSG_ERROR) return memchr(m->u.error.message, 0, sizeof m->u.error.message) != NULL;
+  return 1;
+}
+
+int msg_encode(const msg *m, uint8_t **buf, size_t *len) {
+  msgpack_sbuffer sbuf;
+  enc e;
+
+  if (!buf || !len || !encodable(m)) return -EINVAL;
+  msgpack_sbuffer_init(&sbuf);
+  msgpack_packer_init(&e.pk, &sbuf, msgpack_sbuffer_write);
+  e.rc = msgpack_pack_map(&e.pk, 5 + body_keys(m->type));
+  kv_str(&e, "t", type_names[m->type]);
+  kv_i64(&e, "v", MSG_VERSION);
+  kv_str(&e, "w", m->worker_id);
+  put_key(&e, "s");
+  e.rc |= msgpack_pack_uint64(&e.pk, m->seq);
+  kv_str(&e, "r", m->run_id);
+  put_body(&e, m);
+  if (e.rc != 0) {
+    msgpack_sbuffer_destroy(&sbuf);
+    return -ENOMEM;
+  }
+  *len = sbuf.size;
+  *buf = (uint8_t *)msgpack_sbuffer_release(&sbuf);
+  return 0;
+}
+
+/* --- structural pre-check ------------------------------------------------------------------ */
+
+/* Read a big-endian length of n bytes at p[*pos]; 0 when the input ends first. */
+static int read_len(const uint8_t *p, size_t len, size_t *pos, int n, uint64_t *out) {
+  if ((size_t)n > len - *pos) return 0;
+  *out = 0;
+  for (int i = 0; i < n; i++) *out = *out << 8 | p[(*pos)++];
+  return 1;
+}
+
+/* Skip n bytes of payload. */
+static int skip(size_t len, size_t *pos, uint64_t n) {
+  if (n > len - *pos) return 0;
+  *pos += (size_t)n;
+  return 1;
+}
+
+static int skim(const uint8_t *p, size_t len, size_t *pos, int depth);
+
+/* Skim n elements of a container, each at least one byte, so counts can never exceed the input. */
+static int skim_items(const uint8_t *p, size_t len, size_t *pos, int depth, uint64_t n) {
+  if (depth >= MSG_MAX_DEPTH || n > len - *pos) return 0;
+  for (uint64_t i = 0; i < n; i++)
+    if (!skim(p, len, pos, depth + 1)) return 0;
+  return 1;
+}
+
+/* One msgpack object at *pos: sizes within the input, nesting within MSG_MAX_DEPTH. */
+static int skim(const uint8_t *p, size_t len, size_t *pos, int depth) {
+  uint64_t n = 0;
+
+  if (*pos >= len) return 0;
+  uint8_t b = p[(*pos)++];
+  if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) return 1;
+  if (b <= 0x8f) return skim_items(p, len, pos, depth, 2u * (b & 0x0f));
+  if (b <= 0x9f) return skim_items(p, len, pos, depth, b & 0x0f);
+  if (b <= 0xbf) return skip(len, pos, b & 0x1f);
+  switch (b) {
+  case 0xc4: case 0xd9: return read_len(p, len, pos, 1, &n) && skip(len, pos, n);
+  case 0xc5: case 0xda: return read_len(p, len, pos, 2, &n) && skip(len, pos, n);
+  case 0xc6: case 0xdb: return read_len(p, len, pos, 4, &n) && skip(len, pos, n);
+  case 0xc7: return read_len(p, len, pos, 1, &n) && skip(len, pos, n + 1);
+  case 0xc8: return read_len(p, len, pos, 2, &n) && skip(len, pos, n + 1);
+  case 0xc9: return read_len(p, len, pos, 4, &n) && skip(len, pos, n + 1);
+  case 0xca: case 0xce: case 0xd2: return skip(len, pos, 4);
+  case 0xcb: case 0xcf: case 0xd3: return skip(len, pos, 8);
+  case 0xcc: case 0xd0: return skip(len, pos, 1);
+  case 0xcd: case 0xd1: return skip(len, pos, 2);
+  case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: return skip(len, pos, 1 + (1u << (b - 0xd4)));
+  case 0xdc: return read_len(p, len, pos, 2, &n) && skim_items(p, len, pos, depth, n);
+  case 0xdd: return read_len(p, len, pos, 4, &n) && skim_items(p, len, pos, depth, n);
+  case 0xde: return read_len(p, len, pos, 2, &n) && skim_items(p, len, pos, depth, 2 * n);
+  case 0xdf: return read_len(p, len, pos, 4, &n) && skim_items(p, len, pos, depth, 2 * n);
+  default: return 0; /* 0xc1 is never used */
+  }
+}
+
+/* --- field access ---------------------------------------------------------------------------- */
+
+/* Decoding context: the first failure wins and names the field. */
+typedef struct dec {
+  int rc;
+  char *err;
+  size_t errlen;
+} dec;
+
+__attribute__((format(printf, 3, 4))) static int fail(dec *d, int rc, const char *fmt, ...) {
+  va_list ap;
+
+  if (d->rc) return d->rc;
+  d->rc = rc;
+  if (d->err && d->errlen) {
+    va_start(ap, fmt);
+    vsnprintf(d->err, d->errlen, fmt, ap);
+    va_end(ap);
+  }
+  return rc;
+}
+
+static const msgpack_object *field(dec *d, const msgpack_object *map, const char *key) {
+  const msgpack_object *found = NULL;
+  size_t klen = strlen(key);
+
+  for (uint32_t i = 0; i < map->via.map.size; i++) {
+    const msgpack_object *k = &map->via.map.ptr[i].key;
+    if (k->type != MSGPACK_OBJECT_STR || k->via.str.size != klen || memcmp(k->via.str.ptr, key, klen))
+      continue;
+    if (found) {
+      fail(d, -EPROTO, "duplicate field '%s'", key);
+      return NULL;
+    }
+    found = &map->via.map.ptr[i].val;
+  }
+  if (!found) fail(d, -EPROTO, "missing field '%s'", key);
+  return found;
+}
+
+static int64_t as_i64(dec *d, const msgpack_object *o, const char *what) {
+  if (!o) return 0;
+  if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= (uint64_t)INT64_MAX) return (int64_t)o->via.u64;
+  if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) return o->via.i64;
+  fail(d, -EPROTO, "field '%s' is not a 64-bit integer", what);
+  return 0;
+}
+
+/* A non-negative integer: counters, sizes. */
+static int64_t as_count(dec *d, const msgpack_object *o, const char *what) {
+  int64_t v = as_i64(d, o, what);
+  if (v < 0) fail(d, -EPROTO, "field '%s' is negative", what);
+  return v < 0 ? 0 : v;
+}
+
+static int64_t get_i64(dec *d, const msgpack_object *map, const char *key) {
+  return as_i64(d, field(d, map, key), key);
+}
+
+static int32_t get_i32(dec *d, const msgpack_object *map, const char *key) {
+  int64_t v = get_i64(d, map, key);
+  if (v < INT32_MIN || v > INT32_MAX) fail(d, -EPROTO, "field '%s' out of range", key);
+  return (int32_t)v;
+}
+
+static double as_double(dec *d, const msgpack_object *o, const char *what) {
+  if (!o) return 0;
+  if (o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32) return o->via.f64;
+  if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER || o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
+    return (double)as_i64(d, o, what);
+  fail(d, -EPROTO, "field '%s' is not a number", what);
+  return 0;
+}
+
+/* Copy a string into dst (size bytes with the NUL); -E2BIG when longer, -EPROTO on NUL inside. */
+static void as_str(dec *d, const msgpack_object *o, const char *what, char *dst, size_t size) {
+  dst[0] = 0;
+  if (!o) return;
+  if (o->type != MSGPACK_OBJECT_STR) {
+    fail(d, -EPROTO, "field '%s' is not a string", what);
+    return;
+  }
+  if (o->via.str.size >= size) {
+    fail(d, -E2BIG, "field '%s' is %u bytes, at most %zu allowed", what, o->via.str.size, size - 1);
+    return;
+  }
+  if (memchr(o->via.str.ptr, 0, o->via.str.size)) {
+    fail(d, -EPROTO, "field '%s' contains a NUL byte", what);
+    return;
+  }
+  memcpy(dst, o->via.str.ptr, o->via.str.size);
+  dst[o->via.str.size] = 0;
+}
+
+static void get_str(dec *d, const msgpack_object *map, const char *key, char *dst, size_t size) {
+  as_str(d, field(d, map, key), key, dst, size);
+}
+
+/* An array of at most max elements (or NULL after failing). */
+static const msgpack_object *as_array(dec *d, const msgpack_object *o, const char *what, size_t max) {
+  if (!o) return NULL;
+  if (o->type != MSGPACK_OBJECT_ARRAY) {
+    fail(d, -EPROTO, "field '%s' is not an array", what);
+    return NULL;
+  }
+  if (o->via.array.size > max) {
+    fail(d, -E2BIG, "field '%s' has %u elements, at most %zu allowed", what, o->via.array.size, max);
+    return NULL;
+  }
+  return o;
+}
+
+static const msgpack_object *as_map(dec *d, const msgpack_object *o, const char *what) {
+  if (o && o->type != MSGPACK_OBJECT_MAP) {
+    fail(d, -EPROTO, "field '%s' is not a map", what);
+    return NULL;
+  }
+  return o;
+}
+
+/* A tuple: an array of exactly n elements. */
+static const msgpack_object *as_tuple(dec *d, const msgpack_object *o, const char *what, uint32_t n) {
+  if (!o) return NULL;
+  if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != n) {
+    fail(d, -EPROTO, "'%s' is not an array of %u", what, n);
+    return NULL;
+  }
+  return o->via.array.ptr;
+}
+
+/* --- decoding -------------------------------------------------------------------------------- */
+
+static void get_hist(dec *d, const msgpack_object *map, const char *key, hist **dst) {
+  const msgpack_object *o = field(d, map, key);
+  hist *h = NULL;
+
+  if (!o) return;
+  if (o->type != MSGPACK_OBJECT_BIN) {
+    fail(d, -EPROTO, "field '%s' is not binary", key);
+    return;
+  }
+  int rc = hist_decode((const uint8_t *)o->via.bin.ptr, o->via.bin.size, &h);
+  if (rc < 0) {
+    fail(d, rc == -ENOMEM ? rc : -EPROTO, "field '%s': bad histogram", key);
+    return;
+  }
+  hist_destroy(*dst);
+  *dst = h;
+}
+
+static int get_exemplars(dec *d, const msgpack_object *map, const char *key, stats_exemplar *x) {
+  const msgpack_object *arr = as_array(d, field(d, map, key), key, STATS_EXEMPLARS);
+  uint32_t n = arr ? arr->via.array.size : 0;
+
+  for (uint32_t i = 0; i < n && !d->rc; i++) {
+    const msgpack_object *t = as_tuple(d, &arr->via.array.ptr[i], key, 4);
+    if (!t) break;
+    as_str(d, &t[0], "trace_id", x[i].trace_id, sizeof x[i].trace_id);
+    as_str(d, &t[1], "span_id", x[i].span_id, sizeof x[i].span_id);
+    x[i].latency_us = as_i64(d, &t[2], "latency_us");
+    x[i].wall_ms = as_i64(d, &t[3], "wall_ms");
+  }
+  return (int)n;
+}
+
+static void get_failures(dec *d, const msgpack_object *map, stats_entry *e) {
+  const msgpack_object *arr = as_array(d, field(d, map, "fail"), "fail", STATS_FAILURES);
+  uint32_t n = arr ? arr->via.array.size : 0;
+
+  for (uint32_t i = 0; i < n && !d->rc; i++) {
+    stats_failure *f = &e->failures[i];
+    const msgpack_object *t = as_tuple(d, &arr->via.array.ptr[i], "fail", 3);
+    if (!t) break;
+    int64_t kind = as_i64(d, &t[0], "fail.kind");
+    if (kind < 0 || kind >= STATS_ERR_COUNT) fail(d, -EPROTO, "failure kind %lld unknown", (long long)kind);
+    f->kind = (int)kind;
+    as_str(d, &t[1], "fail.message", f->message, sizeof f->message);
+    f->count = as_count(d, &t[2], "fail.count");
+  }
+  e->nfailures = (int)n;
+}
+
+static void get_counters(dec *d, const msgpack_object *map, stats_entry *e) {
+  const msgpack_object *err = as_array(d, field(d, map, "err"), "err", STATS_ERR_COUNT);
+
+  e->count = as_count(d, field(d, map, "count"), "count");
+  e->errors = as_count(d, field(d, map, "errors"), "errors");
+  e->bytes_in = as_count(d, field(d, map, "bytes_in"), "bytes_in");
+  e->bytes_out = as_count(d, field(d, map, "bytes_out"), "bytes_out");
+  if (err && err->via.array.size != STATS_ERR_COUNT)
+    fail(d, -EPROTO, "field 'err' has %u categories, expected %d", err->via.array.size, STATS_ERR_COUNT);
+  for (int k = 0; k < STATS_ERR_COUNT && err && !d->rc; k++) e->err[k] = as_count(d, &err->via.array.ptr[k], "err");
+}
+
+static void get_entry(dec *d, const msgpack_object *o, stats_interval *s) {
+  char name[STATS_NAME_MAX], method[16];
+  const msgpack_object *map = as_map(d, o, "entries");
+
+  if (!map) return;
+  get_str(d, map, "name", name, sizeof name);
+  get_str(d, map, "method", method, sizeof method);
+  if (d->rc) return;
+  if (stats_entry_find(s, name)) {
+    fail(d, -EPROTO, "entry '%s' appears twice", name);
+    return;
+  }
+  stats_entry *e = stats_entry_get(s, name, method);
+  if (!e) {
+    if (s->nentries >= STATS_MAX_NAMES - 1)
+      fail(d, -E2BIG, "more than %d request names", STATS_MAX_NAMES - 1);
+    else
+      fail(d, -ENOMEM, "out of memory for entry '%s'", name);
+    return;
+  }
+  get_counters(d, map, e);
+  get_hist(d, map, "lat", &e->latency);
+  get_hist(d, map, "svc", &e->service);
+  e->nslow = get_exemplars(d, map, "slow", e->slow);
+  e->ntypical = get_exemplars(d, map, "typical", e->typical);
+  get_failures(d, map, e);
+}
+
+static void get_checks(dec *d, const msgpack_object *map, stats_interval *s) {
+  const msgpack_object *arr = as_array(d, field(d, map, "checks"), "checks", STATS_MAX_NAMES);
+  uint32_t n = arr ? arr->via.array.size : 0;
+  char name[STATS_NAME_MAX];
+
+  for (uint32_t i = 0; i < n && !d->rc; i++) {
+    const msgpack_object *t = as_tuple(d, &arr->via.array.ptr[i], "checks", 3);
+    if (!t) break;
+    as_str(d, &t[0], "check.name", name, sizeof name);
+    if (d->rc) break;
+    stats_check *c = stats_check_get(s, name);
+    if (!c) {
+      fail(d, -ENOMEM, "out of memory for check '%s'", name);
+      break;
+    }
+    c->passes += as_count(d, &t[1], "check.passes");
+    c->fails += as_count(d, &t[2], "check.fails");
+  }
+}
+
+static void get_interval(dec *d, const msgpack_object *top, msg *out) {
+  const msgpack_object *map = as_map(d, field(d, top, "iv"), "iv");
+  stats_interval *s = NULL;
+
+  if (!map) return;
+  if (stats_create(&s, 0, 0) < 0) {
+    fail(d, -ENOMEM, "out of memory");
+    return;
+  }
+  out->u.stats = s; /* owned from here; msg_free releases it on failure */
+  s->start_ms = get_i64(d, map, "start_ms");
+  s->interval_ms = as_count(d, field(d, map, "interval_ms"), "interval_ms");
+  s->users = as_count(d, field(d, map, "users"), "users");
+  s->rate = as_double(d, field(d, map, "rate"), "rate");
+  s->iterations = as_count(d, field(d, map, "iterations"), "iterations");
+  s->dropped = as_count(d, field(d, map, "dropped"), "dropped");
+  const msgpack_object *arr = as_array(d, field(d, map, "entries"), "entries", STATS_MAX_NAMES);
+  for (uint32_t i = 0; arr && i < arr->via.array.size && !d->rc; i++) get_entry(d, &arr->via.array.ptr[i], s);
+  get_checks(d, map, s);
+}
+
+static void get_source(dec *d, const msgpack_object *map, msg_assign *a) {
+  const msgpack_object *o = field(d, map, "src");
+
+  if (!o) return;
+  if (o->type != MSGPACK_OBJECT_BIN && o->type != MSGPACK_OBJECT_STR) {
+    fail(d, -EPROTO, "field 'src' is not binary");
+    return;
+  }
+  if (o->via.bin.size > MSG_SCENARIO_MAX) {
+    fail(d, -E2BIG, "scenario is %u bytes, at most %u allowed", o->via.bin.size, MSG_SCENARIO_MAX);
+    return;
+  }
+  a->scenario_source = malloc((size_t)o->via.bin.size + 1);
+  if (!a->scenario_source) {
+    fail(d, -ENOMEM, "out of memory for the scenario");
+    return;
+  }
+  memcpy(a->scenario_source, o->via.bin.ptr, o->via.bin.size);
+  a->scenario_source[o->via.bin.size] = 0;
+  a->scenario_len = o->via.bin.size;
+}
+
+static void get_assign(dec *d, const msgpack_object *map, msg_assign *a) {
+  get_str(d, map, "name", a->scenario_name, sizeof a->scenario_name);
+  get_source(d, map, a);
+  const msgpack_object *arr = as_array(d, field(d, map, "stages"), "stages", OPTIONS_MAX_STAGES);
+  for (uint32_t i = 0; arr && i < arr->via.array.size && !d->rc; i++) {
+    const msgpack_object *t = as_tuple(d, &arr->via.array.ptr[i], "stages", 2);
+    if (!t) break;
+    a->stages[i].duration_ns = as_count(d, &t[0], "stage.duration_ns");
+    a->stages[i].target = as_double(d, &t[1], "stage.target");
+  }
+  a->nstages = arr ? arr->via.array.size : 0;
+  a->max_vus = as_count(d, field(d, map, "max_vus"), "max_vus");
+  a->spawn_rate = as_double(d, field(d, map, "spawn_rate"), "spawn_rate");
+  a->start_wall_ns = get_i64(d, map, "start");
+  a->vu_id_base = as_count(d, field(d, map, "vu_base"), "vu_base");
+  a->threads = get_i32(d, map, "threads");
+  const msgpack_object *x = field(d, map, "exec");
+  if (x && x->type != MSGPACK_OBJECT_BOOLEAN) fail(d, -EPROTO, "field 'exec' is not a boolean");
+  a->allow_exec = x && x->type == MSGPACK_OBJECT_BOOLEAN && x->via.boolean;
+}
+
+static void get_body(dec *d, const msgpack_object *map, msg *out) {
+  switch (out->type) {
+  case MSG_HELLO:
+    get_str(d, map, "host", out->u.hello.hostname, sizeof out->u.hello.hostname);
+    out->u.hello.cores = get_i32(d, map, "cores");
+    out->u.hello.threads = get_i32(d, map, "threads");
+    get_str(d, map, "ver", out->u.hello.version, sizeof out->u.hello.version);
+    break;
+  case MSG_ASSIGN: get_assign(d, map, &out->u.assign); break;
+  case MSG_START: out->u.start_wall_ns = get_i64(d, map, "start"); break;
+  case MSG_STATS: get_interval(d, map, out); break;
+  case MSG_HEARTBEAT:
+    out->u.heartbeat.sent_wall_ns = get_i64(d, map, "sent");
+    out->u.heartbeat.echo_wall_ns = get_i64(d, map, "echo");
+    out->u.heartbeat.recv_wall_ns = get_i64(d, map, "recv");
+    break;
+  case MSG_ERROR:
+    out->u.error.code = get_i32(d, map, "code");
+    get_str(d, map, "msg", out->u.error.message, sizeof out->u.error.message);
+    break;
+  default: break;
+  }
+}
+
+/* "t" is a type name or its number. */
+static int get_type(dec *d, const msgpack_object *map) {
+  const msgpack_object *t = field(d, map, "t");
+
+  if (!t) return 0;
+  if (t->type == MSGPACK_OBJECT_POSITIVE_INTEGER && t->via.u64 > 0 && t->via.u64 < MSG_TYPE_END)
+    return (int)t->via.u64;
+  if (t->type == MSGPACK_OBJECT_STR)
+    for (int i = 1; i < MSG_TYPE_END; i++)
+      if (strlen(type_names[i]) == t->via.str.size && !memcmp(type_names[i], t->via.str.ptr, t->via.str.size))
+        return i;
+  fail(d, -EPROTO, "unknown message type");
+  return 0;
+}
+
+static void get_header(dec *d, const msgpack_object *map, msg *out) {
+  out->type = get_type(d, map);
+  if (d->rc) return;
+  const msgpack_object *v = field(d, map, "v");
+  if (v && (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 != MSG_VERSION)) {
+    fail(d, -EPROTO, "protocol version %lld, this build speaks %d",
+         v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (long long)v->via.u64 : -1LL, MSG_VERSION);
+    return;
+  }
+  out->version = MSG_VERSION;
+  get_str(d, map, "w", out->worker_id, sizeof out->worker_id);
+  const msgpack_object *s = field(d, map, "s");
+  if (s && s->type != MSGPACK_OBJECT_POSITIVE_INTEGER) fail(d, -EPROTO, "field 's' is not an unsigned integer");
+  out->seq = s && s->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? s->via.u64 : 0;
+  get_str(d, map, "r", out->run_id, sizeof out->run_id);
+}
+
+int msg_decode(const uint8_t *buf, size_t len, msg *out, char *err, size_t errlen) {
+  dec d = {0, err, errlen};
+  msgpack_unpacked up;
+  size_t pos = 0, off = 0;
+
+  if (err && errlen) err[0] = 0;
+  if (!out) return -EINVAL;
+  memset(out, 0, sizeof *out);
+  if (!buf || len == 0) return fail(&d, -EPROTO, "empty message");
+  if (!skim(buf, len, &pos, 0))
+    return fail(&d, -EPROTO, "malformed msgpack (truncated, oversized count or nested deeper than %d)",
+                MSG_MAX_DEPTH);
+  if (pos != len) return fail(&d, -EPROTO, "%zu trailing bytes after the message", len - pos);
+  msgpack_unpacked_init(&up);
+  if (msgpack_unpack_next(&up, (const char *)buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len) {
+    fail(&d, -EPROTO, "msgpack-c rejected the message");
+  } else if (up.data.type != MSGPACK_OBJECT_MAP) {
+    fail(&d, -EPROTO, "message is not a map");
+  } else {
+    get_header(&d, &up.data, out);
+    if (!d.rc) get_body(&d, &up.data, out);
+  }
+  msgpack_unpacked_destroy(&up);
+  if (d.rc) msg_free(out);
+  return d.rc;
+}

@@ -1,0 +1,76 @@
+/* rundir.h - the run directory, written as the run goes so a run killed with kill -9 still leaves
+ * everything up to its last full interval: runs/<UTC time>-<scenario>/ with run.json, intervals.jsonl,
+ * latency.hlog, exemplars.jsonl and stats_history.csv (each appended, fflush'd and fdatasync'd per interval).
+ * The final files (summary.json, stats.csv, failures.csv, report.html) are master/report/report.h's job. */
+#ifndef LOADCTL_RUNDIR_H
+#define LOADCTL_RUNDIR_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/stats.h"
+
+typedef struct rundir rundir;
+
+/* File names inside a run directory (shared with the readers in master/report/rebuild). */
+#define RUNDIR_RUN "run.json"
+#define RUNDIR_INTERVALS "intervals.jsonl"
+#define RUNDIR_HLOG "latency.hlog"
+#define RUNDIR_EXEMPLARS "exemplars.jsonl"
+#define RUNDIR_HISTORY_CSV "stats_history.csv"
+#define RUNDIR_SUMMARY "summary.json"
+#define RUNDIR_STATS_CSV "stats.csv"
+#define RUNDIR_FAILURES_CSV "failures.csv"
+#define RUNDIR_HTML "report.html"
+#define RUNDIR_SECTIONS "sections" /* sections/<NN>-<id>.html: fragments report.html inlines (plug-in) */
+#define RUNDIR_TOTAL_NAME "(all)"  /* the name of the all-requests line in intervals.jsonl */
+
+/* Create the run directory and open its streaming files. out_dir (--out) is used as is when non-NULL
+ * (created if missing; files of an earlier run there are replaced); otherwise
+ * <runs_root or "runs">/<UTC time YYYY-MM-DDTHH-MM-SSZ>-<scenario_name>/ (a "-2", "-3"... suffix if taken).
+ * Fails before any load is sent: negative errno and a message naming the path in err.
+ * *out is owned by the caller, released with rundir_close. */
+int rundir_open(const char *out_dir, const char *scenario_name, const char *runs_root, rundir **out, char *err,
+                size_t errlen);
+
+/* The directory's path (owned by rd, valid until rundir_close). */
+const char *rundir_path(const rundir *rd);
+
+/* Write run.json atomically (tmp file + fsync + rename). run_info is borrowed. Keys by convention:
+ * scenario, options, version, workers, start_ms, end_ms, status ("running", "done", "aborted"). */
+int rundir_write_run(rundir *rd, const json_t *run_info);
+
+/* Append one merged interval: intervals.jsonl (one line per name plus an "(all)" line), latency.hlog
+ * (one tagged histogram per name), exemplars.jsonl, stats_history.csv; then fflush + fdatasync all.
+ * iv is borrowed. Intervals must come in time order. 0 or negative errno (the run goes on; the caller logs). */
+int rundir_append_interval(rundir *rd, const stats_interval *iv);
+
+/* Flush and close the streaming files and free rd (NULL is fine). 0 or the first write error. */
+int rundir_close(rundir *rd);
+
+/* Write data to dir/name atomically (name.tmp, fsync, rename). 0 or negative errno. */
+int rundir_write_file(const char *dir, const char *name, const char *data, size_t len);
+
+/* Write JSON to dir/name atomically, indented. 0 or negative errno. */
+int rundir_write_json(const char *dir, const char *name, const json_t *value);
+
+/* stats_history.csv (locust's columns): the header line, and the rows for one interval (one per name,
+ * then "Aggregated"): interval rps/percentiles from iv, "Total ..." columns from cum (iv already merged
+ * into it). Used while running and by the rebuild. 0 or -EIO. */
+int rundir_history_header(FILE *f);
+int rundir_history_rows(FILE *f, const stats_interval *iv, const stats_interval *cum);
+
+/* CSV helpers shared with master/report: a field quoted when it holds , " or a newline, and a number
+ * in ms with at most 3 decimals ("12.5", "0.125", "N/A" for NaN). */
+int rundir_csv_field(FILE *f, const char *text);
+int rundir_csv_ms(FILE *f, double ms);
+
+/* Latency statistics of one histogram in ms (0 when empty). */
+double rundir_pct_ms(const hist *h, double percentile);
+
+/* Format wall ms as the directory time stamp "2026-11-24T21-30-00Z" into buf (>= 24 bytes). */
+void rundir_format_time(int64_t wall_ms, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,227 @@
+/* stats.c - per-interval, per-name measurements: entry lookup, recording, failure tallies, exemplar
+ * selection and the exact merge the master and the worker agent both use. */
+#include "common/stats.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OTHER_NAME "(other)"
+
+static const char *const err_names[STATS_ERR_COUNT] = {
+    "connect", "dns", "timeout", "reset", "protocol", "http4xx", "http5xx", "script", "other",
+};
+
+const char *stats_err_name(int kind) {
+  if (kind < 0 || kind >= STATS_ERR_COUNT) return "other";
+  return err_names[kind];
+}
+
+/* Length name is stored with: at most max - 1 bytes, not cutting a UTF-8 sequence. */
+static size_t cut_len(const char *text, size_t max) {
+  size_t len = strnlen(text, max);
+
+  if (len < max) return len;
+  len = max - 1;
+  while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80) len--;
+  return len;
+}
+
+static void copy_cut(char *dst, size_t size, const char *src) {
+  size_t len = cut_len(src ? src : "", size);
+  memcpy(dst, src ? src : "", len);
+  dst[len] = 0;
+}
+
+static int same_name(const char *stored, const char *name) {
+  size_t len = cut_len(name, STATS_NAME_MAX);
+  return strncmp(stored, name, len) == 0 && stored[len] == 0;
+}
+
+int stats_create(stats_interval **out, int64_t start_ms, int64_t interval_ms) {
+  stats_interval *s = calloc(1, sizeof *s);
+  if (!s) return -ENOMEM;
+  s->start_ms = start_ms;
+  s->interval_ms = interval_ms;
+  *out = s;
+  return 0;
+}
+
+void stats_destroy(stats_interval *s) {
+  if (!s) return;
+  for (size_t i = 0; i < s->nentries; i++) {
+    hist_destroy(s->entries[i].latency);
+    hist_destroy(s->entries[i].service);
+  }
+  free(s->entries);
+  free(s->checks);
+  free(s);
+}
+
+static void entry_clear(stats_entry *e) {
+  hist_reset(e->latency);
+  hist_reset(e->service);
+  e->count = e->errors = e->bytes_in = e->bytes_out = 0;
+  memset(e->err, 0, sizeof e->err);
+  e->nslow = e->ntypical = e->nfailures = 0;
+}
+
+void stats_reset(stats_interval *s, int64_t start_ms) {
+  s->start_ms = start_ms;
+  s->users = s->iterations = s->dropped = 0;
+  s->rate = 0;
+  for (size_t i = 0; i < s->nentries; i++) entry_clear(&s->entries[i]);
+  for (size_t i = 0; i < s->nchecks; i++) s->checks[i].passes = s->checks[i].fails = 0;
+}
+
+stats_entry *stats_entry_find(const stats_interval *s, const char *name) {
+  if (!name) return NULL;
+  for (size_t i = 0; i < s->nentries; i++)
+    if (same_name(s->entries[i].name, name)) return &s->entries[i];
+  return NULL;
+}
+
+static int grow(void **items, size_t *cap, size_t size) {
+  size_t ncap = *cap ? *cap * 2 : 8;
+  void *p = realloc(*items, ncap * size);
+  if (!p) return -ENOMEM;
+  *items = p;
+  *cap = ncap;
+  return 0;
+}
+
+stats_entry *stats_entry_get(stats_interval *s, const char *name, const char *method) {
+  stats_entry *e = stats_entry_find(s, name);
+
+  if (e || !name) return e;
+  /* The last slot is kept for "(other)" so folding always succeeds. */
+  if (s->nentries >= STATS_MAX_NAMES || (s->nentries >= STATS_MAX_NAMES - 1 && strcmp(name, OTHER_NAME)))
+    return NULL;
+  if (s->nentries == s->capentries &&
+      grow((void **)&s->entries, &s->capentries, sizeof *s->entries) < 0)
+    return NULL;
+  e = &s->entries[s->nentries];
+  memset(e, 0, sizeof *e);
+  if (hist_create(&e->latency) < 0 || hist_create(&e->service) < 0) {
+    hist_destroy(e->latency);
+    return NULL;
+  }
+  copy_cut(e->name, sizeof e->name, name);
+  copy_cut(e->method, sizeof e->method, method);
+  s->nentries++;
+  return e;
+}
+
+stats_check *stats_check_get(stats_interval *s, const char *name) {
+  if (!name) return NULL;
+  for (size_t i = 0; i < s->nchecks; i++)
+    if (same_name(s->checks[i].name, name)) return &s->checks[i];
+  if (s->nchecks >= STATS_MAX_NAMES) return NULL;
+  if (s->nchecks == s->capchecks && grow((void **)&s->checks, &s->capchecks, sizeof *s->checks) < 0)
+    return NULL;
+  stats_check *c = &s->checks[s->nchecks++];
+  memset(c, 0, sizeof *c);
+  copy_cut(c->name, sizeof c->name, name);
+  return c;
+}
+
+void stats_entry_record(stats_entry *e, int64_t latency_us, int64_t service_us) {
+  hist_record(e->latency, latency_us);
+  hist_record(e->service, service_us);
+  e->count++;
+}
+
+/* Add count failures of (kind, message) to the distinct-message table; dropped when it is full. */
+static void failure_add(stats_entry *e, int kind, const char *message, int64_t count) {
+  char cut[STATS_MESSAGE_MAX];
+
+  copy_cut(cut, sizeof cut, message);
+  for (int i = 0; i < e->nfailures; i++) {
+    stats_failure *f = &e->failures[i];
+    if (f->kind == kind && strcmp(f->message, cut) == 0) {
+      f->count += count;
+      return;
+    }
+  }
+  if (e->nfailures >= STATS_FAILURES) return;
+  stats_failure *f = &e->failures[e->nfailures++];
+  f->kind = kind;
+  memcpy(f->message, cut, sizeof cut);
+  f->count = count;
+}
+
+void stats_entry_fail(stats_entry *e, int kind, const char *message) {
+  if (kind < 0 || kind >= STATS_ERR_COUNT) kind = STATS_ERR_OTHER;
+  e->err[kind]++;
+  e->errors++;
+  failure_add(e, kind, message, 1);
+}
+
+/* Insert x into the slowest-first list if it is among the STATS_EXEMPLARS slowest. */
+static void slow_offer(stats_entry *e, const stats_exemplar *x) {
+  int pos = e->nslow;
+
+  while (pos > 0 && e->slow[pos - 1].latency_us < x->latency_us) pos--;
+  if (pos >= STATS_EXEMPLARS) return;
+  int keep = e->nslow < STATS_EXEMPLARS ? e->nslow : STATS_EXEMPLARS - 1;
+  memmove(&e->slow[pos + 1], &e->slow[pos], (size_t)(keep - pos) * sizeof *x);
+  e->slow[pos] = *x;
+  if (e->nslow < STATS_EXEMPLARS) e->nslow++;
+}
+
+void stats_entry_exemplar(stats_entry *e, const stats_exemplar *x, uint64_t random) {
+  slow_offer(e, x);
+  /* Reservoir sample over the requests seen so far: a uniform pick is typical by construction. */
+  if (e->ntypical < STATS_EXEMPLARS) {
+    e->typical[e->ntypical++] = *x;
+    return;
+  }
+  uint64_t seen = e->count > 0 ? (uint64_t)e->count : 1;
+  uint64_t slot = random % seen;
+  if (slot < STATS_EXEMPLARS) e->typical[slot] = *x;
+}
+
+static void entry_merge(stats_entry *dst, const stats_entry *src) {
+  stats_exemplar typical[STATS_EXEMPLARS];
+  int n = 0;
+
+  hist_add(dst->latency, src->latency);
+  hist_add(dst->service, src->service);
+  dst->count += src->count;
+  dst->errors += src->errors;
+  for (int k = 0; k < STATS_ERR_COUNT; k++) dst->err[k] += src->err[k];
+  dst->bytes_in += src->bytes_in;
+  dst->bytes_out += src->bytes_out;
+  for (int i = 0; i < src->nslow; i++) slow_offer(dst, &src->slow[i]);
+  /* Typical samples interleave dst and src so both sides stay represented. */
+  for (int i = 0; i < STATS_EXEMPLARS && n < STATS_EXEMPLARS; i++) {
+    if (i < dst->ntypical) typical[n++] = dst->typical[i];
+    if (i < src->ntypical && n < STATS_EXEMPLARS) typical[n++] = src->typical[i];
+  }
+  memcpy(dst->typical, typical, (size_t)n * sizeof *typical);
+  dst->ntypical = n;
+  for (int i = 0; i < src->nfailures; i++)
+    failure_add(dst, src->failures[i].kind, src->failures[i].message, src->failures[i].count);
+}
+
+int stats_merge(stats_interval *dst, const stats_interval *src) {
+  dst->users += src->users;
+  dst->rate += src->rate;
+  dst->iterations += src->iterations;
+  dst->dropped += src->dropped;
+  for (size_t i = 0; i < src->nentries; i++) {
+    const stats_entry *se = &src->entries[i];
+    stats_entry *de = stats_entry_get(dst, se->name, se->method);
+    if (!de && stats_entry_find(dst, se->name) == NULL && dst->nentries >= STATS_MAX_NAMES - 1)
+      de = stats_entry_get(dst, OTHER_NAME, "");
+    if (!de) return -ENOMEM;
+    entry_merge(de, se);
+  }
+  for (size_t i = 0; i < src->nchecks; i++) {
+    stats_check *dc = stats_check_get(dst, src->checks[i].name);
+    if (!dc) return -ENOMEM;
+    dc->passes += src->checks[i].passes;
+    dc->fails += src->checks[i].fails;
+  }
+  return 0;
+}

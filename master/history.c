@@ -1,0 +1,125 @@
+/* history.c - runs/index.jsonl, the list of runs `loadctl history` reads: one small line per run with
+ * the numbers a trend needs, appended and synced, a later line for the same dir superseding an earlier. */
+#include "master/history.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void history_root_of(const char *run_dir, char *buf, size_t size) {
+  size_t len = strlen(run_dir);
+  const char *slash;
+
+  while (len > 1 && run_dir[len - 1] == '/') len--;
+  slash = memrchr(run_dir, '/', len);
+  if (!slash) snprintf(buf, size, ".");
+  else if (slash == run_dir) snprintf(buf, size, "/");
+  else snprintf(buf, size, "%.*s", (int)(slash - run_dir), run_dir);
+}
+
+/* {name: summary.requests[i][key]} for one key. */
+static json_t *by_name(const json_t *summary, const char *key) {
+  const json_t *reqs = json_object_get(summary, "requests"), *q;
+  json_t *o = json_object();
+  size_t i;
+
+  json_array_foreach(reqs, i, q) {
+    const char *name = json_string_value(json_object_get(q, "name"));
+    if (name) json_object_set(o, name, json_object_get(q, key) ? json_object_get(q, key) : json_null());
+  }
+  return o;
+}
+
+static json_t *index_line(const char *run_dir, const json_t *summary) {
+  const json_t *run = json_object_get(summary, "run"), *tot = json_object_get(summary, "totals");
+  const json_t *ths = json_object_get(summary, "thresholds"), *t;
+  json_t *o = json_object();
+  bool ok = true;
+  size_t i;
+
+  json_array_foreach(ths, i, t) ok = ok && json_is_true(json_object_get(t, "ok"));
+  json_object_set_new(o, "dir", json_string(run_dir));
+  json_object_set(o, "scenario", json_object_get(run, "scenario") ? json_object_get(run, "scenario") : json_null());
+  json_object_set(o, "status", json_object_get(run, "status") ? json_object_get(run, "status") : json_null());
+  json_object_set(o, "start_ms", json_object_get(tot, "start_ms") ? json_object_get(tot, "start_ms") : json_null());
+  json_object_set(o, "duration_s", json_object_get(tot, "duration_s"));
+  json_object_set(o, "requests", json_object_get(tot, "requests"));
+  json_object_set(o, "errors", json_object_get(tot, "errors"));
+  json_object_set(o, "rps", json_object_get(tot, "rps"));
+  json_object_set(o, "p99_all_ms", json_object_get(tot, "p99_ms"));
+  json_object_set_new(o, "thresholds_ok", json_boolean(ok));
+  json_object_set_new(o, "p50_ms", by_name(summary, "p50_ms"));
+  json_object_set_new(o, "p99_ms", by_name(summary, "p99_ms"));
+  json_object_set_new(o, "rps_by_name", by_name(summary, "rps"));
+  return o;
+}
+
+int history_append(const char *runs_root, const char *run_dir, const json_t *summary) {
+  char path[4096];
+  json_t *line = index_line(run_dir, summary);
+  char *text = line ? json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+  FILE *f;
+  int rc = 0;
+
+  json_decref(line);
+  if (!text) return -ENOMEM;
+  snprintf(path, sizeof path, "%s/%s", runs_root, HISTORY_INDEX);
+  f = fopen(path, "a");
+  if (!f) {
+    rc = -errno;
+    goto out;
+  }
+  if (fprintf(f, "%s\n", text) < 0 || fflush(f) != 0 || fdatasync(fileno(f)) != 0) rc = errno ? -errno : -EIO;
+  if (fclose(f) != 0 && rc == 0) rc = -errno;
+out:
+  free(text);
+  return rc;
+}
+
+/* Replace an earlier line with the same dir, or append. */
+static void put_run(json_t *runs, json_t *line) {
+  const char *dir = json_string_value(json_object_get(line, "dir"));
+  const json_t *r;
+  size_t i;
+
+  json_array_foreach(runs, i, r) {
+    const char *d = json_string_value(json_object_get(r, "dir"));
+    if (dir && d && strcmp(dir, d) == 0) {
+      json_array_set_new(runs, i, line);
+      return;
+    }
+  }
+  json_array_append_new(runs, line);
+}
+
+int history_load(const char *runs_root, json_t **out, int *bad_lines) {
+  char path[4096], *buf = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  json_t *runs;
+  FILE *f;
+  int bad = 0;
+
+  snprintf(path, sizeof path, "%s/%s", runs_root, HISTORY_INDEX);
+  if (!(f = fopen(path, "r"))) return -errno;
+  runs = json_array();
+  while ((n = getline(&buf, &cap, f)) >= 0) {
+    json_t *line;
+    if (n <= 1) continue;
+    line = buf[n - 1] == '\n' ? json_loads(buf, 0, NULL) : NULL;
+    if (!json_is_object(line)) {
+      json_decref(line);
+      bad++;
+      continue;
+    }
+    put_run(runs, line);
+  }
+  free(buf);
+  fclose(f);
+  if (bad_lines) *bad_lines = bad;
+  *out = runs;
+  return 0;
+}

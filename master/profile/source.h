@@ -1,0 +1,63 @@
+/* source.h - profile collectors that run beside the load: each options.profile entry gets its own thread
+ * that pulls windows from the target and saves them raw into the run directory's profiles/ as they
+ * arrive, with an index (profiles/index.jsonl) that correlation and `loadctl report DIR` read back.
+ *
+ * Sources (options_profile.source):
+ *   "pprof"   - Go net/http/pprof or anything serving profile.proto. type "cpu": back-to-back windows
+ *               GET url?seconds=W. heap/allocs/mutex/block/goroutine: delta windows url?seconds=W; a
+ *               target that refuses ?seconds (4xx) is then sampled cumulatively every W instead. The
+ *               type is taken from the URL's last path segment when options say "cpu" but the URL
+ *               names another profile (.../debug/pprof/mutex). A 500 "cpu profiling already in use" (or
+ *               any failure) is recorded as a gap/error window and retried; never fatal.
+ *   "command" - runs `/bin/sh -c url` once per window (env LOADCTL_WINDOW_S = W seconds,
+ *               LOADCTL_PROFILES_DIR); its stdout is pprof (gzipped or not), folded stacks, or `perf
+ *               script` text (folded by folded.c); stderr goes to profiles/command-<i>.stderr.
+ *   "file"    - url is a path read once at stop (a profile some other tool wrote during the run).
+ * Files: profiles/<start_ms>-<end_ms>-<source>-<type>.pb.gz (or .folded for text), wall clock ms.
+ * index.jsonl, one line per window, appended and flushed as it happens:
+ *   {"start_ms":..,"end_ms":..,"source":"pprof","type":"cpu","url":"..","file":"<name>" or null,
+ *    "status":"ok"|"gap"|"error","error":".." or null,"bytes":N,"samples":N}
+ * ("samples" = sum of the first sample type, as decoded; a window that does not decode is "error"). */
+#ifndef LOADCTL_SOURCE_H
+#define LOADCTL_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/options.h"
+
+#define SOURCE_INDEX "index.jsonl"
+#define SOURCE_DEFAULT_WINDOW_NS ((int64_t)5000000000)
+
+typedef struct source_set source_set;
+
+/* One line of index.jsonl. */
+typedef struct source_window {
+  int64_t start_ms, end_ms; /* wall clock, ms since the epoch */
+  char source[32];          /* "pprof", "command", "file" */
+  char type[32];            /* "cpu", "mutex", "block", "heap", "allocs", "goroutine", "folded" */
+  char file[256];           /* file name inside profiles/, "" for gaps and errors */
+  char status[8];           /* "ok", "gap", "error" */
+  char error[256];          /* "" when ok */
+  int64_t samples;          /* sum of the first sample type ("ok" windows) */
+} source_window;
+
+/* Create profiles_dir if missing and start one collector thread per profile entry (n may be 0: then
+ * nothing runs and *out is still a valid set). list is copied. On a bad entry (unknown source, empty url,
+ * unwritable dir) returns -EINVAL/-errno with a message naming the entry in err, and starts nothing.
+ * *out is owned by the caller and released with source_stop. */
+int source_start(const options_profile *list, size_t n, const char *profiles_dir, source_set **out, char *err,
+                 size_t errlen);
+
+/* Stop: abort in-flight requests and commands (within ~1 s), read file sources, record the partial
+ * windows as gaps, join the threads, close the index, free set. NULL is fine. */
+void source_stop(source_set *set);
+
+/* Windows recorded so far with status "ok" (thread-safe snapshot count). */
+size_t source_ok_windows(source_set *set);
+
+/* Read profiles_dir/index.jsonl into a malloc'd array (*out, caller frees; *n entries). Malformed lines
+ * are skipped (a run killed mid-write). 0, -ENOENT, -ENOMEM. */
+int source_read_index(const char *profiles_dir, source_window **out, size_t *n);
+
+#endif

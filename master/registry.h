@@ -1,0 +1,66 @@
+/* registry.h - the master's list of workers: hello (id, cores, threads, version, hostname), last heard,
+ * clock offset from heartbeat round trips, live or missing (silent 3 s), rejoin under the same id. */
+#ifndef LOADCTL_REGISTRY_H
+#define LOADCTL_REGISTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/msg.h"
+
+#define REGISTRY_MISSING_NS 3000000000LL /* silent this long = missing */
+
+enum registry_state {
+  REGISTRY_JOINED = 0, /* said hello, nothing assigned yet */
+  REGISTRY_ASSIGNED,   /* assign sent, waiting for ready */
+  REGISTRY_READY,      /* scenario loaded */
+  REGISTRY_RUNNING,    /* start sent */
+  REGISTRY_FINISHED,   /* sent quit: its load is done and its stats are in */
+  REGISTRY_FAILED,     /* sent an error (scenario failed to load, version mismatch) */
+};
+
+/* One worker; plain data the master reads and updates. */
+typedef struct registry_worker {
+  char id[MSG_ID_MAX];
+  char hostname[MSG_HOST_MAX];
+  char version[MSG_VERSION_STR_MAX];
+  int cores, threads;
+  int state;             /* enum registry_state */
+  bool live;             /* heard from within REGISTRY_MISSING_NS */
+  int64_t joined_mono_ns, last_mono_ns;
+  int64_t offset_ns;     /* worker wall clock minus master wall clock (min-RTT sample) */
+  int64_t rtt_ns;        /* round trip of that sample; -1 before the first */
+  int64_t vu_id_base;
+  int64_t intervals;     /* stats intervals received */
+  int assigned_gen;      /* plan generation of the last assign sent */
+} registry_worker;
+
+typedef struct registry registry;
+
+int registry_create(registry **out);
+void registry_destroy(registry *r);
+
+/* A hello from id: adds the worker, or brings a known one back (live again, same slot).
+ * *rejoined = true when the id was known. NULL on -ENOMEM. */
+registry_worker *registry_hello(registry *r, const char *id, const msg_hello *h, int64_t now_mono_ns,
+                                bool *rejoined);
+
+registry_worker *registry_find(registry *r, const char *id);
+/* Any message from a known worker: it is live. Returns true when it was missing (it came back). */
+bool registry_seen(registry_worker *w, int64_t now_mono_ns);
+
+/* NTP-style sample: t0 master send, t1 worker receive, t2 worker send, t3 master receive (wall ns).
+ * offset = ((t1 - t0) + (t2 - t3)) / 2, round trip = (t3 - t0) - (t2 - t1); the sample with the smallest
+ * round trip is kept. Ignores samples with a negative round trip. */
+void registry_clock_sample(registry_worker *w, int64_t t0, int64_t t1, int64_t t2, int64_t t3);
+
+/* Mark workers silent for REGISTRY_MISSING_NS as missing; returns how many became missing now. */
+size_t registry_expire(registry *r, int64_t now_mono_ns);
+
+size_t registry_count(const registry *r);
+registry_worker *registry_at(registry *r, size_t i); /* in join order */
+/* Live workers that take load (not failed or finished), in join order, into out (up to max). */
+size_t registry_active(registry *r, registry_worker **out, size_t max);
+
+#endif

@@ -1,0 +1,426 @@
+/* html.c - report.html: one self-contained page (tables written here, charts drawn by the inline script
+ * in htmlasset.c from JSON embedded in the page), plus the plug-in sections of the profile side. */
+#include "master/report/html.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/rundir.h"
+#include "master/report/htmlasset.h"
+#include "master/report/summary.h"
+
+void html_escape(FILE *out, const char *text) {
+  for (const char *p = text ? text : ""; *p; p++) {
+    switch (*p) {
+    case '<': fputs("&lt;", out); break;
+    case '>': fputs("&gt;", out); break;
+    case '&': fputs("&amp;", out); break;
+    case '"': fputs("&quot;", out); break;
+    case '\'': fputs("&#39;", out); break;
+    default: fputc(*p, out);
+    }
+  }
+}
+
+void html_begin(FILE *out, const char *title) {
+  fputs("<!DOCTYPE html>\n<html lang=\"en\" data-status=\"loading\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
+        out);
+  html_escape(out, title);
+  fprintf(out, "</title>\n<script>%s</script>\n<style>\n%s</style>\n</head>\n<body>\n", htmlasset_guard_js,
+          htmlasset_css);
+}
+
+void html_end(FILE *out) { fputs("</body>\n</html>\n", out); }
+
+static const char *jstr(const json_t *o, const char *key, const char *dflt) {
+  const char *s = json_string_value(json_object_get(o, key));
+  return s ? s : dflt;
+}
+
+static double jnum(const json_t *o, const char *key) { return json_number_value(json_object_get(o, key)); }
+
+/* ---- embedded chart data ---- */
+
+static json_t *series_json(const report_point *pts, size_t n, int64_t t0) {
+  json_t *o = json_object(), *t = json_array(), *rps = json_array(), *eps = json_array();
+  json_t *p50 = json_array(), *p90 = json_array(), *p99 = json_array(), *max = json_array();
+
+  (void)t0;
+  for (size_t i = 0; i < n; i++) {
+    double secs = pts[i].interval_ms > 0 ? (double)pts[i].interval_ms / 1000.0 : 1.0;
+    bool any = pts[i].count > 0;
+    json_array_append_new(t, json_integer(pts[i].start_ms + pts[i].interval_ms));
+    json_array_append_new(rps, json_real((double)pts[i].count / secs));
+    json_array_append_new(eps, json_real((double)pts[i].errors / secs));
+    json_array_append_new(p50, any ? json_real(pts[i].p50_ms) : json_null());
+    json_array_append_new(p90, any ? json_real(pts[i].p90_ms) : json_null());
+    json_array_append_new(p99, any ? json_real(pts[i].p99_ms) : json_null());
+    json_array_append_new(max, any ? json_real(pts[i].max_ms) : json_null());
+  }
+  json_object_set_new(o, "t", t);
+  json_object_set_new(o, "rps", rps);
+  json_object_set_new(o, "eps", eps);
+  json_object_set_new(o, "p50", p50);
+  json_object_set_new(o, "p90", p90);
+  json_object_set_new(o, "p99", p99);
+  json_object_set_new(o, "max", max);
+  return o;
+}
+
+static json_t *ticks_json(const report *r) {
+  const report_tick *ticks;
+  size_t n = report_ticks(r, &ticks);
+  json_t *o = json_object(), *t = json_array(), *users = json_array(), *rate = json_array(), *drop = json_array();
+
+  for (size_t i = 0; i < n; i++) {
+    json_array_append_new(t, json_integer(ticks[i].start_ms + ticks[i].interval_ms));
+    json_array_append_new(users, json_integer(ticks[i].users));
+    json_array_append_new(rate, json_real(ticks[i].rate));
+    json_array_append_new(drop, json_integer(ticks[i].dropped));
+  }
+  json_object_set_new(o, "t", t);
+  json_object_set_new(o, "users", users);
+  json_object_set_new(o, "rate", rate);
+  json_object_set_new(o, "dropped", drop);
+  return o;
+}
+
+#define DIST_STEPS 50 /* x = -log10(1 - p), 0 .. 5 (99.999 %) in tenths */
+
+/* Percentile spectrum of h on the shared x grid; null where h has too few samples. */
+static json_t *dist_json(const char *name, const hist *h) {
+  json_t *o = json_object(), *x = json_array(), *ms = json_array();
+  double count = (double)hist_count(h);
+
+  for (int k = 0; k <= DIST_STEPS; k++) {
+    double xv = k / 10.0, pct = 100.0 * (1.0 - pow(10.0, -xv));
+    json_array_append_new(x, json_real(xv));
+    json_array_append_new(ms, count > 0 && pow(10.0, xv) <= count * 10 ? json_real(rundir_pct_ms(h, pct)) : json_null());
+  }
+  json_object_set_new(o, "name", json_string(name));
+  json_object_set_new(o, "x", x);
+  json_object_set_new(o, "ms", ms);
+  return o;
+}
+
+typedef struct bins {
+  int64_t count[128]; /* 10 bins per decade of microseconds: 1 us .. 10^12.8 us */
+} bins;
+
+static int bin_value(int64_t value_us, int64_t count, void *ud) {
+  bins *b = ud;
+  int i = value_us > 0 ? (int)floor(log10((double)value_us) * 10.0) : 0;
+  if (i < 0) i = 0;
+  if (i > 127) i = 127;
+  b->count[i] += count;
+  return 0;
+}
+
+static json_t *hist_json(const hist *h) {
+  json_t *o = json_object(), *ms = json_array(), *cnt = json_array();
+  bins b;
+  int lo = -1, hi = -1;
+
+  memset(&b, 0, sizeof b);
+  hist_foreach(h, bin_value, &b);
+  for (int i = 0; i < 128; i++)
+    if (b.count[i]) {
+      if (lo < 0) lo = i;
+      hi = i;
+    }
+  for (int i = lo >= 0 ? lo - 1 : 0; lo >= 0 && i <= hi + 1; i++) {
+    json_array_append_new(ms, json_real(pow(10.0, (i + 0.5) / 10.0) / 1000.0));
+    json_array_append_new(cnt, json_integer(i >= 0 && i < 128 ? b.count[i] : 0));
+  }
+  json_object_set_new(o, "ms", ms);
+  json_object_set_new(o, "count", cnt);
+  return o;
+}
+
+static json_t *chart_data(const report *r) {
+  const stats_interval *cum = report_cumulative(r);
+  const report_point *pts;
+  size_t n = report_series(r, -1, &pts);
+  json_t *d = json_object(), *names = json_array(), *dist = json_array();
+  hist *all = NULL;
+
+  json_object_set_new(d, "t0", json_integer(report_start_ms(r)));
+  json_object_set_new(d, "all", series_json(pts, n, report_start_ms(r)));
+  if (hist_create(&all) == 0)
+    for (size_t i = 0; i < cum->nentries; i++)
+      if (cum->entries[i].latency) hist_add(all, cum->entries[i].latency);
+  if (all) json_array_append_new(dist, dist_json("(all)", all));
+  for (size_t i = 0; i < cum->nentries; i++) {
+    json_t *s;
+    n = report_series(r, (long)i, &pts);
+    s = series_json(pts, n, report_start_ms(r));
+    json_object_set_new(s, "name", json_string(cum->entries[i].name));
+    json_array_append_new(names, s);
+    if (cum->nentries > 1 && i < 9) json_array_append_new(dist, dist_json(cum->entries[i].name, cum->entries[i].latency));
+  }
+  json_object_set_new(d, "names", names);
+  json_object_set_new(d, "dist", dist);
+  json_object_set_new(d, "hist", all ? hist_json(all) : json_object());
+  json_object_set_new(d, "ticks", ticks_json(r));
+  if (all) hist_destroy(all);
+  return d;
+}
+
+/* ---- page parts ---- */
+
+static void card(FILE *out, const char *cls, const char *key, const char *fmt, double v) {
+  fprintf(out, "<div class=\"card %s\"><div class=\"v\">", cls);
+  fprintf(out, fmt, v);
+  fprintf(out, "</div><div class=\"k\">%s</div></div>\n", key);
+}
+
+static void header_and_cards(FILE *out, const report *r, const json_t *sum) {
+  const json_t *run = json_object_get(sum, "run"), *tot = json_object_get(sum, "totals");
+  const json_t *ths = json_object_get(sum, "thresholds");
+  char start[32];
+  size_t i, failed = 0;
+  json_t *th;
+
+  rundir_format_time(report_start_ms(r), start, sizeof start);
+  json_array_foreach(ths, i, th) failed += !json_is_true(json_object_get(th, "ok"));
+  fputs("<header><h1>loadctl report: ", out);
+  html_escape(out, jstr(run, "scenario", "run"));
+  fputs("</h1><div class=\"meta\">", out);
+  html_escape(out, jstr(json_object_get(run, "options"), "target", ""));
+  fprintf(out, " &middot; started %s &middot; %.1f s &middot; status ", start, jnum(tot, "duration_s"));
+  html_escape(out, jstr(run, "status", "unknown"));
+  fputs("</div></header>\n<main>\n<div class=\"cards\">\n", out);
+  card(out, "", "requests", "%.0f", jnum(tot, "requests"));
+  card(out, "", "requests/s", "%.1f", jnum(tot, "rps"));
+  card(out, jnum(tot, "errors") > 0 ? "bad" : "good", "errors", "%.0f", jnum(tot, "errors"));
+  card(out, jnum(tot, "errors") > 0 ? "bad" : "", "error rate %", "%.2f", 100 * jnum(tot, "error_rate"));
+  card(out, "", "p50 ms", "%.2f", jnum(tot, "p50_ms"));
+  card(out, "", "p95 ms", "%.2f", jnum(tot, "p95_ms"));
+  card(out, "", "p99 ms", "%.2f", jnum(tot, "p99_ms"));
+  card(out, "", "max ms", "%.2f", jnum(tot, "max_ms"));
+  if (json_array_size(ths))
+    card(out, failed ? "bad" : "good", failed ? "thresholds failed" : "thresholds passed", "%.0f",
+         (double)(failed ? failed : json_array_size(ths)));
+  fputs("</div>\n", out);
+}
+
+static void charts(FILE *out, const json_t *sum) {
+  const json_t *reqs = json_object_get(sum, "requests");
+  size_t i;
+  json_t *q;
+
+  fputs("<section><h2>Throughput and errors over time</h2><div data-chart=\"throughput\"></div>"
+        "<p class=\"note\">drag to zoom, double click to reset, click a legend entry to hide it</p></section>\n",
+        out);
+  fputs("<section><h2>Latency over time<select id=\"lat-name\"><option value=\"-1\">all requests</option>", out);
+  json_array_foreach(reqs, i, q) {
+    fprintf(out, "<option value=\"%zu\">", i);
+    html_escape(out, jstr(q, "name", ""));
+    fputs("</option>", out);
+  }
+  fputs("</select></h2><div data-chart=\"latency\"></div></section>\n", out);
+  fputs("<div class=\"row2\"><section><h2>Latency distribution (percentiles, log scale)</h2>"
+        "<div data-chart=\"dist\"></div></section>\n<section><h2>Latency histogram (log buckets)</h2>"
+        "<div data-chart=\"hist\"></div></section></div>\n",
+        out);
+  fputs("<section><h2>Users and rate over time</h2><div data-chart=\"users\"></div></section>\n", out);
+}
+
+static void requests_table(FILE *out, const json_t *sum) {
+  static const char *const cols[] = {"p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms", "mean_ms"};
+  const json_t *reqs = json_object_get(sum, "requests");
+  size_t i;
+  json_t *q;
+
+  fputs("<section><h2>Requests</h2><table><tr><th class=\"l\">name</th><th>method</th><th>requests</th>"
+        "<th>errors</th><th>error %</th><th>rps</th><th>p50 ms</th><th>p90 ms</th><th>p95 ms</th><th>p99 ms</th>"
+        "<th>p99.9 ms</th><th>max ms</th><th>mean ms</th></tr>\n",
+        out);
+  json_array_foreach(reqs, i, q) {
+    double errors = jnum(q, "errors");
+    fputs("<tr><td class=\"l\">", out);
+    html_escape(out, jstr(q, "name", ""));
+    fputs("</td><td>", out);
+    html_escape(out, jstr(q, "method", ""));
+    fprintf(out, "</td><td>%.0f</td><td%s>%.0f</td><td%s>%.2f</td><td>%.1f</td>", jnum(q, "count"),
+            errors > 0 ? " class=\"err\"" : "", errors, errors > 0 ? " class=\"err\"" : "",
+            100 * jnum(q, "error_rate"), jnum(q, "rps"));
+    for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) fprintf(out, "<td>%.2f</td>", jnum(q, cols[c]));
+    fputs("</tr>\n", out);
+  }
+  {
+    const json_t *t = json_object_get(sum, "totals");
+    fprintf(out, "<tr><th class=\"l\">all</th><th></th><th>%.0f</th><th>%.0f</th><th>%.2f</th><th>%.1f</th>",
+            jnum(t, "requests"), jnum(t, "errors"), 100 * jnum(t, "error_rate"), jnum(t, "rps"));
+    for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) fprintf(out, "<th>%.2f</th>", jnum(t, cols[c]));
+    fputs("</tr>\n", out);
+  }
+  fputs("</table></section>\n", out);
+}
+
+static void thresholds_table(FILE *out, const json_t *sum) {
+  const json_t *ths = json_object_get(sum, "thresholds");
+  size_t i;
+  json_t *th;
+
+  fputs("<section id=\"thresholds\"><h2>Thresholds</h2>", out);
+  if (!json_array_size(ths)) {
+    fputs("<p class=\"note\">no thresholds set (options.thresholds)</p></section>\n", out);
+    return;
+  }
+  fputs("<table><tr><th class=\"l\">threshold</th><th>value</th><th>result</th></tr>\n", out);
+  json_array_foreach(ths, i, th) {
+    bool ok = json_is_true(json_object_get(th, "ok"));
+    const json_t *v = json_object_get(th, "value");
+    fputs("<tr><td class=\"l\">", out);
+    html_escape(out, jstr(th, "expr", ""));
+    fputs("</td><td>", out);
+    if (json_is_string(json_object_get(th, "shown"))) html_escape(out, jstr(th, "shown", ""));
+    else if (json_is_number(v)) fprintf(out, "%.4g", json_number_value(v));
+    else fputs("no data", out);
+    fputs("</td>", out);
+    fprintf(out, "<td class=\"%s\">%s</td></tr>\n", ok ? "pass" : "fail", ok ? "pass" : "FAIL");
+  }
+  fputs("</table></section>\n", out);
+}
+
+static void failures_table(FILE *out, const report *r) {
+  const stats_interval *cum = report_cumulative(r);
+  bool any = false;
+
+  fputs("<section id=\"failures\"><h2>Failures</h2>", out);
+  for (size_t i = 0; i < cum->nentries; i++) {
+    const stats_entry *e = &cum->entries[i];
+    for (int k = 0; k < e->nfailures; k++) {
+      if (!any) fputs("<table><tr><th class=\"l\">name</th><th class=\"l\">kind</th><th class=\"l\">error</th>"
+                      "<th>occurrences</th></tr>\n", out);
+      any = true;
+      fputs("<tr><td class=\"l\">", out);
+      html_escape(out, e->name);
+      fprintf(out, "</td><td class=\"l\">%s</td><td class=\"l\">", stats_err_name(e->failures[k].kind));
+      html_escape(out, e->failures[k].message);
+      fprintf(out, "</td><td>%" PRId64 "</td></tr>\n", e->failures[k].count);
+    }
+  }
+  fputs(any ? "</table></section>\n" : "<p class=\"note\">no failures</p></section>\n", out);
+}
+
+static void checks_and_findings(FILE *out, const json_t *sum) {
+  const json_t *checks = json_object_get(sum, "checks"), *finds = json_object_get(sum, "findings");
+  size_t i;
+  json_t *c;
+
+  if (json_array_size(checks)) {
+    fputs("<section id=\"checks\"><h2>Checks</h2><table><tr><th class=\"l\">check</th><th>passes</th>"
+          "<th>fails</th></tr>\n", out);
+    json_array_foreach(checks, i, c) {
+      fputs("<tr><td class=\"l\">", out);
+      html_escape(out, jstr(c, "name", ""));
+      fprintf(out, "</td><td>%.0f</td><td%s>%.0f</td></tr>\n", jnum(c, "passes"),
+              jnum(c, "fails") > 0 ? " class=\"err\"" : "", jnum(c, "fails"));
+    }
+    fputs("</table></section>\n", out);
+  }
+  if (!json_array_size(finds)) return;
+  fputs("<section id=\"findings\"><h2>Findings</h2><table><tr><th class=\"l\">kind</th><th class=\"l\">request</th>"
+        "<th class=\"l\">function</th><th>share</th><th>baseline</th><th class=\"l\">evidence</th></tr>\n", out);
+  json_array_foreach(finds, i, c) {
+    fputs("<tr><td class=\"l\">", out);
+    html_escape(out, jstr(c, "kind", ""));
+    fputs("</td><td class=\"l\">", out);
+    html_escape(out, jstr(c, "request", "-"));
+    fputs("</td><td class=\"l\">", out);
+    html_escape(out, jstr(c, "function", ""));
+    fprintf(out, "</td><td>%.1f%%</td><td>%.1f%%</td><td class=\"l\">", 100 * jnum(c, "share"),
+            100 * jnum(c, "baseline_share"));
+    html_escape(out, jstr(c, "evidence", ""));
+    fputs("</td></tr>\n", out);
+  }
+  fputs("</table></section>\n", out);
+}
+
+static void meta_pairs(FILE *out, const json_t *o, const char *prefix) {
+  const char *key;
+  json_t *v;
+
+  json_object_foreach((json_t *)o, key, v) {
+    char *text = NULL;
+    if (json_is_object(v) || json_is_array(v)) {
+      if (json_is_object(v) && !prefix) meta_pairs(out, v, key);
+      else if (json_is_array(v) && json_array_size(v) == 0) continue;
+      else text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+      if (!text) continue;
+    } else {
+      text = json_dumps(v, JSON_ENCODE_ANY);
+    }
+    fputs("<dt>", out);
+    if (prefix) fprintf(out, "%s.", prefix);
+    html_escape(out, key);
+    fputs("</dt><dd>", out);
+    html_escape(out, text && text[0] == '"' ? json_string_value(v) : text);
+    fputs("</dd>\n", out);
+    free(text);
+  }
+}
+
+/* Inline dir/sections/ fragments, sorted by file name. */
+static void file_sections(FILE *out, const char *dir) {
+  char path[4096];
+  struct dirent **list = NULL;
+  int n;
+
+  if (!dir) return;
+  snprintf(path, sizeof path, "%s/%s", dir, RUNDIR_SECTIONS);
+  n = scandir(path, &list, NULL, alphasort);
+  for (int i = 0; i < n; i++) {
+    size_t len = strlen(list[i]->d_name);
+    char file[4400], buf[65536];
+    FILE *f;
+    if (len > 5 && strcmp(list[i]->d_name + len - 5, ".html") == 0) {
+      snprintf(file, sizeof file, "%s/%s", path, list[i]->d_name);
+      if ((f = fopen(file, "r"))) {
+        size_t got;
+        while ((got = fread(buf, 1, sizeof buf, f)) > 0) fwrite(buf, 1, got, out);
+        fclose(f);
+        fputc('\n', out);
+      }
+    }
+    free(list[i]);
+  }
+  free(list);
+}
+
+int html_write(const report *r, const char *dir, FILE *out) {
+  json_t *sum = summary_json(r), *data;
+  char *text;
+  char title[300];
+
+  if (!sum) return -ENOMEM;
+  snprintf(title, sizeof title, "loadctl report: %s", jstr(json_object_get(sum, "run"), "scenario", "run"));
+  html_begin(out, title);
+  header_and_cards(out, r, sum);
+  charts(out, sum);
+  requests_table(out, sum);
+  thresholds_table(out, sum);
+  failures_table(out, r);
+  checks_and_findings(out, sum);
+  for (size_t i = 0; i < report_sections(r); i++) report_section_write(r, i, out);
+  file_sections(out, dir);
+  fputs("<section id=\"run\"><h2>Run</h2><dl class=\"meta\">\n", out);
+  meta_pairs(out, json_object_get(sum, "run"), NULL);
+  fputs("</dl></section>\n</main>\n", out);
+  data = chart_data(r);
+  text = data ? json_dumps(data, JSON_COMPACT | JSON_ESCAPE_SLASH | JSON_REAL_PRECISION(6)) : NULL;
+  fprintf(out, "<script type=\"application/json\" id=\"loadctl-data\">%s</script>\n", text ? text : "{}");
+  fprintf(out, "<script>\n%s</script>\n", htmlasset_js);
+  html_end(out);
+  free(text);
+  json_decref(data);
+  json_decref(sum);
+  return 0;
+}

@@ -1,0 +1,36 @@
+/* live.h - the terminal view while a run goes: on a TTY a table redrawn in place every interval (per
+ * name: reqs, rps, errors with %, p50, p95, p99, max; totals; users or rate; elapsed/remaining; a
+ * progress bar), colour unless NO_COLOR; otherwise one plain line per interval. Final table at the end. */
+#ifndef LOADCTL_LIVE_H
+#define LOADCTL_LIVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/stats.h"
+#include "master/thresholds.h"
+
+typedef struct live live;
+
+/* Should output to fd be a redrawn coloured table? *tty = isatty(fd); *color = tty && NO_COLOR unset
+ * (or empty) and TERM != "dumb". */
+void live_detect(int fd, bool *tty, bool *color);
+
+/* out is borrowed (stdout usually). duration_ns is the planned run length (0 = unknown: no bar).
+ * *lv owned by the caller, release with live_destroy. 0 or -ENOMEM. */
+int live_create(FILE *out, bool tty, bool color, int64_t duration_ns, live **lv);
+void live_destroy(live *lv);
+
+/* Optional: thresholds shown under the table during the run; abort_on_fail ones are evaluated and
+ * coloured. Borrowed until live_destroy. */
+void live_set_thresholds(live *lv, thresholds *t);
+
+/* Show one interval. interval = the last merged interval (rps, users/rate); cumulative = totals so far
+ * (count, errors, percentiles). Both borrowed for the call only. */
+void live_update(live *lv, const stats_interval *interval, const stats_interval *cumulative, int64_t elapsed_ns);
+
+/* The final summary table (both modes) plus thresholds, if set and evaluated. */
+void live_final(live *lv, const stats_interval *cumulative, int64_t elapsed_ns);
+
+#endif

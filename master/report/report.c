@@ -1,0 +1,260 @@
+/* report.c - accumulate a run's merged intervals (exact cumulative histograms plus the per-interval series
+ * the charts need) and hand them to the writers (summary.c, html.c); the plug-in points live here too. */
+#include "master/report/report.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/rundir.h"
+#include "master/report/html.h"
+#include "master/report/summary.h"
+
+typedef struct series {
+  report_point *pts;
+  size_t n, cap;
+} series;
+
+typedef struct section {
+  char id[64];
+  char title[128];
+  report_html_fn fn;
+  void *ud;
+} section;
+
+struct report {
+  stats_interval *cum;
+  series *names; /* parallel to cum->entries */
+  size_t nnames, capnames;
+  series all;
+  report_tick *ticks;
+  size_t nticks, capticks;
+  int64_t first_ms, end_ms;
+  json_t *run, *thresholds, *findings, *extras;
+  section *sections;
+  size_t nsections;
+};
+
+int report_create(report **out) {
+  report *r = calloc(1, sizeof *r);
+
+  if (!r) return -ENOMEM;
+  if (stats_create(&r->cum, 0, 0) < 0) {
+    free(r);
+    return -ENOMEM;
+  }
+  *out = r;
+  return 0;
+}
+
+void report_destroy(report *r) {
+  if (!r) return;
+  stats_destroy(r->cum);
+  for (size_t i = 0; i < r->nnames; i++) free(r->names[i].pts);
+  free(r->names);
+  free(r->all.pts);
+  free(r->ticks);
+  json_decref(r->run);
+  json_decref(r->thresholds);
+  json_decref(r->findings);
+  json_decref(r->extras);
+  free(r->sections);
+  free(r);
+}
+
+/* Grow *buf (of elem bytes each) to hold n + 1. */
+static int grow(void **buf, size_t *cap, size_t n, size_t elem) {
+  size_t ncap;
+  void *nbuf;
+
+  if (n < *cap) return 0;
+  ncap = *cap ? *cap * 2 : 64;
+  nbuf = realloc(*buf, ncap * elem);
+  if (!nbuf) return -ENOMEM;
+  memset((char *)nbuf + *cap * elem, 0, (ncap - *cap) * elem);
+  *buf = nbuf;
+  *cap = ncap;
+  return 0;
+}
+
+static int push_point(series *s, const stats_interval *iv, const hist *lat, int64_t count, int64_t errors) {
+  report_point *p;
+
+  if (grow((void **)&s->pts, &s->cap, s->n, sizeof *s->pts) < 0) return -ENOMEM;
+  p = &s->pts[s->n++];
+  p->start_ms = iv->start_ms;
+  p->interval_ms = iv->interval_ms;
+  p->count = count;
+  p->errors = errors;
+  p->p50_ms = rundir_pct_ms(lat, 50);
+  p->p90_ms = rundir_pct_ms(lat, 90);
+  p->p95_ms = rundir_pct_ms(lat, 95);
+  p->p99_ms = rundir_pct_ms(lat, 99);
+  p->max_ms = lat ? (double)hist_max(lat) / 1000.0 : 0;
+  p->mean_ms = lat && hist_count(lat) ? hist_mean(lat) / 1000.0 : 0;
+  return 0;
+}
+
+static int add_series(report *r, const stats_interval *iv) {
+  int64_t count = 0, errors = 0;
+  hist *all;
+  int rc = 0;
+
+  if (hist_create(&all) < 0) return -ENOMEM;
+  for (size_t i = 0; i < iv->nentries && rc == 0; i++) {
+    const stats_entry *e = &iv->entries[i];
+    const stats_entry *c = stats_entry_find(r->cum, e->name);
+    size_t idx;
+    if (!c) continue; /* folded into "(other)" by the merge */
+    idx = (size_t)(c - r->cum->entries);
+    while (rc == 0 && r->nnames <= idx) {
+      rc = grow((void **)&r->names, &r->capnames, r->nnames, sizeof *r->names);
+      if (rc == 0) r->nnames++;
+    }
+    if (rc == 0) rc = push_point(&r->names[idx], iv, e->latency, e->count, e->errors);
+    if (e->latency) hist_add(all, e->latency);
+    count += e->count;
+    errors += e->errors;
+  }
+  if (rc == 0) rc = push_point(&r->all, iv, all, count, errors);
+  hist_destroy(all);
+  return rc;
+}
+
+int report_add_interval(report *r, const stats_interval *iv) {
+  report_tick *t;
+  int rc = stats_merge(r->cum, iv);
+
+  if (rc < 0) return rc;
+  /* users and rate are levels, not sums: keep the latest. */
+  r->cum->users = iv->users;
+  r->cum->rate = iv->rate;
+  if (r->nticks == 0 || iv->start_ms < r->first_ms) r->first_ms = iv->start_ms;
+  if (iv->start_ms + iv->interval_ms > r->end_ms) r->end_ms = iv->start_ms + iv->interval_ms;
+  r->cum->start_ms = r->first_ms;
+  r->cum->interval_ms = r->end_ms - r->first_ms;
+  if (grow((void **)&r->ticks, &r->capticks, r->nticks, sizeof *r->ticks) < 0) return -ENOMEM;
+  t = &r->ticks[r->nticks++];
+  t->start_ms = iv->start_ms;
+  t->interval_ms = iv->interval_ms;
+  t->users = iv->users;
+  t->rate = iv->rate;
+  t->dropped = iv->dropped;
+  t->iterations = iv->iterations;
+  return add_series(r, iv);
+}
+
+const stats_interval *report_cumulative(const report *r) { return r->cum; }
+double report_duration_s(const report *r) { return r->nticks ? (double)(r->end_ms - r->first_ms) / 1000.0 : 0; }
+int64_t report_start_ms(const report *r) { return r->first_ms; }
+
+size_t report_ticks(const report *r, const report_tick **out) {
+  *out = r->ticks;
+  return r->nticks;
+}
+
+size_t report_series(const report *r, long name_index, const report_point **out) {
+  const series *s = name_index < 0 ? &r->all : (size_t)name_index < r->nnames ? &r->names[name_index] : NULL;
+  *out = s ? s->pts : NULL;
+  return s ? s->n : 0;
+}
+
+json_t *report_run_json(const options *o, const char *scenario_path) {
+  json_t *run = json_object(), *opts = json_object(), *ths = json_array();
+
+  json_object_set_new(run, "scenario", json_string(o->name));
+  json_object_set_new(run, "scenario_path", json_string(scenario_path ? scenario_path : ""));
+  json_object_set_new(run, "version", json_string(LOADCTL_VERSION));
+  json_object_set_new(opts, "target", json_string(o->target));
+  json_object_set_new(opts, "model", json_string(o->model == OPTIONS_OPEN ? "open" : "closed"));
+  json_object_set_new(opts, "users", json_real(o->users));
+  json_object_set_new(opts, "spawn_rate", json_real(o->spawn_rate));
+  json_object_set_new(opts, "rate", json_real(o->rate));
+  json_object_set_new(opts, "max_vus", json_integer(o->max_vus));
+  json_object_set_new(opts, "duration_s", json_real((double)o->duration_ns / 1e9));
+  json_object_set_new(opts, "interval_s", json_real((double)o->interval_ns / 1e9));
+  json_object_set_new(opts, "stages", json_integer((json_int_t)o->nstages));
+  json_object_set_new(run, "options", opts);
+  for (size_t i = 0; i < o->nthresholds && i < OPTIONS_MAX_THRESHOLDS; i++)
+    json_array_append_new(ths, json_pack("{s:s,s:b}", "expr", o->thresholds[i].expr, "abort_on_fail",
+                                         o->thresholds[i].abort_on_fail != 0));
+  json_object_set_new(run, "thresholds", ths);
+  return run;
+}
+
+void report_set_run(report *r, json_t *run_info) {
+  json_incref(run_info);
+  json_decref(r->run);
+  r->run = run_info;
+}
+
+void report_set_thresholds(report *r, const thresholds *t) {
+  json_decref(r->thresholds);
+  r->thresholds = thresholds_to_json(t);
+}
+
+void report_set_findings(report *r, json_t *findings) {
+  json_decref(r->findings);
+  r->findings = findings;
+}
+
+int report_set_extra(report *r, const char *key, json_t *value) {
+  if (!r->extras && !(r->extras = json_object())) {
+    json_decref(value);
+    return -ENOMEM;
+  }
+  return json_object_set_new(r->extras, key, value) < 0 ? -ENOMEM : 0;
+}
+
+int report_add_html_section(report *r, const char *id, const char *title, report_html_fn fn, void *ud) {
+  section *n = realloc(r->sections, (r->nsections + 1) * sizeof *n);
+
+  if (!n) return -ENOMEM;
+  r->sections = n;
+  n = &r->sections[r->nsections++];
+  snprintf(n->id, sizeof n->id, "%s", id);
+  snprintf(n->title, sizeof n->title, "%s", title);
+  n->fn = fn;
+  n->ud = ud;
+  return 0;
+}
+
+json_t *report_run_info(const report *r) { return r->run; }
+json_t *report_thresholds_json(const report *r) { return r->thresholds; }
+json_t *report_findings(const report *r) { return r->findings; }
+json_t *report_extras(const report *r) { return r->extras; }
+size_t report_sections(const report *r) { return r->nsections; }
+
+int report_section_write(const report *r, size_t i, FILE *out) {
+  const section *s;
+  int rc;
+
+  if (i >= r->nsections) return -EINVAL;
+  s = &r->sections[i];
+  fprintf(out, "<section id=\"");
+  html_escape(out, s->id);
+  fprintf(out, "\"><h2>");
+  html_escape(out, s->title);
+  fprintf(out, "</h2>\n");
+  rc = s->fn(out, r, s->ud);
+  if (rc < 0) fprintf(out, "<p class=\"note\">this section could not be drawn (error %d)</p>\n", rc);
+  fprintf(out, "</section>\n");
+  return rc;
+}
+
+int report_write(const report *r, const char *dir, char *err, size_t errlen) {
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f;
+  int rc = summary_write(r, dir, err, errlen);
+
+  if (rc < 0) return rc;
+  f = open_memstream(&buf, &len);
+  if (!f) return -ENOMEM;
+  rc = html_write(r, dir, f);
+  if (fclose(f) != 0 && rc == 0) rc = -ENOMEM;
+  if (rc == 0) rc = rundir_write_file(dir, RUNDIR_HTML, buf, len);
+  if (rc < 0) snprintf(err, errlen, "cannot write %s/%s: %s", dir, RUNDIR_HTML, strerror(-rc));
+  free(buf);
+  return rc;
+}

@@ -1,0 +1,204 @@
+/* summary.c - summary.json (the stable schema CI scripts and `loadctl compare` read) and locust's
+ * stats.csv / failures.csv, so existing locust tooling reads our results. */
+#include "master/report/summary.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/rundir.h"
+
+static const double csv_pcts[] = {50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100};
+
+static void put_latency(json_t *o, const hist *h) {
+  json_object_set_new(o, "p50_ms", json_real(rundir_pct_ms(h, 50)));
+  json_object_set_new(o, "p90_ms", json_real(rundir_pct_ms(h, 90)));
+  json_object_set_new(o, "p95_ms", json_real(rundir_pct_ms(h, 95)));
+  json_object_set_new(o, "p99_ms", json_real(rundir_pct_ms(h, 99)));
+  json_object_set_new(o, "p999_ms", json_real(rundir_pct_ms(h, 99.9)));
+  json_object_set_new(o, "max_ms", json_real(h ? (double)hist_max(h) / 1000.0 : 0));
+  json_object_set_new(o, "min_ms", json_real(h ? (double)hist_min(h) / 1000.0 : 0));
+  json_object_set_new(o, "mean_ms", json_real(h && hist_count(h) ? hist_mean(h) / 1000.0 : 0));
+  json_object_set_new(o, "stdev_ms", json_real(h && hist_count(h) ? hist_stdev(h) / 1000.0 : 0));
+}
+
+static json_t *request_json(const stats_entry *e, double secs) {
+  json_t *o = json_object(), *kinds = json_object();
+
+  json_object_set_new(o, "name", json_string(e->name));
+  json_object_set_new(o, "method", json_string(e->method));
+  json_object_set_new(o, "count", json_integer(e->count));
+  json_object_set_new(o, "errors", json_integer(e->errors));
+  json_object_set_new(o, "rps", json_real(secs > 0 ? (double)e->count / secs : 0));
+  json_object_set_new(o, "error_rate", json_real(e->count ? (double)e->errors / (double)e->count : 0));
+  put_latency(o, e->latency);
+  for (int k = 0; k < STATS_ERR_COUNT; k++)
+    if (e->err[k]) json_object_set_new(kinds, stats_err_name(k), json_integer(e->err[k]));
+  json_object_set_new(o, "errors_by_kind", kinds);
+  json_object_set_new(o, "bytes_in", json_integer(e->bytes_in));
+  json_object_set_new(o, "bytes_out", json_integer(e->bytes_out));
+  return o;
+}
+
+/* Histogram of all requests merged; counters summed into the out-parameters. */
+static hist *merge_all(const stats_interval *cum, int64_t *count, int64_t *errors, int64_t *bytes) {
+  hist *h;
+
+  *count = *errors = *bytes = 0;
+  if (hist_create(&h) < 0) return NULL;
+  for (size_t i = 0; i < cum->nentries; i++) {
+    if (cum->entries[i].latency) hist_add(h, cum->entries[i].latency);
+    *count += cum->entries[i].count;
+    *errors += cum->entries[i].errors;
+    *bytes += cum->entries[i].bytes_in;
+  }
+  return h;
+}
+
+static json_t *totals_json(const report *r, const hist *all, int64_t count, int64_t errors) {
+  const stats_interval *cum = report_cumulative(r);
+  double secs = report_duration_s(r);
+  json_t *o = json_object();
+
+  json_object_set_new(o, "requests", json_integer(count));
+  json_object_set_new(o, "errors", json_integer(errors));
+  json_object_set_new(o, "rps", json_real(secs > 0 ? (double)count / secs : 0));
+  json_object_set_new(o, "error_rate", json_real(count ? (double)errors / (double)count : 0));
+  json_object_set_new(o, "duration_s", json_real(secs));
+  json_object_set_new(o, "dropped", json_integer(cum->dropped));
+  json_object_set_new(o, "iterations", json_integer(cum->iterations));
+  json_object_set_new(o, "start_ms", json_integer(report_start_ms(r)));
+  put_latency(o, all);
+  return o;
+}
+
+json_t *summary_json(const report *r) {
+  const stats_interval *cum = report_cumulative(r);
+  double secs = report_duration_s(r);
+  int64_t count, errors, bytes;
+  hist *all = merge_all(cum, &count, &errors, &bytes);
+  json_t *o, *reqs, *checks;
+  const char *key;
+  json_t *value;
+
+  if (!all) return NULL;
+  o = json_object();
+  reqs = json_array();
+  checks = json_array();
+  json_object_set_new(o, "run", report_run_info(r) ? json_deep_copy(report_run_info(r)) : json_object());
+  json_object_set_new(o, "totals", totals_json(r, all, count, errors));
+  for (size_t i = 0; i < cum->nentries; i++) json_array_append_new(reqs, request_json(&cum->entries[i], secs));
+  json_object_set_new(o, "requests", reqs);
+  for (size_t i = 0; i < cum->nchecks; i++)
+    json_array_append_new(checks, json_pack("{s:s,s:I,s:I}", "name", cum->checks[i].name, "passes",
+                                            (json_int_t)cum->checks[i].passes, "fails", (json_int_t)cum->checks[i].fails));
+  json_object_set_new(o, "checks", checks);
+  json_object_set_new(o, "thresholds",
+                      report_thresholds_json(r) ? json_deep_copy(report_thresholds_json(r)) : json_array());
+  json_object_set_new(o, "findings", report_findings(r) ? json_deep_copy(report_findings(r)) : json_array());
+  if (report_extras(r)) {
+    json_object_foreach(report_extras(r), key, value) {
+      if (!json_object_get(o, key)) json_object_set(o, key, value);
+    }
+  }
+  hist_destroy(all);
+  return o;
+}
+
+/* One stats.csv row. */
+static void stats_row(FILE *f, const char *type, const char *name, const hist *h, int64_t count, int64_t errors,
+                      int64_t bytes, double secs) {
+  bool any = h && hist_count(h) > 0;
+
+  rundir_csv_field(f, type);
+  fputc(',', f);
+  rundir_csv_field(f, name);
+  fprintf(f, ",%" PRId64 ",%" PRId64 ",", count, errors);
+  rundir_csv_ms(f, rundir_pct_ms(h, 50));
+  fputc(',', f);
+  rundir_csv_ms(f, any ? hist_mean(h) / 1000.0 : 0);
+  fputc(',', f);
+  rundir_csv_ms(f, any ? (double)hist_min(h) / 1000.0 : 0);
+  fputc(',', f);
+  rundir_csv_ms(f, any ? (double)hist_max(h) / 1000.0 : 0);
+  fprintf(f, ",%.2f,%.6f,%.6f", count ? (double)bytes / (double)count : 0.0, secs > 0 ? (double)count / secs : 0.0,
+          secs > 0 ? (double)errors / secs : 0.0);
+  for (size_t i = 0; i < sizeof csv_pcts / sizeof csv_pcts[0]; i++) {
+    fputc(',', f);
+    rundir_csv_ms(f, any ? rundir_pct_ms(h, csv_pcts[i]) : NAN);
+  }
+  fputc('\n', f);
+}
+
+static int write_stats_csv(const report *r, const char *dir) {
+  const stats_interval *cum = report_cumulative(r);
+  double secs = report_duration_s(r);
+  int64_t count, errors, bytes;
+  hist *all = merge_all(cum, &count, &errors, &bytes);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f;
+  int rc;
+
+  if (!all || !(f = open_memstream(&buf, &len))) {
+    if (all) hist_destroy(all);
+    return -ENOMEM;
+  }
+  fputs(SUMMARY_STATS_HEADER "\n", f);
+  for (size_t i = 0; i < cum->nentries; i++) {
+    const stats_entry *e = &cum->entries[i];
+    stats_row(f, e->method, e->name, e->latency, e->count, e->errors, e->bytes_in, secs);
+  }
+  stats_row(f, "", "Aggregated", all, count, errors, bytes, secs);
+  rc = fclose(f) == 0 ? rundir_write_file(dir, RUNDIR_STATS_CSV, buf, len) : -ENOMEM;
+  free(buf);
+  hist_destroy(all);
+  return rc;
+}
+
+static int write_failures_csv(const report *r, const char *dir) {
+  const stats_interval *cum = report_cumulative(r);
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  int rc;
+
+  if (!f) return -ENOMEM;
+  fputs(SUMMARY_FAILURES_HEADER "\n", f);
+  for (size_t i = 0; i < cum->nentries; i++) {
+    const stats_entry *e = &cum->entries[i];
+    for (int k = 0; k < e->nfailures; k++) {
+      char error[STATS_MESSAGE_MAX + 32];
+      snprintf(error, sizeof error, "%s: %s", stats_err_name(e->failures[k].kind), e->failures[k].message);
+      rundir_csv_field(f, e->method);
+      fputc(',', f);
+      rundir_csv_field(f, e->name);
+      fputc(',', f);
+      rundir_csv_field(f, error);
+      fprintf(f, ",%" PRId64 "\n", e->failures[k].count);
+    }
+  }
+  rc = fclose(f) == 0 ? rundir_write_file(dir, RUNDIR_FAILURES_CSV, buf, len) : -ENOMEM;
+  free(buf);
+  return rc;
+}
+
+int summary_write(const report *r, const char *dir, char *err, size_t errlen) {
+  json_t *s = summary_json(r);
+  const char *what = RUNDIR_SUMMARY;
+  int rc = s ? rundir_write_json(dir, RUNDIR_SUMMARY, s) : -ENOMEM;
+
+  json_decref(s);
+  if (rc == 0) {
+    what = RUNDIR_STATS_CSV;
+    rc = write_stats_csv(r, dir);
+  }
+  if (rc == 0) {
+    what = RUNDIR_FAILURES_CSV;
+    rc = write_failures_csv(r, dir);
+  }
+  if (rc < 0) snprintf(err, errlen, "cannot write %s/%s: %s", dir, what, strerror(-rc));
+  return rc;
+}

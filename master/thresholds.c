@@ -1,0 +1,362 @@
+/* thresholds.c - parse "p99{name=POST /api/orders} < 250ms"-style pass/fail criteria before any load
+ * is sent, and evaluate them against the cumulative merged stats (k6's thresholds, exit code 99). */
+#include "master/thresholds.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/rundir.h"
+
+struct thresholds {
+  threshold *items;
+  size_t n;
+};
+
+static const char metric_help[] = "use p50, p90, p95, p99, p99.9, max, min, mean, rps, errors, dropped, requests";
+
+static const char *skip_ws(const char *p) {
+  while (isspace((unsigned char)*p)) p++;
+  return p;
+}
+
+/* Metric word at *p (letters, digits, '.', '_'), advancing p. */
+static void read_word(const char **p, char *buf, size_t size) {
+  size_t n = 0;
+  while ((isalnum((unsigned char)**p) || **p == '.' || **p == '_') && n + 1 < size) buf[n++] = *(*p)++;
+  buf[n] = 0;
+}
+
+/* Set metric (and percentile) from the word; 0 or -EINVAL. */
+static int set_metric(const char *word, threshold *t) {
+  static const struct { const char *name; int metric; } names[] = {
+      {"max", THRESHOLDS_MAX},        {"min", THRESHOLDS_MIN},           {"mean", THRESHOLDS_MEAN},
+      {"avg", THRESHOLDS_MEAN},       {"rps", THRESHOLDS_RPS},           {"errors", THRESHOLDS_ERR_RATE},
+      {"error_rate", THRESHOLDS_ERR_RATE}, {"dropped", THRESHOLDS_DROPPED}, {"requests", THRESHOLDS_REQUESTS},
+      {"median", THRESHOLDS_PCT},
+  };
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    if (strcmp(word, names[i].name) == 0) {
+      t->metric = names[i].metric;
+      t->percentile = 50;
+      return 0;
+    }
+  }
+  if (word[0] == 'p' && isdigit((unsigned char)word[1])) {
+    char *end;
+    double pct = strtod(word + 1, &end);
+    if (*end) return -EINVAL;
+    if (strcmp(word, "p999") == 0) pct = 99.9;
+    if (strcmp(word, "p9999") == 0) pct = 99.99;
+    if (!(pct > 0 && pct <= 100)) return -EINVAL;
+    t->metric = THRESHOLDS_PCT;
+    t->percentile = pct;
+    return 0;
+  }
+  return -EINVAL;
+}
+
+static int read_op(const char **p, int *op) {
+  static const struct { const char *text; int op; } ops[] = {
+      {"<=", THRESHOLDS_LE}, {">=", THRESHOLDS_GE}, {"==", THRESHOLDS_EQ}, {"<", THRESHOLDS_LT}, {">", THRESHOLDS_GT}};
+  for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+    size_t len = strlen(ops[i].text);
+    if (strncmp(*p, ops[i].text, len) == 0) {
+      *op = ops[i].op;
+      *p += len;
+      return 0;
+    }
+  }
+  return -EINVAL;
+}
+
+static bool is_latency(int metric) {
+  return metric == THRESHOLDS_PCT || metric == THRESHOLDS_MAX || metric == THRESHOLDS_MIN ||
+         metric == THRESHOLDS_MEAN;
+}
+
+/* Parse the limit text for t's metric into t->limit; 0 or -EINVAL. */
+static int read_limit(const char *text, threshold *t) {
+  char *end;
+  double v;
+
+  if (is_latency(t->metric)) {
+    int64_t ns;
+    v = strtod(text, &end);
+    if (end == text || !isfinite(v) || v < 0) return -EINVAL;
+    if (*skip_ws(end) == 0) {
+      t->limit = v; /* bare number: ms */
+      return 0;
+    }
+    if (clock_parse_duration(text, &ns) < 0) return -EINVAL;
+    t->limit = (double)ns / 1e6;
+    return 0;
+  }
+  if (t->metric == THRESHOLDS_ERR_RATE) return clock_parse_fraction(text, &t->limit);
+  v = strtod(text, &end);
+  if (end == text || !isfinite(v) || *skip_ws(end)) return -EINVAL;
+  t->limit = v;
+  return 0;
+}
+
+static int fail_msg(char *err, size_t errlen, const char *expr, const char *what, const char *detail) {
+  snprintf(err, errlen, "threshold '%s': %s%s", expr, what, detail);
+  return -EINVAL;
+}
+
+/* {name=...} selector at *p (p after the metric word); 0 or -EINVAL. */
+static int read_selector(const char **p, threshold *t) {
+  const char *close;
+  size_t n;
+
+  if (**p != '{') return 0;
+  if (strncmp(*p + 1, "name=", 5) != 0) return -EINVAL;
+  close = strchr(*p, '}');
+  if (!close) return -EINVAL;
+  n = (size_t)(close - (*p + 6));
+  if (n == 0 || n >= sizeof t->name) return -EINVAL;
+  memcpy(t->name, *p + 6, n);
+  t->name[n] = 0;
+  *p = close + 1;
+  return 0;
+}
+
+int thresholds_parse_one(const char *expr, threshold *out, char *err, size_t errlen) {
+  const char *p = skip_ws(expr);
+  char word[64], agg[16];
+
+  memset(out, 0, sizeof *out);
+  snprintf(out->expr, sizeof out->expr, "%s", expr);
+  out->value = NAN;
+  read_word(&p, word, sizeof word);
+  if (!word[0]) return fail_msg(err, errlen, expr, "no metric at the start; ", metric_help);
+  if (set_metric(word, out) < 0) {
+    char what[128];
+    snprintf(what, sizeof what, "unknown metric '%s' (", word);
+    fail_msg(err, errlen, expr, what, metric_help);
+    strncat(err, ")", errlen - strlen(err) - 1);
+    return -EINVAL;
+  }
+  if (read_selector(&p, out) < 0) return fail_msg(err, errlen, expr, "bad selector; write {name=REQUEST NAME}", "");
+  p = skip_ws(p);
+  if (*p == ':') p = skip_ws(p + 1);
+  read_word(&p, agg, sizeof agg);
+  if (agg[0]) {
+    if (out->metric == THRESHOLDS_ERR_RATE && strcmp(agg, "count") == 0) out->metric = THRESHOLDS_ERR_COUNT;
+    else if (!(out->metric == THRESHOLDS_ERR_RATE && strcmp(agg, "rate") == 0) &&
+             !(out->metric == THRESHOLDS_DROPPED && strcmp(agg, "count") == 0))
+      return fail_msg(err, errlen, expr, "unexpected word before the operator: ", agg);
+  }
+  p = skip_ws(p);
+  if (read_op(&p, &out->op) < 0) return fail_msg(err, errlen, expr, "missing operator; use <, <=, >, >= or ==", "");
+  p = skip_ws(p);
+  if (read_limit(p, out) < 0)
+    return fail_msg(err, errlen, expr, "bad value; ",
+                    is_latency(out->metric) ? "write a duration like 250ms, 1.5s or a number of ms"
+                    : out->metric == THRESHOLDS_ERR_RATE ? "write a rate like 1% or 0.01"
+                                                         : "write a number");
+  return 0;
+}
+
+int thresholds_parse_list(const char *const *exprs, const bool *abort_on_fail, size_t n, thresholds **out,
+                          char *err, size_t errlen) {
+  thresholds *t = calloc(1, sizeof *t);
+  int rc = 0;
+
+  if (!t || (n && !(t->items = calloc(n, sizeof *t->items)))) {
+    free(t);
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    rc = thresholds_parse_one(exprs[i], &t->items[i], err, errlen);
+    t->items[i].abort_on_fail = abort_on_fail && abort_on_fail[i];
+    t->n = i + 1;
+  }
+  if (rc < 0) {
+    thresholds_destroy(t);
+    return rc;
+  }
+  *out = t;
+  return 0;
+}
+
+int thresholds_parse(const options *o, thresholds **out, char *err, size_t errlen) {
+  const char *exprs[OPTIONS_MAX_THRESHOLDS];
+  bool aborts[OPTIONS_MAX_THRESHOLDS];
+  size_t n = o ? o->nthresholds : 0;
+
+  if (n > OPTIONS_MAX_THRESHOLDS) n = OPTIONS_MAX_THRESHOLDS;
+  for (size_t i = 0; i < n; i++) {
+    exprs[i] = o->thresholds[i].expr;
+    aborts[i] = o->thresholds[i].abort_on_fail != 0;
+  }
+  return thresholds_parse_list(exprs, aborts, n, out, err, errlen);
+}
+
+void thresholds_destroy(thresholds *t) {
+  if (!t) return;
+  free(t->items);
+  free(t);
+}
+
+size_t thresholds_count(const thresholds *t) { return t ? t->n : 0; }
+const threshold *thresholds_get(const thresholds *t, size_t i) { return t && i < t->n ? &t->items[i] : NULL; }
+
+/* Value of t's metric over cum (NaN when the named request never appeared). */
+static double measure(const threshold *t, const stats_interval *cum, double duration_s) {
+  int64_t count = 0, errors = 0;
+  bool found = false;
+  hist *h = NULL;
+  double v = NAN;
+
+  if (t->metric == THRESHOLDS_DROPPED) return (double)cum->dropped;
+  if (is_latency(t->metric) && hist_create(&h) < 0) return NAN;
+  for (size_t i = 0; i < cum->nentries; i++) {
+    const stats_entry *e = &cum->entries[i];
+    if (t->name[0] && strcmp(t->name, e->name) != 0) continue;
+    found = true;
+    count += e->count;
+    errors += e->errors;
+    if (h && e->latency) hist_add(h, e->latency);
+  }
+  if (!found && t->name[0]) goto out;
+  switch (t->metric) {
+  case THRESHOLDS_PCT: v = rundir_pct_ms(h, t->percentile); break;
+  case THRESHOLDS_MAX: v = (double)hist_max(h) / 1000.0; break;
+  case THRESHOLDS_MIN: v = (double)hist_min(h) / 1000.0; break;
+  case THRESHOLDS_MEAN: v = hist_count(h) ? hist_mean(h) / 1000.0 : 0; break;
+  case THRESHOLDS_RPS: v = duration_s > 0 ? (double)count / duration_s : 0; break;
+  case THRESHOLDS_ERR_RATE: v = count ? (double)errors / (double)count : 0; break;
+  case THRESHOLDS_ERR_COUNT: v = (double)errors; break;
+  case THRESHOLDS_REQUESTS: v = (double)count; break;
+  default: break;
+  }
+out:
+  if (h) hist_destroy(h);
+  return v;
+}
+
+static bool compare(double v, int op, double limit) {
+  if (isnan(v)) return false;
+  switch (op) {
+  case THRESHOLDS_LT: return v < limit;
+  case THRESHOLDS_LE: return v <= limit;
+  case THRESHOLDS_GT: return v > limit;
+  case THRESHOLDS_GE: return v >= limit;
+  default: return fabs(v - limit) <= 1e-9 * fmax(1.0, fabs(limit));
+  }
+}
+
+static bool eval_some(thresholds *t, const stats_interval *cum, double duration_s, bool only_abort) {
+  bool all_ok = true;
+  for (size_t i = 0; t && i < t->n; i++) {
+    threshold *th = &t->items[i];
+    if (only_abort && !th->abort_on_fail) continue;
+    th->value = measure(th, cum, duration_s);
+    th->ok = compare(th->value, th->op, th->limit);
+    th->evaluated = true;
+    if (!th->ok) all_ok = false;
+  }
+  return all_ok;
+}
+
+bool thresholds_eval(thresholds *t, const stats_interval *cumulative, double duration_s) {
+  return eval_some(t, cumulative, duration_s, false);
+}
+
+bool thresholds_should_abort(thresholds *t, const stats_interval *cumulative, double duration_s) {
+  return !eval_some(t, cumulative, duration_s, true);
+}
+
+/* The value with its unit ("182.3ms", "0.50%", "1200.0/s", "3"). */
+static void format_value(const threshold *th, char *buf, size_t size) {
+  if (!th->evaluated) snprintf(buf, size, "-");
+  else if (isnan(th->value)) snprintf(buf, size, "no data");
+  else if (is_latency(th->metric)) snprintf(buf, size, "%.2fms", th->value);
+  else if (th->metric == THRESHOLDS_ERR_RATE) snprintf(buf, size, "%.2f%%", th->value * 100);
+  else if (th->metric == THRESHOLDS_RPS) snprintf(buf, size, "%.1f/s", th->value);
+  else snprintf(buf, size, "%.0f", th->value);
+}
+
+json_t *thresholds_to_json(const thresholds *t) {
+  json_t *a = json_array();
+  for (size_t i = 0; a && t && i < t->n; i++) {
+    const threshold *th = &t->items[i];
+    json_t *v = isnan(th->value) || !th->evaluated ? json_null() : json_real(th->value);
+    char shown[64];
+    format_value(th, shown, sizeof shown);
+    json_array_append_new(a, json_pack("{s:s,s:b,s:o,s:b,s:s}", "expr", th->expr, "ok", th->evaluated && th->ok,
+                                       "value", v, "abort_on_fail", th->abort_on_fail, "shown", shown));
+  }
+  return a;
+}
+
+void thresholds_print(const thresholds *t, FILE *out, bool color) {
+  if (!t || t->n == 0) return;
+  fprintf(out, "%-50s %14s  %s\n", "threshold", "value", "result");
+  for (size_t i = 0; i < t->n; i++) {
+    const threshold *th = &t->items[i];
+    char value[64];
+    const char *res = !th->evaluated ? "-" : th->ok ? "pass" : "FAIL";
+    format_value(th, value, sizeof value);
+    fprintf(out, "%-50.50s %14s  %s%s%s\n", th->expr, value,
+            color && th->evaluated ? (th->ok ? "\033[32m" : "\033[1;31m") : "", res,
+            color && th->evaluated ? "\033[0m" : "");
+  }
+}
+
+static void xml_escaped(FILE *f, const char *s) {
+  for (; *s; s++) {
+    switch (*s) {
+    case '<': fputs("&lt;", f); break;
+    case '>': fputs("&gt;", f); break;
+    case '&': fputs("&amp;", f); break;
+    case '"': fputs("&quot;", f); break;
+    default: fputc(*s, f);
+    }
+  }
+}
+
+int thresholds_write_junit(const thresholds *t, const char *path) {
+  char *buf = NULL;
+  size_t len = 0, failures = 0;
+  FILE *f = open_memstream(&buf, &len);
+  int rc;
+
+  if (!f) return -ENOMEM;
+  for (size_t i = 0; t && i < t->n; i++) failures += !(t->items[i].evaluated && t->items[i].ok);
+  fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites tests=\"%zu\" failures=\"%zu\">\n",
+          thresholds_count(t), failures);
+  fprintf(f, "  <testsuite name=\"loadctl thresholds\" tests=\"%zu\" failures=\"%zu\">\n", thresholds_count(t),
+          failures);
+  for (size_t i = 0; t && i < t->n; i++) {
+    const threshold *th = &t->items[i];
+    char value[64];
+    format_value(th, value, sizeof value);
+    fputs("    <testcase classname=\"loadctl.thresholds\" name=\"", f);
+    xml_escaped(f, th->expr);
+    if (th->evaluated && th->ok) {
+      fputs("\"/>\n", f);
+      continue;
+    }
+    fputs("\">\n      <failure message=\"", f);
+    xml_escaped(f, th->expr);
+    fprintf(f, " (value %s)\" type=\"threshold\"/>\n    </testcase>\n", value);
+  }
+  fputs("  </testsuite>\n</testsuites>\n", f);
+  if (fclose(f) != 0) {
+    free(buf);
+    return -ENOMEM;
+  }
+  {
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    rc = rundir_write_file(dir, slash ? slash + 1 : path, buf, len);
+  }
+  free(buf);
+  return rc;
+}

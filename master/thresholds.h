@@ -1,0 +1,73 @@
+/* thresholds.h - pass/fail criteria from options.thresholds ("p99{name=POST /api/orders} < 250ms",
+ * "errors rate < 1%", "rps > 100"): parsed before any load is sent, evaluated against the cumulative
+ * merged stats at the end (and, for abort_on_fail ones, during the run). Exit code 99 is the caller's. */
+#ifndef LOADCTL_THRESHOLDS_H
+#define LOADCTL_THRESHOLDS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "common/options.h"
+#include "common/stats.h"
+
+/* Metrics: p50 p90 p95 p99 p99.9 (also p999 and any pNN[.N]), max, min, mean, rps,
+ * errors (rate: "errors rate < 1%", "errors < 1%"; count: "errors count < 10"), dropped (count),
+ * requests (count). Operators < <= > >= ==. Latency values take ns/us/ms/s/m units (bare = ms);
+ * rates take "%" or a fraction. Selector {name=...} restricts to one request name (default: all). */
+enum thresholds_metric {
+  THRESHOLDS_PCT = 0, THRESHOLDS_MAX, THRESHOLDS_MIN, THRESHOLDS_MEAN, THRESHOLDS_RPS,
+  THRESHOLDS_ERR_RATE, THRESHOLDS_ERR_COUNT, THRESHOLDS_DROPPED, THRESHOLDS_REQUESTS
+};
+enum thresholds_op { THRESHOLDS_LT = 0, THRESHOLDS_LE, THRESHOLDS_GT, THRESHOLDS_GE, THRESHOLDS_EQ };
+
+/* One parsed threshold; plain data so tests and reports can look inside. */
+typedef struct threshold {
+  char expr[512];        /* as written */
+  int metric;            /* enum thresholds_metric */
+  double percentile;     /* THRESHOLDS_PCT: 50, 99.9 ... */
+  char name[STATS_NAME_MAX]; /* "" = all requests */
+  int op;                /* enum thresholds_op */
+  double limit;          /* latency in ms, rate as a fraction, rps, or a count */
+  bool abort_on_fail;
+  bool evaluated, ok;
+  double value;          /* last evaluated value, same unit as limit */
+} threshold;
+
+typedef struct thresholds thresholds;
+
+/* Parse one expression into *out. -EINVAL and a message quoting the expression in err
+ * (e.g. "threshold 'p98.x < 2': unknown metric 'p98.x' (use p50..p99.9, max, mean, rps, errors, dropped)"). */
+int thresholds_parse_one(const char *expr, threshold *out, char *err, size_t errlen);
+
+/* Parse all of o->thresholds (o may be NULL or have none: an empty set). *out owned by caller,
+ * release with thresholds_destroy. -EINVAL with the first bad expression quoted in err, or -ENOMEM. */
+int thresholds_parse(const options *o, thresholds **out, char *err, size_t errlen);
+/* Same from an array of expression strings (used when rebuilding a report from run.json). */
+int thresholds_parse_list(const char *const *exprs, const bool *abort_on_fail, size_t n, thresholds **out,
+                          char *err, size_t errlen);
+void thresholds_destroy(thresholds *t);
+
+size_t thresholds_count(const thresholds *t);
+const threshold *thresholds_get(const thresholds *t, size_t i);
+
+/* Evaluate all against cumulative stats over duration_s seconds (for rps). Returns true when every
+ * threshold passed (also when there are none). A per-name threshold whose name never appeared fails
+ * with value NaN (JSON null). */
+bool thresholds_eval(thresholds *t, const stats_interval *cumulative, double duration_s);
+
+/* During the run: evaluate only abort_on_fail thresholds; true when one of them fails (stop the run). */
+bool thresholds_should_abort(thresholds *t, const stats_interval *cumulative, double duration_s);
+
+/* [{"expr": "...", "ok": true, "value": x}] (value null when NaN); new reference. */
+json_t *thresholds_to_json(const thresholds *t);
+
+/* Print a table "threshold  value  result" (colour when color is true). */
+void thresholds_print(const thresholds *t, FILE *out, bool color);
+
+/* Write JUnit XML (one testsuite "loadctl thresholds", one testcase per threshold, <failure> on fail)
+ * to path atomically. 0 or negative errno. */
+int thresholds_write_junit(const thresholds *t, const char *path);
+
+#endif

@@ -1,0 +1,376 @@
+/* test_hist.c - hist against exact sorted samples, exact merge, the V2 round trip, coordinated-omission
+ * back-fill, hostile encodings, and a histogram written by hdr-histogram-js (fixtures/hdrjs_*.txt). */
+#include <check.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/hist.h"
+
+#define SAMPLES 1000000
+
+static uint64_t rng_state;
+
+static uint64_t rng_next(void) { /* splitmix64 */
+  uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static double rng_unit(void) { /* (0, 1) */
+  return ((double)(rng_next() >> 11) + 0.5) / 9007199254740992.0;
+}
+
+static double rng_normal(void) {
+  return sqrt(-2.0 * log(rng_unit())) * cos(2.0 * M_PI * rng_unit());
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+enum dist { UNIFORM, EXPONENTIAL, BIMODAL };
+
+static int64_t sample(int dist) {
+  double v;
+  switch (dist) {
+  case UNIFORM: return 1 + (int64_t)(rng_next() % 10000000); /* 1 us .. 10 s */
+  case EXPONENTIAL: v = -2000.0 * log(rng_unit()); break;  /* mean 2 ms */
+  default:
+    v = rng_unit() < 0.7 ? 1000.0 + 100.0 * rng_normal() : 200000.0 + 20000.0 * rng_normal();
+  }
+  return v < 1 ? 1 : (int64_t)v;
+}
+
+/* Record SAMPLES values of dist, compare percentiles, mean and stdev with the exact ones. */
+static double check_dist(int dist) {
+  static const double ps[] = {0.1, 1, 10, 25, 50, 75, 90, 99, 99.9, 99.99, 100};
+  int64_t *v = malloc(SAMPLES * sizeof *v);
+  hist *h;
+  double exact_sum = 0, exact_sq = 0, worst = 0;
+
+  ck_assert_ptr_nonnull(v);
+  ck_assert_int_eq(hist_create(&h), 0);
+  rng_state = 42 + (uint64_t)dist;
+  for (int i = 0; i < SAMPLES; i++) {
+    v[i] = sample(dist);
+    hist_record(h, v[i]);
+    exact_sum += (double)v[i];
+  }
+  qsort(v, SAMPLES, sizeof *v, cmp_i64);
+  for (size_t k = 0; k < sizeof ps / sizeof ps[0]; k++) {
+    int64_t rank = (int64_t)ceil(ps[k] / 100.0 * SAMPLES - 1e-9); /* nearest rank */
+    int64_t exact = v[(rank < 1 ? 1 : rank) - 1], got = hist_value_at_percentile(h, ps[k]);
+    double rel = (double)(got - exact) / (double)exact;
+    ck_assert_msg(got >= exact && rel <= 1.0 / 1000, "dist %d p%g: exact %" PRId64 " got %" PRId64, dist,
+                  ps[k], exact, got);
+    if (rel > worst) worst = rel;
+  }
+  double exact_mean = exact_sum / SAMPLES;
+  for (int i = 0; i < SAMPLES; i++) exact_sq += ((double)v[i] - exact_mean) * ((double)v[i] - exact_mean);
+  ck_assert_int_eq(hist_count(h), SAMPLES);
+  ck_assert_double_le(fabs(hist_mean(h) - exact_mean) / exact_mean, 1.0 / 1000);
+  ck_assert_double_le(fabs(hist_stdev(h) - sqrt(exact_sq / SAMPLES)) / sqrt(exact_sq / SAMPLES), 0.01);
+  ck_assert_int_eq(hist_min(h), v[0]); /* below 2048 every value has its own slot */
+  ck_assert_int_ge(hist_max(h), v[SAMPLES - 1]);
+  ck_assert_double_le((double)(hist_max(h) - v[SAMPLES - 1]) / (double)v[SAMPLES - 1], 1.0 / 1000);
+  hist_destroy(h);
+  free(v);
+  return worst;
+}
+
+START_TEST(percentiles_uniform) {
+  fprintf(stderr, "hist uniform: worst percentile relative error %.6f\n", check_dist(UNIFORM));
+}
+END_TEST
+
+START_TEST(percentiles_exponential) {
+  fprintf(stderr, "hist exponential: worst percentile relative error %.6f\n", check_dist(EXPONENTIAL));
+}
+END_TEST
+
+START_TEST(percentiles_bimodal) {
+  fprintf(stderr, "hist bimodal: worst percentile relative error %.6f\n", check_dist(BIMODAL));
+}
+END_TEST
+
+START_TEST(empty_and_clamp) {
+  hist *h;
+  ck_assert_int_eq(hist_create(&h), 0);
+  ck_assert_int_eq(hist_count(h), 0);
+  ck_assert_int_eq(hist_min(h), 0);
+  ck_assert_int_eq(hist_max(h), 0);
+  ck_assert_int_eq(hist_value_at_percentile(h, 99), 0);
+  ck_assert_double_eq(hist_mean(h), 0);
+  hist_record(h, 0);
+  hist_record(h, -5);
+  hist_record(h, 1000000000000LL);
+  ck_assert_int_eq(hist_count(h), 3);
+  ck_assert_int_eq(hist_min(h), 1);
+  ck_assert_int_eq(hist_value_at_percentile(h, 50), 1);
+  ck_assert_int_ge(hist_max(h), HIST_HIGHEST_US);
+  ck_assert_int_le(hist_max(h), HIST_HIGHEST_US + HIST_HIGHEST_US / 1000);
+  hist_record_n(h, 5000, 7);
+  ck_assert_int_eq(hist_count(h), 10);
+  ck_assert_int_eq(hist_value_at_percentile(h, 80), 5003); /* 5000 lies in the slot 5000..5003 */
+  hist_reset(h);
+  ck_assert_int_eq(hist_count(h), 0);
+  ck_assert_int_eq(hist_max(h), 0);
+  ck_assert_uint_ge(hist_memory_size(), 23552 * sizeof(int64_t));
+  hist_destroy(h);
+}
+END_TEST
+
+static int sum_counts(int64_t value_us, int64_t count, void *ud) {
+  int64_t *acc = ud;
+  acc[0] += count;
+  acc[1] = value_us;
+  return value_us >= 100 ? 1 : 0;
+}
+
+START_TEST(foreach_order) {
+  hist *h;
+  int64_t acc[2] = {0, 0};
+  ck_assert_int_eq(hist_create(&h), 0);
+  hist_record_n(h, 10, 2);
+  hist_record_n(h, 100, 3);
+  hist_record_n(h, 1000, 4);
+  ck_assert_int_eq(hist_foreach(h, sum_counts, acc), 1); /* stopped at 100 */
+  ck_assert_int_eq(acc[0], 5);
+  ck_assert_int_eq(acc[1], 100);
+  hist_destroy(h);
+}
+END_TEST
+
+START_TEST(merge_equals_union) {
+  hist *parts[8], *merged, *all;
+  ck_assert_int_eq(hist_create(&merged), 0);
+  ck_assert_int_eq(hist_create(&all), 0);
+  rng_state = 7;
+  for (int p = 0; p < 8; p++) {
+    ck_assert_int_eq(hist_create(&parts[p]), 0);
+    for (int i = 0; i < 50000; i++) {
+      int64_t v = sample(p % 3);
+      hist_record(parts[p], v);
+      hist_record(all, v);
+    }
+  }
+  for (int p = 0; p < 8; p++) hist_add(merged, parts[p]);
+  ck_assert(hist_equal(merged, all));
+  ck_assert_int_eq(hist_count(merged), 400000);
+  ck_assert_int_eq(hist_value_at_percentile(merged, 99), hist_value_at_percentile(all, 99));
+  hist_record(merged, 123456);
+  ck_assert(!hist_equal(merged, all));
+  for (int p = 0; p < 8; p++) hist_destroy(parts[p]);
+  hist_destroy(merged);
+  hist_destroy(all);
+}
+END_TEST
+
+START_TEST(round_trip) {
+  hist *h, *back;
+  uint8_t *buf;
+  size_t len;
+  char *text;
+  ck_assert_int_eq(hist_create(&h), 0);
+  rng_state = 99;
+  for (int i = 0; i < 100000; i++) hist_record(h, sample(BIMODAL));
+  hist_record(h, HIST_HIGHEST_US);
+  hist_record(h, 1);
+  ck_assert_int_eq(hist_encode(h, &buf, &len), 0);
+  ck_assert_uint_eq(((uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3]) & ~0xf0u,
+                    0x1c849304u);
+  ck_assert_int_eq(hist_decode(buf, len, &back), 0);
+  ck_assert(hist_equal(h, back));
+  hist_destroy(back);
+  ck_assert_int_eq(hist_encode_base64(h, &text), 0);
+  ck_assert(strncmp(text, "HISTF", 5) == 0);
+  ck_assert_int_eq(hist_decode_base64(text, strlen(text), &back), 0);
+  ck_assert(hist_equal(h, back));
+  ck_assert_int_eq(hist_count(back), 100002);
+  hist_destroy(back);
+  free(text);
+  free(buf);
+  hist_reset(h); /* empty round trip */
+  ck_assert_int_eq(hist_encode(h, &buf, &len), 0);
+  ck_assert_int_eq(hist_decode(buf, len, &back), 0);
+  ck_assert_int_eq(hist_count(back), 0);
+  hist_destroy(back);
+  free(buf);
+  hist_destroy(h);
+}
+END_TEST
+
+START_TEST(corrected_backfill) {
+  hist *h, *naive;
+  ck_assert_int_eq(hist_create(&h), 0);
+  ck_assert_int_eq(hist_create(&naive), 0);
+  hist_record_corrected(h, 1000, 100); /* 1000, 900, ..., 100 */
+  ck_assert_int_eq(hist_count(h), 10);
+  ck_assert_int_eq(hist_min(h), 100);
+  hist_reset(h);
+  hist_record_corrected(h, 95, 100);
+  hist_record_corrected(h, 500, 0);
+  ck_assert_int_eq(hist_count(h), 2);
+  hist_reset(h);
+  /* the slot-wise path (many back-fills) must equal recording each one */
+  hist_record_corrected(h, 1000000, 10);
+  for (int64_t v = 1000000; v >= 10; v -= 10) hist_record(naive, v);
+  ck_assert_int_eq(hist_count(h), 100000);
+  ck_assert(hist_equal(h, naive));
+  hist_reset(h);
+  hist_reset(naive);
+  hist_record_corrected(h, 7777777, 333);
+  for (int64_t v = 7777777; v >= 333; v -= 333) hist_record(naive, v);
+  ck_assert(hist_equal(h, naive));
+  hist_reset(h); /* bounded work even for 1 h over 1 us */
+  hist_record_corrected(h, HIST_HIGHEST_US, 1);
+  ck_assert_int_eq(hist_count(h), HIST_HIGHEST_US);
+  hist_destroy(h);
+  hist_destroy(naive);
+}
+END_TEST
+
+START_TEST(decode_hostile) {
+  hist *h, *back = NULL;
+  uint8_t *buf, junk[64];
+  size_t len;
+  ck_assert_int_eq(hist_create(&h), 0);
+  for (int i = 1; i < 5000; i += 7) hist_record(h, i * 13);
+  ck_assert_int_eq(hist_encode(h, &buf, &len), 0);
+  for (size_t cut = 0; cut < len; cut++) ck_assert_int_lt(hist_decode(buf, cut, &back), 0);
+  buf[0] ^= 0x01; /* bad cookie */
+  ck_assert_int_eq(hist_decode(buf, len, &back), -EPROTO);
+  buf[0] ^= 0x01;
+  buf[7] ^= 0x01; /* compressed length mismatch */
+  ck_assert_int_eq(hist_decode(buf, len, &back), -EPROTO);
+  buf[7] ^= 0x01;
+  buf[len / 2] ^= 0xff; /* corrupt zlib body */
+  ck_assert_int_lt(hist_decode(buf, len, &back), 0);
+  free(buf);
+  rng_state = 5;
+  for (int r = 0; r < 1000; r++) {
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (uint8_t)rng_next();
+    ck_assert_int_lt(hist_decode(junk, sizeof junk, &back), 0);
+  }
+  ck_assert_int_eq(hist_decode_base64("!!notbase64!!", 13, &back), -EINVAL);
+  ck_assert_int_eq(hist_decode_base64("", 0, &back), -EINVAL);
+  ck_assert_int_lt(hist_decode_base64("HISTFAAAAD14nJNpmSzMw", 21, &back), 0);
+  ck_assert_ptr_null(back);
+  hist_destroy(h);
+}
+END_TEST
+
+/* Uncompressed V2 with a hand-made header: sizes that lie must be refused. */
+START_TEST(decode_raw_header) {
+  uint8_t raw[48] = {0x1c, 0x84, 0x93, 0x13, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 3};
+  hist *back = NULL;
+  raw[23] = 1;                                   /* lowest 1 */
+  raw[28] = 0xd6, raw[29] = 0x93, raw[30] = 0xa4; /* highest 0xd693a400 = 3.6e9 */
+  raw[32] = 0x3f, raw[33] = 0xf0;                 /* 1.0 */
+  raw[40] = 2 * 5, raw[41] = 2 * 3;               /* zigzag counts 5 (value 0) and 3 (value 1) */
+  ck_assert_int_eq(hist_decode(raw, 42, &back), 0);
+  ck_assert_int_eq(hist_count(back), 8);
+  ck_assert_int_eq(hist_min(back), 1); /* slot 0 is value 0, clamped into 1 */
+  ck_assert_int_eq(hist_value_at_percentile(back, 100), 1);
+  hist_destroy(back);
+  back = NULL;
+  ck_assert_int_eq(hist_decode(raw, 43, &back), -EPROTO); /* length != payload */
+  raw[15] = 9;                                            /* sigfigs 9 */
+  ck_assert_int_eq(hist_decode(raw, 42, &back), -EPROTO);
+  raw[15] = 3;
+  raw[40] = 1; /* zigzag -1: one zero, then ok */
+  raw[41] = 0x03; /* -2 zeros */
+  ck_assert_int_eq(hist_decode(raw, 42, &back), 0);
+  ck_assert_int_eq(hist_count(back), 0);
+  hist_destroy(back);
+  back = NULL;
+  raw[40] = 0xfd, raw[41] = 0xff; /* continuation runs off the end */
+  ck_assert_int_eq(hist_decode(raw, 42, &back), -EPROTO);
+  raw[40] = 0xdf, raw[41] = 0xd4, raw[42] = 0x03; /* a run of 30000 zeros: past the counts */
+  raw[7] = 3;
+  ck_assert_int_eq(hist_decode(raw, 43, &back), -EPROTO);
+  ck_assert_ptr_null(back);
+}
+END_TEST
+
+/* Read fixtures/NAME, record its values, decode its base64 and compare with its percentiles. */
+static void check_fixture(const char *name) {
+  char path[1024], line[8192];
+  const char *src = getenv("LOADCTL_SRC");
+  hist *mine, *theirs = NULL;
+  int percentiles = 0;
+
+  snprintf(path, sizeof path, "%s/tests/unit/fixtures/%s", src ? src : ".", name);
+  FILE *f = fopen(path, "r");
+  ck_assert_msg(f != NULL, "cannot open %s (set LOADCTL_SRC)", path);
+  ck_assert_int_eq(hist_create(&mine), 0);
+  while (fgets(line, sizeof line, f)) {
+    char *p = line;
+    if (strncmp(line, "values ", 7) == 0) {
+      for (p += 7; *p && *p != '\n';) {
+        char *end;
+        long long v = strtoll(p, &end, 10);
+        long long n = strtoll(end + 1, &end, 10);
+        hist_record_n(mine, v, n);
+        p = end + (*end == ' ');
+      }
+    } else if (strncmp(line, "base64 ", 7) == 0) {
+      ck_assert_int_eq(hist_decode_base64(line + 7, strlen(line + 7), &theirs), 0);
+    } else if (strncmp(line, "count ", 6) == 0) {
+      ck_assert_int_eq(hist_count(mine), strtoll(line + 6, NULL, 10));
+    } else if (line[0] == 'p') {
+      char *end;
+      double pct = strtod(line + 1, &end);
+      ck_assert_ptr_nonnull(theirs);
+      ck_assert_int_eq(hist_value_at_percentile(theirs, pct), strtoll(end, NULL, 10));
+      percentiles++;
+    }
+  }
+  fclose(f);
+  ck_assert_ptr_nonnull(theirs);
+  ck_assert_int_eq(percentiles, 5);
+  ck_assert_int_eq(hist_count(theirs), 117);
+  ck_assert(hist_equal(mine, theirs));
+  hist_destroy(mine);
+  hist_destroy(theirs);
+}
+
+START_TEST(hdrjs_basic) { check_fixture("hdrjs_basic.txt"); }
+END_TEST
+
+START_TEST(hdrjs_autoresize) { check_fixture("hdrjs_autoresize.txt"); }
+END_TEST
+
+static Suite *hist_suite(void) {
+  Suite *s = suite_create("hist");
+  TCase *tc = tcase_create("core");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, percentiles_uniform);
+  tcase_add_test(tc, percentiles_exponential);
+  tcase_add_test(tc, percentiles_bimodal);
+  tcase_add_test(tc, empty_and_clamp);
+  tcase_add_test(tc, foreach_order);
+  tcase_add_test(tc, merge_equals_union);
+  tcase_add_test(tc, round_trip);
+  tcase_add_test(tc, corrected_backfill);
+  tcase_add_test(tc, decode_hostile);
+  tcase_add_test(tc, decode_raw_header);
+  tcase_add_test(tc, hdrjs_basic);
+  tcase_add_test(tc, hdrjs_autoresize);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(hist_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,273 @@
+/* test_transport.c - frames over real nanomsg ipc sockets on a uv loop: a sealed frame arrives, and a
+ * wrong key, a replay, a corrupted, truncated, oversize or keyless frame is dropped and counted. */
+#include <check.h>
+#include <errno.h>
+#include <nanomsg/bus.h>
+#include <nanomsg/nn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/transport.h"
+
+typedef struct inbox {
+  int count;
+  char last_peer[80];
+  char last_body[256];
+} inbox;
+
+static void on_msg(void *ud, const char *peer, const uint8_t *body, size_t len) {
+  inbox *in = ud;
+  in->count++;
+  snprintf(in->last_peer, sizeof in->last_peer, "%s", peer);
+  snprintf(in->last_body, sizeof in->last_body, "%.*s", (int)len, (const char *)body);
+}
+
+static uint8_t key_a[TRANSPORT_KEY_LEN], key_b[TRANSPORT_KEY_LEN];
+static char url[128];
+
+static void setup(void) {
+  memset(key_a, 0xa5, sizeof key_a);
+  memset(key_b, 0x5a, sizeof key_b);
+  snprintf(url, sizeof url, "ipc:///tmp/loadctl-test-transport-%d.ipc", (int)getpid());
+}
+
+/* Run the loop until cond() holds or ms pass. */
+static void spin(uv_loop_t *loop, const int *watch, int want, const uint64_t *drops, int ms) {
+  int64_t end = clock_mono_ns() + (int64_t)ms * 1000000;
+  while (clock_mono_ns() < end) {
+    uv_run(loop, UV_RUN_NOWAIT);
+    if (watch && *watch >= want) return;
+    if (drops && (int)*drops >= want) return;
+    usleep(2000);
+  }
+}
+
+static transport *open_side(uv_loop_t *loop, int mode, const uint8_t *key, const char *id, inbox *in) {
+  transport_config cfg = {.url = url, .mode = mode, .key = key, .self_id = id, .on_message = on_msg, .ud = in};
+  transport *t = NULL;
+  char err[512];
+  ck_assert_msg(transport_open(loop, &cfg, &t, err, sizeof err) == 0, "%s", err);
+  return t;
+}
+
+/* Send from client until the master has it (bus connect is asynchronous). */
+static void send_until(uv_loop_t *loop, transport *c, inbox *in, const char *text) {
+  int before = in->count;
+  for (int i = 0; i < 100 && in->count == before; i++) {
+    ck_assert_int_eq(transport_send(c, (const uint8_t *)text, strlen(text)), 0);
+    spin(loop, &in->count, before + 1, NULL, 20);
+  }
+}
+
+START_TEST(sealed_round_trip) {
+  uv_loop_t loop;
+  inbox m = {0}, w = {0};
+  uv_loop_init(&loop);
+  transport *master = open_side(&loop, TRANSPORT_BIND, key_a, "master", &m);
+  transport *worker = open_side(&loop, TRANSPORT_CONNECT, key_a, "w1", &w);
+  send_until(&loop, worker, &m, "hello");
+  ck_assert_int_ge(m.count, 1);
+  ck_assert_str_eq(m.last_peer, "w1");
+  ck_assert_str_eq(m.last_body, "hello");
+  ck_assert_int_eq(transport_send(master, (const uint8_t *)"assign", 6), 0);
+  spin(&loop, &w.count, 1, NULL, 2000);
+  ck_assert_int_eq(w.count, 1);
+  ck_assert_str_eq(w.last_peer, "master");
+  ck_assert_str_eq(w.last_body, "assign");
+  ck_assert_int_eq(transport_drops(master, -1), 0);
+  transport_close(worker);
+  transport_close(master);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
+START_TEST(wrong_key_rejected) {
+  uv_loop_t loop;
+  inbox m = {0}, w = {0};
+  uv_loop_init(&loop);
+  transport *master = open_side(&loop, TRANSPORT_BIND, key_a, "master", &m);
+  transport *worker = open_side(&loop, TRANSPORT_CONNECT, key_b, "intruder", &w);
+  const uint64_t *auth = NULL;
+  for (int i = 0; i < 100 && transport_drops(master, TRANSPORT_DROP_AUTH) == 0; i++) {
+    transport_send(worker, (const uint8_t *)"hello", 5);
+    spin(&loop, NULL, 1, auth, 20);
+  }
+  ck_assert_int_ge(transport_drops(master, TRANSPORT_DROP_AUTH), 1);
+  ck_assert_int_eq(m.count, 0);
+  /* and the other way: the intruder cannot open the master's frames */
+  transport_send(master, (const uint8_t *)"scenario", 8);
+  spin(&loop, &w.count, 1, NULL, 300);
+  ck_assert_int_eq(w.count, 0);
+  ck_assert_int_ge(transport_drops(worker, TRANSPORT_DROP_AUTH), 1);
+  transport_close(worker);
+  transport_close(master);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
+/* A raw bus socket that injects hand-made frames into the master. */
+static int raw_connect(void) {
+  int s = nn_socket(AF_SP, NN_BUS);
+  ck_assert_int_ge(s, 0);
+  ck_assert_int_ge(nn_connect(s, url), 0);
+  return s;
+}
+
+static void raw_send(uv_loop_t *loop, int s, const uint8_t *f, size_t len) {
+  ck_assert_int_eq(nn_send(s, f, len, 0), (int)len);
+  spin(loop, NULL, 0, NULL, 50);
+}
+
+START_TEST(replay_corrupt_truncated_dropped) {
+  uv_loop_t loop;
+  inbox m = {0};
+  uint8_t *f = NULL, *g = NULL;
+  size_t flen = 0, glen = 0;
+  uv_loop_init(&loop);
+  transport *master = open_side(&loop, TRANSPORT_BIND, key_a, "master", &m);
+  int raw = raw_connect();
+  uint64_t seq = (uint64_t)clock_wall_ns();
+  ck_assert_int_eq(transport_frame_seal(key_a, "w7", seq, (const uint8_t *)"one", 3, &f, &flen), 0);
+  /* the first copy may be lost while the connection comes up: resend until it is accepted */
+  for (int i = 0; i < 100 && m.count == 0; i++) {
+    nn_send(raw, f, flen, 0);
+    spin(&loop, &m.count, 1, NULL, 20);
+  }
+  ck_assert_int_eq(m.count, 1);
+  uint64_t replays = transport_drops(master, TRANSPORT_DROP_REPLAY);
+  raw_send(&loop, raw, f, flen); /* replay */
+  spin(&loop, NULL, 0, NULL, 100);
+  ck_assert_int_eq(m.count, 1);
+  ck_assert_uint_eq(transport_drops(master, TRANSPORT_DROP_REPLAY), replays + 1);
+
+  ck_assert_int_eq(transport_frame_seal(key_a, "w7", seq + 1, (const uint8_t *)"two", 3, &g, &glen), 0);
+  g[glen - 2] ^= 0x40; /* corrupted ciphertext */
+  raw_send(&loop, raw, g, glen);
+  g[glen - 2] ^= 0x40;
+  raw_send(&loop, raw, g, glen - 5); /* truncated */
+  raw_send(&loop, raw, g, 3);        /* truncated header */
+  spin(&loop, NULL, 0, NULL, 100);
+  ck_assert_int_eq(m.count, 1);
+  /* corrupted -> auth; cut by 5 bytes (shorter than a sealed frame can be) and cut to 3 -> malformed */
+  ck_assert_uint_eq(transport_drops(master, TRANSPORT_DROP_AUTH), 1);
+  ck_assert_uint_eq(transport_drops(master, TRANSPORT_DROP_MALFORMED), 2);
+  /* the connection recovers: the intact frame still goes through */
+  raw_send(&loop, raw, g, glen);
+  spin(&loop, &m.count, 2, NULL, 1000);
+  ck_assert_int_eq(m.count, 2);
+  ck_assert_str_eq(m.last_body, "two");
+  free(f);
+  free(g);
+  /* keyless frame to a keyed master */
+  ck_assert_int_eq(transport_frame_seal(NULL, "w8", seq + 5, (const uint8_t *)"x", 1, &f, &flen), 0);
+  raw_send(&loop, raw, f, flen);
+  spin(&loop, NULL, 0, NULL, 100);
+  ck_assert_uint_eq(transport_drops(master, TRANSPORT_DROP_KEYMODE), 1);
+  free(f);
+  /* oversize body: refused when sealing */
+  ck_assert_int_eq(transport_frame_seal(key_a, "w7", seq + 9, (const uint8_t *)"", TRANSPORT_MAX_BODY + 1, &f, &flen),
+                   -E2BIG);
+  nn_close(raw);
+  transport_close(master);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
+START_TEST(oversize_frame_dropped) {
+  uv_loop_t loop;
+  inbox m = {0};
+  size_t big = TRANSPORT_MAX_BODY + 100, blen = 5 + 2 + 8 + big;
+  uint8_t *b = calloc(1, blen);
+  uint64_t seq = (uint64_t)clock_wall_ns();
+  uv_loop_init(&loop);
+  transport *master = open_side(&loop, TRANSPORT_BIND, NULL, "master", &m);
+  int raw = raw_connect();
+  b[0] = 'L', b[1] = 'C', b[2] = TRANSPORT_PROTO, b[3] = 0, b[4] = 2, b[5] = 'w', b[6] = '9';
+  for (int i = 0; i < 8; i++) b[7 + i] = (uint8_t)(seq >> (56 - 8 * i));
+  for (int i = 0; i < 200 && transport_drops(master, TRANSPORT_DROP_OVERSIZE) == 0; i++) {
+    nn_send(raw, b, blen, NN_DONTWAIT);
+    spin(&loop, NULL, 0, NULL, 20);
+  }
+  ck_assert_uint_ge(transport_drops(master, TRANSPORT_DROP_OVERSIZE), 1);
+  ck_assert_int_eq(m.count, 0);
+  free(b);
+  nn_close(raw);
+  transport_close(master);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
+START_TEST(keyless_bind_rules) {
+  uv_loop_t loop;
+  inbox m = {0};
+  char err[512] = "";
+  transport *t = NULL;
+  transport_config cfg = {.url = "tcp://0.0.0.0:0", .mode = TRANSPORT_BIND, .self_id = "master",
+                          .on_message = on_msg, .ud = &m};
+  uv_loop_init(&loop);
+  ck_assert_int_eq(transport_open(&loop, &cfg, &t, err, sizeof err), -EPERM);
+  ck_assert_ptr_nonnull(strstr(err, "without a key"));
+  ck_assert(transport_url_is_local("tcp://127.0.0.1:5557"));
+  ck_assert(transport_url_is_local("ipc:///tmp/x.ipc"));
+  ck_assert(transport_url_is_local("tcp://localhost:1"));
+  ck_assert(transport_url_is_local("tcp://[::1]:1"));
+  ck_assert(!transport_url_is_local("tcp://10.0.0.1:1"));
+  ck_assert(!transport_url_is_local("tcp://*:5557"));
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
+START_TEST(keys_parse_and_generate) {
+  uint8_t k[TRANSPORT_KEY_LEN], k2[TRANSPORT_KEY_LEN];
+  char path[128], err[256];
+  struct stat st;
+  bool have = false;
+  ck_assert_int_eq(transport_key_parse(" 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n", k), 0);
+  ck_assert_int_eq(k[31], 0x1f);
+  ck_assert_int_eq(transport_key_parse("0011", k), -EINVAL);
+  ck_assert_int_eq(transport_key_parse("zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", k), -EINVAL);
+  snprintf(path, sizeof path, "/tmp/loadctl-test-key-%d", (int)getpid());
+  unlink(path);
+  ck_assert_int_eq(transport_key_generate(path, err, sizeof err), 0);
+  ck_assert_int_eq(stat(path, &st), 0);
+  ck_assert_int_eq(st.st_mode & 0777, 0600);
+  ck_assert_int_eq(transport_key_generate(path, err, sizeof err), -EEXIST);
+  ck_assert_int_eq(transport_key_load(path, k, &have, err, sizeof err), 0);
+  ck_assert(have);
+  ck_assert_int_eq(transport_key_load(path, k2, &have, err, sizeof err), 0);
+  ck_assert_int_eq(memcmp(k, k2, sizeof k), 0);
+  unlink(path);
+  ck_assert_int_eq(transport_key_load(path, k, &have, err, sizeof err), -ENOENT);
+  ck_assert(!have);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("transport");
+  TCase *tc = tcase_create("frames");
+  SRunner *sr;
+  int failed;
+
+  tcase_add_checked_fixture(tc, setup, NULL);
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, sealed_round_trip);
+  tcase_add_test(tc, wrong_key_rejected);
+  tcase_add_test(tc, replay_corrupt_truncated_dropped);
+  tcase_add_test(tc, oversize_frame_dropped);
+  tcase_add_test(tc, keyless_bind_rules);
+  tcase_add_test(tc, keys_parse_and_generate);
+  suite_add_tcase(s, tc);
+  sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,418 @@
+/* agent.c - one worker's protocol loop on its own uv loop: hello until assigned, scenario check on assign,
+ * engine start at the master's start time, stats every interval, heartbeats, reassign, stop and quit;
+ * master silence stops the load (measured data kept and sent once the master is back). */
+#include "worker/agent.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/msg.h"
+#include "common/options.h"
+#include "worker/engine.h"
+
+#define TICK_MS 100
+#define HELLO_EVERY_NS 1000000000LL
+#define HEARTBEAT_EVERY_NS 1000000000LL
+#define QUIET_HOLD_NS 2000000000LL  /* master silent this long: hold stats until it is back */
+#define AUTH_FAILS_FATAL 3          /* frames failing authentication before any good one */
+#define PENDING_MAX 3600            /* held stats messages (an hour of intervals) */
+#define DONE_LINGER_NS 15000000000LL /* after our quit, wait this long for the master's */
+
+typedef struct held {
+  uint8_t *buf;
+  size_t len;
+} held;
+
+typedef struct agent {
+  agent_config cfg;
+  uv_loop_t loop;
+  uv_timer_t tick;
+  transport *tp;
+  char id[MSG_ID_MAX];
+  char run_id[MSG_ID_MAX];
+  uint64_t seq;
+  /* the assignment */
+  int assigned;       /* scenario checked, ready sent */
+  char script_name[STATS_NAME_MAX];
+  char *script;
+  size_t script_len;
+  options opt;
+  engine_assignment asg;
+  engine *eng;
+  int stopped_for_silence, finished, quit_sent;
+  int64_t finished_mono_ns;
+  /* timing */
+  int64_t last_master_mono_ns, last_hello_mono_ns, last_hb_mono_ns, started_mono_ns;
+  int heard_master;
+  held pending[PENDING_MAX];
+  size_t npending;
+  int exit_code, leaving;
+} agent;
+
+static void send_msg(agent *a, msg *m) {
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  int rc;
+
+  snprintf(m->worker_id, sizeof m->worker_id, "%s", a->id);
+  snprintf(m->run_id, sizeof m->run_id, "%s", a->run_id);
+  m->seq = ++a->seq;
+  rc = msg_encode(m, &buf, &len);
+  if (rc == 0) rc = transport_send(a->tp, buf, len);
+  if (rc < 0) LOG(LOG_WARN, "worker %s: cannot send %s: %s", a->id, msg_type_name(m->type), strerror(-rc));
+  free(buf);
+}
+
+static void send_error(agent *a, int code, const char *text) {
+  msg m;
+  msg_init(&m, MSG_ERROR);
+  m.u.error.code = code;
+  snprintf(m.u.error.message, sizeof m.u.error.message, "%s", text);
+  send_msg(a, &m);
+}
+
+static void send_hello(agent *a) {
+  msg m;
+  const char *fake = getenv("LOADCTL_TEST_VERSION"); /* integration tests: pretend another version */
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+  msg_init(&m, MSG_HELLO);
+  if (gethostname(m.u.hello.hostname, sizeof m.u.hello.hostname - 1) != 0)
+    snprintf(m.u.hello.hostname, sizeof m.u.hello.hostname, "unknown");
+  m.u.hello.cores = cores > 0 ? (int32_t)cores : 1;
+  m.u.hello.threads = a->cfg.threads > 0 ? a->cfg.threads : m.u.hello.cores;
+  snprintf(m.u.hello.version, sizeof m.u.hello.version, "%s", fake && *fake ? fake : LOADCTL_VERSION);
+  send_msg(a, &m);
+  a->last_hello_mono_ns = clock_mono_ns();
+}
+
+/* Send a stats body now, or hold it while the master is silent (it may come back). */
+static void ship(agent *a, uint8_t *buf, size_t len) {
+  int64_t quiet = clock_mono_ns() - a->last_master_mono_ns;
+
+  if (quiet < QUIET_HOLD_NS && a->npending == 0) {
+    if (transport_send(a->tp, buf, len) == 0) {
+      free(buf);
+      return;
+    }
+  }
+  if (a->npending == PENDING_MAX) {
+    LOG(LOG_WARN, "worker %s: too many stats held while the master is away; dropping the oldest", a->id);
+    free(a->pending[0].buf);
+    memmove(a->pending, a->pending + 1, (PENDING_MAX - 1) * sizeof *a->pending);
+    a->npending--;
+  }
+  a->pending[a->npending++] = (held){buf, len};
+}
+
+static void flush_pending(agent *a) {
+  size_t sent = 0;
+  while (sent < a->npending && transport_send(a->tp, a->pending[sent].buf, a->pending[sent].len) == 0) {
+    free(a->pending[sent].buf);
+    sent++;
+  }
+  if (sent) LOG(LOG_INFO, "worker %s: sent %zu stats intervals held while the master was away", a->id, sent);
+  memmove(a->pending, a->pending + sent, (a->npending - sent) * sizeof *a->pending);
+  a->npending -= sent;
+}
+
+/* Drain every interval the engine has ready into stats messages. */
+static void collect(agent *a) {
+  stats_interval *iv = NULL;
+
+  while (a->eng && engine_collect(a->eng, &iv) == 0) {
+    msg m;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    msg_init(&m, MSG_STATS);
+    m.u.stats = iv;
+    snprintf(m.worker_id, sizeof m.worker_id, "%s", a->id);
+    snprintf(m.run_id, sizeof m.run_id, "%s", a->run_id);
+    m.seq = ++a->seq;
+    if (msg_encode(&m, &buf, &len) == 0) ship(a, buf, len);
+    else LOG(LOG_WARN, "worker %s: cannot encode stats of %lld", a->id, (long long)iv->start_ms);
+    stats_destroy(iv);
+    iv = NULL;
+  }
+}
+
+static void forget_run(agent *a) {
+  if (a->eng) {
+    engine_stop(a->eng);
+    engine_destroy(a->eng);
+    a->eng = NULL;
+  }
+  free(a->script);
+  a->script = NULL;
+  a->assigned = a->finished = a->quit_sent = a->stopped_for_silence = 0;
+  for (size_t i = 0; i < a->npending; i++) free(a->pending[i].buf);
+  a->npending = 0;
+}
+
+static void apply_share(agent *a, const msg_assign *as) {
+  memcpy(a->asg.stages, as->stages, sizeof a->asg.stages);
+  a->asg.nstages = as->nstages;
+  a->asg.max_vus = as->max_vus;
+  a->asg.spawn_rate = as->spawn_rate;
+  a->asg.vu_id_base = as->vu_id_base;
+}
+
+static void start_engine(agent *a, int64_t start_wall_ns) {
+  char err[1024] = "";
+  int rc;
+
+  a->asg.start_wall_ns = start_wall_ns;
+  rc = engine_start(&a->asg, &a->eng, err, sizeof err);
+  if (rc < 0) {
+    LOG(LOG_ERROR, "worker %s: engine failed to start: %s", a->id, err[0] ? err : strerror(-rc));
+    send_error(a, rc, err[0] ? err : strerror(-rc));
+    a->eng = NULL;
+    return;
+  }
+  a->started_mono_ns = clock_mono_ns();
+  LOG(LOG_INFO, "worker %s: load starts in %.1f s (%d threads)", a->id,
+      (double)(start_wall_ns - clock_wall_ns()) / 1e9, engine_threads(a->eng));
+}
+
+static void on_assign(agent *a, msg *m) {
+  msg_assign *as = &m->u.assign;
+  char err[1024] = "";
+  int rc;
+
+  if (a->assigned && a->eng && !strcmp(m->run_id, a->run_id)) { /* reassign mid-run */
+    apply_share(a, as);
+    rc = engine_reassign(a->eng, as->stages, as->nstages, as->max_vus);
+    LOG(LOG_INFO, "worker %s: share changed (%s)", a->id, rc == 0 ? "applied" : strerror(-rc));
+    return;
+  }
+  if (a->assigned && !strcmp(m->run_id, a->run_id)) { /* repeated assign before start */
+    apply_share(a, as);
+    msg r;
+    msg_init(&r, MSG_READY);
+    send_msg(a, &r);
+    return;
+  }
+  forget_run(a);
+  snprintf(a->run_id, sizeof a->run_id, "%s", m->run_id);
+  snprintf(a->script_name, sizeof a->script_name, "%s", as->scenario_name);
+  a->script = as->scenario_source; /* take ownership */
+  a->script_len = as->scenario_len;
+  as->scenario_source = NULL;
+  as->scenario_len = 0;
+  rc = options_load_source(a->script_name, a->script ? a->script : "", a->script_len, &a->opt, err, sizeof err);
+  if (rc < 0) {
+    LOG(LOG_ERROR, "worker %s: scenario rejected: %s", a->id, err);
+    send_error(a, rc, err);
+    return;
+  }
+  memset(&a->asg, 0, sizeof a->asg);
+  a->asg.script_name = a->script_name;
+  a->asg.script_source = a->script;
+  a->asg.script_len = a->script_len;
+  a->asg.opt = &a->opt;
+  a->asg.threads = a->cfg.threads;
+  a->asg.run_id = a->run_id;
+  a->asg.allow_exec = a->cfg.allow_exec || as->allow_exec;
+  apply_share(a, as);
+  a->assigned = 1;
+  LOG(LOG_INFO, "worker %s: assigned %s (run %s)", a->id, a->script_name, a->run_id);
+  if (as->start_wall_ns) {
+    start_engine(a, as->start_wall_ns);
+  } else {
+    msg r;
+    msg_init(&r, MSG_READY);
+    send_msg(a, &r);
+  }
+}
+
+static void on_heartbeat(agent *a, const msg *m) {
+  msg r;
+  if (m->u.heartbeat.echo_wall_ns) return; /* an answer to ours: liveness only */
+  msg_init(&r, MSG_HEARTBEAT);
+  r.u.heartbeat.echo_wall_ns = m->u.heartbeat.sent_wall_ns;
+  r.u.heartbeat.recv_wall_ns = clock_wall_ns();
+  r.u.heartbeat.sent_wall_ns = clock_wall_ns();
+  send_msg(a, &r);
+  a->last_hb_mono_ns = clock_mono_ns();
+}
+
+/* Master messages addressed to us (or to all) of our run, or a new run's assign when we are free. */
+static int accept_run(agent *a, const msg *m) {
+  if (!a->run_id[0] || !m->run_id[0] || !strcmp(a->run_id, m->run_id)) return 1;
+  if (m->type == MSG_ASSIGN && (!a->eng || engine_done(a->eng) || a->stopped_for_silence)) return 1;
+  if (m->type == MSG_HEARTBEAT) return 1; /* a restarted master: answer, it will assign us */
+  LOG(LOG_WARN, "worker %s: dropped %s of run %s (ours is %s)", a->id, msg_type_name(m->type), m->run_id,
+      a->run_id);
+  return 0;
+}
+
+static void dispatch(agent *a, msg *m) {
+  switch (m->type) {
+  case MSG_ASSIGN: on_assign(a, m); break;
+  case MSG_START:
+    if (a->assigned && !a->eng) start_engine(a, m->u.start_wall_ns);
+    break;
+  case MSG_HEARTBEAT: on_heartbeat(a, m); break;
+  case MSG_STOP:
+    if (a->eng) engine_stop(a->eng);
+    LOG(LOG_INFO, "worker %s: stop from the master", a->id);
+    break;
+  case MSG_QUIT:
+    LOG(LOG_INFO, "worker %s: the master ended the run", a->id);
+    a->leaving = 1;
+    break;
+  case MSG_ERROR:
+    LOG(LOG_ERROR, "worker %s: refused by the master: %s", a->id, m->u.error.message);
+    a->exit_code = 2;
+    a->leaving = 1;
+    break;
+  default: LOG(LOG_WARN, "worker %s: unexpected %s from the master, ignored", a->id, msg_type_name(m->type));
+  }
+}
+
+static void on_message(void *ud, const char *peer, const uint8_t *body, size_t len) {
+  agent *a = ud;
+  char err[256];
+  msg m;
+
+  if (strcmp(peer, "master") != 0) {
+    LOG(LOG_WARN, "worker %s: dropped a message from '%s' (only the master talks to workers)", a->id, peer);
+    return;
+  }
+  if (msg_decode(body, len, &m, err, sizeof err) < 0) {
+    LOG(LOG_WARN, "worker %s: dropped a message from the master: %s", a->id, err);
+    return;
+  }
+  if ((m.worker_id[0] && strcmp(m.worker_id, a->id) != 0) || !accept_run(a, &m)) goto out;
+  a->last_master_mono_ns = clock_mono_ns();
+  if (!a->heard_master) LOG(LOG_INFO, "worker %s: connected to the master", a->id);
+  a->heard_master = 1;
+  if (a->stopped_for_silence) LOG(LOG_INFO, "worker %s: the master is back", a->id);
+  a->stopped_for_silence = 0;
+  if (a->npending) flush_pending(a);
+  dispatch(a, &m);
+out:
+  msg_free(&m);
+}
+
+/* After the engine finished: send the last stats, then tell the master we are done. */
+static void check_finished(agent *a, int64_t now) {
+  if (!a->eng || a->finished || !engine_done(a->eng) || a->stopped_for_silence) return;
+  collect(a);
+  a->finished = 1;
+  a->finished_mono_ns = now;
+  msg m;
+  msg_init(&m, MSG_QUIT);
+  send_msg(a, &m);
+  LOG(LOG_INFO, "worker %s: load finished", a->id);
+}
+
+/* Master silence: stop load after 5 s, give up after the orphan timeout. */
+static void check_master(agent *a, int64_t now) {
+  int64_t quiet = now - a->last_master_mono_ns, orphan = a->cfg.orphan_timeout_ns;
+
+  if (a->eng && !a->stopped_for_silence && !engine_done(a->eng) && quiet >= AGENT_MASTER_SILENCE_NS) {
+    LOG(LOG_WARN, "worker %s: no word from the master for %.0f s: stopping load (measurements kept)", a->id,
+        (double)quiet / 1e9);
+    engine_stop(a->eng);
+    a->stopped_for_silence = 1;
+  }
+  if (quiet >= orphan) {
+    LOG(LOG_ERROR, "worker %s: no word from the master for %.0f s (--orphan-timeout): exiting", a->id,
+        (double)quiet / 1e9);
+    a->exit_code = 2;
+    a->leaving = 1;
+  }
+  if (!a->heard_master && transport_received(a->tp) == 0 &&
+      transport_drops(a->tp, TRANSPORT_DROP_AUTH) + transport_drops(a->tp, TRANSPORT_DROP_KEYMODE) >= AUTH_FAILS_FATAL) {
+    LOG(LOG_ERROR, "worker %s: every message from the master fails authentication: wrong key? (check --key-file "
+        "or LOADCTL_KEY on both sides)", a->id);
+    a->exit_code = 2;
+    a->leaving = 1;
+  }
+}
+
+static void on_tick(uv_timer_t *t) {
+  agent *a = t->data;
+  int64_t now = clock_mono_ns();
+
+  if (a->cfg.cancel && atomic_load(a->cfg.cancel)) a->leaving = 1;
+  if (!a->assigned && now - a->last_hello_mono_ns >= HELLO_EVERY_NS) send_hello(a);
+  if (now - a->last_hb_mono_ns >= HEARTBEAT_EVERY_NS) {
+    msg m;
+    msg_init(&m, MSG_HEARTBEAT);
+    m.u.heartbeat.sent_wall_ns = clock_wall_ns();
+    send_msg(a, &m);
+    a->last_hb_mono_ns = now;
+  }
+  collect(a);
+  check_finished(a, now);
+  check_master(a, now);
+  if (a->finished && now - a->finished_mono_ns > DONE_LINGER_NS) a->leaving = 1;
+  if (a->leaving) uv_stop(&a->loop);
+}
+
+static int agent_setup(agent *a, const agent_config *cfg) {
+  char err[512], host[128] = "worker";
+  transport_config tc;
+  int rc;
+
+  a->cfg = *cfg;
+  if (a->cfg.orphan_timeout_ns <= 0) a->cfg.orphan_timeout_ns = 60000000000LL;
+  gethostname(host, sizeof host - 1);
+  if (cfg->id && cfg->id[0]) snprintf(a->id, sizeof a->id, "%s", cfg->id);
+  else snprintf(a->id, sizeof a->id, "%.40s-%d", host, (int)getpid());
+  if (uv_loop_init(&a->loop) < 0) return -ENOMEM;
+  tc = (transport_config){.url = cfg->master_url, .mode = TRANSPORT_CONNECT, .key = cfg->key, .self_id = a->id,
+                          .on_message = on_message, .ud = a};
+  rc = transport_open(&a->loop, &tc, &a->tp, err, sizeof err);
+  if (rc < 0) {
+    LOG(LOG_ERROR, "worker %s: %s", a->id, err);
+    return rc;
+  }
+  uv_timer_init(&a->loop, &a->tick);
+  a->tick.data = a;
+  uv_timer_start(&a->tick, on_tick, TICK_MS, TICK_MS);
+  a->last_master_mono_ns = clock_mono_ns();
+  return 0;
+}
+
+int agent_run(const agent_config *cfg) {
+  agent *a = calloc(1, sizeof *a);
+  int rc, code;
+
+  if (!a) return 2;
+  rc = agent_setup(a, cfg);
+  if (rc < 0) {
+    uv_run(&a->loop, UV_RUN_NOWAIT);
+    uv_loop_close(&a->loop);
+    free(a);
+    return 2;
+  }
+  LOG(LOG_INFO, "worker %s: connecting to %s%s", a->id, cfg->master_url, cfg->key ? " (authenticated)" : "");
+  send_hello(a);
+  uv_run(&a->loop, UV_RUN_DEFAULT);
+  /* leaving: last stats out, give the socket a moment to deliver them */
+  if (a->eng) {
+    if (!engine_done(a->eng)) engine_stop(a->eng);
+    collect(a);
+    if (a->npending && a->heard_master) flush_pending(a);
+  }
+  uv_timer_stop(&a->tick);
+  uv_run(&a->loop, UV_RUN_NOWAIT);
+  usleep(100000);
+  code = a->exit_code;
+  forget_run(a);
+  transport_close(a->tp);
+  uv_close((uv_handle_t *)&a->tick, NULL);
+  uv_run(&a->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&a->loop);
+  free(a);
+  return code;
+}

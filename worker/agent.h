@@ -1,0 +1,29 @@
+/* agent.h - the worker side of the protocol: connects to the master, says hello, loads the assigned
+ * scenario, drives the engine (start, reassign, stop), ships its stats every interval, answers
+ * heartbeats, and keeps the machine safe when the master goes away (stops load after 5 s of silence,
+ * gives up after the orphan timeout). `loadctl worker` runs one; `loadctl start` runs several as threads. */
+#ifndef LOADCTL_AGENT_H
+#define LOADCTL_AGENT_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "common/transport.h"
+
+#define AGENT_MASTER_SILENCE_NS 5000000000LL /* no word from the master this long: stop load */
+
+typedef struct agent_config {
+  const char *master_url;    /* "tcp://10.0.0.5:5557", "ipc:///tmp/loadctl-1.ipc" */
+  const uint8_t *key;        /* TRANSPORT_KEY_LEN bytes or NULL */
+  const char *id;            /* worker id (<= 64 bytes); NULL = "<hostname>-<pid>" */
+  int threads;               /* engine threads, 0 = one per core */
+  int64_t orphan_timeout_ns; /* exit after this long without the master; 0 = 60 s */
+  atomic_int *cancel;        /* optional: set non-zero to make the agent leave (in-process workers) */
+  int allow_exec;            /* let scenarios use os.execute/io.popen */
+} agent_config;
+
+/* Run one worker until the master says quit (returns 0), or a fatal condition: refused by the master,
+ * authentication failing, orphaned past the timeout (returns 2 with a log line saying why). */
+int agent_run(const agent_config *cfg);
+
+#endif
