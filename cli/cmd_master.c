@@ -1,14 +1,72 @@
-/* cmd_master.c - `loadctl master`: not built yet; says so instead of pretending. */
+/* cmd_master.c - `loadctl master SCENARIO.lua`: validate the scenario, then run the master loop for
+ * remote workers (master/master.c), authenticated with a pre-shared key unless it listens locally. */
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cmd.h"
+#include "cli/scenario.h"
+#include "common/log.h"
+#include "common/transport.h"
+#include "master/master.h"
+
+static const char help_text[] =
+    "usage: loadctl master SCENARIO.lua [flags]\n"
+    "\n"
+    "Coordinate remote workers: wait for them, ship the scenario and each one's share, merge their stats,\n"
+    "write the run directory and the report.\n"
+    "\n"
+    "flags:\n"
+    "  --listen URL            where workers connect (default tcp://127.0.0.1:5557; tcp://0.0.0.0:5557 for all\n"
+    "                          interfaces, which needs a key; ipc:///path for local workers)\n"
+    "  --expect-workers N      start once N workers joined (default 1)\n"
+    "  --expect-timeout D      give up when they have not joined after D (default 30s)\n"
+    "  --key-file FILE         pre-shared key (hex, from `loadctl keygen FILE`); also LOADCTL_KEY.\n"
+    "                          Without a key the master only listens on 127.0.0.1 or ipc://\n"
+    "  --out DIR               run directory (default runs/<UTC time>-<scenario>)\n"
+    "  --duration D            override options.duration (drops stages)\n"
+    "  --users N               override: closed model with N users (drops stages)\n"
+    "  --rate R                override: open model at R iterations/s (drops stages)\n"
+    "  --metrics-listen H:P    serve Prometheus metrics on H:P while running\n"
+    "  --junit FILE            write thresholds as JUnit XML\n"
+    "  --quiet                 no live table, only the final summary\n"
+    "  -h, --help              this text\n"
+    "\n"
+    "exit codes: 0 ok, 1 usage or scenario error, 2 runtime failure, 99 thresholds failed\n";
 
 int cmd_master(int argc, char **argv) {
-  if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-    printf("usage: loadctl master ...\n\n(not built yet)\n");
-    return 0;
+  scenario_flags f = {.listen = "tcp://127.0.0.1:5557", .expect = 1, .expect_timeout_ns = 30000000000LL,
+                    .ov = {.users = -1, .rate = -1}};
+  uint8_t key[TRANSPORT_KEY_LEN];
+  bool have_key = false;
+  char err[2048] = "";
+  scenario sc;
+  master_config mc;
+  int rc;
+
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(help_text, stdout);
+      return 0;
+    }
+  if ((rc = scenario_parse_flags(argc, argv, &f)) != 0) return rc;
+  if (f.workers || f.threads) return cmd_usage_error(argv[0], "--workers/--threads belong to `loadctl start`");
+  if (transport_key_load(f.key_file, key, &have_key, err, sizeof err) < 0) {
+    fprintf(stderr, "loadctl master: %s\n", err);
+    return EXIT_USAGE;
   }
-  fprintf(stderr, "loadctl master: not built yet in this version\n");
-  return EXIT_RUNTIME;
+  if (scenario_load(f.scenario, &f.ov, &sc, err, sizeof err) < 0) {
+    fprintf(stderr, "loadctl master: %s\n", err);
+    scenario_free(&sc);
+    return EXIT_USAGE;
+  }
+  mc = (master_config){.scenario_path = f.scenario, .script_name = sc.name, .script_source = sc.source,
+                       .script_len = sc.len, .opt = &sc.opt, .listen = f.listen, .key = have_key ? key : NULL,
+                       .expect_workers = f.expect, .expect_timeout_ns = f.expect_timeout_ns, .out_dir = f.out,
+                       .metrics_listen = f.metrics, .junit_path = f.junit, .quiet = f.quiet};
+  LOG(LOG_INFO, "master: waiting for %d worker(s) on %s", f.expect, f.listen);
+  rc = master_run(&mc);
+  scenario_free(&sc);
+  return rc;
 }

@@ -21,70 +21,92 @@ static const char help[] =
     "  --no-index              do not record the run in <runs root>/index.jsonl\n"
     "  --quiet                 no summary table\n";
 
-int cmd_report(int argc, char **argv) {
-  const char *dir = NULL, *junit = NULL;
-  bool fail_on = false, index = true, quiet = false, ok = true, tty, color;
-  char err[1024];
-  report *rep = NULL;
-  thresholds *th = NULL;
-  live *lv = NULL;
-  int rc, code = 0;
+typedef struct flags {
+  const char *dir, *junit;
+  bool fail_on, index, quiet;
+} flags;
 
+/* 0 = go on, 1 = --help printed, -1 = usage error printed. */
+static int parse_flags(int argc, char **argv, flags *f) {
+  memset(f, 0, sizeof *f);
+  f->index = true;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
       fputs(help, stdout);
-      return 0;
+      return 1;
     } else if (!strcmp(argv[i], "--junit") && i + 1 < argc) {
-      junit = argv[++i];
+      f->junit = argv[++i];
     } else if (!strcmp(argv[i], "--fail-on-thresholds")) {
-      fail_on = true;
+      f->fail_on = true;
     } else if (!strcmp(argv[i], "--no-index")) {
-      index = false;
+      f->index = false;
     } else if (!strcmp(argv[i], "--quiet")) {
-      quiet = true;
-    } else if (argv[i][0] == '-' || dir) {
-      return cmd_usage_error("report", "unexpected argument '%s'", argv[i]);
+      f->quiet = true;
+    } else if (argv[i][0] == '-' || f->dir) {
+      cmd_usage_error("report", "unexpected argument '%s'", argv[i]);
+      return -1;
     } else {
-      dir = argv[i];
+      f->dir = argv[i];
     }
   }
-  if (!dir) return cmd_usage_error("report", "missing RUN_DIR");
-  rc = rebuild_load(dir, &rep, &th, stderr, err, sizeof err);
-  if (rc < 0) {
+  if (!f->dir) {
+    cmd_usage_error("report", "missing RUN_DIR");
+    return -1;
+  }
+  return 0;
+}
+
+/* Record the rebuilt run in <runs root>/index.jsonl (a later line for the same dir supersedes). */
+static void record(const char *dir) {
+  char root[4096], path[4200];
+  json_t *summary;
+
+  snprintf(path, sizeof path, "%s/%s", dir, RUNDIR_SUMMARY);
+  history_root_of(dir, root, sizeof root);
+  if ((summary = json_load_file(path, 0, NULL)) && history_append(root, dir, summary) < 0)
+    fprintf(stderr, "loadctl report: could not record the run in %s/%s\n", root, HISTORY_INDEX);
+  json_decref(summary);
+}
+
+static void print_summary(const report *rep, thresholds *th, const char *dir) {
+  bool tty, color;
+  live *lv;
+
+  live_detect(1, &tty, &color);
+  if (live_create(stdout, false, color, 0, &lv) == 0) {
+    live_set_thresholds(lv, th);
+    live_final(lv, report_cumulative(rep), (int64_t)(report_duration_s(rep) * 1e9));
+    live_destroy(lv);
+  }
+  printf("\nreport: %s/%s\n", dir, RUNDIR_HTML);
+}
+
+int cmd_report(int argc, char **argv) {
+  flags f;
+  bool ok = true;
+  char err[1024];
+  report *rep = NULL;
+  thresholds *th = NULL;
+  int code = 0, rc = parse_flags(argc, argv, &f);
+
+  if (rc != 0) return rc > 0 ? 0 : EXIT_USAGE;
+  if (rebuild_load(f.dir, &rep, &th, stderr, err, sizeof err) < 0) {
     fprintf(stderr, "loadctl report: %s\n", err);
     return EXIT_RUNTIME;
   }
-  rc = report_write(rep, dir, err, sizeof err);
-  if (rc < 0) {
+  if (report_write(rep, f.dir, err, sizeof err) < 0) {
     fprintf(stderr, "loadctl report: %s\n", err);
     code = EXIT_RUNTIME;
     goto out;
   }
   for (size_t i = 0; i < thresholds_count(th); i++) ok = ok && thresholds_get(th, i)->ok;
-  if (junit && th && thresholds_write_junit(th, junit) < 0) {
-    fprintf(stderr, "loadctl report: cannot write %s\n", junit);
+  if (f.junit && thresholds_write_junit(th, f.junit) < 0) {
+    fprintf(stderr, "loadctl report: cannot write %s\n", f.junit);
     code = EXIT_RUNTIME;
   }
-  if (index) {
-    char root[4096];
-    json_t *summary = NULL;
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, RUNDIR_SUMMARY);
-    history_root_of(dir, root, sizeof root);
-    if ((summary = json_load_file(path, 0, NULL)) && history_append(root, dir, summary) < 0)
-      fprintf(stderr, "loadctl report: could not record the run in %s/%s\n", root, HISTORY_INDEX);
-    json_decref(summary);
-  }
-  if (!quiet) {
-    live_detect(1, &tty, &color);
-    if (live_create(stdout, false, color, 0, &lv) == 0) {
-      live_set_thresholds(lv, th);
-      live_final(lv, report_cumulative(rep), (int64_t)(report_duration_s(rep) * 1e9));
-      live_destroy(lv);
-    }
-    printf("\nreport: %s/%s\n", dir, RUNDIR_HTML);
-  }
-  if (fail_on && !ok && code == 0) code = EXIT_THRESHOLDS;
+  if (f.index) record(f.dir);
+  if (!f.quiet) print_summary(rep, th, f.dir);
+  if (f.fail_on && !ok && code == 0) code = EXIT_THRESHOLDS;
 out:
   thresholds_destroy(th);
   report_destroy(rep);

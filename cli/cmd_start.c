@@ -1,14 +1,133 @@
-/* cmd_start.c - `loadctl start`: not built yet; says so instead of pretending. */
+/* cmd_start.c - `loadctl start SCENARIO.lua`: the master loop and N workers in one process (workers as
+ * threads) talking over ipc:///tmp/loadctl-<pid>.ipc with a random per-run key: the same master and
+ * worker code as a distributed run, one path, not two. */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cmd.h"
+#include "cli/scenario.h"
+#include "common/log.h"
+#include "common/transport.h"
+#include "master/master.h"
+#include "worker/agent.h"
+
+static const char help_text[] =
+    "usage: loadctl start SCENARIO.lua [flags]\n"
+    "\n"
+    "Run a scenario on this machine: a master and local workers in one process, a live table each\n"
+    "second, and a run directory with summary.json, CSVs and report.html at the end.\n"
+    "\n"
+    "flags:\n"
+    "  --threads N             engine threads in all (default 0 = one per core)\n"
+    "  --workers N             local workers (default 1); threads are split between them\n"
+    "  --duration D            override options.duration (e.g. 30s, 2m; drops stages)\n"
+    "  --users N               override: closed model with N users (drops stages)\n"
+    "  --rate R                override: open model at R iterations/s (drops stages)\n"
+    "  --out DIR               run directory (default runs/<UTC time>-<scenario>)\n"
+    "  --junit FILE            write thresholds as JUnit XML\n"
+    "  --metrics-listen H:P    serve Prometheus metrics on H:P while running\n"
+    "  --quiet                 no live table, only the final summary\n"
+    "  -h, --help              this text\n"
+    "\n"
+    "exit codes: 0 ok, 1 usage or scenario error (file:line), 2 runtime failure, 99 thresholds failed\n";
+
+typedef struct local_workers {
+  int n, threads_each;
+  char url[128];
+  uint8_t key[TRANSPORT_KEY_LEN];
+  pthread_t *tids;
+  agent_config *cfgs;
+  char (*ids)[32];
+  int started;
+  atomic_int cancel;
+} local_workers;
+
+static void *worker_main(void *arg) {
+  agent_run(arg);
+  return NULL;
+}
+
+/* master_config.on_listening: the socket is bound, start the workers. */
+static void spawn_workers(void *ud) {
+  local_workers *lw = ud;
+  for (int i = 0; i < lw->n; i++) {
+    snprintf(lw->ids[i], sizeof lw->ids[i], "local-%d", i + 1);
+    lw->cfgs[i] = (agent_config){.master_url = lw->url, .key = lw->key, .id = lw->ids[i],
+                                 .threads = lw->threads_each, .orphan_timeout_ns = 10000000000LL,
+                                 .cancel = &lw->cancel};
+    if (pthread_create(&lw->tids[i], NULL, worker_main, &lw->cfgs[i]) != 0) {
+      LOG(LOG_ERROR, "start: cannot start worker thread %d", i + 1);
+      break;
+    }
+    lw->started++;
+  }
+}
+
+static void join_workers(local_workers *lw) {
+  atomic_store(&lw->cancel, 1);
+  for (int i = 0; i < lw->started; i++) pthread_join(lw->tids[i], NULL);
+}
+
+static int threads_per_worker(int threads, int workers) {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  int total = threads > 0 ? threads : (int)(cores > 0 ? cores : 1);
+  return total / workers > 0 ? total / workers : 1;
+}
+
+static int run_local(const char *path, scenario *sc, const scenario_flags *f) {
+  local_workers lw = {.n = f->workers > 0 ? f->workers : 1};
+  master_config mc;
+  int rc = EXIT_RUNTIME;
+
+  lw.threads_each = threads_per_worker(f->threads, lw.n);
+  snprintf(lw.url, sizeof lw.url, "ipc:///tmp/loadctl-%d.ipc", (int)getpid());
+  transport_key_random(lw.key);
+  lw.tids = calloc((size_t)lw.n, sizeof *lw.tids);
+  lw.cfgs = calloc((size_t)lw.n, sizeof *lw.cfgs);
+  lw.ids = calloc((size_t)lw.n, sizeof *lw.ids);
+  if (!lw.tids || !lw.cfgs || !lw.ids) goto out;
+  atomic_init(&lw.cancel, 0);
+  mc = (master_config){.scenario_path = path, .script_name = sc->name, .script_source = sc->source,
+                       .script_len = sc->len, .opt = &sc->opt, .listen = lw.url, .key = lw.key,
+                       .expect_workers = lw.n, .expect_timeout_ns = 10000000000LL, .out_dir = f->out,
+                       .metrics_listen = f->metrics, .junit_path = f->junit, .quiet = f->quiet,
+                       .on_listening = spawn_workers, .ud = &lw};
+  rc = master_run(&mc);
+  join_workers(&lw);
+out:
+  unlink(lw.url + strlen("ipc://"));
+  free(lw.tids);
+  free(lw.cfgs);
+  free(lw.ids);
+  return rc;
+}
 
 int cmd_start(int argc, char **argv) {
-  if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-    printf("usage: loadctl start ...\n\n(not built yet)\n");
-    return 0;
+  scenario_flags f = {.ov = {.users = -1, .rate = -1}};
+  char err[2048] = "";
+  scenario sc;
+  int rc;
+
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+      fputs(help_text, stdout);
+      return 0;
+    }
+  if ((rc = scenario_parse_flags(argc, argv, &f)) != 0) return rc;
+  if (f.listen || f.key_file || f.expect || f.expect_timeout_ns)
+    return cmd_usage_error(argv[0], "--listen/--key-file/--expect-* belong to `loadctl master`");
+  if (scenario_load(f.scenario, &f.ov, &sc, err, sizeof err) < 0) {
+    fprintf(stderr, "loadctl start: %s\n", err);
+    scenario_free(&sc);
+    return EXIT_USAGE;
   }
-  fprintf(stderr, "loadctl start: not built yet in this version\n");
-  return EXIT_RUNTIME;
+  /* the in-process workers are chatty at info level; keep the terminal for the live table */
+  if (!getenv("LOADCTL_LOG") && log_threshold == LOG_INFO) log_threshold = LOG_WARN;
+  rc = run_local(f.scenario, &sc, &f);
+  scenario_free(&sc);
+  return rc;
 }

@@ -35,27 +35,45 @@ static double unit_ns(const char **p) {
   return 0;
 }
 
+/* Parse a plain decimal number ("12", "1.5", ".5") at *p: digits and at most one dot, no sign,
+ * no exponent, no hex. Advances *p. Returns 0 or -EINVAL. */
+static int parse_decimal(const char **p, double *out) {
+  const char *start = *p;
+  char buf[64];
+  size_t len = 0;
+  int dots = 0, digits = 0;
+
+  while (isdigit((unsigned char)start[len]) || start[len] == '.') {
+    if (start[len] == '.') dots++;
+    else digits++;
+    if (++len >= sizeof buf) return -EINVAL;
+  }
+  if (digits == 0 || dots > 1) return -EINVAL;
+  memcpy(buf, start, len);
+  buf[len] = '\0';
+  *out = strtod(buf, NULL);
+  *p = start + len;
+  return isfinite(*out) ? 0 : -EINVAL;
+}
+
 int clock_parse_duration(const char *text, int64_t *out_ns) {
   const char *p = text;
-  double total = 0;
+  double total = 0, last_unit = 1e30;
   int parts = 0;
 
   if (!text || !out_ns) return -EINVAL;
   while (isspace((unsigned char)*p)) p++;
   while (*p && !isspace((unsigned char)*p)) {
-    char *end;
     double value, scale = 1e9;
-    if (!isdigit((unsigned char)*p) && *p != '.') return -EINVAL;
-    errno = 0;
-    value = strtod(p, &end);
-    if (end == p || errno || !isfinite(value) || value < 0) return -EINVAL;
-    p = end;
+    if (parse_decimal(&p, &value) != 0) return -EINVAL;
     if (isalpha((unsigned char)*p)) {
       scale = unit_ns(&p);
       if (scale == 0) return -EINVAL;
     } else if (parts > 0) {
       return -EINVAL; /* "1m30" is ambiguous */
     }
+    if (scale >= last_unit) return -EINVAL; /* units repeat or go up: "1s1s", "30s1m" */
+    last_unit = scale;
     total += value * scale;
     parts++;
   }
@@ -70,9 +88,9 @@ int clock_parse_fraction(const char *text, double *out) {
   double value;
 
   if (!text || !out) return -EINVAL;
-  errno = 0;
-  value = strtod(text, &end);
-  if (end == text || errno || !isfinite(value) || value < 0) return -EINVAL;
+  end = (char *)text;
+  while (isspace((unsigned char)*end)) end++;
+  if (parse_decimal((const char **)&end, &value) != 0) return -EINVAL;
   while (isspace((unsigned char)*end)) end++;
   if (*end == '%') {
     value /= 100.0;
@@ -85,6 +103,9 @@ int clock_parse_fraction(const char *text, double *out) {
 }
 
 char *clock_format_duration(int64_t ns, char *buf, unsigned long size) {
+  if (ns < 0) ns = 0;
+  if (ns >= 999500000LL && ns < 1000000000LL) ns = 1000000000LL; /* would print "1e+03ms" */
+  if (ns >= 999500LL && ns < 1000000LL) ns = 1000000LL;
   if (ns >= 60000000000LL) {
     int64_t s = ns / 1000000000LL;
     if (s >= 3600) snprintf(buf, size, "%lldh%02lldm%02llds", (long long)(s / 3600), (long long)(s / 60 % 60), (long long)(s % 60));

@@ -270,8 +270,10 @@ static int encode_raw(const hist *h, uint8_t **out, size_t *out_len) {
   int32_t limit = COUNTS_LEN;
   uint8_t *buf, *p;
 
+  size_t tokens = 0; /* one per non-zero count or run of zeros, 9 bytes at most each */
   while (limit > 0 && h->counts[limit - 1] == 0) limit--;
-  buf = malloc(HEADER_LEN + (size_t)limit * 9);
+  for (int32_t i = 0; i < limit; i++) tokens += h->counts[i] != 0 || i == 0 || h->counts[i - 1] != 0;
+  buf = malloc(HEADER_LEN + tokens * 9);
   if (!buf) return -ENOMEM;
   p = buf + HEADER_LEN;
   for (int32_t i = 0; i < limit;) {
@@ -298,28 +300,45 @@ static int encode_raw(const hist *h, uint8_t **out, size_t *out_len) {
   return 0;
 }
 
+/* zlib at its fastest level with a 4 KiB window and small hash tables: its state stays under malloc's mmap
+ * threshold, so encoding a histogram costs no system calls; any zlib inflate reads it. */
+#define ZLIB_WINDOW_BITS 12
+#define ZLIB_MEM_LEVEL 5
+
 int hist_encode(const hist *h, uint8_t **out, size_t *out_len) {
   uint8_t *raw = NULL, *buf = NULL;
   size_t raw_len = 0;
+  z_stream zs;
   int rc = encode_raw(h, &raw, &raw_len);
 
-  if (rc < 0) goto out;
-  uLongf zlen = compressBound((uLong)raw_len);
-  buf = malloc(8 + zlen);
+  if (rc < 0) return rc;
+  memset(&zs, 0, sizeof zs);
+  if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, ZLIB_WINDOW_BITS, ZLIB_MEM_LEVEL, Z_DEFAULT_STRATEGY) !=
+      Z_OK) {
+    free(raw);
+    return -ENOMEM;
+  }
+  uLong bound = deflateBound(&zs, (uLong)raw_len);
+  buf = malloc(8 + bound);
   if (!buf) {
     rc = -ENOMEM;
     goto out;
   }
-  if (compress2(buf + 8, &zlen, raw, (uLong)raw_len, Z_DEFAULT_COMPRESSION) != Z_OK) {
+  zs.next_in = raw;
+  zs.avail_in = (uInt)raw_len;
+  zs.next_out = buf + 8;
+  zs.avail_out = (uInt)bound;
+  if (deflate(&zs, Z_FINISH) != Z_STREAM_END) {
     rc = -EIO;
     goto out;
   }
   put_be32(buf, COMPRESSED_COOKIE);
-  put_be32(buf + 4, (uint32_t)zlen);
+  put_be32(buf + 4, (uint32_t)zs.total_out);
   *out = buf;
-  *out_len = 8 + zlen;
+  *out_len = 8 + zs.total_out;
   buf = NULL;
 out:
+  deflateEnd(&zs);
   free(raw);
   free(buf);
   return rc;
@@ -432,15 +451,12 @@ out:
   return rc;
 }
 
-int hist_decode(const uint8_t *buf, size_t len, hist **out) {
-  hist *h = NULL;
+int hist_decode_add(hist *h, const uint8_t *buf, size_t len) {
   uint8_t *raw = NULL;
   size_t raw_len = 0;
   int rc;
 
-  if (!buf || len < 8) return -EINVAL;
-  rc = hist_create(&h);
-  if (rc < 0) return rc;
+  if (!h || !buf || len < 8) return -EINVAL;
   uint32_t cookie = get_be32(buf) & COOKIE_MASK;
   if (cookie == ENCODING_COOKIE_BASE) {
     rc = decode_raw(buf, len, h);
@@ -452,6 +468,17 @@ int hist_decode(const uint8_t *buf, size_t len, hist **out) {
     rc = -EPROTO;
   }
   free(raw);
+  return rc;
+}
+
+int hist_decode(const uint8_t *buf, size_t len, hist **out) {
+  hist *h = NULL;
+  int rc;
+
+  if (!buf || len < 8) return -EINVAL;
+  rc = hist_create(&h);
+  if (rc < 0) return rc;
+  rc = hist_decode_add(h, buf, len);
   if (rc < 0) {
     hist_destroy(h);
     return rc;

@@ -42,12 +42,17 @@ bool hist_equal(const hist *a, const hist *b);
  * (highest equivalent) value in us, count its count. Stops early if fn returns non-zero. */
 int hist_foreach(const hist *h, int (*fn)(int64_t value_us, int64_t count, void *ud), void *ud);
 
-/* HdrHistogram V2 compressed encoding (cookie 0x1c849304, zlib, ZigZag LEB128 counts).
+/* HdrHistogram V2 compressed encoding (cookie 0x1c849304, zlib, ZigZag LEB128 counts). The cookie
+ * written is 0x1c849314 (base | 0x10, as HdrHistogram Java/C/JS write it: base64 starts "HISTF");
+ * decoding compares cookie & ~0xf0 with the base, as they do.
  * *out is malloc'd, caller frees. 0 or negative errno. */
 int hist_encode(const hist *h, uint8_t **out, size_t *out_len);
 /* Decode V2 compressed (or uncompressed V2, cookie 0x1c849303) bytes. Never trusts input:
  * -EINVAL / -EPROTO on bad cookie, sizes, truncation; values are re-bucketed into our layout. */
 int hist_decode(const uint8_t *buf, size_t len, hist **out);
+/* Same checks, adding the decoded counts into h (no allocation of a histogram). On error h may hold
+ * part of them: decode into an empty h you discard on failure. */
+int hist_decode_add(hist *h, const uint8_t *buf, size_t len);
 /* Same, base64 text as in .hlog files. *out is malloc'd NUL-terminated text, caller frees. */
 int hist_encode_base64(const hist *h, char **out);
 int hist_decode_base64(const char *text, size_t len, hist **out);

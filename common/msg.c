@@ -158,57 +158,90 @@ static void put_assign(enc *e, const msg_assign *a) {
 /* Keys each type adds to the common five. */
 static size_t body_keys(int type) {
   switch (type) {
-  case MSG_HELLO: return 4;
-  case MSG_ASSIGN: return 9;
-  case MSG_START: return 1;
-  case MSG_STATS: return 1;
-  case MSG_HEARTBEAT: return 3;
-  case MSG_ERROR: return 2;
-  default: return 0;
+    case MSG_HELLO:
+      return 4;
+    case MSG_ASSIGN:
+      return 9;
+    case MSG_START:
+      return 1;
+    case MSG_STATS:
+      return 1;
+    case MSG_HEARTBEAT:
+      return 3;
+    case MSG_ERROR:
+      return 2;
+    default:
+      return 0;
   }
 }
 
 static void put_body(enc *e, const msg *m) {
   switch (m->type) {
-  case MSG_HELLO:
-    kv_str(e, "host", m->u.hello.hostname);
-    kv_i64(e, "cores", m->u.hello.cores);
-    kv_i64(e, "threads", m->u.hello.threads);
-    kv_str(e, "ver", m->u.hello.version);
-    break;
-  case MSG_ASSIGN: put_assign(e, &m->u.assign); break;
-  case MSG_START: kv_i64(e, "start", m->u.start_wall_ns); break;
-  case MSG_STATS:
-    put_key(e, "iv");
-    put_interval(e, m->u.stats);
-    break;
-  case MSG_HEARTBEAT:
-    kv_i64(e, "sent", m->u.heartbeat.sent_wall_ns);
-    kv_i64(e, "echo", m->u.heartbeat.echo_wall_ns);
-    kv_i64(e, "recv", m->u.heartbeat.recv_wall_ns);
-    break;
-  case MSG_ERROR:
-    kv_i64(e, "code", m->u.error.code);
-    kv_str(e, "msg", m->u.error.message);
-    break;
-  default: break;
+    case MSG_HELLO:
+      kv_str(e, "host", m->u.hello.hostname);
+      kv_i64(e, "cores", m->u.hello.cores);
+      kv_i64(e, "threads", m->u.hello.threads);
+      kv_str(e, "ver", m->u.hello.version);
+      break;
+    case MSG_ASSIGN:
+      put_assign(e, &m->u.assign);
+      break;
+    case MSG_START:
+      kv_i64(e, "start", m->u.start_wall_ns);
+      break;
+    case MSG_STATS:
+      put_key(e, "iv");
+      put_interval(e, m->u.stats);
+      break;
+    case MSG_HEARTBEAT:
+      kv_i64(e, "sent", m->u.heartbeat.sent_wall_ns);
+      kv_i64(e, "echo", m->u.heartbeat.echo_wall_ns);
+      kv_i64(e, "recv", m->u.heartbeat.recv_wall_ns);
+      break;
+    case MSG_ERROR:
+      kv_i64(e, "code", m->u.error.code);
+      kv_str(e, "msg", m->u.error.message);
+      break;
+    default:
+      break;
   }
+}
+
+#define TERMINATED(field) (memchr((field), 0, sizeof(field)) != NULL)
+
+/* An interval the decoder would accept: counts within caps, strings terminated, histograms present. */
+static int interval_ok(const stats_interval *s) {
+  if (!s || s->nentries > STATS_MAX_NAMES || s->nchecks > STATS_MAX_NAMES) return 0;
+  for (size_t i = 0; i < s->nentries; i++) {
+    const stats_entry *e = &s->entries[i];
+    if (!TERMINATED(e->name) || !TERMINATED(e->method) || !e->latency || !e->service) return 0;
+    if (e->nslow < 0 || e->nslow > STATS_EXEMPLARS || e->ntypical < 0 || e->ntypical > STATS_EXEMPLARS ||
+        e->nfailures < 0 || e->nfailures > STATS_FAILURES)
+      return 0;
+  }
+  for (size_t i = 0; i < s->nchecks; i++)
+    if (!TERMINATED(s->checks[i].name)) return 0;
+  return 1;
 }
 
 /* The fixed-size strings of m must be NUL-terminated and within their caps before they are sent. */
 static int encodable(const msg *m) {
   if (!m || m->type <= 0 || m->type >= MSG_TYPE_END) return 0;
-  if (!memchr(m->worker_id, 0, sizeof m->worker_id) || !memchr(m->run_id, 0, sizeof m->run_id)) return 0;
-  if (m->type == MSG_STATS) return m->u.stats != NULL && m->u.stats->nentries <= STATS_MAX_NAMES;
-  if (m->type == MSG_ASSIGN)
-    return m->u.assign.scenario_len <= MSG_SCENARIO_MAX && m->u.assign.nstages <= OPTIONS_MAX_STAGES &&
-           (m->u.assign.scenario_source || m->u.assign.scenario_len == 0) &&
-           memchr(m->u.assign.scenario_name, 0, sizeof m->u.assign.scenario_name);
-  if (m->type == MSG_HELLO)
-    return memchr(m->u.hello.hostname, 0, sizeof m->u.hello.hostname) &&
-           memchr(m->u.hello.version, 0, sizeof m->u.hello.version);
-  if (m->type == MSG_ERROR) return memchr(m->u.error.message, 0, sizeof m->u.error.message) != NULL;
-  return 1;
+  if (!TERMINATED(m->worker_id) || !TERMINATED(m->run_id)) return 0;
+  const msg_assign *a = &m->u.assign;
+  switch (m->type) {
+    case MSG_STATS:
+      return interval_ok(m->u.stats);
+    case MSG_HELLO:
+      return TERMINATED(m->u.hello.hostname) && TERMINATED(m->u.hello.version);
+    case MSG_ERROR:
+      return TERMINATED(m->u.error.message);
+    case MSG_ASSIGN:
+      return a->scenario_len <= MSG_SCENARIO_MAX && a->nstages <= OPTIONS_MAX_STAGES &&
+             (a->scenario_source || a->scenario_len == 0) && TERMINATED(a->scenario_name);
+    default:
+      return 1;
+  }
 }
 
 int msg_encode(const msg *m, uint8_t **buf, size_t *len) {
@@ -262,34 +295,33 @@ static int skim_items(const uint8_t *p, size_t len, size_t *pos, int depth, uint
   return 1;
 }
 
+/* How the formats 0xc0..0xdf find their end: skip a fixed size, or read a size-byte length first. */
+enum { F_BAD, F_SKIP, F_BLOB, F_EXT, F_ARRAY, F_MAP };
+static const struct {
+  uint8_t kind, size;
+} formats[32] = {
+    {F_SKIP, 0},  {F_BAD, 0},  {F_SKIP, 0}, {F_SKIP, 0}, {F_BLOB, 1},  {F_BLOB, 2},  {F_BLOB, 4}, {F_EXT, 1},
+    {F_EXT, 2},   {F_EXT, 4},  {F_SKIP, 4}, {F_SKIP, 8}, {F_SKIP, 1},  {F_SKIP, 2},  {F_SKIP, 4}, {F_SKIP, 8},
+    {F_SKIP, 1},  {F_SKIP, 2}, {F_SKIP, 4}, {F_SKIP, 8}, {F_SKIP, 2},  {F_SKIP, 3},  {F_SKIP, 5}, {F_SKIP, 9},
+    {F_SKIP, 17}, {F_BLOB, 1}, {F_BLOB, 2}, {F_BLOB, 4}, {F_ARRAY, 2}, {F_ARRAY, 4}, {F_MAP, 2},  {F_MAP, 4},
+};
+
 /* One msgpack object at *pos: sizes within the input, nesting within MSG_MAX_DEPTH. */
 static int skim(const uint8_t *p, size_t len, size_t *pos, int depth) {
   uint64_t n = 0;
 
   if (*pos >= len) return 0;
   uint8_t b = p[(*pos)++];
-  if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) return 1;
+  if (b <= 0x7f || b >= 0xe0) return 1;
   if (b <= 0x8f) return skim_items(p, len, pos, depth, 2u * (b & 0x0f));
   if (b <= 0x9f) return skim_items(p, len, pos, depth, b & 0x0f);
   if (b <= 0xbf) return skip(len, pos, b & 0x1f);
-  switch (b) {
-  case 0xc4: case 0xd9: return read_len(p, len, pos, 1, &n) && skip(len, pos, n);
-  case 0xc5: case 0xda: return read_len(p, len, pos, 2, &n) && skip(len, pos, n);
-  case 0xc6: case 0xdb: return read_len(p, len, pos, 4, &n) && skip(len, pos, n);
-  case 0xc7: return read_len(p, len, pos, 1, &n) && skip(len, pos, n + 1);
-  case 0xc8: return read_len(p, len, pos, 2, &n) && skip(len, pos, n + 1);
-  case 0xc9: return read_len(p, len, pos, 4, &n) && skip(len, pos, n + 1);
-  case 0xca: case 0xce: case 0xd2: return skip(len, pos, 4);
-  case 0xcb: case 0xcf: case 0xd3: return skip(len, pos, 8);
-  case 0xcc: case 0xd0: return skip(len, pos, 1);
-  case 0xcd: case 0xd1: return skip(len, pos, 2);
-  case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: return skip(len, pos, 1 + (1u << (b - 0xd4)));
-  case 0xdc: return read_len(p, len, pos, 2, &n) && skim_items(p, len, pos, depth, n);
-  case 0xdd: return read_len(p, len, pos, 4, &n) && skim_items(p, len, pos, depth, n);
-  case 0xde: return read_len(p, len, pos, 2, &n) && skim_items(p, len, pos, depth, 2 * n);
-  case 0xdf: return read_len(p, len, pos, 4, &n) && skim_items(p, len, pos, depth, 2 * n);
-  default: return 0; /* 0xc1 is never used */
-  }
+  int kind = formats[b - 0xc0].kind, size = formats[b - 0xc0].size;
+  if (kind == F_SKIP) return skip(len, pos, (uint64_t)size);
+  if (kind == F_BAD || !read_len(p, len, pos, size, &n)) return 0;
+  if (kind == F_BLOB) return skip(len, pos, n);
+  if (kind == F_EXT) return skip(len, pos, n + 1);
+  return skim_items(p, len, pos, depth, kind == F_MAP ? 2 * n : n);
 }
 
 /* --- field access ---------------------------------------------------------------------------- */
@@ -334,7 +366,8 @@ static const msgpack_object *field(dec *d, const msgpack_object *map, const char
 
 static int64_t as_i64(dec *d, const msgpack_object *o, const char *what) {
   if (!o) return 0;
-  if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= (uint64_t)INT64_MAX) return (int64_t)o->via.u64;
+  if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= (uint64_t)INT64_MAX)
+    return (int64_t)o->via.u64;
   if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) return o->via.i64;
   fail(d, -EPROTO, "field '%s' is not a 64-bit integer", what);
   return 0;
@@ -424,22 +457,17 @@ static const msgpack_object *as_tuple(dec *d, const msgpack_object *o, const cha
 
 /* --- decoding -------------------------------------------------------------------------------- */
 
-static void get_hist(dec *d, const msgpack_object *map, const char *key, hist **dst) {
+/* Decode a histogram field into dst, an empty histogram of an entry being built. */
+static void get_hist(dec *d, const msgpack_object *map, const char *key, hist *dst) {
   const msgpack_object *o = field(d, map, key);
-  hist *h = NULL;
 
   if (!o) return;
   if (o->type != MSGPACK_OBJECT_BIN) {
     fail(d, -EPROTO, "field '%s' is not binary", key);
     return;
   }
-  int rc = hist_decode((const uint8_t *)o->via.bin.ptr, o->via.bin.size, &h);
-  if (rc < 0) {
-    fail(d, rc == -ENOMEM ? rc : -EPROTO, "field '%s': bad histogram", key);
-    return;
-  }
-  hist_destroy(*dst);
-  *dst = h;
+  int rc = hist_decode_add(dst, (const uint8_t *)o->via.bin.ptr, o->via.bin.size);
+  if (rc < 0) fail(d, rc == -ENOMEM ? rc : -EPROTO, "field '%s': bad histogram", key);
 }
 
 static int get_exemplars(dec *d, const msgpack_object *map, const char *key, stats_exemplar *x) {
@@ -483,7 +511,8 @@ static void get_counters(dec *d, const msgpack_object *map, stats_entry *e) {
   e->bytes_out = as_count(d, field(d, map, "bytes_out"), "bytes_out");
   if (err && err->via.array.size != STATS_ERR_COUNT)
     fail(d, -EPROTO, "field 'err' has %u categories, expected %d", err->via.array.size, STATS_ERR_COUNT);
-  for (int k = 0; k < STATS_ERR_COUNT && err && !d->rc; k++) e->err[k] = as_count(d, &err->via.array.ptr[k], "err");
+  for (int k = 0; k < STATS_ERR_COUNT && err && !d->rc; k++)
+    e->err[k] = as_count(d, &err->via.array.ptr[k], "err");
 }
 
 static void get_entry(dec *d, const msgpack_object *o, stats_interval *s) {
@@ -507,8 +536,8 @@ static void get_entry(dec *d, const msgpack_object *o, stats_interval *s) {
     return;
   }
   get_counters(d, map, e);
-  get_hist(d, map, "lat", &e->latency);
-  get_hist(d, map, "svc", &e->service);
+  get_hist(d, map, "lat", e->latency);
+  get_hist(d, map, "svc", e->service);
   e->nslow = get_exemplars(d, map, "slow", e->slow);
   e->ntypical = get_exemplars(d, map, "typical", e->typical);
   get_failures(d, map, e);
@@ -600,25 +629,32 @@ static void get_assign(dec *d, const msgpack_object *map, msg_assign *a) {
 
 static void get_body(dec *d, const msgpack_object *map, msg *out) {
   switch (out->type) {
-  case MSG_HELLO:
-    get_str(d, map, "host", out->u.hello.hostname, sizeof out->u.hello.hostname);
-    out->u.hello.cores = get_i32(d, map, "cores");
-    out->u.hello.threads = get_i32(d, map, "threads");
-    get_str(d, map, "ver", out->u.hello.version, sizeof out->u.hello.version);
-    break;
-  case MSG_ASSIGN: get_assign(d, map, &out->u.assign); break;
-  case MSG_START: out->u.start_wall_ns = get_i64(d, map, "start"); break;
-  case MSG_STATS: get_interval(d, map, out); break;
-  case MSG_HEARTBEAT:
-    out->u.heartbeat.sent_wall_ns = get_i64(d, map, "sent");
-    out->u.heartbeat.echo_wall_ns = get_i64(d, map, "echo");
-    out->u.heartbeat.recv_wall_ns = get_i64(d, map, "recv");
-    break;
-  case MSG_ERROR:
-    out->u.error.code = get_i32(d, map, "code");
-    get_str(d, map, "msg", out->u.error.message, sizeof out->u.error.message);
-    break;
-  default: break;
+    case MSG_HELLO:
+      get_str(d, map, "host", out->u.hello.hostname, sizeof out->u.hello.hostname);
+      out->u.hello.cores = get_i32(d, map, "cores");
+      out->u.hello.threads = get_i32(d, map, "threads");
+      get_str(d, map, "ver", out->u.hello.version, sizeof out->u.hello.version);
+      break;
+    case MSG_ASSIGN:
+      get_assign(d, map, &out->u.assign);
+      break;
+    case MSG_START:
+      out->u.start_wall_ns = get_i64(d, map, "start");
+      break;
+    case MSG_STATS:
+      get_interval(d, map, out);
+      break;
+    case MSG_HEARTBEAT:
+      out->u.heartbeat.sent_wall_ns = get_i64(d, map, "sent");
+      out->u.heartbeat.echo_wall_ns = get_i64(d, map, "echo");
+      out->u.heartbeat.recv_wall_ns = get_i64(d, map, "recv");
+      break;
+    case MSG_ERROR:
+      out->u.error.code = get_i32(d, map, "code");
+      get_str(d, map, "msg", out->u.error.message, sizeof out->u.error.message);
+      break;
+    default:
+      break;
   }
 }
 
@@ -649,7 +685,8 @@ static void get_header(dec *d, const msgpack_object *map, msg *out) {
   out->version = MSG_VERSION;
   get_str(d, map, "w", out->worker_id, sizeof out->worker_id);
   const msgpack_object *s = field(d, map, "s");
-  if (s && s->type != MSGPACK_OBJECT_POSITIVE_INTEGER) fail(d, -EPROTO, "field 's' is not an unsigned integer");
+  if (s && s->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+    fail(d, -EPROTO, "field 's' is not an unsigned integer");
   out->seq = s && s->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? s->via.u64 : 0;
   get_str(d, map, "r", out->run_id, sizeof out->run_id);
 }

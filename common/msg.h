@@ -11,12 +11,12 @@
 #include "common/stats.h"
 
 #define MSG_VERSION 1
-#define MSG_ID_MAX 65            /* worker id, run id: 64 bytes + NUL */
-#define MSG_HOST_MAX 256         /* hostname */
-#define MSG_VERSION_STR_MAX 32   /* software version "0.1.0" */
-#define MSG_TEXT_MAX 1024        /* error message */
+#define MSG_ID_MAX 65               /* worker id, run id: 64 bytes + NUL */
+#define MSG_HOST_MAX 256            /* hostname */
+#define MSG_VERSION_STR_MAX 32      /* software version "0.1.0" */
+#define MSG_TEXT_MAX 1024           /* error message */
 #define MSG_SCENARIO_MAX (4u << 20) /* scenario source bytes */
-#define MSG_MAX_DEPTH 8          /* deeper msgpack nesting is rejected */
+#define MSG_MAX_DEPTH 8             /* deeper msgpack nesting is rejected */
 
 /* Wire names ("t" key) are msg_type_name(): "hello", "assign", ... Decoding also accepts the number. */
 enum msg_type {
@@ -34,15 +34,15 @@ enum msg_type {
 
 typedef struct msg_hello {
   char hostname[MSG_HOST_MAX];
-  int32_t cores;   /* online CPUs */
-  int32_t threads; /* engine threads the worker will run */
+  int32_t cores;                     /* online CPUs */
+  int32_t threads;                   /* engine threads the worker will run */
   char version[MSG_VERSION_STR_MAX]; /* LOADCTL_VERSION */
 } msg_hello;
 
 typedef struct msg_assign {
-  char scenario_name[STATS_NAME_MAX]; /* "checkout.lua" */
-  char *scenario_source;              /* owned, NUL-terminated; may be NULL when scenario_len == 0 */
-  size_t scenario_len;                /* <= MSG_SCENARIO_MAX */
+  char scenario_name[STATS_NAME_MAX];       /* "checkout.lua" */
+  char *scenario_source;                    /* owned, NUL-terminated; may be NULL when scenario_len == 0 */
+  size_t scenario_len;                      /* <= MSG_SCENARIO_MAX */
   options_stage stages[OPTIONS_MAX_STAGES]; /* this worker's share: users or iterations/s */
   size_t nstages;
   int64_t max_vus;
@@ -68,19 +68,19 @@ typedef struct msg_error {
  * Ownership: assign.scenario_source and stats (the interval) are owned by the msg after msg_decode
  * and released by msg_free. To encode, point them at your own data and do not msg_free. */
 typedef struct msg {
-  int type;                    /* enum msg_type */
-  uint32_t version;            /* decoded "v"; msg_encode always writes MSG_VERSION */
-  char worker_id[MSG_ID_MAX];  /* "w": sender's or addressee's worker id ("" from master when n/a) */
-  uint64_t seq;                /* "s": per-sender sequence number */
-  char run_id[MSG_ID_MAX];     /* "r": "" before assign */
+  int type;                   /* enum msg_type */
+  uint32_t version;           /* decoded "v"; msg_encode always writes MSG_VERSION */
+  char worker_id[MSG_ID_MAX]; /* "w": sender's or addressee's worker id ("" from master when n/a) */
+  uint64_t seq;               /* "s": per-sender sequence number */
+  char run_id[MSG_ID_MAX];    /* "r": "" before assign */
   union {
     msg_hello hello;
     msg_assign assign;
-    int64_t start_wall_ns;     /* MSG_START */
-    stats_interval *stats;     /* MSG_STATS */
+    int64_t start_wall_ns; /* MSG_START */
+    stats_interval *stats; /* MSG_STATS */
     msg_heartbeat heartbeat;
     msg_error error;
-  } u;                         /* MSG_READY, MSG_STOP, MSG_QUIT carry nothing more */
+  } u; /* MSG_READY, MSG_STOP, MSG_QUIT carry nothing more */
 } msg;
 
 /* "hello", "assign", ... or "unknown". */

@@ -97,8 +97,7 @@ stats_entry *stats_entry_get(stats_interval *s, const char *name, const char *me
   /* The last slot is kept for "(other)" so folding always succeeds. */
   if (s->nentries >= STATS_MAX_NAMES || (s->nentries >= STATS_MAX_NAMES - 1 && strcmp(name, OTHER_NAME)))
     return NULL;
-  if (s->nentries == s->capentries &&
-      grow((void **)&s->entries, &s->capentries, sizeof *s->entries) < 0)
+  if (s->nentries == s->capentries && grow((void **)&s->entries, &s->capentries, sizeof *s->entries) < 0)
     return NULL;
   e = &s->entries[s->nentries];
   memset(e, 0, sizeof *e);

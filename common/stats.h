@@ -87,16 +87,22 @@ void stats_destroy(stats_interval *s);
 void stats_reset(stats_interval *s, int64_t start_ms);
 
 /* Find the entry for name (creating it, with empty histograms, if absent). NULL on -ENOMEM or when
- * STATS_MAX_NAMES is reached and name is new (then the caller uses "(other)"). */
+ * STATS_MAX_NAMES is reached and name is new (then the caller uses "(other)": the last slot is kept
+ * for it, so that call succeeds). Names are cut to STATS_NAME_MAX - 1 bytes on a UTF-8 boundary and
+ * matched by the cut name. Creating an entry may move s->entries: a stats_entry pointer stays valid
+ * until the next stats_entry_get that creates one (or stats_merge); stats_reset keeps them all. */
 stats_entry *stats_entry_get(stats_interval *s, const char *name, const char *method);
 stats_entry *stats_entry_find(const stats_interval *s, const char *name);
 stats_check *stats_check_get(stats_interval *s, const char *name);
 
 /* Record one completed request: latency from intended start, service time from actual send. */
 void stats_entry_record(stats_entry *e, int64_t latency_us, int64_t service_us);
-/* Count one failure of kind with a message (kept up to STATS_FAILURES distinct messages). */
+/* Count one failure of kind with a message (kept up to STATS_FAILURES distinct messages): errors and
+ * err[kind] only, not count; a failed request is also passed to stats_entry_record (time to failure)
+ * so that count stays "completed, errors included". Out-of-range kinds count as STATS_ERR_OTHER. */
 void stats_entry_fail(stats_entry *e, int kind, const char *message);
-/* Offer an exemplar; kept if among the slowest, or (with probability) as a typical sample. */
+/* Offer an exemplar; kept if among the slowest, or (with probability) as a typical sample: a reservoir
+ * over e->count requests (call after stats_entry_record), slot random % count replaced when < 4. */
 void stats_entry_exemplar(stats_entry *e, const stats_exemplar *x, uint64_t random);
 
 /* dst += src exactly: histograms added, counters summed, exemplars and failures merged.

@@ -156,12 +156,12 @@ static void clean_id(const uint8_t *id, size_t len, char *buf, size_t size) {
 
 /* Unseal frame f in place of out-params; returns a drop reason or -1 when accepted. *body points into
  * *plain (malloc'd, caller frees) or into f. */
-static int unseal(transport *t, const uint8_t *f, size_t len, const char *clear_id, uint64_t *seq,
+static int unseal(const uint8_t *key, const uint8_t *f, size_t len, const char *clear_id, uint64_t *seq,
                   const uint8_t **body, size_t *body_len, uint8_t **plain) {
   size_t idlen = f[4], off = HDR_FIXED + idlen;
   bool sealed = f[3] & FLAG_SEALED;
 
-  if (sealed != t->keyed) return TRANSPORT_DROP_KEYMODE;
+  if (sealed != (key != NULL)) return TRANSPORT_DROP_KEYMODE;
   if (!sealed) {
     if (len < off + 8) return TRANSPORT_DROP_MALFORMED;
     *seq = get_be64(f + off);
@@ -175,7 +175,7 @@ static int unseal(transport *t, const uint8_t *f, size_t len, const char *clear_
   if (plen - 9 - idlen > TRANSPORT_MAX_BODY) return TRANSPORT_DROP_OVERSIZE;
   *plain = malloc(plen);
   if (!*plain) return TRANSPORT_DROP_MALFORMED;
-  if (crypto_secretbox_open_easy(*plain, f + off + crypto_secretbox_NONCEBYTES, clen, f + off, t->key) != 0)
+  if (crypto_secretbox_open_easy(*plain, f + off + crypto_secretbox_NONCEBYTES, clen, f + off, key) != 0)
     return TRANSPORT_DROP_AUTH;
   if ((*plain)[8] != idlen || memcmp(*plain + 9, clear_id, idlen) != 0) return TRANSPORT_DROP_AUTH;
   *seq = get_be64(*plain);
@@ -214,7 +214,7 @@ static void on_frame(transport *t, const uint8_t *f, size_t len) {
     drop(t, TRANSPORT_DROP_OVERSIZE, label);
     goto out;
   }
-  reason = unseal(t, f, len, id, &seq, &body, &body_len, &plain);
+  reason = unseal(t->keyed ? t->key : NULL, f, len, id, &seq, &body, &body_len, &plain);
   if (reason < 0 && strcmp(id, t->self_id) == 0) reason = TRANSPORT_DROP_SELF;
   if (reason < 0) {
     p = peer_get(t, id);
@@ -229,6 +229,27 @@ static void on_frame(transport *t, const uint8_t *f, size_t len) {
   t->on_message(t->ud, id, body, body_len);
 out:
   free(plain);
+}
+
+/* Header checks shared by on_frame and transport_frame_open; -1 when fine, else a drop reason. */
+static int check_header(const uint8_t *f, size_t len) {
+  if (len < HDR_FIXED || f[0] != 'L' || f[1] != 'C' || f[4] == 0 || f[4] > TRANSPORT_ID_MAX ||
+      len < HDR_FIXED + (size_t)f[4])
+    return TRANSPORT_DROP_MALFORMED;
+  if (f[2] != TRANSPORT_PROTO) return TRANSPORT_DROP_VERSION;
+  return len > MAX_FRAME ? TRANSPORT_DROP_OVERSIZE : -1;
+}
+
+int transport_frame_open(const uint8_t *key, const uint8_t *frame, size_t len, char peer[TRANSPORT_ID_MAX + 1],
+                         uint64_t *seq, const uint8_t **body, size_t *body_len, uint8_t **plain) {
+  int reason = check_header(frame, len);
+
+  *plain = NULL;
+  if (reason >= 0) return -(reason + 1);
+  memcpy(peer, frame + HDR_FIXED, frame[4]);
+  peer[frame[4]] = 0;
+  reason = unseal(key, frame, len, peer, seq, body, body_len, plain);
+  return reason >= 0 ? -(reason + 1) : 0;
 }
 
 static void on_readable(uv_poll_t *h, int status, int events) {

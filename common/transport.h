@@ -82,6 +82,12 @@ uint64_t transport_received(const transport *t);
 int transport_frame_seal(const uint8_t *key, const char *self_id, uint64_t seq, const uint8_t *body, size_t len,
                          uint8_t **out, size_t *out_len);
 
+/* Check and open a frame without a socket (no replay check): 0 with the sender in peer, its sequence number,
+ * and body/body_len pointing into frame or into *plain (malloc'd or NULL; caller frees); or
+ * -(1 + enum transport_drop) when it would be dropped. */
+int transport_frame_open(const uint8_t *key, const uint8_t *frame, size_t len, char peer[TRANSPORT_ID_MAX + 1],
+                         uint64_t *seq, const uint8_t **body, size_t *body_len, uint8_t **plain);
+
 /* --- keys --- */
 /* Parse 64 hex digits (surrounding whitespace allowed). 0 or -EINVAL. */
 int transport_key_parse(const char *hex, uint8_t key[TRANSPORT_KEY_LEN]);

@@ -8,9 +8,24 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "common/options.h"
 #include "common/transport.h"
+#include "worker/engine.h"
 
 #define AGENT_MASTER_SILENCE_NS 5000000000LL /* no word from the master this long: stop load */
+
+/* The engine as the agent drives it: worker/engine.h by default; tests and benches plug in a fake
+ * (same contracts as engine.h and options_load_source). */
+typedef struct agent_engine_ops {
+  int (*load)(const char *chunkname, const char *source, size_t len, options *out, char *err, size_t errlen);
+  int (*start)(const engine_assignment *a, engine **out, char *err, size_t errlen);
+  int (*collect)(engine *e, stats_interval **out);
+  int (*reassign)(engine *e, const options_stage *stages, size_t nstages, int64_t max_vus);
+  void (*stop)(engine *e);
+  int (*done)(const engine *e);
+  void (*destroy)(engine *e);
+  int (*threads)(const engine *e);
+} agent_engine_ops;
 
 typedef struct agent_config {
   const char *master_url;    /* "tcp://10.0.0.5:5557", "ipc:///tmp/loadctl-1.ipc" */
@@ -20,6 +35,7 @@ typedef struct agent_config {
   int64_t orphan_timeout_ns; /* exit after this long without the master; 0 = 60 s */
   atomic_int *cancel;        /* optional: set non-zero to make the agent leave (in-process workers) */
   int allow_exec;            /* let scenarios use os.execute/io.popen */
+  const agent_engine_ops *ops; /* NULL = the real engine */
 } agent_config;
 
 /* Run one worker until the master says quit (returns 0), or a fatal condition: refused by the master,

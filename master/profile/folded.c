@@ -153,7 +153,8 @@ static void frame_name(char *line, char *name, size_t size) {
   if (plus && strspn(plus + 3, "0123456789abcdefABCDEF") == strlen(plus + 3)) *plus = '\0';
   if (!*p || strcmp(p, "[unknown]") == 0) {
     const char *base = dso ? strrchr(dso, '/') : NULL;
-    snprintf(name, size, "[%s]", base ? base + 1 : (dso && *dso ? dso : "unknown"));
+    if (dso && dso[0] == '[') snprintf(name, size, "%s", dso); /* "[unknown]", "[kernel.kallsyms]" */
+    else snprintf(name, size, "[%s]", base ? base + 1 : (dso && *dso ? dso : "unknown"));
     return;
   }
   snprintf(name, size, "%s", p);

@@ -16,7 +16,8 @@
  *
  * Ownership: every pprof_profile * returned is owned by the caller and released with pprof_free.
  * Mutating functions (intern, add_sample, merge) may move the arrays; do not keep pointers into them
- * across such calls (keep indices instead). Not thread-safe; one profile per thread at a time. */
+ * across such calls (keep indices instead). Not thread-safe; one profile per thread at a time.
+ * Implemented in pprof.c (the in-memory model) and pprof_proto.c (decode/encode of the wire format). */
 #ifndef LOADCTL_PPROF_H
 #define LOADCTL_PPROF_H
 
@@ -109,6 +110,10 @@ int64_t pprof_intern(pprof_profile *p, const char *s);
 /* Intern a function by (name, filename); filename may be NULL. Returns its index or a negative errno. */
 int64_t pprof_function_intern(pprof_profile *p, const char *name, const char *filename);
 
+/* Intern a function whose name/system_name/filename are already string indices of p (same key: name,
+ * filename). Returns its index, -EINVAL (index out of range) or -ENOMEM. */
+int64_t pprof_function_add(pprof_profile *p, const pprof_function *f);
+
 /* Add a sample: stack of function indices (leaf first), nsample_types values, labels (string indices of
  * p; any order, they are sorted). An equal (stack, labels) sample gets the values added. 0, -EINVAL
  * (bad index, too deep), -ENOMEM. */
@@ -133,6 +138,11 @@ int pprof_sample_type_index(const pprof_profile *p, const char *type);
 
 /* Sum of values[vi] over all samples (0 when vi is out of range). */
 int64_t pprof_total(const pprof_profile *p, size_t vi);
+
+/* Per-function totals of value vi: self[f] (f is the leaf) and cum[f] (f anywhere on the stack, counted
+ * once per sample even when recursive). self and cum are caller arrays of p->nfunctions entries (either
+ * may be NULL); they are zeroed first. 0, -EINVAL (vi out of range), -ENOMEM. */
+int pprof_function_totals(const pprof_profile *p, size_t vi, int64_t *self, int64_t *cum);
 
 /* The string value of label key on sample s, or NULL if it has none. */
 const char *pprof_label_get(const pprof_profile *p, const pprof_sample *s, const char *key);

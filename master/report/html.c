@@ -344,6 +344,32 @@ static void checks_and_findings(FILE *out, const json_t *sum) {
   fputs("</table></section>\n", out);
 }
 
+/* Slowest requests per name with their trace ids (from the exemplars). */
+static void slowest_table(FILE *out, const json_t *sum) {
+  const json_t *q, *x;
+  size_t i, k;
+  bool any = false;
+
+  json_array_foreach(json_object_get(sum, "requests"), i, q) {
+    json_array_foreach(json_object_get(q, "slowest"), k, x) {
+      char when[32];
+      if (!any) fputs("<section id=\"slowest\"><h2>Slowest requests (exemplars)</h2><table><tr><th class=\"l\">"
+                      "name</th><th>latency ms</th><th class=\"l\">sent (UTC)</th><th class=\"l\">trace id</th>"
+                      "<th class=\"l\">span id</th></tr>\n", out);
+      any = true;
+      rundir_format_time((int64_t)json_integer_value(json_object_get(x, "wall_ms")), when, sizeof when);
+      fputs("<tr><td class=\"l\">", out);
+      html_escape(out, jstr(q, "name", ""));
+      fprintf(out, "</td><td>%.2f</td><td class=\"l\">%s</td><td class=\"l\"><code>", jnum(x, "latency_ms"), when);
+      html_escape(out, jstr(x, "trace_id", ""));
+      fputs("</code></td><td class=\"l\"><code>", out);
+      html_escape(out, jstr(x, "span_id", ""));
+      fputs("</code></td></tr>\n", out);
+    }
+  }
+  if (any) fputs("</table></section>\n", out);
+}
+
 static void meta_pairs(FILE *out, const json_t *o, const char *prefix) {
   const char *key;
   json_t *v;
@@ -409,6 +435,7 @@ int html_write(const report *r, const char *dir, FILE *out) {
   thresholds_table(out, sum);
   failures_table(out, r);
   checks_and_findings(out, sum);
+  slowest_table(out, sum);
   for (size_t i = 0; i < report_sections(r); i++) report_section_write(r, i, out);
   file_sections(out, dir);
   fputs("<section id=\"run\"><h2>Run</h2><dl class=\"meta\">\n", out);

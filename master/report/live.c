@@ -12,6 +12,7 @@
 #include "common/rundir.h"
 
 #define NAME_W 32
+#define TTY_ROWS 20 /* names shown in the redrawn table; more would scroll and break the redraw */
 
 struct live {
   FILE *out;
@@ -86,17 +87,21 @@ static void row(live *lv, const char *name, int64_t count, int64_t errors, doubl
           rundir_pct_ms(h, 99), h ? (double)hist_max(h) / 1000.0 : 0, c_off(lv));
 }
 
-/* Table of cum (rps from rps_src over rps_secs). Returns lines written. */
-static int table(live *lv, const stats_interval *rps_src, double rps_secs, const stats_interval *cum) {
+/* Table of cum (rps from rps_src over rps_secs), at most max_rows names. Returns lines written. */
+static int table(live *lv, const stats_interval *rps_src, double rps_secs, const stats_interval *cum, size_t max_rows) {
   int64_t count, errors, rcount, rerrors;
   hist *all = totals(cum, &count, &errors), *rall = totals(rps_src, &rcount, &rerrors);
   int lines = 2;
 
   header(lv);
-  for (size_t i = 0; i < cum->nentries; i++) {
+  for (size_t i = 0; i < cum->nentries && i < max_rows; i++) {
     const stats_entry *e = &cum->entries[i];
     const stats_entry *r = stats_entry_find(rps_src, e->name);
     row(lv, e->name, e->count, e->errors, r && rps_secs > 0 ? (double)r->count / rps_secs : 0, e->latency, false);
+    lines++;
+  }
+  if (cum->nentries > max_rows) {
+    fprintf(lv->out, "... %zu more request names (in the final summary and report.html)\n", cum->nentries - max_rows);
     lines++;
   }
   row(lv, "total", count, errors, rps_secs > 0 ? (double)rcount / rps_secs : 0, all, true);
@@ -119,6 +124,10 @@ static void progress(live *lv, int64_t elapsed_ns, const stats_interval *iv) {
     fputc('[', lv->out);
     for (int i = 0; i < width; i++) fputc(i < fill ? '=' : i == fill ? '>' : ' ', lv->out);
     fprintf(lv->out, "] %3.0f%%  %s / %s", frac * 100, el, total);
+    if (elapsed_ns < lv->duration_ns) {
+      clock_format_duration(lv->duration_ns - elapsed_ns, total, sizeof total);
+      fprintf(lv->out, " (%s left)", total);
+    }
   } else {
     fprintf(lv->out, "elapsed %s", el);
   }
@@ -170,7 +179,7 @@ void live_update(live *lv, const stats_interval *interval, const stats_interval 
   }
   if (lv->drawn_lines > 0) fprintf(lv->out, "\033[%dA\033[J", lv->drawn_lines);
   progress(lv, elapsed_ns, interval);
-  lines += table(lv, interval, secs, cumulative);
+  lines += table(lv, interval, secs, cumulative, TTY_ROWS);
   lines += threshold_lines(lv, cumulative, (double)elapsed_ns / 1e9);
   lv->drawn_lines = lines;
   fflush(lv->out);
@@ -184,7 +193,7 @@ void live_final(live *lv, const stats_interval *cumulative, int64_t elapsed_ns) 
   lv->drawn_lines = 0;
   clock_format_duration(elapsed_ns, el, sizeof el);
   fprintf(lv->out, "\n%ssummary%s after %s (rps = average over the run)\n", c_bold(lv), c_off(lv), el);
-  table(lv, cumulative, secs, cumulative);
+  table(lv, cumulative, secs, cumulative, cumulative->nentries);
   if (lv->th && thresholds_count(lv->th)) {
     fputc('\n', lv->out);
     thresholds_print(lv->th, lv->out, lv->color);

@@ -323,6 +323,15 @@ static void close_inputs(loader *ld) {
   free(ld->history_buf);
 }
 
+/* A run.json still saying "waiting"/"running" belongs to a run that never finished (kill -9, crash). */
+static void mark_interrupted(json_t *run, FILE *notes) {
+  const char *status = json_string_value(json_object_get(run, "status"));
+
+  if (!status || (strcmp(status, "running") != 0 && strcmp(status, "waiting") != 0)) return;
+  note(notes, "%s: status is \"%s\": the run was cut off; reporting it as \"interrupted\"", RUNDIR_RUN, status);
+  json_object_set_new(run, "status", json_string("interrupted"));
+}
+
 int rebuild_load(const char *dir, report **out, thresholds **th_out, FILE *notes, char *err, size_t errlen) {
   loader ld;
   char path[4096];
@@ -339,6 +348,7 @@ int rebuild_load(const char *dir, report **out, thresholds **th_out, FILE *notes
   snprintf(path, sizeof path, "%s/%s", dir, RUNDIR_RUN);
   run = json_load_file(path, 0, NULL);
   if (!run) note(notes, "%s: missing or unreadable; run metadata and thresholds unknown", RUNDIR_RUN);
+  mark_interrupted(run, notes);
   report_set_run(ld.rep, run);
   if ((rc = load_intervals(&ld)) < 0) {
     snprintf(err, errlen, "cannot load '%s': %s", dir, strerror(-rc));

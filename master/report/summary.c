@@ -24,6 +24,16 @@ static void put_latency(json_t *o, const hist *h) {
   json_object_set_new(o, "stdev_ms", json_real(h && hist_count(h) ? hist_stdev(h) / 1000.0 : 0));
 }
 
+/* The slowest requests kept (exemplars): trace ids a person can look up in their tracing system. */
+static json_t *slowest_json(const stats_entry *e) {
+  json_t *a = json_array();
+  for (int i = 0; i < e->nslow && i < STATS_EXEMPLARS; i++)
+    json_array_append_new(a, json_pack("{s:s,s:s,s:f,s:I}", "trace_id", e->slow[i].trace_id, "span_id",
+                                       e->slow[i].span_id, "latency_ms", (double)e->slow[i].latency_us / 1000.0,
+                                       "wall_ms", (json_int_t)e->slow[i].wall_ms));
+  return a;
+}
+
 static json_t *request_json(const stats_entry *e, double secs) {
   json_t *o = json_object(), *kinds = json_object();
 
@@ -39,6 +49,7 @@ static json_t *request_json(const stats_entry *e, double secs) {
   json_object_set_new(o, "errors_by_kind", kinds);
   json_object_set_new(o, "bytes_in", json_integer(e->bytes_in));
   json_object_set_new(o, "bytes_out", json_integer(e->bytes_out));
+  json_object_set_new(o, "slowest", slowest_json(e));
   return o;
 }
 

@@ -1,7 +1,8 @@
 /* mkrun.c - writes a synthetic run directory through the real rundir/report API (three request names,
  * a users ramp, errors, failures, checks, exemplars, thresholds), for the report tests and the
  * kill -9 test (--slow: one interval every 100 ms, so a test can kill it mid-run).
- * usage: mkrun DIR [--intervals N] [--slow] [--no-finish] [--seed N] [--scale X] */
+ * usage: mkrun DIR [--intervals N] [--slow] [--live] [--no-finish] [--seed N] [--scale X] [--slowdown X]
+ *              [--threshold EXPR]... (exit 99 when a threshold fails, like loadctl start) */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -11,10 +12,12 @@
 #include <time.h>
 
 #include "common/rundir.h"
+#include "master/report/live.h"
 #include "master/report/report.h"
 #include "master/thresholds.h"
 
 static uint64_t rng_state = 88172645463325252ULL;
+static double slowdown = 1.0;
 
 static double rnd(void) {
   rng_state ^= rng_state << 13;
@@ -26,7 +29,7 @@ static double rnd(void) {
 /* Log-normal-ish latency in us around median_ms, with a slow tail of tail_frac. */
 static int64_t latency_us(double median_ms, double tail_frac) {
   double z = sqrt(-2.0 * log(rnd() + 1e-12)) * cos(6.283185307 * rnd());
-  double ms = median_ms * exp(0.35 * z);
+  double ms = slowdown * median_ms * exp(0.35 * z);
   if (rnd() < tail_frac) ms *= 4 + 6 * rnd();
   return (int64_t)(ms * 1000.0) + 1;
 }
@@ -74,7 +77,9 @@ static stats_interval *make_interval(int k, int64_t t, double scale) {
 
 int main(int argc, char **argv) {
   const char *dir = NULL;
-  int intervals = 40, slow = 0, finish = 1;
+  int intervals = 40, slow = 0, finish = 1, live_view = 0, nth = 0, code = 0;
+  const char *th_exprs[8];
+  live *lv = NULL;
   double scale = 1.0;
   char err[600];
   rundir *rd;
@@ -90,6 +95,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--no-finish")) finish = 0;
     else if (!strcmp(argv[i], "--seed") && i + 1 < argc) rng_state += strtoull(argv[++i], NULL, 10);
     else if (!strcmp(argv[i], "--scale") && i + 1 < argc) scale = strtod(argv[++i], NULL);
+    else if (!strcmp(argv[i], "--slowdown") && i + 1 < argc) slowdown = strtod(argv[++i], NULL);
+    else if (!strcmp(argv[i], "--live")) live_view = 1;
+    else if (!strcmp(argv[i], "--threshold") && i + 1 < argc && nth < 8) th_exprs[nth++] = argv[++i];
     else dir = argv[i];
   }
   if (!dir) {
@@ -106,6 +114,10 @@ int main(int argc, char **argv) {
   snprintf(opts.thresholds[1].expr, sizeof opts.thresholds[1].expr, "errors rate < 1%%");
   snprintf(opts.thresholds[2].expr, sizeof opts.thresholds[2].expr, "p95 < 200");
   opts.nthresholds = 3;
+  if (nth > 0) {
+    for (int i = 0; i < nth; i++) snprintf(opts.thresholds[i].expr, sizeof opts.thresholds[i].expr, "%s", th_exprs[i]);
+    opts.nthresholds = (size_t)nth;
+  }
   if (thresholds_parse(&opts, &th, err, sizeof err) < 0 || rundir_open(dir, "synthetic", NULL, &rd, err, sizeof err) < 0 ||
       report_create(&rep) < 0) {
     fprintf(stderr, "mkrun: %s\n", err);
@@ -116,13 +128,20 @@ int main(int argc, char **argv) {
   json_object_set_new(run, "start_ms", json_integer(t0));
   json_object_set_new(run, "workers", json_integer(2));
   rundir_write_run(rd, run);
+  if (live_view) {
+    bool tty, color;
+    live_detect(1, &tty, &color);
+    if (live_create(stdout, tty, color, opts.duration_ns, &lv) < 0) return 2;
+    live_set_thresholds(lv, th);
+  }
   for (int k = 0; k < intervals; k++) {
     stats_interval *iv = make_interval(k, t0 + 1000LL * k, scale);
     if (!iv || rundir_append_interval(rd, iv) < 0 || report_add_interval(rep, iv) < 0) return 2;
+    if (lv) live_update(lv, iv, report_cumulative(rep), 1000000000LL * (k + 1));
     stats_destroy(iv);
     if (slow) {
       struct timespec ts = {0, 100000000L};
-      printf("interval %d\n", k);
+      if (!lv) printf("interval %d\n", k);
       fflush(stdout);
       nanosleep(&ts, NULL);
     }
@@ -138,10 +157,13 @@ int main(int argc, char **argv) {
       fprintf(stderr, "mkrun: %s\n", err);
       return 2;
     }
+    if (lv) live_final(lv, report_cumulative(rep), (int64_t)(report_duration_s(rep) * 1e9));
     printf("thresholds %s\n", ok ? "passed" : "failed");
+    if (!ok) code = 99;
   }
+  live_destroy(lv);
   json_decref(run);
   thresholds_destroy(th);
   report_destroy(rep);
-  return rundir_close(rd) < 0 ? 2 : 0;
+  return rundir_close(rd) < 0 ? 2 : code;
 }

@@ -188,6 +188,13 @@ START_TEST(encode_rejects) {
   size_t len;
   set_common(&m, MSG_STATS);
   ck_assert_int_eq(msg_encode(&m, &buf, &len), -EINVAL); /* NULL interval */
+  m.u.stats = sample_interval();
+  m.u.stats->entries[0].nslow = STATS_EXEMPLARS + 1; /* would read past the array */
+  ck_assert_int_eq(msg_encode(&m, &buf, &len), -EINVAL);
+  m.u.stats->entries[0].nslow = 1;
+  memset(m.u.stats->entries[1].method, 'X', sizeof m.u.stats->entries[1].method);
+  ck_assert_int_eq(msg_encode(&m, &buf, &len), -EINVAL);
+  stats_destroy(m.u.stats);
   m.type = 0;
   ck_assert_int_eq(msg_encode(&m, &buf, &len), -EINVAL);
   set_common(&m, MSG_ASSIGN);
@@ -466,8 +473,8 @@ START_TEST(malformed_raw_bytes) {
   static const uint8_t long_str[] = {0x81, 0xa1, 't', 0xdb, 0x7f, 0xff, 0xff, 0xff, 'x'};
   static const uint8_t never_used[] = {0x81, 0xa1, 't', 0xc1};
   static const uint8_t not_map[] = {0x93, 0x01, 0x02, 0x03};
-  static const uint8_t type_int[] = {0x85, 0xa1, 't', 0x63, 0xa1, 'v', 0x01, 0xa1, 'w', 0xa0,
-                                     0xa1, 's', 0x00, 0xa1, 'r', 0xa0};
+  static const uint8_t type_int[] = {0x85, 0xa1, 't',  0x63, 0xa1, 'v',  0x01, 0xa1,
+                                     'w',  0xa0, 0xa1, 's',  0x00, 0xa1, 'r',  0xa0};
   uint8_t deep[200];
   expect_fail(huge_array, sizeof huge_array, -EPROTO, "huge array");
   expect_fail(huge_map, sizeof huge_map, -EPROTO, "huge map");

@@ -83,6 +83,29 @@ START_TEST(decode_go_cpu) {
 }
 END_TEST
 
+START_TEST(function_totals) {
+  pprof_profile *p = load_fixture("shop_cpu.pb.gz");
+  int64_t *self = calloc(p->nfunctions, sizeof *self), *cum = calloc(p->nfunctions, sizeof *cum);
+  ck_assert_int_eq(pprof_function_totals(p, 0, self, cum), 0);
+  int64_t fraud = pprof_function_intern(p, "main.fraudScore", "/work/main/tests/targets/shop/faults.go");
+  int64_t orders = -1;
+  for (size_t f = 0; f < p->nfunctions; f++)
+    if (strcmp(p->strings[p->functions[f].name], "main.(*shop).handleOrders") == 0) orders = (int64_t)f;
+  ck_assert(fraud >= 0 && (size_t)fraud < p->nfunctions && orders >= 0); /* already known: no new entry */
+  ck_assert_int_eq(self[fraud], 348);
+  ck_assert_int_eq(cum[fraud], 349); /* one sample has fraudScore under a runtime leaf */
+  ck_assert_int_eq(self[orders], 0);
+  ck_assert_int_eq(cum[orders], 349);
+  int64_t sum = 0;
+  for (size_t f = 0; f < p->nfunctions; f++) sum += self[f];
+  ck_assert_int_eq(sum, 352);
+  ck_assert_int_eq(pprof_function_totals(p, 2, self, NULL), -EINVAL);
+  free(self);
+  free(cum);
+  pprof_free(p);
+}
+END_TEST
+
 START_TEST(decode_go_mutex) {
   pprof_profile *p = load_fixture("shop_mutex.pb.gz");
   ck_assert_int_eq(pprof_sample_type_index(p, "delay"), 1);
@@ -116,9 +139,9 @@ static char *canon(const pprof_profile *p) {
   }
   qsort(lines, p->nsamples, sizeof *lines, cmpstr);
   char *out = calloc(1, total);
+  size_t used = 0;
   for (size_t i = 0; i < p->nsamples; i++) {
-    strcat(out, lines[i]);
-    strcat(out, "\n");
+    used += (size_t)snprintf(out + used, total - used, "%s\n", lines[i]);
     free(lines[i]);
   }
   free(lines);
@@ -417,6 +440,7 @@ int main(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, decode_go_cpu);
   tcase_add_test(tc, decode_go_mutex);
+  tcase_add_test(tc, function_totals);
   tcase_add_test(tc, round_trip);
   tcase_add_test(tc, merge_filter_diff);
   tcase_add_test(tc, build_and_aggregate);

@@ -9,7 +9,7 @@ import (
 )
 
 // fraudScore scores an order. Fault (a): with faultCart on, carts over large items compare every pair of
-// items (quadratic, ~40 ms at 50 items); small carts and faultCart off take the linear path.
+// items (quadratic: ~50 ms at 35 items, ~17 ms at 21); small carts and faultCart off take the linear path.
 //
 //go:noinline
 func fraudScore(items []item, faultCart bool, large int) uint64 {
@@ -18,7 +18,7 @@ func fraudScore(items []item, faultCart bool, large int) uint64 {
 		for i := range items {
 			for j := range items {
 				x := uint64(items[i].BookID)<<32 ^ uint64(items[j].BookID*items[j].Qty)
-				for k := 0; k < 8000; k++ { // the work sits in this frame, not in a helper
+				for k := 0; k < 30000; k++ { // the work sits in this frame, not in a helper
 					x ^= x >> 29
 					x *= 0xff51afd7ed558ccd
 				}

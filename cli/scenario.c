@@ -1,0 +1,140 @@
+/* scenario.c - read a scenario, append command-line overrides as Lua (so the master and every worker
+ * parse the same options from the same text), and parse it. */
+#include "cli/scenario.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cmd.h"
+#include "common/clock.h"
+
+static int read_all(const char *path, char **out, size_t *len, size_t extra, char *err, size_t errlen) {
+  FILE *f = fopen(path, "rb");
+  size_t cap = 8192, n = 0;
+  char *buf;
+
+  if (!f) {
+    int rc = -errno;
+    snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    return rc;
+  }
+  buf = malloc(cap + extra + 1);
+  while (buf) {
+    n += fread(buf + n, 1, cap - n, f);
+    if (n < cap) break;
+    cap *= 2;
+    char *grown = cap > ((size_t)4 << 20) * 2 ? NULL : realloc(buf, cap + extra + 1);
+    if (!grown) {
+      free(buf);
+      buf = NULL;
+    }
+    buf = grown;
+  }
+  fclose(f);
+  if (!buf) {
+    snprintf(err, errlen, "%s: too large or out of memory", path);
+    return -ENOMEM;
+  }
+  buf[n] = 0;
+  *out = buf;
+  *len = n;
+  return 0;
+}
+
+/* Append text to s->source (room for it was reserved). */
+static void append(scenario *s, const char *text) {
+  size_t n = strlen(text);
+  memcpy(s->source + s->len, text, n + 1);
+  s->len += n;
+}
+
+int scenario_load(const char *path, const scenario_overrides *ov, scenario *out, char *err, size_t errlen) {
+  const char *base = strrchr(path, '/');
+  char line[256];
+  int rc;
+
+  memset(out, 0, sizeof *out);
+  snprintf(out->name, sizeof out->name, "%s", base ? base + 1 : path);
+  rc = read_all(path, &out->source, &out->len, 1024, err, errlen);
+  if (rc < 0) return rc;
+  if (ov && (ov->duration_ns > 0 || ov->users >= 0 || ov->rate >= 0)) {
+    /* one line, after the file's own text, so line numbers of the file stay right */
+    append(out, "\noptions = options or {}; options.stages = nil;");
+    if (ov->users >= 0) {
+      snprintf(line, sizeof line, " options.rate = nil; options.max_vus = nil; options.users = %.0f;", ov->users);
+      append(out, line);
+    }
+    if (ov->rate >= 0) {
+      snprintf(line, sizeof line, " options.users = nil; options.spawn_rate = nil; options.rate = %.2f;", ov->rate);
+      append(out, line);
+    }
+    if (ov->duration_ns > 0) {
+      snprintf(line, sizeof line, " options.duration = \"%lldms\";", (long long)(ov->duration_ns / 1000000));
+      append(out, line);
+    }
+    append(out, " -- loadctl command-line overrides\n");
+  }
+  rc = options_load_source(path, out->source, out->len, &out->opt, err, errlen);
+  return rc < 0 ? rc : 0;
+}
+
+void scenario_free(scenario *s) {
+  free(s->source);
+  s->source = NULL;
+}
+
+int scenario_parse_duration_flag(const char *cmd, const char *flag, const char *value, int64_t *out_ns) {
+  if (!value) return cmd_usage_error(cmd, "%s needs a value", flag);
+  if (clock_parse_duration(value, out_ns) != 0)
+    return cmd_usage_error(cmd, "%s '%s' is not a duration (e.g. 30s, 2m, 1m30s)", flag, value);
+  return 0;
+}
+
+/* A numeric flag value >= min; 0 or EXIT_USAGE after printing the problem. */
+static int parse_number(const char *cmd, const char *flag, const char *v, double min, double *out) {
+  char *end = NULL;
+  double d;
+  if (!v) return cmd_usage_error(cmd, "%s needs a value", flag);
+  d = strtod(v, &end);
+  if (end == v || *end || !(d >= min)) return cmd_usage_error(cmd, "%s '%s' is not a number >= %g", flag, v, min);
+  *out = d;
+  return 0;
+}
+
+int scenario_parse_flags(int argc, char **argv, scenario_flags *f) {
+  double d;
+  int rc = 0;
+
+  for (int i = 1; i < argc && rc == 0; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(a, "--listen") && v) f->listen = argv[++i];
+    else if (!strcmp(a, "--key-file") && v) f->key_file = argv[++i];
+    else if (!strcmp(a, "--out") && v) f->out = argv[++i];
+    else if (!strcmp(a, "--metrics-listen") && v) f->metrics = argv[++i];
+    else if (!strcmp(a, "--junit") && v) f->junit = argv[++i];
+    else if (!strcmp(a, "--quiet")) f->quiet = true;
+    else if (!strcmp(a, "--expect-workers")) {
+      if ((rc = parse_number(argv[0], a, v, 1, &d)) == 0) f->expect = (int)d, i++;
+    } else if (!strcmp(a, "--expect-timeout")) {
+      if ((rc = scenario_parse_duration_flag(argv[0], a, v, &f->expect_timeout_ns)) == 0) i++;
+    } else if (!strcmp(a, "--duration")) {
+      if ((rc = scenario_parse_duration_flag(argv[0], a, v, &f->ov.duration_ns)) == 0) i++;
+    } else if (!strcmp(a, "--users")) {
+      if ((rc = parse_number(argv[0], a, v, 0, &f->ov.users)) == 0) i++;
+    } else if (!strcmp(a, "--rate")) {
+      if ((rc = parse_number(argv[0], a, v, 0, &f->ov.rate)) == 0) i++;
+    } else if (!strcmp(a, "--workers")) {
+      if ((rc = parse_number(argv[0], a, v, 1, &d)) == 0) f->workers = (int)d, i++;
+    } else if (!strcmp(a, "--threads")) {
+      if ((rc = parse_number(argv[0], a, v, 0, &d)) == 0) f->threads = (int)d, i++;
+    } else if (a[0] == '-') rc = cmd_usage_error(argv[0], "unknown flag '%s' (or missing value)", a);
+    else if (!f->scenario) f->scenario = a;
+    else rc = cmd_usage_error(argv[0], "unexpected argument '%s'", a);
+  }
+  if (rc == 0 && !f->scenario) rc = cmd_usage_error(argv[0], "missing SCENARIO.lua");
+  return rc;
+}
+

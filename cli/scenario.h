@@ -1,0 +1,46 @@
+/* scenario.h - a scenario file read for `loadctl start` and `loadctl master`: its text, command-line
+ * overrides (--duration, --users, --rate) appended as Lua so the workers see the same options, and the
+ * options parsed from the result (errors name file:line before any load). */
+#ifndef LOADCTL_SCENARIO_H
+#define LOADCTL_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/options.h"
+
+typedef struct scenario_overrides {
+  int64_t duration_ns; /* 0 = keep */
+  double users;        /* < 0 = keep; else closed model with this many users, stages dropped */
+  double rate;         /* < 0 = keep; else open model at this rate, stages dropped */
+} scenario_overrides;
+
+typedef struct scenario {
+  char name[256];  /* basename, shipped to workers */
+  char *source;    /* file text + overrides; owned, NUL-terminated */
+  size_t len;
+  options opt;
+} scenario;
+
+/* Read path, apply ov (may be NULL), parse. 0, or negative errno with "file:line: message" in err.
+ * Release with scenario_free (also after a failure). */
+int scenario_load(const char *path, const scenario_overrides *ov, scenario *out, char *err, size_t errlen);
+void scenario_free(scenario *s);
+
+/* Parse a duration flag value; prints a usage error for cmd and returns EXIT_USAGE on failure, else 0. */
+int scenario_parse_duration_flag(const char *cmd, const char *flag, const char *value, int64_t *out_ns);
+
+/* Flags shared by `loadctl master` and `loadctl start`. */
+typedef struct scenario_flags {
+  const char *scenario, *listen, *key_file, *out, *metrics, *junit;
+  int expect, workers, threads;
+  int64_t expect_timeout_ns;
+  bool quiet;
+  scenario_overrides ov;
+} scenario_flags;
+
+/* Parse argv[1..] into f (defaults preset by the caller). 0, or EXIT_USAGE after printing the problem. */
+int scenario_parse_flags(int argc, char **argv, scenario_flags *f);
+
+#endif

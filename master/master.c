@@ -1,0 +1,508 @@
+/* master.c - the master's uv loop: wait for workers, assign shares, start in step, merge stats as they
+ * come, rebalance on loss or join, drain, then thresholds and the report. Results go through
+ * master/results.c (run directory, live view, report); this file is the protocol and the timeline. */
+#include "master/master.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/msg.h"
+#include "common/rundir.h"
+#include "common/transport.h"
+#include "master/aggregate.h"
+#include "master/plan.h"
+#include "master/registry.h"
+#include "master/results.h"
+
+#define TICK_MS 100
+#define HEARTBEAT_MS 1000
+#define START_MARGIN_NS 1000000000LL  /* START is sent this long before stage 0 begins */
+#define READY_TIMEOUT_NS 30000000000LL
+#define DRAIN_TIMEOUT_NS 10000000000LL /* after the last stage: wait this long for final stats */
+#define ABORT_DRAIN_NS 3000000000LL
+#define GRACE_INTERVALS 2
+#define MAX_WORKERS 100000
+
+enum master_state { M_WAIT = 0, M_ASSIGN, M_RUN, M_DRAIN, M_DONE };
+
+typedef struct master {
+  const master_config *cfg;
+  uv_loop_t loop;
+  uv_timer_t tick, heartbeat;
+  uv_signal_t sigint, sigterm;
+  transport *tp;
+  registry *reg;
+  aggregate *agg;
+  results *res;
+  char run_id[MSG_ID_MAX];
+  uint64_t seq;
+  int state, signals, exit_code;
+  bool aborted, threshold_abort;
+  int64_t state_mono_ns, start_wall_ns, end_wall_ns, drain_deadline_mono_ns;
+  options_stage stages[OPTIONS_MAX_STAGES];
+  size_t nstages;
+  int gen;             /* plan generation: bumped on every rebalance */
+  size_t active_count; /* active workers the current plan was made for */
+  registry_worker **act;
+} master;
+
+static void set_state(master *m, int state) {
+  m->state = state;
+  m->state_mono_ns = clock_mono_ns();
+}
+
+static void send_to(master *m, msg *x, const char *worker_id) {
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  int rc;
+
+  snprintf(x->worker_id, sizeof x->worker_id, "%s", worker_id ? worker_id : "");
+  snprintf(x->run_id, sizeof x->run_id, "%s", m->run_id);
+  x->seq = ++m->seq;
+  rc = msg_encode(x, &buf, &len);
+  if (rc == 0) rc = transport_send(m->tp, buf, len);
+  if (rc < 0) LOG(LOG_WARN, "master: cannot send %s: %s", msg_type_name(x->type), strerror(-rc));
+  free(buf);
+}
+
+static void send_error(master *m, const char *worker_id, int code, const char *text) {
+  msg x;
+  msg_init(&x, MSG_ERROR);
+  x.u.error.code = code;
+  snprintf(x.u.error.message, sizeof x.u.error.message, "%s", text);
+  send_to(m, &x, worker_id);
+}
+
+size_t master_run_stages(const options *o, options_stage *out) {
+  double target = o->model == OPTIONS_OPEN ? o->rate : o->users;
+
+  if (o->nstages > 0) {
+    memcpy(out, o->stages, o->nstages * sizeof *out);
+    return o->nstages;
+  }
+  out[0] = (options_stage){.duration_ns = 0, .target = target};
+  out[1] = (options_stage){.duration_ns = o->duration_ns, .target = target};
+  return 2;
+}
+
+static int64_t run_length_ns(const master *m) {
+  int64_t ns = 0;
+  for (size_t i = 0; i < m->nstages; i++) ns += m->stages[i].duration_ns;
+  return ns;
+}
+
+/* Send worker w its share (index idx of n, weights = threads). with_script: first assign of this worker. */
+static void assign_one(master *m, registry_worker *w, const int *weights, size_t n, size_t idx, bool with_script) {
+  options full = *m->cfg->opt, share;
+  msg x;
+
+  memcpy(full.stages, m->stages, sizeof m->stages);
+  full.nstages = m->nstages;
+  if (plan_share(&full, weights, n, idx, &share) < 0) return;
+  msg_init(&x, MSG_ASSIGN);
+  snprintf(x.u.assign.scenario_name, sizeof x.u.assign.scenario_name, "%s", m->cfg->script_name);
+  if (with_script) {
+    x.u.assign.scenario_source = (char *)m->cfg->script_source;
+    x.u.assign.scenario_len = m->cfg->script_len;
+  }
+  memcpy(x.u.assign.stages, share.stages, sizeof x.u.assign.stages);
+  x.u.assign.nstages = share.nstages;
+  x.u.assign.max_vus = share.max_vus;
+  x.u.assign.spawn_rate = share.spawn_rate;
+  x.u.assign.vu_id_base = w->vu_id_base;
+  x.u.assign.threads = w->threads;
+  x.u.assign.allow_exec = m->cfg->allow_exec;
+  if (m->state >= M_RUN && with_script) x.u.assign.start_wall_ns = m->start_wall_ns + w->offset_ns;
+  send_to(m, &x, w->id);
+  w->assigned_gen = m->gen;
+  if (w->state == REGISTRY_JOINED) w->state = m->state >= M_RUN ? REGISTRY_RUNNING : REGISTRY_ASSIGNED;
+}
+
+/* Plan over the active workers and send the shares: to all of them, or (resend) only to those whose
+ * assign is not acknowledged yet. */
+static void send_plan(master *m, bool only_unready) {
+  size_t n = registry_active(m->reg, m->act, MAX_WORKERS);
+  int weights[n > 0 ? n : 1];
+
+  for (size_t i = 0; i < n; i++) weights[i] = m->act[i]->threads;
+  for (size_t i = 0; i < n; i++) {
+    registry_worker *w = m->act[i];
+    bool first = w->state == REGISTRY_JOINED || (m->state < M_RUN && w->state == REGISTRY_ASSIGNED);
+    if (!only_unready || (w->state == REGISTRY_ASSIGNED && m->state < M_RUN)) assign_one(m, w, weights, n, i, first);
+  }
+}
+
+/* A new plan after workers came or went. */
+static void rebalance(master *m, const char *why) {
+  m->gen++;
+  m->active_count = registry_active(m->reg, m->act, MAX_WORKERS);
+  send_plan(m, false);
+  if (why) LOG(LOG_INFO, "master: %s: load now split over %zu worker(s)", why, m->active_count);
+}
+
+static void on_hello(master *m, const char *peer, const msg *x) {
+  bool rejoined = false, repeated;
+  registry_worker *w = registry_find(m->reg, peer);
+  char text[512];
+
+  if (strcmp(x->u.hello.version, LOADCTL_VERSION) != 0) {
+    snprintf(text, sizeof text, "version mismatch: worker '%s' on %s runs loadctl %s, this master runs %s; "
+             "install the same version on both sides", peer, x->u.hello.hostname, x->u.hello.version,
+             LOADCTL_VERSION);
+    LOG(LOG_ERROR, "master: refused %s", text);
+    send_error(m, peer, -EPROTO, text);
+    return;
+  }
+  repeated = w && w->live && w->state == REGISTRY_JOINED; /* hellos repeat until the assign arrives */
+  w = registry_hello(m->reg, peer, &x->u.hello, clock_mono_ns(), &rejoined);
+  if (!w || repeated) return;
+  LOG(LOG_INFO, "master: worker '%s' on %s %s (%d threads)", peer, w->hostname, rejoined ? "rejoined" : "joined",
+      w->threads);
+  if (m->state == M_ASSIGN || m->state == M_RUN) rebalance(m, rejoined ? "a worker rejoined" : "a worker joined");
+}
+
+static void on_stats(master *m, registry_worker *w, const msg *x, int64_t decode_ns) {
+  master_counters *c = m->cfg->counters;
+  int64_t t0 = clock_mono_ns(), took;
+  int rc;
+
+  if (!m->agg) return;
+  rc = aggregate_add(m->agg, w->id, w->offset_ns / 1000000, x->u.stats);
+  if (rc < 0) LOG(LOG_WARN, "master: cannot merge stats of '%s': %s", w->id, strerror(-rc));
+  w->intervals++;
+  if (c) {
+    took = clock_mono_ns() - t0;
+    c->stats_msgs++;
+    c->decode_ns += decode_ns;
+    c->merge_ns += took;
+    if (took + decode_ns > c->merge_max_ns) c->merge_max_ns = took + decode_ns;
+  }
+}
+
+static void on_worker_error(master *m, registry_worker *w, const msg *x) {
+  LOG(LOG_ERROR, "master: worker '%s' reports: %s", w->id, x->u.error.message);
+  w->state = REGISTRY_FAILED;
+  if (m->state <= M_ASSIGN) results_note_error(m->res, x->u.error.message);
+  if (m->state == M_RUN) rebalance(m, "a worker failed");
+}
+
+static void dispatch(master *m, const char *peer, msg *x, int64_t decode_ns) {
+  registry_worker *w = registry_find(m->reg, peer);
+
+  if (x->type == MSG_HELLO) {
+    on_hello(m, peer, x);
+    return;
+  }
+  if (!w) {
+    LOG(LOG_DEBUG, "master: %s from unknown worker '%s' ignored (it will say hello)", msg_type_name(x->type), peer);
+    return;
+  }
+  if (registry_seen(w, clock_mono_ns()) && m->state == M_RUN && w->state == REGISTRY_RUNNING)
+    rebalance(m, "a missing worker is back");
+  switch (x->type) {
+  case MSG_READY:
+    if (w->state == REGISTRY_ASSIGNED) w->state = REGISTRY_READY;
+    break;
+  case MSG_STATS: on_stats(m, w, x, decode_ns); break;
+  case MSG_HEARTBEAT:
+    if (x->u.heartbeat.echo_wall_ns)
+      registry_clock_sample(w, x->u.heartbeat.echo_wall_ns, x->u.heartbeat.recv_wall_ns,
+                            x->u.heartbeat.sent_wall_ns, clock_wall_ns());
+    break;
+  case MSG_QUIT:
+    if (w->state == REGISTRY_RUNNING) w->state = REGISTRY_FINISHED;
+    break;
+  case MSG_ERROR: on_worker_error(m, w, x); break;
+  default: LOG(LOG_WARN, "master: unexpected %s from '%s', ignored", msg_type_name(x->type), peer);
+  }
+}
+
+static void on_message(void *ud, const char *peer, const uint8_t *body, size_t len) {
+  master *m = ud;
+  char err[256];
+  int64_t t0 = clock_mono_ns(), decode_ns;
+  msg x;
+
+  if (msg_decode(body, len, &x, err, sizeof err) < 0) {
+    LOG(LOG_WARN, "master: dropped a message from worker '%s': %s", peer, err);
+    if (strstr(err, "version")) {
+      char text[512];
+      snprintf(text, sizeof text, "protocol version mismatch (%s); install the same loadctl version", err);
+      send_error(m, peer, -EPROTO, text);
+    }
+    return;
+  }
+  decode_ns = clock_mono_ns() - t0;
+  if (strcmp(x.worker_id, peer) != 0) {
+    LOG(LOG_WARN, "master: dropped %s from '%s' claiming to be '%s'", msg_type_name(x.type), peer, x.worker_id);
+  } else if (x.run_id[0] && strcmp(x.run_id, m->run_id) != 0 && x.type != MSG_HEARTBEAT && x.type != MSG_HELLO) {
+    LOG(LOG_WARN, "master: dropped %s from worker '%s' of another run (%s)", msg_type_name(x.type), peer, x.run_id);
+  } else {
+    dispatch(m, peer, &x, decode_ns);
+  }
+  msg_free(&x);
+}
+
+static size_t count_state(master *m, int state) {
+  size_t n = 0, total = registry_active(m->reg, m->act, MAX_WORKERS);
+  for (size_t i = 0; i < total; i++) n += m->act[i]->state == state;
+  return n;
+}
+
+static void begin_run(master *m) {
+  size_t n = registry_active(m->reg, m->act, MAX_WORKERS);
+  int rc;
+
+  m->start_wall_ns = clock_wall_ns() + START_MARGIN_NS;
+  m->end_wall_ns = m->start_wall_ns + run_length_ns(m);
+  rc = aggregate_create(m->start_wall_ns / 1000000, m->cfg->opt->interval_ns / 1000000, GRACE_INTERVALS, &m->agg);
+  if (rc < 0) {
+    m->exit_code = 2;
+    set_state(m, M_DONE);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) {
+    registry_worker *w = m->act[i];
+    msg x;
+    if (w->state != REGISTRY_READY) continue;
+    msg_init(&x, MSG_START);
+    x.u.start_wall_ns = m->start_wall_ns + w->offset_ns;
+    send_to(m, &x, w->id);
+    w->state = REGISTRY_RUNNING;
+  }
+  results_started(m->res, m->start_wall_ns, m->reg, m->run_id);
+  LOG(LOG_INFO, "master: run %s starts with %zu worker(s)", m->run_id, n);
+  set_state(m, M_RUN);
+}
+
+static void state_wait(master *m, int64_t now) {
+  size_t n = registry_active(m->reg, m->act, MAX_WORKERS);
+  int64_t limit = m->cfg->expect_timeout_ns > 0 ? m->cfg->expect_timeout_ns : 30000000000LL;
+
+  if ((int)n >= m->cfg->expect_workers) {
+    set_state(m, M_ASSIGN);
+    rebalance(m, NULL);
+  } else if (now - m->state_mono_ns >= limit) {
+    char d[32];
+    LOG(LOG_ERROR, "master: only %zu of %d worker(s) joined within %s; start more workers or lower "
+        "--expect-workers", n, m->cfg->expect_workers, clock_format_duration(limit, d, sizeof d));
+    m->exit_code = 2;
+    set_state(m, M_DONE);
+  }
+}
+
+static void state_assign(master *m, int64_t now) {
+  size_t ready = count_state(m, REGISTRY_READY), active = registry_active(m->reg, m->act, MAX_WORKERS);
+
+  if (results_error(m->res)) {
+    LOG(LOG_ERROR, "master: the scenario failed on a worker; no load was sent");
+    m->exit_code = 2;
+    set_state(m, M_DONE);
+  } else if (active > 0 && ready == active) {
+    begin_run(m);
+  } else if (now - m->state_mono_ns >= READY_TIMEOUT_NS) {
+    if (ready == 0) {
+      LOG(LOG_ERROR, "master: no worker became ready within 30 s");
+      m->exit_code = 2;
+      set_state(m, M_DONE);
+    } else {
+      LOG(LOG_WARN, "master: starting with the %zu of %zu workers that are ready", ready, active);
+      begin_run(m);
+    }
+  }
+}
+
+static int emit(void *ud, const stats_interval *iv) {
+  master *m = ud;
+  if (results_interval(m->res, iv, clock_wall_ns() - m->start_wall_ns)) m->threshold_abort = true;
+  if (m->cfg->counters) m->cfg->counters->intervals++;
+  return 0;
+}
+
+static void poll_aggregate(master *m) {
+  size_t n = registry_active(m->reg, m->act, MAX_WORKERS), k = 0;
+  const char *ids[n > 0 ? n : 1];
+  for (size_t i = 0; i < n; i++)
+    if (m->act[i]->state == REGISTRY_RUNNING) ids[k++] = m->act[i]->id;
+  aggregate_poll(m->agg, clock_wall_ns() / 1000000, ids, k, emit, m);
+}
+
+static void stop_all(master *m, const char *why) {
+  msg x;
+  msg_init(&x, MSG_STOP);
+  send_to(m, &x, NULL);
+  LOG(LOG_WARN, "master: stopping the run: %s", why);
+  m->aborted = true;
+  m->drain_deadline_mono_ns = clock_mono_ns() + ABORT_DRAIN_NS;
+  set_state(m, M_DRAIN);
+}
+
+static void state_run(master *m, int64_t now_mono) {
+  int64_t now_wall = clock_wall_ns();
+  size_t active = registry_active(m->reg, m->act, MAX_WORKERS), running = count_state(m, REGISTRY_RUNNING);
+
+  poll_aggregate(m);
+  if (m->threshold_abort) {
+    stop_all(m, "a threshold with abort_on_fail failed");
+    return;
+  }
+  if (now_wall < m->end_wall_ns && active != m->active_count) rebalance(m, "workers changed");
+  if (now_wall >= m->end_wall_ns && running == 0) {
+    m->drain_deadline_mono_ns = now_mono;
+    set_state(m, M_DRAIN);
+  } else if (now_wall >= m->end_wall_ns + DRAIN_TIMEOUT_NS) {
+    LOG(LOG_WARN, "master: %zu worker(s) did not report the end of their load in time; finishing without them",
+        running);
+    m->drain_deadline_mono_ns = now_mono;
+    set_state(m, M_DRAIN);
+  }
+}
+
+static void finish(master *m) {
+  msg x;
+  int rc;
+
+  if (m->agg) aggregate_flush(m->agg, emit, m);
+  msg_init(&x, MSG_QUIT);
+  send_to(m, &x, NULL);
+  rc = results_finish(m->res, m->aborted, m->agg ? aggregate_late(m->agg) : 0, m->reg);
+  if (m->exit_code == 0) m->exit_code = rc;
+  set_state(m, M_DONE);
+}
+
+static void on_tick(uv_timer_t *t) {
+  master *m = t->data;
+  int64_t now = clock_mono_ns();
+
+  switch (m->state) {
+  case M_WAIT: state_wait(m, now); break;
+  case M_ASSIGN: state_assign(m, now); break;
+  case M_RUN: state_run(m, now); break;
+  case M_DRAIN:
+    poll_aggregate(m);
+    if (now >= m->drain_deadline_mono_ns || count_state(m, REGISTRY_RUNNING) == 0) finish(m);
+    break;
+  default: break;
+  }
+  if (m->state == M_DONE) uv_stop(&m->loop);
+}
+
+static void on_heartbeat(uv_timer_t *t) {
+  master *m = t->data;
+  size_t lost = registry_expire(m->reg, clock_mono_ns());
+  msg x;
+
+  msg_init(&x, MSG_HEARTBEAT);
+  x.u.heartbeat.sent_wall_ns = clock_wall_ns();
+  send_to(m, &x, NULL);
+  if (lost) LOG(LOG_WARN, "master: %zu worker(s) silent for 3 s, marked missing", lost);
+  if (lost && m->state == M_RUN && clock_wall_ns() < m->end_wall_ns) rebalance(m, "a worker went missing");
+  if (m->state == M_ASSIGN) send_plan(m, true); /* an assign can be lost while a connection comes up */
+}
+
+static void on_signal(uv_signal_t *s, int signum) {
+  master *m = s->data;
+  m->signals++;
+  if (m->signals > 1 || m->state < M_RUN) {
+    LOG(LOG_WARN, "master: signal %d: leaving now", signum);
+    m->aborted = true;
+    m->exit_code = 2;
+    if (m->state >= M_RUN) finish(m);
+    else set_state(m, M_DONE);
+    uv_stop(&m->loop);
+  } else if (m->state == M_RUN) {
+    stop_all(m, "interrupted (press Ctrl-C again to leave at once)");
+  }
+}
+
+static int master_setup(master *m, char *err, size_t errlen) {
+  transport_config tc = {.url = m->cfg->listen, .mode = TRANSPORT_BIND, .key = m->cfg->key, .self_id = "master",
+                         .on_message = on_message, .ud = m};
+  int rc;
+
+  rc = transport_open(&m->loop, &tc, &m->tp, err, errlen);
+  if (rc < 0) return rc;
+  uv_timer_init(&m->loop, &m->tick);
+  uv_timer_init(&m->loop, &m->heartbeat);
+  uv_signal_init(&m->loop, &m->sigint);
+  uv_signal_init(&m->loop, &m->sigterm);
+  m->tick.data = m->heartbeat.data = m->sigint.data = m->sigterm.data = m;
+  uv_timer_start(&m->tick, on_tick, TICK_MS, TICK_MS);
+  uv_timer_start(&m->heartbeat, on_heartbeat, HEARTBEAT_MS, HEARTBEAT_MS);
+  uv_signal_start(&m->sigint, on_signal, SIGINT);
+  uv_signal_start(&m->sigterm, on_signal, SIGTERM);
+  return 0;
+}
+
+static void close_cb(uv_handle_t *h) { (void)h; }
+
+static void master_teardown(master *m) {
+  uv_handle_t *handles[] = {(uv_handle_t *)&m->tick, (uv_handle_t *)&m->heartbeat, (uv_handle_t *)&m->sigint,
+                            (uv_handle_t *)&m->sigterm};
+  /* give the final quit a moment on the wire */
+  uv_run(&m->loop, UV_RUN_NOWAIT);
+  for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++)
+    if (!uv_is_closing(handles[i])) uv_close(handles[i], close_cb);
+  transport_close(m->tp);
+  uv_run(&m->loop, UV_RUN_DEFAULT);
+  uv_loop_close(&m->loop);
+}
+
+static void make_run_id(master *m) {
+  char stamp[32];
+  rundir_format_time(clock_wall_ns() / 1000000, stamp, sizeof stamp);
+  snprintf(m->run_id, sizeof m->run_id, "%.28s-%.24s-%04x", stamp, m->cfg->opt->name,
+           (unsigned)(clock_mono_ns() & 0xffff));
+}
+
+int master_run(const master_config *cfg) {
+  master *m = calloc(1, sizeof *m);
+  char err[1024] = "";
+  int rc, code;
+
+  if (!m) return 2;
+  m->cfg = cfg;
+  m->nstages = master_run_stages(cfg->opt, m->stages);
+  m->act = calloc(MAX_WORKERS, sizeof *m->act);
+  make_run_id(m);
+  rc = m->act ? registry_create(&m->reg) : -ENOMEM;
+  if (rc == 0) rc = results_open(cfg, m->run_id, &m->res, err, sizeof err);
+  if (rc < 0) {
+    LOG(LOG_ERROR, "%s", err[0] ? err : strerror(-rc));
+    code = rc == -EINVAL ? 1 : 2;
+    goto out;
+  }
+  uv_loop_init(&m->loop);
+  rc = master_setup(m, err, sizeof err);
+  if (rc < 0) {
+    LOG(LOG_ERROR, "master: %s", err);
+    code = rc == -EPERM ? 1 : 2;
+    results_close(m->res, true);
+    m->res = NULL;
+    if (m->tp) transport_close(m->tp);
+    m->tp = NULL;
+    uv_run(&m->loop, UV_RUN_NOWAIT);
+    goto out;
+  }
+  LOG(LOG_INFO, "master: listening on %s%s", cfg->listen,
+      cfg->key ? " (authenticated with the pre-shared key)" : " (no key: loopback and ipc only)");
+  set_state(m, M_WAIT);
+  if (cfg->on_listening) cfg->on_listening(cfg->ud);
+  uv_run(&m->loop, UV_RUN_DEFAULT);
+  code = m->exit_code;
+  master_teardown(m);
+  results_close(m->res, m->state != M_DONE || code == 2);
+  m->res = NULL;
+out:
+  aggregate_destroy(m->agg);
+  registry_destroy(m->reg);
+  free(m->act);
+  free(m);
+  return code;
+}

@@ -1,0 +1,486 @@
+/* source.c - the profile collectors of source.h: one thread per options.profile entry pulling pprof over
+ * HTTP (libcurl easy), running commands, or reading files, saving raw windows and index.jsonl as they go. */
+#include "master/profile/source.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "master/profile/folded.h"
+#include "master/profile/pprof.h"
+
+typedef struct collector {
+  options_profile opt;
+  char type[32];
+  size_t idx;
+  int cumulative; /* target refused ?seconds: sample cumulative profiles every window */
+  pthread_t thread;
+  int started;
+  struct source_set *set;
+} collector;
+
+struct source_set {
+  collector *cols;
+  size_t n;
+  atomic_int stop;
+  atomic_size_t ok_windows;
+  pthread_mutex_t lock; /* index file */
+  FILE *index;
+  char dir[1024];
+};
+
+typedef struct buf {
+  unsigned char *data;
+  size_t len, cap;
+} buf;
+
+static int64_t now_ms(void) { return clock_wall_ns() / 1000000; }
+
+/* Sleep up to ms, waking early when the set stops. Returns 1 if stopped. */
+static int nap(source_set *set, int64_t ms) {
+  int64_t end = clock_mono_ns() + ms * 1000000;
+  while (!atomic_load(&set->stop) && clock_mono_ns() < end) {
+    struct timespec ts = {0, 20 * 1000000};
+    nanosleep(&ts, NULL);
+  }
+  return atomic_load(&set->stop);
+}
+
+static int buf_add(buf *b, const void *data, size_t len) {
+  if (b->len + len > PPROF_MAX_INPUT) return -E2BIG;
+  if (b->len + len + 1 > b->cap) {
+    size_t ncap = b->cap ? b->cap : 65536;
+    while (ncap < b->len + len + 1) ncap *= 2;
+    unsigned char *n = realloc(b->data, ncap);
+    if (!n) return -ENOMEM;
+    b->data = n;
+    b->cap = ncap;
+  }
+  memcpy(b->data + b->len, data, len);
+  b->len += len;
+  b->data[b->len] = '\0';
+  return 0;
+}
+
+/* ---- index and files ---- */
+
+static void record(collector *c, int64_t start_ms, int64_t end_ms, const char *file, const char *status,
+                   const char *error, size_t bytes, int64_t samples) {
+  source_set *set = c->set;
+  json_t *line = json_pack("{sI sI ss ss ss so ss so sI sI}", "start_ms", (json_int_t)start_ms, "end_ms",
+                           (json_int_t)end_ms, "source", c->opt.source, "type", c->type, "url", c->opt.url,
+                           "file", file ? json_string(file) : json_null(), "status", status, "error",
+                           error ? json_string(error) : json_null(), "bytes", (json_int_t)bytes, "samples",
+                           (json_int_t)samples);
+  char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+  if (text) {
+    pthread_mutex_lock(&set->lock);
+    fprintf(set->index, "%s\n", text);
+    fflush(set->index);
+    pthread_mutex_unlock(&set->lock);
+  }
+  if (strcmp(status, "ok") == 0) atomic_fetch_add(&set->ok_windows, 1);
+  free(text);
+  json_decref(line);
+}
+
+static int write_file(const char *dir, const char *name, const void *data, size_t len) {
+  char path[1400], tmp[1410];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "wb");
+  if (!f) return -errno;
+  size_t w = fwrite(data, 1, len, f);
+  if (fclose(f) != 0 || w != len) {
+    remove(tmp);
+    return -EIO;
+  }
+  return rename(tmp, path) ? -errno : 0;
+}
+
+/* Decode a window (pprof, folded or perf script text), save it, and index it ok, or error. */
+static void save_window(collector *c, int64_t start_ms, int64_t end_ms, const buf *b) {
+  char err[256] = "", name[256];
+  pprof_profile *p = NULL;
+  int is_pprof = b->len >= 2 && b->data[0] == 0x1f && b->data[1] == 0x8b;
+  int rc, perf = 0;
+  for (size_t i = 0; i < b->len && !is_pprof; i++) is_pprof = b->data[i] < 0x09; /* binary: raw protobuf */
+  if (is_pprof) {
+    rc = pprof_decode(b->data, b->len, &p, err, sizeof err);
+  } else {
+    rc = folded_parse((const char *)b->data, b->len, NULL, NULL, &p, err, sizeof err);
+    if (rc == -EINVAL && (strstr((const char *)b->data, "\n\t") || strstr((const char *)b->data, "\n  "))) {
+      perf = 1;
+      rc = folded_from_perf_script((const char *)b->data, b->len, &p, err, sizeof err);
+    }
+  }
+  if (rc) {
+    record(c, start_ms, end_ms, NULL, "error", err[0] ? err : pprof_strerror(rc), b->len, 0);
+    return;
+  }
+  snprintf(name, sizeof name, "%lld-%lld-%s-%s.%s", (long long)start_ms, (long long)end_ms, c->opt.source,
+           c->type, is_pprof ? (b->data[0] == 0x1f ? "pb.gz" : "pb") : "folded");
+  char *text = NULL;
+  size_t textlen = 0;
+  if (perf) rc = folded_write(p, 0, &text, &textlen);
+  if (!rc) rc = perf ? write_file(c->set->dir, name, text, textlen) : write_file(c->set->dir, name, b->data, b->len);
+  if (rc) record(c, start_ms, end_ms, NULL, "error", strerror(-rc), b->len, 0);
+  else record(c, start_ms, end_ms, name, "ok", NULL, b->len, pprof_total(p, 0));
+  free(text);
+  pprof_free(p);
+}
+
+/* ---- pprof over HTTP ---- */
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *userdata) {
+  return buf_add(userdata, ptr, size * nmemb) ? 0 : size * nmemb;
+}
+
+static int on_progress(void *userdata, curl_off_t a, curl_off_t b, curl_off_t c, curl_off_t d) {
+  (void)a, (void)b, (void)c, (void)d;
+  return atomic_load(&((source_set *)userdata)->stop) ? 1 : 0;
+}
+
+/* GET url into b; *status is the HTTP status or 0 on a transport error (message in err). */
+static int http_get(source_set *set, const char *url, int64_t timeout_s, buf *b, long *status, char *err) {
+  CURL *h = curl_easy_init();
+  if (!h) return -ENOMEM;
+  err[0] = '\0';
+  curl_easy_setopt(h, CURLOPT_URL, url);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, set);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)timeout_s);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
+  CURLcode rc = curl_easy_perform(h);
+  *status = 0;
+  if (rc == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+  else if (!err[0]) snprintf(err, CURL_ERROR_SIZE, "%s", curl_easy_strerror(rc));
+  curl_easy_cleanup(h);
+  return rc == CURLE_OK ? 0 : -EIO;
+}
+
+static int64_t window_s(const collector *c) {
+  int64_t w = c->opt.window_ns > 0 ? c->opt.window_ns : SOURCE_DEFAULT_WINDOW_NS;
+  return (w + 999999999) / 1000000000;
+}
+
+static void window_url(const collector *c, char *url, size_t size) {
+  if (c->cumulative || strstr(c->opt.url, "seconds=") || strcmp(c->type, "goroutine") == 0)
+    snprintf(url, size, "%s", c->opt.url);
+  else
+    snprintf(url, size, "%s%cseconds=%lld", c->opt.url, strchr(c->opt.url, '?') ? '&' : '?',
+             (long long)window_s(c));
+}
+
+/* Body text of an error answer, one line, for the index. */
+static void body_text(const buf *b, char *out, size_t size) {
+  size_t n = b->len < size - 1 ? b->len : size - 1;
+  for (size_t i = 0; i < n; i++) out[i] = (b->data[i] >= 32 && b->data[i] < 127) ? (char)b->data[i] : ' ';
+  out[n] = '\0';
+  while (n && out[n - 1] == ' ') out[--n] = '\0';
+}
+
+/* One window: returns the pause (ms) before the next, or -1 when stopping. */
+static int64_t pprof_window(collector *c) {
+  source_set *set = c->set;
+  buf b = {0};
+  char url[1200], err[CURL_ERROR_SIZE + 64], text[200];
+  long status = 0;
+  int64_t w = window_s(c), pause = 0;
+  if (c->cumulative && nap(set, w * 1000)) return -1;
+  window_url(c, url, sizeof url);
+  int64_t start = now_ms();
+  int rc = http_get(set, url, w + 30, &b, &status, err);
+  int64_t end = now_ms();
+  if (atomic_load(&set->stop)) {
+    record(c, start, end, NULL, "gap", "run ended before the window", 0, 0);
+    pause = -1;
+  } else if (rc == 0 && status == 200) {
+    save_window(c, start, end, &b);
+    if (!c->cumulative && end - start < w * 1000) pause = start + w * 1000 - end; /* never faster than W */
+  } else if (status == 500 && b.data && strstr((char *)b.data, "already in use")) {
+    body_text(&b, text, sizeof text);
+    record(c, start, end, NULL, "gap", text, b.len, 0);
+    pause = 1000; /* someone else is profiling: retry soon */
+  } else if (status >= 400 && status < 500 && !c->cumulative && strcmp(c->type, "cpu") != 0) {
+    c->cumulative = 1; /* no delta profiles here: sample cumulative ones instead */
+    body_text(&b, text, sizeof text);
+    record(c, start, end, NULL, "gap", text, b.len, 0);
+  } else {
+    if (rc == 0) snprintf(err, sizeof err, "HTTP %ld from %.200s", status, url);
+    record(c, start, end, NULL, "error", err, b.len, 0);
+    pause = w * 1000;
+  }
+  free(b.data);
+  return pause;
+}
+
+static void pprof_loop(collector *c) {
+  int64_t pause;
+  while (!atomic_load(&c->set->stop) && (pause = pprof_window(c)) >= 0)
+    if (pause && nap(c->set, pause)) break;
+}
+
+/* ---- command ---- */
+
+static pid_t spawn(const collector *c, int *outfd) {
+  int fds[2];
+  char path[1400], wbuf[32];
+  if (pipe(fds)) return -1;
+  snprintf(path, sizeof path, "%s/command-%zu.stderr", c->set->dir, c->idx);
+  snprintf(wbuf, sizeof wbuf, "%lld", (long long)window_s(c));
+  pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    int errfd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fds[1], 1);
+    if (errfd >= 0) dup2(errfd, 2);
+    close(fds[0]);
+    setenv("LOADCTL_WINDOW_S", wbuf, 1);
+    setenv("LOADCTL_PROFILES_DIR", c->set->dir, 1);
+    execl("/bin/sh", "sh", "-c", c->opt.url, (char *)NULL);
+    _exit(127);
+  }
+  close(fds[1]);
+  if (pid < 0) {
+    close(fds[0]);
+    return -1;
+  }
+  *outfd = fds[0];
+  return pid;
+}
+
+/* Read the child's stdout until EOF or stop; returns 1 if stopped. */
+static int drain(source_set *set, int fd, buf *b, int *too_big) {
+  char chunk[65536];
+  for (;;) {
+    struct pollfd pfd = {fd, POLLIN, 0};
+    if (atomic_load(&set->stop)) return 1;
+    int r = poll(&pfd, 1, 100);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) continue;
+    ssize_t n = read(fd, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return 0;
+    if (buf_add(b, chunk, (size_t)n)) *too_big = 1;
+  }
+}
+
+static int64_t command_window(collector *c) {
+  buf b = {0};
+  int fd = -1, too_big = 0, wstatus = 0;
+  char err[300];
+  int64_t start = now_ms(), pause = 0;
+  pid_t pid = spawn(c, &fd);
+  if (pid < 0) {
+    snprintf(err, sizeof err, "cannot start /bin/sh: %s", strerror(errno));
+    record(c, start, now_ms(), NULL, "error", err, 0, 0);
+    return window_s(c) * 1000;
+  }
+  int stopped = drain(c->set, fd, &b, &too_big);
+  if (stopped) {
+    kill(-pid, SIGTERM);
+    struct timespec ts = {0, 200 * 1000000};
+    nanosleep(&ts, NULL);
+    kill(-pid, SIGKILL);
+  }
+  close(fd);
+  waitpid(pid, &wstatus, 0);
+  int64_t end = now_ms();
+  if (stopped) {
+    record(c, start, end, NULL, "gap", "run ended before the command finished", 0, 0);
+    pause = -1;
+  } else if (too_big || !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0 || b.len == 0) {
+    snprintf(err, sizeof err, "command %s (exit %d, %zu bytes); see command-%zu.stderr",
+             too_big ? "printed too much" : "failed", WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1, b.len,
+             c->idx);
+    record(c, start, end, NULL, "error", err, b.len, 0);
+    pause = window_s(c) * 1000;
+  } else {
+    save_window(c, start, end, &b);
+  }
+  free(b.data);
+  return pause;
+}
+
+static void command_loop(collector *c) {
+  int64_t pause;
+  while (!atomic_load(&c->set->stop) && (pause = command_window(c)) >= 0)
+    if (pause && nap(c->set, pause)) break;
+}
+
+/* ---- file ---- */
+
+static void file_read(collector *c, int64_t start_ms) {
+  buf b = {0};
+  char chunk[65536], err[300];
+  FILE *f = fopen(c->opt.url, "rb");
+  int too_big = 0;
+  size_t n;
+  if (!f) {
+    snprintf(err, sizeof err, "%.200s: %s", c->opt.url, strerror(errno));
+    record(c, start_ms, now_ms(), NULL, "error", err, 0, 0);
+    return;
+  }
+  while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+    if (buf_add(&b, chunk, n)) too_big = 1;
+  fclose(f);
+  if (too_big) record(c, start_ms, now_ms(), NULL, "error", "file exceeds 64 MiB", b.len, 0);
+  else save_window(c, start_ms, now_ms(), &b);
+  free(b.data);
+}
+
+static void *collector_main(void *arg) {
+  collector *c = arg;
+  int64_t start = now_ms();
+  if (strcmp(c->opt.source, "pprof") == 0) {
+    pprof_loop(c);
+  } else if (strcmp(c->opt.source, "command") == 0) {
+    command_loop(c);
+  } else {
+    while (!nap(c->set, 1000)) {
+    }
+    file_read(c, start);
+  }
+  return NULL;
+}
+
+/* ---- start / stop ---- */
+
+static void resolve_type(collector *c) {
+  static const char *const named[] = {"heap", "allocs", "mutex", "block", "goroutine"};
+  snprintf(c->type, sizeof c->type, "%s", c->opt.type[0] ? c->opt.type : "cpu");
+  if (strcmp(c->opt.source, "pprof") != 0 || strcmp(c->type, "cpu") != 0) return;
+  const char *q = strchr(c->opt.url, '?');
+  size_t len = q ? (size_t)(q - c->opt.url) : strlen(c->opt.url);
+  for (size_t i = 0; i < sizeof named / sizeof *named; i++) {
+    size_t k = strlen(named[i]);
+    if (len > k && c->opt.url[len - k - 1] == '/' && strncmp(c->opt.url + len - k, named[i], k) == 0)
+      snprintf(c->type, sizeof c->type, "%s", named[i]);
+  }
+}
+
+static int check_entry(const options_profile *o, size_t i, char *err, size_t errlen) {
+  if (strcmp(o->source, "pprof") && strcmp(o->source, "command") && strcmp(o->source, "file")) {
+    snprintf(err, errlen, "profile[%zu]: source '%s' is not supported here (pprof, command, file)", i + 1,
+             o->source);
+    return -EINVAL;
+  }
+  if (!o->url[0]) {
+    snprintf(err, errlen, "profile[%zu]: %s source needs url (%s)", i + 1, o->source,
+             strcmp(o->source, "pprof") == 0 ? "http://host:port/debug/pprof/profile"
+                                              : strcmp(o->source, "file") == 0 ? "a path" : "a command line");
+    return -EINVAL;
+  }
+  return 0;
+}
+
+int source_start(const options_profile *list, size_t n, const char *profiles_dir, source_set **out, char *err,
+                 size_t errlen) {
+  char path[1400];
+  int rc;
+  *out = NULL;
+  for (size_t i = 0; i < n; i++)
+    if ((rc = check_entry(&list[i], i, err, errlen))) return rc;
+  source_set *set = calloc(1, sizeof *set);
+  if (!set || !(set->cols = calloc(n ? n : 1, sizeof *set->cols))) {
+    free(set);
+    return -ENOMEM;
+  }
+  snprintf(set->dir, sizeof set->dir, "%s", profiles_dir);
+  snprintf(path, sizeof path, "%s/%s", profiles_dir, SOURCE_INDEX);
+  pthread_mutex_init(&set->lock, NULL);
+  if ((mkdir(profiles_dir, 0755) && errno != EEXIST) || !(set->index = fopen(path, "a"))) {
+    rc = -errno;
+    snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    source_stop(set);
+    return rc;
+  }
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  set->n = n;
+  for (size_t i = 0; i < n; i++) {
+    collector *c = &set->cols[i];
+    c->opt = list[i];
+    c->idx = i;
+    c->set = set;
+    resolve_type(c);
+    c->started = pthread_create(&c->thread, NULL, collector_main, c) == 0;
+  }
+  *out = set;
+  return 0;
+}
+
+void source_stop(source_set *set) {
+  if (!set) return;
+  atomic_store(&set->stop, 1);
+  for (size_t i = 0; i < set->n; i++)
+    if (set->cols[i].started) pthread_join(set->cols[i].thread, NULL);
+  if (set->index) fclose(set->index);
+  pthread_mutex_destroy(&set->lock);
+  free(set->cols);
+  free(set);
+}
+
+size_t source_ok_windows(source_set *set) { return atomic_load(&set->ok_windows); }
+
+static void copy_str(json_t *obj, const char *key, char *dst, size_t size) {
+  const char *v = json_string_value(json_object_get(obj, key));
+  snprintf(dst, size, "%s", v ? v : "");
+}
+
+int source_read_index(const char *profiles_dir, source_window **out, size_t *n) {
+  char path[1400], line[8192];
+  size_t cap = 0;
+  snprintf(path, sizeof path, "%s/%s", profiles_dir, SOURCE_INDEX);
+  *out = NULL;
+  *n = 0;
+  FILE *f = fopen(path, "r");
+  if (!f) return -errno;
+  while (fgets(line, sizeof line, f)) {
+    json_t *o = json_loads(line, 0, NULL);
+    if (!json_is_object(o)) {
+      json_decref(o);
+      continue;
+    }
+    if (*n == cap) {
+      source_window *nw = realloc(*out, (cap = cap ? cap * 2 : 64) * sizeof *nw);
+      if (!nw) {
+        json_decref(o);
+        fclose(f);
+        return -ENOMEM;
+      }
+      *out = nw;
+    }
+    source_window *w = &(*out)[(*n)++];
+    memset(w, 0, sizeof *w);
+    w->start_ms = json_integer_value(json_object_get(o, "start_ms"));
+    w->end_ms = json_integer_value(json_object_get(o, "end_ms"));
+    w->samples = json_integer_value(json_object_get(o, "samples"));
+    copy_str(o, "source", w->source, sizeof w->source);
+    copy_str(o, "type", w->type, sizeof w->type);
+    copy_str(o, "file", w->file, sizeof w->file);
+    copy_str(o, "status", w->status, sizeof w->status);
+    copy_str(o, "error", w->error, sizeof w->error);
+    json_decref(o);
+  }
+  fclose(f);
+  return 0;
+}

@@ -1,0 +1,165 @@
+/* results.c - the master's outputs: run directory, live view, report, thresholds, JUnit, history, and the
+ * profile collectors that run beside the load, following the order master/report/report.h describes. */
+#include "master/results.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/rundir.h"
+#include "master/history.h"
+#include "master/report/live.h"
+#include "master/report/report.h"
+#include "master/report/summary.h"
+#include "master/thresholds.h"
+
+struct results {
+  const master_config *cfg;
+  thresholds *th;
+  rundir *rd;
+  report *rep;
+  live *lv;
+  json_t *run_info;
+  char dir[4096];
+  char error[1024];
+  int64_t start_wall_ns, last_elapsed_ns;
+  size_t intervals;
+  bool finished;
+};
+
+static void write_run(results *r, const char *status) {
+  json_object_set_new(r->run_info, "status", json_string(status));
+  if (rundir_write_run(r->rd, r->run_info) < 0) LOG(LOG_WARN, "master: cannot write %s/run.json", r->dir);
+}
+
+int results_open(const master_config *cfg, const char *run_id, results **out, char *err, size_t errlen) {
+  results *r = calloc(1, sizeof *r);
+  bool tty = false, color = false;
+  int rc;
+
+  if (!r) return -ENOMEM;
+  r->cfg = cfg;
+  rc = thresholds_parse(cfg->opt, &r->th, err, errlen);
+  if (rc < 0) goto fail;
+  rc = rundir_open(cfg->out_dir, cfg->opt->name, NULL, &r->rd, err, errlen);
+  if (rc < 0) {
+    if (rc == -EINVAL) rc = -EIO; /* a directory problem is a runtime failure, not a scenario error */
+    goto fail;
+  }
+  snprintf(r->dir, sizeof r->dir, "%s", rundir_path(r->rd));
+  r->run_info = report_run_json(cfg->opt, cfg->scenario_path);
+  rc = r->run_info ? report_create(&r->rep) : -ENOMEM;
+  if (rc < 0) goto fail;
+  json_object_set_new(r->run_info, "run_id", json_string(run_id));
+  json_object_set_new(r->run_info, "start_ms", json_integer(clock_wall_ns() / 1000000));
+  write_run(r, "waiting");
+  live_detect(STDOUT_FILENO, &tty, &color);
+  rc = live_create(stdout, tty && !cfg->quiet, color && !cfg->quiet, cfg->opt->duration_ns, &r->lv);
+  if (rc < 0) goto fail;
+  live_set_thresholds(r->lv, r->th);
+  *out = r;
+  return 0;
+fail:
+  results_close(r, true);
+  return rc;
+}
+
+void results_note_error(results *r, const char *text) {
+  if (!r->error[0]) snprintf(r->error, sizeof r->error, "%s", text);
+}
+
+const char *results_error(const results *r) { return r->error[0] ? r->error : NULL; }
+
+static json_t *workers_json(registry *reg) {
+  json_t *arr = json_array();
+  for (size_t i = 0; i < registry_count(reg); i++) {
+    registry_worker *w = registry_at(reg, i);
+    json_array_append_new(arr, json_pack("{s:s,s:s,s:i,s:i,s:f,s:f,s:b}", "id", w->id, "hostname", w->hostname,
+                                         "threads", w->threads, "cores", w->cores, "offset_ms",
+                                         (double)w->offset_ns / 1e6, "rtt_ms",
+                                         w->rtt_ns >= 0 ? (double)w->rtt_ns / 1e6 : -1.0, "live", w->live));
+  }
+  return arr;
+}
+
+void results_started(results *r, int64_t start_wall_ns, registry *reg, const char *run_id) {
+  (void)run_id;
+  r->start_wall_ns = start_wall_ns;
+  json_object_set_new(r->run_info, "start_ms", json_integer(start_wall_ns / 1000000));
+  json_object_set_new(r->run_info, "workers", workers_json(reg));
+  write_run(r, "running");
+}
+
+bool results_interval(results *r, const stats_interval *iv, int64_t elapsed_ns) {
+  const stats_interval *cum;
+  int rc = rundir_append_interval(r->rd, iv);
+
+  if (rc < 0) LOG(LOG_WARN, "master: cannot append to %s: %s", r->dir, strerror(-rc));
+  if (report_add_interval(r->rep, iv) < 0) LOG(LOG_WARN, "master: out of memory adding an interval to the report");
+  r->intervals++;
+  r->last_elapsed_ns = elapsed_ns;
+  cum = report_cumulative(r->rep);
+  if (!r->cfg->quiet) live_update(r->lv, iv, cum, elapsed_ns);
+  return thresholds_should_abort(r->th, cum, report_duration_s(r->rep));
+}
+
+/* summary.json etc.; 0 or negative errno. */
+static int write_report(results *r) {
+  char err[1024] = "", root[4096];
+  json_t *summary;
+  int rc = report_write(r->rep, r->dir, err, sizeof err);
+
+  if (rc < 0) {
+    LOG(LOG_ERROR, "master: report not written: %s", err);
+    return rc;
+  }
+  summary = summary_json(r->rep);
+  history_root_of(r->dir, root, sizeof root);
+  if (summary && history_append(root, r->dir, summary) < 0)
+    LOG(LOG_WARN, "master: cannot append to %s/%s", root, HISTORY_INDEX);
+  json_decref(summary);
+  return 0;
+}
+
+int results_finish(results *r, bool aborted, int64_t late_intervals, registry *reg) {
+  const stats_interval *cum = report_cumulative(r->rep);
+  bool ok = thresholds_eval(r->th, cum, report_duration_s(r->rep));
+  int code = ok ? 0 : 99;
+
+  r->finished = true;
+  json_object_set_new(r->run_info, "end_ms", json_integer(clock_wall_ns() / 1000000));
+  json_object_set_new(r->run_info, "workers", workers_json(reg));
+  json_object_set_new(r->run_info, "late_intervals", json_integer(late_intervals));
+  report_set_thresholds(r->rep, r->th);
+  report_set_run(r->rep, r->run_info);
+  write_run(r, aborted ? "aborted" : "done");
+  if (r->intervals == 0) {
+    LOG(LOG_ERROR, "master: no stats arrived from any worker; nothing to report");
+    code = 2;
+  } else if (write_report(r) < 0) {
+    code = 2;
+  }
+  if (r->cfg->junit_path && thresholds_write_junit(r->th, r->cfg->junit_path) < 0)
+    LOG(LOG_WARN, "master: cannot write %s", r->cfg->junit_path);
+  live_final(r->lv, cum, r->last_elapsed_ns);
+  if (r->intervals) printf("report: %s/%s\n", r->dir, RUNDIR_HTML);
+  printf("run directory: %s\n", r->dir);
+  fflush(stdout);
+  return code;
+}
+
+void results_close(results *r, bool failed) {
+  if (!r) return;
+  if (r->rd && !r->finished && failed && r->run_info) write_run(r, "failed");
+  if (r->rd) rundir_close(r->rd);
+  report_destroy(r->rep);
+  live_destroy(r->lv);
+  thresholds_destroy(r->th);
+  json_decref(r->run_info);
+  free(r);
+}

@@ -1,0 +1,162 @@
+/* test_aggregate.c - the master's merge: exact bucket-for-bucket merge across workers, clock offsets
+ * snapped to the grid, closing on "all reported" or grace, late stats kept in the totals. */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "master/aggregate.h"
+
+typedef struct sink {
+  int n;
+  int64_t starts[64];
+  int64_t counts[64];
+  hist *merged; /* union of everything emitted */
+} sink;
+
+static int on_emit(void *ud, const stats_interval *iv) {
+  sink *s = ud;
+  const stats_entry *e = stats_entry_find(iv, "GET /");
+  s->starts[s->n] = iv->start_ms;
+  s->counts[s->n] = e ? e->count : 0;
+  if (e) hist_add(s->merged, e->latency);
+  s->n++;
+  return 0;
+}
+
+/* A worker interval with count requests of latency base_us + i. */
+static stats_interval *make(int64_t start_ms, int count, int64_t base_us) {
+  stats_interval *iv;
+  ck_assert_int_eq(stats_create(&iv, start_ms, 1000), 0);
+  stats_entry *e = stats_entry_get(iv, "GET /", "GET");
+  ck_assert_ptr_nonnull(e);
+  for (int i = 0; i < count; i++) {
+    stats_entry_record(e, base_us + i * 37, base_us + i * 37);
+  }
+  iv->users = 2;
+  return iv;
+}
+
+START_TEST(slot_rounding) {
+  aggregate *a;
+  ck_assert_int_eq(aggregate_create(10000, 1000, 2, &a), 0);
+  ck_assert_int_eq(aggregate_slot(a, 11000, 0), 11000);
+  ck_assert_int_eq(aggregate_slot(a, 11499, 0), 11000);
+  ck_assert_int_eq(aggregate_slot(a, 11500, 0), 12000);
+  /* worker clock 250 ms ahead: its 11250 is master 11000 */
+  ck_assert_int_eq(aggregate_slot(a, 11250, 250), 11000);
+  /* worker clock 400 ms behind */
+  ck_assert_int_eq(aggregate_slot(a, 10600, -400), 11000);
+  ck_assert_int_eq(aggregate_slot(a, 9400, 0), 9000);
+  aggregate_destroy(a);
+}
+END_TEST
+
+START_TEST(exact_merge_three_workers) {
+  aggregate *a;
+  sink s = {0};
+  hist *expect;
+  const char *ids[3] = {"w1", "w2", "w3"};
+  int64_t offsets[3] = {0, 120, -80};
+  ck_assert_int_eq(hist_create(&s.merged), 0);
+  ck_assert_int_eq(hist_create(&expect), 0);
+  ck_assert_int_eq(aggregate_create(0, 1000, 2, &a), 0);
+  for (int k = 0; k < 3; k++) {     /* intervals */
+    for (int w = 0; w < 3; w++) {   /* workers */
+      stats_interval *iv = make(k * 1000 + offsets[w], 100 + w * 10 + k, 1000 * (w + 1));
+      hist_add(expect, iv->entries[0].latency);
+      ck_assert_int_eq(aggregate_add(a, ids[w], offsets[w], iv), 0);
+      stats_destroy(iv);
+      /* an interval closes only once all three reported it */
+      ck_assert_int_eq(aggregate_poll(a, 0, ids, 3, on_emit, &s), w == 2 ? 1 : 0);
+    }
+  }
+  ck_assert_int_eq(s.n, 3);
+  for (int k = 0; k < 3; k++) {
+    ck_assert_int_eq(s.starts[k], k * 1000);
+    ck_assert_int_eq(s.counts[k], 100 + 110 + 120 + 3 * k);
+  }
+  ck_assert(hist_equal(s.merged, expect));
+  const stats_interval *cum = aggregate_cumulative(a);
+  ck_assert_int_eq(cum->entries[0].count, 3 * 330 + 9);
+  ck_assert(hist_equal(cum->entries[0].latency, expect));
+  ck_assert_int_eq(hist_value_at_percentile(cum->entries[0].latency, 99),
+                   hist_value_at_percentile(expect, 99));
+  hist_destroy(expect);
+  hist_destroy(s.merged);
+  aggregate_destroy(a);
+}
+END_TEST
+
+START_TEST(grace_then_late) {
+  aggregate *a;
+  sink s = {0};
+  const char *ids[2] = {"w1", "w2"};
+  ck_assert_int_eq(hist_create(&s.merged), 0);
+  ck_assert_int_eq(aggregate_create(0, 1000, 2, &a), 0);
+  stats_interval *iv = make(0, 10, 500);
+  aggregate_add(a, "w1", 0, iv);
+  stats_destroy(iv);
+  /* w2 silent: not closed before end + 2 intervals of grace */
+  ck_assert_int_eq(aggregate_poll(a, 2999, ids, 2, on_emit, &s), 0);
+  ck_assert_int_eq(aggregate_poll(a, 3000, ids, 2, on_emit, &s), 1);
+  ck_assert_int_eq(s.counts[0], 10);
+  /* w2's interval 0 arrives late: counted in the next open interval, totals exact */
+  iv = make(1000, 5, 500);
+  aggregate_add(a, "w1", 0, iv);
+  stats_destroy(iv);
+  iv = make(0, 7, 500);
+  aggregate_add(a, "w2", 0, iv);
+  stats_destroy(iv);
+  ck_assert_int_eq(aggregate_late(a), 1);
+  ck_assert_int_eq(aggregate_flush(a, on_emit, &s), 1);
+  ck_assert_int_eq(s.starts[1], 1000);
+  ck_assert_int_eq(s.counts[1], 12);
+  ck_assert_int_eq(aggregate_cumulative(a)->entries[0].count, 22);
+  ck_assert_int_eq(hist_count(s.merged), 22);
+  hist_destroy(s.merged);
+  aggregate_destroy(a);
+}
+END_TEST
+
+START_TEST(out_of_order_within_grace) {
+  aggregate *a;
+  sink s = {0};
+  const char *ids[1] = {"w1"};
+  ck_assert_int_eq(hist_create(&s.merged), 0);
+  ck_assert_int_eq(aggregate_create(0, 1000, 2, &a), 0);
+  stats_interval *iv = make(1000, 3, 500);
+  aggregate_add(a, "w2", 0, iv); /* w2 reports 1000 first; 0 still open */
+  stats_destroy(iv);
+  iv = make(0, 4, 500);
+  aggregate_add(a, "w2", 0, iv);
+  stats_destroy(iv);
+  ck_assert_int_eq(aggregate_open(a), 2);
+  ck_assert_int_eq(aggregate_late(a), 0);
+  ck_assert_int_eq(aggregate_poll(a, 10000, ids, 1, on_emit, &s), 2);
+  ck_assert_int_eq(s.starts[0], 0);
+  ck_assert_int_eq(s.counts[0], 4);
+  ck_assert_int_eq(s.counts[1], 3);
+  ck_assert_int_eq(aggregate_create(0, 0, 2, &a), -EINVAL);
+  hist_destroy(s.merged);
+  aggregate_destroy(a);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("aggregate");
+  TCase *tc = tcase_create("merge");
+  SRunner *sr;
+  int failed;
+
+  tcase_add_test(tc, slot_rounding);
+  tcase_add_test(tc, exact_merge_three_workers);
+  tcase_add_test(tc, grace_then_late);
+  tcase_add_test(tc, out_of_order_within_grace);
+  suite_add_tcase(s, tc);
+  sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,180 @@
+/* test_master.c - the master loop and three worker agents over a real ipc:// socket with the real
+ * protocol and key, each agent driving a fake engine that records known latencies: the merged totals and
+ * percentiles in summary.json equal the merge of the workers' own histograms, and the plan split the
+ * users exactly. */
+#include <check.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/transport.h"
+#include "master/master.h"
+#include "worker/agent.h"
+
+#define NWORKERS 3
+
+struct engine {
+  engine_assignment a;
+  int64_t start_ms, length_ms;
+  int next;
+  int stopped;
+  int seed;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static hist *expected;
+static int64_t expected_count;
+static double users_assigned;
+static int starts;
+
+static int fake_load(const char *chunk, const char *src, size_t len, options *out, char *err, size_t errlen) {
+  (void)chunk, (void)err, (void)errlen;
+  ck_assert_str_eq(src, "-- fake scenario");
+  ck_assert_int_eq(len, strlen("-- fake scenario"));
+  memset(out, 0, sizeof *out);
+  out->interval_ns = 1000000000LL;
+  return 0;
+}
+
+static int fake_start(const engine_assignment *a, engine **out, char *err, size_t errlen) {
+  engine *e = calloc(1, sizeof *e);
+  (void)err, (void)errlen;
+  e->a = *a;
+  e->start_ms = a->start_wall_ns / 1000000;
+  for (size_t i = 0; i < a->nstages; i++) e->length_ms += a->stages[i].duration_ns / 1000000;
+  e->seed = (int)(a->vu_id_base / 1000000) + 1;
+  pthread_mutex_lock(&lock);
+  users_assigned += a->stages[a->nstages - 1].target;
+  starts++;
+  pthread_mutex_unlock(&lock);
+  *out = e;
+  return 0;
+}
+
+/* One interval per second of the run: 40 + 10*seed + k requests, latencies depending on seed and k. */
+static int fake_collect(engine *e, stats_interval **out) {
+  int64_t now_ms = clock_wall_ns() / 1000000, start = e->start_ms + e->next * 1000;
+  stats_interval *iv;
+
+  if (start >= e->start_ms + e->length_ms || now_ms < start + 1000) return -EAGAIN;
+  stats_create(&iv, start, 1000);
+  stats_entry *x = stats_entry_get(iv, "GET /x", "GET");
+  int n = 40 + 10 * e->seed + e->next;
+  for (int i = 0; i < n; i++) {
+    int64_t us = 200 + (int64_t)e->seed * 1000 * (i % 7) + i * 13 + e->next * 5000;
+    stats_entry_record(x, us, us);
+    pthread_mutex_lock(&lock);
+    hist_record(expected, us);
+    expected_count++;
+    pthread_mutex_unlock(&lock);
+  }
+  iv->users = 2;
+  e->next++;
+  *out = iv;
+  return 0;
+}
+
+static int fake_reassign(engine *e, const options_stage *s, size_t n, int64_t v) {
+  (void)e, (void)s, (void)n, (void)v;
+  return 0;
+}
+static void fake_stop(engine *e) { e->stopped = 1; }
+static int fake_done(const engine *e) {
+  return e->stopped || clock_wall_ns() / 1000000 >= e->start_ms + e->length_ms + 1000;
+}
+static void fake_destroy(engine *e) { free(e); }
+static int fake_threads(const engine *e) { (void)e; return 1; }
+
+static const agent_engine_ops fake_ops = {fake_load, fake_start, fake_collect, fake_reassign,
+                                          fake_stop, fake_done, fake_destroy, fake_threads};
+
+typedef struct harness {
+  pthread_t tids[NWORKERS];
+  agent_config cfgs[NWORKERS];
+  char ids[NWORKERS][16];
+  char url[128];
+  uint8_t key[TRANSPORT_KEY_LEN];
+  int rcs[NWORKERS];
+} harness;
+
+static void *run_agent(void *arg) { return (void *)(intptr_t)agent_run(arg); }
+
+static void spawn(void *ud) {
+  harness *h = ud;
+  for (int i = 0; i < NWORKERS; i++) {
+    snprintf(h->ids[i], sizeof h->ids[i], "fake-%d", i + 1);
+    h->cfgs[i] = (agent_config){.master_url = h->url, .key = h->key, .id = h->ids[i], .threads = 2,
+                                .orphan_timeout_ns = 10000000000LL, .ops = &fake_ops};
+    pthread_create(&h->tids[i], NULL, run_agent, &h->cfgs[i]);
+  }
+}
+
+START_TEST(three_workers_exact) {
+  harness h;
+  options o;
+  char out[256], path[300], cmd[400];
+  const char *src = "-- fake scenario";
+  memset(&h, 0, sizeof h);
+  memset(&o, 0, sizeof o);
+  ck_assert_int_eq(hist_create(&expected), 0);
+  snprintf(h.url, sizeof h.url, "ipc:///tmp/loadctl-test-master-%d.ipc", (int)getpid());
+  snprintf(out, sizeof out, "/tmp/loadctl-test-master-%d", (int)getpid());
+  transport_key_random(h.key);
+  snprintf(o.name, sizeof o.name, "fake");
+  o.model = OPTIONS_CLOSED;
+  o.users = 7;
+  o.duration_ns = 3000000000LL;
+  o.interval_ns = 1000000000LL;
+  master_config mc = {.scenario_path = "fake.lua", .script_name = "fake.lua", .script_source = src,
+                      .script_len = strlen(src), .opt = &o, .listen = h.url, .key = h.key,
+                      .expect_workers = NWORKERS, .expect_timeout_ns = 10000000000LL, .out_dir = out,
+                      .quiet = true, .on_listening = spawn, .ud = &h};
+  ck_assert_int_eq(master_run(&mc), 0);
+  for (int i = 0; i < NWORKERS; i++) {
+    void *rc;
+    pthread_join(h.tids[i], &rc);
+    ck_assert_int_eq((int)(intptr_t)rc, 0);
+  }
+  ck_assert_int_eq(starts, NWORKERS);
+  ck_assert_double_eq(users_assigned, 7); /* 3,2,2 */
+  snprintf(path, sizeof path, "%s/summary.json", out);
+  json_error_t jerr;
+  json_t *sum = json_load_file(path, 0, &jerr);
+  ck_assert_msg(sum != NULL, "%s", jerr.text);
+  json_t *req = json_array_get(json_object_get(sum, "requests"), 0);
+  ck_assert_ptr_nonnull(req);
+  ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(sum, "totals"), "requests")), expected_count);
+  ck_assert_int_eq(json_integer_value(json_object_get(req, "count")), expected_count);
+  /* 3 workers x 3 intervals: (50+60+70)*3 + 3*(0+1+2) */
+  ck_assert_int_eq(expected_count, 549);
+  double p99 = json_number_value(json_object_get(req, "p99_ms"));
+  double p50 = json_number_value(json_object_get(req, "p50_ms"));
+  ck_assert_double_eq_tol(p99, (double)hist_value_at_percentile(expected, 99) / 1000.0, 1e-6);
+  ck_assert_double_eq_tol(p50, (double)hist_value_at_percentile(expected, 50) / 1000.0, 1e-6);
+  json_decref(sum);
+  hist_destroy(expected);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", out);
+  ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("master");
+  TCase *tc = tcase_create("protocol");
+  SRunner *sr;
+  int failed;
+
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, three_workers_exact);
+  suite_add_tcase(s, tc);
+  sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,355 @@
+/* test_report.c - the end-of-run report: summary.json schema (keys and types) and numbers, stats.csv and
+ * failures.csv headers exactly as locust's, the plug-in points (findings, HTML sections, sections/ files),
+ * the rebuild from a run directory (equal to the live report; truncated last line tolerated), the live
+ * view in both modes, history index, compare verdicts. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/rundir.h"
+#include "master/history.h"
+#include "master/report/compare.h"
+#include "master/report/live.h"
+#include "master/report/rebuild.h"
+#include "master/report/report.h"
+#include "master/report/summary.h"
+
+static char root[] = "/tmp/loadctl-report-XXXXXX";
+static char dir[4200];
+
+static void setup(void) {
+  strcpy(root, "/tmp/loadctl-report-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(root));
+  snprintf(dir, sizeof dir, "%s/run", root);
+}
+
+static void teardown(void) {
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+  ck_assert_int_eq(system(cmd), 0);
+}
+
+static char *slurp(const char *d, const char *name) {
+  char path[4400];
+  snprintf(path, sizeof path, "%s/%s", d, name);
+  FILE *f = fopen(path, "r");
+  ck_assert_msg(f != NULL, "cannot open %s", path);
+  char *buf = malloc(1 << 22);
+  size_t n = fread(buf, 1, (1 << 22) - 1, f);
+  buf[n] = 0;
+  fclose(f);
+  return buf;
+}
+
+/* Interval k of 4: "GET /a" 100 at 10 ms; "POST /b" 50 at 100 ms with 5 HTTP 503s; 20 users. */
+static stats_interval *interval(int k) {
+  stats_interval *s;
+  ck_assert_int_eq(stats_create(&s, 1790000000000LL + 1000 * k, 1000), 0);
+  stats_entry *a = stats_entry_get(s, "GET /a", "GET"), *b = stats_entry_get(s, "POST /b", "POST");
+  for (int i = 0; i < 100; i++) stats_entry_record(a, 10000, 10000);
+  for (int i = 0; i < 50; i++) stats_entry_record(b, 100000, 100000);
+  for (int i = 0; i < 5; i++) stats_entry_fail(b, STATS_ERR_HTTP5XX, "HTTP 503");
+  a->bytes_in = 100 * 1000;
+  s->users = 20;
+  stats_check *c = stats_check_get(s, "status is 201");
+  c->passes = 45;
+  c->fails = 5;
+  return s;
+}
+
+/* Write a 4-interval run into dir through rundir + report, as the master does. */
+static report *write_run(bool finish) {
+  rundir *rd;
+  report *rep;
+  char err[512] = "";
+  const char *exprs[] = {"p99{name=POST /b} < 250ms", "errors rate < 1%"};
+  thresholds *th;
+  ck_assert_int_eq(rundir_open(dir, "unit", NULL, &rd, err, sizeof err), 0);
+  ck_assert_int_eq(report_create(&rep), 0);
+  json_t *run = json_pack("{s:s,s:s,s:[{s:s},{s:s}]}", "scenario", "unit", "status", "done", "thresholds", "expr",
+                          exprs[0], "expr", exprs[1]);
+  ck_assert_int_eq(rundir_write_run(rd, run), 0);
+  report_set_run(rep, run);
+  json_decref(run);
+  for (int k = 0; k < 4; k++) {
+    stats_interval *iv = interval(k);
+    ck_assert_int_eq(rundir_append_interval(rd, iv), 0);
+    ck_assert_int_eq(report_add_interval(rep, iv), 0);
+    stats_destroy(iv);
+  }
+  ck_assert_int_eq(thresholds_parse_list(exprs, NULL, 2, &th, err, sizeof err), 0);
+  ck_assert(!thresholds_eval(th, report_cumulative(rep), report_duration_s(rep))); /* errors 20/600 */
+  report_set_thresholds(rep, th);
+  thresholds_destroy(th);
+  if (finish) ck_assert_int_eq(report_write(rep, dir, err, sizeof err), 0);
+  ck_assert_int_eq(rundir_close(rd), 0);
+  return rep;
+}
+
+static void check_number(const json_t *o, const char *key) {
+  ck_assert_msg(json_is_number(json_object_get(o, key)), "'%s' is not a number", key);
+}
+
+START_TEST(summary_schema_and_numbers) {
+  report_destroy(write_run(true));
+  json_error_t jerr;
+  char path[4400];
+  snprintf(path, sizeof path, "%s/%s", dir, RUNDIR_SUMMARY);
+  json_t *s = json_load_file(path, 0, &jerr);
+  ck_assert_msg(s != NULL, "summary.json: %s", jerr.text);
+  ck_assert(json_is_object(json_object_get(s, "run")));
+  ck_assert_str_eq(json_string_value(json_object_get(json_object_get(s, "run"), "scenario")), "unit");
+  const json_t *tot = json_object_get(s, "totals");
+  ck_assert(json_is_integer(json_object_get(tot, "requests")));
+  ck_assert(json_is_integer(json_object_get(tot, "errors")));
+  check_number(tot, "rps");
+  ck_assert_int_eq(json_integer_value(json_object_get(tot, "requests")), 600);
+  ck_assert_int_eq(json_integer_value(json_object_get(tot, "errors")), 20);
+  ck_assert_double_eq_tol(json_number_value(json_object_get(tot, "rps")), 150.0, 1e-9);
+  const json_t *reqs = json_object_get(s, "requests");
+  ck_assert(json_is_array(reqs));
+  ck_assert_uint_eq(json_array_size(reqs), 2);
+  static const char *const nums[] = {"rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms"};
+  for (size_t i = 0; i < 2; i++) {
+    const json_t *q = json_array_get(reqs, i);
+    ck_assert(json_is_string(json_object_get(q, "name")));
+    ck_assert(json_is_integer(json_object_get(q, "count")));
+    ck_assert(json_is_integer(json_object_get(q, "errors")));
+    for (size_t k = 0; k < sizeof nums / sizeof nums[0]; k++) check_number(q, nums[k]);
+  }
+  const json_t *b = json_array_get(reqs, 1);
+  ck_assert_str_eq(json_string_value(json_object_get(b, "name")), "POST /b");
+  ck_assert_int_eq(json_integer_value(json_object_get(b, "count")), 200);
+  ck_assert_int_eq(json_integer_value(json_object_get(b, "errors")), 20);
+  ck_assert_double_eq_tol(json_number_value(json_object_get(b, "rps")), 50.0, 1e-9);
+  ck_assert_double_eq_tol(json_number_value(json_object_get(b, "p99_ms")), 100.0, 0.1);
+  ck_assert_double_eq_tol(json_number_value(json_object_get(json_array_get(reqs, 0), "p50_ms")), 10.0, 0.01);
+  const json_t *ths = json_object_get(s, "thresholds");
+  ck_assert_uint_eq(json_array_size(ths), 2);
+  ck_assert(json_is_string(json_object_get(json_array_get(ths, 0), "expr")));
+  ck_assert(json_is_true(json_object_get(json_array_get(ths, 0), "ok")));
+  ck_assert(json_is_false(json_object_get(json_array_get(ths, 1), "ok")));
+  ck_assert(json_is_number(json_object_get(json_array_get(ths, 1), "value")));
+  ck_assert(json_is_array(json_object_get(s, "findings")));
+  ck_assert_uint_eq(json_array_size(json_object_get(s, "findings")), 0);
+  json_decref(s);
+}
+END_TEST
+
+START_TEST(csv_headers_exact) {
+  report_destroy(write_run(true));
+  char *csv = slurp(dir, RUNDIR_STATS_CSV);
+  const char *hdr = "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response "
+                    "Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,"
+                    "99%,99.9%,99.99%,100%\n";
+  ck_assert_int_eq(strncmp(csv, hdr, strlen(hdr)), 0);
+  ck_assert_ptr_nonnull(strstr(csv, "\nPOST,POST /b,200,20,"));
+  ck_assert_ptr_nonnull(strstr(csv, "\n,Aggregated,600,20,"));
+  ck_assert_ptr_nonnull(strstr(csv, "\nGET,GET /a,400,0,10.007,10.004,10,10.007,1000.00,100.000000,0.000000,10.007,"));
+  free(csv);
+  csv = slurp(dir, RUNDIR_FAILURES_CSV);
+  ck_assert_str_eq(csv, "Method,Name,Error,Occurrences\nPOST,POST /b,http5xx: HTTP 503,20\n");
+  free(csv);
+}
+END_TEST
+
+static int my_section(FILE *out, const report *r, void *ud) {
+  fprintf(out, "<p id=\"plugged\">%s %zu</p>\n", (const char *)ud, report_cumulative(r)->nentries);
+  return 0;
+}
+
+START_TEST(plugins_reach_summary_and_html) {
+  report *rep = write_run(false);
+  char err[512];
+  report_set_findings(rep, json_pack("[{s:s,s:n,s:s,s:f,s:f,s:n,s:s}]", "kind", "tail", "request", "function",
+                                     "main.fraudScore", "share", 0.71, "baseline_share", 0.02, "window", "evidence",
+                                     "71% of slow samples"));
+  ck_assert_int_eq(report_set_extra(rep, "profiles", json_pack("{s:i}", "windows", 3)), 0);
+  ck_assert_int_eq(report_add_html_section(rep, "flame", "Flame graph", my_section, "names"), 0);
+  char sec[4400];
+  snprintf(sec, sizeof sec, "%s/%s", dir, RUNDIR_SECTIONS);
+  ck_assert_int_eq(mkdir(sec, 0755), 0);
+  ck_assert_int_eq(rundir_write_file(sec, "10-disk.html", "<section id=\"from-disk\">disk</section>", 38), 0);
+  ck_assert_int_eq(report_write(rep, dir, err, sizeof err), 0);
+  report_destroy(rep);
+  char *html = slurp(dir, RUNDIR_HTML);
+  ck_assert_ptr_nonnull(strstr(html, "<section id=\"flame\"><h2>Flame graph</h2>\n<p id=\"plugged\">names 2</p>"));
+  ck_assert_ptr_nonnull(strstr(html, "<section id=\"from-disk\">disk</section>"));
+  ck_assert_ptr_nonnull(strstr(html, "main.fraudScore"));
+  /* nothing fetched from the network: no external src/href/url()/import */
+  ck_assert_ptr_null(strstr(html, "src=\"http"));
+  ck_assert_ptr_null(strstr(html, "href=\"http"));
+  ck_assert_ptr_null(strstr(html, "url(http"));
+  ck_assert_ptr_null(strstr(html, "@import"));
+  ck_assert_ptr_null(strstr(html, "<link"));
+  free(html);
+  /* the rebuild keeps findings and extra keys of the earlier summary.json */
+  bool ok = true;
+  ck_assert_int_eq(rebuild_run(dir, NULL, &ok, err, sizeof err), 0);
+  ck_assert(!ok);
+  char path[4400];
+  snprintf(path, sizeof path, "%s/%s", dir, RUNDIR_SUMMARY);
+  json_t *s = json_load_file(path, 0, NULL);
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(s, "findings"), 0), "function")),
+                   "main.fraudScore");
+  ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(s, "profiles"), "windows")), 3);
+  json_decref(s);
+}
+END_TEST
+
+START_TEST(rebuild_equals_live) {
+  report *live_rep = write_run(true), *re;
+  thresholds *th = NULL;
+  char err[512];
+  ck_assert_int_eq(rebuild_load(dir, &re, &th, NULL, err, sizeof err), 0);
+  const stats_interval *a = report_cumulative(live_rep), *b = report_cumulative(re);
+  ck_assert_uint_eq(a->nentries, b->nentries);
+  for (size_t i = 0; i < a->nentries; i++) {
+    ck_assert_str_eq(a->entries[i].name, b->entries[i].name);
+    ck_assert_int_eq(a->entries[i].count, b->entries[i].count);
+    ck_assert_int_eq(a->entries[i].errors, b->entries[i].errors);
+    ck_assert_int_eq(a->entries[i].err[STATS_ERR_HTTP5XX], b->entries[i].err[STATS_ERR_HTTP5XX]);
+    ck_assert(hist_equal(a->entries[i].latency, b->entries[i].latency)); /* exact, from latency.hlog */
+  }
+  ck_assert_int_eq(b->checks[0].fails, 20);
+  ck_assert_double_eq_tol(report_duration_s(re), 4.0, 1e-9);
+  ck_assert_uint_eq(thresholds_count(th), 2);
+  ck_assert(thresholds_get(th, 0)->ok);
+  ck_assert(!thresholds_get(th, 1)->ok);
+  thresholds_destroy(th);
+  report_destroy(re);
+  report_destroy(live_rep);
+}
+END_TEST
+
+START_TEST(rebuild_truncated_last_line) {
+  report_destroy(write_run(true));
+  char path[4400], *notes = NULL, err[512];
+  size_t nlen = 0;
+  snprintf(path, sizeof path, "%s/%s", dir, RUNDIR_INTERVALS);
+  struct stat st;
+  ck_assert_int_eq(stat(path, &st), 0);
+  ck_assert_int_eq(truncate(path, st.st_size - 40), 0); /* cut into the last "(all)" line */
+  FILE *nf = open_memstream(&notes, &nlen);
+  report *re;
+  ck_assert_int_eq(rebuild_load(dir, &re, NULL, nf, err, sizeof err), 0);
+  fclose(nf);
+  ck_assert_ptr_nonnull(strstr(notes, "truncated"));
+  ck_assert_ptr_nonnull(strstr(notes, "incomplete"));
+  ck_assert_double_eq_tol(report_duration_s(re), 3.0, 1e-9); /* 3 full intervals of 4 */
+  ck_assert_int_eq(stats_entry_find(report_cumulative(re), "GET /a")->count, 300);
+  report_destroy(re);
+  free(notes);
+  /* not a run directory */
+  ck_assert_int_lt(rebuild_load(root, &re, NULL, NULL, err, sizeof err), 0);
+  ck_assert_ptr_nonnull(strstr(err, "not a run directory"));
+  /* nothing complete */
+  ck_assert_int_eq(truncate(path, 10), 0);
+  ck_assert_int_lt(rebuild_load(dir, &re, NULL, NULL, err, sizeof err), 0);
+  ck_assert_ptr_nonnull(strstr(err, "no complete interval"));
+}
+END_TEST
+
+START_TEST(live_plain_and_tty) {
+  report *rep = write_run(false);
+  stats_interval *iv = interval(3);
+  char *buf = NULL;
+  size_t len = 0;
+  live *lv;
+  FILE *f = open_memstream(&buf, &len);
+  ck_assert_int_eq(live_create(f, false, false, 10000000000LL, &lv), 0);
+  live_update(lv, iv, report_cumulative(rep), 4000000000LL);
+  live_final(lv, report_cumulative(rep), 4000000000LL);
+  live_destroy(lv);
+  fclose(f);
+  ck_assert_ptr_nonnull(strstr(buf, "users=20 rps=150.0 reqs=600 errors=20 (3.33%) p50=10.01ms"));
+  ck_assert_ptr_null(strchr(buf, '\033')); /* no escape codes when not a TTY */
+  ck_assert_ptr_nonnull(strstr(buf, "POST /b"));
+  free(buf);
+  buf = NULL;
+  f = open_memstream(&buf, &len);
+  ck_assert_int_eq(live_create(f, true, true, 10000000000LL, &lv), 0);
+  live_update(lv, iv, report_cumulative(rep), 4000000000LL);
+  live_update(lv, iv, report_cumulative(rep), 5000000000LL);
+  live_destroy(lv);
+  fclose(f);
+  ck_assert_ptr_nonnull(strstr(buf, "\033[5A\033[J")); /* redraw in place over the 5 lines drawn */
+  ck_assert_ptr_nonnull(strstr(buf, " 50%"));
+  ck_assert_ptr_nonnull(strstr(buf, "\033[31m"));         /* errors in red */
+  ck_assert_ptr_nonnull(strstr(buf, "[===============>")); /* half the bar */
+  free(buf);
+  stats_destroy(iv);
+  report_destroy(rep);
+}
+END_TEST
+
+START_TEST(history_and_compare) {
+  report_destroy(write_run(true));
+  char path[4400], err[512];
+  snprintf(path, sizeof path, "%s/%s", dir, RUNDIR_SUMMARY);
+  json_t *a = json_load_file(path, 0, NULL), *runs;
+  ck_assert_int_eq(history_append(root, dir, a), 0);
+  ck_assert_int_eq(history_append(root, dir, a), 0); /* same dir again: one run */
+  int bad = -1;
+  ck_assert_int_eq(history_load(root, &runs, &bad), 0);
+  ck_assert_int_eq(bad, 0);
+  ck_assert_uint_eq(json_array_size(runs), 1);
+  ck_assert_double_eq_tol(json_number_value(json_object_get(json_object_get(json_array_get(runs, 0), "p99_ms"), "POST /b")),
+                          100.0, 0.1);
+  json_decref(runs);
+  char root2[4200];
+  history_root_of("runs/2026-x/", root2, sizeof root2);
+  ck_assert_str_eq(root2, "runs");
+  history_root_of("x", root2, sizeof root2);
+  ck_assert_str_eq(root2, ".");
+  /* B: POST /b p99 doubled (regression), GET /a same */
+  json_t *b = json_deep_copy(a);
+  json_t *q = json_array_get(json_object_get(b, "requests"), 1);
+  json_object_set_new(q, "p99_ms", json_real(200.0));
+  compare_margin m = {0.10, 1.0};
+  json_t *res = compare_summaries(a, b, m);
+  ck_assert_int_eq(json_integer_value(json_object_get(res, "regressions")), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(res, "requests"), 0), "verdict")), "same");
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(res, "requests"), 1), "verdict")),
+                   "regression");
+  json_decref(res);
+  /* latency 10 % faster but under 1 ms absolute: still "same" */
+  json_object_set_new(q, "p99_ms", json_real(100.0));
+  json_object_set_new(json_array_get(json_object_get(a, "requests"), 0), "p50_ms", json_real(2.0));
+  json_object_set_new(json_array_get(json_object_get(b, "requests"), 0), "p50_ms", json_real(1.5)); /* -25 %, 0.5 ms */
+  res = compare_summaries(a, b, m);
+  ck_assert_int_eq(json_integer_value(json_object_get(res, "regressions")), 0);
+  ck_assert_int_eq(json_integer_value(json_object_get(res, "improvements")), 0);
+  json_decref(res);
+  json_object_set_new(json_array_get(json_object_get(b, "requests"), 0), "rps", json_real(200.0));
+  res = compare_summaries(a, b, m);
+  ck_assert_int_eq(json_integer_value(json_object_get(res, "improvements")), 1);
+  json_decref(res);
+  (void)err;
+  json_decref(a);
+  json_decref(b);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("report");
+  TCase *tc = tcase_create("core");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, summary_schema_and_numbers);
+  tcase_add_test(tc, csv_headers_exact);
+  tcase_add_test(tc, plugins_reach_summary_and_html);
+  tcase_add_test(tc, rebuild_equals_live);
+  tcase_add_test(tc, rebuild_truncated_last_line);
+  tcase_add_test(tc, live_plain_and_tty);
+  tcase_add_test(tc, history_and_compare);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}

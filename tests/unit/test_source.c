@@ -1,0 +1,320 @@
+/* test_source.c - the profile collectors against a tiny in-process HTTP server on 127.0.0.1: a busy CPU
+ * profiler (500 "cpu profiling already in use") becomes gap windows and is retried, a target without
+ * delta profiles falls back to cumulative, a hung target does not delay stop, command and file sources. */
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "master/profile/pprof.h"
+#include "master/profile/source.h"
+
+static int listen_fd = -1, port;
+static atomic_int busy_left, server_quit, hits_cpu, hits_mutex_seconds, hits_mutex_plain;
+static unsigned char *cpu_fixture;
+static size_t cpu_fixture_len;
+
+static void reply(int fd, int status, const void *body, size_t len) {
+  char head[256];
+  int n = snprintf(head, sizeof head, "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", status, len);
+  if (write(fd, head, (size_t)n) < 0 || write(fd, body, len) < 0) return;
+}
+
+static void *conn_main(void *arg) {
+  int fd = (int)(intptr_t)arg;
+  char req[4096] = "";
+  size_t used = 0;
+  while (used < sizeof req - 1 && !strstr(req, "\r\n\r\n")) {
+    ssize_t n = read(fd, req + used, sizeof req - 1 - used);
+    if (n <= 0) break;
+    used += (size_t)n;
+    req[used] = '\0';
+  }
+  if (strncmp(req, "GET /busy/profile", 17) == 0) {
+    atomic_fetch_add(&hits_cpu, 1);
+    if (atomic_fetch_sub(&busy_left, 1) > 0) {
+      const char *msg = "Could not enable CPU profiling: cpu profiling already in use\n";
+      reply(fd, 500, msg, strlen(msg));
+    } else {
+      reply(fd, 200, cpu_fixture, cpu_fixture_len);
+    }
+  } else if (strncmp(req, "GET /old/mutex?seconds=", 23) == 0) {
+    atomic_fetch_add(&hits_mutex_seconds, 1);
+    reply(fd, 400, "seconds not supported", 21);
+  } else if (strncmp(req, "GET /old/mutex ", 15) == 0) {
+    atomic_fetch_add(&hits_mutex_plain, 1);
+    reply(fd, 200, cpu_fixture, cpu_fixture_len);
+  } else if (strncmp(req, "GET /hang", 9) == 0) {
+    for (int i = 0; i < 200 && !atomic_load(&server_quit); i++) usleep(50000);
+  } else {
+    reply(fd, 404, "no", 2);
+  }
+  close(fd);
+  return NULL;
+}
+
+static void *server_main(void *arg) {
+  (void)arg;
+  for (;;) {
+    int fd = accept(listen_fd, NULL, NULL);
+    if (fd < 0) return NULL;
+    pthread_t t;
+    if (pthread_create(&t, NULL, conn_main, (void *)(intptr_t)fd) == 0) pthread_detach(t);
+    else close(fd);
+  }
+}
+
+static pthread_t server_thread;
+
+static void server_up(void) {
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t alen = sizeof a;
+  char path[1024];
+  const char *src = getenv("LOADCTL_SRC");
+  snprintf(path, sizeof path, "%s/tests/unit/fixtures/shop_cpu.pb.gz", src ? src : ".");
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    perror(path);
+    exit(EXIT_FAILURE);
+  }
+  cpu_fixture = malloc(1 << 20);
+  cpu_fixture_len = fread(cpu_fixture, 1, 1 << 20, f);
+  fclose(f);
+  listen_fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (bind(listen_fd, (struct sockaddr *)&a, sizeof a) || listen(listen_fd, 64)) {
+    perror("test server on 127.0.0.1");
+    exit(EXIT_FAILURE);
+  }
+  getsockname(listen_fd, (struct sockaddr *)&a, &alen);
+  port = ntohs(a.sin_port);
+  pthread_create(&server_thread, NULL, server_main, NULL);
+}
+
+static void server_down(void) {
+  atomic_store(&server_quit, 1);
+  shutdown(listen_fd, SHUT_RDWR);
+  close(listen_fd);
+  pthread_join(server_thread, NULL); /* cpu_fixture stays: detached connection threads may still read it */
+}
+
+static char dir[256];
+
+static void make_dir(void) {
+  snprintf(dir, sizeof dir, "/tmp/loadctl-test-source-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  size_t len = strlen(dir);
+  snprintf(dir + len, sizeof dir - len, "/profiles"); /* source_start creates it */
+}
+
+static size_t count_status(const source_window *w, size_t n, const char *status, const char *type) {
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(w[i].status, status) == 0 && (!type || strcmp(w[i].type, type) == 0)) k++;
+  return k;
+}
+
+static void run_for(source_set *set, int ms) {
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+  nanosleep(&ts, NULL);
+  int64_t t0 = clock_mono_ns();
+  source_stop(set);
+  ck_assert_msg(clock_mono_ns() - t0 < 1500000000LL, "stop took %lld ms", (long long)((clock_mono_ns() - t0) / 1000000));
+}
+
+START_TEST(busy_cpu_profiler_is_a_gap) {
+  options_profile o[2];
+  memset(o, 0, sizeof o);
+  snprintf(o[0].source, sizeof o[0].source, "pprof");
+  snprintf(o[0].url, sizeof o[0].url, "http://127.0.0.1:%d/busy/profile", port);
+  o[0].window_ns = 1000000000;
+  snprintf(o[1].source, sizeof o[1].source, "pprof");
+  snprintf(o[1].url, sizeof o[1].url, "http://127.0.0.1:%d/old/mutex", port);
+  snprintf(o[1].type, sizeof o[1].type, "cpu"); /* the options default: the URL says mutex */
+  o[1].window_ns = 1000000000;
+  atomic_store(&busy_left, 2);
+  make_dir();
+  source_set *set = NULL;
+  char err[256];
+  ck_assert_int_eq(source_start(o, 2, dir, &set, err, sizeof err), 0);
+  run_for(set, 3500);
+
+  source_window *w = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(source_read_index(dir, &w, &n), 0);
+  ck_assert_uint_eq(count_status(w, n, "gap", "cpu"), 2); /* two busy answers: two gaps, then retried */
+  ck_assert_uint_eq(count_status(w, n, "error", "cpu"), 0);
+  size_t ok = count_status(w, n, "ok", "cpu");
+  ck_assert_msg(ok >= 1 && ok <= 2, "ok cpu windows %zu", ok); /* gap@0 gap@1 ok@2 (ok@3): one per W */
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(w[i].type, "cpu") == 0 && strcmp(w[i].status, "gap") == 0)
+      ck_assert_ptr_nonnull(strstr(w[i].error, "cpu profiling already in use"));
+    if (strcmp(w[i].status, "ok") == 0) {
+      char path[600];
+      pprof_profile *p = NULL;
+      char perr[256];
+      ck_assert_int_eq(w[i].samples, 352);
+      ck_assert(w[i].end_ms >= w[i].start_ms && w[i].start_ms > 1700000000000LL);
+      snprintf(path, sizeof path, "%s/%s", dir, w[i].file);
+      ck_assert_msg(pprof_decode_file(path, &p, perr, sizeof perr) == 0, "%s: %s", path, perr);
+      ck_assert_int_eq(pprof_total(p, 0), 352);
+      pprof_free(p);
+    }
+  }
+  /* mutex: ?seconds refused once -> one gap, then cumulative every W without ?seconds */
+  ck_assert_int_eq(atomic_load(&hits_mutex_seconds), 1);
+  ck_assert_uint_eq(count_status(w, n, "gap", "mutex"), 1);
+  ck_assert_uint_eq(count_status(w, n, "ok", "mutex"), (size_t)atomic_load(&hits_mutex_plain));
+  ck_assert(atomic_load(&hits_mutex_plain) >= 2);
+  free(w);
+}
+END_TEST
+
+START_TEST(hung_target_stops_fast) {
+  options_profile o;
+  memset(&o, 0, sizeof o);
+  snprintf(o.source, sizeof o.source, "pprof");
+  snprintf(o.url, sizeof o.url, "http://127.0.0.1:%d/hang", port);
+  o.window_ns = 5000000000;
+  make_dir();
+  source_set *set = NULL;
+  char err[256];
+  ck_assert_int_eq(source_start(&o, 1, dir, &set, err, sizeof err), 0);
+  run_for(set, 300); /* asserts stop < 1.5 s */
+  source_window *w = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(source_read_index(dir, &w, &n), 0);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(w[0].status, "gap");
+  ck_assert_str_eq(w[0].error, "run ended before the window");
+  free(w);
+}
+END_TEST
+
+START_TEST(unreachable_is_error_not_fatal) {
+  options_profile o;
+  memset(&o, 0, sizeof o);
+  snprintf(o.source, sizeof o.source, "pprof");
+  snprintf(o.url, sizeof o.url, "http://127.0.0.1:1/debug/pprof/profile");
+  o.window_ns = 1000000000;
+  make_dir();
+  source_set *set = NULL;
+  char err[256];
+  ck_assert_int_eq(source_start(&o, 1, dir, &set, err, sizeof err), 0);
+  run_for(set, 1500); /* error at 0, pause W, error at 1 s */
+  source_window *w = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(source_read_index(dir, &w, &n), 0);
+  ck_assert_uint_eq(count_status(w, n, "error", "cpu"), 2);
+  free(w);
+}
+END_TEST
+
+START_TEST(command_and_file_sources) {
+  options_profile o[3];
+  memset(o, 0, sizeof o);
+  make_dir();
+  char file[600];
+  snprintf(file, sizeof file, "%.*s/stacks.folded", (int)(strrchr(dir, '/') - dir), dir); /* beside profiles/ */
+  FILE *f = fopen(file, "w");
+  fputs("main;fileonly 9\n", f);
+  fclose(f);
+  snprintf(o[0].source, sizeof o[0].source, "command");
+  snprintf(o[0].url, sizeof o[0].url, "printf 'main;a 3\\nmain;b %%s\\n' \"$LOADCTL_WINDOW_S\"; sleep 0.3");
+  snprintf(o[0].type, sizeof o[0].type, "folded");
+  o[0].window_ns = 2000000000;
+  snprintf(o[1].source, sizeof o[1].source, "file");
+  snprintf(o[1].url, sizeof o[1].url, "%s", file);
+  snprintf(o[1].type, sizeof o[1].type, "folded");
+  snprintf(o[2].source, sizeof o[2].source, "command");
+  snprintf(o[2].url, sizeof o[2].url, "echo oops >&2; exit 3");
+  o[2].window_ns = 1000000000;
+  source_set *set = NULL;
+  char err[256];
+  ck_assert_int_eq(source_start(o, 3, dir, &set, err, sizeof err), 0);
+  run_for(set, 1000);
+  source_window *w = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(source_read_index(dir, &w, &n), 0);
+  size_t cmd_ok = 0, file_ok = 0, failed = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (strcmp(w[i].source, "command") == 0 && strcmp(w[i].status, "ok") == 0) {
+      cmd_ok++;
+      ck_assert_int_eq(w[i].samples, 5); /* 3 + LOADCTL_WINDOW_S (2) */
+      ck_assert_ptr_nonnull(strstr(w[i].file, "-command-folded.folded"));
+    }
+    if (strcmp(w[i].source, "file") == 0 && strcmp(w[i].status, "ok") == 0) {
+      file_ok++;
+      ck_assert_int_eq(w[i].samples, 9);
+    }
+    if (strcmp(w[i].status, "error") == 0) {
+      failed++;
+      ck_assert_ptr_nonnull(strstr(w[i].error, "exit 3"));
+    }
+  }
+  ck_assert_msg(cmd_ok >= 2 && cmd_ok <= 4, "command windows %zu", cmd_ok); /* back to back, 0.3 s each */
+  ck_assert_uint_eq(file_ok, 1);
+  ck_assert_uint_eq(failed, 1); /* fails at 0, then waits W = 1 s: stopped before the retry */
+  char errpath[600], text[64] = "";
+  snprintf(errpath, sizeof errpath, "%s/command-2.stderr", dir);
+  f = fopen(errpath, "r");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_ptr_nonnull(fgets(text, sizeof text, f));
+  fclose(f);
+  ck_assert_str_eq(text, "oops\n");
+  free(w);
+}
+END_TEST
+
+START_TEST(bad_entries) {
+  options_profile o;
+  source_set *set = (source_set *)1;
+  char err[256];
+  memset(&o, 0, sizeof o);
+  snprintf(o.source, sizeof o.source, "pyroscope");
+  snprintf(o.url, sizeof o.url, "http://127.0.0.1:4040");
+  make_dir();
+  ck_assert_int_eq(source_start(&o, 1, dir, &set, err, sizeof err), -EINVAL);
+  ck_assert_ptr_null(set);
+  ck_assert_str_eq(err, "profile[1]: source 'pyroscope' is not supported here (pprof, command, file)");
+  snprintf(o.source, sizeof o.source, "pprof");
+  o.url[0] = '\0';
+  ck_assert_int_eq(source_start(&o, 1, dir, &set, err, sizeof err), -EINVAL);
+  ck_assert_ptr_nonnull(strstr(err, "needs url"));
+  ck_assert_int_eq(source_start(NULL, 0, "/proc/nope/profiles", &set, err, sizeof err), -ENOENT);
+  ck_assert_int_eq(source_start(NULL, 0, dir, &set, err, sizeof err), 0);
+  ck_assert_uint_eq(source_ok_windows(set), 0);
+  source_stop(set);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("source");
+  TCase *tc = tcase_create("source");
+  SRunner *sr;
+  int failed;
+
+  server_up();
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, busy_cpu_profiler_is_a_gap);
+  tcase_add_test(tc, hung_target_stops_fast);
+  tcase_add_test(tc, unreachable_is_error_not_fatal);
+  tcase_add_test(tc, command_and_file_sources);
+  tcase_add_test(tc, bad_entries);
+  suite_add_tcase(s, tc);
+  sr = srunner_create(s);
+  srunner_set_fork_status(sr, CK_NOFORK); /* the server thread lives in this process */
+  srunner_run_all(sr, CK_NORMAL);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  server_down();
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,201 @@
+/* test_thresholds.c - threshold expressions: the parse table (metrics, selectors, units, operators),
+ * bad expressions quoted in the error, evaluation against known stats, abort_on_fail, JSON and JUnit. */
+#include <check.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "master/thresholds.h"
+
+static const struct {
+  const char *expr;
+  int metric;
+  double pct;
+  const char *name;
+  int op;
+  double limit;
+} good[] = {
+    {"p99{name=POST /api/orders} < 250ms", THRESHOLDS_PCT, 99, "POST /api/orders", THRESHOLDS_LT, 250},
+    {"errors rate < 1%", THRESHOLDS_ERR_RATE, 0, "", THRESHOLDS_LT, 0.01},
+    {"errors: rate < 1%", THRESHOLDS_ERR_RATE, 0, "", THRESHOLDS_LT, 0.01},
+    {"errors < 0.05", THRESHOLDS_ERR_RATE, 0, "", THRESHOLDS_LT, 0.05},
+    {"errors count <= 10", THRESHOLDS_ERR_COUNT, 0, "", THRESHOLDS_LE, 10},
+    {"p95 < 200", THRESHOLDS_PCT, 95, "", THRESHOLDS_LT, 200},
+    {"rps > 100", THRESHOLDS_RPS, 0, "", THRESHOLDS_GT, 100},
+    {"max < 2s", THRESHOLDS_MAX, 0, "", THRESHOLDS_LT, 2000},
+    {"mean < 100ms", THRESHOLDS_MEAN, 0, "", THRESHOLDS_LT, 100},
+    {"dropped < 1", THRESHOLDS_DROPPED, 0, "", THRESHOLDS_LT, 1},
+    {"p99.9 <= 1.5s", THRESHOLDS_PCT, 99.9, "", THRESHOLDS_LE, 1500},
+    {"p999 < 500us", THRESHOLDS_PCT, 99.9, "", THRESHOLDS_LT, 0.5},
+    {"p50>=3", THRESHOLDS_PCT, 50, "", THRESHOLDS_GE, 3},
+    {"  requests == 200 ", THRESHOLDS_REQUESTS, 0, "", THRESHOLDS_EQ, 200},
+    {"p90{name=GET /x} < 1m", THRESHOLDS_PCT, 90, "GET /x", THRESHOLDS_LT, 60000},
+};
+
+START_TEST(parse_good) {
+  threshold t;
+  char err[512] = "";
+  int rc = thresholds_parse_one(good[_i].expr, &t, err, sizeof err);
+  ck_assert_msg(rc == 0, "%s: %s", good[_i].expr, err);
+  ck_assert_int_eq(t.metric, good[_i].metric);
+  if (good[_i].metric == THRESHOLDS_PCT) ck_assert_double_eq_tol(t.percentile, good[_i].pct, 1e-9);
+  ck_assert_str_eq(t.name, good[_i].name);
+  ck_assert_int_eq(t.op, good[_i].op);
+  ck_assert_double_eq_tol(t.limit, good[_i].limit, 1e-9);
+  ck_assert_str_eq(t.expr, good[_i].expr);
+}
+END_TEST
+
+static const struct {
+  const char *expr;
+  const char *says;
+} bad[] = {
+    {"p98.x < 2", "unknown metric 'p98.x'"},
+    {"latency < 2", "unknown metric 'latency'"},
+    {"p99 250ms", "unexpected word"},
+    {"p99 =< 250ms", "missing operator"},
+    {"p99 < fast", "bad value"},
+    {"p99 < 250parsecs", "bad value"},
+    {"errors rate < lots", "bad value"},
+    {"p99{name=} < 3", "bad selector"},
+    {"p99{host=a} < 3", "bad selector"},
+    {"p99{name=x < 3", "bad selector"},
+    {"", "no metric"},
+    {"< 5", "no metric"},
+    {"p0 < 3", "unknown metric"},
+    {"p101 < 3", "unknown metric"},
+    {"rps > 100 200", "bad value"},
+    {"max count < 3", "unexpected word"},
+};
+
+START_TEST(parse_bad) {
+  threshold t;
+  char err[512] = "", quoted[600];
+  ck_assert_int_eq(thresholds_parse_one(bad[_i].expr, &t, err, sizeof err), -EINVAL);
+  snprintf(quoted, sizeof quoted, "threshold '%s'", bad[_i].expr);
+  ck_assert_msg(strstr(err, quoted) != NULL, "'%s' not quoted in: %s", bad[_i].expr, err);
+  ck_assert_msg(strstr(err, bad[_i].says) != NULL, "'%s' error lacks '%s': %s", bad[_i].expr, bad[_i].says, err);
+}
+END_TEST
+
+START_TEST(parse_options_reports_first_bad) {
+  options o;
+  thresholds *t = NULL;
+  char err[512] = "";
+  memset(&o, 0, sizeof o);
+  snprintf(o.thresholds[0].expr, sizeof o.thresholds[0].expr, "p99 < 250ms");
+  snprintf(o.thresholds[1].expr, sizeof o.thresholds[1].expr, "bogus > 1");
+  o.nthresholds = 2;
+  ck_assert_int_eq(thresholds_parse(&o, &t, err, sizeof err), -EINVAL);
+  ck_assert_ptr_null(t);
+  ck_assert_ptr_nonnull(strstr(err, "'bogus > 1'"));
+  o.nthresholds = 1;
+  o.thresholds[0].abort_on_fail = 1;
+  ck_assert_int_eq(thresholds_parse(&o, &t, err, sizeof err), 0);
+  ck_assert_uint_eq(thresholds_count(t), 1);
+  ck_assert(thresholds_get(t, 0)->abort_on_fail);
+  thresholds_destroy(t);
+  ck_assert_int_eq(thresholds_parse(NULL, &t, err, sizeof err), 0);
+  ck_assert_uint_eq(thresholds_count(t), 0);
+  ck_assert(thresholds_eval(t, NULL, 1)); /* none: passes */
+  thresholds_destroy(t);
+}
+END_TEST
+
+/* A: 100 requests at 10 ms, 2 errors; B: 100 at 100 ms; 7 dropped. Over 2 s. */
+static stats_interval *known_stats(void) {
+  stats_interval *s;
+  ck_assert_int_eq(stats_create(&s, 0, 2000), 0);
+  stats_entry *a = stats_entry_get(s, "A", "GET"), *b = stats_entry_get(s, "B", "POST");
+  for (int i = 0; i < 100; i++) {
+    stats_entry_record(a, 10000, 10000);
+    stats_entry_record(b, 100000, 100000);
+  }
+  stats_entry_fail(a, STATS_ERR_HTTP5XX, "HTTP 500");
+  stats_entry_fail(a, STATS_ERR_HTTP5XX, "HTTP 500");
+  s->dropped = 7;
+  return s;
+}
+
+static const struct {
+  const char *expr;
+  int ok;
+  double value;
+} evals[] = {
+    {"p50{name=A} < 11ms", 1, 10.0},   {"p50{name=A} < 9ms", 0, 10.0},   {"p99{name=B} <= 100.1", 1, 100.0},
+    {"p50 < 50", 1, 10.0},             {"p51 > 50", 1, 100.0},           {"max < 99ms", 0, 100.0},
+    {"mean > 54", 1, 55.0},            {"rps == 100", 1, 100.0},         {"rps{name=A} == 50", 1, 50.0},
+    {"errors rate <= 1%", 1, 0.01}, {"errors{name=A} rate < 1%", 0, 0.02}, {"errors count == 2", 1, 2},
+    {"dropped < 1", 0, 7},             {"requests >= 200", 1, 200},      {"p99{name=C} < 5", 0, NAN},
+};
+
+START_TEST(eval_table) {
+  stats_interval *s = known_stats();
+  thresholds *t;
+  char err[512] = "";
+  const char *expr = evals[_i].expr;
+  ck_assert_int_eq(thresholds_parse_list(&expr, NULL, 1, &t, err, sizeof err), 0);
+  bool ok = thresholds_eval(t, s, 2.0);
+  const threshold *th = thresholds_get(t, 0);
+  ck_assert_msg(ok == (bool)evals[_i].ok, "%s: ok=%d value=%f", expr, ok, th->value);
+  ck_assert(th->evaluated);
+  if (isnan(evals[_i].value)) ck_assert(isnan(th->value));
+  else ck_assert_msg(fabs(th->value - evals[_i].value) <= 0.01 * fmax(1, evals[_i].value), "%s: value %f", expr,
+                     th->value);
+  thresholds_destroy(t);
+  stats_destroy(s);
+}
+END_TEST
+
+START_TEST(abort_json_junit) {
+  stats_interval *s = known_stats();
+  const char *exprs[] = {"p50 < 1ms", "errors count < 1", "rps > 1"};
+  bool aborts[] = {false, true, false};
+  thresholds *t;
+  char err[512], path[] = "/tmp/loadctl-junit-XXXXXX", buf[4096];
+  ck_assert_int_eq(thresholds_parse_list(exprs, aborts, 3, &t, err, sizeof err), 0);
+  ck_assert(thresholds_should_abort(t, s, 2.0)); /* errors count 2 >= 1 */
+  ck_assert(!thresholds_get(t, 0)->evaluated);   /* only abort_on_fail ones */
+  ck_assert(!thresholds_eval(t, s, 2.0));
+  json_t *j = thresholds_to_json(t);
+  ck_assert_uint_eq(json_array_size(j), 3);
+  ck_assert(json_is_false(json_object_get(json_array_get(j, 0), "ok")));
+  ck_assert(json_is_true(json_object_get(json_array_get(j, 2), "ok")));
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(j, 0), "expr")), "p50 < 1ms");
+  ck_assert_double_eq_tol(json_real_value(json_object_get(json_array_get(j, 2), "value")), 100, 1e-9);
+  json_decref(j);
+  int fd = mkstemp(path);
+  ck_assert_int_ge(fd, 0);
+  close(fd);
+  ck_assert_int_eq(thresholds_write_junit(t, path), 0);
+  FILE *f = fopen(path, "r");
+  size_t n = fread(buf, 1, sizeof buf - 1, f);
+  buf[n] = 0;
+  fclose(f);
+  unlink(path);
+  ck_assert_ptr_nonnull(strstr(buf, "<testsuite name=\"loadctl thresholds\" tests=\"3\" failures=\"2\">"));
+  ck_assert_ptr_nonnull(strstr(buf, "name=\"p50 &lt; 1ms\">"));
+  ck_assert_ptr_nonnull(strstr(buf, "<testcase classname=\"loadctl.thresholds\" name=\"rps &gt; 1\"/>"));
+  thresholds_destroy(t);
+  stats_destroy(s);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("thresholds");
+  TCase *tc = tcase_create("core");
+  tcase_add_loop_test(tc, parse_good, 0, sizeof good / sizeof good[0]);
+  tcase_add_loop_test(tc, parse_bad, 0, sizeof bad / sizeof bad[0]);
+  tcase_add_test(tc, parse_options_reports_first_bad);
+  tcase_add_loop_test(tc, eval_table, 0, sizeof evals / sizeof evals[0]);
+  tcase_add_test(tc, abort_json_junit);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? 1 : 0;
+}
