@@ -2,6 +2,7 @@
  * flushed and fdatasync'd), so `loadctl report` can rebuild a run that was killed with kill -9. */
 #include "common/rundir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -97,6 +98,29 @@ static FILE *open_in(const char *dir, const char *name, int *rc) {
   return f;
 }
 
+/* --out reused: drop the final files and plug-in sections of the earlier run, so a new run that is cut
+ * off is never reported with the old one's summary, findings or sections. */
+static void remove_stale(const char *dir) {
+  static const char *const finals[] = {RUNDIR_SUMMARY, RUNDIR_STATS_CSV, RUNDIR_FAILURES_CSV, RUNDIR_HTML};
+  char path[4200];
+  DIR *d;
+  struct dirent *de;
+
+  for (size_t i = 0; i < sizeof finals / sizeof finals[0]; i++) {
+    snprintf(path, sizeof path, "%s/%s", dir, finals[i]);
+    unlink(path);
+  }
+  snprintf(path, sizeof path, "%s/%s", dir, RUNDIR_SECTIONS);
+  if (!(d = opendir(path))) return;
+  while ((de = readdir(d))) {
+    char file[4500];
+    if (de->d_name[0] == '.') continue;
+    snprintf(file, sizeof file, "%s/%s", path, de->d_name);
+    unlink(file);
+  }
+  closedir(d);
+}
+
 int rundir_open(const char *out_dir, const char *scenario_name, const char *runs_root, rundir **out, char *err,
                 size_t errlen) {
   rundir *rd = calloc(1, sizeof *rd);
@@ -106,6 +130,7 @@ int rundir_open(const char *out_dir, const char *scenario_name, const char *runs
   if (out_dir) {
     rc = mkdirs(out_dir);
     if (rc == 0 && !(rd->path = strdup(out_dir))) rc = -ENOMEM;
+    if (rc == 0) remove_stale(out_dir);
   } else {
     rc = make_run_dir(runs_root ? runs_root : "runs", scenario_name, &rd->path);
   }

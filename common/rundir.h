@@ -28,7 +28,7 @@ typedef struct rundir rundir;
 #define RUNDIR_TOTAL_NAME "(all)"  /* the name of the all-requests line in intervals.jsonl */
 
 /* Create the run directory and open its streaming files. out_dir (--out) is used as is when non-NULL
- * (created if missing; files of an earlier run there are replaced); otherwise
+ * (created if missing; files of an earlier run there are replaced or removed, sections/ emptied); otherwise
  * <runs_root or "runs">/<UTC time YYYY-MM-DDTHH-MM-SSZ>-<scenario_name>/ (a "-2", "-3"... suffix if taken).
  * Fails before any load is sent: negative errno and a message naming the path in err.
  * *out is owned by the caller, released with rundir_close. */

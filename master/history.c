@@ -3,6 +3,7 @@
 #include "master/history.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +46,13 @@ static json_t *index_line(const char *run_dir, const json_t *summary) {
   size_t i;
 
   json_array_foreach(ths, i, t) ok = ok && json_is_true(json_object_get(t, "ok"));
-  json_object_set_new(o, "dir", json_string(run_dir));
+  char clean[4096], abs[PATH_MAX];
+  size_t len = strlen(run_dir);
+
+  while (len > 1 && run_dir[len - 1] == '/') len--;
+  snprintf(clean, sizeof clean, "%.*s", (int)len, run_dir);
+  json_object_set_new(o, "dir", json_string(clean));
+  if (realpath(clean, abs)) json_object_set_new(o, "abs", json_string(abs)); /* dedupe key across cwds */
   json_object_set(o, "scenario", json_object_get(run, "scenario") ? json_object_get(run, "scenario") : json_null());
   json_object_set(o, "status", json_object_get(run, "status") ? json_object_get(run, "status") : json_null());
   json_object_set(o, "start_ms", json_object_get(tot, "start_ms") ? json_object_get(tot, "start_ms") : json_null());
@@ -85,12 +92,13 @@ out:
 
 /* Replace an earlier line with the same dir, or append. */
 static void put_run(json_t *runs, json_t *line) {
-  const char *dir = json_string_value(json_object_get(line, "dir"));
+  const char *key = json_object_get(line, "abs") ? "abs" : "dir";
+  const char *dir = json_string_value(json_object_get(line, key));
   const json_t *r;
   size_t i;
 
   json_array_foreach(runs, i, r) {
-    const char *d = json_string_value(json_object_get(r, "dir"));
+    const char *d = json_string_value(json_object_get(r, key));
     if (dir && d && strcmp(dir, d) == 0) {
       json_array_set_new(runs, i, line);
       return;

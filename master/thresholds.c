@@ -113,7 +113,7 @@ static int read_selector(const char **p, threshold *t) {
   size_t n;
 
   if (**p != '{') return 0;
-  if (strncmp(*p + 1, "name=", 5) != 0) return -EINVAL;
+  if (strncmp(*p + 1, "name=", 5) != 0 && strncmp(*p + 1, "name:", 5) != 0) return -EINVAL;
   close = strchr(*p, '}');
   if (!close) return -EINVAL;
   n = (size_t)(close - (*p + 6));
@@ -124,12 +124,62 @@ static int read_selector(const char **p, threshold *t) {
   return 0;
 }
 
+/* k6's spelling -> ours: "http_req_duration{name:x}: p(95) < 500" -> "p95{name:x} < 500",
+ * "http_req_failed: rate < 0.01" -> "errors{...} rate < 0.01", "http_reqs: count/rate" -> requests/rps,
+ * "dropped_iterations" -> "dropped". Other text is copied as is. */
+static void from_k6(const char *expr, char *buf, size_t size) {
+  static const char *const metrics[] = {"http_req_duration", "http_req_failed", "http_reqs", "dropped_iterations"};
+  const char *p = skip_ws(expr), *sel = "", *rest;
+  size_t m, sel_len = 0;
+  char agg[32] = "";
+
+  for (m = 0; m < 4; m++)
+    if (strncmp(p, metrics[m], strlen(metrics[m])) == 0 && !isalnum((unsigned char)p[strlen(metrics[m])]) &&
+        p[strlen(metrics[m])] != '_')
+      break;
+  if (m == 4) {
+    snprintf(buf, size, "%s", expr);
+    return;
+  }
+  p += strlen(metrics[m]);
+  if (*p == '{' && strchr(p, '}')) {
+    sel = p;
+    sel_len = (size_t)(strchr(p, '}') + 1 - p);
+    p += sel_len;
+  }
+  p = skip_ws(p);
+  if (*p == ':') p = skip_ws(p + 1);
+  rest = p;
+  if (m == 0 && strncmp(p, "p(", 2) == 0 && strchr(p, ')')) {
+    snprintf(agg, sizeof agg, "p%.*s", (int)(strchr(p, ')') - (p + 2)), p + 2);
+    rest = strchr(p, ')') + 1;
+  } else if (m == 0 && (!strncmp(p, "avg", 3) || !strncmp(p, "med", 3) || !strncmp(p, "max", 3) || !strncmp(p, "min", 3))) {
+    snprintf(agg, sizeof agg, "%s", !strncmp(p, "avg", 3) ? "mean" : !strncmp(p, "med", 3) ? "p50" : p[1] == 'a' ? "max" : "min");
+    rest = p + 3;
+  } else if (m == 1) {
+    snprintf(agg, sizeof agg, "errors");
+  } else if (m == 2 && (!strncmp(p, "count", 5) || !strncmp(p, "rate", 4))) {
+    snprintf(agg, sizeof agg, "%s", p[0] == 'c' ? "requests" : "rps");
+    rest = p + (p[0] == 'c' ? 5 : 4);
+  } else if (m == 3) {
+    snprintf(agg, sizeof agg, "dropped");
+  }
+  if (!agg[0]) {
+    snprintf(buf, size, "%s", expr);
+    return;
+  }
+  snprintf(buf, size, "%s%.*s %s", agg, (int)sel_len, sel, rest);
+}
+
 int thresholds_parse_one(const char *expr, threshold *out, char *err, size_t errlen) {
-  const char *p = skip_ws(expr);
+  char ours[512];
+  const char *p = ours;
   char word[64], agg[16];
 
   memset(out, 0, sizeof *out);
   snprintf(out->expr, sizeof out->expr, "%s", expr);
+  from_k6(expr, ours, sizeof ours);
+  p = skip_ws(ours);
   out->value = NAN;
   read_word(&p, word, sizeof word);
   if (!word[0]) return fail_msg(err, errlen, expr, "no metric at the start; ", metric_help);

@@ -7,8 +7,13 @@
 -- ~3 s every ~15 s (main.reindexCatalog), and add-to-cart serialises on a global lock
 -- (main.inventoryReserve, visible in the mutex profile). `scripts/shop start --no-faults` turns them off.
 
+-- Tests run the shop on other ports: SHOP_ADDR / SHOP_PPROF_ADDR (as scripts/shop uses them) move it.
+local getenv = (os and os.getenv) or function() return nil end
+local SHOP = getenv("SHOP_ADDR") or "127.0.0.1:8080"
+local PPROF = getenv("SHOP_PPROF_ADDR") or "127.0.0.1:6060"
+
 options = {
-  target = "http://127.0.0.1:8080",
+  target = "http://" .. SHOP,
   users = 50,
   spawn_rate = 25,
   duration = "1m",
@@ -18,8 +23,8 @@ options = {
     errors = "rate < 1%",
   },
   profile = {
-    { source = "pprof", url = "http://127.0.0.1:6060/debug/pprof/profile", window = "5s" },
-    { source = "pprof", type = "mutex", url = "http://127.0.0.1:6060/debug/pprof/mutex", window = "5s" },
+    { source = "pprof", url = "http://" .. PPROF .. "/debug/pprof/profile", window = "5s" },
+    { source = "pprof", type = "mutex", url = "http://" .. PPROF .. "/debug/pprof/mutex", window = "5s" },
   },
 }
 

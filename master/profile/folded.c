@@ -55,7 +55,8 @@ static int blank(const char *s) {
 }
 
 /* Add one folded line "a;b;c 12" to p. */
-static int parse_line(pprof_profile *p, char *line, uint32_t *stack, char *err, size_t errlen, size_t lineno) {
+static int parse_line(pprof_profile *p, char *line, uint32_t *stack, char *err, size_t errlen,
+                      size_t lineno) {
   size_t n = strlen(line);
   while (n && (line[n - 1] == ' ' || line[n - 1] == '\t')) line[--n] = '\0';
   char *sp = strrchr(line, ' '), *tab = strrchr(line, '\t');
@@ -103,8 +104,10 @@ int folded_parse(const char *text, size_t len, const char *type, const char *uni
 out:
   free(stack);
   free(l.line);
-  if (rc) pprof_free(p);
-  else *out = p;
+  if (rc)
+    pprof_free(p);
+  else
+    *out = p;
   return rc;
 }
 
@@ -113,8 +116,10 @@ out:
 static int is_pid(const char *tok, size_t n) {
   size_t digits = 0;
   for (size_t i = 0; i < n; i++) {
-    if (tok[i] >= '0' && tok[i] <= '9') digits++;
-    else if (tok[i] != '/' || i == 0) return 0;
+    if (tok[i] >= '0' && tok[i] <= '9')
+      digits++;
+    else if (tok[i] != '/' || i == 0)
+      return 0;
   }
   return digits > 0;
 }
@@ -153,8 +158,10 @@ static void frame_name(char *line, char *name, size_t size) {
   if (plus && strspn(plus + 3, "0123456789abcdefABCDEF") == strlen(plus + 3)) *plus = '\0';
   if (!*p || strcmp(p, "[unknown]") == 0) {
     const char *base = dso ? strrchr(dso, '/') : NULL;
-    if (dso && dso[0] == '[') snprintf(name, size, "%s", dso); /* "[unknown]", "[kernel.kallsyms]" */
-    else snprintf(name, size, "[%s]", base ? base + 1 : (dso && *dso ? dso : "unknown"));
+    if (dso && dso[0] == '[')
+      snprintf(name, size, "%s", dso); /* "[unknown]", "[kernel.kallsyms]" */
+    else
+      snprintf(name, size, "[%s]", base ? base + 1 : (dso && *dso ? dso : "unknown"));
     return;
   }
   snprintf(name, size, "%s", p);
@@ -207,14 +214,19 @@ int folded_from_perf_script(const char *text, size_t len, pprof_profile **out, c
   while ((rc = next_line(&l)) == 1)
     if ((rc = perf_line(p, &ev, l.line))) goto out;
   if (rc == 0) rc = flush_event(p, &ev);
-  if (rc == 0 && p->nsamples == 0 && len > 0 && !blank(text))
-    rc = fail(err, errlen, -EINVAL, "no perf script events found (want `perf script` output of `perf record -g`)");
+  int has_text = 0;
+  for (size_t i = 0; i < len && !has_text; i++) has_text = !strchr(" \t\r\n", text[i]) || text[i] == '\0';
+  if (rc == 0 && p->nsamples == 0 && has_text)
+    rc = fail(err, errlen, -EINVAL,
+              "no perf script events found (want `perf script` output of `perf record -g`)");
   if (rc == -E2BIG) fail(err, errlen, rc, "line %zu: longer than %zu bytes", l.lineno, FOLDED_MAX_LINE);
 out:
   free(ev.stack);
   free(l.line);
-  if (rc) pprof_free(p);
-  else *out = p;
+  if (rc)
+    pprof_free(p);
+  else
+    *out = p;
   return rc;
 }
 

@@ -85,7 +85,9 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem) {
 static int str_eq(const pprof_profile *p, uint32_t idx, const void *key) {
   return strcmp(p->strings[idx], key) == 0;
 }
-static uint64_t str_hash(const pprof_profile *p, uint32_t idx) { return hash_str(p->strings[idx]); }
+static uint64_t str_hash(const pprof_profile *p, uint32_t idx) {
+  return hash_str(p->strings[idx]);
+}
 
 int64_t pprof_intern(pprof_profile *p, const char *s) {
   pindex *ix = p->index;
@@ -109,8 +111,12 @@ static int fn_eq(const pprof_profile *p, uint32_t idx, const void *key) {
   const pprof_function *a = &p->functions[idx], *b = key;
   return a->name == b->name && a->filename == b->filename;
 }
-static uint64_t fn_hash_of(const pprof_function *f) { return mix(mix(7, f->name), f->filename); }
-static uint64_t fn_hash(const pprof_profile *p, uint32_t idx) { return fn_hash_of(&p->functions[idx]); }
+static uint64_t fn_hash_of(const pprof_function *f) {
+  return mix(mix(7, f->name), f->filename);
+}
+static uint64_t fn_hash(const pprof_profile *p, uint32_t idx) {
+  return fn_hash_of(&p->functions[idx]);
+}
 
 int64_t pprof_function_add(pprof_profile *p, const pprof_function *f) {
   if (f->name >= p->nstrings || f->system_name >= p->nstrings || f->filename >= p->nstrings) return -EINVAL;
@@ -314,18 +320,25 @@ int pprof_function_totals(const pprof_profile *p, size_t vi, int64_t *self, int6
 
 const char *pprof_label_get(const pprof_profile *p, const pprof_sample *s, const char *key) {
   for (size_t i = 0; i < s->nlabels; i++)
-    if (s->labels[i].str && strcmp(p->strings[s->labels[i].key], key) == 0) return p->strings[s->labels[i].str];
+    if (s->labels[i].str && strcmp(p->strings[s->labels[i].key], key) == 0)
+      return p->strings[s->labels[i].str];
   return NULL;
 }
 
 const char *pprof_strerror(int rc) {
   switch (rc) {
-  case 0: return "ok";
-  case -PPROF_EFORMAT: return "malformed profile";
-  case -E2BIG: return "profile exceeds size limits";
-  case -ENOMEM: return "out of memory";
-  case -EINVAL: return "invalid argument (sample types differ or index out of range)";
-  default: return rc < 0 ? strerror(-rc) : "unknown";
+    case 0:
+      return "ok";
+    case -PPROF_EFORMAT:
+      return "malformed profile";
+    case -E2BIG:
+      return "profile exceeds size limits";
+    case -ENOMEM:
+      return "out of memory";
+    case -EINVAL:
+      return "invalid argument (sample types differ or index out of range)";
+    default:
+      return rc < 0 ? strerror(-rc) : "unknown";
   }
 }
 
@@ -443,7 +456,8 @@ pprof_profile *pprof_diff(const pprof_profile *a, const pprof_profile *b, int *r
   if (!types_match(a, b)) goto out;
   r = -ENOMEM;
   if (!(out = pprof_create(NULL, NULL))) goto out;
-  if ((r = copy_header(out, a)) || (r = add_from(out, a, 1, NULL, NULL)) || (r = add_from(out, b, -1, NULL, NULL)))
+  if ((r = copy_header(out, a)) || (r = add_from(out, a, 1, NULL, NULL)) ||
+      (r = add_from(out, b, -1, NULL, NULL)))
     goto out;
   r = 0;
 out:

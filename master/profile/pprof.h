@@ -30,6 +30,7 @@
 #define PPROF_MAX_STACK 4096                  /* frames per sample after inline expansion */
 #define PPROF_MAX_VALUES 64                   /* sample types */
 #define PPROF_MAX_LABELS 256                  /* labels per sample */
+#define PPROF_MAX_FRAMES ((size_t)1 << 26)    /* stack frames over all samples of one decoded profile */
 
 /* Error codes beyond negative errno (returned negated, like errno values). */
 #define PPROF_EFORMAT 1001 /* not gzip/protobuf, or a field out of range: the message says which */
@@ -56,7 +57,7 @@ typedef struct pprof_function {
 typedef struct pprof_sample {
   uint32_t *stack; /* nstack function indices, stack[0] = leaf ... stack[nstack-1] = root */
   size_t nstack;
-  int64_t *values; /* nsample_types values */
+  int64_t *values;     /* nsample_types values */
   pprof_label *labels; /* sorted by (key, str, num) so equal label sets compare equal */
   size_t nlabels;
 } pprof_sample;
@@ -71,18 +72,19 @@ typedef struct pprof_profile {
   pprof_sample *samples;
   size_t nsamples;
   pprof_value_type period_type;
-  int64_t period;          /* e.g. 10000000 (ns between CPU samples at 100 Hz) */
-  int64_t time_nanos;      /* wall time the profile started, ns since the epoch (0 when unknown) */
-  int64_t duration_nanos;  /* 0 when unknown */
+  int64_t period;               /* e.g. 10000000 (ns between CPU samples at 100 Hz) */
+  int64_t time_nanos;           /* wall time the profile started, ns since the epoch (0 when unknown) */
+  int64_t duration_nanos;       /* 0 when unknown */
   uint32_t default_sample_type; /* string index, 0 when unset */
-  void *index; /* private: hash indexes for interning; do not touch */
+  void *index;                  /* private: hash indexes for interning; do not touch */
 } pprof_profile;
 
 /* A new empty profile with one sample type (e.g. "samples"/"count" for folded stacks, or "cpu"/
  * "nanoseconds"). NULL on out of memory. Add more types with pprof_add_sample_type before any sample. */
 pprof_profile *pprof_create(const char *type, const char *unit);
 
-/* Append a sample type; only while the profile has no samples. 0, -EINVAL (has samples / too many), -ENOMEM. */
+/* Append a sample type; only while the profile has no samples. 0, -EINVAL (has samples / too many), -ENOMEM.
+ */
 int pprof_add_sample_type(pprof_profile *p, const char *type, const char *unit);
 
 /* Release p and everything it owns. NULL is fine. */

@@ -88,17 +88,20 @@ static int64_t id_find(const id_pos *t, size_t n, uint64_t id) {
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
     if (t[mid].id == id) return (int64_t)t[mid].pos;
-    if (t[mid].id < id) lo = mid + 1;
-    else hi = mid;
+    if (t[mid].id < id)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return -1;
 }
 
 typedef struct decoder {
   const Perftools__Profiles__Profile *m;
+  size_t frames; /* expanded frames so far, bounded by PPROF_MAX_FRAMES */
   pprof_profile *p;
-  uint32_t *smap;   /* message string index -> p string index */
-  uint32_t *fmap;   /* message function position -> p function index */
+  uint32_t *smap; /* message string index -> p string index */
+  uint32_t *fmap; /* message function position -> p function index */
   id_pos *fids, *lids;
   uint32_t **lframes; /* per location position: expanded function indices (innermost first) */
   size_t *nlframes;
@@ -106,7 +109,9 @@ typedef struct decoder {
   size_t errlen;
 } decoder;
 
-static int str_ok(const decoder *d, int64_t idx) { return idx >= 0 && (uint64_t)idx < d->m->n_string_table; }
+static int str_ok(const decoder *d, int64_t idx) {
+  return idx >= 0 && (uint64_t)idx < d->m->n_string_table;
+}
 
 static int sort_ids(decoder *d, id_pos **out, size_t n, int functions) {
   id_pos *t = malloc((n ? n : 1) * sizeof *t);
@@ -117,8 +122,8 @@ static int sort_ids(decoder *d, id_pos **out, size_t n, int functions) {
   *out = t;
   for (size_t i = 1; i < n; i++)
     if (t[i].id == t[i - 1].id)
-      return fail(d->err, d->errlen, -PPROF_EFORMAT, "duplicate %s id %llu", functions ? "function" : "location",
-                  (unsigned long long)t[i].id);
+      return fail(d->err, d->errlen, -PPROF_EFORMAT, "duplicate %s id %llu",
+                  functions ? "function" : "location", (unsigned long long)t[i].id);
   return 0;
 }
 
@@ -156,7 +161,8 @@ static int decode_functions(decoder *d) {
 static int decode_location(decoder *d, size_t i) {
   const Perftools__Profiles__Location *l = d->m->location[i];
   size_t n = l->n_line ? l->n_line : 1;
-  if (n > PPROF_MAX_STACK) return fail(d->err, d->errlen, -E2BIG, "location %llu: too many lines", (unsigned long long)l->id);
+  if (n > PPROF_MAX_STACK)
+    return fail(d->err, d->errlen, -E2BIG, "location %llu: too many lines", (unsigned long long)l->id);
   if (!(d->lframes[i] = malloc(n * sizeof(uint32_t)))) return -ENOMEM;
   d->nlframes[i] = n;
   if (!l->n_line) {
@@ -192,8 +198,8 @@ static int decode_sample(decoder *d, size_t i, uint32_t *stack, pprof_label *lab
   const Perftools__Profiles__Sample *s = d->m->sample[i];
   size_t nstack = 0;
   if (s->n_value != d->m->n_sample_type)
-    return fail(d->err, d->errlen, -PPROF_EFORMAT, "sample %zu: %zu values for %zu sample types", i, s->n_value,
-                d->m->n_sample_type);
+    return fail(d->err, d->errlen, -PPROF_EFORMAT, "sample %zu: %zu values for %zu sample types", i,
+                s->n_value, d->m->n_sample_type);
   if (s->n_label > PPROF_MAX_LABELS) return fail(d->err, d->errlen, -E2BIG, "sample %zu: too many labels", i);
   for (size_t j = 0; j < s->n_location_id; j++) {
     int64_t pos = id_find(d->lids, d->m->n_location, s->location_id[j]);
@@ -205,6 +211,8 @@ static int decode_sample(decoder *d, size_t i, uint32_t *stack, pprof_label *lab
     memcpy(stack + nstack, d->lframes[pos], d->nlframes[pos] * sizeof *stack);
     nstack += d->nlframes[pos];
   }
+  if ((d->frames += nstack) > PPROF_MAX_FRAMES)
+    return fail(d->err, d->errlen, -E2BIG, "sample %zu: more than %zu frames in all", i, PPROF_MAX_FRAMES);
   for (size_t j = 0; j < s->n_label; j++) {
     const Perftools__Profiles__Label *l = s->label[j];
     if (!str_ok(d, l->key) || l->key == 0 || !str_ok(d, l->str) || !str_ok(d, l->num_unit))
@@ -239,6 +247,21 @@ static int decode_header(decoder *d) {
   return 0;
 }
 
+/* Refuse, before building any sample, a profile whose expanded stacks exceed PPROF_MAX_FRAMES in all
+ * (a few bytes of input per sample can name a location with thousands of inline lines). */
+static int check_frames(const decoder *d) {
+  size_t total = 0;
+  for (size_t i = 0; i < d->m->n_sample; i++) {
+    const Perftools__Profiles__Sample *s = d->m->sample[i];
+    for (size_t j = 0; j < s->n_location_id; j++) {
+      int64_t pos = id_find(d->lids, d->m->n_location, s->location_id[j]);
+      if (pos >= 0 && (total += d->nlframes[pos]) > PPROF_MAX_FRAMES)
+        return fail(d->err, d->errlen, -E2BIG, "stacks expand to more than %zu frames", PPROF_MAX_FRAMES);
+    }
+  }
+  return 0;
+}
+
 static int decode_message(decoder *d) {
   int rc;
   uint32_t *stack = malloc(PPROF_MAX_STACK * sizeof *stack);
@@ -248,7 +271,7 @@ static int decode_message(decoder *d) {
     goto out;
   }
   if ((rc = decode_strings(d)) || (rc = decode_header(d)) || (rc = decode_functions(d)) ||
-      (rc = decode_locations(d)))
+      (rc = decode_locations(d)) || (rc = check_frames(d)))
     goto out;
   for (size_t i = 0; i < d->m->n_sample; i++)
     if ((rc = decode_sample(d, i, stack, labels))) goto out;
@@ -266,7 +289,8 @@ int pprof_decode(const void *data, size_t len, pprof_profile **out, char *err, s
   int rc;
   *out = NULL;
   if (err && errlen) err[0] = '\0';
-  if (len > PPROF_MAX_INPUT) return fail(err, errlen, -E2BIG, "profile of %zu bytes exceeds %zu", len, PPROF_MAX_INPUT);
+  if (len > PPROF_MAX_INPUT)
+    return fail(err, errlen, -E2BIG, "profile of %zu bytes exceeds %zu", len, PPROF_MAX_INPUT);
   if (len >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) {
     if ((rc = gunzip(bytes, len, &plain, &plainlen, err, errlen))) return rc;
     bytes = plain;
@@ -293,8 +317,10 @@ out:
   free(d.lids);
   if (d.m) perftools__profiles__profile__free_unpacked((Perftools__Profiles__Profile *)d.m, NULL);
   free(plain);
-  if (rc) pprof_free(d.p);
-  else *out = d.p;
+  if (rc)
+    pprof_free(d.p);
+  else
+    *out = d.p;
   return rc;
 }
 
@@ -408,9 +434,9 @@ static void encoder_fill(encoder *e, const pprof_profile *p) {
   }
   for (size_t i = 0; i < p->nfunctions; i++) {
     perftools__profiles__function__init(&e->fns[i]);
-    e->fns[i] = (Perftools__Profiles__Function){e->fns[i].base, i + 1, p->functions[i].name,
-                                                 p->functions[i].system_name, p->functions[i].filename,
-                                                 p->functions[i].start_line};
+    e->fns[i] = (Perftools__Profiles__Function){e->fns[i].base,           i + 1,
+                                                p->functions[i].name,     p->functions[i].system_name,
+                                                p->functions[i].filename, p->functions[i].start_line};
     e->fnp[i] = &e->fns[i];
     perftools__profiles__line__init(&e->lines[i]);
     e->lines[i].function_id = i + 1;

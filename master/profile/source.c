@@ -47,7 +47,9 @@ typedef struct buf {
   size_t len, cap;
 } buf;
 
-static int64_t now_ms(void) { return clock_wall_ns() / 1000000; }
+static int64_t now_ms(void) {
+  return clock_wall_ns() / 1000000;
+}
 
 /* Sleep up to ms, waking early when the set stops. Returns 1 if stopped. */
 static int nap(source_set *set, int64_t ms) {
@@ -111,12 +113,16 @@ static int write_file(const char *dir, const char *name, const void *data, size_
   return rename(tmp, path) ? -errno : 0;
 }
 
-/* Decode a window (pprof, folded or perf script text), save it, and index it ok, or error. */
-static void save_window(collector *c, int64_t start_ms, int64_t end_ms, const buf *b) {
+/* Decode a window (pprof, folded or perf script text), save it, and index it ok, or error. 1 when ok. */
+static int save_window(collector *c, int64_t start_ms, int64_t end_ms, const buf *b) {
   char err[256] = "", name[256];
   pprof_profile *p = NULL;
   int is_pprof = b->len >= 2 && b->data[0] == 0x1f && b->data[1] == 0x8b;
   int rc, perf = 0;
+  if (b->len == 0) {
+    record(c, start_ms, end_ms, NULL, "error", "empty profile", 0, 0);
+    return 0;
+  }
   for (size_t i = 0; i < b->len && !is_pprof; i++) is_pprof = b->data[i] < 0x09; /* binary: raw protobuf */
   if (is_pprof) {
     rc = pprof_decode(b->data, b->len, &p, err, sizeof err);
@@ -129,18 +135,22 @@ static void save_window(collector *c, int64_t start_ms, int64_t end_ms, const bu
   }
   if (rc) {
     record(c, start_ms, end_ms, NULL, "error", err[0] ? err : pprof_strerror(rc), b->len, 0);
-    return;
+    return 0;
   }
   snprintf(name, sizeof name, "%lld-%lld-%s-%s.%s", (long long)start_ms, (long long)end_ms, c->opt.source,
            c->type, is_pprof ? (b->data[0] == 0x1f ? "pb.gz" : "pb") : "folded");
   char *text = NULL;
   size_t textlen = 0;
   if (perf) rc = folded_write(p, 0, &text, &textlen);
-  if (!rc) rc = perf ? write_file(c->set->dir, name, text, textlen) : write_file(c->set->dir, name, b->data, b->len);
-  if (rc) record(c, start_ms, end_ms, NULL, "error", strerror(-rc), b->len, 0);
-  else record(c, start_ms, end_ms, name, "ok", NULL, b->len, pprof_total(p, 0));
+  if (!rc)
+    rc = perf ? write_file(c->set->dir, name, text, textlen) : write_file(c->set->dir, name, b->data, b->len);
+  if (rc)
+    record(c, start_ms, end_ms, NULL, "error", strerror(-rc), b->len, 0);
+  else
+    record(c, start_ms, end_ms, name, "ok", NULL, b->len, pprof_total(p, 0));
   free(text);
   pprof_free(p);
+  return rc == 0;
 }
 
 /* ---- pprof over HTTP ---- */
@@ -171,8 +181,10 @@ static int http_get(source_set *set, const char *url, int64_t timeout_s, buf *b,
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
   CURLcode rc = curl_easy_perform(h);
   *status = 0;
-  if (rc == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
-  else if (!err[0]) snprintf(err, CURL_ERROR_SIZE, "%s", curl_easy_strerror(rc));
+  if (rc == CURLE_OK)
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+  else if (!err[0])
+    snprintf(err, CURL_ERROR_SIZE, "%s", curl_easy_strerror(rc));
   curl_easy_cleanup(h);
   return rc == CURLE_OK ? 0 : -EIO;
 }
@@ -214,8 +226,10 @@ static int64_t pprof_window(collector *c) {
     record(c, start, end, NULL, "gap", "run ended before the window", 0, 0);
     pause = -1;
   } else if (rc == 0 && status == 200) {
-    save_window(c, start, end, &b);
-    if (!c->cumulative && end - start < w * 1000) pause = start + w * 1000 - end; /* never faster than W */
+    if (!save_window(c, start, end, &b))
+      pause = w * 1000;
+    else if (!c->cumulative && end - start < w * 1000)
+      pause = start + w * 1000 - end; /* never faster than W */
   } else if (status == 500 && b.data && strstr((char *)b.data, "already in use")) {
     body_text(&b, text, sizeof text);
     record(c, start, end, NULL, "gap", text, b.len, 0);
@@ -241,25 +255,50 @@ static void pprof_loop(collector *c) {
 
 /* ---- command ---- */
 
+extern char **environ;
+
+/* environ plus LOADCTL_WINDOW_S and LOADCTL_PROFILES_DIR, built before fork (the child only execs). */
+static char **command_env(const collector *c, char *wbuf, size_t wsize, char *dbuf, size_t dsize) {
+  size_t n = 0;
+  while (environ && environ[n]) n++;
+  char **env = calloc(n + 3, sizeof *env);
+  if (!env) return NULL;
+  size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (strncmp(environ[i], "LOADCTL_WINDOW_S=", 17) && strncmp(environ[i], "LOADCTL_PROFILES_DIR=", 21))
+      env[k++] = environ[i];
+  snprintf(wbuf, wsize, "LOADCTL_WINDOW_S=%lld", (long long)window_s(c));
+  snprintf(dbuf, dsize, "LOADCTL_PROFILES_DIR=%s", c->set->dir);
+  env[k++] = wbuf;
+  env[k++] = dbuf;
+  return env;
+}
+
+/* Start /bin/sh -c <command> in its own process group, stdout to a pipe (*outfd), stderr appended to
+ * profiles/command-<i>.stderr. Only async-signal-safe calls between fork and exec. */
 static pid_t spawn(const collector *c, int *outfd) {
   int fds[2];
-  char path[1400], wbuf[32];
-  if (pipe(fds)) return -1;
+  char path[1400], wbuf[64], dbuf[1100];
+  char *const argv[] = {"sh", "-c", (char *)c->opt.url, NULL};
+  char **env = command_env(c, wbuf, sizeof wbuf, dbuf, sizeof dbuf);
   snprintf(path, sizeof path, "%s/command-%zu.stderr", c->set->dir, c->idx);
-  snprintf(wbuf, sizeof wbuf, "%lld", (long long)window_s(c));
+  int errfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (!env || pipe2(fds, O_CLOEXEC)) {
+    free(env);
+    if (errfd >= 0) close(errfd);
+    return -1;
+  }
   pid_t pid = fork();
   if (pid == 0) {
     setpgid(0, 0);
-    int errfd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fds[1], 1);
     if (errfd >= 0) dup2(errfd, 2);
-    close(fds[0]);
-    setenv("LOADCTL_WINDOW_S", wbuf, 1);
-    setenv("LOADCTL_PROFILES_DIR", c->set->dir, 1);
-    execl("/bin/sh", "sh", "-c", c->opt.url, (char *)NULL);
+    execve("/bin/sh", argv, env);
     _exit(127);
   }
+  free(env);
   close(fds[1]);
+  if (errfd >= 0) close(errfd);
   if (pid < 0) {
     close(fds[0]);
     return -1;
@@ -314,8 +353,10 @@ static int64_t command_window(collector *c) {
              c->idx);
     record(c, start, end, NULL, "error", err, b.len, 0);
     pause = window_s(c) * 1000;
-  } else {
-    save_window(c, start, end, &b);
+  } else if (!save_window(c, start, end, &b)) {
+    pause = window_s(c) * 1000;
+  } else if (end - start < window_s(c) * 1000) {
+    pause = start + window_s(c) * 1000 - end; /* a quick command runs once per window, not in a loop */
   }
   free(b.data);
   return pause;
@@ -343,8 +384,10 @@ static void file_read(collector *c, int64_t start_ms) {
   while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
     if (buf_add(&b, chunk, n)) too_big = 1;
   fclose(f);
-  if (too_big) record(c, start_ms, now_ms(), NULL, "error", "file exceeds 64 MiB", b.len, 0);
-  else save_window(c, start_ms, now_ms(), &b);
+  if (too_big)
+    record(c, start_ms, now_ms(), NULL, "error", "file exceeds 64 MiB", b.len, 0);
+  else
+    save_window(c, start_ms, now_ms(), &b);
   free(b.data);
 }
 
@@ -386,8 +429,9 @@ static int check_entry(const options_profile *o, size_t i, char *err, size_t err
   }
   if (!o->url[0]) {
     snprintf(err, errlen, "profile[%zu]: %s source needs url (%s)", i + 1, o->source,
-             strcmp(o->source, "pprof") == 0 ? "http://host:port/debug/pprof/profile"
-                                              : strcmp(o->source, "file") == 0 ? "a path" : "a command line");
+             strcmp(o->source, "pprof") == 0  ? "http://host:port/debug/pprof/profile"
+             : strcmp(o->source, "file") == 0 ? "a path"
+                                              : "a command line");
     return -EINVAL;
   }
   return 0;
@@ -439,7 +483,9 @@ void source_stop(source_set *set) {
   free(set);
 }
 
-size_t source_ok_windows(source_set *set) { return atomic_load(&set->ok_windows); }
+size_t source_ok_windows(source_set *set) {
+  return atomic_load(&set->ok_windows);
+}
 
 static void copy_str(json_t *obj, const char *key, char *dst, size_t size) {
   const char *v = json_string_value(json_object_get(obj, key));

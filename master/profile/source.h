@@ -10,8 +10,10 @@
  *               names another profile (.../debug/pprof/mutex). A 500 "cpu profiling already in use" (or
  *               any failure) is recorded as a gap/error window and retried; never fatal.
  *   "command" - runs `/bin/sh -c url` once per window (env LOADCTL_WINDOW_S = W seconds,
- *               LOADCTL_PROFILES_DIR); its stdout is pprof (gzipped or not), folded stacks, or `perf
- *               script` text (folded by folded.c); stderr goes to profiles/command-<i>.stderr.
+ *               LOADCTL_PROFILES_DIR): a command that takes W itself (perf record ... sleep W) runs back
+ *               to back, a quick one is started at most once per W, a failing one retried after W. Its
+ *               stdout is pprof (gzipped or not), folded stacks, or `perf script` text (folded by
+ *               folded.c); stderr goes to profiles/command-<i>.stderr.
  *   "file"    - url is a path read once at stop (a profile some other tool wrote during the run).
  * Files: profiles/<start_ms>-<end_ms>-<source>-<type>.pb.gz (or .folded for text), wall clock ms.
  * index.jsonl, one line per window, appended and flushed as it happens:

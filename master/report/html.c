@@ -376,6 +376,13 @@ static void meta_pairs(FILE *out, const json_t *o, const char *prefix) {
 
   json_object_foreach((json_t *)o, key, v) {
     char *text = NULL;
+    if (!prefix && strcmp(key, "thresholds") == 0) continue; /* its own table */
+    if (json_is_integer(v) && (strcmp(key, "start_ms") == 0 || strcmp(key, "end_ms") == 0)) {
+      char when[32];
+      rundir_format_time((int64_t)json_integer_value(v), when, sizeof when);
+      fprintf(out, "<dt>%s</dt><dd>%s</dd>\n", strcmp(key, "start_ms") == 0 ? "start (UTC)" : "end (UTC)", when);
+      continue;
+    }
     if (json_is_object(v) || json_is_array(v)) {
       if (json_is_object(v) && !prefix) meta_pairs(out, v, key);
       else if (json_is_array(v) && json_array_size(v) == 0) continue;

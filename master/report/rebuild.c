@@ -195,6 +195,21 @@ static void attach_exemplars(loader *ld, stats_interval *iv, int64_t t) {
   }
 }
 
+/* No histogram in latency.hlog for a line that counted requests (log damaged or deleted): rebuild an
+ * approximate one from the percentiles the line states, so the report is not silently empty. */
+static void approximate(hist *h, const json_t *line, int64_t count) {
+  static const struct { const char *key; double share; } parts[] = {
+      {"p50_ms", 0.50}, {"p90_ms", 0.40}, {"p95_ms", 0.05}, {"p99_ms", 0.04}, {"p999_ms", 0.009}, {"max_ms", 0.001}};
+  int64_t left = count;
+
+  for (size_t k = 0; k < sizeof parts / sizeof parts[0] && left > 0; k++) {
+    int64_t n = k + 1 == sizeof parts / sizeof parts[0] ? left : (int64_t)((double)count * parts[k].share);
+    if (n > left) n = left;
+    if (n > 0) hist_record_n(h, (int64_t)(json_number_value(json_object_get(line, parts[k].key)) * 1000.0), n);
+    left -= n;
+  }
+}
+
 /* Build one interval from its name lines (stolen) and its "(all)" line, and add it. */
 static int finish_interval(loader *ld, json_t *lines, const json_t *total) {
   int64_t t = jint(total, "t");
@@ -212,8 +227,13 @@ static int finish_interval(loader *ld, json_t *lines, const json_t *total) {
   fill_total(iv, total);
   attach_hists(ld, iv, t);
   attach_exemplars(ld, iv, t);
-  for (i = 0; i < iv->nentries; i++)
-    if (iv->entries[i].count > iv->entries[i].errors && hist_count(iv->entries[i].latency) == 0) ld->missing_hist++;
+  json_array_foreach(lines, i, line) {
+    stats_entry *e = stats_entry_find(iv, jstring(line, "name"));
+    if (e && e->count > e->errors && hist_count(e->latency) == 0) {
+      approximate(e->latency, line, e->count);
+      ld->missing_hist++;
+    }
+  }
   rc = report_add_interval(ld->rep, iv);
   if (rc == 0 && ld->history) rc = rundir_history_rows(ld->history, iv, report_cumulative(ld->rep));
   stats_destroy(iv);
@@ -361,7 +381,9 @@ int rebuild_load(const char *dir, report **out, thresholds **th_out, FILE *notes
     json_decref(run);
     goto fail;
   }
-  if (ld.missing_hist) note(notes, "%s: %ld name-interval(s) have counts but no histogram", RUNDIR_HLOG, ld.missing_hist);
+  if (ld.missing_hist)
+    note(notes, "%s: %ld name-interval(s) have counts but no histogram; their latency is approximated from the "
+         "percentiles in %s", RUNDIR_HLOG, ld.missing_hist, RUNDIR_INTERVALS);
   th = load_thresholds(&ld, run);
   if (th_out) *th_out = th;
   else thresholds_destroy(th);

@@ -83,4 +83,11 @@ first=$(awk '/flat%/{getline; print $NF; exit}' "$WORK/top.txt")
 [ "$first" = "main.fraudScore" ] || fail "go tool pprof -top first line is $first"
 go tool pprof -tagfocus='loadctl.name=POST /api/orders' -top "$WORK/cpu.pb.gz" 2>&1 | grep -q 'main.fraudScore' ||
   fail "go tool pprof -tagfocus on our labels found nothing"
+# every other profile Go serves decodes too, with its own sample type
+for spec in heap:inuse_space allocs:alloc_space block:delay goroutine:goroutine threadcreate:threadcreate; do
+  t=${spec%%:*} want=${spec#*:}
+  curl -fsS -o "$WORK/$t.pb.gz" "http://$SHOP_PPROF_ADDR/debug/pprof/$t"
+  "$TOOL" info "$WORK/$t.pb.gz" "$want" >"$WORK/$t.txt" || fail "$t profile does not decode"
+  [ "$(sed -n 's/^total //p' "$WORK/$t.txt")" -gt 0 ] || fail "$t profile has no $want"
+done
 echo "profile_pprof: ok ($okcpu cpu windows, $gaps busy gaps, $okmutex mutex windows)"

@@ -31,8 +31,37 @@ chrome --screenshot="$work/shot.png" "file://$work/run/report.html" >/dev/null
 [ -s "$work/shot.png" ] || fail "no screenshot"
 [ -n "${REPORT_SHOT:-}" ] && cp "$work/shot.png" "$REPORT_SHOT"
 
-# The same check must catch a script error (a broken plug-in section).
+# Hover and zoom: a plug-in section script drives the throughput chart with synthetic mouse events
+# after load and records what happened in data-interact.
 mkdir -p "$work/run/sections"
+cat > "$work/run/sections/40-interact.html" <<'HTML'
+<script>
+window.addEventListener('load', function () {
+  var svg = document.querySelector('svg[data-kind="throughput"]'), r = svg.getBoundingClientRect();
+  function ev(type, x) {
+    svg.dispatchEvent(new MouseEvent(type, {bubbles: true, clientX: r.left + x, clientY: r.top + 60}));
+  }
+  var before = svg.querySelectorAll('text').length ? svg.querySelector('path.line').getAttribute('d').length : -1;
+  ev('mousemove', r.width / 2);
+  var tip = document.getElementById('tip');
+  var hover = tip.style.display === 'block' && tip.textContent.indexOf('requests/s (all)') >= 0;
+  ev('mousedown', r.width * 0.3); ev('mousemove', r.width * 0.5); ev('mouseup', r.width * 0.5);
+  var zoomed = document.querySelector('svg[data-kind="throughput"]');
+  var after = zoomed.querySelector('path.line').getAttribute('d').length;
+  zoomed.dispatchEvent(new MouseEvent('dblclick', {bubbles: true}));
+  var reset = document.querySelector('svg[data-kind="throughput"]').querySelector('path.line').getAttribute('d').length;
+  document.documentElement.setAttribute('data-interact',
+    (hover ? 'hover-ok' : 'hover-bad') + ' ' + (after < before && reset === before ? 'zoom-ok' : 'zoom-bad:' + before + '/' + after + '/' + reset));
+});
+</script>
+HTML
+"$LOADCTL" report "$work/run" --quiet --no-index 2>/dev/null || fail "loadctl report (interact)"
+chrome --dump-dom "file://$work/run/report.html" > "$work/dom-i.html"
+grep -q 'data-status="ok"' "$work/dom-i.html" || fail "interact page status"
+grep -q 'data-interact="hover-ok zoom-ok"' "$work/dom-i.html" || fail "hover/zoom: $(grep -o 'data-interact="[^"]*"' "$work/dom-i.html")"
+rm "$work/run/sections/40-interact.html"
+
+# The same check must catch a script error (a broken plug-in section).
 echo '<section id="bad"><script>no_such_function();</script></section>' > "$work/run/sections/50-bad.html"
 "$LOADCTL" report "$work/run" --quiet --no-index 2>/dev/null || fail "loadctl report"
 chrome --dump-dom "file://$work/run/report.html" > "$work/dom2.html"

@@ -42,10 +42,13 @@ timeout 60 "$LOADCTL" start "$work/bad.lua" --out "$work/bad" --quiet --threads 
 grep -q 'failures="1"' "$work/bad.xml" || fail "junit"
 grep -q 'FAIL' "$work/bad.txt" || fail "no FAIL in the printed threshold table"
 
-# 2. live view on a TTY
-tmux -L "$sock" -f /dev/null new-session -d -x 130 -y 30 "$LOADCTL start $work/ok.lua --out $work/live --threads 1; echo EXIT=\$?; sleep 30"
+# 2. live view on a TTY, and the OpenMetrics endpoint while it runs
+mport=$((port + 1))
+tmux -L "$sock" -f /dev/null new-session -d -x 130 -y 30 "$LOADCTL start $work/ok.lua --out $work/live --threads 1 --metrics-listen 127.0.0.1:$mport; echo EXIT=\$?; sleep 30"
 sleep 2.5
 tmux -L "$sock" capture-pane -p > "$work/live.txt"
+curl -s --max-time 2 "http://127.0.0.1:$mport/metrics" > "$work/metrics.txt" || fail "no metrics endpoint on --metrics-listen"
+grep -q '^loadctl_requests_total{name="GET /index.html"} [1-9]' "$work/metrics.txt" || fail "metrics: $(head -5 "$work/metrics.txt")"
 echo "--- live view of loadctl start under tmux ---"; cat "$work/live.txt"
 grep -q '^GET /index.html  *[0-9]' "$work/live.txt" || fail "live table lacks the request row"
 grep -q '^loadctl \[' "$work/live.txt" || fail "live view lacks the progress bar"

@@ -12,11 +12,12 @@
 #include "master/profile/source.h"
 
 static int usage(void) {
-  fprintf(stderr, "usage: pprof_tool info FILE [TYPE]          summary: totals and top functions (self, cum)\n"
-                  "       pprof_tool merge OUT.pb.gz IN...       merge profiles, encode gzipped profile.proto\n"
-                  "       pprof_tool filter IN KEY VALUE OUT.pb.gz\n"
-                  "       pprof_tool fold-perf IN OUT.folded     fold `perf script` text\n"
-                  "       pprof_tool collect DIR SECONDS SOURCE URL TYPE WINDOW_S [SOURCE URL TYPE WINDOW_S]...\n");
+  fprintf(stderr,
+          "usage: pprof_tool info FILE [TYPE]          summary: totals and top functions (self, cum)\n"
+          "       pprof_tool merge OUT.pb.gz IN...       merge profiles, encode gzipped profile.proto\n"
+          "       pprof_tool filter IN KEY VALUE OUT.pb.gz\n"
+          "       pprof_tool fold-perf IN OUT.folded     fold `perf script` text\n"
+          "       pprof_tool collect DIR SECONDS SOURCE URL TYPE WINDOW_S [SOURCE URL TYPE WINDOW_S]...\n");
   return 1;
 }
 
@@ -57,7 +58,8 @@ static pprof_profile *load(const char *path) {
   }
   int binary = len >= 2 && (unsigned char)buf[0] == 0x1f && (unsigned char)buf[1] == 0x8b;
   for (size_t i = 0; i < len && !binary; i++) binary = (unsigned char)buf[i] < 0x09;
-  int rc = binary ? pprof_decode(buf, len, &p, err, sizeof err) : folded_parse(buf, len, NULL, NULL, &p, err, sizeof err);
+  int rc = binary ? pprof_decode(buf, len, &p, err, sizeof err)
+                  : folded_parse(buf, len, NULL, NULL, &p, err, sizeof err);
   if (rc == -EINVAL && !binary) rc = folded_from_perf_script(buf, len, &p, err, sizeof err);
   if (rc) fprintf(stderr, "pprof_tool: %s: %s (%s)\n", path, err, pprof_strerror(rc));
   free(buf);
@@ -192,6 +194,7 @@ int main(int argc, char **argv) {
   if (argc >= 4 && strcmp(argv[1], "merge") == 0) return merge(argv[2], argv + 3, argc - 3);
   if (argc == 6 && strcmp(argv[1], "filter") == 0) return filter(argv[2], argv[3], argv[4], argv[5]);
   if (argc == 4 && strcmp(argv[1], "fold-perf") == 0) return fold_perf(argv[2], argv[3]);
-  if (argc >= 8 && strcmp(argv[1], "collect") == 0) return collect(argv[2], strtod(argv[3], NULL), argv + 4, argc - 4);
+  if (argc >= 8 && strcmp(argv[1], "collect") == 0)
+    return collect(argv[2], strtod(argv[3], NULL), argv + 4, argc - 4);
   return usage();
 }

@@ -15,8 +15,12 @@ static uint64_t spin(uint64_t x, long rounds) {
   return x;
 }
 
-__attribute__((noinline)) static void burn_hot(void) { sink += spin(sink + 1, 3 * 200000); }
-__attribute__((noinline)) static void burn_cold(void) { sink += spin(sink + 2, 200000); }
+__attribute__((noinline)) static void burn_hot(void) {
+  sink += spin(sink + 1, 3 * 200000);
+}
+__attribute__((noinline)) static void burn_cold(void) {
+  sink += spin(sink + 2, 200000);
+}
 
 __attribute__((noinline)) static void run_loop(double seconds) {
   struct timespec t0, t;

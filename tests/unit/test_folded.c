@@ -104,13 +104,15 @@ START_TEST(perf_script_fold) {
   ck_assert_msg(folded_from_perf_script(perf_text, strlen(perf_text), &p, err, sizeof err) == 0, "%s", err);
   ck_assert_int_eq(pprof_total(p, 0), 4);
   ck_assert_int_eq(folded_write(p, 0, &out, &len), 0);
-  ck_assert_str_eq(out, "Web Content;[unknown];[libc.so.6];burn_cold 1\n"
-                        "profile_burn;main;run_loop;burn_hot 2\n"
-                        "swapper;operator()(int, char const*) 1\n");
+  ck_assert_str_eq(out,
+                   "Web Content;[unknown];[libc.so.6];burn_cold 1\n"
+                   "profile_burn;main;run_loop;burn_hot 2\n"
+                   "swapper;operator()(int, char const*) 1\n");
   free(out);
   pprof_free(p);
   const char *notperf = "hello world\n";
-  ck_assert_int_eq(folded_from_perf_script(notperf, 0, &p, err, sizeof err), 0); /* empty input: empty profile */
+  ck_assert_int_eq(folded_from_perf_script(notperf, 0, &p, err, sizeof err),
+                   0); /* empty input: empty profile */
   ck_assert_uint_eq(p->nsamples, 0);
   pprof_free(p);
 }

@@ -64,7 +64,8 @@ START_TEST(decode_go_cpu) {
   ck_assert_int_eq(pprof_sample_type_index(p, "cpu"), 1);
   ck_assert_int_eq(pprof_total(p, 0), 352);
   ck_assert_int_eq(pprof_total(p, 1), 3520000000LL);
-  ck_assert_uint_eq(p->nsamples, 5); /* 6 raw samples: two fraudScore locations fold into one function stack */
+  ck_assert_uint_eq(p->nsamples,
+                    5); /* 6 raw samples: two fraudScore locations fold into one function stack */
   ck_assert_int_eq(leaf_total(p, "main.fraudScore", 0), 348);
   ck_assert_int_eq(cum_total(p, "main.(*shop).handleOrders", 0), 349);
   ck_assert(p->time_nanos > 1700000000LL * 1000000000LL);
@@ -118,7 +119,9 @@ START_TEST(decode_go_mutex) {
 END_TEST
 
 /* Canonical text of every sample: "root;..;leaf|k=v,..|v0,v1", sorted, joined: equal profiles, equal text. */
-static int cmpstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int cmpstr(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 static char *canon(const pprof_profile *p) {
   char **lines = calloc(p->nsamples + 1, sizeof *lines);
@@ -300,6 +303,48 @@ START_TEST(malicious_messages) {
 }
 END_TEST
 
+/* A location with 4096 inline lines named by 20000 tiny samples would expand to 82 M frames: refused
+ * before any sample is built. */
+START_TEST(frame_bomb_bounded) {
+  char *strings[] = {"", "samples", "count", "f"};
+  Perftools__Profiles__ValueType vt = PERFTOOLS__PROFILES__VALUE_TYPE__INIT, *vtp = &vt;
+  Perftools__Profiles__Function fn = PERFTOOLS__PROFILES__FUNCTION__INIT, *fnp = &fn;
+  Perftools__Profiles__Line line = PERFTOOLS__PROFILES__LINE__INIT;
+  Perftools__Profiles__Location loc = PERFTOOLS__PROFILES__LOCATION__INIT, *locp = &loc;
+  Perftools__Profiles__Profile m = PERFTOOLS__PROFILES__PROFILE__INIT;
+  enum { NLINES = 4096, NSAMPLES = 20000 };
+  Perftools__Profiles__Line **lines = malloc(NLINES * sizeof *lines);
+  Perftools__Profiles__Sample *samples = malloc(NSAMPLES * sizeof *samples),
+                              **sp = malloc(NSAMPLES * sizeof *sp);
+  uint64_t locid = 1;
+  int64_t value = 1;
+  vt.type = 1, vt.unit = 2;
+  fn.id = 1, fn.name = 3;
+  line.function_id = 1;
+  for (int i = 0; i < NLINES; i++) lines[i] = &line;
+  loc.id = 1, loc.n_line = NLINES, loc.line = lines;
+  for (int i = 0; i < NSAMPLES; i++) {
+    perftools__profiles__sample__init(&samples[i]);
+    samples[i].n_location_id = 1, samples[i].location_id = &locid, samples[i].n_value = 1,
+    samples[i].value = &value;
+    sp[i] = &samples[i];
+  }
+  m.n_sample_type = 1, m.sample_type = &vtp, m.n_sample = NSAMPLES, m.sample = sp, m.n_location = 1;
+  m.location = &locp, m.n_function = 1, m.function = &fnp, m.n_string_table = 4, m.string_table = strings;
+  size_t len = perftools__profiles__profile__get_packed_size(&m);
+  uint8_t *buf = malloc(len);
+  perftools__profiles__profile__pack(&m, buf);
+  ck_assert(len < 200000);
+  pprof_profile *p = NULL;
+  ck_assert_int_eq(pprof_decode(buf, len, &p, err, sizeof err), -E2BIG);
+  ck_assert_ptr_nonnull(strstr(err, "frames"));
+  free(buf);
+  free(sp);
+  free(samples);
+  free(lines);
+}
+END_TEST
+
 START_TEST(gzip_bomb_bounded) {
   z_stream zs;
   static unsigned char zeros[1 << 20];
@@ -396,7 +441,8 @@ START_TEST(bitflip_corpus) {
 }
 END_TEST
 
-/* Bit flips inside the protobuf itself (re-gzipped, so the CRC passes): decode or clean error, never a crash. */
+/* Bit flips inside the protobuf itself (re-gzipped, so the CRC passes): decode or clean error, never a crash.
+ */
 START_TEST(bitflip_plain_corpus) {
   pprof_profile *cpu = load_fixture("shop_cpu.pb.gz");
   unsigned char *gz = NULL;
@@ -446,6 +492,7 @@ int main(void) {
   tcase_add_test(tc, build_and_aggregate);
   tcase_add_test(tc, malicious_messages);
   tcase_add_test(tc, gzip_bomb_bounded);
+  tcase_add_test(tc, frame_bomb_bounded);
   tcase_add_test(tc, truncation_corpus);
   tcase_add_test(tc, bitflip_corpus);
   tcase_add_test(tc, bitflip_plain_corpus);

@@ -91,6 +91,27 @@ START_TEST(unwritable_out) {
 }
 END_TEST
 
+START_TEST(reused_out_drops_stale_files) {
+  rundir *rd;
+  char err[512] = "", dir[4096], sec[4200], path[4300];
+  snprintf(dir, sizeof dir, "%s/again", root);
+  snprintf(sec, sizeof sec, "%s/%s", dir, RUNDIR_SECTIONS);
+  ck_assert_int_eq(mkdir(dir, 0755), 0);
+  ck_assert_int_eq(mkdir(sec, 0755), 0);
+  ck_assert_int_eq(rundir_write_file(dir, RUNDIR_SUMMARY, "{}", 2), 0);
+  ck_assert_int_eq(rundir_write_file(sec, "10-old.html", "old", 3), 0);
+  ck_assert_int_eq(rundir_open(dir, "x", NULL, &rd, err, sizeof err), 0);
+  ck_assert_str_eq(rundir_path(rd), dir);
+  snprintf(path, sizeof path, "%s/%s", dir, RUNDIR_SUMMARY);
+  ck_assert_int_ne(access(path, F_OK), 0);
+  snprintf(path, sizeof path, "%s/10-old.html", sec);
+  ck_assert_int_ne(access(path, F_OK), 0);
+  snprintf(path, sizeof path, "%s/%s", dir, RUNDIR_INTERVALS);
+  ck_assert_int_eq(access(path, F_OK), 0);
+  ck_assert_int_eq(rundir_close(rd), 0);
+}
+END_TEST
+
 START_TEST(append_and_hlog_round_trip) {
   rundir *rd;
   char err[512] = "", dir[4096];
@@ -277,6 +298,7 @@ int main(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, open_names_dir);
   tcase_add_test(tc, unwritable_out);
+  tcase_add_test(tc, reused_out_drops_stale_files);
   tcase_add_test(tc, append_and_hlog_round_trip);
   tcase_add_test(tc, atomic_write_and_csv_helpers);
   tcase_add_test(tc, read_hdrjs_fixture);

@@ -3,6 +3,7 @@
  * delta profiles falls back to cumulative, a hung target does not delay stop, command and file sources. */
 #include <check.h>
 #include <errno.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -25,7 +26,8 @@ static size_t cpu_fixture_len;
 
 static void reply(int fd, int status, const void *body, size_t len) {
   char head[256];
-  int n = snprintf(head, sizeof head, "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", status, len);
+  int n = snprintf(head, sizeof head, "HTTP/1.1 %d X\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+                   status, len);
   if (write(fd, head, (size_t)n) < 0 || write(fd, body, len) < 0) return;
 }
 
@@ -53,6 +55,8 @@ static void *conn_main(void *arg) {
   } else if (strncmp(req, "GET /old/mutex ", 15) == 0) {
     atomic_fetch_add(&hits_mutex_plain, 1);
     reply(fd, 200, cpu_fixture, cpu_fixture_len);
+  } else if (strncmp(req, "GET /empty", 10) == 0) {
+    reply(fd, 200, "", 0);
   } else if (strncmp(req, "GET /hang", 9) == 0) {
     for (int i = 0; i < 200 && !atomic_load(&server_quit); i++) usleep(50000);
   } else {
@@ -68,8 +72,10 @@ static void *server_main(void *arg) {
     int fd = accept(listen_fd, NULL, NULL);
     if (fd < 0) return NULL;
     pthread_t t;
-    if (pthread_create(&t, NULL, conn_main, (void *)(intptr_t)fd) == 0) pthread_detach(t);
-    else close(fd);
+    if (pthread_create(&t, NULL, conn_main, (void *)(intptr_t)fd) == 0)
+      pthread_detach(t);
+    else
+      close(fd);
   }
 }
 
@@ -108,7 +114,22 @@ static void server_down(void) {
 
 static char dir[256];
 
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)flag, (void)ftw;
+  return remove(path);
+}
+
+/* Remove the previous test's temporary directory (the parent of profiles/). */
+static void drop_dir(void) {
+  char *slash = dir[0] ? strrchr(dir, '/') : NULL;
+  if (!slash) return;
+  *slash = '\0';
+  nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+  dir[0] = '\0';
+}
+
 static void make_dir(void) {
+  drop_dir();
   snprintf(dir, sizeof dir, "/tmp/loadctl-test-source-XXXXXX");
   ck_assert_ptr_nonnull(mkdtemp(dir));
   size_t len = strlen(dir);
@@ -127,7 +148,8 @@ static void run_for(source_set *set, int ms) {
   nanosleep(&ts, NULL);
   int64_t t0 = clock_mono_ns();
   source_stop(set);
-  ck_assert_msg(clock_mono_ns() - t0 < 1500000000LL, "stop took %lld ms", (long long)((clock_mono_ns() - t0) / 1000000));
+  ck_assert_msg(clock_mono_ns() - t0 < 1500000000LL, "stop took %lld ms",
+                (long long)((clock_mono_ns() - t0) / 1000000));
 }
 
 START_TEST(busy_cpu_profiler_is_a_gap) {
@@ -218,29 +240,59 @@ START_TEST(unreachable_is_error_not_fatal) {
 }
 END_TEST
 
+START_TEST(empty_or_corrupt_answer_is_error) {
+  options_profile o[2];
+  memset(o, 0, sizeof o);
+  snprintf(o[0].source, sizeof o[0].source, "pprof");
+  snprintf(o[0].url, sizeof o[0].url, "http://127.0.0.1:%d/empty", port);
+  o[0].window_ns = 1000000000;
+  snprintf(o[1].source, sizeof o[1].source, "command");
+  snprintf(o[1].url, sizeof o[1].url, "printf 'no count here\n'");
+  o[1].window_ns = 1000000000;
+  make_dir();
+  source_set *set = NULL;
+  char err[256];
+  ck_assert_int_eq(source_start(o, 2, dir, &set, err, sizeof err), 0);
+  run_for(set, 500);
+  source_window *w = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(source_read_index(dir, &w, &n), 0);
+  ck_assert_uint_eq(n, 2);
+  for (size_t i = 0; i < n; i++) {
+    ck_assert_str_eq(w[i].status, "error");
+    ck_assert_str_eq(w[i].file, "");
+    ck_assert_str_eq(w[i].error, strcmp(w[i].source, "pprof") == 0
+                                     ? "empty profile"
+                                     : "line 1: count 'here' is not a non-negative integer");
+  }
+  free(w);
+}
+END_TEST
+
 START_TEST(command_and_file_sources) {
   options_profile o[3];
   memset(o, 0, sizeof o);
   make_dir();
   char file[600];
-  snprintf(file, sizeof file, "%.*s/stacks.folded", (int)(strrchr(dir, '/') - dir), dir); /* beside profiles/ */
+  snprintf(file, sizeof file, "%.*s/stacks.folded", (int)(strrchr(dir, '/') - dir),
+           dir); /* beside profiles/ */
   FILE *f = fopen(file, "w");
   fputs("main;fileonly 9\n", f);
   fclose(f);
   snprintf(o[0].source, sizeof o[0].source, "command");
   snprintf(o[0].url, sizeof o[0].url, "printf 'main;a 3\\nmain;b %%s\\n' \"$LOADCTL_WINDOW_S\"; sleep 0.3");
   snprintf(o[0].type, sizeof o[0].type, "folded");
-  o[0].window_ns = 2000000000;
+  o[0].window_ns = 1000000000;
   snprintf(o[1].source, sizeof o[1].source, "file");
   snprintf(o[1].url, sizeof o[1].url, "%s", file);
   snprintf(o[1].type, sizeof o[1].type, "folded");
   snprintf(o[2].source, sizeof o[2].source, "command");
   snprintf(o[2].url, sizeof o[2].url, "echo oops >&2; exit 3");
-  o[2].window_ns = 1000000000;
+  o[2].window_ns = 5000000000;
   source_set *set = NULL;
   char err[256];
   ck_assert_int_eq(source_start(o, 3, dir, &set, err, sizeof err), 0);
-  run_for(set, 1000);
+  run_for(set, 2500);
   source_window *w = NULL;
   size_t n = 0;
   ck_assert_int_eq(source_read_index(dir, &w, &n), 0);
@@ -248,7 +300,7 @@ START_TEST(command_and_file_sources) {
   for (size_t i = 0; i < n; i++) {
     if (strcmp(w[i].source, "command") == 0 && strcmp(w[i].status, "ok") == 0) {
       cmd_ok++;
-      ck_assert_int_eq(w[i].samples, 5); /* 3 + LOADCTL_WINDOW_S (2) */
+      ck_assert_int_eq(w[i].samples, 4); /* 3 + LOADCTL_WINDOW_S (1) */
       ck_assert_ptr_nonnull(strstr(w[i].file, "-command-folded.folded"));
     }
     if (strcmp(w[i].source, "file") == 0 && strcmp(w[i].status, "ok") == 0) {
@@ -260,9 +312,9 @@ START_TEST(command_and_file_sources) {
       ck_assert_ptr_nonnull(strstr(w[i].error, "exit 3"));
     }
   }
-  ck_assert_msg(cmd_ok >= 2 && cmd_ok <= 4, "command windows %zu", cmd_ok); /* back to back, 0.3 s each */
+  ck_assert_msg(cmd_ok == 3, "command windows %zu", cmd_ok); /* at 0, 1 and 2 s: one per W, not a busy loop */
   ck_assert_uint_eq(file_ok, 1);
-  ck_assert_uint_eq(failed, 1); /* fails at 0, then waits W = 1 s: stopped before the retry */
+  ck_assert_uint_eq(failed, 1); /* fails at 0, then waits W = 5 s: stopped before the retry */
   char errpath[600], text[64] = "";
   snprintf(errpath, sizeof errpath, "%s/command-2.stderr", dir);
   f = fopen(errpath, "r");
@@ -307,6 +359,7 @@ int main(void) {
   tcase_add_test(tc, busy_cpu_profiler_is_a_gap);
   tcase_add_test(tc, hung_target_stops_fast);
   tcase_add_test(tc, unreachable_is_error_not_fatal);
+  tcase_add_test(tc, empty_or_corrupt_answer_is_error);
   tcase_add_test(tc, command_and_file_sources);
   tcase_add_test(tc, bad_entries);
   suite_add_tcase(s, tc);
@@ -315,6 +368,7 @@ int main(void) {
   srunner_run_all(sr, CK_NORMAL);
   failed = srunner_ntests_failed(sr);
   srunner_free(sr);
+  drop_dir();
   server_down();
   return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

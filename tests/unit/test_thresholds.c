@@ -33,6 +33,14 @@ static const struct {
     {"p50>=3", THRESHOLDS_PCT, 50, "", THRESHOLDS_GE, 3},
     {"  requests == 200 ", THRESHOLDS_REQUESTS, 0, "", THRESHOLDS_EQ, 200},
     {"p90{name=GET /x} < 1m", THRESHOLDS_PCT, 90, "GET /x", THRESHOLDS_LT, 60000},
+    /* k6's spelling */
+    {"http_req_duration: p(95) < 500", THRESHOLDS_PCT, 95, "", THRESHOLDS_LT, 500},
+    {"http_req_duration{name:GET /x} p(99.9)<1s", THRESHOLDS_PCT, 99.9, "GET /x", THRESHOLDS_LT, 1000},
+    {"http_req_duration avg < 200", THRESHOLDS_MEAN, 0, "", THRESHOLDS_LT, 200},
+    {"http_req_failed: rate<0.01", THRESHOLDS_ERR_RATE, 0, "", THRESHOLDS_LT, 0.01},
+    {"http_reqs: count > 1000", THRESHOLDS_REQUESTS, 0, "", THRESHOLDS_GT, 1000},
+    {"http_reqs rate >= 50", THRESHOLDS_RPS, 0, "", THRESHOLDS_GE, 50},
+    {"dropped_iterations: count < 1", THRESHOLDS_DROPPED, 0, "", THRESHOLDS_LT, 1},
 };
 
 START_TEST(parse_good) {
@@ -69,6 +77,8 @@ static const struct {
     {"p101 < 3", "unknown metric"},
     {"rps > 100 200", "bad value"},
     {"max count < 3", "unexpected word"},
+    {"http_req_duration: p(x) < 5", "unknown metric 'px'"},
+    {"http_req_durations < 5", "unknown metric 'http_req_durations'"},
 };
 
 START_TEST(parse_bad) {

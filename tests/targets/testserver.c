@@ -1,0 +1,466 @@
+/* testserver.c - a small libuv HTTP/1.1 server with misbehaving routes, so the HTTP backends, the
+ * integration tests and the fault suite can provoke every failure class on 127.0.0.1.
+ *
+ * Usage: testserver [--port N] [--host ADDR] [--duration-s S]
+ *   --port 0 (default) picks a free port; the first line on stdout is always "PORT n".
+ *   --host defaults to 127.0.0.1. --duration-s (default 60) bounds the run: the server exits by itself.
+ *   Keep-alive by default; requests are served one at a time per connection (no pipelining).
+ *
+ * Routes (query strings are ignored):
+ *   /ok             200, body "ok\n"
+ *   /echo           200, body = "METHOD /path?query\r\n" + request header lines "Name: value\r\n"
+ *                   + "\r\n" + request body
+ *   /status/<code>  that status, body "status <code>\n"
+ *   /delay/<ms>     200 "ok\n" after <ms> milliseconds
+ *   /reset          headers (Content-Length 1000) and 10 body bytes, then RST (SO_LINGER 0)
+ *   /close          200 "ok\n" with Connection: close, then the server closes
+ *   /chunked        200, Transfer-Encoding: chunked, body "chunk-one|chunk-two|chunk-three"
+ *   /malformed      a non-HTTP reply ("THIS IS NOT HTTP\r\n\r\n"), then close
+ *   /slow           200, Content-Length 50, one body byte ('x') every 100 ms
+ *   /big/<bytes>    200, Content-Length <bytes>, body of 'b' streamed in 64 KiB writes
+ *   /redirect       302 to /redirect (a loop)
+ *   /setcookie      200, Set-Cookie: session=abc123; Path=/
+ *   /needcookie     200 "cookie ok\n" when the request carries session=abc123, else 401
+ *   /count          body = decimal number of requests served before, not counting /count and /conns
+ *   /conns          body = decimal number of TCP connections accepted so far
+ *   anything else   404
+ */
+#include <errno.h>
+#include <http_parser.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#define BIG_CHUNK 65536
+
+typedef struct srv_conn {
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  http_parser parser;
+  char url[2048];
+  size_t url_len;
+  char *hdrs; /* raw "Name: value\r\n" lines of the current request */
+  size_t hdrs_len, hdrs_cap;
+  char *body;
+  size_t body_len, body_cap;
+  int last_was_value;
+  int busy;        /* a response is in progress: reading is stopped */
+  int close_after; /* close once the response is written */
+  char *pending;   /* bytes read after a complete request, parsed after the response */
+  size_t pending_len;
+  uint64_t remaining; /* /big and /slow: body bytes still to send */
+  int slow;
+  int closing;
+} srv_conn;
+
+typedef struct wr {
+  uv_write_t req;
+  srv_conn *conn;
+  int then; /* 0 nothing, 1 close, 2 reset, 3 continue /big */
+  char data[];
+} wr;
+
+static uv_loop_t *loop;
+static uv_tcp_t server;
+static uv_timer_t deadline;
+static long long served, conns_accepted;
+static http_parser_settings settings;
+
+static void conn_closed(uv_handle_t *h) {
+  srv_conn *c = h->data;
+  if (h == (uv_handle_t *)&c->tcp) {
+    uv_close((uv_handle_t *)&c->timer, NULL);
+    return;
+  }
+  free(c->hdrs);
+  free(c->body);
+  free(c->pending);
+  free(c);
+}
+
+static void conn_close(srv_conn *c) {
+  if (c->closing) return;
+  c->closing = 1;
+  uv_timer_stop(&c->timer);
+  uv_close((uv_handle_t *)&c->tcp, conn_closed);
+}
+
+static void conn_reset(srv_conn *c) {
+  uv_os_fd_t fd;
+  struct linger lg = {1, 0};
+  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0) setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  conn_close(c);
+}
+
+static void resume(srv_conn *c);
+static void big_next(srv_conn *c);
+
+static void write_done(uv_write_t *req, int status) {
+  wr *w = (wr *)req;
+  srv_conn *c = w->conn;
+  int then = w->then;
+  free(w);
+  if (c->closing) return;
+  if (status < 0 || then == 1) conn_close(c);
+  else if (then == 2) conn_reset(c);
+  else if (then == 3) big_next(c);
+}
+
+/* Queue len bytes; then says what happens once they are written. */
+static void send_bytes(srv_conn *c, const char *data, size_t len, int then) {
+  wr *w = malloc(sizeof *w + len);
+  if (!w) {
+    conn_close(c);
+    return;
+  }
+  memcpy(w->data, data, len);
+  w->conn = c;
+  w->then = then;
+  uv_buf_t b = uv_buf_init(w->data, (unsigned)len);
+  if (uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, write_done) < 0) {
+    free(w);
+    conn_close(c);
+  }
+}
+
+static const char *reason(int code) {
+  switch (code) {
+  case 200: return "OK";
+  case 201: return "Created";
+  case 204: return "No Content";
+  case 302: return "Found";
+  case 400: return "Bad Request";
+  case 401: return "Unauthorized";
+  case 404: return "Not Found";
+  case 500: return "Internal Server Error";
+  case 503: return "Service Unavailable";
+  default: return "Status";
+  }
+}
+
+/* A whole response with a Content-Length body; finishes the request (unless then says otherwise). */
+static void respond(srv_conn *c, int code, const char *extra, const char *body, size_t body_len) {
+  char head[1024];
+  int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s\r\n", code,
+                   reason(code), body_len, extra ? extra : "", c->close_after ? "Connection: close\r\n" : "");
+  size_t len = (size_t)n + body_len;
+  char *all = malloc(len);
+  if (!all) {
+    conn_close(c);
+    return;
+  }
+  memcpy(all, head, (size_t)n);
+  if (body_len) memcpy(all + n, body, body_len);
+  send_bytes(c, all, len, c->close_after ? 1 : 0);
+  free(all);
+  if (!c->close_after) resume(c);
+}
+
+static void respond_text(srv_conn *c, int code, const char *text) {
+  respond(c, code, "Content-Type: text/plain\r\n", text, strlen(text));
+}
+
+static void big_next(srv_conn *c) {
+  static char chunk[BIG_CHUNK];
+  if (!chunk[0]) memset(chunk, 'b', sizeof chunk);
+  if (c->remaining == 0) {
+    resume(c);
+    return;
+  }
+  size_t n = c->remaining < BIG_CHUNK ? (size_t)c->remaining : BIG_CHUNK;
+  c->remaining -= n;
+  send_bytes(c, chunk, n, 3);
+}
+
+static void slow_tick(uv_timer_t *t) {
+  srv_conn *c = t->data;
+  if (c->remaining == 0) {
+    uv_timer_stop(t);
+    resume(c);
+    return;
+  }
+  c->remaining--;
+  send_bytes(c, "x", 1, 0);
+}
+
+static void delay_done(uv_timer_t *t) {
+  respond_text(t->data, 200, "ok\n");
+}
+
+static int has_cookie(const srv_conn *c, const char *want) {
+  const char *p = c->hdrs, *end = c->hdrs + c->hdrs_len;
+  size_t wl = strlen(want);
+  while (p && p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    if (!eol) break;
+    if ((size_t)(eol - p) > 7 && strncasecmp(p, "cookie:", 7) == 0) {
+      for (const char *q = p + 7; q + wl <= eol; q++)
+        if (memcmp(q, want, wl) == 0) return 1;
+    }
+    p = eol + 1;
+  }
+  return 0;
+}
+
+static void route_echo(srv_conn *c) {
+  const char *m = http_method_str((enum http_method)c->parser.method);
+  size_t ml = strlen(m), len = ml + 1 + c->url_len + 2 + c->hdrs_len + 2 + c->body_len;
+  char *out = malloc(len);
+  if (!out) {
+    conn_close(c);
+    return;
+  }
+  size_t o = 0;
+  memcpy(out, m, ml), o += ml;
+  out[o++] = ' ';
+  memcpy(out + o, c->url, c->url_len), o += c->url_len;
+  memcpy(out + o, "\r\n", 2), o += 2;
+  if (c->hdrs_len) memcpy(out + o, c->hdrs, c->hdrs_len), o += c->hdrs_len;
+  memcpy(out + o, "\r\n", 2), o += 2;
+  if (c->body_len) memcpy(out + o, c->body, c->body_len);
+  respond(c, 200, "Content-Type: text/plain\r\n", out, len);
+  free(out);
+}
+
+static void route_stream(srv_conn *c, uint64_t bytes, int slow) {
+  char head[256];
+  int n = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %llu\r\n\r\n", (unsigned long long)bytes);
+  c->remaining = bytes;
+  if (slow) {
+    send_bytes(c, head, (size_t)n, 0);
+    uv_timer_start(&c->timer, slow_tick, 100, 100);
+  } else {
+    send_bytes(c, head, (size_t)n, 3);
+  }
+}
+
+static void route(srv_conn *c) {
+  char path[2048], num[32];
+  size_t pl = strcspn(c->url, "?");
+  memcpy(path, c->url, pl);
+  path[pl] = 0;
+  const char *arg = strrchr(path, '/') + 1;
+  char *endp;
+  unsigned long long v = strtoull(arg, &endp, 10);
+  int numeric = *arg && !*endp;
+  int counted = strcmp(path, "/count") != 0 && strcmp(path, "/conns") != 0;
+  long long before = served;
+  if (counted) served++;
+  if (!http_should_keep_alive(&c->parser)) c->close_after = 1;
+  if (strcmp(path, "/ok") == 0) respond_text(c, 200, "ok\n");
+  else if (strcmp(path, "/echo") == 0) route_echo(c);
+  else if (strncmp(path, "/status/", 8) == 0 && numeric && v >= 100 && v < 600) {
+    snprintf(num, sizeof num, "status %llu\n", v);
+    respond_text(c, (int)v, num);
+  } else if (strncmp(path, "/delay/", 7) == 0 && numeric) uv_timer_start(&c->timer, delay_done, v, 0);
+  else if (strcmp(path, "/reset") == 0) {
+    const char *r = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789";
+    send_bytes(c, r, strlen(r), 2);
+  } else if (strcmp(path, "/close") == 0) {
+    c->close_after = 1;
+    respond_text(c, 200, "ok\n");
+  } else if (strcmp(path, "/chunked") == 0) {
+    const char *r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    "9\r\nchunk-one\r\na\r\n|chunk-two\r\nc\r\n|chunk-three\r\n0\r\n\r\n";
+    send_bytes(c, r, strlen(r), 0);
+    resume(c);
+  } else if (strcmp(path, "/malformed") == 0) send_bytes(c, "THIS IS NOT HTTP\r\n\r\n", 20, 1);
+  else if (strcmp(path, "/slow") == 0) route_stream(c, 50, 1);
+  else if (strncmp(path, "/big/", 5) == 0 && numeric) route_stream(c, v, 0);
+  else if (strcmp(path, "/redirect") == 0) respond(c, 302, "Location: /redirect\r\n", "", 0);
+  else if (strcmp(path, "/setcookie") == 0) respond(c, 200, "Set-Cookie: session=abc123; Path=/\r\n", "ok\n", 3);
+  else if (strcmp(path, "/needcookie") == 0) {
+    if (has_cookie(c, "session=abc123")) respond_text(c, 200, "cookie ok\n");
+    else respond_text(c, 401, "no cookie\n");
+  } else if (strcmp(path, "/count") == 0 || strcmp(path, "/conns") == 0) {
+    snprintf(num, sizeof num, "%lld\n", path[2] == 'o' ? before : conns_accepted);
+    respond_text(c, 200, num);
+  } else respond_text(c, 404, "not found\n");
+}
+
+static int grow_append(char **buf, size_t *len, size_t *cap, const char *at, size_t n) {
+  if (*len + n > *cap) {
+    size_t nc = (*cap ? *cap * 2 : 1024);
+    while (nc < *len + n) nc *= 2;
+    char *p = realloc(*buf, nc);
+    if (!p) return -1;
+    *buf = p, *cap = nc;
+  }
+  memcpy(*buf + *len, at, n);
+  *len += n;
+  return 0;
+}
+
+static int on_begin(http_parser *p) {
+  srv_conn *c = p->data;
+  c->url_len = c->hdrs_len = c->body_len = 0;
+  c->last_was_value = 0;
+  return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t n) {
+  srv_conn *c = p->data;
+  if (c->url_len + n >= sizeof c->url) return -1;
+  memcpy(c->url + c->url_len, at, n);
+  c->url_len += n;
+  c->url[c->url_len] = 0;
+  return 0;
+}
+
+static int on_field(http_parser *p, const char *at, size_t n) {
+  srv_conn *c = p->data;
+  if (c->last_was_value && grow_append(&c->hdrs, &c->hdrs_len, &c->hdrs_cap, "\r\n", 2)) return -1;
+  c->last_was_value = 0;
+  return grow_append(&c->hdrs, &c->hdrs_len, &c->hdrs_cap, at, n);
+}
+
+static int on_value(http_parser *p, const char *at, size_t n) {
+  srv_conn *c = p->data;
+  if (!c->last_was_value && grow_append(&c->hdrs, &c->hdrs_len, &c->hdrs_cap, ": ", 2)) return -1;
+  c->last_was_value = 1;
+  return grow_append(&c->hdrs, &c->hdrs_len, &c->hdrs_cap, at, n);
+}
+
+static int on_headers_done(http_parser *p) {
+  srv_conn *c = p->data;
+  if (c->last_was_value) return grow_append(&c->hdrs, &c->hdrs_len, &c->hdrs_cap, "\r\n", 2);
+  return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n) {
+  srv_conn *c = p->data;
+  if (c->body_len + n > (64u << 20)) return -1;
+  return grow_append(&c->body, &c->body_len, &c->body_cap, at, n);
+}
+
+static int on_complete(http_parser *p) {
+  srv_conn *c = p->data;
+  c->busy = 1;
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+static void on_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf) {
+  static char slab[65536];
+  (void)h, (void)size;
+  *buf = uv_buf_init(slab, sizeof slab);
+}
+
+/* Parse data; when a request completes, stop reading, keep the rest and answer it. */
+static void feed(srv_conn *c, const char *data, size_t len) {
+  size_t used = http_parser_execute(&c->parser, &settings, data, len);
+  if (c->busy) {
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    http_parser_pause(&c->parser, 0);
+    free(c->pending);
+    c->pending = NULL, c->pending_len = 0;
+    if (used < len && (c->pending = malloc(len - used))) {
+      memcpy(c->pending, data + used, len - used);
+      c->pending_len = len - used;
+    }
+    route(c);
+    return;
+  }
+  if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK) {
+    c->close_after = 1;
+    respond_text(c, 400, "bad request\n");
+  }
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  srv_conn *c = s->data;
+  if (n < 0) conn_close(c);
+  else if (n > 0) feed(c, buf->base, (size_t)n);
+}
+
+/* The response is done: parse what came meanwhile and read on. */
+static void resume(srv_conn *c) {
+  if (c->closing) return;
+  c->busy = 0;
+  if (c->pending_len) {
+    char *p = c->pending;
+    size_t n = c->pending_len;
+    c->pending = NULL, c->pending_len = 0;
+    feed(c, p, n);
+    free(p);
+    if (c->busy || c->closing) return;
+  }
+  uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static void on_conn(uv_stream_t *srv, int status) {
+  if (status < 0) return;
+  srv_conn *c = calloc(1, sizeof *c);
+  if (!c) return;
+  uv_tcp_init(loop, &c->tcp);
+  uv_timer_init(loop, &c->timer);
+  c->tcp.data = c->timer.data = c;
+  if (uv_accept(srv, (uv_stream_t *)&c->tcp) < 0) {
+    conn_close(c);
+    return;
+  }
+  conns_accepted++;
+  uv_tcp_nodelay(&c->tcp, 1);
+  http_parser_init(&c->parser, HTTP_REQUEST);
+  c->parser.data = c;
+  uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static void on_deadline(uv_timer_t *t) {
+  (void)t;
+  fflush(stdout);
+  _exit(0);
+}
+
+int main(int argc, char **argv) {
+  long port = 0;
+  double duration_s = 60;
+  const char *host = "127.0.0.1";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (strcmp(argv[i], "--port") == 0) port = strtol(argv[i + 1], NULL, 10);
+    else if (strcmp(argv[i], "--duration-s") == 0) duration_s = strtod(argv[i + 1], NULL);
+    else if (strcmp(argv[i], "--host") == 0) host = argv[i + 1];
+    else {
+      fprintf(stderr, "usage: testserver [--port N] [--host ADDR] [--duration-s S]\n");
+      return 1;
+    }
+  }
+  if (port < 0 || port > 65535 || !(duration_s > 0)) {
+    fprintf(stderr, "testserver: bad --port or --duration-s\n");
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  settings.on_message_begin = on_begin;
+  settings.on_url = on_url;
+  settings.on_header_field = on_field;
+  settings.on_header_value = on_value;
+  settings.on_headers_complete = on_headers_done;
+  settings.on_body = on_body;
+  settings.on_message_complete = on_complete;
+  loop = uv_default_loop();
+  struct sockaddr_storage ss;
+  if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)&ss) && uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)&ss)) {
+    fprintf(stderr, "testserver: bad --host %s\n", host);
+    return 1;
+  }
+  uv_tcp_init(loop, &server);
+  int rc = uv_tcp_bind(&server, (struct sockaddr *)&ss, 0);
+  if (rc == 0) rc = uv_listen((uv_stream_t *)&server, 1024, on_conn);
+  if (rc < 0) {
+    fprintf(stderr, "testserver: listen %s:%ld: %s\n", host, port, uv_strerror(rc));
+    return 2;
+  }
+  struct sockaddr_storage bound;
+  int blen = sizeof bound;
+  uv_tcp_getsockname(&server, (struct sockaddr *)&bound, &blen);
+  int real = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+                                               : ((struct sockaddr_in *)&bound)->sin_port);
+  printf("PORT %d\n", real);
+  fflush(stdout);
+  uv_timer_init(loop, &deadline);
+  uv_timer_start(&deadline, on_deadline, (uint64_t)(duration_s * 1000), 0);
+  return uv_run(loop, UV_RUN_DEFAULT);
+}

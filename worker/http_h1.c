@@ -1,0 +1,685 @@
+/* http_h1.c - lean HTTP/1.1 client on uv_tcp (the default backend for plain http://): the per-request
+ * path is one uv_try_write and the reads of one long-running uv_read_start, with no allocation once a
+ * conn's buffers have grown to the request and response sizes it sees. */
+#include "worker/http_h1.h"
+
+#include <errno.h>
+#include <http_parser.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/clock.h"
+#include "common/stats.h"
+
+#define READ_BUF 65536
+#define JAR_MAX 16
+#define DEFAULT_TIMEOUT_MS 30000
+#define DEFAULT_CONNECT_TIMEOUT_MS 10000
+
+enum { TCP_NONE = 0, TCP_CONNECTING, TCP_OPEN, TCP_CLOSING };
+
+typedef struct buf {
+  char *data;
+  size_t len, cap;
+} buf;
+
+typedef struct cookie {
+  char name[64];
+  char value[256];
+} cookie;
+
+struct http_h1 {
+  uv_loop_t *loop;
+  http_parser_settings settings;
+  uv_timer_t anchor; /* closed last, so close_cb always runs from the loop */
+  http_h1_conn *conns;
+  int live; /* conns not yet freed + anchor */
+  int closing;
+  void (*close_cb)(void *ud);
+  void *close_ud;
+  char rbuf[READ_BUF]; /* one read buffer for all conns: reads are parsed before the next alloc */
+};
+
+struct http_h1_conn {
+  http_h1 *h;
+  http_h1_conn *prev, *next;
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  uv_connect_t creq;
+  uv_write_t wreq;
+  uv_getaddrinfo_t gai;
+  int tcp_state, want_connect, gai_pending, released, handles;
+  int reused;  /* the open connection already carried a response */
+  int retried; /* this request was already resent once on a fresh connection */
+  char host[256];
+  int port;
+  struct sockaddr_storage addr;
+  int have_addr;
+  /* request */
+  int busy, is_head, connecting;
+  http_h1_done_cb done;
+  void *ud;
+  buf req, key; /* request bytes; the shape they were built from */
+  size_t key_nheaders, key_body_len;
+  int key_valid;
+  int64_t timeout_ms, connect_timeout_ms, connect_start_ns;
+  /* response */
+  http_parser parser;
+  http_response res;
+  buf hdrs, body;
+  size_t max_body, line_start;
+  int last_was_value, complete, got_byte;
+  cookie *jar;
+  int njar;
+};
+
+static void tcp_closed(uv_handle_t *handle);
+static void start_connect(http_h1_conn *c);
+
+static int buf_reserve(buf *b, size_t extra) {
+  if (b->len + extra <= b->cap) return 0;
+  size_t cap = b->cap ? b->cap : 256;
+  while (cap < b->len + extra) cap *= 2;
+  char *p = realloc(b->data, cap);
+  if (!p) return -ENOMEM;
+  b->data = p;
+  b->cap = cap;
+  return 0;
+}
+
+static int buf_add(buf *b, const void *data, size_t n) {
+  if (buf_reserve(b, n)) return -ENOMEM;
+  memcpy(b->data + b->len, data, n);
+  b->len += n;
+  return 0;
+}
+
+static int buf_str(buf *b, const char *s) {
+  return buf_add(b, s, strlen(s));
+}
+
+static int64_t elapsed_ms(const http_h1_conn *c) {
+  return (clock_mono_ns() - c->res.sent_ns) / 1000000;
+}
+
+/* ---- connection lifetime ---- */
+
+static void h_unref(http_h1 *h) {
+  if (--h->live > 0) return;
+  void (*cb)(void *) = h->close_cb;
+  void *ud = h->close_ud;
+  free(h);
+  if (cb) cb(ud);
+}
+
+static void maybe_free(http_h1_conn *c) {
+  if (!c->released || c->handles > 0 || c->gai_pending) return;
+  http_h1 *h = c->h;
+  if (c->prev) c->prev->next = c->next;
+  else h->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  free(c->req.data);
+  free(c->key.data);
+  free(c->hdrs.data);
+  free(c->body.data);
+  free(c->jar);
+  free(c);
+  h_unref(h);
+}
+
+static void handle_closed(uv_handle_t *handle) {
+  http_h1_conn *c = handle->data;
+  c->handles--;
+  maybe_free(c);
+}
+
+static void close_tcp(http_h1_conn *c) {
+  if (c->tcp_state == TCP_NONE || c->tcp_state == TCP_CLOSING) return;
+  c->tcp_state = TCP_CLOSING;
+  uv_close((uv_handle_t *)&c->tcp, tcp_closed);
+}
+
+static void tcp_closed(uv_handle_t *handle) {
+  http_h1_conn *c = handle->data;
+  c->tcp_state = TCP_NONE;
+  c->reused = 0;
+  c->handles--;
+  if (c->released) {
+    maybe_free(c);
+  } else if (c->want_connect) {
+    c->want_connect = 0;
+    start_connect(c);
+  }
+}
+
+/* ---- completion ---- */
+
+static void finish(http_h1_conn *c) {
+  http_response res = c->res; /* the callback may start the next request on c */
+  c->busy = 0;
+  uv_timer_stop(&c->timer);
+  res.done_ns = clock_mono_ns();
+  if (res.error) {
+    res.status = 0;
+  } else {
+    res.headers_raw = c->hdrs.data;
+    res.headers_len = c->hdrs.len;
+    res.body = c->body.data;
+    res.body_len = c->body.len;
+  }
+  if (res.ttfb_ns > res.done_ns - res.sent_ns) res.ttfb_ns = res.done_ns - res.sent_ns;
+  c->done(c->ud, &res);
+}
+
+static void fail(http_h1_conn *c, int kind, const char *what, int uverr) {
+  close_tcp(c);
+  c->want_connect = 0;
+  c->res.error = kind;
+  if (uverr) snprintf(c->res.error_message, sizeof c->res.error_message, "%s: %s", what, uv_strerror(uverr));
+  else snprintf(c->res.error_message, sizeof c->res.error_message, "%s", what);
+  finish(c);
+}
+
+static int connect_kind(int uverr) {
+  return uverr == UV_ETIMEDOUT ? STATS_ERR_TIMEOUT : STATS_ERR_CONNECT;
+}
+
+/* The connection broke (EOF or error) before the response was complete. */
+static void broken(http_h1_conn *c, int uverr) {
+  if (c->reused && !c->got_byte && !c->retried) {
+    /* a kept-alive connection the server had already closed: resend once on a fresh one */
+    c->retried = 1;
+    c->res.bytes_out = 0;
+    c->want_connect = 1;
+    close_tcp(c);
+    return;
+  }
+  if (uverr == UV_EOF) fail(c, STATS_ERR_RESET, c->got_byte ? "connection closed mid-response"
+                                                            : "connection closed before any response", 0);
+  else fail(c, uverr == UV_ETIMEDOUT ? STATS_ERR_TIMEOUT : STATS_ERR_RESET, "receive", uverr);
+}
+
+static void on_timer(uv_timer_t *t) {
+  http_h1_conn *c = t->data;
+  if (!c->busy) return;
+  fail(c, STATS_ERR_TIMEOUT, c->connecting ? "connect timeout" : "request timeout", 0);
+}
+
+/* ---- response parsing ---- */
+
+static void jar_set(http_h1_conn *c, const char *line, size_t len) {
+  size_t eq = 0, end = 0;
+  while (end < len && line[end] != ';') end++;
+  while (eq < end && line[eq] != '=') eq++;
+  if (eq == 0 || eq >= end || eq >= sizeof c->jar[0].name || end - eq - 1 >= sizeof c->jar[0].value) return;
+  if (!c->jar && !(c->jar = calloc(JAR_MAX, sizeof *c->jar))) return;
+  int i = 0;
+  while (i < c->njar && !(strlen(c->jar[i].name) == eq && memcmp(c->jar[i].name, line, eq) == 0)) i++;
+  if (i == JAR_MAX) return;
+  if (i == c->njar) c->njar++;
+  memcpy(c->jar[i].name, line, eq);
+  c->jar[i].name[eq] = 0;
+  memcpy(c->jar[i].value, line + eq + 1, end - eq - 1);
+  c->jar[i].value[end - eq - 1] = 0;
+  c->key_valid = 0;
+}
+
+/* One header line "Name: value" is complete in hdrs: end it and look at it. */
+static int end_line(http_h1_conn *c) {
+  const char *line = c->hdrs.data + c->line_start;
+  size_t len = c->hdrs.len - c->line_start;
+  if (len > 12 && strncasecmp(line, "set-cookie: ", 12) == 0) jar_set(c, line + 12, len - 12);
+  c->last_was_value = 0;
+  return buf_add(&c->hdrs, "\r\n", 2);
+}
+
+static int on_begin(http_parser *p) {
+  http_h1_conn *c = p->data;
+  c->hdrs.len = c->body.len = 0;
+  c->last_was_value = 0;
+  return 0;
+}
+
+static int on_field(http_parser *p, const char *at, size_t n) {
+  http_h1_conn *c = p->data;
+  if (c->last_was_value) {
+    if (end_line(c)) return -1;
+    c->line_start = c->hdrs.len;
+  } else if (c->hdrs.len == 0) {
+    c->line_start = 0;
+  }
+  return buf_add(&c->hdrs, at, n);
+}
+
+static int on_value(http_parser *p, const char *at, size_t n) {
+  http_h1_conn *c = p->data;
+  if (!c->last_was_value && buf_add(&c->hdrs, ": ", 2)) return -1;
+  c->last_was_value = 1;
+  return buf_add(&c->hdrs, at, n);
+}
+
+static int on_headers(http_parser *p) {
+  http_h1_conn *c = p->data;
+  if (c->last_was_value && end_line(c)) return -1;
+  return c->is_head ? 1 : 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t n) {
+  http_h1_conn *c = p->data;
+  if (c->body.len < c->max_body) {
+    size_t keep = c->max_body - c->body.len;
+    if (buf_add(&c->body, at, n < keep ? n : keep)) return -1;
+  }
+  return 0;
+}
+
+static int on_complete(http_parser *p) {
+  http_h1_conn *c = p->data;
+  if (p->status_code >= 100 && p->status_code < 200 && p->status_code != 101) return 0; /* interim */
+  c->complete = 1;
+  http_parser_pause(p, 1);
+  return 0;
+}
+
+/* After a complete response: keep the connection or close it, then report. */
+static void response_done(http_h1_conn *c, int trailing) {
+  c->res.status = c->parser.status_code;
+  if (c->res.status == 101) {
+    fail(c, STATS_ERR_PROTOCOL, "101 Switching Protocols not supported", 0);
+    return;
+  }
+  if (trailing || !http_should_keep_alive(&c->parser)) close_tcp(c);
+  else c->reused = 1;
+  finish(c);
+}
+
+static void feed(http_h1_conn *c, const char *data, size_t len) {
+  if (!c->got_byte) {
+    c->got_byte = 1;
+    c->res.ttfb_ns = clock_mono_ns() - c->res.sent_ns;
+  }
+  c->res.bytes_in += len;
+  size_t used = http_parser_execute(&c->parser, &c->h->settings, data, len);
+  if (c->complete) {
+    response_done(c, used < len);
+    return;
+  }
+  if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "malformed HTTP response: %s",
+             http_errno_description(HTTP_PARSER_ERRNO(&c->parser)));
+    fail(c, STATS_ERR_PROTOCOL, msg, 0);
+  }
+}
+
+static void on_alloc(uv_handle_t *handle, size_t size, uv_buf_t *b) {
+  http_h1_conn *c = handle->data;
+  (void)size;
+  *b = uv_buf_init(c->h->rbuf, sizeof c->h->rbuf);
+}
+
+static void on_eof(http_h1_conn *c, int uverr) {
+  if (!c->busy || c->connecting) {
+    close_tcp(c);
+    return;
+  }
+  if (uverr == UV_EOF && c->got_byte) {
+    http_parser_execute(&c->parser, &c->h->settings, NULL, 0);
+    if (c->complete) {
+      response_done(c, 0);
+      return;
+    }
+  }
+  broken(c, uverr);
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
+  http_h1_conn *c = s->data;
+  if (c->tcp_state != TCP_OPEN) return;
+  if (n > 0 && c->busy) feed(c, b->base, (size_t)n);
+  else if (n > 0) close_tcp(c); /* bytes nobody asked for: this connection is out of step */
+  else if (n < 0) on_eof(c, (int)n);
+}
+
+/* ---- sending ---- */
+
+static void on_write(uv_write_t *w, int status) {
+  http_h1_conn *c = w->data;
+  if (status == UV_ECANCELED || !c->busy || c->tcp_state != TCP_OPEN) return;
+  if (status < 0) broken(c, status);
+}
+
+static void write_request(http_h1_conn *c) {
+  uv_buf_t b = uv_buf_init(c->req.data, (unsigned)c->req.len);
+  int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+  if (n == UV_EAGAIN || n == UV_ENOSYS) n = 0;
+  if (n < 0) {
+    broken(c, n);
+    return;
+  }
+  c->res.bytes_out = c->req.len;
+  if ((size_t)n == c->req.len) return;
+  b = uv_buf_init(c->req.data + n, (unsigned)(c->req.len - (size_t)n));
+  c->wreq.data = c;
+  int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+  if (rc < 0) broken(c, rc);
+}
+
+static void arm_timer(http_h1_conn *c) {
+  int64_t left = c->timeout_ms - elapsed_ms(c);
+  if (c->connecting && c->connect_timeout_ms < left) left = c->connect_timeout_ms;
+  uv_timer_start(&c->timer, on_timer, (uint64_t)(left > 0 ? left : 0), 0);
+}
+
+static void on_connect(uv_connect_t *r, int status) {
+  http_h1_conn *c = r->data;
+  if (status == UV_ECANCELED || c->tcp_state != TCP_CONNECTING) return;
+  c->connecting = 0;
+  if (status < 0) {
+    fail(c, connect_kind(status), "connect", status);
+    return;
+  }
+  c->tcp_state = TCP_OPEN;
+  c->res.connect_ns += clock_mono_ns() - c->connect_start_ns;
+  uv_tcp_nodelay(&c->tcp, 1);
+  int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+  if (rc < 0) {
+    fail(c, STATS_ERR_CONNECT, "read start", rc);
+    return;
+  }
+  arm_timer(c);
+  write_request(c);
+}
+
+static void connect_addr(http_h1_conn *c) {
+  int rc = uv_tcp_init(c->h->loop, &c->tcp);
+  if (rc < 0) {
+    fail(c, STATS_ERR_CONNECT, "socket", rc);
+    return;
+  }
+  c->handles++;
+  c->tcp.data = c;
+  c->tcp_state = TCP_CONNECTING;
+  c->connecting = 1;
+  c->connect_start_ns = clock_mono_ns();
+  c->creq.data = c;
+  rc = uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&c->addr, on_connect);
+  if (rc < 0) {
+    c->connecting = 0;
+    fail(c, connect_kind(rc), "connect", rc);
+    return;
+  }
+  arm_timer(c);
+}
+
+static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *ai) {
+  http_h1_conn *c = g->data;
+  const struct addrinfo *pick = ai;
+  c->gai_pending = 0;
+  for (const struct addrinfo *a = ai; a; a = a->ai_next)
+    if (a->ai_family == AF_INET) {
+      pick = a;
+      break;
+    }
+  if (status == 0 && pick && !c->released) {
+    memcpy(&c->addr, pick->ai_addr, pick->ai_addrlen);
+    ((struct sockaddr_in *)&c->addr)->sin_port = htons((uint16_t)c->port); /* same offset for v6 */
+    c->have_addr = 1;
+  }
+  if (ai) uv_freeaddrinfo(ai);
+  if (c->released) maybe_free(c);
+  else if (c->busy && c->have_addr) connect_addr(c);
+  else if (c->busy) fail(c, STATS_ERR_DNS, c->host, status < 0 ? status : UV_EAI_NONAME);
+}
+
+static void start_connect(http_h1_conn *c) {
+  if (c->have_addr) {
+    connect_addr(c);
+    return;
+  }
+  if (uv_ip4_addr(c->host, c->port, (struct sockaddr_in *)&c->addr) == 0 ||
+      uv_ip6_addr(c->host, c->port, (struct sockaddr_in6 *)&c->addr) == 0) {
+    c->have_addr = 1;
+    connect_addr(c);
+    return;
+  }
+  c->connecting = 1;
+  if (c->gai_pending) { /* an earlier, timed out lookup is still running: wait for it */
+    arm_timer(c);
+    return;
+  }
+  struct addrinfo hints;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  c->gai.data = c;
+  int rc = uv_getaddrinfo(c->h->loop, &c->gai, on_resolved, c->host, NULL, &hints);
+  if (rc < 0) {
+    c->connecting = 0;
+    fail(c, STATS_ERR_DNS, c->host, rc);
+    return;
+  }
+  c->gai_pending = 1;
+  arm_timer(c);
+}
+
+/* ---- request bytes ---- */
+
+static int shape_eat(const char **p, const char *end, const char *s) {
+  size_t n = strlen(s) + 1;
+  if ((size_t)(end - *p) < n || memcmp(*p, s, n) != 0) return 0;
+  *p += n;
+  return 1;
+}
+
+/* Nonzero when req has the shape the cached request bytes were built from. */
+static int shape_same(const http_h1_conn *c, const http_request *r) {
+  const char *p = c->key.data, *end = c->key.data + c->key.len;
+  if (!c->key_valid || c->key_nheaders != r->nheaders || c->key_body_len != r->body_len) return 0;
+  if (!shape_eat(&p, end, r->method) || !shape_eat(&p, end, r->url)) return 0;
+  for (size_t i = 0; i < r->nheaders; i++)
+    if (!shape_eat(&p, end, r->headers[i].name) || !shape_eat(&p, end, r->headers[i].value)) return 0;
+  return p == end && (r->body_len == 0 || memcmp(c->req.data + c->req.len - r->body_len, r->body, r->body_len) == 0);
+}
+
+static int has_header(const http_request *r, const char *name) {
+  for (size_t i = 0; i < r->nheaders; i++)
+    if (strcasecmp(r->headers[i].name, name) == 0) return 1;
+  return 0;
+}
+
+static int build_key(http_h1_conn *c, const http_request *r) {
+  int rc = 0;
+  c->key.len = 0;
+  rc |= buf_add(&c->key, r->method, strlen(r->method) + 1);
+  rc |= buf_add(&c->key, r->url, strlen(r->url) + 1);
+  for (size_t i = 0; i < r->nheaders; i++) {
+    rc |= buf_add(&c->key, r->headers[i].name, strlen(r->headers[i].name) + 1);
+    rc |= buf_add(&c->key, r->headers[i].value, strlen(r->headers[i].value) + 1);
+  }
+  c->key_nheaders = r->nheaders;
+  c->key_body_len = r->body_len;
+  return rc ? -ENOMEM : 0;
+}
+
+static int add_cookies(http_h1_conn *c) {
+  int rc = 0;
+  if (!c->njar) return 0;
+  rc |= buf_str(&c->req, "Cookie: ");
+  for (int i = 0; i < c->njar; i++) {
+    if (i) rc |= buf_str(&c->req, "; ");
+    rc |= buf_str(&c->req, c->jar[i].name);
+    rc |= buf_str(&c->req, "=");
+    rc |= buf_str(&c->req, c->jar[i].value);
+  }
+  return rc | buf_str(&c->req, "\r\n");
+}
+
+/* Request line + headers + body for req, target being the path-and-query part of its URL. */
+static int build_request(http_h1_conn *c, const http_request *r, const char *target, size_t target_len,
+                         const char *hostport, size_t hostport_len) {
+  int rc = 0;
+  c->req.len = 0;
+  rc |= buf_str(&c->req, r->method);
+  rc |= buf_add(&c->req, " ", 1);
+  rc |= target_len ? buf_add(&c->req, target, target_len) : buf_add(&c->req, "/", 1);
+  rc |= buf_str(&c->req, " HTTP/1.1\r\n");
+  if (!has_header(r, "Host")) {
+    rc |= buf_str(&c->req, "Host: ");
+    rc |= buf_add(&c->req, hostport, hostport_len);
+    rc |= buf_str(&c->req, "\r\n");
+  }
+  if (!has_header(r, "User-Agent")) rc |= buf_str(&c->req, "User-Agent: loadctl/" LOADCTL_VERSION "\r\n");
+  if (!has_header(r, "Accept")) rc |= buf_str(&c->req, "Accept: */*\r\n");
+  for (size_t i = 0; i < r->nheaders; i++) {
+    rc |= buf_str(&c->req, r->headers[i].name);
+    rc |= buf_str(&c->req, ": ");
+    rc |= buf_str(&c->req, r->headers[i].value);
+    rc |= buf_str(&c->req, "\r\n");
+  }
+  rc |= add_cookies(c);
+  int wants_len = r->body_len || !strcmp(r->method, "POST") || !strcmp(r->method, "PUT") || !strcmp(r->method, "PATCH");
+  if (wants_len && !has_header(r, "Content-Length")) {
+    char cl[48];
+    snprintf(cl, sizeof cl, "Content-Length: %zu\r\n", r->body_len);
+    rc |= buf_str(&c->req, cl);
+  }
+  rc |= buf_str(&c->req, "\r\n");
+  if (r->body_len) rc |= buf_add(&c->req, r->body, r->body_len);
+  return rc ? -ENOMEM : build_key(c, r);
+}
+
+static int token_ok(const char *s) {
+  if (!s || !*s) return 0;
+  for (; *s; s++)
+    if (*s <= ' ' || *s >= 127 || *s == ':') return 0;
+  return 1;
+}
+
+static int value_ok(const char *s) {
+  return s && !strpbrk(s, "\r\n");
+}
+
+/* Parse the URL; switch destination (dropping connection, address and cookies) if it changed. */
+static int prepare(http_h1_conn *c, const http_request *r) {
+  struct http_parser_url u;
+  http_parser_url_init(&u);
+  size_t ul = strlen(r->url);
+  if (http_parser_parse_url(r->url, ul, 0, &u) || !(u.field_set & (1 << UF_HOST))) return -EINVAL;
+  if (u.field_data[UF_SCHEMA].len != 4 || strncasecmp(r->url + u.field_data[UF_SCHEMA].off, "http", 4)) return -EPROTONOSUPPORT;
+  size_t hl = u.field_data[UF_HOST].len;
+  int port = (u.field_set & (1 << UF_PORT)) ? u.port : 80;
+  if (hl >= sizeof c->host || !token_ok(r->method)) return -EINVAL;
+  for (size_t i = 0; i < r->nheaders; i++)
+    if (!token_ok(r->headers[i].name) || !value_ok(r->headers[i].value)) return -EINVAL;
+  if (port != c->port || strlen(c->host) != hl || memcmp(c->host, r->url + u.field_data[UF_HOST].off, hl)) {
+    close_tcp(c);
+    memcpy(c->host, r->url + u.field_data[UF_HOST].off, hl);
+    c->host[hl] = 0;
+    c->port = port;
+    c->have_addr = 0;
+    c->njar = 0;
+    c->key_valid = 0;
+  }
+  if (shape_same(c, r)) return 0;
+  size_t hp = u.field_data[UF_HOST].off, hpl = hl;
+  if (hp > 0 && r->url[hp - 1] == '[') hp--, hpl += 2; /* keep the brackets of an IPv6 literal */
+  if (u.field_set & (1 << UF_PORT)) hpl += 1 + u.field_data[UF_PORT].len;
+  size_t t = (u.field_set & (1 << UF_PATH)) ? u.field_data[UF_PATH].off
+             : (u.field_set & (1 << UF_QUERY)) ? u.field_data[UF_QUERY].off - 1 : ul;
+  size_t te = (u.field_set & (1 << UF_FRAGMENT)) ? u.field_data[UF_FRAGMENT].off - 1 : ul;
+  int rc = build_request(c, r, r->url + t, te - t, r->url + hp, hpl);
+  c->key_valid = rc == 0;
+  return rc;
+}
+
+int http_h1_supports(const char *url) {
+  return url && strncasecmp(url, "http://", 7) == 0;
+}
+
+int http_h1_conn_send(http_h1_conn *c, const http_request *req, http_h1_done_cb done, void *ud) {
+  if (c->busy) return -EBUSY;
+  if (c->released || !req || !req->method || !req->url || (req->body_len && !req->body) || !done) return -EINVAL;
+  int rc = prepare(c, req);
+  if (rc < 0) return rc;
+  memset(&c->res, 0, sizeof c->res);
+  if (buf_reserve(&c->body, req->max_body < 65536 ? req->max_body : 65536)) return -ENOMEM;
+  c->done = done;
+  c->ud = ud;
+  c->busy = 1;
+  c->retried = c->complete = c->got_byte = c->connecting = 0;
+  c->is_head = strcmp(req->method, "HEAD") == 0;
+  c->max_body = req->max_body;
+  c->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : DEFAULT_TIMEOUT_MS;
+  c->connect_timeout_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+  c->hdrs.len = c->body.len = 0;
+  http_parser_init(&c->parser, HTTP_RESPONSE);
+  c->res.sent_ns = clock_mono_ns();
+  if (c->tcp_state == TCP_OPEN) {
+    arm_timer(c);
+    write_request(c);
+  } else if (c->tcp_state == TCP_CLOSING) {
+    c->want_connect = 1;
+  } else {
+    start_connect(c);
+  }
+  return 0;
+}
+
+int http_h1_conn_create(http_h1 *h, http_h1_conn **out) {
+  if (h->closing) return -EINVAL;
+  http_h1_conn *c = calloc(1, sizeof *c);
+  if (!c) return -ENOMEM;
+  c->h = h;
+  uv_timer_init(h->loop, &c->timer);
+  c->timer.data = c;
+  c->handles = 1;
+  c->parser.data = c;
+  c->next = h->conns;
+  if (h->conns) h->conns->prev = c;
+  h->conns = c;
+  h->live++;
+  *out = c;
+  return 0;
+}
+
+void http_h1_conn_release(http_h1_conn *c) {
+  if (!c || c->released) return;
+  c->released = 1;
+  c->busy = 0;
+  c->want_connect = 0;
+  close_tcp(c);
+  uv_close((uv_handle_t *)&c->timer, handle_closed);
+  if (c->gai_pending) uv_cancel((uv_req_t *)&c->gai);
+}
+
+int http_h1_create(uv_loop_t *loop, http_h1 **out) {
+  http_h1 *h = calloc(1, sizeof *h);
+  if (!h) return -ENOMEM;
+  h->loop = loop;
+  h->settings.on_message_begin = on_begin;
+  h->settings.on_header_field = on_field;
+  h->settings.on_header_value = on_value;
+  h->settings.on_headers_complete = on_headers;
+  h->settings.on_body = on_body;
+  h->settings.on_message_complete = on_complete;
+  uv_timer_init(loop, &h->anchor);
+  h->anchor.data = h;
+  h->live = 1;
+  *out = h;
+  return 0;
+}
+
+static void anchor_closed(uv_handle_t *handle) {
+  h_unref(handle->data);
+}
+
+void http_h1_close(http_h1 *h, void (*close_cb)(void *ud), void *ud) {
+  if (!h || h->closing) return;
+  h->closing = 1;
+  h->close_cb = close_cb;
+  h->close_ud = ud;
+  for (http_h1_conn *c = h->conns; c; c = c->next) http_h1_conn_release(c);
+  uv_close((uv_handle_t *)&h->anchor, anchor_closed);
+}

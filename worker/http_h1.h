@@ -1,0 +1,32 @@
+/* http_h1.h - the lean HTTP/1.1 backend behind worker/http: one kept-alive uv_tcp connection per conn,
+ * request bytes built once per request shape, responses parsed with libhttp-parser. Plain http:// only;
+ * worker/http picks it (or http_curl) per request. */
+#ifndef LOADCTL_HTTP_H1_H
+#define LOADCTL_HTTP_H1_H
+
+#include "worker/http.h"
+
+typedef struct http_h1 http_h1;           /* one per loop; owns its conns and a shared read buffer */
+typedef struct http_h1_conn http_h1_conn; /* one connection + cookie jar */
+
+/* Called exactly once per accepted request; res and what it points to are valid only during the call. */
+typedef void (*http_h1_done_cb)(void *ud, const http_response *res);
+
+/* Create the backend on loop; caller owns it and closes it with http_h1_close. 0 or -ENOMEM. */
+int http_h1_create(uv_loop_t *loop, http_h1 **out);
+/* Release every conn (pending requests cancelled, callbacks not called) and free the backend once all
+ * handles are closed; close_cb(ud) runs then, from the loop. */
+void http_h1_close(http_h1 *h, void (*close_cb)(void *ud), void *ud);
+
+/* New conn owned by h; released with http_h1_conn_release (safe inside a done callback). */
+int http_h1_conn_create(http_h1 *h, http_h1_conn **out);
+void http_h1_conn_release(http_h1_conn *c);
+
+/* Start req (strings copied). 0, -EBUSY (request in flight), -EINVAL (bad URL or method),
+ * -EPROTONOSUPPORT (not http://). Failures after return arrive as res->error (enum stats_err). */
+int http_h1_conn_send(http_h1_conn *c, const http_request *req, http_h1_done_cb done, void *ud);
+
+/* Nonzero when url is a plain http:// URL this backend can send. */
+int http_h1_supports(const char *url);
+
+#endif
