@@ -55,7 +55,7 @@ struct bench {
   int64_t window_start_ns, window_end_ns;
   double cpu_proc_start, cpu_sim_start, cpu_master_start, cpu_proc_end, cpu_sim_end, cpu_master_end;
   pthread_t master_tid;
-  int64_t sent_stats;
+  int64_t sent_stats, frames_in, frames_bad, assigns_seen, readies;
 };
 
 typedef struct wreq {
@@ -169,7 +169,9 @@ static void sim_on_msg(sim *s, msg *m) {
   switch (m->type) {
   case MSG_ASSIGN:
     snprintf(s->b->run_id, sizeof s->b->run_id, "%s", m->run_id);
+    s->b->assigns_seen++;
     if (!s->assigned) {
+      s->b->readies++;
       s->assigned = 1;
       msg_init(&r, MSG_READY);
       sim_send_msg(s, &r);
@@ -200,7 +202,11 @@ static void sim_frame(sim *s, const uint8_t *f, size_t len) {
   uint64_t seq;
   msg m;
 
-  if (transport_frame_open(s->b->key, f, len, peer, &seq, &body, &blen, &plain) < 0) goto out;
+  s->b->frames_in++;
+  if (transport_frame_open(s->b->key, f, len, peer, &seq, &body, &blen, &plain) < 0) {
+    s->b->frames_bad++;
+    goto out;
+  }
   /* frames addressed to other workers: skip without decoding (a real agent decodes and drops them) */
   if (!memmem(body, blen, s->id, 8) && !memmem(body, blen, "\xa1w\xa0", 3)) goto out;
   if (msg_decode(body, blen, &m, err, sizeof err) < 0) goto out;
@@ -366,6 +372,8 @@ int main(int argc, char **argv) {
   master_counters *c = &ma.counters;
   printf("bench_master: %d simulated workers x %d names, %d s of 1 s intervals over tcp://127.0.0.1 (sealed)\n",
          b.n, b.names, b.seconds);
+  printf("  frames in %lld (bad %lld), assigns %lld, ready %lld\n", (long long)b.frames_in, (long long)b.frames_bad,
+         (long long)b.assigns_seen, (long long)b.readies);
   printf("  stats messages sent %lld, merged by the master %lld, intervals emitted %lld, exit code %d\n",
          (long long)b.sent_stats, (long long)c->stats_msgs, (long long)c->intervals, ma.rc);
   if (wall > 0) {

@@ -9,7 +9,8 @@
 #include "master/report/live.h"
 
 static const char help[] =
-    "usage: loadctl compare RUN_A RUN_B [--html FILE] [--margin PCT] [--margin-ms MS] [--fail-on-regression]\n"
+    "usage: loadctl compare RUN_A RUN_B [--html FILE] [--margin PCT] [--margin-ms MS] "
+    "[--fail-on-regression]\n"
     "\n"
     "Compare run B against run A per request name: requests/s, p50, p95, p99 and a verdict\n"
     "(regression / improvement / same). A change counts only above the noise margin: --margin percent\n"
@@ -55,8 +56,10 @@ int cmd_compare(int argc, char **argv) {
       code = EXIT_RUNTIME;
       goto out;
     }
-    if (i == 0) a = s;
-    else b = s;
+    if (i == 0)
+      a = s;
+    else
+      b = s;
   }
   res = compare_summaries(a, b, m);
   json_object_set_new(res, "a", json_string(dirs[0]));
@@ -67,8 +70,10 @@ int cmd_compare(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/compare.html", dirs[1]);
     html = path;
   }
-  if (compare_write_html(res, html) < 0) fprintf(stderr, "loadctl compare: cannot write %s\n", html);
-  else printf("compare: %s\n", html);
+  if (compare_write_html(res, html) < 0)
+    fprintf(stderr, "loadctl compare: cannot write %s\n", html);
+  else
+    printf("compare: %s\n", html);
   if (fail_on && json_integer_value(json_object_get(res, "regressions")) > 0) code = EXIT_THRESHOLDS;
 out:
   json_decref(a);

@@ -25,12 +25,16 @@ static void list_runs(const json_t *runs, size_t from) {
     char stamp[32];
     const json_t *ok = json_object_get(r, "thresholds_ok");
     rundir_format_time((int64_t)json_integer_value(json_object_get(r, "start_ms")), stamp, sizeof stamp);
-    printf("%-22s %-16.16s %-8.8s %10" JSON_INTEGER_FORMAT " %10.1f %8" JSON_INTEGER_FORMAT " %10.2f  %s%s\n", stamp,
-           json_string_value(json_object_get(r, "scenario")) ? json_string_value(json_object_get(r, "scenario")) : "?",
-           json_string_value(json_object_get(r, "status")) ? json_string_value(json_object_get(r, "status")) : "?",
-           json_integer_value(json_object_get(r, "requests")), json_number_value(json_object_get(r, "rps")),
-           json_integer_value(json_object_get(r, "errors")), json_number_value(json_object_get(r, "p99_all_ms")),
-           json_string_value(json_object_get(r, "dir")), json_is_false(ok) ? "  (thresholds failed)" : "");
+    printf(
+        "%-22s %-16.16s %-8.8s %10" JSON_INTEGER_FORMAT " %10.1f %8" JSON_INTEGER_FORMAT " %10.2f  %s%s\n",
+        stamp,
+        json_string_value(json_object_get(r, "scenario")) ? json_string_value(json_object_get(r, "scenario"))
+                                                          : "?",
+        json_string_value(json_object_get(r, "status")) ? json_string_value(json_object_get(r, "status"))
+                                                        : "?",
+        json_integer_value(json_object_get(r, "requests")), json_number_value(json_object_get(r, "rps")),
+        json_integer_value(json_object_get(r, "errors")), json_number_value(json_object_get(r, "p99_all_ms")),
+        json_string_value(json_object_get(r, "dir")), json_is_false(ok) ? "  (thresholds failed)" : "");
   }
 }
 
@@ -50,7 +54,8 @@ static void trend(const json_t *runs, size_t from, const char *name) {
     if (!json_is_number(v)) continue;
     rundir_format_time((int64_t)json_integer_value(json_object_get(r, "start_ms")), stamp, sizeof stamp);
     bar = max > 0 ? (int)lround(40.0 * json_number_value(v) / max) : 0;
-    printf("%-22s %10.2f ms  %.*s\n", stamp, json_number_value(v), bar, "########################################");
+    printf("%-22s %10.2f ms  %.*s\n", stamp, json_number_value(v), bar,
+           "########################################");
     shown++;
   }
   if (!shown) printf("(no run recorded a request named '%s')\n", name);
@@ -86,11 +91,12 @@ int cmd_history(int argc, char **argv) {
   }
   rc = history_load(root, &runs, &bad);
   if (rc < 0) {
-    fprintf(stderr, "loadctl history: no %s/%s (%s); runs are recorded there when they finish\n", root, HISTORY_INDEX,
-            strerror(-rc));
+    fprintf(stderr, "loadctl history: no %s/%s (%s); runs are recorded there when they finish\n", root,
+            HISTORY_INDEX, strerror(-rc));
     return EXIT_RUNTIME;
   }
-  if (bad) fprintf(stderr, "loadctl history: %d unreadable line(s) in %s/%s skipped\n", bad, root, HISTORY_INDEX);
+  if (bad)
+    fprintf(stderr, "loadctl history: %d unreadable line(s) in %s/%s skipped\n", bad, root, HISTORY_INDEX);
   if (last > 0 && json_array_size(runs) > (size_t)last) from = json_array_size(runs) - (size_t)last;
   if (as_json) {
     json_dumpf(runs, stdout, JSON_INDENT(2));

@@ -29,10 +29,11 @@ int hlog_write_header(FILE *f, int64_t start_ms) {
   if (fprintf(f, "#[StartTime: %" PRId64 ".%03d (seconds since epoch), %s]\n", start_ms / 1000,
               (int)(start_ms % 1000), date) < 0)
     return -EIO;
-  if (fprintf(f, "#[BaseTime: %" PRId64 ".%03d (seconds since epoch)]\n", start_ms / 1000, (int)(start_ms % 1000)) <
-      0)
+  if (fprintf(f, "#[BaseTime: %" PRId64 ".%03d (seconds since epoch)]\n", start_ms / 1000,
+              (int)(start_ms % 1000)) < 0)
     return -EIO;
-  if (fprintf(f, "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n") <
+  if (fprintf(f,
+              "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n") <
       0)
     return -EIO;
   return 0;
@@ -81,8 +82,12 @@ int hlog_reader_open(const char *path, hlog_reader **out) {
   return 0;
 }
 
-int64_t hlog_reader_start_ms(const hlog_reader *r) { return r->start_ms; }
-int hlog_reader_bad_lines(const hlog_reader *r) { return r->bad_lines; }
+int64_t hlog_reader_start_ms(const hlog_reader *r) {
+  return r->start_ms;
+}
+int hlog_reader_bad_lines(const hlog_reader *r) {
+  return r->bad_lines;
+}
 
 void hlog_reader_close(hlog_reader *r) {
   if (!r) return;

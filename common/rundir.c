@@ -77,8 +77,10 @@ static int make_run_dir(const char *root, const char *scenario, char **out) {
   rundir_format_time(clock_wall_ns() / 1000000, stamp, sizeof stamp);
   safe_name(scenario, name, sizeof name);
   for (int n = 1; n < 1000; n++) {
-    if (n == 1) snprintf(path, sizeof path, "%s/%s-%s", root, stamp, name);
-    else snprintf(path, sizeof path, "%s/%s-%s-%d", root, stamp, name, n);
+    if (n == 1)
+      snprintf(path, sizeof path, "%s/%s-%s", root, stamp, name);
+    else
+      snprintf(path, sizeof path, "%s/%s-%s-%d", root, stamp, name, n);
     if (mkdir(path, 0755) == 0) {
       *out = strdup(path);
       return *out ? 0 : -ENOMEM;
@@ -121,8 +123,8 @@ static void remove_stale(const char *dir) {
   closedir(d);
 }
 
-int rundir_open(const char *out_dir, const char *scenario_name, const char *runs_root, rundir **out, char *err,
-                size_t errlen) {
+int rundir_open(const char *out_dir, const char *scenario_name, const char *runs_root, rundir **out,
+                char *err, size_t errlen) {
   rundir *rd = calloc(1, sizeof *rd);
   int rc = 0;
 
@@ -136,7 +138,10 @@ int rundir_open(const char *out_dir, const char *scenario_name, const char *runs
   }
   if (rc < 0) {
     snprintf(err, errlen, "cannot create run directory under '%s': %s (use --out DIR with a writable path)",
-             out_dir ? out_dir : runs_root ? runs_root : "runs", strerror(-rc));
+             out_dir     ? out_dir
+             : runs_root ? runs_root
+                         : "runs",
+             strerror(-rc));
     goto fail;
   }
   rd->intervals = open_in(rd->path, RUNDIR_INTERVALS, &rc);
@@ -157,7 +162,9 @@ fail:
   return rc;
 }
 
-const char *rundir_path(const rundir *rd) { return rd->path; }
+const char *rundir_path(const rundir *rd) {
+  return rd->path;
+}
 
 int rundir_write_file(const char *dir, const char *name, const char *data, size_t len) {
   char path[4096], tmp[4200];
@@ -168,7 +175,8 @@ int rundir_write_file(const char *dir, const char *name, const char *data, size_
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   f = fopen(tmp, "w");
   if (!f) return -errno;
-  if (fwrite(data, 1, len, f) != len || fflush(f) != 0 || fdatasync(fileno(f)) != 0) rc = errno ? -errno : -EIO;
+  if (fwrite(data, 1, len, f) != len || fflush(f) != 0 || fdatasync(fileno(f)) != 0)
+    rc = errno ? -errno : -EIO;
   if (fclose(f) != 0 && rc == 0) rc = -errno;
   if (rc == 0 && rename(tmp, path) != 0) rc = -errno;
   if (rc < 0) unlink(tmp);
@@ -195,7 +203,9 @@ int rundir_write_json(const char *dir, const char *name, const json_t *value) {
   return rc;
 }
 
-int rundir_write_run(rundir *rd, const json_t *run_info) { return rundir_write_json(rd->path, RUNDIR_RUN, run_info); }
+int rundir_write_run(rundir *rd, const json_t *run_info) {
+  return rundir_write_json(rd->path, RUNDIR_RUN, run_info);
+}
 
 int rundir_csv_field(FILE *f, const char *text) {
   if (!strpbrk(text, ",\"\r\n")) return fputs(text, f) < 0 ? -EIO : 0;
@@ -220,11 +230,12 @@ int rundir_csv_ms(FILE *f, double ms) {
 }
 
 int rundir_history_header(FILE *f) {
-  return fputs("Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,"
-               "99.99%,100%,Total Request Count,Total Failure Count,Total Median Response Time,"
-               "Total Average Response Time,Total Min Response Time,Total Max Response Time,"
-               "Total Average Content Size\n",
-               f) < 0
+  return fputs(
+             "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,"
+             "99.99%,100%,Total Request Count,Total Failure Count,Total Median Response Time,"
+             "Total Average Response Time,Total Min Response Time,Total Max Response Time,"
+             "Total Average Content Size\n",
+             f) < 0
              ? -EIO
              : 0;
 }
@@ -281,8 +292,8 @@ int rundir_history_rows(FILE *f, const stats_interval *iv, const stats_interval 
     const stats_entry *e = &iv->entries[i];
     const stats_entry *t = stats_entry_find(cum, e->name);
     if (!t) t = e;
-    rc = history_row(f, iv, e->method, e->name, e->latency, e->count, e->errors, t->latency, t->count, t->errors,
-                     t->bytes_in);
+    rc = history_row(f, iv, e->method, e->name, e->latency, e->count, e->errors, t->latency, t->count,
+                     t->errors, t->bytes_in);
   }
   all = merged_latency(iv, &count, &errors, &bytes);
   tall = merged_latency(cum, &tcount, &terrors, &tbytes);
@@ -329,8 +340,9 @@ static json_t *entry_line(const stats_interval *iv, const stats_entry *e) {
   json_object_set_new(o, "bytes_in", json_integer(e->bytes_in));
   json_object_set_new(o, "bytes_out", json_integer(e->bytes_out));
   for (int k = 0; k < e->nfailures; k++)
-    json_array_append_new(fails, json_pack("{s:s,s:s,s:I}", "kind", stats_err_name(e->failures[k].kind), "message",
-                                           e->failures[k].message, "count", (json_int_t)e->failures[k].count));
+    json_array_append_new(fails,
+                          json_pack("{s:s,s:s,s:I}", "kind", stats_err_name(e->failures[k].kind), "message",
+                                    e->failures[k].message, "count", (json_int_t)e->failures[k].count));
   json_object_set_new(o, "failures", fails);
   return o;
 }
@@ -353,8 +365,9 @@ static json_t *total_line(const stats_interval *iv, const hist *all, int64_t cou
   json_object_set_new(o, "iterations", json_integer(iv->iterations));
   json_object_set_new(o, "names", json_integer((json_int_t)iv->nentries));
   for (size_t i = 0; i < iv->nchecks; i++)
-    json_array_append_new(checks, json_pack("{s:s,s:I,s:I}", "name", iv->checks[i].name, "passes",
-                                            (json_int_t)iv->checks[i].passes, "fails", (json_int_t)iv->checks[i].fails));
+    json_array_append_new(
+        checks, json_pack("{s:s,s:I,s:I}", "name", iv->checks[i].name, "passes",
+                          (json_int_t)iv->checks[i].passes, "fails", (json_int_t)iv->checks[i].fails));
   json_object_set_new(o, "checks", checks);
   return o;
 }
@@ -362,9 +375,9 @@ static json_t *total_line(const stats_interval *iv, const hist *all, int64_t cou
 static json_t *exemplar_list(const stats_exemplar *x, int n) {
   json_t *a = json_array();
   for (int i = 0; i < n; i++)
-    json_array_append_new(a, json_pack("{s:s,s:s,s:f,s:I}", "trace_id", x[i].trace_id, "span_id", x[i].span_id,
-                                       "latency_ms", (double)x[i].latency_us / 1000.0, "wall_ms",
-                                       (json_int_t)x[i].wall_ms));
+    json_array_append_new(
+        a, json_pack("{s:s,s:s,s:f,s:I}", "trace_id", x[i].trace_id, "span_id", x[i].span_id, "latency_ms",
+                     (double)x[i].latency_us / 1000.0, "wall_ms", (json_int_t)x[i].wall_ms));
   return a;
 }
 
@@ -391,8 +404,8 @@ static int write_exemplars(rundir *rd, const stats_interval *iv) {
   for (size_t i = 0; i < iv->nentries && rc == 0; i++) {
     const stats_entry *e = &iv->entries[i];
     if (e->nslow == 0 && e->ntypical == 0) continue;
-    rc = put_line(rd->exemplars, json_pack("{s:I,s:s,s:o,s:o}", "t", (json_int_t)iv->start_ms, "name", e->name,
-                                           "slow", exemplar_list(e->slow, e->nslow), "typical",
+    rc = put_line(rd->exemplars, json_pack("{s:I,s:s,s:o,s:o}", "t", (json_int_t)iv->start_ms, "name",
+                                           e->name, "slow", exemplar_list(e->slow, e->nslow), "typical",
                                            exemplar_list(e->typical, e->ntypical)));
   }
   return rc;
@@ -414,7 +427,8 @@ int rundir_append_interval(rundir *rd, const stats_interval *iv) {
   if (rc == 0) rc = write_exemplars(rd, iv);
   if (rc == 0) rc = stats_merge(rd->cum, iv);
   if (rc == 0) rc = rundir_history_rows(rd->history, iv, rd->cum);
-  for (size_t i = 0; i < iv->nentries && rc == 0; i++) rc = put_line(rd->intervals, entry_line(iv, &iv->entries[i]));
+  for (size_t i = 0; i < iv->nentries && rc == 0; i++)
+    rc = put_line(rd->intervals, entry_line(iv, &iv->entries[i]));
   if (rc == 0) rc = sync_file(rd->hlog);
   if (rc == 0) rc = sync_file(rd->exemplars);
   if (rc == 0) rc = sync_file(rd->history);

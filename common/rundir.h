@@ -32,8 +32,8 @@ typedef struct rundir rundir;
  * <runs_root or "runs">/<UTC time YYYY-MM-DDTHH-MM-SSZ>-<scenario_name>/ (a "-2", "-3"... suffix if taken).
  * Fails before any load is sent: negative errno and a message naming the path in err.
  * *out is owned by the caller, released with rundir_close. */
-int rundir_open(const char *out_dir, const char *scenario_name, const char *runs_root, rundir **out, char *err,
-                size_t errlen);
+int rundir_open(const char *out_dir, const char *scenario_name, const char *runs_root, rundir **out,
+                char *err, size_t errlen);
 
 /* The directory's path (owned by rd, valid until rundir_close). */
 const char *rundir_path(const rundir *rd);
@@ -44,7 +44,8 @@ int rundir_write_run(rundir *rd, const json_t *run_info);
 
 /* Append one merged interval: intervals.jsonl (one line per name plus an "(all)" line), latency.hlog
  * (one tagged histogram per name), exemplars.jsonl, stats_history.csv; then fflush + fdatasync all.
- * iv is borrowed. Intervals must come in time order. 0 or negative errno (the run goes on; the caller logs). */
+ * iv is borrowed. Intervals must come in time order. 0 or negative errno (the run goes on; the caller logs).
+ */
 int rundir_append_interval(rundir *rd, const stats_interval *iv);
 
 /* Flush and close the streaming files and free rd (NULL is fine). 0 or the first write error. */

@@ -20,9 +20,12 @@ void history_root_of(const char *run_dir, char *buf, size_t size) {
 
   while (len > 1 && run_dir[len - 1] == '/') len--;
   slash = memrchr(run_dir, '/', len);
-  if (!slash) snprintf(buf, size, ".");
-  else if (slash == run_dir) snprintf(buf, size, "/");
-  else snprintf(buf, size, "%.*s", (int)(slash - run_dir), run_dir);
+  if (!slash)
+    snprintf(buf, size, ".");
+  else if (slash == run_dir)
+    snprintf(buf, size, "/");
+  else
+    snprintf(buf, size, "%.*s", (int)(slash - run_dir), run_dir);
 }
 
 /* {name: summary.requests[i][key]} for one key. */
@@ -53,9 +56,11 @@ static json_t *index_line(const char *run_dir, const json_t *summary) {
   snprintf(clean, sizeof clean, "%.*s", (int)len, run_dir);
   json_object_set_new(o, "dir", json_string(clean));
   if (realpath(clean, abs)) json_object_set_new(o, "abs", json_string(abs)); /* dedupe key across cwds */
-  json_object_set(o, "scenario", json_object_get(run, "scenario") ? json_object_get(run, "scenario") : json_null());
+  json_object_set(o, "scenario",
+                  json_object_get(run, "scenario") ? json_object_get(run, "scenario") : json_null());
   json_object_set(o, "status", json_object_get(run, "status") ? json_object_get(run, "status") : json_null());
-  json_object_set(o, "start_ms", json_object_get(tot, "start_ms") ? json_object_get(tot, "start_ms") : json_null());
+  json_object_set(o, "start_ms",
+                  json_object_get(tot, "start_ms") ? json_object_get(tot, "start_ms") : json_null());
   json_object_set(o, "duration_s", json_object_get(tot, "duration_s"));
   json_object_set(o, "requests", json_object_get(tot, "requests"));
   json_object_set(o, "errors", json_object_get(tot, "errors"));
@@ -138,7 +143,8 @@ int history_load(const char *runs_root, json_t **out, int *bad_lines) {
 
 /* {"x":[0..],"labels":[...],"series":[{"name","y":[...]}]}: "(all)" first, then up to 9 names. */
 static json_t *trend_data(const json_t *runs, size_t from) {
-  json_t *x = json_array(), *labels = json_array(), *series = json_array(), *all = json_array(), *names = json_array();
+  json_t *x = json_array(), *labels = json_array(), *series = json_array(), *all = json_array(),
+         *names = json_array();
   const char *key;
   json_t *v;
 
@@ -152,7 +158,8 @@ static json_t *trend_data(const json_t *runs, size_t from) {
     json_array_append(all, json_object_get(r, "p99_all_ms") ? json_object_get(r, "p99_all_ms") : json_null());
     json_object_foreach(json_object_get(r, "p99_ms"), key, v) {
       bool seen = false;
-      for (size_t k = 0; k < json_array_size(names); k++) seen |= !strcmp(json_string_value(json_array_get(names, k)), key);
+      for (size_t k = 0; k < json_array_size(names); k++)
+        seen |= !strcmp(json_string_value(json_array_get(names, k)), key);
       if (!seen && json_array_size(names) < 9) json_array_append_new(names, json_string(key));
     }
   }
@@ -171,9 +178,11 @@ static json_t *trend_data(const json_t *runs, size_t from) {
 }
 
 static void runs_table(FILE *f, const json_t *runs, size_t from) {
-  fputs("<section><h2>Runs</h2><table><tr><th class=\"l\">start (UTC)</th><th class=\"l\">scenario</th>"
-        "<th class=\"l\">status</th><th>requests</th><th>rps</th><th>errors</th><th>p99 ms</th>"
-        "<th>thresholds</th><th class=\"l\">dir</th></tr>\n", f);
+  fputs(
+      "<section><h2>Runs</h2><table><tr><th class=\"l\">start (UTC)</th><th class=\"l\">scenario</th>"
+      "<th class=\"l\">status</th><th>requests</th><th>rps</th><th>errors</th><th>p99 ms</th>"
+      "<th>thresholds</th><th class=\"l\">dir</th></tr>\n",
+      f);
   for (size_t i = from; i < json_array_size(runs); i++) {
     const json_t *r = json_array_get(runs, i);
     char stamp[32];
@@ -183,11 +192,13 @@ static void runs_table(FILE *f, const json_t *runs, size_t from) {
     html_escape(f, json_string_value(json_object_get(r, "scenario")));
     fputs("</td><td class=\"l\">", f);
     html_escape(f, json_string_value(json_object_get(r, "status")));
-    fprintf(f, "</td><td>%" JSON_INTEGER_FORMAT "</td><td>%.1f</td><td>%" JSON_INTEGER_FORMAT "</td><td>%.2f</td>"
-               "<td class=\"%s\">%s</td><td class=\"l\">",
+    fprintf(f,
+            "</td><td>%" JSON_INTEGER_FORMAT "</td><td>%.1f</td><td>%" JSON_INTEGER_FORMAT
+            "</td><td>%.2f</td>"
+            "<td class=\"%s\">%s</td><td class=\"l\">",
             json_integer_value(json_object_get(r, "requests")), json_number_value(json_object_get(r, "rps")),
-            json_integer_value(json_object_get(r, "errors")), json_number_value(json_object_get(r, "p99_all_ms")),
-            ok ? "pass" : "fail", ok ? "pass" : "FAIL");
+            json_integer_value(json_object_get(r, "errors")),
+            json_number_value(json_object_get(r, "p99_all_ms")), ok ? "pass" : "fail", ok ? "pass" : "FAIL");
     html_escape(f, json_string_value(json_object_get(r, "dir")));
     fputs("</td></tr>\n", f);
   }
@@ -213,8 +224,10 @@ int history_write_html(const json_t *runs, size_t from, const char *path) {
           json_array_size(runs) - from);
   fputs("<section><h2>p99 per request across runs</h2><div data-chart=\"trend\"></div></section>\n", f);
   runs_table(f, runs, from);
-  fprintf(f, "</main>\n<script type=\"application/json\" id=\"loadctl-data\">%s</script>\n<script>\n%s</script>\n",
-          data, htmlasset_js);
+  fprintf(
+      f,
+      "</main>\n<script type=\"application/json\" id=\"loadctl-data\">%s</script>\n<script>\n%s</script>\n",
+      data, htmlasset_js);
   html_end(f);
   free(data);
   json_decref(d);

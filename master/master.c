@@ -28,6 +28,8 @@
 #define ABORT_DRAIN_NS 3000000000LL
 #define GRACE_INTERVALS 2
 #define MAX_WORKERS 100000
+#define FRAMES_PER_TICK 20000 /* bus frames reach every worker: per-worker sends are paced to this */
+#define START_EACH_MAX 64     /* up to this many workers get their own offset-corrected START */
 
 enum master_state { M_WAIT = 0, M_ASSIGN, M_RUN, M_DRAIN, M_DONE };
 
@@ -121,21 +123,39 @@ static void assign_one(master *m, registry_worker *w, const int *weights, size_t
   if (m->state >= M_RUN && with_script) x.u.assign.start_wall_ns = m->start_wall_ns + w->offset_ns;
   send_to(m, &x, w->id);
   w->assigned_gen = m->gen;
+  w->assign_due = false;
+  w->assign_sent_mono_ns = clock_mono_ns();
   if (w->state == REGISTRY_JOINED) w->state = m->state >= M_RUN ? REGISTRY_RUNNING : REGISTRY_ASSIGNED;
 }
 
-/* Plan over the active workers and send the shares: to all of them, or (resend) only to those whose
- * assign is not acknowledged yet. */
-static void send_plan(master *m, bool only_unready) {
-  size_t n = registry_active(m->reg, m->act, MAX_WORKERS);
+/* Send up to ASSIGNS_PER_TICK due shares of the current plan (the rest go on the next ticks). */
+static void send_due(master *m) {
+  size_t n = registry_active(m->reg, m->act, MAX_WORKERS), sent = 0;
+  size_t budget = n > 0 && FRAMES_PER_TICK / n > 0 ? FRAMES_PER_TICK / n : 1;
   int weights[n > 0 ? n : 1];
 
   for (size_t i = 0; i < n; i++) weights[i] = m->act[i]->threads;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n && sent < budget; i++) {
     registry_worker *w = m->act[i];
     bool first = w->state == REGISTRY_JOINED || (m->state < M_RUN && w->state == REGISTRY_ASSIGNED);
-    if (!only_unready || (w->state == REGISTRY_ASSIGNED && m->state < M_RUN)) assign_one(m, w, weights, n, i, first);
+    if (!w->assign_due) continue;
+    assign_one(m, w, weights, n, i, first);
+    sent++;
   }
+}
+
+/* Queue the shares: for all active workers, or (resend) only those whose assign is unanswered. */
+static void send_plan(master *m, bool only_unready) {
+  size_t n = registry_active(m->reg, m->act, MAX_WORKERS);
+  int64_t now = clock_mono_ns(), resend_ns = n > START_EACH_MAX ? 10000000000LL : 3000000000LL;
+
+  for (size_t i = 0; i < n; i++) {
+    registry_worker *w = m->act[i];
+    if (!only_unready || (w->state == REGISTRY_ASSIGNED && m->state < M_RUN && !w->assign_due &&
+                          now - w->assign_sent_mono_ns >= resend_ns))
+      w->assign_due = true;
+  }
+  send_due(m);
 }
 
 /* A new plan after workers came or went. */
@@ -271,10 +291,18 @@ static void begin_run(master *m) {
     registry_worker *w = m->act[i];
     msg x;
     if (w->state != REGISTRY_READY) continue;
-    msg_init(&x, MSG_START);
-    x.u.start_wall_ns = m->start_wall_ns + w->offset_ns;
-    send_to(m, &x, w->id);
+    if (n <= START_EACH_MAX) { /* in the worker's clock: stages in step despite clock offsets */
+      msg_init(&x, MSG_START);
+      x.u.start_wall_ns = m->start_wall_ns + w->offset_ns;
+      send_to(m, &x, w->id);
+    }
     w->state = REGISTRY_RUNNING;
+  }
+  if (n > START_EACH_MAX) { /* one frame for all: every frame reaches every worker anyway */
+    msg x;
+    msg_init(&x, MSG_START);
+    x.u.start_wall_ns = m->start_wall_ns;
+    send_to(m, &x, NULL);
   }
   results_started(m->res, m->start_wall_ns, m->reg, m->run_id);
   LOG(LOG_INFO, "master: run %s starts with %zu worker(s)", m->run_id, n);
@@ -285,6 +313,10 @@ static void state_wait(master *m, int64_t now) {
   size_t n = registry_active(m->reg, m->act, MAX_WORKERS);
   int64_t limit = m->cfg->expect_timeout_ns > 0 ? m->cfg->expect_timeout_ns : 30000000000LL;
 
+  if (n != m->active_count) {
+    LOG(LOG_INFO, "master: %zu of %d worker(s) joined", n, m->cfg->expect_workers);
+    m->active_count = n;
+  }
   if ((int)n >= m->cfg->expect_workers) {
     set_state(m, M_ASSIGN);
     rebalance(m, NULL);
@@ -306,7 +338,7 @@ static void state_assign(master *m, int64_t now) {
     set_state(m, M_DONE);
   } else if (active > 0 && ready == active) {
     begin_run(m);
-  } else if (now - m->state_mono_ns >= READY_TIMEOUT_NS) {
+  } else if (now - m->state_mono_ns >= READY_TIMEOUT_NS + (int64_t)active * 20000000LL) {
     if (ready == 0) {
       LOG(LOG_ERROR, "master: no worker became ready within 30 s");
       m->exit_code = 2;
@@ -380,6 +412,7 @@ static void on_tick(uv_timer_t *t) {
   master *m = t->data;
   int64_t now = clock_mono_ns();
 
+  if (m->state == M_ASSIGN || m->state == M_RUN) send_due(m);
   switch (m->state) {
   case M_WAIT: state_wait(m, now); break;
   case M_ASSIGN: state_assign(m, now); break;

@@ -90,8 +90,8 @@ static void respond(client *c) {
     close_client(c);
     return;
   }
-  fprintf(f, "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s", status, type,
-          strlen(body), body);
+  fprintf(f, "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s", status,
+          type, strlen(body), body);
   if (fclose(f) != 0) {
     close_client(c);
     return;
@@ -131,7 +131,8 @@ static void on_connection(uv_stream_t *server, int status) {
   m->refs++;
   c->next = m->clients;
   m->clients = c;
-  if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0 || uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0)
+  if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0 ||
+      uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0)
     close_client(c);
 }
 
@@ -157,7 +158,9 @@ static int parse_listen(const char *listen, struct sockaddr_storage *addr) {
   return uv_ip4_addr(hlen ? host : "127.0.0.1", (int)port, (struct sockaddr_in *)addr) < 0 ? -EINVAL : 0;
 }
 
-static void on_server_closed(uv_handle_t *h) { unref(h->data); }
+static void on_server_closed(uv_handle_t *h) {
+  unref(h->data);
+}
 
 int metrics_start(uv_loop_t *loop, const char *listen, metrics **out, char *err, size_t errlen) {
   struct sockaddr_storage addr;
@@ -189,8 +192,12 @@ int metrics_start(uv_loop_t *loop, const char *listen, metrics **out, char *err,
   return 0;
 }
 
-int metrics_port(const metrics *m) { return m->port; }
-const char *metrics_text(const metrics *m) { return m->text ? m->text : ""; }
+int metrics_port(const metrics *m) {
+  return m->port;
+}
+const char *metrics_text(const metrics *m) {
+  return m->text ? m->text : "";
+}
 
 /* Label value escaped per the exposition format (backslash, quote, newline). */
 static void label(FILE *f, const char *v) {
@@ -246,14 +253,20 @@ int metrics_update(metrics *m, const stats_interval *cumulative, int64_t users, 
   if (!f) return -ENOMEM;
   for (int part = 0; part < 3; part++) {
     fputs(heads[part], f);
-    for (size_t i = 0; cumulative && i < cumulative->nentries; i++) render_entry(f, &cumulative->entries[i], part);
+    for (size_t i = 0; cumulative && i < cumulative->nentries; i++)
+      render_entry(f, &cumulative->entries[i], part);
   }
-  fprintf(f, "# TYPE loadctl_users gauge\n# HELP loadctl_users Active virtual users.\nloadctl_users %" PRId64 "\n",
+  fprintf(f,
+          "# TYPE loadctl_users gauge\n# HELP loadctl_users Active virtual users.\nloadctl_users %" PRId64
+          "\n",
           users);
-  fprintf(f, "# TYPE loadctl_workers gauge\n# HELP loadctl_workers Connected workers.\nloadctl_workers %" PRId64 "\n",
+  fprintf(f,
+          "# TYPE loadctl_workers gauge\n# HELP loadctl_workers Connected workers.\nloadctl_workers %" PRId64
+          "\n",
           workers);
-  fprintf(f, "# TYPE loadctl_dropped counter\n# HELP loadctl_dropped Iterations due with no free VU.\n"
-             "loadctl_dropped_total %" PRId64 "\n# EOF\n",
+  fprintf(f,
+          "# TYPE loadctl_dropped counter\n# HELP loadctl_dropped Iterations due with no free VU.\n"
+          "loadctl_dropped_total %" PRId64 "\n# EOF\n",
           cumulative ? cumulative->dropped : 0);
   if (fclose(f) != 0) {
     free(buf);

@@ -34,6 +34,8 @@ typedef struct registry_worker {
   int64_t vu_id_base;
   int64_t intervals;     /* stats intervals received */
   int assigned_gen;      /* plan generation of the last assign sent */
+  bool assign_due;       /* an assign waits in the master's paced send queue */
+  int64_t assign_sent_mono_ns;
 } registry_worker;
 
 typedef struct registry registry;

@@ -16,7 +16,8 @@ struct thresholds {
   size_t n;
 };
 
-static const char metric_help[] = "use p50, p90, p95, p99, p99.9, max, min, mean, rps, errors, dropped, requests";
+static const char metric_help[] =
+    "use p50, p90, p95, p99, p99.9, max, min, mean, rps, errors, dropped, requests";
 
 static const char *skip_ws(const char *p) {
   while (isspace((unsigned char)*p)) p++;
@@ -32,10 +33,19 @@ static void read_word(const char **p, char *buf, size_t size) {
 
 /* Set metric (and percentile) from the word; 0 or -EINVAL. */
 static int set_metric(const char *word, threshold *t) {
-  static const struct { const char *name; int metric; } names[] = {
-      {"max", THRESHOLDS_MAX},        {"min", THRESHOLDS_MIN},           {"mean", THRESHOLDS_MEAN},
-      {"avg", THRESHOLDS_MEAN},       {"rps", THRESHOLDS_RPS},           {"errors", THRESHOLDS_ERR_RATE},
-      {"error_rate", THRESHOLDS_ERR_RATE}, {"dropped", THRESHOLDS_DROPPED}, {"requests", THRESHOLDS_REQUESTS},
+  static const struct {
+    const char *name;
+    int metric;
+  } names[] = {
+      {"max", THRESHOLDS_MAX},
+      {"min", THRESHOLDS_MIN},
+      {"mean", THRESHOLDS_MEAN},
+      {"avg", THRESHOLDS_MEAN},
+      {"rps", THRESHOLDS_RPS},
+      {"errors", THRESHOLDS_ERR_RATE},
+      {"error_rate", THRESHOLDS_ERR_RATE},
+      {"dropped", THRESHOLDS_DROPPED},
+      {"requests", THRESHOLDS_REQUESTS},
       {"median", THRESHOLDS_PCT},
   };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -60,8 +70,14 @@ static int set_metric(const char *word, threshold *t) {
 }
 
 static int read_op(const char **p, int *op) {
-  static const struct { const char *text; int op; } ops[] = {
-      {"<=", THRESHOLDS_LE}, {">=", THRESHOLDS_GE}, {"==", THRESHOLDS_EQ}, {"<", THRESHOLDS_LT}, {">", THRESHOLDS_GT}};
+  static const struct {
+    const char *text;
+    int op;
+  } ops[] = {{"<=", THRESHOLDS_LE},
+             {">=", THRESHOLDS_GE},
+             {"==", THRESHOLDS_EQ},
+             {"<", THRESHOLDS_LT},
+             {">", THRESHOLDS_GT}};
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
     size_t len = strlen(ops[i].text);
     if (strncmp(*p, ops[i].text, len) == 0) {
@@ -128,7 +144,8 @@ static int read_selector(const char **p, threshold *t) {
  * "http_req_failed: rate < 0.01" -> "errors{...} rate < 0.01", "http_reqs: count/rate" -> requests/rps,
  * "dropped_iterations" -> "dropped". Other text is copied as is. */
 static void from_k6(const char *expr, char *buf, size_t size) {
-  static const char *const metrics[] = {"http_req_duration", "http_req_failed", "http_reqs", "dropped_iterations"};
+  static const char *const metrics[] = {"http_req_duration", "http_req_failed", "http_reqs",
+                                        "dropped_iterations"};
   const char *p = skip_ws(expr), *sel = "", *rest;
   size_t m, sel_len = 0;
   char agg[32] = "";
@@ -153,8 +170,13 @@ static void from_k6(const char *expr, char *buf, size_t size) {
   if (m == 0 && strncmp(p, "p(", 2) == 0 && strchr(p, ')')) {
     snprintf(agg, sizeof agg, "p%.*s", (int)(strchr(p, ')') - (p + 2)), p + 2);
     rest = strchr(p, ')') + 1;
-  } else if (m == 0 && (!strncmp(p, "avg", 3) || !strncmp(p, "med", 3) || !strncmp(p, "max", 3) || !strncmp(p, "min", 3))) {
-    snprintf(agg, sizeof agg, "%s", !strncmp(p, "avg", 3) ? "mean" : !strncmp(p, "med", 3) ? "p50" : p[1] == 'a' ? "max" : "min");
+  } else if (m == 0 && (!strncmp(p, "avg", 3) || !strncmp(p, "med", 3) || !strncmp(p, "max", 3) ||
+                        !strncmp(p, "min", 3))) {
+    snprintf(agg, sizeof agg, "%s",
+             !strncmp(p, "avg", 3)   ? "mean"
+             : !strncmp(p, "med", 3) ? "p50"
+             : p[1] == 'a'           ? "max"
+                                     : "min");
     rest = p + 3;
   } else if (m == 1) {
     snprintf(agg, sizeof agg, "errors");
@@ -190,18 +212,21 @@ int thresholds_parse_one(const char *expr, threshold *out, char *err, size_t err
     strncat(err, ")", errlen - strlen(err) - 1);
     return -EINVAL;
   }
-  if (read_selector(&p, out) < 0) return fail_msg(err, errlen, expr, "bad selector; write {name=REQUEST NAME}", "");
+  if (read_selector(&p, out) < 0)
+    return fail_msg(err, errlen, expr, "bad selector; write {name=REQUEST NAME}", "");
   p = skip_ws(p);
   if (*p == ':') p = skip_ws(p + 1);
   read_word(&p, agg, sizeof agg);
   if (agg[0]) {
-    if (out->metric == THRESHOLDS_ERR_RATE && strcmp(agg, "count") == 0) out->metric = THRESHOLDS_ERR_COUNT;
+    if (out->metric == THRESHOLDS_ERR_RATE && strcmp(agg, "count") == 0)
+      out->metric = THRESHOLDS_ERR_COUNT;
     else if (!(out->metric == THRESHOLDS_ERR_RATE && strcmp(agg, "rate") == 0) &&
              !(out->metric == THRESHOLDS_DROPPED && strcmp(agg, "count") == 0))
       return fail_msg(err, errlen, expr, "unexpected word before the operator: ", agg);
   }
   p = skip_ws(p);
-  if (read_op(&p, &out->op) < 0) return fail_msg(err, errlen, expr, "missing operator; use <, <=, >, >= or ==", "");
+  if (read_op(&p, &out->op) < 0)
+    return fail_msg(err, errlen, expr, "missing operator; use <, <=, >, >= or ==", "");
   p = skip_ws(p);
   if (read_limit(p, out) < 0)
     return fail_msg(err, errlen, expr, "bad value; ",
@@ -252,8 +277,12 @@ void thresholds_destroy(thresholds *t) {
   free(t);
 }
 
-size_t thresholds_count(const thresholds *t) { return t ? t->n : 0; }
-const threshold *thresholds_get(const thresholds *t, size_t i) { return t && i < t->n ? &t->items[i] : NULL; }
+size_t thresholds_count(const thresholds *t) {
+  return t ? t->n : 0;
+}
+const threshold *thresholds_get(const thresholds *t, size_t i) {
+  return t && i < t->n ? &t->items[i] : NULL;
+}
 
 /* Value of t's metric over cum (NaN when the named request never appeared). */
 static double measure(const threshold *t, const stats_interval *cum, double duration_s) {
@@ -274,15 +303,32 @@ static double measure(const threshold *t, const stats_interval *cum, double dura
   }
   if (!found && t->name[0]) goto out;
   switch (t->metric) {
-  case THRESHOLDS_PCT: v = rundir_pct_ms(h, t->percentile); break;
-  case THRESHOLDS_MAX: v = (double)hist_max(h) / 1000.0; break;
-  case THRESHOLDS_MIN: v = (double)hist_min(h) / 1000.0; break;
-  case THRESHOLDS_MEAN: v = hist_count(h) ? hist_mean(h) / 1000.0 : 0; break;
-  case THRESHOLDS_RPS: v = duration_s > 0 ? (double)count / duration_s : 0; break;
-  case THRESHOLDS_ERR_RATE: v = count ? (double)errors / (double)count : 0; break;
-  case THRESHOLDS_ERR_COUNT: v = (double)errors; break;
-  case THRESHOLDS_REQUESTS: v = (double)count; break;
-  default: break;
+    case THRESHOLDS_PCT:
+      v = rundir_pct_ms(h, t->percentile);
+      break;
+    case THRESHOLDS_MAX:
+      v = (double)hist_max(h) / 1000.0;
+      break;
+    case THRESHOLDS_MIN:
+      v = (double)hist_min(h) / 1000.0;
+      break;
+    case THRESHOLDS_MEAN:
+      v = hist_count(h) ? hist_mean(h) / 1000.0 : 0;
+      break;
+    case THRESHOLDS_RPS:
+      v = duration_s > 0 ? (double)count / duration_s : 0;
+      break;
+    case THRESHOLDS_ERR_RATE:
+      v = count ? (double)errors / (double)count : 0;
+      break;
+    case THRESHOLDS_ERR_COUNT:
+      v = (double)errors;
+      break;
+    case THRESHOLDS_REQUESTS:
+      v = (double)count;
+      break;
+    default:
+      break;
   }
 out:
   if (h) hist_destroy(h);
@@ -292,11 +338,16 @@ out:
 static bool compare(double v, int op, double limit) {
   if (isnan(v)) return false;
   switch (op) {
-  case THRESHOLDS_LT: return v < limit;
-  case THRESHOLDS_LE: return v <= limit;
-  case THRESHOLDS_GT: return v > limit;
-  case THRESHOLDS_GE: return v >= limit;
-  default: return fabs(v - limit) <= 1e-9 * fmax(1.0, fabs(limit));
+    case THRESHOLDS_LT:
+      return v < limit;
+    case THRESHOLDS_LE:
+      return v <= limit;
+    case THRESHOLDS_GT:
+      return v > limit;
+    case THRESHOLDS_GE:
+      return v >= limit;
+    default:
+      return fabs(v - limit) <= 1e-9 * fmax(1.0, fabs(limit));
   }
 }
 
@@ -323,12 +374,18 @@ bool thresholds_should_abort(thresholds *t, const stats_interval *cumulative, do
 
 /* The value with its unit ("182.3ms", "0.50%", "1200.0/s", "3"). */
 static void format_value(const threshold *th, char *buf, size_t size) {
-  if (!th->evaluated) snprintf(buf, size, "-");
-  else if (isnan(th->value)) snprintf(buf, size, "no data");
-  else if (is_latency(th->metric)) snprintf(buf, size, "%.2fms", th->value);
-  else if (th->metric == THRESHOLDS_ERR_RATE) snprintf(buf, size, "%.2f%%", th->value * 100);
-  else if (th->metric == THRESHOLDS_RPS) snprintf(buf, size, "%.1f/s", th->value);
-  else snprintf(buf, size, "%.0f", th->value);
+  if (!th->evaluated)
+    snprintf(buf, size, "-");
+  else if (isnan(th->value))
+    snprintf(buf, size, "no data");
+  else if (is_latency(th->metric))
+    snprintf(buf, size, "%.2fms", th->value);
+  else if (th->metric == THRESHOLDS_ERR_RATE)
+    snprintf(buf, size, "%.2f%%", th->value * 100);
+  else if (th->metric == THRESHOLDS_RPS)
+    snprintf(buf, size, "%.1f/s", th->value);
+  else
+    snprintf(buf, size, "%.0f", th->value);
 }
 
 json_t *thresholds_to_json(const thresholds *t) {
@@ -338,8 +395,9 @@ json_t *thresholds_to_json(const thresholds *t) {
     json_t *v = isnan(th->value) || !th->evaluated ? json_null() : json_real(th->value);
     char shown[64];
     format_value(th, shown, sizeof shown);
-    json_array_append_new(a, json_pack("{s:s,s:b,s:o,s:b,s:s}", "expr", th->expr, "ok", th->evaluated && th->ok,
-                                       "value", v, "abort_on_fail", th->abort_on_fail, "shown", shown));
+    json_array_append_new(
+        a, json_pack("{s:s,s:b,s:o,s:b,s:s}", "expr", th->expr, "ok", th->evaluated && th->ok, "value", v,
+                     "abort_on_fail", th->abort_on_fail, "shown", shown));
   }
   return a;
 }
@@ -361,11 +419,20 @@ void thresholds_print(const thresholds *t, FILE *out, bool color) {
 static void xml_escaped(FILE *f, const char *s) {
   for (; *s; s++) {
     switch (*s) {
-    case '<': fputs("&lt;", f); break;
-    case '>': fputs("&gt;", f); break;
-    case '&': fputs("&amp;", f); break;
-    case '"': fputs("&quot;", f); break;
-    default: fputc(*s, f);
+      case '<':
+        fputs("&lt;", f);
+        break;
+      case '>':
+        fputs("&gt;", f);
+        break;
+      case '&':
+        fputs("&amp;", f);
+        break;
+      case '"':
+        fputs("&quot;", f);
+        break;
+      default:
+        fputc(*s, f);
     }
   }
 }
@@ -380,8 +447,8 @@ int thresholds_write_junit(const thresholds *t, const char *path) {
   for (size_t i = 0; t && i < t->n; i++) failures += !(t->items[i].evaluated && t->items[i].ok);
   fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites tests=\"%zu\" failures=\"%zu\">\n",
           thresholds_count(t), failures);
-  fprintf(f, "  <testsuite name=\"loadctl thresholds\" tests=\"%zu\" failures=\"%zu\">\n", thresholds_count(t),
-          failures);
+  fprintf(f, "  <testsuite name=\"loadctl thresholds\" tests=\"%zu\" failures=\"%zu\">\n",
+          thresholds_count(t), failures);
   for (size_t i = 0; t && i < t->n; i++) {
     const threshold *th = &t->items[i];
     char value[64];

@@ -17,28 +17,36 @@
  * requests (count). Operators < <= > >= ==. Latency values take ns/us/ms/s/m units (bare = ms);
  * rates take "%" or a fraction. Selector {name=...} restricts to one request name (default: all). */
 enum thresholds_metric {
-  THRESHOLDS_PCT = 0, THRESHOLDS_MAX, THRESHOLDS_MIN, THRESHOLDS_MEAN, THRESHOLDS_RPS,
-  THRESHOLDS_ERR_RATE, THRESHOLDS_ERR_COUNT, THRESHOLDS_DROPPED, THRESHOLDS_REQUESTS
+  THRESHOLDS_PCT = 0,
+  THRESHOLDS_MAX,
+  THRESHOLDS_MIN,
+  THRESHOLDS_MEAN,
+  THRESHOLDS_RPS,
+  THRESHOLDS_ERR_RATE,
+  THRESHOLDS_ERR_COUNT,
+  THRESHOLDS_DROPPED,
+  THRESHOLDS_REQUESTS
 };
 enum thresholds_op { THRESHOLDS_LT = 0, THRESHOLDS_LE, THRESHOLDS_GT, THRESHOLDS_GE, THRESHOLDS_EQ };
 
 /* One parsed threshold; plain data so tests and reports can look inside. */
 typedef struct threshold {
-  char expr[512];        /* as written */
-  int metric;            /* enum thresholds_metric */
-  double percentile;     /* THRESHOLDS_PCT: 50, 99.9 ... */
+  char expr[512];            /* as written */
+  int metric;                /* enum thresholds_metric */
+  double percentile;         /* THRESHOLDS_PCT: 50, 99.9 ... */
   char name[STATS_NAME_MAX]; /* "" = all requests */
-  int op;                /* enum thresholds_op */
-  double limit;          /* latency in ms, rate as a fraction, rps, or a count */
+  int op;                    /* enum thresholds_op */
+  double limit;              /* latency in ms, rate as a fraction, rps, or a count */
   bool abort_on_fail;
   bool evaluated, ok;
-  double value;          /* last evaluated value, same unit as limit */
+  double value; /* last evaluated value, same unit as limit */
 } threshold;
 
 typedef struct thresholds thresholds;
 
 /* Parse one expression into *out. -EINVAL and a message quoting the expression in err
- * (e.g. "threshold 'p98.x < 2': unknown metric 'p98.x' (use p50..p99.9, max, mean, rps, errors, dropped)"). */
+ * (e.g. "threshold 'p98.x < 2': unknown metric 'p98.x' (use p50..p99.9, max, mean, rps, errors, dropped)").
+ */
 int thresholds_parse_one(const char *expr, threshold *out, char *err, size_t errlen);
 
 /* Parse all of o->thresholds (o may be NULL or have none: an empty set). *out owned by caller,

@@ -17,7 +17,7 @@
 #define DEFAULT_TIMEOUT_MS 30000
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
 
-enum { TCP_NONE = 0, TCP_CONNECTING, TCP_OPEN, TCP_CLOSING };
+enum { ST_NONE = 0, ST_CONNECTING, ST_OPEN, ST_CLOSING };
 
 typedef struct buf {
   char *data;
@@ -53,15 +53,19 @@ struct http_h1_conn {
   int reused;  /* the open connection already carried a response */
   int retried; /* this request was already resent once on a fresh connection */
   char host[256];
+  char gai_host[256]; /* what the pending lookup asked for (the host may change meanwhile) */
   int port;
   struct sockaddr_storage addr;
   int have_addr;
   /* request */
   int busy, is_head, connecting;
+  int writing; /* a uv_write of req is still queued: req must not change, the connection not be reused */
   http_h1_done_cb done;
   void *ud;
   buf req, key; /* request bytes; the shape they were built from */
   size_t key_nheaders, key_body_len;
+  size_t *voff; /* where each header value sits in req, for patching */
+  size_t voff_cap;
   int key_valid;
   int64_t timeout_ms, connect_timeout_ms, connect_start_ns;
   /* response */
@@ -124,6 +128,7 @@ static void maybe_free(http_h1_conn *c) {
   free(c->hdrs.data);
   free(c->body.data);
   free(c->jar);
+  free(c->voff);
   free(c);
   h_unref(h);
 }
@@ -135,14 +140,15 @@ static void handle_closed(uv_handle_t *handle) {
 }
 
 static void close_tcp(http_h1_conn *c) {
-  if (c->tcp_state == TCP_NONE || c->tcp_state == TCP_CLOSING) return;
-  c->tcp_state = TCP_CLOSING;
+  if (c->tcp_state == ST_NONE || c->tcp_state == ST_CLOSING) return;
+  c->tcp_state = ST_CLOSING;
   uv_close((uv_handle_t *)&c->tcp, tcp_closed);
 }
 
 static void tcp_closed(uv_handle_t *handle) {
   http_h1_conn *c = handle->data;
-  c->tcp_state = TCP_NONE;
+  c->tcp_state = ST_NONE;
+  c->writing = 0;
   c->reused = 0;
   c->handles--;
   if (c->released) {
@@ -289,7 +295,7 @@ static void response_done(http_h1_conn *c, int trailing) {
     fail(c, STATS_ERR_PROTOCOL, "101 Switching Protocols not supported", 0);
     return;
   }
-  if (trailing || !http_should_keep_alive(&c->parser)) close_tcp(c);
+  if (trailing || c->writing || !http_should_keep_alive(&c->parser)) close_tcp(c);
   else c->reused = 1;
   finish(c);
 }
@@ -336,7 +342,7 @@ static void on_eof(http_h1_conn *c, int uverr) {
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   http_h1_conn *c = s->data;
-  if (c->tcp_state != TCP_OPEN) return;
+  if (c->tcp_state != ST_OPEN) return;
   if (n > 0 && c->busy) feed(c, b->base, (size_t)n);
   else if (n > 0) close_tcp(c); /* bytes nobody asked for: this connection is out of step */
   else if (n < 0) on_eof(c, (int)n);
@@ -346,7 +352,8 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
 
 static void on_write(uv_write_t *w, int status) {
   http_h1_conn *c = w->data;
-  if (status == UV_ECANCELED || !c->busy || c->tcp_state != TCP_OPEN) return;
+  c->writing = 0;
+  if (status == UV_ECANCELED || !c->busy || c->tcp_state != ST_OPEN) return;
   if (status < 0) broken(c, status);
 }
 
@@ -364,6 +371,7 @@ static void write_request(http_h1_conn *c) {
   c->wreq.data = c;
   int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write);
   if (rc < 0) broken(c, rc);
+  else c->writing = 1;
 }
 
 static void arm_timer(http_h1_conn *c) {
@@ -374,13 +382,13 @@ static void arm_timer(http_h1_conn *c) {
 
 static void on_connect(uv_connect_t *r, int status) {
   http_h1_conn *c = r->data;
-  if (status == UV_ECANCELED || c->tcp_state != TCP_CONNECTING) return;
+  if (status == UV_ECANCELED || c->tcp_state != ST_CONNECTING) return;
   c->connecting = 0;
   if (status < 0) {
     fail(c, connect_kind(status), "connect", status);
     return;
   }
-  c->tcp_state = TCP_OPEN;
+  c->tcp_state = ST_OPEN;
   c->res.connect_ns += clock_mono_ns() - c->connect_start_ns;
   uv_tcp_nodelay(&c->tcp, 1);
   int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
@@ -400,7 +408,7 @@ static void connect_addr(http_h1_conn *c) {
   }
   c->handles++;
   c->tcp.data = c;
-  c->tcp_state = TCP_CONNECTING;
+  c->tcp_state = ST_CONNECTING;
   c->connecting = 1;
   c->connect_start_ns = clock_mono_ns();
   c->creq.data = c;
@@ -422,7 +430,7 @@ static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *ai) {
       pick = a;
       break;
     }
-  if (status == 0 && pick && !c->released) {
+  if (status == 0 && pick && !c->released && strcmp(c->gai_host, c->host) == 0) {
     memcpy(&c->addr, pick->ai_addr, pick->ai_addrlen);
     ((struct sockaddr_in *)&c->addr)->sin_port = htons((uint16_t)c->port); /* same offset for v6 */
     c->have_addr = 1;
@@ -430,6 +438,7 @@ static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *ai) {
   if (ai) uv_freeaddrinfo(ai);
   if (c->released) maybe_free(c);
   else if (c->busy && c->have_addr) connect_addr(c);
+  else if (c->busy && strcmp(c->gai_host, c->host) != 0) start_connect(c); /* asked for another host */
   else if (c->busy) fail(c, STATS_ERR_DNS, c->host, status < 0 ? status : UV_EAI_NONAME);
 }
 
@@ -454,6 +463,7 @@ static void start_connect(http_h1_conn *c) {
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   c->gai.data = c;
+  memcpy(c->gai_host, c->host, sizeof c->host);
   int rc = uv_getaddrinfo(c->h->loop, &c->gai, on_resolved, c->host, NULL, &hints);
   if (rc < 0) {
     c->connecting = 0;
@@ -473,14 +483,38 @@ static int shape_eat(const char **p, const char *end, const char *s) {
   return 1;
 }
 
-/* Nonzero when req has the shape the cached request bytes were built from. */
-static int shape_same(const http_h1_conn *c, const http_request *r) {
+/* Skip one stored header value if req's value has its length; *same says whether the bytes match. */
+static int value_fits(const char **p, const char *end, const char *value, int *same) {
+  size_t n = strlen(value);
+  if ((size_t)(end - *p) < n + 1 || (*p)[n] != 0 || memchr(*p, 0, n)) return 0;
+  *same = memcmp(*p, value, n) == 0;
+  *p += n + 1;
+  return 1;
+}
+
+/* Nonzero when the cached request bytes fit req: same method, URL, header names, body, and header
+ * values equal or of equal length (those, a fresh traceparent say, are then patched in place). */
+static int shape_reuse(http_h1_conn *c, const http_request *r) {
   const char *p = c->key.data, *end = c->key.data + c->key.len;
+  int same, patch = 0;
   if (!c->key_valid || c->key_nheaders != r->nheaders || c->key_body_len != r->body_len) return 0;
   if (!shape_eat(&p, end, r->method) || !shape_eat(&p, end, r->url)) return 0;
-  for (size_t i = 0; i < r->nheaders; i++)
-    if (!shape_eat(&p, end, r->headers[i].name) || !shape_eat(&p, end, r->headers[i].value)) return 0;
-  return p == end && (r->body_len == 0 || memcmp(c->req.data + c->req.len - r->body_len, r->body, r->body_len) == 0);
+  const char *values = p;
+  for (size_t i = 0; i < r->nheaders; i++) {
+    if (!shape_eat(&p, end, r->headers[i].name) || !value_fits(&p, end, r->headers[i].value, &same)) return 0;
+    patch |= !same;
+  }
+  if (p != end || (r->body_len && memcmp(c->req.data + c->req.len - r->body_len, r->body, r->body_len))) return 0;
+  for (size_t i = 0; patch && i < r->nheaders; i++) {
+    char *v = c->key.data + (values - c->key.data) + strlen(r->headers[i].name) + 1;
+    size_t n = strlen(r->headers[i].value);
+    if (memcmp(v, r->headers[i].value, n) != 0) {
+      memcpy(v, r->headers[i].value, n);
+      memcpy(c->req.data + c->voff[i], r->headers[i].value, n);
+    }
+    values = v + n + 1;
+  }
+  return 1;
 }
 
 static int has_header(const http_request *r, const char *name) {
@@ -523,7 +557,8 @@ static int build_request(http_h1_conn *c, const http_request *r, const char *tar
   c->req.len = 0;
   rc |= buf_str(&c->req, r->method);
   rc |= buf_add(&c->req, " ", 1);
-  rc |= target_len ? buf_add(&c->req, target, target_len) : buf_add(&c->req, "/", 1);
+  if (target_len == 0 || target[0] != '/') rc |= buf_add(&c->req, "/", 1);
+  if (target_len) rc |= buf_add(&c->req, target, target_len);
   rc |= buf_str(&c->req, " HTTP/1.1\r\n");
   if (!has_header(r, "Host")) {
     rc |= buf_str(&c->req, "Host: ");
@@ -532,9 +567,16 @@ static int build_request(http_h1_conn *c, const http_request *r, const char *tar
   }
   if (!has_header(r, "User-Agent")) rc |= buf_str(&c->req, "User-Agent: loadctl/" LOADCTL_VERSION "\r\n");
   if (!has_header(r, "Accept")) rc |= buf_str(&c->req, "Accept: */*\r\n");
+  if (r->nheaders > c->voff_cap) {
+    size_t *v = realloc(c->voff, r->nheaders * sizeof *v);
+    if (!v) return -ENOMEM;
+    c->voff = v;
+    c->voff_cap = r->nheaders;
+  }
   for (size_t i = 0; i < r->nheaders; i++) {
     rc |= buf_str(&c->req, r->headers[i].name);
     rc |= buf_str(&c->req, ": ");
+    c->voff[i] = c->req.len;
     rc |= buf_str(&c->req, r->headers[i].value);
     rc |= buf_str(&c->req, "\r\n");
   }
@@ -582,13 +624,14 @@ static int prepare(http_h1_conn *c, const http_request *r) {
     c->njar = 0;
     c->key_valid = 0;
   }
-  if (shape_same(c, r)) return 0;
+  if (shape_reuse(c, r)) return 0;
   size_t hp = u.field_data[UF_HOST].off, hpl = hl;
   if (hp > 0 && r->url[hp - 1] == '[') hp--, hpl += 2; /* keep the brackets of an IPv6 literal */
   if (u.field_set & (1 << UF_PORT)) hpl += 1 + u.field_data[UF_PORT].len;
-  size_t t = (u.field_set & (1 << UF_PATH)) ? u.field_data[UF_PATH].off
-             : (u.field_set & (1 << UF_QUERY)) ? u.field_data[UF_QUERY].off - 1 : ul;
-  size_t te = (u.field_set & (1 << UF_FRAGMENT)) ? u.field_data[UF_FRAGMENT].off - 1 : ul;
+  size_t t = ul, te = ul;
+  if (u.field_set & (1 << UF_PATH)) t = u.field_data[UF_PATH].off;
+  else if (u.field_set & (1 << UF_QUERY)) t = (size_t)u.field_data[UF_QUERY].off - 1;
+  if (u.field_set & (1 << UF_FRAGMENT)) te = (size_t)u.field_data[UF_FRAGMENT].off - 1;
   int rc = build_request(c, r, r->url + t, te - t, r->url + hp, hpl);
   c->key_valid = rc == 0;
   return rc;
@@ -604,7 +647,6 @@ int http_h1_conn_send(http_h1_conn *c, const http_request *req, http_h1_done_cb 
   int rc = prepare(c, req);
   if (rc < 0) return rc;
   memset(&c->res, 0, sizeof c->res);
-  if (buf_reserve(&c->body, req->max_body < 65536 ? req->max_body : 65536)) return -ENOMEM;
   c->done = done;
   c->ud = ud;
   c->busy = 1;
@@ -616,10 +658,10 @@ int http_h1_conn_send(http_h1_conn *c, const http_request *req, http_h1_done_cb 
   c->hdrs.len = c->body.len = 0;
   http_parser_init(&c->parser, HTTP_RESPONSE);
   c->res.sent_ns = clock_mono_ns();
-  if (c->tcp_state == TCP_OPEN) {
+  if (c->tcp_state == ST_OPEN) {
     arm_timer(c);
     write_request(c);
-  } else if (c->tcp_state == TCP_CLOSING) {
+  } else if (c->tcp_state == ST_CLOSING) {
     c->want_connect = 1;
   } else {
     start_connect(c);

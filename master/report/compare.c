@@ -38,7 +38,8 @@ static int judge(double a, double b, bool higher_better, compare_margin m) {
   return (diff > 0) == higher_better ? 1 : -1;
 }
 
-static json_t *compare_one(const char *name, const json_t *qa, const json_t *qb, compare_margin m, int *verdict) {
+static json_t *compare_one(const char *name, const json_t *qa, const json_t *qb, compare_margin m,
+                           int *verdict) {
   json_t *o = json_object(), *ms = json_object();
   int worse = 0, better = 0;
 
@@ -57,11 +58,12 @@ static json_t *compare_one(const char *name, const json_t *qa, const json_t *qb,
   }
   *verdict = !qa ? 2 : !qb ? 3 : worse ? -1 : better ? 1 : 0;
   json_object_set_new(o, "name", json_string(name));
-  json_object_set_new(o, "verdict", json_string(*verdict == 2   ? "new"
-                                                : *verdict == 3 ? "missing"
-                                                : *verdict < 0  ? "regression"
-                                                : *verdict > 0  ? "improvement"
-                                                                : "same"));
+  json_object_set_new(o, "verdict",
+                      json_string(*verdict == 2   ? "new"
+                                  : *verdict == 3 ? "missing"
+                                  : *verdict < 0  ? "regression"
+                                  : *verdict > 0  ? "improvement"
+                                                  : "same"));
   json_object_set_new(o, "metrics", ms);
   return o;
 }
@@ -117,15 +119,16 @@ void compare_print(const json_t *result, FILE *out, bool color) {
           "p95 ms A -> B", "p99 ms A -> B");
   json_array_foreach(json_object_get(result, "requests"), i, q) {
     const char *v = json_string_value(json_object_get(q, "verdict"));
-    fprintf(out, "%-32.32s %s%-11s%s", json_string_value(json_object_get(q, "name")), verdict_color(v, color), v,
-            color && verdict_color(v, color)[0] ? "\033[0m" : "");
+    fprintf(out, "%-32.32s %s%-11s%s", json_string_value(json_object_get(q, "name")), verdict_color(v, color),
+            v, color && verdict_color(v, color)[0] ? "\033[0m" : "");
     for (size_t k = 0; k < NMETRICS; k++) {
       const json_t *c = json_object_get(json_object_get(q, "metrics"), metrics[k].key);
       const json_t *ch = json_object_get(c, "change");
       char cell[64];
       snprintf(cell, sizeof cell, "%.1f -> %.1f", json_number_value(json_object_get(c, "a")),
                json_number_value(json_object_get(c, "b")));
-      if (json_is_number(ch)) snprintf(cell + strlen(cell), sizeof cell - strlen(cell), " (%+.0f%%)", 100 * json_number_value(ch));
+      if (json_is_number(ch))
+        snprintf(cell + strlen(cell), sizeof cell - strlen(cell), " (%+.0f%%)", 100 * json_number_value(ch));
       fprintf(out, " %23s", cell);
     }
     fputc('\n', out);
@@ -145,13 +148,20 @@ static void html_rows(FILE *f, const json_t *result) {
     const char *v = json_string_value(json_object_get(q, "verdict"));
     fputs("<tr><td class=\"l\">", f);
     html_escape(f, json_string_value(json_object_get(q, "name")));
-    fprintf(f, "</td><td class=\"%s\">%s</td>", !strcmp(v, "regression") ? "fail" : !strcmp(v, "improvement") ? "pass" : "", v);
+    fprintf(f, "</td><td class=\"%s\">%s</td>",
+            !strcmp(v, "regression")    ? "fail"
+            : !strcmp(v, "improvement") ? "pass"
+                                        : "",
+            v);
     for (size_t k = 0; k < NMETRICS; k++) {
       const json_t *c = json_object_get(json_object_get(q, "metrics"), metrics[k].key);
       const char *mv = json_string_value(json_object_get(c, "verdict"));
       const json_t *ch = json_object_get(c, "change");
       fprintf(f, "<td>%.2f</td><td>%.2f</td><td class=\"%s\">", json_number_value(json_object_get(c, "a")),
-              json_number_value(json_object_get(c, "b")), !strcmp(mv, "worse") ? "fail" : !strcmp(mv, "better") ? "pass" : "");
+              json_number_value(json_object_get(c, "b")),
+              !strcmp(mv, "worse")    ? "fail"
+              : !strcmp(mv, "better") ? "pass"
+                                      : "");
       if (json_is_number(ch)) fprintf(f, "%+.1f%%", 100 * json_number_value(ch));
       fputs("</td>", f);
     }
@@ -172,20 +182,25 @@ int compare_write_html(const json_t *result, const char *path) {
   html_escape(f, json_string_value(json_object_get(result, "a")));
   fputs(" &middot; B: ", f);
   html_escape(f, json_string_value(json_object_get(result, "b")));
-  fprintf(f, "</div></header>\n<main><div class=\"cards\"><div class=\"card %s\"><div class=\"v\">%lld</div>"
-             "<div class=\"k\">regressions</div></div><div class=\"card\"><div class=\"v\">%lld</div>"
-             "<div class=\"k\">improvements</div></div></div>\n",
+  fprintf(f,
+          "</div></header>\n<main><div class=\"cards\"><div class=\"card %s\"><div class=\"v\">%lld</div>"
+          "<div class=\"k\">regressions</div></div><div class=\"card\"><div class=\"v\">%lld</div>"
+          "<div class=\"k\">improvements</div></div></div>\n",
           json_integer_value(json_object_get(result, "regressions")) ? "bad" : "good",
           (long long)json_integer_value(json_object_get(result, "regressions")),
           (long long)json_integer_value(json_object_get(result, "improvements")));
-  fputs("<section><h2>Per request (B against A)</h2><table><tr><th class=\"l\">name</th><th>verdict</th>"
-        "<th>rps A</th><th>rps B</th><th>change</th><th>p50 A</th><th>p50 B</th><th>change</th><th>p95 A</th>"
-        "<th>p95 B</th><th>change</th><th>p99 A</th><th>p99 B</th><th>change</th></tr>\n", f);
+  fputs(
+      "<section><h2>Per request (B against A)</h2><table><tr><th class=\"l\">name</th><th>verdict</th>"
+      "<th>rps A</th><th>rps B</th><th>change</th><th>p50 A</th><th>p50 B</th><th>change</th><th>p95 A</th>"
+      "<th>p95 B</th><th>change</th><th>p99 A</th><th>p99 B</th><th>change</th></tr>\n",
+      f);
   html_rows(f, result);
-  fprintf(f, "</table><p class=\"note\">latencies in ms; a change counts when above %.0f%% and (latency) %.1f ms"
-             "</p></section></main>\n<script>document.documentElement.setAttribute('data-status','ok');</script>\n",
-          100 * json_number_value(json_object_get(json_object_get(result, "margin"), "rel")),
-          json_number_value(json_object_get(json_object_get(result, "margin"), "abs_ms")));
+  fprintf(
+      f,
+      "</table><p class=\"note\">latencies in ms; a change counts when above %.0f%% and (latency) %.1f ms"
+      "</p></section></main>\n<script>document.documentElement.setAttribute('data-status','ok');</script>\n",
+      100 * json_number_value(json_object_get(json_object_get(result, "margin"), "rel")),
+      json_number_value(json_object_get(json_object_get(result, "margin"), "abs_ms")));
   html_end(f);
   if (fclose(f) != 0) {
     free(buf);

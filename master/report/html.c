@@ -16,33 +16,49 @@
 void html_escape(FILE *out, const char *text) {
   for (const char *p = text ? text : ""; *p; p++) {
     switch (*p) {
-    case '<': fputs("&lt;", out); break;
-    case '>': fputs("&gt;", out); break;
-    case '&': fputs("&amp;", out); break;
-    case '"': fputs("&quot;", out); break;
-    case '\'': fputs("&#39;", out); break;
-    default: fputc(*p, out);
+      case '<':
+        fputs("&lt;", out);
+        break;
+      case '>':
+        fputs("&gt;", out);
+        break;
+      case '&':
+        fputs("&amp;", out);
+        break;
+      case '"':
+        fputs("&quot;", out);
+        break;
+      case '\'':
+        fputs("&#39;", out);
+        break;
+      default:
+        fputc(*p, out);
     }
   }
 }
 
 void html_begin(FILE *out, const char *title) {
-  fputs("<!DOCTYPE html>\n<html lang=\"en\" data-status=\"loading\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
-        out);
+  fputs(
+      "<!DOCTYPE html>\n<html lang=\"en\" data-status=\"loading\">\n<head>\n<meta charset=\"utf-8\">\n"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
+      out);
   html_escape(out, title);
   fprintf(out, "</title>\n<script>%s</script>\n<style>\n%s</style>\n</head>\n<body>\n", htmlasset_guard_js,
           htmlasset_css);
 }
 
-void html_end(FILE *out) { fputs("</body>\n</html>\n", out); }
+void html_end(FILE *out) {
+  fputs("</body>\n</html>\n", out);
+}
 
 static const char *jstr(const json_t *o, const char *key, const char *dflt) {
   const char *s = json_string_value(json_object_get(o, key));
   return s ? s : dflt;
 }
 
-static double jnum(const json_t *o, const char *key) { return json_number_value(json_object_get(o, key)); }
+static double jnum(const json_t *o, const char *key) {
+  return json_number_value(json_object_get(o, key));
+}
 
 /* ---- embedded chart data ---- */
 
@@ -75,7 +91,8 @@ static json_t *series_json(const report_point *pts, size_t n, int64_t t0) {
 static json_t *ticks_json(const report *r) {
   const report_tick *ticks;
   size_t n = report_ticks(r, &ticks);
-  json_t *o = json_object(), *t = json_array(), *users = json_array(), *rate = json_array(), *drop = json_array();
+  json_t *o = json_object(), *t = json_array(), *users = json_array(), *rate = json_array(),
+         *drop = json_array();
 
   for (size_t i = 0; i < n; i++) {
     json_array_append_new(t, json_integer(ticks[i].start_ms + ticks[i].interval_ms));
@@ -100,7 +117,8 @@ static json_t *dist_json(const char *name, const hist *h) {
   for (int k = 0; k <= DIST_STEPS; k++) {
     double xv = k / 10.0, pct = 100.0 * (1.0 - pow(10.0, -xv));
     json_array_append_new(x, json_real(xv));
-    json_array_append_new(ms, count > 0 && pow(10.0, xv) <= count * 10 ? json_real(rundir_pct_ms(h, pct)) : json_null());
+    json_array_append_new(
+        ms, count > 0 && pow(10.0, xv) <= count * 10 ? json_real(rundir_pct_ms(h, pct)) : json_null());
   }
   json_object_set_new(o, "name", json_string(name));
   json_object_set_new(o, "x", x);
@@ -161,7 +179,8 @@ static json_t *chart_data(const report *r) {
     s = series_json(pts, n, report_start_ms(r));
     json_object_set_new(s, "name", json_string(cum->entries[i].name));
     json_array_append_new(names, s);
-    if (cum->nentries > 1 && i < 9) json_array_append_new(dist, dist_json(cum->entries[i].name, cum->entries[i].latency));
+    if (cum->nentries > 1 && i < 9)
+      json_array_append_new(dist, dist_json(cum->entries[i].name, cum->entries[i].latency));
   }
   json_object_set_new(d, "names", names);
   json_object_set_new(d, "dist", dist);
@@ -214,20 +233,24 @@ static void charts(FILE *out, const json_t *sum) {
   size_t i;
   json_t *q;
 
-  fputs("<section><h2>Throughput and errors over time</h2><div data-chart=\"throughput\"></div>"
-        "<p class=\"note\">drag to zoom, double click to reset, click a legend entry to hide it</p></section>\n",
+  fputs(
+      "<section><h2>Throughput and errors over time</h2><div data-chart=\"throughput\"></div>"
+      "<p class=\"note\">drag to zoom, double click to reset, click a legend entry to hide "
+      "it</p></section>\n",
+      out);
+  fputs("<section><h2>Latency over time<select id=\"lat-name\"><option value=\"-1\">all requests</option>",
         out);
-  fputs("<section><h2>Latency over time<select id=\"lat-name\"><option value=\"-1\">all requests</option>", out);
   json_array_foreach(reqs, i, q) {
     fprintf(out, "<option value=\"%zu\">", i);
     html_escape(out, jstr(q, "name", ""));
     fputs("</option>", out);
   }
   fputs("</select></h2><div data-chart=\"latency\"></div></section>\n", out);
-  fputs("<div class=\"row2\"><section><h2>Latency distribution (percentiles, log scale)</h2>"
-        "<div data-chart=\"dist\"></div></section>\n<section><h2>Latency histogram (log buckets)</h2>"
-        "<div data-chart=\"hist\"></div></section></div>\n",
-        out);
+  fputs(
+      "<div class=\"row2\"><section><h2>Latency distribution (percentiles, log scale)</h2>"
+      "<div data-chart=\"dist\"></div></section>\n<section><h2>Latency histogram (log buckets)</h2>"
+      "<div data-chart=\"hist\"></div></section></div>\n",
+      out);
   fputs("<section><h2>Users and rate over time</h2><div data-chart=\"users\"></div></section>\n", out);
 }
 
@@ -237,10 +260,12 @@ static void requests_table(FILE *out, const json_t *sum) {
   size_t i;
   json_t *q;
 
-  fputs("<section><h2>Requests</h2><table><tr><th class=\"l\">name</th><th>method</th><th>requests</th>"
-        "<th>errors</th><th>error %</th><th>rps</th><th>p50 ms</th><th>p90 ms</th><th>p95 ms</th><th>p99 ms</th>"
-        "<th>p99.9 ms</th><th>max ms</th><th>mean ms</th></tr>\n",
-        out);
+  fputs(
+      "<section><h2>Requests</h2><table><tr><th class=\"l\">name</th><th>method</th><th>requests</th>"
+      "<th>errors</th><th>error %</th><th>rps</th><th>p50 ms</th><th>p90 ms</th><th>p95 ms</th><th>p99 "
+      "ms</th>"
+      "<th>p99.9 ms</th><th>max ms</th><th>mean ms</th></tr>\n",
+      out);
   json_array_foreach(reqs, i, q) {
     double errors = jnum(q, "errors");
     fputs("<tr><td class=\"l\">", out);
@@ -280,9 +305,12 @@ static void thresholds_table(FILE *out, const json_t *sum) {
     fputs("<tr><td class=\"l\">", out);
     html_escape(out, jstr(th, "expr", ""));
     fputs("</td><td>", out);
-    if (json_is_string(json_object_get(th, "shown"))) html_escape(out, jstr(th, "shown", ""));
-    else if (json_is_number(v)) fprintf(out, "%.4g", json_number_value(v));
-    else fputs("no data", out);
+    if (json_is_string(json_object_get(th, "shown")))
+      html_escape(out, jstr(th, "shown", ""));
+    else if (json_is_number(v))
+      fprintf(out, "%.4g", json_number_value(v));
+    else
+      fputs("no data", out);
     fputs("</td>", out);
     fprintf(out, "<td class=\"%s\">%s</td></tr>\n", ok ? "pass" : "fail", ok ? "pass" : "FAIL");
   }
@@ -297,8 +325,11 @@ static void failures_table(FILE *out, const report *r) {
   for (size_t i = 0; i < cum->nentries; i++) {
     const stats_entry *e = &cum->entries[i];
     for (int k = 0; k < e->nfailures; k++) {
-      if (!any) fputs("<table><tr><th class=\"l\">name</th><th class=\"l\">kind</th><th class=\"l\">error</th>"
-                      "<th>occurrences</th></tr>\n", out);
+      if (!any)
+        fputs(
+            "<table><tr><th class=\"l\">name</th><th class=\"l\">kind</th><th class=\"l\">error</th>"
+            "<th>occurrences</th></tr>\n",
+            out);
       any = true;
       fputs("<tr><td class=\"l\">", out);
       html_escape(out, e->name);
@@ -316,8 +347,10 @@ static void checks_and_findings(FILE *out, const json_t *sum) {
   json_t *c;
 
   if (json_array_size(checks)) {
-    fputs("<section id=\"checks\"><h2>Checks</h2><table><tr><th class=\"l\">check</th><th>passes</th>"
-          "<th>fails</th></tr>\n", out);
+    fputs(
+        "<section id=\"checks\"><h2>Checks</h2><table><tr><th class=\"l\">check</th><th>passes</th>"
+        "<th>fails</th></tr>\n",
+        out);
     json_array_foreach(checks, i, c) {
       fputs("<tr><td class=\"l\">", out);
       html_escape(out, jstr(c, "name", ""));
@@ -327,8 +360,11 @@ static void checks_and_findings(FILE *out, const json_t *sum) {
     fputs("</table></section>\n", out);
   }
   if (!json_array_size(finds)) return;
-  fputs("<section id=\"findings\"><h2>Findings</h2><table><tr><th class=\"l\">kind</th><th class=\"l\">request</th>"
-        "<th class=\"l\">function</th><th>share</th><th>baseline</th><th class=\"l\">evidence</th></tr>\n", out);
+  fputs(
+      "<section id=\"findings\"><h2>Findings</h2><table><tr><th class=\"l\">kind</th><th "
+      "class=\"l\">request</th>"
+      "<th class=\"l\">function</th><th>share</th><th>baseline</th><th class=\"l\">evidence</th></tr>\n",
+      out);
   json_array_foreach(finds, i, c) {
     fputs("<tr><td class=\"l\">", out);
     html_escape(out, jstr(c, "kind", ""));
@@ -353,14 +389,18 @@ static void slowest_table(FILE *out, const json_t *sum) {
   json_array_foreach(json_object_get(sum, "requests"), i, q) {
     json_array_foreach(json_object_get(q, "slowest"), k, x) {
       char when[32];
-      if (!any) fputs("<section id=\"slowest\"><h2>Slowest requests (exemplars)</h2><table><tr><th class=\"l\">"
-                      "name</th><th>latency ms</th><th class=\"l\">sent (UTC)</th><th class=\"l\">trace id</th>"
-                      "<th class=\"l\">span id</th></tr>\n", out);
+      if (!any)
+        fputs(
+            "<section id=\"slowest\"><h2>Slowest requests (exemplars)</h2><table><tr><th class=\"l\">"
+            "name</th><th>latency ms</th><th class=\"l\">sent (UTC)</th><th class=\"l\">trace id</th>"
+            "<th class=\"l\">span id</th></tr>\n",
+            out);
       any = true;
       rundir_format_time((int64_t)json_integer_value(json_object_get(x, "wall_ms")), when, sizeof when);
       fputs("<tr><td class=\"l\">", out);
       html_escape(out, jstr(q, "name", ""));
-      fprintf(out, "</td><td>%.2f</td><td class=\"l\">%s</td><td class=\"l\"><code>", jnum(x, "latency_ms"), when);
+      fprintf(out, "</td><td>%.2f</td><td class=\"l\">%s</td><td class=\"l\"><code>", jnum(x, "latency_ms"),
+              when);
       html_escape(out, jstr(x, "trace_id", ""));
       fputs("</code></td><td class=\"l\"><code>", out);
       html_escape(out, jstr(x, "span_id", ""));
@@ -380,13 +420,17 @@ static void meta_pairs(FILE *out, const json_t *o, const char *prefix) {
     if (json_is_integer(v) && (strcmp(key, "start_ms") == 0 || strcmp(key, "end_ms") == 0)) {
       char when[32];
       rundir_format_time((int64_t)json_integer_value(v), when, sizeof when);
-      fprintf(out, "<dt>%s</dt><dd>%s</dd>\n", strcmp(key, "start_ms") == 0 ? "start (UTC)" : "end (UTC)", when);
+      fprintf(out, "<dt>%s</dt><dd>%s</dd>\n", strcmp(key, "start_ms") == 0 ? "start (UTC)" : "end (UTC)",
+              when);
       continue;
     }
     if (json_is_object(v) || json_is_array(v)) {
-      if (json_is_object(v) && !prefix) meta_pairs(out, v, key);
-      else if (json_is_array(v) && json_array_size(v) == 0) continue;
-      else text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+      if (json_is_object(v) && !prefix)
+        meta_pairs(out, v, key);
+      else if (json_is_array(v) && json_array_size(v) == 0)
+        continue;
+      else
+        text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
       if (!text) continue;
     } else {
       text = json_dumps(v, JSON_ENCODE_ANY);

@@ -8,7 +8,8 @@
 
 #include "master/report/report.h"
 
-/* Write the page for r to out. dir (may be NULL) is searched for sections/NN-name.html fragments to inline. */
+/* Write the page for r to out. dir (may be NULL) is searched for sections/NN-name.html fragments to inline.
+ */
 int html_write(const report *r, const char *dir, FILE *out);
 
 /* Helpers shared with compare.c: the page head (title, CSS, the error/ok title script) and end. */

@@ -22,10 +22,18 @@ struct live {
   int drawn_lines; /* lines of the last redraw, to move back over them */
 };
 
-static const char *c_red(const live *lv) { return lv->color ? "\033[31m" : ""; }
-static const char *c_bold(const live *lv) { return lv->color ? "\033[1m" : ""; }
-static const char *c_green(const live *lv) { return lv->color ? "\033[32m" : ""; }
-static const char *c_off(const live *lv) { return lv->color ? "\033[0m" : ""; }
+static const char *c_red(const live *lv) {
+  return lv->color ? "\033[31m" : "";
+}
+static const char *c_bold(const live *lv) {
+  return lv->color ? "\033[1m" : "";
+}
+static const char *c_green(const live *lv) {
+  return lv->color ? "\033[32m" : "";
+}
+static const char *c_off(const live *lv) {
+  return lv->color ? "\033[0m" : "";
+}
 
 void live_detect(int fd, bool *tty, bool *color) {
   const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
@@ -45,14 +53,20 @@ int live_create(FILE *out, bool tty, bool color, int64_t duration_ns, live **lv)
   return 0;
 }
 
-void live_destroy(live *lv) { free(lv); }
-void live_set_thresholds(live *lv, thresholds *t) { lv->th = t; }
+void live_destroy(live *lv) {
+  free(lv);
+}
+void live_set_thresholds(live *lv, thresholds *t) {
+  lv->th = t;
+}
 
 /* Name cut to NAME_W columns with ".." when longer. */
 static void put_name(FILE *out, const char *name) {
   size_t len = strlen(name);
-  if (len <= NAME_W) fprintf(out, "%-*s", NAME_W, name);
-  else fprintf(out, "%.*s..", NAME_W - 2, name);
+  if (len <= NAME_W)
+    fprintf(out, "%-*s", NAME_W, name);
+  else
+    fprintf(out, "%.*s..", NAME_W - 2, name);
 }
 
 /* Totals of s: counts and a merged histogram (caller destroys; NULL on -ENOMEM). */
@@ -75,20 +89,23 @@ static void header(live *lv) {
 }
 
 /* One table row: counts and percentiles from h, rps given. */
-static void row(live *lv, const char *name, int64_t count, int64_t errors, double rps, const hist *h, bool bold) {
+static void row(live *lv, const char *name, int64_t count, int64_t errors, double rps, const hist *h,
+                bool bold) {
   char errs[48];
   double pct = count ? 100.0 * (double)errors / (double)count : 0;
 
   snprintf(errs, sizeof errs, "%" PRId64 " (%.2f%%)", errors, pct);
   if (bold) fputs(c_bold(lv), lv->out);
   put_name(lv->out, name);
-  fprintf(lv->out, " %10" PRId64 " %9.1f %s%16s%s%s %8.2f %8.2f %8.2f %8.2f%s\n", count, rps, errors ? c_red(lv) : "",
-          errs, errors ? c_off(lv) : "", bold ? c_bold(lv) : "", rundir_pct_ms(h, 50), rundir_pct_ms(h, 95),
-          rundir_pct_ms(h, 99), h ? (double)hist_max(h) / 1000.0 : 0, c_off(lv));
+  fprintf(lv->out, " %10" PRId64 " %9.1f %s%16s%s%s %8.2f %8.2f %8.2f %8.2f%s\n", count, rps,
+          errors ? c_red(lv) : "", errs, errors ? c_off(lv) : "", bold ? c_bold(lv) : "",
+          rundir_pct_ms(h, 50), rundir_pct_ms(h, 95), rundir_pct_ms(h, 99),
+          h ? (double)hist_max(h) / 1000.0 : 0, c_off(lv));
 }
 
 /* Table of cum (rps from rps_src over rps_secs), at most max_rows names. Returns lines written. */
-static int table(live *lv, const stats_interval *rps_src, double rps_secs, const stats_interval *cum, size_t max_rows) {
+static int table(live *lv, const stats_interval *rps_src, double rps_secs, const stats_interval *cum,
+                 size_t max_rows) {
   int64_t count, errors, rcount, rerrors;
   hist *all = totals(cum, &count, &errors), *rall = totals(rps_src, &rcount, &rerrors);
   int lines = 2;
@@ -97,11 +114,13 @@ static int table(live *lv, const stats_interval *rps_src, double rps_secs, const
   for (size_t i = 0; i < cum->nentries && i < max_rows; i++) {
     const stats_entry *e = &cum->entries[i];
     const stats_entry *r = stats_entry_find(rps_src, e->name);
-    row(lv, e->name, e->count, e->errors, r && rps_secs > 0 ? (double)r->count / rps_secs : 0, e->latency, false);
+    row(lv, e->name, e->count, e->errors, r && rps_secs > 0 ? (double)r->count / rps_secs : 0, e->latency,
+        false);
     lines++;
   }
   if (cum->nentries > max_rows) {
-    fprintf(lv->out, "... %zu more request names (in the final summary and report.html)\n", cum->nentries - max_rows);
+    fprintf(lv->out, "... %zu more request names (in the final summary and report.html)\n",
+            cum->nentries - max_rows);
     lines++;
   }
   row(lv, "total", count, errors, rps_secs > 0 ? (double)rcount / rps_secs : 0, all, true);
@@ -145,7 +164,8 @@ static int threshold_lines(live *lv, const stats_interval *cum, double secs) {
   thresholds_eval(lv->th, cum, secs);
   for (size_t i = 0; i < thresholds_count(lv->th); i++) {
     const threshold *t = thresholds_get(lv->th, i);
-    fprintf(lv->out, "  %s%s%s %s\n", t->ok ? c_green(lv) : c_red(lv), t->ok ? "ok  " : "FAIL", c_off(lv), t->expr);
+    fprintf(lv->out, "  %s%s%s %s\n", t->ok ? c_green(lv) : c_red(lv), t->ok ? "ok  " : "FAIL", c_off(lv),
+            t->expr);
     lines++;
   }
   return lines;
@@ -159,17 +179,19 @@ static void plain_line(live *lv, const stats_interval *iv, const stats_interval 
 
   clock_format_duration(elapsed_ns, el, sizeof el);
   fprintf(lv->out,
-          "[%s] users=%" PRId64 " rps=%.1f reqs=%" PRId64 " errors=%" PRId64 " (%.2f%%) p50=%.2fms p95=%.2fms "
+          "[%s] users=%" PRId64 " rps=%.1f reqs=%" PRId64 " errors=%" PRId64
+          " (%.2f%%) p50=%.2fms p95=%.2fms "
           "p99=%.2fms max=%.2fms\n",
-          el, iv->users, (double)icount / secs, count, errors, count ? 100.0 * (double)errors / (double)count : 0,
-          rundir_pct_ms(all, 50), rundir_pct_ms(all, 95), rundir_pct_ms(all, 99),
-          all ? (double)hist_max(all) / 1000.0 : 0);
+          el, iv->users, (double)icount / secs, count, errors,
+          count ? 100.0 * (double)errors / (double)count : 0, rundir_pct_ms(all, 50), rundir_pct_ms(all, 95),
+          rundir_pct_ms(all, 99), all ? (double)hist_max(all) / 1000.0 : 0);
   if (all) hist_destroy(all);
   if (iall) hist_destroy(iall);
   fflush(lv->out);
 }
 
-void live_update(live *lv, const stats_interval *interval, const stats_interval *cumulative, int64_t elapsed_ns) {
+void live_update(live *lv, const stats_interval *interval, const stats_interval *cumulative,
+                 int64_t elapsed_ns) {
   double secs = interval->interval_ms > 0 ? (double)interval->interval_ms / 1000.0 : 1;
   int lines = 1;
 

@@ -28,7 +28,8 @@ void live_set_thresholds(live *lv, thresholds *t);
 
 /* Show one interval. interval = the last merged interval (rps, users/rate); cumulative = totals so far
  * (count, errors, percentiles). Both borrowed for the call only. */
-void live_update(live *lv, const stats_interval *interval, const stats_interval *cumulative, int64_t elapsed_ns);
+void live_update(live *lv, const stats_interval *interval, const stats_interval *cumulative,
+                 int64_t elapsed_ns);
 
 /* The final summary table (both modes) plus thresholds, if set and evaluated. */
 void live_final(live *lv, const stats_interval *cumulative, int64_t elapsed_ns);

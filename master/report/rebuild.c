@@ -61,7 +61,8 @@ static json_t *jsonl_peek(jsonl *j) {
     j->lineno++;
     if (n == 0 || j->line[0] == '\n') continue;
     if (j->line[n - 1] != '\n') {
-      note(j->notes, "%s: line %ld is truncated (the run was cut off while writing it); ignored", j->file, j->lineno);
+      note(j->notes, "%s: line %ld is truncated (the run was cut off while writing it); ignored", j->file,
+           j->lineno);
       continue;
     }
     j->pending = json_loads(j->line, 0, &jerr);
@@ -84,7 +85,9 @@ static const char *jstring(const json_t *o, const char *key) {
   return v ? v : "";
 }
 
-static int64_t jint(const json_t *o, const char *key) { return (int64_t)json_integer_value(json_object_get(o, key)); }
+static int64_t jint(const json_t *o, const char *key) {
+  return (int64_t)json_integer_value(json_object_get(o, key));
+}
 
 static int err_kind(const char *name) {
   for (int k = 0; k < STATS_ERR_COUNT; k++)
@@ -198,14 +201,18 @@ static void attach_exemplars(loader *ld, stats_interval *iv, int64_t t) {
 /* No histogram in latency.hlog for a line that counted requests (log damaged or deleted): rebuild an
  * approximate one from the percentiles the line states, so the report is not silently empty. */
 static void approximate(hist *h, const json_t *line, int64_t count) {
-  static const struct { const char *key; double share; } parts[] = {
-      {"p50_ms", 0.50}, {"p90_ms", 0.40}, {"p95_ms", 0.05}, {"p99_ms", 0.04}, {"p999_ms", 0.009}, {"max_ms", 0.001}};
+  static const struct {
+    const char *key;
+    double share;
+  } parts[] = {{"p50_ms", 0.50}, {"p90_ms", 0.40},   {"p95_ms", 0.05},
+               {"p99_ms", 0.04}, {"p999_ms", 0.009}, {"max_ms", 0.001}};
   int64_t left = count;
 
   for (size_t k = 0; k < sizeof parts / sizeof parts[0] && left > 0; k++) {
     int64_t n = k + 1 == sizeof parts / sizeof parts[0] ? left : (int64_t)((double)count * parts[k].share);
     if (n > left) n = left;
-    if (n > 0) hist_record_n(h, (int64_t)(json_number_value(json_object_get(line, parts[k].key)) * 1000.0), n);
+    if (n > 0)
+      hist_record_n(h, (int64_t)(json_number_value(json_object_get(line, parts[k].key)) * 1000.0), n);
     left -= n;
   }
 }
@@ -220,8 +227,7 @@ static int finish_interval(loader *ld, json_t *lines, const json_t *total) {
 
   if (rc < 0) return rc;
   json_array_foreach(lines, i, line) {
-    stats_entry *e = stats_entry_get(iv, jstring(line, "name"),
-                                     jstring(line, "method"));
+    stats_entry *e = stats_entry_get(iv, jstring(line, "name"), jstring(line, "method"));
     if (e) fill_entry(e, line);
   }
   fill_total(iv, total);
@@ -262,8 +268,8 @@ static int load_intervals(loader *ld) {
     }
   }
   if (json_array_size(lines))
-    note(ld->notes, "%s: the last interval (before line %ld) is incomplete (run cut off); ignored", RUNDIR_INTERVALS,
-         ld->intervals.lineno + 1);
+    note(ld->notes, "%s: the last interval (before line %ld) is incomplete (run cut off); ignored",
+         RUNDIR_INTERVALS, ld->intervals.lineno + 1);
   json_decref(lines);
   return rc;
 }
@@ -317,7 +323,8 @@ static int open_inputs(loader *ld, char *err, size_t errlen) {
   int rc = jsonl_open(&ld->intervals, ld->dir, RUNDIR_INTERVALS, ld->notes);
 
   if (rc < 0) {
-    snprintf(err, errlen, "'%s' is not a run directory: cannot read %s: %s", ld->dir, RUNDIR_INTERVALS, strerror(-rc));
+    snprintf(err, errlen, "'%s' is not a run directory: cannot read %s: %s", ld->dir, RUNDIR_INTERVALS,
+             strerror(-rc));
     return rc;
   }
   if (jsonl_open(&ld->exemplars, ld->dir, RUNDIR_EXEMPLARS, ld->notes) < 0)
@@ -337,7 +344,8 @@ static void close_inputs(loader *ld) {
   jsonl_close(&ld->exemplars);
   if (ld->has_pending) hist_destroy(ld->pending.hist);
   if (ld->hlog && hlog_reader_bad_lines(ld->hlog))
-    note(ld->notes, "%s: %d malformed or truncated line(s) skipped", RUNDIR_HLOG, hlog_reader_bad_lines(ld->hlog));
+    note(ld->notes, "%s: %d malformed or truncated line(s) skipped", RUNDIR_HLOG,
+         hlog_reader_bad_lines(ld->hlog));
   hlog_reader_close(ld->hlog);
   if (ld->history) fclose(ld->history);
   free(ld->history_buf);
@@ -348,7 +356,8 @@ static void mark_interrupted(json_t *run, FILE *notes) {
   const char *status = json_string_value(json_object_get(run, "status"));
 
   if (!status || (strcmp(status, "running") != 0 && strcmp(status, "waiting") != 0)) return;
-  note(notes, "%s: status is \"%s\": the run was cut off; reporting it as \"interrupted\"", RUNDIR_RUN, status);
+  note(notes, "%s: status is \"%s\": the run was cut off; reporting it as \"interrupted\"", RUNDIR_RUN,
+       status);
   json_object_set_new(run, "status", json_string("interrupted"));
 }
 
@@ -382,14 +391,19 @@ int rebuild_load(const char *dir, report **out, thresholds **th_out, FILE *notes
     goto fail;
   }
   if (ld.missing_hist)
-    note(notes, "%s: %ld name-interval(s) have counts but no histogram; their latency is approximated from the "
-         "percentiles in %s", RUNDIR_HLOG, ld.missing_hist, RUNDIR_INTERVALS);
+    note(notes,
+         "%s: %ld name-interval(s) have counts but no histogram; their latency is approximated from the "
+         "percentiles in %s",
+         RUNDIR_HLOG, ld.missing_hist, RUNDIR_INTERVALS);
   th = load_thresholds(&ld, run);
-  if (th_out) *th_out = th;
-  else thresholds_destroy(th);
+  if (th_out)
+    *th_out = th;
+  else
+    thresholds_destroy(th);
   json_decref(run);
   keep_summary_extras(&ld);
-  if (ld.history && fflush(ld.history) == 0) rundir_write_file(dir, RUNDIR_HISTORY_CSV, ld.history_buf, ld.history_len);
+  if (ld.history && fflush(ld.history) == 0)
+    rundir_write_file(dir, RUNDIR_HISTORY_CSV, ld.history_buf, ld.history_len);
   close_inputs(&ld);
   *out = ld.rep;
   return 0;

@@ -144,9 +144,15 @@ int report_add_interval(report *r, const stats_interval *iv) {
   return add_series(r, iv);
 }
 
-const stats_interval *report_cumulative(const report *r) { return r->cum; }
-double report_duration_s(const report *r) { return r->nticks ? (double)(r->end_ms - r->first_ms) / 1000.0 : 0; }
-int64_t report_start_ms(const report *r) { return r->first_ms; }
+const stats_interval *report_cumulative(const report *r) {
+  return r->cum;
+}
+double report_duration_s(const report *r) {
+  return r->nticks ? (double)(r->end_ms - r->first_ms) / 1000.0 : 0;
+}
+int64_t report_start_ms(const report *r) {
+  return r->first_ms;
+}
 
 size_t report_ticks(const report *r, const report_tick **out) {
   *out = r->ticks;
@@ -219,11 +225,21 @@ int report_add_html_section(report *r, const char *id, const char *title, report
   return 0;
 }
 
-json_t *report_run_info(const report *r) { return r->run; }
-json_t *report_thresholds_json(const report *r) { return r->thresholds; }
-json_t *report_findings(const report *r) { return r->findings; }
-json_t *report_extras(const report *r) { return r->extras; }
-size_t report_sections(const report *r) { return r->nsections; }
+json_t *report_run_info(const report *r) {
+  return r->run;
+}
+json_t *report_thresholds_json(const report *r) {
+  return r->thresholds;
+}
+json_t *report_findings(const report *r) {
+  return r->findings;
+}
+json_t *report_extras(const report *r) {
+  return r->extras;
+}
+size_t report_sections(const report *r) {
+  return r->nsections;
+}
 
 int report_section_write(const report *r, size_t i, FILE *out) {
   const section *s;

@@ -84,7 +84,7 @@ int report_add_html_section(report *r, const char *id, const char *title, report
 int report_write(const report *r, const char *dir, char *err, size_t errlen);
 
 /* Accessors for the writers in this directory (summary.c, html.c). */
-json_t *report_run_info(const report *r);       /* borrowed, may be NULL */
+json_t *report_run_info(const report *r);        /* borrowed, may be NULL */
 json_t *report_thresholds_json(const report *r); /* borrowed, may be NULL */
 json_t *report_findings(const report *r);        /* borrowed, may be NULL */
 json_t *report_extras(const report *r);          /* borrowed object, may be NULL */

@@ -28,9 +28,10 @@ static void put_latency(json_t *o, const hist *h) {
 static json_t *slowest_json(const stats_entry *e) {
   json_t *a = json_array();
   for (int i = 0; i < e->nslow && i < STATS_EXEMPLARS; i++)
-    json_array_append_new(a, json_pack("{s:s,s:s,s:f,s:I}", "trace_id", e->slow[i].trace_id, "span_id",
-                                       e->slow[i].span_id, "latency_ms", (double)e->slow[i].latency_us / 1000.0,
-                                       "wall_ms", (json_int_t)e->slow[i].wall_ms));
+    json_array_append_new(
+        a, json_pack("{s:s,s:s,s:f,s:I}", "trace_id", e->slow[i].trace_id, "span_id", e->slow[i].span_id,
+                     "latency_ms", (double)e->slow[i].latency_us / 1000.0, "wall_ms",
+                     (json_int_t)e->slow[i].wall_ms));
   return a;
 }
 
@@ -100,11 +101,13 @@ json_t *summary_json(const report *r) {
   checks = json_array();
   json_object_set_new(o, "run", report_run_info(r) ? json_deep_copy(report_run_info(r)) : json_object());
   json_object_set_new(o, "totals", totals_json(r, all, count, errors));
-  for (size_t i = 0; i < cum->nentries; i++) json_array_append_new(reqs, request_json(&cum->entries[i], secs));
+  for (size_t i = 0; i < cum->nentries; i++)
+    json_array_append_new(reqs, request_json(&cum->entries[i], secs));
   json_object_set_new(o, "requests", reqs);
   for (size_t i = 0; i < cum->nchecks; i++)
-    json_array_append_new(checks, json_pack("{s:s,s:I,s:I}", "name", cum->checks[i].name, "passes",
-                                            (json_int_t)cum->checks[i].passes, "fails", (json_int_t)cum->checks[i].fails));
+    json_array_append_new(
+        checks, json_pack("{s:s,s:I,s:I}", "name", cum->checks[i].name, "passes",
+                          (json_int_t)cum->checks[i].passes, "fails", (json_int_t)cum->checks[i].fails));
   json_object_set_new(o, "checks", checks);
   json_object_set_new(o, "thresholds",
                       report_thresholds_json(r) ? json_deep_copy(report_thresholds_json(r)) : json_array());
@@ -119,8 +122,8 @@ json_t *summary_json(const report *r) {
 }
 
 /* One stats.csv row. */
-static void stats_row(FILE *f, const char *type, const char *name, const hist *h, int64_t count, int64_t errors,
-                      int64_t bytes, double secs) {
+static void stats_row(FILE *f, const char *type, const char *name, const hist *h, int64_t count,
+                      int64_t errors, int64_t bytes, double secs) {
   bool any = h && hist_count(h) > 0;
 
   rundir_csv_field(f, type);
@@ -134,8 +137,8 @@ static void stats_row(FILE *f, const char *type, const char *name, const hist *h
   rundir_csv_ms(f, any ? (double)hist_min(h) / 1000.0 : 0);
   fputc(',', f);
   rundir_csv_ms(f, any ? (double)hist_max(h) / 1000.0 : 0);
-  fprintf(f, ",%.2f,%.6f,%.6f", count ? (double)bytes / (double)count : 0.0, secs > 0 ? (double)count / secs : 0.0,
-          secs > 0 ? (double)errors / secs : 0.0);
+  fprintf(f, ",%.2f,%.6f,%.6f", count ? (double)bytes / (double)count : 0.0,
+          secs > 0 ? (double)count / secs : 0.0, secs > 0 ? (double)errors / secs : 0.0);
   for (size_t i = 0; i < sizeof csv_pcts / sizeof csv_pcts[0]; i++) {
     fputc(',', f);
     rundir_csv_ms(f, any ? rundir_pct_ms(h, csv_pcts[i]) : NAN);

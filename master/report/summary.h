@@ -14,9 +14,10 @@
 json_t *summary_json(const report *r);
 
 /* stats.csv columns, exactly locust's. */
-#define SUMMARY_STATS_HEADER                                                                                   \
-  "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,"        \
-  "Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%," \
+#define SUMMARY_STATS_HEADER                                                                            \
+  "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time," \
+  "Max Response Time,Average Content "                                                                  \
+  "Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,"                            \
   "100%"
 #define SUMMARY_FAILURES_HEADER "Method,Name,Error,Occurrences"
 

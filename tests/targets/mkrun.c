@@ -66,7 +66,8 @@ static stats_interval *make_interval(int k, int64_t t, double scale) {
   iv->iterations = base;
   fill_name(iv, "GET /api/books", "GET", base * 5, 4.0 + (k > 20 && k < 26 ? 6 : 0), 0.002, STATS_ERR_TIMEOUT,
             "timeout after 30s", t);
-  fill_name(iv, "POST /api/orders", "POST", base, 35.0, 0.03, STATS_ERR_HTTP5XX, "HTTP 503 Service Unavailable", t);
+  fill_name(iv, "POST /api/orders", "POST", base, 35.0, 0.03, STATS_ERR_HTTP5XX,
+            "HTTP 503 Service Unavailable", t);
   fill_name(iv, "GET /health", "GET", base / 4 + 1, 0.8, 0, 0, "", t);
   if ((c = stats_check_get(iv, "status is 201"))) {
     c->passes = base - base / 30;
@@ -90,15 +91,24 @@ int main(int argc, char **argv) {
   int64_t t0 = 1795000000000LL; /* fixed, so outputs are reproducible */
 
   for (int i = 1; i < argc; i++) {
-    if (!strcmp(argv[i], "--intervals") && i + 1 < argc) intervals = (int)strtol(argv[++i], NULL, 10);
-    else if (!strcmp(argv[i], "--slow")) slow = 1;
-    else if (!strcmp(argv[i], "--no-finish")) finish = 0;
-    else if (!strcmp(argv[i], "--seed") && i + 1 < argc) rng_state += strtoull(argv[++i], NULL, 10);
-    else if (!strcmp(argv[i], "--scale") && i + 1 < argc) scale = strtod(argv[++i], NULL);
-    else if (!strcmp(argv[i], "--slowdown") && i + 1 < argc) slowdown = strtod(argv[++i], NULL);
-    else if (!strcmp(argv[i], "--live")) live_view = 1;
-    else if (!strcmp(argv[i], "--threshold") && i + 1 < argc && nth < 8) th_exprs[nth++] = argv[++i];
-    else dir = argv[i];
+    if (!strcmp(argv[i], "--intervals") && i + 1 < argc)
+      intervals = (int)strtol(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--slow"))
+      slow = 1;
+    else if (!strcmp(argv[i], "--no-finish"))
+      finish = 0;
+    else if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+      rng_state += strtoull(argv[++i], NULL, 10);
+    else if (!strcmp(argv[i], "--scale") && i + 1 < argc)
+      scale = strtod(argv[++i], NULL);
+    else if (!strcmp(argv[i], "--slowdown") && i + 1 < argc)
+      slowdown = strtod(argv[++i], NULL);
+    else if (!strcmp(argv[i], "--live"))
+      live_view = 1;
+    else if (!strcmp(argv[i], "--threshold") && i + 1 < argc && nth < 8)
+      th_exprs[nth++] = argv[++i];
+    else
+      dir = argv[i];
   }
   if (!dir) {
     fprintf(stderr, "usage: mkrun DIR [--intervals N] [--slow] [--no-finish] [--seed N] [--scale X]\n");
@@ -115,11 +125,12 @@ int main(int argc, char **argv) {
   snprintf(opts.thresholds[2].expr, sizeof opts.thresholds[2].expr, "p95 < 200");
   opts.nthresholds = 3;
   if (nth > 0) {
-    for (int i = 0; i < nth; i++) snprintf(opts.thresholds[i].expr, sizeof opts.thresholds[i].expr, "%s", th_exprs[i]);
+    for (int i = 0; i < nth; i++)
+      snprintf(opts.thresholds[i].expr, sizeof opts.thresholds[i].expr, "%s", th_exprs[i]);
     opts.nthresholds = (size_t)nth;
   }
-  if (thresholds_parse(&opts, &th, err, sizeof err) < 0 || rundir_open(dir, "synthetic", NULL, &rd, err, sizeof err) < 0 ||
-      report_create(&rep) < 0) {
+  if (thresholds_parse(&opts, &th, err, sizeof err) < 0 ||
+      rundir_open(dir, "synthetic", NULL, &rd, err, sizeof err) < 0 || report_create(&rep) < 0) {
     fprintf(stderr, "mkrun: %s\n", err);
     return 2;
   }

@@ -14,6 +14,10 @@
  *   /delay/<ms>     200 "ok\n" after <ms> milliseconds
  *   /reset          headers (Content-Length 1000) and 10 body bytes, then RST (SO_LINGER 0)
  *   /close          200 "ok\n" with Connection: close, then the server closes
+ *   /drop           200 "ok\n" that looks kept alive, then the server closes anyway (a silently
+ *                   dropped keep-alive connection; clients must reconnect and resend)
+ *   /eof            200 with no Content-Length: body "until-close\n" ends when the server closes
+ *   /continue       an unsolicited "100 Continue", then 200 "ok\n"
  *   /chunked        200, Transfer-Encoding: chunked, body "chunk-one|chunk-two|chunk-three"
  *   /malformed      a non-HTTP reply ("THIS IS NOT HTTP\r\n\r\n"), then close
  *   /slow           200, Content-Length 50, one body byte ('x') every 100 ms
@@ -262,6 +266,15 @@ static void route(srv_conn *c) {
   } else if (strcmp(path, "/close") == 0) {
     c->close_after = 1;
     respond_text(c, 200, "ok\n");
+  } else if (strcmp(path, "/drop") == 0) {
+    send_bytes(c, "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n", 41, 1);
+  } else if (strcmp(path, "/eof") == 0) {
+    const char *r = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil-close\n";
+    send_bytes(c, r, strlen(r), 1);
+  } else if (strcmp(path, "/continue") == 0) {
+    const char *r = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n";
+    send_bytes(c, r, strlen(r), 0);
+    resume(c);
   } else if (strcmp(path, "/chunked") == 0) {
     const char *r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                     "9\r\nchunk-one\r\na\r\n|chunk-two\r\nc\r\n|chunk-three\r\n0\r\n\r\n";
@@ -276,7 +289,7 @@ static void route(srv_conn *c) {
     if (has_cookie(c, "session=abc123")) respond_text(c, 200, "cookie ok\n");
     else respond_text(c, 401, "no cookie\n");
   } else if (strcmp(path, "/count") == 0 || strcmp(path, "/conns") == 0) {
-    snprintf(num, sizeof num, "%lld\n", path[2] == 'o' ? before : conns_accepted);
+    snprintf(num, sizeof num, "%lld\n", strcmp(path, "/count") == 0 ? before : conns_accepted);
     respond_text(c, 200, num);
   } else respond_text(c, 404, "not found\n");
 }

@@ -34,7 +34,8 @@ static char *scrape(int port, const char *path) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
   ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-  snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nAccept: application/openmetrics-text\r\n\r\n", path);
+  snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nAccept: application/openmetrics-text\r\n\r\n",
+           path);
   ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
   while ((n = read(fd, buf + used, 65535 - used)) > 0) used += (size_t)n;
   close(fd);
@@ -63,10 +64,14 @@ START_TEST(scrape_exposition) {
   ck_assert_msg(strncmp(r, "HTTP/1.1 200 OK\r\n", 17) == 0, "%s", r);
   ck_assert_ptr_nonnull(strstr(r, "Content-Type: application/openmetrics-text"));
   ck_assert_ptr_nonnull(strstr(r, "\nloadctl_requests_total{name=\"POST /api/\\\"orders\\\"\"} 100\n"));
-  ck_assert_ptr_nonnull(strstr(r, "\nloadctl_errors_total{name=\"POST /api/\\\"orders\\\"\",kind=\"http5xx\"} 2\n"));
-  ck_assert_ptr_nonnull(strstr(r, "\nloadctl_errors_total{name=\"POST /api/\\\"orders\\\"\",kind=\"timeout\"} 1\n"));
-  ck_assert_ptr_nonnull(strstr(r, "\nloadctl_latency_seconds{name=\"POST /api/\\\"orders\\\"\",quantile=\"0.99\"} 0.020"));
-  ck_assert_ptr_nonnull(strstr(r, "\nloadctl_latency_seconds_count{name=\"POST /api/\\\"orders\\\"\"} 100\n"));
+  ck_assert_ptr_nonnull(
+      strstr(r, "\nloadctl_errors_total{name=\"POST /api/\\\"orders\\\"\",kind=\"http5xx\"} 2\n"));
+  ck_assert_ptr_nonnull(
+      strstr(r, "\nloadctl_errors_total{name=\"POST /api/\\\"orders\\\"\",kind=\"timeout\"} 1\n"));
+  ck_assert_ptr_nonnull(
+      strstr(r, "\nloadctl_latency_seconds{name=\"POST /api/\\\"orders\\\"\",quantile=\"0.99\"} 0.020"));
+  ck_assert_ptr_nonnull(
+      strstr(r, "\nloadctl_latency_seconds_count{name=\"POST /api/\\\"orders\\\"\"} 100\n"));
   ck_assert_ptr_nonnull(strstr(r, "\nloadctl_users 42\n"));
   ck_assert_ptr_nonnull(strstr(r, "\nloadctl_workers 3\n"));
   ck_assert_ptr_nonnull(strstr(r, "\n# EOF\n"));

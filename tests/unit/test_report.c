@@ -74,8 +74,8 @@ static report *write_run(bool finish) {
   thresholds *th;
   ck_assert_int_eq(rundir_open(dir, "unit", NULL, &rd, err, sizeof err), 0);
   ck_assert_int_eq(report_create(&rep), 0);
-  json_t *run = json_pack("{s:s,s:s,s:[{s:s},{s:s}]}", "scenario", "unit", "status", "done", "thresholds", "expr",
-                          exprs[0], "expr", exprs[1]);
+  json_t *run = json_pack("{s:s,s:s,s:[{s:s},{s:s}]}", "scenario", "unit", "status", "done", "thresholds",
+                          "expr", exprs[0], "expr", exprs[1]);
   ck_assert_int_eq(rundir_write_run(rd, run), 0);
   report_set_run(rep, run);
   json_decref(run);
@@ -151,13 +151,15 @@ END_TEST
 START_TEST(csv_headers_exact) {
   report_destroy(write_run(true));
   char *csv = slurp(dir, RUNDIR_STATS_CSV);
-  const char *hdr = "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response "
-                    "Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,"
-                    "99%,99.9%,99.99%,100%\n";
+  const char *hdr =
+      "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response "
+      "Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,"
+      "99%,99.9%,99.99%,100%\n";
   ck_assert_int_eq(strncmp(csv, hdr, strlen(hdr)), 0);
   ck_assert_ptr_nonnull(strstr(csv, "\nPOST,POST /b,200,20,"));
   ck_assert_ptr_nonnull(strstr(csv, "\n,Aggregated,600,20,"));
-  ck_assert_ptr_nonnull(strstr(csv, "\nGET,GET /a,400,0,10.007,10.004,10,10.007,1000.00,100.000000,0.000000,10.007,"));
+  ck_assert_ptr_nonnull(
+      strstr(csv, "\nGET,GET /a,400,0,10.007,10.004,10,10.007,1000.00,100.000000,0.000000,10.007,"));
   free(csv);
   csv = slurp(dir, RUNDIR_FAILURES_CSV);
   ck_assert_str_eq(csv, "Method,Name,Error,Occurrences\nPOST,POST /b,http5xx: HTTP 503,20\n");
@@ -174,8 +176,8 @@ START_TEST(plugins_reach_summary_and_html) {
   report *rep = write_run(false);
   char err[512];
   report_set_findings(rep, json_pack("[{s:s,s:n,s:s,s:f,s:f,s:n,s:s}]", "kind", "tail", "request", "function",
-                                     "main.fraudScore", "share", 0.71, "baseline_share", 0.02, "window", "evidence",
-                                     "71% of slow samples"));
+                                     "main.fraudScore", "share", 0.71, "baseline_share", 0.02, "window",
+                                     "evidence", "71% of slow samples"));
   ck_assert_int_eq(report_set_extra(rep, "profiles", json_pack("{s:i}", "windows", 3)), 0);
   ck_assert_int_eq(report_add_html_section(rep, "flame", "Flame graph", my_section, "names"), 0);
   char sec[4400];
@@ -185,7 +187,8 @@ START_TEST(plugins_reach_summary_and_html) {
   ck_assert_int_eq(report_write(rep, dir, err, sizeof err), 0);
   report_destroy(rep);
   char *html = slurp(dir, RUNDIR_HTML);
-  ck_assert_ptr_nonnull(strstr(html, "<section id=\"flame\"><h2>Flame graph</h2>\n<p id=\"plugged\">names 2</p>"));
+  ck_assert_ptr_nonnull(
+      strstr(html, "<section id=\"flame\"><h2>Flame graph</h2>\n<p id=\"plugged\">names 2</p>"));
   ck_assert_ptr_nonnull(strstr(html, "<section id=\"from-disk\">disk</section>"));
   ck_assert_ptr_nonnull(strstr(html, "main.fraudScore"));
   /* nothing fetched from the network: no external src/href/url()/import */
@@ -202,8 +205,9 @@ START_TEST(plugins_reach_summary_and_html) {
   char path[4400];
   snprintf(path, sizeof path, "%s/%s", dir, RUNDIR_SUMMARY);
   json_t *s = json_load_file(path, 0, NULL);
-  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(s, "findings"), 0), "function")),
-                   "main.fraudScore");
+  ck_assert_str_eq(
+      json_string_value(json_object_get(json_array_get(json_object_get(s, "findings"), 0), "function")),
+      "main.fraudScore");
   ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(s, "profiles"), "windows")), 3);
   json_decref(s);
 }
@@ -304,7 +308,7 @@ START_TEST(live_plain_and_tty) {
   fclose(f);
   ck_assert_ptr_nonnull(strstr(buf, "\033[5A\033[J")); /* redraw in place over the 5 lines drawn */
   ck_assert_ptr_nonnull(strstr(buf, " 50%"));
-  ck_assert_ptr_nonnull(strstr(buf, "\033[31m"));         /* errors in red */
+  ck_assert_ptr_nonnull(strstr(buf, "\033[31m"));          /* errors in red */
   ck_assert_ptr_nonnull(strstr(buf, "[===============>")); /* half the bar */
   free(buf);
   stats_destroy(iv);
@@ -325,8 +329,9 @@ START_TEST(history_and_compare) {
   ck_assert_int_eq(history_load(root, &runs, &bad), 0);
   ck_assert_int_eq(bad, 0);
   ck_assert_uint_eq(json_array_size(runs), 1);
-  ck_assert_double_eq_tol(json_number_value(json_object_get(json_object_get(json_array_get(runs, 0), "p99_ms"), "POST /b")),
-                          100.0, 0.1);
+  ck_assert_double_eq_tol(
+      json_number_value(json_object_get(json_object_get(json_array_get(runs, 0), "p99_ms"), "POST /b")),
+      100.0, 0.1);
   json_decref(runs);
   char root2[4200];
   history_root_of("runs/2026-x/", root2, sizeof root2);
@@ -340,14 +345,18 @@ START_TEST(history_and_compare) {
   compare_margin m = {0.10, 1.0};
   json_t *res = compare_summaries(a, b, m);
   ck_assert_int_eq(json_integer_value(json_object_get(res, "regressions")), 1);
-  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(res, "requests"), 0), "verdict")), "same");
-  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(res, "requests"), 1), "verdict")),
-                   "regression");
+  ck_assert_str_eq(
+      json_string_value(json_object_get(json_array_get(json_object_get(res, "requests"), 0), "verdict")),
+      "same");
+  ck_assert_str_eq(
+      json_string_value(json_object_get(json_array_get(json_object_get(res, "requests"), 1), "verdict")),
+      "regression");
   json_decref(res);
   /* latency 10 % faster but under 1 ms absolute: still "same" */
   json_object_set_new(q, "p99_ms", json_real(100.0));
   json_object_set_new(json_array_get(json_object_get(a, "requests"), 0), "p50_ms", json_real(2.0));
-  json_object_set_new(json_array_get(json_object_get(b, "requests"), 0), "p50_ms", json_real(1.5)); /* -25 %, 0.5 ms */
+  json_object_set_new(json_array_get(json_object_get(b, "requests"), 0), "p50_ms",
+                      json_real(1.5)); /* -25 %, 0.5 ms */
   res = compare_summaries(a, b, m);
   ck_assert_int_eq(json_integer_value(json_object_get(res, "regressions")), 0);
   ck_assert_int_eq(json_integer_value(json_object_get(res, "improvements")), 0);

@@ -179,16 +179,17 @@ START_TEST(append_and_hlog_round_trip) {
 
   /* stats_history.csv: locust's header exactly, 3 rows per interval */
   char *csv = slurp(dir, RUNDIR_HISTORY_CSV);
-  ck_assert_msg(strncmp(csv,
-                        "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,"
-                        "99.9%,99.99%,100%,Total Request Count,Total Failure Count,Total Median Response Time,"
-                        "Total Average Response Time,Total Min Response Time,Total Max Response Time,"
-                        "Total Average Content Size\n",
-                        strlen("Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,"
-                               "99%,99.9%,99.99%,100%,Total Request Count,Total Failure Count,Total Median Response "
-                               "Time,Total Average Response Time,Total Min Response Time,Total Max Response Time,"
-                               "Total Average Content Size\n")) == 0,
-                "header: %.300s", csv);
+  ck_assert_msg(
+      strncmp(csv,
+              "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,"
+              "99.9%,99.99%,100%,Total Request Count,Total Failure Count,Total Median Response Time,"
+              "Total Average Response Time,Total Min Response Time,Total Max Response Time,"
+              "Total Average Content Size\n",
+              strlen("Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,"
+                     "99%,99.9%,99.99%,100%,Total Request Count,Total Failure Count,Total Median Response "
+                     "Time,Total Average Response Time,Total Min Response Time,Total Max Response Time,"
+                     "Total Average Content Size\n")) == 0,
+      "header: %.300s", csv);
   ck_assert_int_eq(count_lines(csv), 1 + 15);
   ck_assert_ptr_nonnull(strstr(csv, ",\"POST /b, x\",")); /* quoted: the name holds a comma */
   /* last Aggregated row: totals over 5 intervals: 15 + 10 requests, 5 failures */

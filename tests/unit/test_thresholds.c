@@ -87,7 +87,8 @@ START_TEST(parse_bad) {
   ck_assert_int_eq(thresholds_parse_one(bad[_i].expr, &t, err, sizeof err), -EINVAL);
   snprintf(quoted, sizeof quoted, "threshold '%s'", bad[_i].expr);
   ck_assert_msg(strstr(err, quoted) != NULL, "'%s' not quoted in: %s", bad[_i].expr, err);
-  ck_assert_msg(strstr(err, bad[_i].says) != NULL, "'%s' error lacks '%s': %s", bad[_i].expr, bad[_i].says, err);
+  ck_assert_msg(strstr(err, bad[_i].says) != NULL, "'%s' error lacks '%s': %s", bad[_i].expr, bad[_i].says,
+                err);
 }
 END_TEST
 
@@ -135,11 +136,21 @@ static const struct {
   int ok;
   double value;
 } evals[] = {
-    {"p50{name=A} < 11ms", 1, 10.0},   {"p50{name=A} < 9ms", 0, 10.0},   {"p99{name=B} <= 100.1", 1, 100.0},
-    {"p50 < 50", 1, 10.0},             {"p51 > 50", 1, 100.0},           {"max < 99ms", 0, 100.0},
-    {"mean > 54", 1, 55.0},            {"rps == 100", 1, 100.0},         {"rps{name=A} == 50", 1, 50.0},
-    {"errors rate <= 1%", 1, 0.01}, {"errors{name=A} rate < 1%", 0, 0.02}, {"errors count == 2", 1, 2},
-    {"dropped < 1", 0, 7},             {"requests >= 200", 1, 200},      {"p99{name=C} < 5", 0, NAN},
+    {"p50{name=A} < 11ms", 1, 10.0},
+    {"p50{name=A} < 9ms", 0, 10.0},
+    {"p99{name=B} <= 100.1", 1, 100.0},
+    {"p50 < 50", 1, 10.0},
+    {"p51 > 50", 1, 100.0},
+    {"max < 99ms", 0, 100.0},
+    {"mean > 54", 1, 55.0},
+    {"rps == 100", 1, 100.0},
+    {"rps{name=A} == 50", 1, 50.0},
+    {"errors rate <= 1%", 1, 0.01},
+    {"errors{name=A} rate < 1%", 0, 0.02},
+    {"errors count == 2", 1, 2},
+    {"dropped < 1", 0, 7},
+    {"requests >= 200", 1, 200},
+    {"p99{name=C} < 5", 0, NAN},
 };
 
 START_TEST(eval_table) {
@@ -152,9 +163,11 @@ START_TEST(eval_table) {
   const threshold *th = thresholds_get(t, 0);
   ck_assert_msg(ok == (bool)evals[_i].ok, "%s: ok=%d value=%f", expr, ok, th->value);
   ck_assert(th->evaluated);
-  if (isnan(evals[_i].value)) ck_assert(isnan(th->value));
-  else ck_assert_msg(fabs(th->value - evals[_i].value) <= 0.01 * fmax(1, evals[_i].value), "%s: value %f", expr,
-                     th->value);
+  if (isnan(evals[_i].value))
+    ck_assert(isnan(th->value));
+  else
+    ck_assert_msg(fabs(th->value - evals[_i].value) <= 0.01 * fmax(1, evals[_i].value), "%s: value %f", expr,
+                  th->value);
   thresholds_destroy(t);
   stats_destroy(s);
 }

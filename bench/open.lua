@@ -1,0 +1,15 @@
+-- open.lua - bench/run's open-model accuracy probe: GET / at a fixed arrival rate (bench/run passes
+-- --rate); the achieved rate and dropped iterations are compared with the asked rate.
+local getenv = (os and os.getenv) or function() return nil end
+
+options = {
+  target = getenv("BENCH_TARGET") or "http://127.0.0.1:8080",
+  http = getenv("BENCH_HTTP") or "h1",
+  rate = 1000,
+  max_vus = 200,
+  duration = "10s",
+}
+
+task(1, function(vu)
+  http.get("/", { name = "GET /" })
+end)

@@ -1,0 +1,1 @@
+options = { user = 1 }

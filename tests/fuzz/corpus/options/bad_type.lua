@@ -1,0 +1,2 @@
+options = { users = "ten" }
+task(1, function() end)

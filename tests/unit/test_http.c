@@ -1,0 +1,638 @@
+/* test_http.c - one conformance suite run against both HTTP backends (h1 and curl) with the testserver
+ * as the peer: same responses, same timing semantics, same error categories, keep-alive, cookies. */
+#include <check.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "common/clock.h"
+#include "common/stats.h"
+#include "worker/http.h"
+#include "worker/http_curl.h"
+
+static pid_t server_pid;
+static int server_port;
+static char server_path[4096];
+
+typedef struct result {
+  int done_calls;
+  int status, error;
+  char message[256];
+  char *headers, *body;
+  size_t body_len;
+  uint64_t bytes_in, bytes_out;
+  int64_t sent_ns, ttfb_ns, done_ns;
+} result;
+
+typedef struct run {
+  http_conn *conn;
+  const http_request *reqs;
+  size_t n, next;
+  result *out;
+  int closed;
+} run;
+
+static int backend_of(int i) {
+  return i == 0 ? HTTP_H1 : HTTP_CURL;
+}
+
+static void url(char *buf, size_t size, const char *path) {
+  snprintf(buf, size, "http://127.0.0.1:%d%s", server_port, path);
+}
+
+static void on_closed_flag(void *ud) {
+  *(int *)ud = 1;
+}
+
+static void on_closed(void *ud) {
+  ((run *)ud)->closed = 1;
+}
+
+static void on_done(http_conn *conn, const http_response *res, void *ud) {
+  run *r = ud;
+  result *o = &r->out[r->next++];
+  o->done_calls++;
+  o->status = res->status;
+  o->error = res->error;
+  snprintf(o->message, sizeof o->message, "%s", res->error_message);
+  o->headers = strndup(res->headers_raw ? res->headers_raw : "", res->headers_len);
+  o->body = malloc(res->body_len + 1);
+  if (res->body_len) memcpy(o->body, res->body, res->body_len);
+  o->body[res->body_len] = 0;
+  o->body_len = res->body_len;
+  o->bytes_in = res->bytes_in;
+  o->bytes_out = res->bytes_out;
+  o->sent_ns = res->sent_ns;
+  o->ttfb_ns = res->ttfb_ns;
+  o->done_ns = res->done_ns;
+  if (r->next < r->n) ck_assert_int_eq(http_conn_send(conn, &r->reqs[r->next], on_done, r), 0);
+}
+
+/* Send reqs one after another on one conn of a fresh client (the next from inside the callback). */
+static void run_seq(int backend, const http_request *reqs, size_t n, result *out) {
+  uv_loop_t loop;
+  http_client *c;
+  run r = {.reqs = reqs, .n = n, .out = out};
+  http_client_options opt = {.backend = backend, .default_timeout_ms = 5000};
+  memset(out, 0, n * sizeof *out);
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ck_assert_int_eq(http_client_create(&loop, &opt, &c), 0);
+  ck_assert_int_eq(http_conn_create(c, &r.conn), 0);
+  ck_assert_int_eq(http_conn_send(r.conn, &reqs[0], on_done, &r), 0);
+  ck_assert_int_eq(http_conn_send(r.conn, &reqs[0], on_done, &r), -EBUSY);
+  while (r.next < n) uv_run(&loop, UV_RUN_ONCE);
+  const http_request *last = &reqs[n - 1];
+  int curl = backend == HTTP_CURL || strncmp(last->url, "https", 5) == 0 || last->max_redirects > 0;
+  ck_assert_str_eq(http_backend_name(r.conn), curl ? "curl" : "h1");
+  http_conn_release(r.conn);
+  http_client_close(c, on_closed, &r);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(r.closed, 1);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  for (size_t i = 0; i < n; i++) ck_assert_int_eq(out[i].done_calls, 1);
+}
+
+static void run_get(int backend, const char *path, int64_t timeout_ms, size_t max_body, result *out) {
+  char u[256];
+  url(u, sizeof u, path);
+  http_request req = {.method = "GET", .url = u, .timeout_ms = timeout_ms, .max_body = max_body};
+  run_seq(backend, &req, 1, out);
+}
+
+static void result_free(result *o, size_t n) {
+  for (size_t i = 0; i < n; i++) free(o[i].headers), free(o[i].body);
+}
+
+static void assert_timing(const result *o) {
+  ck_assert_int_gt(o->sent_ns, 0);
+  ck_assert_int_ge(o->ttfb_ns, 0);
+  ck_assert_int_le(o->sent_ns + o->ttfb_ns, o->done_ns);
+}
+
+/* A small counter route (/count or /conns) read on its own connection. */
+static long counter(const char *path) {
+  result o;
+  run_get(HTTP_H1, path, 0, 64, &o);
+  ck_assert_int_eq(o.status, 200);
+  long v = strtol(o.body, NULL, 10);
+  result_free(&o, 1);
+  return v;
+}
+
+START_TEST(test_ok) {
+  result o;
+  run_get(backend_of(_i), "/ok", 0, 1024, &o);
+  ck_assert_int_eq(o.error, 0);
+  ck_assert_int_eq(o.status, 200);
+  ck_assert_str_eq(o.body, "ok\n");
+  ck_assert_ptr_nonnull(strstr(o.headers, "Content-Length: 3\r\n"));
+  ck_assert_ptr_nonnull(strstr(o.headers, "Content-Type: text/plain\r\n"));
+  ck_assert_int_ge(o.bytes_in, 3);
+  ck_assert_int_gt(o.bytes_out, 20);
+  ck_assert_int_gt(o.ttfb_ns, 0);
+  assert_timing(&o);
+  result_free(&o, 1);
+}
+END_TEST
+
+START_TEST(test_echo) {
+  char u[256];
+  url(u, sizeof u, "/echo?q=1");
+  http_header h[] = {{"X-Test", "42"}, {"Content-Type", "text/plain"}};
+  http_request req = {.method = "POST", .url = u, .headers = h, .nheaders = 2, .body = "hello", .body_len = 5,
+                      .max_body = 4096};
+  result o;
+  run_seq(backend_of(_i), &req, 1, &o);
+  ck_assert_int_eq(o.status, 200);
+  ck_assert_msg(strncmp(o.body, "POST /echo?q=1\r\n", 16) == 0, "echo: %s", o.body);
+  ck_assert_ptr_nonnull(strstr(o.body, "\r\nX-Test: 42\r\n"));
+  ck_assert_ptr_nonnull(strstr(o.body, "\r\nContent-Length: 5\r\n"));
+  ck_assert_ptr_nonnull(strstr(o.body, "\r\nUser-Agent: loadctl/"));
+  ck_assert_ptr_null(strstr(o.body, "Expect"));
+  ck_assert_int_ge(o.body_len, 5);
+  ck_assert_int_ge(o.bytes_out, 120); /* request line, 6 headers, body: 152 bytes with a 5-digit port */
+  ck_assert_int_le(o.bytes_out, 160);
+  ck_assert_str_eq(o.body + o.body_len - 9, "\r\n\r\nhello");
+  result_free(&o, 1);
+}
+END_TEST
+
+START_TEST(test_changing_headers) {
+  char u[256];
+  url(u, sizeof u, "/echo");
+  http_header h1[] = {{"traceparent", "00-aaaa-01"}, {"X-Name", "one"}};
+  http_header h2[] = {{"traceparent", "00-bbbb-01"}, {"X-Name", "one"}};
+  http_header h3[] = {{"traceparent", "00-cccc-01"}, {"X-Name", "three"}};
+  http_header h4[] = {{"traceparent", "00-dddd-01"}};
+  http_request reqs[] = {{.method = "GET", .url = u, .headers = h1, .nheaders = 2, .max_body = 1024},
+                         {.method = "GET", .url = u, .headers = h2, .nheaders = 2, .max_body = 1024},
+                         {.method = "GET", .url = u, .headers = h3, .nheaders = 2, .max_body = 1024},
+                         {.method = "GET", .url = u, .headers = h4, .nheaders = 1, .max_body = 1024},
+                         {.method = "GET", .url = u, .headers = h1, .nheaders = 2, .max_body = 1024}};
+  const char *want[][2] = {{"traceparent: 00-aaaa-01\r\n", "X-Name: one\r\n"},
+                           {"traceparent: 00-bbbb-01\r\n", "X-Name: one\r\n"},
+                           {"traceparent: 00-cccc-01\r\n", "X-Name: three\r\n"},
+                           {"traceparent: 00-dddd-01\r\n", NULL},
+                           {"traceparent: 00-aaaa-01\r\n", "X-Name: one\r\n"}};
+  result o[5];
+  run_seq(backend_of(_i), reqs, 5, o);
+  for (int i = 0; i < 5; i++) {
+    ck_assert_int_eq(o[i].status, 200);
+    ck_assert_msg(strstr(o[i].body, want[i][0]) != NULL, "req %d: %s", i, o[i].body);
+    if (want[i][1]) ck_assert_msg(strstr(o[i].body, want[i][1]) != NULL, "req %d: %s", i, o[i].body);
+    else ck_assert_ptr_null(strstr(o[i].body, "X-Name"));
+    ck_assert_ptr_null(strstr(o[i].body, "X-Name: one\r\nX-Name"));
+  }
+  result_free(o, 5);
+}
+END_TEST
+
+START_TEST(test_status_and_head) {
+  char u1[256], u2[256];
+  url(u1, sizeof u1, "/status/503");
+  url(u2, sizeof u2, "/ok");
+  http_request reqs[] = {{.method = "GET", .url = u1, .max_body = 100}, {.method = "HEAD", .url = u2, .max_body = 100},
+                         {.method = "DELETE", .url = u1, .max_body = 100}};
+  result o[3];
+  run_seq(backend_of(_i), reqs, 3, o);
+  ck_assert_int_eq(o[0].error, 0);
+  ck_assert_int_eq(o[0].status, 503);
+  ck_assert_str_eq(o[0].body, "status 503\n");
+  ck_assert_int_eq(o[1].status, 200);
+  ck_assert_int_eq(o[1].body_len, 0);
+  ck_assert_int_eq(o[2].status, 503);
+  result_free(o, 3);
+}
+END_TEST
+
+START_TEST(test_delay) {
+  result o;
+  run_get(backend_of(_i), "/delay/200", 0, 100, &o);
+  ck_assert_int_eq(o.status, 200);
+  ck_assert_int_ge(o.done_ns - o.sent_ns, 200000000);
+  ck_assert_int_lt(o.done_ns - o.sent_ns, 2000000000);
+  ck_assert_int_ge(o.ttfb_ns, 200000000);
+  assert_timing(&o);
+  result_free(&o, 1);
+}
+END_TEST
+
+START_TEST(test_refused) {
+  /* a port that was just free: bind, read it, close */
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+  socklen_t al = sizeof a;
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+  close(fd);
+  char u[256];
+  snprintf(u, sizeof u, "http://127.0.0.1:%d/ok", ntohs(a.sin_port));
+  http_request req = {.method = "GET", .url = u};
+  result o;
+  run_seq(backend_of(_i), &req, 1, &o);
+  ck_assert_int_eq(o.status, 0);
+  ck_assert_msg(o.error == STATS_ERR_CONNECT, "error %d (%s)", o.error, o.message);
+  ck_assert_int_gt(strlen(o.message), 0);
+  assert_timing(&o);
+  result_free(&o, 1);
+}
+END_TEST
+
+START_TEST(test_dns_failure) {
+  /* "a..b" has an empty label: the resolver rejects it locally, no query leaves the machine */
+  http_request req = {.method = "GET", .url = "http://a..b:8080/ok", .timeout_ms = 3000};
+  result o;
+  run_seq(backend_of(_i), &req, 1, &o);
+  ck_assert_int_eq(o.status, 0);
+  ck_assert_msg(o.error == STATS_ERR_DNS, "error %d (%s)", o.error, o.message);
+  result_free(&o, 1);
+}
+END_TEST
+
+START_TEST(test_reset) {
+  result o;
+  run_get(backend_of(_i), "/reset", 0, 100, &o);
+  ck_assert_int_eq(o.status, 0);
+  ck_assert_msg(o.error == STATS_ERR_RESET, "error %d (%s)", o.error, o.message);
+  result_free(&o, 1);
+}
+END_TEST
+
+START_TEST(test_timeout) {
+  char u1[256], u2[256];
+  url(u1, sizeof u1, "/slow");
+  url(u2, sizeof u2, "/delay/3000");
+  http_request reqs[] = {{.method = "GET", .url = u1, .timeout_ms = 300}, {.method = "GET", .url = u2, .timeout_ms = 200}};
+  result o[2];
+  run_seq(backend_of(_i), reqs, 2, o);
+  for (int i = 0; i < 2; i++) {
+    ck_assert_msg(o[i].error == STATS_ERR_TIMEOUT, "req %d error %d (%s)", i, o[i].error, o[i].message);
+    ck_assert_int_eq(o[i].status, 0);
+  }
+  ck_assert_int_ge(o[0].done_ns - o[0].sent_ns, 290000000);
+  ck_assert_int_lt(o[0].done_ns - o[0].sent_ns, 1500000000);
+  ck_assert_int_ge(o[1].done_ns - o[1].sent_ns, 190000000);
+  ck_assert_int_lt(o[1].done_ns - o[1].sent_ns, 1500000000);
+  result_free(o, 2);
+}
+END_TEST
+
+START_TEST(test_malformed) {
+  result o;
+  run_get(backend_of(_i), "/malformed", 0, 100, &o);
+  ck_assert_int_eq(o.status, 0);
+  ck_assert_msg(o.error == STATS_ERR_PROTOCOL, "error %d (%s)", o.error, o.message);
+  result_free(&o, 1);
+}
+END_TEST
+
+START_TEST(test_keepalive_30) {
+  enum { N = 30 };
+  char u[256];
+  url(u, sizeof u, "/ok");
+  http_request reqs[N];
+  for (int i = 0; i < N; i++) reqs[i] = (http_request){.method = "GET", .url = u, .max_body = 16};
+  long conns0 = counter("/conns"), count0 = counter("/count");
+  result o[N];
+  run_seq(backend_of(_i), reqs, N, o);
+  for (int i = 0; i < N; i++) {
+    ck_assert_int_eq(o[i].status, 200);
+    ck_assert_str_eq(o[i].body, "ok\n");
+    assert_timing(&o[i]);
+  }
+  /* exactly N requests served on one connection; each probe after the first /conns opened one more */
+  ck_assert_int_eq(counter("/count") - count0, N);
+  ck_assert_int_eq(counter("/conns") - conns0, 1 + 1 + 1 + 1);
+  result_free(o, N);
+}
+END_TEST
+
+START_TEST(test_close_reconnects) {
+  char u1[256], u2[256];
+  url(u1, sizeof u1, "/close");
+  url(u2, sizeof u2, "/ok");
+  http_request reqs[] = {{.method = "GET", .url = u1, .max_body = 16}, {.method = "GET", .url = u2, .max_body = 16},
+                         {.method = "GET", .url = u2, .max_body = 16}};
+  long conns0 = counter("/conns");
+  result o[3];
+  run_seq(backend_of(_i), reqs, 3, o);
+  for (int i = 0; i < 3; i++) ck_assert_int_eq(o[i].status, 200);
+  /* two connections for the run (close forces a new one), one for the second /conns probe */
+  ck_assert_int_eq(counter("/conns") - conns0, 2 + 1);
+  result_free(o, 3);
+}
+END_TEST
+
+START_TEST(test_dropped_keepalive_resent) {
+  char u1[256], u2[256];
+  url(u1, sizeof u1, "/drop");
+  url(u2, sizeof u2, "/ok");
+  http_request reqs[] = {{.method = "GET", .url = u1, .max_body = 16}, {.method = "GET", .url = u2, .max_body = 16},
+                         {.method = "GET", .url = u1, .max_body = 16}, {.method = "GET", .url = u2, .max_body = 16}};
+  long count0 = counter("/count");
+  result o[4];
+  run_seq(backend_of(_i), reqs, 4, o);
+  for (int i = 0; i < 4; i++) ck_assert_msg(o[i].status == 200, "req %d: %d %s", i, o[i].status, o[i].message);
+  ck_assert_int_eq(counter("/count") - count0, 4); /* each served exactly once */
+  result_free(o, 4);
+}
+END_TEST
+
+START_TEST(test_localhost_resolved) {
+  char u[256];
+  snprintf(u, sizeof u, "http://localhost:%d/echo", server_port);
+  http_request reqs[] = {{.method = "GET", .url = u, .max_body = 512}, {.method = "GET", .url = u, .max_body = 512}};
+  result o[2];
+  run_seq(backend_of(_i), reqs, 2, o);
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(o[i].status, 200);
+    ck_assert_msg(strstr(o[i].body, "\r\nHost: localhost:") != NULL, "echo: %s", o[i].body);
+  }
+  result_free(o, 2);
+}
+END_TEST
+
+START_TEST(test_eof_and_interim) {
+  char u1[256], u2[256];
+  url(u1, sizeof u1, "/eof");
+  url(u2, sizeof u2, "/continue");
+  http_request reqs[] = {{.method = "GET", .url = u1, .max_body = 64}, {.method = "GET", .url = u2, .max_body = 64},
+                         {.method = "GET", .url = u1, .max_body = 64}};
+  result o[3];
+  run_seq(backend_of(_i), reqs, 3, o);
+  ck_assert_int_eq(o[0].status, 200);
+  ck_assert_str_eq(o[0].body, "until-close\n");
+  ck_assert_int_eq(o[1].status, 200);
+  ck_assert_str_eq(o[1].body, "ok\n");
+  ck_assert_ptr_nonnull(strstr(o[1].headers, "Content-Length: 3"));
+  ck_assert_int_eq(o[2].status, 200);
+  result_free(o, 3);
+}
+END_TEST
+
+START_TEST(test_big_post) {
+  enum { BODY = 4 << 20 };
+  char u[256];
+  url(u, sizeof u, "/echo");
+  char *body = malloc(BODY);
+  for (size_t i = 0; i < BODY; i++) body[i] = (char)('a' + i % 26);
+  http_request req = {.method = "PUT", .url = u, .body = body, .body_len = BODY, .max_body = 2 * BODY};
+  result o;
+  run_seq(backend_of(_i), &req, 1, &o);
+  ck_assert_int_eq(o.status, 200);
+  ck_assert_msg(strncmp(o.body, "PUT /echo\r\n", 11) == 0, "echo: %.40s", o.body);
+  ck_assert_int_gt(o.body_len, BODY);
+  ck_assert_int_eq(memcmp(o.body + o.body_len - BODY, body, BODY), 0);
+  ck_assert_int_ge(o.bytes_out, BODY);
+  free(body);
+  result_free(&o, 1);
+}
+END_TEST
+
+START_TEST(test_chunked) {
+  result o;
+  run_get(backend_of(_i), "/chunked", 0, 1024, &o);
+  ck_assert_int_eq(o.status, 200);
+  ck_assert_str_eq(o.body, "chunk-one|chunk-two|chunk-three");
+  ck_assert_ptr_nonnull(strstr(o.headers, "Transfer-Encoding: chunked"));
+  result_free(&o, 1);
+}
+END_TEST
+
+START_TEST(test_big_discarded) {
+  result o;
+  run_get(backend_of(_i), "/big/5000000", 0, 1000, &o);
+  ck_assert_int_eq(o.status, 200);
+  ck_assert_int_eq(o.body_len, 1000);
+  ck_assert_int_eq(o.body[0], 'b');
+  ck_assert_int_ge(o.bytes_in, 5000000);
+  ck_assert_int_lt(o.bytes_in, 5001000);
+  result_free(&o, 1);
+}
+END_TEST
+
+START_TEST(test_cookies) {
+  char u1[256], u2[256];
+  url(u1, sizeof u1, "/needcookie");
+  url(u2, sizeof u2, "/setcookie");
+  http_request reqs[] = {{.method = "GET", .url = u1, .max_body = 64}, {.method = "GET", .url = u2, .max_body = 64},
+                         {.method = "GET", .url = u1, .max_body = 64}, {.method = "GET", .url = u1, .max_body = 64}};
+  result o[4];
+  run_seq(backend_of(_i), reqs, 4, o);
+  ck_assert_int_eq(o[0].status, 401);
+  ck_assert_int_eq(o[1].status, 200);
+  ck_assert_ptr_nonnull(strstr(o[1].headers, "Set-Cookie: session=abc123"));
+  ck_assert_int_eq(o[2].status, 200);
+  ck_assert_str_eq(o[2].body, "cookie ok\n");
+  ck_assert_int_eq(o[3].status, 200);
+  result_free(o, 4);
+}
+END_TEST
+
+START_TEST(test_redirect) {
+  char u[256];
+  url(u, sizeof u, "/redirect");
+  http_request reqs[] = {{.method = "GET", .url = u}, {.method = "GET", .url = u, .max_redirects = 3}};
+  result o[2];
+  run_seq(backend_of(_i), reqs, 2, o);
+  ck_assert_int_eq(o[0].status, 302);
+  ck_assert_ptr_nonnull(strstr(o[0].headers, "Location: /redirect"));
+  ck_assert_msg(o[1].error == STATS_ERR_PROTOCOL, "error %d (%s)", o[1].error, o[1].message);
+  result_free(o, 2);
+}
+END_TEST
+
+START_TEST(test_https_goes_to_curl) {
+  char u[256];
+  snprintf(u, sizeof u, "https://127.0.0.1:%d/ok", server_port);
+  http_request req = {.method = "GET", .url = u, .timeout_ms = 2000};
+  result o;
+  run_seq(backend_of(_i), &req, 1, &o); /* asserts the backend name is "curl" */
+  ck_assert_msg(o.error == STATS_ERR_CONNECT, "error %d (%s)", o.error, o.message);
+  result_free(&o, 1);
+}
+END_TEST
+
+static int cancelled_calls;
+
+static void never(http_conn *conn, const http_response *res, void *ud) {
+  (void)conn, (void)res, (void)ud;
+  cancelled_calls++;
+}
+
+START_TEST(test_release_in_flight) {
+  uv_loop_t loop;
+  http_client *c;
+  http_conn *conn;
+  run r = {0};
+  char u[256];
+  url(u, sizeof u, "/delay/300");
+  http_request req = {.method = "GET", .url = u};
+  http_client_options opt = {.backend = backend_of(_i)};
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ck_assert_int_eq(http_client_create(&loop, &opt, &c), 0);
+  ck_assert_int_eq(http_conn_create(c, &conn), 0);
+  ck_assert_int_eq(http_conn_send(conn, &req, never, NULL), 0);
+  for (int i = 0; i < 5; i++) uv_run(&loop, UV_RUN_NOWAIT);
+  http_conn_release(conn);
+  ck_assert_int_eq(http_conn_create(c, &conn), 0); /* left for http_client_close to release */
+  ck_assert_int_eq(http_conn_send(conn, &req, never, NULL), 0);
+  http_client_close(c, on_closed, &r);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(r.closed, 1);
+  ck_assert_int_eq(cancelled_calls, 0);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
+START_TEST(test_curl_error_kinds) {
+  ck_assert_int_eq(http_curl_error_kind(CURLE_COULDNT_RESOLVE_HOST), STATS_ERR_DNS);
+  ck_assert_int_eq(http_curl_error_kind(CURLE_COULDNT_CONNECT), STATS_ERR_CONNECT);
+  ck_assert_int_eq(http_curl_error_kind(CURLE_SSL_CONNECT_ERROR), STATS_ERR_CONNECT);
+  ck_assert_int_eq(http_curl_error_kind(CURLE_OPERATION_TIMEDOUT), STATS_ERR_TIMEOUT);
+  ck_assert_int_eq(http_curl_error_kind(CURLE_RECV_ERROR), STATS_ERR_RESET);
+  ck_assert_int_eq(http_curl_error_kind(CURLE_GOT_NOTHING), STATS_ERR_RESET);
+  ck_assert_int_eq(http_curl_error_kind(CURLE_WEIRD_SERVER_REPLY), STATS_ERR_PROTOCOL);
+  ck_assert_int_eq(http_curl_error_kind(CURLE_TOO_MANY_REDIRECTS), STATS_ERR_PROTOCOL);
+  ck_assert_int_eq(http_curl_error_kind(CURLE_OUT_OF_MEMORY), STATS_ERR_OTHER);
+}
+END_TEST
+
+typedef struct rr {
+  http_conn *conns[8];
+  http_request req;
+  int sent, done, ok;
+  http_client *client;
+  int close_in_cb, closed;
+} rr;
+
+static void rr_done(http_conn *conn, const http_response *res, void *ud) {
+  rr *r = ud;
+  (void)conn;
+  r->done++;
+  r->ok += res->status == 200;
+  if (r->close_in_cb) {
+    http_client_close(r->client, on_closed_flag, &r->closed); /* releases every conn, this one too */
+    return;
+  }
+  if (r->sent < 24) ck_assert_int_eq(http_conn_send(r->conns[r->sent++ % 8], &r->req, rr_done, r), 0);
+}
+
+/* 8 VUs used one at a time (as with think time): h1 keeps one connection per VU alive; curl pools the
+ * connections of a client, so one idle connection serves them all. Neither reconnects. */
+START_TEST(test_idle_conns_kept) {
+  uv_loop_t loop;
+  char u[256];
+  url(u, sizeof u, "/ok");
+  rr r = {.req = {.method = "GET", .url = u, .max_body = 16}};
+  http_client_options opt = {.backend = backend_of(_i)};
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ck_assert_int_eq(http_client_create(&loop, &opt, &r.client), 0);
+  for (int i = 0; i < 8; i++) ck_assert_int_eq(http_conn_create(r.client, &r.conns[i]), 0);
+  long conns0 = counter("/conns");
+  ck_assert_int_eq(http_conn_send(r.conns[r.sent++], &r.req, rr_done, &r), 0);
+  while (r.done < 24) uv_run(&loop, UV_RUN_ONCE);
+  ck_assert_int_eq(r.ok, 24);
+  ck_assert_int_eq(counter("/conns") - conns0, (backend_of(_i) == HTTP_H1 ? 8 : 1) + 1);
+  http_client_close(r.client, on_closed_flag, &r.closed);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(r.closed, 1);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
+START_TEST(test_close_inside_callback) {
+  uv_loop_t loop;
+  char u[256];
+  url(u, sizeof u, "/ok");
+  rr r = {.req = {.method = "GET", .url = u, .max_body = 16}, .close_in_cb = 1};
+  http_client_options opt = {.backend = backend_of(_i)};
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ck_assert_int_eq(http_client_create(&loop, &opt, &r.client), 0);
+  for (int i = 0; i < 3; i++) {
+    ck_assert_int_eq(http_conn_create(r.client, &r.conns[i]), 0);
+    ck_assert_int_eq(http_conn_send(r.conns[i], &r.req, rr_done, &r), 0);
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(r.done, 1); /* the other two were cancelled by the close */
+  ck_assert_int_eq(r.ok, 1);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
+static void start_server(const char *argv0) {
+  const char *b = getenv("LOADCTL_BUILD");
+  char tmp[4096];
+  snprintf(tmp, sizeof tmp, "%s", argv0);
+  snprintf(server_path, sizeof server_path, "%s/testserver", b && *b ? b : dirname(tmp));
+  int fds[2];
+  if (pipe(fds) != 0) exit(1);
+  server_pid = fork();
+  if (server_pid == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    execl(server_path, "testserver", "--port", "0", "--duration-s", "120", (char *)NULL);
+    _exit(127);
+  }
+  close(fds[1]);
+  FILE *f = fdopen(fds[0], "r");
+  if (!f || fscanf(f, "PORT %d", &server_port) != 1) {
+    fprintf(stderr, "test_http: cannot start %s\n", server_path);
+    exit(1);
+  }
+  fclose(f);
+}
+
+static Suite *suite(void) {
+  Suite *s = suite_create("http");
+  TCase *tc = tcase_create("conformance");
+  tcase_set_timeout(tc, 30);
+  tcase_add_loop_test(tc, test_ok, 0, 2);
+  tcase_add_loop_test(tc, test_echo, 0, 2);
+  tcase_add_loop_test(tc, test_changing_headers, 0, 2);
+  tcase_add_loop_test(tc, test_status_and_head, 0, 2);
+  tcase_add_loop_test(tc, test_delay, 0, 2);
+  tcase_add_loop_test(tc, test_refused, 0, 2);
+  tcase_add_loop_test(tc, test_dns_failure, 0, 2);
+  tcase_add_loop_test(tc, test_reset, 0, 2);
+  tcase_add_loop_test(tc, test_timeout, 0, 2);
+  tcase_add_loop_test(tc, test_malformed, 0, 2);
+  tcase_add_loop_test(tc, test_keepalive_30, 0, 2);
+  tcase_add_loop_test(tc, test_close_reconnects, 0, 2);
+  tcase_add_loop_test(tc, test_dropped_keepalive_resent, 0, 2);
+  tcase_add_loop_test(tc, test_localhost_resolved, 0, 2);
+  tcase_add_loop_test(tc, test_eof_and_interim, 0, 2);
+  tcase_add_loop_test(tc, test_big_post, 0, 2);
+  tcase_add_loop_test(tc, test_chunked, 0, 2);
+  tcase_add_loop_test(tc, test_big_discarded, 0, 2);
+  tcase_add_loop_test(tc, test_cookies, 0, 2);
+  tcase_add_loop_test(tc, test_redirect, 0, 2);
+  tcase_add_loop_test(tc, test_https_goes_to_curl, 0, 2);
+  tcase_add_loop_test(tc, test_release_in_flight, 0, 2);
+  tcase_add_loop_test(tc, test_idle_conns_kept, 0, 2);
+  tcase_add_loop_test(tc, test_close_inside_callback, 0, 2);
+  tcase_add_test(tc, test_curl_error_kinds);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(int argc, char **argv) {
+  (void)argc;
+  signal(SIGPIPE, SIG_IGN);
+  start_server(argv[0]);
+  SRunner *sr = srunner_create(suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  kill(server_pid, SIGTERM);
+  waitpid(server_pid, NULL, 0);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
