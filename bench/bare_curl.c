@@ -1,6 +1,8 @@
 /* bare_curl.c - the baseline for issue 4's ratio: a bare libcurl multi_socket + libuv loop (curl's own
  * multi-uv.c pattern, no Lua, no stats, no tuning), N easy handles re-added as soon as they finish.
- * Usage: bare_curl --url http://127.0.0.1:8080/ [--conns 50] [--duration-s 5] */
+ * Usage: bare_curl --url http://127.0.0.1:8080/ [--conns 50] [--duration-s 5]
+ *    or: bare_curl URL [CONNS [DURATION_S]]        (as bench/run calls it)
+ * Prints one line: requests, errors, rps, p50_ms, p99_ms (latency from add_handle to done). */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +10,7 @@
 #include <uv.h>
 
 #include "common/clock.h"
+#include "common/hist.h"
 
 typedef struct ctx {
   uv_poll_t poll;
@@ -19,6 +22,7 @@ static CURLM *multi;
 static uv_timer_t timer;
 static long long done_count, errors;
 static int stopping;
+static hist *latency;
 
 static void check_done(void) {
   CURLMsg *m;
@@ -26,9 +30,13 @@ static void check_done(void) {
   while ((m = curl_multi_info_read(multi, &left))) {
     if (m->msg != CURLMSG_DONE) continue;
     CURL *e = m->easy_handle;
+    int64_t *started = NULL, now = clock_mono_ns();
     if (m->data.result != CURLE_OK) errors++;
     done_count++;
+    curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&started);
+    hist_record(latency, (now - *started) / 1000);
     curl_multi_remove_handle(multi, e);
+    *started = now;
     if (!stopping) curl_multi_add_handle(multi, e);
   }
 }
@@ -99,12 +107,18 @@ int main(int argc, char **argv) {
   const char *url = "http://127.0.0.1:8080/";
   long conns = 50;
   double duration_s = 5;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  if (argc > 1 && strncmp(argv[1], "--", 2) != 0) {
+    url = argv[1];
+    if (argc > 2) conns = strtol(argv[2], NULL, 10);
+    if (argc > 3) duration_s = strtod(argv[3], NULL);
+  }
+  for (int i = 1; i + 1 < argc && strncmp(argv[1], "--", 2) == 0; i += 2) {
     if (strcmp(argv[i], "--url") == 0) url = argv[i + 1];
     else if (strcmp(argv[i], "--conns") == 0) conns = strtol(argv[i + 1], NULL, 10);
     else if (strcmp(argv[i], "--duration-s") == 0) duration_s = strtod(argv[i + 1], NULL);
   }
   if (conns < 1 || conns > 10000 || !(duration_s > 0 && duration_s <= 60)) return 1;
+  if (hist_create(&latency) < 0) return 2;
   curl_global_init(CURL_GLOBAL_DEFAULT);
   loop = uv_default_loop();
   multi = curl_multi_init();
@@ -112,8 +126,11 @@ int main(int argc, char **argv) {
   curl_multi_setopt(multi, CURLMOPT_TIMERFUNCTION, on_timer_set);
   uv_timer_init(loop, &timer);
   CURL **easy = calloc((size_t)conns, sizeof *easy);
+  int64_t *started = calloc((size_t)conns, sizeof *started);
   for (long i = 0; i < conns; i++) {
     easy[i] = curl_easy_init();
+    started[i] = clock_mono_ns();
+    curl_easy_setopt(easy[i], CURLOPT_PRIVATE, (void *)&started[i]);
     curl_easy_setopt(easy[i], CURLOPT_URL, url);
     curl_easy_setopt(easy[i], CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy[i], CURLOPT_WRITEFUNCTION, discard);
@@ -125,13 +142,16 @@ int main(int argc, char **argv) {
   uv_timer_start(&stop, on_stop, (uint64_t)(duration_s * 1000), 0);
   uv_run(loop, UV_RUN_DEFAULT);
   double secs = (double)(clock_mono_ns() - t0) / 1e9;
-  printf("bare_curl conns=%ld duration=%.2fs requests=%lld errors=%lld rps=%.0f\n", conns, secs, done_count,
-         errors, (double)done_count / secs);
+  printf("bare_curl conns=%ld duration=%.2fs requests=%lld errors=%lld rps=%.0f p50_ms=%.3f p99_ms=%.3f\n", conns,
+         secs, done_count, errors, (double)done_count / secs, hist_value_at_percentile(latency, 50) / 1000.0,
+         hist_value_at_percentile(latency, 99) / 1000.0);
   for (long i = 0; i < conns; i++) {
     curl_multi_remove_handle(multi, easy[i]);
     curl_easy_cleanup(easy[i]);
   }
   free(easy);
+  free(started);
+  hist_destroy(latency);
   curl_multi_cleanup(multi);
   curl_global_cleanup();
   return 0;

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "common/clock.h"
+#include "common/hist.h"
 #include "worker/http.h"
 
 typedef struct bench {
@@ -17,11 +18,13 @@ typedef struct bench {
   int with_trace;
   long long done, errors, non2xx;
   int stopping, closed;
+  hist *latency; /* us, send -> done */
 } bench;
 
 static void on_done(http_conn *conn, const http_response *res, void *ud) {
   bench *b = ud;
   b->done++;
+  hist_record(b->latency, (res->done_ns - res->sent_ns) / 1000);
   if (res->error) b->errors++;
   else if (res->status < 200 || res->status > 299) b->non2xx++;
   if (b->with_trace) /* same length, new value: what a per-request span id looks like */
@@ -65,6 +68,7 @@ int main(int argc, char **argv) {
   b.trace = (http_header){"traceparent", b.traceparent};
   if (with_trace) b.req.headers = &b.trace, b.req.nheaders = 1;
   http_client_options opt = {.backend = backend};
+  if (hist_create(&b.latency) < 0) return 2;
   http_client *c;
   if (http_client_create(loop, &opt, &c) < 0) return 2;
   for (long i = 0; i < conns; i++) {
@@ -78,8 +82,11 @@ int main(int argc, char **argv) {
   uv_timer_start(&stop, on_stop, (uint64_t)(duration_s * 1000), 0);
   uv_run(loop, UV_RUN_DEFAULT);
   double secs = (double)(clock_mono_ns() - t0) / 1e9;
-  printf("trace=%d backend=%s conns=%ld duration=%.2fs requests=%lld errors=%lld non2xx=%lld rps=%.0f\n",
-         with_trace, backend == HTTP_CURL ? "curl" : "h1", conns, secs, b.done, b.errors, b.non2xx, (double)b.done / secs);
+  printf("trace=%d backend=%s conns=%ld duration=%.2fs requests=%lld errors=%lld non2xx=%lld rps=%.0f p50_ms=%.3f "
+         "p99_ms=%.3f\n",
+         with_trace, backend == HTTP_CURL ? "curl" : "h1", conns, secs, b.done, b.errors, b.non2xx, (double)b.done / secs,
+         hist_value_at_percentile(b.latency, 50) / 1000.0, hist_value_at_percentile(b.latency, 99) / 1000.0);
+  hist_destroy(b.latency);
   uv_close((uv_handle_t *)&stop, NULL);
   http_client_close(c, on_closed, &b);
   uv_run(loop, UV_RUN_DEFAULT);

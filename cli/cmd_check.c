@@ -1,14 +1,61 @@
-/* cmd_check.c - `loadctl check`: not built yet; says so instead of pretending. */
+/* cmd_check.c - `loadctl check SCENARIO.lua`: load and validate a scenario without sending load, and say
+ * what it would do; exit 1 with file:line when it is wrong. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cmd.h"
+#include "common/clock.h"
+#include "common/options.h"
+
+static const char check_help[] =
+    "usage: loadctl check SCENARIO.lua\n"
+    "\n"
+    "Load SCENARIO.lua exactly as `loadctl start` would (options, tasks, thresholds, profiles), send no\n"
+    "load, and print what the run would do. Exit 0 when valid, 1 with file:line when not.\n"
+    "\n"
+    "flags:\n"
+    "  -h, --help    this text\n";
+
+static void print_plan(const char *path, const options *o) {
+  char d[32];
+  static const char *const backends[] = {"auto", "h1", "curl"};
+  printf("%s: ok\n", path);
+  printf("  name:       %s\n  target:     %s\n", o->name, o->target);
+  if (o->model == OPTIONS_OPEN)
+    printf("  model:      open (arrival rate), rate %.2f/s, max_vus %lld\n", o->rate, (long long)o->max_vus);
+  else
+    printf("  model:      closed (users), users %.0f, spawn_rate %.2f/s\n", o->users, o->spawn_rate);
+  printf("  duration:   %s\n", clock_format_duration(o->duration_ns, d, sizeof d));
+  for (size_t i = 0; i < o->nstages; i++)
+    printf("  stage %zu:    %s to %.2f %s\n", i + 1, clock_format_duration(o->stages[i].duration_ns, d, sizeof d),
+           o->stages[i].target, o->model == OPTIONS_OPEN ? "iterations/s" : "users");
+  printf("  tasks:      %zu\n  http:       %s\n", o->ntasks, backends[o->http_backend % 3]);
+  for (size_t i = 0; i < o->nthresholds; i++)
+    printf("  threshold:  %s%s\n", o->thresholds[i].expr, o->thresholds[i].abort_on_fail ? " (abort on fail)" : "");
+  for (size_t i = 0; i < o->nprofiles; i++)
+    printf("  profile:    %s %s %s every %s\n", o->profiles[i].source, o->profiles[i].type, o->profiles[i].url,
+           clock_format_duration(o->profiles[i].window_ns, d, sizeof d));
+}
 
 int cmd_check(int argc, char **argv) {
-  if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-    printf("usage: loadctl check ...\n\n(not built yet)\n");
-    return 0;
+  options opt;
+  char err[1024];
+  const char *path = NULL;
+
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+      fputs(check_help, stdout);
+      return 0;
+    }
+    if (argv[i][0] == '-') return cmd_usage_error("check", "unknown flag '%s'", argv[i]);
+    if (path) return cmd_usage_error("check", "one scenario at a time (got '%s' and '%s')", path, argv[i]);
+    path = argv[i];
   }
-  fprintf(stderr, "loadctl check: not built yet in this version\n");
-  return EXIT_RUNTIME;
+  if (!path) return cmd_usage_error("check", "missing SCENARIO.lua");
+  if (options_load_file(path, &opt, err, sizeof err) != 0) {
+    fprintf(stderr, "loadctl check: %s\n", err);
+    return EXIT_USAGE;
+  }
+  print_plan(path, &opt);
+  return 0;
 }

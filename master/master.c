@@ -16,6 +16,7 @@
 #include "common/rundir.h"
 #include "common/transport.h"
 #include "master/aggregate.h"
+#include "master/metrics.h"
 #include "master/plan.h"
 #include "master/registry.h"
 #include "master/results.h"
@@ -42,6 +43,7 @@ typedef struct master {
   registry *reg;
   aggregate *agg;
   results *res;
+  metrics *met;
   char run_id[MSG_ID_MAX];
   uint64_t seq;
   int state, signals, exit_code;
@@ -354,6 +356,7 @@ static int emit(void *ud, const stats_interval *iv) {
   master *m = ud;
   if (results_interval(m->res, iv, clock_wall_ns() - m->start_wall_ns)) m->threshold_abort = true;
   if (m->cfg->counters) m->cfg->counters->intervals++;
+  if (m->met) metrics_update(m->met, results_cumulative(m->res), iv->users, (int64_t)m->active_count);
   return 0;
 }
 
@@ -461,6 +464,11 @@ static int master_setup(master *m, char *err, size_t errlen) {
 
   rc = transport_open(&m->loop, &tc, &m->tp, err, errlen);
   if (rc < 0) return rc;
+  if (m->cfg->metrics_listen) {
+    rc = metrics_start(&m->loop, m->cfg->metrics_listen, &m->met, err, errlen);
+    if (rc < 0) return -EINVAL;
+    LOG(LOG_INFO, "master: metrics on http://%s/metrics", m->cfg->metrics_listen);
+  }
   uv_timer_init(&m->loop, &m->tick);
   uv_timer_init(&m->loop, &m->heartbeat);
   uv_signal_init(&m->loop, &m->sigint);
@@ -483,6 +491,7 @@ static void master_teardown(master *m) {
   for (size_t i = 0; i < sizeof handles / sizeof handles[0]; i++)
     if (!uv_is_closing(handles[i])) uv_close(handles[i], close_cb);
   transport_close(m->tp);
+  metrics_close(m->met);
   uv_run(&m->loop, UV_RUN_DEFAULT);
   uv_loop_close(&m->loop);
 }
@@ -515,12 +524,14 @@ int master_run(const master_config *cfg) {
   rc = master_setup(m, err, sizeof err);
   if (rc < 0) {
     LOG(LOG_ERROR, "master: %s", err);
-    code = rc == -EPERM ? 1 : 2;
+    code = rc == -EPERM || rc == -EINVAL ? 1 : 2;
     results_close(m->res, true);
     m->res = NULL;
     if (m->tp) transport_close(m->tp);
+    metrics_close(m->met);
     m->tp = NULL;
-    uv_run(&m->loop, UV_RUN_NOWAIT);
+    uv_run(&m->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&m->loop);
     goto out;
   }
   LOG(LOG_INFO, "master: listening on %s%s", cfg->listen,

@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/rundir.h"
 #include "master/history.h"
+#include "master/profile/source.h"
 #include "master/report/live.h"
 #include "master/report/report.h"
 #include "master/report/summary.h"
@@ -30,6 +31,7 @@ struct results {
   int64_t start_wall_ns, last_elapsed_ns;
   size_t intervals;
   bool finished;
+  source_set *profiles;
 };
 
 static void write_run(results *r, const char *status) {
@@ -87,9 +89,21 @@ static json_t *workers_json(registry *reg) {
   return arr;
 }
 
+/* Profile collectors beside the load (options.profile); a bad entry is logged, the load goes on. */
+static void start_profiles(results *r) {
+  char dir[4200], err[1024] = "";
+  if (r->cfg->opt->nprofiles == 0) return;
+  snprintf(dir, sizeof dir, "%s/profiles", r->dir);
+  if (source_start(r->cfg->opt->profiles, r->cfg->opt->nprofiles, dir, &r->profiles, err, sizeof err) < 0) {
+    LOG(LOG_ERROR, "master: profiles not collected: %s", err);
+    r->profiles = NULL;
+  }
+}
+
 void results_started(results *r, int64_t start_wall_ns, registry *reg, const char *run_id) {
   (void)run_id;
   r->start_wall_ns = start_wall_ns;
+  start_profiles(r);
   json_object_set_new(r->run_info, "start_ms", json_integer(start_wall_ns / 1000000));
   json_object_set_new(r->run_info, "workers", workers_json(reg));
   write_run(r, "running");
@@ -126,12 +140,16 @@ static int write_report(results *r) {
   return 0;
 }
 
+const stats_interval *results_cumulative(const results *r) { return report_cumulative(r->rep); }
+
 int results_finish(results *r, bool aborted, int64_t late_intervals, registry *reg) {
   const stats_interval *cum = report_cumulative(r->rep);
   bool ok = thresholds_eval(r->th, cum, report_duration_s(r->rep));
   int code = ok ? 0 : 99;
 
   r->finished = true;
+  source_stop(r->profiles);
+  r->profiles = NULL;
   json_object_set_new(r->run_info, "end_ms", json_integer(clock_wall_ns() / 1000000));
   json_object_set_new(r->run_info, "workers", workers_json(reg));
   json_object_set_new(r->run_info, "late_intervals", json_integer(late_intervals));
@@ -156,6 +174,7 @@ int results_finish(results *r, bool aborted, int64_t late_intervals, registry *r
 void results_close(results *r, bool failed) {
   if (!r) return;
   if (r->rd && !r->finished && failed && r->run_info) write_run(r, "failed");
+  source_stop(r->profiles);
   if (r->rd) rundir_close(r->rd);
   report_destroy(r->rep);
   live_destroy(r->lv);

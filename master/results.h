@@ -29,6 +29,9 @@ void results_started(results *r, int64_t start_wall_ns, registry *reg, const cha
  * threshold failed. */
 bool results_interval(results *r, const stats_interval *iv, int64_t elapsed_ns);
 
+/* Cumulative merged stats so far (borrowed). */
+const stats_interval *results_cumulative(const results *r);
+
 /* End: thresholds, summary/CSV/HTML, JUnit, history, run.json "done"/"aborted", final table, the report's
  * path on stdout. Returns 0, 99 (thresholds failed) or 2 (nothing measured / report not written). */
 int results_finish(results *r, bool aborted, int64_t late_intervals, registry *reg);

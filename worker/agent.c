@@ -252,7 +252,15 @@ static void on_heartbeat(agent *a, const msg *m) {
 static int accept_run(agent *a, const msg *m) {
   if (!a->run_id[0] || !m->run_id[0] || !strcmp(a->run_id, m->run_id)) return 1;
   if (m->type == MSG_ASSIGN && (!a->eng || a->ops->done(a->eng) || a->stopped_for_silence)) return 1;
-  if (m->type == MSG_HEARTBEAT) return 1; /* a restarted master: answer, it will assign us */
+  if (m->type == MSG_HEARTBEAT) { /* a new master (restarted): leave the dead run, say hello again */
+    if (!a->eng || a->ops->done(a->eng) || a->stopped_for_silence) {
+      LOG(LOG_INFO, "worker %s: a new master (run %s): joining it", a->id, m->run_id);
+      forget_run(a);
+      a->run_id[0] = 0;
+      a->last_hello_mono_ns = 0;
+    }
+    return 1;
+  }
   LOG(LOG_WARN, "worker %s: dropped %s of run %s (ours is %s)", a->id, msg_type_name(m->type), m->run_id,
       a->run_id);
   return 0;
@@ -424,27 +432,3 @@ int agent_run(const agent_config *cfg) {
   return code;
 }
 
-/* TEMPORARY (until worker/engine.c and common/options.c land): weak fallbacks so the binary links.
- * The real definitions replace these; remove this block then. */
-#define AGENT_WEAK __attribute__((weak))
-AGENT_WEAK int engine_start(const engine_assignment *as, engine **out, char *err, size_t errlen);
-AGENT_WEAK int engine_start(const engine_assignment *as, engine **out, char *err, size_t errlen) {
-  (void)as, (void)out;
-  snprintf(err, errlen, "the load engine is not built in this version");
-  return -ENOSYS;
-}
-AGENT_WEAK int engine_collect(engine *e, stats_interval **out) { (void)e, (void)out; return -EAGAIN; }
-AGENT_WEAK int engine_reassign(engine *e, const options_stage *s, size_t n, int64_t v) {
-  (void)e, (void)s, (void)n, (void)v;
-  return -ENOSYS;
-}
-AGENT_WEAK void engine_stop(engine *e) { (void)e; }
-AGENT_WEAK int engine_done(const engine *e) { (void)e; return 1; }
-AGENT_WEAK void engine_destroy(engine *e) { (void)e; }
-AGENT_WEAK int engine_threads(const engine *e) { (void)e; return 0; }
-AGENT_WEAK int options_load_source(const char *chunkname, const char *source, size_t len, options *out, char *err,
-                                   size_t errlen) {
-  (void)source, (void)len, (void)out;
-  snprintf(err, errlen, "%s: scenario loading is not built in this version", chunkname);
-  return -ENOSYS;
-}

@@ -530,3 +530,29 @@ int source_read_index(const char *profiles_dir, source_window **out, size_t *n) 
   fclose(f);
   return 0;
 }
+
+int source_load_window(const char *profiles_dir, const source_window *w, pprof_profile **out, char *err,
+                       size_t errlen) {
+  char path[1400], chunk[65536];
+  size_t n, len = strlen(w->file);
+  buf b = {0};
+  int rc = 0;
+  *out = NULL;
+  if (!w->file[0]) return -ENOENT;
+  snprintf(path, sizeof path, "%s/%s", profiles_dir, w->file);
+  if (len < 7 || strcmp(w->file + len - 7, ".folded") != 0) return pprof_decode_file(path, out, err, errlen);
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    rc = -errno;
+    snprintf(err, errlen, "%.1300s: %s", path, strerror(errno));
+    return rc;
+  }
+  while (!rc && (n = fread(chunk, 1, sizeof chunk, f)) > 0) rc = buf_add(&b, chunk, n);
+  fclose(f);
+  if (!rc)
+    rc = folded_parse((const char *)b.data, b.len, NULL, NULL, out, err, errlen);
+  else
+    snprintf(err, errlen, "%.1300s: %s", path, strerror(-rc));
+  free(b.data);
+  return rc;
+}

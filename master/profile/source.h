@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "common/options.h"
+#include "master/profile/pprof.h"
 
 #define SOURCE_INDEX "index.jsonl"
 #define SOURCE_DEFAULT_WINDOW_NS ((int64_t)5000000000)
@@ -61,5 +62,11 @@ size_t source_ok_windows(source_set *set);
 /* Read profiles_dir/index.jsonl into a malloc'd array (*out, caller frees; *n entries). Malformed lines
  * are skipped (a run killed mid-write). 0, -ENOENT, -ENOMEM. */
 int source_read_index(const char *profiles_dir, source_window **out, size_t *n);
+
+/* Decode the saved file of an "ok" window (profiles_dir/w->file: .pb.gz/.pb as pprof, .folded as folded
+ * stacks "samples"/"count") into a new profile (caller frees with pprof_free). -ENOENT for a window
+ * without a file, else pprof_decode / folded_parse's codes with the message in err. */
+int source_load_window(const char *profiles_dir, const source_window *w, pprof_profile **out, char *err,
+                       size_t errlen);
 
 #endif

@@ -27,8 +27,20 @@ for name in "${names[@]}"; do
   seeds="$SRC/tests/fuzz/corpus/${name#fuzz_}"
   [ -d "$seeds" ] && [ -n "$(ls -A "$seeds")" ] || { echo "FAIL: $name has no seed corpus in $seeds"; fail=1; continue; }
   mkdir -p "$TMP/$name"
+  # past findings (tests/fuzz/regressions/<name>/) must stay fixed
+  regress="$SRC/tests/fuzz/regressions/${name#fuzz_}"
+  if [ -d "$regress" ] && [ -n "$(ls -A "$regress")" ]; then
+    if ! ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        "$BUILD/$name" "$regress"/* > "$TMP/$name.regress.log" 2>&1; then
+      echo "FAIL: $name: a regression input in $regress crashes again:"
+      grep -m3 -E "ERROR|runtime error|Running:" "$TMP/$name.regress.log"
+      fail=1
+      continue
+    fi
+    echo "ok   $name: $(ls "$regress" | wc -l) regression inputs replayed"
+  fi
   if ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-      "$BUILD/$name" -runs="$RUNS" -max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      "$BUILD/$name" -runs="$RUNS" -seed=1 -max_len=4096 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
       -artifact_prefix="$TMP/$name-" "$TMP/$name" "$seeds" > "$TMP/$name.log" 2>&1; then
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$TMP/$name.log" | tail -1)
     # -runs counts mutations after the seeds are read: the harness must really have run them

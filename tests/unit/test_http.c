@@ -18,7 +18,10 @@
 #include "worker/http.h"
 #include "worker/http_curl.h"
 
-static pid_t server_pid;
+static pid_t server_pid, nginx_pid;
+static int tls_port; /* nginx with a self-signed certificate, HTTP/2; 0 when nginx or openssl is missing */
+static char tls_dir[] = "/tmp/test_http_tls.XXXXXX";
+static int tls_dir_made;
 static int server_port;
 static char server_path[4096];
 
@@ -493,6 +496,37 @@ START_TEST(test_release_in_flight) {
 }
 END_TEST
 
+START_TEST(test_https_http2) {
+  if (!tls_port) {
+    fprintf(stderr, "test_https_http2: skipped (no nginx or openssl)\n");
+    return;
+  }
+  char u[256];
+  snprintf(u, sizeof u, "https://127.0.0.1:%d/", tls_port);
+  http_request reqs[] = {{.method = "GET", .url = u, .max_body = 64}, {.method = "GET", .url = u, .max_body = 64}};
+  result o[2];
+  uv_loop_t loop;
+  http_client *c;
+  run r = {.reqs = reqs, .n = 2, .out = o};
+  http_client_options opt = {.backend = HTTP_AUTO, .insecure_tls = 1};
+  memset(o, 0, sizeof o);
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ck_assert_int_eq(http_client_create(&loop, &opt, &c), 0);
+  ck_assert_int_eq(http_conn_create(c, &r.conn), 0);
+  ck_assert_int_eq(http_conn_send(r.conn, &reqs[0], on_done, &r), 0);
+  while (r.next < 2) uv_run(&loop, UV_RUN_ONCE);
+  ck_assert_str_eq(http_backend_name(r.conn), "curl");
+  http_client_close(c, on_closed, &r);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  for (int i = 0; i < 2; i++) {
+    ck_assert_msg(o[i].status == 200, "req %d: %d %s", i, o[i].status, o[i].message);
+    ck_assert_str_eq(o[i].body, "HTTP/2.0\n"); /* nginx's $server_protocol */
+  }
+  result_free(o, 2);
+}
+END_TEST
+
 START_TEST(test_curl_error_kinds) {
   ck_assert_int_eq(http_curl_error_kind(CURLE_COULDNT_RESOLVE_HOST), STATS_ERR_DNS);
   ck_assert_int_eq(http_curl_error_kind(CURLE_COULDNT_CONNECT), STATS_ERR_CONNECT);
@@ -591,6 +625,68 @@ static void start_server(const char *argv0) {
   fclose(f);
 }
 
+static int free_port(void) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+  socklen_t al = sizeof a;
+  int port = 0;
+  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &al) == 0)
+    port = ntohs(a.sin_port);
+  if (fd >= 0) close(fd);
+  return port;
+}
+
+/* nginx on a free port with a fresh self-signed EC certificate; leaves tls_port 0 when not possible. */
+static void start_tls(void) {
+  char cmd[2048], conf[1024];
+  if (access("/usr/sbin/nginx", X_OK) != 0 || access("/usr/bin/openssl", X_OK) != 0 || !mkdtemp(tls_dir)) return;
+  tls_dir_made = 1;
+  snprintf(cmd, sizeof cmd,
+           "openssl req -x509 -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -days 1 -subj /CN=127.0.0.1 "
+           "-keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1", tls_dir, tls_dir);
+  int port = free_port();
+  if (system(cmd) != 0 || !port) return;
+  snprintf(conf, sizeof conf, "%s/nginx.conf", tls_dir);
+  FILE *f = fopen(conf, "w");
+  if (!f) return;
+  fprintf(f, "worker_processes 1; master_process off; daemon off; pid %s/nginx.pid; error_log %s/error.log;\n"
+             "events { worker_connections 64; }\n"
+             "http { access_log off; client_body_temp_path %s; proxy_temp_path %s; fastcgi_temp_path %s;\n"
+             "  uwsgi_temp_path %s; scgi_temp_path %s;\n"
+             "  server { listen 127.0.0.1:%d ssl http2; ssl_certificate %s/cert.pem; ssl_certificate_key %s/key.pem;\n"
+             "    location / { return 200 \"$server_protocol\\n\"; } } }\n",
+          tls_dir, tls_dir, tls_dir, tls_dir, tls_dir, tls_dir, tls_dir, port, tls_dir, tls_dir);
+  fclose(f);
+  nginx_pid = fork();
+  if (nginx_pid == 0) {
+    execl("/usr/sbin/nginx", "nginx", "-p", tls_dir, "-c", conf, "-e", "stderr", (char *)NULL);
+    _exit(127);
+  }
+  for (int i = 0; i < 50; i++) { /* up to 5 s for nginx to listen */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(0x7f000001)};
+    int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
+    close(fd);
+    if (ok) {
+      tls_port = port;
+      return;
+    }
+    usleep(100000);
+  }
+}
+
+static void stop_tls(void) {
+  char cmd[256];
+  if (nginx_pid > 0) {
+    kill(nginx_pid, SIGTERM);
+    waitpid(nginx_pid, NULL, 0);
+  }
+  if (tls_dir_made) {
+    snprintf(cmd, sizeof cmd, "rm -rf %s", tls_dir);
+    if (system(cmd) != 0) fprintf(stderr, "test_http: could not remove %s\n", tls_dir);
+  }
+}
+
 static Suite *suite(void) {
   Suite *s = suite_create("http");
   TCase *tc = tcase_create("conformance");
@@ -620,6 +716,7 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, test_idle_conns_kept, 0, 2);
   tcase_add_loop_test(tc, test_close_inside_callback, 0, 2);
   tcase_add_test(tc, test_curl_error_kinds);
+  tcase_add_test(tc, test_https_http2);
   suite_add_tcase(s, tc);
   return s;
 }
@@ -628,11 +725,13 @@ int main(int argc, char **argv) {
   (void)argc;
   signal(SIGPIPE, SIG_IGN);
   start_server(argv[0]);
+  start_tls();
   SRunner *sr = srunner_create(suite());
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);
   srunner_free(sr);
   kill(server_pid, SIGTERM);
   waitpid(server_pid, NULL, 0);
+  stop_tls();
   return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

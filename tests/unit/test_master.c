@@ -5,6 +5,7 @@
 #include <check.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ static hist *expected;
 static int64_t expected_count;
 static double users_assigned;
 static int starts;
+static double share_now[8]; /* current users of each worker (by vu_id_base / 1e6) */
 
 static int fake_load(const char *chunk, const char *src, size_t len, options *out, char *err, size_t errlen) {
   (void)chunk, (void)err, (void)errlen;
@@ -50,6 +52,7 @@ static int fake_start(const engine_assignment *a, engine **out, char *err, size_
   e->seed = (int)(a->vu_id_base / 1000000) + 1;
   pthread_mutex_lock(&lock);
   users_assigned += a->stages[a->nstages - 1].target;
+  share_now[a->vu_id_base / 1000000] = a->stages[a->nstages - 1].target;
   starts++;
   pthread_mutex_unlock(&lock);
   *out = e;
@@ -80,7 +83,10 @@ static int fake_collect(engine *e, stats_interval **out) {
 }
 
 static int fake_reassign(engine *e, const options_stage *s, size_t n, int64_t v) {
-  (void)e, (void)s, (void)n, (void)v;
+  (void)v;
+  pthread_mutex_lock(&lock);
+  share_now[e->a.vu_id_base / 1000000] = s[n - 1].target;
+  pthread_mutex_unlock(&lock);
   return 0;
 }
 static void fake_stop(engine *e) { e->stopped = 1; }
@@ -94,6 +100,7 @@ static const agent_engine_ops fake_ops = {fake_load, fake_start, fake_collect, f
                                           fake_stop, fake_done, fake_destroy, fake_threads};
 
 typedef struct harness {
+  atomic_int cancel[NWORKERS];
   pthread_t tids[NWORKERS];
   agent_config cfgs[NWORKERS];
   char ids[NWORKERS][16];
@@ -109,7 +116,7 @@ static void spawn(void *ud) {
   for (int i = 0; i < NWORKERS; i++) {
     snprintf(h->ids[i], sizeof h->ids[i], "fake-%d", i + 1);
     h->cfgs[i] = (agent_config){.master_url = h->url, .key = h->key, .id = h->ids[i], .threads = 2,
-                                .orphan_timeout_ns = 10000000000LL, .ops = &fake_ops};
+                                .orphan_timeout_ns = 10000000000LL, .ops = &fake_ops, .cancel = &h->cancel[i]};
     pthread_create(&h->tids[i], NULL, run_agent, &h->cfgs[i]);
   }
 }
@@ -163,6 +170,56 @@ START_TEST(three_workers_exact) {
 }
 END_TEST
 
+static void *cancel_later(void *arg) {
+  harness *h = arg;
+  while (starts < NWORKERS) usleep(10000);
+  usleep(1500000);
+  atomic_store(&h->cancel[2], 1); /* worker 3 vanishes without a word (like kill -9) */
+  return NULL;
+}
+
+START_TEST(lost_worker_share_moves) {
+  harness h;
+  options o;
+  pthread_t killer;
+  char out[256], cmd[400];
+  const char *src = "-- fake scenario";
+  memset(&h, 0, sizeof h);
+  memset(&o, 0, sizeof o);
+  starts = 0;
+  users_assigned = 0;
+  ck_assert_int_eq(hist_create(&expected), 0);
+  snprintf(h.url, sizeof h.url, "ipc:///tmp/loadctl-test-master2-%d.ipc", (int)getpid());
+  snprintf(out, sizeof out, "/tmp/loadctl-test-master2-%d", (int)getpid());
+  transport_key_random(h.key);
+  snprintf(o.name, sizeof o.name, "fake");
+  o.model = OPTIONS_CLOSED;
+  o.users = 7;
+  o.duration_ns = 7000000000LL;
+  o.interval_ns = 1000000000LL;
+  master_config mc = {.scenario_path = "fake.lua", .script_name = "fake.lua", .script_source = src,
+                      .script_len = strlen(src), .opt = &o, .listen = h.url, .key = h.key,
+                      .expect_workers = NWORKERS, .expect_timeout_ns = 10000000000LL, .out_dir = out,
+                      .quiet = true, .on_listening = spawn, .ud = &h};
+  pthread_create(&killer, NULL, cancel_later, &h);
+  int64_t t0 = clock_mono_ns();
+  ck_assert_int_eq(master_run(&mc), 0);
+  pthread_join(killer, NULL);
+  for (int i = 0; i < NWORKERS; i++) pthread_join(h.tids[i], NULL);
+  /* all 7 users now on the two that are left (4 + 3, threads 2:2); the lost one keeps its old share of 2 or 3 */
+  int found = 0;
+  for (int lost = 0; lost < NWORKERS; lost++) {
+    double a = share_now[(lost + 1) % 3], b = share_now[(lost + 2) % 3];
+    if (a + b == 7 && (a == 4 || b == 4) && (share_now[lost] == 2 || share_now[lost] == 3)) found = 1;
+  }
+  ck_assert_msg(found, "shares %g %g %g", share_now[0], share_now[1], share_now[2]);
+  ck_assert((clock_mono_ns() - t0) < 20000000000LL);
+  hist_destroy(expected);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", out);
+  ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("master");
   TCase *tc = tcase_create("protocol");
@@ -171,6 +228,7 @@ int main(void) {
 
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, three_workers_exact);
+  tcase_add_test(tc, lost_worker_share_moves);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -189,6 +189,9 @@ START_TEST(busy_cpu_profiler_is_a_gap) {
       ck_assert_msg(pprof_decode_file(path, &p, perr, sizeof perr) == 0, "%s: %s", path, perr);
       ck_assert_int_eq(pprof_total(p, 0), 352);
       pprof_free(p);
+      ck_assert_int_eq(source_load_window(dir, &w[i], &p, perr, sizeof perr), 0);
+      ck_assert_int_eq(pprof_total(p, 1), 3520000000LL);
+      pprof_free(p);
     }
   }
   /* mutex: ?seconds refused once -> one gap, then cumulative every W without ?seconds */
@@ -306,6 +309,16 @@ START_TEST(command_and_file_sources) {
     if (strcmp(w[i].source, "file") == 0 && strcmp(w[i].status, "ok") == 0) {
       file_ok++;
       ck_assert_int_eq(w[i].samples, 9);
+    }
+    if (strcmp(w[i].status, "ok") == 0) {
+      pprof_profile *p = NULL;
+      ck_assert_msg(source_load_window(dir, &w[i], &p, err, sizeof err) == 0, "%s", err);
+      ck_assert_int_eq(pprof_total(p, 0), w[i].samples);
+      pprof_free(p);
+    } else {
+      pprof_profile *p = (pprof_profile *)1;
+      ck_assert_int_eq(source_load_window(dir, &w[i], &p, err, sizeof err), -ENOENT);
+      ck_assert_ptr_null(p);
     }
     if (strcmp(w[i].status, "error") == 0) {
       failed++;

@@ -1,0 +1,444 @@
+/* options.c - read a scenario's `options` table into struct options, validating every key and type, so
+ * that `loadctl check`, the master and the workers reject the same mistakes with the same file:line. */
+#include "common/options.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/prelude.h"
+
+typedef struct loader {
+  lua_State *L;
+  const char *chunk;
+  int line; /* line where `options` was assigned */
+  char *err;
+  size_t errlen;
+} loader;
+
+static const char *const known_keys[] = {
+    "name",    "target",   "users",   "spawn_rate", "duration", "stages",   "rate",     "max_vus",
+    "thresholds", "profile", "http",  "timeout",    "interval", "think",    "max_body", "insecure_tls",
+};
+
+static int fail(loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(loader *ld, const char *fmt, ...) {
+  va_list ap;
+  int used = snprintf(ld->err, ld->errlen, "%s:%d: ", ld->chunk, ld->line);
+  if (used < 0 || (size_t)used >= ld->errlen) return -EINVAL;
+  va_start(ap, fmt);
+  vsnprintf(ld->err + used, ld->errlen - (size_t)used, fmt, ap);
+  va_end(ap);
+  return -EINVAL;
+}
+
+/* Edit distance, for "did you mean" hints on unknown keys. */
+static size_t distance(const char *a, const char *b) {
+  size_t la = strlen(a), lb = strlen(b), row[64];
+  if (la >= 63 || lb >= 63) return 99;
+  for (size_t j = 0; j <= lb; j++) row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t prev = row[0], tmp;
+    row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      tmp = row[j];
+      size_t sub = prev + (a[i - 1] != b[j - 1]);
+      size_t best = row[j] + 1 < row[j - 1] + 1 ? row[j] + 1 : row[j - 1] + 1;
+      row[j] = sub < best ? sub : best;
+      prev = tmp;
+    }
+  }
+  return row[lb];
+}
+
+static int check_keys(loader *ld, int idx) {
+  lua_pushnil(ld->L);
+  while (lua_next(ld->L, idx)) {
+    const char *key = lua_type(ld->L, -2) == LUA_TSTRING ? lua_tostring(ld->L, -2) : NULL;
+    size_t i, best = 0, best_d = 99;
+    lua_pop(ld->L, 1);
+    if (!key) return fail(ld, "options: keys must be names, found a %s key", luaL_typename(ld->L, -1));
+    for (i = 0; i < sizeof known_keys / sizeof known_keys[0]; i++) {
+      size_t d = distance(key, known_keys[i]);
+      if (d == 0) break;
+      if (d < best_d) best_d = d, best = i;
+    }
+    if (i == sizeof known_keys / sizeof known_keys[0]) {
+      lua_pop(ld->L, 1);
+      if (best_d <= 2) return fail(ld, "unknown option '%s' (did you mean '%s'?)", key, known_keys[best]);
+      return fail(ld, "unknown option '%s'", key);
+    }
+  }
+  return 0;
+}
+
+/* Duration at t[key]: a string ("1m30s") or a number of seconds. absent -> 0 and *out untouched. */
+static int get_duration(loader *ld, int idx, const char *key, int64_t *out) {
+  int rc = 0;
+  lua_getfield(ld->L, idx, key);
+  if (lua_type(ld->L, -1) == LUA_TNUMBER) {
+    double s = lua_tonumber(ld->L, -1);
+    if (!(s >= 0) || s > 9e9) rc = fail(ld, "option '%s': %g is not a valid number of seconds", key, s);
+    else *out = (int64_t)llround(s * 1e9);
+  } else if (lua_type(ld->L, -1) == LUA_TSTRING) {
+    if (clock_parse_duration(lua_tostring(ld->L, -1), out) != 0)
+      rc = fail(ld, "option '%s': '%s' is not a duration (use e.g. \"250ms\", \"1m30s\", \"2h\")", key,
+                lua_tostring(ld->L, -1));
+  } else if (!lua_isnil(ld->L, -1)) {
+    rc = fail(ld, "option '%s' must be a duration string or seconds, not a %s", key, luaL_typename(ld->L, -1));
+  }
+  lua_pop(ld->L, 1);
+  return rc;
+}
+
+static int get_number(loader *ld, int idx, const char *key, double *out) {
+  int rc = 0;
+  lua_getfield(ld->L, idx, key);
+  if (lua_type(ld->L, -1) == LUA_TNUMBER) {
+    *out = lua_tonumber(ld->L, -1);
+    if (!(*out >= 0) || !isfinite(*out)) rc = fail(ld, "option '%s' must be a number >= 0", key);
+  } else if (!lua_isnil(ld->L, -1)) {
+    rc = fail(ld, "option '%s' must be a number, not a %s (%s = %s)", key, luaL_typename(ld->L, -1), key,
+              lua_type(ld->L, -1) == LUA_TSTRING ? lua_tostring(ld->L, -1) : "...");
+  }
+  lua_pop(ld->L, 1);
+  return rc;
+}
+
+static int get_string(loader *ld, int idx, const char *key, char *out, size_t size) {
+  int rc = 0;
+  lua_getfield(ld->L, idx, key);
+  if (lua_type(ld->L, -1) == LUA_TSTRING) {
+    size_t len;
+    const char *s = lua_tolstring(ld->L, -1, &len);
+    if (len >= size) rc = fail(ld, "option '%s' is too long (%zu bytes, max %zu)", key, len, size - 1);
+    else memcpy(out, s, len + 1);
+  } else if (!lua_isnil(ld->L, -1)) {
+    rc = fail(ld, "option '%s' must be a string, not a %s", key, luaL_typename(ld->L, -1));
+  }
+  lua_pop(ld->L, 1);
+  return rc;
+}
+
+static int get_stages(loader *ld, int idx, options *o) {
+  int rc = 0, t;
+  lua_getfield(ld->L, idx, "stages");
+  if (lua_isnil(ld->L, -1)) goto out;
+  if (!lua_istable(ld->L, -1)) {
+    rc = fail(ld, "option 'stages' must be a list of {duration=..., users=... or rate=...}");
+    goto out;
+  }
+  t = lua_gettop(ld->L);
+  for (int i = 1; rc == 0; i++) {
+    double users = -1, rate = -1, target = -1;
+    lua_rawgeti(ld->L, t, i);
+    if (lua_isnil(ld->L, -1)) {
+      lua_pop(ld->L, 1);
+      break;
+    }
+    if (!lua_istable(ld->L, -1) || o->nstages >= OPTIONS_MAX_STAGES) {
+      rc = fail(ld, "stages[%d] must be a table {duration=..., users=...} (at most %d stages)", i,
+                OPTIONS_MAX_STAGES);
+    } else {
+      options_stage *s = &o->stages[o->nstages];
+      int e = lua_gettop(ld->L);
+      rc = get_duration(ld, e, "duration", &s->duration_ns);
+      if (!rc) rc = get_number(ld, e, "users", &users);
+      if (!rc) rc = get_number(ld, e, "rate", &rate);
+      if (!rc) rc = get_number(ld, e, "target", &target);
+      if (!rc && rate >= 0) o->model = OPTIONS_OPEN;
+      s->target = users >= 0 ? users : rate >= 0 ? rate : target;
+      if (!rc && s->target < 0) rc = fail(ld, "stages[%d] needs users=, rate= or target=", i);
+      o->nstages++;
+    }
+    lua_pop(ld->L, 1);
+  }
+out:
+  lua_pop(ld->L, 1);
+  return rc;
+}
+
+static int add_threshold(loader *ld, options *o, const char *key, const char *value, int abort_on_fail) {
+  options_threshold *t;
+  if (o->nthresholds >= OPTIONS_MAX_THRESHOLDS) return fail(ld, "too many thresholds (max %d)", OPTIONS_MAX_THRESHOLDS);
+  t = &o->thresholds[o->nthresholds++];
+  if (key) snprintf(t->expr, sizeof t->expr, "%s %s", key, value);
+  else snprintf(t->expr, sizeof t->expr, "%s", value);
+  t->abort_on_fail = abort_on_fail;
+  return 0;
+}
+
+/* One thresholds entry: value on the stack top; key a string or NULL (list form). */
+static int threshold_value(loader *ld, options *o, const char *key) {
+  int v = lua_gettop(ld->L), rc = 0;
+  if (lua_type(ld->L, v) == LUA_TSTRING) return add_threshold(ld, o, key, lua_tostring(ld->L, v), 0);
+  if (!lua_istable(ld->L, v)) return fail(ld, "thresholds['%s'] must be a string like \"< 250ms\"", key ? key : "?");
+  lua_getfield(ld->L, v, "threshold");
+  if (lua_type(ld->L, -1) == LUA_TSTRING) {
+    const char *expr = lua_tostring(ld->L, -1);
+    lua_getfield(ld->L, v, "abort_on_fail");
+    rc = add_threshold(ld, o, key, expr, lua_toboolean(ld->L, -1));
+    lua_pop(ld->L, 2);
+    return rc;
+  }
+  lua_pop(ld->L, 1);
+  for (int i = 1; rc == 0; i++) { /* k6 list form: key = {"p(95) < 200", ...} */
+    lua_rawgeti(ld->L, v, i);
+    if (lua_isnil(ld->L, -1)) {
+      lua_pop(ld->L, 1);
+      break;
+    }
+    if (lua_type(ld->L, -1) != LUA_TSTRING) rc = fail(ld, "thresholds['%s'][%d] must be a string", key ? key : "?", i);
+    else rc = add_threshold(ld, o, key, lua_tostring(ld->L, -1), 0);
+    lua_pop(ld->L, 1);
+  }
+  return rc;
+}
+
+static int get_thresholds(loader *ld, int idx, options *o) {
+  int rc = 0, t;
+  lua_getfield(ld->L, idx, "thresholds");
+  if (lua_isnil(ld->L, -1)) goto out;
+  if (!lua_istable(ld->L, -1)) {
+    rc = fail(ld, "option 'thresholds' must be a table like { [\"p99\"] = \"< 250ms\" }");
+    goto out;
+  }
+  t = lua_gettop(ld->L);
+  lua_pushnil(ld->L);
+  while (rc == 0 && lua_next(ld->L, t)) {
+    const char *key = lua_type(ld->L, -2) == LUA_TSTRING ? lua_tostring(ld->L, -2) : NULL;
+    rc = threshold_value(ld, o, key);
+    lua_pop(ld->L, 1);
+  }
+  if (rc) lua_pop(ld->L, 1); /* the key left by the interrupted lua_next */
+out:
+  lua_pop(ld->L, 1);
+  return rc;
+}
+
+static int get_profiles(loader *ld, int idx, options *o) {
+  int rc = 0, t;
+  lua_getfield(ld->L, idx, "profile");
+  if (lua_isnil(ld->L, -1)) goto out;
+  if (!lua_istable(ld->L, -1)) {
+    rc = fail(ld, "option 'profile' must be a list of {source=..., url=...}");
+    goto out;
+  }
+  t = lua_gettop(ld->L);
+  for (int i = 1; rc == 0; i++) {
+    options_profile *p;
+    lua_rawgeti(ld->L, t, i);
+    if (lua_isnil(ld->L, -1)) {
+      lua_pop(ld->L, 1);
+      break;
+    }
+    if (!lua_istable(ld->L, -1) || o->nprofiles >= OPTIONS_MAX_PROFILES) {
+      rc = fail(ld, "profile[%d] must be a table {source=\"pprof\", url=...}", i);
+    } else {
+      int e = lua_gettop(ld->L);
+      p = &o->profiles[o->nprofiles++];
+      snprintf(p->source, sizeof p->source, "pprof");
+      snprintf(p->type, sizeof p->type, "cpu");
+      p->window_ns = 5000000000LL;
+      rc = get_string(ld, e, "source", p->source, sizeof p->source);
+      if (!rc) rc = get_string(ld, e, "type", p->type, sizeof p->type);
+      if (!rc) rc = get_string(ld, e, "url", p->url, sizeof p->url);
+      if (!rc && !p->url[0]) rc = get_string(ld, e, "command", p->url, sizeof p->url);
+      if (!rc && !p->url[0]) rc = get_string(ld, e, "path", p->url, sizeof p->url);
+      if (!rc) rc = get_duration(ld, e, "window", &p->window_ns);
+      if (!rc && !p->url[0]) rc = fail(ld, "profile[%d] needs url= (or command= / path=)", i);
+      if (!rc && p->window_ns < 1000000000LL) rc = fail(ld, "profile[%d]: window must be at least 1s", i);
+    }
+    lua_pop(ld->L, 1);
+  }
+out:
+  lua_pop(ld->L, 1);
+  return rc;
+}
+
+static int get_think(loader *ld, int idx, options *o) {
+  int rc = 0;
+  lua_getfield(ld->L, idx, "think");
+  if (lua_istable(ld->L, -1)) {
+    int t = lua_gettop(ld->L);
+    lua_rawgeti(ld->L, t, 1);
+    lua_rawgeti(ld->L, t, 2);
+    if (!lua_isnumber(ld->L, -2) || !lua_isnumber(ld->L, -1) || lua_tonumber(ld->L, -2) < 0 ||
+        lua_tonumber(ld->L, -1) < lua_tonumber(ld->L, -2))
+      rc = fail(ld, "option 'think' must be {min_seconds, max_seconds} with 0 <= min <= max");
+    else
+      o->think_min_ns = (int64_t)(lua_tonumber(ld->L, -2) * 1e9), o->think_max_ns = (int64_t)(lua_tonumber(ld->L, -1) * 1e9);
+    lua_pop(ld->L, 3);
+    return rc;
+  }
+  lua_pop(ld->L, 1);
+  rc = get_duration(ld, idx, "think", &o->think_min_ns);
+  o->think_max_ns = o->think_min_ns;
+  return rc;
+}
+
+static int get_http(loader *ld, int idx, options *o) {
+  char mode[16] = "auto";
+  int rc = get_string(ld, idx, "http", mode, sizeof mode);
+  if (rc) return rc;
+  if (!strcmp(mode, "auto")) o->http_backend = 0;
+  else if (!strcmp(mode, "h1")) o->http_backend = 1;
+  else if (!strcmp(mode, "curl")) o->http_backend = 2;
+  else return fail(ld, "option 'http' must be \"auto\", \"h1\" or \"curl\", not \"%s\"", mode);
+  return 0;
+}
+
+static void set_defaults(options *o, const char *chunk) {
+  const char *base = strrchr(chunk, '/');
+  memset(o, 0, sizeof *o);
+  snprintf(o->name, sizeof o->name, "%s", base ? base + 1 : chunk);
+  if (strlen(o->name) > 4 && !strcmp(o->name + strlen(o->name) - 4, ".lua")) o->name[strlen(o->name) - 4] = '\0';
+  snprintf(o->target, sizeof o->target, "http://127.0.0.1:8080");
+  o->users = 1;
+  o->duration_ns = 10000000000LL;
+  o->timeout_ns = 30000000000LL;
+  o->interval_ns = 1000000000LL;
+  o->max_body = 1 << 20;
+}
+
+static int read_scalars(loader *ld, int t, options *o) {
+  double max_vus = -1, max_body = -1, rate = -1;
+  int rc = check_keys(ld, t);
+  if (!rc) rc = get_string(ld, t, "name", o->name, sizeof o->name);
+  if (!rc) rc = get_string(ld, t, "target", o->target, sizeof o->target);
+  if (!rc) rc = get_number(ld, t, "users", &o->users);
+  if (!rc) rc = get_number(ld, t, "spawn_rate", &o->spawn_rate);
+  if (!rc) rc = get_number(ld, t, "rate", &rate);
+  if (!rc) rc = get_number(ld, t, "max_vus", &max_vus);
+  if (!rc) rc = get_number(ld, t, "max_body", &max_body);
+  if (!rc) rc = get_duration(ld, t, "duration", &o->duration_ns);
+  if (!rc) rc = get_duration(ld, t, "timeout", &o->timeout_ns);
+  if (!rc) rc = get_duration(ld, t, "interval", &o->interval_ns);
+  if (rc) return rc;
+  if (rate >= 0) o->model = OPTIONS_OPEN, o->rate = rate;
+  if (max_vus >= 0) o->max_vus = (int64_t)max_vus;
+  if (max_body >= 0) o->max_body = (int64_t)max_body;
+  lua_getfield(ld->L, t, "insecure_tls");
+  o->insecure_tls = lua_toboolean(ld->L, -1);
+  lua_pop(ld->L, 1);
+  if (strncmp(o->target, "http://", 7) && strncmp(o->target, "https://", 8))
+    return fail(ld, "option 'target' must start with http:// or https:// (got \"%s\")", o->target);
+  if (o->interval_ns < 100000000LL) return fail(ld, "option 'interval' must be at least 100ms");
+  return 0;
+}
+
+static int finish(loader *ld, options *o) {
+  double peak = o->model == OPTIONS_OPEN ? o->rate : o->users;
+  if (o->nstages > 0) {
+    o->duration_ns = 0;
+    for (size_t i = 0; i < o->nstages; i++) {
+      o->duration_ns += o->stages[i].duration_ns;
+      if (o->stages[i].target > peak) peak = o->stages[i].target;
+    }
+  }
+  if (o->duration_ns <= 0) return fail(ld, "the run has no duration (set duration= or stages=)");
+  if (o->model == OPTIONS_OPEN && o->max_vus <= 0) o->max_vus = peak > 100 ? (int64_t)ceil(peak) : 100;
+  lua_getglobal(ld->L, "__tasks");
+  o->ntasks = lua_objlen(ld->L, -1);
+  lua_pop(ld->L, 1);
+  if (o->ntasks == 0) return fail(ld, "no tasks: declare at least one with task(weight, function(vu) ... end)");
+  return 0;
+}
+
+static int refuse(lua_State *L) {
+  return luaL_error(L, "http.*, sleep() and think() cannot run while the scenario is loading; call them "
+                       "inside a task, on_start or on_stop");
+}
+
+static int quiet(lua_State *L) {
+  (void)L;
+  return 0;
+}
+
+static int run_chunk(loader *ld, const char *source, size_t len, options *out) {
+  char dir[1024], chunkname[1100];
+  lua_State *L = ld->L;
+  prelude_dirname(ld->chunk, dir, sizeof dir);
+  lua_register(L, "__send", refuse);
+  lua_register(L, "__sleep", refuse);
+  lua_register(L, "__check", quiet);
+  lua_register(L, "__log", quiet);
+  if (prelude_open(L, dir, 0, ld->err, ld->errlen) != 0) return -EINVAL;
+  snprintf(chunkname, sizeof chunkname, "@%s", ld->chunk);
+  if (luaL_loadbuffer(L, source, len, chunkname) || lua_pcall(L, 0, 0, 0)) {
+    snprintf(ld->err, ld->errlen, "%s", lua_tostring(L, -1));
+    return -EINVAL;
+  }
+  lua_getglobal(L, "__options_line");
+  ld->line = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  set_defaults(out, ld->chunk);
+  lua_getglobal(L, "options");
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    return finish(ld, out); /* all defaults */
+  }
+  if (!lua_istable(L, -1)) return fail(ld, "`options` must be a table, not a %s", luaL_typename(L, -1));
+  return 0;
+}
+
+int options_load_source(const char *chunkname, const char *source, size_t len, options *out, char *err,
+                        size_t errlen) {
+  loader ld = {.chunk = chunkname ? chunkname : "scenario", .err = err, .errlen = errlen};
+  options tmp;
+  int rc, t;
+
+  if (!source || !out || !err || errlen == 0) return -EINVAL;
+  err[0] = '\0';
+  ld.L = luaL_newstate();
+  if (!ld.L) return -ENOMEM;
+  rc = run_chunk(&ld, source, len, &tmp);
+  if (rc || lua_gettop(ld.L) == 0) goto out;
+  t = lua_gettop(ld.L);
+  rc = read_scalars(&ld, t, &tmp);
+  if (!rc) rc = get_stages(&ld, t, &tmp);
+  if (!rc) rc = get_thresholds(&ld, t, &tmp);
+  if (!rc) rc = get_profiles(&ld, t, &tmp);
+  if (!rc) rc = get_think(&ld, t, &tmp);
+  if (!rc) rc = get_http(&ld, t, &tmp);
+  if (!rc) rc = finish(&ld, &tmp);
+out:
+  lua_close(ld.L);
+  if (rc == 0) *out = tmp;
+  return rc;
+}
+
+int options_load_file(const char *path, options *out, char *err, size_t errlen) {
+  FILE *f;
+  char *buf = NULL;
+  long size;
+  int rc = -EIO;
+
+  if (!path) return -EINVAL;
+  f = fopen(path, "rb");
+  if (!f) {
+    rc = -errno;
+    snprintf(err, errlen, "%s: cannot open scenario: %s", path, strerror(errno));
+    return rc;
+  }
+  if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || size > (4L << 20) || fseek(f, 0, SEEK_SET) != 0) {
+    snprintf(err, errlen, "%s: cannot read scenario (unreadable or over 4 MiB)", path);
+    goto out;
+  }
+  buf = malloc((size_t)size + 1);
+  if (!buf || fread(buf, 1, (size_t)size, f) != (size_t)size) {
+    snprintf(err, errlen, "%s: cannot read scenario", path);
+    goto out;
+  }
+  rc = options_load_source(path, buf, (size_t)size, out, err, errlen);
+out:
+  free(buf);
+  fclose(f);
+  return rc;
+}

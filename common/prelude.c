@@ -1,0 +1,202 @@
+/* prelude.c - the scenario API's Lua side: thin wrappers that normalise http.* options (query, json,
+ * form, default names) and then cross into C once per request; check/group/think/data.csv; the sandbox. */
+#include "common/prelude.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const prelude_src[] = {
+    "local C_send, C_sleep, C_check, C_log = __send, __sleep, __check, __log\n",
+    "local type, pairs, ipairs, tostring, error, select = type, pairs, ipairs, tostring, error, select\n",
+    "local concat, fmt, gsub, byte = table.concat, string.format, string.gsub, string.byte\n",
+    "local cjson_ok, cjson = pcall(require, 'cjson')\n",
+    "if not cjson_ok then cjson = nil end\n",
+    "json = { encode = function(v) return cjson.encode(v) end, decode = function(s) return cjson.decode(s) end }\n",
+    "local function urlenc(s)\n",
+    "  return (gsub(tostring(s), '[^%w%-%._~]', function(c) return fmt('%%%02X', byte(c)) end))\n",
+    "end\n",
+    "local function encode_pairs(t)\n",
+    "  local parts, keys = {}, {}\n",
+    "  for k in pairs(t) do keys[#keys + 1] = tostring(k) end\n",
+    "  table.sort(keys)\n",
+    "  for _, k in ipairs(keys) do parts[#parts + 1] = urlenc(k) .. '=' .. urlenc(t[k]) end\n",
+    "  return concat(parts, '&')\n",
+    "end\n",
+    "local resp_mt = { __index = function(r, k)\n",
+    "  if k == 'json' then\n",
+    "    return function() if not cjson then error('json(): lua-cjson is not installed', 2) end\n",
+    "      local ok, v = pcall(cjson.decode, rawget(r, 'body') or '')\n",
+    "      if not ok then error('json(): response body is not JSON: ' .. tostring(v), 2) end\n",
+    "      return v end\n",
+    "  elseif k == 'headers' then\n",
+    "    local h = {}\n",
+    "    for name, value in (rawget(r, '_h') or ''):gmatch('([^:\\r\\n]+):%s*([^\\r\\n]*)') do h[name:lower()] = value end\n",
+    "    rawset(r, 'headers', h)\n",
+    "    return h\n",
+    "  end\n",
+    "end }\n",
+    "__resp_mt = resp_mt\n",
+    "function http.request(method, url, opts)\n",
+    "  if type(url) ~= 'string' then error('http.' .. method:lower() .. '(): url must be a string', 2) end\n",
+    "  opts = opts or {}\n",
+    "  if type(opts) ~= 'table' then error('http.' .. method:lower() .. '(): options must be a table', 2) end\n",
+    "  local path = url:match('^https?://[^/]+(/[^?#]*)') or url:match('^([^?#]*)')\n",
+    "  local name = opts.name or (method .. ' ' .. (path ~= '' and path or '/'))\n",
+    "  if opts.query then url = url .. (url:find('?', 1, true) and '&' or '?') .. encode_pairs(opts.query) end\n",
+    "  local body, ctype = opts.body, nil\n",
+    "  if opts.json ~= nil then\n",
+    "    if not cjson then error('http.*: json= needs lua-cjson', 2) end\n",
+    "    body, ctype = cjson.encode(opts.json), 'application/json'\n",
+    "  elseif opts.form then body, ctype = encode_pairs(opts.form), 'application/x-www-form-urlencoded' end\n",
+    "  local h = opts.headers\n",
+    "  if ctype and not (h and (h['Content-Type'] or h['content-type'])) then\n",
+    "    local h2 = { ['Content-Type'] = ctype }\n",
+    "    if h then for k, v in pairs(h) do h2[k] = v end end\n",
+    "    h = h2\n",
+    "  end\n",
+    "  local r = C_send(method, url, name, body, h, opts.timeout, opts.expect)\n",
+    "  return setmetatable(r, resp_mt)\n",
+    "end\n",
+    "for _, m in ipairs({'get', 'head', 'delete', 'options'}) do\n",
+    "  local M = m:upper()\n",
+    "  http[m] = function(url, opts) return http.request(M, url, opts) end\n",
+    "end\n",
+    "for _, m in ipairs({'post', 'put', 'patch'}) do\n",
+    "  local M = m:upper()\n",
+    "  http[m] = function(url, opts) return http.request(M, url, opts) end\n",
+    "end\n",
+    "function sleep(seconds) C_sleep(tonumber(seconds) or 0) end\n",
+    "function think(min, max)\n",
+    "  min = tonumber(min) or 0; max = tonumber(max) or min\n",
+    "  C_sleep(min + math.random() * (max - min))\n",
+    "end\n",
+    "function check(value, checks)\n",
+    "  local all = true\n",
+    "  for name, fn in pairs(checks or {}) do\n",
+    "    local ok, res = pcall(fn, value)\n",
+    "    local pass = ok and res and true or false\n",
+    "    C_check(tostring(name), pass)\n",
+    "    all = all and pass\n",
+    "  end\n",
+    "  return all\n",
+    "end\n",
+    "function group(name, fn) return fn() end\n",
+    "function env(name, default) local v = os.getenv(name); if v == nil then return default end; return v end\n",
+    "function log(...)\n",
+    "  local n, parts = select('#', ...), {}\n",
+    "  for i = 1, n do parts[i] = tostring((select(i, ...))) end\n",
+    "  C_log(concat(parts, ' '))\n",
+    "end\n",
+    "local function csv_split(line)\n",
+    "  local out, pos, len = {}, 1, #line\n",
+    "  while pos <= len + 1 do\n",
+    "    if line:sub(pos, pos) == '\"' then\n",
+    "      local buf, i = {}, pos + 1\n",
+    "      while i <= len do\n",
+    "        local c = line:sub(i, i)\n",
+    "        if c == '\"' then\n",
+    "          if line:sub(i + 1, i + 1) == '\"' then buf[#buf + 1] = '\"'; i = i + 2 else i = i + 1; break end\n",
+    "        else buf[#buf + 1] = c; i = i + 1 end\n",
+    "      end\n",
+    "      out[#out + 1] = concat(buf); pos = i + 1\n",
+    "    else\n",
+    "      local e = line:find(',', pos, true) or (len + 1)\n",
+    "      out[#out + 1] = line:sub(pos, e - 1); pos = e + 1\n",
+    "    end\n",
+    "  end\n",
+    "  return out\n",
+    "end\n",
+    "local csv_cache = {}\n",
+    "data = {}\n",
+    "function data.csv(path)\n",
+    "  if csv_cache[path] then return csv_cache[path] end\n",
+    "  local full = path:sub(1, 1) == '/' and path or (__scenario_dir .. '/' .. path)\n",
+    "  local f, e = __io_open(full, 'r')\n",
+    "  if not f then error('data.csv: cannot open ' .. full .. ': ' .. tostring(e), 2) end\n",
+    "  local header, rows = nil, {}\n",
+    "  for line in f:lines() do\n",
+    "    line = line:gsub('\\r$', '')\n",
+    "    if line ~= '' then\n",
+    "      local fields = csv_split(line)\n",
+    "      if not header then header = fields else\n",
+    "        local row = {}\n",
+    "        for i, k in ipairs(header) do row[k] = fields[i] end\n",
+    "        rows[#rows + 1] = row\n",
+    "      end\n",
+    "    end\n",
+    "  end\n",
+    "  f:close()\n",
+    "  if #rows == 0 then error('data.csv: ' .. full .. ' has no data rows', 2) end\n",
+    "  csv_cache[path] = rows\n",
+    "  return rows\n",
+    "end\n",
+    "__tasks = {}\n",
+    "function task(weight, fn, name)\n",
+    "  if type(weight) == 'function' then weight, fn, name = 1, weight, fn end\n",
+    "  if type(weight) ~= 'number' or weight <= 0 then error('task(): weight must be a positive number', 2) end\n",
+    "  if type(fn) ~= 'function' then error('task(): second argument must be a function', 2) end\n",
+    "  local info = debug.getinfo(fn, 'S')\n",
+    "  __tasks[#__tasks + 1] = { weight = weight, fn = fn,\n",
+    "    name = name and tostring(name) or ('task:' .. #__tasks + 1 .. '@' .. (info.short_src or '?') .. ':' .. (info.linedefined or 0)) }\n",
+    "end\n",
+    "__io_open = io.open\n",
+    "if not __allow_exec then\n",
+    "  local function refused(what) return function() error(what .. ' is disabled in scenarios (run with --allow-exec)', 2) end end\n",
+    "  os.execute, os.exit, os.remove, os.rename, os.tmpname = refused('os.execute'), refused('os.exit'), refused('os.remove'), refused('os.rename'), refused('os.tmpname')\n",
+    "  io.popen = refused('io.popen')\n",
+    "  local open = io.open\n",
+    "  io.open = function(p, mode)\n",
+    "    if mode and mode:find('[wa+]') then error('io.open for writing is disabled in scenarios (run with --allow-exec)', 2) end\n",
+    "    return open(p, mode)\n",
+    "  end\n",
+    "  io.output, io.write = refused('io.output'), refused('io.write')\n",
+    "  package.loadlib = refused('package.loadlib')\n",
+    "end\n",
+    "setmetatable(_G, { __newindex = function(t, k, v)\n",
+    "  if k == 'options' then local i = debug.getinfo(2, 'l'); rawset(t, '__options_line', i and i.currentline or 0) end\n",
+    "  rawset(t, k, v)\n",
+    "end })\n",
+    NULL};
+
+/* lua_Reader over prelude_src, one line per call. */
+static const char *read_prelude(lua_State *L, void *ud, size_t *size) {
+  size_t *line = ud;
+  (void)L;
+  if (!prelude_src[*line]) return NULL;
+  *size = strlen(prelude_src[*line]);
+  return prelude_src[(*line)++];
+}
+
+void prelude_dirname(const char *path, char *buf, size_t size) {
+  const char *slash = path ? strrchr(path, '/') : NULL;
+  if (!slash) {
+    snprintf(buf, size, ".");
+  } else if (slash == path) {
+    snprintf(buf, size, "/");
+  } else {
+    snprintf(buf, size, "%.*s", (int)(slash - path), path);
+  }
+}
+
+int prelude_open(lua_State *L, const char *scenario_dir, int allow_exec, char *err, size_t errlen) {
+  luaL_openlibs(L);
+  lua_getglobal(L, "package");
+  lua_pushstring(L, "/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;/usr/lib/lua/5.1/?.so;/usr/local/lib/lua/5.1/?.so");
+  lua_setfield(L, -2, "cpath");
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_setglobal(L, "http");
+  lua_pushstring(L, scenario_dir ? scenario_dir : ".");
+  lua_setglobal(L, "__scenario_dir");
+  lua_pushboolean(L, allow_exec);
+  lua_setglobal(L, "__allow_exec");
+  if (lua_load(L, read_prelude, &(size_t){0}, "=prelude") || lua_pcall(L, 0, 0, 0)) {
+    snprintf(err, errlen, "scenario prelude: %s", lua_tostring(L, -1));
+    lua_pop(L, 1);
+    return -EINVAL;
+  }
+  return 0;
+}

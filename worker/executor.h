@@ -1,0 +1,33 @@
+/* executor.h - the scheduling maths of the two load models, as pure functions: how many users a closed
+ * model wants at time t, and when the k-th arrival of an open model is due (exact, no drift). */
+#ifndef LOADCTL_EXECUTOR_H
+#define LOADCTL_EXECUTOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/options.h"
+
+/* Total length of the stages in ns. */
+int64_t executor_total_ns(const options_stage *stages, size_t n);
+
+/* Target (users or rate) at t_ns from the start: linear ramps from 0 to stage[0].target, then from
+ * each stage's target to the next; a zero-length stage jumps. Past the end: the last target. */
+double executor_target_at(const options_stage *stages, size_t n, int64_t t_ns);
+
+/* Integral of the rate (per second) from 0 to t_ns: the number of arrivals due by t. */
+double executor_arrivals_by(const options_stage *stages, size_t n, int64_t t_ns);
+
+/* Time (ns from start) of arrival k (k = 0, 1, ...): when the integral of the rate reaches k.
+ * -1 when it falls at or after the end of the last stage. */
+int64_t executor_arrival_ns(const options_stage *stages, size_t n, int64_t k);
+
+/* Of `users` users numbered 0..users-1 and dealt round-robin over `threads`, how many thread `index`
+ * runs. Used for users and for max_vus. */
+int64_t executor_share(int64_t users, int threads, int index);
+
+/* Closed-model users allowed at once given a spawn rate: moves *allowed toward target by at most
+ * spawn_rate * dt_s (spawn_rate 0 = jump), never above target; returns floor of the result. */
+int64_t executor_spawn_step(double *allowed, double target, double spawn_rate, double dt_s);
+
+#endif

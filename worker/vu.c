@@ -1,0 +1,400 @@
+/* vu.c - one virtual user: a coroutine that the uv loop resumes when its HTTP response, its sleep or
+ * its next iteration is due; and the C primitives the scenario API crosses into (one per request). */
+#include "worker/vu.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/clock.h"
+#include "common/log.h"
+#include "worker/trace.h"
+
+#define VU_MAX_HEADERS 64
+#define VU_URL_MAX 8192
+
+struct vu {
+  vu_host *host;
+  int64_t id;
+  lua_State *co;
+  int co_ref;
+  int state;
+  int nargs;         /* values pushed on co for the next resume */
+  int stop_requested;
+  int yields;        /* yields in the current iteration */
+  int first_pending; /* the next request is the iteration's first (measured from intended_ns) */
+  int in_iteration;
+  int64_t intended_ns;
+  int64_t call_ns;
+  http_conn *conn;
+  uv_timer_t timer;
+  char trace_id[33];
+  char span_id[17];
+  char method[16];
+  char name[STATS_NAME_MAX];
+  int expect[16];
+  int nexpect;
+  http_header headers[VU_MAX_HEADERS + 2];
+  char traceparent[56];
+  char baggage[1024];
+  char url[VU_URL_MAX];
+};
+
+static const char host_key = 'h';
+
+static vu_host *host_of(lua_State *L) {
+  vu_host *h;
+  lua_pushlightuserdata(L, (void *)&host_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  h = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return h;
+}
+
+static vu *current_vu(lua_State *L) {
+  vu_host *h = host_of(L);
+  if (!h || !h->current || h->current->co != L) {
+    luaL_error(L, "http.*, sleep() and think() can only run inside a VU (a task, on_start or on_stop)");
+    return NULL;
+  }
+  return h->current;
+}
+
+static void start_iteration(vu *v, int64_t intended_ns) {
+  v->intended_ns = intended_ns;
+  v->first_pending = intended_ns > 0;
+  v->yields = 0;
+  v->in_iteration = 1;
+  trace_new_trace_id(&v->host->rng, v->trace_id);
+  lua_pushboolean(v->co, 1);
+  v->nargs = 1;
+}
+
+/* Resume v's coroutine until it waits on I/O or a timer, or ends; loops while the engine says
+ * "next iteration now" so a closed-model VU does not recurse. */
+static void resume(vu *v) {
+  vu_host *h = v->host;
+  for (;;) {
+    int nargs = v->nargs, st;
+    v->nargs = 0;
+    v->state = VU_BUSY;
+    h->current = v;
+    st = lua_resume(v->co, nargs);
+    h->current = NULL;
+    if (st == LUA_YIELD) {
+      if (v->state != VU_IDLE) return; /* waiting for a response or a timer */
+      h->go_intended_ns = 0;
+      if (!h->on_idle(h, v)) return;
+      start_iteration(v, h->go_intended_ns);
+      continue;
+    }
+    if (st != 0) LOG(LOG_ERROR, "vu %lld: %s", (long long)v->id, lua_tostring(v->co, -1));
+    v->state = VU_DONE;
+    h->on_exit(h, v);
+    return;
+  }
+}
+
+/* Record one response in the current interval; returns the error kind or -1. */
+static int record(vu *v, const http_response *res, int64_t done_ns) {
+  vu_host *h = v->host;
+  int64_t start = v->first_pending ? v->intended_ns : v->call_ns;
+  stats_entry *e = stats_entry_get(h->stats, v->name, v->method);
+  int kind = -1;
+  char msg[64];
+
+  if (!e) e = stats_entry_get(h->stats, "(other)", "");
+  if (!e) return -1;
+  v->first_pending = 0;
+  stats_entry_record(e, (done_ns - start) / 1000, (done_ns - v->call_ns) / 1000);
+  e->bytes_in += (int64_t)res->bytes_in;
+  e->bytes_out += (int64_t)res->bytes_out;
+  if (res->error) {
+    kind = res->error;
+    stats_entry_fail(e, kind, res->error_message[0] ? res->error_message : stats_err_name(kind));
+  } else if (res->status >= 400) {
+    for (int i = 0; i < v->nexpect; i++)
+      if (v->expect[i] == res->status) return -1;
+    kind = res->status >= 500 ? STATS_ERR_HTTP5XX : STATS_ERR_HTTP4XX;
+    snprintf(msg, sizeof msg, "HTTP %d", res->status);
+    stats_entry_fail(e, kind, msg);
+  }
+  stats_exemplar x = {.latency_us = (done_ns - start) / 1000, .wall_ms = clock_wall_ns() / 1000000};
+  memcpy(x.trace_id, v->trace_id, sizeof x.trace_id);
+  memcpy(x.span_id, v->span_id, sizeof x.span_id);
+  stats_entry_exemplar(e, &x, trace_rand(&h->rng));
+  return kind;
+}
+
+static void push_response(vu *v, const http_response *res, int kind, int64_t done_ns) {
+  lua_State *co = v->co;
+  lua_createtable(co, 0, 7);
+  lua_pushinteger(co, res->status);
+  lua_setfield(co, -2, "status");
+  lua_pushlstring(co, res->body ? res->body : "", res->body ? res->body_len : 0);
+  lua_setfield(co, -2, "body");
+  lua_pushlstring(co, res->headers_raw ? res->headers_raw : "", res->headers_raw ? res->headers_len : 0);
+  lua_setfield(co, -2, "_h");
+  lua_pushnumber(co, (double)(done_ns - v->call_ns) / 1e6);
+  lua_setfield(co, -2, "time");
+  lua_pushboolean(co, kind < 0);
+  lua_setfield(co, -2, "ok");
+  if (res->error) {
+    lua_pushstring(co, res->error_message[0] ? res->error_message : stats_err_name(res->error));
+    lua_setfield(co, -2, "error");
+  } else if (kind >= 0) {
+    lua_pushfstring(co, "HTTP %d", res->status);
+    lua_setfield(co, -2, "error");
+  }
+}
+
+static void on_response(http_conn *conn, const http_response *res, void *ud) {
+  vu *v = ud;
+  int64_t done_ns = res->done_ns ? res->done_ns : clock_mono_ns();
+  int kind;
+  (void)conn;
+  kind = record(v, res, done_ns);
+  push_response(v, res, kind, done_ns);
+  v->nargs = 1;
+  resume(v);
+}
+
+/* Headers table (stack index idx) -> v->headers, plus traceparent and baggage; returns the count. */
+static int collect_headers(lua_State *L, vu *v, int idx) {
+  int n = 0;
+  if (lua_istable(L, idx)) {
+    luaL_checkstack(L, VU_MAX_HEADERS + 4, "too many headers");
+    lua_pushnil(L);
+    /* Each accepted value stays on the stack (below a copy of its key) so its string outlives the loop. */
+    while (n < VU_MAX_HEADERS && lua_next(L, idx)) {
+      if (lua_type(L, -2) == LUA_TSTRING && (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)) {
+        v->headers[n].name = lua_tostring(L, -2);
+        v->headers[n].value = lua_tostring(L, -1);
+        n++;
+        lua_pushvalue(L, -2);
+      } else {
+        lua_pop(L, 1);
+      }
+    }
+    if (n == VU_MAX_HEADERS) lua_pop(L, 1);
+  }
+  trace_new_span_id(&v->host->rng, v->span_id);
+  trace_traceparent(v->trace_id, v->span_id, v->traceparent);
+  trace_baggage(v->baggage, sizeof v->baggage, v->host->run_id, v->host->scenario, v->name);
+  v->headers[n++] = (http_header){"traceparent", v->traceparent};
+  v->headers[n++] = (http_header){"baggage", v->baggage};
+  return n;
+}
+
+static int build_url(vu *v, const char *url) {
+  const char *target = v->host->opt->target;
+  size_t tlen = strlen(target);
+  int len;
+  if (!strncmp(url, "http://", 7) || !strncmp(url, "https://", 8)) {
+    len = snprintf(v->url, sizeof v->url, "%s", url);
+  } else {
+    while (tlen > 0 && target[tlen - 1] == '/') tlen--;
+    len = snprintf(v->url, sizeof v->url, "%.*s%s%s", (int)tlen, target, url[0] == '/' ? "" : "/", url);
+  }
+  return len > 0 && (size_t)len < sizeof v->url ? 0 : -E2BIG;
+}
+
+static void read_expect(lua_State *L, vu *v, int idx) {
+  v->nexpect = 0;
+  if (lua_isnumber(L, idx)) {
+    v->expect[v->nexpect++] = (int)lua_tointeger(L, idx);
+  } else if (lua_istable(L, idx)) {
+    for (int i = 1; v->nexpect < 16; i++) {
+      lua_rawgeti(L, idx, i);
+      if (!lua_isnumber(L, -1)) {
+        lua_pop(L, 1);
+        break;
+      }
+      v->expect[v->nexpect++] = (int)lua_tointeger(L, -1);
+      lua_pop(L, 1);
+    }
+  }
+}
+
+/* __send(method, url, name, body, headers, timeout_s, expect) -> response table (yields). */
+static int l_send(lua_State *L) {
+  vu *v = current_vu(L);
+  size_t body_len = 0;
+  const char *body = lua_isstring(L, 4) ? lua_tolstring(L, 4, &body_len) : NULL;
+  http_request req = {0};
+  int rc;
+
+  snprintf(v->method, sizeof v->method, "%s", luaL_checkstring(L, 1));
+  snprintf(v->name, sizeof v->name, "%s", luaL_checkstring(L, 3));
+  if (build_url(v, luaL_checkstring(L, 2)) != 0) return luaL_error(L, "http.*: URL longer than %d bytes", VU_URL_MAX);
+  read_expect(L, v, 7);
+  req.method = v->method;
+  req.url = v->url;
+  req.headers = v->headers;
+  req.nheaders = (size_t)collect_headers(L, v, 5);
+  req.body = body;
+  req.body_len = body_len;
+  req.timeout_ms = lua_isnumber(L, 6) ? (int64_t)(lua_tonumber(L, 6) * 1000) : v->host->opt->timeout_ns / 1000000;
+  req.max_body = (size_t)v->host->opt->max_body;
+  v->call_ns = clock_mono_ns();
+  if (v->first_pending && v->intended_ns > v->call_ns) v->intended_ns = v->call_ns;
+  rc = http_conn_send(v->conn, &req, on_response, v);
+  if (rc != 0) {
+    http_response res = {.error = STATS_ERR_OTHER};
+    snprintf(res.error_message, sizeof res.error_message, "cannot send request: %s", strerror(-rc));
+    int64_t now = clock_mono_ns();
+    push_response(v, &res, record(v, &res, now), now);
+    return 1;
+  }
+  v->yields++;
+  return lua_yield(L, 0);
+}
+
+static void on_sleep(uv_timer_t *t) {
+  vu *v = t->data;
+  resume(v);
+}
+
+static int l_sleep(lua_State *L) {
+  vu *v = current_vu(L);
+  double seconds = luaL_optnumber(L, 1, 0);
+  if (!(seconds > 0)) return 0;
+  if (seconds > 86400) seconds = 86400;
+  v->yields++;
+  uv_timer_start(&v->timer, on_sleep, (uint64_t)(seconds * 1000 + 0.5), 0);
+  return lua_yield(L, 0);
+}
+
+static int l_check(lua_State *L) {
+  vu_host *h = host_of(L);
+  stats_check *c = stats_check_get(h->stats, luaL_checkstring(L, 1));
+  if (c) {
+    if (lua_toboolean(L, 2)) c->passes++;
+    else c->fails++;
+  }
+  return 0;
+}
+
+static int l_log(lua_State *L) {
+  vu_host *h = host_of(L);
+  LOG(LOG_INFO, "scenario (vu %lld): %s", h->current ? (long long)h->current->id : 0LL, luaL_checkstring(L, 1));
+  return 0;
+}
+
+static int l_next(lua_State *L) {
+  vu *v = current_vu(L);
+  if (v->in_iteration) v->host->stats->iterations++;
+  v->in_iteration = 0;
+  v->state = VU_IDLE;
+  return lua_yield(L, 0);
+}
+
+static int l_script_error(lua_State *L) {
+  vu_host *h = host_of(L);
+  const char *name = luaL_checkstring(L, 1), *msg = luaL_optstring(L, 2, "error");
+  stats_entry *e = stats_entry_get(h->stats, name, "");
+  if (e) stats_entry_fail(e, STATS_ERR_SCRIPT, msg);
+  if (h->script_errors_logged++ < 5) LOG(LOG_WARN, "script error in %s: %s", name, msg);
+  return 0;
+}
+
+void vu_register(lua_State *L) {
+  lua_register(L, "__send", l_send);
+  lua_register(L, "__sleep", l_sleep);
+  lua_register(L, "__check", l_check);
+  lua_register(L, "__log", l_log);
+  lua_register(L, "__next", l_next);
+  lua_register(L, "__script_error", l_script_error);
+}
+
+int vu_create(vu_host *h, int64_t id, vu **out) {
+  vu *v = calloc(1, sizeof *v);
+  int rc;
+  if (!v) return -ENOMEM;
+  v->host = h;
+  v->id = id;
+  rc = http_conn_create(h->http, &v->conn);
+  if (rc) {
+    free(v);
+    return rc;
+  }
+  uv_timer_init(h->loop, &v->timer);
+  v->timer.data = v;
+  lua_pushlightuserdata(h->L, (void *)&host_key);
+  lua_pushlightuserdata(h->L, h);
+  lua_rawset(h->L, LUA_REGISTRYINDEX);
+  v->co = lua_newthread(h->L);
+  v->co_ref = luaL_ref(h->L, LUA_REGISTRYINDEX);
+  lua_getglobal(v->co, "__vu_main");
+  lua_createtable(v->co, 0, 4);
+  lua_pushinteger(v->co, (lua_Integer)id);
+  lua_setfield(v->co, -2, "id");
+  lua_pushinteger(v->co, 0);
+  lua_setfield(v->co, -2, "iteration");
+  v->nargs = 1;
+  *out = v;
+  return 0;
+}
+
+void vu_start(vu *v) {
+  trace_new_trace_id(&v->host->rng, v->trace_id);
+  resume(v);
+}
+
+void vu_go(vu *v, int64_t intended_ns) {
+  if (v->state != VU_IDLE) return;
+  start_iteration(v, intended_ns);
+  resume(v);
+}
+
+void vu_finish(vu *v) {
+  if (v->state != VU_IDLE) return;
+  lua_pushboolean(v->co, 0);
+  v->nargs = 1;
+  resume(v);
+}
+
+static void on_go(uv_timer_t *t) {
+  vu *v = t->data;
+  if (v->state != VU_IDLE) return;
+  start_iteration(v, 0);
+  resume(v);
+}
+
+void vu_go_after(vu *v, uint64_t delay_ms) {
+  uv_timer_start(&v->timer, on_go, delay_ms, 0);
+}
+
+static void free_on_close(uv_handle_t *handle) {
+  free(handle->data);
+}
+
+void vu_destroy(vu *v) {
+  if (!v) return;
+  http_conn_release(v->conn);
+  luaL_unref(v->host->L, LUA_REGISTRYINDEX, v->co_ref);
+  uv_timer_stop(&v->timer);
+  uv_close((uv_handle_t *)&v->timer, free_on_close);
+}
+
+int vu_state(const vu *v) {
+  return v->state;
+}
+
+int64_t vu_id(const vu *v) {
+  return v->id;
+}
+
+void vu_request_stop(vu *v) {
+  v->stop_requested = 1;
+}
+
+int vu_stop_requested(const vu *v) {
+  return v->stop_requested;
+}
+
+int vu_iteration_yielded(const vu *v) {
+  return v->yields > 0;
+}
