@@ -167,30 +167,31 @@ static void sim_stats(sim *s) {
 static void sim_on_msg(sim *s, msg *m) {
   msg r;
   switch (m->type) {
-  case MSG_ASSIGN:
-    snprintf(s->b->run_id, sizeof s->b->run_id, "%s", m->run_id);
-    s->b->assigns_seen++;
-    if (!s->assigned) {
-      s->b->readies++;
-      s->assigned = 1;
-      msg_init(&r, MSG_READY);
+    case MSG_ASSIGN:
+      snprintf(s->b->run_id, sizeof s->b->run_id, "%s", m->run_id);
+      s->b->assigns_seen++;
+      if (!s->assigned) {
+        s->b->readies++;
+        s->assigned = 1;
+        msg_init(&r, MSG_READY);
+        sim_send_msg(s, &r);
+      }
+      break;
+    case MSG_START:
+      if (!s->running) {
+        s->running = 1;
+        s->start_ms = m->u.start_wall_ns / 1000000;
+      }
+      break;
+    case MSG_HEARTBEAT:
+      msg_init(&r, MSG_HEARTBEAT);
+      r.u.heartbeat.echo_wall_ns = m->u.heartbeat.sent_wall_ns;
+      r.u.heartbeat.recv_wall_ns = clock_wall_ns();
+      r.u.heartbeat.sent_wall_ns = clock_wall_ns();
       sim_send_msg(s, &r);
-    }
-    break;
-  case MSG_START:
-    if (!s->running) {
-      s->running = 1;
-      s->start_ms = m->u.start_wall_ns / 1000000;
-    }
-    break;
-  case MSG_HEARTBEAT:
-    msg_init(&r, MSG_HEARTBEAT);
-    r.u.heartbeat.echo_wall_ns = m->u.heartbeat.sent_wall_ns;
-    r.u.heartbeat.recv_wall_ns = clock_wall_ns();
-    r.u.heartbeat.sent_wall_ns = clock_wall_ns();
-    sim_send_msg(s, &r);
-    break;
-  default: break;
+      break;
+    default:
+      break;
   }
 }
 
@@ -322,9 +323,12 @@ int main(int argc, char **argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     int v = (int)strtol(argv[i + 1], NULL, 10);
     if (v <= 0) continue;
-    if (!strcmp(argv[i], "--workers")) b.n = v;
-    else if (!strcmp(argv[i], "--seconds")) b.seconds = v;
-    else if (!strcmp(argv[i], "--names")) b.names = v;
+    if (!strcmp(argv[i], "--workers"))
+      b.n = v;
+    else if (!strcmp(argv[i], "--seconds"))
+      b.seconds = v;
+    else if (!strcmp(argv[i], "--names"))
+      b.names = v;
   }
   if (!getenv("LOADCTL_LOG")) log_threshold = LOG_WARN;
   b.port = 20000 + (int)(getpid() % 20000);
@@ -340,10 +344,18 @@ int main(int argc, char **argv) {
   ma.opt.users = b.n;
   ma.opt.duration_ns = (int64_t)b.seconds * 1000000000LL;
   ma.opt.interval_ns = 1000000000LL;
-  ma.mc = (master_config){.scenario_path = "bench.lua", .script_name = "bench.lua", .script_source = src,
-                          .script_len = strlen(src), .opt = &ma.opt, .listen = url, .key = b.key,
-                          .expect_workers = b.n, .expect_timeout_ns = 120000000000LL, .out_dir = out,
-                          .quiet = true, .counters = &ma.counters};
+  ma.mc = (master_config){.scenario_path = "bench.lua",
+                          .script_name = "bench.lua",
+                          .script_source = src,
+                          .script_len = strlen(src),
+                          .opt = &ma.opt,
+                          .listen = url,
+                          .key = b.key,
+                          .expect_workers = b.n,
+                          .expect_timeout_ns = 120000000000LL,
+                          .out_dir = out,
+                          .quiet = true,
+                          .counters = &ma.counters};
   atomic_init(&b.master_done, 0);
   pthread_create(&b.master_tid, NULL, master_main, &ma);
   usleep(300000);
@@ -370,20 +382,23 @@ int main(int argc, char **argv) {
   double proc = b.cpu_proc_end - b.cpu_proc_start, simc = b.cpu_sim_end - b.cpu_sim_start;
   double mthread = b.cpu_master_end - b.cpu_master_start;
   master_counters *c = &ma.counters;
-  printf("bench_master: %d simulated workers x %d names, %d s of 1 s intervals over tcp://127.0.0.1 (sealed)\n",
-         b.n, b.names, b.seconds);
-  printf("  frames in %lld (bad %lld), assigns %lld, ready %lld\n", (long long)b.frames_in, (long long)b.frames_bad,
-         (long long)b.assigns_seen, (long long)b.readies);
+  printf(
+      "bench_master: %d simulated workers x %d names, %d s of 1 s intervals over tcp://127.0.0.1 (sealed)\n",
+      b.n, b.names, b.seconds);
+  printf("  frames in %lld (bad %lld), assigns %lld, ready %lld\n", (long long)b.frames_in,
+         (long long)b.frames_bad, (long long)b.assigns_seen, (long long)b.readies);
   printf("  stats messages sent %lld, merged by the master %lld, intervals emitted %lld, exit code %d\n",
          (long long)b.sent_stats, (long long)c->stats_msgs, (long long)c->intervals, ma.rc);
   if (wall > 0) {
-    printf("  master CPU over the %.1f s run: loop thread %.1f %% of one core; whole master (loop + nanomsg I/O "
-           "threads) %.1f %%\n", wall, 100.0 * mthread / wall, 100.0 * (proc - simc) / wall);
+    printf(
+        "  master CPU over the %.1f s run: loop thread %.1f %% of one core; whole master (loop + nanomsg I/O "
+        "threads) %.1f %%\n",
+        wall, 100.0 * mthread / wall, 100.0 * (proc - simc) / wall);
   }
   if (c->stats_msgs) {
     printf("  per stats message: decode %.1f us + merge %.1f us (mean), slowest %.1f us\n",
-           (double)c->decode_ns / 1e3 / (double)c->stats_msgs, (double)c->merge_ns / 1e3 / (double)c->stats_msgs,
-           (double)c->merge_max_ns / 1e3);
+           (double)c->decode_ns / 1e3 / (double)c->stats_msgs,
+           (double)c->merge_ns / 1e3 / (double)c->stats_msgs, (double)c->merge_max_ns / 1e3);
     printf("  per 1 s interval of all workers: %.1f ms of decode + merge\n",
            (double)(c->decode_ns + c->merge_ns) / 1e6 / (double)b.seconds);
   }

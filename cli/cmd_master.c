@@ -18,7 +18,8 @@ static const char help_text[] =
     "write the run directory and the report.\n"
     "\n"
     "flags:\n"
-    "  --listen URL            where workers connect (default tcp://127.0.0.1:5557; tcp://0.0.0.0:5557 for all\n"
+    "  --listen URL            where workers connect (default tcp://127.0.0.1:5557; tcp://0.0.0.0:5557 for "
+    "all\n"
     "                          interfaces, which needs a key; ipc:///path for local workers)\n"
     "  --expect-workers N      start once N workers joined (default 1)\n"
     "  --expect-timeout D      give up when they have not joined after D (default 30s)\n"
@@ -36,8 +37,10 @@ static const char help_text[] =
     "exit codes: 0 ok, 1 usage or scenario error, 2 runtime failure, 99 thresholds failed\n";
 
 int cmd_master(int argc, char **argv) {
-  scenario_flags f = {.listen = "tcp://127.0.0.1:5557", .expect = 1, .expect_timeout_ns = 30000000000LL,
-                    .ov = {.users = -1, .rate = -1}};
+  scenario_flags f = {.listen = "tcp://127.0.0.1:5557",
+                      .expect = 1,
+                      .expect_timeout_ns = 30000000000LL,
+                      .ov = {.users = -1, .rate = -1}};
   uint8_t key[TRANSPORT_KEY_LEN];
   bool have_key = false;
   char err[2048] = "";
@@ -51,7 +54,8 @@ int cmd_master(int argc, char **argv) {
       return 0;
     }
   if ((rc = scenario_parse_flags(argc, argv, &f)) != 0) return rc;
-  if (f.workers || f.threads) return cmd_usage_error(argv[0], "--workers/--threads belong to `loadctl start`");
+  if (f.workers || f.threads)
+    return cmd_usage_error(argv[0], "--workers/--threads belong to `loadctl start`");
   if (transport_key_load(f.key_file, key, &have_key, err, sizeof err) < 0) {
     fprintf(stderr, "loadctl master: %s\n", err);
     return EXIT_USAGE;
@@ -61,10 +65,19 @@ int cmd_master(int argc, char **argv) {
     scenario_free(&sc);
     return EXIT_USAGE;
   }
-  mc = (master_config){.scenario_path = f.scenario, .script_name = sc.name, .script_source = sc.source,
-                       .script_len = sc.len, .opt = &sc.opt, .listen = f.listen, .key = have_key ? key : NULL,
-                       .expect_workers = f.expect, .expect_timeout_ns = f.expect_timeout_ns, .out_dir = f.out,
-                       .metrics_listen = f.metrics, .junit_path = f.junit, .quiet = f.quiet};
+  mc = (master_config){.scenario_path = f.scenario,
+                       .script_name = sc.name,
+                       .script_source = sc.source,
+                       .script_len = sc.len,
+                       .opt = &sc.opt,
+                       .listen = f.listen,
+                       .key = have_key ? key : NULL,
+                       .expect_workers = f.expect,
+                       .expect_timeout_ns = f.expect_timeout_ns,
+                       .out_dir = f.out,
+                       .metrics_listen = f.metrics,
+                       .junit_path = f.junit,
+                       .quiet = f.quiet};
   LOG(LOG_INFO, "master: waiting for %d worker(s) on %s", f.expect, f.listen);
   rc = master_run(&mc);
   scenario_free(&sc);

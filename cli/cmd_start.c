@@ -56,8 +56,11 @@ static void spawn_workers(void *ud) {
   local_workers *lw = ud;
   for (int i = 0; i < lw->n; i++) {
     snprintf(lw->ids[i], sizeof lw->ids[i], "local-%d", i + 1);
-    lw->cfgs[i] = (agent_config){.master_url = lw->url, .key = lw->key, .id = lw->ids[i],
-                                 .threads = lw->threads_each, .orphan_timeout_ns = 10000000000LL,
+    lw->cfgs[i] = (agent_config){.master_url = lw->url,
+                                 .key = lw->key,
+                                 .id = lw->ids[i],
+                                 .threads = lw->threads_each,
+                                 .orphan_timeout_ns = 10000000000LL,
                                  .cancel = &lw->cancel};
     if (pthread_create(&lw->tids[i], NULL, worker_main, &lw->cfgs[i]) != 0) {
       LOG(LOG_ERROR, "start: cannot start worker thread %d", i + 1);
@@ -91,11 +94,21 @@ static int run_local(const char *path, scenario *sc, const scenario_flags *f) {
   lw.ids = calloc((size_t)lw.n, sizeof *lw.ids);
   if (!lw.tids || !lw.cfgs || !lw.ids) goto out;
   atomic_init(&lw.cancel, 0);
-  mc = (master_config){.scenario_path = path, .script_name = sc->name, .script_source = sc->source,
-                       .script_len = sc->len, .opt = &sc->opt, .listen = lw.url, .key = lw.key,
-                       .expect_workers = lw.n, .expect_timeout_ns = 10000000000LL, .out_dir = f->out,
-                       .metrics_listen = f->metrics, .junit_path = f->junit, .quiet = f->quiet,
-                       .on_listening = spawn_workers, .ud = &lw};
+  mc = (master_config){.scenario_path = path,
+                       .script_name = sc->name,
+                       .script_source = sc->source,
+                       .script_len = sc->len,
+                       .opt = &sc->opt,
+                       .listen = lw.url,
+                       .key = lw.key,
+                       .expect_workers = lw.n,
+                       .expect_timeout_ns = 10000000000LL,
+                       .out_dir = f->out,
+                       .metrics_listen = f->metrics,
+                       .junit_path = f->junit,
+                       .quiet = f->quiet,
+                       .on_listening = spawn_workers,
+                       .ud = &lw};
   rc = master_run(&mc);
   join_workers(&lw);
 out:

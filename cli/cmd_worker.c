@@ -40,10 +40,14 @@ int cmd_worker(int argc, char **argv) {
     if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
       fputs(help_text, stdout);
       return 0;
-    } else if (!strcmp(a, "--master") && v) cfg.master_url = argv[++i];
-    else if (!strcmp(a, "--key-file") && v) key_file = argv[++i];
-    else if (!strcmp(a, "--id") && v) cfg.id = argv[++i];
-    else if (!strcmp(a, "--allow-exec")) cfg.allow_exec = 1;
+    } else if (!strcmp(a, "--master") && v)
+      cfg.master_url = argv[++i];
+    else if (!strcmp(a, "--key-file") && v)
+      key_file = argv[++i];
+    else if (!strcmp(a, "--id") && v)
+      cfg.id = argv[++i];
+    else if (!strcmp(a, "--allow-exec"))
+      cfg.allow_exec = 1;
     else if (!strcmp(a, "--orphan-timeout")) {
       if ((rc = scenario_parse_duration_flag(argv[0], a, v, &cfg.orphan_timeout_ns)) == 0) i++;
     } else if (!strcmp(a, "--threads") && v) {
@@ -51,7 +55,8 @@ int cmd_worker(int argc, char **argv) {
       if (end == v || *end || n < 0 || n > 4096) rc = cmd_usage_error(argv[0], "--threads '%s': 0..4096", v);
       cfg.threads = (int)n;
       i++;
-    } else rc = cmd_usage_error(argv[0], "unknown flag or argument '%s' (or missing value)", a);
+    } else
+      rc = cmd_usage_error(argv[0], "unknown flag or argument '%s' (or missing value)", a);
   }
   if (rc) return rc;
   if (!cfg.master_url) return cmd_usage_error(argv[0], "missing --master URL");

@@ -64,11 +64,13 @@ int scenario_load(const char *path, const scenario_overrides *ov, scenario *out,
     /* one line, after the file's own text, so line numbers of the file stay right */
     append(out, "\noptions = options or {}; options.stages = nil;");
     if (ov->users >= 0) {
-      snprintf(line, sizeof line, " options.rate = nil; options.max_vus = nil; options.users = %.0f;", ov->users);
+      snprintf(line, sizeof line, " options.rate = nil; options.max_vus = nil; options.users = %.0f;",
+               ov->users);
       append(out, line);
     }
     if (ov->rate >= 0) {
-      snprintf(line, sizeof line, " options.users = nil; options.spawn_rate = nil; options.rate = %.2f;", ov->rate);
+      snprintf(line, sizeof line, " options.users = nil; options.spawn_rate = nil; options.rate = %.2f;",
+               ov->rate);
       append(out, line);
     }
     if (ov->duration_ns > 0) {
@@ -99,7 +101,8 @@ static int parse_number(const char *cmd, const char *flag, const char *v, double
   double d;
   if (!v) return cmd_usage_error(cmd, "%s needs a value", flag);
   d = strtod(v, &end);
-  if (end == v || *end || !(d >= min)) return cmd_usage_error(cmd, "%s '%s' is not a number >= %g", flag, v, min);
+  if (end == v || *end || !(d >= min))
+    return cmd_usage_error(cmd, "%s '%s' is not a number >= %g", flag, v, min);
   *out = d;
   return 0;
 }
@@ -110,12 +113,18 @@ int scenario_parse_flags(int argc, char **argv, scenario_flags *f) {
 
   for (int i = 1; i < argc && rc == 0; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--listen") && v) f->listen = argv[++i];
-    else if (!strcmp(a, "--key-file") && v) f->key_file = argv[++i];
-    else if (!strcmp(a, "--out") && v) f->out = argv[++i];
-    else if (!strcmp(a, "--metrics-listen") && v) f->metrics = argv[++i];
-    else if (!strcmp(a, "--junit") && v) f->junit = argv[++i];
-    else if (!strcmp(a, "--quiet")) f->quiet = true;
+    if (!strcmp(a, "--listen") && v)
+      f->listen = argv[++i];
+    else if (!strcmp(a, "--key-file") && v)
+      f->key_file = argv[++i];
+    else if (!strcmp(a, "--out") && v)
+      f->out = argv[++i];
+    else if (!strcmp(a, "--metrics-listen") && v)
+      f->metrics = argv[++i];
+    else if (!strcmp(a, "--junit") && v)
+      f->junit = argv[++i];
+    else if (!strcmp(a, "--quiet"))
+      f->quiet = true;
     else if (!strcmp(a, "--expect-workers")) {
       if ((rc = parse_number(argv[0], a, v, 1, &d)) == 0) f->expect = (int)d, i++;
     } else if (!strcmp(a, "--expect-timeout")) {
@@ -130,11 +139,13 @@ int scenario_parse_flags(int argc, char **argv, scenario_flags *f) {
       if ((rc = parse_number(argv[0], a, v, 1, &d)) == 0) f->workers = (int)d, i++;
     } else if (!strcmp(a, "--threads")) {
       if ((rc = parse_number(argv[0], a, v, 0, &d)) == 0) f->threads = (int)d, i++;
-    } else if (a[0] == '-') rc = cmd_usage_error(argv[0], "unknown flag '%s' (or missing value)", a);
-    else if (!f->scenario) f->scenario = a;
-    else rc = cmd_usage_error(argv[0], "unexpected argument '%s'", a);
+    } else if (a[0] == '-')
+      rc = cmd_usage_error(argv[0], "unknown flag '%s' (or missing value)", a);
+    else if (!f->scenario)
+      f->scenario = a;
+    else
+      rc = cmd_usage_error(argv[0], "unexpected argument '%s'", a);
   }
   if (rc == 0 && !f->scenario) rc = cmd_usage_error(argv[0], "missing SCENARIO.lua");
   return rc;
 }
-

@@ -17,8 +17,8 @@ typedef struct scenario_overrides {
 } scenario_overrides;
 
 typedef struct scenario {
-  char name[256];  /* basename, shipped to workers */
-  char *source;    /* file text + overrides; owned, NUL-terminated */
+  char name[256]; /* basename, shipped to workers */
+  char *source;   /* file text + overrides; owned, NUL-terminated */
   size_t len;
   options opt;
 } scenario;

@@ -53,9 +53,13 @@ struct transport {
 };
 
 static const char *const drop_names[TRANSPORT_DROP_COUNT] = {
-    "malformed frame", "other protocol version", "authentication failed (wrong key or corrupted frame)",
-    "key mode mismatch (one side has a key, the other not)", "replayed sequence number",
-    "oversize frame", "sender claims our own id",
+    "malformed frame",
+    "other protocol version",
+    "authentication failed (wrong key or corrupted frame)",
+    "key mode mismatch (one side has a key, the other not)",
+    "replayed sequence number",
+    "oversize frame",
+    "sender claims our own id",
 };
 
 const char *transport_drop_name(int reason) {
@@ -105,14 +109,15 @@ static uint64_t get_be64(const uint8_t *p) {
   return v;
 }
 
-int transport_frame_seal(const uint8_t *key, const char *self_id, uint64_t seq, const uint8_t *body, size_t len,
-                         uint8_t **out, size_t *out_len) {
+int transport_frame_seal(const uint8_t *key, const char *self_id, uint64_t seq, const uint8_t *body,
+                         size_t len, uint8_t **out, size_t *out_len) {
   size_t idlen = strlen(self_id), inner_len = 8 + 1 + idlen + len, total;
   uint8_t *f, *inner = NULL;
 
   if (idlen == 0 || idlen > TRANSPORT_ID_MAX) return -EINVAL;
   if (len > TRANSPORT_MAX_BODY) return -E2BIG;
-  total = HDR_FIXED + idlen + (key ? crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + inner_len : 8 + len);
+  total = HDR_FIXED + idlen +
+          (key ? crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + inner_len : 8 + len);
   f = malloc(total);
   if (!f) return -ENOMEM;
   f[0] = 'L', f[1] = 'C', f[2] = TRANSPORT_PROTO, f[3] = key ? FLAG_SEALED : 0, f[4] = (uint8_t)idlen;
@@ -150,7 +155,8 @@ static void drop(transport *t, int reason, const char *peer) {
 /* Printable copy of an untrusted id for log lines. */
 static void clean_id(const uint8_t *id, size_t len, char *buf, size_t size) {
   size_t j = 0;
-  for (size_t i = 0; i < len && j + 1 < size; i++) buf[j++] = (id[i] >= 0x20 && id[i] < 0x7f) ? (char)id[i] : '?';
+  for (size_t i = 0; i < len && j + 1 < size; i++)
+    buf[j++] = (id[i] >= 0x20 && id[i] < 0x7f) ? (char)id[i] : '?';
   buf[j] = 0;
 }
 
@@ -218,8 +224,10 @@ static void on_frame(transport *t, const uint8_t *f, size_t len) {
   if (reason < 0 && strcmp(id, t->self_id) == 0) reason = TRANSPORT_DROP_SELF;
   if (reason < 0) {
     p = peer_get(t, id);
-    if (p && seq <= p->last) reason = TRANSPORT_DROP_REPLAY;
-    else if (p) p->last = seq;
+    if (p && seq <= p->last)
+      reason = TRANSPORT_DROP_REPLAY;
+    else if (p)
+      p->last = seq;
   }
   if (reason >= 0) {
     drop(t, reason, label);
@@ -240,8 +248,9 @@ static int check_header(const uint8_t *f, size_t len) {
   return len > MAX_FRAME ? TRANSPORT_DROP_OVERSIZE : -1;
 }
 
-int transport_frame_open(const uint8_t *key, const uint8_t *frame, size_t len, char peer[TRANSPORT_ID_MAX + 1],
-                         uint64_t *seq, const uint8_t **body, size_t *body_len, uint8_t **plain) {
+int transport_frame_open(const uint8_t *key, const uint8_t *frame, size_t len,
+                         char peer[TRANSPORT_ID_MAX + 1], uint64_t *seq, const uint8_t **body,
+                         size_t *body_len, uint8_t **plain) {
   int reason = check_header(frame, len);
 
   *plain = NULL;
@@ -317,8 +326,10 @@ int transport_send(transport *t, const uint8_t *body, size_t len) {
   q->next = NULL;
   q->len = flen;
   memcpy(q->data, f, flen);
-  if (t->qtail) t->qtail->next = q;
-  else t->qhead = q;
+  if (t->qtail)
+    t->qtail->next = q;
+  else
+    t->qhead = q;
   t->qtail = q;
   t->qbytes += flen;
   if (!t->spoll_active && t->spoll_init) {
@@ -367,10 +378,12 @@ static int setup_socket(transport *t, const transport_config *cfg, char *err, si
   if (nn_getsockopt(t->sock, NN_SOL_SOCKET, NN_RCVFD, &rfd, &sz) < 0 ||
       nn_getsockopt(t->sock, NN_SOL_SOCKET, NN_SNDFD, &sfd, &sz) < 0)
     return fail(err, errlen, -nn_errno(), "nanomsg fds: %s%s", nn_strerror(nn_errno()), "");
-  if (uv_poll_init(t->loop, &t->rpoll, rfd) < 0) return fail(err, errlen, -EIO, "uv_poll on %s%s", cfg->url, "");
+  if (uv_poll_init(t->loop, &t->rpoll, rfd) < 0)
+    return fail(err, errlen, -EIO, "uv_poll on %s%s", cfg->url, "");
   t->rpoll_init = 1;
   t->rpoll.data = t;
-  if (uv_poll_init(t->loop, &t->spoll, sfd) < 0) return fail(err, errlen, -EIO, "uv_poll on %s%s", cfg->url, "");
+  if (uv_poll_init(t->loop, &t->spoll, sfd) < 0)
+    return fail(err, errlen, -EIO, "uv_poll on %s%s", cfg->url, "");
   t->spoll_init = 1;
   t->spoll.data = t;
   uv_poll_start(&t->rpoll, UV_READABLE, on_readable);
@@ -382,14 +395,16 @@ int transport_open(uv_loop_t *loop, const transport_config *cfg, transport **out
   int rc;
 
   if (sodium_init() < 0) return fail(err, errlen, -EIO, "libsodium failed to initialise%s%s", "", "");
-  if (!cfg->url || !cfg->self_id || !cfg->self_id[0] || strlen(cfg->self_id) > TRANSPORT_ID_MAX || !cfg->on_message)
+  if (!cfg->url || !cfg->self_id || !cfg->self_id[0] || strlen(cfg->self_id) > TRANSPORT_ID_MAX ||
+      !cfg->on_message)
     return fail(err, errlen, -EINVAL, "transport: missing url, id (1..64 bytes) or callback%s%s", "", "");
   if (!cfg->key && cfg->mode == TRANSPORT_BIND && !transport_url_is_local(cfg->url))
-    return fail(err, errlen, -EPERM,
-                "refusing to listen on %s without a key: anyone who can reach it could run load from your "
-                "workers. Create one with `loadctl keygen FILE` and pass --key-file FILE (or LOADCTL_KEY), or "
-                "listen on 127.0.0.1 / ipc://%s",
-                cfg->url, "");
+    return fail(
+        err, errlen, -EPERM,
+        "refusing to listen on %s without a key: anyone who can reach it could run load from your "
+        "workers. Create one with `loadctl keygen FILE` and pass --key-file FILE (or LOADCTL_KEY), or "
+        "listen on 127.0.0.1 / ipc://%s",
+        cfg->url, "");
   t = calloc(1, sizeof *t);
   if (!t) return -ENOMEM;
   t->loop = loop;
@@ -442,7 +457,9 @@ uint64_t transport_drops(const transport *t, int reason) {
   return n;
 }
 
-uint64_t transport_received(const transport *t) { return t->received; }
+uint64_t transport_received(const transport *t) {
+  return t->received;
+}
 
 int transport_key_parse(const char *hex, uint8_t key[TRANSPORT_KEY_LEN]) {
   size_t bin_len = 0;
@@ -456,7 +473,8 @@ int transport_key_parse(const char *hex, uint8_t key[TRANSPORT_KEY_LEN]) {
   return *end ? -EINVAL : 0;
 }
 
-int transport_key_load(const char *path, uint8_t key[TRANSPORT_KEY_LEN], bool *have, char *err, size_t errlen) {
+int transport_key_load(const char *path, uint8_t key[TRANSPORT_KEY_LEN], bool *have, char *err,
+                       size_t errlen) {
   char text[256];
   const char *env = getenv("LOADCTL_KEY");
   FILE *f;
@@ -476,8 +494,8 @@ int transport_key_load(const char *path, uint8_t key[TRANSPORT_KEY_LEN], bool *h
   fclose(f);
   text[n] = 0;
   if (transport_key_parse(text, key) != 0)
-    return fail(err, errlen, -EINVAL, "key file %s: expected 64 hex digits (make one with `loadctl keygen %s`)",
-                path, path);
+    return fail(err, errlen, -EINVAL,
+                "key file %s: expected 64 hex digits (make one with `loadctl keygen %s`)", path, path);
   *have = true;
   return 0;
 }

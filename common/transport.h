@@ -50,10 +50,10 @@ typedef struct transport transport;
 typedef void (*transport_message_fn)(void *ud, const char *peer_id, const uint8_t *body, size_t len);
 
 typedef struct transport_config {
-  const char *url;      /* "tcp://0.0.0.0:5557", "tcp://127.0.0.1:5557", "ipc:///tmp/x.ipc" */
-  int mode;             /* enum transport_mode */
-  const uint8_t *key;   /* TRANSPORT_KEY_LEN bytes, or NULL for none (bind: loopback/ipc only) */
-  const char *self_id;  /* our sender id, 1..TRANSPORT_ID_MAX bytes */
+  const char *url;     /* "tcp://0.0.0.0:5557", "tcp://127.0.0.1:5557", "ipc:///tmp/x.ipc" */
+  int mode;            /* enum transport_mode */
+  const uint8_t *key;  /* TRANSPORT_KEY_LEN bytes, or NULL for none (bind: loopback/ipc only) */
+  const char *self_id; /* our sender id, 1..TRANSPORT_ID_MAX bytes */
   transport_message_fn on_message;
   void *ud;
 } transport_config;
@@ -79,21 +79,23 @@ uint64_t transport_received(const transport *t);
 
 /* --- frames without sockets (tests, bench) --- */
 /* Build a frame for body from sender self_id with sequence number seq; *out malloc'd, caller frees. */
-int transport_frame_seal(const uint8_t *key, const char *self_id, uint64_t seq, const uint8_t *body, size_t len,
-                         uint8_t **out, size_t *out_len);
+int transport_frame_seal(const uint8_t *key, const char *self_id, uint64_t seq, const uint8_t *body,
+                         size_t len, uint8_t **out, size_t *out_len);
 
 /* Check and open a frame without a socket (no replay check): 0 with the sender in peer, its sequence number,
  * and body/body_len pointing into frame or into *plain (malloc'd or NULL; caller frees); or
  * -(1 + enum transport_drop) when it would be dropped. */
-int transport_frame_open(const uint8_t *key, const uint8_t *frame, size_t len, char peer[TRANSPORT_ID_MAX + 1],
-                         uint64_t *seq, const uint8_t **body, size_t *body_len, uint8_t **plain);
+int transport_frame_open(const uint8_t *key, const uint8_t *frame, size_t len,
+                         char peer[TRANSPORT_ID_MAX + 1], uint64_t *seq, const uint8_t **body,
+                         size_t *body_len, uint8_t **plain);
 
 /* --- keys --- */
 /* Parse 64 hex digits (surrounding whitespace allowed). 0 or -EINVAL. */
 int transport_key_parse(const char *hex, uint8_t key[TRANSPORT_KEY_LEN]);
 /* Key from path (hex text) when path is non-NULL, else from $LOADCTL_KEY; *have = whether one was found.
  * 0, or negative errno with a message naming the file or variable in err. */
-int transport_key_load(const char *path, uint8_t key[TRANSPORT_KEY_LEN], bool *have, char *err, size_t errlen);
+int transport_key_load(const char *path, uint8_t key[TRANSPORT_KEY_LEN], bool *have, char *err,
+                       size_t errlen);
 /* Write a fresh random key as hex to path, created with mode 0600 (refuses to overwrite: -EEXIST). */
 int transport_key_generate(const char *path, char *err, size_t errlen);
 /* Fill key with random bytes (libsodium). */

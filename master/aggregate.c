@@ -17,7 +17,7 @@ struct aggregate {
   int64_t origin_ms, interval_ms, grace;
   stats_interval **open; /* sorted by start_ms */
   size_t nopen, capopen;
-  int64_t closed_until;  /* slots below this are closed */
+  int64_t closed_until; /* slots below this are closed */
   stats_interval *cumulative;
   int have_cumulative;
   seen *workers;
@@ -55,7 +55,8 @@ void aggregate_destroy(aggregate *a) {
 int64_t aggregate_slot(const aggregate *a, int64_t worker_start_ms, int64_t offset_ms) {
   int64_t rel = worker_start_ms - offset_ms - a->origin_ms, k;
   /* round half up, also for negative rel */
-  k = rel >= 0 ? (rel + a->interval_ms / 2) / a->interval_ms : -((-rel + a->interval_ms / 2 - 1) / a->interval_ms);
+  k = rel >= 0 ? (rel + a->interval_ms / 2) / a->interval_ms
+               : -((-rel + a->interval_ms / 2 - 1) / a->interval_ms);
   return a->origin_ms + k * a->interval_ms;
 }
 
@@ -106,7 +107,8 @@ int aggregate_add(aggregate *a, const char *worker_id, int64_t offset_ms, const 
   if (slot > w->newest_slot) w->newest_slot = slot;
   if (slot < a->closed_until) {
     a->late++;
-    LOG(LOG_WARN, "stats of worker '%s' for %lld ms arrived after that interval closed; counted in the next one",
+    LOG(LOG_WARN,
+        "stats of worker '%s' for %lld ms arrived after that interval closed; counted in the next one",
         worker_id, (long long)(slot - a->origin_ms));
     slot = a->nopen ? a->open[0]->start_ms : a->closed_until;
   }
@@ -166,6 +168,12 @@ int aggregate_flush(aggregate *a, aggregate_emit_fn emit, void *ud) {
   return n;
 }
 
-const stats_interval *aggregate_cumulative(const aggregate *a) { return a->cumulative; }
-int64_t aggregate_late(const aggregate *a) { return a->late; }
-size_t aggregate_open(const aggregate *a) { return a->nopen; }
+const stats_interval *aggregate_cumulative(const aggregate *a) {
+  return a->cumulative;
+}
+int64_t aggregate_late(const aggregate *a) {
+  return a->late;
+}
+size_t aggregate_open(const aggregate *a) {
+  return a->nopen;
+}

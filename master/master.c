@@ -23,7 +23,7 @@
 
 #define TICK_MS 100
 #define HEARTBEAT_MS 1000
-#define START_MARGIN_NS 1000000000LL  /* START is sent this long before stage 0 begins */
+#define START_MARGIN_NS 1000000000LL /* START is sent this long before stage 0 begins */
 #define READY_TIMEOUT_NS 30000000000LL
 #define DRAIN_TIMEOUT_NS 10000000000LL /* after the last stage: wait this long for final stats */
 #define ABORT_DRAIN_NS 3000000000LL
@@ -102,7 +102,8 @@ static int64_t run_length_ns(const master *m) {
 }
 
 /* Send worker w its share (index idx of n, weights = threads). with_script: first assign of this worker. */
-static void assign_one(master *m, registry_worker *w, const int *weights, size_t n, size_t idx, bool with_script) {
+static void assign_one(master *m, registry_worker *w, const int *weights, size_t n, size_t idx,
+                       bool with_script) {
   options full = *m->cfg->opt, share;
   msg x;
 
@@ -174,19 +175,27 @@ static void on_hello(master *m, const char *peer, const msg *x) {
   char text[512];
 
   if (strcmp(x->u.hello.version, LOADCTL_VERSION) != 0) {
-    snprintf(text, sizeof text, "version mismatch: worker '%s' on %s runs loadctl %s, this master runs %s; "
-             "install the same version on both sides", peer, x->u.hello.hostname, x->u.hello.version,
-             LOADCTL_VERSION);
+    snprintf(text, sizeof text,
+             "version mismatch: worker '%s' on %s runs loadctl %s, this master runs %s; "
+             "install the same version on both sides",
+             peer, x->u.hello.hostname, x->u.hello.version, LOADCTL_VERSION);
     LOG(LOG_ERROR, "master: refused %s", text);
     send_error(m, peer, -EPROTO, text);
     return;
   }
-  repeated = w && w->live && w->state == REGISTRY_JOINED; /* hellos repeat until the assign arrives */
+  repeated = w && w->live && (w->state == REGISTRY_JOINED || w->state == REGISTRY_ASSIGNED);
+  if (repeated) { /* hellos repeat until our assign arrives: no new plan, at most a resend */
+    registry_seen(w, clock_mono_ns());
+    if (w->state == REGISTRY_ASSIGNED && clock_mono_ns() - w->assign_sent_mono_ns >= 3000000000LL)
+      w->assign_due = true;
+    return;
+  }
   w = registry_hello(m->reg, peer, &x->u.hello, clock_mono_ns(), &rejoined);
-  if (!w || repeated) return;
-  LOG(LOG_INFO, "master: worker '%s' on %s %s (%d threads)", peer, w->hostname, rejoined ? "rejoined" : "joined",
-      w->threads);
-  if (m->state == M_ASSIGN || m->state == M_RUN) rebalance(m, rejoined ? "a worker rejoined" : "a worker joined");
+  if (!w) return;
+  LOG(LOG_INFO, "master: worker '%s' on %s %s (%d threads)", peer, w->hostname,
+      rejoined ? "rejoined" : "joined", w->threads);
+  if (m->state == M_ASSIGN || m->state == M_RUN)
+    rebalance(m, rejoined ? "a worker rejoined" : "a worker joined");
 }
 
 static void on_stats(master *m, registry_worker *w, const msg *x, int64_t decode_ns) {
@@ -222,26 +231,32 @@ static void dispatch(master *m, const char *peer, msg *x, int64_t decode_ns) {
     return;
   }
   if (!w) {
-    LOG(LOG_DEBUG, "master: %s from unknown worker '%s' ignored (it will say hello)", msg_type_name(x->type), peer);
+    LOG(LOG_DEBUG, "master: %s from unknown worker '%s' ignored (it will say hello)", msg_type_name(x->type),
+        peer);
     return;
   }
   if (registry_seen(w, clock_mono_ns()) && m->state == M_RUN && w->state == REGISTRY_RUNNING)
     rebalance(m, "a missing worker is back");
   switch (x->type) {
-  case MSG_READY:
-    if (w->state == REGISTRY_ASSIGNED) w->state = REGISTRY_READY;
-    break;
-  case MSG_STATS: on_stats(m, w, x, decode_ns); break;
-  case MSG_HEARTBEAT:
-    if (x->u.heartbeat.echo_wall_ns)
-      registry_clock_sample(w, x->u.heartbeat.echo_wall_ns, x->u.heartbeat.recv_wall_ns,
-                            x->u.heartbeat.sent_wall_ns, clock_wall_ns());
-    break;
-  case MSG_QUIT:
-    if (w->state == REGISTRY_RUNNING) w->state = REGISTRY_FINISHED;
-    break;
-  case MSG_ERROR: on_worker_error(m, w, x); break;
-  default: LOG(LOG_WARN, "master: unexpected %s from '%s', ignored", msg_type_name(x->type), peer);
+    case MSG_READY:
+      if (w->state == REGISTRY_ASSIGNED) w->state = REGISTRY_READY;
+      break;
+    case MSG_STATS:
+      on_stats(m, w, x, decode_ns);
+      break;
+    case MSG_HEARTBEAT:
+      if (x->u.heartbeat.echo_wall_ns)
+        registry_clock_sample(w, x->u.heartbeat.echo_wall_ns, x->u.heartbeat.recv_wall_ns,
+                              x->u.heartbeat.sent_wall_ns, clock_wall_ns());
+      break;
+    case MSG_QUIT:
+      if (w->state == REGISTRY_RUNNING) w->state = REGISTRY_FINISHED;
+      break;
+    case MSG_ERROR:
+      on_worker_error(m, w, x);
+      break;
+    default:
+      LOG(LOG_WARN, "master: unexpected %s from '%s', ignored", msg_type_name(x->type), peer);
   }
 }
 
@@ -262,9 +277,12 @@ static void on_message(void *ud, const char *peer, const uint8_t *body, size_t l
   }
   decode_ns = clock_mono_ns() - t0;
   if (strcmp(x.worker_id, peer) != 0) {
-    LOG(LOG_WARN, "master: dropped %s from '%s' claiming to be '%s'", msg_type_name(x.type), peer, x.worker_id);
-  } else if (x.run_id[0] && strcmp(x.run_id, m->run_id) != 0 && x.type != MSG_HEARTBEAT && x.type != MSG_HELLO) {
-    LOG(LOG_WARN, "master: dropped %s from worker '%s' of another run (%s)", msg_type_name(x.type), peer, x.run_id);
+    LOG(LOG_WARN, "master: dropped %s from '%s' claiming to be '%s'", msg_type_name(x.type), peer,
+        x.worker_id);
+  } else if (x.run_id[0] && strcmp(x.run_id, m->run_id) != 0 && x.type != MSG_HEARTBEAT &&
+             x.type != MSG_HELLO) {
+    LOG(LOG_WARN, "master: dropped %s from worker '%s' of another run (%s)", msg_type_name(x.type), peer,
+        x.run_id);
   } else {
     dispatch(m, peer, &x, decode_ns);
   }
@@ -283,7 +301,8 @@ static void begin_run(master *m) {
 
   m->start_wall_ns = clock_wall_ns() + START_MARGIN_NS;
   m->end_wall_ns = m->start_wall_ns + run_length_ns(m);
-  rc = aggregate_create(m->start_wall_ns / 1000000, m->cfg->opt->interval_ns / 1000000, GRACE_INTERVALS, &m->agg);
+  rc = aggregate_create(m->start_wall_ns / 1000000, m->cfg->opt->interval_ns / 1000000, GRACE_INTERVALS,
+                        &m->agg);
   if (rc < 0) {
     m->exit_code = 2;
     set_state(m, M_DONE);
@@ -324,8 +343,10 @@ static void state_wait(master *m, int64_t now) {
     rebalance(m, NULL);
   } else if (now - m->state_mono_ns >= limit) {
     char d[32];
-    LOG(LOG_ERROR, "master: only %zu of %d worker(s) joined within %s; start more workers or lower "
-        "--expect-workers", n, m->cfg->expect_workers, clock_format_duration(limit, d, sizeof d));
+    LOG(LOG_ERROR,
+        "master: only %zu of %d worker(s) joined within %s; start more workers or lower "
+        "--expect-workers",
+        n, m->cfg->expect_workers, clock_format_duration(limit, d, sizeof d));
     m->exit_code = 2;
     set_state(m, M_DONE);
   }
@@ -392,7 +413,8 @@ static void state_run(master *m, int64_t now_mono) {
     m->drain_deadline_mono_ns = now_mono;
     set_state(m, M_DRAIN);
   } else if (now_wall >= m->end_wall_ns + DRAIN_TIMEOUT_NS) {
-    LOG(LOG_WARN, "master: %zu worker(s) did not report the end of their load in time; finishing without them",
+    LOG(LOG_WARN,
+        "master: %zu worker(s) did not report the end of their load in time; finishing without them",
         running);
     m->drain_deadline_mono_ns = now_mono;
     set_state(m, M_DRAIN);
@@ -417,27 +439,37 @@ static void on_tick(uv_timer_t *t) {
 
   if (m->state == M_ASSIGN || m->state == M_RUN) send_due(m);
   switch (m->state) {
-  case M_WAIT: state_wait(m, now); break;
-  case M_ASSIGN: state_assign(m, now); break;
-  case M_RUN: state_run(m, now); break;
-  case M_DRAIN:
-    poll_aggregate(m);
-    if (now >= m->drain_deadline_mono_ns || count_state(m, REGISTRY_RUNNING) == 0) finish(m);
-    break;
-  default: break;
+    case M_WAIT:
+      state_wait(m, now);
+      break;
+    case M_ASSIGN:
+      state_assign(m, now);
+      break;
+    case M_RUN:
+      state_run(m, now);
+      break;
+    case M_DRAIN:
+      poll_aggregate(m);
+      if (now >= m->drain_deadline_mono_ns || count_state(m, REGISTRY_RUNNING) == 0) finish(m);
+      break;
+    default:
+      break;
   }
   if (m->state == M_DONE) uv_stop(&m->loop);
 }
 
 static void on_heartbeat(uv_timer_t *t) {
   master *m = t->data;
-  size_t lost = registry_expire(m->reg, clock_mono_ns());
+  /* 3 s during the run; before it, a worker busy loading its scenario gets longer */
+  size_t lost =
+      registry_expire(m->reg, clock_mono_ns(), m->state >= M_RUN ? REGISTRY_MISSING_NS : 10000000000LL);
   msg x;
 
   msg_init(&x, MSG_HEARTBEAT);
   x.u.heartbeat.sent_wall_ns = clock_wall_ns();
   send_to(m, &x, NULL);
-  if (lost) LOG(LOG_WARN, "master: %zu worker(s) silent for 3 s, marked missing", lost);
+  if (lost)
+    LOG(LOG_WARN, "master: %zu worker(s) silent for %d s, marked missing", lost, m->state >= M_RUN ? 3 : 10);
   if (lost && m->state == M_RUN && clock_wall_ns() < m->end_wall_ns) rebalance(m, "a worker went missing");
   if (m->state == M_ASSIGN) send_plan(m, true); /* an assign can be lost while a connection comes up */
 }
@@ -449,8 +481,10 @@ static void on_signal(uv_signal_t *s, int signum) {
     LOG(LOG_WARN, "master: signal %d: leaving now", signum);
     m->aborted = true;
     m->exit_code = 2;
-    if (m->state >= M_RUN) finish(m);
-    else set_state(m, M_DONE);
+    if (m->state >= M_RUN)
+      finish(m);
+    else
+      set_state(m, M_DONE);
     uv_stop(&m->loop);
   } else if (m->state == M_RUN) {
     stop_all(m, "interrupted (press Ctrl-C again to leave at once)");
@@ -458,8 +492,12 @@ static void on_signal(uv_signal_t *s, int signum) {
 }
 
 static int master_setup(master *m, char *err, size_t errlen) {
-  transport_config tc = {.url = m->cfg->listen, .mode = TRANSPORT_BIND, .key = m->cfg->key, .self_id = "master",
-                         .on_message = on_message, .ud = m};
+  transport_config tc = {.url = m->cfg->listen,
+                         .mode = TRANSPORT_BIND,
+                         .key = m->cfg->key,
+                         .self_id = "master",
+                         .on_message = on_message,
+                         .ud = m};
   int rc;
 
   rc = transport_open(&m->loop, &tc, &m->tp, err, errlen);
@@ -481,7 +519,9 @@ static int master_setup(master *m, char *err, size_t errlen) {
   return 0;
 }
 
-static void close_cb(uv_handle_t *h) { (void)h; }
+static void close_cb(uv_handle_t *h) {
+  (void)h;
+}
 
 static void master_teardown(master *m) {
   uv_handle_t *handles[] = {(uv_handle_t *)&m->tick, (uv_handle_t *)&m->heartbeat, (uv_handle_t *)&m->sigint,

@@ -13,17 +13,17 @@
 
 /* Optional counters the master fills in (bench, tests); read them after master_run returns. */
 typedef struct master_counters {
-  int64_t stats_msgs;       /* stats messages merged */
-  int64_t decode_ns;        /* total time decoding them (msg_decode) */
-  int64_t merge_ns;         /* total time merging them (aggregate_add) */
-  int64_t merge_max_ns;     /* slowest single decode + merge */
-  int64_t intervals;        /* merged intervals emitted */
+  int64_t stats_msgs;   /* stats messages merged */
+  int64_t decode_ns;    /* total time decoding them (msg_decode) */
+  int64_t merge_ns;     /* total time merging them (aggregate_add) */
+  int64_t merge_max_ns; /* slowest single decode + merge */
+  int64_t intervals;    /* merged intervals emitted */
 } master_counters;
 
 typedef struct master_config {
-  const char *scenario_path;  /* as given on the command line (run.json, messages) */
-  const char *script_name;    /* basename shipped to workers ("checkout.lua") */
-  const char *script_source;  /* scenario text shipped to workers (with command-line overrides) */
+  const char *scenario_path; /* as given on the command line (run.json, messages) */
+  const char *script_name;   /* basename shipped to workers ("checkout.lua") */
+  const char *script_source; /* scenario text shipped to workers (with command-line overrides) */
   size_t script_len;
   const options *opt;         /* parsed options, overrides applied */
   const char *listen;         /* "tcp://0.0.0.0:5557", "ipc:///tmp/loadctl-<pid>.ipc" */
@@ -38,7 +38,7 @@ typedef struct master_config {
   /* Called once the socket is bound, before waiting for workers (loadctl start spawns its workers). */
   void (*on_listening)(void *ud);
   void *ud;
-  master_counters *counters;  /* optional */
+  master_counters *counters; /* optional */
 } master_config;
 
 /* Run one test to the end. Returns the process exit code: 0 ok, 1 configuration error found before any

@@ -77,11 +77,11 @@ void registry_clock_sample(registry_worker *w, int64_t t0, int64_t t1, int64_t t
   w->offset_ns = ((t1 - t0) + (t2 - t3)) / 2;
 }
 
-size_t registry_expire(registry *r, int64_t now_mono_ns) {
+size_t registry_expire(registry *r, int64_t now_mono_ns, int64_t silence_ns) {
   size_t n = 0;
   for (size_t i = 0; i < r->n; i++) {
     registry_worker *w = r->workers[i];
-    if (w->live && now_mono_ns - w->last_mono_ns >= REGISTRY_MISSING_NS) {
+    if (w->live && now_mono_ns - w->last_mono_ns >= silence_ns) {
       w->live = false;
       n++;
     }
@@ -89,9 +89,13 @@ size_t registry_expire(registry *r, int64_t now_mono_ns) {
   return n;
 }
 
-size_t registry_count(const registry *r) { return r->n; }
+size_t registry_count(const registry *r) {
+  return r->n;
+}
 
-registry_worker *registry_at(registry *r, size_t i) { return i < r->n ? r->workers[i] : NULL; }
+registry_worker *registry_at(registry *r, size_t i) {
+  return i < r->n ? r->workers[i] : NULL;
+}
 
 size_t registry_active(registry *r, registry_worker **out, size_t max) {
   size_t n = 0;

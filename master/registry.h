@@ -26,15 +26,15 @@ typedef struct registry_worker {
   char hostname[MSG_HOST_MAX];
   char version[MSG_VERSION_STR_MAX];
   int cores, threads;
-  int state;             /* enum registry_state */
-  bool live;             /* heard from within REGISTRY_MISSING_NS */
+  int state; /* enum registry_state */
+  bool live; /* heard from within REGISTRY_MISSING_NS */
   int64_t joined_mono_ns, last_mono_ns;
-  int64_t offset_ns;     /* worker wall clock minus master wall clock (min-RTT sample) */
-  int64_t rtt_ns;        /* round trip of that sample; -1 before the first */
+  int64_t offset_ns; /* worker wall clock minus master wall clock (min-RTT sample) */
+  int64_t rtt_ns;    /* round trip of that sample; -1 before the first */
   int64_t vu_id_base;
-  int64_t intervals;     /* stats intervals received */
-  int assigned_gen;      /* plan generation of the last assign sent */
-  bool assign_due;       /* an assign waits in the master's paced send queue */
+  int64_t intervals; /* stats intervals received */
+  int assigned_gen;  /* plan generation of the last assign sent */
+  bool assign_due;   /* an assign waits in the master's paced send queue */
   int64_t assign_sent_mono_ns;
 } registry_worker;
 
@@ -57,8 +57,9 @@ bool registry_seen(registry_worker *w, int64_t now_mono_ns);
  * round trip is kept. Ignores samples with a negative round trip. */
 void registry_clock_sample(registry_worker *w, int64_t t0, int64_t t1, int64_t t2, int64_t t3);
 
-/* Mark workers silent for REGISTRY_MISSING_NS as missing; returns how many became missing now. */
-size_t registry_expire(registry *r, int64_t now_mono_ns);
+/* Mark workers silent for silence_ns (REGISTRY_MISSING_NS during a run) as missing; returns how many
+ * became missing now. */
+size_t registry_expire(registry *r, int64_t now_mono_ns, int64_t silence_ns);
 
 size_t registry_count(const registry *r);
 registry_worker *registry_at(registry *r, size_t i); /* in join order */

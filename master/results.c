@@ -75,16 +75,18 @@ void results_note_error(results *r, const char *text) {
   if (!r->error[0]) snprintf(r->error, sizeof r->error, "%s", text);
 }
 
-const char *results_error(const results *r) { return r->error[0] ? r->error : NULL; }
+const char *results_error(const results *r) {
+  return r->error[0] ? r->error : NULL;
+}
 
 static json_t *workers_json(registry *reg) {
   json_t *arr = json_array();
   for (size_t i = 0; i < registry_count(reg); i++) {
     registry_worker *w = registry_at(reg, i);
-    json_array_append_new(arr, json_pack("{s:s,s:s,s:i,s:i,s:f,s:f,s:b}", "id", w->id, "hostname", w->hostname,
-                                         "threads", w->threads, "cores", w->cores, "offset_ms",
-                                         (double)w->offset_ns / 1e6, "rtt_ms",
-                                         w->rtt_ns >= 0 ? (double)w->rtt_ns / 1e6 : -1.0, "live", w->live));
+    json_array_append_new(
+        arr, json_pack("{s:s,s:s,s:i,s:i,s:f,s:f,s:b}", "id", w->id, "hostname", w->hostname, "threads",
+                       w->threads, "cores", w->cores, "offset_ms", (double)w->offset_ns / 1e6, "rtt_ms",
+                       w->rtt_ns >= 0 ? (double)w->rtt_ns / 1e6 : -1.0, "live", w->live));
   }
   return arr;
 }
@@ -114,7 +116,8 @@ bool results_interval(results *r, const stats_interval *iv, int64_t elapsed_ns) 
   int rc = rundir_append_interval(r->rd, iv);
 
   if (rc < 0) LOG(LOG_WARN, "master: cannot append to %s: %s", r->dir, strerror(-rc));
-  if (report_add_interval(r->rep, iv) < 0) LOG(LOG_WARN, "master: out of memory adding an interval to the report");
+  if (report_add_interval(r->rep, iv) < 0)
+    LOG(LOG_WARN, "master: out of memory adding an interval to the report");
   r->intervals++;
   r->last_elapsed_ns = elapsed_ns;
   cum = report_cumulative(r->rep);
@@ -140,7 +143,9 @@ static int write_report(results *r) {
   return 0;
 }
 
-const stats_interval *results_cumulative(const results *r) { return report_cumulative(r->rep); }
+const stats_interval *results_cumulative(const results *r) {
+  return report_cumulative(r->rep);
+}
 
 int results_finish(results *r, bool aborted, int64_t late_intervals, registry *reg) {
   const stats_interval *cum = report_cumulative(r->rep);

@@ -19,9 +19,9 @@
 #define TICK_MS 100
 #define HELLO_EVERY_NS 1000000000LL
 #define HEARTBEAT_EVERY_NS 1000000000LL
-#define QUIET_HOLD_NS 2000000000LL  /* master silent this long: hold stats until it is back */
-#define AUTH_FAILS_FATAL 3          /* frames failing authentication before any good one */
-#define PENDING_MAX 3600            /* held stats messages (an hour of intervals) */
+#define QUIET_HOLD_NS 2000000000LL   /* master silent this long: hold stats until it is back */
+#define AUTH_FAILS_FATAL 3           /* frames failing authentication before any good one */
+#define PENDING_MAX 3600             /* held stats messages (an hour of intervals) */
 #define DONE_LINGER_NS 15000000000LL /* after our quit, wait this long for the master's */
 
 typedef struct held {
@@ -30,8 +30,14 @@ typedef struct held {
 } held;
 
 static const agent_engine_ops real_engine = {
-    .load = options_load_source, .start = engine_start, .collect = engine_collect, .reassign = engine_reassign,
-    .stop = engine_stop, .done = engine_done, .destroy = engine_destroy, .threads = engine_threads,
+    .load = options_load_source,
+    .start = engine_start,
+    .collect = engine_collect,
+    .reassign = engine_reassign,
+    .stop = engine_stop,
+    .done = engine_done,
+    .destroy = engine_destroy,
+    .threads = engine_threads,
 };
 
 typedef struct agent {
@@ -44,7 +50,7 @@ typedef struct agent {
   char run_id[MSG_ID_MAX];
   uint64_t seq;
   /* the assignment */
-  int assigned;       /* scenario checked, ready sent */
+  int assigned; /* scenario checked, ready sent */
   char script_name[STATS_NAME_MAX];
   char *script;
   size_t script_len;
@@ -141,8 +147,10 @@ static void collect(agent *a) {
     snprintf(m.worker_id, sizeof m.worker_id, "%s", a->id);
     snprintf(m.run_id, sizeof m.run_id, "%s", a->run_id);
     m.seq = ++a->seq;
-    if (msg_encode(&m, &buf, &len) == 0) ship(a, buf, len);
-    else LOG(LOG_WARN, "worker %s: cannot encode stats of %lld", a->id, (long long)iv->start_ms);
+    if (msg_encode(&m, &buf, &len) == 0)
+      ship(a, buf, len);
+    else
+      LOG(LOG_WARN, "worker %s: cannot encode stats of %lld", a->id, (long long)iv->start_ms);
     stats_destroy(iv);
     iv = NULL;
   }
@@ -268,25 +276,30 @@ static int accept_run(agent *a, const msg *m) {
 
 static void dispatch(agent *a, msg *m) {
   switch (m->type) {
-  case MSG_ASSIGN: on_assign(a, m); break;
-  case MSG_START:
-    if (a->assigned && !a->eng) start_engine(a, m->u.start_wall_ns);
-    break;
-  case MSG_HEARTBEAT: on_heartbeat(a, m); break;
-  case MSG_STOP:
-    if (a->eng) a->ops->stop(a->eng);
-    LOG(LOG_INFO, "worker %s: stop from the master", a->id);
-    break;
-  case MSG_QUIT:
-    LOG(LOG_INFO, "worker %s: the master ended the run", a->id);
-    a->leaving = 1;
-    break;
-  case MSG_ERROR:
-    LOG(LOG_ERROR, "worker %s: refused by the master: %s", a->id, m->u.error.message);
-    a->exit_code = 2;
-    a->leaving = 1;
-    break;
-  default: LOG(LOG_WARN, "worker %s: unexpected %s from the master, ignored", a->id, msg_type_name(m->type));
+    case MSG_ASSIGN:
+      on_assign(a, m);
+      break;
+    case MSG_START:
+      if (a->assigned && !a->eng) start_engine(a, m->u.start_wall_ns);
+      break;
+    case MSG_HEARTBEAT:
+      on_heartbeat(a, m);
+      break;
+    case MSG_STOP:
+      if (a->eng) a->ops->stop(a->eng);
+      LOG(LOG_INFO, "worker %s: stop from the master", a->id);
+      break;
+    case MSG_QUIT:
+      LOG(LOG_INFO, "worker %s: the master ended the run", a->id);
+      a->leaving = 1;
+      break;
+    case MSG_ERROR:
+      LOG(LOG_ERROR, "worker %s: refused by the master: %s", a->id, m->u.error.message);
+      a->exit_code = 2;
+      a->leaving = 1;
+      break;
+    default:
+      LOG(LOG_WARN, "worker %s: unexpected %s from the master, ignored", a->id, msg_type_name(m->type));
   }
 }
 
@@ -344,9 +357,12 @@ static void check_master(agent *a, int64_t now) {
     a->leaving = 1;
   }
   if (!a->heard_master && transport_received(a->tp) == 0 &&
-      transport_drops(a->tp, TRANSPORT_DROP_AUTH) + transport_drops(a->tp, TRANSPORT_DROP_KEYMODE) >= AUTH_FAILS_FATAL) {
-    LOG(LOG_ERROR, "worker %s: every message from the master fails authentication: wrong key? (check --key-file "
-        "or LOADCTL_KEY on both sides)", a->id);
+      transport_drops(a->tp, TRANSPORT_DROP_AUTH) + transport_drops(a->tp, TRANSPORT_DROP_KEYMODE) >=
+          AUTH_FAILS_FATAL) {
+    LOG(LOG_ERROR,
+        "worker %s: every message from the master fails authentication: wrong key? (check --key-file "
+        "or LOADCTL_KEY on both sides)",
+        a->id);
     a->exit_code = 2;
     a->leaving = 1;
   }
@@ -381,11 +397,17 @@ static int agent_setup(agent *a, const agent_config *cfg) {
   a->ops = cfg->ops ? cfg->ops : &real_engine;
   if (a->cfg.orphan_timeout_ns <= 0) a->cfg.orphan_timeout_ns = 60000000000LL;
   gethostname(host, sizeof host - 1);
-  if (cfg->id && cfg->id[0]) snprintf(a->id, sizeof a->id, "%s", cfg->id);
-  else snprintf(a->id, sizeof a->id, "%.40s-%d", host, (int)getpid());
+  if (cfg->id && cfg->id[0])
+    snprintf(a->id, sizeof a->id, "%s", cfg->id);
+  else
+    snprintf(a->id, sizeof a->id, "%.40s-%d", host, (int)getpid());
   if (uv_loop_init(&a->loop) < 0) return -ENOMEM;
-  tc = (transport_config){.url = cfg->master_url, .mode = TRANSPORT_CONNECT, .key = cfg->key, .self_id = a->id,
-                          .on_message = on_message, .ud = a};
+  tc = (transport_config){.url = cfg->master_url,
+                          .mode = TRANSPORT_CONNECT,
+                          .key = cfg->key,
+                          .self_id = a->id,
+                          .on_message = on_message,
+                          .ud = a};
   rc = transport_open(&a->loop, &tc, &a->tp, err, sizeof err);
   if (rc < 0) {
     LOG(LOG_ERROR, "worker %s: %s", a->id, err);
@@ -431,4 +453,3 @@ int agent_run(const agent_config *cfg) {
   free(a);
   return code;
 }
-

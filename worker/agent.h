@@ -28,13 +28,13 @@ typedef struct agent_engine_ops {
 } agent_engine_ops;
 
 typedef struct agent_config {
-  const char *master_url;    /* "tcp://10.0.0.5:5557", "ipc:///tmp/loadctl-1.ipc" */
-  const uint8_t *key;        /* TRANSPORT_KEY_LEN bytes or NULL */
-  const char *id;            /* worker id (<= 64 bytes); NULL = "<hostname>-<pid>" */
-  int threads;               /* engine threads, 0 = one per core */
-  int64_t orphan_timeout_ns; /* exit after this long without the master; 0 = 60 s */
-  atomic_int *cancel;        /* optional: set non-zero to make the agent leave (in-process workers) */
-  int allow_exec;            /* let scenarios use os.execute/io.popen */
+  const char *master_url;      /* "tcp://10.0.0.5:5557", "ipc:///tmp/loadctl-1.ipc" */
+  const uint8_t *key;          /* TRANSPORT_KEY_LEN bytes or NULL */
+  const char *id;              /* worker id (<= 64 bytes); NULL = "<hostname>-<pid>" */
+  int threads;                 /* engine threads, 0 = one per core */
+  int64_t orphan_timeout_ns;   /* exit after this long without the master; 0 = 60 s */
+  atomic_int *cancel;          /* optional: set non-zero to make the agent leave (in-process workers) */
+  int allow_exec;              /* let scenarios use os.execute/io.popen */
   const agent_engine_ops *ops; /* NULL = the real engine */
 } agent_config;
 

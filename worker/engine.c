@@ -48,6 +48,7 @@ typedef struct ethread {
   int64_t total_ns, max_vus, next_k, interval_index, active;
   double allowed;
   int reassign_gen, stopping, closing;
+  int running;   /* the start time has come and the executor timer runs */
   int wake_open; /* guarded by the engine lock: uv_async_send only while the handle is open */
   int64_t started; /* VUs created so far (their user numbers) */
   _Atomic int pushed_upto_valid;
@@ -308,14 +309,14 @@ static void apply_reassign(ethread *t) {
   }
   uv_mutex_unlock(&e->lock);
   t->total_ns = executor_total_ns(t->stages, t->nstages);
-  if (e->opt.model == OPTIONS_OPEN && !t->stopping) {
+  if ((size_t)t->max_vus > t->capbacklog) {
+    int64_t *grown = realloc(t->backlog, (size_t)t->max_vus * sizeof *grown);
+    if (grown) t->backlog = grown, t->capbacklog = (size_t)t->max_vus;
+  }
+  if (e->opt.model == OPTIONS_OPEN && t->running && !t->stopping) {
     int64_t k0 = (int64_t)ceil(executor_arrivals_by(t->stages, t->nstages, rel_now(t)));
     t->next_k = k0 + ((t->index - k0 % e->nthreads) + e->nthreads) % e->nthreads;
-    if ((size_t)t->max_vus > t->capbacklog) {
-      int64_t *grown = realloc(t->backlog, (size_t)t->max_vus * sizeof *grown);
-      if (grown) t->backlog = grown, t->capbacklog = (size_t)t->max_vus;
-    }
-    if (rel_now(t) >= 0) uv_timer_start(&t->sched, open_tick, 0, 0);
+    uv_timer_start(&t->sched, open_tick, 0, 0);
   }
 }
 
@@ -331,8 +332,10 @@ static void on_wake(uv_async_t *a) {
 
 static void on_start_time(uv_timer_t *timer) {
   ethread *t = timer->data;
+  t->running = 1;
   if (t->e->opt.model == OPTIONS_OPEN) {
-    apply_reassign(t);
+    t->next_k = t->index;
+    uv_timer_start(&t->sched, open_tick, 0, 0);
   } else {
     uv_timer_start(&t->sched, closed_tick, 0, CLOSED_TICK_MS);
   }

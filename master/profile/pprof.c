@@ -200,7 +200,7 @@ static int sample_append(pprof_profile *p, size_t pos, const sample_key *k, cons
   if (!s.stack || !s.values || !s.labels) goto fail;
   if (k->nstack) memcpy(s.stack, k->stack, k->nstack * sizeof *s.stack);
   if (k->nlabels) memcpy(s.labels, k->labels, k->nlabels * sizeof *s.labels);
-  memcpy(s.values, values, p->nsample_types * sizeof *s.values);
+  if (p->nsample_types) memcpy(s.values, values, p->nsample_types * sizeof *s.values);
   s.nstack = k->nstack;
   s.nlabels = k->nlabels;
   p->samples[p->nsamples] = s;

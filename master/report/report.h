@@ -49,7 +49,9 @@ int report_add_interval(report *r, const stats_interval *iv);
 
 /* Cumulative stats over all intervals added (borrowed, valid until the next add or destroy). */
 const stats_interval *report_cumulative(const report *r);
-/* Wall span covered: first interval start to last interval end, in seconds (0 before any). */
+/* Wall span covered: first interval start to last interval end, in seconds (0 before any); when the run
+ * info (report_set_run: options.duration_s) says the load was planned to end inside the last interval,
+ * the planned duration (the last grid slot then only holds requests that completed after the end). */
 double report_duration_s(const report *r);
 int64_t report_start_ms(const report *r);
 size_t report_ticks(const report *r, const report_tick **out);

@@ -44,11 +44,18 @@ grep -q 'FAIL' "$work/bad.txt" || fail "no FAIL in the printed threshold table"
 
 # 2. live view on a TTY, and the OpenMetrics endpoint while it runs
 mport=$((port + 1))
-tmux -L "$sock" -f /dev/null new-session -d -x 130 -y 30 "$LOADCTL start $work/ok.lua --out $work/live --threads 1 --metrics-listen 127.0.0.1:$mport; echo EXIT=\$?; sleep 30"
-sleep 2.5
-tmux -L "$sock" capture-pane -p > "$work/live.txt"
-curl -s --max-time 2 "http://127.0.0.1:$mport/metrics" > "$work/metrics.txt" || fail "no metrics endpoint on --metrics-listen"
+scenario "$work/live.lua" 8s "p99{name=GET /index.html}"
+tmux -L "$sock" -f /dev/null new-session -d -x 130 -y 30 "$LOADCTL start $work/live.lua --out $work/live --threads 1 --metrics-listen 127.0.0.1:$mport; echo EXIT=\$?; sleep 30"
+for _ in $(seq 40); do  # the first interval reaches the endpoint a second or two after start
+  curl -s --max-time 1 "http://127.0.0.1:$mport/metrics" > "$work/metrics.txt" 2>/dev/null
+  grep -q '^loadctl_requests_total{name="GET /index.html"} [1-9]' "$work/metrics.txt" && break
+  sleep 0.25
+done
 grep -q '^loadctl_requests_total{name="GET /index.html"} [1-9]' "$work/metrics.txt" || fail "metrics: $(head -5 "$work/metrics.txt")"
+grep -q '^loadctl_users 2$' "$work/metrics.txt" || fail "metrics users: $(grep users "$work/metrics.txt")"
+grep -q '^loadctl_workers [1-9]' "$work/metrics.txt" || fail "metrics workers"
+sleep 1
+tmux -L "$sock" capture-pane -p > "$work/live.txt"
 echo "--- live view of loadctl start under tmux ---"; cat "$work/live.txt"
 grep -q '^GET /index.html  *[0-9]' "$work/live.txt" || fail "live table lacks the request row"
 grep -q '^loadctl \[' "$work/live.txt" || fail "live view lacks the progress bar"
@@ -59,7 +66,7 @@ tmux -L "$sock" capture-pane -p -S -50 | grep -q '^summary after' || fail "no fi
 scenario "$work/long.lua" 60s "p99"
 setsid "$LOADCTL" start "$work/long.lua" --out "$work/killed" --quiet --threads 1 > /dev/null 2>&1 &
 lpid=$!
-for _ in $(seq 100); do [ "$(grep -c '"(all)"' "$work/killed/intervals.jsonl" 2>/dev/null)" -ge 3 ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ "$(cat "$work/killed/intervals.jsonl" 2>/dev/null | grep -c '"(all)"')" -ge 3 ] && break; sleep 0.1; done
 kill -9 -- "-$lpid"; wait "$lpid" 2>/dev/null; lpid=
 [ ! -e "$work/killed/summary.json" ] || fail "summary.json before the rebuild"
 "$LOADCTL" report "$work/killed" --no-index > "$work/rep.txt" 2>&1 || fail "report: $(cat "$work/rep.txt")"

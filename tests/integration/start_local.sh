@@ -34,4 +34,14 @@ workers=$(json "$T/run/run.json" 'len(d["workers"])')
 [ "$workers" = 2 ] || fail "run.json lists $workers workers, want 2"
 grep -q "report: $T/run/report.html" "$T/start.log" || fail "start does not print where the report is"
 [ -f "$T/run/report.html" ] || fail "no report.html"
+# thresholds: one fails -> exit 99, JUnit lists the failure
+cat >"$T/th.lua" <<LUA
+options = { target = "http://127.0.0.1:$PORT", users = 2, duration = "1s",
+            thresholds = { p99 = "< 1us", errors = "rate < 1%" } }
+task(1, function(vu) http.get("/ok", {name = "GET ok"}) end)
+LUA
+timeout 60 "$LOADCTL" start "$T/th.lua" --quiet --junit "$T/junit.xml" --out "$T/thrun" >"$T/th.log" 2>&1
+rc=$?
+[ $rc -eq 99 ] || fail "failed threshold exited $rc, want 99"
+[ "$(grep -c '<failure' "$T/junit.xml")" = 1 ] || fail "JUnit should list exactly one failure"
 echo "start_local: ok"

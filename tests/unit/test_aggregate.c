@@ -61,8 +61,8 @@ START_TEST(exact_merge_three_workers) {
   ck_assert_int_eq(hist_create(&s.merged), 0);
   ck_assert_int_eq(hist_create(&expect), 0);
   ck_assert_int_eq(aggregate_create(0, 1000, 2, &a), 0);
-  for (int k = 0; k < 3; k++) {     /* intervals */
-    for (int w = 0; w < 3; w++) {   /* workers */
+  for (int k = 0; k < 3; k++) {   /* intervals */
+    for (int w = 0; w < 3; w++) { /* workers */
       stats_interval *iv = make(k * 1000 + offsets[w], 100 + w * 10 + k, 1000 * (w + 1));
       hist_add(expect, iv->entries[0].latency);
       ck_assert_int_eq(aggregate_add(a, ids[w], offsets[w], iv), 0);

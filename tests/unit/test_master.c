@@ -89,15 +89,22 @@ static int fake_reassign(engine *e, const options_stage *s, size_t n, int64_t v)
   pthread_mutex_unlock(&lock);
   return 0;
 }
-static void fake_stop(engine *e) { e->stopped = 1; }
+static void fake_stop(engine *e) {
+  e->stopped = 1;
+}
 static int fake_done(const engine *e) {
   return e->stopped || clock_wall_ns() / 1000000 >= e->start_ms + e->length_ms + 1000;
 }
-static void fake_destroy(engine *e) { free(e); }
-static int fake_threads(const engine *e) { (void)e; return 1; }
+static void fake_destroy(engine *e) {
+  free(e);
+}
+static int fake_threads(const engine *e) {
+  (void)e;
+  return 1;
+}
 
 static const agent_engine_ops fake_ops = {fake_load, fake_start, fake_collect, fake_reassign,
-                                          fake_stop, fake_done, fake_destroy, fake_threads};
+                                          fake_stop, fake_done,  fake_destroy, fake_threads};
 
 typedef struct harness {
   atomic_int cancel[NWORKERS];
@@ -109,14 +116,21 @@ typedef struct harness {
   int rcs[NWORKERS];
 } harness;
 
-static void *run_agent(void *arg) { return (void *)(intptr_t)agent_run(arg); }
+static void *run_agent(void *arg) {
+  return (void *)(intptr_t)agent_run(arg);
+}
 
 static void spawn(void *ud) {
   harness *h = ud;
   for (int i = 0; i < NWORKERS; i++) {
     snprintf(h->ids[i], sizeof h->ids[i], "fake-%d", i + 1);
-    h->cfgs[i] = (agent_config){.master_url = h->url, .key = h->key, .id = h->ids[i], .threads = 2,
-                                .orphan_timeout_ns = 10000000000LL, .ops = &fake_ops, .cancel = &h->cancel[i]};
+    h->cfgs[i] = (agent_config){.master_url = h->url,
+                                .key = h->key,
+                                .id = h->ids[i],
+                                .threads = 2,
+                                .orphan_timeout_ns = 10000000000LL,
+                                .ops = &fake_ops,
+                                .cancel = &h->cancel[i]};
     pthread_create(&h->tids[i], NULL, run_agent, &h->cfgs[i]);
   }
 }
@@ -137,10 +151,19 @@ START_TEST(three_workers_exact) {
   o.users = 7;
   o.duration_ns = 3000000000LL;
   o.interval_ns = 1000000000LL;
-  master_config mc = {.scenario_path = "fake.lua", .script_name = "fake.lua", .script_source = src,
-                      .script_len = strlen(src), .opt = &o, .listen = h.url, .key = h.key,
-                      .expect_workers = NWORKERS, .expect_timeout_ns = 10000000000LL, .out_dir = out,
-                      .quiet = true, .on_listening = spawn, .ud = &h};
+  master_config mc = {.scenario_path = "fake.lua",
+                      .script_name = "fake.lua",
+                      .script_source = src,
+                      .script_len = strlen(src),
+                      .opt = &o,
+                      .listen = h.url,
+                      .key = h.key,
+                      .expect_workers = NWORKERS,
+                      .expect_timeout_ns = 10000000000LL,
+                      .out_dir = out,
+                      .quiet = true,
+                      .on_listening = spawn,
+                      .ud = &h};
   ck_assert_int_eq(master_run(&mc), 0);
   for (int i = 0; i < NWORKERS; i++) {
     void *rc;
@@ -155,7 +178,8 @@ START_TEST(three_workers_exact) {
   ck_assert_msg(sum != NULL, "%s", jerr.text);
   json_t *req = json_array_get(json_object_get(sum, "requests"), 0);
   ck_assert_ptr_nonnull(req);
-  ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(sum, "totals"), "requests")), expected_count);
+  ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(sum, "totals"), "requests")),
+                   expected_count);
   ck_assert_int_eq(json_integer_value(json_object_get(req, "count")), expected_count);
   /* 3 workers x 3 intervals: (50+60+70)*3 + 3*(0+1+2) */
   ck_assert_int_eq(expected_count, 549);
@@ -197,16 +221,26 @@ START_TEST(lost_worker_share_moves) {
   o.users = 7;
   o.duration_ns = 7000000000LL;
   o.interval_ns = 1000000000LL;
-  master_config mc = {.scenario_path = "fake.lua", .script_name = "fake.lua", .script_source = src,
-                      .script_len = strlen(src), .opt = &o, .listen = h.url, .key = h.key,
-                      .expect_workers = NWORKERS, .expect_timeout_ns = 10000000000LL, .out_dir = out,
-                      .quiet = true, .on_listening = spawn, .ud = &h};
+  master_config mc = {.scenario_path = "fake.lua",
+                      .script_name = "fake.lua",
+                      .script_source = src,
+                      .script_len = strlen(src),
+                      .opt = &o,
+                      .listen = h.url,
+                      .key = h.key,
+                      .expect_workers = NWORKERS,
+                      .expect_timeout_ns = 10000000000LL,
+                      .out_dir = out,
+                      .quiet = true,
+                      .on_listening = spawn,
+                      .ud = &h};
   pthread_create(&killer, NULL, cancel_later, &h);
   int64_t t0 = clock_mono_ns();
   ck_assert_int_eq(master_run(&mc), 0);
   pthread_join(killer, NULL);
   for (int i = 0; i < NWORKERS; i++) pthread_join(h.tids[i], NULL);
-  /* all 7 users now on the two that are left (4 + 3, threads 2:2); the lost one keeps its old share of 2 or 3 */
+  /* all 7 users now on the two that are left (4 + 3, threads 2:2); the lost one keeps its old share of 2 or 3
+   */
   int found = 0;
   for (int lost = 0; lost < NWORKERS; lost++) {
     double a = share_now[(lost + 1) % 3], b = share_now[(lost + 2) % 3];

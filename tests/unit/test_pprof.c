@@ -345,6 +345,26 @@ START_TEST(frame_bomb_bounded) {
 }
 END_TEST
 
+/* Fuzzer finding (tests/fuzz/regressions/pprof/sample-empty-stack-memcpy-null.pb): string_table [""] and
+ * one empty sample in a profile without sample types; once a memcpy from NULL (UBSan). */
+START_TEST(no_sample_types_empty_sample) {
+  const unsigned char bytes[] = {0x32, 0x00, 0x12, 0x00};
+  pprof_profile *p = NULL;
+  ck_assert_msg(pprof_decode(bytes, sizeof bytes, &p, err, sizeof err) == 0, "%s", err);
+  ck_assert_uint_eq(p->nsample_types, 0);
+  ck_assert_uint_eq(p->nsamples, 1);
+  ck_assert_uint_eq(p->samples[0].nstack, 0);
+  unsigned char *buf = NULL;
+  size_t len = 0;
+  ck_assert_int_eq(pprof_encode(p, &buf, &len), 0);
+  pprof_free(p);
+  ck_assert_int_eq(pprof_decode(buf, len, &p, err, sizeof err), 0);
+  ck_assert_uint_eq(p->nsamples, 1);
+  free(buf);
+  pprof_free(p);
+}
+END_TEST
+
 START_TEST(gzip_bomb_bounded) {
   z_stream zs;
   static unsigned char zeros[1 << 20];
@@ -492,6 +512,7 @@ int main(void) {
   tcase_add_test(tc, build_and_aggregate);
   tcase_add_test(tc, malicious_messages);
   tcase_add_test(tc, gzip_bomb_bounded);
+  tcase_add_test(tc, no_sample_types_empty_sample);
   tcase_add_test(tc, frame_bomb_bounded);
   tcase_add_test(tc, truncation_corpus);
   tcase_add_test(tc, bitflip_corpus);

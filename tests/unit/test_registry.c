@@ -35,8 +35,8 @@ START_TEST(join_missing_rejoin) {
   ck_assert_int_ne(a->vu_id_base, b->vu_id_base);
   ck_assert_int_eq(registry_active(r, act, 4), 2);
   registry_seen(a, 2 * S);
-  ck_assert_int_eq(registry_expire(r, 2999 * MS), 0);
-  ck_assert_int_eq(registry_expire(r, 3 * S), 1); /* b silent since 0 */
+  ck_assert_int_eq(registry_expire(r, 2999 * MS, REGISTRY_MISSING_NS), 0);
+  ck_assert_int_eq(registry_expire(r, 3 * S, REGISTRY_MISSING_NS), 1); /* b silent since 0 */
   ck_assert(!b->live);
   ck_assert_int_eq(registry_active(r, act, 4), 1);
   ck_assert_ptr_eq(act[0], a);

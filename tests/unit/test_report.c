@@ -242,6 +242,27 @@ START_TEST(rebuild_equals_live) {
 }
 END_TEST
 
+/* A run planned for 3.5 s whose last grid slot ends at 4 s: rps over the planned 3.5 s. */
+START_TEST(planned_duration_clamps_last_slot) {
+  report *rep;
+  ck_assert_int_eq(report_create(&rep), 0);
+  json_t *run = json_pack("{s:{s:f}}", "options", "duration_s", 3.5);
+  for (int k = 0; k < 4; k++) {
+    stats_interval *iv = interval(k);
+    ck_assert_int_eq(report_add_interval(rep, iv), 0);
+    stats_destroy(iv);
+  }
+  ck_assert_double_eq_tol(report_duration_s(rep), 4.0, 1e-9);
+  report_set_run(rep, run);
+  ck_assert_double_eq_tol(report_duration_s(rep), 3.5, 1e-9);
+  json_object_set_new(json_object_get(run, "options"), "duration_s",
+                      json_real(2.5)); /* more than a slot short */
+  ck_assert_double_eq_tol(report_duration_s(rep), 4.0, 1e-9);
+  json_decref(run);
+  report_destroy(rep);
+}
+END_TEST
+
 START_TEST(rebuild_truncated_last_line) {
   report_destroy(write_run(true));
   char path[4400], *notes = NULL, err[512];
@@ -379,6 +400,7 @@ int main(void) {
   tcase_add_test(tc, csv_headers_exact);
   tcase_add_test(tc, plugins_reach_summary_and_html);
   tcase_add_test(tc, rebuild_equals_live);
+  tcase_add_test(tc, planned_duration_clamps_last_slot);
   tcase_add_test(tc, rebuild_truncated_last_line);
   tcase_add_test(tc, live_plain_and_tty);
   tcase_add_test(tc, history_and_compare);

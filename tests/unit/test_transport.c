@@ -47,7 +47,8 @@ static void spin(uv_loop_t *loop, const int *watch, int want, const uint64_t *dr
 }
 
 static transport *open_side(uv_loop_t *loop, int mode, const uint8_t *key, const char *id, inbox *in) {
-  transport_config cfg = {.url = url, .mode = mode, .key = key, .self_id = id, .on_message = on_msg, .ud = in};
+  transport_config cfg = {
+      .url = url, .mode = mode, .key = key, .self_id = id, .on_message = on_msg, .ud = in};
   transport *t = NULL;
   char err[512];
   ck_assert_msg(transport_open(loop, &cfg, &t, err, sizeof err) == 0, "%s", err);
@@ -171,8 +172,9 @@ START_TEST(replay_corrupt_truncated_dropped) {
   ck_assert_uint_eq(transport_drops(master, TRANSPORT_DROP_KEYMODE), 1);
   free(f);
   /* oversize body: refused when sealing */
-  ck_assert_int_eq(transport_frame_seal(key_a, "w7", seq + 9, (const uint8_t *)"", TRANSPORT_MAX_BODY + 1, &f, &flen),
-                   -E2BIG);
+  ck_assert_int_eq(
+      transport_frame_seal(key_a, "w7", seq + 9, (const uint8_t *)"", TRANSPORT_MAX_BODY + 1, &f, &flen),
+      -E2BIG);
   nn_close(raw);
   transport_close(master);
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -210,8 +212,8 @@ START_TEST(keyless_bind_rules) {
   inbox m = {0};
   char err[512] = "";
   transport *t = NULL;
-  transport_config cfg = {.url = "tcp://0.0.0.0:0", .mode = TRANSPORT_BIND, .self_id = "master",
-                          .on_message = on_msg, .ud = &m};
+  transport_config cfg = {
+      .url = "tcp://0.0.0.0:0", .mode = TRANSPORT_BIND, .self_id = "master", .on_message = on_msg, .ud = &m};
   uv_loop_init(&loop);
   ck_assert_int_eq(transport_open(&loop, &cfg, &t, err, sizeof err), -EPERM);
   ck_assert_ptr_nonnull(strstr(err, "without a key"));
@@ -230,10 +232,12 @@ START_TEST(keys_parse_and_generate) {
   char path[128], err[256];
   struct stat st;
   bool have = false;
-  ck_assert_int_eq(transport_key_parse(" 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n", k), 0);
+  ck_assert_int_eq(
+      transport_key_parse(" 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n", k), 0);
   ck_assert_int_eq(k[31], 0x1f);
   ck_assert_int_eq(transport_key_parse("0011", k), -EINVAL);
-  ck_assert_int_eq(transport_key_parse("zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", k), -EINVAL);
+  ck_assert_int_eq(transport_key_parse("zz0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", k),
+                   -EINVAL);
   snprintf(path, sizeof path, "/tmp/loadctl-test-key-%d", (int)getpid());
   unlink(path);
   ck_assert_int_eq(transport_key_generate(path, err, sizeof err), 0);

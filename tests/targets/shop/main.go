@@ -118,7 +118,7 @@ func requestLabels(r *http.Request) []string {
 		if !strings.HasPrefix(key, "loadctl.") && !strings.HasPrefix(key, "k6.") {
 			continue
 		}
-		val, err := url.QueryUnescape(strings.TrimSpace(member[eq+1:]))
+		val, err := url.PathUnescape(strings.TrimSpace(member[eq+1:])) // W3C baggage: percent-encoding, "+" is literal
 		if err != nil {
 			continue
 		}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# profile_checkout.sh - end to end: `loadctl start scenarios/checkout.lua` against the demo shop with all
+# faults on; the run directory gets profiles/ as the run goes (CPU and mutex windows back to back, an
+# index), every saved window decodes, the CPU samples carry the scenario's request names (baggage ->
+# pprof labels), and the shop's planted functions are in them. Also: loadctl's per-request counts agree
+# with the shop's own (/debug/count), up to one request in flight per user at the end.
+set -euo pipefail
+: "${LOADCTL:?}" "${LOADCTL_SRC:?}" "${LOADCTL_BUILD:?}"
+command -v go >/dev/null || { echo "skip: no go"; exit 77; }
+TOOL=$LOADCTL_BUILD/pprof_tool
+WORK=$(mktemp -d /tmp/loadctl-profile-checkout-XXXXXX)
+port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+export SHOP_BIN=$LOADCTL_BUILD/shop SHOP_PIDFILE=$WORK/shop.pid SHOP_LOG=$WORK/shop.log SHOP_DURATION=90s
+export SHOP_ADDR=127.0.0.1:$(port) SHOP_PPROF_ADDR=127.0.0.1:$(port)
+cleanup() { "$LOADCTL_SRC/scripts/shop" stop; rm -rf "$WORK"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; cat "$WORK/run/profiles/index.jsonl" 2>/dev/null | head -20 || true; exit 1; }
+
+"$LOADCTL_SRC/scripts/shop" start --reindex-every=5s --reindex-for=2s >/dev/null
+curl -fsS "http://$SHOP_ADDR/debug/count?reset=1" >/dev/null
+set +e
+"$LOADCTL" start "$LOADCTL_SRC/scenarios/checkout.lua" --duration 16s --users 20 --out "$WORK/run" >"$WORK/out.txt" 2>&1
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || [ "$rc" -eq 99 ] || { cat "$WORK/out.txt"; fail "loadctl start exited $rc"; }
+IDX=$WORK/run/profiles/index.jsonl
+[ -s "$IDX" ] || fail "no profiles/index.jsonl in the run directory"
+okcpu=$(grep '"type":"cpu"' "$IDX" | grep -c '"status":"ok"' || true)
+okmutex=$(grep '"type":"mutex"' "$IDX" | grep -c '"status":"ok"' || true)
+echo "windows: cpu ok $okcpu, mutex ok $okmutex, all $(wc -l <"$IDX")"
+[ "$okcpu" -ge 2 ] || fail "expected >= 2 CPU windows of 5 s in 16 s, got $okcpu"
+[ "$okmutex" -ge 2 ] || fail "expected >= 2 mutex windows, got $okmutex"
+files=()
+while read -r f; do files+=("$WORK/run/profiles/$f"); done < <(grep '"type":"cpu"' "$IDX" | grep '"status":"ok"' | sed 's/.*"file":"\([^"]*\)".*/\1/')
+"$TOOL" merge "$WORK/cpu.pb.gz" "${files[@]}" >/dev/null || fail "CPU windows do not merge"
+"$TOOL" info "$WORK/cpu.pb.gz" cpu >"$WORK/cpu.txt"
+grep -q ' main.fraudScore$' "$WORK/cpu.txt" || fail "main.fraudScore not in the CPU profile"
+grep -q ' main.reindexCatalog$' "$WORK/cpu.txt" || fail "main.reindexCatalog not in the CPU profile"
+"$TOOL" filter "$WORK/cpu.pb.gz" loadctl.name "POST /api/orders" "$WORK/orders.pb.gz" | grep -q '^kept [1-9]' ||
+  fail "no CPU samples labelled loadctl.name=POST /api/orders (baggage -> pprof labels)"
+"$TOOL" info "$WORK/orders.pb.gz" cpu | grep -q ' main.fraudScore$' || fail "orders' samples lack main.fraudScore"
+
+curl -fsS "http://$SHOP_ADDR/debug/count" >"$WORK/count.json"
+python3 - "$WORK/run/summary.json" "$WORK/count.json" 20 <<'PY' || fail "loadctl's counts disagree with the shop's"
+import json, sys
+summary, shop, users = json.load(open(sys.argv[1])), json.load(open(sys.argv[2])), int(sys.argv[3])
+names = {"GET /api/books": "GET /api/books", "GET /api/books/{id}": "GET /api/books/id",
+         "POST /api/cart": "POST /api/cart", "POST /api/orders": "POST /api/orders",
+         "POST /api/session": "POST /api/session"}
+ours = {r["name"]: r["count"] for r in summary["requests"]}
+bad = 0
+for name, key in names.items():
+    n, want = ours.get(name, 0), shop[key]
+    print(f"{name}: loadctl {n}, shop {want}")
+    if not (want - users <= n <= want) or want == 0:
+        bad += 1
+total = summary["totals"]["requests"]
+print(f"total: loadctl {total}, shop {shop['total']}")
+sys.exit(1 if bad or not (shop["total"] - users <= total <= shop["total"]) else 0)
+PY
+echo "profile_checkout: ok"

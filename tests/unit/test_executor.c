@@ -1,0 +1,92 @@
+/* test_executor.c - the load models' maths: ramps, spawn rate, thread shares, exact arrival times. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "worker/executor.h"
+
+#define S(sec) ((int64_t)((sec) * 1e9))
+
+START_TEST(constant_rate_exact_count) {
+  options_stage st[2] = {{0, 5000}, {S(10), 5000}};
+  int64_t k = 0, last = -1;
+  while (executor_arrival_ns(st, 2, k) >= 0) {
+    int64_t at = executor_arrival_ns(st, 2, k);
+    ck_assert_int_ge(at, last);
+    last = at;
+    k++;
+  }
+  ck_assert_int_eq(k, 50000);
+  ck_assert_int_eq(executor_arrival_ns(st, 2, 0), 0);
+  ck_assert_int_eq(executor_arrival_ns(st, 2, 5000), S(1));
+  ck_assert_int_eq(executor_arrival_ns(st, 2, 1), 200000); /* 1/5000 s */
+}
+END_TEST
+
+START_TEST(ramp_arrivals_follow_integral) {
+  /* 0 -> 100/s over 10 s: 500 arrivals; the k-th at sqrt(2k/10) s. */
+  options_stage st[1] = {{S(10), 100}};
+  int64_t k = 0;
+  while (executor_arrival_ns(st, 1, k) >= 0) k++;
+  ck_assert_int_eq(k, 500);
+  ck_assert(llabs(executor_arrival_ns(st, 1, 125) - S(5)) < 1000);
+  ck_assert(fabs(executor_arrivals_by(st, 1, S(5)) - 125.0) < 1e-6);
+  ck_assert(fabs(executor_arrivals_by(st, 1, S(20)) - 500.0) < 1e-6);
+}
+END_TEST
+
+START_TEST(stages_of_rates) {
+  /* 10 s at 50/s (jump), 5 s ramp to 500/s, 10 s at 500/s: 500 + 1375 + 5000 arrivals. */
+  options_stage st[4] = {{0, 50}, {S(10), 50}, {S(5), 500}, {S(10), 500}};
+  int64_t k = 0;
+  while (executor_arrival_ns(st, 4, k) >= 0) k++;
+  ck_assert_int_eq(k, 6875);
+  ck_assert_int_eq(executor_total_ns(st, 4), S(25));
+  ck_assert(fabs(executor_target_at(st, 4, S(12.5)) - 275.0) < 1e-9);
+}
+END_TEST
+
+START_TEST(users_ramp_and_spawn_rate) {
+  options_stage st[3] = {{S(10), 100}, {S(10), 100}, {S(5), 0}};
+  double allowed = 0;
+  ck_assert(fabs(executor_target_at(st, 3, S(5)) - 50.0) < 1e-9);
+  ck_assert(fabs(executor_target_at(st, 3, S(15)) - 100.0) < 1e-9);
+  ck_assert(fabs(executor_target_at(st, 3, S(22.5)) - 50.0) < 1e-9);
+  ck_assert(fabs(executor_target_at(st, 3, S(30)) - 0.0) < 1e-9);
+  /* spawn rate 10/s toward 50 users: 10 after 1 s, 50 after 5 s, never above the target */
+  int64_t users = 0;
+  for (int tick = 0; tick < 50; tick++) users = executor_spawn_step(&allowed, 50, 10, 0.02);
+  ck_assert_int_eq(users, 10);
+  for (int tick = 0; tick < 200; tick++) users = executor_spawn_step(&allowed, 50, 10, 0.02);
+  ck_assert_int_eq(users, 50);
+  ck_assert_int_eq(executor_spawn_step(&allowed, 20, 10, 0.02), 20); /* falling target: immediate */
+  ck_assert_int_eq(executor_spawn_step(&allowed, 70, 0, 0.02), 70);  /* no spawn rate: jump */
+}
+END_TEST
+
+START_TEST(thread_shares_are_exact) {
+  int64_t sum = 0;
+  for (int i = 0; i < 3; i++) sum += executor_share(7, 3, i);
+  ck_assert_int_eq(sum, 7);
+  ck_assert_int_eq(executor_share(7, 3, 0), 3);
+  ck_assert_int_eq(executor_share(7, 3, 2), 2);
+  ck_assert_int_eq(executor_share(2, 4, 3), 0);
+  ck_assert_int_eq(executor_share(5, 0, 0), 0);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("executor");
+  TCase *tc = tcase_create("maths");
+  tcase_add_test(tc, constant_rate_exact_count);
+  tcase_add_test(tc, ramp_arrivals_follow_integral);
+  tcase_add_test(tc, stages_of_rates);
+  tcase_add_test(tc, users_ramp_and_spawn_rate);
+  tcase_add_test(tc, thread_shares_are_exact);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
