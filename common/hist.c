@@ -31,8 +31,15 @@
 
 struct hist {
   int64_t total;
+  int32_t lo, hi; /* every non-zero slot lies in [lo, hi): merge, reset and scans touch only that */
   int64_t counts[COUNTS_LEN];
 };
+
+/* Widen the non-zero range to slot i. */
+static inline void touch(hist *h, int32_t i) {
+  h->lo = i < h->lo ? i : h->lo;
+  h->hi = i >= h->hi ? i + 1 : h->hi;
+}
 
 /* Index of a value already clamped to >= 1: HdrHistogram's counts_index_for(). */
 static inline int32_t index_of(int64_t value) {
@@ -81,6 +88,7 @@ static int64_t slot_median(int32_t i) {
 int hist_create(hist **out) {
   hist *h = calloc(1, sizeof *h);
   if (!h) return -ENOMEM;
+  h->lo = COUNTS_LEN;
   *out = h;
   return 0;
 }
@@ -94,13 +102,17 @@ size_t hist_memory_size(void) {
 }
 
 void hist_record(hist *h, int64_t value_us) {
-  h->counts[index_of(clamp(value_us))]++;
+  int32_t i = index_of(clamp(value_us));
+  h->counts[i]++;
   h->total++;
+  touch(h, i);
 }
 
 void hist_record_n(hist *h, int64_t value_us, int64_t count) {
-  h->counts[index_of(clamp(value_us))] += count;
+  int32_t i = index_of(clamp(value_us));
+  h->counts[i] += count;
   h->total += count;
+  touch(h, i);
 }
 
 /* Back-fill value - k*interval for k = 1..kmax slot by slot, so a huge value over a tiny interval
@@ -118,6 +130,7 @@ static void backfill_by_slot(hist *h, int64_t value, int64_t interval, int64_t k
     if (kmax_slot >= kmin_slot) {
       h->counts[i] += kmax_slot - kmin_slot + 1;
       h->total += kmax_slot - kmin_slot + 1;
+      touch(h, i);
     }
   }
 }
@@ -138,12 +151,19 @@ void hist_record_corrected(hist *h, int64_t value_us, int64_t expected_interval_
 }
 
 void hist_add(hist *dst, const hist *src) {
-  for (int32_t i = 0; i < COUNTS_LEN; i++) dst->counts[i] += src->counts[i];
+  for (int32_t i = src->lo; i < src->hi; i++) dst->counts[i] += src->counts[i];
   dst->total += src->total;
+  if (src->lo < src->hi) {
+    touch(dst, src->lo);
+    touch(dst, src->hi - 1);
+  }
 }
 
 void hist_reset(hist *h) {
-  memset(h, 0, sizeof *h);
+  if (h->lo < h->hi) memset(h->counts + h->lo, 0, (size_t)(h->hi - h->lo) * sizeof h->counts[0]);
+  h->total = 0;
+  h->lo = COUNTS_LEN;
+  h->hi = 0;
 }
 
 int64_t hist_count(const hist *h) {
@@ -151,13 +171,13 @@ int64_t hist_count(const hist *h) {
 }
 
 int64_t hist_min(const hist *h) {
-  for (int32_t i = 0; i < COUNTS_LEN; i++)
+  for (int32_t i = h->lo; i < h->hi; i++)
     if (h->counts[i]) return slot_lowest(i);
   return 0;
 }
 
 int64_t hist_max(const hist *h) {
-  for (int32_t i = COUNTS_LEN - 1; i >= 0; i--)
+  for (int32_t i = h->hi - 1; i >= h->lo; i--)
     if (h->counts[i]) return slot_highest(i);
   return 0;
 }
@@ -166,7 +186,7 @@ double hist_mean(const hist *h) {
   double sum = 0;
 
   if (h->total <= 0) return 0;
-  for (int32_t i = 0; i < COUNTS_LEN; i++)
+  for (int32_t i = h->lo; i < h->hi; i++)
     if (h->counts[i]) sum += (double)h->counts[i] * (double)slot_median(i);
   return sum / (double)h->total;
 }
@@ -175,7 +195,7 @@ double hist_stdev(const hist *h) {
   double mean = hist_mean(h), sum = 0;
 
   if (h->total <= 0) return 0;
-  for (int32_t i = 0; i < COUNTS_LEN; i++) {
+  for (int32_t i = h->lo; i < h->hi; i++) {
     if (!h->counts[i]) continue;
     double dev = (double)slot_median(i) - mean;
     sum += dev * dev * (double)h->counts[i];
@@ -192,7 +212,7 @@ int64_t hist_value_at_percentile(const hist *h, double percentile) {
 
   if (h->total <= 0) return 0;
   if (wanted < 1) wanted = 1;
-  for (int32_t i = 0; i < COUNTS_LEN; i++) {
+  for (int32_t i = h->lo; i < h->hi; i++) {
     seen += h->counts[i];
     if (seen >= wanted) return slot_highest(i);
   }
@@ -204,7 +224,7 @@ bool hist_equal(const hist *a, const hist *b) {
 }
 
 int hist_foreach(const hist *h, int (*fn)(int64_t value_us, int64_t count, void *ud), void *ud) {
-  for (int32_t i = 0; i < COUNTS_LEN; i++) {
+  for (int32_t i = h->lo; i < h->hi; i++) {
     if (!h->counts[i]) continue;
     int rc = fn(slot_highest(i), h->counts[i], ud);
     if (rc) return rc;
@@ -267,7 +287,7 @@ static size_t zigzag_get(const uint8_t *p, size_t len, int64_t *out) {
 
 /* Uncompressed V2 bytes (header + counts) into a malloc'd buffer. */
 static int encode_raw(const hist *h, uint8_t **out, size_t *out_len) {
-  int32_t limit = COUNTS_LEN;
+  int32_t limit = h->hi;
   uint8_t *buf, *p;
 
   size_t tokens = 0; /* one per non-zero count or run of zeros, 9 bytes at most each */
@@ -351,7 +371,7 @@ typedef struct layout {
 } layout;
 
 static int layout_from(int64_t lowest, int64_t highest, uint32_t sigfigs, layout *l) {
-  if (lowest < 1 || sigfigs < 1 || sigfigs > 5 || highest < 2 * lowest) return -EPROTO;
+  if (lowest < 1 || sigfigs < 1 || sigfigs > 5 || highest / 2 < lowest) return -EPROTO;
   int64_t single = 2;
   for (uint32_t i = 0; i < sigfigs; i++) single *= 10;
   int count_mag = (int)ceil(log2((double)single));

@@ -2,6 +2,7 @@
  * that `loadctl check`, the master and the workers reject the same mistakes with the same file:line. */
 #include "common/options.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <lauxlib.h>
 #include <lualib.h>
@@ -17,7 +18,10 @@
 typedef struct loader {
   lua_State *L;
   const char *chunk;
-  int line; /* line where `options` was assigned */
+  int line;        /* line messages name: the offending key's, else where `options` was assigned */
+  int assign_line; /* line where `options` was assigned */
+  const char *source;
+  size_t len;
   char *err;
   size_t errlen;
 } loader;
@@ -36,6 +40,38 @@ static int fail(loader *ld, const char *fmt, ...) {
   vsnprintf(ld->err + used, ld->errlen - (size_t)used, fmt, ap);
   va_end(ap);
   return -EINVAL;
+}
+
+/* Does the line [begin, end) set key, as `key =` or `["key"] =`? */
+static int line_has_key(const char *begin, const char *end, const char *key) {
+  size_t klen = strlen(key);
+  for (const char *p = begin; p + klen <= end; p++) {
+    const char *q = p + klen;
+    if (memcmp(p, key, klen) != 0) continue;
+    if (p > begin && (p[-1] == '_' || isalnum((unsigned char)p[-1]))) continue;
+    if (q < end && (*q == '"' || *q == '\'')) q++;
+    if (q < end && *q == ']') q++;
+    while (q < end && (*q == ' ' || *q == '\t')) q++;
+    if (q < end && *q == '=' && (q + 1 >= end || q[1] != '=')) return 1;
+  }
+  return 0;
+}
+
+/* Point messages at the line that sets key inside the options table (searched backwards from the
+ * assignment up to the line that sets `options`), else at the assignment itself. */
+static void at_key(loader *ld, const char *key) {
+  const char *end = ld->source + ld->len;
+  int l = 1, found = 0, options_line = 0;
+  ld->line = ld->assign_line;
+  if (!ld->source || ld->assign_line <= 0) return;
+  for (const char *p = ld->source; p < end && l <= ld->assign_line; l++) {
+    const char *e = memchr(p, '\n', (size_t)(end - p));
+    if (!e) e = end;
+    if (line_has_key(p, e, "options")) options_line = l, found = 0;
+    if (options_line && !found && line_has_key(p, e, key)) found = l;
+    p = e + 1;
+  }
+  if (found) ld->line = found;
 }
 
 /* Edit distance, for "did you mean" hints on unknown keys. */
@@ -71,6 +107,7 @@ static int check_keys(loader *ld, int idx) {
     }
     if (i == sizeof known_keys / sizeof known_keys[0]) {
       lua_pop(ld->L, 1);
+      at_key(ld, key);
       if (best_d <= 2) return fail(ld, "unknown option '%s' (did you mean '%s'?)", key, known_keys[best]);
       return fail(ld, "unknown option '%s'", key);
     }
@@ -81,6 +118,7 @@ static int check_keys(loader *ld, int idx) {
 /* Duration at t[key]: a string ("1m30s") or a number of seconds. absent -> 0 and *out untouched. */
 static int get_duration(loader *ld, int idx, const char *key, int64_t *out) {
   int rc = 0;
+  at_key(ld, key);
   lua_getfield(ld->L, idx, key);
   if (lua_type(ld->L, -1) == LUA_TNUMBER) {
     double s = lua_tonumber(ld->L, -1);
@@ -99,6 +137,7 @@ static int get_duration(loader *ld, int idx, const char *key, int64_t *out) {
 
 static int get_number(loader *ld, int idx, const char *key, double *out) {
   int rc = 0;
+  at_key(ld, key);
   lua_getfield(ld->L, idx, key);
   if (lua_type(ld->L, -1) == LUA_TNUMBER) {
     *out = lua_tonumber(ld->L, -1);
@@ -113,6 +152,7 @@ static int get_number(loader *ld, int idx, const char *key, double *out) {
 
 static int get_string(loader *ld, int idx, const char *key, char *out, size_t size) {
   int rc = 0;
+  at_key(ld, key);
   lua_getfield(ld->L, idx, key);
   if (lua_type(ld->L, -1) == LUA_TSTRING) {
     size_t len;
@@ -267,11 +307,14 @@ static int get_think(loader *ld, int idx, options *o) {
   lua_getfield(ld->L, idx, "think");
   if (lua_istable(ld->L, -1)) {
     int t = lua_gettop(ld->L);
+    at_key(ld, "think");
     lua_rawgeti(ld->L, t, 1);
+    if (lua_isnil(ld->L, -1)) lua_pop(ld->L, 1), lua_getfield(ld->L, t, "min");
     lua_rawgeti(ld->L, t, 2);
+    if (lua_isnil(ld->L, -1)) lua_pop(ld->L, 1), lua_getfield(ld->L, t, "max");
     if (!lua_isnumber(ld->L, -2) || !lua_isnumber(ld->L, -1) || lua_tonumber(ld->L, -2) < 0 ||
         lua_tonumber(ld->L, -1) < lua_tonumber(ld->L, -2))
-      rc = fail(ld, "option 'think' must be {min_seconds, max_seconds} with 0 <= min <= max");
+      rc = fail(ld, "option 'think' must be {min_seconds, max_seconds} or {min=, max=} with 0 <= min <= max");
     else
       o->think_min_ns = (int64_t)(lua_tonumber(ld->L, -2) * 1e9), o->think_max_ns = (int64_t)(lua_tonumber(ld->L, -1) * 1e9);
     lua_pop(ld->L, 3);
@@ -351,9 +394,20 @@ static int finish(loader *ld, options *o) {
   return 0;
 }
 
+/* http.* or sleep() at the top level: the message names the scenario's line, not the prelude's. */
 static int refuse(lua_State *L) {
-  return luaL_error(L, "http.*, sleep() and think() cannot run while the scenario is loading; call them "
-                       "inside a task, on_start or on_stop");
+  lua_Debug ar;
+  for (int level = 1; lua_getstack(L, level, &ar); level++) {
+    if (lua_getinfo(L, "Sl", &ar) && ar.source[0] == '@' && ar.currentline > 0) {
+      lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+      break;
+    }
+  }
+  if (lua_gettop(L) == 0 || !lua_isstring(L, -1)) lua_pushliteral(L, "");
+  lua_pushliteral(L, "http.*, sleep() and think() cannot run while the scenario is loading; call them "
+                     "inside a task, on_start or on_stop");
+  lua_concat(L, 2);
+  return lua_error(L);
 }
 
 static int quiet(lua_State *L) {
@@ -376,7 +430,7 @@ static int run_chunk(loader *ld, const char *source, size_t len, options *out) {
     return -EINVAL;
   }
   lua_getglobal(L, "__options_line");
-  ld->line = (int)lua_tointeger(L, -1);
+  ld->line = ld->assign_line = (int)lua_tointeger(L, -1);
   lua_pop(L, 1);
   set_defaults(out, ld->chunk);
   lua_getglobal(L, "options");
@@ -390,7 +444,8 @@ static int run_chunk(loader *ld, const char *source, size_t len, options *out) {
 
 int options_load_source(const char *chunkname, const char *source, size_t len, options *out, char *err,
                         size_t errlen) {
-  loader ld = {.chunk = chunkname ? chunkname : "scenario", .err = err, .errlen = errlen};
+  loader ld = {.chunk = chunkname ? chunkname : "scenario", .source = source, .len = len, .err = err,
+               .errlen = errlen};
   options tmp;
   int rc, t;
 

@@ -1,0 +1,131 @@
+/* test_options.c - the scenario options loader: a good scenario read into struct options, and every
+ * bad input rejected with the exact file:line message a person sees from `loadctl check`. */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/options.h"
+
+#define S(sec) ((int64_t)((sec) * 1e9))
+
+static int load(const char *src, options *o, char *err, size_t errlen) {
+  return options_load_source("t.lua", src, strlen(src), o, err, errlen);
+}
+
+START_TEST(good_closed_scenario) {
+  const char *src = "local base = 'http://127.0.0.1:9'\n"
+                    "options = {\n"
+                    "  target = base, users = 50, spawn_rate = 10, duration = '1m',\n"
+                    "  thresholds = { ['p99{name=POST /api/orders}'] = '< 250ms',\n"
+                    "                 { threshold = 'p95 < 1s', abort_on_fail = true } },\n"
+                    "  profile = { { source = 'pprof', url = 'http://127.0.0.1:6060/debug/pprof/profile', window = '5s' } },\n"
+                    "  http = 'h1', timeout = 2.5, think = { min = 0.5, max = 1 }, name = 'shop',\n"
+                    "}\n"
+                    "task(5, function(vu) http.get('/') end)\n"
+                    "task(1, function(vu) end, 'second')\n";
+  options o;
+  char err[512];
+  ck_assert_int_eq(load(src, &o, err, sizeof err), 0);
+  ck_assert_str_eq(o.target, "http://127.0.0.1:9");
+  ck_assert_str_eq(o.name, "shop");
+  ck_assert_int_eq(o.model, OPTIONS_CLOSED);
+  ck_assert(o.users == 50 && o.spawn_rate == 10);
+  ck_assert_int_eq(o.duration_ns, S(60));
+  ck_assert_int_eq(o.timeout_ns, S(2.5));
+  ck_assert_int_eq(o.think_min_ns, S(0.5));
+  ck_assert_int_eq(o.think_max_ns, S(1));
+  ck_assert_int_eq(o.http_backend, 1);
+  ck_assert_uint_eq(o.ntasks, 2);
+  ck_assert_uint_eq(o.nthresholds, 2);
+  int found = 0;
+  for (size_t i = 0; i < o.nthresholds; i++) {
+    if (!strcmp(o.thresholds[i].expr, "p99{name=POST /api/orders} < 250ms")) found |= 1, ck_assert(!o.thresholds[i].abort_on_fail);
+    if (!strcmp(o.thresholds[i].expr, "p95 < 1s")) found |= 2, ck_assert(o.thresholds[i].abort_on_fail);
+  }
+  ck_assert_int_eq(found, 3);
+  ck_assert_uint_eq(o.nprofiles, 1);
+  ck_assert_str_eq(o.profiles[0].source, "pprof");
+  ck_assert_int_eq(o.profiles[0].window_ns, S(5));
+  ck_assert_int_eq(o.interval_ns, S(1)); /* default */
+}
+END_TEST
+
+START_TEST(good_open_stages) {
+  const char *src = "options = { rate = 100, stages = { {duration = '10s', rate = 2000}, {duration = 20, target = 500} },\n"
+                    "  thresholds = { errors = 'rate < 1%' } }\n"
+                    "task(1, function() end)\n";
+  options o;
+  char err[512];
+  ck_assert_int_eq(load(src, &o, err, sizeof err), 0);
+  ck_assert_int_eq(o.model, OPTIONS_OPEN);
+  ck_assert_uint_eq(o.nstages, 2);
+  ck_assert(o.stages[0].target == 2000 && o.stages[1].target == 500);
+  ck_assert_int_eq(o.stages[1].duration_ns, S(20));
+  ck_assert_int_eq(o.duration_ns, S(30));
+  ck_assert_int_eq(o.max_vus, 2000); /* default: the peak rate */
+  ck_assert_str_eq(o.thresholds[0].expr, "errors rate < 1%");
+  ck_assert_str_eq(o.name, "t");
+}
+END_TEST
+
+/* Each bad input and the exact message it must produce. */
+static const struct {
+  const char *src, *msg;
+} bad[] = {
+    {"options = {\n  target = 'http://127.0.0.1:1',\n  user = 10,\n}\ntask(1, function() end)\n",
+     "t.lua:3: unknown option 'user' (did you mean 'users'?)"},
+    {"options = {\n  users = 'ten',\n}\ntask(1, function() end)\n",
+     "t.lua:2: option 'users' must be a number, not a string (users = ten)"},
+    {"options = { users = 1 }\n", "t.lua:1: no tasks: declare at least one with task(weight, function(vu) ... end)"},
+    {"options = { users = 1 \ntask(1, function() end)\n", "t.lua:2: '}' expected (to close '{' at line 1) near 'task'"},
+    {"\n\noptions = { duration = 'soon' }\ntask(1, function() end)\n",
+     "t.lua:3: option 'duration': 'soon' is not a duration (use e.g. \"250ms\", \"1m30s\", \"2h\")"},
+    {"options = { http = 'h3' }\ntask(1, function() end)\n",
+     "t.lua:1: option 'http' must be \"auto\", \"h1\" or \"curl\", not \"h3\""},
+    {"options = { target = 'ftp://x' }\ntask(1, function() end)\n",
+     "t.lua:1: option 'target' must start with http:// or https:// (got \"ftp://x\")"},
+    {"options = { zzzzzz = 1 }\ntask(1, function() end)\n", "t.lua:1: unknown option 'zzzzzz'"},
+};
+
+START_TEST(bad_input_names_file_line) {
+  options o;
+  char err[512];
+  memset(&o, 0x5a, sizeof o);
+  ck_assert_int_eq(load(bad[_i].src, &o, err, sizeof err), -EINVAL);
+  ck_assert_str_eq(err, bad[_i].msg);
+}
+END_TEST
+
+START_TEST(top_level_http_refused) {
+  options o;
+  char err[512];
+  ck_assert_int_eq(load("options = {}\nhttp.get('/x')\ntask(1, function() end)\n", &o, err, sizeof err), -EINVAL);
+  ck_assert_ptr_nonnull(strstr(err, "t.lua:2:"));
+  ck_assert_ptr_nonnull(strstr(err, "cannot run while the scenario is loading"));
+}
+END_TEST
+
+START_TEST(missing_file) {
+  options o;
+  char err[512];
+  ck_assert_int_eq(options_load_file("/nonexistent/x.lua", &o, err, sizeof err), -ENOENT);
+  ck_assert_str_eq(err, "/nonexistent/x.lua: cannot open scenario: No such file or directory");
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("options");
+  TCase *tc = tcase_create("load");
+  tcase_add_test(tc, good_closed_scenario);
+  tcase_add_test(tc, good_open_stages);
+  tcase_add_loop_test(tc, bad_input_names_file_line, 0, (int)(sizeof bad / sizeof bad[0]));
+  tcase_add_test(tc, top_level_http_refused);
+  tcase_add_test(tc, missing_file);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
