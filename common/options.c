@@ -397,13 +397,14 @@ static int finish(loader *ld, options *o) {
 /* http.* or sleep() at the top level: the message names the scenario's line, not the prelude's. */
 static int refuse(lua_State *L) {
   lua_Debug ar;
+  int top = lua_gettop(L);
   for (int level = 1; lua_getstack(L, level, &ar); level++) {
     if (lua_getinfo(L, "Sl", &ar) && ar.source[0] == '@' && ar.currentline > 0) {
       lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
       break;
     }
   }
-  if (lua_gettop(L) == 0 || !lua_isstring(L, -1)) lua_pushliteral(L, "");
+  if (lua_gettop(L) == top) lua_pushliteral(L, "");
   lua_pushliteral(L, "http.*, sleep() and think() cannot run while the scenario is loading; call them "
                      "inside a task, on_start or on_stop");
   lua_concat(L, 2);

@@ -110,6 +110,16 @@ static const char *const prelude_src[] = {
     "  return out\n",
     "end\n",
     "local csv_cache = {}\n",
+    "local csv_rows = {}\n",
+    "csv_rows.__index = csv_rows\n",
+    "function csv_rows.for_vu(rows, vu) return rows[(vu.id - 1) % #rows + 1] end\n",
+    "function csv_rows.next(rows, vu)\n",
+    "  local pos = rawget(vu, '__csv_pos') or {}\n",
+    "  rawset(vu, '__csv_pos', pos)\n",
+    "  local i = pos[rows] or (vu.id - 1)\n",
+    "  pos[rows] = i + 1\n",
+    "  return rows[i % #rows + 1]\n",
+    "end\n",
     "data = {}\n",
     "function data.csv(path)\n",
     "  if csv_cache[path] then return csv_cache[path] end\n",
@@ -130,6 +140,7 @@ static const char *const prelude_src[] = {
     "  end\n",
     "  f:close()\n",
     "  if #rows == 0 then error('data.csv: ' .. full .. ' has no data rows', 2) end\n",
+    "  setmetatable(rows, csv_rows)\n",
     "  csv_cache[path] = rows\n",
     "  return rows\n",
     "end\n",
@@ -181,8 +192,16 @@ void prelude_dirname(const char *path, char *buf, size_t size) {
   }
 }
 
+/* From Debian's lua-cjson (liblua5.1-cjson), linked in. */
+int luaopen_cjson(lua_State *L);
+
 int prelude_open(lua_State *L, const char *scenario_dir, int allow_exec, char *err, size_t errlen) {
   luaL_openlibs(L);
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "preload");
+  lua_pushcfunction(L, luaopen_cjson);
+  lua_setfield(L, -2, "cjson");
+  lua_pop(L, 2);
   lua_getglobal(L, "package");
   lua_pushstring(L, "/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;/usr/lib/lua/5.1/?.so;/usr/local/lib/lua/5.1/?.so");
   lua_setfield(L, -2, "cpath");

@@ -31,7 +31,7 @@ static const char runtime_src[] =
     "    vu.iteration = n; n = n + 1\n"
     "    local t = pick()\n"
     "    local ok, e = xpcall(t.fn, handler, vu, t)\n"
-    "    if not ok then script_error(t.name, e) end\n"
+    "    if not ok then script_error(t.name:sub(1, 5) == 'task:' and t.name or 'task:' .. t.name, e) end\n"
     "  end\n"
     "  if on_stop then\n"
     "    local ok, e = xpcall(on_stop, handler, vu)\n"

@@ -1,0 +1,113 @@
+/* engine_fixture.h - shared by the engine and script tests: start the local testserver (built next to the
+ * test binary), read its /count, and run a scenario through the engine to its end, merging every
+ * interval. Header-only on purpose: each test binary is one .c file (CMake globs tests/unit/test_*.c). */
+#ifndef LOADCTL_ENGINE_FIXTURE_H
+#define LOADCTL_ENGINE_FIXTURE_H
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/options.h"
+#include "worker/engine.h"
+
+static pid_t server_pid = -1;
+static int server_port;
+
+/* Start testserver (built next to this test) on a free port; 0 or -1 when it is not there. */
+static int server_start(void) {
+  char exe[PATH_MAX], bin[PATH_MAX + 16], line[64];
+  int fds[2];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return -1;
+  exe[n] = '\0';
+  *strrchr(exe, '/') = '\0';
+  snprintf(bin, sizeof bin, "%s/testserver", exe);
+  if (access(bin, X_OK) != 0 || pipe(fds) != 0) return -1;
+  server_pid = fork();
+  if (server_pid == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    execl(bin, bin, "--port", "0", "--duration-s", "60", (char *)NULL);
+    _exit(127);
+  }
+  close(fds[1]);
+  FILE *f = fdopen(fds[0], "r");
+  int ok = f && fgets(line, sizeof line, f) && sscanf(line, "PORT %d", &server_port) == 1;
+  if (f) fclose(f);
+  return ok ? 0 : -1;
+}
+
+static void server_stop(void) {
+  if (server_pid > 0) {
+    kill(server_pid, SIGTERM);
+    waitpid(server_pid, NULL, 0);
+  }
+  server_pid = -1;
+}
+
+/* GET /count from the server with a plain blocking socket. */
+static long long server_count(void) {
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)server_port)};
+  char buf[512];
+  size_t got = 0;
+  ssize_t n;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  const char *req = "GET /count HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+  while (got < sizeof buf - 1 && (n = read(fd, buf + got, sizeof buf - 1 - got)) > 0) got += (size_t)n;
+  close(fd);
+  buf[got] = '\0';
+  char *body = strstr(buf, "\r\n\r\n");
+  ck_assert_ptr_nonnull(body);
+  return strtoll(body + 4, NULL, 10);
+}
+
+/* Run scenario src to its end, merging every interval into one; returns the merged totals. */
+static stats_interval *run_engine(const char *src, int threads) {
+  options o;
+  char err[512];
+  engine *e = NULL;
+  stats_interval *total = NULL, *one;
+  ck_assert_msg(options_load_source("engine_test.lua", src, strlen(src), &o, err, sizeof err) == 0, "%s", err);
+  engine_assignment a = {.script_name = "engine_test.lua", .script_source = src, .script_len = strlen(src),
+                         .opt = &o, .nstages = o.nstages, .max_vus = o.max_vus, .spawn_rate = o.spawn_rate,
+                         .start_wall_ns = clock_wall_ns() + 100000000LL, .vu_id_base = 1, .threads = threads,
+                         .run_id = "test-run"};
+  memcpy(a.stages, o.stages, sizeof o.stages);
+  if (o.nstages == 0) { /* constant load: jump to the target (zero-length stage), then hold it */
+    a.nstages = 2;
+    a.stages[0] = (options_stage){0, o.model == OPTIONS_OPEN ? o.rate : o.users};
+    a.stages[1] = (options_stage){o.duration_ns, a.stages[0].target};
+  }
+  ck_assert_msg(engine_start(&a, &e, err, sizeof err) == 0, "%s", err);
+  ck_assert_int_eq(engine_threads(e), threads);
+  ck_assert_int_eq(stats_create(&total, 0, 1000), 0);
+  int64_t deadline = clock_mono_ns() + 10000000000LL;
+  for (;;) {
+    int done = engine_done(e);
+    while (engine_collect(e, &one) == 0) {
+      ck_assert_int_eq(stats_merge(total, one), 0);
+      stats_destroy(one);
+    }
+    if (done) break;
+    ck_assert_int_lt(clock_mono_ns(), deadline);
+    nanosleep(&(struct timespec){0, 20000000}, NULL);
+  }
+  engine_destroy(e);
+  return total;
+}
+
+#endif

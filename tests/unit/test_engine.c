@@ -1,0 +1,65 @@
+/* test_engine.c - the threaded engine end to end against the local testserver: every request the engine
+ * reports reached the server (exact count), and an open-model run holds its rate within 1 %. */
+#include "tests/unit/engine_fixture.h"
+
+START_TEST(closed_model_counts_are_exact) {
+  char src[512];
+  if (server_start() != 0) {
+    fprintf(stderr, "test_engine: testserver not built next to the test; skipped\n");
+    return;
+  }
+  long long before = server_count();
+  snprintf(src, sizeof src,
+           "options = { target = 'http://127.0.0.1:%d', users = 10, duration = '2s' }\n"
+           "task(1, function(vu) http.get('/ok') end)\n",
+           server_port);
+  stats_interval *total = run_engine(src, 2);
+  long long served = server_count() - before;
+  stats_entry *ok = stats_entry_find(total, "GET /ok");
+  ck_assert_ptr_nonnull(ok);
+  ck_assert_int_gt(ok->count, 1000);
+  ck_assert_int_eq(ok->errors, 0);
+  ck_assert_int_eq(ok->count, served);
+  ck_assert_int_eq(total->iterations, ok->count);
+  stats_destroy(total);
+  server_stop();
+}
+END_TEST
+
+START_TEST(open_model_rate_within_one_percent) {
+  char src[512];
+  if (server_start() != 0) return;
+  long long before = server_count();
+  snprintf(src, sizeof src,
+           "options = { target = 'http://127.0.0.1:%d', rate = 500, max_vus = 50, duration = '2s' }\n"
+           "task(1, function(vu) http.get('/ok') end)\n",
+           server_port);
+  stats_interval *total = run_engine(src, 2);
+  long long served = server_count() - before;
+  stats_entry *ok = stats_entry_find(total, "GET /ok");
+  ck_assert_ptr_nonnull(ok);
+  ck_assert_int_eq(ok->count, served);
+  ck_assert_int_eq(total->dropped, 0);
+  ck_assert_int_ge(ok->count, 990);
+  ck_assert_int_le(ok->count, 1010);
+  stats_destroy(total);
+  server_stop();
+}
+END_TEST
+
+int main(void) {
+  signal(SIGPIPE, SIG_IGN);
+  Suite *s = suite_create("engine");
+  TCase *tc = tcase_create("run");
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, closed_model_counts_are_exact);
+  tcase_add_test(tc, open_model_rate_within_one_percent);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_set_fork_status(sr, CK_NOFORK);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  server_stop();
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,134 @@
+/* test_script.c - the scenario API as a VU sees it, run by the engine against the local testserver:
+ * check() counts, expect=, HTTP 5xx as errors, json=/json(), lowercased headers, query=, env(), group(),
+ * on_start/on_stop, and a Lua error counted under "task:<name>" with file:line while the VU goes on. */
+#include "tests/unit/engine_fixture.h"
+
+#include "worker/script.h"
+
+static const char scenario[] =
+    "options = { target = 'http://127.0.0.1:%d', users = 1, duration = '1s' }\n"
+    "local started, stopped = 0, 0\n"
+    "function on_start(vu) started = started + 1; vu.token = 'tok' .. vu.id end\n"
+    "function on_stop(vu) stopped = stopped + 1 end\n"
+    "task(1, function(vu)\n"
+    "  local r = http.get('/ok')\n"
+    "  check(r, { ['status is 200'] = function(res) return res.status == 200 end,\n"
+    "             ['never'] = function(res) return false end })\n"
+    "  http.get('/status/404', { name = 'expected 404', expect = { 404 } })\n"
+    "  http.get('/status/503', { name = 'five oh three' })\n"
+    "  local e = http.post('/echo', { json = { a = vu.token }, query = { q = 'x y' }, name = 'echo' })\n"
+    "  group('g', function()\n"
+    "    if e.json == nil or not e.body:find('\"a\":\"tok', 1, true) then error('json body missing') end\n"
+    "  end)\n"
+    "  if not e.body:find('POST /echo?q=x', 1, true) then error('query missing: ' .. e.body) end\n"
+    "  if e.headers['content-type'] == nil and e.headers['content-length'] == nil then error('headers not lowercased') end\n"
+    "  if env('LOADCTL_TEST_NOPE', 'dflt') ~= 'dflt' then error('env default') end\n"
+    "  if type(e.time) ~= 'number' or e.status ~= 200 or not e.ok then error('response fields') end\n"
+    "  if vu.iteration %% 2 == 0 then error('planted ' .. vu.iteration) end\n"
+    "end, 'main')\n";
+
+START_TEST(scenario_api_counts) {
+  char src[4096];
+  if (server_start() != 0) {
+    fprintf(stderr, "test_script: testserver not built next to the test; skipped\n");
+    return;
+  }
+  snprintf(src, sizeof src, scenario, server_port);
+  long long before = server_count();
+  stats_interval *total = run_engine(src, 1);
+  long long served = server_count() - before;
+  int64_t it = total->iterations;
+  ck_assert_int_gt(it, 10);
+
+  stats_entry *ok = stats_entry_find(total, "GET /ok");
+  ck_assert_ptr_nonnull(ok);
+  ck_assert_int_eq(ok->count, it);
+  ck_assert_int_eq(ok->errors, 0);
+
+  stats_entry *nf = stats_entry_find(total, "expected 404");
+  ck_assert_ptr_nonnull(nf);
+  ck_assert_int_eq(nf->count, it);
+  ck_assert_int_eq(nf->errors, 0);
+
+  stats_entry *five = stats_entry_find(total, "five oh three");
+  ck_assert_ptr_nonnull(five);
+  ck_assert_int_eq(five->err[STATS_ERR_HTTP5XX], it);
+
+  stats_entry *echo = stats_entry_find(total, "echo");
+  ck_assert_ptr_nonnull(echo);
+  ck_assert_int_eq(echo->count, it);
+  ck_assert_int_eq(served, 4 * it);
+
+  stats_check *pass = stats_check_get(total, "status is 200"), *never = stats_check_get(total, "never");
+  ck_assert_int_eq(pass->passes, it);
+  ck_assert_int_eq(pass->fails, 0);
+  ck_assert_int_eq(never->fails, it);
+
+  /* Only the planted error: every other assertion in the task held. Iterations 0, 2, 4... fail. */
+  stats_entry *task = stats_entry_find(total, "task:main");
+  ck_assert_ptr_nonnull(task);
+  ck_assert_int_eq(task->err[STATS_ERR_SCRIPT], (it + 1) / 2);
+  ck_assert_int_eq(task->errors, task->err[STATS_ERR_SCRIPT]);
+  ck_assert_int_ge(task->nfailures, 1);
+  ck_assert_msg(strstr(task->failures[0].message, "engine_test.lua:19: planted") != NULL, "message: %s",
+                task->failures[0].message);
+  ck_assert_ptr_null(stats_entry_find(total, "on_start"));
+  ck_assert_ptr_null(stats_entry_find(total, "on_stop"));
+  stats_destroy(total);
+  server_stop();
+}
+END_TEST
+
+/* The sandbox and task() validation, in a Lua-only state (no load sent). */
+START_TEST(sandbox_and_bad_task) {
+  lua_State *L = NULL;
+  char err[512];
+  const char *src = "task(1, function() end)\n"
+                    "assert(os.execute == nil or not pcall(os.execute, 'true'))\n"
+                    "assert(io.popen == nil or not pcall(io.popen, 'true'))\n"
+                    "assert(not pcall(os.remove, '/tmp/x'))\n"
+                    "assert(not pcall(io.open, '/tmp/loadctl-test-never', 'w'))\n"
+                    "assert(#__tasks == 1)\n";
+  ck_assert_msg(script_open("s.lua", src, strlen(src), 0, 42, &L, err, sizeof err) == 0, "%s", err);
+  lua_close(L);
+  /* data.csv: rows keyed by the header; for_vu(vu) is the VU's own row, next(vu) walks on from it. */
+  char csv[] = "/tmp/loadctl-test-csv-XXXXXX", csvsrc[1024];
+  int fd = mkstemp(csv);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(write(fd, "name,pw\na,1\nb,2\nc,3\n", 19), 19);
+  close(fd);
+  snprintf(csvsrc, sizeof csvsrc,
+           "task(1, function() end)\n"
+           "local rows = data.csv('%s')\n"
+           "assert(#rows == 3 and rows[2].name == 'b' and rows[3].pw == '3')\n"
+           "assert(rows:for_vu({ id = 3 }).name == 'c' and rows:for_vu({ id = 4 }).name == 'a')\n"
+           "local v = { id = 2 }\n"
+           "assert(rows:next(v).name == 'b' and rows:next(v).name == 'c' and rows:next(v).name == 'a')\n"
+           "assert(data.csv('%s') == rows)\n",
+           csv, csv);
+  int rc = script_open("c.lua", csvsrc, strlen(csvsrc), 0, 42, &L, err, sizeof err);
+  unlink(csv);
+  ck_assert_msg(rc == 0, "%s", err);
+  lua_close(L);
+  const char *bad = "\ntask(0, function() end)\n";
+  ck_assert_int_eq(script_open("b.lua", bad, strlen(bad), 0, 42, &L, err, sizeof err), -EINVAL);
+  ck_assert_str_eq(err, "b.lua:2: task(): weight must be a positive number");
+}
+END_TEST
+
+int main(void) {
+  signal(SIGPIPE, SIG_IGN);
+  Suite *s = suite_create("script");
+  TCase *tc = tcase_create("api");
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, scenario_api_counts);
+  tcase_add_test(tc, sandbox_and_bad_task);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_set_fork_status(sr, CK_NOFORK);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  server_stop();
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
