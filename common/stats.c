@@ -210,7 +210,10 @@ int stats_merge(stats_interval *dst, const stats_interval *src) {
   dst->dropped += src->dropped;
   for (size_t i = 0; i < src->nentries; i++) {
     const stats_entry *se = &src->entries[i];
-    stats_entry *de = stats_entry_get(dst, se->name, se->method);
+    /* Names usually come in the same order on both sides: try the same position before searching. */
+    stats_entry *de = i < dst->nentries && !strcmp(dst->entries[i].name, se->name)
+                          ? &dst->entries[i]
+                          : stats_entry_get(dst, se->name, se->method);
     if (!de && stats_entry_find(dst, se->name) == NULL && dst->nentries >= STATS_MAX_NAMES - 1)
       de = stats_entry_get(dst, OTHER_NAME, "");
     if (!de) return -ENOMEM;

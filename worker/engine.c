@@ -49,6 +49,7 @@ typedef struct ethread {
   double allowed;
   int reassign_gen, stopping, closing;
   int running;   /* the start time has come and the executor timer runs */
+  int polled;    /* open model: the pool was full and the loop has polled I/O once since */
   int wake_open; /* guarded by the engine lock: uv_async_send only while the handle is open */
   int64_t started; /* VUs created so far (their user numbers) */
   _Atomic int pushed_upto_valid;
@@ -283,13 +284,23 @@ static void open_tick(uv_timer_t *timer) {
       return;
     }
     if (at > rel) {
+      t->polled = 0;
       uv_timer_start(&t->sched, open_tick, (uint64_t)((at - rel + 999999) / 1000000), 0);
+      return;
+    }
+    if (t->nidle == 0 && ((int64_t)t->nvus >= t->max_vus || t->nbacklog >= t->capbacklog) && !t->polled) {
+      /* Pool exhausted: responses that already arrived may be waiting in the poll phase (after a
+       * stall, timers run first). Let the loop poll once before counting the arrival as dropped. */
+      t->polled = 1;
+      uv_timer_start(&t->sched, open_tick, 0, 0);
       return;
     }
     t->next_k += e->nthreads;
     if (t->nidle > 0) {
+      t->polled = 0;
       vu_go(t->idle[--t->nidle], e->mono_start + at);
     } else if ((int64_t)t->nvus < t->max_vus && t->nbacklog < t->capbacklog) {
+      t->polled = 0;
       t->backlog[t->nbacklog++] = e->mono_start + at;
       spawn(t, e->vu_id_base + t->index + (int64_t)e->nthreads * t->started++ + 1);
     } else {

@@ -13,6 +13,11 @@
 static const char runtime_src[] =
     "local xpcall, tostring, random = xpcall, tostring, math.random\n"
     "local next_iteration, script_error = __next, __script_error\n"
+    "do -- math.random draws from the running VU's own seeded stream\n"
+    "  local orandom, oseed, vrandom, vseed = math.random, math.randomseed, __random, __randomseed\n"
+    "  math.random = function(...) return vrandom(orandom, ...) end\n"
+    "  math.randomseed = function(...) return vseed(oseed, ...) end\n"
+    "end\n"
     "local function handler(e) return tostring(e) end\n"
     "local total\n"
     "local function pick()\n"

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <lauxlib.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct vu {
   int in_iteration;
   int64_t intended_ns;
   int64_t call_ns;
+  uint64_t rng; /* this VU's math.random stream (never zero) */
   http_conn *conn;
   uv_timer_t timer;
   char trace_id[33];
@@ -300,7 +302,55 @@ static int l_script_error(lua_State *L) {
   return 0;
 }
 
+/* splitmix64: a well-spread non-zero seed from any number. */
+static uint64_t mix_seed(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  x ^= x >> 31;
+  return x ? x : 1;
+}
+
+/* The running VU's random state, or NULL outside a VU (then Lua's own generator serves). */
+static uint64_t *vu_rng(lua_State *L) {
+  vu_host *h = host_of(L);
+  return h && h->current ? &h->current->rng : NULL;
+}
+
+/* __random(orig, [m [, n]]): math.random with Lua 5.1 semantics on the current VU's own stream. */
+static int l_random(lua_State *L) {
+  uint64_t *state = vu_rng(L);
+  int nargs = lua_gettop(L);
+  if (!state) {
+    lua_call(L, nargs - 1, 1);
+    return 1;
+  }
+  double r = (double)(trace_rand(state) >> 11) * 0x1.0p-53;
+  if (nargs < 2 || lua_isnil(L, 2)) {
+    lua_pushnumber(L, r);
+  } else {
+    lua_Number lo = 1, hi = luaL_checknumber(L, 2);
+    if (nargs >= 3 && !lua_isnil(L, 3)) lo = hi, hi = luaL_checknumber(L, 3);
+    luaL_argcheck(L, lo <= hi, nargs >= 3 ? 3 : 2, "interval is empty");
+    lua_pushnumber(L, floor(r * (hi - lo + 1)) + lo);
+  }
+  return 1;
+}
+
+/* __randomseed(orig, seed): reseed the current VU's stream (outside a VU: Lua's generator). */
+static int l_randomseed(lua_State *L) {
+  uint64_t *state = vu_rng(L);
+  if (!state) {
+    lua_call(L, lua_gettop(L) - 1, 0);
+    return 0;
+  }
+  *state = mix_seed((uint64_t)(int64_t)luaL_checknumber(L, 2));
+  return 0;
+}
+
 void vu_register(lua_State *L) {
+  lua_register(L, "__random", l_random);
+  lua_register(L, "__randomseed", l_randomseed);
   lua_register(L, "__send", l_send);
   lua_register(L, "__sleep", l_sleep);
   lua_register(L, "__check", l_check);
@@ -315,6 +365,7 @@ int vu_create(vu_host *h, int64_t id, vu **out) {
   if (!v) return -ENOMEM;
   v->host = h;
   v->id = id;
+  v->rng = mix_seed(h->rng ^ mix_seed((uint64_t)id));
   rc = http_conn_create(h->http, &v->conn);
   if (rc) {
     free(v);

@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include "common/rundir.h"
+#include "master/profile/export.h"
+#include "master/profile/flame.h"
+#include "master/report/report.h"
 #include "master/profile/source.h"
 
 #define MIN_N CORRELATE_MIN_SAMPLES
@@ -212,12 +215,12 @@ static int latency_is_high(const correlate_input *in, json_t *per, const char *n
   if (!in->intervals) return 1;
   json_object_foreach(per, k, v) {
     double l = latency_p99(in->intervals, INT64_MIN, INT64_MAX, k);
-    if (l >= 0 && n < 256) vals[n++] = l;
     if (strcmp(k, name) == 0) *lat = l;
+    else if (l >= 0 && n < 256) vals[n++] = l;
   }
-  if (*lat < 0 || n < 2) return 1;
+  if (*lat < 0 || n < 1) return 1;
   *med = median(vals, n);
-  return *lat >= *med;
+  return *lat >= 1.5 * *med;
 }
 
 static void method_endpoint(const correlate_input *in, json_t *out) {
@@ -245,7 +248,7 @@ static void method_endpoint(const correlate_input *in, json_t *out) {
     const char *fn = best_delta(fns, nt, all, rest, 1, &sh, &bs);
     if (!fn || !strong(sh, bs, 0.20, 0.15) || !latency_is_high(in, per, name, &lat, &med)) continue;
     char ev[512], lt[128] = "";
-    if (lat >= 0 && med >= 0) snprintf(lt, sizeof lt, "; its p99 %.1f ms vs median %.1f ms over requests", lat, med);
+    if (lat >= 0 && med >= 0) snprintf(lt, sizeof lt, "; its p99 %.1f ms vs median %.1f ms over other requests", lat, med);
     snprintf(ev, sizeof ev,
              "per-request labels (cpu profile): %.0f samples of %s spend %.0f%% in %s vs %.0f%% of %.0f samples "
              "of other requests%s",
@@ -408,12 +411,15 @@ static void contention_one(const correlate_input *in, const char *type, json_t *
       req = k;
     }
     int ep = req && bn >= 0.8 * fd;
+    double next = 0;
+    json_object_foreach(delay, k, v) if (strcmp(k, fn) != 0 && json_number_value(v) / total > next) next =
+        json_number_value(v) / total;
     char ev[512];
     snprintf(ev, sizeof ev,
-             "%s profile: %s holds %.0f%% of %.3f s total %s delay over %.0f contentions%s%s", type, fn, sh * 100,
-             total / 1e9, type, cont, ep ? ", almost all under request " : "", ep ? req : "");
+             "%s profile: %s holds %.0f%% of %.3f s total %s delay over %.0f contentions (next function %.0f%%)%s%s", type, fn, sh * 100,
+             total / 1e9, type, cont, next * 100, ep ? ", almost all under request " : "", ep ? req : "");
     json_t *win = t0 <= t1 ? json_pack("[I,I]", (json_int_t)t0, (json_int_t)t1) : NULL;
-    json_t *f = finding(ep ? "endpoint" : "window", ep ? req : NULL, fn, sh, 1 - sh, ep ? NULL : win, ev, cont,
+    json_t *f = finding(ep ? "endpoint" : "window", ep ? req : NULL, fn, sh, next, ep ? NULL : win, ev, cont,
                         1.5 + sh);
     json_object_set_new(f, "profile", json_string(type));
     json_array_append_new(out, f);
@@ -534,4 +540,20 @@ out:
   json_decref(iv);
   json_decref(ex);
   return rc;
+}
+
+int correlate_attach(const char *run_dir, report *r, char *err, size_t errlen) {
+  json_t *findings = NULL;
+  int rc = correlate_run(run_dir, &findings, err, errlen);
+  if (rc < 0) return rc;
+  int n = (int)json_array_size(findings);
+  if (r) report_set_findings(r, findings);
+  else json_decref(findings);
+  rc = flame_write_section(run_dir);
+  if (rc < 0) {
+    snprintf(err, errlen, "profile section of %s: %s", run_dir, strerror(-rc));
+    return rc;
+  }
+  rc = export_run(run_dir, err, errlen);
+  return rc < 0 ? rc : n;
 }

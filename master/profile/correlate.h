@@ -52,6 +52,15 @@ int correlate_run(const char *run_dir, json_t **out, char *err, size_t errlen);
  * -ENOMEM. */
 int correlate_compare(const pprof_profile *base, const pprof_profile *cur, json_t *out);
 
+typedef struct report report;
+
+/* Everything the profile side adds to a finished run, in one call for the master loop and
+ * `loadctl report DIR`: correlate_run -> report_set_findings(r) (when r is not NULL), the profile section
+ * run_dir/sections/50-profile.html (flame graphs etc., flame.h) and the merged exports
+ * run_dir/profile-<type>.{pb.gz,folded,speedscope.json} (export.h). A run without profiles gets an empty
+ * findings array and no section. Returns the number of findings, or a negative errno (message in err). */
+int correlate_attach(const char *run_dir, report *r, char *err, size_t errlen);
+
 /* The user frame a sample is attributed to (see above). Never NULL for a sample with a stack. */
 const char *correlate_frame(const pprof_profile *p, const pprof_sample *s);
 

@@ -43,7 +43,7 @@ LUA
 
   echo "== open model at 5000/s for 4 s ($backend)"
   cat >"$WORK/open.lua" <<LUA
-options = { target = "$BASE", rate = 5000, duration = "4s", max_vus = 400, http = "$backend" }
+options = { target = "$BASE", rate = 5000, duration = "4s", max_vus = 2500, http = "$backend" }
 task(1, function(vu) http.get("/ok") end)
 LUA
   "$LOADCTL" start "$WORK/open.lua" --out "$WORK/open-$backend" --quiet >"$WORK/open.log" 2>&1 || true

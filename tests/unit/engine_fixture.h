@@ -81,10 +81,18 @@ static stats_interval *run_engine(const char *src, int threads) {
   char err[512];
   engine *e = NULL;
   stats_interval *total = NULL, *one;
-  ck_assert_msg(options_load_source("engine_test.lua", src, strlen(src), &o, err, sizeof err) == 0, "%s", err);
-  engine_assignment a = {.script_name = "engine_test.lua", .script_source = src, .script_len = strlen(src),
-                         .opt = &o, .nstages = o.nstages, .max_vus = o.max_vus, .spawn_rate = o.spawn_rate,
-                         .start_wall_ns = clock_wall_ns() + 100000000LL, .vu_id_base = 1, .threads = threads,
+  ck_assert_msg(options_load_source("engine_test.lua", src, strlen(src), &o, err, sizeof err) == 0, "%s",
+                err);
+  engine_assignment a = {.script_name = "engine_test.lua",
+                         .script_source = src,
+                         .script_len = strlen(src),
+                         .opt = &o,
+                         .nstages = o.nstages,
+                         .max_vus = o.max_vus,
+                         .spawn_rate = o.spawn_rate,
+                         .start_wall_ns = clock_wall_ns() + 100000000LL,
+                         .vu_id_base = 1,
+                         .threads = threads,
                          .run_id = "test-run"};
   memcpy(a.stages, o.stages, sizeof o.stages);
   if (o.nstages == 0) { /* constant load: jump to the target (zero-length stage), then hold it */

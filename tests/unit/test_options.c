@@ -7,23 +7,25 @@
 
 #include "common/options.h"
 
-#define S(sec) ((int64_t)((sec) * 1e9))
+#define S(sec) ((int64_t)((sec)*1e9))
 
 static int load(const char *src, options *o, char *err, size_t errlen) {
   return options_load_source("t.lua", src, strlen(src), o, err, errlen);
 }
 
 START_TEST(good_closed_scenario) {
-  const char *src = "local base = 'http://127.0.0.1:9'\n"
-                    "options = {\n"
-                    "  target = base, users = 50, spawn_rate = 10, duration = '1m',\n"
-                    "  thresholds = { ['p99{name=POST /api/orders}'] = '< 250ms',\n"
-                    "                 { threshold = 'p95 < 1s', abort_on_fail = true } },\n"
-                    "  profile = { { source = 'pprof', url = 'http://127.0.0.1:6060/debug/pprof/profile', window = '5s' } },\n"
-                    "  http = 'h1', timeout = 2.5, think = { min = 0.5, max = 1 }, name = 'shop',\n"
-                    "}\n"
-                    "task(5, function(vu) http.get('/') end)\n"
-                    "task(1, function(vu) end, 'second')\n";
+  const char *src =
+      "local base = 'http://127.0.0.1:9'\n"
+      "options = {\n"
+      "  target = base, users = 50, spawn_rate = 10, duration = '1m',\n"
+      "  thresholds = { ['p99{name=POST /api/orders}'] = '< 250ms',\n"
+      "                 { threshold = 'p95 < 1s', abort_on_fail = true } },\n"
+      "  profile = { { source = 'pprof', url = 'http://127.0.0.1:6060/debug/pprof/profile', window = '5s' } "
+      "},\n"
+      "  http = 'h1', timeout = 2.5, think = { min = 0.5, max = 1 }, name = 'shop',\n"
+      "}\n"
+      "task(5, function(vu) http.get('/') end)\n"
+      "task(1, function(vu) end, 'second')\n";
   options o;
   char err[512];
   ck_assert_int_eq(load(src, &o, err, sizeof err), 0);
@@ -40,7 +42,8 @@ START_TEST(good_closed_scenario) {
   ck_assert_uint_eq(o.nthresholds, 2);
   int found = 0;
   for (size_t i = 0; i < o.nthresholds; i++) {
-    if (!strcmp(o.thresholds[i].expr, "p99{name=POST /api/orders} < 250ms")) found |= 1, ck_assert(!o.thresholds[i].abort_on_fail);
+    if (!strcmp(o.thresholds[i].expr, "p99{name=POST /api/orders} < 250ms"))
+      found |= 1, ck_assert(!o.thresholds[i].abort_on_fail);
     if (!strcmp(o.thresholds[i].expr, "p95 < 1s")) found |= 2, ck_assert(o.thresholds[i].abort_on_fail);
   }
   ck_assert_int_eq(found, 3);
@@ -52,9 +55,10 @@ START_TEST(good_closed_scenario) {
 END_TEST
 
 START_TEST(good_open_stages) {
-  const char *src = "options = { rate = 100, stages = { {duration = '10s', rate = 2000}, {duration = 20, target = 500} },\n"
-                    "  thresholds = { errors = 'rate < 1%' } }\n"
-                    "task(1, function() end)\n";
+  const char *src =
+      "options = { rate = 100, stages = { {duration = '10s', rate = 2000}, {duration = 20, target = 500} },\n"
+      "  thresholds = { errors = 'rate < 1%' } }\n"
+      "task(1, function() end)\n";
   options o;
   char err[512];
   ck_assert_int_eq(load(src, &o, err, sizeof err), 0);
@@ -69,6 +73,32 @@ START_TEST(good_open_stages) {
 }
 END_TEST
 
+START_TEST(list_thresholds_and_scalars) {
+  const char *src =
+      "options = { rate = 10, max_vus = 5, duration = 3, interval = '2s', think = 0.25,\n"
+      "  max_body = 1000, insecure_tls = true,\n"
+      "  thresholds = { 'p99 < 250ms', { threshold = 'errors rate < 1%', abort_on_fail = true } } }\n"
+      "task(function() end)\n";
+  options o;
+  char err[512];
+  ck_assert_msg(load(src, &o, err, sizeof err) == 0, "%s", err);
+  ck_assert_int_eq(o.model, OPTIONS_OPEN);
+  ck_assert_int_eq(o.max_vus, 5);
+  ck_assert_int_eq(o.duration_ns, S(3));
+  ck_assert_int_eq(o.interval_ns, S(2));
+  ck_assert_int_eq(o.think_min_ns, S(0.25));
+  ck_assert_int_eq(o.think_max_ns, S(0.25));
+  ck_assert_int_eq(o.max_body, 1000);
+  ck_assert_int_eq(o.insecure_tls, 1);
+  ck_assert_uint_eq(o.ntasks, 1);
+  ck_assert_uint_eq(o.nthresholds, 2);
+  ck_assert_str_eq(o.thresholds[0].expr, "p99 < 250ms");
+  ck_assert_int_eq(o.thresholds[0].abort_on_fail, 0);
+  ck_assert_str_eq(o.thresholds[1].expr, "errors rate < 1%");
+  ck_assert_int_eq(o.thresholds[1].abort_on_fail, 1);
+}
+END_TEST
+
 /* Each bad input and the exact message it must produce. */
 static const struct {
   const char *src, *msg;
@@ -77,8 +107,10 @@ static const struct {
      "t.lua:3: unknown option 'user' (did you mean 'users'?)"},
     {"options = {\n  users = 'ten',\n}\ntask(1, function() end)\n",
      "t.lua:2: option 'users' must be a number, not a string (users = ten)"},
-    {"options = { users = 1 }\n", "t.lua:1: no tasks: declare at least one with task(weight, function(vu) ... end)"},
-    {"options = { users = 1 \ntask(1, function() end)\n", "t.lua:2: '}' expected (to close '{' at line 1) near 'task'"},
+    {"options = { users = 1 }\n",
+     "t.lua:1: no tasks: declare at least one with task(weight, function(vu) ... end)"},
+    {"options = { users = 1 \ntask(1, function() end)\n",
+     "t.lua:2: '}' expected (to close '{' at line 1) near 'task'"},
     {"\n\noptions = { duration = 'soon' }\ntask(1, function() end)\n",
      "t.lua:3: option 'duration': 'soon' is not a duration (use e.g. \"250ms\", \"1m30s\", \"2h\")"},
     {"options = { http = 'h3' }\ntask(1, function() end)\n",
@@ -100,7 +132,8 @@ END_TEST
 START_TEST(top_level_http_refused) {
   options o;
   char err[512];
-  ck_assert_int_eq(load("options = {}\nhttp.get('/x')\ntask(1, function() end)\n", &o, err, sizeof err), -EINVAL);
+  ck_assert_int_eq(load("options = {}\nhttp.get('/x')\ntask(1, function() end)\n", &o, err, sizeof err),
+                   -EINVAL);
   ck_assert_ptr_nonnull(strstr(err, "t.lua:2:"));
   ck_assert_ptr_nonnull(strstr(err, "cannot run while the scenario is loading"));
 }
@@ -119,6 +152,7 @@ int main(void) {
   TCase *tc = tcase_create("load");
   tcase_add_test(tc, good_closed_scenario);
   tcase_add_test(tc, good_open_stages);
+  tcase_add_test(tc, list_thresholds_and_scalars);
   tcase_add_loop_test(tc, bad_input_names_file_line, 0, (int)(sizeof bad / sizeof bad[0]));
   tcase_add_test(tc, top_level_http_refused);
   tcase_add_test(tc, missing_file);

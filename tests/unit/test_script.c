@@ -16,14 +16,21 @@ static const char scenario[] =
     "             ['never'] = function(res) return false end })\n"
     "  http.get('/status/404', { name = 'expected 404', expect = { 404 } })\n"
     "  http.get('/status/503', { name = 'five oh three' })\n"
-    "  local e = http.post('/echo', { json = { a = vu.token }, query = { q = 'x y' }, name = 'echo' })\n"
+    "  local e = http.post('/echo', { json = { a = vu.token }, query = { q = 'x y' }, name = 'POST echo' })\n"
     "  group('g', function()\n"
     "    if e.json == nil or not e.body:find('\"a\":\"tok', 1, true) then error('json body missing') end\n"
     "  end)\n"
-    "  if not e.body:find('POST /echo?q=x', 1, true) then error('query missing: ' .. e.body) end\n"
-    "  if e.headers['content-type'] == nil and e.headers['content-length'] == nil then error('headers not lowercased') end\n"
+    "  if not e.body:find('POST /echo?q=x', 1, true) then error('query missing: ' .. e.body) end; "
+    "if not e.body:find('\\ntraceparent: 00%%-%%x+%%-%%x+%%-01\\r\\n') or not e.body:find("
+    "'baggage: "
+    "loadctl.run=test-run,loadctl.scenario=engine_test,loadctl.name=POST%%20echo,k6.test_run_id=test-run,"
+    "k6.scenario=engine_test,k6.name=POST%%20echo\\r', 1, true) then error('trace headers: ' .. e.body) end\n"
+    "  if e.headers['content-type'] == nil and e.headers['content-length'] == nil then error('headers not "
+    "lowercased') end\n"
     "  if env('LOADCTL_TEST_NOPE', 'dflt') ~= 'dflt' then error('env default') end\n"
-    "  if type(e.time) ~= 'number' or e.status ~= 200 or not e.ok then error('response fields') end\n"
+    "  if type(e.time) ~= 'number' or e.status ~= 200 or not e.ok then error('response fields') end; "
+    "local a, b = math.random(), math.random(6); if not (a >= 0 and a < 1 and b >= 1 and b <= 6 and b %% 1 "
+    "== 0) then error('random') end\n"
     "  if vu.iteration %% 2 == 0 then error('planted ' .. vu.iteration) end\n"
     "end, 'main')\n";
 
@@ -54,7 +61,7 @@ START_TEST(scenario_api_counts) {
   ck_assert_ptr_nonnull(five);
   ck_assert_int_eq(five->err[STATS_ERR_HTTP5XX], it);
 
-  stats_entry *echo = stats_entry_find(total, "echo");
+  stats_entry *echo = stats_entry_find(total, "POST echo");
   ck_assert_ptr_nonnull(echo);
   ck_assert_int_eq(echo->count, it);
   ck_assert_int_eq(served, 4 * it);
@@ -83,12 +90,13 @@ END_TEST
 START_TEST(sandbox_and_bad_task) {
   lua_State *L = NULL;
   char err[512];
-  const char *src = "task(1, function() end)\n"
-                    "assert(os.execute == nil or not pcall(os.execute, 'true'))\n"
-                    "assert(io.popen == nil or not pcall(io.popen, 'true'))\n"
-                    "assert(not pcall(os.remove, '/tmp/x'))\n"
-                    "assert(not pcall(io.open, '/tmp/loadctl-test-never', 'w'))\n"
-                    "assert(#__tasks == 1)\n";
+  const char *src =
+      "task(1, function() end)\n"
+      "assert(os.execute == nil or not pcall(os.execute, 'true'))\n"
+      "assert(io.popen == nil or not pcall(io.popen, 'true'))\n"
+      "assert(not pcall(os.remove, '/tmp/x'))\n"
+      "assert(not pcall(io.open, '/tmp/loadctl-test-never', 'w'))\n"
+      "assert(#__tasks == 1)\n";
   ck_assert_msg(script_open("s.lua", src, strlen(src), 0, 42, &L, err, sizeof err) == 0, "%s", err);
   lua_close(L);
   /* data.csv: rows keyed by the header; for_vu(vu) is the VU's own row, next(vu) walks on from it. */

@@ -1,0 +1,404 @@
+/* flame.c - profile views of report.html (see flame.h): C builds JSON (trees, top table, edges) and one
+ * inline JS renderer draws flame / differential / per-request graphs, a treemap, a call graph and a table. */
+#include "master/profile/flame.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "common/rundir.h"
+#include "master/profile/export.h"
+
+/* ---------- trees ---------- */
+
+/* Build-time node: {"n","v","b","s","k":{child name: node}}; finish() turns "k" into sorted "c". */
+static json_t *node_new(const char *name) {
+  return json_pack("{s:s,s:I,s:I,s:I,s:{}}", "n", name, "v", (json_int_t)0, "b", (json_int_t)0, "s", (json_int_t)0, "k");
+}
+
+static void node_inc(json_t *n, const char *key, int64_t v) {
+  json_object_set_new(n, key, json_integer(json_integer_value(json_object_get(n, key)) + v));
+}
+
+static json_t *node_child(json_t *n, const char *name) {
+  json_t *k = json_object_get(n, "k"), *c = json_object_get(k, name);
+  if (!c) {
+    c = node_new(name);
+    json_object_set_new(k, name, c);
+  }
+  return c;
+}
+
+/* Add every sample of p (value vi) into root under key ("v" or "b"). */
+static void tree_add(json_t *root, const pprof_profile *p, size_t vi, const char *key) {
+  for (size_t i = 0; i < p->nsamples; i++) {
+    const pprof_sample *s = &p->samples[i];
+    int64_t v = s->values[vi];
+    if (v == 0) continue;
+    json_t *n = root;
+    node_inc(n, key, v);
+    for (size_t j = s->nstack; j-- > 0;) {
+      n = node_child(n, p->strings[p->functions[s->stack[j]].name]);
+      node_inc(n, key, v);
+    }
+    if (key[0] == 'v') node_inc(n, "s", v);
+  }
+}
+
+static int cmp_v(const void *a, const void *b) {
+  json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "v")) +
+                 json_integer_value(json_object_get(*(json_t *const *)a, "b"));
+  json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "v")) +
+                 json_integer_value(json_object_get(*(json_t *const *)b, "b"));
+  return (x < y) - (x > y);
+}
+
+static int finish(json_t *n, int keep_b) {
+  json_t *k = json_object_get(n, "k"), *c = json_array(), *v;
+  const char *name;
+  size_t m = json_object_size(k), i = 0;
+  json_t **arr = calloc(m ? m : 1, sizeof *arr);
+  if (!c || !arr) {
+    free(arr);
+    json_decref(c);
+    return -ENOMEM;
+  }
+  json_object_foreach(k, name, v) arr[i++] = v;
+  qsort(arr, m, sizeof *arr, cmp_v);
+  for (i = 0; i < m; i++) {
+    if (finish(arr[i], keep_b) < 0) break;
+    json_array_append(c, arr[i]);
+  }
+  free(arr);
+  if (m) json_object_set_new(n, "c", c);
+  else json_decref(c);
+  json_object_del(n, "k");
+  if (!keep_b) json_object_del(n, "b");
+  return i == m ? 0 : -ENOMEM;
+}
+
+int flame_tree(const pprof_profile *p, size_t vi, json_t **out) {
+  *out = NULL;
+  if (vi >= p->nsample_types) return -EINVAL;
+  json_t *root = node_new("all");
+  if (!root) return -ENOMEM;
+  tree_add(root, p, vi, "v");
+  if (finish(root, 0) < 0) {
+    json_decref(root);
+    return -ENOMEM;
+  }
+  *out = root;
+  return 0;
+}
+
+int flame_diff_tree(const pprof_profile *a, const pprof_profile *b, json_t **out) {
+  *out = NULL;
+  json_t *root = node_new("all");
+  if (!root) return -ENOMEM;
+  if (a->nsample_types) tree_add(root, a, 0, "v");
+  if (b->nsample_types) tree_add(root, b, 0, "b");
+  if (finish(root, 1) < 0) {
+    json_decref(root);
+    return -ENOMEM;
+  }
+  *out = root;
+  return 0;
+}
+
+/* ---------- top functions and call edges ---------- */
+
+static int64_t *g_cum; /* qsort context for cmp_cum (single-threaded use) */
+
+static int cmp_cum(const void *a, const void *b) {
+  int64_t x = g_cum[*(const size_t *)a], y = g_cum[*(const size_t *)b];
+  return (x < y) - (x > y);
+}
+
+static void edges_build(const pprof_profile *p, size_t vi, const size_t *order, size_t ntop, json_t *edges) {
+  json_t *m = json_object();
+  char key[64];
+  int *rank = calloc(p->nfunctions ? p->nfunctions : 1, sizeof *rank);
+  if (!m || !rank) goto out;
+  for (size_t i = 0; i < ntop; i++) rank[order[i]] = (int)i + 1;
+  for (size_t i = 0; i < p->nsamples; i++) {
+    const pprof_sample *s = &p->samples[i];
+    for (size_t j = 0; j + 1 < s->nstack; j++) {
+      int from = rank[s->stack[j + 1]], to = rank[s->stack[j]];
+      if (!from || !to || from == to) continue;
+      snprintf(key, sizeof key, "%d %d", from - 1, to - 1);
+      json_object_set_new(m, key, json_integer(json_integer_value(json_object_get(m, key)) + s->values[vi]));
+    }
+  }
+  const char *k;
+  json_t *v;
+  json_object_foreach(m, k, v) {
+    int from = atoi(k), to = atoi(strchr(k, ' ') + 1); /* our own "%d %d" keys */
+    json_array_append_new(edges, json_pack("{s:s,s:s,s:O}", "from", p->strings[p->functions[order[from]].name], "to",
+                                           p->strings[p->functions[order[to]].name], "v", v));
+  }
+out:
+  free(rank);
+  json_decref(m);
+}
+
+int flame_top(const pprof_profile *p, size_t vi, json_t **top, json_t **edges) {
+  size_t nf = p->nfunctions;
+  int64_t *self = calloc(nf ? nf : 1, sizeof *self), *cum = calloc(nf ? nf : 1, sizeof *cum);
+  size_t *order = calloc(nf ? nf : 1, sizeof *order);
+  int rc = -ENOMEM;
+  *top = json_array();
+  *edges = json_array();
+  if (!self || !cum || !order || !*top || !*edges) goto out;
+  if ((rc = pprof_function_totals(p, vi, self, cum)) < 0) goto out;
+  for (size_t i = 0; i < nf; i++) order[i] = i;
+  g_cum = cum;
+  qsort(order, nf, sizeof *order, cmp_cum);
+  size_t n = 0;
+  for (; n < nf && n < FLAME_TOP && cum[order[n]] > 0; n++)
+    json_array_append_new(*top, json_pack("{s:s,s:I,s:I}", "f", p->strings[p->functions[order[n]].name], "flat",
+                                          (json_int_t)self[order[n]], "cum", (json_int_t)cum[order[n]]));
+  edges_build(p, vi, order, n < 15 ? n : 15, *edges);
+out:
+  free(self);
+  free(cum);
+  free(order);
+  return rc;
+}
+
+/* ---------- page data ---------- */
+
+static json_t *requests_trees(const pprof_profile *p) {
+  json_t *names = json_object(), *out = json_object();
+  for (size_t i = 0; i < p->nsamples; i++) {
+    const char *n = pprof_label_get(p, &p->samples[i], "loadctl.name");
+    if (!n) n = pprof_label_get(p, &p->samples[i], "k6.name");
+    if (n) json_object_set_new(names, n, json_true());
+  }
+  const char *k;
+  json_t *v;
+  json_object_foreach(names, k, v) {
+    pprof_profile *f = pprof_filter_label(p, "loadctl.name", k);
+    if (f && !f->nsamples) {
+      pprof_free(f);
+      f = pprof_filter_label(p, "k6.name", k);
+    }
+    json_t *t = NULL;
+    if (f && flame_tree(f, 0, &t) == 0) json_object_set_new(out, k, t);
+    pprof_free(f);
+  }
+  json_decref(names);
+  return out;
+}
+
+int flame_data(const pprof_profile *p, const pprof_profile *slow, const pprof_profile *typical, json_t **out) {
+  json_t *tree = NULL, *top = NULL, *edges = NULL, *diff = NULL;
+  size_t vi = 0;
+  *out = NULL;
+  if (!p->nsample_types) return 0;
+  if (flame_tree(p, vi, &tree) < 0 || flame_top(p, vi, &top, &edges) < 0) goto fail;
+  if (slow && typical && slow->nsamples && typical->nsamples && flame_diff_tree(slow, typical, &diff) < 0) goto fail;
+  *out = json_pack("{s:s,s:o,s:o,s:o,s:o,s:o}", "unit", p->strings[p->sample_types[vi].type], "flame", tree, "top",
+                   top, "edges", edges, "requests", requests_trees(p), "diff", diff ? diff : json_null());
+  return *out ? 0 : -ENOMEM;
+fail:
+  json_decref(tree);
+  json_decref(top);
+  json_decref(edges);
+  json_decref(diff);
+  return -ENOMEM;
+}
+
+/* Slow trace/span ids from exemplars.jsonl into set. */
+static void slow_ids(const char *run_dir, json_t *set) {
+  char path[4096], *line = NULL;
+  size_t cap = 0, i;
+  json_t *x;
+  snprintf(path, sizeof path, "%s/%s", run_dir, RUNDIR_EXEMPLARS);
+  FILE *f = fopen(path, "r");
+  if (!f) return;
+  while (getline(&line, &cap, f) > 0) {
+    json_t *o = json_loads(line, 0, NULL);
+    json_array_foreach(json_object_get(o, "slow"), i, x) {
+      const char *t = json_string_value(json_object_get(x, "trace_id"));
+      const char *s = json_string_value(json_object_get(x, "span_id"));
+      if (t && *t) json_object_set_new(set, t, json_true());
+      if (s && *s) json_object_set_new(set, s, json_true());
+    }
+    json_decref(o);
+  }
+  free(line);
+  fclose(f);
+}
+
+/* Split p's traced samples into slow (id in set) and typical (other traced samples). */
+static void split_slow(const pprof_profile *p, const json_t *set, pprof_profile *slow, pprof_profile *typ) {
+  for (size_t i = 0; i < p->nsamples; i++) {
+    const pprof_sample *s = &p->samples[i];
+    const char *t = pprof_label_get(p, s, "trace_id"), *sp = pprof_label_get(p, s, "span_id");
+    if (!t && !sp) continue;
+    int hit = (t && json_object_get(set, t)) || (sp && json_object_get(set, sp));
+    pprof_profile *dst = hit ? slow : typ;
+    uint32_t st[PPROF_MAX_STACK];
+    size_t n = s->nstack < PPROF_MAX_STACK ? s->nstack : PPROF_MAX_STACK;
+    for (size_t j = 0; j < n; j++) {
+      const pprof_function *fn = &p->functions[s->stack[j]];
+      int64_t fi = pprof_function_intern(dst, p->strings[fn->name], fn->filename ? p->strings[fn->filename] : NULL);
+      st[j] = fi < 0 ? 0 : (uint32_t)fi;
+    }
+    pprof_add_sample(dst, st, n, s->values, NULL, 0);
+  }
+}
+
+int flame_run_data(const char *run_dir, json_t **out) {
+  pprof_profile *p = NULL, *slow = NULL, *typ = NULL;
+  json_t *set = json_object();
+  int rc;
+  *out = NULL;
+  if (export_merge_run(run_dir, "cpu", &p) < 0 || !p->nsample_types) {
+    json_decref(set);
+    pprof_free(p);
+    return 0;
+  }
+  slow_ids(run_dir, set);
+  if (json_object_size(set)) {
+    slow = pprof_create(p->strings[p->sample_types[0].type], p->strings[p->sample_types[0].unit]);
+    typ = pprof_create(p->strings[p->sample_types[0].type], p->strings[p->sample_types[0].unit]);
+    for (size_t k = 1; slow && typ && k < p->nsample_types; k++) {
+      pprof_add_sample_type(slow, p->strings[p->sample_types[k].type], p->strings[p->sample_types[k].unit]);
+      pprof_add_sample_type(typ, p->strings[p->sample_types[k].type], p->strings[p->sample_types[k].unit]);
+    }
+    if (slow && typ) split_slow(p, set, slow, typ);
+  }
+  rc = flame_data(p, slow, typ, out);
+  pprof_free(p);
+  pprof_free(slow);
+  pprof_free(typ);
+  json_decref(set);
+  return rc;
+}
+
+/* ---------- HTML ---------- */
+
+static const char flame_css[] =
+    ".lc-prof .lc-fbar{margin:4px 0}.lc-prof input{width:260px;margin-right:6px}.lc-prof svg text{pointer-events:none;"
+    "font-family:monospace}.lc-prof svg g{cursor:pointer}.lc-prof table{border-collapse:collapse;font-size:12px}"
+    ".lc-prof td,.lc-prof th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}.lc-prof td.l{text-align:"
+    "left;font-family:monospace}.lc-prof th{cursor:pointer}.lc-prof .lc-note{color:#666;font-size:12px}\n";
+
+static const char *const flame_js[] = {
+    "(function(){var D=JSON.parse(document.getElementById('lc-prof-data').textContent);"
+    "var NS='http://www.w3.org/2000/svg';\n",
+    "function E(t,a,p){var e=document.createElementNS(NS,t);for(var k in a)e.setAttribute(k,a[k]);"
+    "if(p)p.appendChild(e);return e;}\n",
+    "function H(t,a,p){var e=document.createElement(t);for(var k in a)e[k]=a[k];if(p)p.appendChild(e);return e;}\n",
+    "function hash(s){var h=0;for(var i=0;i<s.length;i++)h=(h*31+s.charCodeAt(i))|0;return Math.abs(h);}\n",
+    "function warm(n){var h=hash(n);return 'hsl('+(8+h%42)+','+(65+h%30)+'%,'+(55+h%17)+'%)';}\n",
+    "function clip(s,w){var m=Math.floor((w-6)/6.6);return s.length<=m?s:(m>2?s.slice(0,m-1)+'\\u2026':'');}\n",
+    "function pct(a,b){return b?(100*a/b).toFixed(1)+'%':'-';}\n",
+    "function flame(host,root,diff){host.innerHTML='';var bar=H('div',{className:'lc-fbar'},host);"
+    "var q=H('input',{placeholder:'search functions (regex)'},bar);var rs=H('button',{textContent:'reset zoom'},bar);"
+    "var info=H('span',{className:'lc-note'},bar);var W=Math.max(host.clientWidth||1000,300),RH=17,dep=0;"
+    "(function d(n,l){if(l>dep)dep=l;(n.c||[]).forEach(function(c){d(c,l+1);});})(root,0);"
+    "var svg=E('svg',{width:W,height:(dep+1)*RH+2},host);var focus=root,path=[root];"
+    "var TV=root.v||1,TB=root.b||1;"
+    "function col(n){if(!diff)return warm(n.n);var d=n.v/TV-(n.b||0)/TB,a=Math.min(1,Math.abs(d)*8);"
+    "return d>=0?'rgb(255,'+Math.round(235-190*a)+','+Math.round(235-190*a)+')':'rgb('+Math.round(235-190*a)+','"
+    "+Math.round(235-190*a)+',255)';}\n",
+    "function draw(){while(svg.firstChild)svg.removeChild(svg.firstChild);var re=null;"
+    "try{if(q.value)re=new RegExp(q.value);}catch(e){}var hit=0;"
+    "function lay(n,x,w,l,m){if(w<0.4||!(n.v||n.b))return;var y=l*RH,g=E('g',{},svg);"
+    "var r=E('rect',{x:x,y:y,width:Math.max(w-0.6,0.4),height:RH-1,rx:2,fill:col(n)},g);"
+    "var mm=re&&re.test(n.n);if(mm){r.setAttribute('fill','#e0f');if(!m)hit+=n.v;}"
+    "E('title',{},g).textContent=n.n+': '+n.v+' ('+pct(n.v,TV)+(diff?' of slow, '+pct(n.b||0,TB)+' of typical':'')"
+    "+(n.s?', self '+n.s:'')+')';if(w>30)E('text',{x:x+3,y:y+12,'font-size':11},g).textContent=clip(n.n,w);"
+    "g.addEventListener('click',function(){focus=n;draw();});var cx=x,tot=n.v||n.b;"
+    "(n.c||[]).forEach(function(c){var cw=w*(diff?c.v||0:c.v)/tot;if(diff&&!n.v)cw=w*(c.b||0)/n.b;"
+    "lay(c,cx,cw,l+1,m||mm);cx+=cw;});}\n",
+    "lay(focus,0,W,0,false);info.textContent=' '+(re?'matched '+pct(hit,focus.v)+' \\u00b7 ':'')+"
+    "(focus===root?'click a frame to zoom':'zoomed on '+focus.n);}\n",
+    "q.addEventListener('input',draw);rs.addEventListener('click',function(){focus=root;draw();});draw();}\n",
+    "function treemap(host,top){host.innerHTML='';var W=Math.max(host.clientWidth||1000,300),HH=360;"
+    "var svg=E('svg',{width:W,height:HH},host);var it=top.filter(function(t){return t.flat>0;})"
+    ".sort(function(a,b){return b.flat-a.flat;});var tot=it.reduce(function(s,t){return s+t.flat;},0)||1;"
+    "function split(a,x,y,w,h){if(!a.length)return;if(a.length==1){var t=a[0],g=E('g',{},svg);"
+    "E('rect',{x:x,y:y,width:Math.max(w-1,0),height:Math.max(h-1,0),fill:warm(t.f)},g);"
+    "E('title',{},g).textContent=t.f+': self '+t.flat+' ('+pct(t.flat,tot)+')';"
+    "if(w>50&&h>14)E('text',{x:x+3,y:y+12,'font-size':11},g).textContent=clip(t.f,w);return;}"
+    "var s=a.reduce(function(s,t){return s+t.flat;},0),acc=0,k=0;while(k<a.length-1&&acc+a[k].flat<=s/2)acc+=a[k++].flat;"
+    "if(k==0)acc=a[k++].flat;var f=acc/s;if(w>=h){split(a.slice(0,k),x,y,w*f,h);split(a.slice(k),x+w*f,y,w*(1-f),h);}"
+    "else{split(a.slice(0,k),x,y,w,h*f);split(a.slice(k),x,y+h*f,w,h*(1-f));}}split(it,0,0,W,HH);}\n",
+    "function callgraph(host,top,edges){host.innerHTML='';var nodes=top.slice(0,15),idx={};"
+    "nodes.forEach(function(n,i){idx[n.f]=i;n.layer=0;});for(var it=0;it<20;it++)edges.forEach(function(e){"
+    "var a=nodes[idx[e.from]],b=nodes[idx[e.to]];if(a&&b&&b.layer<a.layer+1&&a.layer<14)b.layer=a.layer+1;});"
+    "var L=[];nodes.forEach(function(n){(L[n.layer]=L[n.layer]||[]).push(n);});L=L.filter(Boolean);"
+    "var W=Math.max(host.clientWidth||1000,300),BW=190,BH=34,VG=60,svg=E('svg',{width:W,height:L.length*(BH+VG)+10},host);"
+    "var d=E('defs',{},svg),mk=E('marker',{id:'lc-arr',viewBox:'0 0 10 10',refX:10,refY:5,markerWidth:7,markerHeight:7,"
+    "orient:'auto'},d);E('path',{d:'M0,0L10,5L0,10z',fill:'#666'},mk);var T=D.flame.v||1;"
+    "L.forEach(function(row,li){row.forEach(function(n,i){n.x=(i+0.5)*W/row.length-BW/2;n.y=5+li*(BH+VG);});});"
+    "var mx=edges.reduce(function(m,e){return Math.max(m,e.v);},1);edges.forEach(function(e){var a=nodes[idx[e.from]],"
+    "b=nodes[idx[e.to]];if(!a||!b)return;E('line',{x1:a.x+BW/2,y1:a.y+BH,x2:b.x+BW/2,y2:b.y,stroke:'#666',"
+    "'stroke-width':1+4*e.v/mx,'marker-end':'url(#lc-arr)'},svg);});nodes.forEach(function(n){var g=E('g',{},svg);"
+    "E('rect',{x:n.x,y:n.y,width:BW,height:BH,rx:4,fill:warm(n.f),stroke:'#444'},g);"
+    "E('text',{x:n.x+4,y:n.y+14,'font-size':11},g).textContent=clip(n.f,BW);"
+    "E('text',{x:n.x+4,y:n.y+28,'font-size':10},g).textContent='cum '+pct(n.cum,T)+' self '+pct(n.flat,T);"
+    "E('title',{},g).textContent=n.f;});}\n",
+    "function table(host,top){var T=D.flame.v||1,key='cum';function draw(){host.innerHTML='';var t=H('table',{},host),"
+    "h=t.insertRow();['function','flat','flat%','cum','cum%'].forEach(function(c){var th=H('th',{textContent:c},h);"
+    "if(c=='flat'||c=='cum')th.addEventListener('click',function(){key=c;draw();});});top.slice().sort(function(a,b)"
+    "{return b[key]-a[key];}).forEach(function(r){var tr=t.insertRow();H('td',{className:'l',textContent:r.f},tr);"
+    "H('td',{textContent:r.flat},tr);H('td',{textContent:pct(r.flat,T)},tr);H('td',{textContent:r.cum},tr);"
+    "H('td',{textContent:pct(r.cum,T)},tr);});}draw();}\n",
+    "function $(id){return document.getElementById(id);}\n",
+    "flame($('lc-flame'),D.flame,false);"
+    "if(D.diff)flame($('lc-diff'),D.diff,true);else $('lc-diff').textContent='no traced slow/typical samples in this run';"
+    "var names=Object.keys(D.requests||{}).sort(),sel=$('lc-req-sel');if(!names.length){sel.style.display='none';"
+    "$('lc-req').textContent='no samples labelled loadctl.name / k6.name';}else{names.forEach(function(n){"
+    "H('option',{value:n,textContent:n},sel);});sel.addEventListener('change',function(){flame($('lc-req'),"
+    "D.requests[sel.value],false);});flame($('lc-req'),D.requests[names[0]],false);}"
+    "treemap($('lc-tree'),D.top);callgraph($('lc-cg'),D.top,D.edges);table($('lc-top'),D.top);"
+    "document.documentElement.setAttribute('data-profile','ok');})();\n",
+    NULL};
+
+int flame_write_html(FILE *out, const json_t *data) {
+  char *js = json_dumps(data, JSON_COMPACT | JSON_ESCAPE_SLASH);
+  if (!js) return -ENOMEM;
+  fprintf(out,
+          "<section id=\"profile\" class=\"lc-prof\"><h2>Profile (%s)</h2><style>%s</style>\n"
+          "<h3>Flame graph</h3><div id=\"lc-flame\"></div>\n"
+          "<h3>Differential flame graph: slow vs typical requests</h3><p class=\"lc-note\">width = slow requests' "
+          "samples; red = larger share in slow requests, blue = larger share in typical ones</p><div id=\"lc-diff\">"
+          "</div>\n<h3>Per-request flame graph</h3><select id=\"lc-req-sel\"></select><div id=\"lc-req\"></div>\n"
+          "<h3>Treemap of self time</h3><div id=\"lc-tree\"></div>\n<h3>Call graph (top functions)</h3>"
+          "<div id=\"lc-cg\"></div>\n<h3>Top functions</h3><div id=\"lc-top\"></div>\n"
+          "<script type=\"application/json\" id=\"lc-prof-data\">%s</script>\n<script>",
+          json_string_value(json_object_get(data, "unit")) ? json_string_value(json_object_get(data, "unit")) : "",
+          flame_css, js);
+  for (size_t i = 0; flame_js[i]; i++) fputs(flame_js[i], out);
+  fputs("</script></section>\n", out);
+  free(js);
+  return ferror(out) ? -EIO : 0;
+}
+
+int flame_write_section(const char *run_dir) {
+  json_t *data = NULL;
+  char path[4096], tmp[4200];
+  int rc = flame_run_data(run_dir, &data);
+  if (rc < 0 || !data) return rc;
+  snprintf(path, sizeof path, "%s/%s", run_dir, RUNDIR_SECTIONS);
+  mkdir(path, 0755);
+  snprintf(path, sizeof path, "%s/%s/50-profile.html", run_dir, RUNDIR_SECTIONS);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  FILE *f = fopen(tmp, "w");
+  if (!f) {
+    rc = -errno;
+    goto out;
+  }
+  rc = flame_write_html(f, data);
+  if (fclose(f) != 0 && rc == 0) rc = -EIO;
+  if (rc == 0 && rename(tmp, path) != 0) rc = -errno;
+  if (rc == 0) rc = 1;
+out:
+  json_decref(data);
+  return rc;
+}

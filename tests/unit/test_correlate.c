@@ -1,0 +1,414 @@
+/* test_correlate.c - correlation methods on synthetic profiles with a planted answer (slow function in 10% of
+ * traces, endpoint hot spot, background job in windows 5-7, mutex hot spot, regression), plus the negative
+ * cases (no fault, too few samples) and correlate_run reading a run directory from disk. */
+#include <check.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "master/profile/correlate.h"
+
+/* Add a sample: frames root first separated by ';', then label pairs (key, value) ending with NULL. */
+static void add(pprof_profile *p, const char *frames, int64_t v0, int64_t v1, ...) {
+  uint32_t st[32];
+  size_t n = 0;
+  char buf[512];
+  snprintf(buf, sizeof buf, "%s", frames);
+  for (char *t = buf, *e; t; t = e) {
+    e = strchr(t, ';');
+    if (e) *e++ = '\0';
+    st[n++] = (uint32_t)pprof_function_intern(p, t, NULL);
+  }
+  for (size_t i = 0; i < n / 2; i++) {
+    uint32_t x = st[i];
+    st[i] = st[n - 1 - i];
+    st[n - 1 - i] = x;
+  }
+  pprof_label lb[8];
+  size_t nl = 0;
+  va_list ap;
+  va_start(ap, v1);
+  for (const char *k; (k = va_arg(ap, const char *));) {
+    const char *val = va_arg(ap, const char *);
+    lb[nl++] = (pprof_label){(uint32_t)pprof_intern(p, k), (uint32_t)pprof_intern(p, val), 0, 0};
+  }
+  va_end(ap);
+  int64_t vals[2] = {v0, v1};
+  ck_assert_int_eq(pprof_add_sample(p, st, n, vals, lb, nl), 0);
+}
+
+static json_t *run1(const char *type, pprof_profile *p, json_t *iv, json_t *ex) {
+  correlate_window w = {0, 60000, type, p};
+  correlate_input in = {&w, 1, iv, ex};
+  json_t *out = NULL;
+  ck_assert_int_eq(correlate_findings(&in, &out), 0);
+  return out;
+}
+
+static json_t *count_kind(json_t *fs, const char *kind, size_t *n) {
+  json_t *f, *first = NULL;
+  size_t i;
+  *n = 0;
+  json_array_foreach(fs, i, f) if (strcmp(json_string_value(json_object_get(f, "kind")), kind) == 0) {
+    if (!first) first = f;
+    (*n)++;
+  }
+  return first;
+}
+
+/* 100 traces; nslow of them slow, each slow one with 20 samples in slowfn and 5 in handler; typical ones
+ * 5 in handler + 1 in runtime.mallocgc under handler. */
+static pprof_profile *tail_profile(int nslow, const char *slowfn, json_t **ex) {
+  pprof_profile *p = pprof_create("samples", "count");
+  json_t *slow = json_array();
+  char tid[40];
+  for (int i = 0; i < 100; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    if (i < nslow) {
+      char fr[128];
+      snprintf(fr, sizeof fr, "main.main;main.handleOrder;%s", slowfn);
+      add(p, fr, 20, 0, "trace_id", tid, NULL);
+      add(p, "main.main;main.handleOrder", 5, 0, "trace_id", tid, NULL);
+      json_array_append_new(slow, json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 900.0));
+    } else {
+      add(p, "main.main;main.handleOrder", 5, 0, "trace_id", tid, NULL);
+      add(p, "main.main;main.handleOrder;runtime.mallocgc", 1, 0, "trace_id", tid, NULL);
+    }
+  }
+  *ex = json_pack("[{s:I,s:s,s:o,s:[]}]", "t", (json_int_t)0, "name", "POST /api/orders", "slow", slow, "typical");
+  return p;
+}
+
+START_TEST(tail_found) {
+  json_t *ex;
+  pprof_profile *p = tail_profile(10, "main.fraudScore", &ex);
+  json_t *fs = run1("cpu", p, NULL, ex);
+  size_t n;
+  json_t *f = count_kind(fs, "tail", &n);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.fraudScore");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "request")), "POST /api/orders");
+  ck_assert_double_eq_tol(json_number_value(json_object_get(f, "share")), 0.8, 1e-3);
+  ck_assert_double_eq_tol(json_number_value(json_object_get(f, "baseline_share")), 0.0, 1e-3);
+  ck_assert_int_eq(json_integer_value(json_object_get(f, "samples")), 250);
+  ck_assert(json_is_null(json_object_get(f, "window")));
+  ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(f, "evidence")), "250 samples"));
+  /* the top finding overall is the tail one */
+  ck_assert_ptr_eq(json_array_get(fs, 0), f);
+  json_decref(fs);
+  json_decref(ex);
+  pprof_free(p);
+}
+END_TEST
+
+START_TEST(tail_negative) {
+  json_t *ex, *fs, *f;
+  size_t n;
+  /* too few: 2 slow traces = 50 samples... use 1 trace = 25 samples < 50 */
+  pprof_profile *p = tail_profile(1, "main.fraudScore", &ex);
+  fs = run1("cpu", p, NULL, ex);
+  count_kind(fs, "tail", &n);
+  ck_assert_uint_eq(n, 0);
+  json_decref(fs);
+  json_decref(ex);
+  pprof_free(p);
+  /* no fault: slow traces spend their time where typical ones do */
+  p = tail_profile(10, "main.handleOrder", &ex);
+  fs = run1("cpu", p, NULL, ex);
+  f = count_kind(fs, "tail", &n);
+  ck_assert_uint_eq(n, 0);
+  ck_assert_ptr_null(f);
+  ck_assert_uint_eq(json_array_size(fs), 0);
+  json_decref(fs);
+  json_decref(ex);
+  pprof_free(p);
+}
+END_TEST
+
+static pprof_profile *endpoint_profile(int64_t hot) {
+  pprof_profile *p = pprof_create("samples", "count");
+  add(p, "main.main;main.handleOrder;main.cartTotal", hot, 0, "loadctl.name", "POST /api/orders", NULL);
+  add(p, "main.main;main.handleOrder", 80, 0, "loadctl.name", "POST /api/orders", NULL);
+  add(p, "main.main;main.listBooks", 190, 0, "loadctl.name", "GET /api/books", NULL);
+  add(p, "main.main;main.listBooks;main.cartTotal", 10, 0, "loadctl.name", "GET /api/books", NULL);
+  return p;
+}
+
+static json_t *intervals2(double orders_p99, double books_p99) {
+  return json_pack("[{s:I,s:s,s:I,s:f},{s:I,s:s,s:I,s:f},{s:I,s:s,s:I,s:f}]", "t", (json_int_t)1000, "name",
+                   "POST /api/orders", "count", (json_int_t)100, "p99_ms", orders_p99, "t", (json_int_t)1000, "name",
+                   "GET /api/books", "count", (json_int_t)100, "p99_ms", books_p99, "t", (json_int_t)1000, "name", "(all)",
+                   "count", (json_int_t)200, "p99_ms", 1000.0);
+}
+
+START_TEST(endpoint_found) {
+  pprof_profile *p = endpoint_profile(120);
+  json_t *iv = intervals2(200, 20), *fs = run1("cpu", p, iv, NULL);
+  size_t n;
+  json_t *f = count_kind(fs, "endpoint", &n);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.cartTotal");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "request")), "POST /api/orders");
+  ck_assert_double_eq_tol(json_number_value(json_object_get(f, "share")), 0.6, 1e-3);
+  ck_assert_double_eq_tol(json_number_value(json_object_get(f, "baseline_share")), 0.05, 1e-3);
+  ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(f, "evidence")), "p99 200.0 ms"));
+  json_decref(fs);
+  json_decref(iv);
+  /* same profile but orders is the fast request: orders is not claimed (books' own listBooks may be) */
+  iv = intervals2(20, 200);
+  fs = run1("cpu", p, iv, NULL);
+  f = count_kind(fs, "endpoint", &n);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "request")), "GET /api/books");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.listBooks");
+  json_decref(fs);
+  json_decref(iv);
+  pprof_free(p);
+  /* no hot spot: cartTotal is as rare in orders as elsewhere, so it is never named */
+  p = endpoint_profile(5);
+  iv = intervals2(200, 20);
+  fs = run1("cpu", p, iv, NULL);
+  size_t i;
+  json_array_foreach(fs, i, f) ck_assert_str_ne(json_string_value(json_object_get(f, "function")), "main.cartTotal");
+  json_decref(fs);
+  json_decref(iv);
+  pprof_free(p);
+}
+END_TEST
+
+/* 10 windows of 5 s from t=0; background job in windows 5..7 (when bgjob is set); latency high in 5..7
+ * (when slow is set). */
+static void window_setup(pprof_profile **ps, correlate_window *ws, json_t **iv, int bgjob, int slow) {
+  *iv = json_array();
+  for (int k = 0; k < 10; k++) {
+    int bad = k >= 5 && k <= 7;
+    ps[k] = pprof_create("samples", "count");
+    add(ps[k], "main.main;main.handleOrder", bad && bgjob ? 40 : 100, 0, NULL);
+    add(ps[k], "runtime.gcBgMarkWorker", 3 + k % 2, 0, NULL);
+    if (bad && bgjob) add(ps[k], "main.main;main.reindexJob;runtime.memmove", 60, 0, NULL);
+    ws[k] = (correlate_window){k * 5000, (k + 1) * 5000, "cpu", ps[k]};
+    for (int j = 0; j < 5; j++)
+      json_array_append_new(*iv, json_pack("{s:I,s:s,s:I,s:f}", "t", (json_int_t)(k * 5000 + j * 1000), "name", "GET /x",
+                                           "count", (json_int_t)50, "p99_ms", (bad && slow ? 150.0 : 10.0) + k % 3));
+  }
+}
+
+START_TEST(window_found) {
+  pprof_profile *ps[10];
+  correlate_window ws[10];
+  json_t *iv, *fs = NULL;
+  size_t n;
+  window_setup(ps, ws, &iv, 1, 1);
+  correlate_input in = {ws, 10, iv, NULL};
+  ck_assert_int_eq(correlate_findings(&in, &fs), 0);
+  json_t *f = count_kind(fs, "window", &n);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.reindexJob");
+  ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(f, "window"), 0)), 25000);
+  ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(f, "window"), 1)), 40000);
+  ck_assert_double_eq_tol(json_number_value(json_object_get(f, "share")), 180.0 / 311, 1e-3);
+  ck_assert_double_eq_tol(json_number_value(json_object_get(f, "baseline_share")), 0.0, 1e-3);
+  /* 7 tied zero shares limit the rank correlation: 0.778 is the exact value for this layout */
+  ck_assert_double_eq_tol(json_number_value(json_object_get(f, "spearman")), 0.778, 1e-3);
+  json_decref(fs);
+  json_decref(iv);
+  for (int k = 0; k < 10; k++) pprof_free(ps[k]);
+  /* latency rises but nothing in the profile changes: no window finding */
+  window_setup(ps, ws, &iv, 0, 1);
+  ck_assert_int_eq(correlate_findings(&in, &fs), 0);
+  ck_assert_uint_eq(json_array_size(fs), 0);
+  json_decref(fs);
+  json_decref(iv);
+  for (int k = 0; k < 10; k++) pprof_free(ps[k]);
+  /* the job runs but latency stays flat: no claim either */
+  window_setup(ps, ws, &iv, 1, 0);
+  in.intervals = iv;
+  ck_assert_int_eq(correlate_findings(&in, &fs), 0);
+  count_kind(fs, "window", &n);
+  ck_assert_uint_eq(n, 0);
+  json_decref(fs);
+  json_decref(iv);
+  for (int k = 0; k < 10; k++) pprof_free(ps[k]);
+}
+END_TEST
+
+static pprof_profile *mutex_profile(int64_t hot) {
+  pprof_profile *p = pprof_create("contentions", "count");
+  ck_assert_int_eq(pprof_add_sample_type(p, "delay", "nanoseconds"), 0);
+  add(p, "main.main;main.handleOrder;main.(*Inventory).Reserve;sync.(*Mutex).Unlock", hot, 5000000000LL, NULL);
+  add(p, "main.main;main.sessionGC;sync.(*Mutex).Unlock", 10, 100000000LL, NULL);
+  return p;
+}
+
+START_TEST(mutex_found) {
+  pprof_profile *p = mutex_profile(200);
+  json_t *fs = run1("mutex", p, NULL, NULL);
+  ck_assert_uint_eq(json_array_size(fs), 1);
+  json_t *f = json_array_get(fs, 0);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "window");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "profile")), "mutex");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.(*Inventory).Reserve");
+  ck_assert_double_eq_tol(json_number_value(json_object_get(f, "share")), 5.0 / 5.1, 1e-3);
+  ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(f, "window"), 1)), 60000);
+  ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(f, "evidence")), "mutex profile"));
+  json_decref(fs);
+  pprof_free(p);
+  p = mutex_profile(20); /* 30 contentions < 50 */
+  fs = run1("mutex", p, NULL, NULL);
+  ck_assert_uint_eq(json_array_size(fs), 0);
+  json_decref(fs);
+  pprof_free(p);
+}
+END_TEST
+
+START_TEST(compare_regression) {
+  pprof_profile *a = pprof_create("samples", "count"), *b = pprof_create("samples", "count");
+  add(a, "main.main;main.handler", 100, 0, NULL);
+  add(b, "main.main;main.handler", 100, 0, NULL);
+  add(b, "main.main;main.handler;main.slowPath", 50, 0, NULL);
+  json_t *out = json_array();
+  ck_assert_int_eq(correlate_compare(a, b, out), 1);
+  json_t *f = json_array_get(out, 0);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "regression");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.slowPath");
+  ck_assert_double_eq_tol(json_number_value(json_object_get(f, "share")), 50.0 / 150, 1e-3);
+  ck_assert_int_eq(correlate_compare(a, a, out), 0); /* same run: nothing */
+  ck_assert_uint_eq(json_array_size(out), 1);
+  json_decref(out);
+  pprof_free(a);
+  pprof_free(b);
+}
+END_TEST
+
+START_TEST(run_dir) {
+  char dir[] = "/tmp/correlate_XXXXXX", path[256];
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/profiles", dir);
+  ck_assert_int_eq(mkdir(path, 0700), 0);
+  pprof_profile *ps[10];
+  correlate_window ws[10];
+  json_t *iv;
+  window_setup(ps, ws, &iv, 1, 1);
+  snprintf(path, sizeof path, "%s/profiles/index.jsonl", dir);
+  FILE *idx = fopen(path, "w");
+  for (int k = 0; k < 10; k++) {
+    char name[64];
+    snprintf(name, sizeof name, "%d-%d-pprof-cpu.pb.gz", k * 5000, (k + 1) * 5000);
+    snprintf(path, sizeof path, "%s/profiles/%s", dir, name);
+    ck_assert_int_eq(pprof_encode_file(ps[k], path), 0);
+    json_t *l = json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:n,s:I,s:I}", "start_ms", (json_int_t)k * 5000,
+                          "end_ms", (json_int_t)(k + 1) * 5000, "source", "pprof", "type", "cpu", "url", "http://x", "file", name,
+                          "status", "ok", "error", "bytes", (json_int_t)1, "samples", (json_int_t)1);
+    char *s = json_dumps(l, JSON_COMPACT);
+    fprintf(idx, "%s\n", s);
+    free(s);
+    json_decref(l);
+    pprof_free(ps[k]);
+  }
+  fprintf(idx, "{\"start_ms\":1,\"end_ms\":2,\"sou\n"); /* truncated line from a killed run */
+  fclose(idx);
+  snprintf(path, sizeof path, "%s/intervals.jsonl", dir);
+  FILE *f = fopen(path, "w");
+  size_t i;
+  json_t *o;
+  json_array_foreach(iv, i, o) {
+    char *s = json_dumps(o, JSON_COMPACT);
+    fprintf(f, "%s\n", s);
+    free(s);
+  }
+  fclose(f);
+  json_decref(iv);
+  json_t *fs = NULL;
+  char err[256] = "";
+  ck_assert_int_eq(correlate_run(dir, &fs, err, sizeof err), 0);
+  ck_assert_uint_eq(json_array_size(fs), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "function")), "main.reindexJob");
+  json_decref(fs);
+  /* the one call the master makes: findings count, flame section and exports on disk */
+  ck_assert_int_eq(correlate_attach(dir, NULL, err, sizeof err), 1);
+  struct stat sb;
+  snprintf(path, sizeof path, "%s/sections/50-profile.html", dir);
+  ck_assert_int_eq(stat(path, &sb), 0);
+  ck_assert(sb.st_size > 5000);
+  snprintf(path, sizeof path, "%s/profile-cpu.speedscope.json", dir);
+  ck_assert_int_eq(stat(path, &sb), 0);
+  snprintf(path, sizeof path, "%s/profile-cpu.pb.gz", dir);
+  pprof_profile *merged = NULL;
+  ck_assert_int_eq(pprof_decode_file(path, &merged, err, sizeof err), 0);
+  ck_assert_int_eq(pprof_total(merged, 0), 10 * 100 + 35 + 3 * 60 - 3 * 60); /* 100 + 3..4 per window */
+  pprof_free(merged);
+  /* an empty run dir: no findings, no error */
+  char empty[] = "/tmp/correlate_XXXXXX";
+  ck_assert_ptr_nonnull(mkdtemp(empty));
+  ck_assert_int_eq(correlate_run(empty, &fs, err, sizeof err), 0);
+  ck_assert_uint_eq(json_array_size(fs), 0);
+  json_decref(fs);
+  rmdir(empty);
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* Real profiles recorded from the shop (fixtures/shop_profiles.md). */
+static pprof_profile *fixture(const char *name) {
+  char path[1024], err[256];
+  const char *src = getenv("LOADCTL_SRC");
+  snprintf(path, sizeof path, "%s/tests/unit/fixtures/%s", src ? src : ".", name);
+  pprof_profile *p = NULL;
+  ck_assert_msg(pprof_decode_file(path, &p, err, sizeof err) == 0, "%s: %s", path, err);
+  return p;
+}
+
+START_TEST(shop_fixtures) {
+  pprof_profile *m = fixture("shop_mutex.pb.gz");
+  json_t *fs = run1("mutex", m, NULL, NULL);
+  ck_assert_uint_eq(json_array_size(fs), 1);
+  json_t *f = json_array_get(fs, 0);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.inventoryReserve");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "window");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "profile")), "mutex");
+  ck_assert_int_eq(json_integer_value(json_object_get(f, "samples")), 705);
+  ck_assert_double_eq_tol(json_number_value(json_object_get(f, "share")), 1.0, 1e-9);
+  json_decref(fs);
+  pprof_free(m);
+  /* CPU: all 352 samples are one slow trace; with no other traced requests to compare, no tail claim */
+  pprof_profile *c = fixture("shop_cpu.pb.gz");
+  json_t *ex = json_pack("[{s:I,s:s,s:[{s:s,s:s}],s:[]}]", "t", (json_int_t)0, "name", "POST /api/orders", "slow",
+                         "trace_id", "0af7651916cd43dd8448eb211c80319c", "span_id", "", "typical");
+  fs = run1("cpu", c, NULL, ex);
+  size_t n;
+  count_kind(fs, "tail", &n);
+  ck_assert_uint_eq(n, 0);
+  json_decref(fs);
+  json_decref(ex);
+  ck_assert_str_eq(correlate_frame(c, &c->samples[0]), c->strings[c->functions[c->samples[0].stack[0]].name]);
+  pprof_free(c);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("correlate");
+  TCase *tc = tcase_create("correlate");
+  SRunner *sr;
+  int failed;
+
+  tcase_add_test(tc, tail_found);
+  tcase_add_test(tc, tail_negative);
+  tcase_add_test(tc, endpoint_found);
+  tcase_add_test(tc, window_found);
+  tcase_add_test(tc, mutex_found);
+  tcase_add_test(tc, compare_regression);
+  tcase_add_test(tc, run_dir);
+  tcase_add_test(tc, shop_fixtures);
+  suite_add_tcase(s, tc);
+  sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
