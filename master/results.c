@@ -13,6 +13,7 @@
 #include "common/log.h"
 #include "common/rundir.h"
 #include "master/history.h"
+#include "master/profile/correlate.h"
 #include "master/profile/source.h"
 #include "master/report/live.h"
 #include "master/report/report.h"
@@ -164,8 +165,11 @@ int results_finish(results *r, bool aborted, int64_t late_intervals, registry *r
   if (r->intervals == 0) {
     LOG(LOG_ERROR, "master: no stats arrived from any worker; nothing to report");
     code = 2;
-  } else if (write_report(r) < 0) {
-    code = 2;
+  } else {
+    char cerr[512];
+    if (r->cfg->opt && r->cfg->opt->nprofiles > 0 && correlate_attach(r->dir, r->rep, cerr, sizeof cerr) < 0)
+      LOG(LOG_WARN, "master: correlation: %s", cerr);
+    if (write_report(r) < 0) code = 2;
   }
   if (r->cfg->junit_path && thresholds_write_junit(r->th, r->cfg->junit_path) < 0)
     LOG(LOG_WARN, "master: cannot write %s", r->cfg->junit_path);

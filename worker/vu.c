@@ -41,7 +41,10 @@ struct vu {
   http_header headers[VU_MAX_HEADERS + 2];
   char traceparent[56];
   char baggage[1024];
+  char baggage_name[STATS_NAME_MAX]; /* the name baggage was built for ("" = not built) */
+  size_t entry_hint;                 /* index of this VU's last stats entry, tried before a search */
   char url[VU_URL_MAX];
+  char url_arg[VU_URL_MAX]; /* the url argument v->url was built from ("" = none) */
 };
 
 static const char host_key = 'h';
@@ -99,11 +102,33 @@ static void resume(vu *v) {
   }
 }
 
+/* The current interval's entry for v->name: the entry found last time when it still matches (the
+ * engine swaps intervals but keeps names in creation order), else a search. */
+static stats_entry *entry_of(vu *v) {
+  stats_interval *s = v->host->stats;
+  stats_entry *e;
+
+  if (v->entry_hint < s->nentries && !strcmp(s->entries[v->entry_hint].name, v->name))
+    return &s->entries[v->entry_hint];
+  e = stats_entry_get(s, v->name, v->method);
+  if (e) v->entry_hint = (size_t)(e - s->entries);
+  return e;
+}
+
+/* Wall-clock ms for a monotonic time, from a wall - mono offset read again every 1024 calls. */
+static int64_t wall_ms_of(int64_t mono_ns) {
+  static _Thread_local int64_t offset_ns;
+  static _Thread_local unsigned calls;
+
+  if ((calls++ & 1023) == 0) offset_ns = clock_wall_ns() - clock_mono_ns();
+  return (mono_ns + offset_ns) / 1000000;
+}
+
 /* Record one response in the current interval; returns the error kind or -1. */
 static int record(vu *v, const http_response *res, int64_t done_ns) {
   vu_host *h = v->host;
   int64_t start = v->first_pending ? v->intended_ns : v->call_ns;
-  stats_entry *e = stats_entry_get(h->stats, v->name, v->method);
+  stats_entry *e = entry_of(v);
   int kind = -1;
   char msg[64];
 
@@ -123,7 +148,7 @@ static int record(vu *v, const http_response *res, int64_t done_ns) {
     snprintf(msg, sizeof msg, "HTTP %d", res->status);
     stats_entry_fail(e, kind, msg);
   }
-  stats_exemplar x = {.latency_us = (done_ns - start) / 1000, .wall_ms = clock_wall_ns() / 1000000};
+  stats_exemplar x = {.latency_us = (done_ns - start) / 1000, .wall_ms = wall_ms_of(done_ns)};
   memcpy(x.trace_id, v->trace_id, sizeof x.trace_id);
   memcpy(x.span_id, v->span_id, sizeof x.span_id);
   stats_entry_exemplar(e, &x, trace_rand(&h->rng));
@@ -184,7 +209,12 @@ static int collect_headers(lua_State *L, vu *v, int idx) {
   }
   trace_new_span_id(&v->host->rng, v->span_id);
   trace_traceparent(v->trace_id, v->span_id, v->traceparent);
-  trace_baggage(v->baggage, sizeof v->baggage, v->host->run_id, v->host->scenario, v->name);
+  if (strcmp(v->baggage_name, v->name)) { /* percent-encode once per name change, not per request */
+    if (trace_baggage(v->baggage, sizeof v->baggage, v->host->run_id, v->host->scenario, v->name) < 0)
+      v->baggage_name[0] = '\0';
+    else
+      memcpy(v->baggage_name, v->name, sizeof v->name);
+  }
   v->headers[n++] = (http_header){"traceparent", v->traceparent};
   v->headers[n++] = (http_header){"baggage", v->baggage};
   return n;
@@ -192,15 +222,20 @@ static int collect_headers(lua_State *L, vu *v, int idx) {
 
 static int build_url(vu *v, const char *url) {
   const char *target = v->host->opt->target;
-  size_t tlen = strlen(target);
+  size_t tlen, ulen = strlen(url);
   int len;
+  if (ulen > 0 && ulen < sizeof v->url_arg && !strcmp(v->url_arg, url)) return 0; /* same as last time */
+  v->url_arg[0] = '\0';
+  tlen = strlen(target);
   if (!strncmp(url, "http://", 7) || !strncmp(url, "https://", 8)) {
     len = snprintf(v->url, sizeof v->url, "%s", url);
   } else {
     while (tlen > 0 && target[tlen - 1] == '/') tlen--;
     len = snprintf(v->url, sizeof v->url, "%.*s%s%s", (int)tlen, target, url[0] == '/' ? "" : "/", url);
   }
-  return len > 0 && (size_t)len < sizeof v->url ? 0 : -E2BIG;
+  if (len <= 0 || (size_t)len >= sizeof v->url) return -E2BIG;
+  if (ulen < sizeof v->url_arg) memcpy(v->url_arg, url, ulen + 1);
+  return 0;
 }
 
 static void read_expect(lua_State *L, vu *v, int idx) {
@@ -220,6 +255,15 @@ static void read_expect(lua_State *L, vu *v, int idx) {
   }
 }
 
+/* String argument idx into dst, cut to size - 1 bytes. */
+static void copy_arg(lua_State *L, int idx, char *dst, size_t size) {
+  size_t len;
+  const char *src = luaL_checklstring(L, idx, &len);
+  if (len >= size) len = size - 1;
+  memcpy(dst, src, len);
+  dst[len] = '\0';
+}
+
 /* __send(method, url, name, body, headers, timeout_s, expect) -> response table (yields). */
 static int l_send(lua_State *L) {
   vu *v = current_vu(L);
@@ -228,8 +272,8 @@ static int l_send(lua_State *L) {
   http_request req = {0};
   int rc;
 
-  snprintf(v->method, sizeof v->method, "%s", luaL_checkstring(L, 1));
-  snprintf(v->name, sizeof v->name, "%s", luaL_checkstring(L, 3));
+  copy_arg(L, 1, v->method, sizeof v->method);
+  copy_arg(L, 3, v->name, sizeof v->name);
   if (build_url(v, luaL_checkstring(L, 2)) != 0) return luaL_error(L, "http.*: URL longer than %d bytes", VU_URL_MAX);
   read_expect(L, v, 7);
   req.method = v->method;

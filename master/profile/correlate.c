@@ -11,8 +11,8 @@
 #include "common/rundir.h"
 #include "master/profile/export.h"
 #include "master/profile/flame.h"
-#include "master/report/report.h"
 #include "master/profile/source.h"
+#include "master/report/report.h"
 
 #define MIN_N CORRELATE_MIN_SAMPLES
 
@@ -101,8 +101,9 @@ static int strong(double share, double base, double min_share, double min_delta)
 
 /* ---------- (1) exemplar join ---------- */
 
-static void slow_sets(const json_t *exemplars, json_t *slow) {
-  size_t i, j;
+/* Slow trace and span ids -> request name; returns how many slow exemplars there are. */
+static size_t slow_sets(const json_t *exemplars, json_t *slow) {
+  size_t i, j, n = 0;
   json_t *line, *x;
   json_array_foreach(exemplars, i, line) {
     const char *name = json_string_value(json_object_get(line, "name"));
@@ -111,21 +112,23 @@ static void slow_sets(const json_t *exemplars, json_t *slow) {
       const char *s = json_string_value(json_object_get(x, "span_id"));
       if (t && *t) json_object_set_new(slow, t, json_string(name ? name : ""));
       if (s && *s) json_object_set_new(slow, s, json_string(name ? name : ""));
+      n++;
     }
   }
+  return n;
 }
 
 static void method_tail(const correlate_input *in, json_t *out) {
   json_t *slow = json_object(), *sm = json_object(), *bm = json_object(), *names = json_object();
   double st = 0, bt = 0;
-  if (in->exemplars) slow_sets(in->exemplars, slow);
+  size_t nslow = in->exemplars ? slow_sets(in->exemplars, slow) : 0;
   for (size_t w = 0; w < in->nwindows && json_object_size(slow); w++) {
     const pprof_profile *p = in->windows[w].prof;
     if (!is_cpu(in->windows[w].type) || !p->nsample_types) continue;
     for (size_t i = 0; i < p->nsamples; i++) {
       const pprof_sample *s = &p->samples[i];
       const char *t = pprof_label_get(p, s, "trace_id"), *sp = pprof_label_get(p, s, "span_id");
-      if (!t && !sp) continue;
+      /* baseline: everything else the process did (typical traced requests are rarely sampled at all) */
       json_t *hit = t ? json_object_get(slow, t) : NULL;
       if (!hit && sp) hit = json_object_get(slow, sp);
       double v = (double)s->values[0];
@@ -151,9 +154,10 @@ static void method_tail(const correlate_input *in, json_t *out) {
     }
     char ev[512];
     snprintf(ev, sizeof ev,
-             "exemplar join (cpu profile): %.0f samples of %zu slow traced requests spend %.0f%% in %s vs %.0f%% "
-             "of %.0f samples of other traced requests",
-             st, json_object_size(slow), sh * 100, fn, bs * 100, bt);
+             "exemplar join (cpu profile): %.0f samples of the %zu slowest traced requests spend %.0f%% in "
+             "%s vs %.0f%% "
+             "of the other %.0f samples (typical requests and all other work)",
+             st, nslow, sh * 100, fn, bs * 100, bt);
     json_t *f = finding("tail", req && *req ? req : NULL, fn, sh, bs, NULL, ev, st, 3 + sh - bs);
     json_object_set_new(f, "profile", json_string("cpu"));
     json_array_append_new(out, f);
@@ -215,8 +219,10 @@ static int latency_is_high(const correlate_input *in, json_t *per, const char *n
   if (!in->intervals) return 1;
   json_object_foreach(per, k, v) {
     double l = latency_p99(in->intervals, INT64_MIN, INT64_MAX, k);
-    if (strcmp(k, name) == 0) *lat = l;
-    else if (l >= 0 && n < 256) vals[n++] = l;
+    if (strcmp(k, name) == 0)
+      *lat = l;
+    else if (l >= 0 && n < 256)
+      vals[n++] = l;
   }
   if (*lat < 0 || n < 1) return 1;
   *med = median(vals, n);
@@ -233,11 +239,11 @@ static void method_endpoint(const correlate_input *in, json_t *out) {
       const pprof_sample *s = &p->samples[i];
       const char *name = req_label(p, s), *fn = correlate_frame(p, s);
       double v = (double)s->values[0];
+      map_add(all, fn, v); /* the baseline of a request is everything else in the profile */
+      at += v;
       if (!name) continue;
       map_add(map_child(per, name), fn, v);
       map_add(tot, name, v);
-      map_add(all, fn, v);
-      at += v;
     }
   }
   const char *name;
@@ -248,10 +254,12 @@ static void method_endpoint(const correlate_input *in, json_t *out) {
     const char *fn = best_delta(fns, nt, all, rest, 1, &sh, &bs);
     if (!fn || !strong(sh, bs, 0.20, 0.15) || !latency_is_high(in, per, name, &lat, &med)) continue;
     char ev[512], lt[128] = "";
-    if (lat >= 0 && med >= 0) snprintf(lt, sizeof lt, "; its p99 %.1f ms vs median %.1f ms over other requests", lat, med);
+    if (lat >= 0 && med >= 0)
+      snprintf(lt, sizeof lt, "; its p99 %.1f ms vs median %.1f ms over other requests", lat, med);
     snprintf(ev, sizeof ev,
-             "per-request labels (cpu profile): %.0f samples of %s spend %.0f%% in %s vs %.0f%% of %.0f samples "
-             "of other requests%s",
+             "per-request labels (cpu profile): %.0f samples of %s spend %.0f%% in %s vs %.0f%% of the other "
+             "%.0f samples "
+             "(other requests and unlabelled work)%s",
              nt, name, sh * 100, fn, bs * 100, rest, lt);
     json_t *f = finding("endpoint", name, fn, sh, bs, NULL, ev, nt, 2 + sh - bs);
     json_object_set_new(f, "profile", json_string("cpu"));
@@ -268,8 +276,10 @@ static void ranks(const double *v, size_t n, double *r) {
   for (size_t i = 0; i < n; i++) {
     double less = 0, eq = 0;
     for (size_t j = 0; j < n; j++) {
-      if (v[j] < v[i]) less++;
-      else if (v[j] == v[i]) eq++;
+      if (v[j] < v[i])
+        less++;
+      else if (v[j] == v[i])
+        eq++;
     }
     r[i] = less + (eq + 1) / 2;
   }
@@ -320,29 +330,34 @@ static void window_collect(const correlate_input *in, wstate *ws) {
   }
 }
 
+/* Judge fn over the windows: "bad" windows have p99 above the median (thr). */
 static void window_judge(const wstate *ws, const char *fn, double thr, json_t *out) {
   double share[MAXW], bad = 0, badt = 0, good = 0, goodt = 0;
   int64_t t0 = INT64_MAX, t1 = INT64_MIN;
   for (size_t k = 0; k < ws->n; k++) {
     double v = map_get(ws->fn[k], fn);
     share[k] = v / ws->tot[k];
-    if (ws->lat[k] >= thr) {
+    if (ws->lat[k] > thr)
       bad += v, badt += ws->tot[k];
-      if (ws->t0[k] < t0) t0 = ws->t0[k];
-      if (ws->t1[k] > t1) t1 = ws->t1[k];
-    } else {
+    else
       good += v, goodt += ws->tot[k];
-    }
   }
   double rho = spearman(ws->lat, share, ws->n);
   if (badt < MIN_N || goodt < MIN_N || rho < 0.5) return;
   double sb = bad / badt, sg = good / goodt;
   if (!strong(sb, sg, 0.10, 0.10)) return;
+  for (size_t k = 0; k < ws->n; k++) /* the window: bad windows where fn is above its baseline */
+    if (ws->lat[k] > thr && share[k] > sg) {
+      if (ws->t0[k] < t0) t0 = ws->t0[k];
+      if (ws->t1[k] > t1) t1 = ws->t1[k];
+    }
   char ev[512];
-  snprintf(ev, sizeof ev,
-           "time windows (cpu profile): over %zu windows %s's share rises with p99 latency (Spearman %.2f); "
-           "%.0f%% of %.0f samples in windows with p99 >= %.1f ms vs %.0f%% of %.0f samples elsewhere",
-           ws->n, fn, rho, sb * 100, badt, thr, sg * 100, goodt);
+  snprintf(
+      ev, sizeof ev,
+      "time windows (cpu profile): over %zu windows %s's share rises with p99 latency (Spearman %.2f); "
+      "%.0f%% of %.0f samples in windows with p99 above the median %.1f ms vs %.0f%% of %.0f samples in the "
+      "others",
+      ws->n, fn, rho, sb * 100, badt, thr, sg * 100, goodt);
   json_t *win = json_pack("[I,I]", (json_int_t)t0, (json_int_t)t1);
   json_t *f = finding("window", NULL, fn, sb, sg, win, ev, badt, 1 + (sb - sg) * rho);
   json_object_set_new(f, "profile", json_string("cpu"));
@@ -351,17 +366,24 @@ static void window_judge(const wstate *ws, const char *fn, double thr, json_t *o
   json_decref(win);
 }
 
+/* Windows split at the median p99; only judged when the upper half's mean p99 is >= 1.5x the lower's
+ * (latency really rose somewhere, not just noise). */
 static void method_window(const correlate_input *in, json_t *out) {
   wstate ws = {0};
   if (!in->intervals) return;
   window_collect(in, &ws);
   if (ws.n >= 4) {
-    double med = median(ws.lat, ws.n), thr = med * 1.5;
-    size_t nbad = 0;
-    for (size_t k = 0; k < ws.n; k++) nbad += ws.lat[k] >= thr;
+    double med = median(ws.lat, ws.n), hi = 0, lo = 0, nhi = 0, nlo = 0;
+    for (size_t k = 0; k < ws.n; k++) {
+      if (ws.lat[k] > med)
+        hi += ws.lat[k], nhi++;
+      else
+        lo += ws.lat[k], nlo++;
+    }
     const char *fn;
     json_t *v;
-    if (nbad >= 1 && nbad <= ws.n - 2) json_object_foreach(ws.keys, fn, v) window_judge(&ws, fn, thr, out);
+    if (nhi >= 1 && nlo >= 2 && hi / nhi >= 1.5 * (lo / nlo))
+      json_object_foreach(ws.keys, fn, v) window_judge(&ws, fn, med, out);
   }
   for (size_t k = 0; k < ws.n; k++) json_decref(ws.fn[k]);
   json_decref(ws.keys);
@@ -416,8 +438,10 @@ static void contention_one(const correlate_input *in, const char *type, json_t *
         json_number_value(v) / total;
     char ev[512];
     snprintf(ev, sizeof ev,
-             "%s profile: %s holds %.0f%% of %.3f s total %s delay over %.0f contentions (next function %.0f%%)%s%s", type, fn, sh * 100,
-             total / 1e9, type, cont, next * 100, ep ? ", almost all under request " : "", ep ? req : "");
+             "%s profile: %s holds %.0f%% of %.3f s total %s delay over %.0f contentions (next function "
+             "%.0f%%)%s%s",
+             type, fn, sh * 100, total / 1e9, type, cont, next * 100, ep ? ", almost all under request " : "",
+             ep ? req : "");
     json_t *win = t0 <= t1 ? json_pack("[I,I]", (json_int_t)t0, (json_int_t)t1) : NULL;
     json_t *f = finding(ep ? "endpoint" : "window", ep ? req : NULL, fn, sh, next, ep ? NULL : win, ev, cont,
                         1.5 + sh);
@@ -450,7 +474,8 @@ int correlate_compare(const pprof_profile *base, const pprof_profile *cur, json_
       double c = json_number_value(v) / ct, b = map_get(bm, fn) / bt;
       if (c - b < 0.05 || c < 1.5 * b) continue;
       char ev[512];
-      snprintf(ev, sizeof ev, "run vs run (profile diff): %s has %.0f%% of %.0f samples vs %.0f%% of %.0f in the base run",
+      snprintf(ev, sizeof ev,
+               "run vs run (profile diff): %s has %.0f%% of %.0f samples vs %.0f%% of %.0f in the base run",
                fn, c * 100, ct, b * 100, bt);
       json_array_append_new(out, finding("regression", NULL, fn, c, b, NULL, ev, ct, 0.5 + c - b));
       added++;
@@ -458,6 +483,16 @@ int correlate_compare(const pprof_profile *base, const pprof_profile *cur, json_
   json_decref(bm);
   json_decref(cm);
   return added;
+}
+
+int correlate_compare_runs(const char *base_dir, const char *cur_dir, json_t *out) {
+  pprof_profile *a = NULL, *b = NULL;
+  int rc = 0;
+  if (export_merge_run(base_dir, "cpu", &a) == 0 && export_merge_run(cur_dir, "cpu", &b) == 0)
+    rc = correlate_compare(a, b, out);
+  pprof_free(a);
+  pprof_free(b);
+  return rc;
 }
 
 /* ---------- driver ---------- */
@@ -525,7 +560,8 @@ int correlate_run(const char *run_dir, json_t **out, char *err, size_t errlen) {
     goto out;
   }
   for (size_t i = 0; i < nsw; i++) {
-    if (strcmp(sw[i].status, "ok") != 0 || source_load_window(pdir, &sw[i], &profs[nw], e, sizeof e) < 0) continue;
+    if (strcmp(sw[i].status, "ok") != 0 || source_load_window(pdir, &sw[i], &profs[nw], e, sizeof e) < 0)
+      continue;
     cw[nw] = (correlate_window){sw[i].start_ms, sw[i].end_ms, sw[i].type, profs[nw]};
     nw++;
   }
@@ -547,8 +583,10 @@ int correlate_attach(const char *run_dir, report *r, char *err, size_t errlen) {
   int rc = correlate_run(run_dir, &findings, err, errlen);
   if (rc < 0) return rc;
   int n = (int)json_array_size(findings);
-  if (r) report_set_findings(r, findings);
-  else json_decref(findings);
+  if (r)
+    report_set_findings(r, findings);
+  else
+    json_decref(findings);
   rc = flame_write_section(run_dir);
   if (rc < 0) {
     snprintf(err, errlen, "profile section of %s: %s", run_dir, strerror(-rc));

@@ -34,7 +34,8 @@ typedef struct correlate_window {
 typedef struct correlate_input {
   const correlate_window *windows;
   size_t nwindows;
-  const json_t *intervals; /* array of intervals.jsonl objects (t, interval_ms, name, count, p99_ms), or NULL */
+  const json_t
+      *intervals; /* array of intervals.jsonl objects (t, interval_ms, name, count, p99_ms), or NULL */
   const json_t *exemplars; /* array of exemplars.jsonl objects (t, name, slow[], typical[]), or NULL */
 } correlate_input;
 
@@ -51,6 +52,10 @@ int correlate_run(const char *run_dir, json_t **out, char *err, size_t errlen);
  * index 0 of each). Appends "regression" findings to out (a JSON array). Returns how many were added, or
  * -ENOMEM. */
 int correlate_compare(const pprof_profile *base, const pprof_profile *cur, json_t *out);
+
+/* correlate_compare on two run directories' merged CPU profiles (export_merge_run). Returns findings added,
+ * 0 when either run has no CPU profile, or -ENOMEM. For `loadctl compare BASE NEW`. */
+int correlate_compare_runs(const char *base_dir, const char *cur_dir, json_t *out);
 
 typedef struct report report;
 

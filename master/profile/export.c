@@ -42,9 +42,10 @@ int export_speedscope(const pprof_profile *p, size_t vi, const char *name, json_
     json_array_append_new(weights, json_integer(s->values[vi]));
     total += s->values[vi];
   }
-  json_t *prof = json_pack("{s:s,s:s,s:s,s:I,s:I,s:o,s:o}", "type", "sampled", "name", name ? name : "profile",
-                           "unit", speedscope_unit(p, vi), "startValue", (json_int_t)0, "endValue",
-                           (json_int_t)total, "samples", samples, "weights", weights);
+  json_t *prof =
+      json_pack("{s:s,s:s,s:s,s:I,s:I,s:o,s:o}", "type", "sampled", "name", name ? name : "profile", "unit",
+                speedscope_unit(p, vi), "startValue", (json_int_t)0, "endValue", (json_int_t)total, "samples",
+                samples, "weights", weights);
   json_t *frames = speedscope_frames(p);
   if (!prof || !frames) {
     json_decref(prof);
@@ -52,8 +53,8 @@ int export_speedscope(const pprof_profile *p, size_t vi, const char *name, json_
     return -ENOMEM;
   }
   *out = json_pack("{s:s,s:{s:o},s:[o],s:s,s:I,s:s}", "$schema", EXPORT_SPEEDSCOPE_SCHEMA, "shared", "frames",
-                   frames, "profiles", prof, "name", name ? name : "profile", "activeProfileIndex", (json_int_t)0,
-                   "exporter", "loadctl");
+                   frames, "profiles", prof, "name", name ? name : "profile", "activeProfileIndex",
+                   (json_int_t)0, "exporter", "loadctl");
   return *out ? 0 : -ENOMEM;
 }
 
@@ -83,9 +84,12 @@ out:
   return rc;
 }
 
-int export_pprof_file(const pprof_profile *p, const char *path) { return pprof_encode_file(p, path); }
+int export_pprof_file(const pprof_profile *p, const char *path) {
+  return pprof_encode_file(p, path);
+}
 
-static int merge_type(const char *pdir, const source_window *w, size_t n, const char *type, pprof_profile **out) {
+static int merge_type(const char *pdir, const source_window *w, size_t n, const char *type,
+                      pprof_profile **out) {
   char e[256];
   for (size_t i = 0; i < n; i++) {
     pprof_profile *p = NULL;

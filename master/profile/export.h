@@ -12,7 +12,8 @@
 
 /* Speedscope file object for value index vi of p: shared.frames = p's functions (same indices), one
  * "sampled" profile whose samples are frame-index stacks root first and weights the values (zero skipped).
- * unit "nanoseconds"/"bytes" when p's type says so, else "none". New reference in *out. 0, -EINVAL, -ENOMEM. */
+ * unit "nanoseconds"/"bytes" when p's type says so, else "none". New reference in *out. 0, -EINVAL, -ENOMEM.
+ */
 int export_speedscope(const pprof_profile *p, size_t vi, const char *name, json_t **out);
 
 /* Write speedscope JSON / folded stacks (value vi) / gzipped pprof to path. 0 or negative errno. */
@@ -22,7 +23,8 @@ int export_pprof_file(const pprof_profile *p, const char *path);
 
 /* Merge the run's "ok" profile windows of one type (run_dir/profiles/index.jsonl; type "cpu" also takes
  * "folded" windows' samples only when no pprof cpu window exists) into a new profile (*out, NULL when there
- * is none). 0, -ENOENT (no windows of that type), -ENOMEM. Windows that fail to decode or merge are skipped. */
+ * is none). 0, -ENOENT (no windows of that type), -ENOMEM. Windows that fail to decode or merge are skipped.
+ */
 int export_merge_run(const char *run_dir, const char *type, pprof_profile **out);
 
 /* Write run_dir/profile-<type>.pb.gz, .folded and .speedscope.json for each of cpu, mutex, block that has

@@ -1,5 +1,6 @@
-/* test_flame.c - flame trees, top/edges, differential tree, exports (speedscope structure, folded, pprof round
- * trip) and the HTML fragment rendered in headless chromium without JS errors (skipped without chromium). */
+/* test_flame.c - flame trees, top/edges, differential tree, exports (speedscope structure, folded, pprof
+ * round trip) and the HTML fragment rendered in headless chromium without JS errors (skipped without
+ * chromium). */
 #include <check.h>
 #include <errno.h>
 #include <stdio.h>
@@ -25,7 +26,8 @@ static void add(pprof_profile *p, const char *frames, int64_t v, const char *nam
     st[i] = st[n - 1 - i];
     st[n - 1 - i] = x;
   }
-  pprof_label lb = {(uint32_t)pprof_intern(p, "loadctl.name"), (uint32_t)pprof_intern(p, name ? name : "x"), 0, 0};
+  pprof_label lb = {(uint32_t)pprof_intern(p, "loadctl.name"), (uint32_t)pprof_intern(p, name ? name : "x"),
+                    0, 0};
   int64_t vals[2] = {v, v * 10000000};
   ck_assert_int_eq(pprof_add_sample(p, st, n, vals, &lb, name ? 1 : 0), 0);
 }
@@ -44,8 +46,8 @@ static pprof_profile *sample_profile(void) {
 static json_t *child(json_t *n, const char *name) {
   size_t i;
   json_t *c;
-  json_array_foreach(json_object_get(n, "c"), i, c) if (strcmp(json_string_value(json_object_get(c, "n")), name) == 0)
-    return c;
+  json_array_foreach(json_object_get(n, "c"), i,
+                     c) if (strcmp(json_string_value(json_object_get(c, "n")), name) == 0) return c;
   return NULL;
 }
 
@@ -78,15 +80,17 @@ START_TEST(tree_numbers) {
   size_t i;
   json_t *r;
   int seen = 0;
-  json_array_foreach(top, i, r) if (strcmp(json_string_value(json_object_get(r, "f")), "encoding/json.Marshal") == 0) {
+  json_array_foreach(
+      top, i, r) if (strcmp(json_string_value(json_object_get(r, "f")), "encoding/json.Marshal") == 0) {
     ck_assert_int_eq(IV(r, "flat"), 35);
     ck_assert_int_eq(IV(r, "cum"), 35);
     seen = 1;
   }
   ck_assert(seen);
   seen = 0;
-  json_array_foreach(edges, i, r) if (strcmp(json_string_value(json_object_get(r, "from")), "main.handleOrder") == 0 &&
-                                      strcmp(json_string_value(json_object_get(r, "to")), "main.fraudScore") == 0) {
+  json_array_foreach(edges, i,
+                     r) if (strcmp(json_string_value(json_object_get(r, "from")), "main.handleOrder") == 0 &&
+                            strcmp(json_string_value(json_object_get(r, "to")), "main.fraudScore") == 0) {
     ck_assert_int_eq(IV(r, "v"), 60);
     seen = 1;
   }
@@ -145,9 +149,11 @@ START_TEST(speedscope_structure) {
   json_array_foreach(samples, i, f) {
     size_t j;
     json_t *x;
-    json_array_foreach(f, j, x) ck_assert(json_integer_value(x) >= 0 && (size_t)json_integer_value(x) < p->nfunctions);
+    json_array_foreach(f, j, x)
+        ck_assert(json_integer_value(x) >= 0 && (size_t)json_integer_value(x) < p->nfunctions);
     if (json_array_size(f) == 3)
-      ck_assert_str_eq(json_string_value(json_object_get(json_array_get(frames, (size_t)json_integer_value(json_array_get(f, 0))), "name")),
+      ck_assert_str_eq(json_string_value(json_object_get(
+                           json_array_get(frames, (size_t)json_integer_value(json_array_get(f, 0))), "name")),
                        "main.main");
   }
   json_decref(o);
@@ -179,7 +185,8 @@ START_TEST(file_exports) {
   ck_assert_int_eq(export_speedscope_file(p, 0, "x", path), 0);
   json_t *o = json_load_file(path, 0, NULL);
   ck_assert_ptr_nonnull(o);
-  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(o, "profiles"), 0), "unit")), "none");
+  ck_assert_str_eq(
+      json_string_value(json_object_get(json_array_get(json_object_get(o, "profiles"), 0), "unit")), "none");
   json_decref(o);
   unlink(path);
   rmdir(dir);
@@ -191,7 +198,8 @@ END_TEST
  * renderer marks data-profile="ok" at its end. */
 START_TEST(html_in_chromium) {
   if (system("command -v chromium >/dev/null 2>&1") != 0) return; /* no browser: nothing to render */
-  pprof_profile *p = sample_profile(), *slow = pprof_create("samples", "count"), *typ = pprof_create("samples", "count");
+  pprof_profile *p = sample_profile(), *slow = pprof_create("samples", "count"),
+                *typ = pprof_create("samples", "count");
   add(slow, "main.main;main.handleOrder;main.fraudScore", 60, NULL);
   add(slow, "main.main;main.handleOrder", 10, NULL);
   add(typ, "main.main;main.handleOrder", 60, NULL);
@@ -201,15 +209,17 @@ START_TEST(html_in_chromium) {
   ck_assert_uint_eq(json_object_size(json_object_get(d, "requests")), 2);
   const char *page = getenv("FLAME_PAGE") ? getenv("FLAME_PAGE") : "/tmp/loadctl_flame_test.html";
   FILE *f = fopen(page, "w");
-  fprintf(f, "<!doctype html><html><head><meta charset=utf-8><title>ok</title><script>window.onerror=function(m)"
-             "{document.title='JSERROR '+m;};</script></head><body style='width:1300px'>\n");
+  fprintf(f,
+          "<!doctype html><html><head><meta charset=utf-8><title>ok</title><script>window.onerror=function(m)"
+          "{document.title='JSERROR '+m;};</script></head><body style='width:1300px'>\n");
   ck_assert_int_eq(flame_write_html(f, d), 0);
   fprintf(f, "</body></html>\n");
   fclose(f);
   json_decref(d);
   char cmd[1024];
   snprintf(cmd, sizeof cmd,
-           "u=$(mktemp -d); timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run "
+           "u=$(mktemp -d); timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic "
+           "--no-first-run "
            "--disable-background-networking --disable-component-update --disable-sync --user-data-dir=$u "
            "--dump-dom file://%s > %s.dom 2>/dev/null; rm -rf $u",
            page, page);
