@@ -35,6 +35,14 @@ ip netns exec $NW curl -fsS -o /dev/null "http://10.77.2.2:$PORT/ok" || fail "wo
 base=$(tcount)
 
 "$LOADCTL" keygen "$T/key" >/dev/null
+# Workers run from the installed Debian package when deploy_package.sh has built one (it runs first):
+# the .deb is unpacked into a fresh root and its /usr/bin/loadctl is the worker binary.
+WORKER_BIN=$LOADCTL
+deb=$(ls "$LOADCTL_BUILD"/package/loadctl_*.deb 2>/dev/null | head -1 || true)
+if [ -n "$deb" ]; then
+  dpkg -x "$deb" "$T/root" && WORKER_BIN=$T/root/usr/bin/loadctl
+fi
+echo "workers run $WORKER_BIN ($("$WORKER_BIN" --version))"
 cat >"$T/s.lua" <<LUA
 options = { target = "http://10.77.2.2:$PORT", users = 4, duration = "4s" }
 task(1, function(vu) http.get("/ok", {name = "GET ok"}) end)
@@ -43,7 +51,7 @@ ip netns exec $NM "$LOADCTL" master "$T/s.lua" --listen tcp://10.77.1.1:5557 --e
   --expect-timeout 20s --key-file "$T/key" --quiet --out "$T/run" >"$T/master.log" 2>&1 &
 M=$!; PIDS+=($M)
 for i in 1 2; do
-  ip netns exec $NW "$LOADCTL" worker --master tcp://10.77.1.1:5557 --key-file "$T/key" --threads 1 --id "ns$i" \
+  ip netns exec $NW "$WORKER_BIN" worker --master tcp://10.77.1.1:5557 --key-file "$T/key" --threads 1 --id "ns$i" \
     >"$T/w$i.log" 2>&1 &
   PIDS+=($!)
 done
