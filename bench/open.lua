@@ -6,7 +6,7 @@ options = {
   target = getenv("BENCH_TARGET") or "http://127.0.0.1:8080",
   http = getenv("BENCH_HTTP") or "h1",
   rate = 1000,
-  max_vus = 200,
+  max_vus = tonumber(getenv("BENCH_MAX_VUS") or "") or 200,
   duration = "10s",
 }
 
