@@ -194,9 +194,16 @@ START_TEST(three_workers_exact) {
 }
 END_TEST
 
+static int starts_now(void) {
+  pthread_mutex_lock(&lock);
+  int n = starts;
+  pthread_mutex_unlock(&lock);
+  return n;
+}
+
 static void *cancel_later(void *arg) {
   harness *h = arg;
-  while (starts < NWORKERS) usleep(10000);
+  while (starts_now() < NWORKERS) usleep(10000);
   usleep(1500000);
   atomic_store(&h->cancel[2], 1); /* worker 3 vanishes without a word (like kill -9) */
   return NULL;
