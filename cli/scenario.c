@@ -108,7 +108,7 @@ static int parse_number(const char *cmd, const char *flag, const char *v, double
 }
 
 int scenario_parse_flags(int argc, char **argv, scenario_flags *f) {
-  double d;
+  double d = 0;
   int rc = 0;
 
   for (int i = 1; i < argc && rc == 0; i++) {

@@ -285,7 +285,7 @@ static int history_row(FILE *f, const stats_interval *iv, const char *type, cons
 
 int rundir_history_rows(FILE *f, const stats_interval *iv, const stats_interval *cum) {
   hist *all = NULL, *tall = NULL;
-  int64_t count, errors, bytes, tcount, terrors, tbytes;
+  int64_t count = 0, errors = 0, bytes = 0, tcount = 0, terrors = 0, tbytes = 0;
   int rc = 0;
 
   for (size_t i = 0; i < iv->nentries && rc == 0; i++) {

@@ -182,7 +182,7 @@ static void fail(http_h1_conn *c, int kind, const char *what, int uverr) {
   close_tcp(c);
   c->want_connect = 0;
   c->res.error = kind;
-  if (uverr) snprintf(c->res.error_message, sizeof c->res.error_message, "%s: %s", what, uv_strerror(uverr));
+  if (uverr) snprintf(c->res.error_message, sizeof c->res.error_message, "%.120s: %.120s", what, uv_strerror(uverr));
   else snprintf(c->res.error_message, sizeof c->res.error_message, "%s", what);
   finish(c);
 }

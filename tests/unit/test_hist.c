@@ -304,6 +304,12 @@ START_TEST(decode_raw_header) {
   raw[7] = 3;
   ck_assert_int_eq(hist_decode(raw, 43, &back), -EPROTO);
   ck_assert_ptr_null(back);
+  /* fuzz_hist finding (tests/fuzz/regressions/hist): a huge lowest once overflowed 2 * lowest */
+  const uint8_t huge_lowest[8] = {0x7a, 0x28, 0xcb, 0x86, 0xba, 0x88, 0xb4, 0xda};
+  memcpy(raw + 16, huge_lowest, sizeof huge_lowest);
+  raw[7] = 2, raw[40] = 2 * 5, raw[41] = 2 * 3; /* valid counts: only the header is wrong */
+  ck_assert_int_eq(hist_decode(raw, 42, &back), -EPROTO);
+  ck_assert_ptr_null(back);
 }
 END_TEST
 
