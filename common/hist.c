@@ -9,6 +9,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <zlib.h>
 
 /* Layout, as HdrHistogram computes it for lowest 1, highest 3.6e9, 3 significant digits. */
@@ -88,7 +89,9 @@ static int64_t slot_median(int32_t i) {
 
 /* Released histograms are kept per thread (reset sparsely, so their counts are already zero) and handed
  * out again by hist_create: the master decodes ~40 histograms per worker message and a fresh calloc of
- * 188 KB each was its biggest cost. The list is capped and freed when its thread exits. */
+ * 188 KB each was its biggest cost. The list is capped and freed when its thread exits. A new histogram
+ * is its own anonymous mapping, not calloc: calloc from a reused heap zeroes (and makes resident) all
+ * 188 KB, a fresh mapping only the pages its counts touch (~2 MB -> ~0.1 MB of RSS per request name). */
 #define POOL_MAX 64
 
 typedef struct pool {
@@ -103,7 +106,7 @@ static _Thread_local pool *thread_pool;
 
 static void pool_free(void *p) {
   pool *pl = p;
-  for (int i = 0; i < pl->n; i++) free(pl->items[i]);
+  for (int i = 0; i < pl->n; i++) munmap(pl->items[i], sizeof *pl->items[i]);
   free(pl);
   thread_pool = NULL;
 }
@@ -135,8 +138,8 @@ int hist_create(hist **out) {
     *out = pl->items[--pl->n];
     return 0;
   }
-  h = calloc(1, sizeof *h);
-  if (!h) return -ENOMEM;
+  h = mmap(NULL, sizeof *h, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (h == MAP_FAILED) return -ENOMEM;
   h->lo = COUNTS_LEN;
   *out = h;
   return 0;
@@ -148,7 +151,7 @@ void hist_destroy(hist *h) {
   if (!h) return;
   pl = pool_get();
   if (!pl || pl->n >= POOL_MAX) {
-    free(h);
+    munmap(h, sizeof *h);
     return;
   }
   hist_reset(h);

@@ -29,6 +29,7 @@ typedef struct loader {
 static const char *const known_keys[] = {
     "name",    "target",   "users",   "spawn_rate", "duration", "stages",   "rate",     "max_vus",
     "thresholds", "profile", "http",  "timeout",    "interval", "think",    "max_body", "insecure_tls",
+    "max_redirects",
 };
 
 static int fail(loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -351,7 +352,7 @@ static void set_defaults(options *o, const char *chunk) {
 }
 
 static int read_scalars(loader *ld, int t, options *o) {
-  double max_vus = -1, max_body = -1, rate = -1;
+  double max_vus = -1, max_body = -1, rate = -1, max_redirects = -1;
   int rc = check_keys(ld, t);
   if (!rc) rc = get_string(ld, t, "name", o->name, sizeof o->name);
   if (!rc) rc = get_string(ld, t, "target", o->target, sizeof o->target);
@@ -360,6 +361,7 @@ static int read_scalars(loader *ld, int t, options *o) {
   if (!rc) rc = get_number(ld, t, "rate", &rate);
   if (!rc) rc = get_number(ld, t, "max_vus", &max_vus);
   if (!rc) rc = get_number(ld, t, "max_body", &max_body);
+  if (!rc) rc = get_number(ld, t, "max_redirects", &max_redirects);
   if (!rc) rc = get_duration(ld, t, "duration", &o->duration_ns);
   if (!rc) rc = get_duration(ld, t, "timeout", &o->timeout_ns);
   if (!rc) rc = get_duration(ld, t, "interval", &o->interval_ns);
@@ -367,6 +369,9 @@ static int read_scalars(loader *ld, int t, options *o) {
   if (rate >= 0) o->model = OPTIONS_OPEN, o->rate = rate;
   if (max_vus >= 0) o->max_vus = (int64_t)max_vus;
   if (max_body >= 0) o->max_body = (int64_t)max_body;
+  if (max_redirects > OPTIONS_MAX_REDIRECTS)
+    return fail(ld, "option 'max_redirects' must be at most %d (got %g)", OPTIONS_MAX_REDIRECTS, max_redirects);
+  if (max_redirects >= 0) o->max_redirects = (int64_t)max_redirects;
   lua_getfield(ld->L, t, "insecure_tls");
   o->insecure_tls = lua_toboolean(ld->L, -1);
   lua_pop(ld->L, 1);

@@ -11,6 +11,7 @@
 #define OPTIONS_MAX_THRESHOLDS 64
 #define OPTIONS_MAX_PROFILES 16
 #define OPTIONS_MAX_TASKS 256
+#define OPTIONS_MAX_REDIRECTS 50
 
 enum options_model { OPTIONS_CLOSED = 0, OPTIONS_OPEN = 1 };
 
@@ -51,6 +52,7 @@ typedef struct options {
   int64_t interval_ns; /* stats interval, default 1 s */
   int64_t think_min_ns, think_max_ns; /* default think time between iterations, default 0 */
   int64_t max_body;   /* bytes of a response body kept for the script; default 1 MiB */
+  int64_t max_redirects; /* redirects followed per request (k6 maxRedirects); default 0; > 0 needs curl */
   int insecure_tls;
   size_t ntasks;      /* tasks declared with task(); 0 is an error */
 } options;

@@ -68,7 +68,7 @@ static const char *const prelude_src[] = {
     "    if h then for k, v in pairs(h) do h2[k] = v end end\n",
     "    h = h2\n",
     "  end\n",
-    "  local r = C_send(method, url, name, body, h, opts.timeout, opts.expect)\n",
+    "  local r = C_send(method, url, name, body, h, opts.timeout, opts.expect, opts.redirects)\n",
     "  return setmetatable(r, resp_mt)\n",
     "end\n",
     "for _, m in ipairs({'get', 'head', 'delete', 'options'}) do\n",

@@ -56,7 +56,7 @@ struct http_curl_conn {
   int key_valid;
   buf reqbody;
   buf url; /* the URL last given to curl (with its NUL): setting it again costs a copy and a parse */
-  int busy, got_byte;
+  int busy, got_byte, resent;
   http_curl_done_cb done;
   void *ud;
   http_response res;
@@ -283,6 +283,19 @@ static void fill_info(http_curl_conn *c, CURLcode code) {
   }
 }
 
+/* A reused connection the peer had closed: curl resends on a fresh one, but its retry counter lives in
+ * the easy handle and is never reset (libcurl 7.88), so every sixth such retry of a VU fails. When
+ * nothing came back and no connection was made, resend once more ourselves, as http_h1 does. */
+static int resend_dead(http_curl_conn *c, CURLcode code) {
+  long connects = -1;
+  if (c->resent || c->got_byte) return 0;
+  if (code != CURLE_SEND_ERROR && code != CURLE_RECV_ERROR && code != CURLE_GOT_NOTHING) return 0;
+  if (curl_easy_getinfo(c->easy, CURLINFO_NUM_CONNECTS, &connects) != CURLE_OK || connects != 0) return 0;
+  c->resent = 1;
+  c->errbuf[0] = 0;
+  return curl_multi_add_handle(c->h->multi, c->easy) == CURLM_OK;
+}
+
 static void drain(http_curl *h) {
   CURLMsg *m;
   int left;
@@ -293,7 +306,7 @@ static void drain(http_curl *h) {
     http_curl_conn *c = NULL;
     curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&c);
     curl_multi_remove_handle(h->multi, easy);
-    if (!c || !c->busy) continue;
+    if (!c || !c->busy || resend_dead(c, code)) continue;
     fill_info(c, code);
     http_response res = c->res; /* the callback may start the next request on c */
     c->busy = 0;
@@ -389,7 +402,7 @@ int http_curl_conn_send(http_curl_conn *c, const http_request *r, http_curl_done
   c->errbuf[0] = 0;
   c->hdrs.len = c->body.len = 0;
   c->max_body = r->max_body;
-  c->got_byte = 0;
+  c->got_byte = c->resent = 0;
   c->done = done;
   c->ud = ud;
   c->res.sent_ns = clock_mono_ns();

@@ -132,13 +132,21 @@ static int record(vu *v, const http_response *res, int64_t done_ns) {
   int kind = -1;
   char msg[64];
 
-  if (!e) e = stats_entry_get(h->stats, "(other)", "");
+  if (!e) {
+    e = stats_entry_get(h->stats, "(other)", "");
+    if (e && !h->names_full_logged) {
+      h->names_full_logged = 1;
+      LOG(LOG_WARN, "more than %d request names: '%s' and other new names are counted as \"(other)\"; "
+          "name requests whose URL carries an id (http.get(url, {name = \"GET /item/:id\"}))",
+          STATS_MAX_NAMES - 1, v->name);
+    }
+  }
   if (!e) return -1;
   v->first_pending = 0;
   stats_entry_record(e, (done_ns - start) / 1000, (done_ns - v->call_ns) / 1000);
   e->bytes_in += (int64_t)res->bytes_in;
   e->bytes_out += (int64_t)res->bytes_out;
-  if (res->error) {
+  if (res->error || res->status == 0) { /* status 0: no response; error 0 is STATS_ERR_CONNECT */
     kind = res->error;
     stats_entry_fail(e, kind, res->error_message[0] ? res->error_message : stats_err_name(kind));
   } else if (res->status >= 400) {
@@ -168,7 +176,7 @@ static void push_response(vu *v, const http_response *res, int kind, int64_t don
   lua_setfield(co, -2, "time");
   lua_pushboolean(co, kind < 0);
   lua_setfield(co, -2, "ok");
-  if (res->error) {
+  if (res->error || res->status == 0) {
     lua_pushstring(co, res->error_message[0] ? res->error_message : stats_err_name(res->error));
     lua_setfield(co, -2, "error");
   } else if (kind >= 0) {
@@ -264,7 +272,7 @@ static void copy_arg(lua_State *L, int idx, char *dst, size_t size) {
   dst[len] = '\0';
 }
 
-/* __send(method, url, name, body, headers, timeout_s, expect) -> response table (yields). */
+/* __send(method, url, name, body, headers, timeout_s, expect, redirects) -> response table (yields). */
 static int l_send(lua_State *L) {
   vu *v = current_vu(L);
   size_t body_len = 0;
@@ -282,8 +290,18 @@ static int l_send(lua_State *L) {
   req.nheaders = (size_t)collect_headers(L, v, 5);
   req.body = body;
   req.body_len = body_len;
-  req.timeout_ms = lua_isnumber(L, 6) ? (int64_t)(lua_tonumber(L, 6) * 1000) : v->host->opt->timeout_ns / 1000000;
+  req.timeout_ms = v->host->opt->timeout_ns / 1000000;
+  if (lua_type(L, 6) == LUA_TNUMBER) req.timeout_ms = (int64_t)(lua_tonumber(L, 6) * 1000);
+  else if (lua_type(L, 6) == LUA_TSTRING) {
+    int64_t ns;
+    if (clock_parse_duration(lua_tostring(L, 6), &ns) != 0 || ns <= 0)
+      return luaL_error(L, "http.*: timeout '%s' is not a duration such as \"500ms\"", lua_tostring(L, 6));
+    req.timeout_ms = ns / 1000000 > 0 ? ns / 1000000 : 1;
+  }
   req.max_body = (size_t)v->host->opt->max_body;
+  req.max_redirects = lua_isnumber(L, 8) ? (int)lua_tointeger(L, 8) : (int)v->host->opt->max_redirects;
+  if (req.max_redirects < 0 || req.max_redirects > OPTIONS_MAX_REDIRECTS)
+    return luaL_error(L, "http.*: redirects must be 0..%d", OPTIONS_MAX_REDIRECTS);
   v->call_ns = clock_mono_ns();
   if (v->first_pending && v->intended_ns > v->call_ns) v->intended_ns = v->call_ns;
   rc = http_conn_send(v->conn, &req, on_response, v);

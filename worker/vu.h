@@ -33,6 +33,7 @@ struct vu_host {
   void *engine_ud;
   int64_t go_intended_ns;
   int64_t script_errors_logged;
+  int names_full_logged; /* the STATS_MAX_NAMES warning was given */
 };
 
 enum vu_state { VU_NEW = 0, VU_BUSY, VU_IDLE, VU_DONE };
