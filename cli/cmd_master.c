@@ -56,6 +56,8 @@ int cmd_master(int argc, char **argv) {
   if ((rc = scenario_parse_flags(argc, argv, &f)) != 0) return rc;
   if (f.workers || f.threads)
     return cmd_usage_error(argv[0], "--workers/--threads belong to `loadctl start`");
+  if (f.allow_exec)
+    return cmd_usage_error(argv[0], "--allow-exec belongs to `loadctl worker`: each worker decides whether its scenarios may run commands");
   if (transport_key_load(f.key_file, key, &have_key, err, sizeof err) < 0) {
     fprintf(stderr, "loadctl master: %s\n", err);
     return EXIT_USAGE;

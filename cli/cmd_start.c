@@ -31,6 +31,7 @@ static const char help_text[] =
     "  --junit FILE            write thresholds as JUnit XML\n"
     "  --metrics-listen H:P    serve Prometheus metrics on H:P while running\n"
     "  --quiet                 no live table, only the final summary\n"
+    "  --allow-exec            let the scenario's tasks run commands (os.execute, io.popen, ffi)\n"
     "  -h, --help              this text\n"
     "\n"
     "exit codes: 0 ok, 1 usage or scenario error (file:line), 2 runtime failure, 99 thresholds failed\n";
@@ -42,7 +43,7 @@ typedef struct local_workers {
   pthread_t *tids;
   agent_config *cfgs;
   char (*ids)[32];
-  int started;
+  int started, allow_exec;
   atomic_int cancel;
 } local_workers;
 
@@ -61,6 +62,7 @@ static void spawn_workers(void *ud) {
                                  .id = lw->ids[i],
                                  .threads = lw->threads_each,
                                  .orphan_timeout_ns = 10000000000LL,
+                                 .allow_exec = lw->allow_exec,
                                  .cancel = &lw->cancel};
     if (pthread_create(&lw->tids[i], NULL, worker_main, &lw->cfgs[i]) != 0) {
       LOG(LOG_ERROR, "start: cannot start worker thread %d", i + 1);
@@ -82,7 +84,7 @@ static int threads_per_worker(int threads, int workers) {
 }
 
 static int run_local(const char *path, scenario *sc, const scenario_flags *f) {
-  local_workers lw = {.n = f->workers > 0 ? f->workers : 1};
+  local_workers lw = {.n = f->workers > 0 ? f->workers : 1, .allow_exec = f->allow_exec};
   master_config mc;
   int rc = EXIT_RUNTIME;
 

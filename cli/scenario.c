@@ -125,6 +125,8 @@ int scenario_parse_flags(int argc, char **argv, scenario_flags *f) {
       f->junit = argv[++i];
     else if (!strcmp(a, "--quiet"))
       f->quiet = true;
+    else if (!strcmp(a, "--allow-exec"))
+      f->allow_exec = true;
     else if (!strcmp(a, "--expect-workers")) {
       if ((rc = parse_number(argv[0], a, v, 1, &d)) == 0) f->expect = (int)d, i++;
     } else if (!strcmp(a, "--expect-timeout")) {

@@ -36,7 +36,7 @@ typedef struct scenario_flags {
   const char *scenario, *listen, *key_file, *out, *metrics, *junit;
   int expect, workers, threads;
   int64_t expect_timeout_ns;
-  bool quiet;
+  bool quiet, allow_exec;
   scenario_overrides ov;
 } scenario_flags;
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,13 +16,25 @@
 #include "common/clock.h"
 #include "common/hlog.h"
 
+enum { F_INTERVALS, F_HLOG, F_EXEMPLARS, F_HISTORY, F_COUNT };
+
 struct rundir {
   char *path;
   FILE *intervals, *hlog, *exemplars, *history;
-  stats_interval *cum; /* cumulative, for stats_history.csv's "Total" columns */
+  off_t committed[F_COUNT]; /* each streaming file's size after the last interval written in full */
+  stats_interval *cum;      /* cumulative, for stats_history.csv's "Total" columns */
   int64_t hlog_start_ms;
   int hlog_started;
+  char error[4400]; /* the last append failure: "<dir>/<file>: <reason>" */
 };
+
+static const char *const stream_names[F_COUNT] = {RUNDIR_INTERVALS, RUNDIR_HLOG, RUNDIR_EXEMPLARS,
+                                                  RUNDIR_HISTORY_CSV};
+
+static FILE *stream(const rundir *rd, int which) {
+  FILE *const files[F_COUNT] = {rd->intervals, rd->hlog, rd->exemplars, rd->history};
+  return files[which];
+}
 
 static const double history_pcts[] = {50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100};
 
@@ -151,6 +164,7 @@ int rundir_open(const char *out_dir, const char *scenario_name, const char *runs
   if (rc == 0) rc = stats_create(&rd->cum, 0, 0);
   if (rc == 0) rc = rundir_history_header(rd->history);
   if (rc == 0 && fflush(rd->history) != 0) rc = -errno;
+  for (int i = 0; i < F_COUNT && rc == 0; i++) rd->committed[i] = ftello(stream(rd, i));
   if (rc < 0) {
     snprintf(err, errlen, "cannot write into run directory '%s': %s", rd->path, strerror(-rc));
     goto fail;
@@ -417,26 +431,57 @@ static int sync_file(FILE *f) {
   return 0;
 }
 
+/* A failed append (disk full): every streaming file back to its size after the last full interval, the
+ * unwritten buffer dropped, so the interval is absent everywhere rather than half-written anywhere. */
+static int roll_back(rundir *rd, int hlog_header_now) {
+  int rc = 0;
+
+  for (int i = 0; i < F_COUNT; i++) {
+    FILE *f = stream(rd, i);
+    __fpurge(f);
+    clearerr(f);
+    if ((ftruncate(fileno(f), rd->committed[i]) != 0 || fseeko(f, rd->committed[i], SEEK_SET) != 0) &&
+        rc == 0)
+      rc = -errno;
+  }
+  if (hlog_header_now) rd->hlog_started = 0;
+  return rc;
+}
+
 int rundir_append_interval(rundir *rd, const stats_interval *iv) {
   int64_t count, errors, bytes;
   hist *all = merged_latency(iv, &count, &errors, &bytes);
-  int rc = all ? 0 : -ENOMEM;
+  int rc = all ? 0 : -ENOMEM, failed = F_INTERVALS, hlog_header_now = !rd->hlog_started;
 
+  errno = 0;
   /* Order matters for a reader after kill -9: histograms first, the "(all)" line last. */
-  if (rc == 0) rc = write_hlog(rd, iv, all);
-  if (rc == 0) rc = write_exemplars(rd, iv);
+  if (rc == 0 && (rc = write_hlog(rd, iv, all)) < 0) failed = F_HLOG;
+  if (rc == 0 && (rc = write_exemplars(rd, iv)) < 0) failed = F_EXEMPLARS;
   if (rc == 0) rc = stats_merge(rd->cum, iv);
-  if (rc == 0) rc = rundir_history_rows(rd->history, iv, rd->cum);
+  if (rc == 0 && (rc = rundir_history_rows(rd->history, iv, rd->cum)) < 0) failed = F_HISTORY;
   for (size_t i = 0; i < iv->nentries && rc == 0; i++)
     rc = put_line(rd->intervals, entry_line(iv, &iv->entries[i]));
-  if (rc == 0) rc = sync_file(rd->hlog);
-  if (rc == 0) rc = sync_file(rd->exemplars);
-  if (rc == 0) rc = sync_file(rd->history);
+  if (rc == 0 && (rc = sync_file(rd->hlog)) < 0) failed = F_HLOG;
+  if (rc == 0 && (rc = sync_file(rd->exemplars)) < 0) failed = F_EXEMPLARS;
+  if (rc == 0 && (rc = sync_file(rd->history)) < 0) failed = F_HISTORY;
   if (rc == 0) rc = sync_file(rd->intervals);
   if (rc == 0) rc = put_line(rd->intervals, total_line(iv, all, count, errors));
   if (rc == 0) rc = sync_file(rd->intervals);
   if (all) hist_destroy(all);
+  if (rc == -EIO && errno != 0) rc = -errno; /* stdio said "failed": errno says why (ENOSPC, EDQUOT) */
+  if (rc == 0) {
+    for (int i = 0; i < F_COUNT; i++) rd->committed[i] = ftello(stream(rd, i));
+    return 0;
+  }
+  int cut = roll_back(rd, hlog_header_now);
+  snprintf(rd->error, sizeof rd->error, "%s/%s: %s%s%s", rd->path, stream_names[failed], strerror(-rc),
+           cut < 0 ? "; cutting the files back to the last full interval failed too: " : "",
+           cut < 0 ? strerror(-cut) : "");
   return rc;
+}
+
+const char *rundir_error(const rundir *rd) {
+  return rd->error[0] ? rd->error : NULL;
 }
 
 static int close_file(FILE *f, int rc) {

@@ -44,9 +44,13 @@ int rundir_write_run(rundir *rd, const json_t *run_info);
 
 /* Append one merged interval: intervals.jsonl (one line per name plus an "(all)" line), latency.hlog
  * (one tagged histogram per name), exemplars.jsonl, stats_history.csv; then fflush + fdatasync all.
- * iv is borrowed. Intervals must come in time order. 0 or negative errno (the run goes on; the caller logs).
- */
+ * iv is borrowed. Intervals must come in time order. 0 or negative errno (the run goes on; the caller logs
+ * rundir_error). On failure (disk full) every file is cut back to the end of the last full interval: an
+ * interval is in all of them or in none, never half-written; a later append may succeed again. */
 int rundir_append_interval(rundir *rd, const stats_interval *iv);
+
+/* The last append failure as "<dir>/<file>: <reason>" (owned by rd), or NULL if none failed yet. */
+const char *rundir_error(const rundir *rd);
 
 /* Flush and close the streaming files and free rd (NULL is fine). 0 or the first write error. */
 int rundir_close(rundir *rd);

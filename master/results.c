@@ -30,7 +30,7 @@ struct results {
   char dir[4096];
   char error[1024];
   int64_t start_wall_ns, last_elapsed_ns;
-  size_t intervals;
+  size_t intervals, unwritten; /* unwritten: intervals the run directory could not take (disk full) */
   bool finished;
   source_set *profiles;
 };
@@ -116,7 +116,12 @@ bool results_interval(results *r, const stats_interval *iv, int64_t elapsed_ns) 
   const stats_interval *cum;
   int rc = rundir_append_interval(r->rd, iv);
 
-  if (rc < 0) LOG(LOG_WARN, "master: cannot append to %s: %s", r->dir, strerror(-rc));
+  if (rc < 0 && r->unwritten++ == 0)
+    LOG(LOG_ERROR,
+        "master: cannot write the run directory: %s; the run goes on (live view and final summary keep "
+        "every interval), intervals that do not fit are left out of the files whole; free space or use "
+        "--out elsewhere",
+        rundir_error(r->rd));
   if (report_add_interval(r->rep, iv) < 0)
     LOG(LOG_WARN, "master: out of memory adding an interval to the report");
   r->intervals++;
@@ -170,6 +175,11 @@ int results_finish(results *r, bool aborted, int64_t late_intervals, registry *r
     if (r->cfg->opt && r->cfg->opt->nprofiles > 0 && correlate_attach(r->dir, r->rep, cerr, sizeof cerr) < 0)
       LOG(LOG_WARN, "master: correlation: %s", cerr);
     if (write_report(r) < 0) code = 2;
+  }
+  if (r->unwritten) {
+    LOG(LOG_ERROR, "master: %zu of %zu interval(s) could not be written to %s (last error: %s)", r->unwritten,
+        r->intervals, r->dir, rundir_error(r->rd));
+    code = 2;
   }
   if (r->cfg->junit_path && thresholds_write_junit(r->th, r->cfg->junit_path) < 0)
     LOG(LOG_WARN, "master: cannot write %s", r->cfg->junit_path);

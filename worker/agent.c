@@ -58,6 +58,7 @@ typedef struct agent {
   engine_assignment asg;
   engine *eng;
   int stopped_for_silence, finished, quit_sent;
+  int resume_due; /* the master is back after a silence stop: restart the load once the engine is done */
   int64_t finished_mono_ns;
   /* timing */
   int64_t last_master_mono_ns, last_hello_mono_ns, last_hb_mono_ns, started_mono_ns;
@@ -164,7 +165,7 @@ static void forget_run(agent *a) {
   }
   free(a->script);
   a->script = NULL;
-  a->assigned = a->finished = a->quit_sent = a->stopped_for_silence = 0;
+  a->assigned = a->finished = a->quit_sent = a->stopped_for_silence = a->resume_due = 0;
   for (size_t i = 0; i < a->npending; i++) free(a->pending[i].buf);
   a->npending = 0;
 }
@@ -179,6 +180,7 @@ static void apply_share(agent *a, const msg_assign *as) {
 
 static void start_engine(agent *a, int64_t start_wall_ns) {
   char err[1024] = "";
+  double ahead;
   int rc;
 
   a->asg.start_wall_ns = start_wall_ns;
@@ -190,8 +192,12 @@ static void start_engine(agent *a, int64_t start_wall_ns) {
     return;
   }
   a->started_mono_ns = clock_mono_ns();
-  LOG(LOG_INFO, "worker %s: load starts in %.1f s (%d threads)", a->id,
-      (double)(start_wall_ns - clock_wall_ns()) / 1e9, a->ops->threads(a->eng));
+  ahead = (double)(start_wall_ns - clock_wall_ns()) / 1e9;
+  if (ahead >= 0)
+    LOG(LOG_INFO, "worker %s: load starts in %.1f s (%d threads)", a->id, ahead, a->ops->threads(a->eng));
+  else
+    LOG(LOG_INFO, "worker %s: load starts now, %.1f s into the run (%d threads)", a->id, -ahead,
+        a->ops->threads(a->eng));
 }
 
 static void on_assign(agent *a, msg *m) {
@@ -232,7 +238,7 @@ static void on_assign(agent *a, msg *m) {
   a->asg.opt = &a->opt;
   a->asg.threads = a->cfg.threads;
   a->asg.run_id = a->run_id;
-  a->asg.allow_exec = a->cfg.allow_exec || as->allow_exec;
+  a->asg.allow_exec = a->cfg.allow_exec; /* the worker decides, never the master (its assign only asks) */
   apply_share(a, as);
   a->assigned = 1;
   LOG(LOG_INFO, "worker %s: assigned %s (run %s)", a->id, a->script_name, a->run_id);
@@ -287,6 +293,7 @@ static void dispatch(agent *a, msg *m) {
       break;
     case MSG_STOP:
       if (a->eng) a->ops->stop(a->eng);
+      a->resume_due = 0;
       LOG(LOG_INFO, "worker %s: stop from the master", a->id);
       break;
     case MSG_QUIT:
@@ -320,7 +327,10 @@ static void on_message(void *ud, const char *peer, const uint8_t *body, size_t l
   a->last_master_mono_ns = clock_mono_ns();
   if (!a->heard_master) LOG(LOG_INFO, "worker %s: connected to the master", a->id);
   a->heard_master = 1;
-  if (a->stopped_for_silence) LOG(LOG_INFO, "worker %s: the master is back", a->id);
+  if (a->stopped_for_silence) {
+    LOG(LOG_INFO, "worker %s: the master is back: resuming the load", a->id);
+    a->resume_due = a->eng != NULL;
+  }
   a->stopped_for_silence = 0;
   if (a->npending) flush_pending(a);
   dispatch(a, &m);
@@ -328,10 +338,22 @@ out:
   msg_free(&m);
 }
 
+/* The master is back after a silence stop: once the stopped engine has wound down and its last stats are
+ * out, a fresh engine takes the current share on the run's own timeline (stages go on where they are). */
+static void check_resume(agent *a) {
+  if (!a->resume_due || !a->eng || !a->ops->done(a->eng)) return;
+  collect(a);
+  a->ops->destroy(a->eng);
+  a->eng = NULL;
+  a->resume_due = 0;
+  start_engine(a, a->asg.start_wall_ns);
+}
+
 /* After the engine finished: send the last stats, then tell the master we are done. */
 static void check_finished(agent *a, int64_t now) {
-  if (!a->eng || a->finished || !a->ops->done(a->eng) || a->stopped_for_silence) return;
+  if (!a->eng || a->finished || !a->ops->done(a->eng) || a->stopped_for_silence || a->resume_due) return;
   collect(a);
+  if (a->npending) return; /* stats held while the master was quiet go out before QUIT */
   a->finished = 1;
   a->finished_mono_ns = now;
   msg m;
@@ -382,6 +404,7 @@ static void on_tick(uv_timer_t *t) {
     a->last_hb_mono_ns = now;
   }
   collect(a);
+  check_resume(a);
   check_finished(a, now);
   check_master(a, now);
   if (a->finished && now - a->finished_mono_ns > DONE_LINGER_NS) a->leaving = 1;

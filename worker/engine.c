@@ -212,11 +212,15 @@ static int on_idle(vu_host *h, vu *v) {
   if (t->e->opt.think_max_ns > 0) {
     int64_t span = t->e->opt.think_max_ns - t->e->opt.think_min_ns;
     int64_t ns = t->e->opt.think_min_ns + (span > 0 ? (int64_t)((double)(trace_rand(&h->rng) >> 11) * 0x1.0p-53 * (double)span) : 0);
-    vu_go_after(v, (uint64_t)(ns / 1000000));
+    uint64_t ms = (uint64_t)(ns / 1000000);
+    vu_go_after(v, ms > 0 || vu_iteration_yielded(v) ? ms : 1);
     return 0;
   }
   if (!vu_iteration_yielded(v)) {
-    vu_go_after(v, 0); /* an iteration without I/O: let the loop run before the next */
+    /* an iteration without I/O (or failing before any): let the loop run before the next. Not 0 ms: a
+     * timer restarted at 0 from its own callback runs again in the same pass with libuv < 1.45 (Debian 12
+     * has 1.44), so the loop's clock, the interval boundary and the stop timer would never come. */
+    vu_go_after(v, 1);
     return 0;
   }
   return 1;
@@ -364,11 +368,22 @@ static void on_wake(uv_async_t *a) {
   apply_reassign(t);
 }
 
+/* Index of the interval under way now: 0 at or before the start time, later for a late start (a worker
+ * that joins or resumes a run under way), so no empty intervals are sent for the time before it came. */
+static int64_t current_interval(const engine *e) {
+  int64_t rel = clock_mono_ns() - e->mono_start;
+  return rel > 0 && e->opt.interval_ns > 0 ? rel / e->opt.interval_ns : 0;
+}
+
 static void on_start_time(uv_timer_t *timer) {
   ethread *t = timer->data;
   t->running = 1;
   if (t->e->opt.model == OPTIONS_OPEN) {
-    t->next_k = t->index;
+    int nthreads = t->e->nthreads;
+    int64_t k0 = 0; /* late start: the arrivals due before it are not sent in a burst */
+    if (current_interval(t->e) > 0)
+      k0 = (int64_t)ceil(executor_arrivals_by(t->stages, t->nstages, rel_now(t)));
+    t->next_k = k0 + ((t->index - k0 % nthreads) + nthreads) % nthreads;
     uv_timer_start(&t->sched, open_tick, 0, 0);
     uv_check_start(&t->pump, on_pump);
   } else {
@@ -378,7 +393,8 @@ static void on_start_time(uv_timer_t *timer) {
 
 static void thread_main(void *arg) {
   ethread *t = arg;
-  int64_t until_start = -rel_now(t), first_boundary = t->e->opt.interval_ns - rel_now(t);
+  int64_t until_start = -rel_now(t);
+  int64_t first_boundary = (t->interval_index + 1) * t->e->opt.interval_ns - rel_now(t);
   uv_timer_start(&t->sched, on_start_time, until_start > 0 ? (uint64_t)(until_start / 1000000) : 0, 0);
   uv_timer_start(&t->boundary, on_boundary, first_boundary > 0 ? (uint64_t)(first_boundary / 1000000) : 0, 0);
   uv_run(&t->loop, UV_RUN_DEFAULT);
@@ -405,7 +421,9 @@ static int thread_init(engine *e, ethread *t, int index, char *err, size_t errle
   uv_async_init(&t->loop, &t->wake, on_wake);
   t->wake_open = 1;
   if ((rc = http_client_create(&t->loop, &hopt, &t->host.http)) != 0) return rc;
-  if ((rc = stats_create(&t->host.stats, interval_start_ms(e, 0), e->opt.interval_ns / 1000000)) != 0) return rc;
+  t->interval_index = current_interval(e);
+  rc = stats_create(&t->host.stats, interval_start_ms(e, t->interval_index), e->opt.interval_ns / 1000000);
+  if (rc != 0) return rc;
   t->host.opt = &e->opt;
   t->host.run_id = e->run_id;
   t->host.scenario = e->opt.name;
