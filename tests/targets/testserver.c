@@ -259,8 +259,10 @@ static void route(srv_conn *c) {
   else if (strncmp(path, "/status/", 8) == 0 && numeric && v >= 100 && v < 600) {
     snprintf(num, sizeof num, "status %llu\n", v);
     respond_text(c, (int)v, num);
-  } else if (strncmp(path, "/delay/", 7) == 0 && numeric) uv_timer_start(&c->timer, delay_done, v, 0);
-  else if (strcmp(path, "/reset") == 0) {
+  } else if (strncmp(path, "/delay/", 7) == 0 && numeric) {
+    uv_update_time(c->tcp.loop); /* the loop's cached time may be stale: the delay must not end early */
+    uv_timer_start(&c->timer, delay_done, v, 0);
+  } else if (strcmp(path, "/reset") == 0) {
     const char *r = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n0123456789";
     send_bytes(c, r, strlen(r), 2);
   } else if (strcmp(path, "/close") == 0) {
