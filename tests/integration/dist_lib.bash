@@ -62,3 +62,37 @@ bwait() {
   done
   wait "$1"
 }
+
+# netns_hosts TAG NET: three network namespaces made by the test itself, master (NM) -- worker (NW) --
+# target (NT), joined by veth pairs: master 10.NET.1.1, worker 10.NET.1.2 and 10.NET.2.1, target
+# 10.NET.2.2 running a testserver (PORT; tcount reads its count). MLINK is the master's end of the
+# master-worker link. The namespaces are removed on exit, whatever happens. Skips (77) where they cannot
+# be made.
+netns_hosts() {
+  local tag=$1 net=$2
+  NM=${tag}m$$ NW=${tag}w$$ NT=${tag}t$$ MLINK=${tag}M$$ TNET=10.$net
+  netns_cleanup() {
+    for n in $NM $NW $NT; do
+      for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+      ip netns del "$n" 2>/dev/null
+    done
+    cleanup
+  }
+  trap netns_cleanup EXIT
+  ip netns add $NM 2>/dev/null || { echo "SKIP: cannot create network namespaces here (ip netns add failed)"; exit 77; }
+  ip netns add $NW && ip netns add $NT || fail "ip netns add"
+  ip link add $MLINK netns $NM type veth peer name ${tag}W$$ netns $NW || fail "veth master-worker"
+  ip link add ${tag}X$$ netns $NW type veth peer name ${tag}T$$ netns $NT || fail "veth worker-target"
+  ip -n $NM addr add $TNET.1.1/24 dev $MLINK && ip -n $NW addr add $TNET.1.2/24 dev ${tag}W$$ || fail "addresses"
+  ip -n $NW addr add $TNET.2.1/24 dev ${tag}X$$ && ip -n $NT addr add $TNET.2.2/24 dev ${tag}T$$ || fail "addresses"
+  for l in "$NM $MLINK" "$NW ${tag}W$$" "$NW ${tag}X$$" "$NT ${tag}T$$"; do
+    set -- $l; ip -n "$1" link set "$2" up; ip -n "$1" link set lo up
+  done
+  ip netns exec $NT "$LOADCTL_BUILD/testserver" --host $TNET.2.2 --port 0 --duration-s 120 >"$T/ts.out" 2>"$T/ts.log" &
+  PIDS+=($!)
+  PORT=
+  for _ in $(seq 1 100); do PORT=$(awk '/^PORT/ {print $2; exit}' "$T/ts.out"); [ -n "$PORT" ] && break; sleep 0.05; done
+  [ -n "$PORT" ] || fail "testserver did not start"
+  ip netns exec $NW curl -fsS -o /dev/null "http://$TNET.2.2:$PORT/ok" || fail "the worker's namespace cannot reach the target"
+}
+tcount() { ip netns exec $NT curl -fsS "http://$TNET.2.2:$PORT/count"; }

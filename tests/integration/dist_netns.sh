@@ -8,30 +8,7 @@ source "$(dirname "$0")/dist_lib.bash"
 command -v ip >/dev/null || { echo "SKIP: no ip command"; exit 77; }
 start_testserver 30 # only for the engine probe on 127.0.0.1
 need_engine
-NM=lcm$$ NW=lcw$$ NT=lct$$
-netns_cleanup() {
-  for n in $NM $NW $NT; do
-    for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-    ip netns del "$n" 2>/dev/null
-  done
-  cleanup
-}
-trap netns_cleanup EXIT
-ip netns add $NM 2>/dev/null || { echo "SKIP: cannot create network namespaces here (ip netns add failed)"; exit 77; }
-ip netns add $NW && ip netns add $NT || fail "ip netns add"
-ip link add lm$$ netns $NM type veth peer name lw$$ netns $NW || fail "veth master-worker"
-ip link add lx$$ netns $NW type veth peer name lt$$ netns $NT || fail "veth worker-target"
-ip -n $NM addr add 10.77.1.1/24 dev lm$$ && ip -n $NW addr add 10.77.1.2/24 dev lw$$ || fail "addresses"
-ip -n $NW addr add 10.77.2.1/24 dev lx$$ && ip -n $NT addr add 10.77.2.2/24 dev lt$$ || fail "addresses"
-for l in "$NM lm$$" "$NW lw$$" "$NW lx$$" "$NT lt$$"; do set -- $l; ip -n "$1" link set "$2" up; ip -n "$1" link set lo up; done
-
-ip netns exec $NT "$LOADCTL_BUILD/testserver" --host 10.77.2.2 --port 0 --duration-s 120 >"$T/ts.out" 2>"$T/ts.log" &
-PIDS+=($!)
-PORT=
-for _ in $(seq 1 100); do PORT=$(awk '/^PORT/ {print $2; exit}' "$T/ts.out"); [ -n "$PORT" ] && break; sleep 0.05; done
-[ -n "$PORT" ] || fail "testserver did not start"
-tcount() { ip netns exec $NT curl -fsS "http://10.77.2.2:$PORT/count"; }
-ip netns exec $NW curl -fsS -o /dev/null "http://10.77.2.2:$PORT/ok" || fail "workers' namespace cannot reach the target"
+netns_hosts lc 77
 base=$(tcount)
 
 "$LOADCTL" keygen "$T/key" >/dev/null

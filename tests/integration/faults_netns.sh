@@ -11,30 +11,7 @@ command -v ip >/dev/null || { echo "SKIP: no ip command"; exit 77; }
 PART_S=8
 start_testserver 30 # only for the engine probe on 127.0.0.1
 need_engine
-NM=lfm$$ NW=lfw$$ NT=lft$$
-netns_cleanup() {
-  for n in $NM $NW $NT; do
-    for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-    ip netns del "$n" 2>/dev/null
-  done
-  cleanup
-}
-trap netns_cleanup EXIT
-ip netns add $NM 2>/dev/null || { echo "SKIP: cannot create network namespaces here (ip netns add failed)"; exit 77; }
-ip netns add $NW && ip netns add $NT || fail "ip netns add"
-ip link add fm$$ netns $NM type veth peer name fw$$ netns $NW || fail "veth master-worker"
-ip link add fx$$ netns $NW type veth peer name ft$$ netns $NT || fail "veth worker-target"
-ip -n $NM addr add 10.78.1.1/24 dev fm$$ && ip -n $NW addr add 10.78.1.2/24 dev fw$$ || fail "addresses"
-ip -n $NW addr add 10.78.2.1/24 dev fx$$ && ip -n $NT addr add 10.78.2.2/24 dev ft$$ || fail "addresses"
-for l in "$NM fm$$" "$NW fw$$" "$NW fx$$" "$NT ft$$"; do set -- $l; ip -n "$1" link set "$2" up; ip -n "$1" link set lo up; done
-
-ip netns exec $NT "$LOADCTL_BUILD/testserver" --host 10.78.2.2 --port 0 --duration-s 120 >"$T/ts.out" 2>"$T/ts.log" &
-PIDS+=($!)
-PORT=
-for _ in $(seq 1 100); do PORT=$(awk '/^PORT/ {print $2; exit}' "$T/ts.out"); [ -n "$PORT" ] && break; sleep 0.05; done
-[ -n "$PORT" ] || fail "testserver did not start"
-tcount() { ip netns exec $NT curl -fsS "http://10.78.2.2:$PORT/count"; }
-ip netns exec $NW curl -fsS -o /dev/null "http://10.78.2.2:$PORT/ok" || fail "worker's namespace cannot reach the target"
+netns_hosts lf 78
 
 "$LOADCTL" keygen "$T/key" >/dev/null
 cat >"$T/s.lua" <<LUA
@@ -52,13 +29,13 @@ for _ in $(seq 1 150); do grep -q "load starts" "$T/w1.log" 2>/dev/null && break
 grep -q "load starts" "$T/w1.log" || fail "the worker never started its load"
 sleep 3
 c_before=$(tcount)
-ip -n $NM link set fm$$ down || fail "link down"
+ip -n $NM link set $MLINK down || fail "link down"
 down_at=$(date +%s%3N)
 sleep 6
 c_silent1=$(tcount)
 sleep $((PART_S - 6))
 c_silent2=$(tcount)
-ip -n $NM link set fm$$ up || fail "link up"
+ip -n $NM link set $MLINK up || fail "link up"
 echo "partition: $PART_S s; count at cut $c_before, +6 s $c_silent1, +$PART_S s $c_silent2"
 # the load resumes after the heal (TCP retransmission backoff may delay the reconnect a few seconds)
 c_resumed=$c_silent2
