@@ -50,7 +50,8 @@ typedef struct msg_assign {
   int64_t start_wall_ns; /* 0 = wait for MSG_START */
   int64_t vu_id_base;
   int32_t threads; /* 0 = one per core */
-  bool allow_exec;
+  bool allow_exec; /* on the wire for protocol version 1; masters send false and workers ignore it:
+                      only a worker's own --allow-exec grants exec */
 } msg_assign;
 
 typedef struct msg_heartbeat {

@@ -122,7 +122,6 @@ static void assign_one(master *m, registry_worker *w, const int *weights, size_t
   x.u.assign.spawn_rate = share.spawn_rate;
   x.u.assign.vu_id_base = w->vu_id_base;
   x.u.assign.threads = w->threads;
-  x.u.assign.allow_exec = m->cfg->allow_exec;
   if (m->state >= M_RUN && with_script) x.u.assign.start_wall_ns = m->start_wall_ns + w->offset_ns;
   send_to(m, &x, w->id);
   w->assigned_gen = m->gen;

@@ -34,7 +34,6 @@ typedef struct master_config {
   const char *metrics_listen; /* --metrics-listen host:port or NULL */
   const char *junit_path;     /* --junit file or NULL */
   bool quiet;                 /* no live view (final summary still printed) */
-  bool allow_exec;            /* let scenarios run commands on the workers */
   /* Called once the socket is bound, before waiting for workers (loadctl start spawns its workers). */
   void (*on_listening)(void *ud);
   void *ud;
