@@ -29,7 +29,7 @@ typedef struct loader {
 static const char *const known_keys[] = {
     "name",    "target",   "users",   "spawn_rate", "duration", "stages",   "rate",     "max_vus",
     "thresholds", "profile", "http",  "timeout",    "interval", "think",    "max_body", "insecure_tls",
-    "max_redirects",
+    "max_redirects", "pre_allocated_vus",
 };
 
 static int fail(loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -352,7 +352,7 @@ static void set_defaults(options *o, const char *chunk) {
 }
 
 static int read_scalars(loader *ld, int t, options *o) {
-  double max_vus = -1, max_body = -1, rate = -1, max_redirects = -1;
+  double max_vus = -1, max_body = -1, rate = -1, max_redirects = -1, pre_vus = -1;
   int rc = check_keys(ld, t);
   if (!rc) rc = get_string(ld, t, "name", o->name, sizeof o->name);
   if (!rc) rc = get_string(ld, t, "target", o->target, sizeof o->target);
@@ -360,6 +360,7 @@ static int read_scalars(loader *ld, int t, options *o) {
   if (!rc) rc = get_number(ld, t, "spawn_rate", &o->spawn_rate);
   if (!rc) rc = get_number(ld, t, "rate", &rate);
   if (!rc) rc = get_number(ld, t, "max_vus", &max_vus);
+  if (!rc) rc = get_number(ld, t, "pre_allocated_vus", &pre_vus);
   if (!rc) rc = get_number(ld, t, "max_body", &max_body);
   if (!rc) rc = get_number(ld, t, "max_redirects", &max_redirects);
   if (!rc) rc = get_duration(ld, t, "duration", &o->duration_ns);
@@ -368,6 +369,7 @@ static int read_scalars(loader *ld, int t, options *o) {
   if (rc) return rc;
   if (rate >= 0) o->model = OPTIONS_OPEN, o->rate = rate;
   if (max_vus >= 0) o->max_vus = (int64_t)max_vus;
+  o->pre_vus = pre_vus >= 0 ? (int64_t)pre_vus : -1;
   if (max_body >= 0) o->max_body = (int64_t)max_body;
   if (max_redirects > OPTIONS_MAX_REDIRECTS)
     return fail(ld, "option 'max_redirects' must be at most %d (got %g)", OPTIONS_MAX_REDIRECTS, max_redirects);
@@ -391,7 +393,17 @@ static int finish(loader *ld, options *o) {
     }
   }
   if (o->duration_ns <= 0) return fail(ld, "the run has no duration (set duration= or stages=)");
-  if (o->model == OPTIONS_OPEN && o->max_vus <= 0) o->max_vus = peak > 100 ? (int64_t)ceil(peak) : 100;
+  if (o->model == OPTIONS_OPEN && o->max_vus <= 0) {
+    o->max_vus = peak > 100 ? (int64_t)ceil(peak) : 100;
+    if (o->pre_vus > o->max_vus) o->max_vus = o->pre_vus; /* like k6: maxVUs defaults up to preAllocatedVUs */
+  }
+  if (o->model == OPTIONS_OPEN && o->pre_vus > o->max_vus)
+    return fail(ld, "option 'pre_allocated_vus' (%lld) must not exceed max_vus (%lld)", (long long)o->pre_vus,
+                (long long)o->max_vus);
+  if (o->pre_vus < 0) { /* 10 ms of arrivals at the peak rate: enough that the start does not stall */
+    int64_t ten_ms = (int64_t)ceil(peak / 100.0);
+    o->pre_vus = o->model != OPTIONS_OPEN ? 0 : ten_ms < 1 ? 1 : ten_ms > o->max_vus ? o->max_vus : ten_ms;
+  }
   lua_getglobal(ld->L, "__tasks");
   o->ntasks = lua_objlen(ld->L, -1);
   lua_pop(ld->L, 1);

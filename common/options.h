@@ -40,6 +40,8 @@ typedef struct options {
   double spawn_rate;  /* closed: users started per second (0 = all at once) */
   double rate;        /* open: iterations/s when no stages */
   int64_t max_vus;    /* open: VU pool size (default: max(rate,100)) */
+  int64_t pre_vus;    /* open: VUs created before the start (k6's preAllocatedVUs; default: 10 ms of
+                       * the peak rate, at least 1, at most max_vus) */
   int64_t duration_ns; /* total; when stages given, their sum */
   options_stage stages[OPTIONS_MAX_STAGES];
   size_t nstages;

@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "worker/executor.h"
+#include "worker/nstimer.h"
 #include "worker/script.h"
 #include "worker/trace.h"
 #include "worker/vu.h"
@@ -36,7 +37,8 @@ typedef struct ethread {
   uv_loop_t loop;
   vu_host host;
   uv_timer_t sched, boundary;
-  uv_check_t pump; /* open model: starts due arrivals after every poll, between the ms timer ticks */
+  uv_check_t pump; /* open model: starts due arrivals after every poll, between the arrival clock's */
+  nstimer *arrival; /* open model: fires when the next arrival is due */
   uv_async_t wake;
   vu **vus;
   size_t nvus, capvus;
@@ -71,6 +73,7 @@ struct engine {
   options_stage pending_stages[OPTIONS_MAX_STAGES];
   size_t pending_nstages;
   int64_t pending_max_vus;
+  int64_t worker_max_vus; /* the assignment's max_vus: this worker's part of the scenario's */
   int reassign_gen;
   _Atomic int stop;
 };
@@ -146,6 +149,8 @@ static void close_thread(ethread *t) {
   uv_close((uv_handle_t *)&t->boundary, on_handle_closed);
   uv_close((uv_handle_t *)&t->pump, on_handle_closed);
   uv_close((uv_handle_t *)&t->wake, on_handle_closed);
+  nstimer_close(t->arrival);
+  t->arrival = NULL;
   http_client_close(t->host.http, on_http_closed, t);
 }
 
@@ -186,6 +191,7 @@ static void begin_stop(ethread *t) {
   if (t->stopping) return;
   t->stopping = 1;
   uv_check_stop(&t->pump);
+  if (t->arrival) nstimer_stop(t->arrival);
   uv_timer_stop(&t->sched);
   uv_timer_start(&t->sched, on_grace_over, (uint64_t)(grace / 1000000), 0);
   while (t->nidle > 0) vu_finish(t->idle[--t->nidle]);
@@ -277,18 +283,32 @@ static void closed_tick(uv_timer_t *timer) {
   }
 }
 
-/* libuv timers tick in whole ms: an arrival less than this far ahead starts now rather than a tick
- * late (its latency then counts from the actual send, see vu.c), so starts land within +-0.5 ms of
- * their schedule instead of 0..2 ms after it. */
-#define OPEN_EARLY_NS 500000
+/* The arrival clock: while arrivals come less than TICK_BELOW_NS apart it ticks every TICK_NS (a
+ * periodic timerfd, re-armed by the kernel: under a hypervisor each timerfd_settime costs tens of us,
+ * so one per arrival would cost more than the request); sparser arrivals get a one-shot wake-up each.
+ * An arrival less than half a tick ahead starts now rather than at its time (its latency then counts
+ * from the actual send, see vu.c), so starts land within +-125 us of their schedule. On the ms
+ * fallback the window is 0.5 ms: starts within +-0.5 ms instead of 0..2 ms late. */
+#define TICK_NS 250000
+#define TICK_BELOW_NS TICK_NS
+#define EARLY_NS_MS 500000
 
 static void open_tick(uv_timer_t *timer);
 
-/* Open model: start every arrival due within early_ns, each on a free VU, a new one, or count it
- * dropped; then arm the timer for the next one. */
-static void open_dispatch(ethread *t, int64_t early_ns) {
+static int64_t early_ns(const ethread *t) {
+  return t->arrival && nstimer_precise(t->arrival) ? TICK_NS / 2 : EARLY_NS_MS;
+}
+
+static int arm_clock(ethread *t, int64_t at, int64_t rel, int64_t early) {
+  if (at - rel < TICK_BELOW_NS) return nstimer_every(t->arrival, TICK_NS);
+  return nstimer_start_at(t->arrival, t->e->mono_start + at - early);
+}
+
+/* Open model: start every arrival due within the early window, each on a free VU, a new one, or count
+ * it dropped; then set the arrival clock for the next one. */
+static void open_dispatch(ethread *t) {
   engine *e = t->e;
-  int64_t rel = rel_now(t);
+  int64_t rel = rel_now(t), early = early_ns(t);
   for (;;) {
     int64_t at = executor_arrival_ns(t->stages, t->nstages, t->next_k);
     if (at < 0) {
@@ -297,9 +317,10 @@ static void open_dispatch(ethread *t, int64_t early_ns) {
       else uv_timer_start(&t->sched, open_tick, (uint64_t)((left + 999999) / 1000000), 0);
       return;
     }
-    if (at > rel + early_ns) {
+    if (at > rel + early) {
       t->polled = 0;
-      uv_timer_start(&t->sched, open_tick, (uint64_t)((at - rel - OPEN_EARLY_NS + 999999) / 1000000), 0);
+      if (!t->arrival || arm_clock(t, at, rel, early) != 0)
+        uv_timer_start(&t->sched, open_tick, (uint64_t)((at - rel - early + 999999) / 1000000), 0);
       return;
     }
     if (t->nidle == 0 && ((int64_t)t->nvus >= t->max_vus || t->nbacklog >= t->capbacklog) && !t->polled) {
@@ -323,17 +344,22 @@ static void open_dispatch(ethread *t, int64_t early_ns) {
   }
 }
 
-/* After each poll: when an arrival is due, run open_tick now instead of waiting for the next ms tick, so
- * that under load arrivals go out spread over the ms rather than in one burst per tick. */
+/* After each poll: when an arrival is due, start it now rather than on the arrival clock's wake-up, so
+ * under load (when the loop seldom sleeps) arrivals go out without an extra wake-up each. */
 static void on_pump(uv_check_t *check) {
   ethread *t = check->data;
   if (!t->running || t->stopping || t->closing) return;
   int64_t at = executor_arrival_ns(t->stages, t->nstages, t->next_k);
-  if (at >= 0 && at <= rel_now(t)) open_dispatch(t, 0);
+  if (at >= 0 && at <= rel_now(t) + early_ns(t)) open_dispatch(t);
 }
 
 static void open_tick(uv_timer_t *timer) {
-  open_dispatch(timer->data, OPEN_EARLY_NS);
+  open_dispatch(timer->data);
+}
+
+static void on_arrival(void *ud) {
+  ethread *t = ud;
+  if (t->running && !t->stopping && !t->closing) open_dispatch(t);
 }
 
 static void apply_reassign(ethread *t) {
@@ -391,8 +417,23 @@ static void on_start_time(uv_timer_t *timer) {
   }
 }
 
+/* Open model: create this thread's share of the pre-allocated VUs before the start, so the first
+ * arrivals find idle VUs instead of each paying for a new one while the next ones queue up. */
+static void preallocate(ethread *t) {
+  engine *e = t->e;
+  int64_t total = e->opt.pre_vus, want;
+  if (e->opt.model != OPTIONS_OPEN || total <= 0) return;
+  if (e->worker_max_vus > 0 && e->opt.max_vus > 0 && e->worker_max_vus < e->opt.max_vus)
+    total = (total * e->worker_max_vus + e->opt.max_vus - 1) / e->opt.max_vus; /* this worker's part */
+  want = executor_share(total, e->nthreads, t->index);
+  if (want > t->max_vus) want = t->max_vus;
+  while ((int64_t)t->nvus < want)
+    if (!spawn(t, e->vu_id_base + t->index + (int64_t)e->nthreads * t->started++ + 1)) break;
+}
+
 static void thread_main(void *arg) {
   ethread *t = arg;
+  preallocate(t);
   int64_t until_start = -rel_now(t);
   int64_t first_boundary = (t->interval_index + 1) * t->e->opt.interval_ns - rel_now(t);
   uv_timer_start(&t->sched, on_start_time, until_start > 0 ? (uint64_t)(until_start / 1000000) : 0, 0);
@@ -420,6 +461,7 @@ static int thread_init(engine *e, ethread *t, int index, char *err, size_t errle
   uv_check_init(&t->loop, &t->pump);
   uv_async_init(&t->loop, &t->wake, on_wake);
   t->wake_open = 1;
+  if (e->opt.model == OPTIONS_OPEN && (rc = nstimer_create(&t->loop, on_arrival, t, &t->arrival)) != 0) return rc;
   if ((rc = http_client_create(&t->loop, &hopt, &t->host.http)) != 0) return rc;
   t->interval_index = current_interval(e);
   rc = stats_create(&t->host.stats, interval_start_ms(e, t->interval_index), e->opt.interval_ns / 1000000);
@@ -452,6 +494,7 @@ static void default_stages(engine *e, const engine_assignment *a) {
     e->pending_nstages = 2;
   }
   e->pending_max_vus = a->max_vus > 0 ? a->max_vus : o->max_vus;
+  e->worker_max_vus = a->max_vus;
   e->spawn_rate = a->spawn_rate > 0 ? a->spawn_rate : o->spawn_rate;
 }
 
@@ -505,6 +548,7 @@ static void thread_abandon(ethread *t) {
     uv_close((uv_handle_t *)&t->boundary, NULL);
     uv_close((uv_handle_t *)&t->pump, NULL);
     uv_close((uv_handle_t *)&t->wake, NULL);
+    nstimer_close(t->arrival);
     if (t->host.http) http_client_close(t->host.http, on_http_closed, t);
     uv_run(&t->loop, UV_RUN_DEFAULT);
     uv_loop_close(&t->loop);

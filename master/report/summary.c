@@ -24,6 +24,17 @@ static void put_latency(json_t *o, const hist *h) {
   json_object_set_new(o, "stdev_ms", json_real(h && hist_count(h) ? hist_stdev(h) / 1000.0 : 0));
 }
 
+/* Latency from the actual send rather than the intended one (wrk2's "uncorrected" latency): next to
+ * the corrected figures it shows how much of a tail the generator's own lateness or a stalled target
+ * added. Absent when no service times were recorded (a run rebuilt from latency.hlog). */
+static void put_service(json_t *o, const hist *h) {
+  json_t *s;
+  if (!h || hist_count(h) == 0) return;
+  s = json_object();
+  put_latency(s, h);
+  json_object_set_new(o, "service", s);
+}
+
 /* The slowest requests kept (exemplars): trace ids a person can look up in their tracing system. */
 static json_t *slowest_json(const stats_entry *e) {
   json_t *a = json_array();
@@ -45,6 +56,7 @@ static json_t *request_json(const stats_entry *e, double secs) {
   json_object_set_new(o, "rps", json_real(secs > 0 ? (double)e->count / secs : 0));
   json_object_set_new(o, "error_rate", json_real(e->count ? (double)e->errors / (double)e->count : 0));
   put_latency(o, e->latency);
+  put_service(o, e->service);
   for (int k = 0; k < STATS_ERR_COUNT; k++)
     if (e->err[k]) json_object_set_new(kinds, stats_err_name(k), json_integer(e->err[k]));
   json_object_set_new(o, "errors_by_kind", kinds);
@@ -55,13 +67,14 @@ static json_t *request_json(const stats_entry *e, double secs) {
 }
 
 /* Histogram of all requests merged; counters summed into the out-parameters. */
-static hist *merge_all(const stats_interval *cum, int64_t *count, int64_t *errors, int64_t *bytes) {
+static hist *merge_all(const stats_interval *cum, int service, int64_t *count, int64_t *errors, int64_t *bytes) {
   hist *h;
 
   *count = *errors = *bytes = 0;
   if (hist_create(&h) < 0) return NULL;
   for (size_t i = 0; i < cum->nentries; i++) {
-    if (cum->entries[i].latency) hist_add(h, cum->entries[i].latency);
+    const hist *part = service ? cum->entries[i].service : cum->entries[i].latency;
+    if (part) hist_add(h, part);
     *count += cum->entries[i].count;
     *errors += cum->entries[i].errors;
     *bytes += cum->entries[i].bytes_in;
@@ -69,7 +82,7 @@ static hist *merge_all(const stats_interval *cum, int64_t *count, int64_t *error
   return h;
 }
 
-static json_t *totals_json(const report *r, const hist *all, int64_t count, int64_t errors) {
+static json_t *totals_json(const report *r, const hist *all, const hist *service, int64_t count, int64_t errors) {
   const stats_interval *cum = report_cumulative(r);
   double secs = report_duration_s(r);
   json_t *o = json_object();
@@ -83,6 +96,7 @@ static json_t *totals_json(const report *r, const hist *all, int64_t count, int6
   json_object_set_new(o, "iterations", json_integer(cum->iterations));
   json_object_set_new(o, "start_ms", json_integer(report_start_ms(r)));
   put_latency(o, all);
+  put_service(o, service);
   return o;
 }
 
@@ -90,17 +104,21 @@ json_t *summary_json(const report *r) {
   const stats_interval *cum = report_cumulative(r);
   double secs = report_duration_s(r);
   int64_t count, errors, bytes;
-  hist *all = merge_all(cum, &count, &errors, &bytes);
+  hist *all = merge_all(cum, 0, &count, &errors, &bytes), *service = merge_all(cum, 1, &count, &errors, &bytes);
   json_t *o, *reqs, *checks;
   const char *key;
   json_t *value;
 
-  if (!all) return NULL;
+  if (!all || !service) {
+    hist_destroy(all);
+    hist_destroy(service);
+    return NULL;
+  }
   o = json_object();
   reqs = json_array();
   checks = json_array();
   json_object_set_new(o, "run", report_run_info(r) ? json_deep_copy(report_run_info(r)) : json_object());
-  json_object_set_new(o, "totals", totals_json(r, all, count, errors));
+  json_object_set_new(o, "totals", totals_json(r, all, service, count, errors));
   for (size_t i = 0; i < cum->nentries; i++)
     json_array_append_new(reqs, request_json(&cum->entries[i], secs));
   json_object_set_new(o, "requests", reqs);
@@ -118,6 +136,7 @@ json_t *summary_json(const report *r) {
     }
   }
   hist_destroy(all);
+  hist_destroy(service);
   return o;
 }
 
@@ -150,7 +169,7 @@ static int write_stats_csv(const report *r, const char *dir) {
   const stats_interval *cum = report_cumulative(r);
   double secs = report_duration_s(r);
   int64_t count, errors, bytes;
-  hist *all = merge_all(cum, &count, &errors, &bytes);
+  hist *all = merge_all(cum, 0, &count, &errors, &bytes);
   char *buf = NULL;
   size_t len = 0;
   FILE *f;

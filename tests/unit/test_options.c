@@ -68,8 +68,30 @@ START_TEST(good_open_stages) {
   ck_assert_int_eq(o.stages[1].duration_ns, S(20));
   ck_assert_int_eq(o.duration_ns, S(30));
   ck_assert_int_eq(o.max_vus, 2000); /* default: the peak rate */
+  ck_assert_int_eq(o.pre_vus, 20);    /* default: 10 ms of the peak rate */
   ck_assert_str_eq(o.thresholds[0].expr, "errors rate < 1%");
   ck_assert_str_eq(o.name, "t");
+}
+END_TEST
+
+START_TEST(pre_allocated_vus) {
+  options o;
+  char err[512];
+  ck_assert_int_eq(load("options = { rate = 1000, pre_allocated_vus = 300 }\ntask(1, function() end)\n", &o, err,
+                        sizeof err), 0);
+  ck_assert_int_eq(o.pre_vus, 300);
+  ck_assert_int_eq(o.max_vus, 1000);
+  /* like k6, max_vus defaults up to pre_allocated_vus */
+  ck_assert_int_eq(load("options = { rate = 1000, pre_allocated_vus = 2500 }\ntask(1, function() end)\n", &o, err,
+                        sizeof err), 0);
+  ck_assert_int_eq(o.max_vus, 2500);
+  ck_assert_int_eq(load("options = { rate = 1, duration = 1 }\ntask(1, function() end)\n", &o, err, sizeof err), 0);
+  ck_assert_int_eq(o.pre_vus, 1); /* at least one */
+  ck_assert_int_eq(load("options = { users = 5, duration = 1 }\ntask(1, function() end)\n", &o, err, sizeof err), 0);
+  ck_assert_int_eq(o.pre_vus, 0); /* closed model: none */
+  ck_assert_int_eq(load("options = { rate = 100, max_vus = 50, pre_allocated_vus = 60 }\ntask(1, function() end)\n", &o,
+                        err, sizeof err), -EINVAL);
+  ck_assert_ptr_nonnull(strstr(err, "option 'pre_allocated_vus' (60) must not exceed max_vus (50)"));
 }
 END_TEST
 
@@ -153,6 +175,7 @@ int main(void) {
   tcase_add_test(tc, good_closed_scenario);
   tcase_add_test(tc, good_open_stages);
   tcase_add_test(tc, list_thresholds_and_scalars);
+  tcase_add_test(tc, pre_allocated_vus);
   tcase_add_loop_test(tc, bad_input_names_file_line, 0, (int)(sizeof bad / sizeof bad[0]));
   tcase_add_test(tc, top_level_http_refused);
   tcase_add_test(tc, missing_file);

@@ -1,0 +1,87 @@
+/* test_nstimer.c - the open model's arrival clock fires at sub-millisecond times, never early, and its
+ * periodic mode ticks at its period. */
+#include <check.h>
+#include <stdlib.h>
+#include <uv.h>
+
+#include "common/clock.h"
+#include "worker/nstimer.h"
+
+#define SHOTS 200
+#define GAP_NS 150000 /* 150 us: a uv_timer (whole ms) cannot do this */
+
+typedef struct shots {
+  nstimer *t;
+  int fired, early;
+  int64_t due, start_ns, end_ns;
+  int ticks, stop_after;
+} shots;
+
+static void on_shot(void *ud) {
+  shots *s = ud;
+  if (clock_mono_ns() < s->due) s->early++;
+  if (++s->fired == SHOTS) {
+    s->end_ns = clock_mono_ns();
+    nstimer_close(s->t);
+    return;
+  }
+  s->due += GAP_NS;
+  ck_assert_int_eq(nstimer_start_at(s->t, s->due), 0);
+}
+
+START_TEST(one_shots_at_sub_ms_times) {
+  uv_loop_t loop;
+  shots s = {0};
+  uv_loop_init(&loop);
+  ck_assert_int_eq(nstimer_create(&loop, on_shot, &s, &s.t), 0);
+  ck_assert_int_eq(nstimer_precise(s.t), 1); /* Linux has timerfd */
+  s.start_ns = clock_mono_ns();
+  s.due = s.start_ns + GAP_NS;
+  ck_assert_int_eq(nstimer_start_at(s.t, s.due), 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(s.fired, SHOTS);
+  ck_assert_int_eq(s.early, 0);
+  /* 200 shots 150 us apart take 30 ms; on whole-ms timers they would take at least 200 ms */
+  ck_assert_int_lt(s.end_ns - s.start_ns, 150000000LL);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
+static void on_tick(void *ud) {
+  shots *s = ud;
+  if (++s->ticks == s->stop_after) {
+    s->end_ns = clock_mono_ns();
+    nstimer_stop(s->t); /* stopped: the loop has nothing left and uv_run returns */
+  }
+}
+
+START_TEST(periodic_ticks_then_stops) {
+  uv_loop_t loop;
+  shots s = {.stop_after = 100};
+  uv_loop_init(&loop);
+  ck_assert_int_eq(nstimer_create(&loop, on_tick, &s, &s.t), 0);
+  s.start_ns = clock_mono_ns();
+  ck_assert_int_eq(nstimer_every(s.t, 250000), 0);
+  ck_assert_int_eq(nstimer_every(s.t, 250000), 0); /* same period again: keeps ticking */
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(s.ticks, 100);
+  ck_assert_int_ge(s.end_ns - s.start_ns, 100 * 250000LL - 1000000); /* not faster than its period */
+  ck_assert_int_lt(s.end_ns - s.start_ns, 100000000LL);              /* 25 ms of ticks, not 100 ms */
+  nstimer_close(s.t);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("nstimer");
+  TCase *tc = tcase_create("clock");
+  tcase_add_test(tc, one_shots_at_sub_ms_times);
+  tcase_add_test(tc, periodic_ticks_then_stops);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
