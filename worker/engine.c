@@ -287,9 +287,9 @@ static void closed_tick(uv_timer_t *timer) {
  * periodic timerfd, re-armed by the kernel: under a hypervisor each timerfd_settime costs tens of us,
  * so one per arrival would cost more than the request); sparser arrivals get a one-shot wake-up each.
  * An arrival less than half a tick ahead starts now rather than at its time (its latency then counts
- * from the actual send, see vu.c), so starts land within +-125 us of their schedule. On the ms
+ * from the actual send, see vu.c), so starts land within +-250 us of their schedule. On the ms
  * fallback the window is 0.5 ms: starts within +-0.5 ms instead of 0..2 ms late. */
-#define TICK_NS 250000
+#define TICK_NS 500000
 #define TICK_BELOW_NS TICK_NS
 #define EARLY_NS_MS 500000
 
@@ -417,8 +417,9 @@ static void on_start_time(uv_timer_t *timer) {
   }
 }
 
-/* Open model: create this thread's share of the pre-allocated VUs before the start, so the first
- * arrivals find idle VUs instead of each paying for a new one while the next ones queue up. */
+/* Open model: create this thread's share of the pre-allocated VUs before the start, each with its
+ * connection to options.target open (h1), so the first arrivals find idle, connected VUs instead of
+ * each paying for a new VU and a connect while the next ones queue up behind it. */
 static void preallocate(ethread *t) {
   engine *e = t->e;
   int64_t total = e->opt.pre_vus, want;
@@ -427,8 +428,11 @@ static void preallocate(ethread *t) {
     total = (total * e->worker_max_vus + e->opt.max_vus - 1) / e->opt.max_vus; /* this worker's part */
   want = executor_share(total, e->nthreads, t->index);
   if (want > t->max_vus) want = t->max_vus;
-  while ((int64_t)t->nvus < want)
-    if (!spawn(t, e->vu_id_base + t->index + (int64_t)e->nthreads * t->started++ + 1)) break;
+  while ((int64_t)t->nvus < want) {
+    vu *v = spawn(t, e->vu_id_base + t->index + (int64_t)e->nthreads * t->started++ + 1);
+    if (!v) break;
+    if (vu_state(v) == VU_IDLE) vu_preconnect(v, e->opt.target); /* not one still busy in on_start */
+  }
 }
 
 static void thread_main(void *arg) {

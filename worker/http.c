@@ -135,6 +135,14 @@ static int send_h1(http_conn *conn, const http_request *req) {
   return rc < 0 ? rc : http_h1_conn_send(conn->h1, req, on_done, conn);
 }
 
+int http_conn_preconnect(http_conn *conn, const char *url) {
+  http_request probe = {.method = "GET", .url = url};
+  if (!conn || !url || conn->busy) return -EINVAL;
+  if (pick(conn->c, &probe) != HTTP_H1) return -ENOTSUP;
+  int rc = conn->h1 ? 0 : http_h1_conn_create(conn->c->h1, &conn->h1);
+  return rc < 0 ? rc : http_h1_conn_preconnect(conn->h1, url);
+}
+
 int http_conn_send(http_conn *conn, const http_request *req, http_done_cb done, void *ud) {
   if (!conn || !req || !req->url || !done) return -EINVAL;
   if (conn->busy) return -EBUSY;

@@ -73,6 +73,11 @@ void http_conn_release(http_conn *conn);
  * the conn already has a request in flight). */
 int http_conn_send(http_conn *conn, const http_request *req, http_done_cb done, void *ud);
 
+/* Open conn's connection to url's host ahead of the first request when h1 would carry it (the open
+ * model's pre-allocated VUs, so their first requests pay no connect). 0 when started, -ENOTSUP when the
+ * request would go through curl (which connects on the first request), else -errno. */
+int http_conn_preconnect(http_conn *conn, const char *url);
+
 /* Which backend a request would use ("h1" or "curl"), for reports. */
 const char *http_backend_name(const http_conn *conn);
 

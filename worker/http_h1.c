@@ -50,7 +50,8 @@ struct http_h1_conn {
   uv_write_t wreq;
   uv_getaddrinfo_t gai;
   int tcp_state, want_connect, gai_pending, released, handles;
-  int reused;  /* the open connection already carried a response */
+  int reused;  /* the open connection already carried a response (or was opened ahead of one) */
+  int pre;     /* connecting ahead of any request (http_h1_conn_preconnect) */
   int retried; /* this request was already resent once on a fresh connection */
   char host[256];
   char gai_host[256]; /* what the pending lookup asked for (the host may change meanwhile) */
@@ -180,7 +181,8 @@ static void finish(http_h1_conn *c) {
 
 static void fail(http_h1_conn *c, int kind, const char *what, int uverr) {
   close_tcp(c);
-  c->want_connect = 0;
+  c->want_connect = c->pre = 0;
+  if (!c->busy) return; /* a connection opened ahead of any request: nobody to tell */
   c->res.error = kind;
   if (uverr) snprintf(c->res.error_message, sizeof c->res.error_message, "%.120s: %.120s", what, uv_strerror(uverr));
   else snprintf(c->res.error_message, sizeof c->res.error_message, "%s", what);
@@ -383,19 +385,27 @@ static void arm_timer(http_h1_conn *c) {
 static void on_connect(uv_connect_t *r, int status) {
   http_h1_conn *c = r->data;
   if (status == UV_ECANCELED || c->tcp_state != ST_CONNECTING) return;
-  c->connecting = 0;
+  int pre = c->pre;
+  c->connecting = c->pre = 0;
   if (status < 0) {
-    fail(c, connect_kind(status), "connect", status);
+    if (c->busy) fail(c, connect_kind(status), "connect", status);
+    else close_tcp(c); /* opened ahead: the first request connects again and reports the error */
     return;
   }
   c->tcp_state = ST_OPEN;
-  c->res.connect_ns += clock_mono_ns() - c->connect_start_ns;
+  if (c->busy) { /* what a request waited for: from its send, or the connect's start if later */
+    int64_t from = c->connect_start_ns > c->res.sent_ns ? c->connect_start_ns : c->res.sent_ns;
+    c->res.connect_ns += clock_mono_ns() - from;
+  }
   uv_tcp_nodelay(&c->tcp, 1);
   int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   if (rc < 0) {
-    fail(c, STATS_ERR_CONNECT, "read start", rc);
+    if (c->busy) fail(c, STATS_ERR_CONNECT, "read start", rc);
+    else close_tcp(c);
     return;
   }
+  if (pre) c->reused = 1; /* the server may close it before the first request: that one is resent */
+  if (!c->busy) return;
   arm_timer(c);
   write_request(c);
 }
@@ -437,9 +447,10 @@ static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *ai) {
   }
   if (ai) uv_freeaddrinfo(ai);
   if (c->released) maybe_free(c);
-  else if (c->busy && c->have_addr) connect_addr(c);
+  else if ((c->busy || c->pre) && c->have_addr && c->tcp_state == ST_NONE) connect_addr(c);
   else if (c->busy && strcmp(c->gai_host, c->host) != 0) start_connect(c); /* asked for another host */
   else if (c->busy) fail(c, STATS_ERR_DNS, c->host, status < 0 ? status : UV_EAI_NONAME);
+  else c->pre = 0;
 }
 
 static void start_connect(http_h1_conn *c) {
@@ -603,6 +614,18 @@ static int value_ok(const char *s) {
   return s && !strpbrk(s, "\r\n");
 }
 
+/* Point c at host:port, dropping its connection, address and cookies if that is a change. */
+static void set_destination(http_h1_conn *c, const char *host, size_t hl, int port) {
+  if (port == c->port && strlen(c->host) == hl && memcmp(c->host, host, hl) == 0) return;
+  close_tcp(c);
+  memcpy(c->host, host, hl);
+  c->host[hl] = 0;
+  c->port = port;
+  c->have_addr = 0;
+  c->njar = 0;
+  c->key_valid = 0;
+}
+
 /* Parse the URL; switch destination (dropping connection, address and cookies) if it changed. */
 static int prepare(http_h1_conn *c, const http_request *r) {
   struct http_parser_url u;
@@ -615,15 +638,7 @@ static int prepare(http_h1_conn *c, const http_request *r) {
   if (hl >= sizeof c->host || !token_ok(r->method)) return -EINVAL;
   for (size_t i = 0; i < r->nheaders; i++)
     if (!token_ok(r->headers[i].name) || !value_ok(r->headers[i].value)) return -EINVAL;
-  if (port != c->port || strlen(c->host) != hl || memcmp(c->host, r->url + u.field_data[UF_HOST].off, hl)) {
-    close_tcp(c);
-    memcpy(c->host, r->url + u.field_data[UF_HOST].off, hl);
-    c->host[hl] = 0;
-    c->port = port;
-    c->have_addr = 0;
-    c->njar = 0;
-    c->key_valid = 0;
-  }
+  set_destination(c, r->url + u.field_data[UF_HOST].off, hl, port);
   if (shape_reuse(c, r)) return 0;
   size_t hp = u.field_data[UF_HOST].off, hpl = hl;
   if (hp > 0 && r->url[hp - 1] == '[') hp--, hpl += 2; /* keep the brackets of an IPv6 literal */
@@ -661,11 +676,30 @@ int http_h1_conn_send(http_h1_conn *c, const http_request *req, http_h1_done_cb 
   if (c->tcp_state == ST_OPEN) {
     arm_timer(c);
     write_request(c);
+  } else if (c->tcp_state == ST_CONNECTING || c->gai_pending) { /* opened ahead, not there yet */
+    c->connecting = 1;
+    arm_timer(c);
   } else if (c->tcp_state == ST_CLOSING) {
     c->want_connect = 1;
   } else {
     start_connect(c);
   }
+  return 0;
+}
+
+int http_h1_conn_preconnect(http_h1_conn *c, const char *url) {
+  struct http_parser_url u;
+  http_parser_url_init(&u);
+  if (c->released || c->busy || !http_h1_supports(url)) return -EINVAL;
+  if (http_parser_parse_url(url, strlen(url), 0, &u) || !(u.field_set & (1 << UF_HOST))) return -EINVAL;
+  size_t hl = u.field_data[UF_HOST].len;
+  if (hl >= sizeof c->host) return -EINVAL;
+  set_destination(c, url + u.field_data[UF_HOST].off, hl, (u.field_set & (1 << UF_PORT)) ? u.port : 80);
+  if (c->tcp_state != ST_NONE || c->gai_pending) return 0;
+  c->pre = 1;
+  c->timeout_ms = c->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+  memset(&c->res, 0, sizeof c->res);
+  start_connect(c);
   return 0;
 }
 

@@ -24,6 +24,10 @@ void http_h1_conn_release(http_h1_conn *c);
 
 /* Start req (strings copied). 0, -EBUSY (request in flight), -EINVAL (bad URL or method),
  * -EPROTONOSUPPORT (not http://). Failures after return arrive as res->error (enum stats_err). */
+/* Open c's connection to url's host and port ahead of its first request (the open model's pre-allocated
+ * VUs), so that request carries no connect time. Nothing is reported: if it fails, the first request
+ * connects again and reports that. 0, or -EINVAL for a conn in use or a URL h1 cannot take. */
+int http_h1_conn_preconnect(http_h1_conn *c, const char *url);
 int http_h1_conn_send(http_h1_conn *c, const http_request *req, http_h1_done_cb done, void *ud);
 
 /* Nonzero when url is a plain http:// URL this backend can send. */

@@ -451,6 +451,10 @@ int vu_create(vu_host *h, int64_t id, vu **out) {
   return 0;
 }
 
+int vu_preconnect(vu *v, const char *url) {
+  return http_conn_preconnect(v->conn, url);
+}
+
 void vu_start(vu *v) {
   trace_new_trace_id(&v->host->rng, v->trace_id);
   resume(v);

@@ -40,6 +40,9 @@ enum vu_state { VU_NEW = 0, VU_BUSY, VU_IDLE, VU_DONE };
 
 /* Create a VU with id on host; *out owned by the engine, released with vu_destroy. 0 or -errno. */
 int vu_create(vu_host *h, int64_t id, vu **out);
+/* Open the VU's connection to url's host before its first request (h1 only; see http_conn_preconnect).
+ * 0 or -errno; failing is harmless: the first request connects then. */
+int vu_preconnect(vu *v, const char *url);
 /* Run on_start then wait for the first iteration (on_idle decides). */
 void vu_start(vu *v);
 /* Start the next iteration; in the open model intended_ns (clock_mono_ns) is when it was due, and the

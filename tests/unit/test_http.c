@@ -32,7 +32,7 @@ typedef struct result {
   char *headers, *body;
   size_t body_len;
   uint64_t bytes_in, bytes_out;
-  int64_t sent_ns, ttfb_ns, done_ns;
+  int64_t sent_ns, ttfb_ns, done_ns, connect_ns;
 } result;
 
 typedef struct run {
@@ -76,6 +76,7 @@ static void on_done(http_conn *conn, const http_response *res, void *ud) {
   o->sent_ns = res->sent_ns;
   o->ttfb_ns = res->ttfb_ns;
   o->done_ns = res->done_ns;
+  o->connect_ns = res->connect_ns;
   if (r->next < r->n) ck_assert_int_eq(http_conn_send(conn, &r->reqs[r->next], on_done, r), 0);
 }
 
@@ -346,6 +347,87 @@ START_TEST(test_dropped_keepalive_resent) {
   for (int i = 0; i < 4; i++) ck_assert_msg(o[i].status == 200, "req %d: %d %s", i, o[i].status, o[i].message);
   ck_assert_int_eq(counter("/count") - count0, 4); /* each served exactly once */
   result_free(o, 4);
+}
+END_TEST
+
+/* Pre-connect (the open model's pre-allocated VUs): h1 opens the connection ahead, so the first request
+ * pays no connect and the server sees one connection; a request right behind the pre-connect waits for
+ * it; a failed pre-connect is reported by the first request; curl declines. */
+static void preconnected_get(const char *host_url, const char *path, int wait_ms, result *o) {
+  uv_loop_t loop;
+  http_client *c;
+  char u[256];
+  run r = {.n = 1, .out = o};
+  http_client_options opt = {.backend = HTTP_H1, .default_timeout_ms = 5000};
+  snprintf(u, sizeof u, "%s%s", host_url, path);
+  http_request req = {.method = "GET", .url = u, .max_body = 16};
+  r.reqs = &req;
+  memset(o, 0, sizeof *o);
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ck_assert_int_eq(http_client_create(&loop, &opt, &c), 0);
+  ck_assert_int_eq(http_conn_create(c, &r.conn), 0);
+  ck_assert_int_eq(http_conn_preconnect(r.conn, host_url), 0);
+  for (int64_t until = clock_mono_ns() + wait_ms * 1000000LL; clock_mono_ns() < until;) {
+    uv_run(&loop, UV_RUN_NOWAIT);
+    usleep(1000);
+  }
+  ck_assert_int_eq(http_conn_send(r.conn, &req, on_done, &r), 0);
+  while (r.next < 1) uv_run(&loop, UV_RUN_ONCE);
+  http_conn_release(r.conn);
+  http_client_close(c, on_closed, &r);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  ck_assert_int_eq(o->done_calls, 1);
+}
+
+START_TEST(test_preconnect) {
+  char base[128], local[128];
+  result o;
+  snprintf(base, sizeof base, "http://127.0.0.1:%d", server_port);
+  snprintf(local, sizeof local, "http://localhost:%d", server_port);
+  long conns0 = counter("/conns");
+  preconnected_get(base, "/ok", 100, &o); /* connected well before the request */
+  ck_assert_int_eq(o.status, 200);
+  ck_assert_int_eq(o.connect_ns, 0);
+  ck_assert_int_eq(counter("/conns") - conns0, 1 + 1); /* ours, then the probe's */
+  result_free(&o, 1);
+  preconnected_get(base, "/ok", 0, &o); /* the request right behind the connect */
+  ck_assert_int_eq(o.status, 200);
+  result_free(&o, 1);
+  preconnected_get(local, "/ok", 100, &o); /* through the resolver */
+  ck_assert_int_eq(o.status, 200);
+  ck_assert_int_eq(o.connect_ns, 0);
+  result_free(&o, 1);
+  /* a refused pre-connect: the request connects again and reports it */
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
+  socklen_t al = sizeof a;
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+  close(fd);
+  snprintf(base, sizeof base, "http://127.0.0.1:%d", ntohs(a.sin_port));
+  preconnected_get(base, "/ok", 50, &o);
+  ck_assert_int_eq(o.status, 0);
+  ck_assert_msg(o.error == STATS_ERR_CONNECT, "error %d (%s)", o.error, o.message);
+  result_free(&o, 1);
+}
+END_TEST
+
+START_TEST(test_preconnect_curl_declines) {
+  uv_loop_t loop;
+  http_client *c;
+  http_conn *conn;
+  int closed = 0;
+  http_client_options opt = {.backend = HTTP_CURL};
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ck_assert_int_eq(http_client_create(&loop, &opt, &c), 0);
+  ck_assert_int_eq(http_conn_create(c, &conn), 0);
+  ck_assert_int_eq(http_conn_preconnect(conn, "http://127.0.0.1:9"), -ENOTSUP);
+  http_conn_release(conn);
+  http_client_close(c, on_closed_flag, &closed);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(closed, 1);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
 }
 END_TEST
 
@@ -705,6 +787,8 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, test_close_reconnects, 0, 2);
   tcase_add_loop_test(tc, test_dropped_keepalive_resent, 0, 2);
   tcase_add_loop_test(tc, test_localhost_resolved, 0, 2);
+  tcase_add_test(tc, test_preconnect);
+  tcase_add_test(tc, test_preconnect_curl_declines);
   tcase_add_loop_test(tc, test_eof_and_interim, 0, 2);
   tcase_add_loop_test(tc, test_big_post, 0, 2);
   tcase_add_loop_test(tc, test_chunked, 0, 2);
