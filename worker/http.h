@@ -29,6 +29,7 @@ typedef struct http_request {
   int64_t timeout_ms;      /* whole request; 0 = default 30 s */
   int64_t connect_timeout_ms; /* 0 = default 10 s */
   size_t max_body;         /* bytes of body kept for the script; 0 = discard (still counted) */
+  int64_t now_ns;          /* clock_mono_ns of the call when the caller has it (one clock read fewer); 0 */
   int max_redirects;       /* follow up to this many redirects (curl only: AUTO then picks curl);
                               0 = don't follow, the 3xx is the response (like wrk) */
 } http_request;

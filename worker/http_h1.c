@@ -69,6 +69,7 @@ struct http_h1_conn {
   size_t voff_cap;
   int key_valid;
   int64_t timeout_ms, connect_timeout_ms, connect_start_ns;
+  int64_t read_ns; /* clock of the read being parsed (0 outside feed): the response's done time */
   /* response */
   http_parser parser;
   http_response res;
@@ -104,8 +105,11 @@ static int buf_str(buf *b, const char *s) {
   return buf_add(b, s, strlen(s));
 }
 
-static int64_t elapsed_ms(const http_h1_conn *c) {
-  return (clock_mono_ns() - c->res.sent_ns) / 1000000;
+/* ms left before the request (or its connect) times out, now_ns being the time now. */
+static int64_t time_left_ms(const http_h1_conn *c, int64_t now_ns) {
+  int64_t left = c->timeout_ms - (now_ns - c->res.sent_ns) / 1000000;
+  if (c->connecting && c->connect_timeout_ms < left) left = c->connect_timeout_ms;
+  return left > 0 ? left : 0;
 }
 
 /* ---- connection lifetime ---- */
@@ -165,8 +169,8 @@ static void tcp_closed(uv_handle_t *handle) {
 static void finish(http_h1_conn *c) {
   http_response res = c->res; /* the callback may start the next request on c */
   c->busy = 0;
-  uv_timer_stop(&c->timer);
-  res.done_ns = clock_mono_ns();
+  res.done_ns = c->read_ns ? c->read_ns : clock_mono_ns();
+  c->read_ns = 0;
   if (res.error) {
     res.status = 0;
   } else {
@@ -211,6 +215,11 @@ static void broken(http_h1_conn *c, int uverr) {
 static void on_timer(uv_timer_t *t) {
   http_h1_conn *c = t->data;
   if (!c->busy) return;
+  int64_t left = time_left_ms(c, clock_mono_ns());
+  if (left > 0) { /* armed for an earlier request, or for the connect before the whole request */
+    uv_timer_start(&c->timer, on_timer, (uint64_t)left, 0);
+    return;
+  }
   fail(c, STATS_ERR_TIMEOUT, c->connecting ? "connect timeout" : "request timeout", 0);
 }
 
@@ -303,9 +312,10 @@ static void response_done(http_h1_conn *c, int trailing) {
 }
 
 static void feed(http_h1_conn *c, const char *data, size_t len) {
+  c->read_ns = clock_mono_ns(); /* first byte and, for most responses, the last: one clock read */
   if (!c->got_byte) {
     c->got_byte = 1;
-    c->res.ttfb_ns = clock_mono_ns() - c->res.sent_ns;
+    c->res.ttfb_ns = c->read_ns - c->res.sent_ns;
   }
   c->res.bytes_in += len;
   size_t used = http_parser_execute(&c->parser, &c->h->settings, data, len);
@@ -313,6 +323,7 @@ static void feed(http_h1_conn *c, const char *data, size_t len) {
     response_done(c, used < len);
     return;
   }
+  c->read_ns = 0;
   if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK) {
     char msg[160];
     snprintf(msg, sizeof msg, "malformed HTTP response: %s",
@@ -376,10 +387,13 @@ static void write_request(http_h1_conn *c) {
   else c->writing = 1;
 }
 
-static void arm_timer(http_h1_conn *c) {
-  int64_t left = c->timeout_ms - elapsed_ms(c);
-  if (c->connecting && c->connect_timeout_ms < left) left = c->connect_timeout_ms;
-  uv_timer_start(&c->timer, on_timer, (uint64_t)(left > 0 ? left : 0), 0);
+/* Make the timer fire by the request's deadline. A timer already due earlier is left running, and
+ * fires early to re-arm for what is left (on_timer): back-to-back requests on a connection then cost
+ * no uv_timer start and stop each. */
+static void arm_timer(http_h1_conn *c, int64_t now_ns) {
+  int64_t left = time_left_ms(c, now_ns);
+  if (uv_is_active((uv_handle_t *)&c->timer) && uv_timer_get_due_in(&c->timer) <= (uint64_t)left) return;
+  uv_timer_start(&c->timer, on_timer, (uint64_t)left, 0);
 }
 
 static void on_connect(uv_connect_t *r, int status) {
@@ -406,7 +420,7 @@ static void on_connect(uv_connect_t *r, int status) {
   }
   if (pre) c->reused = 1; /* the server may close it before the first request: that one is resent */
   if (!c->busy) return;
-  arm_timer(c);
+  arm_timer(c, clock_mono_ns());
   write_request(c);
 }
 
@@ -428,7 +442,7 @@ static void connect_addr(http_h1_conn *c) {
     fail(c, connect_kind(rc), "connect", rc);
     return;
   }
-  arm_timer(c);
+  arm_timer(c, clock_mono_ns());
 }
 
 static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *ai) {
@@ -466,7 +480,7 @@ static void start_connect(http_h1_conn *c) {
   }
   c->connecting = 1;
   if (c->gai_pending) { /* an earlier, timed out lookup is still running: wait for it */
-    arm_timer(c);
+    arm_timer(c, clock_mono_ns());
     return;
   }
   struct addrinfo hints;
@@ -482,7 +496,7 @@ static void start_connect(http_h1_conn *c) {
     return;
   }
   c->gai_pending = 1;
-  arm_timer(c);
+  arm_timer(c, clock_mono_ns());
 }
 
 /* ---- request bytes ---- */
@@ -503,6 +517,8 @@ static int value_fits(const char **p, const char *end, const char *value, int *s
   return 1;
 }
 
+static int value_ok(const char *s);
+
 /* Nonzero when the cached request bytes fit req: same method, URL, header names, body, and header
  * values equal or of equal length (those, a fresh traceparent say, are then patched in place). */
 static int shape_reuse(http_h1_conn *c, const http_request *r) {
@@ -513,6 +529,7 @@ static int shape_reuse(http_h1_conn *c, const http_request *r) {
   const char *values = p;
   for (size_t i = 0; i < r->nheaders; i++) {
     if (!shape_eat(&p, end, r->headers[i].name) || !value_fits(&p, end, r->headers[i].value, &same)) return 0;
+    if (!same && !value_ok(r->headers[i].value)) return 0; /* the full check then refuses it */
     patch |= !same;
   }
   if (p != end || (r->body_len && memcmp(c->req.data + c->req.len - r->body_len, r->body, r->body_len))) return 0;
@@ -628,6 +645,9 @@ static void set_destination(http_h1_conn *c, const char *host, size_t hl, int po
 
 /* Parse the URL; switch destination (dropping connection, address and cookies) if it changed. */
 static int prepare(http_h1_conn *c, const http_request *r) {
+  /* the same method, URL, header names and body as the last request: its destination, parsed and
+   * checked then, is c's (set_destination drops the cached shape), and only the values differ */
+  if (shape_reuse(c, r)) return 0;
   struct http_parser_url u;
   http_parser_url_init(&u);
   size_t ul = strlen(r->url);
@@ -639,7 +659,6 @@ static int prepare(http_h1_conn *c, const http_request *r) {
   for (size_t i = 0; i < r->nheaders; i++)
     if (!token_ok(r->headers[i].name) || !value_ok(r->headers[i].value)) return -EINVAL;
   set_destination(c, r->url + u.field_data[UF_HOST].off, hl, port);
-  if (shape_reuse(c, r)) return 0;
   size_t hp = u.field_data[UF_HOST].off, hpl = hl;
   if (hp > 0 && r->url[hp - 1] == '[') hp--, hpl += 2; /* keep the brackets of an IPv6 literal */
   if (u.field_set & (1 << UF_PORT)) hpl += 1 + u.field_data[UF_PORT].len;
@@ -672,13 +691,13 @@ int http_h1_conn_send(http_h1_conn *c, const http_request *req, http_h1_done_cb 
   c->connect_timeout_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
   c->hdrs.len = c->body.len = 0;
   http_parser_init(&c->parser, HTTP_RESPONSE);
-  c->res.sent_ns = clock_mono_ns();
+  c->res.sent_ns = req->now_ns > 0 ? req->now_ns : clock_mono_ns();
   if (c->tcp_state == ST_OPEN) {
-    arm_timer(c);
+    arm_timer(c, c->res.sent_ns);
     write_request(c);
   } else if (c->tcp_state == ST_CONNECTING || c->gai_pending) { /* opened ahead, not there yet */
     c->connecting = 1;
-    arm_timer(c);
+    arm_timer(c, c->res.sent_ns);
   } else if (c->tcp_state == ST_CLOSING) {
     c->want_connect = 1;
   } else {

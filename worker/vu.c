@@ -302,7 +302,7 @@ static int l_send(lua_State *L) {
   req.max_redirects = lua_isnumber(L, 8) ? (int)lua_tointeger(L, 8) : (int)v->host->opt->max_redirects;
   if (req.max_redirects < 0 || req.max_redirects > OPTIONS_MAX_REDIRECTS)
     return luaL_error(L, "http.*: redirects must be 0..%d", OPTIONS_MAX_REDIRECTS);
-  v->call_ns = clock_mono_ns();
+  v->call_ns = req.now_ns = clock_mono_ns();
   if (v->first_pending && v->intended_ns > v->call_ns) v->intended_ns = v->call_ns;
   rc = http_conn_send(v->conn, &req, on_response, v);
   if (rc != 0) {
