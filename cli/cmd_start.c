@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "cli/cmd.h"
@@ -48,6 +49,7 @@ typedef struct local_workers {
 } local_workers;
 
 static void *worker_main(void *arg) {
+  prctl(PR_SET_NAME, "lc-agent", 0, 0, 0);
   agent_run(arg);
   return NULL;
 }

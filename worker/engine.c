@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -437,6 +438,9 @@ static void preallocate(ethread *t) {
 
 static void thread_main(void *arg) {
   ethread *t = arg;
+  char name[16];
+  snprintf(name, sizeof name, "lc-engine-%d", t->index % 1000);
+  prctl(PR_SET_NAME, name, 0, 0, 0); /* top -H, perf and bench/run tell the threads apart */
   preallocate(t);
   int64_t until_start = -rel_now(t);
   int64_t first_boundary = (t->interval_index + 1) * t->e->opt.interval_ns - rel_now(t);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -393,6 +394,7 @@ static void file_read(collector *c, int64_t start_ms) {
 
 static void *collector_main(void *arg) {
   collector *c = arg;
+  prctl(PR_SET_NAME, "lc-profile", 0, 0, 0);
   int64_t start = now_ms();
   if (strcmp(c->opt.source, "pprof") == 0) {
     pprof_loop(c);
