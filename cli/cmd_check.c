@@ -22,7 +22,8 @@ static void print_plan(const char *path, const options *o) {
   printf("%s: ok\n", path);
   printf("  name:       %s\n  target:     %s\n", o->name, o->target);
   if (o->model == OPTIONS_OPEN)
-    printf("  model:      open (arrival rate), rate %.2f/s, max_vus %lld\n", o->rate, (long long)o->max_vus);
+    printf("  model:      open (arrival rate), rate %.2f/s, max_vus %lld, pre_allocated_vus %lld\n", o->rate,
+           (long long)o->max_vus, (long long)o->pre_vus);
   else
     printf("  model:      closed (users), users %.0f, spawn_rate %.2f/s\n", o->users, o->spawn_rate);
   printf("  duration:   %s\n", clock_format_duration(o->duration_ns, d, sizeof d));

@@ -41,8 +41,9 @@ START_TEST(one_shots_at_sub_ms_times) {
   uv_run(&loop, UV_RUN_DEFAULT);
   ck_assert_int_eq(s.fired, SHOTS);
   ck_assert_int_eq(s.early, 0);
-  /* 200 shots 150 us apart take 30 ms; on whole-ms timers they would take at least 200 ms */
-  ck_assert_int_lt(s.end_ns - s.start_ns, 150000000LL);
+  /* 200 shots 150 us apart take 30 ms; on whole-ms timers they would take at least 200 ms (the margin
+   * is for a loaded CI machine) */
+  ck_assert_int_lt(s.end_ns - s.start_ns, 190000000LL);
   ck_assert_int_eq(uv_loop_close(&loop), 0);
 }
 END_TEST
