@@ -56,8 +56,8 @@ static void server_stop(void) {
   server_pid = -1;
 }
 
-/* GET /count from the server with a plain blocking socket. */
-static long long server_count(void) {
+/* GET path (/count or /conns) from the server with a plain blocking socket; the number in its body. */
+static long long server_number(const char *path) {
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)server_port)};
   char buf[512];
   size_t got = 0;
@@ -65,7 +65,8 @@ static long long server_count(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
   ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-  const char *req = "GET /count HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  char req[128];
+  snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
   ck_assert_int_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
   while (got < sizeof buf - 1 && (n = read(fd, buf + got, sizeof buf - 1 - got)) > 0) got += (size_t)n;
   close(fd);
@@ -73,6 +74,10 @@ static long long server_count(void) {
   char *body = strstr(buf, "\r\n\r\n");
   ck_assert_ptr_nonnull(body);
   return strtoll(body + 4, NULL, 10);
+}
+
+static long long server_count(void) {
+  return server_number("/count");
 }
 
 /* Run scenario src to its end, merging every interval into one; returns the merged totals. */

@@ -47,6 +47,32 @@ START_TEST(open_model_rate_within_one_percent) {
 }
 END_TEST
 
+/* pre_allocated_vus: the VUs exist, each with its connection open, before the first arrival; at 40/s no
+ * more are needed, so the server sees exactly those connections and every request reuses one. */
+START_TEST(open_model_preallocates_connected_vus) {
+  char src[512];
+  if (server_start() != 0) return;
+  long long conns0 = server_number("/conns"), before = server_count();
+  snprintf(src, sizeof src,
+           "options = { target = 'http://127.0.0.1:%d', rate = 40, max_vus = 12, pre_allocated_vus = 12,\n"
+           "  duration = '1s' }\n"
+           "task(1, function(vu) http.get('/ok') end)\n",
+           server_port);
+  stats_interval *total = run_engine(src, 2);
+  long long served = server_count() - before;
+  stats_entry *ok = stats_entry_find(total, "GET /ok");
+  ck_assert_ptr_nonnull(ok);
+  ck_assert_int_eq(ok->count, served);
+  ck_assert_int_eq(ok->count, 40);
+  ck_assert_int_eq(total->dropped, 0);
+  /* 12 pre-connected (lazily, 40/s would have needed one or two per thread) and the three probes since
+   * conns0 (/count twice, /conns); none opened on the way */
+  ck_assert_int_eq(server_number("/conns") - conns0, 12 + 3);
+  stats_destroy(total);
+  server_stop();
+}
+END_TEST
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   Suite *s = suite_create("engine");
@@ -54,6 +80,7 @@ int main(void) {
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, closed_model_counts_are_exact);
   tcase_add_test(tc, open_model_rate_within_one_percent);
+  tcase_add_test(tc, open_model_preallocates_connected_vus);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_set_fork_status(sr, CK_NOFORK);
