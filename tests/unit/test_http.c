@@ -229,16 +229,20 @@ START_TEST(test_delay) {
 }
 END_TEST
 
-START_TEST(test_refused) {
-  /* a port that was just free: bind, read it, close */
+/* A port that was just free on 127.0.0.1 (bind, read it, close): connecting to it is refused. */
+static int closed_port(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
   socklen_t al = sizeof a;
   ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
   ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
   close(fd);
+  return ntohs(a.sin_port);
+}
+
+START_TEST(test_refused) {
   char u[256];
-  snprintf(u, sizeof u, "http://127.0.0.1:%d/ok", ntohs(a.sin_port));
+  snprintf(u, sizeof u, "http://127.0.0.1:%d/ok", closed_port());
   http_request req = {.method = "GET", .url = u};
   result o;
   run_seq(backend_of(_i), &req, 1, &o);
@@ -399,13 +403,7 @@ START_TEST(test_preconnect) {
   ck_assert_int_eq(o.connect_ns, 0);
   result_free(&o, 1);
   /* a refused pre-connect: the request connects again and reports it */
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
-  socklen_t al = sizeof a;
-  ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &al), 0);
-  close(fd);
-  snprintf(base, sizeof base, "http://127.0.0.1:%d", ntohs(a.sin_port));
+  snprintf(base, sizeof base, "http://127.0.0.1:%d", closed_port());
   preconnected_get(base, "/ok", 50, &o);
   ck_assert_int_eq(o.status, 0);
   ck_assert_msg(o.error == STATS_ERR_CONNECT, "error %d (%s)", o.error, o.message);
