@@ -7,6 +7,7 @@ options = {
   http = getenv("BENCH_HTTP") or "h1",
   rate = 1000,
   max_vus = tonumber(getenv("BENCH_MAX_VUS") or "") or 200,
+  pre_allocated_vus = tonumber(getenv("BENCH_PRE_VUS") or ""), -- nil: 10 ms of the rate
   duration = "10s",
 }
 
