@@ -312,8 +312,9 @@ static void open_dispatch(ethread *t) {
   int64_t rel = rel_now(t), early = early_ns(t);
   for (;;) {
     int64_t at = executor_arrival_ns(t->stages, t->nstages, t->next_k);
-    if (at < 0) {
+    if (at < 0) { /* no arrival left: the clock stops, the run's end comes on the ms timer */
       int64_t left = t->total_ns - rel;
+      if (t->arrival) nstimer_stop(t->arrival);
       if (left <= 0) begin_stop(t);
       else uv_timer_start(&t->sched, open_tick, (uint64_t)((left + 999999) / 1000000), 0);
       return;
