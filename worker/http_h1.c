@@ -11,23 +11,13 @@
 
 #include "common/clock.h"
 #include "common/stats.h"
+#include "worker/h1req.h"
 
 #define READ_BUF 65536
-#define JAR_MAX 16
 #define DEFAULT_TIMEOUT_MS 30000
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
 
 enum { ST_NONE = 0, ST_CONNECTING, ST_OPEN, ST_CLOSING };
-
-typedef struct buf {
-  char *data;
-  size_t len, cap;
-} buf;
-
-typedef struct cookie {
-  char name[64];
-  char value[256];
-} cookie;
 
 struct http_h1 {
   uv_loop_t *loop;
@@ -60,50 +50,22 @@ struct http_h1_conn {
   int have_addr;
   /* request */
   int busy, is_head, connecting;
-  int writing; /* a uv_write of req is still queued: req must not change, the connection not be reused */
+  int writing; /* a uv_write of q.bytes is still queued: they must not change, the connection not be reused */
   http_h1_done_cb done;
   void *ud;
-  buf req, key; /* request bytes; the shape they were built from */
-  size_t key_nheaders, key_body_len;
-  size_t *voff; /* where each header value sits in req, for patching */
-  size_t voff_cap;
-  int key_valid;
+  h1req q; /* the request bytes, their shape, and the cookie jar */
   int64_t timeout_ms, connect_timeout_ms, connect_start_ns;
   int64_t read_ns; /* clock of the read being parsed (0 outside feed): the response's done time */
   /* response */
   http_parser parser;
   http_response res;
-  buf hdrs, body;
+  h1req_buf hdrs, body;
   size_t max_body, line_start;
   int last_was_value, complete, got_byte;
-  cookie *jar;
-  int njar;
 };
 
 static void tcp_closed(uv_handle_t *handle);
 static void start_connect(http_h1_conn *c);
-
-static int buf_reserve(buf *b, size_t extra) {
-  if (b->len + extra <= b->cap) return 0;
-  size_t cap = b->cap ? b->cap : 256;
-  while (cap < b->len + extra) cap *= 2;
-  char *p = realloc(b->data, cap);
-  if (!p) return -ENOMEM;
-  b->data = p;
-  b->cap = cap;
-  return 0;
-}
-
-static int buf_add(buf *b, const void *data, size_t n) {
-  if (buf_reserve(b, n)) return -ENOMEM;
-  memcpy(b->data + b->len, data, n);
-  b->len += n;
-  return 0;
-}
-
-static int buf_str(buf *b, const char *s) {
-  return buf_add(b, s, strlen(s));
-}
 
 /* ms left before the request (or its connect) times out, now_ns being the time now. */
 static int64_t time_left_ms(const http_h1_conn *c, int64_t now_ns) {
@@ -128,12 +90,9 @@ static void maybe_free(http_h1_conn *c) {
   if (c->prev) c->prev->next = c->next;
   else h->conns = c->next;
   if (c->next) c->next->prev = c->prev;
-  free(c->req.data);
-  free(c->key.data);
+  h1req_free(&c->q);
   free(c->hdrs.data);
   free(c->body.data);
-  free(c->jar);
-  free(c->voff);
   free(c);
   h_unref(h);
 }
@@ -225,30 +184,13 @@ static void on_timer(uv_timer_t *t) {
 
 /* ---- response parsing ---- */
 
-static void jar_set(http_h1_conn *c, const char *line, size_t len) {
-  size_t eq = 0, end = 0;
-  while (end < len && line[end] != ';') end++;
-  while (eq < end && line[eq] != '=') eq++;
-  if (eq == 0 || eq >= end || eq >= sizeof c->jar[0].name || end - eq - 1 >= sizeof c->jar[0].value) return;
-  if (!c->jar && !(c->jar = calloc(JAR_MAX, sizeof *c->jar))) return;
-  int i = 0;
-  while (i < c->njar && !(strlen(c->jar[i].name) == eq && memcmp(c->jar[i].name, line, eq) == 0)) i++;
-  if (i == JAR_MAX) return;
-  if (i == c->njar) c->njar++;
-  memcpy(c->jar[i].name, line, eq);
-  c->jar[i].name[eq] = 0;
-  memcpy(c->jar[i].value, line + eq + 1, end - eq - 1);
-  c->jar[i].value[end - eq - 1] = 0;
-  c->key_valid = 0;
-}
-
 /* One header line "Name: value" is complete in hdrs: end it and look at it. */
 static int end_line(http_h1_conn *c) {
   const char *line = c->hdrs.data + c->line_start;
   size_t len = c->hdrs.len - c->line_start;
-  if (len > 12 && strncasecmp(line, "set-cookie: ", 12) == 0) jar_set(c, line + 12, len - 12);
+  if (len > 12 && strncasecmp(line, "set-cookie: ", 12) == 0) h1req_set_cookie(&c->q, line + 12, len - 12);
   c->last_was_value = 0;
-  return buf_add(&c->hdrs, "\r\n", 2);
+  return h1req_buf_add(&c->hdrs, "\r\n", 2);
 }
 
 static int on_begin(http_parser *p) {
@@ -266,14 +208,14 @@ static int on_field(http_parser *p, const char *at, size_t n) {
   } else if (c->hdrs.len == 0) {
     c->line_start = 0;
   }
-  return buf_add(&c->hdrs, at, n);
+  return h1req_buf_add(&c->hdrs, at, n);
 }
 
 static int on_value(http_parser *p, const char *at, size_t n) {
   http_h1_conn *c = p->data;
-  if (!c->last_was_value && buf_add(&c->hdrs, ": ", 2)) return -1;
+  if (!c->last_was_value && h1req_buf_add(&c->hdrs, ": ", 2)) return -1;
   c->last_was_value = 1;
-  return buf_add(&c->hdrs, at, n);
+  return h1req_buf_add(&c->hdrs, at, n);
 }
 
 static int on_headers(http_parser *p) {
@@ -286,7 +228,7 @@ static int on_body(http_parser *p, const char *at, size_t n) {
   http_h1_conn *c = p->data;
   if (c->body.len < c->max_body) {
     size_t keep = c->max_body - c->body.len;
-    if (buf_add(&c->body, at, n < keep ? n : keep)) return -1;
+    if (h1req_buf_add(&c->body, at, n < keep ? n : keep)) return -1;
   }
   return 0;
 }
@@ -371,16 +313,16 @@ static void on_write(uv_write_t *w, int status) {
 }
 
 static void write_request(http_h1_conn *c) {
-  uv_buf_t b = uv_buf_init(c->req.data, (unsigned)c->req.len);
+  uv_buf_t b = uv_buf_init(c->q.bytes.data, (unsigned)c->q.bytes.len);
   int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
   if (n == UV_EAGAIN || n == UV_ENOSYS) n = 0;
   if (n < 0) {
     broken(c, n);
     return;
   }
-  c->res.bytes_out = c->req.len;
-  if ((size_t)n == c->req.len) return;
-  b = uv_buf_init(c->req.data + n, (unsigned)(c->req.len - (size_t)n));
+  c->res.bytes_out = c->q.bytes.len;
+  if ((size_t)n == c->q.bytes.len) return;
+  b = uv_buf_init(c->q.bytes.data + n, (unsigned)(c->q.bytes.len - (size_t)n));
   c->wreq.data = c;
   int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write);
   if (rc < 0) broken(c, rc);
@@ -499,138 +441,6 @@ static void start_connect(http_h1_conn *c) {
   arm_timer(c, clock_mono_ns());
 }
 
-/* ---- request bytes ---- */
-
-static int shape_eat(const char **p, const char *end, const char *s) {
-  size_t n = strlen(s) + 1;
-  if ((size_t)(end - *p) < n || memcmp(*p, s, n) != 0) return 0;
-  *p += n;
-  return 1;
-}
-
-/* Skip one stored header value if req's value has its length; *same says whether the bytes match. */
-static int value_fits(const char **p, const char *end, const char *value, int *same) {
-  size_t n = strlen(value);
-  if ((size_t)(end - *p) < n + 1 || (*p)[n] != 0 || memchr(*p, 0, n)) return 0;
-  *same = memcmp(*p, value, n) == 0;
-  *p += n + 1;
-  return 1;
-}
-
-static int value_ok(const char *s);
-
-/* Nonzero when the cached request bytes fit req: same method, URL, header names, body, and header
- * values equal or of equal length (those, a fresh traceparent say, are then patched in place). */
-static int shape_reuse(http_h1_conn *c, const http_request *r) {
-  const char *p = c->key.data, *end = c->key.data + c->key.len;
-  int same, patch = 0;
-  if (!c->key_valid || c->key_nheaders != r->nheaders || c->key_body_len != r->body_len) return 0;
-  if (!shape_eat(&p, end, r->method) || !shape_eat(&p, end, r->url)) return 0;
-  const char *values = p;
-  for (size_t i = 0; i < r->nheaders; i++) {
-    if (!shape_eat(&p, end, r->headers[i].name) || !value_fits(&p, end, r->headers[i].value, &same)) return 0;
-    if (!same && !value_ok(r->headers[i].value)) return 0; /* the full check then refuses it */
-    patch |= !same;
-  }
-  if (p != end || (r->body_len && memcmp(c->req.data + c->req.len - r->body_len, r->body, r->body_len))) return 0;
-  for (size_t i = 0; patch && i < r->nheaders; i++) {
-    char *v = c->key.data + (values - c->key.data) + strlen(r->headers[i].name) + 1;
-    size_t n = strlen(r->headers[i].value);
-    if (memcmp(v, r->headers[i].value, n) != 0) {
-      memcpy(v, r->headers[i].value, n);
-      memcpy(c->req.data + c->voff[i], r->headers[i].value, n);
-    }
-    values = v + n + 1;
-  }
-  return 1;
-}
-
-static int has_header(const http_request *r, const char *name) {
-  for (size_t i = 0; i < r->nheaders; i++)
-    if (strcasecmp(r->headers[i].name, name) == 0) return 1;
-  return 0;
-}
-
-static int build_key(http_h1_conn *c, const http_request *r) {
-  int rc = 0;
-  c->key.len = 0;
-  rc |= buf_add(&c->key, r->method, strlen(r->method) + 1);
-  rc |= buf_add(&c->key, r->url, strlen(r->url) + 1);
-  for (size_t i = 0; i < r->nheaders; i++) {
-    rc |= buf_add(&c->key, r->headers[i].name, strlen(r->headers[i].name) + 1);
-    rc |= buf_add(&c->key, r->headers[i].value, strlen(r->headers[i].value) + 1);
-  }
-  c->key_nheaders = r->nheaders;
-  c->key_body_len = r->body_len;
-  return rc ? -ENOMEM : 0;
-}
-
-static int add_cookies(http_h1_conn *c) {
-  int rc = 0;
-  if (!c->njar) return 0;
-  rc |= buf_str(&c->req, "Cookie: ");
-  for (int i = 0; i < c->njar; i++) {
-    if (i) rc |= buf_str(&c->req, "; ");
-    rc |= buf_str(&c->req, c->jar[i].name);
-    rc |= buf_str(&c->req, "=");
-    rc |= buf_str(&c->req, c->jar[i].value);
-  }
-  return rc | buf_str(&c->req, "\r\n");
-}
-
-/* Request line + headers + body for req, target being the path-and-query part of its URL. */
-static int build_request(http_h1_conn *c, const http_request *r, const char *target, size_t target_len,
-                         const char *hostport, size_t hostport_len) {
-  int rc = 0;
-  c->req.len = 0;
-  rc |= buf_str(&c->req, r->method);
-  rc |= buf_add(&c->req, " ", 1);
-  if (target_len == 0 || target[0] != '/') rc |= buf_add(&c->req, "/", 1);
-  if (target_len) rc |= buf_add(&c->req, target, target_len);
-  rc |= buf_str(&c->req, " HTTP/1.1\r\n");
-  if (!has_header(r, "Host")) {
-    rc |= buf_str(&c->req, "Host: ");
-    rc |= buf_add(&c->req, hostport, hostport_len);
-    rc |= buf_str(&c->req, "\r\n");
-  }
-  if (!has_header(r, "User-Agent")) rc |= buf_str(&c->req, "User-Agent: loadctl/" LOADCTL_VERSION "\r\n");
-  if (!has_header(r, "Accept")) rc |= buf_str(&c->req, "Accept: */*\r\n");
-  if (r->nheaders > c->voff_cap) {
-    size_t *v = realloc(c->voff, r->nheaders * sizeof *v);
-    if (!v) return -ENOMEM;
-    c->voff = v;
-    c->voff_cap = r->nheaders;
-  }
-  for (size_t i = 0; i < r->nheaders; i++) {
-    rc |= buf_str(&c->req, r->headers[i].name);
-    rc |= buf_str(&c->req, ": ");
-    c->voff[i] = c->req.len;
-    rc |= buf_str(&c->req, r->headers[i].value);
-    rc |= buf_str(&c->req, "\r\n");
-  }
-  rc |= add_cookies(c);
-  int wants_len = r->body_len || !strcmp(r->method, "POST") || !strcmp(r->method, "PUT") || !strcmp(r->method, "PATCH");
-  if (wants_len && !has_header(r, "Content-Length")) {
-    char cl[48];
-    snprintf(cl, sizeof cl, "Content-Length: %zu\r\n", r->body_len);
-    rc |= buf_str(&c->req, cl);
-  }
-  rc |= buf_str(&c->req, "\r\n");
-  if (r->body_len) rc |= buf_add(&c->req, r->body, r->body_len);
-  return rc ? -ENOMEM : build_key(c, r);
-}
-
-static int token_ok(const char *s) {
-  if (!s || !*s) return 0;
-  for (; *s; s++)
-    if (*s <= ' ' || *s >= 127 || *s == ':') return 0;
-  return 1;
-}
-
-static int value_ok(const char *s) {
-  return s && !strpbrk(s, "\r\n");
-}
-
 /* Point c at host:port, dropping its connection, address and cookies if that is a change. */
 static void set_destination(http_h1_conn *c, const char *host, size_t hl, int port) {
   if (port == c->port && strlen(c->host) == hl && memcmp(c->host, host, hl) == 0) return;
@@ -639,15 +449,14 @@ static void set_destination(http_h1_conn *c, const char *host, size_t hl, int po
   c->host[hl] = 0;
   c->port = port;
   c->have_addr = 0;
-  c->njar = 0;
-  c->key_valid = 0;
+  h1req_forget(&c->q);
 }
 
 /* Parse the URL; switch destination (dropping connection, address and cookies) if it changed. */
 static int prepare(http_h1_conn *c, const http_request *r) {
   /* the same method, URL, header names and body as the last request: its destination, parsed and
    * checked then, is c's (set_destination drops the cached shape), and only the values differ */
-  if (shape_reuse(c, r)) return 0;
+  if (h1req_reuse(&c->q, r)) return 0;
   struct http_parser_url u;
   http_parser_url_init(&u);
   size_t ul = strlen(r->url);
@@ -655,9 +464,9 @@ static int prepare(http_h1_conn *c, const http_request *r) {
   if (u.field_data[UF_SCHEMA].len != 4 || strncasecmp(r->url + u.field_data[UF_SCHEMA].off, "http", 4)) return -EPROTONOSUPPORT;
   size_t hl = u.field_data[UF_HOST].len;
   int port = (u.field_set & (1 << UF_PORT)) ? u.port : 80;
-  if (hl >= sizeof c->host || !token_ok(r->method)) return -EINVAL;
+  if (hl >= sizeof c->host || !h1req_token_ok(r->method)) return -EINVAL;
   for (size_t i = 0; i < r->nheaders; i++)
-    if (!token_ok(r->headers[i].name) || !value_ok(r->headers[i].value)) return -EINVAL;
+    if (!h1req_token_ok(r->headers[i].name) || !h1req_value_ok(r->headers[i].value)) return -EINVAL;
   set_destination(c, r->url + u.field_data[UF_HOST].off, hl, port);
   size_t hp = u.field_data[UF_HOST].off, hpl = hl;
   if (hp > 0 && r->url[hp - 1] == '[') hp--, hpl += 2; /* keep the brackets of an IPv6 literal */
@@ -666,9 +475,7 @@ static int prepare(http_h1_conn *c, const http_request *r) {
   if (u.field_set & (1 << UF_PATH)) t = u.field_data[UF_PATH].off;
   else if (u.field_set & (1 << UF_QUERY)) t = (size_t)u.field_data[UF_QUERY].off - 1;
   if (u.field_set & (1 << UF_FRAGMENT)) te = (size_t)u.field_data[UF_FRAGMENT].off - 1;
-  int rc = build_request(c, r, r->url + t, te - t, r->url + hp, hpl);
-  c->key_valid = rc == 0;
-  return rc;
+  return h1req_build(&c->q, r, r->url + t, te - t, r->url + hp, hpl);
 }
 
 int http_h1_supports(const char *url) {

@@ -67,8 +67,9 @@ static int arm(nstimer *t, int64_t first_ns, int64_t period_ns) {
     t->slack_set = 1;
   }
   if (first_ns < 1) first_ns = 1; /* it_value 0 would disarm */
-  struct itimerspec when = {.it_value = {.tv_sec = first_ns / 1000000000LL, .tv_nsec = first_ns % 1000000000LL},
-                            .it_interval = {.tv_sec = period_ns / 1000000000LL, .tv_nsec = period_ns % 1000000000LL}};
+  struct itimerspec when = {
+      .it_value = {.tv_sec = first_ns / 1000000000LL, .tv_nsec = first_ns % 1000000000LL},
+      .it_interval = {.tv_sec = period_ns / 1000000000LL, .tv_nsec = period_ns % 1000000000LL}};
   if (timerfd_settime(t->fd, TFD_TIMER_ABSTIME, &when, NULL) != 0) return -errno;
   t->period_ns = period_ns;
   if (!t->polling) {

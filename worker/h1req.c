@@ -1,0 +1,192 @@
+/* h1req.c - the h1 backend's request bytes: built once per request shape and patched in place when
+ * only header values change (a new traceparent per request costs a memcpy, not a rebuild). */
+#include "worker/h1req.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static int reserve(h1req_buf *b, size_t extra) {
+  if (b->len + extra <= b->cap) return 0;
+  size_t cap = b->cap ? b->cap : 256;
+  while (cap < b->len + extra) cap *= 2;
+  char *p = realloc(b->data, cap);
+  if (!p) return -ENOMEM;
+  b->data = p;
+  b->cap = cap;
+  return 0;
+}
+
+int h1req_buf_add(h1req_buf *b, const void *data, size_t n) {
+  if (reserve(b, n)) return -ENOMEM;
+  memcpy(b->data + b->len, data, n);
+  b->len += n;
+  return 0;
+}
+
+static int add_str(h1req_buf *b, const char *s) {
+  return h1req_buf_add(b, s, strlen(s));
+}
+
+/* Step over s and its NUL in the stored shape, if that is what comes next. */
+static int shape_eat(const char **p, const char *end, const char *s) {
+  size_t n = strlen(s) + 1;
+  if ((size_t)(end - *p) < n || memcmp(*p, s, n) != 0) return 0;
+  *p += n;
+  return 1;
+}
+
+/* Skip one stored header value if req's value has its length; *same says whether the bytes match. */
+static int value_fits(const char **p, const char *end, const char *value, int *same) {
+  size_t n = strlen(value);
+  if ((size_t)(end - *p) < n + 1 || (*p)[n] != 0 || memchr(*p, 0, n)) return 0;
+  *same = memcmp(*p, value, n) == 0;
+  *p += n + 1;
+  return 1;
+}
+
+/* A fresh traceparent, say, has the length of the last one: it is patched in. */
+int h1req_reuse(h1req *q, const http_request *r) {
+  const char *p = q->key.data, *end = q->key.data + q->key.len;
+  int same, patch = 0;
+  if (!q->key_valid || q->key_nheaders != r->nheaders || q->key_body_len != r->body_len) return 0;
+  if (!shape_eat(&p, end, r->method) || !shape_eat(&p, end, r->url)) return 0;
+  const char *values = p;
+  for (size_t i = 0; i < r->nheaders; i++) {
+    if (!shape_eat(&p, end, r->headers[i].name) || !value_fits(&p, end, r->headers[i].value, &same)) return 0;
+    if (!same && !h1req_value_ok(r->headers[i].value)) return 0; /* the full check then refuses it */
+    patch |= !same;
+  }
+  if (p != end || (r->body_len && memcmp(q->bytes.data + q->bytes.len - r->body_len, r->body, r->body_len)))
+    return 0;
+  for (size_t i = 0; patch && i < r->nheaders; i++) {
+    char *v = q->key.data + (values - q->key.data) + strlen(r->headers[i].name) + 1;
+    size_t n = strlen(r->headers[i].value);
+    if (memcmp(v, r->headers[i].value, n) != 0) {
+      memcpy(v, r->headers[i].value, n);
+      memcpy(q->bytes.data + q->voff[i], r->headers[i].value, n);
+    }
+    values = v + n + 1;
+  }
+  return 1;
+}
+
+static int has_header(const http_request *r, const char *name) {
+  for (size_t i = 0; i < r->nheaders; i++)
+    if (strcasecmp(r->headers[i].name, name) == 0) return 1;
+  return 0;
+}
+
+static int build_key(h1req *q, const http_request *r) {
+  int rc = 0;
+  q->key.len = 0;
+  rc |= h1req_buf_add(&q->key, r->method, strlen(r->method) + 1);
+  rc |= h1req_buf_add(&q->key, r->url, strlen(r->url) + 1);
+  for (size_t i = 0; i < r->nheaders; i++) {
+    rc |= h1req_buf_add(&q->key, r->headers[i].name, strlen(r->headers[i].name) + 1);
+    rc |= h1req_buf_add(&q->key, r->headers[i].value, strlen(r->headers[i].value) + 1);
+  }
+  q->key_nheaders = r->nheaders;
+  q->key_body_len = r->body_len;
+  return rc ? -ENOMEM : 0;
+}
+
+static int add_cookies(h1req *q) {
+  int rc = 0;
+  if (!q->njar) return 0;
+  rc |= add_str(&q->bytes, "Cookie: ");
+  for (int i = 0; i < q->njar; i++) {
+    if (i) rc |= add_str(&q->bytes, "; ");
+    rc |= add_str(&q->bytes, q->jar[i].name);
+    rc |= add_str(&q->bytes, "=");
+    rc |= add_str(&q->bytes, q->jar[i].value);
+  }
+  return rc | add_str(&q->bytes, "\r\n");
+}
+
+int h1req_build(h1req *q, const http_request *r, const char *target, size_t target_len, const char *hostport,
+                size_t hostport_len) {
+  int rc = 0;
+  q->bytes.len = 0;
+  rc |= add_str(&q->bytes, r->method);
+  rc |= h1req_buf_add(&q->bytes, " ", 1);
+  if (target_len == 0 || target[0] != '/') rc |= h1req_buf_add(&q->bytes, "/", 1);
+  if (target_len) rc |= h1req_buf_add(&q->bytes, target, target_len);
+  rc |= add_str(&q->bytes, " HTTP/1.1\r\n");
+  if (!has_header(r, "Host")) {
+    rc |= add_str(&q->bytes, "Host: ");
+    rc |= h1req_buf_add(&q->bytes, hostport, hostport_len);
+    rc |= add_str(&q->bytes, "\r\n");
+  }
+  if (!has_header(r, "User-Agent")) rc |= add_str(&q->bytes, "User-Agent: loadctl/" LOADCTL_VERSION "\r\n");
+  if (!has_header(r, "Accept")) rc |= add_str(&q->bytes, "Accept: */*\r\n");
+  if (r->nheaders > q->voff_cap) {
+    size_t *v = realloc(q->voff, r->nheaders * sizeof *v);
+    if (!v) return -ENOMEM;
+    q->voff = v;
+    q->voff_cap = r->nheaders;
+  }
+  for (size_t i = 0; i < r->nheaders; i++) {
+    rc |= add_str(&q->bytes, r->headers[i].name);
+    rc |= add_str(&q->bytes, ": ");
+    q->voff[i] = q->bytes.len;
+    rc |= add_str(&q->bytes, r->headers[i].value);
+    rc |= add_str(&q->bytes, "\r\n");
+  }
+  rc |= add_cookies(q);
+  int wants_len =
+      r->body_len || !strcmp(r->method, "POST") || !strcmp(r->method, "PUT") || !strcmp(r->method, "PATCH");
+  if (wants_len && !has_header(r, "Content-Length")) {
+    char cl[48];
+    snprintf(cl, sizeof cl, "Content-Length: %zu\r\n", r->body_len);
+    rc |= add_str(&q->bytes, cl);
+  }
+  rc |= add_str(&q->bytes, "\r\n");
+  if (r->body_len) rc |= h1req_buf_add(&q->bytes, r->body, r->body_len);
+  rc = rc ? -ENOMEM : build_key(q, r);
+  q->key_valid = rc == 0;
+  return rc;
+}
+
+int h1req_token_ok(const char *s) {
+  if (!s || !*s) return 0;
+  for (; *s; s++)
+    if (*s <= ' ' || *s >= 127 || *s == ':') return 0;
+  return 1;
+}
+
+int h1req_value_ok(const char *s) {
+  return s && !strpbrk(s, "\r\n");
+}
+
+void h1req_set_cookie(h1req *q, const char *line, size_t len) {
+  size_t eq = 0, end = 0;
+  while (end < len && line[end] != ';') end++;
+  while (eq < end && line[eq] != '=') eq++;
+  if (eq == 0 || eq >= end || eq >= sizeof q->jar[0].name || end - eq - 1 >= sizeof q->jar[0].value) return;
+  if (!q->jar && !(q->jar = calloc(H1REQ_JAR_MAX, sizeof *q->jar))) return;
+  int i = 0;
+  while (i < q->njar && !(strlen(q->jar[i].name) == eq && memcmp(q->jar[i].name, line, eq) == 0)) i++;
+  if (i == H1REQ_JAR_MAX) return;
+  if (i == q->njar) q->njar++;
+  memcpy(q->jar[i].name, line, eq);
+  q->jar[i].name[eq] = 0;
+  memcpy(q->jar[i].value, line + eq + 1, end - eq - 1);
+  q->jar[i].value[end - eq - 1] = 0;
+  q->key_valid = 0;
+}
+
+void h1req_forget(h1req *q) {
+  q->njar = 0;
+  q->key_valid = 0;
+}
+
+void h1req_free(h1req *q) {
+  free(q->bytes.data);
+  free(q->key.data);
+  free(q->voff);
+  free(q->jar);
+  *q = (h1req){0};
+}

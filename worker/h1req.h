@@ -1,0 +1,52 @@
+/* h1req.h - the h1 backend's request bytes: built once per request shape (method, URL, header names,
+ * body) and patched in place when only header values change, with the cookie jar that goes into them.
+ * Plain data embedded in each h1 connection (http_h1.c), which owns it and frees it with h1req_free. */
+#ifndef LOADCTL_H1REQ_H
+#define LOADCTL_H1REQ_H
+
+#include <stddef.h>
+
+#include "worker/http.h"
+
+#define H1REQ_JAR_MAX 16 /* cookies kept per connection */
+
+typedef struct h1req_buf {
+  char *data;
+  size_t len, cap;
+} h1req_buf;
+
+typedef struct h1req_cookie {
+  char name[64];
+  char value[256];
+} h1req_cookie;
+
+typedef struct h1req {
+  h1req_buf bytes; /* the request as sent: request line, headers, cookies, body */
+  h1req_buf key;   /* the shape they were built from: method, URL, header names and values */
+  size_t key_nheaders, key_body_len;
+  size_t *voff; /* where each header value sits in bytes, for patching */
+  size_t voff_cap;
+  int key_valid;
+  h1req_cookie *jar; /* Set-Cookie values seen from this destination */
+  int njar;
+} h1req;
+
+/* Append n bytes to b, growing it. 0 or -ENOMEM. */
+int h1req_buf_add(h1req_buf *b, const void *data, size_t n);
+/* 1 when q's bytes fit r (same method, URL, header names and body; header values equal or of equal
+ * length and free of CR/LF, which are then patched in place), else 0 and r needs h1req_build. */
+int h1req_reuse(h1req *q, const http_request *r);
+/* Build r's bytes; target is its path and query, hostport what goes into Host. 0 or -ENOMEM. */
+int h1req_build(h1req *q, const http_request *r, const char *target, size_t target_len, const char *hostport,
+                size_t hostport_len);
+/* A method or header name: a non-empty token without controls, spaces or ':'. */
+int h1req_token_ok(const char *s);
+/* A header value: no CR or LF (no header injection). */
+int h1req_value_ok(const char *s);
+/* Keep the cookie of a Set-Cookie value (line: "name=value; attributes", len bytes). */
+void h1req_set_cookie(h1req *q, const char *line, size_t len);
+/* A new destination: its cookies and the cached shape are dropped. */
+void h1req_forget(h1req *q);
+void h1req_free(h1req *q);
+
+#endif
