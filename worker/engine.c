@@ -40,6 +40,7 @@ typedef struct ethread {
   uv_timer_t sched, boundary;
   uv_check_t pump; /* open model: starts due arrivals after every poll, between the arrival clock's */
   nstimer *arrival; /* open model: fires when the next arrival is due */
+  int64_t early_ns; /* open model: arrivals this close to due start now (half a tick, or 0.5 ms on ms timers) */
   uv_async_t wake;
   vu **vus;
   size_t nvus, capvus;
@@ -284,32 +285,27 @@ static void closed_tick(uv_timer_t *timer) {
   }
 }
 
-/* The arrival clock: while arrivals come less than TICK_BELOW_NS apart it ticks every TICK_NS (a
+/* The arrival clock: while the next arrival is less than TICK_NS away it ticks every TICK_NS (a
  * periodic timerfd, re-armed by the kernel: under a hypervisor each timerfd_settime costs tens of us,
  * so one per arrival would cost more than the request); sparser arrivals get a one-shot wake-up each.
  * An arrival less than half a tick ahead starts now rather than at its time (its latency then counts
  * from the actual send, see vu.c), so starts land within +-250 us of their schedule. On the ms
  * fallback the window is 0.5 ms: starts within +-0.5 ms instead of 0..2 ms late. */
 #define TICK_NS 500000
-#define TICK_BELOW_NS TICK_NS
 #define EARLY_NS_MS 500000
 
 static void open_tick(uv_timer_t *timer);
 
-static int64_t early_ns(const ethread *t) {
-  return t->arrival && nstimer_precise(t->arrival) ? TICK_NS / 2 : EARLY_NS_MS;
-}
-
-static int arm_clock(ethread *t, int64_t at, int64_t rel, int64_t early) {
-  if (at - rel < TICK_BELOW_NS) return nstimer_every(t->arrival, TICK_NS);
-  return nstimer_start_at(t->arrival, t->e->mono_start + at - early);
+static int arm_clock(ethread *t, int64_t at, int64_t rel) {
+  if (at - rel < TICK_NS) return nstimer_every(t->arrival, TICK_NS);
+  return nstimer_start_at(t->arrival, t->e->mono_start + at - t->early_ns);
 }
 
 /* Open model: start every arrival due within the early window, each on a free VU, a new one, or count
  * it dropped; then set the arrival clock for the next one. */
 static void open_dispatch(ethread *t) {
   engine *e = t->e;
-  int64_t rel = rel_now(t), early = early_ns(t);
+  int64_t rel = rel_now(t), early = t->early_ns;
   for (;;) {
     int64_t at = executor_arrival_ns(t->stages, t->nstages, t->next_k);
     if (at < 0) { /* no arrival left: the clock stops, the run's end comes on the ms timer */
@@ -321,7 +317,7 @@ static void open_dispatch(ethread *t) {
     }
     if (at > rel + early) {
       t->polled = 0;
-      if (!t->arrival || arm_clock(t, at, rel, early) != 0)
+      if (!t->arrival || arm_clock(t, at, rel) != 0)
         uv_timer_start(&t->sched, open_tick, (uint64_t)((at - rel - early + 999999) / 1000000), 0);
       return;
     }
@@ -352,7 +348,7 @@ static void on_pump(uv_check_t *check) {
   ethread *t = check->data;
   if (!t->running || t->stopping || t->closing) return;
   int64_t at = executor_arrival_ns(t->stages, t->nstages, t->next_k);
-  if (at >= 0 && at <= rel_now(t) + early_ns(t)) open_dispatch(t);
+  if (at >= 0 && at <= rel_now(t) + t->early_ns) open_dispatch(t);
 }
 
 static void open_tick(uv_timer_t *timer) {
@@ -471,6 +467,7 @@ static int thread_init(engine *e, ethread *t, int index, char *err, size_t errle
   uv_async_init(&t->loop, &t->wake, on_wake);
   t->wake_open = 1;
   if (e->opt.model == OPTIONS_OPEN && (rc = nstimer_create(&t->loop, on_arrival, t, &t->arrival)) != 0) return rc;
+  t->early_ns = t->arrival && nstimer_precise(t->arrival) ? TICK_NS / 2 : EARLY_NS_MS;
   if ((rc = http_client_create(&t->loop, &hopt, &t->host.http)) != 0) return rc;
   t->interval_index = current_interval(e);
   rc = stats_create(&t->host.stats, interval_start_ms(e, t->interval_index), e->opt.interval_ns / 1000000);

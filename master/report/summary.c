@@ -66,20 +66,25 @@ static json_t *request_json(const stats_entry *e, double secs) {
   return o;
 }
 
-/* Histogram of all requests merged; counters summed into the out-parameters. */
-static hist *merge_all(const stats_interval *cum, int service, int64_t *count, int64_t *errors, int64_t *bytes) {
+/* Histogram of all requests merged: their latencies, or with service set their service times. */
+static hist *merge_all(const stats_interval *cum, int service) {
   hist *h;
 
-  *count = *errors = *bytes = 0;
   if (hist_create(&h) < 0) return NULL;
   for (size_t i = 0; i < cum->nentries; i++) {
     const hist *part = service ? cum->entries[i].service : cum->entries[i].latency;
     if (part) hist_add(h, part);
+  }
+  return h;
+}
+
+static void sum_counts(const stats_interval *cum, int64_t *count, int64_t *errors, int64_t *bytes) {
+  *count = *errors = *bytes = 0;
+  for (size_t i = 0; i < cum->nentries; i++) {
     *count += cum->entries[i].count;
     *errors += cum->entries[i].errors;
     *bytes += cum->entries[i].bytes_in;
   }
-  return h;
 }
 
 static json_t *totals_json(const report *r, const hist *all, const hist *service, int64_t count, int64_t errors) {
@@ -104,7 +109,7 @@ json_t *summary_json(const report *r) {
   const stats_interval *cum = report_cumulative(r);
   double secs = report_duration_s(r);
   int64_t count, errors, bytes;
-  hist *all = merge_all(cum, 0, &count, &errors, &bytes), *service = merge_all(cum, 1, &count, &errors, &bytes);
+  hist *all = merge_all(cum, 0), *service = merge_all(cum, 1);
   json_t *o, *reqs, *checks;
   const char *key;
   json_t *value;
@@ -114,6 +119,7 @@ json_t *summary_json(const report *r) {
     hist_destroy(service);
     return NULL;
   }
+  sum_counts(cum, &count, &errors, &bytes);
   o = json_object();
   reqs = json_array();
   checks = json_array();
@@ -169,7 +175,7 @@ static int write_stats_csv(const report *r, const char *dir) {
   const stats_interval *cum = report_cumulative(r);
   double secs = report_duration_s(r);
   int64_t count, errors, bytes;
-  hist *all = merge_all(cum, 0, &count, &errors, &bytes);
+  hist *all = merge_all(cum, 0);
   char *buf = NULL;
   size_t len = 0;
   FILE *f;
@@ -179,6 +185,7 @@ static int write_stats_csv(const report *r, const char *dir) {
     if (all) hist_destroy(all);
     return -ENOMEM;
   }
+  sum_counts(cum, &count, &errors, &bytes);
   fputs(SUMMARY_STATS_HEADER "\n", f);
   for (size_t i = 0; i < cum->nentries; i++) {
     const stats_entry *e = &cum->entries[i];
