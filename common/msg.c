@@ -494,7 +494,7 @@ static void get_failures(dec *d, const msgpack_object *map, stats_entry *e) {
     const msgpack_object *t = as_tuple(d, &arr->via.array.ptr[i], "fail", 3);
     if (!t) break;
     int64_t kind = as_i64(d, &t[0], "fail.kind");
-    if (kind < 0 || kind >= STATS_ERR_COUNT) fail(d, -EPROTO, "failure kind %lld unknown", (long long)kind);
+    if (kind < STATS_ERR_FIRST || kind >= STATS_ERR_COUNT) fail(d, -EPROTO, "failure kind %lld unknown", (long long)kind);
     f->kind = (int)kind;
     as_str(d, &t[1], "fail.message", f->message, sizeof f->message);
     f->count = as_count(d, &t[2], "fail.count");
@@ -513,6 +513,7 @@ static void get_counters(dec *d, const msgpack_object *map, stats_entry *e) {
     fail(d, -EPROTO, "field 'err' has %u categories, expected %d", err->via.array.size, STATS_ERR_COUNT);
   for (int k = 0; k < STATS_ERR_COUNT && err && !d->rc; k++)
     e->err[k] = as_count(d, &err->via.array.ptr[k], "err");
+  if (e->err[STATS_ERR_NONE] && !d->rc) fail(d, -EPROTO, "field 'err' counts errors of kind none");
 }
 
 static void get_entry(dec *d, const msgpack_object *o, stats_interval *s) {

@@ -348,7 +348,7 @@ static json_t *entry_line(const stats_interval *iv, const stats_entry *e) {
   json_object_set_new(o, "errors", json_integer(e->errors));
   json_object_set_new(o, "rps", json_real((double)e->count / secs));
   put_latency(o, e->latency);
-  for (int k = 0; k < STATS_ERR_COUNT; k++)
+  for (int k = STATS_ERR_FIRST; k < STATS_ERR_COUNT; k++)
     if (e->err[k]) json_object_set_new(err, stats_err_name(k), json_integer(e->err[k]));
   json_object_set_new(o, "err", err);
   json_object_set_new(o, "bytes_in", json_integer(e->bytes_in));

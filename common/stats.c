@@ -9,12 +9,21 @@
 #define OTHER_NAME "(other)"
 
 static const char *const err_names[STATS_ERR_COUNT] = {
-    "connect", "dns", "timeout", "reset", "protocol", "http4xx", "http5xx", "script", "other",
+    [STATS_ERR_NONE] = "none",         [STATS_ERR_CONNECT] = "connect", [STATS_ERR_DNS] = "dns",
+    [STATS_ERR_TLS] = "tls",           [STATS_ERR_TIMEOUT] = "timeout", [STATS_ERR_RESET] = "reset",
+    [STATS_ERR_PROTOCOL] = "protocol", [STATS_ERR_HTTP4XX] = "http4xx", [STATS_ERR_HTTP5XX] = "http5xx",
+    [STATS_ERR_SCRIPT] = "script",     [STATS_ERR_OTHER] = "other",
 };
 
 const char *stats_err_name(int kind) {
   if (kind < 0 || kind >= STATS_ERR_COUNT) return "other";
   return err_names[kind];
+}
+
+int stats_err_parse(const char *name) {
+  for (int k = STATS_ERR_FIRST; name && k < STATS_ERR_COUNT; k++)
+    if (strcmp(err_names[k], name) == 0) return k;
+  return STATS_ERR_NONE;
 }
 
 /* Length name is stored with: at most max - 1 bytes, not cutting a UTF-8 sequence. */
@@ -150,7 +159,7 @@ static void failure_add(stats_entry *e, int kind, const char *message, int64_t c
 }
 
 void stats_entry_fail(stats_entry *e, int kind, const char *message) {
-  if (kind < 0 || kind >= STATS_ERR_COUNT) kind = STATS_ERR_OTHER;
+  if (kind <= STATS_ERR_NONE || kind >= STATS_ERR_COUNT) kind = STATS_ERR_OTHER;
   e->err[kind]++;
   e->errors++;
   failure_add(e, kind, message, 1);

@@ -9,22 +9,31 @@
 
 #include "common/hist.h"
 
-/* Error categories; every failed request or iteration lands in exactly one. */
+/* Error kinds; every failed request or iteration lands in exactly one. This enum and err_kinds[] in
+ * stats.c are the one list: r.error in scenarios, summary.json, CSVs, metrics and the table in
+ * docs/scenario-api.md (test_stats checks that table against stats_err_name) all use these names.
+ * "No error" is the zero value, so a zeroed http_response is a success, never a "connect" failure. */
 enum stats_err {
-  STATS_ERR_CONNECT = 0, /* refused, unreachable */
-  STATS_ERR_DNS,
-  STATS_ERR_TIMEOUT,
+  STATS_ERR_NONE = 0, /* no error; never counted (err[STATS_ERR_NONE] stays 0) */
+  STATS_ERR_CONNECT,  /* refused, unreachable, no route */
+  STATS_ERR_DNS,      /* the name did not resolve */
+  STATS_ERR_TLS,      /* handshake, certificate or TLS record failure */
+  STATS_ERR_TIMEOUT,  /* connect or request timeout */
   STATS_ERR_RESET,    /* reset / closed mid-response */
-  STATS_ERR_PROTOCOL, /* malformed HTTP, non-HTTP reply */
-  STATS_ERR_HTTP4XX,
-  STATS_ERR_HTTP5XX,
-  STATS_ERR_SCRIPT, /* Lua error in a task or a failed check() is not an error; see checks */
-  STATS_ERR_OTHER,
+  STATS_ERR_PROTOCOL, /* malformed HTTP, non-HTTP reply, redirect loop */
+  STATS_ERR_HTTP4XX,  /* a 4xx status not listed in expect= */
+  STATS_ERR_HTTP5XX,  /* a 5xx status not listed in expect= */
+  STATS_ERR_SCRIPT,   /* Lua error in a task (a failed check() is not an error; see checks) */
+  STATS_ERR_OTHER,    /* anything else (out of memory, a curl failure with no better kind) */
   STATS_ERR_COUNT
 };
+#define STATS_ERR_FIRST STATS_ERR_CONNECT /* first real kind: loops over kinds run FIRST..COUNT-1 */
 
-/* Short names ("connect", "dns", "timeout", "reset", "protocol", "http4xx", "http5xx", "script", "other"). */
+/* Short name of kind ("connect", "dns", "tls", "timeout", "reset", "protocol", "http4xx", "http5xx",
+ * "script", "other"; "none" for STATS_ERR_NONE); out-of-range kinds are "other". Static storage. */
 const char *stats_err_name(int kind);
+/* The kind named name, or STATS_ERR_NONE when name is no kind's name. */
+int stats_err_parse(const char *name);
 
 #define STATS_EXEMPLARS 4      /* slowest and typical trace ids kept per name per interval */
 #define STATS_FAILURES 8       /* distinct failure messages kept per name per interval */
@@ -99,7 +108,8 @@ stats_check *stats_check_get(stats_interval *s, const char *name);
 void stats_entry_record(stats_entry *e, int64_t latency_us, int64_t service_us);
 /* Count one failure of kind with a message (kept up to STATS_FAILURES distinct messages): errors and
  * err[kind] only, not count; a failed request is also passed to stats_entry_record (time to failure)
- * so that count stays "completed, errors included". Out-of-range kinds count as STATS_ERR_OTHER. */
+ * so that count stays "completed, errors included". STATS_ERR_NONE and out-of-range kinds count as
+ * STATS_ERR_OTHER. */
 void stats_entry_fail(stats_entry *e, int kind, const char *message);
 /* Offer an exemplar; kept if among the slowest, or (with probability) as a typical sample: a reservoir
  * over e->count requests (call after stats_entry_record), slot random % count replaced when < 4. */

@@ -219,7 +219,7 @@ static void render_entry(FILE *f, const stats_entry *e, int part) {
     label(f, e->name);
     fprintf(f, "\"} %" PRId64 "\n", e->count);
   } else if (part == 1) {
-    for (int k = 0; k < STATS_ERR_COUNT; k++) {
+    for (int k = STATS_ERR_FIRST; k < STATS_ERR_COUNT; k++) {
       if (!e->err[k]) continue;
       fputs("loadctl_errors_total{name=\"", f);
       label(f, e->name);

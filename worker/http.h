@@ -36,8 +36,8 @@ typedef struct http_request {
 
 typedef struct http_response {
   int status; /* 0 when no HTTP response arrived */
-  int error;  /* enum stats_err category of a transport failure; STATS_ERR_CONNECT is 0, so a failure is
-               * status == 0 or error != 0 (curl may fail after the status line, e.g. a reset body) */
+  int error;  /* enum stats_err kind of a transport failure, STATS_ERR_NONE (0) when none; a failure has
+               * error != 0 (curl may fail after the status line, e.g. a reset body) */
   char error_message[256];
   const char *headers_raw; /* "Name: value\r\n" lines, valid only during the callback */
   size_t headers_len;

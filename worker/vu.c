@@ -124,13 +124,30 @@ static int64_t wall_ms_of(int64_t mono_ns) {
   return (mono_ns + offset_ns) / 1000000;
 }
 
-/* Record one response in the current interval; returns the error kind or -1. */
-static int record(vu *v, const http_response *res, int64_t done_ns) {
+/* The error kind of a response (enum stats_err), STATS_ERR_NONE for a success: no transport error and a
+ * status below 400 or listed in expect=. */
+static int kind_of(const vu *v, const http_response *res) {
+  if (res->error) return res->error;
+  if (res->status == 0) return STATS_ERR_OTHER; /* no response and no reason given */
+  if (res->status < 400) return STATS_ERR_NONE;
+  for (int i = 0; i < v->nexpect; i++)
+    if (v->expect[i] == res->status) return STATS_ERR_NONE;
+  return res->status >= 500 ? STATS_ERR_HTTP5XX : STATS_ERR_HTTP4XX;
+}
+
+/* The text of a failure of kind: the backend's message, else "HTTP <status>" or the kind's name. */
+static void failure_text(const http_response *res, int kind, char *buf, size_t size) {
+  if (res->error_message[0]) snprintf(buf, size, "%s", res->error_message);
+  else if (kind == STATS_ERR_HTTP4XX || kind == STATS_ERR_HTTP5XX) snprintf(buf, size, "HTTP %d", res->status);
+  else snprintf(buf, size, "%s", stats_err_name(kind));
+}
+
+/* Record one response of kind in the current interval. */
+static void record(vu *v, const http_response *res, int kind, int64_t done_ns) {
   vu_host *h = v->host;
   int64_t start = v->first_pending ? v->intended_ns : v->call_ns;
   stats_entry *e = entry_of(v);
-  int kind = -1;
-  char msg[64];
+  char msg[sizeof res->error_message];
 
   if (!e) {
     e = stats_entry_get(h->stats, "(other)", "");
@@ -141,31 +158,27 @@ static int record(vu *v, const http_response *res, int64_t done_ns) {
           STATS_MAX_NAMES - 1, v->name);
     }
   }
-  if (!e) return -1;
+  if (!e) return;
   v->first_pending = 0;
   stats_entry_record(e, (done_ns - start) / 1000, (done_ns - v->call_ns) / 1000);
   e->bytes_in += (int64_t)res->bytes_in;
   e->bytes_out += (int64_t)res->bytes_out;
-  if (res->error || res->status == 0) { /* status 0: no response; error 0 is STATS_ERR_CONNECT */
-    kind = res->error;
-    stats_entry_fail(e, kind, res->error_message[0] ? res->error_message : stats_err_name(kind));
-  } else if (res->status >= 400) {
-    for (int i = 0; i < v->nexpect; i++)
-      if (v->expect[i] == res->status) return -1;
-    kind = res->status >= 500 ? STATS_ERR_HTTP5XX : STATS_ERR_HTTP4XX;
-    snprintf(msg, sizeof msg, "HTTP %d", res->status);
+  if (kind != STATS_ERR_NONE) {
+    failure_text(res, kind, msg, sizeof msg);
     stats_entry_fail(e, kind, msg);
   }
   stats_exemplar x = {.latency_us = (done_ns - start) / 1000, .wall_ms = wall_ms_of(done_ns)};
   memcpy(x.trace_id, v->trace_id, sizeof x.trace_id);
   memcpy(x.span_id, v->span_id, sizeof x.span_id);
   stats_entry_exemplar(e, &x, trace_rand(&h->rng));
-  return kind;
 }
 
+/* The response table r (see docs/scenario-api.md): status, body, raw headers, time in ms from the
+ * http.* call, ok, and for a failure error (the kind's name) and error_message (the text). */
 static void push_response(vu *v, const http_response *res, int kind, int64_t done_ns) {
   lua_State *co = v->co;
-  lua_createtable(co, 0, 7);
+  char msg[sizeof res->error_message];
+  lua_createtable(co, 0, 8);
   lua_pushinteger(co, res->status);
   lua_setfield(co, -2, "status");
   lua_pushlstring(co, res->body ? res->body : "", res->body ? res->body_len : 0);
@@ -174,23 +187,22 @@ static void push_response(vu *v, const http_response *res, int kind, int64_t don
   lua_setfield(co, -2, "_h");
   lua_pushnumber(co, (double)(done_ns - v->call_ns) / 1e6);
   lua_setfield(co, -2, "time");
-  lua_pushboolean(co, kind < 0);
+  lua_pushboolean(co, kind == STATS_ERR_NONE);
   lua_setfield(co, -2, "ok");
-  if (res->error || res->status == 0) {
-    lua_pushstring(co, res->error_message[0] ? res->error_message : stats_err_name(res->error));
-    lua_setfield(co, -2, "error");
-  } else if (kind >= 0) {
-    lua_pushfstring(co, "HTTP %d", res->status);
-    lua_setfield(co, -2, "error");
-  }
+  if (kind == STATS_ERR_NONE) return;
+  lua_pushstring(co, stats_err_name(kind));
+  lua_setfield(co, -2, "error");
+  failure_text(res, kind, msg, sizeof msg);
+  lua_pushstring(co, msg);
+  lua_setfield(co, -2, "error_message");
 }
 
 static void on_response(http_conn *conn, const http_response *res, void *ud) {
   vu *v = ud;
   int64_t done_ns = res->done_ns ? res->done_ns : clock_mono_ns();
-  int kind;
+  int kind = kind_of(v, res);
   (void)conn;
-  kind = record(v, res, done_ns);
+  record(v, res, kind, done_ns);
   push_response(v, res, kind, done_ns);
   v->nargs = 1;
   resume(v);
@@ -309,7 +321,8 @@ static int l_send(lua_State *L) {
     http_response res = {.error = STATS_ERR_OTHER};
     snprintf(res.error_message, sizeof res.error_message, "cannot send request: %s", strerror(-rc));
     int64_t now = clock_mono_ns();
-    push_response(v, &res, record(v, &res, now), now);
+    record(v, &res, STATS_ERR_OTHER, now);
+    push_response(v, &res, STATS_ERR_OTHER, now);
     return 1;
   }
   v->yields++;

@@ -90,9 +90,8 @@ static int64_t jint(const json_t *o, const char *key) {
 }
 
 static int err_kind(const char *name) {
-  for (int k = 0; k < STATS_ERR_COUNT; k++)
-    if (name && strcmp(stats_err_name(k), name) == 0) return k;
-  return STATS_ERR_OTHER;
+  int kind = stats_err_parse(name);
+  return kind == STATS_ERR_NONE ? STATS_ERR_OTHER : kind;
 }
 
 /* Fill e's counters from one intervals.jsonl line. */

@@ -57,7 +57,7 @@ static json_t *request_json(const stats_entry *e, double secs) {
   json_object_set_new(o, "error_rate", json_real(e->count ? (double)e->errors / (double)e->count : 0));
   put_latency(o, e->latency);
   put_service(o, e->service);
-  for (int k = 0; k < STATS_ERR_COUNT; k++)
+  for (int k = STATS_ERR_FIRST; k < STATS_ERR_COUNT; k++)
     if (e->err[k]) json_object_set_new(kinds, stats_err_name(k), json_integer(e->err[k]));
   json_object_set_new(o, "errors_by_kind", kinds);
   json_object_set_new(o, "bytes_in", json_integer(e->bytes_in));

@@ -539,7 +539,7 @@ START_TEST(test_https_goes_to_curl) {
   http_request req = {.method = "GET", .url = u, .timeout_ms = 2000};
   result o;
   run_seq(backend_of(_i), &req, 1, &o); /* asserts the backend name is "curl" */
-  ck_assert_msg(o.error == STATS_ERR_CONNECT, "error %d (%s)", o.error, o.message);
+  ck_assert_msg(o.error == STATS_ERR_TLS, "error %d (%s)", o.error, o.message); /* TLS hello to a plain server */
   result_free(&o, 1);
 }
 END_TEST
@@ -610,7 +610,8 @@ END_TEST
 START_TEST(test_curl_error_kinds) {
   ck_assert_int_eq(http_curl_error_kind(CURLE_COULDNT_RESOLVE_HOST), STATS_ERR_DNS);
   ck_assert_int_eq(http_curl_error_kind(CURLE_COULDNT_CONNECT), STATS_ERR_CONNECT);
-  ck_assert_int_eq(http_curl_error_kind(CURLE_SSL_CONNECT_ERROR), STATS_ERR_CONNECT);
+  ck_assert_int_eq(http_curl_error_kind(CURLE_SSL_CONNECT_ERROR), STATS_ERR_TLS);
+  ck_assert_int_eq(http_curl_error_kind(CURLE_PEER_FAILED_VERIFICATION), STATS_ERR_TLS);
   ck_assert_int_eq(http_curl_error_kind(CURLE_OPERATION_TIMEDOUT), STATS_ERR_TIMEOUT);
   ck_assert_int_eq(http_curl_error_kind(CURLE_RECV_ERROR), STATS_ERR_RESET);
   ck_assert_int_eq(http_curl_error_kind(CURLE_GOT_NOTHING), STATS_ERR_RESET);

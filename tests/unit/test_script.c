@@ -86,6 +86,62 @@ START_TEST(scenario_api_counts) {
 }
 END_TEST
 
+/* A port nothing listens on (bound, then closed). */
+static int refused_port(void) {
+  struct sockaddr_in sa = {.sin_family = AF_INET};
+  socklen_t len = sizeof sa;
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+  close(fd);
+  return ntohs(sa.sin_port);
+}
+
+/* r.error is the kind (docs/scenario-api.md's table), r.error_message the text, r.ok the verdict, on
+ * both backends: each check names one expectation and must pass in every iteration. */
+static const char kinds_scenario[] =
+    "options = { target = 'http://127.0.0.1:%d', users = 1, duration = '1s', http = '%s' }\n"
+    "local function is(r, kind, msg) return r.error == kind and r.ok == (kind == nil) and\n"
+    "  (msg == nil and r.error_message == nil or type(r.error_message) == 'string' and\n"
+    "   r.error_message:find(msg, 1, true) ~= nil) end\n"
+    "task(1, function(vu)\n"
+    "  check(http.get('/ok'), { ok = function(r) return is(r, nil, nil) and r.status == 200 end })\n"
+    "  check(http.get('http://127.0.0.1:%d/x'), { connect = function(r) return is(r, 'connect', '') and r.status == 0 end })\n"
+    "  check(http.get('/status/503'), { http5xx = function(r) return is(r, 'http5xx', 'HTTP 503') end })\n"
+    "  check(http.get('/status/404'), { http4xx = function(r) return is(r, 'http4xx', 'HTTP 404') end })\n"
+    "  check(http.get('/status/404', { expect = 404 }), { expected = function(r) return is(r, nil, nil) end })\n"
+    "  check(http.get('/delay/2000', { timeout = '50ms' }), { timeout = function(r) return is(r, 'timeout', '') end })\n"
+    "  check(http.get('/malformed'), { protocol = function(r) return is(r, 'protocol', '') end })\n"
+    "  check(http.get('/reset'), { reset = function(r) return is(r, 'reset', '') end })\n"
+    "end)\n";
+
+START_TEST(response_error_kinds) {
+  static const char *const backends[] = {"h1", "curl"};
+  static const char *const names[] = {"ok", "connect", "http5xx", "http4xx", "expected", "timeout", "protocol", "reset"};
+  char src[4096];
+  if (server_start() != 0) {
+    fprintf(stderr, "test_script: testserver not built next to the test; skipped\n");
+    return;
+  }
+  for (size_t b = 0; b < 2; b++) {
+    snprintf(src, sizeof src, kinds_scenario, server_port, backends[b], refused_port());
+    stats_interval *total = run_engine(src, 1);
+    ck_assert_int_gt(total->iterations, 0);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+      stats_check *c = stats_check_get(total, names[i]);
+      ck_assert_msg(c->passes == total->iterations && c->fails == 0, "%s backend, check %s: %lld passes %lld fails of %lld",
+                    backends[b], names[i], (long long)c->passes, (long long)c->fails, (long long)total->iterations);
+    }
+    stats_entry *refused = stats_entry_find(total, "GET /x");
+    ck_assert_ptr_nonnull(refused);
+    ck_assert_int_eq(refused->err[STATS_ERR_CONNECT], total->iterations);
+    stats_destroy(total);
+  }
+  server_stop();
+}
+END_TEST
+
 /* The sandbox and task() validation, in a Lua-only state (no load sent). */
 START_TEST(sandbox_and_bad_task) {
   lua_State *L = NULL;
@@ -131,6 +187,7 @@ int main(void) {
   tcase_set_timeout(tc, 30);
   tcase_add_test(tc, scenario_api_counts);
   tcase_add_test(tc, sandbox_and_bad_task);
+  tcase_add_test(tc, response_error_kinds);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_set_fork_status(sr, CK_NOFORK);

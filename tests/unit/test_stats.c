@@ -8,8 +8,10 @@
 #include "common/stats.h"
 
 START_TEST(err_names) {
+  ck_assert_int_eq(STATS_ERR_NONE, 0); /* a zeroed response is a success, not a connect failure */
   ck_assert_str_eq(stats_err_name(STATS_ERR_CONNECT), "connect");
   ck_assert_str_eq(stats_err_name(STATS_ERR_DNS), "dns");
+  ck_assert_str_eq(stats_err_name(STATS_ERR_TLS), "tls");
   ck_assert_str_eq(stats_err_name(STATS_ERR_TIMEOUT), "timeout");
   ck_assert_str_eq(stats_err_name(STATS_ERR_RESET), "reset");
   ck_assert_str_eq(stats_err_name(STATS_ERR_PROTOCOL), "protocol");
@@ -19,6 +21,36 @@ START_TEST(err_names) {
   ck_assert_str_eq(stats_err_name(STATS_ERR_OTHER), "other");
   ck_assert_str_eq(stats_err_name(-1), "other");
   ck_assert_str_eq(stats_err_name(STATS_ERR_COUNT), "other");
+  for (int k = STATS_ERR_FIRST; k < STATS_ERR_COUNT; k++) ck_assert_int_eq(stats_err_parse(stats_err_name(k)), k);
+  ck_assert_int_eq(stats_err_parse("none"), STATS_ERR_NONE);
+  ck_assert_int_eq(stats_err_parse("bogus"), STATS_ERR_NONE);
+}
+END_TEST
+
+/* The error-kind table of docs/scenario-api.md ("### Error kinds": one "| `kind` | ... |" row per kind)
+ * lists exactly the code's kinds, in the code's order. */
+START_TEST(err_kinds_match_docs) {
+  const char *src = getenv("LOADCTL_SRC");
+  char path[1024], line[1024];
+  int in_table = 0, k = STATS_ERR_FIRST;
+  snprintf(path, sizeof path, "%s/docs/scenario-api.md", src ? src : ".");
+  FILE *f = fopen(path, "r");
+  ck_assert_msg(f != NULL, "%s: cannot open (set LOADCTL_SRC)", path);
+  while (fgets(line, sizeof line, f)) {
+    if (!strncmp(line, "### Error kinds", 15)) in_table = 1;
+    else if (in_table && !strncmp(line, "#", 1)) break;
+    if (!in_table || strncmp(line, "| `", 3)) continue;
+    char *end = strchr(line + 3, '`');
+    ck_assert_msg(end != NULL, "%s: malformed row %s", path, line);
+    *end = '\0';
+    ck_assert_msg(k < STATS_ERR_COUNT, "%s: kind '%s' is not in the code", path, line + 3);
+    ck_assert_msg(!strcmp(line + 3, stats_err_name(k)), "%s: row '%s' where the code has '%s'", path, line + 3,
+                  stats_err_name(k));
+    k++;
+  }
+  fclose(f);
+  ck_assert_msg(k == STATS_ERR_COUNT, "%s: the table lists %d kinds, the code has %d", path, k - STATS_ERR_FIRST,
+                STATS_ERR_COUNT - STATS_ERR_FIRST);
 }
 END_TEST
 
@@ -265,6 +297,7 @@ static Suite *stats_suite(void) {
   TCase *tc = tcase_create("core");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, err_names);
+  tcase_add_test(tc, err_kinds_match_docs);
   tcase_add_test(tc, entries_and_names);
   tcase_add_test(tc, name_cap_and_other);
   tcase_add_test(tc, record_and_fail);
