@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""accuracy.py - scores loadctl's findings against the fault corpus's manifests (bench/accuracy runs it).
+
+  accuracy.py manifest CORPUS VARIANT          print the target's flags (one a line), check the manifest
+  accuracy.py score CORPUS WORK [--json FILE] VARIANT...
+      WORK/<variant>/findings.json (loadctl's findings array) and WORK/<variant>/faults.json (the
+      target's /debug/faults: planted spans) against CORPUS/<variant>/manifest.json; prints the table.
+
+A finding names the planted fault when it matches one of the manifest's answers (alternatives: each
+variant plants one fault): its function is in answer.functions, its kind in answer.kinds, its request
+equals answer.request when given, and, when answer.window is true, one of its window spans overlaps a
+planted span. Windows may be [t0, t1] or [[t0, t1], ...], in unix seconds or milliseconds.
+"""
+import json
+import os
+import sys
+
+
+def die(msg):
+    print("accuracy: " + msg, file=sys.stderr)
+    sys.exit(2)
+
+
+def load_manifest(corpus, variant):
+    path = os.path.join(corpus, variant, "manifest.json")
+    try:
+        with open(path) as f:
+            m = json.load(f)
+    except OSError as e:
+        die(f"{path}: {e.strerror}")
+    except json.JSONDecodeError as e:
+        die(f"{path}:{e.lineno}: {e.msg}")
+    need = {"name": str, "description": str, "control": bool, "answers": list, "target": dict}
+    for k, t in need.items():
+        if not isinstance(m.get(k), t):
+            die(f"{path}: '{k}' missing or not a {t.__name__}")
+    if m["name"] != variant:
+        die(f"{path}: name '{m['name']}' is not the folder's name '{variant}'")
+    if m["control"] != (not m["answers"]):
+        die(f"{path}: a control has no answers; a fault variant has at least one")
+    for i, a in enumerate(m["answers"]):
+        if not a.get("functions") or not a.get("kinds"):
+            die(f"{path}: answers[{i}] needs non-empty 'functions' and 'kinds'")
+    if not isinstance(m["target"].get("args"), list):
+        die(f"{path}: target.args must be a list of flags")
+    return m
+
+
+def seconds(t):
+    return t / 1000.0 if t > 1e11 else float(t)
+
+
+def spans(window):
+    """A finding's window as a list of (t0, t1) in seconds."""
+    if not window:
+        return []
+    if isinstance(window[0], (int, float)):
+        window = [window]
+    return [(seconds(w[0]), seconds(w[1])) for w in window if len(w) == 2]
+
+
+def matches(f, answers, planted):
+    for a in answers:
+        if f.get("function") not in a["functions"] or f.get("kind") not in a["kinds"]:
+            continue
+        if a.get("request") is not None and f.get("request") != a["request"]:
+            continue
+        if a.get("window"):
+            if not any(f0 <= p1 and p0 <= f1 for f0, f1 in spans(f.get("window")) for p0, p1 in planted):
+                continue
+        return True
+    return False
+
+
+def read_json(path, default=None):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, json.JSONDecodeError):
+        return default
+
+
+def score_variant(corpus, work, v):
+    m = load_manifest(corpus, v)
+    row = {"variant": v, "fault": m["description"], "control": m["control"], "rank": None,
+           "false_above": 0, "findings": 0, "true": 0, "top": "", "error": None}
+    findings = read_json(os.path.join(work, v, "findings.json"))
+    if not isinstance(findings, list):
+        row["error"] = (read_json(os.path.join(work, v, "error.json"), {}) or {}).get("error", "no findings.json")
+        return row
+    faults = read_json(os.path.join(work, v, "faults.json"), {}) or {}
+    planted = [(s[0], s[1]) for s in faults.get("spans", [])]
+    row["planted_spans"] = planted
+    row["findings"] = len(findings)
+    if findings:
+        f = findings[0]
+        row["top"] = f"{f.get('kind')} {f.get('function')}" + (f" [{f['request']}]" if f.get("request") else "")
+    for i, f in enumerate(findings):
+        if matches(f, m["answers"], planted):
+            row["true"] += 1
+            if row["rank"] is None:
+                row["rank"] = i + 1
+                row["false_above"] = i
+    if row["rank"] is None:
+        row["false_above"] = len(findings)
+    return row
+
+
+def table(rows):
+    out = [f"{'variant':<19} {'planted fault':<44} {'rank':>6} {'false>':>6} {'found':>5}  top finding"]
+    for r in rows:
+        fault = r["fault"] if len(r["fault"]) <= 44 else r["fault"][:43] + "~"
+        if r["error"]:
+            rank = "error"
+        elif r["control"]:
+            rank = "-"
+        else:
+            rank = str(r["rank"]) if r["rank"] else "missed"
+        above = "-" if r["control"] or r["error"] else str(r["false_above"])
+        top = r["error"] if r["error"] else r["top"]
+        out.append(f"{r['variant']:<19} {fault:<44} {rank:>6} {above:>6} {r['findings']:>5}  {top}")
+    faults = [r for r in rows if not r["control"]]
+    controls = [r for r in rows if r["control"]]
+    at1 = sum(1 for r in faults if r["rank"] == 1)
+    total = sum(r["findings"] for r in rows)
+    true = sum(r["true"] for r in rows)
+    summary = {
+        "faults": len(faults), "rank1": at1, "recall": at1 / len(faults) if faults else None,
+        "findings": total, "true_findings": true, "precision": true / total if total else None,
+        "false_above_true": sum(1 for r in faults if r["rank"] and r["false_above"] > 0),
+        "control_findings": sum(r["findings"] for r in controls) if controls else None,
+        "errors": sum(1 for r in rows if r["error"]),
+    }
+    pct = lambda x: "n/a" if x is None else f"{100 * x:.0f}%"
+    out.append("")
+    out.append(f"recall: {at1}/{len(faults)} planted faults named at rank 1 ({pct(summary['recall'])})")
+    out.append(f"precision: {true}/{total} findings name a planted fault ({pct(summary['precision'])})")
+    out.append(f"variants with a false finding above the true one: {summary['false_above_true']}")
+    out.append("findings on the control: " +
+               ("not run" if summary["control_findings"] is None else str(summary["control_findings"])))
+    if summary["errors"]:
+        out.append(f"variants that did not run: {summary['errors']}")
+    return "\n".join(out), summary
+
+
+def main(argv):
+    if len(argv) >= 3 and argv[0] == "manifest":
+        m = load_manifest(argv[1], argv[2])
+        print("\n".join(m["target"]["args"]))
+        return 0
+    if len(argv) >= 3 and argv[0] == "score":
+        corpus, work, rest = argv[1], argv[2], argv[3:]
+        jpath = None
+        if rest[:1] == ["--json"]:
+            if len(rest) < 2:
+                die("--json needs a file")
+            jpath, rest = rest[1], rest[2:]
+        rows = [score_variant(corpus, work, v) for v in rest]
+        text, summary = table(rows)
+        print(text)
+        if jpath:
+            with open(jpath, "w") as f:
+                json.dump({"variants": rows, "summary": summary}, f, indent=1)
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

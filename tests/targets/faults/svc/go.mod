@@ -1,0 +1,3 @@
+module faultsvc
+
+go 1.19
