@@ -1,8 +1,9 @@
 // search.go - a document search service: one ServeHTTP with a path switch, labels set inline on the
 // goroutine (pprof.SetGoroutineLabels) rather than by a middleware. Planted faults run in background
 // goroutines, with their CPU in checksum, which the request handlers call too:
-//   periodic: compactIndex on every core for 2 s every 7 s (spans on /debug/faults);
-//   burst:    rebuildCache on every core for 3 s, once, 8 s after the start.
+//
+//	periodic: compactIndex on every core for 2 s every 7 s (spans on /debug/faults);
+//	burst:    rebuildCache on every core for 3 s, once, 8 s after the start.
 package main
 
 import (
