@@ -52,6 +52,10 @@ typedef struct master {
   options_stage stages[OPTIONS_MAX_STAGES];
   size_t nstages;
   int gen;             /* plan generation: bumped on every rebalance */
+  int64_t vu_ids_end;  /* VU ids 1..vu_ids_end are handed out; a worker joining a running load gets the next */
+  int64_t *vu_bases, *vu_peaks; /* plan_vu_bases of plan vu_bases_gen over vu_bases_n workers */
+  size_t vu_bases_n;
+  int vu_bases_gen;
   size_t active_count; /* active workers the current plan was made for */
   registry_worker **act;
 } master;
@@ -101,15 +105,46 @@ static int64_t run_length_ns(const master *m) {
   return ns;
 }
 
+/* The scenario's options with the run's stages (command-line overrides applied). */
+static options run_options(const master *m) {
+  options full = *m->cfg->opt;
+  memcpy(full.stages, m->stages, sizeof m->stages);
+  full.nstages = m->nstages;
+  return full;
+}
+
+/* Worker idx's first VU id - 1 (with_script assigns only): before the run the plan's shares laid end to
+ * end, so the VU ids of all workers are 1..N (data.csv():for_vu() rows do not collide); a worker joining
+ * a running load gets ids after every id handed out so far (a running worker keeps its ids). */
+static int64_t vu_base(master *m, const int *weights, size_t n, size_t idx) {
+  options full = run_options(m);
+  int64_t base;
+  if (m->vu_bases_gen != m->gen || m->vu_bases_n != n || !m->vu_bases) { /* once per plan, not per worker */
+    free(m->vu_bases);
+    free(m->vu_peaks);
+    m->vu_bases = malloc(n * sizeof *m->vu_bases);
+    m->vu_peaks = malloc(n * sizeof *m->vu_peaks);
+    m->vu_bases_n = n;
+    m->vu_bases_gen = m->gen;
+    if (!m->vu_bases || !m->vu_peaks || plan_vu_bases(&full, weights, n, m->vu_bases, m->vu_peaks) < 0) {
+      free(m->vu_bases);
+      m->vu_bases = NULL;
+    }
+  }
+  if (!m->vu_bases) return m->vu_ids_end; /* out of memory: unique, if not dense */
+  base = m->state >= M_RUN ? m->vu_ids_end : m->vu_bases[idx];
+  if (base + m->vu_peaks[idx] > m->vu_ids_end) m->vu_ids_end = base + m->vu_peaks[idx];
+  return base;
+}
+
 /* Send worker w its share (index idx of n, weights = threads). with_script: first assign of this worker. */
 static void assign_one(master *m, registry_worker *w, const int *weights, size_t n, size_t idx,
                        bool with_script) {
-  options full = *m->cfg->opt, share;
+  options full = run_options(m), share;
   msg x;
 
-  memcpy(full.stages, m->stages, sizeof m->stages);
-  full.nstages = m->nstages;
   if (plan_share(&full, weights, n, idx, &share) < 0) return;
+  if (with_script) w->vu_id_base = vu_base(m, weights, n, idx);
   msg_init(&x, MSG_ASSIGN);
   snprintf(x.u.assign.scenario_name, sizeof x.u.assign.scenario_name, "%s", m->cfg->script_name);
   if (with_script) {
@@ -586,6 +621,8 @@ out:
   aggregate_destroy(m->agg);
   registry_destroy(m->reg);
   free(m->act);
+  free(m->vu_bases);
+  free(m->vu_peaks);
   free(m);
   return code;
 }

@@ -93,3 +93,35 @@ int plan_share(const options *o, const int *weights, size_t n, size_t idx, optio
   }
   return rc;
 }
+
+/* Per-worker peak of the closed model: the largest of each stage's (and users') split. */
+static int closed_peaks(const options *o, const int *weights, size_t n, int64_t *peak) {
+  double part[n];
+  int rc = plan_split_users(o->users, weights, n, part);
+  for (size_t i = 0; rc == 0 && i < n; i++) peak[i] = (int64_t)part[i];
+  for (size_t s = 0; rc == 0 && s < o->nstages; s++) {
+    rc = plan_split_users(o->stages[s].target, weights, n, part);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+      if ((int64_t)part[i] > peak[i]) peak[i] = (int64_t)part[i];
+  }
+  return rc;
+}
+
+int plan_vu_bases(const options *o, const int *weights, size_t n, int64_t *base_out, int64_t *peak_out) {
+  int64_t sum = 0;
+  int rc;
+
+  if (n == 0) return -EINVAL;
+  if (o->model == OPTIONS_OPEN) {
+    rc = plan_split(o->max_vus > 0 ? o->max_vus : 0, weights, n, peak_out);
+    for (size_t i = 0; rc == 0 && i < n; i++)
+      if (peak_out[i] < 1) peak_out[i] = 1; /* plan_share gives every worker at least one VU */
+  } else {
+    rc = closed_peaks(o, weights, n, peak_out);
+  }
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    base_out[i] = sum;
+    sum += peak_out[i];
+  }
+  return rc;
+}

@@ -24,4 +24,10 @@ int plan_split_rate(double rate, const int *weights, size_t n, double *out);
  * (users whole, rates to the hundredth). 0 or -EINVAL. */
 int plan_share(const options *o, const int *weights, size_t n, size_t idx, options *out);
 
+/* VU ids per worker: peak_out[i] is the most VUs worker i's share ever runs (closed: its largest stage
+ * target or users; open: its max_vus), base_out[i] the sum of the peaks before it, so worker i's VUs are
+ * numbered base_out[i] + 1 .. base_out[i] + peak_out[i] and the ids of all workers are 1..N without a
+ * gap. The splits are plan_share's. 0 or -EINVAL. */
+int plan_vu_bases(const options *o, const int *weights, size_t n, int64_t *base_out, int64_t *peak_out);
+
 #endif

@@ -48,7 +48,6 @@ registry_worker *registry_hello(registry *r, const char *id, const msg_hello *h,
     snprintf(w->id, sizeof w->id, "%s", id);
     w->joined_mono_ns = now_mono_ns;
     w->rtt_ns = -1;
-    w->vu_id_base = (int64_t)(r->n - 1) * 1000000;
   }
   snprintf(w->hostname, sizeof w->hostname, "%s", h->hostname);
   snprintf(w->version, sizeof w->version, "%s", h->version);

@@ -56,7 +56,7 @@ typedef struct ethread {
   int running;   /* the start time has come and the executor timer runs */
   int polled;    /* open model: the pool was full and the loop has polled I/O once since */
   int wake_open; /* guarded by the engine lock: uv_async_send only while the handle is open */
-  int64_t started; /* VUs created so far (their user numbers) */
+  executor_slots slots; /* user numbers of the live VUs: VU id = vu_id_base + index + nthreads * number + 1 */
   _Atomic int pushed_upto_valid;
   _Atomic int64_t pushed_upto;
   _Atomic int finished;
@@ -237,13 +237,16 @@ static int on_idle(vu_host *h, vu *v) {
 static void on_exit_vu(vu_host *h, vu *v) {
   ethread *t = h->engine_ud;
   if (!vu_stop_requested(v)) t->active--;
+  executor_slot_put(&t->slots, (vu_id(v) - t->e->vu_id_base - 1 - t->index) / t->e->nthreads);
   remove_vu(t, v);
   vu_destroy(v);
   if (t->stopping && t->nvus == 0) hard_stop(t);
 }
 
-static vu *spawn(ethread *t, int64_t id) {
+/* A new VU with the lowest free user number of this thread, started (its on_start runs); NULL on -ENOMEM. */
+static vu *spawn(ethread *t) {
   vu *v;
+  int64_t number;
   if (t->nvus == t->capvus) {
     size_t cap = t->capvus ? t->capvus * 2 : 64;
     vu **grown = realloc(t->vus, cap * sizeof *grown), **idle = realloc(t->idle, cap * sizeof *idle);
@@ -252,7 +255,11 @@ static vu *spawn(ethread *t, int64_t id) {
     if (!grown || !idle) return NULL;
     t->capvus = cap;
   }
-  if (vu_create(&t->host, id, &v) != 0) return NULL;
+  if ((number = executor_slot_take(&t->slots)) < 0) return NULL;
+  if (vu_create(&t->host, t->e->vu_id_base + t->index + (int64_t)t->e->nthreads * number + 1, &v) != 0) {
+    executor_slot_put(&t->slots, number);
+    return NULL;
+  }
   t->vus[t->nvus++] = v;
   t->active++;
   vu_start(v);
@@ -272,10 +279,8 @@ static void closed_tick(uv_timer_t *timer) {
   total = executor_spawn_step(&t->allowed, executor_target_at(t->stages, t->nstages, rel), e->spawn_rate,
                               CLOSED_TICK_MS / 1000.0);
   want = executor_share(total, e->nthreads, t->index);
-  while (t->active < want) {
-    int64_t user = t->index + (int64_t)e->nthreads * t->started++;
-    if (!spawn(t, e->vu_id_base + user + 1)) break;
-  }
+  while (t->active < want)
+    if (!spawn(t)) break;
   for (size_t i = t->nvus; i > 0 && t->active > want; i--) {
     vu *v = t->vus[i - 1];
     if (vu_stop_requested(v)) continue;
@@ -335,7 +340,7 @@ static void open_dispatch(ethread *t) {
     } else if ((int64_t)t->nvus < t->max_vus && t->nbacklog < t->capbacklog) {
       t->polled = 0;
       t->backlog[t->nbacklog++] = e->mono_start + at;
-      spawn(t, e->vu_id_base + t->index + (int64_t)e->nthreads * t->started++ + 1);
+      spawn(t);
     } else {
       t->host.stats->dropped++;
     }
@@ -427,7 +432,7 @@ static void preallocate(ethread *t) {
   want = executor_share(total, e->nthreads, t->index);
   if (want > t->max_vus) want = t->max_vus;
   while ((int64_t)t->nvus < want) {
-    vu *v = spawn(t, e->vu_id_base + t->index + (int64_t)e->nthreads * t->started++ + 1);
+    vu *v = spawn(t);
     if (!v) break;
     if (vu_state(v) == VU_IDLE) vu_preconnect(v, e->opt.target); /* not one still busy in on_start */
   }
@@ -672,6 +677,7 @@ void engine_destroy(engine *e) {
     uv_thread_join(&e->threads[i].tid);
     lua_close(e->threads[i].host.L);
     free(e->threads[i].vus);
+    executor_slots_free(&e->threads[i].slots);
     free(e->threads[i].idle);
     free(e->threads[i].backlog);
   }

@@ -2,7 +2,10 @@
  * from the integral of the rate, so a long run neither drifts nor loses arrivals to rounding. */
 #include "worker/executor.h"
 
+#include <errno.h>
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 int64_t executor_total_ns(const options_stage *stages, size_t n) {
   int64_t total = 0;
@@ -78,4 +81,31 @@ int64_t executor_spawn_step(double *allowed, double target, double spawn_rate, d
     if (*allowed > target) *allowed = target;
   }
   return (int64_t)floor(*allowed + 1e-9);
+}
+
+int64_t executor_slot_take(executor_slots *s) {
+  size_t k = s->first_free;
+  while (k < s->cap && s->used[k]) k++;
+  if (k == s->cap) {
+    size_t cap = s->cap ? s->cap * 2 : 64;
+    unsigned char *grown = realloc(s->used, cap);
+    if (!grown) return -ENOMEM;
+    memset(grown + s->cap, 0, cap - s->cap);
+    s->used = grown;
+    s->cap = cap;
+  }
+  s->used[k] = 1;
+  s->first_free = k + 1;
+  return (int64_t)k;
+}
+
+void executor_slot_put(executor_slots *s, int64_t k) {
+  if (k < 0 || (size_t)k >= s->cap || !s->used[k]) return;
+  s->used[k] = 0;
+  if ((size_t)k < s->first_free) s->first_free = (size_t)k;
+}
+
+void executor_slots_free(executor_slots *s) {
+  free(s->used);
+  *s = (executor_slots){0};
 }

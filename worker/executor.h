@@ -30,4 +30,19 @@ int64_t executor_share(int64_t users, int threads, int index);
  * spawn_rate * dt_s (spawn_rate 0 = jump), never above target; returns floor of the result. */
 int64_t executor_spawn_step(double *allowed, double target, double spawn_rate, double dt_s);
 
+/* The user numbers of one thread's live VUs: a new VU takes the lowest free number and gives it back
+ * when it exits, so VU ids stay dense (a thread's k-th number is user index + threads * k) however
+ * often users stop and start. Zero-initialised is empty; executor_slots_free releases it. */
+typedef struct executor_slots {
+  unsigned char *used; /* used[k]: number k is taken */
+  size_t cap;
+  size_t first_free; /* no free number below this one */
+} executor_slots;
+
+/* The lowest free number, now taken; -ENOMEM. */
+int64_t executor_slot_take(executor_slots *s);
+/* Give number k back (a number not taken is ignored). */
+void executor_slot_put(executor_slots *s, int64_t k);
+void executor_slots_free(executor_slots *s);
+
 #endif

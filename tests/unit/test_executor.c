@@ -75,6 +75,22 @@ START_TEST(thread_shares_are_exact) {
 }
 END_TEST
 
+/* User numbers: lowest free first, given back on exit, so ids stay 1..N across stops and starts. */
+START_TEST(slots_stay_dense) {
+  executor_slots s = {0};
+  for (int64_t k = 0; k < 100; k++) ck_assert_int_eq(executor_slot_take(&s), k);
+  executor_slot_put(&s, 42);
+  executor_slot_put(&s, 7);
+  executor_slot_put(&s, 7); /* twice: ignored */
+  executor_slot_put(&s, 1000); /* never taken: ignored */
+  ck_assert_int_eq(executor_slot_take(&s), 7);
+  ck_assert_int_eq(executor_slot_take(&s), 42);
+  ck_assert_int_eq(executor_slot_take(&s), 100);
+  executor_slots_free(&s);
+  ck_assert_ptr_null(s.used);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("executor");
   TCase *tc = tcase_create("maths");
@@ -83,6 +99,7 @@ int main(void) {
   tcase_add_test(tc, stages_of_rates);
   tcase_add_test(tc, users_ramp_and_spawn_rate);
   tcase_add_test(tc, thread_shares_are_exact);
+  tcase_add_test(tc, slots_stay_dense);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -32,7 +32,18 @@ static hist *expected;
 static int64_t expected_count;
 static double users_assigned;
 static int starts;
-static double share_now[8]; /* current users of each worker (by vu_id_base / 1e6) */
+static double share_now[8]; /* current users of each worker (by worker_slot) */
+static int64_t bases_seen[8];  /* the vu_id_base of each worker, in the order their engines started */
+static int nbases;
+
+/* The worker an assignment is for, told apart by its first VU id (call with lock held). */
+static int worker_slot(int64_t vu_id_base) {
+  for (int i = 0; i < nbases; i++)
+    if (bases_seen[i] == vu_id_base) return i;
+  ck_assert_int_lt(nbases, 8);
+  bases_seen[nbases] = vu_id_base;
+  return nbases++;
+}
 
 static int fake_load(const char *chunk, const char *src, size_t len, options *out, char *err, size_t errlen) {
   (void)chunk, (void)err, (void)errlen;
@@ -49,10 +60,10 @@ static int fake_start(const engine_assignment *a, engine **out, char *err, size_
   e->a = *a;
   e->start_ms = a->start_wall_ns / 1000000;
   for (size_t i = 0; i < a->nstages; i++) e->length_ms += a->stages[i].duration_ns / 1000000;
-  e->seed = (int)(a->vu_id_base / 1000000) + 1;
   pthread_mutex_lock(&lock);
+  e->seed = worker_slot(a->vu_id_base) + 1;
   users_assigned += a->stages[a->nstages - 1].target;
-  share_now[a->vu_id_base / 1000000] = a->stages[a->nstages - 1].target;
+  share_now[worker_slot(a->vu_id_base)] = a->stages[a->nstages - 1].target;
   starts++;
   pthread_mutex_unlock(&lock);
   *out = e;
@@ -85,7 +96,7 @@ static int fake_collect(engine *e, stats_interval **out) {
 static int fake_reassign(engine *e, const options_stage *s, size_t n, int64_t v) {
   (void)v;
   pthread_mutex_lock(&lock);
-  share_now[e->a.vu_id_base / 1000000] = s[n - 1].target;
+  share_now[worker_slot(e->a.vu_id_base)] = s[n - 1].target;
   pthread_mutex_unlock(&lock);
   return 0;
 }
@@ -172,6 +183,17 @@ START_TEST(three_workers_exact) {
   }
   ck_assert_int_eq(starts, NWORKERS);
   ck_assert_double_eq(users_assigned, 7); /* 3,2,2 */
+  /* VU ids dense over the workers: 1..3, 4..5, 6..7 (data.csv():for_vu() rows do not collide) */
+  int64_t bsum = 0, lo = INT64_MAX, hi = 0;
+  ck_assert_int_eq(nbases, NWORKERS);
+  for (int i = 0; i < nbases; i++) {
+    bsum += bases_seen[i];
+    lo = bases_seen[i] < lo ? bases_seen[i] : lo;
+    hi = bases_seen[i] > hi ? bases_seen[i] : hi;
+  }
+  ck_assert_int_eq(lo, 0);
+  ck_assert_int_eq(hi, 5);
+  ck_assert_int_eq(bsum, 0 + 3 + 5);
   snprintf(path, sizeof path, "%s/summary.json", out);
   json_error_t jerr;
   json_t *sum = json_load_file(path, 0, &jerr);
@@ -219,6 +241,7 @@ START_TEST(lost_worker_share_moves) {
   memset(&o, 0, sizeof o);
   starts = 0;
   users_assigned = 0;
+  nbases = 0;
   ck_assert_int_eq(hist_create(&expected), 0);
   snprintf(h.url, sizeof h.url, "ipc:///tmp/loadctl-test-master2-%d.ipc", (int)getpid());
   snprintf(out, sizeof out, "/tmp/loadctl-test-master2-%d", (int)getpid());

@@ -110,6 +110,33 @@ START_TEST(share_scales_stages) {
 }
 END_TEST
 
+/* VU ids laid end to end: each worker's peak share, no gap, no overlap. */
+START_TEST(vu_bases_dense) {
+  options o;
+  int64_t base[3], peak[3];
+  int w[3] = {2, 2, 2};
+  memset(&o, 0, sizeof o);
+  o.model = OPTIONS_CLOSED;
+  o.users = 7;
+  o.nstages = 2;
+  o.stages[0] = (options_stage){1000, 20}; /* a peak of 20 users: 7,7,6 */
+  o.stages[1] = (options_stage){1000, 5};
+  ck_assert_int_eq(plan_vu_bases(&o, w, 3, base, peak), 0);
+  ck_assert_int_eq(peak[0], 7);
+  ck_assert_int_eq(peak[1], 7);
+  ck_assert_int_eq(peak[2], 6);
+  ck_assert_int_eq(base[0], 0);
+  ck_assert_int_eq(base[1], 7);
+  ck_assert_int_eq(base[2], 14);
+  o.model = OPTIONS_OPEN;
+  o.max_vus = 2; /* fewer VUs than workers: plan_share gives each at least one */
+  ck_assert_int_eq(plan_vu_bases(&o, w, 3, base, peak), 0);
+  ck_assert_int_eq(peak[0] + peak[1] + peak[2], 3);
+  ck_assert_int_eq(base[2], 2);
+  ck_assert_int_eq(plan_vu_bases(&o, w, 0, base, peak), -EINVAL);
+}
+END_TEST
+
 START_TEST(share_open_model) {
   options o, s;
   int w[3] = {4, 4, 4};
@@ -145,6 +172,7 @@ int main(void) {
   tcase_add_test(tc, bad_input);
   tcase_add_test(tc, share_scales_stages);
   tcase_add_test(tc, share_open_model);
+  tcase_add_test(tc, vu_bases_dense);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
