@@ -35,6 +35,7 @@ struct http_curl {
   CURLM *multi;
   CURLSH *share;
   uv_timer_t timer;
+  uv_idle_t soon; /* curl's "timeout 0": run once on the next loop pass, after the loop polled I/O */
   sock **socks; /* by fd */
   size_t nsocks;
   http_curl_conn *conns;
@@ -222,9 +223,28 @@ static void on_timeout(uv_timer_t *t) {
   drain(h);
 }
 
+static void on_soon(uv_idle_t *idle) {
+  http_curl *h = idle->data;
+  int running;
+  uv_idle_stop(idle);
+  curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  drain(h);
+}
+
+/* curl asks for "now" (0) after every transfer it is given and, over HTTP/2, whenever it buffered data
+ * for another stream. A uv timer restarted with 0 from inside a timer callback runs again in the same
+ * pass of libuv's timer phase (libuv 1.44 compares it with a loop time that does not advance there):
+ * answer, new request, "now" again, with no poll and no other timer in between, so one thread starved
+ * its interval timer and its end for seconds. "Now" is an idle handle instead: once per loop pass. */
 static int on_timer_set(CURLM *multi, long timeout_ms, void *userp) {
   http_curl *h = userp;
   (void)multi;
+  if (timeout_ms == 0) {
+    uv_timer_stop(&h->timer);
+    uv_idle_start(&h->soon, on_soon);
+    return 0;
+  }
+  uv_idle_stop(&h->soon);
   if (timeout_ms < 0) uv_timer_stop(&h->timer);
   else uv_timer_start(&h->timer, on_timeout, (uint64_t)timeout_ms, 0);
   return 0;
@@ -425,6 +445,7 @@ static CURL *easy_new(http_curl *h, http_curl_conn *c, int insecure) {
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(e, CURLOPT_SHARE, h->share);
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+  curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); /* cookie engine on, jar per easy handle = per VU */
   curl_easy_setopt(e, CURLOPT_USERAGENT, "loadctl/" LOADCTL_VERSION);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
@@ -502,12 +523,14 @@ int http_curl_create(uv_loop_t *loop, int insecure_tls, http_curl **out) {
   curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
   uv_timer_init(loop, &h->timer);
   h->timer.data = h;
-  h->live = 1;
+  uv_idle_init(loop, &h->soon);
+  h->soon.data = h;
+  h->live = 2;
   *out = h;
   return 0;
 }
 
-static void timer_closed(uv_handle_t *handle) {
+static void anchor_closed(uv_handle_t *handle) {
   unref(handle->data);
 }
 
@@ -521,5 +544,6 @@ void http_curl_close(http_curl *h, void (*close_cb)(void *ud), void *ud) {
   curl_share_cleanup(h->share);
   for (size_t fd = 0; fd < h->nsocks; fd++) sock_drop(h, (curl_socket_t)fd);
   uv_timer_stop(&h->timer);
-  uv_close((uv_handle_t *)&h->timer, timer_closed);
+  uv_close((uv_handle_t *)&h->timer, anchor_closed);
+  uv_close((uv_handle_t *)&h->soon, anchor_closed);
 }
