@@ -5,6 +5,7 @@
 
 #include "cli/cmd.h"
 #include "common/clock.h"
+#include "cli/scenario.h"
 #include "common/options.h"
 
 static const char check_help[] =
@@ -31,16 +32,20 @@ static void print_plan(const char *path, const options *o) {
     printf("  stage %zu:    %s to %.2f %s\n", i + 1, clock_format_duration(o->stages[i].duration_ns, d, sizeof d),
            o->stages[i].target, o->model == OPTIONS_OPEN ? "iterations/s" : "users");
   printf("  tasks:      %zu\n  http:       %s\n", o->ntasks, backends[o->http_backend % 3]);
-  for (size_t i = 0; i < o->nthresholds; i++)
-    printf("  threshold:  %s%s\n", o->thresholds[i].expr, o->thresholds[i].abort_on_fail ? " (abort on fail)" : "");
+  for (size_t i = 0; i < o->nthresholds; i++) {
+    printf("  threshold:  %s%s", o->thresholds[i].expr, o->thresholds[i].abort_on_fail ? " (abort on fail" : "");
+    if (o->thresholds[i].abort_on_fail && o->thresholds[i].delay_abort_ns > 0)
+      printf(", not before %s", clock_format_duration(o->thresholds[i].delay_abort_ns, d, sizeof d));
+    printf("%s\n", o->thresholds[i].abort_on_fail ? ")" : "");
+  }
   for (size_t i = 0; i < o->nprofiles; i++)
     printf("  profile:    %s %s %s every %s\n", o->profiles[i].source, o->profiles[i].type, o->profiles[i].url,
            clock_format_duration(o->profiles[i].window_ns, d, sizeof d));
 }
 
 int cmd_check(int argc, char **argv) {
-  options opt;
-  char err[1024];
+  scenario sc;
+  char err[2048];
   const char *path = NULL;
 
   for (int i = 1; i < argc; i++) {
@@ -53,10 +58,12 @@ int cmd_check(int argc, char **argv) {
     path = argv[i];
   }
   if (!path) return cmd_usage_error("check", "missing SCENARIO.lua");
-  if (options_load_file(path, &opt, err, sizeof err) != 0) {
+  if (scenario_load(path, NULL, &sc, err, sizeof err) != 0) { /* exactly what start and master run */
     fprintf(stderr, "loadctl check: %s\n", err);
+    scenario_free(&sc);
     return EXIT_USAGE;
   }
-  print_plan(path, &opt);
+  print_plan(path, &sc.opt);
+  scenario_free(&sc);
   return 0;
 }

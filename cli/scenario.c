@@ -10,6 +10,7 @@
 
 #include "cli/cmd.h"
 #include "common/clock.h"
+#include "master/thresholds.h"
 
 static int read_all(const char *path, char **out, size_t *len, size_t extra, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
@@ -80,7 +81,19 @@ int scenario_load(const char *path, const scenario_overrides *ov, scenario *out,
     append(out, " -- loadctl command-line overrides\n");
   }
   rc = options_load_source(path, out->source, out->len, &out->opt, err, errlen);
+  if (rc == 0) rc = scenario_validate(path, &out->opt, err, errlen);
   return rc < 0 ? rc : 0;
+}
+
+int scenario_validate(const char *path, const options *o, char *err, size_t errlen) {
+  char why[768];
+  threshold t;
+  for (size_t i = 0; i < o->nthresholds; i++) {
+    if (thresholds_parse_one(o->thresholds[i].expr, &t, why, sizeof why) == 0) continue;
+    snprintf(err, errlen, "%s:%d: %s", path, o->thresholds[i].line, why);
+    return -EINVAL;
+  }
+  return 0;
 }
 
 void scenario_free(scenario *s) {

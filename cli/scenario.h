@@ -28,6 +28,12 @@ typedef struct scenario {
 int scenario_load(const char *path, const scenario_overrides *ov, scenario *out, char *err, size_t errlen);
 void scenario_free(scenario *s);
 
+/* What scenario_load checks beyond options_load_source (which already refuses unknown options, profile
+ * sources and a scenario without tasks): every threshold expression parses. `loadctl check`, `start`
+ * and `master` all go through scenario_load, so they refuse the same scenarios with the same
+ * "file:line: why" in err. 0 or -EINVAL. */
+int scenario_validate(const char *path, const options *o, char *err, size_t errlen);
+
 /* Parse a duration flag value; prints a usage error for cmd and returns EXIT_USAGE on failure, else 0. */
 int scenario_parse_duration_flag(const char *cmd, const char *flag, const char *value, int64_t *out_ns);
 

@@ -205,38 +205,91 @@ out:
   return rc;
 }
 
-static int add_threshold(loader *ld, options *o, const char *key, const char *value, int abort_on_fail) {
+/* Point messages at the first line inside the options table (from the line that sets `options` to the
+ * assignment) that contains text as written, else where at_key would. */
+static void at_text(loader *ld, const char *text, const char *key) {
+  const char *end = ld->source ? ld->source + ld->len : NULL;
+  size_t tlen = strlen(text);
+  int l = 1, options_line = 0;
+  at_key(ld, key);
+  if (!ld->source || ld->assign_line <= 0 || tlen == 0) return;
+  for (const char *p = ld->source; p < end && l <= ld->assign_line; l++) {
+    const char *e = memchr(p, '\n', (size_t)(end - p));
+    if (!e) e = end;
+    if (line_has_key(p, e, "options")) options_line = l;
+    if (options_line && memmem(p, (size_t)(e - p), text, tlen)) {
+      ld->line = l;
+      return;
+    }
+    p = e + 1;
+  }
+}
+
+/* One threshold. value: the expression after the key (or the whole one in list form); the table at
+ * index opts (0 = none) may say abort_on_fail/abortOnFail and delay_abort_eval/delayAbortEval. */
+static int add_threshold(loader *ld, options *o, const char *key, const char *value, int opts) {
   options_threshold *t;
+  int rc = 0;
+  at_text(ld, key ? key : value, key ? key : "thresholds");
   if (o->nthresholds >= OPTIONS_MAX_THRESHOLDS) return fail(ld, "too many thresholds (max %d)", OPTIONS_MAX_THRESHOLDS);
   t = &o->thresholds[o->nthresholds++];
   if (key) snprintf(t->expr, sizeof t->expr, "%s %s", key, value);
   else snprintf(t->expr, sizeof t->expr, "%s", value);
-  t->abort_on_fail = abort_on_fail;
-  return 0;
+  t->line = ld->line;
+  if (!opts) return 0;
+  for (int i = 0; i < 2; i++) {
+    lua_getfield(ld->L, opts, i ? "abortOnFail" : "abort_on_fail");
+    t->abort_on_fail |= lua_toboolean(ld->L, -1);
+    lua_pop(ld->L, 1);
+  }
+  rc = get_duration(ld, opts, "delay_abort_eval", &t->delay_abort_ns);
+  if (!rc) rc = get_duration(ld, opts, "delayAbortEval", &t->delay_abort_ns);
+  ld->line = t->line;
+  return rc;
+}
+
+/* A table entry {threshold = "...", abortOnFail = true, delayAbortEval = "10s"} at the stack top. */
+static int threshold_table(loader *ld, options *o, const char *key) {
+  int v = lua_gettop(ld->L), rc;
+  lua_getfield(ld->L, v, "threshold");
+  if (lua_type(ld->L, -1) != LUA_TSTRING) {
+    lua_pop(ld->L, 1);
+    at_text(ld, key ? key : "threshold", "thresholds");
+    return fail(ld, "thresholds['%s']: a table entry needs threshold = \"...\" (a string)", key ? key : "?");
+  }
+  rc = add_threshold(ld, o, key, lua_tostring(ld->L, -1), v);
+  lua_pop(ld->L, 1);
+  return rc;
 }
 
 /* One thresholds entry: value on the stack top; key a string or NULL (list form). */
 static int threshold_value(loader *ld, options *o, const char *key) {
   int v = lua_gettop(ld->L), rc = 0;
   if (lua_type(ld->L, v) == LUA_TSTRING) return add_threshold(ld, o, key, lua_tostring(ld->L, v), 0);
-  if (!lua_istable(ld->L, v)) return fail(ld, "thresholds['%s'] must be a string like \"< 250ms\"", key ? key : "?");
+  if (!lua_istable(ld->L, v)) {
+    at_text(ld, key ? key : "thresholds", "thresholds");
+    return fail(ld, "thresholds['%s'] must be a string like \"< 250ms\"", key ? key : "?");
+  }
   lua_getfield(ld->L, v, "threshold");
-  if (lua_type(ld->L, -1) == LUA_TSTRING) {
-    const char *expr = lua_tostring(ld->L, -1);
-    lua_getfield(ld->L, v, "abort_on_fail");
-    rc = add_threshold(ld, o, key, expr, lua_toboolean(ld->L, -1));
-    lua_pop(ld->L, 2);
-    return rc;
+  if (!lua_isnil(ld->L, -1)) {
+    lua_pop(ld->L, 1);
+    return threshold_table(ld, o, key);
   }
   lua_pop(ld->L, 1);
-  for (int i = 1; rc == 0; i++) { /* k6 list form: key = {"p(95) < 200", ...} */
+  for (int i = 1; rc == 0; i++) { /* k6 list form: key = {"p(95) < 200", {threshold = ..., abortOnFail = true}} */
     lua_rawgeti(ld->L, v, i);
     if (lua_isnil(ld->L, -1)) {
       lua_pop(ld->L, 1);
-      break;
+      if (i > 1) break;
+      at_text(ld, key ? key : "thresholds", "thresholds");
+      return fail(ld, "thresholds['%s'] must be a string like \"< 250ms\"", key ? key : "?");
     }
-    if (lua_type(ld->L, -1) != LUA_TSTRING) rc = fail(ld, "thresholds['%s'][%d] must be a string", key ? key : "?", i);
-    else rc = add_threshold(ld, o, key, lua_tostring(ld->L, -1), 0);
+    if (lua_type(ld->L, -1) == LUA_TSTRING) rc = add_threshold(ld, o, key, lua_tostring(ld->L, -1), 0);
+    else if (lua_istable(ld->L, -1)) rc = threshold_table(ld, o, key);
+    else {
+      at_text(ld, key ? key : "thresholds", "thresholds");
+      rc = fail(ld, "thresholds['%s'][%d] must be a string or {threshold = \"...\"}", key ? key : "?", i);
+    }
     lua_pop(ld->L, 1);
   }
   return rc;
@@ -288,6 +341,11 @@ static int get_profiles(loader *ld, int idx, options *o) {
       snprintf(p->type, sizeof p->type, "cpu");
       p->window_ns = 5000000000LL;
       rc = get_string(ld, e, "source", p->source, sizeof p->source);
+      if (!rc && strcmp(p->source, "pprof") && strcmp(p->source, "command") && strcmp(p->source, "file")) {
+        at_text(ld, p->source, "profile");
+        rc = fail(ld, "profile[%d]: unknown source '%s' (use \"pprof\", \"command\" or \"file\"; see docs/profiling.md)",
+                  i, p->source);
+      }
       if (!rc) rc = get_string(ld, e, "type", p->type, sizeof p->type);
       if (!rc) rc = get_string(ld, e, "url", p->url, sizeof p->url);
       if (!rc && !p->url[0]) rc = get_string(ld, e, "command", p->url, sizeof p->url);

@@ -22,12 +22,14 @@ typedef struct options_stage {
 
 typedef struct options_threshold {
   char expr[512];   /* as written: "p99{name=POST /api/orders} < 250ms" or key "errors" + "rate < 1%" */
-  int abort_on_fail;
+  int abort_on_fail; /* abort_on_fail / k6's abortOnFail */
+  int64_t delay_abort_ns; /* delay_abort_eval / k6's delayAbortEval: no abort before this much run time */
+  int line;          /* scenario line that declares it (0 = unknown), for messages */
 } options_threshold;
 
 typedef struct options_profile {
-  char source[32];  /* "pprof", "command", "file", "pyroscope", "parca" */
-  char url[1024];   /* pprof/pyroscope/parca URL, or file path, or command line */
+  char source[32];  /* "pprof", "command", "file" (anything else is refused with file:line) */
+  char url[1024];   /* pprof URL, or file path, or command line */
   char type[32];    /* "cpu" (default), "heap", "allocs", "mutex", "block", "goroutine", "folded" */
   int64_t window_ns; /* default 5 s */
 } options_profile;

@@ -100,6 +100,8 @@ static void start_profiles(results *r) {
   if (source_start(r->cfg->opt->profiles, r->cfg->opt->nprofiles, dir, &r->profiles, err, sizeof err) < 0) {
     LOG(LOG_ERROR, "master: profiles not collected: %s", err);
     r->profiles = NULL;
+  } else if (err[0]) {
+    LOG(LOG_ERROR, "master: profile entries skipped (the others are collected): %s", err);
   }
 }
 

@@ -17,7 +17,7 @@ struct thresholds {
 };
 
 static const char metric_help[] =
-    "use p50, p90, p95, p99, p99.9, max, min, mean, rps, errors, dropped, requests";
+    "use p50, p90, p95, p99, p99.9 or p(95), max, min, mean, rps, errors, dropped, requests, checks";
 
 static const char *skip_ws(const char *p) {
   while (isspace((unsigned char)*p)) p++;
@@ -47,6 +47,8 @@ static int set_metric(const char *word, threshold *t) {
       {"dropped", THRESHOLDS_DROPPED},
       {"requests", THRESHOLDS_REQUESTS},
       {"median", THRESHOLDS_PCT},
+      {"med", THRESHOLDS_PCT},
+      {"checks", THRESHOLDS_CHECKS},
   };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     if (strcmp(word, names[i].name) == 0) {
@@ -111,7 +113,7 @@ static int read_limit(const char *text, threshold *t) {
     t->limit = (double)ns / 1e6;
     return 0;
   }
-  if (t->metric == THRESHOLDS_ERR_RATE) return clock_parse_fraction(text, &t->limit);
+  if (t->metric == THRESHOLDS_ERR_RATE || t->metric == THRESHOLDS_CHECKS) return clock_parse_fraction(text, &t->limit);
   v = strtod(text, &end);
   if (end == text || !isfinite(v) || *skip_ws(end)) return -EINVAL;
   t->limit = v;
@@ -193,6 +195,25 @@ static void from_k6(const char *expr, char *buf, size_t size) {
   snprintf(buf, size, "%s%.*s %s", agg, (int)sel_len, sel, rest);
 }
 
+/* k6's bare "p(95) < 200" -> "p95 < 200" in place (only at the start; from_k6 did the rest). */
+static void bare_percentile(char *s) {
+  char *p = (char *)skip_ws(s), *close = strchr(p, ')');
+  if (p[0] != 'p' || p[1] != '(' || !close) return;
+  memmove(p + 1, p + 2, (size_t)(close - (p + 2)));
+  memmove(close - 1, close + 1, strlen(close + 1) + 1);
+}
+
+/* The word between the selector and the operator ("rate", "count"): may change the metric. */
+static int apply_aggregate(const char *agg, threshold *t) {
+  if (!agg[0]) return 0;
+  if (t->metric == THRESHOLDS_ERR_RATE && strcmp(agg, "count") == 0) t->metric = THRESHOLDS_ERR_COUNT;
+  else if (t->metric == THRESHOLDS_REQUESTS && strcmp(agg, "rate") == 0) t->metric = THRESHOLDS_RPS;
+  else if (!((t->metric == THRESHOLDS_ERR_RATE || t->metric == THRESHOLDS_CHECKS) && strcmp(agg, "rate") == 0) &&
+           !((t->metric == THRESHOLDS_DROPPED || t->metric == THRESHOLDS_REQUESTS) && strcmp(agg, "count") == 0))
+    return -EINVAL;
+  return 0;
+}
+
 int thresholds_parse_one(const char *expr, threshold *out, char *err, size_t errlen) {
   char ours[512];
   const char *p = ours;
@@ -201,6 +222,7 @@ int thresholds_parse_one(const char *expr, threshold *out, char *err, size_t err
   memset(out, 0, sizeof *out);
   snprintf(out->expr, sizeof out->expr, "%s", expr);
   from_k6(expr, ours, sizeof ours);
+  bare_percentile(ours);
   p = skip_ws(ours);
   out->value = NAN;
   read_word(&p, word, sizeof word);
@@ -217,13 +239,8 @@ int thresholds_parse_one(const char *expr, threshold *out, char *err, size_t err
   p = skip_ws(p);
   if (*p == ':') p = skip_ws(p + 1);
   read_word(&p, agg, sizeof agg);
-  if (agg[0]) {
-    if (out->metric == THRESHOLDS_ERR_RATE && strcmp(agg, "count") == 0)
-      out->metric = THRESHOLDS_ERR_COUNT;
-    else if (!(out->metric == THRESHOLDS_ERR_RATE && strcmp(agg, "rate") == 0) &&
-             !(out->metric == THRESHOLDS_DROPPED && strcmp(agg, "count") == 0))
-      return fail_msg(err, errlen, expr, "unexpected word before the operator: ", agg);
-  }
+  if (apply_aggregate(agg, out) < 0)
+    return fail_msg(err, errlen, expr, "unexpected word before the operator: ", agg);
   p = skip_ws(p);
   if (read_op(&p, &out->op) < 0)
     return fail_msg(err, errlen, expr, "missing operator; use <, <=, >, >= or ==", "");
@@ -231,7 +248,8 @@ int thresholds_parse_one(const char *expr, threshold *out, char *err, size_t err
   if (read_limit(p, out) < 0)
     return fail_msg(err, errlen, expr, "bad value; ",
                     is_latency(out->metric) ? "write a duration like 250ms, 1.5s or a number of ms"
-                    : out->metric == THRESHOLDS_ERR_RATE ? "write a rate like 1% or 0.01"
+                    : out->metric == THRESHOLDS_ERR_RATE || out->metric == THRESHOLDS_CHECKS
+                        ? "write a rate like 1% or 0.01"
                                                          : "write a number");
   return 0;
 }
@@ -259,16 +277,20 @@ int thresholds_parse_list(const char *const *exprs, const bool *abort_on_fail, s
 }
 
 int thresholds_parse(const options *o, thresholds **out, char *err, size_t errlen) {
-  const char *exprs[OPTIONS_MAX_THRESHOLDS];
-  bool aborts[OPTIONS_MAX_THRESHOLDS];
+  const char *exprs[OPTIONS_MAX_THRESHOLDS] = {0};
+  bool aborts[OPTIONS_MAX_THRESHOLDS] = {0};
   size_t n = o ? o->nthresholds : 0;
 
   if (n > OPTIONS_MAX_THRESHOLDS) n = OPTIONS_MAX_THRESHOLDS;
+  int rc;
+
   for (size_t i = 0; i < n; i++) {
     exprs[i] = o->thresholds[i].expr;
     aborts[i] = o->thresholds[i].abort_on_fail != 0;
   }
-  return thresholds_parse_list(exprs, aborts, n, out, err, errlen);
+  rc = thresholds_parse_list(exprs, aborts, n, out, err, errlen);
+  for (size_t i = 0; rc == 0 && i < n; i++) (*out)->items[i].delay_abort_ns = o->thresholds[i].delay_abort_ns;
+  return rc;
 }
 
 void thresholds_destroy(thresholds *t) {
@@ -284,6 +306,17 @@ const threshold *thresholds_get(const thresholds *t, size_t i) {
   return t && i < t->n ? &t->items[i] : NULL;
 }
 
+/* Fraction of passed checks (one named check, or all); NaN when none ran. */
+static double check_rate(const threshold *t, const stats_interval *cum) {
+  int64_t passes = 0, fails = 0;
+  for (size_t i = 0; i < cum->nchecks; i++) {
+    if (t->name[0] && strcmp(t->name, cum->checks[i].name) != 0) continue;
+    passes += cum->checks[i].passes;
+    fails += cum->checks[i].fails;
+  }
+  return passes + fails ? (double)passes / (double)(passes + fails) : NAN;
+}
+
 /* Value of t's metric over cum (NaN when the named request never appeared). */
 static double measure(const threshold *t, const stats_interval *cum, double duration_s) {
   int64_t count = 0, errors = 0;
@@ -292,6 +325,7 @@ static double measure(const threshold *t, const stats_interval *cum, double dura
   double v = NAN;
 
   if (t->metric == THRESHOLDS_DROPPED) return (double)cum->dropped;
+  if (t->metric == THRESHOLDS_CHECKS) return check_rate(t, cum);
   if (is_latency(t->metric) && hist_create(&h) < 0) return NAN;
   for (size_t i = 0; i < cum->nentries; i++) {
     const stats_entry *e = &cum->entries[i];
@@ -355,7 +389,7 @@ static bool eval_some(thresholds *t, const stats_interval *cum, double duration_
   bool all_ok = true;
   for (size_t i = 0; t && i < t->n; i++) {
     threshold *th = &t->items[i];
-    if (only_abort && !th->abort_on_fail) continue;
+    if (only_abort && (!th->abort_on_fail || duration_s * 1e9 < (double)th->delay_abort_ns)) continue;
     th->value = measure(th, cum, duration_s);
     th->ok = compare(th->value, th->op, th->limit);
     th->evaluated = true;
@@ -380,7 +414,7 @@ static void format_value(const threshold *th, char *buf, size_t size) {
     snprintf(buf, size, "no data");
   else if (is_latency(th->metric))
     snprintf(buf, size, "%.2fms", th->value);
-  else if (th->metric == THRESHOLDS_ERR_RATE)
+  else if (th->metric == THRESHOLDS_ERR_RATE || th->metric == THRESHOLDS_CHECKS)
     snprintf(buf, size, "%.2f%%", th->value * 100);
   else if (th->metric == THRESHOLDS_RPS)
     snprintf(buf, size, "%.1f/s", th->value);

@@ -12,10 +12,13 @@
 #include "common/options.h"
 #include "common/stats.h"
 
-/* Metrics: p50 p90 p95 p99 p99.9 (also p999 and any pNN[.N]), max, min, mean, rps,
- * errors (rate: "errors rate < 1%", "errors < 1%"; count: "errors count < 10"), dropped (count),
- * requests (count). Operators < <= > >= ==. Latency values take ns/us/ms/s/m units (bare = ms);
- * rates take "%" or a fraction. Selector {name=...} restricts to one request name (default: all). */
+/* The grammar (docs/scenario-api.md "Thresholds" has it as one table):
+ *   METRIC[{name=REQUEST NAME}] [AGGREGATE] OP VALUE
+ * Metrics: pNN[.N] and p(NN[.N]) (p999 = p99.9), median/med, max, min, mean/avg, rps, errors (AGGREGATE
+ * rate, the default, or count), dropped [count], requests [count] (requests rate = rps), checks (rate
+ * of passed check() assertions; {name=CHECK NAME} for one check). k6's metric names are accepted:
+ * http_req_duration, http_req_failed, http_reqs, dropped_iterations, checks. Operators < <= > >= ==.
+ * Latency values take ns/us/ms/s/m units (bare = ms); rates take "%" or a fraction. */
 enum thresholds_metric {
   THRESHOLDS_PCT = 0,
   THRESHOLDS_MAX,
@@ -25,7 +28,8 @@ enum thresholds_metric {
   THRESHOLDS_ERR_RATE,
   THRESHOLDS_ERR_COUNT,
   THRESHOLDS_DROPPED,
-  THRESHOLDS_REQUESTS
+  THRESHOLDS_REQUESTS,
+  THRESHOLDS_CHECKS /* fraction of check() assertions that passed */
 };
 enum thresholds_op { THRESHOLDS_LT = 0, THRESHOLDS_LE, THRESHOLDS_GT, THRESHOLDS_GE, THRESHOLDS_EQ };
 
@@ -38,6 +42,7 @@ typedef struct threshold {
   int op;                    /* enum thresholds_op */
   double limit;              /* latency in ms, rate as a fraction, rps, or a count */
   bool abort_on_fail;
+  int64_t delay_abort_ns; /* abort_on_fail is not evaluated before this much run time (delayAbortEval) */
   bool evaluated, ok;
   double value; /* last evaluated value, same unit as limit */
 } threshold;
@@ -65,7 +70,8 @@ const threshold *thresholds_get(const thresholds *t, size_t i);
  * with value NaN (JSON null). */
 bool thresholds_eval(thresholds *t, const stats_interval *cumulative, double duration_s);
 
-/* During the run: evaluate only abort_on_fail thresholds; true when one of them fails (stop the run). */
+/* During the run: evaluate only abort_on_fail thresholds whose delay_abort_ns has passed (duration_s is
+ * the run time so far); true when one of them fails (stop the run). */
 bool thresholds_should_abort(thresholds *t, const stats_interval *cumulative, double duration_s);
 
 /* [{"expr": "...", "ok": true, "value": x}] (value null when NaN); new reference. */

@@ -441,11 +441,10 @@ static int check_entry(const options_profile *o, size_t i, char *err, size_t err
 
 int source_start(const options_profile *list, size_t n, const char *profiles_dir, source_set **out, char *err,
                  size_t errlen) {
-  char path[1400];
+  char path[1400], why[512];
   int rc;
   *out = NULL;
-  for (size_t i = 0; i < n; i++)
-    if ((rc = check_entry(&list[i], i, err, errlen))) return rc;
+  if (errlen) err[0] = '\0';
   source_set *set = calloc(1, sizeof *set);
   if (!set || !(set->cols = calloc(n ? n : 1, sizeof *set->cols))) {
     free(set);
@@ -461,9 +460,14 @@ int source_start(const options_profile *list, size_t n, const char *profiles_dir
     return rc;
   }
   curl_global_init(CURL_GLOBAL_DEFAULT);
-  set->n = n;
   for (size_t i = 0; i < n; i++) {
-    collector *c = &set->cols[i];
+    collector *c = &set->cols[set->n];
+    if (check_entry(&list[i], i, why, sizeof why)) { /* skipped alone: the valid entries still run */
+      size_t used = strlen(err);
+      if (used + 3 < errlen) snprintf(err + used, errlen - used, "%s%s", used ? "; " : "", why);
+      continue;
+    }
+    set->n++;
     c->opt = list[i];
     c->idx = i;
     c->set = set;

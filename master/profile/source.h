@@ -46,8 +46,9 @@ typedef struct source_window {
 } source_window;
 
 /* Create profiles_dir if missing and start one collector thread per profile entry (n may be 0: then
- * nothing runs and *out is still a valid set). list is copied. On a bad entry (unknown source, empty url,
- * unwritable dir) returns -EINVAL/-errno with a message naming the entry in err, and starts nothing.
+ * nothing runs and *out is still a valid set). list is copied. A bad entry (unknown source, empty url;
+ * options_load_source refuses both with file:line first) is skipped with a message naming it in err
+ * ("" when none) and the other entries still start. An unwritable dir returns -errno and starts nothing.
  * *out is owned by the caller and released with source_stop. */
 int source_start(const options_profile *list, size_t n, const char *profiles_dir, source_set **out, char *err,
                  size_t errlen);

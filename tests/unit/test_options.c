@@ -140,6 +140,18 @@ static const struct {
     {"options = { target = 'ftp://x' }\ntask(1, function() end)\n",
      "t.lua:1: option 'target' must start with http:// or https:// (got \"ftp://x\")"},
     {"options = { zzzzzz = 1 }\ntask(1, function() end)\n", "t.lua:1: unknown option 'zzzzzz'"},
+    {"options = {\n  profile = {\n    { url = 'http://127.0.0.1:1/p' },\n    { source = 'nonsense', url = 'x' },\n"
+     "  },\n}\ntask(1, function() end)\n",
+     "t.lua:4: profile[2]: unknown source 'nonsense' (use \"pprof\", \"command\" or \"file\"; see "
+     "docs/profiling.md)"},
+    {"options = {\n  profile = { { source = 'pyroscope', url = 'http://127.0.0.1:4040' } },\n}\ntask(1, function() end)\n",
+     "t.lua:2: profile[1]: unknown source 'pyroscope' (use \"pprof\", \"command\" or \"file\"; see "
+     "docs/profiling.md)"},
+    {"options = {\n  thresholds = {\n    p95 = '< 1s',\n    http_req_duration = { 'p(95) < 1', 7 },\n  },\n}\n"
+     "task(1, function() end)\n",
+     "t.lua:4: thresholds['http_req_duration'][2] must be a string or {threshold = \"...\"}"},
+    {"options = {\n  thresholds = {\n    p95 = { abortOnFail = true },\n  },\n}\ntask(1, function() end)\n",
+     "t.lua:3: thresholds['p95'] must be a string like \"< 250ms\""},
 };
 
 START_TEST(bad_input_names_file_line) {
@@ -148,6 +160,39 @@ START_TEST(bad_input_names_file_line) {
   memset(&o, 0x5a, sizeof o);
   ck_assert_int_eq(load(bad[_i].src, &o, err, sizeof err), -EINVAL);
   ck_assert_str_eq(err, bad[_i].msg);
+}
+END_TEST
+
+/* k6's spellings: abortOnFail, delayAbortEval, list entries as tables; each threshold knows its line. */
+START_TEST(k6_threshold_forms) {
+  const char *src = "options = {\n"
+                    "  thresholds = {\n"
+                    "    checks = 'rate > 0.9',\n"
+                    "    http_req_duration = {\n"
+                    "      { threshold = 'p(95) < 200', abortOnFail = true, delayAbortEval = '10s' },\n"
+                    "    },\n"
+                    "  },\n"
+                    "}\n"
+                    "task(1, function() end)\n";
+  options o;
+  char err[512];
+  int seen = 0;
+  ck_assert_msg(load(src, &o, err, sizeof err) == 0, "%s", err);
+  ck_assert_uint_eq(o.nthresholds, 2);
+  for (size_t i = 0; i < o.nthresholds; i++) {
+    const options_threshold *t = &o.thresholds[i];
+    if (!strcmp(t->expr, "checks rate > 0.9")) {
+      seen |= 1;
+      ck_assert_int_eq(t->abort_on_fail, 0);
+      ck_assert_int_eq(t->line, 3);
+    } else if (!strcmp(t->expr, "http_req_duration p(95) < 200")) {
+      seen |= 2;
+      ck_assert_int_eq(t->abort_on_fail, 1);
+      ck_assert_int_eq(t->delay_abort_ns, S(10));
+      ck_assert_int_eq(t->line, 4);
+    }
+  }
+  ck_assert_int_eq(seen, 3);
 }
 END_TEST
 
@@ -178,6 +223,7 @@ int main(void) {
   tcase_add_test(tc, pre_allocated_vus);
   tcase_add_loop_test(tc, bad_input_names_file_line, 0, (int)(sizeof bad / sizeof bad[0]));
   tcase_add_test(tc, top_level_http_refused);
+  tcase_add_test(tc, k6_threshold_forms);
   tcase_add_test(tc, missing_file);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);

@@ -340,22 +340,36 @@ START_TEST(command_and_file_sources) {
 END_TEST
 
 START_TEST(bad_entries) {
-  options_profile o;
+  options_profile o[3];
   source_set *set = (source_set *)1;
-  char err[256];
-  memset(&o, 0, sizeof o);
-  snprintf(o.source, sizeof o.source, "pyroscope");
-  snprintf(o.url, sizeof o.url, "http://127.0.0.1:4040");
+  source_window *w = NULL;
+  size_t n = 0;
+  char err[512], file[600];
+  memset(o, 0, sizeof o);
   make_dir();
-  ck_assert_int_eq(source_start(&o, 1, dir, &set, err, sizeof err), -EINVAL);
-  ck_assert_ptr_null(set);
-  ck_assert_str_eq(err, "profile[1]: source 'pyroscope' is not supported here (pprof, command, file)");
-  snprintf(o.source, sizeof o.source, "pprof");
-  o.url[0] = '\0';
-  ck_assert_int_eq(source_start(&o, 1, dir, &set, err, sizeof err), -EINVAL);
-  ck_assert_ptr_nonnull(strstr(err, "needs url"));
+  snprintf(file, sizeof file, "%.*s/stacks.folded", (int)(strrchr(dir, '/') - dir), dir);
+  FILE *f = fopen(file, "w");
+  fputs("main;kept 4\n", f);
+  fclose(f);
+  snprintf(o[0].source, sizeof o[0].source, "nonsense");
+  snprintf(o[0].url, sizeof o[0].url, "http://127.0.0.1:4040");
+  snprintf(o[1].source, sizeof o[1].source, "file"); /* valid: must run although its neighbours are bad */
+  snprintf(o[1].url, sizeof o[1].url, "%s", file);
+  snprintf(o[1].type, sizeof o[1].type, "folded");
+  snprintf(o[2].source, sizeof o[2].source, "pprof"); /* no url */
+  ck_assert_int_eq(source_start(o, 3, dir, &set, err, sizeof err), 0);
+  ck_assert_ptr_nonnull(strstr(err, "profile[1]: source 'nonsense' is not supported here (pprof, command, file)"));
+  ck_assert_ptr_nonnull(strstr(err, "profile[3]: pprof source needs url"));
+  source_stop(set);
+  ck_assert_int_eq(source_read_index(dir, &w, &n), 0);
+  ck_assert_uint_eq(n, 1); /* the file source's one window, nothing for the two bad entries */
+  ck_assert_str_eq(w[0].status, "ok");
+  ck_assert_str_eq(w[0].source, "file");
+  ck_assert_int_eq(w[0].samples, 4);
+  free(w);
   ck_assert_int_eq(source_start(NULL, 0, "/proc/nope/profiles", &set, err, sizeof err), -ENOENT);
   ck_assert_int_eq(source_start(NULL, 0, dir, &set, err, sizeof err), 0);
+  ck_assert_str_eq(err, "");
   ck_assert_uint_eq(source_ok_windows(set), 0);
   source_stop(set);
 }

@@ -41,6 +41,15 @@ static const struct {
     {"http_reqs: count > 1000", THRESHOLDS_REQUESTS, 0, "", THRESHOLDS_GT, 1000},
     {"http_reqs rate >= 50", THRESHOLDS_RPS, 0, "", THRESHOLDS_GE, 50},
     {"dropped_iterations: count < 1", THRESHOLDS_DROPPED, 0, "", THRESHOLDS_LT, 1},
+    /* what users paste from k6 (issue 15): bare p(N), checks, requests count/rate, med */
+    {"p(95) < 200", THRESHOLDS_PCT, 95, "", THRESHOLDS_LT, 200},
+    {" p(99.9)<=1s", THRESHOLDS_PCT, 99.9, "", THRESHOLDS_LE, 1000},
+    {"checks rate > 0.9", THRESHOLDS_CHECKS, 0, "", THRESHOLDS_GT, 0.9},
+    {"checks{name=status is 201} > 99%", THRESHOLDS_CHECKS, 0, "status is 201", THRESHOLDS_GT, 0.99},
+    {"requests count > 1000", THRESHOLDS_REQUESTS, 0, "", THRESHOLDS_GT, 1000},
+    {"requests rate > 50", THRESHOLDS_RPS, 0, "", THRESHOLDS_GT, 50},
+    {"med < 20ms", THRESHOLDS_PCT, 50, "", THRESHOLDS_LT, 20},
+    {"http_req_duration med < 20", THRESHOLDS_PCT, 50, "", THRESHOLDS_LT, 20},
 };
 
 START_TEST(parse_good) {
@@ -79,6 +88,9 @@ static const struct {
     {"max count < 3", "unexpected word"},
     {"http_req_duration: p(x) < 5", "unknown metric 'px'"},
     {"http_req_durations < 5", "unknown metric 'http_req_durations'"},
+    {"checks count > 3", "unexpected word before the operator: count"},
+    {"requests avg > 3", "unexpected word before the operator: avg"},
+    {"p(x) < 5", "unknown metric 'px'"},
 };
 
 START_TEST(parse_bad) {
@@ -128,6 +140,10 @@ static stats_interval *known_stats(void) {
   stats_entry_fail(a, STATS_ERR_HTTP5XX, "HTTP 500");
   stats_entry_fail(a, STATS_ERR_HTTP5XX, "HTTP 500");
   s->dropped = 7;
+  stats_check *c = stats_check_get(s, "ok");
+  c->passes = 9, c->fails = 1;
+  c = stats_check_get(s, "bad");
+  c->passes = 0, c->fails = 10;
   return s;
 }
 
@@ -150,6 +166,12 @@ static const struct {
     {"errors count == 2", 1, 2},
     {"dropped < 1", 0, 7},
     {"requests >= 200", 1, 200},
+    {"requests count > 199", 1, 200},
+    {"requests rate == 100", 1, 100},
+    {"checks rate > 0.4", 1, 0.45},            /* 9 of 20 passed */
+    {"checks{name=ok} rate >= 90%", 1, 0.9},
+    {"checks{name=bad} > 0.1", 0, 0.0},
+    {"checks{name=absent} > 0.1", 0, NAN},
     {"p99{name=C} < 5", 0, NAN},
 };
 
@@ -168,6 +190,26 @@ START_TEST(eval_table) {
   else
     ck_assert_msg(fabs(th->value - evals[_i].value) <= 0.01 * fmax(1, evals[_i].value), "%s: value %f", expr,
                   th->value);
+  thresholds_destroy(t);
+  stats_destroy(s);
+}
+END_TEST
+
+START_TEST(delay_abort_eval) {
+  stats_interval *s = known_stats();
+  options o;
+  thresholds *t;
+  char err[512];
+  memset(&o, 0, sizeof o);
+  o.nthresholds = 1;
+  snprintf(o.thresholds[0].expr, sizeof o.thresholds[0].expr, "errors count < 1");
+  o.thresholds[0].abort_on_fail = 1;
+  o.thresholds[0].delay_abort_ns = 10000000000LL;
+  ck_assert_int_eq(thresholds_parse(&o, &t, err, sizeof err), 0);
+  ck_assert_int_eq(thresholds_get(t, 0)->delay_abort_ns, 10000000000LL);
+  ck_assert(!thresholds_should_abort(t, s, 9.9)); /* failing, but before delayAbortEval */
+  ck_assert(!thresholds_get(t, 0)->evaluated);
+  ck_assert(thresholds_should_abort(t, s, 10.0));
   thresholds_destroy(t);
   stats_destroy(s);
 }
@@ -215,6 +257,7 @@ int main(void) {
   tcase_add_test(tc, parse_options_reports_first_bad);
   tcase_add_loop_test(tc, eval_table, 0, sizeof evals / sizeof evals[0]);
   tcase_add_test(tc, abort_json_junit);
+  tcase_add_test(tc, delay_abort_eval);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

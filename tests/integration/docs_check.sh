@@ -1,0 +1,174 @@
+#!/usr/bin/env bash
+# docs_check.sh - the docs stay true: every ```lua block in README.md and docs/*.md passes
+# `loadctl check`, every option in docs/scenario-api.md's options table is accepted (and every option
+# loadctl accepts is in that table), and every function the page lists exists in a scenario.
+#
+# Blocks that are deliberately partial say so on their first line, and are checked wrapped:
+#   -- fragment: options   the block is the inside of `options = { ... }` written as assignments
+#                          (`profile = { ... }`); checked as that options table plus one empty task
+#   -- fragment: task      the block is the body of a task; checked inside task(1, function(vu) ... end)
+# Failures name the document, the block's first line and the line check complained about.
+set -uo pipefail
+LOADCTL=${LOADCTL:?}
+SRC=${LOADCTL_SRC:?}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+command -v python3 >/dev/null || { echo "SKIP: python3 is needed to read the docs"; exit 77; }
+
+python3 - "$LOADCTL" "$SRC" "$TMP" <<'EOF'
+import os, re, subprocess, sys
+
+loadctl, src, tmp = sys.argv[1:4]
+failures, checked = [], 0
+
+def check(path):
+    r = subprocess.run([loadctl, "check", path], capture_output=True, text=True, timeout=30)
+    return r.returncode, (r.stdout + r.stderr).strip()
+
+def lua_blocks(doc):
+    """(first line of the block's code in doc, code lines) for each ```lua block."""
+    lines, out, start = open(doc, encoding="utf-8").read().split("\n"), [], None
+    for i, line in enumerate(lines, 1):
+        if start is None and line.strip() == "```lua":
+            start, body = i + 1, []
+        elif start is not None and line.strip() == "```":
+            out.append((start, body))
+            start = None
+        elif start is not None:
+            body.append(line)
+    if start is not None:
+        failures.append(f"{os.path.relpath(doc, src)}:{start - 1}: ```lua block is never closed")
+    return out
+
+def wrap(body):
+    """Scenario text for a block; line N of the block stays line N of the file."""
+    head = body[0].strip() if body else ""
+    if head == "-- fragment: options":
+        return ("options = setmetatable((function() local o = {}; "
+                "setfenv(1, setmetatable(o, {__index = _G}))\n" + "\n".join(body[1:]) +
+                "\nreturn o end)(), nil)\ntask(1, function(vu) end)\n")
+    if head == "-- fragment: task":
+        return "task(1, function(vu)\n" + "\n".join(body[1:]) + "\nend)\n"
+    if head.startswith("-- fragment"):
+        return None
+    return "\n".join(body) + "\n"
+
+docs = [os.path.join(src, "README.md")] + sorted(
+    os.path.join(src, "docs", f) for f in os.listdir(os.path.join(src, "docs")) if f.endswith(".md"))
+for doc in docs:
+    rel = os.path.relpath(doc, src)
+    for start, body in lua_blocks(doc):
+        text = wrap(body)
+        where = f"{rel}:{start}"
+        if text is None:
+            failures.append(f"{where}: unknown marker '{body[0].strip()}' (use '-- fragment: options' "
+                            "or '-- fragment: task')")
+            continue
+        path = os.path.join(tmp, f"{rel.replace('/', '_')}_{start}.lua")
+        open(path, "w").write(text)
+        rc, out = check(path)
+        checked += 1
+        if rc != 0:
+            m = re.search(re.escape(os.path.basename(path)) + r":(\d+):", out)
+            line = f" (doc line {start + int(m.group(1)) - 1})" if m else ""
+            failures.append(f"{where}: the ```lua block starting here fails `loadctl check`{line}: {out}")
+        else:
+            print(f"ok   {where}")
+
+# --- the options table of docs/scenario-api.md, both ways ---
+api = os.path.join(src, "docs", "scenario-api.md")
+text = open(api, encoding="utf-8").read()
+section = text.split("\n## options", 1)[1].split("\n## ", 1)[0] if "\n## options" in text else ""
+rows = re.findall(r"^\| `(\w+)` \| ([^|]*) \|[^|]*\| (.*) \|$", section, re.M)
+if len(rows) < 10:
+    failures.append(f"docs/scenario-api.md: found {len(rows)} rows in the '## options' table, expected the "
+                    "whole table (| `key` | type | default | meaning |)")
+# Values whose shape the type column cannot say; every other row gets one from its type.
+samples = {
+    "stages": {"closed": '{ {duration = "1s", users = 1} }', "open": '{ {duration = "1s", rate = 1} }'},
+    "profile": '{ {source = "file", url = "/nonexistent/profile.folded"} }',
+    "thresholds": '{ p95 = "< 1s" }',
+    "think": "{0, 0.1}",
+    "target": '"http://127.0.0.1:1"',
+}
+def sample(key, typ, model):
+    s = samples.get(key)
+    if isinstance(s, dict): return s[model]
+    if s: return s
+    t = typ.lower()
+    if "boolean" in t: return "true"
+    if "duration" in t: return '"1s"'
+    if t.startswith("`\""): return re.match(r'`("[^"]*")`', typ).group(1)
+    if "number" in t or "bytes" in t: return "1"
+    if "string" in t: return '"docs"'
+    return None
+
+documented = set()
+for key, typ, meaning in rows:
+    documented.add(key)
+    model = "open" if "open model" in meaning.lower() else "closed"
+    value = sample(key, typ.strip(), model)
+    where = f"docs/scenario-api.md (option `{key}`)"
+    if value is None:
+        failures.append(f"{where}: tests/integration/docs_check.sh has no sample value for type "
+                        f"'{typ.strip()}': add one to `samples`")
+        continue
+    base = 'rate = 1, duration = "1s"' if model == "open" else 'users = 1, duration = "1s"'
+    path = os.path.join(tmp, f"option_{key}.lua")
+    open(path, "w").write(f"options = {{ {base}, {key} = {value} }}\ntask(1, function(vu) end)\n")
+    rc, out = check(path)
+    checked += 1
+    if rc != 0:
+        failures.append(f"{where}: `{key} = {value}` is refused by `loadctl check`: {out}")
+    else:
+        print(f"ok   option {key} = {value}")
+
+known = re.search(r"known_keys\[\] = \{(.*?)\};", open(os.path.join(src, "common", "options.c")).read(), re.S)
+accepted = set(re.findall(r'"(\w+)"', known.group(1))) if known else set()
+if not accepted:
+    failures.append("common/options.c: known_keys[] not found (docs_check.sh reads it)")
+for key in sorted(accepted - documented):
+    failures.append(f"docs/scenario-api.md: option `{key}` is accepted by common/options.c but missing "
+                    "from the '## options' table")
+
+# --- functions the page lists: task/hooks, http.*, and the "Other functions" table ---
+funcs = set(re.findall(r"^- `(\w+)\(", text, re.M))                          # - `task(weight, fn)`
+http_block = re.search(r"```lua\n(-- fragment: task\n)?local r = http\.get.*?```", text, re.S)
+funcs |= set(re.findall(r"(http\.\w+)\(", http_block.group(0))) if http_block else set()
+other = text.split("\n## Other functions", 1)[1].split("\n## ", 1)[0] if "\n## Other functions" in text else ""
+funcs |= set(re.findall(r"^\| `([\w.]+)\(", other, re.M))
+hooks = {"on_start", "on_stop"}                                                # defined by the scenario
+must = {"task", "check", "group", "sleep", "think", "env", "log", "data.csv", "http.get", "http.post",
+        "http.request"}
+for f in sorted(must - funcs):
+    failures.append(f"docs/scenario-api.md: the function list lost `{f}` (docs_check.sh reads it from the "
+                    "'Tasks and hooks' list, the http block and the 'Other functions' table)")
+lines = [f'assert(type({f}) == "function", "{f} is listed in docs/scenario-api.md but is not a function")'
+         for f in sorted(funcs - hooks)]
+path = os.path.join(tmp, "functions.lua")
+open(path, "w").write("\n".join(lines) + "\ntask(1, function(vu) end)\n")
+rc, out = check(path)
+checked += 1
+if rc != 0:
+    failures.append(f"docs/scenario-api.md: a listed function is missing: {out}")
+else:
+    print(f"ok   {len(funcs - hooks)} functions exist: {', '.join(sorted(funcs - hooks))}")
+
+for f in failures:
+    print("FAIL " + f)
+print(f"{checked} checks, {len(failures)} failures")
+sys.exit(1 if failures or checked < 20 else 0)
+EOF
+rc=$?
+[ $rc -eq 0 ] || exit 1
+# the markers and the wrapper are tested too: a wrong fragment must fail, naming the doc line
+mkdir -p "$TMP/src/docs" "$TMP/src/common"
+cp "$SRC/docs/scenario-api.md" "$TMP/src/docs/" && cp "$SRC/common/options.c" "$TMP/src/common/"
+printf '# t\n\n```lua\n-- fragment: options\nprofile = { { source = "nonsense", url = "x" } }\n```\n' > "$TMP/src/README.md"
+out=$(LOADCTL_SRC="$TMP/src" bash "$0" 2>&1)
+if echo "$out" | grep -q "FAIL README.md:4: .*(doc line 5).*unknown source 'nonsense'"; then
+  echo "ok   a bad fragment fails, naming README.md:4 and doc line 5"
+else
+  echo "FAIL: a bad '-- fragment: options' block was not reported with its doc line:"; echo "$out" | tail -5
+  exit 1
+fi
