@@ -105,7 +105,7 @@ class Sampler:
                 now = time.monotonic_ns()
                 collectors = self.collectors
                 if collectors:
-                    self.tick(collectors, min(now - prev, 10 * self.period_ns))
+                    self.tick(collectors, now - prev)  # a late tick (GIL held long) carries the time it missed
                 else:
                     self.last.clear()
                 prev = now

@@ -1,0 +1,55 @@
+"""context.py - which request each thread is serving right now: the table the sampler reads.
+
+`ACTIVE` maps a thread's ident to the label tuple of the request it serves. The wrappers (wsgi.py,
+asgi.py, django.py) set an entry when a request starts running on a thread and remove it when it stops;
+the sampler reads the table without a lock (single dict reads and writes are atomic under the GIL, and
+a stale read costs one mislabelled sample at most). asyncio code runs many requests on one thread, so the
+ASGI wrapper sets the entry around every step of the request's own task (see asgi.py), and `CURRENT`
+(a contextvar) carries the labels into code that wants to read them (`current_labels()`)."""
+
+import contextvars
+import threading
+
+from . import labels as _labels
+
+ACTIVE = {}  # thread ident -> label tuple of the request that thread is running
+INFLIGHT = set()  # asgi.Request objects of requests in flight (their suspended stacks: wall profile)
+AGENT_THREADS = set()  # idents of the agent's own threads, left out of every profile
+CURRENT = contextvars.ContextVar("loadctl_agent_labels", default=())
+
+
+def enter(labels):
+    """Mark the calling thread as serving a request with labels; returns the token for leave()."""
+    tid = threading.get_ident()
+    prev = ACTIVE.get(tid)
+    ACTIVE[tid] = labels
+    return tid, prev
+
+
+def leave(token):
+    """Undo enter(): the thread serves what it served before (usually nothing)."""
+    tid, prev = token
+    if prev is None:
+        ACTIVE.pop(tid, None)
+    else:
+        ACTIVE[tid] = prev
+
+
+def current_labels():
+    """The labels of the request the calling code runs for (thread table first, then the contextvar)."""
+    return ACTIVE.get(threading.get_ident()) or CURRENT.get()
+
+
+def set_label(key, value):
+    """Add or replace one label (e.g. the route template, once the framework has routed) on the request
+    the calling thread serves. Does nothing outside a request. Never raises."""
+    try:
+        tid = threading.get_ident()
+        cur = ACTIVE.get(tid)
+        if cur is not None:
+            ACTIVE[tid] = _labels.with_label(cur, key, value)
+        ctx = CURRENT.get()
+        if ctx:
+            CURRENT.set(_labels.with_label(ctx, key, value))
+    except Exception:
+        pass

@@ -1,0 +1,123 @@
+"""profiles.py - collected samples as pprof profiles: CPU, wall clock (from one sampler.Collector) and heap
+(tracemalloc snapshot deltas).
+
+CPU: sample types samples/count and cpu/nanoseconds, period cpu/nanoseconds = 1/hz; a (stack, labels)
+pair's count is its CPU time divided by the period, rounded (Go's convention: one count per period of
+CPU), so pairs with less than half a period of CPU have count 0 and keep their nanoseconds.
+Wall: samples/count (ticks the pair was seen) and wall/nanoseconds.
+Heap: inuse_objects/count and inuse_space/bytes: for each allocation traceback, how much live memory it
+gained between two tracemalloc snapshots (tracebacks that shrank are left out, and so is the agent's own
+memory). tracemalloc records file
+and line only; function names are found from the source (ast), with "<file>:<line>" when it cannot be
+read. Heap samples carry no request labels."""
+
+import ast
+import os
+import sys
+import time
+import tracemalloc
+
+from .proto import Builder
+
+HEAP_FRAMES = 16  # frames per allocation traceback when the agent starts tracemalloc itself
+HEAP_MAX_SAMPLES = 5000  # largest growths kept
+
+
+def _frames(stack):
+    return [(info[0], info[1], info[2], line) for info, line in stack]
+
+
+def cpu(collector, period_ns):
+    b = Builder([("samples", "count"), ("cpu", "nanoseconds")], ("cpu", "nanoseconds"), period_ns,
+                collector.time_ns, time.monotonic_ns() - collector.start_mono)
+    for (stack, labels), (ticks, wall_ns, cpu_ns) in list(collector.agg.items()):
+        if cpu_ns > 0 and stack:
+            b.add(_frames(stack), [int(round(cpu_ns / period_ns)), cpu_ns], labels)
+    return b.encode()
+
+
+def wall(collector, period_ns):
+    b = Builder([("samples", "count"), ("wall", "nanoseconds")], ("wall", "nanoseconds"), period_ns,
+                collector.time_ns, time.monotonic_ns() - collector.start_mono)
+    for (stack, labels), (ticks, wall_ns, cpu_ns) in list(collector.agg.items()):
+        if stack:
+            b.add(_frames(stack), [ticks, wall_ns], labels)
+    return b.encode()
+
+
+class _Names:
+    """Function names for (file, line) pairs: the module from sys.modules, the innermost def from ast."""
+
+    def __init__(self):
+        self.modules = {}
+        for name, mod in list(sys.modules.items()):
+            f = getattr(mod, "__file__", None)
+            if isinstance(f, str):
+                self.modules.setdefault(f, name)
+        self.defs = {}
+
+    def _defs(self, filename):
+        d = self.defs.get(filename)
+        if d is None:
+            d = []
+            try:
+                with open(filename, "rb") as f:
+                    tree = ast.parse(f.read(), filename)
+                self._walk(tree, "", d)
+            except Exception:  # unreadable or not Python: names fall back to file:line
+                pass
+            self.defs[filename] = d
+        return d
+
+    def _walk(self, node, prefix, out):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                q = prefix + child.name
+                if not isinstance(child, ast.ClassDef):
+                    out.append((child.lineno, getattr(child, "end_lineno", child.lineno), q))
+                    self._walk(child, q + ".<locals>.", out)
+                else:
+                    self._walk(child, q + ".", out)
+            else:
+                self._walk(child, prefix, out)
+
+    def frame(self, filename, line):
+        best = None
+        for start, end, q in self._defs(filename):
+            if start <= line <= end and (best is None or start >= best[0]):
+                best = (start, q)
+        mod = self.modules.get(filename)
+        if best is None:
+            return ("%s:%d" % (mod or filename, line), filename, 0, line)
+        return ("%s.%s" % (mod, best[1]) if mod else best[1], filename, best[0], line)
+
+
+def heap_delta(seconds, sleep):
+    """Gzipped heap profile of what grew over `seconds` (sleep(seconds) waits, and returns True when the
+    agent is stopping). Starts tracemalloc for the window when it is not already tracing."""
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start(HEAP_FRAMES)
+    try:
+        t0_ns, m0 = time.time_ns(), time.monotonic_ns()
+        before = tracemalloc.take_snapshot()
+        sleep(seconds)
+        after = tracemalloc.take_snapshot()
+    finally:
+        if started:
+            tracemalloc.stop()
+    own = [tracemalloc.Filter(False, os.path.join(os.path.dirname(__file__), "*"), all_frames=True),
+           tracemalloc.Filter(False, tracemalloc.__file__)]
+    before, after = before.filter_traces(own), after.filter_traces(own)
+    diffs = [d for d in after.compare_to(before, "traceback") if d.size_diff > 0]
+    diffs.sort(key=lambda d: -d.size_diff)
+    b = Builder([("inuse_objects", "count"), ("inuse_space", "bytes")], ("space", "bytes"), 1, t0_ns,
+                time.monotonic_ns() - m0)
+    names = _Names()
+    for d in diffs[:HEAP_MAX_SAMPLES]:
+        frames = [names.frame(f.filename, f.lineno) for f in d.traceback]
+        frames.reverse()  # a Traceback runs from the oldest frame to the most recent: pprof wants leaf first
+        if frames:
+            b.add(frames, [max(d.count_diff, 0), d.size_diff])
+    return b.encode()
+

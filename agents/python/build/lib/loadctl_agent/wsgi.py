@@ -1,0 +1,68 @@
+"""wsgi.py - label the thread that serves a WSGI request for as long as the app runs for it: the call
+itself and the iteration and close() of the body it returns (streamed bodies included)."""
+
+from . import context, labels as _labels
+
+
+class _Body:
+    """The app's response iterable, run under the request's labels."""
+
+    def __init__(self, body, request_labels):
+        self.body, self.labels, self.it = body, request_labels, None
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        token = context.enter(self.labels)
+        try:
+            if self.it is None:
+                self.it = iter(self.body)
+            return next(self.it)
+        finally:
+            context.leave(token)
+
+    def close(self):
+        close = getattr(self.body, "close", None)
+        if close is None:
+            return
+        token = context.enter(self.labels)
+        try:
+            close()
+        finally:
+            context.leave(token)
+
+
+def wsgi(app):
+    """Wrap a WSGI application: each request's traceparent/baggage become the labels of its samples."""
+
+    def loadctl_agent_wsgi(environ, start_response):
+        request_labels = _labels.from_environ(environ)
+        token = context.enter(request_labels)
+        ctx = context.CURRENT.set(request_labels)
+        try:
+            body = app(environ, start_response)
+            request_labels = context.ACTIVE.get(token[0], request_labels)  # with labels set by the app
+        finally:
+            context.CURRENT.reset(ctx)
+            context.leave(token)
+        return _Body(body, request_labels)
+
+    loadctl_agent_wsgi.__wrapped__ = app
+    return loadctl_agent_wsgi
+
+
+def flask(app):
+    """Wrap a Flask app in place (app.wsgi_app) and label requests with their route template
+    (`http.route`, e.g. "/api/products/<int:pid>"). Returns app."""
+    from flask import request  # only when asked for: the agent itself needs no Flask
+
+    app.wsgi_app = wsgi(app.wsgi_app)
+
+    def loadctl_agent_route():
+        rule = getattr(request, "url_rule", None)
+        if rule is not None:
+            context.set_label("http.route", rule.rule)
+
+    app.before_request(loadctl_agent_route)
+    return app

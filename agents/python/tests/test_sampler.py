@@ -1,0 +1,249 @@
+"""test_sampler.py - the sampler's attribution: CPU vs wall per thread and per request label, through the
+WSGI, ASGI and Django wrappers; bounded memory; a failing sampler stops once and the app goes on."""
+
+import asyncio
+import logging
+import os
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from loadctl_agent import asgi, context, profiles, sampler, wsgi  # noqa: E402
+from loadctl_agent import django as agent_django  # noqa: E402
+
+import pbread  # noqa: E402
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def spin(seconds):
+    end = time.thread_time() + seconds
+    x = 0
+    while time.thread_time() < end:
+        x += 1
+    return x
+
+
+def busy_request(seconds):
+    return spin(seconds)
+
+
+def waiting_request(seconds):
+    time.sleep(seconds)
+
+
+def totals(prof, value_index, by_label=None, function=None):
+    """Sum of one value over samples matching a label (key, value) and/or a function anywhere in the stack."""
+    t = 0
+    for s in prof["samples"]:
+        if by_label and s["labels"].get(by_label[0]) != by_label[1]:
+            continue
+        if function and function not in s["stack"]:
+            continue
+        t += s["values"][value_index]
+    return t
+
+
+class Collect:
+    """A sampler with one CPU and one wall collector around a block of work."""
+
+    def __init__(self, hz=200):
+        self.s = sampler.Sampler(hz)
+
+    def __enter__(self):
+        self.s.start()
+        self.c = self.s.subscribe("cpu")
+        return self
+
+    def __exit__(self, *exc):
+        self.s.unsubscribe(self.c)
+        self.s.stop()
+        self.cpu = pbread.profile(profiles.cpu(self.c, self.s.period_ns))
+        self.wall = pbread.profile(profiles.wall(self.c, self.s.period_ns))
+
+
+class Attribution(unittest.TestCase):
+    def test_threads_cpu_vs_wall(self):
+        def labelled(fn, name, seconds):
+            token = context.enter((("loadctl.name", name),))
+            try:
+                fn(seconds)
+            finally:
+                context.leave(token)
+
+        with Collect() as col:
+            ts = [threading.Thread(target=labelled, args=(busy_request, "busy", 0.6)),
+                  threading.Thread(target=labelled, args=(waiting_request, "wait", 1.0))]
+            [t.start() for t in ts]
+            [t.join() for t in ts]
+        busy_cpu = totals(col.cpu, 1, ("loadctl.name", "busy"))
+        wait_cpu = totals(col.cpu, 1, ("loadctl.name", "wait"))
+        wait_wall = totals(col.wall, 1, ("loadctl.name", "wait"), "test_sampler.waiting_request")
+        # the busy thread used ~0.6 s of CPU (its own clock); the waiting one next to none, but ~1 s of wall
+        self.assertGreater(busy_cpu, 0.4e9, busy_cpu)
+        self.assertLess(busy_cpu, 0.75e9, busy_cpu)
+        self.assertLess(wait_cpu, 0.05e9, wait_cpu)
+        self.assertGreater(wait_wall, 0.7e9, wait_wall)
+        self.assertLess(wait_wall, 1.3e9, wait_wall)
+        self.assertEqual(totals(col.cpu, 1, ("loadctl.name", "busy")),
+                         totals(col.cpu, 1, ("loadctl.name", "busy"), "test_sampler.busy_request"))
+        # CPU counts are CPU time over the period (Go's convention)
+        self.assertAlmostEqual(totals(col.cpu, 0, ("loadctl.name", "busy")), busy_cpu / 5e6, delta=3)
+
+    def test_wsgi_labels_and_body(self):
+        def app(environ, start_response):
+            start_response("200 OK", [])
+            busy_request(0.3)
+            return iter([b"a", b"b"])
+
+        wrapped = wsgi(app)
+        env = {"HTTP_TRACEPARENT": "00-%s-00f067aa0ba902b7-01" % TRACE,
+               "HTTP_BAGGAGE": "loadctl.name=GET%20%2Fslow,k6.name=GET%20%2Fslow"}
+        with Collect() as col:
+            body = wrapped(env, lambda *a: None)
+            self.assertEqual(b"".join(body), b"ab")
+            body.close()
+            wrapped({}, lambda *a: None)  # unlabelled request
+        self.assertEqual(context.ACTIVE.get(threading.get_ident()), None)
+        labelled = totals(col.cpu, 1, ("trace_id", TRACE), "test_sampler.busy_request")
+        named = totals(col.cpu, 1, ("loadctl.name", "GET /slow"))
+        self.assertGreater(labelled, 0.2e9)
+        self.assertEqual(labelled, named)
+        unlabelled = sum(s["values"][1] for s in col.cpu["samples"]
+                         if not s["labels"] and "test_sampler.busy_request" in s["stack"])
+        self.assertGreater(unlabelled, 0.2e9)
+
+    def test_asgi_steps_and_suspended_requests(self):
+        async def app(scope, receive, send):
+            if scope["path"] == "/busy":
+                for _ in range(6):
+                    busy_request(0.05)
+                    await asyncio.sleep(0)
+            else:
+                await asyncio.sleep(0.6)
+
+        wrapped = asgi(app)
+
+        def scope(path, name):
+            return {"type": "http", "path": path,
+                    "headers": [(b"baggage", ("loadctl.name=" + name).encode())]}
+
+        async def main():
+            await asyncio.gather(wrapped(scope("/busy", "busy"), None, None),
+                                 wrapped(scope("/wait", "wait"), None, None))
+
+        with Collect() as col:
+            asyncio.run(main())
+        self.assertEqual(context.INFLIGHT, set())
+        busy = totals(col.cpu, 1, ("loadctl.name", "busy"), "test_sampler.busy_request")
+        self.assertGreater(busy, 0.2e9)
+        self.assertLess(totals(col.cpu, 1, ("loadctl.name", "wait")), 0.03e9)
+        # the suspended request shows in the wall profile where it awaits
+        waits = [s for s in col.wall["samples"] if s["labels"].get("loadctl.name") == "wait"]
+        self.assertTrue(waits)
+        wall = sum(s["values"][1] for s in waits)
+        self.assertGreater(wall, 0.3e9, wall)
+        self.assertTrue(any(s["stack"][0].startswith("[await]") and
+                            "test_sampler.Attribution.test_asgi_steps_and_suspended_requests.<locals>.app"
+                            in s["stack"] for s in waits), waits[:3])
+
+    def test_asgi_exceptions_and_cancel(self):
+        async def boom(scope, receive, send):
+            await asyncio.sleep(0)
+            raise KeyError("x")
+
+        async def forever(scope, receive, send):
+            await asyncio.sleep(100)
+
+        async def main():
+            with self.assertRaises(KeyError):
+                await asgi(boom)({"type": "http", "headers": []}, None, None)
+            task = asyncio.ensure_future(asgi(forever)({"type": "http", "headers": []}, None, None))
+            await asyncio.sleep(0.01)
+            task.cancel()
+            with self.assertRaises(asyncio.CancelledError):
+                await task
+            await asgi(lambda s, r, se: asyncio.sleep(0))({"type": "lifespan"}, None, None)
+
+        asyncio.run(main())
+        self.assertEqual(context.INFLIGHT, set())
+        self.assertEqual(context.ACTIVE.get(threading.get_ident()), None)
+
+    def test_django_middleware(self):
+        seen = {}
+
+        class Match:
+            route = "api/products/<int:pid>"
+
+        class Request:
+            META = {"HTTP_BAGGAGE": "loadctl.name=GET%20%2Fdj"}
+            resolver_match = Match()
+
+        def get_response(request):
+            mw.process_view(request, None, (), {})
+            seen["labels"] = context.current_labels()
+            return "response"
+
+        mw = agent_django.Middleware(get_response)
+        self.assertEqual(mw(Request()), "response")
+        self.assertEqual(dict(seen["labels"]), {"loadctl.name": "GET /dj", "http.route": "api/products/<int:pid>"})
+        self.assertIsNone(context.ACTIVE.get(threading.get_ident()))
+
+
+class Bounds(unittest.TestCase):
+    def test_collector_keys_are_bounded(self):
+        c = sampler.Collector("cpu")
+        old = sampler.MAX_KEYS
+        sampler.MAX_KEYS = 100
+        try:
+            for i in range(1000):
+                stack = ((("f%d" % i, "x.py", 1), 1),)
+                c.add((stack, ()), 10, 10)
+        finally:
+            sampler.MAX_KEYS = old
+        self.assertEqual(len(c.agg), 101)
+        self.assertEqual(c.agg[(sampler.OVERFLOW, ())][0], 900)
+
+    def test_collectors_are_bounded(self):
+        s = sampler.Sampler(100)
+        got = [s.subscribe("cpu") for _ in range(sampler.MAX_COLLECTORS + 2)]
+        self.assertEqual(sum(c is not None for c in got), sampler.MAX_COLLECTORS)
+
+    def test_deep_stacks_are_cut(self):
+        s = sampler.Sampler(100)
+
+        def deep(n):
+            return deep(n - 1) if n else s.stack(sys._getframe())
+
+        self.assertEqual(len(deep(sampler.MAX_DEPTH + 50)), sampler.MAX_DEPTH)
+
+
+class Failure(unittest.TestCase):
+    def test_failing_sampler_logs_once_and_stops(self):
+        s = sampler.Sampler(200)
+        s.subscribe("cpu")
+        real = sys._current_frames
+        calls = []
+
+        def broken():
+            calls.append(1)
+            raise RuntimeError("no frames today")
+
+        sys._current_frames = broken
+        try:
+            with self.assertLogs("loadctl_agent", level=logging.WARNING) as logs:
+                s.start()
+                s.thread.join(timeout=5)
+        finally:
+            sys._current_frames = real
+        self.assertFalse(s.thread.is_alive())
+        self.assertEqual(len(calls), 1)
+        self.assertEqual(len(logs.records), 1)
+        self.assertIn("no frames today", s.error)
+        self.assertIsNone(s.subscribe("cpu"))
+
+
+if __name__ == "__main__":
+    unittest.main()
