@@ -16,8 +16,8 @@ local PPROF = getenv("PYSHOP_PPROF_ADDR") or "127.0.0.1:6061"
 
 options = {
   target = "http://" .. SHOP,
-  users = 20,
-  spawn_rate = 20,
+  users = 12,
+  spawn_rate = 12,
   duration = "40s",
   thresholds = {
     ["p99{name=POST /api/checkout}"] = "< 250ms",

@@ -7,7 +7,18 @@ def _flag(name, default="1"):
     return os.environ.get(name, default) not in ("0", "false", "no", "")
 
 
-FAULTS = _flag("PYSHOP_FAULTS")  # all planted faults at once (0 = the control run)
+FAULT_NAMES = ("coupon", "reindex", "carrier", "nplus1")
+_faults = os.environ.get("PYSHOP_FAULTS", "all").strip().lower()
+if _faults in ("all", "1", "yes", "true"):
+    FAULTS = set(FAULT_NAMES)
+elif _faults in ("none", "0", "no", "false", ""):
+    FAULTS = set()  # the control run
+else:
+    FAULTS = {f.strip() for f in _faults.split(",")}
+    _unknown = FAULTS - set(FAULT_NAMES)
+    if _unknown:
+        raise SystemExit("pyshop: PYSHOP_FAULTS: unknown fault(s) %s (known: %s, all, none)"
+                         % (", ".join(sorted(_unknown)), ", ".join(FAULT_NAMES)))
 AGENT = _flag("PYSHOP_AGENT")  # start loadctl_agent (0 = the overhead baseline)
 PPROF_ADDR = os.environ.get("PYSHOP_PPROF_ADDR", "127.0.0.1:6061")
 AGENT_HZ = int(os.environ.get("PYSHOP_AGENT_HZ", "100"))
@@ -16,5 +27,5 @@ REINDEX_EVERY_S = float(os.environ.get("PYSHOP_REINDEX_EVERY", "8"))
 REINDEX_FOR_S = float(os.environ.get("PYSHOP_REINDEX_FOR", "2"))
 CARRIER_DELAY_S = float(os.environ.get("PYSHOP_CARRIER_DELAY", "0.06"))
 PRODUCTS = 400
-REVIEWS = 30000
+REVIEWS = 10000
 PAGE_SIZE = 25

@@ -17,6 +17,25 @@ import time
 
 from . import config, pricing
 
+SPANS_MAX = 1000
+_lock = threading.Lock()
+STATE = {"spans": [], "requests": 0, "faulty_requests": 0}  # what /debug/faults reports
+
+
+def count(faulty):
+    """Count one request (and whether it took a planted fault's path)."""
+    with _lock:
+        STATE["requests"] += 1
+        STATE["faulty_requests"] += 1 if faulty else 0
+
+
+def report():
+    """{"spans": [[t0, t1], ...] (unix seconds, background fault), "requests", "faulty_requests"}."""
+    with _lock:
+        return {"spans": [list(s) for s in STATE["spans"]], "requests": STATE["requests"],
+                "faulty_requests": STATE["faulty_requests"]}
+
+
 COUPON_ROUNDS = 500  # digest rounds per coupon rule: 8 rules ~ 160k digest steps, ~40 ms of CPU
 COUPON_RULES = 8
 
@@ -34,10 +53,12 @@ def rebuild_search_index(stop):
     """The background job: while enabled, every REINDEX_EVERY_S burn REINDEX_FOR_S holding the GIL."""
     rng = random.Random(7)
     while not stop.wait(config.REINDEX_EVERY_S):
-        end = time.monotonic() + config.REINDEX_FOR_S
+        t0, end = time.time(), time.monotonic() + config.REINDEX_FOR_S
         while time.monotonic() < end and not stop.is_set():
             terms = sorted(rng.random() for _ in range(60000))  # sorted() holds the GIL throughout
             pricing.digest("index-%f" % terms[0], 40)
+        with _lock:
+            STATE["spans"] = (STATE["spans"] + [(t0, time.time())])[-SPANS_MAX:]
 
 
 def start_reindexer():

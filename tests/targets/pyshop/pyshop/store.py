@@ -47,7 +47,7 @@ def product_page(page):
     offset = (max(1, page) - 1) % (config.PRODUCTS // config.PAGE_SIZE) * config.PAGE_SIZE
     rows = conn().execute("SELECT id, title, cents FROM products ORDER BY id LIMIT ? OFFSET ?",
                           (config.PAGE_SIZE, offset)).fetchall()
-    if config.FAULTS:
+    if "nplus1" in config.FAULTS:
         return [{"id": i, "title": t, "cents": c, "reviews": review_count(i)} for i, t, c in rows]
     counts = dict(conn().execute("SELECT product_id, COUNT(*) FROM reviews WHERE product_id BETWEEN ? AND ? "
                                  "GROUP BY product_id", (offset + 1, offset + config.PAGE_SIZE)).fetchall())

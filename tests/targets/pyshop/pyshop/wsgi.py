@@ -10,7 +10,7 @@ from . import app as flask_module, config, faults, store
 logging.basicConfig(level=logging.INFO)
 store.init()
 flask_module.CARRIER = faults.start_carrier()
-if config.FAULTS:
+if "reindex" in config.FAULTS:
     faults.start_reindexer()
 if config.AGENT:
     loadctl_agent.start(listen=config.PPROF_ADDR, hz=config.AGENT_HZ)
