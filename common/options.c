@@ -29,7 +29,7 @@ typedef struct loader {
 static const char *const known_keys[] = {
     "name",    "target",   "users",   "spawn_rate", "duration", "stages",   "rate",     "max_vus",
     "thresholds", "profile", "http",  "timeout",    "interval", "think",    "max_body", "insecure_tls",
-    "max_redirects", "pre_allocated_vus",
+    "max_redirects", "pre_allocated_vus", "start_users", "start_rate",
 };
 
 static int fail(loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -409,6 +409,27 @@ static void set_defaults(options *o, const char *chunk) {
   o->max_body = 1 << 20;
 }
 
+/* start_users / start_rate (k6's startVUs / startRate): where the first stage ramps from, as a
+ * zero-length first stage (a jump). Only with stages, and only the one of the stages' model. */
+static int get_start(loader *ld, int t, options *o) {
+  double users = -1, rate = -1;
+  int rc = get_number(ld, t, "start_users", &users);
+  if (!rc) rc = get_number(ld, t, "start_rate", &rate);
+  if (rc || (users < 0 && rate < 0)) return rc;
+  const char *key = users >= 0 ? "start_users" : "start_rate";
+  if (users >= 0 && rate >= 0) return fail(ld, "set start_users (closed model) or start_rate (open model), not both");
+  if (o->nstages == 0) return fail(ld, "option '%s' is where stages start from: it needs stages=", key);
+  if ((rate >= 0) != (o->model == OPTIONS_OPEN))
+    return fail(ld, "option '%s' does not fit the stages' model (%s): use %s", key,
+                o->model == OPTIONS_OPEN ? "open, rate=" : "closed, users=",
+                o->model == OPTIONS_OPEN ? "start_rate" : "start_users");
+  if (o->nstages >= OPTIONS_MAX_STAGES) return fail(ld, "option '%s' takes a stage: at most %d stages with it", key, OPTIONS_MAX_STAGES - 1);
+  memmove(o->stages + 1, o->stages, o->nstages * sizeof *o->stages);
+  o->stages[0] = (options_stage){.duration_ns = 0, .target = users >= 0 ? users : rate};
+  o->nstages++;
+  return 0;
+}
+
 static int read_scalars(loader *ld, int t, options *o) {
   double max_vus = -1, max_body = -1, rate = -1, max_redirects = -1, pre_vus = -1;
   int rc = check_keys(ld, t);
@@ -534,6 +555,7 @@ int options_load_source(const char *chunkname, const char *source, size_t len, o
   t = lua_gettop(ld.L);
   rc = read_scalars(&ld, t, &tmp);
   if (!rc) rc = get_stages(&ld, t, &tmp);
+  if (!rc) rc = get_start(&ld, t, &tmp);
   if (!rc) rc = get_thresholds(&ld, t, &tmp);
   if (!rc) rc = get_profiles(&ld, t, &tmp);
   if (!rc) rc = get_think(&ld, t, &tmp);

@@ -20,7 +20,7 @@ options = {
 local users = data.csv("data/users.csv")
 
 function on_start(vu)
-  local row = users[(vu.id - 1) % #users + 1]
+  local row = users:for_vu(vu)
   local r = http.post("/api/session", {
     json = { user = row.username, password = row.password },
     name = "POST /api/session",

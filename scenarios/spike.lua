@@ -7,10 +7,10 @@ local SHOP = getenv("SHOP_ADDR") or "127.0.0.1:8080"
 
 options = {
   target = "http://" .. SHOP,
-  rate = 50,       -- iterations/s before the first stage (stages below replace it)
+  start_rate = 50, -- iterations/s at the start (k6's startRate): the first stage holds 50/s, no ramp from 0
   max_vus = 400,   -- VU pool: at 500/s and up to 0.8 s per iteration, 400 are enough
   stages = {
-    { duration = "20s", rate = 50 },   -- warm up at 50/s
+    { duration = "20s", rate = 50 },   -- steady at 50/s from the first second
     { duration = "5s", rate = 500 },   -- ramp to 10x in 5 s
     { duration = "20s", rate = 500 },  -- hold the spike
     { duration = "5s", rate = 50 },    -- back down

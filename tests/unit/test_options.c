@@ -214,6 +214,34 @@ START_TEST(missing_file) {
 }
 END_TEST
 
+/* start_users / start_rate: a zero-length first stage at that target (stages ramp from it, not from 0),
+ * the duration unchanged; misuse is an error naming the line. */
+START_TEST(start_users_and_rate) {
+  options o;
+  char err[512];
+  const char *open_src = "options = { start_rate = 50, max_vus = 10,\n"
+                         "  stages = { {duration = '20s', rate = 50}, {duration = '5s', rate = 500} } }\n"
+                         "task(1, function() end)\n";
+  ck_assert_msg(load(open_src, &o, err, sizeof err) == 0, "%s", err);
+  ck_assert_int_eq(o.model, OPTIONS_OPEN);
+  ck_assert_uint_eq(o.nstages, 3);
+  ck_assert_int_eq(o.stages[0].duration_ns, 0);
+  ck_assert(o.stages[0].target == 50 && o.stages[1].target == 50 && o.stages[2].target == 500);
+  ck_assert_int_eq(o.duration_ns, S(25));
+  const char *closed_src = "options = { start_users = 5, stages = { {duration = '10s', users = 20} } }\n"
+                           "task(1, function() end)\n";
+  ck_assert_msg(load(closed_src, &o, err, sizeof err) == 0, "%s", err);
+  ck_assert(o.model == OPTIONS_CLOSED && o.nstages == 2 && o.stages[0].target == 5 && o.stages[1].target == 20);
+  const char *no_stages = "options = {\n  start_rate = 5, rate = 10, duration = '1s' }\ntask(1, function() end)\n";
+  ck_assert_int_eq(load(no_stages, &o, err, sizeof err), -EINVAL);
+  ck_assert_str_eq(err, "t.lua:2: option 'start_rate' is where stages start from: it needs stages=");
+  const char *wrong_model = "options = { start_users = 5,\n  stages = { {duration = '10s', rate = 20} } }\n"
+                            "task(1, function() end)\n";
+  ck_assert_int_eq(load(wrong_model, &o, err, sizeof err), -EINVAL);
+  ck_assert_msg(strstr(err, "t.lua:") && strstr(err, "use start_rate"), "%s", err);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("options");
   TCase *tc = tcase_create("load");
@@ -225,6 +253,7 @@ int main(void) {
   tcase_add_test(tc, top_level_http_refused);
   tcase_add_test(tc, k6_threshold_forms);
   tcase_add_test(tc, missing_file);
+  tcase_add_test(tc, start_users_and_rate);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
