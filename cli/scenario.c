@@ -63,7 +63,7 @@ int scenario_load(const char *path, const scenario_overrides *ov, scenario *out,
   if (rc < 0) return rc;
   if (ov && (ov->duration_ns > 0 || ov->users >= 0 || ov->rate >= 0)) {
     /* one line, after the file's own text, so line numbers of the file stay right */
-    append(out, "\noptions = options or {}; options.stages = nil;");
+    append(out, "\noptions = options or {}; options.stages = nil; options.start_users = nil; options.start_rate = nil;");
     if (ov->users >= 0) {
       snprintf(line, sizeof line, " options.rate = nil; options.max_vus = nil; options.users = %.0f;",
                ov->users);
