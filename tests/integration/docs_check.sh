@@ -90,6 +90,9 @@ samples = {
     "thresholds": '{ p95 = "< 1s" }',
     "think": "{0, 0.1}",
     "target": '"http://127.0.0.1:1"',
+    # where stages start from: only meaningful (and accepted) with stages
+    "start_users": '1, stages = { {duration = "1s", users = 2} }',
+    "start_rate": '1, stages = { {duration = "1s", rate = 2} }',
 }
 def sample(key, typ, model):
     s = samples.get(key)
