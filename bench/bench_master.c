@@ -32,7 +32,8 @@ typedef struct sim {
   char id[16];
   uint8_t *rbuf;
   size_t rlen, rcap;
-  int hdr_ok, connected, assigned, running, finished;
+  int hdr_ok, connected, bound, assigned, running, finished;
+  uint8_t sess[TRANSPORT_SESS_LEN], msess[TRANSPORT_SESS_LEN]; /* ours; the master's once WELCOMEd */
   int64_t start_ms, last_hello_ns;
   int next;
   uint64_t tseq, mseq;
@@ -89,11 +90,14 @@ static void on_written(uv_write_t *req, int status) {
   free(w);
 }
 
-/* Seal body from sim s and write it with SP's 8-byte length prefix. */
-static void sim_send(sim *s, const uint8_t *body, size_t len) {
+/* Seal body (a frame of kind) from sim s and write it with SP's 8-byte length prefix. */
+static void sim_send_kind(sim *s, int kind, const uint8_t *body, size_t len) {
   wreq *w = calloc(1, sizeof *w);
   size_t flen = 0;
-  if (!w || transport_frame_seal(s->b->key, s->id, ++s->tseq, body, len, &w->frame, &flen) < 0) {
+  transport_meta meta = {.seq = ++s->tseq, .kind = kind};
+  memcpy(meta.sess, s->sess, sizeof meta.sess);
+  if (kind == TRANSPORT_KIND_DATA) memcpy(meta.peer_sess, s->msess, sizeof meta.peer_sess);
+  if (!w || transport_frame_seal(s->b->key, s->id, &meta, body, len, &w->frame, &flen) < 0) {
     free(w);
     return;
   }
@@ -103,6 +107,10 @@ static void sim_send(sim *s, const uint8_t *body, size_t len) {
     free(w->frame);
     free(w);
   }
+}
+
+static void sim_send(sim *s, const uint8_t *body, size_t len) {
+  sim_send_kind(s, TRANSPORT_KIND_DATA, body, len);
 }
 
 static void sim_send_msg(sim *s, msg *m) {
@@ -115,8 +123,14 @@ static void sim_send_msg(sim *s, msg *m) {
   free(buf);
 }
 
+/* The transport's HELLO until the master WELCOMEs us, then the protocol's hello. */
 static void sim_hello(sim *s) {
   msg m;
+  if (!s->bound) {
+    sim_send_kind(s, TRANSPORT_KIND_HELLO, NULL, 0);
+    s->last_hello_ns = clock_mono_ns();
+    return;
+  }
   msg_init(&m, MSG_HELLO);
   snprintf(m.u.hello.hostname, sizeof m.u.hello.hostname, "bench");
   snprintf(m.u.hello.version, sizeof m.u.hello.version, "%s", LOADCTL_VERSION);
@@ -200,12 +214,20 @@ static void sim_frame(sim *s, const uint8_t *f, size_t len) {
   const uint8_t *body;
   size_t blen;
   uint8_t *plain = NULL;
-  uint64_t seq;
+  transport_meta meta;
   msg m;
 
   s->b->frames_in++;
-  if (transport_frame_open(s->b->key, f, len, peer, &seq, &body, &blen, &plain) < 0) {
+  if (transport_frame_open(s->b->key, f, len, peer, &meta, &body, &blen, &plain) < 0) {
     s->b->frames_bad++;
+    goto out;
+  }
+  if (meta.kind == TRANSPORT_KIND_WELCOME) {
+    if (!s->bound && !memcmp(meta.peer_sess, s->sess, sizeof s->sess)) {
+      s->bound = 1;
+      memcpy(s->msess, meta.sess, sizeof s->msess);
+      sim_hello(s);
+    }
     goto out;
   }
   /* frames addressed to other workers: skip without decoding (a real agent decodes and drops them) */
@@ -366,6 +388,11 @@ int main(int argc, char **argv) {
     s->b = &b;
     s->idx = i;
     snprintf(s->id, sizeof s->id, "sim-%04d", i);
+    {
+      uint8_t rnd[TRANSPORT_KEY_LEN];
+      transport_key_random(rnd);
+      memcpy(s->sess, rnd, sizeof s->sess);
+    }
     uv_tcp_init(&b.loop, &s->tcp);
     s->tcp.data = s;
     s->conn.data = s;

@@ -1,6 +1,7 @@
 /* transport.c - nanomsg bus sockets on a libuv loop (NN_RCVFD/NN_SNDFD watched with uv_poll, then
  * nn_recv/nn_send with NN_DONTWAIT until EAGAIN), frames sealed with libsodium's secretbox, replays and
- * oversize frames dropped with a log line naming the peer. See transport.h for the frame layout. */
+ * oversize frames dropped with a log line naming the peer, and the HELLO/WELCOME session challenge. See
+ * transport.h for the frame layout and the replay rules. */
 #include "common/transport.h"
 
 #include <errno.h>
@@ -22,6 +23,10 @@
 #define MAX_FRAME (TRANSPORT_MAX_BODY + 4096)
 #define QUEUE_MAX_BYTES ((size_t)64 << 20)
 #define RECV_BATCH 4096
+#define META_LEN (8 + 1 + 2 * TRANSPORT_SESS_LEN)
+#define HELLO_EVERY_MS 200 /* a worker not yet WELCOMEd says HELLO this often */
+#define HELLO_MIN_GAP_NS 200000000LL /* and at most this often when the master's session changes */
+#define CONSUMED (-2)                 /* a frame the session rules used up (HELLO, WELCOME) */
 
 typedef struct peer_seq {
   char id[TRANSPORT_ID_MAX + 1];
@@ -49,6 +54,15 @@ struct transport {
   size_t npeers, cappeers;
   qframe *qhead, *qtail;
   size_t qbytes;
+  uint8_t sess[TRANSPORT_SESS_LEN];
+  /* connecting side: the master session we are bound to, and bodies waiting for its WELCOME */
+  bool connecting, bound;
+  uint8_t master_sess[TRANSPORT_SESS_LEN];
+  qframe *whead, *wtail;
+  size_t wbytes;
+  uv_timer_t hello_timer;
+  int hello_timer_init;
+  int64_t last_hello_ns;
   uint64_t drops[TRANSPORT_DROP_COUNT], received;
 };
 
@@ -60,7 +74,10 @@ static const char *const drop_names[TRANSPORT_DROP_COUNT] = {
     "replayed sequence number",
     "oversize frame",
     "sender claims our own id",
+    "from another session (sent before a restart, or replayed)",
 };
+
+static int send_frame(transport *t, const uint8_t *f, size_t flen);
 
 const char *transport_drop_name(int reason) {
   return reason >= 0 && reason < TRANSPORT_DROP_COUNT ? drop_names[reason] : "unknown";
@@ -109,22 +126,38 @@ static uint64_t get_be64(const uint8_t *p) {
   return v;
 }
 
-int transport_frame_seal(const uint8_t *key, const char *self_id, uint64_t seq, const uint8_t *body,
-                         size_t len, uint8_t **out, size_t *out_len) {
-  size_t idlen = strlen(self_id), inner_len = 8 + 1 + idlen + len, total;
+static void put_meta(uint8_t *p, const transport_meta *m) {
+  put_be64(p, m->seq);
+  p[8] = (uint8_t)m->kind;
+  memcpy(p + 9, m->sess, TRANSPORT_SESS_LEN);
+  memcpy(p + 9 + TRANSPORT_SESS_LEN, m->peer_sess, TRANSPORT_SESS_LEN);
+}
+
+/* -1 when the kind is known, else TRANSPORT_DROP_MALFORMED. */
+static int get_meta(const uint8_t *p, transport_meta *m) {
+  m->seq = get_be64(p);
+  m->kind = p[8];
+  memcpy(m->sess, p + 9, TRANSPORT_SESS_LEN);
+  memcpy(m->peer_sess, p + 9 + TRANSPORT_SESS_LEN, TRANSPORT_SESS_LEN);
+  return m->kind <= TRANSPORT_KIND_WELCOME ? -1 : TRANSPORT_DROP_MALFORMED;
+}
+
+int transport_frame_seal(const uint8_t *key, const char *self_id, const transport_meta *meta,
+                         const uint8_t *body, size_t len, uint8_t **out, size_t *out_len) {
+  size_t idlen = strlen(self_id), inner_len = META_LEN + 1 + idlen + len, total;
   uint8_t *f, *inner = NULL;
 
   if (idlen == 0 || idlen > TRANSPORT_ID_MAX) return -EINVAL;
   if (len > TRANSPORT_MAX_BODY) return -E2BIG;
   total = HDR_FIXED + idlen +
-          (key ? crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + inner_len : 8 + len);
+          (key ? crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + inner_len : META_LEN + len);
   f = malloc(total);
   if (!f) return -ENOMEM;
   f[0] = 'L', f[1] = 'C', f[2] = TRANSPORT_PROTO, f[3] = key ? FLAG_SEALED : 0, f[4] = (uint8_t)idlen;
   memcpy(f + HDR_FIXED, self_id, idlen);
   if (!key) {
-    put_be64(f + HDR_FIXED + idlen, seq);
-    if (len) memcpy(f + HDR_FIXED + idlen + 8, body, len);
+    put_meta(f + HDR_FIXED + idlen, meta);
+    if (len) memcpy(f + HDR_FIXED + idlen + META_LEN, body, len);
   } else {
     uint8_t *nonce = f + HDR_FIXED + idlen;
     inner = malloc(inner_len);
@@ -132,10 +165,10 @@ int transport_frame_seal(const uint8_t *key, const char *self_id, uint64_t seq, 
       free(f);
       return -ENOMEM;
     }
-    put_be64(inner, seq);
-    inner[8] = (uint8_t)idlen;
-    memcpy(inner + 9, self_id, idlen);
-    if (len) memcpy(inner + 9 + idlen, body, len);
+    put_meta(inner, meta);
+    inner[META_LEN] = (uint8_t)idlen;
+    memcpy(inner + META_LEN + 1, self_id, idlen);
+    if (len) memcpy(inner + META_LEN + 1 + idlen, body, len);
     randombytes_buf(nonce, crypto_secretbox_NONCEBYTES);
     crypto_secretbox_easy(nonce + crypto_secretbox_NONCEBYTES, inner, inner_len, nonce, key);
     free(inner);
@@ -145,11 +178,13 @@ int transport_frame_seal(const uint8_t *key, const char *self_id, uint64_t seq, 
   return 0;
 }
 
-/* Count and log one dropped frame. */
+/* Count and log one dropped frame (a worker's drops while it waits for its WELCOME are expected: the
+ * master's frames to the others reach it too, so those are logged at debug level). */
 static void drop(transport *t, int reason, const char *peer) {
   t->drops[reason]++;
-  LOG(LOG_WARN, "%s: dropped a frame from %s: %s (%llu dropped so far)", t->self_id, peer,
-      transport_drop_name(reason), (unsigned long long)t->drops[reason]);
+  LOG(reason == TRANSPORT_DROP_SESSION && t->connecting && !t->bound ? LOG_DEBUG : LOG_WARN,
+      "%s: dropped a frame from %s: %s (%llu dropped so far)", t->self_id, peer, transport_drop_name(reason),
+      (unsigned long long)t->drops[reason]);
 }
 
 /* Printable copy of an untrusted id for log lines. */
@@ -162,32 +197,115 @@ static void clean_id(const uint8_t *id, size_t len, char *buf, size_t size) {
 
 /* Unseal frame f in place of out-params; returns a drop reason or -1 when accepted. *body points into
  * *plain (malloc'd, caller frees) or into f. */
-static int unseal(const uint8_t *key, const uint8_t *f, size_t len, const char *clear_id, uint64_t *seq,
+static int unseal(const uint8_t *key, const uint8_t *f, size_t len, const char *clear_id, transport_meta *meta,
                   const uint8_t **body, size_t *body_len, uint8_t **plain) {
-  size_t idlen = f[4], off = HDR_FIXED + idlen;
+  size_t idlen = f[4], off = HDR_FIXED + idlen, in = META_LEN + 1 + idlen;
   bool sealed = f[3] & FLAG_SEALED;
 
   if (sealed != (key != NULL)) return TRANSPORT_DROP_KEYMODE;
   if (!sealed) {
-    if (len < off + 8) return TRANSPORT_DROP_MALFORMED;
-    *seq = get_be64(f + off);
-    *body = f + off + 8;
-    *body_len = len - off - 8;
-    return *body_len > TRANSPORT_MAX_BODY ? TRANSPORT_DROP_OVERSIZE : -1;
+    if (len < off + META_LEN) return TRANSPORT_DROP_MALFORMED;
+    *body = f + off + META_LEN;
+    *body_len = len - off - META_LEN;
+    if (*body_len > TRANSPORT_MAX_BODY) return TRANSPORT_DROP_OVERSIZE;
+    return get_meta(f + off, meta);
   }
-  if (len < off + crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + 9 + idlen)
-    return TRANSPORT_DROP_MALFORMED;
+  if (len < off + crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + in) return TRANSPORT_DROP_MALFORMED;
   size_t clen = len - off - crypto_secretbox_NONCEBYTES, plen = clen - crypto_secretbox_MACBYTES;
-  if (plen - 9 - idlen > TRANSPORT_MAX_BODY) return TRANSPORT_DROP_OVERSIZE;
+  if (plen - in > TRANSPORT_MAX_BODY) return TRANSPORT_DROP_OVERSIZE;
   *plain = malloc(plen);
   if (!*plain) return TRANSPORT_DROP_MALFORMED;
   if (crypto_secretbox_open_easy(*plain, f + off + crypto_secretbox_NONCEBYTES, clen, f + off, key) != 0)
     return TRANSPORT_DROP_AUTH;
-  if ((*plain)[8] != idlen || memcmp(*plain + 9, clear_id, idlen) != 0) return TRANSPORT_DROP_AUTH;
-  *seq = get_be64(*plain);
-  *body = *plain + 9 + idlen;
-  *body_len = plen - 9 - idlen;
+  if ((*plain)[META_LEN] != idlen || memcmp(*plain + META_LEN + 1, clear_id, idlen) != 0)
+    return TRANSPORT_DROP_AUTH;
+  *body = *plain + in;
+  *body_len = plen - in;
+  return get_meta(*plain, meta);
+}
+
+/* Above the last sequence number accepted from id (then recorded as the last)? -1, or a drop reason. */
+static int check_seq(transport *t, const char *id, uint64_t seq) {
+  peer_seq *p = peer_get(t, id);
+  if (p && seq <= p->last) return TRANSPORT_DROP_REPLAY;
+  if (p) p->last = seq;
   return -1;
+}
+
+/* Seal body as a frame of kind with our next sequence number and send it. */
+static int send_kind(transport *t, int kind, const uint8_t *peer_sess, const uint8_t *body, size_t len) {
+  transport_meta m = {.seq = ++t->seq, .kind = kind};
+  uint8_t *f = NULL;
+  size_t flen = 0;
+  int rc;
+
+  memcpy(m.sess, t->sess, sizeof m.sess);
+  if (peer_sess) memcpy(m.peer_sess, peer_sess, sizeof m.peer_sess);
+  rc = transport_frame_seal(t->keyed ? t->key : NULL, t->self_id, &m, body, len, &f, &flen);
+  if (rc == 0) rc = send_frame(t, f, flen);
+  free(f);
+  return rc;
+}
+
+static void say_hello(transport *t) {
+  t->last_hello_ns = clock_mono_ns();
+  send_kind(t, TRANSPORT_KIND_HELLO, NULL, NULL, 0);
+}
+
+static void on_hello_timer(uv_timer_t *h) {
+  transport *t = h->data;
+  if (!t->bound) say_hello(t);
+}
+
+/* A WELCOME that answers our HELLO: follow that master session from its sequence number on, and send
+ * what waited for it. */
+static void bind_session(transport *t, const char *id, const transport_meta *m) {
+  peer_seq *p = peer_get(t, id);
+  if (p) p->last = m->seq;
+  if (t->bound) LOG(LOG_INFO, "%s: the master's session changed (a restarted master): following it", t->self_id);
+  t->bound = true;
+  memcpy(t->master_sess, m->sess, sizeof t->master_sess);
+  uv_timer_stop(&t->hello_timer);
+  while (t->whead) {
+    qframe *q = t->whead;
+    t->whead = q->next;
+    t->wbytes -= q->len;
+    send_kind(t, TRANSPORT_KIND_DATA, t->master_sess, q->data, q->len);
+    free(q);
+  }
+  t->wtail = NULL;
+}
+
+/* The binding side's rules (transport.h): -1 deliver, CONSUMED, or a drop reason. */
+static int master_rules(transport *t, const char *id, const transport_meta *m) {
+  int reason;
+  if (m->kind == TRANSPORT_KIND_WELCOME) return TRANSPORT_DROP_MALFORMED;
+  if (m->kind == TRANSPORT_KIND_DATA && memcmp(m->peer_sess, t->sess, sizeof t->sess) != 0)
+    return TRANSPORT_DROP_SESSION;
+  reason = check_seq(t, id, m->seq);
+  if (reason >= 0 || m->kind == TRANSPORT_KIND_DATA) return reason;
+  send_kind(t, TRANSPORT_KIND_WELCOME, m->sess, NULL, 0);
+  return CONSUMED;
+}
+
+/* The connecting side's rules (transport.h): -1 deliver, CONSUMED, or a drop reason. */
+static int worker_rules(transport *t, const char *id, const transport_meta *m) {
+  bool ours = memcmp(m->peer_sess, t->sess, sizeof t->sess) == 0,
+       followed = t->bound && memcmp(m->sess, t->master_sess, sizeof t->master_sess) == 0;
+  int reason;
+
+  if (m->kind == TRANSPORT_KIND_HELLO) return TRANSPORT_DROP_MALFORMED;
+  if (m->kind == TRANSPORT_KIND_WELCOME && ours && !followed) {
+    bind_session(t, id, m);
+    return CONSUMED;
+  }
+  if (!followed) {
+    if (m->kind == TRANSPORT_KIND_WELCOME) return CONSUMED; /* another worker's, of a session we don't follow */
+    if (t->bound && clock_mono_ns() - t->last_hello_ns >= HELLO_MIN_GAP_NS) say_hello(t);
+    return TRANSPORT_DROP_SESSION;
+  }
+  reason = check_seq(t, id, m->seq);
+  return reason >= 0 || m->kind == TRANSPORT_KIND_DATA ? reason : CONSUMED;
 }
 
 /* Check one received frame and hand its body to the callback. */
@@ -196,8 +314,7 @@ static void on_frame(transport *t, const uint8_t *f, size_t len) {
   const uint8_t *body = NULL;
   size_t body_len = 0;
   uint8_t *plain = NULL;
-  uint64_t seq = 0;
-  peer_seq *p;
+  transport_meta meta = {0};
   int reason;
 
   if (len < HDR_FIXED || f[0] != 'L' || f[1] != 'C' || f[4] == 0 || f[4] > TRANSPORT_ID_MAX ||
@@ -220,15 +337,10 @@ static void on_frame(transport *t, const uint8_t *f, size_t len) {
     drop(t, TRANSPORT_DROP_OVERSIZE, label);
     goto out;
   }
-  reason = unseal(t->keyed ? t->key : NULL, f, len, id, &seq, &body, &body_len, &plain);
+  reason = unseal(t->keyed ? t->key : NULL, f, len, id, &meta, &body, &body_len, &plain);
   if (reason < 0 && strcmp(id, t->self_id) == 0) reason = TRANSPORT_DROP_SELF;
-  if (reason < 0) {
-    p = peer_get(t, id);
-    if (p && seq <= p->last)
-      reason = TRANSPORT_DROP_REPLAY;
-    else if (p)
-      p->last = seq;
-  }
+  if (reason < 0) reason = t->connecting ? worker_rules(t, id, &meta) : master_rules(t, id, &meta);
+  if (reason == CONSUMED) goto out;
   if (reason >= 0) {
     drop(t, reason, label);
     goto out;
@@ -249,7 +361,7 @@ static int check_header(const uint8_t *f, size_t len) {
 }
 
 int transport_frame_open(const uint8_t *key, const uint8_t *frame, size_t len,
-                         char peer[TRANSPORT_ID_MAX + 1], uint64_t *seq, const uint8_t **body,
+                         char peer[TRANSPORT_ID_MAX + 1], transport_meta *meta, const uint8_t **body,
                          size_t *body_len, uint8_t **plain) {
   int reason = check_header(frame, len);
 
@@ -257,7 +369,7 @@ int transport_frame_open(const uint8_t *key, const uint8_t *frame, size_t len,
   if (reason >= 0) return -(reason + 1);
   memcpy(peer, frame + HDR_FIXED, frame[4]);
   peer[frame[4]] = 0;
-  reason = unseal(key, frame, len, peer, seq, body, body_len, plain);
+  reason = unseal(key, frame, len, peer, meta, body, body_len, plain);
   return reason >= 0 ? -(reason + 1) : 0;
 }
 
@@ -302,43 +414,54 @@ static void on_writable(uv_poll_t *h, int status, int events) {
   flush_queue(h->data);
 }
 
-int transport_send(transport *t, const uint8_t *body, size_t len) {
-  uint8_t *f = NULL;
-  size_t flen = 0;
+/* Append a copy of data to a queue (head, tail, bytes held); -ENOBUFS over QUEUE_MAX_BYTES. */
+static int enqueue(qframe **head, qframe **tail, size_t *bytes, const uint8_t *data, size_t len) {
   qframe *q;
-  int rc = transport_frame_seal(t->keyed ? t->key : NULL, t->self_id, ++t->seq, body, len, &f, &flen);
-
-  if (rc < 0) return rc;
-  if (!t->qhead && nn_send(t->sock, f, flen, NN_DONTWAIT) >= 0) goto out;
-  if (!t->qhead && nn_errno() != EAGAIN) {
-    rc = -nn_errno();
-    goto out;
-  }
-  if (t->qbytes + flen > QUEUE_MAX_BYTES) {
-    rc = -ENOBUFS;
-    goto out;
-  }
-  q = malloc(sizeof *q + flen);
-  if (!q) {
-    rc = -ENOMEM;
-    goto out;
-  }
+  if (*bytes + len > QUEUE_MAX_BYTES) return -ENOBUFS;
+  q = malloc(sizeof *q + len);
+  if (!q) return -ENOMEM;
   q->next = NULL;
-  q->len = flen;
-  memcpy(q->data, f, flen);
-  if (t->qtail)
-    t->qtail->next = q;
+  q->len = len;
+  if (len) memcpy(q->data, data, len);
+  if (*tail)
+    (*tail)->next = q;
   else
-    t->qhead = q;
-  t->qtail = q;
-  t->qbytes += flen;
-  if (!t->spoll_active && t->spoll_init) {
+    *head = q;
+  *tail = q;
+  *bytes += len;
+  return 0;
+}
+
+static void free_queue(qframe **head, qframe **tail) {
+  while (*head) {
+    qframe *q = *head;
+    *head = q->next;
+    free(q);
+  }
+  *tail = NULL;
+}
+
+/* Send a sealed frame now, or queue it (in order) while nanomsg pushes back. */
+static int send_frame(transport *t, const uint8_t *f, size_t flen) {
+  int rc;
+  if (!t->qhead && nn_send(t->sock, f, flen, NN_DONTWAIT) >= 0) return 0;
+  if (!t->qhead && nn_errno() != EAGAIN) return -nn_errno();
+  rc = enqueue(&t->qhead, &t->qtail, &t->qbytes, f, flen);
+  if (rc == 0 && !t->spoll_active && t->spoll_init) {
     uv_poll_start(&t->spoll, UV_READABLE, on_writable);
     t->spoll_active = 1;
   }
-out:
-  free(f);
   return rc;
+}
+
+int transport_send(transport *t, const uint8_t *body, size_t len) {
+  if (len > TRANSPORT_MAX_BODY) return -E2BIG;
+  if (t->connecting && !t->bound) return enqueue(&t->whead, &t->wtail, &t->wbytes, body, len);
+  return send_kind(t, TRANSPORT_KIND_DATA, t->connecting ? t->master_sess : NULL, body, len);
+}
+
+bool transport_bound(const transport *t) {
+  return !t->connecting || t->bound;
 }
 
 bool transport_url_is_local(const char *url) {
@@ -387,6 +510,13 @@ static int setup_socket(transport *t, const transport_config *cfg, char *err, si
   t->spoll_init = 1;
   t->spoll.data = t;
   uv_poll_start(&t->rpoll, UV_READABLE, on_readable);
+  if (t->connecting) { /* the challenge: HELLO now and every HELLO_EVERY_MS until WELCOMEd */
+    uv_timer_init(t->loop, &t->hello_timer);
+    t->hello_timer_init = 1;
+    t->hello_timer.data = t;
+    uv_timer_start(&t->hello_timer, on_hello_timer, HELLO_EVERY_MS, HELLO_EVERY_MS);
+    say_hello(t);
+  }
   return 0;
 }
 
@@ -413,6 +543,8 @@ int transport_open(uv_loop_t *loop, const transport_config *cfg, transport **out
   if (cfg->key) memcpy(t->key, cfg->key, TRANSPORT_KEY_LEN);
   snprintf(t->self_id, sizeof t->self_id, "%s", cfg->self_id);
   t->seq = (uint64_t)clock_wall_ns();
+  t->connecting = cfg->mode == TRANSPORT_CONNECT;
+  randombytes_buf(t->sess, sizeof t->sess);
   t->on_message = cfg->on_message;
   t->ud = cfg->ud;
   rc = setup_socket(t, cfg, err, errlen);
@@ -437,12 +569,9 @@ static void on_closed(uv_handle_t *h) {
 
 void transport_close(transport *t) {
   if (!t) return;
-  while (t->qhead) {
-    qframe *q = t->qhead;
-    t->qhead = q->next;
-    free(q);
-  }
-  t->qtail = NULL;
+  free_queue(&t->qhead, &t->qtail);
+  free_queue(&t->whead, &t->wtail);
+  if (t->hello_timer_init) t->closes_pending++, uv_close((uv_handle_t *)&t->hello_timer, on_closed);
   if (t->rpoll_init) t->closes_pending++, uv_close((uv_handle_t *)&t->rpoll, on_closed);
   if (t->spoll_init) t->closes_pending++, uv_close((uv_handle_t *)&t->spoll, on_closed);
   if (t->sock >= 0) nn_close(t->sock);

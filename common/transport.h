@@ -10,12 +10,27 @@
  * passes authentication nor reads another worker's scenario.
  *
  * Frame: "LC" | protocol version (1) | flags (1) | id length (1) | sender id | then
- *   keyed:   nonce (24) | secretbox(seq (8, big endian) | id length (1) | sender id | body)
- *   keyless: seq (8) | body
+ *   keyed:   nonce (24) | secretbox(meta | id length (1) | sender id | body)
+ *   keyless: meta | body
+ * meta: seq (8, big endian) | kind (1) | session (16) | peer session (16).
  * The clear sender id only names the peer in log lines; the sealed copy is the one trusted.
- * Sequence numbers start at the sender's wall clock in ns and grow by one per frame, so frames with a
- * sequence number at or below the last accepted one of that sender are replays and are dropped, and a
- * restarted sender is still accepted. */
+ *
+ * Replays. Sequence numbers start at the sender's wall clock in ns and grow by one per frame; a frame
+ * at or below the last accepted sequence number of its sender is dropped. That alone does not stop a
+ * frame captured earlier from being replayed to a process that has never seen its sender (a freshly
+ * started worker, a restarted master), so each side also draws a random session id when it opens, and
+ * a challenge binds the two:
+ *   - the connecting side (worker) sends HELLO(session = its own) until the binding side (master)
+ *     answers WELCOME(peer session = the worker's session, session = the master's). Only then does the
+ *     worker accept the master's frames, and only those of that master session with a sequence number
+ *     above the WELCOME's; its own data frames wait (bounded) until then.
+ *   - every data frame a worker sends carries the master's session as its peer session; the master
+ *     drops data frames whose peer session is not its own (frames from before it started).
+ * So a captured frame replayed to a new worker fails the challenge (its WELCOME named another session,
+ * or its sequence number is below the fresh WELCOME's), and one replayed to a restarted master names a
+ * session that no longer exists. When the master's session changes (it restarted), a worker says HELLO
+ * again and follows the new session once WELCOMEd. HELLO and WELCOME never reach the callback.
+ * Not covered: an attacker with the key (it can make any frame), and delaying or dropping frames. */
 #ifndef LOADCTL_TRANSPORT_H
 #define LOADCTL_TRANSPORT_H
 
@@ -27,7 +42,8 @@
 #define TRANSPORT_KEY_LEN 32
 #define TRANSPORT_MAX_BODY ((size_t)16 << 20) /* frames carrying more are dropped */
 #define TRANSPORT_ID_MAX 64
-#define TRANSPORT_PROTO 1
+#define TRANSPORT_PROTO 2 /* 2: session ids and the HELLO/WELCOME challenge */
+#define TRANSPORT_SESS_LEN 16
 
 enum transport_mode { TRANSPORT_BIND = 0, TRANSPORT_CONNECT = 1 };
 
@@ -40,6 +56,7 @@ enum transport_drop {
   TRANSPORT_DROP_REPLAY,        /* sequence number not above the last accepted one */
   TRANSPORT_DROP_OVERSIZE,      /* body over TRANSPORT_MAX_BODY */
   TRANSPORT_DROP_SELF,          /* a peer claiming our own id */
+  TRANSPORT_DROP_SESSION,       /* from another session than the one we are bound to (stale or replayed) */
   TRANSPORT_DROP_COUNT
 };
 
@@ -64,8 +81,9 @@ typedef struct transport_config {
 int transport_open(uv_loop_t *loop, const transport_config *cfg, transport **out, char *err, size_t errlen);
 
 /* Seal body with our next sequence number and send it (to the master, or to every worker from the
- * master). Never blocks: when nanomsg pushes back, the frame waits in a queue flushed from the loop.
- * 0, -E2BIG, -ENOMEM, or a negative errno from nanomsg. */
+ * master). Never blocks: when nanomsg pushes back, the frame waits in a queue flushed from the loop; a
+ * worker not yet WELCOMEd holds it until it is. 0, -E2BIG, -ENOMEM, -ENOBUFS (queue full), or a negative
+ * errno from nanomsg. */
 int transport_send(transport *t, const uint8_t *body, size_t len);
 
 /* Stop watching, close the socket; memory is freed from the uv close callbacks, so run the loop
@@ -78,16 +96,29 @@ uint64_t transport_drops(const transport *t, int reason);
 uint64_t transport_received(const transport *t);
 
 /* --- frames without sockets (tests, bench) --- */
-/* Build a frame for body from sender self_id with sequence number seq; *out malloc'd, caller frees. */
-int transport_frame_seal(const uint8_t *key, const char *self_id, uint64_t seq, const uint8_t *body,
-                         size_t len, uint8_t **out, size_t *out_len);
+enum transport_kind { TRANSPORT_KIND_DATA = 0, TRANSPORT_KIND_HELLO = 1, TRANSPORT_KIND_WELCOME = 2 };
 
-/* Check and open a frame without a socket (no replay check): 0 with the sender in peer, its sequence number,
- * and body/body_len pointing into frame or into *plain (malloc'd or NULL; caller frees); or
+/* What a frame says besides its body (see the layout above). */
+typedef struct transport_meta {
+  uint64_t seq;
+  int kind;                                  /* enum transport_kind */
+  uint8_t sess[TRANSPORT_SESS_LEN];          /* the sender's session */
+  uint8_t peer_sess[TRANSPORT_SESS_LEN];     /* HELLO: zero; WELCOME: the worker's; worker data: the master's */
+} transport_meta;
+
+/* Build a frame for body from sender self_id; *out malloc'd, caller frees. 0, -EINVAL, -E2BIG, -ENOMEM. */
+int transport_frame_seal(const uint8_t *key, const char *self_id, const transport_meta *meta,
+                         const uint8_t *body, size_t len, uint8_t **out, size_t *out_len);
+
+/* Check and open a frame without a socket (no replay or session check): 0 with the sender in peer, its
+ * meta, and body/body_len pointing into frame or into *plain (malloc'd or NULL; caller frees); or
  * -(1 + enum transport_drop) when it would be dropped. */
 int transport_frame_open(const uint8_t *key, const uint8_t *frame, size_t len,
-                         char peer[TRANSPORT_ID_MAX + 1], uint64_t *seq, const uint8_t **body,
+                         char peer[TRANSPORT_ID_MAX + 1], transport_meta *meta, const uint8_t **body,
                          size_t *body_len, uint8_t **plain);
+
+/* Whether t (connecting side) has been WELCOMEd by the master, so its frames flow. Binding side: true. */
+bool transport_bound(const transport *t);
 
 /* --- keys --- */
 /* Parse 64 hex digits (surrounding whitespace allowed). 0 or -EINVAL. */
