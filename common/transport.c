@@ -24,9 +24,9 @@
 #define QUEUE_MAX_BYTES ((size_t)64 << 20)
 #define RECV_BATCH 4096
 #define META_LEN (8 + 1 + 2 * TRANSPORT_SESS_LEN)
-#define HELLO_EVERY_MS 200 /* a worker not yet WELCOMEd says HELLO this often */
+#define HELLO_EVERY_MS 200           /* a worker not yet WELCOMEd says HELLO this often */
 #define HELLO_MIN_GAP_NS 200000000LL /* and at most this often when the master's session changes */
-#define CONSUMED (-2)                 /* a frame the session rules used up (HELLO, WELCOME) */
+#define CONSUMED (-2)                /* a frame the session rules used up (HELLO, WELCOME) */
 
 typedef struct peer_seq {
   char id[TRANSPORT_ID_MAX + 1];
@@ -197,8 +197,8 @@ static void clean_id(const uint8_t *id, size_t len, char *buf, size_t size) {
 
 /* Unseal frame f in place of out-params; returns a drop reason or -1 when accepted. *body points into
  * *plain (malloc'd, caller frees) or into f. */
-static int unseal(const uint8_t *key, const uint8_t *f, size_t len, const char *clear_id, transport_meta *meta,
-                  const uint8_t **body, size_t *body_len, uint8_t **plain) {
+static int unseal(const uint8_t *key, const uint8_t *f, size_t len, const char *clear_id,
+                  transport_meta *meta, const uint8_t **body, size_t *body_len, uint8_t **plain) {
   size_t idlen = f[4], off = HDR_FIXED + idlen, in = META_LEN + 1 + idlen;
   bool sealed = f[3] & FLAG_SEALED;
 
@@ -210,7 +210,8 @@ static int unseal(const uint8_t *key, const uint8_t *f, size_t len, const char *
     if (*body_len > TRANSPORT_MAX_BODY) return TRANSPORT_DROP_OVERSIZE;
     return get_meta(f + off, meta);
   }
-  if (len < off + crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + in) return TRANSPORT_DROP_MALFORMED;
+  if (len < off + crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES + in)
+    return TRANSPORT_DROP_MALFORMED;
   size_t clen = len - off - crypto_secretbox_NONCEBYTES, plen = clen - crypto_secretbox_MACBYTES;
   if (plen - in > TRANSPORT_MAX_BODY) return TRANSPORT_DROP_OVERSIZE;
   *plain = malloc(plen);
@@ -262,7 +263,8 @@ static void on_hello_timer(uv_timer_t *h) {
 static void bind_session(transport *t, const char *id, const transport_meta *m) {
   peer_seq *p = peer_get(t, id);
   if (p) p->last = m->seq;
-  if (t->bound) LOG(LOG_INFO, "%s: the master's session changed (a restarted master): following it", t->self_id);
+  if (t->bound)
+    LOG(LOG_INFO, "%s: the master's session changed (a restarted master): following it", t->self_id);
   t->bound = true;
   memcpy(t->master_sess, m->sess, sizeof t->master_sess);
   uv_timer_stop(&t->hello_timer);
@@ -300,7 +302,8 @@ static int worker_rules(transport *t, const char *id, const transport_meta *m) {
     return CONSUMED;
   }
   if (!followed) {
-    if (m->kind == TRANSPORT_KIND_WELCOME) return CONSUMED; /* another worker's, of a session we don't follow */
+    if (m->kind == TRANSPORT_KIND_WELCOME)
+      return CONSUMED; /* another worker's, of a session we don't follow */
     if (t->bound && clock_mono_ns() - t->last_hello_ns >= HELLO_MIN_GAP_NS) say_hello(t);
     return TRANSPORT_DROP_SESSION;
   }

@@ -101,9 +101,9 @@ enum transport_kind { TRANSPORT_KIND_DATA = 0, TRANSPORT_KIND_HELLO = 1, TRANSPO
 /* What a frame says besides its body (see the layout above). */
 typedef struct transport_meta {
   uint64_t seq;
-  int kind;                                  /* enum transport_kind */
-  uint8_t sess[TRANSPORT_SESS_LEN];          /* the sender's session */
-  uint8_t peer_sess[TRANSPORT_SESS_LEN];     /* HELLO: zero; WELCOME: the worker's; worker data: the master's */
+  int kind;                              /* enum transport_kind */
+  uint8_t sess[TRANSPORT_SESS_LEN];      /* the sender's session */
+  uint8_t peer_sess[TRANSPORT_SESS_LEN]; /* HELLO: zero; WELCOME: the worker's; worker data: the master's */
 } transport_meta;
 
 /* Build a frame for body from sender self_id; *out malloc'd, caller frees. 0, -EINVAL, -E2BIG, -ENOMEM. */

@@ -217,8 +217,7 @@ START_TEST(replay_corrupt_truncated_dropped) {
   free(f);
   /* oversize body: refused when sealing */
   ck_assert_int_eq(
-      transport_frame_seal(key_a, "w7", &km, (const uint8_t *)"", TRANSPORT_MAX_BODY + 1, &f, &flen),
-      -E2BIG);
+      transport_frame_seal(key_a, "w7", &km, (const uint8_t *)"", TRANSPORT_MAX_BODY + 1, &f, &flen), -E2BIG);
   nn_close(raw);
   transport_close(master);
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -368,7 +367,8 @@ START_TEST(replay_to_new_worker) {
   ck_assert_int_eq(transport_send(master, (const uint8_t *)"assign-1", 8), 0);
   pump(&loop, &r, 2000, &w1.count, 1);
   ck_assert_int_eq(w1.count, 1);
-  int assign = relay_find(&r, TRANSPORT_KIND_DATA, "assign-1"), welcome = relay_find(&r, TRANSPORT_KIND_WELCOME, "");
+  int assign = relay_find(&r, TRANSPORT_KIND_DATA, "assign-1"),
+      welcome = relay_find(&r, TRANSPORT_KIND_WELCOME, "");
   transport_close(worker);
 
   /* a restarted worker, same id, bound to the same master: the old frame is below its WELCOME */
@@ -412,7 +412,8 @@ START_TEST(replay_to_restarted_master) {
   ck_assert_int_eq(transport_send(worker, (const uint8_t *)"stats-1", 7), 0);
   pump(&loop, &r, 2000, &m1.count, 1);
   ck_assert_int_eq(m1.count, 1);
-  int stats = relay_find(&r, TRANSPORT_KIND_DATA, "stats-1"), hello = relay_find(&r, TRANSPORT_KIND_HELLO, "");
+  int stats = relay_find(&r, TRANSPORT_KIND_DATA, "stats-1"),
+      hello = relay_find(&r, TRANSPORT_KIND_HELLO, "");
   transport_close(master);
   uv_run(&loop, UV_RUN_NOWAIT);
 
