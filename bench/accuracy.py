@@ -2,6 +2,10 @@
 """accuracy.py - scores loadctl's findings against the fault corpus's manifests (bench/accuracy runs it).
 
   accuracy.py manifest CORPUS VARIANT          print the target's flags (one a line), check the manifest
+  accuracy.py launch CORPUS VARIANT            print three lines: the target's command (a path from the repo
+      root, or "faultsvc"), its scenario (a path from the repo root, or "scenario.lua" of the variant's
+      folder) and the server that has /debug/faults ("admin" or "addr"): target.command, target.scenario,
+      target.faults_on in the manifest, for targets other than faultsvc (tests/targets/pyshop)
   accuracy.py score CORPUS WORK [--json FILE] VARIANT...
       WORK/<variant>/findings.json (loadctl's findings array) and WORK/<variant>/faults.json (the
       target's /debug/faults: planted spans) against CORPUS/<variant>/manifest.json; prints the table.
@@ -43,6 +47,11 @@ def load_manifest(corpus, variant):
             die(f"{path}: answers[{i}] needs non-empty 'functions' and 'kinds'")
     if not isinstance(m["target"].get("args"), list):
         die(f"{path}: target.args must be a list of flags")
+    for k in ("command", "scenario"):
+        if k in m["target"] and not isinstance(m["target"][k], str):
+            die(f"{path}: target.{k} must be a path from the repository root")
+    if m["target"].get("faults_on", "admin") not in ("admin", "addr"):
+        die(f"{path}: target.faults_on must be \"admin\" or \"addr\"")
     return m
 
 
@@ -147,6 +156,10 @@ def main(argv):
     if len(argv) >= 3 and argv[0] == "manifest":
         m = load_manifest(argv[1], argv[2])
         print("\n".join(m["target"]["args"]))
+        return 0
+    if len(argv) >= 3 and argv[0] == "launch":
+        t = load_manifest(argv[1], argv[2])["target"]
+        print(t.get("command", "faultsvc"), t.get("scenario", "scenario.lua"), t.get("faults_on", "admin"), sep="\n")
         return 0
     if len(argv) >= 3 and argv[0] == "score":
         corpus, work, rest = argv[1], argv[2], argv[3:]
