@@ -24,14 +24,15 @@ fi
 "$BURN" 9 >/dev/null &
 BURN_PID=$!
 CMD="perf record -F 99 -g -p $BURN_PID -o $WORK/perf.data -- sleep \$LOADCTL_WINDOW_S && perf script -i $WORK/perf.data"
-"$TOOL" collect "$WORK/profiles" 5 command "$CMD" folded 2 | tee "$WORK/collect.txt"
+# 8 s of 2 s windows: on a loaded machine perf script can take seconds after each window
+"$TOOL" collect "$WORK/profiles" 8 command "$CMD" folded 2 | tee "$WORK/collect.txt"
 kill "$BURN_PID" 2>/dev/null || true
 wait "$BURN_PID" 2>/dev/null || true
 BURN_PID=
 
 IDX=$WORK/profiles/index.jsonl
 ok=$(grep -c '"status":"ok"' "$IDX" || true)
-[ "$ok" -ge 1 ] && [ "$ok" -le 2 ] || fail "expected 1..2 ok perf windows of 2 s in 5 s, got $ok"
+[ "$ok" -ge 1 ] && [ "$ok" -le 4 ] || fail "expected 1..4 ok perf windows of 2 s in 8 s, got $ok"
 files=()
 while read -r f; do files+=("$WORK/profiles/$f"); done < <(grep '"status":"ok"' "$IDX" | sed 's/.*"file":"\([^"]*\)".*/\1/')
 for f in "${files[@]}"; do
@@ -43,8 +44,9 @@ cat "$WORK/info.txt" | head -6
 total=$(sed -n 's/^total //p' "$WORK/info.txt")
 hot=$(sed -n 's/^self \([0-9]*\) cum [0-9]* burn_hot$/\1/p' "$WORK/info.txt")
 cold=$(sed -n 's/^self \([0-9]*\) cum [0-9]* burn_cold$/\1/p' "$WORK/info.txt")
-# 99 Hz x 2 s per window: about 198 samples each
-[ "$total" -ge $((150 * ok)) ] || fail "only $total samples in $ok windows"
+# 99 Hz x 2 s of CPU per window: about 198 samples each when the burner has its core, fewer when the
+# machine is shared (the burner gets less CPU); 30 a window still shows perf sampled it throughout
+[ "$total" -ge $((30 * ok)) ] || fail "only $total samples in $ok windows"
 share=$((100 * ${hot:-0} / total))
 echo "perf: $total samples, burn_hot $hot ($share %), burn_cold ${cold:-0}"
 [ "$share" -ge 62 ] && [ "$share" -le 88 ] || fail "burn_hot share $share %, want 75 +- 13"
