@@ -31,6 +31,8 @@ static const char help_text[] =
     "  --rate R                override: open model at R iterations/s (drops stages)\n"
     "  --metrics-listen H:P    serve Prometheus metrics on H:P while running\n"
     "  --junit FILE            write thresholds as JUnit XML\n"
+    "  --web [HOST:]PORT       live page and control API (docs/web.md); loopback unless a token is set\n"
+    "  --web-token FILE        bearer token (first line, >= 16 characters) every web request must carry\n"
     "  --quiet                 no live table, only the final summary\n"
     "  -h, --help              this text\n"
     "\n"
@@ -43,7 +45,7 @@ int cmd_master(int argc, char **argv) {
                       .ov = {.users = -1, .rate = -1}};
   uint8_t key[TRANSPORT_KEY_LEN];
   bool have_key = false;
-  char err[2048] = "";
+  char err[2048] = "", token[256];
   scenario sc;
   master_config mc;
   int rc;
@@ -58,6 +60,7 @@ int cmd_master(int argc, char **argv) {
     return cmd_usage_error(argv[0], "--workers/--threads belong to `loadctl start`");
   if (f.allow_exec)
     return cmd_usage_error(argv[0], "--allow-exec belongs to `loadctl worker`: each worker decides whether its scenarios may run commands");
+  if ((rc = scenario_web_token(argv[0], &f, token, sizeof token)) != 0) return rc;
   if (transport_key_load(f.key_file, key, &have_key, err, sizeof err) < 0) {
     fprintf(stderr, "loadctl master: %s\n", err);
     return EXIT_USAGE;
@@ -79,6 +82,8 @@ int cmd_master(int argc, char **argv) {
                        .out_dir = f.out,
                        .metrics_listen = f.metrics,
                        .junit_path = f.junit,
+                       .web_listen = f.web,
+                       .web_token = token[0] ? token : NULL,
                        .quiet = f.quiet};
   LOG(LOG_INFO, "master: waiting for %d worker(s) on %s", f.expect, f.listen);
   rc = master_run(&mc);

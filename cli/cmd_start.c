@@ -30,6 +30,8 @@ static const char help_text[] =
     "  --rate R                override: open model at R iterations/s (drops stages)\n"
     "  --out DIR               run directory (default runs/<UTC time>-<scenario>)\n"
     "  --junit FILE            write thresholds as JUnit XML\n"
+    "  --web [HOST:]PORT       live page and control API (docs/web.md); loopback unless a token is set\n"
+    "  --web-token FILE        bearer token (first line, >= 16 characters) every web request must carry\n"
     "  --metrics-listen H:P    serve Prometheus metrics on H:P while running\n"
     "  --quiet                 no live table, only the final summary\n"
     "  --allow-exec            let the scenario's tasks run commands (os.execute, io.popen, ffi)\n"
@@ -85,7 +87,7 @@ static int threads_per_worker(int threads, int workers) {
   return total / workers > 0 ? total / workers : 1;
 }
 
-static int run_local(const char *path, scenario *sc, const scenario_flags *f) {
+static int run_local(const char *path, scenario *sc, const scenario_flags *f, const char *token) {
   local_workers lw = {.n = f->workers > 0 ? f->workers : 1, .allow_exec = f->allow_exec};
   master_config mc;
   int rc = EXIT_RUNTIME;
@@ -110,6 +112,8 @@ static int run_local(const char *path, scenario *sc, const scenario_flags *f) {
                        .out_dir = f->out,
                        .metrics_listen = f->metrics,
                        .junit_path = f->junit,
+                       .web_listen = f->web,
+                       .web_token = token && token[0] ? token : NULL,
                        .quiet = f->quiet,
                        .on_listening = spawn_workers,
                        .ud = &lw};
@@ -125,7 +129,7 @@ out:
 
 int cmd_start(int argc, char **argv) {
   scenario_flags f = {.ov = {.users = -1, .rate = -1}};
-  char err[2048] = "";
+  char err[2048] = "", token[256];
   scenario sc;
   int rc;
 
@@ -137,6 +141,7 @@ int cmd_start(int argc, char **argv) {
   if ((rc = scenario_parse_flags(argc, argv, &f)) != 0) return rc;
   if (f.listen || f.key_file || f.expect || f.expect_timeout_ns)
     return cmd_usage_error(argv[0], "--listen/--key-file/--expect-* belong to `loadctl master`");
+  if ((rc = scenario_web_token(argv[0], &f, token, sizeof token)) != 0) return rc;
   if (scenario_load(f.scenario, &f.ov, &sc, err, sizeof err) < 0) {
     fprintf(stderr, "loadctl start: %s\n", err);
     scenario_free(&sc);
@@ -144,7 +149,7 @@ int cmd_start(int argc, char **argv) {
   }
   /* the in-process workers are chatty at info level; keep the terminal for the live table */
   if (!getenv("LOADCTL_LOG") && log_threshold == LOG_INFO) log_threshold = LOG_WARN;
-  rc = run_local(f.scenario, &sc, &f);
+  rc = run_local(f.scenario, &sc, &f, token);
   scenario_free(&sc);
   return rc;
 }

@@ -11,6 +11,7 @@
 #include "cli/cmd.h"
 #include "common/clock.h"
 #include "master/thresholds.h"
+#include "master/web.h"
 
 static int read_all(const char *path, char **out, size_t *len, size_t extra, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
@@ -120,6 +121,18 @@ static int parse_number(const char *cmd, const char *flag, const char *v, double
   return 0;
 }
 
+int scenario_web_token(const char *cmd, const scenario_flags *f, char *token, size_t len) {
+  char err[600];
+  token[0] = 0;
+  if (!f->web_token_file) return 0;
+  if (!f->web) return cmd_usage_error(cmd, "--web-token needs --web [HOST:]PORT");
+  if (web_token_load(f->web_token_file, token, len, err, sizeof err) < 0) {
+    fprintf(stderr, "%s: %s\n", cmd, err);
+    return EXIT_USAGE;
+  }
+  return 0;
+}
+
 int scenario_parse_flags(int argc, char **argv, scenario_flags *f) {
   double d = 0;
   int rc = 0;
@@ -134,6 +147,10 @@ int scenario_parse_flags(int argc, char **argv, scenario_flags *f) {
       f->out = argv[++i];
     else if (!strcmp(a, "--metrics-listen") && v)
       f->metrics = argv[++i];
+    else if (!strcmp(a, "--web") && v)
+      f->web = argv[++i];
+    else if (!strcmp(a, "--web-token") && v)
+      f->web_token_file = argv[++i];
     else if (!strcmp(a, "--junit") && v)
       f->junit = argv[++i];
     else if (!strcmp(a, "--quiet"))

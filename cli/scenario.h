@@ -40,11 +40,15 @@ int scenario_parse_duration_flag(const char *cmd, const char *flag, const char *
 /* Flags shared by `loadctl master` and `loadctl start`. */
 typedef struct scenario_flags {
   const char *scenario, *listen, *key_file, *out, *metrics, *junit;
+  const char *web, *web_token_file; /* --web [HOST:]PORT, --web-token FILE */
   int expect, workers, threads;
   int64_t expect_timeout_ns;
   bool quiet, allow_exec;
   scenario_overrides ov;
 } scenario_flags;
+
+/* Read --web-token's file into token (when given): 0, or EXIT_USAGE after printing the problem. */
+int scenario_web_token(const char *cmd, const scenario_flags *f, char *token, size_t len);
 
 /* Parse argv[1..] into f (defaults preset by the caller). 0, or EXIT_USAGE after printing the problem. */
 int scenario_parse_flags(int argc, char **argv, scenario_flags *f);

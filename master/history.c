@@ -12,7 +12,6 @@
 
 #include "common/rundir.h"
 #include "master/report/html.h"
-#include "master/report/htmlasset.h"
 
 void history_root_of(const char *run_dir, char *buf, size_t size) {
   size_t len = strlen(run_dir);
@@ -226,8 +225,8 @@ int history_write_html(const json_t *runs, size_t from, const char *path) {
   runs_table(f, runs, from);
   fprintf(
       f,
-      "</main>\n<script type=\"application/json\" id=\"loadctl-data\">%s</script>\n<script>\n%s</script>\n",
-      data, htmlasset_js);
+      "</main>\n<script type=\"application/json\" id=\"loadctl-data\">%s</script>\n", data);
+  html_scripts(f);
   html_end(f);
   free(data);
   json_decref(d);

@@ -16,10 +16,12 @@
 #include "common/rundir.h"
 #include "common/transport.h"
 #include "master/aggregate.h"
+#include "master/control.h"
 #include "master/metrics.h"
 #include "master/plan.h"
 #include "master/registry.h"
 #include "master/results.h"
+#include "master/webapi.h"
 
 #define TICK_MS 100
 #define HEARTBEAT_MS 1000
@@ -44,6 +46,7 @@ typedef struct master {
   aggregate *agg;
   results *res;
   metrics *met;
+  webapi *web;
   char run_id[MSG_ID_MAX];
   uint64_t seq;
   int state, signals, exit_code;
@@ -241,6 +244,7 @@ static void on_stats(master *m, registry_worker *w, const msg *x, int64_t decode
   rc = aggregate_add(m->agg, w->id, w->offset_ns / 1000000, x->u.stats);
   if (rc < 0) LOG(LOG_WARN, "master: cannot merge stats of '%s': %s", w->id, strerror(-rc));
   w->intervals++;
+  w->users = x->u.stats->users;
   if (c) {
     took = clock_mono_ns() - t0;
     c->stats_msgs++;
@@ -433,6 +437,69 @@ static void stop_all(master *m, const char *why) {
   set_state(m, M_DRAIN);
 }
 
+/* ---- --web: the live page steers the run (master/webapi.c) ---- */
+
+static const char *web_state(void *ud) {
+  static const char *const names[] = {"waiting", "starting", "running", "stopping", "done"};
+  const master *m = ud;
+  return m->state == M_DRAIN && !m->aborted ? "finishing" : names[m->state];
+}
+
+/* New users (closed model) or rate (open model) from now on, ramped at spawn_rate; see control.h. */
+static int web_scale(void *ud, double target, bool is_rate, char *why, size_t len) {
+  master *m = ud;
+  bool open = m->cfg->opt->model == OPTIONS_OPEN;
+  int64_t at_ns = clock_wall_ns() - m->start_wall_ns;
+  options_stage st[OPTIONS_MAX_STAGES];
+  size_t n = 0;
+  char label[64];
+  int rc;
+
+  if (m->state != M_RUN) return snprintf(why, len, "no run is going (%s)", web_state(m)), -EBUSY;
+  if (is_rate != open)
+    return snprintf(why, len, "this run uses the %s model: set \"%s\"", open ? "open" : "closed",
+                    open ? "rate" : "users"), -EINVAL;
+  rc = control_override(m->stages, m->nstages, at_ns, target, m->cfg->opt->spawn_rate, st, &n);
+  if (rc == -ERANGE) return snprintf(why, len, "the run's planned end has passed"), rc;
+  if (rc == -ENOSPC) return snprintf(why, len, "too many changes for one run (%d stages)", OPTIONS_MAX_STAGES), rc;
+  if (rc < 0) return snprintf(why, len, "cannot change the run: %s", strerror(-rc)), rc;
+  memcpy(m->stages, st, n * sizeof *st);
+  m->nstages = n;
+  rebalance(m, NULL);
+  snprintf(label, sizeof label, is_rate ? "rate %g/s" : "users %g", target);
+  LOG(LOG_INFO, "master: %s from the web page", label);
+  results_note_change(m->res, json_pack("{s:I,s:f,s:s,s:f,s:s,s:s}", "at_ms", (json_int_t)(clock_wall_ns() / 1000000),
+                                        "elapsed_s", (double)at_ns / 1e9, "kind", "scale", is_rate ? "rate" : "users",
+                                        target, "label", label, "source", "web"));
+  return 0;
+}
+
+static int web_stop(void *ud, char *why, size_t len) {
+  master *m = ud;
+  if (m->state != M_RUN) return snprintf(why, len, "no run is going (%s)", web_state(m)), -EBUSY;
+  results_note_change(m->res, json_pack("{s:I,s:f,s:s,s:s,s:s}", "at_ms", (json_int_t)(clock_wall_ns() / 1000000),
+                                        "elapsed_s", (double)(clock_wall_ns() - m->start_wall_ns) / 1e9, "kind",
+                                        "stop", "label", "stop", "source", "web"));
+  stop_all(m, "stopped from the web page");
+  return 0;
+}
+
+static const webapi_ops web_ops = {.scale = web_scale, .stop = web_stop, .state = web_state};
+
+static int web_setup(master *m, char *err, size_t errlen) {
+  json_t *info = results_run_info(m->res);
+  webapi_config wc = {.listen = m->cfg->web_listen, .token = m->cfg->web_token, .run_id = m->run_id,
+                      .dir = results_dir(m->res), .model = m->cfg->opt->model == OPTIONS_OPEN ? "open" : "closed",
+                      .run_info = info, .rep = results_report(m->res), .reg = m->reg, .ops = &web_ops, .ud = m};
+  int rc = webapi_open(&m->loop, &wc, &m->web, err, errlen);
+
+  if (rc < 0) return rc;
+  results_set_web(m->res, m->web);
+  printf("live page: %s%s\n", webapi_url(m->web), m->cfg->web_token ? " (token required)" : "");
+  fflush(stdout);
+  return 0;
+}
+
 static void state_run(master *m, int64_t now_mono) {
   int64_t now_wall = clock_wall_ns();
   size_t active = registry_active(m->reg, m->act, MAX_WORKERS), running = count_state(m, REGISTRY_RUNNING);
@@ -541,6 +608,7 @@ static int master_setup(master *m, char *err, size_t errlen) {
     if (rc < 0) return -EINVAL;
     LOG(LOG_INFO, "master: metrics on http://%s/metrics", m->cfg->metrics_listen);
   }
+  if (m->cfg->web_listen && (rc = web_setup(m, err, errlen)) < 0) return rc;
   uv_timer_init(&m->loop, &m->tick);
   uv_timer_init(&m->loop, &m->heartbeat);
   uv_signal_init(&m->loop, &m->sigint);
@@ -566,6 +634,8 @@ static void master_teardown(master *m) {
     if (!uv_is_closing(handles[i])) uv_close(handles[i], close_cb);
   transport_close(m->tp);
   metrics_close(m->met);
+  results_set_web(m->res, NULL);
+  webapi_close(m->web);
   uv_run(&m->loop, UV_RUN_DEFAULT);
   uv_loop_close(&m->loop);
 }
@@ -603,6 +673,7 @@ int master_run(const master_config *cfg) {
     m->res = NULL;
     if (m->tp) transport_close(m->tp);
     metrics_close(m->met);
+    webapi_close(m->web);
     m->tp = NULL;
     uv_run(&m->loop, UV_RUN_DEFAULT);
     uv_loop_close(&m->loop);

@@ -33,6 +33,8 @@ typedef struct master_config {
   const char *out_dir;        /* --out, or NULL for runs/<time>-<name> */
   const char *metrics_listen; /* --metrics-listen host:port or NULL */
   const char *junit_path;     /* --junit file or NULL */
+  const char *web_listen;     /* --web [HOST:]PORT: live page and control API (master/webapi.h), or NULL */
+  const char *web_token;      /* --web-token file's token (required off loopback) or NULL */
   bool quiet;                 /* no live view (final summary still printed) */
   /* Called once the socket is bound, before waiting for workers (loadctl start spawns its workers). */
   void (*on_listening)(void *ud);

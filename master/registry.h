@@ -33,6 +33,7 @@ typedef struct registry_worker {
   int64_t rtt_ns;    /* round trip of that sample; -1 before the first */
   int64_t vu_id_base;
   int64_t intervals; /* stats intervals received */
+  int64_t users;     /* VUs in its last stats */
   int assigned_gen;  /* plan generation of the last assign sent */
   bool assign_due;   /* an assign waits in the master's paced send queue */
   int64_t assign_sent_mono_ns;

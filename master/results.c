@@ -19,6 +19,7 @@
 #include "master/report/report.h"
 #include "master/report/summary.h"
 #include "master/thresholds.h"
+#include "master/webapi.h"
 
 struct results {
   const master_config *cfg;
@@ -33,6 +34,7 @@ struct results {
   size_t intervals, unwritten; /* unwritten: intervals the run directory could not take (disk full) */
   bool finished;
   source_set *profiles;
+  webapi *web;
 };
 
 static void write_run(results *r, const char *status) {
@@ -114,6 +116,15 @@ void results_started(results *r, int64_t start_wall_ns, registry *reg, const cha
   write_run(r, "running");
 }
 
+/* The live page's view of this interval, thresholds evaluated on the figures so far. */
+static void web_interval(results *r, const stats_interval *iv, const stats_interval *cum, int64_t elapsed_ns) {
+  json_t *ths;
+  thresholds_eval(r->th, cum, report_duration_s(r->rep));
+  ths = thresholds_to_json(r->th);
+  webapi_interval(r->web, iv, cum, ths, elapsed_ns);
+  json_decref(ths);
+}
+
 bool results_interval(results *r, const stats_interval *iv, int64_t elapsed_ns) {
   const stats_interval *cum;
   int rc = rundir_append_interval(r->rd, iv);
@@ -130,6 +141,7 @@ bool results_interval(results *r, const stats_interval *iv, int64_t elapsed_ns) 
   r->last_elapsed_ns = elapsed_ns;
   cum = report_cumulative(r->rep);
   if (!r->cfg->quiet) live_update(r->lv, iv, cum, elapsed_ns);
+  if (r->web) web_interval(r, iv, cum, elapsed_ns);
   return thresholds_should_abort(r->th, cum, report_duration_s(r->rep));
 }
 
@@ -144,6 +156,7 @@ static int write_report(results *r) {
     return rc;
   }
   summary = summary_json(r->rep);
+  if (r->web) webapi_finished(r->web, json_string_value(json_object_get(r->run_info, "status")), summary);
   history_root_of(r->dir, root, sizeof root);
   if (summary && history_append(root, r->dir, summary) < 0)
     LOG(LOG_WARN, "master: cannot append to %s/%s", root, HISTORY_INDEX);
@@ -170,6 +183,7 @@ int results_finish(results *r, bool aborted, int64_t late_intervals, registry *r
   report_set_run(r->rep, r->run_info);
   write_run(r, aborted ? "aborted" : "done");
   if (r->intervals == 0) {
+    if (r->web) webapi_finished(r->web, "failed", NULL);
     LOG(LOG_ERROR, "master: no stats arrived from any worker; nothing to report");
     code = 2;
   } else {
@@ -190,6 +204,35 @@ int results_finish(results *r, bool aborted, int64_t late_intervals, registry *r
   printf("run directory: %s\n", r->dir);
   fflush(stdout);
   return code;
+}
+
+void results_set_web(results *r, struct webapi *web) {
+  r->web = web;
+}
+
+void results_note_change(results *r, json_t *change) {
+  json_t *changes = json_object_get(r->run_info, "changes");
+
+  if (!changes) {
+    changes = json_array();
+    json_object_set_new(r->run_info, "changes", changes);
+  }
+  json_array_append(changes, change);
+  if (rundir_write_run(r->rd, r->run_info) < 0) LOG(LOG_WARN, "master: cannot write %s/run.json", r->dir);
+  webapi_change(r->web, change);
+  json_decref(change);
+}
+
+const struct report *results_report(const results *r) {
+  return r->rep;
+}
+
+json_t *results_run_info(const results *r) {
+  return r->run_info;
+}
+
+const char *results_dir(const results *r) {
+  return r->dir;
 }
 
 void results_close(results *r, bool failed) {

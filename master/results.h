@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <jansson.h>
 
 #include "common/stats.h"
 #include "master/master.h"
@@ -35,6 +36,19 @@ const stats_interval *results_cumulative(const results *r);
 /* End: thresholds, summary/CSV/HTML, JUnit, history, run.json "done"/"aborted", final table, the report's
  * path on stdout. Returns 0, 99 (thresholds failed) or 2 (nothing measured / report not written). */
 int results_finish(results *r, bool aborted, int64_t late_intervals, registry *reg);
+
+/* --web: the live page server (borrowed) gets every interval, change and the end. NULL = none. */
+struct webapi;
+void results_set_web(results *r, struct webapi *web);
+
+/* A change made while the run goes (a run.json "changes" entry: at_ms, elapsed_s, kind, label, ...;
+ * stolen): appended to run.json now, marked on the report's charts, sent to the live page. */
+void results_note_change(results *r, json_t *change);
+
+/* For the live page: the report so far, run.json's content and the run directory (borrowed). */
+const struct report *results_report(const results *r);
+json_t *results_run_info(const results *r);
+const char *results_dir(const results *r);
 
 /* Free everything; failed marks run.json "failed" when the run never finished. NULL is fine. */
 void results_close(results *r, bool failed);

@@ -1,5 +1,5 @@
 /* html.c - report.html: one self-contained page (tables written here, charts drawn by the inline script
- * in htmlasset.c from JSON embedded in the page), plus the plug-in sections of the profile side. */
+ * in assets/chart.js from JSON embedded in the page), plus the plug-in sections of the profile side. */
 #include "master/report/html.h"
 
 #include <dirent.h>
@@ -47,6 +47,10 @@ void html_begin(FILE *out, const char *title) {
           htmlasset_css);
 }
 
+void html_scripts(FILE *out) {
+  fprintf(out, "<script>\n%s%s</script>\n", htmlasset_chart_js, htmlasset_report_js);
+}
+
 void html_end(FILE *out) {
   fputs("</body>\n</html>\n", out);
 }
@@ -64,7 +68,8 @@ static double jnum(const json_t *o, const char *key) {
 
 static json_t *series_json(const report_point *pts, size_t n, int64_t t0) {
   json_t *o = json_object(), *t = json_array(), *rps = json_array(), *eps = json_array();
-  json_t *p50 = json_array(), *p90 = json_array(), *p99 = json_array(), *max = json_array();
+  json_t *p50 = json_array(), *p90 = json_array(), *p95 = json_array(), *p99 = json_array();
+  json_t *max = json_array();
 
   (void)t0;
   for (size_t i = 0; i < n; i++) {
@@ -75,6 +80,7 @@ static json_t *series_json(const report_point *pts, size_t n, int64_t t0) {
     json_array_append_new(eps, json_real((double)pts[i].errors / secs));
     json_array_append_new(p50, any ? json_real(pts[i].p50_ms) : json_null());
     json_array_append_new(p90, any ? json_real(pts[i].p90_ms) : json_null());
+    json_array_append_new(p95, any ? json_real(pts[i].p95_ms) : json_null());
     json_array_append_new(p99, any ? json_real(pts[i].p99_ms) : json_null());
     json_array_append_new(max, any ? json_real(pts[i].max_ms) : json_null());
   }
@@ -83,6 +89,7 @@ static json_t *series_json(const report_point *pts, size_t n, int64_t t0) {
   json_object_set_new(o, "eps", eps);
   json_object_set_new(o, "p50", p50);
   json_object_set_new(o, "p90", p90);
+  json_object_set_new(o, "p95", p95);
   json_object_set_new(o, "p99", p99);
   json_object_set_new(o, "max", max);
   return o;
@@ -160,7 +167,20 @@ static json_t *hist_json(const hist *h) {
   return o;
 }
 
-static json_t *chart_data(const report *r) {
+/* Vertical marks for the changes made while the run went (run.json "changes": scale and stop). */
+static json_t *marks_json(const report *r) {
+  json_t *marks = json_array(), *c;
+  size_t i;
+
+  json_array_foreach(json_object_get(report_run_info(r), "changes"), i, c) {
+    const char *label = json_string_value(json_object_get(c, "label"));
+    json_array_append_new(marks, json_pack("{s:I,s:s}", "t", (json_int_t)json_integer_value(json_object_get(c, "at_ms")),
+                                           "label", label ? label : "change"));
+  }
+  return marks;
+}
+
+json_t *html_chart_data(const report *r) {
   const stats_interval *cum = report_cumulative(r);
   const report_point *pts;
   size_t n = report_series(r, -1, &pts);
@@ -186,6 +206,7 @@ static json_t *chart_data(const report *r) {
   json_object_set_new(d, "dist", dist);
   json_object_set_new(d, "hist", all ? hist_json(all) : json_object());
   json_object_set_new(d, "ticks", ticks_json(r));
+  json_object_set_new(d, "marks", marks_json(r));
   if (all) hist_destroy(all);
   return d;
 }
@@ -492,10 +513,10 @@ int html_write(const report *r, const char *dir, FILE *out) {
   fputs("<section id=\"run\"><h2>Run</h2><dl class=\"meta\">\n", out);
   meta_pairs(out, json_object_get(sum, "run"), NULL);
   fputs("</dl></section>\n</main>\n", out);
-  data = chart_data(r);
+  data = html_chart_data(r);
   text = data ? json_dumps(data, JSON_COMPACT | JSON_ESCAPE_SLASH | JSON_REAL_PRECISION(6)) : NULL;
   fprintf(out, "<script type=\"application/json\" id=\"loadctl-data\">%s</script>\n", text ? text : "{}");
-  fprintf(out, "<script>\n%s</script>\n", htmlasset_js);
+  html_scripts(out);
   html_end(out);
   free(text);
   json_decref(data);

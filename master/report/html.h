@@ -4,6 +4,7 @@
 #ifndef LOADCTL_HTML_H
 #define LOADCTL_HTML_H
 
+#include <jansson.h>
 #include <stdio.h>
 
 #include "master/report/report.h"
@@ -12,9 +13,15 @@
  */
 int html_write(const report *r, const char *dir, FILE *out);
 
+/* The charts' data (the page's loadctl-data JSON, read by assets/chart.js); the live page fetches the same
+ * object from /api/chart. New reference, NULL on -ENOMEM. */
+json_t *html_chart_data(const report *r);
+
 /* Helpers shared with compare.c: the page head (title, CSS, the error/ok title script) and end. */
 void html_begin(FILE *out, const char *title);
 void html_end(FILE *out);
+/* The chart and report scripts (after the page's loadctl-data JSON). */
+void html_scripts(FILE *out);
 void html_escape(FILE *out, const char *text);
 
 #endif

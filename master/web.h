@@ -1,0 +1,73 @@
+/* web.h - the master's small HTTP/1.1 server on its uv loop (requests parsed by http-parser): one request
+ * per connection, or a server-sent event stream that stays open. It enforces the safety rules before any
+ * handler runs: loopback binds unless a bearer token is set, the token on every request but the page
+ * shell, no CORS, POSTs only with the token or from the page's own origin, Host checked on loopback
+ * (DNS rebinding), bodies capped, and a clear 400 for what cannot be parsed. */
+#ifndef LOADCTL_WEB_H
+#define LOADCTL_WEB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <uv.h>
+
+#define WEB_BODY_MAX 65536 /* request bodies above this get 413 */
+
+typedef struct web web;
+typedef struct web_request web_request;
+
+/* One request as the handler sees it; every string is NUL-terminated and borrowed for the call. */
+struct web_request {
+  const char *method; /* "GET", "POST", ... */
+  const char *path;   /* "/api/stats" (no query) */
+  const char *query;  /* after '?', "" when none */
+  const char *body;   /* "" when none */
+  size_t body_len;
+  const char *content_type; /* "" when absent */
+  void *conn;               /* the connection (web.c's) */
+};
+
+/* Called once per request that passed the safety checks; it must answer with exactly one of web_respond
+ * or web_sse_begin before returning. */
+typedef void (*web_handler)(void *ud, web_request *req);
+
+typedef struct web_config {
+  const char *listen; /* "PORT", "HOST:PORT", "[V6]:PORT"; PORT 0 = any free port */
+  const char *token;  /* bearer token (NUL-terminated) or NULL; required for a non-loopback bind */
+  web_handler handler;
+  void *ud;
+} web_config;
+
+/* Bind and listen on loop. *out owned by the caller, release with web_close. -EINVAL (bad address, or a
+ * non-loopback bind without a token: message says to pass --web-token FILE) or a negative errno from the
+ * bind, message in err. */
+int web_start(uv_loop_t *loop, const web_config *cfg, web **out, char *err, size_t errlen);
+
+/* The bound address as a URL: "http://127.0.0.1:8089/". Borrowed. */
+const char *web_url(const web *w);
+
+/* Answer req: status (200, 400, ...), content type, body (copied). Connection: close. */
+void web_respond(web_request *req, int status, const char *type, const char *body, size_t len);
+
+/* Answer req with an event stream (text/event-stream) that stays open for web_sse_send. */
+void web_sse_begin(web_request *req);
+
+/* Send "event: EVENT\ndata: DATA\n\n" to every open event stream (data without newlines). A client that
+ * has more than 4 MiB unsent (it stopped reading) is dropped. */
+void web_sse_send(web *w, const char *event, const char *data);
+
+/* Open event streams. */
+size_t web_sse_clients(const web *w);
+
+/* Close the server and every connection; the memory is freed once libuv closed the handles (run the
+ * loop). NULL is fine. */
+void web_close(web *w);
+
+/* "HOST:PORT" parse for --web: is the host a loopback address (127.0.0.0/8, ::1, "localhost", or none)?
+ * -EINVAL when listen is not [HOST:]PORT. */
+int web_listen_is_loopback(const char *listen, bool *loopback);
+
+/* Read a token file: first line, surrounding blanks removed, at least 16 characters. 0 or -EINVAL/-errno
+ * with "FILE: why" in err. */
+int web_token_load(const char *path, char *out, size_t outlen, char *err, size_t errlen);
+
+#endif
