@@ -166,7 +166,7 @@ void web_sse_begin(web_request *req) {
 }
 
 void web_sse_send(web *w, const char *event, const char *data) {
-  size_t len = strlen(event) + strlen(data) + 16;
+  size_t len = strlen(event) + strlen(data) + 17; /* "event: \ndata: \n\n" and the NUL */
   char *frame = malloc(len);
   int n;
 

@@ -35,7 +35,11 @@
     });
   }
 
-  function rows(tbody, list, cells) {
+  function rows(tbody, list, cells, empty) {
+    if (!list.length && empty) {
+      tbody.innerHTML = '<tr><td class="l note">' + esc(empty) + '</td></tr>';
+      return;
+    }
     tbody.innerHTML = list.map(function (x) {
       return '<tr>' + cells(x).map(function (c, i) {
         return '<td' + (i == 0 || (c && c.l) ? ' class="l"' : '') + '>' + esc(c && c.v != null ? c.v : c) + '</td>';
@@ -64,8 +68,8 @@
   function showSide(iv) {
     rows(document.querySelector('#thresholds tbody'), iv.thresholds || [], function (t) {
       return [t.expr, t.shown || (t.value == null ? 'no data' : fmt(t.value)), {v: t.ok ? 'pass' : 'FAIL', l: 0}];
-    });
-    document.querySelectorAll('#thresholds td:last-child').forEach(function (td) {
+    }, 'no thresholds set (options.thresholds)');
+    document.querySelectorAll('#thresholds td:nth-child(3)').forEach(function (td) {
       td.className = td.textContent == 'pass' ? 'pass' : 'fail';
     });
     rows(document.querySelector('#workers tbody'), iv.workers || [], function (w) {
@@ -73,7 +77,7 @@
     });
     rows(document.querySelector('#failures tbody'), iv.failures || [], function (f) {
       return [f.name, {v: f.kind, l: 1}, {v: f.message, l: 1}, f.count];
-    });
+    }, 'no failures');
   }
 
   function showInterval(iv) {
