@@ -147,7 +147,8 @@ int cmd_start(int argc, char **argv) {
     scenario_free(&sc);
     return EXIT_USAGE;
   }
-  /* the in-process workers are chatty at info level; keep the terminal for the live table */
+  /* the in-process workers are chatty at info level; keep the terminal for the live table and the
+   * scenario's own log() lines (log_scenario_threshold stays at info) */
   if (!getenv("LOADCTL_LOG") && log_threshold == LOG_INFO) log_threshold = LOG_WARN;
   rc = run_local(f.scenario, &sc, &f, token);
   scenario_free(&sc);

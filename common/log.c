@@ -8,13 +8,14 @@
 #include <unistd.h>
 
 int log_threshold = LOG_INFO;
+int log_scenario_threshold = LOG_INFO;
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 int log_set_level(const char *name) {
   for (int i = 0; i < 4; i++) {
     if (name && strcmp(name, level_names[i]) == 0) {
-      log_threshold = i;
+      log_threshold = log_scenario_threshold = i;
       return 0;
     }
   }

@@ -7,6 +7,11 @@ enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 /* Current threshold; messages above it are dropped. Default LOG_INFO, or LOADCTL_LOG=debug|info|warn|error. */
 extern int log_threshold;
 
+/* Threshold for the scenario's own log() lines, apart from log_threshold so that `loadctl start` can
+ * quiet its in-process workers' info lines and still show the scenario's. Default LOG_INFO;
+ * log_set_level (--log-level, LOADCTL_LOG) sets both. */
+extern int log_scenario_threshold;
+
 /* Set the threshold from a name ("debug", "info", "warn", "error"); returns 0 or -EINVAL. */
 int log_set_level(const char *name);
 
@@ -17,6 +22,12 @@ void log_write(int level, const char *where, const char *fmt, ...)
 #define LOG(level, ...)                                                                  \
   do {                                                                                   \
     if ((level) <= log_threshold) log_write((level), __FILE__, __VA_ARGS__);             \
+  } while (0)
+
+/* A scenario's log() line, at info: "loadctl[info] scenario: vu 3: message". */
+#define LOG_SCENARIO(...)                                                                \
+  do {                                                                                   \
+    if (LOG_INFO <= log_scenario_threshold) log_write(LOG_INFO, "scenario", __VA_ARGS__); \
   } while (0)
 
 #endif

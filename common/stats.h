@@ -35,6 +35,11 @@ const char *stats_err_name(int kind);
 /* The kind named name, or STATS_ERR_NONE when name is no kind's name. */
 int stats_err_parse(const char *name);
 
+/* A request made inside group("a", fn) is named "a::NAME"; nested groups "a::b::NAME" (k6's separator). */
+#define STATS_GROUP_SEP "::"
+/* name lies inside group (at any depth): "a::b::GET /x" is in "a" and in "a::b", not in "a::c" or "b". */
+int stats_name_in_group(const char *name, const char *group);
+
 #define STATS_EXEMPLARS 4      /* slowest and typical trace ids kept per name per interval */
 #define STATS_FAILURES 8       /* distinct failure messages kept per name per interval */
 #define STATS_MAX_NAMES 1000   /* distinct request names per run; more are folded into "(other)" */

@@ -125,18 +125,27 @@ static int fail_msg(char *err, size_t errlen, const char *expr, const char *what
   return -EINVAL;
 }
 
-/* {name=...} selector at *p (p after the metric word); 0 or -EINVAL. */
+/* {name=...} or {group=...} selector at *p (p after the metric word); 0 or -EINVAL. k6 writes a group
+ * tag as {group:::a::b} (its group paths start with "::"): that leading "::" is dropped. */
 static int read_selector(const char **p, threshold *t) {
-  const char *close;
+  const char *close, *value;
   size_t n;
 
   if (**p != '{') return 0;
-  if (strncmp(*p + 1, "name=", 5) != 0 && strncmp(*p + 1, "name:", 5) != 0) return -EINVAL;
-  close = strchr(*p, '}');
+  if (!strncmp(*p + 1, "name=", 5) || !strncmp(*p + 1, "name:", 5)) {
+    value = *p + 6;
+  } else if (!strncmp(*p + 1, "group=", 6) || !strncmp(*p + 1, "group:", 6)) {
+    value = *p + 7;
+    t->group = true;
+    if (!strncmp(value, STATS_GROUP_SEP, strlen(STATS_GROUP_SEP))) value += strlen(STATS_GROUP_SEP);
+  } else {
+    return -EINVAL;
+  }
+  close = strchr(value, '}');
   if (!close) return -EINVAL;
-  n = (size_t)(close - (*p + 6));
+  n = (size_t)(close - value);
   if (n == 0 || n >= sizeof t->name) return -EINVAL;
-  memcpy(t->name, *p + 6, n);
+  memcpy(t->name, value, n);
   t->name[n] = 0;
   *p = close + 1;
   return 0;
@@ -235,7 +244,9 @@ int thresholds_parse_one(const char *expr, threshold *out, char *err, size_t err
     return -EINVAL;
   }
   if (read_selector(&p, out) < 0)
-    return fail_msg(err, errlen, expr, "bad selector; write {name=REQUEST NAME}", "");
+    return fail_msg(err, errlen, expr, "bad selector; write {name=REQUEST NAME} or {group=GROUP NAME}", "");
+  if (out->group && (out->metric == THRESHOLDS_CHECKS || out->metric == THRESHOLDS_DROPPED))
+    return fail_msg(err, errlen, expr, "{group=...} selects requests; checks and dropped have no group", "");
   p = skip_ws(p);
   if (*p == ':') p = skip_ws(p + 1);
   read_word(&p, agg, sizeof agg);
@@ -329,7 +340,7 @@ static double measure(const threshold *t, const stats_interval *cum, double dura
   if (is_latency(t->metric) && hist_create(&h) < 0) return NAN;
   for (size_t i = 0; i < cum->nentries; i++) {
     const stats_entry *e = &cum->entries[i];
-    if (t->name[0] && strcmp(t->name, e->name) != 0) continue;
+    if (t->name[0] && (t->group ? !stats_name_in_group(e->name, t->name) : strcmp(t->name, e->name) != 0)) continue;
     found = true;
     count += e->count;
     errors += e->errors;

@@ -13,7 +13,7 @@
 #include "common/stats.h"
 
 /* The grammar (docs/scenario-api.md "Thresholds" has it as one table):
- *   METRIC[{name=REQUEST NAME}] [AGGREGATE] OP VALUE
+ *   METRIC[{name=REQUEST NAME} or {group=GROUP NAME}] [AGGREGATE] OP VALUE
  * Metrics: pNN[.N] and p(NN[.N]) (p999 = p99.9), median/med, max, min, mean/avg, rps, errors (AGGREGATE
  * rate, the default, or count), dropped [count], requests [count] (requests rate = rps), checks (rate
  * of passed check() assertions; {name=CHECK NAME} for one check). k6's metric names are accepted:
@@ -39,6 +39,7 @@ typedef struct threshold {
   int metric;                /* enum thresholds_metric */
   double percentile;         /* THRESHOLDS_PCT: 50, 99.9 ... */
   char name[STATS_NAME_MAX]; /* "" = all requests */
+  bool group;                /* name is a group: every request inside it ({group=NAME}) */
   int op;                    /* enum thresholds_op */
   double limit;              /* latency in ms, rate as a fraction, rps, or a count */
   bool abort_on_fail;

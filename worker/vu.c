@@ -356,7 +356,7 @@ static int l_check(lua_State *L) {
 
 static int l_log(lua_State *L) {
   vu_host *h = host_of(L);
-  LOG(LOG_INFO, "scenario (vu %lld): %s", h->current ? (long long)h->current->id : 0LL, luaL_checkstring(L, 1));
+  LOG_SCENARIO("vu %lld: %s", h->current ? (long long)h->current->id : 0LL, luaL_checkstring(L, 1));
   return 0;
 }
 

@@ -309,6 +309,31 @@ static void requests_table(FILE *out, const json_t *sum) {
   fputs("</table></section>\n", out);
 }
 
+/* group() blocks: one row each, the figures of the requests inside it (nested groups included). */
+static void groups_table(FILE *out, const json_t *sum) {
+  static const char *const cols[] = {"p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms", "mean_ms"};
+  const json_t *groups = json_object_get(sum, "groups");
+  size_t i;
+  json_t *g;
+
+  if (json_array_size(groups) == 0) return;
+  fputs("<section id=\"groups\"><h2>Groups</h2><table><tr><th class=\"l\">group</th><th>request names</th>"
+        "<th>requests</th><th>errors</th><th>error %</th><th>rps</th><th>p50 ms</th><th>p90 ms</th>"
+        "<th>p95 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>mean ms</th></tr>\n",
+        out);
+  json_array_foreach(groups, i, g) {
+    double errors = jnum(g, "errors");
+    fputs("<tr><td class=\"l\">", out);
+    html_escape(out, jstr(g, "name", ""));
+    fprintf(out, "</td><td>%.0f</td><td>%.0f</td><td%s>%.0f</td><td>%.2f</td><td>%.1f</td>", jnum(g, "requests"),
+            jnum(g, "count"), errors > 0 ? " class=\"err\"" : "", errors, 100 * jnum(g, "error_rate"),
+            jnum(g, "rps"));
+    for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) fprintf(out, "<td>%.2f</td>", jnum(g, cols[c]));
+    fputs("</tr>\n", out);
+  }
+  fputs("</table></section>\n", out);
+}
+
 static void thresholds_table(FILE *out, const json_t *sum) {
   const json_t *ths = json_object_get(sum, "thresholds");
   size_t i;
@@ -504,6 +529,7 @@ int html_write(const report *r, const char *dir, FILE *out) {
   header_and_cards(out, r, sum);
   charts(out, sum);
   requests_table(out, sum);
+  groups_table(out, sum);
   thresholds_table(out, sum);
   failures_table(out, r);
   checks_and_findings(out, sum);

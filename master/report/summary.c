@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/rundir.h"
+#include "master/report/groups.h"
 
 static const double csv_pcts[] = {50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100};
 
@@ -64,6 +65,28 @@ static json_t *request_json(const stats_entry *e, double secs) {
   json_object_set_new(o, "bytes_out", json_integer(e->bytes_out));
   json_object_set_new(o, "slowest", slowest_json(e));
   return o;
+}
+
+/* group() blocks: each group's requests (nested groups included) taken together. */
+static json_t *groups_json(const stats_interval *cum, double secs) {
+  report_group *gs = NULL;
+  size_t n = 0;
+  json_t *a = json_array();
+
+  if (groups_collect(cum, &gs, &n) < 0) return a;
+  for (size_t i = 0; i < n; i++) {
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_string(gs[i].name));
+    json_object_set_new(o, "requests", json_integer((json_int_t)gs[i].nrequests));
+    json_object_set_new(o, "count", json_integer(gs[i].count));
+    json_object_set_new(o, "errors", json_integer(gs[i].errors));
+    json_object_set_new(o, "rps", json_real(secs > 0 ? (double)gs[i].count / secs : 0));
+    json_object_set_new(o, "error_rate", json_real(gs[i].count ? (double)gs[i].errors / (double)gs[i].count : 0));
+    put_latency(o, gs[i].latency);
+    json_array_append_new(a, o);
+  }
+  groups_free(gs, n);
+  return a;
 }
 
 /* Histogram of all requests merged: their latencies, or with service set their service times. */
@@ -128,6 +151,7 @@ json_t *summary_json(const report *r) {
   for (size_t i = 0; i < cum->nentries; i++)
     json_array_append_new(reqs, request_json(&cum->entries[i], secs));
   json_object_set_new(o, "requests", reqs);
+  json_object_set_new(o, "groups", groups_json(cum, secs));
   for (size_t i = 0; i < cum->nchecks; i++)
     json_array_append_new(
         checks, json_pack("{s:s,s:I,s:I}", "name", cum->checks[i].name, "passes",
@@ -171,6 +195,16 @@ static void stats_row(FILE *f, const char *type, const char *name, const hist *h
   fputc('\n', f);
 }
 
+/* One stats.csv row per group, Type "group" (its requests together, as in summary.json). */
+static void write_group_rows(FILE *f, const stats_interval *cum, double secs) {
+  report_group *gs = NULL;
+  size_t n = 0;
+  if (groups_collect(cum, &gs, &n) < 0) return;
+  for (size_t i = 0; i < n; i++)
+    stats_row(f, "group", gs[i].name, gs[i].latency, gs[i].count, gs[i].errors, gs[i].bytes_in, secs);
+  groups_free(gs, n);
+}
+
 static int write_stats_csv(const report *r, const char *dir) {
   const stats_interval *cum = report_cumulative(r);
   double secs = report_duration_s(r);
@@ -191,6 +225,7 @@ static int write_stats_csv(const report *r, const char *dir) {
     const stats_entry *e = &cum->entries[i];
     stats_row(f, e->method, e->name, e->latency, e->count, e->errors, e->bytes_in, secs);
   }
+  write_group_rows(f, cum, secs);
   stats_row(f, "", "Aggregated", all, count, errors, bytes, secs);
   rc = fclose(f) == 0 ? rundir_write_file(dir, RUNDIR_STATS_CSV, buf, len) : -ENOMEM;
   free(buf);

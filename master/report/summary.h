@@ -10,6 +10,7 @@
 
 /* {"run","totals":{"requests","errors","rps","dropped","duration_s",...},"requests":[{"name","method","count",
  * "errors","rps","p50_ms","p90_ms","p95_ms","p99_ms","p999_ms","max_ms","min_ms","mean_ms","errors_by_kind"}],
+ * "groups":[{"name","requests","count","errors","rps","error_rate","p50_ms",...}],
  * "checks":[...],"thresholds":[...],"findings":[...], extras...}. New reference, NULL on -ENOMEM. */
 json_t *summary_json(const report *r);
 

@@ -142,6 +142,54 @@ START_TEST(response_error_kinds) {
 }
 END_TEST
 
+/* group(): requests inside are named "group::name", nested "a::b::name"; the prefix ends with the
+ * group, also when fn raises; group() returns fn's results. */
+static const char groups_scenario[] =
+    "options = { target = 'http://127.0.0.1:%d', users = 2, duration = '1s' }\n"
+    "task(1, function(vu)\n"
+    "  local a, b = group('checkout', function()\n"
+    "    http.get('/ok')\n"
+    "    group('pay', function() http.get('/ok', { name = 'pay' }) end)\n"
+    "    http.get('/ok', { name = 'after pay' })\n"
+    "    return 1, 2\n"
+    "  end)\n"
+    "  check(a, { ['group returns'] = function(x) return x == 1 and b == 2 end })\n"
+    "  local ok, err = pcall(group, 'broken', function() error('boom') end)\n"
+    "  check(err, { ['error passes through'] = function(e) return not ok and e:find('boom', 1, true) end })\n"
+    "  http.get('/ok', { name = 'outside' })\n"
+    "  sleep(0.05)\n"
+    "end)\n";
+
+START_TEST(groups_name_requests) {
+  static const char *const names[] = {"checkout::GET /ok", "checkout::pay::pay", "checkout::after pay", "outside"};
+  char src[2048];
+  if (server_start() != 0) {
+    fprintf(stderr, "test_script: testserver not built next to the test; skipped\n");
+    return;
+  }
+  snprintf(src, sizeof src, groups_scenario, server_port);
+  stats_interval *total = run_engine(src, 1);
+  ck_assert_int_gt(total->iterations, 0);
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    stats_entry *e = stats_entry_find(total, names[i]);
+    ck_assert_msg(e != NULL, "no request named '%s'", names[i]);
+    ck_assert_int_eq(e->count, total->iterations);
+    ck_assert_int_eq(e->errors, 0);
+  }
+  ck_assert_uint_eq(total->nentries, 4); /* nothing named "broken::..." or left unprefixed */
+  for (size_t i = 0; i < total->nchecks; i++)
+    ck_assert_msg(total->checks[i].fails == 0, "check '%s' failed", total->checks[i].name);
+  ck_assert_uint_eq(total->nchecks, 2);
+  stats_destroy(total);
+  lua_State *L = NULL;
+  char err[512];
+  const char *bad = "task(1, function() end)\ngroup('a::b', function() end)\n";
+  ck_assert_int_eq(script_open("g.lua", bad, strlen(bad), 0, 42, &L, err, sizeof err), -EINVAL);
+  ck_assert_msg(strstr(err, "g.lua:2:") && strstr(err, "must not contain '::'"), "%s", err);
+  server_stop();
+}
+END_TEST
+
 /* The sandbox and task() validation, in a Lua-only state (no load sent). */
 START_TEST(sandbox_and_bad_task) {
   lua_State *L = NULL;
@@ -188,6 +236,7 @@ int main(void) {
   tcase_add_test(tc, scenario_api_counts);
   tcase_add_test(tc, sandbox_and_bad_task);
   tcase_add_test(tc, response_error_kinds);
+  tcase_add_test(tc, groups_name_requests);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_set_fork_status(sr, CK_NOFORK);

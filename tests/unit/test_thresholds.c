@@ -195,6 +195,47 @@ START_TEST(eval_table) {
 }
 END_TEST
 
+/* {group=g}: every request named under group g, nested groups included; k6's {group:::g} too. */
+START_TEST(group_selector) {
+  static const struct {
+    const char *expr;
+    int ok;
+    double value;
+  } cases[] = {
+      {"requests{group=g} == 150", 1, 150},        /* g::C and g::h::D, not gx::E nor top */
+      {"requests{group=g::h} == 50", 1, 50},
+      {"max{group=g} < 21ms", 1, 20},
+      {"http_reqs{group:::g::h} count == 50", 1, 50},
+      {"errors{group=g} count == 0", 1, 0},
+      {"requests{group=nope} > 0", 0, NAN},
+  };
+  stats_interval *s;
+  ck_assert_int_eq(stats_create(&s, 0, 1000), 0);
+  const char *names[] = {"g::C", "g::h::D", "gx::E", "top"};
+  for (int k = 0; k < 4; k++) {
+    stats_entry *e = stats_entry_get(s, names[k], "GET");
+    for (int i = 0; i < (k == 0 ? 100 : 50); i++) stats_entry_record(e, (k + 1) * 10000, 0); /* C 10 ms, D 20 ms */
+  }
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    thresholds *t;
+    char err[512] = "";
+    ck_assert_msg(thresholds_parse_list(&cases[c].expr, NULL, 1, &t, err, sizeof err) == 0, "%s", err);
+    bool ok = thresholds_eval(t, s, 1.0);
+    const threshold *th = thresholds_get(t, 0);
+    ck_assert(th->group);
+    ck_assert_msg(ok == (bool)cases[c].ok, "%s: value %f", cases[c].expr, th->value);
+    if (!isnan(cases[c].value)) ck_assert_msg(fabs(th->value - cases[c].value) < 0.5, "%s: value %f", cases[c].expr, th->value);
+    thresholds_destroy(t);
+  }
+  stats_destroy(s);
+  thresholds *t;
+  char err[512] = "";
+  const char *bad_expr = "checks{group=g} > 0.5";
+  ck_assert_int_eq(thresholds_parse_list(&bad_expr, NULL, 1, &t, err, sizeof err), -EINVAL);
+  ck_assert_msg(strstr(err, "checks and dropped have no group") != NULL, "%s", err);
+}
+END_TEST
+
 START_TEST(delay_abort_eval) {
   stats_interval *s = known_stats();
   options o;
@@ -258,6 +299,7 @@ int main(void) {
   tcase_add_loop_test(tc, eval_table, 0, sizeof evals / sizeof evals[0]);
   tcase_add_test(tc, abort_json_junit);
   tcase_add_test(tc, delay_abort_eval);
+  tcase_add_test(tc, group_selector);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
