@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/clock.h"
 #include "common/prelude.h"
@@ -29,7 +30,8 @@ typedef struct loader {
 static const char *const known_keys[] = {
     "name",    "target",   "users",   "spawn_rate", "duration", "stages",   "rate",     "max_vus",
     "thresholds", "profile", "http",  "timeout",    "interval", "think",    "max_body", "insecure_tls",
-    "max_redirects", "pre_allocated_vus", "start_users", "start_rate",
+    "max_redirects", "pre_allocated_vus", "start_users", "start_rate", "tls_ca_file", "tls_cert_file",
+    "tls_key_file",
 };
 
 static int fail(loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -396,6 +398,22 @@ static int get_http(loader *ld, int idx, options *o) {
   return 0;
 }
 
+/* A file option: a string naming a file this process can read. */
+static int get_file(loader *ld, int idx, const char *key, char *out, size_t size) {
+  int rc = get_string(ld, idx, key, out, size);
+  if (rc || !out[0] || access(out, R_OK) == 0) return rc;
+  return fail(ld, "option '%s': cannot read \"%s\" (%s)", key, out, strerror(errno));
+}
+
+static int get_tls(loader *ld, int idx, options *o) {
+  int rc = get_file(ld, idx, "tls_ca_file", o->tls_ca_file, sizeof o->tls_ca_file);
+  if (!rc) rc = get_file(ld, idx, "tls_cert_file", o->tls_cert_file, sizeof o->tls_cert_file);
+  if (!rc) rc = get_file(ld, idx, "tls_key_file", o->tls_key_file, sizeof o->tls_key_file);
+  if (!rc && o->tls_key_file[0] && !o->tls_cert_file[0])
+    rc = fail(ld, "option 'tls_key_file' needs 'tls_cert_file' (the client certificate it belongs to)");
+  return rc;
+}
+
 static void set_defaults(options *o, const char *chunk) {
   const char *base = strrchr(chunk, '/');
   memset(o, 0, sizeof *o);
@@ -560,6 +578,7 @@ int options_load_source(const char *chunkname, const char *source, size_t len, o
   if (!rc) rc = get_profiles(&ld, t, &tmp);
   if (!rc) rc = get_think(&ld, t, &tmp);
   if (!rc) rc = get_http(&ld, t, &tmp);
+  if (!rc) rc = get_tls(&ld, t, &tmp);
   if (!rc) rc = finish(&ld, &tmp);
 out:
   lua_close(ld.L);

@@ -58,6 +58,9 @@ typedef struct options {
   int64_t max_body;   /* bytes of a response body kept for the script; default 1 MiB */
   int64_t max_redirects; /* redirects followed per request (k6 maxRedirects); default 0; > 0 needs curl */
   int insecure_tls;
+  char tls_ca_file[512];   /* PEM bundle to verify servers against, "" = the system store */
+  char tls_cert_file[512]; /* client certificate (PEM) for mTLS, "" = none */
+  char tls_key_file[512];  /* its key, "" = in tls_cert_file */
   size_t ntasks;      /* tasks declared with task(); 0 is an error */
 } options;
 

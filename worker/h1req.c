@@ -3,10 +3,37 @@
 #include "worker/h1req.h"
 
 #include <errno.h>
+#include <http_parser.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+int h1req_parse_url(const char *url, h1req_dest *d) {
+  struct http_parser_url u;
+  http_parser_url_init(&u);
+  size_t ul = strlen(url);
+  if (http_parser_parse_url(url, ul, 0, &u) || !(u.field_set & (1 << UF_HOST))) return -EINVAL;
+  const char *scheme = url + u.field_data[UF_SCHEMA].off;
+  size_t sl = u.field_data[UF_SCHEMA].len;
+  if (sl == 5 && strncasecmp(scheme, "https", 5) == 0) d->tls = 1;
+  else if (sl == 4 && strncasecmp(scheme, "http", 4) == 0) d->tls = 0;
+  else return -EPROTONOSUPPORT;
+  d->host = url + u.field_data[UF_HOST].off;
+  d->host_len = u.field_data[UF_HOST].len;
+  d->port = (u.field_set & (1 << UF_PORT)) ? u.port : d->tls ? 443 : 80;
+  d->hostport = d->host;
+  d->hostport_len = d->host_len;
+  if (d->hostport > url && d->hostport[-1] == '[') d->hostport--, d->hostport_len += 2; /* IPv6 literal */
+  if (u.field_set & (1 << UF_PORT)) d->hostport_len += 1 + u.field_data[UF_PORT].len;
+  size_t t = ul, te = ul;
+  if (u.field_set & (1 << UF_PATH)) t = u.field_data[UF_PATH].off;
+  else if (u.field_set & (1 << UF_QUERY)) t = (size_t)u.field_data[UF_QUERY].off - 1;
+  if (u.field_set & (1 << UF_FRAGMENT)) te = (size_t)u.field_data[UF_FRAGMENT].off - 1;
+  d->target = url + t;
+  d->target_len = te - t;
+  return 0;
+}
 
 static int reserve(h1req_buf *b, size_t extra) {
   if (b->len + extra <= b->cap) return 0;

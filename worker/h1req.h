@@ -31,6 +31,21 @@ typedef struct h1req {
   int njar;
 } h1req;
 
+/* Where an absolute URL sends a request: pointers into the URL it was parsed from. */
+typedef struct h1req_dest {
+  const char *host; /* without the brackets of an IPv6 literal */
+  size_t host_len;
+  int port; /* 80 or 443 when the URL names none */
+  int tls;  /* https:// */
+  const char *hostport; /* what goes into Host: the host as written, with its port if the URL names one */
+  size_t hostport_len;
+  const char *target; /* path and query ("/" when there are none); no fragment */
+  size_t target_len;
+} h1req_dest;
+
+/* Parse an absolute http:// or https:// URL into *d. 0, -EINVAL (not a URL with a host), or
+ * -EPROTONOSUPPORT (another scheme). */
+int h1req_parse_url(const char *url, h1req_dest *d);
 /* Append n bytes to b, growing it. 0 or -ENOMEM. */
 int h1req_buf_add(h1req_buf *b, const void *data, size_t n);
 /* 1 when q's bytes fit r (same method, URL, header names and body; header values equal or of equal

@@ -1,5 +1,6 @@
-/* http.c - the dispatcher behind worker/http.h: one client per engine thread owning both backends,
- * picking h1 (plain http://, no proxy in the environment) or curl (everything else) per request. */
+/* http.c - the dispatcher behind worker/http.h: one client per engine thread owning both backends and
+ * the thread's TLS context, picking h1 (http:// and https://, no proxy in the environment) or curl
+ * (everything else) per request. */
 #include "worker/http.h"
 
 #include <errno.h>
@@ -9,10 +10,13 @@
 
 #include "worker/http_curl.h"
 #include "worker/http_h1.h"
+#include "worker/tls.h"
 
 struct http_client {
   uv_loop_t *loop;
-  http_client_options opt;
+  http_client_options opt; /* its strings are tls's copies */
+  tls_options tls_opt;
+  tls_ctx *tls;
   int proxy_env; /* a proxy variable is set: AUTO sends everything through curl */
   http_h1 *h1;
   http_curl *curl; /* created on first use */
@@ -34,7 +38,8 @@ struct http_conn {
 };
 
 static int proxy_in_env(void) {
-  static const char *const vars[] = {"http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"};
+  static const char *const vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
+                                     "all_proxy",  "ALL_PROXY"};
   for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
     const char *v = getenv(vars[i]);
     if (v && *v) return 1;
@@ -57,8 +62,12 @@ int http_client_create(uv_loop_t *loop, const http_client_options *opt, http_cli
   if (opt) c->opt = *opt;
   if (c->opt.backend < HTTP_AUTO || c->opt.backend > HTTP_CURL) c->opt.backend = HTTP_AUTO;
   c->proxy_env = proxy_in_env();
-  int rc = http_h1_create(loop, &c->h1);
+  c->tls_opt = (tls_options){.insecure = c->opt.insecure_tls, .ca_file = c->opt.tls_ca_file,
+                             .cert_file = c->opt.tls_cert_file, .key_file = c->opt.tls_key_file};
+  int rc = tls_ctx_create(&c->tls_opt, &c->tls);
+  if (rc == 0) rc = http_h1_create(loop, c->tls, &c->h1);
   if (rc < 0) {
+    tls_ctx_free(c->tls);
     free(c);
     return rc;
   }
@@ -72,6 +81,7 @@ static void backend_closed(void *ud) {
   if (--c->pending_closes > 0) return;
   void (*cb)(void *) = c->close_cb;
   void *cud = c->close_ud;
+  tls_ctx_free(c->tls);
   free(c);
   if (cb) cb(cud);
 }
@@ -125,7 +135,7 @@ static void on_done(void *ud, const http_response *res) {
 static int send_curl(http_conn *conn, const http_request *req) {
   http_client *c = conn->c;
   int rc = 0;
-  if (!c->curl) rc = http_curl_create(c->loop, c->opt.insecure_tls, &c->curl);
+  if (!c->curl) rc = http_curl_create(c->loop, &c->tls_opt, &c->curl);
   if (rc == 0 && !conn->curl) rc = http_curl_conn_create(c->curl, &conn->curl);
   return rc < 0 ? rc : http_curl_conn_send(conn->curl, req, on_done, conn);
 }

@@ -1,6 +1,6 @@
 /* http.h - the narrow HTTP client interface the VUs use: one request in, status/headers/body/timings
  * out by callback, on the calling thread's uv loop. Two backends live behind it: http_curl (libcurl on
- * curl_multi_socket_action, for everything) and http_h1 (our lean HTTP/1.1 client for plain http://).
+ * curl_multi_socket_action, for everything) and http_h1 (our lean HTTP/1.1 client, http:// and https://).
  * No curl or http-parser types cross this header. */
 #ifndef LOADCTL_HTTP_H
 #define LOADCTL_HTTP_H
@@ -54,8 +54,11 @@ typedef struct http_response {
 typedef void (*http_done_cb)(http_conn *conn, const http_response *res, void *ud);
 
 typedef struct http_client_options {
-  int backend;           /* enum http_backend; AUTO = h1 for plain http:// when built, else curl */
+  int backend;           /* enum http_backend; AUTO = h1 for http:// and https:// (curl with a proxy) */
   int insecure_tls;      /* skip certificate checks (tests with self-signed certs) */
+  const char *tls_ca_file;   /* PEM bundle the server's certificate is checked against; NULL = system */
+  const char *tls_cert_file; /* client certificate (PEM) for mTLS; NULL = none */
+  const char *tls_key_file;  /* its key (PEM); NULL = in tls_cert_file. These strings must outlive the client */
   int64_t default_timeout_ms;
 } http_client_options;
 

@@ -43,6 +43,7 @@ struct http_curl {
   long nconns;
   int closing;
   int insecure; /* skip TLS certificate checks on every easy handle */
+  char *ca_file, *cert_file, *key_file; /* worker/tls's options, owned; NULL when not set */
   void (*close_cb)(void *ud);
   void *close_ud;
 };
@@ -129,6 +130,9 @@ static void unref(http_curl *h) {
   void (*cb)(void *) = h->close_cb;
   void *ud = h->close_ud;
   free(h->socks);
+  free(h->ca_file);
+  free(h->cert_file);
+  free(h->key_file);
   free(h);
   if (cb) cb(ud);
 }
@@ -437,7 +441,7 @@ int http_curl_conn_send(http_curl_conn *c, const http_request *r, http_curl_done
   return 0;
 }
 
-static CURL *easy_new(http_curl *h, http_curl_conn *c, int insecure) {
+static CURL *easy_new(http_curl *h, http_curl_conn *c) {
   CURL *e = curl_easy_init();
   if (!e) return NULL;
   curl_easy_setopt(e, CURLOPT_PRIVATE, c);
@@ -455,10 +459,13 @@ static CURL *easy_new(http_curl *h, http_curl_conn *c, int insecure) {
   curl_easy_setopt(e, CURLOPT_WRITEDATA, c);
   curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_closesocket);
   curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, h);
-  if (insecure) {
+  if (h->insecure) {
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
   }
+  if (h->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
+  if (h->cert_file) curl_easy_setopt(e, CURLOPT_SSLCERT, h->cert_file);
+  if (h->key_file || h->cert_file) curl_easy_setopt(e, CURLOPT_SSLKEY, h->key_file ? h->key_file : h->cert_file);
   return e;
 }
 
@@ -467,7 +474,7 @@ int http_curl_conn_create(http_curl *h, http_curl_conn **out) {
   http_curl_conn *c = calloc(1, sizeof *c);
   if (!c) return -ENOMEM;
   c->h = h;
-  c->easy = easy_new(h, c, h->insecure);
+  c->easy = easy_new(h, c);
   if (!c->easy) {
     free(c);
     return -ENOMEM;
@@ -501,19 +508,35 @@ void http_curl_conn_release(http_curl_conn *c) {
 }
 
 
-int http_curl_create(uv_loop_t *loop, int insecure_tls, http_curl **out) {
+static char *dup_set(const char *s) {
+  return s && *s ? strdup(s) : NULL;
+}
+
+static void free_h(http_curl *h) {
+  if (h->multi) curl_multi_cleanup(h->multi);
+  if (h->share) curl_share_cleanup(h->share);
+  free(h->ca_file);
+  free(h->cert_file);
+  free(h->key_file);
+  free(h);
+}
+
+int http_curl_create(uv_loop_t *loop, const tls_options *tls, http_curl **out) {
   pthread_once(&global_once, global_init);
   if (global_rc != CURLE_OK) return -EIO;
   http_curl *h = calloc(1, sizeof *h);
   if (!h) return -ENOMEM;
   h->loop = loop;
-  h->insecure = insecure_tls;
+  if (tls) {
+    h->insecure = tls->insecure;
+    h->ca_file = dup_set(tls->ca_file);
+    h->cert_file = dup_set(tls->cert_file);
+    h->key_file = dup_set(tls->key_file);
+  }
   h->multi = curl_multi_init();
   h->share = curl_share_init();
   if (!h->multi || !h->share) {
-    if (h->multi) curl_multi_cleanup(h->multi);
-    if (h->share) curl_share_cleanup(h->share);
-    free(h);
+    free_h(h);
     return -ENOMEM;
   }
   curl_share_setopt(h->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS); /* one thread: no lock needed */

@@ -4,6 +4,7 @@
 #define LOADCTL_HTTP_CURL_H
 
 #include "worker/http.h"
+#include "worker/tls.h"
 
 typedef struct http_curl http_curl;           /* one CURLM + share + timer per loop */
 typedef struct http_curl_conn http_curl_conn; /* one reused easy handle: connection + cookie jar */
@@ -11,9 +12,10 @@ typedef struct http_curl_conn http_curl_conn; /* one reused easy handle: connect
 /* Called exactly once per accepted request; res and what it points to are valid only during the call. */
 typedef void (*http_curl_done_cb)(void *ud, const http_response *res);
 
-/* Create on loop; insecure_tls skips certificate checks. Caller owns it: http_curl_close.
+/* Create on loop; tls (may be NULL, strings copied) says how certificates are checked and which client
+ * certificate is sent, as for the h1 backend. Caller owns it: http_curl_close.
  * 0, -ENOMEM or -EIO (curl init failed). */
-int http_curl_create(uv_loop_t *loop, int insecure_tls, http_curl **out);
+int http_curl_create(uv_loop_t *loop, const tls_options *tls, http_curl **out);
 /* Cancel everything, close all handles; close_cb(ud) runs from the loop once all is freed. */
 void http_curl_close(http_curl *h, void (*close_cb)(void *ud), void *ud);
 

@@ -1,6 +1,7 @@
-/* http_h1.c - lean HTTP/1.1 client on uv_tcp (the default backend for plain http://): the per-request
- * path is one uv_try_write and the reads of one long-running uv_read_start, with no allocation once a
- * conn's buffers have grown to the request and response sizes it sees. */
+/* http_h1.c - lean HTTP/1.1 client on uv_tcp (the default backend for http:// and https://): the
+ * per-request path is one uv_try_write and the reads of one long-running uv_read_start, with no allocation
+ * once a conn's buffers have grown to the request and response sizes it sees. https:// goes through
+ * worker/tls on the same reads and writes. */
 #include "worker/http_h1.h"
 
 #include <errno.h>
@@ -12,8 +13,10 @@
 #include "common/clock.h"
 #include "common/stats.h"
 #include "worker/h1req.h"
+#include "worker/tls.h"
 
 #define READ_BUF 65536
+#define PLAIN_BUF 16384 /* one TLS record */
 #define DEFAULT_TIMEOUT_MS 30000
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
 
@@ -21,6 +24,7 @@ enum { ST_NONE = 0, ST_CONNECTING, ST_OPEN, ST_CLOSING };
 
 struct http_h1 {
   uv_loop_t *loop;
+  tls_ctx *tls; /* not owned; NULL: no https:// */
   http_parser_settings settings;
   uv_timer_t anchor; /* closed last, so close_cb always runs from the loop */
   http_h1_conn *conns;
@@ -29,6 +33,7 @@ struct http_h1 {
   void (*close_cb)(void *ud);
   void *close_ud;
   char rbuf[READ_BUF]; /* one read buffer for all conns: reads are parsed before the next alloc */
+  char pbuf[PLAIN_BUF]; /* and one for what TLS decrypts from it */
 };
 
 struct http_h1_conn {
@@ -46,6 +51,10 @@ struct http_h1_conn {
   char host[256];
   char gai_host[256]; /* what the pending lookup asked for (the host may change meanwhile) */
   int port;
+  int https;     /* the destination speaks TLS */
+  tls_conn *tls; /* the open connection's TLS session, NULL on plain http:// */
+  int tls_ready; /* its handshake is done */
+  int64_t tls_start_ns;
   struct sockaddr_storage addr;
   int have_addr;
   /* request */
@@ -112,6 +121,9 @@ static void close_tcp(http_h1_conn *c) {
 static void tcp_closed(uv_handle_t *handle) {
   http_h1_conn *c = handle->data;
   c->tcp_state = ST_NONE;
+  tls_conn_free(c->tls);
+  c->tls = NULL;
+  c->tls_ready = 0;
   c->writing = 0;
   c->reused = 0;
   c->handles--;
@@ -179,7 +191,8 @@ static void on_timer(uv_timer_t *t) {
     uv_timer_start(&c->timer, on_timer, (uint64_t)left, 0);
     return;
   }
-  fail(c, STATS_ERR_TIMEOUT, c->connecting ? "connect timeout" : "request timeout", 0);
+  const char *what = !c->connecting ? "request timeout" : c->tls ? "TLS handshake timeout" : "connect timeout";
+  fail(c, STATS_ERR_TIMEOUT, what, 0);
 }
 
 /* ---- response parsing ---- */
@@ -295,10 +308,47 @@ static void on_eof(http_h1_conn *c, int uverr) {
   broken(c, uverr);
 }
 
+static void ready(http_h1_conn *c);
+
+static void tls_failed(http_h1_conn *c) {
+  fail(c, STATS_ERR_TLS, c->tls ? tls_conn_error(c->tls) : "TLS: out of memory", 0);
+}
+
+/* The handshake of c's connection moved on with the bytes fed: 0 when it is done, else -1. */
+static int tls_handshake(http_h1_conn *c) {
+  int rc = tls_conn_handshake(c->tls);
+  if (rc < 0) tls_failed(c);
+  if (rc <= 0) return -1;
+  c->tls_ready = 1;
+  if (c->busy) { /* what a request waited for: from its send, or the handshake's start if later */
+    int64_t from = c->tls_start_ns > c->res.sent_ns ? c->tls_start_ns : c->res.sent_ns;
+    c->res.tls_ns += clock_mono_ns() - from;
+  }
+  ready(c);
+  return c->tcp_state == ST_OPEN ? 0 : -1;
+}
+
+/* Ciphertext read on an https:// connection: the handshake, then plaintext to the parser. */
+static void tls_in(http_h1_conn *c, const char *data, size_t len) {
+  tls_conn *t = c->tls;
+  tls_conn_feed(t, data, len);
+  if (!c->tls_ready && tls_handshake(c) < 0) return;
+  while (c->tcp_state == ST_OPEN) {
+    ssize_t n = tls_conn_read(t, c->h->pbuf, sizeof c->h->pbuf);
+    if (n == 0) break;
+    if (n > 0 && c->busy) feed(c, c->h->pbuf, (size_t)n);
+    else if (n > 0) close_tcp(c); /* bytes nobody asked for */
+    else if (n == TLS_CLOSED) on_eof(c, UV_EOF);
+    else tls_failed(c);
+  }
+  tls_conn_feed(t, NULL, 0); /* what is left of data (a closed connection's) is not read later */
+}
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   http_h1_conn *c = s->data;
   if (c->tcp_state != ST_OPEN) return;
-  if (n > 0 && c->busy) feed(c, b->base, (size_t)n);
+  if (n > 0 && c->tls) tls_in(c, b->base, (size_t)n);
+  else if (n > 0 && c->busy) feed(c, b->base, (size_t)n);
   else if (n > 0) close_tcp(c); /* bytes nobody asked for: this connection is out of step */
   else if (n < 0) on_eof(c, (int)n);
 }
@@ -312,7 +362,26 @@ static void on_write(uv_write_t *w, int status) {
   if (status < 0) broken(c, status);
 }
 
+static void on_tls_written(void *ud, int status) {
+  http_h1_conn *c = ud;
+  c->writing = 0;
+  if (status == UV_ECANCELED || !c->busy || c->tcp_state != ST_OPEN) return;
+  if (status < 0) broken(c, status);
+}
+
+static void write_tls(http_h1_conn *c) {
+  int rc = tls_conn_write(c->tls, c->q.bytes.data, c->q.bytes.len);
+  c->res.bytes_out = c->q.bytes.len;
+  if (rc == UV_EPROTO) tls_failed(c);
+  else if (rc < 0) broken(c, rc);
+  else c->writing = tls_conn_writing(c->tls);
+}
+
 static void write_request(http_h1_conn *c) {
+  if (c->tls) {
+    write_tls(c);
+    return;
+  }
   uv_buf_t b = uv_buf_init(c->q.bytes.data, (unsigned)c->q.bytes.len);
   int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
   if (n == UV_EAGAIN || n == UV_ENOSYS) n = 0;
@@ -338,32 +407,49 @@ static void arm_timer(http_h1_conn *c, int64_t now_ns) {
   uv_timer_start(&c->timer, on_timer, (uint64_t)left, 0);
 }
 
+/* c's connection is up, TLS included: send the request that waits for it. */
+static void ready(http_h1_conn *c) {
+  int pre = c->pre;
+  c->connecting = c->pre = 0;
+  if (pre) c->reused = 1; /* the server may close it before the first request: that one is resent */
+  if (!c->busy) return;
+  arm_timer(c, clock_mono_ns());
+  write_request(c);
+}
+
+static void start_tls(http_h1_conn *c, int64_t now_ns) {
+  c->tls_start_ns = now_ns;
+  int rc = tls_conn_create(c->h->tls, (uv_stream_t *)&c->tcp, c->host, c->port, "http/1.1", on_tls_written, c,
+                           &c->tls);
+  if (rc == 0) rc = tls_conn_handshake(c->tls);
+  if (rc < 0) tls_failed(c);
+}
+
 static void on_connect(uv_connect_t *r, int status) {
   http_h1_conn *c = r->data;
   if (status == UV_ECANCELED || c->tcp_state != ST_CONNECTING) return;
-  int pre = c->pre;
-  c->connecting = c->pre = 0;
   if (status < 0) {
+    c->connecting = c->pre = 0;
     if (c->busy) fail(c, connect_kind(status), "connect", status);
     else close_tcp(c); /* opened ahead: the first request connects again and reports the error */
     return;
   }
   c->tcp_state = ST_OPEN;
+  int64_t now = clock_mono_ns();
   if (c->busy) { /* what a request waited for: from its send, or the connect's start if later */
     int64_t from = c->connect_start_ns > c->res.sent_ns ? c->connect_start_ns : c->res.sent_ns;
-    c->res.connect_ns += clock_mono_ns() - from;
+    c->res.connect_ns += now - from;
   }
   uv_tcp_nodelay(&c->tcp, 1);
   int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   if (rc < 0) {
+    c->connecting = c->pre = 0;
     if (c->busy) fail(c, STATS_ERR_CONNECT, "read start", rc);
     else close_tcp(c);
     return;
   }
-  if (pre) c->reused = 1; /* the server may close it before the first request: that one is resent */
-  if (!c->busy) return;
-  arm_timer(c, clock_mono_ns());
-  write_request(c);
+  if (c->https) start_tls(c, now);
+  else ready(c);
 }
 
 static void connect_addr(http_h1_conn *c) {
@@ -441,15 +527,26 @@ static void start_connect(http_h1_conn *c) {
   arm_timer(c, clock_mono_ns());
 }
 
-/* Point c at host:port, dropping its connection, address and cookies if that is a change. */
-static void set_destination(http_h1_conn *c, const char *host, size_t hl, int port) {
-  if (port == c->port && strlen(c->host) == hl && memcmp(c->host, host, hl) == 0) return;
+/* Point c at d's host, port and scheme, dropping its connection, address and cookies if that is a change. */
+static void set_destination(http_h1_conn *c, const h1req_dest *d) {
+  size_t hl = d->host_len;
+  if (d->port == c->port && d->tls == c->https && strlen(c->host) == hl && memcmp(c->host, d->host, hl) == 0)
+    return;
   close_tcp(c);
-  memcpy(c->host, host, hl);
+  memcpy(c->host, d->host, hl);
   c->host[hl] = 0;
-  c->port = port;
+  c->port = d->port;
+  c->https = d->tls;
   c->have_addr = 0;
   h1req_forget(&c->q);
+}
+
+/* d from url, checked for what this backend can send. */
+static int destination(const http_h1 *h, const char *url, h1req_dest *d) {
+  int rc = h1req_parse_url(url, d);
+  if (rc < 0) return rc;
+  if (d->tls && !h->tls) return -EPROTONOSUPPORT;
+  return d->host_len < sizeof ((http_h1_conn *)0)->host ? 0 : -EINVAL;
 }
 
 /* Parse the URL; switch destination (dropping connection, address and cookies) if it changed. */
@@ -457,29 +554,18 @@ static int prepare(http_h1_conn *c, const http_request *r) {
   /* the same method, URL, header names and body as the last request: its destination, parsed and
    * checked then, is c's (set_destination drops the cached shape), and only the values differ */
   if (h1req_reuse(&c->q, r)) return 0;
-  struct http_parser_url u;
-  http_parser_url_init(&u);
-  size_t ul = strlen(r->url);
-  if (http_parser_parse_url(r->url, ul, 0, &u) || !(u.field_set & (1 << UF_HOST))) return -EINVAL;
-  if (u.field_data[UF_SCHEMA].len != 4 || strncasecmp(r->url + u.field_data[UF_SCHEMA].off, "http", 4)) return -EPROTONOSUPPORT;
-  size_t hl = u.field_data[UF_HOST].len;
-  int port = (u.field_set & (1 << UF_PORT)) ? u.port : 80;
-  if (hl >= sizeof c->host || !h1req_token_ok(r->method)) return -EINVAL;
+  h1req_dest d;
+  int rc = destination(c->h, r->url, &d);
+  if (rc < 0) return rc;
+  if (!h1req_token_ok(r->method)) return -EINVAL;
   for (size_t i = 0; i < r->nheaders; i++)
     if (!h1req_token_ok(r->headers[i].name) || !h1req_value_ok(r->headers[i].value)) return -EINVAL;
-  set_destination(c, r->url + u.field_data[UF_HOST].off, hl, port);
-  size_t hp = u.field_data[UF_HOST].off, hpl = hl;
-  if (hp > 0 && r->url[hp - 1] == '[') hp--, hpl += 2; /* keep the brackets of an IPv6 literal */
-  if (u.field_set & (1 << UF_PORT)) hpl += 1 + u.field_data[UF_PORT].len;
-  size_t t = ul, te = ul;
-  if (u.field_set & (1 << UF_PATH)) t = u.field_data[UF_PATH].off;
-  else if (u.field_set & (1 << UF_QUERY)) t = (size_t)u.field_data[UF_QUERY].off - 1;
-  if (u.field_set & (1 << UF_FRAGMENT)) te = (size_t)u.field_data[UF_FRAGMENT].off - 1;
-  return h1req_build(&c->q, r, r->url + t, te - t, r->url + hp, hpl);
+  set_destination(c, &d);
+  return h1req_build(&c->q, r, d.target, d.target_len, d.hostport, d.hostport_len);
 }
 
 int http_h1_supports(const char *url) {
-  return url && strncasecmp(url, "http://", 7) == 0;
+  return url && (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0);
 }
 
 int http_h1_conn_send(http_h1_conn *c, const http_request *req, http_h1_done_cb done, void *ud) {
@@ -514,13 +600,9 @@ int http_h1_conn_send(http_h1_conn *c, const http_request *req, http_h1_done_cb 
 }
 
 int http_h1_conn_preconnect(http_h1_conn *c, const char *url) {
-  struct http_parser_url u;
-  http_parser_url_init(&u);
-  if (c->released || c->busy || !http_h1_supports(url)) return -EINVAL;
-  if (http_parser_parse_url(url, strlen(url), 0, &u) || !(u.field_set & (1 << UF_HOST))) return -EINVAL;
-  size_t hl = u.field_data[UF_HOST].len;
-  if (hl >= sizeof c->host) return -EINVAL;
-  set_destination(c, url + u.field_data[UF_HOST].off, hl, (u.field_set & (1 << UF_PORT)) ? u.port : 80);
+  h1req_dest d;
+  if (c->released || c->busy || !url || destination(c->h, url, &d) < 0) return -EINVAL;
+  set_destination(c, &d);
   if (c->tcp_state != ST_NONE || c->gai_pending) return 0;
   c->pre = 1;
   c->timeout_ms = c->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
@@ -556,10 +638,11 @@ void http_h1_conn_release(http_h1_conn *c) {
   if (c->gai_pending) uv_cancel((uv_req_t *)&c->gai);
 }
 
-int http_h1_create(uv_loop_t *loop, http_h1 **out) {
+int http_h1_create(uv_loop_t *loop, tls_ctx *tls, http_h1 **out) {
   http_h1 *h = calloc(1, sizeof *h);
   if (!h) return -ENOMEM;
   h->loop = loop;
+  h->tls = tls;
   h->settings.on_message_begin = on_begin;
   h->settings.on_header_field = on_field;
   h->settings.on_header_value = on_value;

@@ -1,9 +1,13 @@
 /* testserver.c - a small libuv HTTP/1.1 server with misbehaving routes, so the HTTP backends, the
  * integration tests and the fault suite can provoke every failure class on 127.0.0.1.
  *
- * Usage: testserver [--port N] [--host ADDR] [--duration-s S]
+ * Usage: testserver [--port N] [--host ADDR] [--duration-s S] [--tls-dir DIR [--tls-client-cert 1]]
  *   --port 0 (default) picks a free port; the first line on stdout is always "PORT n".
  *   --host defaults to 127.0.0.1. --duration-s (default 60) bounds the run: the server exits by itself.
+ *   --tls-dir serves every route over TLS (OpenSSL on memory BIOs, ALPN http/1.1, session tickets on)
+ *   with a fresh self-signed certificate for localhost and 127.0.0.1, written to DIR/server.pem for
+ *   clients to trust; DIR/client.pem gets a client certificate and its key, which --tls-client-cert 1
+ *   requires of every client.
  *   Keep-alive by default; requests are served one at a time per connection (no pipelining).
  *
  * Routes (query strings are ignored):
@@ -27,10 +31,15 @@
  *   /needcookie     200 "cookie ok\n" when the request carries session=abc123, else 401
  *   /count          body = decimal number of requests served before, not counting /count and /conns
  *   /conns          body = decimal number of TCP connections accepted so far
+ *   /tls            body = "resumed=R alpn=A client_cert=C\n" of this TLS connection (R, C 0 or 1)
  *   anything else   404
  */
 #include <errno.h>
 #include <http_parser.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +67,8 @@ typedef struct srv_conn {
   uint64_t remaining; /* /big and /slow: body bytes still to send */
   int slow;
   int closing;
+  SSL *ssl; /* TLS mode: the session, with memory BIOs in and out */
+  BIO *rbio, *wbio;
 } srv_conn;
 
 typedef struct wr {
@@ -72,6 +83,7 @@ static uv_tcp_t server;
 static uv_timer_t deadline;
 static long long served, conns_accepted;
 static http_parser_settings settings;
+static SSL_CTX *tls; /* NULL: plain HTTP */
 
 static void conn_closed(uv_handle_t *h) {
   srv_conn *c = h->data;
@@ -82,6 +94,7 @@ static void conn_closed(uv_handle_t *h) {
   free(c->hdrs);
   free(c->body);
   free(c->pending);
+  SSL_free(c->ssl); /* and its BIOs */
   free(c);
 }
 
@@ -113,8 +126,28 @@ static void write_done(uv_write_t *req, int status) {
   else if (then == 3) big_next(c);
 }
 
+static void send_raw(srv_conn *c, const char *data, size_t len, int then);
+
+/* TLS mode: encrypt len bytes (none: what the handshake produced) and queue the ciphertext. */
+static void send_tls(srv_conn *c, const char *data, size_t len, int then) {
+  size_t done = 0;
+  if (len && SSL_write_ex(c->ssl, data, len, &done) != 1) {
+    conn_close(c);
+    return;
+  }
+  char *out;
+  long n = BIO_get_mem_data(c->wbio, &out);
+  if (n > 0 || then) send_raw(c, out, n > 0 ? (size_t)n : 0, then);
+  (void)BIO_reset(c->wbio);
+}
+
 /* Queue len bytes; then says what happens once they are written. */
 static void send_bytes(srv_conn *c, const char *data, size_t len, int then) {
+  if (c->ssl) send_tls(c, data, len, then);
+  else send_raw(c, data, len, then);
+}
+
+static void send_raw(srv_conn *c, const char *data, size_t len, int then) {
   wr *w = malloc(sizeof *w + len);
   if (!w) {
     conn_close(c);
@@ -241,6 +274,18 @@ static void route_stream(srv_conn *c, uint64_t bytes, int slow) {
   }
 }
 
+static void route_tls(srv_conn *c) {
+  char out[128];
+  const unsigned char *alpn = NULL;
+  unsigned alen = 0;
+  X509 *peer = c->ssl ? SSL_get1_peer_certificate(c->ssl) : NULL;
+  if (c->ssl) SSL_get0_alpn_selected(c->ssl, &alpn, &alen);
+  snprintf(out, sizeof out, "resumed=%d alpn=%.*s client_cert=%d\n", c->ssl ? SSL_session_reused(c->ssl) : 0,
+           (int)alen, alpn ? (const char *)alpn : "", peer != NULL);
+  X509_free(peer);
+  respond_text(c, c->ssl ? 200 : 404, out);
+}
+
 static void route(srv_conn *c) {
   char path[2048], num[32];
   size_t pl = strcspn(c->url, "?");
@@ -293,7 +338,8 @@ static void route(srv_conn *c) {
   } else if (strcmp(path, "/count") == 0 || strcmp(path, "/conns") == 0) {
     snprintf(num, sizeof num, "%lld\n", strcmp(path, "/count") == 0 ? before : conns_accepted);
     respond_text(c, 200, num);
-  } else respond_text(c, 404, "not found\n");
+  } else if (strcmp(path, "/tls") == 0) route_tls(c);
+  else respond_text(c, 404, "not found\n");
 }
 
 static int grow_append(char **buf, size_t *len, size_t *cap, const char *at, size_t n) {
@@ -385,9 +431,34 @@ static void feed(srv_conn *c, const char *data, size_t len) {
   }
 }
 
+/* TLS mode: plaintext out of the session into the parser, until a request is complete. */
+static void pump_tls(srv_conn *c) {
+  static char plain[16384];
+  size_t n;
+  while (!c->busy && !c->closing && SSL_read_ex(c->ssl, plain, sizeof plain, &n) == 1) feed(c, plain, n);
+  if (c->busy || c->closing) return;
+  int err = SSL_get_error(c->ssl, 0);
+  send_tls(c, NULL, 0, 0); /* what the session wants to say (tickets) */
+  if (err != SSL_ERROR_WANT_READ) conn_close(c);
+  ERR_clear_error();
+}
+
+static void on_read_tls(srv_conn *c, const char *data, size_t len) {
+  BIO_write(c->rbio, data, (int)len);
+  if (!SSL_is_init_finished(c->ssl)) {
+    int rc = SSL_do_handshake(c->ssl);
+    int err = rc == 1 ? SSL_ERROR_NONE : SSL_get_error(c->ssl, rc);
+    send_tls(c, NULL, 0, err == SSL_ERROR_NONE || err == SSL_ERROR_WANT_READ ? 0 : 1); /* alert, then close */
+    ERR_clear_error();
+    if (err != SSL_ERROR_NONE) return;
+  }
+  pump_tls(c);
+}
+
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   srv_conn *c = s->data;
   if (n < 0) conn_close(c);
+  else if (n > 0 && c->ssl) on_read_tls(c, buf->base, (size_t)n);
   else if (n > 0) feed(c, buf->base, (size_t)n);
 }
 
@@ -403,6 +474,8 @@ static void resume(srv_conn *c) {
     free(p);
     if (c->busy || c->closing) return;
   }
+  if (c->ssl) pump_tls(c); /* requests already decrypted or still in the session's buffers */
+  if (c->busy || c->closing) return;
   uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
@@ -419,6 +492,18 @@ static void on_conn(uv_stream_t *srv, int status) {
   }
   conns_accepted++;
   uv_tcp_nodelay(&c->tcp, 1);
+  if (tls) {
+    c->ssl = SSL_new(tls);
+    c->rbio = BIO_new(BIO_s_mem());
+    c->wbio = BIO_new(BIO_s_mem());
+    if (!c->ssl || !c->rbio || !c->wbio) {
+      BIO_free(c->rbio), BIO_free(c->wbio);
+      conn_close(c);
+      return;
+    }
+    SSL_set_bio(c->ssl, c->rbio, c->wbio);
+    SSL_set_accept_state(c->ssl);
+  }
   http_parser_init(&c->parser, HTTP_REQUEST);
   c->parser.data = c;
   uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
@@ -430,19 +515,88 @@ static void on_deadline(uv_timer_t *t) {
   _exit(0);
 }
 
+static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+                       unsigned inlen, void *arg) {
+  static const unsigned char mine[] = "\x08http/1.1";
+  (void)ssl, (void)arg;
+  int rc = SSL_select_next_proto((unsigned char **)out, outlen, mine, sizeof mine - 1, in, inlen);
+  return rc == OPENSSL_NPN_NEGOTIATED ? SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_ALERT_FATAL;
+}
+
+/* A self-signed certificate for key, named cn, valid for localhost and 127.0.0.1 for a day. */
+static X509 *make_cert(EVP_PKEY *key, const char *cn, long serial) {
+  X509 *x = X509_new();
+  if (!x) return NULL;
+  X509_set_version(x, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x), 86400);
+  X509_set_pubkey(x, key);
+  X509_NAME *name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  X509V3_CTX v3;
+  X509V3_set_ctx_nodb(&v3);
+  X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+  X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
+  if (!ext || !X509_add_ext(x, ext, -1) || !X509_sign(x, key, EVP_sha256())) X509_free(x), x = NULL;
+  X509_EXTENSION_free(ext);
+  return x;
+}
+
+static int write_pem(const char *dir, const char *file, X509 *cert, EVP_PKEY *key) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  FILE *f = fopen(path, "w");
+  int ok = f && PEM_write_X509(f, cert) && (!key || PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL));
+  if (f && fclose(f) != 0) ok = 0;
+  if (!ok) fprintf(stderr, "testserver: cannot write %s\n", path);
+  return ok;
+}
+
+/* The TLS context of --tls-dir: fresh server and client certificates, written out for clients. */
+static SSL_CTX *tls_setup(const char *dir, int require_client_cert) {
+  EVP_PKEY *skey = EVP_EC_gen("P-256"), *ckey = EVP_EC_gen("P-256");
+  X509 *scert = skey ? make_cert(skey, "loadctl testserver", 1) : NULL;
+  X509 *ccert = ckey ? make_cert(ckey, "loadctl test client", 2) : NULL;
+  SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+  int ok = scert && ccert && ctx && write_pem(dir, "server.pem", scert, NULL) &&
+           write_pem(dir, "client.pem", ccert, ckey) && SSL_CTX_use_certificate(ctx, scert) == 1 &&
+           SSL_CTX_use_PrivateKey(ctx, skey) == 1;
+  if (ok && require_client_cert) {
+    ok = X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx), ccert) == 1;
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+  }
+  SSL_CTX_set_alpn_select_cb(ctx, select_alpn, NULL);
+  SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"testserver", 10);
+  X509_free(scert), X509_free(ccert);
+  EVP_PKEY_free(skey), EVP_PKEY_free(ckey);
+  if (!ok) {
+    fprintf(stderr, "testserver: cannot set up TLS in %s\n", dir);
+    SSL_CTX_free(ctx);
+    return NULL;
+  }
+  return ctx;
+}
+
 int main(int argc, char **argv) {
   long port = 0;
   double duration_s = 60;
-  const char *host = "127.0.0.1";
+  const char *host = "127.0.0.1", *tls_dir = NULL;
+  int require_client_cert = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (strcmp(argv[i], "--port") == 0) port = strtol(argv[i + 1], NULL, 10);
     else if (strcmp(argv[i], "--duration-s") == 0) duration_s = strtod(argv[i + 1], NULL);
     else if (strcmp(argv[i], "--host") == 0) host = argv[i + 1];
+    else if (strcmp(argv[i], "--tls-dir") == 0) tls_dir = argv[i + 1];
+    else if (strcmp(argv[i], "--tls-client-cert") == 0) require_client_cert = strcmp(argv[i + 1], "1") == 0;
     else {
-      fprintf(stderr, "usage: testserver [--port N] [--host ADDR] [--duration-s S]\n");
+      fprintf(stderr, "usage: testserver [--port N] [--host ADDR] [--duration-s S] [--tls-dir DIR "
+                      "[--tls-client-cert 1]]\n");
       return 1;
     }
   }
+  if (tls_dir && !(tls = tls_setup(tls_dir, require_client_cert))) return 1;
   if (port < 0 || port > 65535 || !(duration_s > 0)) {
     fprintf(stderr, "testserver: bad --port or --duration-s\n");
     return 1;

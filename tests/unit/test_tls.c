@@ -1,6 +1,8 @@
 /* test_tls.c - worker/tls against an OpenSSL server in a thread of this test, with certificates made by
  * the test: a round trip, verification (self-signed refused, accepted with the CA file, wrong address
- * refused), ALPN, client certificates, and session resumption on the second connection. */
+ * refused), ALPN, client certificates, and session resumption on the second connection. Then the same
+ * through the h1 backend (worker/http) against the testserver in TLS mode, which reports per connection
+ * whether the session was resumed, the ALPN protocol and whether a client certificate came. */
 #include <arpa/inet.h>
 #include <check.h>
 #include <netinet/in.h>
@@ -8,15 +10,20 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
+#include <libgen.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include "common/stats.h"
+#include "worker/http.h"
 #include "worker/tls.h"
 
 static EVP_PKEY *server_key, *client_key;
@@ -359,7 +366,163 @@ START_TEST(test_session_resumed_on_reconnect) {
 }
 END_TEST
 
-int main(void) {
+/* ---- through the h1 backend, against the testserver in TLS mode ---- */
+
+static const char *argv0;
+
+typedef struct tserver {
+  pid_t pid;
+  int port;
+  char dir[64], ca[128], client[128];
+} tserver;
+
+/* The testserver with --tls-dir (and --tls-client-cert 1 when require_client_cert). */
+static void tserver_start(tserver *t, int require_client_cert) {
+  const char *b = getenv("LOADCTL_BUILD");
+  char tmp[4096], path[4096];
+  int fds[2];
+  snprintf(tmp, sizeof tmp, "%s", argv0);
+  snprintf(path, sizeof path, "%s/testserver", b && *b ? b : dirname(tmp));
+  snprintf(t->dir, sizeof t->dir, "/tmp/test_tls_srv.XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(t->dir));
+  snprintf(t->ca, sizeof t->ca, "%s/server.pem", t->dir);
+  snprintf(t->client, sizeof t->client, "%s/client.pem", t->dir);
+  ck_assert_int_eq(pipe(fds), 0);
+  t->pid = fork();
+  if (t->pid == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    execl(path, "testserver", "--port", "0", "--duration-s", "60", "--tls-dir", t->dir, "--tls-client-cert",
+          require_client_cert ? "1" : "0", (char *)NULL);
+    _exit(127);
+  }
+  close(fds[1]);
+  FILE *f = fdopen(fds[0], "r");
+  ck_assert_msg(f && fscanf(f, "PORT %d", &t->port) == 1, "cannot start %s", path);
+  fclose(f);
+}
+
+static void tserver_stop(tserver *t) {
+  kill(t->pid, SIGTERM);
+  waitpid(t->pid, NULL, 0);
+  unlink(t->ca);
+  unlink(t->client);
+  rmdir(t->dir);
+}
+
+typedef struct reply {
+  int status, error;
+  char message[256], body[128];
+  int64_t connect_ns, tls_ns;
+} reply;
+
+typedef struct seq {
+  http_conn *conn;
+  http_request *reqs;
+  reply *out;
+  int n, next;
+} seq;
+
+static void seq_done(http_conn *conn, const http_response *res, void *ud) {
+  seq *q = ud;
+  reply *o = &q->out[q->next++];
+  o->status = res->status;
+  o->error = res->error;
+  o->connect_ns = res->connect_ns;
+  o->tls_ns = res->tls_ns;
+  snprintf(o->message, sizeof o->message, "%s", res->error_message);
+  snprintf(o->body, sizeof o->body, "%.*s", (int)res->body_len, res->body ? res->body : "");
+  if (q->next < q->n) ck_assert_int_eq(http_conn_send(conn, &q->reqs[q->next], seq_done, q), 0);
+}
+
+static void on_client_closed(void *ud) {
+  *(int *)ud = 1;
+}
+
+/* GET each path in turn on one conn of an h1 client with opt. */
+static void h1_gets(const tserver *t, http_client_options opt, const char *const *paths, int n, reply *out) {
+  uv_loop_t loop;
+  http_client *c;
+  char urls[4][128];
+  http_request reqs[4];
+  seq q = {.reqs = reqs, .out = out, .n = n};
+  int closed = 0;
+  ck_assert_int_le(n, 4);
+  for (int i = 0; i < n; i++) {
+    snprintf(urls[i], sizeof urls[i], "https://localhost:%d%s", t->port, paths[i]);
+    reqs[i] = (http_request){.method = "GET", .url = urls[i], .max_body = 128};
+  }
+  memset(out, 0, (size_t)n * sizeof *out);
+  opt.backend = HTTP_H1;
+  opt.default_timeout_ms = 20000; /* generous: a loaded machine, valgrind */
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ck_assert_int_eq(http_client_create(&loop, &opt, &c), 0);
+  ck_assert_int_eq(http_conn_create(c, &q.conn), 0);
+  ck_assert_int_eq(http_conn_send(q.conn, &reqs[0], seq_done, &q), 0);
+  while (q.next < n) uv_run(&loop, UV_RUN_ONCE);
+  ck_assert_str_eq(http_backend_name(q.conn), "h1");
+  http_client_close(c, on_client_closed, &closed);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(closed, 1);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+
+START_TEST(test_h1_verifies_by_default) {
+  tserver t;
+  reply r[1];
+  static const char *const tls_path[] = {"/tls"};
+  tserver_start(&t, 0);
+  h1_gets(&t, (http_client_options){0}, tls_path, 1, r); /* the system store does not know it */
+  ck_assert_int_eq(r[0].status, 0);
+  ck_assert_int_eq(r[0].error, STATS_ERR_TLS);
+  ck_assert_msg(strstr(r[0].message, "certificate verify failed: self-signed certificate"), "%s", r[0].message);
+  h1_gets(&t, (http_client_options){.insecure_tls = 1}, tls_path, 1, r);
+  ck_assert_msg(r[0].status == 200, "%d %s", r[0].status, r[0].message);
+  h1_gets(&t, (http_client_options){.tls_ca_file = bad_path}, tls_path, 1, r);
+  ck_assert_int_eq(r[0].error, STATS_ERR_TLS);
+  ck_assert_msg(strstr(r[0].message, bad_path), "%s", r[0].message);
+  tserver_stop(&t);
+}
+END_TEST
+
+START_TEST(test_h1_alpn_timings_and_resumption) {
+  tserver t;
+  reply r[3];
+  static const char *const paths[] = {"/tls", "/close", "/tls"}; /* /close: the next request reconnects */
+  tserver_start(&t, 0);
+  h1_gets(&t, (http_client_options){.tls_ca_file = t.ca}, paths, 3, r);
+  for (int i = 0; i < 3; i++) ck_assert_msg(r[i].status == 200, "req %d: %d %s", i, r[i].status, r[i].message);
+  ck_assert_str_eq(r[0].body, "resumed=0 alpn=http/1.1 client_cert=0\n");
+  ck_assert_str_eq(r[2].body, "resumed=1 alpn=http/1.1 client_cert=0\n");
+  ck_assert_int_gt(r[0].connect_ns, 0);
+  ck_assert_int_gt(r[0].tls_ns, 0);
+  ck_assert_int_eq(r[1].tls_ns, 0); /* kept alive: no handshake */
+  ck_assert_int_eq(r[1].connect_ns, 0);
+  ck_assert_int_gt(r[2].tls_ns, 0); /* resumed, still a (short) handshake */
+  tserver_stop(&t);
+}
+END_TEST
+
+START_TEST(test_h1_client_certificate) {
+  tserver t;
+  reply r[1];
+  static const char *const tls_path[] = {"/tls"};
+  tserver_start(&t, 1);
+  h1_gets(&t, (http_client_options){.tls_ca_file = t.ca, .tls_cert_file = t.client}, tls_path, 1, r);
+  ck_assert_msg(r[0].status == 200, "%d %s", r[0].status, r[0].message);
+  ck_assert_str_eq(r[0].body, "resumed=0 alpn=http/1.1 client_cert=1\n");
+  h1_gets(&t, (http_client_options){.tls_ca_file = t.ca}, tls_path, 1, r);
+  ck_assert_int_eq(r[0].status, 0);
+  ck_assert_int_eq(r[0].error, STATS_ERR_TLS);
+  ck_assert_msg(strstr(r[0].message, "certificate required"), "%s", r[0].message);
+  tserver_stop(&t);
+}
+END_TEST
+
+int main(int argc, char **argv) {
+  (void)argc;
+  argv0 = argv[0];
+  signal(SIGPIPE, SIG_IGN);
   Suite *s = suite_create("tls");
   TCase *tc = tcase_create("tls");
   tcase_add_unchecked_fixture(tc, setup, teardown);
@@ -369,6 +532,9 @@ int main(void) {
   tcase_add_test(tc, test_bad_ca_file_names_it);
   tcase_add_test(tc, test_client_certificate);
   tcase_add_test(tc, test_session_resumed_on_reconnect);
+  tcase_add_test(tc, test_h1_verifies_by_default);
+  tcase_add_test(tc, test_h1_alpn_timings_and_resumption);
+  tcase_add_test(tc, test_h1_client_certificate);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_set_fork_status(sr, CK_NOFORK);
