@@ -15,7 +15,8 @@ static const char check_help[] =
     "load, and print what the run would do. Exit 0 when valid, 1 with file:line when not.\n"
     "\n"
     "flags:\n"
-    "  -h, --help    this text\n";
+    "  -e, --env NAME[=VALUE]  as for `loadctl start`: env(\"NAME\") returns it while loading\n"
+    "  -h, --help              this text\n";
 
 static void print_plan(const char *path, const options *o) {
   char d[32];
@@ -44,6 +45,7 @@ static void print_plan(const char *path, const options *o) {
 }
 
 int cmd_check(int argc, char **argv) {
+  scenario_overrides ov = {.users = -1, .rate = -1};
   scenario sc;
   char err[2048];
   const char *path = NULL;
@@ -53,12 +55,17 @@ int cmd_check(int argc, char **argv) {
       fputs(check_help, stdout);
       return 0;
     }
+    if (!strcmp(argv[i], "-e") || !strcmp(argv[i], "--env")) {
+      if (scenario_parse_env("check", i + 1 < argc ? argv[i + 1] : NULL, &ov) != 0) return EXIT_USAGE;
+      i++;
+      continue;
+    }
     if (argv[i][0] == '-') return cmd_usage_error("check", "unknown flag '%s'", argv[i]);
     if (path) return cmd_usage_error("check", "one scenario at a time (got '%s' and '%s')", path, argv[i]);
     path = argv[i];
   }
   if (!path) return cmd_usage_error("check", "missing SCENARIO.lua");
-  if (scenario_load(path, NULL, &sc, err, sizeof err) != 0) { /* exactly what start and master run */
+  if (scenario_load(path, &ov, &sc, err, sizeof err) != 0) { /* exactly what start and master run */
     fprintf(stderr, "loadctl check: %s\n", err);
     scenario_free(&sc);
     return EXIT_USAGE;

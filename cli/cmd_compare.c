@@ -9,19 +9,21 @@
 #include "master/report/live.h"
 
 static const char help[] =
-    "usage: loadctl compare RUN_A RUN_B [--html FILE] [--margin PCT] [--margin-ms MS] "
-    "[--fail-on-regression]\n"
+    "usage: loadctl compare RUN_A RUN_B [--html FILE] [--margin PCT] [--margin-ms MS] [--margin-errors PTS]\n"
+    "       [--fail-on-regression]\n"
     "\n"
-    "Compare run B against run A per request name: requests/s, p50, p95, p99 and a verdict\n"
+    "Compare run B against run A per request name: requests/s, p50, p95, p99, error rate and a verdict\n"
     "(regression / improvement / same). A change counts only above the noise margin: --margin percent\n"
-    "(default 10) and, for latencies, --margin-ms (default 1). Missing summary.json is rebuilt first.\n"
+    "(default 10) and, for latencies, --margin-ms (default 1); the error rate has its own,\n"
+    "--margin-errors percentage points (default 0.5: 0.2% -> 0.8% is a regression, 0.2% -> 0.6% is not).\n"
+    "Missing summary.json is rebuilt first.\n"
     "\n"
     "  --html FILE             where to write the HTML page (default RUN_B/compare.html)\n"
     "  --fail-on-regression    exit 99 when any request regressed\n";
 
 int cmd_compare(int argc, char **argv) {
   const char *dirs[2] = {NULL, NULL}, *html = NULL;
-  compare_margin m = {0.10, 1.0};
+  compare_margin m = {0.10, 1.0, 0.005};
   bool fail_on = false, tty, color;
   int ndirs = 0, code = 0;
   json_t *a = NULL, *b = NULL, *res = NULL;
@@ -40,6 +42,10 @@ int cmd_compare(int argc, char **argv) {
     } else if (!strcmp(argv[i], "--margin-ms") && i + 1 < argc) {
       m.abs_ms = strtod(argv[++i], &end);
       if (*end || m.abs_ms < 0) return cmd_usage_error("compare", "bad --margin-ms '%s'", argv[i]);
+    } else if (!strcmp(argv[i], "--margin-errors") && i + 1 < argc) {
+      m.errors = strtod(argv[++i], &end) / 100.0;
+      if (*end || !(m.errors >= 0 && m.errors <= 1))
+        return cmd_usage_error("compare", "bad --margin-errors '%s' (percentage points, 0..100)", argv[i]);
     } else if (!strcmp(argv[i], "--fail-on-regression")) {
       fail_on = true;
     } else if (argv[i][0] == '-' || ndirs == 2) {

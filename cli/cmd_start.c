@@ -28,6 +28,8 @@ static const char help_text[] =
     "  --duration D            override options.duration (e.g. 30s, 2m; drops stages)\n"
     "  --users N               override: closed model with N users (drops stages)\n"
     "  --rate R                override: open model at R iterations/s (drops stages)\n"
+    "  -e, --env NAME[=VALUE]  ship NAME (this value, or this process's) with the scenario: env(\"NAME\")\n"
+    "                          returns it on every worker before their own environment; repeatable\n"
     "  --out DIR               run directory (default runs/<UTC time>-<scenario>)\n"
     "  --junit FILE            write thresholds as JUnit XML\n"
     "  --web [HOST:]PORT       live page and control API (docs/web.md); loopback unless a token is set\n"
@@ -67,6 +69,7 @@ static void spawn_workers(void *ud) {
                                  .threads = lw->threads_each,
                                  .orphan_timeout_ns = 10000000000LL,
                                  .allow_exec = lw->allow_exec,
+                                 .once = 1,
                                  .cancel = &lw->cancel};
     if (pthread_create(&lw->tids[i], NULL, worker_main, &lw->cfgs[i]) != 0) {
       LOG(LOG_ERROR, "start: cannot start worker thread %d", i + 1);

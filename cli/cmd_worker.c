@@ -1,4 +1,6 @@
 /* cmd_worker.c - `loadctl worker --master URL`: one worker agent (worker/agent.c) in this process. */
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,19 +14,31 @@
 static const char help_text[] =
     "usage: loadctl worker --master URL [flags]\n"
     "\n"
-    "Connect to a master and run the share of the load it assigns. Stops sending load when the master\n"
-    "is silent for 5 s, keeps reconnecting, and exits after --orphan-timeout without it.\n"
+    "Connect to a master and run the share of the load it assigns; when the run ends, stay connected\n"
+    "and serve the next run (of this master or the next one on the same address) until stopped, like\n"
+    "a locust worker. Stops sending load when the master is silent for 5 s, keeps reconnecting, and\n"
+    "drops the run after --orphan-timeout without it (--once: exits instead).\n"
     "\n"
     "flags:\n"
     "  --master URL            the master (tcp://10.0.0.5:5557, ipc:///path)\n"
     "  --threads N             engine threads (default 0 = one per core)\n"
     "  --key-file FILE         pre-shared key (hex, from `loadctl keygen FILE`); also LOADCTL_KEY\n"
-    "  --orphan-timeout D      exit after D without the master (default 60s)\n"
+    "  --once                  exit after one run (when the master ends it, or after --orphan-timeout)\n"
+    "  --orphan-timeout D      drop a run after D without its master (--once: exit; default 60s)\n"
     "  --id NAME               worker id (default <hostname>-<pid>; at most 64 bytes)\n"
     "  --allow-exec            let scenarios run commands (os.execute, io.popen)\n"
     "  -h, --help              this text\n"
     "\n"
-    "exit codes: 0 the master ended the run, 1 usage error, 2 refused, wrong key or orphaned\n";
+    "exit codes: 0 the master ended the run (--once) or SIGTERM/SIGINT, 1 usage error, 2 refused, wrong\n"
+    "key or orphaned (--once)\n";
+
+static atomic_int stop_requested;
+
+/* SIGTERM/SIGINT: leave at the next tick (last stats out first), exit 0. */
+static void on_stop_signal(int signum) {
+  (void)signum;
+  atomic_store(&stop_requested, 1);
+}
 
 int cmd_worker(int argc, char **argv) {
   agent_config cfg = {.orphan_timeout_ns = 60000000000LL};
@@ -48,6 +62,8 @@ int cmd_worker(int argc, char **argv) {
       cfg.id = argv[++i];
     else if (!strcmp(a, "--allow-exec"))
       cfg.allow_exec = 1;
+    else if (!strcmp(a, "--once"))
+      cfg.once = 1;
     else if (!strcmp(a, "--orphan-timeout")) {
       if ((rc = scenario_parse_duration_flag(argv[0], a, v, &cfg.orphan_timeout_ns)) == 0) i++;
     } else if (!strcmp(a, "--threads") && v) {
@@ -67,5 +83,10 @@ int cmd_worker(int argc, char **argv) {
     return EXIT_USAGE;
   }
   cfg.key = have_key ? key : NULL;
+  cfg.cancel = &stop_requested;
+  struct sigaction sa = {.sa_handler = on_stop_signal};
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
   return agent_run(&cfg);
 }

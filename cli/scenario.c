@@ -53,6 +53,43 @@ static void append(scenario *s, const char *text) {
   s->len += n;
 }
 
+/* Lua source for s: a string literal, bytes other than plain printable ASCII as \ddd. */
+static void lua_quote(FILE *f, const char *s) {
+  fputc('"', f);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') fputc(c, f);
+    else fprintf(f, "\\%03u", c);
+  }
+  fputc('"', f);
+}
+
+/* Put "__loadctl_env = {...}; " before the file's first line (prelude.c's env() reads it first). */
+static int prepend_env(scenario *s, const scenario_overrides *ov, size_t extra) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (!f) return -ENOMEM;
+  fputs("__loadctl_env = {", f);
+  for (size_t i = 0; i < ov->nenv; i++) {
+    fprintf(f, "[\"%s\"] = ", ov->env[i].name);
+    lua_quote(f, ov->env[i].value);
+    fputs(", ", f);
+  }
+  fputs("}; ", f);
+  if (fclose(f) != 0) return -ENOMEM;
+  char *joined = realloc(text, len + s->len + extra + 1);
+  if (!joined) {
+    free(text);
+    return -ENOMEM;
+  }
+  memcpy(joined + len, s->source, s->len + 1);
+  free(s->source);
+  s->source = joined;
+  s->len += len;
+  return 0;
+}
+
 int scenario_load(const char *path, const scenario_overrides *ov, scenario *out, char *err, size_t errlen) {
   const char *base = strrchr(path, '/');
   char line[256];
@@ -62,6 +99,10 @@ int scenario_load(const char *path, const scenario_overrides *ov, scenario *out,
   snprintf(out->name, sizeof out->name, "%s", base ? base + 1 : path);
   rc = read_all(path, &out->source, &out->len, 1024, err, errlen);
   if (rc < 0) return rc;
+  if (ov && ov->nenv && (rc = prepend_env(out, ov, 1024)) < 0) {
+    snprintf(err, errlen, "%s: out of memory", path);
+    return rc;
+  }
   if (ov && (ov->duration_ns > 0 || ov->users >= 0 || ov->rate >= 0)) {
     /* one line, after the file's own text, so line numbers of the file stay right */
     append(out, "\noptions = options or {}; options.stages = nil; options.start_users = nil; options.start_rate = nil;");
@@ -100,6 +141,34 @@ int scenario_validate(const char *path, const options *o, char *err, size_t errl
 void scenario_free(scenario *s) {
   free(s->source);
   s->source = NULL;
+}
+
+int scenario_parse_env(const char *cmd, const char *arg, scenario_overrides *ov) {
+  const char *eq = arg ? strchr(arg, '=') : NULL;
+  size_t n = eq ? (size_t)(eq - arg) : arg ? strlen(arg) : 0;
+  scenario_env *e;
+
+  if (!arg) return cmd_usage_error(cmd, "--env needs NAME or NAME=VALUE");
+  for (size_t i = 0; i < n; i++)
+    if (!(arg[i] == '_' || (arg[i] >= 'A' && arg[i] <= 'Z') || (arg[i] >= 'a' && arg[i] <= 'z') ||
+          (i > 0 && arg[i] >= '0' && arg[i] <= '9')))
+      n = 0;
+  if (n == 0 || n >= sizeof ov->env[0].name)
+    return cmd_usage_error(cmd, "--env '%s': NAME must be letters, digits and _ (not starting with a digit)", arg);
+  if (ov->nenv >= SCENARIO_MAX_ENV) return cmd_usage_error(cmd, "at most %d --env flags", SCENARIO_MAX_ENV);
+  e = &ov->env[ov->nenv];
+  memcpy(e->name, arg, n);
+  e->name[n] = '\0';
+  e->value = eq ? eq + 1 : getenv(e->name);
+  if (!e->value)
+    return cmd_usage_error(cmd, "--env %s: %s is not set here; write --env %s=VALUE", arg, e->name, e->name);
+  for (size_t i = 0; i < ov->nenv; i++) /* the last one given wins, as in k6 */
+    if (!strcmp(ov->env[i].name, e->name)) {
+      ov->env[i].value = e->value;
+      return 0;
+    }
+  ov->nenv++;
+  return 0;
 }
 
 int scenario_parse_duration_flag(const char *cmd, const char *flag, const char *value, int64_t *out_ns) {
@@ -165,6 +234,8 @@ int scenario_parse_flags(int argc, char **argv, scenario_flags *f) {
       if ((rc = scenario_parse_duration_flag(argv[0], a, v, &f->ov.duration_ns)) == 0) i++;
     } else if (!strcmp(a, "--users")) {
       if ((rc = parse_number(argv[0], a, v, 0, &f->ov.users)) == 0) i++;
+    } else if (!strcmp(a, "--env") || !strcmp(a, "-e")) {
+      if ((rc = scenario_parse_env(argv[0], v, &f->ov)) == 0) i++;
     } else if (!strcmp(a, "--rate")) {
       if ((rc = parse_number(argv[0], a, v, 0, &f->ov.rate)) == 0) i++;
     } else if (!strcmp(a, "--workers")) {

@@ -1,6 +1,7 @@
-/* scenario.h - a scenario file read for `loadctl start` and `loadctl master`: its text, command-line
- * overrides (--duration, --users, --rate) appended as Lua so the workers see the same options, and the
- * options parsed from the result (errors name file:line before any load). */
+/* scenario.h - a scenario file read for `loadctl start`, `master` and `check`: its text, command-line
+ * overrides (--duration, --users, --rate) appended as Lua so the workers see the same options, --env
+ * variables put before the text (on its first line, so line numbers stay), and the options parsed and
+ * validated from the result (errors name file:line before any load). */
 #ifndef LOADCTL_SCENARIO_H
 #define LOADCTL_SCENARIO_H
 
@@ -10,10 +11,20 @@
 
 #include "common/options.h"
 
+#define SCENARIO_MAX_ENV 64
+
+/* One --env NAME[=VALUE]: shipped with the scenario, returned by env(NAME) before the local environment. */
+typedef struct scenario_env {
+  char name[128];
+  const char *value; /* borrowed: from argv or this process's environment */
+} scenario_env;
+
 typedef struct scenario_overrides {
   int64_t duration_ns; /* 0 = keep */
   double users;        /* < 0 = keep; else closed model with this many users, stages dropped */
   double rate;         /* < 0 = keep; else open model at this rate, stages dropped */
+  scenario_env env[SCENARIO_MAX_ENV];
+  size_t nenv;
 } scenario_overrides;
 
 typedef struct scenario {
@@ -33,6 +44,10 @@ void scenario_free(scenario *s);
  * and `master` all go through scenario_load, so they refuse the same scenarios with the same
  * "file:line: why" in err. 0 or -EINVAL. */
 int scenario_validate(const char *path, const options *o, char *err, size_t errlen);
+
+/* Add one `--env NAME[=VALUE]` (NAME alone takes this process's value, which must be set). 0, or
+ * EXIT_USAGE after printing the problem for cmd. */
+int scenario_parse_env(const char *cmd, const char *arg, scenario_overrides *ov);
 
 /* Parse a duration flag value; prints a usage error for cmd and returns EXIT_USAGE on failure, else 0. */
 int scenario_parse_duration_flag(const char *cmd, const char *flag, const char *value, int64_t *out_ns);

@@ -170,6 +170,18 @@ static void forget_run(agent *a) {
   a->npending = 0;
 }
 
+/* The run is over (or lost): with --once leave, else forget it and say hello until the next assign. */
+static void run_over(agent *a, const char *why) {
+  if (a->cfg.once) {
+    a->leaving = 1;
+    return;
+  }
+  LOG(LOG_INFO, "worker %s: %s; waiting for the next run", a->id, why);
+  forget_run(a);
+  a->run_id[0] = 0;
+  a->last_hello_mono_ns = 0;
+}
+
 static void apply_share(agent *a, const msg_assign *as) {
   memcpy(a->asg.stages, as->stages, sizeof a->asg.stages);
   a->asg.nstages = as->nstages;
@@ -298,7 +310,7 @@ static void dispatch(agent *a, msg *m) {
       break;
     case MSG_QUIT:
       LOG(LOG_INFO, "worker %s: the master ended the run", a->id);
-      a->leaving = 1;
+      run_over(a, "run ended");
       break;
     case MSG_ERROR:
       LOG(LOG_ERROR, "worker %s: refused by the master: %s", a->id, m->u.error.message);
@@ -372,11 +384,15 @@ static void check_master(agent *a, int64_t now) {
     a->ops->stop(a->eng);
     a->stopped_for_silence = 1;
   }
-  if (quiet >= orphan) {
+  if (quiet >= orphan && a->cfg.once) {
     LOG(LOG_ERROR, "worker %s: no word from the master for %.0f s (--orphan-timeout): exiting", a->id,
         (double)quiet / 1e9);
     a->exit_code = 2;
     a->leaving = 1;
+  } else if (quiet >= orphan && a->run_id[0]) {
+    LOG(LOG_WARN, "worker %s: no word from the master for %.0f s (--orphan-timeout): dropping its run", a->id,
+        (double)quiet / 1e9);
+    run_over(a, "master lost");
   }
   if (!a->heard_master && transport_received(a->tp) == 0 &&
       transport_drops(a->tp, TRANSPORT_DROP_AUTH) + transport_drops(a->tp, TRANSPORT_DROP_KEYMODE) >=
@@ -407,7 +423,7 @@ static void on_tick(uv_timer_t *t) {
   check_resume(a);
   check_finished(a, now);
   check_master(a, now);
-  if (a->finished && now - a->finished_mono_ns > DONE_LINGER_NS) a->leaving = 1;
+  if (a->finished && now - a->finished_mono_ns > DONE_LINGER_NS) run_over(a, "no end of run from the master");
   if (a->leaving) uv_stop(&a->loop);
 }
 

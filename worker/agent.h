@@ -1,7 +1,7 @@
 /* agent.h - the worker side of the protocol: connects to the master, says hello, loads the assigned
  * scenario, drives the engine (start, reassign, stop), ships its stats every interval, answers
  * heartbeats, and keeps the machine safe when the master goes away (stops load after 5 s of silence,
- * gives up after the orphan timeout). `loadctl worker` runs one; `loadctl start` runs several as threads. */
+ * gives up after the orphan timeout). `loadctl worker` runs one (serving run after run unless --once); `loadctl start` runs several as threads. */
 #ifndef LOADCTL_AGENT_H
 #define LOADCTL_AGENT_H
 
@@ -35,11 +35,14 @@ typedef struct agent_config {
   int64_t orphan_timeout_ns;   /* exit after this long without the master; 0 = 60 s */
   atomic_int *cancel;          /* optional: set non-zero to make the agent leave (in-process workers) */
   int allow_exec;              /* let scenarios use os.execute/io.popen */
+  int once;                    /* leave after one run; else wait for the next run (or master) */
   const agent_engine_ops *ops; /* NULL = the real engine */
 } agent_config;
 
-/* Run one worker until the master says quit (returns 0), or a fatal condition: refused by the master,
- * authentication failing, orphaned past the timeout (returns 2 with a log line saying why). */
+/* Run one worker. With cfg->once: until the master ends its run (returns 0). Without: serve run after
+ * run, from this master or the next one on the same address, until cancel is set (returns 0); a master
+ * that goes silent past the orphan timeout costs only its run. Either way a fatal condition ends it:
+ * refused by the master, authentication failing, or (once) orphaned (returns 2 with a log line why). */
 int agent_run(const agent_config *cfg);
 
 #endif

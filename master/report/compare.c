@@ -12,10 +12,17 @@
 #include "master/report/html.h"
 #include "master/report/rebuild.h"
 
+enum margin_kind { REL = 0, LATENCY, ERRORS }; /* which noise margin judges a metric */
+
 static const struct {
-  const char *key;
+  const char *key, *title;
   bool higher_is_better;
-} metrics[] = {{"rps", true}, {"p50_ms", false}, {"p95_ms", false}, {"p99_ms", false}};
+  int margin;
+} metrics[] = {{"rps", "rps", true, REL},
+               {"p50_ms", "p50 ms", false, LATENCY},
+               {"p95_ms", "p95 ms", false, LATENCY},
+               {"p99_ms", "p99 ms", false, LATENCY},
+               {"error_rate", "errors %", false, ERRORS}};
 
 #define NMETRICS (sizeof metrics / sizeof metrics[0])
 
@@ -29,13 +36,22 @@ static const json_t *find_request(const json_t *summary, const char *name) {
   return NULL;
 }
 
-/* -1 worse, +1 better, 0 within the margin. */
-static int judge(double a, double b, bool higher_better, compare_margin m) {
+/* -1 worse, +1 better, 0 within the metric's margin. */
+static int judge(double a, double b, size_t k, compare_margin m) {
   double diff = b - a;
   if (a <= 0 && b <= 0) return 0;
-  if (fabs(diff) <= m.rel * fabs(a)) return 0;
-  if (!higher_better && fabs(diff) <= m.abs_ms) return 0;
-  return (diff > 0) == higher_better ? 1 : -1;
+  if (metrics[k].margin == ERRORS) {
+    if (fabs(diff) <= m.errors) return 0;
+  } else {
+    if (fabs(diff) <= m.rel * fabs(a)) return 0;
+    if (metrics[k].margin == LATENCY && fabs(diff) <= m.abs_ms) return 0;
+  }
+  return (diff > 0) == metrics[k].higher_is_better ? 1 : -1;
+}
+
+/* A shown value: error rates in percent, the rest as stored. */
+static double shown(size_t k, double v) {
+  return metrics[k].margin == ERRORS ? 100 * v : v;
 }
 
 static json_t *compare_one(const char *name, const json_t *qa, const json_t *qb, compare_margin m,
@@ -46,11 +62,14 @@ static json_t *compare_one(const char *name, const json_t *qa, const json_t *qb,
   for (size_t k = 0; k < NMETRICS; k++) {
     double a = json_number_value(json_object_get(qa, metrics[k].key));
     double b = json_number_value(json_object_get(qb, metrics[k].key));
-    int j = qa && qb ? judge(a, b, metrics[k].higher_is_better, m) : 0;
+    int j = qa && qb ? judge(a, b, k, m) : 0;
     json_t *c = json_object();
     json_object_set_new(c, "a", qa ? json_real(a) : json_null());
     json_object_set_new(c, "b", qb ? json_real(b) : json_null());
-    json_object_set_new(c, "change", qa && qb && a != 0 ? json_real((b - a) / a) : json_null());
+    if (metrics[k].margin == ERRORS) /* percentage points: a relative change of a near-zero rate says little */
+      json_object_set_new(c, "change_points", qa && qb ? json_real(100 * (b - a)) : json_null());
+    else
+      json_object_set_new(c, "change", qa && qb && a != 0 ? json_real((b - a) / a) : json_null());
     json_object_set_new(c, "verdict", json_string(j < 0 ? "worse" : j > 0 ? "better" : "same"));
     json_object_set_new(ms, metrics[k].key, c);
     worse += j < 0;
@@ -88,7 +107,8 @@ json_t *compare_summaries(const json_t *a, const json_t *b, compare_margin margi
   json_object_set_new(res, "requests", list);
   json_object_set_new(res, "regressions", json_integer(regressions));
   json_object_set_new(res, "improvements", json_integer(improvements));
-  json_object_set_new(res, "margin", json_pack("{s:f,s:f}", "rel", margin.rel, "abs_ms", margin.abs_ms));
+  json_object_set_new(res, "margin", json_pack("{s:f,s:f,s:f}", "rel", margin.rel, "abs_ms", margin.abs_ms,
+                                               "errors", margin.errors));
   return res;
 }
 
@@ -115,29 +135,39 @@ void compare_print(const json_t *result, FILE *out, bool color) {
   const json_t *q;
   size_t i;
 
-  fprintf(out, "%-32s %-11s %23s %23s %23s %23s\n", "name", "verdict", "rps A -> B", "p50 ms A -> B",
-          "p95 ms A -> B", "p99 ms A -> B");
+  fprintf(out, "%-32s %-11s", "name", "verdict");
+  for (size_t k = 0; k < NMETRICS; k++) {
+    char title[32];
+    snprintf(title, sizeof title, "%s A -> B", metrics[k].title);
+    fprintf(out, " %23s", title);
+  }
+  fputc('\n', out);
   json_array_foreach(json_object_get(result, "requests"), i, q) {
     const char *v = json_string_value(json_object_get(q, "verdict"));
     fprintf(out, "%-32.32s %s%-11s%s", json_string_value(json_object_get(q, "name")), verdict_color(v, color),
             v, color && verdict_color(v, color)[0] ? "\033[0m" : "");
     for (size_t k = 0; k < NMETRICS; k++) {
       const json_t *c = json_object_get(json_object_get(q, "metrics"), metrics[k].key);
-      const json_t *ch = json_object_get(c, "change");
+      const json_t *ch = json_object_get(c, "change"), *pts = json_object_get(c, "change_points");
       char cell[64];
-      snprintf(cell, sizeof cell, "%.1f -> %.1f", json_number_value(json_object_get(c, "a")),
-               json_number_value(json_object_get(c, "b")));
+      snprintf(cell, sizeof cell, metrics[k].margin == ERRORS ? "%.2f -> %.2f" : "%.1f -> %.1f",
+               shown(k, json_number_value(json_object_get(c, "a"))), shown(k, json_number_value(json_object_get(c, "b"))));
       if (json_is_number(ch))
         snprintf(cell + strlen(cell), sizeof cell - strlen(cell), " (%+.0f%%)", 100 * json_number_value(ch));
+      else if (json_is_number(pts) && json_number_value(pts) != 0)
+        snprintf(cell + strlen(cell), sizeof cell - strlen(cell), " (%+.2f)", json_number_value(pts));
       fprintf(out, " %23s", cell);
     }
     fputc('\n', out);
   }
-  fprintf(out, "\n%lld regression(s), %lld improvement(s) (noise margin: %.0f%% and %.1f ms)\n",
+  fprintf(out,
+          "\n%lld regression(s), %lld improvement(s) (noise margins: %.0f%% and %.1f ms; error rate %.2f "
+          "percentage points)\n",
           (long long)json_integer_value(json_object_get(result, "regressions")),
           (long long)json_integer_value(json_object_get(result, "improvements")),
           100 * json_number_value(json_object_get(json_object_get(result, "margin"), "rel")),
-          json_number_value(json_object_get(json_object_get(result, "margin"), "abs_ms")));
+          json_number_value(json_object_get(json_object_get(result, "margin"), "abs_ms")),
+          100 * json_number_value(json_object_get(json_object_get(result, "margin"), "errors")));
 }
 
 static void html_rows(FILE *f, const json_t *result) {
@@ -156,13 +186,14 @@ static void html_rows(FILE *f, const json_t *result) {
     for (size_t k = 0; k < NMETRICS; k++) {
       const json_t *c = json_object_get(json_object_get(q, "metrics"), metrics[k].key);
       const char *mv = json_string_value(json_object_get(c, "verdict"));
-      const json_t *ch = json_object_get(c, "change");
-      fprintf(f, "<td>%.2f</td><td>%.2f</td><td class=\"%s\">", json_number_value(json_object_get(c, "a")),
-              json_number_value(json_object_get(c, "b")),
+      const json_t *ch = json_object_get(c, "change"), *pts = json_object_get(c, "change_points");
+      fprintf(f, "<td>%.2f</td><td>%.2f</td><td class=\"%s\">", shown(k, json_number_value(json_object_get(c, "a"))),
+              shown(k, json_number_value(json_object_get(c, "b"))),
               !strcmp(mv, "worse")    ? "fail"
               : !strcmp(mv, "better") ? "pass"
                                       : "");
       if (json_is_number(ch)) fprintf(f, "%+.1f%%", 100 * json_number_value(ch));
+      if (json_is_number(pts)) fprintf(f, "%+.2f pts", json_number_value(pts));
       fputs("</td>", f);
     }
     fputs("</tr>\n", f);
@@ -192,15 +223,18 @@ int compare_write_html(const json_t *result, const char *path) {
   fputs(
       "<section><h2>Per request (B against A)</h2><table><tr><th class=\"l\">name</th><th>verdict</th>"
       "<th>rps A</th><th>rps B</th><th>change</th><th>p50 A</th><th>p50 B</th><th>change</th><th>p95 A</th>"
-      "<th>p95 B</th><th>change</th><th>p99 A</th><th>p99 B</th><th>change</th></tr>\n",
+      "<th>p95 B</th><th>change</th><th>p99 A</th><th>p99 B</th><th>change</th><th>errors % A</th>"
+      "<th>errors % B</th><th>change</th></tr>\n",
       f);
   html_rows(f, result);
   fprintf(
       f,
-      "</table><p class=\"note\">latencies in ms; a change counts when above %.0f%% and (latency) %.1f ms"
+      "</table><p class=\"note\">latencies in ms; a change counts when above %.0f%% and (latency) %.1f ms; "
+      "an error rate when it moves by more than %.2f percentage points"
       "</p></section></main>\n<script>document.documentElement.setAttribute('data-status','ok');</script>\n",
       100 * json_number_value(json_object_get(json_object_get(result, "margin"), "rel")),
-      json_number_value(json_object_get(json_object_get(result, "margin"), "abs_ms")));
+      json_number_value(json_object_get(json_object_get(result, "margin"), "abs_ms")),
+      100 * json_number_value(json_object_get(json_object_get(result, "margin"), "errors")));
   html_end(f);
   if (fclose(f) != 0) {
     free(buf);

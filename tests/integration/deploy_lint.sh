@@ -75,6 +75,8 @@ else:
         if not secrets or secrets[0]["secret"]["secretName"] != kust["secretGenerator"][0]["name"]:
             err("%s does not mount the generated key Secret" % name)
     if job["spec"]["template"]["spec"].get("restartPolicy") != "Never": err("master Job must not restart")
+    # workers serve run after run (no --once): a Deployment keeps them, each master Job is one run
+    if dep["kind"] != "Deployment" or "--once" in wargs: err("k8s workers must be a Deployment running without --once")
 # cloud-init
 ci_path = os.path.join(d, "cloud-init", "worker.yaml")
 text = open(ci_path).read()
@@ -92,6 +94,9 @@ if not any("enable --now loadctl-worker@main.service" in c for c in cmds): err("
 unit = open(os.path.join(d, "systemd", "loadctl-worker@.service")).read()
 if "EnvironmentFile=/etc/loadctl/worker-%i.env" not in unit or "LoadCredential=key:/etc/loadctl/key" not in unit:
     err("cloud-init paths do not match the systemd unit")
+exec_start = re.search(r"^ExecStart=(.*)$", unit, re.M).group(1)
+if "--once" in exec_start or "Restart=on-failure" not in unit:
+    err("systemd: the worker serves run after run (no --once) and is restarted only on failure")
 for e in errors: print("FAIL:", e)
 print("ok   k8s and cloud-init cross-checks" if not errors else "%d problems" % len(errors))
 sys.exit(1 if errors else 0)

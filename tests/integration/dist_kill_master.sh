@@ -9,7 +9,7 @@ P=$(free_port)
 "$LOADCTL" master "$T/s.lua" --listen "tcp://127.0.0.1:$P" --expect-workers 1 --quiet --out "$T/run" \
   >"$T/master.log" 2>&1 &
 M=$!; PIDS+=($M)
-"$LOADCTL" worker --master "tcp://127.0.0.1:$P" --threads 1 --id w1 --orphan-timeout 12s \
+"$LOADCTL" worker --once --master "tcp://127.0.0.1:$P" --threads 1 --id w1 --orphan-timeout 12s \
   >"$T/w1.log" 2>&1 &
 W=$!; PIDS+=($W)
 for _ in $(seq 1 100); do grep -q "load starts" "$T/w1.log" 2>/dev/null && break; sleep 0.1; done

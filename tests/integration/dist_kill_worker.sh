@@ -11,7 +11,7 @@ P=$(free_port)
   >"$T/master.log" 2>&1 &
 M=$!; PIDS+=($M)
 for i in 1 2; do
-  "$LOADCTL" worker --master "tcp://127.0.0.1:$P" --threads 1 --id "w$i" >"$T/w$i.log" 2>&1 &
+  "$LOADCTL" worker --once --master "tcp://127.0.0.1:$P" --threads 1 --id "w$i" >"$T/w$i.log" 2>&1 &
   W[$i]=$!; PIDS+=(${W[$i]})
 done
 for _ in $(seq 1 100); do grep -q "load starts" "$T/w2.log" 2>/dev/null && break; sleep 0.1; done

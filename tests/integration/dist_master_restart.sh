@@ -10,7 +10,7 @@ P=$(free_port)
 "$LOADCTL" master "$T/long.lua" --listen "tcp://127.0.0.1:$P" --expect-workers 1 --quiet --out "$T/run1" \
   >"$T/master1.log" 2>&1 &
 M=$!; PIDS+=($M)
-"$LOADCTL" worker --master "tcp://127.0.0.1:$P" --threads 1 --id w1 --orphan-timeout 40s >"$T/w1.log" 2>&1 &
+"$LOADCTL" worker --once --master "tcp://127.0.0.1:$P" --threads 1 --id w1 --orphan-timeout 40s >"$T/w1.log" 2>&1 &
 W=$!; PIDS+=($W)
 for _ in $(seq 1 100); do grep -q "load starts" "$T/w1.log" 2>/dev/null && break; sleep 0.1; done
 sleep 2

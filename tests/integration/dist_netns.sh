@@ -28,7 +28,7 @@ ip netns exec $NM "$LOADCTL" master "$T/s.lua" --listen tcp://10.77.1.1:5557 --e
   --expect-timeout 20s --key-file "$T/key" --quiet --out "$T/run" >"$T/master.log" 2>&1 &
 M=$!; PIDS+=($M)
 for i in 1 2; do
-  ip netns exec $NW "$WORKER_BIN" worker --master tcp://10.77.1.1:5557 --key-file "$T/key" --threads 1 --id "ns$i" \
+  ip netns exec $NW "$WORKER_BIN" worker --once --master tcp://10.77.1.1:5557 --key-file "$T/key" --threads 1 --id "ns$i" \
     >"$T/w$i.log" 2>&1 &
   PIDS+=($!)
 done

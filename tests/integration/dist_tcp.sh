@@ -19,7 +19,7 @@ P=$(free_port)
   --quiet --out "$T/run" >"$T/master.log" 2>&1 &
 M=$!; PIDS+=($M)
 for i in 1 2; do
-  "$LOADCTL" worker --master "tcp://127.0.0.1:$P" --key-file "$T/key" --threads 1 --id "w$i" \
+  "$LOADCTL" worker --once --master "tcp://127.0.0.1:$P" --key-file "$T/key" --threads 1 --id "w$i" \
     >"$T/w$i.log" 2>&1 &
   W[$i]=$!; PIDS+=(${W[$i]})
 done

@@ -8,7 +8,7 @@ P=$(free_port)
 "$LOADCTL" master "$T/s.lua" --listen "tcp://127.0.0.1:$P" --expect-workers 1 --expect-timeout 5s \
   --quiet --out "$T/run" >"$T/master.log" 2>&1 &
 M=$!; PIDS+=($M)
-LOADCTL_TEST_VERSION=0.0.1 "$LOADCTL" worker --master "tcp://127.0.0.1:$P" --id old \
+LOADCTL_TEST_VERSION=0.0.1 "$LOADCTL" worker --once --master "tcp://127.0.0.1:$P" --id old \
   >"$T/worker.log" 2>&1 &
 W=$!; PIDS+=($W)
 bwait $W 60; wrc=$?

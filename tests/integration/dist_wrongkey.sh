@@ -12,7 +12,7 @@ P=$(free_port)
 "$LOADCTL" master "$T/s.lua" --listen "tcp://127.0.0.1:$P" --expect-workers 1 --expect-timeout 6s \
   --key-file "$T/key" --quiet --out "$T/run" >"$T/master.log" 2>&1 &
 M=$!; PIDS+=($M)
-"$LOADCTL" worker --master "tcp://127.0.0.1:$P" --key-file "$T/other" --id intruder \
+"$LOADCTL" worker --once --master "tcp://127.0.0.1:$P" --key-file "$T/other" --id intruder \
   --orphan-timeout 20s >"$T/worker.log" 2>&1 &
 W=$!; PIDS+=($W)
 bwait $W 60; wrc=$?

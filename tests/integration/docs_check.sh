@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # docs_check.sh - the docs stay true: every ```lua block in README.md and docs/*.md passes
 # `loadctl check`, every option in docs/scenario-api.md's options table is accepted (and every option
-# loadctl accepts is in that table), and every function the page lists exists in a scenario.
+# loadctl accepts is in that table), every function the page lists exists in a scenario, and
+# docs/architecture.md has a row for every module of common/, worker/ and master/.
 #
 # Blocks that are deliberately partial say so on their first line, and are checked wrapped:
 #   -- fragment: options   the block is the inside of `options = { ... }` written as assignments
@@ -156,6 +157,22 @@ if rc != 0:
     failures.append(f"docs/scenario-api.md: a listed function is missing: {out}")
 else:
     print(f"ok   {len(funcs - hooks)} functions exist: {', '.join(sorted(funcs - hooks))}")
+
+# --- docs/architecture.md names every module, and the README points there, not outside the repo ---
+arch = open(os.path.join(src, "docs", "architecture.md"), encoding="utf-8").read() \
+    if os.path.exists(os.path.join(src, "docs", "architecture.md")) else ""
+for part in ("common", "worker", "master", "cli"):
+    for root, _, files in os.walk(os.path.join(src, part)):
+        for f in sorted(files):
+            if not f.endswith(".c") or part == "cli":
+                continue
+            mod = os.path.relpath(os.path.join(root, f[:-2]), os.path.join(src, part))
+            if not re.search(r"^\| " + re.escape(mod) + r" \|", arch, re.M):
+                failures.append(f"docs/architecture.md: module {part}/{mod}.c has no row ('| {mod} | its job |') "
+                                "in the Modules tables")
+readme = open(os.path.join(src, "README.md"), encoding="utf-8").read()
+if "../shared" in readme or "docs/architecture.md" not in readme:
+    failures.append("README.md: the Layout must point to docs/architecture.md, not outside the repository")
 
 for f in failures:
     print("FAIL " + f)

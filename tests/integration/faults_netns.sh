@@ -22,7 +22,7 @@ t0=$(date +%s)
 ip netns exec $NM "$LOADCTL" master "$T/s.lua" --listen tcp://10.78.1.1:5557 --expect-workers 1 \
   --expect-timeout 20s --key-file "$T/key" --quiet --out "$T/run" >"$T/master.log" 2>&1 &
 M=$!; PIDS+=($M)
-ip netns exec $NW "$LOADCTL" worker --master tcp://10.78.1.1:5557 --key-file "$T/key" --threads 1 --id part1 \
+ip netns exec $NW "$LOADCTL" worker --once --master tcp://10.78.1.1:5557 --key-file "$T/key" --threads 1 --id part1 \
   --orphan-timeout 60s >"$T/w1.log" 2>&1 &
 W=$!; PIDS+=($W)
 for _ in $(seq 1 150); do grep -q "load starts" "$T/w1.log" 2>/dev/null && break; sleep 0.1; done

@@ -32,10 +32,23 @@ grep -q 'data-status' "$runs/b/compare.html" || fail "compare.html"
 "$LOADCTL" compare "$runs/b" "$runs/a" > "$work/imp.txt"; rc=$?
 [ $rc -eq 0 ] || fail "compare without --fail-on-regression gave $rc"
 grep -q '^GET /api/books  *improvement' "$work/imp.txt" || fail "no improvement verdict"
+# errors x5 at the same latencies (same seed): POST /api/orders 3 % -> ~15 % is a regression on its
+# error rate alone; GET /health (no errors) stays "same"
+"$BUILD/mkrun" "$runs/e" --intervals 10 --errors 5 >/dev/null
+"$LOADCTL" compare "$runs/a" "$runs/e" --fail-on-regression > "$work/err.txt"; rc=$?
+cat "$work/err.txt"
+[ $rc -eq 99 ] || fail "compare of an error-rate jump gave $rc, want 99"
+grep -q '^POST /api/orders  *regression' "$work/err.txt" || fail "error-rate jump is not a regression"
+grep -q '^GET /health  *same' "$work/err.txt" || fail "GET /health should be same"
+python3 - "$runs/e/compare.html" <<'PY' || fail "compare.html lacks the error-rate columns"
+import sys; t = open(sys.argv[1]).read(); sys.exit(0 if "errors % A" in t and " pts" in t else 1)
+PY
+"$LOADCTL" compare "$runs/a" "$runs/e" --margin-errors 100 > "$work/err2.txt"; rc=$?
+grep -q '^POST /api/orders  *regression' "$work/err2.txt" && fail "--margin-errors 100 still calls it a regression"
 
 "$LOADCTL" history --runs "$runs" > "$work/hist.txt" || fail "history"
 cat "$work/hist.txt"
-[ "$(grep -c "$runs/" "$work/hist.txt")" -eq 2 ] || fail "history does not list 2 runs"
+[ "$(grep -c "$runs/" "$work/hist.txt")" -eq 2 ] || fail "history does not list 2 runs (a and b; e was not reported)"
 grep -q '(thresholds failed)' "$work/hist.txt" || fail "history does not flag b"
 "$LOADCTL" history --runs "$runs" --name 'POST /api/orders' > "$work/trend.txt" || fail "history --name"
 [ "$(grep -c ' ms  #' "$work/trend.txt")" -eq 2 ] || fail "trend: $(cat "$work/trend.txt")"

@@ -34,7 +34,7 @@ P=$(free_port)
 "$LOADCTL" master "$T/sec.lua" --listen "tcp://127.0.0.1:$P" --expect-workers 1 --expect-timeout 20s \
   --key-file "$T/key" --out "$T/secrun" >"$T/sec-master.log" 2>&1 &
 M=$!; PIDS+=($M)
-"$LOADCTL" worker --master "tcp://127.0.0.1:$P" --key-file "$T/key" --threads 1 --id sec1 >"$T/sec-worker.log" 2>&1 &
+"$LOADCTL" worker --once --master "tcp://127.0.0.1:$P" --key-file "$T/key" --threads 1 --id sec1 >"$T/sec-worker.log" 2>&1 &
 W=$!; PIDS+=($W)
 bwait $M 60; mrc=$?
 bwait $W 30; wrc=$?
@@ -110,7 +110,7 @@ P=$(free_port)
 "$LOADCTL" master "$T/exec.lua" --listen "tcp://127.0.0.1:$P" --expect-workers 1 --expect-timeout 20s --quiet \
   --out "$T/withexec" >"$T/exec-master.log" 2>&1 &
 M=$!; PIDS+=($M)
-"$LOADCTL" worker --master "tcp://127.0.0.1:$P" --threads 1 --id ex1 --allow-exec >"$T/exec-worker.log" 2>&1 &
+"$LOADCTL" worker --once --master "tcp://127.0.0.1:$P" --threads 1 --id ex1 --allow-exec >"$T/exec-worker.log" 2>&1 &
 W=$!; PIDS+=($W)
 bwait $M 60; mrc=$?
 bwait $W 30; wrc=$?
@@ -150,9 +150,9 @@ M1=$!; PIDS+=($M1)
 "$LOADCTL" master "$T/d.lua" --listen "tcp://127.0.0.1:$P2" --expect-workers 1 --expect-timeout 6s \
   --quiet --out "$T/drun2" >"$T/d2-master.log" 2>&1 &
 M2=$!; PIDS+=($M2)
-"$LOADCTL" worker --master "tcp://127.0.0.1:$P1" --key-file "$T/key" --id d1 --orphan-timeout 20s >"$T/d1-worker.log" 2>&1 &
+"$LOADCTL" worker --once --master "tcp://127.0.0.1:$P1" --key-file "$T/key" --id d1 --orphan-timeout 20s >"$T/d1-worker.log" 2>&1 &
 W1=$!; PIDS+=($W1)
-"$LOADCTL" worker --master "tcp://127.0.0.1:$P2" --key-file "$T/key" --id d2 --orphan-timeout 20s >"$T/d2-worker.log" 2>&1 &
+"$LOADCTL" worker --once --master "tcp://127.0.0.1:$P2" --key-file "$T/key" --id d2 --orphan-timeout 20s >"$T/d2-worker.log" 2>&1 &
 W2=$!; PIDS+=($W2)
 bwait $W1 40; w1rc=$?
 bwait $W2 40; w2rc=$?

@@ -1,7 +1,7 @@
 /* mkrun.c - writes a synthetic run directory through the real rundir/report API (three request names,
  * a users ramp, errors, failures, checks, exemplars, thresholds), for the report tests and the
  * kill -9 test (--slow: one interval every 100 ms, so a test can kill it mid-run).
- * usage: mkrun DIR [--intervals N] [--slow] [--live] [--no-finish] [--seed N] [--scale X] [--slowdown X]
+ * usage: mkrun DIR [--intervals N] [--slow] [--live] [--no-finish] [--seed N] [--scale X] [--slowdown X] [--errors X]
  *              [--threshold EXPR]... (exit 99 when a threshold fails, like loadctl start) */
 #include <errno.h>
 #include <inttypes.h>
@@ -18,6 +18,7 @@
 
 static uint64_t rng_state = 88172645463325252ULL;
 static double slowdown = 1.0;
+static double error_scale = 1.0; /* --errors X: every name's error fraction times X, latencies unchanged */
 
 static double rnd(void) {
   rng_state ^= rng_state << 13;
@@ -42,7 +43,7 @@ static void fill_name(stats_interval *iv, const char *name, const char *method, 
     stats_entry_record(e, us, us);
     e->bytes_in += 512;
     e->bytes_out += 128;
-    if (rnd() < err_frac) stats_entry_fail(e, kind, msg);
+    if (rnd() < err_frac * error_scale) stats_entry_fail(e, kind, msg);
     if (i % 50 == 0) {
       stats_exemplar x;
       memset(&x, 0, sizeof x);
@@ -103,6 +104,8 @@ int main(int argc, char **argv) {
       scale = strtod(argv[++i], NULL);
     else if (!strcmp(argv[i], "--slowdown") && i + 1 < argc)
       slowdown = strtod(argv[++i], NULL);
+    else if (!strcmp(argv[i], "--errors") && i + 1 < argc)
+      error_scale = strtod(argv[++i], NULL);
     else if (!strcmp(argv[i], "--live"))
       live_view = 1;
     else if (!strcmp(argv[i], "--threshold") && i + 1 < argc && nth < 8)

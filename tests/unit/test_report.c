@@ -363,7 +363,7 @@ START_TEST(history_and_compare) {
   json_t *b = json_deep_copy(a);
   json_t *q = json_array_get(json_object_get(b, "requests"), 1);
   json_object_set_new(q, "p99_ms", json_real(200.0));
-  compare_margin m = {0.10, 1.0};
+  compare_margin m = {0.10, 1.0, 0.005};
   json_t *res = compare_summaries(a, b, m);
   ck_assert_int_eq(json_integer_value(json_object_get(res, "regressions")), 1);
   ck_assert_str_eq(
@@ -385,6 +385,26 @@ START_TEST(history_and_compare) {
   json_object_set_new(json_array_get(json_object_get(b, "requests"), 0), "rps", json_real(200.0));
   res = compare_summaries(a, b, m);
   ck_assert_int_eq(json_integer_value(json_object_get(res, "improvements")), 1);
+  json_decref(res);
+  /* errors jump from 0.2 % to 5 % with latency unchanged: a regression by the error-rate margin alone */
+  json_t *qa0 = json_array_get(json_object_get(a, "requests"), 0), *qb0 = json_array_get(json_object_get(b, "requests"), 0);
+  json_object_set_new(qb0, "rps", json_object_get(qa0, "rps") ? json_copy(json_object_get(qa0, "rps")) : json_real(0));
+  json_object_set_new(qa0, "error_rate", json_real(0.002));
+  json_object_set_new(qb0, "error_rate", json_real(0.05));
+  res = compare_summaries(a, b, m);
+  ck_assert_int_eq(json_integer_value(json_object_get(res, "regressions")), 1);
+  json_t *r0 = json_array_get(json_object_get(res, "requests"), 0);
+  ck_assert_str_eq(json_string_value(json_object_get(r0, "verdict")), "regression");
+  json_t *er = json_object_get(json_object_get(r0, "metrics"), "error_rate");
+  ck_assert_str_eq(json_string_value(json_object_get(er, "verdict")), "worse");
+  ck_assert_double_eq_tol(json_number_value(json_object_get(er, "change_points")), 4.8, 1e-9);
+  ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(r0, "metrics"), "p99_ms"),
+                                                     "verdict")), "same");
+  json_decref(res);
+  /* 0.2 % -> 0.6 %: tripled, but 0.4 points, inside the 0.5-point margin */
+  json_object_set_new(qb0, "error_rate", json_real(0.006));
+  res = compare_summaries(a, b, m);
+  ck_assert_int_eq(json_integer_value(json_object_get(res, "regressions")), 0);
   json_decref(res);
   (void)err;
   json_decref(a);
