@@ -91,6 +91,8 @@ samples = {
     "thresholds": '{ p95 = "< 1s" }',
     "think": "{0, 0.1}",
     "target": '"http://127.0.0.1:1"',
+    # type "path": a file that exists; the key needs the certificate it belongs to
+    "tls_key_file": f'"{os.path.join(tmp, "sample.pem")}", tls_cert_file = "{os.path.join(tmp, "sample.pem")}"',
     # where stages start from: only meaningful (and accepted) with stages
     "start_users": '1, stages = { {duration = "1s", users = 2} }',
     "start_rate": '1, stages = { {duration = "1s", rate = 2} }',
@@ -104,9 +106,11 @@ def sample(key, typ, model):
     if "duration" in t: return '"1s"'
     if t.startswith("`\""): return re.match(r'`("[^"]*")`', typ).group(1)
     if "number" in t or "bytes" in t: return "1"
+    if t == "path": return f'"{os.path.join(tmp, "sample.pem")}"'
     if "string" in t: return '"docs"'
     return None
 
+open(os.path.join(tmp, "sample.pem"), "w").write("")
 documented = set()
 for key, typ, meaning in rows:
     documented.add(key)
