@@ -20,7 +20,7 @@ static const char check_help[] =
 
 static void print_plan(const char *path, const options *o) {
   char d[32];
-  static const char *const backends[] = {"auto", "h1", "curl"};
+  static const char *const backends[] = {"auto", "h1", "curl", "h2"};
   printf("%s: ok\n", path);
   printf("  name:       %s\n  target:     %s\n", o->name, o->target);
   if (o->model == OPTIONS_OPEN)
@@ -32,7 +32,8 @@ static void print_plan(const char *path, const options *o) {
   for (size_t i = 0; i < o->nstages; i++)
     printf("  stage %zu:    %s to %.2f %s\n", i + 1, clock_format_duration(o->stages[i].duration_ns, d, sizeof d),
            o->stages[i].target, o->model == OPTIONS_OPEN ? "iterations/s" : "users");
-  printf("  tasks:      %zu\n  http:       %s\n", o->ntasks, backends[o->http_backend % 3]);
+  printf("  tasks:      %zu\n  http:       %s\n", o->ntasks, backends[o->http_backend % 4]);
+  if (o->http_backend == 3 || o->h2_connections > 1) printf("  h2_connections: %d per thread per origin\n", o->h2_connections);
   for (size_t i = 0; i < o->nthresholds; i++) {
     printf("  threshold:  %s%s", o->thresholds[i].expr, o->thresholds[i].abort_on_fail ? " (abort on fail" : "");
     if (o->thresholds[i].abort_on_fail && o->thresholds[i].delay_abort_ns > 0)

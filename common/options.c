@@ -31,7 +31,7 @@ static const char *const known_keys[] = {
     "name",    "target",   "users",   "spawn_rate", "duration", "stages",   "rate",     "max_vus",
     "thresholds", "profile", "http",  "timeout",    "interval", "think",    "max_body", "insecure_tls",
     "max_redirects", "pre_allocated_vus", "start_users", "start_rate", "tls_ca_file", "tls_cert_file",
-    "tls_key_file",
+    "tls_key_file", "h2_connections",
 };
 
 static int fail(loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -394,7 +394,8 @@ static int get_http(loader *ld, int idx, options *o) {
   if (!strcmp(mode, "auto")) o->http_backend = 0;
   else if (!strcmp(mode, "h1")) o->http_backend = 1;
   else if (!strcmp(mode, "curl")) o->http_backend = 2;
-  else return fail(ld, "option 'http' must be \"auto\", \"h1\" or \"curl\", not \"%s\"", mode);
+  else if (!strcmp(mode, "h2")) o->http_backend = 3;
+  else return fail(ld, "option 'http' must be \"auto\", \"h1\", \"h2\" or \"curl\", not \"%s\"", mode);
   return 0;
 }
 
@@ -449,7 +450,7 @@ static int get_start(loader *ld, int t, options *o) {
 }
 
 static int read_scalars(loader *ld, int t, options *o) {
-  double max_vus = -1, max_body = -1, rate = -1, max_redirects = -1, pre_vus = -1;
+  double max_vus = -1, max_body = -1, rate = -1, max_redirects = -1, pre_vus = -1, h2_conns = -1;
   int rc = check_keys(ld, t);
   if (!rc) rc = get_string(ld, t, "name", o->name, sizeof o->name);
   if (!rc) rc = get_string(ld, t, "target", o->target, sizeof o->target);
@@ -460,6 +461,7 @@ static int read_scalars(loader *ld, int t, options *o) {
   if (!rc) rc = get_number(ld, t, "pre_allocated_vus", &pre_vus);
   if (!rc) rc = get_number(ld, t, "max_body", &max_body);
   if (!rc) rc = get_number(ld, t, "max_redirects", &max_redirects);
+  if (!rc) rc = get_number(ld, t, "h2_connections", &h2_conns);
   if (!rc) rc = get_duration(ld, t, "duration", &o->duration_ns);
   if (!rc) rc = get_duration(ld, t, "timeout", &o->timeout_ns);
   if (!rc) rc = get_duration(ld, t, "interval", &o->interval_ns);
@@ -471,6 +473,10 @@ static int read_scalars(loader *ld, int t, options *o) {
   if (max_redirects > OPTIONS_MAX_REDIRECTS)
     return fail(ld, "option 'max_redirects' must be at most %d (got %g)", OPTIONS_MAX_REDIRECTS, max_redirects);
   if (max_redirects >= 0) o->max_redirects = (int64_t)max_redirects;
+  if (h2_conns != -1 && (h2_conns < 1 || h2_conns > OPTIONS_MAX_H2_CONNECTIONS || h2_conns != floor(h2_conns)))
+    return fail(ld, "option 'h2_connections' must be a whole number from 1 to %d (got %g)", OPTIONS_MAX_H2_CONNECTIONS,
+                h2_conns);
+  o->h2_connections = h2_conns > 0 ? (int)h2_conns : 1;
   lua_getfield(ld->L, t, "insecure_tls");
   o->insecure_tls = lua_toboolean(ld->L, -1);
   lua_pop(ld->L, 1);

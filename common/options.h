@@ -12,6 +12,7 @@
 #define OPTIONS_MAX_PROFILES 16
 #define OPTIONS_MAX_TASKS 256
 #define OPTIONS_MAX_REDIRECTS 50
+#define OPTIONS_MAX_H2_CONNECTIONS 1024 /* per origin per engine thread */
 
 enum options_model { OPTIONS_CLOSED = 0, OPTIONS_OPEN = 1 };
 
@@ -51,7 +52,8 @@ typedef struct options {
   size_t nthresholds;
   options_profile profiles[OPTIONS_MAX_PROFILES];
   size_t nprofiles;
-  int http_backend;   /* enum http_backend values: 0 auto, 1 h1, 2 curl */
+  int http_backend;   /* enum http_backend values: 0 auto, 1 h1, 2 curl, 3 h2 */
+  int h2_connections; /* HTTP/2 connections per origin per engine thread, shared by its VUs; default 1 */
   int64_t timeout_ns; /* per request, default 30 s */
   int64_t interval_ns; /* stats interval, default 1 s */
   int64_t think_min_ns, think_max_ns; /* default think time between iterations, default 0 */

@@ -457,7 +457,8 @@ static void thread_main(void *arg) {
 static int thread_init(engine *e, ethread *t, int index, char *err, size_t errlen) {
   http_client_options hopt = {.backend = e->opt.http_backend, .insecure_tls = e->opt.insecure_tls,
                                .tls_ca_file = e->opt.tls_ca_file, .tls_cert_file = e->opt.tls_cert_file,
-                               .tls_key_file = e->opt.tls_key_file, .default_timeout_ms = e->opt.timeout_ns / 1000000};
+                               .tls_key_file = e->opt.tls_key_file, .h2_connections = e->opt.h2_connections,
+                               .default_timeout_ms = e->opt.timeout_ns / 1000000};
   int rc;
   t->e = e;
   t->index = index;

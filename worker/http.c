@@ -1,15 +1,20 @@
-/* http.c - the dispatcher behind worker/http.h: one client per engine thread owning both backends and
- * the thread's TLS context, picking h1 (http:// and https://, no proxy in the environment) or curl
- * (everything else) per request. */
+/* http.c - the dispatcher behind worker/http.h: one client per engine thread owning the backends and the
+ * thread's TLS context, picking per request h2 (https:// origins that pick h2 by ALPN, or forced), h1
+ * (http:// and the other https:// origins, no proxy in the environment) or curl (proxies, redirects). */
 #include "worker/http.h"
 
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "common/stats.h"
+#include "worker/h1req.h"
 #include "worker/http_curl.h"
 #include "worker/http_h1.h"
+#include "worker/http_h2.h"
 #include "worker/tls.h"
 
 struct http_client {
@@ -20,6 +25,7 @@ struct http_client {
   int proxy_env; /* a proxy variable is set: AUTO sends everything through curl */
   http_h1 *h1;
   http_curl *curl; /* created on first use */
+  http_h2 *h2;     /* created on first use */
   http_conn *conns;
   int closing, pending_closes;
   void (*close_cb)(void *ud);
@@ -31,6 +37,11 @@ struct http_conn {
   http_conn *prev, *next;
   http_h1_conn *h1;
   http_curl_conn *curl;
+  http_h2_conn *h2;
+  h1req_buf copy;      /* the request while h2 may hand it back (an origin not known to speak h2 yet) */
+  http_header *copy_h; /* its headers, pointing into copy */
+  size_t copy_cap;
+  http_request again;  /* the request as copied */
   int last; /* backend of the last request, HTTP_AUTO before the first */
   int busy;
   http_done_cb done;
@@ -60,7 +71,7 @@ int http_client_create(uv_loop_t *loop, const http_client_options *opt, http_cli
   if (!c) return -ENOMEM;
   c->loop = loop;
   if (opt) c->opt = *opt;
-  if (c->opt.backend < HTTP_AUTO || c->opt.backend > HTTP_CURL) c->opt.backend = HTTP_AUTO;
+  if (c->opt.backend < HTTP_AUTO || c->opt.backend > HTTP_H2) c->opt.backend = HTTP_AUTO;
   c->proxy_env = proxy_in_env();
   c->tls_opt = (tls_options){.insecure = c->opt.insecure_tls, .ca_file = c->opt.tls_ca_file,
                              .cert_file = c->opt.tls_cert_file, .key_file = c->opt.tls_key_file};
@@ -92,8 +103,9 @@ void http_client_close(http_client *c, void (*close_cb)(void *ud), void *ud) {
   c->close_cb = close_cb;
   c->close_ud = ud;
   while (c->conns) http_conn_release(c->conns);
-  c->pending_closes = 1 + (c->curl != NULL);
+  c->pending_closes = 1 + (c->curl != NULL) + (c->h2 != NULL);
   if (c->curl) http_curl_close(c->curl, backend_closed, c);
+  if (c->h2) http_h2_close(c->h2, backend_closed, c);
   http_h1_close(c->h1, backend_closed, c);
 }
 
@@ -114,22 +126,97 @@ void http_conn_release(http_conn *conn) {
   http_client *c = conn->c;
   if (conn->h1) http_h1_conn_release(conn->h1);
   if (conn->curl) http_curl_conn_release(conn->curl);
+  if (conn->h2) http_h2_conn_release(conn->h2);
+  free(conn->copy.data);
+  free(conn->copy_h);
   if (conn->prev) conn->prev->next = conn->next;
   else c->conns = conn->next;
   if (conn->next) conn->next->prev = conn->prev;
   free(conn);
 }
 
+static int is_https(const char *url) {
+  return strncasecmp(url, "https://", 8) == 0;
+}
+
+/* The backend for req: curl for redirects and proxies; h2 when forced or for an https:// origin not
+ * known to answer without h2; h1 for the rest. */
 static int pick(const http_client *c, const http_request *req) {
-  if (c->opt.backend == HTTP_CURL || req->max_redirects > 0 || !http_h1_supports(req->url)) return HTTP_CURL;
-  if (c->opt.backend == HTTP_AUTO && c->proxy_env) return HTTP_CURL;
-  return HTTP_H1;
+  int b = c->opt.backend;
+  if (b == HTTP_CURL || req->max_redirects > 0 || (b == HTTP_AUTO && c->proxy_env)) return HTTP_CURL;
+  if (b == HTTP_H2 && http_h2_supports(req->url)) return HTTP_H2;
+  if (b == HTTP_AUTO && is_https(req->url) && !(c->h2 && http_h2_origin_is_h1(c->h2, req->url))) return HTTP_H2;
+  return http_h1_supports(req->url) ? HTTP_H1 : HTTP_CURL;
 }
 
 static void on_done(void *ud, const http_response *res) {
   http_conn *conn = ud;
   conn->busy = 0;
   conn->done(conn, res, conn->ud);
+}
+
+static int send_h1(http_conn *conn, const http_request *req);
+static int send_curl(http_conn *conn, const http_request *req);
+
+/* h2 handed the request back (the origin picked http/1.1 by ALPN): send the copy over HTTP/1.1. */
+static void on_done_h2(void *ud, const http_response *res, int fallback) {
+  http_conn *conn = ud;
+  if (!fallback) {
+    on_done(ud, res);
+    return;
+  }
+  http_request *r = &conn->again;
+  int backend = http_h1_supports(r->url) ? HTTP_H1 : HTTP_CURL;
+  int rc = backend == HTTP_H1 ? send_h1(conn, r) : send_curl(conn, r);
+  if (rc == 0) {
+    conn->last = backend;
+    return;
+  }
+  http_response err = {.error = STATS_ERR_OTHER, .sent_ns = res->sent_ns, .done_ns = res->done_ns};
+  snprintf(err.error_message, sizeof err.error_message, "HTTP/1.1 after ALPN: %s", strerror(-rc));
+  on_done(ud, &err);
+}
+
+/* Keep a copy of req in conn (strings included) for on_done_h2. 0 or -ENOMEM. */
+static int copy_request(http_conn *conn, const http_request *req) {
+  h1req_buf *b = &conn->copy;
+  size_t off[2 * 64 + 3], n = 0;
+  if (req->nheaders > 64) return -ENOMEM;
+  if (req->nheaders > conn->copy_cap) {
+    http_header *hs = realloc(conn->copy_h, req->nheaders * sizeof *hs);
+    if (!hs) return -ENOMEM;
+    conn->copy_h = hs;
+    conn->copy_cap = req->nheaders;
+  }
+  b->len = 0;
+  const char *strs[2 * 64 + 2] = {req->method, req->url};
+  for (size_t i = 0; i < req->nheaders; i++) strs[2 + 2 * i] = req->headers[i].name, strs[3 + 2 * i] = req->headers[i].value;
+  for (n = 0; n < 2 + 2 * req->nheaders; n++) {
+    off[n] = b->len;
+    if (h1req_buf_add(b, strs[n], strlen(strs[n]) + 1)) return -ENOMEM;
+  }
+  off[n] = b->len;
+  if (req->body_len && h1req_buf_add(b, req->body, req->body_len)) return -ENOMEM;
+  conn->again = *req;
+  conn->again.method = b->data + off[0];
+  conn->again.url = b->data + off[1];
+  for (size_t i = 0; i < req->nheaders; i++)
+    conn->copy_h[i] = (http_header){b->data + off[2 + 2 * i], b->data + off[3 + 2 * i]};
+  conn->again.headers = conn->copy_h;
+  conn->again.body = req->body_len ? b->data + off[n] : NULL;
+  return 0;
+}
+
+static int send_h2(http_conn *conn, const http_request *req) {
+  http_client *c = conn->c;
+  int rc = 0, forced = c->opt.backend == HTTP_H2;
+  if (!c->h2) {
+    http_h2_options o = {.connections = c->opt.h2_connections, .tls = c->tls};
+    rc = http_h2_create(c->loop, &o, &c->h2);
+  }
+  if (rc == 0 && !conn->h2) rc = http_h2_conn_create(c->h2, &conn->h2);
+  if (rc == 0 && !forced && is_https(req->url)) rc = copy_request(conn, req);
+  return rc < 0 ? rc : http_h2_conn_send(conn->h2, req, forced, on_done_h2, conn);
 }
 
 static int send_curl(http_conn *conn, const http_request *req) {
@@ -161,7 +248,7 @@ int http_conn_send(http_conn *conn, const http_request *req, http_done_cb done, 
   int backend = pick(conn->c, &r);
   conn->done = done;
   conn->ud = ud;
-  int rc = backend == HTTP_H1 ? send_h1(conn, &r) : send_curl(conn, &r);
+  int rc = backend == HTTP_H1 ? send_h1(conn, &r) : backend == HTTP_H2 ? send_h2(conn, &r) : send_curl(conn, &r);
   if (rc == 0) conn->last = backend, conn->busy = 1;
   return rc;
 }
@@ -169,5 +256,5 @@ int http_conn_send(http_conn *conn, const http_request *req, http_done_cb done, 
 const char *http_backend_name(const http_conn *conn) {
   int b = conn ? conn->last : HTTP_AUTO;
   if (b == HTTP_AUTO && conn) b = conn->c->opt.backend == HTTP_CURL || conn->c->proxy_env ? HTTP_CURL : HTTP_H1;
-  return b == HTTP_CURL ? "curl" : "h1";
+  return b == HTTP_CURL ? "curl" : b == HTTP_H2 ? "h2" : "h1";
 }

@@ -1,7 +1,8 @@
 /* http.h - the narrow HTTP client interface the VUs use: one request in, status/headers/body/timings
- * out by callback, on the calling thread's uv loop. Two backends live behind it: http_curl (libcurl on
- * curl_multi_socket_action, for everything) and http_h1 (our lean HTTP/1.1 client, http:// and https://).
- * No curl or http-parser types cross this header. */
+ * out by callback, on the calling thread's uv loop. Three backends live behind it: http_curl (libcurl on
+ * curl_multi_socket_action, for everything), http_h1 (our lean HTTP/1.1 client, http:// and https://)
+ * and http_h2 (nghttp2; VUs multiplexed as streams). No curl, nghttp2 or http-parser types cross this
+ * header. */
 #ifndef LOADCTL_HTTP_H
 #define LOADCTL_HTTP_H
 
@@ -12,7 +13,7 @@
 typedef struct http_client http_client; /* one per engine thread; owns its backends */
 typedef struct http_conn http_conn;     /* one per VU: its kept-alive connection(s) and cookie jar */
 
-enum http_backend { HTTP_AUTO = 0, HTTP_H1, HTTP_CURL };
+enum http_backend { HTTP_AUTO = 0, HTTP_H1, HTTP_CURL, HTTP_H2 };
 
 typedef struct http_header {
   const char *name;
@@ -54,7 +55,10 @@ typedef struct http_response {
 typedef void (*http_done_cb)(http_conn *conn, const http_response *res, void *ud);
 
 typedef struct http_client_options {
-  int backend;           /* enum http_backend; AUTO = h1 for http:// and https:// (curl with a proxy) */
+  int backend;           /* enum http_backend; AUTO = h2 for https:// origins that pick h2 by ALPN, h1 for
+                            http:// and the other https:// ones, curl with a proxy or for redirects; H2 forces
+                            h2 (h2c by prior knowledge for http://) */
+  int h2_connections;    /* HTTP/2 connections per origin shared by the thread's VUs; 0 = 1 */
   int insecure_tls;      /* skip certificate checks (tests with self-signed certs) */
   const char *tls_ca_file;   /* PEM bundle the server's certificate is checked against; NULL = system */
   const char *tls_cert_file; /* client certificate (PEM) for mTLS; NULL = none */
@@ -82,7 +86,7 @@ int http_conn_send(http_conn *conn, const http_request *req, http_done_cb done, 
  * request would go through curl (which connects on the first request), else -errno. */
 int http_conn_preconnect(http_conn *conn, const char *url);
 
-/* Which backend a request would use ("h1" or "curl"), for reports. */
+/* Which backend the last request used ("h1", "h2" or "curl"), for reports. */
 const char *http_backend_name(const http_conn *conn);
 
 #endif

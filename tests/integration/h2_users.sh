@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# h2_users.sh - many VUs over HTTP/2 on one thread (issue 16): nginx with `listen ... ssl http2`, 300
-# users for 4 s on one engine thread. An interval arrives every second with requests in it, none late,
-# the run ends on time, no errors, and loadctl's count equals nginx's access log. Before the fix the curl
+# h2_users.sh - many VUs over HTTP/2 on one thread (issue 16): nginx with `listen ... ssl http2`, 4 s on
+# one engine thread: 300 users through curl, 300 and 1000 through the h2 backend (forced), 300 with
+# http = "auto" (h2 by ALPN). An interval arrives every second with requests in it, none late, the run
+# ends on time, no errors, and loadctl's count equals nginx's access log. Before the fix the curl
 # backend's "timeout 0" re-armed a uv timer inside its own callback and the thread spun in libuv's timer
 # phase: intervals stopped, the run overran or hung.
 set -euo pipefail
@@ -57,4 +58,7 @@ PY
 }
 
 run_case curl 300
-echo "1 passed, 0 failed"
+run_case h2 300
+run_case h2 1000
+run_case auto 300
+echo "4 passed, 0 failed"

@@ -38,6 +38,11 @@ START_TEST(good_closed_scenario) {
   ck_assert_int_eq(o.think_min_ns, S(0.5));
   ck_assert_int_eq(o.think_max_ns, S(1));
   ck_assert_int_eq(o.http_backend, 1);
+  ck_assert_int_eq(o.h2_connections, 1); /* the default */
+  ck_assert_int_eq(load("options = { http = 'h2', h2_connections = 50 }\ntask(1, function() end)\n", &o, err, sizeof err), 0);
+  ck_assert_int_eq(o.http_backend, 3);
+  ck_assert_int_eq(o.h2_connections, 50);
+  ck_assert_int_eq(load(src, &o, err, sizeof err), 0);
   ck_assert_uint_eq(o.ntasks, 2);
   ck_assert_uint_eq(o.nthresholds, 2);
   int found = 0;
@@ -136,7 +141,9 @@ static const struct {
     {"\n\noptions = { duration = 'soon' }\ntask(1, function() end)\n",
      "t.lua:3: option 'duration': 'soon' is not a duration (use e.g. \"250ms\", \"1m30s\", \"2h\")"},
     {"options = { http = 'h3' }\ntask(1, function() end)\n",
-     "t.lua:1: option 'http' must be \"auto\", \"h1\" or \"curl\", not \"h3\""},
+     "t.lua:1: option 'http' must be \"auto\", \"h1\", \"h2\" or \"curl\", not \"h3\""},
+    {"options = { http = 'h2', h2_connections = 0 }\ntask(1, function() end)\n",
+     "t.lua:1: option 'h2_connections' must be a whole number from 1 to 1024 (got 0)"},
     {"options = { target = 'ftp://x' }\ntask(1, function() end)\n",
      "t.lua:1: option 'target' must start with http:// or https:// (got \"ftp://x\")"},
     {"options = { zzzzzz = 1 }\ntask(1, function() end)\n", "t.lua:1: unknown option 'zzzzzz'"},

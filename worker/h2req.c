@@ -1,0 +1,133 @@
+/* h2req.c - HTTP/2 request headers and body for nghttp2 (see h2req.h). */
+#include "worker/h2req.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Headers HTTP/2 forbids (RFC 9113 8.2.2) or that become a pseudo-header. */
+static int dropped(const char *name) {
+  static const char *const names[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
+                                      "upgrade", "host"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strcasecmp(name, names[i]) == 0) return 1;
+  return 0;
+}
+
+static int has_header(const http_request *r, const char *name) {
+  for (size_t i = 0; i < r->nheaders; i++)
+    if (strcasecmp(r->headers[i].name, name) == 0) return 1;
+  return 0;
+}
+
+/* Append name (lower-cased) and value to strs, recording their offsets and lengths in nv. */
+static int add(h2req *q, const char *name, size_t nl, const char *value, size_t vl) {
+  if (q->nnv == q->capnv) {
+    size_t cap = q->capnv ? q->capnv * 2 : 16;
+    nghttp2_nv *nv = realloc(q->nv, cap * sizeof *nv);
+    if (!nv) return -ENOMEM;
+    q->nv = nv;
+    q->capnv = cap;
+  }
+  size_t at = q->strs.len;
+  if (h1req_buf_add(&q->strs, name, nl) || h1req_buf_add(&q->strs, value, vl)) return -ENOMEM;
+  for (size_t i = at; i < at + nl; i++) q->strs.data[i] = (char)tolower((unsigned char)q->strs.data[i]);
+  /* offsets for now: strs may move while it grows; h2req_build turns them into pointers at the end */
+  q->nv[q->nnv++] = (nghttp2_nv){(uint8_t *)(uintptr_t)at, (uint8_t *)(uintptr_t)(at + nl), nl, vl,
+                                 NGHTTP2_NV_FLAG_NONE};
+  q->bytes_out += nl + vl + 4;
+  return 0;
+}
+
+static int add_s(h2req *q, const char *name, const char *value) {
+  return add(q, name, strlen(name), value, strlen(value));
+}
+
+static int add_cookies(h2req *q) {
+  h1req_buf v = {0};
+  int rc = 0;
+  for (int i = 0; i < q->jar.njar && rc == 0; i++) {
+    const h1req_cookie *k = &q->jar.jar[i];
+    if (i) rc |= h1req_buf_add(&v, "; ", 2);
+    rc |= h1req_buf_add(&v, k->name, strlen(k->name)) | h1req_buf_add(&v, "=", 1) |
+          h1req_buf_add(&v, k->value, strlen(k->value));
+  }
+  if (rc == 0 && v.len) rc = add(q, "cookie", 6, v.data, v.len);
+  free(v.data);
+  return rc ? -ENOMEM : 0;
+}
+
+static int add_headers(h2req *q, const http_request *r) {
+  int rc = 0;
+  for (size_t i = 0; i < r->nheaders && rc == 0; i++) {
+    const http_header *hd = &r->headers[i];
+    if (!h1req_token_ok(hd->name) || !h1req_value_ok(hd->value)) return -EINVAL;
+    if (!dropped(hd->name)) rc = add_s(q, hd->name, hd->value);
+  }
+  if (rc == 0 && !has_header(r, "User-Agent")) rc = add_s(q, "user-agent", "loadctl/" LOADCTL_VERSION);
+  int wants_len = r->body_len || !strcmp(r->method, "POST") || !strcmp(r->method, "PUT") || !strcmp(r->method, "PATCH");
+  if (rc == 0 && wants_len && !has_header(r, "Content-Length")) {
+    char cl[32];
+    snprintf(cl, sizeof cl, "%zu", r->body_len);
+    rc = add_s(q, "content-length", cl);
+  }
+  return rc ? rc : add_cookies(q);
+}
+
+static const char *host_value(const http_request *r) {
+  for (size_t i = 0; i < r->nheaders; i++)
+    if (strcasecmp(r->headers[i].name, "Host") == 0) return r->headers[i].value;
+  return NULL;
+}
+
+int h2req_build(h2req *q, const http_request *r, const char *scheme, const char *authority, size_t alen,
+                const char *path, size_t plen) {
+  const char *host = host_value(r);
+  q->strs.len = q->nnv = q->body.len = q->body_off = q->bytes_out = 0;
+  q->has_body = 0;
+  if (!h1req_token_ok(r->method)) return -EINVAL;
+  int rc = add_s(q, ":method", r->method) | add_s(q, ":scheme", scheme) |
+           (host ? add_s(q, ":authority", host) : add(q, ":authority", 10, authority, alen)) |
+           add(q, ":path", 5, plen ? path : "/", plen ? plen : 1);
+  if (rc) return -ENOMEM;
+  if ((rc = add_headers(q, r)) < 0) return rc;
+  for (size_t i = 0; i < q->nnv; i++) {
+    q->nv[i].name = (uint8_t *)q->strs.data + (uintptr_t)q->nv[i].name;
+    q->nv[i].value = (uint8_t *)q->strs.data + (uintptr_t)q->nv[i].value;
+  }
+  if (r->body_len) {
+    if (h1req_buf_add(&q->body, r->body, r->body_len)) return -ENOMEM;
+    q->has_body = 1;
+    q->bytes_out += r->body_len;
+  }
+  return 0;
+}
+
+static ssize_t read_body(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
+                         nghttp2_data_source *src, void *ud) {
+  h2req *q = src->ptr;
+  size_t left = q->body.len - q->body_off;
+  (void)ng, (void)id, (void)ud;
+  if (len > left) len = left;
+  memcpy(buf, q->body.data + q->body_off, len);
+  q->body_off += len;
+  if (q->body_off == q->body.len) *flags |= NGHTTP2_DATA_FLAG_EOF;
+  return (ssize_t)len;
+}
+
+int32_t h2req_submit(h2req *q, nghttp2_session *ng, void *stream_ud) {
+  nghttp2_data_provider prd = {.source.ptr = q, .read_callback = read_body};
+  q->body_off = 0;
+  return nghttp2_submit_request(ng, NULL, q->nv, q->nnv, q->has_body ? &prd : NULL, stream_ud);
+}
+
+void h2req_free(h2req *q) {
+  h1req_free(&q->jar);
+  free(q->strs.data);
+  free(q->nv);
+  free(q->body.data);
+  *q = (h2req){0};
+}

@@ -1,0 +1,33 @@
+/* h2req.h - one HTTP/2 request of the h2 backend as nghttp2 takes it: pseudo-headers, lower-cased
+ * header names, connection-specific headers dropped, the VU's cookies, and the body behind a data
+ * provider. Plain data embedded in each h2 conn (http_h2.c), which frees it with h2req_free. */
+#ifndef LOADCTL_H2REQ_H
+#define LOADCTL_H2REQ_H
+
+#include <nghttp2/nghttp2.h>
+#include <stddef.h>
+
+#include "worker/h1req.h"
+#include "worker/http.h"
+
+typedef struct h2req {
+  h1req jar;       /* only its cookie jar is used (h1req_set_cookie, h1req_forget) */
+  h1req_buf strs;  /* names and values the nv array points into */
+  nghttp2_nv *nv;
+  size_t nnv, capnv;
+  h1req_buf body;  /* the request body, sent from body_off on */
+  size_t body_off;
+  int has_body;
+  size_t bytes_out; /* header and body bytes of the request (before HPACK) */
+} h2req;
+
+/* Build r for scheme ("http" or "https"), authority ("host:port" as the URL spelled it) and path (with
+ * query, fragment removed). 0, -ENOMEM, or -EINVAL (a bad method, header name or value). */
+int h2req_build(h2req *q, const http_request *r, const char *scheme, const char *authority, size_t alen,
+                const char *path, size_t plen);
+/* Submit the built request on ng with stream_ud as its stream user data: the stream id, or a negative
+ * nghttp2 error. */
+int32_t h2req_submit(h2req *q, nghttp2_session *ng, void *stream_ud);
+void h2req_free(h2req *q);
+
+#endif
