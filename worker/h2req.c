@@ -83,6 +83,39 @@ static const char *host_value(const http_request *r) {
   return NULL;
 }
 
+int h2req_parse_url(const char *url, h2req_url *u) {
+  memset(u, 0, sizeof *u);
+  if (strncasecmp(url, "https://", 8) == 0) u->tls = 1;
+  else if (strncasecmp(url, "http://", 7) != 0) return -EPROTONOSUPPORT;
+  u->authority = url + (u->tls ? 8 : 7);
+  u->authority_len = strcspn(u->authority, "/?#");
+  const char *a = u->authority, *end = a + u->authority_len, *colon = NULL;
+  if (*a == '[') { /* IPv6 literal */
+    const char *rb = memchr(a, ']', u->authority_len);
+    if (!rb) return -EINVAL;
+    u->host = a + 1;
+    u->host_len = (size_t)(rb - a - 1);
+    if (rb + 1 < end && rb[1] == ':') colon = rb + 1;
+  } else {
+    colon = memchr(a, ':', u->authority_len);
+    u->host = a;
+    u->host_len = (size_t)((colon ? colon : end) - a);
+  }
+  u->port = u->tls ? 443 : 80;
+  if (colon) {
+    char *e;
+    long p = strtol(colon + 1, &e, 10);
+    if (e != end || p <= 0 || p > 65535) return -EINVAL;
+    u->port = (int)p;
+  }
+  if (u->host_len == 0 || u->host_len >= H2REQ_HOST_MAX || memchr(a, '@', u->authority_len)) return -EINVAL;
+  u->prefix_len = (size_t)(end - url);
+  u->path = end;
+  u->path_len = strcspn(end, "#");
+  return 0;
+}
+
+
 int h2req_build(h2req *q, const http_request *r, const char *scheme, const char *authority, size_t alen,
                 const char *path, size_t plen) {
   const char *host = host_value(r);

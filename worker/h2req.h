@@ -21,6 +21,18 @@ typedef struct h2req {
   size_t bytes_out; /* header and body bytes of the request (before HPACK) */
 } h2req;
 
+#define H2REQ_HOST_MAX 256 /* bytes of a host name, NUL included */
+
+typedef struct h2req_url { /* pointers into the URL parsed */
+  int tls, port;
+  const char *host, *authority, *path; /* host without brackets; authority as spelled; path up to '#' */
+  size_t host_len, authority_len, path_len, prefix_len; /* prefix: "scheme://authority" */
+} h2req_url;
+
+/* Split an http:// or https:// URL. 0, -EPROTONOSUPPORT (another scheme) or -EINVAL (no host, bad port,
+ * userinfo, a host of H2REQ_HOST_MAX bytes or more). */
+int h2req_parse_url(const char *url, h2req_url *u);
+
 /* Build r for scheme ("http" or "https"), authority ("host:port" as the URL spelled it) and path (with
  * query, fragment removed). 0, -ENOMEM, or -EINVAL (a bad method, header name or value). */
 int h2req_build(h2req *q, const http_request *r, const char *scheme, const char *authority, size_t alen,

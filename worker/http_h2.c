@@ -620,44 +620,6 @@ static origin *origin_find(http_h2 *h, int tls, const char *host, size_t hl, int
   return o;
 }
 
-typedef struct url_parts {
-  int tls, port;
-  const char *host, *authority, *path;
-  size_t host_len, authority_len, path_len, prefix_len;
-} url_parts;
-
-static int parse_url(const char *url, url_parts *u) {
-  memset(u, 0, sizeof *u);
-  if (strncasecmp(url, "https://", 8) == 0) u->tls = 1;
-  else if (strncasecmp(url, "http://", 7) != 0) return -EPROTONOSUPPORT;
-  u->authority = url + (u->tls ? 8 : 7);
-  u->authority_len = strcspn(u->authority, "/?#");
-  const char *a = u->authority, *end = a + u->authority_len, *colon = NULL;
-  if (*a == '[') { /* IPv6 literal */
-    const char *rb = memchr(a, ']', u->authority_len);
-    if (!rb) return -EINVAL;
-    u->host = a + 1;
-    u->host_len = (size_t)(rb - a - 1);
-    if (rb + 1 < end && rb[1] == ':') colon = rb + 1;
-  } else {
-    colon = memchr(a, ':', u->authority_len);
-    u->host = a;
-    u->host_len = (size_t)((colon ? colon : end) - a);
-  }
-  u->port = u->tls ? 443 : 80;
-  if (colon) {
-    char *e;
-    long p = strtol(colon + 1, &e, 10);
-    if (e != end || p <= 0 || p > 65535) return -EINVAL;
-    u->port = (int)p;
-  }
-  if (u->host_len == 0 || u->host_len >= sizeof ((origin *)0)->host || memchr(a, '@', u->authority_len)) return -EINVAL;
-  u->prefix_len = (size_t)(end - url);
-  u->path = end;
-  u->path_len = strcspn(end, "#");
-  return 0;
-}
-
 /* ---- the public face ---- */
 
 int http_h2_supports(const char *url) {
@@ -665,8 +627,8 @@ int http_h2_supports(const char *url) {
 }
 
 int http_h2_origin_is_h1(http_h2 *h, const char *url) {
-  url_parts u;
-  if (parse_url(url, &u) < 0 || !u.tls) return 0;
+  h2req_url u;
+  if (h2req_parse_url(url, &u) < 0 || !u.tls) return 0;
   for (origin *o = h->origins; o; o = o->next)
     if (o->tls && o->port == u.port && strlen(o->host) == u.host_len && !memcmp(o->host, u.host, u.host_len))
       return o->is_h1;
@@ -675,8 +637,8 @@ int http_h2_origin_is_h1(http_h2 *h, const char *url) {
 
 /* Resolve req's origin (the conn's last one when the URL starts the same) and build the request. */
 static int prepare(http_h2_conn *c, const http_request *r) {
-  url_parts u;
-  int rc = parse_url(r->url, &u);
+  h2req_url u;
+  int rc = h2req_parse_url(r->url, &u);
   if (rc < 0) return rc;
   origin *o = c->o;
   if (!o || o->prefix_len != u.prefix_len || strncasecmp(o->prefix, r->url, u.prefix_len) != 0) {
