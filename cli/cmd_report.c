@@ -75,6 +75,7 @@ static void print_summary(const report *rep, thresholds *th, const char *dir) {
   live_detect(1, &tty, &color);
   if (live_create(stdout, false, color, 0, &lv) == 0) {
     live_set_thresholds(lv, th);
+    live_set_findings(lv, report_findings(rep)); /* NULL (nothing listed) when the run had no profiles */
     live_final(lv, report_cumulative(rep), (int64_t)(report_duration_s(rep) * 1e9));
     live_destroy(lv);
   }

@@ -14,12 +14,16 @@
 #define NAME_W 32
 #define TTY_ROWS 20 /* names shown in the redrawn table; more would scroll and break the redraw */
 
+#define FINDINGS_SHOWN 5 /* findings listed under the final summary */
+#define FINDING_W 118    /* characters per finding line */
+
 struct live {
   FILE *out;
   bool tty, color;
   int64_t duration_ns;
   thresholds *th;
-  int drawn_lines; /* lines of the last redraw, to move back over them */
+  const json_t *findings; /* borrowed; NULL = none to show */
+  int drawn_lines;        /* lines of the last redraw, to move back over them */
 };
 
 static const char *c_red(const live *lv) {
@@ -59,6 +63,9 @@ void live_destroy(live *lv) {
 void live_set_thresholds(live *lv, thresholds *t) {
   lv->th = t;
 }
+void live_set_findings(live *lv, const json_t *findings) {
+  lv->findings = findings;
+}
 
 /* Name cut to NAME_W columns with ".." when longer. */
 static void put_name(FILE *out, const char *name) {
@@ -67,6 +74,14 @@ static void put_name(FILE *out, const char *name) {
     fprintf(out, "%-*s", NAME_W, name);
   else
     fprintf(out, "%.*s..", NAME_W - 2, name);
+}
+
+static void totals_count(const stats_interval *s, int64_t *count, int64_t *errors) {
+  *count = *errors = 0;
+  for (size_t i = 0; i < s->nentries; i++) {
+    *count += s->entries[i].count;
+    *errors += s->entries[i].errors;
+  }
 }
 
 /* Totals of s: counts and a merged histogram (caller destroys; NULL on -ENOMEM). */
@@ -88,34 +103,41 @@ static void header(live *lv) {
           "errors (%)", "p50 ms", "p95 ms", "p99 ms", "max ms", c_off(lv));
 }
 
-/* One table row: counts and percentiles from h, rps given. */
-static void row(live *lv, const char *name, int64_t count, int64_t errors, double rps, const hist *h,
-                bool bold) {
-  char errs[48];
-  double pct = count ? 100.0 * (double)errors / (double)count : 0;
+/* What one row shows: the total count so far, and rps, errors and percentiles of a span (the last
+ * interval while running, the whole run at the end). */
+typedef struct row_figures {
+  int64_t total;          /* requests so far */
+  int64_t count, errors;  /* in the span: errors as a share of count */
+  double rps;
+  const hist *h;          /* latency in the span */
+} row_figures;
 
-  snprintf(errs, sizeof errs, "%" PRId64 " (%.2f%%)", errors, pct);
+static void row(live *lv, const char *name, const row_figures *f, bool bold) {
+  char errs[48];
+  double pct = f->count ? 100.0 * (double)f->errors / (double)f->count : 0;
+
+  snprintf(errs, sizeof errs, "%" PRId64 " (%.2f%%)", f->errors, pct);
   if (bold) fputs(c_bold(lv), lv->out);
   put_name(lv->out, name);
-  fprintf(lv->out, " %10" PRId64 " %9.1f %s%16s%s%s %8.2f %8.2f %8.2f %8.2f%s\n", count, rps,
-          errors ? c_red(lv) : "", errs, errors ? c_off(lv) : "", bold ? c_bold(lv) : "",
-          rundir_pct_ms(h, 50), rundir_pct_ms(h, 95), rundir_pct_ms(h, 99),
-          h ? (double)hist_max(h) / 1000.0 : 0, c_off(lv));
+  fprintf(lv->out, " %10" PRId64 " %9.1f %s%16s%s%s %8.2f %8.2f %8.2f %8.2f%s\n", f->total, f->rps,
+          f->errors ? c_red(lv) : "", errs, f->errors ? c_off(lv) : "", bold ? c_bold(lv) : "",
+          rundir_pct_ms(f->h, 50), rundir_pct_ms(f->h, 95), rundir_pct_ms(f->h, 99),
+          f->h ? (double)hist_max(f->h) / 1000.0 : 0, c_off(lv));
 }
 
-/* Table of cum (rps from rps_src over rps_secs), at most max_rows names. Returns lines written. */
-static int table(live *lv, const stats_interval *rps_src, double rps_secs, const stats_interval *cum,
-                 size_t max_rows) {
-  int64_t count, errors, rcount, rerrors;
-  hist *all = totals(cum, &count, &errors), *rall = totals(rps_src, &rcount, &rerrors);
+/* Table over the names of cum: totals from cum, everything else from span (secs long), at most max_rows
+ * names. Returns lines written. */
+static int table(live *lv, const stats_interval *span, double secs, const stats_interval *cum, size_t max_rows) {
+  int64_t count, errors, scount, serrors;
+  hist *all = totals(cum, &count, &errors), *sall = totals(span, &scount, &serrors);
   int lines = 2;
 
   header(lv);
   for (size_t i = 0; i < cum->nentries && i < max_rows; i++) {
-    const stats_entry *e = &cum->entries[i];
-    const stats_entry *r = stats_entry_find(rps_src, e->name);
-    row(lv, e->name, e->count, e->errors, r && rps_secs > 0 ? (double)r->count / rps_secs : 0, e->latency,
-        false);
+    const stats_entry *e = &cum->entries[i], *s = stats_entry_find(span, e->name);
+    row_figures f = {.total = e->count, .count = s ? s->count : 0, .errors = s ? s->errors : 0,
+                     .rps = s && secs > 0 ? (double)s->count / secs : 0, .h = s ? s->latency : NULL};
+    row(lv, e->name, &f, false);
     lines++;
   }
   if (cum->nentries > max_rows) {
@@ -123,9 +145,12 @@ static int table(live *lv, const stats_interval *rps_src, double rps_secs, const
             cum->nentries - max_rows);
     lines++;
   }
-  row(lv, "total", count, errors, rps_secs > 0 ? (double)rcount / rps_secs : 0, all, true);
+  row(lv, "total",
+      &(row_figures){.total = count, .count = scount, .errors = serrors,
+                     .rps = secs > 0 ? (double)scount / secs : 0, .h = sall},
+      true);
   if (all) hist_destroy(all);
-  if (rall) hist_destroy(rall);
+  if (sall) hist_destroy(sall);
   return lines;
 }
 
@@ -171,21 +196,22 @@ static int threshold_lines(live *lv, const stats_interval *cum, double secs) {
   return lines;
 }
 
+/* No TTY: one line per interval, all names together: reqs is the total so far, the rest is the interval's. */
 static void plain_line(live *lv, const stats_interval *iv, const stats_interval *cum, int64_t elapsed_ns) {
   int64_t count, errors, icount, ierrors;
-  hist *all = totals(cum, &count, &errors), *iall = totals(iv, &icount, &ierrors);
+  hist *iall = totals(iv, &icount, &ierrors);
   double secs = iv->interval_ms > 0 ? (double)iv->interval_ms / 1000.0 : 1;
   char el[32];
 
+  totals_count(cum, &count, &errors);
   clock_format_duration(elapsed_ns, el, sizeof el);
   fprintf(lv->out,
           "[%s] users=%" PRId64 " rps=%.1f reqs=%" PRId64 " errors=%" PRId64
           " (%.2f%%) p50=%.2fms p95=%.2fms "
           "p99=%.2fms max=%.2fms\n",
-          el, iv->users, (double)icount / secs, count, errors,
-          count ? 100.0 * (double)errors / (double)count : 0, rundir_pct_ms(all, 50), rundir_pct_ms(all, 95),
-          rundir_pct_ms(all, 99), all ? (double)hist_max(all) / 1000.0 : 0);
-  if (all) hist_destroy(all);
+          el, iv->users, (double)icount / secs, count, ierrors,
+          icount ? 100.0 * (double)ierrors / (double)icount : 0, rundir_pct_ms(iall, 50), rundir_pct_ms(iall, 95),
+          rundir_pct_ms(iall, 99), iall ? (double)hist_max(iall) / 1000.0 : 0);
   if (iall) hist_destroy(iall);
   fflush(lv->out);
 }
@@ -201,10 +227,47 @@ void live_update(live *lv, const stats_interval *interval, const stats_interval 
   }
   if (lv->drawn_lines > 0) fprintf(lv->out, "\033[%dA\033[J", lv->drawn_lines);
   progress(lv, elapsed_ns, interval);
+  fprintf(lv->out, "last %s: rps, errors and latency of that interval; reqs: total so far\n",
+          clock_format_duration(interval->interval_ms * 1000000, (char[32]){0}, 32));
+  lines++;
   lines += table(lv, interval, secs, cumulative, TTY_ROWS);
   lines += threshold_lines(lv, cumulative, (double)elapsed_ns / 1e9);
   lv->drawn_lines = lines;
   fflush(lv->out);
+}
+
+/* "share 71% (typical 2%)" etc. from a finding's numbers, "" when it has none. */
+static void finding_numbers(const json_t *f, char *buf, size_t size) {
+  const json_t *share = json_object_get(f, "share"), *base = json_object_get(f, "baseline_share");
+  buf[0] = 0;
+  if (json_is_number(share) && json_is_number(base))
+    snprintf(buf, size, "%.0f%% vs %.0f%%", 100 * json_number_value(share), 100 * json_number_value(base));
+  else if (json_is_number(share))
+    snprintf(buf, size, "%.0f%%", 100 * json_number_value(share));
+}
+
+/* The strongest findings (report order), one line each: kind, request, function, shares. */
+static void findings(live *lv) {
+  size_t n = json_array_size(lv->findings);
+  if (!lv->findings) return;
+  fprintf(lv->out, "\n%sfindings%s", c_bold(lv), c_off(lv));
+  if (n == 0) {
+    fprintf(lv->out, ": none (no function stood out in the profiles; see report.html)\n");
+    return;
+  }
+  fprintf(lv->out, " (%zu, strongest first; evidence in report.html)\n", n);
+  for (size_t i = 0; i < n && i < FINDINGS_SHOWN; i++) {
+    const json_t *f = json_array_get(lv->findings, i);
+    const char *kind = json_string_value(json_object_get(f, "kind"));
+    const char *req = json_string_value(json_object_get(f, "request"));
+    const char *fn = json_string_value(json_object_get(f, "function"));
+    char nums[64], line[512];
+    finding_numbers(f, nums, sizeof nums);
+    snprintf(line, sizeof line, "%zu. %-10s %s%s%s%s%s", i + 1, kind ? kind : "?", req ? req : "", req ? ": " : "",
+             fn ? fn : "", nums[0] ? "  " : "", nums);
+    fprintf(lv->out, "  %.*s%s\n", FINDING_W, line, strlen(line) > FINDING_W ? ".." : "");
+  }
+  if (n > FINDINGS_SHOWN) fprintf(lv->out, "  ... %zu more in report.html\n", n - FINDINGS_SHOWN);
 }
 
 void live_final(live *lv, const stats_interval *cumulative, int64_t elapsed_ns) {
@@ -214,11 +277,13 @@ void live_final(live *lv, const stats_interval *cumulative, int64_t elapsed_ns) 
   if (lv->tty && lv->drawn_lines > 0) fprintf(lv->out, "\033[%dA\033[J", lv->drawn_lines);
   lv->drawn_lines = 0;
   clock_format_duration(elapsed_ns, el, sizeof el);
-  fprintf(lv->out, "\n%ssummary%s after %s (rps = average over the run)\n", c_bold(lv), c_off(lv), el);
+  fprintf(lv->out, "\n%ssummary%s after %s (the whole run: rps = average, exact percentiles of every request)\n",
+          c_bold(lv), c_off(lv), el);
   table(lv, cumulative, secs, cumulative, cumulative->nentries);
   if (lv->th && thresholds_count(lv->th)) {
     fputc('\n', lv->out);
     thresholds_print(lv->th, lv->out, lv->color);
   }
+  findings(lv);
   fflush(lv->out);
 }

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "common/stats.h"
 #include "master/thresholds.h"
 
@@ -26,12 +28,19 @@ void live_destroy(live *lv);
  * coloured. Borrowed until live_destroy. */
 void live_set_thresholds(live *lv, thresholds *t);
 
-/* Show one interval. interval = the last merged interval (rps, users/rate); cumulative = totals so far
- * (count, errors, percentiles). Both borrowed for the call only. */
+/* Optional: findings (summary.json's "findings" array, strongest first) listed under the final summary,
+ * one line each, the first few. NULL = nothing listed; an empty array says "none". Borrowed until
+ * live_destroy. */
+void live_set_findings(live *lv, const json_t *findings);
+
+/* Show one interval. interval = the last merged interval: rps, errors, p50/p95/p99/max and users/rate
+ * are that interval's (what a person watching needs); cumulative gives each name's total count so far
+ * and the rows' names. Both borrowed for the call only. */
 void live_update(live *lv, const stats_interval *interval, const stats_interval *cumulative,
                  int64_t elapsed_ns);
 
-/* The final summary table (both modes) plus thresholds, if set and evaluated. */
+/* The final summary table (both modes): the whole run's figures (exact percentiles of the merged
+ * histograms), then thresholds, if set and evaluated, then findings, if set. */
 void live_final(live *lv, const stats_interval *cumulative, int64_t elapsed_ns);
 
 #endif

@@ -40,6 +40,21 @@ grep -q ' main.reindexCatalog$' "$WORK/cpu.txt" || fail "main.reindexCatalog not
   fail "no CPU samples labelled loadctl.name=POST /api/orders (baggage -> pprof labels)"
 "$TOOL" info "$WORK/orders.pb.gz" cpu | grep -q ' main.fraudScore$' || fail "orders' samples lack main.fraudScore"
 
+# the terminal's final summary lists the top findings after the thresholds, one line each, as in summary.json
+python3 - "$WORK/run/summary.json" "$WORK/out.txt" <<'PY' || { cat "$WORK/out.txt"; fail "findings not listed in the terminal"; }
+import json, re, sys
+found = json.load(open(sys.argv[1]))["findings"]
+out = open(sys.argv[2]).read()
+start, th = out.find("\nfindings"), out.find("threshold ")
+assert start > 0 and (th < 0 or th < start), "no 'findings' section after the thresholds"
+lines = [l for l in out[start:].split("\n")[1:] if re.match(r"  \d+\. ", l)]
+want = found[:5]
+print(f"terminal lists {len(lines)} finding(s); summary.json has {len(found)}")
+assert len(lines) == len(want), f"{len(lines)} lines for {len(want)} findings"
+for line, f in zip(lines, want):
+    assert f["kind"] in line and (f.get("function") or "") [:40] in line, f"{line!r} is not {f}"
+if not found: assert "findings: none" in out
+PY
 curl -fsS "http://$SHOP_ADDR/debug/count" >"$WORK/count.json"
 python3 - "$WORK/run/summary.json" "$WORK/count.json" 20 <<'PY' || fail "loadctl's counts disagree with the shop's"
 import json, sys

@@ -316,10 +316,47 @@ START_TEST(live_plain_and_tty) {
   live_final(lv, report_cumulative(rep), 4000000000LL);
   live_destroy(lv);
   fclose(f);
-  ck_assert_ptr_nonnull(strstr(buf, "users=20 rps=150.0 reqs=600 errors=20 (3.33%) p50=10.01ms"));
+  /* reqs: the total so far; rps, errors, percentiles: the last interval's */
+  ck_assert_ptr_nonnull(strstr(buf, "users=20 rps=150.0 reqs=600 errors=5 (3.33%) p50=10.01ms"));
   ck_assert_ptr_null(strchr(buf, '\033')); /* no escape codes when not a TTY */
   ck_assert_ptr_nonnull(strstr(buf, "POST /b"));
   free(buf);
+  /* an interval unlike the run so far: the live figures are the interval's, the final ones the run's;
+   * findings follow the thresholds, one line each */
+  stats_interval *odd;
+  ck_assert_int_eq(stats_create(&odd, 1790000004000LL, 1000), 0);
+  stats_entry *oa = stats_entry_get(odd, "GET /a", "GET");
+  for (int i = 0; i < 10; i++) stats_entry_record(oa, 50000, 50000);
+  stats_entry_fail(oa, STATS_ERR_TIMEOUT, "timeout");
+  odd->users = 3;
+  json_t *fs = json_pack("[{s:s,s:s,s:s,s:f,s:f},{s:s,s:n,s:s}]", "kind", "tail", "request", "POST /b", "function",
+                         "main.slow", "share", 0.71, "baseline_share", 0.02, "kind", "window", "request", "function",
+                         "runtime.gcBgMarkWorker");
+  buf = NULL;
+  f = open_memstream(&buf, &len);
+  ck_assert_int_eq(live_create(f, false, false, 10000000000LL, &lv), 0);
+  live_update(lv, odd, report_cumulative(rep), 5000000000LL);
+  const char *th_expr = "errors rate < 1%";
+  thresholds *th;
+  ck_assert_int_eq(thresholds_parse_list(&th_expr, NULL, 1, &th, NULL, 0), 0);
+  thresholds_eval(th, report_cumulative(rep), 4.0);
+  live_set_thresholds(lv, th);
+  live_set_findings(lv, fs);
+  live_final(lv, report_cumulative(rep), 4000000000LL);
+  thresholds_destroy(th);
+  live_destroy(lv);
+  fclose(f);
+  ck_assert_msg(strstr(buf, "[5s] users=3 rps=10.0 reqs=600 errors=1 (10.00%) p50=50.02ms") != NULL, "%s", buf);
+  ck_assert_ptr_nonnull(strstr(buf, "summary after 4s (the whole run"));
+  ck_assert_msg(strstr(buf, "POST /b                                 200      50.0      20 (10.00%)") != NULL, "%s", buf);
+  ck_assert_ptr_nonnull(strstr(buf, "findings (2, strongest first; evidence in report.html)\n"
+                                    "  1. tail       POST /b: main.slow  71% vs 2%\n"
+                                    "  2. window     runtime.gcBgMarkWorker\n"));
+  ck_assert_ptr_nonnull(strstr(buf, "errors rate < 1%"));
+  ck_assert(strstr(buf, "errors rate < 1%") < strstr(buf, "findings (")); /* after the thresholds */
+  free(buf);
+  json_decref(fs);
+  stats_destroy(odd);
   buf = NULL;
   f = open_memstream(&buf, &len);
   ck_assert_int_eq(live_create(f, true, true, 10000000000LL, &lv), 0);
@@ -327,7 +364,8 @@ START_TEST(live_plain_and_tty) {
   live_update(lv, iv, report_cumulative(rep), 5000000000LL);
   live_destroy(lv);
   fclose(f);
-  ck_assert_ptr_nonnull(strstr(buf, "\033[5A\033[J")); /* redraw in place over the 5 lines drawn */
+  ck_assert_ptr_nonnull(strstr(buf, "\033[6A\033[J")); /* redraw in place over the 6 lines drawn */
+  ck_assert_ptr_nonnull(strstr(buf, "last 1s: rps, errors and latency of that interval; reqs: total so far"));
   ck_assert_ptr_nonnull(strstr(buf, " 50%"));
   ck_assert_ptr_nonnull(strstr(buf, "\033[31m"));          /* errors in red */
   ck_assert_ptr_nonnull(strstr(buf, "[===============>")); /* half the bar */
