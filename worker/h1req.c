@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/clock.h"
+
 int h1req_parse_url(const char *url, h1req_dest *d) {
   struct http_parser_url u;
   http_parser_url_init(&u);
@@ -74,11 +76,23 @@ static int value_fits(const char **p, const char *end, const char *value, int *s
   return 1;
 }
 
+static int64_t wall_s(void) {
+  return clock_wall_ns() / 1000000000LL;
+}
+
+/* The Cookie header in q's bytes is still what r's jar would send. */
+static int cookies_current(const h1req *q, const http_request *r) {
+  if (r->jar != q->jar) return 0;
+  if (!r->jar) return 1;
+  return cookiejar_generation(r->jar) == q->jar_gen && (q->jar_until == INT64_MAX || wall_s() < q->jar_until);
+}
+
 /* A fresh traceparent, say, has the length of the last one: it is patched in. */
 int h1req_reuse(h1req *q, const http_request *r) {
   const char *p = q->key.data, *end = q->key.data + q->key.len;
   int same, patch = 0;
   if (!q->key_valid || q->key_nheaders != r->nheaders || q->key_body_len != r->body_len) return 0;
+  if (!cookies_current(q, r)) return 0;
   if (!shape_eat(&p, end, r->method) || !shape_eat(&p, end, r->url)) return 0;
   const char *values = p;
   for (size_t i = 0; i < r->nheaders; i++) {
@@ -120,16 +134,19 @@ static int build_key(h1req *q, const http_request *r) {
   return rc ? -ENOMEM : 0;
 }
 
-static int add_cookies(h1req *q) {
+/* The Cookie header from r's jar for r's URL; remembers the jar's state it reflects. */
+static int add_cookies(h1req *q, const http_request *r) {
+  const char *cookies;
+  size_t len;
   int rc = 0;
-  if (!q->njar) return 0;
+  q->jar = r->jar;
+  if (!r->jar) return 0;
+  if (cookiejar_header(r->jar, r->url, wall_s(), &cookies, &len) < 0) return -ENOMEM;
+  q->jar_gen = cookiejar_generation(r->jar);
+  q->jar_until = cookiejar_next_expiry(r->jar);
+  if (!len) return 0;
   rc |= add_str(&q->bytes, "Cookie: ");
-  for (int i = 0; i < q->njar; i++) {
-    if (i) rc |= add_str(&q->bytes, "; ");
-    rc |= add_str(&q->bytes, q->jar[i].name);
-    rc |= add_str(&q->bytes, "=");
-    rc |= add_str(&q->bytes, q->jar[i].value);
-  }
+  rc |= h1req_buf_add(&q->bytes, cookies, len);
   return rc | add_str(&q->bytes, "\r\n");
 }
 
@@ -162,7 +179,7 @@ int h1req_build(h1req *q, const http_request *r, const char *target, size_t targ
     rc |= add_str(&q->bytes, r->headers[i].value);
     rc |= add_str(&q->bytes, "\r\n");
   }
-  rc |= add_cookies(q);
+  rc |= add_cookies(q, r);
   int wants_len =
       r->body_len || !strcmp(r->method, "POST") || !strcmp(r->method, "PUT") || !strcmp(r->method, "PATCH");
   if (wants_len && !has_header(r, "Content-Length")) {
@@ -189,24 +206,13 @@ int h1req_value_ok(const char *s) {
 }
 
 void h1req_set_cookie(h1req *q, const char *line, size_t len) {
-  size_t eq = 0, end = 0;
-  while (end < len && line[end] != ';') end++;
-  while (eq < end && line[eq] != '=') eq++;
-  if (eq == 0 || eq >= end || eq >= sizeof q->jar[0].name || end - eq - 1 >= sizeof q->jar[0].value) return;
-  if (!q->jar && !(q->jar = calloc(H1REQ_JAR_MAX, sizeof *q->jar))) return;
-  int i = 0;
-  while (i < q->njar && !(strlen(q->jar[i].name) == eq && memcmp(q->jar[i].name, line, eq) == 0)) i++;
-  if (i == H1REQ_JAR_MAX) return;
-  if (i == q->njar) q->njar++;
-  memcpy(q->jar[i].name, line, eq);
-  q->jar[i].name[eq] = 0;
-  memcpy(q->jar[i].value, line + eq + 1, end - eq - 1);
-  q->jar[i].value[end - eq - 1] = 0;
-  q->key_valid = 0;
+  const char *url;
+  if (!q->jar || !q->key_valid) return;
+  url = q->key.data + strlen(q->key.data) + 1; /* the key starts "METHOD\0URL\0" */
+  cookiejar_set(q->jar, url, line, len, wall_s()); /* the next request sees the new generation */
 }
 
 void h1req_forget(h1req *q) {
-  q->njar = 0;
   q->key_valid = 0;
 }
 
@@ -214,6 +220,5 @@ void h1req_free(h1req *q) {
   free(q->bytes.data);
   free(q->key.data);
   free(q->voff);
-  free(q->jar);
   *q = (h1req){0};
 }

@@ -1,24 +1,19 @@
 /* h1req.h - the h1 backend's request bytes: built once per request shape (method, URL, header names,
- * body) and patched in place when only header values change, with the cookie jar that goes into them.
+ * body) and patched in place when only header values change, with the Cookie header from the request's
+ * jar (rebuilt when the jar changed or one of its cookies expired).
  * Plain data embedded in each h1 connection (http_h1.c), which owns it and frees it with h1req_free. */
 #ifndef LOADCTL_H1REQ_H
 #define LOADCTL_H1REQ_H
 
 #include <stddef.h>
 
+#include "worker/cookiejar.h"
 #include "worker/http.h"
-
-#define H1REQ_JAR_MAX 16 /* cookies kept per connection */
 
 typedef struct h1req_buf {
   char *data;
   size_t len, cap;
 } h1req_buf;
-
-typedef struct h1req_cookie {
-  char name[64];
-  char value[256];
-} h1req_cookie;
 
 typedef struct h1req {
   h1req_buf bytes; /* the request as sent: request line, headers, cookies, body */
@@ -27,8 +22,9 @@ typedef struct h1req {
   size_t *voff; /* where each header value sits in bytes, for patching */
   size_t voff_cap;
   int key_valid;
-  h1req_cookie *jar; /* Set-Cookie values seen from this destination */
-  int njar;
+  cookiejar *jar;    /* the jar of the request built (not owned) */
+  uint64_t jar_gen;  /* its generation then */
+  int64_t jar_until; /* and its earliest cookie expiry (s): the Cookie header is right until then */
 } h1req;
 
 /* Where an absolute URL sends a request: pointers into the URL it was parsed from. */
@@ -58,9 +54,10 @@ int h1req_build(h1req *q, const http_request *r, const char *target, size_t targ
 int h1req_token_ok(const char *s);
 /* A header value: no CR or LF (no header injection). */
 int h1req_value_ok(const char *s);
-/* Keep the cookie of a Set-Cookie value (line: "name=value; attributes", len bytes). */
+/* Keep the cookie of a Set-Cookie value (line: "name=value; attributes", len bytes) of the response to
+ * the request last built, in that request's jar. */
 void h1req_set_cookie(h1req *q, const char *line, size_t len);
-/* A new destination: its cookies and the cached shape are dropped. */
+/* A new destination: the cached shape is dropped (the cookies stay in the VU's jar). */
 void h1req_forget(h1req *q);
 void h1req_free(h1req *q);
 

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/clock.h"
+
 /* Headers HTTP/2 forbids (RFC 9113 8.2.2) or that become a pseudo-header. */
 static int dropped(const char *name) {
   static const char *const names[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
@@ -46,18 +48,24 @@ static int add_s(h2req *q, const char *name, const char *value) {
   return add(q, name, strlen(name), value, strlen(value));
 }
 
-static int add_cookies(h2req *q) {
-  h1req_buf v = {0};
-  int rc = 0;
-  for (int i = 0; i < q->jar.njar && rc == 0; i++) {
-    const h1req_cookie *k = &q->jar.jar[i];
-    if (i) rc |= h1req_buf_add(&v, "; ", 2);
-    rc |= h1req_buf_add(&v, k->name, strlen(k->name)) | h1req_buf_add(&v, "=", 1) |
-          h1req_buf_add(&v, k->value, strlen(k->value));
-  }
-  if (rc == 0 && v.len) rc = add(q, "cookie", 6, v.data, v.len);
-  free(v.data);
-  return rc ? -ENOMEM : 0;
+static int64_t wall_s(void) {
+  return clock_wall_ns() / 1000000000LL;
+}
+
+/* The cookie header from r's jar for r's URL; remembers jar and URL for the response's Set-Cookie. */
+static int add_cookies(h2req *q, const http_request *r) {
+  const char *cookies;
+  size_t len;
+  q->jar = r->jar;
+  q->url.len = 0;
+  if (h1req_buf_add(&q->url, r->url, strlen(r->url) + 1)) return -ENOMEM;
+  if (!r->jar) return 0;
+  if (cookiejar_header(r->jar, r->url, wall_s(), &cookies, &len) < 0) return -ENOMEM;
+  return len ? add(q, "cookie", 6, cookies, len) : 0;
+}
+
+void h2req_set_cookie(h2req *q, const char *value, size_t len) {
+  if (q->jar && q->url.len) cookiejar_set(q->jar, q->url.data, value, len, wall_s());
 }
 
 static int add_headers(h2req *q, const http_request *r) {
@@ -74,7 +82,7 @@ static int add_headers(h2req *q, const http_request *r) {
     snprintf(cl, sizeof cl, "%zu", r->body_len);
     rc = add_s(q, "content-length", cl);
   }
-  return rc ? rc : add_cookies(q);
+  return rc ? rc : add_cookies(q, r);
 }
 
 static const char *host_value(const http_request *r) {
@@ -158,7 +166,7 @@ int32_t h2req_submit(h2req *q, nghttp2_session *ng, void *stream_ud) {
 }
 
 void h2req_free(h2req *q) {
-  h1req_free(&q->jar);
+  free(q->url.data);
   free(q->strs.data);
   free(q->nv);
   free(q->body.data);

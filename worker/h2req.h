@@ -11,7 +11,8 @@
 #include "worker/http.h"
 
 typedef struct h2req {
-  h1req jar;       /* only its cookie jar is used (h1req_set_cookie, h1req_forget) */
+  cookiejar *jar;  /* the request's jar (not owned), for its response's Set-Cookie */
+  h1req_buf url;   /* the request's URL, NUL-terminated: the origin those cookies came from */
   h1req_buf strs;  /* names and values the nv array points into */
   nghttp2_nv *nv;
   size_t nnv, capnv;
@@ -40,6 +41,8 @@ int h2req_build(h2req *q, const http_request *r, const char *scheme, const char 
 /* Submit the built request on ng with stream_ud as its stream user data: the stream id, or a negative
  * nghttp2 error. */
 int32_t h2req_submit(h2req *q, nghttp2_session *ng, void *stream_ud);
+/* Keep the cookie of a Set-Cookie value (len bytes) of the response to the request last built. */
+void h2req_set_cookie(h2req *q, const char *value, size_t len);
 void h2req_free(h2req *q);
 
 #endif

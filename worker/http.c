@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "common/stats.h"
+#include "worker/cookiejar.h"
 #include "worker/h1req.h"
 #include "worker/http_curl.h"
 #include "worker/http_h1.h"
@@ -42,6 +43,7 @@ struct http_conn {
   http_header *copy_h; /* its headers, pointing into copy */
   size_t copy_cap;
   http_request again;  /* the request as copied */
+  cookiejar *jar; /* owned; one per VU, shared by h1, h2 and curl */
   int last; /* backend of the last request, HTTP_AUTO before the first */
   int busy;
   http_done_cb done;
@@ -112,7 +114,10 @@ void http_client_close(http_client *c, void (*close_cb)(void *ud), void *ud) {
 int http_conn_create(http_client *c, http_conn **out) {
   if (!c || !out || c->closing) return -EINVAL;
   http_conn *conn = calloc(1, sizeof *conn);
-  if (!conn) return -ENOMEM;
+  if (!conn || cookiejar_create(&conn->jar) < 0) {
+    free(conn);
+    return -ENOMEM;
+  }
   conn->c = c;
   conn->next = c->conns;
   if (c->conns) c->conns->prev = conn;
@@ -129,6 +134,7 @@ void http_conn_release(http_conn *conn) {
   if (conn->h2) http_h2_conn_release(conn->h2);
   free(conn->copy.data);
   free(conn->copy_h);
+  cookiejar_free(conn->jar);
   if (conn->prev) conn->prev->next = conn->next;
   else c->conns = conn->next;
   if (conn->next) conn->next->prev = conn->prev;
@@ -245,6 +251,7 @@ int http_conn_send(http_conn *conn, const http_request *req, http_done_cb done, 
   if (conn->busy) return -EBUSY;
   http_request r = *req;
   if (r.timeout_ms <= 0) r.timeout_ms = conn->c->opt.default_timeout_ms;
+  r.jar = conn->jar;
   int backend = pick(conn->c, &r);
   conn->done = done;
   conn->ud = ud;

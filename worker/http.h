@@ -11,7 +11,8 @@
 #include <uv.h>
 
 typedef struct http_client http_client; /* one per engine thread; owns its backends */
-typedef struct http_conn http_conn;     /* one per VU: its kept-alive connection(s) and cookie jar */
+typedef struct http_conn http_conn;     /* one per VU: its kept-alive connection(s) and its cookie jar, which
+                                         * every backend the VU's requests go through shares */
 
 enum http_backend { HTTP_AUTO = 0, HTTP_H1, HTTP_CURL, HTTP_H2 };
 
@@ -33,6 +34,8 @@ typedef struct http_request {
   int64_t now_ns;          /* clock_mono_ns of the call when the caller has it (one clock read fewer); 0 */
   int max_redirects;       /* follow up to this many redirects (curl only: AUTO then picks curl);
                               0 = don't follow, the 3xx is the response (like wrk) */
+  struct cookiejar *jar;   /* the VU's cookies (worker/cookiejar.h): sent with the request, Set-Cookie kept
+                              in it; http_conn_send sets it to the conn's own jar; NULL = no cookies */
 } http_request;
 
 typedef struct http_response {

@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/stats.h"
+#include "worker/cookiejar.h"
 
 #define DEFAULT_TIMEOUT_MS 30000
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
@@ -64,6 +65,7 @@ struct http_curl_conn {
   http_response res;
   buf hdrs, body;
   size_t max_body;
+  struct cookiejar *jar; /* the request's jar (not owned): curl's own cookie engine stays off */
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -256,6 +258,20 @@ static int on_timer_set(CURLM *multi, long timeout_ms, void *userp) {
 
 /* ---- transfers ---- */
 
+static int64_t wall_s(void) {
+  return clock_wall_ns() / 1000000000LL;
+}
+
+/* A Set-Cookie value (after "Set-Cookie:") into the jar, for the URL of the response it came in (a
+ * redirect's own URL when curl follows one). */
+static void keep_cookie(http_curl_conn *c, const char *v, size_t len) {
+  char *url = NULL;
+  while (len > 0 && (*v == ' ' || *v == '\t')) v++, len--;
+  while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n')) len--;
+  if (curl_easy_getinfo(c->easy, CURLINFO_EFFECTIVE_URL, &url) != CURLE_OK || !url) url = c->url.data;
+  cookiejar_set(c->jar, url, v, len, wall_s());
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *ud) {
   http_curl_conn *c = ud;
   size_t len = size * n;
@@ -268,6 +284,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud) {
     return len;
   }
   if (len == 0 || p[0] == '\r' || p[0] == '\n') return len;
+  if (c->jar && len > 11 && strncasecmp(p, "set-cookie:", 11) == 0) keep_cookie(c, p + 11, len - 11);
   return buf_add(&c->hdrs, p, len) ? 0 : len;
 }
 
@@ -410,6 +427,15 @@ static int set_method(http_curl_conn *c, const http_request *r) {
   return 0;
 }
 
+/* The Cookie header from r's jar for r's URL (CURLOPT_COOKIE copies it; NULL sends none). 0 or -ENOMEM. */
+static int set_cookies(http_curl_conn *c, const http_request *r) {
+  const char *cookies = NULL;
+  size_t len = 0;
+  c->jar = r->jar;
+  if (r->jar && cookiejar_header(r->jar, r->url, wall_s(), &cookies, &len) < 0) return -ENOMEM;
+  return curl_easy_setopt(c->easy, CURLOPT_COOKIE, len ? cookies : NULL) == CURLE_OK ? 0 : -ENOMEM;
+}
+
 int http_curl_conn_send(http_curl_conn *c, const http_request *r, http_curl_done_cb done, void *ud) {
   if (c->busy) return -EBUSY;
   if (!r || !r->method || !r->url || !*r->method || (r->body_len && !r->body) || !done) return -EINVAL;
@@ -423,6 +449,8 @@ int http_curl_conn_send(http_curl_conn *c, const http_request *r, http_curl_done
     if (buf_add(&c->url, r->url, ul)) return -ENOMEM;
     if (curl_easy_setopt(e, CURLOPT_URL, c->url.data) != CURLE_OK) return -EINVAL;
   }
+  rc = set_cookies(c, r);
+  if (rc < 0) return rc;
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(r->timeout_ms > 0 ? r->timeout_ms : DEFAULT_TIMEOUT_MS));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                    (long)(r->connect_timeout_ms > 0 ? r->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS));
@@ -450,7 +478,6 @@ static CURL *easy_new(http_curl *h, http_curl_conn *c) {
   curl_easy_setopt(e, CURLOPT_SHARE, h->share);
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
   curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
-  curl_easy_setopt(e, CURLOPT_COOKIEFILE, ""); /* cookie engine on, jar per easy handle = per VU */
   curl_easy_setopt(e, CURLOPT_USERAGENT, "loadctl/" LOADCTL_VERSION);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);

@@ -527,7 +527,7 @@ static void start_connect(http_h1_conn *c) {
   arm_timer(c, clock_mono_ns());
 }
 
-/* Point c at d's host, port and scheme, dropping its connection, address and cookies if that is a change. */
+/* Point c at d's host, port and scheme, dropping its connection and address if that is a change. */
 static void set_destination(http_h1_conn *c, const h1req_dest *d) {
   size_t hl = d->host_len;
   if (d->port == c->port && d->tls == c->https && strlen(c->host) == hl && memcmp(c->host, d->host, hl) == 0)
@@ -549,7 +549,7 @@ static int destination(const http_h1 *h, const char *url, h1req_dest *d) {
   return d->host_len < sizeof ((http_h1_conn *)0)->host ? 0 : -EINVAL;
 }
 
-/* Parse the URL; switch destination (dropping connection, address and cookies) if it changed. */
+/* Parse the URL; switch destination (dropping connection and address) if it changed. */
 static int prepare(http_h1_conn *c, const http_request *r) {
   /* the same method, URL, header names and body as the last request: its destination, parsed and
    * checked then, is c's (set_destination drops the cached shape), and only the values differ */

@@ -63,7 +63,7 @@ struct http_h2_conn {
   int32_t stream_id;
   int state, released, handles, forced, retried, fallback, got_byte;
   uv_timer_t timer;
-  h2req q; /* the request as nghttp2 takes it, and the cookie jar */
+  h2req q; /* the request as nghttp2 takes it (the VU's cookies from its jar) */
   int64_t timeout_ms, connect_timeout_ms;
   http_h2_done_cb done;
   void *ud;
@@ -203,7 +203,7 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
     c->hdrs.len = 0; /* a final response after an interim one starts over */
     return 0;
   }
-  if (nl == 10 && memcmp(name, "set-cookie", 10) == 0) h1req_set_cookie(&c->q.jar, (const char *)value, vl);
+  if (nl == 10 && memcmp(name, "set-cookie", 10) == 0) h2req_set_cookie(&c->q, (const char *)value, vl);
   if (h1req_buf_add(&c->hdrs, name, nl) || h1req_buf_add(&c->hdrs, ": ", 2) || h1req_buf_add(&c->hdrs, value, vl) ||
       h1req_buf_add(&c->hdrs, "\r\n", 2))
     return NGHTTP2_ERR_CALLBACK_FAILURE;
@@ -648,7 +648,6 @@ static int prepare(http_h2_conn *c, const http_request *r) {
       memcpy(o->prefix, r->url, u.prefix_len);
       o->prefix_len = u.prefix_len;
     }
-    if (c->o && c->o != o) h1req_forget(&c->q.jar); /* cookies belong to their destination */
     c->o = o;
   }
   return h2req_build(&c->q, r, u.tls ? "https" : "http", u.authority, u.authority_len, u.path, u.path_len);

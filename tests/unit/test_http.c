@@ -567,6 +567,69 @@ START_TEST(test_cookies) {
 }
 END_TEST
 
+/* One jar per VU, shared by both backends (a request with redirects goes through curl), kept when the
+ * VU talks to another host in between; cookies are per host (host-only: localhost does not get them). */
+START_TEST(test_cookies_shared_by_backends) {
+  char set_u[256], need_u[256], other_u[256];
+  url(set_u, sizeof set_u, "/setcookie");
+  url(need_u, sizeof need_u, "/needcookie");
+  snprintf(other_u, sizeof other_u, "http://localhost:%d/needcookie", server_port);
+  int set_curl = _i == 1; /* 0: set by h1, read by curl; 1: set by curl, read by h1 */
+  http_request reqs[] = {
+      {.method = "GET", .url = set_u, .max_body = 64, .max_redirects = set_curl},
+      {.method = "GET", .url = need_u, .max_body = 64, .max_redirects = !set_curl},
+      {.method = "GET", .url = other_u, .max_body = 64},
+      {.method = "GET", .url = need_u, .max_body = 64},
+  };
+  result o[4];
+  run_seq(HTTP_AUTO, reqs, 4, o);
+  ck_assert_int_eq(o[0].status, 200);
+  ck_assert_msg(o[1].status == 200 && !strcmp(o[1].body, "cookie ok\n"), "set by %s, read by %s: %d %s",
+                set_curl ? "curl" : "h1", set_curl ? "h1" : "curl", o[1].status, o[1].body);
+  ck_assert_int_eq(o[2].status, 401); /* another host: no cookie */
+  ck_assert_int_eq(o[3].status, 200); /* back: the jar kept it */
+  result_free(o, 4);
+}
+END_TEST
+
+/* The h2 backend shares the VU's jar too: a Secure cookie set over h2 goes with the next request through
+ * curl (redirects), and one set through curl with the next h2 request; plain http:// does not get it. */
+START_TEST(test_cookies_h2) {
+  if (!tls_port) {
+    fprintf(stderr, "test_cookies_h2: skipped (no nginx or openssl)\n");
+    return;
+  }
+  char set_u[256], need_u[256], plain_u[256];
+  snprintf(set_u, sizeof set_u, "https://127.0.0.1:%d/setcookie", tls_port);
+  snprintf(need_u, sizeof need_u, "https://127.0.0.1:%d/needcookie", tls_port);
+  url(plain_u, sizeof plain_u, "/needcookie");
+  http_request reqs[] = {
+      {.method = "GET", .url = set_u, .max_body = 64, .max_redirects = _i},
+      {.method = "GET", .url = need_u, .max_body = 64, .max_redirects = !_i},
+      {.method = "GET", .url = plain_u, .max_body = 64},
+  };
+  result o[3];
+  uv_loop_t loop;
+  http_client *c;
+  run r = {.reqs = reqs, .n = 3, .out = o};
+  http_client_options opt = {.backend = HTTP_AUTO, .insecure_tls = 1};
+  memset(o, 0, sizeof o);
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ck_assert_int_eq(http_client_create(&loop, &opt, &c), 0);
+  ck_assert_int_eq(http_conn_create(c, &r.conn), 0);
+  ck_assert_int_eq(http_conn_send(r.conn, &reqs[0], on_done, &r), 0);
+  while (r.next < 3) uv_run(&loop, UV_RUN_ONCE);
+  http_client_close(c, on_closed, &r);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  ck_assert_msg(o[0].status == 200, "set: %d %s", o[0].status, o[0].message);
+  ck_assert_msg(o[1].status == 200 && !strcmp(o[1].body, "cookie ok\n"), "set by %s, read by %s: %d %s",
+                _i ? "curl" : "h2", _i ? "h2" : "curl", o[1].status, o[1].message);
+  ck_assert_int_eq(o[2].status, 401); /* Secure: not over http:// */
+  result_free(o, 3);
+}
+END_TEST
+
 START_TEST(test_redirect) {
   char u[256];
   url(u, sizeof u, "/redirect");
@@ -793,7 +856,9 @@ static void start_tls(void) {
              "http { access_log off; client_body_temp_path %s; proxy_temp_path %s; fastcgi_temp_path %s;\n"
              "  uwsgi_temp_path %s; scgi_temp_path %s;\n"
              "  server { listen 127.0.0.1:%d ssl http2; ssl_certificate %s/cert.pem; ssl_certificate_key %s/key.pem;\n"
-             "    location / { return 200 \"$server_protocol\\n\"; } } }\n",
+             "    location / { return 200 \"$server_protocol\\n\"; }\n"
+             "    location = /setcookie { add_header Set-Cookie \"session=h2; Path=/; Secure\" always; return 200; }\n"
+             "    location = /needcookie { if ($cookie_session = h2) { return 200 \"cookie ok\\n\"; } return 401; } } }\n",
           tls_dir, tls_dir, tls_dir, tls_dir, tls_dir, tls_dir, tls_dir, port, tls_dir, tls_dir);
   fclose(f);
   nginx_pid = fork();
@@ -851,6 +916,8 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, test_chunked, 0, 3);
   tcase_add_loop_test(tc, test_big_discarded, 0, 3);
   tcase_add_loop_test(tc, test_cookies, 0, 3);
+  tcase_add_loop_test(tc, test_cookies_shared_by_backends, 0, 2);
+  tcase_add_loop_test(tc, test_cookies_h2, 0, 2);
   tcase_add_loop_test(tc, test_redirect, 0, 2);
   tcase_add_loop_test(tc, test_https_to_plain_server, 0, 2);
   tcase_add_loop_test(tc, test_release_in_flight, 0, 3);
