@@ -155,7 +155,8 @@ def table(rows):
 def main(argv):
     if len(argv) >= 3 and argv[0] == "manifest":
         m = load_manifest(argv[1], argv[2])
-        print("\n".join(m["target"]["args"]))
+        for arg in m["target"]["args"]:
+            print(arg)
         return 0
     if len(argv) >= 3 and argv[0] == "launch":
         t = load_manifest(argv[1], argv[2])["target"]

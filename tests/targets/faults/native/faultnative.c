@@ -1,0 +1,218 @@
+/* faultnative.c - the fault corpus's native target (variant native_periodic): a small threaded HTTP/1.1
+ * image-thumbnail service in C, profiled with perf (no labels: only time windows can explain it).
+ * Planted fault: every 6 s, compact_cache runs on two threads for 2 s; its CPU is in blend(), the
+ * pixel helper every request calls too. Spans are served on /debug/faults (unix seconds).
+ *
+ * Usage: faultnative --addr 127.0.0.1:PORT --admin-addr 127.0.0.1:PORT --duration 300s
+ * Routes (both ports): GET /api/thumb?id=N, GET /api/meta?id=N, GET /debug/faults, GET /debug/pid.
+ * Built by bench/accuracy with -fno-omit-frame-pointer so that perf -g sees whole stacks. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_SPANS 256        /* planted spans kept for /debug/faults (a 6 s period: 25 min) */
+#define PERIOD_S 6           /* compact_cache every PERIOD_S seconds ... */
+#define BURN_S 2             /* ... for BURN_S seconds ... */
+#define BURN_THREADS 2       /* ... on this many threads */
+#define REQUEST_MAX 8192     /* request head bytes */
+
+static volatile uint64_t sink;
+static pthread_mutex_t spans_mu = PTHREAD_MUTEX_INITIALIZER;
+static double spans[MAX_SPANS][2];
+static int nspans;
+
+static double unix_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* blend mixes rounds pixels: the helper requests and the background compaction share. */
+__attribute__((noinline)) static uint64_t blend(uint64_t px, long rounds) {
+  for (long i = 0; i < rounds; i++) {
+    px ^= px >> 29;
+    px *= 0xbf58476d1ce4e5b9ULL;
+    px ^= px >> 32;
+  }
+  return px;
+}
+
+/* render_thumb scales image id to a thumbnail (~0.5 ms of blend). */
+__attribute__((noinline)) static uint64_t render_thumb(long id) {
+  uint64_t h = (uint64_t)id;
+  for (int row = 0; row < 16; row++) h ^= blend(h + (uint64_t)row, 20000);
+  return h;
+}
+
+/* compact_cache rewrites the thumbnail cache until deadline (unix seconds). */
+__attribute__((noinline)) static void *compact_cache(void *arg) {
+  double deadline = *(const double *)arg;
+  uint64_t h = 1;
+  while (unix_now() < deadline) h ^= blend(h, 20000);
+  sink += h;
+  return NULL;
+}
+
+static void *compaction_loop(void *unused) {
+  (void)unused;
+  for (;;) {
+    sleep(PERIOD_S);
+    double t0 = unix_now(), deadline = t0 + BURN_S;
+    pthread_t th[BURN_THREADS];
+    int started = 0;
+    for (int i = 0; i < BURN_THREADS; i++)
+      if (pthread_create(&th[started], NULL, compact_cache, &deadline) == 0) started++;
+    for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+    pthread_mutex_lock(&spans_mu);
+    if (nspans < MAX_SPANS) spans[nspans][0] = t0, spans[nspans][1] = unix_now(), nspans++;
+    pthread_mutex_unlock(&spans_mu);
+    fprintf(stderr, "faultnative: fault span %.3f %.3f\n", t0, unix_now());
+  }
+  return NULL;
+}
+
+static int send_all(int fd, const char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+    if (n <= 0) return -1;
+    buf += n, len -= (size_t)n;
+  }
+  return 0;
+}
+
+static int reply(int fd, int status, const char *body) {
+  char head[256];
+  int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                   status, status == 200 ? "OK" : "Not Found", strlen(body));
+  if (send_all(fd, head, (size_t)n) < 0) return -1;
+  return send_all(fd, body, strlen(body));
+}
+
+static void faults_json(char *out, size_t size) {
+  size_t pos = (size_t)snprintf(out, size, "{\"variant\":\"native_periodic\",\"spans\":[");
+  pthread_mutex_lock(&spans_mu);
+  for (int i = 0; i < nspans && pos < size; i++)
+    pos += (size_t)snprintf(out + pos, size - pos, "%s[%.3f,%.3f]", i ? "," : "", spans[i][0], spans[i][1]);
+  pthread_mutex_unlock(&spans_mu);
+  if (pos < size) snprintf(out + pos, size - pos, "]}");
+}
+
+static long query_id(const char *target) {
+  const char *q = strstr(target, "id=");
+  return q ? strtol(q + 3, NULL, 10) : 0;
+}
+
+/* route answers one request head ("GET /path HTTP/1.1..."); -1 when the connection must close. */
+static int route(int fd, const char *head) {
+  char method[8], target[512], body[MAX_SPANS * 48 + 64];
+  if (sscanf(head, "%7s %511s", method, target) != 2) return -1;
+  if (strncmp(target, "/api/thumb", 10) == 0) {
+    snprintf(body, sizeof body, "{\"thumb\":\"%016llx\"}", (unsigned long long)render_thumb(query_id(target)));
+  } else if (strncmp(target, "/api/meta", 9) == 0) {
+    snprintf(body, sizeof body, "{\"etag\":\"%016llx\"}", (unsigned long long)blend((uint64_t)query_id(target), 20000));
+  } else if (strcmp(target, "/debug/faults") == 0) {
+    faults_json(body, sizeof body);
+  } else if (strcmp(target, "/debug/pid") == 0) {
+    snprintf(body, sizeof body, "%ld", (long)getpid());
+  } else {
+    return reply(fd, 404, "{\"error\":\"not found\"}");
+  }
+  return reply(fd, 200, body);
+}
+
+/* Reads until buf (len bytes so far, NUL-terminated) holds a whole request head; returns the end of
+ * the head (after its blank line), or NULL when the peer closed or the head is too long. */
+static char *read_head(int fd, char *buf, size_t *len) {
+  char *end;
+  while (!(end = strstr(buf, "\r\n\r\n"))) {
+    ssize_t n = *len < REQUEST_MAX ? recv(fd, buf + *len, REQUEST_MAX - *len, 0) : -1;
+    if (n <= 0) return NULL;
+    *len += (size_t)n;
+    buf[*len] = '\0';
+  }
+  return end + 4;
+}
+
+/* One connection: keep-alive GET requests without bodies, one at a time. */
+static void *serve_conn(void *arg) {
+  int fd = (int)(intptr_t)arg;
+  char buf[REQUEST_MAX + 1] = "", *end;
+  size_t len = 0;
+  while ((end = read_head(fd, buf, &len)) && route(fd, buf) == 0) {
+    size_t used = (size_t)(end - buf);
+    memmove(buf, end, len - used + 1);
+    len -= used;
+  }
+  close(fd);
+  return NULL;
+}
+
+static int listen_on(const char *addr) {
+  char host[64];
+  int port;
+  struct sockaddr_in sa = {.sin_family = AF_INET};
+  if (sscanf(addr, "%63[^:]:%d", host, &port) != 2 || inet_pton(AF_INET, host, &sa.sin_addr) != 1 ||
+      (ntohl(sa.sin_addr.s_addr) >> 24) != 127 || port < 0 || port > 65535) {
+    fprintf(stderr, "faultnative: %s: want 127.x.y.z:PORT (loopback only)\n", addr);
+    exit(1);
+  }
+  sa.sin_port = htons((uint16_t)port);
+  int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fd, 128) < 0) {
+    fprintf(stderr, "faultnative: listen %s: %s\n", addr, strerror(errno));
+    exit(1);
+  }
+  return fd;
+}
+
+static void *accept_loop(void *arg) {
+  int lfd = (int)(intptr_t)arg;
+  for (;;) {
+    int fd = accept(lfd, NULL, NULL);
+    pthread_t th;
+    if (fd < 0) continue;
+    if (pthread_create(&th, NULL, serve_conn, (void *)(intptr_t)fd) != 0) {
+      close(fd);
+      continue;
+    }
+    pthread_detach(th);
+  }
+  return NULL;
+}
+
+int main(int argc, char **argv) {
+  const char *addr = "127.0.0.1:8080", *admin = "127.0.0.1:6060";
+  long duration_s = 300;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!strcmp(argv[i], "--addr")) addr = argv[i + 1];
+    else if (!strcmp(argv[i], "--admin-addr")) admin = argv[i + 1];
+    else if (!strcmp(argv[i], "--duration")) duration_s = strtol(argv[i + 1], NULL, 10);
+    else {
+      fprintf(stderr, "usage: faultnative [--addr A] [--admin-addr A] [--duration SECONDS]\n");
+      return 1;
+    }
+  }
+  pthread_t th;
+  int app = listen_on(addr), adm = listen_on(admin);
+  if (pthread_create(&th, NULL, accept_loop, (void *)(intptr_t)adm) != 0 ||
+      pthread_create(&th, NULL, compaction_loop, NULL) != 0) {
+    fprintf(stderr, "faultnative: cannot start threads\n");
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  fprintf(stderr, "faultnative: on %s, admin on %s, pid %ld, exits after %lds\n", addr, admin, (long)getpid(), duration_s);
+  alarm((unsigned)(duration_s > 0 ? duration_s : 300));
+  accept_loop((void *)(intptr_t)app);
+  return 0;
+}
