@@ -15,7 +15,8 @@ static const char help[] =
     "\n"
     "List runs from DIR/index.jsonl (default runs/): time, scenario, status, requests, rps, errors, p99,\n"
     "thresholds. --name shows that request's p99 per run with a trend bar; --html FILE writes a page\n"
-    "with the p99 trend of every request name across runs.\n";
+    "with the p99 trend across runs of all requests together and of up to 9 request names (the first\n"
+    "ones recorded, from the earliest run shown on; --name REQUEST for any other).\n";
 
 static void list_runs(const json_t *runs, size_t from) {
   printf("%-22s %-16s %-8s %10s %10s %8s %10s  %s\n", "start (UTC)", "scenario", "status", "requests", "rps",

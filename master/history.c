@@ -140,7 +140,8 @@ int history_load(const char *runs_root, json_t **out, int *bad_lines) {
   return 0;
 }
 
-/* {"x":[0..],"labels":[...],"series":[{"name","y":[...]}]}: "(all)" first, then up to 9 names. */
+/* {"x":[0..],"labels":[...],"series":[{"name","y":[...]}]}: "(all)" first, then up to HISTORY_TREND_NAMES
+ * names, the first recorded from the earliest run shown on (more lines than that are unreadable). */
 static json_t *trend_data(const json_t *runs, size_t from) {
   json_t *x = json_array(), *labels = json_array(), *series = json_array(), *all = json_array(),
          *names = json_array();
@@ -159,7 +160,7 @@ static json_t *trend_data(const json_t *runs, size_t from) {
       bool seen = false;
       for (size_t k = 0; k < json_array_size(names); k++)
         seen |= !strcmp(json_string_value(json_array_get(names, k)), key);
-      if (!seen && json_array_size(names) < 9) json_array_append_new(names, json_string(key));
+      if (!seen && json_array_size(names) < HISTORY_TREND_NAMES) json_array_append_new(names, json_string(key));
     }
   }
   json_array_append_new(series, json_pack("{s:s,s:o}", "name", "all requests", "y", all));

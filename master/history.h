@@ -24,4 +24,6 @@ int history_write_html(const json_t *runs, size_t from, const char *path);
 /* Runs root of a run directory: its parent ("runs/2026-...-x" -> "runs"). buf gets the result. */
 void history_root_of(const char *run_dir, char *buf, size_t size);
 
+#define HISTORY_TREND_NAMES 9 /* request names charted by `loadctl history --html`, besides all requests */
+
 #endif

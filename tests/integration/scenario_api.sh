@@ -54,4 +54,23 @@ echo "thresholds: $th"
 case "$th" in *"requests{group=checkout::pay} > 0:True"*) ;; *) fail "group threshold on checkout::pay did not pass: $th" ;; esac
 case "$th" in *"max{group=checkout} < 1us:False"*) ;; *) fail "group threshold on checkout did not fail: $th" ;; esac
 
+# --- loadctl history --html charts all requests and the first 9 request names (as its help and report.md say)
+mkdir -p "$T/hruns"
+python3 - "$T/hruns/index.jsonl" <<'PY'
+import json, sys
+names = {"n%02d" % i: 10.0 + i for i in range(12)}
+line = {"dir": "r1", "scenario": "s", "status": "ok", "start_ms": 1700000000000, "duration_s": 1, "requests": 12,
+        "errors": 0, "rps": 12, "p99_all_ms": 21, "thresholds_ok": True, "p50_ms": names, "p99_ms": names,
+        "rps_by_name": {}}
+open(sys.argv[1], "w").write(json.dumps(line) + "\n")
+PY
+"$LOADCTL" history --runs "$T/hruns" --html "$T/history.html" >"$T/history.log" 2>&1 || fail "history --html failed"
+charted=$(python3 - "$T/history.html" <<'PY'
+import json, re, sys
+data = json.loads(re.search(r'id="loadctl-data">(.*?)</script>', open(sys.argv[1]).read(), re.S).group(1))
+print(",".join(s["name"] for s in data["trend"]["series"]))
+PY
+)
+[ "$charted" = "all requests,n00,n01,n02,n03,n04,n05,n06,n07,n08" ] || fail "history --html charts: $charted"
+
 echo "scenario_api: ok"

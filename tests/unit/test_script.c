@@ -190,6 +190,27 @@ START_TEST(groups_name_requests) {
 }
 END_TEST
 
+/* options.think paces the closed model only: in the open model 20 arrivals/s on 2 VUs all run although
+ * a 10 s think would let each VU start one iteration. */
+START_TEST(think_ignored_in_open_model) {
+  char src[1024];
+  if (server_start() != 0) {
+    fprintf(stderr, "test_script: testserver not built next to the test; skipped\n");
+    return;
+  }
+  snprintf(src, sizeof src,
+           "options = { target = 'http://127.0.0.1:%d', rate = 20, max_vus = 2, pre_allocated_vus = 2,\n"
+           "  duration = '1s', think = { 10, 10 } }\n"
+           "task(1, function(vu) http.get('/ok') end)\n",
+           server_port);
+  stats_interval *total = run_engine(src, 1);
+  ck_assert_msg(total->iterations >= 15, "%lld iterations", (long long)total->iterations);
+  ck_assert_int_eq(total->dropped, 0);
+  stats_destroy(total);
+  server_stop();
+}
+END_TEST
+
 /* The sandbox and task() validation, in a Lua-only state (no load sent). */
 START_TEST(sandbox_and_bad_task) {
   lua_State *L = NULL;
@@ -237,6 +258,7 @@ int main(void) {
   tcase_add_test(tc, sandbox_and_bad_task);
   tcase_add_test(tc, response_error_kinds);
   tcase_add_test(tc, groups_name_requests);
+  tcase_add_test(tc, think_ignored_in_open_model);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_set_fork_status(sr, CK_NOFORK);
