@@ -1,11 +1,13 @@
--- http2_tls.lua - HTTPS with HTTP/2: the curl backend (h1 is plain HTTP/1.1 only) negotiates h2 by ALPN
--- and multiplexes nothing per VU, one connection each, like browsers per origin. TLS_TARGET points it at
--- your server; tests run nginx with a self-signed certificate, hence insecure_tls (never in production).
+-- http2_tls.lua - HTTPS with HTTP/2: the h2 backend negotiates h2 by ALPN and the VUs of a thread send
+-- their requests as streams on one shared connection (h2_connections), as a browser does per origin.
+-- TLS_TARGET points it at your server; tests run nginx with a self-signed certificate, hence
+-- insecure_tls (never in production).
 local getenv = (os and os.getenv) or function() return nil end
 
 options = {
   target = getenv("TLS_TARGET") or "https://127.0.0.1:8443",
-  http = "curl",
+  http = "h2",
+  h2_connections = 1,
   insecure_tls = getenv("TLS_INSECURE") == "1",
   users = 10,
   spawn_rate = 10,

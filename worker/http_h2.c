@@ -38,6 +38,7 @@ struct sess {
   int nwaiting;
   int dirty;              /* in h->dirty: nghttp2 has bytes to send */
   sess *next_dirty;
+  sess *next_drain;       /* in o->draining once a GOAWAY took it out of its slot (slot is then -1) */
   int64_t start_ns, open_ns;
 };
 
@@ -52,6 +53,7 @@ struct origin {
   int have_addr, resolving;
   uv_getaddrinfo_t gai;
   sess **slots;
+  sess *draining; /* sessions after a GOAWAY: no new streams, closed when their last one ends */
 };
 
 struct http_h2_conn {
@@ -185,6 +187,17 @@ static void deliver(http_h2 *h) {
   h->delivering = 0;
 }
 
+/* s takes no new streams: its slot is free for a new connection at once. */
+static void drain(sess *s) {
+  origin *o = s->o;
+  s->goaway = 1;
+  if (s->slot < 0) return;
+  if (o->slots[s->slot] == s) o->slots[s->slot] = NULL;
+  s->slot = -1;
+  s->next_drain = o->draining;
+  o->draining = s;
+}
+
 /* ---- nghttp2 callbacks ---- */
 
 static http_h2_conn *stream_conn(nghttp2_session *ng, int32_t id) {
@@ -236,12 +249,12 @@ static int on_frame(nghttp2_session *ng, const nghttp2_frame *f, void *ud) {
   sess *s = ud;
   http_h2_conn *c = stream_conn(ng, f->hd.stream_id);
   if (c && f->hd.type == NGHTTP2_HEADERS) c->res.bytes_in += f->hd.length + 9;
-  if (f->hd.type == NGHTTP2_GOAWAY) s->goaway = 1;
+  if (f->hd.type == NGHTTP2_GOAWAY) drain(s);
   return 0;
 }
 
-/* A stream ended: its response is complete (error_code 0), reset by the server, or refused (never
- * processed: resent once on another stream). */
+/* A stream ended: its response is complete (error_code 0), reset by the server (kind reset, the message
+ * naming the HTTP/2 error code), or refused (never processed: resent once on another stream). */
 static int on_close(nghttp2_session *ng, int32_t id, uint32_t error_code, void *ud) {
   sess *s = ud;
   http_h2_conn *c = stream_conn(ng, id);
@@ -261,14 +274,10 @@ static int on_close(nghttp2_session *ng, int32_t id, uint32_t error_code, void *
     pick_session(c);
     return 0;
   }
-  int kind = error_code == NGHTTP2_PROTOCOL_ERROR || error_code == NGHTTP2_COMPRESSION_ERROR ||
-                     error_code == NGHTTP2_FLOW_CONTROL_ERROR || error_code == NGHTTP2_FRAME_SIZE_ERROR
-                 ? STATS_ERR_PROTOCOL
-                 : STATS_ERR_RESET;
-  snprintf(msg, sizeof msg, "%s: %s", s->goaway ? "stream closed after GOAWAY" : "stream reset (RST_STREAM)",
+  snprintf(msg, sizeof msg, "%s: %s", s->goaway ? "stream closed after GOAWAY" : "stream reset by the server (RST_STREAM)",
            nghttp2_http2_strerror(error_code));
   if (error_code == NGHTTP2_NO_ERROR) snprintf(msg, sizeof msg, "stream ended without a response");
-  finish(c, kind, msg);
+  finish(c, STATS_ERR_RESET, msg);
   return 0;
 }
 
@@ -276,7 +285,12 @@ static int on_close(nghttp2_session *ng, int32_t id, uint32_t error_code, void *
 
 static void session_free(sess *s) {
   origin *o = s->o;
-  if (o->slots[s->slot] == s) o->slots[s->slot] = NULL;
+  if (s->slot >= 0 && o->slots[s->slot] == s) o->slots[s->slot] = NULL;
+  for (sess **p = &o->draining; s->slot < 0 && *p; p = &(*p)->next_drain)
+    if (*p == s) {
+      *p = s->next_drain;
+      break;
+    }
   s->dead = 1;
   if (s->dirty) { /* unlink from the dirty list */
     for (sess **p = &o->h->dirty; *p; p = &(*p)->next_dirty)
@@ -306,7 +320,6 @@ static void session_fail(sess *s, int kind, const char *msg) {
   origin *o = s->o;
   int opened = s->open_ns > 0;
   s->dead = 1;
-  o->slots[s->slot] = NULL;
   http_h2_conn *w = take_waiting(s);
   for (http_h2_conn *c = o->h->conns; c; c = c->next) {
     if (c->s != s || c->state != C_STREAM) continue;
@@ -467,7 +480,7 @@ static void start_stream(sess *s, http_h2_conn *c) {
   int32_t id = h2req_submit(&c->q, s->ng, c);
   if (id < 0) {
     finish(c, STATS_ERR_PROTOCOL, nghttp2_strerror(id));
-    if (id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE) s->goaway = 1;
+    if (id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE) drain(s);
     return;
   }
   c->state = C_STREAM;
@@ -779,6 +792,7 @@ void http_h2_close(http_h2 *h, void (*close_cb)(void *ud), void *ud) {
     h->origins = o->next;
     for (int i = 0; i < h->opt.connections; i++)
       if (o->slots[i]) session_free(o->slots[i]);
+    while (o->draining) session_free(o->draining);
     h->dirty = NULL;
     o->h = NULL;
     if (o->resolving) {

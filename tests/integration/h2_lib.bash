@@ -1,7 +1,8 @@
 # h2_lib.bash - sourced by the HTTP/2 tests: nginx (one worker) on free 127.0.0.1 ports with a
 # self-signed certificate made here by `openssl req`: H2_TLS_PORT (TLS, ALPN h2 and http/1.1),
-# H2C_PORT (h2c by prior knowledge), H1_TLS_PORT (TLS without h2: ALPN offers http/1.1 only).
-# The access log has one line per request: "port status uri".
+# H2C_PORT (h2c by prior knowledge), H1_TLS_PORT (TLS without h2: ALPN offers http/1.1 only), H2C_TIGHT_PORT
+# (h2c allowing 2 concurrent streams and 50 requests per connection, then GOAWAY). /slow is proxied to a
+# listener that never answers. The access log has one line per request: "port status uri protocol".
 
 h2_need() { # skip loudly (exit 77) without a tool the test needs
   for t in "$@"; do
@@ -19,8 +20,15 @@ h2_nginx() {
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/key.pem" -out "$dir/cert.pem" -days 2 \
     -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost >/dev/null 2>&1 ||
     { echo "FAIL: openssl req could not make a certificate"; exit 1; }
-  H2_TLS_PORT=$(h2_free_port) H2C_PORT=$(h2_free_port) H1_TLS_PORT=$(h2_free_port)
+  H2_TLS_PORT=$(h2_free_port) H2C_PORT=$(h2_free_port) H1_TLS_PORT=$(h2_free_port) H2C_TIGHT_PORT=$(h2_free_port)
   H2_LOG=$dir/logs/access.log
+  local hole
+  hole=$(h2_free_port)
+  python3 -c 'import socket, sys, time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64); held = []
+while True: held.append(s.accept()[0])' "$hole" &
+  HOLE_PID=$!
   local routes="
     location = /hello { default_type text/plain; return 200 \"hello world\\n\"; }
     location = /empty { return 204; }
@@ -32,9 +40,13 @@ h2_nginx() {
     location = /status/404 { return 404; }
     location = /status/503 { return 503; }
     location /files/ { alias $dir/files/; }
+    location = /slow { proxy_pass http://127.0.0.1:$hole; proxy_read_timeout 60s; }
+    location = /stream { gzip on; gzip_min_length 0; gzip_types text/plain; default_type text/plain;
+                         alias $dir/files/text.txt; }
     $extra"
   mkdir -p "$dir/files"
   head -c 1048576 /dev/urandom >"$dir/files/big.bin"
+  seq 1 20000 >"$dir/files/text.txt"
   cat >"$dir/nginx.conf" <<CONF
 worker_processes 1;
 master_process off;
@@ -44,7 +56,7 @@ error_log $dir/logs/error.log warn;
 $( [ "$(id -u)" = 0 ] && echo "user nobody nogroup;" )
 events { worker_connections 8192; }
 http {
-  log_format h2t '\$server_port \$status \$uri';
+  log_format h2t '\$server_port \$status \$uri \$server_protocol';
   access_log $H2_LOG h2t;
   keepalive_requests 100000000;
   client_body_temp_path $dir/body;
@@ -57,6 +69,7 @@ http {
   server { listen 127.0.0.1:$H2_TLS_PORT ssl http2; $routes }
   server { listen 127.0.0.1:$H2C_PORT http2; $routes }
   server { listen 127.0.0.1:$H1_TLS_PORT ssl; $routes }
+  server { listen 127.0.0.1:$H2C_TIGHT_PORT http2; http2_max_concurrent_streams 2; keepalive_requests 50; $routes }
 }
 CONF
   chmod -R a+rX "$dir"
@@ -72,3 +85,11 @@ CONF
 
 # h2_served PORT [URI]: requests nginx logged on PORT (for URI when given).
 h2_served() { awk -v p="$1" -v u="${2:-}" '$1 == p && (u == "" || $3 == u)' "$H2_LOG" | wc -l; }
+
+# h2_stop: stop what h2_nginx started.
+h2_stop() {
+  [ -n "${NGINX_PID:-}" ] && kill "$NGINX_PID" 2>/dev/null
+  [ -n "${HOLE_PID:-}" ] && kill "$HOLE_PID" 2>/dev/null
+  wait 2>/dev/null
+  true
+}

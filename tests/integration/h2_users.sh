@@ -11,7 +11,7 @@ source "$SRC/tests/integration/h2_lib.bash"
 h2_need nginx openssl curl python3
 WORK=$(mktemp -d)
 NGINX_PID=
-cleanup() { [ -n "$NGINX_PID" ] && kill "$NGINX_PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$WORK"; true; }
+cleanup() { h2_stop; rm -rf "$WORK"; true; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 h2_nginx "$WORK/nginx"
