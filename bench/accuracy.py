@@ -89,6 +89,40 @@ def read_json(path, default=None):
         return default
 
 
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2] if xs else None
+
+
+def signal(run, answers, planted):
+    """How plainly the fault shows in latency, whatever the profiles say: for a request fault that
+    request's p99/p50; for a window fault the median per-second p99 (all requests) in the seconds
+    that overlap a planted span over the median in the others. None when it cannot be computed."""
+    a = answers[0] if answers else {}
+    if a.get("request"):
+        for r in (read_json(os.path.join(run, "summary.json"), {}) or {}).get("requests", []):
+            if r.get("name") == a["request"] and r.get("p50_ms"):
+                return ("p99/p50", r["p99_ms"] / r["p50_ms"])
+        return None
+    if not a.get("window") or not planted:
+        return None
+    inside, outside = [], []
+    try:
+        with open(os.path.join(run, "intervals.jsonl")) as f:
+            for line in f:
+                i = json.loads(line)
+                if i.get("name") != "(all)" or not i.get("count"):
+                    continue
+                t1 = i["t"] / 1000.0
+                t0 = t1 - i.get("interval_ms", 1000) / 1000.0
+                hit = any(t0 < p1 and p0 < t1 for p0, p1 in planted)
+                (inside if hit else outside).append(i["p99_ms"])
+    except (OSError, json.JSONDecodeError, KeyError, TypeError):
+        return None
+    m_in, m_out = median(inside), median(outside)
+    return ("spans p99", m_in / m_out) if m_in is not None and m_out else None
+
+
 def score_variant(corpus, work, v):
     m = load_manifest(corpus, v)
     row = {"variant": v, "fault": m["description"], "control": m["control"], "rank": None,
@@ -100,6 +134,7 @@ def score_variant(corpus, work, v):
     faults = read_json(os.path.join(work, v, "faults.json"), {}) or {}
     planted = [(s[0], s[1]) for s in faults.get("spans", [])]
     row["planted_spans"] = planted
+    row["signal"] = signal(os.path.join(work, v, "run"), m["answers"], planted)
     row["findings"] = len(findings)
     if findings:
         f = findings[0]
@@ -116,7 +151,7 @@ def score_variant(corpus, work, v):
 
 
 def table(rows):
-    out = [f"{'variant':<19} {'planted fault':<44} {'rank':>6} {'false>':>6} {'found':>5}  top finding"]
+    out = [f"{'variant':<19} {'planted fault':<44} {'signal':>16} {'rank':>6} {'false>':>6} {'found':>5}  top finding"]
     for r in rows:
         fault = r["fault"] if len(r["fault"]) <= 44 else r["fault"][:43] + "~"
         if r["error"]:
@@ -127,7 +162,8 @@ def table(rows):
             rank = str(r["rank"]) if r["rank"] else "missed"
         above = "-" if r["control"] or r["error"] else str(r["false_above"])
         top = r["error"] if r["error"] else r["top"]
-        out.append(f"{r['variant']:<19} {fault:<44} {rank:>6} {above:>6} {r['findings']:>5}  {top}")
+        sig = f"{r['signal'][0]} {r['signal'][1]:.1f}x" if r.get("signal") else "-"
+        out.append(f"{r['variant']:<19} {fault:<44} {sig:>16} {rank:>6} {above:>6} {r['findings']:>5}  {top}")
     faults = [r for r in rows if not r["control"]]
     controls = [r for r in rows if r["control"]]
     at1 = sum(1 for r in faults if r["rank"] == 1)
