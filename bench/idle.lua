@@ -8,6 +8,7 @@ local get_first = getenv("BENCH_IDLE_GET") == "1"
 options = {
   target = getenv("BENCH_TARGET") or "http://127.0.0.1:8080",
   http = getenv("BENCH_HTTP") or "h1",
+  tls_ca_file = getenv("BENCH_CA"), -- the bench's self-signed certificate, for https:// targets
   users = 10000,
   duration = "10s",
 }

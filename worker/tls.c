@@ -211,6 +211,7 @@ int tls_ctx_prepare(tls_ctx *ctx, char *err, size_t errlen) {
       SSL_CTX_set_verify(ctx->ssl, ctx->opt.insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
       SSL_CTX_set_session_cache_mode(ctx->ssl, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
       SSL_CTX_sess_set_new_cb(ctx->ssl, on_new_session);
+      SSL_CTX_set_read_ahead(ctx->ssl, 1); /* one BIO read per uv read, not two per record */
       if (load_files(ctx) < 0) ctx->failed = 1;
     }
   }
@@ -386,6 +387,12 @@ int tls_conn_handshake(tls_conn *t) {
 ssize_t tls_conn_read(tls_conn *t, char *buf, size_t cap) {
   size_t n = 0;
   if (!t->ssl) return -EPROTO;
+  if (t->in_len == 0 && !SSL_has_pending(t->ssl)) { /* nothing to decrypt: skip OpenSSL's WANT_READ path */
+    int sent = flush(t);
+    if (sent == 0) return 0;
+    snprintf(t->error, sizeof t->error, "TLS send: %s", uv_strerror(sent));
+    return -EPROTO;
+  }
   int rc = SSL_read_ex(t->ssl, buf, cap, &n);
   if (rc == 1) return (ssize_t)n;
   int err = SSL_get_error(t->ssl, rc);
