@@ -149,7 +149,8 @@ static int is_https(const char *url) {
  * known to answer without h2; h1 for the rest. */
 static int pick(const http_client *c, const http_request *req) {
   int b = c->opt.backend;
-  if (b == HTTP_CURL || req->max_redirects > 0 || (b == HTTP_AUTO && c->proxy_env)) return HTTP_CURL;
+  if (b == HTTP_CURL || req->max_redirects > 0 || req->auth_digest || (b == HTTP_AUTO && c->proxy_env))
+    return HTTP_CURL;
   if (b == HTTP_H2 && http_h2_supports(req->url)) return HTTP_H2;
   if (b == HTTP_AUTO && is_https(req->url) && !(c->h2 && http_h2_origin_is_h1(c->h2, req->url))) return HTTP_H2;
   return http_h1_supports(req->url) ? HTTP_H1 : HTTP_CURL;

@@ -34,6 +34,10 @@ typedef struct http_request {
   int64_t now_ns;          /* clock_mono_ns of the call when the caller has it (one clock read fewer); 0 */
   int max_redirects;       /* follow up to this many redirects (curl only: AUTO then picks curl);
                               0 = don't follow, the 3xx is the response (like wrk) */
+  const char *auth_user;   /* with auth_digest: HTTP digest authentication (RFC 7616) by curl, which answers
+                              the server's 401 challenge (AUTO then picks curl); NULL = none */
+  const char *auth_password;
+  int auth_digest;
   struct cookiejar *jar;   /* the VU's cookies (worker/cookiejar.h): sent with the request, Set-Cookie kept
                               in it; http_conn_send sets it to the conn's own jar; NULL = no cookies */
 } http_request;

@@ -66,6 +66,7 @@ struct http_curl_conn {
   buf hdrs, body;
   size_t max_body;
   struct cookiejar *jar; /* the request's jar (not owned): curl's own cookie engine stays off */
+  int auth_set;          /* the easy handle carries digest credentials from an earlier request */
   char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -436,6 +437,23 @@ static int set_cookies(http_curl_conn *c, const http_request *r) {
   return curl_easy_setopt(c->easy, CURLOPT_COOKIE, len ? cookies : NULL) == CURLE_OK ? 0 : -ENOMEM;
 }
 
+/* Digest credentials for r, or none (cleared when an earlier request on this handle set them). */
+static int set_auth(http_curl_conn *c, const http_request *r) {
+  CURLcode rc = CURLE_OK;
+  if (r->auth_digest && r->auth_user) {
+    rc = curl_easy_setopt(c->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_DIGEST);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(c->easy, CURLOPT_USERNAME, r->auth_user);
+    if (rc == CURLE_OK) rc = curl_easy_setopt(c->easy, CURLOPT_PASSWORD, r->auth_password ? r->auth_password : "");
+    c->auth_set = 1;
+  } else if (c->auth_set) {
+    curl_easy_setopt(c->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+    curl_easy_setopt(c->easy, CURLOPT_USERNAME, NULL);
+    curl_easy_setopt(c->easy, CURLOPT_PASSWORD, NULL);
+    c->auth_set = 0;
+  }
+  return rc == CURLE_OK ? 0 : -ENOMEM;
+}
+
 int http_curl_conn_send(http_curl_conn *c, const http_request *r, http_curl_done_cb done, void *ud) {
   if (c->busy) return -EBUSY;
   if (!r || !r->method || !r->url || !*r->method || (r->body_len && !r->body) || !done) return -EINVAL;
@@ -450,12 +468,14 @@ int http_curl_conn_send(http_curl_conn *c, const http_request *r, http_curl_done
     if (curl_easy_setopt(e, CURLOPT_URL, c->url.data) != CURLE_OK) return -EINVAL;
   }
   rc = set_cookies(c, r);
+  if (rc == 0) rc = set_auth(c, r);
   if (rc < 0) return rc;
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)(r->timeout_ms > 0 ? r->timeout_ms : DEFAULT_TIMEOUT_MS));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                    (long)(r->connect_timeout_ms > 0 ? r->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS));
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, r->max_redirects > 0 ? 1L : 0L);
-  curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)(r->max_redirects > 0 ? r->max_redirects : 0));
+  /* curl counts the digest challenge's second request as a follow, too */
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)(r->max_redirects > 0 ? r->max_redirects : 0) + (r->auth_digest ? 1 : 0));
   memset(&c->res, 0, sizeof c->res);
   c->errbuf[0] = 0;
   c->hdrs.len = c->body.len = 0;

@@ -15,6 +15,8 @@
 
 #define VU_MAX_HEADERS 64
 #define VU_URL_MAX 8192
+#define VU_AUTH_PART_MAX 255                             /* bytes of an auth user or password */
+#define VU_AUTH_MAX (6 + 4 * ((2 * VU_AUTH_PART_MAX + 3) / 3) + 1) /* "Basic " + base64 + NUL */
 
 struct vu {
   vu_host *host;
@@ -38,7 +40,8 @@ struct vu {
   char name[STATS_NAME_MAX];
   int expect[16];
   int nexpect;
-  http_header headers[VU_MAX_HEADERS + 2];
+  http_header headers[VU_MAX_HEADERS + 3]; /* + traceparent, baggage, Authorization (basic auth) */
+  char authorization[VU_AUTH_MAX];          /* "Basic <base64(user:password)>" */
   char traceparent[56];
   char baggage[1024];
   char baggage_name[STATS_NAME_MAX]; /* the name baggage was built for ("" = not built) */
@@ -284,7 +287,43 @@ static void copy_arg(lua_State *L, int idx, char *dst, size_t size) {
   dst[len] = '\0';
 }
 
-/* __send(method, url, name, body, headers, timeout_s, expect, redirects) -> response table (yields). */
+/* n bytes of src in base64 (RFC 4648, padded) at dst, NUL-terminated. */
+static void base64(const unsigned char *src, size_t n, char *dst) {
+  static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  for (size_t i = 0; i < n; i += 3) {
+    unsigned v = (unsigned)src[i] << 16 | (i + 1 < n ? (unsigned)src[i + 1] << 8 : 0) | (i + 2 < n ? src[i + 2] : 0);
+    *dst++ = digits[v >> 18 & 63];
+    *dst++ = digits[v >> 12 & 63];
+    *dst++ = i + 1 < n ? digits[v >> 6 & 63] : '=';
+    *dst++ = i + 2 < n ? digits[v & 63] : '=';
+  }
+  *dst = 0;
+}
+
+/* auth = {user, password, type}: basic as an Authorization header (every backend), digest handed to curl
+ * (it answers the server's challenge). Arguments 9-11 of __send. 0, or a Lua error. */
+static int read_auth(lua_State *L, vu *v, http_request *req) {
+  size_t ul, pl;
+  const char *user = lua_tolstring(L, 9, &ul), *password = lua_tolstring(L, 10, &pl);
+  unsigned char plain[2 * VU_AUTH_PART_MAX + 1];
+  if (!user) return 0;
+  if (!password || ul > VU_AUTH_PART_MAX || pl > VU_AUTH_PART_MAX)
+    return luaL_error(L, "http.*: auth user and password must be strings of at most %d bytes", VU_AUTH_PART_MAX);
+  if (lua_toboolean(L, 11)) {
+    req->auth_user = user, req->auth_password = password, req->auth_digest = 1;
+    return 0;
+  }
+  memcpy(plain, user, ul);
+  plain[ul] = ':';
+  memcpy(plain + ul + 1, password, pl);
+  memcpy(v->authorization, "Basic ", 6);
+  base64(plain, ul + 1 + pl, v->authorization + 6);
+  v->headers[req->nheaders++] = (http_header){"Authorization", v->authorization};
+  return 0;
+}
+
+/* __send(method, url, name, body, headers, timeout_s, expect, redirects, auth_user, auth_password,
+ * auth_digest) -> response table (yields). */
 static int l_send(lua_State *L) {
   vu *v = current_vu(L);
   size_t body_len = 0;
@@ -300,6 +339,7 @@ static int l_send(lua_State *L) {
   req.url = v->url;
   req.headers = v->headers;
   req.nheaders = (size_t)collect_headers(L, v, 5);
+  read_auth(L, v, &req);
   req.body = body;
   req.body_len = body_len;
   req.timeout_ms = v->host->opt->timeout_ns / 1000000;

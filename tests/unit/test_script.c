@@ -190,6 +190,46 @@ START_TEST(groups_name_requests) {
 }
 END_TEST
 
+/* auth = {user, password, type}: basic on the scenario's backend (h1 here), digest through curl, which
+ * answers the testserver's challenge; wrong credentials get the 401; a malformed auth is a script error. */
+static const char auth_scenario[] =
+    "options = { target = 'http://127.0.0.1:%d', users = 1, duration = '1s', http = 'h1' }\n"
+    "local good = { user = 'user', password = 'pass' }\n"
+    "task(1, function(vu)\n"
+    "  check(http.get('/basic', { auth = good }), { basic = function(r) return r.status == 200 and r.body == 'basic ok\\n' end })\n"
+    "  check(http.get('/digest', { auth = { user = 'user', password = 'pass', type = 'digest' } }),\n"
+    "        { digest = function(r) return r.status == 200 and r.body == 'digest ok\\n' end })\n"
+    "  check(http.get('/digest', { auth = { user = 'user', password = 'nope', type = 'digest' }, expect = 401 }),\n"
+    "        { ['digest refused'] = function(r) return r.status == 401 end })\n"
+    "  check(http.get('/basic', { expect = 401 }), { ['no auth'] = function(r) return r.status == 401 end })\n"
+    "  local ok, err = pcall(http.get, '/basic', { auth = { user = 'user', type = 'ntlm' } })\n"
+    "  check(err, { ['bad auth'] = function(e) return not ok and e:find('auth must be', 1, true) end })\n"
+    "  sleep(0.05)\n"
+    "end)\n";
+
+START_TEST(auth_basic_and_digest) {
+  static const char *const names[] = {"basic", "digest", "digest refused", "no auth", "bad auth"};
+  char src[2048];
+  if (server_start() != 0) {
+    fprintf(stderr, "test_script: testserver not built next to the test; skipped\n");
+    return;
+  }
+  snprintf(src, sizeof src, auth_scenario, server_port);
+  stats_interval *total = run_engine(src, 1);
+  ck_assert_int_gt(total->iterations, 0);
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    stats_check *c = stats_check_get(total, names[i]);
+    ck_assert_msg(c->passes == total->iterations && c->fails == 0, "check %s: %lld passes %lld fails of %lld",
+                  names[i], (long long)c->passes, (long long)c->fails, (long long)total->iterations);
+  }
+  stats_entry *d = stats_entry_find(total, "GET /digest");
+  ck_assert_ptr_nonnull(d);
+  ck_assert_int_eq(d->errors, 0);
+  stats_destroy(total);
+  server_stop();
+}
+END_TEST
+
 /* options.think paces the closed model only: in the open model 20 arrivals/s on 2 VUs all run although
  * a 10 s think would let each VU start one iteration. */
 START_TEST(think_ignored_in_open_model) {
@@ -259,6 +299,7 @@ int main(void) {
   tcase_add_test(tc, response_error_kinds);
   tcase_add_test(tc, groups_name_requests);
   tcase_add_test(tc, think_ignored_in_open_model);
+  tcase_add_test(tc, auth_basic_and_digest);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_set_fork_status(sr, CK_NOFORK);
