@@ -261,6 +261,20 @@ int http_conn_send(http_conn *conn, const http_request *req, http_done_cb done, 
   return rc;
 }
 
+static int64_t non_negative(int64_t v) {
+  return v > 0 ? v : 0;
+}
+
+void http_response_settle(http_response *r) {
+  r->connect_ns = non_negative(r->connect_ns);
+  r->tls_ns = non_negative(r->tls_ns);
+  r->sending_ns = non_negative(r->sending_ns);
+  r->waiting_ns = non_negative(r->waiting_ns);
+  r->receiving_ns = non_negative(r->receiving_ns);
+  r->blocked_ns = non_negative(r->done_ns - r->sent_ns - r->connect_ns - r->tls_ns - r->sending_ns - r->waiting_ns -
+                               r->receiving_ns);
+}
+
 const char *http_backend_name(const http_conn *conn) {
   int b = conn ? conn->last : HTTP_AUTO;
   if (b == HTTP_AUTO && conn) b = conn->c->opt.backend == HTTP_CURL || conn->c->proxy_env ? HTTP_CURL : HTTP_H1;

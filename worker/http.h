@@ -54,9 +54,14 @@ typedef struct http_response {
   uint64_t bytes_in, bytes_out;
   int64_t sent_ns;     /* clock_mono_ns when the first byte was written (or connect began) */
   int64_t done_ns;     /* clock_mono_ns when the response was complete (or failed) */
-  int64_t connect_ns;  /* time spent connecting (0 if reused) */
-  int64_t tls_ns;      /* time spent in TLS handshake (0 if none/reused) */
   int64_t ttfb_ns;     /* sent -> first response byte */
+  /* k6's breakdown of done_ns - sent_ns, which the six add up to (http_response_settle): */
+  int64_t blocked_ns;   /* before connecting: name lookup, waiting for a connection to close or open */
+  int64_t connect_ns;   /* TCP connect (0 if reused) */
+  int64_t tls_ns;       /* TLS handshake (0 if none/reused) */
+  int64_t sending_ns;   /* writing the request (curl: counted in waiting) */
+  int64_t waiting_ns;   /* request written -> first response byte */
+  int64_t receiving_ns; /* first response byte -> last */
 } http_response;
 
 typedef void (*http_done_cb)(http_conn *conn, const http_response *res, void *ud);
@@ -92,6 +97,10 @@ int http_conn_send(http_conn *conn, const http_request *req, http_done_cb done, 
  * model's pre-allocated VUs, so their first requests pay no connect). 0 when started, -ENOTSUP when the
  * request would go through curl (which connects on the first request), else -errno. */
 int http_conn_preconnect(http_conn *conn, const char *url);
+
+/* For backends: set r->blocked_ns to what connect, TLS, sending, waiting and receiving leave of
+ * done_ns - sent_ns (none of them negative), so that the six add up. */
+void http_response_settle(http_response *r);
 
 /* Which backend the last request used ("h1", "h2" or "curl"), for reports. */
 const char *http_backend_name(const http_conn *conn);

@@ -299,15 +299,29 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud) {
   return len;
 }
 
+/* curl's times (us from the transfer's start) -> k6's phases; curl does not say when the request was
+ * written, so sending is counted in waiting. */
+static void fill_phases(http_curl_conn *c) {
+  curl_off_t lookup = 0, conn = 0, tls = 0, pre = 0, first = 0, total = 0;
+  http_response *r = &c->res;
+  curl_easy_getinfo(c->easy, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
+  curl_easy_getinfo(c->easy, CURLINFO_CONNECT_TIME_T, &conn);
+  curl_easy_getinfo(c->easy, CURLINFO_APPCONNECT_TIME_T, &tls);
+  curl_easy_getinfo(c->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
+  curl_easy_getinfo(c->easy, CURLINFO_STARTTRANSFER_TIME_T, &first);
+  curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME_T, &total);
+  if (first > 0) r->ttfb_ns = first * 1000;
+  if (conn > 0) r->connect_ns = (conn - lookup) * 1000;
+  if (tls > 0) r->tls_ns = (tls - conn) * 1000;
+  if (first > 0) r->waiting_ns = (first - pre) * 1000, r->receiving_ns = (total - first) * 1000;
+}
+
 static void fill_info(http_curl_conn *c, CURLcode code) {
-  curl_off_t t = 0, down = 0, up = 0;
+  curl_off_t down = 0, up = 0;
   long status = 0, hsize = 0, rsize = 0;
   http_response *r = &c->res;
   r->done_ns = clock_mono_ns();
-  if (curl_easy_getinfo(c->easy, CURLINFO_STARTTRANSFER_TIME_T, &t) == CURLE_OK && t > 0) r->ttfb_ns = t * 1000;
-  if (curl_easy_getinfo(c->easy, CURLINFO_CONNECT_TIME_T, &t) == CURLE_OK) r->connect_ns = t * 1000;
-  if (curl_easy_getinfo(c->easy, CURLINFO_APPCONNECT_TIME_T, &t) == CURLE_OK && t > 0)
-    r->tls_ns = t * 1000 - r->connect_ns;
+  fill_phases(c);
   curl_easy_getinfo(c->easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
   curl_easy_getinfo(c->easy, CURLINFO_HEADER_SIZE, &hsize);
   curl_easy_getinfo(c->easy, CURLINFO_REQUEST_SIZE, &rsize);
@@ -317,7 +331,7 @@ static void fill_info(http_curl_conn *c, CURLcode code) {
    * a larger one only in SIZE_UPLOAD */
   r->bytes_out = (uint64_t)rsize + (up >= 65536 ? (uint64_t)up : 0);
   if (r->ttfb_ns > r->done_ns - r->sent_ns) r->ttfb_ns = r->done_ns - r->sent_ns;
-  if (r->tls_ns < 0) r->tls_ns = 0;
+  http_response_settle(r);
   if (code == CURLE_OK) {
     curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
     r->status = (int)status;

@@ -65,6 +65,7 @@ struct http_h1_conn {
   h1req q; /* the request bytes, their shape, and the cookie jar */
   int64_t timeout_ms, connect_timeout_ms, connect_start_ns;
   int64_t read_ns; /* clock of the read being parsed (0 outside feed): the response's done time */
+  int64_t write_start_ns, write_end_ns; /* the request's bytes went out (0: not yet) */
   /* response */
   http_parser parser;
   http_response res;
@@ -151,6 +152,14 @@ static void finish(http_h1_conn *c) {
     res.body_len = c->body.len;
   }
   if (res.ttfb_ns > res.done_ns - res.sent_ns) res.ttfb_ns = res.done_ns - res.sent_ns;
+  if (c->write_start_ns) {
+    int64_t first_ns = c->got_byte ? res.sent_ns + res.ttfb_ns : res.done_ns;
+    int64_t written_ns = c->write_end_ns ? c->write_end_ns : res.done_ns; /* still writing when it failed */
+    res.sending_ns = written_ns - c->write_start_ns;
+    res.waiting_ns = first_ns - written_ns;
+    res.receiving_ns = res.done_ns - first_ns;
+  }
+  http_response_settle(&res);
   c->done(c->ud, &res);
 }
 
@@ -360,6 +369,7 @@ static void on_write(uv_write_t *w, int status) {
   c->writing = 0;
   if (status == UV_ECANCELED || !c->busy || c->tcp_state != ST_OPEN) return;
   if (status < 0) broken(c, status);
+  else c->write_end_ns = clock_mono_ns();
 }
 
 static void on_tls_written(void *ud, int status) {
@@ -367,6 +377,7 @@ static void on_tls_written(void *ud, int status) {
   c->writing = 0;
   if (status == UV_ECANCELED || !c->busy || c->tcp_state != ST_OPEN) return;
   if (status < 0) broken(c, status);
+  else c->write_end_ns = clock_mono_ns();
 }
 
 static void write_tls(http_h1_conn *c) {
@@ -375,9 +386,12 @@ static void write_tls(http_h1_conn *c) {
   if (rc == UV_EPROTO) tls_failed(c);
   else if (rc < 0) broken(c, rc);
   else c->writing = tls_conn_writing(c->tls);
+  if (c->writing) c->write_end_ns = 0; /* set when the queued bytes are out */
 }
 
-static void write_request(http_h1_conn *c) {
+/* Send the request's bytes, now_ns being the time now. */
+static void write_request(http_h1_conn *c, int64_t now_ns) {
+  c->write_start_ns = c->write_end_ns = now_ns;
   if (c->tls) {
     write_tls(c);
     return;
@@ -395,7 +409,7 @@ static void write_request(http_h1_conn *c) {
   c->wreq.data = c;
   int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write);
   if (rc < 0) broken(c, rc);
-  else c->writing = 1;
+  else c->writing = 1, c->write_end_ns = 0; /* set when the queued bytes are out */
 }
 
 /* Make the timer fire by the request's deadline. A timer already due earlier is left running, and
@@ -413,8 +427,9 @@ static void ready(http_h1_conn *c) {
   c->connecting = c->pre = 0;
   if (pre) c->reused = 1; /* the server may close it before the first request: that one is resent */
   if (!c->busy) return;
-  arm_timer(c, clock_mono_ns());
-  write_request(c);
+  int64_t now = clock_mono_ns();
+  arm_timer(c, now);
+  write_request(c, now);
 }
 
 static void start_tls(http_h1_conn *c, int64_t now_ns) {
@@ -578,6 +593,7 @@ int http_h1_conn_send(http_h1_conn *c, const http_request *req, http_h1_done_cb 
   c->ud = ud;
   c->busy = 1;
   c->retried = c->complete = c->got_byte = c->connecting = 0;
+  c->write_start_ns = c->write_end_ns = 0;
   c->is_head = strcmp(req->method, "HEAD") == 0;
   c->max_body = req->max_body;
   c->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : DEFAULT_TIMEOUT_MS;
@@ -587,7 +603,7 @@ int http_h1_conn_send(http_h1_conn *c, const http_request *req, http_h1_done_cb 
   c->res.sent_ns = req->now_ns > 0 ? req->now_ns : clock_mono_ns();
   if (c->tcp_state == ST_OPEN) {
     arm_timer(c, c->res.sent_ns);
-    write_request(c);
+    write_request(c, c->res.sent_ns);
   } else if (c->tcp_state == ST_CONNECTING || c->gai_pending) { /* opened ahead, not there yet */
     c->connecting = 1;
     arm_timer(c, c->res.sent_ns);

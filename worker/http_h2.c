@@ -67,6 +67,7 @@ struct http_h2_conn {
   uv_timer_t timer;
   h2req q; /* the request as nghttp2 takes it (the VU's cookies from its jar) */
   int64_t timeout_ms, connect_timeout_ms;
+  int64_t stream_ns; /* when its stream was submitted: before it, blocked (connecting, or no free stream) */
   http_h2_done_cb done;
   void *ud;
   http_response res;
@@ -182,6 +183,12 @@ static void deliver(http_h2 *h) {
       res.body_len = c->body.len;
     }
     if (res.ttfb_ns > res.done_ns - res.sent_ns) res.ttfb_ns = res.done_ns - res.sent_ns;
+    if (c->got_byte && c->stream_ns) { /* sending is counted in waiting: nghttp2 writes frames for many */
+      int64_t first_ns = res.sent_ns + res.ttfb_ns;
+      res.waiting_ns = first_ns - c->stream_ns;
+      res.receiving_ns = res.done_ns - first_ns;
+    }
+    http_response_settle(&res);
     c->done(c->ud, &res, c->fallback);
   }
   h->delivering = 0;
@@ -473,6 +480,7 @@ static uint32_t stream_limit(sess *s) {
 /* ---- streams ---- */
 
 static void start_stream(sess *s, http_h2_conn *c) {
+  c->stream_ns = clock_mono_ns();
   if (s->open_ns > c->res.sent_ns) { /* the wait included this connection's connect and handshake */
     c->res.connect_ns = h2io_connect_ns(s->io);
     c->res.tls_ns = h2io_tls_ns(s->io);
@@ -672,6 +680,7 @@ int http_h2_conn_send(http_h2_conn *c, const http_request *req, int forced, http
   int rc = prepare(c, req);
   if (rc < 0) return rc;
   memset(&c->res, 0, sizeof c->res);
+  c->stream_ns = 0;
   c->done = done;
   c->ud = ud;
   c->forced = forced;

@@ -176,12 +176,24 @@ static void record(vu *v, const http_response *res, int kind, int64_t done_ns) {
   stats_entry_exemplar(e, &x, trace_rand(&h->rng));
 }
 
+/* r[1..6]: the timing breakdown in ms, which the prelude turns into r.timings when a script asks. */
+static void push_phases(lua_State *co, const http_response *res) {
+  const int64_t ns[] = {res->blocked_ns, res->connect_ns, res->tls_ns, res->sending_ns, res->waiting_ns,
+                        res->receiving_ns};
+  for (int i = 0; i < 6; i++) {
+    lua_pushnumber(co, (double)ns[i] / 1e6);
+    lua_rawseti(co, -2, i + 1);
+  }
+}
+
 /* The response table r (see docs/scenario-api.md): status, body, raw headers, time in ms from the
- * http.* call, ok, and for a failure error (the kind's name) and error_message (the text). */
+ * http.* call, ok, the timing breakdown, and for a failure error (the kind's name) and error_message
+ * (the text). */
 static void push_response(vu *v, const http_response *res, int kind, int64_t done_ns) {
   lua_State *co = v->co;
   char msg[sizeof res->error_message];
-  lua_createtable(co, 0, 8);
+  lua_createtable(co, 6, 8);
+  push_phases(co, res);
   lua_pushinteger(co, res->status);
   lua_setfield(co, -2, "status");
   lua_pushlstring(co, res->body ? res->body : "", res->body ? res->body_len : 0);

@@ -39,6 +39,7 @@ typedef struct result {
   size_t body_len;
   uint64_t bytes_in, bytes_out;
   int64_t sent_ns, ttfb_ns, done_ns, connect_ns, tls_ns;
+  int64_t blocked_ns, sending_ns, waiting_ns, receiving_ns;
 } result;
 
 typedef struct run {
@@ -99,6 +100,10 @@ static void on_done(http_conn *conn, const http_response *res, void *ud) {
   o->done_ns = res->done_ns;
   o->connect_ns = res->connect_ns;
   o->tls_ns = res->tls_ns;
+  o->blocked_ns = res->blocked_ns;
+  o->sending_ns = res->sending_ns;
+  o->waiting_ns = res->waiting_ns;
+  o->receiving_ns = res->receiving_ns;
   if (r->next < r->n) ck_assert_int_eq(http_conn_send(conn, &r->reqs[r->next], on_done, r), 0);
 }
 
@@ -143,6 +148,14 @@ static void assert_timing(const result *o) {
   ck_assert_int_gt(o->sent_ns, 0);
   ck_assert_int_ge(o->ttfb_ns, 0);
   ck_assert_int_le(o->sent_ns + o->ttfb_ns, o->done_ns);
+  /* k6's six phases, none negative, add up to the whole */
+  const int64_t phase[] = {o->blocked_ns, o->connect_ns, o->tls_ns, o->sending_ns, o->waiting_ns, o->receiving_ns};
+  int64_t sum = 0;
+  for (int k = 0; k < 6; k++) {
+    ck_assert_int_ge(phase[k], 0);
+    sum += phase[k];
+  }
+  ck_assert_int_eq(sum, o->done_ns - o->sent_ns);
 }
 
 /* A small counter route (/count or /conns) read on its own connection. */
@@ -253,6 +266,9 @@ START_TEST(test_delay) {
   ck_assert_int_ge(o.done_ns - o.sent_ns, 200000000);
   ck_assert_int_lt(o.done_ns - o.sent_ns, 2000000000);
   ck_assert_int_ge(o.ttfb_ns, 200000000);
+  ck_assert_int_ge(o.waiting_ns, 190000000); /* the server's delay is waiting, not connecting */
+  ck_assert_int_lt(o.connect_ns + o.tls_ns + o.blocked_ns, 190000000);
+  ck_assert_int_eq(o.tls_ns > 0, tls_col); /* a fresh connection: a handshake when TLS */
   assert_timing(&o);
   result_free(&o, 1);
 }
