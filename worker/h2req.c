@@ -10,23 +10,25 @@
 
 #include "common/clock.h"
 
-/* Headers HTTP/2 forbids (RFC 9113 8.2.2) or that become a pseudo-header. */
-static int dropped(const char *name) {
-  static const char *const names[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
-                                      "upgrade", "host"};
-  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-    if (strcasecmp(name, names[i]) == 0) return 1;
-  return 0;
-}
+/* What a request header is to HTTP/2: an ordinary one, one it forbids (RFC 9113 8.2.2), Host (becomes
+ * :authority), one whose default we add when it is missing, or traceparent (a new value every request:
+ * sent as a literal never indexed, so it does not churn the HPACK tables of both ends). */
+enum { H_PLAIN, H_DROP, H_HOST, H_UA, H_LEN, H_TRACE };
 
-static int has_header(const http_request *r, const char *name) {
-  for (size_t i = 0; i < r->nheaders; i++)
-    if (strcasecmp(r->headers[i].name, name) == 0) return 1;
-  return 0;
+static int role(const char *n) {
+  switch (n[0] | 0x20) {
+  case 'c': return !strcasecmp(n, "connection") ? H_DROP : !strcasecmp(n, "content-length") ? H_LEN : H_PLAIN;
+  case 'h': return !strcasecmp(n, "host") ? H_HOST : H_PLAIN;
+  case 'k': return !strcasecmp(n, "keep-alive") ? H_DROP : H_PLAIN;
+  case 'p': return !strcasecmp(n, "proxy-connection") ? H_DROP : H_PLAIN;
+  case 't': return !strcasecmp(n, "traceparent") ? H_TRACE : !strcasecmp(n, "transfer-encoding") ? H_DROP : H_PLAIN;
+  case 'u': return !strcasecmp(n, "user-agent") ? H_UA : !strcasecmp(n, "upgrade") ? H_DROP : H_PLAIN;
+  default: return H_PLAIN;
+  }
 }
 
 /* Append name (lower-cased) and value to strs, recording their offsets and lengths in nv. */
-static int add(h2req *q, const char *name, size_t nl, const char *value, size_t vl) {
+static int add_f(h2req *q, const char *name, size_t nl, const char *value, size_t vl, uint8_t flags) {
   if (q->nnv == q->capnv) {
     size_t cap = q->capnv ? q->capnv * 2 : 16;
     nghttp2_nv *nv = realloc(q->nv, cap * sizeof *nv);
@@ -38,10 +40,13 @@ static int add(h2req *q, const char *name, size_t nl, const char *value, size_t 
   if (h1req_buf_add(&q->strs, name, nl) || h1req_buf_add(&q->strs, value, vl)) return -ENOMEM;
   for (size_t i = at; i < at + nl; i++) q->strs.data[i] = (char)tolower((unsigned char)q->strs.data[i]);
   /* offsets for now: strs may move while it grows; h2req_build turns them into pointers at the end */
-  q->nv[q->nnv++] = (nghttp2_nv){(uint8_t *)(uintptr_t)at, (uint8_t *)(uintptr_t)(at + nl), nl, vl,
-                                 NGHTTP2_NV_FLAG_NONE};
+  q->nv[q->nnv++] = (nghttp2_nv){(uint8_t *)(uintptr_t)at, (uint8_t *)(uintptr_t)(at + nl), nl, vl, flags};
   q->bytes_out += nl + vl + 4;
   return 0;
+}
+
+static int add(h2req *q, const char *name, size_t nl, const char *value, size_t vl) {
+  return add_f(q, name, nl, value, vl, NGHTTP2_NV_FLAG_NONE);
 }
 
 static int add_s(h2req *q, const char *name, const char *value) {
@@ -68,27 +73,25 @@ void h2req_set_cookie(h2req *q, const char *value, size_t len) {
   if (q->jar && q->url.len) cookiejar_set(q->jar, q->url.data, value, len, wall_s());
 }
 
-static int add_headers(h2req *q, const http_request *r) {
-  int rc = 0;
+/* The request's own headers (roles from h2req_build), the defaults it lacks, and its cookies. */
+static int add_headers(h2req *q, const http_request *r, const unsigned char *roles) {
+  int rc = 0, has_ua = 0, has_len = 0;
   for (size_t i = 0; i < r->nheaders && rc == 0; i++) {
     const http_header *hd = &r->headers[i];
-    if (!h1req_token_ok(hd->name) || !h1req_value_ok(hd->value)) return -EINVAL;
-    if (!dropped(hd->name)) rc = add_s(q, hd->name, hd->value);
+    has_ua |= roles[i] == H_UA;
+    has_len |= roles[i] == H_LEN;
+    if (roles[i] != H_DROP && roles[i] != H_HOST)
+      rc = add_f(q, hd->name, strlen(hd->name), hd->value, strlen(hd->value),
+                 roles[i] == H_TRACE ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE);
   }
-  if (rc == 0 && !has_header(r, "User-Agent")) rc = add_s(q, "user-agent", "loadctl/" LOADCTL_VERSION);
+  if (rc == 0 && !has_ua) rc = add_s(q, "user-agent", "loadctl/" LOADCTL_VERSION);
   int wants_len = r->body_len || !strcmp(r->method, "POST") || !strcmp(r->method, "PUT") || !strcmp(r->method, "PATCH");
-  if (rc == 0 && wants_len && !has_header(r, "Content-Length")) {
+  if (rc == 0 && wants_len && !has_len) {
     char cl[32];
     snprintf(cl, sizeof cl, "%zu", r->body_len);
     rc = add_s(q, "content-length", cl);
   }
   return rc ? rc : add_cookies(q, r);
-}
-
-static const char *host_value(const http_request *r) {
-  for (size_t i = 0; i < r->nheaders; i++)
-    if (strcasecmp(r->headers[i].name, "Host") == 0) return r->headers[i].value;
-  return NULL;
 }
 
 int h2req_parse_url(const char *url, h2req_url *u) {
@@ -126,15 +129,21 @@ int h2req_parse_url(const char *url, h2req_url *u) {
 
 int h2req_build(h2req *q, const http_request *r, const char *scheme, const char *authority, size_t alen,
                 const char *path, size_t plen) {
-  const char *host = host_value(r);
+  unsigned char roles[H2REQ_MAX_HEADERS];
+  const char *host = NULL;
   q->strs.len = q->nnv = q->body.len = q->body_off = q->bytes_out = 0;
   q->has_body = 0;
-  if (!h1req_token_ok(r->method)) return -EINVAL;
+  if (!h1req_token_ok(r->method) || r->nheaders > H2REQ_MAX_HEADERS) return -EINVAL;
+  for (size_t i = 0; i < r->nheaders; i++) {
+    if (!h1req_token_ok(r->headers[i].name) || !h1req_value_ok(r->headers[i].value)) return -EINVAL;
+    roles[i] = (unsigned char)role(r->headers[i].name);
+    if (roles[i] == H_HOST) host = r->headers[i].value;
+  }
   int rc = add_s(q, ":method", r->method) | add_s(q, ":scheme", scheme) |
            (host ? add_s(q, ":authority", host) : add(q, ":authority", 10, authority, alen)) |
            add(q, ":path", 5, plen ? path : "/", plen ? plen : 1);
   if (rc) return -ENOMEM;
-  if ((rc = add_headers(q, r)) < 0) return rc;
+  if ((rc = add_headers(q, r, roles)) < 0) return rc;
   for (size_t i = 0; i < q->nnv; i++) {
     q->nv[i].name = (uint8_t *)q->strs.data + (uintptr_t)q->nv[i].name;
     q->nv[i].value = (uint8_t *)q->strs.data + (uintptr_t)q->nv[i].value;

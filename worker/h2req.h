@@ -22,7 +22,8 @@ typedef struct h2req {
   size_t bytes_out; /* header and body bytes of the request (before HPACK) */
 } h2req;
 
-#define H2REQ_HOST_MAX 256 /* bytes of a host name, NUL included */
+#define H2REQ_HOST_MAX 256    /* bytes of a host name, NUL included */
+#define H2REQ_MAX_HEADERS 128 /* headers of one request */
 
 typedef struct h2req_url { /* pointers into the URL parsed */
   int tls, port;
