@@ -167,7 +167,7 @@ static size_t body_keys(int type) {
     case MSG_STATS:
       return 1;
     case MSG_HEARTBEAT:
-      return 3;
+      return 4;
     case MSG_ERROR:
       return 2;
     default:
@@ -197,6 +197,7 @@ static void put_body(enc *e, const msg *m) {
       kv_i64(e, "sent", m->u.heartbeat.sent_wall_ns);
       kv_i64(e, "echo", m->u.heartbeat.echo_wall_ns);
       kv_i64(e, "recv", m->u.heartbeat.recv_wall_ns);
+      kv_i64(e, "cpu", m->u.heartbeat.cpu_permille);
       break;
     case MSG_ERROR:
       kv_i64(e, "code", m->u.error.code);
@@ -649,6 +650,7 @@ static void get_body(dec *d, const msgpack_object *map, msg *out) {
       out->u.heartbeat.sent_wall_ns = get_i64(d, map, "sent");
       out->u.heartbeat.echo_wall_ns = get_i64(d, map, "echo");
       out->u.heartbeat.recv_wall_ns = get_i64(d, map, "recv");
+      out->u.heartbeat.cpu_permille = get_i32(d, map, "cpu");
       break;
     case MSG_ERROR:
       out->u.error.code = get_i32(d, map, "code");

@@ -286,6 +286,12 @@ static void dispatch(master *m, const char *peer, msg *x, int64_t decode_ns) {
       if (x->u.heartbeat.echo_wall_ns)
         registry_clock_sample(w, x->u.heartbeat.echo_wall_ns, x->u.heartbeat.recv_wall_ns,
                               x->u.heartbeat.sent_wall_ns, clock_wall_ns());
+      if (m->state == M_RUN && w->state == REGISTRY_RUNNING &&
+          registry_cpu_sample(w, x->u.heartbeat.cpu_permille, clock_mono_ns()))
+        LOG(LOG_WARN,
+            "master: worker '%s' has kept its engine threads above %d%% CPU for %d s: a saturated generator "
+            "measures its own queueing as latency; add workers or --threads, or lower the load",
+            w->id, REGISTRY_CPU_HOT_PERMILLE / 10, REGISTRY_CPU_HOT_SAMPLES);
       break;
     case MSG_QUIT:
       if (w->state == REGISTRY_RUNNING) w->state = REGISTRY_FINISHED;

@@ -67,6 +67,19 @@ bool registry_seen(registry_worker *w, int64_t now_mono_ns) {
   return back;
 }
 
+bool registry_cpu_sample(registry_worker *w, int permille, int64_t now_mono_ns) {
+  if (w->cpu_samples > 0 && now_mono_ns - w->cpu_sample_mono_ns < 900000000LL) return false;
+  w->cpu_sample_mono_ns = now_mono_ns;
+  if (permille < 0) permille = 0;
+  w->cpu_permille = permille;
+  if (permille > w->cpu_max_permille) w->cpu_max_permille = permille;
+  w->cpu_sum_permille += permille;
+  w->cpu_samples++;
+  w->cpu_hot = permille >= REGISTRY_CPU_HOT_PERMILLE ? w->cpu_hot + 1 : 0;
+  if (w->cpu_hot > w->cpu_hot_longest) w->cpu_hot_longest = w->cpu_hot;
+  return w->cpu_hot == REGISTRY_CPU_HOT_SAMPLES;
+}
+
 void registry_clock_sample(registry_worker *w, int64_t t0, int64_t t1, int64_t t2, int64_t t3) {
   int64_t rtt = (t3 - t0) - (t2 - t1);
 

@@ -10,6 +10,8 @@
 #include "common/msg.h"
 
 #define REGISTRY_MISSING_NS 3000000000LL /* silent this long = missing */
+#define REGISTRY_CPU_HOT_PERMILLE 900     /* a worker's engine threads this busy (90 %) ... */
+#define REGISTRY_CPU_HOT_SAMPLES 5        /* ... for this many heartbeats in a row (5 s): it is saturated */
 
 enum registry_state {
   REGISTRY_JOINED = 0, /* said hello, nothing assigned yet */
@@ -37,6 +39,11 @@ typedef struct registry_worker {
   int assigned_gen;  /* plan generation of the last assign sent */
   bool assign_due;   /* an assign waits in the master's paced send queue */
   int64_t assign_sent_mono_ns;
+  /* CPU of its engine threads from its heartbeats while it runs load, in tenths of a percent */
+  int cpu_permille, cpu_max_permille;
+  int64_t cpu_sum_permille, cpu_samples;
+  int cpu_hot, cpu_hot_longest; /* samples (~1 s apart) in a row at or above REGISTRY_CPU_HOT_PERMILLE */
+  int64_t cpu_sample_mono_ns;
 } registry_worker;
 
 typedef struct registry registry;
@@ -57,6 +64,12 @@ bool registry_seen(registry_worker *w, int64_t now_mono_ns);
  * offset = ((t1 - t0) + (t2 - t3)) / 2, round trip = (t3 - t0) - (t2 - t1); the sample with the smallest
  * round trip is kept. Ignores samples with a negative round trip. */
 void registry_clock_sample(registry_worker *w, int64_t t0, int64_t t1, int64_t t2, int64_t t3);
+
+/* One CPU figure from w's heartbeats while it runs load; figures less than 0.9 s after the last one
+ * taken are ignored (a worker's own heartbeats and its answers both carry one). Returns true when w has
+ * just been at or above REGISTRY_CPU_HOT_PERMILLE for REGISTRY_CPU_HOT_SAMPLES samples in a row (once per
+ * streak): the caller warns that the generator is saturated. */
+bool registry_cpu_sample(registry_worker *w, int permille, int64_t now_mono_ns);
 
 /* Mark workers silent for silence_ns (REGISTRY_MISSING_NS during a run) as missing; returns how many
  * became missing now. */

@@ -35,6 +35,7 @@ struct results {
   bool finished;
   source_set *profiles;
   webapi *web;
+  registry *reg; /* borrowed from results_started on: the workers' CPU for the live view */
 };
 
 static void write_run(results *r, const char *status) {
@@ -86,12 +87,31 @@ static json_t *workers_json(registry *reg) {
   json_t *arr = json_array();
   for (size_t i = 0; i < registry_count(reg); i++) {
     registry_worker *w = registry_at(reg, i);
-    json_array_append_new(
-        arr, json_pack("{s:s,s:s,s:i,s:i,s:f,s:f,s:b}", "id", w->id, "hostname", w->hostname, "threads",
-                       w->threads, "cores", w->cores, "offset_ms", (double)w->offset_ns / 1e6, "rtt_ms",
-                       w->rtt_ns >= 0 ? (double)w->rtt_ns / 1e6 : -1.0, "live", w->live));
+    json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:f,s:f,s:b}", "id", w->id, "hostname", w->hostname, "threads",
+                          w->threads, "cores", w->cores, "offset_ms", (double)w->offset_ns / 1e6, "rtt_ms",
+                          w->rtt_ns >= 0 ? (double)w->rtt_ns / 1e6 : -1.0, "live", w->live);
+    /* its engine threads' CPU while it ran load (% of their time; 100 = saturated) */
+    json_object_set_new(o, "cpu_mean_pct",
+                        json_real(w->cpu_samples ? (double)w->cpu_sum_permille / (double)w->cpu_samples / 10 : 0));
+    json_object_set_new(o, "cpu_max_pct", json_real(w->cpu_max_permille / 10.0));
+    json_object_set_new(o, "cpu_hot_s", json_integer(w->cpu_hot_longest));
+    json_array_append_new(arr, o);
   }
   return arr;
+}
+
+/* The busiest running worker for the live view. */
+static void live_cpu(results *r) {
+  const registry_worker *top = NULL;
+  size_t n = 0;
+  for (size_t i = 0; r->reg && i < registry_count(r->reg); i++) {
+    registry_worker *w = registry_at(r->reg, i);
+    if (!w->live || w->state != REGISTRY_RUNNING || w->cpu_samples == 0) continue;
+    n++;
+    if (!top || w->cpu_permille > top->cpu_permille) top = w;
+  }
+  live_set_cpu(r->lv, top ? top->cpu_permille / 10.0 : -1, top ? top->id : "", n,
+               top && top->cpu_hot >= REGISTRY_CPU_HOT_SAMPLES);
 }
 
 /* Profile collectors beside the load (options.profile); a bad entry is logged, the load goes on. */
@@ -110,6 +130,7 @@ static void start_profiles(results *r) {
 void results_started(results *r, int64_t start_wall_ns, registry *reg, const char *run_id) {
   (void)run_id;
   r->start_wall_ns = start_wall_ns;
+  r->reg = reg;
   start_profiles(r);
   json_object_set_new(r->run_info, "start_ms", json_integer(start_wall_ns / 1000000));
   json_object_set_new(r->run_info, "workers", workers_json(reg));
@@ -140,6 +161,7 @@ bool results_interval(results *r, const stats_interval *iv, int64_t elapsed_ns) 
   r->intervals++;
   r->last_elapsed_ns = elapsed_ns;
   cum = report_cumulative(r->rep);
+  live_cpu(r);
   if (!r->cfg->quiet) live_update(r->lv, iv, cum, elapsed_ns);
   if (r->web) web_interval(r, iv, cum, elapsed_ns);
   return thresholds_should_abort(r->th, cum, report_duration_s(r->rep));
@@ -179,6 +201,7 @@ int results_finish(results *r, bool aborted, int64_t late_intervals, registry *r
   json_object_set_new(r->run_info, "end_ms", json_integer(clock_wall_ns() / 1000000));
   json_object_set_new(r->run_info, "workers", workers_json(reg));
   json_object_set_new(r->run_info, "late_intervals", json_integer(late_intervals));
+  live_set_workers(r->lv, json_object_get(r->run_info, "workers"));
   report_set_thresholds(r->rep, r->th);
   report_set_run(r->rep, r->run_info);
   write_run(r, aborted ? "aborted" : "done");

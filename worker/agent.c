@@ -38,6 +38,7 @@ static const agent_engine_ops real_engine = {
     .done = engine_done,
     .destroy = engine_destroy,
     .threads = engine_threads,
+    .cpu_permille = engine_cpu_permille,
 };
 
 typedef struct agent {
@@ -263,6 +264,11 @@ static void on_assign(agent *a, msg *m) {
   }
 }
 
+/* How busy the engine's threads are (engine_cpu_permille), 0 without a running engine. */
+static int32_t cpu_permille(const agent *a) {
+  return a->eng && a->ops->cpu_permille && !a->ops->done(a->eng) ? a->ops->cpu_permille(a->eng) : 0;
+}
+
 static void on_heartbeat(agent *a, const msg *m) {
   msg r;
   if (m->u.heartbeat.echo_wall_ns) return; /* an answer to ours: liveness only */
@@ -270,6 +276,7 @@ static void on_heartbeat(agent *a, const msg *m) {
   r.u.heartbeat.echo_wall_ns = m->u.heartbeat.sent_wall_ns;
   r.u.heartbeat.recv_wall_ns = clock_wall_ns();
   r.u.heartbeat.sent_wall_ns = clock_wall_ns();
+  r.u.heartbeat.cpu_permille = cpu_permille(a);
   send_msg(a, &r);
   a->last_hb_mono_ns = clock_mono_ns();
 }
@@ -416,6 +423,7 @@ static void on_tick(uv_timer_t *t) {
     msg m;
     msg_init(&m, MSG_HEARTBEAT);
     m.u.heartbeat.sent_wall_ns = clock_wall_ns();
+    m.u.heartbeat.cpu_permille = cpu_permille(a);
     send_msg(a, &m);
     a->last_hb_mono_ns = now;
   }

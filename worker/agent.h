@@ -25,6 +25,7 @@ typedef struct agent_engine_ops {
   int (*done)(const engine *e);
   void (*destroy)(engine *e);
   int (*threads)(const engine *e);
+  int (*cpu_permille)(const engine *e); /* may be NULL: CPU reported as 0 */
 } agent_engine_ops;
 
 typedef struct agent_config {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -60,6 +61,8 @@ typedef struct ethread {
   _Atomic int pushed_upto_valid;
   _Atomic int64_t pushed_upto;
   _Atomic int finished;
+  int64_t cpu_ns, cpu_mono_ns; /* this thread's CPU time and the clock at its last hand-off */
+  _Atomic int cpu_permille;    /* its CPU share between its last two hand-offs, tenths of a percent */
 } ethread;
 
 struct engine {
@@ -84,6 +87,19 @@ static int64_t rel_now(const ethread *t) {
   return clock_mono_ns() - t->e->mono_start;
 }
 
+/* On the engine thread at each hand-off: its CPU share since the previous one (a saturated generator
+ * measures itself: the agent reports this to the master, which warns). */
+static void measure_cpu(ethread *t) {
+  struct timespec ts;
+  int64_t cpu, now = clock_mono_ns();
+  if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return;
+  cpu = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+  if (t->cpu_mono_ns > 0 && now > t->cpu_mono_ns)
+    atomic_store(&t->cpu_permille, (int)((cpu - t->cpu_ns) * 1000 / (now - t->cpu_mono_ns)));
+  t->cpu_ns = cpu;
+  t->cpu_mono_ns = now;
+}
+
 static void push_interval(ethread *t, stats_interval *s, int64_t index) {
   pending *p = malloc(sizeof *p);
   engine *e = t->e;
@@ -94,6 +110,7 @@ static void push_interval(ethread *t, stats_interval *s, int64_t index) {
   p->index = index;
   p->stats = s;
   p->next = NULL;
+  measure_cpu(t);
   uv_mutex_lock(&e->lock);
   pending **tail = &e->queue;
   while (*tail) tail = &(*tail)->next;
@@ -689,4 +706,10 @@ void engine_destroy(engine *e) {
 
 int engine_threads(const engine *e) {
   return e->nthreads;
+}
+
+int engine_cpu_permille(const engine *e) {
+  int64_t sum = 0;
+  for (int i = 0; i < e->nthreads; i++) sum += atomic_load(&e->threads[i].cpu_permille);
+  return e->nthreads > 0 ? (int)(sum / e->nthreads) : 0;
 }

@@ -23,6 +23,11 @@ struct live {
   int64_t duration_ns;
   thresholds *th;
   const json_t *findings; /* borrowed; NULL = none to show */
+  const json_t *workers;  /* borrowed; NULL = no CPU warnings at the end */
+  double cpu_pct;         /* busiest worker's CPU, < 0 = unknown */
+  char cpu_id[64];
+  size_t cpu_workers;
+  bool cpu_hot;
   int drawn_lines;        /* lines of the last redraw, to move back over them */
 };
 
@@ -53,6 +58,7 @@ int live_create(FILE *out, bool tty, bool color, int64_t duration_ns, live **lv)
   l->tty = tty;
   l->color = color;
   l->duration_ns = duration_ns;
+  l->cpu_pct = -1;
   *lv = l;
   return 0;
 }
@@ -65,6 +71,38 @@ void live_set_thresholds(live *lv, thresholds *t) {
 }
 void live_set_findings(live *lv, const json_t *findings) {
   lv->findings = findings;
+}
+void live_set_workers(live *lv, const json_t *workers) {
+  lv->workers = workers;
+}
+void live_set_cpu(live *lv, double pct, const char *id, size_t nworkers, bool hot) {
+  lv->cpu_pct = pct;
+  snprintf(lv->cpu_id, sizeof lv->cpu_id, "%s", id ? id : "");
+  lv->cpu_workers = nworkers;
+  lv->cpu_hot = hot;
+}
+
+/* "  cpu 45%" (one worker) or "  cpu max 97% (w2) SATURATED" on the progress line; nothing when unknown. */
+static void cpu_part(live *lv) {
+  if (lv->cpu_pct < 0) return;
+  fprintf(lv->out, "  %scpu %s%.0f%%", lv->cpu_hot ? c_red(lv) : "", lv->cpu_workers > 1 ? "max " : "", lv->cpu_pct);
+  if (lv->cpu_workers > 1) fprintf(lv->out, " (%s)", lv->cpu_id);
+  if (lv->cpu_hot) fprintf(lv->out, " SATURATED%s", c_off(lv));
+}
+
+/* After the final table: each worker whose engine threads stayed above 90 % CPU. */
+static void cpu_warnings(live *lv) {
+  const json_t *w;
+  size_t i;
+  json_array_foreach(lv->workers, i, w) {
+    json_int_t hot = json_integer_value(json_object_get(w, "cpu_hot_s"));
+    if (hot < 5) continue;
+    fprintf(lv->out,
+            "%swarning%s: worker %s kept its engine threads above 90%% CPU for %llds (max %.0f%%): a saturated "
+            "generator measures its own queueing as latency; add workers or --threads\n",
+            c_red(lv), c_off(lv), json_string_value(json_object_get(w, "id")), (long long)hot,
+            json_number_value(json_object_get(w, "cpu_max_pct")));
+  }
 }
 
 /* Name cut to NAME_W columns with ".." when longer. */
@@ -178,6 +216,7 @@ static void progress(live *lv, int64_t elapsed_ns, const stats_interval *iv) {
   if (iv->rate > 0) fprintf(lv->out, "  rate %.1f/s", iv->rate);
   fprintf(lv->out, "  users %" PRId64, iv->users);
   if (iv->dropped) fprintf(lv->out, "  %sdropped %" PRId64 "%s", c_red(lv), iv->dropped, c_off(lv));
+  cpu_part(lv);
   fputc('\n', lv->out);
 }
 
@@ -208,10 +247,15 @@ static void plain_line(live *lv, const stats_interval *iv, const stats_interval 
   fprintf(lv->out,
           "[%s] users=%" PRId64 " rps=%.1f reqs=%" PRId64 " errors=%" PRId64
           " (%.2f%%) p50=%.2fms p95=%.2fms "
-          "p99=%.2fms max=%.2fms\n",
+          "p99=%.2fms max=%.2fms",
           el, iv->users, (double)icount / secs, count, ierrors,
           icount ? 100.0 * (double)ierrors / (double)icount : 0, rundir_pct_ms(iall, 50), rundir_pct_ms(iall, 95),
           rundir_pct_ms(iall, 99), iall ? (double)hist_max(iall) / 1000.0 : 0);
+  if (lv->cpu_pct >= 0) /* appended, so the line's start stays what scripts already parse */
+    fprintf(lv->out, " cpu=%.0f%%%s%s%s", lv->cpu_pct, lv->cpu_workers > 1 ? "(" : "",
+            lv->cpu_workers > 1 ? lv->cpu_id : "", lv->cpu_workers > 1 ? ")" : "");
+  if (lv->cpu_hot) fputs(" SATURATED", lv->out);
+  fputc('\n', lv->out);
   if (iall) hist_destroy(iall);
   fflush(lv->out);
 }
@@ -285,5 +329,6 @@ void live_final(live *lv, const stats_interval *cumulative, int64_t elapsed_ns) 
     thresholds_print(lv->th, lv->out, lv->color);
   }
   findings(lv);
+  cpu_warnings(lv);
   fflush(lv->out);
 }

@@ -33,6 +33,15 @@ void live_set_thresholds(live *lv, thresholds *t);
  * live_destroy. */
 void live_set_findings(live *lv, const json_t *findings);
 
+/* Optional, before each live_update: the busiest running worker's CPU (its engine threads' share of
+ * their time, in %; < 0 = none known), its id, how many workers report CPU, and whether it has stayed
+ * above 90 % (then the figure is flagged: a saturated generator measures itself). id is copied. */
+void live_set_cpu(live *lv, double pct, const char *id, size_t nworkers, bool hot);
+
+/* Optional: run.json's "workers" array (with cpu_mean_pct, cpu_max_pct, cpu_hot_s); the final summary
+ * names each worker that stayed above 90 % CPU. Borrowed until live_destroy. */
+void live_set_workers(live *lv, const json_t *workers);
+
 /* Show one interval. interval = the last merged interval: rps, errors, p50/p95/p99/max and users/rate
  * are that interval's (what a person watching needs); cumulative gives each name's total count so far
  * and the rows' names. Both borrowed for the call only. */

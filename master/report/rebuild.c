@@ -145,25 +145,32 @@ typedef struct loader {
   long added, missing_hist;
 } loader;
 
+/* The histogram tagged tag (an escaped name, or RUNDIR_HLOG_SERVICE + name for its service time) goes
+ * into the entry of that name, when that histogram of it is still empty. */
+static void attach_one(stats_interval *iv, const char *tag, const hist *h) {
+  size_t plen = strlen(RUNDIR_HLOG_SERVICE);
+  int service = strncmp(tag, RUNDIR_HLOG_SERVICE, plen) == 0;
+  char name_tag[256];
+
+  for (size_t i = 0; i < iv->nentries; i++) {
+    hist *dst = service ? iv->entries[i].service : iv->entries[i].latency;
+    hlog_tag(iv->entries[i].name, name_tag, sizeof name_tag);
+    if (strcmp(name_tag, tag + (service ? plen : 0)) == 0 && dst && hist_count(dst) == 0) {
+      hist_add(dst, h);
+      return;
+    }
+  }
+}
+
 /* Put the hlog histograms stamped t into iv's entries (by escaped tag). */
 static void attach_hists(loader *ld, stats_interval *iv, int64_t t) {
-  char tag[256];
-
   while (ld->hlog) {
     if (!ld->has_pending) {
       if (hlog_reader_next(ld->hlog, &ld->pending) <= 0) break;
       ld->has_pending = 1;
     }
     if (ld->pending.start_ms > t) break;
-    if (ld->pending.start_ms == t && ld->pending.tag[0]) {
-      for (size_t i = 0; i < iv->nentries; i++) {
-        hlog_tag(iv->entries[i].name, tag, sizeof tag);
-        if (strcmp(tag, ld->pending.tag) == 0 && hist_count(iv->entries[i].latency) == 0) {
-          hist_add(iv->entries[i].latency, ld->pending.hist);
-          break;
-        }
-      }
-    }
+    if (ld->pending.start_ms == t && ld->pending.tag[0]) attach_one(iv, ld->pending.tag, ld->pending.hist);
     hist_destroy(ld->pending.hist);
     ld->has_pending = 0;
   }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # report_hlog_js.sh - latency.hlog is readable by another implementation: hdr-histogram-js's
-# HistogramLogReader decodes every interval histogram with the counts and p99 intervals.jsonl states.
+# HistogramLogReader decodes every interval histogram with the counts and p99 intervals.jsonl states;
+# each name's service-time histogram ("service:<name>" tags, what `loadctl report` rebuilds "service"
+# from) decodes too, one per name per interval with the same count.
 # Needs node + npm and the hdr-histogram-js package (npm install into a temp dir), else skipped (77).
 set -u
 BUILD=${LOADCTL_BUILD:?}
@@ -18,7 +20,9 @@ let h;
 while ((h = r.nextIntervalHistogram()) !== null)
   if (h.tag && h.tag !== 'NO TAG') console.log([h.tag, h.startTimeStampMsec, h.totalCount, h.getValueAtPercentile(99)].join('\t'));
 JS
-node "$work/read.js" "$work/run/latency.hlog" | sort > "$work/js.tsv" || fail "hdr-histogram-js could not read the log"
+node "$work/read.js" "$work/run/latency.hlog" | sort > "$work/all.tsv" || fail "hdr-histogram-js could not read the log"
+grep -v '^service:' "$work/all.tsv" > "$work/js.tsv"
+grep '^service:' "$work/all.tsv" | sed 's/^service://' | cut -f1-3 > "$work/service.tsv"
 python3 - "$work/run/intervals.jsonl" <<'PY' | sort > "$work/ours.tsv"
 import json, sys
 for line in open(sys.argv[1]):
@@ -29,4 +33,5 @@ PY
 n=$(wc -l < "$work/js.tsv")
 [ "$n" -eq 24 ] || fail "expected 24 tagged histograms (8 intervals x 3 names), got $n"
 diff "$work/ours.tsv" "$work/js.tsv" || fail "hdr-histogram-js disagrees with intervals.jsonl"
+cut -f1-3 "$work/ours.tsv" | diff - "$work/service.tsv" || fail "service-time histograms: not one per name per interval with its count"
 echo "ok: $n histograms decoded by hdr-histogram-js, counts and p99 equal"

@@ -114,8 +114,14 @@ static int fake_threads(const engine *e) {
   return 1;
 }
 
-static const agent_engine_ops fake_ops = {fake_load, fake_start, fake_collect, fake_reassign,
-                                          fake_stop, fake_done,  fake_destroy, fake_threads};
+/* Every fake worker says its engine threads are 95 % busy: run.json must carry it per worker. */
+static int fake_cpu(const engine *e) {
+  (void)e;
+  return 950;
+}
+
+static const agent_engine_ops fake_ops = {fake_load, fake_start,   fake_collect, fake_reassign, fake_stop,
+                                          fake_done, fake_destroy, fake_threads, fake_cpu};
 
 typedef struct harness {
   atomic_int cancel[NWORKERS];
@@ -141,6 +147,7 @@ static void spawn(void *ud) {
                                 .threads = 2,
                                 .orphan_timeout_ns = 10000000000LL,
                                 .ops = &fake_ops,
+                                .once = 1, /* leave when the run ends, so the test can join them */
                                 .cancel = &h->cancel[i]};
     pthread_create(&h->tids[i], NULL, run_agent, &h->cfgs[i]);
   }
@@ -209,6 +216,15 @@ START_TEST(three_workers_exact) {
   double p50 = json_number_value(json_object_get(req, "p50_ms"));
   ck_assert_double_eq_tol(p99, (double)hist_value_at_percentile(expected, 99) / 1000.0, 1e-6);
   ck_assert_double_eq_tol(p50, (double)hist_value_at_percentile(expected, 50) / 1000.0, 1e-6);
+  /* each worker's CPU from its heartbeats while it ran: 95 % every second */
+  json_t *workers = json_object_get(json_object_get(sum, "run"), "workers");
+  ck_assert_uint_eq(json_array_size(workers), NWORKERS);
+  for (size_t i = 0; i < NWORKERS; i++) {
+    json_t *w = json_array_get(workers, i);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(w, "cpu_max_pct")), 95.0, 1e-9);
+    ck_assert_double_eq_tol(json_number_value(json_object_get(w, "cpu_mean_pct")), 95.0, 1e-9);
+    ck_assert_int_ge(json_integer_value(json_object_get(w, "cpu_hot_s")), 1);
+  }
   json_decref(sum);
   hist_destroy(expected);
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", out);

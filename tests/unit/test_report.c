@@ -51,7 +51,7 @@ static stats_interval *interval(int k) {
   ck_assert_int_eq(stats_create(&s, 1790000000000LL + 1000 * k, 1000), 0);
   stats_entry *a = stats_entry_get(s, "GET /a", "GET"), *b = stats_entry_get(s, "POST /b", "POST");
   for (int i = 0; i < 100; i++) stats_entry_record(a, 10000, 10000);
-  for (int i = 0; i < 50; i++) stats_entry_record(b, 100000, 100000);
+  for (int i = 0; i < 50; i++) stats_entry_record(b, 100000, 60000); /* 40 ms late leaving */
   for (int i = 0; i < 5; i++) stats_entry_fail(b, STATS_ERR_HTTP5XX, "HTTP 503");
   a->bytes_in = 100 * 1000;
   stats_exemplar x = {.latency_us = 100000 + k, .wall_ms = 1790000000000LL + 1000 * k};
@@ -226,7 +226,17 @@ START_TEST(rebuild_equals_live) {
     ck_assert_int_eq(a->entries[i].errors, b->entries[i].errors);
     ck_assert_int_eq(a->entries[i].err[STATS_ERR_HTTP5XX], b->entries[i].err[STATS_ERR_HTTP5XX]);
     ck_assert(hist_equal(a->entries[i].latency, b->entries[i].latency)); /* exact, from latency.hlog */
+    ck_assert(hist_equal(a->entries[i].service, b->entries[i].service)); /* its "service:" tags */
+    ck_assert_int_eq(hist_count(b->entries[i].service), a->entries[i].count);
   }
+  ck_assert_int_le(llabs(hist_value_at_percentile(stats_entry_find(b, "POST /b")->service, 50) - 60000), 60);
+  /* summary.json after a rebuild keeps "service" per request and in the totals */
+  json_t *sj = summary_json(re);
+  json_t *pb = json_array_get(json_object_get(sj, "requests"), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(pb, "name")), "POST /b");
+  ck_assert_double_eq_tol(json_number_value(json_object_get(json_object_get(pb, "service"), "p50_ms")), 60.0, 0.1);
+  ck_assert_ptr_nonnull(json_object_get(json_object_get(sj, "totals"), "service"));
+  json_decref(sj);
   ck_assert_int_eq(b->checks[0].fails, 20);
   const stats_entry *sb = stats_entry_find(b, "POST /b"); /* exemplars survive the rebuild */
   ck_assert_int_ge(sb->nslow, 1);

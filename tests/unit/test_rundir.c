@@ -147,12 +147,13 @@ START_TEST(append_and_hlog_round_trip) {
   json_decref(first);
   free(jl);
 
-  /* latency.hlog: every (interval, name) histogram reads back equal, stamped with its interval start */
+  /* latency.hlog: every (interval, name) histogram reads back equal, stamped with its interval start, and
+   * so does each name's service-time histogram, tagged "service:<name>" */
   char path[4200];
   snprintf(path, sizeof path, "%s/%s", dir, RUNDIR_HLOG);
   hlog_reader *r;
   hlog_entry e;
-  int tagged = 0, untagged = 0;
+  int tagged = 0, untagged = 0, service = 0;
   ck_assert_int_eq(hlog_reader_open(path, &r), 0);
   while (hlog_reader_next(r, &e) == 1) {
     int k = (int)((e.start_ms - t0) / 1000);
@@ -160,7 +161,12 @@ START_TEST(append_and_hlog_round_trip) {
     ck_assert_int_lt(k, 5);
     ck_assert_int_eq(e.start_ms, t0 + 1000 * k);
     ck_assert_int_eq(e.length_ms, 1000);
-    if (e.tag[0]) {
+    if (!strncmp(e.tag, RUNDIR_HLOG_SERVICE, strlen(RUNDIR_HLOG_SERVICE))) {
+      const char *t = e.tag + strlen(RUNDIR_HLOG_SERVICE), *name = strcmp(t, "GET_/a") == 0 ? "GET /a" : "POST /b, x";
+      ck_assert_msg(strcmp(t, "GET_/a") == 0 || strcmp(t, "POST_/b__x") == 0, "tag %s", e.tag);
+      ck_assert(hist_equal(e.hist, stats_entry_find(ivs[k], name)->service));
+      service++;
+    } else if (e.tag[0]) {
       const char *name = strcmp(e.tag, "GET_/a") == 0 ? "GET /a" : "POST /b, x";
       ck_assert_msg(strcmp(e.tag, "GET_/a") == 0 || strcmp(e.tag, "POST_/b__x") == 0, "tag %s", e.tag);
       ck_assert(hist_equal(e.hist, stats_entry_find(ivs[k], name)->latency));
@@ -175,6 +181,7 @@ START_TEST(append_and_hlog_round_trip) {
   ck_assert_int_eq(hlog_reader_bad_lines(r), 0);
   hlog_reader_close(r);
   ck_assert_int_eq(tagged, 10);
+  ck_assert_int_eq(service, 10);
   ck_assert_int_eq(untagged, 5);
 
   /* stats_history.csv: locust's header exactly, 3 rows per interval */
