@@ -219,6 +219,21 @@ static void card(FILE *out, const char *cls, const char *key, const char *fmt, d
   fprintf(out, "</div><div class=\"k\">%s</div></div>\n", key);
 }
 
+/* The busiest worker's CPU (its engine threads' share of their time), red when one stayed above 90 %:
+ * a saturated generator measures its own queueing. Absent for runs without CPU figures. */
+static void cpu_card(FILE *out, const json_t *workers) {
+  double max = -1;
+  bool hot = false;
+  const json_t *w;
+  size_t i;
+  json_array_foreach(workers, i, w) {
+    if (!json_is_number(json_object_get(w, "cpu_max_pct"))) continue;
+    if (jnum(w, "cpu_max_pct") > max) max = jnum(w, "cpu_max_pct");
+    hot |= jnum(w, "cpu_hot_s") >= 5;
+  }
+  if (max >= 0) card(out, hot ? "bad" : "", hot ? "worker CPU max % (saturated)" : "worker CPU max %", "%.0f", max);
+}
+
 static void header_and_cards(FILE *out, const report *r, const json_t *sum) {
   const json_t *run = json_object_get(sum, "run"), *tot = json_object_get(sum, "totals");
   const json_t *ths = json_object_get(sum, "thresholds");
@@ -246,6 +261,7 @@ static void header_and_cards(FILE *out, const report *r, const json_t *sum) {
   if (json_array_size(ths))
     card(out, failed ? "bad" : "good", failed ? "thresholds failed" : "thresholds passed", "%.0f",
          (double)(failed ? failed : json_array_size(ths)));
+  cpu_card(out, json_object_get(run, "workers"));
   fputs("</div>\n", out);
 }
 

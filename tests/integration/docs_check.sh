@@ -2,7 +2,8 @@
 # docs_check.sh - the docs stay true: every ```lua block in README.md and docs/*.md passes
 # `loadctl check`, every option in docs/scenario-api.md's options table is accepted (and every option
 # loadctl accepts is in that table), every function the page lists exists in a scenario, and
-# docs/architecture.md has a row for every module of common/, worker/ and master/.
+# docs/architecture.md has a row for every module of common/, worker/ and master/, and
+# docs/report.md's summary.json block has the keys a real 2 s run writes (needs LOADCTL_BUILD/testserver).
 #
 # Blocks that are deliberately partial say so on their first line, and are checked wrapped:
 #   -- fragment: options   the block is the inside of `options = { ... }` written as assignments
@@ -17,7 +18,7 @@ trap 'rm -rf "$TMP"' EXIT
 command -v python3 >/dev/null || { echo "SKIP: python3 is needed to read the docs"; exit 77; }
 
 python3 - "$LOADCTL" "$SRC" "$TMP" <<'EOF'
-import os, re, subprocess, sys
+import json, os, re, subprocess, sys
 
 loadctl, src, tmp = sys.argv[1:4]
 failures, checked = [], 0
@@ -177,6 +178,68 @@ for part in ("common", "worker", "master", "cli"):
 readme = open(os.path.join(src, "README.md"), encoding="utf-8").read()
 if "../shared" in readme or "docs/architecture.md" not in readme:
     failures.append("README.md: the Layout must point to docs/architecture.md, not outside the repository")
+
+# --- docs/report.md's summary.json block has exactly the keys a real run writes ---
+def real_summary():
+    build = os.environ.get("LOADCTL_BUILD", "")
+    server = os.path.join(build, "testserver")
+    if not os.access(server, os.X_OK):
+        print("SKIP summary.json schema: no testserver in LOADCTL_BUILD")
+        return None
+    p = subprocess.Popen([server, "--port", "0", "--duration-s", "30"], stdout=subprocess.PIPE, text=True)
+    try:
+        port = p.stdout.readline().split()[1]
+        scenario = os.path.join(tmp, "schema.lua")
+        open(scenario, "w").write(f"""options = {{ target = "http://127.0.0.1:{port}", users = 2, duration = "2s",
+  thresholds = {{ p99 = "< 5s" }} }}
+task(1, function(vu)
+  group("g", function()
+    check(http.get("/ok", {{ name = "GET ok" }}), {{ ["is 200"] = function(r) return r.status == 200 end }})
+  end)
+end)
+""")
+        out = os.path.join(tmp, "schema-run")
+        subprocess.run([loadctl, "start", scenario, "--quiet", "--threads", "1", "--out", out],
+                       capture_output=True, timeout=60)
+        return json.load(open(os.path.join(out, "summary.json")))
+    finally:
+        p.kill()
+        p.wait()
+
+def keys_diff(doc, real, path, out):
+    if isinstance(doc, dict) and isinstance(real, dict):
+        for k in sorted(set(real) - set(doc)):
+            out.append(f"{path}.{k} is written but not in the block")
+        for k in sorted(set(doc) - set(real)):
+            if f"{path}.{k}" not in sometimes:
+                out.append(f"{path}.{k} is in the block but a run does not write it")
+        for k in set(doc) & set(real):
+            if k not in ("options", "errors_by_kind"):  # keys that are data (option names, error kinds)
+                keys_diff(doc[k], real[k], f"{path}.{k}", out)
+    elif isinstance(doc, list) and isinstance(real, list) and doc and real and path not in ("summary.findings",):
+        keys_diff(doc[0], real[0], path + "[]", out)
+
+sometimes = {"summary.run.changes"}  # only with --web
+report_path = os.path.join(src, "docs", "report.md")
+report_md = open(report_path, encoding="utf-8").read() if os.path.exists(report_path) else ""
+m = re.search(r"\n## summary\.json\n.*?```json\n(.*?)```", report_md, re.S)
+if not m:
+    failures.append("docs/report.md: no ```json block under '## summary.json'")
+else:
+    try:
+        doc_schema = json.loads(m.group(1))
+    except ValueError as e:
+        doc_schema = None
+        failures.append(f"docs/report.md: the summary.json block is not JSON: {e}")
+    real = real_summary() if doc_schema is not None else None
+    if real is not None:
+        diffs = []
+        keys_diff(doc_schema, real, "summary", diffs)
+        checked += 1
+        for d in diffs:
+            failures.append(f"docs/report.md (summary.json block): {d}")
+        if not diffs:
+            print("ok   docs/report.md summary.json block = a real run's keys")
 
 for f in failures:
     print("FAIL " + f)

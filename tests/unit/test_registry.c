@@ -80,6 +80,33 @@ START_TEST(clock_offset_min_rtt) {
 }
 END_TEST
 
+/* 95 % for 5 samples a second apart: the 5th (and only it) says "warn"; a dip resets the streak; samples
+ * closer than 0.9 s are ignored; mean and max over the samples taken. */
+START_TEST(cpu_saturation_streak) {
+  registry *r;
+  msg_hello h = {.cores = 2, .threads = 2};
+  bool rejoined;
+  ck_assert_int_eq(registry_create(&r), 0);
+  registry_worker *w = registry_hello(r, "w", &h, 0, &rejoined);
+  int64_t t = 0;
+  for (int i = 1; i <= 4; i++, t += S) ck_assert(!registry_cpu_sample(w, 950, t));
+  ck_assert(!registry_cpu_sample(w, 100, t - S / 2)); /* half a second after the last: ignored */
+  ck_assert(registry_cpu_sample(w, 950, t));         /* the 5th in a row */
+  t += S;
+  ck_assert(!registry_cpu_sample(w, 990, t)); /* the 6th: already warned for this streak */
+  t += S;
+  ck_assert(!registry_cpu_sample(w, 300, t)); /* a dip resets it */
+  ck_assert_int_eq(w->cpu_hot, 0);
+  ck_assert_int_eq(w->cpu_hot_longest, 6);
+  ck_assert_int_eq(w->cpu_max_permille, 990);
+  ck_assert_int_eq(w->cpu_samples, 7);
+  ck_assert_int_eq(w->cpu_sum_permille, 950 * 5 + 990 + 300);
+  for (int i = 1; i <= 4; i++) ck_assert(!registry_cpu_sample(w, 900, t += S)); /* 90 % counts as hot */
+  ck_assert(registry_cpu_sample(w, 900, t += S));
+  registry_destroy(r);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("registry");
   TCase *tc = tcase_create("workers");
@@ -88,6 +115,7 @@ int main(void) {
 
   tcase_add_test(tc, join_missing_rejoin);
   tcase_add_test(tc, clock_offset_min_rtt);
+  tcase_add_test(tc, cpu_saturation_streak);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -366,6 +366,32 @@ START_TEST(live_plain_and_tty) {
   ck_assert(strstr(buf, "errors rate < 1%") < strstr(buf, "findings (")); /* after the thresholds */
   free(buf);
   json_decref(fs);
+  /* worker CPU: on the plain line and the progress line, flagged when saturated; named at the end */
+  json_t *ws = json_pack("[{s:s,s:f,s:f,s:i},{s:s,s:f,s:f,s:i}]", "id", "w1", "cpu_mean_pct", 40.0, "cpu_max_pct",
+                         50.0, "cpu_hot_s", 0, "id", "w2", "cpu_mean_pct", 93.0, "cpu_max_pct", 97.0, "cpu_hot_s", 7);
+  buf = NULL;
+  f = open_memstream(&buf, &len);
+  ck_assert_int_eq(live_create(f, false, false, 10000000000LL, &lv), 0);
+  live_set_cpu(lv, 97, "w2", 2, true);
+  live_update(lv, odd, report_cumulative(rep), 5000000000LL);
+  live_set_workers(lv, ws);
+  live_final(lv, report_cumulative(rep), 4000000000LL);
+  live_destroy(lv);
+  fclose(f);
+  ck_assert_msg(strstr(buf, "max=50.02ms cpu=97%(w2) SATURATED\n") != NULL, "%s", buf);
+  ck_assert_ptr_nonnull(strstr(buf, "warning: worker w2 kept its engine threads above 90% CPU for 7s (max 97%)"));
+  ck_assert_ptr_null(strstr(buf, "worker w1 kept"));
+  free(buf);
+  buf = NULL;
+  f = open_memstream(&buf, &len);
+  ck_assert_int_eq(live_create(f, true, false, 10000000000LL, &lv), 0);
+  live_set_cpu(lv, 45, "local-1", 1, false);
+  live_update(lv, odd, report_cumulative(rep), 5000000000LL);
+  live_destroy(lv);
+  fclose(f);
+  ck_assert_msg(strstr(buf, "users 3  cpu 45%\n") != NULL, "%s", buf);
+  free(buf);
+  json_decref(ws);
   stats_destroy(odd);
   buf = NULL;
   f = open_memstream(&buf, &len);
