@@ -8,6 +8,8 @@
  *   with a fresh self-signed certificate for localhost and 127.0.0.1, written to DIR/server.pem for
  *   clients to trust; DIR/client.pem gets a client certificate and its key, which --tls-client-cert 1
  *   requires of every client.
+ *   On SIGTERM it prints "SERVED n" (the /count figure) on stdout and exits at once, so a test that
+ *   restarts it loses no request from its tally.
  *   Keep-alive by default; requests are served one at a time per connection (no pipelining).
  *
  * Routes (query strings are ignored):
@@ -657,7 +659,15 @@ static SSL_CTX *tls_setup(const char *dir, int require_client_cert) {
   return ctx;
 }
 
+static void on_term(uv_signal_t *h, int signum) {
+  (void)h, (void)signum;
+  printf("SERVED %lld\n", (long long)served);
+  fflush(stdout);
+  _exit(0);
+}
+
 int main(int argc, char **argv) {
+  static uv_signal_t term;
   long port = 0;
   double duration_s = 60;
   const char *host = "127.0.0.1", *tls_dir = NULL;
@@ -709,5 +719,8 @@ int main(int argc, char **argv) {
   fflush(stdout);
   uv_timer_init(loop, &deadline);
   uv_timer_start(&deadline, on_deadline, (uint64_t)(duration_s * 1000), 0);
+  uv_signal_init(loop, &term);
+  uv_signal_start(&term, on_term, SIGTERM);
+  uv_unref((uv_handle_t *)&term);
   return uv_run(loop, UV_RUN_DEFAULT);
 }
