@@ -24,6 +24,8 @@
 #include "master/webapi.h"
 
 #define TICK_MS 100
+#define STALL_NS 1000000000LL      /* a tick this late: the master's own loop was stopped or starved */
+#define STALL_HOLD_NS 3000000000LL /* then for this long, intervals wait for every live worker */
 #define HEARTBEAT_MS 1000
 #define START_MARGIN_NS 1000000000LL /* START is sent this long before stage 0 begins */
 #define READY_TIMEOUT_NS 30000000000LL
@@ -52,6 +54,9 @@ typedef struct master {
   int state, signals, exit_code;
   bool aborted, threshold_abort;
   int64_t state_mono_ns, start_wall_ns, end_wall_ns, drain_deadline_mono_ns;
+  int64_t last_heartbeat_mono_ns; /* when on_heartbeat last ran: a late one means our own loop stalled */
+  int64_t last_tick_mono_ns, last_tick_wall_ms; /* the same for on_tick */
+  int64_t stall_wall_ms, stall_hold_until_mono_ns; /* after a stall: intervals close as of stall_wall_ms */
   options_stage stages[OPTIONS_MAX_STAGES];
   size_t nstages;
   int gen;             /* plan generation: bumped on every rebalance */
@@ -430,7 +435,11 @@ static void poll_aggregate(master *m) {
   const char *ids[n > 0 ? n : 1];
   for (size_t i = 0; i < n; i++)
     if (m->act[i]->state == REGISTRY_RUNNING) ids[k++] = m->act[i]->id;
-  aggregate_poll(m->agg, clock_wall_ns() / 1000000, ids, k, emit, m);
+  /* Right after a stall of our own, the workers' stats of that time are still in the socket: close
+   * intervals as of the moment the stall began (so only those every live worker reported) until they
+   * have had STALL_HOLD_NS to arrive. */
+  int64_t now_ms = clock_mono_ns() < m->stall_hold_until_mono_ns ? m->stall_wall_ms : clock_wall_ns() / 1000000;
+  aggregate_poll(m->agg, now_ms, ids, k, emit, m);
 }
 
 static void stop_all(master *m, const char *why) {
@@ -544,6 +553,13 @@ static void on_tick(uv_timer_t *t) {
   master *m = t->data;
   int64_t now = clock_mono_ns();
 
+  if (m->last_tick_mono_ns && now - m->last_tick_mono_ns > STALL_NS) {
+    m->stall_wall_ms = m->last_tick_wall_ms;
+    m->stall_hold_until_mono_ns = now + STALL_HOLD_NS;
+  }
+  m->last_tick_mono_ns = now;
+  m->last_tick_wall_ms = clock_wall_ns() / 1000000;
+
   if (m->state == M_ASSIGN || m->state == M_RUN) send_due(m);
   switch (m->state) {
     case M_WAIT:
@@ -567,10 +583,20 @@ static void on_tick(uv_timer_t *t) {
 
 static void on_heartbeat(uv_timer_t *t) {
   master *m = t->data;
+  int64_t now = clock_mono_ns();
+  /* When this tick comes more than two periods late, the master itself was stalled (stopped, swapped,
+   * starved of CPU): the workers' frames of that time are still waiting in the socket, read after the
+   * timers of this loop pass, so nobody is judged silent on this tick. */
+  bool stalled = m->last_heartbeat_mono_ns && now - m->last_heartbeat_mono_ns > 2 * HEARTBEAT_MS * 1000000LL;
   /* 3 s during the run; before it, a worker busy loading its scenario gets longer */
   size_t lost =
-      registry_expire(m->reg, clock_mono_ns(), m->state >= M_RUN ? REGISTRY_MISSING_NS : 10000000000LL);
+      stalled ? 0 : registry_expire(m->reg, now, m->state >= M_RUN ? REGISTRY_MISSING_NS : 10000000000LL);
   msg x;
+
+  if (stalled)
+    LOG(LOG_WARN, "master: its own loop stalled for %.1f s (paused or starved of CPU); workers are judged "
+        "on the next heartbeat", (double)(now - m->last_heartbeat_mono_ns) / 1e9);
+  m->last_heartbeat_mono_ns = now;
 
   msg_init(&x, MSG_HEARTBEAT);
   x.u.heartbeat.sent_wall_ns = clock_wall_ns();
