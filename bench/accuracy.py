@@ -9,6 +9,7 @@
   accuracy.py score CORPUS WORK [--json FILE] VARIANT...
       WORK/<variant>/findings.json (loadctl's findings array) and WORK/<variant>/faults.json (the
       target's /debug/faults: planted spans) against CORPUS/<variant>/manifest.json; prints the table.
+      Exits 1 when a variant did not run (no findings, or its planted fault never ran).
 
 A finding names the planted fault when it matches one of the manifest's answers (alternatives: each
 variant plants one fault): its function is in answer.functions, its kind in answer.kinds, its request
@@ -133,6 +134,9 @@ def score_variant(corpus, work, v):
         return row
     faults = read_json(os.path.join(work, v, "faults.json"), {}) or {}
     planted = [(s[0], s[1]) for s in faults.get("spans", [])]
+    if not m["control"] and not planted and not faults.get("faulty_requests"):
+        row["error"] = "the planted fault did not run (faults.json: no span, no faulty request)"
+        return row
     row["planted_spans"] = planted
     row["signal"] = signal(os.path.join(work, v, "run"), m["answers"], planted)
     row["findings"] = len(findings)
@@ -211,7 +215,7 @@ def main(argv):
         if jpath:
             with open(jpath, "w") as f:
                 json.dump({"variants": rows, "summary": summary}, f, indent=1)
-        return 0
+        return 1 if summary["errors"] else 0
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -29,12 +29,18 @@ cat >"$WORK/fix/periodic/findings.json" <<'J'
  {"kind":"window","request":null,"function":"main.(*searchSvc).compactIndex","window":[1700009000000,1700010000000]}]
 J
 echo '{"spans":[[1700009500.5,1700009502.5]]}' >"$WORK/fix/periodic/faults.json"
+echo '{"spans":[],"faulty_requests":12}' >"$WORK/fix/helper/faults.json"
 echo '[{"kind":"window","request":null,"function":"main.mix","window":[1,2]}]' >"$WORK/fix/control/findings.json"
 python3 "$SCORE" score "$CORPUS" "$WORK/fix" --json "$WORK/fix.json" helper periodic control >"$WORK/fix.txt"
 got=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); v={r["variant"]: r for r in d["variants"]}; s=d["summary"]
 print(v["helper"]["rank"], v["helper"]["false_above"], v["periodic"]["rank"], v["periodic"]["true"], s["rank1"], s["true_findings"], s["findings"], s["control_findings"])' "$WORK/fix.json")
 [ "$got" = "2 1 2 1 0 2 6 1" ] || { cat "$WORK/fix.txt"; fail "scorer on fixed findings: got '$got', want '2 1 2 1 0 2 6 1'"; }
-echo "ok: the scorer ranks fixed findings as expected"
+mkdir -p "$WORK/fix2/wait_dep" && echo '[]' >"$WORK/fix2/wait_dep/findings.json" # no faults.json
+if python3 "$SCORE" score "$CORPUS" "$WORK/fix2" wait_dep >"$WORK/fix2.txt"; then
+  cat "$WORK/fix2.txt"; fail "a variant whose planted fault never ran was scored as a run"
+fi
+grep -q 'planted fault did not run' "$WORK/fix2.txt" || { cat "$WORK/fix2.txt"; fail "no 'did not run' row"; }
+echo "ok: the scorer ranks fixed findings as expected and refuses a run without its fault"
 
 # --- the short corpus run
 rc=0
