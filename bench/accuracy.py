@@ -143,8 +143,12 @@ def score_variant(corpus, work, v):
     if findings:
         f = findings[0]
         row["top"] = f"{f.get('kind')} {f.get('function')}" + (f" [{f['request']}]" if f.get("request") else "")
+    row["scored"] = []  # for --json: each finding, short, with whether it names the fault
     for i, f in enumerate(findings):
-        if matches(f, m["answers"], planted):
+        ok = matches(f, m["answers"], planted)
+        row["scored"].append({"kind": f.get("kind"), "function": f.get("function"),
+                              "request": f.get("request"), "window": f.get("window"), "names_fault": ok})
+        if ok:
             row["true"] += 1
             if row["rank"] is None:
                 row["rank"] = i + 1
