@@ -481,6 +481,10 @@ int http_curl_conn_send(http_curl_conn *c, const http_request *r, http_curl_done
     if (buf_add(&c->url, r->url, ul)) return -ENOMEM;
     if (curl_easy_setopt(e, CURLOPT_URL, c->url.data) != CURLE_OK) return -EINVAL;
   }
+  /* PIPEWAIT (share one h2 connection rather than open one each) only where h2 can come, by ALPN over
+   * https://. Over http:// curl would hold every new request to a host behind a connection whose first
+   * response has not come yet, to learn whether it multiplexes: one stalled request stalled them all. */
+  curl_easy_setopt(e, CURLOPT_PIPEWAIT, strncasecmp(r->url, "https://", 8) == 0 ? 1L : 0L);
   rc = set_cookies(c, r);
   if (rc == 0) rc = set_auth(c, r);
   if (rc < 0) return rc;
@@ -511,7 +515,6 @@ static CURL *easy_new(http_curl *h, http_curl_conn *c) {
   curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(e, CURLOPT_SHARE, h->share);
   curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-  curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
   curl_easy_setopt(e, CURLOPT_USERAGENT, "loadctl/" LOADCTL_VERSION);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, c->errbuf);
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
