@@ -58,8 +58,8 @@ typedef struct msg_heartbeat {
   /* Round trip offset estimate: A sends sent_wall_ns; B answers with echo_wall_ns = A's sent and
    * recv_wall_ns = B's clock when it got it (and its own sent_wall_ns). 0 = not set. */
   int64_t sent_wall_ns, echo_wall_ns, recv_wall_ns;
-  int32_t cpu_permille; /* worker -> master: its engine threads' CPU since its last heartbeat, in tenths
-                         * of a percent of those threads' time (1000 = every thread busy); 0 idle */
+  int32_t cpu_permille; /* worker -> master: its engine threads' CPU in their last interval, in tenths
+                         * of a percent of those threads' time (1000 = every thread busy); -1 unknown */
 } msg_heartbeat;
 
 typedef struct msg_error {

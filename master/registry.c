@@ -68,9 +68,8 @@ bool registry_seen(registry_worker *w, int64_t now_mono_ns) {
 }
 
 bool registry_cpu_sample(registry_worker *w, int permille, int64_t now_mono_ns) {
-  if (w->cpu_samples > 0 && now_mono_ns - w->cpu_sample_mono_ns < 900000000LL) return false;
+  if (permille < 0 || (w->cpu_samples > 0 && now_mono_ns - w->cpu_sample_mono_ns < 900000000LL)) return false;
   w->cpu_sample_mono_ns = now_mono_ns;
-  if (permille < 0) permille = 0;
   w->cpu_permille = permille;
   if (permille > w->cpu_max_permille) w->cpu_max_permille = permille;
   w->cpu_sum_permille += permille;

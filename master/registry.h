@@ -65,8 +65,8 @@ bool registry_seen(registry_worker *w, int64_t now_mono_ns);
  * round trip is kept. Ignores samples with a negative round trip. */
 void registry_clock_sample(registry_worker *w, int64_t t0, int64_t t1, int64_t t2, int64_t t3);
 
-/* One CPU figure from w's heartbeats while it runs load; figures less than 0.9 s after the last one
- * taken are ignored (a worker's own heartbeats and its answers both carry one). Returns true when w has
+/* One CPU figure from w's heartbeats while it runs load; unknown ones (< 0) and figures less than 0.9 s
+ * after the last one taken are ignored (a worker's own heartbeats and its answers both carry one). Returns true when w has
  * just been at or above REGISTRY_CPU_HOT_PERMILLE for REGISTRY_CPU_HOT_SAMPLES samples in a row (once per
  * streak): the caller warns that the generator is saturated. */
 bool registry_cpu_sample(registry_worker *w, int permille, int64_t now_mono_ns);

@@ -264,9 +264,9 @@ static void on_assign(agent *a, msg *m) {
   }
 }
 
-/* How busy the engine's threads are (engine_cpu_permille), 0 without a running engine. */
+/* How busy the engine's threads are (engine_cpu_permille); -1 when not known (no running engine yet). */
 static int32_t cpu_permille(const agent *a) {
-  return a->eng && a->ops->cpu_permille && !a->ops->done(a->eng) ? a->ops->cpu_permille(a->eng) : 0;
+  return a->eng && a->ops->cpu_permille && !a->ops->done(a->eng) ? a->ops->cpu_permille(a->eng) : -1;
 }
 
 static void on_heartbeat(agent *a, const msg *m) {

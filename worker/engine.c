@@ -62,7 +62,8 @@ typedef struct ethread {
   _Atomic int64_t pushed_upto;
   _Atomic int finished;
   int64_t cpu_ns, cpu_mono_ns; /* this thread's CPU time and the clock at its last hand-off */
-  _Atomic int cpu_permille;    /* its CPU share between its last two hand-offs, tenths of a percent */
+  _Atomic int cpu_permille;    /* its CPU share between its last two hand-offs, tenths of a percent;
+                                * -1 until it has two */
 } ethread;
 
 struct engine {
@@ -601,6 +602,7 @@ int engine_start(const engine_assignment *a, engine **out, char *err, size_t err
     goto fail;
   }
   for (i = 0; i < e->nthreads; i++) {
+    atomic_init(&e->threads[i].cpu_permille, -1);
     if ((rc = thread_init(e, &e->threads[i], i, err, errlen)) != 0) {
       for (int j = 0; j <= i; j++) thread_abandon(&e->threads[j]);
       goto fail;
@@ -710,6 +712,10 @@ int engine_threads(const engine *e) {
 
 int engine_cpu_permille(const engine *e) {
   int64_t sum = 0;
-  for (int i = 0; i < e->nthreads; i++) sum += atomic_load(&e->threads[i].cpu_permille);
-  return e->nthreads > 0 ? (int)(sum / e->nthreads) : 0;
+  int n = 0;
+  for (int i = 0; i < e->nthreads; i++) {
+    int v = atomic_load(&e->threads[i].cpu_permille);
+    if (v >= 0) sum += v, n++;
+  }
+  return n > 0 ? (int)(sum / n) : -1;
 }

@@ -52,8 +52,8 @@ void engine_destroy(engine *e);
 /* Threads the engine actually runs. */
 int engine_threads(const engine *e);
 /* How busy its threads are: the mean over its threads of each one's CPU time during its last interval
- * as a share of that interval, in tenths of a percent (1000 = every thread saturated); 0 before the
- * first two hand-offs. Any thread may call it. */
+ * as a share of that interval, in tenths of a percent (1000 = every thread saturated); -1 before any
+ * thread has measured a whole interval. Any thread may call it. */
 int engine_cpu_permille(const engine *e);
 
 #endif

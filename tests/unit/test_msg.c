@@ -93,10 +93,12 @@ START_TEST(round_trip_hello_start_heartbeat_error) {
 
   set_common(&m, MSG_HEARTBEAT);
   m.u.heartbeat.sent_wall_ns = 11, m.u.heartbeat.echo_wall_ns = -22, m.u.heartbeat.recv_wall_ns = 33;
+  m.u.heartbeat.cpu_permille = 953;
   round_trip(&m, &out);
   ck_assert_int_eq(out.u.heartbeat.sent_wall_ns, 11);
   ck_assert_int_eq(out.u.heartbeat.echo_wall_ns, -22);
   ck_assert_int_eq(out.u.heartbeat.recv_wall_ns, 33);
+  ck_assert_int_eq(out.u.heartbeat.cpu_permille, 953);
 
   set_common(&m, MSG_ERROR);
   m.u.error.code = -EINVAL;
