@@ -176,7 +176,7 @@ for part in ("common", "worker", "master", "cli"):
                 failures.append(f"docs/architecture.md: module {part}/{mod}.c has no row ('| {mod} | its job |') "
                                 "in the Modules tables")
 readme = open(os.path.join(src, "README.md"), encoding="utf-8").read()
-if "../shared" in readme or "docs/architecture.md" not in readme:
+if re.search(r"(^|[\s`(])\.\./", readme) or "docs/architecture.md" not in readme:
     failures.append("README.md: the Layout must point to docs/architecture.md, not outside the repository")
 
 # --- docs/report.md's summary.json block has exactly the keys a real run writes ---
