@@ -2,14 +2,18 @@
  * real tcp://127.0.0.1 nanomsg socket, and N workers simulated on one libuv loop that speak the real
  * protocol (nanomsg's SP-over-TCP framing, sealed frames, msgpack) and each send one stats interval with
  * 20 request names every second. Prints the master's CPU % and the decode + merge time per message.
- *   bench_master [--workers 1000] [--seconds 15] [--names 20] */
+ * --web 1: the master also serves its live page (--web) and one page follows it the way the browser does
+ * (GET /, /api/run, /api/chart, then the /api/events stream), simulated on the workers' loop.
+ *   bench_master [--workers 1000] [--seconds 15] [--names 20] [--web 1] */
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -57,6 +61,12 @@ struct bench {
   double cpu_proc_start, cpu_sim_start, cpu_master_start, cpu_proc_end, cpu_sim_end, cpu_master_end;
   pthread_t master_tid;
   int64_t sent_stats, frames_in, frames_bad, assigns_seen, readies;
+  int web_port;                  /* --web: the master's live page port, 0 = off */
+  uv_tcp_t page;                 /* the simulated page's event stream */
+  uv_connect_t page_conn;
+  int page_started;
+  int64_t page_bytes, page_events; /* stream bytes and "event: interval" frames read */
+  char page_tail[32];              /* the last bytes read, to find frames split over reads */
 };
 
 typedef struct wreq {
@@ -288,11 +298,96 @@ static void sim_connected(uv_connect_t *c, int status) {
   sim_hello(s);
 }
 
+/* ---- --web: one page following the live stream ---- */
+
+static void page_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  (void)h;
+  buf->base = malloc(suggested);
+  buf->len = buf->base ? suggested : 0;
+}
+
+/* Count "event: interval" frames, also when one is split over two reads (page_tail keeps the last bytes). */
+static void page_read(uv_stream_t *st, ssize_t n, const uv_buf_t *buf) {
+  bench *b = st->data;
+  static const char key[] = "event: interval";
+  size_t tail = strlen(b->page_tail);
+  char *joined;
+
+  if (n > 0 && (joined = malloc(tail + (size_t)n + 1))) {
+    memcpy(joined, b->page_tail, tail);
+    memcpy(joined + tail, buf->base, (size_t)n);
+    joined[tail + (size_t)n] = 0;
+    /* the tail is shorter than the key: every match ends in the new bytes and is counted once */
+    for (char *p = joined; (p = strstr(p, key)); p += sizeof key - 1) b->page_events++;
+    snprintf(b->page_tail, sizeof b->page_tail, "%s",
+             joined + (tail + (size_t)n > sizeof key - 2 ? tail + (size_t)n - (sizeof key - 2) : 0));
+    b->page_bytes += n;
+    free(joined);
+  }
+  free(buf->base);
+}
+
+/* One blocking GET of path, body discarded (the page's first requests). */
+static void page_get(int port, const char *path) {
+  char buf[65536];
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a;
+  int n = snprintf(buf, sizeof buf, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", path, port);
+
+  uv_ip4_addr("127.0.0.1", port, &a);
+  if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0 && write(fd, buf, (size_t)n) == n)
+    while (read(fd, buf, sizeof buf) > 0) {
+    }
+  if (fd >= 0) close(fd);
+}
+
+static void page_connected(uv_connect_t *c, int status) {
+  bench *b = c->data;
+  static char req[128];
+  uv_write_t *w;
+  uv_buf_t buf;
+
+  if (status < 0 || !(w = calloc(1, sizeof *w))) {
+    fprintf(stderr, "bench: the page cannot connect: %s\n", uv_strerror(status));
+    return;
+  }
+  buf = uv_buf_init(req, (unsigned)snprintf(req, sizeof req, "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
+                                            b->web_port));
+  uv_write(w, (uv_stream_t *)&b->page, &buf, 1, free_write);
+  uv_read_start((uv_stream_t *)&b->page, page_alloc, page_read);
+}
+
+static void page_open(bench *b) {
+  struct sockaddr_in a;
+  b->page_started = 1;
+  page_get(b->web_port, "/");
+  page_get(b->web_port, "/api/run");
+  page_get(b->web_port, "/api/chart");
+  uv_tcp_init(&b->loop, &b->page);
+  b->page.data = b->page_conn.data = b;
+  uv_ip4_addr("127.0.0.1", b->web_port, &a);
+  uv_tcp_connect(&b->page_conn, &b->page, (const struct sockaddr *)&a, page_connected);
+}
+
+/* A free port on 127.0.0.1 for the master's --web. */
+static int free_port(void) {
+  struct sockaddr_in a;
+  socklen_t len = sizeof a;
+  int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+
+  uv_ip4_addr("127.0.0.1", 0, &a);
+  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+    port = ntohs(a.sin_port);
+  if (fd >= 0) close(fd);
+  return port;
+}
+
 static void on_timer(uv_timer_t *t) {
   bench *b = t->data;
   int64_t now_ms = clock_wall_ns() / 1000000, now = clock_mono_ns();
   int running = 0;
 
+  if (b->web_port && !b->page_started && b->readies > 0) page_open(b);
   for (int i = 0; i < b->n; i++) {
     sim *s = &b->sims[i];
     if (s->connected && !s->assigned && now - s->last_hello_ns > 1000000000LL) sim_hello(s);
@@ -339,7 +434,7 @@ static void *master_main(void *p) {
 int main(int argc, char **argv) {
   bench b = {.n = 1000, .names = 20, .seconds = 15};
   master_arg ma;
-  char url[64], out[128];
+  char url[64], out[128], web[32];
   const char *src = "-- bench scenario";
 
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -351,6 +446,8 @@ int main(int argc, char **argv) {
       b.seconds = v;
     else if (!strcmp(argv[i], "--names"))
       b.names = v;
+    else if (!strcmp(argv[i], "--web"))
+      b.web_port = free_port();
   }
   if (!getenv("LOADCTL_LOG")) log_threshold = LOG_WARN;
   b.port = 20000 + (int)(getpid() % 20000);
@@ -378,6 +475,8 @@ int main(int argc, char **argv) {
                           .out_dir = out,
                           .quiet = true,
                           .counters = &ma.counters};
+  snprintf(web, sizeof web, "127.0.0.1:%d", b.web_port);
+  if (b.web_port) ma.mc.web_listen = web;
   atomic_init(&b.master_done, 0);
   pthread_create(&b.master_tid, NULL, master_main, &ma);
   usleep(300000);
@@ -422,6 +521,9 @@ int main(int argc, char **argv) {
         "threads) %.1f %%\n",
         wall, 100.0 * mthread / wall, 100.0 * (proc - simc) / wall);
   }
+  if (b.web_port)
+    printf("  live page open (--web): %lld interval events, %.1f KB read by the page\n", (long long)b.page_events,
+           (double)b.page_bytes / 1024.0);
   if (c->stats_msgs) {
     printf("  per stats message: decode %.1f us + merge %.1f us (mean), slowest %.1f us\n",
            (double)c->decode_ns / 1e3 / (double)c->stats_msgs,
@@ -430,5 +532,6 @@ int main(int argc, char **argv) {
            (double)(c->decode_ns + c->merge_ns) / 1e6 / (double)b.seconds);
   }
   for (int i = 0; i <= b.seconds; i++) free(b.tmpls[i].body);
+  if (b.web_port && b.page_events < b.seconds - 1) return 1; /* the page must have seen the run */
   return c->stats_msgs == (int64_t)b.n * b.seconds ? 0 : 1;
 }
