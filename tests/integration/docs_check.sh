@@ -180,28 +180,58 @@ if re.search(r"(^|[\s`(])\.\./", readme) or "docs/architecture.md" not in readme
     failures.append("README.md: the Layout must point to docs/architecture.md, not outside the repository")
 
 # --- docs/report.md's summary.json block has exactly the keys a real run writes ---
-def real_summary():
+# --- the http params table of docs/scenario-api.md: every field is accepted by a real request ---
+param_samples = {
+    "name": '"param name"', "headers": '{ ["X-Docs"] = "1" }', "query": '{ a = "1 2" }', "body": '"x=1"',
+    "json": '{ a = 1 }', "form": '{ a = "1" }', "timeout": '"5s"', "redirects": "0",
+    "auth": '{ user = "u", password = "p" }', "expect": "{ 404 }",
+}
+params_section = text.split("`params` (all optional):", 1)[1].split("\nThe response", 1)[0] \
+    if "`params` (all optional):" in text else ""
+params = re.findall(r"^\| `(\w+)` \|", params_section, re.M)
+if len(params) < 5:
+    failures.append(f"docs/scenario-api.md: found {len(params)} rows in the http `params` table")
+param_tasks = []
+for field in params:
+    if field not in param_samples:
+        failures.append(f"docs/scenario-api.md (params field `{field}`): tests/integration/docs_check.sh has no "
+                        "sample value for it: add one to `param_samples`")
+        continue
+    name = "" if field == "name" else f'name = "param {field}", '
+    param_tasks.append(f'task(1, function(vu) http.post("/ok", {{ {name}{field} = {param_samples[field]} }}) end)')
+
+def run_real(server_port, name, body):
+    scenario = os.path.join(tmp, f"{name}.lua")
+    open(scenario, "w").write(body.replace("PORT", server_port))
+    out = os.path.join(tmp, f"{name}-run")
+    r = subprocess.run([loadctl, "start", scenario, "--quiet", "--threads", "1", "--out", out],
+                       capture_output=True, text=True, timeout=60)
+    path = os.path.join(out, "summary.json")
+    if not os.path.exists(path):
+        failures.append(f"a real run of {name}.lua wrote no summary.json: {r.stdout[-300:]} {r.stderr[-300:]}")
+        return None
+    return json.load(open(path))
+
+def real_runs():
     build = os.environ.get("LOADCTL_BUILD", "")
     server = os.path.join(build, "testserver")
     if not os.access(server, os.X_OK):
-        print("SKIP summary.json schema: no testserver in LOADCTL_BUILD")
-        return None
-    p = subprocess.Popen([server, "--port", "0", "--duration-s", "30"], stdout=subprocess.PIPE, text=True)
+        print("SKIP summary.json schema and http params: no testserver in LOADCTL_BUILD")
+        return None, None
+    p = subprocess.Popen([server, "--port", "0", "--duration-s", "60"], stdout=subprocess.PIPE, text=True)
     try:
         port = p.stdout.readline().split()[1]
-        scenario = os.path.join(tmp, "schema.lua")
-        open(scenario, "w").write(f"""options = {{ target = "http://127.0.0.1:{port}", users = 2, duration = "2s",
-  thresholds = {{ p99 = "< 5s" }} }}
+        schema = run_real(port, "schema", """options = { target = "http://127.0.0.1:PORT", users = 2, duration = "2s",
+  thresholds = { p99 = "< 5s" } }
 task(1, function(vu)
   group("g", function()
-    check(http.get("/ok", {{ name = "GET ok" }}), {{ ["is 200"] = function(r) return r.status == 200 end }})
+    check(http.get("/ok", { name = "GET ok" }), { ["is 200"] = function(r) return r.status == 200 end })
   end)
 end)
 """)
-        out = os.path.join(tmp, "schema-run")
-        subprocess.run([loadctl, "start", scenario, "--quiet", "--threads", "1", "--out", out],
-                       capture_output=True, timeout=60)
-        return json.load(open(os.path.join(out, "summary.json")))
+        used = run_real(port, "params", 'options = { target = "http://127.0.0.1:PORT", users = 2, duration = "2s" }\n' +
+                        "\n".join(param_tasks) + "\n") if param_tasks else None
+        return schema, used
     finally:
         p.kill()
         p.wait()
@@ -231,8 +261,22 @@ else:
     except ValueError as e:
         doc_schema = None
         failures.append(f"docs/report.md: the summary.json block is not JSON: {e}")
-    real = real_summary() if doc_schema is not None else None
-    if real is not None:
+    real, used = real_runs()
+    if used is not None:
+        by_name = {q["name"]: q for q in used["requests"]}
+        checked += 1
+        for field in params:
+            q = by_name.get("param name" if field == "name" else f"param {field}")
+            if field in param_samples and (not q or q["count"] == 0):
+                failures.append(f"docs/scenario-api.md (params field `{field}`): a request with "
+                                f"{field} = {param_samples[field]} was never made")
+        script = [q["name"] for q in used["requests"] if q.get("errors_by_kind", {}).get("script")]
+        if script:
+            failures.append(f"docs/scenario-api.md (params table): Lua errors in {script}: a documented field "
+                            "is refused (see the run's failures.csv)")
+        elif not [f for f in failures if "params field" in f]:
+            print(f"ok   {len(params)} http params accepted by real requests: {', '.join(params)}")
+    if real is not None and doc_schema is not None:
         diffs = []
         keys_diff(doc_schema, real, "summary", diffs)
         checked += 1
