@@ -16,6 +16,7 @@ const (
 	labelsEncoded                       // every loadctl.* baggage member kept as sent (percent-encoded), + trace ids
 	labelsTraceparent                   // trace_id and span_id from traceparent only
 	labelsK6                            // k6.name only (decoded), like a k6-only labelling middleware
+	labelsOTel                          // OpenTelemetry style: http.method, http.route (the route pattern), span_id
 	labelsNone                          // no labels at all
 )
 
@@ -58,6 +59,11 @@ func requestLabels(r *http.Request, style labelStyle) []string {
 		kv = append(kv, traceLabels(r)...)
 	case labelsTraceparent:
 		kv = traceLabels(r)
+	case labelsOTel:
+		kv = []string{"http.method", r.Method, "http.route", r.URL.Path}
+		if p := strings.Split(r.Header.Get("traceparent"), "-"); len(p) == 4 && len(p[2]) == 16 {
+			kv = append(kv, "span_id", p[2])
+		}
 	case labelsK6:
 		for _, m := range baggage(r.Header.Get("baggage"), func(k string) bool { return k == "k6.name" }) {
 			if v, err := url.PathUnescape(m[1]); err == nil {

@@ -22,6 +22,8 @@ func init() {
 		func(e *env) http.Handler { return newOrders(e, labelsTraceparent, true) })
 	register("labels_k6", "as helper; labels k6.name only",
 		func(e *env) http.Handler { return newOrders(e, labelsK6, true) })
+	register("labels_otel", "as helper; OpenTelemetry-style labels http.method, http.route, span_id",
+		func(e *env) http.Handler { return newOrders(e, labelsOTel, true) })
 	register("control", "the helper service with an empty review list: no fault",
 		func(e *env) http.Handler { return newOrders(e, labelsDecoded, false) })
 }
