@@ -10,6 +10,7 @@
 
 #include "cli/cmd.h"
 #include "common/clock.h"
+#include "common/secret.h"
 #include "master/thresholds.h"
 #include "master/web.h"
 
@@ -76,6 +77,9 @@ static int prepend_env(scenario *s, const scenario_overrides *ov, size_t extra) 
     lua_quote(f, ov->env[i].value);
     fputs(", ", f);
   }
+  fputs("}; __loadctl_secret = {", f); /* options.c registers these values as secrets wherever it runs */
+  for (size_t i = 0; i < ov->nenv; i++)
+    if (ov->env[i].secret) fprintf(f, "[\"%s\"] = true, ", ov->env[i].name);
   fputs("}; ", f);
   if (fclose(f) != 0) return -ENOMEM;
   char *joined = realloc(text, len + s->len + extra + 1);
@@ -162,6 +166,7 @@ int scenario_parse_env(const char *cmd, const char *arg, scenario_overrides *ov)
   e->value = eq ? eq + 1 : getenv(e->name);
   if (!e->value)
     return cmd_usage_error(cmd, "--env %s: %s is not set here; write --env %s=VALUE", arg, e->name, e->name);
+  e->secret = 0;
   for (size_t i = 0; i < ov->nenv; i++) /* the last one given wins, as in k6 */
     if (!strcmp(ov->env[i].name, e->name)) {
       ov->env[i].value = e->value;
@@ -169,6 +174,24 @@ int scenario_parse_env(const char *cmd, const char *arg, scenario_overrides *ov)
     }
   ov->nenv++;
   return 0;
+}
+
+int scenario_parse_secret(const char *cmd, const char *arg, scenario_overrides *ov) {
+  int rc = scenario_parse_env(cmd, arg, ov);
+  size_t n = arg ? strcspn(arg, "=") : 0, i;
+
+  if (rc != 0) return rc;
+  for (i = 0; i < ov->nenv && (strlen(ov->env[i].name) != n || strncmp(ov->env[i].name, arg, n)); i++) {
+  }
+  if (i == ov->nenv) return cmd_usage_error(cmd, "--secret %s: not recorded", arg);
+  if (strlen(ov->env[i].value) < SECRET_MIN_LEN)
+    return cmd_usage_error(cmd,
+                           "--secret %s: a secret must be at least %d bytes (shorter ones would hide "
+                           "ordinary text)",
+                           ov->env[i].name, SECRET_MIN_LEN);
+  ov->env[i].secret = 1;
+  rc = secret_add(ov->env[i].value);
+  return rc == 0 ? 0 : cmd_usage_error(cmd, "--secret %s: %s", ov->env[i].name, strerror(-rc));
 }
 
 int scenario_parse_duration_flag(const char *cmd, const char *flag, const char *value, int64_t *out_ns) {
@@ -236,6 +259,8 @@ int scenario_parse_flags(int argc, char **argv, scenario_flags *f) {
       if ((rc = parse_number(argv[0], a, v, 0, &f->ov.users)) == 0) i++;
     } else if (!strcmp(a, "--env") || !strcmp(a, "-e")) {
       if ((rc = scenario_parse_env(argv[0], v, &f->ov)) == 0) i++;
+    } else if (!strcmp(a, "--secret")) {
+      if ((rc = scenario_parse_secret(argv[0], v, &f->ov)) == 0) i++;
     } else if (!strcmp(a, "--rate")) {
       if ((rc = parse_number(argv[0], a, v, 0, &f->ov.rate)) == 0) i++;
     } else if (!strcmp(a, "--workers")) {

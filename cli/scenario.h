@@ -17,6 +17,7 @@
 typedef struct scenario_env {
   char name[128];
   const char *value; /* borrowed: from argv or this process's environment */
+  int secret;        /* --secret: also hidden from every file, log line, report and page (common/secret.h) */
 } scenario_env;
 
 typedef struct scenario_overrides {
@@ -48,6 +49,9 @@ int scenario_validate(const char *path, const options *o, char *err, size_t errl
 /* Add one `--env NAME[=VALUE]` (NAME alone takes this process's value, which must be set). 0, or
  * EXIT_USAGE after printing the problem for cmd. */
 int scenario_parse_env(const char *cmd, const char *arg, scenario_overrides *ov);
+/* The same for `--secret NAME[=VALUE]`: shipped as --env is, and its value (at least SECRET_MIN_LEN
+ * bytes) registered as a secret in this process and, through the scenario, in every worker. */
+int scenario_parse_secret(const char *cmd, const char *arg, scenario_overrides *ov);
 
 /* Parse a duration flag value; prints a usage error for cmd and returns EXIT_USAGE on failure, else 0. */
 int scenario_parse_duration_flag(const char *cmd, const char *flag, const char *value, int64_t *out_ns);

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/secret.h"
+
 int log_threshold = LOG_INFO;
 int log_scenario_threshold = LOG_INFO;
 
@@ -34,6 +36,7 @@ void log_write(int level, const char *where, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(line + used, sizeof line - (size_t)used, fmt, ap);
   va_end(ap);
+  secret_scrub(line);
   used = (int)strlen(line);
   if (used < (int)sizeof line - 1) line[used++] = '\n';
   else line[sizeof line - 2] = '\n', used = (int)sizeof line - 1;

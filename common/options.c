@@ -15,6 +15,7 @@
 
 #include "common/clock.h"
 #include "common/prelude.h"
+#include "common/secret.h"
 
 typedef struct loader {
   lua_State *L;
@@ -480,6 +481,7 @@ static int read_scalars(loader *ld, int t, options *o) {
   lua_getfield(ld->L, t, "insecure_tls");
   o->insecure_tls = lua_toboolean(ld->L, -1);
   lua_pop(ld->L, 1);
+  secret_add_url(o->target); /* a user:password in the target never reaches a file or a log */
   if (strncmp(o->target, "http://", 7) && strncmp(o->target, "https://", 8))
     return fail(ld, "option 'target' must start with http:// or https:// (got \"%s\")", o->target);
   if (o->interval_ns < 100000000LL) return fail(ld, "option 'interval' must be at least 100ms");
@@ -536,6 +538,24 @@ static int quiet(lua_State *L) {
   return 0;
 }
 
+/* The values of `--secret` variables the CLI shipped with the scenario (__loadctl_secret names them,
+ * __loadctl_env holds them) become secrets of this process, master or worker (common/secret.h). */
+static void register_secrets(lua_State *L) {
+  lua_getglobal(L, "__loadctl_secret");
+  lua_getglobal(L, "__loadctl_env");
+  if (lua_istable(L, -2) && lua_istable(L, -1)) {
+    lua_pushnil(L);
+    while (lua_next(L, -3)) {
+      lua_pop(L, 1);
+      lua_pushvalue(L, -1);
+      lua_gettable(L, -3);
+      if (lua_type(L, -1) == LUA_TSTRING) secret_add(lua_tostring(L, -1));
+      lua_pop(L, 1);
+    }
+  }
+  lua_pop(L, 2);
+}
+
 static int run_chunk(loader *ld, const char *source, size_t len, options *out) {
   char dir[1024], chunkname[1100];
   lua_State *L = ld->L;
@@ -550,6 +570,7 @@ static int run_chunk(loader *ld, const char *source, size_t len, options *out) {
     snprintf(ld->err, ld->errlen, "%s", lua_tostring(L, -1));
     return -EINVAL;
   }
+  register_secrets(L);
   lua_getglobal(L, "__options_line");
   ld->line = ld->assign_line = (int)lua_tointeger(L, -1);
   lua_pop(L, 1);

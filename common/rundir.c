@@ -15,6 +15,7 @@
 
 #include "common/clock.h"
 #include "common/hlog.h"
+#include "common/secret.h"
 
 enum { F_INTERVALS, F_HLOG, F_EXEMPLARS, F_HISTORY, F_COUNT };
 
@@ -185,12 +186,24 @@ int rundir_write_file(const char *dir, const char *name, const char *data, size_
   FILE *f;
   int rc = 0;
 
+  char *shown = NULL;
+
+  if (!memchr(data, 0, len)) { /* text: secrets hidden (common/secret.h) */
+    if (!(shown = secret_scrub_dup(data, len))) return -ENOMEM;
+    data = shown;
+    len = strlen(shown);
+  }
   snprintf(path, sizeof path, "%s/%s", dir, name);
   snprintf(tmp, sizeof tmp, "%s.tmp", path);
   f = fopen(tmp, "w");
-  if (!f) return -errno;
+  if (!f) {
+    rc = -errno;
+    free(shown);
+    return rc;
+  }
   if (fwrite(data, 1, len, f) != len || fflush(f) != 0 || fdatasync(fileno(f)) != 0)
     rc = errno ? -errno : -EIO;
+  free(shown);
   if (fclose(f) != 0 && rc == 0) rc = -errno;
   if (rc == 0 && rename(tmp, path) != 0) rc = -errno;
   if (rc < 0) unlink(tmp);

@@ -3,8 +3,11 @@
 #include "common/stats.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "common/secret.h"
 
 #define OTHER_NAME "(other)"
 
@@ -104,8 +107,17 @@ static int grow(void **items, size_t *cap, size_t size) {
   return 0;
 }
 
+/* name, or a copy in buf with its secrets hidden (common/secret.h) when it may hold one. */
+static const char *visible(const char *name, char *buf, size_t size) {
+  if (!name || (secret_count() == 0 && !strstr(name, "://"))) return name;
+  snprintf(buf, size, "%s", name);
+  secret_scrub(buf);
+  return buf;
+}
+
 stats_entry *stats_entry_get(stats_interval *s, const char *name, const char *method) {
-  stats_entry *e = stats_entry_find(s, name);
+  char shown[STATS_NAME_MAX];
+  stats_entry *e = stats_entry_find(s, name = visible(name, shown, sizeof shown));
 
   if (e || !name) return e;
   /* The last slot is kept for "(other)" so folding always succeeds. */
@@ -126,7 +138,8 @@ stats_entry *stats_entry_get(stats_interval *s, const char *name, const char *me
 }
 
 stats_check *stats_check_get(stats_interval *s, const char *name) {
-  if (!name) return NULL;
+  char shown[STATS_NAME_MAX];
+  if (!(name = visible(name, shown, sizeof shown))) return NULL;
   for (size_t i = 0; i < s->nchecks; i++)
     if (same_name(s->checks[i].name, name)) return &s->checks[i];
   if (s->nchecks >= STATS_MAX_NAMES) return NULL;
@@ -149,6 +162,7 @@ static void failure_add(stats_entry *e, int kind, const char *message, int64_t c
   char cut[STATS_MESSAGE_MAX];
 
   copy_cut(cut, sizeof cut, message);
+  secret_scrub(cut);
   for (int i = 0; i < e->nfailures; i++) {
     stats_failure *f = &e->failures[i];
     if (f->kind == kind && strcmp(f->message, cut) == 0) {

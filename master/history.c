@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/rundir.h"
+#include "common/secret.h"
 #include "master/report/html.h"
 
 void history_root_of(const char *run_dir, char *buf, size_t size) {
@@ -81,6 +82,7 @@ int history_append(const char *runs_root, const char *run_dir, const json_t *sum
 
   json_decref(line);
   if (!text) return -ENOMEM;
+  secret_scrub(text);
   snprintf(path, sizeof path, "%s/%s", runs_root, HISTORY_INDEX);
   f = fopen(path, "a");
   if (!f) {

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/secret.h"
 #include "common/log.h"
 
 #define URL_MAX 2048
@@ -140,11 +141,21 @@ void web_respond(web_request *req, int status, const char *type, const char *bod
 
   if (c->answered) return;
   c->answered = true;
+  char *shown = NULL; /* text and JSON go out with their secrets hidden (common/secret.h) */
+  if (len && (!strncmp(type, "text/", 5) || strstr(type, "json")) && !memchr(body, 0, len)) {
+    if (!(shown = secret_scrub_dup(body, len))) {
+      close_conn(c);
+      return;
+    }
+    body = shown;
+    len = strlen(shown);
+  }
   n = snprintf(head, sizeof head,
                "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%s%sConnection: close\r\n\r\n",
                status, status_text(status), type, len, COMMON_HEADERS,
                status == 401 ? "WWW-Authenticate: Bearer realm=\"loadctl\"\r\n" : "");
   if (!(all = malloc((size_t)n + len))) {
+    free(shown);
     close_conn(c);
     return;
   }
@@ -152,6 +163,7 @@ void web_respond(web_request *req, int status, const char *type, const char *bod
   if (len) memcpy(all + n, body, len);
   send_bytes(c, all, (size_t)n + len, true);
   free(all);
+  free(shown);
 }
 
 void web_sse_begin(web_request *req) {
@@ -172,6 +184,7 @@ void web_sse_send(web *w, const char *event, const char *data) {
 
   if (!frame) return;
   n = snprintf(frame, len, "event: %s\ndata: %s\n\n", event, data);
+  if (secret_scrub(frame)) n = (int)strlen(frame);
   for (conn *c = w->conns; c; c = c->next) {
     if (!c->sse || uv_is_closing((uv_handle_t *)&c->tcp)) continue;
     if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > SSE_BACKLOG_MAX) {
