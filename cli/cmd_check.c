@@ -16,6 +16,7 @@ static const char check_help[] =
     "\n"
     "flags:\n"
     "  -e, --env NAME[=VALUE]  as for `loadctl start`: env(\"NAME\") returns it while loading\n"
+    "  --secret NAME[=VALUE]   the same, for a value `loadctl start --secret` would hide\n"
     "  -h, --help              this text\n";
 
 static void print_plan(const char *path, const options *o) {
@@ -56,8 +57,11 @@ int cmd_check(int argc, char **argv) {
       fputs(check_help, stdout);
       return 0;
     }
-    if (!strcmp(argv[i], "-e") || !strcmp(argv[i], "--env")) {
-      if (scenario_parse_env("check", i + 1 < argc ? argv[i + 1] : NULL, &ov) != 0) return EXIT_USAGE;
+    if (!strcmp(argv[i], "-e") || !strcmp(argv[i], "--env") || !strcmp(argv[i], "--secret")) {
+      const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+      if ((strcmp(argv[i], "--secret") ? scenario_parse_env("check", v, &ov)
+                                        : scenario_parse_secret("check", v, &ov)) != 0)
+        return EXIT_USAGE;
       i++;
       continue;
     }

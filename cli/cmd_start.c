@@ -30,6 +30,8 @@ static const char help_text[] =
     "  --rate R                override: open model at R iterations/s (drops stages)\n"
     "  -e, --env NAME[=VALUE]  ship NAME (this value, or this process's) with the scenario: env(\"NAME\")\n"
     "                          returns it on every worker before their own environment; repeatable\n"
+    "  --secret NAME[=VALUE]   as --env, and the value (4 bytes or more) is shown as *** in every file,\n"
+    "                          log line, report and web page of the run (docs/distributed.md)\n"
     "  --out DIR               run directory (default runs/<UTC time>-<scenario>)\n"
     "  --junit FILE            write thresholds as JUnit XML\n"
     "  --web [HOST:]PORT       live page and control API (docs/web.md); loopback unless a token is set\n"
