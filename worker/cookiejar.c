@@ -70,9 +70,12 @@ int64_t cookiejar_next_expiry(const cookiejar *j) {
 
 static int parse_url(const char *url, url_parts *u) {
   const char *p, *end, *host, *host_end;
-  if (!strncasecmp(url, "https://", 8)) u->secure = 1, p = url + 8;
-  else if (!strncasecmp(url, "http://", 7)) u->secure = 0, p = url + 7;
-  else return -EINVAL;
+  if (!strncasecmp(url, "https://", 8))
+    u->secure = 1, p = url + 8;
+  else if (!strncasecmp(url, "http://", 7))
+    u->secure = 0, p = url + 7;
+  else
+    return -EINVAL;
   end = p + strcspn(p, "/?#");
   host = p;
   for (const char *q = p; q < end; q++)
@@ -88,8 +91,10 @@ static int parse_url(const char *url, url_parts *u) {
   if (hl == 0 || hl >= sizeof u->host) return -EINVAL;
   for (size_t i = 0; i < hl; i++) u->host[i] = (char)tolower((unsigned char)host[i]);
   u->host[hl] = 0;
-  if (*end == '/') u->path = end, u->path_len = strcspn(end, "?#");
-  else u->path = "/", u->path_len = 1;
+  if (*end == '/')
+    u->path = end, u->path_len = strcspn(end, "?#");
+  else
+    u->path = "/", u->path_len = 1;
   return 0;
 }
 
@@ -175,13 +180,19 @@ int cookiejar_parse_date(const char *text, size_t len, int64_t *out_s) {
     tok[i - start] = 0;
     const char *p = tok;
     int th, tm, ts, m;
-    if (h < 0 && hms(tok, &th, &tm, &ts)) h = th, mi = tm, s = ts;
-    else if (day < 0 && digits(&p, 1, 2, &v)) day = v;
-    else if (!month && (m = month_of(tok)) != 0) month = m;
-    else if (year < 0 && (p = tok, digits(&p, 2, 4, &v))) year = v;
+    if (h < 0 && hms(tok, &th, &tm, &ts))
+      h = th, mi = tm, s = ts;
+    else if (day < 0 && digits(&p, 1, 2, &v))
+      day = v;
+    else if (!month && (m = month_of(tok)) != 0)
+      month = m;
+    else if (year < 0 && (p = tok, digits(&p, 2, 4, &v)))
+      year = v;
   }
-  if (year >= 70 && year <= 99) year += 1900;
-  else if (year >= 0 && year <= 69) year += 2000;
+  if (year >= 70 && year <= 99)
+    year += 1900;
+  else if (year >= 0 && year <= 69)
+    year += 2000;
   if (h < 0 || day < 1 || day > 31 || !month || year < 1601 || h > 23 || mi > 59 || s > 59) return -EINVAL;
   *out_s = days_from_civil(year, month, day) * 86400 + h * 3600 + mi * 60 + s;
   return 0;
@@ -228,8 +239,10 @@ static void attribute(parsed *c, const char *k, size_t kl, const char *v, size_t
     for (size_t i = 0; i < vl; i++) c->domain[i] = (char)tolower((unsigned char)v[i]);
     c->domain[vl] = 0;
   } else if (kl == 4 && !strncasecmp(k, "path", 4)) {
-    if (vl == 0 || *v != '/' || vl > PATH_MAX_BYTES) c->path[0] = 0; /* the default path then */
-    else memcpy(c->path, v, vl), c->path[vl] = 0;
+    if (vl == 0 || *v != '/' || vl > PATH_MAX_BYTES)
+      c->path[0] = 0; /* the default path then */
+    else
+      memcpy(c->path, v, vl), c->path[vl] = 0;
   } else if (kl == 6 && !strncasecmp(k, "secure", 6)) {
     c->secure = 1;
   }
@@ -269,8 +282,8 @@ static void drop(cookiejar *j, size_t i) {
 static size_t find(const cookiejar *j, const parsed *c, const char *domain, const char *path) {
   for (size_t i = 0; i < j->n; i++) {
     const cookie *k = &j->items[i];
-    if (strlen(k->name) == c->name_len && !memcmp(k->name, c->name, c->name_len) && !strcmp(k->domain, domain) &&
-        !strcmp(k->path, path))
+    if (strlen(k->name) == c->name_len && !memcmp(k->name, c->name, c->name_len) &&
+        !strcmp(k->domain, domain) && !strcmp(k->path, path))
       return i;
   }
   return j->n;
@@ -288,8 +301,10 @@ static void make_room(cookiejar *j, const char *domain, int64_t now_s) {
     if (victim == j->n || j->items[i].used < j->items[victim].used) victim = i;
     if (mine && (victim_same == j->n || j->items[i].used < j->items[victim_same].used)) victim_same = i;
   }
-  if (same >= COOKIEJAR_MAX_PER_DOMAIN) drop(j, victim_same);
-  else if (j->n >= COOKIEJAR_MAX) drop(j, victim);
+  if (same >= COOKIEJAR_MAX_PER_DOMAIN)
+    drop(j, victim_same);
+  else if (j->n >= COOKIEJAR_MAX)
+    drop(j, victim);
 }
 
 /* Fill k's one allocation from c; 0 or -ENOMEM. */
@@ -309,8 +324,8 @@ static int fill(cookie *k, const parsed *c, const char *domain, const char *path
   return 0;
 }
 
-static int store(cookiejar *j, const parsed *c, const char *domain, const char *path, int host_only, int64_t expiry,
-                 int64_t now_s) {
+static int store(cookiejar *j, const parsed *c, const char *domain, const char *path, int host_only,
+                 int64_t expiry, int64_t now_s) {
   size_t i = find(j, c, domain, path);
   if (i == j->n) {
     make_room(j, domain, now_s);
@@ -348,8 +363,10 @@ int cookiejar_set(cookiejar *j, const char *url, const char *text, size_t len, i
     host_only = 1;
   }
   domain = host_only ? u.host : c.domain;
-  if (c.path[0]) memcpy(path, c.path, strlen(c.path) + 1);
-  else default_path(&u, path, sizeof path);
+  if (c.path[0])
+    memcpy(path, c.path, strlen(c.path) + 1);
+  else
+    default_path(&u, path, sizeof path);
   int64_t expiry = c.has_max_age ? c.max_age_expiry : c.has_expires ? c.expires : INT64_MAX;
   if (expiry <= now_s) { /* an expiry in the past: the server deletes the cookie */
     size_t i = find(j, &c, domain, path);

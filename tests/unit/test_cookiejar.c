@@ -64,8 +64,8 @@ END_TEST
 START_TEST(paths_and_order) {
   ck_assert_int_eq(set("http://e.com/", "root=1; Path=/", NOW), 1);
   ck_assert_int_eq(set("http://e.com/", "api=2; Path=/api", NOW), 1);
-  ck_assert_int_eq(set("http://e.com/a/b/c?q=/x", "dflt=3", NOW), 1); /* default path /a/b */
-  ck_assert_int_eq(set("http://e.com/one", "top=4", NOW), 1);         /* default path / */
+  ck_assert_int_eq(set("http://e.com/a/b/c?q=/x", "dflt=3", NOW), 1);     /* default path /a/b */
+  ck_assert_int_eq(set("http://e.com/one", "top=4", NOW), 1);             /* default path / */
   ck_assert_int_eq(set("http://e.com/", "bad=5; Path=relative", NOW), 1); /* not /...: the default path */
   ck_assert_str_eq(hdr("http://e.com/api", NOW), "api=2; root=1; top=4; bad=5");
   ck_assert_str_eq(hdr("http://e.com/api/v1?x=1", NOW), "api=2; root=1; top=4; bad=5");
@@ -149,12 +149,9 @@ static const struct {
   const char *text;
   int64_t epoch;
 } dates[] = {
-    {"Sun, 06 Nov 1994 08:49:37 GMT", 784111777},
-    {"Sunday, 06-Nov-94 08:49:37 GMT", 784111777},
-    {"Sun Nov  6 08:49:37 1994", 784111777},
-    {"Wed, 21-Oct-2015 07:28:00 GMT", 1445412480},
-    {"21 Oct 2015 07:28:00", 1445412480},
-    {"Thu, 01 Jan 2037 00:00:00 GMT", 2114380800},
+    {"Sun, 06 Nov 1994 08:49:37 GMT", 784111777}, {"Sunday, 06-Nov-94 08:49:37 GMT", 784111777},
+    {"Sun Nov  6 08:49:37 1994", 784111777},      {"Wed, 21-Oct-2015 07:28:00 GMT", 1445412480},
+    {"21 Oct 2015 07:28:00", 1445412480},         {"Thu, 01 Jan 2037 00:00:00 GMT", 2114380800},
     {"Fri, 31 Dec 1999 23:59:59 GMT", 946684799},
 };
 
@@ -166,8 +163,12 @@ START_TEST(cookie_dates) {
 END_TEST
 
 START_TEST(bad_dates) {
-  static const char *const bad[] = {"", "yesterday", "Sun, 06 Nov 1994", "Sun, 32 Nov 1994 08:49:37",
-                                    "Sun, 06 Nov 1994 25:00:00", "06 Nov 1500 08:49:37"};
+  static const char *const bad[] = {"",
+                                    "yesterday",
+                                    "Sun, 06 Nov 1994",
+                                    "Sun, 32 Nov 1994 08:49:37",
+                                    "Sun, 06 Nov 1994 25:00:00",
+                                    "06 Nov 1500 08:49:37"};
   int64_t s;
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     ck_assert_msg(cookiejar_parse_date(bad[i], strlen(bad[i]), &s) == -EINVAL, "accepted '%s'", bad[i]);
