@@ -115,13 +115,14 @@ static void put_entry(enc *e, const stats_entry *en) {
 }
 
 static void put_interval(enc *e, const stats_interval *s) {
-  e->rc |= msgpack_pack_map(&e->pk, 8);
+  e->rc |= msgpack_pack_map(&e->pk, 9);
   kv_i64(e, "start_ms", s->start_ms);
   kv_i64(e, "interval_ms", s->interval_ms);
   kv_i64(e, "users", s->users);
   kv_double(e, "rate", s->rate);
   kv_i64(e, "iterations", s->iterations);
   kv_i64(e, "dropped", s->dropped);
+  kv_i64(e, "new_conns", s->new_conns);
   put_key(e, "entries");
   e->rc |= msgpack_pack_array(&e->pk, s->nentries);
   for (size_t i = 0; i < s->nentries; i++) put_entry(e, &s->entries[i]);
@@ -581,6 +582,7 @@ static void get_interval(dec *d, const msgpack_object *top, msg *out) {
   s->rate = as_double(d, field(d, map, "rate"), "rate");
   s->iterations = as_count(d, field(d, map, "iterations"), "iterations");
   s->dropped = as_count(d, field(d, map, "dropped"), "dropped");
+  s->new_conns = as_count(d, field(d, map, "new_conns"), "new_conns");
   const msgpack_object *arr = as_array(d, field(d, map, "entries"), "entries", STATS_MAX_NAMES);
   for (uint32_t i = 0; arr && i < arr->via.array.size && !d->rc; i++) get_entry(d, &arr->via.array.ptr[i], s);
   get_checks(d, map, s);

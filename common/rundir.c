@@ -389,6 +389,8 @@ static json_t *total_line(const stats_interval *iv, const hist *all, int64_t cou
   json_object_set_new(o, "users", json_integer(iv->users));
   json_object_set_new(o, "rate", json_real(iv->rate));
   json_object_set_new(o, "dropped", json_integer(iv->dropped));
+  json_object_set_new(o, "new_conns", json_integer(iv->new_conns));
+  json_object_set_new(o, "new_conns_per_s", json_real((double)iv->new_conns / secs));
   json_object_set_new(o, "iterations", json_integer(iv->iterations));
   json_object_set_new(o, "names", json_integer((json_int_t)iv->nentries));
   for (size_t i = 0; i < iv->nchecks; i++)

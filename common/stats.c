@@ -85,7 +85,7 @@ static void entry_clear(stats_entry *e) {
 
 void stats_reset(stats_interval *s, int64_t start_ms) {
   s->start_ms = start_ms;
-  s->users = s->iterations = s->dropped = 0;
+  s->users = s->iterations = s->dropped = s->new_conns = 0;
   s->rate = 0;
   for (size_t i = 0; i < s->nentries; i++) entry_clear(&s->entries[i]);
   for (size_t i = 0; i < s->nchecks; i++) s->checks[i].passes = s->checks[i].fails = 0;
@@ -236,6 +236,7 @@ int stats_merge(stats_interval *dst, const stats_interval *src) {
   dst->rate += src->rate;
   dst->iterations += src->iterations;
   dst->dropped += src->dropped;
+  dst->new_conns += src->new_conns;
   for (size_t i = 0; i < src->nentries; i++) {
     const stats_entry *se = &src->entries[i];
     /* Names usually come in the same order on both sides: try the same position before searching. */

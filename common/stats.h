@@ -88,6 +88,7 @@ typedef struct stats_interval {
   double rate;         /* target iterations/s (open model), 0 in closed model */
   int64_t iterations;  /* iterations completed */
   int64_t dropped;     /* open model: iterations due with no free VU */
+  int64_t new_conns;   /* connections the HTTP backends opened */
   stats_entry *entries;
   size_t nentries, capentries;
   stats_check *checks;

@@ -39,6 +39,7 @@ typedef struct ethread {
   uv_loop_t loop;
   vu_host host;
   uv_timer_t sched, boundary;
+  int64_t conns_reported; /* the HTTP client's connections counted in intervals already handed over */
   uv_check_t pump; /* open model: starts due arrivals after every poll, between the arrival clock's */
   nstimer *arrival; /* open model: fires when the next arrival is due */
   int64_t early_ns; /* open model: arrivals this close to due start now (half a tick, or 0.5 ms on ms timers) */
@@ -125,12 +126,20 @@ static int64_t interval_start_ms(const engine *e, int64_t index) {
   return (e->start_wall_ns + index * e->opt.interval_ns) / 1000000;
 }
 
+/* The connections opened since the last interval handed over go into s. */
+static void count_conns(ethread *t, stats_interval *s) {
+  int64_t opened = http_client_conns_opened(t->host.http);
+  s->new_conns = opened - t->conns_reported;
+  t->conns_reported = opened;
+}
+
 /* Hand the current interval over and start the next one. */
 static void rotate(ethread *t) {
   stats_interval *next = NULL, *done = t->host.stats;
   if (stats_create(&next, interval_start_ms(t->e, t->interval_index + 1), t->e->opt.interval_ns / 1000000) != 0)
     return; /* out of memory: keep accumulating into the current one */
   done->users = t->active;
+  count_conns(t, done);
   done->rate = t->e->opt.model == OPTIONS_OPEN ? executor_target_at(t->stages, t->nstages, rel_now(t)) / t->e->nthreads : 0;
   push_interval(t, done, t->interval_index);
   t->interval_index++;
@@ -161,6 +170,7 @@ static void close_thread(ethread *t) {
   t->wake_open = 0;
   uv_mutex_unlock(&t->e->lock);
   t->host.stats->users = 0;
+  count_conns(t, t->host.stats);
   push_interval(t, t->host.stats, t->interval_index);
   t->host.stats = NULL;
   uv_timer_stop(&t->sched);

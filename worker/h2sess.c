@@ -226,6 +226,7 @@ static void io_read(void *ud, const char *data, size_t len) {
 static void io_open(void *ud, const char *alpn) {
   h2sess *s = ud;
   h2origin *o = s->o;
+  o->h->conns_opened++;
   if (o->tls && strcmp(alpn, "h2") != 0) {
     char msg[128];
     snprintf(msg, sizeof msg, "the server did not pick h2 by ALPN (it picked \"%s\")", *alpn ? alpn : "nothing");

@@ -81,6 +81,7 @@ struct http_h2 {
   h2sess *dirty;
   http_h2_conn *finished, **finished_end; /* completions to deliver once nghttp2 has returned */
   int live, closing, delivering;
+  int64_t conns_opened; /* connections (TCP, and TLS when https) established, ever */
   h1req_buf wbuf;
   h2io_bufs bufs;
   void (*close_cb)(void *ud);

@@ -275,6 +275,13 @@ void http_response_settle(http_response *r) {
                                r->receiving_ns);
 }
 
+int64_t http_client_conns_opened(const http_client *c) {
+  int64_t n = http_h1_conns_opened(c->h1);
+  if (c->h2) n += http_h2_conns_opened(c->h2);
+  if (c->curl) n += http_curl_conns_opened(c->curl);
+  return n;
+}
+
 const char *http_backend_name(const http_conn *conn) {
   int b = conn ? conn->last : HTTP_AUTO;
   if (b == HTTP_AUTO && conn) b = conn->c->opt.backend == HTTP_CURL || conn->c->proxy_env ? HTTP_CURL : HTTP_H1;

@@ -98,6 +98,10 @@ int http_conn_send(http_conn *conn, const http_request *req, http_done_cb done, 
  * request would go through curl (which connects on the first request), else -errno. */
 int http_conn_preconnect(http_conn *conn, const char *url);
 
+/* Connections the client's backends have opened since it was created (each interval's new ones, per
+ * second, are in intervals.jsonl). */
+int64_t http_client_conns_opened(const http_client *c);
+
 /* For backends: set r->blocked_ns to what connect, TLS, sending, waiting and receiving leave of
  * done_ns - sent_ns (none of them negative), so that the six add up. */
 void http_response_settle(http_response *r);

@@ -45,6 +45,7 @@ struct http_curl {
   int closing;
   int insecure; /* skip TLS certificate checks on every easy handle */
   char *ca_file, *cert_file, *key_file; /* worker/tls's options, owned; NULL when not set */
+  int64_t conns_opened; /* new connections curl reported for our transfers, ever */
   void (*close_cb)(void *ud);
   void *close_ud;
 };
@@ -319,9 +320,11 @@ static void fill_phases(http_curl_conn *c) {
 static void fill_info(http_curl_conn *c, CURLcode code) {
   curl_off_t down = 0, up = 0;
   long status = 0, hsize = 0, rsize = 0;
+  long fresh = 0;
   http_response *r = &c->res;
   r->done_ns = clock_mono_ns();
   fill_phases(c);
+  if (curl_easy_getinfo(c->easy, CURLINFO_NUM_CONNECTS, &fresh) == CURLE_OK && fresh > 0) c->h->conns_opened += fresh;
   curl_easy_getinfo(c->easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
   curl_easy_getinfo(c->easy, CURLINFO_HEADER_SIZE, &hsize);
   curl_easy_getinfo(c->easy, CURLINFO_REQUEST_SIZE, &rsize);
@@ -583,6 +586,10 @@ static void free_h(http_curl *h) {
   free(h->cert_file);
   free(h->key_file);
   free(h);
+}
+
+int64_t http_curl_conns_opened(const http_curl *h) {
+  return h->conns_opened;
 }
 
 int http_curl_create(uv_loop_t *loop, const tls_options *tls, http_curl **out) {

@@ -19,6 +19,9 @@ int http_curl_create(uv_loop_t *loop, const tls_options *tls, http_curl **out);
 /* Cancel everything, close all handles; close_cb(ud) runs from the loop once all is freed. */
 void http_curl_close(http_curl *h, void (*close_cb)(void *ud), void *ud);
 
+/* New connections h's transfers made since it was created. */
+int64_t http_curl_conns_opened(const http_curl *h);
+
 int http_curl_conn_create(http_curl *h, http_curl_conn **out);
 /* Release (pending request cancelled, callback not called); safe inside a done callback. */
 void http_curl_conn_release(http_curl_conn *c);

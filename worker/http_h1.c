@@ -29,6 +29,7 @@ struct http_h1 {
   uv_timer_t anchor; /* closed last, so close_cb always runs from the loop */
   http_h1_conn *conns;
   int live; /* conns not yet freed + anchor */
+  int64_t conns_opened; /* TCP connections established, ever */
   int closing;
   void (*close_cb)(void *ud);
   void *close_ud;
@@ -450,6 +451,7 @@ static void on_connect(uv_connect_t *r, int status) {
     return;
   }
   c->tcp_state = ST_OPEN;
+  c->h->conns_opened++;
   int64_t now = clock_mono_ns();
   if (c->busy) { /* what a request waited for: from its send, or the connect's start if later */
     int64_t from = c->connect_start_ns > c->res.sent_ns ? c->connect_start_ns : c->res.sent_ns;
@@ -577,6 +579,10 @@ static int prepare(http_h1_conn *c, const http_request *r) {
     if (!h1req_token_ok(r->headers[i].name) || !h1req_value_ok(r->headers[i].value)) return -EINVAL;
   set_destination(c, &d);
   return h1req_build(&c->q, r, d.target, d.target_len, d.hostport, d.hostport_len);
+}
+
+int64_t http_h1_conns_opened(const http_h1 *h) {
+  return h->conns_opened;
 }
 
 int http_h1_supports(const char *url) {

@@ -33,6 +33,9 @@ int http_h1_conn_preconnect(http_h1_conn *c, const char *url);
  * a failed handshake or certificate check as STATS_ERR_TLS with OpenSSL's reason. */
 int http_h1_conn_send(http_h1_conn *c, const http_request *req, http_h1_done_cb done, void *ud);
 
+/* TCP connections h has established since it was created. */
+int64_t http_h1_conns_opened(const http_h1 *h);
+
 /* Nonzero when url is an http:// or https:// URL this backend can send. */
 int http_h1_supports(const char *url);
 

@@ -260,6 +260,10 @@ void http_h2_conn_release(http_h2_conn *c) {
   uv_close((uv_handle_t *)&c->timer, conn_closed);
 }
 
+int64_t http_h2_conns_opened(const http_h2 *h) {
+  return h->conns_opened;
+}
+
 int http_h2_create(uv_loop_t *loop, const http_h2_options *opt, http_h2 **out) {
   http_h2 *h = calloc(1, sizeof *h);
   if (!h) return -ENOMEM;

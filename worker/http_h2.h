@@ -23,6 +23,8 @@ typedef struct http_h2_options {
 
 /* Create the backend on loop; caller owns it and closes it with http_h2_close. 0 or -ENOMEM. */
 int http_h2_create(uv_loop_t *loop, const http_h2_options *opt, http_h2 **out);
+/* Connections h has established since it was created. */
+int64_t http_h2_conns_opened(const http_h2 *h);
 /* Release every conn (pending requests cancelled, callbacks not called), close every connection, and
  * free the backend once all handles are closed; close_cb(ud) runs then, from the loop. */
 void http_h2_close(http_h2 *h, void (*close_cb)(void *ud), void *ud);

@@ -122,6 +122,7 @@ static void fill_total(stats_interval *iv, const json_t *line) {
   iv->users = jint(line, "users");
   iv->rate = json_number_value(json_object_get(line, "rate"));
   iv->dropped = jint(line, "dropped");
+  iv->new_conns = jint(line, "new_conns");
   iv->iterations = jint(line, "iterations");
   json_array_foreach(checks, i, c) {
     stats_check *sc = stats_check_get(iv, jstring(c, "name"));

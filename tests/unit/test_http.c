@@ -789,6 +789,7 @@ START_TEST(test_idle_conns_kept) {
   while (r.done < 24) uv_run(&loop, UV_RUN_ONCE);
   ck_assert_int_eq(r.ok, 24);
   ck_assert_int_eq(counter("/conns") - conns0, (backend == HTTP_H1 ? 8 : 1) + 1);
+  ck_assert_int_eq(http_client_conns_opened(r.client), backend == HTTP_H1 ? 8 : 1); /* intervals' new_conns */
   http_client_close(r.client, on_closed_flag, &r.closed);
   uv_run(&loop, UV_RUN_DEFAULT);
   ck_assert_int_eq(r.closed, 1);

@@ -45,7 +45,7 @@ static void round_trip(const msg *m, msg *out) {
 static stats_interval *sample_interval(void) {
   stats_interval *s;
   ck_assert_int_eq(stats_create(&s, 1764000000000LL, 1000), 0);
-  s->users = 50, s->rate = 120.5, s->iterations = 1234, s->dropped = 3;
+  s->users = 50, s->rate = 120.5, s->iterations = 1234, s->dropped = 3, s->new_conns = 7;
   stats_entry *e = stats_entry_get(s, "GET /api/books", "GET");
   for (int i = 1; i <= 1000; i++) stats_entry_record(e, i * 37, i * 30);
   e->bytes_in = 123456, e->bytes_out = 7890;
@@ -152,6 +152,7 @@ START_TEST(round_trip_stats) {
   ck_assert_double_eq(r->rate, 120.5);
   ck_assert_int_eq(r->iterations, 1234);
   ck_assert_int_eq(r->dropped, 3);
+  ck_assert_int_eq(r->new_conns, 7);
   ck_assert_uint_eq(r->nentries, 2);
   stats_entry *a = stats_entry_find(s, "GET /api/books"), *b = stats_entry_find(r, "GET /api/books");
   ck_assert_ptr_nonnull(b);
@@ -342,9 +343,9 @@ static void (*entry_fn)(msgpack_packer *pk);
 
 static void stats_body(msgpack_packer *pk) {
   kv(pk, "iv");
-  msgpack_pack_map(pk, 8);
-  const char *keys[] = {"start_ms", "interval_ms", "users", "iterations", "dropped"};
-  for (int i = 0; i < 5; i++) {
+  msgpack_pack_map(pk, 9);
+  const char *keys[] = {"start_ms", "interval_ms", "users", "iterations", "dropped", "new_conns"};
+  for (int i = 0; i < 6; i++) {
     kv(pk, keys[i]);
     msgpack_pack_int64(pk, 1);
   }
