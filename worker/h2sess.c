@@ -215,7 +215,8 @@ static void io_read(void *ud, const char *data, size_t len) {
   else if (!nghttp2_session_want_read(s->ng) && !nghttp2_session_want_write(s->ng))
     h2sess_fail(s, STATS_ERR_RESET, "connection closed by GOAWAY");
   else {
-    h2sess_flush(s);
+    mark_dirty(s); /* sent before the loop polls, with the requests of the VUs answered now: over TLS a read
+                    * arrives record by record, and a flush per record was a write per response */
     if (s->goaway && s->nstreams == 0) h2sess_fail(s, STATS_ERR_RESET, "connection closed by GOAWAY");
     else dispatch(s);
   }
@@ -339,6 +340,7 @@ static void start_stream(h2sess *s, http_h2_conn *c) {
   c->state = C_STREAM;
   c->s = s;
   c->stream_id = id;
+  c->slot_hint = s->slot + 1;
   c->res.bytes_out = c->q.bytes_out;
   s->nstreams++;
   mark_dirty(s);
@@ -375,7 +377,13 @@ void h2sess_pick(http_h2_conn *c) {
     http_h2_finish(c, c->forced ? STATS_ERR_PROTOCOL : STATS_ERR_NONE, "the server did not pick h2 by ALPN");
     return;
   }
-  int best_load = 0, empty = -1;
+  int best_load = 0, empty = -1, hint = c->slot_hint - 1;
+  h2sess *last = hint >= 0 && hint < c->h->opt.connections ? o->slots[hint] : NULL;
+  if (last && last->state == S_OPEN && !last->goaway && !last->waitq && (uint32_t)last->nstreams < stream_limit(last)) {
+    c->state = C_WAITING; /* what start_stream takes (and finishes on failure) */
+    start_stream(last, c);
+    return;
+  }
   for (int i = 0; i < c->h->opt.connections; i++) {
     h2sess *s = o->slots[i];
     if (!s) {

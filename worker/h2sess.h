@@ -57,6 +57,7 @@ struct http_h2_conn {
   h2origin *o;
   h2sess *s;
   int32_t stream_id;
+  int slot_hint; /* 1 + the slot of the session its last stream ran on (0: none): the VU goes back there */
   int state, released, handles, forced, retried, fallback, got_byte;
   uv_timer_t timer;
   h2req q; /* the request as nghttp2 takes it (the VU's cookies from its jar) */
@@ -93,8 +94,10 @@ struct http_h2 {
 
 /* nghttp2's callbacks for our sessions into cbs. */
 void h2sess_set_callbacks(nghttp2_session_callbacks *cbs);
-/* Put c on the least loaded usable session of its origin (opening one in an empty slot first), as a
- * stream at once or waiting in that session's queue; or finish it when none can be had. */
+/* Put c on the session its last stream ran on when that one has a stream free (so the next requests of
+ * the VUs answered by one read leave in one write), else on the least loaded usable session of its
+ * origin (opening one in an empty slot first), as a stream at once or waiting in that session's queue;
+ * or finish it when none can be had. */
 void h2sess_pick(http_h2_conn *c);
 /* Send what nghttp2 has queued on s. */
 void h2sess_flush(h2sess *s);

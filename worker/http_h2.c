@@ -181,6 +181,7 @@ static int prepare(http_h2_conn *c, const http_request *r) {
       o->prefix_len = u.prefix_len;
     }
     c->o = o;
+    c->slot_hint = 0;
   }
   return h2req_build(&c->q, r, u.tls ? "https" : "http", u.authority, u.authority_len, u.path, u.path_len);
 }
