@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# pyshop_faults.sh - the Python agent end to end: the pyshop (Flask + a Django endpoint under gunicorn's
+# threaded worker, loadctl_agent at 100 Hz) with its four planted faults under scenarios/pyshop.lua.
+# 1. The agent's profiles (must hold): every CPU and wall window decodes; the coupon rules' CPU carries the
+#    checkout labels (Flask through loadctl_agent.flask, Django through the middleware); the carrier wait
+#    is most of GET /api/shipping's wall time and none of its CPU; the GIL-holding background job is CPU
+#    without labels; `go tool pprof -top` opens a CPU, a wall and a heap profile.
+# 2. The findings (correlation, issue 14) name each planted function, not the shared helper, with the
+#    right request or window; with every fault off none of them is named. Until the correlation that
+#    handles shared helpers and off-CPU waits has landed (no "wait" kind in master/profile/), a miss is
+#    reported as it stands and the test skips (77) with the reason.
+set -euo pipefail
+: "${LOADCTL:?}" "${LOADCTL_SRC:?}" "${LOADCTL_BUILD:?}"
+for c in gunicorn jq curl; do command -v $c >/dev/null || { echo "skip: no $c (scripts/bootstrap installs it)"; exit 77; }; done
+GPY=$(head -1 "$(command -v gunicorn)" | sed -n 's/^#! *//p' | cut -d' ' -f1) # the interpreter gunicorn runs
+"${GPY:-python3}" -c 'import flask, django' 2>/dev/null ||
+  { echo "skip: flask / django missing for ${GPY:-python3} (Debian python3-flask python3-django)"; exit 77; }
+TOOL=$LOADCTL_BUILD/pprof_tool CORR=$LOADCTL_BUILD/correlate_tool
+[ -x "$TOOL" ] && [ -x "$CORR" ] || { echo "skip: pprof_tool / correlate_tool not built"; exit 77; }
+DUR=${PYSHOP_TEST_DURATION:-25}
+WORK=$(mktemp -d /tmp/loadctl-pyshop-XXXXXX)
+port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+export PYSHOP_ADDR=127.0.0.1:$(port) PYSHOP_PPROF_ADDR=127.0.0.1:$(port) PYSHOP_PIDFILE=$WORK/pyshop.pid
+export PYSHOP_LOG=$WORK/pyshop.log PYSHOP_DATA=$WORK PYSHOP_DURATION=300s
+cleanup() { "$LOADCTL_SRC/scripts/pyshop" stop >/dev/null 2>&1 || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; tail -20 "$PYSHOP_LOG" 2>/dev/null || true; exit 1; }
+
+# run NAME [pyshop flags]: one load run; findings into $WORK/findings-NAME.json
+run() {
+  local name=$1 rc=0
+  shift
+  "$LOADCTL_SRC/scripts/pyshop" start "$@" >/dev/null
+  if [ "$name" = faults ]; then # a heap profile while the load runs
+    (sleep 3; curl -fsS -o "$WORK/heap.pb.gz" "http://$PYSHOP_PPROF_ADDR/debug/pprof/heap?seconds=3") &
+  fi
+  timeout $((DUR + 90)) "$LOADCTL" start "$LOADCTL_SRC/scenarios/pyshop.lua" --duration "${DUR}s" \
+    --out "$WORK/run-$name" >"$WORK/out-$name.txt" 2>&1 || rc=$?
+  wait
+  curl -fsS "http://$PYSHOP_ADDR/debug/faults" >"$WORK/faults-$name.json" || true
+  "$LOADCTL_SRC/scripts/pyshop" stop
+  [ "$rc" -eq 0 ] || [ "$rc" -eq 99 ] || { tail -20 "$WORK/out-$name.txt"; fail "$name: loadctl start exited $rc"; }
+  local sum=$WORK/run-$name/summary.json
+  if [ -s "$sum" ] && jq -e '.findings' "$sum" >/dev/null; then
+    jq '.findings' "$sum" >"$WORK/findings-$name.json"
+  else
+    timeout 120 "$CORR" "$WORK/run-$name" >"$WORK/findings-$name.json"
+  fi
+  echo "$name: $(jq -c '.totals' "$sum" 2>/dev/null), findings:"
+  jq -c '.[] | {kind, request, function, share, baseline_share, profile, samples, window}' "$WORK/findings-$name.json"
+}
+
+run faults
+
+# ---- 1. the agent's profiles ----
+IDX=$WORK/run-faults/profiles/index.jsonl
+okcpu=$(jq -s '[.[] | select(.type=="cpu" and .status=="ok")] | length' "$IDX")
+okwall=$(jq -s '[.[] | select(.type=="wall" and .status=="ok")] | length' "$IDX")
+errors=$(jq -s '[.[] | select(.status=="error")] | length' "$IDX")
+echo "windows: cpu ok $okcpu, wall ok $okwall, errors $errors"
+[ "$okcpu" -ge $((DUR / 2 - 3)) ] || fail "expected >= $((DUR / 2 - 3)) CPU windows (2 s each), got $okcpu"
+[ "$okwall" -ge $((DUR / 2 - 3)) ] || fail "expected >= $((DUR / 2 - 3)) wall windows, got $okwall"
+[ "$errors" -eq 0 ] || fail "error windows: $(jq -c 'select(.status=="error")' "$IDX" | head -3)"
+files() { jq -r "select(.type==\"$1\" and .status==\"ok\") | .file" "$IDX" | sed "s|^|$WORK/run-faults/profiles/|"; }
+mapfile -t cpu < <(files cpu)
+mapfile -t wall < <(files wall)
+"$TOOL" merge "$WORK/cpu.pb.gz" "${cpu[@]}" >/dev/null
+"$TOOL" merge "$WORK/wall.pb.gz" "${wall[@]}" >/dev/null
+# cum VALUE of FUNCTION in FILE (0 when absent); total of FILE
+cum() { "$TOOL" info "$1" | awk -v f="$2" '$1=="cum" && $3==f {print $2; found=1} END {if (!found) print 0}'; }
+total() { "$TOOL" info "$1" | awk '$1=="total" {print $2}'; }
+only() { "$TOOL" filter "$1" loadctl.name "$2" "$3" >/dev/null; }
+
+only "$WORK/cpu.pb.gz" "POST /api/checkout" "$WORK/cpu-checkout.pb.gz"
+only "$WORK/cpu.pb.gz" "POST /dj/api/checkout" "$WORK/cpu-dj.pb.gz"
+only "$WORK/cpu.pb.gz" "GET /api/shipping" "$WORK/cpu-shipping.pb.gz"
+only "$WORK/wall.pb.gz" "GET /api/shipping" "$WORK/wall-shipping.pb.gz"
+coupon=$(cum "$WORK/cpu-checkout.pb.gz" pyshop.faults.apply_coupon_rules)
+djcoupon=$(cum "$WORK/cpu-dj.pb.gz" pyshop.faults.apply_coupon_rules)
+ship_wall=$(total "$WORK/wall-shipping.pb.gz")
+carrier_wall=$(cum "$WORK/wall-shipping.pb.gz" pyshop.faults.quote_carrier)
+carrier_cpu=$(cum "$WORK/cpu-shipping.pb.gz" pyshop.faults.quote_carrier)
+reindex_all=$(cum "$WORK/cpu.pb.gz" pyshop.faults.rebuild_search_index)
+echo "cpu ns: coupon rules in POST /api/checkout $coupon, in POST /dj/api/checkout $djcoupon;" \
+  "rebuild_search_index $reindex_all; wall of GET /api/shipping $ship_wall, in quote_carrier $carrier_wall" \
+  "(cpu ns there $carrier_cpu)"
+# (values in ns: ~55 coupon checkouts x ~40 ms in a 25 s run; the Django endpoint gets a third as many)
+[ "$coupon" -ge 200000000 ] || fail "the coupon rules' CPU is not labelled POST /api/checkout ($coupon ns)"
+[ "$djcoupon" -ge 40000000 ] || fail "the Django checkout's CPU is not labelled by the middleware ($djcoupon ns)"
+[ "$reindex_all" -ge 200000000 ] || fail "the background job's CPU is missing ($reindex_all ns)"
+for n in "POST /api/checkout" "GET /api/shipping" "GET /api/products"; do
+  only "$WORK/cpu.pb.gz" "$n" "$WORK/x.pb.gz"
+  [ "$(cum "$WORK/x.pb.gz" pyshop.faults.rebuild_search_index)" -eq 0 ] || fail "background CPU labelled $n"
+done
+python3 -c 'import sys; w, c = int(sys.argv[1]), int(sys.argv[2]); sys.exit(not (w > 0 and c / w > 0.25))' \
+  "$ship_wall" "$carrier_wall" || fail "quote_carrier is not most of GET /api/shipping's wall ($carrier_wall of $ship_wall)"
+# a tick charges the CPU a thread used since the previous tick to where it is now: a little of the request's
+# own work before the wait lands on quote_carrier, never the wait itself
+python3 -c 'import sys; sys.exit(not (int(sys.argv[1]) < 0.1 * int(sys.argv[2])))' "$carrier_cpu" "$carrier_wall" ||
+  fail "the carrier wait shows as CPU ($carrier_cpu ns of CPU vs $carrier_wall ns of wall)"
+
+if command -v go >/dev/null; then
+  for p in "${cpu[0]}" "${wall[0]}" "$WORK/heap.pb.gz"; do
+    out=$(HOME=${HOME:-$WORK} PPROF_TMPDIR=$WORK timeout 120 go tool pprof -top "$p" 2>&1) || fail "go tool pprof -top $p: $out"
+    echo "$out" | grep -qE '^Type: (cpu|wall|inuse_space)' || fail "go tool pprof: $(echo "$out" | head -5)"
+  done
+  echo "go tool pprof -top opens the cpu, wall and heap profiles"
+else
+  echo "NOTE: no go toolchain (Debian golang-go): go tool pprof not checked"
+fi
+
+# ---- 2. the findings ----
+has() { [ "$(jq "[.[] | select($2)] | length" "$WORK/findings-$1.json")" -gt 0 ]; }
+missing=()
+has faults '.function=="pyshop.faults.apply_coupon_rules" and (.kind=="tail" or .kind=="endpoint") and
+  (.request=="POST /api/checkout" or .request=="POST /dj/api/checkout")' || missing+=("apply_coupon_rules (tail/endpoint, checkout)")
+has faults '.function=="pyshop.faults.rebuild_search_index" and .kind=="window" and .window != null' ||
+  missing+=("rebuild_search_index (window)")
+has faults '.function=="pyshop.faults.quote_carrier" and (.kind=="wait" or .kind=="tail") and .request=="GET /api/shipping"' ||
+  missing+=("quote_carrier (wait/tail, GET /api/shipping)")
+has faults '(.function=="pyshop.store.product_page" or .function=="pyshop.store.review_count") and
+  (.kind=="endpoint" or .kind=="tail") and .request=="GET /api/products"' || missing+=("product_page (endpoint, GET /api/products)")
+if has faults '.function=="pyshop.pricing.digest"'; then missing+=("(a finding names the shared helper pyshop.pricing.digest)"); fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "findings do not name: ${missing[*]}"
+  if ! grep -rqs '"wait"' "$LOADCTL_SRC/master/profile/"; then
+    echo "skip: the agent's profiles are right (part 1 passed), but the correlation of issue 14 (shared helpers," \
+      "off-CPU waits: no \"wait\" kind in master/profile/ yet) has not landed, so the findings above are what" \
+      "loadctl says today; this part is asserted once it lands"
+    exit 77
+  fi
+  fail "findings miss the planted faults: ${missing[*]}"
+fi
+
+run clean --no-faults
+for f in pyshop.faults.apply_coupon_rules pyshop.faults.rebuild_search_index pyshop.faults.quote_carrier; do
+  if has clean ".function==\"$f\""; then fail "faults off, but a finding names $f"; fi
+done
+echo "ok: the agent's profiles attribute every planted fault; the findings name all four; none with faults off"
