@@ -23,25 +23,21 @@ HEAP_FRAMES = 16  # frames per allocation traceback when the agent starts tracem
 HEAP_MAX_SAMPLES = 5000  # largest growths kept
 
 
-def _frames(stack):
-    return [(info[0], info[1], info[2], line) for info, line in stack]
-
-
 def cpu(collector, period_ns):
     b = Builder([("samples", "count"), ("cpu", "nanoseconds")], ("cpu", "nanoseconds"), period_ns,
                 collector.time_ns, time.monotonic_ns() - collector.start_mono)
-    for (stack, labels), (ticks, wall_ns, cpu_ns) in list(collector.agg.items()):
+    for (sid, labels), (ticks, wall_ns, cpu_ns, stack) in list(collector.agg.items()):
         if cpu_ns > 0 and stack:
-            b.add(_frames(stack), [int(round(cpu_ns / period_ns)), cpu_ns], labels)
+            b.add_stack(sid, stack, [int(round(cpu_ns / period_ns)), cpu_ns], labels)
     return b.encode()
 
 
 def wall(collector, period_ns):
     b = Builder([("samples", "count"), ("wall", "nanoseconds")], ("wall", "nanoseconds"), period_ns,
                 collector.time_ns, time.monotonic_ns() - collector.start_mono)
-    for (stack, labels), (ticks, wall_ns, cpu_ns) in list(collector.agg.items()):
+    for (sid, labels), (ticks, wall_ns, cpu_ns, stack) in list(collector.agg.items()):
         if stack:
-            b.add(_frames(stack), [ticks, wall_ns], labels)
+            b.add_stack(sid, stack, [ticks, wall_ns], labels)
     return b.encode()
 
 

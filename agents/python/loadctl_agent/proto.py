@@ -4,7 +4,7 @@ stacks needs: sample types, samples with string labels, one mapping, locations w
 functions with file names and first lines, the string table, time, duration and period.
 
 Builder collects; encode() returns the gzipped bytes. Stacks are given leaf first, as profile.proto
-wants them, each frame a (function name, file name, first line, line) tuple."""
+wants them."""
 
 import gzip
 
@@ -21,8 +21,14 @@ F_ID, F_NAME, F_SYSTEM_NAME, F_FILENAME, F_START_LINE = 1, 2, 3, 4, 5
 WIRE_VARINT, WIRE_BYTES = 0, 2
 
 
+_SMALL = [bytes([i]) for i in range(0x80)]
+_KEYS = {}
+
+
 def varint(n):
     """Base-128 varint of an int; negative numbers as their 64-bit two's complement (int64 fields)."""
+    if 0 <= n < 0x80:
+        return _SMALL[n]
     if n < 0:
         n += 1 << 64
     out = bytearray()
@@ -34,7 +40,10 @@ def varint(n):
 
 
 def key(field, wire):
-    return varint((field << 3) | wire)
+    k = _KEYS.get((field, wire))
+    if k is None:
+        k = _KEYS[(field, wire)] = varint((field << 3) | wire)
+    return k
 
 
 def field_int(field, n):
@@ -61,7 +70,10 @@ class Builder:
         self.string_list = [""]
         self.functions = {}  # (name, file, start line) -> id
         self.locations = {}  # (function id, line) -> id
-        self.samples = []
+        self.samples = []  # encoded Sample fields
+        self.stack_bytes = {}  # stack id -> encoded location ids
+        self.label_bytes = {}  # labels tuple -> encoded Label fields
+        self.pair_bytes = {}  # (key, value) -> encoded Label field
         self.sample_types = [(self.string(t), self.string(u)) for t, u in sample_types]
         self.period_type = (self.string(period_type[0]), self.string(period_type[1]))
         self.period, self.time_ns, self.duration_ns = period, time_ns, duration_ns
@@ -75,31 +87,48 @@ class Builder:
         return i
 
     def location(self, frame):
-        name, filename, start_line, line = frame
-        fkey = (name, filename, start_line)
+        """The location id of a ((function, file, first line), line) frame."""
+        fkey, line = frame
         fid = self.functions.get(fkey)
         if fid is None:
             fid = self.functions[fkey] = len(self.functions) + 1
-            self.string(name)
-            self.string(filename)
+            self.string(fkey[0])
+            self.string(fkey[1])
         lkey = (fid, line)
         lid = self.locations.get(lkey)
         if lid is None:
             lid = self.locations[lkey] = len(self.locations) + 1
         return lid
 
+    def label(self, pair):
+        """The encoded Label field of one (key, value) pair."""
+        b = self.pair_bytes.get(pair)
+        if b is None:
+            b = self.pair_bytes[pair] = field_bytes(
+                S_LABEL, field_int(L_KEY, self.string(pair[0])) + field_int(L_STR, self.string(pair[1])))
+        return b
+
     def add(self, stack, values, labels=()):
-        """One sample: stack leaf first, one value per sample type, labels as (key, str value) pairs."""
-        locs = [self.location(f) for f in stack]
-        lbl = [(self.string(k), self.string(v)) for k, v in labels]
-        self.samples.append((locs, list(values), lbl))
+        """One sample: stack leaf first as (function, file, first line, line) tuples, one value per sample
+        type, labels as (key, str value) pairs."""
+        self.add_stack(None, [((f[0], f[1], f[2]), f[3]) for f in stack], values, tuple(tuple(p) for p in labels))
+
+    def add_stack(self, stack_id, stack, values, labels=()):
+        """One sample whose stack is ((function, file, first line), line) pairs, leaf first. Samples that
+        share a stack_id (not None) or a labels tuple are encoded once and reused."""
+        locs = self.stack_bytes.get(stack_id) if stack_id is not None else None
+        if locs is None:
+            locs = packed(S_LOCATION_ID, [self.location(f) for f in stack])
+            if stack_id is not None:
+                self.stack_bytes[stack_id] = locs
+        lbl = self.label_bytes.get(labels)
+        if lbl is None:
+            lbl = self.label_bytes[labels] = b"".join(self.label(pair) for pair in labels)
+        self.samples.append(field_bytes(P_SAMPLE, locs + packed(S_VALUE, values) + lbl))
 
     def _body(self):
         out = [field_bytes(P_SAMPLE_TYPE, field_int(VT_TYPE, t) + field_int(VT_UNIT, u)) for t, u in self.sample_types]
-        for locs, values, lbl in self.samples:
-            msg = packed(S_LOCATION_ID, locs) + packed(S_VALUE, values)
-            msg += b"".join(field_bytes(S_LABEL, field_int(L_KEY, k) + field_int(L_STR, v)) for k, v in lbl)
-            out.append(field_bytes(P_SAMPLE, msg))
+        out += self.samples
         out.append(field_bytes(P_MAPPING, field_int(M_ID, 1) + field_int(M_FILENAME, self.mapping_file)
                                + field_int(M_HAS_FUNCTIONS, 1) + field_int(M_HAS_FILENAMES, 1)
                                + field_int(M_HAS_LINE_NUMBERS, 1)))

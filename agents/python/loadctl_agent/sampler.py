@@ -24,7 +24,9 @@ MAX_KEYS = 20000
 MAX_COLLECTORS = 4
 MAX_ASYNC = 1000  # suspended asyncio requests sampled per tick
 CODE_CACHE_MAX = 50000
+STACK_IDS_MAX = 100000  # interned stacks before the table starts anew (ids are never reused)
 OVERFLOW = ((("[agent: too many distinct stacks]", "<agent>", 0), 0),)
+OVERFLOW_KEY = (0, ())
 LOG = logging.getLogger("loadctl_agent")
 _LINUX = sys.platform.startswith("linux")
 
@@ -41,7 +43,7 @@ def thread_cpu_clock(ident):
 
 
 class Collector:
-    """One profile being collected: (stack, labels) -> [ticks, wall_ns, cpu_ns]."""
+    """One profile being collected: (stack id, labels) -> [ticks, wall_ns, cpu_ns, stack]."""
 
     def __init__(self, kind):
         self.kind = kind
@@ -50,14 +52,15 @@ class Collector:
         self.start_mono = time.monotonic_ns()
         self.ticks = 0
 
-    def add(self, key, wall_ns, cpu_ns):
+    def add(self, key, stack, wall_ns, cpu_ns):
         v = self.agg.get(key)
         if v is None:
             if len(self.agg) >= MAX_KEYS:
-                key = (OVERFLOW, ())
-                v = self.agg.setdefault(key, [0, 0, 0])
+                v = self.agg.get(OVERFLOW_KEY)
+                if v is None:
+                    v = self.agg[OVERFLOW_KEY] = [0, 0, 0, OVERFLOW]
             else:
-                v = self.agg[key] = [0, 0, 0]
+                v = self.agg[key] = [0, 0, 0, stack]
         v[0] += 1
         v[1] += wall_ns
         v[2] += cpu_ns
@@ -73,7 +76,9 @@ class Sampler:
         self.stopping = threading.Event()
         self.thread = None
         self.codes = {}  # code object -> (function name, file name, first line)
-        self.last = {}  # thread ident -> (leaf frame, line, stack, clock id, cpu_ns)
+        self.last = {}  # thread ident -> (leaf frame, line, stack, clock id, cpu_ns, frames, stack id)
+        self.stack_ids = {}  # stack -> id: collectors key on the id, hashing a stack once when it changes
+        self.next_stack_id = 1
 
     def start(self):
         self.thread = threading.Thread(target=self._run, name="loadctl-agent-sampler", daemon=True)
@@ -124,40 +129,78 @@ class Sampler:
         for ident, frame in frames.items():
             if ident in skip:
                 continue
-            stack, cpu_ns = self._thread(ident, frame, last.get(ident))
-            key = (stack, active.get(ident) or ())
+            sid, stack, cpu_ns = self._thread(ident, frame, last.get(ident))
+            key = (sid, active.get(ident) or ())
             for c in collectors:
-                c.add(key, wall_ns, cpu_ns)
+                c.add(key, stack, wall_ns, cpu_ns)
         for ident in [i for i in last if i not in frames]:
             del last[ident]
         for req in list(context.INFLIGHT)[:MAX_ASYNC]:
             if req.running or req.coro is None:
                 continue
-            key = (self.coro_stack(req.coro), req.labels)
+            stack = self.coro_stack(req.coro)
+            key = (self.intern(stack), req.labels)
             for c in collectors:
-                c.add(key, wall_ns, 0)
+                c.add(key, stack, wall_ns, 0)
         for c in collectors:
             c.ticks += 1
 
     def _thread(self, ident, frame, prev):
-        """(stack, CPU ns since the previous tick) of one thread; remembers this tick in self.last."""
+        """(stack id, stack, CPU ns since the previous tick) of one thread; remembers this tick in self.last."""
         line = frame.f_lineno
-        if prev is not None and prev[0] is frame and prev[1] == line:
-            stack, clock, cpu_prev = prev[2], prev[3], prev[4]
-        else:
-            stack = self.stack(frame)
-            clock = None  # looked up again: an ident may be reused by a new thread
-            cpu_prev = prev[4] if prev is not None else None
+        clock = cpu_prev = frames = None
+        if prev is not None:
+            cpu_prev = prev[4]
+            if prev[0] is frame and prev[1] == line:  # still on the same line: same stack, same thread
+                frames, stack, clock, sid = prev[5], prev[2], prev[3], prev[6]
+        if frames is None:
+            frames, stack = self.walk(frame, prev[5] if prev is not None else (), prev[2] if prev is not None else ())
+            sid = self.intern(stack)
         try:
-            if clock is None:
+            if clock is None:  # looked up again when the stack moved: an ident may be reused by a new thread
                 clock = thread_cpu_clock(ident)
             cpu = time.clock_gettime_ns(clock)
         except (OSError, ValueError, OverflowError):
             cpu, clock = cpu_prev, None
-        self.last[ident] = (frame, line, stack, clock, cpu)
+        self.last[ident] = (frame, line, stack, clock, cpu, frames, sid)
         if cpu is None or cpu_prev is None or cpu < cpu_prev:
-            return stack, 0
-        return stack, cpu - cpu_prev
+            return sid, stack, 0
+        return sid, stack, cpu - cpu_prev
+
+    def intern(self, stack):
+        sid = self.stack_ids.get(stack)
+        if sid is None:
+            if len(self.stack_ids) >= STACK_IDS_MAX:
+                self.stack_ids.clear()
+            sid = self.stack_ids[stack] = self.next_stack_id
+            self.next_stack_id += 1
+        return sid
+
+    def walk(self, frame, prev_frames, prev_stack):
+        """(frames, stack) of a thread: frames leaf first (at most MAX_DEPTH), stack leaf-first
+        ((function, file, first line), line) pairs. The callers that are the same frame objects as in
+        the thread's previous stack (prev_frames, prev_stack) are reused: a live frame's callers and
+        their lines cannot change, so only the frames below the deepest shared one are read anew."""
+        frames = []
+        f = frame
+        while f is not None and len(frames) < MAX_DEPTH:
+            frames.append(f)
+            f = f.f_back
+        n, pn, shared = len(frames), len(prev_frames), 0
+        while shared < n and shared < pn and frames[n - 1 - shared] is prev_frames[pn - 1 - shared]:
+            shared += 1
+        if shared:
+            shared -= 1  # the deepest shared frame may be on another line now: read it again
+        codes, out = self.codes, []
+        for f in frames[:n - shared]:
+            code = f.f_code
+            info = codes.get(code)
+            if info is None:
+                info = self.function(code, f.f_globals)
+            out.append((info, f.f_lineno))
+        if shared:
+            return frames, tuple(out) + prev_stack[pn - shared:]
+        return frames, tuple(out)
 
     def function(self, code, frame_globals):
         info = self.codes.get(code)
@@ -172,11 +215,7 @@ class Sampler:
 
     def stack(self, frame):
         """Leaf-first tuple of ((function, file, first line), line) for a frame and its callers."""
-        out = []
-        while frame is not None and len(out) < MAX_DEPTH:
-            out.append((self.function(frame.f_code, frame.f_globals), frame.f_lineno))
-            frame = frame.f_back
-        return tuple(out)
+        return self.walk(frame, (), ())[1]
 
     def coro_stack(self, coro):
         """Leaf-first stack of a suspended coroutine chain, ending in what the innermost one awaits."""

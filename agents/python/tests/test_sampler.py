@@ -200,16 +200,50 @@ class Bounds(unittest.TestCase):
         try:
             for i in range(1000):
                 stack = ((("f%d" % i, "x.py", 1), 1),)
-                c.add((stack, ()), 10, 10)
+                c.add((i + 1, ()), stack, 10, 10)
         finally:
             sampler.MAX_KEYS = old
         self.assertEqual(len(c.agg), 101)
-        self.assertEqual(c.agg[(sampler.OVERFLOW, ())][0], 900)
+        self.assertEqual(c.agg[sampler.OVERFLOW_KEY][0], 900)
+        self.assertEqual(c.agg[sampler.OVERFLOW_KEY][3], sampler.OVERFLOW)
 
     def test_collectors_are_bounded(self):
         s = sampler.Sampler(100)
         got = [s.subscribe("cpu") for _ in range(sampler.MAX_COLLECTORS + 2)]
         self.assertEqual(sum(c is not None for c in got), sampler.MAX_COLLECTORS)
+
+    def test_reused_callers_match_a_fresh_walk(self):
+        """walk() reuses the callers a live thread shares with its previous stack: same result as a full
+        walk, at every step of a thread that moves between leaves and lines."""
+        s = sampler.Sampler(100)
+        ready, go = threading.Semaphore(0), threading.Semaphore(0)
+
+        def leaf(n):
+            ready.release()
+            go.acquire()
+
+        def other(n):
+            return leaf(n)
+
+        def middle():
+            for n in range(3):
+                leaf(n)
+                other(n)
+            leaf(9)
+
+        t = threading.Thread(target=middle)
+        t.start()
+        frames, stack, leaves = (), (), set()
+        for _ in range(7):
+            ready.acquire()
+            f = sys._current_frames()[t.ident]
+            frames, stack = s.walk(f, frames, stack)
+            self.assertEqual(stack, s.walk(f, (), ())[1])
+            names = [info[0].rsplit(".", 1)[1] for info, _ in stack]
+            leaves.add(names[names.index("leaf") + 1])  # who called leaf() this time
+            go.release()
+        t.join()
+        self.assertEqual(leaves, {"middle", "other"})
 
     def test_deep_stacks_are_cut(self):
         s = sampler.Sampler(100)
