@@ -5,13 +5,15 @@ Headers come from the network and may be hostile: every input is bounded (W3C's 
 180 members, 256-character values), malformed parts are dropped rather than raised, and the values that
 come out are printable text. Nothing here raises on any str or bytes input."""
 
+import re
 from urllib.parse import unquote
 
 BAGGAGE_MAX_BYTES = 8192  # W3C baggage: a platform must propagate at least this much; we read no more
 BAGGAGE_MAX_MEMBERS = 180  # W3C baggage: at most 180 list members
 VALUE_MAX_CHARS = 256  # a label value longer than this is cut (request names are short)
 BAGGAGE_KEYS = ("loadctl.name", "k6.name")
-_HEX = frozenset("0123456789abcdef")
+BAGGAGE_CACHE_MAX = 512  # parsed baggage headers kept (the same request names come back all the time)
+_baggage_cache = {}
 
 
 def _text(value):
@@ -23,35 +25,30 @@ def _text(value):
     return None
 
 
-def _hex(s, n):
-    return len(s) == n and all(c in _HEX for c in s) and s != "0" * n
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?", re.DOTALL)
+_ZERO_TRACE, _ZERO_SPAN = "0" * 32, "0" * 16
 
 
 def parse_traceparent(value):
     """(trace_id, span_id) from a W3C traceparent `vv-<32 hex>-<16 hex>-ff`, or None when malformed.
     Version ff is invalid; version 00 must be exactly 55 characters; later versions may append fields."""
     s = _text(value)
-    if s is None:
+    if s is None or len(s) > 512:
         return None
-    s = s.strip()
-    if len(s) < 55 or len(s) > 512:
+    m = _TRACEPARENT.fullmatch(s.strip())
+    if m is None or m.group(1) == "ff" or (m.group(1) == "00" and m.group(4) is not None):
         return None
-    parts = s[:55].split("-")
-    if len(parts) != 4 or not all(c in _HEX for c in parts[0]) or len(parts[0]) != 2 or parts[0] == "ff":
+    if m.group(2) == _ZERO_TRACE or m.group(3) == _ZERO_SPAN:
         return None
-    if parts[0] == "00" and len(s) != 55:
-        return None
-    if len(s) > 55 and s[55] != "-":
-        return None
-    if not _hex(parts[1], 32) or not _hex(parts[2], 16) or len(parts[3]) != 2 or not all(c in _HEX for c in parts[3]):
-        return None
-    return parts[1], parts[2]
+    return m.group(2), m.group(3)
 
 
 def clean_value(value):
     """A label value: control characters become spaces, cut at VALUE_MAX_CHARS."""
-    out = "".join(c if c.isprintable() else " " for c in value[:VALUE_MAX_CHARS])
-    return out.strip()
+    value = value[:VALUE_MAX_CHARS]
+    if not value.isprintable():
+        value = "".join(c if c.isprintable() else " " for c in value)
+    return value.strip()
 
 
 def parse_baggage(value, keys=BAGGAGE_KEYS):
@@ -59,6 +56,19 @@ def parse_baggage(value, keys=BAGGAGE_KEYS):
     s = _text(value)
     if not s:
         return []
+    if keys is BAGGAGE_KEYS:
+        hit = _baggage_cache.get(s)
+        if hit is not None:
+            return list(hit)
+    out = _parse_baggage(s, keys)
+    if keys is BAGGAGE_KEYS and len(s) <= 1024:
+        if len(_baggage_cache) >= BAGGAGE_CACHE_MAX:
+            _baggage_cache.clear()
+        _baggage_cache[s] = tuple(out)
+    return out
+
+
+def _parse_baggage(s, keys):
     out, seen = [], set()
     for member in s[:BAGGAGE_MAX_BYTES].split(",")[:BAGGAGE_MAX_MEMBERS]:
         key, eq, rest = member.partition("=")
@@ -67,7 +77,7 @@ def parse_baggage(value, keys=BAGGAGE_KEYS):
             continue
         raw = rest.split(";", 1)[0].strip()  # properties after ';' are not part of the value
         try:
-            decoded = unquote(raw, encoding="utf-8", errors="replace")
+            decoded = unquote(raw, encoding="utf-8", errors="replace") if "%" in raw else raw
         except Exception:  # never raise on hostile input
             continue
         decoded = clean_value(decoded)

@@ -58,7 +58,9 @@ def shipping():
 @app.get("/debug/faults")
 def debug_faults():
     """When the background fault ran and how many requests took a fault's path (bench/accuracy reads it)."""
-    return jsonify(dict(faults.report(), variant=os.environ.get("PYSHOP_FAULTS", "all")))
+    t = os.times()
+    return jsonify(dict(faults.report(), variant=os.environ.get("PYSHOP_FAULTS", "all"), pid=os.getpid(),
+                        cpu_s=t.user + t.system))
 
 
 @app.get("/healthz")
