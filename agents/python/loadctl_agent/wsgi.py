@@ -1,52 +1,46 @@
-"""wsgi.py - label the thread that serves a WSGI request for as long as the app runs for it: the call
-itself and the iteration and close() of the body it returns (streamed bodies included)."""
+"""wsgi.py - label the thread that serves a WSGI request for as long as the app runs for it: from the
+call until the server closes the response body (so streamed bodies are labelled too). A body the
+server iterates on another thread (rare) is not labelled there."""
 
 from . import context, labels as _labels
 
 
 class _Body:
-    """The app's response iterable, run under the request's labels."""
+    """The app's response iterable; close() ends the request's labelling."""
 
-    def __init__(self, body, request_labels):
-        self.body, self.labels, self.it = body, request_labels, None
+    __slots__ = ("body", "token", "__weakref__")
+
+    def __init__(self, body, token):
+        self.body, self.token = body, token
 
     def __iter__(self):
-        return self
-
-    def __next__(self):
-        token = context.enter(self.labels)
-        try:
-            if self.it is None:
-                self.it = iter(self.body)
-            return next(self.it)
-        finally:
-            context.leave(token)
+        return iter(self.body)
 
     def close(self):
-        close = getattr(self.body, "close", None)
-        if close is None:
-            return
-        token = context.enter(self.labels)
+        token, self.token = self.token, None
         try:
-            close()
+            close = getattr(self.body, "close", None)
+            if close is not None:
+                close()
         finally:
-            context.leave(token)
+            if token is not None:
+                context.leave(token)
 
 
 def wsgi(app):
     """Wrap a WSGI application: each request's traceparent/baggage become the labels of its samples."""
 
     def loadctl_agent_wsgi(environ, start_response):
-        request_labels = _labels.from_environ(environ)
-        token = context.enter(request_labels)
-        ctx = context.CURRENT.set(request_labels)
+        token = context.enter(_labels.from_environ(environ))
+        ctx = context.CURRENT.set(context.ACTIVE.get(token[0], ()))
         try:
             body = app(environ, start_response)
-            request_labels = context.ACTIVE.get(token[0], request_labels)  # with labels set by the app
+        except BaseException:
+            context.leave(token)
+            raise
         finally:
             context.CURRENT.reset(ctx)
-            context.leave(token)
-        return _Body(body, request_labels)
+        return _Body(body, token)
 
     loadctl_agent_wsgi.__wrapped__ = app
     return loadctl_agent_wsgi

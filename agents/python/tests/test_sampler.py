@@ -95,25 +95,47 @@ class Attribution(unittest.TestCase):
     def test_wsgi_labels_and_body(self):
         def app(environ, start_response):
             start_response("200 OK", [])
-            busy_request(0.3)
-            return iter([b"a", b"b"])
+            busy_request(0.2)
+            return streamed()
+
+        def streamed():  # the body's own work runs while the server iterates it
+            yield b"a"
+            busy_request(0.2)
+            yield b"b"
 
         wrapped = wsgi(app)
         env = {"HTTP_TRACEPARENT": "00-%s-00f067aa0ba902b7-01" % TRACE,
                "HTTP_BAGGAGE": "loadctl.name=GET%20%2Fslow,k6.name=GET%20%2Fslow"}
+        me = threading.get_ident()
         with Collect() as col:
             body = wrapped(env, lambda *a: None)
+            self.assertEqual(dict(context.ACTIVE[me])["loadctl.name"], "GET /slow")  # until close()
             self.assertEqual(b"".join(body), b"ab")
             body.close()
-            wrapped({}, lambda *a: None)  # unlabelled request
-        self.assertEqual(context.ACTIVE.get(threading.get_ident()), None)
+            self.assertIsNone(context.ACTIVE.get(me))
+            other = wrapped({}, lambda *a: None)  # unlabelled request
+            self.assertEqual(b"".join(other), b"ab")
+            other.close()
+        self.assertIsNone(context.ACTIVE.get(me))
         labelled = totals(col.cpu, 1, ("trace_id", TRACE), "test_sampler.busy_request")
         named = totals(col.cpu, 1, ("loadctl.name", "GET /slow"))
-        self.assertGreater(labelled, 0.2e9)
+        streamed_cpu = totals(col.cpu, 1, ("trace_id", TRACE), "test_sampler.Attribution.test_wsgi_labels_and_body"
+                              ".<locals>.streamed")
+        self.assertGreater(labelled, 0.3e9)
+        self.assertGreater(streamed_cpu, 0.12e9)
         self.assertEqual(labelled, named)
         unlabelled = sum(s["values"][1] for s in col.cpu["samples"]
                          if not s["labels"] and "test_sampler.busy_request" in s["stack"])
-        self.assertGreater(unlabelled, 0.2e9)
+        self.assertGreater(unlabelled, 0.3e9)
+
+    def test_wsgi_app_raises(self):
+        def app(environ, start_response):
+            raise ValueError("boom")
+
+        with self.assertRaises(ValueError):
+            wsgi(app)({"HTTP_BAGGAGE": "k6.name=x"}, None)
+        self.assertIsNone(context.ACTIVE.get(threading.get_ident()))
+        self.assertEqual(context.CURRENT.get(), ())
 
     def test_asgi_steps_and_suspended_requests(self):
         async def app(scope, receive, send):
