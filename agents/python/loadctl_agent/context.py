@@ -46,10 +46,13 @@ def set_label(key, value):
     try:
         tid = threading.get_ident()
         cur = ACTIVE.get(tid)
-        if cur is not None:
-            ACTIVE[tid] = _labels.with_label(cur, key, value)
         ctx = CURRENT.get()
-        if ctx:
-            CURRENT.set(_labels.with_label(ctx, key, value))
+        if cur is None and not ctx:
+            return
+        new = _labels.with_label(cur if cur is not None else ctx, key, value)
+        if cur is not None:
+            ACTIVE[tid] = new
+        if ctx is cur or ctx:
+            CURRENT.set(new)
     except Exception:
         pass

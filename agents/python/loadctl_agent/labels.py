@@ -125,4 +125,8 @@ def from_asgi_scope(scope):
 
 def with_label(labels, key, value):
     """labels with key set to value (replacing an earlier one)."""
-    return tuple(p for p in labels if p[0] != key) + ((key, clean_value(str(value))),)
+    value = value if type(value) is str and len(value) <= VALUE_MAX_CHARS and value.isprintable() else clean_value(str(value))
+    for k, _ in labels:
+        if k == key:
+            return tuple(p for p in labels if p[0] != key) + ((key, value),)
+    return labels + ((key, value),)

@@ -79,6 +79,9 @@ class Sampler:
         self.last = {}  # thread ident -> (leaf frame, line, stack, clock id, cpu_ns, frames, stack id)
         self.stack_ids = {}  # stack -> id: collectors key on the id, hashing a stack once when it changes
         self.next_stack_id = 1
+        self.ticks_total = 0  # ticks taken, and the sampler thread's own CPU time (the agent's cost)
+        self.cpu_ns = 0
+        self.encode_ns = 0  # CPU the endpoint spent encoding profiles (added by server.py)
 
     def start(self):
         self.thread = threading.Thread(target=self._run, name="loadctl-agent-sampler", daemon=True)
@@ -105,12 +108,22 @@ class Sampler:
     def _run(self):
         context.AGENT_THREADS.add(threading.get_ident())
         prev = time.monotonic_ns()
+        cpu0 = time.thread_time_ns()
+        deadline = prev
         try:
-            while not self.stopping.wait(self.period_ns / 1e9):
+            while True:
+                deadline += self.period_ns  # ticks keep to the clock: a late wake-up shortens the next wait
+                now = time.monotonic_ns()
+                if deadline < now - self.period_ns:
+                    deadline = now  # far behind (GIL held long, machine busy): no burst to catch up
+                if self.stopping.wait(max(0, deadline - now) / 1e9):
+                    break
                 now = time.monotonic_ns()
                 collectors = self.collectors
                 if collectors:
                     self.tick(collectors, now - prev)  # a late tick (GIL held long) carries the time it missed
+                    self.ticks_total += 1
+                    self.cpu_ns = time.thread_time_ns() - cpu0
                 else:
                     self.last.clear()
                 prev = now

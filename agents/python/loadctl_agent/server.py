@@ -5,7 +5,7 @@ as gzipped profile.proto, the way Go's net/http/pprof answers, so loadctl's `ppr
   GET /debug/pprof/profile?seconds=N   CPU profile of the next N seconds (default 30, at most 300)
   GET /debug/pprof/wall?seconds=N      wall-clock profile of the next N seconds
   GET /debug/pprof/heap[?seconds=N]    live-memory growth over N seconds (default 5; tracemalloc)
-  GET /debug/pprof/                    a plain-text index
+  GET /debug/pprof/                    a plain-text index, with the agent's own CPU cost so far
 
 Answers 400 for a bad `seconds`, 404 for other paths, 500 "profiling already in use" when MAX_COLLECTORS
 profiles (or one heap profile) already run - loadctl records that as a gap and retries - and 503 with
@@ -13,6 +13,7 @@ the reason once the sampler has stopped."""
 
 import logging
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -69,7 +70,10 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         path = url.path.rstrip("/")
         if path in ("/debug/pprof", ""):
-            self.answer(200, INDEX, "text/plain")
+            s = self.agent.sampler
+            cost = ("\nagent cost so far: %d ticks at %d Hz, sampler CPU %.3f s, encoding CPU %.3f s\n"
+                    % (s.ticks_total, s.hz, s.cpu_ns / 1e9, s.encode_ns / 1e9))
+            self.answer(200, INDEX + cost.encode(), "text/plain")
         elif path == "/debug/pprof/profile":
             self.sampled("cpu", seconds_arg(url.query, DEFAULT_SECONDS))
         elif path == "/debug/pprof/wall":
@@ -93,7 +97,10 @@ class Handler(BaseHTTPRequestHandler):
         if stopping:
             return self.answer(503, b"agent stopping\n")
         encode = profiles.cpu if kind == "cpu" else profiles.wall
-        self.answer(200, encode(c, sampler.period_ns), "application/octet-stream")
+        t0 = time.thread_time_ns()
+        body = encode(c, sampler.period_ns)
+        sampler.encode_ns += time.thread_time_ns() - t0
+        self.answer(200, body, "application/octet-stream")
 
     def heap(self, seconds):
         if not self.agent.heap_lock.acquire(blocking=False):

@@ -66,6 +66,8 @@ class Server(unittest.TestCase):
         [w.start() for w in ws]
         [w.join() for w in ws]
         t.join()
+        self.assertGreater(self.agent.sampler.ticks_total, 20)  # ~100 ticks in 1 s; far fewer on a starved machine
+        self.assertGreater(self.agent.sampler.encode_ns, 0)
         for kind, unit in (("profile", "cpu"), ("wall", "wall")):
             status, body = out[kind]
             self.assertEqual(status, 200, body[:200])
@@ -97,6 +99,7 @@ class Server(unittest.TestCase):
         status, body = self.get("/debug/pprof/")
         self.assertEqual(status, 200)
         self.assertIn(b"/debug/pprof/wall", body)
+        self.assertRegex(body.decode(), r"agent cost so far: \d+ ticks at 100 Hz, sampler CPU [0-9.]+ s, encoding CPU [0-9.]+ s")
 
     def test_busy_is_a_500_loadctl_retries(self):
         held = [self.agent.sampler.subscribe("cpu") for _ in range(sampler.MAX_COLLECTORS)]
