@@ -81,6 +81,7 @@ class Sampler:
         self.next_stack_id = 1
         self.ticks_total = 0  # ticks taken, and the sampler thread's own CPU time (the agent's cost)
         self.cpu_ns = 0
+        self.tick_cpu_ns = 0  # the part of cpu_ns spent reading stacks (the rest: waking up, the GIL)
         self.encode_ns = 0  # CPU the endpoint spent encoding profiles (added by server.py)
 
     def start(self):
@@ -121,9 +122,12 @@ class Sampler:
                 now = time.monotonic_ns()
                 collectors = self.collectors
                 if collectors:
+                    t0 = time.thread_time_ns()
                     self.tick(collectors, now - prev)  # a late tick (GIL held long) carries the time it missed
+                    t1 = time.thread_time_ns()
                     self.ticks_total += 1
-                    self.cpu_ns = time.thread_time_ns() - cpu0
+                    self.tick_cpu_ns += t1 - t0
+                    self.cpu_ns = t1 - cpu0
                 else:
                     self.last.clear()
                 prev = now

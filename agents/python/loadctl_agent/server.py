@@ -71,8 +71,9 @@ class Handler(BaseHTTPRequestHandler):
         path = url.path.rstrip("/")
         if path in ("/debug/pprof", ""):
             s = self.agent.sampler
-            cost = ("\nagent cost so far: %d ticks at %d Hz, sampler CPU %.3f s, encoding CPU %.3f s\n"
-                    % (s.ticks_total, s.hz, s.cpu_ns / 1e9, s.encode_ns / 1e9))
+            cost = ("\nagent cost so far: %d ticks at %d Hz, sampler CPU %.3f s (%.3f s reading stacks), "
+                    "encoding CPU %.3f s\n" % (s.ticks_total, s.hz, s.cpu_ns / 1e9, s.tick_cpu_ns / 1e9,
+                                                 s.encode_ns / 1e9))
             self.answer(200, INDEX + cost.encode(), "text/plain")
         elif path == "/debug/pprof/profile":
             self.sampled("cpu", seconds_arg(url.query, DEFAULT_SECONDS))

@@ -171,6 +171,24 @@ class Attribution(unittest.TestCase):
                             "test_sampler.Attribution.test_asgi_steps_and_suspended_requests.<locals>.app"
                             in s["stack"] for s in waits), waits[:3])
 
+    def test_asgi_route_template(self):
+        """FastAPI's router puts the matched route in the scope (scope["route"].path): later samples of the
+        request carry it as http.route."""
+        class Route:
+            path = "/items/{item_id}"
+
+        async def app(scope, receive, send):
+            scope["route"] = Route()  # what the router does before calling the endpoint
+            await asyncio.sleep(0)
+            busy_request(0.3)
+
+        scope = {"type": "http", "headers": [(b"baggage", b"k6.name=GET%20%2Fitems")]}
+        with Collect() as col:
+            asyncio.run(asgi(app)(scope, None, None))
+        routed = totals(col.cpu, 1, ("http.route", "/items/{item_id}"), "test_sampler.busy_request")
+        self.assertGreater(routed, 0.2e9)
+        self.assertEqual(routed, totals(col.cpu, 1, ("k6.name", "GET /items"), "test_sampler.busy_request"))
+
     def test_asgi_exceptions_and_cancel(self):
         async def boom(scope, receive, send):
             await asyncio.sleep(0)

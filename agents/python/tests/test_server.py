@@ -99,7 +99,7 @@ class Server(unittest.TestCase):
         status, body = self.get("/debug/pprof/")
         self.assertEqual(status, 200)
         self.assertIn(b"/debug/pprof/wall", body)
-        self.assertRegex(body.decode(), r"agent cost so far: \d+ ticks at 100 Hz, sampler CPU [0-9.]+ s, encoding CPU [0-9.]+ s")
+        self.assertRegex(body.decode(), r"agent cost so far: \d+ ticks at 100 Hz, sampler CPU [0-9.]+ s \([0-9.]+ s reading stacks\), encoding CPU [0-9.]+ s")
 
     def test_busy_is_a_500_loadctl_retries(self):
         held = [self.agent.sampler.subscribe("cpu") for _ in range(sampler.MAX_COLLECTORS)]
