@@ -17,27 +17,33 @@ import sys
 import time
 import tracemalloc
 
+from . import stacks
 from .proto import Builder
+from .sampler import MAX_DEPTH
 
 HEAP_FRAMES = 16  # frames per allocation traceback when the agent starts tracemalloc itself
 HEAP_MAX_SAMPLES = 5000  # largest growths kept
 
 
+def _stack(builder, sid, node):
+    """The frames of a stack node, only when the builder has not encoded that stack yet."""
+    return None if sid in builder.stack_bytes else stacks.frames_of(node, MAX_DEPTH)
+
+
 def cpu(collector, period_ns):
     b = Builder([("samples", "count"), ("cpu", "nanoseconds")], ("cpu", "nanoseconds"), period_ns,
                 collector.time_ns, time.monotonic_ns() - collector.start_mono)
-    for (sid, labels), (ticks, wall_ns, cpu_ns, stack) in list(collector.agg.items()):
-        if cpu_ns > 0 and stack:
-            b.add_stack(sid, stack, [int(round(cpu_ns / period_ns)), cpu_ns], labels)
+    for (sid, labels), (ticks, wall_ns, cpu_ns, node) in list(collector.agg.items()):
+        if cpu_ns > 0:
+            b.add_stack(sid, _stack(b, sid, node), [int(round(cpu_ns / period_ns)), cpu_ns], labels)
     return b.encode()
 
 
 def wall(collector, period_ns):
     b = Builder([("samples", "count"), ("wall", "nanoseconds")], ("wall", "nanoseconds"), period_ns,
                 collector.time_ns, time.monotonic_ns() - collector.start_mono)
-    for (sid, labels), (ticks, wall_ns, cpu_ns, stack) in list(collector.agg.items()):
-        if stack:
-            b.add_stack(sid, stack, [ticks, wall_ns], labels)
+    for (sid, labels), (ticks, wall_ns, cpu_ns, node) in list(collector.agg.items()):
+        b.add_stack(sid, _stack(b, sid, node), [ticks, wall_ns], labels)
     return b.encode()
 
 

@@ -8,7 +8,8 @@ since the previous tick, charged to the stack it is on now). So a thread blocked
 or the GIL gains wall time but no CPU time. asyncio requests that are suspended (awaiting) are sampled
 from their coroutine chain (cr_await) into the wall profile, labelled (context.INFLIGHT).
 
-Bounded: stacks are cut at MAX_DEPTH frames (root side dropped), a collector holds at most MAX_KEYS
+Stacks are nodes of one call tree (stacks.py), so a tick reads only the frames that changed since the
+previous one. Bounded: profiles cut stacks at MAX_DEPTH frames (root side dropped), a collector holds at most MAX_KEYS
 distinct pairs (further samples count under one "[agent: too many distinct stacks]" frame), at most
 MAX_COLLECTORS profiles run at once. A failing tick logs once and stops the sampler: the app goes on."""
 
@@ -17,15 +18,14 @@ import sys
 import threading
 import time
 
-from . import context
+from . import context, stacks
 
 MAX_DEPTH = 128
 MAX_KEYS = 20000
 MAX_COLLECTORS = 4
 MAX_ASYNC = 1000  # suspended asyncio requests sampled per tick
 CODE_CACHE_MAX = 50000
-STACK_IDS_MAX = 100000  # interned stacks before the table starts anew (ids are never reused)
-OVERFLOW = ((("[agent: too many distinct stacks]", "<agent>", 0), 0),)
+OVERFLOW = (0, None, ("[agent: too many distinct stacks]", "<agent>", 0), 0)  # a stack node of its own
 OVERFLOW_KEY = (0, ())
 LOG = logging.getLogger("loadctl_agent")
 _LINUX = sys.platform.startswith("linux")
@@ -43,7 +43,7 @@ def thread_cpu_clock(ident):
 
 
 class Collector:
-    """One profile being collected: (stack id, labels) -> [ticks, wall_ns, cpu_ns, stack]."""
+    """One profile being collected: (stack node id, labels) -> [ticks, wall_ns, cpu_ns, stack node]."""
 
     def __init__(self, kind):
         self.kind = kind
@@ -52,18 +52,21 @@ class Collector:
         self.start_mono = time.monotonic_ns()
         self.ticks = 0
 
-    def add(self, key, stack, wall_ns, cpu_ns):
-        v = self.agg.get(key)
-        if v is None:
-            if len(self.agg) >= MAX_KEYS:
-                v = self.agg.get(OVERFLOW_KEY)
+    def add(self, batch, wall_ns):
+        """One tick: batch is [(key, stack node, cpu_ns)], each seen for wall_ns."""
+        agg = self.agg
+        for key, node, cpu_ns in batch:
+            v = agg.get(key)
+            if v is None:
+                if len(agg) >= MAX_KEYS:
+                    key, node = OVERFLOW_KEY, OVERFLOW
+                    v = agg.get(key)
                 if v is None:
-                    v = self.agg[OVERFLOW_KEY] = [0, 0, 0, OVERFLOW]
-            else:
-                v = self.agg[key] = [0, 0, 0, stack]
-        v[0] += 1
-        v[1] += wall_ns
-        v[2] += cpu_ns
+                    v = agg[key] = [0, 0, 0, node]
+            v[0] += 1
+            v[1] += wall_ns
+            v[2] += cpu_ns
+        self.ticks += 1
 
 
 class Sampler:
@@ -76,9 +79,8 @@ class Sampler:
         self.stopping = threading.Event()
         self.thread = None
         self.codes = {}  # code object -> (function name, file name, first line)
-        self.last = {}  # thread ident -> (leaf frame, line, stack, clock id, cpu_ns, frames, stack id)
-        self.stack_ids = {}  # stack -> id: collectors key on the id, hashing a stack once when it changes
-        self.next_stack_id = 1
+        self.last = {}  # thread ident -> [stacks.Walker, clock id, cpu_ns]
+        self.tree = stacks.Tree(self.function)
         self.ticks_total = 0  # ticks taken, and the sampler thread's own CPU time (the agent's cost)
         self.cpu_ns = 0
         self.tick_cpu_ns = 0  # the part of cpu_ns spent reading stacks (the rest: waking up, the GIL)
@@ -143,81 +145,41 @@ class Sampler:
         skip = context.AGENT_THREADS
         active = context.ACTIVE
         last = self.last
+        batch = []
         for ident, frame in frames.items():
             if ident in skip:
                 continue
-            sid, stack, cpu_ns = self._thread(ident, frame, last.get(ident))
-            key = (sid, active.get(ident) or ())
-            for c in collectors:
-                c.add(key, stack, wall_ns, cpu_ns)
+            node, cpu_ns = self._thread(ident, frame, last.get(ident))
+            batch.append(((node[0], active.get(ident) or ()), node, cpu_ns))
         for ident in [i for i in last if i not in frames]:
             del last[ident]
         for req in list(context.INFLIGHT)[:MAX_ASYNC]:
             if req.running or req.coro is None:
                 continue
-            stack = self.coro_stack(req.coro)
-            key = (self.intern(stack), req.labels)
-            for c in collectors:
-                c.add(key, stack, wall_ns, 0)
+            node = self.coro_node(req.coro)
+            if node is not None:
+                batch.append(((node[0], req.labels), node, 0))
         for c in collectors:
-            c.ticks += 1
+            c.add(batch, wall_ns)
 
-    def _thread(self, ident, frame, prev):
-        """(stack id, stack, CPU ns since the previous tick) of one thread; remembers this tick in self.last."""
-        line = frame.f_lineno
-        clock = cpu_prev = frames = None
-        if prev is not None:
-            cpu_prev = prev[4]
-            if prev[0] is frame and prev[1] == line:  # still on the same line: same stack, same thread
-                frames, stack, clock, sid = prev[5], prev[2], prev[3], prev[6]
-        if frames is None:
-            frames, stack = self.walk(frame, prev[5] if prev is not None else (), prev[2] if prev is not None else ())
-            sid = self.intern(stack)
+    def _thread(self, ident, frame, state):
+        """(stack node, CPU ns since the previous tick) of one thread; state is its self.last entry."""
+        if state is None:
+            state = self.last[ident] = [stacks.Walker(), None, None]
+        walker = state[0]
+        moved = not walker.frames or walker.frames[-1] is not frame
+        node = walker.walk(self.tree, frame)
+        clock, cpu_prev = state[1], state[2]
         try:
-            if clock is None:  # looked up again when the stack moved: an ident may be reused by a new thread
+            if clock is None or moved:  # looked up again when the leaf changed: an ident may be reused
                 clock = thread_cpu_clock(ident)
             cpu = time.clock_gettime_ns(clock)
         except (OSError, ValueError, OverflowError):
             cpu, clock = cpu_prev, None
-        self.last[ident] = (frame, line, stack, clock, cpu, frames, sid)
+        state[1], state[2] = clock, cpu
         if cpu is None or cpu_prev is None or cpu < cpu_prev:
-            return sid, stack, 0
-        return sid, stack, cpu - cpu_prev
-
-    def intern(self, stack):
-        sid = self.stack_ids.get(stack)
-        if sid is None:
-            if len(self.stack_ids) >= STACK_IDS_MAX:
-                self.stack_ids.clear()
-            sid = self.stack_ids[stack] = self.next_stack_id
-            self.next_stack_id += 1
-        return sid
-
-    def walk(self, frame, prev_frames, prev_stack):
-        """(frames, stack) of a thread: frames leaf first (at most MAX_DEPTH), stack leaf-first
-        ((function, file, first line), line) pairs. The callers that are the same frame objects as in
-        the thread's previous stack (prev_frames, prev_stack) are reused: a live frame's callers and
-        their lines cannot change, so only the frames below the deepest shared one are read anew."""
-        frames = []
-        f = frame
-        while f is not None and len(frames) < MAX_DEPTH:
-            frames.append(f)
-            f = f.f_back
-        n, pn, shared = len(frames), len(prev_frames), 0
-        while shared < n and shared < pn and frames[n - 1 - shared] is prev_frames[pn - 1 - shared]:
-            shared += 1
-        if shared:
-            shared -= 1  # the deepest shared frame may be on another line now: read it again
-        codes, out = self.codes, []
-        for f in frames[:n - shared]:
-            code = f.f_code
-            info = codes.get(code)
-            if info is None:
-                info = self.function(code, f.f_globals)
-            out.append((info, f.f_lineno))
-        if shared:
-            return frames, tuple(out) + prev_stack[pn - shared:]
-        return frames, tuple(out)
+            return node, 0
+        return node, cpu - cpu_prev
 
     def function(self, code, frame_globals):
         info = self.codes.get(code)
@@ -232,19 +194,18 @@ class Sampler:
 
     def stack(self, frame):
         """Leaf-first tuple of ((function, file, first line), line) for a frame and its callers."""
-        return self.walk(frame, (), ())[1]
+        return tuple(stacks.frames_of(stacks.Walker().walk(self.tree, frame), MAX_DEPTH))
 
-    def coro_stack(self, coro):
-        """Leaf-first stack of a suspended coroutine chain, ending in what the innermost one awaits."""
-        out = []
-        obj = coro
-        while obj is not None and len(out) < MAX_DEPTH:
+    def coro_node(self, coro):
+        """The stack node of a suspended coroutine chain, ending in what the innermost one awaits."""
+        node, obj, depth = None, coro, 0
+        while obj is not None and depth < MAX_DEPTH:
             frame = getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None) or getattr(obj, "ag_frame", None)
             if frame is None:
                 break
-            out.append((self.function(frame.f_code, frame.f_globals), frame.f_lineno))
+            node = self.tree.child(node, self.function(frame.f_code, frame.f_globals), frame.f_lineno)
             obj = getattr(obj, "cr_await", None) or getattr(obj, "gi_yieldfrom", None) or getattr(obj, "ag_await", None)
+            depth += 1
         if obj is not None:
-            out.append((("[await] %s" % type(obj).__name__, "<asyncio>", 0), 0))
-        out.reverse()
-        return tuple(out)
+            node = self.tree.child(node, ("[await] %s" % type(obj).__name__, "<asyncio>", 0), 0)
+        return node

@@ -10,7 +10,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from loadctl_agent import asgi, context, profiles, sampler, wsgi  # noqa: E402
+from loadctl_agent import asgi, context, profiles, sampler, stacks, wsgi  # noqa: E402
 from loadctl_agent import django as agent_django  # noqa: E402
 
 import pbread  # noqa: E402
@@ -239,13 +239,13 @@ class Bounds(unittest.TestCase):
         sampler.MAX_KEYS = 100
         try:
             for i in range(1000):
-                stack = ((("f%d" % i, "x.py", 1), 1),)
-                c.add((i + 1, ()), stack, 10, 10)
+                node = (i + 1, None, ("f%d" % i, "x.py", 1), 1)
+                c.add([((i + 1, ()), node, 10)], 10)
         finally:
             sampler.MAX_KEYS = old
         self.assertEqual(len(c.agg), 101)
         self.assertEqual(c.agg[sampler.OVERFLOW_KEY][0], 900)
-        self.assertEqual(c.agg[sampler.OVERFLOW_KEY][3], sampler.OVERFLOW)
+        self.assertIs(c.agg[sampler.OVERFLOW_KEY][3], sampler.OVERFLOW)
 
     def test_collectors_are_bounded(self):
         s = sampler.Sampler(100)
@@ -273,17 +273,21 @@ class Bounds(unittest.TestCase):
 
         t = threading.Thread(target=middle)
         t.start()
-        frames, stack, leaves = (), (), set()
+        walker, leaves, nodes = stacks.Walker(), set(), set()
         for _ in range(7):
             ready.acquire()
             f = sys._current_frames()[t.ident]
-            frames, stack = s.walk(f, frames, stack)
-            self.assertEqual(stack, s.walk(f, (), ())[1])
+            node = walker.walk(s.tree, f)
+            stack = tuple(stacks.frames_of(node, 1000))
+            self.assertEqual(stack, s.stack(f))
+            self.assertIs(walker.walk(s.tree, f), node)  # nothing moved: the same node
+            nodes.add(node[0])
             names = [info[0].rsplit(".", 1)[1] for info, _ in stack]
             leaves.add(names[names.index("leaf") + 1])  # who called leaf() this time
             go.release()
         t.join()
         self.assertEqual(leaves, {"middle", "other"})
+        self.assertEqual(len(nodes), 3)  # three distinct stacks (leaf from middle, via other, the last leaf): equal stacks are one node
 
     def test_deep_stacks_are_cut(self):
         s = sampler.Sampler(100)
