@@ -24,10 +24,12 @@ if grep -q "skipped 'SKIP" "$WORK/unit.txt"; then
 fi
 [ "$rc" -eq 0 ] || { echo "FAIL: agent unit tests (exit $rc)"; cat "$WORK/unit.txt"; exit 1; }
 
-# pip install ./agents/python: offline, with the interpreter's own setuptools and wheel (no build isolation)
+# pip install ./agents/python: offline, with the interpreter's own setuptools and wheel (no build isolation),
+# from a copy, since setuptools writes build/ and *.egg-info beside the sources
 if "$PY" -c 'import pip, setuptools, wheel' 2>/dev/null; then
+  mkdir -p "$WORK/src" && cp -r "$LOADCTL_SRC/agents/python/pyproject.toml" "$LOADCTL_SRC/agents/python/loadctl_agent" "$WORK/src/"
   timeout 120 "$PY" -m pip install --quiet --no-build-isolation --no-index --no-deps --target "$WORK/site" \
-    "$LOADCTL_SRC/agents/python" >"$WORK/pip.txt" 2>&1 || { cat "$WORK/pip.txt"; echo "FAIL: pip install"; exit 1; }
+    "$WORK/src" >"$WORK/pip.txt" 2>&1 || { cat "$WORK/pip.txt"; echo "FAIL: pip install"; exit 1; }
   got=$(cd "$WORK" && PYTHONPATH="$WORK/site" "$PY" -c 'import loadctl_agent; print(loadctl_agent.__file__)')
   case "$got" in "$WORK/site/"*) echo "pip install: ok ($got)" ;; *) echo "FAIL: imported $got"; exit 1 ;; esac
 else
