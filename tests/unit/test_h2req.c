@@ -1,0 +1,105 @@
+/* test_h2req.c - the h2 backend's request as nghttp2 takes it: URL splitting (ports, IPv6, userinfo,
+ * fragments), pseudo-headers first, names lower-cased, connection-specific headers dropped, Host as
+ * :authority, default user-agent and content-length, traceparent never indexed, bad names refused. */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "worker/h2req.h"
+
+static int nv_is(const nghttp2_nv *nv, const char *name, const char *value) {
+  return nv->namelen == strlen(name) && !memcmp(nv->name, name, nv->namelen) && nv->valuelen == strlen(value) &&
+         !memcmp(nv->value, value, nv->valuelen);
+}
+
+/* The index of name in q's headers, or -1. */
+static int find(const h2req *q, const char *name) {
+  for (size_t i = 0; i < q->nnv; i++)
+    if (q->nv[i].namelen == strlen(name) && !memcmp(q->nv[i].name, name, q->nv[i].namelen)) return (int)i;
+  return -1;
+}
+
+START_TEST(url_parts) {
+  h2req_url u;
+  ck_assert_int_eq(h2req_parse_url("https://example.com/a/b?x=1#frag", &u), 0);
+  ck_assert(u.tls && u.port == 443 && u.host_len == 11 && !memcmp(u.host, "example.com", 11));
+  ck_assert_int_eq(u.path_len, 8); /* "/a/b?x=1": the fragment is not sent */
+  ck_assert(!memcmp(u.path, "/a/b?x=1", 8));
+  ck_assert_int_eq(u.prefix_len, strlen("https://example.com"));
+  ck_assert_int_eq(h2req_parse_url("http://127.0.0.1:8080", &u), 0);
+  ck_assert(!u.tls && u.port == 8080 && u.path_len == 0 && u.authority_len == 14);
+  ck_assert_int_eq(h2req_parse_url("http://[::1]:9/x", &u), 0);
+  ck_assert(u.port == 9 && u.host_len == 3 && !memcmp(u.host, "::1", 3));
+  ck_assert_int_eq(h2req_parse_url("ftp://x/", &u), -EPROTONOSUPPORT);
+  ck_assert_int_eq(h2req_parse_url("http://:80/", &u), -EINVAL);
+  ck_assert_int_eq(h2req_parse_url("http://h:99999/", &u), -EINVAL);
+  ck_assert_int_eq(h2req_parse_url("http://user:pw@h/", &u), -EINVAL);
+}
+END_TEST
+
+START_TEST(headers_as_h2) {
+  h2req q = {0};
+  http_header hs[] = {{"X-Bench", "1"},         {"Connection", "keep-alive"}, {"Host", "api.example"},
+                      {"traceparent", "00-ab"}, {"Transfer-Encoding", "chunked"}};
+  http_request r = {.method = "POST", .url = "https://h:8443/p", .headers = hs, .nheaders = 5, .body = "abc",
+                    .body_len = 3};
+  ck_assert_int_eq(h2req_build(&q, &r, "https", "h:8443", 6, "/p", 2), 0);
+  ck_assert(nv_is(&q.nv[0], ":method", "POST") && nv_is(&q.nv[1], ":scheme", "https"));
+  ck_assert(nv_is(&q.nv[2], ":authority", "api.example")); /* Host becomes :authority */
+  ck_assert(nv_is(&q.nv[3], ":path", "/p"));
+  ck_assert_int_ge(find(&q, "x-bench"), 4); /* lower-cased, after the pseudo-headers */
+  ck_assert_int_lt(find(&q, "connection"), 0);
+  ck_assert_int_lt(find(&q, "transfer-encoding"), 0);
+  ck_assert_int_lt(find(&q, "host"), 0);
+  ck_assert(nv_is(&q.nv[find(&q, "content-length")], "content-length", "3"));
+  ck_assert(nv_is(&q.nv[find(&q, "user-agent")], "user-agent", "loadctl/" LOADCTL_VERSION));
+  int tp = find(&q, "traceparent");
+  ck_assert_int_ge(tp, 0);
+  ck_assert_int_eq(q.nv[tp].flags & NGHTTP2_NV_FLAG_NO_INDEX, NGHTTP2_NV_FLAG_NO_INDEX);
+  ck_assert_int_eq(q.nv[find(&q, "x-bench")].flags & NGHTTP2_NV_FLAG_NO_INDEX, 0);
+  ck_assert(q.has_body && q.body.len == 3 && !memcmp(q.body.data, "abc", 3));
+  ck_assert_int_eq(q.nnv, 8);
+  h2req_free(&q);
+}
+END_TEST
+
+START_TEST(get_defaults_and_bad_input) {
+  h2req q = {0};
+  http_header ua[] = {{"User-Agent", "mine"}};
+  http_request r = {.method = "GET", .url = "http://h/", .headers = ua, .nheaders = 1};
+  ck_assert_int_eq(h2req_build(&q, &r, "http", "h", 1, "", 0), 0);
+  ck_assert(nv_is(&q.nv[3], ":path", "/"));     /* an empty path is "/" */
+  ck_assert(nv_is(&q.nv[2], ":authority", "h")); /* the URL's authority without a Host header */
+  ck_assert(nv_is(&q.nv[find(&q, "user-agent")], "user-agent", "mine"));
+  ck_assert_int_lt(find(&q, "content-length"), 0); /* GET without a body has none */
+  ck_assert(!q.has_body);
+  http_header bad_name[] = {{"Bad Name", "x"}}, bad_value[] = {{"X", "a\r\nInjected: 1"}};
+  r.headers = bad_name;
+  ck_assert_int_eq(h2req_build(&q, &r, "http", "h", 1, "/", 1), -EINVAL);
+  r.headers = bad_value;
+  ck_assert_int_eq(h2req_build(&q, &r, "http", "h", 1, "/", 1), -EINVAL);
+  r.headers = ua;
+  r.method = "G T";
+  ck_assert_int_eq(h2req_build(&q, &r, "http", "h", 1, "/", 1), -EINVAL);
+  h2req_free(&q);
+}
+END_TEST
+
+static Suite *h2req_suite(void) {
+  Suite *s = suite_create("h2req");
+  TCase *tc = tcase_create("core");
+  tcase_add_test(tc, url_parts);
+  tcase_add_test(tc, headers_as_h2);
+  tcase_add_test(tc, get_defaults_and_bad_input);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(h2req_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
