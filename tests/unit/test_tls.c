@@ -1,6 +1,6 @@
 /* test_tls.c - worker/tls against an OpenSSL server in a thread of this test, with certificates made by
  * the test: a round trip, verification (self-signed refused, accepted with the CA file, wrong address
- * refused), ALPN, client certificates, and session resumption on the second connection. Then the same
+ * refused), SNI, ALPN, client certificates, and session resumption on the second connection. Then the same
  * through the h1 backend (worker/http) against the testserver in TLS mode, which reports per connection
  * whether the session was resumed, the ALPN protocol and whether a client certificate came. */
 #include <arpa/inet.h>
@@ -87,6 +87,7 @@ static void teardown(void) {
 typedef struct server {
   int fd, port, conns, require_client_cert;
   int accepted, peer_certs; /* handshakes that succeeded; of them, with a client certificate */
+  char sni[64];             /* the server name the last client sent ("" for none) */
   pthread_t thread;
 } server;
 
@@ -105,6 +106,8 @@ static void serve_one(server *s, SSL_CTX *ctx, int fd) {
     char buf[256];
     size_t n = 0;
     s->accepted++;
+    const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    snprintf(s->sni, sizeof s->sni, "%s", name ? name : "");
     X509 *peer = SSL_get1_peer_certificate(ssl);
     if (peer) s->peer_certs++;
     X509_free(peer);
@@ -299,8 +302,10 @@ START_TEST(test_ca_file_verifies_name_and_address) {
   ck_assert_int_eq(tls_ctx_create(&opt, &ctx), 0);
   connect_once(ctx, "localhost", s.port, &c);
   expect_echo(&c);
+  ck_assert_str_eq(s.sni, "localhost");
   connect_once(ctx, "127.0.0.1", s.port, &c);
   expect_echo(&c);
+  ck_assert_str_eq(s.sni, ""); /* no SNI for an address (RFC 6066) */
   connect_once(ctx, "other.example", s.port, &c); /* the certificate does not name it */
   ck_assert_int_eq(c.failed, 1);
   ck_assert_msg(strstr(c.error, "hostname mismatch"), "error: %s", c.error);
