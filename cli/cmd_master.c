@@ -74,6 +74,11 @@ int cmd_master(int argc, char **argv) {
     scenario_free(&sc);
     return EXIT_USAGE;
   }
+  if (scenario_setup(f.scenario, &sc, false, err, sizeof err) < 0) {
+    fprintf(stderr, "loadctl master: %s\n", err);
+    scenario_free(&sc);
+    return EXIT_RUNTIME;
+  }
   mc = (master_config){.scenario_path = f.scenario,
                        .script_name = sc.name,
                        .script_source = sc.source,
@@ -91,6 +96,7 @@ int cmd_master(int argc, char **argv) {
                        .quiet = f.quiet};
   LOG(LOG_INFO, "master: waiting for %d worker(s) on %s", f.expect, f.listen);
   rc = master_run(&mc);
+  if (scenario_teardown(f.scenario, &sc, false, err, sizeof err) < 0) LOG(LOG_ERROR, "master: %s", err);
   scenario_free(&sc);
   return rc;
 }

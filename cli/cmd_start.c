@@ -155,7 +155,13 @@ int cmd_start(int argc, char **argv) {
   /* the in-process workers are chatty at info level; keep the terminal for the live table and the
    * scenario's own log() lines (log_scenario_threshold stays at info) */
   if (!getenv("LOADCTL_LOG") && log_threshold == LOG_INFO) log_threshold = LOG_WARN;
+  if (scenario_setup(f.scenario, &sc, f.allow_exec, err, sizeof err) < 0) {
+    fprintf(stderr, "loadctl start: %s\n", err);
+    scenario_free(&sc);
+    return EXIT_RUNTIME;
+  }
   rc = run_local(f.scenario, &sc, &f, token);
+  if (scenario_teardown(f.scenario, &sc, f.allow_exec, err, sizeof err) < 0) LOG(LOG_ERROR, "start: %s", err);
   scenario_free(&sc);
   return rc;
 }

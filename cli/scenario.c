@@ -13,6 +13,7 @@
 #include "common/secret.h"
 #include "master/thresholds.h"
 #include "master/web.h"
+#include "worker/lifecycle.h"
 
 static int read_all(const char *path, char **out, size_t *len, size_t extra, char *err, size_t errlen) {
   FILE *f = fopen(path, "rb");
@@ -129,6 +130,41 @@ int scenario_load(const char *path, const scenario_overrides *ov, scenario *out,
   rc = options_load_source(path, out->source, out->len, &out->opt, err, errlen);
   if (rc == 0) rc = scenario_validate(path, &out->opt, err, errlen);
   return rc < 0 ? rc : 0;
+}
+
+/* Put "__setup_json = <json as a Lua string>; " before the first line (worker/script.c decodes it). */
+static int prepend_data(scenario *s, const char *json) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  if (!f) return -ENOMEM;
+  fputs("__setup_json = ", f);
+  lua_quote(f, json);
+  fputs("; ", f);
+  if (fclose(f) != 0) return -ENOMEM;
+  char *joined = realloc(text, len + s->len + 1);
+  if (!joined) {
+    free(text);
+    return -ENOMEM;
+  }
+  memcpy(joined + len, s->source, s->len + 1);
+  free(s->source);
+  s->source = joined;
+  s->len += len;
+  return 0;
+}
+
+int scenario_setup(const char *path, scenario *s, bool allow_exec, char *err, size_t errlen) {
+  char *json = NULL;
+  int rc = lifecycle_run(path, s->source, s->len, &s->opt, allow_exec, "setup", &json, err, errlen);
+  if (rc == 0 && json) rc = prepend_data(s, json);
+  if (rc == -ENOMEM) snprintf(err, errlen, "%s: setup(): out of memory", path);
+  free(json);
+  return rc;
+}
+
+int scenario_teardown(const char *path, const scenario *s, bool allow_exec, char *err, size_t errlen) {
+  return lifecycle_run(path, s->source, s->len, &s->opt, allow_exec, "teardown", NULL, err, errlen);
 }
 
 int scenario_validate(const char *path, const options *o, char *err, size_t errlen) {

@@ -40,6 +40,13 @@ typedef struct scenario {
 int scenario_load(const char *path, const scenario_overrides *ov, scenario *out, char *err, size_t errlen);
 void scenario_free(scenario *s);
 
+/* Run the scenario's setup() once (worker/lifecycle.h) and ship what it returned with the scenario, so
+ * every VU on every worker gets it as `data`. 0 (also without a setup()), or negative errno with
+ * "file:line: message" in err: the run must not start. */
+int scenario_setup(const char *path, scenario *s, bool allow_exec, char *err, size_t errlen);
+/* Run teardown(data) once after the run. 0 (also without a teardown()), or negative errno with err set. */
+int scenario_teardown(const char *path, const scenario *s, bool allow_exec, char *err, size_t errlen);
+
 /* What scenario_load checks beyond options_load_source (which already refuses unknown options, profile
  * sources and a scenario without tasks): every threshold expression parses. `loadctl check`, `start`
  * and `master` all go through scenario_load, so they refuse the same scenarios with the same

@@ -146,7 +146,7 @@ http_block = re.search(r"```lua\n(-- fragment: task\n)?local r = http\.get.*?```
 funcs |= set(re.findall(r"(http\.\w+)\(", http_block.group(0))) if http_block else set()
 other = text.split("\n## Other functions", 1)[1].split("\n## ", 1)[0] if "\n## Other functions" in text else ""
 funcs |= set(re.findall(r"^\| `([\w.]+)\(", other, re.M))
-hooks = {"on_start", "on_stop"}                                                # defined by the scenario
+hooks = {"on_start", "on_stop", "setup", "teardown"}                                                # defined by the scenario
 must = {"task", "check", "group", "sleep", "think", "env", "log", "data.csv", "http.get", "http.post",
         "http.request"}
 for f in sorted(must - funcs):
