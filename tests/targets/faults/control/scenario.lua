@@ -2,7 +2,7 @@
 options = {
   name = "control",
   target = "http://127.0.0.1:8080",
-  rate = 150, max_vus = 300, duration = "20s",
+  rate = 80, max_vus = 200, duration = "20s",
   -- the sources docs/profiling.md recommends for a Go service; windows at loadctl's default
   profile = {
     { source = "pprof", url = "http://127.0.0.1:6060/debug/pprof/profile" },

@@ -1,6 +1,6 @@
 // orders.go - a checkout service: product pages and orders, handlers as closures on a ServeMux behind
 // one labelling middleware. Planted fault (variant helper, and the label variants that change only the
-// middleware): orders from customers on the manual-review list (every 20th customer id, ~5 % of
+// middleware): orders from customers on the manual-review list (every 10th customer id, ~10 % of
 // orders) run fraudCheck, which spends its CPU in mix, the hash helper that pricing and the background
 // rate refresher call too. Variant control: the same service with an empty review list.
 package main
@@ -14,7 +14,7 @@ import (
 )
 
 func init() {
-	register("helper", "fraudCheck on ~5% of POST /api/orders, CPU in the shared helper mix; baggage decoded",
+	register("helper", "fraudCheck on ~10% of POST /api/orders, CPU in the shared helper mix; baggage decoded",
 		func(e *env) http.Handler { return newOrders(e, labelsDecoded, true) })
 	register("labels_encoded", "as helper; labels keep baggage values percent-encoded",
 		func(e *env) http.Handler { return newOrders(e, labelsEncoded, true) })
@@ -72,7 +72,7 @@ func newOrders(e *env, style labelStyle, review bool) http.Handler {
 		for _, it := range o.Items {
 			total += s.price(it.ID) * float64(it.Qty)
 		}
-		flagged := s.review && o.Customer%20 == 0
+		flagged := s.review && o.Customer%10 == 0
 		s.e.plant.request(flagged)
 		status := "accepted"
 		if flagged && fraudCheck(uint64(o.Customer), len(o.Items))%97 == 0 {
@@ -86,9 +86,9 @@ func newOrders(e *env, style labelStyle, review bool) http.Handler {
 	return doLabels(style, mux)
 }
 
-// price of product id at the current rates (~0.1 ms of mix).
+// price of product id at the current rates (~50 µs of mix).
 func (s *orderSvc) price(id int) float64 {
-	return float64(mix(uint64(id)^atomic.LoadUint64(&s.rates), 60000)%10000) / 100
+	return float64(mix(uint64(id)^atomic.LoadUint64(&s.rates), 30000)%10000) / 100
 }
 
 // refreshRates is the background job that shares mix with pricing and fraudCheck: ~3 ms every 100 ms.

@@ -3,7 +3,7 @@
 // a pprof.Do middleware (labels: baggage decoded + trace ids).
 //
 //	wait_dep:   GET /api/quote for exotic pairs (~10 %) calls fetchRates -> the dependency, 40 ms;
-//	wait_timer: POST /api/alerts of throttled tenants (~10 %) wait 40 ms in awaitQuota (a timer);
+//	wait_timer: POST /api/alerts of throttled tenants (~20 %) wait 40 ms in awaitQuota (a timer);
 //	nplus1:     GET /api/orders of heavy users (~7 %) loads 40 order lines one upstream call each.
 package main
 
@@ -21,7 +21,7 @@ import (
 func init() {
 	register("wait_dep", "fetchRates waits 40 ms on the dependency for ~10% of GET /api/quote",
 		func(e *env) http.Handler { return newUpstream(e, "dep") })
-	register("wait_timer", "awaitQuota waits on a 40 ms timer for ~10% of POST /api/alerts",
+	register("wait_timer", "awaitQuota waits on a 40 ms timer for ~20% of POST /api/alerts",
 		func(e *env) http.Handler { return newUpstream(e, "timer") })
 	register("nplus1", "loadOrderLines: one upstream call per line, 40 lines for ~7% of GET /api/orders",
 		func(e *env) http.Handler { return newUpstream(e, "nplus1") })
@@ -54,7 +54,7 @@ func newUpstream(e *env, fault string) http.Handler {
 		},
 		"POST /api/alerts": func(w http.ResponseWriter, r *http.Request) {
 			tenant, _ := strconv.Atoi(r.URL.Query().Get("tenant"))
-			throttled := s.fault == "timer" && tenant%10 == 0
+			throttled := s.fault == "timer" && tenant%5 == 0
 			s.e.plant.request(throttled)
 			body, _ := io.ReadAll(r.Body)
 			if throttled && !awaitQuota(r.Context(), 40*time.Millisecond) {
