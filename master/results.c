@@ -211,10 +211,14 @@ int results_finish(results *r, bool aborted, int64_t late_intervals, registry *r
     code = 2;
   } else {
     char cerr[512];
-    if (r->cfg->opt && r->cfg->opt->nprofiles > 0 && correlate_attach(r->dir, r->rep, cerr, sizeof cerr) < 0)
-      LOG(LOG_WARN, "master: correlation: %s", cerr);
-    else if (r->cfg->opt && r->cfg->opt->nprofiles > 0)
+    json_t *findings = NULL;
+    if (r->cfg->opt && r->cfg->opt->nprofiles > 0) {
+      if (correlate_attach(r->dir, &findings, cerr, sizeof cerr) < 0)
+        LOG(LOG_WARN, "master: correlation: %s", cerr);
+      else
+        report_set_findings(r->rep, findings);
       live_set_findings(r->lv, report_findings(r->rep)); /* listed after the thresholds */
+    }
     if (write_report(r) < 0) code = 2;
   }
   if (r->unwritten) {

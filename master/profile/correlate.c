@@ -1,5 +1,6 @@
-/* correlate.c - findings from profiles + latency (see correlate.h): exemplar join, per-request shares,
- * time-window rank correlation, mutex/block dominance and run-vs-run differences, each with evidence. */
+/* correlate.c - findings from profiles + latency (see correlate.h): the samples of every window go into one
+ * stack table per profile kind (corrstack.h), labelled by the exemplar join (corrjoin.h); each method is a
+ * contrast of two populations; the driver ranks, de-duplicates and returns them. */
 #include "master/profile/correlate.h"
 
 #include <errno.h>
@@ -9,181 +10,198 @@
 #include <string.h>
 
 #include "common/rundir.h"
+#include "master/profile/corrjoin.h"
+#include "master/profile/corrstack.h"
+#include "master/profile/corrwin.h"
 #include "master/profile/export.h"
 #include "master/profile/flame.h"
 #include "master/profile/source.h"
-#include "master/report/report.h"
 
-#define MIN_N CORRELATE_MIN_SAMPLES
+enum { SET_CPU, SET_WAIT, SET_COUNT };
+
+typedef struct ctx {
+  const correlate_input *in;
+  corrjoin *join;
+  corrstack set[SET_COUNT];
+  unsigned char *cls[SET_COUNT]; /* CORRJOIN_* per sample */
+  json_t *out;
+} ctx;
 
 /* ---------- small helpers ---------- */
-
-static int is_internal(const char *n) {
-  return strncmp(n, "runtime.", 8) == 0 || strncmp(n, "sync.", 5) == 0 || strncmp(n, "internal/", 9) == 0;
-}
 
 const char *correlate_frame(const pprof_profile *p, const pprof_sample *s) {
   if (!s->nstack) return "(no stack)";
   for (size_t i = 0; i < s->nstack; i++) {
     const char *n = p->strings[p->functions[s->stack[i]].name];
-    if (!is_internal(n)) return n;
+    if (!corrstack_is_framework(n)) return n;
   }
   return p->strings[p->functions[s->stack[0]].name];
 }
 
-static double map_get(const json_t *m, const char *k) {
-  json_t *v = json_object_get(m, k);
-  return v ? json_number_value(v) : 0.0;
-}
-
-static void map_add(json_t *m, const char *k, double v) {
-  json_object_set_new(m, k, json_real(map_get(m, k) + v));
-}
-
-static json_t *map_child(json_t *m, const char *k) {
-  json_t *c = json_object_get(m, k);
-  if (!c) {
-    c = json_object();
-    json_object_set_new(m, k, c);
-  }
-  return c;
-}
-
 static int is_cpu(const char *type) {
-  return !(strcmp(type, "mutex") == 0 || strcmp(type, "block") == 0 || strcmp(type, "heap") == 0 ||
-           strcmp(type, "allocs") == 0 || strcmp(type, "goroutine") == 0);
+  static const char *const other[] = {"mutex", "block", "heap", "allocs", "goroutine", "threadcreate"};
+  for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+    if (strcmp(type, other[i]) == 0) return 0;
+  return 1;
 }
 
-static const char *req_label(const pprof_profile *p, const pprof_sample *s) {
-  const char *n = pprof_label_get(p, s, "loadctl.name");
-  return n ? n : pprof_label_get(p, s, "k6.name");
+static double r3(double v) {
+  return round(v * 1000) / 1000;
 }
 
-static json_t *finding(const char *kind, const char *request, const char *fn, double share, double base,
-                       const json_t *window, const char *evidence, double samples, double score) {
+static json_t *finding(const char *kind, const char *request, const char *fn, double share, double base) {
   json_t *f = json_object();
   json_object_set_new(f, "kind", json_string(kind));
-  json_object_set_new(f, "request", request ? json_string(request) : json_null());
+  json_object_set_new(f, "request", request && *request ? json_string(request) : json_null());
   json_object_set_new(f, "function", json_string(fn));
-  json_object_set_new(f, "share", json_real(round(share * 1000) / 1000));
-  json_object_set_new(f, "baseline_share", json_real(round(base * 1000) / 1000));
-  json_object_set_new(f, "window", window ? json_deep_copy(window) : json_null());
-  json_object_set_new(f, "evidence", json_string(evidence));
-  json_object_set_new(f, "samples", json_integer((json_int_t)samples));
-  json_object_set_new(f, "score", json_real(score));
+  json_object_set_new(f, "share", json_real(r3(share)));
+  json_object_set_new(f, "baseline_share", json_real(r3(base)));
+  json_object_set_new(f, "window", json_null());
   return f;
 }
 
-/* Best key of num (share num/ntot) over base (share (base-num)/btot when sub, else base/btot). */
-static const char *best_delta(const json_t *num, double ntot, const json_t *base, double btot, int sub,
-                              double *share, double *bshare) {
-  const char *k, *best = NULL;
+/* The rest of a finding: populations (names + values), p-value, evidence, path, profile and score. */
+static void finish(json_t *f, const char *pa, double na, const char *pb, double nb, double p, json_t *path,
+                   const char *profile, double score, const char *evidence) {
+  json_object_set_new(f, "path", path ? path : json_array());
+  json_object_set_new(f, "samples", json_pack("{s:I,s:I}", pa, (json_int_t)llround(na), pb, (json_int_t)llround(nb)));
+  json_object_set_new(f, "p_value", json_real(p));
+  json_object_set_new(f, "evidence", json_string(evidence));
+  json_object_set_new(f, "profile", json_string(profile));
+  json_object_set_new(f, "score", json_real(r3(score)));
+}
+
+/* Request name owning >= LOCK_NAME_SHARE of the masked samples holding fn (any name when fn < 0). */
+static const char *owner(const corrstack *cs, const unsigned char *mask, int64_t fn) {
+  json_t *by = json_object();
+  double tot = 0, best = 0;
+  const char *k, *name = NULL;
   json_t *v;
-  double bd = 0;
-  json_object_foreach((json_t *)num, k, v) {
-    double s = json_number_value(v) / ntot;
-    double b = map_get(base, k);
-    if (sub) b -= json_number_value(v);
-    b = btot > 0 ? b / btot : 0;
-    if (s - b > bd) {
-      bd = s - b;
-      best = k;
-      *share = s;
-      *bshare = b;
-    }
+  for (size_t i = 0; i < cs->n; i++) {
+    const corr_sample *c = &cs->s[i];
+    int has = fn < 0;
+    for (size_t j = 0; j < c->nstack && !has; j++) has = (int64_t)c->stack[j] == fn;
+    if ((mask && !mask[i]) || !has) continue;
+    tot += c->value;
+    if (c->name)
+      json_object_set_new(by, c->name, json_real(json_number_value(json_object_get(by, c->name)) + c->value));
   }
-  return best;
-}
-
-static int strong(double share, double base, double min_share, double min_delta) {
-  return share >= min_share && share - base >= min_delta && share >= 2 * base;
-}
-
-/* ---------- (1) exemplar join ---------- */
-
-/* Slow trace and span ids -> request name; returns how many slow exemplars there are. */
-static size_t slow_sets(const json_t *exemplars, json_t *slow) {
-  size_t i, j, n = 0;
-  json_t *line, *x;
-  json_array_foreach(exemplars, i, line) {
-    const char *name = json_string_value(json_object_get(line, "name"));
-    json_array_foreach(json_object_get(line, "slow"), j, x) {
-      const char *t = json_string_value(json_object_get(x, "trace_id"));
-      const char *s = json_string_value(json_object_get(x, "span_id"));
-      if (t && *t) json_object_set_new(slow, t, json_string(name ? name : ""));
-      if (s && *s) json_object_set_new(slow, s, json_string(name ? name : ""));
-      n++;
+  json_object_foreach(by, k, v) if (json_number_value(v) > best) best = json_number_value(v), name = k;
+  /* the key strings are the names pooled in the join (c->name), which outlive by */
+  for (size_t i = 0; name && i < cs->n; i++)
+    if (cs->s[i].name && strcmp(cs->s[i].name, name) == 0) {
+      name = cs->s[i].name;
+      break;
     }
-  }
-  return n;
+  if (tot <= 0 || best < CORRELATE_LOCK_NAME_SHARE * tot) name = NULL;
+  json_decref(by);
+  return name;
 }
 
-static void method_tail(const correlate_input *in, json_t *out) {
-  json_t *slow = json_object(), *sm = json_object(), *bm = json_object(), *names = json_object();
-  double st = 0, bt = 0;
-  size_t nslow = in->exemplars ? slow_sets(in->exemplars, slow) : 0;
-  for (size_t w = 0; w < in->nwindows && json_object_size(slow); w++) {
-    const pprof_profile *p = in->windows[w].prof;
-    if (!is_cpu(in->windows[w].type) || !p->nsample_types) continue;
+/* ---------- loading ---------- */
+
+static int load(ctx *c) {
+  for (size_t w = 0; w < c->in->nwindows; w++) {
+    const correlate_window *cw = &c->in->windows[w];
+    const pprof_profile *p = cw->prof;
+    int set = is_cpu(cw->type) ? SET_CPU : strcmp(cw->type, "goroutine") == 0 ? SET_WAIT : -1;
+    if (set < 0 || !p->nsample_types) continue;
     for (size_t i = 0; i < p->nsamples; i++) {
-      const pprof_sample *s = &p->samples[i];
-      const char *t = pprof_label_get(p, s, "trace_id"), *sp = pprof_label_get(p, s, "span_id");
-      /* baseline: everything else the process did (typical traced requests are rarely sampled at all) */
-      json_t *hit = t ? json_object_get(slow, t) : NULL;
-      if (!hit && sp) hit = json_object_get(slow, sp);
-      double v = (double)s->values[0];
-      if (hit) {
-        map_add(sm, correlate_frame(p, s), v);
-        map_add(names, json_string_value(hit), v);
-        st += v;
-      } else {
-        map_add(bm, correlate_frame(p, s), v);
-        bt += v;
-      }
+      corrstack *cs = &c->set[set];
+      if (p->samples[i].values[0] <= 0) continue;
+      if (corrstack_add(cs, p, &p->samples[i], 0, w) < 0) return -ENOMEM;
+      corr_sample *s = &cs->s[cs->n - 1];
+      s->name = corrjoin_request(c->join, p, &p->samples[i]);
+      corrjoin_ids(c->join, p, &p->samples[i], &s->trace_id, &s->span_id);
     }
   }
-  double sh = 0, bs = 0;
-  const char *fn = st >= MIN_N && bt >= MIN_N ? best_delta(sm, st, bm, bt, 0, &sh, &bs) : NULL;
-  if (fn && strong(sh, bs, 0.10, 0.10)) {
-    double bn = 0;
-    const char *k, *req = NULL;
-    json_t *v;
-    json_object_foreach(names, k, v) if (json_number_value(v) > bn) {
-      bn = json_number_value(v);
-      req = k;
+  for (int k = 0; k < SET_COUNT; k++) {
+    corrstack *cs = &c->set[k];
+    if (!(c->cls[k] = calloc(cs->n ? cs->n : 1, 1))) return -ENOMEM;
+    for (size_t i = 0; i < cs->n; i++) {
+      const char *sn = NULL;
+      c->cls[k][i] = (unsigned char)corrjoin_class(c->join, cs->s[i].trace_id, cs->s[i].span_id, cs->s[i].name, &sn);
+      if (sn && *sn) cs->s[i].name = corrjoin_pool(c->join, sn); /* the exemplar's name is authoritative */
     }
-    char ev[512];
-    snprintf(ev, sizeof ev,
-             "exemplar join (cpu profile): %.0f samples of the %zu slowest traced requests spend %.0f%% in "
-             "%s vs %.0f%% "
-             "of the other %.0f samples (typical requests and all other work)",
-             st, nslow, sh * 100, fn, bs * 100, bt);
-    json_t *f = finding("tail", req && *req ? req : NULL, fn, sh, bs, NULL, ev, st, 3 + sh - bs);
-    json_object_set_new(f, "profile", json_string("cpu"));
-    json_array_append_new(out, f);
   }
-  json_decref(slow);
-  json_decref(sm);
-  json_decref(bm);
+  return 0;
+}
+
+/* ---------- tail: slow vs typical requests (CPU: kind tail; goroutine polls: kind wait) ---------- */
+
+static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsigned char *b) {
+  corrstack *cs = &c->set[set];
+  const unsigned char *cls = c->cls[set];
+  corr_opts o = {0};
+  corr_contrast r;
+  double same = 0;
+  for (size_t i = 0; i < cs->n; i++) { /* baseline: the same request's typical samples when there are enough */
+    a[i] = cls[i] == CORRJOIN_SLOW && cs->s[i].name == name;
+    b[i] = cls[i] == CORRJOIN_TYPICAL && cs->s[i].name == name;
+    same += b[i] ? cs->s[i].value : 0;
+  }
+  if (same < CORRELATE_MIN_SAMPLES || !name) {
+    for (size_t i = 0; i < cs->n; i++) b[i] = cls[i] == CORRJOIN_TYPICAL;
+    o.skip_chain = 1;
+  }
+  if (corrstack_contrast(cs, a, b, &o, &r) < 0 || r.fn < 0) return;
+  const char *fn = cs->names[r.fn], *what = set == SET_CPU ? "CPU samples" : "goroutine observations";
+  double sa = r.a_fn / r.a_tot, sb = r.b_fn / r.b_tot;
+  char ev[640];
+  snprintf(ev, sizeof ev,
+           "exemplar join (%s profile): %.0f %s of the %zu requests measured slow%s%s have %s on the stack "
+           "(%.0f%%) vs %.0f%% of %.0f of requests measured typical%s; two-proportion z test p = %.2g",
+           set == SET_CPU ? "cpu" : "goroutine", r.a_tot, what, corrjoin_nslow(c->join), name ? " of " : "",
+           name ? name : "", fn, sa * 100, sb * 100, r.b_tot, o.skip_chain ? " (all request names)" : "",
+           r.p_value);
+  json_t *f = finding(set == SET_CPU ? "tail" : "wait", name, fn, sa, sb);
+  finish(f, "slow", r.a_tot, "typical", r.b_tot, r.p_value, r.path, set == SET_CPU ? "cpu" : "goroutine",
+         3 + sa - sb, ev);
+  json_array_append_new(c->out, f);
+}
+
+static void method_tail(ctx *c, int set) {
+  corrstack *cs = &c->set[set];
+  json_t *names = json_object();
+  unsigned char *a = calloc(cs->n ? cs->n : 1, 1), *b = calloc(cs->n ? cs->n : 1, 1);
+  int unnamed = 0;
+  for (size_t i = 0; a && b && i < cs->n; i++)
+    if (c->cls[set][i] == CORRJOIN_SLOW) {
+      if (cs->s[i].name)
+        json_object_set_new(names, cs->s[i].name, json_true());
+      else
+        unnamed = 1;
+    }
+  const char *k;
+  json_t *v;
+  if (a && b) {
+    json_object_foreach(names, k, v) {
+      for (size_t i = 0; i < cs->n; i++) /* the pooled pointer of this name */
+        if (cs->s[i].name && strcmp(cs->s[i].name, k) == 0) {
+          tail_one(c, set, cs->s[i].name, a, b);
+          break;
+        }
+    }
+    if (unnamed) tail_one(c, set, NULL, a, b);
+  }
+  free(a);
+  free(b);
   json_decref(names);
 }
 
-/* ---------- latency from intervals ---------- */
+/* ---------- endpoint: one request name vs the others ---------- */
 
-/* Count-weighted mean p99 (ms) of the per-name interval lines starting in [t0,t1) (name NULL: all names).
- * -1 when none. */
-static double latency_p99(const json_t *intervals, int64_t t0, int64_t t1, const char *name) {
+/* Count-weighted mean of key over the name's interval lines (all when name is NULL), -1 when none. */
+static double name_mean(const json_t *iv, const char *name, const char *key) {
   double sum = 0, n = 0;
   size_t i;
   json_t *o;
-  json_array_foreach(intervals, i, o) {
+  json_array_foreach(iv, i, o) {
     const char *nm = json_string_value(json_object_get(o, "name"));
-    int64_t t = json_integer_value(json_object_get(o, "t"));
-    double c = json_number_value(json_object_get(o, "count"));
-    if (!nm || strcmp(nm, RUNDIR_TOTAL_NAME) == 0 || t < t0 || t >= t1 || c <= 0) continue;
-    if (name && strcmp(nm, name) != 0) continue;
-    sum += c * json_number_value(json_object_get(o, "p99_ms"));
-    n += c;
+    double cnt = json_number_value(json_object_get(o, "count"));
+    if (!nm || strcmp(nm, RUNDIR_TOTAL_NAME) == 0 || cnt <= 0 || (name && strcmp(nm, name) != 0)) continue;
+    sum += cnt * json_number_value(json_object_get(o, key));
+    n += cnt;
   }
   return n > 0 ? sum / n : -1;
 }
@@ -193,272 +211,207 @@ static int cmp_dbl(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-static double median(const double *v, size_t n) {
-  double *c = malloc(n * sizeof *c);
-  if (!c || !n) {
-    free(c);
-    return 0;
-  }
-  memcpy(c, v, n * sizeof *c);
-  qsort(c, n, sizeof *c, cmp_dbl);
-  double m = n % 2 ? c[n / 2] : (c[n / 2 - 1] + c[n / 2]) / 2;
-  free(c);
-  return m;
-}
-
-/* ---------- (2) per request ---------- */
-
-static int latency_is_high(const correlate_input *in, json_t *per, const char *name, double *lat,
-                           double *med) {
+/* Does name's latency stand out (its p99 vs the other names' median p99, or its own p99/p50)? The reason in
+ * words into why. Unknown latency (no intervals) counts as standing out. */
+static int stands_out(const json_t *iv, const char *name, char *why, size_t whylen) {
   const char *k;
+  json_t *names = json_object(), *o, *v;
+  double p99 = name_mean(iv, name, "p99_ms"), p50 = name_mean(iv, name, "p50_ms"), others[512];
+  size_t n = 0, i;
+  why[0] = '\0';
+  if (!iv || p99 < 0) {
+    json_decref(names);
+    return 1;
+  }
+  json_array_foreach(iv, i, o) json_object_set_new(names, json_string_value(json_object_get(o, "name")) ?
+                                                              json_string_value(json_object_get(o, "name")) : "",
+                                                   json_true());
+  json_object_foreach(names, k, v) {
+    double x = strcmp(k, name) && strcmp(k, RUNDIR_TOTAL_NAME) && *k ? name_mean(iv, k, "p99_ms") : -1;
+    if (x >= 0 && n < sizeof others / sizeof others[0]) others[n++] = x;
+  }
+  json_decref(names);
+  qsort(others, n, sizeof *others, cmp_dbl);
+  double med = n ? (n % 2 ? others[n / 2] : (others[n / 2 - 1] + others[n / 2]) / 2) : -1;
+  if (med >= 0 && p99 >= CORRELATE_ENDPOINT_P99 * med) {
+    snprintf(why, whylen, "; its p99 %.1f ms vs median %.1f ms over other requests", p99, med);
+    return 1;
+  }
+  if (p50 > 0 && p99 >= CORRELATE_ENDPOINT_TAIL * p50) {
+    snprintf(why, whylen, "; its p99 %.1f ms is %.0fx its p50 %.1f ms", p99, p99 / p50, p50);
+    return 1;
+  }
+  return 0;
+}
+
+static void endpoint_one(ctx *c, int set, const char *name, unsigned char *a, unsigned char *b) {
+  corrstack *cs = &c->set[set];
+  corr_opts o = {1};
+  corr_contrast r;
+  char lt[160], ev[640];
+  for (size_t i = 0; i < cs->n; i++) {
+    a[i] = cs->s[i].name == name;
+    b[i] = cs->s[i].name && cs->s[i].name != name;
+  }
+  if (!stands_out(c->in->intervals, name, lt, sizeof lt)) return;
+  if (corrstack_contrast(cs, a, b, &o, &r) < 0 || r.fn < 0) return;
+  const char *fn = cs->names[r.fn], *what = set == SET_CPU ? "CPU samples" : "goroutine observations";
+  double sa = r.a_fn / r.a_tot, sb = r.b_fn / r.b_tot;
+  snprintf(ev, sizeof ev,
+           "per-request labels (%s profile): %.0f%% of %.0f %s of %s have %s on the stack vs %.0f%% of %.0f of "
+           "the other requests%s; two-proportion z test p = %.2g",
+           set == SET_CPU ? "cpu" : "goroutine", sa * 100, r.a_tot, what, name, fn, sb * 100, r.b_tot, lt,
+           r.p_value);
+  json_t *f = finding(set == SET_CPU ? "endpoint" : "wait", name, fn, sa, sb);
+  finish(f, "request", r.a_tot, "other_requests", r.b_tot, r.p_value, r.path, set == SET_CPU ? "cpu" : "goroutine",
+         2 + sa - sb, ev);
+  json_array_append_new(c->out, f);
+}
+
+static void method_endpoint(ctx *c, int set) {
+  corrstack *cs = &c->set[set];
+  json_t *seen = json_object();
+  unsigned char *a = calloc(cs->n ? cs->n : 1, 1), *b = calloc(cs->n ? cs->n : 1, 1);
+  for (size_t i = 0; a && b && i < cs->n; i++) {
+    const char *nm = cs->s[i].name;
+    if (!nm || json_object_get(seen, nm)) continue;
+    json_object_set_new(seen, nm, json_true());
+    endpoint_one(c, set, nm, a, b);
+  }
+  free(a);
+  free(b);
+  json_decref(seen);
+}
+
+/* ---------- window: anomalous intervals vs the others ---------- */
+
+static void method_window(ctx *c) {
+  corrstack *cs = &c->set[SET_CPU];
+  json_t *spans = NULL;
+  size_t judged = 0, bad = 0;
+  char why[256], ev[768];
+  unsigned char *a = calloc(cs->n ? cs->n : 1, 1), *b = calloc(cs->n ? cs->n : 1, 1);
+  corr_contrast r;
+  if (!a || !b || !c->in->intervals || corrwin_spans(c->in->intervals, &spans, &judged, &bad, why, sizeof why) < 0)
+    goto out;
+  if (!bad || (double)bad > CORRELATE_WIN_MAX_FRAC * (double)judged) goto out;
+  size_t nbad = 0, ngood = 0;
+  for (size_t w = 0; w < c->in->nwindows; w++) {
+    const correlate_window *cw = &c->in->windows[w];
+    double ov = corrwin_overlap(spans, cw->start_ms, cw->end_ms);
+    if (is_cpu(cw->type)) nbad += ov >= CORRELATE_WIN_OVERLAP, ngood += ov <= 0;
+  }
+  for (size_t i = 0; i < cs->n; i++) {
+    const correlate_window *cw = &c->in->windows[cs->s[i].window];
+    double ov = corrwin_overlap(spans, cw->start_ms, cw->end_ms);
+    a[i] = ov >= CORRELATE_WIN_OVERLAP;
+    b[i] = ov <= 0;
+  }
+  if (corrstack_contrast(cs, a, b, NULL, &r) < 0 || r.fn < 0) goto out;
+  const char *fn = cs->names[r.fn];
+  double sa = r.a_fn / r.a_tot, sb = r.b_fn / r.b_tot;
+  snprintf(ev, sizeof ev,
+           "time windows (cpu profile): %zu of %zu steady intervals stand out (strongest: %s); in the %zu profile "
+           "windows overlapping them %s is on %.0f%% of %.0f samples vs %.0f%% of %.0f samples in the %zu "
+           "windows that do not; two-proportion z test p = %.2g",
+           bad, judged, why, nbad, fn, sa * 100, r.a_tot, sb * 100, r.b_tot, ngood, r.p_value);
+  json_t *f = finding("window", NULL, fn, sa, sb), *win = json_array(), *s;
+  size_t i;
+  json_array_foreach(spans, i, s) json_array_append_new(
+      win, json_pack("[f,f]", (double)json_integer_value(json_array_get(s, 0)) / 1000.0,
+                     (double)json_integer_value(json_array_get(s, 1)) / 1000.0));
+  json_object_set_new(f, "window", win);
+  finish(f, "anomalous", r.a_tot, "normal", r.b_tot, r.p_value, r.path, "cpu", 1 + sa - sb, ev);
+  json_array_append_new(c->out, f);
+out:
+  free(a);
+  free(b);
+  json_decref(spans);
+}
+
+/* ---------- lock: the function releasing a contended lock, and what runs under it ---------- */
+
+/* Under a closure holding the lock, the heaviest named frame it calls in the CPU samples (or itself). */
+static int64_t under(const corrstack *cs, int64_t holder) {
+  double *w = calloc(cs->nnames ? cs->nnames : 1, sizeof *w), bw = 0;
+  int64_t best = holder;
+  for (size_t i = 0; w && i < cs->n; i++) {
+    const corr_sample *s = &cs->s[i];
+    for (size_t k = s->nstack; k-- > 1;)
+      if ((int64_t)s->stack[k] == holder) {
+        for (size_t j = k; j-- > 0;) {
+          const char *n = cs->names[s->stack[j]];
+          if (corrstack_is_framework(n) || corrstack_is_closure(n)) continue;
+          w[s->stack[j]] += s->value;
+          break;
+        }
+        break;
+      }
+  }
+  for (size_t f = 0; w && f < cs->nnames; f++)
+    if (w[f] > bw) bw = w[f], best = (int64_t)f;
+  free(w);
+  return best;
+}
+
+static int lock_one(ctx *c, const char *type) {
+  json_t *delay = json_object(), *cont = json_object();
+  double total = 0, ncont = 0, bd = 0;
+  const char *k, *holder = NULL;
   json_t *v;
-  double vals[256];
-  size_t n = 0;
-  *lat = -1;
-  *med = -1;
-  if (!in->intervals) return 1;
-  json_object_foreach(per, k, v) {
-    double l = latency_p99(in->intervals, INT64_MIN, INT64_MAX, k);
-    if (strcmp(k, name) == 0)
-      *lat = l;
-    else if (l >= 0 && n < 256)
-      vals[n++] = l;
-  }
-  if (*lat < 0 || n < 1) return 1;
-  *med = median(vals, n);
-  return *lat >= 1.5 * *med;
-}
-
-static void method_endpoint(const correlate_input *in, json_t *out) {
-  json_t *per = json_object(), *tot = json_object(), *all = json_object();
-  double at = 0;
-  for (size_t w = 0; w < in->nwindows; w++) {
-    const pprof_profile *p = in->windows[w].prof;
-    if (!is_cpu(in->windows[w].type) || !p->nsample_types) continue;
-    for (size_t i = 0; i < p->nsamples; i++) {
-      const pprof_sample *s = &p->samples[i];
-      const char *name = req_label(p, s), *fn = correlate_frame(p, s);
-      double v = (double)s->values[0];
-      map_add(all, fn, v); /* the baseline of a request is everything else in the profile */
-      at += v;
-      if (!name) continue;
-      map_add(map_child(per, name), fn, v);
-      map_add(tot, name, v);
-    }
-  }
-  const char *name;
-  json_t *fns;
-  json_object_foreach(per, name, fns) {
-    double nt = map_get(tot, name), rest = at - nt, sh = 0, bs = 0, lat, med;
-    if (nt < MIN_N || rest < MIN_N) continue;
-    const char *fn = best_delta(fns, nt, all, rest, 1, &sh, &bs);
-    if (!fn || !strong(sh, bs, 0.20, 0.15) || !latency_is_high(in, per, name, &lat, &med)) continue;
-    char ev[512], lt[128] = "";
-    if (lat >= 0 && med >= 0)
-      snprintf(lt, sizeof lt, "; its p99 %.1f ms vs median %.1f ms over other requests", lat, med);
-    snprintf(ev, sizeof ev,
-             "per-request labels (cpu profile): %.0f samples of %s spend %.0f%% in %s vs %.0f%% of the other "
-             "%.0f samples "
-             "(other requests and unlabelled work)%s",
-             nt, name, sh * 100, fn, bs * 100, rest, lt);
-    json_t *f = finding("endpoint", name, fn, sh, bs, NULL, ev, nt, 2 + sh - bs);
-    json_object_set_new(f, "profile", json_string("cpu"));
-    json_array_append_new(out, f);
-  }
-  json_decref(per);
-  json_decref(tot);
-  json_decref(all);
-}
-
-/* ---------- (3) time windows ---------- */
-
-static void ranks(const double *v, size_t n, double *r) {
-  for (size_t i = 0; i < n; i++) {
-    double less = 0, eq = 0;
-    for (size_t j = 0; j < n; j++) {
-      if (v[j] < v[i])
-        less++;
-      else if (v[j] == v[i])
-        eq++;
-    }
-    r[i] = less + (eq + 1) / 2;
-  }
-}
-
-/* Spearman rank correlation of x and y (n <= 64). 0 when either is constant. */
-static double spearman(const double *x, const double *y, size_t n) {
-  double rx[64], ry[64], mx = 0, my = 0, sxy = 0, sxx = 0, syy = 0;
-  ranks(x, n, rx);
-  ranks(y, n, ry);
-  for (size_t i = 0; i < n; i++) mx += rx[i] / n, my += ry[i] / n;
-  for (size_t i = 0; i < n; i++) {
-    sxy += (rx[i] - mx) * (ry[i] - my);
-    sxx += (rx[i] - mx) * (rx[i] - mx);
-    syy += (ry[i] - my) * (ry[i] - my);
-  }
-  return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : 0;
-}
-
-#define MAXW 64
-
-typedef struct wstate {
-  size_t n;
-  double lat[MAXW], tot[MAXW];
-  int64_t t0[MAXW], t1[MAXW];
-  json_t *fn[MAXW]; /* fn -> value */
-  json_t *keys;
-} wstate;
-
-static void window_collect(const correlate_input *in, wstate *ws) {
-  ws->keys = json_object();
-  for (size_t w = 0; w < in->nwindows && ws->n < MAXW; w++) {
-    const correlate_window *cw = &in->windows[w];
-    if (!is_cpu(cw->type) || !cw->prof->nsample_types) continue;
-    double lat = latency_p99(in->intervals, cw->start_ms, cw->end_ms, NULL);
-    if (lat < 0 || pprof_total(cw->prof, 0) <= 0) continue;
-    size_t k = ws->n++;
-    ws->lat[k] = lat;
-    ws->t0[k] = cw->start_ms;
-    ws->t1[k] = cw->end_ms;
-    ws->tot[k] = (double)pprof_total(cw->prof, 0);
-    ws->fn[k] = json_object();
-    for (size_t i = 0; i < cw->prof->nsamples; i++) {
-      const char *fn = correlate_frame(cw->prof, &cw->prof->samples[i]);
-      map_add(ws->fn[k], fn, (double)cw->prof->samples[i].values[0]);
-      json_object_set_new(ws->keys, fn, json_true());
-    }
-  }
-}
-
-/* Judge fn over the windows: "bad" windows have p99 above the median (thr). */
-static void window_judge(const wstate *ws, const char *fn, double thr, json_t *out) {
-  double share[MAXW], bad = 0, badt = 0, good = 0, goodt = 0;
-  int64_t t0 = INT64_MAX, t1 = INT64_MIN;
-  for (size_t k = 0; k < ws->n; k++) {
-    double v = map_get(ws->fn[k], fn);
-    share[k] = v / ws->tot[k];
-    if (ws->lat[k] > thr)
-      bad += v, badt += ws->tot[k];
-    else
-      good += v, goodt += ws->tot[k];
-  }
-  double rho = spearman(ws->lat, share, ws->n);
-  if (badt < MIN_N || goodt < MIN_N || rho < 0.5) return;
-  double sb = bad / badt, sg = good / goodt;
-  if (!strong(sb, sg, 0.10, 0.10)) return;
-  for (size_t k = 0; k < ws->n; k++) /* the window: bad windows where fn is above its baseline */
-    if (ws->lat[k] > thr && share[k] > sg) {
-      if (ws->t0[k] < t0) t0 = ws->t0[k];
-      if (ws->t1[k] > t1) t1 = ws->t1[k];
-    }
-  char ev[512];
-  snprintf(
-      ev, sizeof ev,
-      "time windows (cpu profile): over %zu windows %s's share rises with p99 latency (Spearman %.2f); "
-      "%.0f%% of %.0f samples in windows with p99 above the median %.1f ms vs %.0f%% of %.0f samples in the "
-      "others",
-      ws->n, fn, rho, sb * 100, badt, thr, sg * 100, goodt);
-  json_t *win = json_pack("[I,I]", (json_int_t)t0, (json_int_t)t1);
-  json_t *f = finding("window", NULL, fn, sb, sg, win, ev, badt, 1 + (sb - sg) * rho);
-  json_object_set_new(f, "profile", json_string("cpu"));
-  json_object_set_new(f, "spearman", json_real(round(rho * 1000) / 1000));
-  json_array_append_new(out, f);
-  json_decref(win);
-}
-
-/* Windows split at the median p99; only judged when the upper half's mean p99 is >= 1.5x the lower's
- * (latency really rose somewhere, not just noise). */
-static void method_window(const correlate_input *in, json_t *out) {
-  wstate ws = {0};
-  if (!in->intervals) return;
-  window_collect(in, &ws);
-  if (ws.n >= 4) {
-    double med = median(ws.lat, ws.n), hi = 0, lo = 0, nhi = 0, nlo = 0;
-    for (size_t k = 0; k < ws.n; k++) {
-      if (ws.lat[k] > med)
-        hi += ws.lat[k], nhi++;
-      else
-        lo += ws.lat[k], nlo++;
-    }
-    const char *fn;
-    json_t *v;
-    if (nhi >= 1 && nlo >= 2 && hi / nhi >= 1.5 * (lo / nlo))
-      json_object_foreach(ws.keys, fn, v) window_judge(&ws, fn, med, out);
-  }
-  for (size_t k = 0; k < ws.n; k++) json_decref(ws.fn[k]);
-  json_decref(ws.keys);
-}
-
-/* ---------- mutex / block ---------- */
-
-static void contention_one(const correlate_input *in, const char *type, json_t *out) {
-  json_t *delay = json_object(), *names = json_object();
-  double total = 0, cont = 0;
-  for (size_t w = 0; w < in->nwindows; w++) {
-    const pprof_profile *p = in->windows[w].prof;
-    if (strcmp(in->windows[w].type, type) != 0 || !p->nsample_types) continue;
+  for (size_t w = 0; w < c->in->nwindows; w++) {
+    const pprof_profile *p = c->in->windows[w].prof;
+    if (strcmp(c->in->windows[w].type, type) != 0 || !p->nsample_types) continue;
     int vi = pprof_sample_type_index(p, "delay");
     if (vi < 0) vi = (int)p->nsample_types - 1;
     for (size_t i = 0; i < p->nsamples; i++) {
-      const pprof_sample *s = &p->samples[i];
-      const char *fn = correlate_frame(p, s), *nm = req_label(p, s);
-      map_add(delay, fn, (double)s->values[vi]);
-      if (nm) map_add(map_child(names, fn), nm, (double)s->values[vi]);
-      total += (double)s->values[vi];
-      cont += (double)s->values[0];
+      const char *fn = correlate_frame(p, &p->samples[i]);
+      double d = (double)p->samples[i].values[vi], n = (double)p->samples[i].values[0];
+      json_object_set_new(delay, fn, json_real(json_number_value(json_object_get(delay, fn)) + d));
+      json_object_set_new(cont, fn, json_real(json_number_value(json_object_get(cont, fn)) + n));
+      total += d;
+      ncont += n;
     }
   }
-  double sh = 0, bs = 0;
-  json_t *empty = json_object();
-  const char *fn = cont >= MIN_N && total > 0 ? best_delta(delay, total, empty, 1, 0, &sh, &bs) : NULL;
-  json_decref(empty);
-  if (fn && sh >= 0.5) {
-    /* window: span of the windows where fn had contention */
-    int64_t t0 = INT64_MAX, t1 = INT64_MIN;
-    for (size_t w = 0; w < in->nwindows; w++) {
-      const correlate_window *cw = &in->windows[w];
-      if (strcmp(cw->type, type) != 0) continue;
-      for (size_t i = 0; i < cw->prof->nsamples; i++)
-        if (strcmp(correlate_frame(cw->prof, &cw->prof->samples[i]), fn) == 0) {
-          if (cw->start_ms < t0) t0 = cw->start_ms;
-          if (cw->end_ms > t1) t1 = cw->end_ms;
-          break;
-        }
+  json_object_foreach(delay, k, v) if (json_number_value(v) > bd) bd = json_number_value(v), holder = k;
+  int found = 0;
+  if (holder && ncont >= CORRELATE_MIN_SAMPLES && total > 0 && bd / total >= CORRELATE_LOCK_SHARE) {
+    size_t nh = json_object_size(delay);
+    double x = json_number_value(json_object_get(cont, holder)), p0 = nh > 1 ? 1.0 / (double)nh : CORRELATE_LOCK_SHARE;
+    double z = (x - ncont * p0) / sqrt(ncont * p0 * (1 - p0)), pv = 0.5 * erfc(z / sqrt(2.0));
+    if (pv < CORRELATE_ALPHA) {
+      corrstack *cpu = &c->set[SET_CPU];
+      int64_t id = corrstack_id(cpu, holder), fid = id;
+      if (id >= 0 && corrstack_is_closure(holder)) fid = under(cpu, id);
+      const char *fn = fid >= 0 ? cpu->names[fid] : holder, *req = id >= 0 ? owner(cpu, NULL, id) : NULL;
+      int moved = strcmp(fn, holder) != 0;
+      char ev[640];
+      snprintf(ev, sizeof ev,
+               "%s profile: %s releases the lock behind %.0f%% of %.3f s of %s delay over %.0f contentions "
+               "(%zu functions contend; binomial z test of its %.0f contentions against an even split p = %.2g)"
+               "%s%s%s",
+               type, holder, bd / total * 100, total / 1e9, type, ncont, nh, x, pv,
+               moved ? "; under it the CPU samples run " : "", moved ? fn : "",
+               req ? ", almost all under one request" : "");
+      json_t *f = finding("lock", req, fn, bd / total, nh > 1 ? 1.0 / (double)nh : 0);
+      json_t *path = fid >= 0 ? corrstack_path(cpu, fid, NULL) : json_pack("[s]", holder);
+      finish(f, "holder_contentions", x, "all_contentions", ncont, pv, path, type, 2.5 + bd / total, ev);
+      json_array_append_new(c->out, f);
+      found = 1;
     }
-    const char *k, *req = NULL;
-    json_t *v;
-    double bn = 0, fd = map_get(delay, fn);
-    json_object_foreach(json_object_get(names, fn), k, v) if (json_number_value(v) > bn) {
-      bn = json_number_value(v);
-      req = k;
-    }
-    int ep = req && bn >= 0.8 * fd;
-    double next = 0;
-    json_object_foreach(delay, k, v) if (strcmp(k, fn) != 0 && json_number_value(v) / total > next) next =
-        json_number_value(v) / total;
-    char ev[512];
-    snprintf(ev, sizeof ev,
-             "%s profile: %s holds %.0f%% of %.3f s total %s delay over %.0f contentions (next function "
-             "%.0f%%)%s%s",
-             type, fn, sh * 100, total / 1e9, type, cont, next * 100, ep ? ", almost all under request " : "",
-             ep ? req : "");
-    json_t *win = t0 <= t1 ? json_pack("[I,I]", (json_int_t)t0, (json_int_t)t1) : NULL;
-    json_t *f = finding(ep ? "endpoint" : "window", ep ? req : NULL, fn, sh, next, ep ? NULL : win, ev, cont,
-                        1.5 + sh);
-    json_object_set_new(f, "profile", json_string(type));
-    json_array_append_new(out, f);
-    json_decref(win);
   }
   json_decref(delay);
-  json_decref(names);
+  json_decref(cont);
+  return found;
 }
 
-/* ---------- (4) run vs run ---------- */
+/* ---------- run vs run ---------- */
 
 static double self_shares(const pprof_profile *p, json_t *m) {
   double t = 0;
   for (size_t i = 0; p->nsample_types && i < p->nsamples; i++) {
-    map_add(m, correlate_frame(p, &p->samples[i]), (double)p->samples[i].values[0]);
+    const char *fn = correlate_frame(p, &p->samples[i]);
+    json_object_set_new(m, fn, json_real(json_number_value(json_object_get(m, fn)) + (double)p->samples[i].values[0]));
     t += (double)p->samples[i].values[0];
   }
   return t;
@@ -470,14 +423,18 @@ int correlate_compare(const pprof_profile *base, const pprof_profile *cur, json_
   int added = 0;
   const char *fn;
   json_t *v;
-  if (bt >= MIN_N && ct >= MIN_N) json_object_foreach(cm, fn, v) {
-      double c = json_number_value(v) / ct, b = map_get(bm, fn) / bt;
-      if (c - b < 0.05 || c < 1.5 * b) continue;
+  if (bt >= CORRELATE_MIN_SAMPLES && ct >= CORRELATE_MIN_SAMPLES) json_object_foreach(cm, fn, v) {
+      double cx = json_number_value(v), bx = json_number_value(json_object_get(bm, fn));
+      double c = cx / ct, b = bx / bt, p = corrstack_ztest(cx, ct, bx, bt);
+      if (c - b < CORRELATE_MIN_DELTA / 2 || c < CORRELATE_MIN_RATIO * b || p >= CORRELATE_ALPHA) continue;
       char ev[512];
       snprintf(ev, sizeof ev,
-               "run vs run (profile diff): %s has %.0f%% of %.0f samples vs %.0f%% of %.0f in the base run",
-               fn, c * 100, ct, b * 100, bt);
-      json_array_append_new(out, finding("regression", NULL, fn, c, b, NULL, ev, ct, 0.5 + c - b));
+               "run vs run (profile diff): %s has %.0f%% of %.0f samples vs %.0f%% of %.0f in the base run; "
+               "two-proportion z test p = %.2g",
+               fn, c * 100, ct, b * 100, bt, p);
+      json_t *f = finding("regression", NULL, fn, c, b);
+      finish(f, "new", ct, "base", bt, p, json_pack("[s]", fn), "cpu", 0.5 + c - b, ev);
+      json_array_append_new(out, f);
       added++;
     }
   json_decref(bm);
@@ -497,51 +454,57 @@ int correlate_compare_runs(const char *base_dir, const char *cur_dir, json_t *ou
 
 /* ---------- driver ---------- */
 
-static int cmp_score(const void *a, const void *b) {
-  double x = json_number_value(json_object_get(*(json_t *const *)a, "score"));
-  double y = json_number_value(json_object_get(*(json_t *const *)b, "score"));
-  return (x < y) - (x > y);
+static int cmp_score(const void *x, const void *y) {
+  const json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
+  double sa = json_number_value(json_object_get(a, "score")), sb = json_number_value(json_object_get(b, "score"));
+  if (sa != sb) return (sa < sb) - (sa > sb);
+  return strcmp(json_string_value(json_object_get(a, "function")), json_string_value(json_object_get(b, "function")));
 }
 
-int correlate_findings(const correlate_input *in, json_t **out) {
-  json_t *raw = json_array();
-  if (!raw) return -ENOMEM;
-  method_tail(in, raw);
-  method_endpoint(in, raw);
-  method_window(in, raw);
-  contention_one(in, "mutex", raw);
-  contention_one(in, "block", raw);
+/* Sort raw strongest first; a function already named by a stronger finding is not named again. */
+static json_t *rank(json_t *raw) {
   size_t n = json_array_size(raw);
-  json_t **v = calloc(n ? n : 1, sizeof *v);
-  if (!v) {
-    json_decref(raw);
-    return -ENOMEM;
+  json_t **v = calloc(n ? n : 1, sizeof *v), *out = json_array(), *named = json_object();
+  if (!v || !out || !named) {
+    free(v);
+    json_decref(out);
+    json_decref(named);
+    return NULL;
   }
   for (size_t i = 0; i < n; i++) v[i] = json_array_get(raw, i);
   qsort(v, n, sizeof *v, cmp_score);
-  *out = json_array();
-  for (size_t i = 0; i < n; i++) json_array_append(*out, v[i]);
+  for (size_t i = 0; i < n; i++) {
+    const char *fn = json_string_value(json_object_get(v[i], "function"));
+    if (json_object_get(named, fn)) continue;
+    json_object_set_new(named, fn, json_true());
+    json_array_append(out, v[i]);
+  }
   free(v);
-  json_decref(raw);
-  return *out ? 0 : -ENOMEM;
+  json_decref(named);
+  return out;
 }
 
-static json_t *read_jsonl(const char *dir, const char *name) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  FILE *f = fopen(path, "r");
-  if (!f) return NULL;
-  json_t *a = json_array();
-  char *line = NULL;
-  size_t cap = 0;
-  while (getline(&line, &cap, f) > 0) {
-    json_t *o = json_loads(line, 0, NULL);
-    if (json_is_object(o)) json_array_append(a, o);
-    json_decref(o);
+int correlate_findings(const correlate_input *in, json_t **out) {
+  ctx c = {.in = in, .out = json_array()};
+  int rc = -ENOMEM;
+  *out = NULL;
+  for (int k = 0; k < SET_COUNT; k++) corrstack_init(&c.set[k]);
+  if (!c.out || corrjoin_create(in->exemplars, in->intervals, &c.join) < 0 || load(&c) < 0) goto done;
+  for (int set = 0; set < SET_COUNT; set++) {
+    method_tail(&c, set);
+    method_endpoint(&c, set);
   }
-  free(line);
-  fclose(f);
-  return a;
+  method_window(&c);
+  if (!lock_one(&c, "mutex")) lock_one(&c, "block");
+  if ((*out = rank(c.out))) rc = 0;
+done:
+  for (int k = 0; k < SET_COUNT; k++) {
+    corrstack_free(&c.set[k]);
+    free(c.cls[k]);
+  }
+  corrjoin_free(c.join);
+  json_decref(c.out);
+  return rc;
 }
 
 int correlate_run(const char *run_dir, json_t **out, char *err, size_t errlen) {
@@ -550,7 +513,7 @@ int correlate_run(const char *run_dir, json_t **out, char *err, size_t errlen) {
   size_t nsw = 0, nw = 0;
   int rc;
   snprintf(pdir, sizeof pdir, "%s/profiles", run_dir);
-  json_t *iv = read_jsonl(run_dir, RUNDIR_INTERVALS), *ex = read_jsonl(run_dir, RUNDIR_EXEMPLARS);
+  json_t *iv = corrjoin_read_jsonl(run_dir, RUNDIR_INTERVALS), *ex = corrjoin_read_jsonl(run_dir, RUNDIR_EXEMPLARS);
   if (source_read_index(pdir, &sw, &nsw) < 0) nsw = 0;
   correlate_window *cw = calloc(nsw ? nsw : 1, sizeof *cw);
   pprof_profile **profs = calloc(nsw ? nsw : 1, sizeof *profs);
@@ -578,15 +541,15 @@ out:
   return rc;
 }
 
-int correlate_attach(const char *run_dir, report *r, char *err, size_t errlen) {
-  json_t *findings = NULL;
-  int rc = correlate_run(run_dir, &findings, err, errlen);
+int correlate_attach(const char *run_dir, json_t **findings, char *err, size_t errlen) {
+  json_t *fs = NULL;
+  int rc = correlate_run(run_dir, &fs, err, errlen);
   if (rc < 0) return rc;
-  int n = (int)json_array_size(findings);
-  if (r)
-    report_set_findings(r, findings);
+  int n = (int)json_array_size(fs);
+  if (findings)
+    *findings = fs;
   else
-    json_decref(findings);
+    json_decref(fs);
   rc = flame_write_section(run_dir);
   if (rc < 0) {
     snprintf(err, errlen, "profile section of %s: %s", run_dir, strerror(-rc));

@@ -1,17 +1,21 @@
 /* correlate.h - turns a run's profiles, latency intervals and slow-request exemplars into "findings":
- * which function explains the tail, an endpoint, a bad time window or a run-to-run regression.
+ * which function explains the tail, an endpoint, a bad time window, a wait, a lock or a run-to-run
+ * regression. Correlation returns findings; it never calls into the report layer.
  *
- * Methods, strongest evidence first (DESIGN.md "Profiles and correlation"):
- *   tail       - CPU samples labelled trace_id/span_id of requests measured slow vs other traced samples;
- *   endpoint   - samples labelled loadctl.name / k6.name: one request's function share vs the rest;
- *   window     - per profile window latency vs function share (Spearman rank + bad-window share), and
- *                mutex/block profiles: a function dominating contention ("profile":"mutex"|"block");
- *   regression - run vs run differential (correlate_compare).
- * A function is the first frame from the leaf that is not runtime./sync./internal code (the user frame
- * that caused the work); a stack of runtime frames only keeps its leaf. Nothing is claimed under
- * CORRELATE_MIN_SAMPLES samples in the group the claim is about.
- * Each finding: {"kind","request","function","share","baseline_share","window","evidence"} plus
- * "samples","score" and "profile"; the array is sorted by score, strongest first. */
+ * Methods (docs/report.md "How findings are made"), each a contrast of two populations of samples on the
+ * inclusive share of every frame (corrstack.h), with a two-proportion z test:
+ *   tail     - CPU samples of requests measured slow (exemplar trace/span ids, corrjoin.h) vs the samples of
+ *              requests measured typical;
+ *   endpoint - one request name's labelled CPU samples vs the other names' labelled samples, when that
+ *              name's latency stands out;
+ *   wait     - the same two contrasts on goroutine profiles polled during the run (where requests were
+ *              parked, off-CPU);
+ *   window   - robust anomalous intervals (corrwin.h) vs the others: profile windows overlapping them
+ *              against the rest, on all samples (labelled and unlabelled);
+ *   lock     - mutex/block profiles: the function releasing a contended lock, and what runs under it;
+ *   regression - run vs run (correlate_compare).
+ * Each finding: {"kind","request","function","path","share","baseline_share","window","samples":{..},
+ * "p_value","evidence","profile","score"}, sorted strongest first; none below the constants below. */
 #ifndef LOADCTL_CORRELATE_H
 #define LOADCTL_CORRELATE_H
 
@@ -21,7 +25,26 @@
 
 #include "master/profile/pprof.h"
 
-#define CORRELATE_MIN_SAMPLES 50
+/* Every heuristic constant of the correlation methods, in one place. */
+#define CORRELATE_MIN_SAMPLES 50     /* sample values needed in each population a claim contrasts */
+#define CORRELATE_ALPHA 0.001        /* a finding is dropped unless its z test gives p < ALPHA */
+#define CORRELATE_MIN_DELTA 0.10     /* share - baseline_share a finding needs (effect size) */
+#define CORRELATE_MIN_RATIO 1.5      /* and share >= MIN_RATIO x baseline_share */
+#define CORRELATE_TOLERANCE 0.05     /* named frame: the outermost within this of the largest difference */
+#define CORRELATE_ROOT_SHARE 0.95    /* frames in >= this share of a request's samples are its context */
+#define CORRELATE_HELPER_CALLERS 2   /* a frame with >= this many distinct callers ... */
+#define CORRELATE_HELPER_BASE 0.10   /* ... and >= this share outside the population is a shared helper */
+#define CORRELATE_SLOW_FACTOR 2.0    /* an exemplar is slow at >= this x its name's median exemplar latency */
+#define CORRELATE_ENDPOINT_P99 1.5   /* endpoint/wait by name: its p99 >= this x the other names' median p99 */
+#define CORRELATE_ENDPOINT_TAIL 4.0  /* ... or its own p99/p50 >= this */
+#define CORRELATE_WIN_Z 3.5          /* anomalous interval: robust z = (x - median) / (1.4826 MAD) >= this */
+#define CORRELATE_WIN_REL 1.3        /* ... and x >= REL x median (latency, errors) or <= median / REL (rps) */
+#define CORRELATE_WIN_FLOOR 0.05     /* MAD floor as a fraction of the median (flat series) */
+#define CORRELATE_WIN_MIN_COUNT 20   /* a request name's series is judged when its median count >= this */
+#define CORRELATE_WIN_MAX_FRAC 0.5   /* no window finding when more than this share of intervals is anomalous */
+#define CORRELATE_WIN_OVERLAP 0.5    /* a profile window is anomalous when >= this share of it is */
+#define CORRELATE_LOCK_SHARE 0.5     /* lock: the releasing function's share of all contention delay */
+#define CORRELATE_LOCK_NAME_SHARE 0.8 /* lock/wait: a request name owning >= this share is the finding's */
 
 /* One decoded profile window. */
 typedef struct correlate_window {
@@ -57,14 +80,12 @@ int correlate_compare(const pprof_profile *base, const pprof_profile *cur, json_
  * 0 when either run has no CPU profile, or -ENOMEM. For `loadctl compare BASE NEW`. */
 int correlate_compare_runs(const char *base_dir, const char *cur_dir, json_t *out);
 
-typedef struct report report;
-
-/* Everything the profile side adds to a finished run, in one call for the master loop and
- * `loadctl report DIR`: correlate_run -> report_set_findings(r) (when r is not NULL), the profile section
- * run_dir/sections/50-profile.html (flame graphs etc., flame.h) and the merged exports
+/* Everything the profile side adds to a finished run, in one call for the master loop and `loadctl report DIR`
+ * (one end-of-run path): correlate_run -> *findings (new array, when findings is not NULL), the profile
+ * section run_dir/sections/50-profile.html (flame graphs etc., flame.h) and the merged exports
  * run_dir/profile-<type>.{pb.gz,folded,speedscope.json} (export.h). A run without profiles gets an empty
  * findings array and no section. Returns the number of findings, or a negative errno (message in err). */
-int correlate_attach(const char *run_dir, report *r, char *err, size_t errlen);
+int correlate_attach(const char *run_dir, json_t **findings, char *err, size_t errlen);
 
 /* The user frame a sample is attributed to (see above). Never NULL for a sample with a stack. */
 const char *correlate_frame(const pprof_profile *p, const pprof_sample *s);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "common/rundir.h"
+#include "master/profile/corrjoin.h"
 #include "master/profile/export.h"
 
 /* ---------- trees ---------- */
@@ -174,26 +175,58 @@ out:
 
 /* ---------- page data ---------- */
 
+/* Copy sample s of p into dst (labels dropped). */
+static void copy_sample(const pprof_profile *p, const pprof_sample *s, pprof_profile *dst) {
+  uint32_t st[PPROF_MAX_STACK];
+  size_t n = s->nstack < PPROF_MAX_STACK ? s->nstack : PPROF_MAX_STACK;
+  for (size_t k = 0; k < n; k++) {
+    const pprof_function *fn = &p->functions[s->stack[k]];
+    int64_t fi = pprof_function_intern(dst, p->strings[fn->name], fn->filename ? p->strings[fn->filename] : NULL);
+    st[k] = fi < 0 ? 0 : (uint32_t)fi;
+  }
+  pprof_add_sample(dst, st, n, s->values, NULL, 0);
+}
+
+static pprof_profile *like(const pprof_profile *p) {
+  pprof_profile *q = pprof_create(p->strings[p->sample_types[0].type], p->strings[p->sample_types[0].unit]);
+  for (size_t k = 1; q && k < p->nsample_types; k++)
+    pprof_add_sample_type(q, p->strings[p->sample_types[k].type], p->strings[p->sample_types[k].unit]);
+  return q;
+}
+
+/* One flame tree per request name, names read as correlation reads them (corrjoin_request: decoded). */
 static json_t *requests_trees(const pprof_profile *p) {
-  json_t *names = json_object(), *out = json_object();
+  json_t *out = json_object(), *idx = json_object();
+  pprof_profile **per = NULL;
+  size_t nper = 0;
+  corrjoin *j = NULL;
+  if (!out || !idx || corrjoin_create(NULL, NULL, &j) < 0) goto done;
   for (size_t i = 0; i < p->nsamples; i++) {
-    const char *n = pprof_label_get(p, &p->samples[i], "loadctl.name");
-    if (!n) n = pprof_label_get(p, &p->samples[i], "k6.name");
-    if (n) json_object_set_new(names, n, json_true());
+    const char *n = corrjoin_request(j, p, &p->samples[i]);
+    if (!n) continue;
+    json_t *x = json_object_get(idx, n);
+    if (!x) {
+      pprof_profile **np = realloc(per, (nper + 1) * sizeof *np);
+      if (!np || !(np[nper] = like(p))) {
+        per = np ? np : per;
+        break;
+      }
+      per = np;
+      json_object_set_new(idx, n, x = json_integer((json_int_t)nper++));
+    }
+    copy_sample(p, &p->samples[i], per[json_integer_value(x)]);
   }
   const char *k;
   json_t *v;
-  json_object_foreach(names, k, v) {
-    pprof_profile *f = pprof_filter_label(p, "loadctl.name", k);
-    if (f && !f->nsamples) {
-      pprof_free(f);
-      f = pprof_filter_label(p, "k6.name", k);
-    }
+  json_object_foreach(idx, k, v) {
     json_t *t = NULL;
-    if (f && flame_tree(f, 0, &t) == 0) json_object_set_new(out, k, t);
-    pprof_free(f);
+    if (flame_tree(per[json_integer_value(v)], 0, &t) == 0) json_object_set_new(out, k, t);
   }
-  json_decref(names);
+done:
+  for (size_t i = 0; i < nper; i++) pprof_free(per[i]);
+  free(per);
+  corrjoin_free(j);
+  json_decref(idx);
   return out;
 }
 
@@ -218,73 +251,40 @@ fail:
   return -ENOMEM;
 }
 
-/* Slow trace/span ids from exemplars.jsonl into set. */
-static void slow_ids(const char *run_dir, json_t *set) {
-  char path[4096], *line = NULL;
-  size_t cap = 0, i;
-  json_t *x;
-  snprintf(path, sizeof path, "%s/%s", run_dir, RUNDIR_EXEMPLARS);
-  FILE *f = fopen(path, "r");
-  if (!f) return;
-  while (getline(&line, &cap, f) > 0) {
-    json_t *o = json_loads(line, 0, NULL);
-    json_array_foreach(json_object_get(o, "slow"), i, x) {
-      const char *t = json_string_value(json_object_get(x, "trace_id"));
-      const char *s = json_string_value(json_object_get(x, "span_id"));
-      if (t && *t) json_object_set_new(set, t, json_true());
-      if (s && *s) json_object_set_new(set, s, json_true());
-    }
-    json_decref(o);
-  }
-  free(line);
-  fclose(f);
-}
-
-/* Split p's traced samples into slow (id in set) and typical (other traced samples). */
-static void split_slow(const pprof_profile *p, const json_t *set, pprof_profile *slow, pprof_profile *typ) {
+/* Split p's traced samples by the exemplar join (corrjoin.h, the one the tail finding uses): slow into slow,
+ * typical into typ; named-only and unlabelled samples are in neither. */
+static void split_slow(const pprof_profile *p, corrjoin *j, pprof_profile *slow, pprof_profile *typ) {
   for (size_t i = 0; i < p->nsamples; i++) {
     const pprof_sample *s = &p->samples[i];
-    const char *t = pprof_label_get(p, s, "trace_id"), *sp = pprof_label_get(p, s, "span_id");
-    if (!t && !sp) continue;
-    int hit = (t && json_object_get(set, t)) || (sp && json_object_get(set, sp));
-    pprof_profile *dst = hit ? slow : typ;
-    uint32_t st[PPROF_MAX_STACK];
-    size_t n = s->nstack < PPROF_MAX_STACK ? s->nstack : PPROF_MAX_STACK;
-    for (size_t j = 0; j < n; j++) {
-      const pprof_function *fn = &p->functions[s->stack[j]];
-      int64_t fi =
-          pprof_function_intern(dst, p->strings[fn->name], fn->filename ? p->strings[fn->filename] : NULL);
-      st[j] = fi < 0 ? 0 : (uint32_t)fi;
-    }
-    pprof_add_sample(dst, st, n, s->values, NULL, 0);
+    const char *t, *sp;
+    corrjoin_ids(j, p, s, &t, &sp);
+    int cls = corrjoin_class(j, t, sp, NULL, NULL);
+    if (cls != CORRJOIN_SLOW && cls != CORRJOIN_TYPICAL) continue;
+    copy_sample(p, s, cls == CORRJOIN_SLOW ? slow : typ);
   }
 }
 
 int flame_run_data(const char *run_dir, json_t **out) {
   pprof_profile *p = NULL, *slow = NULL, *typ = NULL;
-  json_t *set = json_object();
+  corrjoin *j = NULL;
   int rc;
   *out = NULL;
   if (export_merge_run(run_dir, "cpu", &p) < 0 || !p->nsample_types) {
-    json_decref(set);
     pprof_free(p);
     return 0;
   }
-  slow_ids(run_dir, set);
-  if (json_object_size(set)) {
-    slow = pprof_create(p->strings[p->sample_types[0].type], p->strings[p->sample_types[0].unit]);
-    typ = pprof_create(p->strings[p->sample_types[0].type], p->strings[p->sample_types[0].unit]);
-    for (size_t k = 1; slow && typ && k < p->nsample_types; k++) {
-      pprof_add_sample_type(slow, p->strings[p->sample_types[k].type], p->strings[p->sample_types[k].unit]);
-      pprof_add_sample_type(typ, p->strings[p->sample_types[k].type], p->strings[p->sample_types[k].unit]);
-    }
-    if (slow && typ) split_slow(p, set, slow, typ);
+  if ((rc = corrjoin_create_run(run_dir, &j)) < 0) goto out;
+  if (corrjoin_nslow(j)) {
+    slow = like(p);
+    typ = like(p);
+    if (slow && typ) split_slow(p, j, slow, typ);
   }
   rc = flame_data(p, slow, typ, out);
+out:
+  corrjoin_free(j);
   pprof_free(p);
   pprof_free(slow);
   pprof_free(typ);
-  json_decref(set);
   return rc;
 }
 

@@ -11,6 +11,7 @@
 
 #include "common/hlog.h"
 #include "common/rundir.h"
+#include "master/profile/correlate.h"
 
 /* A .jsonl file read line by line, with one line of look-ahead. */
 typedef struct jsonl {
@@ -306,7 +307,25 @@ static thresholds *load_thresholds(loader *ld, const json_t *run) {
   return th;
 }
 
-/* Keep findings and extra keys of an earlier summary.json (written by the profile side). */
+/* Findings: a run with profiles is correlated again by the same end-of-run step as the live run
+ * (correlate_attach: findings, profile section, exports); without profiles an earlier summary.json's are
+ * kept. 1 when correlation ran. */
+static int correlate_again(loader *ld) {
+  char path[4096], err[512];
+  json_t *findings = NULL;
+  struct stat st;
+
+  snprintf(path, sizeof path, "%s/profiles/index.jsonl", ld->dir);
+  if (stat(path, &st) != 0) return 0;
+  if (correlate_attach(ld->dir, &findings, err, sizeof err) < 0) {
+    note(ld->notes, "profiles: %s; findings of an earlier summary.json kept", err);
+    return 0;
+  }
+  report_set_findings(ld->rep, findings);
+  return 1;
+}
+
+/* Keep findings (unless correlated again) and extra keys of an earlier summary.json. */
 static void keep_summary_extras(loader *ld) {
   static const char *const own[] = {"run", "totals", "requests", "checks", "thresholds", "findings"};
   char path[4096];
@@ -314,8 +333,9 @@ static void keep_summary_extras(loader *ld) {
   const char *key;
 
   snprintf(path, sizeof path, "%s/%s", ld->dir, RUNDIR_SUMMARY);
+  int fresh = correlate_again(ld);
   if (!(old = json_load_file(path, 0, NULL))) return;
-  if (json_array_size(json_object_get(old, "findings")))
+  if (!fresh && json_array_size(json_object_get(old, "findings")))
     report_set_findings(ld->rep, json_incref(json_object_get(old, "findings")));
   json_object_foreach(old, key, v) {
     bool mine = false;

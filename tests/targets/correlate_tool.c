@@ -22,7 +22,7 @@ int main(int argc, char **argv) {
   json_dumpf(findings, stdout, JSON_INDENT(1));
   putchar('\n');
   json_decref(findings);
-  rc = correlate_attach(argv[1], NULL, err, sizeof err);
+  rc = correlate_attach(argv[1], NULL, err, sizeof err); /* section and exports, as the master writes */
   if (rc < 0) {
     fprintf(stderr, "correlate_tool: %s\n", err);
     return 1;

@@ -96,9 +96,11 @@ START_TEST(tail_found) {
   ck_assert_str_eq(json_string_value(json_object_get(f, "request")), "POST /api/orders");
   ck_assert_double_eq_tol(json_number_value(json_object_get(f, "share")), 0.8, 1e-3);
   ck_assert_double_eq_tol(json_number_value(json_object_get(f, "baseline_share")), 0.0, 1e-3);
-  ck_assert_int_eq(json_integer_value(json_object_get(f, "samples")), 250);
+  ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(f, "samples"), "slow")), 250);
+  ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(f, "samples"), "typical")), 540);
+  ck_assert(json_number_value(json_object_get(f, "p_value")) < CORRELATE_ALPHA);
   ck_assert(json_is_null(json_object_get(f, "window")));
-  ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(f, "evidence")), "250 samples"));
+  ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(f, "evidence")), "250 CPU samples"));
   /* the top finding overall is the tail one */
   ck_assert_ptr_eq(json_array_get(fs, 0), f);
   json_decref(fs);
@@ -160,13 +162,12 @@ START_TEST(endpoint_found) {
   ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(f, "evidence")), "p99 200.0 ms"));
   json_decref(fs);
   json_decref(iv);
-  /* same profile but orders is the fast request: orders is not claimed (books' own listBooks may be) */
+  /* same profile but orders is the fast request: orders is not claimed; books' slowness has no frame under its
+   * handler that its samples have more than the others' (the handler itself is context, never a cause) */
   iv = intervals2(20, 200);
   fs = run1("cpu", p, iv, NULL);
-  f = count_kind(fs, "endpoint", &n);
-  ck_assert_uint_eq(n, 1);
-  ck_assert_str_eq(json_string_value(json_object_get(f, "request")), "GET /api/books");
-  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.listBooks");
+  count_kind(fs, "endpoint", &n);
+  ck_assert_uint_eq(n, 0);
   json_decref(fs);
   json_decref(iv);
   pprof_free(p);
@@ -212,12 +213,13 @@ START_TEST(window_found) {
   json_t *f = count_kind(fs, "window", &n);
   ck_assert_uint_eq(n, 1);
   ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.reindexJob");
-  ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(f, "window"), 0)), 25000);
-  ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(f, "window"), 1)), 40000);
-  ck_assert_double_eq_tol(json_number_value(json_object_get(f, "share")), 180.0 / 517, 1e-3);
+  ck_assert_uint_eq(json_array_size(json_object_get(f, "window")), 1);
+  ck_assert_double_eq_tol(json_number_value(json_array_get(json_array_get(json_object_get(f, "window"), 0), 0)), 25.0, 1e-9);
+  ck_assert_double_eq_tol(json_number_value(json_array_get(json_array_get(json_object_get(f, "window"), 0), 1)), 40.0, 1e-9);
+  /* inclusive share in the 3 anomalous windows: 3 x 60 of 3 x (40 + 60) + 3 + 4 + 4 samples */
+  ck_assert_double_eq_tol(json_number_value(json_object_get(f, "share")), 180.0 / 311, 1e-3);
   ck_assert_double_eq_tol(json_number_value(json_object_get(f, "baseline_share")), 0.0, 1e-3);
-  /* 7 tied zero shares limit the rank correlation: 0.778 is the exact value for this layout */
-  ck_assert_double_eq_tol(json_number_value(json_object_get(f, "spearman")), 0.778, 1e-3);
+  ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(f, "samples"), "anomalous")), 311);
   json_decref(fs);
   json_decref(iv);
   for (int k = 0; k < 10; k++) pprof_free(ps[k]);
@@ -255,11 +257,10 @@ START_TEST(mutex_found) {
   json_t *fs = run1("mutex", p, NULL, NULL);
   ck_assert_uint_eq(json_array_size(fs), 1);
   json_t *f = json_array_get(fs, 0);
-  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "window");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "lock");
   ck_assert_str_eq(json_string_value(json_object_get(f, "profile")), "mutex");
   ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.(*Inventory).Reserve");
   ck_assert_double_eq_tol(json_number_value(json_object_get(f, "share")), 5.0 / 5.1, 1e-3);
-  ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(f, "window"), 1)), 60000);
   ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(f, "evidence")), "mutex profile"));
   json_decref(fs);
   pprof_free(p);
@@ -383,9 +384,9 @@ START_TEST(shop_fixtures) {
   ck_assert_uint_eq(json_array_size(fs), 1);
   json_t *f = json_array_get(fs, 0);
   ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.inventoryReserve");
-  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "window");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "lock");
   ck_assert_str_eq(json_string_value(json_object_get(f, "profile")), "mutex");
-  ck_assert_int_eq(json_integer_value(json_object_get(f, "samples")), 705);
+  ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(f, "samples"), "all_contentions")), 705);
   ck_assert_double_eq_tol(json_number_value(json_object_get(f, "share")), 1.0, 1e-9);
   json_decref(fs);
   pprof_free(m);

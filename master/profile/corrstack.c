@@ -1,0 +1,331 @@
+/* corrstack.c - stacks of many windows on one frame table, inclusive shares and the population contrast that
+ * names the frame where two populations diverge (see corrstack.h; the thresholds are in correlate.h). */
+#include "master/profile/corrstack.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "master/profile/correlate.h"
+
+void corrstack_init(corrstack *cs) {
+  memset(cs, 0, sizeof *cs);
+  cs->ids = json_object();
+}
+
+void corrstack_free(corrstack *cs) {
+  for (size_t i = 0; i < cs->nnames; i++) free(cs->names[i]);
+  for (size_t i = 0; i < cs->n; i++) free(cs->s[i].stack);
+  free(cs->names);
+  free(cs->s);
+  json_decref(cs->ids);
+  memset(cs, 0, sizeof *cs);
+}
+
+int64_t corrstack_id(const corrstack *cs, const char *name) {
+  json_t *v = json_object_get(cs->ids, name);
+  return v ? (int64_t)json_integer_value(v) : -1;
+}
+
+static int64_t intern(corrstack *cs, const char *name) {
+  int64_t id = corrstack_id(cs, name);
+  if (id >= 0) return id;
+  if (cs->nnames == cs->capnames) {
+    size_t cap = cs->capnames ? cs->capnames * 2 : 256;
+    char **n = realloc(cs->names, cap * sizeof *n);
+    if (!n) return -ENOMEM;
+    cs->names = n;
+    cs->capnames = cap;
+  }
+  if (!(cs->names[cs->nnames] = strdup(name))) return -ENOMEM;
+  json_object_set_new(cs->ids, name, json_integer((json_int_t)cs->nnames));
+  return (int64_t)cs->nnames++;
+}
+
+int corrstack_add(corrstack *cs, const pprof_profile *p, const pprof_sample *s, size_t vi, size_t w) {
+  if (cs->n == cs->cap) {
+    size_t cap = cs->cap ? cs->cap * 2 : 1024;
+    corr_sample *n = realloc(cs->s, cap * sizeof *n);
+    if (!n) return -ENOMEM;
+    cs->s = n;
+    cs->cap = cap;
+  }
+  corr_sample *c = &cs->s[cs->n];
+  memset(c, 0, sizeof *c);
+  c->stack = malloc((s->nstack ? s->nstack : 1) * sizeof *c->stack);
+  if (!c->stack) return -ENOMEM;
+  for (size_t i = 0; i < s->nstack; i++) {
+    int64_t id = intern(cs, p->strings[p->functions[s->stack[i]].name]);
+    if (id < 0) {
+      free(c->stack);
+      return (int)id;
+    }
+    c->stack[i] = (uint32_t)id;
+  }
+  if (!s->nstack) {
+    int64_t id = intern(cs, "(no stack)");
+    if (id < 0) {
+      free(c->stack);
+      return (int)id;
+    }
+    c->stack[0] = (uint32_t)id;
+  }
+  c->nstack = s->nstack ? s->nstack : 1;
+  c->value = (double)s->values[vi];
+  c->window = w;
+  cs->n++;
+  return 0;
+}
+
+double corrstack_inclusive(const corrstack *cs, const unsigned char *mask, double *incl) {
+  size_t *seen = calloc(cs->nnames ? cs->nnames : 1, sizeof *seen);
+  double tot = 0;
+  memset(incl, 0, cs->nnames * sizeof *incl);
+  if (!seen) return -1;
+  for (size_t i = 0; i < cs->n; i++) {
+    if (!mask[i]) continue;
+    const corr_sample *c = &cs->s[i];
+    tot += c->value;
+    for (size_t k = 0; k < c->nstack; k++)
+      if (seen[c->stack[k]] != i + 1) { /* once per sample, recursion included */
+        seen[c->stack[k]] = i + 1;
+        incl[c->stack[k]] += c->value;
+      }
+  }
+  free(seen);
+  return tot;
+}
+
+double corrstack_ztest(double x1, double n1, double x2, double n2) {
+  if (n1 <= 0 || n2 <= 0) return 1;
+  double p1 = x1 / n1, p2 = x2 / n2, p = (x1 + x2) / (n1 + n2);
+  double se = sqrt(p * (1 - p) * (1 / n1 + 1 / n2));
+  if (se <= 0) return p1 > p2 ? 0 : 1;
+  return 0.5 * erfc((p1 - p2) / se / sqrt(2.0));
+}
+
+int corrstack_is_framework(const char *n) {
+  static const char *const pre[] = {"runtime.", "runtime/", "sync.",    "internal/", "net/http.", "net.",
+                                    "context.", "syscall.", "reflect.", "bufio.",    "io.",       "os.",
+                                    "time.",    "testing.", "crypto/tls.", "[", "__", "_start", "start_thread",
+                                    "clone"};
+  for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
+    if (strncmp(n, pre[i], strlen(pre[i])) == 0) return 1;
+  return 0;
+}
+
+int corrstack_is_closure(const char *n) {
+  const char *f = strstr(n, ".func");
+  while (f) {
+    const char *d = f + 5;
+    if (isdigit((unsigned char)*d)) return 1;
+    f = strstr(d, ".func");
+  }
+  return 0;
+}
+
+size_t corrstack_callers(const corrstack *cs, int64_t fn, const unsigned char *mask) {
+  json_t *set = json_object();
+  char key[24];
+  for (size_t i = 0; i < cs->n; i++) {
+    if (mask && !mask[i]) continue;
+    const corr_sample *c = &cs->s[i];
+    for (size_t k = 0; k + 1 < c->nstack; k++)
+      if ((int64_t)c->stack[k] == fn && (int64_t)c->stack[k + 1] != fn) {
+        snprintf(key, sizeof key, "%u", c->stack[k + 1]);
+        json_object_set_new(set, key, json_true());
+      }
+  }
+  size_t n = json_object_size(set);
+  json_decref(set);
+  return n;
+}
+
+/* Position of fn in c's stack (outermost occurrence), or -1. */
+static long position(const corr_sample *c, int64_t fn) {
+  for (size_t k = c->nstack; k-- > 0;)
+    if ((int64_t)c->stack[k] == fn) return (long)k;
+  return -1;
+}
+
+json_t *corrstack_path(const corrstack *cs, int64_t fn, const unsigned char *mask) {
+  json_t *sums = json_object(), *path = json_array();
+  const char *best = NULL, *k;
+  json_t *v;
+  double bv = 0;
+  char *key = NULL;
+  size_t cap = 0;
+  for (size_t i = 0; i < cs->n && fn >= 0; i++) { /* aggregate the masked stacks through fn */
+    const corr_sample *c = &cs->s[i];
+    if ((mask && !mask[i]) || position(c, fn) < 0) continue;
+    if (cap < c->nstack * 12 + 1 && !(key = realloc(key, cap = c->nstack * 12 + 1))) break;
+    size_t o = 0;
+    for (size_t j = 0; j < c->nstack; j++) o += (size_t)snprintf(key + o, cap - o, "%u,", c->stack[j]);
+    key[o] = '\0';
+    json_object_set_new(sums, key, json_real(json_number_value(json_object_get(sums, key)) + c->value));
+  }
+  json_object_foreach(sums, k, v) if (json_number_value(v) > bv) {
+    bv = json_number_value(v);
+    best = k;
+  }
+  if (best) {
+    uint32_t st[PPROF_MAX_STACK];
+    size_t n = 0;
+    for (char *e, *t = (char *)best; *t && n < PPROF_MAX_STACK; t = e + 1) st[n++] = (uint32_t)strtoul(t, &e, 10);
+    size_t top = 0; /* from the outermost non-framework frame above fn (or fn itself) */
+    for (size_t j = n; j-- > 0;) {
+      if ((int64_t)st[j] == fn || !corrstack_is_framework(cs->names[st[j]])) {
+        top = j;
+        break;
+      }
+    }
+    for (size_t j = top + 1; j-- > 0;) json_array_append_new(path, json_string(cs->names[st[j]]));
+  }
+  free(key);
+  json_decref(sums);
+  return path;
+}
+
+/* Minimum depth from the root of each frame over a's samples (SIZE_MAX when absent). */
+static void root_depths(const corrstack *cs, const unsigned char *a, size_t *depth) {
+  for (size_t f = 0; f < cs->nnames; f++) depth[f] = SIZE_MAX;
+  for (size_t i = 0; i < cs->n; i++) {
+    if (!a[i]) continue;
+    const corr_sample *c = &cs->s[i];
+    for (size_t k = 0; k < c->nstack; k++) {
+      size_t d = c->nstack - 1 - k;
+      if (d < depth[c->stack[k]]) depth[c->stack[k]] = d;
+    }
+  }
+}
+
+/* The heaviest caller of fn in a's samples that is neither framework nor a closure (walking up through
+ * those), or -1. */
+static int64_t named_caller(const corrstack *cs, const unsigned char *a, int64_t fn) {
+  double *w = calloc(cs->nnames ? cs->nnames : 1, sizeof *w), bw = 0;
+  int64_t best = -1;
+  if (!w) return -1;
+  for (size_t i = 0; i < cs->n; i++) {
+    const corr_sample *c = &cs->s[i];
+    long pos = a[i] ? position(c, fn) : -1;
+    for (size_t k = pos < 0 ? c->nstack : (size_t)pos + 1; k < c->nstack; k++) {
+      const char *n = cs->names[c->stack[k]];
+      if ((int64_t)c->stack[k] == fn || corrstack_is_framework(n) || corrstack_is_closure(n)) continue;
+      w[c->stack[k]] += c->value;
+      break;
+    }
+  }
+  for (size_t f = 0; f < cs->nnames; f++)
+    if (w[f] > bw) bw = w[f], best = (int64_t)f;
+  free(w);
+  return best;
+}
+
+/* Pick the frame: among candidates within TOLERANCE of the largest difference, the outermost (largest
+ * inclusive value in a, then smallest depth), preferring named functions over closures. */
+static int64_t pick(const corrstack *cs, const double *ia, const double *ib, double ta, double tb,
+                    const unsigned char *cand, const size_t *depth) {
+  double max = -1;
+  int64_t best = -1;
+  for (size_t f = 0; f < cs->nnames; f++)
+    if (cand[f] && ia[f] / ta - ib[f] / tb > max) max = ia[f] / ta - ib[f] / tb;
+  if (max < CORRELATE_MIN_DELTA) return -1;
+  for (int pass = 0; pass < 2 && best < 0; pass++)
+    for (size_t f = 0; f < cs->nnames; f++) {
+      if (!cand[f] || ia[f] / ta - ib[f] / tb < max - CORRELATE_TOLERANCE) continue;
+      if (pass == 0 && corrstack_is_closure(cs->names[f])) continue;
+      if (best < 0 || ia[f] > ia[best] || (ia[f] == ia[best] && depth[f] < depth[best])) best = (int64_t)f;
+    }
+  return best;
+}
+
+/* Candidates: frames present in a, not framework (unless nothing else is), not on a's common root chain
+ * when asked. */
+static void candidates(const corrstack *cs, const double *ia, double ta, const corr_opts *o,
+                       unsigned char *cand) {
+  int any = 0;
+  for (size_t f = 0; f < cs->nnames; f++) {
+    cand[f] = ia[f] > 0 && !corrstack_is_framework(cs->names[f]) &&
+              !(o && o->skip_chain && ia[f] / ta >= CORRELATE_ROOT_SHARE);
+    any |= cand[f];
+  }
+  if (!any)
+    for (size_t f = 0; f < cs->nnames; f++)
+      cand[f] = ia[f] > 0 && !(o && o->skip_chain && ia[f] / ta >= CORRELATE_ROOT_SHARE);
+}
+
+/* Callers of fn in samples outside a that never call it in a's samples. */
+static size_t foreign_callers(const corrstack *cs, const unsigned char *a, int64_t fn) {
+  json_t *mine = json_object(), *theirs = json_object();
+  char key[24];
+  for (size_t i = 0; i < cs->n; i++) {
+    const corr_sample *c = &cs->s[i];
+    for (size_t k = 0; k + 1 < c->nstack; k++)
+      if ((int64_t)c->stack[k] == fn && (int64_t)c->stack[k + 1] != fn) {
+        snprintf(key, sizeof key, "%u", c->stack[k + 1]);
+        json_object_set_new(a[i] ? mine : theirs, key, json_true());
+      }
+  }
+  size_t n = 0;
+  const char *k;
+  json_t *v;
+  json_object_foreach(theirs, k, v) n += json_object_get(mine, k) == NULL;
+  json_decref(mine);
+  json_decref(theirs);
+  return n;
+}
+
+/* A frame that other callers share, common outside a, is a helper: name its caller in a instead. */
+static int64_t lift_helper(const corrstack *cs, const unsigned char *a, const double *io, double to,
+                           const unsigned char *cand, int64_t fn) {
+  for (int hops = 0; fn >= 0 && hops < 16; hops++) {
+    int common = to > 0 && io[fn] / to >= CORRELATE_HELPER_BASE;
+    if (!common || corrstack_callers(cs, fn, NULL) < CORRELATE_HELPER_CALLERS || !foreign_callers(cs, a, fn))
+      return fn;
+    int64_t up = named_caller(cs, a, fn);
+    if (up < 0 || !cand[up]) return fn; /* no caller of its own in a to name instead */
+    fn = up;
+  }
+  return fn;
+}
+
+int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsigned char *b, const corr_opts *o,
+                       corr_contrast *out) {
+  size_t nf = cs->nnames ? cs->nnames : 1;
+  double *ia = calloc(nf, sizeof *ia), *ib = calloc(nf, sizeof *ib), *io = calloc(nf, sizeof *io);
+  unsigned char *cand = calloc(nf, 1), *other = calloc(cs->n ? cs->n : 1, 1);
+  size_t *depth = calloc(nf, sizeof *depth);
+  int rc = -ENOMEM;
+  memset(out, 0, sizeof *out);
+  out->fn = -1;
+  out->p_value = 1;
+  if (!ia || !ib || !io || !cand || !other || !depth) goto done;
+  rc = 0;
+  out->a_tot = corrstack_inclusive(cs, a, ia);
+  out->b_tot = corrstack_inclusive(cs, b, ib);
+  for (size_t i = 0; i < cs->n; i++) other[i] = !a[i];
+  double to = corrstack_inclusive(cs, other, io);
+  if (out->a_tot < CORRELATE_MIN_SAMPLES || out->b_tot < CORRELATE_MIN_SAMPLES) goto done;
+  root_depths(cs, a, depth);
+  candidates(cs, ia, out->a_tot, o, cand);
+  int64_t fn = pick(cs, ia, ib, out->a_tot, out->b_tot, cand, depth);
+  fn = fn >= 0 ? lift_helper(cs, a, io, to, cand, fn) : -1;
+  if (fn < 0) goto done;
+  double sa = ia[fn] / out->a_tot, sb = ib[fn] / out->b_tot;
+  out->a_fn = ia[fn];
+  out->b_fn = ib[fn];
+  out->p_value = corrstack_ztest(ia[fn], out->a_tot, ib[fn], out->b_tot);
+  if (sa - sb < CORRELATE_MIN_DELTA || sa < CORRELATE_MIN_RATIO * sb || out->p_value >= CORRELATE_ALPHA) goto done;
+  out->fn = fn;
+  out->path = corrstack_path(cs, fn, a);
+done:
+  free(ia);
+  free(ib);
+  free(io);
+  free(cand);
+  free(other);
+  free(depth);
+  return rc;
+}

@@ -1,0 +1,84 @@
+/* corrstack.h - the stacks correlation reasons about: samples of many profile windows mapped onto one table of
+ * frame names, each tagged with who it belongs to (population), plus the one comparison every method makes:
+ * two populations contrasted on the inclusive (cumulative) share of each frame, naming the frame where they
+ * diverge, the path through it, and a two-proportion z test.
+ *
+ * Plain data on purpose: the methods (correlate.c, corrwin.c) build masks over corrstack.s directly.
+ * Ownership: a corrstack is embedded by the caller, set up with corrstack_init and released with
+ * corrstack_free; json_t values a function returns are new references owned by the caller. */
+#ifndef LOADCTL_CORRSTACK_H
+#define LOADCTL_CORRSTACK_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "master/profile/pprof.h"
+
+typedef struct corr_sample {
+  uint32_t *stack; /* nstack frame ids (corrstack.names), stack[0] = leaf */
+  size_t nstack;
+  double value;     /* values[vi] of the pprof sample (a count for CPU, goroutine and contention profiles) */
+  size_t window;    /* index of the window (correlate_input.windows) it came from */
+  const char *name; /* request name from the labels (borrowed from the window's profile), or NULL */
+  const char *trace_id, *span_id; /* labels, or NULL */
+} corr_sample;
+
+typedef struct corrstack {
+  char **names; /* frame names, owned */
+  size_t nnames, capnames;
+  json_t *ids; /* name -> id */
+  corr_sample *s;
+  size_t n, cap;
+} corrstack;
+
+/* What corrstack_contrast found. fn < 0: nothing passes the thresholds of correlate.h. */
+typedef struct corr_contrast {
+  int64_t fn;          /* frame id named */
+  double a_tot, b_tot; /* sample values of both populations */
+  double a_fn, b_fn;   /* values of the samples holding fn in a / in b */
+  double p_value;      /* one-sided two-proportion z test, a's share > b's */
+  json_t *path;        /* new array of frame names: handler ... fn ... hottest leaf (a's samples) */
+} corr_contrast;
+
+/* Contrast options. */
+typedef struct corr_opts {
+  int skip_chain; /* frames on a's common root chain (in >= CORRELATE_ROOT_SHARE of a) are its context,
+                   * not a cause (used when b holds other requests' samples) */
+} corr_opts;
+
+void corrstack_init(corrstack *cs);
+void corrstack_free(corrstack *cs);
+
+/* Add sample s of p (value vi, window index w) with labels read by corrjoin. 0 or -ENOMEM. */
+int corrstack_add(corrstack *cs, const pprof_profile *p, const pprof_sample *s, size_t vi, size_t w);
+
+/* Frame id of name, or -1. */
+int64_t corrstack_id(const corrstack *cs, const char *name);
+
+/* Inclusive value of every frame over the samples with mask[i] set (each sample counted once per frame,
+ * recursion included); incl has nnames entries (zeroed first). Returns the masks' total value. */
+double corrstack_inclusive(const corrstack *cs, const unsigned char *mask, double *incl);
+
+/* Contrast the samples with a[i] set against those with b[i] set (see the file comment; the rules are in
+ * docs/report.md "How findings are made"). 0, or -ENOMEM (out->fn = -1). */
+int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsigned char *b, const corr_opts *o,
+                       corr_contrast *out);
+
+/* One-sided two-proportion z test of x1/n1 > x2/n2: the p-value (1 when either n is 0). */
+double corrstack_ztest(double x1, double n1, double x2, double n2);
+
+/* True for frames of the language runtime and standard plumbing (runtime., sync., net/http., ...). */
+int corrstack_is_framework(const char *name);
+
+/* True for anonymous closures (Go "pkg.fn.func1", "glob..func2"). */
+int corrstack_is_closure(const char *name);
+
+/* Distinct callers of frame fn over the samples with mask[i] set (mask NULL: all samples). */
+size_t corrstack_callers(const corrstack *cs, int64_t fn, const unsigned char *mask);
+
+/* Hot path through fn over the samples with mask[i] set: from the outermost non-framework frame above fn down
+ * to the heaviest leaf below it. New array of names. */
+json_t *corrstack_path(const corrstack *cs, int64_t fn, const unsigned char *mask);
+
+#endif

@@ -1,0 +1,204 @@
+/* corrwin.c - robust anomalous intervals from intervals.jsonl (see corrwin.h). */
+#include "master/profile/corrwin.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/rundir.h"
+#include "master/profile/correlate.h"
+
+enum { SIG_P50, SIG_P99, SIG_MEAN, SIG_RPS, SIG_ERR, SIG_COUNT };
+static const char *const sig_key[SIG_COUNT] = {"p50_ms", "p99_ms", "mean_ms", "rps", "errors"};
+static const char *const sig_word[SIG_COUNT] = {"p50", "p99", "mean latency", "throughput", "error rate"};
+
+typedef struct wintab {
+  int64_t *t; /* sorted distinct interval starts */
+  size_t nt;
+  int64_t step_ms; /* median interval length */
+  unsigned char *steady;
+  unsigned char *bad;
+} wintab;
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+static int cmp_dbl(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n) {
+  if (!n) return 0;
+  qsort(v, n, sizeof *v, cmp_dbl);
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static long find_t(const wintab *w, int64_t t) {
+  const int64_t *hit = bsearch(&t, w->t, w->nt, sizeof *w->t, cmp_i64);
+  return hit ? (long)(hit - w->t) : -1;
+}
+
+/* Distinct times, median step, steady marks (from the "(all)" lines' users/rate). */
+static int table(const json_t *iv, wintab *w) {
+  size_t n = json_array_size(iv), i, k = 0;
+  json_t *o;
+  w->t = calloc(n ? n : 1, sizeof *w->t);
+  if (!w->t) return -ENOMEM;
+  json_array_foreach(iv, i, o) w->t[k++] = json_integer_value(json_object_get(o, "t"));
+  qsort(w->t, k, sizeof *w->t, cmp_i64);
+  for (i = 0; i < k; i++)
+    if (!w->nt || w->t[w->nt - 1] != w->t[i]) w->t[w->nt++] = w->t[i];
+  w->steady = calloc(w->nt ? w->nt : 1, 1);
+  w->bad = calloc(w->nt ? w->nt : 1, 1);
+  double *load = calloc(w->nt ? w->nt : 1, sizeof *load), *tmp = calloc(w->nt ? w->nt : 1, sizeof *tmp);
+  if (!w->steady || !w->bad || !load || !tmp) {
+    free(load);
+    free(tmp);
+    return -ENOMEM;
+  }
+  json_array_foreach(iv, i, o) {
+    const char *nm = json_string_value(json_object_get(o, "name"));
+    long x = find_t(w, json_integer_value(json_object_get(o, "t")));
+    if (x < 0 || !nm || strcmp(nm, RUNDIR_TOTAL_NAME) != 0) continue;
+    load[x] = json_number_value(json_object_get(o, "users")) + json_number_value(json_object_get(o, "rate"));
+    if (!w->step_ms) w->step_ms = json_integer_value(json_object_get(o, "interval_ms"));
+  }
+  if (w->step_ms <= 0) w->step_ms = w->nt > 1 ? w->t[1] - w->t[0] : 1000;
+  memcpy(tmp, load, w->nt * sizeof *tmp);
+  double med = median(tmp, w->nt);
+  for (i = 1; i + 1 < w->nt; i++) w->steady[i] = load[i] >= 0.9 * med;
+  free(load);
+  free(tmp);
+  return 0;
+}
+
+/* Value of signal sig on line o (error rate = errors / count). */
+static double signal(const json_t *o, int sig) {
+  double v = json_number_value(json_object_get(o, sig_key[sig]));
+  if (sig == SIG_ERR) {
+    double c = json_number_value(json_object_get(o, "count"));
+    return c > 0 ? v / c : 0;
+  }
+  return v;
+}
+
+/* Judge one series (one name, one signal): mark anomalous steady intervals in w->bad; keep the strongest. */
+static void judge(wintab *w, const double *x, const unsigned char *have, const char *name, int sig, double *best,
+                  char *why, size_t whylen) {
+  double *v = calloc(w->nt ? w->nt : 1, sizeof *v), *d = calloc(w->nt ? w->nt : 1, sizeof *d);
+  size_t n = 0;
+  if (!v || !d) goto out;
+  for (size_t i = 0; i < w->nt; i++)
+    if (w->steady[i] && have[i]) v[n++] = x[i];
+  if (n < 5) goto out;
+  double med = median(v, n);
+  for (size_t i = 0; i < n; i++) d[i] = fabs(v[i] - med);
+  double sigma = 1.4826 * median(d, n), floor = CORRELATE_WIN_FLOOR * med;
+  if (sig == SIG_ERR && floor < 0.01) floor = 0.01; /* one error in a hundred is not an anomaly */
+  if (sigma < floor) sigma = floor;
+  if (sigma <= 0) goto out;
+  for (size_t i = 0; i < w->nt; i++) {
+    if (!w->steady[i] || !have[i]) continue;
+    double z = sig == SIG_RPS ? (med - x[i]) / sigma : (x[i] - med) / sigma;
+    int far = sig == SIG_RPS ? x[i] * CORRELATE_WIN_REL <= med : x[i] >= CORRELATE_WIN_REL * med;
+    if (z < CORRELATE_WIN_Z || !far) continue;
+    w->bad[i] = 1;
+    if (z > *best && why) {
+      *best = z;
+      snprintf(why, whylen, "%s of %s %.4g vs median %.4g", sig_word[sig], name, x[i], med);
+    }
+  }
+out:
+  free(v);
+  free(d);
+}
+
+/* All signals of one name (NULL: the total). */
+static int judge_name(wintab *w, const json_t *iv, const char *name, double *best, char *why, size_t whylen) {
+  double *x = calloc(w->nt ? w->nt : 1, sizeof *x), *cnt = calloc(w->nt ? w->nt : 1, sizeof *cnt);
+  unsigned char *have = calloc(w->nt ? w->nt : 1, 1);
+  size_t i, nc = 0;
+  json_t *o;
+  int rc = -ENOMEM;
+  if (!x || !cnt || !have) goto out;
+  rc = 0;
+  json_array_foreach(iv, i, o) { /* a name's series is judged when it has enough requests per interval */
+    const char *nm = json_string_value(json_object_get(o, "name"));
+    long k = find_t(w, json_integer_value(json_object_get(o, "t")));
+    if (k >= 0 && nm && strcmp(nm, name ? name : RUNDIR_TOTAL_NAME) == 0 && w->steady[k])
+      cnt[nc++] = json_number_value(json_object_get(o, "count"));
+  }
+  if (median(cnt, nc) < (name ? CORRELATE_WIN_MIN_COUNT : 1)) goto out;
+  for (int sig = 0; sig < SIG_COUNT; sig++) {
+    memset(have, 0, w->nt);
+    json_array_foreach(iv, i, o) {
+      const char *nm = json_string_value(json_object_get(o, "name"));
+      long k = find_t(w, json_integer_value(json_object_get(o, "t")));
+      if (k < 0 || !nm || strcmp(nm, name ? name : RUNDIR_TOTAL_NAME) != 0) continue;
+      x[k] = signal(o, sig);
+      have[k] = 1;
+    }
+    judge(w, x, have, name ? name : "all requests", sig, best, why, whylen);
+  }
+out:
+  free(x);
+  free(cnt);
+  free(have);
+  return rc;
+}
+
+int corrwin_spans(const json_t *intervals, json_t **spans, size_t *judged, size_t *bad, char *why,
+                  size_t whylen) {
+  wintab w = {0};
+  json_t *names = json_object(), *o;
+  const char *k;
+  double best = 0;
+  size_t i;
+  int rc = -ENOMEM;
+  *spans = json_array();
+  *judged = *bad = 0;
+  if (why && whylen) why[0] = '\0';
+  if (!*spans || !names || table(intervals, &w) < 0) goto out;
+  json_array_foreach(intervals, i, o) {
+    const char *nm = json_string_value(json_object_get(o, "name"));
+    if (nm && strcmp(nm, RUNDIR_TOTAL_NAME) != 0) json_object_set_new(names, nm, json_true());
+  }
+  rc = judge_name(&w, intervals, NULL, &best, why, whylen);
+  json_object_foreach(names, k, o) if (rc == 0) rc = judge_name(&w, intervals, k, &best, why, whylen);
+  for (i = 0; i < w.nt; i++) {
+    *judged += w.steady[i];
+    *bad += w.bad[i];
+  }
+  for (i = 0; i < w.nt; i++) { /* merge adjacent anomalous intervals into spans */
+    if (!w.bad[i]) continue;
+    size_t e = i;
+    while (e + 1 < w.nt && w.bad[e + 1] && w.t[e + 1] - w.t[e] <= w.step_ms) e++;
+    json_array_append_new(*spans, json_pack("[I,I]", (json_int_t)w.t[i], (json_int_t)(w.t[e] + w.step_ms)));
+    i = e;
+  }
+out:
+  free(w.t);
+  free(w.steady);
+  free(w.bad);
+  json_decref(names);
+  return rc;
+}
+
+double corrwin_overlap(const json_t *spans, int64_t t0, int64_t t1) {
+  size_t i;
+  json_t *s;
+  int64_t in = 0;
+  if (t1 <= t0) return 0;
+  json_array_foreach(spans, i, s) {
+    int64_t a = json_integer_value(json_array_get(s, 0)), b = json_integer_value(json_array_get(s, 1));
+    if (a < t0) a = t0;
+    if (b > t1) b = t1;
+    if (b > a) in += b - a;
+  }
+  return (double)in / (double)(t1 - t0);
+}
