@@ -144,7 +144,8 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
     for (size_t i = 0; i < cs->n; i++) b[i] = cls[i] == CORRJOIN_TYPICAL;
     o.skip_chain = 1;
   }
-  if (corrstack_contrast(cs, a, b, &o, &r) < 0 || r.fn < 0) return;
+  if (corrstack_contrast(cs, a, b, &o, &r) < 0) return;
+  if (r.fn < 0) return;
   const char *fn = cs->names[r.fn], *what = set == SET_CPU ? "CPU samples" : "goroutine observations";
   double sa = r.a_fn / r.a_tot, sb = r.b_fn / r.b_tot;
   char ev[640];

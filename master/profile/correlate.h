@@ -26,7 +26,9 @@
 #include "master/profile/pprof.h"
 
 /* Every heuristic constant of the correlation methods, in one place. */
-#define CORRELATE_MIN_SAMPLES 50     /* sample values needed in each population a claim contrasts */
+#define CORRELATE_MIN_SAMPLES 50     /* sample values needed in the population a claim is about */
+#define CORRELATE_MIN_BASELINE 20    /* and in the baseline it is contrasted with (fast requests are rarely
+                                      * sampled; the z test weighs how few there are) */
 #define CORRELATE_ALPHA 0.001        /* a finding is dropped unless its z test gives p < ALPHA */
 #define CORRELATE_MIN_DELTA 0.10     /* share - baseline_share a finding needs (effect size) */
 #define CORRELATE_MIN_RATIO 1.5      /* and share >= MIN_RATIO x baseline_share */

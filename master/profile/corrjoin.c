@@ -201,8 +201,8 @@ void corrjoin_ids(corrjoin *j, const pprof_profile *p, const pprof_sample *s, co
 
 int corrjoin_class(const corrjoin *j, const char *trace, const char *span, const char *name,
                    const char **slow_name) {
-  json_t *hit = trace ? json_object_get(j->slow, trace) : NULL;
-  if (!hit && span) hit = json_object_get(j->slow, span);
+  /* the span names one request; a trace id (one per iteration) only when the sample has no span id */
+  json_t *hit = span ? json_object_get(j->slow, span) : trace ? json_object_get(j->slow, trace) : NULL;
   if (slow_name) *slow_name = hit ? json_string_value(hit) : NULL;
   if (hit) return CORRJOIN_SLOW;
   if (trace || span) return CORRJOIN_TYPICAL;

@@ -241,19 +241,35 @@ static int64_t pick(const corrstack *cs, const double *ia, const double *ib, dou
   return best;
 }
 
-/* Candidates: frames present in a, not framework (unless nothing else is), not on a's common root chain
- * when asked. */
-static void candidates(const corrstack *cs, const double *ia, double ta, const corr_opts *o,
-                       unsigned char *cand) {
+/* Candidates: frames present in a, not framework (unless nothing else is). */
+static void candidates(const corrstack *cs, const double *ia, unsigned char *cand) {
   int any = 0;
-  for (size_t f = 0; f < cs->nnames; f++) {
-    cand[f] = ia[f] > 0 && !corrstack_is_framework(cs->names[f]) &&
-              !(o && o->skip_chain && ia[f] / ta >= CORRELATE_ROOT_SHARE);
-    any |= cand[f];
-  }
+  for (size_t f = 0; f < cs->nnames; f++) any |= cand[f] = ia[f] > 0 && !corrstack_is_framework(cs->names[f]);
   if (!any)
-    for (size_t f = 0; f < cs->nnames; f++)
-      cand[f] = ia[f] > 0 && !(o && o->skip_chain && ia[f] / ta >= CORRELATE_ROOT_SHARE);
+    for (size_t f = 0; f < cs->nnames; f++) cand[f] = ia[f] > 0;
+}
+
+/* With skip_chain: frames on a's common chain (in >= ROOT_SHARE of a) are its context (the handler and what
+ * calls it): the frame is picked below them; when nothing below differs enough, the innermost named frame of
+ * the chain (what all of a's samples run) is the answer. */
+static int64_t pick_below_chain(const corrstack *cs, const double *ia, const double *ib, double ta, double tb,
+                                const unsigned char *cand, const size_t *depth) {
+  unsigned char *below = calloc(cs->nnames ? cs->nnames : 1, 1);
+  int64_t fn = -1;
+  if (!below) return -1;
+  for (size_t f = 0; f < cs->nnames; f++) below[f] = cand[f] && ia[f] / ta < CORRELATE_ROOT_SHARE;
+  fn = pick(cs, ia, ib, ta, tb, below, depth);
+  for (size_t f = 0; fn < 0 && f < cs->nnames; f++) below[f] = cand[f] && ia[f] / ta >= CORRELATE_ROOT_SHARE;
+  for (size_t f = 0, d = 0; fn < 0 && f < cs->nnames; f++)
+    if (below[f] && !corrstack_is_closure(cs->names[f]) && (depth[f] >= d || fn < 0) &&
+        ia[f] / ta - ib[f] / tb >= CORRELATE_MIN_DELTA)
+      d = depth[f], fn = (int64_t)f;
+  for (size_t f = 0; fn >= 0 && f < cs->nnames; f++) /* the deepest such frame */
+    if (below[f] && !corrstack_is_closure(cs->names[f]) && depth[f] > depth[fn] &&
+        ia[f] / ta - ib[f] / tb >= CORRELATE_MIN_DELTA)
+      fn = (int64_t)f;
+  free(below);
+  return fn;
 }
 
 /* Callers of fn in samples outside a that never call it in a's samples. */
@@ -307,10 +323,11 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
   out->b_tot = corrstack_inclusive(cs, b, ib);
   for (size_t i = 0; i < cs->n; i++) other[i] = !a[i];
   double to = corrstack_inclusive(cs, other, io);
-  if (out->a_tot < CORRELATE_MIN_SAMPLES || out->b_tot < CORRELATE_MIN_SAMPLES) goto done;
+  if (out->a_tot < CORRELATE_MIN_SAMPLES || out->b_tot < CORRELATE_MIN_BASELINE) goto done;
   root_depths(cs, a, depth);
-  candidates(cs, ia, out->a_tot, o, cand);
-  int64_t fn = pick(cs, ia, ib, out->a_tot, out->b_tot, cand, depth);
+  candidates(cs, ia, cand);
+  int64_t fn = o && o->skip_chain ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth)
+                                  : pick(cs, ia, ib, out->a_tot, out->b_tot, cand, depth);
   fn = fn >= 0 ? lift_helper(cs, a, io, to, cand, fn) : -1;
   if (fn < 0) goto done;
   double sa = ia[fn] / out->a_tot, sb = ib[fn] / out->b_tot;

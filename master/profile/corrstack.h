@@ -43,8 +43,8 @@ typedef struct corr_contrast {
 
 /* Contrast options. */
 typedef struct corr_opts {
-  int skip_chain; /* frames on a's common root chain (in >= CORRELATE_ROOT_SHARE of a) are its context,
-                   * not a cause (used when b holds other requests' samples) */
+  int skip_chain; /* frames on a's common root chain (in >= CORRELATE_ROOT_SHARE of a) are its context:
+                   * look below them first (used when b holds other requests' samples) */
 } corr_opts;
 
 void corrstack_init(corrstack *cs);

@@ -248,9 +248,63 @@ static int64_t pprof_window(collector *c) {
   return pause;
 }
 
+/* Poll url once; merge the snapshot into *acc. 0, or -1 with the reason in err. */
+static int poll_once(collector *c, pprof_profile **acc, char *err, size_t errlen) {
+  buf b = {0};
+  long status = 0;
+  char cerr[CURL_ERROR_SIZE + 64], derr[256];
+  pprof_profile *p = NULL;
+  int rc = http_get(c->set, c->opt.url, SOURCE_POLL_TIMEOUT_S, &b, &status, cerr);
+  if (rc == 0 && status == 200 && pprof_decode(b.data, b.len, &p, derr, sizeof derr) == 0) {
+    if (!*acc)
+      *acc = p;
+    else if (pprof_merge(*acc, p) < 0)
+      rc = -1, snprintf(err, errlen, "snapshots of %.200s do not merge (sample types changed)", c->opt.url);
+    if (*acc != p) pprof_free(p);
+  } else {
+    snprintf(err, errlen, "%.200s", rc ? cerr : status != 200 ? "HTTP error" : derr);
+    if (rc == 0 && status != 200) snprintf(err, errlen, "HTTP %ld from %.200s", status, c->opt.url);
+    rc = -1;
+  }
+  free(b.data);
+  return rc;
+}
+
+/* One goroutine window: snapshots polled every SOURCE_POLL_MS for W seconds, summed into one profile (values
+ * = goroutines observed at each stack and label set, fgprof-style), saved as one window. Pause before the
+ * next: 0, or -1 when stopping. */
+static int64_t goroutine_window(collector *c) {
+  int64_t w = window_s(c) * 1000, start = now_ms(), end;
+  pprof_profile *acc = NULL;
+  char err[300] = "";
+  int stopped = 0;
+  while (!(stopped = atomic_load(&c->set->stop)) && now_ms() - start < w) {
+    int64_t t = now_ms();
+    poll_once(c, &acc, err, sizeof err); /* a failed snapshot leaves its reason in err */
+    int64_t left = t + SOURCE_POLL_MS - now_ms();
+    if (left > 0 && nap(c->set, left)) stopped = 1;
+    if (stopped) break;
+  }
+  end = now_ms();
+  unsigned char *data = NULL;
+  size_t len = 0;
+  if (!acc) {
+    record(c, start, end, NULL, stopped ? "gap" : "error", stopped ? "run ended before the window" : err, 0, 0);
+  } else if (pprof_encode(acc, &data, &len) == 0) {
+    buf b = {data, len, len};
+    save_window(c, start, end, &b);
+  } else {
+    record(c, start, end, NULL, "error", "cannot encode the polled goroutine profile", 0, 0);
+  }
+  free(data);
+  pprof_free(acc);
+  return stopped ? -1 : 0;
+}
+
 static void pprof_loop(collector *c) {
   int64_t pause;
-  while (!atomic_load(&c->set->stop) && (pause = pprof_window(c)) >= 0)
+  int poll = strcmp(c->type, "goroutine") == 0;
+  while (!atomic_load(&c->set->stop) && (pause = poll ? goroutine_window(c) : pprof_window(c)) >= 0)
     if (pause && nap(c->set, pause)) break;
 }
 

@@ -6,6 +6,9 @@
  *   "pprof"   - Go net/http/pprof or anything serving profile.proto. type "cpu": back-to-back windows
  *               GET url?seconds=W. heap/allocs/mutex/block/goroutine: delta windows url?seconds=W; a
  *               target that refuses ?seconds (4xx) is then sampled cumulatively every W instead. The
+ *               type "goroutine": polled, fgprof-style: a snapshot (debug=0 profile.proto, with labels) every
+ *               SOURCE_POLL_MS, summed over each window of W seconds into one saved window, so the
+ *               values count goroutines observed parked or running at each stack (off-CPU waits). The
  *               type is taken from the URL's last path segment when options say "cpu" but the URL
  *               names another profile (.../debug/pprof/mutex). A 500 "cpu profiling already in use" (or
  *               any failure) is recorded as a gap/error window and retried; never fatal.
@@ -31,6 +34,8 @@
 
 #define SOURCE_INDEX "index.jsonl"
 #define SOURCE_DEFAULT_WINDOW_NS ((int64_t)5000000000)
+#define SOURCE_POLL_MS 100        /* goroutine profiles: one snapshot per this many ms (10 Hz) */
+#define SOURCE_POLL_TIMEOUT_S 5   /* per snapshot request */
 
 typedef struct source_set source_set;
 

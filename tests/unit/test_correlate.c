@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "master/profile/correlate.h"
+#include "master/profile/corrjoin.h"
 
 /* Add a sample: frames root first separated by ';', then label pairs (key, value) ending with NULL. */
 static void add(pprof_profile *p, const char *frames, int64_t v0, int64_t v1, ...) {
@@ -162,12 +163,14 @@ START_TEST(endpoint_found) {
   ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(f, "evidence")), "p99 200.0 ms"));
   json_decref(fs);
   json_decref(iv);
-  /* same profile but orders is the fast request: orders is not claimed; books' slowness has no frame under its
-   * handler that its samples have more than the others' (the handler itself is context, never a cause) */
+  /* same profile but orders is the fast request: orders is not claimed; books has nothing under its handler
+   * that the others lack, so what all its samples run (its handler) is named */
   iv = intervals2(20, 200);
   fs = run1("cpu", p, iv, NULL);
-  count_kind(fs, "endpoint", &n);
-  ck_assert_uint_eq(n, 0);
+  f = count_kind(fs, "endpoint", &n);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "request")), "GET /api/books");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.listBooks");
   json_decref(fs);
   json_decref(iv);
   pprof_free(p);
@@ -405,6 +408,210 @@ START_TEST(shop_fixtures) {
 }
 END_TEST
 
+/* ---------- the five failure cases of issue 14, each a service nobody tuned for us ---------- */
+
+static const char *str(const json_t *f, const char *k) {
+  return json_string_value(json_object_get(f, k));
+}
+
+static int path_has(const json_t *f, const char *fn) {
+  size_t i;
+  json_t *v;
+  json_array_foreach(json_object_get(f, "path"), i, v) if (strcmp(json_string_value(v), fn) == 0) return 1;
+  return 0;
+}
+
+/* (1) The faulty function spends its time in a helper that a background job also calls. */
+START_TEST(shared_helper) {
+  pprof_profile *p = pprof_create("samples", "count");
+  json_t *slow = json_array(), *typ = json_array();
+  char tid[40];
+  for (int i = 0; i < 100; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    if (i < 8) {
+      add(p, "runtime.goexit;net/http.(*conn).serve;main.handleOrder;main.fraudCheck;main.hashHelper;crypto/sha256.block",
+          30, 0, "trace_id", tid, "loadctl.name", "POST /api/orders", NULL);
+      add(p, "runtime.goexit;net/http.(*conn).serve;main.handleOrder;main.fraudCheck", 2, 0, "trace_id", tid,
+          "loadctl.name", "POST /api/orders", NULL);
+      json_array_append_new(slow, json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 300.0));
+    } else {
+      add(p, "runtime.goexit;net/http.(*conn).serve;main.handleOrder;main.encodeOrder", 3, 0, "trace_id", tid,
+          "loadctl.name", "POST /api/orders", NULL);
+      if (i < 20)
+        json_array_append_new(typ, json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 5.0));
+    }
+  }
+  add(p, "runtime.goexit;main.backgroundSync;main.hashHelper;crypto/sha256.block", 400, 0, NULL);
+  json_t *ex = json_pack("[{s:I,s:s,s:o,s:o}]", "t", (json_int_t)0, "name", "POST /api/orders", "slow", slow,
+                         "typical", typ);
+  json_t *fs = run1("cpu", p, NULL, ex);
+  size_t n;
+  json_t *f = count_kind(fs, "tail", &n);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(str(f, "function"), "main.fraudCheck"); /* not the helper the background job shares */
+  ck_assert_str_eq(str(f, "request"), "POST /api/orders");
+  ck_assert(path_has(f, "main.hashHelper") && path_has(f, "main.handleOrder"));
+  ck_assert_str_eq(json_string_value(json_array_get(json_object_get(f, "path"), 0)), "main.handleOrder");
+  /* the baseline is typical requests only: 0 of 276, never the background job's 400 samples */
+  ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(f, "samples"), "typical")), 276);
+  ck_assert_double_eq_tol(json_number_value(json_object_get(f, "baseline_share")), 0.0, 1e-9);
+  size_t i;
+  json_array_foreach(fs, i, f) ck_assert_str_ne(str(f, "function"), "main.hashHelper");
+  json_decref(fs);
+  json_decref(ex);
+  pprof_free(p);
+}
+END_TEST
+
+/* (2) The service keeps the W3C baggage value percent-encoded (and another labels only http.route). */
+START_TEST(encoded_baggage) {
+  static const char *const variants[][2] = {{"loadctl.name", "POST%20%2Fapi%2Forders"},
+                                            {"k6.name", "POST /api/orders"},
+                                            {"http.route", "/api/orders"}};
+  for (size_t v = 0; v < 3; v++) {
+    pprof_profile *p = pprof_create("samples", "count");
+    add(p, "main.main;main.handleOrder;main.cartTotal", 120, 0, variants[v][0], variants[v][1], NULL);
+    add(p, "main.main;main.handleOrder", 80, 0, variants[v][0], variants[v][1], NULL);
+    add(p, "main.main;main.listBooks", 190, 0, variants[v][0], v == 2 ? "/api/books" : "GET%20%2Fapi%2Fbooks", NULL);
+    add(p, "main.main;main.listBooks;main.cartTotal", 10, 0, variants[v][0], v == 2 ? "/api/books" : "GET /api/books",
+        NULL);
+    json_t *iv = intervals2(200, 20), *fs = run1("cpu", p, iv, NULL);
+    size_t n;
+    json_t *f = count_kind(fs, "endpoint", &n);
+    ck_assert_msg(n == 1, "variant %zu: %zu endpoint findings", v, n);
+    ck_assert_str_eq(str(f, "request"), "POST /api/orders");
+    ck_assert_str_eq(str(f, "function"), "main.cartTotal");
+    json_decref(fs);
+    json_decref(iv);
+    pprof_free(p);
+  }
+  char out[64];
+  corrjoin_decode("POST%20%2Fapi%2Forders%zz%4", out, sizeof out);
+  ck_assert_str_eq(out, "POST /api/orders%zz%4");
+}
+END_TEST
+
+/* (3) A background job burns CPU in 4 of 20 one-second windows (20 %): p99 doubles and throughput falls by
+ * 45 % in exactly those seconds; its time is in a helper that requests call too. */
+static json_t *minority_setup(pprof_profile **ps, correlate_window *ws) {
+  json_t *iv = json_array();
+  for (int k = 0; k < 20; k++) {
+    int bad = k == 4 || k == 5 || k == 14 || k == 15;
+    ps[k] = pprof_create("samples", "count");
+    add(ps[k], "runtime.goexit;main.serve;main.handleSearch;main.hashHelper", 30 + k % 3, 0, "loadctl.name", "GET /x",
+        NULL);
+    add(ps[k], "runtime.goexit;main.serve;main.handleSearch", 50, 0, "loadctl.name", "GET /x", NULL);
+    if (bad) add(ps[k], "runtime.goexit;main.rebuildIndex;main.hashHelper;runtime.memmove", 90, 0, NULL);
+    ws[k] = (correlate_window){1000000 + k * 1000, 1000000 + (k + 1) * 1000, "cpu", ps[k]};
+    double p99 = bad ? 40.0 : 20.0 + (k % 4), rps = bad ? 110 : 200 + k % 5;
+    json_array_append_new(iv, json_pack("{s:I,s:I,s:s,s:f,s:I,s:f,s:f,s:f,s:I}", "t", (json_int_t)(1000000 + k * 1000),
+                                        "interval_ms", (json_int_t)1000, "name", "GET /x", "rps", rps, "count",
+                                        (json_int_t)rps, "p99_ms", p99, "p50_ms", 5.0, "mean_ms", 6.0, "errors",
+                                        (json_int_t)0));
+    json_array_append_new(iv, json_pack("{s:I,s:I,s:s,s:f,s:I,s:f,s:f,s:f,s:I,s:I}", "t",
+                                        (json_int_t)(1000000 + k * 1000), "interval_ms", (json_int_t)1000, "name",
+                                        "(all)", "rps", rps, "count", (json_int_t)rps, "p99_ms", p99, "p50_ms", 5.0,
+                                        "mean_ms", 6.0, "errors", (json_int_t)0, "users", (json_int_t)30));
+  }
+  return iv;
+}
+
+START_TEST(minority_windows) {
+  pprof_profile *ps[20];
+  correlate_window ws[20];
+  json_t *iv = minority_setup(ps, ws), *fs = NULL;
+  correlate_input in = {ws, 20, iv, NULL};
+  ck_assert_int_eq(correlate_findings(&in, &fs), 0);
+  size_t n;
+  json_t *f = count_kind(fs, "window", &n);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(str(f, "function"), "main.rebuildIndex"); /* the root of the work that rose */
+  ck_assert(path_has(f, "main.hashHelper"));
+  json_t *win = json_object_get(f, "window");
+  ck_assert_uint_eq(json_array_size(win), 2); /* two spans, not one covering everything */
+  ck_assert_double_eq_tol(json_number_value(json_array_get(json_array_get(win, 0), 0)), 1004.0, 1e-9);
+  ck_assert_double_eq_tol(json_number_value(json_array_get(json_array_get(win, 0), 1)), 1006.0, 1e-9);
+  ck_assert_double_eq_tol(json_number_value(json_array_get(json_array_get(win, 1), 0)), 1014.0, 1e-9);
+  ck_assert_double_eq_tol(json_number_value(json_array_get(json_array_get(win, 1), 1)), 1016.0, 1e-9);
+  json_decref(fs);
+  json_decref(iv);
+  for (int k = 0; k < 20; k++) pprof_free(ps[k]);
+}
+END_TEST
+
+/* (4) A minority of one endpoint's requests wait ~40 ms off-CPU (a select on a timer); CPU is the same. */
+START_TEST(offcpu_wait) {
+  pprof_profile *cpu = pprof_create("samples", "count"), *gr = pprof_create("goroutine", "count");
+  json_t *slow = json_array(), *typ = json_array();
+  char tid[40];
+  for (int i = 0; i < 200; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    int s = i < 20;
+    add(cpu, "runtime.goexit;main.handleQuote;main.priceItems", 1, 0, "trace_id", tid, "loadctl.name", "GET /quote",
+        NULL);
+    if (s) {
+      add(gr, "runtime.goexit;main.handleQuote;main.fetchRates;runtime.selectgo;runtime.gopark", 4, 0, "trace_id",
+          tid, "loadctl.name", "GET /quote", NULL);
+      json_array_append_new(slow, json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 41.0));
+    } else {
+      add(gr, "runtime.goexit;main.handleQuote;main.priceItems", 1, 0, "trace_id", tid, "loadctl.name", "GET /quote",
+          NULL);
+      if (i < 40)
+        json_array_append_new(typ, json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 1.0));
+    }
+  }
+  add(gr, "runtime.goexit;net/http.(*conn).serve;net.(*conn).Read;runtime.gopark", 300, 0, NULL); /* idle conns */
+  json_t *ex = json_pack("[{s:I,s:s,s:o,s:o}]", "t", (json_int_t)0, "name", "GET /quote", "slow", slow, "typical", typ);
+  correlate_window w[2] = {{0, 60000, "cpu", cpu}, {0, 60000, "goroutine", gr}};
+  correlate_input in = {w, 2, NULL, ex};
+  json_t *fs = NULL;
+  ck_assert_int_eq(correlate_findings(&in, &fs), 0);
+  ck_assert_uint_eq(json_array_size(fs), 1); /* no CPU function blamed */
+  json_t *f = json_array_get(fs, 0);
+  ck_assert_str_eq(str(f, "kind"), "wait");
+  ck_assert_str_eq(str(f, "function"), "main.fetchRates");
+  ck_assert_str_eq(str(f, "request"), "GET /quote");
+  ck_assert_str_eq(str(f, "profile"), "goroutine");
+  ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(f, "samples"), "slow")), 80);
+  json_decref(fs);
+  json_decref(ex);
+  pprof_free(cpu);
+  pprof_free(gr);
+}
+END_TEST
+
+/* (5) A closure holds a lock while a few requests compute under it; the others queue. */
+START_TEST(lock_while_computing) {
+  pprof_profile *mu = pprof_create("contentions", "count"), *cpu = pprof_create("samples", "count");
+  ck_assert_int_eq(pprof_add_sample_type(mu, "delay", "nanoseconds"), 0);
+  add(mu, "runtime.goexit;main.handleReserve;main.handleReserve.func1;sync.(*Mutex).Unlock", 400, 8000000000LL, NULL);
+  add(mu, "runtime.goexit;main.sessionGC;sync.(*Mutex).Unlock", 30, 200000000LL, NULL);
+  add(cpu, "runtime.goexit;main.handleReserve;main.handleReserve.func1;main.reserveStock;main.hashHelper", 200, 0,
+      "loadctl.name", "POST /reserve", NULL);
+  add(cpu, "runtime.goexit;main.handleReserve;main.handleReserve.func1;sync.(*Mutex).Lock", 20, 0, "loadctl.name",
+      "POST /reserve", NULL);
+  add(cpu, "runtime.goexit;main.handleList;main.hashHelper", 150, 0, "loadctl.name", "GET /list", NULL);
+  correlate_window w[2] = {{0, 60000, "cpu", cpu}, {0, 60000, "mutex", mu}};
+  correlate_input in = {w, 2, NULL, NULL};
+  json_t *fs = NULL;
+  ck_assert_int_eq(correlate_findings(&in, &fs), 0);
+  size_t n;
+  json_t *f = count_kind(fs, "lock", &n);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(str(f, "function"), "main.reserveStock"); /* what runs under the lock, not the closure */
+  ck_assert_str_eq(str(f, "request"), "POST /reserve");
+  ck_assert_ptr_nonnull(strstr(str(f, "evidence"), "main.handleReserve.func1"));
+  size_t i;
+  json_array_foreach(fs, i, f) {
+    ck_assert_str_ne(str(f, "function"), "main.hashHelper");
+    ck_assert_str_ne(str(f, "function"), "main.handleReserve.func1");
+  }
+  json_decref(fs);
+  pprof_free(mu);
+  pprof_free(cpu);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("correlate");
   TCase *tc = tcase_create("correlate");
@@ -419,6 +626,11 @@ int main(void) {
   tcase_add_test(tc, compare_regression);
   tcase_add_test(tc, run_dir);
   tcase_add_test(tc, shop_fixtures);
+  tcase_add_test(tc, shared_helper);
+  tcase_add_test(tc, encoded_baggage);
+  tcase_add_test(tc, minority_windows);
+  tcase_add_test(tc, offcpu_wait);
+  tcase_add_test(tc, lock_while_computing);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
