@@ -342,7 +342,7 @@ static int get_profiles(loader *ld, int idx, options *o) {
       p = &o->profiles[o->nprofiles++];
       snprintf(p->source, sizeof p->source, "pprof");
       snprintf(p->type, sizeof p->type, "cpu");
-      p->window_ns = 5000000000LL;
+      p->window_ns = 0;
       rc = get_string(ld, e, "source", p->source, sizeof p->source);
       if (!rc && strcmp(p->source, "pprof") && strcmp(p->source, "command") && strcmp(p->source, "file")) {
         at_text(ld, p->source, "profile");
@@ -354,6 +354,8 @@ static int get_profiles(loader *ld, int idx, options *o) {
       if (!rc && !p->url[0]) rc = get_string(ld, e, "command", p->url, sizeof p->url);
       if (!rc && !p->url[0]) rc = get_string(ld, e, "path", p->url, sizeof p->url);
       if (!rc) rc = get_duration(ld, e, "window", &p->window_ns);
+      if (!rc && !p->window_ns) /* short pprof windows resolve bad seconds (docs/profiling.md) */
+        p->window_ns = strcmp(p->source, "pprof") == 0 ? OPTIONS_PPROF_WINDOW_NS : OPTIONS_PROFILE_WINDOW_NS;
       if (!rc && !p->url[0]) rc = fail(ld, "profile[%d] needs url= (or command= / path=)", i);
       if (!rc && p->window_ns < 1000000000LL) rc = fail(ld, "profile[%d]: window must be at least 1s", i);
     }

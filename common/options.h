@@ -28,11 +28,14 @@ typedef struct options_threshold {
   int line;          /* scenario line that declares it (0 = unknown), for messages */
 } options_threshold;
 
+#define OPTIONS_PPROF_WINDOW_NS 1000000000LL   /* pprof windows: 1 s, so a 2 s burst fills whole windows */
+#define OPTIONS_PROFILE_WINDOW_NS 5000000000LL /* command / file sources: 5 s (a perf start per window) */
+
 typedef struct options_profile {
   char source[32];  /* "pprof", "command", "file" (anything else is refused with file:line) */
   char url[1024];   /* pprof URL, or file path, or command line */
   char type[32];    /* "cpu" (default), "heap", "allocs", "mutex", "block", "goroutine", "folded" */
-  int64_t window_ns; /* default 5 s */
+  int64_t window_ns; /* default OPTIONS_PPROF_WINDOW_NS for pprof, else OPTIONS_PROFILE_WINDOW_NS */
 } options_profile;
 
 typedef struct options {

@@ -144,8 +144,7 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
     for (size_t i = 0; i < cs->n; i++) b[i] = cls[i] == CORRJOIN_TYPICAL;
     o.skip_chain = 1;
   }
-  if (corrstack_contrast(cs, a, b, &o, &r) < 0) return;
-  if (r.fn < 0) return;
+  if (corrstack_contrast(cs, a, b, &o, &r) < 0 || r.fn < 0) return;
   const char *fn = cs->names[r.fn], *what = set == SET_CPU ? "CPU samples" : "goroutine observations";
   double sa = r.a_fn / r.a_tot, sb = r.b_fn / r.b_tot;
   char ev[640];
@@ -238,7 +237,21 @@ static int stands_out(const json_t *iv, const char *name, char *why, size_t whyl
     snprintf(why, whylen, "; its p99 %.1f ms vs median %.1f ms over other requests", p99, med);
     return 1;
   }
-  if (p50 > 0 && p99 >= CORRELATE_ENDPOINT_TAIL * p50) {
+  double ratios[512]; /* its own tail: p99/p50 >= TAIL and twice the other names' median ratio */
+  size_t nr = 0;
+  json_t *nm2 = json_object();
+  json_array_foreach(iv, i, o) {
+    const char *x = json_string_value(json_object_get(o, "name"));
+    if (x && strcmp(x, name) && strcmp(x, RUNDIR_TOTAL_NAME)) json_object_set_new(nm2, x, json_true());
+  }
+  json_object_foreach(nm2, k, v) {
+    double a = name_mean(iv, k, "p99_ms"), b = name_mean(iv, k, "p50_ms");
+    if (a >= 0 && b > 0 && nr < sizeof ratios / sizeof ratios[0]) ratios[nr++] = a / b;
+  }
+  json_decref(nm2);
+  qsort(ratios, nr, sizeof *ratios, cmp_dbl);
+  double rmed = nr ? (nr % 2 ? ratios[nr / 2] : (ratios[nr / 2 - 1] + ratios[nr / 2]) / 2) : 0;
+  if (p50 > 0 && p99 >= CORRELATE_ENDPOINT_TAIL * p50 && p99 / p50 >= 2 * rmed) {
     snprintf(why, whylen, "; its p99 %.1f ms is %.0fx its p50 %.1f ms", p99, p99 / p50, p50);
     return 1;
   }
@@ -355,6 +368,28 @@ static int64_t under(const corrstack *cs, int64_t holder) {
   return best;
 }
 
+/* Does s wait on (block profile) a sync.Mutex / RWMutex? */
+static int on_lock(const pprof_profile *p, const pprof_sample *s) {
+  for (size_t k = 0; k < s->nstack; k++) {
+    const char *n = p->strings[p->functions[s->stack[k]].name];
+    if (strncmp(n, "sync.(*Mutex).", 14) == 0 || strncmp(n, "sync.(*RWMutex).", 16) == 0) return 1;
+  }
+  return 0;
+}
+
+/* Total time requests took (ms) over the run, from intervals (count x mean); -1 when unknown. */
+static double request_ms(const json_t *iv) {
+  double t = 0;
+  size_t i;
+  json_t *o;
+  json_array_foreach(iv, i, o) {
+    const char *nm = json_string_value(json_object_get(o, "name"));
+    if (nm && strcmp(nm, RUNDIR_TOTAL_NAME) == 0)
+      t += json_number_value(json_object_get(o, "count")) * json_number_value(json_object_get(o, "mean_ms"));
+  }
+  return t > 0 ? t : -1;
+}
+
 static int lock_one(ctx *c, const char *type) {
   json_t *delay = json_object(), *cont = json_object();
   double total = 0, ncont = 0, bd = 0;
@@ -366,17 +401,22 @@ static int lock_one(ctx *c, const char *type) {
     int vi = pprof_sample_type_index(p, "delay");
     if (vi < 0) vi = (int)p->nsample_types - 1;
     for (size_t i = 0; i < p->nsamples; i++) {
-      const char *fn = correlate_frame(p, &p->samples[i]);
-      double d = (double)p->samples[i].values[vi], n = (double)p->samples[i].values[0];
-      json_object_set_new(delay, fn, json_real(json_number_value(json_object_get(delay, fn)) + d));
-      json_object_set_new(cont, fn, json_real(json_number_value(json_object_get(cont, fn)) + n));
+      const pprof_sample *s = &p->samples[i];
+      const char *fn = correlate_frame(p, s);
+      double d = (double)s->values[vi], n = (double)s->values[0];
+      if (strcmp(type, "block") == 0 && !on_lock(p, s)) continue; /* channel, select, Cond: not a lock */
       total += d;
       ncont += n;
+      if (corrstack_is_framework(fn)) continue; /* the runtime's and library's own locks: no holder named */
+      json_object_set_new(delay, fn, json_real(json_number_value(json_object_get(delay, fn)) + d));
+      json_object_set_new(cont, fn, json_real(json_number_value(json_object_get(cont, fn)) + n));
     }
   }
   json_object_foreach(delay, k, v) if (json_number_value(v) > bd) bd = json_number_value(v), holder = k;
   int found = 0;
-  if (holder && ncont >= CORRELATE_MIN_SAMPLES && total > 0 && bd / total >= CORRELATE_LOCK_SHARE) {
+  double req_ms = request_ms(c->in->intervals); /* a lock that costs requests little is not the answer */
+  if (holder && ncont >= CORRELATE_MIN_SAMPLES && total > 0 && bd / total >= CORRELATE_LOCK_SHARE &&
+      (req_ms < 0 || bd / 1e6 >= CORRELATE_LOCK_LATENCY * req_ms)) {
     size_t nh = json_object_size(delay);
     double x = json_number_value(json_object_get(cont, holder)), p0 = nh > 1 ? 1.0 / (double)nh : CORRELATE_LOCK_SHARE;
     double z = (x - ncont * p0) / sqrt(ncont * p0 * (1 - p0)), pv = 0.5 * erfc(z / sqrt(2.0));

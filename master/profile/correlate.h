@@ -26,7 +26,7 @@
 #include "master/profile/pprof.h"
 
 /* Every heuristic constant of the correlation methods, in one place. */
-#define CORRELATE_MIN_SAMPLES 50     /* sample values needed in the population a claim is about */
+#define CORRELATE_MIN_SAMPLES 30     /* sample values needed in the population a claim is about */
 #define CORRELATE_MIN_BASELINE 20    /* and in the baseline it is contrasted with (fast requests are rarely
                                       * sampled; the z test weighs how few there are) */
 #define CORRELATE_ALPHA 0.001        /* a finding is dropped unless its z test gives p < ALPHA */
@@ -38,7 +38,7 @@
 #define CORRELATE_HELPER_BASE 0.10   /* ... and >= this share outside the population is a shared helper */
 #define CORRELATE_SLOW_FACTOR 2.0    /* an exemplar is slow at >= this x its name's median exemplar latency */
 #define CORRELATE_ENDPOINT_P99 1.5   /* endpoint/wait by name: its p99 >= this x the other names' median p99 */
-#define CORRELATE_ENDPOINT_TAIL 4.0  /* ... or its own p99/p50 >= this */
+#define CORRELATE_ENDPOINT_TAIL 4.0  /* ... or its own p99/p50 >= this and >= 2x the other names' median */
 #define CORRELATE_WIN_Z 3.5          /* anomalous interval: robust z = (x - median) / (1.4826 MAD) >= this */
 #define CORRELATE_WIN_REL 1.3        /* ... and x >= REL x median (latency, errors) or <= median / REL (rps) */
 #define CORRELATE_WIN_FLOOR 0.05     /* MAD floor as a fraction of the median (flat series) */
@@ -46,7 +46,8 @@
 #define CORRELATE_WIN_MAX_FRAC 0.5   /* no window finding when more than this share of intervals is anomalous */
 #define CORRELATE_WIN_OVERLAP 0.5    /* a profile window is anomalous when >= this share of it is */
 #define CORRELATE_LOCK_SHARE 0.5     /* lock: the releasing function's share of all contention delay */
-#define CORRELATE_LOCK_NAME_SHARE 0.8 /* lock/wait: a request name owning >= this share is the finding's */
+#define CORRELATE_LOCK_NAME_SHARE 0.8 /* lock: a request name owning >= this share is the finding's */
+#define CORRELATE_LOCK_LATENCY 0.05  /* lock: its contention delay >= this share of the requests' total time */
 
 /* One decoded profile window. */
 typedef struct correlate_window {

@@ -106,14 +106,27 @@ double corrstack_ztest(double x1, double n1, double x2, double n2) {
   return 0.5 * erfc((p1 - p2) / se / sqrt(2.0));
 }
 
+/* A Go standard-library frame: "pkg/path.Func" whose first path element has no dot (not a module host such as
+ * github.com) and whose package is not main; C symbols ("compute", "compute.part.0") have no such shape. */
+static int go_std(const char *n) {
+  const char *slash = strrchr(n, '/'), *pkg = slash ? slash + 1 : n, *dot = strchr(pkg, '.');
+  const char *first_end = strpbrk(n, "/.");
+  if (!dot || dot == pkg || strncmp(pkg, "main.", 5) == 0 || strchr(n, ' ') || strchr(n, ';')) return 0;
+  for (const char *p = n; p < dot; p++)
+    if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '/' || *p == '_')) return 0;
+  if (first_end && *first_end == '/' && memchr(n, '.', (size_t)(first_end - n))) return 0;
+  const char *rest = dot + 1; /* Go: Func, (*T).M, T.M, or func1 of a closure; not gcc's .part/.isra/.cold */
+  if (strncmp(rest, "part.", 5) == 0 || strncmp(rest, "isra.", 5) == 0 || strncmp(rest, "constprop.", 10) == 0 ||
+      strcmp(rest, "cold") == 0)
+    return 0;
+  return *rest == '(' || isupper((unsigned char)*rest) || isalpha((unsigned char)*rest);
+}
+
 int corrstack_is_framework(const char *n) {
-  static const char *const pre[] = {"runtime.", "runtime/", "sync.",    "internal/", "net/http.", "net.",
-                                    "context.", "syscall.", "reflect.", "bufio.",    "io.",       "os.",
-                                    "time.",    "testing.", "crypto/tls.", "[", "__", "_start", "start_thread",
-                                    "clone"};
+  static const char *const pre[] = {"runtime.", "runtime/", "[", "__", "_start", "start_thread", "clone"};
   for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
     if (strncmp(n, pre[i], strlen(pre[i])) == 0) return 1;
-  return 0;
+  return go_std(n);
 }
 
 int corrstack_is_closure(const char *n) {

@@ -421,7 +421,13 @@ static void checks_and_findings(FILE *out, const json_t *sum) {
     }
     fputs("</table></section>\n", out);
   }
-  if (!json_array_size(finds)) return;
+  if (!json_array_size(finds)) {
+    fputs("<section id=\"findings\"><h2>Findings</h2><p class=\"note\">No finding: no function's share of the "
+          "profiles differs significantly between the populations compared (or the run pulled no profiles; "
+          "docs/report.md, \"How findings are made\").</p></section>\n",
+          out);
+    return;
+  }
   fputs(
       "<section id=\"findings\"><h2>Findings</h2><table><tr><th class=\"l\">kind</th><th "
       "class=\"l\">request</th>"

@@ -20,7 +20,8 @@ START_TEST(good_closed_scenario) {
       "  target = base, users = 50, spawn_rate = 10, duration = '1m',\n"
       "  thresholds = { ['p99{name=POST /api/orders}'] = '< 250ms',\n"
       "                 { threshold = 'p95 < 1s', abort_on_fail = true } },\n"
-      "  profile = { { source = 'pprof', url = 'http://127.0.0.1:6060/debug/pprof/profile', window = '5s' } "
+      "  profile = { { source = 'pprof', url = 'http://127.0.0.1:6060/debug/pprof/profile', window = '5s' }, "
+      "    { source = 'pprof', type = 'goroutine', url = 'http://127.0.0.1:6060/debug/pprof/goroutine' } "
       "},\n"
       "  http = 'h1', timeout = 2.5, think = { min = 0.5, max = 1 }, name = 'shop',\n"
       "}\n"
@@ -52,9 +53,10 @@ START_TEST(good_closed_scenario) {
     if (!strcmp(o.thresholds[i].expr, "p95 < 1s")) found |= 2, ck_assert(o.thresholds[i].abort_on_fail);
   }
   ck_assert_int_eq(found, 3);
-  ck_assert_uint_eq(o.nprofiles, 1);
+  ck_assert_uint_eq(o.nprofiles, 2);
   ck_assert_str_eq(o.profiles[0].source, "pprof");
   ck_assert_int_eq(o.profiles[0].window_ns, S(5));
+  ck_assert_int_eq(o.profiles[1].window_ns, S(1)); /* pprof default */
   ck_assert_int_eq(o.interval_ns, S(1)); /* default */
 }
 END_TEST
