@@ -211,46 +211,40 @@ static int cmp_dbl(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Does name's latency stand out (its p99 vs the other names' median p99, or its own p99/p50)? The reason in
- * words into why. Unknown latency (no intervals) counts as standing out. */
-static int stands_out(const json_t *iv, const char *name, char *why, size_t whylen) {
-  const char *k;
+/* Median over the other request names of key (or of p99/p50 when ratio), -1 when there is none. */
+static double others_median(const json_t *iv, const char *name, const char *key, int ratio) {
   json_t *names = json_object(), *o, *v;
-  double p99 = name_mean(iv, name, "p99_ms"), p50 = name_mean(iv, name, "p50_ms"), others[512];
-  size_t n = 0, i;
-  why[0] = '\0';
-  if (!iv || p99 < 0) {
-    json_decref(names);
-    return 1;
+  const char *k;
+  size_t i, n = 0;
+  json_array_foreach(iv, i, o) {
+    const char *x = json_string_value(json_object_get(o, "name"));
+    if (x && strcmp(x, name) && strcmp(x, RUNDIR_TOTAL_NAME)) json_object_set_new(names, x, json_true());
   }
-  json_array_foreach(iv, i, o) json_object_set_new(names, json_string_value(json_object_get(o, "name")) ?
-                                                              json_string_value(json_object_get(o, "name")) : "",
-                                                   json_true());
+  double *vals = calloc(json_object_size(names) + 1, sizeof *vals), med = -1;
   json_object_foreach(names, k, v) {
-    double x = strcmp(k, name) && strcmp(k, RUNDIR_TOTAL_NAME) && *k ? name_mean(iv, k, "p99_ms") : -1;
-    if (x >= 0 && n < sizeof others / sizeof others[0]) others[n++] = x;
+    double x = name_mean(iv, k, key), p50 = ratio ? name_mean(iv, k, "p50_ms") : 1;
+    if (vals && x >= 0 && p50 > 0) vals[n++] = x / p50;
   }
+  if (vals && n) {
+    qsort(vals, n, sizeof *vals, cmp_dbl);
+    med = n % 2 ? vals[n / 2] : (vals[n / 2 - 1] + vals[n / 2]) / 2;
+  }
+  free(vals);
   json_decref(names);
-  qsort(others, n, sizeof *others, cmp_dbl);
-  double med = n ? (n % 2 ? others[n / 2] : (others[n / 2 - 1] + others[n / 2]) / 2) : -1;
+  return med;
+}
+
+/* Does name's latency stand out (its p99 vs the other names' median p99, or its own p99/p50 against theirs)?
+ * The reason in words into why. Unknown latency (no intervals) counts as standing out. */
+static int stands_out(const json_t *iv, const char *name, char *why, size_t whylen) {
+  double p99 = name_mean(iv, name, "p99_ms"), p50 = name_mean(iv, name, "p50_ms");
+  why[0] = '\0';
+  if (!iv || p99 < 0) return 1;
+  double med = others_median(iv, name, "p99_ms", 0), rmed = others_median(iv, name, "p99_ms", 1);
   if (med >= 0 && p99 >= CORRELATE_ENDPOINT_P99 * med) {
     snprintf(why, whylen, "; its p99 %.1f ms vs median %.1f ms over other requests", p99, med);
     return 1;
   }
-  double ratios[512]; /* its own tail: p99/p50 >= TAIL and twice the other names' median ratio */
-  size_t nr = 0;
-  json_t *nm2 = json_object();
-  json_array_foreach(iv, i, o) {
-    const char *x = json_string_value(json_object_get(o, "name"));
-    if (x && strcmp(x, name) && strcmp(x, RUNDIR_TOTAL_NAME)) json_object_set_new(nm2, x, json_true());
-  }
-  json_object_foreach(nm2, k, v) {
-    double a = name_mean(iv, k, "p99_ms"), b = name_mean(iv, k, "p50_ms");
-    if (a >= 0 && b > 0 && nr < sizeof ratios / sizeof ratios[0]) ratios[nr++] = a / b;
-  }
-  json_decref(nm2);
-  qsort(ratios, nr, sizeof *ratios, cmp_dbl);
-  double rmed = nr ? (nr % 2 ? ratios[nr / 2] : (ratios[nr / 2 - 1] + ratios[nr / 2]) / 2) : 0;
   if (p50 > 0 && p99 >= CORRELATE_ENDPOINT_TAIL * p50 && p99 / p50 >= 2 * rmed) {
     snprintf(why, whylen, "; its p99 %.1f ms is %.0fx its p50 %.1f ms", p99, p99 / p50, p50);
     return 1;

@@ -106,20 +106,23 @@ double corrstack_ztest(double x1, double n1, double x2, double n2) {
   return 0.5 * erfc((p1 - p2) / se / sqrt(2.0));
 }
 
-/* A Go standard-library frame: "pkg/path.Func" whose first path element has no dot (not a module host such as
- * github.com) and whose package is not main; C symbols ("compute", "compute.part.0") have no such shape. */
+/* A Go standard-library frame: its import path's first element is one of the standard library's top-level
+ * packages ("net/http.(*conn).serve", "encoding/json.Marshal", "sync.(*Mutex).Lock"). Other languages'
+ * frames of the same names (Python's time.sleep, threading.) are plumbing too. */
 static int go_std(const char *n) {
-  const char *slash = strrchr(n, '/'), *pkg = slash ? slash + 1 : n, *dot = strchr(pkg, '.');
-  const char *first_end = strpbrk(n, "/.");
-  if (!dot || dot == pkg || strncmp(pkg, "main.", 5) == 0 || strchr(n, ' ') || strchr(n, ';')) return 0;
-  for (const char *p = n; p < dot; p++)
-    if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '/' || *p == '_')) return 0;
-  if (first_end && *first_end == '/' && memchr(n, '.', (size_t)(first_end - n))) return 0;
-  const char *rest = dot + 1; /* Go: Func, (*T).M, T.M, or func1 of a closure; not gcc's .part/.isra/.cold */
-  if (strncmp(rest, "part.", 5) == 0 || strncmp(rest, "isra.", 5) == 0 || strncmp(rest, "constprop.", 10) == 0 ||
-      strcmp(rest, "cold") == 0)
-    return 0;
-  return *rest == '(' || isupper((unsigned char)*rest) || isalpha((unsigned char)*rest);
+  static const char *const std[] = {
+      "archive", "bufio",  "builtin", "bytes",   "cmp",     "compress", "container", "context", "crypto",
+      "database", "debug", "embed",   "encoding", "errors", "expvar",   "flag",      "fmt",     "go",
+      "hash",    "html",   "image",   "index",   "internal", "io",      "iter",      "log",     "maps",
+      "math",    "mime",   "net",     "os",      "path",    "plugin",   "reflect",   "regexp",  "runtime",
+      "slices",  "sort",   "strconv", "strings", "structs", "sync",     "syscall",   "testing", "text",
+      "time",    "unicode", "unique", "unsafe",  "vendor",  "weak",     "threading", "socketserver",
+      "selectors", "asyncio", "concurrent", "queue", "ssl", "socket", "wsgiref", "http"};
+  size_t len = strcspn(n, "/.");
+  if (!n[len]) return 0;
+  for (size_t i = 0; i < sizeof std / sizeof std[0]; i++)
+    if (strlen(std[i]) == len && strncmp(n, std[i], len) == 0) return 1;
+  return 0;
 }
 
 int corrstack_is_framework(const char *n) {

@@ -68,8 +68,8 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
 /* One-sided two-proportion z test of x1/n1 > x2/n2: the p-value (1 when either n is 0). */
 double corrstack_ztest(double x1, double n1, double x2, double n2);
 
-/* True for frames of the language runtime and Go's standard library (runtime., sync., net/http.,
- * encoding/json., ...: a package path without a dot in its first element, other than main). */
+/* True for frames of the language runtime and standard libraries: Go's top-level std packages (runtime.,
+ * sync., net/http., encoding/json., ...) and Python's threading/socket plumbing; C runtime entry frames. */
 int corrstack_is_framework(const char *name);
 
 /* True for anonymous closures (Go "pkg.fn.func1", "glob..func2"). */

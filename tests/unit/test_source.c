@@ -20,7 +20,7 @@
 #include "master/profile/source.h"
 
 static int listen_fd = -1, port;
-static atomic_int busy_left, server_quit, hits_cpu, hits_mutex_seconds, hits_mutex_plain;
+static atomic_int busy_left, server_quit, hits_cpu, hits_mutex_seconds, hits_mutex_plain, hits_goroutine;
 static unsigned char *cpu_fixture;
 static size_t cpu_fixture_len;
 
@@ -54,6 +54,9 @@ static void *conn_main(void *arg) {
     reply(fd, 400, "seconds not supported", 21);
   } else if (strncmp(req, "GET /old/mutex ", 15) == 0) {
     atomic_fetch_add(&hits_mutex_plain, 1);
+    reply(fd, 200, cpu_fixture, cpu_fixture_len);
+  } else if (strncmp(req, "GET /debug/pprof/goroutine ", 27) == 0) {
+    atomic_fetch_add(&hits_goroutine, 1);
     reply(fd, 200, cpu_fixture, cpu_fixture_len);
   } else if (strncmp(req, "GET /empty", 10) == 0) {
     reply(fd, 200, "", 0);
@@ -199,6 +202,37 @@ START_TEST(busy_cpu_profiler_is_a_gap) {
   ck_assert_uint_eq(count_status(w, n, "gap", "mutex"), 1);
   ck_assert_uint_eq(count_status(w, n, "ok", "mutex"), (size_t)atomic_load(&hits_mutex_plain));
   ck_assert(atomic_load(&hits_mutex_plain) >= 2);
+  free(w);
+}
+END_TEST
+
+/* goroutine: polled every SOURCE_POLL_MS without ?seconds, each window's snapshots summed into one file */
+START_TEST(goroutine_polled) {
+  options_profile o;
+  memset(&o, 0, sizeof o);
+  snprintf(o.source, sizeof o.source, "pprof");
+  snprintf(o.type, sizeof o.type, "goroutine");
+  snprintf(o.url, sizeof o.url, "http://127.0.0.1:%d/debug/pprof/goroutine", port);
+  o.window_ns = 1000000000;
+  make_dir();
+  source_set *set = NULL;
+  char err[256];
+  ck_assert_int_eq(source_start(&o, 1, dir, &set, err, sizeof err), 0);
+  run_for(set, 2300);
+  source_window *w = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(source_read_index(dir, &w, &n), 0);
+  ck_assert_uint_ge(count_status(w, n, "ok", "goroutine"), 1);
+  int hits = atomic_load(&hits_goroutine);
+  ck_assert_msg(hits >= 8 && hits <= 24, "%d snapshots in 2.3 s at one per %d ms", hits, SOURCE_POLL_MS);
+  /* a full window holds the sum of its snapshots: the fixture's total times the polls in it */
+  pprof_profile *p = NULL, *one = NULL;
+  ck_assert_int_eq(source_load_window(dir, &w[0], &p, err, sizeof err), 0);
+  ck_assert_int_eq(pprof_decode(cpu_fixture, cpu_fixture_len, &one, err, sizeof err), 0);
+  ck_assert_int_eq(pprof_total(p, 0) % pprof_total(one, 0), 0);
+  ck_assert_int_ge(pprof_total(p, 0) / pprof_total(one, 0), 5);
+  pprof_free(p);
+  pprof_free(one);
   free(w);
 }
 END_TEST
@@ -385,6 +419,7 @@ int main(void) {
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, busy_cpu_profiler_is_a_gap);
   tcase_add_test(tc, hung_target_stops_fast);
+  tcase_add_test(tc, goroutine_polled);
   tcase_add_test(tc, unreachable_is_error_not_fatal);
   tcase_add_test(tc, empty_or_corrupt_answer_is_error);
   tcase_add_test(tc, command_and_file_sources);
