@@ -12,6 +12,7 @@
 #include "common/rundir.h"
 #include "master/profile/corrjoin.h"
 #include "master/profile/corrstack.h"
+#include "master/profile/corrwait.h"
 #include "master/profile/corrwin.h"
 #include "master/profile/export.h"
 #include "master/profile/flame.h"
@@ -24,6 +25,7 @@ typedef struct ctx {
   corrjoin *join;
   corrstack set[SET_COUNT];
   unsigned char *cls[SET_COUNT]; /* CORRJOIN_* per sample */
+  const char *wait_profile;      /* "goroutine" or "wall": the type of the SET_WAIT windows */
   json_t *out;
 } ctx;
 
@@ -39,7 +41,7 @@ const char *correlate_frame(const pprof_profile *p, const pprof_sample *s) {
 }
 
 static int is_cpu(const char *type) {
-  static const char *const other[] = {"mutex", "block", "heap", "allocs", "goroutine", "threadcreate"};
+  static const char *const other[] = {"mutex", "block", "heap", "allocs", "goroutine", "threadcreate", "wall"};
   for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
     if (strcmp(type, other[i]) == 0) return 0;
   return 1;
@@ -104,7 +106,9 @@ static int load(ctx *c) {
   for (size_t w = 0; w < c->in->nwindows; w++) {
     const correlate_window *cw = &c->in->windows[w];
     const pprof_profile *p = cw->prof;
-    int set = is_cpu(cw->type) ? SET_CPU : strcmp(cw->type, "goroutine") == 0 ? SET_WAIT : -1;
+    int wait = strcmp(cw->type, "goroutine") == 0 || strcmp(cw->type, "wall") == 0;
+    int set = is_cpu(cw->type) ? SET_CPU : wait ? SET_WAIT : -1;
+    if (wait) c->wait_profile = cw->type;
     if (set < 0 || !p->nsample_types) continue;
     for (size_t i = 0; i < p->nsamples; i++) {
       corrstack *cs = &c->set[set];
@@ -127,6 +131,44 @@ static int load(ctx *c) {
   return 0;
 }
 
+/* Requests of name over the run (NULL: all names), from intervals; 0 when unknown. */
+static double requests(const json_t *iv, const char *name) {
+  double n = 0;
+  size_t i;
+  json_t *o;
+  json_array_foreach(iv, i, o) {
+    const char *nm = json_string_value(json_object_get(o, "name"));
+    if (nm && strcmp(nm, RUNDIR_TOTAL_NAME) && (!name || strcmp(nm, name) == 0))
+      n += json_number_value(json_object_get(o, "count"));
+  }
+  return n;
+}
+
+/* The handler chain of a request name, from its CPU samples: frames in >= ROOT_SHARE of them. */
+typedef struct chain_ctx {
+  ctx *c;
+  const char *name;
+  double *incl, tot;
+} chain_ctx;
+
+static int in_chain(void *arg, const char *frame) {
+  chain_ctx *h = arg;
+  int64_t id = corrstack_id(&h->c->set[SET_CPU], frame);
+  return id >= 0 && h->incl && h->tot > 0 && h->incl[id] / h->tot >= CORRELATE_ROOT_SHARE;
+}
+
+static void chain_init(chain_ctx *h, ctx *c, const char *name) {
+  corrstack *cpu = &c->set[SET_CPU];
+  unsigned char *m = calloc(cpu->n ? cpu->n : 1, 1);
+  h->c = c;
+  h->name = name;
+  h->tot = 0;
+  h->incl = calloc(cpu->nnames ? cpu->nnames : 1, sizeof *h->incl);
+  for (size_t i = 0; m && i < cpu->n; i++) m[i] = name && cpu->s[i].name == name;
+  if (m && h->incl) h->tot = corrstack_inclusive(cpu, m, h->incl);
+  free(m);
+}
+
 /* ---------- tail: slow vs typical requests (CPU: kind tail; goroutine polls: kind wait) ---------- */
 
 static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsigned char *b) {
@@ -144,19 +186,30 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
     for (size_t i = 0; i < cs->n; i++) b[i] = cls[i] == CORRJOIN_TYPICAL;
     o.skip_chain = 1;
   }
-  if (corrstack_contrast(cs, a, b, &o, &r) < 0 || r.fn < 0) return;
-  const char *fn = cs->names[r.fn], *what = set == SET_CPU ? "CPU samples" : "goroutine observations";
+  double na = (double)corrjoin_nslow_name(c->join, name);
+  double nb = requests(c->in->intervals, o.skip_chain ? NULL : name) - na;
+  chain_ctx h;
+  chain_init(&h, c, name);
+  o.context = in_chain;
+  o.context_arg = &h;
+  int rc = set == SET_CPU ? corrstack_contrast(cs, a, b, &o, &r) : corrwait_find(cs, a, b, &o, na, nb, &r);
+  free(h.incl);
+  if (rc < 0) return;
+  if (r.fn < 0) return;
+  char fbuf[512];
+  const char *fn = corrstack_function(cs->names[r.fn], fbuf, sizeof fbuf);
+  const char *prof = set == SET_CPU ? "cpu" : c->wait_profile;
+  const char *what = set == SET_CPU ? "CPU samples" : strcmp(prof, "wall") ? "goroutine observations" : "wall-clock samples";
   double sa = r.a_fn / r.a_tot, sb = r.b_fn / r.b_tot;
   char ev[640];
   snprintf(ev, sizeof ev,
            "exemplar join (%s profile): %.0f %s of the %zu requests measured slow%s%s have %s on the stack "
            "(%.0f%%) vs %.0f%% of %.0f of requests measured typical%s; two-proportion z test p = %.2g",
-           set == SET_CPU ? "cpu" : "goroutine", r.a_tot, what, corrjoin_nslow(c->join), name ? " of " : "",
+           prof, r.a_tot, what, corrjoin_nslow(c->join), name ? " of " : "",
            name ? name : "", fn, sa * 100, sb * 100, r.b_tot, o.skip_chain ? " (all request names)" : "",
            r.p_value);
-  json_t *f = finding(set == SET_CPU ? "tail" : "wait", name, fn, sa, sb);
-  finish(f, "slow", r.a_tot, "typical", r.b_tot, r.p_value, r.path, set == SET_CPU ? "cpu" : "goroutine",
-         3 + sa - sb, ev);
+  json_t *f = finding(set == SET_CPU ? "tail" : r.gc ? "alloc" : "wait", name, fn, sa, sb);
+  finish(f, "slow", r.a_tot, "typical", r.b_tot, r.p_value, r.path, prof, 3 + sa - sb - (set == SET_WAIT) * 0.25, ev);
   json_array_append_new(c->out, f);
 }
 
@@ -254,7 +307,7 @@ static int stands_out(const json_t *iv, const char *name, char *why, size_t whyl
 
 static void endpoint_one(ctx *c, int set, const char *name, unsigned char *a, unsigned char *b) {
   corrstack *cs = &c->set[set];
-  corr_opts o = {1};
+  corr_opts o = {.skip_chain = 1};
   corr_contrast r;
   char lt[160], ev[640];
   for (size_t i = 0; i < cs->n; i++) {
@@ -262,17 +315,28 @@ static void endpoint_one(ctx *c, int set, const char *name, unsigned char *a, un
     b[i] = cs->s[i].name && cs->s[i].name != name;
   }
   if (!stands_out(c->in->intervals, name, lt, sizeof lt)) return;
-  if (corrstack_contrast(cs, a, b, &o, &r) < 0 || r.fn < 0) return;
-  const char *fn = cs->names[r.fn], *what = set == SET_CPU ? "CPU samples" : "goroutine observations";
+  double na = requests(c->in->intervals, name), nb = requests(c->in->intervals, NULL) - na;
+  chain_ctx h;
+  chain_init(&h, c, name);
+  o.context = in_chain;
+  o.context_arg = &h;
+  int rc = set == SET_CPU ? corrstack_contrast(cs, a, b, &o, &r) : corrwait_find(cs, a, b, &o, na, nb, &r);
+  free(h.incl);
+  if (rc < 0) return;
+  if (r.fn < 0) return;
+  char fbuf[512];
+  const char *fn = corrstack_function(cs->names[r.fn], fbuf, sizeof fbuf);
+  const char *prof = set == SET_CPU ? "cpu" : c->wait_profile;
+  const char *what = set == SET_CPU ? "CPU samples" : strcmp(prof, "wall") ? "goroutine observations" : "wall-clock samples";
   double sa = r.a_fn / r.a_tot, sb = r.b_fn / r.b_tot;
   snprintf(ev, sizeof ev,
            "per-request labels (%s profile): %.0f%% of %.0f %s of %s have %s on the stack vs %.0f%% of %.0f of "
            "the other requests%s; two-proportion z test p = %.2g",
-           set == SET_CPU ? "cpu" : "goroutine", sa * 100, r.a_tot, what, name, fn, sb * 100, r.b_tot, lt,
+           prof, sa * 100, r.a_tot, what, name, fn, sb * 100, r.b_tot, lt,
            r.p_value);
-  json_t *f = finding(set == SET_CPU ? "endpoint" : "wait", name, fn, sa, sb);
-  finish(f, "request", r.a_tot, "other_requests", r.b_tot, r.p_value, r.path, set == SET_CPU ? "cpu" : "goroutine",
-         2 + sa - sb, ev);
+  json_t *f = finding(set == SET_CPU ? "endpoint" : r.gc ? "alloc" : "wait", name, fn, sa, sb);
+  finish(f, "request", r.a_tot, "other_requests", r.b_tot, r.p_value, r.path, prof,
+         2 + sa - sb - (set == SET_WAIT) * 0.25, ev);
   json_array_append_new(c->out, f);
 }
 
@@ -315,8 +379,10 @@ static void method_window(ctx *c) {
     a[i] = ov >= CORRELATE_WIN_OVERLAP;
     b[i] = ov <= 0;
   }
-  if (corrstack_contrast(cs, a, b, NULL, &r) < 0 || r.fn < 0) goto out;
-  const char *fn = cs->names[r.fn];
+  if (corrstack_contrast(cs, a, b, NULL, &r) < 0) goto out;
+  if (r.fn < 0) goto out;
+  char fbuf[512];
+  const char *fn = corrstack_function(cs->names[r.fn], fbuf, sizeof fbuf);
   double sa = r.a_fn / r.a_tot, sb = r.b_fn / r.b_tot;
   snprintf(ev, sizeof ev,
            "time windows (cpu profile): %zu of %zu steady intervals stand out (strongest: %s); in the %zu profile "
@@ -412,7 +478,8 @@ static int lock_one(ctx *c, const char *type) {
   if (holder && ncont >= CORRELATE_MIN_SAMPLES && total > 0 && bd / total >= CORRELATE_LOCK_SHARE &&
       (req_ms < 0 || bd / 1e6 >= CORRELATE_LOCK_LATENCY * req_ms)) {
     size_t nh = json_object_size(delay);
-    double x = json_number_value(json_object_get(cont, holder)), p0 = nh > 1 ? 1.0 / (double)nh : CORRELATE_LOCK_SHARE;
+    /* contentions weighted by delay: the holder's share of the delay, in units of the mean delay */
+    double x = bd / total * ncont, p0 = nh > 1 ? 1.0 / (double)nh : CORRELATE_LOCK_SHARE;
     double z = (x - ncont * p0) / sqrt(ncont * p0 * (1 - p0)), pv = 0.5 * erfc(z / sqrt(2.0));
     if (pv < CORRELATE_ALPHA) {
       corrstack *cpu = &c->set[SET_CPU];
@@ -423,7 +490,8 @@ static int lock_one(ctx *c, const char *type) {
       char ev[640];
       snprintf(ev, sizeof ev,
                "%s profile: %s releases the lock behind %.0f%% of %.3f s of %s delay over %.0f contentions "
-               "(%zu functions contend; binomial z test of its %.0f contentions against an even split p = %.2g)"
+               "(%zu functions contend; binomial z test of its %.0f delay-weighted contentions against an even split "
+               "p = %.2g)"
                "%s%s%s",
                type, holder, bd / total * 100, total / 1e9, type, ncont, nh, x, pv,
                moved ? "; under it the CPU samples run " : "", moved ? fn : "",

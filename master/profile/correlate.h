@@ -27,11 +27,11 @@
 
 /* Every heuristic constant of the correlation methods, in one place. */
 #define CORRELATE_MIN_SAMPLES 30     /* sample values needed in the population a claim is about */
-#define CORRELATE_MIN_BASELINE 20    /* and in the baseline it is contrasted with (fast requests are rarely
+#define CORRELATE_MIN_BASELINE 10    /* and in the baseline it is contrasted with (fast requests are rarely
                                       * sampled; the z test weighs how few there are) */
 #define CORRELATE_ALPHA 0.001        /* a finding is dropped unless its z test gives p < ALPHA */
 #define CORRELATE_MIN_DELTA 0.10     /* share - baseline_share a finding needs (effect size) */
-#define CORRELATE_MIN_RATIO 1.5      /* and share >= MIN_RATIO x baseline_share */
+#define CORRELATE_MIN_RATIO 1.25     /* and share >= MIN_RATIO x baseline_share */
 #define CORRELATE_TOLERANCE 0.05     /* named frame: the outermost within this of the largest difference */
 #define CORRELATE_ROOT_SHARE 0.95    /* frames in >= this share of a request's samples are its context */
 #define CORRELATE_HELPER_CALLERS 2   /* a frame with >= this many distinct callers ... */
@@ -45,6 +45,7 @@
 #define CORRELATE_WIN_MIN_COUNT 20   /* a request name's series is judged when its median count >= this */
 #define CORRELATE_WIN_MAX_FRAC 0.5   /* no window finding when more than this share of intervals is anomalous */
 #define CORRELATE_WIN_OVERLAP 0.5    /* a profile window is anomalous when >= this share of it is */
+#define CORRELATE_WAIT_SHARE 0.5     /* wait: share of slow requests' observations parked under one frame */
 #define CORRELATE_LOCK_SHARE 0.5     /* lock: the releasing function's share of all contention delay */
 #define CORRELATE_LOCK_NAME_SHARE 0.8 /* lock: a request name owning >= this share is the finding's */
 #define CORRELATE_LOCK_LATENCY 0.05  /* lock: its contention delay >= this share of the requests' total time */

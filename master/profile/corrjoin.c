@@ -14,6 +14,7 @@
 struct corrjoin {
   json_t *slow;  /* trace or span id -> request name of a slow exemplar */
   json_t *names; /* known request names (intervals, exemplars) -> true */
+  json_t *nslow_by; /* request name -> slow exemplars */
   json_t *pool;  /* decoded / mapped strings handed out -> true (keys live as long as j) */
   size_t nslow, nexemplars;
 };
@@ -80,6 +81,8 @@ static void load_slow(corrjoin *j, const json_t *exemplars) {
       if (t && *t) json_object_set_new(j->slow, t, json_string(name ? name : ""));
       if (s && *s) json_object_set_new(j->slow, s, json_string(name ? name : ""));
       j->nslow++;
+      if (name)
+        json_object_set_new(j->nslow_by, name, json_integer(json_integer_value(json_object_get(j->nslow_by, name)) + 1));
     }
   }
   json_decref(typ);
@@ -94,7 +97,8 @@ int corrjoin_create(const json_t *exemplars, const json_t *intervals, corrjoin *
   j->slow = json_object();
   j->names = json_object();
   j->pool = json_object();
-  if (!j->slow || !j->names || !j->pool) {
+  j->nslow_by = json_object();
+  if (!j->slow || !j->names || !j->pool || !j->nslow_by) {
     corrjoin_free(j);
     return -ENOMEM;
   }
@@ -116,11 +120,16 @@ void corrjoin_free(corrjoin *j) {
   json_decref(j->slow);
   json_decref(j->names);
   json_decref(j->pool);
+  json_decref(j->nslow_by);
   free(j);
 }
 
 size_t corrjoin_nslow(const corrjoin *j) {
   return j->nslow;
+}
+
+size_t corrjoin_nslow_name(const corrjoin *j, const char *name) {
+  return name ? (size_t)json_integer_value(json_object_get(j->nslow_by, name)) : j->nslow;
 }
 
 size_t corrjoin_nexemplars(const corrjoin *j) {

@@ -24,6 +24,9 @@ typedef struct corrjoin corrjoin;
 int corrjoin_create(const json_t *exemplars, const json_t *intervals, corrjoin **out);
 void corrjoin_free(corrjoin *j);
 
+/* Exemplars of name (NULL: all) classed slow. */
+size_t corrjoin_nslow_name(const corrjoin *j, const char *name);
+
 /* Exemplars classed slow, and exemplars seen in all. */
 size_t corrjoin_nslow(const corrjoin *j);
 size_t corrjoin_nexemplars(const corrjoin *j);

@@ -142,6 +142,19 @@ int corrstack_is_closure(const char *n) {
   return 0;
 }
 
+const char *corrstack_function(const char *frame, char *buf, size_t len) {
+  snprintf(buf, len, "%s", frame);
+  for (char *f = strstr(buf, ".func"); f; f = strstr(f + 1, ".func")) {
+    const char *d = f + 5;
+    while (isdigit((unsigned char)*d) || (*d == '.' && isdigit((unsigned char)d[1]))) d++;
+    if (d > f + 5 && !*d && f > buf) { /* "pkg.fn.func1", "pkg.fn.func2.1" -> "pkg.fn" */
+      *f = '\0';
+      break;
+    }
+  }
+  return buf;
+}
+
 size_t corrstack_callers(const corrstack *cs, int64_t fn, const unsigned char *mask) {
   json_t *set = json_object();
   char key[24];
@@ -204,17 +217,20 @@ json_t *corrstack_path(const corrstack *cs, int64_t fn, const unsigned char *mas
   return path;
 }
 
-/* Minimum depth from the root of each frame over a's samples (SIZE_MAX when absent). */
-static void root_depths(const corrstack *cs, const unsigned char *a, size_t *depth) {
-  for (size_t f = 0; f < cs->nnames; f++) depth[f] = SIZE_MAX;
-  for (size_t i = 0; i < cs->n; i++) {
+/* Mean depth from the root of each frame over a's samples holding it, weighted by value (outermost first). */
+static void root_depths(const corrstack *cs, const unsigned char *a, double *depth) {
+  double *w = calloc(cs->nnames ? cs->nnames : 1, sizeof *w);
+  memset(depth, 0, cs->nnames * sizeof *depth);
+  for (size_t i = 0; w && i < cs->n; i++) {
     if (!a[i]) continue;
     const corr_sample *c = &cs->s[i];
     for (size_t k = 0; k < c->nstack; k++) {
-      size_t d = c->nstack - 1 - k;
-      if (d < depth[c->stack[k]]) depth[c->stack[k]] = d;
+      depth[c->stack[k]] += c->value * (double)(c->nstack - 1 - k);
+      w[c->stack[k]] += c->value;
     }
   }
+  for (size_t f = 0; w && f < cs->nnames; f++) depth[f] = w[f] > 0 ? depth[f] / w[f] : 1e18;
+  free(w);
 }
 
 /* The heaviest caller of fn in a's samples that is neither framework nor a closure (walking up through
@@ -239,21 +255,19 @@ static int64_t named_caller(const corrstack *cs, const unsigned char *a, int64_t
   return best;
 }
 
-/* Pick the frame: among candidates within TOLERANCE of the largest difference, the outermost (largest
- * inclusive value in a, then smallest depth), preferring named functions over closures. */
+/* Pick the frame: among candidates within TOLERANCE of the largest difference, the outermost (smallest mean
+ * depth from the root, then largest inclusive value in a). A closure picked is reported as its enclosing function. */
 static int64_t pick(const corrstack *cs, const double *ia, const double *ib, double ta, double tb,
-                    const unsigned char *cand, const size_t *depth) {
+                    const unsigned char *cand, const double *depth) {
   double max = -1;
   int64_t best = -1;
   for (size_t f = 0; f < cs->nnames; f++)
     if (cand[f] && ia[f] / ta - ib[f] / tb > max) max = ia[f] / ta - ib[f] / tb;
   if (max < CORRELATE_MIN_DELTA) return -1;
-  for (int pass = 0; pass < 2 && best < 0; pass++)
-    for (size_t f = 0; f < cs->nnames; f++) {
-      if (!cand[f] || ia[f] / ta - ib[f] / tb < max - CORRELATE_TOLERANCE) continue;
-      if (pass == 0 && corrstack_is_closure(cs->names[f])) continue;
-      if (best < 0 || ia[f] > ia[best] || (ia[f] == ia[best] && depth[f] < depth[best])) best = (int64_t)f;
-    }
+  for (size_t f = 0; f < cs->nnames; f++) {
+    if (!cand[f] || ia[f] / ta - ib[f] / tb < max - CORRELATE_TOLERANCE) continue;
+    if (best < 0 || depth[f] < depth[best] || (depth[f] == depth[best] && ia[f] > ia[best])) best = (int64_t)f;
+  }
   return best;
 }
 
@@ -269,14 +283,15 @@ static void candidates(const corrstack *cs, const double *ia, unsigned char *can
  * calls it): the frame is picked below them; when nothing below differs enough, the innermost named frame of
  * the chain (what all of a's samples run) is the answer. */
 static int64_t pick_below_chain(const corrstack *cs, const double *ia, const double *ib, double ta, double tb,
-                                const unsigned char *cand, const size_t *depth) {
+                                const unsigned char *cand, const double *depth) {
   unsigned char *below = calloc(cs->nnames ? cs->nnames : 1, 1);
   int64_t fn = -1;
   if (!below) return -1;
   for (size_t f = 0; f < cs->nnames; f++) below[f] = cand[f] && ia[f] / ta < CORRELATE_ROOT_SHARE;
   fn = pick(cs, ia, ib, ta, tb, below, depth);
   for (size_t f = 0; fn < 0 && f < cs->nnames; f++) below[f] = cand[f] && ia[f] / ta >= CORRELATE_ROOT_SHARE;
-  for (size_t f = 0, d = 0; fn < 0 && f < cs->nnames; f++)
+  double d = 0;
+  for (size_t f = 0; fn < 0 && f < cs->nnames; f++)
     if (below[f] && !corrstack_is_closure(cs->names[f]) && (depth[f] >= d || fn < 0) &&
         ia[f] / ta - ib[f] / tb >= CORRELATE_MIN_DELTA)
       d = depth[f], fn = (int64_t)f;
@@ -323,12 +338,30 @@ static int64_t lift_helper(const corrstack *cs, const unsigned char *a, const do
   return fn;
 }
 
+int64_t corrstack_lift(const corrstack *cs, const unsigned char *a, const unsigned char *universe, int64_t fn) {
+  size_t nf = cs->nnames ? cs->nnames : 1;
+  double *ia = calloc(nf, sizeof *ia), *io = calloc(nf, sizeof *io);
+  unsigned char *cand = calloc(nf, 1), *other = calloc(cs->n ? cs->n : 1, 1);
+  if (ia && io && cand && other) {
+    for (size_t i = 0; i < cs->n; i++) other[i] = !a[i] && (!universe || universe[i]);
+    corrstack_inclusive(cs, a, ia);
+    double to = corrstack_inclusive(cs, other, io);
+    candidates(cs, ia, cand);
+    fn = lift_helper(cs, a, io, to, cand, fn);
+  }
+  free(ia);
+  free(io);
+  free(cand);
+  free(other);
+  return fn;
+}
+
 int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsigned char *b, const corr_opts *o,
                        corr_contrast *out) {
   size_t nf = cs->nnames ? cs->nnames : 1;
   double *ia = calloc(nf, sizeof *ia), *ib = calloc(nf, sizeof *ib), *io = calloc(nf, sizeof *io);
   unsigned char *cand = calloc(nf, 1), *other = calloc(cs->n ? cs->n : 1, 1);
-  size_t *depth = calloc(nf, sizeof *depth);
+  double *depth = calloc(nf, sizeof *depth);
   int rc = -ENOMEM;
   memset(out, 0, sizeof *out);
   out->fn = -1;

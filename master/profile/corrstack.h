@@ -39,12 +39,15 @@ typedef struct corr_contrast {
   double a_fn, b_fn;   /* values of the samples holding fn in a / in b */
   double p_value;      /* one-sided two-proportion z test, a's share > b's */
   json_t *path;        /* new array of frame names: handler ... fn ... hottest leaf (a's samples) */
+  int gc;              /* corrwait: the waits are GC assists under allocations (kind "alloc") */
 } corr_contrast;
 
 /* Contrast options. */
 typedef struct corr_opts {
   int skip_chain; /* frames on a's common root chain (in >= CORRELATE_ROOT_SHARE of a) are its context:
                    * look below them first (used when b holds other requests' samples) */
+  int (*context)(void *arg, const char *frame); /* waits: is frame the request's handler chain? (or NULL) */
+  void *context_arg;
 } corr_opts;
 
 void corrstack_init(corrstack *cs);
@@ -65,6 +68,10 @@ double corrstack_inclusive(const corrstack *cs, const unsigned char *mask, doubl
 int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsigned char *b, const corr_opts *o,
                        corr_contrast *out);
 
+/* The shared-helper rule alone: fn, or the caller in a's samples to name instead of a helper fn; "outside a"
+ * is the samples with universe[i] set (NULL: all). */
+int64_t corrstack_lift(const corrstack *cs, const unsigned char *a, const unsigned char *universe, int64_t fn);
+
 /* One-sided two-proportion z test of x1/n1 > x2/n2: the p-value (1 when either n is 0). */
 double corrstack_ztest(double x1, double n1, double x2, double n2);
 
@@ -74,6 +81,10 @@ int corrstack_is_framework(const char *name);
 
 /* True for anonymous closures (Go "pkg.fn.func1", "glob..func2"). */
 int corrstack_is_closure(const char *name);
+
+/* The function a finding names for frame: a closure's enclosing function ("main.rebuild.func1" and
+ * "main.rebuild.func2.1" -> "main.rebuild"), else frame itself. Written into buf; returns buf. */
+const char *corrstack_function(const char *frame, char *buf, size_t len);
 
 /* Distinct callers of frame fn over the samples with mask[i] set (mask NULL: all samples). */
 size_t corrstack_callers(const corrstack *cs, int64_t fn, const unsigned char *mask);

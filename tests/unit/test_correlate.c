@@ -267,7 +267,7 @@ START_TEST(mutex_found) {
   ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(f, "evidence")), "mutex profile"));
   json_decref(fs);
   pprof_free(p);
-  p = mutex_profile(20); /* 30 contentions < 50 */
+  p = mutex_profile(10); /* 20 contentions < CORRELATE_MIN_SAMPLES */
   fs = run1("mutex", p, NULL, NULL);
   ck_assert_uint_eq(json_array_size(fs), 0);
   json_decref(fs);

@@ -1,0 +1,138 @@
+/* corrwait.c - the frame requests wait in, from goroutine and wall-clock profiles (see corrwait.h). */
+#include "master/profile/corrwait.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "master/profile/correlate.h"
+
+int corrwait_parked(const char *leaf) {
+  static const char *const pre[] = {"runtime.gopark", "runtime.goparkunlock", "runtime.notetsleepg",
+                                    "runtime.netpollblock", "syscall.", "internal/runtime/syscall.",
+                                    "runtime/internal/syscall.", "internal/poll.runtime_pollWait"};
+  for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
+    if (strncmp(leaf, pre[i], strlen(pre[i])) == 0) return 1;
+  return 0;
+}
+
+/* Innermost named service frame of c above its parked leaf, or -1 when c is not parked, waits on a lock (the
+ * lock method names the holder instead) or in a closure (a handler: no function of its own to name). *gc is
+ * set when the wait is a GC assist under an allocation (allocation pressure, not a dependency). */
+static int64_t waiter(const corrstack *cs, const corr_sample *c, int *gc) {
+  *gc = 0;
+  if (!c->nstack || !corrwait_parked(cs->names[c->stack[0]])) return -1;
+  for (size_t k = 1; k < c->nstack; k++) {
+    const char *n = cs->names[c->stack[k]];
+    if (strncmp(n, "sync.(*Mutex).", 14) == 0 || strncmp(n, "sync.(*RWMutex).", 16) == 0) return -1;
+    if (strncmp(n, "runtime.gcAssistAlloc", 21) == 0 || strcmp(n, "runtime.mallocgc") == 0) *gc = 1;
+    if (!corrstack_is_framework(n)) return corrstack_is_closure(n) ? -1 : (int64_t)c->stack[k];
+  }
+  return -1;
+}
+
+static int find(const corrstack *cs, const unsigned char *a, const unsigned char *b, const unsigned char *u,
+                const corr_opts *o, double na, double nb, corr_contrast *out);
+
+/* From the waiting frame up a's heaviest path: the outermost named service frame (not a closure) that holds
+ * (within TOLERANCE) all of the waiting frame's observations and is not the request's context (o->context:
+ * its handler chain in the CPU samples). */
+static int64_t climb(const corrstack *cs, const unsigned char *a, const corr_opts *o, const double *ia, int64_t fn) {
+  json_t *path = fn >= 0 ? corrstack_path(cs, fn, a) : NULL, *v;
+  size_t i, at = 0;
+  int64_t best = fn;
+  json_array_foreach(path, i, v) if (corrstack_id(cs, json_string_value(v)) == fn) at = i;
+  for (i = at; i-- > 0 && fn >= 0;) {
+    const char *n = json_string_value(json_array_get(path, i));
+    int64_t id = corrstack_id(cs, n);
+    if (id < 0 || corrstack_is_framework(n) || corrstack_is_closure(n) || ia[id] < (1 - CORRELATE_TOLERANCE) * ia[fn])
+      break; /* plumbing, or a handler/wrapper closure: the request's own frames end here */
+    if (o && o->context && o->context(o->context_arg, n)) break;
+    best = id;
+  }
+  json_decref(path);
+  return best;
+}
+
+/* Does c run any service frame? Goroutines of the libraries alone (an HTTP client's connection loops, which
+ * inherit the labels of the request that dialled) say nothing about where a request waits. */
+static int has_service_frame(const corrstack *cs, const corr_sample *c) {
+  for (size_t k = 0; k < c->nstack; k++)
+    if (!corrstack_is_framework(cs->names[c->stack[k]])) return 1;
+  return 0;
+}
+
+int corrwait_find(const corrstack *cs, const unsigned char *a_in, const unsigned char *b_in, const corr_opts *o,
+                  double na, double nb, corr_contrast *out) {
+  unsigned char *a = calloc(cs->n ? cs->n : 1, 1), *b = calloc(cs->n ? cs->n : 1, 1);
+  unsigned char *u = calloc(cs->n ? cs->n : 1, 1);
+  int rc = a && b && u ? 0 : -ENOMEM;
+  for (size_t i = 0; rc == 0 && i < cs->n; i++) {
+    u[i] = has_service_frame(cs, &cs->s[i]) && cs->s[i].name; /* requests' own goroutines */
+    a[i] = a_in[i] && u[i];
+    b[i] = b_in[i] && u[i];
+  }
+  if (rc == 0) rc = find(cs, a, b, u, o, na, nb, out);
+  free(a);
+  free(b);
+  free(u);
+  return rc;
+}
+
+static int find(const corrstack *cs, const unsigned char *a, const unsigned char *b, const unsigned char *u,
+                const corr_opts *o, double na, double nb, corr_contrast *out) {
+  size_t nf = cs->nnames ? cs->nnames : 1;
+  double *w = calloc(nf, sizeof *w), *ia = calloc(nf, sizeof *ia), *ib = calloc(nf, sizeof *ib), parked = 0;
+  double *wgc = calloc(nf, sizeof *wgc);
+  int rc = -ENOMEM;
+  memset(out, 0, sizeof *out);
+  out->fn = -1;
+  out->p_value = 1;
+  if (!w || !ia || !ib || !wgc) goto done;
+  rc = 0;
+  out->a_tot = corrstack_inclusive(cs, a, ia);
+  out->b_tot = corrstack_inclusive(cs, b, ib);
+  for (size_t i = 0; i < cs->n; i++) {
+    int gc = 0;
+    int64_t f = a[i] ? waiter(cs, &cs->s[i], &gc) : -1;
+    parked += a[i] && cs->s[i].nstack && corrwait_parked(cs->names[cs->s[i].stack[0]]) ? cs->s[i].value : 0;
+    if (f >= 0) w[f] += cs->s[i].value;
+    if (f >= 0 && gc) wgc[f] += cs->s[i].value;
+  }
+  if (parked <= 0) { /* a wall-clock profile: the plain contrast */
+    free(w);
+    free(wgc);
+    free(ia);
+    free(ib);
+    return corrstack_contrast(cs, a, b, o, out);
+  }
+  /* observations are few (one per request per poll), the rate test below weighs how few */
+  if (out->a_tot < CORRELATE_MIN_BASELINE || out->b_tot < CORRELATE_MIN_BASELINE) goto done;
+  int64_t best = -1;
+  for (size_t f = 0; f < cs->nnames; f++)
+    if (w[f] > 0 && (best < 0 || w[f] > w[best])) best = (int64_t)f;
+  if (best < 0 || w[best] < CORRELATE_WAIT_SHARE * out->a_tot) goto done;
+  out->gc = wgc[best] >= 0.5 * w[best];
+  best = climb(cs, a, o, ia, corrstack_lift(cs, a, u, best));
+  out->a_fn = ia[best];
+  out->b_fn = ib[best];
+  /* observations are time-weighted: compare time per request in best (Poisson rates, conditional binomial
+   * z test) when the request counts are known, else the shares */
+  if (na > 0 && nb > 0) {
+    double x = ia[best] + ib[best], p0 = na / (na + nb);
+    out->p_value = x > 0 ? 0.5 * erfc((ia[best] - x * p0) / sqrt(x * p0 * (1 - p0)) / sqrt(2.0)) : 1;
+    if (ia[best] / na < CORRELATE_MIN_RATIO * ib[best] / nb) goto done;
+  } else {
+    out->p_value = corrstack_ztest(ia[best], out->a_tot, ib[best], out->b_tot);
+  }
+  if (out->p_value >= CORRELATE_ALPHA) goto done;
+  out->fn = best;
+  out->path = corrstack_path(cs, best, a);
+done:
+  free(w);
+  free(wgc);
+  free(ia);
+  free(ib);
+  return rc;
+}
