@@ -8,8 +8,8 @@
  *              requests measured typical;
  *   endpoint - one request name's labelled CPU samples vs the other names' labelled samples, when that
  *              name's latency stands out;
- *   wait     - the same two contrasts on goroutine profiles polled during the run (where requests were
- *              parked, off-CPU);
+ *   wait     - the same two populations on goroutine profiles polled during the run, or wall-clock
+ *              profiles: where requests were parked, off-CPU (corrwait.h; "alloc" for GC assists);
  *   window   - robust anomalous intervals (corrwin.h) vs the others: profile windows overlapping them
  *              against the rest, on all samples (labelled and unlabelled);
  *   lock     - mutex/block profiles: the function releasing a contended lock, and what runs under it;
