@@ -213,10 +213,8 @@ int results_finish(results *r, bool aborted, int64_t late_intervals, registry *r
     char cerr[512];
     json_t *findings = NULL;
     if (r->cfg->opt && r->cfg->opt->nprofiles > 0) {
-      if (correlate_attach(r->dir, &findings, cerr, sizeof cerr) < 0)
-        LOG(LOG_WARN, "master: correlation: %s", cerr);
-      else
-        report_set_findings(r->rep, findings);
+      if (correlate_attach(r->dir, &findings, cerr, sizeof cerr) < 0) LOG(LOG_WARN, "master: correlation: %s", cerr);
+      if (findings) report_set_findings(r->rep, findings);
       live_set_findings(r->lv, report_findings(r->rep)); /* listed after the thresholds */
     }
     if (write_report(r) < 0) code = 2;

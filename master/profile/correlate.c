@@ -646,6 +646,7 @@ out:
 
 int correlate_attach(const char *run_dir, json_t **findings, char *err, size_t errlen) {
   json_t *fs = NULL;
+  if (findings) *findings = NULL;
   int rc = correlate_run(run_dir, &fs, err, errlen);
   if (rc < 0) return rc;
   int n = (int)json_array_size(fs);

@@ -88,7 +88,8 @@ int correlate_compare_runs(const char *base_dir, const char *cur_dir, json_t *ou
  * (one end-of-run path): correlate_run -> *findings (new array, when findings is not NULL), the profile
  * section run_dir/sections/50-profile.html (flame graphs etc., flame.h) and the merged exports
  * run_dir/profile-<type>.{pb.gz,folded,speedscope.json} (export.h). A run without profiles gets an empty
- * findings array and no section. Returns the number of findings, or a negative errno (message in err). */
+ * findings array and no section. Returns the number of findings, or a negative errno (message in err); when
+ * only the section or the exports failed, *findings is still set. */
 int correlate_attach(const char *run_dir, json_t **findings, char *err, size_t errlen);
 
 /* The user frame a sample is attributed to (see above). Never NULL for a sample with a stack. */

@@ -317,10 +317,9 @@ static int correlate_again(loader *ld) {
 
   snprintf(path, sizeof path, "%s/profiles/index.jsonl", ld->dir);
   if (stat(path, &st) != 0) return 0;
-  if (correlate_attach(ld->dir, &findings, err, sizeof err) < 0) {
-    note(ld->notes, "profiles: %s; findings of an earlier summary.json kept", err);
-    return 0;
-  }
+  if (correlate_attach(ld->dir, &findings, err, sizeof err) < 0)
+    note(ld->notes, "profiles: %s", err);
+  if (!findings) return 0; /* correlation itself failed: an earlier summary.json's findings are kept */
   report_set_findings(ld->rep, findings);
   return 1;
 }

@@ -22,6 +22,21 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
+# same A B: the same findings, numbers equal to 9 significant digits (summary.json keeps 10)
+same() {
+  python3 - "$1" "$2" <<'PY'
+import json, math, sys
+def eq(a, b):
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return math.isclose(a, b, rel_tol=1e-9, abs_tol=0)
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(eq(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(eq(x, y) for x, y in zip(a, b))
+    return a == b
+sys.exit(0 if eq(json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))) else 1)
+PY
+}
 "$LOADCTL_SRC/scripts/shop" start --reindex-every=6s --reindex-for=2s >/dev/null
 
 # (1) live vs rebuilt
@@ -37,7 +52,7 @@ n=$(jq 'length' "$WORK/live-findings.json")
 rm "$WORK/live/sections/50-profile.html"
 "$LOADCTL" report "$WORK/live" --no-index >/dev/null 2>"$WORK/report1.err" || fail "loadctl report: $(cat "$WORK/report1.err")"
 jq -S '.findings' "$WORK/live/summary.json" >"$WORK/rebuilt-findings.json"
-cmp -s "$WORK/live-findings.json" "$WORK/rebuilt-findings.json" ||
+same "$WORK/live-findings.json" "$WORK/rebuilt-findings.json" ||
   { diff "$WORK/live-findings.json" "$WORK/rebuilt-findings.json" | head -40; fail "rebuilt findings differ from the live run's"; }
 [ -s "$WORK/live/sections/50-profile.html" ] || fail "rebuild wrote no profile section"
 grep -q 'id="profile"' "$WORK/live/report.html" || fail "rebuilt report.html has no profile section"
@@ -48,7 +63,8 @@ echo "finished run: $n finding(s), identical after loadctl report"
   >"$WORK/killed.out" 2>&1 &
 pid=$!
 for _ in $(seq 150); do
-  [ "$(grep -c '"status":"ok"' "$WORK/killed/profiles/index.jsonl" 2>/dev/null || echo 0)" -ge 12 ] && break
+  ok=$(grep -c '"status":"ok"' "$WORK/killed/profiles/index.jsonl" 2>/dev/null || true)
+  [ "${ok:-0}" -ge 12 ] && break
   sleep 0.2
 done
 kill -9 "$pid"
@@ -62,5 +78,6 @@ jq -e '.findings | type == "array"' "$WORK/killed/summary.json" >/dev/null || fa
 [ -s "$WORK/killed/sections/50-profile.html" ] || fail "no profile section after rebuilding the killed run"
 "$TOOL" "$WORK/killed" | jq -S '.' >"$WORK/tool.json"
 jq -S '.findings' "$WORK/killed/summary.json" >"$WORK/killed-findings.json"
-cmp -s "$WORK/tool.json" "$WORK/killed-findings.json" || fail "rebuilt findings differ from correlate_tool's on the same directory"
+same "$WORK/tool.json" "$WORK/killed-findings.json" ||
+  { diff "$WORK/tool.json" "$WORK/killed-findings.json" | head -40; cat "$WORK/report2.err"; fail "rebuilt findings differ from correlate_tool's on the same directory"; }
 echo "ok: killed run ($windows profile windows) rebuilt with $(jq 'length' "$WORK/killed-findings.json") finding(s) and its profile section"
