@@ -161,7 +161,7 @@ static const char *map_route(corrjoin *j, const char *route, const char *method)
   const char *k, *hit = NULL;
   json_t *v;
   int n = 0;
-  if (method && strlen(method) < 64) {
+  if (method && strlen(method) < 64 && strlen(route) < 2000) { /* else no "METHOD route" name to match */
     snprintf(buf, sizeof buf, "%.63s %.2000s", method, route);
     if (json_object_get(j->names, buf)) return pooled(j, buf);
   }
@@ -174,15 +174,20 @@ static const char *map_route(corrjoin *j, const char *route, const char *method)
 
 const char *corrjoin_request(corrjoin *j, const pprof_profile *p, const pprof_sample *s) {
   static const char *const keys[] = {"loadctl.name", "k6.name", "http.route", "route", "endpoint"};
-  char buf[1024];
   for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-    const char *v = pprof_label_get(p, s, keys[i]);
+    const char *v = pprof_label_get(p, s, keys[i]), *out;
     if (!v || !*v) continue;
-    corrjoin_decode(v, buf, sizeof buf);
-    if (i < 2 || json_object_get(j->names, buf)) return pooled(j, buf); /* baggage names as sent */
-    const char *m = pprof_label_get(p, s, "http.method");
-    if (!m) m = pprof_label_get(p, s, "http.request.method");
-    return map_route(j, buf, m);
+    char *buf = malloc(strlen(v) + 1); /* decoding never lengthens */
+    if (!buf) return NULL;
+    corrjoin_decode(v, buf, strlen(v) + 1);
+    if (i < 2 || json_object_get(j->names, buf)) {
+      out = pooled(j, buf); /* baggage names as sent */
+    } else {
+      const char *m = pprof_label_get(p, s, "http.method");
+      out = map_route(j, buf, m ? m : pprof_label_get(p, s, "http.request.method"));
+    }
+    free(buf);
+    return out;
   }
   return NULL;
 }

@@ -580,6 +580,46 @@ START_TEST(offcpu_wait) {
 }
 END_TEST
 
+/* (4b) Slow requests parked in GC assists under an allocation: kind alloc, the function that allocates
+ * (climbing from the allocation site up to below the handler); waits on a mutex are left to the lock method. */
+START_TEST(gc_assist_is_alloc) {
+  pprof_profile *cpu = pprof_create("samples", "count"), *gr = pprof_create("goroutine", "count");
+  json_t *slow = json_array(), *typ = json_array();
+  char tid[40];
+  for (int i = 0; i < 200; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    add(cpu, i % 2 ? "runtime.goexit;main.handleReport;main.renderReport;main.formatRow" : "runtime.goexit;main.handleReport;main.writeJSON",
+        1, 0, "trace_id", tid, "loadctl.name", "GET /report", NULL);
+    if (i < 20) {
+      add(gr, "runtime.goexit;main.handleReport;main.renderReport;main.newRecord;runtime.mallocgc;runtime.gcAssistAlloc;runtime.gcParkAssist;runtime.gopark",
+          3, 0, "trace_id", tid, "loadctl.name", "GET /report", NULL);
+      add(gr, "runtime.goexit;main.handleReport;main.cacheGet;sync.(*Mutex).Lock;runtime.semacquire1;runtime.gopark", 1, 0,
+          "trace_id", tid, "loadctl.name", "GET /report", NULL);
+      json_array_append_new(slow, json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 90.0));
+    } else {
+      add(gr, "runtime.goexit;main.handleReport;main.writeJSON", 1, 0, "trace_id", tid, "loadctl.name", "GET /report", NULL);
+      if (i < 40)
+        json_array_append_new(typ, json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 2.0));
+    }
+  }
+  json_t *ex = json_pack("[{s:I,s:s,s:o,s:o}]", "t", (json_int_t)0, "name", "GET /report", "slow", slow, "typical", typ);
+  correlate_window w[2] = {{0, 60000, "cpu", cpu}, {0, 60000, "goroutine", gr}};
+  correlate_input in = {w, 2, NULL, ex};
+  json_t *fs = NULL;
+  ck_assert_int_eq(correlate_findings(&in, &fs), 0);
+  ck_assert_uint_eq(json_array_size(fs), 1);
+  json_t *f = json_array_get(fs, 0);
+  ck_assert_str_eq(str(f, "kind"), "alloc");
+  ck_assert_str_eq(str(f, "function"), "main.renderReport");
+  ck_assert_str_eq(str(f, "request"), "GET /report");
+  ck_assert(path_has(f, "main.newRecord"));
+  json_decref(fs);
+  json_decref(ex);
+  pprof_free(cpu);
+  pprof_free(gr);
+}
+END_TEST
+
 /* (5) A closure holds a lock while a few requests compute under it; the others queue. */
 START_TEST(lock_while_computing) {
   pprof_profile *mu = pprof_create("contentions", "count"), *cpu = pprof_create("samples", "count");
@@ -630,6 +670,7 @@ int main(void) {
   tcase_add_test(tc, encoded_baggage);
   tcase_add_test(tc, minority_windows);
   tcase_add_test(tc, offcpu_wait);
+  tcase_add_test(tc, gc_assist_is_alloc);
   tcase_add_test(tc, lock_while_computing);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
