@@ -169,6 +169,22 @@ static void chain_init(chain_ctx *h, ctx *c, const char *name) {
   free(m);
 }
 
+/* Is the wall time a wait finding found in frame CPU work after all? Its share of the request name's CPU
+ * samples is at least half its share of the wall-time population (wall_share). */
+static int on_cpu(ctx *c, const char *name, const char *frame, double wall_share) {
+  corrstack *cpu = &c->set[SET_CPU];
+  int64_t id = corrstack_id(cpu, frame);
+  if (id < 0 || !name) return 0;
+  unsigned char *m = calloc(cpu->n ? cpu->n : 1, 1);
+  double *incl = calloc(cpu->nnames ? cpu->nnames : 1, sizeof *incl), tot = 0;
+  for (size_t i = 0; m && i < cpu->n; i++) m[i] = cpu->s[i].name == name;
+  if (m && incl) tot = corrstack_inclusive(cpu, m, incl);
+  int yes = tot >= CORRELATE_MIN_BASELINE && incl[id] / tot >= 0.5 * wall_share;
+  free(m);
+  free(incl);
+  return yes;
+}
+
 /* ---------- tail: slow vs typical requests (CPU: kind tail; goroutine polls: kind wait) ---------- */
 
 static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsigned char *b) {
@@ -208,7 +224,8 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
            prof, r.a_tot, what, corrjoin_nslow(c->join), name ? " of " : "",
            name ? name : "", fn, sa * 100, sb * 100, r.b_tot, o.skip_chain ? " (all request names)" : "",
            r.p_value);
-  json_t *f = finding(set == SET_CPU ? "tail" : r.gc ? "alloc" : "wait", name, fn, sa, sb);
+  json_t *f = finding(set == SET_CPU || (!r.gc && on_cpu(c, name, cs->names[r.fn], sa)) ? "tail" : r.gc ? "alloc" : "wait", name,
+                      fn, sa, sb);
   finish(f, "slow", r.a_tot, "typical", r.b_tot, r.p_value, r.path, prof, 3 + sa - sb - (set == SET_WAIT) * 0.25, ev);
   json_array_append_new(c->out, f);
 }
@@ -334,7 +351,8 @@ static void endpoint_one(ctx *c, int set, const char *name, unsigned char *a, un
            "the other requests%s; two-proportion z test p = %.2g",
            prof, sa * 100, r.a_tot, what, name, fn, sb * 100, r.b_tot, lt,
            r.p_value);
-  json_t *f = finding(set == SET_CPU ? "endpoint" : r.gc ? "alloc" : "wait", name, fn, sa, sb);
+  json_t *f = finding(set == SET_CPU || (!r.gc && on_cpu(c, name, cs->names[r.fn], sa)) ? "endpoint" : r.gc ? "alloc" : "wait",
+                      name, fn, sa, sb);
   finish(f, "request", r.a_tot, "other_requests", r.b_tot, r.p_value, r.path, prof,
          2 + sa - sb - (set == SET_WAIT) * 0.25, ev);
   json_array_append_new(c->out, f);
