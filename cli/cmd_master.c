@@ -9,6 +9,7 @@
 #include "cli/scenario.h"
 #include "common/log.h"
 #include "common/transport.h"
+#include "master/lobby.h"
 #include "master/master.h"
 
 static const char help_text[] =
@@ -35,12 +36,61 @@ static const char help_text[] =
     "                          log line, report and web page of the run (docs/distributed.md)\n"
     "  --metrics-listen H:P    serve Prometheus metrics on H:P while running\n"
     "  --junit FILE            write thresholds as JUnit XML\n"
-    "  --web [HOST:]PORT       live page and control API (docs/web.md); loopback unless a token is set\n"
+    "  --web [HOST:]PORT       live page and control API (docs/web.md); loopback unless a token is set;\n"
+    "                          the master then serves run after run, the next one started from the page\n"
     "  --web-token FILE        bearer token (first line, >= 16 characters) every web request must carry\n"
     "  --quiet                 no live table, only the final summary\n"
     "  -h, --help              this text\n"
     "\n"
     "exit codes: 0 ok, 1 usage or scenario error, 2 runtime failure, 99 thresholds failed\n";
+
+/* --web: run after run (the workers stay connected), the next one asked from the live page with other
+ * users/rate/duration (master/lobby.h), until Ctrl-C between runs. Returns the last run's exit code. */
+static int run_series(const scenario_flags *f, scenario *sc, master_config *mc) {
+  char listen[300], dir[4096] = "", out[4200], err[2048] = "";
+  scenario_overrides ov;
+  lobby_next next;
+  int rc, runs = 1;
+
+  if (lobby_fix_port(f->web, listen, sizeof listen) < 0) snprintf(listen, sizeof listen, "%s", f->web);
+  mc->web_listen = listen;
+  mc->web_next = true;
+  mc->run_dir_out = dir;
+  mc->run_dir_out_len = sizeof dir;
+  for (;;) {
+    rc = master_run(mc);
+    if (scenario_teardown(f->scenario, sc, false, err, sizeof err) < 0) LOG(LOG_ERROR, "master: %s", err);
+    err[0] = 0;
+    if (!dir[0]) return rc;
+    if (lobby_wait(listen, mc->web_token, dir, &next, err, sizeof err) < 0) {
+      if (err[0]) fprintf(stderr, "loadctl master: %s\n", err);
+      return rc;
+    }
+    ov = f->ov;
+    ov.users = next.is_rate ? -1 : next.target;
+    ov.rate = next.is_rate ? next.target : -1;
+    ov.duration_ns = next.duration_ns;
+    scenario_free(sc);
+    if (scenario_load(f->scenario, &ov, sc, err, sizeof err) < 0) {
+      fprintf(stderr, "loadctl master: %s\n", err);
+      return EXIT_USAGE;
+    }
+    if (scenario_setup(f->scenario, sc, false, err, sizeof err) < 0) {
+      fprintf(stderr, "loadctl master: %s\n", err);
+      return EXIT_RUNTIME;
+    }
+    mc->script_source = sc->source;
+    mc->script_len = sc->len;
+    mc->opt = &sc->opt;
+    if (f->out) {
+      snprintf(out, sizeof out, "%s-%d", f->out, ++runs);
+      mc->out_dir = out;
+    }
+    dir[0] = 0;
+    LOG(LOG_INFO, "master: next run from the page: %s %g%s", next.is_rate ? "rate" : "users", next.target,
+        next.duration_ns ? "" : " (the scenario's duration)");
+  }
+}
 
 int cmd_master(int argc, char **argv) {
   scenario_flags f = {.listen = "tcp://127.0.0.1:5557",
@@ -95,8 +145,12 @@ int cmd_master(int argc, char **argv) {
                        .web_token = token[0] ? token : NULL,
                        .quiet = f.quiet};
   LOG(LOG_INFO, "master: waiting for %d worker(s) on %s", f.expect, f.listen);
-  rc = master_run(&mc);
-  if (scenario_teardown(f.scenario, &sc, false, err, sizeof err) < 0) LOG(LOG_ERROR, "master: %s", err);
+  if (f.web) {
+    rc = run_series(&f, &sc, &mc); /* setup() and teardown() around each run */
+  } else {
+    rc = master_run(&mc);
+    if (scenario_teardown(f.scenario, &sc, false, err, sizeof err) < 0) LOG(LOG_ERROR, "master: %s", err);
+  }
   scenario_free(&sc);
   return rc;
 }

@@ -505,7 +505,8 @@ static int web_setup(master *m, char *err, size_t errlen) {
   json_t *info = results_run_info(m->res);
   webapi_config wc = {.listen = m->cfg->web_listen, .token = m->cfg->web_token, .run_id = m->run_id,
                       .dir = results_dir(m->res), .model = m->cfg->opt->model == OPTIONS_OPEN ? "open" : "closed",
-                      .run_info = info, .rep = results_report(m->res), .reg = m->reg, .ops = &web_ops, .ud = m};
+                      .run_info = info, .rep = results_report(m->res), .reg = m->reg, .ops = &web_ops, .ud = m,
+                      .next_offered = m->cfg->web_next};
   int rc = webapi_open(&m->loop, &wc, &m->web, err, errlen);
 
   if (rc < 0) return rc;
@@ -691,6 +692,7 @@ int master_run(const master_config *cfg) {
   make_run_id(m);
   rc = m->act ? registry_create(&m->reg) : -ENOMEM;
   if (rc == 0) rc = results_open(cfg, m->run_id, &m->res, err, sizeof err);
+  if (rc == 0 && cfg->run_dir_out) snprintf(cfg->run_dir_out, cfg->run_dir_out_len, "%s", results_dir(m->res));
   if (rc < 0) {
     LOG(LOG_ERROR, "%s", err[0] ? err : strerror(-rc));
     code = rc == -EINVAL ? 1 : 2;

@@ -35,6 +35,9 @@ typedef struct master_config {
   const char *junit_path;     /* --junit file or NULL */
   const char *web_listen;     /* --web [HOST:]PORT: live page and control API (master/webapi.h), or NULL */
   const char *web_token;      /* --web-token file's token (required off loopback) or NULL */
+  bool web_next;              /* the page may ask for another run when this one ends (master/lobby.h) */
+  char *run_dir_out;          /* optional: the run directory's path is written here (run_dir_out_len bytes) */
+  size_t run_dir_out_len;
   bool quiet;                 /* no live view (final summary still printed) */
   /* Called once the socket is bound, before waiting for workers (loadctl start spawns its workers). */
   void (*on_listening)(void *ud);

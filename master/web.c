@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/secret.h"
 #include "common/log.h"
@@ -458,6 +459,25 @@ int web_listen_is_loopback(const char *listen, bool *loopback) {
   if (parse_listen(listen, &addr) < 0) return -EINVAL;
   *loopback = addr_is_loopback(&addr);
   return 0;
+}
+
+int web_free_port(const char *listen) {
+  struct sockaddr_storage addr;
+  socklen_t len = sizeof addr;
+  int fd, port = -EADDRNOTAVAIL;
+
+  if (parse_listen(listen, &addr) < 0) return -EINVAL;
+  if (addr.ss_family == AF_INET6)
+    ((struct sockaddr_in6 *)&addr)->sin6_port = 0;
+  else
+    ((struct sockaddr_in *)&addr)->sin_port = 0;
+  if ((fd = socket(addr.ss_family, SOCK_STREAM, 0)) < 0) return -errno;
+  if (bind(fd, (struct sockaddr *)&addr, addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) == 0 &&
+      getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
+    port = ntohs(addr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr)->sin6_port
+                                            : ((struct sockaddr_in *)&addr)->sin_port);
+  close(fd);
+  return port;
 }
 
 static void on_server_closed(uv_handle_t *h) {

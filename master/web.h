@@ -66,6 +66,9 @@ void web_close(web *w);
  * -EINVAL when listen is not [HOST:]PORT. */
 int web_listen_is_loopback(const char *listen, bool *loopback);
 
+/* A free TCP port on listen's host ([HOST:]PORT, the port ignored), or a negative errno. */
+int web_free_port(const char *listen);
+
 /* Read a token file: first line, surrounding blanks removed, at least 16 characters. 0 or -EINVAL/-errno
  * with "FILE: why" in err. */
 int web_token_load(const char *path, char *out, size_t outlen, char *err, size_t errlen);

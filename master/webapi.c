@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/rundir.h"
 #include "master/report/html.h"
 #include "master/report/htmlasset.h"
@@ -44,10 +45,11 @@ static json_t *workers_json(registry *reg) {
   for (size_t i = 0; reg && i < registry_count(reg); i++) {
     registry_worker *w = registry_at(reg, i);
     const char *state = w->state >= 0 && w->state <= REGISTRY_FAILED ? worker_states[w->state] : "?";
-    json_array_append_new(arr, json_pack("{s:s,s:s,s:i,s:i,s:s,s:b,s:I,s:I}", "id", w->id, "hostname",
-                                         w->hostname, "threads", w->threads, "cores", w->cores, "state",
-                                         w->live ? state : "missing", "live", w->live, "users",
-                                         (json_int_t)w->users, "intervals", (json_int_t)w->intervals));
+    json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:s,s:b,s:I,s:I}", "id", w->id, "hostname", w->hostname, "threads",
+                          w->threads, "cores", w->cores, "state", w->live ? state : "missing", "live", w->live,
+                          "users", (json_int_t)w->users, "intervals", (json_int_t)w->intervals);
+    json_object_set_new(o, "cpu", w->cpu_samples ? json_real(w->cpu_permille / 10.0) : json_null());
+    json_array_append_new(arr, o);
   }
   return arr;
 }
@@ -162,7 +164,8 @@ void webapi_change(webapi *a, const json_t *change) {
 void webapi_finished(webapi *a, const char *status, const json_t *summary) {
   json_t *o;
   if (!a) return;
-  o = json_pack("{s:s,s:s,s:s}", "status", status, "report", "/report.html", "dir", a->cfg.dir);
+  o = json_pack("{s:s,s:s,s:s,s:b}", "status", status, "report", "/report.html", "dir", a->cfg.dir, "next",
+                a->cfg.next_offered);
   if (summary) {
     json_object_set(o, "totals", json_object_get(summary, "totals"));
     json_object_set(o, "thresholds", json_object_get(summary, "thresholds"));
@@ -171,6 +174,32 @@ void webapi_finished(webapi *a, const char *status, const json_t *summary) {
   json_decref(a->final);
   a->final = o;
   broadcast(a, "done", o);
+}
+
+static json_t *load_json(const char *dir, const char *name) {
+  char path[4200];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  return json_load_file(path, 0, NULL);
+}
+
+json_t *webapi_final_of(const char *dir, bool next_offered) {
+  json_t *run = load_json(dir, RUNDIR_RUN), *sum = load_json(dir, RUNDIR_SUMMARY), *o;
+  const char *status = json_string_value(json_object_get(run, "status"));
+
+  if (!run) {
+    json_decref(sum);
+    return NULL;
+  }
+  o = json_pack("{s:s,s:s,s:s,s:b}", "status", status ? status : "unknown", "report", "/report.html", "dir", dir,
+                "next", next_offered);
+  if (sum) {
+    json_object_set(o, "totals", json_object_get(sum, "totals"));
+    json_object_set(o, "thresholds", json_object_get(sum, "thresholds"));
+    json_object_set(o, "findings", json_object_get(sum, "findings"));
+  }
+  json_decref(run);
+  json_decref(sum);
+  return o;
 }
 
 size_t webapi_clients(const webapi *a) {
@@ -188,8 +217,9 @@ static void get_stats(webapi *a, web_request *req) {
 }
 
 static void get_run(webapi *a, web_request *req) {
-  json_t *o = json_pack("{s:s,s:s,s:s,s:O,s:o}", "run_id", a->cfg.run_id, "state", a->cfg.ops->state(a->cfg.ud),
-                        "dir", a->cfg.dir, "run", a->cfg.run_info, "workers", workers_json(a->cfg.reg));
+  json_t *o = json_pack("{s:s,s:s,s:s,s:O,s:o,s:b}", "run_id", a->cfg.run_id, "state",
+                        a->cfg.ops->state(a->cfg.ud), "dir", a->cfg.dir, "run", a->cfg.run_info, "workers",
+                        workers_json(a->cfg.reg), "next", a->cfg.next_offered);
   if (a->final) json_object_set(o, "final", a->final);
   reply_json(req, 200, o);
 }
@@ -214,8 +244,21 @@ static void get_file(webapi *a, web_request *req, const char *name, const char *
   free(text);
 }
 
-/* {"users": N} or {"rate": R}; 0 or 400 with the reason in why. */
-static int parse_scale(const web_request *req, double *target, bool *is_rate, char *why, size_t len) {
+/* "duration": "30s" or seconds; 0 or -EINVAL with why. */
+static int parse_duration(json_t *v, int64_t *out_ns, char *why, size_t len) {
+  double secs = json_number_value(v);
+  if (json_is_string(v) && clock_parse_duration(json_string_value(v), out_ns) == 0 && *out_ns > 0) return 0;
+  if (json_is_number(v) && isfinite(secs) && secs > 0 && secs <= 86400.0 * 365) {
+    *out_ns = (int64_t)(secs * 1e9);
+    return 0;
+  }
+  return snprintf(why, len, "\"duration\" must be a duration like \"30s\" or \"2m\", or seconds > 0"), -EINVAL;
+}
+
+/* {"users": N} or {"rate": R}, and with duration_ns (POST /api/next) an optional "duration"; 0 or 400 with
+ * the reason in why. */
+static int parse_target(const web_request *req, double *target, bool *is_rate, int64_t *duration_ns, char *why,
+                        size_t len) {
   json_error_t jerr;
   json_t *body;
   const char *key = NULL, *k;
@@ -230,8 +273,13 @@ static int parse_scale(const web_request *req, double *target, bool *is_rate, ch
     return snprintf(why, len, "the body must be an object: {\"users\": 50} or {\"rate\": 20}"), -EINVAL;
   }
   json_object_foreach(body, k, x) {
+    if (duration_ns && strcmp(k, "duration") == 0) {
+      if (parse_duration(x, duration_ns, why, len) == 0) continue;
+      json_decref(body);
+      return -EINVAL;
+    }
     if (strcmp(k, "users") != 0 && strcmp(k, "rate") != 0) {
-      snprintf(why, len, "unknown key '%.64s' (expected \"users\" or \"rate\")", k);
+      snprintf(why, len, "unknown key '%.64s' (expected \"users\" or \"rate\"%s)", k, duration_ns ? " and \"duration\"" : "");
       json_decref(body);
       return -EINVAL;
     }
@@ -265,7 +313,7 @@ static void post_scale(webapi *a, web_request *req) {
   char why[512] = "";
   double target = 0;
   bool is_rate = false;
-  int rc = parse_scale(req, &target, &is_rate, why, sizeof why);
+  int rc = parse_target(req, &target, &is_rate, NULL, why, sizeof why);
 
   if (rc == 0) rc = a->cfg.ops->scale(a->cfg.ud, target, is_rate, why, sizeof why);
   if (rc < 0) {
@@ -273,6 +321,30 @@ static void post_scale(webapi *a, web_request *req) {
     return;
   }
   reply_json(req, 200, json_pack("{s:s,s:f}", "scaled", is_rate ? "rate" : "users", "target", target));
+}
+
+static void post_next(webapi *a, web_request *req) {
+  char why[512] = "";
+  double target = 0;
+  bool is_rate = false;
+  int64_t duration_ns = 0;
+  int rc;
+
+  if (!a->cfg.next_offered) {
+    reply_error(req, 409, "this master runs one test (start `loadctl master --web` for run after run)");
+    return;
+  }
+  if (!a->cfg.ops->next) {
+    reply_error(req, 409, "a run is going; stop it first");
+    return;
+  }
+  rc = parse_target(req, &target, &is_rate, &duration_ns, why, sizeof why);
+  if (rc == 0) rc = a->cfg.ops->next(a->cfg.ud, target, is_rate, duration_ns, why, sizeof why);
+  if (rc < 0)
+    reply_error(req, status_of(rc), why);
+  else
+    reply_json(req, 200, json_pack("{s:s,s:f,s:f}", "next", is_rate ? "rate" : "users", "target", target,
+                                   "duration_s", (double)duration_ns / 1e9));
 }
 
 static void post_stop(webapi *a, web_request *req) {
@@ -303,7 +375,12 @@ static bool serve_asset(web_request *req) {
 }
 
 static void get_chart(webapi *a, web_request *req) {
-  json_t *d = html_chart_data(a->cfg.rep);
+  json_t *d;
+  if (!a->cfg.rep) {
+    reply_error(req, 404, "no run is going");
+    return;
+  }
+  d = html_chart_data(a->cfg.rep);
   reply_json(req, d ? 200 : 500, d);
 }
 
@@ -330,7 +407,9 @@ static void handle(void *ud, web_request *req) {
     post_scale(a, req);
   else if (post && strcmp(p, "/api/stop") == 0)
     post_stop(a, req);
-  else if (strcmp(p, "/api/scale") == 0 || strcmp(p, "/api/stop") == 0)
+  else if (post && strcmp(p, "/api/next") == 0)
+    post_next(a, req);
+  else if (strcmp(p, "/api/scale") == 0 || strcmp(p, "/api/stop") == 0 || strcmp(p, "/api/next") == 0)
     reply_error(req, 405, "use POST");
   else
     reply_error(req, 404, "no such page; see / and /api/stats, /api/run, /api/scale, /api/stop");
@@ -343,6 +422,8 @@ int webapi_open(uv_loop_t *loop, const webapi_config *cfg, webapi **out, char *e
 
   if (!a) return -ENOMEM;
   a->cfg = *cfg;
+  a->cfg.final = NULL;
+  a->final = cfg->final ? json_deep_copy(cfg->final) : NULL;
   wc.ud = a;
   rc = web_start(loop, &wc, &a->srv, err, errlen);
   if (rc < 0) {

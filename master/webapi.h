@@ -23,7 +23,10 @@ typedef struct webapi webapi;
 typedef struct webapi_ops {
   int (*scale)(void *ud, double target, bool is_rate, char *why, size_t len);
   int (*stop)(void *ud, char *why, size_t len);
-  const char *(*state)(void *ud); /* "waiting", "starting", "running", "stopping", "done" */
+  const char *(*state)(void *ud); /* "waiting", "starting", "running", "stopping", "finishing", "idle" */
+  /* POST /api/next between runs (loadctl master --web): another run with this target (users or rate) and
+   * duration (0 = the scenario's); NULL while a run goes (409). */
+  int (*next)(void *ud, double target, bool is_rate, int64_t duration_ns, char *why, size_t len);
 } webapi_ops;
 
 typedef struct webapi_config {
@@ -33,8 +36,10 @@ typedef struct webapi_config {
   const char *dir;          /* run directory */
   const char *model;        /* "closed" or "open" */
   json_t *run_info;         /* run.json content (borrowed, read on /api/run) */
-  const report *rep;        /* the run's report (borrowed: /api/chart) */
-  registry *reg;            /* workers (borrowed) */
+  const report *rep;        /* the run's report (borrowed: /api/chart), NULL between runs */
+  registry *reg;            /* workers (borrowed, may be NULL) */
+  bool next_offered;        /* the page may start another run when this one ends (loadctl master --web) */
+  const json_t *final;      /* between runs: the last run's "done" event (copied), else NULL */
   const webapi_ops *ops;
   void *ud;
 } webapi_config;
@@ -54,9 +59,13 @@ void webapi_interval(webapi *a, const stats_interval *iv, const stats_interval *
 /* A change was made (run.json "changes" entry, borrowed): a "change" event (the page marks its charts). */
 void webapi_change(webapi *a, const json_t *change);
 
-/* The run ended: a "done" event with the status, the report's link and summary.json's totals, thresholds
- * and findings (summary borrowed, may be NULL). */
+/* The run ended: a "done" event with the status, the report's link, summary.json's totals, thresholds and
+ * findings (summary borrowed, may be NULL) and "next" (whether the page may start another run). */
 void webapi_finished(webapi *a, const char *status, const json_t *summary);
+
+/* The "done" event for a run directory's files (run.json status, summary.json): what the page between
+ * runs shows. New reference; NULL when dir has no run.json. */
+json_t *webapi_final_of(const char *dir, bool next_offered);
 
 /* Open event streams (bench). */
 size_t webapi_clients(const webapi *a);

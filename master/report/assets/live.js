@@ -115,7 +115,16 @@
       return '<li>' + esc(x.kind) + ': ' + esc(x.function || '') + ' ' + esc(x.evidence || '') + '</li>';
     }).join('') + '</ul>' : '';
     $('scale-btn').disabled = $('stop-btn').disabled = true;
+    $('next').hidden = !f.next;
     document.documentElement.setAttribute('data-run', 'done');
+  }
+
+  // After POST /api/next: wait for the new run at the same address, then load the page afresh for it.
+  function awaitNextRun(oldId) {
+    json('/api/run').then(function (run) {
+      if (run.run_id != oldId && run.state != 'idle') window.location.reload();
+      else setTimeout(function () { awaitNextRun(oldId); }, 500);
+    }).catch(function () { setTimeout(function () { awaitNextRun(oldId); }, 500); });
   }
 
   function onEvent(name, data) {
@@ -170,6 +179,19 @@
     post('/api/scale', body);
   });
   $('stop-btn').addEventListener('click', function () { post('/api/stop'); });
+  $('next-form').addEventListener('submit', function (ev) {
+    ev.preventDefault();
+    var body = {}, d = $('next-duration').value.trim(), oldId = $('run-id').textContent;
+    body[model == 'open' ? 'rate' : 'users'] = Number($('next-value').value);
+    if (d) body.duration = d;
+    api('/api/next', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)})
+      .then(function (r) {
+        return r.json().then(function (j) {
+          $('next-msg').textContent = r.ok ? 'starting' : 'refused: ' + j.error;
+          if (r.ok) awaitNextRun(oldId);
+        });
+      });
+  });
 
   json('/api/run').then(function (run) {
     var o = (run.run && run.run.options) || {};
@@ -179,9 +201,14 @@
     $('state').textContent = run.state;
     $('scale-label').textContent = model == 'open' ? 'rate /s' : 'users';
     $('c-users-k').textContent = model == 'open' ? 'target rate /s' : 'users';
+    $('next-label').textContent = model == 'open' ? 'rate /s' : 'users';
     changes = run.run.changes || [];
     changes.forEach(function (c) { $('target').textContent = c.label; });
     if (run.final) showDone(run.final);
+    if (run.state == 'idle') {
+      document.documentElement.setAttribute('data-status', 'ok');
+      throw null; // between runs: nothing to follow until the next run starts
+    }
     return json('/api/chart');
   }).then(function (d) {
     D = d;
@@ -193,6 +220,6 @@
     }
     follow();
   }).catch(function (e) {
-    $('state').textContent = 'error: ' + e.message;
+    if (e) $('state').textContent = 'error: ' + e.message;
   });
 })();
