@@ -17,16 +17,18 @@ from . import context, labels as _labels
 class Request:
     """One in-flight ASGI request as the sampler sees it."""
 
-    __slots__ = ("labels", "coro", "running", "scope", "__weakref__")
+    __slots__ = ("labels", "coro", "running", "scope", "route", "__weakref__")
 
     def __init__(self, request_labels, coro, scope):
         self.labels, self.coro, self.running, self.scope = request_labels, coro, False, scope
+        self.route = None
 
 
 def _route(req):
     route = req.scope.get("route")  # FastAPI (and Starlette routers that set it) after routing
     path = getattr(route, "path", None)
-    if isinstance(path, str) and dict(req.labels).get("http.route") != path:
+    if isinstance(path, str) and path != req.route:
+        req.route = path
         req.labels = _labels.with_label(req.labels, "http.route", path)
 
 
@@ -84,7 +86,7 @@ def asgi(app):
     async def loadctl_agent_asgi(scope, receive, send):
         if not isinstance(scope, dict) or scope.get("type") not in ("http", "websocket"):
             return await app(scope, receive, send)
-        request_labels = _labels.from_asgi_scope(scope)
+        request_labels = _labels.raw_asgi_scope(scope)
         req = Request(request_labels, app(scope, receive, send), scope)
         ctx = context.CURRENT.set(request_labels)
         context.INFLIGHT.add(req)

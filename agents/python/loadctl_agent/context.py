@@ -1,6 +1,7 @@
 """context.py - which request each thread is serving right now: the table the sampler reads.
 
-`ACTIVE` maps a thread's ident to the label tuple of the request it serves. The wrappers (wsgi.py,
+`ACTIVE` maps a thread's ident to the label tuple of the request it serves (labels.raw(): the headers as
+received, parsed only when a profile is encoded). The wrappers (wsgi.py,
 asgi.py, django.py) set an entry when a request starts running on a thread and remove it when it stops;
 the sampler reads the table without a lock (single dict reads and writes are atomic under the GIL, and
 a stale read costs one mislabelled sample at most). asyncio code runs many requests on one thread, so the
@@ -36,8 +37,9 @@ def leave(token):
 
 
 def current_labels():
-    """The labels of the request the calling code runs for (thread table first, then the contextvar)."""
-    return ACTIVE.get(threading.get_ident()) or CURRENT.get()
+    """The labels of the request the calling code runs for (thread table first, then the contextvar), as
+    (key, value) pairs."""
+    return _labels.resolve(ACTIVE.get(threading.get_ident()) or CURRENT.get())
 
 
 def set_label(key, value):

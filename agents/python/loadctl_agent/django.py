@@ -15,7 +15,7 @@ class Middleware:
 
     def __call__(self, request):
         meta = getattr(request, "META", {})
-        request_labels = _labels.from_headers(meta.get("HTTP_TRACEPARENT"), meta.get("HTTP_BAGGAGE"))
+        request_labels = _labels.raw(meta.get("HTTP_TRACEPARENT"), meta.get("HTTP_BAGGAGE"))
         token = context.enter(request_labels)
         ctx = context.CURRENT.set(request_labels)
         try:

@@ -106,6 +106,44 @@ def from_environ(environ):
     return from_headers(environ.get("HTTP_TRACEPARENT"), environ.get("HTTP_BAGGAGE"))
 
 
+class _Raw:
+    """The first element of a label tuple whose headers are parsed only when a sample is encoded."""
+
+    def __repr__(self):
+        return "RAW"
+
+
+RAW = _Raw()
+RAW_MAX = 1024  # longer headers are parsed at once, so a held label tuple stays small
+
+
+def raw(traceparent, baggage):
+    """A label tuple for the request path: (RAW, traceparent, baggage) as received, parsed by resolve()
+    only if a profile needs it (most requests are never sampled). Headers longer than RAW_MAX, or of
+    another type than str/bytes, are parsed now. Never raises."""
+    if traceparent is None and baggage is None:
+        return ()
+    for h in (traceparent, baggage):
+        if h is not None and (type(h) not in (str, bytes) or len(h) > RAW_MAX):
+            return from_headers(traceparent, baggage)
+    return (RAW, traceparent, baggage)
+
+
+def raw_environ(environ):
+    """raw() of a WSGI request."""
+    return raw(environ.get("HTTP_TRACEPARENT"), environ.get("HTTP_BAGGAGE"))
+
+
+def resolve(labels):
+    """The (key, value) pairs of a label tuple, parsing a raw one (with the labels set on it since)."""
+    if not labels or labels[0] is not RAW:
+        return labels
+    out = from_headers(labels[1], labels[2])
+    for key, value in labels[3:]:
+        out = with_label(out, key, value)
+    return out
+
+
 def from_asgi_scope(scope):
     """Labels of an ASGI http/websocket scope (headers: list of (bytes, bytes), names lower-case)."""
     tp = bg = None
@@ -123,9 +161,27 @@ def from_asgi_scope(scope):
     return from_headers(tp, bg)
 
 
+def raw_asgi_scope(scope):
+    """raw() of an ASGI scope: the first traceparent and baggage headers, unparsed."""
+    tp = bg = None
+    try:
+        for pair in scope.get("headers") or ():
+            if type(pair) in (tuple, list) and len(pair) == 2:
+                if pair[0] == b"traceparent" and tp is None:
+                    tp = pair[1]
+                elif pair[0] == b"baggage" and bg is None:
+                    bg = pair[1]
+    except Exception:
+        return ()
+    return raw(tp, bg)
+
+
 def with_label(labels, key, value):
-    """labels with key set to value (replacing an earlier one)."""
+    """labels with key set to value (replacing an earlier one); on a raw tuple the pair is appended and
+    applied by resolve()."""
     value = value if type(value) is str and len(value) <= VALUE_MAX_CHARS and value.isprintable() else clean_value(str(value))
+    if labels and labels[0] is RAW:
+        return labels + ((key, value),)
     for k, _ in labels:
         if k == key:
             return tuple(p for p in labels if p[0] != key) + ((key, value),)

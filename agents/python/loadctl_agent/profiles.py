@@ -17,7 +17,7 @@ import sys
 import time
 import tracemalloc
 
-from . import stacks
+from . import labels as _labels, stacks
 from .proto import Builder
 from .sampler import MAX_DEPTH
 
@@ -30,20 +30,31 @@ def _stack(builder, sid, node):
     return None if sid in builder.stack_bytes else stacks.frames_of(node, MAX_DEPTH)
 
 
+def _resolve(cache, labels):
+    """A sample's (key, value) labels: requests' headers are parsed here, once per request."""
+    out = cache.get(labels)
+    if out is None:
+        out = cache[labels] = _labels.resolve(labels)
+    return out
+
+
 def cpu(collector, period_ns):
     b = Builder([("samples", "count"), ("cpu", "nanoseconds")], ("cpu", "nanoseconds"), period_ns,
                 collector.time_ns, time.monotonic_ns() - collector.start_mono)
+    resolved = {}
     for (sid, labels), (ticks, wall_ns, cpu_ns, node) in list(collector.agg.items()):
         if cpu_ns > 0:
-            b.add_stack(sid, _stack(b, sid, node), [int(round(cpu_ns / period_ns)), cpu_ns], labels)
+            b.add_stack(sid, _stack(b, sid, node), [int(round(cpu_ns / period_ns)), cpu_ns],
+                        _resolve(resolved, labels))
     return b.encode()
 
 
 def wall(collector, period_ns):
     b = Builder([("samples", "count"), ("wall", "nanoseconds")], ("wall", "nanoseconds"), period_ns,
                 collector.time_ns, time.monotonic_ns() - collector.start_mono)
+    resolved = {}
     for (sid, labels), (ticks, wall_ns, cpu_ns, node) in list(collector.agg.items()):
-        b.add_stack(sid, _stack(b, sid, node), [ticks, wall_ns], labels)
+        b.add_stack(sid, _stack(b, sid, node), [ticks, wall_ns], _resolve(resolved, labels))
     return b.encode()
 
 

@@ -31,7 +31,7 @@ def wsgi(app):
     """Wrap a WSGI application: each request's traceparent/baggage become the labels of its samples."""
 
     def loadctl_agent_wsgi(environ, start_response):
-        token = context.enter(_labels.from_environ(environ))
+        token = context.enter(_labels.raw_environ(environ))
         ctx = context.CURRENT.set(context.ACTIVE.get(token[0], ()))
         try:
             body = app(environ, start_response)

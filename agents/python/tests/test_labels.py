@@ -83,6 +83,31 @@ class Requests(unittest.TestCase):
         self.assertEqual(got, (("a", "1"), ("http.route", "/y")))
 
 
+class Raw(unittest.TestCase):
+    """The request path keeps the headers unparsed; resolve() gives what from_headers would."""
+
+    def test_resolve_matches_parsing(self):
+        tp, bg = "00-%s-%s-01" % (TRACE, SPAN), "loadctl.name=GET%20%2Fa"
+        r = labels.raw(tp, bg)
+        self.assertIs(r[0], labels.RAW)
+        self.assertEqual(labels.resolve(r), labels.from_headers(tp, bg))
+        routed = labels.with_label(labels.with_label(r, "http.route", "/a"), "http.route", "/b")
+        self.assertEqual(labels.resolve(routed), labels.from_headers(tp, bg) + (("http.route", "/b"),))
+        self.assertEqual(labels.raw(None, None), ())
+        self.assertEqual(labels.resolve(()), ())
+
+    def test_long_or_odd_headers_are_parsed_at_once(self):
+        long = "loadctl.name=x," + "k=" + "v" * labels.RAW_MAX
+        self.assertEqual(labels.raw(None, long), (("loadctl.name", "x"),))
+        self.assertEqual(labels.raw(12, None), ())
+
+    def test_raw_scope(self):
+        scope = {"headers": [(b"baggage", b"k6.name=GET%20%2Fb"), (b"baggage", b"k6.name=second")]}
+        self.assertEqual(labels.resolve(labels.raw_asgi_scope(scope)), (("k6.name", "GET /b"),))
+        for bad in ({}, {"headers": 5}, {"headers": [(1, 2, 3)]}):
+            self.assertEqual(labels.resolve(labels.raw_asgi_scope(bad)), (), repr(bad))
+
+
 class Hostile(unittest.TestCase):
     """Property: for any bytes or str, parsing never raises, returns at most the known keys, values are
     printable and bounded, and a megabyte of header costs little time."""
@@ -108,6 +133,7 @@ class Hostile(unittest.TestCase):
             for tp, bg in ((raw, raw), (raw.decode("latin-1"), raw.decode("latin-1")),
                            (None, b"loadctl.name=" + raw), (b"00-" + raw, "k6.name=" + raw.decode("latin-1"))):
                 self.check(labels.from_headers(tp, bg))
+                self.check(labels.resolve(labels.raw(tp, bg)))
                 self.check(labels.from_asgi_scope({"headers": [(b"traceparent", tp if isinstance(tp, bytes) else b""),
                                                                (b"baggage", bg if isinstance(bg, bytes) else b"")]}))
 

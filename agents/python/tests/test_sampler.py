@@ -109,7 +109,7 @@ class Attribution(unittest.TestCase):
         me = threading.get_ident()
         with Collect() as col:
             body = wrapped(env, lambda *a: None)
-            self.assertEqual(dict(context.ACTIVE[me])["loadctl.name"], "GET /slow")  # until close()
+            self.assertEqual(dict(context.current_labels())["loadctl.name"], "GET /slow")  # until close()
             self.assertEqual(b"".join(body), b"ab")
             body.close()
             self.assertIsNone(context.ACTIVE.get(me))
@@ -118,7 +118,7 @@ class Attribution(unittest.TestCase):
             other.close()
         self.assertIsNone(context.ACTIVE.get(me))
         labelled = totals(col.cpu, 1, ("trace_id", TRACE), "test_sampler.busy_request")
-        named = totals(col.cpu, 1, ("loadctl.name", "GET /slow"))
+        named = totals(col.cpu, 1, ("loadctl.name", "GET /slow"), "test_sampler.busy_request")
         streamed_cpu = totals(col.cpu, 1, ("trace_id", TRACE), "test_sampler.Attribution.test_wsgi_labels_and_body"
                               ".<locals>.streamed")
         self.assertGreater(labelled, 0.3e9)
