@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <math.h>
 
-#include "worker/executor.h"
+#include "common/executor.h"
 
 /* Copy the stages that end at or before at_ns, and the one running at at_ns cut there. */
 static size_t keep_past(const options_stage *st, size_t n, int64_t at_ns, double now_target, options_stage *out) {

@@ -17,7 +17,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
-#include "worker/executor.h"
+#include "common/executor.h"
 #include "worker/nstimer.h"
 #include "worker/script.h"
 #include "worker/trace.h"

@@ -9,7 +9,7 @@
 
 #include "master/control.h"
 #include "master/web.h"
-#include "worker/executor.h"
+#include "common/executor.h"
 
 #define S 1000000000LL
 

@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "worker/executor.h"
+#include "common/executor.h"
 
 #define S(sec) ((int64_t)((sec) * 1e9))
 

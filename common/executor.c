@@ -1,6 +1,6 @@
 /* executor.c - closed and open model maths: ramps, spawn rate, and exact open-model arrival times taken
  * from the integral of the rate, so a long run neither drifts nor loses arrivals to rounding. */
-#include "worker/executor.h"
+#include "common/executor.h"
 
 #include <errno.h>
 #include <math.h>
