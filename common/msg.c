@@ -114,8 +114,24 @@ static void put_entry(enc *e, const stats_entry *en) {
   }
 }
 
+/* A custom metric: [name, kind, count, passes, sum, value, value_ms, min, max, trend histogram or nil]. */
+static void put_metric(enc *e, const metric_state *m) {
+  const double reals[] = {m->sum, m->value};
+  e->rc |= msgpack_pack_array(&e->pk, 10);
+  put_str(e, m->name);
+  e->rc |= msgpack_pack_int64(&e->pk, m->kind);
+  e->rc |= msgpack_pack_int64(&e->pk, m->count);
+  e->rc |= msgpack_pack_int64(&e->pk, m->passes);
+  for (int i = 0; i < 2; i++) e->rc |= msgpack_pack_double(&e->pk, reals[i]);
+  e->rc |= msgpack_pack_int64(&e->pk, m->value_ms);
+  e->rc |= msgpack_pack_double(&e->pk, m->min);
+  e->rc |= msgpack_pack_double(&e->pk, m->max);
+  if (m->kind == METRIC_TREND) put_hist(e, m->values);
+  else e->rc |= msgpack_pack_nil(&e->pk);
+}
+
 static void put_interval(enc *e, const stats_interval *s) {
-  e->rc |= msgpack_pack_map(&e->pk, 9);
+  e->rc |= msgpack_pack_map(&e->pk, 10);
   kv_i64(e, "start_ms", s->start_ms);
   kv_i64(e, "interval_ms", s->interval_ms);
   kv_i64(e, "users", s->users);
@@ -134,6 +150,9 @@ static void put_interval(enc *e, const stats_interval *s) {
     e->rc |= msgpack_pack_int64(&e->pk, s->checks[i].passes);
     e->rc |= msgpack_pack_int64(&e->pk, s->checks[i].fails);
   }
+  put_key(e, "metrics");
+  e->rc |= msgpack_pack_array(&e->pk, s->nmetrics);
+  for (size_t i = 0; i < s->nmetrics; i++) put_metric(e, &s->metrics[i]);
 }
 
 static void put_assign(enc *e, const msg_assign *a) {
@@ -223,6 +242,9 @@ static int interval_ok(const stats_interval *s) {
   }
   for (size_t i = 0; i < s->nchecks; i++)
     if (!TERMINATED(s->checks[i].name)) return 0;
+  if (s->nmetrics > METRIC_MAX) return 0;
+  for (size_t i = 0; i < s->nmetrics; i++)
+    if (!TERMINATED(s->metrics[i].name) || (s->metrics[i].kind == METRIC_TREND && !s->metrics[i].values)) return 0;
   return 1;
 }
 
@@ -566,6 +588,44 @@ static void get_checks(dec *d, const msgpack_object *map, stats_interval *s) {
   }
 }
 
+/* One [name, kind, count, passes, sum, value, value_ms, min, max, hist] (put_metric) added to s. */
+static void get_metric(dec *d, const msgpack_object *o, stats_interval *s) {
+  const msgpack_object *t = as_tuple(d, o, "metrics", 10);
+  char name[METRIC_NAME_MAX];
+  metric_state one = {0}, *m;
+
+  if (!t) return;
+  as_str(d, &t[0], "metric.name", name, sizeof name);
+  one.kind = (int)as_count(d, &t[1], "metric.kind");
+  if (!d->rc && (one.kind < METRIC_COUNTER || one.kind > METRIC_TREND)) fail(d, -EPROTO, "metric '%s': unknown kind", name);
+  if (!d->rc && one.kind == METRIC_TREND && t[9].type != MSGPACK_OBJECT_BIN) fail(d, -EPROTO, "metric '%s': no histogram", name);
+  if (d->rc) return;
+  one.count = as_count(d, &t[2], "metric.count");
+  one.passes = as_count(d, &t[3], "metric.passes");
+  one.sum = as_double(d, &t[4], "metric.sum");
+  one.value = as_double(d, &t[5], "metric.value");
+  one.value_ms = as_i64(d, &t[6], "metric.value_ms");
+  one.min = as_double(d, &t[7], "metric.min");
+  one.max = as_double(d, &t[8], "metric.max");
+  if (!d->rc && one.kind == METRIC_TREND &&
+      hist_decode((const uint8_t *)t[9].via.bin.ptr, t[9].via.bin.size, &one.values) < 0)
+    fail(d, -EPROTO, "metric '%s': bad histogram", name);
+  if (!d->rc && (!(m = stats_metric_get(s, name, one.kind, NULL)) || metric_merge(m, &one) < 0))
+    fail(d, -EPROTO, "metric '%s': too many metrics or a kind clash", name);
+  metric_release(&one);
+}
+
+/* "metrics" is optional: a worker built before custom metrics sends none. */
+static void get_metrics(dec *d, const msgpack_object *map, stats_interval *s) {
+  for (uint32_t i = 0; i < map->via.map.size; i++) {
+    const msgpack_object *k = &map->via.map.ptr[i].key;
+    if (k->type != MSGPACK_OBJECT_STR || k->via.str.size != 7 || memcmp(k->via.str.ptr, "metrics", 7)) continue;
+    const msgpack_object *arr = as_array(d, &map->via.map.ptr[i].val, "metrics", METRIC_MAX);
+    for (uint32_t j = 0; arr && j < arr->via.array.size && !d->rc; j++) get_metric(d, &arr->via.array.ptr[j], s);
+    return;
+  }
+}
+
 static void get_interval(dec *d, const msgpack_object *top, msg *out) {
   const msgpack_object *map = as_map(d, field(d, top, "iv"), "iv");
   stats_interval *s = NULL;
@@ -586,6 +646,7 @@ static void get_interval(dec *d, const msgpack_object *top, msg *out) {
   const msgpack_object *arr = as_array(d, field(d, map, "entries"), "entries", STATS_MAX_NAMES);
   for (uint32_t i = 0; arr && i < arr->via.array.size && !d->rc; i++) get_entry(d, &arr->via.array.ptr[i], s);
   get_checks(d, map, s);
+  get_metrics(d, map, s);
 }
 
 static void get_source(dec *d, const msgpack_object *map, msg_assign *a) {

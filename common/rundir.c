@@ -398,6 +398,11 @@ static json_t *total_line(const stats_interval *iv, const hist *all, int64_t cou
         checks, json_pack("{s:s,s:I,s:I}", "name", iv->checks[i].name, "passes",
                           (json_int_t)iv->checks[i].passes, "fails", (json_int_t)iv->checks[i].fails));
   json_object_set_new(o, "checks", checks);
+  if (iv->nmetrics) { /* custom metrics, exact state (a Trend's histogram in base64) for loadctl report */
+    json_t *metrics = json_array();
+    for (size_t i = 0; i < iv->nmetrics; i++) json_array_append_new(metrics, metric_json(&iv->metrics[i], 0));
+    json_object_set_new(o, "metrics", metrics);
+  }
   return o;
 }
 

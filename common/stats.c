@@ -72,6 +72,8 @@ void stats_destroy(stats_interval *s) {
   }
   free(s->entries);
   free(s->checks);
+  for (size_t i = 0; i < s->nmetrics; i++) metric_release(&s->metrics[i]);
+  free(s->metrics);
   free(s);
 }
 
@@ -89,6 +91,11 @@ void stats_reset(stats_interval *s, int64_t start_ms) {
   s->rate = 0;
   for (size_t i = 0; i < s->nentries; i++) entry_clear(&s->entries[i]);
   for (size_t i = 0; i < s->nchecks; i++) s->checks[i].passes = s->checks[i].fails = 0;
+  for (size_t i = 0; i < s->nmetrics; i++) metric_clear(&s->metrics[i]);
+}
+
+metric_state *stats_metric_get(stats_interval *s, const char *name, int kind, int *kind_clash) {
+  return metric_get(&s->metrics, &s->nmetrics, &s->capmetrics, name, kind, kind_clash);
 }
 
 stats_entry *stats_entry_find(const stats_interval *s, const char *name) {
@@ -253,6 +260,11 @@ int stats_merge(stats_interval *dst, const stats_interval *src) {
     if (!dc) return -ENOMEM;
     dc->passes += src->checks[i].passes;
     dc->fails += src->checks[i].fails;
+  }
+  for (size_t i = 0; i < src->nmetrics; i++) {
+    const metric_state *sm = &src->metrics[i];
+    metric_state *dm = stats_metric_get(dst, sm->name, sm->kind, NULL);
+    if (dm) metric_merge(dm, sm); /* a name used with two kinds keeps the first kind seen */
   }
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "common/hist.h"
+#include "common/metric.h"
 
 /* Error kinds; every failed request or iteration lands in exactly one. This enum and err_kinds[] in
  * stats.c are the one list: r.error in scenarios, summary.json, CSVs, metrics and the table in
@@ -93,6 +94,8 @@ typedef struct stats_interval {
   size_t nentries, capentries;
   stats_check *checks;
   size_t nchecks, capchecks;
+  metric_state *metrics; /* custom metrics (common/metric.h) */
+  size_t nmetrics, capmetrics;
 } stats_interval;
 
 /* Create an empty interval; caller owns it, release with stats_destroy. 0 or -ENOMEM. */
@@ -120,6 +123,9 @@ void stats_entry_fail(stats_entry *e, int kind, const char *message);
 /* Offer an exemplar; kept if among the slowest, or (with probability) as a typical sample: a reservoir
  * over e->count requests (call after stats_entry_record), slot random % count replaced when < 4. */
 void stats_entry_exemplar(stats_entry *e, const stats_exemplar *x, uint64_t random);
+
+/* The custom metric_state name of kind (created when absent); NULL as metric_get says. */
+metric_state *stats_metric_get(stats_interval *s, const char *name, int kind, int *kind_clash);
 
 /* dst += src exactly: histograms added, counters summed, exemplars and failures merged.
  * Entries of src missing in dst are created. 0 or -ENOMEM. users/rate/iterations/dropped summed. */

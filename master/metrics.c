@@ -240,6 +240,26 @@ static void render_entry(FILE *f, const stats_entry *e, int part) {
   }
 }
 
+/* A script's custom metric as the family loadctl_script_NAME (names the scenario API allows only). */
+static void render_custom(FILE *f, const metric_state *c) {
+  static const double qs[] = {0.5, 0.9, 0.95, 0.99};
+  static const char *const types[] = {"", "counter", "gauge", "gauge", "summary"};
+  if (strspn(c->name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789") != strlen(c->name) ||
+      (c->name[0] >= '0' && c->name[0] <= '9') || c->kind < METRIC_COUNTER || c->kind > METRIC_TREND)
+    return;
+  fprintf(f, "# TYPE loadctl_script_%s %s\n# HELP loadctl_script_%s The scenario's %s metric %s.\n", c->name,
+          types[c->kind], c->name, metric_kind_name(c->kind), c->name);
+  if (c->kind == METRIC_COUNTER) fprintf(f, "loadctl_script_%s_total %.17g\n", c->name, c->sum);
+  if (c->kind == METRIC_GAUGE) fprintf(f, "loadctl_script_%s %.17g\n", c->name, c->value);
+  if (c->kind == METRIC_RATE)
+    fprintf(f, "loadctl_script_%s %.17g\n", c->name, c->count ? (double)c->passes / (double)c->count : 0.0);
+  if (c->kind != METRIC_TREND) return;
+  for (size_t q = 0; q < sizeof qs / sizeof qs[0]; q++)
+    fprintf(f, "loadctl_script_%s{quantile=\"%g\"} %.17g\n", c->name, qs[q], metric_percentile(c, qs[q] * 100));
+  fprintf(f, "loadctl_script_%s_sum %.17g\nloadctl_script_%s_count %" PRId64 "\n", c->name, c->sum, c->name,
+          c->count);
+}
+
 int metrics_update(metrics *m, const stats_interval *cumulative, int64_t users, int64_t workers) {
   static const char *const heads[] = {
       "# TYPE loadctl_requests counter\n# HELP loadctl_requests Requests completed, errors included.\n",
@@ -264,6 +284,7 @@ int metrics_update(metrics *m, const stats_interval *cumulative, int64_t users, 
           "# TYPE loadctl_workers gauge\n# HELP loadctl_workers Connected workers.\nloadctl_workers %" PRId64
           "\n",
           workers);
+  for (size_t i = 0; cumulative && i < cumulative->nmetrics; i++) render_custom(f, &cumulative->metrics[i]);
   fprintf(f,
           "# TYPE loadctl_dropped counter\n# HELP loadctl_dropped Iterations due with no free VU.\n"
           "loadctl_dropped_total %" PRId64 "\n# EOF\n",

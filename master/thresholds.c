@@ -17,7 +17,8 @@ struct thresholds {
 };
 
 static const char metric_help[] =
-    "use p50, p90, p95, p99, p99.9 or p(95), max, min, mean, rps, errors, dropped, requests, checks";
+    "use p50, p90, p95, p99, p99.9 or p(95), max, min, mean, rps, errors, dropped, requests, checks, or a custom "
+    "metric's name and aggregate: cart_size p(95)";
 
 static const char *skip_ws(const char *p) {
   while (isspace((unsigned char)*p)) p++;
@@ -223,6 +224,35 @@ static int apply_aggregate(const char *agg, threshold *t) {
   return 0;
 }
 
+/* A custom metric's threshold, "cart_size p(95) < 10" (p after the name): the aggregate, the operator
+ * and a number (a rate may be written 5%). 0, or -EINVAL when p does not read as one. */
+static int read_custom(const char *word, const char *p, threshold *t) {
+  char agg[16];
+  p = skip_ws(p);
+  if (*p == ':') p = skip_ws(p + 1);
+  if (p[0] == 'p' && p[1] == '(' && strchr(p, ')') && strchr(p, ')') - p < 12) {
+    snprintf(agg, sizeof agg, "p%.*s", (int)(strchr(p, ')') - p - 2), p + 2);
+    p = strchr(p, ')') + 1;
+  } else {
+    read_word(&p, agg, sizeof agg);
+  }
+  metric_state probe = {.kind = METRIC_TREND, .count = 1, .values = NULL};
+  bool known = !strcmp(agg, "count") || !strcmp(agg, "rate") || !strcmp(agg, "value") || !strcmp(agg, "sum") ||
+               !strcmp(agg, "min") || !strcmp(agg, "max") || !strcmp(agg, "avg") || !strcmp(agg, "mean") ||
+               !strcmp(agg, "med") || !strcmp(agg, "median") || !isnan(metric_aggregate(&probe, agg));
+  p = skip_ws(p);
+  if (!known || read_op(&p, &t->op) < 0) return -EINVAL;
+  p = skip_ws(p);
+  t->metric = THRESHOLDS_CUSTOM;
+  if (!strcmp(agg, "rate") ? clock_parse_fraction(p, &t->limit) < 0 : read_limit(p, t) < 0) {
+    t->metric = THRESHOLDS_PCT;
+    return -EINVAL;
+  }
+  snprintf(t->name, sizeof t->name, "%s", word);
+  snprintf(t->aggregate, sizeof t->aggregate, "%s", agg);
+  return 0;
+}
+
 int thresholds_parse_one(const char *expr, threshold *out, char *err, size_t errlen) {
   char ours[512];
   const char *p = ours;
@@ -236,6 +266,7 @@ int thresholds_parse_one(const char *expr, threshold *out, char *err, size_t err
   out->value = NAN;
   read_word(&p, word, sizeof word);
   if (!word[0]) return fail_msg(err, errlen, expr, "no metric at the start; ", metric_help);
+  if (set_metric(word, out) < 0 && read_custom(word, p, out) == 0) return 0;
   if (set_metric(word, out) < 0) {
     char what[128];
     snprintf(what, sizeof what, "unknown metric '%s' (", word);
@@ -337,6 +368,11 @@ static double measure(const threshold *t, const stats_interval *cum, double dura
 
   if (t->metric == THRESHOLDS_DROPPED) return (double)cum->dropped;
   if (t->metric == THRESHOLDS_CHECKS) return check_rate(t, cum);
+  if (t->metric == THRESHOLDS_CUSTOM) {
+    for (size_t i = 0; i < cum->nmetrics; i++)
+      if (!strcmp(cum->metrics[i].name, t->name)) return metric_aggregate(&cum->metrics[i], t->aggregate);
+    return NAN;
+  }
   if (is_latency(t->metric) && hist_create(&h) < 0) return NAN;
   for (size_t i = 0; i < cum->nentries; i++) {
     const stats_entry *e = &cum->entries[i];

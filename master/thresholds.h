@@ -29,7 +29,8 @@ enum thresholds_metric {
   THRESHOLDS_ERR_COUNT,
   THRESHOLDS_DROPPED,
   THRESHOLDS_REQUESTS,
-  THRESHOLDS_CHECKS /* fraction of check() assertions that passed */
+  THRESHOLDS_CHECKS, /* fraction of check() assertions that passed */
+  THRESHOLDS_CUSTOM  /* a custom metric (common/metric.h): name, then aggregate */
 };
 enum thresholds_op { THRESHOLDS_LT = 0, THRESHOLDS_LE, THRESHOLDS_GT, THRESHOLDS_GE, THRESHOLDS_EQ };
 
@@ -46,6 +47,7 @@ typedef struct threshold {
   int64_t delay_abort_ns; /* abort_on_fail is not evaluated before this much run time (delayAbortEval) */
   bool evaluated, ok;
   double value; /* last evaluated value, same unit as limit */
+  char aggregate[16]; /* THRESHOLDS_CUSTOM: "p95", "rate", "count", "value", "sum", "min", "max", "avg" */
 } threshold;
 
 typedef struct thresholds thresholds;

@@ -406,6 +406,21 @@ static int l_check(lua_State *L) {
   return 0;
 }
 
+/* __metric(name, kind, value): one sample of a custom metric (common/metric.h) in the current interval. */
+static int l_metric(lua_State *L) {
+  vu_host *h = host_of(L);
+  const char *name = luaL_checkstring(L, 1);
+  int clash = 0;
+  metric_state *m;
+  if (!h || !h->current)
+    return luaL_error(L, "metrics: values are recorded inside a VU (a task, on_start, on_stop, setup, teardown)");
+  m = stats_metric_get(h->stats, name, (int)luaL_checkinteger(L, 2), &clash);
+  if (!m && clash) return luaL_error(L, "metrics: '%s' is already a metric of another kind", name);
+  if (!m) return luaL_error(L, "metrics: more than %d custom metrics ('%s' is not recorded)", METRIC_MAX, name);
+  metric_record(m, luaL_checknumber(L, 3), wall_ms_of(clock_mono_ns()));
+  return 0;
+}
+
 static int l_log(lua_State *L) {
   vu_host *h = host_of(L);
   LOG_SCENARIO("vu %lld: %s", h->current ? (long long)h->current->id : 0LL, luaL_checkstring(L, 1));
@@ -482,6 +497,7 @@ void vu_register(lua_State *L) {
   lua_register(L, "__sleep", l_sleep);
   lua_register(L, "__check", l_check);
   lua_register(L, "__log", l_log);
+  lua_register(L, "__metric", l_metric);
   lua_register(L, "__next", l_next);
   lua_register(L, "__script_error", l_script_error);
 }

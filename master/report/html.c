@@ -403,6 +403,33 @@ static void failures_table(FILE *out, const report *r) {
   fputs(any ? "</table></section>\n" : "<p class=\"note\">no failures</p></section>\n", out);
 }
 
+/* The scenario's custom metrics (summary.json "metrics"): one row each, the figures its kind has. */
+static void custom_metrics(FILE *out, const json_t *sum) {
+  const json_t *ms = json_object_get(sum, "metrics");
+  size_t i;
+  json_t *c;
+
+  if (!json_array_size(ms)) return;
+  fputs("<section id=\"metrics\"><h2>Custom metrics</h2><table><tr><th class=\"l\">metric</th>"
+        "<th class=\"l\">kind</th><th>count</th><th class=\"l\">value</th></tr>\n",
+        out);
+  json_array_foreach(ms, i, c) {
+    const char *kind = jstr(c, "kind", "");
+    fputs("<tr><td class=\"l\">", out);
+    html_escape(out, jstr(c, "name", ""));
+    fprintf(out, "</td><td class=\"l\">%s</td><td>%.0f</td><td class=\"l\">", !strcmp(kind, "trend") ? "trend"
+            : !strcmp(kind, "rate") ? "rate" : !strcmp(kind, "gauge") ? "gauge" : "counter", jnum(c, "count"));
+    if (!strcmp(kind, "trend"))
+      fprintf(out, "avg %g, min %g, p50 %g, p90 %g, p95 %g, p99 %g, max %g", jnum(c, "avg"), jnum(c, "min"),
+              jnum(c, "p50"), jnum(c, "p90"), jnum(c, "p95"), jnum(c, "p99"), jnum(c, "max"));
+    else if (!strcmp(kind, "rate")) fprintf(out, "%.2f %% (%.0f true)", 100 * jnum(c, "rate"), jnum(c, "passes"));
+    else if (!strcmp(kind, "gauge")) fprintf(out, "%g (min %g, max %g)", jnum(c, "value"), jnum(c, "min"), jnum(c, "max"));
+    else fprintf(out, "%g", jnum(c, "sum"));
+    fputs("</td></tr>\n", out);
+  }
+  fputs("</table></section>\n", out);
+}
+
 static void checks_and_findings(FILE *out, const json_t *sum) {
   const json_t *checks = json_object_get(sum, "checks"), *finds = json_object_get(sum, "findings");
   size_t i;
@@ -554,6 +581,7 @@ int html_write(const report *r, const char *dir, FILE *out) {
   groups_table(out, sum);
   thresholds_table(out, sum);
   failures_table(out, r);
+  custom_metrics(out, sum);
   checks_and_findings(out, sum);
   slowest_table(out, sum);
   for (size_t i = 0; i < report_sections(r); i++) report_section_write(r, i, out);

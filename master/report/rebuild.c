@@ -131,6 +131,7 @@ static void fill_total(stats_interval *iv, const json_t *line) {
     sc->passes = jint(c, "passes");
     sc->fails = jint(c, "fails");
   }
+  json_array_foreach(json_object_get(line, "metrics"), i, c) metric_from_json(&iv->metrics, &iv->nmetrics, &iv->capmetrics, c);
 }
 
 typedef struct loader {

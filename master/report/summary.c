@@ -128,6 +128,13 @@ static json_t *totals_json(const report *r, const hist *all, const hist *service
   return o;
 }
 
+/* Custom metrics (common/metric.h) of the whole run, as people read them. */
+static json_t *metrics_json(const stats_interval *cum) {
+  json_t *a = json_array();
+  for (size_t i = 0; i < cum->nmetrics; i++) json_array_append_new(a, metric_json(&cum->metrics[i], 1));
+  return a;
+}
+
 json_t *summary_json(const report *r) {
   const stats_interval *cum = report_cumulative(r);
   double secs = report_duration_s(r);
@@ -157,6 +164,7 @@ json_t *summary_json(const report *r) {
         checks, json_pack("{s:s,s:I,s:I}", "name", cum->checks[i].name, "passes",
                           (json_int_t)cum->checks[i].passes, "fails", (json_int_t)cum->checks[i].fails));
   json_object_set_new(o, "checks", checks);
+  json_object_set_new(o, "metrics", metrics_json(cum));
   json_object_set_new(o, "thresholds",
                       report_thresholds_json(r) ? json_deep_copy(report_thresholds_json(r)) : json_array());
   json_object_set_new(o, "findings", report_findings(r) ? json_deep_copy(report_findings(r)) : json_array());
