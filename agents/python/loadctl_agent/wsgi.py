@@ -1,30 +1,40 @@
-"""wsgi.py - label the thread that serves a WSGI request for as long as the app runs for it: from the
-call until the server closes the response body (so streamed bodies are labelled too). A body the
-server iterates on another thread (rare) is not labelled there."""
+"""wsgi.py - label the thread that serves a WSGI request while the app runs for it: the call, then each
+step of the response body it returns (streamed bodies included) and its close(). The server's own work
+between those steps (writing the response to the socket) is not labelled, as a Go handler's labels end
+when the handler returns."""
 
 from . import context, labels as _labels
 
 
 class _Body:
-    """The app's response iterable; close() ends the request's labelling."""
+    """The app's response iterable, stepped under the request's labels."""
 
-    __slots__ = ("body", "token", "__weakref__")
+    __slots__ = ("body", "labels", "it", "__weakref__")
 
-    def __init__(self, body, token):
-        self.body, self.token = body, token
+    def __init__(self, body, request_labels):
+        self.body, self.labels, self.it = body, request_labels, None
 
     def __iter__(self):
-        return iter(self.body)
+        return self
+
+    def __next__(self):
+        token = context.enter(self.labels)
+        try:
+            if self.it is None:
+                self.it = iter(self.body)
+            return next(self.it)
+        finally:
+            context.leave(token)
 
     def close(self):
-        token, self.token = self.token, None
+        close = getattr(self.body, "close", None)
+        if close is None:
+            return
+        token = context.enter(self.labels)
         try:
-            close = getattr(self.body, "close", None)
-            if close is not None:
-                close()
+            close()
         finally:
-            if token is not None:
-                context.leave(token)
+            context.leave(token)
 
 
 def wsgi(app):
@@ -35,12 +45,11 @@ def wsgi(app):
         ctx = context.CURRENT.set(context.ACTIVE.get(token[0], ()))
         try:
             body = app(environ, start_response)
-        except BaseException:
-            context.leave(token)
-            raise
+            request_labels = context.ACTIVE.get(token[0], ())  # with the labels the app set (route)
         finally:
             context.CURRENT.reset(ctx)
-        return _Body(body, token)
+            context.leave(token)
+        return _Body(body, request_labels)
 
     loadctl_agent_wsgi.__wrapped__ = app
     return loadctl_agent_wsgi
