@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #define TARGET_MAX 10000000.0 /* users or iterations/s a change may ask for */
 #define FAILURES_SHOWN 20
+#define WORKERS_SHOWN 100 /* workers in each interval event (all of them in /api/run) */
 
 struct webapi {
   webapi_config cfg;
@@ -40,9 +42,10 @@ static void reply_error(web_request *req, int status, const char *why) {
   reply_json(req, status, json_pack("{s:s}", "error", why));
 }
 
-static json_t *workers_json(registry *reg) {
+/* The first max workers in join order (SIZE_MAX: all). */
+static json_t *workers_json(registry *reg, size_t max) {
   json_t *arr = json_array();
-  for (size_t i = 0; reg && i < registry_count(reg); i++) {
+  for (size_t i = 0; reg && i < registry_count(reg) && i < max; i++) {
     registry_worker *w = registry_at(reg, i);
     const char *state = w->state >= 0 && w->state <= REGISTRY_FAILED ? worker_states[w->state] : "?";
     json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:s,s:b,s:I,s:I}", "id", w->id, "hostname", w->hostname, "threads",
@@ -151,7 +154,8 @@ void webapi_interval(webapi *a, const stats_interval *iv, const stats_interval *
   if (!a) return;
   o = interval_json(a, iv, cumulative, elapsed_ns);
   json_object_set_new(o, "thresholds", ths ? json_deep_copy(ths) : json_array());
-  json_object_set_new(o, "workers", workers_json(a->cfg.reg));
+  json_object_set_new(o, "workers", workers_json(a->cfg.reg, WORKERS_SHOWN));
+  json_object_set_new(o, "workers_total", json_integer(a->cfg.reg ? (json_int_t)registry_count(a->cfg.reg) : 0));
   json_decref(a->last);
   a->last = o;
   broadcast(a, "interval", o);
@@ -212,14 +216,14 @@ static void get_stats(webapi *a, web_request *req) {
   json_t *o = a->last ? json_deep_copy(a->last) : json_pack("{s:I,s:f,s:o}", "users", (json_int_t)0, "rps", 0.0,
                                                               "names", json_array());
   json_object_set_new(o, "state", json_string(a->cfg.ops->state(a->cfg.ud)));
-  json_object_set_new(o, "workers", workers_json(a->cfg.reg));
+  json_object_set_new(o, "workers", workers_json(a->cfg.reg, WORKERS_SHOWN));
   reply_json(req, 200, o);
 }
 
 static void get_run(webapi *a, web_request *req) {
   json_t *o = json_pack("{s:s,s:s,s:s,s:O,s:o,s:b}", "run_id", a->cfg.run_id, "state",
                         a->cfg.ops->state(a->cfg.ud), "dir", a->cfg.dir, "run", a->cfg.run_info, "workers",
-                        workers_json(a->cfg.reg), "next", a->cfg.next_offered);
+                        workers_json(a->cfg.reg, SIZE_MAX), "next", a->cfg.next_offered);
   if (a->final) json_object_set(o, "final", a->final);
   reply_json(req, 200, o);
 }

@@ -3,6 +3,8 @@
 # the page stays up at the same address (state idle, the last run's report served), POST /api/next starts
 # another run with other users and duration, whose intervals and run.json show them; /api/next during a
 # run answers 409, scale between runs 409; Ctrl-C (SIGINT) between runs leaves with the last run's code.
+# With node, npm and chromium (playwright-core as in web_browser.sh) the next run is started from the page's
+# form in headless Chromium and the page follows it; without them, by curl (said in the output).
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 120
 need_engine
@@ -35,8 +37,21 @@ case "$r" in "200 "*'"state":"idle"'*'"next":true'*) ;; *) fail "between runs /a
 case "$(req GET /report.html)" in "200 "*"loadctl report"*) ;; *) fail "the last run's report is not served between runs" ;; esac
 case "$(req POST /api/scale "${H[@]}" -d '{"users":1}')" in "409 "*idle*) ;; *) fail "scale between runs: $(cat "$T/body")" ;; esac
 case "$(req POST /api/next "${H[@]}" -d '{"users":3,"duration":"bogus"}')" in "400 "*duration*) ;; *) fail "bad duration: $(cat "$T/body")" ;; esac
-r=$(req POST /api/next "${H[@]}" -d '{"users":3,"duration":"2s"}')
-case "$r" in "200 "*'"target":3'*) ;; *) fail "next run: $r" ;; esac
+NPM_DIR=${LOADCTL_NPM_CACHE:-$HOME/.cache/loadctl-npm}
+if command -v node >/dev/null && [ -x /usr/bin/chromium ] && [ -d "$NPM_DIR/node_modules/playwright-core" ]; then
+  echo "next run from the page (headless Chromium)"
+  NODE_PATH="$NPM_DIR/node_modules" timeout 90 node "$LOADCTL_SRC/tests/integration/web/next.js" "$URL" 3 2s \
+    "$T/next.png" >"$T/next.out" 2>"$T/next.log" || fail "browser: $(cat "$T/next.log")"
+  cat "$T/next.out"
+  [ "$(awk '$1=="errors" {print $2}' "$T/next.out")" = 0 ] || fail "script errors on the page"
+  [ "$(awk '$1=="old_run" {print $2}' "$T/next.out")" != "$(awk '$1=="new_run" {print $2}' "$T/next.out")" ] ||
+    fail "the page did not follow the next run"
+  [ -n "${WEB_SHOTS:-}" ] && cp "$T/next.png" "$WEB_SHOTS/"
+else
+  echo "next run by curl (no node/chromium/playwright-core for the page's form)"
+  r=$(req POST /api/next "${H[@]}" -d '{"users":3,"duration":"2s"}')
+  case "$r" in "200 "*'"target":3'*) ;; *) fail "next run: $r" ;; esac
+fi
 for _ in $(seq 1 200); do [ -f "$T/run-2/summary.json" ] && break; sleep 0.1; done
 [ -f "$T/run-2/summary.json" ] || fail "the second run wrote no summary (run-2)"
 users=$(json "$T/run-2/run.json" 'd["options"]["users"]')

@@ -115,13 +115,16 @@ var loadctl = (function () {
       tx.textContent = m.label;
     });
     on.forEach(function (s) {
-      var d = '', pen = false;
+      var d = '', pen = false, last = null, points = 0;
       s.y.forEach(function (v, i) {
         if (v == null || (opt.ylog && v <= 0) || xs[i] < x0 || xs[i] > x1) { pen = false; return; }
-        d += (pen ? 'L' : 'M') + sx(xs[i]).toFixed(1) + ' ' + sy(v).toFixed(1);
+        last = [sx(xs[i]), sy(v)];
+        d += (pen ? 'L' : 'M') + last[0].toFixed(1) + ' ' + last[1].toFixed(1);
         pen = true;
+        points++;
       });
       el('path', {d: d, fill: 'none', stroke: s.color, 'stroke-width': s.width || 1.6, 'class': 'line'}, svg);
+      if (points == 1) el('circle', {cx: last[0], cy: last[1], r: 3, fill: s.color}, svg); // a line needs two
     });
     interact(host, opt, svg, {x0: x0, x1: x1, xs: xs, on: on, W: W, H: H, L: L, R: R, T: T, B: B, sx: sx});
     legend(host, opt, box);

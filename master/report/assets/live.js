@@ -72,7 +72,11 @@
     document.querySelectorAll('#thresholds td:nth-child(3)').forEach(function (td) {
       td.className = td.textContent == 'pass' ? 'pass' : 'fail';
     });
-    rows(document.querySelector('#workers tbody'), iv.workers || [], function (w) {
+    var ws = (iv.workers || []).slice();
+    if (iv.workers_total > ws.length) {
+      ws.push({id: '(' + (iv.workers_total - ws.length) + ' more: /api/run)', hostname: '', threads: '', users: '', state: ''});
+    }
+    rows(document.querySelector('#workers tbody'), ws, function (w) {
       return [w.id, {v: w.hostname, l: 1}, w.threads, w.users, w.cpu == null ? '-' : fmt(w.cpu), {v: w.state, l: 1}];
     });
     rows(document.querySelector('#failures tbody'), iv.failures || [], function (f) {
