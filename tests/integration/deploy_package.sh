@@ -56,6 +56,8 @@ ldd "$root/usr/bin/loadctl" | grep -q "not found" && bad "extracted binary misse
 if command -v man >/dev/null; then
   MANWIDTH=100 man -l "$root/usr/share/man/man1/loadctl.1" 2>"$TMP/man.err" | grep -q "loadctl start" ||
     bad "man page does not render: $(head -3 "$TMP/man.err")"
+else
+  echo "SKIP man page rendering: man is not installed"
 fi
 if command -v systemd-analyze >/dev/null; then
   mkdir -p "$TMP/units"
@@ -63,6 +65,8 @@ if command -v systemd-analyze >/dev/null; then
     > "$TMP/units/loadctl-worker@.service"
   out=$(cd "$TMP/units" && systemd-analyze verify ./loadctl-worker@pkg.service 2>&1 | grep -v "man loadctl(1)")
   [ -z "$out" ] || bad "packaged unit does not verify: $out"
+else
+  echo "SKIP unit verification: systemd-analyze is not installed"
 fi
 [ $fail -eq 0 ] && echo "deploy_package: ok"
 exit $fail

@@ -39,7 +39,7 @@ fi
 [ $fail -eq 0 ] || exit 1
 
 # --- short runs against nginx
-command -v nginx >/dev/null && command -v openssl >/dev/null || { echo "SKIP runs: nginx or openssl missing"; exit 0; }
+command -v nginx >/dev/null && command -v openssl >/dev/null || { echo "SKIP runs: nginx or openssl missing"; exit 77; }
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 HTTP_PORT=$(port); TLS_PORT=$(port); PPROF_PORT=$(port)
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -keyout "$TMP/key.pem" -out "$TMP/cert.pem" \
@@ -81,7 +81,7 @@ printf 'options = { target = "http://127.0.0.1:%s", users = 1, duration = "1s" }
   "$HTTP_PORT" > "$TMP/probe.lua"
 timeout 60 "$LOADCTL" start "$TMP/probe.lua" --quiet --out "$TMP/probe" > "$TMP/probe.out" 2>&1
 if grep -qi "not built\|not implemented" "$TMP/probe.out"; then
-  echo "SKIP runs: loadctl start does not run load yet: $(grep -m1 -i "not built\\|not implemented" "$TMP/probe.out")"; exit 0
+  echo "SKIP runs: loadctl start does not run load yet: $(grep -m1 -i "not built\\|not implemented" "$TMP/probe.out")"; exit 77
 fi
 
 run() { # scenario, extra flags...
