@@ -5,26 +5,44 @@
 #include <string.h>
 
 #include "cli/cmd.h"
+#include "master/profile/profdiff.h"
 #include "master/report/compare.h"
 #include "master/report/live.h"
 
 static const char help[] =
     "usage: loadctl compare RUN_A RUN_B [--html FILE] [--margin PCT] [--margin-ms MS] [--margin-errors PTS]\n"
-    "       [--fail-on-regression]\n"
+    "       [--fail-on-regression] [--json]\n"
     "\n"
     "Compare run B against run A per request name: requests/s, p50, p95, p99, error rate and a verdict\n"
     "(regression / improvement / same). A change counts only above the noise margin: --margin percent\n"
     "(default 10) and, for latencies, --margin-ms (default 1); the error rate has its own,\n"
     "--margin-errors percentage points (default 0.5: 0.2% -> 0.8% is a regression, 0.2% -> 0.6% is not).\n"
     "Missing summary.json is rebuilt first.\n"
+    "When both runs pulled labelled CPU profiles, their profiles are compared too, per request name and\n"
+    "function, as CPU milliseconds per request (the requests each run served inside its CPU windows):\n"
+    "\"regression\" / \"improvement\" findings naming the request, the function and its call path.\n"
     "\n"
     "  --html FILE             where to write the HTML page (default RUN_B/compare.html)\n"
-    "  --fail-on-regression    exit 99 when any request regressed\n";
+    "  --fail-on-regression    exit 99 when any request regressed, in latency, errors or CPU per request\n"
+    "  --json                  print the verdicts and profile findings as one JSON object instead of the table\n";
+
+/* Profile findings (profdiff.h) into res: "findings", "profile_regressions", "profile_improvements". */
+static void add_profile_findings(json_t *res, const char *a, const char *b) {
+  json_t *f = json_array();
+  char err[1024];
+  size_t i, nreg = 0;
+  json_t *o;
+  if (profdiff_runs(a, b, f, err, sizeof err) < 0) fprintf(stderr, "loadctl compare: %s\n", err);
+  json_array_foreach(f, i, o) nreg += !strcmp(json_string_value(json_object_get(o, "kind")), "regression");
+  json_object_set_new(res, "profile_regressions", json_integer((json_int_t)nreg));
+  json_object_set_new(res, "profile_improvements", json_integer((json_int_t)(json_array_size(f) - nreg)));
+  json_object_set_new(res, "findings", f);
+}
 
 int cmd_compare(int argc, char **argv) {
   const char *dirs[2] = {NULL, NULL}, *html = NULL;
   compare_margin m = {0.10, 1.0, 0.005};
-  bool fail_on = false, tty, color;
+  bool fail_on = false, as_json = false, tty, color;
   int ndirs = 0, code = 0;
   json_t *a = NULL, *b = NULL, *res = NULL;
   char err[1024], path[4200];
@@ -48,6 +66,8 @@ int cmd_compare(int argc, char **argv) {
         return cmd_usage_error("compare", "bad --margin-errors '%s' (percentage points, 0..100)", argv[i]);
     } else if (!strcmp(argv[i], "--fail-on-regression")) {
       fail_on = true;
+    } else if (!strcmp(argv[i], "--json")) {
+      as_json = true;
     } else if (argv[i][0] == '-' || ndirs == 2) {
       return cmd_usage_error("compare", "unexpected argument '%s'", argv[i]);
     } else {
@@ -70,8 +90,12 @@ int cmd_compare(int argc, char **argv) {
   res = compare_summaries(a, b, m);
   json_object_set_new(res, "a", json_string(dirs[0]));
   json_object_set_new(res, "b", json_string(dirs[1]));
+  add_profile_findings(res, dirs[0], dirs[1]);
   live_detect(1, &tty, &color);
-  compare_print(res, stdout, color);
+  if (as_json)
+    json_dumpf(res, stdout, JSON_INDENT(2)), fputc('\n', stdout);
+  else
+    compare_print(res, stdout, color);
   if (!html) {
     snprintf(path, sizeof path, "%s/compare.html", dirs[1]);
     html = path;
@@ -79,8 +103,10 @@ int cmd_compare(int argc, char **argv) {
   if (compare_write_html(res, html) < 0)
     fprintf(stderr, "loadctl compare: cannot write %s\n", html);
   else
-    printf("compare: %s\n", html);
-  if (fail_on && json_integer_value(json_object_get(res, "regressions")) > 0) code = EXIT_THRESHOLDS;
+    fprintf(as_json ? stderr : stdout, "compare: %s\n", html);
+  if (fail_on && (json_integer_value(json_object_get(res, "regressions")) > 0 ||
+                  json_integer_value(json_object_get(res, "profile_regressions")) > 0))
+    code = EXIT_THRESHOLDS;
 out:
   json_decref(a);
   json_decref(b);

@@ -14,6 +14,7 @@
 #include "common/rundir.h"
 #include "master/history.h"
 #include "master/profile/correlate.h"
+#include "master/profile/cost.h"
 #include "master/profile/source.h"
 #include "master/report/live.h"
 #include "master/report/report.h"
@@ -190,6 +191,16 @@ const stats_interval *results_cumulative(const results *r) {
   return report_cumulative(r->rep);
 }
 
+/* CPU cost per request name (cost.h) into the report; a failure only costs the column. */
+static void attach_costs(report *rep, const char *dir) {
+  char err[512];
+  json_t *costs = NULL;
+  if (cost_run(dir, &costs, err, sizeof err) < 0)
+    LOG(LOG_WARN, "master: %s", err);
+  else
+    report_set_costs(rep, costs);
+}
+
 int results_finish(results *r, bool aborted, int64_t late_intervals, registry *reg) {
   const stats_interval *cum = report_cumulative(r->rep);
   bool ok = thresholds_eval(r->th, cum, report_duration_s(r->rep));
@@ -216,6 +227,7 @@ int results_finish(results *r, bool aborted, int64_t late_intervals, registry *r
       if (correlate_attach(r->dir, &findings, cerr, sizeof cerr) < 0) LOG(LOG_WARN, "master: correlation: %s", cerr);
       if (findings) report_set_findings(r->rep, findings);
       live_set_findings(r->lv, report_findings(r->rep)); /* listed after the thresholds */
+      attach_costs(r->rep, r->dir);
     }
     if (write_report(r) < 0) code = 2;
   }

@@ -131,6 +131,46 @@ static const char *verdict_color(const char *v, bool color) {
   return "";
 }
 
+/* Profile findings (profdiff.h), one line each: kind, request, function, CPU ms per request A -> B. */
+static void print_findings(const json_t *result, FILE *out, bool color) {
+  const json_t *f;
+  size_t i;
+  if (!json_array_size(json_object_get(result, "findings"))) return;
+  fputs("\nprofiles (CPU ms per request, A -> B):\n", out);
+  json_array_foreach(json_object_get(result, "findings"), i, f) {
+    const char *k = json_string_value(json_object_get(f, "kind"));
+    const json_t *c = json_object_get(f, "cpu_ms_per_req");
+    fprintf(out, "  %s%-11s%s %-28.28s %-40.40s %.3f -> %.3f\n", verdict_color(k, color), k,
+            color && verdict_color(k, color)[0] ? "\033[0m" : "", json_string_value(json_object_get(f, "request")),
+            json_string_value(json_object_get(f, "function")), json_number_value(json_object_get(c, "before")),
+            json_number_value(json_object_get(c, "after")));
+  }
+}
+
+/* The profile findings' table in compare.html (none: nothing). */
+static void html_findings(FILE *f, const json_t *result) {
+  const json_t *o;
+  size_t i;
+  if (!json_array_size(json_object_get(result, "findings"))) return;
+  fputs("<section id=\"profile-findings\"><h2>Profiles: CPU per request (B against A)</h2><table><tr>"
+        "<th class=\"l\">kind</th><th class=\"l\">request</th><th class=\"l\">function</th><th>CPU ms/req A</th>"
+        "<th>CPU ms/req B</th><th class=\"l\">evidence</th></tr>\n",
+        f);
+  json_array_foreach(json_object_get(result, "findings"), i, o) {
+    const char *k = json_string_value(json_object_get(o, "kind"));
+    const json_t *c = json_object_get(o, "cpu_ms_per_req");
+    fprintf(f, "<tr><td class=\"l %s\">%s</td><td class=\"l\">", !strcmp(k, "regression") ? "fail" : "pass", k);
+    html_escape(f, json_string_value(json_object_get(o, "request")));
+    fputs("</td><td class=\"l\">", f);
+    html_escape(f, json_string_value(json_object_get(o, "function")));
+    fprintf(f, "</td><td>%.3f</td><td>%.3f</td><td class=\"l\">", json_number_value(json_object_get(c, "before")),
+            json_number_value(json_object_get(c, "after")));
+    html_escape(f, json_string_value(json_object_get(o, "evidence")));
+    fputs("</td></tr>\n", f);
+  }
+  fputs("</table></section>\n", f);
+}
+
 void compare_print(const json_t *result, FILE *out, bool color) {
   const json_t *q;
   size_t i;
@@ -168,6 +208,7 @@ void compare_print(const json_t *result, FILE *out, bool color) {
           100 * json_number_value(json_object_get(json_object_get(result, "margin"), "rel")),
           json_number_value(json_object_get(json_object_get(result, "margin"), "abs_ms")),
           100 * json_number_value(json_object_get(json_object_get(result, "margin"), "errors")));
+  print_findings(result, out, color);
 }
 
 static void html_rows(FILE *f, const json_t *result) {
@@ -231,10 +272,12 @@ int compare_write_html(const json_t *result, const char *path) {
       f,
       "</table><p class=\"note\">latencies in ms; a change counts when above %.0f%% and (latency) %.1f ms; "
       "an error rate when it moves by more than %.2f percentage points"
-      "</p></section></main>\n<script>document.documentElement.setAttribute('data-status','ok');</script>\n",
+      "</p></section>\n",
       100 * json_number_value(json_object_get(json_object_get(result, "margin"), "rel")),
       json_number_value(json_object_get(json_object_get(result, "margin"), "abs_ms")),
       100 * json_number_value(json_object_get(json_object_get(result, "margin"), "errors")));
+  html_findings(f, result);
+  fputs("</main>\n<script>document.documentElement.setAttribute('data-status','ok');</script>\n", f);
   html_end(f);
   if (fclose(f) != 0) {
     free(buf);

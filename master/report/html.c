@@ -291,9 +291,22 @@ static void charts(FILE *out, const json_t *sum) {
   fputs("<section><h2>Users and rate over time</h2><div data-chart=\"users\"></div></section>\n", out);
 }
 
+/* The CPU ms/req cell: value, 95% interval and samples; empty when the name had no profiled request. */
+static void cost_cell(FILE *out, const json_t *q) {
+  const json_t *ci = json_object_get(q, "cpu_ms_per_req_ci95");
+  if (!json_object_get(q, "cpu_ms_per_req")) {
+    fputs("<td></td>", out);
+    return;
+  }
+  fprintf(out, "<td class=\"cost\">%.3f <small>[%.3f, %.3f] %.0f samples</small></td>", jnum(q, "cpu_ms_per_req"),
+          json_number_value(json_array_get(ci, 0)), json_number_value(json_array_get(ci, 1)),
+          jnum(q, "cpu_samples"));
+}
+
 static void requests_table(FILE *out, const json_t *sum) {
   static const char *const cols[] = {"p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms", "mean_ms"};
   const json_t *reqs = json_object_get(sum, "requests");
+  bool costs = false;
   size_t i;
   json_t *q;
 
@@ -301,8 +314,13 @@ static void requests_table(FILE *out, const json_t *sum) {
       "<section><h2>Requests</h2><table><tr><th class=\"l\">name</th><th>method</th><th>requests</th>"
       "<th>errors</th><th>error %</th><th>rps</th><th>p50 ms</th><th>p90 ms</th><th>p95 ms</th><th>p99 "
       "ms</th>"
-      "<th>p99.9 ms</th><th>max ms</th><th>mean ms</th></tr>\n",
+      "<th>p99.9 ms</th><th>max ms</th><th>mean ms</th>",
       out);
+  json_array_foreach(reqs, i, q) if (json_object_get(q, "cpu_ms_per_req")) costs = true;
+  fputs(costs ? "<th title=\"CPU time of the request's labelled profile samples per request, 95% interval and "
+                "sample count (docs/report.md)\">CPU ms/req</th></tr>\n"
+              : "</tr>\n",
+        out);
   json_array_foreach(reqs, i, q) {
     double errors = jnum(q, "errors");
     fputs("<tr><td class=\"l\">", out);
@@ -313,6 +331,7 @@ static void requests_table(FILE *out, const json_t *sum) {
             errors > 0 ? " class=\"err\"" : "", errors, errors > 0 ? " class=\"err\"" : "",
             100 * jnum(q, "error_rate"), jnum(q, "rps"));
     for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) fprintf(out, "<td>%.2f</td>", jnum(q, cols[c]));
+    if (costs) cost_cell(out, q);
     fputs("</tr>\n", out);
   }
   {
@@ -320,7 +339,7 @@ static void requests_table(FILE *out, const json_t *sum) {
     fprintf(out, "<tr><th class=\"l\">all</th><th></th><th>%.0f</th><th>%.0f</th><th>%.2f</th><th>%.1f</th>",
             jnum(t, "requests"), jnum(t, "errors"), 100 * jnum(t, "error_rate"), jnum(t, "rps"));
     for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) fprintf(out, "<th>%.2f</th>", jnum(t, cols[c]));
-    fputs("</tr>\n", out);
+    fputs(costs ? "<th></th></tr>\n" : "</tr>\n", out);
   }
   fputs("</table></section>\n", out);
 }

@@ -12,6 +12,7 @@
 #include "common/hlog.h"
 #include "common/rundir.h"
 #include "master/profile/correlate.h"
+#include "master/profile/cost.h"
 
 /* A .jsonl file read line by line, with one line of look-ahead. */
 typedef struct jsonl {
@@ -388,6 +389,18 @@ static void mark_interrupted(json_t *run, FILE *notes) {
   json_object_set_new(run, "status", json_string("interrupted"));
 }
 
+/* CPU cost per request name (cost.h), computed again from the saved profiles like the live run's. */
+static void load_costs(loader *ld) {
+  char err[512];
+  json_t *costs = NULL;
+  if (cost_run(ld->dir, &costs, err, sizeof err) < 0)
+    note(ld->notes, "profiles: %s", err);
+  else if (json_object_size(costs))
+    report_set_costs(ld->rep, costs);
+  else
+    json_decref(costs);
+}
+
 int rebuild_load(const char *dir, report **out, thresholds **th_out, FILE *notes, char *err, size_t errlen) {
   loader ld;
   char path[4096];
@@ -429,6 +442,7 @@ int rebuild_load(const char *dir, report **out, thresholds **th_out, FILE *notes
     thresholds_destroy(th);
   json_decref(run);
   keep_summary_extras(&ld);
+  load_costs(&ld);
   if (ld.history && fflush(ld.history) == 0)
     rundir_write_file(dir, RUNDIR_HISTORY_CSV, ld.history_buf, ld.history_len);
   close_inputs(&ld);

@@ -30,7 +30,7 @@ struct report {
   report_tick *ticks;
   size_t nticks, capticks;
   int64_t first_ms, end_ms;
-  json_t *run, *thresholds, *findings, *extras;
+  json_t *run, *thresholds, *findings, *extras, *costs;
   section *sections;
   size_t nsections;
 };
@@ -57,6 +57,7 @@ void report_destroy(report *r) {
   json_decref(r->run);
   json_decref(r->thresholds);
   json_decref(r->findings);
+  json_decref(r->costs);
   json_decref(r->extras);
   free(r->sections);
   free(r);
@@ -210,6 +211,11 @@ void report_set_findings(report *r, json_t *findings) {
   r->findings = findings;
 }
 
+void report_set_costs(report *r, json_t *costs) {
+  json_decref(r->costs);
+  r->costs = costs;
+}
+
 int report_set_extra(report *r, const char *key, json_t *value) {
   if (!r->extras && !(r->extras = json_object())) {
     json_decref(value);
@@ -239,6 +245,9 @@ json_t *report_thresholds_json(const report *r) {
 }
 json_t *report_findings(const report *r) {
   return r->findings;
+}
+json_t *report_costs(const report *r) {
+  return r->costs;
 }
 json_t *report_extras(const report *r) {
   return r->extras;

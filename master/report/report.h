@@ -70,6 +70,10 @@ void report_set_thresholds(report *r, const thresholds *t);
 /* --- plug-in points for the profile / correlation side (issue 7); no edit of report files needed --- */
 /* summary.json "findings" (array of objects with DESIGN.md's keys); steals the reference. */
 void report_set_findings(report *r, json_t *findings);
+/* CPU cost per request name (cost.h's object: name -> {"cpu_ms_per_req", "cpu_ms_per_req_ci95",
+ * "cpu_samples", "requests_profiled"}): merged into summary.json's "requests" entries, a stats.csv column
+ * and the HTML requests table. Steals the reference. */
+void report_set_costs(report *r, json_t *costs);
 /* Any other top-level summary.json key (e.g. "profiles"); steals the reference. */
 int report_set_extra(report *r, const char *key, json_t *value);
 /* An HTML section: fn writes a fragment (inline SVG/JS allowed, no network) inside
@@ -89,6 +93,7 @@ int report_write(const report *r, const char *dir, char *err, size_t errlen);
 json_t *report_run_info(const report *r);        /* borrowed, may be NULL */
 json_t *report_thresholds_json(const report *r); /* borrowed, may be NULL */
 json_t *report_findings(const report *r);        /* borrowed, may be NULL */
+json_t *report_costs(const report *r);         /* borrowed, may be NULL */
 json_t *report_extras(const report *r);          /* borrowed object, may be NULL */
 size_t report_sections(const report *r);
 int report_section_write(const report *r, size_t i, FILE *out); /* writes the whole <section> */

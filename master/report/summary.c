@@ -47,7 +47,15 @@ static json_t *slowest_json(const stats_entry *e) {
   return a;
 }
 
-static json_t *request_json(const stats_entry *e, double secs) {
+/* cpu_ms_per_req and its interval, sample count and profiled requests (cost.h), when the run has them. */
+static void put_cost(json_t *o, const json_t *cost) {
+  const char *key;
+  json_t *v;
+  if (!cost) return;
+  json_object_foreach((json_t *)cost, key, v) json_object_set_new(o, key, json_deep_copy(v));
+}
+
+static json_t *request_json(const stats_entry *e, double secs, const json_t *costs) {
   json_t *o = json_object(), *kinds = json_object();
 
   json_object_set_new(o, "name", json_string(e->name));
@@ -64,6 +72,7 @@ static json_t *request_json(const stats_entry *e, double secs) {
   json_object_set_new(o, "bytes_in", json_integer(e->bytes_in));
   json_object_set_new(o, "bytes_out", json_integer(e->bytes_out));
   json_object_set_new(o, "slowest", slowest_json(e));
+  put_cost(o, costs ? json_object_get(costs, e->name) : NULL);
   return o;
 }
 
@@ -156,7 +165,7 @@ json_t *summary_json(const report *r) {
   json_object_set_new(o, "run", report_run_info(r) ? json_deep_copy(report_run_info(r)) : json_object());
   json_object_set_new(o, "totals", totals_json(r, all, service, count, errors));
   for (size_t i = 0; i < cum->nentries; i++)
-    json_array_append_new(reqs, request_json(&cum->entries[i], secs));
+    json_array_append_new(reqs, request_json(&cum->entries[i], secs, report_costs(r)));
   json_object_set_new(o, "requests", reqs);
   json_object_set_new(o, "groups", groups_json(cum, secs));
   for (size_t i = 0; i < cum->nchecks; i++)
@@ -178,9 +187,9 @@ json_t *summary_json(const report *r) {
   return o;
 }
 
-/* One stats.csv row. */
+/* One stats.csv row; the last column is the request's CPU ms per request (empty when unknown). */
 static void stats_row(FILE *f, const char *type, const char *name, const hist *h, int64_t count,
-                      int64_t errors, int64_t bytes, double secs) {
+                      int64_t errors, int64_t bytes, double secs, const json_t *cost) {
   bool any = h && hist_count(h) > 0;
 
   rundir_csv_field(f, type);
@@ -200,6 +209,8 @@ static void stats_row(FILE *f, const char *type, const char *name, const hist *h
     fputc(',', f);
     rundir_csv_ms(f, any ? rundir_pct_ms(h, csv_pcts[i]) : NAN);
   }
+  if (cost) fprintf(f, ",%.4f", json_number_value(json_object_get(cost, "cpu_ms_per_req")));
+  else fputc(',', f);
   fputc('\n', f);
 }
 
@@ -209,7 +220,7 @@ static void write_group_rows(FILE *f, const stats_interval *cum, double secs) {
   size_t n = 0;
   if (groups_collect(cum, &gs, &n) < 0) return;
   for (size_t i = 0; i < n; i++)
-    stats_row(f, "group", gs[i].name, gs[i].latency, gs[i].count, gs[i].errors, gs[i].bytes_in, secs);
+    stats_row(f, "group", gs[i].name, gs[i].latency, gs[i].count, gs[i].errors, gs[i].bytes_in, secs, NULL);
   groups_free(gs, n);
 }
 
@@ -231,10 +242,11 @@ static int write_stats_csv(const report *r, const char *dir) {
   fputs(SUMMARY_STATS_HEADER "\n", f);
   for (size_t i = 0; i < cum->nentries; i++) {
     const stats_entry *e = &cum->entries[i];
-    stats_row(f, e->method, e->name, e->latency, e->count, e->errors, e->bytes_in, secs);
+    stats_row(f, e->method, e->name, e->latency, e->count, e->errors, e->bytes_in, secs,
+              report_costs(r) ? json_object_get(report_costs(r), e->name) : NULL);
   }
   write_group_rows(f, cum, secs);
-  stats_row(f, "", "Aggregated", all, count, errors, bytes, secs);
+  stats_row(f, "", "Aggregated", all, count, errors, bytes, secs, NULL);
   rc = fclose(f) == 0 ? rundir_write_file(dir, RUNDIR_STATS_CSV, buf, len) : -ENOMEM;
   free(buf);
   hist_destroy(all);

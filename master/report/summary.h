@@ -9,17 +9,18 @@
 #include "master/report/report.h"
 
 /* {"run","totals":{"requests","errors","rps","dropped","duration_s",...},"requests":[{"name","method","count",
- * "errors","rps","p50_ms","p90_ms","p95_ms","p99_ms","p999_ms","max_ms","min_ms","mean_ms","errors_by_kind"}],
+ * "errors","rps","p50_ms","p90_ms","p95_ms","p99_ms","p999_ms","max_ms","min_ms","mean_ms","errors_by_kind",
+ * "cpu_ms_per_req","cpu_ms_per_req_ci95","cpu_samples","requests_profiled" (cost.h; when profiled)}],
  * "groups":[{"name","requests","count","errors","rps","error_rate","p50_ms",...}],
  * "checks":[...],"thresholds":[...],"findings":[...], extras...}. New reference, NULL on -ENOMEM. */
 json_t *summary_json(const report *r);
 
-/* stats.csv columns, exactly locust's. */
+/* stats.csv columns: locust's, then "CPU ms/req" (cost.h; empty when the run has no labelled CPU profile). */
 #define SUMMARY_STATS_HEADER                                                                            \
   "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time," \
   "Max Response Time,Average Content "                                                                  \
   "Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,"                            \
-  "100%"
+  "100%,CPU ms/req"
 #define SUMMARY_FAILURES_HEADER "Method,Name,Error,Occurrences"
 
 /* Write summary.json, stats.csv and failures.csv into dir atomically. 0 or negative errno + err. */

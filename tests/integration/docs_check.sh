@@ -250,6 +250,8 @@ def keys_diff(doc, real, path, out):
         keys_diff(doc[0], real[0], path + "[]", out)
 
 sometimes = {"summary.run.changes"}  # only with --web
+sometimes |= {f"summary.requests[].{k}" for k in  # only with labelled CPU profiles
+              ("cpu_ms_per_req", "cpu_ms_per_req_ci95", "cpu_samples", "requests_profiled")}
 report_path = os.path.join(src, "docs", "report.md")
 report_md = open(report_path, encoding="utf-8").read() if os.path.exists(report_path) else ""
 m = re.search(r"\n## summary\.json\n.*?```json\n(.*?)```", report_md, re.S)

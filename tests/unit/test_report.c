@@ -154,7 +154,7 @@ START_TEST(csv_headers_exact) {
   const char *hdr =
       "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response "
       "Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,"
-      "99%,99.9%,99.99%,100%\n";
+      "99%,99.9%,99.99%,100%,CPU ms/req\n";
   ck_assert_int_eq(strncmp(csv, hdr, strlen(hdr)), 0);
   ck_assert_ptr_nonnull(strstr(csv, "\nPOST,POST /b,200,20,"));
   ck_assert_ptr_nonnull(strstr(csv, "\n,Aggregated,600,20,"));

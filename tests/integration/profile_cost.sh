@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# profile_cost.sh - CPU cost per request and run-vs-run profile regressions against the demo shop:
+# (1) POST /api/orders with 35-item carts (main.fraudScore's quadratic path, ~50 ms CPU each) must cost
+#     more CPU per request than GET /api/books, in summary.json, stats.csv and report.html;
+# (2) run A with --fault-cart=false, run B with it on: `loadctl compare A B --json` names POST /api/orders
+#     and main.fraudScore with kind "regression", and --fail-on-regression exits 99.
+set -euo pipefail
+: "${LOADCTL:?}" "${LOADCTL_SRC:?}" "${LOADCTL_BUILD:?}"
+command -v go >/dev/null || { echo "skip: no go toolchain for the demo shop"; exit 77; }
+command -v jq >/dev/null || { echo "skip: no jq"; exit 77; }
+WORK=$(mktemp -d /tmp/loadctl-profile-cost-XXXXXX)
+port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+export SHOP_BIN=$LOADCTL_BUILD/shop SHOP_PIDFILE=$WORK/shop.pid SHOP_LOG=$WORK/shop.log SHOP_DURATION=60s
+export SHOP_ADDR=127.0.0.1:$(port) SHOP_PPROF_ADDR=127.0.0.1:$(port)
+SHOP="$LOADCTL_SRC/scripts/shop"
+cleanup() { "$SHOP" stop >/dev/null 2>&1 || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+cat >"$WORK/cost.lua" <<LUA
+options = {
+  target = "http://$SHOP_ADDR", users = 4, spawn_rate = 4, duration = "8s",
+  profile = { { source = "pprof", url = "http://$SHOP_PPROF_ADDR/debug/pprof/profile", window = "2s" } },
+}
+function on_start(vu)
+  local r = http.post("/api/session", { json = { user = "cost-" .. vu.id }, name = "POST /api/session" })
+  vu.token = r.status == 200 and r:json().token or ""
+end
+local function auth(vu) return { Authorization = "Bearer " .. vu.token } end
+task(1, function(vu)
+  http.get("/api/books?page=" .. math.random(25), { name = "GET /api/books", headers = auth(vu) })
+  think(0.02, 0.05)
+end)
+task(1, function(vu)
+  local items = {}
+  for i = 1, 35 do items[i] = { book_id = math.random(500), qty = 1 } end
+  http.post("/api/orders", { json = { items = items }, headers = auth(vu), name = "POST /api/orders" })
+  think(0.1, 0.2)
+end)
+LUA
+
+# run NAME [shop flags]: one short run against a fresh shop (no background reindex, no lock fault)
+run() {
+  local name=$1 rc
+  shift
+  "$SHOP" start --fault-reindex=false --fault-lock=false "$@" >/dev/null
+  set +e
+  timeout 60 "$LOADCTL" start "$WORK/cost.lua" --out "$WORK/run-$name" >"$WORK/out-$name.txt" 2>&1
+  rc=$?
+  set -e
+  "$SHOP" stop >/dev/null
+  [ "$rc" -eq 0 ] || [ "$rc" -eq 99 ] || { tail -20 "$WORK/out-$name.txt"; fail "$name: loadctl start exited $rc"; }
+}
+cost() { jq -r --arg n "$2" '.requests[] | select(.name==$n) | .cpu_ms_per_req // "none"' "$WORK/run-$1/summary.json"; }
+
+run base --fault-cart=false
+run slow
+orders=$(cost slow "POST /api/orders") books=$(cost slow "GET /api/books")
+echo "slow run: cpu_ms_per_req POST /api/orders=$orders GET /api/books=$books"
+jq -c '.requests[] | {name, count, cpu_ms_per_req, cpu_ms_per_req_ci95, cpu_samples, requests_profiled}' \
+  "$WORK/run-slow/summary.json"
+[ "$orders" != none ] && [ "$books" != none ] || fail "cpu_ms_per_req missing from summary.json"
+python3 -c "import sys; sys.exit(0 if float('$orders') > 3 * float('$books') else 1)" ||
+  fail "POST /api/orders ($orders ms) should cost more than 3x GET /api/books ($books ms)"
+python3 -c "import sys; sys.exit(0 if float('$orders') >= 5 else 1)" ||
+  fail "POST /api/orders costs $orders ms CPU; fraudScore's quadratic path takes ~50 ms"
+row=$(grep '^POST,POST /api/orders,' "$WORK/run-slow/stats.csv") || fail "no stats.csv row for POST /api/orders"
+[ -n "${row##*,}" ] || fail "stats.csv: CPU ms/req column empty: $row"
+head -1 "$WORK/run-slow/stats.csv" | grep -q ',100%,CPU ms/req$' || fail "stats.csv header lacks CPU ms/req"
+grep -q 'CPU ms/req' "$WORK/run-slow/report.html" || fail "report.html requests table lacks CPU ms/req"
+
+set +e
+"$LOADCTL" compare "$WORK/run-base" "$WORK/run-slow" --json --fail-on-regression >"$WORK/compare.json" 2>"$WORK/compare.err"
+rc=$?
+set -e
+jq -c '.findings[] | {kind, request, function, path, cpu_ms_per_req, samples, requests}' "$WORK/compare.json" ||
+  { cat "$WORK/compare.err"; fail "compare --json is not JSON"; }
+[ "$(jq '[.findings[] | select(.kind=="regression" and .request=="POST /api/orders" and .function=="main.fraudScore"
+          and .cpu_ms_per_req.after > 5 * .cpu_ms_per_req.before and (.path | last)=="main.fraudScore")] | length' \
+     "$WORK/compare.json")" -eq 1 ] || fail "no regression finding naming POST /api/orders and main.fraudScore"
+[ "$(jq '[.findings[] | select(.request=="GET /api/books")] | length' "$WORK/compare.json")" -eq 0 ] ||
+  fail "GET /api/books did not change, yet has a profile finding"
+[ "$rc" -eq 99 ] || fail "--fail-on-regression exited $rc, want 99"
+echo "ok: regression named; compare exit $rc"
