@@ -204,14 +204,14 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
   }
   double na = (double)corrjoin_nslow_name(c->join, name);
   double nb = requests(c->in->intervals, o.skip_chain ? NULL : name) - na;
+  if (set == SET_CPU && name) o.na = na, o.nb = nb;
   chain_ctx h;
   chain_init(&h, c, name);
   o.context = in_chain;
   o.context_arg = &h;
   int rc = set == SET_CPU ? corrstack_contrast(cs, a, b, &o, &r) : corrwait_find(cs, a, b, &o, na, nb, &r);
   free(h.incl);
-  if (rc < 0) return;
-  if (r.fn < 0) return;
+  if (rc < 0 || r.fn < 0) return;
   char fbuf[512];
   const char *fn = corrstack_function(cs->names[r.fn], fbuf, sizeof fbuf);
   const char *prof = set == SET_CPU ? "cpu" : c->wait_profile;
@@ -339,8 +339,7 @@ static void endpoint_one(ctx *c, int set, const char *name, unsigned char *a, un
   o.context_arg = &h;
   int rc = set == SET_CPU ? corrstack_contrast(cs, a, b, &o, &r) : corrwait_find(cs, a, b, &o, na, nb, &r);
   free(h.incl);
-  if (rc < 0) return;
-  if (r.fn < 0) return;
+  if (rc < 0 || r.fn < 0) return;
   char fbuf[512];
   const char *fn = corrstack_function(cs->names[r.fn], fbuf, sizeof fbuf);
   const char *prof = set == SET_CPU ? "cpu" : c->wait_profile;

@@ -283,13 +283,13 @@ static void candidates(const corrstack *cs, const double *ia, unsigned char *can
  * calls it): the frame is picked below them; when nothing below differs enough, the innermost named frame of
  * the chain (what all of a's samples run) is the answer. */
 static int64_t pick_below_chain(const corrstack *cs, const double *ia, const double *ib, double ta, double tb,
-                                const unsigned char *cand, const double *depth) {
+                                const unsigned char *cand, const double *depth, int below_only) {
   unsigned char *below = calloc(cs->nnames ? cs->nnames : 1, 1);
   int64_t fn = -1;
   if (!below) return -1;
   for (size_t f = 0; f < cs->nnames; f++) below[f] = cand[f] && ia[f] / ta < CORRELATE_ROOT_SHARE;
   fn = pick(cs, ia, ib, ta, tb, below, depth);
-  for (size_t f = 0; fn < 0 && f < cs->nnames; f++) below[f] = cand[f] && ia[f] / ta >= CORRELATE_ROOT_SHARE;
+  for (size_t f = 0; fn < 0 && !below_only && f < cs->nnames; f++) below[f] = cand[f] && ia[f] / ta >= CORRELATE_ROOT_SHARE;
   double d = 0;
   for (size_t f = 0; fn < 0 && f < cs->nnames; f++)
     if (below[f] && !corrstack_is_closure(cs->names[f]) && (depth[f] >= d || fn < 0) &&
@@ -303,33 +303,12 @@ static int64_t pick_below_chain(const corrstack *cs, const double *ia, const dou
   return fn;
 }
 
-/* Callers of fn in samples outside a that never call it in a's samples. */
-static size_t foreign_callers(const corrstack *cs, const unsigned char *a, int64_t fn) {
-  json_t *mine = json_object(), *theirs = json_object();
-  char key[24];
-  for (size_t i = 0; i < cs->n; i++) {
-    const corr_sample *c = &cs->s[i];
-    for (size_t k = 0; k + 1 < c->nstack; k++)
-      if ((int64_t)c->stack[k] == fn && (int64_t)c->stack[k + 1] != fn) {
-        snprintf(key, sizeof key, "%u", c->stack[k + 1]);
-        json_object_set_new(a[i] ? mine : theirs, key, json_true());
-      }
-  }
-  size_t n = 0;
-  const char *k;
-  json_t *v;
-  json_object_foreach(theirs, k, v) n += json_object_get(mine, k) == NULL;
-  json_decref(mine);
-  json_decref(theirs);
-  return n;
-}
-
 /* A frame that other callers share, common outside a, is a helper: name its caller in a instead. */
 static int64_t lift_helper(const corrstack *cs, const unsigned char *a, const double *io, double to,
                            const unsigned char *cand, int64_t fn) {
   for (int hops = 0; fn >= 0 && hops < 16; hops++) {
     int common = to > 0 && io[fn] / to >= CORRELATE_HELPER_BASE;
-    if (!common || corrstack_callers(cs, fn, NULL) < CORRELATE_HELPER_CALLERS || !foreign_callers(cs, a, fn))
+    if (!common || corrstack_callers(cs, fn, NULL) < CORRELATE_HELPER_CALLERS)
       return fn;
     int64_t up = named_caller(cs, a, fn);
     if (up < 0 || !cand[up]) return fn; /* no caller of its own in a to name instead */
@@ -356,6 +335,32 @@ int64_t corrstack_lift(const corrstack *cs, const unsigned char *a, const unsign
   return fn;
 }
 
+/* Rates: samples per request in fn, a's >= MIN_RATIO x b's, conditional binomial z test p < ALPHA. */
+static int rate_ok(double xa, double na, double xb, double nb, double *p) {
+  double x = xa + xb, p0 = na / (na + nb);
+  *p = x > 0 ? 0.5 * erfc((xa - x * p0) / sqrt(x * p0 * (1 - p0)) / sqrt(2.0)) : 1;
+  return xa / na >= CORRELATE_MIN_RATIO * xb / nb && *p < CORRELATE_ALPHA;
+}
+
+/* By time per request (samples / requests): the excess of a over b per request is the fault's time; the
+ * frame named holds all of it (within TOLERANCE, relative) and is the innermost such frame: the lowest common
+ * ancestor of the excess (above it sit the handler and plumbing, which hold the same excess). */
+static int64_t pick_rate(const corrstack *cs, const double *ia, const double *ib, const corr_opts *o,
+                         const unsigned char *cand, const double *depth) {
+  double max = 0;
+  int64_t best = -1;
+  for (int pass = 0; pass < 2; pass++)
+    for (size_t f = 0; f < cs->nnames; f++) {
+      double d = ia[f] / o->na - ib[f] / o->nb;
+      if (!cand[f]) continue;
+      if (pass == 0 && d > max) max = d;
+      if (pass == 1 && max > 0 && d >= (1 - CORRELATE_TOLERANCE) * max &&
+          (best < 0 || depth[f] > depth[best] || (depth[f] == depth[best] && ia[f] < ia[best])))
+        best = (int64_t)f;
+    }
+  return best;
+}
+
 int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsigned char *b, const corr_opts *o,
                        corr_contrast *out) {
   size_t nf = cs->nnames ? cs->nnames : 1;
@@ -375,9 +380,24 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
   if (out->a_tot < CORRELATE_MIN_SAMPLES || out->b_tot < CORRELATE_MIN_BASELINE) goto done;
   root_depths(cs, a, depth);
   candidates(cs, ia, cand);
-  int64_t fn = o && o->skip_chain ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth)
+  int rate = o && o->na > 0 && o->nb > 0; /* with request counts, rates come before the chain's innermost frame */
+  int64_t fn = o && o->skip_chain ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth, rate)
                                   : pick(cs, ia, ib, out->a_tot, out->b_tot, cand, depth);
   fn = fn >= 0 ? lift_helper(cs, a, io, to, cand, fn) : -1;
+  if (fn < 0 && rate) { /* time per request: when the fault dominates everyone's samples */
+    fn = pick_rate(cs, ia, ib, o, cand, depth);
+    fn = fn >= 0 ? lift_helper(cs, a, io, to, cand, fn) : -1;
+    if (fn >= 0 && rate_ok(ia[fn], o->na, ib[fn], o->nb, &out->p_value) && ia[fn] / out->a_tot >= CORRELATE_MIN_DELTA) {
+      out->a_fn = ia[fn];
+      out->b_fn = ib[fn];
+      out->fn = fn;
+      out->per_request = 1;
+      out->path = corrstack_path(cs, fn, a);
+      goto done;
+    }
+    fn = o->skip_chain ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth, 0) : -1;
+    fn = fn >= 0 ? lift_helper(cs, a, io, to, cand, fn) : -1;
+  }
   if (fn < 0) goto done;
   double sa = ia[fn] / out->a_tot, sb = ib[fn] / out->b_tot;
   out->a_fn = ia[fn];

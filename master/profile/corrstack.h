@@ -40,6 +40,7 @@ typedef struct corr_contrast {
   double p_value;      /* one-sided two-proportion z test, a's share > b's */
   json_t *path;        /* new array of frame names: handler ... fn ... hottest leaf (a's samples) */
   int gc;              /* corrwait: the waits are GC assists under allocations (kind "alloc") */
+  int per_request;     /* found on samples per request (rate mode), p_value from the rate test */
 } corr_contrast;
 
 /* Contrast options. */
@@ -48,6 +49,9 @@ typedef struct corr_opts {
                    * look below them first (used when b holds other requests' samples) */
   int (*context)(void *arg, const char *frame); /* waits: is frame the request's handler chain? (or NULL) */
   void *context_arg;
+  double na, nb; /* requests behind a and b (0: unknown). When the shares find nothing below the context
+                  * chain, frames are compared on samples per request (the fault may dominate every population's
+                  * samples): the innermost frame holding all the excess, lifted past shared helpers */
 } corr_opts;
 
 void corrstack_init(corrstack *cs);
