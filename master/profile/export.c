@@ -35,7 +35,7 @@ int export_speedscope(const pprof_profile *p, size_t vi, const char *name, json_
   int64_t total = 0;
   for (size_t i = 0; i < p->nsamples; i++) {
     const pprof_sample *s = &p->samples[i];
-    if (s->values[vi] == 0) continue;
+    if (s->values[vi] <= 0) continue; /* zero, or memory freed in a heap delta */
     json_t *st = json_array();
     for (size_t j = s->nstack; j-- > 0;) json_array_append_new(st, json_integer(s->stack[j]));
     json_array_append_new(samples, st);
@@ -125,34 +125,66 @@ int export_merge_run(const char *run_dir, const char *type, pprof_profile **out)
   return *out ? 0 : -ENOENT;
 }
 
+/* The value a type's folded and speedscope exports show: CPU time, contention delay, bytes in use (heap),
+ * bytes allocated (allocs); else the last sample type (goroutine: its count). */
+static size_t shown_value(const pprof_profile *p, const char *type) {
+  static const char *const pref[][2] = {
+      {"cpu", "cpu"}, {"mutex", "delay"}, {"block", "delay"}, {"heap", "inuse_space"}, {"allocs", "alloc_space"}};
+  for (size_t i = 0; i < sizeof pref / sizeof *pref; i++) {
+    int vi = strcmp(type, pref[i][0]) == 0 ? pprof_sample_type_index(p, pref[i][1]) : -1;
+    if (vi >= 0) return (size_t)vi;
+  }
+  return p->nsample_types > 1 ? p->nsample_types - 1 : 0;
+}
+
 static int write_three(const pprof_profile *p, const char *run_dir, const char *type) {
   char path[4096], name[64];
-  /* CPU: value 1 is nanoseconds when present; mutex/block: delay; else the first */
-  int vi = p->nsample_types > 1 ? (int)p->nsample_types - 1 : 0;
+  size_t vi = shown_value(p, type);
   int rc;
   snprintf(name, sizeof name, "%s profile", type);
   snprintf(path, sizeof path, "%s/profile-%s.pb.gz", run_dir, type);
   if ((rc = export_pprof_file(p, path)) < 0) return rc;
   snprintf(path, sizeof path, "%s/profile-%s.folded", run_dir, type);
-  if ((rc = export_folded_file(p, (size_t)vi, path)) < 0) return rc;
+  if ((rc = export_folded_file(p, vi, path)) < 0) return rc;
   snprintf(path, sizeof path, "%s/profile-%s.speedscope.json", run_dir, type);
-  return export_speedscope_file(p, (size_t)vi, name, path);
+  return export_speedscope_file(p, vi, name, path);
+}
+
+/* The distinct types of the run's "ok" windows, "folded" counted as "cpu" (export_merge_run merges it
+ * there); at most max, into types (pointers into a static table or w). Returns how many. */
+static size_t run_types(const source_window *w, size_t n, const char **types, size_t max) {
+  size_t nt = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *t = strcmp(w[i].type, "folded") == 0 ? "cpu" : w[i].type;
+    size_t k = 0;
+    if (strcmp(w[i].status, "ok") != 0) continue;
+    while (k < nt && strcmp(types[k], t) != 0) k++;
+    if (k == nt && nt < max) types[nt++] = t;
+  }
+  return nt;
 }
 
 int export_run(const char *run_dir, char *err, size_t errlen) {
-  static const char *const types[] = {"cpu", "mutex", "block"};
-  int written = 0;
-  for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
+  char pdir[4096];
+  const char *types[EXPORT_MAX_TYPES];
+  source_window *w = NULL;
+  size_t n = 0, nt;
+  int written = 0, rc;
+  snprintf(pdir, sizeof pdir, "%s/profiles", run_dir);
+  if ((rc = source_read_index(pdir, &w, &n)) < 0) return rc == -ENOENT ? 0 : rc;
+  nt = run_types(w, n, types, EXPORT_MAX_TYPES);
+  for (size_t t = 0; t < nt; t++) {
     pprof_profile *p = NULL;
-    int rc = export_merge_run(run_dir, types[t], &p);
+    rc = export_merge_run(run_dir, types[t], &p);
     if (rc == -ENOENT) continue;
     if (rc == 0) rc = write_three(p, run_dir, types[t]);
     pprof_free(p);
     if (rc < 0) {
       snprintf(err, errlen, "exporting the %s profile of %s: %s", types[t], run_dir, strerror(-rc));
-      return rc;
+      break;
     }
     written++;
   }
-  return written;
+  free(w);
+  return rc < 0 && rc != -ENOENT ? rc : written;
 }

@@ -27,8 +27,13 @@ int export_pprof_file(const pprof_profile *p, const char *path);
  */
 int export_merge_run(const char *run_dir, const char *type, pprof_profile **out);
 
-/* Write run_dir/profile-<type>.pb.gz, .folded and .speedscope.json for each of cpu, mutex, block that has
- * windows. Returns how many types were written, or a negative errno (message in err). */
+#define EXPORT_MAX_TYPES 16 /* distinct profile types exported per run */
+
+/* Write run_dir/profile-<type>.pb.gz (every sample type), .folded and .speedscope.json (one value: cpu time,
+ * mutex/block delay, heap inuse_space, allocs alloc_space, else the last type, e.g. goroutine count) for
+ * every type the run has "ok" windows of (cpu, heap, allocs, mutex, block, goroutine, ...; "folded"
+ * windows as cpu). Folded and speedscope leave out non-positive values (a heap delta's frees); the
+ * .pb.gz keeps them. Returns how many types were written, or a negative errno (message in err). */
 int export_run(const char *run_dir, char *err, size_t errlen);
 
 #endif

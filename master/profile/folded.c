@@ -266,7 +266,7 @@ static int emit(const stack_line *ls, size_t n, char **out, size_t *outlen) {
     int64_t sum = 0;
     size_t j = i;
     for (; j < n && strcmp(ls[j].text, ls[i].text) == 0; j++) sum += ls[j].value;
-    if (sum) used += (size_t)snprintf(buf + used, cap - used, "%s %lld\n", ls[i].text, (long long)sum);
+    if (sum > 0) used += (size_t)snprintf(buf + used, cap - used, "%s %lld\n", ls[i].text, (long long)sum);
     i = j;
   }
   buf[used] = '\0';

@@ -3,7 +3,9 @@
 # (1) POST /api/orders with 35-item carts (main.fraudScore's quadratic path, ~50 ms CPU each) must cost
 #     more CPU per request than GET /api/books, in summary.json, stats.csv and report.html;
 # (2) run A with --fault-cart=false, run B with it on: `loadctl compare A B --json` names POST /api/orders
-#     and main.fraudScore with kind "regression", and --fail-on-regression exits 99.
+#     and main.fraudScore with kind "regression", and --fail-on-regression exits 99;
+# (3) the run pulled cpu, heap, allocs, mutex, block and goroutine profiles: each is exported as
+#     profile-<type>.pb.gz (opened by `go tool pprof -top`), .folded and .speedscope.json.
 set -euo pipefail
 : "${LOADCTL:?}" "${LOADCTL_SRC:?}" "${LOADCTL_BUILD:?}"
 command -v go >/dev/null || { echo "skip: no go toolchain for the demo shop"; exit 77; }
@@ -20,7 +22,14 @@ fail() { echo "FAIL: $*"; exit 1; }
 cat >"$WORK/cost.lua" <<LUA
 options = {
   target = "http://$SHOP_ADDR", users = 4, spawn_rate = 4, duration = "8s",
-  profile = { { source = "pprof", url = "http://$SHOP_PPROF_ADDR/debug/pprof/profile", window = "2s" } },
+  profile = {
+    { source = "pprof", url = "http://$SHOP_PPROF_ADDR/debug/pprof/profile", window = "2s" },
+    { source = "pprof", type = "heap", url = "http://$SHOP_PPROF_ADDR/debug/pprof/heap", window = "2s" },
+    { source = "pprof", type = "allocs", url = "http://$SHOP_PPROF_ADDR/debug/pprof/allocs", window = "2s" },
+    { source = "pprof", type = "mutex", url = "http://$SHOP_PPROF_ADDR/debug/pprof/mutex", window = "2s" },
+    { source = "pprof", type = "block", url = "http://$SHOP_PPROF_ADDR/debug/pprof/block", window = "2s" },
+    { source = "pprof", type = "goroutine", url = "http://$SHOP_PPROF_ADDR/debug/pprof/goroutine", window = "2s" },
+  },
 }
 function on_start(vu)
   local r = http.post("/api/session", { json = { user = "cost-" .. vu.id }, name = "POST /api/session" })
@@ -82,3 +91,18 @@ jq -c '.findings[] | {kind, request, function, path, cpu_ms_per_req, samples, re
   fail "GET /api/books did not change, yet has a profile finding"
 [ "$rc" -eq 99 ] || fail "--fail-on-regression exited $rc, want 99"
 echo "ok: regression named; compare exit $rc"
+
+for t in cpu heap allocs mutex block goroutine; do
+  for ext in pb.gz folded speedscope.json; do
+    [ -s "$WORK/run-slow/profile-$t.$ext" ] || [ "$ext" = folded ] ||
+      fail "profile-$t.$ext missing or empty ($(ls "$WORK/run-slow" | grep '^profile-' | tr '\n' ' '))"
+    [ -f "$WORK/run-slow/profile-$t.$ext" ] || fail "profile-$t.$ext missing"
+  done
+  jq -e '.["$schema"] and (.profiles | length) == 1' "$WORK/run-slow/profile-$t.speedscope.json" >/dev/null ||
+    fail "profile-$t.speedscope.json is not a speedscope file"
+  top=$(go tool pprof -top "$WORK/run-slow/profile-$t.pb.gz" 2>&1) || { echo "$top" | tail -5; fail "go tool pprof cannot open profile-$t.pb.gz"; }
+  echo "$t: $(echo "$top" | grep -m1 -E '^(Type|Showing nodes)' || true)"
+done
+top=$(go tool pprof -top "$WORK/run-slow/profile-cpu.pb.gz")
+echo "$top" | grep -q 'main.fraudScore' || fail "go tool pprof -top of profile-cpu.pb.gz does not list main.fraudScore"
+echo "ok: profile-<type> exports for cpu heap allocs mutex block goroutine open in go tool pprof"
