@@ -4,9 +4,7 @@
 #ifndef LOADCTL_CMD_H
 #define LOADCTL_CMD_H
 
-#define EXIT_USAGE 1
-#define EXIT_RUNTIME 2
-#define EXIT_THRESHOLDS 99
+#include "common/exitcode.h"
 
 int cmd_start(int argc, char **argv);
 int cmd_master(int argc, char **argv);

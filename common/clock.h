@@ -4,6 +4,26 @@
 
 #include <stdint.h>
 
+/* The one set of unit conversions: use these instead of writing 1000000 inline. */
+#define CLOCK_NS_PER_US 1000LL
+#define CLOCK_NS_PER_MS 1000000LL
+#define CLOCK_NS_PER_S 1000000000LL
+
+/* Whole milliseconds in ns (truncated toward zero), and back. */
+static inline int64_t clock_ns_to_ms(int64_t ns) {
+  return ns / CLOCK_NS_PER_MS;
+}
+static inline int64_t clock_ms_to_ns(int64_t ms) {
+  return ms * CLOCK_NS_PER_MS;
+}
+/* Seconds (fractional) to ns and back, for durations a person sets or reads. */
+static inline int64_t clock_s_to_ns(double s) {
+  return (int64_t)(s * (double)CLOCK_NS_PER_S);
+}
+static inline double clock_ns_to_s(int64_t ns) {
+  return (double)ns / (double)CLOCK_NS_PER_S;
+}
+
 /* CLOCK_MONOTONIC in ns; never goes backwards; the only clock latency is measured with. */
 int64_t clock_mono_ns(void);
 

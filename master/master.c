@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "common/clock.h"
+#include "common/exitcode.h"
 #include "common/log.h"
 #include "common/msg.h"
 #include "common/rundir.h"
@@ -24,13 +25,18 @@
 #include "master/webapi.h"
 
 #define TICK_MS 100
-#define STALL_NS 1000000000LL      /* a tick this late: the master's own loop was stopped or starved */
-#define STALL_HOLD_NS 3000000000LL /* then for this long, intervals wait for every live worker */
+#define STALL_NS (1 * CLOCK_NS_PER_S)      /* a tick this late: the master's own loop was stopped or starved */
+#define STALL_HOLD_NS (3 * CLOCK_NS_PER_S) /* then for this long, intervals wait for every live worker */
 #define HEARTBEAT_MS 1000
-#define START_MARGIN_NS 1000000000LL /* START is sent this long before stage 0 begins */
-#define READY_TIMEOUT_NS 30000000000LL
-#define DRAIN_TIMEOUT_NS 10000000000LL /* after the last stage: wait this long for final stats */
-#define ABORT_DRAIN_NS 3000000000LL
+#define START_MARGIN_NS (1 * CLOCK_NS_PER_S)  /* START is sent this long before stage 0 begins */
+#define READY_TIMEOUT_NS (30 * CLOCK_NS_PER_S) /* assigned workers have this long to load the scenario */
+#define READY_PER_WORKER_NS (20 * CLOCK_NS_PER_MS) /* ... plus this per active worker */
+#define DRAIN_TIMEOUT_NS (10 * CLOCK_NS_PER_S) /* after the last stage: wait this long for final stats */
+#define ABORT_DRAIN_NS (3 * CLOCK_NS_PER_S)
+#define EXPECT_TIMEOUT_NS (30 * CLOCK_NS_PER_S) /* --expect-timeout's default: workers have this long to join */
+#define ASSIGN_RESEND_NS (3 * CLOCK_NS_PER_S)      /* an unanswered assign is sent again after this */
+#define ASSIGN_RESEND_MANY_NS (10 * CLOCK_NS_PER_S) /* ... or this, with more than START_EACH_MAX workers */
+#define PRERUN_MISSING_NS (10 * CLOCK_NS_PER_S)     /* before the run, silent this long = missing */
 #define GRACE_INTERVALS 2
 #define MAX_WORKERS 100000
 #define FRAMES_PER_TICK 20000 /* bus frames reach every worker: per-worker sends are paced to this */
@@ -192,7 +198,7 @@ static void send_due(master *m) {
 /* Queue the shares: for all active workers, or (resend) only those whose assign is unanswered. */
 static void send_plan(master *m, bool only_unready) {
   size_t n = registry_active(m->reg, m->act, MAX_WORKERS);
-  int64_t now = clock_mono_ns(), resend_ns = n > START_EACH_MAX ? 10000000000LL : 3000000000LL;
+  int64_t now = clock_mono_ns(), resend_ns = n > START_EACH_MAX ? ASSIGN_RESEND_MANY_NS : ASSIGN_RESEND_NS;
 
   for (size_t i = 0; i < n; i++) {
     registry_worker *w = m->act[i];
@@ -228,7 +234,7 @@ static void on_hello(master *m, const char *peer, const msg *x) {
   repeated = w && w->live && (w->state == REGISTRY_JOINED || w->state == REGISTRY_ASSIGNED);
   if (repeated) { /* hellos repeat until our assign arrives: no new plan, at most a resend */
     registry_seen(w, clock_mono_ns());
-    if (w->state == REGISTRY_ASSIGNED && clock_mono_ns() - w->assign_sent_mono_ns >= 3000000000LL)
+    if (w->state == REGISTRY_ASSIGNED && clock_mono_ns() - w->assign_sent_mono_ns >= ASSIGN_RESEND_NS)
       w->assign_due = true;
     return;
   }
@@ -246,7 +252,7 @@ static void on_stats(master *m, registry_worker *w, const msg *x, int64_t decode
   int rc;
 
   if (!m->agg) return;
-  rc = aggregate_add(m->agg, w->id, w->offset_ns / 1000000, x->u.stats);
+  rc = aggregate_add(m->agg, w->id, clock_ns_to_ms(w->offset_ns), x->u.stats);
   if (rc < 0) LOG(LOG_WARN, "master: cannot merge stats of '%s': %s", w->id, strerror(-rc));
   w->intervals++;
   w->users = x->u.stats->users;
@@ -350,10 +356,10 @@ static void begin_run(master *m) {
 
   m->start_wall_ns = clock_wall_ns() + START_MARGIN_NS;
   m->end_wall_ns = m->start_wall_ns + run_length_ns(m);
-  rc = aggregate_create(m->start_wall_ns / 1000000, m->cfg->opt->interval_ns / 1000000, GRACE_INTERVALS,
+  rc = aggregate_create(clock_ns_to_ms(m->start_wall_ns), clock_ns_to_ms(m->cfg->opt->interval_ns), GRACE_INTERVALS,
                         &m->agg);
   if (rc < 0) {
-    m->exit_code = 2;
+    m->exit_code = EXIT_RUNTIME;
     set_state(m, M_DONE);
     return;
   }
@@ -381,7 +387,7 @@ static void begin_run(master *m) {
 
 static void state_wait(master *m, int64_t now) {
   size_t n = registry_active(m->reg, m->act, MAX_WORKERS);
-  int64_t limit = m->cfg->expect_timeout_ns > 0 ? m->cfg->expect_timeout_ns : 30000000000LL;
+  int64_t limit = m->cfg->expect_timeout_ns > 0 ? m->cfg->expect_timeout_ns : EXPECT_TIMEOUT_NS;
 
   if (n != m->active_count) {
     LOG(LOG_INFO, "master: %zu of %d worker(s) joined", n, m->cfg->expect_workers);
@@ -396,7 +402,7 @@ static void state_wait(master *m, int64_t now) {
         "master: only %zu of %d worker(s) joined within %s; start more workers or lower "
         "--expect-workers",
         n, m->cfg->expect_workers, clock_format_duration(limit, d, sizeof d));
-    m->exit_code = 2;
+    m->exit_code = EXIT_RUNTIME;
     set_state(m, M_DONE);
   }
 }
@@ -406,14 +412,16 @@ static void state_assign(master *m, int64_t now) {
 
   if (results_error(m->res)) {
     LOG(LOG_ERROR, "master: the scenario failed on a worker; no load was sent");
-    m->exit_code = 2;
+    m->exit_code = EXIT_RUNTIME;
     set_state(m, M_DONE);
   } else if (active > 0 && ready == active) {
     begin_run(m);
-  } else if (now - m->state_mono_ns >= READY_TIMEOUT_NS + (int64_t)active * 20000000LL) {
+  } else if (now - m->state_mono_ns >= READY_TIMEOUT_NS + (int64_t)active * READY_PER_WORKER_NS) {
     if (ready == 0) {
-      LOG(LOG_ERROR, "master: no worker became ready within 30 s");
-      m->exit_code = 2;
+      char d[32];
+      LOG(LOG_ERROR, "master: no worker became ready within %s",
+          clock_format_duration(READY_TIMEOUT_NS + (int64_t)active * READY_PER_WORKER_NS, d, sizeof d));
+      m->exit_code = EXIT_RUNTIME;
       set_state(m, M_DONE);
     } else {
       LOG(LOG_WARN, "master: starting with the %zu of %zu workers that are ready", ready, active);
@@ -438,7 +446,7 @@ static void poll_aggregate(master *m) {
   /* Right after a stall of our own, the workers' stats of that time are still in the socket: close
    * intervals as of the moment the stall began (so only those every live worker reported) until they
    * have had STALL_HOLD_NS to arrive. */
-  int64_t now_ms = clock_mono_ns() < m->stall_hold_until_mono_ns ? m->stall_wall_ms : clock_wall_ns() / 1000000;
+  int64_t now_ms = clock_mono_ns() < m->stall_hold_until_mono_ns ? m->stall_wall_ms : clock_ns_to_ms(clock_wall_ns());
   aggregate_poll(m->agg, now_ms, ids, k, emit, m);
 }
 
@@ -483,7 +491,7 @@ static int web_scale(void *ud, double target, bool is_rate, char *why, size_t le
   rebalance(m, NULL);
   snprintf(label, sizeof label, is_rate ? "rate %g/s" : "users %g", target);
   LOG(LOG_INFO, "master: %s from the web page", label);
-  results_note_change(m->res, json_pack("{s:I,s:f,s:s,s:f,s:s,s:s}", "at_ms", (json_int_t)(clock_wall_ns() / 1000000),
+  results_note_change(m->res, json_pack("{s:I,s:f,s:s,s:f,s:s,s:s}", "at_ms", (json_int_t)clock_ns_to_ms(clock_wall_ns()),
                                         "elapsed_s", (double)at_ns / 1e9, "kind", "scale", is_rate ? "rate" : "users",
                                         target, "label", label, "source", "web"));
   return 0;
@@ -492,7 +500,7 @@ static int web_scale(void *ud, double target, bool is_rate, char *why, size_t le
 static int web_stop(void *ud, char *why, size_t len) {
   master *m = ud;
   if (m->state != M_RUN) return snprintf(why, len, "no run is going (%s)", web_state(m)), -EBUSY;
-  results_note_change(m->res, json_pack("{s:I,s:f,s:s,s:s,s:s}", "at_ms", (json_int_t)(clock_wall_ns() / 1000000),
+  results_note_change(m->res, json_pack("{s:I,s:f,s:s,s:s,s:s}", "at_ms", (json_int_t)clock_ns_to_ms(clock_wall_ns()),
                                         "elapsed_s", (double)(clock_wall_ns() - m->start_wall_ns) / 1e9, "kind",
                                         "stop", "label", "stop", "source", "web"));
   stop_all(m, "stopped from the web page");
@@ -559,7 +567,7 @@ static void on_tick(uv_timer_t *t) {
     m->stall_hold_until_mono_ns = now + STALL_HOLD_NS;
   }
   m->last_tick_mono_ns = now;
-  m->last_tick_wall_ms = clock_wall_ns() / 1000000;
+  m->last_tick_wall_ms = clock_ns_to_ms(clock_wall_ns());
 
   if (m->state == M_ASSIGN || m->state == M_RUN) send_due(m);
   switch (m->state) {
@@ -588,10 +596,10 @@ static void on_heartbeat(uv_timer_t *t) {
   /* When this tick comes more than two periods late, the master itself was stalled (stopped, swapped,
    * starved of CPU): the workers' frames of that time are still waiting in the socket, read after the
    * timers of this loop pass, so nobody is judged silent on this tick. */
-  bool stalled = m->last_heartbeat_mono_ns && now - m->last_heartbeat_mono_ns > 2 * HEARTBEAT_MS * 1000000LL;
-  /* 3 s during the run; before it, a worker busy loading its scenario gets longer */
+  bool stalled = m->last_heartbeat_mono_ns && now - m->last_heartbeat_mono_ns > 2 * clock_ms_to_ns(HEARTBEAT_MS);
+  /* REGISTRY_MISSING_NS during the run; before it, a worker busy loading its scenario gets longer */
   size_t lost =
-      stalled ? 0 : registry_expire(m->reg, now, m->state >= M_RUN ? REGISTRY_MISSING_NS : 10000000000LL);
+      stalled ? 0 : registry_expire(m->reg, now, m->state >= M_RUN ? REGISTRY_MISSING_NS : PRERUN_MISSING_NS);
   msg x;
 
   if (stalled)
@@ -614,7 +622,7 @@ static void on_signal(uv_signal_t *s, int signum) {
   if (m->signals > 1 || m->state < M_RUN) {
     LOG(LOG_WARN, "master: signal %d: leaving now", signum);
     m->aborted = true;
-    m->exit_code = 2;
+    m->exit_code = EXIT_RUNTIME;
     if (m->state >= M_RUN)
       finish(m);
     else
@@ -675,7 +683,7 @@ static void master_teardown(master *m) {
 
 static void make_run_id(master *m) {
   char stamp[32];
-  rundir_format_time(clock_wall_ns() / 1000000, stamp, sizeof stamp);
+  rundir_format_time(clock_ns_to_ms(clock_wall_ns()), stamp, sizeof stamp);
   snprintf(m->run_id, sizeof m->run_id, "%.28s-%.24s-%04x", stamp, m->cfg->opt->name,
            (unsigned)(clock_mono_ns() & 0xffff));
 }

@@ -7,9 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/clock.h"
 #include "common/msg.h"
 
-#define REGISTRY_MISSING_NS 3000000000LL /* silent this long = missing */
+#define REGISTRY_MISSING_NS (3 * CLOCK_NS_PER_S) /* silent this long = missing */
 #define REGISTRY_CPU_HOT_PERMILLE 900     /* a worker's engine threads this busy (90 %) ... */
 #define REGISTRY_CPU_HOT_SAMPLES 5        /* ... for this many heartbeats in a row (5 s): it is saturated */
 

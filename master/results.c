@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/exitcode.h"
 #include "common/log.h"
 #include "common/rundir.h"
 #include "master/history.h"
@@ -63,7 +64,7 @@ int results_open(const master_config *cfg, const char *run_id, results **out, ch
   rc = r->run_info ? report_create(&r->rep) : -ENOMEM;
   if (rc < 0) goto fail;
   json_object_set_new(r->run_info, "run_id", json_string(run_id));
-  json_object_set_new(r->run_info, "start_ms", json_integer(clock_wall_ns() / 1000000));
+  json_object_set_new(r->run_info, "start_ms", json_integer(clock_ns_to_ms(clock_wall_ns())));
   write_run(r, "waiting");
   live_detect(STDOUT_FILENO, &tty, &color);
   rc = live_create(stdout, tty && !cfg->quiet, color && !cfg->quiet, cfg->opt->duration_ns, &r->lv);
@@ -204,12 +205,12 @@ static void attach_costs(report *rep, const char *dir) {
 int results_finish(results *r, bool aborted, int64_t late_intervals, registry *reg) {
   const stats_interval *cum = report_cumulative(r->rep);
   bool ok = thresholds_eval(r->th, cum, report_duration_s(r->rep));
-  int code = ok ? 0 : 99;
+  int code = ok ? 0 : EXIT_THRESHOLDS;
 
   r->finished = true;
   source_stop(r->profiles);
   r->profiles = NULL;
-  json_object_set_new(r->run_info, "end_ms", json_integer(clock_wall_ns() / 1000000));
+  json_object_set_new(r->run_info, "end_ms", json_integer(clock_ns_to_ms(clock_wall_ns())));
   json_object_set_new(r->run_info, "workers", workers_json(reg));
   json_object_set_new(r->run_info, "late_intervals", json_integer(late_intervals));
   live_set_workers(r->lv, json_object_get(r->run_info, "workers"));
@@ -219,7 +220,7 @@ int results_finish(results *r, bool aborted, int64_t late_intervals, registry *r
   if (r->intervals == 0) {
     if (r->web) webapi_finished(r->web, "failed", NULL);
     LOG(LOG_ERROR, "master: no stats arrived from any worker; nothing to report");
-    code = 2;
+    code = EXIT_RUNTIME;
   } else {
     char cerr[512];
     json_t *findings = NULL;
@@ -229,12 +230,12 @@ int results_finish(results *r, bool aborted, int64_t late_intervals, registry *r
       live_set_findings(r->lv, report_findings(r->rep)); /* listed after the thresholds */
       attach_costs(r->rep, r->dir);
     }
-    if (write_report(r) < 0) code = 2;
+    if (write_report(r) < 0) code = EXIT_RUNTIME;
   }
   if (r->unwritten) {
     LOG(LOG_ERROR, "master: %zu of %zu interval(s) could not be written to %s (last error: %s)", r->unwritten,
         r->intervals, r->dir, rundir_error(r->rd));
-    code = 2;
+    code = EXIT_RUNTIME;
   }
   if (r->cfg->junit_path && thresholds_write_junit(r->th, r->cfg->junit_path) < 0)
     LOG(LOG_WARN, "master: cannot write %s", r->cfg->junit_path);

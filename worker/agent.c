@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "common/clock.h"
+#include "common/exitcode.h"
 #include "common/log.h"
 #include "common/msg.h"
 #include "common/options.h"
@@ -321,7 +322,7 @@ static void dispatch(agent *a, msg *m) {
       break;
     case MSG_ERROR:
       LOG(LOG_ERROR, "worker %s: refused by the master: %s", a->id, m->u.error.message);
-      a->exit_code = 2;
+      a->exit_code = EXIT_RUNTIME;
       a->leaving = 1;
       break;
     default:
@@ -394,7 +395,7 @@ static void check_master(agent *a, int64_t now) {
   if (quiet >= orphan && a->cfg.once) {
     LOG(LOG_ERROR, "worker %s: no word from the master for %.0f s (--orphan-timeout): exiting", a->id,
         (double)quiet / 1e9);
-    a->exit_code = 2;
+    a->exit_code = EXIT_RUNTIME;
     a->leaving = 1;
   } else if (quiet >= orphan && a->run_id[0]) {
     LOG(LOG_WARN, "worker %s: no word from the master for %.0f s (--orphan-timeout): dropping its run", a->id,
@@ -408,7 +409,7 @@ static void check_master(agent *a, int64_t now) {
         "worker %s: every message from the master fails authentication: wrong key? (check --key-file "
         "or LOADCTL_KEY on both sides)",
         a->id);
-    a->exit_code = 2;
+    a->exit_code = EXIT_RUNTIME;
     a->leaving = 1;
   }
 }
