@@ -290,107 +290,8 @@ out:
 
 /* ---------- HTML ---------- */
 
-static const char flame_css[] =
-    ".lc-prof .lc-fbar{margin:4px 0}.lc-prof input{width:260px;margin-right:6px}.lc-prof svg "
-    "text{pointer-events:none;"
-    "font-family:monospace}.lc-prof svg g{cursor:pointer}.lc-prof "
-    "table{border-collapse:collapse;font-size:12px}"
-    ".lc-prof td,.lc-prof th{padding:2px 8px;border-bottom:1px solid #ddd;text-align:right}.lc-prof "
-    "td.l{text-align:"
-    "left;font-family:monospace}.lc-prof th{cursor:pointer}.lc-prof .lc-note{color:#666;font-size:12px}\n";
-
-static const char *const flame_js[] = {
-    "(function(){var D=JSON.parse(document.getElementById('lc-prof-data').textContent);"
-    "var NS='http://www.w3.org/2000/svg';\n",
-    "function E(t,a,p){var e=document.createElementNS(NS,t);for(var k in a)e.setAttribute(k,a[k]);"
-    "if(p)p.appendChild(e);return e;}\n",
-    "function H(t,a,p){var e=document.createElement(t);for(var k in a)e[k]=a[k];if(p)p.appendChild(e);return "
-    "e;}\n",
-    "function hash(s){var h=0;for(var i=0;i<s.length;i++)h=(h*31+s.charCodeAt(i))|0;return Math.abs(h);}\n",
-    "function warm(n){var h=hash(n);return 'hsl('+(8+h%42)+','+(65+h%30)+'%,'+(55+h%17)+'%)';}\n",
-    "function clip(s,w){var m=Math.floor((w-6)/6.6);return "
-    "s.length<=m?s:(m>2?s.slice(0,m-1)+'\\u2026':'');}\n",
-    "function pct(a,b){return b?(100*a/b).toFixed(1)+'%':'-';}\n",
-    "function flame(host,root,diff){host.innerHTML='';var bar=H('div',{className:'lc-fbar'},host);"
-    "var q=H('input',{placeholder:'search functions (regex)'},bar);var rs=H('button',{textContent:'reset "
-    "zoom'},bar);"
-    "var info=H('span',{className:'lc-note'},bar);var W=Math.max(host.clientWidth||1000,300),RH=17,dep=0;"
-    "(function d(n,l){if(l>dep)dep=l;(n.c||[]).forEach(function(c){d(c,l+1);});})(root,0);"
-    "var svg=E('svg',{width:W,height:(dep+1)*RH+2},host);var focus=root,path=[root];"
-    "var TV=root.v||1,TB=root.b||1;"
-    "function col(n){if(!diff)return warm(n.n);var d=n.v/TV-(n.b||0)/TB,a=Math.min(1,Math.abs(d)*8);"
-    "return "
-    "d>=0?'rgb(255,'+Math.round(235-190*a)+','+Math.round(235-190*a)+')':'rgb('+Math.round(235-190*a)+','"
-    "+Math.round(235-190*a)+',255)';}\n",
-    "function draw(){while(svg.firstChild)svg.removeChild(svg.firstChild);var re=null;"
-    "try{if(q.value)re=new RegExp(q.value);}catch(e){}var hit=0;"
-    "function lay(n,x,w,l,m){if(w<0.4||!(n.v||n.b))return;var y=l*RH,g=E('g',{},svg);"
-    "var r=E('rect',{x:x,y:y,width:Math.max(w-0.6,0.4),height:RH-1,rx:2,fill:col(n)},g);"
-    "var mm=re&&re.test(n.n);if(mm){r.setAttribute('fill','#e0f');if(!m)hit+=n.v;}"
-    "E('title',{},g).textContent=n.n+': '+n.v+' ('+pct(n.v,TV)+(diff?' of slow, '+pct(n.b||0,TB)+' of "
-    "typical':'')"
-    "+(n.s?', self '+n.s:'')+')';if(w>30)E('text',{x:x+3,y:y+12,'font-size':11},g).textContent=clip(n.n,w);"
-    "g.addEventListener('click',function(){focus=n;draw();});var cx=x,tot=n.v||n.b;"
-    "(n.c||[]).forEach(function(c){var cw=w*(diff?c.v||0:c.v)/tot;if(diff&&!n.v)cw=w*(c.b||0)/n.b;"
-    "lay(c,cx,cw,l+1,m||mm);cx+=cw;});}\n",
-    "lay(focus,0,W,0,false);info.textContent=' '+(re?'matched '+pct(hit,focus.v)+' \\u00b7 ':'')+"
-    "(focus===root?'click a frame to zoom':'zoomed on '+focus.n);}\n",
-    "q.addEventListener('input',draw);rs.addEventListener('click',function(){focus=root;draw();});draw();}\n",
-    "function treemap(host,top){host.innerHTML='';var W=Math.max(host.clientWidth||1000,300),HH=360;"
-    "var svg=E('svg',{width:W,height:HH},host);var it=top.filter(function(t){return t.flat>0;})"
-    ".sort(function(a,b){return b.flat-a.flat;});var tot=it.reduce(function(s,t){return s+t.flat;},0)||1;"
-    "function split(a,x,y,w,h){if(!a.length)return;if(a.length==1){var t=a[0],g=E('g',{},svg);"
-    "E('rect',{x:x,y:y,width:Math.max(w-1,0),height:Math.max(h-1,0),fill:warm(t.f)},g);"
-    "E('title',{},g).textContent=t.f+': self '+t.flat+' ('+pct(t.flat,tot)+')';"
-    "if(w>50&&h>14)E('text',{x:x+3,y:y+12,'font-size':11},g).textContent=clip(t.f,w);return;}"
-    "var s=a.reduce(function(s,t){return "
-    "s+t.flat;},0),acc=0,k=0;while(k<a.length-1&&acc+a[k].flat<=s/2)acc+=a[k++].flat;"
-    "if(k==0)acc=a[k++].flat;var "
-    "f=acc/s;if(w>=h){split(a.slice(0,k),x,y,w*f,h);split(a.slice(k),x+w*f,y,w*(1-f),h);}"
-    "else{split(a.slice(0,k),x,y,w,h*f);split(a.slice(k),x,y+h*f,w,h*(1-f));}}split(it,0,0,W,HH);}\n",
-    "function callgraph(host,top,edges){host.innerHTML='';var nodes=top.slice(0,15),idx={};"
-    "nodes.forEach(function(n,i){idx[n.f]=i;n.layer=0;});for(var it=0;it<20;it++)edges.forEach(function(e){"
-    "var a=nodes[idx[e.from]],b=nodes[idx[e.to]];if(a&&b&&b.layer<a.layer+1&&a.layer<14)b.layer=a.layer+1;});"
-    "var L=[];nodes.forEach(function(n){(L[n.layer]=L[n.layer]||[]).push(n);});L=L.filter(Boolean);"
-    "var "
-    "W=Math.max(host.clientWidth||1000,300),BW=190,BH=34,VG=60,svg=E('svg',{width:W,height:L.length*(BH+VG)+"
-    "10},host);"
-    "var d=E('defs',{},svg),mk=E('marker',{id:'lc-arr',viewBox:'0 0 10 "
-    "10',refX:10,refY:5,markerWidth:7,markerHeight:7,"
-    "orient:'auto'},d);E('path',{d:'M0,0L10,5L0,10z',fill:'#666'},mk);var T=D.flame.v||1;"
-    "L.forEach(function(row,li){row.forEach(function(n,i){n.x=(i+0.5)*W/row.length-BW/"
-    "2;n.y=5+li*(BH+VG);});});"
-    "var mx=edges.reduce(function(m,e){return Math.max(m,e.v);},1);edges.forEach(function(e){var "
-    "a=nodes[idx[e.from]],"
-    "b=nodes[idx[e.to]];if(!a||!b)return;E('line',{x1:a.x+BW/2,y1:a.y+BH,x2:b.x+BW/2,y2:b.y,stroke:'#666',"
-    "'stroke-width':1+4*e.v/mx,'marker-end':'url(#lc-arr)'},svg);});nodes.forEach(function(n){var "
-    "g=E('g',{},svg);"
-    "E('rect',{x:n.x,y:n.y,width:BW,height:BH,rx:4,fill:warm(n.f),stroke:'#444'},g);"
-    "E('text',{x:n.x+4,y:n.y+14,'font-size':11},g).textContent=clip(n.f,BW);"
-    "E('text',{x:n.x+4,y:n.y+28,'font-size':10},g).textContent='cum '+pct(n.cum,T)+' self '+pct(n.flat,T);"
-    "E('title',{},g).textContent=n.f;});}\n",
-    "function table(host,top){var T=D.flame.v||1,key='cum';function draw(){host.innerHTML='';var "
-    "t=H('table',{},host),"
-    "h=t.insertRow();['function','flat','flat%','cum','cum%'].forEach(function(c){var "
-    "th=H('th',{textContent:c},h);"
-    "if(c=='flat'||c=='cum')th.addEventListener('click',function(){key=c;draw();});});top.slice().sort("
-    "function(a,b)"
-    "{return b[key]-a[key];}).forEach(function(r){var "
-    "tr=t.insertRow();H('td',{className:'l',textContent:r.f},tr);"
-    "H('td',{textContent:r.flat},tr);H('td',{textContent:pct(r.flat,T)},tr);H('td',{textContent:r.cum},tr);"
-    "H('td',{textContent:pct(r.cum,T)},tr);});}draw();}\n",
-    "function $(id){return document.getElementById(id);}\n",
-    "flame($('lc-flame'),D.flame,false);"
-    "if(D.diff)flame($('lc-diff'),D.diff,true);else $('lc-diff').textContent='no traced slow/typical samples "
-    "in this run';"
-    "var "
-    "names=Object.keys(D.requests||{}).sort(),sel=$('lc-req-sel');if(!names.length){sel.style.display='none';"
-    "$('lc-req').textContent='no samples labelled loadctl.name / k6.name';}else{names.forEach(function(n){"
-    "H('option',{value:n,textContent:n},sel);});sel.addEventListener('change',function(){flame($('lc-req'),"
-    "D.requests[sel.value],false);});flame($('lc-req'),D.requests[names[0]],false);}"
-    "treemap($('lc-tree'),D.top);callgraph($('lc-cg'),D.top,D.edges);table($('lc-top'),D.top);"
-    "document.documentElement.setAttribute('data-profile','ok');})();\n",
-    NULL};
+/* flame_css and flame_js: master/profile/assets/flame.{css,js}, embedded at build time by cmake/embed.cmake. */
+extern const char flame_css[], flame_js[];
 
 int flame_write_html(FILE *out, const json_t *data) {
   char *js = json_dumps(data, JSON_COMPACT | JSON_ESCAPE_SLASH);
@@ -410,7 +311,7 @@ int flame_write_html(FILE *out, const json_t *data) {
       json_string_value(json_object_get(data, "unit")) ? json_string_value(json_object_get(data, "unit"))
                                                        : "",
       flame_css, js);
-  for (size_t i = 0; flame_js[i]; i++) fputs(flame_js[i], out);
+  fputs(flame_js, out);
   fputs("</script></section>\n", out);
   free(js);
   return ferror(out) ? -EIO : 0;
