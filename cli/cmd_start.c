@@ -28,6 +28,8 @@ static const char help_text[] =
     "  --duration D            override options.duration (e.g. 30s, 2m; drops stages)\n"
     "  --users N               override: closed model with N users (drops stages)\n"
     "  --rate R                override: open model at R iterations/s (drops stages)\n"
+    "  -i, --iterations N      end after N iterations in all, shared by the VUs of every worker (k6's\n"
+    "                          shared-iterations; --duration is then the longest it may take)\n"
     "  -e, --env NAME[=VALUE]  ship NAME (this value, or this process's) with the scenario: env(\"NAME\")\n"
     "                          returns it on every worker before their own environment; repeatable\n"
     "  --secret NAME[=VALUE]   as --env, and the value (4 bytes or more) is shown as *** in every file,\n"

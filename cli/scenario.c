@@ -108,17 +108,22 @@ int scenario_load(const char *path, const scenario_overrides *ov, scenario *out,
     snprintf(err, errlen, "%s: out of memory", path);
     return rc;
   }
-  if (ov && (ov->duration_ns > 0 || ov->users >= 0 || ov->rate >= 0)) {
+  if (ov && (ov->duration_ns > 0 || ov->users >= 0 || ov->rate >= 0 || ov->iterations > 0)) {
     /* one line, after the file's own text, so line numbers of the file stay right */
     append(out, "\noptions = options or {}; options.stages = nil; options.start_users = nil; options.start_rate = nil;");
     if (ov->users >= 0) {
-      snprintf(line, sizeof line, " options.rate = nil; options.max_vus = nil; options.users = %.0f;",
+      snprintf(line, sizeof line, " options.rate = nil; options.max_vus = nil; options.vus = nil; options.users = %.0f;",
                ov->users);
       append(out, line);
     }
     if (ov->rate >= 0) {
-      snprintf(line, sizeof line, " options.users = nil; options.spawn_rate = nil; options.rate = %.2f;",
+      snprintf(line, sizeof line, " options.users = nil; options.vus = nil; options.executor = nil; options.iterations = nil;"
+               " options.spawn_rate = nil; options.rate = %.2f;",
                ov->rate);
+      append(out, line);
+    }
+    if (ov->iterations > 0) {
+      snprintf(line, sizeof line, " options.iterations = %lld;", (long long)ov->iterations);
       append(out, line);
     }
     if (ov->duration_ns > 0) {
@@ -291,6 +296,8 @@ int scenario_parse_flags(int argc, char **argv, scenario_flags *f) {
       if ((rc = scenario_parse_duration_flag(argv[0], a, v, &f->expect_timeout_ns)) == 0) i++;
     } else if (!strcmp(a, "--duration")) {
       if ((rc = scenario_parse_duration_flag(argv[0], a, v, &f->ov.duration_ns)) == 0) i++;
+    } else if (!strcmp(a, "--iterations") || !strcmp(a, "-i")) {
+      if ((rc = parse_number(argv[0], a, v, 1, &d)) == 0) f->ov.iterations = (int64_t)d, i++;
     } else if (!strcmp(a, "--users")) {
       if ((rc = parse_number(argv[0], a, v, 0, &f->ov.users)) == 0) i++;
     } else if (!strcmp(a, "--env") || !strcmp(a, "-e")) {

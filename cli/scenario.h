@@ -24,6 +24,7 @@ typedef struct scenario_overrides {
   int64_t duration_ns; /* 0 = keep */
   double users;        /* < 0 = keep; else closed model with this many users, stages dropped */
   double rate;         /* < 0 = keep; else open model at this rate, stages dropped */
+  int64_t iterations;  /* 0 = keep; else the run ends after this many iterations (shared-iterations) */
   scenario_env env[SCENARIO_MAX_ENV];
   size_t nenv;
 } scenario_overrides;

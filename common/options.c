@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/k6exec.h"
 #include "common/prelude.h"
 #include "common/secret.h"
 
@@ -32,7 +33,7 @@ static const char *const known_keys[] = {
     "name",    "target",   "users",   "spawn_rate", "duration", "stages",   "rate",     "max_vus",
     "thresholds", "profile", "http",  "timeout",    "interval", "think",    "max_body", "insecure_tls",
     "max_redirects", "pre_allocated_vus", "start_users", "start_rate", "tls_ca_file", "tls_cert_file",
-    "tls_key_file", "h2_connections",
+    "tls_key_file", "h2_connections", "executor", "vus", "iterations",
 };
 
 static int fail(loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -591,6 +592,7 @@ int options_load_source(const char *chunkname, const char *source, size_t len, o
   loader ld = {.chunk = chunkname ? chunkname : "scenario", .source = source, .len = len, .err = err,
                .errlen = errlen};
   options tmp;
+  char why[256];
   int rc, t;
 
   if (!source || !out || !err || errlen == 0) return -EINVAL;
@@ -608,6 +610,10 @@ int options_load_source(const char *chunkname, const char *source, size_t len, o
   if (!rc) rc = get_think(&ld, t, &tmp);
   if (!rc) rc = get_http(&ld, t, &tmp);
   if (!rc) rc = get_tls(&ld, t, &tmp);
+  if (!rc && k6exec_read(ld.L, t, &tmp, why, sizeof why) < 0) {
+    at_key(&ld, "executor");
+    rc = fail(&ld, "%s", why);
+  }
   if (!rc) rc = finish(&ld, &tmp);
 out:
   lua_close(ld.L);

@@ -67,6 +67,8 @@ typedef struct options {
   char tls_cert_file[512]; /* client certificate (PEM) for mTLS, "" = none */
   char tls_key_file[512];  /* its key, "" = in tls_cert_file */
   size_t ntasks;      /* tasks declared with task(); 0 is an error */
+  int64_t iterations;    /* count executors (common/k6exec.h): iterations in all, or per VU; 0 = by time */
+  int iterations_per_vu; /* per-vu-iterations: each VU runs `iterations` */
 } options;
 
 /* Load path (source read from disk) into *out. On error returns negative errno and writes a message

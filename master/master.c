@@ -533,8 +533,10 @@ static void state_run(master *m, int64_t now_mono) {
     stop_all(m, "a threshold with abort_on_fail failed");
     return;
   }
-  if (now_wall < m->end_wall_ns && active != m->active_count) rebalance(m, "workers changed");
-  if (now_wall >= m->end_wall_ns && running == 0) {
+  /* count executors keep each worker's VUs (and their iteration shares): a finished worker's are done */
+  if (now_wall < m->end_wall_ns && active != m->active_count && m->cfg->opt->iterations == 0)
+    rebalance(m, "workers changed");
+  if ((now_wall >= m->end_wall_ns || m->cfg->opt->iterations > 0) && running == 0) { /* count executors end early */
     m->drain_deadline_mono_ns = now_mono;
     set_state(m, M_DRAIN);
   } else if (now_wall >= m->end_wall_ns + DRAIN_TIMEOUT_NS) {

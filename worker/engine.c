@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "common/clock.h"
+#include "common/k6exec.h"
 #include "common/log.h"
 #include "common/executor.h"
 #include "worker/nstimer.h"
@@ -236,6 +237,11 @@ static int on_idle(vu_host *h, vu *v) {
     vu_finish(v);
     return 0;
   }
+  if (t->e->opt.iterations > 0 && vu_iterations(v) >= k6exec_quota(&t->e->opt, vu_id(v))) {
+    vu_request_stop(v); /* still counted active, so no VU replaces it: its iterations are done */
+    vu_finish(v);
+    return 0;
+  }
   if (t->e->opt.model == OPTIONS_OPEN) {
     if (t->nbacklog > 0) {
       h->go_intended_ns = t->backlog[0];
@@ -309,6 +315,11 @@ static void closed_tick(uv_timer_t *timer) {
   want = executor_share(total, e->nthreads, t->index);
   while (t->active < want)
     if (!spawn(t)) break;
+  if (e->opt.iterations > 0 && t->nvus == 0 && t->active == want &&
+      total == (int64_t)executor_target_at(t->stages, t->nstages, rel)) {
+    begin_stop(t); /* count executor: every VU of this thread ran its iterations */
+    return;
+  }
   for (size_t i = t->nvus; i > 0 && t->active > want; i--) {
     vu *v = t->vus[i - 1];
     if (vu_stop_requested(v)) continue;

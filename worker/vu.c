@@ -29,6 +29,7 @@ struct vu {
   int yields;        /* yields in the current iteration */
   int first_pending; /* the next request is the iteration's first (measured from intended_ns) */
   int in_iteration;
+  int64_t iterations; /* iterations completed */
   int64_t intended_ns;
   int64_t call_ns;
   uint64_t rng; /* this VU's math.random stream (never zero) */
@@ -429,7 +430,7 @@ static int l_log(lua_State *L) {
 
 static int l_next(lua_State *L) {
   vu *v = current_vu(L);
-  if (v->in_iteration) v->host->stats->iterations++;
+  if (v->in_iteration) v->host->stats->iterations++, v->iterations++;
   v->in_iteration = 0;
   v->state = VU_IDLE;
   return lua_yield(L, 0);
@@ -591,6 +592,10 @@ void vu_request_stop(vu *v) {
 
 int vu_stop_requested(const vu *v) {
   return v->stop_requested;
+}
+
+int64_t vu_iterations(const vu *v) {
+  return v->iterations;
 }
 
 int vu_iteration_yielded(const vu *v) {

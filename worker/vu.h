@@ -60,6 +60,8 @@ int64_t vu_id(const vu *v);
 /* Ask a running VU to stop after its current iteration. */
 void vu_request_stop(vu *v);
 int vu_stop_requested(const vu *v);
+/* Iterations this VU completed. */
+int64_t vu_iterations(const vu *v);
 /* Iterations that did no I/O at all (the engine yields the loop before the next one). */
 int vu_iteration_yielded(const vu *v);
 

@@ -91,6 +91,7 @@ samples = {
     "profile": '{ {source = "file", url = "/nonexistent/profile.folded"} }',
     "thresholds": '{ p95 = "< 1s" }',
     "think": "{0, 0.1}",
+    "vus": "2, users = nil",  # k6's name for users: one or the other
     "target": '"http://127.0.0.1:1"',
     # type "path": a file that exists; the key needs the certificate it belongs to
     "tls_key_file": f'"{os.path.join(tmp, "sample.pem")}", tls_cert_file = "{os.path.join(tmp, "sample.pem")}"',
