@@ -66,6 +66,15 @@ expect "string" 400 'whole number' "$(req POST /api/scale "${H[@]}" -d '{"users"
 expect "rate on a closed run" 400 'closed model' "$(req POST /api/scale "${H[@]}" -d '{"rate":5}')"
 expect "form body" 400 'not application/json' "$(req POST /api/scale -H 'X-Loadctl-Client: t' -d 'users=2')"
 expect "GET on scale" 405 'use POST' "$(req GET /api/scale)"
+raw=$(python3 - "$URL" <<'PY'
+import socket, sys, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1])
+s = socket.create_connection((u.hostname, u.port), timeout=5)
+s.sendall(b"GET /api/stats HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: x\r\n\r\n")
+print(s.recv(4096).decode(errors="replace").replace("\r\n", " "))
+PY
+)
+case "$raw" in "HTTP/1.1 400 "*'"error"'*) ;; *) fail "a malformed request: $raw" ;; esac
 expect "unknown path" 404 'no such page' "$(req GET /nope)"
 head -c 70000 /dev/zero | tr '\0' ' ' >"$T/big"
 expect "huge body" 413 '64 KiB' "$(req POST /api/scale "${H[@]}" --data-binary @"$T/big")"
