@@ -7,7 +7,8 @@
 #include "common/executor.h"
 
 /* Copy the stages that end at or before at_ns, and the one running at at_ns cut there. */
-static size_t keep_past(const options_stage *st, size_t n, int64_t at_ns, double now_target, options_stage *out) {
+static size_t keep_past(const options_stage *st, size_t n, int64_t at_ns, double now_target,
+                        options_stage *out) {
   int64_t start = 0;
   size_t k = 0;
 

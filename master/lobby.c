@@ -55,7 +55,8 @@ static void closed(uv_handle_t *h) {
   (void)h;
 }
 
-static const webapi_ops lobby_ops = {.scale = lobby_scale, .stop = no_run, .state = lobby_state, .next = lobby_go};
+static const webapi_ops lobby_ops = {
+    .scale = lobby_scale, .stop = no_run, .state = lobby_state, .next = lobby_go};
 
 int lobby_wait(const char *listen, const char *token, const char *last_dir, lobby_next *next, char *err,
                size_t errlen) {
@@ -71,9 +72,16 @@ int lobby_wait(const char *listen, const char *token, const char *last_dir, lobb
   if (!(run = json_load_file(path, 0, NULL))) run = json_object();
   run_id = json_string_value(json_object_get(run, "run_id"));
   model = json_string_value(json_object_get(json_object_get(run, "options"), "model"));
-  wc = (webapi_config){.listen = listen, .token = token, .dir = last_dir, .model = model ? model : "closed",
-                       .ops = &lobby_ops, .ud = &l, .next_offered = true, .final = final,
-                       .run_id = run_id ? run_id : "", .run_info = run};
+  wc = (webapi_config){.listen = listen,
+                       .token = token,
+                       .dir = last_dir,
+                       .model = model ? model : "closed",
+                       .ops = &lobby_ops,
+                       .ud = &l,
+                       .next_offered = true,
+                       .final = final,
+                       .run_id = run_id ? run_id : "",
+                       .run_info = run};
   uv_loop_init(&l.loop);
   rc = webapi_open(&l.loop, &wc, &page, err, errlen);
   if (rc == 0) {
@@ -82,7 +90,8 @@ int lobby_wait(const char *listen, const char *token, const char *last_dir, lobb
     l.sigint.data = l.sigterm.data = &l;
     uv_signal_start(&l.sigint, on_signal, SIGINT);
     uv_signal_start(&l.sigterm, on_signal, SIGTERM);
-    printf("live page: %s (between runs: start the next one from the page, Ctrl-C to leave)\n", webapi_url(page));
+    printf("live page: %s (between runs: start the next one from the page, Ctrl-C to leave)\n",
+           webapi_url(page));
     fflush(stdout);
     uv_run(&l.loop, UV_RUN_DEFAULT);
     uv_close((uv_handle_t *)&l.sigint, closed);

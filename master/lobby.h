@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 typedef struct lobby_next {
-  double target;       /* users (closed model) or iterations/s (open model) */
+  double target; /* users (closed model) or iterations/s (open model) */
   bool is_rate;
   int64_t duration_ns; /* 0 = the scenario's */
 } lobby_next;

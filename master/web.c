@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/secret.h"
 #include "common/log.h"
+#include "common/secret.h"
 
 #define URL_MAX 2048
 #define HEADER_MAX 512
@@ -112,26 +112,38 @@ static void send_bytes(conn *c, const char *data, size_t len, bool close_after) 
 
 static const char *status_text(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 431: return "Request Header Fields Too Large";
-    default: return status < 500 ? "Client Error" : "Internal Server Error";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 414:
+      return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 431:
+      return "Request Header Fields Too Large";
+    default:
+      return status < 500 ? "Client Error" : "Internal Server Error";
   }
 }
 
 /* Headers every answer carries: nothing cached, no sniffing, no framing, and no CORS header ever. */
-#define COMMON_HEADERS                                                                        \
+#define COMMON_HEADERS                                                                             \
   "Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\n" \
-  "X-Frame-Options: DENY\r\nContent-Security-Policy: default-src 'self'; script-src 'self' "   \
-  "'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "            \
+  "X-Frame-Options: DENY\r\nContent-Security-Policy: default-src 'self'; script-src 'self' "       \
+  "'unsafe-inline'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "                \
   "frame-ancestors 'none'\r\n"
 
 void web_respond(web_request *req, int status, const char *type, const char *body, size_t len) {
@@ -168,9 +180,9 @@ void web_respond(web_request *req, int status, const char *type, const char *bod
 }
 
 void web_sse_begin(web_request *req) {
-  static const char head[] =
-      "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n" COMMON_HEADERS "Connection: keep-alive\r\n\r\n"
-      ": loadctl live\n\n";
+  static const char head[] = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n" COMMON_HEADERS
+                             "Connection: keep-alive\r\n\r\n"
+                             ": loadctl live\n\n";
   conn *c = req->conn;
 
   if (c->answered) return;
@@ -329,7 +341,8 @@ static int refuse(const web *w, const conn *c, const char *method, const char *p
   if (c->present[H_ORIGIN] && strcmp(c->headers[H_ORIGIN], own) != 0)
     return snprintf(why, len, "cross-origin request from '%s' refused (no CORS)", c->headers[H_ORIGIN]), 403;
   if (w->has_token && !shell_path(method, path) && !token_ok(w, c))
-    return snprintf(why, len, "this server needs 'Authorization: Bearer <token>' (the --web-token file)"), 401;
+    return snprintf(why, len, "this server needs 'Authorization: Bearer <token>' (the --web-token file)"),
+           401;
   if (!w->has_token && strcmp(method, "POST") == 0 && !c->present[H_ORIGIN] && !c->present[H_CLIENT] &&
       strcmp(c->headers[H_FETCH_SITE], "same-origin") != 0)
     return snprintf(why, len,
@@ -359,16 +372,20 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 static void serve(conn *c) {
   web *w = c->w;
   char why[600], *q;
-  web_request req = {.method = http_method_str((enum http_method)c->parser.method), .path = c->url,
-                     .query = "", .body = c->body ? c->body : "", .body_len = c->body_len,
-                     .content_type = c->headers[H_CTYPE], .conn = c};
+  web_request req = {.method = http_method_str((enum http_method)c->parser.method),
+                     .path = c->url,
+                     .query = "",
+                     .body = c->body ? c->body : "",
+                     .body_len = c->body_len,
+                     .content_type = c->headers[H_CTYPE],
+                     .conn = c};
   int status;
 
   uv_read_stop((uv_stream_t *)&c->tcp);
   if (c->fail_status || !c->complete) {
     status = c->fail_status ? c->fail_status : 400;
     snprintf(why, sizeof why, "%s",
-             status == 413 ? "the body is larger than 64 KiB"
+             status == 413   ? "the body is larger than 64 KiB"
              : status == 414 ? "the URL is longer than 2 KiB"
              : status == 431 ? "a header is longer than 512 bytes"
                              : http_errno_description(HTTP_PARSER_ERRNO(&c->parser)));
@@ -421,7 +438,8 @@ static void on_connection(uv_stream_t *server, int status) {
   w->refs++;
   c->next = w->conns;
   w->conns = c;
-  if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0 || uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0)
+  if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0 ||
+      uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0)
     close_conn(c);
 }
 
@@ -451,7 +469,8 @@ static int parse_listen(const char *listen, struct sockaddr_storage *addr) {
 
 static bool addr_is_loopback(const struct sockaddr_storage *a) {
   if (a->ss_family == AF_INET) return (ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr) >> 24) == 127;
-  return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &in6addr_loopback, sizeof in6addr_loopback) == 0;
+  return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &in6addr_loopback, sizeof in6addr_loopback) ==
+         0;
 }
 
 int web_listen_is_loopback(const char *listen, bool *loopback) {
@@ -472,7 +491,8 @@ int web_free_port(const char *listen) {
   else
     ((struct sockaddr_in *)&addr)->sin_port = 0;
   if ((fd = socket(addr.ss_family, SOCK_STREAM, 0)) < 0) return -errno;
-  if (bind(fd, (struct sockaddr *)&addr, addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) == 0 &&
+  if (bind(fd, (struct sockaddr *)&addr,
+           addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in)) == 0 &&
       getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
     port = ntohs(addr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr)->sin6_port
                                             : ((struct sockaddr_in *)&addr)->sin_port);
@@ -525,8 +545,10 @@ int web_start(uv_loop_t *loop, const web_config *cfg, web **out, char *err, size
   w->loopback = addr_is_loopback(&addr);
   w->has_token = cfg->token != NULL;
   if (cfg->token) snprintf(w->token, sizeof w->token, "%s", cfg->token);
-  w->settings = (http_parser_settings){.on_url = on_url, .on_header_field = on_header_field,
-                                       .on_header_value = on_header_value, .on_body = on_body,
+  w->settings = (http_parser_settings){.on_url = on_url,
+                                       .on_header_field = on_header_field,
+                                       .on_header_value = on_header_value,
+                                       .on_body = on_body,
                                        .on_message_complete = on_complete};
   uv_tcp_init(loop, &w->server);
   w->server.data = w;

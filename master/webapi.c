@@ -48,9 +48,10 @@ static json_t *workers_json(registry *reg, size_t max) {
   for (size_t i = 0; reg && i < registry_count(reg) && i < max; i++) {
     registry_worker *w = registry_at(reg, i);
     const char *state = w->state >= 0 && w->state <= REGISTRY_FAILED ? worker_states[w->state] : "?";
-    json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:s,s:b,s:I,s:I}", "id", w->id, "hostname", w->hostname, "threads",
-                          w->threads, "cores", w->cores, "state", w->live ? state : "missing", "live", w->live,
-                          "users", (json_int_t)w->users, "intervals", (json_int_t)w->intervals);
+    json_t *o =
+        json_pack("{s:s,s:s,s:i,s:i,s:s,s:b,s:I,s:I}", "id", w->id, "hostname", w->hostname, "threads",
+                  w->threads, "cores", w->cores, "state", w->live ? state : "missing", "live", w->live,
+                  "users", (json_int_t)w->users, "intervals", (json_int_t)w->intervals);
     json_object_set_new(o, "cpu", w->cpu_samples ? json_real(w->cpu_permille / 10.0) : json_null());
     json_array_append_new(arr, o);
   }
@@ -88,7 +89,8 @@ static json_t *totals_json(const stats_interval *cum, double elapsed_s, json_t *
       if (strcmp(json_string_value(json_object_get(n, "name")), e->name) != 0) continue;
       json_object_set_new(n, "total_count", json_integer(e->count));
       json_object_set_new(n, "total_errors", json_integer(e->errors));
-      json_object_set_new(n, "total_p95_ms", e->count ? json_real(rundir_pct_ms(e->latency, 95)) : json_null());
+      json_object_set_new(n, "total_p95_ms",
+                          e->count ? json_real(rundir_pct_ms(e->latency, 95)) : json_null());
     }
   }
   t = point("(all)", count, errors, all, elapsed_s > 0 ? elapsed_s : 1);
@@ -102,9 +104,9 @@ static json_t *failures_json(const stats_interval *cum) {
   for (size_t i = 0; i < cum->nentries; i++)
     for (int k = 0; k < cum->entries[i].nfailures && json_array_size(arr) < FAILURES_SHOWN; k++) {
       const stats_failure *f = &cum->entries[i].failures[k];
-      json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:I}", "name", cum->entries[i].name, "kind",
-                                           stats_err_name(f->kind), "message", f->message, "count",
-                                           (json_int_t)f->count));
+      json_array_append_new(
+          arr, json_pack("{s:s,s:s,s:s,s:I}", "name", cum->entries[i].name, "kind", stats_err_name(f->kind),
+                         "message", f->message, "count", (json_int_t)f->count));
     }
   return arr;
 }
@@ -128,11 +130,11 @@ static json_t *interval_json(const webapi *a, const stats_interval *iv, const st
   }
   all = point("(all)", count, errors, h, secs);
   hist_destroy(h);
-  o = json_pack("{s:s,s:s,s:f,s:I,s:I,s:I,s:f,s:I,s:I,s:f,s:f}", "state", a->cfg.ops->state(a->cfg.ud), "model",
-                a->cfg.model, "elapsed_s", (double)elapsed_ns / 1e9, "start_ms", (json_int_t)iv->start_ms,
-                "interval_ms", (json_int_t)iv->interval_ms, "users", (json_int_t)iv->users, "rate", iv->rate,
-                "dropped", (json_int_t)iv->dropped, "iterations", (json_int_t)iv->iterations, "rps",
-                (double)count / secs, "eps", (double)errors / secs);
+  o = json_pack("{s:s,s:s,s:f,s:I,s:I,s:I,s:f,s:I,s:I,s:f,s:f}", "state", a->cfg.ops->state(a->cfg.ud),
+                "model", a->cfg.model, "elapsed_s", (double)elapsed_ns / 1e9, "start_ms",
+                (json_int_t)iv->start_ms, "interval_ms", (json_int_t)iv->interval_ms, "users",
+                (json_int_t)iv->users, "rate", iv->rate, "dropped", (json_int_t)iv->dropped, "iterations",
+                (json_int_t)iv->iterations, "rps", (double)count / secs, "eps", (double)errors / secs);
   json_object_set_new(o, "all", all);
   json_object_set_new(o, "totals", totals_json(cum, (double)elapsed_ns / 1e9, names));
   json_object_set_new(o, "names", names);
@@ -148,14 +150,15 @@ static void broadcast(webapi *a, const char *event, const json_t *data) {
   free(text);
 }
 
-void webapi_interval(webapi *a, const stats_interval *iv, const stats_interval *cumulative,
-                     const json_t *ths, int64_t elapsed_ns) {
+void webapi_interval(webapi *a, const stats_interval *iv, const stats_interval *cumulative, const json_t *ths,
+                     int64_t elapsed_ns) {
   json_t *o;
   if (!a) return;
   o = interval_json(a, iv, cumulative, elapsed_ns);
   json_object_set_new(o, "thresholds", ths ? json_deep_copy(ths) : json_array());
   json_object_set_new(o, "workers", workers_json(a->cfg.reg, WORKERS_SHOWN));
-  json_object_set_new(o, "workers_total", json_integer(a->cfg.reg ? (json_int_t)registry_count(a->cfg.reg) : 0));
+  json_object_set_new(o, "workers_total",
+                      json_integer(a->cfg.reg ? (json_int_t)registry_count(a->cfg.reg) : 0));
   json_decref(a->last);
   a->last = o;
   broadcast(a, "interval", o);
@@ -194,8 +197,8 @@ json_t *webapi_final_of(const char *dir, bool next_offered) {
     json_decref(sum);
     return NULL;
   }
-  o = json_pack("{s:s,s:s,s:s,s:b}", "status", status ? status : "unknown", "report", "/report.html", "dir", dir,
-                "next", next_offered);
+  o = json_pack("{s:s,s:s,s:s,s:b}", "status", status ? status : "unknown", "report", "/report.html", "dir",
+                dir, "next", next_offered);
   if (sum) {
     json_object_set(o, "totals", json_object_get(sum, "totals"));
     json_object_set(o, "thresholds", json_object_get(sum, "thresholds"));
@@ -213,8 +216,8 @@ size_t webapi_clients(const webapi *a) {
 /* ---- routes ---- */
 
 static void get_stats(webapi *a, web_request *req) {
-  json_t *o = a->last ? json_deep_copy(a->last) : json_pack("{s:I,s:f,s:o}", "users", (json_int_t)0, "rps", 0.0,
-                                                              "names", json_array());
+  json_t *o = a->last ? json_deep_copy(a->last)
+                      : json_pack("{s:I,s:f,s:o}", "users", (json_int_t)0, "rps", 0.0, "names", json_array());
   json_object_set_new(o, "state", json_string(a->cfg.ops->state(a->cfg.ud)));
   json_object_set_new(o, "workers", workers_json(a->cfg.reg, WORKERS_SHOWN));
   reply_json(req, 200, o);
@@ -235,8 +238,9 @@ static void get_file(webapi *a, web_request *req, const char *name, const char *
 
   snprintf(path, sizeof path, "%s/%s", a->cfg.dir, name);
   if (!a->final || !(f = fopen(path, "rb"))) {
-    reply_error(req, 404, a->final ? "the report was not written (see the master's log)"
-                                   : "the report is written when the run ends");
+    reply_error(req, 404,
+                a->final ? "the report was not written (see the master's log)"
+                         : "the report is written when the run ends");
     return;
   }
   if (fseek(f, 0, SEEK_END) == 0 && (len = (size_t)ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
@@ -256,13 +260,14 @@ static int parse_duration(json_t *v, int64_t *out_ns, char *why, size_t len) {
     *out_ns = (int64_t)(secs * 1e9);
     return 0;
   }
-  return snprintf(why, len, "\"duration\" must be a duration like \"30s\" or \"2m\", or seconds > 0"), -EINVAL;
+  return snprintf(why, len, "\"duration\" must be a duration like \"30s\" or \"2m\", or seconds > 0"),
+         -EINVAL;
 }
 
 /* {"users": N} or {"rate": R}, and with duration_ns (POST /api/next) an optional "duration"; 0 or 400 with
  * the reason in why. */
-static int parse_target(const web_request *req, double *target, bool *is_rate, int64_t *duration_ns, char *why,
-                        size_t len) {
+static int parse_target(const web_request *req, double *target, bool *is_rate, int64_t *duration_ns,
+                        char *why, size_t len) {
   json_error_t jerr;
   json_t *body;
   const char *key = NULL, *k;
@@ -283,7 +288,8 @@ static int parse_target(const web_request *req, double *target, bool *is_rate, i
       return -EINVAL;
     }
     if (strcmp(k, "users") != 0 && strcmp(k, "rate") != 0) {
-      snprintf(why, len, "unknown key '%.64s' (expected \"users\" or \"rate\"%s)", k, duration_ns ? " and \"duration\"" : "");
+      snprintf(why, len, "unknown key '%.64s' (expected \"users\" or \"rate\"%s)", k,
+               duration_ns ? " and \"duration\"" : "");
       json_decref(body);
       return -EINVAL;
     }
@@ -347,8 +353,9 @@ static void post_next(webapi *a, web_request *req) {
   if (rc < 0)
     reply_error(req, status_of(rc), why);
   else
-    reply_json(req, 200, json_pack("{s:s,s:f,s:f}", "next", is_rate ? "rate" : "users", "target", target,
-                                   "duration_s", (double)duration_ns / 1e9));
+    reply_json(req, 200,
+               json_pack("{s:s,s:f,s:f}", "next", is_rate ? "rate" : "users", "target", target, "duration_s",
+                         (double)duration_ns / 1e9));
 }
 
 static void post_stop(webapi *a, web_request *req) {

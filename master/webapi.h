@@ -30,16 +30,16 @@ typedef struct webapi_ops {
 } webapi_ops;
 
 typedef struct webapi_config {
-  const char *listen;       /* --web [HOST:]PORT */
-  const char *token;        /* bearer token or NULL */
-  const char *run_id;       /* borrowed for the webapi's life */
-  const char *dir;          /* run directory */
-  const char *model;        /* "closed" or "open" */
-  json_t *run_info;         /* run.json content (borrowed, read on /api/run) */
-  const report *rep;        /* the run's report (borrowed: /api/chart), NULL between runs */
-  registry *reg;            /* workers (borrowed, may be NULL) */
-  bool next_offered;        /* the page may start another run when this one ends (loadctl master --web) */
-  const json_t *final;      /* between runs: the last run's "done" event (copied), else NULL */
+  const char *listen;  /* --web [HOST:]PORT */
+  const char *token;   /* bearer token or NULL */
+  const char *run_id;  /* borrowed for the webapi's life */
+  const char *dir;     /* run directory */
+  const char *model;   /* "closed" or "open" */
+  json_t *run_info;    /* run.json content (borrowed, read on /api/run) */
+  const report *rep;   /* the run's report (borrowed: /api/chart), NULL between runs */
+  registry *reg;       /* workers (borrowed, may be NULL) */
+  bool next_offered;   /* the page may start another run when this one ends (loadctl master --web) */
+  const json_t *final; /* between runs: the last run's "done" event (copied), else NULL */
   const webapi_ops *ops;
   void *ud;
 } webapi_config;
@@ -53,8 +53,8 @@ const char *webapi_url(const webapi *a);
 
 /* One merged interval: the /api/stats figures are replaced and an "interval" event goes to every open
  * page. ths: the thresholds evaluated so far (borrowed JSON array, may be NULL). NULL a is fine. */
-void webapi_interval(webapi *a, const stats_interval *iv, const stats_interval *cumulative,
-                     const json_t *ths, int64_t elapsed_ns);
+void webapi_interval(webapi *a, const stats_interval *iv, const stats_interval *cumulative, const json_t *ths,
+                     int64_t elapsed_ns);
 
 /* A change was made (run.json "changes" entry, borrowed): a "change" event (the page marks its charts). */
 void webapi_change(webapi *a, const json_t *change);

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/executor.h"
 #include "master/control.h"
 #include "master/web.h"
-#include "common/executor.h"
 
 #define S 1000000000LL
 
@@ -22,7 +22,7 @@ START_TEST(jump_in_hold) {
   ck_assert_int_eq(control_override(st, 2, 15 * S, 40, 0, out, &n), 0);
   ck_assert_int_eq(n, 4); /* ramp, hold cut at 15 s, jump, hold */
   ck_assert_int_eq(executor_total_ns(out, n), 30 * S);
-  ck_assert_double_eq_tol(executor_target_at(out, n, 5 * S), 50, 1e-9);      /* the past is unchanged */
+  ck_assert_double_eq_tol(executor_target_at(out, n, 5 * S), 50, 1e-9);       /* the past is unchanged */
   ck_assert_double_eq_tol(executor_target_at(out, n, 15 * S - 1), 100, 1e-6); /* up to the change */
   ck_assert_double_eq_tol(executor_target_at(out, n, 15 * S), 40, 1e-9);
   ck_assert_double_eq_tol(executor_target_at(out, n, 29 * S), 40, 1e-9);
