@@ -125,9 +125,7 @@ int export_merge_run(const char *run_dir, const char *type, pprof_profile **out)
   return *out ? 0 : -ENOENT;
 }
 
-/* The value a type's folded and speedscope exports show: CPU time, contention delay, bytes in use (heap),
- * bytes allocated (allocs); else the last sample type (goroutine: its count). */
-static size_t shown_value(const pprof_profile *p, const char *type) {
+size_t export_shown_value(const pprof_profile *p, const char *type) {
   static const char *const pref[][2] = {
       {"cpu", "cpu"}, {"mutex", "delay"}, {"block", "delay"}, {"heap", "inuse_space"}, {"allocs", "alloc_space"}};
   for (size_t i = 0; i < sizeof pref / sizeof *pref; i++) {
@@ -139,7 +137,7 @@ static size_t shown_value(const pprof_profile *p, const char *type) {
 
 static int write_three(const pprof_profile *p, const char *run_dir, const char *type) {
   char path[4096], name[64];
-  size_t vi = shown_value(p, type);
+  size_t vi = export_shown_value(p, type);
   int rc;
   snprintf(name, sizeof name, "%s profile", type);
   snprintf(path, sizeof path, "%s/profile-%s.pb.gz", run_dir, type);

@@ -27,6 +27,11 @@ int export_pprof_file(const pprof_profile *p, const char *path);
  */
 int export_merge_run(const char *run_dir, const char *type, pprof_profile **out);
 
+/* The value index a type's folded and speedscope exports (and the report's views) show: CPU time (cpu),
+ * contention delay (mutex, block), bytes in use (heap), bytes allocated (allocs); else the last sample
+ * type (goroutine: its count). */
+size_t export_shown_value(const pprof_profile *p, const char *type);
+
 #define EXPORT_MAX_TYPES 16 /* distinct profile types exported per run */
 
 /* Write run_dir/profile-<type>.pb.gz (every sample type), .folded and .speedscope.json (one value: cpu time,

@@ -10,6 +10,7 @@
 #include "common/rundir.h"
 #include "master/profile/corrjoin.h"
 #include "master/profile/export.h"
+#include "master/profile/proftypes.h"
 
 /* ---------- trees ---------- */
 
@@ -280,6 +281,8 @@ int flame_run_data(const char *run_dir, json_t **out) {
     if (slow && typ) split_slow(p, j, slow, typ);
   }
   rc = flame_data(p, slow, typ, out);
+  json_t *types = NULL;
+  if (rc == 0 && *out && proftypes_data(run_dir, &types) == 0) json_object_set_new(*out, "types", types);
 out:
   corrjoin_free(j);
   pprof_free(p);
@@ -299,6 +302,8 @@ int flame_write_html(FILE *out, const json_t *data) {
   fprintf(
       out,
       "<section id=\"profile\" class=\"lc-prof\"><h2>Profile (%s)</h2><style>%s</style>\n"
+      "<p>Profile type <select id=\"lc-type\"></select> <span id=\"lc-unit\" class=\"lc-note\"></span> "
+      "<span class=\"lc-note\">(flame graph, treemap, call graph and top functions)</span></p>\n"
       "<h3>Flame graph</h3><div id=\"lc-flame\"></div>\n"
       "<h3>Differential flame graph: slow vs typical requests</h3><p class=\"lc-note\">width = slow "
       "requests' "

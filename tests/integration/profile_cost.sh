@@ -106,3 +106,26 @@ done
 top=$(go tool pprof -top "$WORK/run-slow/profile-cpu.pb.gz")
 echo "$top" | grep -q 'main.fraudScore' || fail "go tool pprof -top of profile-cpu.pb.gz does not list main.fraudScore"
 echo "ok: profile-<type> exports for cpu heap allocs mutex block goroutine open in go tool pprof"
+
+# (4) the report's profile-type selector: every collected type's views with its unit, drawn by the page
+python3 - "$WORK/run-slow/report.html" <<'PY' || fail "report.html profile data lacks a collected type"
+import json, re, sys
+html = open(sys.argv[1], encoding="utf-8").read()
+m = re.search(r'<script type="application/json" id="lc-prof-data">(.*?)</script>', html, re.S)
+types = json.loads(m.group(1))["types"]
+want = {"goroutine": "count", "heap": "bytes", "allocs": "bytes", "mutex": "nanoseconds", "block": "nanoseconds"}
+print("report types:", {k: (v["value"], v["unit"], v["total"]) for k, v in types.items()})
+sys.exit(0 if all(types.get(k, {}).get("unit") == u and "flame" in types[k] and "top" in types[k]
+                  for k, u in want.items()) and types["goroutine"]["total"] > 0 else 1)
+PY
+if command -v chromium >/dev/null; then
+  timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync --user-data-dir="$WORK/chrome" \
+    --window-size=1400,2400 --virtual-time-budget=3000 --dump-dom "file://$WORK/run-slow/report.html#type=heap" \
+    2>/dev/null >"$WORK/dom.html" || fail "chromium --dump-dom"
+  grep -q 'data-profile="ok"' "$WORK/dom.html" || fail "the profile section's script did not finish"
+  grep -q 'id="lc-unit"[^>]*>value: inuse_space, unit: bytes<' "$WORK/dom.html" || fail "#type=heap did not select heap"
+  echo "ok: chromium drew the profile section with heap selected"
+else
+  echo "NOTE: chromium missing; the selector's drawing is not checked (its data is)"
+fi
