@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/jsonlines.h"
 #include "common/rundir.h"
 #include "common/secret.h"
 #include "master/report/html.h"
@@ -114,30 +115,17 @@ static void put_run(json_t *runs, json_t *line) {
 }
 
 int history_load(const char *runs_root, json_t **out, int *bad_lines) {
-  char path[4096], *buf = NULL;
-  size_t cap = 0;
-  ssize_t n;
-  json_t *runs;
-  FILE *f;
-  int bad = 0;
+  char path[4096];
+  json_t *runs, *line;
+  jsonlines *j;
+  int rc;
 
   snprintf(path, sizeof path, "%s/%s", runs_root, HISTORY_INDEX);
-  if (!(f = fopen(path, "r"))) return -errno;
+  if ((rc = jsonlines_open(path, NULL, NULL, &j)) < 0) return rc;
   runs = json_array();
-  while ((n = getline(&buf, &cap, f)) >= 0) {
-    json_t *line;
-    if (n <= 1) continue;
-    line = buf[n - 1] == '\n' ? json_loads(buf, 0, NULL) : NULL;
-    if (!json_is_object(line)) {
-      json_decref(line);
-      bad++;
-      continue;
-    }
-    put_run(runs, line);
-  }
-  free(buf);
-  fclose(f);
-  if (bad_lines) *bad_lines = bad;
+  while ((line = jsonlines_next(j))) put_run(runs, line);
+  if (bad_lines) *bad_lines = jsonlines_skipped(j);
+  jsonlines_close(j);
   *out = runs;
   return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jsonlines.h"
 #include "common/rundir.h"
 #include "master/profile/correlate.h"
 
@@ -224,20 +225,7 @@ int corrjoin_class(const corrjoin *j, const char *trace, const char *span, const
 }
 
 json_t *corrjoin_read_jsonl(const char *run_dir, const char *name) {
-  char path[4096], *line = NULL;
-  size_t cap = 0;
-  snprintf(path, sizeof path, "%s/%s", run_dir, name);
-  FILE *f = fopen(path, "r");
-  if (!f) return NULL;
-  json_t *a = json_array();
-  while (a && getline(&line, &cap, f) > 0) {
-    json_t *o = json_loads(line, 0, NULL);
-    if (json_is_object(o)) json_array_append(a, o);
-    json_decref(o);
-  }
-  free(line);
-  fclose(f);
-  return a;
+  return jsonlines_read_all(run_dir, name, NULL);
 }
 
 int corrjoin_create_run(const char *run_dir, corrjoin **out) {

@@ -50,8 +50,8 @@ int corrjoin_class(const corrjoin *j, const char *trace, const char *span, const
 /* s pooled in j (equal strings give the same pointer, as corrjoin_request's do). */
 const char *corrjoin_pool(corrjoin *j, const char *s);
 
-/* The JSON objects of run_dir/name, one per line (a malformed line, e.g. cut by kill -9, is skipped); NULL
- * when the file cannot be read. New reference. */
+/* The JSON objects of run_dir/name (common/jsonlines: torn and malformed lines skipped); NULL when the
+ * file cannot be read. New reference. */
 json_t *corrjoin_read_jsonl(const char *run_dir, const char *name);
 
 /* The join of a run directory: its exemplars.jsonl and intervals.jsonl. 0 or -ENOMEM. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/jsonlines.h"
 #include "common/rundir.h"
 #include "master/profile/source.h"
 
@@ -65,14 +66,14 @@ static double covered(const acc *a, int64_t t0, int64_t t1) {
 
 /* Requests per name from intervals.jsonl, each interval weighted by its share inside the cpu windows. */
 static int add_requests(acc *a, const char *run_dir) {
-  char path[4096], *line = NULL;
-  size_t cap = 0;
+  char path[4096];
   int rc = 0;
-  FILE *f;
+  jsonlines *j;
+  json_t *o;
   snprintf(path, sizeof path, "%s/%s", run_dir, RUNDIR_INTERVALS);
-  if (!(f = fopen(path, "r"))) return 0; /* no intervals: no request counts, no costs */
-  while (rc == 0 && getline(&line, &cap, f) > 0) {
-    json_t *o = json_loads(line, 0, NULL), *s;
+  if (jsonlines_open(path, NULL, NULL, &j) < 0) return 0; /* no intervals: no request counts, no costs */
+  while (rc == 0 && (o = jsonlines_next(j))) {
+    json_t *s;
     const char *name = json_string_value(json_object_get(o, "name"));
     int64_t t = json_integer_value(json_object_get(o, "t"));
     int64_t len = json_integer_value(json_object_get(o, "interval_ms"));
@@ -85,8 +86,7 @@ static int add_requests(acc *a, const char *run_dir) {
     }
     json_decref(o);
   }
-  free(line);
-  fclose(f);
+  jsonlines_close(j);
   return rc;
 }
 

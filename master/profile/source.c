@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/jsonlines.h"
 #include "master/profile/folded.h"
 #include "master/profile/pprof.h"
 
@@ -553,24 +554,21 @@ static void copy_str(json_t *obj, const char *key, char *dst, size_t size) {
 }
 
 int source_read_index(const char *profiles_dir, source_window **out, size_t *n) {
-  char path[1400], line[8192];
+  char path[1400];
   size_t cap = 0;
+  jsonlines *j;
+  json_t *o;
+  int rc;
   snprintf(path, sizeof path, "%s/%s", profiles_dir, SOURCE_INDEX);
   *out = NULL;
   *n = 0;
-  FILE *f = fopen(path, "r");
-  if (!f) return -errno;
-  while (fgets(line, sizeof line, f)) {
-    json_t *o = json_loads(line, 0, NULL);
-    if (!json_is_object(o)) {
-      json_decref(o);
-      continue;
-    }
+  if ((rc = jsonlines_open(path, NULL, NULL, &j)) < 0) return rc;
+  while ((o = jsonlines_next(j))) {
     if (*n == cap) {
       source_window *nw = realloc(*out, (cap = cap ? cap * 2 : 64) * sizeof *nw);
       if (!nw) {
         json_decref(o);
-        fclose(f);
+        jsonlines_close(j);
         return -ENOMEM;
       }
       *out = nw;
@@ -587,7 +585,7 @@ int source_read_index(const char *profiles_dir, source_window **out, size_t *n) 
     copy_str(o, "error", w->error, sizeof w->error);
     json_decref(o);
   }
-  fclose(f);
+  jsonlines_close(j);
   return 0;
 }
 

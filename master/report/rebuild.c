@@ -10,20 +10,20 @@
 #include <sys/stat.h>
 
 #include "common/hlog.h"
+#include "common/jsonlines.h"
 #include "common/rundir.h"
 #include "master/profile/correlate.h"
 #include "master/profile/cost.h"
 
 /* A .jsonl file read line by line, with one line of look-ahead. */
 typedef struct jsonl {
-  FILE *f;
+  jsonlines *r;
   const char *file;
-  char *line;
-  size_t cap;
-  long lineno;
   json_t *pending;
   FILE *notes;
 } jsonl;
+
+static void skipped(void *ctx, long lineno, const char *why);
 
 static int jsonl_open(jsonl *j, const char *dir, const char *name, FILE *notes) {
   char path[4096];
@@ -32,14 +32,12 @@ static int jsonl_open(jsonl *j, const char *dir, const char *name, FILE *notes) 
   snprintf(path, sizeof path, "%s/%s", dir, name);
   j->file = name;
   j->notes = notes;
-  j->f = fopen(path, "r");
-  return j->f ? 0 : -errno;
+  return jsonlines_open(path, skipped, j, &j->r);
 }
 
 static void jsonl_close(jsonl *j) {
-  if (j->f) fclose(j->f);
+  jsonlines_close(j->r);
   json_decref(j->pending);
-  free(j->line);
 }
 
 static void note(FILE *notes, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -53,27 +51,19 @@ static void note(FILE *notes, const char *fmt, ...) {
   fputc('\n', notes);
 }
 
-/* Peek at the next valid line (borrowed; NULL at end). Bad lines are skipped with a note. */
-static json_t *jsonl_peek(jsonl *j) {
-  ssize_t n;
+/* common/jsonlines skips torn and bad lines; each gets a note. */
+static void skipped(void *ctx, long lineno, const char *why) {
+  const jsonl *j = ctx;
+  if (why[0] == 't')
+    note(j->notes, "%s: line %ld is truncated (the run was cut off while writing it); ignored", j->file, lineno);
+  else
+    note(j->notes, "%s: line %ld is not a JSON object; skipped", j->file, lineno);
+}
 
-  if (j->pending || !j->f) return j->pending;
-  while ((n = getline(&j->line, &j->cap, j->f)) >= 0) {
-    json_error_t jerr;
-    j->lineno++;
-    if (n == 0 || j->line[0] == '\n') continue;
-    if (j->line[n - 1] != '\n') {
-      note(j->notes, "%s: line %ld is truncated (the run was cut off while writing it); ignored", j->file,
-           j->lineno);
-      continue;
-    }
-    j->pending = json_loads(j->line, 0, &jerr);
-    if (j->pending && json_is_object(j->pending)) return j->pending;
-    json_decref(j->pending);
-    j->pending = NULL;
-    note(j->notes, "%s: line %ld is not a JSON object; skipped", j->file, j->lineno);
-  }
-  return NULL;
+/* Peek at the next valid line (borrowed; NULL at end). */
+static json_t *jsonl_peek(jsonl *j) {
+  if (!j->pending && j->r) j->pending = jsonlines_next(j->r);
+  return j->pending;
 }
 
 static json_t *jsonl_take(jsonl *j) {
@@ -266,7 +256,7 @@ static int load_intervals(loader *ld) {
     const char *name = json_string_value(json_object_get(line, "name"));
     if (json_array_size(lines) && jint(json_array_get(lines, 0), "t") != jint(line, "t")) {
       note(ld->notes, "%s: interval before line %ld has no \"(all)\" line; dropped", RUNDIR_INTERVALS,
-           ld->intervals.lineno);
+           jsonlines_lineno(ld->intervals.r));
       json_array_clear(lines);
     }
     if (name && strcmp(name, RUNDIR_TOTAL_NAME) == 0) {
@@ -279,7 +269,7 @@ static int load_intervals(loader *ld) {
   }
   if (json_array_size(lines))
     note(ld->notes, "%s: the last interval (before line %ld) is incomplete (run cut off); ignored",
-         RUNDIR_INTERVALS, ld->intervals.lineno + 1);
+         RUNDIR_INTERVALS, jsonlines_lineno(ld->intervals.r) + 1);
   json_decref(lines);
   return rc;
 }
