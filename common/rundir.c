@@ -210,6 +210,26 @@ int rundir_write_file(const char *dir, const char *name, const char *data, size_
   return rc;
 }
 
+int rundir_write_stream(const char *dir, const char *name, rundir_fill_fn fill, void *ctx) {
+  char *buf = NULL, parent[4096];
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  int rc;
+
+  if (!f) return -ENOMEM;
+  rc = fill(f, ctx);
+  if (fclose(f) != 0 && rc == 0) rc = -ENOMEM;
+  if (rc == 0 && !dir) { /* a path: split it into its directory and file name */
+    const char *slash = strrchr(name, '/');
+    snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - name) : 1, slash ? name : ".");
+    dir = slash == name ? "" : parent;
+    name = slash ? slash + 1 : name;
+  }
+  if (rc == 0) rc = rundir_write_file(dir, name, buf, len);
+  free(buf);
+  return rc;
+}
+
 int rundir_write_json(const char *dir, const char *name, const json_t *value) {
   char *text = json_dumps(value, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
   char *with_nl;

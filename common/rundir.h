@@ -59,6 +59,12 @@ int rundir_close(rundir *rd);
 /* Write data to dir/name atomically (name.tmp, fsync, rename). 0 or negative errno. */
 int rundir_write_file(const char *dir, const char *name, const char *data, size_t len);
 
+/* What fill prints into f (a memory stream), written as rundir_write_file writes (secrets hidden, whole
+ * file or nothing). name is relative to dir, or, with dir NULL, a path of its own ("x.xml", "out/x.xml").
+ * fill returns 0 or -errno; its error, else the write's, is returned. */
+typedef int (*rundir_fill_fn)(FILE *f, void *ctx);
+int rundir_write_stream(const char *dir, const char *name, rundir_fill_fn fill, void *ctx);
+
 /* Write JSON to dir/name atomically, indented. 0 or negative errno. */
 int rundir_write_json(const char *dir, const char *name, const json_t *value);
 

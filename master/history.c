@@ -195,38 +195,34 @@ static void runs_table(FILE *f, const json_t *runs, size_t from) {
   fputs("</table></section>\n", f);
 }
 
-int history_write_html(const json_t *runs, size_t from, const char *path) {
-  char *buf = NULL, *data = NULL, dir[4096];
-  size_t len = 0;
-  const char *slash = strrchr(path, '/');
-  json_t *d = trend_data(runs, from);
-  FILE *f = open_memstream(&buf, &len);
-  int rc;
+typedef struct page {
+  const json_t *runs;
+  size_t from;
+  const char *data; /* the trend chart's JSON */
+} page;
 
-  if (!f || !d || !(data = json_dumps(d, JSON_COMPACT | JSON_ESCAPE_SLASH | JSON_REAL_PRECISION(6)))) {
-    if (f) fclose(f);
-    free(buf);
-    json_decref(d);
-    return -ENOMEM;
-  }
+/* The page, printed into the stream rundir_write_stream gives. */
+static int fill_html(FILE *f, void *ctx) {
+  const page *p = ctx;
+
   html_begin(f, "loadctl history");
   fprintf(f, "<header><h1>loadctl history</h1><div class=\"meta\">%zu run(s)</div></header>\n<main>\n",
-          json_array_size(runs) - from);
+          json_array_size(p->runs) - p->from);
   fputs("<section><h2>p99 per request across runs</h2><div data-chart=\"trend\"></div></section>\n", f);
-  runs_table(f, runs, from);
-  fprintf(
-      f,
-      "</main>\n<script type=\"application/json\" id=\"loadctl-data\">%s</script>\n", data);
+  runs_table(f, p->runs, p->from);
+  fprintf(f, "</main>\n<script type=\"application/json\" id=\"loadctl-data\">%s</script>\n", p->data);
   html_scripts(f);
   html_end(f);
+  return ferror(f) ? -EIO : 0;
+}
+
+int history_write_html(const json_t *runs, size_t from, const char *path) {
+  json_t *d = trend_data(runs, from);
+  char *data = d ? json_dumps(d, JSON_COMPACT | JSON_ESCAPE_SLASH | JSON_REAL_PRECISION(6)) : NULL;
+  page pg = {runs, from, data};
+  int rc = data ? rundir_write_stream(NULL, path, fill_html, &pg) : -ENOMEM;
+
   free(data);
   json_decref(d);
-  if (fclose(f) != 0) {
-    free(buf);
-    return -ENOMEM;
-  }
-  snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-  rc = rundir_write_file(slash == path ? "" : dir, slash ? slash + 1 : path, buf, len);
-  free(buf);
   return rc;
 }

@@ -518,13 +518,11 @@ static void xml_escaped(FILE *f, const char *s) {
   }
 }
 
-int thresholds_write_junit(const thresholds *t, const char *path) {
-  char *buf = NULL;
-  size_t len = 0, failures = 0;
-  FILE *f = open_memstream(&buf, &len);
-  int rc;
+/* The JUnit XML, printed into the stream rundir_write_stream gives. */
+static int fill_junit(FILE *f, void *ctx) {
+  const thresholds *t = ctx;
+  size_t failures = 0;
 
-  if (!f) return -ENOMEM;
   for (size_t i = 0; t && i < t->n; i++) failures += !(t->items[i].evaluated && t->items[i].ok);
   fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites tests=\"%zu\" failures=\"%zu\">\n",
           thresholds_count(t), failures);
@@ -545,16 +543,9 @@ int thresholds_write_junit(const thresholds *t, const char *path) {
     fprintf(f, " (value %s)\" type=\"threshold\"/>\n    </testcase>\n", value);
   }
   fputs("  </testsuite>\n</testsuites>\n", f);
-  if (fclose(f) != 0) {
-    free(buf);
-    return -ENOMEM;
-  }
-  {
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-    rc = rundir_write_file(dir, slash ? slash + 1 : path, buf, len);
-  }
-  free(buf);
-  return rc;
+  return ferror(f) ? -EIO : 0;
+}
+
+int thresholds_write_junit(const thresholds *t, const char *path) {
+  return rundir_write_stream(NULL, path, fill_junit, (void *)t);
 }

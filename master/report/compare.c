@@ -241,14 +241,10 @@ static void html_rows(FILE *f, const json_t *result) {
   }
 }
 
-int compare_write_html(const json_t *result, const char *path) {
-  char *buf = NULL, dir[4096];
-  size_t len = 0;
-  const char *slash = strrchr(path, '/');
-  FILE *f = open_memstream(&buf, &len);
-  int rc;
+/* The page, printed into the stream rundir_write_stream gives. */
+static int fill_html(FILE *f, void *ctx) {
+  const json_t *result = ctx;
 
-  if (!f) return -ENOMEM;
   html_begin(f, "loadctl compare");
   fputs("<header><h1>loadctl compare</h1><div class=\"meta\">A: ", f);
   html_escape(f, json_string_value(json_object_get(result, "a")));
@@ -279,12 +275,9 @@ int compare_write_html(const json_t *result, const char *path) {
   html_findings(f, result);
   fputs("</main>\n<script>document.documentElement.setAttribute('data-status','ok');</script>\n", f);
   html_end(f);
-  if (fclose(f) != 0) {
-    free(buf);
-    return -ENOMEM;
-  }
-  snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
-  rc = rundir_write_file(slash == path ? "" : dir, slash ? slash + 1 : path, buf, len);
-  free(buf);
-  return rc;
+  return ferror(f) ? -EIO : 0;
+}
+
+int compare_write_html(const json_t *result, const char *path) {
+  return rundir_write_stream(NULL, path, fill_html, (void *)result);
 }

@@ -273,19 +273,23 @@ int report_section_write(const report *r, size_t i, FILE *out) {
   return rc;
 }
 
+typedef struct page {
+  const report *r;
+  const char *dir;
+} page;
+
+/* report.html, printed into the stream rundir_write_stream gives. */
+static int fill_html(FILE *f, void *ctx) {
+  const page *p = ctx;
+  return html_write(p->r, p->dir, f);
+}
+
 int report_write(const report *r, const char *dir, char *err, size_t errlen) {
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f;
+  page pg = {r, dir};
   int rc = summary_write(r, dir, err, errlen);
 
   if (rc < 0) return rc;
-  f = open_memstream(&buf, &len);
-  if (!f) return -ENOMEM;
-  rc = html_write(r, dir, f);
-  if (fclose(f) != 0 && rc == 0) rc = -ENOMEM;
-  if (rc == 0) rc = rundir_write_file(dir, RUNDIR_HTML, buf, len);
+  rc = rundir_write_stream(dir, RUNDIR_HTML, fill_html, &pg);
   if (rc < 0) snprintf(err, errlen, "cannot write %s/%s: %s", dir, RUNDIR_HTML, strerror(-rc));
-  free(buf);
   return rc;
 }

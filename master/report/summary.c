@@ -224,20 +224,15 @@ static void write_group_rows(FILE *f, const stats_interval *cum, double secs) {
   groups_free(gs, n);
 }
 
-static int write_stats_csv(const report *r, const char *dir) {
+/* stats.csv's rows, printed into the stream rundir_write_stream gives. */
+static int fill_stats_csv(FILE *f, void *ctx) {
+  const report *r = ctx;
   const stats_interval *cum = report_cumulative(r);
   double secs = report_duration_s(r);
   int64_t count, errors, bytes;
   hist *all = merge_all(cum, 0);
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f;
-  int rc;
 
-  if (!all || !(f = open_memstream(&buf, &len))) {
-    if (all) hist_destroy(all);
-    return -ENOMEM;
-  }
+  if (!all) return -ENOMEM;
   sum_counts(cum, &count, &errors, &bytes);
   fputs(SUMMARY_STATS_HEADER "\n", f);
   for (size_t i = 0; i < cum->nentries; i++) {
@@ -247,20 +242,18 @@ static int write_stats_csv(const report *r, const char *dir) {
   }
   write_group_rows(f, cum, secs);
   stats_row(f, "", "Aggregated", all, count, errors, bytes, secs, NULL);
-  rc = fclose(f) == 0 ? rundir_write_file(dir, RUNDIR_STATS_CSV, buf, len) : -ENOMEM;
-  free(buf);
   hist_destroy(all);
-  return rc;
+  return 0;
 }
 
-static int write_failures_csv(const report *r, const char *dir) {
-  const stats_interval *cum = report_cumulative(r);
-  char *buf = NULL;
-  size_t len = 0;
-  FILE *f = open_memstream(&buf, &len);
-  int rc;
+static int write_stats_csv(const report *r, const char *dir) {
+  return rundir_write_stream(dir, RUNDIR_STATS_CSV, fill_stats_csv, (void *)r);
+}
 
-  if (!f) return -ENOMEM;
+/* failures.csv's rows, printed into the stream rundir_write_stream gives. */
+static int fill_failures_csv(FILE *f, void *ctx) {
+  const stats_interval *cum = report_cumulative(ctx);
+
   fputs(SUMMARY_FAILURES_HEADER "\n", f);
   for (size_t i = 0; i < cum->nentries; i++) {
     const stats_entry *e = &cum->entries[i];
@@ -275,9 +268,11 @@ static int write_failures_csv(const report *r, const char *dir) {
       fprintf(f, ",%" PRId64 "\n", e->failures[k].count);
     }
   }
-  rc = fclose(f) == 0 ? rundir_write_file(dir, RUNDIR_FAILURES_CSV, buf, len) : -ENOMEM;
-  free(buf);
-  return rc;
+  return 0;
+}
+
+static int write_failures_csv(const report *r, const char *dir) {
+  return rundir_write_stream(dir, RUNDIR_FAILURES_CSV, fill_failures_csv, (void *)r);
 }
 
 int summary_write(const report *r, const char *dir, char *err, size_t errlen) {
