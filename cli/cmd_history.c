@@ -9,6 +9,7 @@
 #include "cli/cmd.h"
 #include "common/rundir.h"
 #include "master/history.h"
+#include "master/report/trend.h"
 
 static const char help[] =
     "usage: loadctl history [--runs DIR] [--name REQUEST] [--last N] [--json] [--html FILE]\n"
@@ -107,7 +108,7 @@ int cmd_history(int argc, char **argv) {
   } else {
     list_runs(runs, from);
   }
-  if (html && history_write_html(runs, from, html) < 0) {
+  if (html && trend_write_html(runs, from, html) < 0) {
     fprintf(stderr, "loadctl history: cannot write %s\n", html);
     json_decref(runs);
     return EXIT_RUNTIME;

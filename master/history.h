@@ -17,13 +17,9 @@ int history_append(const char *runs_root, const char *run_dir, const json_t *sum
  * counted in *bad_lines (may be NULL). 0, -ENOENT, or negative errno. */
 int history_load(const char *runs_root, json_t **out, int *bad_lines);
 
-/* A self-contained page with the p99 trend per request name across runs (oldest first; from index
- * `from` of runs, as history_load returns them) and the runs table. 0 or negative errno. */
-int history_write_html(const json_t *runs, size_t from, const char *path);
 
 /* Runs root of a run directory: its parent ("runs/2026-...-x" -> "runs"). buf gets the result. */
 void history_root_of(const char *run_dir, char *buf, size_t size);
 
-#define HISTORY_TREND_NAMES 9 /* request names charted by `loadctl history --html`, besides all requests */
 
 #endif
