@@ -44,6 +44,7 @@ struct http_conn {
   size_t copy_cap;
   http_request again;  /* the request as copied */
   cookiejar *jar; /* owned; one per VU, shared by h1, h2 and curl */
+  const http_conn *jar_of; /* http_conn_share_jar: use this conn's jar instead (NULL = own) */
   int last; /* backend of the last request, HTTP_AUTO before the first */
   int busy;
   http_done_cb done;
@@ -139,6 +140,10 @@ void http_conn_release(http_conn *conn) {
   else c->conns = conn->next;
   if (conn->next) conn->next->prev = conn->prev;
   free(conn);
+}
+
+void http_conn_share_jar(http_conn *conn, const http_conn *owner) {
+  conn->jar_of = owner;
 }
 
 static int is_https(const char *url) {
@@ -252,7 +257,7 @@ int http_conn_send(http_conn *conn, const http_request *req, http_done_cb done, 
   if (conn->busy) return -EBUSY;
   http_request r = *req;
   if (r.timeout_ms <= 0) r.timeout_ms = conn->c->opt.default_timeout_ms;
-  r.jar = conn->jar;
+  r.jar = conn->jar_of ? conn->jar_of->jar : conn->jar;
   int backend = pick(conn->c, &r);
   conn->done = done;
   conn->ud = ud;

@@ -88,6 +88,10 @@ void http_client_close(http_client *c, void (*close_cb)(void *ud), void *ud);
 int http_conn_create(http_client *c, http_conn **out);
 void http_conn_release(http_conn *conn);
 
+/* Send conn's requests with owner's cookie jar (a VU's extra connections, http.batch); owner must outlive
+ * conn's requests. */
+void http_conn_share_jar(http_conn *conn, const http_conn *owner);
+
 /* Start req on conn (one at a time per conn). The request struct and its strings are copied before
  * return. done is called exactly once, later, on the loop thread. 0 or negative errno (-EBUSY when
  * the conn already has a request in flight). */

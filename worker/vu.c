@@ -15,8 +15,11 @@
 
 #define VU_MAX_HEADERS 64
 #define VU_URL_MAX 8192
+#define VU_BATCH_MAX 64 /* requests in one http.batch */
 #define VU_AUTH_PART_MAX 255                             /* bytes of an auth user or password */
 #define VU_AUTH_MAX (6 + 4 * ((2 * VU_AUTH_PART_MAX + 3) / 3) + 1) /* "Basic " + base64 + NUL */
+
+typedef struct vu_slot vu_slot;
 
 struct vu {
   vu_host *host;
@@ -49,6 +52,20 @@ struct vu {
   size_t entry_hint;                 /* index of this VU's last stats entry, tried before a search */
   char url[VU_URL_MAX];
   char url_arg[VU_URL_MAX]; /* the url argument v->url was built from ("" = none) */
+  vu_slot *slots;           /* http.batch: one connection each, kept for the next batch */
+  int nslots, batch_pending, batch_ref;
+};
+
+/* One request of an http.batch on a connection of its own. */
+struct vu_slot {
+  vu *v;
+  int index; /* 1-based position in the batch */
+  http_conn *conn;
+  char name[STATS_NAME_MAX];
+  char method[16];
+  int expect[16];
+  int nexpect;
+  int64_t call_ns;
 };
 
 static const char host_key = 'h';
@@ -314,15 +331,15 @@ static void base64(const unsigned char *src, size_t n, char *dst) {
 }
 
 /* auth = {user, password, type}: basic as an Authorization header (every backend), digest handed to curl
- * (it answers the server's challenge). Arguments 9-11 of __send. 0, or a Lua error. */
-static int read_auth(lua_State *L, vu *v, http_request *req) {
+ * (it answers the server's challenge). Arguments 9-11 of __send (at base + 8..10). 0, or a Lua error. */
+static int read_auth(lua_State *L, vu *v, http_request *req, int base) {
   size_t ul, pl;
-  const char *user = lua_tolstring(L, 9, &ul), *password = lua_tolstring(L, 10, &pl);
+  const char *user = lua_tolstring(L, base + 8, &ul), *password = lua_tolstring(L, base + 9, &pl);
   unsigned char plain[2 * VU_AUTH_PART_MAX + 1];
   if (!user) return 0;
   if (!password || ul > VU_AUTH_PART_MAX || pl > VU_AUTH_PART_MAX)
     return luaL_error(L, "http.*: auth user and password must be strings of at most %d bytes", VU_AUTH_PART_MAX);
-  if (lua_toboolean(L, 11)) {
+  if (lua_toboolean(L, base + 10)) {
     req->auth_user = user, req->auth_password = password, req->auth_digest = 1;
     return 0;
   }
@@ -335,51 +352,164 @@ static int read_auth(lua_State *L, vu *v, http_request *req) {
   return 0;
 }
 
+/* The request of __send's arguments (method, url, name, body, headers, timeout_s, expect, redirects,
+ * auth_user, auth_password, auth_digest) at stack positions base..base + 10 into req; its strings stay on
+ * L's stack and in v. 0, or a Lua error. */
+static int prepare(lua_State *L, vu *v, int base, http_request *req) {
+  size_t body_len = 0;
+  const char *body = lua_isstring(L, base + 3) ? lua_tolstring(L, base + 3, &body_len) : NULL;
+
+  copy_arg(L, base, v->method, sizeof v->method);
+  copy_arg(L, base + 2, v->name, sizeof v->name);
+  if (build_url(v, luaL_checkstring(L, base + 1)) != 0)
+    return luaL_error(L, "http.*: URL longer than %d bytes", VU_URL_MAX);
+  read_expect(L, v, base + 6);
+  req->method = v->method;
+  req->url = v->url;
+  req->headers = v->headers;
+  req->nheaders = (size_t)collect_headers(L, v, base + 4);
+  read_auth(L, v, req, base);
+  req->body = body;
+  req->body_len = body_len;
+  req->timeout_ms = v->host->opt->timeout_ns / 1000000;
+  if (lua_type(L, base + 5) == LUA_TNUMBER) req->timeout_ms = (int64_t)(lua_tonumber(L, base + 5) * 1000);
+  else if (lua_type(L, base + 5) == LUA_TSTRING) {
+    int64_t ns;
+    if (clock_parse_duration(lua_tostring(L, base + 5), &ns) != 0 || ns <= 0)
+      return luaL_error(L, "http.*: timeout '%s' is not a duration such as \"500ms\"", lua_tostring(L, base + 5));
+    req->timeout_ms = ns / 1000000 > 0 ? ns / 1000000 : 1;
+  }
+  req->max_body = (size_t)v->host->opt->max_body;
+  req->max_redirects = lua_isnumber(L, base + 7) ? (int)lua_tointeger(L, base + 7) : (int)v->host->opt->max_redirects;
+  if (req->max_redirects < 0 || req->max_redirects > OPTIONS_MAX_REDIRECTS)
+    return luaL_error(L, "http.*: redirects must be 0..%d", OPTIONS_MAX_REDIRECTS);
+  v->call_ns = req->now_ns = clock_mono_ns();
+  if (v->first_pending && v->intended_ns > v->call_ns) v->intended_ns = v->call_ns;
+  return 0;
+}
+
+/* A request that could not be sent: its failure recorded and its response pushed on v's coroutine. */
+static void send_failed(vu *v, int rc) {
+  http_response res = {.error = STATS_ERR_OTHER};
+  int64_t now = clock_mono_ns();
+  snprintf(res.error_message, sizeof res.error_message, "cannot send request: %s", strerror(-rc));
+  record(v, &res, STATS_ERR_OTHER, now);
+  push_response(v, &res, STATS_ERR_OTHER, now);
+}
+
 /* __send(method, url, name, body, headers, timeout_s, expect, redirects, auth_user, auth_password,
  * auth_digest) -> response table (yields). */
 static int l_send(lua_State *L) {
   vu *v = current_vu(L);
-  size_t body_len = 0;
-  const char *body = lua_isstring(L, 4) ? lua_tolstring(L, 4, &body_len) : NULL;
   http_request req = {0};
   int rc;
 
-  copy_arg(L, 1, v->method, sizeof v->method);
-  copy_arg(L, 3, v->name, sizeof v->name);
-  if (build_url(v, luaL_checkstring(L, 2)) != 0) return luaL_error(L, "http.*: URL longer than %d bytes", VU_URL_MAX);
-  read_expect(L, v, 7);
-  req.method = v->method;
-  req.url = v->url;
-  req.headers = v->headers;
-  req.nheaders = (size_t)collect_headers(L, v, 5);
-  read_auth(L, v, &req);
-  req.body = body;
-  req.body_len = body_len;
-  req.timeout_ms = v->host->opt->timeout_ns / 1000000;
-  if (lua_type(L, 6) == LUA_TNUMBER) req.timeout_ms = (int64_t)(lua_tonumber(L, 6) * 1000);
-  else if (lua_type(L, 6) == LUA_TSTRING) {
-    int64_t ns;
-    if (clock_parse_duration(lua_tostring(L, 6), &ns) != 0 || ns <= 0)
-      return luaL_error(L, "http.*: timeout '%s' is not a duration such as \"500ms\"", lua_tostring(L, 6));
-    req.timeout_ms = ns / 1000000 > 0 ? ns / 1000000 : 1;
-  }
-  req.max_body = (size_t)v->host->opt->max_body;
-  req.max_redirects = lua_isnumber(L, 8) ? (int)lua_tointeger(L, 8) : (int)v->host->opt->max_redirects;
-  if (req.max_redirects < 0 || req.max_redirects > OPTIONS_MAX_REDIRECTS)
-    return luaL_error(L, "http.*: redirects must be 0..%d", OPTIONS_MAX_REDIRECTS);
-  v->call_ns = req.now_ns = clock_mono_ns();
-  if (v->first_pending && v->intended_ns > v->call_ns) v->intended_ns = v->call_ns;
+  prepare(L, v, 1, &req);
   rc = http_conn_send(v->conn, &req, on_response, v);
   if (rc != 0) {
-    http_response res = {.error = STATS_ERR_OTHER};
-    snprintf(res.error_message, sizeof res.error_message, "cannot send request: %s", strerror(-rc));
-    int64_t now = clock_mono_ns();
-    record(v, &res, STATS_ERR_OTHER, now);
-    push_response(v, &res, STATS_ERR_OTHER, now);
+    send_failed(v, rc);
     return 1;
   }
   v->yields++;
   return lua_yield(L, 0);
+}
+
+/* A batch response: recorded under its own name, stored at its index in the results table; the VU goes
+ * on once the last one is in. */
+static void on_batch_response(http_conn *conn, const http_response *res, void *ud) {
+  vu_slot *sl = ud;
+  vu *v = sl->v;
+  int64_t done_ns = res->done_ns ? res->done_ns : clock_mono_ns();
+  int kind;
+  (void)conn;
+  memcpy(v->name, sl->name, sizeof v->name);
+  memcpy(v->method, sl->method, sizeof v->method);
+  memcpy(v->expect, sl->expect, sizeof v->expect);
+  v->nexpect = sl->nexpect;
+  v->call_ns = sl->call_ns;
+  kind = kind_of(v, res);
+  record(v, res, kind, done_ns);
+  lua_rawgeti(v->co, LUA_REGISTRYINDEX, v->batch_ref);
+  push_response(v, res, kind, done_ns);
+  lua_rawseti(v->co, -2, sl->index);
+  lua_pop(v->co, 1);
+  if (--v->batch_pending > 0) return;
+  lua_rawgeti(v->co, LUA_REGISTRYINDEX, v->batch_ref);
+  luaL_unref(v->co, LUA_REGISTRYINDEX, v->batch_ref);
+  v->nargs = 1;
+  resume(v);
+}
+
+/* Slot i (0-based) with its connection; NULL on -ENOMEM. */
+static vu_slot *slot_of(vu *v, int i) {
+  if (i >= v->nslots) {
+    vu_slot *grown = realloc(v->slots, (size_t)(i + 1) * sizeof *grown);
+    if (!grown) return NULL;
+    v->slots = grown;
+    for (; v->nslots <= i; v->nslots++) {
+      memset(&v->slots[v->nslots], 0, sizeof *v->slots);
+      if (http_conn_create(v->host->http, &v->slots[v->nslots].conn) != 0) return NULL;
+      http_conn_share_jar(v->slots[v->nslots].conn, v->conn); /* the VU's cookies on every connection */
+    }
+  }
+  return &v->slots[i];
+}
+
+/* Request i of the batch (its 11 __send arguments in the table at stack position 2) into req. */
+static void batch_prepare(lua_State *L, vu *v, int i, http_request *req) {
+  lua_settop(L, 1);
+  lua_rawgeti(L, 1, i);
+  if (!lua_istable(L, 2)) luaL_error(L, "http.batch: request %d is not a table", i);
+  for (int k = 1; k <= 11; k++) lua_rawgeti(L, 2, k);
+  prepare(L, v, 3, req);
+}
+
+/* Send request i of the batch on its slot (prepared again: the first pass only checked it). */
+static void batch_send(lua_State *L, vu *v, int i) {
+  http_request req = {0};
+  vu_slot *sl = &v->slots[i - 1];
+  int rc;
+  batch_prepare(L, v, i, &req);
+  sl->v = v;
+  sl->index = i;
+  memcpy(sl->name, v->name, sizeof sl->name);
+  memcpy(sl->method, v->method, sizeof sl->method);
+  memcpy(sl->expect, v->expect, sizeof sl->expect);
+  sl->nexpect = v->nexpect;
+  sl->call_ns = v->call_ns;
+  rc = http_conn_send(sl->conn, &req, on_batch_response, sl);
+  if (rc == 0) {
+    v->batch_pending++;
+    return;
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, v->batch_ref);
+  send_failed(v, rc);
+  lua_rawseti(L, -2, i);
+}
+
+/* __batch({ {11 __send arguments}, ... }) -> { response, ... } in the same order, once all are in (yields).
+ * Every request is checked before the first is sent: a Lua error never leaves requests in flight. */
+static int l_batch(lua_State *L) {
+  vu *v = current_vu(L);
+  http_request req;
+  int n = (int)lua_objlen(L, 1);
+  if (n < 1 || n > VU_BATCH_MAX) return luaL_error(L, "http.batch: from 1 to %d requests", VU_BATCH_MAX);
+  if (!slot_of(v, n - 1)) return luaL_error(L, "http.batch: out of memory");
+  for (int i = 1; i <= n; i++) {
+    memset(&req, 0, sizeof req);
+    batch_prepare(L, v, i, &req);
+  }
+  lua_createtable(L, n, 0);
+  v->batch_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  v->batch_pending = 0;
+  for (int i = 1; i <= n; i++) batch_send(L, v, i);
+  if (v->batch_pending > 0) {
+    v->yields++;
+    return lua_yield(L, 0);
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, v->batch_ref);
+  luaL_unref(L, LUA_REGISTRYINDEX, v->batch_ref);
+  return 1;
 }
 
 static void on_sleep(uv_timer_t *t) {
@@ -495,6 +625,7 @@ void vu_register(lua_State *L) {
   lua_register(L, "__random", l_random);
   lua_register(L, "__randomseed", l_randomseed);
   lua_register(L, "__send", l_send);
+  lua_register(L, "__batch", l_batch);
   lua_register(L, "__sleep", l_sleep);
   lua_register(L, "__check", l_check);
   lua_register(L, "__log", l_log);
@@ -573,6 +704,8 @@ static void free_on_close(uv_handle_t *handle) {
 void vu_destroy(vu *v) {
   if (!v) return;
   http_conn_release(v->conn);
+  for (int i = 0; i < v->nslots; i++) http_conn_release(v->slots[i].conn);
+  free(v->slots);
   luaL_unref(v->host->L, LUA_REGISTRYINDEX, v->co_ref);
   uv_timer_stop(&v->timer);
   uv_close((uv_handle_t *)&v->timer, free_on_close);
