@@ -254,6 +254,10 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
       if (strcmp(c->field, header_names[i]) == 0) c->header = i;
     if (c->header != H_NONE) c->present[c->header] = true, c->headers[c->header][0] = 0;
   }
+  if (memchr(at, 0, len)) { /* else what is kept after the NUL would depend on how the bytes were cut */
+    c->fail_status = 400;
+    return 1;
+  }
   if (c->header == H_NONE) return 0;
   have = strlen(c->headers[c->header]);
   if (have + len >= HEADER_MAX) {
@@ -368,32 +372,58 @@ static void json_error(web_request *req, int status, const char *why) {
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 
+/* The request of c as the handler sees it. */
+static web_request request_of(conn *c) {
+  return (web_request){.method = http_method_str((enum http_method)c->parser.method),
+                       .path = c->url,
+                       .query = "",
+                       .body = c->body ? c->body : "",
+                       .body_len = c->body_len,
+                       .content_type = c->headers[H_CTYPE],
+                       .conn = c};
+}
+
+/* Parsed c (whole or failed): 0 when it may be served (req's query split off), else the status, the reason
+ * in why. */
+static int verdict(const web *w, conn *c, web_request *req, char *why, size_t len) {
+  char *q;
+  if (c->fail_status || !c->complete) {
+    int status = c->fail_status ? c->fail_status : 400;
+    snprintf(why, len, "%s",
+             status == 413    ? "the body is larger than 64 KiB"
+             : status == 414  ? "the URL is longer than 2 KiB"
+             : status == 431  ? "a header is longer than 512 bytes"
+             : c->fail_status ? "a header value holds a NUL byte"
+                              : http_errno_description(HTTP_PARSER_ERRNO(&c->parser)));
+    return status;
+  }
+  if ((q = strchr(c->url, '?'))) *q = 0, req->query = q + 1;
+  return refuse(w, c, req->method, req->path, why, len);
+}
+
+/* Feed n bytes to c's parser: true when c is ready for verdict (whole, failed or over a limit). */
+static bool feed(conn *c, const char *data, size_t n) {
+  size_t used = http_parser_execute(&c->parser, &c->w->settings, data, n);
+  enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+  return c->complete || c->fail_status || (e != HPE_OK && e != HPE_PAUSED) || used < n;
+}
+
+static void conn_init(conn *c, web *w) {
+  c->w = w;
+  c->header = H_NONE;
+  http_parser_init(&c->parser, HTTP_REQUEST);
+  c->parser.data = c;
+}
+
 /* A whole request arrived (or parsing failed): check, then hand it over. */
 static void serve(conn *c) {
   web *w = c->w;
-  char why[600], *q;
-  web_request req = {.method = http_method_str((enum http_method)c->parser.method),
-                     .path = c->url,
-                     .query = "",
-                     .body = c->body ? c->body : "",
-                     .body_len = c->body_len,
-                     .content_type = c->headers[H_CTYPE],
-                     .conn = c};
+  char why[600];
+  web_request req = request_of(c);
   int status;
 
   uv_read_stop((uv_stream_t *)&c->tcp);
-  if (c->fail_status || !c->complete) {
-    status = c->fail_status ? c->fail_status : 400;
-    snprintf(why, sizeof why, "%s",
-             status == 413   ? "the body is larger than 64 KiB"
-             : status == 414 ? "the URL is longer than 2 KiB"
-             : status == 431 ? "a header is longer than 512 bytes"
-                             : http_errno_description(HTTP_PARSER_ERRNO(&c->parser)));
-    json_error(&req, status, why);
-    return;
-  }
-  if ((q = strchr(c->url, '?'))) *q = 0, req.query = q + 1;
-  if ((status = refuse(w, c, req.method, req.path, why, sizeof why)) != 0) {
+  if ((status = verdict(w, c, &req, why, sizeof why)) != 0) {
     json_error(&req, status, why);
     return;
   }
@@ -417,9 +447,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     return;
   }
   if (n > 0 && !c->answered) {
-    size_t used = http_parser_execute(&c->parser, &c->w->settings, buf->base, (size_t)n);
-    enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
-    if (c->complete || c->fail_status || (e != HPE_OK && e != HPE_PAUSED) || used < (size_t)n) serve(c);
+    if (feed(c, buf->base, (size_t)n)) serve(c);
   }
   free(buf->base);
 }
@@ -429,10 +457,7 @@ static void on_connection(uv_stream_t *server, int status) {
   conn *c;
 
   if (status < 0 || w->closing || !(c = calloc(1, sizeof *c))) return;
-  c->w = w;
-  c->header = H_NONE;
-  http_parser_init(&c->parser, HTTP_REQUEST);
-  c->parser.data = c;
+  conn_init(c, w);
   uv_tcp_init(w->loop, &c->tcp);
   c->tcp.data = c;
   w->refs++;
@@ -441,6 +466,41 @@ static void on_connection(uv_stream_t *server, int status) {
   if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0 ||
       uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) < 0)
     close_conn(c);
+}
+
+static void settings_init(http_parser_settings *s) {
+  *s = (http_parser_settings){.on_url = on_url,
+                              .on_header_field = on_header_field,
+                              .on_header_value = on_header_value,
+                              .on_body = on_body,
+                              .on_message_complete = on_complete};
+}
+
+int web_probe_request(const char *data, size_t len, size_t split, const char *token, bool loopback,
+                      web_probe *out) {
+  web w = {.loopback = loopback, .has_token = token != NULL};
+  conn *c = calloc(1, sizeof *c);
+  int status = -EAGAIN;
+  bool ready;
+
+  memset(out, 0, sizeof *out);
+  if (!c) return -ENOMEM;
+  if (token) snprintf(w.token, sizeof w.token, "%s", token);
+  settings_init(&w.settings);
+  conn_init(c, &w);
+  split = split < len ? split : len;
+  ready = feed(c, data, split) || (split < len && feed(c, data + split, len - split));
+  if (ready) {
+    web_request req = request_of(c);
+    status = verdict(&w, c, &req, out->why, sizeof out->why);
+    snprintf(out->method, sizeof out->method, "%s", req.method);
+    snprintf(out->path, sizeof out->path, "%s", req.path);
+    snprintf(out->query, sizeof out->query, "%s", req.query);
+    out->body_len = req.body_len;
+  }
+  free(c->body);
+  free(c);
+  return status;
 }
 
 /* ---- setup ---- */
@@ -545,11 +605,7 @@ int web_start(uv_loop_t *loop, const web_config *cfg, web **out, char *err, size
   w->loopback = addr_is_loopback(&addr);
   w->has_token = cfg->token != NULL;
   if (cfg->token) snprintf(w->token, sizeof w->token, "%s", cfg->token);
-  w->settings = (http_parser_settings){.on_url = on_url,
-                                       .on_header_field = on_header_field,
-                                       .on_header_value = on_header_value,
-                                       .on_body = on_body,
-                                       .on_message_complete = on_complete};
+  settings_init(&w->settings);
   uv_tcp_init(loop, &w->server);
   w->server.data = w;
   rc = uv_tcp_bind(&w->server, (const struct sockaddr *)&addr, 0);

@@ -2,7 +2,7 @@
  * per connection, or a server-sent event stream that stays open. It enforces the safety rules before any
  * handler runs: loopback binds unless a bearer token is set, the token on every request but the page
  * shell, no CORS, POSTs only with the token or from the page's own origin, Host checked on loopback
- * (DNS rebinding), bodies capped, and a clear 400 for what cannot be parsed. */
+ * (DNS rebinding), bodies capped, and a clear 400 for what cannot be parsed (a NUL in a header value too). */
 #ifndef LOADCTL_WEB_H
 #define LOADCTL_WEB_H
 
@@ -61,6 +61,21 @@ size_t web_sse_clients(const web *w);
 /* Close the server and every connection; the memory is freed once libuv closed the handles (run the
  * loop). NULL is fine. */
 void web_close(web *w);
+
+/* One request checked as the server does it, without a socket (tests, tests/fuzz/fuzz_web.c): data fed to
+ * the parser in two reads cut at split, then the safety rules of a server with token (NULL: none), bound on
+ * loopback or not. 0 when the handler would be called (method, path, query, body_len set), the status of
+ * the refusal (400, 401, 403, 405, 413, 414, 431; why set), -EAGAIN when the server would wait for more
+ * bytes, -ENOMEM. */
+typedef struct web_probe {
+  char method[24];
+  char path[2048];
+  char query[2048];
+  size_t body_len;
+  char why[600];
+} web_probe;
+int web_probe_request(const char *data, size_t len, size_t split, const char *token, bool loopback,
+                      web_probe *out);
 
 /* "HOST:PORT" parse for --web: is the host a loopback address (127.0.0.0/8, ::1, "localhost", or none)?
  * -EINVAL when listen is not [HOST:]PORT. */

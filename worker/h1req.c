@@ -89,9 +89,9 @@ static int cookies_current(const h1req *q, const http_request *r) {
 
 /* A fresh traceparent, say, has the length of the last one: it is patched in. */
 int h1req_reuse(h1req *q, const http_request *r) {
-  const char *p = q->key.data, *end = q->key.data + q->key.len;
   int same, patch = 0;
   if (!q->key_valid || q->key_nheaders != r->nheaders || q->key_body_len != r->body_len) return 0;
+  const char *p = q->key.data, *end = p + q->key.len; /* after the check: no key yet is NULL (UBSan, fuzz_h1resp) */
   if (!cookies_current(q, r)) return 0;
   if (!shape_eat(&p, end, r->method) || !shape_eat(&p, end, r->url)) return 0;
   const char *values = p;

@@ -258,6 +258,7 @@ static int on_body(http_parser *p, const char *at, size_t n) {
 
 static int on_complete(http_parser *p) {
   http_h1_conn *c = p->data;
+  if (c->last_was_value && end_line(c)) return -1; /* a chunked body's trailers (found by fuzz_h1resp) */
   if (p->status_code >= 100 && p->status_code < 200 && p->status_code != 101) return 0; /* interim */
   c->complete = 1;
   http_parser_pause(p, 1);
@@ -267,8 +268,9 @@ static int on_complete(http_parser *p) {
 /* After a complete response: keep the connection or close it, then report. */
 static void response_done(http_h1_conn *c, int trailing) {
   c->res.status = c->parser.status_code;
-  if (c->res.status == 101) {
-    fail(c, STATS_ERR_PROTOCOL, "101 Switching Protocols not supported", 0);
+  if (c->res.status == 101 || c->res.status < 100) { /* http-parser takes 1 to 3 digits (fuzz_h1resp) */
+    fail(c, STATS_ERR_PROTOCOL, c->res.status == 101 ? "101 Switching Protocols not supported"
+                                                     : "malformed HTTP response: status code below 100", 0);
     return;
   }
   if (trailing || c->writing || !http_should_keep_alive(&c->parser)) close_tcp(c);

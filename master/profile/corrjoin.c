@@ -20,9 +20,36 @@ struct corrjoin {
   size_t nslow, nexemplars;
 };
 
+/* Bytes of the valid UTF-8 sequence at s (1..4), 0 when an invalid one starts there (stops at a NUL). */
+static size_t utf8_seq(const unsigned char *s) {
+  size_t n = s[0] < 0x80                        ? 1
+             : s[0] >= 0xc2 && s[0] <= 0xdf     ? 2
+             : (s[0] & 0xf0) == 0xe0            ? 3
+             : s[0] >= 0xf0 && s[0] <= 0xf4     ? 4
+                                                : 0;
+  for (size_t i = 1; i < n; i++)
+    if ((s[i] & 0xc0) != 0x80) return 0;
+  if (n == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0))) return 0; /* overlong, surrogate */
+  if (n == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))) return 0;
+  return n;
+}
+
+/* s kept in the pool (JSON keys: UTF-8 only, so each byte of an invalid sequence becomes '?' and a label
+ * written in another encoding still names its sample; found by fuzz_trace). NULL on out of memory. */
 static const char *pooled(corrjoin *j, const char *s) {
+  const unsigned char *u = (const unsigned char *)s;
+  char *own = NULL;
+  size_t n;
+  for (size_t i = 0; u[i]; i += n ? n : 1) {
+    if ((n = utf8_seq(u + i)) != 0) continue;
+    if (!own && !(own = strdup(s))) return NULL;
+    own[i] = '?';
+  }
+  if (own) s = own;
   if (!json_object_get(j->pool, s)) json_object_set_new(j->pool, s, json_true());
-  return json_object_iter_key(json_object_iter_at(j->pool, s));
+  const char *out = json_object_iter_key(json_object_iter_at(j->pool, s));
+  free(own);
+  return out;
 }
 
 const char *corrjoin_pool(corrjoin *j, const char *s) {

@@ -31,7 +31,7 @@ size_t corrjoin_nslow_name(const corrjoin *j, const char *name);
 size_t corrjoin_nslow(const corrjoin *j);
 size_t corrjoin_nexemplars(const corrjoin *j);
 
-/* The request name of sample s, percent-decoded and mapped onto a known request name when only a route
+/* The request name of sample s, percent-decoded (a byte of an invalid UTF-8 sequence becomes '?') and mapped onto a known request name when only a route
  * matches ("/api/orders" -> "POST /api/orders"), or NULL when unlabelled. Keys, first present wins:
  * loadctl.name, k6.name, http.route, route, endpoint (with http.method/http.request.method prefixed when a
  * route alone is not a known name). */

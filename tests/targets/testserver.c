@@ -26,6 +26,8 @@
  *   /continue       an unsolicited "100 Continue", then 200 "ok\n"
  *   /chunked        200, Transfer-Encoding: chunked, body "chunk-one|chunk-two|chunk-three"
  *   /malformed      a non-HTTP reply ("THIS IS NOT HTTP\r\n\r\n"), then close
+ *   /trailer        200, chunked body "ok" with a trailer line "X-Trailer: done"
+ *   /status21       a two-digit status line ("HTTP/1.1 21 OK", Content-Length 0), then close
  *   /slow           200, Content-Length 50, one body byte ('x') every 100 ms
  *   /big/<bytes>    200, Content-Length <bytes>, body of 'b' streamed in 64 KiB writes
  *   /redirect       302 to /redirect (a loop)
@@ -406,7 +408,12 @@ static void route(srv_conn *c) {
                     "9\r\nchunk-one\r\na\r\n|chunk-two\r\nc\r\n|chunk-three\r\n0\r\n\r\n";
     send_bytes(c, r, strlen(r), 0);
     resume(c);
+  } else if (strcmp(path, "/trailer") == 0) {
+    const char *r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Trailer: done\r\n\r\n";
+    send_bytes(c, r, strlen(r), 0);
+    resume(c);
   } else if (strcmp(path, "/malformed") == 0) send_bytes(c, "THIS IS NOT HTTP\r\n\r\n", 20, 1);
+  else if (strcmp(path, "/status21") == 0) send_bytes(c, "HTTP/1.1 21 OK\r\nContent-Length: 0\r\n\r\n", 38, 1);
   else if (strcmp(path, "/slow") == 0) route_stream(c, 50, 1);
   else if (strncmp(path, "/big/", 5) == 0 && numeric) route_stream(c, v, 0);
   else if (strcmp(path, "/redirect") == 0) respond(c, 302, "Location: /redirect\r\n", "", 0);

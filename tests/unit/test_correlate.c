@@ -488,6 +488,14 @@ START_TEST(encoded_baggage) {
   char out[64];
   corrjoin_decode("POST%20%2Fapi%2Forders%zz%4", out, sizeof out);
   ck_assert_str_eq(out, "POST /api/orders%zz%4");
+  /* found by fuzz_trace: a name that decodes to bytes that are not UTF-8 still names its sample ('?') */
+  pprof_profile *p = pprof_create("samples", "count");
+  add(p, "main.main", 1, 0, "loadctl.name", "GET%20%2Fa%FF%C3", NULL);
+  corrjoin *j = NULL;
+  ck_assert_int_eq(corrjoin_create(NULL, NULL, &j), 0);
+  ck_assert_str_eq(corrjoin_request(j, p, &p->samples[0]), "GET /a??");
+  corrjoin_free(j);
+  pprof_free(p);
 }
 END_TEST
 

@@ -352,6 +352,22 @@ START_TEST(test_malformed) {
 }
 END_TEST
 
+/* Found by fuzz_h1resp: trailer lines end in CRLF like the others; a two-digit status is malformed. */
+START_TEST(test_trailer_and_short_status) {
+  int backend = column(_i);
+  result o[2];
+  run_get(backend, "/trailer", 0, 64, &o[0]);
+  run_get(backend, "/status21", 0, 64, &o[1]);
+  ck_assert_int_eq(o[0].status, 200);
+  ck_assert_str_eq(o[0].body, "ok");
+  size_t n = strlen(o[0].headers);
+  ck_assert_msg(n >= 2 && strcmp(o[0].headers + n - 2, "\r\n") == 0, "headers: %s", o[0].headers);
+  ck_assert_int_eq(o[1].status, 0);
+  ck_assert_msg(o[1].error != 0, "a 2-digit status was taken");
+  result_free(o, 2);
+}
+END_TEST
+
 START_TEST(test_keepalive_30) {
   int backend = column(_i);
   enum { N = 30 };
@@ -922,6 +938,7 @@ static Suite *suite(void) {
   tcase_add_loop_test(tc, test_reset, 0, 3);
   tcase_add_loop_test(tc, test_timeout, 0, 3);
   tcase_add_loop_test(tc, test_malformed, 0, 3);
+  tcase_add_loop_test(tc, test_trailer_and_short_status, 0, 3);
   tcase_add_loop_test(tc, test_keepalive_30, 0, 3);
   tcase_add_loop_test(tc, test_close_reconnects, 0, 3);
   tcase_add_loop_test(tc, test_dropped_keepalive_resent, 0, 3);
