@@ -15,7 +15,8 @@
 
 #define VU_MAX_HEADERS 64
 #define VU_URL_MAX 8192
-#define VU_BATCH_MAX 64 /* requests in one http.batch */
+#define VU_BATCH_MAX 64
+#define VU_ITERATION_METRIC "iteration_duration" /* a built-in Trend, as k6 reports it */ /* requests in one http.batch */
 #define VU_AUTH_PART_MAX 255                             /* bytes of an auth user or password */
 #define VU_AUTH_MAX (6 + 4 * ((2 * VU_AUTH_PART_MAX + 3) / 3) + 1) /* "Basic " + base64 + NUL */
 
@@ -33,6 +34,7 @@ struct vu {
   int first_pending; /* the next request is the iteration's first (measured from intended_ns) */
   int in_iteration;
   int64_t iterations; /* iterations completed */
+  int64_t iteration_start_ns; /* when the current iteration started (clock_mono_ns) */
   int64_t intended_ns;
   int64_t call_ns;
   uint64_t rng; /* this VU's math.random stream (never zero) */
@@ -90,6 +92,7 @@ static vu *current_vu(lua_State *L) {
 
 static void start_iteration(vu *v, int64_t intended_ns) {
   v->intended_ns = intended_ns;
+  v->iteration_start_ns = clock_mono_ns();
   v->first_pending = intended_ns > 0;
   v->yields = 0;
   v->in_iteration = 1;
@@ -560,7 +563,11 @@ static int l_log(lua_State *L) {
 
 static int l_next(lua_State *L) {
   vu *v = current_vu(L);
-  if (v->in_iteration) v->host->stats->iterations++, v->iterations++;
+  if (v->in_iteration) {
+    metric_state *m = stats_metric_get(v->host->stats, VU_ITERATION_METRIC, METRIC_TREND, NULL);
+    if (m) metric_record(m, (double)(clock_mono_ns() - v->iteration_start_ns) / 1e6, 0); /* k6's, in ms */
+    v->host->stats->iterations++, v->iterations++;
+  }
   v->in_iteration = 0;
   v->state = VU_IDLE;
   return lua_yield(L, 0);

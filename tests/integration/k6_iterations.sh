@@ -2,7 +2,8 @@
 # k6_iterations.sh - executors that end by count, exact across workers (docs/scenario-api.md): k6's
 # shared-iterations (1000 over 10 VUs on 3 workers) sends exactly 1000 requests to the testserver and ends
 # long before its duration; per-vu-iterations runs vus x iterations; `--iterations N` (locust's) on a plain
-# users scenario runs N; k6's other executor names are accepted where they fit and refused where not.
+# users scenario runs N; summary.json's scenarios entry counts the iterations and their iteration_duration
+# trend (each iteration sleeps 50 ms: none is shorter); k6's other executor names are accepted where they fit and refused where not.
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 120
 
@@ -33,9 +34,14 @@ echo "shared-iterations 1000 over 10 VUs, 3 workers: testserver served $served, 
 
 cat >"$T/pervu.lua" <<LUA
 options = { target = "http://127.0.0.1:$PORT", executor = "per-vu-iterations", vus = 7, iterations = 13 }
-task(1, function(vu) http.get("/ok", { name = "vu " .. vu.id }) end)
+task(1, function(vu) http.get("/ok", { name = "vu " .. vu.id }); sleep(0.05) end)
 LUA
 served=$(run pervu "$T/pervu.lua" --workers 2 --threads 2)
+scen=$(json "$T/pervu/summary.json" '"%s %d %d %d" % ((lambda s: (s["name"], s["iterations"], s["iteration_duration"]["count"], s["iteration_duration"]["min"]))(d["scenarios"][0]))')
+echo "summary.json scenarios[0]: name, iterations, iteration_duration count and min (ms): $scen"
+set -- $scen
+[ "$1 $2 $3" = "pervu 91 91" ] || fail "scenarios[0] should count 91 iterations of pervu: $scen"
+[ "$4" -ge 45 ] || fail "iteration_duration min $4 ms, but every iteration sleeps 50 ms (a uv timer may fire 1 ms early)"
 per=$(json "$T/pervu/summary.json" '",".join(sorted(set(str(r["count"]) for r in d["requests"])))')
 echo "per-vu-iterations 7 x 13 on 2 workers: served $served, per VU counts {$per}"
 [ "$served" = 91 ] || fail "per-vu-iterations 7 x 13 sent $served"
