@@ -16,6 +16,7 @@
 #include "master/history.h"
 #include "master/profile/correlate.h"
 #include "master/profile/cost.h"
+#include "master/profile/leak.h"
 #include "master/profile/source.h"
 #include "master/report/live.h"
 #include "master/report/report.h"
@@ -202,6 +203,13 @@ static void attach_costs(report *rep, const char *dir) {
     report_set_costs(rep, costs);
 }
 
+/* `leak` findings (leak.h) appended to the report's findings. */
+static void attach_leaks(report *rep, const char *dir) {
+  json_t *findings = report_findings(rep);
+  if (!findings) report_set_findings(rep, findings = json_array());
+  if (findings && leak_run(dir, findings) < 0) LOG(LOG_WARN, "master: leak findings of %s: out of memory", dir);
+}
+
 int results_finish(results *r, bool aborted, int64_t late_intervals, registry *reg) {
   const stats_interval *cum = report_cumulative(r->rep);
   bool ok = thresholds_eval(r->th, cum, report_duration_s(r->rep));
@@ -229,6 +237,7 @@ int results_finish(results *r, bool aborted, int64_t late_intervals, registry *r
       if (findings) report_set_findings(r->rep, findings);
       live_set_findings(r->lv, report_findings(r->rep)); /* listed after the thresholds */
       attach_costs(r->rep, r->dir);
+      attach_leaks(r->rep, r->dir);
     }
     if (write_report(r) < 0) code = EXIT_RUNTIME;
   }

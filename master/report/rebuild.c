@@ -14,6 +14,7 @@
 #include "common/rundir.h"
 #include "master/profile/correlate.h"
 #include "master/profile/cost.h"
+#include "master/profile/leak.h"
 
 /* A .jsonl file read line by line, with one line of look-ahead. */
 typedef struct jsonl {
@@ -391,6 +392,13 @@ static void load_costs(loader *ld) {
     json_decref(costs);
 }
 
+/* `leak` findings (leak.h), computed again from the saved heap windows, appended to the findings. */
+static void load_leaks(loader *ld) {
+  json_t *findings = report_findings(ld->rep);
+  if (!findings) report_set_findings(ld->rep, findings = json_array());
+  if (findings && leak_run(ld->dir, findings) < 0) note(ld->notes, "profiles: leak findings: out of memory");
+}
+
 int rebuild_load(const char *dir, report **out, thresholds **th_out, FILE *notes, char *err, size_t errlen) {
   loader ld;
   char path[4096];
@@ -433,6 +441,7 @@ int rebuild_load(const char *dir, report **out, thresholds **th_out, FILE *notes
   json_decref(run);
   keep_summary_extras(&ld);
   load_costs(&ld);
+  load_leaks(&ld);
   if (ld.history && fflush(ld.history) == 0)
     rundir_write_file(dir, RUNDIR_HISTORY_CSV, ld.history_buf, ld.history_len);
   close_inputs(&ld);

@@ -24,6 +24,7 @@ import (
 type config struct {
 	variant, addr, adminAddr, role string
 	duration                       time.Duration
+	leakKB                         int // --leak-kb: KiB each GET /api/products keeps for good (leak.go)
 }
 
 // env is what a variant gets: its config, the planted-fault log and the local dependency.
@@ -115,6 +116,7 @@ func main() {
 	flag.StringVar(&c.adminAddr, "admin-addr", "127.0.0.1:6060", "net/http/pprof and /debug/faults (loopback)")
 	flag.StringVar(&c.role, "role", "service", "service, or dependency (the slow upstream the service starts itself)")
 	flag.DurationVar(&c.duration, "duration", 5*time.Minute, "exit by itself after this long")
+	flag.IntVar(&c.leakKB, "leak-kb", 0, "helper/control services: each GET /api/products keeps this many KiB in main.rememberPage (a steady leak)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("faultsvc: ")

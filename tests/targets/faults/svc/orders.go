@@ -41,6 +41,9 @@ func newOrders(e *env, style labelStyle, review bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/products", func(w http.ResponseWriter, r *http.Request) {
 		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		if e.cfg.leakKB > 0 {
+			rememberPage(e.cfg.leakKB)
+		}
 		type product struct {
 			ID    int     `json:"id"`
 			Price float64 `json:"price"`

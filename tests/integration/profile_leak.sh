@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# profile_leak.sh - the `leak` finding on the fault corpus's service: faultsvc --variant control
+# --leak-kb 128 keeps 128 KiB per GET /api/products in main.rememberPage; a run pulling 1 s heap windows
+# must name main.rememberPage with kind "leak" (and `loadctl report` gives it again); the same service
+# without --leak-kb must get no leak finding.
+set -euo pipefail
+: "${LOADCTL:?}" "${LOADCTL_SRC:?}" "${LOADCTL_BUILD:?}"
+command -v go >/dev/null || { echo "skip: no go toolchain for faultsvc"; exit 77; }
+command -v jq >/dev/null || { echo "skip: no jq"; exit 77; }
+WORK=$(mktemp -d /tmp/loadctl-profile-leak-XXXXXX)
+SVC=$LOADCTL_BUILD/faultsvc
+PID=
+cleanup() { [ -z "$PID" ] || kill "$PID" 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+(cd "$LOADCTL_SRC/tests/targets/faults/svc" && GOFLAGS=-mod=mod GOPROXY=off \
+  GOCACHE=${GOCACHE:-${HOME:-/tmp}/.cache/go-build} go build -o "$SVC" .) || fail "building faultsvc"
+
+# run NAME [faultsvc flags]: 8 s of GET /api/products at 40/s with heap windows of 1 s
+run() {
+  local name=$1 app admin rc
+  shift
+  app=127.0.0.1:$(port) admin=127.0.0.1:$(port)
+  # GOGC=20: Go updates its heap profile at each GC; collect often enough that most 1 s windows show one
+  GOGC=20 "$SVC" --variant control --addr "$app" --admin-addr "$admin" --duration 60s "$@" >"$WORK/svc-$name.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://$admin/debug/pprof/" 2>/dev/null && break; sleep 0.1; done
+  cat >"$WORK/$name.lua" <<LUA
+options = {
+  target = "http://$app", rate = 40, max_vus = 20, duration = "8s",
+  profile = { { source = "pprof", type = "heap", url = "http://$admin/debug/pprof/heap", window = "1s" } },
+}
+task(1, function(vu) http.get("/api/products?page=" .. math.random(0, 24), { name = "GET /api/products" }) end)
+LUA
+  set +e
+  timeout 60 "$LOADCTL" start "$WORK/$name.lua" --out "$WORK/run-$name" >"$WORK/out-$name.txt" 2>&1
+  rc=$?
+  set -e
+  kill "$PID" 2>/dev/null || true
+  wait "$PID" 2>/dev/null || true
+  PID=
+  [ "$rc" -eq 0 ] || [ "$rc" -eq 99 ] || { tail -20 "$WORK/out-$name.txt"; fail "$name: loadctl start exited $rc"; }
+  echo "$name: heap windows ok: $(jq -s '[.[] | select(.type=="heap" and .status=="ok")] | length' \
+    "$WORK/run-$name/profiles/index.jsonl")"
+  jq -c '.findings[] | select(.kind=="leak") | {function, growth_bytes, bytes_per_s, samples, steadiness}' \
+    "$WORK/run-$name/summary.json"
+}
+leaks() { jq --arg f "$2" '[.findings[] | select(.kind=="leak" and ($f == "" or .function==$f))] | length' "$WORK/run-$1/summary.json"; }
+
+run leak --leak-kb 128
+[ "$(leaks leak main.rememberPage)" -eq 1 ] || fail "no leak finding naming main.rememberPage"
+[ "$(jq '[.findings[] | select(.kind=="leak")][0].growth_bytes >= 4*1048576' "$WORK/run-leak/summary.json")" = true ] ||
+  fail "leak growth under 4 MiB (320 requests x 128 KiB planted)"
+"$LOADCTL" report "$WORK/run-leak" --quiet --no-index >/dev/null 2>&1 || fail "loadctl report"
+[ "$(leaks leak main.rememberPage)" -eq 1 ] || fail "loadctl report lost or doubled the leak finding"
+run clean
+[ "$(leaks clean "")" -eq 0 ] || fail "a leak finding without the planted leak"
+echo "ok: leak named with --leak-kb, none without"
