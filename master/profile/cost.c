@@ -11,11 +11,13 @@
 
 #include "common/jsonlines.h"
 #include "common/rundir.h"
+#include "master/profile/corrjoin.h"
 #include "master/profile/source.h"
 
 /* Per-name sums while reading: object name -> [cpu_ns, samples, requests]. */
 typedef struct acc {
   json_t *names;
+  corrjoin *join; /* request names as correlation reads them (decoded, routes mapped) */
   const source_window *wins; /* cpu windows that decoded */
   size_t nwins;
 } acc;
@@ -32,17 +34,12 @@ static void slot_add(json_t *s, size_t i, double v) {
   json_array_set_new(s, i, json_real(json_number_value(json_array_get(s, i)) + v));
 }
 
-const char *cost_request_name(const pprof_profile *p, const pprof_sample *s) {
-  const char *n = pprof_label_get(p, s, "loadctl.name");
-  return n ? n : pprof_label_get(p, s, "k6.name");
-}
-
 /* Adds one window's labelled samples. vi_ns: the "cpu" value (nanoseconds); vi_n: the sample count. */
 static int add_profile(acc *a, const pprof_profile *p) {
   int vi_ns = pprof_sample_type_index(p, "cpu"), vi_n = pprof_sample_type_index(p, "samples");
   if (vi_ns < 0 || vi_n < 0) return 0;
   for (size_t i = 0; i < p->nsamples; i++) {
-    const char *name = cost_request_name(p, &p->samples[i]);
+    const char *name = corrjoin_request(a->join, p, &p->samples[i]);
     json_t *s;
     if (!name) continue;
     if (!(s = slot(a, name))) return -ENOMEM;
@@ -151,7 +148,10 @@ static int collect(acc *a, const char *run_dir, char *err, size_t errlen) {
     snprintf(err, errlen, "cannot read %s/%s: %s", pdir, SOURCE_INDEX, strerror(-rc));
     return rc;
   }
-  if ((rc = add_windows(a, pdir, w, n)) == 0) rc = add_requests(a, run_dir);
+  if ((rc = corrjoin_create_run(run_dir, &a->join)) == 0 && (rc = add_windows(a, pdir, w, n)) == 0)
+    rc = add_requests(a, run_dir);
+  corrjoin_free(a->join);
+  a->join = NULL;
   if (rc < 0) snprintf(err, errlen, "CPU cost per request of %s: %s", run_dir, strerror(-rc));
   a->wins = NULL;
   free(w);
@@ -159,7 +159,7 @@ static int collect(acc *a, const char *run_dir, char *err, size_t errlen) {
 }
 
 int cost_run(const char *run_dir, json_t **out, char *err, size_t errlen) {
-  acc a = {json_object(), NULL, 0};
+  acc a = {json_object(), NULL, NULL, 0};
   int rc = a.names ? collect(&a, run_dir, err, errlen) : -ENOMEM;
   *out = NULL;
   if (rc == 0) rc = finish(&a, out);
@@ -168,7 +168,7 @@ int cost_run(const char *run_dir, json_t **out, char *err, size_t errlen) {
 }
 
 int cost_requests_profiled(const char *run_dir, double *requests, char *err, size_t errlen) {
-  acc a = {json_object(), NULL, 0};
+  acc a = {json_object(), NULL, NULL, 0};
   int rc = a.names ? collect(&a, run_dir, err, errlen) : -ENOMEM;
   const char *name;
   json_t *s;

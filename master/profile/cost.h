@@ -24,9 +24,6 @@ int cost_run(const char *run_dir, json_t **out, char *err, size_t errlen);
  * 0 (0 requests when the run has no CPU window), -ENOMEM, -errno (message in err). */
 int cost_requests_profiled(const char *run_dir, double *requests, char *err, size_t errlen);
 
-/* The request name a sample is labelled with: loadctl.name, else k6.name; NULL when neither. */
-const char *cost_request_name(const pprof_profile *p, const pprof_sample *s);
-
 /* The cost entry of name in costs (borrowed; NULL when none or costs is NULL). */
 const json_t *cost_get(const json_t *costs, const char *name);
 

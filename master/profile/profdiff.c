@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "master/profile/corrjoin.h"
 #include "master/profile/cost.h"
 #include "master/profile/export.h"
 
 /* One run: its merged CPU profile and cost_run's requests per name. */
 typedef struct side {
   pprof_profile *p;
+  corrjoin *join; /* request names as correlation reads them */
   json_t *costs;
   int vi_ns, vi_n;
 } side;
@@ -46,11 +48,16 @@ static int side_load(side *s, const char *dir, char *err, size_t errlen) {
   }
   s->vi_ns = pprof_sample_type_index(s->p, "cpu");
   s->vi_n = pprof_sample_type_index(s->p, "samples");
+  if ((rc = corrjoin_create_run(dir, &s->join)) < 0) {
+    snprintf(err, errlen, "reading the request names of %s: %s", dir, strerror(-rc));
+    return rc;
+  }
   return cost_run(dir, &s->costs, err, errlen);
 }
 
 static void side_free(side *s) {
   pprof_free(s->p);
+  corrjoin_free(s->join);
   json_decref(s->costs);
 }
 
@@ -71,7 +78,7 @@ static int sums_make(const side *s, const char *name, double reqs, sums *out) {
   }
   for (size_t i = 0; i < p->nsamples; i++) {
     const pprof_sample *sm = &p->samples[i];
-    const char *nm = cost_request_name(p, sm);
+    const char *nm = corrjoin_request(s->join, p, sm);
     if (name && (!nm || strcmp(nm, name) != 0)) continue;
     out->total_ns += (double)sm->values[s->vi_ns];
     for (size_t k = 0; k < sm->nstack; k++) {
@@ -194,7 +201,7 @@ static json_t *path_of(const side *s, const char *name, const char *fn) {
   json_t *a = json_array();
   for (size_t i = 0; i < p->nsamples; i++) {
     const pprof_sample *sm = &p->samples[i];
-    const char *nm = cost_request_name(p, sm);
+    const char *nm = corrjoin_request(s->join, p, sm);
     if ((name && (!nm || strcmp(nm, name) != 0)) || (best && sm->values[s->vi_ns] <= best->values[s->vi_ns])) continue;
     for (size_t k = 0; k < sm->nstack; k++)
       if (strcmp(p->strings[p->functions[sm->stack[k]].name], fn) == 0) {
