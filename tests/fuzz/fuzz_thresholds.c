@@ -19,7 +19,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   text[size] = '\0';
   memset(&t, 0, sizeof t);
   if (thresholds_parse_one(text, &t, err, sizeof err) == 0) {
-    if (t.metric < THRESHOLDS_PCT || t.metric > THRESHOLDS_REQUESTS) abort();
+    static const char *const aggregates[] = {"p",   "rate", "count", "value", "sum",
+                                             "min", "max",  "avg",   "mean",  "med"};
+    int agg_ok = 0;
+    for (size_t i = 0; i < sizeof aggregates / sizeof aggregates[0]; i++)
+      agg_ok |= strncmp(t.aggregate, aggregates[i], strlen(aggregates[i])) == 0 && t.aggregate[0];
+    if (t.metric < THRESHOLDS_PCT || t.metric > THRESHOLDS_CUSTOM) abort();
+    if (t.metric == THRESHOLDS_CUSTOM && (!agg_ok || !t.name[0]))
+      abort(); /* custom metrics: name + aggregate */
     if (t.op < THRESHOLDS_LT || t.op > THRESHOLDS_EQ) abort();
     if (!isfinite(t.limit)) abort();
     if (t.metric == THRESHOLDS_PCT && !(t.percentile >= 0 && t.percentile <= 100)) abort();

@@ -18,7 +18,7 @@ fi
 
 CC=clang cmake -S "$SRC" -B "$BUILD" -DLOADCTL_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$TMP/configure.log"
 grep 'fuzz: skipping' "$TMP/configure.log" || true
-mapfile -t names < <(cmake --build "$BUILD" --target help | sed -n 's/^\.\.\. \(fuzz_[a-z_]*\)$/\1/p' | sort)
+mapfile -t names < <(cmake --build "$BUILD" --target help | sed -n 's/^\.\.\. \(fuzz_[a-z0-9_]*\)$/\1/p' | sort)
 [ ${#names[@]} -ge 4 ] || { echo "FAIL: only ${#names[@]} harnesses configured: ${names[*]}"; exit 1; }
 cmake --build "$BUILD" -j2 --target "${names[@]}" > "$TMP/build.log" 2>&1 || { tail -30 "$TMP/build.log"; exit 1; }
 
