@@ -12,13 +12,13 @@
 int64_t clock_mono_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+  return (int64_t)ts.tv_sec * CLOCK_NS_PER_S + ts.tv_nsec;
 }
 
 int64_t clock_wall_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+  return (int64_t)ts.tv_sec * CLOCK_NS_PER_S + ts.tv_nsec;
 }
 
 /* Nanoseconds per unit for the suffix at *p (advancing p), or 0 if unknown. */
@@ -107,7 +107,7 @@ char *clock_format_duration(int64_t ns, char *buf, unsigned long size) {
   if (ns >= 999500000LL && ns < 1000000000LL) ns = 1000000000LL; /* would print "1e+03ms" */
   if (ns >= 999500LL && ns < 1000000LL) ns = 1000000LL;
   if (ns >= 60000000000LL) {
-    int64_t s = ns / 1000000000LL;
+    int64_t s = ns / CLOCK_NS_PER_S;
     if (s >= 3600) snprintf(buf, size, "%lldh%02lldm%02llds", (long long)(s / 3600), (long long)(s / 60 % 60), (long long)(s % 60));
     else snprintf(buf, size, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
   } else if (ns >= 1000000000LL) {

@@ -5,9 +5,11 @@
 #include <stdint.h>
 
 /* The one set of unit conversions: use these instead of writing 1000000 inline. */
-#define CLOCK_NS_PER_US 1000LL
-#define CLOCK_NS_PER_MS 1000000LL
-#define CLOCK_NS_PER_S 1000000000LL
+#define CLOCK_NS_PER_US INT64_C(1000)
+#define CLOCK_NS_PER_MS INT64_C(1000000)
+#define CLOCK_NS_PER_S INT64_C(1000000000)
+#define CLOCK_MS_PER_S INT64_C(1000)
+#define CLOCK_US_PER_MS INT64_C(1000)
 
 /* Whole milliseconds in ns (truncated toward zero), and back. */
 static inline int64_t clock_ns_to_ms(int64_t ns) {
@@ -15,6 +17,13 @@ static inline int64_t clock_ns_to_ms(int64_t ns) {
 }
 static inline int64_t clock_ms_to_ns(int64_t ms) {
   return ms * CLOCK_NS_PER_MS;
+}
+/* Histogram microseconds as (fractional) milliseconds; milliseconds as (fractional) seconds. */
+static inline double clock_us_to_ms(double us) {
+  return us / (double)CLOCK_US_PER_MS;
+}
+static inline double clock_ms_to_s(double ms) {
+  return ms / (double)CLOCK_MS_PER_S;
 }
 /* Seconds (fractional) to ns and back, for durations a person sets or reads. */
 static inline int64_t clock_s_to_ns(double s) {

@@ -1,5 +1,6 @@
 /* executor.c - closed and open model maths: ramps, spawn rate, and exact open-model arrival times taken
  * from the integral of the rate, so a long run neither drifts nor loses arrivals to rounding. */
+#include "common/clock.h"
 #include "common/executor.h"
 
 #include <errno.h>
@@ -35,8 +36,8 @@ double executor_arrivals_by(const options_stage *stages, size_t n, int64_t t_ns)
     int64_t d = stages[i].duration_ns;
     double r1 = stages[i].target;
     if (d > 0) {
-      double span = (double)((t_ns < start + d ? t_ns : start + d) - start) / 1e9;
-      double r_end = prev + (r1 - prev) * span / ((double)d / 1e9);
+      double span = clock_ns_to_s((t_ns < start + d ? t_ns : start + d) - start);
+      double r_end = prev + (r1 - prev) * span / clock_ns_to_s(d);
       area += (prev + r_end) / 2.0 * span;
     }
     prev = r1;
@@ -50,7 +51,7 @@ int64_t executor_arrival_ns(const options_stage *stages, size_t n, int64_t k) {
   int64_t start = 0;
   for (size_t i = 0; i < n; i++) {
     int64_t d = stages[i].duration_ns;
-    double r0 = prev, r1 = stages[i].target, dur_s = (double)d / 1e9;
+    double r0 = prev, r1 = stages[i].target, dur_s = clock_ns_to_s(d);
     double area = (r0 + r1) / 2.0 * dur_s;
     prev = r1;
     if (d <= 0) continue;
@@ -59,7 +60,7 @@ int64_t executor_arrival_ns(const options_stage *stages, size_t n, int64_t k) {
       double a = (r1 - r0) / (2.0 * dur_s), b = r0;
       double disc = b * b + 4.0 * a * remaining;
       double x = remaining == 0 ? 0 : 2.0 * remaining / (b + sqrt(disc > 0 ? disc : 0));
-      int64_t t = start + (int64_t)llround(x * 1e9);
+      int64_t t = start + (int64_t)llround(x * (double)CLOCK_NS_PER_S);
       return t < start + d ? t : -1;
     }
     remaining -= area;

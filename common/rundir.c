@@ -41,12 +41,12 @@ static const double history_pcts[] = {50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.9
 
 double rundir_pct_ms(const hist *h, double percentile) {
   if (!h || hist_count(h) == 0) return 0;
-  if (percentile >= 100) return (double)hist_max(h) / 1000.0;
-  return (double)hist_value_at_percentile(h, percentile) / 1000.0;
+  if (percentile >= 100) return clock_us_to_ms((double)hist_max(h));
+  return clock_us_to_ms((double)hist_value_at_percentile(h, percentile));
 }
 
 void rundir_format_time(int64_t wall_ms, char *buf, size_t size) {
-  time_t secs = (time_t)(wall_ms / 1000);
+  time_t secs = (time_t)(wall_ms / CLOCK_MS_PER_S);
   struct tm tm;
 
   if (size == 0) return;
@@ -88,7 +88,7 @@ static int make_run_dir(const char *root, const char *scenario, char **out) {
   int rc = mkdirs(root);
 
   if (rc < 0) return rc;
-  rundir_format_time(clock_wall_ns() / 1000000, stamp, sizeof stamp);
+  rundir_format_time(clock_ns_to_ms(clock_wall_ns()), stamp, sizeof stamp);
   safe_name(scenario, name, sizeof name);
   for (int n = 1; n < 1000; n++) {
     if (n == 1)
@@ -306,10 +306,10 @@ static hist *merged_latency(const stats_interval *s, int64_t *count, int64_t *er
 static int history_row(FILE *f, const stats_interval *iv, const char *type, const char *name, const hist *lat,
                        int64_t count, int64_t errors, const hist *tlat, int64_t tcount, int64_t terrors,
                        int64_t tbytes) {
-  double secs = iv->interval_ms > 0 ? (double)iv->interval_ms / 1000.0 : 1.0;
+  double secs = iv->interval_ms > 0 ? clock_ms_to_s((double)iv->interval_ms) : 1.0;
   int rc = 0;
 
-  fprintf(f, "%" PRId64 ",%" PRId64 ",", (iv->start_ms + iv->interval_ms) / 1000, iv->users);
+  fprintf(f, "%" PRId64 ",%" PRId64 ",", (iv->start_ms + iv->interval_ms) / CLOCK_MS_PER_S, iv->users);
   rundir_csv_field(f, type);
   fputc(',', f);
   rundir_csv_field(f, name);
@@ -321,11 +321,11 @@ static int history_row(FILE *f, const stats_interval *iv, const char *type, cons
   fprintf(f, ",%" PRId64 ",%" PRId64 ",", tcount, terrors);
   rundir_csv_ms(f, rundir_pct_ms(tlat, 50));
   fputc(',', f);
-  rundir_csv_ms(f, hist_mean(tlat) / 1000.0);
+  rundir_csv_ms(f, clock_us_to_ms(hist_mean(tlat)));
   fputc(',', f);
-  rundir_csv_ms(f, (double)hist_min(tlat) / 1000.0);
+  rundir_csv_ms(f, clock_us_to_ms((double)hist_min(tlat)));
   fputc(',', f);
-  rundir_csv_ms(f, (double)hist_max(tlat) / 1000.0);
+  rundir_csv_ms(f, clock_us_to_ms((double)hist_max(tlat)));
   if (fprintf(f, ",%.2f\n", tcount ? (double)tbytes / (double)tcount : 0.0) < 0) rc = -EIO;
   return rc;
 }
@@ -358,9 +358,9 @@ static void put_latency(json_t *o, const hist *h) {
   json_object_set_new(o, "p95_ms", json_real(rundir_pct_ms(h, 95)));
   json_object_set_new(o, "p99_ms", json_real(rundir_pct_ms(h, 99)));
   json_object_set_new(o, "p999_ms", json_real(rundir_pct_ms(h, 99.9)));
-  json_object_set_new(o, "max_ms", json_real(h ? (double)hist_max(h) / 1000.0 : 0));
-  json_object_set_new(o, "min_ms", json_real(h ? (double)hist_min(h) / 1000.0 : 0));
-  json_object_set_new(o, "mean_ms", json_real(h ? hist_mean(h) / 1000.0 : 0));
+  json_object_set_new(o, "max_ms", json_real(h ? clock_us_to_ms((double)hist_max(h)) : 0));
+  json_object_set_new(o, "min_ms", json_real(h ? clock_us_to_ms((double)hist_min(h)) : 0));
+  json_object_set_new(o, "mean_ms", json_real(h ? clock_us_to_ms(hist_mean(h)) : 0));
 }
 
 static int put_line(FILE *f, json_t *o) {
@@ -370,7 +370,7 @@ static int put_line(FILE *f, json_t *o) {
 }
 
 static json_t *entry_line(const stats_interval *iv, const stats_entry *e) {
-  double secs = iv->interval_ms > 0 ? (double)iv->interval_ms / 1000.0 : 1.0;
+  double secs = iv->interval_ms > 0 ? clock_ms_to_s((double)iv->interval_ms) : 1.0;
   json_t *o = json_object(), *err = json_object(), *fails = json_array();
 
   json_object_set_new(o, "t", json_integer(iv->start_ms));
@@ -396,7 +396,7 @@ static json_t *entry_line(const stats_interval *iv, const stats_entry *e) {
 
 /* The "(all)" line: totals plus the run-level values (users, rate, dropped, iterations, checks). */
 static json_t *total_line(const stats_interval *iv, const hist *all, int64_t count, int64_t errors) {
-  double secs = iv->interval_ms > 0 ? (double)iv->interval_ms / 1000.0 : 1.0;
+  double secs = iv->interval_ms > 0 ? clock_ms_to_s((double)iv->interval_ms) : 1.0;
   json_t *o = json_object(), *checks = json_array();
 
   json_object_set_new(o, "t", json_integer(iv->start_ms));
@@ -431,7 +431,7 @@ static json_t *exemplar_list(const stats_exemplar *x, int n) {
   for (int i = 0; i < n; i++)
     json_array_append_new(
         a, json_pack("{s:s,s:s,s:f,s:I}", "trace_id", x[i].trace_id, "span_id", x[i].span_id, "latency_ms",
-                     (double)x[i].latency_us / 1000.0, "wall_ms", (json_int_t)x[i].wall_ms));
+                     clock_us_to_ms((double)x[i].latency_us), "wall_ms", (json_int_t)x[i].wall_ms));
   return a;
 }
 

@@ -68,8 +68,8 @@ static int arm(nstimer *t, int64_t first_ns, int64_t period_ns) {
   }
   if (first_ns < 1) first_ns = 1; /* it_value 0 would disarm */
   struct itimerspec when = {
-      .it_value = {.tv_sec = first_ns / 1000000000LL, .tv_nsec = first_ns % 1000000000LL},
-      .it_interval = {.tv_sec = period_ns / 1000000000LL, .tv_nsec = period_ns % 1000000000LL}};
+      .it_value = {.tv_sec = first_ns / CLOCK_NS_PER_S, .tv_nsec = first_ns % CLOCK_NS_PER_S},
+      .it_interval = {.tv_sec = period_ns / CLOCK_NS_PER_S, .tv_nsec = period_ns % CLOCK_NS_PER_S}};
   if (timerfd_settime(t->fd, TFD_TIMER_ABSTIME, &when, NULL) != 0) return -errno;
   t->period_ns = period_ns;
   if (!t->polling) {
@@ -83,7 +83,7 @@ static int arm(nstimer *t, int64_t first_ns, int64_t period_ns) {
 int nstimer_start_at(nstimer *t, int64_t mono_ns) {
   if (t->fd < 0) {
     int64_t left = mono_ns - clock_mono_ns();
-    return uv_timer_start(&t->timer, on_timer, left > 0 ? (uint64_t)((left + 999999) / 1000000) : 0, 0);
+    return uv_timer_start(&t->timer, on_timer, left > 0 ? (uint64_t)clock_ns_to_ms(left + CLOCK_NS_PER_MS - 1) : 0, 0);
   }
   return arm(t, mono_ns, 0);
 }
@@ -91,7 +91,7 @@ int nstimer_start_at(nstimer *t, int64_t mono_ns) {
 int nstimer_every(nstimer *t, int64_t period_ns) {
   if (period_ns <= 0) return -EINVAL;
   if (t->fd < 0) {
-    uint64_t ms = (uint64_t)((period_ns + 999999) / 1000000);
+    uint64_t ms = (uint64_t)clock_ns_to_ms(period_ns + CLOCK_NS_PER_MS - 1);
     return uv_timer_start(&t->timer, on_timer, ms, ms);
   }
   if (t->polling && t->period_ns == period_ns) return 0; /* already ticking: no syscall */

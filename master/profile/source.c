@@ -50,14 +50,14 @@ typedef struct buf {
 } buf;
 
 static int64_t now_ms(void) {
-  return clock_wall_ns() / 1000000;
+  return clock_ns_to_ms(clock_wall_ns());
 }
 
 /* Sleep up to ms, waking early when the set stops. Returns 1 if stopped. */
 static int nap(source_set *set, int64_t ms) {
-  int64_t end = clock_mono_ns() + ms * 1000000;
+  int64_t end = clock_mono_ns() + clock_ms_to_ns(ms);
   while (!atomic_load(&set->stop) && clock_mono_ns() < end) {
-    struct timespec ts = {0, 20 * 1000000};
+    struct timespec ts = {0, 20 * CLOCK_NS_PER_MS};
     nanosleep(&ts, NULL);
   }
   return atomic_load(&set->stop);
@@ -219,7 +219,7 @@ static int64_t pprof_window(collector *c) {
   char url[1200], err[CURL_ERROR_SIZE + 64], text[200];
   long status = 0;
   int64_t w = window_s(c), pause = 0;
-  if (c->cumulative && nap(set, w * 1000)) return -1;
+  if (c->cumulative && nap(set, w * CLOCK_MS_PER_S)) return -1;
   window_url(c, url, sizeof url);
   int64_t start = now_ms();
   int rc = http_get(set, url, w + 30, &b, &status, err);
@@ -229,9 +229,9 @@ static int64_t pprof_window(collector *c) {
     pause = -1;
   } else if (rc == 0 && status == 200) {
     if (!save_window(c, start, end, &b))
-      pause = w * 1000;
-    else if (!c->cumulative && end - start < w * 1000)
-      pause = start + w * 1000 - end; /* never faster than W */
+      pause = w * CLOCK_MS_PER_S;
+    else if (!c->cumulative && end - start < w * CLOCK_MS_PER_S)
+      pause = start + w * CLOCK_MS_PER_S - end; /* never faster than W */
   } else if (status == 500 && b.data && strstr((char *)b.data, "already in use")) {
     body_text(&b, text, sizeof text);
     record(c, start, end, NULL, "gap", text, b.len, 0);
@@ -243,7 +243,7 @@ static int64_t pprof_window(collector *c) {
   } else {
     if (rc == 0) snprintf(err, sizeof err, "HTTP %ld from %.200s", status, url);
     record(c, start, end, NULL, "error", err, b.len, 0);
-    pause = w * 1000;
+    pause = w * CLOCK_MS_PER_S;
   }
   free(b.data);
   return pause;
@@ -275,7 +275,7 @@ static int poll_once(collector *c, pprof_profile **acc, char *err, size_t errlen
  * = goroutines observed at each stack and label set, fgprof-style), saved as one window. Pause before the
  * next: 0, or -1 when stopping. */
 static int64_t goroutine_window(collector *c) {
-  int64_t w = window_s(c) * 1000, start = now_ms(), end;
+  int64_t w = window_s(c) * CLOCK_MS_PER_S, start = now_ms(), end;
   pprof_profile *acc = NULL;
   char err[300] = "";
   int stopped = 0;
@@ -388,12 +388,12 @@ static int64_t command_window(collector *c) {
   if (pid < 0) {
     snprintf(err, sizeof err, "cannot start /bin/sh: %s", strerror(errno));
     record(c, start, now_ms(), NULL, "error", err, 0, 0);
-    return window_s(c) * 1000;
+    return window_s(c) * CLOCK_MS_PER_S;
   }
   int stopped = drain(c->set, fd, &b, &too_big);
   if (stopped) {
     kill(-pid, SIGTERM);
-    struct timespec ts = {0, 200 * 1000000};
+    struct timespec ts = {0, 200 * CLOCK_NS_PER_MS};
     nanosleep(&ts, NULL);
     kill(-pid, SIGKILL);
   }
@@ -408,11 +408,11 @@ static int64_t command_window(collector *c) {
              too_big ? "printed too much" : "failed", WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1, b.len,
              c->idx);
     record(c, start, end, NULL, "error", err, b.len, 0);
-    pause = window_s(c) * 1000;
+    pause = window_s(c) * CLOCK_MS_PER_S;
   } else if (!save_window(c, start, end, &b)) {
-    pause = window_s(c) * 1000;
-  } else if (end - start < window_s(c) * 1000) {
-    pause = start + window_s(c) * 1000 - end; /* a quick command runs once per window, not in a loop */
+    pause = window_s(c) * CLOCK_MS_PER_S;
+  } else if (end - start < window_s(c) * CLOCK_MS_PER_S) {
+    pause = start + window_s(c) * CLOCK_MS_PER_S - end; /* a quick command runs once per window, not in a loop */
   }
   free(b.data);
   return pause;

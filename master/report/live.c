@@ -160,7 +160,7 @@ static void row(live *lv, const char *name, const row_figures *f, bool bold) {
   fprintf(lv->out, " %10" PRId64 " %9.1f %s%16s%s%s %8.2f %8.2f %8.2f %8.2f%s\n", f->total, f->rps,
           f->errors ? c_red(lv) : "", errs, f->errors ? c_off(lv) : "", bold ? c_bold(lv) : "",
           rundir_pct_ms(f->h, 50), rundir_pct_ms(f->h, 95), rundir_pct_ms(f->h, 99),
-          f->h ? (double)hist_max(f->h) / 1000.0 : 0, c_off(lv));
+          f->h ? clock_us_to_ms((double)hist_max(f->h)) : 0, c_off(lv));
 }
 
 /* Table over the names of cum: totals from cum, everything else from span (secs long), at most max_rows
@@ -239,7 +239,7 @@ static int threshold_lines(live *lv, const stats_interval *cum, double secs) {
 static void plain_line(live *lv, const stats_interval *iv, const stats_interval *cum, int64_t elapsed_ns) {
   int64_t count, errors, icount, ierrors;
   hist *iall = totals(iv, &icount, &ierrors);
-  double secs = iv->interval_ms > 0 ? (double)iv->interval_ms / 1000.0 : 1;
+  double secs = iv->interval_ms > 0 ? clock_ms_to_s((double)iv->interval_ms) : 1;
   char el[32];
 
   totals_count(cum, &count, &errors);
@@ -250,7 +250,7 @@ static void plain_line(live *lv, const stats_interval *iv, const stats_interval 
           "p99=%.2fms max=%.2fms",
           el, iv->users, (double)icount / secs, count, ierrors,
           icount ? 100.0 * (double)ierrors / (double)icount : 0, rundir_pct_ms(iall, 50), rundir_pct_ms(iall, 95),
-          rundir_pct_ms(iall, 99), iall ? (double)hist_max(iall) / 1000.0 : 0);
+          rundir_pct_ms(iall, 99), iall ? clock_us_to_ms((double)hist_max(iall)) : 0);
   if (lv->cpu_pct >= 0) /* appended, so the line's start stays what scripts already parse */
     fprintf(lv->out, " cpu=%.0f%%%s%s%s", lv->cpu_pct, lv->cpu_workers > 1 ? "(" : "",
             lv->cpu_workers > 1 ? lv->cpu_id : "", lv->cpu_workers > 1 ? ")" : "");
@@ -262,7 +262,7 @@ static void plain_line(live *lv, const stats_interval *iv, const stats_interval 
 
 void live_update(live *lv, const stats_interval *interval, const stats_interval *cumulative,
                  int64_t elapsed_ns) {
-  double secs = interval->interval_ms > 0 ? (double)interval->interval_ms / 1000.0 : 1;
+  double secs = interval->interval_ms > 0 ? clock_ms_to_s((double)interval->interval_ms) : 1;
   int lines = 1;
 
   if (!lv->tty) {
@@ -272,10 +272,10 @@ void live_update(live *lv, const stats_interval *interval, const stats_interval 
   if (lv->drawn_lines > 0) fprintf(lv->out, "\033[%dA\033[J", lv->drawn_lines);
   progress(lv, elapsed_ns, interval);
   fprintf(lv->out, "last %s: rps, errors and latency of that interval; reqs: total so far\n",
-          clock_format_duration(interval->interval_ms * 1000000, (char[32]){0}, 32));
+          clock_format_duration(clock_ms_to_ns(interval->interval_ms), (char[32]){0}, 32));
   lines++;
   lines += table(lv, interval, secs, cumulative, TTY_ROWS);
-  lines += threshold_lines(lv, cumulative, (double)elapsed_ns / 1e9);
+  lines += threshold_lines(lv, cumulative, clock_ns_to_s(elapsed_ns));
   lv->drawn_lines = lines;
   fflush(lv->out);
 }
@@ -316,7 +316,7 @@ static void findings(live *lv) {
 
 void live_final(live *lv, const stats_interval *cumulative, int64_t elapsed_ns) {
   char el[32];
-  double secs = (double)elapsed_ns / 1e9;
+  double secs = clock_ns_to_s(elapsed_ns);
 
   if (lv->tty && lv->drawn_lines > 0) fprintf(lv->out, "\033[%dA\033[J", lv->drawn_lines);
   lv->drawn_lines = 0;
