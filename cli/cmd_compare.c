@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cmd.h"
+#include "master/profile/flame.h"
 #include "master/profile/profdiff.h"
 #include "master/report/compare.h"
 #include "master/report/live.h"
@@ -44,7 +45,7 @@ int cmd_compare(int argc, char **argv) {
   compare_margin m = {0.10, 1.0, 0.005};
   bool fail_on = false, as_json = false, tty, color;
   int ndirs = 0, code = 0;
-  json_t *a = NULL, *b = NULL, *res = NULL;
+  json_t *a = NULL, *b = NULL, *res = NULL, *flame = NULL;
   char err[1024], path[4200];
 
   for (int i = 1; i < argc; i++) {
@@ -100,7 +101,8 @@ int cmd_compare(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/compare.html", dirs[1]);
     html = path;
   }
-  if (compare_write_html(res, html) < 0)
+  if (flame_compare_data(dirs[0], dirs[1], &flame) < 0) fprintf(stderr, "loadctl compare: out of memory\n");
+  if (compare_write_html(res, flame, html) < 0)
     fprintf(stderr, "loadctl compare: cannot write %s\n", html);
   else
     fprintf(as_json ? stderr : stdout, "compare: %s\n", html);
@@ -111,5 +113,6 @@ out:
   json_decref(a);
   json_decref(b);
   json_decref(res);
+  json_decref(flame);
   return code;
 }

@@ -296,6 +296,12 @@ out:
 /* flame_css and flame_js: master/profile/assets/flame.{css,js}, embedded at build time by cmake/embed.cmake. */
 extern const char flame_css[], flame_js[];
 
+/* data[key] when it is a string, else fallback (static text, no markup). */
+static const char *text_or(const json_t *data, const char *key, const char *fallback) {
+  const char *v = json_string_value(json_object_get(data, key));
+  return v ? v : fallback;
+}
+
 int flame_write_html(FILE *out, const json_t *data) {
   char *js = json_dumps(data, JSON_COMPACT | JSON_ESCAPE_SLASH);
   if (!js) return -ENOMEM;
@@ -305,21 +311,37 @@ int flame_write_html(FILE *out, const json_t *data) {
       "<p>Profile type <select id=\"lc-type\"></select> <span id=\"lc-unit\" class=\"lc-note\"></span> "
       "<span class=\"lc-note\">(flame graph, treemap, call graph and top functions)</span></p>\n"
       "<h3>Flame graph</h3><div id=\"lc-flame\"></div>\n"
-      "<h3>Differential flame graph: slow vs typical requests</h3><p class=\"lc-note\">width = slow "
-      "requests' "
-      "samples; red = larger share in slow requests, blue = larger share in typical ones</p><div "
-      "id=\"lc-diff\">"
+      "<h3>Differential flame graph: %s</h3><p class=\"lc-note\">%s</p><div id=\"lc-diff\">"
       "</div>\n<h3>Per-request flame graph</h3><select id=\"lc-req-sel\"></select><div id=\"lc-req\"></div>\n"
       "<h3>Treemap of self time</h3><div id=\"lc-tree\"></div>\n<h3>Call graph (top functions)</h3>"
       "<div id=\"lc-cg\"></div>\n<h3>Top functions</h3><div id=\"lc-top\"></div>\n"
       "<script type=\"application/json\" id=\"lc-prof-data\">%s</script>\n<script>",
       json_string_value(json_object_get(data, "unit")) ? json_string_value(json_object_get(data, "unit"))
                                                        : "",
-      flame_css, js);
+      flame_css, text_or(data, "diff_title", "slow vs typical requests"),
+      text_or(data, "diff_note",
+              "width = slow requests' samples; red = larger share in slow requests, blue = larger share in "
+              "typical ones"),
+      js);
   fputs(flame_js, out);
   fputs("</script></section>\n", out);
   free(js);
   return ferror(out) ? -EIO : 0;
+}
+
+int flame_compare_data(const char *base_dir, const char *cur_dir, json_t **out) {
+  pprof_profile *a = NULL, *b = NULL;
+  int rc = 0;
+  *out = NULL;
+  if (export_merge_run(base_dir, "cpu", &a) == 0 && export_merge_run(cur_dir, "cpu", &b) == 0 &&
+      a->nsample_types && b->nsample_types && (rc = flame_data(b, b, a, out)) == 0 && *out) {
+    json_object_set_new(*out, "diff_title", json_string("run B against run A"));
+    json_object_set_new(*out, "diff_note", json_string("width = run B's samples; red = larger share of the "
+                                                       "CPU in B, blue = larger share in A"));
+  }
+  pprof_free(a);
+  pprof_free(b);
+  return rc;
 }
 
 int flame_write_section(const char *run_dir) {

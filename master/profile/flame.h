@@ -32,7 +32,13 @@ int flame_data(const pprof_profile *p, const pprof_profile *slow, const pprof_pr
  * exemplar in exemplars.jsonl. *out NULL (and 0) when the run has no cpu profile. 0 or -ENOMEM. */
 int flame_run_data(const char *run_dir, json_t **out);
 
-/* Write the HTML fragment (containers + embedded JSON + renderer) for data. 0 or -EIO. */
+/* For compare.html: flame_data of run cur_dir's merged CPU profile, its differential graph against
+ * base_dir's ("diff_title"/"diff_note" say so). *out NULL (and 0) when either run has no CPU profile.
+ * 0 or -ENOMEM. */
+int flame_compare_data(const char *base_dir, const char *cur_dir, json_t **out);
+
+/* Write the HTML fragment (containers + embedded JSON + renderer) for data; data's "diff_title" and
+ * "diff_note" (plain text) replace the differential graph's heading and note. 0 or -EIO. */
 int flame_write_html(FILE *out, const json_t *data);
 
 /* flame_run_data + flame_write_html into run_dir/sections/50-profile.html (picked up by report.html,

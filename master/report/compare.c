@@ -2,6 +2,8 @@
  * ignores changes inside a noise margin, as text and as a self-contained compare.html. */
 #include "master/report/compare.h"
 
+#include "master/profile/flame.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -242,8 +244,13 @@ static void html_rows(FILE *f, const json_t *result) {
 }
 
 /* The page, printed into the stream rundir_write_stream gives. */
+/* What compare.html shows: the verdicts and findings, and flame_compare_data's (may be NULL). */
+typedef struct page {
+  const json_t *result, *profile;
+} page;
+
 static int fill_html(FILE *f, void *ctx) {
-  const json_t *result = ctx;
+  const json_t *result = ((const page *)ctx)->result, *profile = ((const page *)ctx)->profile;
 
   html_begin(f, "loadctl compare");
   fputs("<header><h1>loadctl compare</h1><div class=\"meta\">A: ", f);
@@ -273,11 +280,13 @@ static int fill_html(FILE *f, void *ctx) {
       json_number_value(json_object_get(json_object_get(result, "margin"), "abs_ms")),
       100 * json_number_value(json_object_get(json_object_get(result, "margin"), "errors")));
   html_findings(f, result);
+  if (profile) flame_write_html(f, profile);
   fputs("</main>\n<script>document.documentElement.setAttribute('data-status','ok');</script>\n", f);
   html_end(f);
   return ferror(f) ? -EIO : 0;
 }
 
-int compare_write_html(const json_t *result, const char *path) {
-  return rundir_write_stream(NULL, path, fill_html, (void *)result);
+int compare_write_html(const json_t *result, const json_t *profile, const char *path) {
+  page pg = {result, profile};
+  return rundir_write_stream(NULL, path, fill_html, &pg);
 }

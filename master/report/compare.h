@@ -29,7 +29,8 @@ json_t *compare_load(const char *dir, char *err, size_t errlen);
 /* Text table to out; colour when color. */
 void compare_print(const json_t *result, FILE *out, bool color);
 
-/* Self-contained compare.html at path. 0 or negative errno. */
-int compare_write_html(const json_t *result, const char *path);
+/* Self-contained compare.html at path; with profile (flame_compare_data's, may be NULL) run B's flame
+ * graphs and its differential flame graph against A. 0 or negative errno. */
+int compare_write_html(const json_t *result, const json_t *profile, const char *path);
 
 #endif

@@ -90,6 +90,8 @@ jq -c '.findings[] | {kind, request, function, path, cpu_ms_per_req, samples, re
 [ "$(jq '[.findings[] | select(.request=="GET /api/books")] | length' "$WORK/compare.json")" -eq 0 ] ||
   fail "GET /api/books did not change, yet has a profile finding"
 [ "$rc" -eq 99 ] || fail "--fail-on-regression exited $rc, want 99"
+grep -q 'Differential flame graph: run B against run A' "$WORK/run-slow/compare.html" ||
+  fail "compare.html lacks the differential flame graph of B against A"
 echo "ok: regression named; compare exit $rc"
 
 for t in cpu heap allocs mutex block goroutine; do
@@ -126,6 +128,12 @@ if command -v chromium >/dev/null; then
   grep -q 'data-profile="ok"' "$WORK/dom.html" || fail "the profile section's script did not finish"
   grep -q 'id="lc-unit"[^>]*>value: inuse_space, unit: bytes<' "$WORK/dom.html" || fail "#type=heap did not select heap"
   echo "ok: chromium drew the profile section with heap selected"
+  timeout 90 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync --user-data-dir="$WORK/chrome2" \
+    --window-size=1400,2400 --virtual-time-budget=3000 --dump-dom "file://$WORK/run-slow/compare.html" \
+    2>/dev/null >"$WORK/cdom.html" || fail "chromium --dump-dom compare.html"
+  grep -q 'data-profile="ok"' "$WORK/cdom.html" || fail "compare.html's flame graphs did not draw"
+  echo "ok: chromium drew compare.html's flame graphs"
 else
   echo "NOTE: chromium missing; the selector's drawing is not checked (its data is)"
 fi
