@@ -8,6 +8,7 @@
 #include "master/history.h"
 #include "master/report/live.h"
 #include "master/report/rebuild.h"
+#include "master/report/verdict.h"
 
 static const char help[] =
     "usage: loadctl report RUN_DIR [--junit FILE] [--fail-on-thresholds] [--no-index] [--quiet]\n"
@@ -101,7 +102,7 @@ int cmd_report(int argc, char **argv) {
     goto out;
   }
   for (size_t i = 0; i < thresholds_count(th); i++) ok = ok && thresholds_get(th, i)->ok;
-  if (f.junit && thresholds_write_junit(th, f.junit) < 0) {
+  if (f.junit && verdict_write_junit(th, f.junit) < 0) {
     fprintf(stderr, "loadctl report: cannot write %s\n", f.junit);
     code = EXIT_RUNTIME;
   }

@@ -23,6 +23,7 @@
 #include "master/report/summary.h"
 #include "master/thresholds.h"
 #include "master/webapi.h"
+#include "master/report/verdict.h"
 
 struct results {
   const master_config *cfg;
@@ -144,7 +145,7 @@ void results_started(results *r, int64_t start_wall_ns, registry *reg, const cha
 static void web_interval(results *r, const stats_interval *iv, const stats_interval *cum, int64_t elapsed_ns) {
   json_t *ths;
   thresholds_eval(r->th, cum, report_duration_s(r->rep));
-  ths = thresholds_to_json(r->th);
+  ths = verdict_json(r->th);
   webapi_interval(r->web, iv, cum, ths, elapsed_ns);
   json_decref(ths);
 }
@@ -246,7 +247,7 @@ int results_finish(results *r, bool aborted, int64_t late_intervals, registry *r
         r->intervals, r->dir, rundir_error(r->rd));
     code = EXIT_RUNTIME;
   }
-  if (r->cfg->junit_path && thresholds_write_junit(r->th, r->cfg->junit_path) < 0)
+  if (r->cfg->junit_path && verdict_write_junit(r->th, r->cfg->junit_path) < 0)
     LOG(LOG_WARN, "master: cannot write %s", r->cfg->junit_path);
   live_final(r->lv, cum, r->last_elapsed_ns);
   if (r->intervals) printf("report: %s/%s\n", r->dir, RUNDIR_HTML);

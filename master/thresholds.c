@@ -453,8 +453,7 @@ bool thresholds_should_abort(thresholds *t, const stats_interval *cumulative, do
   return !eval_some(t, cumulative, duration_s, true);
 }
 
-/* The value with its unit ("182.3ms", "0.50%", "1200.0/s", "3"). */
-static void format_value(const threshold *th, char *buf, size_t size) {
+void thresholds_format_value(const threshold *th, char *buf, size_t size) {
   if (!th->evaluated)
     snprintf(buf, size, "-");
   else if (isnan(th->value))
@@ -467,85 +466,4 @@ static void format_value(const threshold *th, char *buf, size_t size) {
     snprintf(buf, size, "%.1f/s", th->value);
   else
     snprintf(buf, size, "%.0f", th->value);
-}
-
-json_t *thresholds_to_json(const thresholds *t) {
-  json_t *a = json_array();
-  for (size_t i = 0; a && t && i < t->n; i++) {
-    const threshold *th = &t->items[i];
-    json_t *v = isnan(th->value) || !th->evaluated ? json_null() : json_real(th->value);
-    char shown[64];
-    format_value(th, shown, sizeof shown);
-    json_array_append_new(
-        a, json_pack("{s:s,s:b,s:o,s:b,s:s}", "expr", th->expr, "ok", th->evaluated && th->ok, "value", v,
-                     "abort_on_fail", th->abort_on_fail, "shown", shown));
-  }
-  return a;
-}
-
-void thresholds_print(const thresholds *t, FILE *out, bool color) {
-  if (!t || t->n == 0) return;
-  fprintf(out, "%-50s %14s  %s\n", "threshold", "value", "result");
-  for (size_t i = 0; i < t->n; i++) {
-    const threshold *th = &t->items[i];
-    char value[64];
-    const char *res = !th->evaluated ? "-" : th->ok ? "pass" : "FAIL";
-    format_value(th, value, sizeof value);
-    fprintf(out, "%-50.50s %14s  %s%s%s\n", th->expr, value,
-            color && th->evaluated ? (th->ok ? "\033[32m" : "\033[1;31m") : "", res,
-            color && th->evaluated ? "\033[0m" : "");
-  }
-}
-
-static void xml_escaped(FILE *f, const char *s) {
-  for (; *s; s++) {
-    switch (*s) {
-      case '<':
-        fputs("&lt;", f);
-        break;
-      case '>':
-        fputs("&gt;", f);
-        break;
-      case '&':
-        fputs("&amp;", f);
-        break;
-      case '"':
-        fputs("&quot;", f);
-        break;
-      default:
-        fputc(*s, f);
-    }
-  }
-}
-
-/* The JUnit XML, printed into the stream rundir_write_stream gives. */
-static int fill_junit(FILE *f, void *ctx) {
-  const thresholds *t = ctx;
-  size_t failures = 0;
-
-  for (size_t i = 0; t && i < t->n; i++) failures += !(t->items[i].evaluated && t->items[i].ok);
-  fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites tests=\"%zu\" failures=\"%zu\">\n",
-          thresholds_count(t), failures);
-  fprintf(f, "  <testsuite name=\"loadctl thresholds\" tests=\"%zu\" failures=\"%zu\">\n",
-          thresholds_count(t), failures);
-  for (size_t i = 0; t && i < t->n; i++) {
-    const threshold *th = &t->items[i];
-    char value[64];
-    format_value(th, value, sizeof value);
-    fputs("    <testcase classname=\"loadctl.thresholds\" name=\"", f);
-    xml_escaped(f, th->expr);
-    if (th->evaluated && th->ok) {
-      fputs("\"/>\n", f);
-      continue;
-    }
-    fputs("\">\n      <failure message=\"", f);
-    xml_escaped(f, th->expr);
-    fprintf(f, " (value %s)\" type=\"threshold\"/>\n    </testcase>\n", value);
-  }
-  fputs("  </testsuite>\n</testsuites>\n", f);
-  return ferror(f) ? -EIO : 0;
-}
-
-int thresholds_write_junit(const thresholds *t, const char *path) {
-  return rundir_write_stream(NULL, path, fill_junit, (void *)t);
 }

@@ -77,14 +77,7 @@ bool thresholds_eval(thresholds *t, const stats_interval *cumulative, double dur
  * the run time so far); true when one of them fails (stop the run). */
 bool thresholds_should_abort(thresholds *t, const stats_interval *cumulative, double duration_s);
 
-/* [{"expr": "...", "ok": true, "value": x}] (value null when NaN); new reference. */
-json_t *thresholds_to_json(const thresholds *t);
-
-/* Print a table "threshold  value  result" (colour when color is true). */
-void thresholds_print(const thresholds *t, FILE *out, bool color);
-
-/* Write JUnit XML (one testsuite "loadctl thresholds", one testcase per threshold, <failure> on fail)
- * to path atomically. 0 or negative errno. */
-int thresholds_write_junit(const thresholds *t, const char *path);
+/* The value with its unit ("182.3ms", "0.50%", "1200.0/s", "3"; "-" before evaluation, "no data"). */
+void thresholds_format_value(const threshold *th, char *buf, size_t size);
 
 #endif

@@ -1,6 +1,7 @@
 /* live.c - the terminal view during a run: a table redrawn in place on a TTY (colour unless NO_COLOR),
  * one plain line per interval otherwise (logs, CI), and the final summary table in both modes. */
 #include "master/report/live.h"
+#include "master/report/verdict.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -326,7 +327,7 @@ void live_final(live *lv, const stats_interval *cumulative, int64_t elapsed_ns) 
   table(lv, cumulative, secs, cumulative, cumulative->nentries);
   if (lv->th && thresholds_count(lv->th)) {
     fputc('\n', lv->out);
-    thresholds_print(lv->th, lv->out, lv->color);
+    verdict_print(lv->th, lv->out, lv->color);
   }
   findings(lv);
   cpu_warnings(lv);

@@ -9,6 +9,7 @@
 #include "common/rundir.h"
 #include "master/report/html.h"
 #include "master/report/summary.h"
+#include "master/report/verdict.h"
 
 typedef struct series {
   report_point *pts;
@@ -203,7 +204,7 @@ void report_set_run(report *r, json_t *run_info) {
 
 void report_set_thresholds(report *r, const thresholds *t) {
   json_decref(r->thresholds);
-  r->thresholds = thresholds_to_json(t);
+  r->thresholds = verdict_json(t);
 }
 
 void report_set_findings(report *r, json_t *findings) {

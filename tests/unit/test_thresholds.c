@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "master/report/verdict.h"
 #include "master/thresholds.h"
 
 static const struct {
@@ -266,7 +267,7 @@ START_TEST(abort_json_junit) {
   ck_assert(thresholds_should_abort(t, s, 2.0)); /* errors count 2 >= 1 */
   ck_assert(!thresholds_get(t, 0)->evaluated);   /* only abort_on_fail ones */
   ck_assert(!thresholds_eval(t, s, 2.0));
-  json_t *j = thresholds_to_json(t);
+  json_t *j = verdict_json(t);
   ck_assert_uint_eq(json_array_size(j), 3);
   ck_assert(json_is_false(json_object_get(json_array_get(j, 0), "ok")));
   ck_assert(json_is_true(json_object_get(json_array_get(j, 2), "ok")));
@@ -276,7 +277,7 @@ START_TEST(abort_json_junit) {
   int fd = mkstemp(path);
   ck_assert_int_ge(fd, 0);
   close(fd);
-  ck_assert_int_eq(thresholds_write_junit(t, path), 0);
+  ck_assert_int_eq(verdict_write_junit(t, path), 0);
   FILE *f = fopen(path, "r");
   size_t n = fread(buf, 1, sizeof buf - 1, f);
   buf[n] = 0;
