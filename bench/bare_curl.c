@@ -60,8 +60,10 @@ static void on_timeout(uv_timer_t *t) {
 
 static int on_timer_set(CURLM *m, long ms, void *userp) {
   (void)m, (void)userp;
-  if (ms < 0) uv_timer_stop(&timer);
-  else uv_timer_start(&timer, on_timeout, (uint64_t)ms, 0);
+  if (ms < 0)
+    uv_timer_stop(&timer);
+  else
+    uv_timer_start(&timer, on_timeout, (uint64_t)ms, 0);
   return 0;
 }
 
@@ -113,9 +115,12 @@ int main(int argc, char **argv) {
     if (argc > 3) duration_s = strtod(argv[3], NULL);
   }
   for (int i = 1; i + 1 < argc && strncmp(argv[1], "--", 2) == 0; i += 2) {
-    if (strcmp(argv[i], "--url") == 0) url = argv[i + 1];
-    else if (strcmp(argv[i], "--conns") == 0) conns = strtol(argv[i + 1], NULL, 10);
-    else if (strcmp(argv[i], "--duration-s") == 0) duration_s = strtod(argv[i + 1], NULL);
+    if (strcmp(argv[i], "--url") == 0)
+      url = argv[i + 1];
+    else if (strcmp(argv[i], "--conns") == 0)
+      conns = strtol(argv[i + 1], NULL, 10);
+    else if (strcmp(argv[i], "--duration-s") == 0)
+      duration_s = strtod(argv[i + 1], NULL);
   }
   if (conns < 1 || conns > 10000 || !(duration_s > 0 && duration_s <= 60)) return 1;
   if (hist_create(&latency) < 0) return 2;
@@ -142,9 +147,9 @@ int main(int argc, char **argv) {
   uv_timer_start(&stop, on_stop, (uint64_t)(duration_s * 1000), 0);
   uv_run(loop, UV_RUN_DEFAULT);
   double secs = (double)(clock_mono_ns() - t0) / 1e9;
-  printf("bare_curl conns=%ld duration=%.2fs requests=%lld errors=%lld rps=%.0f p50_ms=%.3f p99_ms=%.3f\n", conns,
-         secs, done_count, errors, (double)done_count / secs, hist_value_at_percentile(latency, 50) / 1000.0,
-         hist_value_at_percentile(latency, 99) / 1000.0);
+  printf("bare_curl conns=%ld duration=%.2fs requests=%lld errors=%lld rps=%.0f p50_ms=%.3f p99_ms=%.3f\n",
+         conns, secs, done_count, errors, (double)done_count / secs,
+         hist_value_at_percentile(latency, 50) / 1000.0, hist_value_at_percentile(latency, 99) / 1000.0);
   for (long i = 0; i < conns; i++) {
     curl_multi_remove_handle(multi, easy[i]);
     curl_easy_cleanup(easy[i]);

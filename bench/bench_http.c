@@ -1,6 +1,7 @@
 /* bench_http.c - closed-loop throughput of worker/http alone (no Lua, no stats): N conns on one uv loop
  * each sending the next GET from its done callback, for h1 vs curl vs wrk comparisons.
- * Usage: bench_http --url http://127.0.0.1:8080/ [--conns 50] [--duration-s 5] [--backend h1|curl] [--trace 1]
+ * Usage: bench_http --url http://127.0.0.1:8080/ [--conns 50] [--duration-s 5] [--backend h1|curl] [--trace
+ * 1]
  * --trace 1 adds a traceparent header with a new value on every request (as the engine sends). */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +26,10 @@ static void on_done(http_conn *conn, const http_response *res, void *ud) {
   bench *b = ud;
   b->done++;
   hist_record(b->latency, (res->done_ns - res->sent_ns) / 1000);
-  if (res->error) b->errors++;
-  else if (res->status < 200 || res->status > 299) b->non2xx++;
+  if (res->error)
+    b->errors++;
+  else if (res->status < 200 || res->status > 299)
+    b->non2xx++;
   if (b->with_trace) /* same length, new value: what a per-request span id looks like */
     snprintf(b->traceparent, sizeof b->traceparent, "00-%032llx-%016llx-01", (unsigned long long)b->done,
              (unsigned long long)b->done * 7919);
@@ -48,11 +51,16 @@ int main(int argc, char **argv) {
   double duration_s = 5;
   int backend = HTTP_H1, with_trace = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (strcmp(argv[i], "--url") == 0) url = argv[i + 1];
-    else if (strcmp(argv[i], "--conns") == 0) conns = strtol(argv[i + 1], NULL, 10);
-    else if (strcmp(argv[i], "--duration-s") == 0) duration_s = strtod(argv[i + 1], NULL);
-    else if (strcmp(argv[i], "--trace") == 0) with_trace = strcmp(argv[i + 1], "1") == 0;
-    else if (strcmp(argv[i], "--backend") == 0) backend = strcmp(argv[i + 1], "curl") == 0 ? HTTP_CURL : HTTP_H1;
+    if (strcmp(argv[i], "--url") == 0)
+      url = argv[i + 1];
+    else if (strcmp(argv[i], "--conns") == 0)
+      conns = strtol(argv[i + 1], NULL, 10);
+    else if (strcmp(argv[i], "--duration-s") == 0)
+      duration_s = strtod(argv[i + 1], NULL);
+    else if (strcmp(argv[i], "--trace") == 0)
+      with_trace = strcmp(argv[i + 1], "1") == 0;
+    else if (strcmp(argv[i], "--backend") == 0)
+      backend = strcmp(argv[i + 1], "curl") == 0 ? HTTP_CURL : HTTP_H1;
     else {
       fprintf(stderr, "usage: bench_http --url URL [--conns N] [--duration-s S] [--backend h1|curl]\n");
       return 1;
@@ -82,10 +90,13 @@ int main(int argc, char **argv) {
   uv_timer_start(&stop, on_stop, (uint64_t)(duration_s * 1000), 0);
   uv_run(loop, UV_RUN_DEFAULT);
   double secs = (double)(clock_mono_ns() - t0) / 1e9;
-  printf("trace=%d backend=%s conns=%ld duration=%.2fs requests=%lld errors=%lld non2xx=%lld rps=%.0f p50_ms=%.3f "
-         "p99_ms=%.3f\n",
-         with_trace, backend == HTTP_CURL ? "curl" : "h1", conns, secs, b.done, b.errors, b.non2xx, (double)b.done / secs,
-         hist_value_at_percentile(b.latency, 50) / 1000.0, hist_value_at_percentile(b.latency, 99) / 1000.0);
+  printf(
+      "trace=%d backend=%s conns=%ld duration=%.2fs requests=%lld errors=%lld non2xx=%lld rps=%.0f "
+      "p50_ms=%.3f "
+      "p99_ms=%.3f\n",
+      with_trace, backend == HTTP_CURL ? "curl" : "h1", conns, secs, b.done, b.errors, b.non2xx,
+      (double)b.done / secs, hist_value_at_percentile(b.latency, 50) / 1000.0,
+      hist_value_at_percentile(b.latency, 99) / 1000.0);
   hist_destroy(b.latency);
   uv_close((uv_handle_t *)&stop, NULL);
   http_client_close(c, on_closed, &b);

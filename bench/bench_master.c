@@ -5,13 +5,13 @@
  * --web 1: the master also serves its live page (--web) and one page follows it the way the browser does
  * (GET /, /api/run, /api/chart, then the /api/events stream), simulated on the workers' loop.
  *   bench_master [--workers 1000] [--seconds 15] [--names 20] [--web 1] */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -61,8 +61,8 @@ struct bench {
   double cpu_proc_start, cpu_sim_start, cpu_master_start, cpu_proc_end, cpu_sim_end, cpu_master_end;
   pthread_t master_tid;
   int64_t sent_stats, frames_in, frames_bad, assigns_seen, readies;
-  int web_port;                  /* --web: the master's live page port, 0 = off */
-  uv_tcp_t page;                 /* the simulated page's event stream */
+  int web_port;  /* --web: the master's live page port, 0 = off */
+  uv_tcp_t page; /* the simulated page's event stream */
   uv_connect_t page_conn;
   int page_started;
   int64_t page_bytes, page_events; /* stream bytes and "event: interval" frames read */
@@ -351,8 +351,9 @@ static void page_connected(uv_connect_t *c, int status) {
     fprintf(stderr, "bench: the page cannot connect: %s\n", uv_strerror(status));
     return;
   }
-  buf = uv_buf_init(req, (unsigned)snprintf(req, sizeof req, "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
-                                            b->web_port));
+  buf = uv_buf_init(
+      req, (unsigned)snprintf(req, sizeof req, "GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n",
+                              b->web_port));
   uv_write(w, (uv_stream_t *)&b->page, &buf, 1, free_write);
   uv_read_start((uv_stream_t *)&b->page, page_alloc, page_read);
 }
@@ -376,7 +377,8 @@ static int free_port(void) {
   int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
 
   uv_ip4_addr("127.0.0.1", 0, &a);
-  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
     port = ntohs(a.sin_port);
   if (fd >= 0) close(fd);
   return port;
@@ -522,8 +524,8 @@ int main(int argc, char **argv) {
         wall, 100.0 * mthread / wall, 100.0 * (proc - simc) / wall);
   }
   if (b.web_port)
-    printf("  live page open (--web): %lld interval events, %.1f KB read by the page\n", (long long)b.page_events,
-           (double)b.page_bytes / 1024.0);
+    printf("  live page open (--web): %lld interval events, %.1f KB read by the page\n",
+           (long long)b.page_events, (double)b.page_bytes / 1024.0);
   if (c->stats_msgs) {
     printf("  per stats message: decode %.1f us + merge %.1f us (mean), slowest %.1f us\n",
            (double)c->decode_ns / 1e3 / (double)c->stats_msgs,

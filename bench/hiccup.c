@@ -23,7 +23,7 @@ int main(int argc, char **argv) {
     over1 += gap > 1000000;
     over5 += gap > 5000000;
   }
-  printf("hiccups: %ld gaps > 1 ms, %ld > 5 ms, max %.2f ms over %.1f s\n", over1, over5, (double)max_gap / 1e6,
-         seconds);
+  printf("hiccups: %ld gaps > 1 ms, %ld > 5 ms, max %.2f ms over %.1f s\n", over1, over5,
+         (double)max_gap / 1e6, seconds);
   return 0;
 }

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "cli/cmd.h"
-#include "common/clock.h"
 #include "cli/scenario.h"
+#include "common/clock.h"
 #include "common/options.h"
 
 static const char check_help[] =
@@ -31,19 +31,22 @@ static void print_plan(const char *path, const options *o) {
     printf("  model:      closed (users), users %.0f, spawn_rate %.2f/s\n", o->users, o->spawn_rate);
   printf("  duration:   %s\n", clock_format_duration(o->duration_ns, d, sizeof d));
   for (size_t i = 0; i < o->nstages; i++)
-    printf("  stage %zu:    %s to %.2f %s\n", i + 1, clock_format_duration(o->stages[i].duration_ns, d, sizeof d),
-           o->stages[i].target, o->model == OPTIONS_OPEN ? "iterations/s" : "users");
+    printf("  stage %zu:    %s to %.2f %s\n", i + 1,
+           clock_format_duration(o->stages[i].duration_ns, d, sizeof d), o->stages[i].target,
+           o->model == OPTIONS_OPEN ? "iterations/s" : "users");
   printf("  tasks:      %zu\n  http:       %s\n", o->ntasks, backends[o->http_backend % 4]);
-  if (o->http_backend == 3 || o->h2_connections > 1) printf("  h2_connections: %d per thread per origin\n", o->h2_connections);
+  if (o->http_backend == 3 || o->h2_connections > 1)
+    printf("  h2_connections: %d per thread per origin\n", o->h2_connections);
   for (size_t i = 0; i < o->nthresholds; i++) {
-    printf("  threshold:  %s%s", o->thresholds[i].expr, o->thresholds[i].abort_on_fail ? " (abort on fail" : "");
+    printf("  threshold:  %s%s", o->thresholds[i].expr,
+           o->thresholds[i].abort_on_fail ? " (abort on fail" : "");
     if (o->thresholds[i].abort_on_fail && o->thresholds[i].delay_abort_ns > 0)
       printf(", not before %s", clock_format_duration(o->thresholds[i].delay_abort_ns, d, sizeof d));
     printf("%s\n", o->thresholds[i].abort_on_fail ? ")" : "");
   }
   for (size_t i = 0; i < o->nprofiles; i++)
-    printf("  profile:    %s %s %s every %s\n", o->profiles[i].source, o->profiles[i].type, o->profiles[i].url,
-           clock_format_duration(o->profiles[i].window_ns, d, sizeof d));
+    printf("  profile:    %s %s %s every %s\n", o->profiles[i].source, o->profiles[i].type,
+           o->profiles[i].url, clock_format_duration(o->profiles[i].window_ns, d, sizeof d));
 }
 
 int cmd_check(int argc, char **argv) {
@@ -60,7 +63,7 @@ int cmd_check(int argc, char **argv) {
     if (!strcmp(argv[i], "-e") || !strcmp(argv[i], "--env") || !strcmp(argv[i], "--secret")) {
       const char *v = i + 1 < argc ? argv[i + 1] : NULL;
       if ((strcmp(argv[i], "--secret") ? scenario_parse_env("check", v, &ov)
-                                        : scenario_parse_secret("check", v, &ov)) != 0)
+                                       : scenario_parse_secret("check", v, &ov)) != 0)
         return EXIT_USAGE;
       i++;
       continue;

@@ -25,7 +25,8 @@ static const char help[] =
     "\n"
     "  --html FILE             where to write the HTML page (default RUN_B/compare.html)\n"
     "  --fail-on-regression    exit 99 when any request regressed, in latency, errors or CPU per request\n"
-    "  --json                  print the verdicts and profile findings as one JSON object instead of the table\n";
+    "  --json                  print the verdicts and profile findings as one JSON object instead of the "
+    "table\n";
 
 /* Profile findings (profdiff.h) into res: "findings", "profile_regressions", "profile_improvements". */
 static void add_profile_findings(json_t *res, const char *a, const char *b) {

@@ -115,7 +115,9 @@ int cmd_master(int argc, char **argv) {
   if (f.workers || f.threads)
     return cmd_usage_error(argv[0], "--workers/--threads belong to `loadctl start`");
   if (f.allow_exec)
-    return cmd_usage_error(argv[0], "--allow-exec belongs to `loadctl worker`: each worker decides whether its scenarios may run commands");
+    return cmd_usage_error(argv[0],
+                           "--allow-exec belongs to `loadctl worker`: each worker decides whether its "
+                           "scenarios may run commands");
   if ((rc = scenario_web_token(argv[0], &f, token, sizeof token)) != 0) return rc;
   if (transport_key_load(f.key_file, key, &have_key, err, sizeof err) < 0) {
     fprintf(stderr, "loadctl master: %s\n", err);

@@ -108,7 +108,9 @@ static int run_local(const char *path, scenario *sc, const scenario_flags *f, co
   if (!lw.tids || !lw.cfgs || !lw.ids) goto out;
   atomic_init(&lw.cancel, 0);
   mc = (master_config){.scenario_path = path,
-                       .script_name = strlen(path) < sizeof sc->name ? path : sc->name, /* workers resolve data.csv beside it */
+                       .script_name = strlen(path) < sizeof sc->name
+                                          ? path
+                                          : sc->name, /* workers resolve data.csv beside it */
                        .script_source = sc->source,
                        .script_len = sc->len,
                        .opt = &sc->opt,

@@ -33,9 +33,8 @@ static const struct {
   const char *name;
   int (*fn)(int, char **);
 } commands[] = {
-    {"start", cmd_start},   {"master", cmd_master},   {"worker", cmd_worker},
-    {"report", cmd_report}, {"compare", cmd_compare}, {"history", cmd_history},
-    {"check", cmd_check},   {"keygen", cmd_keygen},
+    {"start", cmd_start},     {"master", cmd_master},   {"worker", cmd_worker}, {"report", cmd_report},
+    {"compare", cmd_compare}, {"history", cmd_history}, {"check", cmd_check},   {"keygen", cmd_keygen},
 };
 
 int cmd_usage_error(const char *cmd, const char *fmt, ...) {

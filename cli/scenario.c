@@ -60,8 +60,10 @@ static void lua_quote(FILE *f, const char *s) {
   fputc('"', f);
   for (; *s; s++) {
     unsigned char c = (unsigned char)*s;
-    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') fputc(c, f);
-    else fprintf(f, "\\%03u", c);
+    if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+      fputc(c, f);
+    else
+      fprintf(f, "\\%03u", c);
   }
   fputc('"', f);
 }
@@ -110,14 +112,18 @@ int scenario_load(const char *path, const scenario_overrides *ov, scenario *out,
   }
   if (ov && (ov->duration_ns > 0 || ov->users >= 0 || ov->rate >= 0 || ov->iterations > 0)) {
     /* one line, after the file's own text, so line numbers of the file stay right */
-    append(out, "\noptions = options or {}; options.stages = nil; options.start_users = nil; options.start_rate = nil;");
+    append(out,
+           "\noptions = options or {}; options.stages = nil; options.start_users = nil; options.start_rate = "
+           "nil;");
     if (ov->users >= 0) {
-      snprintf(line, sizeof line, " options.rate = nil; options.max_vus = nil; options.vus = nil; options.users = %.0f;",
+      snprintf(line, sizeof line,
+               " options.rate = nil; options.max_vus = nil; options.vus = nil; options.users = %.0f;",
                ov->users);
       append(out, line);
     }
     if (ov->rate >= 0) {
-      snprintf(line, sizeof line, " options.users = nil; options.vus = nil; options.executor = nil; options.iterations = nil;"
+      snprintf(line, sizeof line,
+               " options.users = nil; options.vus = nil; options.executor = nil; options.iterations = nil;"
                " options.spawn_rate = nil; options.rate = %.2f;",
                ov->rate);
       append(out, line);
@@ -199,7 +205,8 @@ int scenario_parse_env(const char *cmd, const char *arg, scenario_overrides *ov)
           (i > 0 && arg[i] >= '0' && arg[i] <= '9')))
       n = 0;
   if (n == 0 || n >= sizeof ov->env[0].name)
-    return cmd_usage_error(cmd, "--env '%s': NAME must be letters, digits and _ (not starting with a digit)", arg);
+    return cmd_usage_error(cmd, "--env '%s': NAME must be letters, digits and _ (not starting with a digit)",
+                           arg);
   if (ov->nenv >= SCENARIO_MAX_ENV) return cmd_usage_error(cmd, "at most %d --env flags", SCENARIO_MAX_ENV);
   e = &ov->env[ov->nenv];
   memcpy(e->name, arg, n);

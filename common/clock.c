@@ -23,8 +23,10 @@ int64_t clock_wall_ns(void) {
 
 /* Nanoseconds per unit for the suffix at *p (advancing p), or 0 if unknown. */
 static double unit_ns(const char **p) {
-  static const struct { const char *name; double ns; } units[] = {
-      {"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}, {"d", 86400e9}};
+  static const struct {
+    const char *name;
+    double ns;
+  } units[] = {{"ns", 1}, {"us", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}, {"d", 86400e9}};
   for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
     size_t len = strlen(units[i].name);
     if (strncmp(*p, units[i].name, len) == 0 && !isalpha((unsigned char)(*p)[len])) {
@@ -44,8 +46,10 @@ static int parse_decimal(const char **p, double *out) {
   int dots = 0, digits = 0;
 
   while (isdigit((unsigned char)start[len]) || start[len] == '.') {
-    if (start[len] == '.') dots++;
-    else digits++;
+    if (start[len] == '.')
+      dots++;
+    else
+      digits++;
     if (++len >= sizeof buf) return -EINVAL;
   }
   if (digits == 0 || dots > 1) return -EINVAL;
@@ -108,8 +112,11 @@ char *clock_format_duration(int64_t ns, char *buf, unsigned long size) {
   if (ns >= 999500LL && ns < 1000000LL) ns = 1000000LL;
   if (ns >= 60000000000LL) {
     int64_t s = ns / CLOCK_NS_PER_S;
-    if (s >= 3600) snprintf(buf, size, "%lldh%02lldm%02llds", (long long)(s / 3600), (long long)(s / 60 % 60), (long long)(s % 60));
-    else snprintf(buf, size, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+    if (s >= 3600)
+      snprintf(buf, size, "%lldh%02lldm%02llds", (long long)(s / 3600), (long long)(s / 60 % 60),
+               (long long)(s % 60));
+    else
+      snprintf(buf, size, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
   } else if (ns >= 1000000000LL) {
     snprintf(buf, size, "%.3gs", (double)ns / 1e9);
   } else if (ns >= 1000000LL) {

@@ -1,7 +1,7 @@
 /* executor.c - closed and open model maths: ramps, spawn rate, and exact open-model arrival times taken
  * from the integral of the rate, so a long run neither drifts nor loses arrivals to rounding. */
-#include "common/clock.h"
 #include "common/executor.h"
+#include "common/clock.h"
 
 #include <errno.h>
 #include <math.h>

@@ -7,10 +7,23 @@
 #include <stdio.h>
 #include <string.h>
 
-enum { EX_NONE = 0, EX_CONSTANT_VUS, EX_RAMPING_VUS, EX_CONSTANT_RATE, EX_RAMPING_RATE, EX_SHARED, EX_PER_VU };
+enum {
+  EX_NONE = 0,
+  EX_CONSTANT_VUS,
+  EX_RAMPING_VUS,
+  EX_CONSTANT_RATE,
+  EX_RAMPING_RATE,
+  EX_SHARED,
+  EX_PER_VU
+};
 
-static const char *const names[] = {"", "constant-vus", "ramping-vus", "constant-arrival-rate",
-                                    "ramping-arrival-rate", "shared-iterations", "per-vu-iterations"};
+static const char *const names[] = {"",
+                                    "constant-vus",
+                                    "ramping-vus",
+                                    "constant-arrival-rate",
+                                    "ramping-arrival-rate",
+                                    "shared-iterations",
+                                    "per-vu-iterations"};
 
 static int lookup(const char *name) {
   for (int i = EX_CONSTANT_VUS; i <= EX_PER_VU; i++)
@@ -40,8 +53,10 @@ static int read_name(lua_State *L, int t, char *why, size_t len) {
   int ex = EX_NONE;
   lua_getfield(L, t, "executor");
   if (lua_type(L, -1) == LUA_TSTRING && (ex = lookup(lua_tostring(L, -1))) < 0)
-    snprintf(why, len, "unknown executor '%s' (use constant-vus, ramping-vus, constant-arrival-rate, "
-             "ramping-arrival-rate, shared-iterations or per-vu-iterations)", lua_tostring(L, -1));
+    snprintf(why, len,
+             "unknown executor '%s' (use constant-vus, ramping-vus, constant-arrival-rate, "
+             "ramping-arrival-rate, shared-iterations or per-vu-iterations)",
+             lua_tostring(L, -1));
   else if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING)
     ex = -1, snprintf(why, len, "option 'executor' must be a string such as \"shared-iterations\"");
   lua_pop(L, 1);
@@ -51,12 +66,16 @@ static int read_name(lua_State *L, int t, char *why, size_t len) {
 /* Does the executor's name fit the model and stages the options describe? */
 static int fits(int ex, const options *o, char *why, size_t len) {
   int open = o->model == OPTIONS_OPEN, staged = o->nstages > 0;
-  static const char *const need[] = {"", "users (or vus) and duration, no stages", "stages of users",
-                                     "rate and duration, no stages", "stages of rates",
+  static const char *const need[] = {"",
+                                     "users (or vus) and duration, no stages",
+                                     "stages of users",
+                                     "rate and duration, no stages",
+                                     "stages of rates",
                                      "vus (or users) and iterations, no rate or stages",
                                      "vus (or users) and iterations, no rate or stages"};
-  int ok = ex == EX_NONE || (ex == EX_CONSTANT_VUS && !open && !staged) || (ex == EX_RAMPING_VUS && !open && staged) ||
-           (ex == EX_CONSTANT_RATE && open && !staged) || (ex == EX_RAMPING_RATE && open && staged) ||
+  int ok = ex == EX_NONE || (ex == EX_CONSTANT_VUS && !open && !staged) ||
+           (ex == EX_RAMPING_VUS && !open && staged) || (ex == EX_CONSTANT_RATE && open && !staged) ||
+           (ex == EX_RAMPING_RATE && open && staged) ||
            ((ex == EX_SHARED || ex == EX_PER_VU) && !open && !staged);
   if (!ok) snprintf(why, len, "executor '%s' takes %s", names[ex], need[ex]);
   return ok ? 0 : -EINVAL;

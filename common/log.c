@@ -38,7 +38,9 @@ void log_write(int level, const char *where, const char *fmt, ...) {
   va_end(ap);
   secret_scrub(line);
   used = (int)strlen(line);
-  if (used < (int)sizeof line - 1) line[used++] = '\n';
-  else line[sizeof line - 2] = '\n', used = (int)sizeof line - 1;
+  if (used < (int)sizeof line - 1)
+    line[used++] = '\n';
+  else
+    line[sizeof line - 2] = '\n', used = (int)sizeof line - 1;
   (void)!write(STDERR_FILENO, line, (size_t)used);
 }

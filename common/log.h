@@ -4,7 +4,8 @@
 
 enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
-/* Current threshold; messages above it are dropped. Default LOG_INFO, or LOADCTL_LOG=debug|info|warn|error. */
+/* Current threshold; messages above it are dropped. Default LOG_INFO, or LOADCTL_LOG=debug|info|warn|error.
+ */
 extern int log_threshold;
 
 /* Threshold for the scenario's own log() lines, apart from log_threshold so that `loadctl start` can
@@ -16,17 +17,16 @@ extern int log_scenario_threshold;
 int log_set_level(const char *name);
 
 /* Write one line "loadctl[level] where: message" to stderr. Thread-safe (one write per line). */
-void log_write(int level, const char *where, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void log_write(int level, const char *where, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-#define LOG(level, ...)                                                                  \
-  do {                                                                                   \
-    if ((level) <= log_threshold) log_write((level), __FILE__, __VA_ARGS__);             \
+#define LOG(level, ...)                                                      \
+  do {                                                                       \
+    if ((level) <= log_threshold) log_write((level), __FILE__, __VA_ARGS__); \
   } while (0)
 
 /* A scenario's log() line, at info: "loadctl[info] scenario: vu 3: message". */
-#define LOG_SCENARIO(...)                                                                \
-  do {                                                                                   \
+#define LOG_SCENARIO(...)                                                                 \
+  do {                                                                                    \
     if (LOG_INFO <= log_scenario_threshold) log_write(LOG_INFO, "scenario", __VA_ARGS__); \
   } while (0)
 

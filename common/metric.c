@@ -37,7 +37,8 @@ static metric_state *append(metric_state **arr, size_t *n, size_t *cap, const ch
   return m;
 }
 
-metric_state *metric_get(metric_state **arr, size_t *n, size_t *cap, const char *name, int kind, int *kind_clash) {
+metric_state *metric_get(metric_state **arr, size_t *n, size_t *cap, const char *name, int kind,
+                         int *kind_clash) {
   char cut[METRIC_NAME_MAX];
   snprintf(cut, sizeof cut, "%s", name);
   if (kind_clash) *kind_clash = 0;
@@ -71,13 +72,17 @@ void metric_record(metric_state *m, double value, int64_t now_ms) {
       extremes(m, value, value);
       if (m->count == 0 || now_ms >= m->value_ms) m->value = value, m->value_ms = now_ms;
       break;
-    case METRIC_RATE: m->passes += value != 0; break;
+    case METRIC_RATE:
+      m->passes += value != 0;
+      break;
     case METRIC_TREND:
       extremes(m, value, value);
       m->sum += value;
       hist_record(m->values, scaled(value));
       break;
-    default: m->sum += value; break;
+    default:
+      m->sum += value;
+      break;
   }
   m->count++;
 }
@@ -189,7 +194,8 @@ int metric_from_json(metric_state **arr, size_t *n, size_t *cap, const json_t *o
   one.value_ms = (int64_t)num(o, "value_ms");
   one.min = num(o, "min");
   one.max = num(o, "max");
-  if (kind == METRIC_TREND && (!b64 || hist_decode_base64(b64, strlen(b64), &one.values) != 0)) return -EINVAL;
+  if (kind == METRIC_TREND && (!b64 || hist_decode_base64(b64, strlen(b64), &one.values) != 0))
+    return -EINVAL;
   rc = metric_merge(dst, &one);
   metric_release(&one);
   return rc;

@@ -34,13 +34,14 @@ int metric_kind_parse(const char *name);
 
 /* Find name in arr[0..*n) or append it (growing *cap). NULL on -ENOMEM, when METRIC_MAX is reached, or
  * when name exists with another kind (*kind_clash set to 1 then). Pointers move when one is appended. */
-metric_state *metric_get(metric_state **arr, size_t *n, size_t *cap, const char *name, int kind, int *kind_clash);
+metric_state *metric_get(metric_state **arr, size_t *n, size_t *cap, const char *name, int kind,
+                         int *kind_clash);
 /* One sample: counter and trend add value, rate counts value != 0 as a pass, gauge sets it (at now_ms). */
 void metric_record(metric_state *m, double value, int64_t now_ms);
 /* dst += src exactly (same name and kind). 0, or -EINVAL for a kind mismatch. */
 int metric_merge(metric_state *dst, const metric_state *src);
-void metric_clear(metric_state *m);    /* empty, keeping the name, kind and memory */
-void metric_release(metric_state *m);  /* free what m owns */
+void metric_clear(metric_state *m);   /* empty, keeping the name, kind and memory */
+void metric_release(metric_state *m); /* free what m owns */
 
 /* A Trend's percentile (0..100) in the values' unit, to HDR's 3 significant digits (0 when empty). */
 double metric_percentile(const metric_state *m, double percentile);
@@ -51,7 +52,8 @@ double metric_aggregate(const metric_state *m, const char *aggregate);
 /* JSON for m: kind, counts and (summary = 1) what a person reads (rate, percentiles), or (summary = 0)
  * the exact state with the histogram in base64 for intervals.jsonl. NULL on -ENOMEM. */
 json_t *metric_json(const metric_state *m, int summary);
-/* Add the state metric_json(m, 0) wrote to arr (a metric_state of that name and kind). 0 or -EINVAL/-ENOMEM. */
+/* Add the state metric_json(m, 0) wrote to arr (a metric_state of that name and kind). 0 or -EINVAL/-ENOMEM.
+ */
 int metric_from_json(metric_state **arr, size_t *n, size_t *cap, const json_t *o);
 
 #endif

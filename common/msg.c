@@ -126,8 +126,10 @@ static void put_metric(enc *e, const metric_state *m) {
   e->rc |= msgpack_pack_int64(&e->pk, m->value_ms);
   e->rc |= msgpack_pack_double(&e->pk, m->min);
   e->rc |= msgpack_pack_double(&e->pk, m->max);
-  if (m->kind == METRIC_TREND) put_hist(e, m->values);
-  else e->rc |= msgpack_pack_nil(&e->pk);
+  if (m->kind == METRIC_TREND)
+    put_hist(e, m->values);
+  else
+    e->rc |= msgpack_pack_nil(&e->pk);
 }
 
 static void put_interval(enc *e, const stats_interval *s) {
@@ -244,7 +246,8 @@ static int interval_ok(const stats_interval *s) {
     if (!TERMINATED(s->checks[i].name)) return 0;
   if (s->nmetrics > METRIC_MAX) return 0;
   for (size_t i = 0; i < s->nmetrics; i++)
-    if (!TERMINATED(s->metrics[i].name) || (s->metrics[i].kind == METRIC_TREND && !s->metrics[i].values)) return 0;
+    if (!TERMINATED(s->metrics[i].name) || (s->metrics[i].kind == METRIC_TREND && !s->metrics[i].values))
+      return 0;
   return 1;
 }
 
@@ -518,7 +521,8 @@ static void get_failures(dec *d, const msgpack_object *map, stats_entry *e) {
     const msgpack_object *t = as_tuple(d, &arr->via.array.ptr[i], "fail", 3);
     if (!t) break;
     int64_t kind = as_i64(d, &t[0], "fail.kind");
-    if (kind < STATS_ERR_FIRST || kind >= STATS_ERR_COUNT) fail(d, -EPROTO, "failure kind %lld unknown", (long long)kind);
+    if (kind < STATS_ERR_FIRST || kind >= STATS_ERR_COUNT)
+      fail(d, -EPROTO, "failure kind %lld unknown", (long long)kind);
     f->kind = (int)kind;
     as_str(d, &t[1], "fail.message", f->message, sizeof f->message);
     f->count = as_count(d, &t[2], "fail.count");
@@ -597,8 +601,10 @@ static void get_metric(dec *d, const msgpack_object *o, stats_interval *s) {
   if (!t) return;
   as_str(d, &t[0], "metric.name", name, sizeof name);
   one.kind = (int)as_count(d, &t[1], "metric.kind");
-  if (!d->rc && (one.kind < METRIC_COUNTER || one.kind > METRIC_TREND)) fail(d, -EPROTO, "metric '%s': unknown kind", name);
-  if (!d->rc && one.kind == METRIC_TREND && t[9].type != MSGPACK_OBJECT_BIN) fail(d, -EPROTO, "metric '%s': no histogram", name);
+  if (!d->rc && (one.kind < METRIC_COUNTER || one.kind > METRIC_TREND))
+    fail(d, -EPROTO, "metric '%s': unknown kind", name);
+  if (!d->rc && one.kind == METRIC_TREND && t[9].type != MSGPACK_OBJECT_BIN)
+    fail(d, -EPROTO, "metric '%s': no histogram", name);
   if (d->rc) return;
   one.count = as_count(d, &t[2], "metric.count");
   one.passes = as_count(d, &t[3], "metric.passes");
@@ -619,9 +625,11 @@ static void get_metric(dec *d, const msgpack_object *o, stats_interval *s) {
 static void get_metrics(dec *d, const msgpack_object *map, stats_interval *s) {
   for (uint32_t i = 0; i < map->via.map.size; i++) {
     const msgpack_object *k = &map->via.map.ptr[i].key;
-    if (k->type != MSGPACK_OBJECT_STR || k->via.str.size != 7 || memcmp(k->via.str.ptr, "metrics", 7)) continue;
+    if (k->type != MSGPACK_OBJECT_STR || k->via.str.size != 7 || memcmp(k->via.str.ptr, "metrics", 7))
+      continue;
     const msgpack_object *arr = as_array(d, &map->via.map.ptr[i].val, "metrics", METRIC_MAX);
-    for (uint32_t j = 0; arr && j < arr->via.array.size && !d->rc; j++) get_metric(d, &arr->via.array.ptr[j], s);
+    for (uint32_t j = 0; arr && j < arr->via.array.size && !d->rc; j++)
+      get_metric(d, &arr->via.array.ptr[j], s);
     return;
   }
 }

@@ -30,10 +30,11 @@ typedef struct loader {
 } loader;
 
 static const char *const known_keys[] = {
-    "name",    "target",   "users",   "spawn_rate", "duration", "stages",   "rate",     "max_vus",
-    "thresholds", "profile", "http",  "timeout",    "interval", "think",    "max_body", "insecure_tls",
-    "max_redirects", "pre_allocated_vus", "start_users", "start_rate", "tls_ca_file", "tls_cert_file",
-    "tls_key_file", "h2_connections", "executor", "vus", "iterations",
+    "name",        "target",     "users",       "spawn_rate",    "duration",      "stages",
+    "rate",        "max_vus",    "thresholds",  "profile",       "http",          "timeout",
+    "interval",    "think",      "max_body",    "insecure_tls",  "max_redirects", "pre_allocated_vus",
+    "start_users", "start_rate", "tls_ca_file", "tls_cert_file", "tls_key_file",  "h2_connections",
+    "executor",    "vus",        "iterations",
 };
 
 static int fail(loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -127,14 +128,17 @@ static int get_duration(loader *ld, int idx, const char *key, int64_t *out) {
   lua_getfield(ld->L, idx, key);
   if (lua_type(ld->L, -1) == LUA_TNUMBER) {
     double s = lua_tonumber(ld->L, -1);
-    if (!(s >= 0) || s > 9e9) rc = fail(ld, "option '%s': %g is not a valid number of seconds", key, s);
-    else *out = (int64_t)llround(s * 1e9);
+    if (!(s >= 0) || s > 9e9)
+      rc = fail(ld, "option '%s': %g is not a valid number of seconds", key, s);
+    else
+      *out = (int64_t)llround(s * 1e9);
   } else if (lua_type(ld->L, -1) == LUA_TSTRING) {
     if (clock_parse_duration(lua_tostring(ld->L, -1), out) != 0)
       rc = fail(ld, "option '%s': '%s' is not a duration (use e.g. \"250ms\", \"1m30s\", \"2h\")", key,
                 lua_tostring(ld->L, -1));
   } else if (!lua_isnil(ld->L, -1)) {
-    rc = fail(ld, "option '%s' must be a duration string or seconds, not a %s", key, luaL_typename(ld->L, -1));
+    rc =
+        fail(ld, "option '%s' must be a duration string or seconds, not a %s", key, luaL_typename(ld->L, -1));
   }
   lua_pop(ld->L, 1);
   return rc;
@@ -162,8 +166,10 @@ static int get_string(loader *ld, int idx, const char *key, char *out, size_t si
   if (lua_type(ld->L, -1) == LUA_TSTRING) {
     size_t len;
     const char *s = lua_tolstring(ld->L, -1, &len);
-    if (len >= size) rc = fail(ld, "option '%s' is too long (%zu bytes, max %zu)", key, len, size - 1);
-    else memcpy(out, s, len + 1);
+    if (len >= size)
+      rc = fail(ld, "option '%s' is too long (%zu bytes, max %zu)", key, len, size - 1);
+    else
+      memcpy(out, s, len + 1);
   } else if (!lua_isnil(ld->L, -1)) {
     rc = fail(ld, "option '%s' must be a string, not a %s", key, luaL_typename(ld->L, -1));
   }
@@ -235,10 +241,13 @@ static int add_threshold(loader *ld, options *o, const char *key, const char *va
   options_threshold *t;
   int rc = 0;
   at_text(ld, key ? key : value, key ? key : "thresholds");
-  if (o->nthresholds >= OPTIONS_MAX_THRESHOLDS) return fail(ld, "too many thresholds (max %d)", OPTIONS_MAX_THRESHOLDS);
+  if (o->nthresholds >= OPTIONS_MAX_THRESHOLDS)
+    return fail(ld, "too many thresholds (max %d)", OPTIONS_MAX_THRESHOLDS);
   t = &o->thresholds[o->nthresholds++];
-  if (key) snprintf(t->expr, sizeof t->expr, "%s %s", key, value);
-  else snprintf(t->expr, sizeof t->expr, "%s", value);
+  if (key)
+    snprintf(t->expr, sizeof t->expr, "%s %s", key, value);
+  else
+    snprintf(t->expr, sizeof t->expr, "%s", value);
   t->line = ld->line;
   if (!opts) return 0;
   for (int i = 0; i < 2; i++) {
@@ -280,7 +289,8 @@ static int threshold_value(loader *ld, options *o, const char *key) {
     return threshold_table(ld, o, key);
   }
   lua_pop(ld->L, 1);
-  for (int i = 1; rc == 0; i++) { /* k6 list form: key = {"p(95) < 200", {threshold = ..., abortOnFail = true}} */
+  for (int i = 1; rc == 0;
+       i++) { /* k6 list form: key = {"p(95) < 200", {threshold = ..., abortOnFail = true}} */
     lua_rawgeti(ld->L, v, i);
     if (lua_isnil(ld->L, -1)) {
       lua_pop(ld->L, 1);
@@ -288,8 +298,10 @@ static int threshold_value(loader *ld, options *o, const char *key) {
       at_text(ld, key ? key : "thresholds", "thresholds");
       return fail(ld, "thresholds['%s'] must be a string like \"< 250ms\"", key ? key : "?");
     }
-    if (lua_type(ld->L, -1) == LUA_TSTRING) rc = add_threshold(ld, o, key, lua_tostring(ld->L, -1), 0);
-    else if (lua_istable(ld->L, -1)) rc = threshold_table(ld, o, key);
+    if (lua_type(ld->L, -1) == LUA_TSTRING)
+      rc = add_threshold(ld, o, key, lua_tostring(ld->L, -1), 0);
+    else if (lua_istable(ld->L, -1))
+      rc = threshold_table(ld, o, key);
     else {
       at_text(ld, key ? key : "thresholds", "thresholds");
       rc = fail(ld, "thresholds['%s'][%d] must be a string or {threshold = \"...\"}", key ? key : "?", i);
@@ -347,7 +359,9 @@ static int get_profiles(loader *ld, int idx, options *o) {
       rc = get_string(ld, e, "source", p->source, sizeof p->source);
       if (!rc && strcmp(p->source, "pprof") && strcmp(p->source, "command") && strcmp(p->source, "file")) {
         at_text(ld, p->source, "profile");
-        rc = fail(ld, "profile[%d]: unknown source '%s' (use \"pprof\", \"command\" or \"file\"; see docs/profiling.md)",
+        rc = fail(ld,
+                  "profile[%d]: unknown source '%s' (use \"pprof\", \"command\" or \"file\"; see "
+                  "docs/profiling.md)",
                   i, p->source);
       }
       if (!rc) rc = get_string(ld, e, "type", p->type, sizeof p->type);
@@ -381,7 +395,8 @@ static int get_think(loader *ld, int idx, options *o) {
         lua_tonumber(ld->L, -1) < lua_tonumber(ld->L, -2))
       rc = fail(ld, "option 'think' must be {min_seconds, max_seconds} or {min=, max=} with 0 <= min <= max");
     else
-      o->think_min_ns = (int64_t)(lua_tonumber(ld->L, -2) * 1e9), o->think_max_ns = (int64_t)(lua_tonumber(ld->L, -1) * 1e9);
+      o->think_min_ns = (int64_t)(lua_tonumber(ld->L, -2) * 1e9),
+      o->think_max_ns = (int64_t)(lua_tonumber(ld->L, -1) * 1e9);
     lua_pop(ld->L, 3);
     return rc;
   }
@@ -395,11 +410,16 @@ static int get_http(loader *ld, int idx, options *o) {
   char mode[16] = "auto";
   int rc = get_string(ld, idx, "http", mode, sizeof mode);
   if (rc) return rc;
-  if (!strcmp(mode, "auto")) o->http_backend = 0;
-  else if (!strcmp(mode, "h1")) o->http_backend = 1;
-  else if (!strcmp(mode, "curl")) o->http_backend = 2;
-  else if (!strcmp(mode, "h2")) o->http_backend = 3;
-  else return fail(ld, "option 'http' must be \"auto\", \"h1\", \"h2\" or \"curl\", not \"%s\"", mode);
+  if (!strcmp(mode, "auto"))
+    o->http_backend = 0;
+  else if (!strcmp(mode, "h1"))
+    o->http_backend = 1;
+  else if (!strcmp(mode, "curl"))
+    o->http_backend = 2;
+  else if (!strcmp(mode, "h2"))
+    o->http_backend = 3;
+  else
+    return fail(ld, "option 'http' must be \"auto\", \"h1\", \"h2\" or \"curl\", not \"%s\"", mode);
   return 0;
 }
 
@@ -423,7 +443,8 @@ static void set_defaults(options *o, const char *chunk) {
   const char *base = strrchr(chunk, '/');
   memset(o, 0, sizeof *o);
   snprintf(o->name, sizeof o->name, "%s", base ? base + 1 : chunk);
-  if (strlen(o->name) > 4 && !strcmp(o->name + strlen(o->name) - 4, ".lua")) o->name[strlen(o->name) - 4] = '\0';
+  if (strlen(o->name) > 4 && !strcmp(o->name + strlen(o->name) - 4, ".lua"))
+    o->name[strlen(o->name) - 4] = '\0';
   snprintf(o->target, sizeof o->target, "http://127.0.0.1:8080");
   o->users = 1;
   o->duration_ns = 10000000000LL;
@@ -440,13 +461,15 @@ static int get_start(loader *ld, int t, options *o) {
   if (!rc) rc = get_number(ld, t, "start_rate", &rate);
   if (rc || (users < 0 && rate < 0)) return rc;
   const char *key = users >= 0 ? "start_users" : "start_rate";
-  if (users >= 0 && rate >= 0) return fail(ld, "set start_users (closed model) or start_rate (open model), not both");
+  if (users >= 0 && rate >= 0)
+    return fail(ld, "set start_users (closed model) or start_rate (open model), not both");
   if (o->nstages == 0) return fail(ld, "option '%s' is where stages start from: it needs stages=", key);
   if ((rate >= 0) != (o->model == OPTIONS_OPEN))
     return fail(ld, "option '%s' does not fit the stages' model (%s): use %s", key,
                 o->model == OPTIONS_OPEN ? "open, rate=" : "closed, users=",
                 o->model == OPTIONS_OPEN ? "start_rate" : "start_users");
-  if (o->nstages >= OPTIONS_MAX_STAGES) return fail(ld, "option '%s' takes a stage: at most %d stages with it", key, OPTIONS_MAX_STAGES - 1);
+  if (o->nstages >= OPTIONS_MAX_STAGES)
+    return fail(ld, "option '%s' takes a stage: at most %d stages with it", key, OPTIONS_MAX_STAGES - 1);
   memmove(o->stages + 1, o->stages, o->nstages * sizeof *o->stages);
   o->stages[0] = (options_stage){.duration_ns = 0, .target = users >= 0 ? users : rate};
   o->nstages++;
@@ -475,11 +498,13 @@ static int read_scalars(loader *ld, int t, options *o) {
   o->pre_vus = pre_vus >= 0 ? (int64_t)pre_vus : -1;
   if (max_body >= 0) o->max_body = (int64_t)max_body;
   if (max_redirects > OPTIONS_MAX_REDIRECTS)
-    return fail(ld, "option 'max_redirects' must be at most %d (got %g)", OPTIONS_MAX_REDIRECTS, max_redirects);
+    return fail(ld, "option 'max_redirects' must be at most %d (got %g)", OPTIONS_MAX_REDIRECTS,
+                max_redirects);
   if (max_redirects >= 0) o->max_redirects = (int64_t)max_redirects;
-  if (h2_conns != -1 && (h2_conns < 1 || h2_conns > OPTIONS_MAX_H2_CONNECTIONS || h2_conns != floor(h2_conns)))
-    return fail(ld, "option 'h2_connections' must be a whole number from 1 to %d (got %g)", OPTIONS_MAX_H2_CONNECTIONS,
-                h2_conns);
+  if (h2_conns != -1 &&
+      (h2_conns < 1 || h2_conns > OPTIONS_MAX_H2_CONNECTIONS || h2_conns != floor(h2_conns)))
+    return fail(ld, "option 'h2_connections' must be a whole number from 1 to %d (got %g)",
+                OPTIONS_MAX_H2_CONNECTIONS, h2_conns);
   o->h2_connections = h2_conns > 0 ? (int)h2_conns : 1;
   lua_getfield(ld->L, t, "insecure_tls");
   o->insecure_tls = lua_toboolean(ld->L, -1);
@@ -515,7 +540,8 @@ static int finish(loader *ld, options *o) {
   lua_getglobal(ld->L, "__tasks");
   o->ntasks = lua_objlen(ld->L, -1);
   lua_pop(ld->L, 1);
-  if (o->ntasks == 0) return fail(ld, "no tasks: declare at least one with task(weight, function(vu) ... end)");
+  if (o->ntasks == 0)
+    return fail(ld, "no tasks: declare at least one with task(weight, function(vu) ... end)");
   return 0;
 }
 
@@ -530,8 +556,9 @@ static int refuse(lua_State *L) {
     }
   }
   if (lua_gettop(L) == top) lua_pushliteral(L, "");
-  lua_pushliteral(L, "http.*, sleep() and think() cannot run while the scenario is loading; call them "
-                     "inside a task, on_start or on_stop");
+  lua_pushliteral(L,
+                  "http.*, sleep() and think() cannot run while the scenario is loading; call them "
+                  "inside a task, on_start or on_stop");
   lua_concat(L, 2);
   return lua_error(L);
 }
@@ -589,7 +616,10 @@ static int run_chunk(loader *ld, const char *source, size_t len, options *out) {
 
 int options_load_source(const char *chunkname, const char *source, size_t len, options *out, char *err,
                         size_t errlen) {
-  loader ld = {.chunk = chunkname ? chunkname : "scenario", .source = source, .len = len, .err = err,
+  loader ld = {.chunk = chunkname ? chunkname : "scenario",
+               .source = source,
+               .len = len,
+               .err = err,
                .errlen = errlen};
   options tmp;
   char why[256];
@@ -634,7 +664,8 @@ int options_load_file(const char *path, options *out, char *err, size_t errlen) 
     snprintf(err, errlen, "%s: cannot open scenario: %s", path, strerror(errno));
     return rc;
   }
-  if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || size > (4L << 20) || fseek(f, 0, SEEK_SET) != 0) {
+  if (fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) < 0 || size > (4L << 20) ||
+      fseek(f, 0, SEEK_SET) != 0) {
     snprintf(err, errlen, "%s: cannot read scenario (unreadable or over 4 MiB)", path);
     goto out;
   }

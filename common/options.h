@@ -22,32 +22,32 @@ typedef struct options_stage {
 } options_stage;
 
 typedef struct options_threshold {
-  char expr[512];   /* as written: "p99{name=POST /api/orders} < 250ms" or key "errors" + "rate < 1%" */
-  int abort_on_fail; /* abort_on_fail / k6's abortOnFail */
+  char expr[512];         /* as written: "p99{name=POST /api/orders} < 250ms" or key "errors" + "rate < 1%" */
+  int abort_on_fail;      /* abort_on_fail / k6's abortOnFail */
   int64_t delay_abort_ns; /* delay_abort_eval / k6's delayAbortEval: no abort before this much run time */
-  int line;          /* scenario line that declares it (0 = unknown), for messages */
+  int line;               /* scenario line that declares it (0 = unknown), for messages */
 } options_threshold;
 
 #define OPTIONS_PPROF_WINDOW_NS 1000000000LL   /* pprof windows: 1 s, so a 2 s burst fills whole windows */
 #define OPTIONS_PROFILE_WINDOW_NS 5000000000LL /* command / file sources: 5 s (a perf start per window) */
 
 typedef struct options_profile {
-  char source[32];  /* "pprof", "command", "file" (anything else is refused with file:line) */
-  char url[1024];   /* pprof URL, or file path, or command line */
-  char type[32];    /* "cpu" (default), "heap", "allocs", "mutex", "block", "goroutine", "folded" */
+  char source[32];   /* "pprof", "command", "file" (anything else is refused with file:line) */
+  char url[1024];    /* pprof URL, or file path, or command line */
+  char type[32];     /* "cpu" (default), "heap", "allocs", "mutex", "block", "goroutine", "folded" */
   int64_t window_ns; /* default OPTIONS_PPROF_WINDOW_NS for pprof, else OPTIONS_PROFILE_WINDOW_NS */
 } options_profile;
 
 typedef struct options {
-  char name[128];     /* scenario name: options.name or the file's basename without .lua */
-  char target[1024];  /* base URL, default "http://127.0.0.1:8080" */
-  int model;          /* enum options_model */
-  double users;       /* closed: constant users when no stages */
-  double spawn_rate;  /* closed: users started per second (0 = all at once) */
-  double rate;        /* open: iterations/s when no stages */
-  int64_t max_vus;    /* open: VU pool size (default: max(rate,100)) */
-  int64_t pre_vus;    /* open: VUs created before the start (k6's preAllocatedVUs; default: 10 ms of
-                       * the peak rate, at least 1, at most max_vus) */
+  char name[128];      /* scenario name: options.name or the file's basename without .lua */
+  char target[1024];   /* base URL, default "http://127.0.0.1:8080" */
+  int model;           /* enum options_model */
+  double users;        /* closed: constant users when no stages */
+  double spawn_rate;   /* closed: users started per second (0 = all at once) */
+  double rate;         /* open: iterations/s when no stages */
+  int64_t max_vus;     /* open: VU pool size (default: max(rate,100)) */
+  int64_t pre_vus;     /* open: VUs created before the start (k6's preAllocatedVUs; default: 10 ms of
+                        * the peak rate, at least 1, at most max_vus) */
   int64_t duration_ns; /* total; when stages given, their sum */
   options_stage stages[OPTIONS_MAX_STAGES];
   size_t nstages;
@@ -55,20 +55,20 @@ typedef struct options {
   size_t nthresholds;
   options_profile profiles[OPTIONS_MAX_PROFILES];
   size_t nprofiles;
-  int http_backend;   /* enum http_backend values: 0 auto, 1 h1, 2 curl, 3 h2 */
-  int h2_connections; /* HTTP/2 connections per origin per engine thread, shared by its VUs; default 1 */
-  int64_t timeout_ns; /* per request, default 30 s */
+  int http_backend;    /* enum http_backend values: 0 auto, 1 h1, 2 curl, 3 h2 */
+  int h2_connections;  /* HTTP/2 connections per origin per engine thread, shared by its VUs; default 1 */
+  int64_t timeout_ns;  /* per request, default 30 s */
   int64_t interval_ns; /* stats interval, default 1 s */
   int64_t think_min_ns, think_max_ns; /* default think time between iterations, default 0 */
-  int64_t max_body;   /* bytes of a response body kept for the script; default 1 MiB */
+  int64_t max_body;                   /* bytes of a response body kept for the script; default 1 MiB */
   int64_t max_redirects; /* redirects followed per request (k6 maxRedirects); default 0; > 0 needs curl */
   int insecure_tls;
   char tls_ca_file[512];   /* PEM bundle to verify servers against, "" = the system store */
   char tls_cert_file[512]; /* client certificate (PEM) for mTLS, "" = none */
   char tls_key_file[512];  /* its key, "" = in tls_cert_file */
-  size_t ntasks;      /* tasks declared with task(); 0 is an error */
-  int64_t iterations;    /* count executors (common/k6exec.h): iterations in all, or per VU; 0 = by time */
-  int iterations_per_vu; /* per-vu-iterations: each VU runs `iterations` */
+  size_t ntasks;           /* tasks declared with task(); 0 is an error */
+  int64_t iterations;      /* count executors (common/k6exec.h): iterations in all, or per VU; 0 = by time */
+  int iterations_per_vu;   /* per-vu-iterations: each VU runs `iterations` */
 } options;
 
 /* Load path (source read from disk) into *out. On error returns negative errno and writes a message

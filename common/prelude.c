@@ -33,7 +33,8 @@ int prelude_open(lua_State *L, const char *scenario_dir, int allow_exec, char *e
   lua_setfield(L, -2, "cjson");
   lua_pop(L, 2);
   lua_getglobal(L, "package");
-  lua_pushstring(L, "/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;/usr/lib/lua/5.1/?.so;/usr/local/lib/lua/5.1/?.so");
+  lua_pushstring(L,
+                 "/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;/usr/lib/lua/5.1/?.so;/usr/local/lib/lua/5.1/?.so");
   lua_setfield(L, -2, "cpath");
   lua_pop(L, 1);
   lua_newtable(L);

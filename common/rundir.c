@@ -448,7 +448,8 @@ static int write_hlog(rundir *rd, const stats_interval *iv, const hist *all) {
     char tag[STATS_NAME_MAX + sizeof RUNDIR_HLOG_SERVICE];
     if (e->latency && hist_count(e->latency) > 0)
       rc = hlog_write_entry(rd->hlog, e->name, iv->start_ms - rd->hlog_start_ms, iv->interval_ms, e->latency);
-    snprintf(tag, sizeof tag, "%s%s", RUNDIR_HLOG_SERVICE, e->name); /* so `loadctl report` rebuilds service */
+    snprintf(tag, sizeof tag, "%s%s", RUNDIR_HLOG_SERVICE,
+             e->name); /* so `loadctl report` rebuilds service */
     if (rc == 0 && e->service && hist_count(e->service) > 0)
       rc = hlog_write_entry(rd->hlog, tag, iv->start_ms - rd->hlog_start_ms, iv->interval_ms, e->service);
   }

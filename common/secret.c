@@ -82,7 +82,8 @@ size_t secret_scrub(char *s) {
   }
   for (size_t i = 0, count = secret_count(); i < count; i++) {
     size_t n = strlen(values[i]);
-    for (char *at = strstr(s, values[i]); at; at = strstr(at + strlen(MASK), values[i])) mask(at, n), hidden++;
+    for (char *at = strstr(s, values[i]); at; at = strstr(at + strlen(MASK), values[i]))
+      mask(at, n), hidden++;
   }
   return hidden;
 }

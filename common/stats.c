@@ -31,7 +31,8 @@ int stats_err_parse(const char *name) {
 
 int stats_name_in_group(const char *name, const char *group) {
   size_t len = strlen(group);
-  return len > 0 && !strncmp(name, group, len) && !strncmp(name + len, STATS_GROUP_SEP, strlen(STATS_GROUP_SEP));
+  return len > 0 && !strncmp(name, group, len) &&
+         !strncmp(name + len, STATS_GROUP_SEP, strlen(STATS_GROUP_SEP));
 }
 
 /* Length name is stored with: at most max - 1 bytes, not cutting a UTF-8 sequence. */

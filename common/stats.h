@@ -41,10 +41,10 @@ int stats_err_parse(const char *name);
 /* name lies inside group (at any depth): "a::b::GET /x" is in "a" and in "a::b", not in "a::c" or "b". */
 int stats_name_in_group(const char *name, const char *group);
 
-#define STATS_EXEMPLARS 4      /* slowest and typical trace ids kept per name per interval */
-#define STATS_FAILURES 8       /* distinct failure messages kept per name per interval */
-#define STATS_MAX_NAMES 1000   /* distinct request names per run; more are folded into "(other)" */
-#define STATS_NAME_MAX 256     /* bytes, longer names are cut */
+#define STATS_EXEMPLARS 4    /* slowest and typical trace ids kept per name per interval */
+#define STATS_FAILURES 8     /* distinct failure messages kept per name per interval */
+#define STATS_MAX_NAMES 1000 /* distinct request names per run; more are folded into "(other)" */
+#define STATS_NAME_MAX 256   /* bytes, longer names are cut */
 #define STATS_MESSAGE_MAX 256
 
 typedef struct stats_exemplar {
@@ -69,7 +69,7 @@ typedef struct stats_entry {
   int64_t errors;            /* sum of err[] */
   int64_t err[STATS_ERR_COUNT];
   int64_t bytes_in, bytes_out;
-  stats_exemplar slow[STATS_EXEMPLARS];    /* slowest first */
+  stats_exemplar slow[STATS_EXEMPLARS]; /* slowest first */
   int nslow;
   stats_exemplar typical[STATS_EXEMPLARS]; /* random sample near the median */
   int ntypical;

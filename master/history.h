@@ -17,9 +17,7 @@ int history_append(const char *runs_root, const char *run_dir, const json_t *sum
  * counted in *bad_lines (may be NULL). 0, -ENOENT, or negative errno. */
 int history_load(const char *runs_root, json_t **out, int *bad_lines);
 
-
 /* Runs root of a run directory: its parent ("runs/2026-...-x" -> "runs"). buf gets the result. */
 void history_root_of(const char *run_dir, char *buf, size_t size);
-
 
 #endif

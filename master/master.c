@@ -25,16 +25,17 @@
 #include "master/webapi.h"
 
 #define TICK_MS 100
-#define STALL_NS (1 * CLOCK_NS_PER_S)      /* a tick this late: the master's own loop was stopped or starved */
+#define STALL_NS (1 * CLOCK_NS_PER_S) /* a tick this late: the master's own loop was stopped or starved */
 #define STALL_HOLD_NS (3 * CLOCK_NS_PER_S) /* then for this long, intervals wait for every live worker */
 #define HEARTBEAT_MS 1000
-#define START_MARGIN_NS (1 * CLOCK_NS_PER_S)  /* START is sent this long before stage 0 begins */
-#define READY_TIMEOUT_NS (30 * CLOCK_NS_PER_S) /* assigned workers have this long to load the scenario */
+#define START_MARGIN_NS (1 * CLOCK_NS_PER_S)       /* START is sent this long before stage 0 begins */
+#define READY_TIMEOUT_NS (30 * CLOCK_NS_PER_S)     /* assigned workers have this long to load the scenario */
 #define READY_PER_WORKER_NS (20 * CLOCK_NS_PER_MS) /* ... plus this per active worker */
-#define DRAIN_TIMEOUT_NS (10 * CLOCK_NS_PER_S) /* after the last stage: wait this long for final stats */
+#define DRAIN_TIMEOUT_NS (10 * CLOCK_NS_PER_S)     /* after the last stage: wait this long for final stats */
 #define ABORT_DRAIN_NS (3 * CLOCK_NS_PER_S)
-#define EXPECT_TIMEOUT_NS (30 * CLOCK_NS_PER_S) /* --expect-timeout's default: workers have this long to join */
-#define ASSIGN_RESEND_NS (3 * CLOCK_NS_PER_S)      /* an unanswered assign is sent again after this */
+#define EXPECT_TIMEOUT_NS \
+  (30 * CLOCK_NS_PER_S)                       /* --expect-timeout's default: workers have this long to join */
+#define ASSIGN_RESEND_NS (3 * CLOCK_NS_PER_S) /* an unanswered assign is sent again after this */
 #define ASSIGN_RESEND_MANY_NS (10 * CLOCK_NS_PER_S) /* ... or this, with more than START_EACH_MAX workers */
 #define PRERUN_MISSING_NS (10 * CLOCK_NS_PER_S)     /* before the run, silent this long = missing */
 #define GRACE_INTERVALS 2
@@ -61,12 +62,12 @@ typedef struct master {
   bool aborted, threshold_abort;
   int64_t state_mono_ns, start_wall_ns, end_wall_ns, drain_deadline_mono_ns;
   int64_t last_heartbeat_mono_ns; /* when on_heartbeat last ran: a late one means our own loop stalled */
-  int64_t last_tick_mono_ns, last_tick_wall_ms; /* the same for on_tick */
+  int64_t last_tick_mono_ns, last_tick_wall_ms;    /* the same for on_tick */
   int64_t stall_wall_ms, stall_hold_until_mono_ns; /* after a stall: intervals close as of stall_wall_ms */
   options_stage stages[OPTIONS_MAX_STAGES];
   size_t nstages;
-  int gen;             /* plan generation: bumped on every rebalance */
-  int64_t vu_ids_end;  /* VU ids 1..vu_ids_end are handed out; a worker joining a running load gets the next */
+  int gen;            /* plan generation: bumped on every rebalance */
+  int64_t vu_ids_end; /* VU ids 1..vu_ids_end are handed out; a worker joining a running load gets the next */
   int64_t *vu_bases, *vu_peaks; /* plan_vu_bases of plan vu_bases_gen over vu_bases_n workers */
   size_t vu_bases_n;
   int vu_bases_gen;
@@ -356,8 +357,8 @@ static void begin_run(master *m) {
 
   m->start_wall_ns = clock_wall_ns() + START_MARGIN_NS;
   m->end_wall_ns = m->start_wall_ns + run_length_ns(m);
-  rc = aggregate_create(clock_ns_to_ms(m->start_wall_ns), clock_ns_to_ms(m->cfg->opt->interval_ns), GRACE_INTERVALS,
-                        &m->agg);
+  rc = aggregate_create(clock_ns_to_ms(m->start_wall_ns), clock_ns_to_ms(m->cfg->opt->interval_ns),
+                        GRACE_INTERVALS, &m->agg);
   if (rc < 0) {
     m->exit_code = EXIT_RUNTIME;
     set_state(m, M_DONE);
@@ -446,7 +447,8 @@ static void poll_aggregate(master *m) {
   /* Right after a stall of our own, the workers' stats of that time are still in the socket: close
    * intervals as of the moment the stall began (so only those every live worker reported) until they
    * have had STALL_HOLD_NS to arrive. */
-  int64_t now_ms = clock_mono_ns() < m->stall_hold_until_mono_ns ? m->stall_wall_ms : clock_ns_to_ms(clock_wall_ns());
+  int64_t now_ms =
+      clock_mono_ns() < m->stall_hold_until_mono_ns ? m->stall_wall_ms : clock_ns_to_ms(clock_wall_ns());
   aggregate_poll(m->agg, now_ms, ids, k, emit, m);
 }
 
@@ -481,28 +483,32 @@ static int web_scale(void *ud, double target, bool is_rate, char *why, size_t le
   if (m->state != M_RUN) return snprintf(why, len, "no run is going (%s)", web_state(m)), -EBUSY;
   if (is_rate != open)
     return snprintf(why, len, "this run uses the %s model: set \"%s\"", open ? "open" : "closed",
-                    open ? "rate" : "users"), -EINVAL;
+                    open ? "rate" : "users"),
+           -EINVAL;
   rc = control_override(m->stages, m->nstages, at_ns, target, m->cfg->opt->spawn_rate, st, &n);
   if (rc == -ERANGE) return snprintf(why, len, "the run's planned end has passed"), rc;
-  if (rc == -ENOSPC) return snprintf(why, len, "too many changes for one run (%d stages)", OPTIONS_MAX_STAGES), rc;
+  if (rc == -ENOSPC)
+    return snprintf(why, len, "too many changes for one run (%d stages)", OPTIONS_MAX_STAGES), rc;
   if (rc < 0) return snprintf(why, len, "cannot change the run: %s", strerror(-rc)), rc;
   memcpy(m->stages, st, n * sizeof *st);
   m->nstages = n;
   rebalance(m, NULL);
   snprintf(label, sizeof label, is_rate ? "rate %g/s" : "users %g", target);
   LOG(LOG_INFO, "master: %s from the web page", label);
-  results_note_change(m->res, json_pack("{s:I,s:f,s:s,s:f,s:s,s:s}", "at_ms", (json_int_t)clock_ns_to_ms(clock_wall_ns()),
-                                        "elapsed_s", (double)at_ns / 1e9, "kind", "scale", is_rate ? "rate" : "users",
-                                        target, "label", label, "source", "web"));
+  results_note_change(
+      m->res, json_pack("{s:I,s:f,s:s,s:f,s:s,s:s}", "at_ms", (json_int_t)clock_ns_to_ms(clock_wall_ns()),
+                        "elapsed_s", (double)at_ns / 1e9, "kind", "scale", is_rate ? "rate" : "users", target,
+                        "label", label, "source", "web"));
   return 0;
 }
 
 static int web_stop(void *ud, char *why, size_t len) {
   master *m = ud;
   if (m->state != M_RUN) return snprintf(why, len, "no run is going (%s)", web_state(m)), -EBUSY;
-  results_note_change(m->res, json_pack("{s:I,s:f,s:s,s:s,s:s}", "at_ms", (json_int_t)clock_ns_to_ms(clock_wall_ns()),
-                                        "elapsed_s", (double)(clock_wall_ns() - m->start_wall_ns) / 1e9, "kind",
-                                        "stop", "label", "stop", "source", "web"));
+  results_note_change(
+      m->res, json_pack("{s:I,s:f,s:s,s:s,s:s}", "at_ms", (json_int_t)clock_ns_to_ms(clock_wall_ns()),
+                        "elapsed_s", (double)(clock_wall_ns() - m->start_wall_ns) / 1e9, "kind", "stop",
+                        "label", "stop", "source", "web"));
   stop_all(m, "stopped from the web page");
   return 0;
 }
@@ -511,9 +517,16 @@ static const webapi_ops web_ops = {.scale = web_scale, .stop = web_stop, .state 
 
 static int web_setup(master *m, char *err, size_t errlen) {
   json_t *info = results_run_info(m->res);
-  webapi_config wc = {.listen = m->cfg->web_listen, .token = m->cfg->web_token, .run_id = m->run_id,
-                      .dir = results_dir(m->res), .model = m->cfg->opt->model == OPTIONS_OPEN ? "open" : "closed",
-                      .run_info = info, .rep = results_report(m->res), .reg = m->reg, .ops = &web_ops, .ud = m,
+  webapi_config wc = {.listen = m->cfg->web_listen,
+                      .token = m->cfg->web_token,
+                      .run_id = m->run_id,
+                      .dir = results_dir(m->res),
+                      .model = m->cfg->opt->model == OPTIONS_OPEN ? "open" : "closed",
+                      .run_info = info,
+                      .rep = results_report(m->res),
+                      .reg = m->reg,
+                      .ops = &web_ops,
+                      .ud = m,
                       .next_offered = m->cfg->web_next};
   int rc = webapi_open(&m->loop, &wc, &m->web, err, errlen);
 
@@ -536,7 +549,8 @@ static void state_run(master *m, int64_t now_mono) {
   /* count executors keep each worker's VUs (and their iteration shares): a finished worker's are done */
   if (now_wall < m->end_wall_ns && active != m->active_count && m->cfg->opt->iterations == 0)
     rebalance(m, "workers changed");
-  if ((now_wall >= m->end_wall_ns || m->cfg->opt->iterations > 0) && running == 0) { /* count executors end early */
+  if ((now_wall >= m->end_wall_ns || m->cfg->opt->iterations > 0) &&
+      running == 0) { /* count executors end early */
     m->drain_deadline_mono_ns = now_mono;
     set_state(m, M_DRAIN);
   } else if (now_wall >= m->end_wall_ns + DRAIN_TIMEOUT_NS) {
@@ -598,15 +612,18 @@ static void on_heartbeat(uv_timer_t *t) {
   /* When this tick comes more than two periods late, the master itself was stalled (stopped, swapped,
    * starved of CPU): the workers' frames of that time are still waiting in the socket, read after the
    * timers of this loop pass, so nobody is judged silent on this tick. */
-  bool stalled = m->last_heartbeat_mono_ns && now - m->last_heartbeat_mono_ns > 2 * clock_ms_to_ns(HEARTBEAT_MS);
+  bool stalled =
+      m->last_heartbeat_mono_ns && now - m->last_heartbeat_mono_ns > 2 * clock_ms_to_ns(HEARTBEAT_MS);
   /* REGISTRY_MISSING_NS during the run; before it, a worker busy loading its scenario gets longer */
   size_t lost =
       stalled ? 0 : registry_expire(m->reg, now, m->state >= M_RUN ? REGISTRY_MISSING_NS : PRERUN_MISSING_NS);
   msg x;
 
   if (stalled)
-    LOG(LOG_WARN, "master: its own loop stalled for %.1f s (paused or starved of CPU); workers are judged "
-        "on the next heartbeat", (double)(now - m->last_heartbeat_mono_ns) / 1e9);
+    LOG(LOG_WARN,
+        "master: its own loop stalled for %.1f s (paused or starved of CPU); workers are judged "
+        "on the next heartbeat",
+        (double)(now - m->last_heartbeat_mono_ns) / 1e9);
   m->last_heartbeat_mono_ns = now;
 
   msg_init(&x, MSG_HEARTBEAT);
@@ -702,7 +719,8 @@ int master_run(const master_config *cfg) {
   make_run_id(m);
   rc = m->act ? registry_create(&m->reg) : -ENOMEM;
   if (rc == 0) rc = results_open(cfg, m->run_id, &m->res, err, sizeof err);
-  if (rc == 0 && cfg->run_dir_out) snprintf(cfg->run_dir_out, cfg->run_dir_out_len, "%s", results_dir(m->res));
+  if (rc == 0 && cfg->run_dir_out)
+    snprintf(cfg->run_dir_out, cfg->run_dir_out_len, "%s", results_dir(m->res));
   if (rc < 0) {
     LOG(LOG_ERROR, "%s", err[0] ? err : strerror(-rc));
     code = rc == -EINVAL ? 1 : 2;

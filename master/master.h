@@ -38,7 +38,7 @@ typedef struct master_config {
   bool web_next;              /* the page may ask for another run when this one ends (master/lobby.h) */
   char *run_dir_out;          /* optional: the run directory's path is written here (run_dir_out_len bytes) */
   size_t run_dir_out_len;
-  bool quiet;                 /* no live view (final summary still printed) */
+  bool quiet; /* no live view (final summary still printed) */
   /* Called once the socket is bound, before waiting for workers (loadctl start spawns its workers). */
   void (*on_listening)(void *ud);
   void *ud;

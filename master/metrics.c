@@ -255,7 +255,8 @@ static void render_custom(FILE *f, const metric_state *c) {
     fprintf(f, "loadctl_script_%s %.17g\n", c->name, c->count ? (double)c->passes / (double)c->count : 0.0);
   if (c->kind != METRIC_TREND) return;
   for (size_t q = 0; q < sizeof qs / sizeof qs[0]; q++)
-    fprintf(f, "loadctl_script_%s{quantile=\"%g\"} %.17g\n", c->name, qs[q], metric_percentile(c, qs[q] * 100));
+    fprintf(f, "loadctl_script_%s{quantile=\"%g\"} %.17g\n", c->name, qs[q],
+            metric_percentile(c, qs[q] * 100));
   fprintf(f, "loadctl_script_%s_sum %.17g\nloadctl_script_%s_count %" PRId64 "\n", c->name, c->sum, c->name,
           c->count);
 }

@@ -11,8 +11,8 @@
 #include "common/msg.h"
 
 #define REGISTRY_MISSING_NS (3 * CLOCK_NS_PER_S) /* silent this long = missing */
-#define REGISTRY_CPU_HOT_PERMILLE 900     /* a worker's engine threads this busy (90 %) ... */
-#define REGISTRY_CPU_HOT_SAMPLES 5        /* ... for this many heartbeats in a row (5 s): it is saturated */
+#define REGISTRY_CPU_HOT_PERMILLE 900            /* a worker's engine threads this busy (90 %) ... */
+#define REGISTRY_CPU_HOT_SAMPLES 5 /* ... for this many heartbeats in a row (5 s): it is saturated */
 
 enum registry_state {
   REGISTRY_JOINED = 0, /* said hello, nothing assigned yet */
@@ -67,9 +67,9 @@ bool registry_seen(registry_worker *w, int64_t now_mono_ns);
 void registry_clock_sample(registry_worker *w, int64_t t0, int64_t t1, int64_t t2, int64_t t3);
 
 /* One CPU figure from w's heartbeats while it runs load; unknown ones (< 0) and figures less than 0.9 s
- * after the last one taken are ignored (a worker's own heartbeats and its answers both carry one). Returns true when w has
- * just been at or above REGISTRY_CPU_HOT_PERMILLE for REGISTRY_CPU_HOT_SAMPLES samples in a row (once per
- * streak): the caller warns that the generator is saturated. */
+ * after the last one taken are ignored (a worker's own heartbeats and its answers both carry one). Returns
+ * true when w has just been at or above REGISTRY_CPU_HOT_PERMILLE for REGISTRY_CPU_HOT_SAMPLES samples in a
+ * row (once per streak): the caller warns that the generator is saturated. */
 bool registry_cpu_sample(registry_worker *w, int permille, int64_t now_mono_ns);
 
 /* Mark workers silent for silence_ns (REGISTRY_MISSING_NS during a run) as missing; returns how many

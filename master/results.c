@@ -21,9 +21,9 @@
 #include "master/report/live.h"
 #include "master/report/report.h"
 #include "master/report/summary.h"
+#include "master/report/verdict.h"
 #include "master/thresholds.h"
 #include "master/webapi.h"
-#include "master/report/verdict.h"
 
 struct results {
   const master_config *cfg;
@@ -95,8 +95,9 @@ static json_t *workers_json(registry *reg) {
                           w->threads, "cores", w->cores, "offset_ms", (double)w->offset_ns / 1e6, "rtt_ms",
                           w->rtt_ns >= 0 ? (double)w->rtt_ns / 1e6 : -1.0, "live", w->live);
     /* its engine threads' CPU while it ran load (% of their time; 100 = saturated) */
-    json_object_set_new(o, "cpu_mean_pct",
-                        json_real(w->cpu_samples ? (double)w->cpu_sum_permille / (double)w->cpu_samples / 10 : 0));
+    json_object_set_new(
+        o, "cpu_mean_pct",
+        json_real(w->cpu_samples ? (double)w->cpu_sum_permille / (double)w->cpu_samples / 10 : 0));
     json_object_set_new(o, "cpu_max_pct", json_real(w->cpu_max_permille / 10.0));
     json_object_set_new(o, "cpu_hot_s", json_integer(w->cpu_hot_longest));
     json_array_append_new(arr, o);
@@ -142,7 +143,8 @@ void results_started(results *r, int64_t start_wall_ns, registry *reg, const cha
 }
 
 /* The live page's view of this interval, thresholds evaluated on the figures so far. */
-static void web_interval(results *r, const stats_interval *iv, const stats_interval *cum, int64_t elapsed_ns) {
+static void web_interval(results *r, const stats_interval *iv, const stats_interval *cum,
+                         int64_t elapsed_ns) {
   json_t *ths;
   thresholds_eval(r->th, cum, report_duration_s(r->rep));
   ths = verdict_json(r->th);
@@ -208,7 +210,8 @@ static void attach_costs(report *rep, const char *dir) {
 static void attach_leaks(report *rep, const char *dir) {
   json_t *findings = report_findings(rep);
   if (!findings) report_set_findings(rep, findings = json_array());
-  if (findings && leak_run(dir, findings) < 0) LOG(LOG_WARN, "master: leak findings of %s: out of memory", dir);
+  if (findings && leak_run(dir, findings) < 0)
+    LOG(LOG_WARN, "master: leak findings of %s: out of memory", dir);
 }
 
 int results_finish(results *r, bool aborted, int64_t late_intervals, registry *reg) {
@@ -234,7 +237,8 @@ int results_finish(results *r, bool aborted, int64_t late_intervals, registry *r
     char cerr[512];
     json_t *findings = NULL;
     if (r->cfg->opt && r->cfg->opt->nprofiles > 0) {
-      if (correlate_attach(r->dir, &findings, cerr, sizeof cerr) < 0) LOG(LOG_WARN, "master: correlation: %s", cerr);
+      if (correlate_attach(r->dir, &findings, cerr, sizeof cerr) < 0)
+        LOG(LOG_WARN, "master: correlation: %s", cerr);
       if (findings) report_set_findings(r->rep, findings);
       live_set_findings(r->lv, report_findings(r->rep)); /* listed after the thresholds */
       attach_costs(r->rep, r->dir);

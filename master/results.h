@@ -4,10 +4,10 @@
 #ifndef LOADCTL_RESULTS_H
 #define LOADCTL_RESULTS_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <jansson.h>
 
 #include "common/stats.h"
 #include "master/master.h"

@@ -17,7 +17,8 @@ struct thresholds {
 };
 
 static const char metric_help[] =
-    "use p50, p90, p95, p99, p99.9 or p(95), max, min, mean, rps, errors, dropped, requests, checks, or a custom "
+    "use p50, p90, p95, p99, p99.9 or p(95), max, min, mean, rps, errors, dropped, requests, checks, or a "
+    "custom "
     "metric's name and aggregate: cart_size p(95)";
 
 static const char *skip_ws(const char *p) {
@@ -114,7 +115,8 @@ static int read_limit(const char *text, threshold *t) {
     t->limit = (double)ns / 1e6;
     return 0;
   }
-  if (t->metric == THRESHOLDS_ERR_RATE || t->metric == THRESHOLDS_CHECKS) return clock_parse_fraction(text, &t->limit);
+  if (t->metric == THRESHOLDS_ERR_RATE || t->metric == THRESHOLDS_CHECKS)
+    return clock_parse_fraction(text, &t->limit);
   v = strtod(text, &end);
   if (end == text || !isfinite(v) || *skip_ws(end)) return -EINVAL;
   t->limit = v;
@@ -216,10 +218,14 @@ static void bare_percentile(char *s) {
 /* The word between the selector and the operator ("rate", "count"): may change the metric. */
 static int apply_aggregate(const char *agg, threshold *t) {
   if (!agg[0]) return 0;
-  if (t->metric == THRESHOLDS_ERR_RATE && strcmp(agg, "count") == 0) t->metric = THRESHOLDS_ERR_COUNT;
-  else if (t->metric == THRESHOLDS_REQUESTS && strcmp(agg, "rate") == 0) t->metric = THRESHOLDS_RPS;
-  else if (!((t->metric == THRESHOLDS_ERR_RATE || t->metric == THRESHOLDS_CHECKS) && strcmp(agg, "rate") == 0) &&
-           !((t->metric == THRESHOLDS_DROPPED || t->metric == THRESHOLDS_REQUESTS) && strcmp(agg, "count") == 0))
+  if (t->metric == THRESHOLDS_ERR_RATE && strcmp(agg, "count") == 0)
+    t->metric = THRESHOLDS_ERR_COUNT;
+  else if (t->metric == THRESHOLDS_REQUESTS && strcmp(agg, "rate") == 0)
+    t->metric = THRESHOLDS_RPS;
+  else if (!((t->metric == THRESHOLDS_ERR_RATE || t->metric == THRESHOLDS_CHECKS) &&
+             strcmp(agg, "rate") == 0) &&
+           !((t->metric == THRESHOLDS_DROPPED || t->metric == THRESHOLDS_REQUESTS) &&
+             strcmp(agg, "count") == 0))
     return -EINVAL;
   return 0;
 }
@@ -237,9 +243,10 @@ static int read_custom(const char *word, const char *p, threshold *t) {
     read_word(&p, agg, sizeof agg);
   }
   metric_state probe = {.kind = METRIC_TREND, .count = 1, .values = NULL};
-  bool known = !strcmp(agg, "count") || !strcmp(agg, "rate") || !strcmp(agg, "value") || !strcmp(agg, "sum") ||
-               !strcmp(agg, "min") || !strcmp(agg, "max") || !strcmp(agg, "avg") || !strcmp(agg, "mean") ||
-               !strcmp(agg, "med") || !strcmp(agg, "median") || !isnan(metric_aggregate(&probe, agg));
+  bool known = !strcmp(agg, "count") || !strcmp(agg, "rate") || !strcmp(agg, "value") ||
+               !strcmp(agg, "sum") || !strcmp(agg, "min") || !strcmp(agg, "max") || !strcmp(agg, "avg") ||
+               !strcmp(agg, "mean") || !strcmp(agg, "med") || !strcmp(agg, "median") ||
+               !isnan(metric_aggregate(&probe, agg));
   p = skip_ws(p);
   if (!known || read_op(&p, &t->op) < 0) return -EINVAL;
   p = skip_ws(p);
@@ -292,7 +299,7 @@ int thresholds_parse_one(const char *expr, threshold *out, char *err, size_t err
                     is_latency(out->metric) ? "write a duration like 250ms, 1.5s or a number of ms"
                     : out->metric == THRESHOLDS_ERR_RATE || out->metric == THRESHOLDS_CHECKS
                         ? "write a rate like 1% or 0.01"
-                                                         : "write a number");
+                        : "write a number");
   return 0;
 }
 
@@ -376,7 +383,8 @@ static double measure(const threshold *t, const stats_interval *cum, double dura
   if (is_latency(t->metric) && hist_create(&h) < 0) return NAN;
   for (size_t i = 0; i < cum->nentries; i++) {
     const stats_entry *e = &cum->entries[i];
-    if (t->name[0] && (t->group ? !stats_name_in_group(e->name, t->name) : strcmp(t->name, e->name) != 0)) continue;
+    if (t->name[0] && (t->group ? !stats_name_in_group(e->name, t->name) : strcmp(t->name, e->name) != 0))
+      continue;
     found = true;
     count += e->count;
     errors += e->errors;

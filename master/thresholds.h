@@ -46,7 +46,7 @@ typedef struct threshold {
   bool abort_on_fail;
   int64_t delay_abort_ns; /* abort_on_fail is not evaluated before this much run time (delayAbortEval) */
   bool evaluated, ok;
-  double value; /* last evaluated value, same unit as limit */
+  double value;       /* last evaluated value, same unit as limit */
   char aggregate[16]; /* THRESHOLDS_CUSTOM: "p95", "rate", "count", "value", "sum", "min", "max", "avg" */
 } threshold;
 

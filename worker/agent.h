@@ -1,7 +1,8 @@
 /* agent.h - the worker side of the protocol: connects to the master, says hello, loads the assigned
  * scenario, drives the engine (start, reassign, stop), ships its stats every interval, answers
  * heartbeats, and keeps the machine safe when the master goes away (stops load after 5 s of silence,
- * gives up after the orphan timeout). `loadctl worker` runs one (serving run after run unless --once); `loadctl start` runs several as threads. */
+ * gives up after the orphan timeout). `loadctl worker` runs one (serving run after run unless --once);
+ * `loadctl start` runs several as threads. */
 #ifndef LOADCTL_AGENT_H
 #define LOADCTL_AGENT_H
 

@@ -16,9 +16,9 @@
 #include <uv.h>
 
 #include "common/clock.h"
+#include "common/executor.h"
 #include "common/k6exec.h"
 #include "common/log.h"
-#include "common/executor.h"
 #include "worker/nstimer.h"
 #include "worker/script.h"
 #include "worker/trace.h"
@@ -41,24 +41,25 @@ typedef struct ethread {
   vu_host host;
   uv_timer_t sched, boundary;
   int64_t conns_reported; /* the HTTP client's connections counted in intervals already handed over */
-  uv_check_t pump; /* open model: starts due arrivals after every poll, between the arrival clock's */
-  nstimer *arrival; /* open model: fires when the next arrival is due */
-  int64_t early_ns; /* open model: arrivals this close to due start now (half a tick, or 0.5 ms on ms timers) */
+  uv_check_t pump;        /* open model: starts due arrivals after every poll, between the arrival clock's */
+  nstimer *arrival;       /* open model: fires when the next arrival is due */
+  int64_t
+      early_ns; /* open model: arrivals this close to due start now (half a tick, or 0.5 ms on ms timers) */
   uv_async_t wake;
   vu **vus;
   size_t nvus, capvus;
-  vu **idle;          /* open model: VUs waiting for an arrival */
+  vu **idle; /* open model: VUs waiting for an arrival */
   size_t nidle;
-  int64_t *backlog;   /* open model: arrivals waiting for a VU that is still starting */
+  int64_t *backlog; /* open model: arrivals waiting for a VU that is still starting */
   size_t nbacklog, capbacklog;
   options_stage stages[OPTIONS_MAX_STAGES];
   size_t nstages;
   int64_t total_ns, max_vus, next_k, interval_index, active;
   double allowed;
   int reassign_gen, stopping, closing;
-  int running;   /* the start time has come and the executor timer runs */
-  int polled;    /* open model: the pool was full and the loop has polled I/O once since */
-  int wake_open; /* guarded by the engine lock: uv_async_send only while the handle is open */
+  int running;          /* the start time has come and the executor timer runs */
+  int polled;           /* open model: the pool was full and the loop has polled I/O once since */
+  int wake_open;        /* guarded by the engine lock: uv_async_send only while the handle is open */
   executor_slots slots; /* user numbers of the live VUs: VU id = vu_id_base + index + nthreads * number + 1 */
   _Atomic int pushed_upto_valid;
   _Atomic int64_t pushed_upto;
@@ -137,11 +138,14 @@ static void count_conns(ethread *t, stats_interval *s) {
 /* Hand the current interval over and start the next one. */
 static void rotate(ethread *t) {
   stats_interval *next = NULL, *done = t->host.stats;
-  if (stats_create(&next, interval_start_ms(t->e, t->interval_index + 1), t->e->opt.interval_ns / 1000000) != 0)
+  if (stats_create(&next, interval_start_ms(t->e, t->interval_index + 1), t->e->opt.interval_ns / 1000000) !=
+      0)
     return; /* out of memory: keep accumulating into the current one */
   done->users = t->active;
   count_conns(t, done);
-  done->rate = t->e->opt.model == OPTIONS_OPEN ? executor_target_at(t->stages, t->nstages, rel_now(t)) / t->e->nthreads : 0;
+  done->rate = t->e->opt.model == OPTIONS_OPEN
+                   ? executor_target_at(t->stages, t->nstages, rel_now(t)) / t->e->nthreads
+                   : 0;
   push_interval(t, done, t->interval_index);
   t->interval_index++;
   t->host.stats = next;
@@ -212,7 +216,8 @@ static void hard_stop(ethread *t) {
 
 static void on_grace_over(uv_timer_t *timer) {
   ethread *t = timer->data;
-  if (t->nvus > 0) LOG(LOG_WARN, "thread %d: %zu VUs still busy after the grace period; cancelling", t->index, t->nvus);
+  if (t->nvus > 0)
+    LOG(LOG_WARN, "thread %d: %zu VUs still busy after the grace period; cancelling", t->index, t->nvus);
   hard_stop(t);
 }
 
@@ -253,7 +258,8 @@ static int on_idle(vu_host *h, vu *v) {
   }
   if (t->e->opt.think_max_ns > 0) {
     int64_t span = t->e->opt.think_max_ns - t->e->opt.think_min_ns;
-    int64_t ns = t->e->opt.think_min_ns + (span > 0 ? (int64_t)((double)(trace_rand(&h->rng) >> 11) * 0x1.0p-53 * (double)span) : 0);
+    int64_t ns = t->e->opt.think_min_ns +
+                 (span > 0 ? (int64_t)((double)(trace_rand(&h->rng) >> 11) * 0x1.0p-53 * (double)span) : 0);
     uint64_t ms = (uint64_t)(ns / 1000000);
     vu_go_after(v, ms > 0 || vu_iteration_yielded(v) ? ms : 1);
     return 0;
@@ -355,8 +361,10 @@ static void open_dispatch(ethread *t) {
     if (at < 0) { /* no arrival left: the clock stops, the run's end comes on the ms timer */
       int64_t left = t->total_ns - rel;
       if (t->arrival) nstimer_stop(t->arrival);
-      if (left <= 0) begin_stop(t);
-      else uv_timer_start(&t->sched, open_tick, (uint64_t)((left + 999999) / 1000000), 0);
+      if (left <= 0)
+        begin_stop(t);
+      else
+        uv_timer_start(&t->sched, open_tick, (uint64_t)((left + 999999) / 1000000), 0);
       return;
     }
     if (at > rel + early) {
@@ -494,16 +502,21 @@ static void thread_main(void *arg) {
 
 /* Everything a thread needs before its OS thread starts; errors (scenario) come back to the caller. */
 static int thread_init(engine *e, ethread *t, int index, char *err, size_t errlen) {
-  http_client_options hopt = {.backend = e->opt.http_backend, .insecure_tls = e->opt.insecure_tls,
-                               .tls_ca_file = e->opt.tls_ca_file, .tls_cert_file = e->opt.tls_cert_file,
-                               .tls_key_file = e->opt.tls_key_file, .h2_connections = e->opt.h2_connections,
-                               .default_timeout_ms = e->opt.timeout_ns / 1000000};
+  http_client_options hopt = {.backend = e->opt.http_backend,
+                              .insecure_tls = e->opt.insecure_tls,
+                              .tls_ca_file = e->opt.tls_ca_file,
+                              .tls_cert_file = e->opt.tls_cert_file,
+                              .tls_key_file = e->opt.tls_key_file,
+                              .h2_connections = e->opt.h2_connections,
+                              .default_timeout_ms = e->opt.timeout_ns / 1000000};
   int rc;
   t->e = e;
   t->index = index;
-  t->host.rng = ((uint64_t)clock_wall_ns() ^ ((uint64_t)getpid() << 32)) + 0x9E3779B97F4A7C15ULL * (uint64_t)(index + 1);
+  t->host.rng = ((uint64_t)clock_wall_ns() ^ ((uint64_t)getpid() << 32)) +
+                0x9E3779B97F4A7C15ULL * (uint64_t)(index + 1);
   if (!t->host.rng) t->host.rng = 1;
-  rc = script_open(e->script_name, e->source, e->source_len, e->allow_exec, t->host.rng, &t->host.L, err, errlen);
+  rc = script_open(e->script_name, e->source, e->source_len, e->allow_exec, t->host.rng, &t->host.L, err,
+                   errlen);
   if (rc) return rc;
   if ((rc = uv_loop_init(&t->loop)) != 0) return rc;
   t->host.loop = &t->loop;
@@ -512,7 +525,8 @@ static int thread_init(engine *e, ethread *t, int index, char *err, size_t errle
   uv_check_init(&t->loop, &t->pump);
   uv_async_init(&t->loop, &t->wake, on_wake);
   t->wake_open = 1;
-  if (e->opt.model == OPTIONS_OPEN && (rc = nstimer_create(&t->loop, on_arrival, t, &t->arrival)) != 0) return rc;
+  if (e->opt.model == OPTIONS_OPEN && (rc = nstimer_create(&t->loop, on_arrival, t, &t->arrival)) != 0)
+    return rc;
   t->early_ns = t->arrival && nstimer_precise(t->arrival) ? TICK_NS / 2 : EARLY_NS_MS;
   if ((rc = http_client_create(&t->loop, &hopt, &t->host.http)) != 0) return rc;
   t->interval_index = current_interval(e);
@@ -561,7 +575,8 @@ static int copy_assignment(engine *e, const engine_assignment *a, char *err, siz
   e->source_len = a->script_len;
   if (a->opt) {
     e->opt = *a->opt;
-  } else if ((rc = options_load_source(e->script_name, e->source, e->source_len, &e->opt, err, errlen)) != 0) {
+  } else if ((rc = options_load_source(e->script_name, e->source, e->source_len, &e->opt, err, errlen)) !=
+             0) {
     return rc;
   }
   e->allow_exec = a->allow_exec;

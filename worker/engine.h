@@ -16,18 +16,18 @@ typedef struct engine_assignment {
   const char *script_name;   /* for messages: "checkout.lua" */
   const char *script_source; /* the scenario text (shipped by the master) */
   size_t script_len;
-  const options *opt;        /* parsed options of that scenario (target, model, timeouts...) */
+  const options *opt; /* parsed options of that scenario (target, model, timeouts...) */
   /* This worker's share of the plan: stage targets already scaled to this worker. In the closed
    * model target = users, in the open model target = iterations/s. */
   options_stage stages[OPTIONS_MAX_STAGES];
   size_t nstages;
-  int64_t max_vus;           /* open model pool for this worker */
-  double spawn_rate;         /* closed model, this worker's share */
-  int64_t start_wall_ns;     /* when stage 0 begins, in this machine's wall clock */
-  int64_t vu_id_base;        /* VU ids start here (unique across workers) */
-  int threads;               /* 0 = one per core */
-  const char *run_id;        /* for baggage: loadctl.run and k6.test_run_id */
-  int allow_exec;            /* allow os.execute/io.popen in the scenario */
+  int64_t max_vus;       /* open model pool for this worker */
+  double spawn_rate;     /* closed model, this worker's share */
+  int64_t start_wall_ns; /* when stage 0 begins, in this machine's wall clock */
+  int64_t vu_id_base;    /* VU ids start here (unique across workers) */
+  int threads;           /* 0 = one per core */
+  const char *run_id;    /* for baggage: loadctl.run and k6.test_run_id */
+  int allow_exec;        /* allow os.execute/io.popen in the scenario */
 } engine_assignment;
 
 /* Create and start the engine's threads; they wait for start_wall_ns, then follow the stages and

@@ -18,9 +18,12 @@ int h1req_parse_url(const char *url, h1req_dest *d) {
   if (http_parser_parse_url(url, ul, 0, &u) || !(u.field_set & (1 << UF_HOST))) return -EINVAL;
   const char *scheme = url + u.field_data[UF_SCHEMA].off;
   size_t sl = u.field_data[UF_SCHEMA].len;
-  if (sl == 5 && strncasecmp(scheme, "https", 5) == 0) d->tls = 1;
-  else if (sl == 4 && strncasecmp(scheme, "http", 4) == 0) d->tls = 0;
-  else return -EPROTONOSUPPORT;
+  if (sl == 5 && strncasecmp(scheme, "https", 5) == 0)
+    d->tls = 1;
+  else if (sl == 4 && strncasecmp(scheme, "http", 4) == 0)
+    d->tls = 0;
+  else
+    return -EPROTONOSUPPORT;
   d->host = url + u.field_data[UF_HOST].off;
   d->host_len = u.field_data[UF_HOST].len;
   d->port = (u.field_set & (1 << UF_PORT)) ? u.port : d->tls ? 443 : 80;
@@ -29,8 +32,10 @@ int h1req_parse_url(const char *url, h1req_dest *d) {
   if (d->hostport > url && d->hostport[-1] == '[') d->hostport--, d->hostport_len += 2; /* IPv6 literal */
   if (u.field_set & (1 << UF_PORT)) d->hostport_len += 1 + u.field_data[UF_PORT].len;
   size_t t = ul, te = ul;
-  if (u.field_set & (1 << UF_PATH)) t = u.field_data[UF_PATH].off;
-  else if (u.field_set & (1 << UF_QUERY)) t = (size_t)u.field_data[UF_QUERY].off - 1;
+  if (u.field_set & (1 << UF_PATH))
+    t = u.field_data[UF_PATH].off;
+  else if (u.field_set & (1 << UF_QUERY))
+    t = (size_t)u.field_data[UF_QUERY].off - 1;
   if (u.field_set & (1 << UF_FRAGMENT)) te = (size_t)u.field_data[UF_FRAGMENT].off - 1;
   d->target = url + t;
   d->target_len = te - t;
@@ -91,7 +96,8 @@ static int cookies_current(const h1req *q, const http_request *r) {
 int h1req_reuse(h1req *q, const http_request *r) {
   int same, patch = 0;
   if (!q->key_valid || q->key_nheaders != r->nheaders || q->key_body_len != r->body_len) return 0;
-  const char *p = q->key.data, *end = p + q->key.len; /* after the check: no key yet is NULL (UBSan, fuzz_h1resp) */
+  const char *p = q->key.data,
+             *end = p + q->key.len; /* after the check: no key yet is NULL (UBSan, fuzz_h1resp) */
   if (!cookies_current(q, r)) return 0;
   if (!shape_eat(&p, end, r->method) || !shape_eat(&p, end, r->url)) return 0;
   const char *values = p;
@@ -208,7 +214,7 @@ int h1req_value_ok(const char *s) {
 void h1req_set_cookie(h1req *q, const char *line, size_t len) {
   const char *url;
   if (!q->jar || !q->key_valid) return;
-  url = q->key.data + strlen(q->key.data) + 1; /* the key starts "METHOD\0URL\0" */
+  url = q->key.data + strlen(q->key.data) + 1;     /* the key starts "METHOD\0URL\0" */
   cookiejar_set(q->jar, url, line, len, wall_s()); /* the next request sees the new generation */
 }
 

@@ -31,8 +31,8 @@ typedef struct h1req {
 typedef struct h1req_dest {
   const char *host; /* without the brackets of an IPv6 literal */
   size_t host_len;
-  int port; /* 80 or 443 when the URL names none */
-  int tls;  /* https:// */
+  int port;             /* 80 or 443 when the URL names none */
+  int tls;              /* https:// */
   const char *hostport; /* what goes into Host: the host as written, with its port if the URL names one */
   size_t hostport_len;
   const char *target; /* path and query ("/" when there are none); no fragment */

@@ -50,8 +50,10 @@ static void fail(h2io *io, int kind, const char *what, const char *why) {
   char msg[256];
   if (io->closed || io->failed) return;
   io->failed = 1;
-  if (why) snprintf(msg, sizeof msg, "%.120s: %.120s", what, why);
-  else snprintf(msg, sizeof msg, "%s", what);
+  if (why)
+    snprintf(msg, sizeof msg, "%.120s: %.120s", what, why);
+  else
+    snprintf(msg, sizeof msg, "%s", what);
   io->cbs.fail(io->ud, kind, msg);
 }
 
@@ -114,8 +116,10 @@ static void on_tls_written(void *ud, int status) {
 int h2io_write(h2io *io, const void *data, size_t len) {
   int rc;
   if (io->closed || io->failed || !io->open) return UV_ENOTCONN;
-  if (io->tls) rc = tls_conn_write(io->tls, data, len);
-  else rc = bytes_add(&io->out, data, len) < 0 ? UV_ENOMEM : plain_flush(io);
+  if (io->tls)
+    rc = tls_conn_write(io->tls, data, len);
+  else
+    rc = bytes_add(&io->out, data, len) < 0 ? UV_ENOMEM : plain_flush(io);
   if (rc < 0) {
     const char *why = io->tls ? tls_conn_error(io->tls) : uv_strerror(rc);
     fail(io, io->tls && rc == UV_EPROTO ? STATS_ERR_TLS : STATS_ERR_RESET, "send", why);
@@ -142,8 +146,10 @@ static void handshake(h2io *io) {
   if (rc == 0) return;
   io->handshaking = 0;
   io->tls_ns = clock_mono_ns() - io->start_ns - io->connect_ns;
-  if (rc < 0) fail(io, STATS_ERR_TLS, tls_conn_error(io->tls), NULL);
-  else opened(io, tls_conn_alpn(io->tls));
+  if (rc < 0)
+    fail(io, STATS_ERR_TLS, tls_conn_error(io->tls), NULL);
+  else
+    opened(io, tls_conn_alpn(io->tls));
 }
 
 /* Ciphertext in: finish the handshake, then hand out every plaintext byte it holds. */
@@ -153,9 +159,12 @@ static void tls_in(h2io *io, const char *data, size_t len) {
   while (io->open && !io->closed && !io->failed) {
     ssize_t n = tls_conn_read(io->tls, io->bufs->plain, sizeof io->bufs->plain);
     if (n == 0) break;
-    if (n == TLS_CLOSED) fail(io, STATS_ERR_RESET, "connection closed (TLS close_notify)", NULL);
-    else if (n < 0) fail(io, STATS_ERR_TLS, tls_conn_error(io->tls), NULL);
-    else io->cbs.read(io->ud, io->bufs->plain, (size_t)n);
+    if (n == TLS_CLOSED)
+      fail(io, STATS_ERR_RESET, "connection closed (TLS close_notify)", NULL);
+    else if (n < 0)
+      fail(io, STATS_ERR_TLS, tls_conn_error(io->tls), NULL);
+    else
+      io->cbs.read(io->ud, io->bufs->plain, (size_t)n);
     if (n < 0) break;
   }
 }
@@ -164,8 +173,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   h2io *io = s->data;
   if (io->closed || io->failed) return;
   if (n < 0) {
-    if (n == UV_EOF) fail(io, STATS_ERR_RESET, "connection closed by the server", NULL);
-    else fail(io, STATS_ERR_RESET, "receive", uv_strerror((int)n));
+    if (n == UV_EOF)
+      fail(io, STATS_ERR_RESET, "connection closed by the server", NULL);
+    else
+      fail(io, STATS_ERR_RESET, "receive", uv_strerror((int)n));
   } else if (n > 0 && io->tls) {
     tls_in(io, b->base, (size_t)n);
   } else if (n > 0) {

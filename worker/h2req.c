@@ -17,13 +17,20 @@ enum { H_PLAIN, H_DROP, H_HOST, H_UA, H_LEN, H_TRACE };
 
 static int role(const char *n) {
   switch (n[0] | 0x20) {
-  case 'c': return !strcasecmp(n, "connection") ? H_DROP : !strcasecmp(n, "content-length") ? H_LEN : H_PLAIN;
-  case 'h': return !strcasecmp(n, "host") ? H_HOST : H_PLAIN;
-  case 'k': return !strcasecmp(n, "keep-alive") ? H_DROP : H_PLAIN;
-  case 'p': return !strcasecmp(n, "proxy-connection") ? H_DROP : H_PLAIN;
-  case 't': return !strcasecmp(n, "traceparent") ? H_TRACE : !strcasecmp(n, "transfer-encoding") ? H_DROP : H_PLAIN;
-  case 'u': return !strcasecmp(n, "user-agent") ? H_UA : !strcasecmp(n, "upgrade") ? H_DROP : H_PLAIN;
-  default: return H_PLAIN;
+    case 'c':
+      return !strcasecmp(n, "connection") ? H_DROP : !strcasecmp(n, "content-length") ? H_LEN : H_PLAIN;
+    case 'h':
+      return !strcasecmp(n, "host") ? H_HOST : H_PLAIN;
+    case 'k':
+      return !strcasecmp(n, "keep-alive") ? H_DROP : H_PLAIN;
+    case 'p':
+      return !strcasecmp(n, "proxy-connection") ? H_DROP : H_PLAIN;
+    case 't':
+      return !strcasecmp(n, "traceparent") ? H_TRACE : !strcasecmp(n, "transfer-encoding") ? H_DROP : H_PLAIN;
+    case 'u':
+      return !strcasecmp(n, "user-agent") ? H_UA : !strcasecmp(n, "upgrade") ? H_DROP : H_PLAIN;
+    default:
+      return H_PLAIN;
   }
 }
 
@@ -85,7 +92,8 @@ static int add_headers(h2req *q, const http_request *r, const unsigned char *rol
                  roles[i] == H_TRACE ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE);
   }
   if (rc == 0 && !has_ua) rc = add_s(q, "user-agent", "loadctl/" LOADCTL_VERSION);
-  int wants_len = r->body_len || !strcmp(r->method, "POST") || !strcmp(r->method, "PUT") || !strcmp(r->method, "PATCH");
+  int wants_len =
+      r->body_len || !strcmp(r->method, "POST") || !strcmp(r->method, "PUT") || !strcmp(r->method, "PATCH");
   if (rc == 0 && wants_len && !has_len) {
     char cl[32];
     snprintf(cl, sizeof cl, "%zu", r->body_len);
@@ -96,8 +104,10 @@ static int add_headers(h2req *q, const http_request *r, const unsigned char *rol
 
 int h2req_parse_url(const char *url, h2req_url *u) {
   memset(u, 0, sizeof *u);
-  if (strncasecmp(url, "https://", 8) == 0) u->tls = 1;
-  else if (strncasecmp(url, "http://", 7) != 0) return -EPROTONOSUPPORT;
+  if (strncasecmp(url, "https://", 8) == 0)
+    u->tls = 1;
+  else if (strncasecmp(url, "http://", 7) != 0)
+    return -EPROTONOSUPPORT;
   u->authority = url + (u->tls ? 8 : 7);
   u->authority_len = strcspn(u->authority, "/?#");
   const char *a = u->authority, *end = a + u->authority_len, *colon = NULL;
@@ -125,7 +135,6 @@ int h2req_parse_url(const char *url, h2req_url *u) {
   u->path_len = strcspn(end, "#");
   return 0;
 }
-
 
 int h2req_build(h2req *q, const http_request *r, const char *scheme, const char *authority, size_t alen,
                 const char *path, size_t plen) {

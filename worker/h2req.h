@@ -11,12 +11,12 @@
 #include "worker/http.h"
 
 typedef struct h2req {
-  cookiejar *jar;  /* the request's jar (not owned), for its response's Set-Cookie */
-  h1req_buf url;   /* the request's URL, NUL-terminated: the origin those cookies came from */
-  h1req_buf strs;  /* names and values the nv array points into */
+  cookiejar *jar; /* the request's jar (not owned), for its response's Set-Cookie */
+  h1req_buf url;  /* the request's URL, NUL-terminated: the origin those cookies came from */
+  h1req_buf strs; /* names and values the nv array points into */
   nghttp2_nv *nv;
   size_t nnv, capnv;
-  h1req_buf body;  /* the request body, sent from body_off on */
+  h1req_buf body; /* the request body, sent from body_off on */
   size_t body_off;
   int has_body;
   size_t bytes_out; /* header and body bytes of the request (before HPACK) */

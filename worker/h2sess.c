@@ -68,8 +68,8 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
     return 0;
   }
   if (nl == 10 && memcmp(name, "set-cookie", 10) == 0) h2req_set_cookie(&c->q, (const char *)value, vl);
-  if (h1req_buf_add(&c->hdrs, name, nl) || h1req_buf_add(&c->hdrs, ": ", 2) || h1req_buf_add(&c->hdrs, value, vl) ||
-      h1req_buf_add(&c->hdrs, "\r\n", 2))
+  if (h1req_buf_add(&c->hdrs, name, nl) || h1req_buf_add(&c->hdrs, ": ", 2) ||
+      h1req_buf_add(&c->hdrs, value, vl) || h1req_buf_add(&c->hdrs, "\r\n", 2))
     return NGHTTP2_ERR_CALLBACK_FAILURE;
   return 0;
 }
@@ -84,7 +84,8 @@ static int on_begin_headers(nghttp2_session *ng, const nghttp2_frame *f, void *u
   return 0;
 }
 
-static int on_data(nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *data, size_t len, void *ud) {
+static int on_data(nghttp2_session *ng, uint8_t flags, int32_t id, const uint8_t *data, size_t len,
+                   void *ud) {
   http_h2_conn *c = stream_conn(ng, id);
   (void)flags, (void)ud;
   if (!c) return 0;
@@ -125,7 +126,8 @@ static int on_close(nghttp2_session *ng, int32_t id, uint32_t error_code, void *
     h2sess_pick(c);
     return 0;
   }
-  snprintf(msg, sizeof msg, "%s: %s", s->goaway ? "stream closed after GOAWAY" : "stream reset by the server (RST_STREAM)",
+  snprintf(msg, sizeof msg, "%s: %s",
+           s->goaway ? "stream closed after GOAWAY" : "stream reset by the server (RST_STREAM)",
            nghttp2_http2_strerror(error_code));
   if (error_code == NGHTTP2_NO_ERROR) snprintf(msg, sizeof msg, "stream ended without a response");
   http_h2_finish(c, STATS_ERR_RESET, msg);
@@ -211,14 +213,17 @@ static void io_read(void *ud, const char *data, size_t len) {
   h2sess *s = ud;
   http_h2 *h = s->o->h;
   ssize_t n = nghttp2_session_mem_recv(s->ng, (const uint8_t *)data, len);
-  if (n < 0) h2sess_fail(s, STATS_ERR_PROTOCOL, nghttp2_strerror((int)n));
+  if (n < 0)
+    h2sess_fail(s, STATS_ERR_PROTOCOL, nghttp2_strerror((int)n));
   else if (!nghttp2_session_want_read(s->ng) && !nghttp2_session_want_write(s->ng))
     h2sess_fail(s, STATS_ERR_RESET, "connection closed by GOAWAY");
   else {
     mark_dirty(s); /* sent before the loop polls, with the requests of the VUs answered now: over TLS a read
                     * arrives record by record, and a flush per record was a write per response */
-    if (s->goaway && s->nstreams == 0) h2sess_fail(s, STATS_ERR_RESET, "connection closed by GOAWAY");
-    else dispatch(s);
+    if (s->goaway && s->nstreams == 0)
+      h2sess_fail(s, STATS_ERR_RESET, "connection closed by GOAWAY");
+    else
+      dispatch(s);
   }
   http_h2_deliver(h);
 }
@@ -230,7 +235,8 @@ static void io_open(void *ud, const char *alpn) {
   o->h->conns_opened++;
   if (o->tls && strcmp(alpn, "h2") != 0) {
     char msg[128];
-    snprintf(msg, sizeof msg, "the server did not pick h2 by ALPN (it picked \"%s\")", *alpn ? alpn : "nothing");
+    snprintf(msg, sizeof msg, "the server did not pick h2 by ALPN (it picked \"%s\")",
+             *alpn ? alpn : "nothing");
     o->is_h1 = 1;
     http_h2_conn *w = take_waiting(s);
     h2sess_fail(s, STATS_ERR_PROTOCOL, msg);
@@ -261,8 +267,8 @@ static void session_connect(h2sess *s) {
   static const h2io_cbs cbs = {io_open, io_read, io_fail};
   h2origin *o = s->o;
   s->state = S_CONNECTING;
-  int rc = h2io_open(o->h->loop, &o->h->bufs, (const struct sockaddr *)&o->addr, o->tls ? o->h->opt.tls : NULL,
-                     o->host, o->port, "h2,http/1.1", &cbs, s, &s->io);
+  int rc = h2io_open(o->h->loop, &o->h->bufs, (const struct sockaddr *)&o->addr,
+                     o->tls ? o->h->opt.tls : NULL, o->host, o->port, "h2,http/1.1", &cbs, s, &s->io);
   if (rc < 0) h2sess_fail(s, STATS_ERR_CONNECT, uv_strerror(rc));
 }
 
@@ -285,8 +291,10 @@ static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *ai) {
   for (int i = 0; i < o->h->opt.connections; i++) {
     h2sess *s = o->slots[i];
     if (!s || s->state != S_RESOLVING) continue;
-    if (o->have_addr) session_connect(s);
-    else h2sess_fail(s, STATS_ERR_DNS, status < 0 ? uv_strerror(status) : "no address");
+    if (o->have_addr)
+      session_connect(s);
+    else
+      h2sess_fail(s, STATS_ERR_DNS, status < 0 ? uv_strerror(status) : "no address");
   }
   http_h2_deliver(o->h);
 }
@@ -379,7 +387,8 @@ void h2sess_pick(http_h2_conn *c) {
   }
   int best_load = 0, empty = -1, hint = c->slot_hint - 1;
   h2sess *last = hint >= 0 && hint < c->h->opt.connections ? o->slots[hint] : NULL;
-  if (last && last->state == S_OPEN && !last->goaway && !last->waitq && (uint32_t)last->nstreams < stream_limit(last)) {
+  if (last && last->state == S_OPEN && !last->goaway && !last->waitq &&
+      (uint32_t)last->nstreams < stream_limit(last)) {
     c->state = C_WAITING; /* what start_stream takes (and finishes on failure) */
     start_stream(last, c);
     return;
@@ -396,7 +405,8 @@ void h2sess_pick(http_h2_conn *c) {
   if (empty >= 0 && (!best || best_load > 0)) best = session_new(o, empty);
   if (!best) {
     c->state = C_WAITING;
-    http_h2_finish(c, STATS_ERR_OTHER, "no HTTP/2 connection could be opened (out of memory or all draining)");
+    http_h2_finish(c, STATS_ERR_OTHER,
+                   "no HTTP/2 connection could be opened (out of memory or all draining)");
     return;
   }
   c->state = C_WAITING;
@@ -428,7 +438,6 @@ void h2sess_cancel_stream(http_h2_conn *c) {
   nghttp2_submit_rst_stream(s->ng, NGHTTP2_FLAG_NONE, c->stream_id, NGHTTP2_CANCEL);
   h2sess_flush(s);
 }
-
 
 void h2sess_set_callbacks(nghttp2_session_callbacks *cbs) {
   nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);

@@ -30,9 +30,9 @@ struct h2sess {
   http_h2_conn *waitq;    /* conns waiting for a stream here, oldest first */
   http_h2_conn **waitend; /* where the next waiting conn goes */
   int nwaiting;
-  int dirty;              /* in h->dirty: nghttp2 has bytes to send */
+  int dirty; /* in h->dirty: nghttp2 has bytes to send */
   h2sess *next_dirty;
-  h2sess *next_drain;       /* in o->draining once a GOAWAY took it out of its slot (slot is then -1) */
+  h2sess *next_drain; /* in o->draining once a GOAWAY took it out of its slot (slot is then -1) */
   int64_t start_ns, open_ns;
 };
 
@@ -88,7 +88,6 @@ struct http_h2 {
   void (*close_cb)(void *ud);
   void *close_ud;
 };
-
 
 /* h2sess.c */
 

@@ -42,18 +42,18 @@ struct http_conn {
   h1req_buf copy;      /* the request while h2 may hand it back (an origin not known to speak h2 yet) */
   http_header *copy_h; /* its headers, pointing into copy */
   size_t copy_cap;
-  http_request again;  /* the request as copied */
-  cookiejar *jar; /* owned; one per VU, shared by h1, h2 and curl */
+  http_request again;      /* the request as copied */
+  cookiejar *jar;          /* owned; one per VU, shared by h1, h2 and curl */
   const http_conn *jar_of; /* http_conn_share_jar: use this conn's jar instead (NULL = own) */
-  int last; /* backend of the last request, HTTP_AUTO before the first */
+  int last;                /* backend of the last request, HTTP_AUTO before the first */
   int busy;
   http_done_cb done;
   void *ud;
 };
 
 static int proxy_in_env(void) {
-  static const char *const vars[] = {"http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY",
-                                     "all_proxy",  "ALL_PROXY"};
+  static const char *const vars[] = {"http_proxy",  "HTTP_PROXY", "https_proxy",
+                                     "HTTPS_PROXY", "all_proxy",  "ALL_PROXY"};
   for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
     const char *v = getenv(vars[i]);
     if (v && *v) return 1;
@@ -76,8 +76,10 @@ int http_client_create(uv_loop_t *loop, const http_client_options *opt, http_cli
   if (opt) c->opt = *opt;
   if (c->opt.backend < HTTP_AUTO || c->opt.backend > HTTP_H2) c->opt.backend = HTTP_AUTO;
   c->proxy_env = proxy_in_env();
-  c->tls_opt = (tls_options){.insecure = c->opt.insecure_tls, .ca_file = c->opt.tls_ca_file,
-                             .cert_file = c->opt.tls_cert_file, .key_file = c->opt.tls_key_file};
+  c->tls_opt = (tls_options){.insecure = c->opt.insecure_tls,
+                             .ca_file = c->opt.tls_ca_file,
+                             .cert_file = c->opt.tls_cert_file,
+                             .key_file = c->opt.tls_key_file};
   int rc = tls_ctx_create(&c->tls_opt, &c->tls);
   if (rc == 0) rc = http_h1_create(loop, c->tls, &c->h1);
   if (rc < 0) {
@@ -136,8 +138,10 @@ void http_conn_release(http_conn *conn) {
   free(conn->copy.data);
   free(conn->copy_h);
   cookiejar_free(conn->jar);
-  if (conn->prev) conn->prev->next = conn->next;
-  else c->conns = conn->next;
+  if (conn->prev)
+    conn->prev->next = conn->next;
+  else
+    c->conns = conn->next;
   if (conn->next) conn->next->prev = conn->prev;
   free(conn);
 }
@@ -157,7 +161,8 @@ static int pick(const http_client *c, const http_request *req) {
   if (b == HTTP_CURL || req->max_redirects > 0 || req->auth_digest || (b == HTTP_AUTO && c->proxy_env))
     return HTTP_CURL;
   if (b == HTTP_H2 && http_h2_supports(req->url)) return HTTP_H2;
-  if (b == HTTP_AUTO && is_https(req->url) && !(c->h2 && http_h2_origin_is_h1(c->h2, req->url))) return HTTP_H2;
+  if (b == HTTP_AUTO && is_https(req->url) && !(c->h2 && http_h2_origin_is_h1(c->h2, req->url)))
+    return HTTP_H2;
   return http_h1_supports(req->url) ? HTTP_H1 : HTTP_CURL;
 }
 
@@ -202,7 +207,8 @@ static int copy_request(http_conn *conn, const http_request *req) {
   }
   b->len = 0;
   const char *strs[2 * 64 + 2] = {req->method, req->url};
-  for (size_t i = 0; i < req->nheaders; i++) strs[2 + 2 * i] = req->headers[i].name, strs[3 + 2 * i] = req->headers[i].value;
+  for (size_t i = 0; i < req->nheaders; i++)
+    strs[2 + 2 * i] = req->headers[i].name, strs[3 + 2 * i] = req->headers[i].value;
   for (n = 0; n < 2 + 2 * req->nheaders; n++) {
     off[n] = b->len;
     if (h1req_buf_add(b, strs[n], strlen(strs[n]) + 1)) return -ENOMEM;
@@ -261,7 +267,9 @@ int http_conn_send(http_conn *conn, const http_request *req, http_done_cb done, 
   int backend = pick(conn->c, &r);
   conn->done = done;
   conn->ud = ud;
-  int rc = backend == HTTP_H1 ? send_h1(conn, &r) : backend == HTTP_H2 ? send_h2(conn, &r) : send_curl(conn, &r);
+  int rc = backend == HTTP_H1   ? send_h1(conn, &r)
+           : backend == HTTP_H2 ? send_h2(conn, &r)
+                                : send_curl(conn, &r);
   if (rc == 0) conn->last = backend, conn->busy = 1;
   return rc;
 }
@@ -276,8 +284,8 @@ void http_response_settle(http_response *r) {
   r->sending_ns = non_negative(r->sending_ns);
   r->waiting_ns = non_negative(r->waiting_ns);
   r->receiving_ns = non_negative(r->receiving_ns);
-  r->blocked_ns = non_negative(r->done_ns - r->sent_ns - r->connect_ns - r->tls_ns - r->sending_ns - r->waiting_ns -
-                               r->receiving_ns);
+  r->blocked_ns = non_negative(r->done_ns - r->sent_ns - r->connect_ns - r->tls_ns - r->sending_ns -
+                               r->waiting_ns - r->receiving_ns);
 }
 
 int64_t http_client_conns_opened(const http_client *c) {
@@ -289,6 +297,7 @@ int64_t http_client_conns_opened(const http_client *c) {
 
 const char *http_backend_name(const http_conn *conn) {
   int b = conn ? conn->last : HTTP_AUTO;
-  if (b == HTTP_AUTO && conn) b = conn->c->opt.backend == HTTP_CURL || conn->c->proxy_env ? HTTP_CURL : HTTP_H1;
+  if (b == HTTP_AUTO && conn)
+    b = conn->c->opt.backend == HTTP_CURL || conn->c->proxy_env ? HTTP_CURL : HTTP_H1;
   return b == HTTP_CURL ? "curl" : b == HTTP_H2 ? "h2" : "h1";
 }

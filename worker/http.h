@@ -28,18 +28,18 @@ typedef struct http_request {
   size_t nheaders;
   const char *body; /* may be NULL */
   size_t body_len;
-  int64_t timeout_ms;      /* whole request; 0 = default 30 s */
+  int64_t timeout_ms;         /* whole request; 0 = default 30 s */
   int64_t connect_timeout_ms; /* 0 = default 10 s */
-  size_t max_body;         /* bytes of body kept for the script; 0 = discard (still counted) */
-  int64_t now_ns;          /* clock_mono_ns of the call when the caller has it (one clock read fewer); 0 */
-  int max_redirects;       /* follow up to this many redirects (curl only: AUTO then picks curl);
-                              0 = don't follow, the 3xx is the response (like wrk) */
-  const char *auth_user;   /* with auth_digest: HTTP digest authentication (RFC 7616) by curl, which answers
-                              the server's 401 challenge (AUTO then picks curl); NULL = none */
+  size_t max_body;            /* bytes of body kept for the script; 0 = discard (still counted) */
+  int64_t now_ns;             /* clock_mono_ns of the call when the caller has it (one clock read fewer); 0 */
+  int max_redirects;          /* follow up to this many redirects (curl only: AUTO then picks curl);
+                                 0 = don't follow, the 3xx is the response (like wrk) */
+  const char *auth_user; /* with auth_digest: HTTP digest authentication (RFC 7616) by curl, which answers
+                            the server's 401 challenge (AUTO then picks curl); NULL = none */
   const char *auth_password;
   int auth_digest;
-  struct cookiejar *jar;   /* the VU's cookies (worker/cookiejar.h): sent with the request, Set-Cookie kept
-                              in it; http_conn_send sets it to the conn's own jar; NULL = no cookies */
+  struct cookiejar *jar; /* the VU's cookies (worker/cookiejar.h): sent with the request, Set-Cookie kept
+                            in it; http_conn_send sets it to the conn's own jar; NULL = no cookies */
 } http_request;
 
 typedef struct http_response {
@@ -52,9 +52,9 @@ typedef struct http_response {
   const char *body; /* first max_body bytes, valid only during the callback */
   size_t body_len;
   uint64_t bytes_in, bytes_out;
-  int64_t sent_ns;     /* clock_mono_ns when the first byte was written (or connect began) */
-  int64_t done_ns;     /* clock_mono_ns when the response was complete (or failed) */
-  int64_t ttfb_ns;     /* sent -> first response byte */
+  int64_t sent_ns; /* clock_mono_ns when the first byte was written (or connect began) */
+  int64_t done_ns; /* clock_mono_ns when the response was complete (or failed) */
+  int64_t ttfb_ns; /* sent -> first response byte */
   /* k6's breakdown of done_ns - sent_ns, which the six add up to (http_response_settle): */
   int64_t blocked_ns;   /* before connecting: name lookup, waiting for a connection to close or open */
   int64_t connect_ns;   /* TCP connect (0 if reused) */
@@ -67,14 +67,15 @@ typedef struct http_response {
 typedef void (*http_done_cb)(http_conn *conn, const http_response *res, void *ud);
 
 typedef struct http_client_options {
-  int backend;           /* enum http_backend; AUTO = h2 for https:// origins that pick h2 by ALPN, h1 for
-                            http:// and the other https:// ones, curl with a proxy or for redirects; H2 forces
-                            h2 (h2c by prior knowledge for http://) */
-  int h2_connections;    /* HTTP/2 connections per origin shared by the thread's VUs; 0 = 1 */
-  int insecure_tls;      /* skip certificate checks (tests with self-signed certs) */
+  int backend;               /* enum http_backend; AUTO = h2 for https:// origins that pick h2 by ALPN, h1 for
+                                http:// and the other https:// ones, curl with a proxy or for redirects; H2 forces
+                                h2 (h2c by prior knowledge for http://) */
+  int h2_connections;        /* HTTP/2 connections per origin shared by the thread's VUs; 0 = 1 */
+  int insecure_tls;          /* skip certificate checks (tests with self-signed certs) */
   const char *tls_ca_file;   /* PEM bundle the server's certificate is checked against; NULL = system */
   const char *tls_cert_file; /* client certificate (PEM) for mTLS; NULL = none */
-  const char *tls_key_file;  /* its key (PEM); NULL = in tls_cert_file. These strings must outlive the client */
+  const char
+      *tls_key_file; /* its key (PEM); NULL = in tls_cert_file. These strings must outlive the client */
   int64_t default_timeout_ms;
 } http_client_options;
 

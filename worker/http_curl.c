@@ -37,15 +37,15 @@ struct http_curl {
   CURLSH *share;
   uv_timer_t timer;
   uv_idle_t soon; /* curl's "timeout 0": run once on the next loop pass, after the loop polled I/O */
-  sock **socks; /* by fd */
+  sock **socks;   /* by fd */
   size_t nsocks;
   http_curl_conn *conns;
   int live; /* open uv handles (timer + polls) */
   long nconns;
   int closing;
-  int insecure; /* skip TLS certificate checks on every easy handle */
+  int insecure;                         /* skip TLS certificate checks on every easy handle */
   char *ca_file, *cert_file, *key_file; /* worker/tls's options, owned; NULL when not set */
-  int64_t conns_opened; /* new connections curl reported for our transfers, ever */
+  int64_t conns_opened;                 /* new connections curl reported for our transfers, ever */
   void (*close_cb)(void *ud);
   void *close_ud;
 };
@@ -55,7 +55,7 @@ struct http_curl_conn {
   http_curl_conn *prev, *next;
   CURL *easy;
   struct curl_slist *slist;
-  buf key;  /* the header list slist was built from */
+  buf key; /* the header list slist was built from */
   size_t key_n;
   int key_valid;
   buf reqbody;
@@ -94,36 +94,43 @@ static int buf_add(buf *b, const void *data, size_t n) {
 
 int http_curl_error_kind(int code) {
   switch (code) {
-  case CURLE_COULDNT_RESOLVE_HOST:
-  case CURLE_COULDNT_RESOLVE_PROXY: return STATS_ERR_DNS;
-  case CURLE_COULDNT_CONNECT: return STATS_ERR_CONNECT;
-  case CURLE_SSL_CONNECT_ERROR:
-  case CURLE_PEER_FAILED_VERIFICATION:
-  case CURLE_SSL_CERTPROBLEM:
-  case CURLE_SSL_CIPHER:
-  case CURLE_SSL_CACERT_BADFILE:
-  case CURLE_SSL_ISSUER_ERROR:
-  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-  case CURLE_SSL_INVALIDCERTSTATUS:
-  case CURLE_SSL_ENGINE_NOTFOUND:
-  case CURLE_SSL_ENGINE_SETFAILED:
-  case CURLE_SSL_SHUTDOWN_FAILED:
-  case CURLE_SSL_CRL_BADFILE:
-  case CURLE_SSL_CLIENTCERT:
-  case CURLE_USE_SSL_FAILED: return STATS_ERR_TLS;
-  case CURLE_OPERATION_TIMEDOUT: return STATS_ERR_TIMEOUT;
-  case CURLE_GOT_NOTHING:
-  case CURLE_SEND_ERROR:
-  case CURLE_RECV_ERROR:
-  case CURLE_PARTIAL_FILE: return STATS_ERR_RESET;
-  case CURLE_UNSUPPORTED_PROTOCOL:
-  case CURLE_WEIRD_SERVER_REPLY:
-  case CURLE_HTTP2:
-  case CURLE_HTTP2_STREAM:
-  case CURLE_TOO_MANY_REDIRECTS:
-  case CURLE_BAD_CONTENT_ENCODING:
-  case CURLE_HTTP3: return STATS_ERR_PROTOCOL;
-  default: return STATS_ERR_OTHER;
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return STATS_ERR_DNS;
+    case CURLE_COULDNT_CONNECT:
+      return STATS_ERR_CONNECT;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_SHUTDOWN_FAILED:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_CLIENTCERT:
+    case CURLE_USE_SSL_FAILED:
+      return STATS_ERR_TLS;
+    case CURLE_OPERATION_TIMEDOUT:
+      return STATS_ERR_TIMEOUT;
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+      return STATS_ERR_RESET;
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_TOO_MANY_REDIRECTS:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_HTTP3:
+      return STATS_ERR_PROTOCOL;
+    default:
+      return STATS_ERR_OTHER;
   }
 }
 
@@ -253,8 +260,10 @@ static int on_timer_set(CURLM *multi, long timeout_ms, void *userp) {
     return 0;
   }
   uv_idle_stop(&h->soon);
-  if (timeout_ms < 0) uv_timer_stop(&h->timer);
-  else uv_timer_start(&h->timer, on_timeout, (uint64_t)timeout_ms, 0);
+  if (timeout_ms < 0)
+    uv_timer_stop(&h->timer);
+  else
+    uv_timer_start(&h->timer, on_timeout, (uint64_t)timeout_ms, 0);
   return 0;
 }
 
@@ -324,7 +333,8 @@ static void fill_info(http_curl_conn *c, CURLcode code) {
   http_response *r = &c->res;
   r->done_ns = clock_mono_ns();
   fill_phases(c);
-  if (curl_easy_getinfo(c->easy, CURLINFO_NUM_CONNECTS, &fresh) == CURLE_OK && fresh > 0) c->h->conns_opened += fresh;
+  if (curl_easy_getinfo(c->easy, CURLINFO_NUM_CONNECTS, &fresh) == CURLE_OK && fresh > 0)
+    c->h->conns_opened += fresh;
   curl_easy_getinfo(c->easy, CURLINFO_SIZE_DOWNLOAD_T, &down);
   curl_easy_getinfo(c->easy, CURLINFO_HEADER_SIZE, &hsize);
   curl_easy_getinfo(c->easy, CURLINFO_REQUEST_SIZE, &rsize);
@@ -344,7 +354,8 @@ static void fill_info(http_curl_conn *c, CURLcode code) {
     r->body_len = c->body.len;
   } else {
     r->error = http_curl_error_kind(code);
-    snprintf(r->error_message, sizeof r->error_message, "%s", c->errbuf[0] ? c->errbuf : curl_easy_strerror(code));
+    snprintf(r->error_message, sizeof r->error_message, "%s",
+             c->errbuf[0] ? c->errbuf : curl_easy_strerror(code));
   }
 }
 
@@ -417,7 +428,8 @@ static int set_headers(http_curl_conn *c, const http_request *r) {
     free(line.data);
     if (!nlst) curl_slist_free_all(l);
     l = nlst;
-    if (l && (buf_add(&c->key, r->headers[i].name, nl + 1) || buf_add(&c->key, r->headers[i].value, vl + 1))) {
+    if (l &&
+        (buf_add(&c->key, r->headers[i].name, nl + 1) || buf_add(&c->key, r->headers[i].value, vl + 1))) {
       curl_slist_free_all(l);
       l = NULL;
     }
@@ -433,7 +445,8 @@ static int set_method(http_curl_conn *c, const http_request *r) {
   CURL *e = c->easy;
   curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, NULL);
   curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
-  if (strcmp(r->method, "HEAD") == 0) return curl_easy_setopt(e, CURLOPT_NOBODY, 1L) == CURLE_OK ? 0 : -EINVAL;
+  if (strcmp(r->method, "HEAD") == 0)
+    return curl_easy_setopt(e, CURLOPT_NOBODY, 1L) == CURLE_OK ? 0 : -EINVAL;
   int post = strcmp(r->method, "POST") == 0;
   if (post || r->body_len) {
     c->reqbody.len = 0;
@@ -460,7 +473,8 @@ static int set_auth(http_curl_conn *c, const http_request *r) {
   if (r->auth_digest && r->auth_user) {
     rc = curl_easy_setopt(c->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_DIGEST);
     if (rc == CURLE_OK) rc = curl_easy_setopt(c->easy, CURLOPT_USERNAME, r->auth_user);
-    if (rc == CURLE_OK) rc = curl_easy_setopt(c->easy, CURLOPT_PASSWORD, r->auth_password ? r->auth_password : "");
+    if (rc == CURLE_OK)
+      rc = curl_easy_setopt(c->easy, CURLOPT_PASSWORD, r->auth_password ? r->auth_password : "");
     c->auth_set = 1;
   } else if (c->auth_set) {
     curl_easy_setopt(c->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
@@ -496,7 +510,8 @@ int http_curl_conn_send(http_curl_conn *c, const http_request *r, http_curl_done
                    (long)(r->connect_timeout_ms > 0 ? r->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS));
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, r->max_redirects > 0 ? 1L : 0L);
   /* curl counts the digest challenge's second request as a follow, too */
-  curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)(r->max_redirects > 0 ? r->max_redirects : 0) + (r->auth_digest ? 1 : 0));
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS,
+                   (long)(r->max_redirects > 0 ? r->max_redirects : 0) + (r->auth_digest ? 1 : 0));
   memset(&c->res, 0, sizeof c->res);
   c->errbuf[0] = 0;
   c->hdrs.len = c->body.len = 0;
@@ -532,7 +547,8 @@ static CURL *easy_new(http_curl *h, http_curl_conn *c) {
   }
   if (h->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, h->ca_file);
   if (h->cert_file) curl_easy_setopt(e, CURLOPT_SSLCERT, h->cert_file);
-  if (h->key_file || h->cert_file) curl_easy_setopt(e, CURLOPT_SSLKEY, h->key_file ? h->key_file : h->cert_file);
+  if (h->key_file || h->cert_file)
+    curl_easy_setopt(e, CURLOPT_SSLKEY, h->key_file ? h->key_file : h->cert_file);
   return e;
 }
 
@@ -562,8 +578,10 @@ void http_curl_conn_release(http_curl_conn *c) {
   if (c->busy) curl_multi_remove_handle(h->multi, c->easy);
   curl_easy_cleanup(c->easy);
   curl_slist_free_all(c->slist);
-  if (c->prev) c->prev->next = c->next;
-  else h->conns = c->next;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    h->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   h->nconns--;
   free(c->key.data);
@@ -573,7 +591,6 @@ void http_curl_conn_release(http_curl_conn *c) {
   free(c->body.data);
   free(c);
 }
-
 
 static char *dup_set(const char *s) {
   return s && *s ? strdup(s) : NULL;

@@ -28,12 +28,12 @@ struct http_h1 {
   http_parser_settings settings;
   uv_timer_t anchor; /* closed last, so close_cb always runs from the loop */
   http_h1_conn *conns;
-  int live; /* conns not yet freed + anchor */
+  int live;             /* conns not yet freed + anchor */
   int64_t conns_opened; /* TCP connections established, ever */
   int closing;
   void (*close_cb)(void *ud);
   void *close_ud;
-  char rbuf[READ_BUF]; /* one read buffer for all conns: reads are parsed before the next alloc */
+  char rbuf[READ_BUF];  /* one read buffer for all conns: reads are parsed before the next alloc */
   char pbuf[PLAIN_BUF]; /* and one for what TLS decrypts from it */
 };
 
@@ -98,8 +98,10 @@ static void h_unref(http_h1 *h) {
 static void maybe_free(http_h1_conn *c) {
   if (!c->released || c->handles > 0 || c->gai_pending) return;
   http_h1 *h = c->h;
-  if (c->prev) c->prev->next = c->next;
-  else h->conns = c->next;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    h->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   h1req_free(&c->q);
   free(c->hdrs.data);
@@ -169,8 +171,10 @@ static void fail(http_h1_conn *c, int kind, const char *what, int uverr) {
   c->want_connect = c->pre = 0;
   if (!c->busy) return; /* a connection opened ahead of any request: nobody to tell */
   c->res.error = kind;
-  if (uverr) snprintf(c->res.error_message, sizeof c->res.error_message, "%.120s: %.120s", what, uv_strerror(uverr));
-  else snprintf(c->res.error_message, sizeof c->res.error_message, "%s", what);
+  if (uverr)
+    snprintf(c->res.error_message, sizeof c->res.error_message, "%.120s: %.120s", what, uv_strerror(uverr));
+  else
+    snprintf(c->res.error_message, sizeof c->res.error_message, "%s", what);
   finish(c);
 }
 
@@ -188,9 +192,11 @@ static void broken(http_h1_conn *c, int uverr) {
     close_tcp(c);
     return;
   }
-  if (uverr == UV_EOF) fail(c, STATS_ERR_RESET, c->got_byte ? "connection closed mid-response"
-                                                            : "connection closed before any response", 0);
-  else fail(c, uverr == UV_ETIMEDOUT ? STATS_ERR_TIMEOUT : STATS_ERR_RESET, "receive", uverr);
+  if (uverr == UV_EOF)
+    fail(c, STATS_ERR_RESET,
+         c->got_byte ? "connection closed mid-response" : "connection closed before any response", 0);
+  else
+    fail(c, uverr == UV_ETIMEDOUT ? STATS_ERR_TIMEOUT : STATS_ERR_RESET, "receive", uverr);
 }
 
 static void on_timer(uv_timer_t *t) {
@@ -201,7 +207,9 @@ static void on_timer(uv_timer_t *t) {
     uv_timer_start(&c->timer, on_timer, (uint64_t)left, 0);
     return;
   }
-  const char *what = !c->connecting ? "request timeout" : c->tls ? "TLS handshake timeout" : "connect timeout";
+  const char *what = !c->connecting ? "request timeout"
+                     : c->tls       ? "TLS handshake timeout"
+                                    : "connect timeout";
   fail(c, STATS_ERR_TIMEOUT, what, 0);
 }
 
@@ -269,12 +277,16 @@ static int on_complete(http_parser *p) {
 static void response_done(http_h1_conn *c, int trailing) {
   c->res.status = c->parser.status_code;
   if (c->res.status == 101 || c->res.status < 100) { /* http-parser takes 1 to 3 digits (fuzz_h1resp) */
-    fail(c, STATS_ERR_PROTOCOL, c->res.status == 101 ? "101 Switching Protocols not supported"
-                                                     : "malformed HTTP response: status code below 100", 0);
+    fail(c, STATS_ERR_PROTOCOL,
+         c->res.status == 101 ? "101 Switching Protocols not supported"
+                              : "malformed HTTP response: status code below 100",
+         0);
     return;
   }
-  if (trailing || c->writing || !http_should_keep_alive(&c->parser)) close_tcp(c);
-  else c->reused = 1;
+  if (trailing || c->writing || !http_should_keep_alive(&c->parser))
+    close_tcp(c);
+  else
+    c->reused = 1;
   finish(c);
 }
 
@@ -348,10 +360,14 @@ static void tls_in(http_h1_conn *c, const char *data, size_t len) {
   while (c->tcp_state == ST_OPEN) {
     ssize_t n = tls_conn_read(t, c->h->pbuf, sizeof c->h->pbuf);
     if (n == 0) break;
-    if (n > 0 && c->busy) feed(c, c->h->pbuf, (size_t)n);
-    else if (n > 0) close_tcp(c); /* bytes nobody asked for */
-    else if (n == TLS_CLOSED) on_eof(c, UV_EOF);
-    else tls_failed(c);
+    if (n > 0 && c->busy)
+      feed(c, c->h->pbuf, (size_t)n);
+    else if (n > 0)
+      close_tcp(c); /* bytes nobody asked for */
+    else if (n == TLS_CLOSED)
+      on_eof(c, UV_EOF);
+    else
+      tls_failed(c);
   }
   tls_conn_feed(t, NULL, 0); /* what is left of data (a closed connection's) is not read later */
 }
@@ -359,10 +375,14 @@ static void tls_in(http_h1_conn *c, const char *data, size_t len) {
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   http_h1_conn *c = s->data;
   if (c->tcp_state != ST_OPEN) return;
-  if (n > 0 && c->tls) tls_in(c, b->base, (size_t)n);
-  else if (n > 0 && c->busy) feed(c, b->base, (size_t)n);
-  else if (n > 0) close_tcp(c); /* bytes nobody asked for: this connection is out of step */
-  else if (n < 0) on_eof(c, (int)n);
+  if (n > 0 && c->tls)
+    tls_in(c, b->base, (size_t)n);
+  else if (n > 0 && c->busy)
+    feed(c, b->base, (size_t)n);
+  else if (n > 0)
+    close_tcp(c); /* bytes nobody asked for: this connection is out of step */
+  else if (n < 0)
+    on_eof(c, (int)n);
 }
 
 /* ---- sending ---- */
@@ -371,24 +391,31 @@ static void on_write(uv_write_t *w, int status) {
   http_h1_conn *c = w->data;
   c->writing = 0;
   if (status == UV_ECANCELED || !c->busy || c->tcp_state != ST_OPEN) return;
-  if (status < 0) broken(c, status);
-  else c->write_end_ns = clock_mono_ns();
+  if (status < 0)
+    broken(c, status);
+  else
+    c->write_end_ns = clock_mono_ns();
 }
 
 static void on_tls_written(void *ud, int status) {
   http_h1_conn *c = ud;
   c->writing = 0;
   if (status == UV_ECANCELED || !c->busy || c->tcp_state != ST_OPEN) return;
-  if (status < 0) broken(c, status);
-  else c->write_end_ns = clock_mono_ns();
+  if (status < 0)
+    broken(c, status);
+  else
+    c->write_end_ns = clock_mono_ns();
 }
 
 static void write_tls(http_h1_conn *c) {
   int rc = tls_conn_write(c->tls, c->q.bytes.data, c->q.bytes.len);
   c->res.bytes_out = c->q.bytes.len;
-  if (rc == UV_EPROTO) tls_failed(c);
-  else if (rc < 0) broken(c, rc);
-  else c->writing = tls_conn_writing(c->tls);
+  if (rc == UV_EPROTO)
+    tls_failed(c);
+  else if (rc < 0)
+    broken(c, rc);
+  else
+    c->writing = tls_conn_writing(c->tls);
   if (c->writing) c->write_end_ns = 0; /* set when the queued bytes are out */
 }
 
@@ -411,8 +438,10 @@ static void write_request(http_h1_conn *c, int64_t now_ns) {
   b = uv_buf_init(c->q.bytes.data + n, (unsigned)(c->q.bytes.len - (size_t)n));
   c->wreq.data = c;
   int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write);
-  if (rc < 0) broken(c, rc);
-  else c->writing = 1, c->write_end_ns = 0; /* set when the queued bytes are out */
+  if (rc < 0)
+    broken(c, rc);
+  else
+    c->writing = 1, c->write_end_ns = 0; /* set when the queued bytes are out */
 }
 
 /* Make the timer fire by the request's deadline. A timer already due earlier is left running, and
@@ -448,8 +477,10 @@ static void on_connect(uv_connect_t *r, int status) {
   if (status == UV_ECANCELED || c->tcp_state != ST_CONNECTING) return;
   if (status < 0) {
     c->connecting = c->pre = 0;
-    if (c->busy) fail(c, connect_kind(status), "connect", status);
-    else close_tcp(c); /* opened ahead: the first request connects again and reports the error */
+    if (c->busy)
+      fail(c, connect_kind(status), "connect", status);
+    else
+      close_tcp(c); /* opened ahead: the first request connects again and reports the error */
     return;
   }
   c->tcp_state = ST_OPEN;
@@ -463,12 +494,16 @@ static void on_connect(uv_connect_t *r, int status) {
   int rc = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
   if (rc < 0) {
     c->connecting = c->pre = 0;
-    if (c->busy) fail(c, STATS_ERR_CONNECT, "read start", rc);
-    else close_tcp(c);
+    if (c->busy)
+      fail(c, STATS_ERR_CONNECT, "read start", rc);
+    else
+      close_tcp(c);
     return;
   }
-  if (c->https) start_tls(c, now);
-  else ready(c);
+  if (c->https)
+    start_tls(c, now);
+  else
+    ready(c);
 }
 
 static void connect_addr(http_h1_conn *c) {
@@ -507,11 +542,16 @@ static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *ai) {
     c->have_addr = 1;
   }
   if (ai) uv_freeaddrinfo(ai);
-  if (c->released) maybe_free(c);
-  else if ((c->busy || c->pre) && c->have_addr && c->tcp_state == ST_NONE) connect_addr(c);
-  else if (c->busy && strcmp(c->gai_host, c->host) != 0) start_connect(c); /* asked for another host */
-  else if (c->busy) fail(c, STATS_ERR_DNS, c->host, status < 0 ? status : UV_EAI_NONAME);
-  else c->pre = 0;
+  if (c->released)
+    maybe_free(c);
+  else if ((c->busy || c->pre) && c->have_addr && c->tcp_state == ST_NONE)
+    connect_addr(c);
+  else if (c->busy && strcmp(c->gai_host, c->host) != 0)
+    start_connect(c); /* asked for another host */
+  else if (c->busy)
+    fail(c, STATS_ERR_DNS, c->host, status < 0 ? status : UV_EAI_NONAME);
+  else
+    c->pre = 0;
 }
 
 static void start_connect(http_h1_conn *c) {
@@ -565,7 +605,7 @@ static int destination(const http_h1 *h, const char *url, h1req_dest *d) {
   int rc = h1req_parse_url(url, d);
   if (rc < 0) return rc;
   if (d->tls && !h->tls) return -EPROTONOSUPPORT;
-  return d->host_len < sizeof ((http_h1_conn *)0)->host ? 0 : -EINVAL;
+  return d->host_len < sizeof((http_h1_conn *)0)->host ? 0 : -EINVAL;
 }
 
 /* Parse the URL; switch destination (dropping connection and address) if it changed. */
@@ -593,7 +633,8 @@ int http_h1_supports(const char *url) {
 
 int http_h1_conn_send(http_h1_conn *c, const http_request *req, http_h1_done_cb done, void *ud) {
   if (c->busy) return -EBUSY;
-  if (c->released || !req || !req->method || !req->url || (req->body_len && !req->body) || !done) return -EINVAL;
+  if (c->released || !req || !req->method || !req->url || (req->body_len && !req->body) || !done)
+    return -EINVAL;
   int rc = prepare(c, req);
   if (rc < 0) return rc;
   memset(&c->res, 0, sizeof c->res);

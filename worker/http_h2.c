@@ -33,8 +33,10 @@ static void on_flusher(uv_prepare_t *p) {
     h2sess_flush(s);
   }
   /* what finished meanwhile (a request that failed as it was sent) goes next pass: poll without waiting */
-  if (h->finished) uv_idle_start(&h->kick, on_kick);
-  else uv_idle_stop(&h->kick);
+  if (h->finished)
+    uv_idle_start(&h->kick, on_kick);
+  else
+    uv_idle_stop(&h->kick);
 }
 
 /* ---- finishing a request ---- */
@@ -112,7 +114,8 @@ static void on_timer(uv_timer_t *t) {
     h2sess_fail(s, STATS_ERR_TIMEOUT, "connect timeout");
   } else if (c->state == C_WAITING) {
     h2sess_unqueue(c);
-    http_h2_finish(c, STATS_ERR_TIMEOUT, s->state == S_OPEN ? "request timeout (waiting for a stream)" : "request timeout");
+    http_h2_finish(c, STATS_ERR_TIMEOUT,
+                   s->state == S_OPEN ? "request timeout (waiting for a stream)" : "request timeout");
   } else {
     h2sess_cancel_stream(c);
     http_h2_finish(c, STATS_ERR_TIMEOUT, "request timeout");
@@ -188,7 +191,8 @@ static int prepare(http_h2_conn *c, const http_request *r) {
 
 int http_h2_conn_send(http_h2_conn *c, const http_request *req, int forced, http_h2_done_cb done, void *ud) {
   if (c->state != C_IDLE) return -EBUSY;
-  if (c->released || !req || !req->method || !req->url || (req->body_len && !req->body) || !done) return -EINVAL;
+  if (c->released || !req || !req->method || !req->url || (req->body_len && !req->body) || !done)
+    return -EINVAL;
   int rc = prepare(c, req);
   if (rc < 0) return rc;
   memset(&c->res, 0, sizeof c->res);
@@ -204,7 +208,8 @@ int http_h2_conn_send(http_h2_conn *c, const http_request *req, int forced, http
   c->res.sent_ns = req->now_ns > 0 ? req->now_ns : clock_mono_ns();
   if (c->o->tls && !c->h->opt.tls) {
     c->state = C_WAITING;
-    http_h2_finish(c, STATS_ERR_TLS, "no TLS context for https://"); /* delivered by the flusher, from the loop */
+    http_h2_finish(c, STATS_ERR_TLS,
+                   "no TLS context for https://"); /* delivered by the flusher, from the loop */
     return 0;
   }
   h2sess_pick(c);
@@ -215,8 +220,10 @@ int http_h2_conn_send(http_h2_conn *c, const http_request *req, int forced, http
 static void conn_closed(uv_handle_t *handle) {
   http_h2_conn *c = handle->data;
   http_h2 *h = c->h;
-  if (c->prev) c->prev->next = c->next;
-  else h->conns = c->next;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    h->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   h2req_free(&c->q);
   free(c->hdrs.data);
@@ -247,8 +254,10 @@ int http_h2_conn_create(http_h2 *h, http_h2_conn **out) {
 
 void http_h2_conn_release(http_h2_conn *c) {
   if (!c || c->released) return;
-  if (c->state == C_WAITING && c->s) h2sess_unqueue(c);
-  else if (c->state == C_STREAM && c->s) h2sess_cancel_stream(c);
+  if (c->state == C_WAITING && c->s)
+    h2sess_unqueue(c);
+  else if (c->state == C_STREAM && c->s)
+    h2sess_cancel_stream(c);
   for (http_h2_conn **p = &c->h->finished; c->state == C_DONE && *p; p = &(*p)->wnext)
     if (*p == c) { /* memory goes before the next pass would deliver it */
       *p = c->wnext;

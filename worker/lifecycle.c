@@ -19,11 +19,13 @@
 static const char hook_main_src[] =
     "local hook = ...\n"
     "return function(vu)\n"
-    "  local ok, res = xpcall(function() return _G[hook](__setup_data()) end, function(e) return tostring(e) end)\n"
+    "  local ok, res = xpcall(function() return _G[hook](__setup_data()) end, function(e) return tostring(e) "
+    "end)\n"
     "  if not ok then __hook_error = hook .. '(): ' .. res; return end\n"
     "  if hook ~= 'setup' or res == nil then return end\n"
     "  local jok, j = pcall(json.encode, res)\n"
-    "  if not jok then __hook_error = 'setup() must return JSON-serialisable data (tables, strings, numbers, '\n"
+    "  if not jok then __hook_error = 'setup() must return JSON-serialisable data (tables, strings, numbers, "
+    "'\n"
     "    .. 'booleans): ' .. tostring(j); return end\n"
     "  __hook_json = j\n"
     "end\n";
@@ -97,11 +99,15 @@ static int collect(lua_State *L, const char *hook, char **json_out, char *err, s
   return 0;
 }
 
-static int run_in(lua_State *L, const options *opt, const char *hook, char **json_out, char *err, size_t errlen) {
-  http_client_options hopt = {.backend = opt->http_backend, .insecure_tls = opt->insecure_tls,
-                               .tls_ca_file = opt->tls_ca_file, .tls_cert_file = opt->tls_cert_file,
-                               .tls_key_file = opt->tls_key_file, .h2_connections = opt->h2_connections,
-                               .default_timeout_ms = opt->timeout_ns / 1000000};
+static int run_in(lua_State *L, const options *opt, const char *hook, char **json_out, char *err,
+                  size_t errlen) {
+  http_client_options hopt = {.backend = opt->http_backend,
+                              .insecure_tls = opt->insecure_tls,
+                              .tls_ca_file = opt->tls_ca_file,
+                              .tls_cert_file = opt->tls_cert_file,
+                              .tls_key_file = opt->tls_key_file,
+                              .h2_connections = opt->h2_connections,
+                              .default_timeout_ms = opt->timeout_ns / 1000000};
   hook_run r = {.host = {.L = L, .opt = opt, .run_id = "setup", .scenario = opt->name, .rng = 1}};
   int rc;
 

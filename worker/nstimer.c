@@ -83,7 +83,8 @@ static int arm(nstimer *t, int64_t first_ns, int64_t period_ns) {
 int nstimer_start_at(nstimer *t, int64_t mono_ns) {
   if (t->fd < 0) {
     int64_t left = mono_ns - clock_mono_ns();
-    return uv_timer_start(&t->timer, on_timer, left > 0 ? (uint64_t)clock_ns_to_ms(left + CLOCK_NS_PER_MS - 1) : 0, 0);
+    return uv_timer_start(&t->timer, on_timer,
+                          left > 0 ? (uint64_t)clock_ns_to_ms(left + CLOCK_NS_PER_MS - 1) : 0, 0);
   }
   return arm(t, mono_ns, 0);
 }

@@ -14,8 +14,8 @@
 /* worker/script.lua, embedded at build time by cmake/embed.cmake. */
 extern const char script_runtime_lua[];
 
-int script_open(const char *chunkname, const char *source, size_t len, int allow_exec, uint64_t seed, lua_State **out,
-                char *err, size_t errlen) {
+int script_open(const char *chunkname, const char *source, size_t len, int allow_exec, uint64_t seed,
+                lua_State **out, char *err, size_t errlen) {
   char dir[1024], name[1100];
   lua_State *L = luaL_newstate();
   int rc = -EINVAL;
@@ -24,7 +24,8 @@ int script_open(const char *chunkname, const char *source, size_t len, int allow
   vu_register(L);
   prelude_dirname(chunkname, dir, sizeof dir);
   if (prelude_open(L, dir, allow_exec, err, errlen) != 0) goto fail;
-  if (luaL_loadbuffer(L, script_runtime_lua, strlen(script_runtime_lua), "=runtime") || lua_pcall(L, 0, 0, 0)) {
+  if (luaL_loadbuffer(L, script_runtime_lua, strlen(script_runtime_lua), "=runtime") ||
+      lua_pcall(L, 0, 0, 0)) {
     snprintf(err, errlen, "scenario runtime: %s", lua_tostring(L, -1));
     goto fail;
   }

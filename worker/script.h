@@ -10,7 +10,7 @@
 /* Create a lua_State with the scenario loaded and run (its top level defines options, tasks, on_start...).
  * chunkname is the scenario path as messages should name it. *out is owned by the caller (lua_close).
  * 0, or -EINVAL with the Lua message (file:line) in err. */
-int script_open(const char *chunkname, const char *source, size_t len, int allow_exec, uint64_t seed, lua_State **out,
-                char *err, size_t errlen);
+int script_open(const char *chunkname, const char *source, size_t len, int allow_exec, uint64_t seed,
+                lua_State **out, char *err, size_t errlen);
 
 #endif

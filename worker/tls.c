@@ -145,9 +145,12 @@ void tls_ctx_free(tls_ctx *ctx) {
 static void ssl_reason(char *buf, size_t size, const char *what) {
   unsigned long e = ERR_peek_last_error();
   const char *reason = e ? ERR_reason_error_string(e) : NULL;
-  if (reason) snprintf(buf, size, "%s: %s", what, reason);
-  else if (e) snprintf(buf, size, "%s: OpenSSL error %lx", what, e);
-  else snprintf(buf, size, "%s", what);
+  if (reason)
+    snprintf(buf, size, "%s: %s", what, reason);
+  else if (e)
+    snprintf(buf, size, "%s: OpenSSL error %lx", what, e);
+  else
+    snprintf(buf, size, "%s", what);
   ERR_clear_error();
 }
 
@@ -171,7 +174,8 @@ static int on_new_session(SSL *ssl, SSL_SESSION *session) {
 
 static SSL_SESSION *cached(const tls_ctx *ctx, const char *origin) {
   for (int i = 0; i < TLS_SESSIONS; i++)
-    if (ctx->sessions[i].session && strcmp(ctx->sessions[i].origin, origin) == 0) return ctx->sessions[i].session;
+    if (ctx->sessions[i].session && strcmp(ctx->sessions[i].origin, origin) == 0)
+      return ctx->sessions[i].session;
   return NULL;
 }
 
@@ -352,7 +356,8 @@ static void set_error(tls_conn *t, int err) {
   t->failed = 1;
   long verify = t->ctx->opt.insecure ? X509_V_OK : SSL_get_verify_result(t->ssl);
   if (verify != X509_V_OK) {
-    snprintf(t->error, sizeof t->error, "certificate verify failed: %s", X509_verify_cert_error_string(verify));
+    snprintf(t->error, sizeof t->error, "certificate verify failed: %s",
+             X509_verify_cert_error_string(verify));
     ERR_clear_error();
   } else if (err == SSL_ERROR_SSL) {
     ssl_reason(t->error, sizeof t->error, SSL_is_init_finished(t->ssl) ? "TLS" : "TLS handshake");
@@ -399,8 +404,10 @@ ssize_t tls_conn_read(tls_conn *t, char *buf, size_t cap) {
   int sent = flush(t); /* post-handshake messages the read produced (key updates) */
   if (err == SSL_ERROR_ZERO_RETURN) return TLS_CLOSED;
   if (err == SSL_ERROR_WANT_READ && sent == 0) return 0;
-  if (err == SSL_ERROR_WANT_READ) snprintf(t->error, sizeof t->error, "TLS send: %s", uv_strerror(sent));
-  else set_error(t, err);
+  if (err == SSL_ERROR_WANT_READ)
+    snprintf(t->error, sizeof t->error, "TLS send: %s", uv_strerror(sent));
+  else
+    set_error(t, err);
   return -EPROTO;
 }
 

@@ -16,8 +16,9 @@
 #define VU_MAX_HEADERS 64
 #define VU_URL_MAX 8192
 #define VU_BATCH_MAX 64
-#define VU_ITERATION_METRIC "iteration_duration" /* a built-in Trend, as k6 reports it */ /* requests in one http.batch */
-#define VU_AUTH_PART_MAX 255                             /* bytes of an auth user or password */
+#define VU_ITERATION_METRIC \
+  "iteration_duration" /* a built-in Trend, as k6 reports it */    /* requests in one http.batch */
+#define VU_AUTH_PART_MAX 255                                       /* bytes of an auth user or password */
 #define VU_AUTH_MAX (6 + 4 * ((2 * VU_AUTH_PART_MAX + 3) / 3) + 1) /* "Basic " + base64 + NUL */
 
 typedef struct vu_slot vu_slot;
@@ -28,12 +29,12 @@ struct vu {
   lua_State *co;
   int co_ref;
   int state;
-  int nargs;         /* values pushed on co for the next resume */
+  int nargs; /* values pushed on co for the next resume */
   int stop_requested;
   int yields;        /* yields in the current iteration */
   int first_pending; /* the next request is the iteration's first (measured from intended_ns) */
   int in_iteration;
-  int64_t iterations; /* iterations completed */
+  int64_t iterations;         /* iterations completed */
   int64_t iteration_start_ns; /* when the current iteration started (clock_mono_ns) */
   int64_t intended_ns;
   int64_t call_ns;
@@ -47,7 +48,7 @@ struct vu {
   int expect[16];
   int nexpect;
   http_header headers[VU_MAX_HEADERS + 3]; /* + traceparent, baggage, Authorization (basic auth) */
-  char authorization[VU_AUTH_MAX];          /* "Basic <base64(user:password)>" */
+  char authorization[VU_AUTH_MAX];         /* "Basic <base64(user:password)>" */
   char traceparent[56];
   char baggage[1024];
   char baggage_name[STATS_NAME_MAX]; /* the name baggage was built for ("" = not built) */
@@ -161,9 +162,12 @@ static int kind_of(const vu *v, const http_response *res) {
 
 /* The text of a failure of kind: the backend's message, else "HTTP <status>" or the kind's name. */
 static void failure_text(const http_response *res, int kind, char *buf, size_t size) {
-  if (res->error_message[0]) snprintf(buf, size, "%s", res->error_message);
-  else if (kind == STATS_ERR_HTTP4XX || kind == STATS_ERR_HTTP5XX) snprintf(buf, size, "HTTP %d", res->status);
-  else snprintf(buf, size, "%s", stats_err_name(kind));
+  if (res->error_message[0])
+    snprintf(buf, size, "%s", res->error_message);
+  else if (kind == STATS_ERR_HTTP4XX || kind == STATS_ERR_HTTP5XX)
+    snprintf(buf, size, "HTTP %d", res->status);
+  else
+    snprintf(buf, size, "%s", stats_err_name(kind));
 }
 
 /* Record one response of kind in the current interval. */
@@ -177,7 +181,8 @@ static void record(vu *v, const http_response *res, int kind, int64_t done_ns) {
     e = stats_entry_get(h->stats, "(other)", "");
     if (e && !h->names_full_logged) {
       h->names_full_logged = 1;
-      LOG(LOG_WARN, "more than %d request names: '%s' and other new names are counted as \"(other)\"; "
+      LOG(LOG_WARN,
+          "more than %d request names: '%s' and other new names are counted as \"(other)\"; "
           "name requests whose URL carries an id (http.get(url, {name = \"GET /item/:id\"}))",
           STATS_MAX_NAMES - 1, v->name);
     }
@@ -199,8 +204,8 @@ static void record(vu *v, const http_response *res, int kind, int64_t done_ns) {
 
 /* r[1..6]: the timing breakdown in ms, which the prelude turns into r.timings when a script asks. */
 static void push_phases(lua_State *co, const http_response *res) {
-  const int64_t ns[] = {res->blocked_ns, res->connect_ns, res->tls_ns, res->sending_ns, res->waiting_ns,
-                        res->receiving_ns};
+  const int64_t ns[] = {res->blocked_ns, res->connect_ns, res->tls_ns,
+                        res->sending_ns, res->waiting_ns, res->receiving_ns};
   for (int i = 0; i < 6; i++) {
     lua_pushnumber(co, (double)ns[i] / 1e6);
     lua_rawseti(co, -2, i + 1);
@@ -252,7 +257,8 @@ static int collect_headers(lua_State *L, vu *v, int idx) {
     lua_pushnil(L);
     /* Each accepted value stays on the stack (below a copy of its key) so its string outlives the loop. */
     while (n < VU_MAX_HEADERS && lua_next(L, idx)) {
-      if (lua_type(L, -2) == LUA_TSTRING && (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)) {
+      if (lua_type(L, -2) == LUA_TSTRING &&
+          (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)) {
         v->headers[n].name = lua_tostring(L, -2);
         v->headers[n].value = lua_tostring(L, -1);
         n++;
@@ -324,7 +330,8 @@ static void copy_arg(lua_State *L, int idx, char *dst, size_t size) {
 static void base64(const unsigned char *src, size_t n, char *dst) {
   static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   for (size_t i = 0; i < n; i += 3) {
-    unsigned v = (unsigned)src[i] << 16 | (i + 1 < n ? (unsigned)src[i + 1] << 8 : 0) | (i + 2 < n ? src[i + 2] : 0);
+    unsigned v =
+        (unsigned)src[i] << 16 | (i + 1 < n ? (unsigned)src[i + 1] << 8 : 0) | (i + 2 < n ? src[i + 2] : 0);
     *dst++ = digits[v >> 18 & 63];
     *dst++ = digits[v >> 12 & 63];
     *dst++ = i + 1 < n ? digits[v >> 6 & 63] : '=';
@@ -341,7 +348,8 @@ static int read_auth(lua_State *L, vu *v, http_request *req, int base) {
   unsigned char plain[2 * VU_AUTH_PART_MAX + 1];
   if (!user) return 0;
   if (!password || ul > VU_AUTH_PART_MAX || pl > VU_AUTH_PART_MAX)
-    return luaL_error(L, "http.*: auth user and password must be strings of at most %d bytes", VU_AUTH_PART_MAX);
+    return luaL_error(L, "http.*: auth user and password must be strings of at most %d bytes",
+                      VU_AUTH_PART_MAX);
   if (lua_toboolean(L, base + 10)) {
     req->auth_user = user, req->auth_password = password, req->auth_digest = 1;
     return 0;
@@ -375,15 +383,18 @@ static int prepare(lua_State *L, vu *v, int base, http_request *req) {
   req->body = body;
   req->body_len = body_len;
   req->timeout_ms = v->host->opt->timeout_ns / 1000000;
-  if (lua_type(L, base + 5) == LUA_TNUMBER) req->timeout_ms = (int64_t)(lua_tonumber(L, base + 5) * 1000);
+  if (lua_type(L, base + 5) == LUA_TNUMBER)
+    req->timeout_ms = (int64_t)(lua_tonumber(L, base + 5) * 1000);
   else if (lua_type(L, base + 5) == LUA_TSTRING) {
     int64_t ns;
     if (clock_parse_duration(lua_tostring(L, base + 5), &ns) != 0 || ns <= 0)
-      return luaL_error(L, "http.*: timeout '%s' is not a duration such as \"500ms\"", lua_tostring(L, base + 5));
+      return luaL_error(L, "http.*: timeout '%s' is not a duration such as \"500ms\"",
+                        lua_tostring(L, base + 5));
     req->timeout_ms = ns / 1000000 > 0 ? ns / 1000000 : 1;
   }
   req->max_body = (size_t)v->host->opt->max_body;
-  req->max_redirects = lua_isnumber(L, base + 7) ? (int)lua_tointeger(L, base + 7) : (int)v->host->opt->max_redirects;
+  req->max_redirects =
+      lua_isnumber(L, base + 7) ? (int)lua_tointeger(L, base + 7) : (int)v->host->opt->max_redirects;
   if (req->max_redirects < 0 || req->max_redirects > OPTIONS_MAX_REDIRECTS)
     return luaL_error(L, "http.*: redirects must be 0..%d", OPTIONS_MAX_REDIRECTS);
   v->call_ns = req->now_ns = clock_mono_ns();
@@ -534,8 +545,10 @@ static int l_check(lua_State *L) {
   vu_host *h = host_of(L);
   stats_check *c = stats_check_get(h->stats, luaL_checkstring(L, 1));
   if (c) {
-    if (lua_toboolean(L, 2)) c->passes++;
-    else c->fails++;
+    if (lua_toboolean(L, 2))
+      c->passes++;
+    else
+      c->fails++;
   }
   return 0;
 }
@@ -547,10 +560,12 @@ static int l_metric(lua_State *L) {
   int clash = 0;
   metric_state *m;
   if (!h || !h->current)
-    return luaL_error(L, "metrics: values are recorded inside a VU (a task, on_start, on_stop, setup, teardown)");
+    return luaL_error(
+        L, "metrics: values are recorded inside a VU (a task, on_start, on_stop, setup, teardown)");
   m = stats_metric_get(h->stats, name, (int)luaL_checkinteger(L, 2), &clash);
   if (!m && clash) return luaL_error(L, "metrics: '%s' is already a metric of another kind", name);
-  if (!m) return luaL_error(L, "metrics: more than %d custom metrics ('%s' is not recorded)", METRIC_MAX, name);
+  if (!m)
+    return luaL_error(L, "metrics: more than %d custom metrics ('%s' is not recorded)", METRIC_MAX, name);
   metric_record(m, luaL_checknumber(L, 3), wall_ms_of(clock_mono_ns()));
   return 0;
 }

@@ -41,7 +41,8 @@ const char *correlate_frame(const pprof_profile *p, const pprof_sample *s) {
 }
 
 static int is_cpu(const char *type) {
-  static const char *const other[] = {"mutex", "block", "heap", "allocs", "goroutine", "threadcreate", "wall"};
+  static const char *const other[] = {"mutex",     "block",        "heap", "allocs",
+                                      "goroutine", "threadcreate", "wall"};
   for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
     if (strcmp(type, other[i]) == 0) return 0;
   return 1;
@@ -66,7 +67,8 @@ static json_t *finding(const char *kind, const char *request, const char *fn, do
 static void finish(json_t *f, const char *pa, double na, const char *pb, double nb, double p, json_t *path,
                    const char *profile, double score, const char *evidence) {
   json_object_set_new(f, "path", path ? path : json_array());
-  json_object_set_new(f, "samples", json_pack("{s:I,s:I}", pa, (json_int_t)llround(na), pb, (json_int_t)llround(nb)));
+  json_object_set_new(f, "samples",
+                      json_pack("{s:I,s:I}", pa, (json_int_t)llround(na), pb, (json_int_t)llround(nb)));
   json_object_set_new(f, "p_value", json_real(p));
   json_object_set_new(f, "evidence", json_string(evidence));
   json_object_set_new(f, "profile", json_string(profile));
@@ -124,7 +126,8 @@ static int load(ctx *c) {
     if (!(c->cls[k] = calloc(cs->n ? cs->n : 1, 1))) return -ENOMEM;
     for (size_t i = 0; i < cs->n; i++) {
       const char *sn = NULL;
-      c->cls[k][i] = (unsigned char)corrjoin_class(c->join, cs->s[i].trace_id, cs->s[i].span_id, cs->s[i].name, &sn);
+      c->cls[k][i] =
+          (unsigned char)corrjoin_class(c->join, cs->s[i].trace_id, cs->s[i].span_id, cs->s[i].name, &sn);
       if (sn && *sn) cs->s[i].name = corrjoin_pool(c->join, sn); /* the exemplar's name is authoritative */
     }
   }
@@ -193,7 +196,8 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
   corr_opts o = {0};
   corr_contrast r;
   double same = 0;
-  for (size_t i = 0; i < cs->n; i++) { /* baseline: the same request's typical samples when there are enough */
+  for (size_t i = 0; i < cs->n;
+       i++) { /* baseline: the same request's typical samples when there are enough */
     a[i] = cls[i] == CORRJOIN_SLOW && cs->s[i].name == name;
     b[i] = cls[i] == CORRJOIN_TYPICAL && cs->s[i].name == name;
     same += b[i] ? cs->s[i].value : 0;
@@ -215,18 +219,22 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
   char fbuf[512];
   const char *fn = corrstack_function(cs->names[r.fn], fbuf, sizeof fbuf);
   const char *prof = set == SET_CPU ? "cpu" : c->wait_profile;
-  const char *what = set == SET_CPU ? "CPU samples" : strcmp(prof, "wall") ? "goroutine observations" : "wall-clock samples";
+  const char *what = set == SET_CPU         ? "CPU samples"
+                     : strcmp(prof, "wall") ? "goroutine observations"
+                                            : "wall-clock samples";
   double sa = r.a_fn / r.a_tot, sb = r.b_fn / r.b_tot;
   char ev[640];
   snprintf(ev, sizeof ev,
            "exemplar join (%s profile): %.0f %s of the %zu requests measured slow%s%s have %s on the stack "
            "(%.0f%%) vs %.0f%% of %.0f of requests measured typical%s; two-proportion z test p = %.2g",
-           prof, r.a_tot, what, corrjoin_nslow(c->join), name ? " of " : "",
-           name ? name : "", fn, sa * 100, sb * 100, r.b_tot, o.skip_chain ? " (all request names)" : "",
-           r.p_value);
-  json_t *f = finding(set == SET_CPU || (!r.gc && on_cpu(c, name, cs->names[r.fn], sa)) ? "tail" : r.gc ? "alloc" : "wait", name,
-                      fn, sa, sb);
-  finish(f, "slow", r.a_tot, "typical", r.b_tot, r.p_value, r.path, prof, 3 + sa - sb - (set == SET_WAIT) * 0.25, ev);
+           prof, r.a_tot, what, corrjoin_nslow(c->join), name ? " of " : "", name ? name : "", fn, sa * 100,
+           sb * 100, r.b_tot, o.skip_chain ? " (all request names)" : "", r.p_value);
+  json_t *f = finding(set == SET_CPU || (!r.gc && on_cpu(c, name, cs->names[r.fn], sa)) ? "tail"
+                      : r.gc                                                            ? "alloc"
+                                                                                        : "wait",
+                      name, fn, sa, sb);
+  finish(f, "slow", r.a_tot, "typical", r.b_tot, r.p_value, r.path, prof,
+         3 + sa - sb - (set == SET_WAIT) * 0.25, ev);
   json_array_append_new(c->out, f);
 }
 
@@ -343,14 +351,18 @@ static void endpoint_one(ctx *c, int set, const char *name, unsigned char *a, un
   char fbuf[512];
   const char *fn = corrstack_function(cs->names[r.fn], fbuf, sizeof fbuf);
   const char *prof = set == SET_CPU ? "cpu" : c->wait_profile;
-  const char *what = set == SET_CPU ? "CPU samples" : strcmp(prof, "wall") ? "goroutine observations" : "wall-clock samples";
+  const char *what = set == SET_CPU         ? "CPU samples"
+                     : strcmp(prof, "wall") ? "goroutine observations"
+                                            : "wall-clock samples";
   double sa = r.a_fn / r.a_tot, sb = r.b_fn / r.b_tot;
-  snprintf(ev, sizeof ev,
-           "per-request labels (%s profile): %.0f%% of %.0f %s of %s have %s on the stack vs %.0f%% of %.0f of "
-           "the other requests%s; two-proportion z test p = %.2g",
-           prof, sa * 100, r.a_tot, what, name, fn, sb * 100, r.b_tot, lt,
-           r.p_value);
-  json_t *f = finding(set == SET_CPU || (!r.gc && on_cpu(c, name, cs->names[r.fn], sa)) ? "endpoint" : r.gc ? "alloc" : "wait",
+  snprintf(
+      ev, sizeof ev,
+      "per-request labels (%s profile): %.0f%% of %.0f %s of %s have %s on the stack vs %.0f%% of %.0f of "
+      "the other requests%s; two-proportion z test p = %.2g",
+      prof, sa * 100, r.a_tot, what, name, fn, sb * 100, r.b_tot, lt, r.p_value);
+  json_t *f = finding(set == SET_CPU || (!r.gc && on_cpu(c, name, cs->names[r.fn], sa)) ? "endpoint"
+                      : r.gc                                                            ? "alloc"
+                                                                                        : "wait",
                       name, fn, sa, sb);
   finish(f, "request", r.a_tot, "other_requests", r.b_tot, r.p_value, r.path, prof,
          2 + sa - sb - (set == SET_WAIT) * 0.25, ev);
@@ -381,7 +393,8 @@ static void method_window(ctx *c) {
   char why[256], ev[768];
   unsigned char *a = calloc(cs->n ? cs->n : 1, 1), *b = calloc(cs->n ? cs->n : 1, 1);
   corr_contrast r;
-  if (!a || !b || !c->in->intervals || corrwin_spans(c->in->intervals, &spans, &judged, &bad, why, sizeof why) < 0)
+  if (!a || !b || !c->in->intervals ||
+      corrwin_spans(c->in->intervals, &spans, &judged, &bad, why, sizeof why) < 0)
     goto out;
   if (!bad || (double)bad > CORRELATE_WIN_MAX_FRAC * (double)judged) goto out;
   size_t nbad = 0, ngood = 0;
@@ -401,16 +414,17 @@ static void method_window(ctx *c) {
   char fbuf[512];
   const char *fn = corrstack_function(cs->names[r.fn], fbuf, sizeof fbuf);
   double sa = r.a_fn / r.a_tot, sb = r.b_fn / r.b_tot;
-  snprintf(ev, sizeof ev,
-           "time windows (cpu profile): %zu of %zu steady intervals stand out (strongest: %s); in the %zu profile "
-           "windows overlapping them %s is on %.0f%% of %.0f samples vs %.0f%% of %.0f samples in the %zu "
-           "windows that do not; two-proportion z test p = %.2g",
-           bad, judged, why, nbad, fn, sa * 100, r.a_tot, sb * 100, r.b_tot, ngood, r.p_value);
+  snprintf(
+      ev, sizeof ev,
+      "time windows (cpu profile): %zu of %zu steady intervals stand out (strongest: %s); in the %zu profile "
+      "windows overlapping them %s is on %.0f%% of %.0f samples vs %.0f%% of %.0f samples in the %zu "
+      "windows that do not; two-proportion z test p = %.2g",
+      bad, judged, why, nbad, fn, sa * 100, r.a_tot, sb * 100, r.b_tot, ngood, r.p_value);
   json_t *f = finding("window", NULL, fn, sa, sb), *win = json_array(), *s;
   size_t i;
-  json_array_foreach(spans, i, s) json_array_append_new(
-      win, json_pack("[f,f]", (double)json_integer_value(json_array_get(s, 0)) / 1000.0,
-                     (double)json_integer_value(json_array_get(s, 1)) / 1000.0));
+  json_array_foreach(spans, i, s)
+      json_array_append_new(win, json_pack("[f,f]", (double)json_integer_value(json_array_get(s, 0)) / 1000.0,
+                                           (double)json_integer_value(json_array_get(s, 1)) / 1000.0));
   json_object_set_new(f, "window", win);
   finish(f, "anomalous", r.a_tot, "normal", r.b_tot, r.p_value, r.path, "cpu", 1 + sa - sb, ev);
   json_array_append_new(c->out, f);
@@ -507,7 +521,8 @@ static int lock_one(ctx *c, const char *type) {
       char ev[640];
       snprintf(ev, sizeof ev,
                "%s profile: %s releases the lock behind %.0f%% of %.3f s of %s delay over %.0f contentions "
-               "(%zu functions contend; binomial z test of its %.0f delay-weighted contentions against an even split "
+               "(%zu functions contend; binomial z test of its %.0f delay-weighted contentions against an "
+               "even split "
                "p = %.2g)"
                "%s%s%s",
                type, holder, bd / total * 100, total / 1e9, type, ncont, nh, x, pv,
@@ -531,7 +546,8 @@ static double self_shares(const pprof_profile *p, json_t *m) {
   double t = 0;
   for (size_t i = 0; p->nsample_types && i < p->nsamples; i++) {
     const char *fn = correlate_frame(p, &p->samples[i]);
-    json_object_set_new(m, fn, json_real(json_number_value(json_object_get(m, fn)) + (double)p->samples[i].values[0]));
+    json_object_set_new(
+        m, fn, json_real(json_number_value(json_object_get(m, fn)) + (double)p->samples[i].values[0]));
     t += (double)p->samples[i].values[0];
   }
   return t;
@@ -576,9 +592,11 @@ int correlate_compare_runs(const char *base_dir, const char *cur_dir, json_t *ou
 
 static int cmp_score(const void *x, const void *y) {
   const json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
-  double sa = json_number_value(json_object_get(a, "score")), sb = json_number_value(json_object_get(b, "score"));
+  double sa = json_number_value(json_object_get(a, "score")),
+         sb = json_number_value(json_object_get(b, "score"));
   if (sa != sb) return (sa < sb) - (sa > sb);
-  return strcmp(json_string_value(json_object_get(a, "function")), json_string_value(json_object_get(b, "function")));
+  return strcmp(json_string_value(json_object_get(a, "function")),
+                json_string_value(json_object_get(b, "function")));
 }
 
 /* Sort raw strongest first; a function already named by a stronger finding is not named again. */
@@ -633,7 +651,8 @@ int correlate_run(const char *run_dir, json_t **out, char *err, size_t errlen) {
   size_t nsw = 0, nw = 0;
   int rc;
   snprintf(pdir, sizeof pdir, "%s/profiles", run_dir);
-  json_t *iv = corrjoin_read_jsonl(run_dir, RUNDIR_INTERVALS), *ex = corrjoin_read_jsonl(run_dir, RUNDIR_EXEMPLARS);
+  json_t *iv = corrjoin_read_jsonl(run_dir, RUNDIR_INTERVALS),
+         *ex = corrjoin_read_jsonl(run_dir, RUNDIR_EXEMPLARS);
   if (source_read_index(pdir, &sw, &nsw) < 0) nsw = 0;
   correlate_window *cw = calloc(nsw ? nsw : 1, sizeof *cw);
   pprof_profile **profs = calloc(nsw ? nsw : 1, sizeof *profs);

@@ -26,29 +26,36 @@
 #include "master/profile/pprof.h"
 
 /* Every heuristic constant of the correlation methods, in one place. */
-#define CORRELATE_MIN_SAMPLES 30     /* sample values needed in the population a claim is about */
-#define CORRELATE_MIN_BASELINE 10    /* and in the baseline it is contrasted with (fast requests are rarely
-                                      * sampled; the z test weighs how few there are) */
-#define CORRELATE_ALPHA 0.001        /* a finding is dropped unless its z test gives p < ALPHA */
-#define CORRELATE_MIN_DELTA 0.10     /* share - baseline_share a finding needs (effect size) */
-#define CORRELATE_MIN_RATIO 1.25     /* and share >= MIN_RATIO x baseline_share */
-#define CORRELATE_TOLERANCE 0.05     /* named frame: the outermost within this of the largest difference */
-#define CORRELATE_ROOT_SHARE 0.95    /* frames in >= this share of a request's samples are its context */
-#define CORRELATE_HELPER_CALLERS 2   /* a frame with >= this many distinct callers ... */
-#define CORRELATE_HELPER_BASE 0.10   /* ... and >= this share outside the population is a shared helper */
-#define CORRELATE_SLOW_FACTOR 2.0    /* an exemplar is slow at >= this x its name's median exemplar latency */
-#define CORRELATE_ENDPOINT_P99 1.5   /* endpoint/wait by name: its p99 >= this x the other names' median p99 */
-#define CORRELATE_ENDPOINT_TAIL 4.0  /* ... or its own p99/p50 >= this and >= 2x the other names' median */
-#define CORRELATE_WIN_Z 3.5          /* anomalous interval: robust z = (x - median) / (1.4826 MAD) >= this */
-#define CORRELATE_WIN_REL 1.3        /* ... and x >= REL x median (latency, errors) or <= median / REL (rps) */
-#define CORRELATE_WIN_FLOOR 0.05     /* MAD floor as a fraction of the median (flat series) */
-#define CORRELATE_WIN_MIN_COUNT 20   /* a request name's series is judged when its median count >= this */
-#define CORRELATE_WIN_MAX_FRAC 0.5   /* no window finding when more than this share of intervals is anomalous */
-#define CORRELATE_WIN_OVERLAP 0.5    /* a profile window is anomalous when >= this share of it is */
-#define CORRELATE_WAIT_SHARE 0.5     /* wait: share of slow requests' observations parked under one frame */
-#define CORRELATE_LOCK_SHARE 0.5     /* lock: the releasing function's share of all contention delay */
+#define CORRELATE_MIN_SAMPLES 30 /* sample values needed in the population a claim is about */
+#define CORRELATE_MIN_BASELINE                                                                            \
+  10                               /* and in the baseline it is contrasted with (fast requests are rarely \
+                                    * sampled; the z test weighs how few there are) */
+#define CORRELATE_ALPHA 0.001      /* a finding is dropped unless its z test gives p < ALPHA */
+#define CORRELATE_MIN_DELTA 0.10   /* share - baseline_share a finding needs (effect size) */
+#define CORRELATE_MIN_RATIO 1.25   /* and share >= MIN_RATIO x baseline_share */
+#define CORRELATE_TOLERANCE 0.05   /* named frame: the outermost within this of the largest difference */
+#define CORRELATE_ROOT_SHARE 0.95  /* frames in >= this share of a request's samples are its context */
+#define CORRELATE_HELPER_CALLERS 2 /* a frame with >= this many distinct callers ... */
+#define CORRELATE_HELPER_BASE 0.10 /* ... and >= this share outside the population is a shared helper */
+#define CORRELATE_SLOW_FACTOR 2.0  /* an exemplar is slow at >= this x its name's median exemplar latency */
+#define CORRELATE_ENDPOINT_P99                                                                              \
+  1.5                               /* endpoint/wait by name: its p99 >= this x the other names' median p99 \
+                                     */
+#define CORRELATE_ENDPOINT_TAIL 4.0 /* ... or its own p99/p50 >= this and >= 2x the other names' median */
+#define CORRELATE_WIN_Z 3.5         /* anomalous interval: robust z = (x - median) / (1.4826 MAD) >= this */
+#define CORRELATE_WIN_REL 1.3       /* ... and x >= REL x median (latency, errors) or <= median / REL (rps) */
+#define CORRELATE_WIN_FLOOR 0.05    /* MAD floor as a fraction of the median (flat series) */
+#define CORRELATE_WIN_MIN_COUNT 20  /* a request name's series is judged when its median count >= this */
+#define CORRELATE_WIN_MAX_FRAC                                                                             \
+  0.5                             /* no window finding when more than this share of intervals is anomalous \
+                                   */
+#define CORRELATE_WIN_OVERLAP 0.5 /* a profile window is anomalous when >= this share of it is */
+#define CORRELATE_WAIT_SHARE 0.5  /* wait: share of slow requests' observations parked under one frame */
+#define CORRELATE_LOCK_SHARE 0.5  /* lock: the releasing function's share of all contention delay */
 #define CORRELATE_LOCK_NAME_SHARE 0.8 /* lock: a request name owning >= this share is the finding's */
-#define CORRELATE_LOCK_LATENCY 0.01  /* lock: its contention delay >= this share of the requests' total time */
+#define CORRELATE_LOCK_LATENCY                                                 \
+  0.01 /* lock: its contention delay >= this share of the requests' total time \
+        */
 
 /* One decoded profile window. */
 typedef struct correlate_window {
@@ -84,8 +91,8 @@ int correlate_compare(const pprof_profile *base, const pprof_profile *cur, json_
  * 0 when either run has no CPU profile, or -ENOMEM. For `loadctl compare BASE NEW`. */
 int correlate_compare_runs(const char *base_dir, const char *cur_dir, json_t *out);
 
-/* Everything the profile side adds to a finished run, in one call for the master loop and `loadctl report DIR`
- * (one end-of-run path): correlate_run -> *findings (new array, when findings is not NULL), the profile
+/* Everything the profile side adds to a finished run, in one call for the master loop and `loadctl report
+ * DIR` (one end-of-run path): correlate_run -> *findings (new array, when findings is not NULL), the profile
  * section run_dir/sections/50-profile.html (flame graphs etc., flame.h) and the merged exports
  * run_dir/profile-<type>.{pb.gz,folded,speedscope.json} (export.h). A run without profiles gets an empty
  * findings array and no section. Returns the number of findings, or a negative errno (message in err); when

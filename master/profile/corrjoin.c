@@ -3,8 +3,8 @@
 #include "master/profile/corrjoin.h"
 
 #include <ctype.h>
-#include <stdio.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,23 +13,24 @@
 #include "master/profile/correlate.h"
 
 struct corrjoin {
-  json_t *slow;  /* trace or span id -> request name of a slow exemplar */
-  json_t *names; /* known request names (intervals, exemplars) -> true */
+  json_t *slow;     /* trace or span id -> request name of a slow exemplar */
+  json_t *names;    /* known request names (intervals, exemplars) -> true */
   json_t *nslow_by; /* request name -> slow exemplars */
-  json_t *pool;  /* decoded / mapped strings handed out -> true (keys live as long as j) */
+  json_t *pool;     /* decoded / mapped strings handed out -> true (keys live as long as j) */
   size_t nslow, nexemplars;
 };
 
 /* Bytes of the valid UTF-8 sequence at s (1..4), 0 when an invalid one starts there (stops at a NUL). */
 static size_t utf8_seq(const unsigned char *s) {
-  size_t n = s[0] < 0x80                        ? 1
-             : s[0] >= 0xc2 && s[0] <= 0xdf     ? 2
-             : (s[0] & 0xf0) == 0xe0            ? 3
-             : s[0] >= 0xf0 && s[0] <= 0xf4     ? 4
-                                                : 0;
+  size_t n = s[0] < 0x80                    ? 1
+             : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
+             : (s[0] & 0xf0) == 0xe0        ? 3
+             : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4
+                                            : 0;
   for (size_t i = 1; i < n; i++)
     if ((s[i] & 0xc0) != 0x80) return 0;
-  if (n == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0))) return 0; /* overlong, surrogate */
+  if (n == 3 && ((s[0] == 0xe0 && s[1] < 0xa0) || (s[0] == 0xed && s[1] >= 0xa0)))
+    return 0; /* overlong, surrogate */
   if (n == 4 && ((s[0] == 0xf0 && s[1] < 0x90) || (s[0] == 0xf4 && s[1] >= 0x90))) return 0;
   return n;
 }
@@ -99,8 +100,8 @@ static void load_slow(corrjoin *j, const json_t *exemplars) {
   json_array_foreach(exemplars, i, line) {
     const char *name = json_string_value(json_object_get(line, "name"));
     double med = name ? median_of(json_object_get(typ, name)) : -1; /* no typical ones: take the list */
-    j->nexemplars += json_array_size(json_object_get(line, "slow")) +
-                     json_array_size(json_object_get(line, "typical"));
+    j->nexemplars +=
+        json_array_size(json_object_get(line, "slow")) + json_array_size(json_object_get(line, "typical"));
     json_array_foreach(json_object_get(line, "slow"), k, x) {
       json_t *ms = json_object_get(x, "latency_ms");
       if (json_is_number(ms) && med > 0 && json_number_value(ms) < CORRELATE_SLOW_FACTOR * med) continue;
@@ -110,7 +111,8 @@ static void load_slow(corrjoin *j, const json_t *exemplars) {
       if (s && *s) json_object_set_new(j->slow, s, json_string(name ? name : ""));
       j->nslow++;
       if (name)
-        json_object_set_new(j->nslow_by, name, json_integer(json_integer_value(json_object_get(j->nslow_by, name)) + 1));
+        json_object_set_new(j->nslow_by, name,
+                            json_integer(json_integer_value(json_object_get(j->nslow_by, name)) + 1));
     }
   }
   json_decref(typ);
@@ -256,7 +258,8 @@ json_t *corrjoin_read_jsonl(const char *run_dir, const char *name) {
 }
 
 int corrjoin_create_run(const char *run_dir, corrjoin **out) {
-  json_t *ex = corrjoin_read_jsonl(run_dir, RUNDIR_EXEMPLARS), *iv = corrjoin_read_jsonl(run_dir, RUNDIR_INTERVALS);
+  json_t *ex = corrjoin_read_jsonl(run_dir, RUNDIR_EXEMPLARS),
+         *iv = corrjoin_read_jsonl(run_dir, RUNDIR_INTERVALS);
   int rc = corrjoin_create(ex, iv, out);
   json_decref(ex);
   json_decref(iv);

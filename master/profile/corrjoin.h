@@ -1,12 +1,12 @@
 /* corrjoin.h - whose a profile sample is: the request name and trace/span ids read from its labels (names as
  * the service wrote them: percent-decoded W3C baggage, loadctl.name, k6.name, http.route-style keys), and the
- * one exemplar join that both the tail finding (correlate.c) and the slow-vs-typical flame graph (flame.c) use:
- *   slow       - the sample's trace or span id is an exemplar measured slow (latency >= CORRELATE_SLOW_FACTOR x
- *                the median of its request name's exemplars);
- *   typical    - it carries a trace/span id that is not slow (other requests measured, or never slowest);
- *   named      - a request name but no id: per-request methods only;
- *   unlabelled - no request label at all (background goroutines/threads): its own population.
- * Ownership: corrjoin_create's *out is released with corrjoin_free; returned strings live as long as it. */
+ * one exemplar join that both the tail finding (correlate.c) and the slow-vs-typical flame graph (flame.c)
+ * use: slow       - the sample's trace or span id is an exemplar measured slow (latency >=
+ * CORRELATE_SLOW_FACTOR x the median of its request name's exemplars); typical    - it carries a trace/span
+ * id that is not slow (other requests measured, or never slowest); named      - a request name but no id:
+ * per-request methods only; unlabelled - no request label at all (background goroutines/threads): its own
+ * population. Ownership: corrjoin_create's *out is released with corrjoin_free; returned strings live as long
+ * as it. */
 #ifndef LOADCTL_CORRJOIN_H
 #define LOADCTL_CORRJOIN_H
 
@@ -20,7 +20,8 @@ enum { CORRJOIN_UNLABELLED = 0, CORRJOIN_NAMED = 1, CORRJOIN_TYPICAL = 2, CORRJO
 typedef struct corrjoin corrjoin;
 
 /* Build the join from exemplars.jsonl lines (t, name, slow[], typical[]; may be NULL) and the request names
- * of intervals.jsonl lines (may be NULL; used to map route-only labels onto loadctl's names). 0 or -ENOMEM. */
+ * of intervals.jsonl lines (may be NULL; used to map route-only labels onto loadctl's names). 0 or -ENOMEM.
+ */
 int corrjoin_create(const json_t *exemplars, const json_t *intervals, corrjoin **out);
 void corrjoin_free(corrjoin *j);
 
@@ -31,10 +32,10 @@ size_t corrjoin_nslow_name(const corrjoin *j, const char *name);
 size_t corrjoin_nslow(const corrjoin *j);
 size_t corrjoin_nexemplars(const corrjoin *j);
 
-/* The request name of sample s, percent-decoded (a byte of an invalid UTF-8 sequence becomes '?') and mapped onto a known request name when only a route
- * matches ("/api/orders" -> "POST /api/orders"), or NULL when unlabelled. Keys, first present wins:
- * loadctl.name, k6.name, http.route, route, endpoint (with http.method/http.request.method prefixed when a
- * route alone is not a known name). */
+/* The request name of sample s, percent-decoded (a byte of an invalid UTF-8 sequence becomes '?') and mapped
+ * onto a known request name when only a route matches ("/api/orders" -> "POST /api/orders"), or NULL when
+ * unlabelled. Keys, first present wins: loadctl.name, k6.name, http.route, route, endpoint (with
+ * http.method/http.request.method prefixed when a route alone is not a known name). */
 const char *corrjoin_request(corrjoin *j, const pprof_profile *p, const pprof_sample *s);
 
 /* Trace and span ids of s (labels trace_id, span_id, trace.id, span.id, traceID, spanID, or a whole

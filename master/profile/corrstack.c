@@ -111,13 +111,14 @@ double corrstack_ztest(double x1, double n1, double x2, double n2) {
  * frames of the same names (Python's time.sleep, threading.) are plumbing too. */
 static int go_std(const char *n) {
   static const char *const std[] = {
-      "archive", "bufio",  "builtin", "bytes",   "cmp",     "compress", "container", "context", "crypto",
-      "database", "debug", "embed",   "encoding", "errors", "expvar",   "flag",      "fmt",     "go",
-      "hash",    "html",   "image",   "index",   "internal", "io",      "iter",      "log",     "maps",
-      "math",    "mime",   "net",     "os",      "path",    "plugin",   "reflect",   "regexp",  "runtime",
-      "slices",  "sort",   "strconv", "strings", "structs", "sync",     "syscall",   "testing", "text",
-      "time",    "unicode", "unique", "unsafe",  "vendor",  "weak",     "threading", "socketserver",
-      "selectors", "asyncio", "concurrent", "queue", "ssl", "socket", "wsgiref", "http"};
+      "archive", "bufio",    "builtin", "bytes",     "cmp",          "compress",  "container", "context",
+      "crypto",  "database", "debug",   "embed",     "encoding",     "errors",    "expvar",    "flag",
+      "fmt",     "go",       "hash",    "html",      "image",        "index",     "internal",  "io",
+      "iter",    "log",      "maps",    "math",      "mime",         "net",       "os",        "path",
+      "plugin",  "reflect",  "regexp",  "runtime",   "slices",       "sort",      "strconv",   "strings",
+      "structs", "sync",     "syscall", "testing",   "text",         "time",      "unicode",   "unique",
+      "unsafe",  "vendor",   "weak",    "threading", "socketserver", "selectors", "asyncio",   "concurrent",
+      "queue",   "ssl",      "socket",  "wsgiref",   "http"};
   size_t len = strcspn(n, "/.");
   if (!n[len]) return 0;
   for (size_t i = 0; i < sizeof std / sizeof std[0]; i++)
@@ -202,7 +203,8 @@ json_t *corrstack_path(const corrstack *cs, int64_t fn, const unsigned char *mas
   if (best) {
     uint32_t st[PPROF_MAX_STACK];
     size_t n = 0;
-    for (char *e, *t = (char *)best; *t && n < PPROF_MAX_STACK; t = e + 1) st[n++] = (uint32_t)strtoul(t, &e, 10);
+    for (char *e, *t = (char *)best; *t && n < PPROF_MAX_STACK; t = e + 1)
+      st[n++] = (uint32_t)strtoul(t, &e, 10);
     size_t top = 0; /* from the outermost non-framework frame above fn (or fn itself) */
     for (size_t j = n; j-- > 0;) {
       if ((int64_t)st[j] == fn || !corrstack_is_framework(cs->names[st[j]])) {
@@ -256,7 +258,8 @@ static int64_t named_caller(const corrstack *cs, const unsigned char *a, int64_t
 }
 
 /* Pick the frame: among candidates within TOLERANCE of the largest difference, the outermost (smallest mean
- * depth from the root, then largest inclusive value in a). A closure picked is reported as its enclosing function. */
+ * depth from the root, then largest inclusive value in a). A closure picked is reported as its enclosing
+ * function. */
 static int64_t pick(const corrstack *cs, const double *ia, const double *ib, double ta, double tb,
                     const unsigned char *cand, const double *depth) {
   double max = -1;
@@ -266,7 +269,8 @@ static int64_t pick(const corrstack *cs, const double *ia, const double *ib, dou
   if (max < CORRELATE_MIN_DELTA) return -1;
   for (size_t f = 0; f < cs->nnames; f++) {
     if (!cand[f] || ia[f] / ta - ib[f] / tb < max - CORRELATE_TOLERANCE) continue;
-    if (best < 0 || depth[f] < depth[best] || (depth[f] == depth[best] && ia[f] > ia[best])) best = (int64_t)f;
+    if (best < 0 || depth[f] < depth[best] || (depth[f] == depth[best] && ia[f] > ia[best]))
+      best = (int64_t)f;
   }
   return best;
 }
@@ -289,7 +293,8 @@ static int64_t pick_below_chain(const corrstack *cs, const double *ia, const dou
   if (!below) return -1;
   for (size_t f = 0; f < cs->nnames; f++) below[f] = cand[f] && ia[f] / ta < CORRELATE_ROOT_SHARE;
   fn = pick(cs, ia, ib, ta, tb, below, depth);
-  for (size_t f = 0; fn < 0 && !below_only && f < cs->nnames; f++) below[f] = cand[f] && ia[f] / ta >= CORRELATE_ROOT_SHARE;
+  for (size_t f = 0; fn < 0 && !below_only && f < cs->nnames; f++)
+    below[f] = cand[f] && ia[f] / ta >= CORRELATE_ROOT_SHARE;
   double d = 0;
   for (size_t f = 0; fn < 0 && f < cs->nnames; f++)
     if (below[f] && !corrstack_is_closure(cs->names[f]) && (depth[f] >= d || fn < 0) &&
@@ -308,8 +313,7 @@ static int64_t lift_helper(const corrstack *cs, const unsigned char *a, const do
                            const unsigned char *cand, int64_t fn) {
   for (int hops = 0; fn >= 0 && hops < 16; hops++) {
     int common = to > 0 && io[fn] / to >= CORRELATE_HELPER_BASE;
-    if (!common || corrstack_callers(cs, fn, NULL) < CORRELATE_HELPER_CALLERS)
-      return fn;
+    if (!common || corrstack_callers(cs, fn, NULL) < CORRELATE_HELPER_CALLERS) return fn;
     int64_t up = named_caller(cs, a, fn);
     if (up < 0 || !cand[up]) return fn; /* no caller of its own in a to name instead */
     fn = up;
@@ -317,7 +321,8 @@ static int64_t lift_helper(const corrstack *cs, const unsigned char *a, const do
   return fn;
 }
 
-int64_t corrstack_lift(const corrstack *cs, const unsigned char *a, const unsigned char *universe, int64_t fn) {
+int64_t corrstack_lift(const corrstack *cs, const unsigned char *a, const unsigned char *universe,
+                       int64_t fn) {
   size_t nf = cs->nnames ? cs->nnames : 1;
   double *ia = calloc(nf, sizeof *ia), *io = calloc(nf, sizeof *io);
   unsigned char *cand = calloc(nf, 1), *other = calloc(cs->n ? cs->n : 1, 1);
@@ -361,8 +366,8 @@ static int64_t pick_rate(const corrstack *cs, const double *ia, const double *ib
   return best;
 }
 
-int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsigned char *b, const corr_opts *o,
-                       corr_contrast *out) {
+int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsigned char *b,
+                       const corr_opts *o, corr_contrast *out) {
   size_t nf = cs->nnames ? cs->nnames : 1;
   double *ia = calloc(nf, sizeof *ia), *ib = calloc(nf, sizeof *ib), *io = calloc(nf, sizeof *io);
   unsigned char *cand = calloc(nf, 1), *other = calloc(cs->n ? cs->n : 1, 1);
@@ -380,14 +385,16 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
   if (out->a_tot < CORRELATE_MIN_SAMPLES || out->b_tot < CORRELATE_MIN_BASELINE) goto done;
   root_depths(cs, a, depth);
   candidates(cs, ia, cand);
-  int rate = o && o->na > 0 && o->nb > 0; /* with request counts, rates come before the chain's innermost frame */
+  int rate =
+      o && o->na > 0 && o->nb > 0; /* with request counts, rates come before the chain's innermost frame */
   int64_t fn = o && o->skip_chain ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth, rate)
                                   : pick(cs, ia, ib, out->a_tot, out->b_tot, cand, depth);
   fn = fn >= 0 ? lift_helper(cs, a, io, to, cand, fn) : -1;
   if (fn < 0 && rate) { /* time per request: when the fault dominates everyone's samples */
     fn = pick_rate(cs, ia, ib, o, cand, depth);
     fn = fn >= 0 ? lift_helper(cs, a, io, to, cand, fn) : -1;
-    if (fn >= 0 && rate_ok(ia[fn], o->na, ib[fn], o->nb, &out->p_value) && ia[fn] / out->a_tot >= CORRELATE_MIN_DELTA) {
+    if (fn >= 0 && rate_ok(ia[fn], o->na, ib[fn], o->nb, &out->p_value) &&
+        ia[fn] / out->a_tot >= CORRELATE_MIN_DELTA) {
       out->a_fn = ia[fn];
       out->b_fn = ib[fn];
       out->fn = fn;
@@ -403,7 +410,8 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
   out->a_fn = ia[fn];
   out->b_fn = ib[fn];
   out->p_value = corrstack_ztest(ia[fn], out->a_tot, ib[fn], out->b_tot);
-  if (sa - sb < CORRELATE_MIN_DELTA || sa < CORRELATE_MIN_RATIO * sb || out->p_value >= CORRELATE_ALPHA) goto done;
+  if (sa - sb < CORRELATE_MIN_DELTA || sa < CORRELATE_MIN_RATIO * sb || out->p_value >= CORRELATE_ALPHA)
+    goto done;
   out->fn = fn;
   out->path = corrstack_path(cs, fn, a);
 done:

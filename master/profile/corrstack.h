@@ -1,7 +1,7 @@
-/* corrstack.h - the stacks correlation reasons about: samples of many profile windows mapped onto one table of
- * frame names, each tagged with who it belongs to (population), plus the one comparison every method makes:
- * two populations contrasted on the inclusive (cumulative) share of each frame, naming the frame where they
- * diverge, the path through it, and a two-proportion z test.
+/* corrstack.h - the stacks correlation reasons about: samples of many profile windows mapped onto one table
+ * of frame names, each tagged with who it belongs to (population), plus the one comparison every method
+ * makes: two populations contrasted on the inclusive (cumulative) share of each frame, naming the frame where
+ * they diverge, the path through it, and a two-proportion z test.
  *
  * Plain data on purpose: the methods (correlate.c, corrwin.c) build masks over corrstack.s directly.
  * Ownership: a corrstack is embedded by the caller, set up with corrstack_init and released with
@@ -49,9 +49,10 @@ typedef struct corr_opts {
                    * look below them first (used when b holds other requests' samples) */
   int (*context)(void *arg, const char *frame); /* waits: is frame the request's handler chain? (or NULL) */
   void *context_arg;
-  double na, nb; /* requests behind a and b (0: unknown). When the shares find nothing below the context
-                  * chain, frames are compared on samples per request (the fault may dominate every population's
-                  * samples): the innermost frame holding all the excess, lifted past shared helpers */
+  double na,
+      nb; /* requests behind a and b (0: unknown). When the shares find nothing below the context
+           * chain, frames are compared on samples per request (the fault may dominate every population's
+           * samples): the innermost frame holding all the excess, lifted past shared helpers */
 } corr_opts;
 
 void corrstack_init(corrstack *cs);
@@ -69,12 +70,13 @@ double corrstack_inclusive(const corrstack *cs, const unsigned char *mask, doubl
 
 /* Contrast the samples with a[i] set against those with b[i] set (see the file comment; the rules are in
  * docs/report.md "How findings are made"). 0, or -ENOMEM (out->fn = -1). */
-int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsigned char *b, const corr_opts *o,
-                       corr_contrast *out);
+int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsigned char *b,
+                       const corr_opts *o, corr_contrast *out);
 
 /* The shared-helper rule alone: fn, or the caller in a's samples to name instead of a helper fn; "outside a"
  * is the samples with universe[i] set (NULL: all). */
-int64_t corrstack_lift(const corrstack *cs, const unsigned char *a, const unsigned char *universe, int64_t fn);
+int64_t corrstack_lift(const corrstack *cs, const unsigned char *a, const unsigned char *universe,
+                       int64_t fn);
 
 /* One-sided two-proportion z test of x1/n1 > x2/n2: the p-value (1 when either n is 0). */
 double corrstack_ztest(double x1, double n1, double x2, double n2);

@@ -9,9 +9,14 @@
 #include "master/profile/correlate.h"
 
 int corrwait_parked(const char *leaf) {
-  static const char *const pre[] = {"runtime.gopark", "runtime.goparkunlock", "runtime.notetsleepg",
-                                    "runtime.netpollblock", "syscall.", "internal/runtime/syscall.",
-                                    "runtime/internal/syscall.", "internal/poll.runtime_pollWait"};
+  static const char *const pre[] = {"runtime.gopark",
+                                    "runtime.goparkunlock",
+                                    "runtime.notetsleepg",
+                                    "runtime.netpollblock",
+                                    "syscall.",
+                                    "internal/runtime/syscall.",
+                                    "runtime/internal/syscall.",
+                                    "internal/poll.runtime_pollWait"};
   for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
     if (strncmp(leaf, pre[i], strlen(pre[i])) == 0) return 1;
   return 0;
@@ -38,7 +43,8 @@ static int find(const corrstack *cs, const unsigned char *a, const unsigned char
 /* From the waiting frame up a's heaviest path: the outermost named service frame (not a closure) that holds
  * (within TOLERANCE) all of the waiting frame's observations and is not the request's context (o->context:
  * its handler chain in the CPU samples). */
-static int64_t climb(const corrstack *cs, const unsigned char *a, const corr_opts *o, const double *ia, int64_t fn) {
+static int64_t climb(const corrstack *cs, const unsigned char *a, const corr_opts *o, const double *ia,
+                     int64_t fn) {
   json_t *path = fn >= 0 ? corrstack_path(cs, fn, a) : NULL, *v;
   size_t i, at = 0;
   int64_t best = fn;
@@ -46,7 +52,8 @@ static int64_t climb(const corrstack *cs, const unsigned char *a, const corr_opt
   for (i = at; i-- > 0 && fn >= 0;) {
     const char *n = json_string_value(json_array_get(path, i));
     int64_t id = corrstack_id(cs, n);
-    if (id < 0 || corrstack_is_framework(n) || corrstack_is_closure(n) || ia[id] < (1 - CORRELATE_TOLERANCE) * ia[fn])
+    if (id < 0 || corrstack_is_framework(n) || corrstack_is_closure(n) ||
+        ia[id] < (1 - CORRELATE_TOLERANCE) * ia[fn])
       break; /* plumbing, or a handler/wrapper closure: the request's own frames end here */
     if (o && o->context && o->context(o->context_arg, n)) break;
     best = id;
@@ -63,8 +70,8 @@ static int has_service_frame(const corrstack *cs, const corr_sample *c) {
   return 0;
 }
 
-int corrwait_find(const corrstack *cs, const unsigned char *a_in, const unsigned char *b_in, const corr_opts *o,
-                  double na, double nb, corr_contrast *out) {
+int corrwait_find(const corrstack *cs, const unsigned char *a_in, const unsigned char *b_in,
+                  const corr_opts *o, double na, double nb, corr_contrast *out) {
   unsigned char *a = calloc(cs->n ? cs->n : 1, 1), *b = calloc(cs->n ? cs->n : 1, 1);
   unsigned char *u = calloc(cs->n ? cs->n : 1, 1);
   int rc = a && b && u ? 0 : -ENOMEM;

@@ -1,8 +1,8 @@
-/* corrwait.h - where requests wait off-CPU, from profiles that see waiting: Go goroutine profiles polled during
- * the run (source.h) and wall-clock profiles (type "wall"). A slow request waiting on an upstream, a timer or a
- * channel is parked: its goroutine's leaf is runtime.gopark (or a syscall) under the function that waits.
- * The population contrasted (slow vs typical requests, or one request name vs the others) is set by the
- * caller, as for corrstack_contrast; thresholds in correlate.h. */
+/* corrwait.h - where requests wait off-CPU, from profiles that see waiting: Go goroutine profiles polled
+ * during the run (source.h) and wall-clock profiles (type "wall"). A slow request waiting on an upstream, a
+ * timer or a channel is parked: its goroutine's leaf is runtime.gopark (or a syscall) under the function that
+ * waits. The population contrasted (slow vs typical requests, or one request name vs the others) is set by
+ * the caller, as for corrstack_contrast; thresholds in correlate.h. */
 #ifndef LOADCTL_CORRWAIT_H
 #define LOADCTL_CORRWAIT_H
 

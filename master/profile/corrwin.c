@@ -88,8 +88,8 @@ static double signal(const json_t *o, int sig) {
 }
 
 /* Judge one series (one name, one signal): mark anomalous steady intervals in w->bad; keep the strongest. */
-static void judge(wintab *w, const double *x, const unsigned char *have, const char *name, int sig, double *best,
-                  char *why, size_t whylen) {
+static void judge(wintab *w, const double *x, const unsigned char *have, const char *name, int sig,
+                  double *best, char *why, size_t whylen) {
   double *v = calloc(w->nt ? w->nt : 1, sizeof *v), *d = calloc(w->nt ? w->nt : 1, sizeof *d);
   size_t n = 0;
   if (!v || !d) goto out;

@@ -17,7 +17,7 @@
 /* Per-name sums while reading: object name -> [cpu_ns, samples, requests]. */
 typedef struct acc {
   json_t *names;
-  corrjoin *join; /* request names as correlation reads them (decoded, routes mapped) */
+  corrjoin *join;            /* request names as correlation reads them (decoded, routes mapped) */
   const source_window *wins; /* cpu windows that decoded */
   size_t nwins;
 } acc;

@@ -15,9 +15,9 @@
 /* CPU cost per request name of the run in run_dir (profiles/index.jsonl "ok" pprof windows of type cpu,
  * intervals.jsonl). *out is a new object {name: {"cpu_ms_per_req", "cpu_ms_per_req_ci95": [lo, hi],
  * "cpu_samples", "requests_profiled"}} with one entry per name that had requests during a CPU window
- * (empty when the run has no CPU window or none of its samples is labelled). The interval treats the labelled sample count n as Poisson:
- * n -/+ 1.96 sqrt(n) samples (n = 0: [0, 3] samples), at the run's mean CPU time per sample.
- * 0, -ENOMEM, or -errno when run_dir/profiles cannot be read (message in err). */
+ * (empty when the run has no CPU window or none of its samples is labelled). The interval treats the labelled
+ * sample count n as Poisson: n -/+ 1.96 sqrt(n) samples (n = 0: [0, 3] samples), at the run's mean CPU time
+ * per sample. 0, -ENOMEM, or -errno when run_dir/profiles cannot be read (message in err). */
 int cost_run(const char *run_dir, json_t **out, char *err, size_t errlen);
 
 /* All requests (every name) measured inside the run's cpu windows, labelled or not, into *requests.

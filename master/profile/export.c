@@ -126,8 +126,11 @@ int export_merge_run(const char *run_dir, const char *type, pprof_profile **out)
 }
 
 size_t export_shown_value(const pprof_profile *p, const char *type) {
-  static const char *const pref[][2] = {
-      {"cpu", "cpu"}, {"mutex", "delay"}, {"block", "delay"}, {"heap", "inuse_space"}, {"allocs", "alloc_space"}};
+  static const char *const pref[][2] = {{"cpu", "cpu"},
+                                        {"mutex", "delay"},
+                                        {"block", "delay"},
+                                        {"heap", "inuse_space"},
+                                        {"allocs", "alloc_space"}};
   for (size_t i = 0; i < sizeof pref / sizeof *pref; i++) {
     int vi = strcmp(type, pref[i][0]) == 0 ? pprof_sample_type_index(p, pref[i][1]) : -1;
     if (vi >= 0) return (size_t)vi;

@@ -182,7 +182,8 @@ static void copy_sample(const pprof_profile *p, const pprof_sample *s, pprof_pro
   size_t n = s->nstack < PPROF_MAX_STACK ? s->nstack : PPROF_MAX_STACK;
   for (size_t k = 0; k < n; k++) {
     const pprof_function *fn = &p->functions[s->stack[k]];
-    int64_t fi = pprof_function_intern(dst, p->strings[fn->name], fn->filename ? p->strings[fn->filename] : NULL);
+    int64_t fi =
+        pprof_function_intern(dst, p->strings[fn->name], fn->filename ? p->strings[fn->filename] : NULL);
     st[k] = fi < 0 ? 0 : (uint32_t)fi;
   }
   pprof_add_sample(dst, st, n, s->values, NULL, 0);
@@ -293,7 +294,8 @@ out:
 
 /* ---------- HTML ---------- */
 
-/* flame_css and flame_js: master/profile/assets/flame.{css,js}, embedded at build time by cmake/embed.cmake. */
+/* flame_css and flame_js: master/profile/assets/flame.{css,js}, embedded at build time by cmake/embed.cmake.
+ */
 extern const char flame_css[], flame_js[];
 
 /* data[key] when it is a string, else fallback (static text, no markup). */
@@ -336,8 +338,9 @@ int flame_compare_data(const char *base_dir, const char *cur_dir, json_t **out) 
   if (export_merge_run(base_dir, "cpu", &a) == 0 && export_merge_run(cur_dir, "cpu", &b) == 0 &&
       a->nsample_types && b->nsample_types && (rc = flame_data(b, b, a, out)) == 0 && *out) {
     json_object_set_new(*out, "diff_title", json_string("run B against run A"));
-    json_object_set_new(*out, "diff_note", json_string("width = run B's samples; red = larger share of the "
-                                                       "CPU in B, blue = larger share in A"));
+    json_object_set_new(*out, "diff_note",
+                        json_string("width = run B's samples; red = larger share of the "
+                                    "CPU in B, blue = larger share in A"));
   }
   pprof_free(a);
   pprof_free(b);

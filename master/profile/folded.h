@@ -26,8 +26,8 @@ int folded_parse(const char *text, size_t len, const char *type, const char *uni
 int folded_from_perf_script(const char *text, size_t len, pprof_profile **out, char *err, size_t errlen);
 
 /* Write p as folded text, value index vi, one line per distinct stack (labels ignored, values summed,
- * zero and negative totals skipped: a heap delta's frees), lines sorted. *out is malloc'd and NUL-terminated (caller frees), *outlen its
- * length without the NUL. 0, -EINVAL (vi out of range), -ENOMEM. */
+ * zero and negative totals skipped: a heap delta's frees), lines sorted. *out is malloc'd and NUL-terminated
+ * (caller frees), *outlen its length without the NUL. 0, -EINVAL (vi out of range), -ENOMEM. */
 int folded_write(const pprof_profile *p, size_t vi, char **out, size_t *outlen);
 
 #endif

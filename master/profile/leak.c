@@ -67,9 +67,10 @@ static json_t *finding(const char *fn, json_t *o, double growth, double all, siz
            growth / 1048576, fn, growth / 1024 / secs, growing, nw, r, 100 * growth / all);
   return json_pack("{s:s,s:n,s:s,s:O,s:s,s:f,s:f,s:[I,I],s:f,s:f,s:{s:I,s:I},s:f,s:s,s:f}", "kind", "leak",
                    "request", "function", fn, "path", json_object_get(o, "path"), "profile", "heap", "share",
-                   growth / all, "baseline_share", 0.0, "window", (json_int_t)t0, (json_int_t)t1, "growth_bytes",
-                   growth, "bytes_per_s", growth / secs, "samples", "windows", (json_int_t)nw, "growing",
-                   (json_int_t)growing, "steadiness", r, "evidence", ev, "score", 1.0 + growth / all);
+                   growth / all, "baseline_share", 0.0, "window", (json_int_t)t0, (json_int_t)t1,
+                   "growth_bytes", growth, "bytes_per_s", growth / secs, "samples", "windows", (json_int_t)nw,
+                   "growing", (json_int_t)growing, "steadiness", r, "evidence", ev, "score",
+                   1.0 + growth / all);
 }
 
 /* Findings of the sites in sites (nw windows from t0 to t1) appended to out. */

@@ -155,8 +155,9 @@ static change residual(const change *m, const change *f, const sums *sb, const s
   return r;
 }
 
-/* The change to name for direction dir: the innermost significant one (most frames above it) that carries >= PROFDIFF_TOLERANCE of the largest change, or whose difference
- * to the largest is itself not significant (noise in the frames between them). 0 when none. */
+/* The change to name for direction dir: the innermost significant one (most frames above it) that carries >=
+ * PROFDIFF_TOLERANCE of the largest change, or whose difference to the largest is itself not significant
+ * (noise in the frames between them). 0 when none. */
 static int pick(const side *b, const sums *sb, const side *c, const sums *sc, int dir, change *out) {
   json_t *set = candidates(b, sb, c, sc), *v;
   double request_ms = fmax(sb->total_ns / 1e6 / sb->reqs, sc->total_ns / 1e6 / sc->reqs), best = 0;
@@ -202,7 +203,8 @@ static json_t *path_of(const side *s, const char *name, const char *fn) {
   for (size_t i = 0; i < p->nsamples; i++) {
     const pprof_sample *sm = &p->samples[i];
     const char *nm = corrjoin_request(s->join, p, sm);
-    if ((name && (!nm || strcmp(nm, name) != 0)) || (best && sm->values[s->vi_ns] <= best->values[s->vi_ns])) continue;
+    if ((name && (!nm || strcmp(nm, name) != 0)) || (best && sm->values[s->vi_ns] <= best->values[s->vi_ns]))
+      continue;
     for (size_t k = 0; k < sm->nstack; k++)
       if (strcmp(p->strings[p->functions[sm->stack[k]].name], fn) == 0) {
         best = sm;
@@ -215,21 +217,24 @@ static json_t *path_of(const side *s, const char *name, const char *fn) {
   return a;
 }
 
-static json_t *finding(const char *name, const change *ch, int dir, const sums *sb, const sums *sc, json_t *path) {
+static json_t *finding(const char *name, const change *ch, int dir, const sums *sb, const sums *sc,
+                       json_t *path) {
   double req_b = sb->total_ns / 1e6 / sb->reqs, req_c = sc->total_ns / 1e6 / sc->reqs;
   char ev[768];
-  snprintf(ev, sizeof ev,
-           "run vs run (CPU per request): %s spends %.3f -> %.3f ms CPU in %s per request (%.0f -> %.0f samples "
-           "over %.0f -> %.0f requests profiled, p=%.2g); the request's CPU per request %.3f -> %.3f ms",
-           name, ch->before_ms, ch->after_ms, ch->fn, ch->xb, ch->xc, sb->reqs, sc->reqs, ch->p_value, req_b,
-           req_c);
+  snprintf(
+      ev, sizeof ev,
+      "run vs run (CPU per request): %s spends %.3f -> %.3f ms CPU in %s per request (%.0f -> %.0f samples "
+      "over %.0f -> %.0f requests profiled, p=%.2g); the request's CPU per request %.3f -> %.3f ms",
+      name, ch->before_ms, ch->after_ms, ch->fn, ch->xb, ch->xc, sb->reqs, sc->reqs, ch->p_value, req_b,
+      req_c);
   return json_pack("{s:s,s:s,s:s,s:o,s:s,s:{s:f,s:f},s:{s:I,s:I},s:{s:I,s:I},s:f,s:f,s:f,s:s,s:f}", "kind",
                    dir > 0 ? "regression" : "improvement", "request", name, "function", ch->fn, "path", path,
-                   "profile", "cpu", "cpu_ms_per_req", "before", ch->before_ms, "after", ch->after_ms, "samples",
-                   "before", (json_int_t)ch->xb, "after", (json_int_t)ch->xc, "requests", "before",
+                   "profile", "cpu", "cpu_ms_per_req", "before", ch->before_ms, "after", ch->after_ms,
+                   "samples", "before", (json_int_t)ch->xb, "after", (json_int_t)ch->xc, "requests", "before",
                    (json_int_t)llround(sb->reqs), "after", (json_int_t)llround(sc->reqs), "share",
-                   req_c > 0 ? ch->after_ms / req_c : 0, "baseline_share", req_b > 0 ? ch->before_ms / req_b : 0,
-                   "p_value", ch->p_value, "evidence", ev, "score", fabs(ch->delta_ms));
+                   req_c > 0 ? ch->after_ms / req_c : 0, "baseline_share",
+                   req_b > 0 ? ch->before_ms / req_b : 0, "p_value", ch->p_value, "evidence", ev, "score",
+                   fabs(ch->delta_ms));
 }
 
 /* Findings of one request name (both directions; name NULL: every sample, reported as "(all)") appended
@@ -241,7 +246,8 @@ static int one_name(const side *b, const side *c, const char *name, double rb, d
   for (int dir = 1; rc == 0 && dir >= -1; dir -= 2) {
     change ch;
     if (sb.reqs < 1 || sc.reqs < 1 || (rc = pick(b, &sb, c, &sc, dir, &ch)) <= 0) continue;
-    json_t *f = finding(name ? name : PROFDIFF_ALL, &ch, dir, &sb, &sc, path_of(dir > 0 ? c : b, name, ch.fn));
+    json_t *f =
+        finding(name ? name : PROFDIFF_ALL, &ch, dir, &sb, &sc, path_of(dir > 0 ? c : b, name, ch.fn));
     free((char *)ch.fn);
     rc = f && json_array_append_new(out, f) == 0 ? 0 : -ENOMEM;
     if (rc == 0) added++;
@@ -256,8 +262,8 @@ static double profiled(const json_t *costs, const char *name) {
 }
 
 /* No request name labelled in both runs: every sample over every request measured in the CPU windows. */
-static int all_samples(const side *b, const side *c, const char *bdir, const char *cdir, json_t *out, char *err,
-                       size_t errlen) {
+static int all_samples(const side *b, const side *c, const char *bdir, const char *cdir, json_t *out,
+                       char *err, size_t errlen) {
   double rb = 0, rc_reqs = 0;
   int rc = cost_requests_profiled(bdir, &rb, err, errlen);
   if (rc == 0) rc = cost_requests_profiled(cdir, &rc_reqs, err, errlen);
@@ -277,8 +283,10 @@ int profdiff_runs(const char *base_dir, const char *cur_dir, json_t *out, char *
     if ((rc = one_name(&b, &c, name, profiled(b.costs, name), profiled(c.costs, name), out)) < 0) break;
     added += rc;
   }
-  if (rc >= 0 && common == 0 && (rc = all_samples(&b, &c, base_dir, cur_dir, out, err, errlen)) > 0) added += rc;
-  if (rc < 0) snprintf(err, errlen, "comparing the profiles of %s and %s: %s", base_dir, cur_dir, strerror(-rc));
+  if (rc >= 0 && common == 0 && (rc = all_samples(&b, &c, base_dir, cur_dir, out, err, errlen)) > 0)
+    added += rc;
+  if (rc < 0)
+    snprintf(err, errlen, "comparing the profiles of %s and %s: %s", base_dir, cur_dir, strerror(-rc));
 out:
   side_free(&b);
   side_free(&c);

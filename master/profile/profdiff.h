@@ -7,13 +7,16 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define PROFDIFF_ALL "(all)"   /* the request of findings made on every sample (no name labelled in both runs) */
+#define PROFDIFF_ALL \
+  "(all)" /* the request of findings made on every sample (no name labelled in both runs) */
 #define PROFDIFF_MIN_SAMPLES 30 /* samples of the function in the larger of the two runs */
 #define PROFDIFF_ALPHA 0.001    /* two-sided p of the Poisson rate test (samples per request) */
 #define PROFDIFF_MIN_RATIO 1.25 /* after / before (or before / after for an improvement) */
-#define PROFDIFF_MIN_SHARE 0.10 /* the change is >= this share of the request's CPU per request (larger run) */
-#define PROFDIFF_TOLERANCE 0.95 /* named: the innermost function carrying >= this share of the largest change,
-                                 * or whose difference to the largest fails the gates above */
+#define PROFDIFF_MIN_SHARE \
+  0.10 /* the change is >= this share of the request's CPU per request (larger run) */
+#define PROFDIFF_TOLERANCE                                                            \
+  0.95 /* named: the innermost function carrying >= this share of the largest change, \
+        * or whose difference to the largest fails the gates above */
 
 /* Append to out (a JSON array) one finding per request name whose CPU per request changed between the runs:
  * {"kind":"regression"|"improvement","request","function","path":[root .. function],"profile":"cpu",

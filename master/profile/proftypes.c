@@ -31,9 +31,9 @@ static json_t *views(pprof_profile *p, size_t vi, const char *label) {
     json_decref(top);
     return NULL;
   }
-  return json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:o}", "label", label, "unit", p->strings[p->sample_types[vi].unit],
-                   "value", p->strings[p->sample_types[vi].type], "total", (json_int_t)total, "flame", tree,
-                   "top", top, "edges", edges);
+  return json_pack("{s:s,s:s,s:s,s:I,s:o,s:o,s:o}", "label", label, "unit",
+                   p->strings[p->sample_types[vi].unit], "value", p->strings[p->sample_types[vi].type],
+                   "total", (json_int_t)total, "flame", tree, "top", top, "edges", edges);
 }
 
 int proftypes_data(const char *run_dir, json_t **out) {
@@ -42,8 +42,7 @@ int proftypes_data(const char *run_dir, json_t **out) {
     pprof_profile *p = NULL;
     int rc = export_merge_run(run_dir, types[t].type, &p);
     json_t *v = NULL;
-    if (rc == 0 && p->nsample_types &&
-        !(v = views(p, export_shown_value(p, types[t].type), types[t].label)))
+    if (rc == 0 && p->nsample_types && !(v = views(p, export_shown_value(p, types[t].type), types[t].label)))
       rc = -ENOMEM;
     pprof_free(p);
     if (rc == -ENOMEM || (v && json_object_set_new(*out, types[t].type, v) < 0)) {

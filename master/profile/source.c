@@ -290,7 +290,8 @@ static int64_t goroutine_window(collector *c) {
   unsigned char *data = NULL;
   size_t len = 0;
   if (!acc) {
-    record(c, start, end, NULL, stopped ? "gap" : "error", stopped ? "run ended before the window" : err, 0, 0);
+    record(c, start, end, NULL, stopped ? "gap" : "error", stopped ? "run ended before the window" : err, 0,
+           0);
   } else if (pprof_encode(acc, &data, &len) == 0) {
     buf b = {data, len, len};
     save_window(c, start, end, &b);
@@ -412,7 +413,8 @@ static int64_t command_window(collector *c) {
   } else if (!save_window(c, start, end, &b)) {
     pause = window_s(c) * CLOCK_MS_PER_S;
   } else if (end - start < window_s(c) * CLOCK_MS_PER_S) {
-    pause = start + window_s(c) * CLOCK_MS_PER_S - end; /* a quick command runs once per window, not in a loop */
+    pause =
+        start + window_s(c) * CLOCK_MS_PER_S - end; /* a quick command runs once per window, not in a loop */
   }
   free(b.data);
   return pause;

@@ -34,8 +34,8 @@
 
 #define SOURCE_INDEX "index.jsonl"
 #define SOURCE_DEFAULT_WINDOW_NS ((int64_t)5000000000)
-#define SOURCE_POLL_MS 100        /* goroutine profiles: one snapshot per this many ms (10 Hz) */
-#define SOURCE_POLL_TIMEOUT_S 5   /* per snapshot request */
+#define SOURCE_POLL_MS 100      /* goroutine profiles: one snapshot per this many ms (10 Hz) */
+#define SOURCE_POLL_TIMEOUT_S 5 /* per snapshot request */
 
 typedef struct source_set source_set;
 

@@ -68,7 +68,8 @@ static json_t *compare_one(const char *name, const json_t *qa, const json_t *qb,
     json_t *c = json_object();
     json_object_set_new(c, "a", qa ? json_real(a) : json_null());
     json_object_set_new(c, "b", qb ? json_real(b) : json_null());
-    if (metrics[k].margin == ERRORS) /* percentage points: a relative change of a near-zero rate says little */
+    if (metrics[k].margin ==
+        ERRORS) /* percentage points: a relative change of a near-zero rate says little */
       json_object_set_new(c, "change_points", qa && qb ? json_real(100 * (b - a)) : json_null());
     else
       json_object_set_new(c, "change", qa && qb && a != 0 ? json_real((b - a) / a) : json_null());
@@ -109,8 +110,9 @@ json_t *compare_summaries(const json_t *a, const json_t *b, compare_margin margi
   json_object_set_new(res, "requests", list);
   json_object_set_new(res, "regressions", json_integer(regressions));
   json_object_set_new(res, "improvements", json_integer(improvements));
-  json_object_set_new(res, "margin", json_pack("{s:f,s:f,s:f}", "rel", margin.rel, "abs_ms", margin.abs_ms,
-                                               "errors", margin.errors));
+  json_object_set_new(
+      res, "margin",
+      json_pack("{s:f,s:f,s:f}", "rel", margin.rel, "abs_ms", margin.abs_ms, "errors", margin.errors));
   return res;
 }
 
@@ -143,9 +145,10 @@ static void print_findings(const json_t *result, FILE *out, bool color) {
     const char *k = json_string_value(json_object_get(f, "kind"));
     const json_t *c = json_object_get(f, "cpu_ms_per_req");
     fprintf(out, "  %s%-11s%s %-28.28s %-40.40s %.3f -> %.3f\n", verdict_color(k, color), k,
-            color && verdict_color(k, color)[0] ? "\033[0m" : "", json_string_value(json_object_get(f, "request")),
-            json_string_value(json_object_get(f, "function")), json_number_value(json_object_get(c, "before")),
-            json_number_value(json_object_get(c, "after")));
+            color && verdict_color(k, color)[0] ? "\033[0m" : "",
+            json_string_value(json_object_get(f, "request")),
+            json_string_value(json_object_get(f, "function")),
+            json_number_value(json_object_get(c, "before")), json_number_value(json_object_get(c, "after")));
   }
 }
 
@@ -154,19 +157,22 @@ static void html_findings(FILE *f, const json_t *result) {
   const json_t *o;
   size_t i;
   if (!json_array_size(json_object_get(result, "findings"))) return;
-  fputs("<section id=\"profile-findings\"><h2>Profiles: CPU per request (B against A)</h2><table><tr>"
-        "<th class=\"l\">kind</th><th class=\"l\">request</th><th class=\"l\">function</th><th>CPU ms/req A</th>"
-        "<th>CPU ms/req B</th><th class=\"l\">evidence</th></tr>\n",
-        f);
+  fputs(
+      "<section id=\"profile-findings\"><h2>Profiles: CPU per request (B against A)</h2><table><tr>"
+      "<th class=\"l\">kind</th><th class=\"l\">request</th><th class=\"l\">function</th><th>CPU ms/req "
+      "A</th>"
+      "<th>CPU ms/req B</th><th class=\"l\">evidence</th></tr>\n",
+      f);
   json_array_foreach(json_object_get(result, "findings"), i, o) {
     const char *k = json_string_value(json_object_get(o, "kind"));
     const json_t *c = json_object_get(o, "cpu_ms_per_req");
-    fprintf(f, "<tr><td class=\"l %s\">%s</td><td class=\"l\">", !strcmp(k, "regression") ? "fail" : "pass", k);
+    fprintf(f, "<tr><td class=\"l %s\">%s</td><td class=\"l\">", !strcmp(k, "regression") ? "fail" : "pass",
+            k);
     html_escape(f, json_string_value(json_object_get(o, "request")));
     fputs("</td><td class=\"l\">", f);
     html_escape(f, json_string_value(json_object_get(o, "function")));
-    fprintf(f, "</td><td>%.3f</td><td>%.3f</td><td class=\"l\">", json_number_value(json_object_get(c, "before")),
-            json_number_value(json_object_get(c, "after")));
+    fprintf(f, "</td><td>%.3f</td><td>%.3f</td><td class=\"l\">",
+            json_number_value(json_object_get(c, "before")), json_number_value(json_object_get(c, "after")));
     html_escape(f, json_string_value(json_object_get(o, "evidence")));
     fputs("</td></tr>\n", f);
   }
@@ -193,7 +199,8 @@ void compare_print(const json_t *result, FILE *out, bool color) {
       const json_t *ch = json_object_get(c, "change"), *pts = json_object_get(c, "change_points");
       char cell[64];
       snprintf(cell, sizeof cell, metrics[k].margin == ERRORS ? "%.2f -> %.2f" : "%.1f -> %.1f",
-               shown(k, json_number_value(json_object_get(c, "a"))), shown(k, json_number_value(json_object_get(c, "b"))));
+               shown(k, json_number_value(json_object_get(c, "a"))),
+               shown(k, json_number_value(json_object_get(c, "b"))));
       if (json_is_number(ch))
         snprintf(cell + strlen(cell), sizeof cell - strlen(cell), " (%+.0f%%)", 100 * json_number_value(ch));
       else if (json_is_number(pts) && json_number_value(pts) != 0)
@@ -230,7 +237,8 @@ static void html_rows(FILE *f, const json_t *result) {
       const json_t *c = json_object_get(json_object_get(q, "metrics"), metrics[k].key);
       const char *mv = json_string_value(json_object_get(c, "verdict"));
       const json_t *ch = json_object_get(c, "change"), *pts = json_object_get(c, "change_points");
-      fprintf(f, "<td>%.2f</td><td>%.2f</td><td class=\"%s\">", shown(k, json_number_value(json_object_get(c, "a"))),
+      fprintf(f, "<td>%.2f</td><td>%.2f</td><td class=\"%s\">",
+              shown(k, json_number_value(json_object_get(c, "a"))),
               shown(k, json_number_value(json_object_get(c, "b"))),
               !strcmp(mv, "worse")    ? "fail"
               : !strcmp(mv, "better") ? "pass"

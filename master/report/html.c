@@ -174,8 +174,9 @@ static json_t *marks_json(const report *r) {
 
   json_array_foreach(json_object_get(report_run_info(r), "changes"), i, c) {
     const char *label = json_string_value(json_object_get(c, "label"));
-    json_array_append_new(marks, json_pack("{s:I,s:s}", "t", (json_int_t)json_integer_value(json_object_get(c, "at_ms")),
-                                           "label", label ? label : "change"));
+    json_array_append_new(
+        marks, json_pack("{s:I,s:s}", "t", (json_int_t)json_integer_value(json_object_get(c, "at_ms")),
+                         "label", label ? label : "change"));
   }
   return marks;
 }
@@ -231,7 +232,8 @@ static void cpu_card(FILE *out, const json_t *workers) {
     if (jnum(w, "cpu_max_pct") > max) max = jnum(w, "cpu_max_pct");
     hot |= jnum(w, "cpu_hot_s") >= 5;
   }
-  if (max >= 0) card(out, hot ? "bad" : "", hot ? "worker CPU max % (saturated)" : "worker CPU max %", "%.0f", max);
+  if (max >= 0)
+    card(out, hot ? "bad" : "", hot ? "worker CPU max % (saturated)" : "worker CPU max %", "%.0f", max);
 }
 
 static void header_and_cards(FILE *out, const report *r, const json_t *sum) {
@@ -298,9 +300,9 @@ static void cost_cell(FILE *out, const json_t *q) {
     fputs("<td></td>", out);
     return;
   }
-  fprintf(out, "<td class=\"cost\">%.3f <small>[%.3f, %.3f] %.0f samples</small></td>", jnum(q, "cpu_ms_per_req"),
-          json_number_value(json_array_get(ci, 0)), json_number_value(json_array_get(ci, 1)),
-          jnum(q, "cpu_samples"));
+  fprintf(out, "<td class=\"cost\">%.3f <small>[%.3f, %.3f] %.0f samples</small></td>",
+          jnum(q, "cpu_ms_per_req"), json_number_value(json_array_get(ci, 0)),
+          json_number_value(json_array_get(ci, 1)), jnum(q, "cpu_samples"));
 }
 
 static void requests_table(FILE *out, const json_t *sum) {
@@ -317,9 +319,10 @@ static void requests_table(FILE *out, const json_t *sum) {
       "<th>p99.9 ms</th><th>max ms</th><th>mean ms</th>",
       out);
   json_array_foreach(reqs, i, q) if (json_object_get(q, "cpu_ms_per_req")) costs = true;
-  fputs(costs ? "<th title=\"CPU time of the request's labelled profile samples per request, 95% interval and "
-                "sample count (docs/report.md)\">CPU ms/req</th></tr>\n"
-              : "</tr>\n",
+  fputs(costs
+            ? "<th title=\"CPU time of the request's labelled profile samples per request, 95% interval and "
+              "sample count (docs/report.md)\">CPU ms/req</th></tr>\n"
+            : "</tr>\n",
         out);
   json_array_foreach(reqs, i, q) {
     double errors = jnum(q, "errors");
@@ -352,17 +355,18 @@ static void groups_table(FILE *out, const json_t *sum) {
   json_t *g;
 
   if (json_array_size(groups) == 0) return;
-  fputs("<section id=\"groups\"><h2>Groups</h2><table><tr><th class=\"l\">group</th><th>request names</th>"
-        "<th>requests</th><th>errors</th><th>error %</th><th>rps</th><th>p50 ms</th><th>p90 ms</th>"
-        "<th>p95 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>mean ms</th></tr>\n",
-        out);
+  fputs(
+      "<section id=\"groups\"><h2>Groups</h2><table><tr><th class=\"l\">group</th><th>request names</th>"
+      "<th>requests</th><th>errors</th><th>error %</th><th>rps</th><th>p50 ms</th><th>p90 ms</th>"
+      "<th>p95 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>mean ms</th></tr>\n",
+      out);
   json_array_foreach(groups, i, g) {
     double errors = jnum(g, "errors");
     fputs("<tr><td class=\"l\">", out);
     html_escape(out, jstr(g, "name", ""));
-    fprintf(out, "</td><td>%.0f</td><td>%.0f</td><td%s>%.0f</td><td>%.2f</td><td>%.1f</td>", jnum(g, "requests"),
-            jnum(g, "count"), errors > 0 ? " class=\"err\"" : "", errors, 100 * jnum(g, "error_rate"),
-            jnum(g, "rps"));
+    fprintf(out, "</td><td>%.0f</td><td>%.0f</td><td%s>%.0f</td><td>%.2f</td><td>%.1f</td>",
+            jnum(g, "requests"), jnum(g, "count"), errors > 0 ? " class=\"err\"" : "", errors,
+            100 * jnum(g, "error_rate"), jnum(g, "rps"));
     for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) fprintf(out, "<td>%.2f</td>", jnum(g, cols[c]));
     fputs("</tr>\n", out);
   }
@@ -429,21 +433,29 @@ static void custom_metrics(FILE *out, const json_t *sum) {
   json_t *c;
 
   if (!json_array_size(ms)) return;
-  fputs("<section id=\"metrics\"><h2>Custom metrics</h2><table><tr><th class=\"l\">metric</th>"
-        "<th class=\"l\">kind</th><th>count</th><th class=\"l\">value</th></tr>\n",
-        out);
+  fputs(
+      "<section id=\"metrics\"><h2>Custom metrics</h2><table><tr><th class=\"l\">metric</th>"
+      "<th class=\"l\">kind</th><th>count</th><th class=\"l\">value</th></tr>\n",
+      out);
   json_array_foreach(ms, i, c) {
     const char *kind = jstr(c, "kind", "");
     fputs("<tr><td class=\"l\">", out);
     html_escape(out, jstr(c, "name", ""));
-    fprintf(out, "</td><td class=\"l\">%s</td><td>%.0f</td><td class=\"l\">", !strcmp(kind, "trend") ? "trend"
-            : !strcmp(kind, "rate") ? "rate" : !strcmp(kind, "gauge") ? "gauge" : "counter", jnum(c, "count"));
+    fprintf(out, "</td><td class=\"l\">%s</td><td>%.0f</td><td class=\"l\">",
+            !strcmp(kind, "trend")   ? "trend"
+            : !strcmp(kind, "rate")  ? "rate"
+            : !strcmp(kind, "gauge") ? "gauge"
+                                     : "counter",
+            jnum(c, "count"));
     if (!strcmp(kind, "trend"))
       fprintf(out, "avg %g, min %g, p50 %g, p90 %g, p95 %g, p99 %g, max %g", jnum(c, "avg"), jnum(c, "min"),
               jnum(c, "p50"), jnum(c, "p90"), jnum(c, "p95"), jnum(c, "p99"), jnum(c, "max"));
-    else if (!strcmp(kind, "rate")) fprintf(out, "%.2f %% (%.0f true)", 100 * jnum(c, "rate"), jnum(c, "passes"));
-    else if (!strcmp(kind, "gauge")) fprintf(out, "%g (min %g, max %g)", jnum(c, "value"), jnum(c, "min"), jnum(c, "max"));
-    else fprintf(out, "%g", jnum(c, "sum"));
+    else if (!strcmp(kind, "rate"))
+      fprintf(out, "%.2f %% (%.0f true)", 100 * jnum(c, "rate"), jnum(c, "passes"));
+    else if (!strcmp(kind, "gauge"))
+      fprintf(out, "%g (min %g, max %g)", jnum(c, "value"), jnum(c, "min"), jnum(c, "max"));
+    else
+      fprintf(out, "%g", jnum(c, "sum"));
     fputs("</td></tr>\n", out);
   }
   fputs("</table></section>\n", out);
@@ -468,10 +480,11 @@ static void checks_and_findings(FILE *out, const json_t *sum) {
     fputs("</table></section>\n", out);
   }
   if (!json_array_size(finds)) {
-    fputs("<section id=\"findings\"><h2>Findings</h2><p class=\"note\">No finding: no function's share of the "
-          "profiles differs significantly between the populations compared (or the run pulled no profiles; "
-          "docs/report.md, \"How findings are made\").</p></section>\n",
-          out);
+    fputs(
+        "<section id=\"findings\"><h2>Findings</h2><p class=\"note\">No finding: no function's share of the "
+        "profiles differs significantly between the populations compared (or the run pulled no profiles; "
+        "docs/report.md, \"How findings are made\").</p></section>\n",
+        out);
     return;
   }
   fputs(

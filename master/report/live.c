@@ -29,7 +29,7 @@ struct live {
   char cpu_id[64];
   size_t cpu_workers;
   bool cpu_hot;
-  int drawn_lines;        /* lines of the last redraw, to move back over them */
+  int drawn_lines; /* lines of the last redraw, to move back over them */
 };
 
 static const char *c_red(const live *lv) {
@@ -86,7 +86,8 @@ void live_set_cpu(live *lv, double pct, const char *id, size_t nworkers, bool ho
 /* "  cpu 45%" (one worker) or "  cpu max 97% (w2) SATURATED" on the progress line; nothing when unknown. */
 static void cpu_part(live *lv) {
   if (lv->cpu_pct < 0) return;
-  fprintf(lv->out, "  %scpu %s%.0f%%", lv->cpu_hot ? c_red(lv) : "", lv->cpu_workers > 1 ? "max " : "", lv->cpu_pct);
+  fprintf(lv->out, "  %scpu %s%.0f%%", lv->cpu_hot ? c_red(lv) : "", lv->cpu_workers > 1 ? "max " : "",
+          lv->cpu_pct);
   if (lv->cpu_workers > 1) fprintf(lv->out, " (%s)", lv->cpu_id);
   if (lv->cpu_hot) fprintf(lv->out, " SATURATED%s", c_off(lv));
 }
@@ -98,11 +99,12 @@ static void cpu_warnings(live *lv) {
   json_array_foreach(lv->workers, i, w) {
     json_int_t hot = json_integer_value(json_object_get(w, "cpu_hot_s"));
     if (hot < 5) continue;
-    fprintf(lv->out,
-            "%swarning%s: worker %s kept its engine threads above 90%% CPU for %llds (max %.0f%%): a saturated "
-            "generator measures its own queueing as latency; add workers or --threads\n",
-            c_red(lv), c_off(lv), json_string_value(json_object_get(w, "id")), (long long)hot,
-            json_number_value(json_object_get(w, "cpu_max_pct")));
+    fprintf(
+        lv->out,
+        "%swarning%s: worker %s kept its engine threads above 90%% CPU for %llds (max %.0f%%): a saturated "
+        "generator measures its own queueing as latency; add workers or --threads\n",
+        c_red(lv), c_off(lv), json_string_value(json_object_get(w, "id")), (long long)hot,
+        json_number_value(json_object_get(w, "cpu_max_pct")));
   }
 }
 
@@ -145,10 +147,10 @@ static void header(live *lv) {
 /* What one row shows: the total count so far, and rps, errors and percentiles of a span (the last
  * interval while running, the whole run at the end). */
 typedef struct row_figures {
-  int64_t total;          /* requests so far */
-  int64_t count, errors;  /* in the span: errors as a share of count */
+  int64_t total;         /* requests so far */
+  int64_t count, errors; /* in the span: errors as a share of count */
   double rps;
-  const hist *h;          /* latency in the span */
+  const hist *h; /* latency in the span */
 } row_figures;
 
 static void row(live *lv, const char *name, const row_figures *f, bool bold) {
@@ -166,7 +168,8 @@ static void row(live *lv, const char *name, const row_figures *f, bool bold) {
 
 /* Table over the names of cum: totals from cum, everything else from span (secs long), at most max_rows
  * names. Returns lines written. */
-static int table(live *lv, const stats_interval *span, double secs, const stats_interval *cum, size_t max_rows) {
+static int table(live *lv, const stats_interval *span, double secs, const stats_interval *cum,
+                 size_t max_rows) {
   int64_t count, errors, scount, serrors;
   hist *all = totals(cum, &count, &errors), *sall = totals(span, &scount, &serrors);
   int lines = 2;
@@ -174,8 +177,11 @@ static int table(live *lv, const stats_interval *span, double secs, const stats_
   header(lv);
   for (size_t i = 0; i < cum->nentries && i < max_rows; i++) {
     const stats_entry *e = &cum->entries[i], *s = stats_entry_find(span, e->name);
-    row_figures f = {.total = e->count, .count = s ? s->count : 0, .errors = s ? s->errors : 0,
-                     .rps = s && secs > 0 ? (double)s->count / secs : 0, .h = s ? s->latency : NULL};
+    row_figures f = {.total = e->count,
+                     .count = s ? s->count : 0,
+                     .errors = s ? s->errors : 0,
+                     .rps = s && secs > 0 ? (double)s->count / secs : 0,
+                     .h = s ? s->latency : NULL};
     row(lv, e->name, &f, false);
     lines++;
   }
@@ -185,8 +191,11 @@ static int table(live *lv, const stats_interval *span, double secs, const stats_
     lines++;
   }
   row(lv, "total",
-      &(row_figures){.total = count, .count = scount, .errors = serrors,
-                     .rps = secs > 0 ? (double)scount / secs : 0, .h = sall},
+      &(row_figures){.total = count,
+                     .count = scount,
+                     .errors = serrors,
+                     .rps = secs > 0 ? (double)scount / secs : 0,
+                     .h = sall},
       true);
   if (all) hist_destroy(all);
   if (sall) hist_destroy(sall);
@@ -250,8 +259,9 @@ static void plain_line(live *lv, const stats_interval *iv, const stats_interval 
           " (%.2f%%) p50=%.2fms p95=%.2fms "
           "p99=%.2fms max=%.2fms",
           el, iv->users, (double)icount / secs, count, ierrors,
-          icount ? 100.0 * (double)ierrors / (double)icount : 0, rundir_pct_ms(iall, 50), rundir_pct_ms(iall, 95),
-          rundir_pct_ms(iall, 99), iall ? clock_us_to_ms((double)hist_max(iall)) : 0);
+          icount ? 100.0 * (double)ierrors / (double)icount : 0, rundir_pct_ms(iall, 50),
+          rundir_pct_ms(iall, 95), rundir_pct_ms(iall, 99),
+          iall ? clock_us_to_ms((double)hist_max(iall)) : 0);
   if (lv->cpu_pct >= 0) /* appended, so the line's start stays what scripts already parse */
     fprintf(lv->out, " cpu=%.0f%%%s%s%s", lv->cpu_pct, lv->cpu_workers > 1 ? "(" : "",
             lv->cpu_workers > 1 ? lv->cpu_id : "", lv->cpu_workers > 1 ? ")" : "");
@@ -308,8 +318,8 @@ static void findings(live *lv) {
     const char *fn = json_string_value(json_object_get(f, "function"));
     char nums[64], line[512];
     finding_numbers(f, nums, sizeof nums);
-    snprintf(line, sizeof line, "%zu. %-10s %s%s%s%s%s", i + 1, kind ? kind : "?", req ? req : "", req ? ": " : "",
-             fn ? fn : "", nums[0] ? "  " : "", nums);
+    snprintf(line, sizeof line, "%zu. %-10s %s%s%s%s%s", i + 1, kind ? kind : "?", req ? req : "",
+             req ? ": " : "", fn ? fn : "", nums[0] ? "  " : "", nums);
     fprintf(lv->out, "  %.*s%s\n", FINDING_W, line, strlen(line) > FINDING_W ? ".." : "");
   }
   if (n > FINDINGS_SHOWN) fprintf(lv->out, "  ... %zu more in report.html\n", n - FINDINGS_SHOWN);
@@ -322,7 +332,8 @@ void live_final(live *lv, const stats_interval *cumulative, int64_t elapsed_ns) 
   if (lv->tty && lv->drawn_lines > 0) fprintf(lv->out, "\033[%dA\033[J", lv->drawn_lines);
   lv->drawn_lines = 0;
   clock_format_duration(elapsed_ns, el, sizeof el);
-  fprintf(lv->out, "\n%ssummary%s after %s (the whole run: rps = average, exact percentiles of every request)\n",
+  fprintf(lv->out,
+          "\n%ssummary%s after %s (the whole run: rps = average, exact percentiles of every request)\n",
           c_bold(lv), c_off(lv), el);
   table(lv, cumulative, secs, cumulative, cumulative->nentries);
   if (lv->th && thresholds_count(lv->th)) {

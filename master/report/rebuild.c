@@ -56,7 +56,8 @@ static void note(FILE *notes, const char *fmt, ...) {
 static void skipped(void *ctx, long lineno, const char *why) {
   const jsonl *j = ctx;
   if (why[0] == 't')
-    note(j->notes, "%s: line %ld is truncated (the run was cut off while writing it); ignored", j->file, lineno);
+    note(j->notes, "%s: line %ld is truncated (the run was cut off while writing it); ignored", j->file,
+         lineno);
   else
     note(j->notes, "%s: line %ld is not a JSON object; skipped", j->file, lineno);
 }
@@ -123,7 +124,8 @@ static void fill_total(stats_interval *iv, const json_t *line) {
     sc->passes = jint(c, "passes");
     sc->fails = jint(c, "fails");
   }
-  json_array_foreach(json_object_get(line, "metrics"), i, c) metric_from_json(&iv->metrics, &iv->nmetrics, &iv->capmetrics, c);
+  json_array_foreach(json_object_get(line, "metrics"), i, c)
+      metric_from_json(&iv->metrics, &iv->nmetrics, &iv->capmetrics, c);
 }
 
 typedef struct loader {
@@ -310,8 +312,7 @@ static int correlate_again(loader *ld) {
 
   snprintf(path, sizeof path, "%s/profiles/index.jsonl", ld->dir);
   if (stat(path, &st) != 0) return 0;
-  if (correlate_attach(ld->dir, &findings, err, sizeof err) < 0)
-    note(ld->notes, "profiles: %s", err);
+  if (correlate_attach(ld->dir, &findings, err, sizeof err) < 0) note(ld->notes, "profiles: %s", err);
   if (!findings) return 0; /* correlation itself failed: an earlier summary.json's findings are kept */
   report_set_findings(ld->rep, findings);
   return 1;

@@ -93,7 +93,7 @@ int report_write(const report *r, const char *dir, char *err, size_t errlen);
 json_t *report_run_info(const report *r);        /* borrowed, may be NULL */
 json_t *report_thresholds_json(const report *r); /* borrowed, may be NULL */
 json_t *report_findings(const report *r);        /* borrowed, may be NULL */
-json_t *report_costs(const report *r);         /* borrowed, may be NULL */
+json_t *report_costs(const report *r);           /* borrowed, may be NULL */
 json_t *report_extras(const report *r);          /* borrowed object, may be NULL */
 size_t report_sections(const report *r);
 int report_section_write(const report *r, size_t i, FILE *out); /* writes the whole <section> */

@@ -90,7 +90,8 @@ static json_t *groups_json(const stats_interval *cum, double secs) {
     json_object_set_new(o, "count", json_integer(gs[i].count));
     json_object_set_new(o, "errors", json_integer(gs[i].errors));
     json_object_set_new(o, "rps", json_real(secs > 0 ? (double)gs[i].count / secs : 0));
-    json_object_set_new(o, "error_rate", json_real(gs[i].count ? (double)gs[i].errors / (double)gs[i].count : 0));
+    json_object_set_new(o, "error_rate",
+                        json_real(gs[i].count ? (double)gs[i].errors / (double)gs[i].count : 0));
     put_latency(o, gs[i].latency);
     json_array_append_new(a, o);
   }
@@ -119,7 +120,8 @@ static void sum_counts(const stats_interval *cum, int64_t *count, int64_t *error
   }
 }
 
-static json_t *totals_json(const report *r, const hist *all, const hist *service, int64_t count, int64_t errors) {
+static json_t *totals_json(const report *r, const hist *all, const hist *service, int64_t count,
+                           int64_t errors) {
   const stats_interval *cum = report_cumulative(r);
   double secs = report_duration_s(r);
   json_t *o = json_object();
@@ -222,8 +224,10 @@ static void stats_row(FILE *f, const char *type, const char *name, const hist *h
     fputc(',', f);
     rundir_csv_ms(f, any ? rundir_pct_ms(h, csv_pcts[i]) : NAN);
   }
-  if (cost) fprintf(f, ",%.4f", json_number_value(json_object_get(cost, "cpu_ms_per_req")));
-  else fputc(',', f);
+  if (cost)
+    fprintf(f, ",%.4f", json_number_value(json_object_get(cost, "cpu_ms_per_req")));
+  else
+    fputc(',', f);
   fputc('\n', f);
 }
 

@@ -63,7 +63,8 @@ static int fill_junit(FILE *f, void *ctx) {
   const thresholds *t = ctx;
   size_t failures = 0;
 
-  for (size_t i = 0; t && i < thresholds_count(t); i++) failures += !(thresholds_get(t, i)->evaluated && thresholds_get(t, i)->ok);
+  for (size_t i = 0; t && i < thresholds_count(t); i++)
+    failures += !(thresholds_get(t, i)->evaluated && thresholds_get(t, i)->ok);
   fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites tests=\"%zu\" failures=\"%zu\">\n",
           thresholds_count(t), failures);
   fprintf(f, "  <testsuite name=\"loadctl thresholds\" tests=\"%zu\" failures=\"%zu\">\n",

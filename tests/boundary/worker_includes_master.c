@@ -4,4 +4,6 @@
 #include "worker/engine.h"
 
 int boundary_probe_bad(void);
-int boundary_probe_bad(void) { return 0; }
+int boundary_probe_bad(void) {
+  return 0;
+}

@@ -4,4 +4,6 @@
 #include "worker/engine.h"
 
 int boundary_probe_good(void);
-int boundary_probe_good(void) { return 0; }
+int boundary_probe_good(void) {
+  return 0;
+}

@@ -12,7 +12,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char path[64];
 
-static void remove_file(void) { unlink(path); }
+static void remove_file(void) {
+  unlink(path);
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   hlog_reader *r = NULL;

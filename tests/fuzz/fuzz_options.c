@@ -1,7 +1,8 @@
 /* fuzz_options.c - libFuzzer harness (LOADCTL_FUZZ=ON) for the scenario options loader
  * (options_load_source): any scenario text; an error must say why, an accepted one must respect the
  * header's bounds. Inputs that could loop forever or reach the system (loops, os./io., load) are
- * skipped: the harness is about the options table, not about running arbitrary Lua. Seeds: corpus/options/. */
+ * skipped: the harness is about the options table, not about running arbitrary Lua. Seeds: corpus/options/.
+ */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,8 +11,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const skipped[] = {"while", "repeat", "for", "goto", "return", "rep", "os.", "io.",
-                                      "load", "require", "dofile", "debug", "jit", "ffi", "coroutine"};
+static const char *const skipped[] = {"while",  "repeat", "for", "goto", "return",
+                                      "rep",    "os.",    "io.", "load", "require",
+                                      "dofile", "debug",  "jit", "ffi",  "coroutine"};
 
 static int is_skipped(const char *text) {
   for (size_t i = 0; i < sizeof skipped / sizeof skipped[0]; i++)

@@ -38,8 +38,10 @@ static const char trickle_text[] = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n
 
 static void on_closed(uv_handle_t *h) {
   conn *c = h->data;
-  if (h == (uv_handle_t *)&c->tcp) uv_close((uv_handle_t *)&c->timer, NULL), c->tcp.data = NULL;
-  else free(c);
+  if (h == (uv_handle_t *)&c->tcp)
+    uv_close((uv_handle_t *)&c->timer, NULL), c->tcp.data = NULL;
+  else
+    free(c);
 }
 
 static void close_conn(conn *c) {
@@ -83,15 +85,19 @@ static void pump(conn *c) {
     memcpy(chunk + chunk_len + CHUNK, "\r\n", 2);
     chunk_len += CHUNK + 2;
   }
-  if (c->mode == 1) send_bytes(c, header_line, HEADER_LINE);
-  else send_bytes(c, chunk, chunk_len);
+  if (c->mode == 1)
+    send_bytes(c, header_line, HEADER_LINE);
+  else
+    send_bytes(c, chunk, chunk_len);
 }
 
 static void on_trickle(uv_timer_t *t) {
   conn *c = t->data;
   if (c->closing) return;
-  if (c->sent < sizeof trickle_text - 1) send_bytes(c, trickle_text + c->sent++, 1);
-  else uv_timer_stop(t);
+  if (c->sent < sizeof trickle_text - 1)
+    send_bytes(c, trickle_text + c->sent++, 1);
+  else
+    uv_timer_stop(t);
 }
 
 static void answer_http(conn *c) {
@@ -118,10 +124,11 @@ static void answer_http(conn *c) {
 
 static void answer_h2(conn *c) {
   /* server SETTINGS of 5 bytes, then DATA (type 0) on stream 0: both connection errors */
-  static const char frames[] = "\x00\x00\x05\x04\x00\x00\x00\x00\x00"
-                               "\x00\x03\x00\x00\x00\x00"
-                               "\x00\x00\x02\x00\x00\x00\x00\x00\x00"
-                               "ok";
+  static const char frames[] =
+      "\x00\x00\x05\x04\x00\x00\x00\x00\x00"
+      "\x00\x03\x00\x00\x00\x00"
+      "\x00\x00\x02\x00\x00\x00\x00\x00\x00"
+      "ok";
   c->mode = 4;
   send_bytes(c, frames, sizeof frames - 1);
 }
@@ -142,8 +149,10 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   }
   c->inlen += (size_t)n;
   c->in[c->inlen] = '\0';
-  if (c->mode == -1 && c->inlen >= 24) answer_h2(c); /* the preface is in */
-  else if (c->mode == 0 && strstr(c->in, "\r\n\r\n")) answer_http(c);
+  if (c->mode == -1 && c->inlen >= 24)
+    answer_h2(c); /* the preface is in */
+  else if (c->mode == 0 && strstr(c->in, "\r\n\r\n"))
+    answer_http(c);
 }
 
 static void on_conn(uv_stream_t *server, int status) {
@@ -185,7 +194,8 @@ int main(int argc, char **argv) {
   double duration_s = 60;
   int p1, p2;
 
-  if (argc == 3 && !strcmp(argv[1], "--duration-s")) duration_s = strtod(argv[2], NULL);
+  if (argc == 3 && !strcmp(argv[1], "--duration-s"))
+    duration_s = strtod(argv[2], NULL);
   else if (argc != 1) {
     fprintf(stderr, "usage: hostile [--duration-s S]\n");
     return 1;

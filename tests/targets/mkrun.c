@@ -1,7 +1,8 @@
 /* mkrun.c - writes a synthetic run directory through the real rundir/report API (three request names,
  * a users ramp, errors, failures, checks, exemplars, thresholds), for the report tests and the
  * kill -9 test (--slow: one interval every 100 ms, so a test can kill it mid-run).
- * usage: mkrun DIR [--intervals N] [--slow] [--live] [--no-finish] [--seed N] [--scale X] [--slowdown X] [--errors X]
+ * usage: mkrun DIR [--intervals N] [--slow] [--live] [--no-finish] [--seed N] [--scale X] [--slowdown X]
+ * [--errors X]
  *              [--threshold EXPR]... (exit 99 when a threshold fails, like loadctl start) */
 #include <errno.h>
 #include <inttypes.h>

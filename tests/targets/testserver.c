@@ -34,8 +34,8 @@
  *   /setcookie      200, Set-Cookie: session=abc123; Path=/
  *   /needcookie     200 "cookie ok\n" when the request carries session=abc123, else 401
  *   /basic          200 "basic ok\n" with Basic credentials user:pass, else 401 and a Basic challenge
- *   /digest         200 "digest ok\n" with Digest (MD5, qop=auth) credentials user:pass, else 401 and a challenge
- *   /count          body = decimal number of requests served before, not counting /count and /conns
+ *   /digest         200 "digest ok\n" with Digest (MD5, qop=auth) credentials user:pass, else 401 and a
+ * challenge /count          body = decimal number of requests served before, not counting /count and /conns
  *   /conns          body = decimal number of TCP connections accepted so far
  *   /tls            body = "resumed=R alpn=A client_cert=C\n" of this TLS connection (R, C 0 or 1)
  *   anything else   404
@@ -128,9 +128,12 @@ static void write_done(uv_write_t *req, int status) {
   int then = w->then;
   free(w);
   if (c->closing) return;
-  if (status < 0 || then == 1) conn_close(c);
-  else if (then == 2) conn_reset(c);
-  else if (then == 3) big_next(c);
+  if (status < 0 || then == 1)
+    conn_close(c);
+  else if (then == 2)
+    conn_reset(c);
+  else if (then == 3)
+    big_next(c);
 }
 
 static void send_raw(srv_conn *c, const char *data, size_t len, int then);
@@ -150,8 +153,10 @@ static void send_tls(srv_conn *c, const char *data, size_t len, int then) {
 
 /* Queue len bytes; then says what happens once they are written. */
 static void send_bytes(srv_conn *c, const char *data, size_t len, int then) {
-  if (c->ssl) send_tls(c, data, len, then);
-  else send_raw(c, data, len, then);
+  if (c->ssl)
+    send_tls(c, data, len, then);
+  else
+    send_raw(c, data, len, then);
 }
 
 static void send_raw(srv_conn *c, const char *data, size_t len, int then) {
@@ -172,24 +177,34 @@ static void send_raw(srv_conn *c, const char *data, size_t len, int then) {
 
 static const char *reason(int code) {
   switch (code) {
-  case 200: return "OK";
-  case 201: return "Created";
-  case 204: return "No Content";
-  case 302: return "Found";
-  case 400: return "Bad Request";
-  case 401: return "Unauthorized";
-  case 404: return "Not Found";
-  case 500: return "Internal Server Error";
-  case 503: return "Service Unavailable";
-  default: return "Status";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 204:
+      return "No Content";
+    case 302:
+      return "Found";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 500:
+      return "Internal Server Error";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Status";
   }
 }
 
 /* A whole response with a Content-Length body; finishes the request (unless then says otherwise). */
 static void respond(srv_conn *c, int code, const char *extra, const char *body, size_t body_len) {
   char head[1024];
-  int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s\r\n", code,
-                   reason(code), body_len, extra ? extra : "", c->close_after ? "Connection: close\r\n" : "");
+  int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n%s%s\r\n", code, reason(code),
+                   body_len, extra ? extra : "", c->close_after ? "Connection: close\r\n" : "");
   size_t len = (size_t)n + body_len;
   char *all = malloc(len);
   if (!all) {
@@ -271,7 +286,8 @@ static int header_value(const srv_conn *c, const char *name, char *buf, size_t s
 }
 
 /* /basic and /digest accept user "user" with password "pass" (RFC 7617, RFC 7616 MD5 qop=auth). */
-#define AUTH_CHALLENGE "WWW-Authenticate: Digest realm=\"loadctl\", qop=\"auth\", nonce=\"5f2a7c1e9b\", algorithm=MD5\r\n"
+#define AUTH_CHALLENGE \
+  "WWW-Authenticate: Digest realm=\"loadctl\", qop=\"auth\", nonce=\"5f2a7c1e9b\", algorithm=MD5\r\n"
 
 static void md5_hex(const char *text, char out[33]) {
   unsigned char d[EVP_MAX_MD_SIZE];
@@ -320,7 +336,8 @@ static void route_auth(srv_conn *c, int digest) {
              : header_value(c, "authorization", h, sizeof h) && !strcmp(h, "Basic dXNlcjpwYXNz"))
     respond_text(c, 200, digest ? "digest ok\n" : "basic ok\n");
   else
-    respond(c, 401, digest ? AUTH_CHALLENGE : "WWW-Authenticate: Basic realm=\"loadctl\"\r\n", "unauthorized\n", 13);
+    respond(c, 401, digest ? AUTH_CHALLENGE : "WWW-Authenticate: Basic realm=\"loadctl\"\r\n",
+            "unauthorized\n", 13);
 }
 
 static void route_echo(srv_conn *c) {
@@ -345,7 +362,8 @@ static void route_echo(srv_conn *c) {
 
 static void route_stream(srv_conn *c, uint64_t bytes, int slow) {
   char head[256];
-  int n = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %llu\r\n\r\n", (unsigned long long)bytes);
+  int n = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %llu\r\n\r\n",
+                   (unsigned long long)bytes);
   c->remaining = bytes;
   if (slow) {
     send_bytes(c, head, (size_t)n, 0);
@@ -380,8 +398,10 @@ static void route(srv_conn *c) {
   long long before = served;
   if (counted) served++;
   if (!http_should_keep_alive(&c->parser)) c->close_after = 1;
-  if (strcmp(path, "/ok") == 0) respond_text(c, 200, "ok\n");
-  else if (strcmp(path, "/echo") == 0) route_echo(c);
+  if (strcmp(path, "/ok") == 0)
+    respond_text(c, 200, "ok\n");
+  else if (strcmp(path, "/echo") == 0)
+    route_echo(c);
   else if (strncmp(path, "/status/", 8) == 0 && numeric && v >= 100 && v < 600) {
     snprintf(num, sizeof num, "status %llu\n", v);
     respond_text(c, (int)v, num);
@@ -404,29 +424,42 @@ static void route(srv_conn *c) {
     send_bytes(c, r, strlen(r), 0);
     resume(c);
   } else if (strcmp(path, "/chunked") == 0) {
-    const char *r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                    "9\r\nchunk-one\r\na\r\n|chunk-two\r\nc\r\n|chunk-three\r\n0\r\n\r\n";
+    const char *r =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "9\r\nchunk-one\r\na\r\n|chunk-two\r\nc\r\n|chunk-three\r\n0\r\n\r\n";
     send_bytes(c, r, strlen(r), 0);
     resume(c);
   } else if (strcmp(path, "/trailer") == 0) {
-    const char *r = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Trailer: done\r\n\r\n";
+    const char *r =
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\nX-Trailer: done\r\n\r\n";
     send_bytes(c, r, strlen(r), 0);
     resume(c);
-  } else if (strcmp(path, "/malformed") == 0) send_bytes(c, "THIS IS NOT HTTP\r\n\r\n", 20, 1);
-  else if (strcmp(path, "/status21") == 0) send_bytes(c, "HTTP/1.1 21 OK\r\nContent-Length: 0\r\n\r\n", 38, 1);
-  else if (strcmp(path, "/slow") == 0) route_stream(c, 50, 1);
-  else if (strncmp(path, "/big/", 5) == 0 && numeric) route_stream(c, v, 0);
-  else if (strcmp(path, "/redirect") == 0) respond(c, 302, "Location: /redirect\r\n", "", 0);
-  else if (strcmp(path, "/setcookie") == 0) respond(c, 200, "Set-Cookie: session=abc123; Path=/\r\n", "ok\n", 3);
+  } else if (strcmp(path, "/malformed") == 0)
+    send_bytes(c, "THIS IS NOT HTTP\r\n\r\n", 20, 1);
+  else if (strcmp(path, "/status21") == 0)
+    send_bytes(c, "HTTP/1.1 21 OK\r\nContent-Length: 0\r\n\r\n", 38, 1);
+  else if (strcmp(path, "/slow") == 0)
+    route_stream(c, 50, 1);
+  else if (strncmp(path, "/big/", 5) == 0 && numeric)
+    route_stream(c, v, 0);
+  else if (strcmp(path, "/redirect") == 0)
+    respond(c, 302, "Location: /redirect\r\n", "", 0);
+  else if (strcmp(path, "/setcookie") == 0)
+    respond(c, 200, "Set-Cookie: session=abc123; Path=/\r\n", "ok\n", 3);
   else if (strcmp(path, "/needcookie") == 0) {
-    if (has_cookie(c, "session=abc123")) respond_text(c, 200, "cookie ok\n");
-    else respond_text(c, 401, "no cookie\n");
+    if (has_cookie(c, "session=abc123"))
+      respond_text(c, 200, "cookie ok\n");
+    else
+      respond_text(c, 401, "no cookie\n");
   } else if (strcmp(path, "/count") == 0 || strcmp(path, "/conns") == 0) {
     snprintf(num, sizeof num, "%lld\n", strcmp(path, "/count") == 0 ? before : conns_accepted);
     respond_text(c, 200, num);
-  } else if (strcmp(path, "/tls") == 0) route_tls(c);
-  else if (strcmp(path, "/basic") == 0 || strcmp(path, "/digest") == 0) route_auth(c, path[1] == 'd');
-  else respond_text(c, 404, "not found\n");
+  } else if (strcmp(path, "/tls") == 0)
+    route_tls(c);
+  else if (strcmp(path, "/basic") == 0 || strcmp(path, "/digest") == 0)
+    route_auth(c, path[1] == 'd');
+  else
+    respond_text(c, 404, "not found\n");
 }
 
 static int grow_append(char **buf, size_t *len, size_t *cap, const char *at, size_t n) {
@@ -544,9 +577,12 @@ static void on_read_tls(srv_conn *c, const char *data, size_t len) {
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   srv_conn *c = s->data;
-  if (n < 0) conn_close(c);
-  else if (n > 0 && c->ssl) on_read_tls(c, buf->base, (size_t)n);
-  else if (n > 0) feed(c, buf->base, (size_t)n);
+  if (n < 0)
+    conn_close(c);
+  else if (n > 0 && c->ssl)
+    on_read_tls(c, buf->base, (size_t)n);
+  else if (n > 0)
+    feed(c, buf->base, (size_t)n);
 }
 
 /* The response is done: parse what came meanwhile and read on. */
@@ -680,14 +716,20 @@ int main(int argc, char **argv) {
   const char *host = "127.0.0.1", *tls_dir = NULL;
   int require_client_cert = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (strcmp(argv[i], "--port") == 0) port = strtol(argv[i + 1], NULL, 10);
-    else if (strcmp(argv[i], "--duration-s") == 0) duration_s = strtod(argv[i + 1], NULL);
-    else if (strcmp(argv[i], "--host") == 0) host = argv[i + 1];
-    else if (strcmp(argv[i], "--tls-dir") == 0) tls_dir = argv[i + 1];
-    else if (strcmp(argv[i], "--tls-client-cert") == 0) require_client_cert = strcmp(argv[i + 1], "1") == 0;
+    if (strcmp(argv[i], "--port") == 0)
+      port = strtol(argv[i + 1], NULL, 10);
+    else if (strcmp(argv[i], "--duration-s") == 0)
+      duration_s = strtod(argv[i + 1], NULL);
+    else if (strcmp(argv[i], "--host") == 0)
+      host = argv[i + 1];
+    else if (strcmp(argv[i], "--tls-dir") == 0)
+      tls_dir = argv[i + 1];
+    else if (strcmp(argv[i], "--tls-client-cert") == 0)
+      require_client_cert = strcmp(argv[i + 1], "1") == 0;
     else {
-      fprintf(stderr, "usage: testserver [--port N] [--host ADDR] [--duration-s S] [--tls-dir DIR "
-                      "[--tls-client-cert 1]]\n");
+      fprintf(stderr,
+              "usage: testserver [--port N] [--host ADDR] [--duration-s S] [--tls-dir DIR "
+              "[--tls-client-cert 1]]\n");
       return 1;
     }
   }
@@ -706,7 +748,8 @@ int main(int argc, char **argv) {
   settings.on_message_complete = on_complete;
   loop = uv_default_loop();
   struct sockaddr_storage ss;
-  if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)&ss) && uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)&ss)) {
+  if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)&ss) &&
+      uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)&ss)) {
     fprintf(stderr, "testserver: bad --host %s\n", host);
     return 1;
   }

@@ -217,8 +217,10 @@ START_TEST(window_found) {
   ck_assert_uint_eq(n, 1);
   ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.reindexJob");
   ck_assert_uint_eq(json_array_size(json_object_get(f, "window")), 1);
-  ck_assert_double_eq_tol(json_number_value(json_array_get(json_array_get(json_object_get(f, "window"), 0), 0)), 25.0, 1e-9);
-  ck_assert_double_eq_tol(json_number_value(json_array_get(json_array_get(json_object_get(f, "window"), 0), 1)), 40.0, 1e-9);
+  ck_assert_double_eq_tol(
+      json_number_value(json_array_get(json_array_get(json_object_get(f, "window"), 0), 0)), 25.0, 1e-9);
+  ck_assert_double_eq_tol(
+      json_number_value(json_array_get(json_array_get(json_object_get(f, "window"), 0), 1)), 40.0, 1e-9);
   /* inclusive share in the 3 anomalous windows: 3 x 60 of 3 x (40 + 60) + 3 + 4 + 4 samples */
   ck_assert_double_eq_tol(json_number_value(json_object_get(f, "share")), 180.0 / 311, 1e-3);
   ck_assert_double_eq_tol(json_number_value(json_object_get(f, "baseline_share")), 0.0, 1e-3);
@@ -389,7 +391,8 @@ START_TEST(shop_fixtures) {
   ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.inventoryReserve");
   ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "lock");
   ck_assert_str_eq(json_string_value(json_object_get(f, "profile")), "mutex");
-  ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(f, "samples"), "all_contentions")), 705);
+  ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(f, "samples"), "all_contentions")),
+                   705);
   ck_assert_double_eq_tol(json_number_value(json_object_get(f, "share")), 1.0, 1e-9);
   json_decref(fs);
   pprof_free(m);
@@ -429,16 +432,20 @@ START_TEST(shared_helper) {
   for (int i = 0; i < 100; i++) {
     snprintf(tid, sizeof tid, "%032d", i);
     if (i < 8) {
-      add(p, "runtime.goexit;net/http.(*conn).serve;main.handleOrder;main.fraudCheck;main.hashHelper;crypto/sha256.block",
+      add(p,
+          "runtime.goexit;net/http.(*conn).serve;main.handleOrder;main.fraudCheck;main.hashHelper;crypto/"
+          "sha256.block",
           30, 0, "trace_id", tid, "loadctl.name", "POST /api/orders", NULL);
       add(p, "runtime.goexit;net/http.(*conn).serve;main.handleOrder;main.fraudCheck", 2, 0, "trace_id", tid,
           "loadctl.name", "POST /api/orders", NULL);
-      json_array_append_new(slow, json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 300.0));
+      json_array_append_new(slow,
+                            json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 300.0));
     } else {
       add(p, "runtime.goexit;net/http.(*conn).serve;main.handleOrder;main.encodeOrder", 3, 0, "trace_id", tid,
           "loadctl.name", "POST /api/orders", NULL);
       if (i < 20)
-        json_array_append_new(typ, json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 5.0));
+        json_array_append_new(typ,
+                              json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 5.0));
     }
   }
   add(p, "runtime.goexit;main.backgroundSync;main.hashHelper;crypto/sha256.block", 400, 0, NULL);
@@ -472,9 +479,10 @@ START_TEST(encoded_baggage) {
     pprof_profile *p = pprof_create("samples", "count");
     add(p, "main.main;main.handleOrder;main.cartTotal", 120, 0, variants[v][0], variants[v][1], NULL);
     add(p, "main.main;main.handleOrder", 80, 0, variants[v][0], variants[v][1], NULL);
-    add(p, "main.main;main.listBooks", 190, 0, variants[v][0], v == 2 ? "/api/books" : "GET%20%2Fapi%2Fbooks", NULL);
-    add(p, "main.main;main.listBooks;main.cartTotal", 10, 0, variants[v][0], v == 2 ? "/api/books" : "GET /api/books",
+    add(p, "main.main;main.listBooks", 190, 0, variants[v][0], v == 2 ? "/api/books" : "GET%20%2Fapi%2Fbooks",
         NULL);
+    add(p, "main.main;main.listBooks;main.cartTotal", 10, 0, variants[v][0],
+        v == 2 ? "/api/books" : "GET /api/books", NULL);
     json_t *iv = intervals2(200, 20), *fs = run1("cpu", p, iv, NULL);
     size_t n;
     json_t *f = count_kind(fs, "endpoint", &n);
@@ -506,20 +514,21 @@ static json_t *minority_setup(pprof_profile **ps, correlate_window *ws) {
   for (int k = 0; k < 20; k++) {
     int bad = k == 4 || k == 5 || k == 14 || k == 15;
     ps[k] = pprof_create("samples", "count");
-    add(ps[k], "runtime.goexit;main.serve;main.handleSearch;main.hashHelper", 30 + k % 3, 0, "loadctl.name", "GET /x",
-        NULL);
+    add(ps[k], "runtime.goexit;main.serve;main.handleSearch;main.hashHelper", 30 + k % 3, 0, "loadctl.name",
+        "GET /x", NULL);
     add(ps[k], "runtime.goexit;main.serve;main.handleSearch", 50, 0, "loadctl.name", "GET /x", NULL);
     if (bad) add(ps[k], "runtime.goexit;main.rebuildIndex;main.hashHelper;runtime.memmove", 90, 0, NULL);
     ws[k] = (correlate_window){1000000 + k * 1000, 1000000 + (k + 1) * 1000, "cpu", ps[k]};
     double p99 = bad ? 40.0 : 20.0 + (k % 4), rps = bad ? 110 : 200 + k % 5;
-    json_array_append_new(iv, json_pack("{s:I,s:I,s:s,s:f,s:I,s:f,s:f,s:f,s:I}", "t", (json_int_t)(1000000 + k * 1000),
-                                        "interval_ms", (json_int_t)1000, "name", "GET /x", "rps", rps, "count",
-                                        (json_int_t)rps, "p99_ms", p99, "p50_ms", 5.0, "mean_ms", 6.0, "errors",
-                                        (json_int_t)0));
-    json_array_append_new(iv, json_pack("{s:I,s:I,s:s,s:f,s:I,s:f,s:f,s:f,s:I,s:I}", "t",
-                                        (json_int_t)(1000000 + k * 1000), "interval_ms", (json_int_t)1000, "name",
-                                        "(all)", "rps", rps, "count", (json_int_t)rps, "p99_ms", p99, "p50_ms", 5.0,
-                                        "mean_ms", 6.0, "errors", (json_int_t)0, "users", (json_int_t)30));
+    json_array_append_new(
+        iv, json_pack("{s:I,s:I,s:s,s:f,s:I,s:f,s:f,s:f,s:I}", "t", (json_int_t)(1000000 + k * 1000),
+                      "interval_ms", (json_int_t)1000, "name", "GET /x", "rps", rps, "count", (json_int_t)rps,
+                      "p99_ms", p99, "p50_ms", 5.0, "mean_ms", 6.0, "errors", (json_int_t)0));
+    json_array_append_new(
+        iv, json_pack("{s:I,s:I,s:s,s:f,s:I,s:f,s:f,s:f,s:I,s:I}", "t", (json_int_t)(1000000 + k * 1000),
+                      "interval_ms", (json_int_t)1000, "name", "(all)", "rps", rps, "count", (json_int_t)rps,
+                      "p99_ms", p99, "p50_ms", 5.0, "mean_ms", 6.0, "errors", (json_int_t)0, "users",
+                      (json_int_t)30));
   }
   return iv;
 }
@@ -555,21 +564,25 @@ START_TEST(offcpu_wait) {
   for (int i = 0; i < 200; i++) {
     snprintf(tid, sizeof tid, "%032d", i);
     int s = i < 20;
-    add(cpu, "runtime.goexit;main.handleQuote;main.priceItems", 1, 0, "trace_id", tid, "loadctl.name", "GET /quote",
-        NULL);
+    add(cpu, "runtime.goexit;main.handleQuote;main.priceItems", 1, 0, "trace_id", tid, "loadctl.name",
+        "GET /quote", NULL);
     if (s) {
-      add(gr, "runtime.goexit;main.handleQuote;main.fetchRates;runtime.selectgo;runtime.gopark", 4, 0, "trace_id",
-          tid, "loadctl.name", "GET /quote", NULL);
-      json_array_append_new(slow, json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 41.0));
+      add(gr, "runtime.goexit;main.handleQuote;main.fetchRates;runtime.selectgo;runtime.gopark", 4, 0,
+          "trace_id", tid, "loadctl.name", "GET /quote", NULL);
+      json_array_append_new(slow,
+                            json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 41.0));
     } else {
-      add(gr, "runtime.goexit;main.handleQuote;main.priceItems", 1, 0, "trace_id", tid, "loadctl.name", "GET /quote",
-          NULL);
+      add(gr, "runtime.goexit;main.handleQuote;main.priceItems", 1, 0, "trace_id", tid, "loadctl.name",
+          "GET /quote", NULL);
       if (i < 40)
-        json_array_append_new(typ, json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 1.0));
+        json_array_append_new(typ,
+                              json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 1.0));
     }
   }
-  add(gr, "runtime.goexit;net/http.(*conn).serve;net.(*conn).Read;runtime.gopark", 300, 0, NULL); /* idle conns */
-  json_t *ex = json_pack("[{s:I,s:s,s:o,s:o}]", "t", (json_int_t)0, "name", "GET /quote", "slow", slow, "typical", typ);
+  add(gr, "runtime.goexit;net/http.(*conn).serve;net.(*conn).Read;runtime.gopark", 300, 0,
+      NULL); /* idle conns */
+  json_t *ex = json_pack("[{s:I,s:s,s:o,s:o}]", "t", (json_int_t)0, "name", "GET /quote", "slow", slow,
+                         "typical", typ);
   correlate_window w[2] = {{0, 60000, "cpu", cpu}, {0, 60000, "goroutine", gr}};
   correlate_input in = {w, 2, NULL, ex};
   json_t *fs = NULL;
@@ -589,28 +602,39 @@ START_TEST(offcpu_wait) {
 END_TEST
 
 /* (4b) Slow requests parked in GC assists under an allocation: kind alloc, the function that allocates
- * (climbing from the allocation site up to below the handler); waits on a mutex are left to the lock method. */
+ * (climbing from the allocation site up to below the handler); waits on a mutex are left to the lock method.
+ */
 START_TEST(gc_assist_is_alloc) {
   pprof_profile *cpu = pprof_create("samples", "count"), *gr = pprof_create("goroutine", "count");
   json_t *slow = json_array(), *typ = json_array();
   char tid[40];
   for (int i = 0; i < 200; i++) {
     snprintf(tid, sizeof tid, "%032d", i);
-    add(cpu, i % 2 ? "runtime.goexit;main.handleReport;main.renderReport;main.formatRow" : "runtime.goexit;main.handleReport;main.writeJSON",
+    add(cpu,
+        i % 2 ? "runtime.goexit;main.handleReport;main.renderReport;main.formatRow"
+              : "runtime.goexit;main.handleReport;main.writeJSON",
         1, 0, "trace_id", tid, "loadctl.name", "GET /report", NULL);
     if (i < 20) {
-      add(gr, "runtime.goexit;main.handleReport;main.renderReport;main.newRecord;runtime.mallocgc;runtime.gcAssistAlloc;runtime.gcParkAssist;runtime.gopark",
+      add(gr,
+          "runtime.goexit;main.handleReport;main.renderReport;main.newRecord;runtime.mallocgc;runtime."
+          "gcAssistAlloc;runtime.gcParkAssist;runtime.gopark",
           3, 0, "trace_id", tid, "loadctl.name", "GET /report", NULL);
-      add(gr, "runtime.goexit;main.handleReport;main.cacheGet;sync.(*Mutex).Lock;runtime.semacquire1;runtime.gopark", 1, 0,
-          "trace_id", tid, "loadctl.name", "GET /report", NULL);
-      json_array_append_new(slow, json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 90.0));
+      add(gr,
+          "runtime.goexit;main.handleReport;main.cacheGet;sync.(*Mutex).Lock;runtime.semacquire1;runtime."
+          "gopark",
+          1, 0, "trace_id", tid, "loadctl.name", "GET /report", NULL);
+      json_array_append_new(slow,
+                            json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 90.0));
     } else {
-      add(gr, "runtime.goexit;main.handleReport;main.writeJSON", 1, 0, "trace_id", tid, "loadctl.name", "GET /report", NULL);
+      add(gr, "runtime.goexit;main.handleReport;main.writeJSON", 1, 0, "trace_id", tid, "loadctl.name",
+          "GET /report", NULL);
       if (i < 40)
-        json_array_append_new(typ, json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 2.0));
+        json_array_append_new(typ,
+                              json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 2.0));
     }
   }
-  json_t *ex = json_pack("[{s:I,s:s,s:o,s:o}]", "t", (json_int_t)0, "name", "GET /report", "slow", slow, "typical", typ);
+  json_t *ex = json_pack("[{s:I,s:s,s:o,s:o}]", "t", (json_int_t)0, "name", "GET /report", "slow", slow,
+                         "typical", typ);
   correlate_window w[2] = {{0, 60000, "cpu", cpu}, {0, 60000, "goroutine", gr}};
   correlate_input in = {w, 2, NULL, ex};
   json_t *fs = NULL;
@@ -632,12 +656,13 @@ END_TEST
 START_TEST(lock_while_computing) {
   pprof_profile *mu = pprof_create("contentions", "count"), *cpu = pprof_create("samples", "count");
   ck_assert_int_eq(pprof_add_sample_type(mu, "delay", "nanoseconds"), 0);
-  add(mu, "runtime.goexit;main.handleReserve;main.handleReserve.func1;sync.(*Mutex).Unlock", 400, 8000000000LL, NULL);
+  add(mu, "runtime.goexit;main.handleReserve;main.handleReserve.func1;sync.(*Mutex).Unlock", 400,
+      8000000000LL, NULL);
   add(mu, "runtime.goexit;main.sessionGC;sync.(*Mutex).Unlock", 30, 200000000LL, NULL);
-  add(cpu, "runtime.goexit;main.handleReserve;main.handleReserve.func1;main.reserveStock;main.hashHelper", 200, 0,
+  add(cpu, "runtime.goexit;main.handleReserve;main.handleReserve.func1;main.reserveStock;main.hashHelper",
+      200, 0, "loadctl.name", "POST /reserve", NULL);
+  add(cpu, "runtime.goexit;main.handleReserve;main.handleReserve.func1;sync.(*Mutex).Lock", 20, 0,
       "loadctl.name", "POST /reserve", NULL);
-  add(cpu, "runtime.goexit;main.handleReserve;main.handleReserve.func1;sync.(*Mutex).Lock", 20, 0, "loadctl.name",
-      "POST /reserve", NULL);
   add(cpu, "runtime.goexit;main.handleList;main.hashHelper", 150, 0, "loadctl.name", "GET /list", NULL);
   correlate_window w[2] = {{0, 60000, "cpu", cpu}, {0, 60000, "mutex", mu}};
   correlate_input in = {w, 2, NULL, NULL};

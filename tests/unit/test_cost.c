@@ -16,7 +16,8 @@
 static void add(pprof_profile *p, const char *fn, int64_t n, const char *name) {
   uint32_t st[1] = {(uint32_t)pprof_function_intern(p, fn, NULL)};
   int64_t v[2] = {n, n * SAMPLE_NS};
-  pprof_label lb = {(uint32_t)pprof_intern(p, "loadctl.name"), name ? (uint32_t)pprof_intern(p, name) : 0, 0, 0};
+  pprof_label lb = {(uint32_t)pprof_intern(p, "loadctl.name"), name ? (uint32_t)pprof_intern(p, name) : 0, 0,
+                    0};
   ck_assert_int_eq(pprof_add_sample(p, st, 1, v, &lb, name ? 1 : 0), 0);
 }
 
@@ -28,8 +29,8 @@ static void write_line(FILE *f, json_t *o) {
 }
 
 static void interval(FILE *f, int64_t t, const char *name, int64_t count) {
-  write_line(f, json_pack("{s:I,s:I,s:s,s:I,s:f}", "t", (json_int_t)t, "interval_ms", (json_int_t)2000, "name",
-                          name, "count", (json_int_t)count, "p99_ms", 1.0));
+  write_line(f, json_pack("{s:I,s:I,s:s,s:I,s:f}", "t", (json_int_t)t, "interval_ms", (json_int_t)2000,
+                          "name", name, "count", (json_int_t)count, "p99_ms", 1.0));
 }
 
 /* A run dir: window [0, 10000) ms with A 300 samples, B 50, unlabelled 100; intervals of 2 s. */
@@ -49,10 +50,10 @@ static void make_run(char *dir, int with_window) {
     snprintf(path, sizeof path, "%s/profiles/0-10000-pprof-cpu.pb.gz", dir);
     ck_assert_int_eq(pprof_encode_file(p, path), 0);
     pprof_free(p);
-    write_line(idx, json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:n,s:I,s:I}", "start_ms", (json_int_t)0, "end_ms",
-                              (json_int_t)10000, "source", "pprof", "type", "cpu", "url", "http://x", "file",
-                              "0-10000-pprof-cpu.pb.gz", "status", "ok", "error", "bytes", (json_int_t)1,
-                              "samples", (json_int_t)450));
+    write_line(idx, json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:n,s:I,s:I}", "start_ms", (json_int_t)0,
+                              "end_ms", (json_int_t)10000, "source", "pprof", "type", "cpu", "url",
+                              "http://x", "file", "0-10000-pprof-cpu.pb.gz", "status", "ok", "error", "bytes",
+                              (json_int_t)1, "samples", (json_int_t)450));
   }
   fclose(idx);
   snprintf(path, sizeof path, "%s/intervals.jsonl", dir);
@@ -62,9 +63,9 @@ static void make_run(char *dir, int with_window) {
     interval(f, k * 2000, "B", 125); /* 500 inside */
     interval(f, k * 2000, "(all)", 375);
   }
-  interval(f, 9000, "A", 200);   /* half inside: 100 */
-  interval(f, 12000, "A", 999);  /* outside */
-  interval(f, 12000, "C", 50);   /* a name never profiled */
+  interval(f, 9000, "A", 200);  /* half inside: 100 */
+  interval(f, 12000, "A", 999); /* outside */
+  interval(f, 12000, "C", 50);  /* a name never profiled */
   fclose(f);
 }
 
@@ -82,8 +83,10 @@ START_TEST(cost_exact) {
   ck_assert_int_eq(json_integer_value(json_object_get(a, "cpu_samples")), 300);
   ck_assert_int_eq(json_integer_value(json_object_get(a, "requests_profiled")), 1100);
   const json_t *ci = json_object_get(a, "cpu_ms_per_req_ci95");
-  ck_assert_double_eq_tol(json_number_value(json_array_get(ci, 0)), (300 - 1.96 * sqrt(300)) * 10 / 1100, 1e-9);
-  ck_assert_double_eq_tol(json_number_value(json_array_get(ci, 1)), (300 + 1.96 * sqrt(300)) * 10 / 1100, 1e-9);
+  ck_assert_double_eq_tol(json_number_value(json_array_get(ci, 0)), (300 - 1.96 * sqrt(300)) * 10 / 1100,
+                          1e-9);
+  ck_assert_double_eq_tol(json_number_value(json_array_get(ci, 1)), (300 + 1.96 * sqrt(300)) * 10 / 1100,
+                          1e-9);
   ck_assert_ptr_null(cost_get(c, "C"));
   json_decref(c);
 }

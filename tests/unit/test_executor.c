@@ -5,7 +5,7 @@
 
 #include "common/executor.h"
 
-#define S(sec) ((int64_t)((sec) * 1e9))
+#define S(sec) ((int64_t)((sec)*1e9))
 
 START_TEST(constant_rate_exact_count) {
   options_stage st[2] = {{0, 5000}, {S(10), 5000}};
@@ -81,7 +81,7 @@ START_TEST(slots_stay_dense) {
   for (int64_t k = 0; k < 100; k++) ck_assert_int_eq(executor_slot_take(&s), k);
   executor_slot_put(&s, 42);
   executor_slot_put(&s, 7);
-  executor_slot_put(&s, 7); /* twice: ignored */
+  executor_slot_put(&s, 7);    /* twice: ignored */
   executor_slot_put(&s, 1000); /* never taken: ignored */
   ck_assert_int_eq(executor_slot_take(&s), 7);
   ck_assert_int_eq(executor_slot_take(&s), 42);

@@ -9,8 +9,8 @@
 #include "worker/h2req.h"
 
 static int nv_is(const nghttp2_nv *nv, const char *name, const char *value) {
-  return nv->namelen == strlen(name) && !memcmp(nv->name, name, nv->namelen) && nv->valuelen == strlen(value) &&
-         !memcmp(nv->value, value, nv->valuelen);
+  return nv->namelen == strlen(name) && !memcmp(nv->name, name, nv->namelen) &&
+         nv->valuelen == strlen(value) && !memcmp(nv->value, value, nv->valuelen);
 }
 
 /* The index of name in q's headers, or -1. */
@@ -40,9 +40,16 @@ END_TEST
 
 START_TEST(headers_as_h2) {
   h2req q = {0};
-  http_header hs[] = {{"X-Bench", "1"},         {"Connection", "keep-alive"}, {"Host", "api.example"},
-                      {"traceparent", "00-ab"}, {"Transfer-Encoding", "chunked"}};
-  http_request r = {.method = "POST", .url = "https://h:8443/p", .headers = hs, .nheaders = 5, .body = "abc",
+  http_header hs[] = {{"X-Bench", "1"},
+                      {"Connection", "keep-alive"},
+                      {"Host", "api.example"},
+                      {"traceparent", "00-ab"},
+                      {"Transfer-Encoding", "chunked"}};
+  http_request r = {.method = "POST",
+                    .url = "https://h:8443/p",
+                    .headers = hs,
+                    .nheaders = 5,
+                    .body = "abc",
                     .body_len = 3};
   ck_assert_int_eq(h2req_build(&q, &r, "https", "h:8443", 6, "/p", 2), 0);
   ck_assert(nv_is(&q.nv[0], ":method", "POST") && nv_is(&q.nv[1], ":scheme", "https"));
@@ -69,7 +76,7 @@ START_TEST(get_defaults_and_bad_input) {
   http_header ua[] = {{"User-Agent", "mine"}};
   http_request r = {.method = "GET", .url = "http://h/", .headers = ua, .nheaders = 1};
   ck_assert_int_eq(h2req_build(&q, &r, "http", "h", 1, "", 0), 0);
-  ck_assert(nv_is(&q.nv[3], ":path", "/"));     /* an empty path is "/" */
+  ck_assert(nv_is(&q.nv[3], ":path", "/"));      /* an empty path is "/" */
   ck_assert(nv_is(&q.nv[2], ":authority", "h")); /* the URL's authority without a Host header */
   ck_assert(nv_is(&q.nv[find(&q, "user-agent")], "user-agent", "mine"));
   ck_assert_int_lt(find(&q, "content-length"), 0); /* GET without a body has none */

@@ -28,8 +28,8 @@ static char server_path[4096];
 static pid_t tls_server_pid;
 static int tls_server_port; /* the testserver in TLS mode */
 static char tls_server_dir[] = "/tmp/test_http_tlssrv.XXXXXX";
-static char tls_ca[256];    /* its certificate */
-static int tls_col;         /* this test runs the h1-over-TLS column */
+static char tls_ca[256]; /* its certificate */
+static int tls_col;      /* this test runs the h1-over-TLS column */
 
 typedef struct result {
   int done_calls;
@@ -59,7 +59,8 @@ static int column(int i) {
 
 /* The column's server as "scheme://host:port" for host. */
 static void origin(char *buf, size_t size, const char *host) {
-  snprintf(buf, size, "%s://%s:%d", tls_col ? "https" : "http", host, tls_col ? tls_server_port : server_port);
+  snprintf(buf, size, "%s://%s:%d", tls_col ? "https" : "http", host,
+           tls_col ? tls_server_port : server_port);
 }
 
 static void url(char *buf, size_t size, const char *path) {
@@ -69,7 +70,8 @@ static void url(char *buf, size_t size, const char *path) {
 }
 
 static http_client_options client_opt(int backend) {
-  http_client_options opt = {.backend = backend, .default_timeout_ms = 5000, .tls_ca_file = tls_col ? tls_ca : NULL};
+  http_client_options opt = {
+      .backend = backend, .default_timeout_ms = 5000, .tls_ca_file = tls_col ? tls_ca : NULL};
   return opt;
 }
 
@@ -122,7 +124,8 @@ static void run_seq(int backend, const http_request *reqs, size_t n, result *out
   while (r.next < n) uv_run(&loop, UV_RUN_ONCE);
   const http_request *last = &reqs[n - 1];
   int https = strncmp(last->url, "https", 5) == 0;
-  int h2 = last->max_redirects == 0 && (backend == HTTP_H2 || (backend == HTTP_AUTO && https)); /* h2 by ALPN */
+  int h2 =
+      last->max_redirects == 0 && (backend == HTTP_H2 || (backend == HTTP_AUTO && https)); /* h2 by ALPN */
   int curl = !h2 && (backend == HTTP_CURL || last->max_redirects > 0);
   ck_assert_str_eq(http_backend_name(r.conn), curl ? "curl" : h2 ? "h2" : "h1");
   http_conn_release(r.conn);
@@ -149,7 +152,8 @@ static void assert_timing(const result *o) {
   ck_assert_int_ge(o->ttfb_ns, 0);
   ck_assert_int_le(o->sent_ns + o->ttfb_ns, o->done_ns);
   /* k6's six phases, none negative, add up to the whole */
-  const int64_t phase[] = {o->blocked_ns, o->connect_ns, o->tls_ns, o->sending_ns, o->waiting_ns, o->receiving_ns};
+  const int64_t phase[] = {o->blocked_ns, o->connect_ns, o->tls_ns,
+                           o->sending_ns, o->waiting_ns, o->receiving_ns};
   int64_t sum = 0;
   for (int k = 0; k < 6; k++) {
     ck_assert_int_ge(phase[k], 0);
@@ -190,7 +194,12 @@ START_TEST(test_echo) {
   char u[256];
   url(u, sizeof u, "/echo?q=1");
   http_header h[] = {{"X-Test", "42"}, {"Content-Type", "text/plain"}};
-  http_request req = {.method = "POST", .url = u, .headers = h, .nheaders = 2, .body = "hello", .body_len = 5,
+  http_request req = {.method = "POST",
+                      .url = u,
+                      .headers = h,
+                      .nheaders = 2,
+                      .body = "hello",
+                      .body_len = 5,
                       .max_body = 4096};
   result o;
   run_seq(backend, &req, 1, &o);
@@ -231,8 +240,10 @@ START_TEST(test_changing_headers) {
   for (int i = 0; i < 5; i++) {
     ck_assert_int_eq(o[i].status, 200);
     ck_assert_msg(strstr(o[i].body, want[i][0]) != NULL, "req %d: %s", i, o[i].body);
-    if (want[i][1]) ck_assert_msg(strstr(o[i].body, want[i][1]) != NULL, "req %d: %s", i, o[i].body);
-    else ck_assert_ptr_null(strstr(o[i].body, "X-Name"));
+    if (want[i][1])
+      ck_assert_msg(strstr(o[i].body, want[i][1]) != NULL, "req %d: %s", i, o[i].body);
+    else
+      ck_assert_ptr_null(strstr(o[i].body, "X-Name"));
     ck_assert_ptr_null(strstr(o[i].body, "X-Name: one\r\nX-Name"));
   }
   result_free(o, 5);
@@ -244,7 +255,8 @@ START_TEST(test_status_and_head) {
   char u1[256], u2[256];
   url(u1, sizeof u1, "/status/503");
   url(u2, sizeof u2, "/ok");
-  http_request reqs[] = {{.method = "GET", .url = u1, .max_body = 100}, {.method = "HEAD", .url = u2, .max_body = 100},
+  http_request reqs[] = {{.method = "GET", .url = u1, .max_body = 100},
+                         {.method = "HEAD", .url = u2, .max_body = 100},
                          {.method = "DELETE", .url = u1, .max_body = 100}};
   result o[3];
   run_seq(backend, reqs, 3, o);
@@ -327,7 +339,8 @@ START_TEST(test_timeout) {
   char u1[256], u2[256];
   url(u1, sizeof u1, "/slow");
   url(u2, sizeof u2, "/delay/3000");
-  http_request reqs[] = {{.method = "GET", .url = u1, .timeout_ms = 300}, {.method = "GET", .url = u2, .timeout_ms = 200}};
+  http_request reqs[] = {{.method = "GET", .url = u1, .timeout_ms = 300},
+                         {.method = "GET", .url = u2, .timeout_ms = 200}};
   result o[2];
   run_seq(backend, reqs, 2, o);
   for (int i = 0; i < 2; i++) {
@@ -395,7 +408,8 @@ START_TEST(test_close_reconnects) {
   char u1[256], u2[256];
   url(u1, sizeof u1, "/close");
   url(u2, sizeof u2, "/ok");
-  http_request reqs[] = {{.method = "GET", .url = u1, .max_body = 16}, {.method = "GET", .url = u2, .max_body = 16},
+  http_request reqs[] = {{.method = "GET", .url = u1, .max_body = 16},
+                         {.method = "GET", .url = u2, .max_body = 16},
                          {.method = "GET", .url = u2, .max_body = 16}};
   long conns0 = counter("/conns");
   result o[3];
@@ -412,12 +426,15 @@ START_TEST(test_dropped_keepalive_resent) {
   char u1[256], u2[256];
   url(u1, sizeof u1, "/drop");
   url(u2, sizeof u2, "/ok");
-  http_request reqs[] = {{.method = "GET", .url = u1, .max_body = 16}, {.method = "GET", .url = u2, .max_body = 16},
-                         {.method = "GET", .url = u1, .max_body = 16}, {.method = "GET", .url = u2, .max_body = 16}};
+  http_request reqs[] = {{.method = "GET", .url = u1, .max_body = 16},
+                         {.method = "GET", .url = u2, .max_body = 16},
+                         {.method = "GET", .url = u1, .max_body = 16},
+                         {.method = "GET", .url = u2, .max_body = 16}};
   long count0 = counter("/count");
   result o[4];
   run_seq(backend, reqs, 4, o);
-  for (int i = 0; i < 4; i++) ck_assert_msg(o[i].status == 200, "req %d: %d %s", i, o[i].status, o[i].message);
+  for (int i = 0; i < 4; i++)
+    ck_assert_msg(o[i].status == 200, "req %d: %d %s", i, o[i].status, o[i].message);
   ck_assert_int_eq(counter("/count") - count0, 4); /* each served exactly once */
   result_free(o, 4);
 }
@@ -506,7 +523,8 @@ START_TEST(test_localhost_resolved) {
   char o0[128];
   origin(o0, sizeof o0, "localhost");
   snprintf(u, sizeof u, "%s/echo", o0);
-  http_request reqs[] = {{.method = "GET", .url = u, .max_body = 512}, {.method = "GET", .url = u, .max_body = 512}};
+  http_request reqs[] = {{.method = "GET", .url = u, .max_body = 512},
+                         {.method = "GET", .url = u, .max_body = 512}};
   result o[2];
   run_seq(backend, reqs, 2, o);
   for (int i = 0; i < 2; i++) {
@@ -522,7 +540,8 @@ START_TEST(test_eof_and_interim) {
   char u1[256], u2[256];
   url(u1, sizeof u1, "/eof");
   url(u2, sizeof u2, "/continue");
-  http_request reqs[] = {{.method = "GET", .url = u1, .max_body = 64}, {.method = "GET", .url = u2, .max_body = 64},
+  http_request reqs[] = {{.method = "GET", .url = u1, .max_body = 64},
+                         {.method = "GET", .url = u2, .max_body = 64},
                          {.method = "GET", .url = u1, .max_body = 64}};
   result o[3];
   run_seq(backend, reqs, 3, o);
@@ -585,8 +604,10 @@ START_TEST(test_cookies) {
   char u1[256], u2[256];
   url(u1, sizeof u1, "/needcookie");
   url(u2, sizeof u2, "/setcookie");
-  http_request reqs[] = {{.method = "GET", .url = u1, .max_body = 64}, {.method = "GET", .url = u2, .max_body = 64},
-                         {.method = "GET", .url = u1, .max_body = 64}, {.method = "GET", .url = u1, .max_body = 64}};
+  http_request reqs[] = {{.method = "GET", .url = u1, .max_body = 64},
+                         {.method = "GET", .url = u2, .max_body = 64},
+                         {.method = "GET", .url = u1, .max_body = 64},
+                         {.method = "GET", .url = u1, .max_body = 64}};
   result o[4];
   run_seq(backend, reqs, 4, o);
   ck_assert_int_eq(o[0].status, 401);
@@ -681,7 +702,8 @@ START_TEST(test_https_to_plain_server) {
   http_request req = {.method = "GET", .url = u, .timeout_ms = 2000};
   result o;
   run_seq(column(_i), &req, 1, &o); /* h1 carries https:// too (asserted by run_seq) */
-  ck_assert_msg(o.error == STATS_ERR_TLS, "error %d (%s)", o.error, o.message); /* TLS hello to a plain server */
+  ck_assert_msg(o.error == STATS_ERR_TLS, "error %d (%s)", o.error,
+                o.message); /* TLS hello to a plain server */
   ck_assert_int_eq(o.status, 0);
   result_free(&o, 1);
 }
@@ -727,7 +749,8 @@ START_TEST(test_https_http2) {
   }
   char u[256];
   snprintf(u, sizeof u, "https://127.0.0.1:%d/", tls_port);
-  http_request reqs[] = {{.method = "GET", .url = u, .max_body = 64}, {.method = "GET", .url = u, .max_body = 64}};
+  http_request reqs[] = {{.method = "GET", .url = u, .max_body = 64},
+                         {.method = "GET", .url = u, .max_body = 64}};
   result o[2];
   uv_loop_t loop;
   http_client *c;
@@ -846,8 +869,10 @@ static pid_t start_server(const char *argv0, const char *tls_mode_dir, int *port
     dup2(fds[1], 1);
     close(fds[0]);
     if (tls_mode_dir)
-      execl(server_path, "testserver", "--port", "0", "--duration-s", "120", "--tls-dir", tls_mode_dir, (char *)NULL);
-    else execl(server_path, "testserver", "--port", "0", "--duration-s", "120", (char *)NULL);
+      execl(server_path, "testserver", "--port", "0", "--duration-s", "120", "--tls-dir", tls_mode_dir,
+            (char *)NULL);
+    else
+      execl(server_path, "testserver", "--port", "0", "--duration-s", "120", (char *)NULL);
     _exit(127);
   }
   close(fds[1]);
@@ -865,7 +890,8 @@ static int free_port(void) {
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(0x7f000001)};
   socklen_t al = sizeof a;
   int port = 0;
-  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && getsockname(fd, (struct sockaddr *)&a, &al) == 0)
+  if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+      getsockname(fd, (struct sockaddr *)&a, &al) == 0)
     port = ntohs(a.sin_port);
   if (fd >= 0) close(fd);
   return port;
@@ -874,24 +900,31 @@ static int free_port(void) {
 /* nginx on a free port with a fresh self-signed EC certificate; leaves tls_port 0 when not possible. */
 static void start_tls(void) {
   char cmd[2048], conf[1024];
-  if (access("/usr/sbin/nginx", X_OK) != 0 || access("/usr/bin/openssl", X_OK) != 0 || !mkdtemp(tls_dir)) return;
+  if (access("/usr/sbin/nginx", X_OK) != 0 || access("/usr/bin/openssl", X_OK) != 0 || !mkdtemp(tls_dir))
+    return;
   tls_dir_made = 1;
-  snprintf(cmd, sizeof cmd,
-           "openssl req -x509 -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -days 1 -subj /CN=127.0.0.1 "
-           "-keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1", tls_dir, tls_dir);
+  snprintf(
+      cmd, sizeof cmd,
+      "openssl req -x509 -nodes -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -days 1 -subj /CN=127.0.0.1 "
+      "-keyout %s/key.pem -out %s/cert.pem >/dev/null 2>&1",
+      tls_dir, tls_dir);
   int port = free_port();
   if (system(cmd) != 0 || !port) return;
   snprintf(conf, sizeof conf, "%s/nginx.conf", tls_dir);
   FILE *f = fopen(conf, "w");
   if (!f) return;
-  fprintf(f, "worker_processes 1; master_process off; daemon off; pid %s/nginx.pid; error_log %s/error.log;\n"
-             "events { worker_connections 64; }\n"
-             "http { access_log off; client_body_temp_path %s; proxy_temp_path %s; fastcgi_temp_path %s;\n"
-             "  uwsgi_temp_path %s; scgi_temp_path %s;\n"
-             "  server { listen 127.0.0.1:%d ssl http2; ssl_certificate %s/cert.pem; ssl_certificate_key %s/key.pem;\n"
-             "    location / { return 200 \"$server_protocol\\n\"; }\n"
-             "    location = /setcookie { add_header Set-Cookie \"session=h2; Path=/; Secure\" always; return 200; }\n"
-             "    location = /needcookie { if ($cookie_session = h2) { return 200 \"cookie ok\\n\"; } return 401; } } }\n",
+  fprintf(f,
+          "worker_processes 1; master_process off; daemon off; pid %s/nginx.pid; error_log %s/error.log;\n"
+          "events { worker_connections 64; }\n"
+          "http { access_log off; client_body_temp_path %s; proxy_temp_path %s; fastcgi_temp_path %s;\n"
+          "  uwsgi_temp_path %s; scgi_temp_path %s;\n"
+          "  server { listen 127.0.0.1:%d ssl http2; ssl_certificate %s/cert.pem; ssl_certificate_key "
+          "%s/key.pem;\n"
+          "    location / { return 200 \"$server_protocol\\n\"; }\n"
+          "    location = /setcookie { add_header Set-Cookie \"session=h2; Path=/; Secure\" always; return "
+          "200; }\n"
+          "    location = /needcookie { if ($cookie_session = h2) { return 200 \"cookie ok\\n\"; } return "
+          "401; } } }\n",
           tls_dir, tls_dir, tls_dir, tls_dir, tls_dir, tls_dir, tls_dir, port, tls_dir, tls_dir);
   fclose(f);
   nginx_pid = fork();
@@ -901,7 +934,8 @@ static void start_tls(void) {
   }
   for (int i = 0; i < 50; i++) { /* up to 5 s for nginx to listen */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(0x7f000001)};
+    struct sockaddr_in a = {
+        .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(0x7f000001)};
     int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
     close(fd);
     if (ok) {

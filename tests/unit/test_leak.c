@@ -11,7 +11,8 @@
 #include "master/profile/pprof.h"
 
 static void add(pprof_profile *p, const char *outer, const char *inner, int64_t bytes) {
-  uint32_t st[2] = {(uint32_t)pprof_function_intern(p, inner, NULL), (uint32_t)pprof_function_intern(p, outer, NULL)};
+  uint32_t st[2] = {(uint32_t)pprof_function_intern(p, inner, NULL),
+                    (uint32_t)pprof_function_intern(p, outer, NULL)};
   int64_t v[2] = {bytes > 0 ? 1 : -1, bytes};
   ck_assert_int_eq(pprof_add_sample(p, st, 2, v, NULL, 0), 0);
 }

@@ -32,8 +32,8 @@ static hist *expected;
 static int64_t expected_count;
 static double users_assigned;
 static int starts;
-static double share_now[8]; /* current users of each worker (by worker_slot) */
-static int64_t bases_seen[8];  /* the vu_id_base of each worker, in the order their engines started */
+static double share_now[8];   /* current users of each worker (by worker_slot) */
+static int64_t bases_seen[8]; /* the vu_id_base of each worker, in the order their engines started */
 static int nbases;
 
 /* The worker an assignment is for, told apart by its first VU id (call with lock held). */

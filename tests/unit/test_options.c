@@ -40,7 +40,9 @@ START_TEST(good_closed_scenario) {
   ck_assert_int_eq(o.think_max_ns, S(1));
   ck_assert_int_eq(o.http_backend, 1);
   ck_assert_int_eq(o.h2_connections, 1); /* the default */
-  ck_assert_int_eq(load("options = { http = 'h2', h2_connections = 50 }\ntask(1, function() end)\n", &o, err, sizeof err), 0);
+  ck_assert_int_eq(
+      load("options = { http = 'h2', h2_connections = 50 }\ntask(1, function() end)\n", &o, err, sizeof err),
+      0);
   ck_assert_int_eq(o.http_backend, 3);
   ck_assert_int_eq(o.h2_connections, 50);
   ck_assert_int_eq(load(src, &o, err, sizeof err), 0);
@@ -57,7 +59,7 @@ START_TEST(good_closed_scenario) {
   ck_assert_str_eq(o.profiles[0].source, "pprof");
   ck_assert_int_eq(o.profiles[0].window_ns, S(5));
   ck_assert_int_eq(o.profiles[1].window_ns, S(1)); /* pprof default */
-  ck_assert_int_eq(o.interval_ns, S(1)); /* default */
+  ck_assert_int_eq(o.interval_ns, S(1));           /* default */
 }
 END_TEST
 
@@ -75,7 +77,7 @@ START_TEST(good_open_stages) {
   ck_assert_int_eq(o.stages[1].duration_ns, S(20));
   ck_assert_int_eq(o.duration_ns, S(30));
   ck_assert_int_eq(o.max_vus, 2000); /* default: the peak rate */
-  ck_assert_int_eq(o.pre_vus, 20);    /* default: 10 ms of the peak rate */
+  ck_assert_int_eq(o.pre_vus, 20);   /* default: 10 ms of the peak rate */
   ck_assert_str_eq(o.thresholds[0].expr, "errors rate < 1%");
   ck_assert_str_eq(o.name, "t");
 }
@@ -84,20 +86,26 @@ END_TEST
 START_TEST(pre_allocated_vus) {
   options o;
   char err[512];
-  ck_assert_int_eq(load("options = { rate = 1000, pre_allocated_vus = 300 }\ntask(1, function() end)\n", &o, err,
-                        sizeof err), 0);
+  ck_assert_int_eq(load("options = { rate = 1000, pre_allocated_vus = 300 }\ntask(1, function() end)\n", &o,
+                        err, sizeof err),
+                   0);
   ck_assert_int_eq(o.pre_vus, 300);
   ck_assert_int_eq(o.max_vus, 1000);
   /* like k6, max_vus defaults up to pre_allocated_vus */
-  ck_assert_int_eq(load("options = { rate = 1000, pre_allocated_vus = 2500 }\ntask(1, function() end)\n", &o, err,
-                        sizeof err), 0);
+  ck_assert_int_eq(load("options = { rate = 1000, pre_allocated_vus = 2500 }\ntask(1, function() end)\n", &o,
+                        err, sizeof err),
+                   0);
   ck_assert_int_eq(o.max_vus, 2500);
-  ck_assert_int_eq(load("options = { rate = 1, duration = 1 }\ntask(1, function() end)\n", &o, err, sizeof err), 0);
+  ck_assert_int_eq(
+      load("options = { rate = 1, duration = 1 }\ntask(1, function() end)\n", &o, err, sizeof err), 0);
   ck_assert_int_eq(o.pre_vus, 1); /* at least one */
-  ck_assert_int_eq(load("options = { users = 5, duration = 1 }\ntask(1, function() end)\n", &o, err, sizeof err), 0);
+  ck_assert_int_eq(
+      load("options = { users = 5, duration = 1 }\ntask(1, function() end)\n", &o, err, sizeof err), 0);
   ck_assert_int_eq(o.pre_vus, 0); /* closed model: none */
-  ck_assert_int_eq(load("options = { rate = 100, max_vus = 50, pre_allocated_vus = 60 }\ntask(1, function() end)\n", &o,
-                        err, sizeof err), -EINVAL);
+  ck_assert_int_eq(
+      load("options = { rate = 100, max_vus = 50, pre_allocated_vus = 60 }\ntask(1, function() end)\n", &o,
+           err, sizeof err),
+      -EINVAL);
   ck_assert_ptr_nonnull(strstr(err, "option 'pre_allocated_vus' (60) must not exceed max_vus (50)"));
 }
 END_TEST
@@ -149,14 +157,17 @@ static const struct {
     {"options = { target = 'ftp://x' }\ntask(1, function() end)\n",
      "t.lua:1: option 'target' must start with http:// or https:// (got \"ftp://x\")"},
     {"options = { zzzzzz = 1 }\ntask(1, function() end)\n", "t.lua:1: unknown option 'zzzzzz'"},
-    {"options = {\n  profile = {\n    { url = 'http://127.0.0.1:1/p' },\n    { source = 'nonsense', url = 'x' },\n"
+    {"options = {\n  profile = {\n    { url = 'http://127.0.0.1:1/p' },\n    { source = 'nonsense', url = "
+     "'x' },\n"
      "  },\n}\ntask(1, function() end)\n",
      "t.lua:4: profile[2]: unknown source 'nonsense' (use \"pprof\", \"command\" or \"file\"; see "
      "docs/profiling.md)"},
-    {"options = {\n  profile = { { source = 'pyroscope', url = 'http://127.0.0.1:4040' } },\n}\ntask(1, function() end)\n",
+    {"options = {\n  profile = { { source = 'pyroscope', url = 'http://127.0.0.1:4040' } },\n}\ntask(1, "
+     "function() end)\n",
      "t.lua:2: profile[1]: unknown source 'pyroscope' (use \"pprof\", \"command\" or \"file\"; see "
      "docs/profiling.md)"},
-    {"options = {\n  thresholds = {\n    p95 = '< 1s',\n    http_req_duration = { 'p(95) < 1', 7 },\n  },\n}\n"
+    {"options = {\n  thresholds = {\n    p95 = '< 1s',\n    http_req_duration = { 'p(95) < 1', 7 },\n  "
+     "},\n}\n"
      "task(1, function() end)\n",
      "t.lua:4: thresholds['http_req_duration'][2] must be a string or {threshold = \"...\"}"},
     {"options = {\n  thresholds = {\n    p95 = { abortOnFail = true },\n  },\n}\ntask(1, function() end)\n",
@@ -174,15 +185,16 @@ END_TEST
 
 /* k6's spellings: abortOnFail, delayAbortEval, list entries as tables; each threshold knows its line. */
 START_TEST(k6_threshold_forms) {
-  const char *src = "options = {\n"
-                    "  thresholds = {\n"
-                    "    checks = 'rate > 0.9',\n"
-                    "    http_req_duration = {\n"
-                    "      { threshold = 'p(95) < 200', abortOnFail = true, delayAbortEval = '10s' },\n"
-                    "    },\n"
-                    "  },\n"
-                    "}\n"
-                    "task(1, function() end)\n";
+  const char *src =
+      "options = {\n"
+      "  thresholds = {\n"
+      "    checks = 'rate > 0.9',\n"
+      "    http_req_duration = {\n"
+      "      { threshold = 'p(95) < 200', abortOnFail = true, delayAbortEval = '10s' },\n"
+      "    },\n"
+      "  },\n"
+      "}\n"
+      "task(1, function() end)\n";
   options o;
   char err[512];
   int seen = 0;
@@ -228,24 +240,29 @@ END_TEST
 START_TEST(start_users_and_rate) {
   options o;
   char err[512];
-  const char *open_src = "options = { start_rate = 50, max_vus = 10,\n"
-                         "  stages = { {duration = '20s', rate = 50}, {duration = '5s', rate = 500} } }\n"
-                         "task(1, function() end)\n";
+  const char *open_src =
+      "options = { start_rate = 50, max_vus = 10,\n"
+      "  stages = { {duration = '20s', rate = 50}, {duration = '5s', rate = 500} } }\n"
+      "task(1, function() end)\n";
   ck_assert_msg(load(open_src, &o, err, sizeof err) == 0, "%s", err);
   ck_assert_int_eq(o.model, OPTIONS_OPEN);
   ck_assert_uint_eq(o.nstages, 3);
   ck_assert_int_eq(o.stages[0].duration_ns, 0);
   ck_assert(o.stages[0].target == 50 && o.stages[1].target == 50 && o.stages[2].target == 500);
   ck_assert_int_eq(o.duration_ns, S(25));
-  const char *closed_src = "options = { start_users = 5, stages = { {duration = '10s', users = 20} } }\n"
-                           "task(1, function() end)\n";
+  const char *closed_src =
+      "options = { start_users = 5, stages = { {duration = '10s', users = 20} } }\n"
+      "task(1, function() end)\n";
   ck_assert_msg(load(closed_src, &o, err, sizeof err) == 0, "%s", err);
-  ck_assert(o.model == OPTIONS_CLOSED && o.nstages == 2 && o.stages[0].target == 5 && o.stages[1].target == 20);
-  const char *no_stages = "options = {\n  start_rate = 5, rate = 10, duration = '1s' }\ntask(1, function() end)\n";
+  ck_assert(o.model == OPTIONS_CLOSED && o.nstages == 2 && o.stages[0].target == 5 &&
+            o.stages[1].target == 20);
+  const char *no_stages =
+      "options = {\n  start_rate = 5, rate = 10, duration = '1s' }\ntask(1, function() end)\n";
   ck_assert_int_eq(load(no_stages, &o, err, sizeof err), -EINVAL);
   ck_assert_str_eq(err, "t.lua:2: option 'start_rate' is where stages start from: it needs stages=");
-  const char *wrong_model = "options = { start_users = 5,\n  stages = { {duration = '10s', rate = 20} } }\n"
-                            "task(1, function() end)\n";
+  const char *wrong_model =
+      "options = { start_users = 5,\n  stages = { {duration = '10s', rate = 20} } }\n"
+      "task(1, function() end)\n";
   ck_assert_int_eq(load(wrong_model, &o, err, sizeof err), -EINVAL);
   ck_assert_msg(strstr(err, "t.lua:") && strstr(err, "use start_rate"), "%s", err);
 }

@@ -16,7 +16,8 @@ static int labelled = 1; /* 0: the service labels nothing */
 
 /* A sample of name with frames outer;inner (root first), n samples. */
 static void add(pprof_profile *p, const char *outer, const char *inner, int64_t n, const char *name) {
-  uint32_t st[2] = {(uint32_t)pprof_function_intern(p, inner, NULL), (uint32_t)pprof_function_intern(p, outer, NULL)};
+  uint32_t st[2] = {(uint32_t)pprof_function_intern(p, inner, NULL),
+                    (uint32_t)pprof_function_intern(p, outer, NULL)};
   int64_t v[2] = {n, n * SAMPLE_NS};
   pprof_label lb = {(uint32_t)pprof_intern(p, "loadctl.name"), (uint32_t)pprof_intern(p, name), 0, 0};
   ck_assert_int_eq(pprof_add_sample(p, st, 2, v, &lb, labelled ? 1 : 0), 0);
@@ -57,8 +58,8 @@ static void make_run(char *dir, int64_t work_samples, int with_window) {
   FILE *f = fopen(path, "w");
   for (int k = 0; k < 5; k++)
     for (int n = 0; n < 2; n++)
-      line(f, json_pack("{s:I,s:I,s:s,s:I}", "t", (json_int_t)k * 2000, "interval_ms", (json_int_t)2000, "name",
-                        n ? "B" : "A", "count", (json_int_t)200));
+      line(f, json_pack("{s:I,s:I,s:s,s:I}", "t", (json_int_t)k * 2000, "interval_ms", (json_int_t)2000,
+                        "name", n ? "B" : "A", "count", (json_int_t)200));
   fclose(f);
 }
 

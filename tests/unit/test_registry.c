@@ -92,7 +92,7 @@ START_TEST(cpu_saturation_streak) {
   for (int i = 1; i <= 4; i++, t += S) ck_assert(!registry_cpu_sample(w, 950, t));
   ck_assert(!registry_cpu_sample(w, 100, t - S / 2)); /* half a second after the last: ignored */
   ck_assert(!registry_cpu_sample(w, -1, t));          /* unknown (no whole interval yet): ignored */
-  ck_assert(registry_cpu_sample(w, 950, t));         /* the 5th in a row */
+  ck_assert(registry_cpu_sample(w, 950, t));          /* the 5th in a row */
   t += S;
   ck_assert(!registry_cpu_sample(w, 990, t)); /* the 6th: already warned for this streak */
   t += S;

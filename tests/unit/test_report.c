@@ -234,7 +234,8 @@ START_TEST(rebuild_equals_live) {
   json_t *sj = summary_json(re);
   json_t *pb = json_array_get(json_object_get(sj, "requests"), 1);
   ck_assert_str_eq(json_string_value(json_object_get(pb, "name")), "POST /b");
-  ck_assert_double_eq_tol(json_number_value(json_object_get(json_object_get(pb, "service"), "p50_ms")), 60.0, 0.1);
+  ck_assert_double_eq_tol(json_number_value(json_object_get(json_object_get(pb, "service"), "p50_ms")), 60.0,
+                          0.1);
   ck_assert_ptr_nonnull(json_object_get(json_object_get(sj, "totals"), "service"));
   json_decref(sj);
   ck_assert_int_eq(b->checks[0].fails, 20);
@@ -339,9 +340,9 @@ START_TEST(live_plain_and_tty) {
   for (int i = 0; i < 10; i++) stats_entry_record(oa, 50000, 50000);
   stats_entry_fail(oa, STATS_ERR_TIMEOUT, "timeout");
   odd->users = 3;
-  json_t *fs = json_pack("[{s:s,s:s,s:s,s:f,s:f},{s:s,s:n,s:s}]", "kind", "tail", "request", "POST /b", "function",
-                         "main.slow", "share", 0.71, "baseline_share", 0.02, "kind", "window", "request", "function",
-                         "runtime.gcBgMarkWorker");
+  json_t *fs = json_pack("[{s:s,s:s,s:s,s:f,s:f},{s:s,s:n,s:s}]", "kind", "tail", "request", "POST /b",
+                         "function", "main.slow", "share", 0.71, "baseline_share", 0.02, "kind", "window",
+                         "request", "function", "runtime.gcBgMarkWorker");
   buf = NULL;
   f = open_memstream(&buf, &len);
   ck_assert_int_eq(live_create(f, false, false, 10000000000LL, &lv), 0);
@@ -356,19 +357,23 @@ START_TEST(live_plain_and_tty) {
   thresholds_destroy(th);
   live_destroy(lv);
   fclose(f);
-  ck_assert_msg(strstr(buf, "[5s] users=3 rps=10.0 reqs=600 errors=1 (10.00%) p50=50.02ms") != NULL, "%s", buf);
+  ck_assert_msg(strstr(buf, "[5s] users=3 rps=10.0 reqs=600 errors=1 (10.00%) p50=50.02ms") != NULL, "%s",
+                buf);
   ck_assert_ptr_nonnull(strstr(buf, "summary after 4s (the whole run"));
-  ck_assert_msg(strstr(buf, "POST /b                                 200      50.0      20 (10.00%)") != NULL, "%s", buf);
-  ck_assert_ptr_nonnull(strstr(buf, "findings (2, strongest first; evidence in report.html)\n"
-                                    "  1. tail       POST /b: main.slow  71% vs 2%\n"
-                                    "  2. window     runtime.gcBgMarkWorker\n"));
+  ck_assert_msg(strstr(buf, "POST /b                                 200      50.0      20 (10.00%)") != NULL,
+                "%s", buf);
+  ck_assert_ptr_nonnull(strstr(buf,
+                               "findings (2, strongest first; evidence in report.html)\n"
+                               "  1. tail       POST /b: main.slow  71% vs 2%\n"
+                               "  2. window     runtime.gcBgMarkWorker\n"));
   ck_assert_ptr_nonnull(strstr(buf, "errors rate < 1%"));
   ck_assert(strstr(buf, "errors rate < 1%") < strstr(buf, "findings (")); /* after the thresholds */
   free(buf);
   json_decref(fs);
   /* worker CPU: on the plain line and the progress line, flagged when saturated; named at the end */
-  json_t *ws = json_pack("[{s:s,s:f,s:f,s:i},{s:s,s:f,s:f,s:i}]", "id", "w1", "cpu_mean_pct", 40.0, "cpu_max_pct",
-                         50.0, "cpu_hot_s", 0, "id", "w2", "cpu_mean_pct", 93.0, "cpu_max_pct", 97.0, "cpu_hot_s", 7);
+  json_t *ws =
+      json_pack("[{s:s,s:f,s:f,s:i},{s:s,s:f,s:f,s:i}]", "id", "w1", "cpu_mean_pct", 40.0, "cpu_max_pct",
+                50.0, "cpu_hot_s", 0, "id", "w2", "cpu_mean_pct", 93.0, "cpu_max_pct", 97.0, "cpu_hot_s", 7);
   buf = NULL;
   f = open_memstream(&buf, &len);
   ck_assert_int_eq(live_create(f, false, false, 10000000000LL, &lv), 0);
@@ -379,7 +384,8 @@ START_TEST(live_plain_and_tty) {
   live_destroy(lv);
   fclose(f);
   ck_assert_msg(strstr(buf, "max=50.02ms cpu=97%(w2) SATURATED\n") != NULL, "%s", buf);
-  ck_assert_ptr_nonnull(strstr(buf, "warning: worker w2 kept its engine threads above 90% CPU for 7s (max 97%)"));
+  ck_assert_ptr_nonnull(
+      strstr(buf, "warning: worker w2 kept its engine threads above 90% CPU for 7s (max 97%)"));
   ck_assert_ptr_null(strstr(buf, "worker w1 kept"));
   free(buf);
   buf = NULL;
@@ -461,8 +467,10 @@ START_TEST(history_and_compare) {
   ck_assert_int_eq(json_integer_value(json_object_get(res, "improvements")), 1);
   json_decref(res);
   /* errors jump from 0.2 % to 5 % with latency unchanged: a regression by the error-rate margin alone */
-  json_t *qa0 = json_array_get(json_object_get(a, "requests"), 0), *qb0 = json_array_get(json_object_get(b, "requests"), 0);
-  json_object_set_new(qb0, "rps", json_object_get(qa0, "rps") ? json_copy(json_object_get(qa0, "rps")) : json_real(0));
+  json_t *qa0 = json_array_get(json_object_get(a, "requests"), 0),
+         *qb0 = json_array_get(json_object_get(b, "requests"), 0);
+  json_object_set_new(qb0, "rps",
+                      json_object_get(qa0, "rps") ? json_copy(json_object_get(qa0, "rps")) : json_real(0));
   json_object_set_new(qa0, "error_rate", json_real(0.002));
   json_object_set_new(qb0, "error_rate", json_real(0.05));
   res = compare_summaries(a, b, m);
@@ -472,8 +480,9 @@ START_TEST(history_and_compare) {
   json_t *er = json_object_get(json_object_get(r0, "metrics"), "error_rate");
   ck_assert_str_eq(json_string_value(json_object_get(er, "verdict")), "worse");
   ck_assert_double_eq_tol(json_number_value(json_object_get(er, "change_points")), 4.8, 1e-9);
-  ck_assert_str_eq(json_string_value(json_object_get(json_object_get(json_object_get(r0, "metrics"), "p99_ms"),
-                                                     "verdict")), "same");
+  ck_assert_str_eq(json_string_value(
+                       json_object_get(json_object_get(json_object_get(r0, "metrics"), "p99_ms"), "verdict")),
+                   "same");
   json_decref(res);
   /* 0.2 % -> 0.6 %: tripled, but 0.4 points, inside the 0.5-point margin */
   json_object_set_new(qb0, "error_rate", json_real(0.006));

@@ -162,7 +162,8 @@ START_TEST(append_and_hlog_round_trip) {
     ck_assert_int_eq(e.start_ms, t0 + 1000 * k);
     ck_assert_int_eq(e.length_ms, 1000);
     if (!strncmp(e.tag, RUNDIR_HLOG_SERVICE, strlen(RUNDIR_HLOG_SERVICE))) {
-      const char *t = e.tag + strlen(RUNDIR_HLOG_SERVICE), *name = strcmp(t, "GET_/a") == 0 ? "GET /a" : "POST /b, x";
+      const char *t = e.tag + strlen(RUNDIR_HLOG_SERVICE),
+                 *name = strcmp(t, "GET_/a") == 0 ? "GET /a" : "POST /b, x";
       ck_assert_msg(strcmp(t, "GET_/a") == 0 || strcmp(t, "POST_/b__x") == 0, "tag %s", e.tag);
       ck_assert(hist_equal(e.hist, stats_entry_find(ivs[k], name)->service));
       service++;

@@ -30,7 +30,8 @@ static const char scenario[] =
     "  if env('LOADCTL_TEST_NOPE', 'dflt') ~= 'dflt' then error('env default') end\n"
     "  if type(e.time) ~= 'number' or e.status ~= 200 or not e.ok then error('response fields') end; "
     "local t = e.timings; if type(t) ~= 'table' or t ~= e.timings or t.waiting < 0 or t.blocked < 0 or "
-    "math.abs(t.duration - (t.sending + t.waiting + t.receiving)) > 1e-9 or math.abs(t.blocked + t.connecting + "
+    "math.abs(t.duration - (t.sending + t.waiting + t.receiving)) > 1e-9 or math.abs(t.blocked + "
+    "t.connecting + "
     "t.tls_handshaking + t.duration - e.time) > 1 or t.tls_handshaking ~= 0 then error('timings') end; "
     "local a, b = math.random(), math.random(6); if not (a >= 0 and a < 1 and b >= 1 and b <= 6 and b %% 1 "
     "== 0) then error('random') end\n"
@@ -110,18 +111,22 @@ static const char kinds_scenario[] =
     "   r.error_message:find(msg, 1, true) ~= nil) end\n"
     "task(1, function(vu)\n"
     "  check(http.get('/ok'), { ok = function(r) return is(r, nil, nil) and r.status == 200 end })\n"
-    "  check(http.get('http://127.0.0.1:%d/x'), { connect = function(r) return is(r, 'connect', '') and r.status == 0 end })\n"
+    "  check(http.get('http://127.0.0.1:%d/x'), { connect = function(r) return is(r, 'connect', '') and "
+    "r.status == 0 end })\n"
     "  check(http.get('/status/503'), { http5xx = function(r) return is(r, 'http5xx', 'HTTP 503') end })\n"
     "  check(http.get('/status/404'), { http4xx = function(r) return is(r, 'http4xx', 'HTTP 404') end })\n"
-    "  check(http.get('/status/404', { expect = 404 }), { expected = function(r) return is(r, nil, nil) end })\n"
-    "  check(http.get('/delay/2000', { timeout = '50ms' }), { timeout = function(r) return is(r, 'timeout', '') end })\n"
+    "  check(http.get('/status/404', { expect = 404 }), { expected = function(r) return is(r, nil, nil) end "
+    "})\n"
+    "  check(http.get('/delay/2000', { timeout = '50ms' }), { timeout = function(r) return is(r, 'timeout', "
+    "'') end })\n"
     "  check(http.get('/malformed'), { protocol = function(r) return is(r, 'protocol', '') end })\n"
     "  check(http.get('/reset'), { reset = function(r) return is(r, 'reset', '') end })\n"
     "end)\n";
 
 START_TEST(response_error_kinds) {
   static const char *const backends[] = {"h1", "curl"};
-  static const char *const names[] = {"ok", "connect", "http5xx", "http4xx", "expected", "timeout", "protocol", "reset"};
+  static const char *const names[] = {"ok",       "connect", "http5xx",  "http4xx",
+                                      "expected", "timeout", "protocol", "reset"};
   char src[4096];
   if (server_start() != 0) {
     fprintf(stderr, "test_script: testserver not built next to the test; skipped\n");
@@ -133,8 +138,9 @@ START_TEST(response_error_kinds) {
     ck_assert_int_gt(total->iterations, 0);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
       stats_check *c = stats_check_get(total, names[i]);
-      ck_assert_msg(c->passes == total->iterations && c->fails == 0, "%s backend, check %s: %lld passes %lld fails of %lld",
-                    backends[b], names[i], (long long)c->passes, (long long)c->fails, (long long)total->iterations);
+      ck_assert_msg(c->passes == total->iterations && c->fails == 0,
+                    "%s backend, check %s: %lld passes %lld fails of %lld", backends[b], names[i],
+                    (long long)c->passes, (long long)c->fails, (long long)total->iterations);
     }
     stats_entry *refused = stats_entry_find(total, "GET /x");
     ck_assert_ptr_nonnull(refused);
@@ -164,7 +170,8 @@ static const char groups_scenario[] =
     "end)\n";
 
 START_TEST(groups_name_requests) {
-  static const char *const names[] = {"checkout::GET /ok", "checkout::pay::pay", "checkout::after pay", "outside"};
+  static const char *const names[] = {"checkout::GET /ok", "checkout::pay::pay", "checkout::after pay",
+                                      "outside"};
   char src[2048];
   if (server_start() != 0) {
     fprintf(stderr, "test_script: testserver not built next to the test; skipped\n");
@@ -199,12 +206,15 @@ static const char auth_scenario[] =
     "options = { target = 'http://127.0.0.1:%d', users = 1, duration = '1s', http = 'h1' }\n"
     "local good = { user = 'user', password = 'pass' }\n"
     "task(1, function(vu)\n"
-    "  check(http.get('/basic', { auth = good }), { basic = function(r) return r.status == 200 and r.body == 'basic ok\\n' end })\n"
+    "  check(http.get('/basic', { auth = good }), { basic = function(r) return r.status == 200 and r.body == "
+    "'basic ok\\n' end })\n"
     "  check(http.get('/digest', { auth = { user = 'user', password = 'pass', type = 'digest' } }),\n"
     "        { digest = function(r) return r.status == 200 and r.body == 'digest ok\\n' end })\n"
-    "  check(http.get('/digest', { auth = { user = 'user', password = 'nope', type = 'digest' }, expect = 401 }),\n"
+    "  check(http.get('/digest', { auth = { user = 'user', password = 'nope', type = 'digest' }, expect = "
+    "401 }),\n"
     "        { ['digest refused'] = function(r) return r.status == 401 end })\n"
-    "  check(http.get('/basic', { expect = 401 }), { ['no auth'] = function(r) return r.status == 401 end })\n"
+    "  check(http.get('/basic', { expect = 401 }), { ['no auth'] = function(r) return r.status == 401 end "
+    "})\n"
     "  local ok, err = pcall(http.get, '/basic', { auth = { user = 'user', type = 'ntlm' } })\n"
     "  check(err, { ['bad auth'] = function(e) return not ok and e:find('auth must be', 1, true) end })\n"
     "  sleep(0.05)\n"

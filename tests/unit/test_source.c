@@ -392,7 +392,8 @@ START_TEST(bad_entries) {
   snprintf(o[1].type, sizeof o[1].type, "folded");
   snprintf(o[2].source, sizeof o[2].source, "pprof"); /* no url */
   ck_assert_int_eq(source_start(o, 3, dir, &set, err, sizeof err), 0);
-  ck_assert_ptr_nonnull(strstr(err, "profile[1]: source 'nonsense' is not supported here (pprof, command, file)"));
+  ck_assert_ptr_nonnull(
+      strstr(err, "profile[1]: source 'nonsense' is not supported here (pprof, command, file)"));
   ck_assert_ptr_nonnull(strstr(err, "profile[3]: pprof source needs url"));
   source_stop(set);
   ck_assert_int_eq(source_read_index(dir, &w, &n), 0);

@@ -21,7 +21,8 @@ START_TEST(err_names) {
   ck_assert_str_eq(stats_err_name(STATS_ERR_OTHER), "other");
   ck_assert_str_eq(stats_err_name(-1), "other");
   ck_assert_str_eq(stats_err_name(STATS_ERR_COUNT), "other");
-  for (int k = STATS_ERR_FIRST; k < STATS_ERR_COUNT; k++) ck_assert_int_eq(stats_err_parse(stats_err_name(k)), k);
+  for (int k = STATS_ERR_FIRST; k < STATS_ERR_COUNT; k++)
+    ck_assert_int_eq(stats_err_parse(stats_err_name(k)), k);
   ck_assert_int_eq(stats_err_parse("none"), STATS_ERR_NONE);
   ck_assert_int_eq(stats_err_parse("bogus"), STATS_ERR_NONE);
 }
@@ -37,20 +38,22 @@ START_TEST(err_kinds_match_docs) {
   FILE *f = fopen(path, "r");
   ck_assert_msg(f != NULL, "%s: cannot open (set LOADCTL_SRC)", path);
   while (fgets(line, sizeof line, f)) {
-    if (!strncmp(line, "### Error kinds", 15)) in_table = 1;
-    else if (in_table && !strncmp(line, "#", 1)) break;
+    if (!strncmp(line, "### Error kinds", 15))
+      in_table = 1;
+    else if (in_table && !strncmp(line, "#", 1))
+      break;
     if (!in_table || strncmp(line, "| `", 3)) continue;
     char *end = strchr(line + 3, '`');
     ck_assert_msg(end != NULL, "%s: malformed row %s", path, line);
     *end = '\0';
     ck_assert_msg(k < STATS_ERR_COUNT, "%s: kind '%s' is not in the code", path, line + 3);
-    ck_assert_msg(!strcmp(line + 3, stats_err_name(k)), "%s: row '%s' where the code has '%s'", path, line + 3,
-                  stats_err_name(k));
+    ck_assert_msg(!strcmp(line + 3, stats_err_name(k)), "%s: row '%s' where the code has '%s'", path,
+                  line + 3, stats_err_name(k));
     k++;
   }
   fclose(f);
-  ck_assert_msg(k == STATS_ERR_COUNT, "%s: the table lists %d kinds, the code has %d", path, k - STATS_ERR_FIRST,
-                STATS_ERR_COUNT - STATS_ERR_FIRST);
+  ck_assert_msg(k == STATS_ERR_COUNT, "%s: the table lists %d kinds, the code has %d", path,
+                k - STATS_ERR_FIRST, STATS_ERR_COUNT - STATS_ERR_FIRST);
 }
 END_TEST
 

@@ -169,7 +169,7 @@ static const struct {
     {"requests >= 200", 1, 200},
     {"requests count > 199", 1, 200},
     {"requests rate == 100", 1, 100},
-    {"checks rate > 0.4", 1, 0.45},            /* 9 of 20 passed */
+    {"checks rate > 0.4", 1, 0.45}, /* 9 of 20 passed */
     {"checks{name=ok} rate >= 90%", 1, 0.9},
     {"checks{name=bad} > 0.1", 0, 0.0},
     {"checks{name=absent} > 0.1", 0, NAN},
@@ -203,11 +203,9 @@ START_TEST(group_selector) {
     int ok;
     double value;
   } cases[] = {
-      {"requests{group=g} == 150", 1, 150},        /* g::C and g::h::D, not gx::E nor top */
-      {"requests{group=g::h} == 50", 1, 50},
-      {"max{group=g} < 21ms", 1, 20},
-      {"http_reqs{group:::g::h} count == 50", 1, 50},
-      {"errors{group=g} count == 0", 1, 0},
+      {"requests{group=g} == 150", 1, 150}, /* g::C and g::h::D, not gx::E nor top */
+      {"requests{group=g::h} == 50", 1, 50},          {"max{group=g} < 21ms", 1, 20},
+      {"http_reqs{group:::g::h} count == 50", 1, 50}, {"errors{group=g} count == 0", 1, 0},
       {"requests{group=nope} > 0", 0, NAN},
   };
   stats_interval *s;
@@ -215,7 +213,8 @@ START_TEST(group_selector) {
   const char *names[] = {"g::C", "g::h::D", "gx::E", "top"};
   for (int k = 0; k < 4; k++) {
     stats_entry *e = stats_entry_get(s, names[k], "GET");
-    for (int i = 0; i < (k == 0 ? 100 : 50); i++) stats_entry_record(e, (k + 1) * 10000, 0); /* C 10 ms, D 20 ms */
+    for (int i = 0; i < (k == 0 ? 100 : 50); i++)
+      stats_entry_record(e, (k + 1) * 10000, 0); /* C 10 ms, D 20 ms */
   }
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     thresholds *t;
@@ -225,7 +224,8 @@ START_TEST(group_selector) {
     const threshold *th = thresholds_get(t, 0);
     ck_assert(th->group);
     ck_assert_msg(ok == (bool)cases[c].ok, "%s: value %f", cases[c].expr, th->value);
-    if (!isnan(cases[c].value)) ck_assert_msg(fabs(th->value - cases[c].value) < 0.5, "%s: value %f", cases[c].expr, th->value);
+    if (!isnan(cases[c].value))
+      ck_assert_msg(fabs(th->value - cases[c].value) < 0.5, "%s: value %f", cases[c].expr, th->value);
     thresholds_destroy(t);
   }
   stats_destroy(s);

@@ -5,12 +5,12 @@
  * whether the session was resumed, the ALPN protocol and whether a client certificate came. */
 #include <arpa/inet.h>
 #include <check.h>
+#include <libgen.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#include <libgen.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -305,7 +305,7 @@ START_TEST(test_ca_file_verifies_name_and_address) {
   ck_assert_str_eq(s.sni, "localhost");
   connect_once(ctx, "127.0.0.1", s.port, &c);
   expect_echo(&c);
-  ck_assert_str_eq(s.sni, ""); /* no SNI for an address (RFC 6066) */
+  ck_assert_str_eq(s.sni, "");                    /* no SNI for an address (RFC 6066) */
   connect_once(ctx, "other.example", s.port, &c); /* the certificate does not name it */
   ck_assert_int_eq(c.failed, 1);
   ck_assert_msg(strstr(c.error, "hostname mismatch"), "error: %s", c.error);
@@ -480,7 +480,8 @@ START_TEST(test_h1_verifies_by_default) {
   h1_gets(&t, (http_client_options){0}, tls_path, 1, r); /* the system store does not know it */
   ck_assert_int_eq(r[0].status, 0);
   ck_assert_int_eq(r[0].error, STATS_ERR_TLS);
-  ck_assert_msg(strstr(r[0].message, "certificate verify failed: self-signed certificate"), "%s", r[0].message);
+  ck_assert_msg(strstr(r[0].message, "certificate verify failed: self-signed certificate"), "%s",
+                r[0].message);
   h1_gets(&t, (http_client_options){.insecure_tls = 1}, tls_path, 1, r);
   ck_assert_msg(r[0].status == 200, "%d %s", r[0].status, r[0].message);
   h1_gets(&t, (http_client_options){.tls_ca_file = bad_path}, tls_path, 1, r);
@@ -496,7 +497,8 @@ START_TEST(test_h1_alpn_timings_and_resumption) {
   static const char *const paths[] = {"/tls", "/close", "/tls"}; /* /close: the next request reconnects */
   tserver_start(&t, 0);
   h1_gets(&t, (http_client_options){.tls_ca_file = t.ca}, paths, 3, r);
-  for (int i = 0; i < 3; i++) ck_assert_msg(r[i].status == 200, "req %d: %d %s", i, r[i].status, r[i].message);
+  for (int i = 0; i < 3; i++)
+    ck_assert_msg(r[i].status == 200, "req %d: %d %s", i, r[i].status, r[i].message);
   ck_assert_str_eq(r[0].body, "resumed=0 alpn=http/1.1 client_cert=0\n");
   ck_assert_str_eq(r[2].body, "resumed=1 alpn=http/1.1 client_cert=0\n");
   ck_assert_int_gt(r[0].connect_ns, 0);

@@ -20,11 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_SPANS 256        /* planted spans kept for /debug/faults (a 6 s period: 25 min) */
-#define PERIOD_S 6           /* compact_cache every PERIOD_S seconds ... */
-#define BURN_S 2             /* ... for BURN_S seconds ... */
-#define BURN_THREADS 2       /* ... on this many threads */
-#define REQUEST_MAX 8192     /* request head bytes */
+#define MAX_SPANS 256    /* planted spans kept for /debug/faults (a 6 s period: 25 min) */
+#define PERIOD_S 6       /* compact_cache every PERIOD_S seconds ... */
+#define BURN_S 2         /* ... for BURN_S seconds ... */
+#define BURN_THREADS 2   /* ... on this many threads */
+#define REQUEST_MAX 8192 /* request head bytes */
 
 static volatile uint64_t sink;
 static pthread_mutex_t spans_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -92,8 +92,9 @@ static int send_all(int fd, const char *buf, size_t len) {
 
 static int reply(int fd, int status, const char *body) {
   char head[256];
-  int n = snprintf(head, sizeof head, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-                   status, status == 200 ? "OK" : "Not Found", strlen(body));
+  int n = snprintf(head, sizeof head,
+                   "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n", status,
+                   status == 200 ? "OK" : "Not Found", strlen(body));
   if (send_all(fd, head, (size_t)n) < 0) return -1;
   return send_all(fd, body, strlen(body));
 }
@@ -117,9 +118,11 @@ static int route(int fd, const char *head) {
   char method[8], target[512], body[MAX_SPANS * 48 + 64];
   if (sscanf(head, "%7s %511s", method, target) != 2) return -1;
   if (strncmp(target, "/api/thumb", 10) == 0) {
-    snprintf(body, sizeof body, "{\"thumb\":\"%016llx\"}", (unsigned long long)render_thumb(query_id(target)));
+    snprintf(body, sizeof body, "{\"thumb\":\"%016llx\"}",
+             (unsigned long long)render_thumb(query_id(target)));
   } else if (strncmp(target, "/api/meta", 9) == 0) {
-    snprintf(body, sizeof body, "{\"etag\":\"%016llx\"}", (unsigned long long)blend((uint64_t)query_id(target), 20000));
+    snprintf(body, sizeof body, "{\"etag\":\"%016llx\"}",
+             (unsigned long long)blend((uint64_t)query_id(target), 20000));
   } else if (strcmp(target, "/debug/faults") == 0) {
     faults_json(body, sizeof body);
   } else if (strcmp(target, "/debug/pid") == 0) {
@@ -195,9 +198,12 @@ int main(int argc, char **argv) {
   const char *addr = "127.0.0.1:8080", *admin = "127.0.0.1:6060";
   long duration_s = 300;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!strcmp(argv[i], "--addr")) addr = argv[i + 1];
-    else if (!strcmp(argv[i], "--admin-addr")) admin = argv[i + 1];
-    else if (!strcmp(argv[i], "--duration")) duration_s = strtol(argv[i + 1], NULL, 10);
+    if (!strcmp(argv[i], "--addr"))
+      addr = argv[i + 1];
+    else if (!strcmp(argv[i], "--admin-addr"))
+      admin = argv[i + 1];
+    else if (!strcmp(argv[i], "--duration"))
+      duration_s = strtol(argv[i + 1], NULL, 10);
     else {
       fprintf(stderr, "usage: faultnative [--addr A] [--admin-addr A] [--duration SECONDS]\n");
       return 1;
@@ -211,7 +217,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
-  fprintf(stderr, "faultnative: on %s, admin on %s, pid %ld, exits after %lds\n", addr, admin, (long)getpid(), duration_s);
+  fprintf(stderr, "faultnative: on %s, admin on %s, pid %ld, exits after %lds\n", addr, admin, (long)getpid(),
+          duration_s);
   alarm((unsigned)(duration_s > 0 ? duration_s : 300));
   accept_loop((void *)(intptr_t)app);
   return 0;
