@@ -190,11 +190,43 @@ static int on_cpu(ctx *c, const char *name, const char *frame, double wall_share
 
 /* ---------- tail: slow vs typical requests (CPU: kind tail; goroutine polls: kind wait) ---------- */
 
+/* A contrast of populations a and b and what its finding needs to say. */
+typedef struct naming {
+  corr_contrast r;
+  char fbuf[512];
+  const char *fn, *prof, *what, *kind; /* kind: NULL = the method's CPU kind (tail, endpoint) */
+  double sa, sb;
+} naming;
+
+/* Contrast a with b in set (CPU: corrstack; waits: corrwait over na vs nb requests) in the request's own
+ * call chain; 0 and *n filled when a frame was named, else -1. */
+static int contrast(ctx *c, int set, const char *name, unsigned char *a, unsigned char *b, corr_opts *o,
+                    double na, double nb, naming *n) {
+  corrstack *cs = &c->set[set];
+  chain_ctx h;
+  chain_init(&h, c, name);
+  o->context = in_chain;
+  o->context_arg = &h;
+  int rc =
+      set == SET_CPU ? corrstack_contrast(cs, a, b, o, &n->r) : corrwait_find(cs, a, b, o, na, nb, &n->r);
+  free(h.incl);
+  if (rc < 0 || n->r.fn < 0) return -1;
+  n->fn = corrstack_function(cs->names[n->r.fn], n->fbuf, sizeof n->fbuf);
+  n->prof = set == SET_CPU ? "cpu" : c->wait_profile;
+  const char *polled = strcmp(n->prof, "wall") ? "goroutine observations" : "wall-clock samples";
+  n->what = set == SET_CPU ? "CPU samples" : polled;
+  n->sa = n->r.a_fn / n->r.a_tot, n->sb = n->r.b_fn / n->r.b_tot;
+  n->kind = set == SET_CPU || (!n->r.gc && on_cpu(c, name, cs->names[n->r.fn], n->sa)) ? NULL
+            : n->r.gc                                                                  ? "alloc"
+                                                                                       : "wait";
+  return 0;
+}
+
 static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsigned char *b) {
   corrstack *cs = &c->set[set];
   const unsigned char *cls = c->cls[set];
   corr_opts o = {0};
-  corr_contrast r;
+  naming n;
   double same = 0;
   for (size_t i = 0; i < cs->n;
        i++) { /* baseline: the same request's typical samples when there are enough */
@@ -209,32 +241,16 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
   double na = (double)corrjoin_nslow_name(c->join, name);
   double nb = requests(c->in->intervals, o.skip_chain ? NULL : name) - na;
   if (set == SET_CPU && name) o.na = na, o.nb = nb;
-  chain_ctx h;
-  chain_init(&h, c, name);
-  o.context = in_chain;
-  o.context_arg = &h;
-  int rc = set == SET_CPU ? corrstack_contrast(cs, a, b, &o, &r) : corrwait_find(cs, a, b, &o, na, nb, &r);
-  free(h.incl);
-  if (rc < 0 || r.fn < 0) return;
-  char fbuf[512];
-  const char *fn = corrstack_function(cs->names[r.fn], fbuf, sizeof fbuf);
-  const char *prof = set == SET_CPU ? "cpu" : c->wait_profile;
-  const char *what = set == SET_CPU         ? "CPU samples"
-                     : strcmp(prof, "wall") ? "goroutine observations"
-                                            : "wall-clock samples";
-  double sa = r.a_fn / r.a_tot, sb = r.b_fn / r.b_tot;
+  if (contrast(c, set, name, a, b, &o, na, nb, &n) < 0) return;
   char ev[640];
   snprintf(ev, sizeof ev,
            "exemplar join (%s profile): %.0f %s of the %zu requests measured slow%s%s have %s on the stack "
            "(%.0f%%) vs %.0f%% of %.0f of requests measured typical%s; two-proportion z test p = %.2g",
-           prof, r.a_tot, what, corrjoin_nslow(c->join), name ? " of " : "", name ? name : "", fn, sa * 100,
-           sb * 100, r.b_tot, o.skip_chain ? " (all request names)" : "", r.p_value);
-  json_t *f = finding(set == SET_CPU || (!r.gc && on_cpu(c, name, cs->names[r.fn], sa)) ? "tail"
-                      : r.gc                                                            ? "alloc"
-                                                                                        : "wait",
-                      name, fn, sa, sb);
-  finish(f, "slow", r.a_tot, "typical", r.b_tot, r.p_value, r.path, prof,
-         3 + sa - sb - (set == SET_WAIT) * 0.25, ev);
+           n.prof, n.r.a_tot, n.what, corrjoin_nslow(c->join), name ? " of " : "", name ? name : "", n.fn,
+           n.sa * 100, n.sb * 100, n.r.b_tot, o.skip_chain ? " (all request names)" : "", n.r.p_value);
+  json_t *f = finding(n.kind ? n.kind : "tail", name, n.fn, n.sa, n.sb);
+  finish(f, "slow", n.r.a_tot, "typical", n.r.b_tot, n.r.p_value, n.r.path, n.prof,
+         3 + n.sa - n.sb - (set == SET_WAIT) * 0.25, ev);
   json_array_append_new(c->out, f);
 }
 
@@ -333,7 +349,7 @@ static int stands_out(const json_t *iv, const char *name, char *why, size_t whyl
 static void endpoint_one(ctx *c, int set, const char *name, unsigned char *a, unsigned char *b) {
   corrstack *cs = &c->set[set];
   corr_opts o = {.skip_chain = 1};
-  corr_contrast r;
+  naming n;
   char lt[160], ev[640];
   for (size_t i = 0; i < cs->n; i++) {
     a[i] = cs->s[i].name == name;
@@ -341,31 +357,15 @@ static void endpoint_one(ctx *c, int set, const char *name, unsigned char *a, un
   }
   if (!stands_out(c->in->intervals, name, lt, sizeof lt)) return;
   double na = requests(c->in->intervals, name), nb = requests(c->in->intervals, NULL) - na;
-  chain_ctx h;
-  chain_init(&h, c, name);
-  o.context = in_chain;
-  o.context_arg = &h;
-  int rc = set == SET_CPU ? corrstack_contrast(cs, a, b, &o, &r) : corrwait_find(cs, a, b, &o, na, nb, &r);
-  free(h.incl);
-  if (rc < 0 || r.fn < 0) return;
-  char fbuf[512];
-  const char *fn = corrstack_function(cs->names[r.fn], fbuf, sizeof fbuf);
-  const char *prof = set == SET_CPU ? "cpu" : c->wait_profile;
-  const char *what = set == SET_CPU         ? "CPU samples"
-                     : strcmp(prof, "wall") ? "goroutine observations"
-                                            : "wall-clock samples";
-  double sa = r.a_fn / r.a_tot, sb = r.b_fn / r.b_tot;
+  if (contrast(c, set, name, a, b, &o, na, nb, &n) < 0) return;
   snprintf(
       ev, sizeof ev,
       "per-request labels (%s profile): %.0f%% of %.0f %s of %s have %s on the stack vs %.0f%% of %.0f of "
       "the other requests%s; two-proportion z test p = %.2g",
-      prof, sa * 100, r.a_tot, what, name, fn, sb * 100, r.b_tot, lt, r.p_value);
-  json_t *f = finding(set == SET_CPU || (!r.gc && on_cpu(c, name, cs->names[r.fn], sa)) ? "endpoint"
-                      : r.gc                                                            ? "alloc"
-                                                                                        : "wait",
-                      name, fn, sa, sb);
-  finish(f, "request", r.a_tot, "other_requests", r.b_tot, r.p_value, r.path, prof,
-         2 + sa - sb - (set == SET_WAIT) * 0.25, ev);
+      n.prof, n.sa * 100, n.r.a_tot, n.what, name, n.fn, n.sb * 100, n.r.b_tot, lt, n.r.p_value);
+  json_t *f = finding(n.kind ? n.kind : "endpoint", name, n.fn, n.sa, n.sb);
+  finish(f, "request", n.r.a_tot, "other_requests", n.r.b_tot, n.r.p_value, n.r.path, n.prof,
+         2 + n.sa - n.sb - (set == SET_WAIT) * 0.25, ev);
   json_array_append_new(c->out, f);
 }
 
