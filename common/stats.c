@@ -115,7 +115,9 @@ static int grow(void **items, size_t *cap, size_t size) {
   return 0;
 }
 
-/* name, or a copy in buf with its secrets hidden (common/secret.h) when it may hold one. */
+/* name, or a copy in buf with its secrets hidden (common/secret.h) when it may hold one. Stored names
+ * are already hidden, so callers look the raw name up first and come here only on a miss: a name
+ * without a secret never pays for the scan. */
 static const char *visible(const char *name, char *buf, size_t size) {
   if (!name || (secret_count() == 0 && !strstr(name, "://"))) return name;
   snprintf(buf, size, "%s", name);
@@ -125,9 +127,10 @@ static const char *visible(const char *name, char *buf, size_t size) {
 
 stats_entry *stats_entry_get(stats_interval *s, const char *name, const char *method) {
   char shown[STATS_NAME_MAX];
-  stats_entry *e = stats_entry_find(s, name = visible(name, shown, sizeof shown));
+  stats_entry *e = stats_entry_find(s, name);
 
   if (e || !name) return e;
+  if ((name = visible(name, shown, sizeof shown)) == shown && (e = stats_entry_find(s, name))) return e;
   /* The last slot is kept for "(other)" so folding always succeeds. */
   if (s->nentries >= STATS_MAX_NAMES || (s->nentries >= STATS_MAX_NAMES - 1 && strcmp(name, OTHER_NAME)))
     return NULL;
@@ -147,9 +150,12 @@ stats_entry *stats_entry_get(stats_interval *s, const char *name, const char *me
 
 stats_check *stats_check_get(stats_interval *s, const char *name) {
   char shown[STATS_NAME_MAX];
-  if (!(name = visible(name, shown, sizeof shown))) return NULL;
-  for (size_t i = 0; i < s->nchecks; i++)
-    if (same_name(s->checks[i].name, name)) return &s->checks[i];
+  if (!name) return NULL;
+  for (int pass = 0; pass < 2; pass++) { /* the raw name, then (if it differs) the hidden one */
+    for (size_t i = 0; i < s->nchecks; i++)
+      if (same_name(s->checks[i].name, name)) return &s->checks[i];
+    if (pass == 0 && (name = visible(name, shown, sizeof shown)) != shown) break;
+  }
   if (s->nchecks >= STATS_MAX_NAMES) return NULL;
   if (s->nchecks == s->capchecks && grow((void **)&s->checks, &s->capchecks, sizeof *s->checks) < 0)
     return NULL;
