@@ -540,54 +540,6 @@ static int lock_one(ctx *c, const char *type) {
   return found;
 }
 
-/* ---------- run vs run ---------- */
-
-static double self_shares(const pprof_profile *p, json_t *m) {
-  double t = 0;
-  for (size_t i = 0; p->nsample_types && i < p->nsamples; i++) {
-    const char *fn = correlate_frame(p, &p->samples[i]);
-    json_object_set_new(
-        m, fn, json_real(json_number_value(json_object_get(m, fn)) + (double)p->samples[i].values[0]));
-    t += (double)p->samples[i].values[0];
-  }
-  return t;
-}
-
-int correlate_compare(const pprof_profile *base, const pprof_profile *cur, json_t *out) {
-  json_t *bm = json_object(), *cm = json_object();
-  double bt = self_shares(base, bm), ct = self_shares(cur, cm);
-  int added = 0;
-  const char *fn;
-  json_t *v;
-  if (bt >= CORRELATE_MIN_SAMPLES && ct >= CORRELATE_MIN_SAMPLES) json_object_foreach(cm, fn, v) {
-      double cx = json_number_value(v), bx = json_number_value(json_object_get(bm, fn));
-      double c = cx / ct, b = bx / bt, p = corrstack_ztest(cx, ct, bx, bt);
-      if (c - b < CORRELATE_MIN_DELTA / 2 || c < CORRELATE_MIN_RATIO * b || p >= CORRELATE_ALPHA) continue;
-      char ev[512];
-      snprintf(ev, sizeof ev,
-               "run vs run (profile diff): %s has %.0f%% of %.0f samples vs %.0f%% of %.0f in the base run; "
-               "two-proportion z test p = %.2g",
-               fn, c * 100, ct, b * 100, bt, p);
-      json_t *f = finding("regression", NULL, fn, c, b);
-      finish(f, "new", ct, "base", bt, p, json_pack("[s]", fn), "cpu", 0.5 + c - b, ev);
-      json_array_append_new(out, f);
-      added++;
-    }
-  json_decref(bm);
-  json_decref(cm);
-  return added;
-}
-
-int correlate_compare_runs(const char *base_dir, const char *cur_dir, json_t *out) {
-  pprof_profile *a = NULL, *b = NULL;
-  int rc = 0;
-  if (export_merge_run(base_dir, "cpu", &a) == 0 && export_merge_run(cur_dir, "cpu", &b) == 0)
-    rc = correlate_compare(a, b, out);
-  pprof_free(a);
-  pprof_free(b);
-  return rc;
-}
-
 /* ---------- driver ---------- */
 
 static int cmp_score(const void *x, const void *y) {

@@ -13,7 +13,7 @@
  *   window   - robust anomalous intervals (corrwin.h) vs the others: profile windows overlapping them
  *              against the rest, on all samples (labelled and unlabelled);
  *   lock     - mutex/block profiles: the function releasing a contended lock, and what runs under it;
- *   regression - run vs run (correlate_compare).
+ * Run vs run ("regression"/"improvement") is profdiff.h, called by `loadctl compare`.
  * Each finding: {"kind","request","function","path","share","baseline_share","window","samples":{..},
  * "p_value","evidence","profile","score"}, sorted strongest first; none below the constants below. */
 #ifndef LOADCTL_CORRELATE_H
@@ -81,15 +81,6 @@ int correlate_findings(const correlate_input *in, json_t **out);
  * compute the findings (*out, new array). Missing files mean fewer methods apply (not an error); a window
  * that does not decode is skipped. 0, -ENOMEM, or -errno when run_dir is unreadable (message in err). */
 int correlate_run(const char *run_dir, json_t **out, char *err, size_t errlen);
-
-/* Run vs run: functions whose share of cur exceeds their share of base (both with enough samples, value
- * index 0 of each). Appends "regression" findings to out (a JSON array). Returns how many were added, or
- * -ENOMEM. */
-int correlate_compare(const pprof_profile *base, const pprof_profile *cur, json_t *out);
-
-/* correlate_compare on two run directories' merged CPU profiles (export_merge_run). Returns findings added,
- * 0 when either run has no CPU profile, or -ENOMEM. For `loadctl compare BASE NEW`. */
-int correlate_compare_runs(const char *base_dir, const char *cur_dir, json_t *out);
 
 /* Everything the profile side adds to a finished run, in one call for the master loop and `loadctl report
  * DIR` (one end-of-run path): correlate_run -> *findings (new array, when findings is not NULL), the profile

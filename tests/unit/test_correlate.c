@@ -277,25 +277,6 @@ START_TEST(mutex_found) {
 }
 END_TEST
 
-START_TEST(compare_regression) {
-  pprof_profile *a = pprof_create("samples", "count"), *b = pprof_create("samples", "count");
-  add(a, "main.main;main.handler", 100, 0, NULL);
-  add(b, "main.main;main.handler", 100, 0, NULL);
-  add(b, "main.main;main.handler;main.slowPath", 50, 0, NULL);
-  json_t *out = json_array();
-  ck_assert_int_eq(correlate_compare(a, b, out), 1);
-  json_t *f = json_array_get(out, 0);
-  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "regression");
-  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.slowPath");
-  ck_assert_double_eq_tol(json_number_value(json_object_get(f, "share")), 50.0 / 150, 1e-3);
-  ck_assert_int_eq(correlate_compare(a, a, out), 0); /* same run: nothing */
-  ck_assert_uint_eq(json_array_size(out), 1);
-  json_decref(out);
-  pprof_free(a);
-  pprof_free(b);
-}
-END_TEST
-
 START_TEST(run_dir) {
   char dir[] = "/tmp/correlate_XXXXXX", path[256];
   ck_assert_ptr_nonnull(mkdtemp(dir));
@@ -354,12 +335,6 @@ START_TEST(run_dir) {
   ck_assert_int_eq(pprof_decode_file(path, &merged, err, sizeof err), 0);
   ck_assert_int_eq(pprof_total(merged, 0), 10 * 100 + 35 + 3 * 60 - 3 * 60); /* 100 + 3..4 per window */
   pprof_free(merged);
-  /* run vs run: the same run against itself shows no regression; against an empty dir nothing either */
-  json_t *reg = json_array();
-  ck_assert_int_eq(correlate_compare_runs(dir, dir, reg), 0);
-  ck_assert_int_eq(correlate_compare_runs("/nonexistent", dir, reg), 0);
-  ck_assert_uint_eq(json_array_size(reg), 0);
-  json_decref(reg);
   /* an empty run dir: no findings, no error */
   char empty[] = "/tmp/correlate_XXXXXX";
   ck_assert_ptr_nonnull(mkdtemp(empty));
@@ -696,7 +671,6 @@ int main(void) {
   tcase_add_test(tc, endpoint_found);
   tcase_add_test(tc, window_found);
   tcase_add_test(tc, mutex_found);
-  tcase_add_test(tc, compare_regression);
   tcase_add_test(tc, run_dir);
   tcase_add_test(tc, shop_fixtures);
   tcase_add_test(tc, shared_helper);
