@@ -105,7 +105,8 @@ static json_t *ticks_json(const report *r) {
     json_array_append_new(t, json_integer(ticks[i].start_ms + ticks[i].interval_ms));
     json_array_append_new(users, json_integer(ticks[i].users));
     json_array_append_new(rate, json_real(ticks[i].rate));
-    json_array_append_new(drop, json_integer(ticks[i].dropped));
+    double secs = ticks[i].interval_ms > 0 ? (double)ticks[i].interval_ms / 1000.0 : 1.0;
+    json_array_append_new(drop, json_real((double)ticks[i].dropped / secs));
   }
   json_object_set_new(o, "t", t);
   json_object_set_new(o, "users", users);
@@ -208,6 +209,7 @@ json_t *html_chart_data(const report *r) {
   json_object_set_new(d, "hist", all ? hist_json(all) : json_object());
   json_object_set_new(d, "ticks", ticks_json(r));
   json_object_set_new(d, "marks", marks_json(r));
+  json_object_set_new(d, "max_points", json_integer(REPORT_MAX_POINTS));
   if (all) hist_destroy(all);
   return d;
 }
@@ -267,7 +269,26 @@ static void header_and_cards(FILE *out, const report *r, const json_t *sum) {
   fputs("</div>\n", out);
 }
 
-static void charts(FILE *out, const json_t *sum) {
+/* Said under the time charts of a run long enough for its older intervals to be merged into buckets. */
+static void merged_note(FILE *out, const report *r) {
+  const report_tick *ticks;
+  size_t n = report_ticks(r, &ticks), k = 0;
+  int64_t merged = report_merged_intervals(r);
+
+  if (merged == 0) return;
+  while (k < n && ticks[k].intervals > 1) k++;
+  fprintf(
+      out,
+      "<p class=\"note\" id=\"merged-note\">This run has more intervals than the %d points a chart keeps: "
+      "the first %.0f s (%lld intervals) are drawn as buckets of 2 to %lld intervals, the rest at full "
+      "resolution. A bucket's rates are its average, its max the true maximum, and its p50/p95/p99 the "
+      "highest of its intervals' values (an upper envelope); summary.json and the tables are exact.</p>\n",
+      REPORT_MAX_POINTS,
+      k ? (double)(ticks[k - 1].start_ms + ticks[k - 1].interval_ms - ticks[0].start_ms) / 1000.0 : 0,
+      (long long)merged, (long long)(n ? ticks[0].intervals : 0));
+}
+
+static void charts(FILE *out, const report *r, const json_t *sum) {
   const json_t *reqs = json_object_get(sum, "requests");
   size_t i;
   json_t *q;
@@ -284,7 +305,9 @@ static void charts(FILE *out, const json_t *sum) {
     html_escape(out, jstr(q, "name", ""));
     fputs("</option>", out);
   }
-  fputs("</select></h2><div data-chart=\"latency\"></div></section>\n", out);
+  fputs("</select></h2><div data-chart=\"latency\"></div>", out);
+  merged_note(out, r);
+  fputs("</section>\n", out);
   fputs(
       "<div class=\"row2\"><section><h2>Latency distribution (percentiles, log scale)</h2>"
       "<div data-chart=\"dist\"></div></section>\n<section><h2>Latency histogram (log buckets)</h2>"
@@ -608,7 +631,7 @@ int html_write(const report *r, const char *dir, FILE *out) {
   snprintf(title, sizeof title, "loadctl report: %s", jstr(json_object_get(sum, "run"), "scenario", "run"));
   html_begin(out, title);
   header_and_cards(out, r, sum);
-  charts(out, sum);
+  charts(out, r, sum);
   requests_table(out, sum);
   groups_table(out, sum);
   thresholds_table(out, sum);

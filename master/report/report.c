@@ -88,6 +88,7 @@ static int push_point(series *s, const stats_interval *iv, const hist *lat, int6
   p->interval_ms = iv->interval_ms;
   p->count = count;
   p->errors = errors;
+  p->intervals = 1;
   p->p50_ms = rundir_pct_ms(lat, 50);
   p->p90_ms = rundir_pct_ms(lat, 90);
   p->p95_ms = rundir_pct_ms(lat, 95);
@@ -123,6 +124,75 @@ static int add_series(report *r, const stats_interval *iv) {
   return rc;
 }
 
+/* ---- bounded series: the older half merged pairwise when REPORT_MAX_POINTS is reached ---- */
+
+static double hi(double a, double b) {
+  return a > b ? a : b;
+}
+
+/* Fold src (a later point of the same series) into dst; percentiles as the upper envelope. */
+static void merge_point(report_point *dst, const report_point *src) {
+  int64_t count = dst->count + src->count;
+
+  if (count > 0)
+    dst->mean_ms = (dst->mean_ms * (double)dst->count + src->mean_ms * (double)src->count) / (double)count;
+  if (dst->count == 0) {
+    dst->p50_ms = src->p50_ms, dst->p90_ms = src->p90_ms, dst->p95_ms = src->p95_ms,
+    dst->p99_ms = src->p99_ms;
+  } else if (src->count > 0) {
+    dst->p50_ms = hi(dst->p50_ms, src->p50_ms), dst->p90_ms = hi(dst->p90_ms, src->p90_ms);
+    dst->p95_ms = hi(dst->p95_ms, src->p95_ms), dst->p99_ms = hi(dst->p99_ms, src->p99_ms);
+  }
+  dst->max_ms = hi(dst->max_ms, src->max_ms);
+  dst->count = count;
+  dst->errors += src->errors;
+  dst->intervals += src->intervals;
+}
+
+static void merge_tick(report_tick *dst, const report_tick *src) {
+  dst->interval_ms = src->start_ms + src->interval_ms - dst->start_ms;
+  if (src->users > dst->users) dst->users = src->users;
+  dst->rate = hi(dst->rate, src->rate);
+  dst->dropped += src->dropped;
+  dst->iterations += src->iterations;
+  dst->intervals += src->intervals;
+}
+
+/* Re-bucket the points of s that start before boundary_ms onto the nb merged ticks (same grid for every
+ * series, so the charts can align names on the "(all)" times); later points move down unchanged. */
+static void compact_series(series *s, const report_tick *ticks, size_t nb, int64_t boundary_ms) {
+  size_t out = 0, i = 0, b = 0;
+
+  for (; i < s->n && s->pts[i].start_ms < boundary_ms; i++) {
+    report_point p = s->pts[i];
+    while (b + 1 < nb && ticks[b + 1].start_ms <= p.start_ms) b++;
+    if (out > 0 && s->pts[out - 1].start_ms == ticks[b].start_ms) {
+      merge_point(&s->pts[out - 1], &p);
+      continue;
+    }
+    p.start_ms = ticks[b].start_ms;
+    p.interval_ms = ticks[b].interval_ms;
+    s->pts[out++] = p;
+  }
+  memmove(s->pts + out, s->pts + i, (s->n - i) * sizeof *s->pts);
+  s->n = out + (s->n - i);
+}
+
+/* Merge the older half of the ticks pairwise and every series onto the new grid. */
+static void compact(report *r) {
+  size_t half = r->nticks / 2 & ~(size_t)1, nb = half / 2;
+  int64_t boundary_ms = r->ticks[half].start_ms;
+
+  for (size_t i = 0; i < nb; i++) {
+    r->ticks[i] = r->ticks[2 * i];
+    merge_tick(&r->ticks[i], &r->ticks[2 * i + 1]);
+  }
+  memmove(r->ticks + nb, r->ticks + half, (r->nticks - half) * sizeof *r->ticks);
+  r->nticks -= half - nb;
+  compact_series(&r->all, r->ticks, nb, boundary_ms);
+  for (size_t i = 0; i < r->nnames; i++) compact_series(&r->names[i], r->ticks, nb, boundary_ms);
+}
+
 int report_add_interval(report *r, const stats_interval *iv) {
   report_tick *t;
   int rc = stats_merge(r->cum, iv);
@@ -143,7 +213,10 @@ int report_add_interval(report *r, const stats_interval *iv) {
   t->rate = iv->rate;
   t->dropped = iv->dropped;
   t->iterations = iv->iterations;
-  return add_series(r, iv);
+  t->intervals = 1;
+  rc = add_series(r, iv);
+  if (rc == 0 && r->nticks >= REPORT_MAX_POINTS) compact(r);
+  return rc;
 }
 
 const stats_interval *report_cumulative(const report *r) {
@@ -165,6 +238,14 @@ int64_t report_start_ms(const report *r) {
 size_t report_ticks(const report *r, const report_tick **out) {
   *out = r->ticks;
   return r->nticks;
+}
+
+int64_t report_merged_intervals(const report *r) {
+  int64_t merged = 0;
+
+  for (size_t i = 0; i < r->nticks; i++)
+    if (r->ticks[i].intervals > 1) merged += r->ticks[i].intervals;
+  return merged;
 }
 
 size_t report_series(const report *r, long name_index, const report_point **out) {

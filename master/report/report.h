@@ -26,17 +26,29 @@
 
 typedef struct report report;
 
-/* One point of a per-name time series (one per name per interval); plain data for html/summary. */
+/* Points kept per series (and ticks kept): a run longer than this many intervals has its older half
+ * merged pairwise into coarser buckets whenever the count reaches it, so the newest intervals stay at full
+ * resolution, older ones are 2, 4, 8 ... intervals wide, the whole run stays covered and the master's
+ * memory for the charts is bounded whatever the run's length. */
+#define REPORT_MAX_POINTS 1024
+
+/* One point of a per-name time series (one per name per interval, or a bucket of `intervals` merged
+ * intervals); plain data for html/summary. A bucket's count, errors and mean are exact over its intervals
+ * and max_ms is their true maximum; its percentiles are the highest of its intervals' percentiles (an
+ * upper envelope: per-interval histograms are not kept). */
 typedef struct report_point {
   int64_t start_ms, interval_ms;
   int64_t count, errors;
+  int64_t intervals;
   double p50_ms, p90_ms, p95_ms, p99_ms, max_ms, mean_ms;
 } report_point;
 
-/* One interval's run-level values. */
+/* One interval's run-level values (a bucket of `intervals` intervals once merged: dropped and iterations
+ * summed, users and rate the highest level seen). */
 typedef struct report_tick {
   int64_t start_ms, interval_ms;
   int64_t users, dropped, iterations;
+  int64_t intervals;
   double rate;
 } report_tick;
 
@@ -54,7 +66,10 @@ const stats_interval *report_cumulative(const report *r);
  * the planned duration (the last grid slot then only holds requests that completed after the end). */
 double report_duration_s(const report *r);
 int64_t report_start_ms(const report *r);
+/* Ticks (one per interval or bucket, oldest first; at most REPORT_MAX_POINTS). */
 size_t report_ticks(const report *r, const report_tick **out);
+/* Intervals folded into buckets of more than one so far (0 while the run is at full resolution). */
+int64_t report_merged_intervals(const report *r);
 /* Series of one name (index into report_cumulative()->entries order), or the "(all)" series for -1. */
 size_t report_series(const report *r, long name_index, const report_point **out);
 

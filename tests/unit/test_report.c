@@ -1,8 +1,9 @@
 /* test_report.c - the end-of-run report: summary.json schema (keys and types) and numbers, stats.csv and
  * failures.csv headers exactly as locust's, the plug-in points (findings, HTML sections, sections/ files),
  * the rebuild from a run directory (equal to the live report; truncated last line tolerated), the live
- * view in both modes, history index, compare verdicts. */
+ * view in both modes, history index, compare verdicts, a long run's chart points bounded. */
 #include <check.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -495,6 +496,95 @@ START_TEST(history_and_compare) {
 }
 END_TEST
 
+/* One interval of a long run: "GET /a" 20 requests at 5 ms (at 500 ms in interval `spike`); "GET /late"
+ * only from interval late_from on. */
+static stats_interval *long_interval(int k, int spike, int late_from) {
+  stats_interval *s;
+  ck_assert_int_eq(stats_create(&s, 1790000000000LL + 1000LL * k, 1000), 0);
+  stats_entry *a = stats_entry_get(s, "GET /a", "GET");
+  for (int i = 0; i < 20; i++) stats_entry_record(a, k == spike ? 500000 : 5000, k == spike ? 500000 : 5000);
+  if (k >= late_from) stats_entry_record(stats_entry_get(s, "GET /late", "GET"), 2000, 2000);
+  s->users = k == spike ? 99 : 10;
+  return s;
+}
+
+static size_t used_bytes(void) {
+  struct mallinfo2 mi = mallinfo2();
+  return mi.uordblks;
+}
+
+/* A run of 8,000 intervals: the ticks and every series stay within REPORT_MAX_POINTS (and the heap does
+ * not grow over the last 4,000), the newest half is at full resolution, the buckets cover the whole run
+ * contiguously with the exact counts, a name's buckets sit on the "(all)" grid, and the spike survives in
+ * its bucket's max and p99 envelope. */
+START_TEST(long_run_points_bounded) {
+  const int total = 8000, spike = 100, late_from = 3001;
+  report *rep;
+  const report_tick *ticks;
+  const report_point *pts;
+  size_t mem_half = 0;
+  char err[512] = "";
+
+  ck_assert_int_eq(report_create(&rep), 0);
+  for (int k = 0; k < total; k++) {
+    stats_interval *iv = long_interval(k, spike, late_from);
+    ck_assert_int_eq(report_add_interval(rep, iv), 0);
+    stats_destroy(iv);
+    if (k == total / 2) mem_half = used_bytes();
+  }
+  ck_assert_msg(used_bytes() <= mem_half + 16384, "heap grew %zu -> %zu bytes", mem_half, used_bytes());
+  size_t n = report_ticks(rep, &ticks);
+  ck_assert_uint_le(n, REPORT_MAX_POINTS);
+  ck_assert_uint_ge(n, REPORT_MAX_POINTS / 2);
+  int64_t sum_iv = 0;
+  for (size_t i = 0; i < n; i++) {
+    sum_iv += ticks[i].intervals;
+    if (i + 1 < n) ck_assert_int_eq(ticks[i].start_ms + ticks[i].interval_ms, ticks[i + 1].start_ms);
+  }
+  ck_assert_int_eq(sum_iv, total);
+  ck_assert_int_eq(ticks[0].start_ms, 1790000000000LL);
+  ck_assert_int_eq(ticks[n - 1].start_ms + ticks[n - 1].interval_ms, 1790000000000LL + 1000LL * total);
+  for (size_t i = n - REPORT_MAX_POINTS / 2; i < n; i++) ck_assert_int_eq(ticks[i].intervals, 1);
+  ck_assert_int_gt(report_merged_intervals(rep), 0);
+
+  size_t na = report_series(rep, -1, &pts);
+  ck_assert_uint_eq(na, n);
+  int64_t count = 0;
+  for (size_t i = 0; i < na; i++) {
+    ck_assert_int_eq(pts[i].start_ms, ticks[i].start_ms);
+    count += pts[i].count;
+    if (ticks[i].start_ms <= 1790000000000LL + 1000LL * spike &&
+        1790000000000LL + 1000LL * spike < ticks[i].start_ms + ticks[i].interval_ms) {
+      ck_assert_int_gt(pts[i].intervals, 1);
+      ck_assert_double_ge(pts[i].max_ms, 499.0);
+      ck_assert_double_ge(pts[i].p99_ms, 499.0);
+      ck_assert_int_eq(ticks[i].users, 99);
+    } else {
+      ck_assert_double_lt(pts[i].p99_ms, 6.0);
+    }
+  }
+  ck_assert_int_eq(count, 20LL * total + (total - late_from)); /* "(all)" has both names */
+
+  size_t nl = report_series(rep, 1, &pts), j = 0;
+  ck_assert_str_eq(report_cumulative(rep)->entries[1].name, "GET /late");
+  ck_assert_uint_le(nl, REPORT_MAX_POINTS);
+  count = 0;
+  for (size_t i = 0; i < nl; i++) {
+    while (j < n && ticks[j].start_ms != pts[i].start_ms) j++;
+    ck_assert_msg(j < n, "point %zu of GET /late is off the (all) grid", i);
+    ck_assert_int_eq(pts[i].interval_ms, ticks[j].interval_ms);
+    count += pts[i].count;
+  }
+  ck_assert_int_eq(count, total - late_from);
+
+  ck_assert_int_eq(report_write(rep, root, err, sizeof err), 0);
+  char *html = slurp(root, RUNDIR_HTML);
+  ck_assert_ptr_nonnull(strstr(html, "id=\"merged-note\""));
+  free(html);
+  report_destroy(rep);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("report");
   TCase *tc = tcase_create("core");
@@ -507,6 +597,7 @@ int main(void) {
   tcase_add_test(tc, rebuild_truncated_last_line);
   tcase_add_test(tc, live_plain_and_tty);
   tcase_add_test(tc, history_and_compare);
+  tcase_add_test(tc, long_run_points_bounded);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -253,7 +253,7 @@ var loadctl = (function () {
       s.push({name: 'target rate /s', color: PAL[3], y: D.ticks.rate});
     }
     if (D.ticks.dropped.some(function (v) { return v > 0; })) {
-      s.push({name: 'dropped', color: PAL[1], y: D.ticks.dropped});
+      s.push({name: 'dropped /s', color: PAL[1], y: D.ticks.dropped});
     }
     return {kind: 'users', x: rel(D.ticks.t), series: s, marks: marks()};
   }
@@ -330,7 +330,7 @@ var loadctl = (function () {
     d.ticks.t.push(t);
     d.ticks.users.push(iv.users);
     d.ticks.rate.push(iv.rate);
-    d.ticks.dropped.push(iv.dropped);
+    d.ticks.dropped.push(iv.dropped / secs);
   }
 
   function redrawOnResize(getData) {

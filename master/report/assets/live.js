@@ -9,6 +9,7 @@
   var model = 'closed';
   var ended = false;
   var changes = [];
+  var rebasing = false;
   var $ = function (id) { return document.getElementById(id); };
   var fmt = loadctl.fmt, esc = loadctl.esc;
 
@@ -84,9 +85,21 @@
     }, 'no failures');
   }
 
+  // Past twice the points the master keeps per series, take its merged series again (bounded page memory).
+  function rebase() {
+    if (D.all.t.length <= 2 * (D.max_points || 1024) || rebasing) return;
+    rebasing = true;
+    json('/api/chart').then(function (d) {
+      d.marks = D.marks;
+      D = d;
+      loadctl.draw(D, true);
+    }).catch(function () {}).then(function () { rebasing = false; });
+  }
+
   function showInterval(iv) {
     loadctl.append(D, iv);
     loadctl.draw(D, true);
+    rebase();
     $('state').textContent = iv.state;
     $('elapsed').textContent = loadctl.fmtT(Math.round(iv.elapsed_s));
     $('c-users').textContent = model == 'open' ? fmt(iv.rate) : iv.users;
