@@ -294,9 +294,9 @@ out:
 
 /* ---------- HTML ---------- */
 
-/* flame_css and flame_js: master/profile/assets/flame.{css,js}, embedded at build time by cmake/embed.cmake.
+/* flame_css, flame_js, flame_sunburst_js: master/profile/assets/flame.{css,js}, sunburst.js, embedded at build time by cmake/embed.cmake.
  */
-extern const char flame_css[], flame_js[];
+extern const char flame_css[], flame_js[], flame_sunburst_js[];
 
 /* data[key] when it is a string, else fallback (static text, no markup). */
 static const char *text_or(const json_t *data, const char *key, const char *fallback) {
@@ -311,11 +311,13 @@ int flame_write_html(FILE *out, const json_t *data) {
       out,
       "<section id=\"profile\" class=\"lc-prof\"><h2>Profile (%s)</h2><style>%s</style>\n"
       "<p>Profile type <select id=\"lc-type\"></select> <span id=\"lc-unit\" class=\"lc-note\"></span> "
-      "<span class=\"lc-note\">(flame graph, treemap, call graph and top functions)</span></p>\n"
+      "<span class=\"lc-note\">(flame graph, treemap, sunburst, call graph and top functions)</span></p>\n"
       "<h3>Flame graph</h3><div id=\"lc-flame\"></div>\n"
       "<h3>Differential flame graph: %s</h3><p class=\"lc-note\">%s</p><div id=\"lc-diff\">"
       "</div>\n<h3>Per-request flame graph</h3><select id=\"lc-req-sel\"></select><div id=\"lc-req\"></div>\n"
-      "<h3>Treemap of self time</h3><div id=\"lc-tree\"></div>\n<h3>Call graph (top functions)</h3>"
+      "<div class=\"lc-row\"><div><h3>Treemap of self time</h3><div id=\"lc-tree\"></div></div>"
+      "<div><h3>Sunburst of the call tree</h3><div id=\"lc-sun\"></div></div></div>\n"
+      "<h3>Call graph (top functions)</h3>"
       "<div id=\"lc-cg\"></div>\n<h3>Top functions</h3><div id=\"lc-top\"></div>\n"
       "<script type=\"application/json\" id=\"lc-prof-data\">%s</script>\n<script>",
       json_string_value(json_object_get(data, "unit")) ? json_string_value(json_object_get(data, "unit"))
@@ -325,6 +327,7 @@ int flame_write_html(FILE *out, const json_t *data) {
               "width = slow requests' samples; red = larger share in slow requests, blue = larger share in "
               "typical ones"),
       js);
+  fputs(flame_sunburst_js, out);
   fputs(flame_js, out);
   fputs("</script></section>\n", out);
   free(js);

@@ -236,6 +236,10 @@ START_TEST(html_in_chromium) {
   ck_assert_ptr_nonnull(strstr(dom, "main.fraudScore"));
   ck_assert_ptr_nonnull(strstr(dom, "rgb(255,")); /* diff graph: something redder in slow requests */
   ck_assert_ptr_nonnull(strstr(dom, "<option value=\"GET /api/books\">"));
+  /* the sunburst: one arc per call-tree node, the root's callees in the first ring */
+  ck_assert_ptr_nonnull(strstr(dom, "class=\"lc-sun\""));
+  ck_assert_ptr_nonnull(strstr(dom, "data-name=\"main.fraudScore\""));
+  ck_assert_ptr_nonnull(strstr(dom, "data-name=\"runtime.gcBgMarkWorker\""));
   unlink(cmd);
   pprof_free(p);
   pprof_free(slow);

@@ -16,6 +16,6 @@ function $(id){return document.getElementById(id);}
 var TY={cpu:{label:'CPU',unit:D.unit,flame:D.flame,top:D.top,edges:D.edges}},CUR=TY.cpu,ts=$('lc-type');
 for(var k in D.types||{})TY[k]=D.types[k];
 Object.keys(TY).forEach(function(k){H('option',{value:k,textContent:k+' \u2014 '+TY[k].label+' ('+TY[k].unit+')'},ts);});
-function show(k){CUR=TY[k];$('lc-unit').textContent='value: '+(CUR.value||CUR.unit)+', unit: '+CUR.unit;flame($('lc-flame'),CUR.flame,false);treemap($('lc-tree'),CUR.top);callgraph($('lc-cg'),CUR.top,CUR.edges);table($('lc-top'),CUR.top);}
+function show(k){CUR=TY[k];$('lc-unit').textContent='value: '+(CUR.value||CUR.unit)+', unit: '+CUR.unit;flame($('lc-flame'),CUR.flame,false);treemap($('lc-tree'),CUR.top);lcSunburst($('lc-sun'),CUR.flame,warm);callgraph($('lc-cg'),CUR.top,CUR.edges);table($('lc-top'),CUR.top);}
 ts.addEventListener('change',function(){show(ts.value);});
 if(D.diff)flame($('lc-diff'),D.diff,true);else $('lc-diff').textContent='no traced slow/typical samples in this run';var names=Object.keys(D.requests||{}).sort(),sel=$('lc-req-sel');if(!names.length){sel.style.display='none';$('lc-req').textContent='no samples labelled loadctl.name / k6.name';}else{names.forEach(function(n){H('option',{value:n,textContent:n},sel);});sel.addEventListener('change',function(){flame($('lc-req'),D.requests[sel.value],false);});flame($('lc-req'),D.requests[names[0]],false);}var h=(location.hash.match(/type=(\w+)/)||[])[1];ts.value=TY[h]?h:'cpu';show(ts.value);document.documentElement.setAttribute('data-profile','ok');})();
