@@ -294,7 +294,8 @@ out:
 
 /* ---------- HTML ---------- */
 
-/* flame_css, flame_js, flame_sunburst_js: master/profile/assets/flame.{css,js}, sunburst.js, embedded at build time by cmake/embed.cmake.
+/* flame_css, flame_js, flame_sunburst_js: master/profile/assets/flame.{css,js}, sunburst.js, embedded at
+ * build time by cmake/embed.cmake.
  */
 extern const char flame_css[], flame_js[], flame_sunburst_js[];
 
