@@ -112,9 +112,12 @@ int k6exec_read(lua_State *L, int t, options *o, char *why, size_t len) {
   return 0;
 }
 
-int64_t k6exec_quota(const options *o, int64_t vu_id) {
-  int64_t vus = (int64_t)o->users, j = vu_id - 1;
+int64_t k6exec_share(int64_t iterations, int per_vu, int64_t vus, int64_t j) {
   if (j < 0 || j >= vus) return 0;
-  if (o->iterations_per_vu) return o->iterations;
-  return o->iterations * (j + 1) / vus - o->iterations * j / vus;
+  if (per_vu) return iterations;
+  return iterations * (j + 1) / vus - iterations * j / vus;
+}
+
+int64_t k6exec_quota(const options *o, int64_t vu_id) {
+  return k6exec_share(o->iterations, o->iterations_per_vu, (int64_t)o->users, vu_id - 1);
 }

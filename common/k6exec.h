@@ -20,5 +20,7 @@ int k6exec_read(lua_State *L, int t, options *o, char *why, size_t len);
  * its own o->iterations (per-vu-iterations), or its part of o->iterations split so that the parts of
  * VUs 1..users add up to it exactly (shared-iterations). */
 int64_t k6exec_quota(const options *o, int64_t vu_id);
+/* The same for the VU with 0-based index j of vus: iterations each (per_vu) or its exact part of them. */
+int64_t k6exec_share(int64_t iterations, int per_vu, int64_t vus, int64_t j);
 
 #endif

@@ -651,6 +651,17 @@ out:
   return rc;
 }
 
+size_t options_stage_list(const options *o, options_stage *out) {
+  double target = o->model == OPTIONS_OPEN ? o->rate : o->users;
+  if (o->nstages > 0) {
+    memcpy(out, o->stages, o->nstages * sizeof *out);
+    return o->nstages;
+  }
+  out[0] = (options_stage){.duration_ns = 0, .target = target};
+  out[1] = (options_stage){.duration_ns = o->duration_ns, .target = target};
+  return 2;
+}
+
 int options_load_file(const char *path, options *out, char *err, size_t errlen) {
   FILE *f;
   char *buf = NULL;

@@ -13,6 +13,7 @@
 #define OPTIONS_MAX_TASKS 256
 #define OPTIONS_MAX_REDIRECTS 50
 #define OPTIONS_MAX_H2_CONNECTIONS 1024 /* per origin per engine thread */
+#define OPTIONS_MAX_SCENARIOS 16
 
 enum options_model { OPTIONS_CLOSED = 0, OPTIONS_OPEN = 1 };
 
@@ -70,6 +71,11 @@ typedef struct options {
   int64_t iterations;      /* count executors (common/k6exec.h): iterations in all, or per VU; 0 = by time */
   int iterations_per_vu;   /* per-vu-iterations: each VU runs `iterations` */
 } options;
+
+/* The run's stage list: o's stages, or one constant stage of users (closed) or rate (open) lasting
+ * the duration, as {0 s, target}, {duration, target}. out holds OPTIONS_MAX_STAGES; returns the count.
+ * The one place a stage list is made from options (master, engine and check all use it). */
+size_t options_stage_list(const options *o, options_stage *out);
 
 /* Load path (source read from disk) into *out. On error returns negative errno and writes a message
  * naming file:line into err (e.g. "checkout.lua:12: unknown option 'user' (did you mean 'users'?)"). */

@@ -102,18 +102,6 @@ static void send_error(master *m, const char *worker_id, int code, const char *t
   send_to(m, &x, worker_id);
 }
 
-size_t master_run_stages(const options *o, options_stage *out) {
-  double target = o->model == OPTIONS_OPEN ? o->rate : o->users;
-
-  if (o->nstages > 0) {
-    memcpy(out, o->stages, o->nstages * sizeof *out);
-    return o->nstages;
-  }
-  out[0] = (options_stage){.duration_ns = 0, .target = target};
-  out[1] = (options_stage){.duration_ns = o->duration_ns, .target = target};
-  return 2;
-}
-
 static int64_t run_length_ns(const master *m) {
   int64_t ns = 0;
   for (size_t i = 0; i < m->nstages; i++) ns += m->stages[i].duration_ns;
@@ -714,7 +702,7 @@ int master_run(const master_config *cfg) {
 
   if (!m) return 2;
   m->cfg = cfg;
-  m->nstages = master_run_stages(cfg->opt, m->stages);
+  m->nstages = options_stage_list(cfg->opt, m->stages);
   m->act = calloc(MAX_WORKERS, sizeof *m->act);
   make_run_id(m);
   rc = m->act ? registry_create(&m->reg) : -ENOMEM;

@@ -50,8 +50,4 @@ typedef struct master_config {
  * unwritable, scenario rejected by a worker), 99 thresholds failed. */
 int master_run(const master_config *cfg);
 
-/* Stages covering the whole run for o: its own stages, or for a scenario without stages one that holds
- * users (closed) or rate (open) for the duration after an instant start. n <= OPTIONS_MAX_STAGES. */
-size_t master_run_stages(const options *o, options_stage *out);
-
 #endif

@@ -10,6 +10,8 @@
 #include "common/options.h"
 #include "common/stats.h"
 
+#define ENGINE_MAX_RUNNERS OPTIONS_MAX_SCENARIOS /* scenarios run side by side on every thread */
+
 typedef struct engine engine;
 
 typedef struct engine_assignment {

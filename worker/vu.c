@@ -25,6 +25,8 @@ typedef struct vu_slot vu_slot;
 
 struct vu {
   vu_host *host;
+  void *owner;          /* the engine's runner */
+  const char *scenario; /* NULL = host->scenario */
   int64_t id;
   lua_State *co;
   int co_ref;
@@ -272,7 +274,8 @@ static int collect_headers(lua_State *L, vu *v, int idx) {
   trace_new_span_id(&v->host->rng, v->span_id);
   trace_traceparent(v->trace_id, v->span_id, v->traceparent);
   if (strcmp(v->baggage_name, v->name)) { /* percent-encode once per name change, not per request */
-    if (trace_baggage(v->baggage, sizeof v->baggage, v->host->run_id, v->host->scenario, v->name) < 0)
+    if (trace_baggage(v->baggage, sizeof v->baggage, v->host->run_id,
+                      v->scenario ? v->scenario : v->host->scenario, v->name) < 0)
       v->baggage_name[0] = '\0';
     else
       memcpy(v->baggage_name, v->name, sizeof v->name);
@@ -684,6 +687,20 @@ int vu_create(vu_host *h, int64_t id, vu **out) {
   v->nargs = 1;
   *out = v;
   return 0;
+}
+
+void vu_set_owner(vu *v, void *owner, const char *scenario, int lua_index) {
+  v->owner = owner;
+  v->scenario = scenario;
+  if (!scenario) return;
+  lua_pushstring(v->co, scenario); /* the vu table __vu_main gets: function, table */
+  lua_setfield(v->co, 2, "scenario");
+  lua_pushboolean(v->co, lua_index > 0);
+  lua_setfield(v->co, 2, "__exec");
+}
+
+void *vu_owner(const vu *v) {
+  return v->owner;
 }
 
 int vu_preconnect(vu *v, const char *url) {

@@ -65,6 +65,12 @@ int64_t vu_iterations(const vu *v);
 /* Iterations that did no I/O at all (the engine yields the loop before the next one). */
 int vu_iteration_yielded(const vu *v);
 
+/* Tie v to its scenario before vu_start: owner is the engine's (vu_owner gives it back), scenario names
+ * the VU's scenario in baggage and in Lua (vu.scenario); lua_index > 0 runs that options.scenarios
+ * entry's exec function instead of the weighted tasks. scenario's storage outlives v. */
+void vu_set_owner(vu *v, void *owner, const char *scenario, int lua_index);
+void *vu_owner(const vu *v);
+
 /* Register the C primitives (__send, __sleep, __check, __log, __next, __script_error) on L. */
 void vu_register(lua_State *L);
 
