@@ -31,13 +31,20 @@ typedef struct ctx {
 
 /* ---------- small helpers ---------- */
 
+/* The innermost frame of s that is the service's own (not plumbing, corrstack_is_library), or NULL. */
+static const char *service_frame(const pprof_profile *p, const pprof_sample *s) {
+  for (size_t i = 0; i < s->nstack; i++) {
+    const pprof_function *f = &p->functions[s->stack[i]];
+    if (!corrstack_is_library(p->strings[f->name], f->filename ? p->strings[f->filename] : NULL))
+      return p->strings[f->name];
+  }
+  return NULL;
+}
+
 const char *correlate_frame(const pprof_profile *p, const pprof_sample *s) {
   if (!s->nstack) return "(no stack)";
-  for (size_t i = 0; i < s->nstack; i++) {
-    const char *n = p->strings[p->functions[s->stack[i]].name];
-    if (!corrstack_is_framework(n)) return n;
-  }
-  return p->strings[p->functions[s->stack[0]].name];
+  const char *n = service_frame(p, s);
+  return n ? n : p->strings[p->functions[s->stack[0]].name];
 }
 
 static int is_cpu(const char *type) {
@@ -446,7 +453,7 @@ static int64_t under(const corrstack *cs, int64_t holder) {
       if ((int64_t)s->stack[k] == holder) {
         for (size_t j = k; j-- > 0;) {
           const char *n = cs->names[s->stack[j]];
-          if (corrstack_is_framework(n) || corrstack_is_closure(n)) continue;
+          if (corrstack_plumbing(cs, s->stack[j]) || corrstack_is_closure(n)) continue;
           w[s->stack[j]] += s->value;
           break;
         }
@@ -493,12 +500,12 @@ static int lock_one(ctx *c, const char *type) {
     if (vi < 0) vi = (int)p->nsample_types - 1;
     for (size_t i = 0; i < p->nsamples; i++) {
       const pprof_sample *s = &p->samples[i];
-      const char *fn = correlate_frame(p, s);
+      const char *fn = service_frame(p, s);
       double d = (double)s->values[vi], n = (double)s->values[0];
       if (strcmp(type, "block") == 0 && !on_lock(p, s)) continue; /* channel, select, Cond: not a lock */
       total += d;
       ncont += n;
-      if (corrstack_is_framework(fn)) continue; /* the runtime's and library's own locks: no holder named */
+      if (!fn) continue; /* the runtime's and libraries' own locks: no holder named */
       json_object_set_new(delay, fn, json_real(json_number_value(json_object_get(delay, fn)) + d));
       json_object_set_new(cont, fn, json_real(json_number_value(json_object_get(cont, fn)) + n));
     }

@@ -19,6 +19,7 @@ void corrstack_free(corrstack *cs) {
   for (size_t i = 0; i < cs->nnames; i++) free(cs->names[i]);
   for (size_t i = 0; i < cs->n; i++) free(cs->s[i].stack);
   free(cs->names);
+  free(cs->plumbing);
   free(cs->s);
   json_decref(cs->ids);
   memset(cs, 0, sizeof *cs);
@@ -29,7 +30,8 @@ int64_t corrstack_id(const corrstack *cs, const char *name) {
   return v ? (int64_t)json_integer_value(v) : -1;
 }
 
-static int64_t intern(corrstack *cs, const char *name) {
+/* The id of frame name (file: its source file, or NULL), added when new with its plumbing mark. */
+static int64_t intern(corrstack *cs, const char *name, const char *file) {
   int64_t id = corrstack_id(cs, name);
   if (id >= 0) return id;
   if (cs->nnames == cs->capnames) {
@@ -37,8 +39,12 @@ static int64_t intern(corrstack *cs, const char *name) {
     char **n = realloc(cs->names, cap * sizeof *n);
     if (!n) return -ENOMEM;
     cs->names = n;
+    unsigned char *pl = realloc(cs->plumbing, cap);
+    if (!pl) return -ENOMEM;
+    cs->plumbing = pl;
     cs->capnames = cap;
   }
+  cs->plumbing[cs->nnames] = (unsigned char)corrstack_is_library(name, file);
   if (!(cs->names[cs->nnames] = strdup(name))) return -ENOMEM;
   json_object_set_new(cs->ids, name, json_integer((json_int_t)cs->nnames));
   return (int64_t)cs->nnames++;
@@ -57,7 +63,8 @@ int corrstack_add(corrstack *cs, const pprof_profile *p, const pprof_sample *s, 
   c->stack = malloc((s->nstack ? s->nstack : 1) * sizeof *c->stack);
   if (!c->stack) return -ENOMEM;
   for (size_t i = 0; i < s->nstack; i++) {
-    int64_t id = intern(cs, p->strings[p->functions[s->stack[i]].name]);
+    const pprof_function *f = &p->functions[s->stack[i]];
+    int64_t id = intern(cs, p->strings[f->name], f->filename ? p->strings[f->filename] : NULL);
     if (id < 0) {
       free(c->stack);
       return (int)id;
@@ -65,7 +72,7 @@ int corrstack_add(corrstack *cs, const pprof_profile *p, const pprof_sample *s, 
     c->stack[i] = (uint32_t)id;
   }
   if (!s->nstack) {
-    int64_t id = intern(cs, "(no stack)");
+    int64_t id = intern(cs, "(no stack)", NULL);
     if (id < 0) {
       free(c->stack);
       return (int)id;
@@ -131,6 +138,28 @@ int corrstack_is_framework(const char *n) {
   for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
     if (strncmp(n, pre[i], strlen(pre[i])) == 0) return 1;
   return go_std(n);
+}
+
+/* Where installed libraries and a language's standard library live: Python's site-packages and dist-packages
+ * (pip, Debian), its standard library (.../lib/python3.11/..., "<frozen ...>" modules) and Go's module cache
+ * (.../pkg/mod/...). A service's own files are anywhere else. */
+int corrstack_is_library_file(const char *file) {
+  static const char *const dirs[] = {"/site-packages/", "/dist-packages/", "/pkg/mod/"};
+  if (!file || !*file) return 0;
+  if (strncmp(file, "<frozen ", 8) == 0) return 1;
+  for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+    if (strstr(file, dirs[i])) return 1;
+  for (const char *l = strstr(file, "/lib/python"); l; l = strstr(l + 1, "/lib/python"))
+    if (isdigit((unsigned char)l[11])) return 1;
+  return 0;
+}
+
+int corrstack_is_library(const char *name, const char *file) {
+  return corrstack_is_framework(name) || corrstack_is_library_file(file);
+}
+
+int corrstack_plumbing(const corrstack *cs, int64_t id) {
+  return id >= 0 && (size_t)id < cs->nnames && cs->plumbing[id];
 }
 
 int corrstack_is_closure(const char *n) {
@@ -207,7 +236,7 @@ json_t *corrstack_path(const corrstack *cs, int64_t fn, const unsigned char *mas
       st[n++] = (uint32_t)strtoul(t, &e, 10);
     size_t top = 0; /* from the outermost non-framework frame above fn (or fn itself) */
     for (size_t j = n; j-- > 0;) {
-      if ((int64_t)st[j] == fn || !corrstack_is_framework(cs->names[st[j]])) {
+      if ((int64_t)st[j] == fn || !corrstack_plumbing(cs, st[j])) {
         top = j;
         break;
       }
@@ -235,9 +264,9 @@ static void root_depths(const corrstack *cs, const unsigned char *a, double *dep
   free(w);
 }
 
-/* The heaviest caller of fn in a's samples that is neither framework nor a closure (walking up through
- * those), or -1. */
-static int64_t named_caller(const corrstack *cs, const unsigned char *a, int64_t fn) {
+/* The heaviest caller of fn in a's samples that is neither plumbing nor a closure (walking up through
+ * those), or -1; *through: the value of a's samples holding fn that it is on. */
+static int64_t named_caller(const corrstack *cs, const unsigned char *a, int64_t fn, double *through) {
   double *w = calloc(cs->nnames ? cs->nnames : 1, sizeof *w), bw = 0;
   int64_t best = -1;
   if (!w) return -1;
@@ -246,13 +275,15 @@ static int64_t named_caller(const corrstack *cs, const unsigned char *a, int64_t
     long pos = a[i] ? position(c, fn) : -1;
     for (size_t k = pos < 0 ? c->nstack : (size_t)pos + 1; k < c->nstack; k++) {
       const char *n = cs->names[c->stack[k]];
-      if ((int64_t)c->stack[k] == fn || corrstack_is_framework(n) || corrstack_is_closure(n)) continue;
+      if ((int64_t)c->stack[k] == fn || corrstack_plumbing(cs, c->stack[k]) || corrstack_is_closure(n))
+        continue;
       w[c->stack[k]] += c->value;
       break;
     }
   }
   for (size_t f = 0; f < cs->nnames; f++)
     if (w[f] > bw) bw = w[f], best = (int64_t)f;
+  *through = bw;
   free(w);
   return best;
 }
@@ -278,7 +309,7 @@ static int64_t pick(const corrstack *cs, const double *ia, const double *ib, dou
 /* Candidates: frames present in a, not framework (unless nothing else is). */
 static void candidates(const corrstack *cs, const double *ia, unsigned char *cand) {
   int any = 0;
-  for (size_t f = 0; f < cs->nnames; f++) any |= cand[f] = ia[f] > 0 && !corrstack_is_framework(cs->names[f]);
+  for (size_t f = 0; f < cs->nnames; f++) any |= cand[f] = ia[f] > 0 && !corrstack_plumbing(cs, (int64_t)f);
   if (!any)
     for (size_t f = 0; f < cs->nnames; f++) cand[f] = ia[f] > 0;
 }
@@ -308,14 +339,19 @@ static int64_t pick_below_chain(const corrstack *cs, const double *ia, const dou
   return fn;
 }
 
-/* A frame that other callers share, common outside a, is a helper: name its caller in a instead. */
-static int64_t lift_helper(const corrstack *cs, const unsigned char *a, const double *io, double to,
-                           const unsigned char *cand, int64_t fn) {
+/* A frame that other callers share is a helper, and its caller in a is named instead when the helper is
+ * common outside a, or when the caller's time in a is the helper's (within TOLERANCE both ways: all of a's
+ * time in the helper comes through it, and it does little else): the same time, named where only a goes. */
+static int64_t lift_helper(const corrstack *cs, const unsigned char *a, const double *ia, const double *io,
+                           double to, const unsigned char *cand, int64_t fn) {
   for (int hops = 0; fn >= 0 && hops < 16; hops++) {
+    if (corrstack_callers(cs, fn, NULL) < CORRELATE_HELPER_CALLERS) return fn;
+    double through = 0;
+    int64_t up = named_caller(cs, a, fn, &through);
     int common = to > 0 && io[fn] / to >= CORRELATE_HELPER_BASE;
-    if (!common || corrstack_callers(cs, fn, NULL) < CORRELATE_HELPER_CALLERS) return fn;
-    int64_t up = named_caller(cs, a, fn);
-    if (up < 0 || !cand[up]) return fn; /* no caller of its own in a to name instead */
+    int one = up >= 0 && ia[fn] > 0 && through >= (1 - CORRELATE_TOLERANCE) * ia[fn] &&
+              ia[up] * (1 - CORRELATE_TOLERANCE) <= ia[fn];
+    if (up < 0 || !cand[up] || (!common && !one)) return fn; /* no caller of its own in a to name instead */
     fn = up;
   }
   return fn;
@@ -331,7 +367,7 @@ int64_t corrstack_lift(const corrstack *cs, const unsigned char *a, const unsign
     corrstack_inclusive(cs, a, ia);
     double to = corrstack_inclusive(cs, other, io);
     candidates(cs, ia, cand);
-    fn = lift_helper(cs, a, io, to, cand, fn);
+    fn = lift_helper(cs, a, ia, io, to, cand, fn);
   }
   free(ia);
   free(io);
@@ -389,10 +425,10 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
       o && o->na > 0 && o->nb > 0; /* with request counts, rates come before the chain's innermost frame */
   int64_t fn = o && o->skip_chain ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth, rate)
                                   : pick(cs, ia, ib, out->a_tot, out->b_tot, cand, depth);
-  fn = fn >= 0 ? lift_helper(cs, a, io, to, cand, fn) : -1;
+  fn = fn >= 0 ? lift_helper(cs, a, ia, io, to, cand, fn) : -1;
   if (fn < 0 && rate) { /* time per request: when the fault dominates everyone's samples */
     fn = pick_rate(cs, ia, ib, o, cand, depth);
-    fn = fn >= 0 ? lift_helper(cs, a, io, to, cand, fn) : -1;
+    fn = fn >= 0 ? lift_helper(cs, a, ia, io, to, cand, fn) : -1;
     if (fn >= 0 && rate_ok(ia[fn], o->na, ib[fn], o->nb, &out->p_value) &&
         ia[fn] / out->a_tot >= CORRELATE_MIN_DELTA) {
       out->a_fn = ia[fn];
@@ -403,7 +439,7 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
       goto done;
     }
     fn = o->skip_chain ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth, 0) : -1;
-    fn = fn >= 0 ? lift_helper(cs, a, io, to, cand, fn) : -1;
+    fn = fn >= 0 ? lift_helper(cs, a, ia, io, to, cand, fn) : -1;
   }
   if (fn < 0) goto done;
   double sa = ia[fn] / out->a_tot, sb = ib[fn] / out->b_tot;

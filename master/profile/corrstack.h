@@ -25,7 +25,8 @@ typedef struct corr_sample {
 } corr_sample;
 
 typedef struct corrstack {
-  char **names; /* frame names, owned */
+  char **names;            /* frame names, owned */
+  unsigned char *plumbing; /* per name: library code, not the service's (corrstack_is_library) */
   size_t nnames, capnames;
   json_t *ids; /* name -> id */
   corr_sample *s;
@@ -84,6 +85,17 @@ double corrstack_ztest(double x1, double n1, double x2, double n2);
 /* True for frames of the language runtime and standard libraries: Go's top-level std packages (runtime.,
  * sync., net/http., encoding/json., ...) and Python's threading/socket plumbing; C runtime entry frames. */
 int corrstack_is_framework(const char *name);
+
+/* True for source files of installed libraries and standard libraries (by path: Python's site-packages,
+ * dist-packages, lib/pythonX.Y and frozen modules; Go's module cache). NULL or "" (unknown): false. */
+int corrstack_is_library_file(const char *file);
+
+/* Plumbing: corrstack_is_framework(name) or corrstack_is_library_file(file). Findings name service code,
+ * and a request's library frames (its server, framework, threads) are the context it runs in. */
+int corrstack_is_library(const char *name, const char *file);
+
+/* corrstack_is_library of frame id (as it was interned; false for an unknown id). */
+int corrstack_plumbing(const corrstack *cs, int64_t id);
 
 /* True for anonymous closures (Go "pkg.fn.func1", "glob..func2"). */
 int corrstack_is_closure(const char *name);

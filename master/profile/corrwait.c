@@ -32,7 +32,7 @@ static int64_t waiter(const corrstack *cs, const corr_sample *c, int *gc) {
     const char *n = cs->names[c->stack[k]];
     if (strncmp(n, "sync.(*Mutex).", 14) == 0 || strncmp(n, "sync.(*RWMutex).", 16) == 0) return -1;
     if (strncmp(n, "runtime.gcAssistAlloc", 21) == 0 || strcmp(n, "runtime.mallocgc") == 0) *gc = 1;
-    if (!corrstack_is_framework(n)) return corrstack_is_closure(n) ? -1 : (int64_t)c->stack[k];
+    if (!corrstack_plumbing(cs, c->stack[k])) return corrstack_is_closure(n) ? -1 : (int64_t)c->stack[k];
   }
   return -1;
 }
@@ -52,7 +52,7 @@ static int64_t climb(const corrstack *cs, const unsigned char *a, const corr_opt
   for (i = at; i-- > 0 && fn >= 0;) {
     const char *n = json_string_value(json_array_get(path, i));
     int64_t id = corrstack_id(cs, n);
-    if (id < 0 || corrstack_is_framework(n) || corrstack_is_closure(n) ||
+    if (id < 0 || corrstack_plumbing(cs, id) || corrstack_is_closure(n) ||
         ia[id] < (1 - CORRELATE_TOLERANCE) * ia[fn])
       break; /* plumbing, or a handler/wrapper closure: the request's own frames end here */
     if (o && o->context && o->context(o->context_arg, n)) break;
@@ -66,7 +66,7 @@ static int64_t climb(const corrstack *cs, const unsigned char *a, const corr_opt
  * inherit the labels of the request that dialled) say nothing about where a request waits. */
 static int has_service_frame(const corrstack *cs, const corr_sample *c) {
   for (size_t k = 0; k < c->nstack; k++)
-    if (!corrstack_is_framework(cs->names[c->stack[k]])) return 1;
+    if (!corrstack_plumbing(cs, c->stack[k])) return 1;
   return 0;
 }
 

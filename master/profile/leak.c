@@ -12,11 +12,14 @@
 #include "master/profile/source.h"
 
 /* Allocation site of s: the depth of the first frame from the leaf that is the service's own (not the
- * runtime's or the standard library's, corrstack_is_framework); -1 when there is none (the profiler
+ * runtime's or a library's, corrstack_is_library); -1 when there is none (the profiler
  * serving its own profile, the runtime's buffers): such allocations are not named. */
 static long site_depth(const pprof_profile *p, const pprof_sample *s) {
-  for (size_t k = 0; k < s->nstack; k++)
-    if (!corrstack_is_framework(p->strings[p->functions[s->stack[k]].name])) return (long)k;
+  for (size_t k = 0; k < s->nstack; k++) {
+    const pprof_function *f = &p->functions[s->stack[k]];
+    if (!corrstack_is_library(p->strings[f->name], f->filename ? p->strings[f->filename] : NULL))
+      return (long)k;
+  }
   return -1;
 }
 

@@ -1,0 +1,162 @@
+/* test_corrstack.c - the frame rules of corrstack: library code is told by its source file (Python's
+ * site-packages, dist-packages, standard library; Go's module cache) as well as by name, and a shared helper
+ * is named by the caller all of a population's time in it comes through, on synthetic stacks with known
+ * answers (the population contrast itself is covered by test_correlate). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "master/profile/correlate.h"
+#include "master/profile/corrstack.h"
+
+/* Add a sample of value v: frames root first as "name@file" separated by ';' ("@file" optional). */
+static void add(pprof_profile *p, const char *frames, int64_t v) {
+  uint32_t st[32];
+  size_t n = 0;
+  char buf[1024];
+  snprintf(buf, sizeof buf, "%s", frames);
+  for (char *t = buf, *e; t; t = e) {
+    e = strchr(t, ';');
+    if (e) *e++ = '\0';
+    char *at = strchr(t, '@');
+    if (at) *at++ = '\0';
+    st[n++] = (uint32_t)pprof_function_intern(p, t, at);
+  }
+  for (size_t i = 0; i < n / 2; i++) {
+    uint32_t x = st[i];
+    st[i] = st[n - 1 - i];
+    st[n - 1 - i] = x;
+  }
+  int64_t vals[1] = {v};
+  ck_assert_int_eq(pprof_add_sample(p, st, n, vals, NULL, 0), 0);
+}
+
+/* All samples of p into cs, then a[i] for the first na samples added, b[i] for the rest. */
+static void load(corrstack *cs, const pprof_profile *p, size_t na, unsigned char **a, unsigned char **b) {
+  corrstack_init(cs);
+  for (size_t i = 0; i < p->nsamples; i++) ck_assert_int_eq(corrstack_add(cs, p, &p->samples[i], 0, 0), 0);
+  *a = calloc(cs->n, 1);
+  *b = calloc(cs->n, 1);
+  for (size_t i = 0; i < cs->n; i++) (i < na ? *a : *b)[i] = 1;
+}
+
+static const char *named(const corrstack *cs, const corr_contrast *r) {
+  return r->fn >= 0 ? cs->names[r->fn] : "(none)";
+}
+
+START_TEST(library_files) {
+  static const char *const lib[] = {"/usr/lib/python3/dist-packages/flask/app.py",
+                                    "/usr/lib/python3.11/threading.py",
+                                    "/usr/local/lib/python3.12/socketserver.py",
+                                    "/srv/venv/lib/python3.12/site-packages/gunicorn/workers/gthread.py",
+                                    "<frozen importlib._bootstrap>",
+                                    "/root/go/pkg/mod/github.com/gin-gonic/gin@v1.9.1/gin.go"};
+  static const char *const own[] = {"/srv/shop/pyshop/app.py",
+                                    "/home/u/python3-work/app.py",
+                                    "/opt/lib/pythonic/app.py",
+                                    "/srv/shop/main.go",
+                                    "",
+                                    NULL};
+  for (size_t i = 0; i < sizeof lib / sizeof lib[0]; i++)
+    ck_assert_msg(corrstack_is_library_file(lib[i]), "%s", lib[i]);
+  for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+    ck_assert_msg(!corrstack_is_library_file(own[i]), "%s", own[i] ? own[i] : "NULL");
+  /* by name as before, whatever the file */
+  ck_assert(corrstack_is_library("net/http.(*conn).serve", NULL));
+  ck_assert(corrstack_is_library("gunicorn.workers.gthread.ThreadWorker.handle",
+                                 "/usr/lib/python3/dist-packages/gunicorn/workers/gthread.py"));
+  ck_assert(
+      !corrstack_is_library("gunicorn.workers.gthread.ThreadWorker.handle", "/srv/gunicorn/gthread.py"));
+}
+END_TEST
+
+#define PY "/usr/lib/python3.11/"
+#define DIST "/usr/lib/python3/dist-packages/"
+#define SERVER                                                                                        \
+  "threading.Thread._bootstrap@" PY "threading.py;gunicorn.workers.gthread.ThreadWorker.handle@" DIST \
+  "gunicorn/workers/gthread.py;flask.app.Flask.wsgi_app@" DIST                                        \
+  "flask/app.py;shop.views.checkout@/srv/shop/"                                                       \
+  "views.py"
+
+/* Slow checkouts spend their time in the fraud rules: the finding's path starts at the service's own handler,
+ * not at the server or framework above it (library by file, their names being no standard library's). */
+START_TEST(library_frames_are_plumbing) {
+  pprof_profile *p = pprof_create("samples", "count");
+  add(p, SERVER ";shop.rules.fraud@/srv/shop/rules.py", 80);
+  add(p, SERVER, 20);
+  add(p, SERVER, 300);
+  add(p, SERVER ";shop.views.encode@/srv/shop/views.py", 100);
+  corrstack cs;
+  unsigned char *a, *b;
+  load(&cs, p, 2, &a, &b);
+  ck_assert(corrstack_plumbing(&cs, corrstack_id(&cs, "gunicorn.workers.gthread.ThreadWorker.handle")));
+  ck_assert(corrstack_plumbing(&cs, corrstack_id(&cs, "threading.Thread._bootstrap")));
+  ck_assert(!corrstack_plumbing(&cs, corrstack_id(&cs, "shop.views.checkout")));
+  ck_assert(!corrstack_plumbing(&cs, -1));
+  corr_contrast r;
+  ck_assert_int_eq(corrstack_contrast(&cs, a, b, NULL, &r), 0);
+  ck_assert_str_eq(named(&cs, &r), "shop.rules.fraud");
+  ck_assert_uint_eq(json_array_size(r.path), 2);
+  ck_assert_str_eq(json_string_value(json_array_get(r.path, 0)), "shop.views.checkout");
+  json_decref(r.path);
+  corrstack_free(&cs);
+  free(a);
+  free(b);
+  pprof_free(p);
+}
+END_TEST
+
+/* The coupon rules' time is all in digest, a helper the pricing of every checkout calls too, but little
+ * outside the slow requests (below CORRELATE_HELPER_BASE): all of the slow requests' digest comes through
+ * apply_coupon, which does nothing else, so apply_coupon is named. */
+START_TEST(helper_through_one_caller) {
+  pprof_profile *p = pprof_create("samples", "count");
+  add(p, "main;shop.checkout;shop.apply_coupon;shop.digest", 97);
+  add(p, "main;shop.checkout;shop.apply_coupon", 3);
+  add(p, "main;shop.checkout;shop.price_cart;shop.digest", 20);
+  add(p, "main;shop.checkout", 300);
+  add(p, "main;shop.products", 400);
+  corrstack cs;
+  unsigned char *a, *b;
+  load(&cs, p, 2, &a, &b); /* equal stacks are one sample: a is the first two */
+  corr_contrast r;
+  corr_opts o = {.skip_chain = 1};
+  ck_assert_int_eq(corrstack_contrast(&cs, a, b, &o, &r), 0);
+  ck_assert_str_eq(named(&cs, &r), "shop.apply_coupon");
+  ck_assert_double_eq_tol(r.a_fn / r.a_tot, 1.0, 1e-9);
+  json_decref(r.path);
+  /* the helper itself when a's time in it comes through two callers, half each */
+  corrstack_free(&cs);
+  pprof_free(p);
+  free(a);
+  free(b);
+  p = pprof_create("samples", "count");
+  add(p, "main;shop.checkout;shop.apply_coupon;shop.digest", 50);
+  add(p, "main;shop.checkout;shop.price_cart;shop.digest", 50);
+  add(p, "main;shop.checkout", 300);
+  add(p, "main;shop.products", 400);
+  load(&cs, p, 2, &a, &b);
+  ck_assert_int_eq(corrstack_contrast(&cs, a, b, NULL, &r), 0);
+  ck_assert_str_eq(named(&cs, &r), "shop.digest");
+  json_decref(r.path);
+  corrstack_free(&cs);
+  free(a);
+  free(b);
+  pprof_free(p);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("corrstack");
+  TCase *tc = tcase_create("corrstack");
+  tcase_add_test(tc, library_files);
+  tcase_add_test(tc, library_frames_are_plumbing);
+  tcase_add_test(tc, helper_through_one_caller);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
