@@ -18,6 +18,7 @@
 #include "master/profile/cost.h"
 #include "master/profile/leak.h"
 #include "master/profile/source.h"
+#include "master/profile/timeline.h"
 #include "master/report/live.h"
 #include "master/report/report.h"
 #include "master/report/summary.h"
@@ -214,6 +215,16 @@ static void attach_leaks(report *rep, const char *dir) {
     LOG(LOG_WARN, "master: leak findings of %s: out of memory", dir);
 }
 
+/* The target's heap and GC over the run (timeline.h): charts next to latency, and summary.json's
+ * profile_timeline. */
+static void attach_timeline(report *rep, const char *dir) {
+  json_t *tl = NULL;
+  if (timeline_run(dir, &tl) < 0)
+    LOG(LOG_WARN, "master: memory and GC timeline of %s: out of memory", dir);
+  else if (tl)
+    report_set_extra(rep, "profile_timeline", tl);
+}
+
 int results_finish(results *r, bool aborted, int64_t late_intervals, registry *reg) {
   const stats_interval *cum = report_cumulative(r->rep);
   bool ok = thresholds_eval(r->th, cum, report_duration_s(r->rep));
@@ -243,6 +254,7 @@ int results_finish(results *r, bool aborted, int64_t late_intervals, registry *r
       live_set_findings(r->lv, report_findings(r->rep)); /* listed after the thresholds */
       attach_costs(r->rep, r->dir);
       attach_leaks(r->rep, r->dir);
+      attach_timeline(r->rep, r->dir);
     }
     if (write_report(r) < 0) code = EXIT_RUNTIME;
   }

@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/rundir.h"
+#include "master/profile/timeline.h"
 #include "master/report/html.h"
 #include "master/report/htmlasset.h"
 #include "master/web.h"
@@ -24,6 +25,7 @@ struct webapi {
   web *srv;
   json_t *last;  /* the last interval's figures (/api/stats), NULL before the first */
   json_t *final; /* the "done" event, NULL while the run goes */
+  timeline *tl;  /* the target's heap and GC so far (/api/timeline), built as windows arrive */
 };
 
 static const char *const worker_states[] = {"joined", "assigned", "ready", "running", "finished", "failed"};
@@ -395,6 +397,20 @@ static void get_chart(webapi *a, web_request *req) {
   reply_json(req, d ? 200 : 500, d);
 }
 
+/* The target's heap, allocation rate and GC share so far (timeline.h): only the windows saved since the
+ * last call are decoded. */
+static void get_timeline(webapi *a, web_request *req) {
+  if (!a->tl && timeline_create(&a->tl) < 0) {
+    reply_error(req, 500, "out of memory");
+    return;
+  }
+  if (timeline_update(a->tl, a->cfg.dir) < 0) {
+    reply_error(req, 500, "out of memory");
+    return;
+  }
+  reply_json(req, 200, timeline_json(a->tl));
+}
+
 static void handle(void *ud, web_request *req) {
   webapi *a = ud;
   const char *p = req->path;
@@ -408,6 +424,8 @@ static void handle(void *ud, web_request *req) {
     get_run(a, req);
   else if (get && strcmp(p, "/api/chart") == 0)
     get_chart(a, req);
+  else if (get && strcmp(p, "/api/timeline") == 0)
+    get_timeline(a, req);
   else if (get && strcmp(p, "/api/events") == 0)
     web_sse_begin(req);
   else if (get && strcmp(p, "/report.html") == 0)
@@ -454,5 +472,6 @@ void webapi_close(webapi *a) {
   web_close(a->srv);
   json_decref(a->last);
   json_decref(a->final);
+  timeline_free(a->tl);
   free(a);
 }

@@ -209,6 +209,8 @@ json_t *html_chart_data(const report *r) {
   json_object_set_new(d, "hist", all ? hist_json(all) : json_object());
   json_object_set_new(d, "ticks", ticks_json(r));
   json_object_set_new(d, "marks", marks_json(r));
+  if (report_extras(r) && json_object_get(report_extras(r), "profile_timeline"))
+    json_object_set(d, "timeline", json_object_get(report_extras(r), "profile_timeline"));
   json_object_set_new(d, "max_points", json_integer(REPORT_MAX_POINTS));
   if (all) hist_destroy(all);
   return d;
@@ -308,6 +310,7 @@ static void charts(FILE *out, const report *r, const json_t *sum) {
   fputs("</select></h2><div data-chart=\"latency\"></div>", out);
   merged_note(out, r);
   fputs("</section>\n", out);
+  if (json_object_get(sum, "profile_timeline")) fputs(HTML_MEMORY_SECTION, out);
   fputs(
       "<div class=\"row2\"><section><h2>Latency distribution (percentiles, log scale)</h2>"
       "<div data-chart=\"dist\"></div></section>\n<section><h2>Latency histogram (log buckets)</h2>"

@@ -9,6 +9,16 @@
 
 #include "master/report/report.h"
 
+/* The target's heap, allocation rate and GC share next to latency (summary.json's profile_timeline,
+ * drawn by assets/chart.js); the live page has the same section (assets/live.html). */
+#define HTML_MEMORY_SECTION                                                                                \
+  "<section id=\"memory\"><h2>Target memory and GC over time</h2><div data-chart=\"heap\"></div>"          \
+  "<div class=\"row2\"><div data-chart=\"alloc\"></div><div data-chart=\"gc\"></div></div><p "             \
+  "class=\"note\">"                                                                                        \
+  "from the target's heap and CPU profile windows: heap in use, bytes allocated per second and the share " \
+  "of CPU samples in the garbage collector, on the latency chart's time axis "                             \
+  "(docs/report.md)</p></section>\n"
+
 /* Write the page for r to out. dir (may be NULL) is searched for sections/NN-name.html fragments to inline.
  */
 int html_write(const report *r, const char *dir, FILE *out);

@@ -15,6 +15,7 @@
 #include "master/profile/correlate.h"
 #include "master/profile/cost.h"
 #include "master/profile/leak.h"
+#include "master/profile/timeline.h"
 
 /* A .jsonl file read line by line, with one line of look-ahead. */
 typedef struct jsonl {
@@ -400,6 +401,16 @@ static void load_leaks(loader *ld) {
   if (findings && leak_run(ld->dir, findings) < 0) note(ld->notes, "profiles: leak findings: out of memory");
 }
 
+/* The heap and GC timeline (timeline.h) from the saved windows, like the live run's; a run without heap or
+ * Go CPU windows keeps an earlier summary.json's. */
+static void load_timeline(loader *ld) {
+  json_t *tl = NULL;
+  if (timeline_run(ld->dir, &tl) < 0)
+    note(ld->notes, "profiles: memory and GC timeline: out of memory");
+  else if (tl)
+    report_set_extra(ld->rep, "profile_timeline", tl);
+}
+
 int rebuild_load(const char *dir, report **out, thresholds **th_out, FILE *notes, char *err, size_t errlen) {
   loader ld;
   char path[4096];
@@ -443,6 +454,7 @@ int rebuild_load(const char *dir, report **out, thresholds **th_out, FILE *notes
   keep_summary_extras(&ld);
   load_costs(&ld);
   load_leaks(&ld);
+  load_timeline(&ld);
   if (ld.history && fflush(ld.history) == 0)
     rundir_write_file(dir, RUNDIR_HISTORY_CSV, ld.history_buf, ld.history_len);
   close_inputs(&ld);

@@ -251,6 +251,7 @@ def keys_diff(doc, real, path, out):
         keys_diff(doc[0], real[0], path + "[]", out)
 
 sometimes = {"summary.run.changes"}  # only with --web
+sometimes |= {"summary.profile_timeline"}  # only with heap or Go CPU profiles
 sometimes |= {f"summary.requests[].{k}" for k in  # only with labelled CPU profiles
               ("cpu_ms_per_req", "cpu_ms_per_req_ci95", "cpu_samples", "requests_profiled")}
 report_path = os.path.join(src, "docs", "report.md")

@@ -2,7 +2,8 @@
 # profile_leak.sh - the `leak` finding on the fault corpus's service: faultsvc --variant control
 # --leak-kb 128 keeps 128 KiB per GET /api/products in main.rememberPage; a run pulling 1 s heap windows
 # must name main.rememberPage with kind "leak" (and `loadctl report` gives it again); the same service
-# without --leak-kb must get no leak finding.
+# without --leak-kb must get no leak finding. The heap-growth series (summary.json profile_timeline, the report's
+# memory chart) must rise by the planted amount in the leaky run and stay well under it in the clean one.
 set -euo pipefail
 : "${LOADCTL:?}" "${LOADCTL_SRC:?}" "${LOADCTL_BUILD:?}"
 command -v go >/dev/null || { echo "skip: no go toolchain for faultsvc"; exit 77; }
@@ -52,8 +53,20 @@ run leak --leak-kb 128
 [ "$(leaks leak main.rememberPage)" -eq 1 ] || fail "no leak finding naming main.rememberPage"
 [ "$(jq '[.findings[] | select(.kind=="leak")][0].growth_bytes >= 4*1048576' "$WORK/run-leak/summary.json")" = true ] ||
   fail "leak growth under 4 MiB (320 requests x 128 KiB planted)"
+# the heap-growth series next to latency (summary.json profile_timeline, report.html's memory section)
+growth() { jq '.profile_timeline.heap.bytes[-1] // 0' "$WORK/run-$1/summary.json"; }
+rises() { jq '.profile_timeline.heap.bytes as $b | [range(1; $b|length) | select($b[.] > $b[. - 1])] | length' \
+  "$WORK/run-$1/summary.json"; }
+echo "leak: heap growth $(growth leak) B over $(jq '.profile_timeline.heap.bytes|length' "$WORK/run-leak/summary.json") windows, rising in $(rises leak)"
+[ "$(jq '.profile_timeline.heap.kind' "$WORK/run-leak/summary.json")" = '"growth"' ] || fail "heap series kind"
+[ "$(jq "$(growth leak) >= 4*1048576" -n)" = true ] || fail "heap series grew under 4 MiB"
+[ "$(jq -n "$(rises leak) >= 3")" = true ] || fail "heap series rose in fewer than 3 windows"
+grep -q 'data-chart=\"heap\"' "$WORK/run-leak/report.html" || fail "report.html has no heap chart"
 "$LOADCTL" report "$WORK/run-leak" --quiet --no-index >/dev/null 2>&1 || fail "loadctl report"
+[ "$(jq '.profile_timeline.heap.bytes|length' "$WORK/run-leak/summary.json")" -ge 4 ] || fail "loadctl report lost the heap series"
 [ "$(leaks leak main.rememberPage)" -eq 1 ] || fail "loadctl report lost or doubled the leak finding"
 run clean
 [ "$(leaks clean "")" -eq 0 ] || fail "a leak finding without the planted leak"
+echo "clean: heap growth $(growth clean) B"
+[ "$(jq -n "$(growth clean) < $(growth leak) / 4")" = true ] || fail "the clean run's heap grew as much as the leaky one's"
 echo "ok: leak named with --leak-kb, none without"

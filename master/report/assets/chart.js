@@ -1,8 +1,8 @@
 // chart.js - loadctl's SVG line charts (hover, drag-to-zoom, legend toggles, change marks), shared by
 // report.html, history.html and the live page: one code path draws both the finished and the running run.
 // Data D: {t0, all:{t,rps,eps,p50,p90,p95,p99,max}, names:[{name,t,...}], dist, hist, ticks:{t,users,rate,
-// dropped}, marks:[{t,label}], trend}. Elements with data-chart="throughput|latency|dist|hist|users|trend"
-// are drawn; no network, no external fonts.
+// dropped}, marks:[{t,label}], trend, timeline:{heap,alloc,gc}}. Elements with data-chart="throughput|latency|
+// dist|hist|users|trend|heap|alloc|gc" are drawn; no network, no external fonts.
 var loadctl = (function () {
   'use strict';
   var NS = 'http://www.w3.org/2000/svg';
@@ -267,7 +267,32 @@ var loadctl = (function () {
       })};
   }
 
-  var made = {throughput: throughput, dist: dist, hist: hist, users: users, trend: trend};
+  // The target's memory and GC (D.timeline: summary.json's profile_timeline, or /api/timeline live), each
+  // point at its profile window's end, on the latency chart's time axis.
+  function timeline(key, vkey, name, scale, unit, color) {
+    var s = (D.timeline || {})[key] || {t: []};
+    return {kind: key, x: rel(s.t), unit: unit, height: 200, marks: marks(),
+      series: [{name: name(s), color: color, width: 2, y: (s[vkey] || []).map(function (v) { return v * scale; })}]};
+  }
+
+  function heap() {
+    return timeline('heap', 'bytes', function (s) {
+      return s.kind == 'absolute' ? 'heap in use (MiB)' : 'heap in use: growth since the first window (MiB)';
+    }, 1 / 1048576, '', PAL[4]);
+  }
+
+  function alloc() {
+    return timeline('alloc', 'bytes_per_s', function () { return 'allocated (MiB/s, whole process)'; }, 1 / 1048576,
+      '', PAL[5]);
+  }
+
+  function gc() {
+    return timeline('gc', 'share', function () { return 'CPU samples in the garbage collector (%)'; }, 100, '%',
+      PAL[3]);
+  }
+
+  var made = {throughput: throughput, dist: dist, hist: hist, users: users, trend: trend, heap: heap, alloc: alloc,
+    gc: gc};
 
   // Keep a zoom and the hidden legend entries when a chart is made again from newer data.
   function keep(old, neu) {
@@ -295,7 +320,8 @@ var loadctl = (function () {
       if (k == 'latency') {
         if (!opts.latency || fresh) opts.latency = keep(opts.latency, latency(latIndex()));
         chart(h, opts.latency);
-      } else if (made[k] && (k != 'dist' || D.dist) && (k != 'hist' || D.hist) && (k != 'trend' || D.trend)) {
+      } else if (made[k] && (k != 'dist' || D.dist) && (k != 'hist' || D.hist) && (k != 'trend' || D.trend) &&
+          (['heap', 'alloc', 'gc'].indexOf(k) < 0 || (D.timeline && D.timeline[k]))) {
         if (!opts[k] || fresh) opts[k] = keep(opts[k], made[k]());
         chart(h, opts[k]);
       }

@@ -91,15 +91,33 @@
     rebasing = true;
     json('/api/chart').then(function (d) {
       d.marks = D.marks;
+      d.timeline = D.timeline;
       D = d;
       loadctl.draw(D, true);
     }).catch(function () {}).then(function () { rebasing = false; });
+  }
+
+  // The target's heap and GC (/api/timeline) every TIMELINE_MS while the run goes; the section shows once
+  // a heap or Go CPU window has arrived.
+  var TIMELINE_MS = 5000, timelineAt = 0;
+  function timeline() {
+    var now = Date.now();
+    if (now - timelineAt < TIMELINE_MS) return;
+    timelineAt = now;
+    json('/api/timeline').then(function (t) {
+      if (!t || !(t.heap || t.gc)) return;
+      D.timeline = t;
+      $('memory').hidden = false;
+      loadctl.draw(D, true);
+      document.documentElement.setAttribute('data-timeline', String((t.heap || t.gc).t.length));
+    }).catch(function () {});
   }
 
   function showInterval(iv) {
     loadctl.append(D, iv);
     loadctl.draw(D, true);
     rebase();
+    timeline();
     $('state').textContent = iv.state;
     $('elapsed').textContent = loadctl.fmtT(Math.round(iv.elapsed_s));
     $('c-users').textContent = model == 'open' ? fmt(iv.rate) : iv.users;
