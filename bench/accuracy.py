@@ -2,10 +2,11 @@
 """accuracy.py - scores loadctl's findings against the fault corpus's manifests (bench/accuracy runs it).
 
   accuracy.py manifest CORPUS VARIANT          print the target's flags (one a line), check the manifest
-  accuracy.py launch CORPUS VARIANT            print three lines: the target's command (a path from the repo
-      root, or "faultsvc"), its scenario (a path from the repo root, or "scenario.lua" of the variant's
-      folder) and the server that has /debug/faults ("admin" or "addr"): target.command, target.scenario,
-      target.faults_on in the manifest, for targets other than faultsvc (tests/targets/pyshop)
+  accuracy.py launch CORPUS VARIANT            print the target's command (a path from the repo root, or
+      "faultsvc"), its scenario (a path from the repo root, or "scenario.lua" of the variant's folder) and
+      the server that has /debug/faults ("admin" or "addr"), one a line, then one NAME=VALUE line per
+      target.env entry (the scenario's parameters, passed as --env; {addr} and {admin} in a value stand
+      for the target's two addresses): target.command, target.scenario, target.faults_on, target.env
   accuracy.py score CORPUS WORK [--json FILE] VARIANT...
       WORK/<variant>/findings.json (loadctl's findings array) and WORK/<variant>/faults.json (the
       target's /debug/faults: planted spans) against CORPUS/<variant>/manifest.json; prints the table.
@@ -51,6 +52,10 @@ def load_manifest(corpus, variant):
     for k in ("command", "scenario"):
         if k in m["target"] and not isinstance(m["target"][k], str):
             die(f"{path}: target.{k} must be a path from the repository root")
+    env = m["target"].get("env", {})
+    if not isinstance(env, dict) or not all(isinstance(k, str) and k.isidentifier() and isinstance(v, str)
+                                            for k, v in env.items()):
+        die(f"{path}: target.env must map NAME to a string VALUE (passed to the scenario as --env NAME=VALUE)")
     if m["target"].get("faults_on", "admin") not in ("admin", "addr"):
         die(f"{path}: target.faults_on must be \"admin\" or \"addr\"")
     return m
@@ -205,6 +210,8 @@ def main(argv):
     if len(argv) >= 3 and argv[0] == "launch":
         t = load_manifest(argv[1], argv[2])["target"]
         print(t.get("command", "faultsvc"), t.get("scenario", "scenario.lua"), t.get("faults_on", "admin"), sep="\n")
+        for k, v in sorted(t.get("env", {}).items()):
+            print(f"{k}={v}")
         return 0
     if len(argv) >= 3 and argv[0] == "score":
         corpus, work, rest = argv[1], argv[2], argv[3:]

@@ -9,10 +9,12 @@
 -- wall profile shows it); catalogue pages run N+1 sqlite queries (pyshop.store.product_page ->
 -- review_count). `scripts/pyshop start --no-faults` turns them all off.
 
--- Tests run the shop on other ports: PYSHOP_ADDR / PYSHOP_PPROF_ADDR (as scripts/pyshop uses them).
-local getenv = (os and os.getenv) or function() return nil end
-local SHOP = getenv("PYSHOP_ADDR") or "127.0.0.1:8081"
-local PPROF = getenv("PYSHOP_PPROF_ADDR") or "127.0.0.1:6061"
+-- Tests run the shop on other ports: PYSHOP_ADDR / PYSHOP_PPROF_ADDR (as scripts/pyshop uses them), from
+-- --env or the environment. The fault corpus (tests/targets/faults/pyshop_*) runs this scenario too, with
+-- PYSHOP_PROFILE_WINDOW=1s (loadctl's default pprof window) in its manifests' target.env.
+local SHOP = env("PYSHOP_ADDR", "127.0.0.1:8081")
+local PPROF = env("PYSHOP_PPROF_ADDR", "127.0.0.1:6061")
+local WINDOW = env("PYSHOP_PROFILE_WINDOW", "2s")
 
 options = {
   target = "http://" .. SHOP,
@@ -24,8 +26,8 @@ options = {
     errors = "rate < 1%",
   },
   profile = {
-    { source = "pprof", url = "http://" .. PPROF .. "/debug/pprof/profile", window = "2s" },
-    { source = "pprof", type = "wall", url = "http://" .. PPROF .. "/debug/pprof/wall", window = "2s" },
+    { source = "pprof", url = "http://" .. PPROF .. "/debug/pprof/profile", window = WINDOW },
+    { source = "pprof", type = "wall", url = "http://" .. PPROF .. "/debug/pprof/wall", window = WINDOW },
   },
 }
 

@@ -2,7 +2,8 @@
 # accuracy_short.sh - a short subset of bench/accuracy (tests/targets/faults/): the shared-helper fault,
 # one label variant (percent-encoded baggage), one background window fault and the no-fault control,
 # 15 s each. Asserts: each planted fault named at rank 1 and no finding on the control.
-# First, always: the scorer (bench/accuracy.py) on fixed findings, so the test checks its own yardstick.
+# First, always: the scorer (bench/accuracy.py) on fixed findings, so the test checks its own yardstick,
+# and `loadctl check` on every variant's scenario with its manifest's target.env.
 # ACCURACY_STRICT=1 makes a missed fault a failure. Unset, a missed fault prints the table and skips
 # (77): correlation does not meet the corpus yet (issue 14); turn strict mode on once it does.
 set -euo pipefail
@@ -41,6 +42,20 @@ if python3 "$SCORE" score "$CORPUS" "$WORK/fix2" wait_dep >"$WORK/fix2.txt"; the
 fi
 grep -q 'planted fault did not run' "$WORK/fix2.txt" || { cat "$WORK/fix2.txt"; fail "no 'did not run' row"; }
 echo "ok: the scorer ranks fixed findings as expected and refuses a run without its fault"
+
+# --- every variant's scenario, with its manifest's parameters (target.env), passes loadctl check
+nvar=0
+for m in "$CORPUS"/*/manifest.json; do
+  v=$(basename "$(dirname "$m")")
+  mapfile -t launch < <(python3 "$SCORE" launch "$CORPUS" "$v")
+  scen=$LOADCTL_SRC/${launch[1]} envs=(--env "FAULTS_VARIANT=$v")
+  [ "${launch[1]}" = scenario.lua ] && scen=$CORPUS/$v/scenario.lua
+  for kv in "${launch[@]:3}"; do envs+=(--env "$kv"); done
+  out=$("$LOADCTL" check "$scen" "${envs[@]}" 2>&1) || fail "$v: loadctl check ${scen#"$LOADCTL_SRC"/} ${envs[*]}: $out"
+  nvar=$((nvar + 1))
+done
+[ "$nvar" -ge 21 ] || fail "only $nvar corpus variants found under $CORPUS (want 21)"
+echo "ok: the scenarios of all $nvar corpus variants pass loadctl check with their parameters"
 
 # --- the short corpus run
 rc=0

@@ -1,0 +1,107 @@
+-- faultsvc.lua - the scenario a user would write for each faultsvc service (tests/targets/faults/README.md):
+-- plain tasks, the target at 127.0.0.1:8080 and, on 127.0.0.1:6060, the profile sources docs/profiling.md
+-- recommends for a Go service at loadctl's default windows (the same list for every variant: a user does
+-- not know the fault in advance). A variant's manifest picks the service with --env FAULTS_SERVICE=NAME
+-- (target.env); bench/accuracy names the run after the variant (FAULTS_VARIANT) and rewrites the addresses.
+local service = env("FAULTS_SERVICE")
+options = {
+  name = env("FAULTS_VARIANT", service),
+  target = "http://127.0.0.1:8080",
+  rate = 80, max_vus = 200, duration = "20s",
+  profile = {
+    { source = "pprof", url = "http://127.0.0.1:6060/debug/pprof/profile" },
+    { source = "pprof", type = "mutex", url = "http://127.0.0.1:6060/debug/pprof/mutex" },
+    { source = "pprof", type = "block", url = "http://127.0.0.1:6060/debug/pprof/block" },
+    { source = "pprof", type = "goroutine", url = "http://127.0.0.1:6060/debug/pprof/goroutine" },
+    { source = "pprof", type = "allocs", url = "http://127.0.0.1:6060/debug/pprof/allocs" },
+  },
+}
+
+local services = {}
+
+-- a checkout service: browse products, place orders
+function services.checkout()
+  task(3, function(vu)
+    http.get("/api/products?page=" .. math.random(0, 24), { name = "GET /api/products" })
+  end)
+  task(2, function(vu)
+    local items = {}
+    for i = 1, math.random(1, 6) do items[i] = { id = math.random(0, 499), qty = math.random(1, 3) } end
+    local r = http.post("/api/orders", { json = { customer = math.random(1, 1000), items = items } })
+    check(r, { ["order created"] = function(res) return res.status == 201 end })
+  end)
+end
+
+-- a recommendations service that labels nothing
+function services.recs()
+  task(1, function(vu)
+    http.get("/api/recs?user=" .. math.random(1, 10000), { name = "GET /api/recs" })
+  end)
+end
+
+-- a document search service: search and fetch documents
+function services.search()
+  local words = { "lorem", "ipsum", "dolor", "sit", "amet", "doc" }
+  task(2, function(vu)
+    http.get("/search?q=" .. words[math.random(#words)] .. "+" .. words[math.random(#words)], { name = "GET /search" })
+  end)
+  task(3, function(vu)
+    http.get("/doc/" .. math.random(0, 399), { name = "GET /doc/{id}" })
+  end)
+end
+
+-- a currency quote service: quotes and price alerts
+function services.quotes()
+  local majors = { "EURUSD", "USDJPY", "GBPUSD", "USDCHF", "AUDUSD", "USDCAD", "NZDUSD", "EURGBP", "EURJPY" }
+  task(3, function(vu)
+    local pair = math.random(10) == 1 and ("XAU" .. math.random(100)) or majors[math.random(#majors)]
+    http.get("/api/quote?pair=" .. pair, { name = "GET /api/quote" })
+  end)
+  task(1, function(vu)
+    http.post("/api/alerts?tenant=" .. math.random(1, 500), { json = { pair = "EURUSD", above = 1.1 },
+              name = "POST /api/alerts" })
+  end)
+end
+
+-- the quote service with its users' order history
+function services.quotes_orders()
+  services.quotes()
+  task(2, function(vu)
+    http.get("/api/orders?user=" .. math.random(1, 3000), { name = "GET /api/orders" })
+  end)
+end
+
+-- a payments ledger: transfers and balances
+function services.ledger()
+  task(3, function(vu)
+    local r = http.post("/api/transfer?from=" .. math.random(100) .. "&to=" .. math.random(100) ..
+                        "&amount=" .. math.random(1, 10000), { name = "POST /api/transfer" })
+    check(r, { ["transfer booked"] = function(res) return res.status == 200 end })
+  end)
+  task(2, function(vu)
+    http.get("/api/balance?account=" .. math.random(100), { name = "GET /api/balance" })
+  end)
+end
+
+-- a catalogue with reports and exports
+function services.catalogue()
+  task(40, function(vu)
+    http.get("/api/items?id=" .. math.random(1, 5000), { name = "GET /api/items" })
+  end)
+  task(5, function(vu)
+    http.get("/api/report?month=" .. math.random(12), { name = "GET /api/report" })
+  end)
+  task(1, function(vu)
+    local fmt = math.random(2) == 1 and "xml" or "json"
+    http.post("/api/export?format=" .. fmt, { body = string.rep("row,", 200), name = "POST /api/export" })
+  end)
+end
+
+local known = {}
+for k in pairs(services) do known[#known + 1] = k end
+table.sort(known)
+if not services[service] then
+  error("FAULTS_SERVICE=" .. tostring(service) .. ": want one of " .. table.concat(known, ", ") ..
+        " (--env FAULTS_SERVICE=NAME; a variant's manifest names it in target.env)")
+end
+services[service]()
