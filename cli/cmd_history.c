@@ -2,12 +2,13 @@
  * p99 trend of one request across runs (a text sparkline) so a slow drift is visible. */
 #include <inttypes.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cmd.h"
-#include "common/rundir.h"
+#include "common/clock.h"
 #include "master/history.h"
 #include "master/report/trend.h"
 
@@ -26,7 +27,7 @@ static void list_runs(const json_t *runs, size_t from) {
     const json_t *r = json_array_get(runs, i);
     char stamp[32];
     const json_t *ok = json_object_get(r, "thresholds_ok");
-    rundir_format_time((int64_t)json_integer_value(json_object_get(r, "start_ms")), stamp, sizeof stamp);
+    clock_format_wall((int64_t)json_integer_value(json_object_get(r, "start_ms")), stamp, sizeof stamp);
     printf(
         "%-22s %-16.16s %-8.8s %10" JSON_INTEGER_FORMAT " %10.1f %8" JSON_INTEGER_FORMAT " %10.2f  %s%s\n",
         stamp,
@@ -54,7 +55,7 @@ static void trend(const json_t *runs, size_t from, const char *name) {
     char stamp[32];
     int bar;
     if (!json_is_number(v)) continue;
-    rundir_format_time((int64_t)json_integer_value(json_object_get(r, "start_ms")), stamp, sizeof stamp);
+    clock_format_wall((int64_t)json_integer_value(json_object_get(r, "start_ms")), stamp, sizeof stamp);
     bar = max > 0 ? (int)lround(40.0 * json_number_value(v) / max) : 0;
     printf("%-22s %10.2f ms  %.*s\n", stamp, json_number_value(v), bar,
            "########################################");

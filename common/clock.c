@@ -126,3 +126,12 @@ char *clock_format_duration(int64_t ns, char *buf, unsigned long size) {
   }
   return buf;
 }
+
+void clock_format_wall(int64_t wall_ms, char *buf, unsigned long size) {
+  time_t secs = (time_t)(wall_ms / CLOCK_MS_PER_S);
+  struct tm tm;
+
+  if (size == 0) return;
+  buf[0] = 0;
+  if (!gmtime_r(&secs, &tm) || strftime(buf, size, "%Y-%m-%dT%H-%M-%SZ", &tm) == 0) buf[0] = 0;
+}

@@ -46,6 +46,10 @@ int clock_parse_duration(const char *text, int64_t *out_ns);
 /* Parse "1%", "0.5 %", "0.01" (a fraction) into a fraction in [0, 1]; -EINVAL otherwise. */
 int clock_parse_fraction(const char *text, double *out);
 
+/* Format wall ms (since the Unix epoch) as the UTC time stamp of run directories, "2026-11-24T21-30-00Z",
+ * into buf (24 bytes hold it; "" when it does not fit or the time is out of range). */
+void clock_format_wall(int64_t wall_ms, char *buf, unsigned long size);
+
 /* Format ns as a short human duration ("1m30s", "250ms", "1.2us") into buf; returns buf. */
 char *clock_format_duration(int64_t ns, char *buf, unsigned long size);
 

@@ -12,6 +12,8 @@
 #include <sys/mman.h>
 #include <zlib.h>
 
+#include "common/clock.h"
+
 /* Layout, as HdrHistogram computes it for lowest 1, highest 3.6e9, 3 significant digits. */
 #define UNIT_MAG 0
 #define SUB_BUCKET_COUNT_MAG 11 /* ceil(log2(2 * 10^3)) */
@@ -278,6 +280,12 @@ int64_t hist_value_at_percentile(const hist *h, double percentile) {
     if (seen >= wanted) return slot_highest(i);
   }
   return hist_max(h);
+}
+
+double hist_pct_ms(const hist *h, double percentile) {
+  if (!h || hist_count(h) == 0) return 0;
+  if (percentile >= 100) return clock_us_to_ms((double)hist_max(h));
+  return clock_us_to_ms((double)hist_value_at_percentile(h, percentile));
 }
 
 bool hist_equal(const hist *a, const hist *b) {

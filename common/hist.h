@@ -35,6 +35,9 @@ double hist_mean(const hist *h);
 double hist_stdev(const hist *h);
 /* Value at percentile (0..100), HdrHistogram semantics (highest equivalent value). 0 when empty. */
 int64_t hist_value_at_percentile(const hist *h, double percentile);
+/* The value at percentile (0..100) in milliseconds, the max at 100 and above; 0 when h is NULL or empty.
+ * What every report, CSV, threshold and live view shows. */
+double hist_pct_ms(const hist *h, double percentile);
 /* True when both have the same count in every bucket. */
 bool hist_equal(const hist *a, const hist *b);
 

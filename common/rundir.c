@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/csv.h"
 #include "common/hlog.h"
 #include "common/secret.h"
 
@@ -38,21 +39,6 @@ static FILE *stream(const rundir *rd, int which) {
 }
 
 static const double history_pcts[] = {50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100};
-
-double rundir_pct_ms(const hist *h, double percentile) {
-  if (!h || hist_count(h) == 0) return 0;
-  if (percentile >= 100) return clock_us_to_ms((double)hist_max(h));
-  return clock_us_to_ms((double)hist_value_at_percentile(h, percentile));
-}
-
-void rundir_format_time(int64_t wall_ms, char *buf, size_t size) {
-  time_t secs = (time_t)(wall_ms / CLOCK_MS_PER_S);
-  struct tm tm;
-
-  if (size == 0) return;
-  buf[0] = 0;
-  if (gmtime_r(&secs, &tm)) strftime(buf, size, "%Y-%m-%dT%H-%M-%SZ", &tm);
-}
 
 /* mkdir -p; 0 or negative errno. */
 static int mkdirs(const char *path) {
@@ -88,7 +74,7 @@ static int make_run_dir(const char *root, const char *scenario, char **out) {
   int rc = mkdirs(root);
 
   if (rc < 0) return rc;
-  rundir_format_time(clock_ns_to_ms(clock_wall_ns()), stamp, sizeof stamp);
+  clock_format_wall(clock_ns_to_ms(clock_wall_ns()), stamp, sizeof stamp);
   safe_name(scenario, name, sizeof name);
   for (int n = 1; n < 1000; n++) {
     if (n == 1)
@@ -254,28 +240,6 @@ int rundir_write_run(rundir *rd, const json_t *run_info) {
   return rundir_write_json(rd->path, RUNDIR_RUN, run_info);
 }
 
-int rundir_csv_field(FILE *f, const char *text) {
-  if (!strpbrk(text, ",\"\r\n")) return fputs(text, f) < 0 ? -EIO : 0;
-  if (fputc('"', f) == EOF) return -EIO;
-  for (const char *p = text; *p; p++) {
-    if (*p == '"' && fputc('"', f) == EOF) return -EIO;
-    if (fputc(*p, f) == EOF) return -EIO;
-  }
-  return fputc('"', f) == EOF ? -EIO : 0;
-}
-
-int rundir_csv_ms(FILE *f, double ms) {
-  char buf[64];
-  size_t len;
-
-  if (isnan(ms)) return fputs("N/A", f) < 0 ? -EIO : 0;
-  snprintf(buf, sizeof buf, "%.3f", ms);
-  len = strlen(buf);
-  while (len > 0 && buf[len - 1] == '0') buf[--len] = 0;
-  if (len > 0 && buf[len - 1] == '.') buf[--len] = 0;
-  return fputs(buf, f) < 0 ? -EIO : 0;
-}
-
 int rundir_history_header(FILE *f) {
   return fputs(
              "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,"
@@ -310,22 +274,22 @@ static int history_row(FILE *f, const stats_interval *iv, const char *type, cons
   int rc = 0;
 
   fprintf(f, "%" PRId64 ",%" PRId64 ",", (iv->start_ms + iv->interval_ms) / CLOCK_MS_PER_S, iv->users);
-  rundir_csv_field(f, type);
+  csv_field(f, type);
   fputc(',', f);
-  rundir_csv_field(f, name);
+  csv_field(f, name);
   fprintf(f, ",%.2f,%.2f", (double)count / secs, (double)errors / secs);
   for (size_t i = 0; i < sizeof history_pcts / sizeof history_pcts[0]; i++) {
     fputc(',', f);
-    rundir_csv_ms(f, hist_count(lat) ? rundir_pct_ms(lat, history_pcts[i]) : NAN);
+    csv_ms(f, hist_count(lat) ? hist_pct_ms(lat, history_pcts[i]) : NAN);
   }
   fprintf(f, ",%" PRId64 ",%" PRId64 ",", tcount, terrors);
-  rundir_csv_ms(f, rundir_pct_ms(tlat, 50));
+  csv_ms(f, hist_pct_ms(tlat, 50));
   fputc(',', f);
-  rundir_csv_ms(f, clock_us_to_ms(hist_mean(tlat)));
+  csv_ms(f, clock_us_to_ms(hist_mean(tlat)));
   fputc(',', f);
-  rundir_csv_ms(f, clock_us_to_ms((double)hist_min(tlat)));
+  csv_ms(f, clock_us_to_ms((double)hist_min(tlat)));
   fputc(',', f);
-  rundir_csv_ms(f, clock_us_to_ms((double)hist_max(tlat)));
+  csv_ms(f, clock_us_to_ms((double)hist_max(tlat)));
   if (fprintf(f, ",%.2f\n", tcount ? (double)tbytes / (double)tcount : 0.0) < 0) rc = -EIO;
   return rc;
 }
@@ -353,11 +317,11 @@ int rundir_history_rows(FILE *f, const stats_interval *iv, const stats_interval 
 
 /* Percentile fields of one intervals.jsonl line. */
 static void put_latency(json_t *o, const hist *h) {
-  json_object_set_new(o, "p50_ms", json_real(rundir_pct_ms(h, 50)));
-  json_object_set_new(o, "p90_ms", json_real(rundir_pct_ms(h, 90)));
-  json_object_set_new(o, "p95_ms", json_real(rundir_pct_ms(h, 95)));
-  json_object_set_new(o, "p99_ms", json_real(rundir_pct_ms(h, 99)));
-  json_object_set_new(o, "p999_ms", json_real(rundir_pct_ms(h, 99.9)));
+  json_object_set_new(o, "p50_ms", json_real(hist_pct_ms(h, 50)));
+  json_object_set_new(o, "p90_ms", json_real(hist_pct_ms(h, 90)));
+  json_object_set_new(o, "p95_ms", json_real(hist_pct_ms(h, 95)));
+  json_object_set_new(o, "p99_ms", json_real(hist_pct_ms(h, 99)));
+  json_object_set_new(o, "p999_ms", json_real(hist_pct_ms(h, 99.9)));
   json_object_set_new(o, "max_ms", json_real(h ? clock_us_to_ms((double)hist_max(h)) : 0));
   json_object_set_new(o, "min_ms", json_real(h ? clock_us_to_ms((double)hist_min(h)) : 0));
   json_object_set_new(o, "mean_ms", json_real(h ? clock_us_to_ms(hist_mean(h)) : 0));

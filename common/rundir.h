@@ -74,15 +74,4 @@ int rundir_write_json(const char *dir, const char *name, const json_t *value);
 int rundir_history_header(FILE *f);
 int rundir_history_rows(FILE *f, const stats_interval *iv, const stats_interval *cum);
 
-/* CSV helpers shared with master/report: a field quoted when it holds , " or a newline, and a number
- * in ms with at most 3 decimals ("12.5", "0.125", "N/A" for NaN). */
-int rundir_csv_field(FILE *f, const char *text);
-int rundir_csv_ms(FILE *f, double ms);
-
-/* Latency statistics of one histogram in ms (0 when empty). */
-double rundir_pct_ms(const hist *h, double percentile);
-
-/* Format wall ms as the directory time stamp "2026-11-24T21-30-00Z" into buf (>= 24 bytes). */
-void rundir_format_time(int64_t wall_ms, char *buf, size_t size);
-
 #endif

@@ -14,7 +14,6 @@
 #include "common/exitcode.h"
 #include "common/log.h"
 #include "common/msg.h"
-#include "common/rundir.h"
 #include "common/transport.h"
 #include "master/aggregate.h"
 #include "master/control.h"
@@ -690,7 +689,7 @@ static void master_teardown(master *m) {
 
 static void make_run_id(master *m) {
   char stamp[32];
-  rundir_format_time(clock_ns_to_ms(clock_wall_ns()), stamp, sizeof stamp);
+  clock_format_wall(clock_ns_to_ms(clock_wall_ns()), stamp, sizeof stamp);
   snprintf(m->run_id, sizeof m->run_id, "%.28s-%.24s-%04x", stamp, m->cfg->opt->name,
            (unsigned)(clock_mono_ns() & 0xffff));
 }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/rundir.h"
+#include "common/hist.h"
 
 #define REQUEST_MAX 8192
 
@@ -229,7 +229,7 @@ static void render_entry(FILE *f, const stats_entry *e, int part) {
     for (size_t q = 0; q < sizeof qs / sizeof qs[0]; q++) {
       fputs("loadctl_latency_seconds{name=\"", f);
       label(f, e->name);
-      fprintf(f, "\",quantile=\"%g\"} %.6f\n", qs[q], rundir_pct_ms(e->latency, qs[q] * 100) / 1000.0);
+      fprintf(f, "\",quantile=\"%g\"} %.6f\n", qs[q], hist_pct_ms(e->latency, qs[q] * 100) / 1000.0);
     }
     fputs("loadctl_latency_seconds_sum{name=\"", f);
     label(f, e->name);

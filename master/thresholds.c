@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "common/clock.h"
-#include "common/rundir.h"
+#include "common/hist.h"
 
 struct thresholds {
   threshold *items;
@@ -393,7 +393,7 @@ static double measure(const threshold *t, const stats_interval *cum, double dura
   if (!found && t->name[0]) goto out;
   switch (t->metric) {
     case THRESHOLDS_PCT:
-      v = rundir_pct_ms(h, t->percentile);
+      v = hist_pct_ms(h, t->percentile);
       break;
     case THRESHOLDS_MAX:
       v = (double)hist_max(h) / 1000.0;

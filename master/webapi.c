@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/hist.h"
 #include "common/rundir.h"
 #include "master/profile/timeline.h"
 #include "master/report/html.h"
@@ -69,7 +70,7 @@ static json_t *point(const char *name, int64_t count, int64_t errors, const hist
   static const char *const keys[] = {"p50_ms", "p90_ms", "p95_ms", "p99_ms"};
 
   for (size_t k = 0; k < 4; k++)
-    json_object_set_new(o, keys[k], count > 0 && h ? json_real(rundir_pct_ms(h, pcts[k])) : json_null());
+    json_object_set_new(o, keys[k], count > 0 && h ? json_real(hist_pct_ms(h, pcts[k])) : json_null());
   json_object_set_new(o, "max_ms", count > 0 && h ? json_real((double)hist_max(h) / 1000.0) : json_null());
   return o;
 }
@@ -91,8 +92,7 @@ static json_t *totals_json(const stats_interval *cum, double elapsed_s, json_t *
       if (strcmp(json_string_value(json_object_get(n, "name")), e->name) != 0) continue;
       json_object_set_new(n, "total_count", json_integer(e->count));
       json_object_set_new(n, "total_errors", json_integer(e->errors));
-      json_object_set_new(n, "total_p95_ms",
-                          e->count ? json_real(rundir_pct_ms(e->latency, 95)) : json_null());
+      json_object_set_new(n, "total_p95_ms", e->count ? json_real(hist_pct_ms(e->latency, 95)) : json_null());
     }
   }
   t = point("(all)", count, errors, all, elapsed_s > 0 ? elapsed_s : 1);

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
+#include "common/hist.h"
 #include "common/rundir.h"
 #include "master/report/htmlasset.h"
 #include "master/report/summary.h"
@@ -126,7 +128,7 @@ static json_t *dist_json(const char *name, const hist *h) {
     double xv = k / 10.0, pct = 100.0 * (1.0 - pow(10.0, -xv));
     json_array_append_new(x, json_real(xv));
     json_array_append_new(
-        ms, count > 0 && pow(10.0, xv) <= count * 10 ? json_real(rundir_pct_ms(h, pct)) : json_null());
+        ms, count > 0 && pow(10.0, xv) <= count * 10 ? json_real(hist_pct_ms(h, pct)) : json_null());
   }
   json_object_set_new(o, "name", json_string(name));
   json_object_set_new(o, "x", x);
@@ -247,7 +249,7 @@ static void header_and_cards(FILE *out, const report *r, const json_t *sum) {
   size_t i, failed = 0;
   json_t *th;
 
-  rundir_format_time(report_start_ms(r), start, sizeof start);
+  clock_format_wall(report_start_ms(r), start, sizeof start);
   json_array_foreach(ths, i, th) failed += !json_is_true(json_object_get(th, "ok"));
   fputs("<header><h1>loadctl report: ", out);
   html_escape(out, jstr(run, "scenario", "run"));
@@ -549,7 +551,7 @@ static void slowest_table(FILE *out, const json_t *sum) {
             "<th class=\"l\">span id</th></tr>\n",
             out);
       any = true;
-      rundir_format_time((int64_t)json_integer_value(json_object_get(x, "wall_ms")), when, sizeof when);
+      clock_format_wall((int64_t)json_integer_value(json_object_get(x, "wall_ms")), when, sizeof when);
       fputs("<tr><td class=\"l\">", out);
       html_escape(out, jstr(q, "name", ""));
       fprintf(out, "</td><td>%.2f</td><td class=\"l\">%s</td><td class=\"l\"><code>", jnum(x, "latency_ms"),
@@ -572,7 +574,7 @@ static void meta_pairs(FILE *out, const json_t *o, const char *prefix) {
     if (!prefix && strcmp(key, "thresholds") == 0) continue; /* its own table */
     if (json_is_integer(v) && (strcmp(key, "start_ms") == 0 || strcmp(key, "end_ms") == 0)) {
       char when[32];
-      rundir_format_time((int64_t)json_integer_value(v), when, sizeof when);
+      clock_format_wall((int64_t)json_integer_value(v), when, sizeof when);
       fprintf(out, "<dt>%s</dt><dd>%s</dd>\n", strcmp(key, "start_ms") == 0 ? "start (UTC)" : "end (UTC)",
               when);
       continue;

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "common/rundir.h"
+#include "common/hist.h"
 
 #define NAME_W 32
 #define TTY_ROWS 20 /* names shown in the redrawn table; more would scroll and break the redraw */
@@ -162,7 +162,7 @@ static void row(live *lv, const char *name, const row_figures *f, bool bold) {
   put_name(lv->out, name);
   fprintf(lv->out, " %10" PRId64 " %9.1f %s%16s%s%s %8.2f %8.2f %8.2f %8.2f%s\n", f->total, f->rps,
           f->errors ? c_red(lv) : "", errs, f->errors ? c_off(lv) : "", bold ? c_bold(lv) : "",
-          rundir_pct_ms(f->h, 50), rundir_pct_ms(f->h, 95), rundir_pct_ms(f->h, 99),
+          hist_pct_ms(f->h, 50), hist_pct_ms(f->h, 95), hist_pct_ms(f->h, 99),
           f->h ? clock_us_to_ms((double)hist_max(f->h)) : 0, c_off(lv));
 }
 
@@ -259,9 +259,8 @@ static void plain_line(live *lv, const stats_interval *iv, const stats_interval 
           " (%.2f%%) p50=%.2fms p95=%.2fms "
           "p99=%.2fms max=%.2fms",
           el, iv->users, (double)icount / secs, count, ierrors,
-          icount ? 100.0 * (double)ierrors / (double)icount : 0, rundir_pct_ms(iall, 50),
-          rundir_pct_ms(iall, 95), rundir_pct_ms(iall, 99),
-          iall ? clock_us_to_ms((double)hist_max(iall)) : 0);
+          icount ? 100.0 * (double)ierrors / (double)icount : 0, hist_pct_ms(iall, 50), hist_pct_ms(iall, 95),
+          hist_pct_ms(iall, 99), iall ? clock_us_to_ms((double)hist_max(iall)) : 0);
   if (lv->cpu_pct >= 0) /* appended, so the line's start stays what scripts already parse */
     fprintf(lv->out, " cpu=%.0f%%%s%s%s", lv->cpu_pct, lv->cpu_workers > 1 ? "(" : "",
             lv->cpu_workers > 1 ? lv->cpu_id : "", lv->cpu_workers > 1 ? ")" : "");

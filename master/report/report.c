@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hist.h"
 #include "common/rundir.h"
 #include "master/report/html.h"
 #include "master/report/summary.h"
@@ -89,10 +90,10 @@ static int push_point(series *s, const stats_interval *iv, const hist *lat, int6
   p->count = count;
   p->errors = errors;
   p->intervals = 1;
-  p->p50_ms = rundir_pct_ms(lat, 50);
-  p->p90_ms = rundir_pct_ms(lat, 90);
-  p->p95_ms = rundir_pct_ms(lat, 95);
-  p->p99_ms = rundir_pct_ms(lat, 99);
+  p->p50_ms = hist_pct_ms(lat, 50);
+  p->p90_ms = hist_pct_ms(lat, 90);
+  p->p95_ms = hist_pct_ms(lat, 95);
+  p->p99_ms = hist_pct_ms(lat, 99);
   p->max_ms = lat ? (double)hist_max(lat) / 1000.0 : 0;
   p->mean_ms = lat && hist_count(lat) ? hist_mean(lat) / 1000.0 : 0;
   return 0;

@@ -8,17 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/csv.h"
+#include "common/hist.h"
 #include "common/rundir.h"
 #include "master/report/groups.h"
 
 static const double csv_pcts[] = {50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100};
 
 static void put_latency(json_t *o, const hist *h) {
-  json_object_set_new(o, "p50_ms", json_real(rundir_pct_ms(h, 50)));
-  json_object_set_new(o, "p90_ms", json_real(rundir_pct_ms(h, 90)));
-  json_object_set_new(o, "p95_ms", json_real(rundir_pct_ms(h, 95)));
-  json_object_set_new(o, "p99_ms", json_real(rundir_pct_ms(h, 99)));
-  json_object_set_new(o, "p999_ms", json_real(rundir_pct_ms(h, 99.9)));
+  json_object_set_new(o, "p50_ms", json_real(hist_pct_ms(h, 50)));
+  json_object_set_new(o, "p90_ms", json_real(hist_pct_ms(h, 90)));
+  json_object_set_new(o, "p95_ms", json_real(hist_pct_ms(h, 95)));
+  json_object_set_new(o, "p99_ms", json_real(hist_pct_ms(h, 99)));
+  json_object_set_new(o, "p999_ms", json_real(hist_pct_ms(h, 99.9)));
   json_object_set_new(o, "max_ms", json_real(h ? (double)hist_max(h) / 1000.0 : 0));
   json_object_set_new(o, "min_ms", json_real(h ? (double)hist_min(h) / 1000.0 : 0));
   json_object_set_new(o, "mean_ms", json_real(h && hist_count(h) ? hist_mean(h) / 1000.0 : 0));
@@ -207,22 +209,22 @@ static void stats_row(FILE *f, const char *type, const char *name, const hist *h
                       int64_t errors, int64_t bytes, double secs, const json_t *cost) {
   bool any = h && hist_count(h) > 0;
 
-  rundir_csv_field(f, type);
+  csv_field(f, type);
   fputc(',', f);
-  rundir_csv_field(f, name);
+  csv_field(f, name);
   fprintf(f, ",%" PRId64 ",%" PRId64 ",", count, errors);
-  rundir_csv_ms(f, rundir_pct_ms(h, 50));
+  csv_ms(f, hist_pct_ms(h, 50));
   fputc(',', f);
-  rundir_csv_ms(f, any ? hist_mean(h) / 1000.0 : 0);
+  csv_ms(f, any ? hist_mean(h) / 1000.0 : 0);
   fputc(',', f);
-  rundir_csv_ms(f, any ? (double)hist_min(h) / 1000.0 : 0);
+  csv_ms(f, any ? (double)hist_min(h) / 1000.0 : 0);
   fputc(',', f);
-  rundir_csv_ms(f, any ? (double)hist_max(h) / 1000.0 : 0);
+  csv_ms(f, any ? (double)hist_max(h) / 1000.0 : 0);
   fprintf(f, ",%.2f,%.6f,%.6f", count ? (double)bytes / (double)count : 0.0,
           secs > 0 ? (double)count / secs : 0.0, secs > 0 ? (double)errors / secs : 0.0);
   for (size_t i = 0; i < sizeof csv_pcts / sizeof csv_pcts[0]; i++) {
     fputc(',', f);
-    rundir_csv_ms(f, any ? rundir_pct_ms(h, csv_pcts[i]) : NAN);
+    csv_ms(f, any ? hist_pct_ms(h, csv_pcts[i]) : NAN);
   }
   if (cost)
     fprintf(f, ",%.4f", json_number_value(json_object_get(cost, "cpu_ms_per_req")));
@@ -277,11 +279,11 @@ static int fill_failures_csv(FILE *f, void *ctx) {
     for (int k = 0; k < e->nfailures; k++) {
       char error[STATS_MESSAGE_MAX + 32];
       snprintf(error, sizeof error, "%s: %s", stats_err_name(e->failures[k].kind), e->failures[k].message);
-      rundir_csv_field(f, e->method);
+      csv_field(f, e->method);
       fputc(',', f);
-      rundir_csv_field(f, e->name);
+      csv_field(f, e->name);
       fputc(',', f);
-      rundir_csv_field(f, error);
+      csv_field(f, error);
       fprintf(f, ",%" PRId64 "\n", e->failures[k].count);
     }
   }

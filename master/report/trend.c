@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/rundir.h"
 #include "master/report/html.h"
 
@@ -22,7 +23,7 @@ static json_t *trend_data(const json_t *runs, size_t from) {
   for (size_t i = from; i < json_array_size(runs); i++) {
     const json_t *r = json_array_get(runs, i);
     char stamp[32], label[32];
-    rundir_format_time((int64_t)json_integer_value(json_object_get(r, "start_ms")), stamp, sizeof stamp);
+    clock_format_wall((int64_t)json_integer_value(json_object_get(r, "start_ms")), stamp, sizeof stamp);
     snprintf(label, sizeof label, "%.5s %.2s:%.2s", stamp + 5, stamp + 11, stamp + 14); /* "11-24 21:30" */
     json_array_append_new(x, json_integer((json_int_t)(i - from)));
     json_array_append_new(labels, json_string(label));
@@ -58,7 +59,7 @@ static void runs_table(FILE *f, const json_t *runs, size_t from) {
     const json_t *r = json_array_get(runs, i);
     char stamp[32];
     bool ok = !json_is_false(json_object_get(r, "thresholds_ok"));
-    rundir_format_time((int64_t)json_integer_value(json_object_get(r, "start_ms")), stamp, sizeof stamp);
+    clock_format_wall((int64_t)json_integer_value(json_object_get(r, "start_ms")), stamp, sizeof stamp);
     fprintf(f, "<tr><td class=\"l\">%s</td><td class=\"l\">", stamp);
     html_escape(f, json_string_value(json_object_get(r, "scenario")));
     fputs("</td><td class=\"l\">", f);

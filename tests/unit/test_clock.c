@@ -96,6 +96,20 @@ START_TEST(format) {
 }
 END_TEST
 
+/* Run directories and reports stamp times as UTC "YYYY-MM-DDTHH-MM-SSZ"; a short buffer gets "". */
+START_TEST(wall_stamp) {
+  char stamp[32];
+  clock_format_wall(1795000000000LL, stamp, sizeof stamp);
+  ck_assert_str_eq(stamp, "2026-11-18T11-06-40Z");
+  clock_format_wall(1795000000999LL, stamp, sizeof stamp); /* ms are cut, not rounded */
+  ck_assert_str_eq(stamp, "2026-11-18T11-06-40Z");
+  clock_format_wall(0, stamp, sizeof stamp);
+  ck_assert_str_eq(stamp, "1970-01-01T00-00-00Z");
+  clock_format_wall(1795000000000LL, stamp, 8);
+  ck_assert_str_eq(stamp, "");
+}
+END_TEST
+
 static Suite *clock_suite(void) {
   Suite *s = suite_create("clock");
   TCase *tc = tcase_create("core");
@@ -104,6 +118,7 @@ static Suite *clock_suite(void) {
   tcase_add_test(tc, durations_rejected);
   tcase_add_test(tc, fractions);
   tcase_add_test(tc, format);
+  tcase_add_test(tc, wall_stamp);
   suite_add_tcase(s, tc);
   return s;
 }

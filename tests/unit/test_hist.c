@@ -136,6 +136,22 @@ static int sum_counts(int64_t value_us, int64_t count, void *ud) {
   return value_us >= 100 ? 1 : 0;
 }
 
+/* hist_pct_ms: the percentile in ms (HdrHistogram's value), the max at 100, 0 for NULL or empty. */
+START_TEST(percentile_in_ms) {
+  hist *h;
+  ck_assert_int_eq(hist_create(&h), 0);
+  ck_assert_double_eq(hist_pct_ms(NULL, 50), 0);
+  ck_assert_double_eq(hist_pct_ms(h, 99), 0);
+  for (int64_t us = 1; us <= 1000; us++) hist_record(h, us * 1000); /* 1 ms .. 1 s */
+  ck_assert_double_eq(hist_pct_ms(h, 50), (double)hist_value_at_percentile(h, 50) / 1000.0);
+  ck_assert_double_eq_tol(hist_pct_ms(h, 50), 500.0, 0.5);
+  ck_assert_double_eq_tol(hist_pct_ms(h, 99), 990.0, 1.0);
+  ck_assert_double_eq(hist_pct_ms(h, 100), (double)hist_max(h) / 1000.0);
+  ck_assert_double_eq(hist_pct_ms(h, 150), (double)hist_max(h) / 1000.0);
+  hist_destroy(h);
+}
+END_TEST
+
 START_TEST(foreach_order) {
   hist *h;
   int64_t acc[2] = {0, 0};
@@ -391,6 +407,7 @@ static Suite *hist_suite(void) {
   tcase_add_test(tc, percentiles_exponential);
   tcase_add_test(tc, percentiles_bimodal);
   tcase_add_test(tc, empty_and_clamp);
+  tcase_add_test(tc, percentile_in_ms);
   tcase_add_test(tc, foreach_order);
   tcase_add_test(tc, merge_equals_union);
   tcase_add_test(tc, round_trip);
