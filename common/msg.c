@@ -2,6 +2,8 @@
  * structure is bounded before msgpack-c sees it, then every field is checked for type and size. */
 #include "common/msg.h"
 
+#include "common/msgtag.h"
+
 #include <errno.h>
 #include <msgpack.h>
 #include <stdarg.h>
@@ -132,8 +134,22 @@ static void put_metric(enc *e, const metric_state *m) {
     e->rc |= msgpack_pack_nil(&e->pk);
 }
 
+/* "tagsets" and "tagged" (common/msgtag.h). */
+static void put_tagged(enc *e, const stats_interval *s) {
+  uint32_t *ids = calloc(s->ntagged ? s->ntagged : 1, sizeof *ids);
+  if (!ids) {
+    e->rc |= -1;
+    return;
+  }
+  put_key(e, "tagsets");
+  e->rc |= msgtag_pack_sets(&e->pk, s, ids);
+  put_key(e, "tagged");
+  e->rc |= msgtag_pack_series(&e->pk, s, ids);
+  free(ids);
+}
+
 static void put_interval(enc *e, const stats_interval *s) {
-  e->rc |= msgpack_pack_map(&e->pk, 10);
+  e->rc |= msgpack_pack_map(&e->pk, 12);
   kv_i64(e, "start_ms", s->start_ms);
   kv_i64(e, "interval_ms", s->interval_ms);
   kv_i64(e, "users", s->users);
@@ -155,6 +171,7 @@ static void put_interval(enc *e, const stats_interval *s) {
   put_key(e, "metrics");
   e->rc |= msgpack_pack_array(&e->pk, s->nmetrics);
   for (size_t i = 0; i < s->nmetrics; i++) put_metric(e, &s->metrics[i]);
+  put_tagged(e, s);
 }
 
 static void put_assign(enc *e, const msg_assign *a) {
@@ -244,7 +261,10 @@ static int interval_ok(const stats_interval *s) {
   }
   for (size_t i = 0; i < s->nchecks; i++)
     if (!TERMINATED(s->checks[i].name)) return 0;
-  if (s->nmetrics > METRIC_MAX) return 0;
+  if (s->nmetrics > METRIC_MAX || s->ntagged > STATS_MAX_TAGGED) return 0;
+  for (size_t i = 0; i < s->ntagged; i++)
+    if (s->tagged[i].entry >= s->nentries || !s->tagged[i].latency || !TERMINATED(s->tagged[i].tags))
+      return 0;
   for (size_t i = 0; i < s->nmetrics; i++)
     if (!TERMINATED(s->metrics[i].name) || (s->metrics[i].kind == METRIC_TREND && !s->metrics[i].values))
       return 0;
@@ -634,6 +654,24 @@ static void get_metrics(dec *d, const msgpack_object *map, stats_interval *s) {
   }
 }
 
+/* "tagsets" and "tagged" are optional as a pair: a worker built before tags sends neither. */
+static void get_tagged(dec *d, const msgpack_object *map, stats_interval *s) {
+  const msgpack_object *sets = NULL, *series = NULL;
+  for (uint32_t i = 0; i < map->via.map.size; i++) {
+    const msgpack_object *k = &map->via.map.ptr[i].key;
+    if (k->type != MSGPACK_OBJECT_STR) continue;
+    if (k->via.str.size == 7 && !memcmp(k->via.str.ptr, "tagsets", 7)) sets = &map->via.map.ptr[i].val;
+    if (k->via.str.size == 6 && !memcmp(k->via.str.ptr, "tagged", 6)) series = &map->via.map.ptr[i].val;
+  }
+  if (!sets && !series) return;
+  if (!sets || !series) {
+    fail(d, -EPROTO, "field 'tagsets' comes with 'tagged'");
+    return;
+  }
+  int rc = msgtag_unpack(sets, series, s, d->err, d->errlen);
+  if (rc < 0 && !d->rc) d->rc = rc;
+}
+
 static void get_interval(dec *d, const msgpack_object *top, msg *out) {
   const msgpack_object *map = as_map(d, field(d, top, "iv"), "iv");
   stats_interval *s = NULL;
@@ -655,6 +693,7 @@ static void get_interval(dec *d, const msgpack_object *top, msg *out) {
   for (uint32_t i = 0; arr && i < arr->via.array.size && !d->rc; i++) get_entry(d, &arr->via.array.ptr[i], s);
   get_checks(d, map, s);
   get_metrics(d, map, s);
+  if (!d->rc) get_tagged(d, map, s);
 }
 
 static void get_source(dec *d, const msgpack_object *map, msg_assign *a) {

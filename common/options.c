@@ -17,6 +17,7 @@
 #include "common/k6exec.h"
 #include "common/prelude.h"
 #include "common/secret.h"
+#include "common/tagset.h"
 
 typedef struct loader {
   lua_State *L;
@@ -34,7 +35,7 @@ static const char *const known_keys[] = {
     "rate",        "max_vus",    "thresholds",  "profile",       "http",          "timeout",
     "interval",    "think",      "max_body",    "insecure_tls",  "max_redirects", "pre_allocated_vus",
     "start_users", "start_rate", "tls_ca_file", "tls_cert_file", "tls_key_file",  "h2_connections",
-    "executor",    "vus",        "iterations",
+    "executor",    "vus",        "iterations",  "tags",
 };
 
 static int fail(loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -516,6 +517,17 @@ static int read_scalars(loader *ld, int t, options *o) {
   return 0;
 }
 
+/* options.tags (run-wide tags, common/tagset.h): checked here so check, master and workers refuse alike. */
+static int get_tags(loader *ld, int t) {
+  char set[TAGSET_MAX], why[160];
+  lua_getfield(ld->L, t, "tags");
+  int rc = tagset_from_lua(ld->L, -1, set, sizeof set, why, sizeof why);
+  lua_pop(ld->L, 1);
+  if (rc == 0) return 0;
+  at_key(ld, "tags");
+  return fail(ld, "option 'tags': %s", why);
+}
+
 static int finish(loader *ld, options *o) {
   double peak = o->model == OPTIONS_OPEN ? o->rate : o->users;
   if (o->nstages > 0) {
@@ -644,6 +656,7 @@ int options_load_source(const char *chunkname, const char *source, size_t len, o
     at_key(&ld, "executor");
     rc = fail(&ld, "%s", why);
   }
+  if (!rc) rc = get_tags(&ld, t);
   if (!rc) rc = finish(&ld, &tmp);
 out:
   lua_close(ld.L);

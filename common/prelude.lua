@@ -38,6 +38,62 @@ end }
 __resp_mt = resp_mt
 -- the group() a VU's coroutine is in ('a::b' when nested); weak keys: a stopped VU's entry goes with it
 local co_running, main_key, group_of = coroutine.running, {}, setmetatable({}, { __mode = 'k' })
+-- tags (docs/scenario-api.md "Tags"): each request carries one canonical set "k=v,k=v" (keys sorted) of
+-- options.tags, its VU's scenario (__scenario_tags), its group()'s tags and its own, later ones winning;
+-- the rules are common/tagset.c's. tag_ctx: coroutine -> {t = table, s = text} of its scenario and group.
+local getinfo, sort = debug.getinfo, table.sort
+local tag_ctx, run_ctx, tag_reserved = setmetatable({}, { __mode = 'k' }), nil, { name = 1, group = 1, scenario = 1 }
+local function at_caller() -- "file:line: " of the scenario's line that called into the API
+  for level = 3, 40 do
+    local i = getinfo(level, 'Sl')
+    if not i then break end
+    if i.source:sub(1, 1) == '@' and (i.currentline or 0) > 0 then return i.short_src .. ':' .. i.currentline .. ': ' end
+  end
+  return ''
+end
+local function tag_error(what, text) error(at_caller() .. what .. ': ' .. text, 0) end
+local function tags_into(into, t, what, own)
+  if type(t) ~= 'table' then tag_error(what, 'tags must be a table of string keys and values (tags = {kind = "api"})') end
+  for k, v in pairs(t) do
+    if type(k) ~= 'string' or #k > 32 or not k:match('^[%a_][%w_]*$') then
+      tag_error(what, "tag key '" .. tostring(k) .. "': a tag key is 1 to 32 letters, digits and _, not starting with a digit") end
+    if tag_reserved[k] and not own then tag_error(what, "tag '" .. k .. "' is set by loadctl itself; pick another key") end
+    if type(v) ~= 'string' then tag_error(what, "tag '" .. k .. "': the value must be a string, not a " .. type(v)) end
+    if #v == 0 or #v > 64 then tag_error(what, "tag '" .. k .. "': a tag value is a string of 1 to 64 bytes") end
+    if v:find('[%c,={}]') then tag_error(what, "tag '" .. k .. "': a tag value may not hold control characters or any of , = { }") end
+    into[k] = v
+  end
+  return into
+end
+local function tags_text(t, what)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  if #keys == 0 then return nil end
+  if #keys > 8 then tag_error(what, 'more than 8 tags on one request (options, scenario, group and request tags together)') end
+  sort(keys)
+  for i, k in ipairs(keys) do keys[i] = k .. '=' .. t[k] end
+  return concat(keys, ',')
+end
+local function tags_copy(t) local c = {}; for k, v in pairs(t) do c[k] = v end; return c end
+local function tags_base(co)
+  local c = tag_ctx[co]
+  if c then return c end
+  if not run_ctx then
+    local o, t = rawget(_G, 'options'), {}
+    if type(o) == 'table' and o.tags ~= nil then tags_into(t, o.tags, 'options.tags') end
+    run_ctx = { t = t, s = tags_text(t, 'options.tags') }
+  end
+  return run_ctx
+end
+local function tags_ctx(co, t, what) tag_ctx[co] = { t = t, s = tags_text(t, what) } end
+-- The runtime of a scenario in options.scenarios calls this in each of its VUs before on_start: every
+-- request of the VU then carries scenario=NAME and the scenario's tags (over options.tags).
+function __scenario_tags(name, tags)
+  local co = co_running() or main_key
+  local t = tags_copy(tags_base(co).t)
+  if tags ~= nil then tags_into(t, tags, 'scenario ' .. tostring(name) .. ' tags') end
+  tags_ctx(co, tags_into(t, { scenario = name }, 'scenario name', true), 'scenario ' .. tostring(name))
+end
 local names, nnames = {}, 0 -- default names by method, then url: pattern matching once per url
 local function default_name(method, url)
   local by = names[method]
@@ -55,8 +111,13 @@ local function args_of(method, url, opts) -- __send's arguments for one request
   opts = opts or {}
   if type(opts) ~= 'table' then error('http.' .. method:lower() .. '(): options must be a table', 2) end
   local name = opts.name or default_name(method, url)
-  local g = group_of[co_running() or main_key]
+  local co = co_running() or main_key
+  local g, tags = group_of[co], tags_base(co).s
   if g then name = g .. '::' .. name end
+  if opts.tags ~= nil then
+    local what = 'http.' .. method:lower() .. '()'
+    tags = tags_text(tags_into(tags_copy(tags_base(co).t), opts.tags, what), what)
+  end
   if opts.query then url = url .. (url:find('?', 1, true) and '&' or '?') .. encode_pairs(opts.query) end
   local body, ctype = opts.body, nil
   if opts.json ~= nil then
@@ -77,7 +138,7 @@ local function args_of(method, url, opts) -- __send's arguments for one request
     end
     user, password, digest = auth.user, auth.password, auth.type == 'digest'
   end
-  return method, url, name, body, h, opts.timeout, opts.expect, opts.redirects, user, password, digest
+  return method, url, name, body, h, opts.timeout, opts.expect, opts.redirects, user, password, digest, tags
 end
 function http.request(method, url, opts) return setmetatable(C_send(args_of(method, url, opts)), resp_mt) end
 -- k6's http.batch: a list of urls, {method, url, body, params} or {method =, url =, body =, params =}
@@ -122,19 +183,25 @@ function check(value, checks)
   end
   return all
 end
-local function group_end(co, outer, ok, ...)
-  group_of[co] = outer
+local function group_end(co, outer, outer_tags, ok, ...)
+  group_of[co], tag_ctx[co] = outer, outer_tags
   if not ok then error((...), 0) end
   return ...
 end
-function group(name, fn)
+-- group(name, fn) or group(name, {tags = {...}}, fn): the group's tags go on every request inside it
+function group(name, params, fn)
+  if fn == nil then params, fn = nil, params end
   if type(name) ~= 'string' or name == '' then error('group(): name must be a non-empty string', 2) end
   if name:find('::', 1, true) then error("group(): name must not contain '::' (it separates nested groups)", 2) end
-  if type(fn) ~= 'function' then error('group(): second argument must be a function', 2) end
+  if type(fn) ~= 'function' then error('group(): the last argument must be a function', 2) end
+  if params ~= nil and type(params) ~= 'table' then error('group(): the second of three arguments must be a table ({tags = {...}})', 2) end
   local co = co_running() or main_key
-  local outer = group_of[co]
+  local outer, outer_tags = group_of[co], tag_ctx[co]
+  if params and params.tags ~= nil then
+    tags_ctx(co, tags_into(tags_copy(tags_base(co).t), params.tags, 'group()'), 'group()')
+  end
   group_of[co] = outer and (outer .. '::' .. name) or name
-  return group_end(co, outer, pcall(fn))
+  return group_end(co, outer, outer_tags, pcall(fn))
 end
 function env(name, default)
   local v = __loadctl_env and __loadctl_env[name] -- --env NAME=VALUE, shipped with the scenario

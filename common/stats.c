@@ -75,6 +75,8 @@ void stats_destroy(stats_interval *s) {
   free(s->checks);
   for (size_t i = 0; i < s->nmetrics; i++) metric_release(&s->metrics[i]);
   free(s->metrics);
+  for (size_t i = 0; i < s->ntagged; i++) hist_destroy(s->tagged[i].latency);
+  free(s->tagged);
   free(s);
 }
 
@@ -93,6 +95,11 @@ void stats_reset(stats_interval *s, int64_t start_ms) {
   for (size_t i = 0; i < s->nentries; i++) entry_clear(&s->entries[i]);
   for (size_t i = 0; i < s->nchecks; i++) s->checks[i].passes = s->checks[i].fails = 0;
   for (size_t i = 0; i < s->nmetrics; i++) metric_clear(&s->metrics[i]);
+  for (size_t i = 0; i < s->ntagged; i++) {
+    hist_reset(s->tagged[i].latency);
+    s->tagged[i].count = s->tagged[i].errors = 0;
+  }
+  s->tagged_dropped = 0;
 }
 
 metric_state *stats_metric_get(stats_interval *s, const char *name, int kind, int *kind_clash) {
@@ -163,6 +170,30 @@ stats_check *stats_check_get(stats_interval *s, const char *name) {
   memset(c, 0, sizeof *c);
   copy_cut(c->name, sizeof c->name, name);
   return c;
+}
+
+stats_tagged *stats_tagged_get(stats_interval *s, size_t entry, const char *tags) {
+  stats_tagged *t;
+
+  if (entry >= s->nentries || !tags) return NULL;
+  for (size_t i = 0; i < s->ntagged; i++)
+    if (s->tagged[i].entry == entry && !strcmp(s->tagged[i].tags, tags)) return &s->tagged[i];
+  if (s->ntagged >= STATS_MAX_TAGGED || strlen(tags) >= TAGSET_MAX) return NULL;
+  if (s->ntagged == s->captagged && grow((void **)&s->tagged, &s->captagged, sizeof *s->tagged) < 0)
+    return NULL;
+  t = &s->tagged[s->ntagged];
+  memset(t, 0, sizeof *t);
+  if (hist_create(&t->latency) < 0) return NULL;
+  t->entry = entry;
+  memcpy(t->tags, tags, strlen(tags) + 1);
+  s->ntagged++;
+  return t;
+}
+
+void stats_tagged_record(stats_tagged *t, int64_t latency_us, int failed) {
+  hist_record(t->latency, latency_us);
+  t->count++;
+  if (failed) t->errors++;
 }
 
 void stats_entry_record(stats_entry *e, int64_t latency_us, int64_t service_us) {
@@ -245,7 +276,29 @@ static void entry_merge(stats_entry *dst, const stats_entry *src) {
     failure_add(dst, src->failures[i].kind, src->failures[i].message, src->failures[i].count);
 }
 
+/* src's tagged series into dst; map[i] is the dst index of src's entry i. 0 or -ENOMEM. */
+static int merge_tagged(stats_interval *dst, const stats_interval *src, const size_t *map) {
+  dst->tagged_dropped += src->tagged_dropped;
+  for (size_t i = 0; i < src->ntagged; i++) {
+    const stats_tagged *st = &src->tagged[i];
+    stats_tagged *dt = st->entry < src->nentries ? stats_tagged_get(dst, map[st->entry], st->tags) : NULL;
+    if (!dt && dst->ntagged >= STATS_MAX_TAGGED) {
+      dst->tagged_dropped += st->count;
+      continue;
+    }
+    if (!dt) return -ENOMEM;
+    hist_add(dt->latency, st->latency);
+    dt->count += st->count;
+    dt->errors += st->errors;
+  }
+  return 0;
+}
+
 int stats_merge(stats_interval *dst, const stats_interval *src) {
+  size_t *map = src->ntagged ? calloc(src->nentries, sizeof *map) : NULL;
+  int rc = 0;
+
+  if (src->ntagged && !map) return -ENOMEM;
   dst->users += src->users;
   dst->rate += src->rate;
   dst->iterations += src->iterations;
@@ -259,9 +312,16 @@ int stats_merge(stats_interval *dst, const stats_interval *src) {
                           : stats_entry_get(dst, se->name, se->method);
     if (!de && stats_entry_find(dst, se->name) == NULL && dst->nentries >= STATS_MAX_NAMES - 1)
       de = stats_entry_get(dst, OTHER_NAME, "");
-    if (!de) return -ENOMEM;
+    if (!de) {
+      free(map);
+      return -ENOMEM;
+    }
+    if (map) map[i] = (size_t)(de - dst->entries);
     entry_merge(de, se);
   }
+  if (map) rc = merge_tagged(dst, src, map);
+  free(map);
+  if (rc < 0) return rc;
   for (size_t i = 0; i < src->nchecks; i++) {
     stats_check *dc = stats_check_get(dst, src->checks[i].name);
     if (!dc) return -ENOMEM;

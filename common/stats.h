@@ -9,6 +9,7 @@
 
 #include "common/hist.h"
 #include "common/metric.h"
+#include "common/tagset.h"
 
 /* Error kinds; every failed request or iteration lands in exactly one. This enum and err_kinds[] in
  * stats.c are the one list: r.error in scenarios, summary.json, CSVs, metrics and the table in
@@ -82,6 +83,16 @@ typedef struct stats_check {
   int64_t passes, fails;
 } stats_check;
 
+/* A request name's measurements under one tag set (common/tagset.h): kept beside the name's own entry,
+ * which counts every request of the name whatever its tags, so per-name figures stay as they were. */
+#define STATS_MAX_TAGGED 1000 /* (name, tag set) series per interval; more are counted by name only */
+typedef struct stats_tagged {
+  size_t entry;          /* index of the request name's entry in the interval's entries */
+  char tags[TAGSET_MAX]; /* canonical tag set, "kind=api,scenario=buy" */
+  hist *latency;         /* from intended send time, as the entry's; owned */
+  int64_t count, errors; /* as the entry's */
+} stats_tagged;
+
 typedef struct stats_interval {
   int64_t start_ms;    /* wall ms (master clock once aggregated) of the interval's start */
   int64_t interval_ms; /* length, normally 1000 */
@@ -96,6 +107,9 @@ typedef struct stats_interval {
   size_t nchecks, capchecks;
   metric_state *metrics; /* custom metrics (common/metric.h) */
   size_t nmetrics, capmetrics;
+  stats_tagged *tagged; /* per (name, tag set); only requests that carry tags */
+  size_t ntagged, captagged;
+  int64_t tagged_dropped; /* tagged requests counted by name only: STATS_MAX_TAGGED was reached */
 } stats_interval;
 
 /* Create an empty interval; caller owns it, release with stats_destroy. 0 or -ENOMEM. */
@@ -124,10 +138,18 @@ void stats_entry_fail(stats_entry *e, int kind, const char *message);
  * over e->count requests (call after stats_entry_record), slot random % count replaced when < 4. */
 void stats_entry_exemplar(stats_entry *e, const stats_exemplar *x, uint64_t random);
 
+/* The series of (entry index, canonical tag set), created empty when absent; NULL on -ENOMEM, for an
+ * entry index out of range, or when STATS_MAX_TAGGED series exist (the caller counts tagged_dropped).
+ * A pointer stays valid until the next call that creates one (or stats_merge). */
+stats_tagged *stats_tagged_get(stats_interval *s, size_t entry, const char *tags);
+/* Record one request in t: latency from intended start, failed or not. */
+void stats_tagged_record(stats_tagged *t, int64_t latency_us, int failed);
+
 /* The custom metric_state name of kind (created when absent); NULL as metric_get says. */
 metric_state *stats_metric_get(stats_interval *s, const char *name, int kind, int *kind_clash);
 
-/* dst += src exactly: histograms added, counters summed, exemplars and failures merged.
+/* dst += src exactly: histograms added, counters summed, exemplars and failures merged, tagged series
+ * added to the series of the same name and tag set.
  * Entries of src missing in dst are created. 0 or -ENOMEM. users/rate/iterations/dropped summed. */
 int stats_merge(stats_interval *dst, const stats_interval *src);
 

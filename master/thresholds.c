@@ -128,28 +128,61 @@ static int fail_msg(char *err, size_t errlen, const char *expr, const char *what
   return -EINVAL;
 }
 
-/* {name=...} or {group=...} selector at *p (p after the metric word); 0 or -EINVAL. k6 writes a group
- * tag as {group:::a::b} (its group paths start with "::"): that leading "::" is dropped. */
+/* Whether a ',' at p starts the next selector pair ("key=" or "key:" follows), or belongs to a value
+ * (a request name may hold a comma: "GET /a,b"). */
+static bool next_pair(const char *p) {
+  p = skip_ws(p + 1);
+  if (!isalpha((unsigned char)*p) && *p != '_') return false;
+  while (isalnum((unsigned char)*p) || *p == '_') p++;
+  p = skip_ws(p);
+  return *p == '=' || *p == ':';
+}
+
+/* One pair key=value [key, end) of a selector into t; 0 or -EINVAL. k6 writes a group tag as
+ * {group:::a::b} (its group paths start with "::"): that leading "::" is dropped. */
+static int read_pair(const char *key, const char *end, threshold *t) {
+  const char *sep = key, *value;
+  char k[TAGSET_KEY_MAX + 1], v[STATS_NAME_MAX];
+  size_t klen, vlen;
+
+  while (sep < end && *sep != '=' && *sep != ':') sep++;
+  if (sep == end) return -EINVAL;
+  for (klen = (size_t)(sep - key); klen > 0 && isspace((unsigned char)key[klen - 1]);) klen--;
+  value = sep + 1;
+  if (klen == 0 || klen > TAGSET_KEY_MAX || (vlen = (size_t)(end - value)) == 0 || vlen >= sizeof v)
+    return -EINVAL;
+  memcpy(k, key, klen);
+  k[klen] = 0;
+  memcpy(v, value, vlen);
+  v[vlen] = 0;
+  if (!strcmp(k, "name") || !strcmp(k, "group")) {
+    if (t->name[0]) return -EINVAL; /* one name or group */
+    t->group = k[0] == 'g';
+    if (t->group && !strncmp(v, STATS_GROUP_SEP, strlen(STATS_GROUP_SEP)))
+      memmove(v, v + 2, strlen(v + 2) + 1);
+    if (!v[0]) return -EINVAL;
+    snprintf(t->name, sizeof t->name, "%s", v);
+    return 0;
+  }
+  for (vlen = strlen(v); vlen > 0 && isspace((unsigned char)v[vlen - 1]);) v[--vlen] = 0;
+  return tagset_put(t->tags, sizeof t->tags, k, skip_ws(v)) < 0 ? -EINVAL : 0;
+}
+
+/* The {pair, pair, ...} selector at *p (p after the metric word); 0 or -EINVAL. */
 static int read_selector(const char **p, threshold *t) {
-  const char *close, *value;
-  size_t n;
+  const char *start, *close, *q;
 
   if (**p != '{') return 0;
-  if (!strncmp(*p + 1, "name=", 5) || !strncmp(*p + 1, "name:", 5)) {
-    value = *p + 6;
-  } else if (!strncmp(*p + 1, "group=", 6) || !strncmp(*p + 1, "group:", 6)) {
-    value = *p + 7;
-    t->group = true;
-    if (!strncmp(value, STATS_GROUP_SEP, strlen(STATS_GROUP_SEP))) value += strlen(STATS_GROUP_SEP);
-  } else {
-    return -EINVAL;
-  }
-  close = strchr(value, '}');
+  close = strchr(*p, '}');
   if (!close) return -EINVAL;
-  n = (size_t)(close - value);
-  if (n == 0 || n >= sizeof t->name) return -EINVAL;
-  memcpy(t->name, value, n);
-  t->name[n] = 0;
+  start = skip_ws(*p + 1);
+  for (q = start;; q++) {
+    if (q == close || (*q == ',' && next_pair(q))) {
+      if (read_pair(start, q, t) < 0) return -EINVAL;
+      if (q == close) break;
+      start = skip_ws(q + 1);
+    }
+  }
   *p = close + 1;
   return 0;
 }
@@ -282,9 +315,13 @@ int thresholds_parse_one(const char *expr, threshold *out, char *err, size_t err
     return -EINVAL;
   }
   if (read_selector(&p, out) < 0)
-    return fail_msg(err, errlen, expr, "bad selector; write {name=REQUEST NAME} or {group=GROUP NAME}", "");
-  if (out->group && (out->metric == THRESHOLDS_CHECKS || out->metric == THRESHOLDS_DROPPED))
-    return fail_msg(err, errlen, expr, "{group=...} selects requests; checks and dropped have no group", "");
+    return fail_msg(err, errlen, expr,
+                    "bad selector; write {name=REQUEST NAME}, {group=GROUP NAME} and/or tags {kind=api, "
+                    "scenario=buy} (a tag key is letters, digits and _; a value has none of , = { })",
+                    "");
+  if ((out->group || out->tags[0]) && (out->metric == THRESHOLDS_CHECKS || out->metric == THRESHOLDS_DROPPED))
+    return fail_msg(err, errlen, expr,
+                    "{group=...} and tags select requests; checks and dropped have neither", "");
   p = skip_ws(p);
   if (*p == ':') p = skip_ws(p + 1);
   read_word(&p, agg, sizeof agg);
@@ -366,6 +403,11 @@ static double check_rate(const threshold *t, const stats_interval *cum) {
   return passes + fails ? (double)passes / (double)(passes + fails) : NAN;
 }
 
+/* e is one of the requests t's name or group selects (all when it has neither). */
+static bool selected(const threshold *t, const stats_entry *e) {
+  return !t->name[0] || (t->group ? stats_name_in_group(e->name, t->name) : !strcmp(t->name, e->name));
+}
+
 /* Value of t's metric over cum (NaN when the named request never appeared). */
 static double measure(const threshold *t, const stats_interval *cum, double duration_s) {
   int64_t count = 0, errors = 0;
@@ -381,16 +423,25 @@ static double measure(const threshold *t, const stats_interval *cum, double dura
     return NAN;
   }
   if (is_latency(t->metric) && hist_create(&h) < 0) return NAN;
-  for (size_t i = 0; i < cum->nentries; i++) {
-    const stats_entry *e = &cum->entries[i];
-    if (t->name[0] && (t->group ? !stats_name_in_group(e->name, t->name) : strcmp(t->name, e->name) != 0))
+  for (size_t i = 0; t->tags[0] && i < cum->ntagged; i++) { /* a tag selector: the tagged series */
+    const stats_tagged *g = &cum->tagged[i];
+    if (!tagset_contains(g->tags, t->tags) || g->entry >= cum->nentries ||
+        !selected(t, &cum->entries[g->entry]))
       continue;
+    found = true;
+    count += g->count;
+    errors += g->errors;
+    if (h) hist_add(h, g->latency);
+  }
+  for (size_t i = 0; !t->tags[0] && i < cum->nentries; i++) {
+    const stats_entry *e = &cum->entries[i];
+    if (!selected(t, e)) continue;
     found = true;
     count += e->count;
     errors += e->errors;
     if (h && e->latency) hist_add(h, e->latency);
   }
-  if (!found && t->name[0]) goto out;
+  if (!found && (t->name[0] || t->tags[0])) goto out;
   switch (t->metric) {
     case THRESHOLDS_PCT:
       v = hist_pct_ms(h, t->percentile);

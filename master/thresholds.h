@@ -13,7 +13,9 @@
 #include "common/stats.h"
 
 /* The grammar (docs/scenario-api.md "Thresholds" has it as one table):
- *   METRIC[{name=REQUEST NAME} or {group=GROUP NAME}] [AGGREGATE] OP VALUE
+ *   METRIC[{SELECTOR, ...}] [AGGREGATE] OP VALUE
+ * where a SELECTOR is name=REQUEST NAME, group=GROUP NAME (one of the two) or TAG=VALUE (any number:
+ * {kind=api}, {scenario=buy}; k6's {kind:api} too): a request counts when all of them hold.
  * Metrics: pNN[.N] and p(NN[.N]) (p999 = p99.9), median/med, max, min, mean/avg, rps, errors (AGGREGATE
  * rate, the default, or count), dropped [count], requests [count] (requests rate = rps), checks (rate
  * of passed check() assertions; {name=CHECK NAME} for one check). k6's metric names are accepted:
@@ -41,6 +43,7 @@ typedef struct threshold {
   double percentile;         /* THRESHOLDS_PCT: 50, 99.9 ... */
   char name[STATS_NAME_MAX]; /* "" = all requests */
   bool group;                /* name is a group: every request inside it ({group=NAME}) */
+  char tags[TAGSET_MAX];     /* tag pairs every counted request carries (canonical), "" = any */
   int op;                    /* enum thresholds_op */
   double limit;              /* latency in ms, rate as a fraction, rps, or a count */
   bool abort_on_fail;

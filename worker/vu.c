@@ -47,6 +47,7 @@ struct vu {
   char span_id[17];
   char method[16];
   char name[STATS_NAME_MAX];
+  char tags[TAGSET_MAX]; /* the request's canonical tag set, "" = none */
   int expect[16];
   int nexpect;
   http_header headers[VU_MAX_HEADERS + 3]; /* + traceparent, baggage, Authorization (basic auth) */
@@ -67,6 +68,7 @@ struct vu_slot {
   int index; /* 1-based position in the batch */
   http_conn *conn;
   char name[STATS_NAME_MAX];
+  char tags[TAGSET_MAX];
   char method[16];
   int expect[16];
   int nexpect;
@@ -172,6 +174,24 @@ static void failure_text(const http_response *res, int kind, char *buf, size_t s
     snprintf(buf, size, "%s", stats_err_name(kind));
 }
 
+/* Count a request of v's tag set in the series of entry e (common/stats.h), or by name only when the
+ * interval has STATS_MAX_TAGGED series already. */
+static void record_tagged(vu *v, const stats_entry *e, int64_t latency_us, int failed) {
+  vu_host *h = v->host;
+  stats_tagged *t = stats_tagged_get(h->stats, (size_t)(e - h->stats->entries), v->tags);
+  if (t) {
+    stats_tagged_record(t, latency_us, failed);
+    return;
+  }
+  h->stats->tagged_dropped++;
+  if (!h->tags_full_logged) {
+    h->tags_full_logged = 1;
+    LOG(LOG_WARN,
+        "more than %d (request name, tag set) pairs in one interval: '%s' {%s} is counted by name only",
+        STATS_MAX_TAGGED, v->name, v->tags);
+  }
+}
+
 /* Record one response of kind in the current interval. */
 static void record(vu *v, const http_response *res, int kind, int64_t done_ns) {
   vu_host *h = v->host;
@@ -192,6 +212,7 @@ static void record(vu *v, const http_response *res, int kind, int64_t done_ns) {
   if (!e) return;
   v->first_pending = 0;
   stats_entry_record(e, (done_ns - start) / 1000, (done_ns - v->call_ns) / 1000);
+  if (v->tags[0]) record_tagged(v, e, (done_ns - start) / 1000, kind != STATS_ERR_NONE);
   e->bytes_in += (int64_t)res->bytes_in;
   e->bytes_out += (int64_t)res->bytes_out;
   if (kind != STATS_ERR_NONE) {
@@ -367,14 +388,18 @@ static int read_auth(lua_State *L, vu *v, http_request *req, int base) {
 }
 
 /* The request of __send's arguments (method, url, name, body, headers, timeout_s, expect, redirects,
- * auth_user, auth_password, auth_digest) at stack positions base..base + 10 into req; its strings stay on
- * L's stack and in v. 0, or a Lua error. */
+ * auth_user, auth_password, auth_digest, tags) at stack positions base..base + 11 into req; its strings stay
+ * on L's stack and in v. 0, or a Lua error. */
 static int prepare(lua_State *L, vu *v, int base, http_request *req) {
   size_t body_len = 0;
   const char *body = lua_isstring(L, base + 3) ? lua_tolstring(L, base + 3, &body_len) : NULL;
 
   copy_arg(L, base, v->method, sizeof v->method);
   copy_arg(L, base + 2, v->name, sizeof v->name);
+  if (lua_type(L, base + 11) == LUA_TSTRING)
+    copy_arg(L, base + 11, v->tags, sizeof v->tags); /* canonical: the prelude built it */
+  else
+    v->tags[0] = '\0';
   if (build_url(v, luaL_checkstring(L, base + 1)) != 0)
     return luaL_error(L, "http.*: URL longer than %d bytes", VU_URL_MAX);
   read_expect(L, v, base + 6);
@@ -415,7 +440,7 @@ static void send_failed(vu *v, int rc) {
 }
 
 /* __send(method, url, name, body, headers, timeout_s, expect, redirects, auth_user, auth_password,
- * auth_digest) -> response table (yields). */
+ * auth_digest, tags) -> response table (yields). */
 static int l_send(lua_State *L) {
   vu *v = current_vu(L);
   http_request req = {0};
@@ -440,6 +465,7 @@ static void on_batch_response(http_conn *conn, const http_response *res, void *u
   int kind;
   (void)conn;
   memcpy(v->name, sl->name, sizeof v->name);
+  memcpy(v->tags, sl->tags, sizeof v->tags);
   memcpy(v->method, sl->method, sizeof v->method);
   memcpy(v->expect, sl->expect, sizeof v->expect);
   v->nexpect = sl->nexpect;
@@ -472,12 +498,12 @@ static vu_slot *slot_of(vu *v, int i) {
   return &v->slots[i];
 }
 
-/* Request i of the batch (its 11 __send arguments in the table at stack position 2) into req. */
+/* Request i of the batch (its 12 __send arguments in the table at stack position 2) into req. */
 static void batch_prepare(lua_State *L, vu *v, int i, http_request *req) {
   lua_settop(L, 1);
   lua_rawgeti(L, 1, i);
   if (!lua_istable(L, 2)) luaL_error(L, "http.batch: request %d is not a table", i);
-  for (int k = 1; k <= 11; k++) lua_rawgeti(L, 2, k);
+  for (int k = 1; k <= 12; k++) lua_rawgeti(L, 2, k);
   prepare(L, v, 3, req);
 }
 
@@ -490,6 +516,7 @@ static void batch_send(lua_State *L, vu *v, int i) {
   sl->v = v;
   sl->index = i;
   memcpy(sl->name, v->name, sizeof sl->name);
+  memcpy(sl->tags, v->tags, sizeof sl->tags);
   memcpy(sl->method, v->method, sizeof sl->method);
   memcpy(sl->expect, v->expect, sizeof sl->expect);
   sl->nexpect = v->nexpect;
@@ -504,7 +531,7 @@ static void batch_send(lua_State *L, vu *v, int i) {
   lua_rawseti(L, -2, i);
 }
 
-/* __batch({ {11 __send arguments}, ... }) -> { response, ... } in the same order, once all are in (yields).
+/* __batch({ {12 __send arguments}, ... }) -> { response, ... } in the same order, once all are in (yields).
  * Every request is checked before the first is sent: a Lua error never leaves requests in flight. */
 static int l_batch(lua_State *L) {
   vu *v = current_vu(L);

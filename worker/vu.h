@@ -34,6 +34,7 @@ struct vu_host {
   int64_t go_intended_ns;
   int64_t script_errors_logged;
   int names_full_logged; /* the STATS_MAX_NAMES warning was given */
+  int tags_full_logged;  /* the STATS_MAX_TAGGED warning was given */
 };
 
 enum vu_state { VU_NEW = 0, VU_BUSY, VU_IDLE, VU_DONE };
