@@ -2,6 +2,7 @@
 #include "common/msgtag.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,4 +104,62 @@ int msgtag_unpack(const msgpack_object *sets, const msgpack_object *series, stat
   for (uint32_t i = 0; i < series->via.array.size && rc == 0; i++)
     rc = one(&series->via.array.ptr[i], sets, s, i, err, errlen);
   return rc;
+}
+
+/* A latency percentile in ms (3 decimals), as intervals.jsonl writes them. */
+static double pct_ms(const hist *h, double pct) {
+  return hist_count(h) ? round((double)hist_value_at_percentile(h, pct)) / 1000.0 : 0;
+}
+
+json_t *msgtag_json(const stats_interval *s) {
+  json_t *list = json_array();
+  for (size_t i = 0; list && i < s->ntagged; i++) {
+    const stats_tagged *t = &s->tagged[i];
+    char *b64 = NULL;
+    if (t->entry >= s->nentries || hist_encode_base64(t->latency, &b64) < 0) continue;
+    json_array_append_new(
+        list, json_pack("{s:s,s:o,s:I,s:I,s:f,s:f,s:f,s:f,s:s}", "name", s->entries[t->entry].name, "tags",
+                        tagset_json(t->tags), "count", (json_int_t)t->count, "errors", (json_int_t)t->errors,
+                        "p50_ms", pct_ms(t->latency, 50), "p95_ms", pct_ms(t->latency, 95), "p99_ms",
+                        pct_ms(t->latency, 99), "max_ms", pct_ms(t->latency, 100), "hist", b64));
+    free(b64);
+  }
+  return list;
+}
+
+/* One item of a "tagged" list into s: 0, 1 when it is not a valid series, or -ENOMEM. */
+static int from_json_one(const json_t *o, stats_interval *s) {
+  const char *name = json_string_value(json_object_get(o, "name")), *b64;
+  char tags[TAGSET_MAX];
+  stats_entry *e;
+  stats_tagged *t;
+  hist *h = NULL;
+  json_int_t count = json_integer_value(json_object_get(o, "count"));
+  json_int_t errors = json_integer_value(json_object_get(o, "errors"));
+
+  b64 = json_string_value(json_object_get(o, "hist"));
+  if (!name || !b64 || count < 0 || errors < 0 || errors > count ||
+      tagset_from_json(json_object_get(o, "tags"), tags, sizeof tags) < 0 || !tagset_valid(tags))
+    return 1;
+  if (hist_decode_base64(b64, strlen(b64), &h) < 0) return 1;
+  e = stats_entry_get(s, name, "");
+  t = e ? stats_tagged_get(s, (size_t)(e - s->entries), tags) : NULL;
+  if (t) {
+    hist_add(t->latency, h);
+    t->count += count;
+    t->errors += errors;
+  }
+  hist_destroy(h);
+  return t ? 0 : -ENOMEM;
+}
+
+int msgtag_from_json(const json_t *list, stats_interval *s) {
+  size_t i;
+  json_t *o;
+  int skipped = 0, rc;
+  json_array_foreach(list, i, o) {
+    if ((rc = from_json_one(o, s)) < 0) return rc;
+    skipped += rc;
+  }
+  return skipped;
 }

@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/csv.h"
 #include "common/hlog.h"
+#include "common/msgtag.h"
 #include "common/secret.h"
 
 enum { F_INTERVALS, F_HLOG, F_EXEMPLARS, F_HISTORY, F_COUNT };
@@ -387,6 +388,8 @@ static json_t *total_line(const stats_interval *iv, const hist *all, int64_t cou
     for (size_t i = 0; i < iv->nmetrics; i++) json_array_append_new(metrics, metric_json(&iv->metrics[i], 0));
     json_object_set_new(o, "metrics", metrics);
   }
+  if (iv->ntagged) json_object_set_new(o, "tagged", msgtag_json(iv)); /* per (name, tag set): msgtag.h */
+  if (iv->tagged_dropped) json_object_set_new(o, "tagged_dropped", json_integer(iv->tagged_dropped));
   return o;
 }
 

@@ -14,6 +14,7 @@
 #include "common/rundir.h"
 #include "master/report/htmlasset.h"
 #include "master/report/summary.h"
+#include "master/report/tagsum.h"
 
 void html_escape(FILE *out, const char *text) {
   for (const char *p = text ? text : ""; *p; p++) {
@@ -639,6 +640,7 @@ int html_write(const report *r, const char *dir, FILE *out) {
   charts(out, r, sum);
   requests_table(out, sum);
   groups_table(out, sum);
+  tagsum_html(out, sum);
   thresholds_table(out, sum);
   failures_table(out, r);
   custom_metrics(out, sum);

@@ -11,6 +11,7 @@
 
 #include "common/hlog.h"
 #include "common/jsonlines.h"
+#include "common/msgtag.h"
 #include "common/rundir.h"
 #include "master/profile/correlate.h"
 #include "master/profile/cost.h"
@@ -127,6 +128,8 @@ static void fill_total(stats_interval *iv, const json_t *line) {
   }
   json_array_foreach(json_object_get(line, "metrics"), i, c)
       metric_from_json(&iv->metrics, &iv->nmetrics, &iv->capmetrics, c);
+  msgtag_from_json(json_object_get(line, "tagged"), iv);
+  iv->tagged_dropped = jint(line, "tagged_dropped");
 }
 
 typedef struct loader {

@@ -12,6 +12,7 @@
 #include "common/hist.h"
 #include "common/rundir.h"
 #include "master/report/groups.h"
+#include "master/report/tagsum.h"
 
 static const double csv_pcts[] = {50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100};
 
@@ -184,6 +185,7 @@ json_t *summary_json(const report *r) {
     json_array_append_new(reqs, request_json(&cum->entries[i], secs, report_costs(r)));
   json_object_set_new(o, "requests", reqs);
   json_object_set_new(o, "groups", groups_json(cum, secs));
+  json_object_set_new(o, "tags", tagsum_json(cum, secs));
   for (size_t i = 0; i < cum->nchecks; i++)
     json_array_append_new(
         checks, json_pack("{s:s,s:I,s:I}", "name", cum->checks[i].name, "passes",

@@ -12,6 +12,7 @@
  * "errors","rps","p50_ms","p90_ms","p95_ms","p99_ms","p999_ms","max_ms","min_ms","mean_ms","errors_by_kind",
  * "cpu_ms_per_req","cpu_ms_per_req_ci95","cpu_samples","requests_profiled" (cost.h; when profiled)}],
  * "groups":[{"name","requests","count","errors","rps","error_rate","p50_ms",...}],
+ * "tags":{"KEY":{"VALUE":{"count","errors","error_rate","rps","requests","p50_ms",...}}} (tagsum.h),
  * "checks":[...],"thresholds":[...],"findings":[...], extras...}. New reference, NULL on -ENOMEM. */
 json_t *summary_json(const report *r);
 
