@@ -517,15 +517,13 @@ static int read_scalars(loader *ld, int t, options *o) {
   return 0;
 }
 
-/* options.tags (run-wide tags, common/tagset.h): checked here so check, master and workers refuse alike. */
+/* options.tags and each scenario's tags (common/tagset.h), refused alike by check, master and workers. */
 static int get_tags(loader *ld, int t) {
-  char set[TAGSET_MAX], why[160];
-  lua_getfield(ld->L, t, "tags");
-  int rc = tagset_from_lua(ld->L, -1, set, sizeof set, why, sizeof why);
-  lua_pop(ld->L, 1);
-  if (rc == 0) return 0;
-  at_key(ld, "tags");
-  return fail(ld, "option 'tags': %s", why);
+  char why[200];
+  const char *key = "tags";
+  if (tagset_read_options(ld->L, t, &key, why, sizeof why) == 0) return 0;
+  at_key(ld, key);
+  return fail(ld, "option '%s': %s", key, why);
 }
 
 static int finish(loader *ld, options *o) {

@@ -94,6 +94,15 @@ function __scenario_tags(name, tags)
   if tags ~= nil then tags_into(t, tags, 'scenario ' .. tostring(name) .. ' tags') end
   tags_ctx(co, tags_into(t, { scenario = name }, 'scenario name', true), 'scenario ' .. tostring(name))
 end
+-- worker/script.lua calls this as a VU starts: a VU of a scenario in options.scenarios (vu.scenario set by
+-- the engine) tags its requests scenario=NAME and with that scenario's tags.
+function __vu_tags(vu)
+  local name = vu.scenario
+  if name == nil then return end
+  local o = rawget(_G, 'options')
+  local sc = type(o) == 'table' and type(o.scenarios) == 'table' and o.scenarios[name] or nil
+  __scenario_tags(name, type(sc) == 'table' and sc.tags or nil)
+end
 local names, nnames = {}, 0 -- default names by method, then url: pattern matching once per url
 local function default_name(method, url)
   local by = names[method]

@@ -181,3 +181,40 @@ int tagset_from_lua(lua_State *L, int idx, char *buf, size_t size, char *why, si
   }
   return 0;
 }
+
+/* The tags of each scenario in options.scenarios (at index t), and its name as the value of the tag
+ * scenario=NAME. 0 or -EINVAL with why. */
+static int scenario_tags(lua_State *L, int t, char *why, size_t whylen) {
+  char set[TAGSET_MAX], inner[128];
+  const char *bad;
+  int rc = 0;
+  lua_pushnil(L);
+  while (rc == 0 && lua_next(L, t)) {
+    size_t len;
+    const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &len) : NULL;
+    if (name && (bad = tagset_bad_value(name, len)))
+      snprintf(why, whylen, "scenario '%s': its name is the value of the tag scenario=NAME: %s", name, bad),
+          rc = -EINVAL;
+    if (rc == 0 && name && lua_istable(L, -1)) {
+      lua_getfield(L, -1, "tags");
+      if (tagset_from_lua(L, -1, set, sizeof set, inner, sizeof inner) < 0)
+        snprintf(why, whylen, "scenario '%s': %s", name, inner), rc = -EINVAL;
+      lua_pop(L, 1);
+    }
+    lua_pop(L, rc == 0 ? 1 : 2);
+  }
+  return rc;
+}
+
+int tagset_read_options(lua_State *L, int t, const char **key, char *why, size_t whylen) {
+  char set[TAGSET_MAX];
+  lua_getfield(L, t, "tags");
+  int rc = tagset_from_lua(L, -1, set, sizeof set, why, whylen);
+  lua_pop(L, 1);
+  *key = "tags";
+  lua_getfield(L, t, "scenarios");
+  if (rc == 0 && lua_istable(L, -1) && (rc = scenario_tags(L, lua_gettop(L), why, whylen)) < 0)
+    *key = "scenarios";
+  lua_pop(L, 1);
+  return rc;
+}

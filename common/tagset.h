@@ -42,4 +42,9 @@ int tagset_from_json(const json_t *o, char *buf, size_t size);
  * the caller adds it). A nil value is an empty set. */
 int tagset_from_lua(lua_State *L, int idx, char *buf, size_t size, char *why, size_t whylen);
 
+/* options.tags and the tags of each scenario of options.scenarios (the options table at index t; a
+ * scenario's name must also be a valid tag value, it becomes scenario=NAME). 0, or -EINVAL with why and
+ * *key the option to blame ("tags" or "scenarios"). */
+int tagset_read_options(lua_State *L, int t, const char **key, char *why, size_t whylen);
+
 #endif

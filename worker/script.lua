@@ -21,6 +21,7 @@ local function pick()
   return __tasks[#__tasks]
 end
 function __vu_main(vu)
+  __vu_tags(vu) -- scenario=NAME and the scenario's tags on every request of this VU (prelude.lua)
   local data = __setup_data()
   if on_start then
     local ok, e = xpcall(on_start, handler, vu, data)

@@ -79,7 +79,10 @@ static const struct {
     {"p99 < 250parsecs", "bad value"},
     {"errors rate < lots", "bad value"},
     {"p99{name=} < 3", "bad selector"},
-    {"p99{host=a} < 3", "bad selector"},
+    {"p99{1host=a} < 3", "bad selector"},
+    {"p99{name=x,group=y} < 3", "bad selector"},
+    {"p99{kind=a}b} < 3", "unexpected word"},
+    {"p99{kind=} < 3", "bad selector"},
     {"p99{name=x < 3", "bad selector"},
     {"", "no metric"},
     {"< 5", "no metric"},
@@ -233,7 +236,61 @@ START_TEST(group_selector) {
   char err[512] = "";
   const char *bad_expr = "checks{group=g} > 0.5";
   ck_assert_int_eq(thresholds_parse_list(&bad_expr, NULL, 1, &t, err, sizeof err), -EINVAL);
-  ck_assert_msg(strstr(err, "checks and dropped have no group") != NULL, "%s", err);
+  ck_assert_msg(strstr(err, "checks and dropped have neither") != NULL, "%s", err);
+}
+END_TEST
+
+/* Tag selectors count the tagged series: GET /a tagged kind=api (100 at 10 ms, 5 failed at 500 ms),
+ * GET /s tagged kind=static,scenario=buy (1000 at 1 ms), GET /u untagged (10 at 2 ms). The run's p99 passes
+ * where the api requests' fails. */
+START_TEST(tag_selector) {
+  static const struct {
+    const char *expr;
+    int ok;
+    double value;
+  } cases[] = {
+      {"p99 < 200", 1, 10},
+      {"p99{kind=api} < 200", 0, 500},
+      {"http_req_duration{kind:api}: p(99) < 200", 0, 500},
+      {"requests{kind=api} == 105", 1, 105},
+      {"requests{kind=static} == 1000", 1, 1000},
+      {"errors{kind=api} count == 5", 1, 5},
+      {"errors{kind=api} < 1%", 0, 5.0 / 105},
+      {"requests{scenario=buy, kind=static} == 1000", 1, 1000},
+      {"requests{name=GET /a,kind=api} == 105", 1, 105},
+      {"requests{name=GET /s,kind=api} > 0", 0, NAN},
+      {"requests{kind=nope} > 0", 0, NAN},
+  };
+  stats_interval *s;
+  ck_assert_int_eq(stats_create(&s, 0, 1000), 0);
+  stats_entry *a = stats_entry_get(s, "GET /a", "GET");
+  stats_entry *st = stats_entry_get(s, "GET /s", "GET");
+  stats_entry *u = stats_entry_get(s, "GET /u", "GET");
+  for (int i = 0; i < 105; i++) {
+    int64_t us = i < 100 ? 10000 : 500000;
+    stats_entry_record(a, us, us);
+    stats_tagged_record(stats_tagged_get(s, 0, "kind=api"), us, i >= 100);
+  }
+  for (int i = 0; i < 1000; i++) {
+    stats_entry_record(st, 1000, 1000);
+    stats_tagged_record(stats_tagged_get(s, 1, "kind=static,scenario=buy"), 1000, 0);
+  }
+  for (int i = 0; i < 10; i++) stats_entry_record(u, 2000, 2000);
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    thresholds *t;
+    char err[512] = "";
+    ck_assert_msg(thresholds_parse_list(&cases[c].expr, NULL, 1, &t, err, sizeof err) == 0, "%s", err);
+    bool ok = thresholds_eval(t, s, 1.0);
+    const threshold *th = thresholds_get(t, 0);
+    ck_assert_msg(ok == (bool)cases[c].ok, "%s: value %f", cases[c].expr, th->value);
+    if (isnan(cases[c].value))
+      ck_assert(isnan(th->value));
+    else
+      ck_assert_msg(fabs(th->value - cases[c].value) < 0.01 * fmax(1, cases[c].value), "%s: value %f",
+                    cases[c].expr, th->value);
+    thresholds_destroy(t);
+  }
+  stats_destroy(s);
 }
 END_TEST
 
@@ -301,6 +358,7 @@ int main(void) {
   tcase_add_test(tc, abort_json_junit);
   tcase_add_test(tc, delay_abort_eval);
   tcase_add_test(tc, group_selector);
+  tcase_add_test(tc, tag_selector);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
