@@ -98,6 +98,7 @@ samples = {
     # where stages start from: only meaningful (and accepted) with stages
     "start_users": '1, stages = { {duration = "1s", users = 2} }',
     "start_rate": '1, stages = { {duration = "1s", rate = 2} }',
+    "tags": '{ env = "docs" }',
 }
 def sample(key, typ, model):
     s = samples.get(key)
@@ -186,6 +187,7 @@ param_samples = {
     "name": '"param name"', "headers": '{ ["X-Docs"] = "1" }', "query": '{ a = "1 2" }', "body": '"x=1"',
     "json": '{ a = 1 }', "form": '{ a = "1" }', "timeout": '"5s"', "redirects": "0",
     "auth": '{ user = "u", password = "p" }', "expect": "{ 404 }",
+    "tags": '{ kind = "docs" }',
 }
 params_section = text.split("`params` (all optional):", 1)[1].split("\nThe response", 1)[0] \
     if "`params` (all optional):" in text else ""
@@ -245,7 +247,7 @@ def keys_diff(doc, real, path, out):
             if f"{path}.{k}" not in sometimes:
                 out.append(f"{path}.{k} is in the block but a run does not write it")
         for k in set(doc) & set(real):
-            if k not in ("options", "errors_by_kind"):  # keys that are data (option names, error kinds)
+            if k not in ("options", "errors_by_kind", "tags"):  # keys that are data (option names, error kinds, tags)
                 keys_diff(doc[k], real[k], f"{path}.{k}", out)
     elif isinstance(doc, list) and isinstance(real, list) and doc and real and path not in ("summary.findings",):
         keys_diff(doc[0], real[0], path + "[]", out)
