@@ -10,6 +10,7 @@
 #include "common/rundir.h"
 #include "master/profile/corrjoin.h"
 #include "master/profile/export.h"
+#include "master/profile/proflines.h"
 #include "master/profile/proftypes.h"
 
 /* ---------- trees ---------- */
@@ -282,7 +283,9 @@ int flame_run_data(const char *run_dir, json_t **out) {
     if (slow && typ) split_slow(p, j, slow, typ);
   }
   rc = flame_data(p, slow, typ, out);
-  json_t *types = NULL;
+  json_t *types = NULL, *lines = NULL;
+  if (rc == 0 && *out && proflines_run(run_dir, "cpu", json_object_get(*out, "top"), &lines) == 0)
+    json_object_set_new(*out, "lines", lines);
   if (rc == 0 && *out && proftypes_data(run_dir, &types) == 0) json_object_set_new(*out, "types", types);
 out:
   corrjoin_free(j);
@@ -294,10 +297,11 @@ out:
 
 /* ---------- HTML ---------- */
 
-/* flame_css, flame_js, flame_sunburst_js: master/profile/assets/flame.{css,js}, sunburst.js, embedded at
+/* flame_css, flame_js, flame_sunburst_js, flame_lines_js: master/profile/assets/flame.{css,js}, sunburst.js,
+ * lines.js, embedded at
  * build time by cmake/embed.cmake.
  */
-extern const char flame_css[], flame_js[], flame_sunburst_js[];
+extern const char flame_css[], flame_js[], flame_sunburst_js[], flame_lines_js[];
 
 /* data[key] when it is a string, else fallback (static text, no markup). */
 static const char *text_or(const json_t *data, const char *key, const char *fallback) {
@@ -320,6 +324,7 @@ int flame_write_html(FILE *out, const json_t *data) {
       "<div><h3>Sunburst of the call tree</h3><div id=\"lc-sun\"></div></div></div>\n"
       "<h3>Call graph (top functions)</h3>"
       "<div id=\"lc-cg\"></div>\n<h3>Top functions</h3><div id=\"lc-top\"></div>\n"
+      "<h3>Lines</h3><div id=\"lc-lines\"></div>\n"
       "<script type=\"application/json\" id=\"lc-prof-data\">%s</script>\n<script>",
       json_string_value(json_object_get(data, "unit")) ? json_string_value(json_object_get(data, "unit"))
                                                        : "",
@@ -329,6 +334,7 @@ int flame_write_html(FILE *out, const json_t *data) {
               "typical ones"),
       js);
   fputs(flame_sunburst_js, out);
+  fputs(flame_lines_js, out);
   fputs(flame_js, out);
   fputs("</script></section>\n", out);
   free(js);

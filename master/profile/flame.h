@@ -1,6 +1,7 @@
 /* flame.h - the profile side of report.html: flame graph (zoom, search), differential flame graph (slow vs
- * typical requests, or run vs run), per-request flame graphs, a treemap of self time, a call graph and a
- * top-functions table; all drawn by one small inline JS renderer from JSON data (no network). */
+ * typical requests, or run vs run), per-request flame graphs, a treemap of self time, a sunburst, a call
+ * graph, a top-functions table with file:line and a by-line view; all drawn by one small inline JS renderer
+ * from JSON data (no network). */
 #ifndef LOADCTL_FLAME_H
 #define LOADCTL_FLAME_H
 
@@ -29,7 +30,8 @@ int flame_top(const pprof_profile *p, size_t vi, json_t **top, json_t **edges);
 int flame_data(const pprof_profile *p, const pprof_profile *slow, const pprof_profile *typical, json_t **out);
 
 /* Build the data for a run directory: merged cpu windows, slow = samples whose trace_id/span_id is a slow
- * exemplar in exemplars.jsonl. *out NULL (and 0) when the run has no cpu profile. 0 or -ENOMEM. */
+ * exemplar in exemplars.jsonl; "lines" (proflines.h) and "types" (proftypes.h) added. *out NULL (and 0) when
+ * the run has no cpu profile. 0 or -ENOMEM. */
 int flame_run_data(const char *run_dir, json_t **out);
 
 /* For compare.html: flame_data of run cur_dir's merged CPU profile, its differential graph against

@@ -12,7 +12,8 @@
  *     sample_types (Go CPU: [samples count, cpu nanoseconds]; mutex/block: [contentions, delay nanoseconds]).
  *   - labels: string labels have str != 0 (and num == 0); numeric labels have str == 0 and num/num_unit.
  *     The shop and Go's pprof.Do labels are strings: "loadctl.name", "k6.name", "trace_id", "span_id"...
- * Line numbers and mappings are not kept: correlation works on functions.
+ * Line numbers and mappings are not kept: correlation works on functions (the report's line views read
+ * them from the files: proflines.h).
  *
  * Ownership: every pprof_profile * returned is owned by the caller and released with pprof_free.
  * Mutating functions (intern, add_sample, merge) may move the arrays; do not keep pointers into them
@@ -98,6 +99,11 @@ int pprof_decode(const void *data, size_t len, pprof_profile **out, char *err, s
 
 /* Read a whole file (bounded by PPROF_MAX_INPUT) and pprof_decode it. -errno on I/O errors. */
 int pprof_decode_file(const char *path, pprof_profile **out, char *err, size_t errlen);
+
+/* The profile.proto bytes of a file (bounded by PPROF_MAX_INPUT, gunzipped when gzipped, bounded by
+ * PPROF_MAX_DECODED), for readers of what the decoded form leaves out (line numbers: proflines.h). *out is
+ * malloc'd (caller frees). 0, -errno, -E2BIG or -PPROF_EFORMAT (bad gzip) with the message in err. */
+int pprof_read_plain(const char *path, unsigned char **out, size_t *outlen, char *err, size_t errlen);
 
 /* Encode p as gzipped profile.proto (one Location per function, one Line each; no mappings) that
  * `go tool pprof` opens. *out is malloc'd (caller frees) with *outlen bytes. 0, -ENOMEM or -EIO. */

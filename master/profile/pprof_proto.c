@@ -371,6 +371,23 @@ int pprof_decode_file(const char *path, pprof_profile **out, char *err, size_t e
   return rc;
 }
 
+int pprof_read_plain(const char *path, unsigned char **out, size_t *outlen, char *err, size_t errlen) {
+  unsigned char *buf = NULL, *plain = NULL;
+  size_t len = 0;
+  *out = NULL;
+  int rc = read_all(path, &buf, &len);
+  if (rc) return fail(err, errlen, rc, "%s: %s", path, pprof_strerror(rc));
+  if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
+    rc = gunzip(buf, len, &plain, outlen, err, errlen);
+    free(buf);
+    if (rc == 0) *out = plain;
+    return rc;
+  }
+  *out = buf;
+  *outlen = len;
+  return 0;
+}
+
 /* ---- encode ---- */
 
 typedef struct encoder {

@@ -6,6 +6,7 @@
 
 #include "master/profile/export.h"
 #include "master/profile/flame.h"
+#include "master/profile/proflines.h"
 
 /* The types shown, in the selector's order, and how the report names their value. */
 static const struct {
@@ -44,6 +45,9 @@ int proftypes_data(const char *run_dir, json_t **out) {
     json_t *v = NULL;
     if (rc == 0 && p->nsample_types && !(v = views(p, export_shown_value(p, types[t].type), types[t].label)))
       rc = -ENOMEM;
+    json_t *lines = NULL;
+    if (v && proflines_run(run_dir, types[t].type, json_object_get(v, "top"), &lines) == 0)
+      json_object_set_new(v, "lines", lines);
     pprof_free(p);
     if (rc == -ENOMEM || (v && json_object_set_new(*out, types[t].type, v) < 0)) {
       json_decref(*out);
