@@ -6,10 +6,11 @@
 
 #include <jansson.h>
 
-/* {type: {"label","unit","value","total","flame","top","edges","lines"}} ("lines": proflines_run's) for each of heap, allocs, mutex, block,
- * goroutine that has "ok" windows in run_dir (merged over the run, export_merge_run; the value shown is
- * export_shown_value's). Heap and allocs windows are deltas: their negative values (memory freed) are left
- * out of the views. New object in *out (empty when none). 0 or -ENOMEM. */
+/* {type: {"label","unit","value","total","flame","top","edges","lines"}} ("lines": proflines_run's) for each
+ * of heap, allocs, mutex, block, goroutine that has "ok" windows in run_dir (merged over the run,
+ * export_merge_run; the value shown is export_shown_value's). Heap and allocs windows are deltas: their
+ * negative values (memory freed) are left out of the views. New object in *out (empty when none). 0 or
+ * -ENOMEM. */
 int proftypes_data(const char *run_dir, json_t **out);
 
 #endif
