@@ -11,6 +11,7 @@
 
 #include "common/rundir.h"
 #include "master/profile/corrjoin.h"
+#include "master/profile/corrlat.h"
 #include "master/profile/corrstack.h"
 #include "master/profile/corrwait.h"
 #include "master/profile/corrwin.h"
@@ -141,19 +142,6 @@ static int load(ctx *c) {
   return 0;
 }
 
-/* Requests of name over the run (NULL: all names), from intervals; 0 when unknown. */
-static double requests(const json_t *iv, const char *name) {
-  double n = 0;
-  size_t i;
-  json_t *o;
-  json_array_foreach(iv, i, o) {
-    const char *nm = json_string_value(json_object_get(o, "name"));
-    if (nm && strcmp(nm, RUNDIR_TOTAL_NAME) && (!name || strcmp(nm, name) == 0))
-      n += json_number_value(json_object_get(o, "count"));
-  }
-  return n;
-}
-
 /* The handler chain of a request name, from its CPU samples: frames in >= ROOT_SHARE of them. */
 typedef struct chain_ctx {
   ctx *c;
@@ -229,6 +217,19 @@ static int contrast(ctx *c, int set, const char *name, unsigned char *a, unsigne
   return 0;
 }
 
+/* The test behind a contrast in words: per request (rates, when the request counts were used) or shares. */
+static void test_words(const naming *n, double na, double nb, const char *a, const char *b, char *out,
+                       size_t len) {
+  if (n->r.per_request)
+    snprintf(
+        out, len,
+        "%.2f samples in it per %s request vs %.2f per %s request; conditional binomial test of the rates "
+        "p = %.2g",
+        n->r.a_fn / na, a, n->r.b_fn / nb, b, n->r.p_value);
+  else
+    snprintf(out, len, "two-proportion z test p = %.2g", n->r.p_value);
+}
+
 static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsigned char *b) {
   corrstack *cs = &c->set[set];
   const unsigned char *cls = c->cls[set];
@@ -246,15 +247,16 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
     o.skip_chain = 1;
   }
   double na = (double)corrjoin_nslow_name(c->join, name);
-  double nb = requests(c->in->intervals, o.skip_chain ? NULL : name) - na;
+  double nb = corrlat_requests(c->in->intervals, o.skip_chain ? NULL : name) - na;
   if (set == SET_CPU && name) o.na = na, o.nb = nb;
   if (contrast(c, set, name, a, b, &o, na, nb, &n) < 0) return;
-  char ev[640];
+  char ev[768], test[200];
+  test_words(&n, na, nb, "slow", "typical", test, sizeof test);
   snprintf(ev, sizeof ev,
-           "exemplar join (%s profile): %.0f %s of the %zu requests measured slow%s%s have %s on the stack "
-           "(%.0f%%) vs %.0f%% of %.0f of requests measured typical%s; two-proportion z test p = %.2g",
-           n.prof, n.r.a_tot, n.what, corrjoin_nslow(c->join), name ? " of " : "", name ? name : "", n.fn,
-           n.sa * 100, n.sb * 100, n.r.b_tot, o.skip_chain ? " (all request names)" : "", n.r.p_value);
+           "exemplar join (%s profile): %.0f %s of the %.0f requests measured slow%s%s have %s on the stack "
+           "(%.0f%%) vs %.0f%% of %.0f of requests measured typical%s; %s",
+           n.prof, n.r.a_tot, n.what, na, name ? " of " : "", name ? name : "", n.fn, n.sa * 100, n.sb * 100,
+           n.r.b_tot, o.skip_chain ? " (all request names)" : "", test);
   json_t *f = finding(n.kind ? n.kind : "tail", name, n.fn, n.sa, n.sb);
   finish(f, "slow", n.r.a_tot, "typical", n.r.b_tot, n.r.p_value, n.r.path, n.prof,
          3 + n.sa - n.sb - (set == SET_WAIT) * 0.25, ev);
@@ -292,84 +294,26 @@ static void method_tail(ctx *c, int set) {
 
 /* ---------- endpoint: one request name vs the others ---------- */
 
-/* Count-weighted mean of key over the name's interval lines (all when name is NULL), -1 when none. */
-static double name_mean(const json_t *iv, const char *name, const char *key) {
-  double sum = 0, n = 0;
-  size_t i;
-  json_t *o;
-  json_array_foreach(iv, i, o) {
-    const char *nm = json_string_value(json_object_get(o, "name"));
-    double cnt = json_number_value(json_object_get(o, "count"));
-    if (!nm || strcmp(nm, RUNDIR_TOTAL_NAME) == 0 || cnt <= 0 || (name && strcmp(nm, name) != 0)) continue;
-    sum += cnt * json_number_value(json_object_get(o, key));
-    n += cnt;
-  }
-  return n > 0 ? sum / n : -1;
-}
-
-static int cmp_dbl(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-/* Median over the other request names of key (or of p99/p50 when ratio), -1 when there is none. */
-static double others_median(const json_t *iv, const char *name, const char *key, int ratio) {
-  json_t *names = json_object(), *o, *v;
-  const char *k;
-  size_t i, n = 0;
-  json_array_foreach(iv, i, o) {
-    const char *x = json_string_value(json_object_get(o, "name"));
-    if (x && strcmp(x, name) && strcmp(x, RUNDIR_TOTAL_NAME)) json_object_set_new(names, x, json_true());
-  }
-  double *vals = calloc(json_object_size(names) + 1, sizeof *vals), med = -1;
-  json_object_foreach(names, k, v) {
-    double x = name_mean(iv, k, key), p50 = ratio ? name_mean(iv, k, "p50_ms") : 1;
-    if (vals && x >= 0 && p50 > 0) vals[n++] = x / p50;
-  }
-  if (vals && n) {
-    qsort(vals, n, sizeof *vals, cmp_dbl);
-    med = n % 2 ? vals[n / 2] : (vals[n / 2 - 1] + vals[n / 2]) / 2;
-  }
-  free(vals);
-  json_decref(names);
-  return med;
-}
-
-/* Does name's latency stand out (its p99 vs the other names' median p99, or its own p99/p50 against theirs)?
- * The reason in words into why. Unknown latency (no intervals) counts as standing out. */
-static int stands_out(const json_t *iv, const char *name, char *why, size_t whylen) {
-  double p99 = name_mean(iv, name, "p99_ms"), p50 = name_mean(iv, name, "p50_ms");
-  why[0] = '\0';
-  if (!iv || p99 < 0) return 1;
-  double med = others_median(iv, name, "p99_ms", 0), rmed = others_median(iv, name, "p99_ms", 1);
-  if (med >= 0 && p99 >= CORRELATE_ENDPOINT_P99 * med) {
-    snprintf(why, whylen, "; its p99 %.1f ms vs median %.1f ms over other requests", p99, med);
-    return 1;
-  }
-  if (p50 > 0 && p99 >= CORRELATE_ENDPOINT_TAIL * p50 && p99 / p50 >= 2 * rmed) {
-    snprintf(why, whylen, "; its p99 %.1f ms is %.0fx its p50 %.1f ms", p99, p99 / p50, p50);
-    return 1;
-  }
-  return 0;
-}
-
 static void endpoint_one(ctx *c, int set, const char *name, unsigned char *a, unsigned char *b) {
   corrstack *cs = &c->set[set];
   corr_opts o = {.skip_chain = 1};
   naming n;
-  char lt[160], ev[640];
+  char lt[160], ev[768];
   for (size_t i = 0; i < cs->n; i++) {
     a[i] = cs->s[i].name == name;
     b[i] = cs->s[i].name && cs->s[i].name != name;
   }
-  if (!stands_out(c->in->intervals, name, lt, sizeof lt)) return;
-  double na = requests(c->in->intervals, name), nb = requests(c->in->intervals, NULL) - na;
+  corrlat_standing st = corrlat_stand(c->in->intervals, name);
+  if (!corrlat_stands_out(&st, lt, sizeof lt)) return;
+  double na = corrlat_requests(c->in->intervals, name), nb = corrlat_requests(c->in->intervals, NULL) - na;
   if (contrast(c, set, name, a, b, &o, na, nb, &n) < 0) return;
+  char test[200];
+  test_words(&n, na, nb, "such", "other", test, sizeof test);
   snprintf(
       ev, sizeof ev,
       "per-request labels (%s profile): %.0f%% of %.0f %s of %s have %s on the stack vs %.0f%% of %.0f of "
-      "the other requests%s; two-proportion z test p = %.2g",
-      n.prof, n.sa * 100, n.r.a_tot, n.what, name, n.fn, n.sb * 100, n.r.b_tot, lt, n.r.p_value);
+      "the other requests%s; %s",
+      n.prof, n.sa * 100, n.r.a_tot, n.what, name, n.fn, n.sb * 100, n.r.b_tot, lt, test);
   json_t *f = finding(n.kind ? n.kind : "endpoint", name, n.fn, n.sa, n.sb);
   finish(f, "request", n.r.a_tot, "other_requests", n.r.b_tot, n.r.p_value, n.r.path, n.prof,
          2 + n.sa - n.sb - (set == SET_WAIT) * 0.25, ev);
@@ -475,19 +419,6 @@ static int on_lock(const pprof_profile *p, const pprof_sample *s) {
   return 0;
 }
 
-/* Total time requests took (ms) over the run, from intervals (count x mean); -1 when unknown. */
-static double request_ms(const json_t *iv) {
-  double t = 0;
-  size_t i;
-  json_t *o;
-  json_array_foreach(iv, i, o) {
-    const char *nm = json_string_value(json_object_get(o, "name"));
-    if (nm && strcmp(nm, RUNDIR_TOTAL_NAME) == 0)
-      t += json_number_value(json_object_get(o, "count")) * json_number_value(json_object_get(o, "mean_ms"));
-  }
-  return t > 0 ? t : -1;
-}
-
 static int lock_one(ctx *c, const char *type) {
   json_t *delay = json_object(), *cont = json_object();
   double total = 0, ncont = 0, bd = 0;
@@ -512,7 +443,8 @@ static int lock_one(ctx *c, const char *type) {
   }
   json_object_foreach(delay, k, v) if (json_number_value(v) > bd) bd = json_number_value(v), holder = k;
   int found = 0;
-  double req_ms = request_ms(c->in->intervals); /* a lock that costs requests little is not the answer */
+  double req_ms =
+      corrlat_request_ms(c->in->intervals); /* a lock that costs requests little is not the answer */
   if (holder && ncont >= CORRELATE_MIN_SAMPLES && total > 0 && bd / total >= CORRELATE_LOCK_SHARE &&
       (req_ms < 0 || bd / 1e6 >= CORRELATE_LOCK_LATENCY * req_ms)) {
     size_t nh = json_object_size(delay);

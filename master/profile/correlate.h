@@ -38,14 +38,16 @@
 #define CORRELATE_HELPER_CALLERS 2 /* a frame with >= this many distinct callers ... */
 #define CORRELATE_HELPER_BASE 0.10 /* ... and >= this share outside the population is a shared helper */
 #define CORRELATE_SLOW_FACTOR 2.0  /* an exemplar is slow at >= this x its name's median exemplar latency */
-#define CORRELATE_ENDPOINT_P99                                                                              \
-  1.5                               /* endpoint/wait by name: its p99 >= this x the other names' median p99 \
-                                     */
-#define CORRELATE_ENDPOINT_TAIL 4.0 /* ... or its own p99/p50 >= this and >= 2x the other names' median */
-#define CORRELATE_WIN_Z 3.5         /* anomalous interval: robust z = (x - median) / (1.4826 MAD) >= this */
-#define CORRELATE_WIN_REL 1.3       /* ... and x >= REL x median (latency, errors) or <= median / REL (rps) */
-#define CORRELATE_WIN_FLOOR 0.05    /* MAD floor as a fraction of the median (flat series) */
-#define CORRELATE_WIN_MIN_COUNT 20  /* a request name's series is judged when its median count >= this */
+/* endpoint/wait by name: the name's latency against the other names' in the median interval (per-interval
+ * ratios, so that overloaded seconds where every name is slow do not decide): its tail stands out when its
+ * p99 is >= P99 x theirs and its p99 ratio >= P99 x its p50 ratio (a part of its requests slow, not an
+ * endpoint heavier by design), its body when its p50 is >= P50 x theirs */
+#define CORRELATE_ENDPOINT_P99 1.5
+#define CORRELATE_ENDPOINT_P50 4.0
+#define CORRELATE_WIN_Z 3.5        /* anomalous interval: robust z = (x - median) / (1.4826 MAD) >= this */
+#define CORRELATE_WIN_REL 1.3      /* ... and x >= REL x median (latency, errors) or <= median / REL (rps) */
+#define CORRELATE_WIN_FLOOR 0.05   /* MAD floor as a fraction of the median (flat series) */
+#define CORRELATE_WIN_MIN_COUNT 20 /* a request name's series is judged when its median count >= this */
 #define CORRELATE_WIN_MAX_FRAC                                                                             \
   0.5                             /* no window finding when more than this share of intervals is anomalous \
                                    */

@@ -383,9 +383,11 @@ static int rate_ok(double xa, double na, double xb, double nb, double *p) {
   return xa / na >= CORRELATE_MIN_RATIO * xb / nb && *p < CORRELATE_ALPHA;
 }
 
-/* By time per request (samples / requests): the excess of a over b per request is the fault's time; the
- * frame named holds all of it (within TOLERANCE, relative) and is the innermost such frame: the lowest common
- * ancestor of the excess (above it sit the handler and plumbing, which hold the same excess). */
+/* By time per request (samples / requests): the excess of a over b per request is the fault's time. The
+ * frames holding all of it (within TOLERANCE, relative) are the fault's call chain: the handler and plumbing
+ * above it, the fault, and helpers below it that it spends its time in. The one named is where a and b
+ * diverge: the frame b's requests run least (a handler runs in every request, a helper for other callers
+ * too); of equals the innermost (a handler whose samples all lie in the fault's function). */
 static int64_t pick_rate(const corrstack *cs, const double *ia, const double *ib, const corr_opts *o,
                          const unsigned char *cand, const double *depth) {
   double max = 0;
@@ -396,10 +398,17 @@ static int64_t pick_rate(const corrstack *cs, const double *ia, const double *ib
       if (!cand[f]) continue;
       if (pass == 0 && d > max) max = d;
       if (pass == 1 && max > 0 && d >= (1 - CORRELATE_TOLERANCE) * max &&
-          (best < 0 || depth[f] > depth[best] || (depth[f] == depth[best] && ia[f] < ia[best])))
+          (best < 0 || ib[f] < ib[best] || (ib[f] == ib[best] && depth[f] > depth[best])))
         best = (int64_t)f;
     }
   return best;
+}
+
+/* Shares: a's share of fn (xa of na) exceeds b's by MIN_DELTA and MIN_RATIO x, two-proportion p < ALPHA. */
+static int share_ok(double xa, double na, double xb, double nb, double *p) {
+  double sa = xa / na, sb = xb / nb;
+  *p = corrstack_ztest(xa, na, xb, nb);
+  return sa - sb >= CORRELATE_MIN_DELTA && sa >= CORRELATE_MIN_RATIO * sb && *p < CORRELATE_ALPHA;
 }
 
 int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsigned char *b,
@@ -426,28 +435,23 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
   int64_t fn = o && o->skip_chain ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth, rate)
                                   : pick(cs, ia, ib, out->a_tot, out->b_tot, cand, depth);
   fn = fn >= 0 ? lift_helper(cs, a, ia, io, to, cand, fn) : -1;
-  if (fn < 0 && rate) { /* time per request: when the fault dominates everyone's samples */
-    fn = pick_rate(cs, ia, ib, o, cand, depth);
-    fn = fn >= 0 ? lift_helper(cs, a, ia, io, to, cand, fn) : -1;
-    if (fn >= 0 && rate_ok(ia[fn], o->na, ib[fn], o->nb, &out->p_value) &&
-        ia[fn] / out->a_tot >= CORRELATE_MIN_DELTA) {
-      out->a_fn = ia[fn];
-      out->b_fn = ib[fn];
-      out->fn = fn;
-      out->per_request = 1;
-      out->path = corrstack_path(cs, fn, a);
-      goto done;
-    }
-    fn = o->skip_chain ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth, 0) : -1;
-    fn = fn >= 0 ? lift_helper(cs, a, ia, io, to, cand, fn) : -1;
+  if (fn >= 0 && share_ok(ia[fn], out->a_tot, ib[fn], out->b_tot, &out->p_value)) goto found;
+  if (!rate) goto done;
+  /* time per request: when the fault dominates both populations' samples (the typical requests' samples
+   * are few and a handful of unlisted slow requests among them carry most), shares barely differ */
+  fn = pick_rate(cs, ia, ib, o, cand, depth);
+  fn = fn >= 0 ? lift_helper(cs, a, ia, io, to, cand, fn) : -1;
+  if (fn >= 0 && rate_ok(ia[fn], o->na, ib[fn], o->nb, &out->p_value) &&
+      ia[fn] / out->a_tot >= CORRELATE_MIN_DELTA) {
+    out->per_request = 1;
+    goto found;
   }
-  if (fn < 0) goto done;
-  double sa = ia[fn] / out->a_tot, sb = ib[fn] / out->b_tot;
+  fn = o->skip_chain ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth, 0) : -1;
+  fn = fn >= 0 ? lift_helper(cs, a, ia, io, to, cand, fn) : -1;
+  if (fn < 0 || !share_ok(ia[fn], out->a_tot, ib[fn], out->b_tot, &out->p_value)) goto done;
+found:
   out->a_fn = ia[fn];
   out->b_fn = ib[fn];
-  out->p_value = corrstack_ztest(ia[fn], out->a_tot, ib[fn], out->b_tot);
-  if (sa - sb < CORRELATE_MIN_DELTA || sa < CORRELATE_MIN_RATIO * sb || out->p_value >= CORRELATE_ALPHA)
-    goto done;
   out->fn = fn;
   out->path = corrstack_path(cs, fn, a);
 done:

@@ -114,8 +114,10 @@ static int find(const corrstack *cs, const unsigned char *a, const unsigned char
     free(ib);
     return corrstack_contrast(cs, a, b, o, out);
   }
-  /* observations are few (one per request per poll), the rate test below weighs how few */
-  if (out->a_tot < CORRELATE_MIN_BASELINE || out->b_tot < CORRELATE_MIN_BASELINE) goto done;
+  /* observations are few (one per request per poll; a typical request is rarely caught parked in a service
+   * frame at all), the rate test below weighs how few: only the shares' test needs a baseline of its own */
+  if (out->a_tot < CORRELATE_MIN_BASELINE || (!(na > 0 && nb > 0) && out->b_tot < CORRELATE_MIN_BASELINE))
+    goto done;
   int64_t best = -1;
   for (size_t f = 0; f < cs->nnames; f++)
     if (w[f] > 0 && (best < 0 || w[f] > w[best])) best = (int64_t)f;
@@ -128,6 +130,7 @@ static int find(const corrstack *cs, const unsigned char *a, const unsigned char
    * z test) when the request counts are known, else the shares */
   if (na > 0 && nb > 0) {
     double x = ia[best] + ib[best], p0 = na / (na + nb);
+    out->per_request = 1;
     out->p_value = x > 0 ? 0.5 * erfc((ia[best] - x * p0) / sqrt(x * p0 * (1 - p0)) / sqrt(2.0)) : 1;
     if (ia[best] / na < CORRELATE_MIN_RATIO * ib[best] / nb) goto done;
   } else {
