@@ -1,0 +1,52 @@
+// profile_views.js - report.html's profile views in headless Chromium (playwright-core): for every type of
+// the profile-type selector, how many sunburst arcs, top-table rows with a file:line and Lines-view rows it
+// draws; and the memory chart under latency. Usage: node profile_views.js REPORT_URL [SHOT_DIR]
+// Prints "type T arcs N locs N lines N" per type, "heap_paths N", "status S", "errors [...]"; exits 1 on a
+// failure to drive the page.
+'use strict';
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+const {chromium} = require('playwright-core');
+
+const [url, shots] = process.argv.slice(2);
+
+(async () => {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'loadctl-chromium-'));
+  const browser = await chromium.launchPersistentContext(profile, {
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run'],
+    viewport: {width: 1300, height: 900},
+  });
+  const errors = [];
+  try {
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(url);
+    await page.waitForSelector('html[data-profile="ok"]', {timeout: 30000});
+    const types = await page.$$eval('#lc-type option', (os) => os.map((o) => o.value));
+    for (const t of types) {
+      await page.selectOption('#lc-type', t);
+      const r = await page.evaluate(() => ({
+        arcs: document.querySelectorAll('#lc-sun path').length,
+        locs: [...document.querySelectorAll('#lc-top tr td:nth-child(2)')].filter((td) => /:\d+$/.test(td.textContent)).length,
+        lines: Number(document.getElementById('lc-lines').getAttribute('data-lines') || 0),
+      }));
+      console.log(`type ${t} arcs ${r.arcs} locs ${r.locs} lines ${r.lines}`);
+      if (shots && (t === 'cpu' || t === 'heap')) {
+        await (await page.$('#profile')).screenshot({path: path.join(shots, `profile-${t}.png`)});
+      }
+    }
+    const heap = await page.$$eval('svg[data-kind="heap"] path.line', (ps) => ps.filter((p) => p.getAttribute('d').length > 20).length);
+    console.log(`heap_paths ${heap}`);
+    if (shots && heap) await (await page.$('#memory')).screenshot({path: path.join(shots, 'memory.png')});
+    console.log(`status ${await page.getAttribute('html', 'data-status')}`);
+    console.log(`errors ${JSON.stringify(errors)}`);
+  } finally {
+    await browser.close();
+    fs.rmSync(profile, {recursive: true, force: true});
+  }
+})().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
