@@ -1,12 +1,14 @@
 /* msg.c - msgpack encoding of struct msg, and a decoder that treats every byte as hostile: the
- * structure is bounded before msgpack-c sees it, then every field is checked for type and size. */
+ * structure is bounded before msgpack-c sees it (msgguard), then every field is checked for type and size
+ * (msgfield). */
 #include "common/msg.h"
 
+#include "common/msgfield.h"
+#include "common/msgguard.h"
 #include "common/msgtag.h"
 
 #include <errno.h>
 #include <msgpack.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -315,273 +317,87 @@ int msg_encode(const msg *m, uint8_t **buf, size_t *len) {
   return 0;
 }
 
-/* --- structural pre-check ------------------------------------------------------------------ */
-
-/* Read a big-endian length of n bytes at p[*pos]; 0 when the input ends first. */
-static int read_len(const uint8_t *p, size_t len, size_t *pos, int n, uint64_t *out) {
-  if ((size_t)n > len - *pos) return 0;
-  *out = 0;
-  for (int i = 0; i < n; i++) *out = *out << 8 | p[(*pos)++];
-  return 1;
-}
-
-/* Skip n bytes of payload. */
-static int skip(size_t len, size_t *pos, uint64_t n) {
-  if (n > len - *pos) return 0;
-  *pos += (size_t)n;
-  return 1;
-}
-
-static int skim(const uint8_t *p, size_t len, size_t *pos, int depth);
-
-/* Skim n elements of a container, each at least one byte, so counts can never exceed the input. */
-static int skim_items(const uint8_t *p, size_t len, size_t *pos, int depth, uint64_t n) {
-  if (depth >= MSG_MAX_DEPTH || n > len - *pos) return 0;
-  for (uint64_t i = 0; i < n; i++)
-    if (!skim(p, len, pos, depth + 1)) return 0;
-  return 1;
-}
-
-/* How the formats 0xc0..0xdf find their end: skip a fixed size, or read a size-byte length first. */
-enum { F_BAD, F_SKIP, F_BLOB, F_EXT, F_ARRAY, F_MAP };
-static const struct {
-  uint8_t kind, size;
-} formats[32] = {
-    {F_SKIP, 0},  {F_BAD, 0},  {F_SKIP, 0}, {F_SKIP, 0}, {F_BLOB, 1},  {F_BLOB, 2},  {F_BLOB, 4}, {F_EXT, 1},
-    {F_EXT, 2},   {F_EXT, 4},  {F_SKIP, 4}, {F_SKIP, 8}, {F_SKIP, 1},  {F_SKIP, 2},  {F_SKIP, 4}, {F_SKIP, 8},
-    {F_SKIP, 1},  {F_SKIP, 2}, {F_SKIP, 4}, {F_SKIP, 8}, {F_SKIP, 2},  {F_SKIP, 3},  {F_SKIP, 5}, {F_SKIP, 9},
-    {F_SKIP, 17}, {F_BLOB, 1}, {F_BLOB, 2}, {F_BLOB, 4}, {F_ARRAY, 2}, {F_ARRAY, 4}, {F_MAP, 2},  {F_MAP, 4},
-};
-
-/* One msgpack object at *pos: sizes within the input, nesting within MSG_MAX_DEPTH. */
-static int skim(const uint8_t *p, size_t len, size_t *pos, int depth) {
-  uint64_t n = 0;
-
-  if (*pos >= len) return 0;
-  uint8_t b = p[(*pos)++];
-  if (b <= 0x7f || b >= 0xe0) return 1;
-  if (b <= 0x8f) return skim_items(p, len, pos, depth, 2u * (b & 0x0f));
-  if (b <= 0x9f) return skim_items(p, len, pos, depth, b & 0x0f);
-  if (b <= 0xbf) return skip(len, pos, b & 0x1f);
-  int kind = formats[b - 0xc0].kind, size = formats[b - 0xc0].size;
-  if (kind == F_SKIP) return skip(len, pos, (uint64_t)size);
-  if (kind == F_BAD || !read_len(p, len, pos, size, &n)) return 0;
-  if (kind == F_BLOB) return skip(len, pos, n);
-  if (kind == F_EXT) return skip(len, pos, n + 1);
-  return skim_items(p, len, pos, depth, kind == F_MAP ? 2 * n : n);
-}
-
-/* --- field access ---------------------------------------------------------------------------- */
-
-/* Decoding context: the first failure wins and names the field. */
-typedef struct dec {
-  int rc;
-  char *err;
-  size_t errlen;
-} dec;
-
-__attribute__((format(printf, 3, 4))) static int fail(dec *d, int rc, const char *fmt, ...) {
-  va_list ap;
-
-  if (d->rc) return d->rc;
-  d->rc = rc;
-  if (d->err && d->errlen) {
-    va_start(ap, fmt);
-    vsnprintf(d->err, d->errlen, fmt, ap);
-    va_end(ap);
-  }
-  return rc;
-}
-
-static const msgpack_object *field(dec *d, const msgpack_object *map, const char *key) {
-  const msgpack_object *found = NULL;
-  size_t klen = strlen(key);
-
-  for (uint32_t i = 0; i < map->via.map.size; i++) {
-    const msgpack_object *k = &map->via.map.ptr[i].key;
-    if (k->type != MSGPACK_OBJECT_STR || k->via.str.size != klen || memcmp(k->via.str.ptr, key, klen))
-      continue;
-    if (found) {
-      fail(d, -EPROTO, "duplicate field '%s'", key);
-      return NULL;
-    }
-    found = &map->via.map.ptr[i].val;
-  }
-  if (!found) fail(d, -EPROTO, "missing field '%s'", key);
-  return found;
-}
-
-static int64_t as_i64(dec *d, const msgpack_object *o, const char *what) {
-  if (!o) return 0;
-  if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= (uint64_t)INT64_MAX)
-    return (int64_t)o->via.u64;
-  if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) return o->via.i64;
-  fail(d, -EPROTO, "field '%s' is not a 64-bit integer", what);
-  return 0;
-}
-
-/* A non-negative integer: counters, sizes. */
-static int64_t as_count(dec *d, const msgpack_object *o, const char *what) {
-  int64_t v = as_i64(d, o, what);
-  if (v < 0) fail(d, -EPROTO, "field '%s' is negative", what);
-  return v < 0 ? 0 : v;
-}
-
-static int64_t get_i64(dec *d, const msgpack_object *map, const char *key) {
-  return as_i64(d, field(d, map, key), key);
-}
-
-static int32_t get_i32(dec *d, const msgpack_object *map, const char *key) {
-  int64_t v = get_i64(d, map, key);
-  if (v < INT32_MIN || v > INT32_MAX) fail(d, -EPROTO, "field '%s' out of range", key);
-  return (int32_t)v;
-}
-
-static double as_double(dec *d, const msgpack_object *o, const char *what) {
-  if (!o) return 0;
-  if (o->type == MSGPACK_OBJECT_FLOAT64 || o->type == MSGPACK_OBJECT_FLOAT32) return o->via.f64;
-  if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER || o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER)
-    return (double)as_i64(d, o, what);
-  fail(d, -EPROTO, "field '%s' is not a number", what);
-  return 0;
-}
-
-/* Copy a string into dst (size bytes with the NUL); -E2BIG when longer, -EPROTO on NUL inside. */
-static void as_str(dec *d, const msgpack_object *o, const char *what, char *dst, size_t size) {
-  dst[0] = 0;
-  if (!o) return;
-  if (o->type != MSGPACK_OBJECT_STR) {
-    fail(d, -EPROTO, "field '%s' is not a string", what);
-    return;
-  }
-  if (o->via.str.size >= size) {
-    fail(d, -E2BIG, "field '%s' is %u bytes, at most %zu allowed", what, o->via.str.size, size - 1);
-    return;
-  }
-  if (memchr(o->via.str.ptr, 0, o->via.str.size)) {
-    fail(d, -EPROTO, "field '%s' contains a NUL byte", what);
-    return;
-  }
-  memcpy(dst, o->via.str.ptr, o->via.str.size);
-  dst[o->via.str.size] = 0;
-}
-
-static void get_str(dec *d, const msgpack_object *map, const char *key, char *dst, size_t size) {
-  as_str(d, field(d, map, key), key, dst, size);
-}
-
-/* An array of at most max elements (or NULL after failing). */
-static const msgpack_object *as_array(dec *d, const msgpack_object *o, const char *what, size_t max) {
-  if (!o) return NULL;
-  if (o->type != MSGPACK_OBJECT_ARRAY) {
-    fail(d, -EPROTO, "field '%s' is not an array", what);
-    return NULL;
-  }
-  if (o->via.array.size > max) {
-    fail(d, -E2BIG, "field '%s' has %u elements, at most %zu allowed", what, o->via.array.size, max);
-    return NULL;
-  }
-  return o;
-}
-
-static const msgpack_object *as_map(dec *d, const msgpack_object *o, const char *what) {
-  if (o && o->type != MSGPACK_OBJECT_MAP) {
-    fail(d, -EPROTO, "field '%s' is not a map", what);
-    return NULL;
-  }
-  return o;
-}
-
-/* A tuple: an array of exactly n elements. */
-static const msgpack_object *as_tuple(dec *d, const msgpack_object *o, const char *what, uint32_t n) {
-  if (!o) return NULL;
-  if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != n) {
-    fail(d, -EPROTO, "'%s' is not an array of %u", what, n);
-    return NULL;
-  }
-  return o->via.array.ptr;
-}
-
 /* --- decoding -------------------------------------------------------------------------------- */
 
 /* Decode a histogram field into dst, an empty histogram of an entry being built. */
-static void get_hist(dec *d, const msgpack_object *map, const char *key, hist *dst) {
-  const msgpack_object *o = field(d, map, key);
+static void get_hist(msgfield *d, const msgpack_object *map, const char *key, hist *dst) {
+  const msgpack_object *o = msgfield_get(d, map, key);
 
   if (!o) return;
   if (o->type != MSGPACK_OBJECT_BIN) {
-    fail(d, -EPROTO, "field '%s' is not binary", key);
+    msgfield_fail(d, -EPROTO, "field '%s' is not binary", key);
     return;
   }
   int rc = hist_decode_add(dst, (const uint8_t *)o->via.bin.ptr, o->via.bin.size);
-  if (rc < 0) fail(d, rc == -ENOMEM ? rc : -EPROTO, "field '%s': bad histogram", key);
+  if (rc < 0) msgfield_fail(d, rc == -ENOMEM ? rc : -EPROTO, "field '%s': bad histogram", key);
 }
 
-static int get_exemplars(dec *d, const msgpack_object *map, const char *key, stats_exemplar *x) {
-  const msgpack_object *arr = as_array(d, field(d, map, key), key, STATS_EXEMPLARS);
+static int get_exemplars(msgfield *d, const msgpack_object *map, const char *key, stats_exemplar *x) {
+  const msgpack_object *arr = msgfield_array(d, msgfield_get(d, map, key), key, STATS_EXEMPLARS);
   uint32_t n = arr ? arr->via.array.size : 0;
 
   for (uint32_t i = 0; i < n && !d->rc; i++) {
-    const msgpack_object *t = as_tuple(d, &arr->via.array.ptr[i], key, 4);
+    const msgpack_object *t = msgfield_tuple(d, &arr->via.array.ptr[i], key, 4);
     if (!t) break;
-    as_str(d, &t[0], "trace_id", x[i].trace_id, sizeof x[i].trace_id);
-    as_str(d, &t[1], "span_id", x[i].span_id, sizeof x[i].span_id);
-    x[i].latency_us = as_i64(d, &t[2], "latency_us");
-    x[i].wall_ms = as_i64(d, &t[3], "wall_ms");
+    msgfield_str(d, &t[0], "trace_id", x[i].trace_id, sizeof x[i].trace_id);
+    msgfield_str(d, &t[1], "span_id", x[i].span_id, sizeof x[i].span_id);
+    x[i].latency_us = msgfield_i64(d, &t[2], "latency_us");
+    x[i].wall_ms = msgfield_i64(d, &t[3], "wall_ms");
   }
   return (int)n;
 }
 
-static void get_failures(dec *d, const msgpack_object *map, stats_entry *e) {
-  const msgpack_object *arr = as_array(d, field(d, map, "fail"), "fail", STATS_FAILURES);
+static void get_failures(msgfield *d, const msgpack_object *map, stats_entry *e) {
+  const msgpack_object *arr = msgfield_array(d, msgfield_get(d, map, "fail"), "fail", STATS_FAILURES);
   uint32_t n = arr ? arr->via.array.size : 0;
 
   for (uint32_t i = 0; i < n && !d->rc; i++) {
     stats_failure *f = &e->failures[i];
-    const msgpack_object *t = as_tuple(d, &arr->via.array.ptr[i], "fail", 3);
+    const msgpack_object *t = msgfield_tuple(d, &arr->via.array.ptr[i], "fail", 3);
     if (!t) break;
-    int64_t kind = as_i64(d, &t[0], "fail.kind");
+    int64_t kind = msgfield_i64(d, &t[0], "fail.kind");
     if (kind < STATS_ERR_FIRST || kind >= STATS_ERR_COUNT)
-      fail(d, -EPROTO, "failure kind %lld unknown", (long long)kind);
+      msgfield_fail(d, -EPROTO, "failure kind %lld unknown", (long long)kind);
     f->kind = (int)kind;
-    as_str(d, &t[1], "fail.message", f->message, sizeof f->message);
-    f->count = as_count(d, &t[2], "fail.count");
+    msgfield_str(d, &t[1], "fail.message", f->message, sizeof f->message);
+    f->count = msgfield_count(d, &t[2], "fail.count");
   }
   e->nfailures = (int)n;
 }
 
-static void get_counters(dec *d, const msgpack_object *map, stats_entry *e) {
-  const msgpack_object *err = as_array(d, field(d, map, "err"), "err", STATS_ERR_COUNT);
+static void get_counters(msgfield *d, const msgpack_object *map, stats_entry *e) {
+  const msgpack_object *err = msgfield_array(d, msgfield_get(d, map, "err"), "err", STATS_ERR_COUNT);
 
-  e->count = as_count(d, field(d, map, "count"), "count");
-  e->errors = as_count(d, field(d, map, "errors"), "errors");
-  e->bytes_in = as_count(d, field(d, map, "bytes_in"), "bytes_in");
-  e->bytes_out = as_count(d, field(d, map, "bytes_out"), "bytes_out");
+  e->count = msgfield_count(d, msgfield_get(d, map, "count"), "count");
+  e->errors = msgfield_count(d, msgfield_get(d, map, "errors"), "errors");
+  e->bytes_in = msgfield_count(d, msgfield_get(d, map, "bytes_in"), "bytes_in");
+  e->bytes_out = msgfield_count(d, msgfield_get(d, map, "bytes_out"), "bytes_out");
   if (err && err->via.array.size != STATS_ERR_COUNT)
-    fail(d, -EPROTO, "field 'err' has %u categories, expected %d", err->via.array.size, STATS_ERR_COUNT);
+    msgfield_fail(d, -EPROTO, "field 'err' has %u categories, expected %d", err->via.array.size,
+                  STATS_ERR_COUNT);
   for (int k = 0; k < STATS_ERR_COUNT && err && !d->rc; k++)
-    e->err[k] = as_count(d, &err->via.array.ptr[k], "err");
-  if (e->err[STATS_ERR_NONE] && !d->rc) fail(d, -EPROTO, "field 'err' counts errors of kind none");
+    e->err[k] = msgfield_count(d, &err->via.array.ptr[k], "err");
+  if (e->err[STATS_ERR_NONE] && !d->rc) msgfield_fail(d, -EPROTO, "field 'err' counts errors of kind none");
 }
 
-static void get_entry(dec *d, const msgpack_object *o, stats_interval *s) {
+static void get_entry(msgfield *d, const msgpack_object *o, stats_interval *s) {
   char name[STATS_NAME_MAX], method[16];
-  const msgpack_object *map = as_map(d, o, "entries");
+  const msgpack_object *map = msgfield_map(d, o, "entries");
 
   if (!map) return;
-  get_str(d, map, "name", name, sizeof name);
-  get_str(d, map, "method", method, sizeof method);
+  msgfield_get_str(d, map, "name", name, sizeof name);
+  msgfield_get_str(d, map, "method", method, sizeof method);
   if (d->rc) return;
   if (stats_entry_find(s, name)) {
-    fail(d, -EPROTO, "entry '%s' appears twice", name);
+    msgfield_fail(d, -EPROTO, "entry '%s' appears twice", name);
     return;
   }
   stats_entry *e = stats_entry_get(s, name, method);
   if (!e) {
     if (s->nentries >= STATS_MAX_NAMES - 1)
-      fail(d, -E2BIG, "more than %d request names", STATS_MAX_NAMES - 1);
+      msgfield_fail(d, -E2BIG, "more than %d request names", STATS_MAX_NAMES - 1);
     else
-      fail(d, -ENOMEM, "out of memory for entry '%s'", name);
+      msgfield_fail(d, -ENOMEM, "out of memory for entry '%s'", name);
     return;
   }
   get_counters(d, map, e);
@@ -592,62 +408,62 @@ static void get_entry(dec *d, const msgpack_object *o, stats_interval *s) {
   get_failures(d, map, e);
 }
 
-static void get_checks(dec *d, const msgpack_object *map, stats_interval *s) {
-  const msgpack_object *arr = as_array(d, field(d, map, "checks"), "checks", STATS_MAX_NAMES);
+static void get_checks(msgfield *d, const msgpack_object *map, stats_interval *s) {
+  const msgpack_object *arr = msgfield_array(d, msgfield_get(d, map, "checks"), "checks", STATS_MAX_NAMES);
   uint32_t n = arr ? arr->via.array.size : 0;
   char name[STATS_NAME_MAX];
 
   for (uint32_t i = 0; i < n && !d->rc; i++) {
-    const msgpack_object *t = as_tuple(d, &arr->via.array.ptr[i], "checks", 3);
+    const msgpack_object *t = msgfield_tuple(d, &arr->via.array.ptr[i], "checks", 3);
     if (!t) break;
-    as_str(d, &t[0], "check.name", name, sizeof name);
+    msgfield_str(d, &t[0], "check.name", name, sizeof name);
     if (d->rc) break;
     stats_check *c = stats_check_get(s, name);
     if (!c) {
-      fail(d, -ENOMEM, "out of memory for check '%s'", name);
+      msgfield_fail(d, -ENOMEM, "out of memory for check '%s'", name);
       break;
     }
-    c->passes += as_count(d, &t[1], "check.passes");
-    c->fails += as_count(d, &t[2], "check.fails");
+    c->passes += msgfield_count(d, &t[1], "check.passes");
+    c->fails += msgfield_count(d, &t[2], "check.fails");
   }
 }
 
 /* One [name, kind, count, passes, sum, value, value_ms, min, max, hist] (put_metric) added to s. */
-static void get_metric(dec *d, const msgpack_object *o, stats_interval *s) {
-  const msgpack_object *t = as_tuple(d, o, "metrics", 10);
+static void get_metric(msgfield *d, const msgpack_object *o, stats_interval *s) {
+  const msgpack_object *t = msgfield_tuple(d, o, "metrics", 10);
   char name[METRIC_NAME_MAX];
   metric_state one = {0}, *m;
 
   if (!t) return;
-  as_str(d, &t[0], "metric.name", name, sizeof name);
-  one.kind = (int)as_count(d, &t[1], "metric.kind");
+  msgfield_str(d, &t[0], "metric.name", name, sizeof name);
+  one.kind = (int)msgfield_count(d, &t[1], "metric.kind");
   if (!d->rc && (one.kind < METRIC_COUNTER || one.kind > METRIC_TREND))
-    fail(d, -EPROTO, "metric '%s': unknown kind", name);
+    msgfield_fail(d, -EPROTO, "metric '%s': unknown kind", name);
   if (!d->rc && one.kind == METRIC_TREND && t[9].type != MSGPACK_OBJECT_BIN)
-    fail(d, -EPROTO, "metric '%s': no histogram", name);
+    msgfield_fail(d, -EPROTO, "metric '%s': no histogram", name);
   if (d->rc) return;
-  one.count = as_count(d, &t[2], "metric.count");
-  one.passes = as_count(d, &t[3], "metric.passes");
-  one.sum = as_double(d, &t[4], "metric.sum");
-  one.value = as_double(d, &t[5], "metric.value");
-  one.value_ms = as_i64(d, &t[6], "metric.value_ms");
-  one.min = as_double(d, &t[7], "metric.min");
-  one.max = as_double(d, &t[8], "metric.max");
+  one.count = msgfield_count(d, &t[2], "metric.count");
+  one.passes = msgfield_count(d, &t[3], "metric.passes");
+  one.sum = msgfield_double(d, &t[4], "metric.sum");
+  one.value = msgfield_double(d, &t[5], "metric.value");
+  one.value_ms = msgfield_i64(d, &t[6], "metric.value_ms");
+  one.min = msgfield_double(d, &t[7], "metric.min");
+  one.max = msgfield_double(d, &t[8], "metric.max");
   if (!d->rc && one.kind == METRIC_TREND &&
       hist_decode((const uint8_t *)t[9].via.bin.ptr, t[9].via.bin.size, &one.values) < 0)
-    fail(d, -EPROTO, "metric '%s': bad histogram", name);
+    msgfield_fail(d, -EPROTO, "metric '%s': bad histogram", name);
   if (!d->rc && (!(m = stats_metric_get(s, name, one.kind, NULL)) || metric_merge(m, &one) < 0))
-    fail(d, -EPROTO, "metric '%s': too many metrics or a kind clash", name);
+    msgfield_fail(d, -EPROTO, "metric '%s': too many metrics or a kind clash", name);
   metric_release(&one);
 }
 
 /* "metrics" is optional: a worker built before custom metrics sends none. */
-static void get_metrics(dec *d, const msgpack_object *map, stats_interval *s) {
+static void get_metrics(msgfield *d, const msgpack_object *map, stats_interval *s) {
   for (uint32_t i = 0; i < map->via.map.size; i++) {
     const msgpack_object *k = &map->via.map.ptr[i].key;
     if (k->type != MSGPACK_OBJECT_STR || k->via.str.size != 7 || memcmp(k->via.str.ptr, "metrics", 7))
       continue;
-    const msgpack_object *arr = as_array(d, &map->via.map.ptr[i].val, "metrics", METRIC_MAX);
+    const msgpack_object *arr = msgfield_array(d, &map->via.map.ptr[i].val, "metrics", METRIC_MAX);
     for (uint32_t j = 0; arr && j < arr->via.array.size && !d->rc; j++)
       get_metric(d, &arr->via.array.ptr[j], s);
     return;
@@ -655,7 +471,7 @@ static void get_metrics(dec *d, const msgpack_object *map, stats_interval *s) {
 }
 
 /* "tagsets" and "tagged" are optional as a pair: a worker built before tags sends neither. */
-static void get_tagged(dec *d, const msgpack_object *map, stats_interval *s) {
+static void get_tagged(msgfield *d, const msgpack_object *map, stats_interval *s) {
   const msgpack_object *sets = NULL, *series = NULL;
   for (uint32_t i = 0; i < map->via.map.size; i++) {
     const msgpack_object *k = &map->via.map.ptr[i].key;
@@ -665,52 +481,52 @@ static void get_tagged(dec *d, const msgpack_object *map, stats_interval *s) {
   }
   if (!sets && !series) return;
   if (!sets || !series) {
-    fail(d, -EPROTO, "field 'tagsets' comes with 'tagged'");
+    msgfield_fail(d, -EPROTO, "field 'tagsets' comes with 'tagged'");
     return;
   }
   int rc = msgtag_unpack(sets, series, s, d->err, d->errlen);
   if (rc < 0 && !d->rc) d->rc = rc;
 }
 
-static void get_interval(dec *d, const msgpack_object *top, msg *out) {
-  const msgpack_object *map = as_map(d, field(d, top, "iv"), "iv");
+static void get_interval(msgfield *d, const msgpack_object *top, msg *out) {
+  const msgpack_object *map = msgfield_map(d, msgfield_get(d, top, "iv"), "iv");
   stats_interval *s = NULL;
 
   if (!map) return;
   if (stats_create(&s, 0, 0) < 0) {
-    fail(d, -ENOMEM, "out of memory");
+    msgfield_fail(d, -ENOMEM, "out of memory");
     return;
   }
   out->u.stats = s; /* owned from here; msg_free releases it on failure */
-  s->start_ms = get_i64(d, map, "start_ms");
-  s->interval_ms = as_count(d, field(d, map, "interval_ms"), "interval_ms");
-  s->users = as_count(d, field(d, map, "users"), "users");
-  s->rate = as_double(d, field(d, map, "rate"), "rate");
-  s->iterations = as_count(d, field(d, map, "iterations"), "iterations");
-  s->dropped = as_count(d, field(d, map, "dropped"), "dropped");
-  s->new_conns = as_count(d, field(d, map, "new_conns"), "new_conns");
-  const msgpack_object *arr = as_array(d, field(d, map, "entries"), "entries", STATS_MAX_NAMES);
+  s->start_ms = msgfield_get_i64(d, map, "start_ms");
+  s->interval_ms = msgfield_count(d, msgfield_get(d, map, "interval_ms"), "interval_ms");
+  s->users = msgfield_count(d, msgfield_get(d, map, "users"), "users");
+  s->rate = msgfield_double(d, msgfield_get(d, map, "rate"), "rate");
+  s->iterations = msgfield_count(d, msgfield_get(d, map, "iterations"), "iterations");
+  s->dropped = msgfield_count(d, msgfield_get(d, map, "dropped"), "dropped");
+  s->new_conns = msgfield_count(d, msgfield_get(d, map, "new_conns"), "new_conns");
+  const msgpack_object *arr = msgfield_array(d, msgfield_get(d, map, "entries"), "entries", STATS_MAX_NAMES);
   for (uint32_t i = 0; arr && i < arr->via.array.size && !d->rc; i++) get_entry(d, &arr->via.array.ptr[i], s);
   get_checks(d, map, s);
   get_metrics(d, map, s);
   if (!d->rc) get_tagged(d, map, s);
 }
 
-static void get_source(dec *d, const msgpack_object *map, msg_assign *a) {
-  const msgpack_object *o = field(d, map, "src");
+static void get_source(msgfield *d, const msgpack_object *map, msg_assign *a) {
+  const msgpack_object *o = msgfield_get(d, map, "src");
 
   if (!o) return;
   if (o->type != MSGPACK_OBJECT_BIN && o->type != MSGPACK_OBJECT_STR) {
-    fail(d, -EPROTO, "field 'src' is not binary");
+    msgfield_fail(d, -EPROTO, "field 'src' is not binary");
     return;
   }
   if (o->via.bin.size > MSG_SCENARIO_MAX) {
-    fail(d, -E2BIG, "scenario is %u bytes, at most %u allowed", o->via.bin.size, MSG_SCENARIO_MAX);
+    msgfield_fail(d, -E2BIG, "scenario is %u bytes, at most %u allowed", o->via.bin.size, MSG_SCENARIO_MAX);
     return;
   }
   a->scenario_source = malloc((size_t)o->via.bin.size + 1);
   if (!a->scenario_source) {
-    fail(d, -ENOMEM, "out of memory for the scenario");
+    msgfield_fail(d, -ENOMEM, "out of memory for the scenario");
     return;
   }
   memcpy(a->scenario_source, o->via.bin.ptr, o->via.bin.size);
@@ -718,53 +534,53 @@ static void get_source(dec *d, const msgpack_object *map, msg_assign *a) {
   a->scenario_len = o->via.bin.size;
 }
 
-static void get_assign(dec *d, const msgpack_object *map, msg_assign *a) {
-  get_str(d, map, "name", a->scenario_name, sizeof a->scenario_name);
+static void get_assign(msgfield *d, const msgpack_object *map, msg_assign *a) {
+  msgfield_get_str(d, map, "name", a->scenario_name, sizeof a->scenario_name);
   get_source(d, map, a);
-  const msgpack_object *arr = as_array(d, field(d, map, "stages"), "stages", OPTIONS_MAX_STAGES);
+  const msgpack_object *arr = msgfield_array(d, msgfield_get(d, map, "stages"), "stages", OPTIONS_MAX_STAGES);
   for (uint32_t i = 0; arr && i < arr->via.array.size && !d->rc; i++) {
-    const msgpack_object *t = as_tuple(d, &arr->via.array.ptr[i], "stages", 2);
+    const msgpack_object *t = msgfield_tuple(d, &arr->via.array.ptr[i], "stages", 2);
     if (!t) break;
-    a->stages[i].duration_ns = as_count(d, &t[0], "stage.duration_ns");
-    a->stages[i].target = as_double(d, &t[1], "stage.target");
+    a->stages[i].duration_ns = msgfield_count(d, &t[0], "stage.duration_ns");
+    a->stages[i].target = msgfield_double(d, &t[1], "stage.target");
   }
   a->nstages = arr ? arr->via.array.size : 0;
-  a->max_vus = as_count(d, field(d, map, "max_vus"), "max_vus");
-  a->spawn_rate = as_double(d, field(d, map, "spawn_rate"), "spawn_rate");
-  a->start_wall_ns = get_i64(d, map, "start");
-  a->vu_id_base = as_count(d, field(d, map, "vu_base"), "vu_base");
-  a->threads = get_i32(d, map, "threads");
-  const msgpack_object *x = field(d, map, "exec");
-  if (x && x->type != MSGPACK_OBJECT_BOOLEAN) fail(d, -EPROTO, "field 'exec' is not a boolean");
+  a->max_vus = msgfield_count(d, msgfield_get(d, map, "max_vus"), "max_vus");
+  a->spawn_rate = msgfield_double(d, msgfield_get(d, map, "spawn_rate"), "spawn_rate");
+  a->start_wall_ns = msgfield_get_i64(d, map, "start");
+  a->vu_id_base = msgfield_count(d, msgfield_get(d, map, "vu_base"), "vu_base");
+  a->threads = msgfield_get_i32(d, map, "threads");
+  const msgpack_object *x = msgfield_get(d, map, "exec");
+  if (x && x->type != MSGPACK_OBJECT_BOOLEAN) msgfield_fail(d, -EPROTO, "field 'exec' is not a boolean");
   a->allow_exec = x && x->type == MSGPACK_OBJECT_BOOLEAN && x->via.boolean;
 }
 
-static void get_body(dec *d, const msgpack_object *map, msg *out) {
+static void get_body(msgfield *d, const msgpack_object *map, msg *out) {
   switch (out->type) {
     case MSG_HELLO:
-      get_str(d, map, "host", out->u.hello.hostname, sizeof out->u.hello.hostname);
-      out->u.hello.cores = get_i32(d, map, "cores");
-      out->u.hello.threads = get_i32(d, map, "threads");
-      get_str(d, map, "ver", out->u.hello.version, sizeof out->u.hello.version);
+      msgfield_get_str(d, map, "host", out->u.hello.hostname, sizeof out->u.hello.hostname);
+      out->u.hello.cores = msgfield_get_i32(d, map, "cores");
+      out->u.hello.threads = msgfield_get_i32(d, map, "threads");
+      msgfield_get_str(d, map, "ver", out->u.hello.version, sizeof out->u.hello.version);
       break;
     case MSG_ASSIGN:
       get_assign(d, map, &out->u.assign);
       break;
     case MSG_START:
-      out->u.start_wall_ns = get_i64(d, map, "start");
+      out->u.start_wall_ns = msgfield_get_i64(d, map, "start");
       break;
     case MSG_STATS:
       get_interval(d, map, out);
       break;
     case MSG_HEARTBEAT:
-      out->u.heartbeat.sent_wall_ns = get_i64(d, map, "sent");
-      out->u.heartbeat.echo_wall_ns = get_i64(d, map, "echo");
-      out->u.heartbeat.recv_wall_ns = get_i64(d, map, "recv");
-      out->u.heartbeat.cpu_permille = get_i32(d, map, "cpu");
+      out->u.heartbeat.sent_wall_ns = msgfield_get_i64(d, map, "sent");
+      out->u.heartbeat.echo_wall_ns = msgfield_get_i64(d, map, "echo");
+      out->u.heartbeat.recv_wall_ns = msgfield_get_i64(d, map, "recv");
+      out->u.heartbeat.cpu_permille = msgfield_get_i32(d, map, "cpu");
       break;
     case MSG_ERROR:
-      out->u.error.code = get_i32(d, map, "code");
-      get_str(d, map, "msg", out->u.error.message, sizeof out->u.error.message);
+      out->u.error.code = msgfield_get_i32(d, map, "code");
+      msgfield_get_str(d, map, "msg", out->u.error.message, sizeof out->u.error.message);
       break;
     default:
       break;
@@ -772,8 +588,8 @@ static void get_body(dec *d, const msgpack_object *map, msg *out) {
 }
 
 /* "t" is a type name or its number. */
-static int get_type(dec *d, const msgpack_object *map) {
-  const msgpack_object *t = field(d, map, "t");
+static int get_type(msgfield *d, const msgpack_object *map) {
+  const msgpack_object *t = msgfield_get(d, map, "t");
 
   if (!t) return 0;
   if (t->type == MSGPACK_OBJECT_POSITIVE_INTEGER && t->via.u64 > 0 && t->via.u64 < MSG_TYPE_END)
@@ -782,46 +598,47 @@ static int get_type(dec *d, const msgpack_object *map) {
     for (int i = 1; i < MSG_TYPE_END; i++)
       if (strlen(type_names[i]) == t->via.str.size && !memcmp(type_names[i], t->via.str.ptr, t->via.str.size))
         return i;
-  fail(d, -EPROTO, "unknown message type");
+  msgfield_fail(d, -EPROTO, "unknown message type");
   return 0;
 }
 
-static void get_header(dec *d, const msgpack_object *map, msg *out) {
+static void get_header(msgfield *d, const msgpack_object *map, msg *out) {
   out->type = get_type(d, map);
   if (d->rc) return;
-  const msgpack_object *v = field(d, map, "v");
+  const msgpack_object *v = msgfield_get(d, map, "v");
   if (v && (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 != MSG_VERSION)) {
-    fail(d, -EPROTO, "protocol version %lld, this build speaks %d",
-         v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (long long)v->via.u64 : -1LL, MSG_VERSION);
+    msgfield_fail(d, -EPROTO, "protocol version %lld, this build speaks %d",
+                  v->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? (long long)v->via.u64 : -1LL, MSG_VERSION);
     return;
   }
   out->version = MSG_VERSION;
-  get_str(d, map, "w", out->worker_id, sizeof out->worker_id);
-  const msgpack_object *s = field(d, map, "s");
+  msgfield_get_str(d, map, "w", out->worker_id, sizeof out->worker_id);
+  const msgpack_object *s = msgfield_get(d, map, "s");
   if (s && s->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
-    fail(d, -EPROTO, "field 's' is not an unsigned integer");
+    msgfield_fail(d, -EPROTO, "field 's' is not an unsigned integer");
   out->seq = s && s->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? s->via.u64 : 0;
-  get_str(d, map, "r", out->run_id, sizeof out->run_id);
+  msgfield_get_str(d, map, "r", out->run_id, sizeof out->run_id);
 }
 
 int msg_decode(const uint8_t *buf, size_t len, msg *out, char *err, size_t errlen) {
-  dec d = {0, err, errlen};
+  msgfield d = {0, err, errlen};
   msgpack_unpacked up;
   size_t pos = 0, off = 0;
 
   if (err && errlen) err[0] = 0;
   if (!out) return -EINVAL;
   memset(out, 0, sizeof *out);
-  if (!buf || len == 0) return fail(&d, -EPROTO, "empty message");
-  if (!skim(buf, len, &pos, 0))
-    return fail(&d, -EPROTO, "malformed msgpack (truncated, oversized count or nested deeper than %d)",
-                MSG_MAX_DEPTH);
-  if (pos != len) return fail(&d, -EPROTO, "%zu trailing bytes after the message", len - pos);
+  if (!buf || len == 0) return msgfield_fail(&d, -EPROTO, "empty message");
+  if (!(pos = msgguard_check(buf, len, MSG_MAX_DEPTH)))
+    return msgfield_fail(&d, -EPROTO,
+                         "malformed msgpack (truncated, oversized count or nested deeper than %d)",
+                         MSG_MAX_DEPTH);
+  if (pos != len) return msgfield_fail(&d, -EPROTO, "%zu trailing bytes after the message", len - pos);
   msgpack_unpacked_init(&up);
   if (msgpack_unpack_next(&up, (const char *)buf, len, &off) != MSGPACK_UNPACK_SUCCESS || off != len) {
-    fail(&d, -EPROTO, "msgpack-c rejected the message");
+    msgfield_fail(&d, -EPROTO, "msgpack-c rejected the message");
   } else if (up.data.type != MSGPACK_OBJECT_MAP) {
-    fail(&d, -EPROTO, "message is not a map");
+    msgfield_fail(&d, -EPROTO, "message is not a map");
   } else {
     get_header(&d, &up.data, out);
     if (!d.rc) get_body(&d, &up.data, out);
