@@ -69,15 +69,20 @@ int hlog_write_entry(FILE *f, const char *tag, int64_t start_rel_ms, int64_t len
 }
 
 int hlog_reader_open(const char *path, hlog_reader **out) {
+  FILE *f = fopen(path, "r");
+
+  if (!f) return -errno;
+  return hlog_reader_open_stream(f, out);
+}
+
+int hlog_reader_open_stream(FILE *f, hlog_reader **out) {
   hlog_reader *r = calloc(1, sizeof *r);
 
-  if (!r) return -ENOMEM;
-  r->f = fopen(path, "r");
-  if (!r->f) {
-    int rc = -errno;
-    free(r);
-    return rc;
+  if (!r) {
+    fclose(f);
+    return -ENOMEM;
   }
+  r->f = f;
   *out = r;
   return 0;
 }

@@ -38,6 +38,9 @@ typedef struct hlog_reader hlog_reader;
 /* Open an hlog file and read its header lines. *out owned by the caller (hlog_reader_close).
  * -ENOENT, -ENOMEM, -EIO. */
 int hlog_reader_open(const char *path, hlog_reader **out);
+/* The same over an open stream (a file, or fmemopen'd bytes): f belongs to the reader from the call on
+ * (closed by hlog_reader_close, or at once when this fails). 0 or -ENOMEM. */
+int hlog_reader_open_stream(FILE *f, hlog_reader **out);
 /* StartTime in wall ms (0 if the log had none). */
 int64_t hlog_reader_start_ms(const hlog_reader *r);
 /* Next entry in file order: 1 and *e filled, 0 at end of file, negative errno on read error.
