@@ -214,11 +214,12 @@ static void on_connect(uv_connect_t *r, int status) {
   handshake(io);
 }
 
-int h2io_open(uv_loop_t *loop, h2io_bufs *bufs, const struct sockaddr *addr, tls_ctx *tls, const char *host,
+int h2io_open(uv_loop_t *loop, h2io_bufs **bufs, const struct sockaddr *addr, tls_ctx *tls, const char *host,
               int port, const char *alpn, const h2io_cbs *cbs, void *ud, h2io **out) {
-  h2io *io = calloc(1, sizeof *io);
-  if (!io) return -ENOMEM;
-  io->bufs = bufs;
+  h2io *io;
+  if (!*bufs && !(*bufs = malloc(sizeof **bufs))) return -ENOMEM;
+  if (!(io = calloc(1, sizeof *io))) return -ENOMEM;
+  io->bufs = *bufs;
   io->tls_ctx = tls;
   io->cbs = *cbs;
   io->ud = ud;

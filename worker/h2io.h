@@ -31,8 +31,9 @@ typedef struct h2io_bufs {
 
 /* Connect to addr (host and port name the origin for SNI, verification and session resumption); TLS
  * with tls offering alpn ("h2" or "h2,http/1.1") when tls is not NULL. Callbacks start from the loop.
- * *out is owned by the caller and released with h2io_close. 0 or negative errno. */
-int h2io_open(uv_loop_t *loop, h2io_bufs *bufs, const struct sockaddr *addr, tls_ctx *tls, const char *host,
+ * *bufs is the loop's shared buffers, made by the first open when NULL (the caller frees it, after its
+ * last pipe is closed). *out is owned by the caller and released with h2io_close. 0 or negative errno. */
+int h2io_open(uv_loop_t *loop, h2io_bufs **bufs, const struct sockaddr *addr, tls_ctx *tls, const char *host,
               int port, const char *alpn, const h2io_cbs *cbs, void *ud, h2io **out);
 /* Send len bytes (copied). 0, or a negative uv error (the failure also arrives by cbs->fail later). */
 int h2io_write(h2io *io, const void *data, size_t len);

@@ -84,7 +84,7 @@ struct http_h2 {
   int live, closing, delivering;
   int64_t conns_opened; /* connections (TCP, and TLS when https) established, ever */
   h1req_buf wbuf;
-  h2io_bufs bufs;
+  h2io_bufs *bufs; /* the pipes' read buffers (128 KB), made by the first h2io_open */
   void (*close_cb)(void *ud);
   void *close_ud;
 };

@@ -232,6 +232,7 @@ static void conn_closed(uv_handle_t *handle) {
   if (--h->live == 0) {
     void (*cb)(void *) = h->close_cb;
     void *cud = h->close_ud;
+    free(h->bufs);
     free(h);
     if (cb) cb(cud);
   }
@@ -305,6 +306,7 @@ static void flusher_closed(uv_handle_t *handle) {
   if (--h->live > 0) return;
   void (*cb)(void *) = h->close_cb;
   void *ud = h->close_ud;
+  free(h->bufs);
   free(h);
   if (cb) cb(ud);
 }
