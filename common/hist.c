@@ -360,12 +360,17 @@ static int encode_raw(const hist *h, uint8_t **out, size_t *out_len) {
   uint8_t *buf, *p;
 
   size_t tokens = 0; /* one per non-zero count or run of zeros, 9 bytes at most each */
+  int32_t first = h->lo < limit ? h->lo : limit; /* no count below lo: those slots are one run of zeros */
   while (limit > 0 && h->counts[limit - 1] == 0) limit--;
-  for (int32_t i = 0; i < limit; i++) tokens += h->counts[i] != 0 || i == 0 || h->counts[i - 1] != 0;
+  while (first < limit && h->counts[first] == 0) first++;
+  if (first > limit) first = limit;
+  tokens = first > 0;
+  for (int32_t i = first; i < limit; i++) tokens += h->counts[i] != 0 || i == 0 || h->counts[i - 1] != 0;
   buf = malloc(HEADER_LEN + tokens * 9);
   if (!buf) return -ENOMEM;
   p = buf + HEADER_LEN;
-  for (int32_t i = 0; i < limit;) {
+  if (first > 0 && first < limit) p += zigzag_put(p, first == 1 ? 0 : -(int64_t)first);
+  for (int32_t i = first; i < limit;) {
     if (h->counts[i]) {
       p += zigzag_put(p, h->counts[i++]);
       continue;
