@@ -52,18 +52,46 @@ local function at_caller() -- "file:line: " of the scenario's line that called i
   return ''
 end
 local function tag_error(what, text) error(at_caller() .. what .. ': ' .. text, 0) end
+local key_ok, val_ok, nok = {}, {}, 0 -- keys and values that passed the rules already (cleared past 4096)
+local function pair_ok(k, v, what, own)
+  if key_ok[k] and val_ok[v] then return end
+  if type(k) ~= 'string' or #k > 32 or not k:match('^[%a_][%w_]*$') then
+    tag_error(what, "tag key '" .. tostring(k) .. "': a tag key is 1 to 32 letters, digits and _, not starting with a digit") end
+  if tag_reserved[k] and not own then tag_error(what, "tag '" .. k .. "' is set by loadctl itself; pick another key") end
+  if type(v) ~= 'string' then tag_error(what, "tag '" .. k .. "': the value must be a string, not a " .. type(v)) end
+  if #v == 0 or #v > 64 then tag_error(what, "tag '" .. k .. "': a tag value is a string of 1 to 64 bytes") end
+  if v:find('[%c,={}]') then tag_error(what, "tag '" .. k .. "': a tag value may not hold control characters or any of , = { }") end
+  if own then return end
+  if nok >= 4096 then key_ok, val_ok, nok = {}, {}, 0 end
+  key_ok[k], val_ok[v], nok = true, true, nok + 1
+end
 local function tags_into(into, t, what, own)
   if type(t) ~= 'table' then tag_error(what, 'tags must be a table of string keys and values (tags = {kind = "api"})') end
-  for k, v in pairs(t) do
-    if type(k) ~= 'string' or #k > 32 or not k:match('^[%a_][%w_]*$') then
-      tag_error(what, "tag key '" .. tostring(k) .. "': a tag key is 1 to 32 letters, digits and _, not starting with a digit") end
-    if tag_reserved[k] and not own then tag_error(what, "tag '" .. k .. "' is set by loadctl itself; pick another key") end
-    if type(v) ~= 'string' then tag_error(what, "tag '" .. k .. "': the value must be a string, not a " .. type(v)) end
-    if #v == 0 or #v > 64 then tag_error(what, "tag '" .. k .. "': a tag value is a string of 1 to 64 bytes") end
-    if v:find('[%c,={}]') then tag_error(what, "tag '" .. k .. "': a tag value may not hold control characters or any of , = { }") end
-    into[k] = v
-  end
+  for k, v in pairs(t) do pair_ok(k, v, what, own); into[k] = v end
   return into
+end
+local tkeys = {} -- request_tags' scratch list of keys (nothing yields while it is in use)
+-- The text of base's tags overlaid with t's (a request's), without building the merged table.
+local function request_tags(base, t, what)
+  if type(t) ~= 'table' then tag_error(what, 'tags must be a table of string keys and values (tags = {kind = "api"})') end
+  local n = 0
+  for k, v in pairs(t) do pair_ok(k, v, what); n = n + 1; tkeys[n] = k end
+  for k in pairs(base) do if t[k] == nil then n = n + 1; tkeys[n] = k end end
+  if n > 8 then
+    for i = 1, n do tkeys[i] = nil end
+    tag_error(what, 'more than 8 tags on one request (options, scenario, group and request tags together)')
+  end
+  for i = 2, n do -- insertion sort: a handful of keys
+    local k, j = tkeys[i], i - 1
+    while j > 0 and tkeys[j] > k do tkeys[j + 1] = tkeys[j]; j = j - 1 end
+    tkeys[j + 1] = k
+  end
+  if n == 0 then return nil end
+  local k = tkeys[1]
+  local text = k .. '=' .. (t[k] or base[k])
+  tkeys[1] = nil
+  for i = 2, n do k = tkeys[i]; text = text .. ',' .. k .. '=' .. (t[k] or base[k]); tkeys[i] = nil end
+  return text
 end
 local function tags_text(t, what)
   local keys = {}
@@ -115,6 +143,8 @@ local function default_name(method, url)
   names[method][url], nnames = name, nnames + 1
   return name
 end
+local what_of = { GET = 'http.get()', POST = 'http.post()', PUT = 'http.put()', PATCH = 'http.patch()',
+  DELETE = 'http.delete()', HEAD = 'http.head()', OPTIONS = 'http.options()' }
 local function args_of(method, url, opts) -- __send's arguments for one request
   if type(url) ~= 'string' then error('http.' .. method:lower() .. '(): url must be a string', 2) end
   opts = opts or {}
@@ -123,10 +153,7 @@ local function args_of(method, url, opts) -- __send's arguments for one request
   local co = co_running() or main_key
   local g, tags = group_of[co], tags_base(co).s
   if g then name = g .. '::' .. name end
-  if opts.tags ~= nil then
-    local what = 'http.' .. method:lower() .. '()'
-    tags = tags_text(tags_into(tags_copy(tags_base(co).t), opts.tags, what), what)
-  end
+  if opts.tags ~= nil then tags = request_tags(tags_base(co).t, opts.tags, what_of[method] or 'http.request()') end
   if opts.query then url = url .. (url:find('?', 1, true) and '&' or '?') .. encode_pairs(opts.query) end
   local body, ctype = opts.body, nil
   if opts.json ~= nil then
