@@ -4,7 +4,8 @@
  * 20 request names every second. Prints the master's CPU % and the decode + merge time per message.
  * --web 1: the master also serves its live page (--web) and one page follows it the way the browser does
  * (GET /, /api/run, /api/chart, then the /api/events stream), simulated on the workers' loop.
- *   bench_master [--workers 1000] [--seconds 15] [--names 20] [--web 1] */
+ * --phases 0: the intervals carry no timing phases (as before they were measured).
+ *   bench_master [--workers 1000] [--seconds 15] [--names 20] [--web 1] [--phases 1] */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <pthread.h>
@@ -52,7 +53,7 @@ struct bench {
   uv_loop_t loop;
   uv_timer_t timer;
   sim *sims;
-  int n, names, seconds, port;
+  int n, names, seconds, port, phases;
   uint8_t key[TRANSPORT_KEY_LEN];
   char run_id[MSG_ID_MAX];
   tmpl *tmpls; /* one stats body per interval, worker id patched per sim */
@@ -162,7 +163,15 @@ static tmpl *stats_template(bench *b, int k, int64_t start_ms) {
     char name[64];
     snprintf(name, sizeof name, "GET /api/item/%02d", n);
     stats_entry *e = stats_entry_get(iv, name, "GET");
-    for (int i = 0; i < 50; i++) stats_entry_record(e, 800 + n * 100 + i * 37 + k * 11, 700 + i * 29);
+    for (int i = 0; i < 50; i++) {
+      stats_entry_record(e, 800 + n * 100 + i * 37 + k * 11, 700 + i * 29);
+      if (b->phases) { /* k6's six phases, as an HTTP worker sends them (1 in 25 on a new connection) */
+        int fresh = i % 25 == 0;
+        const int64_t us[STATS_PHASE_COUNT] = {i % 10 ? 0 : i * 3, fresh ? 60 + i : 0, fresh ? 1500 + i * 7 : 0,
+                                               i % 7, 600 + n * 100 + i * 31 + k * 11, 5 + i % 13};
+        stats_entry_phases(e, us);
+      }
+    }
   }
   iv->users = 1;
   msg_init(&m, MSG_STATS);
@@ -434,7 +443,7 @@ static void *master_main(void *p) {
 }
 
 int main(int argc, char **argv) {
-  bench b = {.n = 1000, .names = 20, .seconds = 15};
+  bench b = {.n = 1000, .names = 20, .seconds = 15, .phases = 1};
   master_arg ma;
   char url[64], out[128], web[32];
   const char *src = "-- bench scenario";
@@ -448,6 +457,8 @@ int main(int argc, char **argv) {
       b.seconds = v;
     else if (!strcmp(argv[i], "--names"))
       b.names = v;
+    else if (!strcmp(argv[i], "--phases"))
+      b.phases = v;
     else if (!strcmp(argv[i], "--web"))
       b.web_port = free_port();
   }

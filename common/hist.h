@@ -17,7 +17,9 @@ typedef struct hist hist;
 int hist_create(hist **out);
 void hist_destroy(hist *h);
 
-/* Record one value (microseconds); values outside 1 us .. 1 h are clamped to the range. */
+/* Record one value (microseconds); values outside 0 .. 1 h are clamped to the range. 0 has a slot of its
+ * own (as in HdrHistogram, whose lowest discernible value 1 still records 0): a timing phase that did not
+ * happen (no connect on a kept-alive connection) reads 0, not 1 us. */
 void hist_record(hist *h, int64_t value_us);
 void hist_record_n(hist *h, int64_t value_us, int64_t count);
 /* Record value, then back-fill values - k*expected_interval_us (wrk2/HdrHistogram coordinated-omission

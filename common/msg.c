@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/phases.h"
+
 static const char *const type_names[MSG_TYPE_END] = {
     NULL, "hello", "assign", "ready", "start", "stats", "heartbeat", "stop", "quit", "error",
 };
@@ -90,7 +92,7 @@ static void put_exemplars(enc *e, const stats_exemplar *x, int n) {
 }
 
 static void put_entry(enc *e, const stats_entry *en) {
-  e->rc |= msgpack_pack_map(&e->pk, 12);
+  e->rc |= msgpack_pack_map(&e->pk, 13);
   kv_str(e, "name", en->name);
   kv_str(e, "method", en->method);
   kv_i64(e, "count", en->count);
@@ -104,6 +106,8 @@ static void put_entry(enc *e, const stats_entry *en) {
   put_hist(e, en->latency);
   put_key(e, "svc");
   put_hist(e, en->service);
+  put_key(e, "ph");
+  e->rc |= phases_pack(&e->pk, en);
   put_key(e, "slow");
   put_exemplars(e, en->slow, en->nslow);
   put_key(e, "typical");
@@ -332,6 +336,19 @@ static void get_hist(msgfield *d, const msgpack_object *map, const char *key, hi
   if (rc < 0) msgfield_fail(d, rc == -ENOMEM ? rc : -EPROTO, "field '%s': bad histogram", key);
 }
 
+/* The optional field "ph" (timing phases; absent from a peer that measures none) into e. */
+static void get_phases(msgfield *d, const msgpack_object *map, stats_entry *e) {
+  char why[128];
+  int seen = 0;
+  for (uint32_t i = 0; i < map->via.map.size && !d->rc; i++) {
+    const msgpack_object *k = &map->via.map.ptr[i].key;
+    if (k->type != MSGPACK_OBJECT_STR || k->via.str.size != 2 || memcmp(k->via.str.ptr, "ph", 2)) continue;
+    int rc = seen++ ? msgfield_fail(d, -EPROTO, "duplicate field 'ph'")
+                    : phases_unpack(&map->via.map.ptr[i].val, e, why, sizeof why);
+    if (rc < 0) msgfield_fail(d, rc, "%s", why);
+  }
+}
+
 static int get_exemplars(msgfield *d, const msgpack_object *map, const char *key, stats_exemplar *x) {
   const msgpack_object *arr = msgfield_array(d, msgfield_get(d, map, key), key, STATS_EXEMPLARS);
   uint32_t n = arr ? arr->via.array.size : 0;
@@ -403,6 +420,7 @@ static void get_entry(msgfield *d, const msgpack_object *o, stats_interval *s) {
   get_counters(d, map, e);
   get_hist(d, map, "lat", e->latency);
   get_hist(d, map, "svc", e->service);
+  get_phases(d, map, e);
   e->nslow = get_exemplars(d, map, "slow", e->slow);
   e->ntypical = get_exemplars(d, map, "typical", e->typical);
   get_failures(d, map, e);

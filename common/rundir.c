@@ -412,13 +412,18 @@ static int write_hlog(rundir *rd, const stats_interval *iv, const hist *all) {
   }
   for (size_t i = 0; i < iv->nentries && rc == 0; i++) {
     const stats_entry *e = &iv->entries[i];
-    char tag[STATS_NAME_MAX + sizeof RUNDIR_HLOG_SERVICE];
+    char tag[STATS_NAME_MAX + 64];
     if (e->latency && hist_count(e->latency) > 0)
       rc = hlog_write_entry(rd->hlog, e->name, iv->start_ms - rd->hlog_start_ms, iv->interval_ms, e->latency);
     snprintf(tag, sizeof tag, "%s%s", RUNDIR_HLOG_SERVICE,
              e->name); /* so `loadctl report` rebuilds service */
     if (rc == 0 && e->service && hist_count(e->service) > 0)
       rc = hlog_write_entry(rd->hlog, tag, iv->start_ms - rd->hlog_start_ms, iv->interval_ms, e->service);
+    for (int k = 0; k < STATS_PHASE_COUNT && rc == 0; k++) { /* and the timing phases */
+      if (!e->phase[k] || hist_count(e->phase[k]) == 0) continue;
+      snprintf(tag, sizeof tag, "%s%s:%s", RUNDIR_HLOG_PHASE, stats_phase_name(k), e->name);
+      rc = hlog_write_entry(rd->hlog, tag, iv->start_ms - rd->hlog_start_ms, iv->interval_ms, e->phase[k]);
+    }
   }
   if (rc == 0 && hist_count(all) > 0)
     rc = hlog_write_entry(rd->hlog, NULL, iv->start_ms - rd->hlog_start_ms, iv->interval_ms, all);

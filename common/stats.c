@@ -29,6 +29,16 @@ int stats_err_parse(const char *name) {
   return STATS_ERR_NONE;
 }
 
+static const char *const phase_names[STATS_PHASE_COUNT] = {
+    [STATS_PHASE_BLOCKED] = "blocked", [STATS_PHASE_CONNECTING] = "connecting",
+    [STATS_PHASE_TLS_HANDSHAKING] = "tls_handshaking", [STATS_PHASE_SENDING] = "sending",
+    [STATS_PHASE_WAITING] = "waiting", [STATS_PHASE_RECEIVING] = "receiving",
+};
+
+const char *stats_phase_name(int phase) {
+  return phase >= 0 && phase < STATS_PHASE_COUNT ? phase_names[phase] : NULL;
+}
+
 int stats_name_in_group(const char *name, const char *group) {
   size_t len = strlen(group);
   return len > 0 && !strncmp(name, group, len) &&
@@ -70,6 +80,7 @@ void stats_destroy(stats_interval *s) {
   for (size_t i = 0; i < s->nentries; i++) {
     hist_destroy(s->entries[i].latency);
     hist_destroy(s->entries[i].service);
+    for (int k = 0; k < STATS_PHASE_COUNT; k++) hist_destroy(s->entries[i].phase[k]);
   }
   free(s->entries);
   free(s->checks);
@@ -83,6 +94,8 @@ void stats_destroy(stats_interval *s) {
 static void entry_clear(stats_entry *e) {
   hist_reset(e->latency);
   hist_reset(e->service);
+  for (int k = 0; k < STATS_PHASE_COUNT; k++)
+    if (e->phase[k]) hist_reset(e->phase[k]);
   e->count = e->errors = e->bytes_in = e->bytes_out = 0;
   memset(e->err, 0, sizeof e->err);
   e->nslow = e->ntypical = e->nfailures = 0;
@@ -253,12 +266,46 @@ void stats_entry_exemplar(stats_entry *e, const stats_exemplar *x, uint64_t rand
   if (slot < STATS_EXEMPLARS) e->typical[slot] = *x;
 }
 
-static void entry_merge(stats_entry *dst, const stats_entry *src) {
+hist *stats_entry_phase(stats_entry *e, int phase) {
+  if (phase < 0 || phase >= STATS_PHASE_COUNT) return NULL;
+  if (!e->phase[phase] && hist_create(&e->phase[phase]) < 0) return NULL;
+  return e->phase[phase];
+}
+
+/* value_us kept to STATS_PHASE_BITS significant bits (HdrHistogram's 2 significant digits): the highest
+ * value of its coarse slot, so that it also lies in the highest 3-digit slot inside that coarse one. */
+static int64_t coarse(int64_t value_us) {
+  if (value_us < (1 << STATS_PHASE_BITS)) return value_us < 0 ? 0 : value_us;
+  int shift = 64 - __builtin_clzll((uint64_t)value_us) - STATS_PHASE_BITS;
+  return value_us | (((int64_t)1 << shift) - 1);
+}
+
+int stats_entry_phases(stats_entry *e, const int64_t phase_us[STATS_PHASE_COUNT]) {
+  if (!e->phase[STATS_PHASE_COUNT - 1]) /* created together, last one last */
+    for (int k = 0; k < STATS_PHASE_COUNT; k++)
+      if (!stats_entry_phase(e, k)) return -ENOMEM;
+  for (int k = 0; k < STATS_PHASE_COUNT; k++) hist_record(e->phase[k], coarse(phase_us[k]));
+  return 0;
+}
+
+/* dst's phase histograms += src's (created in dst when src has them). -ENOMEM. */
+static int phases_merge(stats_entry *dst, const stats_entry *src) {
+  for (int k = 0; k < STATS_PHASE_COUNT; k++) {
+    if (!src->phase[k] || hist_count(src->phase[k]) == 0) continue;
+    hist *h = stats_entry_phase(dst, k);
+    if (!h) return -ENOMEM;
+    hist_add(h, src->phase[k]);
+  }
+  return 0;
+}
+
+static int entry_merge(stats_entry *dst, const stats_entry *src) {
   stats_exemplar typical[STATS_EXEMPLARS];
   int n = 0;
 
   hist_add(dst->latency, src->latency);
   hist_add(dst->service, src->service);
+  if (phases_merge(dst, src) < 0) return -ENOMEM;
   dst->count += src->count;
   dst->errors += src->errors;
   for (int k = 0; k < STATS_ERR_COUNT; k++) dst->err[k] += src->err[k];
@@ -274,6 +321,7 @@ static void entry_merge(stats_entry *dst, const stats_entry *src) {
   dst->ntypical = n;
   for (int i = 0; i < src->nfailures; i++)
     failure_add(dst, src->failures[i].kind, src->failures[i].message, src->failures[i].count);
+  return 0;
 }
 
 /* src's tagged series into dst; map[i] is the dst index of src's entry i. 0 or -ENOMEM. */
@@ -312,12 +360,11 @@ int stats_merge(stats_interval *dst, const stats_interval *src) {
                           : stats_entry_get(dst, se->name, se->method);
     if (!de && stats_entry_find(dst, se->name) == NULL && dst->nentries >= STATS_MAX_NAMES - 1)
       de = stats_entry_get(dst, OTHER_NAME, "");
-    if (!de) {
+    if (!de || entry_merge(de, se) < 0) {
       free(map);
       return -ENOMEM;
     }
     if (map) map[i] = (size_t)(de - dst->entries);
-    entry_merge(de, se);
   }
   if (map) rc = merge_tagged(dst, src, map);
   free(map);

@@ -42,6 +42,22 @@ int stats_err_parse(const char *name);
 /* name lies inside group (at any depth): "a::b::GET /x" is in "a" and in "a::b", not in "a::c" or "b". */
 int stats_name_in_group(const char *name, const char *group);
 
+/* k6's timing breakdown of an HTTP request (worker/http.h's http_response), in this order everywhere:
+ * on the wire (common/phases.h), in latency.hlog's tags and in summary.json's "timings". */
+enum stats_phase {
+  STATS_PHASE_BLOCKED,         /* waiting for a connection or a stream */
+  STATS_PHASE_CONNECTING,      /* TCP connect, 0 on a reused connection */
+  STATS_PHASE_TLS_HANDSHAKING, /* TLS handshake, 0 on a reused connection or plain http */
+  STATS_PHASE_SENDING,         /* writing the request */
+  STATS_PHASE_WAITING,         /* request written -> first response byte (TTFB) */
+  STATS_PHASE_RECEIVING,       /* first response byte -> last */
+  STATS_PHASE_COUNT
+};
+/* k6's name of phase ("blocked", "connecting", "tls_handshaking", "sending", "waiting", "receiving");
+ * NULL when out of range. Static storage. */
+const char *stats_phase_name(int phase);
+#define STATS_PHASE_BITS 8 /* significant bits a phase value keeps (stats_entry_phases) */
+
 #define STATS_EXEMPLARS 4    /* slowest and typical trace ids kept per name per interval */
 #define STATS_FAILURES 8     /* distinct failure messages kept per name per interval */
 #define STATS_MAX_NAMES 1000 /* distinct request names per run; more are folded into "(other)" */
@@ -66,6 +82,9 @@ typedef struct stats_entry {
   char method[16];           /* "GET"..., empty for script-level entries */
   hist *latency;             /* from intended send time (coordinated-omission free); owned */
   hist *service;             /* from actual send time (plain service time); owned */
+  hist *phase[STATS_PHASE_COUNT]; /* each timing phase of the HTTP responses, in us (0 when the phase did
+                                     not happen); NULL until a response's phases are recorded (script-level
+                                     entries never have them); owned */
   int64_t count;             /* requests completed, errors included */
   int64_t errors;            /* sum of err[] */
   int64_t err[STATS_ERR_COUNT];
@@ -129,6 +148,16 @@ stats_check *stats_check_get(stats_interval *s, const char *name);
 
 /* Record one completed request: latency from intended start, service time from actual send. */
 void stats_entry_record(stats_entry *e, int64_t latency_us, int64_t service_us);
+/* Record one HTTP response's timing phases (us; negative counts as 0), creating e's phase histograms on
+ * first use. Values from 2^STATS_PHASE_BITS us up are kept to STATS_PHASE_BITS significant bits (each
+ * recorded as the top of its range: percentiles read at most 1/128 = 0.8 % high, HdrHistogram's 2
+ * significant digits), which keeps the wire and latency.hlog ~8x smaller than at 3 digits for spread
+ * phases. 0, or -ENOMEM when the histograms cannot be created (then nothing is recorded). */
+int stats_entry_phases(stats_entry *e, const int64_t phase_us[STATS_PHASE_COUNT]);
+/* e's histogram of phase, created empty when absent (decoders fill it); NULL on -ENOMEM or a phase out of
+ * range. */
+hist *stats_entry_phase(stats_entry *e, int phase);
+
 /* Count one failure of kind with a message (kept up to STATS_FAILURES distinct messages): errors and
  * err[kind] only, not count; a failed request is also passed to stats_entry_record (time to failure)
  * so that count stays "completed, errors included". STATS_ERR_NONE and out-of-range kinds count as

@@ -213,6 +213,10 @@ static void record(vu *v, const http_response *res, int kind, int64_t done_ns) {
   v->first_pending = 0;
   stats_entry_record(e, (done_ns - start) / 1000, (done_ns - v->call_ns) / 1000);
   if (v->tags[0]) record_tagged(v, e, (done_ns - start) / 1000, kind != STATS_ERR_NONE);
+  const int64_t phase_us[STATS_PHASE_COUNT] = {res->blocked_ns / 1000, res->connect_ns / 1000,
+                                               res->tls_ns / 1000,     res->sending_ns / 1000,
+                                               res->waiting_ns / 1000, res->receiving_ns / 1000};
+  stats_entry_phases(e, phase_us); /* on -ENOMEM the phases are left out, the request still counts */
   e->bytes_in += (int64_t)res->bytes_in;
   e->bytes_out += (int64_t)res->bytes_out;
   if (kind != STATS_ERR_NONE) {

@@ -376,6 +376,35 @@ static void requests_table(FILE *out, const json_t *sum) {
   fputs("</table></section>\n", out);
 }
 
+/* k6's timing breakdown: per request name, each phase's p50 / p95 / p99 (summary.json "timings"). */
+static void timings_table(FILE *out, const json_t *sum) {
+  const json_t *reqs = json_object_get(sum, "requests");
+  size_t i;
+  json_t *q;
+  bool any = false;
+
+  json_array_foreach(reqs, i, q) any |= json_object_get(q, "timings") != NULL;
+  if (!any) return;
+  fputs("<section id=\"timings\"><h2>Timing breakdown (p50 / p95 / p99 ms)</h2><table><tr>"
+        "<th class=\"l\">name</th>",
+        out);
+  for (int k = 0; k < STATS_PHASE_COUNT; k++) fprintf(out, "<th>%s</th>", stats_phase_name(k));
+  fputs("</tr>\n", out);
+  json_array_foreach(reqs, i, q) {
+    const json_t *t = json_object_get(q, "timings");
+    if (!t) continue;
+    fputs("<tr><td class=\"l\">", out);
+    html_escape(out, jstr(q, "name", ""));
+    fputs("</td>", out);
+    for (int k = 0; k < STATS_PHASE_COUNT; k++) {
+      const json_t *p = json_object_get(t, stats_phase_name(k));
+      fprintf(out, "<td>%.3f / %.3f / %.3f</td>", jnum(p, "p50_ms"), jnum(p, "p95_ms"), jnum(p, "p99_ms"));
+    }
+    fputs("</tr>\n", out);
+  }
+  fputs("</table></section>\n", out);
+}
+
 /* group() blocks: one row each, the figures of the requests inside it (nested groups included). */
 static void groups_table(FILE *out, const json_t *sum) {
   static const char *const cols[] = {"p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms", "mean_ms"};
@@ -639,6 +668,7 @@ int html_write(const report *r, const char *dir, FILE *out) {
   header_and_cards(out, r, sum);
   charts(out, r, sum);
   requests_table(out, sum);
+  timings_table(out, sum);
   groups_table(out, sum);
   tagsum_html(out, sum);
   thresholds_table(out, sum);

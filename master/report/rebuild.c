@@ -146,17 +146,41 @@ typedef struct loader {
   long added, missing_hist;
 } loader;
 
-/* The histogram tagged tag (an escaped name, or RUNDIR_HLOG_SERVICE + name for its service time) goes
- * into the entry of that name, when that histogram of it is still empty. */
+enum { TAG_LATENCY = -1, TAG_SERVICE = -2 }; /* else a tag names a phase (enum stats_phase) */
+
+/* Which histogram of an entry tag holds: TAG_LATENCY (tag is the escaped name), TAG_SERVICE
+ * (RUNDIR_HLOG_SERVICE + name) or a timing phase (RUNDIR_HLOG_PHASE + phase + ':' + name); *name_at is
+ * where the escaped name starts. */
+static int tag_kind(const char *tag, const char **name_at) {
+  size_t plen = strlen(RUNDIR_HLOG_PHASE);
+  *name_at = tag;
+  if (strncmp(tag, RUNDIR_HLOG_SERVICE, strlen(RUNDIR_HLOG_SERVICE)) == 0) {
+    *name_at = tag + strlen(RUNDIR_HLOG_SERVICE);
+    return TAG_SERVICE;
+  }
+  if (strncmp(tag, RUNDIR_HLOG_PHASE, plen) != 0) return TAG_LATENCY;
+  for (int k = 0; k < STATS_PHASE_COUNT; k++) {
+    size_t nlen = strlen(stats_phase_name(k));
+    if (strncmp(tag + plen, stats_phase_name(k), nlen) == 0 && tag[plen + nlen] == ':') {
+      *name_at = tag + plen + nlen + 1;
+      return k;
+    }
+  }
+  return TAG_LATENCY;
+}
+
+/* The histogram tagged tag goes into the entry of that name, when that histogram of it is still empty. */
 static void attach_one(stats_interval *iv, const char *tag, const hist *h) {
-  size_t plen = strlen(RUNDIR_HLOG_SERVICE);
-  int service = strncmp(tag, RUNDIR_HLOG_SERVICE, plen) == 0;
+  const char *name;
+  int kind = tag_kind(tag, &name);
   char name_tag[256];
 
   for (size_t i = 0; i < iv->nentries; i++) {
-    hist *dst = service ? iv->entries[i].service : iv->entries[i].latency;
-    hlog_tag(iv->entries[i].name, name_tag, sizeof name_tag);
-    if (strcmp(name_tag, tag + (service ? plen : 0)) == 0 && dst && hist_count(dst) == 0) {
+    stats_entry *e = &iv->entries[i];
+    hlog_tag(e->name, name_tag, sizeof name_tag);
+    if (strcmp(name_tag, name) != 0) continue;
+    hist *dst = kind == TAG_LATENCY ? e->latency : kind == TAG_SERVICE ? e->service : stats_entry_phase(e, kind);
+    if (dst && hist_count(dst) == 0) {
       hist_add(dst, h);
       return;
     }

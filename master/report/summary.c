@@ -39,6 +39,22 @@ static void put_service(json_t *o, const hist *h) {
   json_object_set_new(o, "service", s);
 }
 
+/* k6's timing breakdown: per phase (stats_phase_name) p50/p95/p99/max and mean in ms, from the phase
+ * histograms merged across workers. Absent when the name recorded no HTTP response's phases. */
+static void put_timings(json_t *o, const stats_entry *e) {
+  json_t *t = NULL;
+  for (int k = 0; k < STATS_PHASE_COUNT; k++) {
+    const hist *h = e->phase[k];
+    if (!h || hist_count(h) == 0) continue;
+    if (!t) t = json_object();
+    json_object_set_new(t, stats_phase_name(k),
+                        json_pack("{s:f,s:f,s:f,s:f,s:f}", "p50_ms", hist_pct_ms(h, 50), "p95_ms",
+                                  hist_pct_ms(h, 95), "p99_ms", hist_pct_ms(h, 99), "max_ms",
+                                  hist_pct_ms(h, 100), "mean_ms", hist_mean(h) / 1000.0));
+  }
+  if (t) json_object_set_new(o, "timings", t);
+}
+
 /* The slowest requests kept (exemplars): trace ids a person can look up in their tracing system. */
 static json_t *slowest_json(const stats_entry *e) {
   json_t *a = json_array();
@@ -69,6 +85,7 @@ static json_t *request_json(const stats_entry *e, double secs, const json_t *cos
   json_object_set_new(o, "error_rate", json_real(e->count ? (double)e->errors / (double)e->count : 0));
   put_latency(o, e->latency);
   put_service(o, e->service);
+  put_timings(o, e);
   for (int k = STATS_ERR_FIRST; k < STATS_ERR_COUNT; k++)
     if (e->err[k]) json_object_set_new(kinds, stats_err_name(k), json_integer(e->err[k]));
   json_object_set_new(o, "errors_by_kind", kinds);

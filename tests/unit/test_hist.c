@@ -114,8 +114,17 @@ START_TEST(empty_and_clamp) {
   hist_record(h, -5);
   hist_record(h, 1000000000000LL);
   ck_assert_int_eq(hist_count(h), 3);
-  ck_assert_int_eq(hist_min(h), 1);
-  ck_assert_int_eq(hist_value_at_percentile(h, 50), 1);
+  ck_assert_int_eq(hist_min(h), 0); /* 0 and -5 both land in the slot of 0 */
+  ck_assert_int_eq(hist_value_at_percentile(h, 50), 0);
+  uint8_t *buf;
+  size_t len;
+  hist *back;
+  ck_assert_int_eq(hist_encode(h, &buf, &len), 0); /* the slot of 0 survives the V2 round trip */
+  ck_assert_int_eq(hist_decode(buf, len, &back), 0);
+  ck_assert(hist_equal(h, back));
+  ck_assert_int_eq(hist_min(back), 0);
+  free(buf);
+  hist_destroy(back);
   ck_assert_int_ge(hist_max(h), HIST_HIGHEST_US);
   ck_assert_int_le(hist_max(h), HIST_HIGHEST_US + HIST_HIGHEST_US / 1000);
   hist_record_n(h, 5000, 7);
@@ -300,7 +309,8 @@ START_TEST(decode_raw_header) {
   raw[40] = 2 * 5, raw[41] = 2 * 3;               /* zigzag counts 5 (value 0) and 3 (value 1) */
   ck_assert_int_eq(hist_decode(raw, 42, &back), 0);
   ck_assert_int_eq(hist_count(back), 8);
-  ck_assert_int_eq(hist_min(back), 1); /* slot 0 is value 0, clamped into 1 */
+  ck_assert_int_eq(hist_min(back), 0); /* slot 0 is value 0, kept as 0 */
+  ck_assert_int_eq(hist_value_at_percentile(back, 50), 0);
   ck_assert_int_eq(hist_value_at_percentile(back, 100), 1);
   hist_destroy(back);
   back = NULL;
