@@ -304,8 +304,11 @@ static void endpoint_one(ctx *c, int set, const char *name, unsigned char *a, un
     b[i] = cs->s[i].name && cs->s[i].name != name;
   }
   corrlat_standing st = corrlat_stand(c->in->intervals, name);
-  if (!corrlat_stands_out(&st, lt, sizeof lt)) return;
+  int how = corrlat_stands_out(&st, lt, sizeof lt);
+  if (!how) return;
+  o.body = how == CORRLAT_BODY;
   double na = corrlat_requests(c->in->intervals, name), nb = corrlat_requests(c->in->intervals, NULL) - na;
+  if (set == SET_CPU) o.na = na, o.nb = nb;
   if (contrast(c, set, name, a, b, &o, na, nb, &n) < 0) return;
   char test[200];
   test_words(&n, na, nb, "such", "other", test, sizeof test);

@@ -129,14 +129,16 @@ corrlat_standing corrlat_stand(const json_t *iv, const char *name) {
 int corrlat_stands_out(const corrlat_standing *st, char *why, size_t whylen) {
   static const char *const how[] = {"the run's means", "the median interval"};
   why[0] = '\0';
-  if (st->p99[1] < 0) return 1;
-  for (int k = 0; k < 2; k++) {
-    double p99 = st->p99[k], p50 = st->p50[k]; /* p50 < 0: not measured, the p99 alone decides */
-    int tail = p99 >= CORRELATE_ENDPOINT_P99 && p99 >= CORRELATE_ENDPOINT_P99 * p50;
-    if (!tail && p50 < CORRELATE_ENDPOINT_P50) continue;
-    snprintf(why, whylen, "; its %s is %.1fx the other requests' (%s)", tail ? "p99" : "p50",
-             tail ? p99 : p50, how[k]);
-    return 1;
-  }
+  if (st->p99[1] < 0) return CORRLAT_TAIL;
+  for (int body = 0; body < 2; body++)
+    for (int k = 0; k < 2; k++) {
+      double p99 = st->p99[k], p50 = st->p50[k]; /* p50 < 0: not measured, the p99 alone decides */
+      int yes = body ? p50 >= CORRELATE_ENDPOINT_P50
+                     : p99 >= CORRELATE_ENDPOINT_P99 && p99 >= CORRELATE_ENDPOINT_P99 * p50;
+      if (!yes) continue;
+      snprintf(why, whylen, "; its %s is %.1fx the other requests' (%s)", body ? "p50" : "p99",
+               body ? p50 : p99, how[k]);
+      return body ? CORRLAT_BODY : CORRLAT_TAIL;
+    }
   return 0;
 }

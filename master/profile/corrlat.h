@@ -25,10 +25,13 @@ typedef struct corrlat_standing {
 
 corrlat_standing corrlat_stand(const json_t *iv, const char *name);
 
-/* Does the latency stand out, either way? Its tail: p99 >= CORRELATE_ENDPOINT_P99 x the other names' and its
- * p99 ratio that much above its p50 ratio (a part of its requests slow; an endpoint uniformly heavier by
- * design is not a tail), or its body: p50 >= CORRELATE_ENDPOINT_P50 x theirs. The reason in words ("; its p99
- * is 2.1x the other requests' (the median interval)") into why. */
+enum { CORRLAT_TAIL = 1, CORRLAT_BODY = 2 };
+
+/* Does the latency stand out, either way? CORRLAT_TAIL: p99 >= CORRELATE_ENDPOINT_P99 x the other names' and
+ * its p99 ratio that much above its p50 ratio (a part of its requests slow; an endpoint uniformly heavier by
+ * design is not a tail); else CORRLAT_BODY: p50 >= CORRELATE_ENDPOINT_P50 x theirs (all of its requests
+ * slow); else 0. The reason in words ("; its p99 is 2.1x the other requests' (the median interval)") into
+ * why. */
 int corrlat_stands_out(const corrlat_standing *st, char *why, size_t whylen);
 
 #endif

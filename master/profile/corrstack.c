@@ -315,16 +315,16 @@ static void candidates(const corrstack *cs, const double *ia, unsigned char *can
 }
 
 /* With skip_chain: frames on a's common chain (in >= ROOT_SHARE of a) are its context (the handler and what
- * calls it): the frame is picked below them; when nothing below differs enough, the innermost named frame of
- * the chain (what all of a's samples run) is the answer. */
+ * calls it): the frame is picked below them; when nothing below differs enough, or when a's body is what is
+ * slow (body: what all of a's samples run is the answer), the innermost named frame of the chain is. */
 static int64_t pick_below_chain(const corrstack *cs, const double *ia, const double *ib, double ta, double tb,
-                                const unsigned char *cand, const double *depth, int below_only) {
+                                const unsigned char *cand, const double *depth, int below_only, int body) {
   unsigned char *below = calloc(cs->nnames ? cs->nnames : 1, 1);
   int64_t fn = -1;
   if (!below) return -1;
   for (size_t f = 0; f < cs->nnames; f++) below[f] = cand[f] && ia[f] / ta < CORRELATE_ROOT_SHARE;
-  fn = pick(cs, ia, ib, ta, tb, below, depth);
-  for (size_t f = 0; fn < 0 && !below_only && f < cs->nnames; f++)
+  if (!body) fn = pick(cs, ia, ib, ta, tb, below, depth);
+  for (size_t f = 0; fn < 0 && (!below_only || body) && f < cs->nnames; f++)
     below[f] = cand[f] && ia[f] / ta >= CORRELATE_ROOT_SHARE;
   double d = 0;
   for (size_t f = 0; fn < 0 && f < cs->nnames; f++)
@@ -427,13 +427,17 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
   out->b_tot = corrstack_inclusive(cs, b, ib);
   for (size_t i = 0; i < cs->n; i++) other[i] = !a[i];
   double to = corrstack_inclusive(cs, other, io);
-  if (out->a_tot < CORRELATE_MIN_SAMPLES || out->b_tot < CORRELATE_MIN_BASELINE) goto done;
+  /* with request counts the rate test weighs a small baseline (fast requests are rarely sampled); the shares
+   * need one of their own */
+  int rate = o && o->na > 0 && o->nb > 0, shares = out->b_tot >= CORRELATE_MIN_BASELINE;
+  if (out->a_tot < CORRELATE_MIN_SAMPLES || (!shares && !rate)) goto done;
   root_depths(cs, a, depth);
   candidates(cs, ia, cand);
-  int rate =
-      o && o->na > 0 && o->nb > 0; /* with request counts, rates come before the chain's innermost frame */
-  int64_t fn = o && o->skip_chain ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth, rate)
-                                  : pick(cs, ia, ib, out->a_tot, out->b_tot, cand, depth);
+  /* with request counts, rates come before the chain's innermost frame */
+  int64_t fn = !shares ? -1
+               : o && o->skip_chain
+                   ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth, rate, o->body)
+                   : pick(cs, ia, ib, out->a_tot, out->b_tot, cand, depth);
   fn = fn >= 0 ? lift_helper(cs, a, ia, io, to, cand, fn) : -1;
   if (fn >= 0 && share_ok(ia[fn], out->a_tot, ib[fn], out->b_tot, &out->p_value)) goto found;
   if (!rate) goto done;
@@ -446,7 +450,8 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
     out->per_request = 1;
     goto found;
   }
-  fn = o->skip_chain ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth, 0) : -1;
+  fn = shares && o->skip_chain ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth, 0, o->body)
+                               : -1;
   fn = fn >= 0 ? lift_helper(cs, a, ia, io, to, cand, fn) : -1;
   if (fn < 0 || !share_ok(ia[fn], out->a_tot, ib[fn], out->b_tot, &out->p_value)) goto done;
 found:

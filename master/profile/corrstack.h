@@ -48,6 +48,8 @@ typedef struct corr_contrast {
 typedef struct corr_opts {
   int skip_chain; /* frames on a's common root chain (in >= CORRELATE_ROOT_SHARE of a) are its context:
                    * look below them first (used when b holds other requests' samples) */
+  int body;       /* with skip_chain: a's requests are slow in their body (median), not in a tail: the
+                   * innermost frame of the chain, what all of them run, is the answer */
   int (*context)(void *arg, const char *frame); /* waits: is frame the request's handler chain? (or NULL) */
   void *context_arg;
   double na,
