@@ -11,9 +11,11 @@
  *           Go's heap profile is sampled (one sample per 512 KiB allocated, scaled) and changes at each GC.
  *   alloc - alloc_space of a delta heap window divided by the window's length: bytes allocated per second by
  *           the whole process (every request and background work together; Go's heap profiles carry no
- *           request labels).
+ *           request labels), and divided by the requests measured in the window (intervals.jsonl's "(all)"
+ *           lines, each weighted by its overlap): bytes per request served, all names together.
  *   gc    - per CPU window, samples whose stack holds a Go garbage-collector frame (TIMELINE_GC_FRAMES) over
- *           all samples of the window. Only for profiles with Go runtime frames. */
+ *           all samples of the window, joined to latency: the highest p99 of the intervals it overlaps. Only
+ *           for profiles with Go runtime frames. */
 #ifndef LOADCTL_TIMELINE_H
 #define LOADCTL_TIMELINE_H
 
@@ -33,13 +35,14 @@ int timeline_create(timeline **out);
 void timeline_free(timeline *t);
 
 /* Read run_dir/profiles/index.jsonl and fold in the "ok" heap and cpu windows not folded in before (the
- * index only grows). A window that does not decode is skipped. 0 (also when there is no index yet) or
- * -ENOMEM. */
+ * index only grows), and the intervals.jsonl lines written since (a line still being written waits for the
+ * next call). A window that does not decode is skipped. 0 (also when there is no index yet) or -ENOMEM. */
 int timeline_update(timeline *t, const char *run_dir);
 
-/* {"heap":{"t":[end_ms..],"bytes":[..],"kind":"growth"|"absolute"},"alloc":{"t":[..],"bytes_per_s":[..]},
- *  "gc":{"t":[..],"share":[0..1],"samples":[..]}}, points in time order, each key only when it has points;
- * an empty object when none. New reference, NULL on out of memory. */
+/* {"heap":{"t":[end_ms..],"bytes":[..],"kind":"growth"|"absolute"},"alloc":{"t":[..],"bytes_per_s":[..],
+ *  "bytes_per_req":[.. or null],"run_bytes_per_req": x or null},"gc":{"t":[..],"share":[0..1],"samples":[..],
+ *  "p99_ms":[.. or null]}}, points in time order, each key only when it has points; an empty object when
+ * none. New reference, NULL on out of memory. */
 json_t *timeline_json(const timeline *t);
 
 /* timeline_create + timeline_update + timeline_json for a finished run: *out is NULL (and 0 returned) when

@@ -65,6 +65,20 @@ static pprof_profile *cpu(int64_t all, int64_t gc) {
   return p;
 }
 
+/* "(all)" lines of intervals.jsonl for seconds k0..k1-1: 50 requests each, p99 = 10 (k + 1) ms; the last
+ * one without its newline when partial (a line still being written). */
+static void intervals(const char *dir, int k0, int k1, int partial) {
+  char path[256];
+  snprintf(path, sizeof path, "%s/intervals.jsonl", dir);
+  FILE *f = fopen(path, "a");
+  for (int k = k0; k < k1; k++) {
+    fprintf(f, "{\"t\":%d,\"interval_ms\":1000,\"name\":\"GET x\",\"count\":50,\"p99_ms\":999}\n", k * 1000);
+    fprintf(f, "{\"t\":%d,\"interval_ms\":1000,\"name\":\"(all)\",\"count\":50,\"p99_ms\":%d}%s", k * 1000,
+            10 * (k + 1), partial && k == k1 - 1 ? "" : "\n");
+  }
+  fclose(f);
+}
+
 static double at(const json_t *o, const char *series, const char *key, size_t i) {
   return json_number_value(json_array_get(json_object_get(json_object_get(o, series), key), i));
 }
@@ -75,6 +89,8 @@ START_TEST(heap_growth_and_gc) {
   for (int k = 0; k < 4; k++) save(dir, "heap", k, heap(1000000000, 1 << 20));
   save(dir, "cpu", 0, cpu(100, 0));
   save(dir, "cpu", 1, cpu(100, 40));
+  save(dir, "cpu", 5, cpu(100, 10));
+  intervals(dir, 0, 6, 1); /* second 5's line is not finished yet */
   timeline *t = NULL;
   ck_assert_int_eq(timeline_create(&t), 0);
   ck_assert_int_eq(timeline_update(t, dir), 0);
@@ -89,6 +105,23 @@ START_TEST(heap_growth_and_gc) {
   ck_assert_double_eq_tol(at(o, "gc", "share", 0), 0, 1e-9);
   ck_assert_double_eq_tol(at(o, "gc", "share", 1), 0.4, 1e-9);
   ck_assert_double_eq_tol(at(o, "gc", "samples", 1), 100, 1e-9);
+  /* joined to the latency intervals: 50 requests per window, the window's p99 */
+  ck_assert_double_eq_tol(at(o, "alloc", "bytes_per_req", 0), (3 << 20) / 50.0, 1e-6);
+  ck_assert_double_eq_tol(
+      json_number_value(json_object_get(json_object_get(o, "alloc"), "run_bytes_per_req")), (3 << 20) / 50.0,
+      1e-6);
+  ck_assert_double_eq_tol(at(o, "gc", "p99_ms", 1), 20, 1e-9);
+  ck_assert(json_is_null(json_array_get(json_object_get(json_object_get(o, "gc"), "p99_ms"), 2)));
+  json_decref(o);
+  intervals(dir, 6, 6, 0); /* nothing new */
+  char path[256];
+  snprintf(path, sizeof path, "%s/intervals.jsonl", dir);
+  FILE *f = fopen(path, "a");
+  fputs("\n", f); /* second 5's line is finished now */
+  fclose(f);
+  ck_assert_int_eq(timeline_update(t, dir), 0);
+  o = timeline_json(t);
+  ck_assert_double_eq_tol(at(o, "gc", "p99_ms", 2), 60, 1e-9);
   json_decref(o);
   /* a later window is folded in once; the ones seen are not added again */
   save(dir, "heap", 4, heap(1000000000, 1 << 20));

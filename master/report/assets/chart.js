@@ -269,26 +269,33 @@ var loadctl = (function () {
 
   // The target's memory and GC (D.timeline: summary.json's profile_timeline, or /api/timeline live), each
   // point at its profile window's end, on the latency chart's time axis.
-  function timeline(key, vkey, name, scale, unit, color) {
+  function timeline(key, unit, series) {
     var s = (D.timeline || {})[key] || {t: []};
-    return {kind: key, x: rel(s.t), unit: unit, height: 200, marks: marks(),
-      series: [{name: name(s), color: color, width: 2, y: (s[vkey] || []).map(function (v) { return v * scale; })}]};
+    return {kind: key, x: rel(s.t), unit: unit, height: 200, marks: marks(), series: series(s).map(function (e) {
+      return {name: e[0], color: e[1], width: 2, y: (s[e[2]] || []).map(function (v) { return v == null ? null : v * e[3]; })};
+    })};
   }
 
   function heap() {
-    return timeline('heap', 'bytes', function (s) {
-      return s.kind == 'absolute' ? 'heap in use (MiB)' : 'heap in use: growth since the first window (MiB)';
-    }, 1 / 1048576, '', PAL[4]);
+    return timeline('heap', '', function (s) {
+      return [[s.kind == 'absolute' ? 'heap in use (MiB)' : 'heap in use: growth since the first window (MiB)', PAL[4],
+        'bytes', 1 / 1048576]];
+    });
   }
 
   function alloc() {
-    return timeline('alloc', 'bytes_per_s', function () { return 'allocated (MiB/s, whole process)'; }, 1 / 1048576,
-      '', PAL[5]);
+    return timeline('alloc', '', function (s) {
+      var per = s.run_bytes_per_req == null ? '' : '; ' + fmt(s.run_bytes_per_req / 1024) + ' KiB per request over the run';
+      return [['allocated (MiB/s, whole process' + per + ')', PAL[5], 'bytes_per_s', 1 / 1048576]];
+    });
   }
 
+  // GC share joined to latency: the same windows' highest interval p99, on one axis (units in the names).
   function gc() {
-    return timeline('gc', 'share', function () { return 'CPU samples in the garbage collector (%)'; }, 100, '%',
-      PAL[3]);
+    return timeline('gc', '', function () {
+      return [['CPU samples in the garbage collector (%)', PAL[3], 'share', 100],
+        ['p99 in the same window (ms)', PAL[0], 'p99_ms', 1]];
+    });
   }
 
   var made = {throughput: throughput, dist: dist, hist: hist, users: users, trend: trend, heap: heap, alloc: alloc,
