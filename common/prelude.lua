@@ -125,10 +125,9 @@ end
 -- worker/script.lua calls this as a VU starts: a VU of a scenario in options.scenarios (vu.scenario set by
 -- the engine) tags its requests scenario=NAME and with that scenario's tags.
 function __vu_tags(vu)
-  local name = vu.scenario
-  if name == nil then return end
-  local o = rawget(_G, 'options')
-  local sc = type(o) == 'table' and type(o.scenarios) == 'table' and o.scenarios[name] or nil
+  local name, o = vu.scenario, rawget(_G, 'options')
+  local sc = name ~= nil and type(o) == 'table' and type(o.scenarios) == 'table' and o.scenarios[name] or nil
+  if sc == nil then return end -- the one-scenario shorthand: no scenario tag (there is nothing to tell apart)
   __scenario_tags(name, type(sc) == 'table' and sc.tags or nil)
 end
 local names, nnames = {}, 0 -- default names by method, then url: pattern matching once per url
@@ -309,15 +308,18 @@ local reserved = { errors = 1, checks = 1, requests = 1, rps = 1, dropped = 1, h
   http_req_failed = 1, http_reqs = 1, dropped_iterations = 1, iterations = 1, iteration_duration = 1,
   median = 1, med = 1, mean = 1, avg = 1, min = 1, max = 1 }
 local metric_mt = { __index = {} }
-function metric_mt.__index.add(m, v)
+-- add(v, tags): with tags, v also goes to the series NAME{tags} (the run's, scenario's and group's tags under
+-- the ones given), which thresholds select as NAME{kind=x}
+function metric_mt.__index.add(m, v, tags)
   if m.kind == 3 then v = (v and v ~= 0) and 1 or 0
   elseif type(v) ~= 'number' then error(m.name .. ':add(): the value must be a number', 2) end
   if not __metric then error('metrics: values are recorded inside a VU (a task, on_start, on_stop, setup, teardown)', 2) end
-  __metric(m.name, m.kind, v)
+  if tags ~= nil then tags = request_tags(tags_base(co_running() or main_key).t, tags, m.name .. ':add()') end
+  __metric(m.name, m.kind, v, tags)
 end
-function metric_mt.__index.set(m, v)
+function metric_mt.__index.set(m, v, tags)
   if m.kind ~= 2 then error(m.name .. ':set(): only a gauge is set; use :add()', 2) end
-  return metric_mt.__index.add(m, v)
+  return metric_mt.__index.add(m, v, tags)
 end
 metrics = {}
 for kind, k in pairs({ counter = 1, gauge = 2, rate = 3, trend = 4 }) do

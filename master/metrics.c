@@ -285,7 +285,8 @@ int metrics_update(metrics *m, const stats_interval *cumulative, int64_t users, 
           "# TYPE loadctl_workers gauge\n# HELP loadctl_workers Connected workers.\nloadctl_workers %" PRId64
           "\n",
           workers);
-  for (size_t i = 0; cumulative && i < cumulative->nmetrics; i++) render_custom(f, &cumulative->metrics[i]);
+  for (size_t i = 0; cumulative && i < cumulative->nmetrics; i++) /* tagged series NAME{tags}: not here */
+    if (!strchr(cumulative->metrics[i].name, '{')) render_custom(f, &cumulative->metrics[i]);
   fprintf(f,
           "# TYPE loadctl_dropped counter\n# HELP loadctl_dropped Iterations due with no free VU.\n"
           "loadctl_dropped_total %" PRId64 "\n# EOF\n",

@@ -267,6 +267,7 @@ static int apply_aggregate(const char *agg, threshold *t) {
  * and a number (a rate may be written 5%). 0, or -EINVAL when p does not read as one. */
 static int read_custom(const char *word, const char *p, threshold *t) {
   char agg[16];
+  if (*p == '{' && (read_selector(&p, t) < 0 || t->name[0] || !t->tags[0])) return -EINVAL; /* tags only */
   p = skip_ws(p);
   if (*p == ':') p = skip_ws(p + 1);
   if (p[0] == 'p' && p[1] == '(' && strchr(p, ')') && strchr(p, ')') - p < 12) {
@@ -403,6 +404,33 @@ static double check_rate(const threshold *t, const stats_interval *cum) {
   return passes + fails ? (double)passes / (double)(passes + fails) : NAN;
 }
 
+/* m is a tagged series NAME{tags} (vu.c's l_metric) of metric name whose tags hold every pair of filter. */
+static bool series_of(const metric_state *m, const char *name, const char *filter) {
+  char tags[METRIC_NAME_MAX];
+  size_t len = strlen(name), mlen = strlen(m->name);
+  if (strncmp(m->name, name, len) || m->name[len] != '{' || m->name[mlen - 1] != '}') return false;
+  snprintf(tags, sizeof tags, "%.*s", (int)(mlen - len - 2), m->name + len + 1);
+  return tagset_contains(tags, filter);
+}
+
+/* A custom metric's aggregate: the metric, or with tags its series that carry them merged. NaN = no data. */
+static double custom_value(const threshold *t, const stats_interval *cum) {
+  metric_state *acc = NULL, *arr = NULL;
+  size_t n = 0, cap = 0;
+  double v;
+  for (size_t i = 0; i < cum->nmetrics; i++) {
+    const metric_state *m = &cum->metrics[i];
+    if (!t->tags[0] && !strcmp(m->name, t->name)) return metric_aggregate(m, t->aggregate);
+    if (!t->tags[0] || !series_of(m, t->name, t->tags)) continue;
+    if (!acc && !(acc = metric_get(&arr, &n, &cap, t->name, m->kind, NULL))) break;
+    metric_merge(acc, m);
+  }
+  v = acc ? metric_aggregate(acc, t->aggregate) : NAN;
+  for (size_t i = 0; i < n; i++) metric_release(&arr[i]);
+  free(arr);
+  return v;
+}
+
 /* e is one of the requests t's name or group selects (all when it has neither). */
 static bool selected(const threshold *t, const stats_entry *e) {
   return !t->name[0] || (t->group ? stats_name_in_group(e->name, t->name) : !strcmp(t->name, e->name));
@@ -417,11 +445,7 @@ static double measure(const threshold *t, const stats_interval *cum, double dura
 
   if (t->metric == THRESHOLDS_DROPPED) return (double)cum->dropped;
   if (t->metric == THRESHOLDS_CHECKS) return check_rate(t, cum);
-  if (t->metric == THRESHOLDS_CUSTOM) {
-    for (size_t i = 0; i < cum->nmetrics; i++)
-      if (!strcmp(cum->metrics[i].name, t->name)) return metric_aggregate(&cum->metrics[i], t->aggregate);
-    return NAN;
-  }
+  if (t->metric == THRESHOLDS_CUSTOM) return custom_value(t, cum);
   if (is_latency(t->metric) && hist_create(&h) < 0) return NAN;
   for (size_t i = 0; t->tags[0] && i < cum->ntagged; i++) { /* a tag selector: the tagged series */
     const stats_tagged *g = &cum->tagged[i];

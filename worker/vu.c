@@ -587,20 +587,28 @@ static int l_check(lua_State *L) {
   return 0;
 }
 
-/* __metric(name, kind, value): one sample of a custom metric (common/metric.h) in the current interval. */
+/* __metric(name, kind, value, tags): one sample of a custom metric (common/metric.h) in the current interval;
+ * with tags (canonical text, from the prelude) also one of its series "name{tags}". */
 static int l_metric(lua_State *L) {
   vu_host *h = host_of(L);
-  const char *name = luaL_checkstring(L, 1);
-  int clash = 0;
+  const char *name = luaL_checkstring(L, 1), *tags = lua_tostring(L, 4);
+  char series[METRIC_NAME_MAX];
+  int clash = 0, kind = (int)luaL_checkinteger(L, 2);
   metric_state *m;
   if (!h || !h->current)
     return luaL_error(
         L, "metrics: values are recorded inside a VU (a task, on_start, on_stop, setup, teardown)");
-  m = stats_metric_get(h->stats, name, (int)luaL_checkinteger(L, 2), &clash);
-  if (!m && clash) return luaL_error(L, "metrics: '%s' is already a metric of another kind", name);
-  if (!m)
-    return luaL_error(L, "metrics: more than %d custom metrics ('%s' is not recorded)", METRIC_MAX, name);
-  metric_record(m, luaL_checknumber(L, 3), wall_ms_of(clock_mono_ns()));
+  for (int pass = 0; pass < (tags ? 2 : 1); pass++) { /* the metric, then its tagged series NAME{tags} */
+    int len = pass ? snprintf(series, sizeof series, "%s{%s}", name, tags) : 0;
+    if (len < 0 || (size_t)len >= sizeof series)
+      return luaL_error(L, "metrics: '%s{%s}': the name and its tags are over %d bytes", name, tags,
+                        METRIC_NAME_MAX - 1);
+    m = stats_metric_get(h->stats, pass ? series : name, kind, &clash);
+    if (!m && clash) return luaL_error(L, "metrics: '%s' is already a metric of another kind", name);
+    if (!m)
+      return luaL_error(L, "metrics: more than %d custom metrics ('%s' is not recorded)", METRIC_MAX, name);
+    metric_record(m, luaL_checknumber(L, 3), wall_ms_of(clock_mono_ns()));
+  }
   return 0;
 }
 

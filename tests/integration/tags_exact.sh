@@ -4,7 +4,8 @@
 # flow=browse), one untagged, and each VU's first iteration one slow kind=api request (600 ms); options.tags adds
 # env=ci to all. summary.json's per-tag counts are exact (api 4, static 400, browse 200, env 604), the
 # run's p99 passes "< 500" where p99{kind=api} fails it (exit 99), intervals.jsonl's tagged series add up
-# to the same counts, `loadctl report` rebuilds the same tags, report.html has the Tags selector, and bad
+# to the same counts, a Trend recorded with tags keeps exact tagged series (cart{kind=big}: 20 of 200
+# values), `loadctl report` rebuilds the same tags, report.html has the Tags selector, and bad
 # tags are refused naming file:line.
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 120
@@ -13,8 +14,10 @@ cat >"$T/tags.lua" <<LUA
 options = { target = "http://127.0.0.1:$PORT", executor = "per-vu-iterations", vus = 4, iterations = 50,
   tags = { env = "ci" },
   thresholds = { p99 = "< 500", ["p99{kind=api}"] = "< 500", ["requests{kind=static}"] = "== 400",
-                 ["requests{group=assets,flow=browse}"] = "== 200" } }
+                 ["requests{group=assets,flow=browse}"] = "== 200", ["cart{kind=big}"] = "count == 20" } }
+local cart = metrics.trend("cart")
 task(1, function(vu)
+  cart:add(vu.iteration % 10 == 0 and 100 or 1, { kind = vu.iteration % 10 == 0 and "big" or "small" })
   if vu.iteration == 0 then http.get("/delay/600", { name = "api", tags = { kind = "api" } }) end
   http.get("/ok", { name = "logo", tags = { kind = "static" } })
   group("assets", { tags = { flow = "browse" } }, function()
@@ -30,12 +33,17 @@ S="$T/run/summary.json"
 got=$(json "$S" '" ".join(str(d["tags"][k][v]["count"]) for k, v in (("kind","api"),("kind","static"),("flow","browse"),("env","ci")))')
 echo "summary.json tags counts (kind=api kind=static flow=browse env=ci): $got"
 [ "$got" = "4 400 200 604" ] || fail "per-tag counts should be 4 400 200 604: $got"
+keys=$(json "$S" '",".join(sorted(d["tags"]))')
+[ "$keys" = "env,flow,kind" ] || fail "tag keys should be env,flow,kind (no scenario tag in a one-scenario run): $keys"
 names=$(json "$S" 'd["tags"]["kind"]["static"]["requests"]')
 [ "$names" = 2 ] || fail "kind=static was carried by 2 request names (logo, assets::css), summary says $names"
 th=$(json "$S" '"; ".join("%s: %s" % (t["expr"], t["ok"]) for t in sorted(d["thresholds"], key=lambda t: t["expr"]))')
 echo "thresholds: $th"
-want="p99 < 500: True; p99{kind=api} < 500: False; requests{group=assets,flow=browse} == 200: True; requests{kind=static} == 400: True"
+want="cart{kind=big} count == 20: True; p99 < 500: True; p99{kind=api} < 500: False; requests{group=assets,flow=browse} == 200: True; requests{kind=static} == 400: True"
 [ "$th" = "$want" ] || fail "thresholds should be: $want"
+m=$(json "$S" '" ".join("%s:%d:%g" % (m["name"], m["count"], m.get("p95", 0)) for m in sorted(d["metrics"], key=lambda m: m["name"]) if m["name"].startswith("cart"))')
+echo "custom metric cart and its tagged series (name:count:p95): $m"
+[ "$m" = "cart:200:100 cart{env=ci,kind=big}:20:100 cart{env=ci,kind=small}:180:1" ] || fail "cart's series: $m"
 api_p99=$(json "$S" '[t["value"] for t in d["thresholds"] if t["expr"] == "p99{kind=api} < 500"][0]')
 echo "p99{kind=api} = $api_p99 ms (each api request waits 600 ms)"
 python3 -c "import sys; sys.exit(0 if float('$api_p99') >= 600 else 1)" || fail "p99{kind=api} $api_p99 < 600 ms"

@@ -294,6 +294,49 @@ START_TEST(tag_selector) {
 }
 END_TEST
 
+/* A custom metric recorded with tags keeps series NAME{tags} beside NAME (worker/vu.c); a selector merges
+ * the series that carry its tags: cart has 20 values of 100 tagged kind=big and 80 of 1 tagged kind=small. */
+START_TEST(custom_tag_selector) {
+  static const struct {
+    const char *expr;
+    int ok;
+    double value;
+  } cases[] = {
+      {"cart p(95) < 10", 0, 100},           {"cart{kind=big} p(95) < 10", 0, 100},
+      {"cart{kind:small} max < 10", 1, 1},   {"cart{env=ci} count == 100", 1, 100},
+      {"cart{kind=none} count > 0", 0, NAN},
+  };
+  stats_interval *s;
+  ck_assert_int_eq(stats_create(&s, 0, 1000), 0);
+  for (int i = 0; i < 100; i++) {
+    double v = i < 20 ? 100 : 1;
+    metric_record(stats_metric_get(s, "cart", METRIC_TREND, NULL), v, 0);
+    metric_record(
+        stats_metric_get(s, i < 20 ? "cart{env=ci,kind=big}" : "cart{env=ci,kind=small}", METRIC_TREND, NULL),
+        v, 0);
+  }
+  metric_record(stats_metric_get(s, "cartx{kind=big}", METRIC_TREND, NULL), 5, 0); /* another metric */
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    thresholds *t;
+    char err[512] = "";
+    ck_assert_msg(thresholds_parse_list(&cases[c].expr, NULL, 1, &t, err, sizeof err) == 0, "%s", err);
+    bool ok = thresholds_eval(t, s, 1.0);
+    const threshold *th = thresholds_get(t, 0);
+    ck_assert_msg(ok == (bool)cases[c].ok, "%s: value %f", cases[c].expr, th->value);
+    if (isnan(cases[c].value))
+      ck_assert(isnan(th->value));
+    else
+      ck_assert_msg(fabs(th->value - cases[c].value) < 0.01 * fmax(1, cases[c].value), "%s: value %f",
+                    cases[c].expr, th->value);
+    thresholds_destroy(t);
+  }
+  stats_destroy(s);
+  threshold one;
+  char err[512];
+  ck_assert_int_eq(thresholds_parse_one("cart{name=x} p(95) < 1", &one, err, sizeof err), -EINVAL);
+}
+END_TEST
+
 START_TEST(delay_abort_eval) {
   stats_interval *s = known_stats();
   options o;
@@ -359,6 +402,7 @@ int main(void) {
   tcase_add_test(tc, delay_abort_eval);
   tcase_add_test(tc, group_selector);
   tcase_add_test(tc, tag_selector);
+  tcase_add_test(tc, custom_tag_selector);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
