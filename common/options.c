@@ -517,15 +517,6 @@ static int read_scalars(loader *ld, int t, options *o) {
   return 0;
 }
 
-/* options.tags and each scenario's tags (common/tagset.h), refused alike by check, master and workers. */
-static int get_tags(loader *ld, int t) {
-  char why[200];
-  const char *key = "tags";
-  if (tagset_read_options(ld->L, t, &key, why, sizeof why) == 0) return 0;
-  at_key(ld, key);
-  return fail(ld, "option '%s': %s", key, why);
-}
-
 static int finish(loader *ld, options *o) {
   double peak = o->model == OPTIONS_OPEN ? o->rate : o->users;
   if (o->nstages > 0) {
@@ -633,6 +624,7 @@ int options_load_source(const char *chunkname, const char *source, size_t len, o
                .errlen = errlen};
   options tmp;
   char why[256];
+  const char *tag_key = "tags";
   int rc, t;
 
   if (!source || !out || !err || errlen == 0) return -EINVAL;
@@ -654,7 +646,10 @@ int options_load_source(const char *chunkname, const char *source, size_t len, o
     at_key(&ld, "executor");
     rc = fail(&ld, "%s", why);
   }
-  if (!rc) rc = get_tags(&ld, t);
+  if (!rc && tagset_read_options(ld.L, t, &tag_key, why, sizeof why) < 0) { /* options.tags, scenarios' */
+    at_key(&ld, tag_key);
+    rc = fail(&ld, "option '%s': %s", tag_key, why);
+  }
   if (!rc) rc = finish(&ld, &tmp);
 out:
   lua_close(ld.L);
