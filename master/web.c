@@ -38,7 +38,8 @@ typedef struct conn {
   char headers[H_COUNT][HEADER_MAX];
   char *body;
   size_t body_len;
-  int fail_status; /* set while parsing: 413, 414, 431 */
+  int fail_status;    /* set while parsing: 400 (NUL), 413, 414, 431 */
+  int pending_status; /* 414 or 431 noted while the request line and headers are read, raised at their end */
   bool complete, answered, sse;
   uv_shutdown_t shut;
   struct conn *next;
@@ -224,9 +225,9 @@ const char *web_url(const web *w) {
 
 static int on_url(http_parser *p, const char *at, size_t len) {
   conn *c = p->data;
-  if (c->url_len + len >= sizeof c->url) {
-    c->fail_status = 414;
-    return 1;
+  if (c->url_len + len >= sizeof c->url) { /* raised once the headers end: see on_headers_done */
+    if (!c->pending_status) c->pending_status = 414;
+    return 0;
   }
   memcpy(c->url + c->url_len, at, len);
   c->url_len += len;
@@ -261,12 +262,22 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
   if (c->header == H_NONE) return 0;
   have = strlen(c->headers[c->header]);
   if (have + len >= HEADER_MAX) {
-    c->fail_status = 431;
-    return 1;
+    if (!c->pending_status) c->pending_status = 431;
+    return 0;
   }
   memcpy(c->headers[c->header] + have, at, len);
   c->headers[c->header][have + len] = 0;
   return 0;
+}
+
+/* A URL or header over its limit is refused here, once the header block has parsed: refused at once, a
+ * syntax error later in the same token would be a 400 or the limit's status depending on where the TCP
+ * reads cut the bytes (the parser checks a token's characters before it hands the token over). */
+static int on_headers_done(http_parser *p) {
+  conn *c = p->data;
+  if (!c->pending_status) return 0;
+  c->fail_status = c->pending_status;
+  return -1;
 }
 
 static int on_body(http_parser *p, const char *at, size_t len) {
@@ -472,6 +483,7 @@ static void settings_init(http_parser_settings *s) {
   *s = (http_parser_settings){.on_url = on_url,
                               .on_header_field = on_header_field,
                               .on_header_value = on_header_value,
+                              .on_headers_complete = on_headers_done,
                               .on_body = on_body,
                               .on_message_complete = on_complete};
 }
