@@ -2,8 +2,9 @@
 (tracemalloc snapshot deltas).
 
 CPU: sample types samples/count and cpu/nanoseconds, period cpu/nanoseconds = 1/hz; a (stack, labels)
-pair's count is its CPU time divided by the period, rounded (Go's convention: one count per period of
-CPU), so pairs with less than half a period of CPU have count 0 and keep their nanoseconds.
+pair's count is the CPU samples it got (one each time its thread's CPU clock passed another period, as
+Go's CPU timer counts), so a pair's expected count is its CPU time / period however short its time is, and
+pairs whose CPU passed no period boundary keep their nanoseconds with count 0.
 Wall: samples/count (ticks the pair was seen) and wall/nanoseconds.
 Heap: inuse_objects/count and inuse_space/bytes: for each allocation traceback, how much live memory it
 gained between two tracemalloc snapshots (tracebacks that shrank are left out, and so is the agent's own
@@ -42,10 +43,9 @@ def cpu(collector, period_ns):
     b = Builder([("samples", "count"), ("cpu", "nanoseconds")], ("cpu", "nanoseconds"), period_ns,
                 collector.time_ns, time.monotonic_ns() - collector.start_mono)
     resolved = {}
-    for (sid, labels), (ticks, wall_ns, cpu_ns, node) in list(collector.agg.items()):
+    for (sid, labels), (ticks, wall_ns, cpu_ns, node, count) in list(collector.agg.items()):
         if cpu_ns > 0:
-            b.add_stack(sid, _stack(b, sid, node), [int(round(cpu_ns / period_ns)), cpu_ns],
-                        _resolve(resolved, labels))
+            b.add_stack(sid, _stack(b, sid, node), [count, cpu_ns], _resolve(resolved, labels))
     return b.encode()
 
 
@@ -53,7 +53,7 @@ def wall(collector, period_ns):
     b = Builder([("samples", "count"), ("wall", "nanoseconds")], ("wall", "nanoseconds"), period_ns,
                 collector.time_ns, time.monotonic_ns() - collector.start_mono)
     resolved = {}
-    for (sid, labels), (ticks, wall_ns, cpu_ns, node) in list(collector.agg.items()):
+    for (sid, labels), (ticks, wall_ns, cpu_ns, node, count) in list(collector.agg.items()):
         b.add_stack(sid, _stack(b, sid, node), [ticks, wall_ns], _resolve(resolved, labels))
     return b.encode()
 

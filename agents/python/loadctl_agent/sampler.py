@@ -2,9 +2,11 @@
 
 Every 1/hz seconds, while at least one profile is being collected, the sampler reads each thread's
 stack (sys._current_frames()), the label tuple of the request that thread serves (context.ACTIVE), and
-the thread's own CPU clock. Each (stack, labels) pair accumulates three numbers per collector: ticks
-seen (wall samples), wall time (the tick's length) and CPU time (how far the thread's CPU clock moved
-since the previous tick, charged to the stack it is on now). So a thread blocked on I/O, a lock, a sleep
+the thread's own CPU clock. Each (stack, labels) pair accumulates four numbers per collector: ticks
+seen (wall samples), wall time (the tick's length), CPU time (how far the thread's CPU clock moved
+since the previous tick, charged to the stack it is on now) and CPU samples: one each time the thread's
+CPU clock passes another multiple of the period, on the stack it is on then (what a CPU timer signal
+would sample: counts whose expectation is CPU time / period for every stack, however short). So a thread blocked on I/O, a lock, a sleep
 or the GIL gains wall time but no CPU time. asyncio requests that are suspended (awaiting) are sampled
 from their coroutine chain (cr_await) into the wall profile, labelled (context.INFLIGHT).
 
@@ -43,7 +45,8 @@ def thread_cpu_clock(ident):
 
 
 class Collector:
-    """One profile being collected: (stack node id, labels) -> [ticks, wall_ns, cpu_ns, stack node]."""
+    """One profile being collected: (stack node id, labels) -> [ticks, wall_ns, cpu_ns, stack node,
+    cpu samples]."""
 
     def __init__(self, kind):
         self.kind = kind
@@ -53,19 +56,20 @@ class Collector:
         self.ticks = 0
 
     def add(self, batch, wall_ns):
-        """One tick: batch is [(key, stack node, cpu_ns)], each seen for wall_ns."""
+        """One tick: batch is [(key, stack node, cpu_ns, cpu samples)], each seen for wall_ns."""
         agg = self.agg
-        for key, node, cpu_ns in batch:
+        for key, node, cpu_ns, count in batch:
             v = agg.get(key)
             if v is None:
                 if len(agg) >= MAX_KEYS:
                     key, node = OVERFLOW_KEY, OVERFLOW
                     v = agg.get(key)
                 if v is None:
-                    v = agg[key] = [0, 0, 0, node]
+                    v = agg[key] = [0, 0, 0, node, 0]
             v[0] += 1
             v[1] += wall_ns
             v[2] += cpu_ns
+            v[4] += count
         self.ticks += 1
 
 
@@ -79,7 +83,7 @@ class Sampler:
         self.stopping = threading.Event()
         self.thread = None
         self.codes = {}  # code object -> (function name, file name, first line)
-        self.last = {}  # thread ident -> [stacks.Walker, clock id, cpu_ns]
+        self.last = {}  # thread ident -> [stacks.Walker, clock id, cpu_ns, CPU ns not yet sampled]
         self.tree = stacks.Tree(self.function)
         self.ticks_total = 0  # ticks taken, and the sampler thread's own CPU time (the agent's cost)
         self.cpu_ns = 0
@@ -149,8 +153,8 @@ class Sampler:
         for ident, frame in frames.items():
             if ident in skip:
                 continue
-            node, cpu_ns = self._thread(ident, frame, last.get(ident))
-            batch.append(((node[0], active.get(ident) or ()), node, cpu_ns))
+            node, cpu_ns, count = self._thread(ident, frame, last.get(ident))
+            batch.append(((node[0], active.get(ident) or ()), node, cpu_ns, count))
         for ident in [i for i in last if i not in frames]:
             del last[ident]
         for req in list(context.INFLIGHT)[:MAX_ASYNC]:
@@ -158,14 +162,15 @@ class Sampler:
                 continue
             node = self.coro_node(req.coro)
             if node is not None:
-                batch.append(((node[0], req.labels), node, 0))
+                batch.append(((node[0], req.labels), node, 0, 0))
         for c in collectors:
             c.add(batch, wall_ns)
 
     def _thread(self, ident, frame, state):
-        """(stack node, CPU ns since the previous tick) of one thread; state is its self.last entry."""
+        """(stack node, CPU ns since the previous tick, CPU samples) of one thread; state is its self.last
+        entry."""
         if state is None:
-            state = self.last[ident] = [stacks.Walker(), None, None]
+            state = self.last[ident] = [stacks.Walker(), None, None, 0]
         walker = state[0]
         moved = not walker.frames or walker.frames[-1] is not frame
         node = walker.walk(self.tree, frame)
@@ -177,9 +182,12 @@ class Sampler:
         except (OSError, ValueError, OverflowError):
             cpu, clock = cpu_prev, None
         state[1], state[2] = clock, cpu
-        if cpu is None or cpu_prev is None or cpu < cpu_prev:
-            return node, 0
-        return node, cpu - cpu_prev
+        if cpu is None or cpu_prev is None or cpu <= cpu_prev:
+            return node, 0, 0
+        credit = state[3] + cpu - cpu_prev
+        count = credit // self.period_ns
+        state[3] = credit - count * self.period_ns
+        return node, cpu - cpu_prev, count
 
     def function(self, code, frame_globals):
         info = self.codes.get(code)

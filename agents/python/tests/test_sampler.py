@@ -92,6 +92,27 @@ class Attribution(unittest.TestCase):
         # CPU counts are CPU time over the period (Go's convention)
         self.assertAlmostEqual(totals(col.cpu, 0, ("loadctl.name", "busy")), busy_cpu / 5e6, delta=3)
 
+    def test_short_requests_keep_their_cpu_samples(self):
+        """Requests of ~1 ms of CPU each (a fifth of the 5 ms period): each (stack, labels) pair has far less
+        than a period of CPU, yet their counts add up to their CPU time / period, as a CPU timer's would."""
+        def requests():
+            for i in range(300):
+                token = context.enter((("trace_id", "%032x" % i), ("loadctl.name", "short")))
+                try:
+                    busy_request(0.001)
+                finally:
+                    context.leave(token)
+
+        with Collect() as col:
+            t = threading.Thread(target=requests)
+            t.start()
+            t.join()
+        cpu_ns = totals(col.cpu, 1, ("loadctl.name", "short"), "test_sampler.busy_request")
+        count = totals(col.cpu, 0, ("loadctl.name", "short"), "test_sampler.busy_request")
+        self.assertGreater(cpu_ns, 0.2e9, cpu_ns)
+        self.assertGreater(count, 0.6 * cpu_ns / 5e6, (count, cpu_ns))
+        self.assertLess(count, 1.4 * cpu_ns / 5e6 + 2, (count, cpu_ns))
+
     def test_wsgi_labels_and_body(self):
         def app(environ, start_response):
             start_response("200 OK", [])
@@ -240,7 +261,7 @@ class Bounds(unittest.TestCase):
         try:
             for i in range(1000):
                 node = (i + 1, None, ("f%d" % i, "x.py", 1), 1)
-                c.add([((i + 1, ()), node, 10)], 10)
+                c.add([((i + 1, ()), node, 10, 0)], 10)
         finally:
             sampler.MAX_KEYS = old
         self.assertEqual(len(c.agg), 101)
