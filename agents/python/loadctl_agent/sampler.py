@@ -27,7 +27,7 @@ MAX_KEYS = 20000
 MAX_COLLECTORS = 4
 MAX_ASYNC = 1000  # suspended asyncio requests sampled per tick
 CODE_CACHE_MAX = 50000
-OVERFLOW = (0, None, ("[agent: too many distinct stacks]", "<agent>", 0), 0)  # a stack node of its own
+OVERFLOW = (0, None, ("[agent: too many distinct stacks]", "<agent>", 0), 0, None)  # a stack node of its own
 OVERFLOW_KEY = (0, ())
 LOG = logging.getLogger("loadctl_agent")
 _LINUX = sys.platform.startswith("linux")
@@ -82,7 +82,7 @@ class Sampler:
         self.error = None  # why the sampler stopped, once it has
         self.stopping = threading.Event()
         self.thread = None
-        self.codes = {}  # code object -> (function name, file name, first line)
+        self.codes = {}  # id(code object) -> (code object, (function name, file name, first line))
         self.last = {}  # thread ident -> [stacks.Walker, clock id, cpu_ns, CPU ns not yet sampled]
         self.tree = stacks.Tree(self.function)
         self.ticks_total = 0  # ticks taken, and the sampler thread's own CPU time (the agent's cost)
@@ -190,14 +190,17 @@ class Sampler:
         return node, cpu - cpu_prev, count
 
     def function(self, code, frame_globals):
-        info = self.codes.get(code)
-        if info is None:
-            if len(self.codes) >= CODE_CACHE_MAX:
-                self.codes.clear()
-            module = frame_globals.get("__name__") if isinstance(frame_globals, dict) else None
-            name = getattr(code, "co_qualname", code.co_name)
-            info = self.codes[code] = ("%s.%s" % (module, name) if module else name, code.co_filename,
-                                       code.co_firstlineno)
+        """(function, file, first line) of a code object, cached by id(code) with the code object held (so
+        its id stays its own): hashing a code object hashes its whole contents, many times an id's cost."""
+        hit = self.codes.get(id(code))
+        if hit is not None and hit[0] is code:
+            return hit[1]
+        if len(self.codes) >= CODE_CACHE_MAX:
+            self.codes.clear()
+        module = frame_globals.get("__name__") if isinstance(frame_globals, dict) else None
+        name = getattr(code, "co_qualname", code.co_name)
+        info = ("%s.%s" % (module, name) if module else name, code.co_filename, code.co_firstlineno)
+        self.codes[id(code)] = (code, info)
         return info
 
     def stack(self, frame):
@@ -211,7 +214,7 @@ class Sampler:
             frame = getattr(obj, "cr_frame", None) or getattr(obj, "gi_frame", None) or getattr(obj, "ag_frame", None)
             if frame is None:
                 break
-            node = self.tree.child(node, self.function(frame.f_code, frame.f_globals), frame.f_lineno)
+            node = self.tree.frame(node, frame)
             obj = getattr(obj, "cr_await", None) or getattr(obj, "gi_yieldfrom", None) or getattr(obj, "ag_await", None)
             depth += 1
         if obj is not None:

@@ -1,0 +1,141 @@
+"""pyagent.py - bench/pyagent's arithmetic and its in-process part (see bench/pyagent):
+  round MODE RATE SUMMARY F0 F1 A0 A1   one round as a JSON line: loadctl's totals, the worker's CPU and
+                                        requests (/debug/faults before F0 and after F1) and the agent's own
+                                        CPU (its index page before A0 and after A1; empty files when off)
+  rate ROUNDS                           40 % of the median agent-off throughput of the closed-model rounds
+  wrap                                  the WSGI wrapper's CPU per call: a Flask app called in-process with
+                                        and without loadctl_agent.flask, 7 alternated batches of 3000 calls
+                                        with loadctl's traceparent and baggage headers, thread CPU time
+  report ROUNDS WRAP HZ N SECS LOAD     the table"""
+
+import json
+import os
+import re
+import statistics
+import sys
+import time
+
+AGENT_RE = re.compile(r"(\d+) ticks at \d+ Hz, sampler CPU ([0-9.]+) s \(([0-9.]+) s reading stacks\), "
+                      r"encoding CPU ([0-9.]+) s")
+
+
+def agent_cpu(path):
+    """(ticks, sampler s, reading-stacks s, encoding s) from the agent's index page, or None."""
+    with open(path) as f:
+        m = AGENT_RE.search(f.read())
+    return tuple(float(x) for x in m.groups()) if m else None
+
+
+def round_line(mode, rate, summary, f0, f1, a0, a1):
+    with open(summary) as f:
+        t = json.load(f)["totals"]
+    with open(f0) as f:
+        w0 = json.load(f)
+    with open(f1) as f:
+        w1 = json.load(f)
+    out = {"mode": mode, "rate": float(rate), "rps": t["rps"], "p50_ms": t["p50_ms"], "p99_ms": t["p99_ms"],
+           "requests": w1["requests"] - w0["requests"], "worker_cpu_s": w1["cpu_s"] - w0["cpu_s"]}
+    x0, x1 = agent_cpu(a0), agent_cpu(a1)
+    if x0 and x1:
+        out.update(ticks=x1[0] - x0[0], sampler_cpu_s=x1[1] - x0[1], stacks_cpu_s=x1[2] - x0[2],
+                   encode_cpu_s=x1[3] - x0[3])
+    print(json.dumps(out))
+
+
+def load(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def rate(path):
+    rps = [r["rps"] for r in load(path) if r["mode"] == "off" and not r["rate"]]
+    print(int(0.4 * statistics.median(rps)))
+
+
+def wrap():
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "agents", "python"))
+    import loadctl_agent
+    from flask import Flask, jsonify
+
+    def make(agent):
+        app = Flask("bench")
+
+        @app.get("/api/products/<int:pid>")
+        def product(pid):
+            return jsonify({"id": pid, "name": "product %d" % pid})
+
+        return loadctl_agent.flask(app) if agent else app
+
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/products/7", "SERVER_NAME": "127.0.0.1",
+               "SERVER_PORT": "80", "wsgi.url_scheme": "http", "SERVER_PROTOCOL": "HTTP/1.1",
+               "HTTP_TRACEPARENT": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+               "HTTP_BAGGAGE": "loadctl.name=GET%20%2Fapi%2Fproducts%2F%7Bid%7D,k6.name=GET%20%2Fapi%2Fproducts%2F%7Bid%7D"}
+    apps = {"off": make(False), "on": make(True)}
+
+    def batch(app, n=3000):
+        t0 = time.thread_time_ns()
+        for _ in range(n):
+            env = dict(environ)
+            env["wsgi.input"] = None
+            body = app(env, lambda status, headers: None)
+            for _ in body:
+                pass
+            body.close()
+        return (time.thread_time_ns() - t0) / n / 1e3
+
+    per = {"off": [], "on": []}
+    for i in range(7):
+        for m in ("off", "on") if i % 2 == 0 else ("on", "off"):
+            per[m].append(batch(apps[m]))
+    print(json.dumps(per))
+
+
+def spread(xs):
+    return "%+.1f..%+.1f %%" % (min(xs), max(xs)) if xs else "-"
+
+
+def report(rounds_path, wrap_path, hz, n, secs, loadavg):
+    rows = load(rounds_path)
+    with open(wrap_path) as f:
+        w = json.load(f)
+
+    def pairs(closed, key):
+        """Per-round change on vs off (%), rounds paired in order, and the medians."""
+        off = [r for r in rows if r["mode"] == "off" and bool(r["rate"]) != closed]
+        on = [r for r in rows if r["mode"] == "on" and bool(r["rate"]) != closed]
+        d = [100 * (b[key] - a[key]) / a[key] for a, b in zip(off, on) if a[key] > 0]
+        return statistics.median(r[key] for r in off), statistics.median(r[key] for r in on), d
+
+    for r in rows:
+        r["cpu_us_req"] = 1e6 * r["worker_cpu_s"] / max(1, r["requests"])
+    rate_used = next((r["rate"] for r in rows if r["rate"]), 0)
+    print("pyshop (faults off, 1 gunicorn gthread worker, 8 threads), agent at %s Hz, CPU and wall profiles "
+          "pulled back to back; %s alternated rounds of %s s per phase; load average %s" % (hz, n, secs, loadavg))
+    print("%-34s %12s %12s %10s   %s" % ("", "off", "on", "median", "rounds (on vs off)"))
+    for label, closed, key, fmt in (("throughput (req/s)", True, "rps", "%.1f"),
+                                     ("worker CPU per request (us)", True, "cpu_us_req", "%.0f"),
+                                     ("p50 at %d req/s (ms)" % rate_used, False, "p50_ms", "%.2f"),
+                                     ("p99 at %d req/s (ms)" % rate_used, False, "p99_ms", "%.2f")):
+        a, b, d = pairs(closed, key)
+        print("%-34s %12s %12s %+9.1f%%   %s" % (label, fmt % a, fmt % b, statistics.median(d), spread(d)))
+    on = [r for r in rows if r["mode"] == "on" and "ticks" in r]
+    req = sum(r["requests"] for r in on)
+    sampler_s = sum(r["sampler_cpu_s"] for r in on)
+    encode_s = sum(r["encode_cpu_s"] for r in on)
+    ticks = sum(r["ticks"] for r in on)
+    run_s = len(on) * float(secs)
+    wrap_us = statistics.median(w["on"]) - statistics.median(w["off"])
+    off_cpu = statistics.median(r["cpu_us_req"] for r in rows if r["mode"] == "off" and not r["rate"])
+    own = 1e6 * (sampler_s + encode_s) / max(1, req) + wrap_us
+    print("the agent's own CPU: sampler %.1f us per tick (%d ticks; %.1f %% of a core), encoding %.1f %% of a core;"
+          % (1e6 * sampler_s / max(1, ticks), ticks, 100 * sampler_s / run_s, 100 * encode_s / run_s))
+    print("  per request: sampler + encoding %.1f us, WSGI wrapper %.1f us (in-process: %.1f vs %.1f us per call)"
+          % (1e6 * (sampler_s + encode_s) / max(1, req), wrap_us, statistics.median(w["on"]),
+             statistics.median(w["off"])))
+    print("  = %.1f us per request, %.1f %% of the agent-off worker's %.0f us of CPU per request" %
+          (own, 100 * own / off_cpu, off_cpu))
+
+
+if __name__ == "__main__":
+    cmd, args = sys.argv[1], sys.argv[2:]
+    {"round": round_line, "rate": rate, "wrap": wrap, "report": report}[cmd](*args)
