@@ -81,6 +81,7 @@ class Sampler:
         self.lock = threading.Lock()
         self.error = None  # why the sampler stopped, once it has
         self.stopping = threading.Event()
+        self.wanted = threading.Event()  # set while a collector runs (or to wake the thread to stop)
         self.thread = None
         self.codes = {}  # id(code object) -> (code object, (function name, file name, first line))
         self.last = {}  # thread ident -> [stacks.Walker, clock id, cpu_ns, CPU ns not yet sampled]
@@ -96,6 +97,7 @@ class Sampler:
 
     def stop(self):
         self.stopping.set()
+        self.wanted.set()
         if self.thread and self.thread is not threading.current_thread():
             self.thread.join(timeout=2)
 
@@ -106,6 +108,7 @@ class Sampler:
                 return None
             c = Collector(kind)
             self.collectors = self.collectors + [c]
+            self.wanted.set()
             return c
 
     def unsubscribe(self, collector):
@@ -114,29 +117,31 @@ class Sampler:
 
     def _run(self):
         context.AGENT_THREADS.add(threading.get_ident())
-        prev = time.monotonic_ns()
         cpu0 = time.thread_time_ns()
-        deadline = prev
         try:
-            while True:
-                deadline += self.period_ns  # ticks keep to the clock: a late wake-up shortens the next wait
-                now = time.monotonic_ns()
-                if deadline < now - self.period_ns:
-                    deadline = now  # far behind (GIL held long, machine busy): no burst to catch up
-                if self.stopping.wait(max(0, deadline - now) / 1e9):
-                    break
-                now = time.monotonic_ns()
-                collectors = self.collectors
-                if collectors:
-                    t0 = time.thread_time_ns()
-                    self.tick(collectors, now - prev)  # a late tick (GIL held long) carries the time it missed
-                    t1 = time.thread_time_ns()
-                    self.ticks_total += 1
-                    self.tick_cpu_ns += t1 - t0
-                    self.cpu_ns = t1 - cpu0
-                else:
-                    self.last.clear()
-                prev = now
+            while not self.stopping.is_set():
+                self.wanted.wait()  # no collector: asleep until subscribe() (or stop()) sets it
+                self.last.clear()
+                prev = deadline = time.monotonic_ns()
+                while self.collectors and not self.stopping.is_set():
+                    deadline += self.period_ns  # ticks keep to the clock: a late wake-up shortens the next wait
+                    now = time.monotonic_ns()
+                    if deadline < now - self.period_ns:
+                        deadline = now  # far behind (GIL held long, machine busy): no burst to catch up
+                    time.sleep(max(0, deadline - now) / 1e9)  # cheaper than an Event's timed wait
+                    now = time.monotonic_ns()
+                    collectors = self.collectors
+                    if collectors:
+                        t0 = time.thread_time_ns()
+                        self.tick(collectors, now - prev)  # a late tick (GIL held long) carries the time it missed
+                        t1 = time.thread_time_ns()
+                        self.ticks_total += 1
+                        self.tick_cpu_ns += t1 - t0
+                        self.cpu_ns = t1 - cpu0
+                    prev = now
+                with self.lock:
+                    if not self.collectors:
+                        self.wanted.clear()
         except Exception as e:  # never take the app down: log once, stop sampling
             self.error = "%s: %s" % (type(e).__name__, e)
             LOG.warning("loadctl_agent: sampler stopped: %s", self.error)
