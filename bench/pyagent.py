@@ -84,7 +84,7 @@ def wrap():
         return (time.thread_time_ns() - t0) / n / 1e3
 
     per = {"off": [], "on": []}
-    for i in range(7):
+    for i in range(9):
         for m in ("off", "on") if i % 2 == 0 else ("on", "off"):
             per[m].append(batch(apps[m]))
     print(json.dumps(per))
@@ -119,21 +119,23 @@ def report(rounds_path, wrap_path, hz, n, secs, loadavg):
         a, b, d = pairs(closed, key)
         print("%-34s %12s %12s %+9.1f%%   %s" % (label, fmt % a, fmt % b, statistics.median(d), spread(d)))
     on = [r for r in rows if r["mode"] == "on" and "ticks" in r]
-    req = sum(r["requests"] for r in on)
-    sampler_s = sum(r["sampler_cpu_s"] for r in on)
-    encode_s = sum(r["encode_cpu_s"] for r in on)
     ticks = sum(r["ticks"] for r in on)
-    run_s = len(on) * float(secs)
-    wrap_us = statistics.median(w["on"]) - statistics.median(w["off"])
+    tick_us = 1e6 * sum(r["sampler_cpu_s"] for r in on) / max(1, ticks)
+    stacks_us = 1e6 * sum(r["stacks_cpu_s"] for r in on) / max(1, ticks)
+    encode_us = 1e6 * sum(r["encode_cpu_s"] for r in on) / max(1, ticks)
+    per_s = (tick_us + encode_us) * float(hz)  # the agent's CPU (us) per second of sampling
+    rps_on = statistics.median(r["rps"] for r in on if not r["rate"])
+    wrap_d = statistics.median(b - a for a, b in zip(w["off"], w["on"]))
     off_cpu = statistics.median(r["cpu_us_req"] for r in rows if r["mode"] == "off" and not r["rate"])
-    own = 1e6 * (sampler_s + encode_s) / max(1, req) + wrap_us
-    print("the agent's own CPU: sampler %.1f us per tick (%d ticks; %.1f %% of a core), encoding %.1f %% of a core;"
-          % (1e6 * sampler_s / max(1, ticks), ticks, 100 * sampler_s / run_s, 100 * encode_s / run_s))
-    print("  per request: sampler + encoding %.1f us, WSGI wrapper %.1f us (in-process: %.1f vs %.1f us per call)"
-          % (1e6 * (sampler_s + encode_s) / max(1, req), wrap_us, statistics.median(w["on"]),
-             statistics.median(w["off"])))
-    print("  = %.1f us per request, %.1f %% of the agent-off worker's %.0f us of CPU per request" %
-          (own, 100 * own / off_cpu, off_cpu))
+    own = per_s / rps_on + wrap_d
+    print("the agent's own CPU while profiles are pulled (%d ticks): %.0f us per tick (%.0f reading stacks) + "
+          "%.0f us encoding per tick = %.1f %% of a core at %s Hz" % (ticks, tick_us, stacks_us, encode_us,
+                                                                     per_s / 1e4, hz))
+    print("  per request at %.0f req/s: %.1f us, plus the WSGI wrapper's %.1f us (in-process, median of %d "
+          "paired batches: %.1f vs %.1f us per call)" % (rps_on, per_s / rps_on, wrap_d, len(w["on"]),
+                                                        statistics.median(w["on"]), statistics.median(w["off"])))
+    print("  = %.1f us per request: %.1f %% of the agent-off worker's %.0f us of CPU per request (a GIL-bound "
+          "worker's throughput falls by about that share)" % (own, 100 * own / off_cpu, off_cpu))
 
 
 if __name__ == "__main__":

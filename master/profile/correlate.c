@@ -493,7 +493,28 @@ static int cmp_score(const void *x, const void *y) {
                 json_string_value(json_object_get(b, "function")));
 }
 
-/* Sort raw strongest first; a function already named by a stronger finding is not named again. */
+/* Does finding f name function fn, or hold it on its path (fn calls or is called by what f names)? */
+static int covers(const json_t *f, const char *fn) {
+  size_t i;
+  json_t *v;
+  if (strcmp(json_string_value(json_object_get(f, "function")), fn) == 0) return 1;
+  json_array_foreach(json_object_get(f, "path"), i, v) if (strcmp(json_string_value(v), fn) == 0) return 1;
+  return 0;
+}
+
+/* Is g the same time as a stronger finding f already kept: the same request, and either names the other's
+ * function or has it on its path (a CPU finding and a wall-clock one of one fault, in a caller and its
+ * callee)? */
+static int same_time(const json_t *f, const json_t *g) {
+  const char *rf = json_string_value(json_object_get(f, "request")),
+             *rg = json_string_value(json_object_get(g, "request"));
+  if (!rf || !rg || strcmp(rf, rg) != 0) return 0;
+  return covers(f, json_string_value(json_object_get(g, "function"))) ||
+         covers(g, json_string_value(json_object_get(f, "function")));
+}
+
+/* Sort raw strongest first; a function already named by a stronger finding is not named again, nor the
+ * same time of the same request (same_time). */
 static json_t *rank(json_t *raw) {
   size_t n = json_array_size(raw);
   json_t **v = calloc(n ? n : 1, sizeof *v), *out = json_array(), *named = json_object();
@@ -507,7 +528,11 @@ static json_t *rank(json_t *raw) {
   qsort(v, n, sizeof *v, cmp_score);
   for (size_t i = 0; i < n; i++) {
     const char *fn = json_string_value(json_object_get(v[i], "function"));
-    if (json_object_get(named, fn)) continue;
+    size_t k;
+    json_t *kept;
+    int dup = json_object_get(named, fn) != NULL;
+    json_array_foreach(out, k, kept) dup |= same_time(kept, v[i]);
+    if (dup) continue;
     json_object_set_new(named, fn, json_true());
     json_array_append(out, v[i]);
   }
