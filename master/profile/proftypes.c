@@ -13,6 +13,7 @@ static const struct {
   const char *type, *label;
 } types[] = {
     {"goroutine", "goroutines (wall: where goroutines were, summed over the windows)"},
+    {"wall", "wall clock (Python agent: where threads were, on or off CPU)"},
     {"heap", "heap in use (growth over the run's windows)"},
     {"allocs", "allocations (over the run's windows)"},
     {"mutex", "mutex contention delay"},

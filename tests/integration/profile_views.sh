@@ -10,8 +10,8 @@
 #   - in headless Chromium every type of the selector draws a sunburst, file:line cells and the Lines view
 #     (the goroutine windows, re-encoded by loadctl per function, say they have no line numbers) and the
 #     heap chart is drawn; screenshots go to $PROFILE_SHOTS when set.
-# Python: a wsgiref app wrapped by loadctl_agent, burning CPU in burn(): the cpu line view names burn's
-# loop lines in app.py (the agent's profiles carry lines).
+# Python: a wsgiref app wrapped by loadctl_agent, burning CPU in burn(): the cpu line view and the wall type's
+# (in the selector too) name burn's loop lines in app.py (the agent's profiles carry lines).
 # Needs go, python3, node + playwright-core (npm) and chromium; else skips (77) saying which.
 set -euo pipefail
 : "${LOADCTL:?}" "${LOADCTL_SRC:?}" "${LOADCTL_BUILD:?}"
@@ -148,7 +148,8 @@ read -r _ ap pp < <(grep '^PORTS' "$WORK/py.out") || fail "the Python app did no
 cat >"$WORK/py.lua" <<LUA
 options = {
   target = "http://127.0.0.1:$ap", users = 2, duration = "6s",
-  profile = { { source = "pprof", url = "http://127.0.0.1:$pp/debug/pprof/profile", window = "2s" } },
+  profile = { { source = "pprof", url = "http://127.0.0.1:$pp/debug/pprof/profile", window = "2s" },
+              { source = "pprof", type = "wall", url = "http://127.0.0.1:$pp/debug/pprof/wall", window = "2s" } },
 }
 task(1, function(vu) http.get("/", { name = "GET /" }) end)
 LUA
@@ -162,4 +163,8 @@ jq -c '.lines.lines[:3][] | {f, file, line, flat}' "$WORK/py-data.json"
 n=$(jq --argjson a "$loop" '[.lines.lines[] | select((.f | endswith("burn")) and (.file | endswith("app.py"))
   and .line >= $a and .line <= $a + 1)] | length' "$WORK/py-data.json")
 [ "$n" -ge 1 ] || fail "no hot line of burn() at app.py:$loop..$((loop + 1))"
+wall=$(jq -r '.types.wall.lines.functions | to_entries[] | select(.key | endswith("burn")) | "\(.value.file):\(.value.line)"' "$WORK/py-data.json")
+echo "wall: burn() at $wall"
+[[ "$wall" == */app.py:* ]] && [ "${wall##*:}" -ge "$loop" ] && [ "${wall##*:}" -le $((loop + 1)) ] ||
+  fail "the wall type's lines do not name burn()'s loop: $wall"
 echo "ok: heap series rises, GC share, live timeline, lines (Go heap/cpu, Python cpu), sunburst in every type"
