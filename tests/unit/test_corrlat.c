@@ -1,0 +1,178 @@
+/* test_corrlat.c - when a request name's latency stands out (corrlat: per interval as well as over the run;
+ * tail against body), and the two contrasts that depend on it or on request counts, end to end through
+ * correlate_findings: the per-request rates when the shares do not pass, and an endpoint slow in its body
+ * named by what all of its samples run. Synthetic intervals and stacks with known answers. */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "master/profile/correlate.h"
+#include "master/profile/corrlat.h"
+
+/* One interval line. */
+static json_t *line(int64_t t, const char *name, int64_t count, double p50, double p99) {
+  return json_pack("{s:I,s:s,s:I,s:f,s:f,s:f}", "t", (json_int_t)t, "name", name, "count", (json_int_t)count,
+                   "p50_ms", p50, "p99_ms", p99, "mean_ms", p50);
+}
+
+/* Seven steady seconds where orders' p99 is 3x products' (p50 half), then three overloaded ones where both
+ * take a second, with ten times the requests: the run's means are the overload's, the median second is not.
+ */
+START_TEST(per_interval_tail) {
+  json_t *iv = json_array();
+  for (int64_t t = 0; t < 10; t++) {
+    int over = t >= 7;
+    json_array_append_new(iv,
+                          line(t * 1000, "POST /orders", over ? 100 : 10, over ? 500 : 1, over ? 1000 : 30));
+    json_array_append_new(iv,
+                          line(t * 1000, "GET /products", over ? 100 : 10, over ? 500 : 2, over ? 1000 : 10));
+  }
+  corrlat_standing st = corrlat_stand(iv, "POST /orders");
+  ck_assert(st.p99[0] < 1.1); /* the means alone would miss it */
+  ck_assert_double_eq_tol(st.p99[1], 3.0, 1e-9);
+  ck_assert_double_eq_tol(st.p50[1], 0.5, 1e-9);
+  ck_assert_uint_eq(st.n, 10);
+  char why[160];
+  ck_assert_int_eq(corrlat_stands_out(&st, why, sizeof why), CORRLAT_TAIL);
+  ck_assert_ptr_nonnull(strstr(why, "p99 is 3.0x the other requests' (the median interval)"));
+  ck_assert_int_eq((int)corrlat_requests(iv, "POST /orders"), 370);
+  ck_assert_int_eq((int)corrlat_requests(iv, NULL), 740);
+  json_decref(iv);
+}
+END_TEST
+
+/* products twice as slow as orders in p50 and p99 alike: heavier by design, not a tail; ten times in p50
+ * (p99 four times): its body. */
+START_TEST(design_tail_body) {
+  json_t *iv = json_array();
+  for (int64_t t = 0; t < 5; t++) {
+    json_array_append_new(iv, line(t * 1000, "GET /products", 50, 4, 40));
+    json_array_append_new(iv, line(t * 1000, "POST /orders", 50, 2, 20));
+  }
+  char why[160];
+  corrlat_standing st = corrlat_stand(iv, "GET /products");
+  ck_assert_double_eq_tol(st.p99[1], 2.0, 1e-9);
+  ck_assert_int_eq(corrlat_stands_out(&st, why, sizeof why), 0);
+  json_decref(iv);
+  iv = json_array();
+  for (int64_t t = 0; t < 5; t++) {
+    json_array_append_new(iv, line(t * 1000, "GET /report", 50, 20, 80));
+    json_array_append_new(iv, line(t * 1000, "GET /items", 50, 2, 20));
+  }
+  st = corrlat_stand(iv, "GET /report");
+  ck_assert_int_eq(corrlat_stands_out(&st, why, sizeof why), CORRLAT_BODY);
+  ck_assert_ptr_nonnull(strstr(why, "p50 is 10.0x"));
+  json_decref(iv);
+}
+END_TEST
+
+/* A sample of v, frames root first separated by ';', labelled name and (when tid) trace_id. */
+static void add(pprof_profile *p, const char *frames, int64_t v, const char *name, const char *tid) {
+  uint32_t st[16];
+  size_t n = 0;
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", frames);
+  for (char *t = buf, *e; t; t = e) {
+    e = strchr(t, ';');
+    if (e) *e++ = '\0';
+    st[n++] = (uint32_t)pprof_function_intern(p, t, NULL);
+  }
+  for (size_t i = 0; i < n / 2; i++) {
+    uint32_t x = st[i];
+    st[i] = st[n - 1 - i];
+    st[n - 1 - i] = x;
+  }
+  pprof_label lb[2] = {{(uint32_t)pprof_intern(p, "loadctl.name"), (uint32_t)pprof_intern(p, name), 0, 0}};
+  if (tid) lb[1] = (pprof_label){(uint32_t)pprof_intern(p, "trace_id"), (uint32_t)pprof_intern(p, tid), 0, 0};
+  int64_t vals[1] = {v};
+  ck_assert_int_eq(pprof_add_sample(p, st, n, vals, lb, tid ? 2 : 1), 0);
+}
+
+static json_t *findings(pprof_profile *p, json_t *iv, json_t *ex) {
+  correlate_window w = {0, 60000, "cpu", p};
+  correlate_input in = {&w, 1, iv, ex};
+  json_t *out = NULL;
+  ck_assert_int_eq(correlate_findings(&in, &out), 0);
+  return out;
+}
+
+/* 10 slow requests spend all 100 of their samples in fraud (its time in mix, which price shares); 17 slow
+ * requests the exemplars did not list sit among the typical and carry 85 of its 100 samples. Shares: 100 % vs
+ * 85 %, under 1.25x; per request: 10 vs 0.17 samples, so fraud is named on the rates. */
+START_TEST(rates_when_shares_fail) {
+  pprof_profile *p = pprof_create("samples", "count");
+  json_t *slow = json_array(), *typ = json_array();
+  char tid[16];
+  for (int i = 0; i < 42; i++) {
+    snprintf(tid, sizeof tid, "t%02d", i);
+    if (i < 10) {
+      add(p, "main;handle;fraud;mix", 10, "POST /o", tid);
+      json_array_append_new(slow,
+                            json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 300.0));
+    } else if (i < 27) {
+      add(p, "main;handle;fraud;mix", 5, "POST /o", tid);
+    } else {
+      add(p, "main;handle;price;mix", 1, "POST /o", tid);
+      json_array_append_new(typ,
+                            json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 5.0));
+    }
+  }
+  json_t *ex =
+      json_pack("[{s:I,s:s,s:o,s:o}]", "t", (json_int_t)0, "name", "POST /o", "slow", slow, "typical", typ);
+  json_t *iv = json_array();
+  json_array_append_new(iv, line(0, "POST /o", 500, 5, 300));
+  json_t *fs = findings(p, iv, ex), *f = json_array_get(fs, 0);
+  ck_assert_uint_eq(json_array_size(fs), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "tail");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "fraud");
+  ck_assert_double_eq_tol(json_number_value(json_object_get(f, "baseline_share")), 0.85, 1e-9);
+  const char *ev = json_string_value(json_object_get(f, "evidence"));
+  ck_assert_ptr_nonnull(strstr(ev, "10.00 samples in it per slow request vs 0.17 per typical request"));
+  ck_assert_ptr_nonnull(strstr(ev, "conditional binomial test of the rates"));
+  json_decref(fs);
+  json_decref(ex);
+  json_decref(iv);
+  pprof_free(p);
+}
+END_TEST
+
+/* Every report request is slow (p50 25x items'): render runs in all of its samples, 70 % of them in
+ * newRecord below it; items is too fast to be sampled more than 4 times. Named: render, on the rates. */
+START_TEST(body_names_the_chain) {
+  pprof_profile *p = pprof_create("samples", "count");
+  add(p, "main;mw;report;render;newRecord", 70, "GET /report", NULL);
+  add(p, "main;mw;report;render", 30, "GET /report", NULL);
+  add(p, "main;mw;items;newRecord", 4, "GET /items", NULL);
+  json_t *iv = json_array();
+  for (int64_t t = 0; t < 5; t++) {
+    json_array_append_new(iv, line(t * 1000, "GET /report", 20, 50, 100));
+    json_array_append_new(iv, line(t * 1000, "GET /items", 200, 2, 20));
+  }
+  json_t *fs = findings(p, iv, NULL), *f = json_array_get(fs, 0);
+  ck_assert_uint_eq(json_array_size(fs), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "endpoint");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "render");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "request")), "GET /report");
+  ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(f, "evidence")), "p50 is 25.0x"));
+  json_decref(fs);
+  json_decref(iv);
+  pprof_free(p);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("corrlat");
+  TCase *tc = tcase_create("corrlat");
+  tcase_add_test(tc, per_interval_tail);
+  tcase_add_test(tc, design_tail_body);
+  tcase_add_test(tc, rates_when_shares_fail);
+  tcase_add_test(tc, body_names_the_chain);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
