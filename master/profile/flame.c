@@ -347,6 +347,9 @@ int flame_compare_data(const char *base_dir, const char *cur_dir, json_t **out) 
   *out = NULL;
   if (export_merge_run(base_dir, "cpu", &a) == 0 && export_merge_run(cur_dir, "cpu", &b) == 0 &&
       a->nsample_types && b->nsample_types && (rc = flame_data(b, b, a, out)) == 0 && *out) {
+    json_t *lines = NULL;
+    if (proflines_run(cur_dir, "cpu", json_object_get(*out, "top"), &lines) == 0)
+      json_object_set_new(*out, "lines", lines);
     json_object_set_new(*out, "diff_title", json_string("run B against run A"));
     json_object_set_new(*out, "diff_note",
                         json_string("width = run B's samples; red = larger share of the "

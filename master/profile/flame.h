@@ -34,8 +34,8 @@ int flame_data(const pprof_profile *p, const pprof_profile *slow, const pprof_pr
  * the run has no cpu profile. 0 or -ENOMEM. */
 int flame_run_data(const char *run_dir, json_t **out);
 
-/* For compare.html: flame_data of run cur_dir's merged CPU profile, its differential graph against
- * base_dir's ("diff_title"/"diff_note" say so). *out NULL (and 0) when either run has no CPU profile.
+/* For compare.html: flame_data of run cur_dir's merged CPU profile (with its "lines"), its differential graph
+ * against base_dir's ("diff_title"/"diff_note" say so). *out NULL (and 0) when either run has no CPU profile.
  * 0 or -ENOMEM. */
 int flame_compare_data(const char *base_dir, const char *cur_dir, json_t **out);
 
