@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # profile_views.sh - the report's line-level, sunburst and memory/GC views on real targets.
 # Go: faultsvc --variant control --leak-kb 64 (each GET /api/products keeps 64 KiB in main.rememberPage)
-# for 10 s with cpu, heap, allocs, mutex, block and goroutine windows and a live page (--web):
-#   - while the run goes, the live page's /api/timeline has heap points;
+# for 14 s with cpu, heap, allocs, mutex, block and goroutine windows and a live page (--web):
+#   - while the run goes, the live page's /api/timeline has heap points and the page draws its heap chart;
 #   - summary.json's heap series (profile_timeline) rises by megabytes; a GC-share series in [0, 1] with each
 #     window's p99; at least the 64 KiB kept per request allocated per request;
 #   - the heap type's line view names main.rememberPage at leak.go's line of its make(); the cpu type's
@@ -44,7 +44,7 @@ for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://$admin/debug/pprof/" 2>
 pp=http://$admin/debug/pprof
 cat >"$WORK/go.lua" <<LUA
 options = {
-  target = "http://$app", rate = 40, max_vus = 20, duration = "10s",
+  target = "http://$app", rate = 40, max_vus = 20, duration = "14s",
   profile = {
     { source = "pprof", url = "$pp/profile", window = "1s" },
     { source = "pprof", type = "heap", url = "$pp/heap", window = "1s" },
@@ -67,12 +67,18 @@ curl -fsS "${URL%/}/api/timeline" >"$WORK/live.json" || fail "GET /api/timeline"
 live=$(jq '.heap.t | length' "$WORK/live.json")
 echo "live /api/timeline after 6 s: $live heap points, $(jq '.gc.t | length' "$WORK/live.json") gc points"
 [ "$live" -ge 2 ] || fail "the live page's timeline has $live heap points after 6 s"
+mkdir -p "$WORK/shots"
+NODE_PATH="$NPM_DIR/node_modules" timeout 60 node "$LOADCTL_SRC/tests/integration/web/profile_views.js" --live \
+  "$URL" "$WORK/shots" >"$WORK/live.out" 2>"$WORK/live.log" || fail "live page: $(tail -5 "$WORK/live.log")"
+cat "$WORK/live.out"
+grep -q '^live_heap_paths [1-9]' "$WORK/live.out" || fail "the live page does not draw the heap chart"
+grep -q '^errors \[\]' "$WORK/live.out" || fail "live page errors"
 rc=0
 wait "$LP" || rc=$?
 [ "$rc" -eq 0 ] || [ "$rc" -eq 99 ] || fail "loadctl start exited $rc: $(tail -5 "$WORK/go.out")"
 S=$WORK/go/summary.json
 echo "heap growth $(jq '.profile_timeline.heap.bytes[-1]' "$S") B over $(jq '.profile_timeline.heap.bytes|length' "$S") windows; gc shares $(jq -c '[.profile_timeline.gc.share[] * 100 | floor]' "$S") %"
-[ "$(jq '.profile_timeline.heap.bytes[-1] >= 4*1048576' "$S")" = true ] || fail "heap series grew under 4 MiB (~400 requests x 64 KiB kept)"
+[ "$(jq '.profile_timeline.heap.bytes[-1] >= 4*1048576' "$S")" = true ] || fail "heap series grew under 4 MiB (~560 requests x 64 KiB kept)"
 [ "$(jq '[.profile_timeline.gc.share[] | select(. >= 0 and . <= 1)] | length >= 5' "$S")" = true ] || fail "GC share series"
 echo "allocated per request: $(jq '.profile_timeline.alloc.run_bytes_per_req' "$S") B; gc windows with a p99: $(jq '[.profile_timeline.gc.p99_ms[] | select(. != null)] | length' "$S")"
 [ "$(jq '.profile_timeline.alloc.run_bytes_per_req >= 65536' "$S")" = true ] || fail "under 64 KiB allocated per request (each keeps 64 KiB)"

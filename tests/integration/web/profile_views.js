@@ -9,7 +9,21 @@ const os = require('os');
 const path = require('path');
 const {chromium} = require('playwright-core');
 
-const [url, shots] = process.argv.slice(2);
+// With --live URL: the running master's live page instead: waits for its memory section (/api/timeline)
+// and prints "live_timeline N" (heap points shown) and "live_heap_paths N".
+const live = process.argv[2] === '--live';
+const [url, shots] = process.argv.slice(live ? 3 : 2);
+
+async function livePage(page) {
+  await page.goto(url);
+  await page.waitForFunction(() => Number(document.documentElement.getAttribute('data-timeline') || 0) >= 2,
+    null, {timeout: 30000});
+  console.log(`live_timeline ${await page.getAttribute('html', 'data-timeline')}`);
+  const heap = await page.$$eval('#memory:not([hidden]) svg[data-kind="heap"] path.line',
+    (ps) => ps.filter((p) => p.getAttribute('d').length > 20).length);
+  console.log(`live_heap_paths ${heap}`);
+  if (shots) await (await page.$('#memory')).screenshot({path: path.join(shots, 'live-memory.png')});
+}
 
 (async () => {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'loadctl-chromium-'));
@@ -22,6 +36,11 @@ const [url, shots] = process.argv.slice(2);
   try {
     const page = await browser.newPage();
     page.on('pageerror', (e) => errors.push(String(e)));
+    if (live) {
+      await livePage(page);
+      console.log(`errors ${JSON.stringify(errors)}`);
+      return;
+    }
     await page.goto(url);
     await page.waitForSelector('html[data-profile="ok"]', {timeout: 30000});
     const types = await page.$$eval('#lc-type option', (os) => os.map((o) => o.value));
