@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "common/clock.h"
@@ -225,8 +226,28 @@ void hist_add(hist *dst, const hist *src) {
   }
 }
 
+/* Spans of counts at least this long are zeroed by giving their whole pages back (MADV_DONTNEED on the
+ * private mapping reads as zeros) instead of writing zeros into them: a memset keeps every page of the
+ * span resident, so a pooled histogram that once held a wide span (fast requests and 2 s timeouts, a
+ * coordinated-omission back-fill) stayed that big, and the pool's resident size crept up over a long run. */
+#define HIST_RELEASE_BYTES (4 * 4096)
+
+static void zero_counts(hist *h) {
+  static long page;
+  char *from = (char *)(h->counts + h->lo), *to = (char *)(h->counts + h->hi);
+  if (!page) page = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096;
+  char *a = (char *)(((uintptr_t)from + (uintptr_t)page - 1) & ~((uintptr_t)page - 1));
+  char *b = (char *)((uintptr_t)to & ~((uintptr_t)page - 1));
+  if (b - a >= HIST_RELEASE_BYTES && madvise(a, (size_t)(b - a), MADV_DONTNEED) == 0) {
+    memset(from, 0, (size_t)(a - from));
+    memset(b, 0, (size_t)(to - b));
+    return;
+  }
+  memset(from, 0, (size_t)(to - from));
+}
+
 void hist_reset(hist *h) {
-  if (h->lo < h->hi) memset(h->counts + h->lo, 0, (size_t)(h->hi - h->lo) * sizeof h->counts[0]);
+  if (h->lo < h->hi) zero_counts(h);
   h->total = 0;
   h->lo = COUNTS_LEN;
   h->hi = 0;
