@@ -327,6 +327,12 @@ static h2sess *session_new(h2origin *o, int slot) {
   return s;
 }
 
+int h2sess_preopen(h2origin *o) {
+  for (int i = 0; i < o->h->opt.connections; i++)
+    if (!o->slots[i] && !session_new(o, i)) return -EIO;
+  return 0;
+}
+
 static uint32_t stream_limit(h2sess *s) {
   return nghttp2_session_get_remote_settings(s->ng, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
 }

@@ -98,6 +98,9 @@ void h2sess_set_callbacks(nghttp2_session_callbacks *cbs);
  * origin (opening one in an empty slot first), as a stream at once or waiting in that session's queue;
  * or finish it when none can be had. */
 void h2sess_pick(http_h2_conn *c);
+/* Open a session in each of o's empty slots (http_h2_preconnect): 0, or -EIO when one could not be
+ * started (out of memory, or its connect or name lookup failed at once). */
+int h2sess_preopen(h2origin *o);
 /* Send what nghttp2 has queued on s. */
 void h2sess_flush(h2sess *s);
 /* The connection is gone: its streams fail with kind and msg (or are resent once when never answered on a

@@ -225,13 +225,15 @@ static int copy_request(http_conn *conn, const http_request *req) {
   return 0;
 }
 
+/* The thread's h2 backend, created on first use. 0 or -errno. */
+static int h2_backend(http_client *c) {
+  http_h2_options o = {.connections = c->opt.h2_connections, .tls = c->tls};
+  return c->h2 ? 0 : http_h2_create(c->loop, &o, &c->h2);
+}
+
 static int send_h2(http_conn *conn, const http_request *req) {
   http_client *c = conn->c;
-  int rc = 0, forced = c->opt.backend == HTTP_H2;
-  if (!c->h2) {
-    http_h2_options o = {.connections = c->opt.h2_connections, .tls = c->tls};
-    rc = http_h2_create(c->loop, &o, &c->h2);
-  }
+  int rc = h2_backend(c), forced = c->opt.backend == HTTP_H2;
   if (rc == 0 && !conn->h2) rc = http_h2_conn_create(c->h2, &conn->h2);
   if (rc == 0 && !forced && is_https(req->url)) rc = copy_request(conn, req);
   return rc < 0 ? rc : http_h2_conn_send(conn->h2, req, forced, on_done_h2, conn);
@@ -253,8 +255,11 @@ static int send_h1(http_conn *conn, const http_request *req) {
 int http_conn_preconnect(http_conn *conn, const char *url) {
   http_request probe = {.method = "GET", .url = url};
   if (!conn || !url || conn->busy) return -EINVAL;
-  if (pick(conn->c, &probe) != HTTP_H1) return -ENOTSUP;
-  int rc = conn->h1 ? 0 : http_h1_conn_create(conn->c->h1, &conn->h1);
+  int backend = pick(conn->c, &probe), rc;
+  if (backend == HTTP_H2) /* the origin's shared connections, not one of the VU's own */
+    return (rc = h2_backend(conn->c)) < 0 ? rc : http_h2_preconnect(conn->c->h2, url);
+  if (backend != HTTP_H1) return -ENOTSUP;
+  rc = conn->h1 ? 0 : http_h1_conn_create(conn->c->h1, &conn->h1);
   return rc < 0 ? rc : http_h1_conn_preconnect(conn->h1, url);
 }
 

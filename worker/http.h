@@ -98,8 +98,9 @@ void http_conn_share_jar(http_conn *conn, const http_conn *owner);
  * the conn already has a request in flight). */
 int http_conn_send(http_conn *conn, const http_request *req, http_done_cb done, void *ud);
 
-/* Open conn's connection to url's host ahead of the first request when h1 would carry it (the open
- * model's pre-allocated VUs, so their first requests pay no connect). 0 when started, -ENOTSUP when the
+/* Open conn's connection to url's host ahead of the first request (the open model's pre-allocated VUs,
+ * so their first requests pay no connect): h1, the VU's own; h2, the h2_connections the thread's VUs
+ * share for that origin (opened once, by the first VU that asks). 0 when started, -ENOTSUP when the
  * request would go through curl (which connects on the first request), else -errno. */
 int http_conn_preconnect(http_conn *conn, const char *url);
 

@@ -170,6 +170,25 @@ int http_h2_origin_is_h1(http_h2 *h, const char *url) {
   return 0;
 }
 
+/* The origin of a URL parsed into u (created on first use, its prefix remembered); NULL on -ENOMEM. */
+static h2origin *origin_of(http_h2 *h, const h2req_url *u, const char *url) {
+  h2origin *o = origin_find(h, u->tls, u->host, u->host_len, u->port);
+  if (o && !o->prefix_len && u->prefix_len < sizeof o->prefix) {
+    memcpy(o->prefix, url, u->prefix_len);
+    o->prefix_len = u->prefix_len;
+  }
+  return o;
+}
+
+int http_h2_preconnect(http_h2 *h, const char *url) {
+  h2req_url u;
+  if (!url || h2req_parse_url(url, &u) < 0) return -EINVAL;
+  h2origin *o = origin_of(h, &u, url);
+  if (!o) return -ENOMEM;
+  if (o->is_h1 || (o->tls && !h->opt.tls)) return -ENOTSUP;
+  return h2sess_preopen(o);
+}
+
 /* Resolve req's origin (the conn's last one when the URL starts the same) and build the request. */
 static int prepare(http_h2_conn *c, const http_request *r) {
   h2req_url u;
@@ -177,12 +196,7 @@ static int prepare(http_h2_conn *c, const http_request *r) {
   if (rc < 0) return rc;
   h2origin *o = c->o;
   if (!o || o->prefix_len != u.prefix_len || strncasecmp(o->prefix, r->url, u.prefix_len) != 0) {
-    o = origin_find(c->h, u.tls, u.host, u.host_len, u.port);
-    if (!o) return -ENOMEM;
-    if (!o->prefix_len && u.prefix_len < sizeof o->prefix) {
-      memcpy(o->prefix, r->url, u.prefix_len);
-      o->prefix_len = u.prefix_len;
-    }
+    if (!(o = origin_of(c->h, &u, r->url))) return -ENOMEM;
     c->o = o;
     c->slot_hint = 0;
   }

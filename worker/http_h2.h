@@ -36,6 +36,11 @@ void http_h2_conn_release(http_h2_conn *c);
 /* Start req (strings copied). forced: the origin must speak h2 (no fallback; an https:// server that
  * does not pick h2 by ALPN fails the request as a protocol error). 0, -EBUSY (a request in flight),
  * -EINVAL (bad URL, method or header). Failures after return arrive as res->error (enum stats_err). */
+/* Open the h2_connections connections to url's origin ahead of the first request (the open model's
+ * pre-allocated VUs), so that no request waits for a connect or handshake. Idempotent: slots already
+ * holding a connection keep it. 0, -ENOTSUP when the origin is known to refuse h2 (h1 carries it) or
+ * https:// has no TLS context, -EINVAL for a URL h2 cannot take, -ENOMEM, -EIO. */
+int http_h2_preconnect(http_h2 *h, const char *url);
 int http_h2_conn_send(http_h2_conn *c, const http_request *req, int forced, http_h2_done_cb done, void *ud);
 
 /* 1 when url's https:// origin is known to answer without h2 (its requests go to HTTP/1.1 at once), else

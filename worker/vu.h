@@ -41,7 +41,7 @@ enum vu_state { VU_NEW = 0, VU_BUSY, VU_IDLE, VU_DONE };
 
 /* Create a VU with id on host; *out owned by the engine, released with vu_destroy. 0 or -errno. */
 int vu_create(vu_host *h, int64_t id, vu **out);
-/* Open the VU's connection to url's host before its first request (h1 only; see http_conn_preconnect).
+/* Open the VU's connection to url's host before its first request (h1 and h2; see http_conn_preconnect).
  * 0 or -errno; failing is harmless: the first request connects then. */
 int vu_preconnect(vu *v, const char *url);
 /* Run on_start then wait for the first iteration (on_idle decides). */

@@ -4,6 +4,8 @@
 # first request after a `Connection: close` pays connecting and tls_handshaking, the kept-alive ones pay
 # neither (p99 0), and the names on new connections match the connections the run opened. Two local
 # workers (phases merged on the master), and `loadctl report` rebuilds the same figures from the run dir.
+# Over h2, the open model's pre-allocated VUs open the thread's h2_connections before the start: no request
+# pays a connect or handshake (the closed model, which has no pre-connect, shows them).
 set -euo pipefail
 LOADCTL=${LOADCTL:?} BUILD=${LOADCTL_BUILD:?} SRC=${LOADCTL_SRC:?}
 source "$SRC/tests/integration/h2_lib.bash"
@@ -93,4 +95,29 @@ print("first requests", first, "connections opened", opened)
 sys.exit(0 if first <= opened <= first + 3 else 1)
 PY
 rebuilt "$WORK/tls"
+
+echo "== h2 open model: pre-allocated VUs open the thread's h2_connections before the start"
+for model in open closed; do
+  load='rate = 200, pre_allocated_vus = 20, max_vus = 50'
+  [ $model = closed ] && load='users = 20'
+  cat >"$WORK/h2.lua" <<LUA
+options = { target = "https://127.0.0.1:$H2_TLS_PORT", http = "h2", h2_connections = 3, insecure_tls = true,
+            duration = "2s", $load }
+task(1, function(vu) http.get("/hello", { name = "GET /hello" }) end)
+LUA
+  "$LOADCTL" start "$WORK/h2.lua" --threads 1 --out "$WORK/h2-$model" --quiet >"$WORK/h2.log" 2>&1 ||
+    { cat "$WORK/h2.log"; fail "h2 $model run failed"; }
+  python3 - "$WORK/h2-$model" "$model" <<'PY' || fail "h2 $model: pre-connect"
+import json, sys
+d, model = sys.argv[1], sys.argv[2]
+r = json.load(open(d + "/summary.json"))["requests"][0]
+t = r["timings"]
+opened = sum(json.loads(l).get("new_conns", 0) for l in open(d + "/intervals.jsonl"))
+handshake = t["tls_handshaking"]["max_ms"] + t["connecting"]["max_ms"]
+print(model, "requests", r["count"], "errors", r["errors"], "connections", opened, "connect+tls max ms", handshake)
+assert r["count"] > 100 and r["errors"] == 0 and opened == 3, (r["count"], r["errors"], opened)
+# open: every request found its connection ready; closed (no pre-connect): the first ones waited for it
+assert (handshake == 0) if model == "open" else (t["tls_handshaking"]["max_ms"] > 0), t
+PY
+done
 echo ok
