@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cmd.h"
+#include "common/clock.h"
 #include "common/rundir.h"
 #include "master/history.h"
 #include "master/report/live.h"
@@ -77,7 +78,7 @@ static void print_summary(const report *rep, thresholds *th, const char *dir) {
   if (live_create(stdout, false, color, 0, &lv) == 0) {
     live_set_thresholds(lv, th);
     live_set_findings(lv, report_findings(rep)); /* NULL (nothing listed) when the run had no profiles */
-    live_final(lv, report_cumulative(rep), (int64_t)(report_duration_s(rep) * 1e9));
+    live_final(lv, report_cumulative(rep), clock_s_to_ns(report_duration_s(rep)));
     live_destroy(lv);
   }
   printf("\nreport: %s/%s\n", dir, RUNDIR_HTML);

@@ -11,6 +11,7 @@
 
 #include "cli/cmd.h"
 #include "cli/scenario.h"
+#include "common/clock.h"
 #include "common/log.h"
 #include "common/transport.h"
 #include "master/master.h"
@@ -71,7 +72,7 @@ static void spawn_workers(void *ud) {
                                  .key = lw->key,
                                  .id = lw->ids[i],
                                  .threads = lw->threads_each,
-                                 .orphan_timeout_ns = 10000000000LL,
+                                 .orphan_timeout_ns = 10 * CLOCK_NS_PER_S,
                                  .allow_exec = lw->allow_exec,
                                  .once = 1,
                                  .cancel = &lw->cancel};
@@ -117,7 +118,7 @@ static int run_local(const char *path, scenario *sc, const scenario_flags *f, co
                        .listen = lw.url,
                        .key = lw.key,
                        .expect_workers = lw.n,
-                       .expect_timeout_ns = 10000000000LL,
+                       .expect_timeout_ns = 10 * CLOCK_NS_PER_S,
                        .out_dir = f->out,
                        .metrics_listen = f->metrics,
                        .junit_path = f->junit,

@@ -133,7 +133,8 @@ int scenario_load(const char *path, const scenario_overrides *ov, scenario *out,
       append(out, line);
     }
     if (ov->duration_ns > 0) {
-      snprintf(line, sizeof line, " options.duration = \"%lldms\";", (long long)(ov->duration_ns / 1000000));
+      snprintf(line, sizeof line, " options.duration = \"%lldms\";",
+               (long long)clock_ns_to_ms(ov->duration_ns));
       append(out, line);
     }
     append(out, " -- loadctl command-line overrides\n");

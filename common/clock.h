@@ -10,6 +10,7 @@
 #define CLOCK_NS_PER_S INT64_C(1000000000)
 #define CLOCK_MS_PER_S INT64_C(1000)
 #define CLOCK_US_PER_MS INT64_C(1000)
+#define CLOCK_US_PER_S INT64_C(1000000)
 
 /* Whole milliseconds in ns (truncated toward zero), and back. */
 static inline int64_t clock_ns_to_ms(int64_t ns) {
@@ -17,6 +18,36 @@ static inline int64_t clock_ns_to_ms(int64_t ns) {
 }
 static inline int64_t clock_ms_to_ns(int64_t ms) {
   return ms * CLOCK_NS_PER_MS;
+}
+/* Rounded up to whole milliseconds (for ns >= 0): a timer that must not fire before ns have passed. */
+static inline int64_t clock_ns_to_ms_ceil(int64_t ns) {
+  return (ns + CLOCK_NS_PER_MS - 1) / CLOCK_NS_PER_MS;
+}
+/* Whole microseconds in ns (truncated toward zero; what histograms record), and back. */
+static inline int64_t clock_ns_to_us(int64_t ns) {
+  return ns / CLOCK_NS_PER_US;
+}
+static inline int64_t clock_us_to_ns(int64_t us) {
+  return us * CLOCK_NS_PER_US;
+}
+/* Whole seconds in ns (truncated toward zero), e.g. the wall clock's Unix seconds. */
+static inline int64_t clock_ns_to_whole_s(int64_t ns) {
+  return ns / CLOCK_NS_PER_S;
+}
+/* Nanoseconds (a count or a sum of them) as (fractional) milliseconds: what scenarios and reports show. */
+static inline double clock_ns_to_ms_frac(double ns) {
+  return (double)ns / (double)CLOCK_NS_PER_MS;
+}
+/* Histogram microseconds as (fractional) seconds; (fractional) milliseconds as microseconds. */
+static inline double clock_us_to_s(double us) {
+  return us / (double)CLOCK_US_PER_S;
+}
+static inline double clock_ms_to_us(double ms) {
+  return ms * (double)CLOCK_US_PER_MS;
+}
+/* (Fractional) seconds as (fractional) milliseconds. */
+static inline double clock_s_to_ms(double s) {
+  return s * (double)CLOCK_MS_PER_S;
 }
 /* Histogram microseconds as (fractional) milliseconds; milliseconds as (fractional) seconds. */
 static inline double clock_us_to_ms(double us) {

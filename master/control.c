@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 
+#include "common/clock.h"
 #include "common/executor.h"
 
 /* Copy the stages that end at or before at_ns, and the one running at at_ns cut there. */
@@ -39,9 +40,10 @@ int control_override(const options_stage *st, size_t n, int64_t at_ns, double ta
   left = total - at_ns;
   if (ramp_per_s > 0) {
     double secs = fabs(target - now_target) / ramp_per_s;
-    ramp_ns = secs * 1e9 < (double)left ? (int64_t)llround(secs * 1e9) : left;
-    if (ramp_ns == left && secs * 1e9 > (double)left)
-      reached = now_target + (target > now_target ? 1 : -1) * ramp_per_s * (double)left / 1e9;
+    ramp_ns =
+        secs * (double)CLOCK_NS_PER_S < (double)left ? (int64_t)llround(secs * (double)CLOCK_NS_PER_S) : left;
+    if (ramp_ns == left && secs * (double)CLOCK_NS_PER_S > (double)left)
+      reached = now_target + (target > now_target ? 1 : -1) * ramp_per_s * clock_ns_to_s(left);
   }
   out[k++] = (options_stage){.duration_ns = ramp_ns, .target = reached};
   if (left - ramp_ns > 0) out[k++] = (options_stage){.duration_ns = left - ramp_ns, .target = reached};

@@ -484,8 +484,8 @@ static int web_scale(void *ud, double target, bool is_rate, char *why, size_t le
   LOG(LOG_INFO, "master: %s from the web page", label);
   results_note_change(
       m->res, json_pack("{s:I,s:f,s:s,s:f,s:s,s:s}", "at_ms", (json_int_t)clock_ns_to_ms(clock_wall_ns()),
-                        "elapsed_s", (double)at_ns / 1e9, "kind", "scale", is_rate ? "rate" : "users", target,
-                        "label", label, "source", "web"));
+                        "elapsed_s", clock_ns_to_s(at_ns), "kind", "scale", is_rate ? "rate" : "users",
+                        target, "label", label, "source", "web"));
   return 0;
 }
 
@@ -494,7 +494,7 @@ static int web_stop(void *ud, char *why, size_t len) {
   if (m->state != M_RUN) return snprintf(why, len, "no run is going (%s)", web_state(m)), -EBUSY;
   results_note_change(
       m->res, json_pack("{s:I,s:f,s:s,s:s,s:s}", "at_ms", (json_int_t)clock_ns_to_ms(clock_wall_ns()),
-                        "elapsed_s", (double)(clock_wall_ns() - m->start_wall_ns) / 1e9, "kind", "stop",
+                        "elapsed_s", clock_ns_to_s(clock_wall_ns() - m->start_wall_ns), "kind", "stop",
                         "label", "stop", "source", "web"));
   stop_all(m, "stopped from the web page");
   return 0;
@@ -610,7 +610,7 @@ static void on_heartbeat(uv_timer_t *t) {
     LOG(LOG_WARN,
         "master: its own loop stalled for %.1f s (paused or starved of CPU); workers are judged "
         "on the next heartbeat",
-        (double)(now - m->last_heartbeat_mono_ns) / 1e9);
+        clock_ns_to_s(now - m->last_heartbeat_mono_ns));
   m->last_heartbeat_mono_ns = now;
 
   msg_init(&x, MSG_HEARTBEAT);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/hist.h"
 
 #define REQUEST_MAX 8192
@@ -229,11 +230,12 @@ static void render_entry(FILE *f, const stats_entry *e, int part) {
     for (size_t q = 0; q < sizeof qs / sizeof qs[0]; q++) {
       fputs("loadctl_latency_seconds{name=\"", f);
       label(f, e->name);
-      fprintf(f, "\",quantile=\"%g\"} %.6f\n", qs[q], hist_pct_ms(e->latency, qs[q] * 100) / 1000.0);
+      fprintf(f, "\",quantile=\"%g\"} %.6f\n", qs[q], clock_ms_to_s(hist_pct_ms(e->latency, qs[q] * 100)));
     }
     fputs("loadctl_latency_seconds_sum{name=\"", f);
     label(f, e->name);
-    fprintf(f, "\"} %.6f\n", e->latency ? hist_mean(e->latency) * (double)hist_count(e->latency) / 1e6 : 0.0);
+    fprintf(f, "\"} %.6f\n",
+            e->latency ? clock_us_to_s(hist_mean(e->latency) * (double)hist_count(e->latency)) : 0.0);
     fputs("loadctl_latency_seconds_count{name=\"", f);
     label(f, e->name);
     fprintf(f, "\"} %" PRId64 "\n", e->latency ? hist_count(e->latency) : 0);

@@ -92,9 +92,10 @@ static json_t *workers_json(registry *reg) {
   json_t *arr = json_array();
   for (size_t i = 0; i < registry_count(reg); i++) {
     registry_worker *w = registry_at(reg, i);
-    json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:f,s:f,s:b}", "id", w->id, "hostname", w->hostname, "threads",
-                          w->threads, "cores", w->cores, "offset_ms", (double)w->offset_ns / 1e6, "rtt_ms",
-                          w->rtt_ns >= 0 ? (double)w->rtt_ns / 1e6 : -1.0, "live", w->live);
+    json_t *o =
+        json_pack("{s:s,s:s,s:i,s:i,s:f,s:f,s:b}", "id", w->id, "hostname", w->hostname, "threads",
+                  w->threads, "cores", w->cores, "offset_ms", clock_ns_to_ms_frac((double)w->offset_ns),
+                  "rtt_ms", w->rtt_ns >= 0 ? clock_ns_to_ms_frac((double)w->rtt_ns) : -1.0, "live", w->live);
     /* its engine threads' CPU while it ran load (% of their time; 100 = saturated) */
     json_object_set_new(
         o, "cpu_mean_pct",
@@ -138,7 +139,7 @@ void results_started(results *r, int64_t start_wall_ns, registry *reg, const cha
   r->start_wall_ns = start_wall_ns;
   r->reg = reg;
   start_profiles(r);
-  json_object_set_new(r->run_info, "start_ms", json_integer(start_wall_ns / 1000000));
+  json_object_set_new(r->run_info, "start_ms", json_integer(clock_ns_to_ms(start_wall_ns)));
   json_object_set_new(r->run_info, "workers", workers_json(reg));
   write_run(r, "running");
 }

@@ -112,7 +112,7 @@ static int read_limit(const char *text, threshold *t) {
       return 0;
     }
     if (clock_parse_duration(text, &ns) < 0) return -EINVAL;
-    t->limit = (double)ns / 1e6;
+    t->limit = clock_ns_to_ms_frac((double)ns);
     return 0;
   }
   if (t->metric == THRESHOLDS_ERR_RATE || t->metric == THRESHOLDS_CHECKS)
@@ -471,13 +471,13 @@ static double measure(const threshold *t, const stats_interval *cum, double dura
       v = hist_pct_ms(h, t->percentile);
       break;
     case THRESHOLDS_MAX:
-      v = (double)hist_max(h) / 1000.0;
+      v = clock_us_to_ms((double)hist_max(h));
       break;
     case THRESHOLDS_MIN:
-      v = (double)hist_min(h) / 1000.0;
+      v = clock_us_to_ms((double)hist_min(h));
       break;
     case THRESHOLDS_MEAN:
-      v = hist_count(h) ? hist_mean(h) / 1000.0 : 0;
+      v = hist_count(h) ? clock_us_to_ms(hist_mean(h)) : 0;
       break;
     case THRESHOLDS_RPS:
       v = duration_s > 0 ? (double)count / duration_s : 0;
@@ -519,7 +519,7 @@ static bool eval_some(thresholds *t, const stats_interval *cum, double duration_
   bool all_ok = true;
   for (size_t i = 0; t && i < t->n; i++) {
     threshold *th = &t->items[i];
-    if (only_abort && (!th->abort_on_fail || duration_s * 1e9 < (double)th->delay_abort_ns)) continue;
+    if (only_abort && (!th->abort_on_fail || duration_s < clock_ns_to_s(th->delay_abort_ns))) continue;
     th->value = measure(th, cum, duration_s);
     th->ok = compare(th->value, th->op, th->limit);
     th->evaluated = true;

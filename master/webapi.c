@@ -71,7 +71,8 @@ static json_t *point(const char *name, int64_t count, int64_t errors, const hist
 
   for (size_t k = 0; k < 4; k++)
     json_object_set_new(o, keys[k], count > 0 && h ? json_real(hist_pct_ms(h, pcts[k])) : json_null());
-  json_object_set_new(o, "max_ms", count > 0 && h ? json_real((double)hist_max(h) / 1000.0) : json_null());
+  json_object_set_new(o, "max_ms",
+                      count > 0 && h ? json_real(clock_us_to_ms((double)hist_max(h))) : json_null());
   return o;
 }
 
@@ -115,7 +116,7 @@ static json_t *failures_json(const stats_interval *cum) {
 
 static json_t *interval_json(const webapi *a, const stats_interval *iv, const stats_interval *cum,
                              int64_t elapsed_ns) {
-  double secs = iv->interval_ms > 0 ? (double)iv->interval_ms / 1000.0 : 1.0;
+  double secs = iv->interval_ms > 0 ? clock_ms_to_s((double)iv->interval_ms) : 1.0;
   int64_t count = 0, errors = 0;
   json_t *o, *names = json_array(), *all;
   hist *h = NULL;
@@ -133,12 +134,12 @@ static json_t *interval_json(const webapi *a, const stats_interval *iv, const st
   all = point("(all)", count, errors, h, secs);
   hist_destroy(h);
   o = json_pack("{s:s,s:s,s:f,s:I,s:I,s:I,s:f,s:I,s:I,s:f,s:f}", "state", a->cfg.ops->state(a->cfg.ud),
-                "model", a->cfg.model, "elapsed_s", (double)elapsed_ns / 1e9, "start_ms",
+                "model", a->cfg.model, "elapsed_s", clock_ns_to_s(elapsed_ns), "start_ms",
                 (json_int_t)iv->start_ms, "interval_ms", (json_int_t)iv->interval_ms, "users",
                 (json_int_t)iv->users, "rate", iv->rate, "dropped", (json_int_t)iv->dropped, "iterations",
                 (json_int_t)iv->iterations, "rps", (double)count / secs, "eps", (double)errors / secs);
   json_object_set_new(o, "all", all);
-  json_object_set_new(o, "totals", totals_json(cum, (double)elapsed_ns / 1e9, names));
+  json_object_set_new(o, "totals", totals_json(cum, clock_ns_to_s(elapsed_ns), names));
   json_object_set_new(o, "names", names);
   json_object_set_new(o, "failures", failures_json(cum));
   return o;
@@ -259,7 +260,7 @@ static int parse_duration(json_t *v, int64_t *out_ns, char *why, size_t len) {
   double secs = json_number_value(v);
   if (json_is_string(v) && clock_parse_duration(json_string_value(v), out_ns) == 0 && *out_ns > 0) return 0;
   if (json_is_number(v) && isfinite(secs) && secs > 0 && secs <= 86400.0 * 365) {
-    *out_ns = (int64_t)(secs * 1e9);
+    *out_ns = clock_s_to_ns(secs);
     return 0;
   }
   return snprintf(why, len, "\"duration\" must be a duration like \"30s\" or \"2m\", or seconds > 0"),
@@ -357,7 +358,7 @@ static void post_next(webapi *a, web_request *req) {
   else
     reply_json(req, 200,
                json_pack("{s:s,s:f,s:f}", "next", is_rate ? "rate" : "users", "target", target, "duration_s",
-                         (double)duration_ns / 1e9));
+                         clock_ns_to_s(duration_ns)));
 }
 
 static void post_stop(webapi *a, web_request *req) {

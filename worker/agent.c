@@ -18,8 +18,8 @@
 #include "worker/engine.h"
 
 #define TICK_MS 100
-#define HELLO_EVERY_NS 1000000000LL
-#define HEARTBEAT_EVERY_NS 1000000000LL
+#define HELLO_EVERY_NS CLOCK_NS_PER_S
+#define HEARTBEAT_EVERY_NS CLOCK_NS_PER_S
 #define QUIET_HOLD_NS 2000000000LL   /* master silent this long: hold stats until it is back */
 #define AUTH_FAILS_FATAL 3           /* frames failing authentication before any good one */
 #define PENDING_MAX 3600             /* held stats messages (an hour of intervals) */
@@ -206,7 +206,7 @@ static void start_engine(agent *a, int64_t start_wall_ns) {
     return;
   }
   a->started_mono_ns = clock_mono_ns();
-  ahead = (double)(start_wall_ns - clock_wall_ns()) / 1e9;
+  ahead = clock_ns_to_s(start_wall_ns - clock_wall_ns());
   if (ahead >= 0)
     LOG(LOG_INFO, "worker %s: load starts in %.1f s (%d threads)", a->id, ahead, a->ops->threads(a->eng));
   else
@@ -388,18 +388,18 @@ static void check_master(agent *a, int64_t now) {
 
   if (a->eng && !a->stopped_for_silence && !a->ops->done(a->eng) && quiet >= AGENT_MASTER_SILENCE_NS) {
     LOG(LOG_WARN, "worker %s: no word from the master for %.0f s: stopping load (measurements kept)", a->id,
-        (double)quiet / 1e9);
+        clock_ns_to_s(quiet));
     a->ops->stop(a->eng);
     a->stopped_for_silence = 1;
   }
   if (quiet >= orphan && a->cfg.once) {
     LOG(LOG_ERROR, "worker %s: no word from the master for %.0f s (--orphan-timeout): exiting", a->id,
-        (double)quiet / 1e9);
+        clock_ns_to_s(quiet));
     a->exit_code = EXIT_RUNTIME;
     a->leaving = 1;
   } else if (quiet >= orphan && a->run_id[0]) {
     LOG(LOG_WARN, "worker %s: no word from the master for %.0f s (--orphan-timeout): dropping its run", a->id,
-        (double)quiet / 1e9);
+        clock_ns_to_s(quiet));
     run_over(a, "master lost");
   }
   if (!a->heard_master && transport_received(a->tp) == 0 &&

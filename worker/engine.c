@@ -77,7 +77,7 @@ static void measure_cpu(ethread *t) {
   struct timespec ts;
   int64_t cpu, now = clock_mono_ns();
   if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return;
-  cpu = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+  cpu = (int64_t)ts.tv_sec * CLOCK_NS_PER_S + ts.tv_nsec;
   if (t->cpu_mono_ns > 0 && now > t->cpu_mono_ns)
     atomic_store(&t->cpu_permille, (int)((cpu - t->cpu_ns) * 1000 / (now - t->cpu_mono_ns)));
   t->cpu_ns = cpu;
@@ -105,7 +105,7 @@ static void push_interval(ethread *t, stats_interval *s, int64_t index) {
 }
 
 static int64_t interval_start_ms(const engine *e, int64_t index) {
-  return (e->start_wall_ns + index * e->opt.interval_ns) / 1000000;
+  return clock_ns_to_ms(e->start_wall_ns + index * e->opt.interval_ns);
 }
 
 /* The connections opened since the last interval handed over go into s. */
@@ -119,8 +119,8 @@ static void count_conns(ethread *t, stats_interval *s) {
 static void rotate(ethread *t) {
   stats_interval *next = NULL, *done = t->host.stats;
   int64_t rel = rel_now(t);
-  if (stats_create(&next, interval_start_ms(t->e, t->interval_index + 1), t->e->opt.interval_ns / 1000000) !=
-      0)
+  if (stats_create(&next, interval_start_ms(t->e, t->interval_index + 1),
+                   clock_ns_to_ms(t->e->opt.interval_ns)) != 0)
     return; /* out of memory: keep accumulating into the current one */
   done->users = 0;
   done->rate = 0;
@@ -139,7 +139,7 @@ static void on_boundary(uv_timer_t *timer) {
   int64_t next_ns;
   rotate(t);
   next_ns = (t->interval_index + 1) * t->e->opt.interval_ns - rel_now(t);
-  uv_timer_start(&t->boundary, on_boundary, next_ns > 0 ? (uint64_t)((next_ns + 999999) / 1000000) : 0, 0);
+  uv_timer_start(&t->boundary, on_boundary, next_ns > 0 ? (uint64_t)clock_ns_to_ms_ceil(next_ns) : 0, 0);
 }
 
 static void on_handle_closed(uv_handle_t *h) {
@@ -225,7 +225,8 @@ static void thread_main(void *arg) {
   for (size_t i = 0; i < t->nrunners; i++) runner_preallocate(t->runners[i], t->e->opt.target);
   int64_t first_boundary = (t->interval_index + 1) * t->e->opt.interval_ns - rel_now(t);
   for (size_t i = 0; i < t->nrunners; i++) runner_arm(t->runners[i]);
-  uv_timer_start(&t->boundary, on_boundary, first_boundary > 0 ? (uint64_t)(first_boundary / 1000000) : 0, 0);
+  uv_timer_start(&t->boundary, on_boundary, first_boundary > 0 ? (uint64_t)clock_ns_to_ms(first_boundary) : 0,
+                 0);
   if (t->nrunners == 0) close_thread(t);
   uv_run(&t->loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&t->loop) != 0) LOG(LOG_WARN, "thread %d: uv loop closed with handles left", t->index);
@@ -264,7 +265,7 @@ static int thread_init(engine *e, ethread *t, int index, char *err, size_t errle
                               .tls_cert_file = e->opt.tls_cert_file,
                               .tls_key_file = e->opt.tls_key_file,
                               .h2_connections = e->opt.h2_connections,
-                              .default_timeout_ms = e->opt.timeout_ns / 1000000};
+                              .default_timeout_ms = clock_ns_to_ms(e->opt.timeout_ns)};
   int rc;
   t->e = e;
   t->index = index;
@@ -282,7 +283,8 @@ static int thread_init(engine *e, ethread *t, int index, char *err, size_t errle
   t->boundary.data = t->wake.data = t;
   if ((rc = http_client_create(&t->loop, &hopt, &t->host.http)) != 0) return rc;
   t->interval_index = current_interval(e);
-  rc = stats_create(&t->host.stats, interval_start_ms(e, t->interval_index), e->opt.interval_ns / 1000000);
+  rc = stats_create(&t->host.stats, interval_start_ms(e, t->interval_index),
+                    clock_ns_to_ms(e->opt.interval_ns));
   if (rc != 0) return rc;
   t->host.opt = &e->opt;
   t->host.run_id = e->run_id;

@@ -82,7 +82,7 @@ static int value_fits(const char **p, const char *end, const char *value, int *s
 }
 
 static int64_t wall_s(void) {
-  return clock_wall_ns() / 1000000000LL;
+  return clock_ns_to_whole_s(clock_wall_ns());
 }
 
 /* The Cookie header in q's bytes is still what r's jar would send. */

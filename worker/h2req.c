@@ -61,7 +61,7 @@ static int add_s(h2req *q, const char *name, const char *value) {
 }
 
 static int64_t wall_s(void) {
-  return clock_wall_ns() / 1000000000LL;
+  return clock_ns_to_whole_s(clock_wall_ns());
 }
 
 /* The cookie header from r's jar for r's URL; remembers jar and URL for the response's Set-Cookie. */

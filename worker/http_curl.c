@@ -270,7 +270,7 @@ static int on_timer_set(CURLM *multi, long timeout_ms, void *userp) {
 /* ---- transfers ---- */
 
 static int64_t wall_s(void) {
-  return clock_wall_ns() / 1000000000LL;
+  return clock_ns_to_whole_s(clock_wall_ns());
 }
 
 /* A Set-Cookie value (after "Set-Cookie:") into the jar, for the URL of the response it came in (a
@@ -320,10 +320,10 @@ static void fill_phases(http_curl_conn *c) {
   curl_easy_getinfo(c->easy, CURLINFO_PRETRANSFER_TIME_T, &pre);
   curl_easy_getinfo(c->easy, CURLINFO_STARTTRANSFER_TIME_T, &first);
   curl_easy_getinfo(c->easy, CURLINFO_TOTAL_TIME_T, &total);
-  if (first > 0) r->ttfb_ns = first * 1000;
-  if (conn > 0) r->connect_ns = (conn - lookup) * 1000;
-  if (tls > 0) r->tls_ns = (tls - conn) * 1000;
-  if (first > 0) r->waiting_ns = (first - pre) * 1000, r->receiving_ns = (total - first) * 1000;
+  if (first > 0) r->ttfb_ns = clock_us_to_ns(first);
+  if (conn > 0) r->connect_ns = clock_us_to_ns(conn - lookup);
+  if (tls > 0) r->tls_ns = clock_us_to_ns(tls - conn);
+  if (first > 0) r->waiting_ns = clock_us_to_ns(first - pre), r->receiving_ns = clock_us_to_ns(total - first);
 }
 
 static void fill_info(http_curl_conn *c, CURLcode code) {

@@ -80,7 +80,7 @@ static void start_connect(http_h1_conn *c);
 
 /* ms left before the request (or its connect) times out, now_ns being the time now. */
 static int64_t time_left_ms(const http_h1_conn *c, int64_t now_ns) {
-  int64_t left = c->timeout_ms - (now_ns - c->res.sent_ns) / 1000000;
+  int64_t left = c->timeout_ms - clock_ns_to_ms(now_ns - c->res.sent_ns);
   if (c->connecting && c->connect_timeout_ms < left) left = c->connect_timeout_ms;
   return left > 0 ? left : 0;
 }

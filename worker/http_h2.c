@@ -90,10 +90,10 @@ void http_h2_deliver(http_h2 *h) {
 }
 
 static int64_t deadline_ns(const http_h2_conn *c) {
-  int64_t at = c->res.sent_ns + c->timeout_ms * 1000000;
+  int64_t at = c->res.sent_ns + clock_ms_to_ns(c->timeout_ms);
   const h2sess *s = c->s;
   if (c->state == C_WAITING && s && s->state != S_OPEN) {
-    int64_t conn_at = s->start_ns + c->connect_timeout_ms * 1000000;
+    int64_t conn_at = s->start_ns + clock_ms_to_ns(c->connect_timeout_ms);
     if (conn_at < at) at = conn_at;
   }
   return at;
@@ -110,7 +110,8 @@ static void on_timer(uv_timer_t *t) {
     return;
   }
   h2sess *s = c->s;
-  if (c->state == C_WAITING && s->state != S_OPEN && now - s->start_ns >= c->connect_timeout_ms * 1000000) {
+  if (c->state == C_WAITING && s->state != S_OPEN &&
+      now - s->start_ns >= clock_ms_to_ns(c->connect_timeout_ms)) {
     h2sess_fail(s, STATS_ERR_TIMEOUT, "connect timeout");
   } else if (c->state == C_WAITING) {
     h2sess_unqueue(c);
@@ -125,7 +126,7 @@ static void on_timer(uv_timer_t *t) {
 
 /* Make the timer fire by c's deadline; one due earlier is left to fire early and re-arm (on_timer). */
 static void arm_timer(http_h2_conn *c, int64_t now_ns) {
-  int64_t left_ms = (deadline_ns(c) - now_ns + 999999) / 1000000;
+  int64_t left_ms = clock_ns_to_ms_ceil(deadline_ns(c) - now_ns);
   if (left_ms < 0) left_ms = 0;
   if (uv_is_active((uv_handle_t *)&c->timer) && uv_timer_get_due_in(&c->timer) <= (uint64_t)left_ms) return;
   uv_timer_start(&c->timer, on_timer, (uint64_t)left_ms, 0);

@@ -107,7 +107,7 @@ static int run_in(lua_State *L, const options *opt, const char *hook, char **jso
                               .tls_cert_file = opt->tls_cert_file,
                               .tls_key_file = opt->tls_key_file,
                               .h2_connections = opt->h2_connections,
-                              .default_timeout_ms = opt->timeout_ns / 1000000};
+                              .default_timeout_ms = clock_ns_to_ms(opt->timeout_ns)};
   hook_run r = {.host = {.L = L, .opt = opt, .run_id = "setup", .scenario = opt->name, .rng = 1}};
   int rc;
 
@@ -127,7 +127,8 @@ static int run_in(lua_State *L, const options *opt, const char *hook, char **jso
   }
   drive(&r);
   if (r.timed_out && !r.done) {
-    snprintf(err, errlen, "%s() did not finish within %d s", hook, LIFECYCLE_TIMEOUT_MS / 1000);
+    snprintf(err, errlen, "%s() did not finish within %d s", hook,
+             (int)(LIFECYCLE_TIMEOUT_MS / CLOCK_MS_PER_S));
     rc = -ETIMEDOUT;
   } else {
     rc = collect(L, hook, json_out, err, errlen);

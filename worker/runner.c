@@ -15,7 +15,7 @@
 #include "worker/trace.h"
 
 #define CLOSED_TICK_MS 20
-#define GRACE_MAX_NS 10000000000LL
+#define GRACE_MAX_NS (10 * CLOCK_NS_PER_S)
 
 /* The arrival clock: while the next arrival is less than TICK_NS away it ticks every TICK_NS (a
  * periodic timerfd, re-armed by the kernel: under a hypervisor each timerfd_settime costs tens of us,
@@ -97,7 +97,7 @@ static void begin_stop(runner *r) {
   uv_check_stop(&r->pump);
   if (r->arrival) nstimer_stop(r->arrival);
   uv_timer_stop(&r->sched);
-  uv_timer_start(&r->sched, on_grace_over, (uint64_t)(grace / 1000000), 0);
+  uv_timer_start(&r->sched, on_grace_over, (uint64_t)clock_ns_to_ms(grace), 0);
   while (r->nidle > 0) vu_finish(r->idle[--r->nidle]);
   for (size_t i = 0; i < r->nvus; i++)
     if (vu_state(r->vus[i]) == VU_IDLE) vu_finish(r->vus[i]);
@@ -117,7 +117,7 @@ static int closed_next(vu_host *h, vu *v) {
     int64_t span = o->think_max_ns - o->think_min_ns;
     int64_t ns = o->think_min_ns +
                  (span > 0 ? (int64_t)((double)(trace_rand(&h->rng) >> 11) * 0x1.0p-53 * (double)span) : 0);
-    uint64_t ms = (uint64_t)(ns / 1000000);
+    uint64_t ms = (uint64_t)clock_ns_to_ms(ns);
     vu_go_after(v, ms > 0 || vu_iteration_yielded(v) ? ms : 1);
     return 0;
   }
@@ -200,7 +200,7 @@ static void closed_tick(uv_timer_t *timer) {
     return;
   }
   target = executor_target_at(r->plan.stages, r->plan.nstages, rel);
-  total = executor_spawn_step(&r->allowed, target, r->plan.spawn_rate, CLOSED_TICK_MS / 1000.0);
+  total = executor_spawn_step(&r->allowed, target, r->plan.spawn_rate, clock_ms_to_s(CLOSED_TICK_MS));
   want = executor_share(total, r->env.nthreads, r->env.index);
   while (r->active < want)
     if (!spawn(r)) break;
@@ -231,7 +231,7 @@ static void open_last(runner *r, int64_t rel) {
   if (left <= 0)
     begin_stop(r);
   else
-    uv_timer_start(&r->sched, open_tick, (uint64_t)((left + 999999) / 1000000), 0);
+    uv_timer_start(&r->sched, open_tick, (uint64_t)clock_ns_to_ms_ceil(left), 0);
 }
 
 /* Open model: start every arrival due within the early window, each on a free VU, a new one, or count
@@ -247,7 +247,7 @@ static void open_dispatch(runner *r) {
     if (at > rel + early) {
       r->polled = 0;
       if (!r->arrival || arm_clock(r, at, rel) != 0)
-        uv_timer_start(&r->sched, open_tick, (uint64_t)((at - rel - early + 999999) / 1000000), 0);
+        uv_timer_start(&r->sched, open_tick, (uint64_t)clock_ns_to_ms_ceil(at - rel - early), 0);
       return;
     }
     if (r->nidle == 0 && ((int64_t)r->nvus >= r->max_vus || r->nbacklog >= r->capbacklog) && !r->polled) {
@@ -335,7 +335,7 @@ static void on_start_time(uv_timer_t *timer) {
 void runner_arm(runner *r) {
   int64_t until_start = -rel_now(r);
   if (r->done) return;
-  uv_timer_start(&r->sched, on_start_time, until_start > 0 ? (uint64_t)(until_start / 1000000) : 0, 0);
+  uv_timer_start(&r->sched, on_start_time, until_start > 0 ? (uint64_t)clock_ns_to_ms(until_start) : 0, 0);
 }
 
 void runner_preallocate(runner *r, const char *url) {

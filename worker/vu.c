@@ -150,7 +150,7 @@ static int64_t wall_ms_of(int64_t mono_ns) {
   static _Thread_local unsigned calls;
 
   if ((calls++ & 1023) == 0) offset_ns = clock_wall_ns() - clock_mono_ns();
-  return (mono_ns + offset_ns) / 1000000;
+  return clock_ns_to_ms(mono_ns + offset_ns);
 }
 
 /* The error kind of a response (enum stats_err), STATS_ERR_NONE for a success: no transport error and a
@@ -211,11 +211,11 @@ static void record(vu *v, const http_response *res, int kind, int64_t done_ns) {
   }
   if (!e) return;
   v->first_pending = 0;
-  stats_entry_record(e, (done_ns - start) / 1000, (done_ns - v->call_ns) / 1000);
-  if (v->tags[0]) record_tagged(v, e, (done_ns - start) / 1000, kind != STATS_ERR_NONE);
-  const int64_t phase_us[STATS_PHASE_COUNT] = {res->blocked_ns / 1000, res->connect_ns / 1000,
-                                               res->tls_ns / 1000,     res->sending_ns / 1000,
-                                               res->waiting_ns / 1000, res->receiving_ns / 1000};
+  stats_entry_record(e, clock_ns_to_us(done_ns - start), clock_ns_to_us(done_ns - v->call_ns));
+  if (v->tags[0]) record_tagged(v, e, clock_ns_to_us(done_ns - start), kind != STATS_ERR_NONE);
+  const int64_t phase_us[STATS_PHASE_COUNT] = {
+      clock_ns_to_us(res->blocked_ns), clock_ns_to_us(res->connect_ns), clock_ns_to_us(res->tls_ns),
+      clock_ns_to_us(res->sending_ns), clock_ns_to_us(res->waiting_ns), clock_ns_to_us(res->receiving_ns)};
   stats_entry_phases(e, phase_us); /* on -ENOMEM the phases are left out, the request still counts */
   e->bytes_in += (int64_t)res->bytes_in;
   e->bytes_out += (int64_t)res->bytes_out;
@@ -223,7 +223,7 @@ static void record(vu *v, const http_response *res, int kind, int64_t done_ns) {
     failure_text(res, kind, msg, sizeof msg);
     stats_entry_fail(e, kind, msg);
   }
-  stats_exemplar x = {.latency_us = (done_ns - start) / 1000, .wall_ms = wall_ms_of(done_ns)};
+  stats_exemplar x = {.latency_us = clock_ns_to_us(done_ns - start), .wall_ms = wall_ms_of(done_ns)};
   memcpy(x.trace_id, v->trace_id, sizeof x.trace_id);
   memcpy(x.span_id, v->span_id, sizeof x.span_id);
   stats_entry_exemplar(e, &x, trace_rand(&h->rng));
@@ -234,7 +234,7 @@ static void push_phases(lua_State *co, const http_response *res) {
   const int64_t ns[] = {res->blocked_ns, res->connect_ns, res->tls_ns,
                         res->sending_ns, res->waiting_ns, res->receiving_ns};
   for (int i = 0; i < 6; i++) {
-    lua_pushnumber(co, (double)ns[i] / 1e6);
+    lua_pushnumber(co, clock_ns_to_ms_frac(ns[i]));
     lua_rawseti(co, -2, i + 1);
   }
 }
@@ -253,7 +253,7 @@ static void push_response(vu *v, const http_response *res, int kind, int64_t don
   lua_setfield(co, -2, "body");
   lua_pushlstring(co, res->headers_raw ? res->headers_raw : "", res->headers_raw ? res->headers_len : 0);
   lua_setfield(co, -2, "_h");
-  lua_pushnumber(co, (double)(done_ns - v->call_ns) / 1e6);
+  lua_pushnumber(co, clock_ns_to_ms_frac(done_ns - v->call_ns));
   lua_setfield(co, -2, "time");
   lua_pushboolean(co, kind == STATS_ERR_NONE);
   lua_setfield(co, -2, "ok");
@@ -414,15 +414,15 @@ static int prepare(lua_State *L, vu *v, int base, http_request *req) {
   read_auth(L, v, req, base);
   req->body = body;
   req->body_len = body_len;
-  req->timeout_ms = v->host->opt->timeout_ns / 1000000;
+  req->timeout_ms = clock_ns_to_ms(v->host->opt->timeout_ns);
   if (lua_type(L, base + 5) == LUA_TNUMBER)
-    req->timeout_ms = (int64_t)(lua_tonumber(L, base + 5) * 1000);
+    req->timeout_ms = (int64_t)clock_s_to_ms(lua_tonumber(L, base + 5));
   else if (lua_type(L, base + 5) == LUA_TSTRING) {
     int64_t ns;
     if (clock_parse_duration(lua_tostring(L, base + 5), &ns) != 0 || ns <= 0)
       return luaL_error(L, "http.*: timeout '%s' is not a duration such as \"500ms\"",
                         lua_tostring(L, base + 5));
-    req->timeout_ms = ns / 1000000 > 0 ? ns / 1000000 : 1;
+    req->timeout_ms = clock_ns_to_ms(ns) > 0 ? clock_ns_to_ms(ns) : 1;
   }
   req->max_body = (size_t)v->host->opt->max_body;
   req->max_redirects =
@@ -571,7 +571,7 @@ static int l_sleep(lua_State *L) {
   if (!(seconds > 0)) return 0;
   if (seconds > 86400) seconds = 86400;
   v->yields++;
-  uv_timer_start(&v->timer, on_sleep, (uint64_t)(seconds * 1000 + 0.5), 0);
+  uv_timer_start(&v->timer, on_sleep, (uint64_t)(clock_s_to_ms(seconds) + 0.5), 0);
   return lua_yield(L, 0);
 }
 
@@ -622,7 +622,8 @@ static int l_next(lua_State *L) {
   vu *v = current_vu(L);
   if (v->in_iteration) {
     metric_state *m = stats_metric_get(v->host->stats, VU_ITERATION_METRIC, METRIC_TREND, NULL);
-    if (m) metric_record(m, (double)(clock_mono_ns() - v->iteration_start_ns) / 1e6, 0); /* k6's, in ms */
+    if (m)
+      metric_record(m, clock_ns_to_ms_frac(clock_mono_ns() - v->iteration_start_ns), 0); /* k6's, in ms */
     v->host->stats->iterations++, v->iterations++;
   }
   v->in_iteration = 0;

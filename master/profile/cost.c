@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/jsonlines.h"
 #include "common/rundir.h"
 #include "master/profile/corrjoin.h"
@@ -92,9 +93,9 @@ static json_t *entry(const json_t *s, double ms_per_sample) {
   double ns = json_number_value(json_array_get(s, 0)), n = json_number_value(json_array_get(s, 1));
   double reqs = json_number_value(json_array_get(s, 2));
   double lo = n > 0 ? fmax(0, n - COST_Z95 * sqrt(n)) : 0, hi = n > 0 ? n + COST_Z95 * sqrt(n) : 3;
-  return json_pack("{s:f,s:[f,f],s:I,s:I}", "cpu_ms_per_req", ns / 1e6 / reqs, "cpu_ms_per_req_ci95",
-                   lo * ms_per_sample / reqs, hi * ms_per_sample / reqs, "cpu_samples", (json_int_t)n,
-                   "requests_profiled", (json_int_t)llround(reqs));
+  return json_pack("{s:f,s:[f,f],s:I,s:I}", "cpu_ms_per_req", clock_ns_to_ms_frac(ns) / reqs,
+                   "cpu_ms_per_req_ci95", lo * ms_per_sample / reqs, hi * ms_per_sample / reqs, "cpu_samples",
+                   (json_int_t)n, "requests_profiled", (json_int_t)llround(reqs));
 }
 
 static int finish(acc *a, json_t **out) {
@@ -109,7 +110,7 @@ static int finish(acc *a, json_t **out) {
   if (n <= 0) return 0; /* nothing labelled: the service does not say which request a sample served */
   json_object_foreach(a->names, name, s) {
     if (json_number_value(json_array_get(s, 2)) < 0.5) continue; /* no request of it in a cpu window */
-    json_t *e = entry(s, n > 0 ? ns / n / 1e6 : 0);
+    json_t *e = entry(s, n > 0 ? clock_ns_to_ms_frac(ns / n) : 0);
     if (!e || json_object_set_new(*out, name, e) < 0) return -ENOMEM;
   }
   return 0;

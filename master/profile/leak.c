@@ -1,5 +1,6 @@
 /* leak.c - steady in-use heap growth at one allocation site (leak.h). */
 #include "master/profile/leak.h"
+#include "common/clock.h"
 
 #include <errno.h>
 #include <math.h>
@@ -62,7 +63,7 @@ static double steadiness(const json_t *d) {
 
 static json_t *finding(const char *fn, json_t *o, double growth, double all, size_t growing, size_t nw,
                        double r, int64_t t0, int64_t t1) {
-  double secs = t1 > t0 ? (double)(t1 - t0) / 1000.0 : 1;
+  double secs = t1 > t0 ? clock_ms_to_s((double)(t1 - t0)) : 1;
   char ev[512];
   snprintf(ev, sizeof ev,
            "heap in use grew by %.1f MiB at %s over the run (%.0f KiB/s), in %zu of the %zu heap windows "

@@ -1,6 +1,7 @@
 /* profdiff.c - run vs run on CPU profiles, per request name and function, normalised by the requests each
  * run served inside its CPU windows (profdiff.h). */
 #include "master/profile/profdiff.h"
+#include "common/clock.h"
 
 #include <errno.h>
 #include <math.h>
@@ -113,8 +114,8 @@ static change measure(const side *b, const sums *sb, const side *c, const sums *
   double nsb = fb >= 0 ? sb->ns[(size_t)fb] : 0, nsc = fc >= 0 ? sc->ns[(size_t)fc] : 0;
   ch.xb = fb >= 0 ? sb->n[(size_t)fb] : 0;
   ch.xc = fc >= 0 ? sc->n[(size_t)fc] : 0;
-  ch.before_ms = nsb / 1e6 / sb->reqs;
-  ch.after_ms = nsc / 1e6 / sc->reqs;
+  ch.before_ms = clock_ns_to_ms_frac(nsb) / sb->reqs;
+  ch.after_ms = clock_ns_to_ms_frac(nsc) / sc->reqs;
   ch.delta_ms = ch.after_ms - ch.before_ms;
   if (ch.delta_ms >= 0 && nsc > 0) ch.depth = sc->depth[(size_t)fc] / nsc;
   if (ch.delta_ms < 0 && nsb > 0) ch.depth = sb->depth[(size_t)fb] / nsb;
@@ -160,7 +161,9 @@ static change residual(const change *m, const change *f, const sums *sb, const s
  * (noise in the frames between them). 0 when none. */
 static int pick(const side *b, const sums *sb, const side *c, const sums *sc, int dir, change *out) {
   json_t *set = candidates(b, sb, c, sc), *v;
-  double request_ms = fmax(sb->total_ns / 1e6 / sb->reqs, sc->total_ns / 1e6 / sc->reqs), best = 0;
+  double request_ms =
+             fmax(clock_ns_to_ms_frac(sb->total_ns) / sb->reqs, clock_ns_to_ms_frac(sc->total_ns) / sc->reqs),
+         best = 0;
   size_t nch = 0;
   const char *fn;
   change *chs = calloc(json_object_size(set) + 1, sizeof *chs);
@@ -219,7 +222,8 @@ static json_t *path_of(const side *s, const char *name, const char *fn) {
 
 static json_t *finding(const char *name, const change *ch, int dir, const sums *sb, const sums *sc,
                        json_t *path) {
-  double req_b = sb->total_ns / 1e6 / sb->reqs, req_c = sc->total_ns / 1e6 / sc->reqs;
+  double req_b = clock_ns_to_ms_frac(sb->total_ns) / sb->reqs,
+         req_c = clock_ns_to_ms_frac(sc->total_ns) / sc->reqs;
   char ev[768];
   snprintf(
       ev, sizeof ev,

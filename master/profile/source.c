@@ -193,7 +193,7 @@ static int http_get(source_set *set, const char *url, int64_t timeout_s, buf *b,
 
 static int64_t window_s(const collector *c) {
   int64_t w = c->opt.window_ns > 0 ? c->opt.window_ns : SOURCE_DEFAULT_WINDOW_NS;
-  return (w + 999999999) / 1000000000;
+  return (w + CLOCK_NS_PER_S - 1) / CLOCK_NS_PER_S; /* whole seconds, rounded up */
 }
 
 static void window_url(const collector *c, char *url, size_t size) {

@@ -1,5 +1,6 @@
 /* timeline.c - heap in use, allocation rate and GC share of the target window by window (timeline.h). */
 #include "master/profile/timeline.h"
+#include "common/clock.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -102,11 +103,11 @@ static double sum(const pprof_profile *p, int vi) {
 static int add_heap(timeline *t, const pprof_profile *p, const source_window *w) {
   int in = pprof_sample_type_index(p, "inuse_space"), al = pprof_sample_type_index(p, "alloc_space");
   int64_t len_ms = w->end_ms - w->start_ms;
-  int delta = p->duration_nanos > 0 && p->duration_nanos >= len_ms * 1000000 / 2;
+  int delta = p->duration_nanos > 0 && p->duration_nanos >= clock_ms_to_ns(len_ms) / 2;
   if (in < 0) return 0;
   if (push(&t->heap, w->start_ms, w->end_ms, sum(p, in), delta) < 0) return -ENOMEM;
   if (delta && al >= 0 && p->duration_nanos > 0)
-    return push(&t->alloc, w->start_ms, w->end_ms, sum(p, al), (double)p->duration_nanos / 1e9);
+    return push(&t->alloc, w->start_ms, w->end_ms, sum(p, al), clock_ns_to_s(p->duration_nanos));
   return 0;
 }
 

@@ -76,7 +76,7 @@ static json_t *series_json(const report_point *pts, size_t n, int64_t t0) {
 
   (void)t0;
   for (size_t i = 0; i < n; i++) {
-    double secs = pts[i].interval_ms > 0 ? (double)pts[i].interval_ms / 1000.0 : 1.0;
+    double secs = pts[i].interval_ms > 0 ? clock_ms_to_s((double)pts[i].interval_ms) : 1.0;
     bool any = pts[i].count > 0;
     json_array_append_new(t, json_integer(pts[i].start_ms + pts[i].interval_ms));
     json_array_append_new(rps, json_real((double)pts[i].count / secs));
@@ -108,7 +108,7 @@ static json_t *ticks_json(const report *r) {
     json_array_append_new(t, json_integer(ticks[i].start_ms + ticks[i].interval_ms));
     json_array_append_new(users, json_integer(ticks[i].users));
     json_array_append_new(rate, json_real(ticks[i].rate));
-    double secs = ticks[i].interval_ms > 0 ? (double)ticks[i].interval_ms / 1000.0 : 1.0;
+    double secs = ticks[i].interval_ms > 0 ? clock_ms_to_s((double)ticks[i].interval_ms) : 1.0;
     json_array_append_new(drop, json_real((double)ticks[i].dropped / secs));
   }
   json_object_set_new(o, "t", t);
@@ -163,7 +163,7 @@ static json_t *hist_json(const hist *h) {
       hi = i;
     }
   for (int i = lo >= 0 ? lo - 1 : 0; lo >= 0 && i <= hi + 1; i++) {
-    json_array_append_new(ms, json_real(pow(10.0, (i + 0.5) / 10.0) / 1000.0));
+    json_array_append_new(ms, json_real(clock_us_to_ms(pow(10.0, (i + 0.5) / 10.0))));
     json_array_append_new(cnt, json_integer(i >= 0 && i < 128 ? b.count[i] : 0));
   }
   json_object_set_new(o, "ms", ms);
@@ -289,7 +289,7 @@ static void merged_note(FILE *out, const report *r) {
       "resolution. A bucket's rates are its average, its max the true maximum, and its p50/p95/p99 the "
       "highest of its intervals' values (an upper envelope); summary.json and the tables are exact.</p>\n",
       REPORT_MAX_POINTS,
-      k ? (double)(ticks[k - 1].start_ms + ticks[k - 1].interval_ms - ticks[0].start_ms) / 1000.0 : 0,
+      k ? clock_ms_to_s((double)(ticks[k - 1].start_ms + ticks[k - 1].interval_ms - ticks[0].start_ms)) : 0,
       (long long)merged, (long long)(n ? ticks[0].intervals : 0));
 }
 

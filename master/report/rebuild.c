@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/clock.h"
 #include "common/hlog.h"
 #include "common/jsonlines.h"
 #include "common/msgtag.h"
@@ -210,7 +211,7 @@ static int read_exemplars(const json_t *list, stats_exemplar *x, int max) {
     if (n >= max) break;
     snprintf(x[n].trace_id, sizeof x[n].trace_id, "%s", jstring(v, "trace_id"));
     snprintf(x[n].span_id, sizeof x[n].span_id, "%s", jstring(v, "span_id"));
-    x[n].latency_us = (int64_t)(json_number_value(json_object_get(v, "latency_ms")) * 1000.0);
+    x[n].latency_us = (int64_t)clock_ms_to_us(json_number_value(json_object_get(v, "latency_ms")));
     x[n++].wall_ms = jint(v, "wall_ms");
   }
   return n;
@@ -243,7 +244,7 @@ static void approximate(hist *h, const json_t *line, int64_t count) {
     int64_t n = k + 1 == sizeof parts / sizeof parts[0] ? left : (int64_t)((double)count * parts[k].share);
     if (n > left) n = left;
     if (n > 0)
-      hist_record_n(h, (int64_t)(json_number_value(json_object_get(line, parts[k].key)) * 1000.0), n);
+      hist_record_n(h, (int64_t)clock_ms_to_us(json_number_value(json_object_get(line, parts[k].key))), n);
     left -= n;
   }
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/hist.h"
 #include "common/rundir.h"
 #include "master/report/html.h"
@@ -94,8 +95,8 @@ static int push_point(series *s, const stats_interval *iv, const hist *lat, int6
   p->p90_ms = hist_pct_ms(lat, 90);
   p->p95_ms = hist_pct_ms(lat, 95);
   p->p99_ms = hist_pct_ms(lat, 99);
-  p->max_ms = lat ? (double)hist_max(lat) / 1000.0 : 0;
-  p->mean_ms = lat && hist_count(lat) ? hist_mean(lat) / 1000.0 : 0;
+  p->max_ms = lat ? clock_us_to_ms((double)hist_max(lat)) : 0;
+  p->mean_ms = lat && hist_count(lat) ? clock_us_to_ms(hist_mean(lat)) : 0;
   return 0;
 }
 
@@ -224,9 +225,9 @@ const stats_interval *report_cumulative(const report *r) {
   return r->cum;
 }
 double report_duration_s(const report *r) {
-  double span = r->nticks ? (double)(r->end_ms - r->first_ms) / 1000.0 : 0;
+  double span = r->nticks ? clock_ms_to_s((double)(r->end_ms - r->first_ms)) : 0;
   double planned = json_number_value(json_object_get(json_object_get(r->run, "options"), "duration_s"));
-  double last = r->nticks ? (double)r->ticks[r->nticks - 1].interval_ms / 1000.0 : 0;
+  double last = r->nticks ? clock_ms_to_s((double)r->ticks[r->nticks - 1].interval_ms) : 0;
 
   /* The last grid slot often only holds the stragglers that completed after the planned end. */
   if (planned > 0 && span > planned && span - planned <= last + 1e-9) return planned;
@@ -267,8 +268,8 @@ json_t *report_run_json(const options *o, const char *scenario_path) {
   json_object_set_new(opts, "spawn_rate", json_real(o->spawn_rate));
   json_object_set_new(opts, "rate", json_real(o->rate));
   json_object_set_new(opts, "max_vus", json_integer(o->max_vus));
-  json_object_set_new(opts, "duration_s", json_real((double)o->duration_ns / 1e9));
-  json_object_set_new(opts, "interval_s", json_real((double)o->interval_ns / 1e9));
+  json_object_set_new(opts, "duration_s", json_real(clock_ns_to_s(o->duration_ns)));
+  json_object_set_new(opts, "interval_s", json_real(clock_ns_to_s(o->interval_ns)));
   json_object_set_new(opts, "stages", json_integer((json_int_t)o->nstages));
   json_object_set_new(run, "options", opts);
   for (size_t i = 0; i < o->nthresholds && i < OPTIONS_MAX_THRESHOLDS; i++)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/csv.h"
 #include "common/hist.h"
 #include "common/rundir.h"
@@ -22,10 +23,10 @@ static void put_latency(json_t *o, const hist *h) {
   json_object_set_new(o, "p95_ms", json_real(hist_pct_ms(h, 95)));
   json_object_set_new(o, "p99_ms", json_real(hist_pct_ms(h, 99)));
   json_object_set_new(o, "p999_ms", json_real(hist_pct_ms(h, 99.9)));
-  json_object_set_new(o, "max_ms", json_real(h ? (double)hist_max(h) / 1000.0 : 0));
-  json_object_set_new(o, "min_ms", json_real(h ? (double)hist_min(h) / 1000.0 : 0));
-  json_object_set_new(o, "mean_ms", json_real(h && hist_count(h) ? hist_mean(h) / 1000.0 : 0));
-  json_object_set_new(o, "stdev_ms", json_real(h && hist_count(h) ? hist_stdev(h) / 1000.0 : 0));
+  json_object_set_new(o, "max_ms", json_real(h ? clock_us_to_ms((double)hist_max(h)) : 0));
+  json_object_set_new(o, "min_ms", json_real(h ? clock_us_to_ms((double)hist_min(h)) : 0));
+  json_object_set_new(o, "mean_ms", json_real(h && hist_count(h) ? clock_us_to_ms(hist_mean(h)) : 0));
+  json_object_set_new(o, "stdev_ms", json_real(h && hist_count(h) ? clock_us_to_ms(hist_stdev(h)) : 0));
 }
 
 /* Latency from the actual send rather than the intended one (wrk2's "uncorrected" latency): next to
@@ -61,7 +62,7 @@ static json_t *slowest_json(const stats_entry *e) {
   for (int i = 0; i < e->nslow && i < STATS_EXEMPLARS; i++)
     json_array_append_new(
         a, json_pack("{s:s,s:s,s:f,s:I}", "trace_id", e->slow[i].trace_id, "span_id", e->slow[i].span_id,
-                     "latency_ms", (double)e->slow[i].latency_us / 1000.0, "wall_ms",
+                     "latency_ms", clock_us_to_ms((double)e->slow[i].latency_us), "wall_ms",
                      (json_int_t)e->slow[i].wall_ms));
   return a;
 }
@@ -234,11 +235,11 @@ static void stats_row(FILE *f, const char *type, const char *name, const hist *h
   fprintf(f, ",%" PRId64 ",%" PRId64 ",", count, errors);
   csv_ms(f, hist_pct_ms(h, 50));
   fputc(',', f);
-  csv_ms(f, any ? hist_mean(h) / 1000.0 : 0);
+  csv_ms(f, any ? clock_us_to_ms(hist_mean(h)) : 0);
   fputc(',', f);
-  csv_ms(f, any ? (double)hist_min(h) / 1000.0 : 0);
+  csv_ms(f, any ? clock_us_to_ms((double)hist_min(h)) : 0);
   fputc(',', f);
-  csv_ms(f, any ? (double)hist_max(h) / 1000.0 : 0);
+  csv_ms(f, any ? clock_us_to_ms((double)hist_max(h)) : 0);
   fprintf(f, ",%.2f,%.6f,%.6f", count ? (double)bytes / (double)count : 0.0,
           secs > 0 ? (double)count / secs : 0.0, secs > 0 ? (double)errors / secs : 0.0);
   for (size_t i = 0; i < sizeof csv_pcts / sizeof csv_pcts[0]; i++) {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/hist.h"
 #include "master/report/html.h"
 
@@ -69,8 +70,8 @@ static json_t *tally_json(const tally *t, double secs) {
   } pcts[] = {{"p50_ms", 50}, {"p90_ms", 90}, {"p95_ms", 95}, {"p99_ms", 99}, {"p999_ms", 99.9}};
   for (size_t i = 0; o && i < sizeof pcts / sizeof pcts[0]; i++)
     json_object_set_new(o, pcts[i].key, json_real(hist_pct_ms(t->latency, pcts[i].pct)));
-  if (o) json_object_set_new(o, "max_ms", json_real((double)hist_max(t->latency) / 1000.0));
-  if (o) json_object_set_new(o, "mean_ms", json_real(t->count ? hist_mean(t->latency) / 1000.0 : 0));
+  if (o) json_object_set_new(o, "max_ms", json_real(clock_us_to_ms((double)hist_max(t->latency))));
+  if (o) json_object_set_new(o, "mean_ms", json_real(t->count ? clock_us_to_ms(hist_mean(t->latency)) : 0));
   return o;
 }
 
