@@ -5,14 +5,13 @@
 #include "worker/http_h1.h"
 
 #include <errno.h>
-#include <http_parser.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/clock.h"
 #include "common/stats.h"
 #include "worker/h1req.h"
+#include "worker/h1resp.h"
 #include "worker/tls.h"
 
 #define READ_BUF 65536
@@ -24,8 +23,7 @@ enum { ST_NONE = 0, ST_CONNECTING, ST_OPEN, ST_CLOSING };
 
 struct http_h1 {
   uv_loop_t *loop;
-  tls_ctx *tls; /* not owned; NULL: no https:// */
-  http_parser_settings settings;
+  tls_ctx *tls;      /* not owned; NULL: no https:// */
   uv_timer_t anchor; /* closed last, so close_cb always runs from the loop */
   http_h1_conn *conns;
   int live;             /* conns not yet freed + anchor */
@@ -59,7 +57,7 @@ struct http_h1_conn {
   struct sockaddr_storage addr;
   int have_addr;
   /* request */
-  int busy, is_head, connecting;
+  int busy, connecting;
   int writing; /* a uv_write of q.bytes is still queued: they must not change, the connection not be reused */
   http_h1_done_cb done;
   void *ud;
@@ -68,11 +66,9 @@ struct http_h1_conn {
   int64_t read_ns; /* clock of the read being parsed (0 outside feed): the response's done time */
   int64_t write_start_ns, write_end_ns; /* the request's bytes went out (0: not yet) */
   /* response */
-  http_parser parser;
+  h1resp rsp;
   http_response res;
-  h1req_buf hdrs, body;
-  size_t max_body, line_start;
-  int last_was_value, complete, got_byte;
+  int got_byte;
 };
 
 static void tcp_closed(uv_handle_t *handle);
@@ -104,8 +100,7 @@ static void maybe_free(http_h1_conn *c) {
     h->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   h1req_free(&c->q);
-  free(c->hdrs.data);
-  free(c->body.data);
+  h1resp_free(&c->rsp);
   free(c);
   h_unref(h);
 }
@@ -149,10 +144,10 @@ static void finish(http_h1_conn *c) {
   if (res.error) {
     res.status = 0;
   } else {
-    res.headers_raw = c->hdrs.data;
-    res.headers_len = c->hdrs.len;
-    res.body = c->body.data;
-    res.body_len = c->body.len;
+    res.headers_raw = c->rsp.hdrs.data;
+    res.headers_len = c->rsp.hdrs.len;
+    res.body = c->rsp.body.data;
+    res.body_len = c->rsp.body.len;
   }
   if (res.ttfb_ns > res.done_ns - res.sent_ns) res.ttfb_ns = res.done_ns - res.sent_ns;
   if (c->write_start_ns) {
@@ -215,67 +210,9 @@ static void on_timer(uv_timer_t *t) {
 
 /* ---- response parsing ---- */
 
-/* One header line "Name: value" is complete in hdrs: end it and look at it. */
-static int end_line(http_h1_conn *c) {
-  const char *line = c->hdrs.data + c->line_start;
-  size_t len = c->hdrs.len - c->line_start;
-  if (len > 12 && strncasecmp(line, "set-cookie: ", 12) == 0) h1req_set_cookie(&c->q, line + 12, len - 12);
-  c->last_was_value = 0;
-  return h1req_buf_add(&c->hdrs, "\r\n", 2);
-}
-
-static int on_begin(http_parser *p) {
-  http_h1_conn *c = p->data;
-  c->hdrs.len = c->body.len = 0;
-  c->last_was_value = 0;
-  return 0;
-}
-
-static int on_field(http_parser *p, const char *at, size_t n) {
-  http_h1_conn *c = p->data;
-  if (c->last_was_value) {
-    if (end_line(c)) return -1;
-    c->line_start = c->hdrs.len;
-  } else if (c->hdrs.len == 0) {
-    c->line_start = 0;
-  }
-  return h1req_buf_add(&c->hdrs, at, n);
-}
-
-static int on_value(http_parser *p, const char *at, size_t n) {
-  http_h1_conn *c = p->data;
-  if (!c->last_was_value && h1req_buf_add(&c->hdrs, ": ", 2)) return -1;
-  c->last_was_value = 1;
-  return h1req_buf_add(&c->hdrs, at, n);
-}
-
-static int on_headers(http_parser *p) {
-  http_h1_conn *c = p->data;
-  if (c->last_was_value && end_line(c)) return -1;
-  return c->is_head ? 1 : 0;
-}
-
-static int on_body(http_parser *p, const char *at, size_t n) {
-  http_h1_conn *c = p->data;
-  if (c->body.len < c->max_body) {
-    size_t keep = c->max_body - c->body.len;
-    if (h1req_buf_add(&c->body, at, n < keep ? n : keep)) return -1;
-  }
-  return 0;
-}
-
-static int on_complete(http_parser *p) {
-  http_h1_conn *c = p->data;
-  if (c->last_was_value && end_line(c)) return -1; /* a chunked body's trailers (found by fuzz_h1resp) */
-  if (p->status_code >= 100 && p->status_code < 200 && p->status_code != 101) return 0; /* interim */
-  c->complete = 1;
-  http_parser_pause(p, 1);
-  return 0;
-}
-
 /* After a complete response: keep the connection or close it, then report. */
 static void response_done(http_h1_conn *c, int trailing) {
-  c->res.status = c->parser.status_code;
+  c->res.status = h1resp_status(&c->rsp);
   if (c->res.status == 101 || c->res.status < 100) { /* http-parser takes 1 to 3 digits (fuzz_h1resp) */
     fail(c, STATS_ERR_PROTOCOL,
          c->res.status == 101 ? "101 Switching Protocols not supported"
@@ -283,7 +220,7 @@ static void response_done(http_h1_conn *c, int trailing) {
          0);
     return;
   }
-  if (trailing || c->writing || !http_should_keep_alive(&c->parser))
+  if (trailing || c->writing || !h1resp_keep_alive(&c->rsp))
     close_tcp(c);
   else
     c->reused = 1;
@@ -297,16 +234,16 @@ static void feed(http_h1_conn *c, const char *data, size_t len) {
     c->res.ttfb_ns = c->read_ns - c->res.sent_ns;
   }
   c->res.bytes_in += len;
-  size_t used = http_parser_execute(&c->parser, &c->h->settings, data, len);
-  if (c->complete) {
+  size_t used = h1resp_feed(&c->rsp, data, len);
+  if (c->rsp.complete) {
     response_done(c, used < len);
     return;
   }
   c->read_ns = 0;
-  if (HTTP_PARSER_ERRNO(&c->parser) != HPE_OK) {
+  const char *why = h1resp_error(&c->rsp);
+  if (why) {
     char msg[160];
-    snprintf(msg, sizeof msg, "malformed HTTP response: %s",
-             http_errno_description(HTTP_PARSER_ERRNO(&c->parser)));
+    snprintf(msg, sizeof msg, "malformed HTTP response: %s", why);
     fail(c, STATS_ERR_PROTOCOL, msg, 0);
   }
 }
@@ -323,8 +260,8 @@ static void on_eof(http_h1_conn *c, int uverr) {
     return;
   }
   if (uverr == UV_EOF && c->got_byte) {
-    http_parser_execute(&c->parser, &c->h->settings, NULL, 0);
-    if (c->complete) {
+    h1resp_feed(&c->rsp, NULL, 0);
+    if (c->rsp.complete) {
       response_done(c, 0);
       return;
     }
@@ -641,14 +578,11 @@ int http_h1_conn_send(http_h1_conn *c, const http_request *req, http_h1_done_cb 
   c->done = done;
   c->ud = ud;
   c->busy = 1;
-  c->retried = c->complete = c->got_byte = c->connecting = 0;
+  c->retried = c->got_byte = c->connecting = 0;
   c->write_start_ns = c->write_end_ns = 0;
-  c->is_head = strcmp(req->method, "HEAD") == 0;
-  c->max_body = req->max_body;
   c->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : DEFAULT_TIMEOUT_MS;
   c->connect_timeout_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
-  c->hdrs.len = c->body.len = 0;
-  http_parser_init(&c->parser, HTTP_RESPONSE);
+  h1resp_begin(&c->rsp, &c->q, strcmp(req->method, "HEAD") == 0, req->max_body);
   c->res.sent_ns = req->now_ns > 0 ? req->now_ns : clock_mono_ns();
   if (c->tcp_state == ST_OPEN) {
     arm_timer(c, c->res.sent_ns);
@@ -684,7 +618,6 @@ int http_h1_conn_create(http_h1 *h, http_h1_conn **out) {
   uv_timer_init(h->loop, &c->timer);
   c->timer.data = c;
   c->handles = 1;
-  c->parser.data = c;
   c->next = h->conns;
   if (h->conns) h->conns->prev = c;
   h->conns = c;
@@ -708,12 +641,6 @@ int http_h1_create(uv_loop_t *loop, tls_ctx *tls, http_h1 **out) {
   if (!h) return -ENOMEM;
   h->loop = loop;
   h->tls = tls;
-  h->settings.on_message_begin = on_begin;
-  h->settings.on_header_field = on_field;
-  h->settings.on_header_value = on_value;
-  h->settings.on_headers_complete = on_headers;
-  h->settings.on_body = on_body;
-  h->settings.on_message_complete = on_complete;
   uv_timer_init(loop, &h->anchor);
   h->anchor.data = h;
   h->live = 1;

@@ -53,13 +53,16 @@ LUA
   iters=$(jq_ "$WORK/open-$backend/summary.json" "d['totals']['iterations']")
   dropped=$(jq_ "$WORK/open-$backend/summary.json" "d['totals'].get('dropped', 0)")
   echo "open model: iterations=$iters + dropped=$dropped (scheduled 20000), requests=$reqs, server served=$served"
-  # Count-exact: every one of the 5000/s x 4 s arrivals started or was counted dropped (a loaded machine
-  # drops some when no VU is free in time; losing one is the engine's bug), one request per iteration,
-  # each reached the server; and fewer than half dropped, so an engine that stops reusing VUs fails.
+  # Count-exact: every one of the 5000/s x 4 s arrivals started or was counted dropped (losing one is the
+  # engine's bug), one request per iteration, each reached the server. How many drop depends on the CPU
+  # the machine leaves the generator (no VU free in time: 0 when idle, 9434 at load 16 under nice), so the
+  # bounds catch a broken engine only: most VUs ran more than one iteration (more iterations than
+  # max_vus, so VUs are reused) and at least 10 % of the arrivals started.
   [ $((iters + dropped)) -eq 20000 ] || fail "arrivals lost or invented: $iters started + $dropped dropped != 20000"
   [ "$reqs" -eq "$iters" ] || fail "requests $reqs != iterations $iters"
   [ "$reqs" -eq "$served" ] || fail "count mismatch: loadctl $reqs, server $served"
-  [ "$dropped" -lt 10000 ] || fail "dropped $dropped of 20000 (half or more)"
+  [ "$iters" -gt 2500 ] || fail "only $iters iterations for max_vus 2500: VUs are not reused"
+  [ "$dropped" -le 18000 ] || fail "dropped $dropped of 20000 (over 90 %)"
 done
 
 echo "== coordinated omission: target stopped for 1 s"
