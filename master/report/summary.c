@@ -51,7 +51,7 @@ static void put_timings(json_t *o, const stats_entry *e) {
     json_object_set_new(t, stats_phase_name(k),
                         json_pack("{s:f,s:f,s:f,s:f,s:f}", "p50_ms", hist_pct_ms(h, 50), "p95_ms",
                                   hist_pct_ms(h, 95), "p99_ms", hist_pct_ms(h, 99), "max_ms",
-                                  hist_pct_ms(h, 100), "mean_ms", hist_mean(h) / 1000.0));
+                                  hist_pct_ms(h, 100), "mean_ms", clock_us_to_ms(hist_mean(h))));
   }
   if (t) json_object_set_new(o, "timings", t);
 }
