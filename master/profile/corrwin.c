@@ -43,7 +43,7 @@ static long find_t(const wintab *w, int64_t t) {
   return hit ? (long)(hit - w->t) : -1;
 }
 
-/* Distinct times, median step, steady marks (from the "(all)" lines' users/rate). */
+/* Distinct times, median step, steady marks (from the "(all)" lines' rate, or users when no rate). */
 static int table(const json_t *iv, wintab *w) {
   size_t n = json_array_size(iv), i, k = 0;
   json_t *o;
@@ -65,7 +65,10 @@ static int table(const json_t *iv, wintab *w) {
     const char *nm = json_string_value(json_object_get(o, "name"));
     long x = find_t(w, json_integer_value(json_object_get(o, "t")));
     if (x < 0 || !nm || strcmp(nm, RUNDIR_TOTAL_NAME) != 0) continue;
-    load[x] = json_number_value(json_object_get(o, "users")) + json_number_value(json_object_get(o, "rate"));
+    /* the offered load: the arrival rate of an open model (its users only follow the latency: more VUs
+     * are taken when requests slow down), the users of a closed one */
+    double rate = json_number_value(json_object_get(o, "rate"));
+    load[x] = rate > 0 ? rate : json_number_value(json_object_get(o, "users"));
     if (!w->step_ms) w->step_ms = json_integer_value(json_object_get(o, "interval_ms"));
   }
   if (w->step_ms <= 0) w->step_ms = w->nt > 1 ? w->t[1] - w->t[0] : 1000;

@@ -1,8 +1,9 @@
 /* corrwin.h - which seconds of a run were bad: per-interval signals of intervals.jsonl (p50, p99, mean
  * latency, throughput, error rate; per request name and for the total) against a robust baseline (median and
  * MAD over the steady intervals), so that a minority of anomalous seconds, periodic or one-off, stands out.
- * Steady intervals: not the first or the last, and with users/rate at >= 90% of the run's median (ramps are
- * left out). Thresholds: CORRELATE_WIN_* in correlate.h. */
+ * Steady intervals: not the first or the last, and with the offered load at >= 90% of the run's median (ramps
+ * are left out): the arrival rate of an open model (whose users only follow the latency), else the users.
+ * Thresholds: CORRELATE_WIN_* in correlate.h. */
 #ifndef LOADCTL_CORRWIN_H
 #define LOADCTL_CORRWIN_H
 
