@@ -1,6 +1,7 @@
 /* fuzz_msg.c - libFuzzer harness (LOADCTL_FUZZ=ON) for the master/worker wire decoder: any bytes
  * through msg_decode; what decodes must encode and decode again to the same header fields.
- * Seeds: tests/fuzz/corpus/msg/ (one encoded message of each type). */
+ * Seeds: tests/fuzz/corpus/msg/ (one encoded message of each type; stats_tagged: a STATS message with
+ * tagged series). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
