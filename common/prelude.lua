@@ -144,7 +144,7 @@ local function default_name(method, url)
 end
 local what_of = { GET = 'http.get()', POST = 'http.post()', PUT = 'http.put()', PATCH = 'http.patch()',
   DELETE = 'http.delete()', HEAD = 'http.head()', OPTIONS = 'http.options()' }
-local function args_of(method, url, opts) -- __send's arguments for one request
+local function args_of(method, url, opts, api) -- __send's arguments for one request (api: who to blame)
   if type(url) ~= 'string' then error('http.' .. method:lower() .. '(): url must be a string', 2) end
   opts = opts or {}
   if type(opts) ~= 'table' then error('http.' .. method:lower() .. '(): options must be a table', 2) end
@@ -152,7 +152,7 @@ local function args_of(method, url, opts) -- __send's arguments for one request
   local co = co_running() or main_key
   local g, tags = group_of[co], tags_base(co).s
   if g then name = g .. '::' .. name end
-  if opts.tags ~= nil then tags = request_tags(tags_base(co).t, opts.tags, what_of[method] or 'http.request()') end
+  if opts.tags ~= nil then tags = request_tags(tags_base(co).t, opts.tags, api or what_of[method] or 'http.request()') end
   if opts.query then url = url .. (url:find('?', 1, true) and '&' or '?') .. encode_pairs(opts.query) end
   local body, ctype = opts.body, nil
   if opts.json ~= nil then
@@ -188,7 +188,7 @@ function http.batch(reqs)
     end
     if type(method) ~= 'string' then error('http.batch(): request ' .. i .. ': method must be a string', 2) end
     if body ~= nil then opts = setmetatable({ body = body }, { __index = opts }) end
-    list[i] = { args_of(method:upper(), url, opts) }
+    list[i] = { args_of(method:upper(), url, opts, 'http.batch() request ' .. i) }
   end
   if not __batch then error('http.batch() can only run inside a VU (a task, on_start or on_stop)', 2) end
   local rs = __batch(list)
