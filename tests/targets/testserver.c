@@ -54,6 +54,8 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "tests/support/testcert.h"
+
 #define BIG_CHUNK 65536
 
 typedef struct srv_conn {
@@ -646,42 +648,18 @@ static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outle
   return rc == OPENSSL_NPN_NEGOTIATED ? SSL_TLSEXT_ERR_OK : SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
-/* A self-signed certificate for key, named cn, valid for localhost and 127.0.0.1 for a day. */
-static X509 *make_cert(EVP_PKEY *key, const char *cn, long serial) {
-  X509 *x = X509_new();
-  if (!x) return NULL;
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
-  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-  X509_set_pubkey(x, key);
-  X509_NAME *name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-  X509_set_issuer_name(x, name);
-  X509V3_CTX v3;
-  X509V3_set_ctx_nodb(&v3);
-  X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
-  X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
-  if (!ext || !X509_add_ext(x, ext, -1) || !X509_sign(x, key, EVP_sha256())) X509_free(x), x = NULL;
-  X509_EXTENSION_free(ext);
-  return x;
-}
-
+/* dir/file as PEM (testcert_write_pem). */
 static int write_pem(const char *dir, const char *file, X509 *cert, EVP_PKEY *key) {
   char path[4096];
   snprintf(path, sizeof path, "%s/%s", dir, file);
-  FILE *f = fopen(path, "w");
-  int ok = f && PEM_write_X509(f, cert) && (!key || PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL));
-  if (f && fclose(f) != 0) ok = 0;
-  if (!ok) fprintf(stderr, "testserver: cannot write %s\n", path);
-  return ok;
+  return testcert_write_pem(path, cert, key);
 }
 
 /* The TLS context of --tls-dir: fresh server and client certificates, written out for clients. */
 static SSL_CTX *tls_setup(const char *dir, int require_client_cert) {
   EVP_PKEY *skey = EVP_EC_gen("P-256"), *ckey = EVP_EC_gen("P-256");
-  X509 *scert = skey ? make_cert(skey, "loadctl testserver", 1) : NULL;
-  X509 *ccert = ckey ? make_cert(ckey, "loadctl test client", 2) : NULL;
+  X509 *scert = skey ? testcert_make(skey, "loadctl testserver", 1) : NULL;
+  X509 *ccert = ckey ? testcert_make(ckey, "loadctl test client", 2) : NULL;
   SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
   int ok = scert && ccert && ctx && write_pem(dir, "server.pem", scert, NULL) &&
            write_pem(dir, "client.pem", ccert, ckey) && SSL_CTX_use_certificate(ctx, scert) == 1 &&

@@ -23,6 +23,7 @@
 #include <uv.h>
 
 #include "common/stats.h"
+#include "tests/support/testcert.h"
 #include "worker/http.h"
 #include "worker/tls.h"
 
@@ -31,42 +32,16 @@ static X509 *server_cert, *client_cert;
 static char dir[] = "/tmp/test_tls.XXXXXX";
 static char ca_path[128], client_path[128], bad_path[128];
 
-/* A self-signed certificate for cn valid for localhost and 127.0.0.1. */
-static X509 *make_cert(EVP_PKEY *key, const char *cn) {
-  static long serial = 1;
-  X509 *x = X509_new();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), serial++);
-  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(x), 86400);
-  X509_set_pubkey(x, key);
-  X509_NAME *name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-  X509_set_issuer_name(x, name);
-  X509V3_CTX v3;
-  X509V3_set_ctx_nodb(&v3);
-  X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
-  X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
-  X509_add_ext(x, ext, -1);
-  X509_EXTENSION_free(ext);
-  X509_sign(x, key, EVP_sha256());
-  return x;
-}
-
 static void write_pem(const char *path, X509 *cert, EVP_PKEY *key) {
-  FILE *f = fopen(path, "w");
-  ck_assert_ptr_nonnull(f);
-  PEM_write_X509(f, cert);
-  if (key) PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
-  fclose(f);
+  ck_assert_int_eq(testcert_write_pem(path, cert, key), 1);
 }
 
 static void setup(void) {
   ck_assert_ptr_nonnull(mkdtemp(dir));
   server_key = EVP_EC_gen("P-256");
   client_key = EVP_EC_gen("P-256");
-  server_cert = make_cert(server_key, "loadctl test server");
-  client_cert = make_cert(client_key, "loadctl test client");
+  server_cert = testcert_make(server_key, "loadctl test server", 1);
+  client_cert = testcert_make(client_key, "loadctl test client", 2);
   snprintf(ca_path, sizeof ca_path, "%s/ca.pem", dir);
   snprintf(client_path, sizeof client_path, "%s/client.pem", dir);
   snprintf(bad_path, sizeof bad_path, "%s/missing.pem", dir);
