@@ -19,17 +19,42 @@ static const char check_help[] =
     "  --secret NAME[=VALUE]   the same, for a value `loadctl start --secret` would hide\n"
     "  -h, --help              this text\n";
 
+/* options.scenarios: one line each, what it runs, from when, for how long. */
+static void print_scenarios(const options *o) {
+  char d[32], s[32];
+  for (size_t i = 0; i < o->nscenarios; i++) {
+    const options_scenario *sc = &o->scenarios[i];
+    printf("  scenario:   %s: %s", sc->name, sc->executor);
+    if (sc->iterations > 0)
+      printf(", %.0f vus, %lld iterations%s", sc->vus, (long long)sc->iterations,
+             sc->iterations_per_vu ? " each" : " shared");
+    else if (sc->model == OPTIONS_OPEN)
+      printf(", up to %.2f iterations/s, max_vus %lld", sc->stages[sc->nstages - 1].target,
+             (long long)sc->max_vus);
+    else
+      printf(", %.0f vus", sc->vus);
+    printf(", from %s for %s%s, exec %s\n",
+           sc->start_ns > 0 ? clock_format_duration(sc->start_ns, s, sizeof s) : "the start",
+           sc->iterations > 0 ? "at most " : "", clock_format_duration(sc->duration_ns, d, sizeof d),
+           sc->exec[0] ? sc->exec : "(the weighted tasks)");
+  }
+}
+
 static void print_plan(const char *path, const options *o) {
   char d[32];
   static const char *const backends[] = {"auto", "h1", "curl", "h2"};
   printf("%s: ok\n", path);
   printf("  name:       %s\n  target:     %s\n", o->name, o->target);
-  if (o->model == OPTIONS_OPEN)
+  if (o->nscenarios > 0)
+    printf("  model:      %zu scenarios side by side (options.scenarios), the run ends with the last\n",
+           o->nscenarios);
+  else if (o->model == OPTIONS_OPEN)
     printf("  model:      open (arrival rate), rate %.2f/s, max_vus %lld, pre_allocated_vus %lld\n", o->rate,
            (long long)o->max_vus, (long long)o->pre_vus);
   else
     printf("  model:      closed (users), users %.0f, spawn_rate %.2f/s\n", o->users, o->spawn_rate);
   printf("  duration:   %s\n", clock_format_duration(o->duration_ns, d, sizeof d));
+  print_scenarios(o);
   for (size_t i = 0; i < o->nstages; i++)
     printf("  stage %zu:    %s to %.2f %s\n", i + 1,
            clock_format_duration(o->stages[i].duration_ns, d, sizeof d), o->stages[i].target,

@@ -8,6 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+size_t executor_stage_list(const options *o, options_stage *out) {
+  double target = o->model == OPTIONS_OPEN ? o->rate : o->users;
+  if (o->nstages > 0) {
+    memcpy(out, o->stages, o->nstages * sizeof *out);
+    return o->nstages;
+  }
+  out[0] = (options_stage){.duration_ns = 0, .target = target};
+  out[1] = (options_stage){.duration_ns = o->duration_ns, .target = target};
+  return 2;
+}
+
 int64_t executor_total_ns(const options_stage *stages, size_t n) {
   int64_t total = 0;
   for (size_t i = 0; i < n; i++) total += stages[i].duration_ns;

@@ -8,6 +8,12 @@
 
 #include "common/options.h"
 
+/* The run's stage list of the top-level options: o's stages, or one constant stage of users (closed)
+ * or rate (open) lasting the duration, as {0 s, target}, {duration, target}. out holds
+ * OPTIONS_MAX_STAGES; returns the count. The one place such a list is made (master and engine use it;
+ * options.scenarios get theirs from common/scenarios.c). */
+size_t executor_stage_list(const options *o, options_stage *out);
+
 /* Total length of the stages in ns. */
 int64_t executor_total_ns(const options_stage *stages, size_t n);
 

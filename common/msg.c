@@ -195,6 +195,11 @@ static void put_assign(enc *e, const msg_assign *a) {
   kv_double(e, "spawn_rate", a->spawn_rate);
   kv_i64(e, "start", a->start_wall_ns);
   kv_i64(e, "vu_base", a->vu_id_base);
+  put_key(e, "slice");
+  e->rc |= msgpack_pack_array(&e->pk, 3);
+  e->rc |= msgpack_pack_int64(&e->pk, a->slice_before);
+  e->rc |= msgpack_pack_int64(&e->pk, a->slice_weight);
+  e->rc |= msgpack_pack_int64(&e->pk, a->slice_wsum);
   kv_i64(e, "threads", a->threads);
   put_key(e, "exec");
   e->rc |= a->allow_exec ? msgpack_pack_true(&e->pk) : msgpack_pack_false(&e->pk);
@@ -206,7 +211,7 @@ static size_t body_keys(int type) {
     case MSG_HELLO:
       return 4;
     case MSG_ASSIGN:
-      return 9;
+      return 10;
     case MSG_START:
       return 1;
     case MSG_STATS:
@@ -567,6 +572,14 @@ static void get_assign(msgfield *d, const msgpack_object *map, msg_assign *a) {
   a->spawn_rate = msgfield_double(d, msgfield_get(d, map, "spawn_rate"), "spawn_rate");
   a->start_wall_ns = msgfield_get_i64(d, map, "start");
   a->vu_id_base = msgfield_count(d, msgfield_get(d, map, "vu_base"), "vu_base");
+  const msgpack_object *sl = msgfield_tuple(d, msgfield_get(d, map, "slice"), "slice", 3); /* absent: none */
+  if (sl) {
+    a->slice_before = msgfield_count(d, &sl[0], "slice.before");
+    a->slice_weight = msgfield_count(d, &sl[1], "slice.weight");
+    a->slice_wsum = msgfield_count(d, &sl[2], "slice.wsum");
+    if (a->slice_before + a->slice_weight > a->slice_wsum)
+      msgfield_fail(d, -EPROTO, "field 'slice' out of range");
+  }
   a->threads = msgfield_get_i32(d, map, "threads");
   const msgpack_object *x = msgfield_get(d, map, "exec");
   if (x && x->type != MSGPACK_OBJECT_BOOLEAN) msgfield_fail(d, -EPROTO, "field 'exec' is not a boolean");

@@ -49,6 +49,10 @@ typedef struct msg_assign {
   double spawn_rate;
   int64_t start_wall_ns; /* 0 = wait for MSG_START */
   int64_t vu_id_base;
+  /* options.scenarios: this worker's slice [before, before + weight) of the run's weight wsum (its
+   * threads among all workers' threads); each scenario's share is cut from it (common/scenarios.h).
+   * All 0 (an older master, or no scenarios) = the stages above. */
+  int64_t slice_before, slice_weight, slice_wsum;
   int32_t threads; /* 0 = one per core */
   bool allow_exec; /* on the wire for protocol version 1; masters send false and workers ignore it:
                       only a worker's own --allow-exec grants exec */

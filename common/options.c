@@ -16,6 +16,7 @@
 #include "common/clock.h"
 #include "common/k6exec.h"
 #include "common/prelude.h"
+#include "common/scenarios.h"
 #include "common/secret.h"
 #include "common/tagset.h"
 
@@ -35,7 +36,7 @@ static const char *const known_keys[] = {
     "rate",        "max_vus",    "thresholds",  "profile",       "http",          "timeout",
     "interval",    "think",      "max_body",    "insecure_tls",  "max_redirects", "pre_allocated_vus",
     "start_users", "start_rate", "tls_ca_file", "tls_cert_file", "tls_key_file",  "h2_connections",
-    "executor",    "vus",        "iterations",  "tags",
+    "executor",    "vus",        "iterations",  "tags",          "scenarios",
 };
 
 static int fail(loader *ld, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -410,18 +411,10 @@ static int get_think(loader *ld, int idx, options *o) {
 static int get_http(loader *ld, int idx, options *o) {
   char mode[16] = "auto";
   int rc = get_string(ld, idx, "http", mode, sizeof mode);
-  if (rc) return rc;
-  if (!strcmp(mode, "auto"))
-    o->http_backend = 0;
-  else if (!strcmp(mode, "h1"))
-    o->http_backend = 1;
-  else if (!strcmp(mode, "curl"))
-    o->http_backend = 2;
-  else if (!strcmp(mode, "h2"))
-    o->http_backend = 3;
-  else
-    return fail(ld, "option 'http' must be \"auto\", \"h1\", \"h2\" or \"curl\", not \"%s\"", mode);
-  return 0;
+  static const char *const modes[] = {"auto", "h1", "curl", "h2"}; /* enum http_backend's order */
+  for (o->http_backend = 0; !rc && o->http_backend < 4; o->http_backend++)
+    if (!strcmp(mode, modes[o->http_backend])) return 0;
+  return rc ? rc : fail(ld, "option 'http' must be \"auto\", \"h1\", \"h2\" or \"curl\", not \"%s\"", mode);
 }
 
 /* A file option: a string naming a file this process can read. */
@@ -517,6 +510,15 @@ static int read_scalars(loader *ld, int t, options *o) {
   return 0;
 }
 
+/* options.scenarios: the run's length and the exec functions (common/scenarios.h). */
+static int finish_scenarios(loader *ld, options *o) {
+  char why[256];
+  const char *key = "scenarios";
+  if (scenarios_finish(ld->L, o, why, sizeof why, &key) == 0) return 0;
+  at_key(ld, key);
+  return fail(ld, "%s", why);
+}
+
 static int finish(loader *ld, options *o) {
   double peak = o->model == OPTIONS_OPEN ? o->rate : o->users;
   if (o->nstages > 0) {
@@ -538,9 +540,6 @@ static int finish(loader *ld, options *o) {
     int64_t ten_ms = (int64_t)ceil(peak / 100.0);
     o->pre_vus = o->model != OPTIONS_OPEN ? 0 : ten_ms < 1 ? 1 : ten_ms > o->max_vus ? o->max_vus : ten_ms;
   }
-  lua_getglobal(ld->L, "__tasks");
-  o->ntasks = lua_objlen(ld->L, -1);
-  lua_pop(ld->L, 1);
   if (o->ntasks == 0)
     return fail(ld, "no tasks: declare at least one with task(weight, function(vu) ... end)");
   return 0;
@@ -606,6 +605,9 @@ static int run_chunk(loader *ld, const char *source, size_t len, options *out) {
   ld->line = ld->assign_line = (int)lua_tointeger(L, -1);
   lua_pop(L, 1);
   set_defaults(out, ld->chunk);
+  lua_getglobal(L, "__tasks");
+  out->ntasks = lua_objlen(L, -1);
+  lua_pop(L, 1);
   lua_getglobal(L, "options");
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
@@ -625,6 +627,7 @@ int options_load_source(const char *chunkname, const char *source, size_t len, o
   options tmp;
   char why[256];
   const char *tag_key = "tags";
+  const char *key = "scenarios";
   int rc, t;
 
   if (!source || !out || !err || errlen == 0) return -EINVAL;
@@ -642,7 +645,11 @@ int options_load_source(const char *chunkname, const char *source, size_t len, o
   if (!rc) rc = get_think(&ld, t, &tmp);
   if (!rc) rc = get_http(&ld, t, &tmp);
   if (!rc) rc = get_tls(&ld, t, &tmp);
-  if (!rc && k6exec_read(ld.L, t, &tmp, why, sizeof why) < 0) {
+  if (!rc && scenarios_read(ld.L, t, &tmp, why, sizeof why, &key) < 0) {
+    at_key(&ld, key);
+    rc = fail(&ld, "%s", why);
+  }
+  if (!rc && !tmp.nscenarios && k6exec_read(ld.L, t, &tmp, why, sizeof why) < 0) {
     at_key(&ld, "executor");
     rc = fail(&ld, "%s", why);
   }
@@ -650,22 +657,11 @@ int options_load_source(const char *chunkname, const char *source, size_t len, o
     at_key(&ld, tag_key);
     rc = fail(&ld, "option '%s': %s", tag_key, why);
   }
-  if (!rc) rc = finish(&ld, &tmp);
+  if (!rc) rc = tmp.nscenarios ? finish_scenarios(&ld, &tmp) : finish(&ld, &tmp);
 out:
   lua_close(ld.L);
   if (rc == 0) *out = tmp;
   return rc;
-}
-
-size_t options_stage_list(const options *o, options_stage *out) {
-  double target = o->model == OPTIONS_OPEN ? o->rate : o->users;
-  if (o->nstages > 0) {
-    memcpy(out, o->stages, o->nstages * sizeof *out);
-    return o->nstages;
-  }
-  out[0] = (options_stage){.duration_ns = 0, .target = target};
-  out[1] = (options_stage){.duration_ns = o->duration_ns, .target = target};
-  return 2;
 }
 
 int options_load_file(const char *path, options *out, char *err, size_t errlen) {

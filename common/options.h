@@ -39,6 +39,23 @@ typedef struct options_profile {
   int64_t window_ns; /* default OPTIONS_PPROF_WINDOW_NS for pprof, else OPTIONS_PROFILE_WINDOW_NS */
 } options_profile;
 
+/* One entry of options.scenarios (common/scenarios.h), with its whole load shape as a stage list. */
+typedef struct options_scenario {
+  char name[64];     /* the key in options.scenarios: "browse" */
+  char executor[32]; /* k6's executor name: "constant-vus", ... "shared-iterations" */
+  char exec[64];     /* global function each iteration calls as fn(vu, data); "" = the weighted tasks */
+  int model;         /* enum options_model */
+  options_stage stages[OPTIONS_MAX_STAGES]; /* users or iterations/s from the scenario's start, whole span */
+  size_t nstages;
+  int64_t start_ns;    /* startTime: after the run's start */
+  int64_t duration_ns; /* its stages' sum (count executors: maxDuration) */
+  int64_t max_vus;     /* open model pool over all workers */
+  int64_t pre_vus;     /* open model VUs created before the start, over all workers */
+  double vus;          /* closed model: constant users, or count executors' VUs */
+  int64_t iterations;  /* count executors: iterations in all, or per VU; 0 = by time */
+  int iterations_per_vu;
+} options_scenario;
+
 typedef struct options {
   char name[128];      /* scenario name: options.name or the file's basename without .lua */
   char target[1024];   /* base URL, default "http://127.0.0.1:8080" */
@@ -70,12 +87,10 @@ typedef struct options {
   size_t ntasks;           /* tasks declared with task(); 0 is an error */
   int64_t iterations;      /* count executors (common/k6exec.h): iterations in all, or per VU; 0 = by time */
   int iterations_per_vu;   /* per-vu-iterations: each VU runs `iterations` */
+  options_scenario scenarios[OPTIONS_MAX_SCENARIOS]; /* options.scenarios; the top-level load keys are
+                                                      * then refused and duration is the longest end */
+  size_t nscenarios;
 } options;
-
-/* The run's stage list: o's stages, or one constant stage of users (closed) or rate (open) lasting
- * the duration, as {0 s, target}, {duration, target}. out holds OPTIONS_MAX_STAGES; returns the count.
- * The one place a stage list is made from options (master, engine and check all use it). */
-size_t options_stage_list(const options *o, options_stage *out);
 
 /* Load path (source read from disk) into *out. On error returns negative errno and writes a message
  * naming file:line into err (e.g. "checkout.lua:12: unknown option 'user' (did you mean 'users'?)"). */

@@ -238,8 +238,14 @@ function group(name, params, fn)
   group_of[co] = outer and (outer .. '::' .. name) or name
   return group_end(co, outer, outer_tags, pcall(fn))
 end
+-- a scenario's env (options.scenarios[...].env, k6's per-scenario __ENV) for the VU's coroutine: first in env()
+local env_of = setmetatable({}, { __mode = 'k' })
+function __scenario_env(t) env_of[co_running() or main_key] = t end
 function env(name, default)
-  local v = __loadctl_env and __loadctl_env[name] -- --env NAME=VALUE, shipped with the scenario
+  local own = env_of[co_running() or main_key]
+  local v = own and own[name]
+  if v ~= nil then return tostring(v) end
+  v = __loadctl_env and __loadctl_env[name] -- --env NAME=VALUE, shipped with the scenario
   if v == nil then v = os.getenv(name) end
   if v == nil then return default end; return v
 end

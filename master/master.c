@@ -11,9 +11,11 @@
 #include <uv.h>
 
 #include "common/clock.h"
+#include "common/executor.h"
 #include "common/exitcode.h"
 #include "common/log.h"
 #include "common/msg.h"
+#include "common/scenarios.h"
 #include "common/transport.h"
 #include "master/aggregate.h"
 #include "master/control.h"
@@ -115,6 +117,29 @@ static options run_options(const master *m) {
   return full;
 }
 
+/* Worker idx's slice of the run's weight (its threads among all): options.scenarios are cut from it. */
+static scenarios_slice slice_of(const int *weights, size_t n, size_t idx) {
+  scenarios_slice s = {0};
+  for (size_t i = 0; i < n; i++) {
+    if (i < idx) s.before += weights[i];
+    s.wsum += weights[i];
+  }
+  s.weight = weights[idx];
+  return s;
+}
+
+/* VU bases and peaks of a plan: plan_vu_bases for one scenario, the slices' peaks for several. */
+static int vu_bases_of(const options *o, const int *weights, size_t n, int64_t *base, int64_t *peak) {
+  int64_t sum = 0;
+  if (o->nscenarios == 0) return plan_vu_bases(o, weights, n, base, peak);
+  for (size_t i = 0; i < n; i++) {
+    peak[i] = scenarios_peak(o, slice_of(weights, n, i));
+    base[i] = sum;
+    sum += peak[i];
+  }
+  return 0;
+}
+
 /* Worker idx's first VU id - 1 (with_script assigns only): before the run the plan's shares laid end to
  * end, so the VU ids of all workers are 1..N (data.csv():for_vu() rows do not collide); a worker joining
  * a running load gets ids after every id handed out so far (a running worker keeps its ids). */
@@ -128,7 +153,7 @@ static int64_t vu_base(master *m, const int *weights, size_t n, size_t idx) {
     m->vu_peaks = malloc(n * sizeof *m->vu_peaks);
     m->vu_bases_n = n;
     m->vu_bases_gen = m->gen;
-    if (!m->vu_bases || !m->vu_peaks || plan_vu_bases(&full, weights, n, m->vu_bases, m->vu_peaks) < 0) {
+    if (!m->vu_bases || !m->vu_peaks || vu_bases_of(&full, weights, n, m->vu_bases, m->vu_peaks) < 0) {
       free(m->vu_bases);
       m->vu_bases = NULL;
     }
@@ -158,6 +183,12 @@ static void assign_one(master *m, registry_worker *w, const int *weights, size_t
   x.u.assign.max_vus = share.max_vus;
   x.u.assign.spawn_rate = share.spawn_rate;
   x.u.assign.vu_id_base = w->vu_id_base;
+  if (full.nscenarios > 0) {
+    scenarios_slice sl = slice_of(weights, n, idx);
+    x.u.assign.slice_before = sl.before;
+    x.u.assign.slice_weight = sl.weight;
+    x.u.assign.slice_wsum = sl.wsum;
+  }
   x.u.assign.threads = w->threads;
   if (m->state >= M_RUN && with_script) x.u.assign.start_wall_ns = m->start_wall_ns + w->offset_ns;
   send_to(m, &x, w->id);
@@ -468,6 +499,9 @@ static int web_scale(void *ud, double target, bool is_rate, char *why, size_t le
   int rc;
 
   if (m->state != M_RUN) return snprintf(why, len, "no run is going (%s)", web_state(m)), -EBUSY;
+  if (m->cfg->opt->nscenarios > 0)
+    return snprintf(why, len, "this run has several scenarios (options.scenarios): each keeps its own load"),
+           -EINVAL;
   if (is_rate != open)
     return snprintf(why, len, "this run uses the %s model: set \"%s\"", open ? "open" : "closed",
                     open ? "rate" : "users"),
@@ -533,11 +567,11 @@ static void state_run(master *m, int64_t now_mono) {
     stop_all(m, "a threshold with abort_on_fail failed");
     return;
   }
-  /* count executors keep each worker's VUs (and their iteration shares): a finished worker's are done */
-  if (now_wall < m->end_wall_ns && active != m->active_count && m->cfg->opt->iterations == 0)
-    rebalance(m, "workers changed");
-  if ((now_wall >= m->end_wall_ns || m->cfg->opt->iterations > 0) &&
-      running == 0) { /* count executors end early */
+  /* count executors and several scenarios keep each worker's VUs (and iteration shares): a finished
+   * worker's are done, and the run ends early when every worker has finished */
+  bool fixed = m->cfg->opt->iterations > 0 || m->cfg->opt->nscenarios > 0;
+  if (now_wall < m->end_wall_ns && active != m->active_count && !fixed) rebalance(m, "workers changed");
+  if ((now_wall >= m->end_wall_ns || fixed) && running == 0) {
     m->drain_deadline_mono_ns = now_mono;
     set_state(m, M_DRAIN);
   } else if (now_wall >= m->end_wall_ns + DRAIN_TIMEOUT_NS) {
@@ -701,7 +735,7 @@ int master_run(const master_config *cfg) {
 
   if (!m) return 2;
   m->cfg = cfg;
-  m->nstages = options_stage_list(cfg->opt, m->stages);
+  m->nstages = executor_stage_list(cfg->opt, m->stages);
   m->act = calloc(MAX_WORKERS, sizeof *m->act);
   make_run_id(m);
   rc = m->act ? registry_create(&m->reg) : -ENOMEM;

@@ -190,6 +190,9 @@ static void apply_share(agent *a, const msg_assign *as) {
   a->asg.max_vus = as->max_vus;
   a->asg.spawn_rate = as->spawn_rate;
   a->asg.vu_id_base = as->vu_id_base;
+  a->asg.slice_before = as->slice_before;
+  a->asg.slice_weight = as->slice_weight;
+  a->asg.slice_wsum = as->slice_wsum;
 }
 
 static void start_engine(agent *a, int64_t start_wall_ns) {

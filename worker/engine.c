@@ -16,7 +16,9 @@
 #include <uv.h>
 
 #include "common/clock.h"
+#include "common/executor.h"
 #include "common/log.h"
+#include "common/scenarios.h"
 #include "worker/runner.h"
 #include "worker/script.h"
 #include "worker/vu.h"
@@ -308,7 +310,7 @@ static void single_plan(engine *e, const engine_assignment *a) {
     memcpy(p->stages, a->stages, a->nstages * sizeof *a->stages);
     p->nstages = a->nstages;
   } else {
-    p->nstages = options_stage_list(o, p->stages);
+    p->nstages = executor_stage_list(o, p->stages);
   }
   p->max_vus = a->max_vus > 0 ? a->max_vus : o->max_vus;
   p->pre_vus = o->model == OPTIONS_OPEN ? o->pre_vus : 0;
@@ -321,6 +323,35 @@ static void single_plan(engine *e, const engine_assignment *a) {
   p->quota_base = a->vu_id_base;
   p->id_base = a->vu_id_base;
   e->nplans = 1;
+}
+
+/* options.scenarios: one plan per scenario, this worker's part cut from its slice of the run; VU ids
+ * of the scenarios follow each other from the worker's base. */
+static void scenario_plans(engine *e, const engine_assignment *a) {
+  scenarios_slice slice = {.before = a->slice_before, .weight = a->slice_weight, .wsum = a->slice_wsum};
+  int64_t id_base = a->vu_id_base;
+  for (size_t i = 0; i < e->opt.nscenarios; i++) {
+    const options_scenario *sc = &e->opt.scenarios[i];
+    runner_plan *p = &e->plans[i];
+    scenarios_share sh;
+    scenarios_share_of(sc, slice, &sh);
+    memset(p, 0, sizeof *p);
+    p->name = sc->name;
+    p->lua_index = (int)i + 1;
+    p->model = sc->model;
+    memcpy(p->stages, sh.stages, sh.nstages * sizeof *sh.stages);
+    p->nstages = sh.nstages;
+    p->start_ns = sc->start_ns;
+    p->max_vus = sh.max_vus;
+    p->pre_vus = sh.pre_vus;
+    p->iterations = sc->iterations;
+    p->per_vu = sc->iterations_per_vu;
+    p->vus_total = (int64_t)sc->vus;
+    p->quota_base = sh.vus_before;
+    p->id_base = id_base;
+    id_base += sh.peak;
+  }
+  e->nplans = e->opt.nscenarios;
 }
 
 static int copy_assignment(engine *e, const engine_assignment *a, char *err, size_t errlen) {
@@ -341,7 +372,10 @@ static int copy_assignment(engine *e, const engine_assignment *a, char *err, siz
   e->allow_exec = a->allow_exec;
   e->start_wall_ns = a->start_wall_ns > 0 ? a->start_wall_ns : clock_wall_ns();
   e->mono_start = clock_mono_ns() + (e->start_wall_ns - clock_wall_ns());
-  single_plan(e, a);
+  if (e->opt.nscenarios > 0)
+    scenario_plans(e, a);
+  else
+    single_plan(e, a);
   return 0;
 }
 

@@ -27,9 +27,11 @@ typedef struct engine_assignment {
   double spawn_rate;     /* closed model, this worker's share */
   int64_t start_wall_ns; /* when stage 0 begins, in this machine's wall clock */
   int64_t vu_id_base;    /* VU ids start here (unique across workers) */
-  int threads;           /* 0 = one per core */
-  const char *run_id;    /* for baggage: loadctl.run and k6.test_run_id */
-  int allow_exec;        /* allow os.execute/io.popen in the scenario */
+  /* options.scenarios: this worker's slice of the run's weight (msg.h); wsum 0 = the whole run */
+  int64_t slice_before, slice_weight, slice_wsum;
+  int threads;        /* 0 = one per core */
+  const char *run_id; /* for baggage: loadctl.run and k6.test_run_id */
+  int allow_exec;     /* allow os.execute/io.popen in the scenario */
 } engine_assignment;
 
 /* Create and start the engine's threads; they wait for start_wall_ns, then follow the stages and
@@ -41,7 +43,8 @@ int engine_start(const engine_assignment *a, engine **out, char *err, size_t err
  * (owned by caller). Returns 0, -EAGAIN when no full interval is ready yet. Call from one thread. */
 int engine_collect(engine *e, stats_interval **out);
 
-/* Change this worker's share mid-run (rebalance after a worker joined or left). */
+/* Change this worker's share mid-run (rebalance after a worker joined or left). A run of several
+ * scenarios keeps the slice it started with (the master does not rebalance it). */
 int engine_reassign(engine *e, const options_stage *stages, size_t nstages, int64_t max_vus);
 
 /* Stop load now (master lost, or stop message): VUs finish their current request or are cancelled. */

@@ -29,6 +29,7 @@
 struct runner {
   runner_env env;
   runner_plan plan;
+  vu_scenario sc; /* what its VUs are told about the scenario */
   uv_timer_t sched;
   uv_check_t pump;  /* open model: starts due arrivals after every poll, between the arrival clock's */
   nstimer *arrival; /* open model: fires when the next arrival is due */
@@ -182,7 +183,7 @@ static vu *spawn(runner *r) {
     executor_slot_put(&r->slots, number);
     return NULL;
   }
-  vu_set_owner(v, r, r->plan.name, r->plan.lua_index);
+  vu_set_owner(v, r, &r->sc);
   r->vus[r->nvus++] = v;
   r->active++;
   vu_start(v);
@@ -356,6 +357,7 @@ int runner_create(const runner_env *env, const runner_plan *plan, runner **out) 
   if (!r) return -ENOMEM;
   r->env = *env;
   r->plan = *plan;
+  vu_scenario_init(&r->sc, plan->name, plan->lua_index > 0);
   uv_timer_init(loop, &r->sched);
   uv_check_init(loop, &r->pump);
   r->sched.data = r->pump.data = r;

@@ -1,5 +1,6 @@
 -- script.lua - the VU runtime every worker thread's Lua state loads after the prelude (worker/script.c):
--- per-VU random streams, setup() data, weighted task choice and the VU main loop (__vu_main).
+-- per-VU random streams, setup() data, weighted task choice or a scenario's exec, and the VU main loop
+-- (__vu_main).
 local xpcall, tostring, random = xpcall, tostring, math.random
 local next_iteration, script_error = __next, __script_error
 do -- math.random draws from the running VU's own seeded stream
@@ -20,9 +21,20 @@ local function pick()
   for _, t in ipairs(__tasks) do r = r - t.weight; if r < 0 then return t end end
   return __tasks[#__tasks]
 end
+-- A VU of an options.scenarios entry (vu.__listed): its exec function instead of the weighted tasks,
+-- scenario=NAME and the scenario's tags on every request (prelude.lua's __vu_tags) and its env under env().
+-- A VU of the top-level options (vu.scenario is the run's name) carries no scenario tag.
+local function listed(vu)
+  vu.__listed = nil
+  local sc = options.scenarios[vu.scenario]
+  __vu_tags(vu)
+  if sc.env then __scenario_env(sc.env) end
+  if sc.exec then return _G[sc.exec], 'exec:' .. sc.exec end
+end
 function __vu_main(vu)
-  __vu_tags(vu) -- scenario=NAME and the scenario's tags on every request of this VU (prelude.lua)
   local data = __setup_data()
+  local exec, exec_name
+  if vu.__listed then exec, exec_name = listed(vu) end
   if on_start then
     local ok, e = xpcall(on_start, handler, vu, data)
     if not ok then script_error('on_start', e) end
@@ -30,9 +42,14 @@ function __vu_main(vu)
   local n = 0
   while next_iteration() do
     vu.iteration = n; n = n + 1
-    local t = pick()
-    local ok, e = xpcall(t.fn, handler, vu, data)
-    if not ok then script_error(t.name:sub(1, 5) == 'task:' and t.name or 'task:' .. t.name, e) end
+    if exec then
+      local ok, e = xpcall(exec, handler, vu, data)
+      if not ok then script_error(exec_name, e) end
+    else
+      local t = pick()
+      local ok, e = xpcall(t.fn, handler, vu, data)
+      if not ok then script_error(t.name:sub(1, 5) == 'task:' and t.name or 'task:' .. t.name, e) end
+    end
   end
   if on_stop then
     local ok, e = xpcall(on_stop, handler, vu, data)

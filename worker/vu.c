@@ -25,8 +25,8 @@ typedef struct vu_slot vu_slot;
 
 struct vu {
   vu_host *host;
-  void *owner;          /* the engine's runner */
-  const char *scenario; /* NULL = host->scenario */
+  void *owner;           /* the engine's runner */
+  const vu_scenario *sc; /* NULL = host->scenario, not a listed one */
   int64_t id;
   lua_State *co;
   int co_ref;
@@ -192,6 +192,12 @@ static void record_tagged(vu *v, const stats_entry *e, int64_t latency_us, int f
   }
 }
 
+/* A listed scenario's own Trend or Rate name gets value. */
+static void scenario_metric(vu *v, const char *name, int kind, double value) {
+  metric_state *m = stats_metric_get(v->host->stats, name, kind, NULL);
+  if (m) metric_record(m, value, 0);
+}
+
 /* Record one response of kind in the current interval. */
 static void record(vu *v, const http_response *res, int kind, int64_t done_ns) {
   vu_host *h = v->host;
@@ -227,6 +233,10 @@ static void record(vu *v, const http_response *res, int kind, int64_t done_ns) {
   memcpy(x.trace_id, v->trace_id, sizeof x.trace_id);
   memcpy(x.span_id, v->span_id, sizeof x.span_id);
   stats_entry_exemplar(e, &x, trace_rand(&h->rng));
+  if (v->sc && v->sc->listed) {
+    scenario_metric(v, v->sc->request_metric, METRIC_TREND, clock_ns_to_ms_frac(done_ns - start));
+    scenario_metric(v, v->sc->failed_metric, METRIC_RATE, kind != STATS_ERR_NONE);
+  }
 }
 
 /* r[1..6]: the timing breakdown in ms, which the prelude turns into r.timings when a script asks. */
@@ -299,8 +309,8 @@ static int collect_headers(lua_State *L, vu *v, int idx) {
   trace_new_span_id(&v->host->rng, v->span_id);
   trace_traceparent(v->trace_id, v->span_id, v->traceparent);
   if (strcmp(v->baggage_name, v->name)) { /* percent-encode once per name change, not per request */
-    if (trace_baggage(v->baggage, sizeof v->baggage, v->host->run_id,
-                      v->scenario ? v->scenario : v->host->scenario, v->name) < 0)
+    if (trace_baggage(v->baggage, sizeof v->baggage, v->host->run_id, v->sc ? v->sc->name : v->host->scenario,
+                      v->name) < 0)
       v->baggage_name[0] = '\0';
     else
       memcpy(v->baggage_name, v->name, sizeof v->name);
@@ -622,8 +632,9 @@ static int l_next(lua_State *L) {
   vu *v = current_vu(L);
   if (v->in_iteration) {
     metric_state *m = stats_metric_get(v->host->stats, VU_ITERATION_METRIC, METRIC_TREND, NULL);
-    if (m)
-      metric_record(m, clock_ns_to_ms_frac(clock_mono_ns() - v->iteration_start_ns), 0); /* k6's, in ms */
+    double ms = clock_ns_to_ms_frac(clock_mono_ns() - v->iteration_start_ns); /* k6's, in ms */
+    if (m) metric_record(m, ms, 0);
+    if (v->sc && v->sc->listed) scenario_metric(v, v->sc->iteration_metric, METRIC_TREND, ms);
     v->host->stats->iterations++, v->iterations++;
   }
   v->in_iteration = 0;
@@ -729,14 +740,25 @@ int vu_create(vu_host *h, int64_t id, vu **out) {
   return 0;
 }
 
-void vu_set_owner(vu *v, void *owner, const char *scenario, int lua_index) {
+void vu_scenario_init(vu_scenario *sc, const char *name, int listed) {
+  memset(sc, 0, sizeof *sc);
+  sc->name = name;
+  sc->listed = listed;
+  if (!listed) return;
+  snprintf(sc->iteration_metric, sizeof sc->iteration_metric, "iteration_duration{scenario=%s}", name);
+  snprintf(sc->request_metric, sizeof sc->request_metric, "http_req_duration{scenario=%s}", name);
+  snprintf(sc->failed_metric, sizeof sc->failed_metric, "http_req_failed{scenario=%s}", name);
+}
+
+void vu_set_owner(vu *v, void *owner, const vu_scenario *sc) {
   v->owner = owner;
-  v->scenario = scenario;
-  if (!scenario) return;
-  lua_pushstring(v->co, scenario); /* the vu table __vu_main gets: function, table */
+  v->sc = sc;
+  if (!sc) return;
+  lua_pushstring(v->co, sc->name); /* the vu table __vu_main gets: function, table */
   lua_setfield(v->co, 2, "scenario");
-  lua_pushboolean(v->co, lua_index > 0);
-  lua_setfield(v->co, 2, "__exec");
+  if (!sc->listed) return;
+  lua_pushboolean(v->co, 1);
+  lua_setfield(v->co, 2, "__listed");
 }
 
 void *vu_owner(const vu *v) {

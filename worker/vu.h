@@ -66,10 +66,21 @@ int64_t vu_iterations(const vu *v);
 /* Iterations that did no I/O at all (the engine yields the loop before the next one). */
 int vu_iteration_yielded(const vu *v);
 
-/* Tie v to its scenario before vu_start: owner is the engine's (vu_owner gives it back), scenario names
- * the VU's scenario in baggage and in Lua (vu.scenario); lua_index > 0 runs that options.scenarios
- * entry's exec function instead of the weighted tasks. scenario's storage outlives v. */
-void vu_set_owner(vu *v, void *owner, const char *scenario, int lua_index);
+/* The scenario a VU runs for (the engine's runner owns it; it outlives the VU). */
+typedef struct vu_scenario {
+  const char *name; /* baggage's scenario and vu.scenario in Lua */
+  int listed;       /* an options.scenarios entry: its exec, tags and env apply, and each iteration and
+                     * request is also counted in the scenario's own metrics below */
+  char iteration_metric[96]; /* Trend "iteration_duration{scenario=NAME}" (ms) */
+  char request_metric[96];   /* Trend "http_req_duration{scenario=NAME}" (ms, from intended start) */
+  char failed_metric[96];    /* Rate "http_req_failed{scenario=NAME}" */
+} vu_scenario;
+
+/* Name the metrics of a listed scenario in sc from sc->name. */
+void vu_scenario_init(vu_scenario *sc, const char *name, int listed);
+
+/* Tie v to its scenario before vu_start: owner is the engine's (vu_owner gives it back). */
+void vu_set_owner(vu *v, void *owner, const vu_scenario *sc);
 void *vu_owner(const vu *v);
 
 /* Register the C primitives (__send, __sleep, __check, __log, __next, __script_error) on L. */

@@ -13,6 +13,7 @@
 #include "common/hist.h"
 #include "common/rundir.h"
 #include "master/report/htmlasset.h"
+#include "master/report/scensum.h"
 #include "master/report/summary.h"
 #include "master/report/tagsum.h"
 
@@ -385,9 +386,10 @@ static void timings_table(FILE *out, const json_t *sum) {
 
   json_array_foreach(reqs, i, q) any |= json_object_get(q, "timings") != NULL;
   if (!any) return;
-  fputs("<section id=\"timings\"><h2>Timing breakdown (p50 / p95 / p99 ms)</h2><table><tr>"
-        "<th class=\"l\">name</th>",
-        out);
+  fputs(
+      "<section id=\"timings\"><h2>Timing breakdown (p50 / p95 / p99 ms)</h2><table><tr>"
+      "<th class=\"l\">name</th>",
+      out);
   for (int k = 0; k < STATS_PHASE_COUNT; k++) fprintf(out, "<th>%s</th>", stats_phase_name(k));
   fputs("</tr>\n", out);
   json_array_foreach(reqs, i, q) {
@@ -668,6 +670,7 @@ int html_write(const report *r, const char *dir, FILE *out) {
   header_and_cards(out, r, sum);
   charts(out, r, sum);
   requests_table(out, sum);
+  scensum_html(out, sum);
   timings_table(out, sum);
   groups_table(out, sum);
   tagsum_html(out, sum);

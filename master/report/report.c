@@ -256,6 +256,22 @@ size_t report_series(const report *r, long name_index, const report_point **out)
   return s ? s->n : 0;
 }
 
+/* options.scenarios as run.json keeps them: what each one was asked to do. */
+static json_t *scenario_list_json(const options *o) {
+  json_t *list = json_array();
+  for (size_t i = 0; i < o->nscenarios; i++) {
+    const options_scenario *sc = &o->scenarios[i];
+    json_t *one =
+        json_pack("{s:s,s:s,s:s,s:f,s:f}", "name", sc->name, "executor", sc->executor, "exec", sc->exec,
+                  "start_s", clock_ns_to_s(sc->start_ns), "duration_s", clock_ns_to_s(sc->duration_ns));
+    if (sc->iterations > 0) json_object_set_new(one, "iterations", json_integer(sc->iterations));
+    if (sc->model == OPTIONS_OPEN) json_object_set_new(one, "max_vus", json_integer(sc->max_vus));
+    if (sc->model != OPTIONS_OPEN) json_object_set_new(one, "vus", json_real(sc->vus));
+    json_array_append_new(list, one);
+  }
+  return list;
+}
+
 json_t *report_run_json(const options *o, const char *scenario_path) {
   json_t *run = json_object(), *opts = json_object(), *ths = json_array();
 
@@ -272,6 +288,7 @@ json_t *report_run_json(const options *o, const char *scenario_path) {
   json_object_set_new(opts, "interval_s", json_real(clock_ns_to_s(o->interval_ns)));
   json_object_set_new(opts, "stages", json_integer((json_int_t)o->nstages));
   json_object_set_new(run, "options", opts);
+  if (o->nscenarios > 0) json_object_set_new(run, "scenarios", scenario_list_json(o));
   for (size_t i = 0; i < o->nthresholds && i < OPTIONS_MAX_THRESHOLDS; i++)
     json_array_append_new(ths, json_pack("{s:s,s:b}", "expr", o->thresholds[i].expr, "abort_on_fail",
                                          o->thresholds[i].abort_on_fail != 0));

@@ -13,6 +13,7 @@
 #include "common/hist.h"
 #include "common/rundir.h"
 #include "master/report/groups.h"
+#include "master/report/scensum.h"
 #include "master/report/tagsum.h"
 
 static const double csv_pcts[] = {50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100};
@@ -167,18 +168,6 @@ static json_t *metrics_json(const stats_interval *cum) {
   return a;
 }
 
-/* The run's scenario (one per run): its iterations and k6's iteration_duration trend (ms). */
-static json_t *scenarios_json(const report *r, const stats_interval *cum, double secs) {
-  const json_t *run = report_run_info(r);
-  const char *name = json_string_value(json_object_get(run, "scenario"));
-  json_t *o = json_pack("{s:s,s:I,s:f}", "name", name ? name : "", "iterations", (json_int_t)cum->iterations,
-                        "iterations_per_s", secs > 0 ? (double)cum->iterations / secs : 0.0);
-  for (size_t i = 0; o && i < cum->nmetrics; i++)
-    if (cum->metrics[i].kind == METRIC_TREND && !strcmp(cum->metrics[i].name, "iteration_duration"))
-      json_object_set_new(o, "iteration_duration", metric_json(&cum->metrics[i], 1));
-  return json_pack("[o]", o);
-}
-
 json_t *summary_json(const report *r) {
   const stats_interval *cum = report_cumulative(r);
   double secs = report_duration_s(r);
@@ -210,7 +199,7 @@ json_t *summary_json(const report *r) {
                           (json_int_t)cum->checks[i].passes, "fails", (json_int_t)cum->checks[i].fails));
   json_object_set_new(o, "checks", checks);
   json_object_set_new(o, "metrics", metrics_json(cum));
-  json_object_set_new(o, "scenarios", scenarios_json(r, cum, secs));
+  json_object_set_new(o, "scenarios", scensum_json(report_run_info(r), cum, secs));
   json_object_set_new(o, "thresholds",
                       report_thresholds_json(r) ? json_deep_copy(report_thresholds_json(r)) : json_array());
   json_object_set_new(o, "findings", report_findings(r) ? json_deep_copy(report_findings(r)) : json_array());

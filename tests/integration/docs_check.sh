@@ -92,6 +92,8 @@ samples = {
     "thresholds": '{ p95 = "< 1s" }',
     "think": "{0, 0.1}",
     "vus": "2, users = nil",  # k6's name for users: one or the other
+    # several scenarios: the top-level load keys go (the last of a duplicate key wins in a Lua table)
+    "scenarios": '{ s = { executor = "constant-vus", duration = "1s" } }, users = nil, rate = nil, duration = nil',
     "target": '"http://127.0.0.1:1"',
     # type "path": a file that exists; the key needs the certificate it belongs to
     "tls_key_file": f'"{os.path.join(tmp, "sample.pem")}", tls_cert_file = "{os.path.join(tmp, "sample.pem")}"',
