@@ -167,8 +167,12 @@ static tmpl *stats_template(bench *b, int k, int64_t start_ms) {
       stats_entry_record(e, 800 + n * 100 + i * 37 + k * 11, 700 + i * 29);
       if (b->phases) { /* k6's six phases, as an HTTP worker sends them (1 in 25 on a new connection) */
         int fresh = i % 25 == 0;
-        const int64_t us[STATS_PHASE_COUNT] = {i % 10 ? 0 : i * 3, fresh ? 60 + i : 0, fresh ? 1500 + i * 7 : 0,
-                                               i % 7, 600 + n * 100 + i * 31 + k * 11, 5 + i % 13};
+        const int64_t us[STATS_PHASE_COUNT] = {i % 10 ? 0 : i * 3,
+                                               fresh ? 60 + i : 0,
+                                               fresh ? 1500 + i * 7 : 0,
+                                               i % 7,
+                                               600 + n * 100 + i * 31 + k * 11,
+                                               5 + i % 13};
         stats_entry_phases(e, us);
       }
     }

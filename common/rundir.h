@@ -19,7 +19,7 @@ typedef struct rundir rundir;
 #define RUNDIR_INTERVALS "intervals.jsonl"
 #define RUNDIR_HLOG "latency.hlog"
 #define RUNDIR_HLOG_SERVICE "service:" /* latency.hlog tag prefix of a name's service-time histogram */
-#define RUNDIR_HLOG_PHASE "phase."      /* "phase.<k6 phase name>:<name>": a name's timing-phase histogram */
+#define RUNDIR_HLOG_PHASE "phase."     /* "phase.<k6 phase name>:<name>": a name's timing-phase histogram */
 #define RUNDIR_EXEMPLARS "exemplars.jsonl"
 #define RUNDIR_HISTORY_CSV "stats_history.csv"
 #define RUNDIR_SUMMARY "summary.json"

@@ -180,7 +180,9 @@ static void attach_one(stats_interval *iv, const char *tag, const hist *h) {
     stats_entry *e = &iv->entries[i];
     hlog_tag(e->name, name_tag, sizeof name_tag);
     if (strcmp(name_tag, name) != 0) continue;
-    hist *dst = kind == TAG_LATENCY ? e->latency : kind == TAG_SERVICE ? e->service : stats_entry_phase(e, kind);
+    hist *dst = kind == TAG_LATENCY   ? e->latency
+                : kind == TAG_SERVICE ? e->service
+                                      : stats_entry_phase(e, kind);
     if (dst && hist_count(dst) == 0) {
       hist_add(dst, h);
       return;

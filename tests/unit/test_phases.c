@@ -33,8 +33,8 @@ static void one_request(int64_t us[STATS_PHASE_COUNT], double median_us) {
   us[STATS_PHASE_CONNECTING] = fresh ? 50 + (int64_t)(rng_unit() * 60) : 0;
   us[STATS_PHASE_TLS_HANDSHAKING] = fresh ? 1200 + (int64_t)(rng_unit() * 600) : 0;
   us[STATS_PHASE_SENDING] = (int64_t)(rng_unit() * 12);
-  us[STATS_PHASE_WAITING] = (int64_t)(median_us * exp(0.6 * sqrt(-2 * log(rng_unit() + 1e-12)) *
-                                                      cos(6.283185307 * rng_unit())));
+  us[STATS_PHASE_WAITING] =
+      (int64_t)(median_us * exp(0.6 * sqrt(-2 * log(rng_unit() + 1e-12)) * cos(6.283185307 * rng_unit())));
   us[STATS_PHASE_RECEIVING] = (int64_t)(rng_unit() * 40);
 }
 
@@ -163,17 +163,31 @@ static void six(msgpack_packer *pk, int odd, void (*odd_fn)(msgpack_packer *)) {
   free(buf);
   hist_destroy(h);
 }
-static void junk_blob(msgpack_packer *pk) { msgpack_pack_bin_with_body(pk, "HISTFAAAA", 9); }
-static void string_blob(msgpack_packer *pk) { msgpack_pack_str_with_body(pk, "ab", 2); }
-static void c_nil(msgpack_packer *pk) { msgpack_pack_nil(pk); }
-static void c_ok(msgpack_packer *pk) { six(pk, -1, NULL); }
+static void junk_blob(msgpack_packer *pk) {
+  msgpack_pack_bin_with_body(pk, "HISTFAAAA", 9);
+}
+static void string_blob(msgpack_packer *pk) {
+  msgpack_pack_str_with_body(pk, "ab", 2);
+}
+static void c_nil(msgpack_packer *pk) {
+  msgpack_pack_nil(pk);
+}
+static void c_ok(msgpack_packer *pk) {
+  six(pk, -1, NULL);
+}
 static void c_five(msgpack_packer *pk) {
   msgpack_pack_array(pk, 5);
   for (int k = 0; k < 5; k++) msgpack_pack_nil(pk);
 }
-static void c_map(msgpack_packer *pk) { msgpack_pack_map(pk, 0); }
-static void c_junk(msgpack_packer *pk) { six(pk, STATS_PHASE_WAITING, junk_blob); }
-static void c_string(msgpack_packer *pk) { six(pk, STATS_PHASE_BLOCKED, string_blob); }
+static void c_map(msgpack_packer *pk) {
+  msgpack_pack_map(pk, 0);
+}
+static void c_junk(msgpack_packer *pk) {
+  six(pk, STATS_PHASE_WAITING, junk_blob);
+}
+static void c_string(msgpack_packer *pk) {
+  six(pk, STATS_PHASE_BLOCKED, string_blob);
+}
 
 START_TEST(hostile_fields) {
   char why[128];
