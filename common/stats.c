@@ -30,9 +30,12 @@ int stats_err_parse(const char *name) {
 }
 
 static const char *const phase_names[STATS_PHASE_COUNT] = {
-    [STATS_PHASE_BLOCKED] = "blocked", [STATS_PHASE_CONNECTING] = "connecting",
-    [STATS_PHASE_TLS_HANDSHAKING] = "tls_handshaking", [STATS_PHASE_SENDING] = "sending",
-    [STATS_PHASE_WAITING] = "waiting", [STATS_PHASE_RECEIVING] = "receiving",
+    [STATS_PHASE_BLOCKED] = "blocked",
+    [STATS_PHASE_CONNECTING] = "connecting",
+    [STATS_PHASE_TLS_HANDSHAKING] = "tls_handshaking",
+    [STATS_PHASE_SENDING] = "sending",
+    [STATS_PHASE_WAITING] = "waiting",
+    [STATS_PHASE_RECEIVING] = "receiving",
 };
 
 const char *stats_phase_name(int phase) {
@@ -83,6 +86,7 @@ void stats_destroy(stats_interval *s) {
     for (int k = 0; k < STATS_PHASE_COUNT; k++) hist_destroy(s->entries[i].phase[k]);
   }
   free(s->entries);
+  free(s->by_name);
   free(s->checks);
   for (size_t i = 0; i < s->nmetrics; i++) metric_release(&s->metrics[i]);
   free(s->metrics);
@@ -119,11 +123,42 @@ metric_state *stats_metric_get(stats_interval *s, const char *name, int kind, in
   return metric_get(&s->metrics, &s->nmetrics, &s->capmetrics, name, kind, kind_clash);
 }
 
+/* FNV-1a of a name as stored: cut to STATS_NAME_MAX - 1 bytes like copy_cut, so a long name and its
+ * stored copy hash alike. */
+static uint32_t name_hash(const char *name) {
+  size_t len = cut_len(name, STATS_NAME_MAX);
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < len; i++) h = (h ^ (unsigned char)name[i]) * 16777619u;
+  return h;
+}
+
+/* Entries are looked up by name for every request and, on the master, for every entry of every worker's
+ * interval: a linear scan made a run with the full STATS_MAX_NAMES quadratic (seconds per interval). */
 stats_entry *stats_entry_find(const stats_interval *s, const char *name) {
-  if (!name) return NULL;
-  for (size_t i = 0; i < s->nentries; i++)
-    if (same_name(s->entries[i].name, name)) return &s->entries[i];
+  if (!name || !s->capby_name) return NULL;
+  size_t mask = s->capby_name - 1;
+  for (size_t i = name_hash(name) & mask; s->by_name[i]; i = (i + 1) & mask)
+    if (same_name(s->entries[s->by_name[i] - 1].name, name)) return &s->entries[s->by_name[i] - 1];
   return NULL;
+}
+
+static void index_put(stats_interval *s, size_t entry) {
+  size_t mask = s->capby_name - 1, i = name_hash(s->entries[entry].name) & mask;
+  while (s->by_name[i]) i = (i + 1) & mask;
+  s->by_name[i] = (uint32_t)entry + 1;
+}
+
+/* Room in the name index for one more entry (kept under half full). 0 or -ENOMEM. */
+static int index_reserve(stats_interval *s) {
+  if (2 * (s->nentries + 1) <= s->capby_name) return 0;
+  size_t ncap = s->capby_name ? 2 * s->capby_name : 16;
+  uint32_t *slots = calloc(ncap, sizeof *slots);
+  if (!slots) return -ENOMEM;
+  free(s->by_name);
+  s->by_name = slots;
+  s->capby_name = ncap;
+  for (size_t i = 0; i < s->nentries; i++) index_put(s, i);
+  return 0;
 }
 
 static int grow(void **items, size_t *cap, size_t size) {
@@ -156,6 +191,7 @@ stats_entry *stats_entry_get(stats_interval *s, const char *name, const char *me
     return NULL;
   if (s->nentries == s->capentries && grow((void **)&s->entries, &s->capentries, sizeof *s->entries) < 0)
     return NULL;
+  if (index_reserve(s) < 0) return NULL;
   e = &s->entries[s->nentries];
   memset(e, 0, sizeof *e);
   if (hist_create(&e->latency) < 0 || hist_create(&e->service) < 0) {
@@ -164,7 +200,8 @@ stats_entry *stats_entry_get(stats_interval *s, const char *name, const char *me
   }
   copy_cut(e->name, sizeof e->name, name);
   copy_cut(e->method, sizeof e->method, method);
-  s->nentries++;
+  e->no_phases = s->nentries >= STATS_PHASE_NAMES;
+  index_put(s, s->nentries++);
   return e;
 }
 
@@ -281,6 +318,7 @@ static int64_t coarse(int64_t value_us) {
 }
 
 int stats_entry_phases(stats_entry *e, const int64_t phase_us[STATS_PHASE_COUNT]) {
+  if (e->no_phases) return 0;
   if (!e->phase[STATS_PHASE_COUNT - 1]) /* created together, last one last */
     for (int k = 0; k < STATS_PHASE_COUNT; k++)
       if (!stats_entry_phase(e, k)) return -ENOMEM;

@@ -57,6 +57,11 @@ enum stats_phase {
  * NULL when out of range. Static storage. */
 const char *stats_phase_name(int phase);
 #define STATS_PHASE_BITS 8 /* significant bits a phase value keeps (stats_entry_phases) */
+/* Request names per interval (per engine thread) whose timing phases are recorded: each name's phases
+ * are six histograms to encode, send and merge every interval, which a run of thousands of distinct
+ * names (ids in URLs) cannot afford. Names past it keep counts and latency; their timings are left out
+ * of summary.json (a partial breakdown would read as the whole). */
+#define STATS_PHASE_NAMES 100
 
 #define STATS_EXEMPLARS 4    /* slowest and typical trace ids kept per name per interval */
 #define STATS_FAILURES 8     /* distinct failure messages kept per name per interval */
@@ -78,15 +83,15 @@ typedef struct stats_failure {
 } stats_failure;
 
 typedef struct stats_entry {
-  char name[STATS_NAME_MAX]; /* request name, "GET /api/books"; or check/group names for kind != 0 */
-  char method[16];           /* "GET"..., empty for script-level entries */
-  hist *latency;             /* from intended send time (coordinated-omission free); owned */
-  hist *service;             /* from actual send time (plain service time); owned */
+  char name[STATS_NAME_MAX];      /* request name, "GET /api/books"; or check/group names for kind != 0 */
+  char method[16];                /* "GET"..., empty for script-level entries */
+  hist *latency;                  /* from intended send time (coordinated-omission free); owned */
+  hist *service;                  /* from actual send time (plain service time); owned */
   hist *phase[STATS_PHASE_COUNT]; /* each timing phase of the HTTP responses, in us (0 when the phase did
                                      not happen); NULL until a response's phases are recorded (script-level
                                      entries never have them); owned */
-  int64_t count;             /* requests completed, errors included */
-  int64_t errors;            /* sum of err[] */
+  int64_t count;                  /* requests completed, errors included */
+  int64_t errors;                 /* sum of err[] */
   int64_t err[STATS_ERR_COUNT];
   int64_t bytes_in, bytes_out;
   stats_exemplar slow[STATS_EXEMPLARS]; /* slowest first */
@@ -95,6 +100,7 @@ typedef struct stats_entry {
   int ntypical;
   stats_failure failures[STATS_FAILURES];
   int nfailures;
+  int no_phases; /* created past STATS_PHASE_NAMES: stats_entry_phases records nothing */
 } stats_entry;
 
 typedef struct stats_check {
@@ -122,6 +128,8 @@ typedef struct stats_interval {
   int64_t new_conns;   /* connections the HTTP backends opened */
   stats_entry *entries;
   size_t nentries, capentries;
+  uint32_t *by_name; /* open-addressing index of entries by name: slot = entry index + 1, 0 = empty */
+  size_t capby_name; /* slots, a power of two above twice nentries (0 before the first entry) */
   stats_check *checks;
   size_t nchecks, capchecks;
   metric_state *metrics; /* custom metrics (common/metric.h) */
@@ -152,7 +160,8 @@ void stats_entry_record(stats_entry *e, int64_t latency_us, int64_t service_us);
  * first use. Values from 2^STATS_PHASE_BITS us up are kept to STATS_PHASE_BITS significant bits (each
  * recorded as the top of its range: percentiles read at most 1/128 = 0.8 % high, HdrHistogram's 2
  * significant digits), which keeps the wire and latency.hlog ~8x smaller than at 3 digits for spread
- * phases. 0, or -ENOMEM when the histograms cannot be created (then nothing is recorded). */
+ * phases. Nothing is recorded for an entry created past STATS_PHASE_NAMES. 0, or -ENOMEM when the
+ * histograms cannot be created (then nothing is recorded). */
 int stats_entry_phases(stats_entry *e, const int64_t phase_us[STATS_PHASE_COUNT]);
 /* e's histogram of phase, created empty when absent (decoders fill it); NULL on -ENOMEM or a phase out of
  * range. */

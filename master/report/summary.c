@@ -42,12 +42,13 @@ static void put_service(json_t *o, const hist *h) {
 }
 
 /* k6's timing breakdown: per phase (stats_phase_name) p50/p95/p99/max and mean in ms, from the phase
- * histograms merged across workers. Absent when the name recorded no HTTP response's phases. */
+ * histograms merged across workers. Absent when the name recorded no HTTP response's phases, or not
+ * every request's (a name past STATS_PHASE_NAMES in some interval): a part would read as the whole. */
 static void put_timings(json_t *o, const stats_entry *e) {
   json_t *t = NULL;
   for (int k = 0; k < STATS_PHASE_COUNT; k++) {
     const hist *h = e->phase[k];
-    if (!h || hist_count(h) == 0) continue;
+    if (!h || hist_count(h) == 0 || hist_count(h) != e->count) continue;
     if (!t) t = json_object();
     json_object_set_new(t, stats_phase_name(k),
                         json_pack("{s:f,s:f,s:f,s:f,s:f}", "p50_ms", hist_pct_ms(h, 50), "p95_ms",
