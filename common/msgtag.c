@@ -2,7 +2,6 @@
 #include "common/msgtag.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,11 +105,6 @@ int msgtag_unpack(const msgpack_object *sets, const msgpack_object *series, stat
   return rc;
 }
 
-/* A latency percentile in ms (3 decimals), as intervals.jsonl writes them. */
-static double pct_ms(const hist *h, double pct) {
-  return hist_count(h) ? round((double)hist_value_at_percentile(h, pct)) / 1000.0 : 0;
-}
-
 json_t *msgtag_json(const stats_interval *s) {
   json_t *list = json_array();
   for (size_t i = 0; list && i < s->ntagged; i++) {
@@ -118,10 +112,11 @@ json_t *msgtag_json(const stats_interval *s) {
     char *b64 = NULL;
     if (t->entry >= s->nentries || hist_encode_base64(t->latency, &b64) < 0) continue;
     json_array_append_new(
-        list, json_pack("{s:s,s:o,s:I,s:I,s:f,s:f,s:f,s:f,s:s}", "name", s->entries[t->entry].name, "tags",
-                        tagset_json(t->tags), "count", (json_int_t)t->count, "errors", (json_int_t)t->errors,
-                        "p50_ms", pct_ms(t->latency, 50), "p95_ms", pct_ms(t->latency, 95), "p99_ms",
-                        pct_ms(t->latency, 99), "max_ms", pct_ms(t->latency, 100), "hist", b64));
+        list,
+        json_pack("{s:s,s:o,s:I,s:I,s:f,s:f,s:f,s:f,s:s}", "name", s->entries[t->entry].name, "tags",
+                  tagset_json(t->tags), "count", (json_int_t)t->count, "errors", (json_int_t)t->errors,
+                  "p50_ms", hist_pct_ms(t->latency, 50), "p95_ms", hist_pct_ms(t->latency, 95), "p99_ms",
+                  hist_pct_ms(t->latency, 99), "max_ms", hist_pct_ms(t->latency, 100), "hist", b64));
     free(b64);
   }
   return list;
