@@ -5,7 +5,8 @@
 # env=ci to all. summary.json's per-tag counts are exact (api 4, static 400, browse 200, env 604), the
 # run's p99 passes "< 500" where p99{kind=api} fails it (exit 99), intervals.jsonl's tagged series add up
 # to the same counts, a Trend recorded with tags keeps exact tagged series (cart{kind=big}: 20 of 200
-# values), `loadctl report` rebuilds the same tags, report.html has the Tags selector, and bad
+# values), two scenarios (3 VUs x 40 and 70 shared iterations of 2 requests) carry scenario=NAME and
+# their tags exactly, `loadctl report` rebuilds the same tags, report.html has the Tags selector, and bad
 # tags are refused naming file:line.
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 120
@@ -67,6 +68,21 @@ same=$(python3 -c "import json,sys; a,b=(json.load(open(p))['tags'] for p in sys
 [ "$same" = True ] || fail "loadctl report rebuilt other tags than the run wrote"
 grep -q 'id="tag-key"' "$T/run/report.html" || fail "report.html has no tag-key selector"
 grep -q '<tr data-key="kind">' "$T/run/report.html" || fail "report.html's Tags table has no kind rows"
+
+cat >"$T/scen.lua" <<LUA
+options = { target = "http://127.0.0.1:$PORT", tags = { env = "ci" },
+  scenarios = {
+    browse = { executor = "per-vu-iterations", vus = 3, iterations = 40, exec = "browse", tags = { flow = "look" } },
+    buy = { executor = "shared-iterations", vus = 2, iterations = 70, exec = "buy" } },
+  thresholds = { ["requests{scenario=buy}"] = "== 140", ["requests{scenario=browse, kind=api}"] = "== 120" } }
+function browse(vu) http.get("/ok", { name = "list", tags = { kind = "api" } }) end
+function buy(vu) http.get("/ok", { name = "cart", tags = { kind = "api" } }); http.get("/ok", { name = "pay" }) end
+LUA
+timeout 90 "$LOADCTL" start "$T/scen.lua" --quiet --workers 2 --threads 1 --out "$T/scen" >"$T/scen.log" 2>&1 ||
+  fail "the two-scenario run exited $? (its {scenario=...} thresholds should pass)"
+got=$(json "$T/scen/summary.json" '" ".join(str(d["tags"][k][v]["count"]) for k, v in (("scenario","browse"),("scenario","buy"),("flow","look"),("kind","api"),("env","ci")))')
+echo "two scenarios on 2 workers, tags counts (scenario=browse scenario=buy flow=look kind=api env=ci): $got"
+[ "$got" = "120 140 120 190 260" ] || fail "scenario tag counts should be 120 140 120 190 260: $got"
 
 printf 'task(1, function(vu) end)\noptions = { users = 1, duration = "1s",\n  tags = { kind = 1 } }\n' >"$T/bad.lua"
 msg=$("$LOADCTL" check "$T/bad.lua" 2>&1)
