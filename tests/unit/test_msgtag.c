@@ -49,6 +49,27 @@ START_TEST(merge_exact) {
 }
 END_TEST
 
+/* Past STATS_MAX_TAGGED series a merge counts the requests of a new series in tagged_dropped (the name's
+ * entry still has them): nothing is lost silently. */
+START_TEST(merge_past_cap) {
+  stats_interval *dst, *src = worker(7, 0, "kind=late", 0);
+  char tags[32];
+  ck_assert_int_eq(stats_create(&dst, 1000, 1000), 0);
+  stats_entry_get(dst, "GET /x", "GET");
+  for (int i = 0; i < STATS_MAX_TAGGED; i++) {
+    snprintf(tags, sizeof tags, "n=%d", i);
+    ck_assert_ptr_nonnull(stats_tagged_get(dst, 0, tags));
+  }
+  ck_assert_ptr_null(stats_tagged_get(dst, 0, "kind=late"));
+  ck_assert_int_eq(stats_merge(dst, src), 0);
+  ck_assert_int_eq(dst->ntagged, STATS_MAX_TAGGED);
+  ck_assert_int_eq(dst->tagged_dropped, 7);
+  ck_assert_int_eq(dst->entries[0].count, 7);
+  stats_destroy(src);
+  stats_destroy(dst);
+}
+END_TEST
+
 START_TEST(wire_round_trip) {
   stats_interval *s = worker(50, 0, "kind=api,scenario=buy", 5);
   stats_entry *e2 = stats_entry_get(s, "GET /y", "GET");
@@ -169,6 +190,7 @@ int main(void) {
   int failed;
 
   tcase_add_test(tc, merge_exact);
+  tcase_add_test(tc, merge_past_cap);
   tcase_add_test(tc, wire_round_trip);
   tcase_add_test(tc, hostile);
   tcase_add_test(tc, json_round_trip);
