@@ -230,7 +230,7 @@ void hist_add(hist *dst, const hist *src) {
  * private mapping reads as zeros) instead of writing zeros into them: a memset keeps every page of the
  * span resident, so a pooled histogram that once held a wide span (fast requests and 2 s timeouts, a
  * coordinated-omission back-fill) stayed that big, and the pool's resident size crept up over a long run. */
-#define HIST_RELEASE_BYTES (4 * 4096)
+#define HIST_RELEASE_BYTES 4096
 
 static void zero_counts(hist *h) {
   static long page;
