@@ -341,6 +341,11 @@ static void scenario_plans(engine *e, const engine_assignment *a) {
     p->model = sc->model;
     memcpy(p->stages, sh.stages, sh.nstages * sizeof *sh.stages);
     p->nstages = sh.nstages;
+    if (sc->model == OPTIONS_OPEN && slice.wsum > 0 && slice.weight == e->nthreads) {
+      memcpy(p->stages, sc->stages, sc->nstages * sizeof *sc->stages); /* k6's schedule, dealt over all */
+      p->deal_threads = slice.wsum;
+      p->deal_base = slice.before;
+    }
     p->start_ns = sc->start_ns;
     p->max_vus = sh.max_vus;
     p->pre_vus = sh.pre_vus;
@@ -420,9 +425,9 @@ int engine_start(const engine_assignment *a, engine **out, char *err, size_t err
   if (!a || !a->script_source || !out) return -EINVAL;
   if (!(e = calloc(1, sizeof *e))) return -ENOMEM;
   uv_mutex_init(&e->lock);
+  e->nthreads = a->threads > 0 ? a->threads : cpu_count(); /* before the plans: they deal over threads */
   rc = copy_assignment(e, a, err, errlen);
   if (rc) goto fail;
-  e->nthreads = a->threads > 0 ? a->threads : cpu_count();
   e->reassign_gen = 0;
   if (!(e->threads = calloc((size_t)e->nthreads, sizeof *e->threads))) {
     rc = -ENOMEM;

@@ -42,6 +42,7 @@ struct runner {
   int64_t *backlog; /* open model: arrivals waiting for a VU that is still starting */
   size_t nbacklog, capbacklog;
   int64_t total_ns, max_vus, next_k, active;
+  int64_t deal_n, deal_i; /* open model: this thread takes arrivals k == deal_i mod deal_n */
   double allowed;
   int running;          /* the start time has come and the executor timer runs */
   int stopping;         /* no new iterations; VUs finish their current one */
@@ -258,7 +259,7 @@ static void open_dispatch(runner *r) {
       uv_timer_start(&r->sched, open_tick, 0, 0);
       return;
     }
-    r->next_k += r->env.nthreads;
+    r->next_k += r->deal_n;
     if (r->nidle > 0) {
       r->polled = 0;
       vu_go(r->idle[--r->nidle], origin + at);
@@ -290,11 +291,12 @@ static void on_arrival(void *ud) {
   if (r->running && !r->stopping) open_dispatch(r);
 }
 
-/* The first arrival this thread sends from rel_ns on: arrivals are dealt round-robin over threads. */
+/* The first arrival this thread sends from rel_ns on: arrivals are dealt round-robin over the threads
+ * (deal_n, deal_i). */
 static void seek_arrivals(runner *r, int64_t rel_ns) {
-  int n = r->env.nthreads;
+  int64_t n = r->deal_n;
   int64_t k0 = rel_ns > 0 ? (int64_t)ceil(executor_arrivals_by(r->plan.stages, r->plan.nstages, rel_ns)) : 0;
-  r->next_k = k0 + ((r->env.index - k0 % n) + n) % n;
+  r->next_k = k0 + ((r->deal_i - k0 % n) + n) % n;
 }
 
 /* Pool sizes follow the plan: this thread's share of max_vus, a backlog slot per VU. */
@@ -366,6 +368,8 @@ int runner_create(const runner_env *env, const runner_plan *plan, runner **out) 
     *out = r; /* the caller frees it after the loop ran, like any closed runner */
     return rc;
   }
+  r->deal_n = plan->deal_threads > 0 ? plan->deal_threads : env->nthreads;
+  r->deal_i = (plan->deal_threads > 0 ? plan->deal_base : 0) + env->index;
   r->early_ns = r->arrival && nstimer_precise(r->arrival) ? TICK_NS / 2 : EARLY_NS_MS;
   size_pool(r);
   *out = r;
@@ -383,7 +387,7 @@ int64_t runner_active(const runner *r) {
 double runner_rate(const runner *r, int64_t rel_ns) {
   int64_t rel = rel_ns - r->plan.start_ns;
   if (r->plan.model != OPTIONS_OPEN || rel < 0 || rel > r->total_ns) return 0;
-  return executor_target_at(r->plan.stages, r->plan.nstages, rel) / r->env.nthreads;
+  return executor_target_at(r->plan.stages, r->plan.nstages, rel) / (double)r->deal_n;
 }
 
 static void on_handle_closed(uv_handle_t *h) {

@@ -29,6 +29,10 @@ typedef struct runner_plan {
   int64_t vus_total;  /* count executors: the scenario's VUs over all workers */
   int64_t quota_base; /* count executors: scenario-wide index of this worker's first VU (0-based) */
   int64_t id_base;    /* VU ids: id_base + thread index + threads * number + 1 */
+  /* open model: arrival k of the stages goes to the thread with deal_base + its index == k mod
+   * deal_threads. 0 = this worker's threads deal the stages alone (deal_threads = threads, base 0); a
+   * scenario's whole stages dealt over every worker's threads keep k6's exact schedule across workers. */
+  int64_t deal_threads, deal_base;
 } runner_plan;
 
 /* What the engine thread lends its runners (read only; owned by the thread). */
