@@ -488,6 +488,9 @@ static int read_scalars(loader *ld, int t, options *o) {
   if (!rc) rc = get_duration(ld, t, "interval", &o->interval_ns);
   if (rc) return rc;
   if (rate >= 0) o->model = OPTIONS_OPEN, o->rate = rate;
+  if (max_vus > OPTIONS_MAX_VUS || pre_vus > OPTIONS_MAX_VUS || max_body > OPTIONS_MAX_BODY) /* int64 UB */
+    return fail(ld, "options 'max_vus' and 'pre_allocated_vus' must be at most %d, 'max_body' at most %.0f",
+                OPTIONS_MAX_VUS, OPTIONS_MAX_BODY);
   if (max_vus >= 0) o->max_vus = (int64_t)max_vus;
   o->pre_vus = pre_vus >= 0 ? (int64_t)pre_vus : -1;
   if (max_body >= 0) o->max_body = (int64_t)max_body;

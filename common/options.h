@@ -14,6 +14,8 @@
 #define OPTIONS_MAX_REDIRECTS 50
 #define OPTIONS_MAX_H2_CONNECTIONS 1024 /* per origin per engine thread */
 #define OPTIONS_MAX_SCENARIOS 16
+#define OPTIONS_MAX_VUS 10000000 /* max_vus, pre_allocated_vus */
+#define OPTIONS_MAX_BODY 1e12    /* max_body, bytes */
 
 enum options_model { OPTIONS_CLOSED = 0, OPTIONS_OPEN = 1 };
 

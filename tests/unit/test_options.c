@@ -2,6 +2,7 @@
  * bad input rejected with the exact file:line message a person sees from `loadctl check`. */
 #include <check.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,6 +228,23 @@ START_TEST(top_level_http_refused) {
 }
 END_TEST
 
+/* fuzz_options: max_vus = 5.8e118 was converted to int64 (undefined); such counts are refused, saying so. */
+START_TEST(huge_counts_refused) {
+  static options o;
+  char err[512];
+  const char *keys[] = {"max_vus", "pre_allocated_vus", "max_body"};
+  for (int i = 0; i < 3; i++) {
+    char src[256];
+    snprintf(src, sizeof src, "options = {rate = 10, %s = 5.8e118}\ntask(1, function(vu) end)\n", keys[i]);
+    ck_assert_int_ne(load(src, &o, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "t.lua:1:") && strstr(err, "must be at most 10000000"), "%s", err);
+  }
+  ck_assert_int_eq(
+      load("options = {rate = 10, max_vus = 10000000}\ntask(1, function(vu) end)\n", &o, err, sizeof err), 0);
+  ck_assert_int_eq(o.max_vus, 10000000);
+}
+END_TEST
+
 START_TEST(missing_file) {
   options o;
   char err[512];
@@ -279,6 +297,7 @@ int main(void) {
   tcase_add_test(tc, top_level_http_refused);
   tcase_add_test(tc, k6_threshold_forms);
   tcase_add_test(tc, missing_file);
+  tcase_add_test(tc, huge_counts_refused);
   tcase_add_test(tc, start_users_and_rate);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
