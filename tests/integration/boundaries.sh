@@ -2,6 +2,7 @@
 # boundaries.sh - the layers are enforced by the build: a worker file that includes a master header
 # does not compile (target boundary_probe_bad), while the same kind of file including only worker and
 # common headers does (boundary_probe_good, the control). Both compile exactly as loadctl_worker's files.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 set -uo pipefail
 BUILD=${LOADCTL_BUILD:?}
 command -v cmake >/dev/null || { echo "SKIP: cmake is needed to build the probes"; exit 77; }

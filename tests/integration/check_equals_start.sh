@@ -3,6 +3,7 @@
 # run: for each broken scenario (a bad threshold, an unknown profile source, an unknown option, no task,
 # a syntax error) all three exit 1 with the same "file:line: why" message, and start/master send no load
 # (no run directory). A valid scenario with a k6-style threshold table passes check.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 set -u
 LOADCTL=${LOADCTL:?}
 T=$(mktemp -d)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # dist_kill_master.sh - kill -9 of the master mid-run: the worker stops sending load within 5 s (the
 # testserver's count stops growing) and exits after its --orphan-timeout.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 120
 need_engine

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # dist_kill_worker.sh - kill -9 of one of two workers mid-run: the run finishes (exit 0), the master marks it
 # missing and gives its users to the other worker within 5 s, and the survivor's requests are all counted.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 120
 need_engine

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # dist_master_restart.sh - kill -9 of the master, then a new master on the same address: the worker (which
 # stopped its load) reconnects, joins the new run, and the new run's totals equal what the target served.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 120
 need_engine

@@ -3,6 +3,7 @@
 # 10.77.x addresses: the master in one, two workers in another, the testserver in a third. The merged
 # totals equal the testserver's count. Needs root and `ip netns` (else exit 77, saying so); the
 # namespaces are removed whatever happens.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 source "$(dirname "$0")/dist_lib.bash"
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root to create network namespaces"; exit 77; }
 command -v ip >/dev/null || { echo "SKIP: no ip command"; exit 77; }

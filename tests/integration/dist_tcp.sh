@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # dist_tcp.sh - `loadctl master` on tcp://127.0.0.1 with a key from `loadctl keygen`, two `loadctl worker`
 # processes: both join, the merged totals equal the testserver's count, workers exit 0 when the run ends.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 120
 need_engine

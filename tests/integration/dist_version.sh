@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # dist_version.sh - a worker of another loadctl version is refused with a clear error on both sides.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 60
 need_engine

@@ -4,6 +4,7 @@
 # SIGTERM ends it with exit 0; `--once` exits 0 after one run. The first run also proves --env: the
 # variable named with --env reaches env() on the worker, the master's other variables do not, and the
 # worker's own environment is still read (checks gated by `checks{name=...} rate == 1` thresholds).
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 120
 need_engine

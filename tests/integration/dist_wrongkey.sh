@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # dist_wrongkey.sh - a worker with the wrong key is refused: the master logs the failed authentication
 # naming the worker, the worker exits 2 saying so, and no request reaches the target.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 60
 need_engine

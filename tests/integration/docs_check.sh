@@ -10,6 +10,7 @@
 #                          (`profile = { ... }`); checked as that options table plus one empty task
 #   -- fragment: task      the block is the body of a task; checked inside task(1, function(vu) ... end)
 # Failures name the document, the block's first line and the line check complained about.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 set -uo pipefail
 LOADCTL=${LOADCTL:?}
 SRC=${LOADCTL_SRC:?}

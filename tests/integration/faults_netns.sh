@@ -5,6 +5,7 @@
 # once the master is silent for 5 s (the target's count stops growing), the master marks it missing, after
 # the heal the worker rejoins and the load resumes, the run finishes and its directory is consistent.
 # Needs root and `ip netns` (else exit 77, saying so); the namespaces are removed whatever happens.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 source "$(dirname "$0")/dist_lib.bash"
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root to create network namespaces"; exit 77; }
 command -v ip >/dev/null || { echo "SKIP: no ip command"; exit 77; }

@@ -6,6 +6,7 @@
 # allowing 2 concurrent streams and sending GOAWAY every 50 requests (no errors, counts exact); ALPN
 # mismatch (forced h2: kind protocol; auto: served over HTTP/1.1); a self-signed certificate without
 # insecure_tls (kind tls).
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 set -euo pipefail
 LOADCTL=${LOADCTL:?} SRC=${LOADCTL_SRC:?}
 source "$SRC/tests/integration/h2_lib.bash"

@@ -4,6 +4,7 @@
 # long before its duration; per-vu-iterations runs vus x iterations; `--iterations N` (locust's) on a plain
 # users scenario runs N; summary.json's scenarios entry counts the iterations and their iteration_duration
 # trend (each iteration sleeps 50 ms: none is shorter); k6's other executor names are accepted where they fit and refused where not.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 120
 

@@ -3,6 +3,7 @@
 # (docs/scenario-api.md): 4 VUs send the values 1..1000 to a Trend between them, and the merged p50/p95/p99
 # equal the exact percentiles of those values (nearest rank); counter, rate and gauge figures are exact;
 # thresholds on them pass and fail as they should; Prometheus, `loadctl report` and report.html show them.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 120
 MPORT=$(free_port)

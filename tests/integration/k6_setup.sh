@@ -3,6 +3,7 @@
 # with 3 local workers and 6 VUs, setup() and teardown() each run exactly once (a line in a file and one
 # request each on the testserver), every VU on every worker receives setup()'s table as `data`, and
 # teardown() receives it too; a setup() that raises stops the run before any load with file:line.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 120
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # report_cli.sh - the CLI around reports: thresholds exit codes 0/99 and --junit; compare verdicts and
 # --fail-on-regression 99; history lists runs and the p99 trend; bad input says what is wrong.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 set -u
 BUILD=${LOADCTL_BUILD:?}
 LOADCTL=${LOADCTL:?}

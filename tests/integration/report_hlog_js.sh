@@ -4,6 +4,7 @@
 # each name's service-time histogram ("service:<name>" tags, what `loadctl report` rebuilds "service"
 # from) decodes too, one per name per interval with the same count.
 # Needs node + npm and the hdr-histogram-js package (npm install into a temp dir), else skipped (77).
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 set -u
 BUILD=${LOADCTL_BUILD:?}
 command -v node >/dev/null && command -v npm >/dev/null || { echo "node/npm missing: skip"; exit 77; }

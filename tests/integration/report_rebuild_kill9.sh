@@ -3,6 +3,7 @@
 # its last full interval: summary.json, CSVs and report.html, with counts equal to the complete
 # intervals on disk. Uses mkrun (the real rundir writer, one interval per 100 ms); with a working
 # `loadctl start` and the demo target it would be the same directory layout.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 set -u
 BUILD=${LOADCTL_BUILD:?}
 LOADCTL=${LOADCTL:?}

@@ -2,6 +2,7 @@
 # report_start.sh - the report path through a real `loadctl start` against a local python http.server:
 # thresholds exit 0 / 99, the live view under tmux, and kill -9 mid-run then `loadctl report` rebuilding
 # the run up to its last full interval. Skipped (77) while `loadctl start` cannot run scenarios yet.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 set -u
 LOADCTL=${LOADCTL:?}
 work=$(mktemp -d)

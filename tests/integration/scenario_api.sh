@@ -3,6 +3,7 @@
 # data.csv():for_vu() gives each of 20 VUs over two workers its own row of 20 (VU ids 1..N across workers);
 # group() names requests "group::name" and the groups reach summary.json, stats.csv, report.html and
 # {group=...} thresholds; log() lines show under `loadctl start`.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 120
 

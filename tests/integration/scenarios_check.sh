@@ -3,6 +3,7 @@
 # each one runs for 2 s against a local nginx (plain HTTP standing in for the demo shop, HTTPS + HTTP/2
 # with a self-signed certificate for http2_tls.lua) and must send requests with zero transport errors.
 # Skipped (77) while `loadctl check` is not built.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 set -uo pipefail
 LOADCTL=${LOADCTL:?}
 SRC=${LOADCTL_SRC:?}

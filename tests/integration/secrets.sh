@@ -4,6 +4,7 @@
 # `--secret` value used in a URL, a check name and a log() line, a user:password in a request's absolute
 # URL (also in a connect error's message), and Authorization/Cookie request headers (sent to the target,
 # which must receive them: hiding is for our outputs, not the wire).
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 60
 need_engine

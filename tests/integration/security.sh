@@ -8,6 +8,7 @@
 #      reads "hi";
 #  (c) replayed frames and wrong keys: test_transport's unit cases, run here;
 #  (d) a worker refuses an assign its master did not seal: a master with another key, or none.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 120
 need_engine

@@ -4,6 +4,7 @@
 # report's charts; stop ends the run early with a report; bad bodies get 400s naming why; POSTs need the
 # page's origin or X-Loadctl-Client; cross-origin and foreign Host are refused; no CORS header ever; a
 # non-loopback bind without --web-token refuses to start; with a token every API request needs it.
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 120
 need_engine

@@ -2,6 +2,7 @@
 # web_assets.sh - the pages' assets (master/report/assets/) are linted: every script parses (node --check),
 # no asset loads anything from the network (no http(s) URL but the SVG namespace), every file opens with a
 # comment saying what it is for, and the build embeds each one. Needs node (else 77).
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 set -u
 SRC=${LOADCTL_SRC:?}
 command -v node >/dev/null || { echo "SKIP: node missing"; exit 77; }

@@ -5,6 +5,7 @@
 # run answers 409, scale between runs 409; Ctrl-C (SIGINT) between runs leaves with the last run's code.
 # With node, npm and chromium (playwright-core as in web_browser.sh) the next run is started from the page's
 # form in headless Chromium and the page follows it; without them, by curl (said in the output).
+# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 120
 need_engine
