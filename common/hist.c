@@ -233,9 +233,9 @@ void hist_add(hist *dst, const hist *src) {
 #define HIST_RELEASE_BYTES 4096
 
 static void zero_counts(hist *h) {
-  static long page;
+  long page = sysconf(_SC_PAGESIZE); /* read each time: a lazily set static is a race between threads */
   char *from = (char *)(h->counts + h->lo), *to = (char *)(h->counts + h->hi);
-  if (!page) page = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096;
+  if (page <= 0) page = 4096;
   char *a = (char *)(((uintptr_t)from + (uintptr_t)page - 1) & ~((uintptr_t)page - 1));
   char *b = (char *)((uintptr_t)to & ~((uintptr_t)page - 1));
   if (b - a >= HIST_RELEASE_BYTES && madvise(a, (size_t)(b - a), MADV_DONTNEED) == 0) {
