@@ -15,6 +15,7 @@ import statistics
 import sys
 import time
 
+WRAP_BATCHES = 60  # alternated batches of 200 calls per app
 AGENT_RE = re.compile(r"(\d+) ticks at \d+ Hz, sampler CPU ([0-9.]+) s \(([0-9.]+) s reading stacks\), "
                       r"encoding CPU ([0-9.]+) s")
 
@@ -72,7 +73,7 @@ def wrap():
                "HTTP_BAGGAGE": "loadctl.name=GET%20%2Fapi%2Fproducts%2F%7Bid%7D,k6.name=GET%20%2Fapi%2Fproducts%2F%7Bid%7D"}
     apps = {"off": make(False), "on": make(True)}
 
-    def batch(app, n=3000):
+    def batch(app, n=200):
         t0 = time.thread_time_ns()
         for _ in range(n):
             env = dict(environ)
@@ -83,11 +84,12 @@ def wrap():
             body.close()
         return (time.thread_time_ns() - t0) / n / 1e3
 
-    per = {"off": [], "on": []}
-    for i in range(9):
+    # the fastest of many short alternated batches: a shared machine only ever adds time to a batch
+    best = {"off": float("inf"), "on": float("inf")}
+    for i in range(WRAP_BATCHES):
         for m in ("off", "on") if i % 2 == 0 else ("on", "off"):
-            per[m].append(batch(apps[m]))
-    print(json.dumps(per))
+            best[m] = min(best[m], batch(apps[m]))
+    print(json.dumps(best))
 
 
 def spread(xs):
@@ -125,15 +127,14 @@ def report(rounds_path, wrap_path, hz, n, secs, loadavg):
     encode_us = 1e6 * sum(r["encode_cpu_s"] for r in on) / max(1, ticks)
     per_s = (tick_us + encode_us) * float(hz)  # the agent's CPU (us) per second of sampling
     rps_on = statistics.median(r["rps"] for r in on if not r["rate"])
-    wrap_d = statistics.median(b - a for a, b in zip(w["off"], w["on"]))
+    wrap_d = w["on"] - w["off"]
     off_cpu = statistics.median(r["cpu_us_req"] for r in rows if r["mode"] == "off" and not r["rate"])
     own = per_s / rps_on + wrap_d
     print("the agent's own CPU while profiles are pulled (%d ticks): %.0f us per tick (%.0f reading stacks) + "
           "%.0f us encoding per tick = %.1f %% of a core at %s Hz" % (ticks, tick_us, stacks_us, encode_us,
                                                                      per_s / 1e4, hz))
-    print("  per request at %.0f req/s: %.1f us, plus the WSGI wrapper's %.1f us (in-process, median of %d "
-          "paired batches: %.1f vs %.1f us per call)" % (rps_on, per_s / rps_on, wrap_d, len(w["on"]),
-                                                        statistics.median(w["on"]), statistics.median(w["off"])))
+    print("  per request at %.0f req/s: %.1f us, plus the Flask wrapper's %.1f us (in-process, fastest of %d "
+          "batches: %.1f vs %.1f us per call)" % (rps_on, per_s / rps_on, wrap_d, WRAP_BATCHES, w["on"], w["off"]))
     print("  = %.1f us per request: %.1f %% of the agent-off worker's %.0f us of CPU per request (a GIL-bound "
           "worker's throughput falls by about that share)" % (own, 100 * own / off_cpu, off_cpu))
 

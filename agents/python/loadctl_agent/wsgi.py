@@ -57,15 +57,24 @@ def wsgi(app):
 
 def flask(app):
     """Wrap a Flask app in place (app.wsgi_app) and label requests with their route template
-    (`http.route`, e.g. "/api/products/<int:pid>"). Returns app."""
-    from flask import request  # only when asked for: the agent itself needs no Flask
+    (`http.route`, e.g. "/api/products/<int:pid>") the moment Flask matches it: app.request_class becomes a
+    subclass whose url_rule, when Flask sets it, also sets the label (no before_request hook, whose dispatch
+    costs every request more than the label itself). Returns app."""
+    base = app.request_class
 
+    class LabelledRequest(base):
+        @property
+        def url_rule(self):
+            return self.__dict__.get("_loadctl_url_rule")
+
+        @url_rule.setter
+        def url_rule(self, rule):
+            self.__dict__["_loadctl_url_rule"] = rule
+            route = getattr(rule, "rule", None)
+            if route is not None:
+                context.set_label("http.route", route)
+
+    LabelledRequest.__name__ = LabelledRequest.__qualname__ = base.__name__
+    app.request_class = LabelledRequest
     app.wsgi_app = wsgi(app.wsgi_app)
-
-    def loadctl_agent_route():
-        rule = getattr(request, "url_rule", None)
-        if rule is not None:
-            context.set_label("http.route", rule.rule)
-
-    app.before_request(loadctl_agent_route)
     return app

@@ -253,6 +253,37 @@ class Attribution(unittest.TestCase):
         self.assertIsNone(context.ACTIVE.get(threading.get_ident()))
 
 
+    def test_flask_route_label(self):
+        """loadctl_agent.flask labels the request with its route template as soon as Flask matches it (the
+        view sees it), request.url_rule still reads back, and no before_request hook is added."""
+        try:
+            from flask import Flask, request
+        except ImportError:
+            self.skipTest("flask is not installed for this interpreter (Debian python3-flask)")
+        import loadctl_agent
+        app = Flask("test_flask_route_label")
+        seen = {}
+
+        @app.get("/api/products/<int:pid>")
+        def product(pid):
+            seen["labels"] = dict(context.current_labels())
+            seen["rule"] = request.url_rule.rule
+            return "product %d" % pid
+
+        loadctl_agent.flask(app)
+        self.assertEqual(sum(len(v) for v in app.before_request_funcs.values()), 0)
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/products/7", "SERVER_NAME": "127.0.0.1",
+                   "SERVER_PORT": "80", "wsgi.url_scheme": "http", "SERVER_PROTOCOL": "HTTP/1.1",
+                   "HTTP_BAGGAGE": "loadctl.name=GET%20%2Fapi%2Fproducts%2F%7Bid%7D"}
+        status = []
+        body = b"".join(app(environ, lambda s, h: status.append(s)))
+        self.assertEqual((status, body), (["200 OK"], b"product 7"))
+        self.assertEqual(seen["labels"], {"loadctl.name": "GET /api/products/{id}",
+                                          "http.route": "/api/products/<int:pid>"})
+        self.assertEqual(seen["rule"], "/api/products/<int:pid>")
+        self.assertIsNone(context.ACTIVE.get(threading.get_ident()))
+
+
 class Bounds(unittest.TestCase):
     def test_collector_keys_are_bounded(self):
         c = sampler.Collector("cpu")
