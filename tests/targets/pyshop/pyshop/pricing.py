@@ -3,7 +3,7 @@ index use, so a profile's hottest leaf is here whichever fault is active (a help
 
 from . import config
 
-PRICE_ROUNDS = 1000  # per cart line: ~0.5 ms, so every checkout's samples show digest under price_cart too
+PRICE_ROUNDS = 150  # per cart line: ~0.25 ms, so every checkout spends time in digest
 
 
 def digest(text, rounds):
