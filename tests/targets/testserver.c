@@ -54,6 +54,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "tests/support/testauth.h"
 #include "tests/support/testcert.h"
 
 #define BIG_CHUNK 65536
@@ -251,94 +252,15 @@ static void delay_done(uv_timer_t *t) {
   respond_text(t->data, 200, "ok\n");
 }
 
-static int has_cookie(const srv_conn *c, const char *want) {
-  const char *p = c->hdrs, *end = c->hdrs + c->hdrs_len;
-  size_t wl = strlen(want);
-  while (p && p < end) {
-    const char *eol = memchr(p, '\n', (size_t)(end - p));
-    if (!eol) break;
-    if ((size_t)(eol - p) > 7 && strncasecmp(p, "cookie:", 7) == 0) {
-      for (const char *q = p + 7; q + wl <= eol; q++)
-        if (memcmp(q, want, wl) == 0) return 1;
-    }
-    p = eol + 1;
-  }
-  return 0;
-}
-
-/* The value of request header name (case-insensitive, without ':') into buf; 0 when absent or too long. */
-static int header_value(const srv_conn *c, const char *name, char *buf, size_t size) {
-  const char *p = c->hdrs, *end = c->hdrs + c->hdrs_len;
-  size_t nl = strlen(name);
-  while (p && p < end) {
-    const char *eol = memchr(p, '\n', (size_t)(end - p));
-    if (!eol) break;
-    if ((size_t)(eol - p) > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
-      const char *v = p + nl + 1, *ve = eol;
-      while (v < ve && *v == ' ') v++;
-      while (ve > v && (ve[-1] == '\r' || ve[-1] == ' ')) ve--;
-      if ((size_t)(ve - v) >= size) return 0;
-      memcpy(buf, v, (size_t)(ve - v));
-      buf[ve - v] = 0;
-      return 1;
-    }
-    p = eol + 1;
-  }
-  return 0;
-}
-
-/* /basic and /digest accept user "user" with password "pass" (RFC 7617, RFC 7616 MD5 qop=auth). */
-#define AUTH_CHALLENGE \
-  "WWW-Authenticate: Digest realm=\"loadctl\", qop=\"auth\", nonce=\"5f2a7c1e9b\", algorithm=MD5\r\n"
-
-static void md5_hex(const char *text, char out[33]) {
-  unsigned char d[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  EVP_Digest(text, strlen(text), d, &n, EVP_md5(), NULL);
-  for (unsigned i = 0; i < 16 && i < n; i++) snprintf(out + 2 * i, 3, "%02x", d[i]);
-}
-
-/* key="value" or key=value of a Digest header into buf; 0 when absent. */
-static int digest_param(const char *h, const char *key, char *buf, size_t size) {
-  size_t kl = strlen(key);
-  for (const char *p = h; (p = strstr(p, key)) != NULL; p += kl) {
-    if ((p > h && p[-1] != ' ' && p[-1] != ',') || p[kl] != '=') continue;
-    const char *v = p + kl + 1;
-    size_t n = *v == '"' ? strcspn(++v, "\"") : strcspn(v, ", ");
-    if (n >= size) return 0;
-    memcpy(buf, v, n);
-    buf[n] = 0;
-    return 1;
-  }
-  return 0;
-}
-
-static int digest_ok(const srv_conn *c, const char *method) {
-  char h[2048], user[64], realm[64], nonce[64], uri[512], resp[64], nc[16], cnonce[128], qop[16];
-  char text[1024], a1[33], a2[33], want[33];
-  if (!header_value(c, "authorization", h, sizeof h) || strncasecmp(h, "Digest ", 7) != 0) return 0;
-  if (!digest_param(h, "username", user, sizeof user) || !digest_param(h, "realm", realm, sizeof realm) ||
-      !digest_param(h, "nonce", nonce, sizeof nonce) || !digest_param(h, "uri", uri, sizeof uri) ||
-      !digest_param(h, "response", resp, sizeof resp) || !digest_param(h, "nc", nc, sizeof nc) ||
-      !digest_param(h, "cnonce", cnonce, sizeof cnonce) || !digest_param(h, "qop", qop, sizeof qop))
-    return 0;
-  if (strcmp(user, "user") || strcmp(realm, "loadctl") || strcmp(nonce, "5f2a7c1e9b")) return 0;
-  snprintf(text, sizeof text, "%s:%s:%s", user, realm, "pass");
-  md5_hex(text, a1);
-  snprintf(text, sizeof text, "%s:%s", method, uri);
-  md5_hex(text, a2);
-  snprintf(text, sizeof text, "%s:%s:%s:%s:%s:%s", a1, nonce, nc, cnonce, qop, a2);
-  md5_hex(text, want);
-  return strcmp(want, resp) == 0;
-}
-
 static void route_auth(srv_conn *c, int digest) {
   char h[512];
-  if (digest ? digest_ok(c, http_method_str((enum http_method)c->parser.method))
-             : header_value(c, "authorization", h, sizeof h) && !strcmp(h, "Basic dXNlcjpwYXNz"))
+  const char *method = http_method_str((enum http_method)c->parser.method);
+  if (digest ? testauth_digest_ok(c->hdrs, c->hdrs_len, method)
+             : testauth_header(c->hdrs, c->hdrs_len, "authorization", h, sizeof h) &&
+                   !strcmp(h, "Basic dXNlcjpwYXNz"))
     respond_text(c, 200, digest ? "digest ok\n" : "basic ok\n");
   else
-    respond(c, 401, digest ? AUTH_CHALLENGE : "WWW-Authenticate: Basic realm=\"loadctl\"\r\n",
+    respond(c, 401, digest ? TESTAUTH_DIGEST_CHALLENGE : "WWW-Authenticate: Basic realm=\"loadctl\"\r\n",
             "unauthorized\n", 13);
 }
 
@@ -449,7 +371,7 @@ static void route(srv_conn *c) {
   else if (strcmp(path, "/setcookie") == 0)
     respond(c, 200, "Set-Cookie: session=abc123; Path=/\r\n", "ok\n", 3);
   else if (strcmp(path, "/needcookie") == 0) {
-    if (has_cookie(c, "session=abc123"))
+    if (testauth_has_cookie(c->hdrs, c->hdrs_len, "session=abc123"))
       respond_text(c, 200, "cookie ok\n");
     else
       respond_text(c, 401, "no cookie\n");
