@@ -18,7 +18,9 @@
 #include "common/scenarios.h"
 #include "common/transport.h"
 #include "master/aggregate.h"
+#include "master/assign.h"
 #include "master/control.h"
+#include "master/master_internal.h"
 #include "master/metrics.h"
 #include "master/plan.h"
 #include "master/registry.h"
@@ -35,53 +37,16 @@
 #define DRAIN_TIMEOUT_NS (10 * CLOCK_NS_PER_S)     /* after the last stage: wait this long for final stats */
 #define ABORT_DRAIN_NS (3 * CLOCK_NS_PER_S)
 #define EXPECT_TIMEOUT_NS \
-  (30 * CLOCK_NS_PER_S)                       /* --expect-timeout's default: workers have this long to join */
-#define ASSIGN_RESEND_NS (3 * CLOCK_NS_PER_S) /* an unanswered assign is sent again after this */
-#define ASSIGN_RESEND_MANY_NS (10 * CLOCK_NS_PER_S) /* ... or this, with more than START_EACH_MAX workers */
-#define PRERUN_MISSING_NS (10 * CLOCK_NS_PER_S)     /* before the run, silent this long = missing */
+  (30 * CLOCK_NS_PER_S) /* --expect-timeout's default: workers have this long to join */
+#define PRERUN_MISSING_NS (10 * CLOCK_NS_PER_S) /* before the run, silent this long = missing */
 #define GRACE_INTERVALS 2
-#define MAX_WORKERS 100000
-#define FRAMES_PER_TICK 20000 /* bus frames reach every worker: per-worker sends are paced to this */
-#define START_EACH_MAX 64     /* up to this many workers get their own offset-corrected START */
-
-enum master_state { M_WAIT = 0, M_ASSIGN, M_RUN, M_DRAIN, M_DONE };
-
-typedef struct master {
-  const master_config *cfg;
-  uv_loop_t loop;
-  uv_timer_t tick, heartbeat;
-  uv_signal_t sigint, sigterm;
-  transport *tp;
-  registry *reg;
-  aggregate *agg;
-  results *res;
-  metrics *met;
-  webapi *web;
-  char run_id[MSG_ID_MAX];
-  uint64_t seq;
-  int state, signals, exit_code;
-  bool aborted, threshold_abort;
-  int64_t state_mono_ns, start_wall_ns, end_wall_ns, drain_deadline_mono_ns;
-  int64_t last_heartbeat_mono_ns; /* when on_heartbeat last ran: a late one means our own loop stalled */
-  int64_t last_tick_mono_ns, last_tick_wall_ms;    /* the same for on_tick */
-  int64_t stall_wall_ms, stall_hold_until_mono_ns; /* after a stall: intervals close as of stall_wall_ms */
-  options_stage stages[OPTIONS_MAX_STAGES];
-  size_t nstages;
-  int gen;            /* plan generation: bumped on every rebalance */
-  int64_t vu_ids_end; /* VU ids 1..vu_ids_end are handed out; a worker joining a running load gets the next */
-  int64_t *vu_bases, *vu_peaks; /* plan_vu_bases of plan vu_bases_gen over vu_bases_n workers */
-  size_t vu_bases_n;
-  int vu_bases_gen;
-  size_t active_count; /* active workers the current plan was made for */
-  registry_worker **act;
-} master;
 
 static void set_state(master *m, int state) {
   m->state = state;
   m->state_mono_ns = clock_mono_ns();
 }
 
-static void send_to(master *m, msg *x, const char *worker_id) {
+void master_send(master *m, msg *x, const char *worker_id) {
   uint8_t *buf = NULL;
   size_t len = 0;
   int rc;
@@ -100,140 +65,13 @@ static void send_error(master *m, const char *worker_id, int code, const char *t
   msg_init(&x, MSG_ERROR);
   x.u.error.code = code;
   snprintf(x.u.error.message, sizeof x.u.error.message, "%s", text);
-  send_to(m, &x, worker_id);
+  master_send(m, &x, worker_id);
 }
 
 static int64_t run_length_ns(const master *m) {
   int64_t ns = 0;
   for (size_t i = 0; i < m->nstages; i++) ns += m->stages[i].duration_ns;
   return ns;
-}
-
-/* The scenario's options with the run's stages (command-line overrides applied). */
-static options run_options(const master *m) {
-  options full = *m->cfg->opt;
-  memcpy(full.stages, m->stages, sizeof m->stages);
-  full.nstages = m->nstages;
-  return full;
-}
-
-/* Worker idx's slice of the run's weight (its threads among all): options.scenarios are cut from it. */
-static scenarios_slice slice_of(const int *weights, size_t n, size_t idx) {
-  scenarios_slice s = {0};
-  for (size_t i = 0; i < n; i++) {
-    if (i < idx) s.before += weights[i];
-    s.wsum += weights[i];
-  }
-  s.weight = weights[idx];
-  return s;
-}
-
-/* VU bases and peaks of a plan: plan_vu_bases for one scenario, the slices' peaks for several. */
-static int vu_bases_of(const options *o, const int *weights, size_t n, int64_t *base, int64_t *peak) {
-  int64_t sum = 0;
-  if (o->nscenarios == 0) return plan_vu_bases(o, weights, n, base, peak);
-  for (size_t i = 0; i < n; i++) {
-    peak[i] = scenarios_peak(o, slice_of(weights, n, i));
-    base[i] = sum;
-    sum += peak[i];
-  }
-  return 0;
-}
-
-/* Worker idx's first VU id - 1 (with_script assigns only): before the run the plan's shares laid end to
- * end, so the VU ids of all workers are 1..N (data.csv():for_vu() rows do not collide); a worker joining
- * a running load gets ids after every id handed out so far (a running worker keeps its ids). */
-static int64_t vu_base(master *m, const int *weights, size_t n, size_t idx) {
-  options full = run_options(m);
-  int64_t base;
-  if (m->vu_bases_gen != m->gen || m->vu_bases_n != n || !m->vu_bases) { /* once per plan, not per worker */
-    free(m->vu_bases);
-    free(m->vu_peaks);
-    m->vu_bases = malloc(n * sizeof *m->vu_bases);
-    m->vu_peaks = malloc(n * sizeof *m->vu_peaks);
-    m->vu_bases_n = n;
-    m->vu_bases_gen = m->gen;
-    if (!m->vu_bases || !m->vu_peaks || vu_bases_of(&full, weights, n, m->vu_bases, m->vu_peaks) < 0) {
-      free(m->vu_bases);
-      m->vu_bases = NULL;
-    }
-  }
-  if (!m->vu_bases) return m->vu_ids_end; /* out of memory: unique, if not dense */
-  base = m->state >= M_RUN ? m->vu_ids_end : m->vu_bases[idx];
-  if (base + m->vu_peaks[idx] > m->vu_ids_end) m->vu_ids_end = base + m->vu_peaks[idx];
-  return base;
-}
-
-/* Send worker w its share (index idx of n, weights = threads). with_script: first assign of this worker. */
-static void assign_one(master *m, registry_worker *w, const int *weights, size_t n, size_t idx,
-                       bool with_script) {
-  options full = run_options(m), share;
-  msg x;
-
-  if (plan_share(&full, weights, n, idx, &share) < 0) return;
-  if (with_script) w->vu_id_base = vu_base(m, weights, n, idx);
-  msg_init(&x, MSG_ASSIGN);
-  snprintf(x.u.assign.scenario_name, sizeof x.u.assign.scenario_name, "%s", m->cfg->script_name);
-  if (with_script) {
-    x.u.assign.scenario_source = (char *)m->cfg->script_source;
-    x.u.assign.scenario_len = m->cfg->script_len;
-  }
-  memcpy(x.u.assign.stages, share.stages, sizeof x.u.assign.stages);
-  x.u.assign.nstages = share.nstages;
-  x.u.assign.max_vus = share.max_vus;
-  x.u.assign.spawn_rate = share.spawn_rate;
-  x.u.assign.vu_id_base = w->vu_id_base;
-  if (full.nscenarios > 0) {
-    scenarios_slice sl = slice_of(weights, n, idx);
-    x.u.assign.slice_before = sl.before;
-    x.u.assign.slice_weight = sl.weight;
-    x.u.assign.slice_wsum = sl.wsum;
-  }
-  x.u.assign.threads = w->threads;
-  if (m->state >= M_RUN && with_script) x.u.assign.start_wall_ns = m->start_wall_ns + w->offset_ns;
-  send_to(m, &x, w->id);
-  w->assigned_gen = m->gen;
-  w->assign_due = false;
-  w->assign_sent_mono_ns = clock_mono_ns();
-  if (w->state == REGISTRY_JOINED) w->state = m->state >= M_RUN ? REGISTRY_RUNNING : REGISTRY_ASSIGNED;
-}
-
-/* Send up to ASSIGNS_PER_TICK due shares of the current plan (the rest go on the next ticks). */
-static void send_due(master *m) {
-  size_t n = registry_active(m->reg, m->act, MAX_WORKERS), sent = 0;
-  size_t budget = n > 0 && FRAMES_PER_TICK / n > 0 ? FRAMES_PER_TICK / n : 1;
-  int weights[n > 0 ? n : 1];
-
-  for (size_t i = 0; i < n; i++) weights[i] = m->act[i]->threads;
-  for (size_t i = 0; i < n && sent < budget; i++) {
-    registry_worker *w = m->act[i];
-    bool first = w->state == REGISTRY_JOINED || (m->state < M_RUN && w->state == REGISTRY_ASSIGNED);
-    if (!w->assign_due) continue;
-    assign_one(m, w, weights, n, i, first);
-    sent++;
-  }
-}
-
-/* Queue the shares: for all active workers, or (resend) only those whose assign is unanswered. */
-static void send_plan(master *m, bool only_unready) {
-  size_t n = registry_active(m->reg, m->act, MAX_WORKERS);
-  int64_t now = clock_mono_ns(), resend_ns = n > START_EACH_MAX ? ASSIGN_RESEND_MANY_NS : ASSIGN_RESEND_NS;
-
-  for (size_t i = 0; i < n; i++) {
-    registry_worker *w = m->act[i];
-    if (!only_unready || (w->state == REGISTRY_ASSIGNED && m->state < M_RUN && !w->assign_due &&
-                          now - w->assign_sent_mono_ns >= resend_ns))
-      w->assign_due = true;
-  }
-  send_due(m);
-}
-
-/* A new plan after workers came or went. */
-static void rebalance(master *m, const char *why) {
-  m->gen++;
-  m->active_count = registry_active(m->reg, m->act, MAX_WORKERS);
-  send_plan(m, false);
-  if (why) LOG(LOG_INFO, "master: %s: load now split over %zu worker(s)", why, m->active_count);
 }
 
 static void on_hello(master *m, const char *peer, const msg *x) {
@@ -262,7 +100,7 @@ static void on_hello(master *m, const char *peer, const msg *x) {
   LOG(LOG_INFO, "master: worker '%s' on %s %s (%d threads)", peer, w->hostname,
       rejoined ? "rejoined" : "joined", w->threads);
   if (m->state == M_ASSIGN || m->state == M_RUN)
-    rebalance(m, rejoined ? "a worker rejoined" : "a worker joined");
+    assign_rebalance(m, rejoined ? "a worker rejoined" : "a worker joined");
 }
 
 static void on_stats(master *m, registry_worker *w, const msg *x, int64_t decode_ns) {
@@ -288,7 +126,7 @@ static void on_worker_error(master *m, registry_worker *w, const msg *x) {
   LOG(LOG_ERROR, "master: worker '%s' reports: %s", w->id, x->u.error.message);
   w->state = REGISTRY_FAILED;
   if (m->state <= M_ASSIGN) results_note_error(m->res, x->u.error.message);
-  if (m->state == M_RUN) rebalance(m, "a worker failed");
+  if (m->state == M_RUN) assign_rebalance(m, "a worker failed");
 }
 
 static void dispatch(master *m, const char *peer, msg *x, int64_t decode_ns) {
@@ -304,7 +142,7 @@ static void dispatch(master *m, const char *peer, msg *x, int64_t decode_ns) {
     return;
   }
   if (registry_seen(w, clock_mono_ns()) && m->state == M_RUN && w->state == REGISTRY_RUNNING)
-    rebalance(m, "a missing worker is back");
+    assign_rebalance(m, "a missing worker is back");
   switch (x->type) {
     case MSG_READY:
       if (w->state == REGISTRY_ASSIGNED) w->state = REGISTRY_READY;
@@ -389,7 +227,7 @@ static void begin_run(master *m) {
     if (n <= START_EACH_MAX) { /* in the worker's clock: stages in step despite clock offsets */
       msg_init(&x, MSG_START);
       x.u.start_wall_ns = m->start_wall_ns + w->offset_ns;
-      send_to(m, &x, w->id);
+      master_send(m, &x, w->id);
     }
     w->state = REGISTRY_RUNNING;
   }
@@ -397,7 +235,7 @@ static void begin_run(master *m) {
     msg x;
     msg_init(&x, MSG_START);
     x.u.start_wall_ns = m->start_wall_ns;
-    send_to(m, &x, NULL);
+    master_send(m, &x, NULL);
   }
   results_started(m->res, m->start_wall_ns, m->reg, m->run_id);
   LOG(LOG_INFO, "master: run %s starts with %zu worker(s)", m->run_id, n);
@@ -414,7 +252,7 @@ static void state_wait(master *m, int64_t now) {
   }
   if ((int)n >= m->cfg->expect_workers) {
     set_state(m, M_ASSIGN);
-    rebalance(m, NULL);
+    assign_rebalance(m, NULL);
   } else if (now - m->state_mono_ns >= limit) {
     char d[32];
     LOG(LOG_ERROR,
@@ -473,7 +311,7 @@ static void poll_aggregate(master *m) {
 static void stop_all(master *m, const char *why) {
   msg x;
   msg_init(&x, MSG_STOP);
-  send_to(m, &x, NULL);
+  master_send(m, &x, NULL);
   LOG(LOG_WARN, "master: stopping the run: %s", why);
   m->aborted = true;
   m->drain_deadline_mono_ns = clock_mono_ns() + ABORT_DRAIN_NS;
@@ -513,7 +351,7 @@ static int web_scale(void *ud, double target, bool is_rate, char *why, size_t le
   if (rc < 0) return snprintf(why, len, "cannot change the run: %s", strerror(-rc)), rc;
   memcpy(m->stages, st, n * sizeof *st);
   m->nstages = n;
-  rebalance(m, NULL);
+  assign_rebalance(m, NULL);
   snprintf(label, sizeof label, is_rate ? "rate %g/s" : "users %g", target);
   LOG(LOG_INFO, "master: %s from the web page", label);
   results_note_change(
@@ -570,7 +408,8 @@ static void state_run(master *m, int64_t now_mono) {
   /* count executors and several scenarios keep each worker's VUs (and iteration shares): a finished
    * worker's are done, and the run ends early when every worker has finished */
   bool fixed = m->cfg->opt->iterations > 0 || m->cfg->opt->nscenarios > 0;
-  if (now_wall < m->end_wall_ns && active != m->active_count && !fixed) rebalance(m, "workers changed");
+  if (now_wall < m->end_wall_ns && active != m->active_count && !fixed)
+    assign_rebalance(m, "workers changed");
   if ((now_wall >= m->end_wall_ns || fixed) && running == 0) {
     m->drain_deadline_mono_ns = now_mono;
     set_state(m, M_DRAIN);
@@ -589,7 +428,7 @@ static void finish(master *m) {
 
   if (m->agg) aggregate_flush(m->agg, emit, m);
   msg_init(&x, MSG_QUIT);
-  send_to(m, &x, NULL);
+  master_send(m, &x, NULL);
   rc = results_finish(m->res, m->aborted, m->agg ? aggregate_late(m->agg) : 0, m->reg);
   if (m->exit_code == 0) m->exit_code = rc;
   set_state(m, M_DONE);
@@ -606,7 +445,7 @@ static void on_tick(uv_timer_t *t) {
   m->last_tick_mono_ns = now;
   m->last_tick_wall_ms = clock_ns_to_ms(clock_wall_ns());
 
-  if (m->state == M_ASSIGN || m->state == M_RUN) send_due(m);
+  if (m->state == M_ASSIGN || m->state == M_RUN) assign_send_due(m);
   switch (m->state) {
     case M_WAIT:
       state_wait(m, now);
@@ -649,11 +488,12 @@ static void on_heartbeat(uv_timer_t *t) {
 
   msg_init(&x, MSG_HEARTBEAT);
   x.u.heartbeat.sent_wall_ns = clock_wall_ns();
-  send_to(m, &x, NULL);
+  master_send(m, &x, NULL);
   if (lost)
     LOG(LOG_WARN, "master: %zu worker(s) silent for %d s, marked missing", lost, m->state >= M_RUN ? 3 : 10);
-  if (lost && m->state == M_RUN && clock_wall_ns() < m->end_wall_ns) rebalance(m, "a worker went missing");
-  if (m->state == M_ASSIGN) send_plan(m, true); /* an assign can be lost while a connection comes up */
+  if (lost && m->state == M_RUN && clock_wall_ns() < m->end_wall_ns)
+    assign_rebalance(m, "a worker went missing");
+  if (m->state == M_ASSIGN) assign_send_plan(m, true); /* an assign can be lost while a connection comes up */
 }
 
 static void on_signal(uv_signal_t *s, int signum) {
