@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/clock.h"
+
 struct hlog_reader {
   FILE *f;
   char *line;
@@ -62,7 +64,7 @@ int hlog_write_entry(FILE *f, const char *tag, int64_t start_rel_ms, int64_t len
   }
   if (rc == 0 && fprintf(f, "%" PRId64 ".%03d,%" PRId64 ".%03d,%.3f,%s\n", start_rel_ms / 1000,
                          (int)(start_rel_ms % 1000), length_ms / 1000, (int)(length_ms % 1000),
-                         (double)hist_max(h) / 1000.0, b64) < 0)
+                         clock_us_to_ms((double)hist_max(h)), b64) < 0)
     rc = -EIO;
   free(b64);
   return rc;
@@ -105,7 +107,7 @@ void hlog_reader_close(hlog_reader *r) {
 static int64_t parse_secs_ms(const char *text, char **end) {
   double v = strtod(text, end);
   if (*end == text || !isfinite(v) || v < 0) return -1;
-  return (int64_t)llround(v * 1000.0);
+  return (int64_t)llround(clock_s_to_ms(v));
 }
 
 static void parse_header(hlog_reader *r, const char *line) {

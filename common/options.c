@@ -374,7 +374,7 @@ static int get_profiles(loader *ld, int idx, options *o) {
       if (!rc && !p->window_ns) /* short pprof windows resolve bad seconds (docs/profiling.md) */
         p->window_ns = strcmp(p->source, "pprof") == 0 ? OPTIONS_PPROF_WINDOW_NS : OPTIONS_PROFILE_WINDOW_NS;
       if (!rc && !p->url[0]) rc = fail(ld, "profile[%d] needs url= (or command= / path=)", i);
-      if (!rc && p->window_ns < 1000000000LL) rc = fail(ld, "profile[%d]: window must be at least 1s", i);
+      if (!rc && p->window_ns < CLOCK_NS_PER_S) rc = fail(ld, "profile[%d]: window must be at least 1s", i);
     }
     lua_pop(ld->L, 1);
   }
@@ -397,8 +397,8 @@ static int get_think(loader *ld, int idx, options *o) {
         lua_tonumber(ld->L, -1) < lua_tonumber(ld->L, -2))
       rc = fail(ld, "option 'think' must be {min_seconds, max_seconds} or {min=, max=} with 0 <= min <= max");
     else
-      o->think_min_ns = (int64_t)(lua_tonumber(ld->L, -2) * 1e9),
-      o->think_max_ns = (int64_t)(lua_tonumber(ld->L, -1) * 1e9);
+      o->think_min_ns = clock_s_to_ns(lua_tonumber(ld->L, -2)),
+      o->think_max_ns = clock_s_to_ns(lua_tonumber(ld->L, -1));
     lua_pop(ld->L, 3);
     return rc;
   }
@@ -441,9 +441,9 @@ static void set_defaults(options *o, const char *chunk) {
     o->name[strlen(o->name) - 4] = '\0';
   snprintf(o->target, sizeof o->target, "http://127.0.0.1:8080");
   o->users = 1;
-  o->duration_ns = 10000000000LL;
+  o->duration_ns = 10 * CLOCK_NS_PER_S;
   o->timeout_ns = 30000000000LL;
-  o->interval_ns = 1000000000LL;
+  o->interval_ns = CLOCK_NS_PER_S;
   o->max_body = 1 << 20;
 }
 
@@ -509,7 +509,7 @@ static int read_scalars(loader *ld, int t, options *o) {
   secret_add_url(o->target); /* a user:password in the target never reaches a file or a log */
   if (strncmp(o->target, "http://", 7) && strncmp(o->target, "https://", 8))
     return fail(ld, "option 'target' must start with http:// or https:// (got \"%s\")", o->target);
-  if (o->interval_ns < 100000000LL) return fail(ld, "option 'interval' must be at least 100ms");
+  if (o->interval_ns < 100 * CLOCK_NS_PER_MS) return fail(ld, "option 'interval' must be at least 100ms");
   return 0;
 }
 

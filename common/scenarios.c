@@ -174,7 +174,7 @@ static int stage(reader *r, options_stage *st, double per_s) {
     lua_getfield(r->L, -2, "duration");
     if (lua_type(r->L, -1) == LUA_TSTRING && clock_parse_duration(lua_tostring(r->L, -1), &ns) != 0) ns = -1;
     if (lua_type(r->L, -1) == LUA_TNUMBER && lua_tonumber(r->L, -1) >= 0)
-      ns = (int64_t)llround(lua_tonumber(r->L, -1) * 1e9);
+      ns = (int64_t)llround(lua_tonumber(r->L, -1) * (double)CLOCK_NS_PER_S);
     lua_pop(r->L, 2);
   }
   if (!(target >= 0) || ns < 0)
@@ -237,7 +237,7 @@ static int pool(reader *r, options_scenario *sc) {
 /* The load shape of executor ex into sc. */
 static int shape(reader *r, int ex, options_scenario *sc) {
   double vus = 1, it = 1, rate = -1, start = ex == RAMP_VUS ? 1 : 0;
-  int64_t ns = 0, unit = 1000000000LL;
+  int64_t ns = 0, unit = CLOCK_NS_PER_S;
   int rc = number(r, "vus", 1, &vus);
   if (!rc) rc = number(r, "iterations", 1, &it);
   if (!rc) rc = number(r, ex == RAMP_VUS ? "startVUs" : "startRate", ex == RAMP_VUS, &start);
@@ -250,11 +250,11 @@ static int shape(reader *r, int ex, options_scenario *sc) {
   if (ex == CONST_VUS) return constant(r, sc, vus, ns);
   if (ex == CONST_RATE) {
     if (rate < 0) return bad(r, r->name, "%s needs rate = iterations per timeUnit", sc->executor);
-    rc = constant(r, sc, rate * 1e9 / (double)unit, ns);
+    rc = constant(r, sc, rate * (double)CLOCK_NS_PER_S / (double)unit, ns);
     return rc ? rc : pool(r, sc);
   }
   if (ex == RAMP_VUS || ex == RAMP_RATE) {
-    double per_s = ex == RAMP_RATE ? 1e9 / (double)unit : 1;
+    double per_s = ex == RAMP_RATE ? (double)CLOCK_NS_PER_S / (double)unit : 1;
     sc->stages[0] = (options_stage){.duration_ns = 0, .target = start * per_s};
     sc->nstages = 1;
     rc = stages(r, sc, per_s);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "common/rundir.h"
 #include "master/profile/corrjoin.h"
 #include "master/profile/corrlat.h"
@@ -376,9 +377,11 @@ static void method_window(ctx *c) {
       bad, judged, why, nbad, fn, sa * 100, r.a_tot, sb * 100, r.b_tot, ngood, r.p_value);
   json_t *f = finding("window", NULL, fn, sa, sb), *win = json_array(), *s;
   size_t i;
-  json_array_foreach(spans, i, s)
-      json_array_append_new(win, json_pack("[f,f]", (double)json_integer_value(json_array_get(s, 0)) / 1000.0,
-                                           (double)json_integer_value(json_array_get(s, 1)) / 1000.0));
+  json_array_foreach(spans, i, s) {
+    double from_s = clock_ms_to_s((double)json_integer_value(json_array_get(s, 0)));
+    double to_s = clock_ms_to_s((double)json_integer_value(json_array_get(s, 1)));
+    json_array_append_new(win, json_pack("[f,f]", from_s, to_s));
+  }
   json_object_set_new(f, "window", win);
   finish(f, "anomalous", r.a_tot, "normal", r.b_tot, r.p_value, r.path, "cpu", 1 + sa - sb, ev);
   json_array_append_new(c->out, f);
@@ -449,7 +452,7 @@ static int lock_one(ctx *c, const char *type) {
   double req_ms =
       corrlat_request_ms(c->in->intervals); /* a lock that costs requests little is not the answer */
   if (holder && ncont >= CORRELATE_MIN_SAMPLES && total > 0 && bd / total >= CORRELATE_LOCK_SHARE &&
-      (req_ms < 0 || bd / 1e6 >= CORRELATE_LOCK_LATENCY * req_ms)) {
+      (req_ms < 0 || clock_ns_to_ms_frac(bd) >= CORRELATE_LOCK_LATENCY * req_ms)) {
     size_t nh = json_object_size(delay);
     /* contentions weighted by delay: the holder's share of the delay, in units of the mean delay */
     double x = bd / total * ncont, p0 = nh > 1 ? 1.0 / (double)nh : CORRELATE_LOCK_SHARE;
@@ -467,7 +470,7 @@ static int lock_one(ctx *c, const char *type) {
                "even split "
                "p = %.2g)"
                "%s%s%s",
-               type, holder, bd / total * 100, total / 1e9, type, ncont, nh, x, pv,
+               type, holder, bd / total * 100, total / (double)CLOCK_NS_PER_S, type, ncont, nh, x, pv,
                moved ? "; under it the CPU samples run " : "", moved ? fn : "",
                req ? ", almost all under one request" : "");
       json_t *f = finding("lock", req, fn, bd / total, nh > 1 ? 1.0 / (double)nh : 0);
