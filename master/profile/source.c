@@ -22,6 +22,7 @@
 #include "common/clock.h"
 #include "common/jsonlines.h"
 #include "master/profile/folded.h"
+#include "master/profile/perfsplit.h"
 #include "master/profile/pprof.h"
 
 typedef struct collector {
@@ -115,8 +116,32 @@ static int write_file(const char *dir, const char *name, const void *data, size_
   return rename(tmp, path) ? -errno : 0;
 }
 
-/* Decode a window (pprof, folded or perf script text), save it, and index it ok, or error. 1 when ok. */
-static int save_window(collector *c, int64_t start_ms, int64_t end_ms, const buf *b) {
+static int save_window(collector *c, int64_t start_ms, int64_t end_ms, const buf *b,
+                       const perfsplit_span *span);
+
+/* perf script text of one command cut by sample time into SOURCE_PERF_SPLIT_MS windows (perfsplit.h), each
+ * saved as its own window. 1 when at least one was saved ok. */
+static int save_perf_split(collector *c, const perfsplit_span *span, const buf *b) {
+  perfsplit_window *w = NULL;
+  size_t n = 0;
+  int rc = perfsplit_split((const char *)b->data, b->len, span, SOURCE_PERF_SPLIT_MS, &w, &n), ok = 0;
+  if (rc) {
+    record(c, span->start_ms, span->end_ms, NULL, "error",
+           rc == -E2BIG ? "perf recording spans too many windows" : strerror(-rc), b->len, 0);
+    return 0;
+  }
+  for (size_t i = 0; i < n; i++) {
+    buf piece = {(unsigned char *)w[i].text, w[i].len, w[i].len + 1};
+    ok |= save_window(c, w[i].start_ms, w[i].end_ms, &piece, NULL);
+  }
+  perfsplit_free(w, n);
+  return ok;
+}
+
+/* Decode a window (pprof, folded or perf script text), save it, and index it ok, or error. perf script
+ * text with a span (a command's) is split by sample time first. 1 when ok. */
+static int save_window(collector *c, int64_t start_ms, int64_t end_ms, const buf *b,
+                       const perfsplit_span *span) {
   char err[256] = "", name[256];
   pprof_profile *p = NULL;
   int is_pprof = b->len >= 2 && b->data[0] == 0x1f && b->data[1] == 0x8b;
@@ -132,6 +157,7 @@ static int save_window(collector *c, int64_t start_ms, int64_t end_ms, const buf
     rc = folded_parse((const char *)b->data, b->len, NULL, NULL, &p, err, sizeof err);
     if (rc == -EINVAL && (strstr((const char *)b->data, "\n\t") || strstr((const char *)b->data, "\n  "))) {
       perf = 1;
+      if (span) return save_perf_split(c, span, b);
       rc = folded_from_perf_script((const char *)b->data, b->len, &p, err, sizeof err);
     }
   }
@@ -228,7 +254,7 @@ static int64_t pprof_window(collector *c) {
     record(c, start, end, NULL, "gap", "run ended before the window", 0, 0);
     pause = -1;
   } else if (rc == 0 && status == 200) {
-    if (!save_window(c, start, end, &b))
+    if (!save_window(c, start, end, &b, NULL))
       pause = w * CLOCK_MS_PER_S;
     else if (!c->cumulative && end - start < w * CLOCK_MS_PER_S)
       pause = start + w * CLOCK_MS_PER_S - end; /* never faster than W */
@@ -294,7 +320,7 @@ static int64_t goroutine_window(collector *c) {
            0);
   } else if (pprof_encode(acc, &data, &len) == 0) {
     buf b = {data, len, len};
-    save_window(c, start, end, &b);
+    save_window(c, start, end, &b, NULL);
   } else {
     record(c, start, end, NULL, "error", "cannot encode the polled goroutine profile", 0, 0);
   }
@@ -384,7 +410,7 @@ static int64_t command_window(collector *c) {
   buf b = {0};
   int fd = -1, too_big = 0, wstatus = 0;
   char err[300];
-  int64_t start = now_ms(), pause = 0;
+  int64_t start = now_ms(), mono_start = clock_ns_to_ms(clock_mono_ns()), pause = 0;
   pid_t pid = spawn(c, &fd);
   if (pid < 0) {
     snprintf(err, sizeof err, "cannot start /bin/sh: %s", strerror(errno));
@@ -401,6 +427,7 @@ static int64_t command_window(collector *c) {
   close(fd);
   waitpid(pid, &wstatus, 0);
   int64_t end = now_ms();
+  perfsplit_span span = {start, end, mono_start, clock_ns_to_ms(clock_mono_ns())};
   if (stopped) {
     record(c, start, end, NULL, "gap", "run ended before the command finished", 0, 0);
     pause = -1;
@@ -410,7 +437,7 @@ static int64_t command_window(collector *c) {
              c->idx);
     record(c, start, end, NULL, "error", err, b.len, 0);
     pause = window_s(c) * CLOCK_MS_PER_S;
-  } else if (!save_window(c, start, end, &b)) {
+  } else if (!save_window(c, start, end, &b, &span)) {
     pause = window_s(c) * CLOCK_MS_PER_S;
   } else if (end - start < window_s(c) * CLOCK_MS_PER_S) {
     pause =
@@ -445,7 +472,7 @@ static void file_read(collector *c, int64_t start_ms) {
   if (too_big)
     record(c, start_ms, now_ms(), NULL, "error", "file exceeds 64 MiB", b.len, 0);
   else
-    save_window(c, start_ms, now_ms(), &b);
+    save_window(c, start_ms, now_ms(), &b, NULL);
   free(b.data);
 }
 

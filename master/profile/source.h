@@ -16,7 +16,9 @@
  *               LOADCTL_PROFILES_DIR): a command that takes W itself (perf record ... sleep W) runs back
  *               to back, a quick one is started at most once per W, a failing one retried after W. Its
  *               stdout is pprof (gzipped or not), folded stacks, or `perf script` text (folded by
- *               folded.c); stderr goes to profiles/command-<i>.stderr.
+ *               folded.c); stderr goes to profiles/command-<i>.stderr. `perf script` text is cut by
+ *               each sample's time into SOURCE_PERF_SPLIT_MS windows on the wall clock (perfsplit.h),
+ *               so one `perf record` of W s gives W windows however long `perf script` takes.
  *   "file"    - url is a path read once at stop (a profile some other tool wrote during the run).
  * Files: profiles/<start_ms>-<end_ms>-<source>-<type>.pb.gz (or .folded for text), wall clock ms.
  * index.jsonl, one line per window, appended and flushed as it happens:
@@ -34,8 +36,9 @@
 
 #define SOURCE_INDEX "index.jsonl"
 #define SOURCE_DEFAULT_WINDOW_NS ((int64_t)5000000000)
-#define SOURCE_POLL_MS 100      /* goroutine profiles: one snapshot per this many ms (10 Hz) */
-#define SOURCE_POLL_TIMEOUT_S 5 /* per snapshot request */
+#define SOURCE_PERF_SPLIT_MS 1000 /* perf script text: one window per this many ms of sample time */
+#define SOURCE_POLL_MS 100        /* goroutine profiles: one snapshot per this many ms (10 Hz) */
+#define SOURCE_POLL_TIMEOUT_S 5   /* per snapshot request */
 
 typedef struct source_set source_set;
 

@@ -1,0 +1,48 @@
+/* perfsplit.h - cut the `perf script` text of one long `perf record` into profile windows by sample time.
+ *
+ * A perf command window lasts as long as `perf record -- sleep W` plus `perf script` (seconds with DWARF
+ * call graphs), far longer than the seconds correlation wants to contrast. Each event header of perf script
+ * carries its sample time ("comm 1234/1235 [000] 16975.432091: 1 cycles:"), so the events are grouped
+ * into windows of bucket_ms by that time, mapped onto the wall clock:
+ *   - times inside the command's CLOCK_MONOTONIC span (+- PERFSPLIT_SLACK_MS; `perf record -k
+ *     CLOCK_MONOTONIC`, and on most Linux machines perf's default clock too) become wall time through the
+ *     offset wall - monotonic measured by the caller;
+ *   - other clocks (`-k realtime` gives wall time directly and is recognised as such; anything else) are
+ *     anchored so that the first sample falls at the command's start.
+ * Buckets are aligned to whole bucket_ms of wall time (so windows of separate commands never overlap)
+ * and clipped to the command's span. Events without a time keep the whole span as one window. */
+#ifndef LOADCTL_PERFSPLIT_H
+#define LOADCTL_PERFSPLIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define PERFSPLIT_SLACK_MS \
+  2000 /* sample times this far outside the command's span still count as its clock */
+#define PERFSPLIT_MAX_WINDOWS 4096 /* longer recordings are refused (-E2BIG), never cut silently */
+
+typedef struct perfsplit_window {
+  int64_t start_ms, end_ms; /* wall clock ms */
+  char *text;               /* perf script text of this window's events (malloc'd, NUL-terminated) */
+  size_t len;
+  size_t events;
+} perfsplit_window;
+
+/* The span of the command that printed the text: wall ms and the same instants in CLOCK_MONOTONIC ms. */
+typedef struct perfsplit_span {
+  int64_t start_ms, end_ms;           /* wall */
+  int64_t mono_start_ms, mono_end_ms; /* monotonic */
+} perfsplit_span;
+
+/* Split text (perf script output) into windows of bucket_ms (> 0), in time order; empty buckets are left
+ * out. *out is malloc'd (free with perfsplit_free), *n windows. 0, -EINVAL (bucket_ms <= 0), -ENOMEM, -E2BIG.
+ */
+int perfsplit_split(const char *text, size_t len, const perfsplit_span *span, int64_t bucket_ms,
+                    perfsplit_window **out, size_t *n);
+
+/* The sample time of a perf script event header in ms (1 when found), 0 when the line has none. */
+int perfsplit_header_ms(const char *line, size_t len, double *ms);
+
+void perfsplit_free(perfsplit_window *w, size_t n);
+
+#endif

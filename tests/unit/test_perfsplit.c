@@ -1,0 +1,138 @@
+/* test_perfsplit.c - perf script text cut into windows by sample time: counts per window, wall mapping of
+ * monotonic, realtime and unknown clocks, untimed events, bad arguments. */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "master/profile/folded.h"
+#include "master/profile/perfsplit.h"
+
+/* n events of comm at sample times t0 + i * step (seconds), each with a two-frame stack. */
+static size_t add_events(char *out, size_t size, const char *leaf, double t0, double step, int n) {
+  size_t len = strlen(out);
+  for (int i = 0; i < n; i++)
+    len += (size_t)snprintf(out + len, size - len,
+                            "burn 4242/4243 [001] %.6f:   10101010 cpu-clock:ppp: \n"
+                            "\t    55d0c0de1000 %s+0x1c (/usr/bin/burn)\n"
+                            "\t    55d0c0de2000 main+0x2a (/usr/bin/burn)\n\n",
+                            t0 + i * step, leaf);
+  return len;
+}
+
+/* A command run at wall 1700000000000 ms (== monotonic 16975000 ms) for 3.5 s: 5 samples in its first
+ * second, 7 in the second, 3 in the third, times on the monotonic clock. */
+START_TEST(three_seconds_three_windows) {
+  static char text[65536];
+  text[0] = '\0';
+  size_t len = add_events(text, sizeof text, "hot", 16975.010, 0.1, 5);
+  len = add_events(text, sizeof text, "cold", 16976.005, 0.1, 7);
+  len = add_events(text, sizeof text, "hot", 16977.500, 0.1, 3);
+  perfsplit_span span = {1700000000000, 1700000003500, 16975000, 16978500};
+  perfsplit_window *w = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(perfsplit_split(text, len, &span, 1000, &w, &n), 0);
+  ck_assert_uint_eq(n, 3);
+  size_t want[] = {5, 7, 3};
+  for (size_t i = 0; i < 3; i++) {
+    ck_assert_uint_eq(w[i].events, want[i]);
+    ck_assert_int_eq(w[i].start_ms, 1700000000000 + (int64_t)i * 1000);
+    ck_assert_int_eq(w[i].end_ms, 1700000000000 + (int64_t)(i + 1) * 1000);
+    pprof_profile *p = NULL;
+    char err[256];
+    ck_assert_int_eq(folded_from_perf_script(w[i].text, w[i].len, &p, err, sizeof err), 0);
+    ck_assert_int_eq(pprof_total(p, 0), (int64_t)want[i]);
+    pprof_free(p);
+  }
+  ck_assert_ptr_nonnull(strstr(w[1].text, "cold+0x1c"));
+  ck_assert_ptr_null(strstr(w[1].text, "hot+0x1c"));
+  perfsplit_free(w, n);
+}
+END_TEST
+
+/* Windows are aligned to whole seconds of wall time and clipped to the command's span. */
+START_TEST(aligned_and_clipped) {
+  static char text[65536];
+  text[0] = '\0';
+  size_t len = add_events(text, sizeof text, "a", 100.300, 0.2, 4); /* 100.3 .. 100.9 */
+  len = add_events(text, sizeof text, "b", 101.100, 0.2, 2);        /* 101.1, 101.3 */
+  perfsplit_span span = {5000200, 5001800, 100200, 101800};         /* wall = mono + 4900000 ms */
+  perfsplit_window *w = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(perfsplit_split(text, len, &span, 1000, &w, &n), 0);
+  ck_assert_uint_eq(n, 2); /* wall 5000500 .. 5000900 and 5001000 .. 5001200 */
+  ck_assert_int_eq(w[0].start_ms, 5000200);
+  ck_assert_int_eq(w[0].end_ms, 5001000);
+  ck_assert_uint_eq(w[0].events, 4);
+  ck_assert_int_eq(w[1].start_ms, 5001000);
+  ck_assert_int_eq(w[1].end_ms, 5001800);
+  ck_assert_uint_eq(w[1].events, 2);
+  perfsplit_free(w, n);
+}
+END_TEST
+
+/* Realtime stamps (perf record -k realtime) are wall time; another clock is anchored at the start. */
+START_TEST(other_clocks) {
+  static char text[65536];
+  text[0] = '\0';
+  size_t len = add_events(text, sizeof text, "a", 1700000000.100, 0.5, 6); /* realtime: 3 s */
+  perfsplit_span span = {1700000000000, 1700000004000, 50000, 54000};
+  perfsplit_window *w = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(perfsplit_split(text, len, &span, 1000, &w, &n), 0);
+  ck_assert_uint_eq(n, 3);
+  ck_assert_uint_eq(w[0].events + w[1].events + w[2].events, 6);
+  ck_assert_uint_eq(w[0].events, 2);
+  perfsplit_free(w, n);
+  text[0] = '\0';
+  len = add_events(text, sizeof text, "a", 999999.0, 1.0, 2); /* unknown clock: first sample at the start */
+  ck_assert_int_eq(perfsplit_split(text, len, &span, 1000, &w, &n), 0);
+  ck_assert_uint_eq(n, 2);
+  ck_assert_int_eq(w[0].start_ms, 1700000000000);
+  ck_assert_int_eq(w[1].start_ms, 1700000001000);
+  perfsplit_free(w, n);
+}
+END_TEST
+
+START_TEST(untimed_and_errors) {
+  const char *text =
+      "# comment\nburn 4242 cycles:\n\t 1000 f+0x1 (/x)\n\nburn 4242 cycles:\n\t 1000 g (/x)\n";
+  perfsplit_span span = {1000, 9000, 10, 8010};
+  perfsplit_window *w = NULL;
+  size_t n = 0;
+  double ms = 0;
+  ck_assert_int_eq(perfsplit_split(text, strlen(text), &span, 1000, &w, &n), 0);
+  ck_assert_uint_eq(n, 1); /* no times: the whole command is one window */
+  ck_assert_uint_eq(w[0].events, 2);
+  ck_assert_int_eq(w[0].start_ms, 1000);
+  ck_assert_int_eq(w[0].end_ms, 9000);
+  ck_assert_ptr_null(strstr(w[0].text, "# comment"));
+  perfsplit_free(w, n);
+  ck_assert_int_eq(perfsplit_split(text, strlen(text), &span, 0, &w, &n), -EINVAL);
+  ck_assert_int_eq(perfsplit_header_ms("a b 12.5: x", 11, &ms), 1);
+  ck_assert(ms > 12499.9 && ms < 12500.1);
+  ck_assert_int_eq(perfsplit_header_ms("a 12: [000] .5:", 15, &ms), 0);
+  static char big[65536];
+  big[0] = '\0';
+  size_t len = add_events(big, sizeof big, "a", 10.0, 0.0, 1);
+  perfsplit_span wide = {0, (int64_t)(PERFSPLIT_MAX_WINDOWS + 5) * 1000, 0,
+                         (PERFSPLIT_MAX_WINDOWS + 5) * 1000};
+  ck_assert_int_eq(perfsplit_split(big, len, &wide, 1000, &w, &n), -E2BIG);
+}
+END_TEST
+
+int main(void) {
+  Suite *s = suite_create("perfsplit");
+  TCase *tc = tcase_create("core");
+  tcase_add_test(tc, three_seconds_three_windows);
+  tcase_add_test(tc, aligned_and_clipped);
+  tcase_add_test(tc, other_clocks);
+  tcase_add_test(tc, untimed_and_errors);
+  suite_add_tcase(s, tc);
+  SRunner *sr = srunner_create(s);
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
