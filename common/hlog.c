@@ -23,16 +23,16 @@ struct hlog_reader {
 
 int hlog_write_header(FILE *f, int64_t start_ms) {
   char date[64] = "";
-  time_t secs = (time_t)(start_ms / 1000);
+  time_t secs = (time_t)(start_ms / CLOCK_MS_PER_S);
   struct tm tm;
 
   if (gmtime_r(&secs, &tm)) strftime(date, sizeof date, "%a %b %d %H:%M:%S UTC %Y", &tm);
   if (fprintf(f, "#[Histogram log format version 1.2]\n") < 0) return -EIO;
-  if (fprintf(f, "#[StartTime: %" PRId64 ".%03d (seconds since epoch), %s]\n", start_ms / 1000,
-              (int)(start_ms % 1000), date) < 0)
+  if (fprintf(f, "#[StartTime: %" PRId64 ".%03d (seconds since epoch), %s]\n", start_ms / CLOCK_MS_PER_S,
+              (int)(start_ms % CLOCK_MS_PER_S), date) < 0)
     return -EIO;
-  if (fprintf(f, "#[BaseTime: %" PRId64 ".%03d (seconds since epoch)]\n", start_ms / 1000,
-              (int)(start_ms % 1000)) < 0)
+  if (fprintf(f, "#[BaseTime: %" PRId64 ".%03d (seconds since epoch)]\n", start_ms / CLOCK_MS_PER_S,
+              (int)(start_ms % CLOCK_MS_PER_S)) < 0)
     return -EIO;
   if (fprintf(f,
               "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\"\n") <
@@ -62,9 +62,9 @@ int hlog_write_entry(FILE *f, const char *tag, int64_t start_rel_ms, int64_t len
     hlog_tag(tag, safe, sizeof safe);
     if (fprintf(f, "Tag=%s,", safe) < 0) rc = -EIO;
   }
-  if (rc == 0 && fprintf(f, "%" PRId64 ".%03d,%" PRId64 ".%03d,%.3f,%s\n", start_rel_ms / 1000,
-                         (int)(start_rel_ms % 1000), length_ms / 1000, (int)(length_ms % 1000),
-                         clock_us_to_ms((double)hist_max(h)), b64) < 0)
+  if (rc == 0 && fprintf(f, "%" PRId64 ".%03d,%" PRId64 ".%03d,%.3f,%s\n", start_rel_ms / CLOCK_MS_PER_S,
+                         (int)(start_rel_ms % CLOCK_MS_PER_S), length_ms / CLOCK_MS_PER_S,
+                         (int)(length_ms % CLOCK_MS_PER_S), clock_us_to_ms((double)hist_max(h)), b64) < 0)
     rc = -EIO;
   free(b64);
   return rc;
