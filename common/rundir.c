@@ -316,8 +316,7 @@ int rundir_history_rows(FILE *f, const stats_interval *iv, const stats_interval 
   return rc;
 }
 
-/* Percentile fields of one intervals.jsonl line. */
-static void put_latency(json_t *o, const hist *h) {
+void rundir_put_latency(json_t *o, const hist *h) {
   json_object_set_new(o, "p50_ms", json_real(hist_pct_ms(h, 50)));
   json_object_set_new(o, "p90_ms", json_real(hist_pct_ms(h, 90)));
   json_object_set_new(o, "p95_ms", json_real(hist_pct_ms(h, 95)));
@@ -345,7 +344,7 @@ static json_t *entry_line(const stats_interval *iv, const stats_entry *e) {
   json_object_set_new(o, "count", json_integer(e->count));
   json_object_set_new(o, "errors", json_integer(e->errors));
   json_object_set_new(o, "rps", json_real((double)e->count / secs));
-  put_latency(o, e->latency);
+  rundir_put_latency(o, e->latency);
   for (int k = STATS_ERR_FIRST; k < STATS_ERR_COUNT; k++)
     if (e->err[k]) json_object_set_new(err, stats_err_name(k), json_integer(e->err[k]));
   json_object_set_new(o, "err", err);
@@ -370,7 +369,7 @@ static json_t *total_line(const stats_interval *iv, const hist *all, int64_t cou
   json_object_set_new(o, "count", json_integer(count));
   json_object_set_new(o, "errors", json_integer(errors));
   json_object_set_new(o, "rps", json_real((double)count / secs));
-  put_latency(o, all);
+  rundir_put_latency(o, all);
   json_object_set_new(o, "users", json_integer(iv->users));
   json_object_set_new(o, "rate", json_real(iv->rate));
   json_object_set_new(o, "dropped", json_integer(iv->dropped));

@@ -50,6 +50,9 @@ int rundir_write_run(rundir *rd, const json_t *run_info);
  * rundir_error). On failure (disk full) every file is cut back to the end of the last full interval: an
  * interval is in all of them or in none, never half-written; a later append may succeed again. */
 int rundir_append_interval(rundir *rd, const stats_interval *iv);
+/* h's latency fields as intervals.jsonl writes them (p50_ms, p90_ms, p95_ms, p99_ms, p999_ms, max_ms,
+ * min_ms, mean_ms; 0 for an empty or absent histogram) set on o; summary.json's lines start from them. */
+void rundir_put_latency(json_t *o, const hist *h);
 
 /* The last append failure as "<dir>/<file>: <reason>" (owned by rd), or NULL if none failed yet. */
 const char *rundir_error(const rundir *rd);

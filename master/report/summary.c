@@ -19,14 +19,7 @@
 static const double csv_pcts[] = {50, 66, 75, 80, 90, 95, 98, 99, 99.9, 99.99, 100};
 
 static void put_latency(json_t *o, const hist *h) {
-  json_object_set_new(o, "p50_ms", json_real(hist_pct_ms(h, 50)));
-  json_object_set_new(o, "p90_ms", json_real(hist_pct_ms(h, 90)));
-  json_object_set_new(o, "p95_ms", json_real(hist_pct_ms(h, 95)));
-  json_object_set_new(o, "p99_ms", json_real(hist_pct_ms(h, 99)));
-  json_object_set_new(o, "p999_ms", json_real(hist_pct_ms(h, 99.9)));
-  json_object_set_new(o, "max_ms", json_real(h ? clock_us_to_ms((double)hist_max(h)) : 0));
-  json_object_set_new(o, "min_ms", json_real(h ? clock_us_to_ms((double)hist_min(h)) : 0));
-  json_object_set_new(o, "mean_ms", json_real(h && hist_count(h) ? clock_us_to_ms(hist_mean(h)) : 0));
+  rundir_put_latency(o, h);
   json_object_set_new(o, "stdev_ms", json_real(h && hist_count(h) ? clock_us_to_ms(hist_stdev(h)) : 0));
 }
 
