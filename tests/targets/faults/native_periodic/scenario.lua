@@ -7,7 +7,7 @@ options = {
   rate = 80, max_vus = 200, duration = "20s",
   profile = {
     { source = "command",
-      url = "F=$LOADCTL_PROFILES_DIR/perf.data; perf record -k CLOCK_MONOTONIC -F 99 --call-graph dwarf -p $(curl -fsS http://127.0.0.1:6060/debug/pid) -o $F -- sleep $LOADCTL_WINDOW_S >/dev/null 2>&1 && perf script -i $F 2>/dev/null" },
+      url = "F=$LOADCTL_PROFILES_DIR/perf.data; perf record -k CLOCK_MONOTONIC -F 99 --call-graph dwarf -p $(curl -fsS http://127.0.0.1:6060/debug/pid) -o $F -- sleep $LOADCTL_WINDOW_S >/dev/null 2>&1 && perf script --no-inline -i $F 2>/dev/null" },
   },
 }
 
