@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "master/aggregate.h"
+#include "tests/support/checkrun.h"
 
 typedef struct sink {
   int n;
@@ -146,17 +147,11 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("aggregate");
   TCase *tc = tcase_create("merge");
-  SRunner *sr;
-  int failed;
 
   tcase_add_test(tc, slot_rounding);
   tcase_add_test(tc, exact_merge_three_workers);
   tcase_add_test(tc, grace_then_late);
   tcase_add_test(tc, out_of_order_within_grace);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "common/clock.h"
+#include "tests/support/checkrun.h"
 
 START_TEST(time_sources) {
   struct timespec pause = {0, 20 * 1000 * 1000};
@@ -124,9 +125,5 @@ static Suite *clock_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(clock_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(clock_suite());
 }

@@ -10,6 +10,7 @@
 #include "common/executor.h"
 #include "master/control.h"
 #include "master/web.h"
+#include "tests/support/checkrun.h"
 
 #define S 1000000000LL
 
@@ -115,8 +116,6 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("control");
   TCase *tc = tcase_create("override");
-  SRunner *sr;
-  int failed;
 
   tcase_add_test(tc, jump_in_hold);
   tcase_add_test(tc, ramp_at_spawn_rate);
@@ -125,9 +124,5 @@ int main(void) {
   tcase_add_test(tc, listen_loopback);
   tcase_add_test(tc, token_file);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/support/checkrun.h"
 #include "worker/cookiejar.h"
 
 #define NOW 1700000000LL
@@ -187,9 +188,5 @@ int main(void) {
   tcase_add_loop_test(tc, cookie_dates, 0, (int)(sizeof dates / sizeof dates[0]));
   tcase_add_test(tc, bad_dates);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

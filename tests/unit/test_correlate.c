@@ -12,6 +12,7 @@
 
 #include "master/profile/correlate.h"
 #include "master/profile/corrjoin.h"
+#include "tests/support/checkrun.h"
 
 /* Add a sample: frames root first separated by ';', then label pairs (key, value) ending with NULL. */
 static void add(pprof_profile *p, const char *frames, int64_t v0, int64_t v1, ...) {
@@ -664,8 +665,6 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("correlate");
   TCase *tc = tcase_create("correlate");
-  SRunner *sr;
-  int failed;
 
   tcase_add_test(tc, tail_found);
   tcase_add_test(tc, tail_negative);
@@ -681,9 +680,5 @@ int main(void) {
   tcase_add_test(tc, gc_assist_is_alloc);
   tcase_add_test(tc, lock_while_computing);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -10,6 +10,7 @@
 
 #include "master/profile/correlate.h"
 #include "master/profile/corrlat.h"
+#include "tests/support/checkrun.h"
 
 /* One interval line. */
 static json_t *line(int64_t t, const char *name, int64_t count, double p50, double p99) {
@@ -170,9 +171,5 @@ int main(void) {
   tcase_add_test(tc, rates_when_shares_fail);
   tcase_add_test(tc, body_names_the_chain);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

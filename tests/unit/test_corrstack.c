@@ -9,6 +9,7 @@
 
 #include "master/profile/correlate.h"
 #include "master/profile/corrstack.h"
+#include "tests/support/checkrun.h"
 
 /* Add a sample of value v: frames root first as "name@file" separated by ';' ("@file" optional). */
 static void add(pprof_profile *p, const char *frames, int64_t v) {
@@ -154,9 +155,5 @@ int main(void) {
   tcase_add_test(tc, library_frames_are_plumbing);
   tcase_add_test(tc, helper_through_one_caller);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "master/profile/corrwin.h"
+#include "tests/support/checkrun.h"
 
 /* 20 seconds at 80 requests/s; seconds 4-5, 10-11 and 16-17 are slow (p50 700 ms vs 2 ms) and the VU pool
  * grows from 5 to 134 through the first of them and stays. */
@@ -40,9 +41,5 @@ int main(void) {
   TCase *tc = tcase_create("corrwin");
   tcase_add_test(tc, open_model_users_follow_latency);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -10,6 +10,7 @@
 
 #include "master/profile/cost.h"
 #include "master/profile/pprof.h"
+#include "tests/support/checkrun.h"
 
 #define SAMPLE_NS 10000000 /* 100 Hz */
 
@@ -108,15 +109,9 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("cost");
   TCase *tc = tcase_create("cost");
-  SRunner *sr;
-  int failed;
 
   tcase_add_test(tc, cost_exact);
   tcase_add_test(tc, cost_no_window);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "common/csv.h"
+#include "tests/support/checkrun.h"
 
 /* What csv_field and csv_ms write for a set of cells, separated by '|'. */
 static char *cells(void) {
@@ -64,9 +65,5 @@ static Suite *csv_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(csv_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(csv_suite());
 }

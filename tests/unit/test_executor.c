@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "common/executor.h"
+#include "tests/support/checkrun.h"
 
 #define S(sec) ((int64_t)((sec)*1e9))
 
@@ -101,9 +102,5 @@ int main(void) {
   tcase_add_test(tc, thread_shares_are_exact);
   tcase_add_test(tc, slots_stay_dense);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -10,6 +10,7 @@
 
 #include "master/profile/export.h"
 #include "master/profile/flame.h"
+#include "tests/support/checkrun.h"
 
 static void add(pprof_profile *p, const char *frames, int64_t v, const char *name) {
   uint32_t st[32];
@@ -250,8 +251,6 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("flame");
   TCase *tc = tcase_create("flame");
-  SRunner *sr;
-  int failed;
 
   tcase_set_timeout(tc, 90);
   tcase_add_test(tc, tree_numbers);
@@ -260,9 +259,5 @@ int main(void) {
   tcase_add_test(tc, file_exports);
   tcase_add_test(tc, html_in_chromium);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "master/profile/folded.h"
+#include "tests/support/checkrun.h"
 
 static char err[512];
 
@@ -141,8 +142,6 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("folded");
   TCase *tc = tcase_create("folded");
-  SRunner *sr;
-  int failed;
 
   tcase_add_test(tc, parse_basic);
   tcase_add_test(tc, parse_errors);
@@ -150,9 +149,5 @@ int main(void) {
   tcase_add_test(tc, perf_script_fold);
   tcase_add_test(tc, perf_script_fixture);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tests/support/checkrun.h"
 #include "worker/h2req.h"
 
 static int nv_is(const nghttp2_nv *nv, const char *name, const char *value) {
@@ -104,9 +105,5 @@ static Suite *h2req_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(h2req_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(h2req_suite());
 }

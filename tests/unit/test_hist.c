@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/hist.h"
+#include "tests/support/checkrun.h"
 
 #define SAMPLES 1000000
 
@@ -432,9 +433,5 @@ static Suite *hist_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(hist_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(hist_suite());
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/jsonlines.h"
+#include "tests/support/checkrun.h"
 
 static char dir[] = "/tmp/test_jsonlines_XXXXXX";
 static char reported[256];
@@ -64,9 +65,5 @@ int main(void) {
   TCase *tc = tcase_create("reader");
   tcase_add_test(tc, torn_and_bad_lines_skipped);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -9,6 +9,7 @@
 
 #include "master/profile/leak.h"
 #include "master/profile/pprof.h"
+#include "tests/support/checkrun.h"
 
 static void add(pprof_profile *p, const char *outer, const char *inner, int64_t bytes) {
   uint32_t st[2] = {(uint32_t)pprof_function_intern(p, inner, NULL),
@@ -78,15 +79,9 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("leak");
   TCase *tc = tcase_create("leak");
-  SRunner *sr;
-  int failed;
 
   tcase_add_test(tc, leak_named);
   tcase_add_test(tc, too_few_windows);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -15,6 +15,7 @@
 #include "common/clock.h"
 #include "common/transport.h"
 #include "master/master.h"
+#include "tests/support/checkrun.h"
 #include "worker/agent.h"
 
 #define NWORKERS 3
@@ -303,16 +304,10 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("master");
   TCase *tc = tcase_create("protocol");
-  SRunner *sr;
-  int failed;
 
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, three_workers_exact);
   tcase_add_test(tc, lost_worker_share_moves);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "common/metric.h"
+#include "tests/support/checkrun.h"
 
 typedef struct set {
   metric_state *arr;
@@ -85,16 +86,10 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("metric");
   TCase *tc = tcase_create("metric");
-  SRunner *sr;
-  int failed;
 
   tcase_add_test(tc, trend_merge_exact);
   tcase_add_test(tc, counter_rate_gauge);
   tcase_add_test(tc, json_round_trip);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

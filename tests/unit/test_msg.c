@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/msg.h"
+#include "tests/support/checkrun.h"
 
 static uint64_t rng_state = 1;
 
@@ -554,9 +555,5 @@ static Suite *msg_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(msg_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(msg_suite());
 }

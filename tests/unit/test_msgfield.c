@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/msgfield.h"
+#include "tests/support/checkrun.h"
 
 static msgpack_sbuffer sb;
 static msgpack_unpacked up;
@@ -146,9 +147,5 @@ int main(void) {
   tcase_add_test(tc, bad_reads_name_the_field);
   tcase_add_test(tc, first_failure_wins);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/msgguard.h"
+#include "tests/support/checkrun.h"
 
 /* {"a": [1, -2, 1.5, "xy", nil, true], "b": {"c": <bin 3>}} packed by msgpack-c into sb; its size. */
 static size_t packed(msgpack_sbuffer *sb) {
@@ -79,9 +80,5 @@ int main(void) {
   tcase_add_test(tc, hostile_counts_and_lengths);
   tcase_add_test(tc, nesting_depth);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

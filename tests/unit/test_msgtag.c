@@ -8,6 +8,7 @@
 
 #include "common/msg.h"
 #include "common/msgtag.h"
+#include "tests/support/checkrun.h"
 
 /* An interval with request "GET /x": n requests tagged tags, latencies base+1..base+n us, every
  * fail_every-th failed. */
@@ -186,8 +187,6 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("msgtag");
   TCase *tc = tcase_create("msgtag");
-  SRunner *sr;
-  int failed;
 
   tcase_add_test(tc, merge_exact);
   tcase_add_test(tc, merge_past_cap);
@@ -195,9 +194,5 @@ int main(void) {
   tcase_add_test(tc, hostile);
   tcase_add_test(tc, json_round_trip);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -5,6 +5,7 @@
 #include <uv.h>
 
 #include "common/clock.h"
+#include "tests/support/checkrun.h"
 #include "worker/nstimer.h"
 
 #define SHOTS 200
@@ -80,9 +81,5 @@ int main(void) {
   tcase_add_test(tc, one_shots_at_sub_ms_times);
   tcase_add_test(tc, periodic_ticks_then_stops);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

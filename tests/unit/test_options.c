@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/options.h"
+#include "tests/support/checkrun.h"
 
 #define S(sec) ((int64_t)((sec)*1e9))
 
@@ -300,9 +301,5 @@ int main(void) {
   tcase_add_test(tc, huge_counts_refused);
   tcase_add_test(tc, start_users_and_rate);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -8,6 +8,7 @@
 
 #include "master/profile/folded.h"
 #include "master/profile/perfsplit.h"
+#include "tests/support/checkrun.h"
 
 /* n events of comm at sample times t0 + i * step (seconds), each with a two-frame stack. */
 static size_t add_events(char *out, size_t size, const char *leaf, double t0, double step, int n) {
@@ -130,9 +131,5 @@ int main(void) {
   tcase_add_test(tc, other_clocks);
   tcase_add_test(tc, untimed_and_errors);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

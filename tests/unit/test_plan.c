@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "master/plan.h"
+#include "tests/support/checkrun.h"
 
 START_TEST(users_7_over_5) {
   int w[5] = {4, 4, 4, 4, 4};
@@ -160,8 +161,6 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("plan");
   TCase *tc = tcase_create("split");
-  SRunner *sr;
-  int failed;
 
   tcase_add_test(tc, users_7_over_5);
   tcase_add_test(tc, rate_1000_over_3);
@@ -174,9 +173,5 @@ int main(void) {
   tcase_add_test(tc, share_open_model);
   tcase_add_test(tc, vu_bases_dense);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -9,6 +9,7 @@
 
 #include "master/profile/pprof.h"
 #include "profile.pb-c.h"
+#include "tests/support/checkrun.h"
 
 static char err[512];
 
@@ -500,8 +501,6 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("pprof");
   TCase *tc = tcase_create("pprof");
-  SRunner *sr;
-  int failed;
 
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, decode_go_cpu);
@@ -518,9 +517,5 @@ int main(void) {
   tcase_add_test(tc, bitflip_corpus);
   tcase_add_test(tc, bitflip_plain_corpus);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -9,6 +9,7 @@
 
 #include "master/profile/pprof.h"
 #include "master/profile/profdiff.h"
+#include "tests/support/checkrun.h"
 
 #define SAMPLE_NS 10000000
 
@@ -123,16 +124,10 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("profdiff");
   TCase *tc = tcase_create("profdiff");
-  SRunner *sr;
-  int failed;
 
   tcase_add_test(tc, regression_named);
   tcase_add_test(tc, small_change_or_no_profile);
   tcase_add_test(tc, unlabelled_all_samples);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -10,6 +10,7 @@
 
 #include "master/profile/pprof.h"
 #include "master/profile/proflines.h"
+#include "tests/support/checkrun.h"
 
 /* A run dir with one "ok" cpu window: the file src copied in (or p encoded when src is NULL). */
 static void make_run(char *dir, const char *src, const pprof_profile *p) {
@@ -115,9 +116,5 @@ int main(void) {
   tcase_add_test(tc, go_cpu_lines);
   tcase_add_test(tc, no_line_numbers);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "master/registry.h"
+#include "tests/support/checkrun.h"
 
 #define S 1000000000LL
 #define MS 1000000LL
@@ -111,16 +112,10 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("registry");
   TCase *tc = tcase_create("workers");
-  SRunner *sr;
-  int failed;
 
   tcase_add_test(tc, join_missing_rejoin);
   tcase_add_test(tc, clock_offset_min_rtt);
   tcase_add_test(tc, cpu_saturation_streak);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

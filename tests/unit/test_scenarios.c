@@ -10,6 +10,7 @@
 
 #include "common/k6exec.h"
 #include "common/scenarios.h"
+#include "tests/support/checkrun.h"
 
 #define S(sec) ((int64_t)((sec)*1e9))
 
@@ -173,9 +174,5 @@ int main(void) {
   tcase_add_test(tc, parts_add_up);
   tcase_add_test(tc, shared_iterations_exact_over_slices);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/secret.h"
+#include "tests/support/checkrun.h"
 
 static void setup(void) {
   secret_clear();
@@ -68,8 +69,6 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("secret");
   TCase *tc = tcase_create("scrub");
-  SRunner *sr;
-  int failed;
 
   tcase_add_checked_fixture(tc, setup, NULL);
   tcase_add_test(tc, values_hidden);
@@ -78,9 +77,5 @@ int main(void) {
   tcase_add_test(tc, url_registration);
   tcase_add_test(tc, capacity_bounded);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

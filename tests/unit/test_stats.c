@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/stats.h"
+#include "tests/support/checkrun.h"
 
 START_TEST(err_names) {
   ck_assert_int_eq(STATS_ERR_NONE, 0); /* a zeroed response is a success, not a connect failure */
@@ -313,9 +314,5 @@ static Suite *stats_suite(void) {
 }
 
 int main(void) {
-  SRunner *sr = srunner_create(stats_suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(stats_suite());
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/tagset.h"
+#include "tests/support/checkrun.h"
 
 START_TEST(rules) {
   ck_assert(tagset_valid("kind=api"));
@@ -74,17 +75,11 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("tagset");
   TCase *tc = tcase_create("tagset");
-  SRunner *sr;
-  int failed;
 
   tcase_add_test(tc, rules);
   tcase_add_test(tc, put_keeps_order);
   tcase_add_test(tc, contains);
   tcase_add_test(tc, json_round_trip);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -11,6 +11,7 @@
 
 #include "master/profile/pprof.h"
 #include "master/profile/timeline.h"
+#include "tests/support/checkrun.h"
 
 static void add(pprof_profile *p, const char *outer, const char *inner, const int64_t *v) {
   uint32_t st[2] = {(uint32_t)pprof_function_intern(p, inner, NULL),
@@ -170,9 +171,5 @@ int main(void) {
   tcase_add_test(tc, heap_growth_and_gc);
   tcase_add_test(tc, snapshots_and_non_go);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }

@@ -13,6 +13,7 @@
 
 #include "common/clock.h"
 #include "common/transport.h"
+#include "tests/support/checkrun.h"
 
 typedef struct inbox {
   int count;
@@ -470,8 +471,6 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("transport");
   TCase *tc = tcase_create("frames");
-  SRunner *sr;
-  int failed;
 
   tcase_add_checked_fixture(tc, setup, NULL);
   tcase_set_timeout(tc, 60);
@@ -484,9 +483,5 @@ int main(void) {
   tcase_add_test(tc, keyless_bind_rules);
   tcase_add_test(tc, keys_parse_and_generate);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return check_run(s);
 }
