@@ -4,7 +4,7 @@
 # report are checked as in the long soak. RSS: 3 minutes cannot resolve the 1 %/h goal of the long run
 # (bench/soak, default 30 min, gives that figure), so here the bound is 400 %/h, which still catches a
 # leak per request of ~50 bytes at the soak's 300 requests/s on a ~13 MB process.
-# ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
+# ctest: light cost=180 - little CPU and no timing-sensitive assertion: may run beside other light tests
 set -uo pipefail
 : "${LOADCTL_SRC:?}" "${LOADCTL_BUILD:?}"
 SOAK_S=${SOAK_SHORT_S:-180} SOAK_RSS_PCT_H=${SOAK_SHORT_RSS_PCT_H:-400} exec "$LOADCTL_SRC/bench/soak" "$LOADCTL_BUILD"
