@@ -95,6 +95,16 @@ START_TEST(name_cap_and_other) {
   }
   ck_assert_ptr_null(stats_entry_get(s, "one too many", "GET"));
   ck_assert_ptr_nonnull(stats_entry_get(s, "n5", "GET")); /* existing names still work */
+  for (int i = 0; i < STATS_MAX_NAMES - 1; i++) { /* each found at its own entry after the index grew */
+    snprintf(name, sizeof name, "n%d", i);
+    ck_assert_ptr_eq(stats_entry_find(s, name), &s->entries[i]);
+  }
+  /* timing phases only for the first STATS_PHASE_NAMES names of the interval */
+  const int64_t phases[STATS_PHASE_COUNT] = {1, 2, 3, 4, 5, 6};
+  ck_assert_int_eq(stats_entry_phases(&s->entries[STATS_PHASE_NAMES - 1], phases), 0);
+  ck_assert_int_eq(stats_entry_phases(&s->entries[STATS_PHASE_NAMES], phases), 0);
+  ck_assert_int_eq(hist_count(s->entries[STATS_PHASE_NAMES - 1].phase[0]), 1);
+  ck_assert_ptr_null(s->entries[STATS_PHASE_NAMES].phase[0]);
   stats_entry *other = stats_entry_get(s, "(other)", "");
   ck_assert_ptr_nonnull(other);
   ck_assert_uint_eq(s->nentries, STATS_MAX_NAMES);
