@@ -138,6 +138,13 @@ static void scenario_metric(vu *v, const char *name, int kind, double value) {
   if (m) metric_record(m, value, 0);
 }
 
+/* res's timing phases in ns, in stats_phase order (blocked .. receiving). */
+static void phases_ns(const http_response *res, int64_t ns[STATS_PHASE_COUNT]) {
+  const int64_t v[STATS_PHASE_COUNT] = {res->blocked_ns, res->connect_ns, res->tls_ns,
+                                        res->sending_ns, res->waiting_ns, res->receiving_ns};
+  memcpy(ns, v, sizeof v);
+}
+
 /* Record one response of kind in the current interval. */
 static void record(vu *v, const http_response *res, int kind, int64_t done_ns) {
   vu_host *h = v->host;
@@ -159,9 +166,9 @@ static void record(vu *v, const http_response *res, int kind, int64_t done_ns) {
   v->first_pending = 0;
   stats_entry_record(e, clock_ns_to_us(done_ns - start), clock_ns_to_us(done_ns - v->call_ns));
   if (v->tags[0]) record_tagged(v, e, clock_ns_to_us(done_ns - start), kind != STATS_ERR_NONE);
-  const int64_t phase_us[STATS_PHASE_COUNT] = {
-      clock_ns_to_us(res->blocked_ns), clock_ns_to_us(res->connect_ns), clock_ns_to_us(res->tls_ns),
-      clock_ns_to_us(res->sending_ns), clock_ns_to_us(res->waiting_ns), clock_ns_to_us(res->receiving_ns)};
+  int64_t phase_us[STATS_PHASE_COUNT];
+  phases_ns(res, phase_us);
+  for (int i = 0; i < STATS_PHASE_COUNT; i++) phase_us[i] = clock_ns_to_us(phase_us[i]);
   stats_entry_phases(e, phase_us); /* on -ENOMEM the phases are left out, the request still counts */
   e->bytes_in += (int64_t)res->bytes_in;
   e->bytes_out += (int64_t)res->bytes_out;
@@ -181,9 +188,9 @@ static void record(vu *v, const http_response *res, int kind, int64_t done_ns) {
 
 /* r[1..6]: the timing breakdown in ms, which the prelude turns into r.timings when a script asks. */
 static void push_phases(lua_State *co, const http_response *res) {
-  const int64_t ns[] = {res->blocked_ns, res->connect_ns, res->tls_ns,
-                        res->sending_ns, res->waiting_ns, res->receiving_ns};
-  for (int i = 0; i < 6; i++) {
+  int64_t ns[STATS_PHASE_COUNT];
+  phases_ns(res, ns);
+  for (int i = 0; i < STATS_PHASE_COUNT; i++) {
     lua_pushnumber(co, clock_ns_to_ms_frac(ns[i]));
     lua_rawseti(co, -2, i + 1);
   }

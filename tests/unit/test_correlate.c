@@ -13,23 +13,12 @@
 #include "master/profile/correlate.h"
 #include "master/profile/corrjoin.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/teststack.h"
 
 /* Add a sample: frames root first separated by ';', then label pairs (key, value) ending with NULL. */
 static void add(pprof_profile *p, const char *frames, int64_t v0, int64_t v1, ...) {
   uint32_t st[32];
-  size_t n = 0;
-  char buf[512];
-  snprintf(buf, sizeof buf, "%s", frames);
-  for (char *t = buf, *e; t; t = e) {
-    e = strchr(t, ';');
-    if (e) *e++ = '\0';
-    st[n++] = (uint32_t)pprof_function_intern(p, t, NULL);
-  }
-  for (size_t i = 0; i < n / 2; i++) {
-    uint32_t x = st[i];
-    st[i] = st[n - 1 - i];
-    st[n - 1 - i] = x;
-  }
+  size_t n = test_stack(p, frames, st, 32);
   pprof_label lb[8];
   size_t nl = 0;
   va_list ap;

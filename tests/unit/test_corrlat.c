@@ -11,6 +11,7 @@
 #include "master/profile/correlate.h"
 #include "master/profile/corrlat.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/teststack.h"
 
 /* One interval line. */
 static json_t *line(int64_t t, const char *name, int64_t count, double p50, double p99) {
@@ -72,19 +73,7 @@ END_TEST
 /* A sample of v, frames root first separated by ';', labelled name and (when tid) trace_id. */
 static void add(pprof_profile *p, const char *frames, int64_t v, const char *name, const char *tid) {
   uint32_t st[16];
-  size_t n = 0;
-  char buf[256];
-  snprintf(buf, sizeof buf, "%s", frames);
-  for (char *t = buf, *e; t; t = e) {
-    e = strchr(t, ';');
-    if (e) *e++ = '\0';
-    st[n++] = (uint32_t)pprof_function_intern(p, t, NULL);
-  }
-  for (size_t i = 0; i < n / 2; i++) {
-    uint32_t x = st[i];
-    st[i] = st[n - 1 - i];
-    st[n - 1 - i] = x;
-  }
+  size_t n = test_stack(p, frames, st, 16);
   pprof_label lb[2] = {{(uint32_t)pprof_intern(p, "loadctl.name"), (uint32_t)pprof_intern(p, name), 0, 0}};
   if (tid) lb[1] = (pprof_label){(uint32_t)pprof_intern(p, "trace_id"), (uint32_t)pprof_intern(p, tid), 0, 0};
   int64_t vals[1] = {v};
