@@ -1,6 +1,7 @@
 /* test_engine.c - the threaded engine end to end against the local testserver: every request the engine
  * reports reached the server (exact count), and an open-model run holds its rate exactly: every scheduled
  * arrival started or counted dropped, with a bounded drop share (a loaded machine drops some). */
+#include "tests/support/checkrun.h"
 #include "tests/unit/engine_fixture.h"
 
 START_TEST(closed_model_counts_are_exact) {
@@ -92,11 +93,7 @@ int main(void) {
   tcase_add_test(tc, open_model_arrivals_count_exact);
   tcase_add_test(tc, open_model_preallocates_connected_vus);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_set_fork_status(sr, CK_NOFORK);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  int rc = check_run_mode(s, CK_NOFORK); /* the tests share the testserver this process starts */
   server_stop();
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return rc;
 }

@@ -16,6 +16,7 @@
 
 #include "common/clock.h"
 #include "common/stats.h"
+#include "tests/support/checkrun.h"
 #include "worker/http.h"
 #include "worker/http_curl.h"
 
@@ -1005,10 +1006,7 @@ int main(int argc, char **argv) {
   snprintf(tls_ca, sizeof tls_ca, "%s/server.pem", tls_server_dir);
   tls_server_pid = start_server(argv[0], tls_server_dir, &tls_server_port);
   start_tls();
-  SRunner *sr = srunner_create(suite());
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  int rc = check_run(suite());
   kill(server_pid, SIGTERM);
   waitpid(server_pid, NULL, 0);
   kill(tls_server_pid, SIGTERM);
@@ -1019,5 +1017,5 @@ int main(int argc, char **argv) {
   unlink(tls_ca);
   rmdir(tls_server_dir);
   stop_tls();
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return rc;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "master/metrics.h"
+#include "tests/support/checkrun.h"
 
 static metrics *m;
 static uv_async_t stop;
@@ -108,9 +109,5 @@ int main(void) {
   tcase_add_test(tc, scrape_exposition);
   tcase_add_test(tc, bad_listen);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return check_run(s);
 }

@@ -12,6 +12,7 @@
 
 #include "common/msg.h"
 #include "common/phases.h"
+#include "tests/support/checkrun.h"
 
 #define NAMES 20
 #define REQUESTS 2000 /* per name per interval */
@@ -215,9 +216,5 @@ int main(void) {
   tcase_add_test(tc, bytes_per_interval);
   tcase_add_test(tc, hostile_fields);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return check_run(s);
 }

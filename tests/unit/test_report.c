@@ -18,6 +18,7 @@
 #include "master/report/rebuild.h"
 #include "master/report/report.h"
 #include "master/report/summary.h"
+#include "tests/support/checkrun.h"
 
 static char root[] = "/tmp/loadctl-report-XXXXXX";
 static char dir[4200];
@@ -599,9 +600,5 @@ int main(void) {
   tcase_add_test(tc, history_and_compare);
   tcase_add_test(tc, long_run_points_bounded);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return check_run(s);
 }

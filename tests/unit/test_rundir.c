@@ -10,6 +10,7 @@
 
 #include "common/hlog.h"
 #include "common/rundir.h"
+#include "tests/support/checkrun.h"
 
 static char root[] = "/tmp/loadctl-rundir-XXXXXX";
 
@@ -294,9 +295,5 @@ int main(void) {
   tcase_add_test(tc, read_hdrjs_fixture);
   tcase_add_test(tc, hlog_truncated_last_line);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return check_run(s);
 }

@@ -3,6 +3,7 @@
  * on_start/on_stop, and a Lua error counted under "task:<name>" with file:line while the VU goes on. */
 #include "tests/unit/engine_fixture.h"
 
+#include "tests/support/checkrun.h"
 #include "worker/script.h"
 
 static const char scenario[] =
@@ -314,11 +315,7 @@ int main(void) {
   tcase_add_test(tc, think_ignored_in_open_model);
   tcase_add_test(tc, auth_basic_and_digest);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_set_fork_status(sr, CK_NOFORK);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  int rc = check_run_mode(s, CK_NOFORK); /* the tests share the testserver this process starts */
   server_stop();
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return rc;
 }

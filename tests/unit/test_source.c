@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "master/profile/pprof.h"
 #include "master/profile/source.h"
+#include "tests/support/checkrun.h"
 
 static int listen_fd = -1, port;
 static atomic_int busy_left, server_quit, hits_cpu, hits_mutex_seconds, hits_mutex_plain, hits_goroutine;
@@ -413,9 +414,6 @@ END_TEST
 int main(void) {
   Suite *s = suite_create("source");
   TCase *tc = tcase_create("source");
-  SRunner *sr;
-  int failed;
-
   server_up();
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, busy_cpu_profiler_is_a_gap);
@@ -426,12 +424,8 @@ int main(void) {
   tcase_add_test(tc, command_and_file_sources);
   tcase_add_test(tc, bad_entries);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_set_fork_status(sr, CK_NOFORK); /* the server thread lives in this process */
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
+  int rc = check_run_mode(s, CK_NOFORK); /* the server thread lives in this process */
   drop_dir();
   server_down();
-  return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+  return rc;
 }

@@ -10,6 +10,7 @@
 
 #include "master/report/verdict.h"
 #include "master/thresholds.h"
+#include "tests/support/checkrun.h"
 
 static const struct {
   const char *expr;
@@ -151,11 +152,32 @@ static stats_interval *known_stats(void) {
   return s;
 }
 
-static const struct {
+/* An expression alone, the verdict it must give and the value it must show (NAN: nothing matched). */
+typedef struct {
   const char *expr;
   int ok;
   double value;
-} evals[] = {
+} eval_case;
+
+/* Parse c's expression, evaluate it over s as a run of secs seconds and assert that it was evaluated, its
+ * verdict and its value (NAN where nothing matched; else within 1 % of it, at least 0.01, at most 0.5). */
+static void assert_eval(const eval_case *c, const stats_interval *s, double secs) {
+  thresholds *t;
+  char err[512] = "";
+  ck_assert_msg(thresholds_parse_list(&c->expr, NULL, 1, &t, err, sizeof err) == 0, "%s: %s", c->expr, err);
+  bool ok = thresholds_eval(t, s, secs);
+  const threshold *th = thresholds_get(t, 0);
+  ck_assert_msg(ok == (bool)c->ok, "%s: ok=%d value=%f", c->expr, ok, th->value);
+  ck_assert(th->evaluated);
+  if (isnan(c->value))
+    ck_assert_msg(isnan(th->value), "%s: value %f where nothing matched", c->expr, th->value);
+  else
+    ck_assert_msg(fabs(th->value - c->value) <= fmin(0.5, 0.01 * fmax(1, c->value)), "%s: value %f", c->expr,
+                  th->value);
+  thresholds_destroy(t);
+}
+
+static const eval_case evals[] = {
     {"p50{name=A} < 11ms", 1, 10.0},
     {"p50{name=A} < 9ms", 0, 10.0},
     {"p99{name=B} <= 100.1", 1, 100.0},
@@ -181,31 +203,14 @@ static const struct {
 
 START_TEST(eval_table) {
   stats_interval *s = known_stats();
-  thresholds *t;
-  char err[512] = "";
-  const char *expr = evals[_i].expr;
-  ck_assert_int_eq(thresholds_parse_list(&expr, NULL, 1, &t, err, sizeof err), 0);
-  bool ok = thresholds_eval(t, s, 2.0);
-  const threshold *th = thresholds_get(t, 0);
-  ck_assert_msg(ok == (bool)evals[_i].ok, "%s: ok=%d value=%f", expr, ok, th->value);
-  ck_assert(th->evaluated);
-  if (isnan(evals[_i].value))
-    ck_assert(isnan(th->value));
-  else
-    ck_assert_msg(fabs(th->value - evals[_i].value) <= 0.01 * fmax(1, evals[_i].value), "%s: value %f", expr,
-                  th->value);
-  thresholds_destroy(t);
+  assert_eval(&evals[_i], s, 2.0);
   stats_destroy(s);
 }
 END_TEST
 
 /* {group=g}: every request named under group g, nested groups included; k6's {group:::g} too. */
 START_TEST(group_selector) {
-  static const struct {
-    const char *expr;
-    int ok;
-    double value;
-  } cases[] = {
+  static const eval_case cases[] = {
       {"requests{group=g} == 150", 1, 150}, /* g::C and g::h::D, not gx::E nor top */
       {"requests{group=g::h} == 50", 1, 50},          {"max{group=g} < 21ms", 1, 20},
       {"http_reqs{group:::g::h} count == 50", 1, 50}, {"errors{group=g} count == 0", 1, 0},
@@ -220,16 +225,11 @@ START_TEST(group_selector) {
       stats_entry_record(e, (k + 1) * 10000, 0); /* C 10 ms, D 20 ms */
   }
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-    thresholds *t;
+    threshold one;
     char err[512] = "";
-    ck_assert_msg(thresholds_parse_list(&cases[c].expr, NULL, 1, &t, err, sizeof err) == 0, "%s", err);
-    bool ok = thresholds_eval(t, s, 1.0);
-    const threshold *th = thresholds_get(t, 0);
-    ck_assert(th->group);
-    ck_assert_msg(ok == (bool)cases[c].ok, "%s: value %f", cases[c].expr, th->value);
-    if (!isnan(cases[c].value))
-      ck_assert_msg(fabs(th->value - cases[c].value) < 0.5, "%s: value %f", cases[c].expr, th->value);
-    thresholds_destroy(t);
+    ck_assert_int_eq(thresholds_parse_one(cases[c].expr, &one, err, sizeof err), 0);
+    ck_assert_msg(one.group, "%s: not a group selector", cases[c].expr);
+    assert_eval(&cases[c], s, 1.0);
   }
   stats_destroy(s);
   thresholds *t;
@@ -244,11 +244,7 @@ END_TEST
  * GET /s tagged kind=static,scenario=buy (1000 at 1 ms), GET /u untagged (10 at 2 ms). The run's p99 passes
  * where the api requests' fails. */
 START_TEST(tag_selector) {
-  static const struct {
-    const char *expr;
-    int ok;
-    double value;
-  } cases[] = {
+  static const eval_case cases[] = {
       {"p99 < 200", 1, 10},
       {"p99{kind=api} < 200", 0, 500},
       {"http_req_duration{kind:api}: p(99) < 200", 0, 500},
@@ -276,20 +272,7 @@ START_TEST(tag_selector) {
     stats_tagged_record(stats_tagged_get(s, 1, "kind=static,scenario=buy"), 1000, 0);
   }
   for (int i = 0; i < 10; i++) stats_entry_record(u, 2000, 2000);
-  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-    thresholds *t;
-    char err[512] = "";
-    ck_assert_msg(thresholds_parse_list(&cases[c].expr, NULL, 1, &t, err, sizeof err) == 0, "%s", err);
-    bool ok = thresholds_eval(t, s, 1.0);
-    const threshold *th = thresholds_get(t, 0);
-    ck_assert_msg(ok == (bool)cases[c].ok, "%s: value %f", cases[c].expr, th->value);
-    if (isnan(cases[c].value))
-      ck_assert(isnan(th->value));
-    else
-      ck_assert_msg(fabs(th->value - cases[c].value) < 0.01 * fmax(1, cases[c].value), "%s: value %f",
-                    cases[c].expr, th->value);
-    thresholds_destroy(t);
-  }
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) assert_eval(&cases[c], s, 1.0);
   stats_destroy(s);
 }
 END_TEST
@@ -297,11 +280,7 @@ END_TEST
 /* A custom metric recorded with tags keeps series NAME{tags} beside NAME (worker/vu.c); a selector merges
  * the series that carry its tags: cart has 20 values of 100 tagged kind=big and 80 of 1 tagged kind=small. */
 START_TEST(custom_tag_selector) {
-  static const struct {
-    const char *expr;
-    int ok;
-    double value;
-  } cases[] = {
+  static const eval_case cases[] = {
       {"cart p(95) < 10", 0, 100},           {"cart{kind=big} p(95) < 10", 0, 100},
       {"cart{kind:small} max < 10", 1, 1},   {"cart{env=ci} count == 100", 1, 100},
       {"cart{kind=none} count > 0", 0, NAN},
@@ -316,20 +295,7 @@ START_TEST(custom_tag_selector) {
         v, 0);
   }
   metric_record(stats_metric_get(s, "cartx{kind=big}", METRIC_TREND, NULL), 5, 0); /* another metric */
-  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-    thresholds *t;
-    char err[512] = "";
-    ck_assert_msg(thresholds_parse_list(&cases[c].expr, NULL, 1, &t, err, sizeof err) == 0, "%s", err);
-    bool ok = thresholds_eval(t, s, 1.0);
-    const threshold *th = thresholds_get(t, 0);
-    ck_assert_msg(ok == (bool)cases[c].ok, "%s: value %f", cases[c].expr, th->value);
-    if (isnan(cases[c].value))
-      ck_assert(isnan(th->value));
-    else
-      ck_assert_msg(fabs(th->value - cases[c].value) < 0.01 * fmax(1, cases[c].value), "%s: value %f",
-                    cases[c].expr, th->value);
-    thresholds_destroy(t);
-  }
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) assert_eval(&cases[c], s, 1.0);
   stats_destroy(s);
   threshold one;
   char err[512];
@@ -404,9 +370,5 @@ int main(void) {
   tcase_add_test(tc, tag_selector);
   tcase_add_test(tc, custom_tag_selector);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return check_run(s);
 }

@@ -23,6 +23,7 @@
 #include <uv.h>
 
 #include "common/stats.h"
+#include "tests/support/checkrun.h"
 #include "tests/support/testcert.h"
 #include "worker/http.h"
 #include "worker/tls.h"
@@ -518,10 +519,5 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, test_h1_alpn_timings_and_resumption);
   tcase_add_test(tc, test_h1_client_certificate);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_set_fork_status(sr, CK_NOFORK);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return check_run_mode(s, CK_NOFORK);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "master/web.h"
+#include "tests/support/checkrun.h"
 
 #define TOKEN "test-token-0123456789"
 
@@ -104,9 +105,5 @@ int main(void) {
   tcase_add_test(tc, nul_in_header);
   tcase_add_test(tc, limit_then_bad_byte);
   suite_add_tcase(s, tc);
-  SRunner *sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed ? 1 : 0;
+  return check_run(s);
 }
