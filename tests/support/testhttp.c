@@ -139,6 +139,22 @@ void testhttp_run_seq(int backend, const http_request *reqs, size_t n, testhttp_
   ck_assert_str_eq(name, curl ? "curl" : h2 ? "h2" : "h1");
 }
 
+void testhttp_run_lines(int backend, const char *const *lines, size_t n, size_t max_body,
+                        testhttp_result *out) {
+  enum { MAX = 32 };
+  char methods[MAX][16], urls[MAX][256];
+  http_request reqs[MAX];
+  ck_assert_uint_le(n, MAX);
+  for (size_t i = 0; i < n; i++) {
+    const char *sp = strchr(lines[i], ' ');
+    ck_assert_msg(sp && sp - lines[i] < 16, "not \"METHOD /path\": %s", lines[i]);
+    snprintf(methods[i], sizeof methods[i], "%.*s", (int)(sp - lines[i]), lines[i]);
+    testhttp_url(urls[i], sizeof urls[i], sp + 1);
+    reqs[i] = (http_request){.method = methods[i], .url = urls[i], .max_body = max_body};
+  }
+  testhttp_run_seq(backend, reqs, n, out);
+}
+
 void testhttp_get(int backend, const char *path, int64_t timeout_ms, size_t max_body, testhttp_result *out) {
   char u[256];
   testhttp_url(u, sizeof u, path);

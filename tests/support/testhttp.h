@@ -53,6 +53,10 @@ const char *testhttp_run(const http_client_options *opt, const char *preconnect,
 /* testhttp_run with the column's options for backend; asserts that a second send while busy is refused
  * (-EBUSY) and which backend carried the last request (curl with redirects, h2 by ALPN under auto). */
 void testhttp_run_seq(int backend, const http_request *reqs, size_t n, testhttp_result *out);
+/* testhttp_run_seq of the column's requests given as "METHOD /path" lines (at most 32), each with max_body.
+ */
+void testhttp_run_lines(int backend, const char *const *lines, size_t n, size_t max_body,
+                        testhttp_result *out);
 /* One GET of the column's path. */
 void testhttp_get(int backend, const char *path, int64_t timeout_ms, size_t max_body, testhttp_result *out);
 void testhttp_free(testhttp_result *o, size_t n);

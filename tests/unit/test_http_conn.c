@@ -18,13 +18,11 @@
 START_TEST(test_keepalive_30) {
   int backend = testhttp_column(_i);
   enum { N = 30 };
-  char u[256];
-  testhttp_url(u, sizeof u, "/ok");
-  http_request reqs[N];
-  for (int i = 0; i < N; i++) reqs[i] = (http_request){.method = "GET", .url = u, .max_body = 16};
+  const char *lines[N];
+  for (int i = 0; i < N; i++) lines[i] = "GET /ok";
   long conns0 = testhttp_counter("/conns"), count0 = testhttp_counter("/count");
   testhttp_result o[N];
-  testhttp_run_seq(backend, reqs, N, o);
+  testhttp_run_lines(backend, lines, N, 16, o);
   for (int i = 0; i < N; i++) {
     ck_assert_int_eq(o[i].status, 200);
     ck_assert_str_eq(o[i].body, "ok\n");
@@ -39,15 +37,10 @@ END_TEST
 
 START_TEST(test_close_reconnects) {
   int backend = testhttp_column(_i);
-  char u1[256], u2[256];
-  testhttp_url(u1, sizeof u1, "/close");
-  testhttp_url(u2, sizeof u2, "/ok");
-  http_request reqs[] = {{.method = "GET", .url = u1, .max_body = 16},
-                         {.method = "GET", .url = u2, .max_body = 16},
-                         {.method = "GET", .url = u2, .max_body = 16}};
+  static const char *const lines[] = {"GET /close", "GET /ok", "GET /ok"};
   long conns0 = testhttp_counter("/conns");
   testhttp_result o[3];
-  testhttp_run_seq(backend, reqs, 3, o);
+  testhttp_run_lines(backend, lines, 3, 16, o);
   for (int i = 0; i < 3; i++) ck_assert_int_eq(o[i].status, 200);
   /* two connections for the run (close forces a new one), one for the second /conns probe */
   ck_assert_int_eq(testhttp_counter("/conns") - conns0, 2 + 1);
@@ -57,16 +50,10 @@ END_TEST
 
 START_TEST(test_dropped_keepalive_resent) {
   int backend = testhttp_column(_i);
-  char u1[256], u2[256];
-  testhttp_url(u1, sizeof u1, "/drop");
-  testhttp_url(u2, sizeof u2, "/ok");
-  http_request reqs[] = {{.method = "GET", .url = u1, .max_body = 16},
-                         {.method = "GET", .url = u2, .max_body = 16},
-                         {.method = "GET", .url = u1, .max_body = 16},
-                         {.method = "GET", .url = u2, .max_body = 16}};
+  static const char *const lines[] = {"GET /drop", "GET /ok", "GET /drop", "GET /ok"};
   long count0 = testhttp_counter("/count");
   testhttp_result o[4];
-  testhttp_run_seq(backend, reqs, 4, o);
+  testhttp_run_lines(backend, lines, 4, 16, o);
   for (int i = 0; i < 4; i++)
     ck_assert_msg(o[i].status == 200, "req %d: %d %s", i, o[i].status, o[i].message);
   ck_assert_int_eq(testhttp_counter("/count") - count0, 4); /* each served exactly once */
@@ -251,15 +238,10 @@ END_TEST
 
 START_TEST(test_cookies) {
   int backend = testhttp_column(_i);
-  char u1[256], u2[256];
-  testhttp_url(u1, sizeof u1, "/needcookie");
-  testhttp_url(u2, sizeof u2, "/setcookie");
-  http_request reqs[] = {{.method = "GET", .url = u1, .max_body = 64},
-                         {.method = "GET", .url = u2, .max_body = 64},
-                         {.method = "GET", .url = u1, .max_body = 64},
-                         {.method = "GET", .url = u1, .max_body = 64}};
+  static const char *const lines[] = {"GET /needcookie", "GET /setcookie", "GET /needcookie",
+                                      "GET /needcookie"};
   testhttp_result o[4];
-  testhttp_run_seq(backend, reqs, 4, o);
+  testhttp_run_lines(backend, lines, 4, 64, o);
   ck_assert_int_eq(o[0].status, 401);
   ck_assert_int_eq(o[1].status, 200);
   ck_assert_ptr_nonnull(strstr(o[1].headers, "Set-Cookie: session=abc123"));
