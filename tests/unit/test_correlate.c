@@ -13,6 +13,7 @@
 #include "master/profile/correlate.h"
 #include "master/profile/corrjoin.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testrun.h"
 #include "tests/support/teststack.h"
 
 /* Add a sample: frames root first separated by ';', then label pairs (key, value) ending with NULL. */
@@ -270,42 +271,22 @@ END_TEST
 
 START_TEST(run_dir) {
   char dir[] = "/tmp/correlate_XXXXXX", path[256];
-  ck_assert_ptr_nonnull(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/profiles", dir);
-  ck_assert_int_eq(mkdir(path, 0700), 0);
+  testrun_make(dir);
   pprof_profile *ps[10];
   correlate_window ws[10];
   json_t *iv;
   window_setup(ps, ws, &iv, 1, 1);
-  snprintf(path, sizeof path, "%s/profiles/index.jsonl", dir);
-  FILE *idx = fopen(path, "w");
   for (int k = 0; k < 10; k++) {
-    char name[64];
-    snprintf(name, sizeof name, "%d-%d-pprof-cpu.pb.gz", k * 5000, (k + 1) * 5000);
-    snprintf(path, sizeof path, "%s/profiles/%s", dir, name);
-    ck_assert_int_eq(pprof_encode_file(ps[k], path), 0);
-    json_t *l =
-        json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:n,s:I,s:I}", "start_ms", (json_int_t)k * 5000, "end_ms",
-                  (json_int_t)(k + 1) * 5000, "source", "pprof", "type", "cpu", "url", "http://x", "file",
-                  name, "status", "ok", "error", "bytes", (json_int_t)1, "samples", (json_int_t)1);
-    char *s = json_dumps(l, JSON_COMPACT);
-    fprintf(idx, "%s\n", s);
-    free(s);
-    json_decref(l);
+    testrun_window(dir, k * 5000, (k + 1) * 5000, "cpu", ps[k]);
     pprof_free(ps[k]);
   }
+  snprintf(path, sizeof path, "%s/profiles/index.jsonl", dir);
+  FILE *idx = fopen(path, "a");
   fprintf(idx, "{\"start_ms\":1,\"end_ms\":2,\"sou\n"); /* truncated line from a killed run */
   fclose(idx);
-  snprintf(path, sizeof path, "%s/intervals.jsonl", dir);
-  FILE *f = fopen(path, "w");
   size_t i;
   json_t *o;
-  json_array_foreach(iv, i, o) {
-    char *s = json_dumps(o, JSON_COMPACT);
-    fprintf(f, "%s\n", s);
-    free(s);
-  }
-  fclose(f);
+  json_array_foreach(iv, i, o) testrun_line(dir, "intervals.jsonl", json_incref(o));
   json_decref(iv);
   json_t *fs = NULL;
   char err[256] = "";
@@ -333,9 +314,7 @@ START_TEST(run_dir) {
   ck_assert_uint_eq(json_array_size(fs), 0);
   json_decref(fs);
   rmdir(empty);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  ck_assert_int_eq(system(cmd), 0);
+  testrun_remove(dir);
 }
 END_TEST
 

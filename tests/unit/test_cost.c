@@ -11,6 +11,7 @@
 #include "master/profile/cost.h"
 #include "master/profile/pprof.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testrun.h"
 
 #define SAMPLE_NS 10000000 /* 100 Hz */
 
@@ -22,52 +23,32 @@ static void add(pprof_profile *p, const char *fn, int64_t n, const char *name) {
   ck_assert_int_eq(pprof_add_sample(p, st, 1, v, &lb, name ? 1 : 0), 0);
 }
 
-static void write_line(FILE *f, json_t *o) {
-  char *s = json_dumps(o, JSON_COMPACT);
-  fprintf(f, "%s\n", s);
-  free(s);
-  json_decref(o);
-}
-
-static void interval(FILE *f, int64_t t, const char *name, int64_t count) {
-  write_line(f, json_pack("{s:I,s:I,s:s,s:I,s:f}", "t", (json_int_t)t, "interval_ms", (json_int_t)2000,
-                          "name", name, "count", (json_int_t)count, "p99_ms", 1.0));
+static void interval(const char *dir, int64_t t, const char *name, int64_t count) {
+  testrun_line(dir, "intervals.jsonl",
+               json_pack("{s:I,s:I,s:s,s:I,s:f}", "t", (json_int_t)t, "interval_ms", (json_int_t)2000, "name",
+                         name, "count", (json_int_t)count, "p99_ms", 1.0));
 }
 
 /* A run dir: window [0, 10000) ms with A 300 samples, B 50, unlabelled 100; intervals of 2 s. */
 static void make_run(char *dir, int with_window) {
-  char path[256];
-  ck_assert_ptr_nonnull(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/profiles", dir);
-  ck_assert_int_eq(mkdir(path, 0700), 0);
-  snprintf(path, sizeof path, "%s/profiles/index.jsonl", dir);
-  FILE *idx = fopen(path, "w");
+  testrun_make(dir);
   if (with_window) {
     pprof_profile *p = pprof_create("samples", "count");
     ck_assert_int_eq(pprof_add_sample_type(p, "cpu", "nanoseconds"), 0);
     add(p, "main.costly", 300, "A");
     add(p, "main.cheap", 50, "B");
     add(p, "main.background", 100, NULL);
-    snprintf(path, sizeof path, "%s/profiles/0-10000-pprof-cpu.pb.gz", dir);
-    ck_assert_int_eq(pprof_encode_file(p, path), 0);
+    testrun_window(dir, 0, 10000, "cpu", p);
     pprof_free(p);
-    write_line(idx, json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:n,s:I,s:I}", "start_ms", (json_int_t)0,
-                              "end_ms", (json_int_t)10000, "source", "pprof", "type", "cpu", "url",
-                              "http://x", "file", "0-10000-pprof-cpu.pb.gz", "status", "ok", "error", "bytes",
-                              (json_int_t)1, "samples", (json_int_t)450));
   }
-  fclose(idx);
-  snprintf(path, sizeof path, "%s/intervals.jsonl", dir);
-  FILE *f = fopen(path, "w");
   for (int k = 0; k < 4; k++) {
-    interval(f, k * 2000, "A", 250); /* 1000 inside */
-    interval(f, k * 2000, "B", 125); /* 500 inside */
-    interval(f, k * 2000, "(all)", 375);
+    interval(dir, k * 2000, "A", 250); /* 1000 inside */
+    interval(dir, k * 2000, "B", 125); /* 500 inside */
+    interval(dir, k * 2000, "(all)", 375);
   }
-  interval(f, 9000, "A", 200);  /* half inside: 100 */
-  interval(f, 12000, "A", 999); /* outside */
-  interval(f, 12000, "C", 50);  /* a name never profiled */
-  fclose(f);
+  interval(dir, 9000, "A", 200);  /* half inside: 100 */
+  interval(dir, 12000, "A", 999); /* outside */
+  interval(dir, 12000, "C", 50);  /* a name never profiled */
 }
 
 START_TEST(cost_exact) {
@@ -90,6 +71,7 @@ START_TEST(cost_exact) {
                           1e-9);
   ck_assert_ptr_null(cost_get(c, "C"));
   json_decref(c);
+  testrun_remove(dir);
 }
 END_TEST
 
@@ -103,6 +85,7 @@ START_TEST(cost_no_window) {
   ck_assert_int_eq(cost_run("/nonexistent-run", &c, err, sizeof err), 0); /* no profiles: no costs */
   ck_assert_int_eq(json_object_size(c), 0);
   json_decref(c);
+  testrun_remove(dir);
 }
 END_TEST
 

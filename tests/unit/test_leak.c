@@ -10,6 +10,7 @@
 #include "master/profile/leak.h"
 #include "master/profile/pprof.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testrun.h"
 
 static void add(pprof_profile *p, const char *outer, const char *inner, int64_t bytes) {
   uint32_t st[2] = {(uint32_t)pprof_function_intern(p, inner, NULL),
@@ -20,14 +21,8 @@ static void add(pprof_profile *p, const char *outer, const char *inner, int64_t 
 
 /* nwin heap windows of 1 s; window k changes nothing when k is in quiet (bitmask). */
 static void make_run(char *dir, int nwin, unsigned quiet) {
-  char path[256];
-  ck_assert_ptr_nonnull(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/profiles", dir);
-  ck_assert_int_eq(mkdir(path, 0700), 0);
-  snprintf(path, sizeof path, "%s/profiles/index.jsonl", dir);
-  FILE *idx = fopen(path, "w");
+  testrun_make(dir);
   for (int k = 0; k < nwin; k++) {
-    char name[64];
     pprof_profile *p = pprof_create("inuse_objects", "count");
     ck_assert_int_eq(pprof_add_sample_type(p, "inuse_space", "bytes"), 0);
     if (!(quiet & (1u << k))) {
@@ -35,16 +30,9 @@ static void make_run(char *dir, int nwin, unsigned quiet) {
       add(p, "main.handler", "main.scratch", k % 2 ? 900 << 10 : -(900 << 10));
       add(p, "net/http.(*conn).serve", "compress/flate.NewWriter", 300 << 10);
     }
-    snprintf(name, sizeof name, "%d-%d-pprof-heap.pb.gz", k * 1000, (k + 1) * 1000);
-    snprintf(path, sizeof path, "%s/profiles/%s", dir, name);
-    ck_assert_int_eq(pprof_encode_file(p, path), 0);
+    testrun_window(dir, k * 1000, (k + 1) * 1000, "heap", p);
     pprof_free(p);
-    fprintf(idx,
-            "{\"start_ms\":%d,\"end_ms\":%d,\"source\":\"pprof\",\"type\":\"heap\",\"url\":\"http://x\","
-            "\"file\":\"%s\",\"status\":\"ok\",\"error\":null,\"bytes\":1,\"samples\":1}\n",
-            k * 1000, (k + 1) * 1000, name);
   }
-  fclose(idx);
 }
 
 START_TEST(leak_named) {
@@ -62,6 +50,7 @@ START_TEST(leak_named) {
   ck_assert_int_eq(leak_run(dir, out), 1); /* again: replaced, not doubled */
   ck_assert_int_eq(json_array_size(out), 1);
   json_decref(out);
+  testrun_remove(dir);
 }
 END_TEST
 
@@ -73,6 +62,7 @@ START_TEST(too_few_windows) {
   ck_assert_int_eq(leak_run("/nonexistent-run", out), 0);
   ck_assert_int_eq(json_array_size(out), 0);
   json_decref(out);
+  testrun_remove(dir);
 }
 END_TEST
 

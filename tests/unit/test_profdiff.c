@@ -10,6 +10,7 @@
 #include "master/profile/pprof.h"
 #include "master/profile/profdiff.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testrun.h"
 
 #define SAMPLE_NS 10000000
 
@@ -24,44 +25,24 @@ static void add(pprof_profile *p, const char *outer, const char *inner, int64_t 
   ck_assert_int_eq(pprof_add_sample(p, st, 2, v, &lb, labelled ? 1 : 0), 0);
 }
 
-static void line(FILE *f, json_t *o) {
-  char *s = json_dumps(o, JSON_COMPACT);
-  fprintf(f, "%s\n", s);
-  free(s);
-  json_decref(o);
-}
-
 /* A run: one 10 s CPU window; A: work_samples in main.work + 100 in main.handler itself; B: 200 in main.list.
  * 1000 requests of each name inside the window. */
 static void make_run(char *dir, int64_t work_samples, int with_window) {
-  char path[256];
-  ck_assert_ptr_nonnull(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/profiles", dir);
-  ck_assert_int_eq(mkdir(path, 0700), 0);
-  snprintf(path, sizeof path, "%s/profiles/index.jsonl", dir);
-  FILE *idx = fopen(path, "w");
+  testrun_make(dir);
   if (with_window) {
     pprof_profile *p = pprof_create("samples", "count");
     ck_assert_int_eq(pprof_add_sample_type(p, "cpu", "nanoseconds"), 0);
     add(p, "main.handler", "main.work", work_samples, "A");
     add(p, "main.serve", "main.handler", 100, "A");
     add(p, "main.serve", "main.list", 200, "B");
-    snprintf(path, sizeof path, "%s/profiles/0-10000-pprof-cpu.pb.gz", dir);
-    ck_assert_int_eq(pprof_encode_file(p, path), 0);
+    testrun_window(dir, 0, 10000, "cpu", p);
     pprof_free(p);
-    line(idx, json_pack("{s:I,s:I,s:s,s:s,s:s,s:s,s:s,s:n,s:I,s:I}", "start_ms", (json_int_t)0, "end_ms",
-                        (json_int_t)10000, "source", "pprof", "type", "cpu", "url", "http://x", "file",
-                        "0-10000-pprof-cpu.pb.gz", "status", "ok", "error", "bytes", (json_int_t)1, "samples",
-                        (json_int_t)1));
   }
-  fclose(idx);
-  snprintf(path, sizeof path, "%s/intervals.jsonl", dir);
-  FILE *f = fopen(path, "w");
   for (int k = 0; k < 5; k++)
     for (int n = 0; n < 2; n++)
-      line(f, json_pack("{s:I,s:I,s:s,s:I}", "t", (json_int_t)k * 2000, "interval_ms", (json_int_t)2000,
-                        "name", n ? "B" : "A", "count", (json_int_t)200));
-  fclose(f);
+      testrun_line(dir, "intervals.jsonl",
+                   json_pack("{s:I,s:I,s:s,s:I}", "t", (json_int_t)k * 2000, "interval_ms", (json_int_t)2000,
+                             "name", n ? "B" : "A", "count", (json_int_t)200));
 }
 
 START_TEST(regression_named) {
@@ -87,6 +68,8 @@ START_TEST(regression_named) {
   json_array_clear(out);
   ck_assert_int_eq(profdiff_runs(a, a, out, err, sizeof err), 0); /* same run: nothing */
   json_decref(out);
+  testrun_remove(a);
+  testrun_remove(b);
 }
 END_TEST
 
@@ -100,6 +83,9 @@ START_TEST(small_change_or_no_profile) {
   ck_assert_int_eq(profdiff_runs(a, c, out, err, sizeof err), 0);
   ck_assert_int_eq(json_array_size(out), 0);
   json_decref(out);
+  testrun_remove(a);
+  testrun_remove(b);
+  testrun_remove(c);
 }
 END_TEST
 
@@ -118,6 +104,8 @@ START_TEST(unlabelled_all_samples) {
   ck_assert_double_eq_tol(json_number_value(json_object_get(json_object_get(f, "cpu_ms_per_req"), "after")),
                           4000.0 / 2000, 1e-9);
   json_decref(out);
+  testrun_remove(a);
+  testrun_remove(b);
 }
 END_TEST
 

@@ -11,35 +11,21 @@
 #include "master/profile/pprof.h"
 #include "master/profile/proflines.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testrun.h"
 
-/* A run dir with one "ok" cpu window: the file src copied in (or p encoded when src is NULL). */
+/* A run dir with one "ok" cpu window: the file src copied in (or p encoded when src is NULL), and a
+ * command-source window listed beside it. */
 static void make_run(char *dir, const char *src, const pprof_profile *p) {
-  char path[512], cmd[1200];
-  ck_assert_ptr_nonnull(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/profiles", dir);
-  ck_assert_int_eq(mkdir(path, 0700), 0);
-  snprintf(path, sizeof path, "%s/profiles/0-2000-pprof-cpu.pb.gz", dir);
+  char cmd[1200];
+  testrun_make(dir);
   if (src) {
-    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", src, path);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s/profiles/0-2000-pprof-cpu.pb.gz'", src, dir);
     ck_assert_int_eq(system(cmd), 0);
+    testrun_index(dir, 0, 2000, "pprof", "cpu", "0-2000-pprof-cpu.pb.gz");
   } else {
-    ck_assert_int_eq(pprof_encode_file(p, path), 0);
+    testrun_window(dir, 0, 2000, "cpu", p);
   }
-  snprintf(path, sizeof path, "%s/profiles/index.jsonl", dir);
-  FILE *idx = fopen(path, "w");
-  fputs(
-      "{\"start_ms\":0,\"end_ms\":2000,\"source\":\"pprof\",\"type\":\"cpu\",\"url\":\"http://x\",\"file\":"
-      "\"0-2000-pprof-cpu.pb.gz\",\"status\":\"ok\",\"error\":null,\"bytes\":1,\"samples\":1}\n"
-      "{\"start_ms\":0,\"end_ms\":2000,\"source\":\"command\",\"type\":\"cpu\",\"url\":\"x\",\"file\":"
-      "\"0-2000-command-cpu.folded\",\"status\":\"ok\",\"error\":null,\"bytes\":1,\"samples\":1}\n",
-      idx);
-  fclose(idx);
-}
-
-static void remove_run(const char *dir) {
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  ck_assert_int_eq(system(cmd), 0);
+  testrun_index(dir, 0, 2000, "command", "cpu", "0-2000-command-cpu.folded");
 }
 
 static json_int_t num(const json_t *o, const char *k) {
@@ -85,7 +71,7 @@ START_TEST(go_cpu_lines) {
   ck_assert_uint_eq(json_array_size(json_object_get(o, "lines")), 0);
   json_decref(o);
   json_decref(top);
-  remove_run(dir);
+  testrun_remove(dir);
 }
 END_TEST
 
@@ -106,7 +92,7 @@ START_TEST(no_line_numbers) {
   ck_assert_int_eq(num(json_array_get(json_object_get(o, "lines"), 0), "flat"), 40);
   json_decref(o);
   json_decref(top);
-  remove_run(dir);
+  testrun_remove(dir);
 }
 END_TEST
 

@@ -19,6 +19,7 @@
 #include "master/report/report.h"
 #include "master/report/summary.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testrun.h"
 
 static char root[] = "/tmp/loadctl-report-XXXXXX";
 static char dir[4200];
@@ -30,21 +31,7 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-  ck_assert_int_eq(system(cmd), 0);
-}
-
-static char *slurp(const char *d, const char *name) {
-  char path[4400];
-  snprintf(path, sizeof path, "%s/%s", d, name);
-  FILE *f = fopen(path, "r");
-  ck_assert_msg(f != NULL, "cannot open %s", path);
-  char *buf = malloc(1 << 22);
-  size_t n = fread(buf, 1, (1 << 22) - 1, f);
-  buf[n] = 0;
-  fclose(f);
-  return buf;
+  testrun_remove(root);
 }
 
 /* Interval k of 4: "GET /a" 100 at 10 ms; "POST /b" 50 at 100 ms with 5 HTTP 503s; 20 users. */
@@ -152,7 +139,7 @@ END_TEST
 
 START_TEST(csv_headers_exact) {
   report_destroy(write_run(true));
-  char *csv = slurp(dir, RUNDIR_STATS_CSV);
+  char *csv = testrun_slurp(dir, RUNDIR_STATS_CSV);
   const char *hdr =
       "Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response "
       "Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,"
@@ -163,7 +150,7 @@ START_TEST(csv_headers_exact) {
   ck_assert_ptr_nonnull(
       strstr(csv, "\nGET,GET /a,400,0,10.007,10.004,10,10.007,1000.00,100.000000,0.000000,10.007,"));
   free(csv);
-  csv = slurp(dir, RUNDIR_FAILURES_CSV);
+  csv = testrun_slurp(dir, RUNDIR_FAILURES_CSV);
   ck_assert_str_eq(csv, "Method,Name,Error,Occurrences\nPOST,POST /b,http5xx: HTTP 503,20\n");
   free(csv);
 }
@@ -188,7 +175,7 @@ START_TEST(plugins_reach_summary_and_html) {
   ck_assert_int_eq(rundir_write_file(sec, "10-disk.html", "<section id=\"from-disk\">disk</section>", 38), 0);
   ck_assert_int_eq(report_write(rep, dir, err, sizeof err), 0);
   report_destroy(rep);
-  char *html = slurp(dir, RUNDIR_HTML);
+  char *html = testrun_slurp(dir, RUNDIR_HTML);
   ck_assert_ptr_nonnull(
       strstr(html, "<section id=\"flame\"><h2>Flame graph</h2>\n<p id=\"plugged\">names 2</p>"));
   ck_assert_ptr_nonnull(strstr(html, "<section id=\"from-disk\">disk</section>"));
@@ -579,7 +566,7 @@ START_TEST(long_run_points_bounded) {
   ck_assert_int_eq(count, total - late_from);
 
   ck_assert_int_eq(report_write(rep, root, err, sizeof err), 0);
-  char *html = slurp(root, RUNDIR_HTML);
+  char *html = testrun_slurp(root, RUNDIR_HTML);
   ck_assert_ptr_nonnull(strstr(html, "id=\"merged-note\""));
   free(html);
   report_destroy(rep);

@@ -11,6 +11,7 @@
 #include "common/hlog.h"
 #include "common/rundir.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testrun.h"
 
 static char root[] = "/tmp/loadctl-rundir-XXXXXX";
 
@@ -20,21 +21,7 @@ static void setup(void) {
 }
 
 static void teardown(void) {
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-  ck_assert_int_eq(system(cmd), 0);
-}
-
-static char *slurp(const char *dir, const char *name) {
-  char path[4096];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  FILE *f = fopen(path, "r");
-  ck_assert_msg(f != NULL, "cannot open %s", path);
-  char *buf = malloc(1 << 22);
-  size_t n = fread(buf, 1, (1 << 22) - 1, f);
-  buf[n] = 0;
-  fclose(f);
-  return buf;
+  testrun_remove(root);
 }
 
 static int count_lines(const char *text) {
@@ -130,7 +117,7 @@ START_TEST(append_and_hlog_round_trip) {
   ck_assert_int_eq(rundir_close(rd), 0);
 
   /* intervals.jsonl: 3 lines per interval (2 names + "(all)"), the "(all)" line last */
-  char *jl = slurp(dir, RUNDIR_INTERVALS);
+  char *jl = testrun_slurp(dir, RUNDIR_INTERVALS);
   ck_assert_int_eq(count_lines(jl), 15);
   char *last = strrchr(jl, '{');
   json_t *all = json_loads(last, 0, NULL);
@@ -187,7 +174,7 @@ START_TEST(append_and_hlog_round_trip) {
   ck_assert_int_eq(untagged, 5);
 
   /* stats_history.csv: locust's header exactly, 3 rows per interval */
-  char *csv = slurp(dir, RUNDIR_HISTORY_CSV);
+  char *csv = testrun_slurp(dir, RUNDIR_HISTORY_CSV);
   ck_assert_msg(
       strncmp(csv,
               "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,"
@@ -212,7 +199,7 @@ END_TEST
 START_TEST(atomic_write) {
   char *text;
   ck_assert_int_eq(rundir_write_file(root, "a.txt", "hello\n", 6), 0);
-  text = slurp(root, "a.txt");
+  text = testrun_slurp(root, "a.txt");
   ck_assert_str_eq(text, "hello\n");
   free(text);
   char tmp[4200];

@@ -12,6 +12,7 @@
 #include "master/profile/pprof.h"
 #include "master/profile/timeline.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testrun.h"
 
 static void add(pprof_profile *p, const char *outer, const char *inner, const int64_t *v) {
   uint32_t st[2] = {(uint32_t)pprof_function_intern(p, inner, NULL),
@@ -19,27 +20,10 @@ static void add(pprof_profile *p, const char *outer, const char *inner, const in
   ck_assert_int_eq(pprof_add_sample(p, st, 2, v, NULL, 0), 0);
 }
 
-static void new_run(char *dir) {
-  char path[256];
-  ck_assert_ptr_nonnull(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/profiles", dir);
-  ck_assert_int_eq(mkdir(path, 0700), 0);
-}
-
-/* Save p as window [k s, k+1 s) of type in dir and add its index line. */
+/* Save p as window [k s, k+1 s) of type in dir (its index line too) and free it. */
 static void save(const char *dir, const char *type, int k, pprof_profile *p) {
-  char name[64], path[256];
-  snprintf(name, sizeof name, "%d-%d-pprof-%s.pb.gz", k * 1000, (k + 1) * 1000, type);
-  snprintf(path, sizeof path, "%s/profiles/%s", dir, name);
-  ck_assert_int_eq(pprof_encode_file(p, path), 0);
+  testrun_window(dir, k * 1000, (k + 1) * 1000, type, p);
   pprof_free(p);
-  snprintf(path, sizeof path, "%s/profiles/index.jsonl", dir);
-  FILE *idx = fopen(path, "a");
-  fprintf(idx,
-          "{\"start_ms\":%d,\"end_ms\":%d,\"source\":\"pprof\",\"type\":\"%s\",\"url\":\"http://x\","
-          "\"file\":\"%s\",\"status\":\"ok\",\"error\":null,\"bytes\":1,\"samples\":1}\n",
-          k * 1000, (k + 1) * 1000, type, name);
-  fclose(idx);
 }
 
 /* A Go-like heap window: inuse_space grows 1 MiB at main.cache and main.scratch frees 256 KiB; 3 MiB
@@ -86,7 +70,7 @@ static double at(const json_t *o, const char *series, const char *key, size_t i)
 
 START_TEST(heap_growth_and_gc) {
   char dir[] = "/tmp/timeline_XXXXXX";
-  new_run(dir);
+  testrun_make(dir);
   for (int k = 0; k < 4; k++) save(dir, "heap", k, heap(1000000000, 1 << 20));
   save(dir, "cpu", 0, cpu(100, 0));
   save(dir, "cpu", 1, cpu(100, 40));
@@ -133,15 +117,13 @@ START_TEST(heap_growth_and_gc) {
   ck_assert_double_eq_tol(at(o, "heap", "bytes", 4), 5.0 * (1024 - 256) * 1024, 1e-6);
   json_decref(o);
   timeline_free(t);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  ck_assert_int_eq(system(cmd), 0);
+  testrun_remove(dir);
 }
 END_TEST
 
 START_TEST(snapshots_and_non_go) {
   char dir[] = "/tmp/timeline_XXXXXX";
-  new_run(dir);
+  testrun_make(dir);
   for (int k = 0; k < 3; k++) save(dir, "heap", k, heap(1000, (k + 1) << 20)); /* cumulative snapshots */
   pprof_profile *py = pprof_create("samples", "count"); /* a Python CPU window: no Go runtime, no gc series */
   int64_t v[1] = {50};
@@ -154,9 +136,7 @@ START_TEST(snapshots_and_non_go) {
   ck_assert_ptr_null(json_object_get(o, "alloc")); /* a snapshot is no rate */
   ck_assert_ptr_null(json_object_get(o, "gc"));
   json_decref(o);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  ck_assert_int_eq(system(cmd), 0);
+  testrun_remove(dir);
   char empty[] = "/tmp/timeline_XXXXXX";
   ck_assert_ptr_nonnull(mkdtemp(empty));
   ck_assert_int_eq(timeline_run(empty, &o), 0); /* no profiles at all: nothing, no error */
