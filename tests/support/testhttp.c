@@ -43,6 +43,10 @@ int testhttp_nginx_port(void) {
   return nginx_port;
 }
 
+void testhttp_add(TCase *tc, const TTest *const *tests, size_t n, int ncolumns) {
+  for (size_t k = 0; k < n; k++) tcase_add_loop_test(tc, tests[k], 0, ncolumns);
+}
+
 int testhttp_column(int i) {
   tls_col = i == 2;
   return i == 1 ? HTTP_CURL : HTTP_H1;

@@ -5,6 +5,7 @@
 #ifndef LOADCTL_TESTHTTP_H
 #define LOADCTL_TESTHTTP_H
 
+#include <check.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +33,12 @@ void testhttp_stop(void);
 /* The plain testserver's port; nginx's (HTTP/2 over TLS, self-signed), 0 when it is not running. */
 int testhttp_port(void);
 int testhttp_nginx_port(void);
+
+/* The columns: h1, curl, h1 over TLS. */
+#define TESTHTTP_COLUMNS 3
+
+/* Add each of the n tests to tc as a loop test over the first ncolumns columns (its _i: the column). */
+void testhttp_add(TCase *tc, const TTest *const *tests, size_t n, int ncolumns);
 
 /* Enter column i (0 h1, 1 curl, 2 h1 over TLS) before anything else in a test: testhttp_url(),
  * testhttp_origin(), testhttp_client_opt() and testhttp_run_seq() follow it. Returns its backend. */

@@ -156,14 +156,14 @@ static const struct {
   int kind;
 } broken[] = {{"/reset", STATS_ERR_RESET}, {"/malformed", STATS_ERR_PROTOCOL}};
 
-/* _i: the column + 3 x the entry of broken[]. */
+/* _i: the column + TESTHTTP_COLUMNS x the entry of broken[]. */
 START_TEST(test_broken_response) {
-  int backend = testhttp_column(_i % 3);
-  const char *path = broken[_i / 3].path;
+  int backend = testhttp_column(_i % TESTHTTP_COLUMNS);
+  const char *path = broken[_i / TESTHTTP_COLUMNS].path;
   testhttp_result o;
   testhttp_get(backend, path, 0, 100, &o);
   ck_assert_int_eq(o.status, 0);
-  ck_assert_msg(o.error == broken[_i / 3].kind, "%s: error %d (%s)", path, o.error, o.message);
+  ck_assert_msg(o.error == broken[_i / TESTHTTP_COLUMNS].kind, "%s: error %d (%s)", path, o.error, o.message);
   testhttp_free(&o, 1);
 }
 END_TEST
@@ -279,23 +279,24 @@ START_TEST(test_curl_error_kinds) {
 END_TEST
 
 static Suite *suite(void) {
+  const TTest *every[] = {test_ok,
+                          test_echo,
+                          test_changing_headers,
+                          test_status_and_head,
+                          test_delay,
+                          test_refused,
+                          test_dns_failure,
+                          test_timeout,
+                          test_trailer_and_short_status,
+                          test_eof_and_interim,
+                          test_big_post,
+                          test_chunked,
+                          test_big_discarded};
   Suite *s = suite_create("http");
   TCase *tc = tcase_create("conformance");
   tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, test_ok, 0, 3);
-  tcase_add_loop_test(tc, test_echo, 0, 3);
-  tcase_add_loop_test(tc, test_changing_headers, 0, 3);
-  tcase_add_loop_test(tc, test_status_and_head, 0, 3);
-  tcase_add_loop_test(tc, test_delay, 0, 3);
-  tcase_add_loop_test(tc, test_refused, 0, 3);
-  tcase_add_loop_test(tc, test_dns_failure, 0, 3);
-  tcase_add_loop_test(tc, test_broken_response, 0, 3 * sizeof broken / sizeof broken[0]);
-  tcase_add_loop_test(tc, test_timeout, 0, 3);
-  tcase_add_loop_test(tc, test_trailer_and_short_status, 0, 3);
-  tcase_add_loop_test(tc, test_eof_and_interim, 0, 3);
-  tcase_add_loop_test(tc, test_big_post, 0, 3);
-  tcase_add_loop_test(tc, test_chunked, 0, 3);
-  tcase_add_loop_test(tc, test_big_discarded, 0, 3);
+  testhttp_add(tc, every, sizeof every / sizeof every[0], TESTHTTP_COLUMNS);
+  tcase_add_loop_test(tc, test_broken_response, 0, TESTHTTP_COLUMNS * sizeof broken / sizeof broken[0]);
   tcase_add_test(tc, test_curl_error_kinds);
   suite_add_tcase(s, tc);
   return s;

@@ -355,24 +355,18 @@ START_TEST(test_https_http2) {
 END_TEST
 
 static Suite *suite(void) {
+  const TTest *every[] = {
+      test_keepalive_30, test_close_reconnects,  test_dropped_keepalive_resent, test_localhost_resolved,
+      test_cookies,      test_release_in_flight, test_idle_conns_kept,          test_close_inside_callback,
+      test_https_http2};
+  const TTest *twice[] = {test_preconnect, test_cookies_shared_by_backends, test_cookies_h2, test_redirect,
+                          test_https_to_plain_server}; /* _i 0 and 1, as each test says */
   Suite *s = suite_create("http_conn");
   TCase *tc = tcase_create("connections");
   tcase_set_timeout(tc, 30);
-  tcase_add_loop_test(tc, test_keepalive_30, 0, 3);
-  tcase_add_loop_test(tc, test_close_reconnects, 0, 3);
-  tcase_add_loop_test(tc, test_dropped_keepalive_resent, 0, 3);
-  tcase_add_loop_test(tc, test_localhost_resolved, 0, 3);
-  tcase_add_loop_test(tc, test_preconnect, 0, 2);
+  testhttp_add(tc, every, sizeof every / sizeof every[0], TESTHTTP_COLUMNS);
+  testhttp_add(tc, twice, sizeof twice / sizeof twice[0], 2);
   tcase_add_test(tc, test_preconnect_curl_declines);
-  tcase_add_loop_test(tc, test_cookies, 0, 3);
-  tcase_add_loop_test(tc, test_cookies_shared_by_backends, 0, 2);
-  tcase_add_loop_test(tc, test_cookies_h2, 0, 2);
-  tcase_add_loop_test(tc, test_redirect, 0, 2);
-  tcase_add_loop_test(tc, test_https_to_plain_server, 0, 2);
-  tcase_add_loop_test(tc, test_release_in_flight, 0, 3);
-  tcase_add_loop_test(tc, test_idle_conns_kept, 0, 3);
-  tcase_add_loop_test(tc, test_close_inside_callback, 0, 3);
-  tcase_add_loop_test(tc, test_https_http2, 0, 3);
   suite_add_tcase(s, tc);
   return s;
 }
