@@ -33,14 +33,6 @@ static void add(pprof_profile *p, const char *frames, int64_t v0, int64_t v1, ..
   ck_assert_int_eq(pprof_add_sample(p, st, n, vals, lb, nl), 0);
 }
 
-static json_t *run1(const char *type, pprof_profile *p, json_t *iv, json_t *ex) {
-  correlate_window w = {0, 60000, type, p};
-  correlate_input in = {&w, 1, iv, ex};
-  json_t *out = NULL;
-  ck_assert_int_eq(correlate_findings(&in, &out), 0);
-  return out;
-}
-
 static json_t *count_kind(json_t *fs, const char *kind, size_t *n) {
   json_t *f, *first = NULL;
   size_t i;
@@ -65,22 +57,20 @@ static pprof_profile *tail_profile(int nslow, const char *slowfn, json_t **ex) {
       snprintf(fr, sizeof fr, "main.main;main.handleOrder;%s", slowfn);
       add(p, fr, 20, 0, "trace_id", tid, NULL);
       add(p, "main.main;main.handleOrder", 5, 0, "trace_id", tid, NULL);
-      json_array_append_new(slow,
-                            json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 900.0));
+      test_exemplar(slow, tid, 900.0);
     } else {
       add(p, "main.main;main.handleOrder", 5, 0, "trace_id", tid, NULL);
       add(p, "main.main;main.handleOrder;runtime.mallocgc", 1, 0, "trace_id", tid, NULL);
     }
   }
-  *ex = json_pack("[{s:I,s:s,s:o,s:[]}]", "t", (json_int_t)0, "name", "POST /api/orders", "slow", slow,
-                  "typical");
+  *ex = test_exemplars("POST /api/orders", slow, json_array());
   return p;
 }
 
 START_TEST(tail_found) {
   json_t *ex;
   pprof_profile *p = tail_profile(10, "main.fraudScore", &ex);
-  json_t *fs = run1("cpu", p, NULL, ex);
+  json_t *fs = test_findings("cpu", p, NULL, ex);
   size_t n;
   json_t *f = count_kind(fs, "tail", &n);
   ck_assert_uint_eq(n, 1);
@@ -106,7 +96,7 @@ START_TEST(tail_negative) {
   size_t n;
   /* too few: 2 slow traces = 50 samples... use 1 trace = 25 samples < 50 */
   pprof_profile *p = tail_profile(1, "main.fraudScore", &ex);
-  fs = run1("cpu", p, NULL, ex);
+  fs = test_findings("cpu", p, NULL, ex);
   count_kind(fs, "tail", &n);
   ck_assert_uint_eq(n, 0);
   json_decref(fs);
@@ -114,7 +104,7 @@ START_TEST(tail_negative) {
   pprof_free(p);
   /* no fault: slow traces spend their time where typical ones do */
   p = tail_profile(10, "main.handleOrder", &ex);
-  fs = run1("cpu", p, NULL, ex);
+  fs = test_findings("cpu", p, NULL, ex);
   f = count_kind(fs, "tail", &n);
   ck_assert_uint_eq(n, 0);
   ck_assert_ptr_null(f);
@@ -143,7 +133,7 @@ static json_t *intervals2(double orders_p99, double books_p99) {
 
 START_TEST(endpoint_found) {
   pprof_profile *p = endpoint_profile(120);
-  json_t *iv = intervals2(200, 20), *fs = run1("cpu", p, iv, NULL);
+  json_t *iv = intervals2(200, 20), *fs = test_findings("cpu", p, iv, NULL);
   size_t n;
   json_t *f = count_kind(fs, "endpoint", &n);
   ck_assert_uint_eq(n, 1);
@@ -158,7 +148,7 @@ START_TEST(endpoint_found) {
   /* same profile but orders is the fast request: orders is not claimed; books has nothing under its handler
    * that the others lack, so what all its samples run (its handler) is named */
   iv = intervals2(20, 200);
-  fs = run1("cpu", p, iv, NULL);
+  fs = test_findings("cpu", p, iv, NULL);
   f = count_kind(fs, "endpoint", &n);
   ck_assert_uint_eq(n, 1);
   ck_assert_str_eq(json_string_value(json_object_get(f, "request")), "GET /api/books");
@@ -169,7 +159,7 @@ START_TEST(endpoint_found) {
   /* no hot spot: cartTotal is as rare in orders as elsewhere, so it is never named */
   p = endpoint_profile(5);
   iv = intervals2(200, 20);
-  fs = run1("cpu", p, iv, NULL);
+  fs = test_findings("cpu", p, iv, NULL);
   size_t i;
   json_array_foreach(fs, i, f)
       ck_assert_str_ne(json_string_value(json_object_get(f, "function")), "main.cartTotal");
@@ -251,7 +241,7 @@ static pprof_profile *mutex_profile(int64_t hot) {
 
 START_TEST(mutex_found) {
   pprof_profile *p = mutex_profile(200);
-  json_t *fs = run1("mutex", p, NULL, NULL);
+  json_t *fs = test_findings("mutex", p, NULL, NULL);
   ck_assert_uint_eq(json_array_size(fs), 1);
   json_t *f = json_array_get(fs, 0);
   ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "lock");
@@ -262,7 +252,7 @@ START_TEST(mutex_found) {
   json_decref(fs);
   pprof_free(p);
   p = mutex_profile(10); /* 20 contentions < CORRELATE_MIN_SAMPLES */
-  fs = run1("mutex", p, NULL, NULL);
+  fs = test_findings("mutex", p, NULL, NULL);
   ck_assert_uint_eq(json_array_size(fs), 0);
   json_decref(fs);
   pprof_free(p);
@@ -330,7 +320,7 @@ static pprof_profile *fixture(const char *name) {
 
 START_TEST(shop_fixtures) {
   pprof_profile *m = fixture("shop_mutex.pb.gz");
-  json_t *fs = run1("mutex", m, NULL, NULL);
+  json_t *fs = test_findings("mutex", m, NULL, NULL);
   ck_assert_uint_eq(json_array_size(fs), 1);
   json_t *f = json_array_get(fs, 0);
   ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.inventoryReserve");
@@ -345,7 +335,7 @@ START_TEST(shop_fixtures) {
   pprof_profile *c = fixture("shop_cpu.pb.gz");
   json_t *ex = json_pack("[{s:I,s:s,s:[{s:s,s:s}],s:[]}]", "t", (json_int_t)0, "name", "POST /api/orders",
                          "slow", "trace_id", "0af7651916cd43dd8448eb211c80319c", "span_id", "", "typical");
-  fs = run1("cpu", c, NULL, ex);
+  fs = test_findings("cpu", c, NULL, ex);
   size_t n;
   count_kind(fs, "tail", &n);
   ck_assert_uint_eq(n, 0);
@@ -383,20 +373,16 @@ START_TEST(shared_helper) {
           30, 0, "trace_id", tid, "loadctl.name", "POST /api/orders", NULL);
       add(p, "runtime.goexit;net/http.(*conn).serve;main.handleOrder;main.fraudCheck", 2, 0, "trace_id", tid,
           "loadctl.name", "POST /api/orders", NULL);
-      json_array_append_new(slow,
-                            json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 300.0));
+      test_exemplar(slow, tid, 300.0);
     } else {
       add(p, "runtime.goexit;net/http.(*conn).serve;main.handleOrder;main.encodeOrder", 3, 0, "trace_id", tid,
           "loadctl.name", "POST /api/orders", NULL);
-      if (i < 20)
-        json_array_append_new(typ,
-                              json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 5.0));
+      if (i < 20) test_exemplar(typ, tid, 5.0);
     }
   }
   add(p, "runtime.goexit;main.backgroundSync;main.hashHelper;crypto/sha256.block", 400, 0, NULL);
-  json_t *ex = json_pack("[{s:I,s:s,s:o,s:o}]", "t", (json_int_t)0, "name", "POST /api/orders", "slow", slow,
-                         "typical", typ);
-  json_t *fs = run1("cpu", p, NULL, ex);
+  json_t *ex = test_exemplars("POST /api/orders", slow, typ);
+  json_t *fs = test_findings("cpu", p, NULL, ex);
   size_t n;
   json_t *f = count_kind(fs, "tail", &n);
   ck_assert_uint_eq(n, 1);
@@ -428,7 +414,7 @@ START_TEST(encoded_baggage) {
         NULL);
     add(p, "main.main;main.listBooks;main.cartTotal", 10, 0, variants[v][0],
         v == 2 ? "/api/books" : "GET /api/books", NULL);
-    json_t *iv = intervals2(200, 20), *fs = run1("cpu", p, iv, NULL);
+    json_t *iv = intervals2(200, 20), *fs = test_findings("cpu", p, iv, NULL);
     size_t n;
     json_t *f = count_kind(fs, "endpoint", &n);
     ck_assert_msg(n == 1, "variant %zu: %zu endpoint findings", v, n);
@@ -514,20 +500,16 @@ START_TEST(offcpu_wait) {
     if (s) {
       add(gr, "runtime.goexit;main.handleQuote;main.fetchRates;runtime.selectgo;runtime.gopark", 4, 0,
           "trace_id", tid, "loadctl.name", "GET /quote", NULL);
-      json_array_append_new(slow,
-                            json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 41.0));
+      test_exemplar(slow, tid, 41.0);
     } else {
       add(gr, "runtime.goexit;main.handleQuote;main.priceItems", 1, 0, "trace_id", tid, "loadctl.name",
           "GET /quote", NULL);
-      if (i < 40)
-        json_array_append_new(typ,
-                              json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 1.0));
+      if (i < 40) test_exemplar(typ, tid, 1.0);
     }
   }
   add(gr, "runtime.goexit;net/http.(*conn).serve;net.(*conn).Read;runtime.gopark", 300, 0,
       NULL); /* idle conns */
-  json_t *ex = json_pack("[{s:I,s:s,s:o,s:o}]", "t", (json_int_t)0, "name", "GET /quote", "slow", slow,
-                         "typical", typ);
+  json_t *ex = test_exemplars("GET /quote", slow, typ);
   correlate_window w[2] = {{0, 60000, "cpu", cpu}, {0, 60000, "goroutine", gr}};
   correlate_input in = {w, 2, NULL, ex};
   json_t *fs = NULL;
@@ -568,18 +550,14 @@ START_TEST(gc_assist_is_alloc) {
           "runtime.goexit;main.handleReport;main.cacheGet;sync.(*Mutex).Lock;runtime.semacquire1;runtime."
           "gopark",
           1, 0, "trace_id", tid, "loadctl.name", "GET /report", NULL);
-      json_array_append_new(slow,
-                            json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 90.0));
+      test_exemplar(slow, tid, 90.0);
     } else {
       add(gr, "runtime.goexit;main.handleReport;main.writeJSON", 1, 0, "trace_id", tid, "loadctl.name",
           "GET /report", NULL);
-      if (i < 40)
-        json_array_append_new(typ,
-                              json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 2.0));
+      if (i < 40) test_exemplar(typ, tid, 2.0);
     }
   }
-  json_t *ex = json_pack("[{s:I,s:s,s:o,s:o}]", "t", (json_int_t)0, "name", "GET /report", "slow", slow,
-                         "typical", typ);
+  json_t *ex = test_exemplars("GET /report", slow, typ);
   correlate_window w[2] = {{0, 60000, "cpu", cpu}, {0, 60000, "goroutine", gr}};
   correlate_input in = {w, 2, NULL, ex};
   json_t *fs = NULL;

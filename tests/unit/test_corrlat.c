@@ -80,14 +80,6 @@ static void add(pprof_profile *p, const char *frames, int64_t v, const char *nam
   ck_assert_int_eq(pprof_add_sample(p, st, n, vals, lb, tid ? 2 : 1), 0);
 }
 
-static json_t *findings(pprof_profile *p, json_t *iv, json_t *ex) {
-  correlate_window w = {0, 60000, "cpu", p};
-  correlate_input in = {&w, 1, iv, ex};
-  json_t *out = NULL;
-  ck_assert_int_eq(correlate_findings(&in, &out), 0);
-  return out;
-}
-
 /* 10 slow requests spend all 100 of their samples in fraud (its time in mix, which price shares); 17 slow
  * requests the exemplars did not list sit among the typical and carry 85 of its 100 samples. Shares: 100 % vs
  * 85 %, under 1.25x; per request: 10 vs 0.17 samples, so fraud is named on the rates. */
@@ -99,21 +91,18 @@ START_TEST(rates_when_shares_fail) {
     snprintf(tid, sizeof tid, "t%02d", i);
     if (i < 10) {
       add(p, "main;handle;fraud;mix", 10, "POST /o", tid);
-      json_array_append_new(slow,
-                            json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 300.0));
+      test_exemplar(slow, tid, 300.0);
     } else if (i < 27) {
       add(p, "main;handle;fraud;mix", 5, "POST /o", tid);
     } else {
       add(p, "main;handle;price;mix", 1, "POST /o", tid);
-      json_array_append_new(typ,
-                            json_pack("{s:s,s:s,s:f}", "trace_id", tid, "span_id", "", "latency_ms", 5.0));
+      test_exemplar(typ, tid, 5.0);
     }
   }
-  json_t *ex =
-      json_pack("[{s:I,s:s,s:o,s:o}]", "t", (json_int_t)0, "name", "POST /o", "slow", slow, "typical", typ);
+  json_t *ex = test_exemplars("POST /o", slow, typ);
   json_t *iv = json_array();
   json_array_append_new(iv, line(0, "POST /o", 500, 5, 300));
-  json_t *fs = findings(p, iv, ex), *f = json_array_get(fs, 0);
+  json_t *fs = test_findings("cpu", p, iv, ex), *f = json_array_get(fs, 0);
   ck_assert_uint_eq(json_array_size(fs), 1);
   ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "tail");
   ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "fraud");
@@ -140,7 +129,7 @@ START_TEST(body_names_the_chain) {
     json_array_append_new(iv, line(t * 1000, "GET /report", 20, 50, 100));
     json_array_append_new(iv, line(t * 1000, "GET /items", 200, 2, 20));
   }
-  json_t *fs = findings(p, iv, NULL), *f = json_array_get(fs, 0);
+  json_t *fs = test_findings("cpu", p, iv, NULL), *f = json_array_get(fs, 0);
   ck_assert_uint_eq(json_array_size(fs), 1);
   ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "endpoint");
   ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "render");

@@ -10,25 +10,12 @@
 #include "master/profile/correlate.h"
 #include "master/profile/corrstack.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/teststack.h"
 
 /* Add a sample of value v: frames root first as "name@file" separated by ';' ("@file" optional). */
 static void add(pprof_profile *p, const char *frames, int64_t v) {
   uint32_t st[32];
-  size_t n = 0;
-  char buf[1024];
-  snprintf(buf, sizeof buf, "%s", frames);
-  for (char *t = buf, *e; t; t = e) {
-    e = strchr(t, ';');
-    if (e) *e++ = '\0';
-    char *at = strchr(t, '@');
-    if (at) *at++ = '\0';
-    st[n++] = (uint32_t)pprof_function_intern(p, t, at);
-  }
-  for (size_t i = 0; i < n / 2; i++) {
-    uint32_t x = st[i];
-    st[i] = st[n - 1 - i];
-    st[n - 1 - i] = x;
-  }
+  size_t n = test_stack(p, frames, st, 32);
   int64_t vals[1] = {v};
   ck_assert_int_eq(pprof_add_sample(p, st, n, vals, NULL, 0), 0);
 }

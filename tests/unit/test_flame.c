@@ -11,22 +11,11 @@
 #include "master/profile/export.h"
 #include "master/profile/flame.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/teststack.h"
 
 static void add(pprof_profile *p, const char *frames, int64_t v, const char *name) {
   uint32_t st[32];
-  size_t n = 0;
-  char buf[512];
-  snprintf(buf, sizeof buf, "%s", frames);
-  for (char *t = buf, *e; t; t = e) {
-    e = strchr(t, ';');
-    if (e) *e++ = '\0';
-    st[n++] = (uint32_t)pprof_function_intern(p, t, "main.go");
-  }
-  for (size_t i = 0; i < n / 2; i++) {
-    uint32_t x = st[i];
-    st[i] = st[n - 1 - i];
-    st[n - 1 - i] = x;
-  }
+  size_t n = test_stack_in(p, frames, "main.go", st, 32);
   pprof_label lb = {(uint32_t)pprof_intern(p, "loadctl.name"), (uint32_t)pprof_intern(p, name ? name : "x"),
                     0, 0};
   int64_t vals[2] = {v, v * 10000000};
