@@ -17,13 +17,8 @@ set -euo pipefail
 : "${LOADCTL:?}" "${LOADCTL_SRC:?}" "${LOADCTL_BUILD:?}"
 command -v go >/dev/null || { echo "SKIP: no go toolchain for faultsvc"; exit 77; }
 command -v jq >/dev/null || { echo "SKIP: no jq"; exit 77; }
-command -v node >/dev/null && command -v npm >/dev/null || { echo "SKIP: node/npm missing"; exit 77; }
-[ -x /usr/bin/chromium ] || { echo "SKIP: /usr/bin/chromium missing (scripts/bootstrap installs it)"; exit 77; }
-NPM_DIR=${LOADCTL_NPM_CACHE:-$HOME/.cache/loadctl-npm}
-if [ ! -d "$NPM_DIR/node_modules/playwright-core" ]; then
-  mkdir -p "$NPM_DIR" && (cd "$NPM_DIR" && timeout 180 npm install --no-audit --no-fund --silent playwright-core@1 \
-    >/dev/null 2>&1) || { echo "SKIP: npm install playwright-core failed (offline?)"; exit 77; }
-fi
+source "$(dirname "$0")/web/chromium.bash"
+need_chromium
 WORK=$(mktemp -d /tmp/loadctl-profile-views-XXXXXX)
 SVC=$LOADCTL_BUILD/faultsvc
 PIDS=()

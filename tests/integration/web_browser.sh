@@ -4,13 +4,8 @@
 # stop ends the run and the page shows the report's link; no script error. Screenshots go to
 # $WEB_SHOTS when set. Skips (77) without node/npm, chromium, or when npm cannot fetch playwright-core.
 source "$(dirname "$0")/dist_lib.bash"
-command -v node >/dev/null && command -v npm >/dev/null || { echo "SKIP: node/npm missing"; exit 77; }
-[ -x /usr/bin/chromium ] || { echo "SKIP: /usr/bin/chromium missing (scripts/bootstrap installs it)"; exit 77; }
-NPM_DIR=${LOADCTL_NPM_CACHE:-$HOME/.cache/loadctl-npm}
-if [ ! -d "$NPM_DIR/node_modules/playwright-core" ]; then
-  mkdir -p "$NPM_DIR" && (cd "$NPM_DIR" && timeout 180 npm install --no-audit --no-fund --silent playwright-core@1 \
-    >/dev/null 2>&1) || { echo "SKIP: npm install playwright-core failed (offline?)"; exit 77; }
-fi
+source "$(dirname "$0")/web/chromium.bash"
+need_chromium
 start_testserver 120
 need_engine
 

@@ -38,8 +38,8 @@ case "$r" in "200 "*'"state":"idle"'*'"next":true'*) ;; *) fail "between runs /a
 case "$(req GET /report.html)" in "200 "*"loadctl report"*) ;; *) fail "the last run's report is not served between runs" ;; esac
 case "$(req POST /api/scale "${H[@]}" -d '{"users":1}')" in "409 "*idle*) ;; *) fail "scale between runs: $(cat "$T/body")" ;; esac
 case "$(req POST /api/next "${H[@]}" -d '{"users":3,"duration":"bogus"}')" in "400 "*duration*) ;; *) fail "bad duration: $(cat "$T/body")" ;; esac
-NPM_DIR=${LOADCTL_NPM_CACHE:-$HOME/.cache/loadctl-npm}
-if command -v node >/dev/null && [ -x /usr/bin/chromium ] && [ -d "$NPM_DIR/node_modules/playwright-core" ]; then
+source "$(dirname "$0")/web/chromium.bash"
+if have_chromium; then
   echo "next run from the page (headless Chromium)"
   NODE_PATH="$NPM_DIR/node_modules" timeout 90 node "$LOADCTL_SRC/tests/integration/web/next.js" "$URL" 3 2s \
     "$T/next.png" >"$T/next.out" 2>"$T/next.log" || fail "browser: $(cat "$T/next.log")"

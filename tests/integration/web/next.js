@@ -2,49 +2,28 @@
 // filling users and duration and clicking starts the next run, and the page reloads itself into it.
 //   node next.js URL USERS DURATION SHOT   (prints "key value" lines; exits 1 on failure)
 'use strict';
-const fs = require('fs');
-const os = require('os');
-const path = require('path');
-const {chromium} = require('playwright-core');
+const {runPage, errorsLine} = require('./chromium');
 
 const [url, users, duration, shot] = process.argv.slice(2);
 
-(async () => {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'loadctl-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: {width: 1300, height: 1000},
-  });
-  const errors = [];
-  try {
-    const page = browser.pages()[0] || await browser.newPage();
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(url);
-    await page.waitForSelector('html[data-run="done"]', {timeout: 20000});
-    await page.waitForSelector('#next:not([hidden])', {timeout: 5000});
-    const oldId = await page.textContent('#run-id');
-    console.log(`old_run ${oldId}`);
-    await page.fill('#next-value', users);
-    await page.fill('#next-duration', duration);
-    await page.click('#next-btn');
-    await page.waitForFunction((id) => {
-      const el = document.getElementById('run-id');
-      return el && el.textContent != id && el.textContent != '-' &&
-        document.documentElement.getAttribute('data-status') == 'ok';
-    }, oldId, {timeout: 30000});
-    console.log(`new_run ${await page.textContent('#run-id')}`);
-    await page.waitForFunction(() => Number(document.documentElement.getAttribute('data-intervals') || 0) >= 1,
-      null, {timeout: 20000});
-    console.log(`users_card ${await page.textContent('#c-users')}`);
-    await page.screenshot({path: shot});
-    console.log(`errors ${errors.length}${errors.length ? ' ' + errors.join(' | ') : ''}`);
-  } finally {
-    await browser.close();
-    fs.rmSync(profile, {recursive: true, force: true});
-  }
-})().catch((e) => {
-  console.error(`next: ${e.message}`);
-  process.exit(1);
+runPage('next', 1000, async (page, errors) => {
+  await page.goto(url);
+  await page.waitForSelector('html[data-run="done"]', {timeout: 20000});
+  await page.waitForSelector('#next:not([hidden])', {timeout: 5000});
+  const oldId = await page.textContent('#run-id');
+  console.log(`old_run ${oldId}`);
+  await page.fill('#next-value', users);
+  await page.fill('#next-duration', duration);
+  await page.click('#next-btn');
+  await page.waitForFunction((id) => {
+    const el = document.getElementById('run-id');
+    return el && el.textContent != id && el.textContent != '-' &&
+      document.documentElement.getAttribute('data-status') == 'ok';
+  }, oldId, {timeout: 30000});
+  console.log(`new_run ${await page.textContent('#run-id')}`);
+  await page.waitForFunction(() => Number(document.documentElement.getAttribute('data-intervals') || 0) >= 1,
+    null, {timeout: 20000});
+  console.log(`users_card ${await page.textContent('#c-users')}`);
+  await page.screenshot({path: shot});
+  console.log(errorsLine(errors));
 });

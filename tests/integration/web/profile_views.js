@@ -4,10 +4,8 @@
 // Prints "type T arcs N locs N lines N" per type, "heap_paths N", "status S", "errors [...]"; exits 1 on a
 // failure to drive the page.
 'use strict';
-const fs = require('fs');
-const os = require('os');
 const path = require('path');
-const {chromium} = require('playwright-core');
+const {runPage} = require('./chromium');
 
 // With --live URL: the running master's live page instead: waits for its memory section (/api/timeline)
 // and prints "live_timeline N" (heap points shown) and "live_heap_paths N".
@@ -25,47 +23,30 @@ async function livePage(page) {
   if (shots) await (await page.$('#memory')).screenshot({path: path.join(shots, 'live-memory.png')});
 }
 
-(async () => {
-  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'loadctl-chromium-'));
-  const browser = await chromium.launchPersistentContext(profile, {
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run'],
-    viewport: {width: 1300, height: 900},
-  });
-  const errors = [];
-  try {
-    const page = await browser.newPage();
-    page.on('pageerror', (e) => errors.push(String(e)));
-    if (live) {
-      await livePage(page);
-      console.log(`errors ${JSON.stringify(errors)}`);
-      return;
-    }
-    await page.goto(url);
-    await page.waitForSelector('html[data-profile="ok"]', {timeout: 30000});
-    const types = await page.$$eval('#lc-type option', (os) => os.map((o) => o.value));
-    for (const t of types) {
-      await page.selectOption('#lc-type', t);
-      const r = await page.evaluate(() => ({
-        arcs: document.querySelectorAll('#lc-sun path').length,
-        locs: [...document.querySelectorAll('#lc-top tr td:nth-child(2)')].filter((td) => /:\d+$/.test(td.textContent)).length,
-        lines: Number(document.getElementById('lc-lines').getAttribute('data-lines') || 0),
-      }));
-      console.log(`type ${t} arcs ${r.arcs} locs ${r.locs} lines ${r.lines}`);
-      if (shots && (t === 'cpu' || t === 'heap')) {
-        await (await page.$('#profile')).screenshot({path: path.join(shots, `profile-${t}.png`)});
-      }
-    }
-    const heap = await page.$$eval('svg[data-kind="heap"] path.line', (ps) => ps.filter((p) => p.getAttribute('d').length > 20).length);
-    console.log(`heap_paths ${heap}`);
-    if (shots && heap) await (await page.$('#memory')).screenshot({path: path.join(shots, 'memory.png')});
-    console.log(`status ${await page.getAttribute('html', 'data-status')}`);
+runPage('profile_views', 900, async (page, errors) => {
+  if (live) {
+    await livePage(page);
     console.log(`errors ${JSON.stringify(errors)}`);
-  } finally {
-    await browser.close();
-    fs.rmSync(profile, {recursive: true, force: true});
+    return;
   }
-})().catch((e) => {
-  console.error(e);
-  process.exit(1);
+  await page.goto(url);
+  await page.waitForSelector('html[data-profile="ok"]', {timeout: 30000});
+  const types = await page.$$eval('#lc-type option', (os) => os.map((o) => o.value));
+  for (const t of types) {
+    await page.selectOption('#lc-type', t);
+    const r = await page.evaluate(() => ({
+      arcs: document.querySelectorAll('#lc-sun path').length,
+      locs: [...document.querySelectorAll('#lc-top tr td:nth-child(2)')].filter((td) => /:\d+$/.test(td.textContent)).length,
+      lines: Number(document.getElementById('lc-lines').getAttribute('data-lines') || 0),
+    }));
+    console.log(`type ${t} arcs ${r.arcs} locs ${r.locs} lines ${r.lines}`);
+    if (shots && (t === 'cpu' || t === 'heap')) {
+      await (await page.$('#profile')).screenshot({path: path.join(shots, `profile-${t}.png`)});
+    }
+  }
+  const heap = await page.$$eval('svg[data-kind="heap"] path.line', (ps) => ps.filter((p) => p.getAttribute('d').length > 20).length);
+  console.log(`heap_paths ${heap}`);
+  if (shots && heap) await (await page.$('#memory')).screenshot({path: path.join(shots, 'memory.png')});
+  console.log(`status ${await page.getAttribute('html', 'data-status')}`);
+  console.log(`errors ${JSON.stringify(errors)}`);
 });
