@@ -13,6 +13,7 @@
 #include "common/hist.h"
 #include "common/rundir.h"
 #include "master/report/htmlasset.h"
+#include "master/report/htmltable.h"
 #include "master/report/scensum.h"
 #include "master/report/summary.h"
 #include "master/report/tagsum.h"
@@ -409,28 +410,25 @@ static void timings_table(FILE *out, const json_t *sum) {
 
 /* group() blocks: one row each, the figures of the requests inside it (nested groups included). */
 static void groups_table(FILE *out, const json_t *sum) {
-  static const char *const cols[] = {"p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms", "mean_ms"};
+  static const htmltable_col cols[] = {
+      {"group", "name", HTMLTABLE_TEXT, NULL},
+      {"request names", "requests", HTMLTABLE_COUNT, NULL},
+      {"requests", "count", HTMLTABLE_COUNT, NULL},
+      {"errors", "errors", HTMLTABLE_ERRORS, NULL},
+      {"error %", "error_rate", HTMLTABLE_PERCENT, NULL},
+      {"rps", "rps", HTMLTABLE_RATE, NULL},
+      {"p50 ms", "p50_ms", HTMLTABLE_MS, NULL},
+      {"p90 ms", "p90_ms", HTMLTABLE_MS, NULL},
+      {"p95 ms", "p95_ms", HTMLTABLE_MS, NULL},
+      {"p99 ms", "p99_ms", HTMLTABLE_MS, NULL},
+      {"p99.9 ms", "p999_ms", HTMLTABLE_MS, NULL},
+      {"max ms", "max_ms", HTMLTABLE_MS, NULL},
+      {"mean ms", "mean_ms", HTMLTABLE_MS, NULL},
+  };
   const json_t *groups = json_object_get(sum, "groups");
-  size_t i;
-  json_t *g;
 
   if (json_array_size(groups) == 0) return;
-  fputs(
-      "<section id=\"groups\"><h2>Groups</h2><table><tr><th class=\"l\">group</th><th>request names</th>"
-      "<th>requests</th><th>errors</th><th>error %</th><th>rps</th><th>p50 ms</th><th>p90 ms</th>"
-      "<th>p95 ms</th><th>p99 ms</th><th>p99.9 ms</th><th>max ms</th><th>mean ms</th></tr>\n",
-      out);
-  json_array_foreach(groups, i, g) {
-    double errors = jnum(g, "errors");
-    fputs("<tr><td class=\"l\">", out);
-    html_escape(out, jstr(g, "name", ""));
-    fprintf(out, "</td><td>%.0f</td><td>%.0f</td><td%s>%.0f</td><td>%.2f</td><td>%.1f</td>",
-            jnum(g, "requests"), jnum(g, "count"), errors > 0 ? " class=\"err\"" : "", errors,
-            100 * jnum(g, "error_rate"), jnum(g, "rps"));
-    for (size_t c = 0; c < sizeof cols / sizeof cols[0]; c++) fprintf(out, "<td>%.2f</td>", jnum(g, cols[c]));
-    fputs("</tr>\n", out);
-  }
-  fputs("</table></section>\n", out);
+  htmltable_write(out, "groups", "Groups", cols, sizeof cols / sizeof cols[0], groups);
 }
 
 static void thresholds_table(FILE *out, const json_t *sum) {
@@ -522,23 +520,23 @@ static void custom_metrics(FILE *out, const json_t *sum) {
 }
 
 static void checks_and_findings(FILE *out, const json_t *sum) {
+  static const htmltable_col check_cols[] = {
+      {"check", "name", HTMLTABLE_TEXT, NULL},
+      {"passes", "passes", HTMLTABLE_COUNT, NULL},
+      {"fails", "fails", HTMLTABLE_ERRORS, NULL},
+  };
+  static const htmltable_col finding_cols[] = {
+      {"kind", "kind", HTMLTABLE_TEXT, NULL},
+      {"request", "request", HTMLTABLE_TEXT, "-"},
+      {"function", "function", HTMLTABLE_TEXT, NULL},
+      {"share", "share", HTMLTABLE_SHARE, NULL},
+      {"baseline", "baseline_share", HTMLTABLE_SHARE, NULL},
+      {"evidence", "evidence", HTMLTABLE_TEXT, NULL},
+  };
   const json_t *checks = json_object_get(sum, "checks"), *finds = json_object_get(sum, "findings");
-  size_t i;
-  json_t *c;
 
-  if (json_array_size(checks)) {
-    fputs(
-        "<section id=\"checks\"><h2>Checks</h2><table><tr><th class=\"l\">check</th><th>passes</th>"
-        "<th>fails</th></tr>\n",
-        out);
-    json_array_foreach(checks, i, c) {
-      fputs("<tr><td class=\"l\">", out);
-      html_escape(out, jstr(c, "name", ""));
-      fprintf(out, "</td><td>%.0f</td><td%s>%.0f</td></tr>\n", jnum(c, "passes"),
-              jnum(c, "fails") > 0 ? " class=\"err\"" : "", jnum(c, "fails"));
-    }
-    fputs("</table></section>\n", out);
-  }
+  if (json_array_size(checks))
+    htmltable_write(out, "checks", "Checks", check_cols, sizeof check_cols / sizeof check_cols[0], checks);
   if (!json_array_size(finds)) {
     fputs(
         "<section id=\"findings\"><h2>Findings</h2><p class=\"note\">No finding: no function's share of the "
@@ -547,24 +545,8 @@ static void checks_and_findings(FILE *out, const json_t *sum) {
         out);
     return;
   }
-  fputs(
-      "<section id=\"findings\"><h2>Findings</h2><table><tr><th class=\"l\">kind</th><th "
-      "class=\"l\">request</th>"
-      "<th class=\"l\">function</th><th>share</th><th>baseline</th><th class=\"l\">evidence</th></tr>\n",
-      out);
-  json_array_foreach(finds, i, c) {
-    fputs("<tr><td class=\"l\">", out);
-    html_escape(out, jstr(c, "kind", ""));
-    fputs("</td><td class=\"l\">", out);
-    html_escape(out, jstr(c, "request", "-"));
-    fputs("</td><td class=\"l\">", out);
-    html_escape(out, jstr(c, "function", ""));
-    fprintf(out, "</td><td>%.1f%%</td><td>%.1f%%</td><td class=\"l\">", 100 * jnum(c, "share"),
-            100 * jnum(c, "baseline_share"));
-    html_escape(out, jstr(c, "evidence", ""));
-    fputs("</td></tr>\n", out);
-  }
-  fputs("</table></section>\n", out);
+  htmltable_write(out, "findings", "Findings", finding_cols, sizeof finding_cols / sizeof finding_cols[0],
+                  finds);
 }
 
 /* Slowest requests per name with their trace ids (from the exemplars). */

@@ -3,16 +3,7 @@
 
 #include <string.h>
 
-#include "master/report/html.h"
-
-static const char *jstr(const json_t *o, const char *key, const char *dflt) {
-  const char *s = json_string_value(json_object_get(o, key));
-  return s ? s : dflt;
-}
-
-static double jnum(const json_t *o, const char *key) {
-  return json_number_value(json_object_get(o, key));
-}
+#include "master/report/htmltable.h"
 
 /* The custom metric called name in cum, or NULL. */
 static const metric_state *metric_named(const stats_interval *cum, const char *name) {
@@ -66,28 +57,21 @@ json_t *scensum_json(const json_t *run, const stats_interval *cum, double secs) 
 }
 
 void scensum_html(FILE *out, const json_t *sum) {
+  static const htmltable_col cols[] = {
+      {"scenario", "name", HTMLTABLE_TEXT, NULL},
+      {"executor", "executor", HTMLTABLE_TEXT, NULL},
+      {"exec", "exec", HTMLTABLE_TEXT, NULL},
+      {"start s", "start_s", HTMLTABLE_NUMBER, NULL},
+      {"iterations", "iterations", HTMLTABLE_COUNT, NULL},
+      {"requests", "requests", HTMLTABLE_COUNT, NULL},
+      {"errors", "errors", HTMLTABLE_ERRORS, NULL},
+      {"rps", "rps", HTMLTABLE_RATE, NULL},
+      {"p50 ms", "p50_ms", HTMLTABLE_MS, NULL},
+      {"p95 ms", "p95_ms", HTMLTABLE_MS, NULL},
+      {"p99 ms", "p99_ms", HTMLTABLE_MS, NULL},
+  };
   const json_t *list = json_object_get(sum, "scenarios");
-  size_t i;
-  json_t *sc;
 
   if (!json_object_get(json_array_get(list, 0), "executor")) return;
-  fputs(
-      "<section id=\"scenarios\"><h2>Scenarios</h2><table><tr><th class=\"l\">scenario</th>"
-      "<th class=\"l\">executor</th><th class=\"l\">exec</th><th>start s</th><th>iterations</th>"
-      "<th>requests</th><th>errors</th><th>rps</th><th>p50 ms</th><th>p95 ms</th><th>p99 ms</th></tr>\n",
-      out);
-  json_array_foreach(list, i, sc) {
-    fputs("<tr><td class=\"l\">", out);
-    html_escape(out, jstr(sc, "name", ""));
-    fputs("</td><td class=\"l\">", out);
-    html_escape(out, jstr(sc, "executor", ""));
-    fputs("</td><td class=\"l\">", out);
-    html_escape(out, jstr(sc, "exec", ""));
-    fprintf(out, "</td><td>%g</td><td>%.0f</td><td>%.0f</td><td%s>%.0f</td><td>%.1f</td>",
-            jnum(sc, "start_s"), jnum(sc, "iterations"), jnum(sc, "requests"),
-            jnum(sc, "errors") > 0 ? " class=\"err\"" : "", jnum(sc, "errors"), jnum(sc, "rps"));
-    fprintf(out, "<td>%.2f</td><td>%.2f</td><td>%.2f</td></tr>\n", jnum(sc, "p50_ms"), jnum(sc, "p95_ms"),
-            jnum(sc, "p99_ms"));
-  }
-  fputs("</table></section>\n", out);
+  htmltable_write(out, "scenarios", "Scenarios", cols, sizeof cols / sizeof cols[0], list);
 }
