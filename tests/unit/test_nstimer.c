@@ -1,6 +1,7 @@
 /* test_nstimer.c - the open model's arrival clock fires at sub-millisecond times, never early, and its
  * periodic mode ticks at its period. */
 #include <check.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <uv.h>
 
@@ -30,7 +31,8 @@ static void on_shot(void *ud) {
   ck_assert_int_eq(nstimer_start_at(s->t, s->due), 0);
 }
 
-START_TEST(one_shots_at_sub_ms_times) {
+/* One round of SHOTS shots; returns how long they took. */
+static int64_t shots_round(void) {
   uv_loop_t loop;
   shots s = {0};
   uv_loop_init(&loop);
@@ -42,10 +44,22 @@ START_TEST(one_shots_at_sub_ms_times) {
   uv_run(&loop, UV_RUN_DEFAULT);
   ck_assert_int_eq(s.fired, SHOTS);
   ck_assert_int_eq(s.early, 0);
-  /* 200 shots 150 us apart take 30 ms; on whole-ms timers they would take at least 200 ms (the margin
-   * is for a loaded CI machine) */
-  ck_assert_int_lt(s.end_ns - s.start_ns, 190000000LL);
   ck_assert_int_eq(uv_loop_close(&loop), 0);
+  return s.end_ns - s.start_ns;
+}
+
+/* The fastest of up to ROUNDS rounds: a timer that cannot do better than whole milliseconds is never
+ * under its bound, while a loaded machine may stall one round. */
+#define ROUNDS 3
+
+START_TEST(one_shots_at_sub_ms_times) {
+  int64_t best = INT64_MAX;
+  for (int i = 0; i < ROUNDS && best >= 190000000LL; i++) {
+    int64_t took = shots_round();
+    if (took < best) best = took;
+  }
+  /* 200 shots 150 us apart take 30 ms; on whole-ms timers they would take at least 200 ms */
+  ck_assert_int_lt(best, 190000000LL);
 }
 END_TEST
 
@@ -57,7 +71,8 @@ static void on_tick(void *ud) {
   }
 }
 
-START_TEST(periodic_ticks_then_stops) {
+/* One round of 100 ticks 250 us apart; returns how long they took. */
+static int64_t ticks_round(void) {
   uv_loop_t loop;
   shots s = {.stop_after = 100};
   uv_loop_init(&loop);
@@ -68,10 +83,19 @@ START_TEST(periodic_ticks_then_stops) {
   uv_run(&loop, UV_RUN_DEFAULT);
   ck_assert_int_eq(s.ticks, 100);
   ck_assert_int_ge(s.end_ns - s.start_ns, 100 * 250000LL - 1000000); /* not faster than its period */
-  ck_assert_int_lt(s.end_ns - s.start_ns, 100000000LL);              /* 25 ms of ticks, not 100 ms */
   nstimer_close(s.t);
   uv_run(&loop, UV_RUN_DEFAULT);
   ck_assert_int_eq(uv_loop_close(&loop), 0);
+  return s.end_ns - s.start_ns;
+}
+
+START_TEST(periodic_ticks_then_stops) {
+  int64_t best = INT64_MAX;
+  for (int i = 0; i < ROUNDS && best >= 100000000LL; i++) {
+    int64_t took = ticks_round();
+    if (took < best) best = took;
+  }
+  ck_assert_int_lt(best, 100000000LL); /* 25 ms of ticks, not 100 ms as whole-ms timers would take */
 }
 END_TEST
 
