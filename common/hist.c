@@ -46,6 +46,16 @@ static inline void touch(hist *h, int32_t i) {
   h->hi = i >= h->hi ? i + 1 : h->hi;
 }
 
+/* First slot in [i, limit) with a non-zero count, or limit. Runs of zeros are skipped 16 slots a test (one
+ * memcmp with a zero block): a sparse histogram is mostly zeros between lo and hi, and every scan below
+ * walks them. */
+static int32_t next_count(const hist *h, int32_t i, int32_t limit) {
+  static const int64_t zeros[16];
+  while (limit - i >= 16 && memcmp(h->counts + i, zeros, sizeof zeros) == 0) i += 16;
+  while (i < limit && h->counts[i] == 0) i++;
+  return i;
+}
+
 /* Index of a value already clamped to >= 1: HdrHistogram's counts_index_for(). */
 static inline int32_t index_of(int64_t value) {
   int32_t pow2ceiling = 64 - __builtin_clzll((uint64_t)(value | SUB_BUCKET_MASK));
@@ -258,9 +268,8 @@ int64_t hist_count(const hist *h) {
 }
 
 int64_t hist_min(const hist *h) {
-  for (int32_t i = h->lo; i < h->hi; i++)
-    if (h->counts[i]) return slot_lowest(i);
-  return 0;
+  int32_t i = next_count(h, h->lo, h->hi);
+  return i < h->hi ? slot_lowest(i) : 0;
 }
 
 int64_t hist_max(const hist *h) {
@@ -273,8 +282,8 @@ double hist_mean(const hist *h) {
   double sum = 0;
 
   if (h->total <= 0) return 0;
-  for (int32_t i = h->lo; i < h->hi; i++)
-    if (h->counts[i]) sum += (double)h->counts[i] * (double)slot_median(i);
+  for (int32_t i = next_count(h, h->lo, h->hi); i < h->hi; i = next_count(h, i + 1, h->hi))
+    sum += (double)h->counts[i] * (double)slot_median(i);
   return sum / (double)h->total;
 }
 
@@ -282,8 +291,7 @@ double hist_stdev(const hist *h) {
   double mean = hist_mean(h), sum = 0;
 
   if (h->total <= 0) return 0;
-  for (int32_t i = h->lo; i < h->hi; i++) {
-    if (!h->counts[i]) continue;
+  for (int32_t i = next_count(h, h->lo, h->hi); i < h->hi; i = next_count(h, i + 1, h->hi)) {
     double dev = (double)slot_median(i) - mean;
     sum += dev * dev * (double)h->counts[i];
   }
@@ -299,7 +307,7 @@ int64_t hist_value_at_percentile(const hist *h, double percentile) {
 
   if (h->total <= 0) return 0;
   if (wanted < 1) wanted = 1;
-  for (int32_t i = h->lo; i < h->hi; i++) {
+  for (int32_t i = next_count(h, h->lo, h->hi); i < h->hi; i = next_count(h, i + 1, h->hi)) {
     seen += h->counts[i];
     if (seen >= wanted) return slot_highest(i);
   }
@@ -317,8 +325,7 @@ bool hist_equal(const hist *a, const hist *b) {
 }
 
 int hist_foreach(const hist *h, int (*fn)(int64_t value_us, int64_t count, void *ud), void *ud) {
-  for (int32_t i = h->lo; i < h->hi; i++) {
-    if (!h->counts[i]) continue;
+  for (int32_t i = next_count(h, h->lo, h->hi); i < h->hi; i = next_count(h, i + 1, h->hi)) {
     int rc = fn(slot_highest(i), h->counts[i], ud);
     if (rc) return rc;
   }
@@ -386,10 +393,11 @@ static int encode_raw(const hist *h, uint8_t **out, size_t *out_len) {
   size_t tokens = 0; /* one per non-zero count or run of zeros, 9 bytes at most each */
   int32_t first = h->lo < limit ? h->lo : limit; /* no count below lo: those slots are one run of zeros */
   while (limit > 0 && h->counts[limit - 1] == 0) limit--;
-  while (first < limit && h->counts[first] == 0) first++;
   if (first > limit) first = limit;
+  first = next_count(h, first, limit);
   tokens = first > 0;
-  for (int32_t i = first; i < limit; i++) tokens += h->counts[i] != 0 || i == 0 || h->counts[i - 1] != 0;
+  for (int32_t i = first; i < limit; tokens++) /* a count, or a run of zeros (one follows a count) */
+    i = h->counts[i] ? i + 1 : next_count(h, i, limit);
   buf = malloc(HEADER_LEN + tokens * 9);
   if (!buf) return -ENOMEM;
   p = buf + HEADER_LEN;
@@ -399,8 +407,9 @@ static int encode_raw(const hist *h, uint8_t **out, size_t *out_len) {
       p += zigzag_put(p, h->counts[i++]);
       continue;
     }
-    int64_t zeros = 0;
-    while (i < limit && h->counts[i] == 0) zeros++, i++;
+    int32_t next = next_count(h, i, limit);
+    int64_t zeros = next - i;
+    i = next;
     p += zigzag_put(p, zeros == 1 ? 0 : -zeros);
   }
   put_be32(buf, ENCODING_COOKIE);

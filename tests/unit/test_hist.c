@@ -176,6 +176,55 @@ START_TEST(foreach_order) {
 }
 END_TEST
 
+/* Values below 2048 us have slots of width 1, so each value here is its own slot. */
+static int list_counts(int64_t value_us, int64_t count, void *ud) {
+  int64_t *seen = ud; /* seen[0]: entries, then value/count pairs */
+  seen[1 + 2 * seen[0]] = value_us, seen[2 + 2 * seen[0]] = count, seen[0]++;
+  return 0;
+}
+
+/* The scans skip zero slots eight at a time: every gap 1..19 between counts (runs that end on, before
+ * and after an 8-slot boundary), each count found by foreach, min/max/mean/percentiles and the V2 round
+ * trip exact against the values recorded. */
+START_TEST(sparse_scans) {
+  static int64_t seen[1 + 2 * 2048];
+  for (int64_t gap = 1; gap < 20; gap++) {
+    hist *h, *back;
+    int64_t vals[2048], cnts[2048], n = 0, total = 0, sum = 0;
+    uint8_t *buf;
+    size_t len;
+    ck_assert_int_eq(hist_create(&h), 0);
+    for (int64_t v = 3 + gap % 5; v < 2000; v += gap + n % 3) { /* gaps vary: gap, gap+1, gap+2 */
+      vals[n] = v, cnts[n] = 1 + n % 4;
+      hist_record_n(h, v, cnts[n]);
+      total += cnts[n], sum += v * cnts[n], n++;
+    }
+    seen[0] = 0;
+    ck_assert_int_eq(hist_foreach(h, list_counts, seen), 0);
+    ck_assert_int_eq(seen[0], n);
+    for (int64_t i = 0; i < n; i++) {
+      ck_assert_int_eq(seen[1 + 2 * i], vals[i]);
+      ck_assert_int_eq(seen[2 + 2 * i], cnts[i]);
+    }
+    ck_assert_int_eq(hist_min(h), vals[0]);
+    ck_assert_int_eq(hist_max(h), vals[n - 1]);
+    ck_assert_double_eq_tol(hist_mean(h), (double)sum / (double)total, 1e-9);
+    for (int p = 1; p <= 100; p++) { /* nearest rank: the value holding the ceil(p% of total)-th count */
+      int64_t want = (p * total + 99) / 100, at = 0, acc = 0;
+      while (acc + cnts[at] < want) acc += cnts[at++];
+      ck_assert_int_eq(hist_value_at_percentile(h, p), vals[at]);
+    }
+    ck_assert_int_eq(hist_encode(h, &buf, &len), 0);
+    ck_assert_int_eq(hist_decode(buf, len, &back), 0);
+    ck_assert(hist_equal(h, back));
+    ck_assert_int_eq(hist_value_at_percentile(back, 50), hist_value_at_percentile(h, 50));
+    free(buf);
+    hist_destroy(back);
+    hist_destroy(h);
+  }
+}
+END_TEST
+
 START_TEST(merge_equals_union) {
   hist *parts[8], *merged, *all;
   ck_assert_int_eq(hist_create(&merged), 0);
@@ -420,6 +469,7 @@ static Suite *hist_suite(void) {
   tcase_add_test(tc, empty_and_clamp);
   tcase_add_test(tc, percentile_in_ms);
   tcase_add_test(tc, foreach_order);
+  tcase_add_test(tc, sparse_scans);
   tcase_add_test(tc, merge_equals_union);
   tcase_add_test(tc, round_trip);
   tcase_add_test(tc, corrected_backfill);
