@@ -2,6 +2,7 @@
 # deploy_package.sh - scripts/package makes a .deb whose Depends name the libraries loadctl links (from
 # dpkg-shlibdeps) plus lua-cjson, that holds the binary, the man page, the worker's systemd unit and
 # the example scenarios, and that installs into a fresh directory root where `loadctl --version` runs.
+# ctest: light cost=50 - builds a Release package (CPU) but asserts no timing: may run beside light tests
 set -uo pipefail
 SRC=${LOADCTL_SRC:?}
 BUILD=${LOADCTL_BUILD:?}/package

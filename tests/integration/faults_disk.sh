@@ -5,6 +5,7 @@
 # target served), exits 2, and leaves nothing half-written: every streaming file ends at a full line, each
 # interval is in all of them or in none, no .tmp files are left, and `loadctl report` rebuilds a copy.
 # Needs root to mount a tmpfs (else exit 77, saying so); unmounted whatever happens.
+# ctest: light - no timing-sensitive assertion (counts and files): may run beside other light tests
 source "$(dirname "$0")/dist_lib.bash"
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root to mount a tmpfs"; exit 77; }
 MNT=$T/mnt

@@ -2,6 +2,7 @@
 # fuzz_short.sh - CI's short fuzz pass: build every harness with clang (LOADCTL_FUZZ=ON, its own build
 # directory) and run each for a fixed number of runs from its seed corpus; any crash, leak or
 # sanitizer report fails. Skipped (77) when clang or its libFuzzer runtime is missing.
+# ctest: light cost=70 - builds and fuzzes (CPU) but asserts no timing: may run beside light tests
 set -euo pipefail
 SRC=${LOADCTL_SRC:?}
 BUILD=${LOADCTL_BUILD:?}/fuzz-short

@@ -7,6 +7,7 @@
 # thresholds, and the run over when the last scenario is; then all six executors in one
 # run (per-vu-iterations 3 x 5 exact, the weighted tasks for a scenario without exec), and mistakes
 # refused with file:line.
+# ctest: light - no timing-sensitive assertion (exact counts): may run beside other light tests
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 120
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # report_html_chromium.sh - report.html opens in headless Chromium with no JS error and draws its five
 # charts; a page with a broken plug-in section is caught (the check can fail). Needs chromium (else 77).
+# ctest: light - no timing-sensitive assertion (the page's DOM): may run beside other light tests
 set -u
 BUILD=${LOADCTL_BUILD:?}
 command -v chromium >/dev/null || { echo "chromium missing: skip"; exit 77; }

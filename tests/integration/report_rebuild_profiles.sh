@@ -4,6 +4,7 @@
 # the rebuilt summary.json has exactly the live findings, and the profile section is written again.
 # (2) A run killed with kill -9 half way (no summary.json): the rebuild writes findings (the same as
 # correlate_tool computes on the directory) and the profile section from the windows on disk.
+# ctest: light cost=50 - CPU for the shop, but asserts only equal findings and files, no timing: may run beside light tests
 set -euo pipefail
 : "${LOADCTL:?}" "${LOADCTL_SRC:?}" "${LOADCTL_BUILD:?}"
 command -v go >/dev/null || { echo "skip: no go toolchain for the demo shop"; exit 77; }

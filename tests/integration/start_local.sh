@@ -2,6 +2,7 @@
 # start_local.sh - `loadctl start` with 2 in-process workers over ipc:// against the testserver: the merged
 # totals in summary.json equal the server's own count; a scenario error exits 1 with file:line before any
 # load; unknown flags exit 1.
+# ctest: light - no timing-sensitive assertion (exact counts): may run beside other light tests
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 120
 

@@ -3,6 +3,7 @@
 # per-name table updates, setting users lower from the page shows in the next intervals (intervals.jsonl),
 # stop ends the run and the page shows the report's link; no script error. Screenshots go to
 # $WEB_SHOTS when set. Skips (77) without node/npm, chromium, or when npm cannot fetch playwright-core.
+# ctest: light - no timing-sensitive assertion (users and events read from run.json): may run beside other light tests
 source "$(dirname "$0")/dist_lib.bash"
 source "$(dirname "$0")/web/chromium.bash"
 need_chromium
