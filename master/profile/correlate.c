@@ -120,6 +120,8 @@ static int load(ctx *c) {
     int wait = strcmp(cw->type, "goroutine") == 0 || strcmp(cw->type, "wall") == 0;
     int set = is_cpu(cw->type) ? SET_CPU : wait ? SET_WAIT : -1;
     if (wait) c->wait_profile = cw->type;
+    for (int k = 0; k < SET_COUNT; k++) /* who calls whom: every sample of every profile of the run */
+      if (corrstack_add_calls(&c->set[k], p) < 0) return -ENOMEM;
     if (set < 0 || !p->nsample_types) continue;
     for (size_t i = 0; i < p->nsamples; i++) {
       corrstack *cs = &c->set[set];
@@ -231,6 +233,21 @@ static void test_words(const naming *n, double na, double nb, const char *a, con
     snprintf(out, len, "two-proportion z test p = %.2g", n->r.p_value);
 }
 
+/* With the other names' typical samples as the baseline (too few of the name's own), is frame fn the name's
+ * body rather than its tail? Its own typical samples, when there are >= MIN_BASELINE, hold fn about as
+ * much (>= share / MIN_RATIO) as its slow ones: every request of it runs there, the slow ones longer. */
+static int own_body(ctx *c, int set, const char *name, int64_t fn, double share) {
+  corrstack *cs = &c->set[set];
+  unsigned char *m = calloc(cs->n ? cs->n : 1, 1);
+  double *incl = calloc(cs->nnames ? cs->nnames : 1, sizeof *incl), tot = 0;
+  for (size_t i = 0; m && i < cs->n; i++) m[i] = c->cls[set][i] == CORRJOIN_TYPICAL && cs->s[i].name == name;
+  if (m && incl) tot = corrstack_inclusive(cs, m, incl);
+  int body = name && incl && tot >= CORRELATE_MIN_BASELINE && incl[fn] / tot * CORRELATE_MIN_RATIO >= share;
+  free(m);
+  free(incl);
+  return body;
+}
+
 static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsigned char *b) {
   corrstack *cs = &c->set[set];
   const unsigned char *cls = c->cls[set];
@@ -251,6 +268,10 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
   double nb = corrlat_requests(c->in->intervals, o.skip_chain ? NULL : name) - na;
   if (set == SET_CPU && name) o.na = na, o.nb = nb;
   if (contrast(c, set, name, a, b, &o, na, nb, &n) < 0) return;
+  if (o.skip_chain && own_body(c, set, name, n.r.fn, n.sa)) {
+    json_decref(n.r.path);
+    return;
+  }
   char ev[768], test[200];
   test_words(&n, na, nb, "slow", "typical", test, sizeof test);
   snprintf(ev, sizeof ev,
@@ -295,6 +316,16 @@ static void method_tail(ctx *c, int set) {
 
 /* ---------- endpoint: one request name vs the others ---------- */
 
+/* Does the name have samples of requests measured slow (exemplar ids)? Then what sets its tail apart is the
+ * tail method's to say (slow vs typical of the name); the other names' samples only show where its body
+ * differs from theirs. */
+static int slow_samples(const ctx *c, int set, const char *name) {
+  const corrstack *cs = &c->set[set];
+  for (size_t i = 0; i < cs->n; i++)
+    if (c->cls[set][i] == CORRJOIN_SLOW && cs->s[i].name == name) return 1;
+  return 0;
+}
+
 static void endpoint_one(ctx *c, int set, const char *name, unsigned char *a, unsigned char *b) {
   corrstack *cs = &c->set[set];
   corr_opts o = {.skip_chain = 1};
@@ -306,7 +337,7 @@ static void endpoint_one(ctx *c, int set, const char *name, unsigned char *a, un
   }
   corrlat_standing st = corrlat_stand(c->in->intervals, name);
   int how = corrlat_stands_out(&st, lt, sizeof lt);
-  if (!how) return;
+  if (!how || (how == CORRLAT_TAIL && slow_samples(c, set, name))) return;
   o.body = how == CORRLAT_BODY;
   double na = corrlat_requests(c->in->intervals, name), nb = corrlat_requests(c->in->intervals, NULL) - na;
   if (set == SET_CPU) o.na = na, o.nb = nb;

@@ -21,6 +21,7 @@ void corrstack_free(corrstack *cs) {
   free(cs->names);
   free(cs->plumbing);
   free(cs->s);
+  free(cs->calls);
   json_decref(cs->ids);
   memset(cs, 0, sizeof *cs);
 }
@@ -48,6 +49,55 @@ static int64_t intern(corrstack *cs, const char *name, const char *file) {
   if (!(cs->names[cs->nnames] = strdup(name))) return -ENOMEM;
   json_object_set_new(cs->ids, name, json_integer((json_int_t)cs->nnames));
   return (int64_t)cs->nnames++;
+}
+
+static int cmp_u64(const void *x, const void *y) {
+  uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+  return (a > b) - (a < b);
+}
+
+/* Sort the learned edges and drop repeats (they repeat in almost every sample). */
+static void calls_compact(corrstack *cs) {
+  size_t k = 0;
+  qsort(cs->calls, cs->ncalls, sizeof *cs->calls, cmp_u64);
+  for (size_t i = 0; i < cs->ncalls; i++)
+    if (!k || cs->calls[k - 1] != cs->calls[i]) cs->calls[k++] = cs->calls[i];
+  cs->ncalls = k;
+}
+
+/* Learn the edges of one stack of frame ids (leaf first); recursion is no caller. */
+static int learn(corrstack *cs, const uint32_t *st, size_t n) {
+  for (size_t k = 0; k + 1 < n; k++) {
+    if (st[k] == st[k + 1]) continue;
+    if (cs->ncalls == cs->capcalls) {
+      calls_compact(cs);
+      if (cs->ncalls * 2 >= cs->capcalls) { /* still half full after the repeats went */
+        size_t cap = cs->capcalls ? cs->capcalls * 2 : 4096;
+        uint64_t *c = realloc(cs->calls, cap * sizeof *c);
+        if (!c) return -ENOMEM;
+        cs->calls = c;
+        cs->capcalls = cap;
+      }
+    }
+    cs->calls[cs->ncalls++] = (uint64_t)st[k] << 32 | st[k + 1];
+  }
+  return 0;
+}
+
+int corrstack_add_calls(corrstack *cs, const pprof_profile *p) {
+  uint32_t st[PPROF_MAX_STACK];
+  for (size_t i = 0; i < p->nsamples; i++) {
+    const pprof_sample *s = &p->samples[i];
+    size_t n = s->nstack < PPROF_MAX_STACK ? s->nstack : PPROF_MAX_STACK;
+    for (size_t k = 0; k < n; k++) {
+      const pprof_function *f = &p->functions[s->stack[k]];
+      int64_t id = intern(cs, p->strings[f->name], f->filename ? p->strings[f->filename] : NULL);
+      if (id < 0) return (int)id;
+      st[k] = (uint32_t)id;
+    }
+    if (learn(cs, st, n) < 0) return -ENOMEM;
+  }
+  return 0;
 }
 
 int corrstack_add(corrstack *cs, const pprof_profile *p, const pprof_sample *s, size_t vi, size_t w) {
@@ -83,7 +133,7 @@ int corrstack_add(corrstack *cs, const pprof_profile *p, const pprof_sample *s, 
   c->value = (double)s->values[vi];
   c->window = w;
   cs->n++;
-  return 0;
+  return learn(cs, c->stack, c->nstack);
 }
 
 double corrstack_inclusive(const corrstack *cs, const unsigned char *mask, double *incl) {
@@ -185,7 +235,21 @@ const char *corrstack_function(const char *frame, char *buf, size_t len) {
   return buf;
 }
 
+/* Distinct callers of fn among the learned edges. */
+static size_t learned_callers(const corrstack *cs, int64_t fn) {
+  uint64_t *mine = malloc((cs->ncalls ? cs->ncalls : 1) * sizeof *mine);
+  size_t n = 0, k = 0;
+  if (!mine) return 0;
+  for (size_t i = 0; i < cs->ncalls; i++)
+    if ((int64_t)(cs->calls[i] >> 32) == fn) mine[n++] = cs->calls[i];
+  qsort(mine, n, sizeof *mine, cmp_u64);
+  for (size_t i = 0; i < n; i++) k += !i || mine[i] != mine[i - 1];
+  free(mine);
+  return k;
+}
+
 size_t corrstack_callers(const corrstack *cs, int64_t fn, const unsigned char *mask) {
+  if (!mask) return learned_callers(cs, fn);
   json_t *set = json_object();
   char key[24];
   for (size_t i = 0; i < cs->n; i++) {

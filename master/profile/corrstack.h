@@ -31,6 +31,8 @@ typedef struct corrstack {
   json_t *ids; /* name -> id */
   corr_sample *s;
   size_t n, cap;
+  uint64_t *calls; /* call edges (callee << 32 | caller) seen in the run, see corrstack_add_calls */
+  size_t ncalls, capcalls;
 } corrstack;
 
 /* What corrstack_contrast found. fn < 0: nothing passes the thresholds of correlate.h. */
@@ -63,6 +65,13 @@ void corrstack_free(corrstack *cs);
 
 /* Add sample s of p (value vi, window index w) with labels read by corrjoin. 0 or -ENOMEM. */
 int corrstack_add(corrstack *cs, const pprof_profile *p, const pprof_sample *s, size_t vi, size_t w);
+
+/* Learn the call edges of every sample of p (any profile type, whatever its value or labels: a CPU
+ * window's unlabelled samples, a wall-clock or allocation profile of the same run) without adding samples:
+ * corrstack_callers counts a frame's callers over the whole run, so a helper whose other callers are too
+ * fast to show up in the contrasted samples is still known as shared. corrstack_add learns its sample's
+ * edges too. 0 or -ENOMEM. */
+int corrstack_add_calls(corrstack *cs, const pprof_profile *p);
 
 /* Frame id of name, or -1. */
 int64_t corrstack_id(const corrstack *cs, const char *name);
@@ -106,7 +115,8 @@ int corrstack_is_closure(const char *name);
  * "main.rebuild.func2.1" -> "main.rebuild"), else frame itself. Written into buf; returns buf. */
 const char *corrstack_function(const char *frame, char *buf, size_t len);
 
-/* Distinct callers of frame fn over the samples with mask[i] set (mask NULL: all samples). */
+/* Distinct callers of frame fn over the samples with mask[i] set (mask NULL: every call edge learned from
+ * the run, corrstack_add and corrstack_add_calls). */
 size_t corrstack_callers(const corrstack *cs, int64_t fn, const unsigned char *mask);
 
 /* Hot path through fn over the samples with mask[i] set: from the outermost non-framework frame above fn down

@@ -155,6 +155,44 @@ out:
   return rc;
 }
 
+/* The span from s->from_ms to wall upto_ms on the command's clocks. */
+static perfsplit_span piece(const perfsplit_stream *s, int64_t upto_ms) {
+  int64_t wall_minus_mono = s->span.start_ms - s->span.mono_start_ms;
+  return (perfsplit_span){s->from_ms, upto_ms, s->from_ms - wall_minus_mono, upto_ms - wall_minus_mono};
+}
+
+int perfsplit_stream_cut(perfsplit_stream *s, const char *text, size_t len, int64_t bucket_ms, int final,
+                         perfsplit_window **out, size_t *n, size_t *used) {
+  events e = {0};
+  int rc = 0;
+  size_t cut = final ? len : 0;
+  int64_t upto = s->span.end_ms;
+  *out = NULL;
+  *n = *used = 0;
+  if (bucket_ms <= 0) return -EINVAL;
+  if (!final) {
+    if ((rc = scan(text, len, &e))) goto out;
+    double offset = clock_offset(&e, &s->span), newest = -INFINITY;
+    int known = offset == (double)(s->span.start_ms - s->span.mono_start_ms) || offset == 0;
+    for (size_t i = 0; i < e.n; i++)
+      if (!isnan(e.v[i].ms)) newest = fmax(newest, e.v[i].ms + offset);
+    if (!known || isinf(newest)) goto out;
+    upto = ((int64_t)floor(newest) / bucket_ms - 1) * bucket_ms;
+    if (upto <= s->from_ms) goto out;
+    size_t i = 0;
+    while (i < e.n && (isnan(e.v[i].ms) || e.v[i].ms + offset < (double)upto)) i++;
+    cut = i < e.n ? e.v[i].off : 0; /* the first event of the bucket still filling */
+  }
+  if (!cut || upto <= s->from_ms) goto out;
+  perfsplit_span sp = piece(s, upto);
+  if ((rc = perfsplit_split(text, cut, &sp, bucket_ms, out, n))) goto out;
+  *used = cut;
+  s->from_ms = upto;
+out:
+  free(e.v);
+  return rc;
+}
+
 void perfsplit_free(perfsplit_window *w, size_t n) {
   if (!w) return;
   for (size_t i = 0; i < n; i++) free(w[i].text);

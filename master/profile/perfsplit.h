@@ -40,6 +40,22 @@ typedef struct perfsplit_span {
 int perfsplit_split(const char *text, size_t len, const perfsplit_span *span, int64_t bucket_ms,
                     perfsplit_window **out, size_t *n);
 
+/* Streaming: a command that records for the whole run (`perf record -o - | perf script -i -`) is cut as its
+ * output comes, so the recording has no gaps. span is the command's (start, and end_ms/mono_end_ms = now,
+ * updated by the caller); from_ms is the wall time up to which windows were cut off already. */
+typedef struct perfsplit_stream {
+  perfsplit_span span;
+  int64_t from_ms;
+} perfsplit_stream;
+
+/* Cut windows off the front of text (the output so far): not final, the events before the bucket one bucket
+ * behind the newest sample (perf script prints in time order, a round at a time), and only while the sample
+ * times are CLOCK_MONOTONIC or wall time (an unknown clock is anchored once, at the end); final, all of it up
+ * to span.end_ms. *used: the bytes of text those windows hold (the caller drops them); s->from_ms moves on.
+ * *out and *n as perfsplit_split (nothing cut: *n = 0, *used = 0). 0, -EINVAL, -ENOMEM, -E2BIG. */
+int perfsplit_stream_cut(perfsplit_stream *s, const char *text, size_t len, int64_t bucket_ms, int final,
+                         perfsplit_window **out, size_t *n, size_t *used);
+
 /* The sample time of a perf script event header in ms (1 when found), 0 when the line has none. */
 int perfsplit_header_ms(const char *line, size_t len, double *ms);
 

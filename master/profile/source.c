@@ -390,20 +390,73 @@ static pid_t spawn(const collector *c, int *outfd) {
   return pid;
 }
 
-/* Read the child's stdout until EOF or stop; returns 1 if stopped. */
-static int drain(source_set *set, int fd, buf *b, int *too_big) {
+/* A command's output while it runs: perf script text is cut into windows as it comes (a command that
+ * records for the whole run, perfsplit.h), so that its buffer stays small and the windows appear live. */
+typedef struct stream {
+  collector *c;
+  perfsplit_stream ps;
+  buf *b;
+} stream;
+
+static int is_perf_text(const buf *b) {
+  return b->len > 2 && b->data[0] != 0x1f &&
+         (strstr((const char *)b->data, "\n\t") || strstr((const char *)b->data, "\n  "));
+}
+
+/* Save the windows perfsplit_stream_cut gives (final: all the rest); drop their text from the buffer. */
+static void stream_cut(stream *st, int final) {
+  perfsplit_window *w = NULL;
+  size_t n = 0, used = 0;
+  if (!is_perf_text(st->b)) return;
+  st->ps.span.end_ms = now_ms();
+  st->ps.span.mono_end_ms = clock_ns_to_ms(clock_mono_ns());
+  if (perfsplit_stream_cut(&st->ps, (const char *)st->b->data, st->b->len, SOURCE_PERF_SPLIT_MS, final, &w,
+                           &n, &used))
+    return;
+  for (size_t i = 0; i < n; i++) {
+    buf piece = {(unsigned char *)w[i].text, w[i].len, w[i].len + 1};
+    save_window(st->c, w[i].start_ms, w[i].end_ms, &piece, NULL);
+  }
+  perfsplit_free(w, n);
+  memmove(st->b->data, st->b->data + used, st->b->len - used);
+  st->b->len -= used;
+  if (st->b->cap) st->b->data[st->b->len] = '\0';
+}
+
+/* Read the child's stdout into st->b until EOF or stop, cutting perf text into windows about once a second
+ * (a command that records for the whole run has no gaps). Returns 1 if stopped. */
+static int drain(stream *st, int fd, int *too_big) {
   char chunk[65536];
+  int64_t next_cut = clock_mono_ns() + CLOCK_NS_PER_S;
   for (;;) {
     struct pollfd pfd = {fd, POLLIN, 0};
-    if (atomic_load(&set->stop)) return 1;
+    if (atomic_load(&st->c->set->stop)) return 1;
+    if (clock_mono_ns() >= next_cut) {
+      stream_cut(st, 0);
+      next_cut = clock_mono_ns() + CLOCK_NS_PER_S;
+    }
     int r = poll(&pfd, 1, 100);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) continue;
     ssize_t n = read(fd, chunk, sizeof chunk);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return 0;
-    if (buf_add(b, chunk, (size_t)n)) *too_big = 1;
+    if (buf_add(st->b, chunk, (size_t)n)) *too_big = 1;
   }
+}
+
+/* The buffer up to its last event header (perf script text; the event after it may be torn off by a kill). */
+static void drop_torn(buf *b) {
+  size_t i = b->len;
+  while (i > 1 && !(b->data[i - 2] == '\n' && b->data[i - 1] != ' ' && b->data[i - 1] != '\t')) i--;
+  b->len = i > 1 ? i - 1 : 0;
+  if (b->cap) b->data[b->len] = '\0';
+}
+
+/* The pause after a command that ran from start to end: a quick one runs once per window, not in a loop. */
+static int64_t pause_after(const collector *c, int64_t start, int64_t end) {
+  int64_t w = window_s(c) * CLOCK_MS_PER_S;
+  return end - start < w ? start + w - end : 0;
 }
 
 static int64_t command_window(collector *c) {
@@ -411,13 +464,14 @@ static int64_t command_window(collector *c) {
   int fd = -1, too_big = 0, wstatus = 0;
   char err[300];
   int64_t start = now_ms(), mono_start = clock_ns_to_ms(clock_mono_ns()), pause = 0;
+  stream st = {c, {{start, start, mono_start, mono_start}, start}, &b};
   pid_t pid = spawn(c, &fd);
   if (pid < 0) {
     snprintf(err, sizeof err, "cannot start /bin/sh: %s", strerror(errno));
     record(c, start, now_ms(), NULL, "error", err, 0, 0);
     return window_s(c) * CLOCK_MS_PER_S;
   }
-  int stopped = drain(c->set, fd, &b, &too_big);
+  int stopped = drain(&st, fd, &too_big);
   if (stopped) {
     kill(-pid, SIGTERM);
     struct timespec ts = {0, 200 * CLOCK_NS_PER_MS};
@@ -428,7 +482,11 @@ static int64_t command_window(collector *c) {
   waitpid(pid, &wstatus, 0);
   int64_t end = now_ms();
   perfsplit_span span = {start, end, mono_start, clock_ns_to_ms(clock_mono_ns())};
-  if (stopped) {
+  if (st.ps.from_ms > start) { /* windows were cut as they came: the rest of the recording */
+    if (stopped) drop_torn(&b);
+    stream_cut(&st, 1);
+    pause = stopped ? -1 : pause_after(c, start, end);
+  } else if (stopped) {
     record(c, start, end, NULL, "gap", "run ended before the command finished", 0, 0);
     pause = -1;
   } else if (too_big || !WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0 || b.len == 0) {
@@ -437,11 +495,8 @@ static int64_t command_window(collector *c) {
              c->idx);
     record(c, start, end, NULL, "error", err, b.len, 0);
     pause = window_s(c) * CLOCK_MS_PER_S;
-  } else if (!save_window(c, start, end, &b, &span)) {
-    pause = window_s(c) * CLOCK_MS_PER_S;
-  } else if (end - start < window_s(c) * CLOCK_MS_PER_S) {
-    pause =
-        start + window_s(c) * CLOCK_MS_PER_S - end; /* a quick command runs once per window, not in a loop */
+  } else {
+    pause = save_window(c, start, end, &b, &span) ? pause_after(c, start, end) : window_s(c) * CLOCK_MS_PER_S;
   }
   free(b.data);
   return pause;

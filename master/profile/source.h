@@ -18,7 +18,10 @@
  *               stdout is pprof (gzipped or not), folded stacks, or `perf script` text (folded by
  *               folded.c); stderr goes to profiles/command-<i>.stderr. `perf script` text is cut by
  *               each sample's time into SOURCE_PERF_SPLIT_MS windows on the wall clock (perfsplit.h),
- *               so one `perf record` of W s gives W windows however long `perf script` takes.
+ *               so one `perf record` of W s gives W windows however long `perf script` takes; it is cut
+ *               as it comes (about once a second), so a command that records for the whole run
+ *               (`perf record -o - | perf script -i -`) gives gapless windows live; at the stop what
+ *               it printed is kept, the event a kill tore off dropped.
  *   "file"    - url is a path read once at stop (a profile some other tool wrote during the run).
  * Files: profiles/<start_ms>-<end_ms>-<source>-<type>.pb.gz (or .folded for text), wall clock ms.
  * index.jsonl, one line per window, appended and flushed as it happens:

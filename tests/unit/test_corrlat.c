@@ -1,7 +1,8 @@
 /* test_corrlat.c - when a request name's latency stands out (corrlat: per interval as well as over the run;
  * tail against body), and the two contrasts that depend on it or on request counts, end to end through
  * correlate_findings: the per-request rates when the shares do not pass, and an endpoint slow in its body
- * named by what all of its samples run. Synthetic intervals and stacks with known answers. */
+ * named by what all of its samples run; a frame a name's typical requests run as much as its slow ones is its
+ * body, never its tail. Synthetic intervals and stacks with known answers. */
 #include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -117,6 +118,52 @@ START_TEST(rates_when_shares_fail) {
 }
 END_TEST
 
+/* Products: 10 slow requests (5 samples each) and 20 typical ones (1 each) all in store.product when body is
+ * set, else the typical ones in the handler only; 100 home requests elsewhere. Products' p99 stands out. */
+static json_t *body_or_tail(int body) {
+  pprof_profile *p = pprof_create("samples", "count");
+  json_t *slow = json_array(), *ex, *iv, *fs;
+  char tid[40];
+  for (int i = 0; i < 130; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    const char *name = i < 30 ? "GET /api/products/{id}" : "GET /api/home";
+    const char *fr = i < 10 || (i < 30 && body) ? "main;app.get_product;store.product"
+                     : i < 30                   ? "main;app.get_product"
+                                                : "main;app.home;app.render";
+    add(p, fr, i < 10 ? 5 : 1, name, tid);
+    if (i < 10) test_exemplar(slow, tid, 900.0);
+  }
+  ex = test_exemplars("GET /api/products/{id}", slow, json_array());
+  iv = json_pack("[{s:I,s:s,s:I,s:f},{s:I,s:s,s:I,s:f},{s:I,s:s,s:I,s:f}]", "t", (json_int_t)1000, "name",
+                 "GET /api/products/{id}", "count", (json_int_t)30, "p99_ms", 200.0, "t", (json_int_t)1000,
+                 "name", "GET /api/home", "count", (json_int_t)100, "p99_ms", 20.0, "t", (json_int_t)1000,
+                 "name", "(all)", "count", (json_int_t)130, "p99_ms", 200.0);
+  fs = test_findings("cpu", p, iv, ex);
+  json_decref(ex);
+  json_decref(iv);
+  pprof_free(p);
+  return fs;
+}
+
+/* The name's own typical samples are too few (20 < CORRELATE_MIN_SAMPLES) to be the tail's baseline, so the
+ * other names' are; a frame its own typical requests run as much as its slow ones is its body, not its
+ * tail: no tail finding, and no endpoint finding either (a name with slow exemplars has its tail explained
+ * by the tail method, not by how its code differs from other endpoints'). When its typical requests do not
+ * run the frame, the tail finding names it. */
+START_TEST(body_is_not_a_tail) {
+  json_t *fs = body_or_tail(1);
+  ck_assert_uint_eq(json_array_size(fs), 0);
+  json_decref(fs);
+  fs = body_or_tail(0);
+  ck_assert_uint_eq(json_array_size(fs), 1);
+  json_t *f = json_array_get(fs, 0);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "tail");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "store.product");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "request")), "GET /api/products/{id}");
+  json_decref(fs);
+}
+END_TEST
+
 /* Every report request is slow (p50 25x items'): render runs in all of its samples, 70 % of them in
  * newRecord below it; items is too fast to be sampled more than 4 times. Named: render, on the rates. */
 START_TEST(body_names_the_chain) {
@@ -148,6 +195,7 @@ int main(void) {
   tcase_add_test(tc, design_tail_body);
   tcase_add_test(tc, rates_when_shares_fail);
   tcase_add_test(tc, body_names_the_chain);
+  tcase_add_test(tc, body_is_not_a_tail);
   suite_add_tcase(s, tc);
   return check_run(s);
 }

@@ -135,12 +135,71 @@ START_TEST(helper_through_one_caller) {
 }
 END_TEST
 
+/* The helper's other caller never shows in the contrasted samples (price_cart is too fast for the CPU
+ * sampler): the samples alone know one caller, so digest itself is named; the run's other profiles (here a
+ * wall-clock one, learned with corrstack_add_calls) show price_cart calling it too, so it is a shared helper
+ * and the coupon rules that all of the slow requests' digest comes through are named instead. */
+START_TEST(helper_known_from_the_whole_run) {
+  pprof_profile *p = pprof_create("samples", "count"), *wall = pprof_create("wall", "count");
+  add(p, "main;shop.checkout;shop.apply_coupon;shop.digest", 97);
+  add(p, "main;shop.checkout;shop.apply_coupon", 3);
+  add(p, "main;shop.checkout", 300);
+  add(p, "main;shop.products", 400);
+  add(wall, "main;shop.checkout;shop.price_cart;shop.digest", 1);
+  add(wall, "main;shop.checkout", 40);
+  corrstack cs;
+  unsigned char *a, *b;
+  corr_contrast r;
+  corr_opts o = {.skip_chain = 1};
+  load(&cs, p, 2, &a, &b);
+  ck_assert_uint_eq(corrstack_callers(&cs, corrstack_id(&cs, "shop.digest"), NULL), 1);
+  ck_assert_int_eq(corrstack_contrast(&cs, a, b, &o, &r), 0);
+  ck_assert_str_eq(named(&cs, &r), "shop.digest");
+  json_decref(r.path);
+  ck_assert_int_eq(corrstack_add_calls(&cs, wall), 0);
+  ck_assert_int_eq(corrstack_add_calls(&cs, wall), 0); /* learning an edge twice counts it once */
+  ck_assert_uint_eq(cs.n, 4);                          /* no samples added */
+  ck_assert_uint_eq(corrstack_callers(&cs, corrstack_id(&cs, "shop.digest"), NULL), 2);
+  ck_assert_uint_eq(corrstack_callers(&cs, corrstack_id(&cs, "shop.digest"), a),
+                    1); /* masked: samples only */
+  ck_assert_int_eq(corrstack_contrast(&cs, a, b, &o, &r), 0);
+  ck_assert_str_eq(named(&cs, &r), "shop.apply_coupon");
+  json_decref(r.path);
+  corrstack_free(&cs);
+  free(a);
+  free(b);
+  pprof_free(p);
+  pprof_free(wall);
+}
+END_TEST
+
+/* Many samples' edges: the learned table keeps each edge once however often it repeats (compaction). */
+START_TEST(call_edges_compact) {
+  pprof_profile *p = pprof_create("samples", "count");
+  char frames[64];
+  for (int i = 0; i < 3000; i++) {
+    snprintf(frames, sizeof frames, "main;caller%d;helper;leaf%d", i % 7, i);
+    add(p, frames, 1);
+  }
+  corrstack cs;
+  corrstack_init(&cs);
+  for (int round = 0; round < 3; round++) ck_assert_int_eq(corrstack_add_calls(&cs, p), 0);
+  ck_assert_uint_eq(corrstack_callers(&cs, corrstack_id(&cs, "helper"), NULL), 7);
+  ck_assert_uint_eq(corrstack_callers(&cs, corrstack_id(&cs, "leaf2999"), NULL), 1);
+  ck_assert_uint_le(cs.capcalls, 16384); /* 3,014 distinct edges, 27,000 learned */
+  corrstack_free(&cs);
+  pprof_free(p);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("corrstack");
   TCase *tc = tcase_create("corrstack");
   tcase_add_test(tc, library_files);
   tcase_add_test(tc, library_frames_are_plumbing);
   tcase_add_test(tc, helper_through_one_caller);
+  tcase_add_test(tc, helper_known_from_the_whole_run);
+  tcase_add_test(tc, call_edges_compact);
   suite_add_tcase(s, tc);
   return check_run(s);
 }

@@ -123,10 +123,56 @@ START_TEST(untimed_and_errors) {
 }
 END_TEST
 
+/* Streaming: the output of a command still running is cut a whole bucket behind its newest sample, the rest
+ * is kept for later; the final cut takes all that is left. The windows are those of one split of the whole.
+ */
+START_TEST(stream_cuts_as_it_comes) {
+  static char text[65536];
+  text[0] = '\0';
+  size_t len = add_events(text, sizeof text, "hot", 16975.010, 0.1, 5); /* second 0 */
+  len = add_events(text, sizeof text, "cold", 16976.005, 0.1, 7);       /* second 1 */
+  len = add_events(text, sizeof text, "hot", 16977.500, 0.1, 3);        /* second 2, still filling */
+  perfsplit_stream st = {{1700000000000, 1700000002900, 16975000, 16977900}, 1700000000000};
+  perfsplit_window *w = NULL;
+  size_t n = 0, used = 0;
+  ck_assert_int_eq(perfsplit_stream_cut(&st, text, len, 1000, 0, &w, &n, &used), 0);
+  ck_assert_uint_eq(n, 1); /* second 0 only: second 1 is the bucket behind the newest, kept a while */
+  ck_assert_uint_eq(w[0].events, 5);
+  ck_assert_int_eq(w[0].start_ms, 1700000000000);
+  ck_assert_int_eq(w[0].end_ms, 1700000001000);
+  ck_assert_int_eq(st.from_ms, 1700000001000);
+  ck_assert_ptr_eq(strstr(text, "cold"), strstr(text + used, "cold")); /* cut at the event boundary */
+  ck_assert(strncmp(text + used, "burn ", 5) == 0);
+  perfsplit_free(w, n);
+  size_t off = used;
+  /* nothing new: nothing more to cut */
+  ck_assert_int_eq(perfsplit_stream_cut(&st, text + off, len - off, 1000, 0, &w, &n, &used), 0);
+  ck_assert_uint_eq(n, 0);
+  ck_assert_uint_eq(used, 0);
+  /* the end: the rest, up to the command's end */
+  st.span.end_ms = 1700000003500;
+  st.span.mono_end_ms = 16978500;
+  ck_assert_int_eq(perfsplit_stream_cut(&st, text + off, len - off, 1000, 1, &w, &n, &used), 0);
+  ck_assert_uint_eq(n, 2);
+  ck_assert_uint_eq(w[0].events, 7);
+  ck_assert_uint_eq(w[1].events, 3);
+  ck_assert_int_eq(w[1].end_ms, 1700000003000);
+  ck_assert_uint_eq(used, len - off);
+  perfsplit_free(w, n);
+  /* an unknown clock is not cut while streaming (its anchor is the first sample of the whole) */
+  text[0] = '\0';
+  len = add_events(text, sizeof text, "hot", 5.0, 0.5, 10);
+  perfsplit_stream un = {{1700000000000, 1700000009000, 16975000, 16984000}, 1700000000000};
+  ck_assert_int_eq(perfsplit_stream_cut(&un, text, len, 1000, 0, &w, &n, &used), 0);
+  ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
 int main(void) {
   Suite *s = suite_create("perfsplit");
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, three_seconds_three_windows);
+  tcase_add_test(tc, stream_cuts_as_it_comes);
   tcase_add_test(tc, aligned_and_clipped);
   tcase_add_test(tc, other_clocks);
   tcase_add_test(tc, untimed_and_errors);

@@ -1,13 +1,15 @@
 -- native_periodic: a thumbnail service in C (tests/targets/faults/README.md), profiled with perf as
--- docs/profiling.md shows for native services (DWARF call graphs: with frame pointers alone perf loses the
--- caller of a frameless leaf such as blend); its admin port tells its pid. Windows at loadctl's default.
+-- docs/profiling.md shows for native services: one `perf record` for the whole run, switching to a new
+-- file every second, each file run through `perf script` as it is done (no gaps; loadctl cuts the output
+-- into 1 s windows by sample time as it comes), DWARF call graphs (with frame pointers alone perf loses the
+-- caller of a frameless leaf such as blend); its admin port tells its pid.
 options = {
   name = "native_periodic",
   target = "http://127.0.0.1:8080",
   rate = 80, max_vus = 200, duration = "20s",
   profile = {
     { source = "command",
-      url = "F=$LOADCTL_PROFILES_DIR/perf.data; perf record -k CLOCK_MONOTONIC -F 99 --call-graph dwarf -p $(curl -fsS http://127.0.0.1:6060/debug/pid) -o $F -- sleep $LOADCTL_WINDOW_S >/dev/null 2>&1 && perf script --no-inline -i $F 2>/dev/null" },
+      url = "D=$LOADCTL_PROFILES_DIR/perf; mkdir -p $D; perf record -k CLOCK_MONOTONIC -F 99 --call-graph dwarf -p $(curl -fsS http://127.0.0.1:6060/debug/pid) --switch-output=1s -o $D/p.data >/dev/null 2>&1 & while sleep 0.5; do for f in $D/p.data.2*; do [ -f $f ] && perf script --no-inline -i $f 2>/dev/null; rm -f $f; done; done" },
   },
 }
 
