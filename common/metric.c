@@ -40,16 +40,20 @@ static metric_state *append(metric_state **arr, size_t *n, size_t *cap, const ch
 metric_state *metric_get(metric_state **arr, size_t *n, size_t *cap, const char *name, int kind,
                          int *kind_clash) {
   char cut[METRIC_NAME_MAX];
-  snprintf(cut, sizeof cut, "%s", name);
+  size_t len = strnlen(name, METRIC_NAME_MAX);
+  if (len == METRIC_NAME_MAX) { /* cut like the stored copy; a name that fits is compared as it is */
+    snprintf(cut, sizeof cut, "%s", name);
+    name = cut;
+  }
   if (kind_clash) *kind_clash = 0;
   for (size_t i = 0; i < *n; i++) {
-    if (strcmp((*arr)[i].name, cut)) continue;
+    if (strcmp((*arr)[i].name, name)) continue;
     if ((*arr)[i].kind == kind) return &(*arr)[i];
     if (kind_clash) *kind_clash = 1;
     return NULL;
   }
   if (*n >= METRIC_MAX || kind < METRIC_COUNTER || kind > METRIC_TREND) return NULL;
-  return append(arr, n, cap, cut, kind);
+  return append(arr, n, cap, name, kind);
 }
 
 static void extremes(metric_state *m, double lo, double hi) {

@@ -175,7 +175,16 @@ local function args_of(method, url, opts, api) -- __send's arguments for one req
   end
   return method, url, name, body, h, opts.timeout, opts.expect, opts.redirects, user, password, digest, tags
 end
-function http.request(method, url, opts) return setmetatable(C_send(args_of(method, url, opts)), resp_mt) end
+-- The response table from __send's values (worker/vu.c push_values), r[1..6] the timings: a copy of a
+-- constant table (its keys in place) whose values are then set, cheaper than a table built key by key.
+local function response(status, body, h, time, ok, err, msg, b, c, t, s, w, r)
+  local x = { status = 0, body = '', _h = '', time = 0, ok = false, 0, 0, 0, 0, 0, 0 }
+  x.status, x.body, x._h, x.time, x.ok = status, body, h, time, ok
+  x[1], x[2], x[3], x[4], x[5], x[6] = b, c, t, s, w, r
+  if err then x.error, x.error_message = err, msg end
+  return setmetatable(x, resp_mt)
+end
+function http.request(method, url, opts) return response(C_send(args_of(method, url, opts))) end
 -- k6's http.batch: a list of urls, {method, url, body, params} or {method =, url =, body =, params =}
 function http.batch(reqs)
   if type(reqs) ~= 'table' or #reqs == 0 then error('http.batch(): takes a non-empty list of requests', 2) end

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <http_parser.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,13 +93,10 @@ static int cookies_current(const h1req *q, const http_request *r) {
   return cookiejar_generation(r->jar) == q->jar_gen && (q->jar_until == INT64_MAX || wall_s() < q->jar_until);
 }
 
-/* A fresh traceparent, say, has the length of the last one: it is patched in. */
-int h1req_reuse(h1req *q, const http_request *r) {
+/* On 0, key and bytes may hold some of r's values already: the caller builds again. */
+int h1req_key_reuse(h1req_buf *key, const http_request *r, char *bytes, const size_t *voff) {
   int same, patch = 0;
-  if (!q->key_valid || q->key_nheaders != r->nheaders || q->key_body_len != r->body_len) return 0;
-  const char *p = q->key.data,
-             *end = p + q->key.len; /* after the check: no key yet is NULL (UBSan, fuzz_h1resp) */
-  if (!cookies_current(q, r)) return 0;
+  const char *p = key->data, *end = p + key->len; /* no key yet is NULL: the callers check key_valid first */
   if (!shape_eat(&p, end, r->method) || !shape_eat(&p, end, r->url)) return 0;
   const char *values = p;
   for (size_t i = 0; i < r->nheaders; i++) {
@@ -106,18 +104,25 @@ int h1req_reuse(h1req *q, const http_request *r) {
     if (!same && !h1req_value_ok(r->headers[i].value)) return 0; /* the full check then refuses it */
     patch |= !same;
   }
-  if (p != end || (r->body_len && memcmp(q->bytes.data + q->bytes.len - r->body_len, r->body, r->body_len)))
-    return 0;
+  if (p != end) return 0;
   for (size_t i = 0; patch && i < r->nheaders; i++) {
-    char *v = q->key.data + (values - q->key.data) + strlen(r->headers[i].name) + 1;
+    char *v = key->data + (values - key->data) + strlen(r->headers[i].name) + 1;
     size_t n = strlen(r->headers[i].value);
     if (memcmp(v, r->headers[i].value, n) != 0) {
       memcpy(v, r->headers[i].value, n);
-      memcpy(q->bytes.data + q->voff[i], r->headers[i].value, n);
+      if (voff[i] != SIZE_MAX) memcpy(bytes + voff[i], r->headers[i].value, n);
     }
     values = v + n + 1;
   }
   return 1;
+}
+
+/* A fresh traceparent, say, has the length of the last one: it is patched in. */
+int h1req_reuse(h1req *q, const http_request *r) {
+  if (!q->key_valid || q->key_nheaders != r->nheaders || q->key_body_len != r->body_len) return 0;
+  if (!cookies_current(q, r)) return 0;
+  if (r->body_len && memcmp(q->bytes.data + q->bytes.len - r->body_len, r->body, r->body_len)) return 0;
+  return h1req_key_reuse(&q->key, r, q->bytes.data, q->voff);
 }
 
 static int has_header(const http_request *r, const char *name) {
@@ -126,17 +131,15 @@ static int has_header(const http_request *r, const char *name) {
   return 0;
 }
 
-static int build_key(h1req *q, const http_request *r) {
+int h1req_key_build(h1req_buf *key, const http_request *r) {
   int rc = 0;
-  q->key.len = 0;
-  rc |= h1req_buf_add(&q->key, r->method, strlen(r->method) + 1);
-  rc |= h1req_buf_add(&q->key, r->url, strlen(r->url) + 1);
+  key->len = 0;
+  rc |= h1req_buf_add(key, r->method, strlen(r->method) + 1);
+  rc |= h1req_buf_add(key, r->url, strlen(r->url) + 1);
   for (size_t i = 0; i < r->nheaders; i++) {
-    rc |= h1req_buf_add(&q->key, r->headers[i].name, strlen(r->headers[i].name) + 1);
-    rc |= h1req_buf_add(&q->key, r->headers[i].value, strlen(r->headers[i].value) + 1);
+    rc |= h1req_buf_add(key, r->headers[i].name, strlen(r->headers[i].name) + 1);
+    rc |= h1req_buf_add(key, r->headers[i].value, strlen(r->headers[i].value) + 1);
   }
-  q->key_nheaders = r->nheaders;
-  q->key_body_len = r->body_len;
   return rc ? -ENOMEM : 0;
 }
 
@@ -195,7 +198,9 @@ int h1req_build(h1req *q, const http_request *r, const char *target, size_t targ
   }
   rc |= add_str(&q->bytes, "\r\n");
   if (r->body_len) rc |= h1req_buf_add(&q->bytes, r->body, r->body_len);
-  rc = rc ? -ENOMEM : build_key(q, r);
+  rc = rc ? -ENOMEM : h1req_key_build(&q->key, r);
+  q->key_nheaders = r->nheaders;
+  q->key_body_len = r->body_len;
   q->key_valid = rc == 0;
   return rc;
 }

@@ -47,6 +47,13 @@ int h1req_buf_add(h1req_buf *b, const void *data, size_t n);
 /* 1 when q's bytes fit r (same method, URL, header names and body; header values equal or of equal
  * length and free of CR/LF, which are then patched in place), else 0 and r needs h1req_build. */
 int h1req_reuse(h1req *q, const http_request *r);
+/* The shape h1req_key_reuse compares: method, URL, header names and values, each NUL-terminated, in key.
+ * 0 or -ENOMEM. (The h2 backend keeps its requests' shapes the same way.) */
+int h1req_key_build(h1req_buf *key, const http_request *r);
+/* key holds the shape of a request like r (same method, URL and header names; values of the same lengths):
+ * r's values that differ (checked like h1req_build checks them) are copied into key and into bytes at
+ * voff[i] (SIZE_MAX: header i is not in bytes), and 1 is returned; else 0 (r needs a full build). */
+int h1req_key_reuse(h1req_buf *key, const http_request *r, char *bytes, const size_t *voff);
 /* Build r's bytes; target is its path and query, hostport what goes into Host. 0 or -ENOMEM. */
 int h1req_build(h1req *q, const http_request *r, const char *target, size_t target_len, const char *hostport,
                 size_t hostport_len);

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,7 +65,8 @@ static int64_t wall_s(void) {
   return clock_ns_to_whole_s(clock_wall_ns());
 }
 
-/* The cookie header from r's jar for r's URL; remembers jar and URL for the response's Set-Cookie. */
+/* The cookie header from r's jar for r's URL; remembers jar and URL for the response's Set-Cookie, and
+ * the jar's state the header reflects. */
 static int add_cookies(h2req *q, const http_request *r) {
   const char *cookies;
   size_t len;
@@ -73,23 +75,35 @@ static int add_cookies(h2req *q, const http_request *r) {
   if (h1req_buf_add(&q->url, r->url, strlen(r->url) + 1)) return -ENOMEM;
   if (!r->jar) return 0;
   if (cookiejar_header(r->jar, r->url, wall_s(), &cookies, &len) < 0) return -ENOMEM;
+  q->jar_gen = cookiejar_generation(r->jar);
+  q->jar_until = cookiejar_next_expiry(r->jar);
   return len ? add(q, "cookie", 6, cookies, len) : 0;
+}
+
+/* The cookie header built is still what r's jar would send. */
+static int cookies_current(const h2req *q, const http_request *r) {
+  if (r->jar != q->jar) return 0;
+  if (!r->jar) return 1;
+  return cookiejar_generation(r->jar) == q->jar_gen && (q->jar_until == INT64_MAX || wall_s() < q->jar_until);
 }
 
 void h2req_set_cookie(h2req *q, const char *value, size_t len) {
   if (q->jar && q->url.len) cookiejar_set(q->jar, q->url.data, value, len, wall_s());
 }
 
-/* The request's own headers (roles from h2req_build), the defaults it lacks, and its cookies. */
+/* The request's own headers (roles from h2req_build; where each value went in voff), the defaults it
+ * lacks, and its cookies. */
 static int add_headers(h2req *q, const http_request *r, const unsigned char *roles) {
   int rc = 0, has_ua = 0, has_len = 0;
   for (size_t i = 0; i < r->nheaders && rc == 0; i++) {
     const http_header *hd = &r->headers[i];
+    size_t nl = strlen(hd->name);
     has_ua |= roles[i] == H_UA;
     has_len |= roles[i] == H_LEN;
-    if (roles[i] != H_DROP && roles[i] != H_HOST)
-      rc = add_f(q, hd->name, strlen(hd->name), hd->value, strlen(hd->value),
-                 roles[i] == H_TRACE ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE);
+    if (roles[i] == H_DROP || roles[i] == H_HOST) continue; /* Host's voff is :authority's (h2req_build) */
+    q->voff[i] = q->strs.len + nl;
+    rc = add_f(q, hd->name, nl, hd->value, strlen(hd->value),
+               roles[i] == H_TRACE ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE);
   }
   if (rc == 0 && !has_ua) rc = add_s(q, "user-agent", "loadctl/" LOADCTL_VERSION);
   int wants_len =
@@ -136,33 +150,68 @@ int h2req_parse_url(const char *url, h2req_url *u) {
   return 0;
 }
 
-int h2req_build(h2req *q, const http_request *r, const char *scheme, const char *authority, size_t alen,
-                const char *path, size_t plen) {
-  unsigned char roles[H2REQ_MAX_HEADERS];
-  const char *host = NULL;
-  q->strs.len = q->nnv = q->body.len = q->body_off = q->bytes_out = 0;
-  q->has_body = 0;
+/* The request body into q (a copy: the caller's goes when the request is submitted). 0 or -ENOMEM. */
+static int add_body(h2req *q, const http_request *r) {
+  q->body.len = q->body_off = 0;
+  q->has_body = r->body_len > 0;
+  return r->body_len && h1req_buf_add(&q->body, r->body, r->body_len) ? -ENOMEM : 0;
+}
+
+/* The headers of r checked, their roles into roles and each one's voff cleared; Host's value (or NULL)
+ * and index in *host and *host_i. 0, -EINVAL or -ENOMEM. */
+static int check_headers(h2req *q, const http_request *r, unsigned char *roles, const char **host,
+                         size_t *host_i) {
+  *host = NULL;
   if (!h1req_token_ok(r->method) || r->nheaders > H2REQ_MAX_HEADERS) return -EINVAL;
+  if (r->nheaders > q->voff_cap) {
+    size_t *v = realloc(q->voff, r->nheaders * sizeof *v);
+    if (!v) return -ENOMEM;
+    q->voff = v;
+    q->voff_cap = r->nheaders;
+  }
   for (size_t i = 0; i < r->nheaders; i++) {
     if (!h1req_token_ok(r->headers[i].name) || !h1req_value_ok(r->headers[i].value)) return -EINVAL;
     roles[i] = (unsigned char)role(r->headers[i].name);
-    if (roles[i] == H_HOST) host = r->headers[i].value;
+    q->voff[i] = SIZE_MAX;
+    if (roles[i] == H_HOST) *host = r->headers[i].value, *host_i = i;
   }
-  int rc = add_s(q, ":method", r->method) | add_s(q, ":scheme", scheme) |
-           (host ? add_s(q, ":authority", host) : add(q, ":authority", 10, authority, alen)) |
-           add(q, ":path", 5, plen ? path : "/", plen ? plen : 1);
+  return 0;
+}
+
+int h2req_build(h2req *q, const http_request *r, const char *scheme, const char *authority, size_t alen,
+                const char *path, size_t plen) {
+  unsigned char roles[H2REQ_MAX_HEADERS];
+  const char *host;
+  size_t host_i = 0;
+  q->strs.len = q->nnv = q->bytes_out = 0;
+  q->key_valid = 0;
+  int rc = check_headers(q, r, roles, &host, &host_i);
+  if (rc < 0) return rc;
+  rc = add_s(q, ":method", r->method) | add_s(q, ":scheme", scheme);
+  if (host) q->voff[host_i] = q->strs.len + 10; /* a Host value is :authority's */
+  rc |= (host ? add_s(q, ":authority", host) : add(q, ":authority", 10, authority, alen)) |
+        add(q, ":path", 5, plen ? path : "/", plen ? plen : 1);
   if (rc) return -ENOMEM;
   if ((rc = add_headers(q, r, roles)) < 0) return rc;
   for (size_t i = 0; i < q->nnv; i++) {
     q->nv[i].name = (uint8_t *)q->strs.data + (uintptr_t)q->nv[i].name;
     q->nv[i].value = (uint8_t *)q->strs.data + (uintptr_t)q->nv[i].value;
   }
-  if (r->body_len) {
-    if (h1req_buf_add(&q->body, r->body, r->body_len)) return -ENOMEM;
-    q->has_body = 1;
-    q->bytes_out += r->body_len;
-  }
+  if (add_body(q, r) < 0 || h1req_key_build(&q->key, r) < 0) return -ENOMEM;
+  q->bytes_out += r->body_len;
+  q->key_nheaders = r->nheaders;
+  q->key_body_len = r->body_len;
+  q->key_valid = 1;
   return 0;
+}
+
+int h2req_reuse(h2req *q, const http_request *r) {
+  if (!q->key_valid || q->key_nheaders != r->nheaders || q->key_body_len != r->body_len) return 0;
+  if (!cookies_current(q, r) || !h1req_key_reuse(&q->key, r, q->strs.data, q->voff)) {
+    q->key_valid = 0; /* a value may be patched in already */
+    return 0;
+  }
+  return add_body(q, r) == 0;
 }
 
 static ssize_t read_body(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t len, uint32_t *flags,
@@ -184,6 +233,8 @@ int32_t h2req_submit(h2req *q, nghttp2_session *ng, void *stream_ud) {
 }
 
 void h2req_free(h2req *q) {
+  free(q->key.data);
+  free(q->voff);
   free(q->url.data);
   free(q->strs.data);
   free(q->nv);

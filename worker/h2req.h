@@ -1,6 +1,8 @@
 /* h2req.h - one HTTP/2 request of the h2 backend as nghttp2 takes it: pseudo-headers, lower-cased
  * header names, connection-specific headers dropped, the VU's cookies, and the body behind a data
- * provider. Plain data embedded in each h2 conn (http_h2.c), which frees it with h2req_free. */
+ * provider. Built once per request shape (method, URL, header names, body length) and patched in place
+ * when only header values of the same lengths change (a new traceparent each request), like h1req.
+ * Plain data embedded in each h2 conn (http_h2.c), which frees it with h2req_free. */
 #ifndef LOADCTL_H2REQ_H
 #define LOADCTL_H2REQ_H
 
@@ -20,6 +22,13 @@ typedef struct h2req {
   size_t body_off;
   int has_body;
   size_t bytes_out; /* header and body bytes of the request (before HPACK) */
+  h1req_buf key;    /* the shape it was built from (h1req_key_build) */
+  size_t key_nheaders, key_body_len;
+  size_t *voff; /* where each request header's value sits in strs (SIZE_MAX: not sent), for patching */
+  size_t voff_cap;
+  int key_valid;
+  uint64_t jar_gen;  /* the jar's generation when the cookie header was built */
+  int64_t jar_until; /* and its earliest cookie expiry (s): the cookie header is right until then */
 } h2req;
 
 #define H2REQ_HOST_MAX 256    /* bytes of a host name, NUL included */
@@ -39,6 +48,10 @@ int h2req_parse_url(const char *url, h2req_url *u);
  * query, fragment removed). 0, -ENOMEM, or -EINVAL (a bad method, header name or value). */
 int h2req_build(h2req *q, const http_request *r, const char *scheme, const char *authority, size_t alen,
                 const char *path, size_t plen);
+/* 1 when q, as last built, fits r (same method, URL, header names and body length, the same cookies
+ * from r's jar; header values of the same lengths are patched in and the body copied), else 0 and r
+ * needs h2req_build. A reused request keeps the origin it was built for (the URL is the same). */
+int h2req_reuse(h2req *q, const http_request *r);
 /* Submit the built request on ng with stream_ud as its stream user data: the stream id, or a negative
  * nghttp2 error. */
 int32_t h2req_submit(h2req *q, nghttp2_session *ng, void *stream_ud);

@@ -301,7 +301,7 @@ static void on_resolved(uv_getaddrinfo_t *g, int status, struct addrinfo *ai) {
 
 static h2sess *session_new(h2origin *o, int slot) {
   h2sess *s = calloc(1, sizeof *s);
-  if (!s || nghttp2_session_client_new2(&s->ng, o->h->cbs, s, o->h->ngopt) != 0) {
+  if (!s || nghttp2_session_client_new3(&s->ng, o->h->cbs, s, o->h->ngopt, h2mem_nghttp2(o->h->mem)) != 0) {
     free(s);
     return NULL;
   }

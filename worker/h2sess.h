@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "worker/h2io.h"
+#include "worker/h2mem.h"
 #include "worker/h2req.h"
 #include "worker/http_h2.h"
 
@@ -85,6 +86,7 @@ struct http_h2 {
   int64_t conns_opened; /* connections (TCP, and TLS when https) established, ever */
   h1req_buf wbuf;
   h2io_bufs *bufs; /* the pipes' read buffers (128 KB), made by the first h2io_open */
+  h2mem *mem;      /* what the sessions' nghttp2 allocates in */
   void (*close_cb)(void *ud);
   void *close_ud;
 };

@@ -190,9 +190,11 @@ int http_h2_preconnect(http_h2 *h, const char *url) {
   return h2sess_preopen(o);
 }
 
-/* Resolve req's origin (the conn's last one when the URL starts the same) and build the request. */
+/* Resolve req's origin (the conn's last one when the URL starts the same) and build the request, or patch
+ * the last one when only header values changed (the same URL: the same origin). */
 static int prepare(http_h2_conn *c, const http_request *r) {
   h2req_url u;
+  if (c->o && h2req_reuse(&c->q, r)) return 0;
   int rc = h2req_parse_url(r->url, &u);
   if (rc < 0) return rc;
   h2origin *o = c->o;
@@ -248,6 +250,7 @@ static void conn_closed(uv_handle_t *handle) {
     void (*cb)(void *) = h->close_cb;
     void *cud = h->close_ud;
     free(h->bufs);
+    h2mem_free(h->mem);
     free(h);
     if (cb) cb(cud);
   }
@@ -297,8 +300,10 @@ int http_h2_create(uv_loop_t *loop, const http_h2_options *opt, http_h2 **out) {
   if (opt) h->opt = *opt;
   if (h->opt.connections <= 0) h->opt.connections = 1;
   h->finished_end = &h->finished;
-  if (nghttp2_session_callbacks_new(&h->cbs) != 0 || nghttp2_option_new(&h->ngopt) != 0) {
+  if (h2mem_create(&h->mem) < 0 || nghttp2_session_callbacks_new(&h->cbs) != 0 ||
+      nghttp2_option_new(&h->ngopt) != 0) {
     if (h->cbs) nghttp2_session_callbacks_del(h->cbs);
+    h2mem_free(h->mem);
     free(h);
     return -ENOMEM;
   }
@@ -322,6 +327,7 @@ static void flusher_closed(uv_handle_t *handle) {
   void (*cb)(void *) = h->close_cb;
   void *ud = h->close_ud;
   free(h->bufs);
+  h2mem_free(h->mem);
   free(h);
   if (cb) cb(ud);
 }

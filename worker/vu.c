@@ -186,40 +186,52 @@ static void record(vu *v, const http_response *res, int kind, int64_t done_ns) {
   }
 }
 
-/* r[1..6]: the timing breakdown in ms, which the prelude turns into r.timings when a script asks. */
-static void push_phases(lua_State *co, const http_response *res) {
+/* The values of a response as the prelude's response() takes them (RESP_VALUES of them): status, body,
+ * raw headers, time in ms from the http.* call, ok, for a failure error (the kind's name) and
+ * error_message (the text), else two nils, then the timing breakdown in ms (r[1..6], which the prelude
+ * turns into r.timings when a script asks). The prelude builds the table (docs/scenario-api.md) with one
+ * constructor, cheaper than setting its fields from C. */
+#define RESP_VALUES (7 + STATS_PHASE_COUNT)
+static void push_values(vu *v, const http_response *res, int kind, int64_t done_ns) {
+  lua_State *co = v->co;
   int64_t ns[STATS_PHASE_COUNT];
-  phases_ns(res, ns);
-  for (int i = 0; i < STATS_PHASE_COUNT; i++) {
-    lua_pushnumber(co, clock_ns_to_ms_frac(ns[i]));
-    lua_rawseti(co, -2, i + 1);
+  lua_checkstack(co, RESP_VALUES + 2); /* a suspended coroutine's stack may have fewer free slots */
+  lua_pushinteger(co, res->status);
+  lua_pushlstring(co, res->body ? res->body : "", res->body ? res->body_len : 0);
+  lua_pushlstring(co, res->headers_raw ? res->headers_raw : "", res->headers_raw ? res->headers_len : 0);
+  lua_pushnumber(co, clock_ns_to_ms_frac(done_ns - v->call_ns));
+  lua_pushboolean(co, kind == STATS_ERR_NONE);
+  if (kind == STATS_ERR_NONE) {
+    lua_pushnil(co);
+    lua_pushnil(co);
+  } else {
+    char msg[sizeof res->error_message];
+    lua_pushstring(co, stats_err_name(kind));
+    failure_text(res, kind, msg, sizeof msg);
+    lua_pushstring(co, msg);
   }
+  phases_ns(res, ns);
+  for (int i = 0; i < STATS_PHASE_COUNT; i++) lua_pushnumber(co, clock_ns_to_ms_frac(ns[i]));
 }
 
-/* The response table r (see docs/scenario-api.md): status, body, raw headers, time in ms from the
- * http.* call, ok, the timing breakdown, and for a failure error (the kind's name) and error_message
- * (the text). */
+/* The response table of http.batch's list: push_values' values as the prelude's response() sets them
+ * (the metatable is set by the prelude). */
 static void push_response(vu *v, const http_response *res, int kind, int64_t done_ns) {
+  static const char *const keys[] = {"status", "body", "_h", "time", "ok", "error", "error_message"};
   lua_State *co = v->co;
-  char msg[sizeof res->error_message];
-  lua_createtable(co, 6, 8);
-  push_phases(co, res);
-  lua_pushinteger(co, res->status);
-  lua_setfield(co, -2, "status");
-  lua_pushlstring(co, res->body ? res->body : "", res->body ? res->body_len : 0);
-  lua_setfield(co, -2, "body");
-  lua_pushlstring(co, res->headers_raw ? res->headers_raw : "", res->headers_raw ? res->headers_len : 0);
-  lua_setfield(co, -2, "_h");
-  lua_pushnumber(co, clock_ns_to_ms_frac(done_ns - v->call_ns));
-  lua_setfield(co, -2, "time");
-  lua_pushboolean(co, kind == STATS_ERR_NONE);
-  lua_setfield(co, -2, "ok");
-  if (kind == STATS_ERR_NONE) return;
-  lua_pushstring(co, stats_err_name(kind));
-  lua_setfield(co, -2, "error");
-  failure_text(res, kind, msg, sizeof msg);
-  lua_pushstring(co, msg);
-  lua_setfield(co, -2, "error_message");
+  int base = lua_gettop(co) + 1;
+  push_values(v, res, kind, done_ns);
+  lua_createtable(co, STATS_PHASE_COUNT, 7);
+  for (int i = 0; i < 7; i++) {
+    lua_pushvalue(co, base + i);
+    lua_setfield(co, -2, keys[i]);
+  }
+  for (int i = 0; i < STATS_PHASE_COUNT; i++) {
+    lua_pushvalue(co, base + 7 + i);
+    lua_rawseti(co, -2, i + 1);
+  }
+  lua_replace(co, base);
+  lua_settop(co, base);
 }
 
 static void on_response(http_conn *conn, const http_response *res, void *ud) {
@@ -228,22 +240,22 @@ static void on_response(http_conn *conn, const http_response *res, void *ud) {
   int kind = kind_of(v, res);
   (void)conn;
   record(v, res, kind, done_ns);
-  push_response(v, res, kind, done_ns);
-  v->nargs = 1;
+  push_values(v, res, kind, done_ns);
+  v->nargs = RESP_VALUES;
   resume(v);
 }
 
-/* A request that could not be sent: its failure recorded and its response pushed on v's coroutine. */
-static void send_failed(vu *v, int rc) {
-  http_response res = {.error = STATS_ERR_OTHER};
-  int64_t now = clock_mono_ns();
-  snprintf(res.error_message, sizeof res.error_message, "cannot send request: %s", strerror(-rc));
-  record(v, &res, STATS_ERR_OTHER, now);
-  push_response(v, &res, STATS_ERR_OTHER, now);
+/* A request that could not be sent: its failure recorded, into *res. */
+static void send_failed(vu *v, int rc, http_response *res) {
+  memset(res, 0, sizeof *res);
+  res->error = STATS_ERR_OTHER;
+  res->done_ns = clock_mono_ns();
+  snprintf(res->error_message, sizeof res->error_message, "cannot send request: %s", strerror(-rc));
+  record(v, res, STATS_ERR_OTHER, res->done_ns);
 }
 
 /* __send(method, url, name, body, headers, timeout_s, expect, redirects, auth_user, auth_password,
- * auth_digest, tags) -> response table (yields). */
+ * auth_digest, tags) -> the response's values (push_values; yields). */
 static int l_send(lua_State *L) {
   vu *v = current_vu(L);
   http_request req = {0};
@@ -252,8 +264,11 @@ static int l_send(lua_State *L) {
   vureq_prepare(L, v, 1, &req);
   rc = http_conn_send(v->conn, &req, on_response, v);
   if (rc != 0) {
-    send_failed(v, rc);
-    return 1;
+    http_response res;
+    send_failed(v, rc, &res);
+    lua_settop(L, 0);
+    push_values(v, &res, STATS_ERR_OTHER, res.done_ns);
+    return RESP_VALUES;
   }
   v->yields++;
   return lua_yield(L, 0);
@@ -329,8 +344,10 @@ static void batch_send(lua_State *L, vu *v, int i) {
     v->batch_pending++;
     return;
   }
+  http_response res;
+  send_failed(v, rc, &res);
   lua_rawgeti(L, LUA_REGISTRYINDEX, v->batch_ref);
-  send_failed(v, rc);
+  push_response(v, &res, STATS_ERR_OTHER, res.done_ns);
   lua_rawseti(L, -2, i);
 }
 

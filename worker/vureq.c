@@ -15,10 +15,12 @@
 static int collect_headers(lua_State *L, vu *v, int idx) {
   int n = 0;
   if (lua_istable(L, idx)) {
-    luaL_checkstack(L, VU_MAX_HEADERS + 4, "too many headers");
     lua_pushnil(L);
-    /* Each accepted value stays on the stack (below a copy of its key) so its string outlives the loop. */
-    while (n < VU_MAX_HEADERS && lua_next(L, idx)) {
+    /* Each accepted value stays on the stack (below a copy of its key) so its string outlives the loop. The
+     * stack grows by what it holds (a room for all VU_MAX_HEADERS at once was grown again after every GC,
+     * which shrinks a coroutine's stack). */
+    while (n < VU_MAX_HEADERS && (lua_checkstack(L, 3) || luaL_error(L, "too many headers")) &&
+           lua_next(L, idx)) {
       if (lua_type(L, -2) == LUA_TSTRING &&
           (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER)) {
         v->headers[n].name = lua_tostring(L, -2);

@@ -1,6 +1,8 @@
 /* test_h2req.c - the h2 backend's request as nghttp2 takes it: URL splitting (ports, IPv6, userinfo,
  * fragments), pseudo-headers first, names lower-cased, connection-specific headers dropped, Host as
- * :authority, default user-agent and content-length, traceparent never indexed, bad names refused. */
+ * :authority, default user-agent and content-length, traceparent never indexed, bad names refused; a
+ * request of the same shape patched in place (a new traceparent, Host), a changed one or new cookies built
+ * again. */
 #include <check.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -94,12 +96,85 @@ START_TEST(get_defaults_and_bad_input) {
 }
 END_TEST
 
+/* Build r for "https://h:8443/p" (what http_h2.c does when h2req_reuse says no). */
+static int build(h2req *q, const http_request *r) {
+  return h2req_build(q, r, "https", "h:8443", 6, "/p", 2);
+}
+
+START_TEST(reuse_patches_values) {
+  h2req q = {0};
+  http_header hs[] = {{"X-Bench", "1"}, {"traceparent", "00-aa-01"}, {"Host", "api.one"}};
+  http_request r = {.method = "POST",
+                    .url = "https://h:8443/p",
+                    .headers = hs,
+                    .nheaders = 3,
+                    .body = "abc",
+                    .body_len = 3};
+  ck_assert_int_eq(h2req_reuse(&q, &r), 0); /* nothing built yet */
+  ck_assert_int_eq(build(&q, &r), 0);
+  size_t nnv = q.nnv, bytes_out = q.bytes_out;
+  hs[1].value = "00-bb-01"; /* the same length: patched in */
+  hs[2].value = "api.two";
+  r.body = "xyz";
+  ck_assert_int_eq(h2req_reuse(&q, &r), 1);
+  ck_assert_uint_eq(q.nnv, nnv);
+  ck_assert_uint_eq(q.bytes_out, bytes_out);
+  ck_assert(nv_is(&q.nv[find(&q, "traceparent")], "traceparent", "00-bb-01"));
+  ck_assert(nv_is(&q.nv[2], ":authority", "api.two"));
+  ck_assert(nv_is(&q.nv[find(&q, "x-bench")], "x-bench", "1"));
+  ck_assert(q.has_body && q.body.len == 3 && !memcmp(q.body.data, "xyz", 3));
+  hs[1].value = "00-bbb-01"; /* another length, a bad value, another URL, body or name: built again */
+  ck_assert_int_eq(h2req_reuse(&q, &r), 0);
+  ck_assert_int_eq(h2req_reuse(&q, &r), 0); /* and still not, until built */
+  ck_assert_int_eq(build(&q, &r), 0);
+  hs[1].value = "00-b\r\n-01";
+  ck_assert_int_eq(h2req_reuse(&q, &r), 0);
+  hs[1].value = "00-bbb-01";
+  ck_assert_int_eq(build(&q, &r), 0);
+  r.url = "https://h:8443/q";
+  ck_assert_int_eq(h2req_reuse(&q, &r), 0);
+  r.url = "https://h:8443/p";
+  ck_assert_int_eq(build(&q, &r), 0);
+  r.body_len = 2;
+  ck_assert_int_eq(h2req_reuse(&q, &r), 0);
+  r.body_len = 3;
+  ck_assert_int_eq(build(&q, &r), 0);
+  hs[0].name = "X-Bunch";
+  ck_assert_int_eq(h2req_reuse(&q, &r), 0);
+  h2req_free(&q);
+}
+END_TEST
+
+START_TEST(reuse_follows_the_jar) {
+  h2req q = {0};
+  cookiejar *jar;
+  http_header hs[] = {{"traceparent", "00-aa-01"}};
+  http_request r = {.method = "GET", .url = "https://h:8443/p", .headers = hs, .nheaders = 1};
+  ck_assert_int_eq(cookiejar_create(&jar), 0);
+  r.jar = jar;
+  ck_assert_int_eq(build(&q, &r), 0);
+  ck_assert_int_lt(find(&q, "cookie"), 0);
+  ck_assert_int_eq(h2req_reuse(&q, &r), 1);
+  h2req_set_cookie(&q, "sid=1", 5); /* the response's Set-Cookie: the next request carries it */
+  ck_assert_int_eq(h2req_reuse(&q, &r), 0);
+  ck_assert_int_eq(build(&q, &r), 0);
+  ck_assert(nv_is(&q.nv[find(&q, "cookie")], "cookie", "sid=1"));
+  ck_assert_int_eq(h2req_reuse(&q, &r), 1);
+  r.jar = NULL; /* another jar */
+  ck_assert_int_eq(h2req_reuse(&q, &r), 0);
+  h2req_free(&q);
+  cookiejar_free(jar);
+}
+END_TEST
+
 static Suite *h2req_suite(void) {
   Suite *s = suite_create("h2req");
   TCase *tc = tcase_create("core");
   tcase_add_test(tc, url_parts);
   tcase_add_test(tc, headers_as_h2);
   tcase_add_test(tc, get_defaults_and_bad_input);
+  tcase_add_test(tc, reuse_patches_values);
+  tcase_add_test(tc, reuse_follows_the_jar);
   suite_add_tcase(s, tc);
   return s;
 }
