@@ -7,6 +7,8 @@
 #include <math.h>
 #include <pthread.h>
 #include <sodium.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -37,6 +39,7 @@
 struct hist {
   int64_t total;
   int32_t lo, hi; /* every non-zero slot lies in [lo, hi): merge, reset and scans touch only that */
+  int32_t dirty_lo, dirty_hi; /* slots whose pages earlier resets may have left resident (zeros) */
   int64_t counts[COUNTS_LEN];
 };
 
@@ -157,6 +160,7 @@ int hist_create(hist **out) {
   h = mmap(NULL, sizeof *h, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (h == MAP_FAILED) return -ENOMEM;
   h->lo = COUNTS_LEN;
+  h->dirty_lo = COUNTS_LEN;
   *out = h;
   return 0;
 }
@@ -236,19 +240,56 @@ void hist_add(hist *dst, const hist *src) {
   }
 }
 
-/* Spans of counts at least this long are zeroed by giving their whole pages back (MADV_DONTNEED on the
- * private mapping reads as zeros) instead of writing zeros into them: a memset keeps every page of the
- * span resident, so a pooled histogram that once held a wide span (fast requests and 2 s timeouts, a
- * coordinated-omission back-fill) stayed that big, and the pool's resident size crept up over a long run. */
-#define HIST_RELEASE_BYTES 4096
+/* A reset zeroes [lo, hi): whole pages inside it are given back (MADV_DONTNEED on the private mapping
+ * reads as zeros), the two partly used edge pages are zeroed by hand and stay resident, so a histogram
+ * reused for a similar span takes no page faults. But a pooled histogram reused for spans in other places
+ * kept every edge page it ever had (one more page each time its lowest or highest value moved): the pool's
+ * resident size crept up through a whole run (the soak's master). So each histogram remembers the slots
+ * its resident pages may cover ([dirty_lo, dirty_hi)); when those span more than HIST_KEEP_PAGES pages
+ * beyond the current span, every page of that range goes back, edge pages included (outside [lo, hi) they
+ * hold only zeros, and each histogram is its own page-aligned mapping: hist_create). The first page (the
+ * header and the lowest slots) always stays. A reset histogram thus keeps at most its last span's pages
+ * + HIST_KEEP_PAGES resident, and only the pages the span's edges touched. */
+#define HIST_KEEP_PAGES 2
+
+static uintptr_t page_size(void) {
+  long page = sysconf(_SC_PAGESIZE); /* read each time: a lazily set static is a race between threads */
+  return page > 0 ? (uintptr_t)page : 4096;
+}
+
+/* Pages (counted from the histogram's first) that slots [lo, hi) lie on. */
+static uintptr_t pages_of(const hist *h, int32_t lo, int32_t hi, uintptr_t page) {
+  uintptr_t base = (uintptr_t)h;
+  return ((uintptr_t)(h->counts + hi) - 1 - base) / page - ((uintptr_t)(h->counts + lo) - base) / page + 1;
+}
+
+/* Give back every page that slots [lo, hi) lie on but the first; 0, or -1 when madvise refused. */
+static int release_pages(hist *h, int32_t lo, int32_t hi, uintptr_t page) {
+  uintptr_t mask = page - 1, first = (uintptr_t)h + page;
+  uintptr_t a = (uintptr_t)(h->counts + lo) & ~mask, b = ((uintptr_t)(h->counts + hi) + mask) & ~mask;
+  if (a < first) a = first;
+  if (b > a && madvise((void *)a, (size_t)(b - a), MADV_DONTNEED) < 0) return -1;
+  if ((uintptr_t)(h->counts + h->lo) < a) { /* the part of [lo, hi) on the first page */
+    uintptr_t to = (uintptr_t)(h->counts + h->hi) < a ? (uintptr_t)(h->counts + h->hi) : a;
+    memset(h->counts + h->lo, 0, (size_t)(to - (uintptr_t)(h->counts + h->lo)));
+  }
+  return 0;
+}
 
 static void zero_counts(hist *h) {
-  long page = sysconf(_SC_PAGESIZE); /* read each time: a lazily set static is a race between threads */
+  uintptr_t page = page_size(), mask = page - 1;
+  int32_t dlo = h->dirty_lo < h->lo ? h->dirty_lo : h->lo, dhi = h->dirty_hi > h->hi ? h->dirty_hi : h->hi;
+  if (pages_of(h, dlo, dhi, page) > pages_of(h, h->lo, h->hi, page) + HIST_KEEP_PAGES &&
+      release_pages(h, dlo, dhi, page) == 0) {
+    h->dirty_lo = COUNTS_LEN;
+    h->dirty_hi = 0;
+    return;
+  }
+  h->dirty_lo = dlo;
+  h->dirty_hi = dhi;
   char *from = (char *)(h->counts + h->lo), *to = (char *)(h->counts + h->hi);
-  if (page <= 0) page = 4096;
-  char *a = (char *)(((uintptr_t)from + (uintptr_t)page - 1) & ~((uintptr_t)page - 1));
-  char *b = (char *)((uintptr_t)to & ~((uintptr_t)page - 1));
-  if (b - a >= HIST_RELEASE_BYTES && madvise(a, (size_t)(b - a), MADV_DONTNEED) == 0) {
+  char *a = (char *)(((uintptr_t)from + mask) & ~mask), *b = (char *)((uintptr_t)to & ~mask);
+  if (b - a >= (ptrdiff_t)page && madvise(a, (size_t)(b - a), MADV_DONTNEED) == 0) {
     memset(from, 0, (size_t)(a - from));
     memset(b, 0, (size_t)(to - b));
     return;

@@ -3,7 +3,8 @@
 # master paused 6 s, run directory's disk full for 3 s). Counts, intervals, descriptors and the rebuilt
 # report are checked as in the long soak. RSS: 3 minutes cannot resolve the 1 %/h goal of the long run
 # (bench/soak, default 30 min, gives that figure), so here the bound is 400 %/h, which still catches a
-# leak per request of ~50 bytes at the soak's 300 requests/s on a ~13 MB process.
+# leak per request of ~50 bytes at the soak's 300 requests/s on a ~13 MB process. The slope is fitted over
+# every 2 s sample after the 36 s warm-up and printed with its 95 % interval.
 # ctest: light cost=180 - little CPU and no timing-sensitive assertion: may run beside other light tests
 set -uo pipefail
 : "${LOADCTL_SRC:?}" "${LOADCTL_BUILD:?}"
