@@ -1,4 +1,5 @@
-/* checkrun.h - the end of every unit suite's main(): run the suite with check, exit with its verdict. */
+/* checkrun.h - the end of every unit suite's main(): run the suite with check, exit with its verdict; for a
+ * suite of plain tests, the whole main(). */
 #ifndef LOADCTL_TESTS_CHECKRUN_H
 #define LOADCTL_TESTS_CHECKRUN_H
 
@@ -19,6 +20,17 @@ static inline int check_run_mode(Suite *s, enum fork_status mode) {
 /* Run every test of s in check's default mode (the CK_FORK environment variable, else each test forked). */
 static inline int check_run(Suite *s) {
   return check_run_mode(s, CK_FORK_GETENV);
+}
+
+/* The n tests as one suite called name with one test case (timeout_s seconds each when above 0, else
+ * check's default), run with check_run: the whole main() of a suite that needs nothing more. */
+static inline int check_run_tests(const char *name, int timeout_s, const TTest *const *tests, size_t n) {
+  Suite *s = suite_create(name);
+  TCase *tc = tcase_create(name);
+  if (timeout_s > 0) tcase_set_timeout(tc, timeout_s);
+  for (size_t i = 0; i < n; i++) tcase_add_test(tc, tests[i]);
+  suite_add_tcase(s, tc);
+  return check_run(s);
 }
 
 #endif

@@ -145,13 +145,7 @@ START_TEST(out_of_order_within_grace) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("aggregate");
-  TCase *tc = tcase_create("merge");
-
-  tcase_add_test(tc, slot_rounding);
-  tcase_add_test(tc, exact_merge_three_workers);
-  tcase_add_test(tc, grace_then_late);
-  tcase_add_test(tc, out_of_order_within_grace);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {slot_rounding, exact_merge_three_workers, grace_then_late,
+                          out_of_order_within_grace};
+  return check_run_tests("aggregate", 0, tests, sizeof tests / sizeof tests[0]);
 }

@@ -111,19 +111,7 @@ START_TEST(wall_stamp) {
 }
 END_TEST
 
-static Suite *clock_suite(void) {
-  Suite *s = suite_create("clock");
-  TCase *tc = tcase_create("core");
-  tcase_add_test(tc, time_sources);
-  tcase_add_test(tc, durations);
-  tcase_add_test(tc, durations_rejected);
-  tcase_add_test(tc, fractions);
-  tcase_add_test(tc, format);
-  tcase_add_test(tc, wall_stamp);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
 int main(void) {
-  return check_run(clock_suite());
+  const TTest *tests[] = {time_sources, durations, durations_rejected, fractions, format, wall_stamp};
+  return check_run_tests("clock", 0, tests, sizeof tests / sizeof tests[0]);
 }

@@ -114,15 +114,7 @@ START_TEST(token_file) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("control");
-  TCase *tc = tcase_create("override");
-
-  tcase_add_test(tc, jump_in_hold);
-  tcase_add_test(tc, ramp_at_spawn_rate);
-  tcase_add_test(tc, ramp_cut_at_end_and_arrivals_kept);
-  tcase_add_test(tc, refusals);
-  tcase_add_test(tc, listen_loopback);
-  tcase_add_test(tc, token_file);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {jump_in_hold, ramp_at_spawn_rate, ramp_cut_at_end_and_arrivals_kept,
+                          refusals,     listen_loopback,    token_file};
+  return check_run_tests("control", 0, tests, sizeof tests / sizeof tests[0]);
 }

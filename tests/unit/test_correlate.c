@@ -609,22 +609,9 @@ START_TEST(lock_while_computing) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("correlate");
-  TCase *tc = tcase_create("correlate");
-
-  tcase_add_test(tc, tail_found);
-  tcase_add_test(tc, tail_negative);
-  tcase_add_test(tc, endpoint_found);
-  tcase_add_test(tc, window_found);
-  tcase_add_test(tc, mutex_found);
-  tcase_add_test(tc, run_dir);
-  tcase_add_test(tc, shop_fixtures);
-  tcase_add_test(tc, shared_helper);
-  tcase_add_test(tc, encoded_baggage);
-  tcase_add_test(tc, minority_windows);
-  tcase_add_test(tc, offcpu_wait);
-  tcase_add_test(tc, gc_assist_is_alloc);
-  tcase_add_test(tc, lock_while_computing);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {tail_found,          tail_negative,    endpoint_found, window_found,
+                          mutex_found,         run_dir,          shop_fixtures,  shared_helper,
+                          encoded_baggage,     minority_windows, offcpu_wait,    gc_assist_is_alloc,
+                          lock_while_computing};
+  return check_run_tests("correlate", 0, tests, sizeof tests / sizeof tests[0]);
 }

@@ -37,9 +37,6 @@ START_TEST(open_model_users_follow_latency) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("corrwin");
-  TCase *tc = tcase_create("corrwin");
-  tcase_add_test(tc, open_model_users_follow_latency);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {open_model_users_follow_latency};
+  return check_run_tests("corrwin", 0, tests, sizeof tests / sizeof tests[0]);
 }

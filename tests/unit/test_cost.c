@@ -90,11 +90,6 @@ START_TEST(cost_no_window) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("cost");
-  TCase *tc = tcase_create("cost");
-
-  tcase_add_test(tc, cost_exact);
-  tcase_add_test(tc, cost_no_window);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {cost_exact, cost_no_window};
+  return check_run_tests("cost", 0, tests, sizeof tests / sizeof tests[0]);
 }

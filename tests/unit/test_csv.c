@@ -55,15 +55,7 @@ START_TEST(write_error) {
 }
 END_TEST
 
-static Suite *csv_suite(void) {
-  Suite *s = suite_create("csv");
-  TCase *tc = tcase_create("core");
-  tcase_add_test(tc, fields_and_ms);
-  tcase_add_test(tc, write_error);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
 int main(void) {
-  return check_run(csv_suite());
+  const TTest *tests[] = {fields_and_ms, write_error};
+  return check_run_tests("csv", 0, tests, sizeof tests / sizeof tests[0]);
 }

@@ -93,14 +93,7 @@ START_TEST(slots_stay_dense) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("executor");
-  TCase *tc = tcase_create("maths");
-  tcase_add_test(tc, constant_rate_exact_count);
-  tcase_add_test(tc, ramp_arrivals_follow_integral);
-  tcase_add_test(tc, stages_of_rates);
-  tcase_add_test(tc, users_ramp_and_spawn_rate);
-  tcase_add_test(tc, thread_shares_are_exact);
-  tcase_add_test(tc, slots_stay_dense);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {constant_rate_exact_count, ramp_arrivals_follow_integral, stages_of_rates,
+                          users_ramp_and_spawn_rate, thread_shares_are_exact,       slots_stay_dense};
+  return check_run_tests("executor", 0, tests, sizeof tests / sizeof tests[0]);
 }

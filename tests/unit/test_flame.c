@@ -238,15 +238,6 @@ START_TEST(html_in_chromium) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("flame");
-  TCase *tc = tcase_create("flame");
-
-  tcase_set_timeout(tc, 90);
-  tcase_add_test(tc, tree_numbers);
-  tcase_add_test(tc, diff_tree);
-  tcase_add_test(tc, speedscope_structure);
-  tcase_add_test(tc, file_exports);
-  tcase_add_test(tc, html_in_chromium);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {tree_numbers, diff_tree, speedscope_structure, file_exports, html_in_chromium};
+  return check_run_tests("flame", 90, tests, sizeof tests / sizeof tests[0]);
 }

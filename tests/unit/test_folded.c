@@ -140,14 +140,6 @@ START_TEST(perf_script_fixture) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("folded");
-  TCase *tc = tcase_create("folded");
-
-  tcase_add_test(tc, parse_basic);
-  tcase_add_test(tc, parse_errors);
-  tcase_add_test(tc, write_round_trip);
-  tcase_add_test(tc, perf_script_fold);
-  tcase_add_test(tc, perf_script_fixture);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {parse_basic, parse_errors, write_round_trip, perf_script_fold, perf_script_fixture};
+  return check_run_tests("folded", 0, tests, sizeof tests / sizeof tests[0]);
 }

@@ -61,9 +61,6 @@ START_TEST(torn_and_bad_lines_skipped) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("jsonlines");
-  TCase *tc = tcase_create("reader");
-  tcase_add_test(tc, torn_and_bad_lines_skipped);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {torn_and_bad_lines_skipped};
+  return check_run_tests("jsonlines", 0, tests, sizeof tests / sizeof tests[0]);
 }

@@ -67,11 +67,6 @@ START_TEST(too_few_windows) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("leak");
-  TCase *tc = tcase_create("leak");
-
-  tcase_add_test(tc, leak_named);
-  tcase_add_test(tc, too_few_windows);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {leak_named, too_few_windows};
+  return check_run_tests("leak", 0, tests, sizeof tests / sizeof tests[0]);
 }

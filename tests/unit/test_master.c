@@ -302,12 +302,6 @@ START_TEST(lost_worker_share_moves) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("master");
-  TCase *tc = tcase_create("protocol");
-
-  tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, three_workers_exact);
-  tcase_add_test(tc, lost_worker_share_moves);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {three_workers_exact, lost_worker_share_moves};
+  return check_run_tests("master", 60, tests, sizeof tests / sizeof tests[0]);
 }

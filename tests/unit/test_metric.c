@@ -84,12 +84,6 @@ START_TEST(json_round_trip) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("metric");
-  TCase *tc = tcase_create("metric");
-
-  tcase_add_test(tc, trend_merge_exact);
-  tcase_add_test(tc, counter_rate_gauge);
-  tcase_add_test(tc, json_round_trip);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {trend_merge_exact, counter_rate_gauge, json_round_trip};
+  return check_run_tests("metric", 0, tests, sizeof tests / sizeof tests[0]);
 }

@@ -104,10 +104,6 @@ START_TEST(bad_listen) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("metrics");
-  TCase *tc = tcase_create("core");
-  tcase_add_test(tc, scrape_exposition);
-  tcase_add_test(tc, bad_listen);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {scrape_exposition, bad_listen};
+  return check_run_tests("metrics", 0, tests, sizeof tests / sizeof tests[0]);
 }

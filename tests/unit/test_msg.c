@@ -536,24 +536,11 @@ START_TEST(oversize_scenario) {
 }
 END_TEST
 
-static Suite *msg_suite(void) {
-  Suite *s = suite_create("msg");
-  TCase *tc = tcase_create("core");
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, round_trip_simple_types);
-  tcase_add_test(tc, round_trip_hello_start_heartbeat_error);
-  tcase_add_test(tc, round_trip_assign);
-  tcase_add_test(tc, round_trip_stats);
-  tcase_add_test(tc, encode_rejects);
-  tcase_add_test(tc, truncated_stats_every_byte);
-  tcase_add_test(tc, malformed_crafted);
-  tcase_add_test(tc, malformed_stats_fields);
-  tcase_add_test(tc, malformed_raw_bytes);
-  tcase_add_test(tc, oversize_scenario);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
 int main(void) {
-  return check_run(msg_suite());
+  const TTest *tests[] = {round_trip_simple_types, round_trip_hello_start_heartbeat_error,
+                          round_trip_assign,       round_trip_stats,
+                          encode_rejects,          truncated_stats_every_byte,
+                          malformed_crafted,       malformed_stats_fields,
+                          malformed_raw_bytes,     oversize_scenario};
+  return check_run_tests("msg", 120, tests, sizeof tests / sizeof tests[0]);
 }

@@ -141,11 +141,6 @@ START_TEST(first_failure_wins) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("msgfield");
-  TCase *tc = tcase_create("core");
-  tcase_add_test(tc, good_reads);
-  tcase_add_test(tc, bad_reads_name_the_field);
-  tcase_add_test(tc, first_failure_wins);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {good_reads, bad_reads_name_the_field, first_failure_wins};
+  return check_run_tests("msgfield", 0, tests, sizeof tests / sizeof tests[0]);
 }

@@ -74,11 +74,6 @@ START_TEST(nesting_depth) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("msgguard");
-  TCase *tc = tcase_create("core");
-  tcase_add_test(tc, whole_object_gives_its_size);
-  tcase_add_test(tc, hostile_counts_and_lengths);
-  tcase_add_test(tc, nesting_depth);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {whole_object_gives_its_size, hostile_counts_and_lengths, nesting_depth};
+  return check_run_tests("msgguard", 0, tests, sizeof tests / sizeof tests[0]);
 }

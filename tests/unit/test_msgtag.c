@@ -185,14 +185,6 @@ START_TEST(json_round_trip) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("msgtag");
-  TCase *tc = tcase_create("msgtag");
-
-  tcase_add_test(tc, merge_exact);
-  tcase_add_test(tc, merge_past_cap);
-  tcase_add_test(tc, wire_round_trip);
-  tcase_add_test(tc, hostile);
-  tcase_add_test(tc, json_round_trip);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {merge_exact, merge_past_cap, wire_round_trip, hostile, json_round_trip};
+  return check_run_tests("msgtag", 0, tests, sizeof tests / sizeof tests[0]);
 }

@@ -100,10 +100,6 @@ START_TEST(periodic_ticks_then_stops) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("nstimer");
-  TCase *tc = tcase_create("clock");
-  tcase_add_test(tc, one_shots_at_sub_ms_times);
-  tcase_add_test(tc, periodic_ticks_then_stops);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {one_shots_at_sub_ms_times, periodic_ticks_then_stops};
+  return check_run_tests("nstimer", 0, tests, sizeof tests / sizeof tests[0]);
 }

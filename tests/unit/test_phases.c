@@ -209,12 +209,6 @@ START_TEST(hostile_fields) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("phases");
-  TCase *tc = tcase_create("core");
-  tcase_set_timeout(tc, 30);
-  tcase_add_test(tc, exact_round_trip_and_merge);
-  tcase_add_test(tc, bytes_per_interval);
-  tcase_add_test(tc, hostile_fields);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {exact_round_trip_and_merge, bytes_per_interval, hostile_fields};
+  return check_run_tests("phases", 30, tests, sizeof tests / sizeof tests[0]);
 }

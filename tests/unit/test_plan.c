@@ -159,19 +159,9 @@ START_TEST(share_open_model) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("plan");
-  TCase *tc = tcase_create("split");
-
-  tcase_add_test(tc, users_7_over_5);
-  tcase_add_test(tc, rate_1000_over_3);
-  tcase_add_test(tc, weighted_by_threads);
-  tcase_add_test(tc, zero_weight_gets_nothing);
-  tcase_add_test(tc, fewer_units_than_workers);
-  tcase_add_test(tc, exact_totals_random);
-  tcase_add_test(tc, bad_input);
-  tcase_add_test(tc, share_scales_stages);
-  tcase_add_test(tc, share_open_model);
-  tcase_add_test(tc, vu_bases_dense);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {
+      users_7_over_5,           rate_1000_over_3,    weighted_by_threads, zero_weight_gets_nothing,
+      fewer_units_than_workers, exact_totals_random, bad_input,           share_scales_stages,
+      share_open_model,         vu_bases_dense};
+  return check_run_tests("plan", 0, tests, sizeof tests / sizeof tests[0]);
 }

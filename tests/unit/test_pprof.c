@@ -499,23 +499,10 @@ START_TEST(bitflip_plain_corpus) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("pprof");
-  TCase *tc = tcase_create("pprof");
-
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, decode_go_cpu);
-  tcase_add_test(tc, decode_go_mutex);
-  tcase_add_test(tc, function_totals);
-  tcase_add_test(tc, round_trip);
-  tcase_add_test(tc, merge_filter_diff);
-  tcase_add_test(tc, build_and_aggregate);
-  tcase_add_test(tc, malicious_messages);
-  tcase_add_test(tc, gzip_bomb_bounded);
-  tcase_add_test(tc, no_sample_types_empty_sample);
-  tcase_add_test(tc, frame_bomb_bounded);
-  tcase_add_test(tc, truncation_corpus);
-  tcase_add_test(tc, bitflip_corpus);
-  tcase_add_test(tc, bitflip_plain_corpus);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {decode_go_cpu,       decode_go_mutex,   function_totals,
+                          round_trip,          merge_filter_diff, build_and_aggregate,
+                          malicious_messages,  gzip_bomb_bounded, no_sample_types_empty_sample,
+                          frame_bomb_bounded,  truncation_corpus, bitflip_corpus,
+                          bitflip_plain_corpus};
+  return check_run_tests("pprof", 120, tests, sizeof tests / sizeof tests[0]);
 }

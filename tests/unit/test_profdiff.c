@@ -110,12 +110,6 @@ START_TEST(unlabelled_all_samples) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("profdiff");
-  TCase *tc = tcase_create("profdiff");
-
-  tcase_add_test(tc, regression_named);
-  tcase_add_test(tc, small_change_or_no_profile);
-  tcase_add_test(tc, unlabelled_all_samples);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {regression_named, small_change_or_no_profile, unlabelled_all_samples};
+  return check_run_tests("profdiff", 0, tests, sizeof tests / sizeof tests[0]);
 }

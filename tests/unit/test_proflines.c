@@ -97,10 +97,6 @@ START_TEST(no_line_numbers) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("proflines");
-  TCase *tc = tcase_create("proflines");
-  tcase_add_test(tc, go_cpu_lines);
-  tcase_add_test(tc, no_line_numbers);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {go_cpu_lines, no_line_numbers};
+  return check_run_tests("proflines", 0, tests, sizeof tests / sizeof tests[0]);
 }

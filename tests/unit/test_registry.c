@@ -110,12 +110,6 @@ START_TEST(cpu_saturation_streak) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("registry");
-  TCase *tc = tcase_create("workers");
-
-  tcase_add_test(tc, join_missing_rejoin);
-  tcase_add_test(tc, clock_offset_min_rtt);
-  tcase_add_test(tc, cpu_saturation_streak);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {join_missing_rejoin, clock_offset_min_rtt, cpu_saturation_streak};
+  return check_run_tests("registry", 0, tests, sizeof tests / sizeof tests[0]);
 }

@@ -306,23 +306,9 @@ START_TEST(merge_folds_into_other) {
 }
 END_TEST
 
-static Suite *stats_suite(void) {
-  Suite *s = suite_create("stats");
-  TCase *tc = tcase_create("core");
-  tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, err_names);
-  tcase_add_test(tc, err_kinds_match_docs);
-  tcase_add_test(tc, entries_and_names);
-  tcase_add_test(tc, name_cap_and_other);
-  tcase_add_test(tc, record_and_fail);
-  tcase_add_test(tc, exemplars);
-  tcase_add_test(tc, reset_keeps_names);
-  tcase_add_test(tc, merge_exact);
-  tcase_add_test(tc, merge_folds_into_other);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
 int main(void) {
-  return check_run(stats_suite());
+  const TTest *tests[] = {err_names,          err_kinds_match_docs, entries_and_names,
+                          name_cap_and_other, record_and_fail,      exemplars,
+                          reset_keeps_names,  merge_exact,          merge_folds_into_other};
+  return check_run_tests("stats", 60, tests, sizeof tests / sizeof tests[0]);
 }

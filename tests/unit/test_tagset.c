@@ -73,13 +73,6 @@ START_TEST(json_round_trip) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("tagset");
-  TCase *tc = tcase_create("tagset");
-
-  tcase_add_test(tc, rules);
-  tcase_add_test(tc, put_keeps_order);
-  tcase_add_test(tc, contains);
-  tcase_add_test(tc, json_round_trip);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {rules, put_keeps_order, contains, json_round_trip};
+  return check_run_tests("tagset", 0, tests, sizeof tests / sizeof tests[0]);
 }

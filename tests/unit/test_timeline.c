@@ -146,10 +146,6 @@ START_TEST(snapshots_and_non_go) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("timeline");
-  TCase *tc = tcase_create("timeline");
-  tcase_add_test(tc, heap_growth_and_gc);
-  tcase_add_test(tc, snapshots_and_non_go);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {heap_growth_and_gc, snapshots_and_non_go};
+  return check_run_tests("timeline", 0, tests, sizeof tests / sizeof tests[0]);
 }

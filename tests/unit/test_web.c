@@ -98,12 +98,6 @@ START_TEST(limit_then_bad_byte) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("web");
-  TCase *tc = tcase_create("probe");
-  tcase_add_test(tc, served);
-  tcase_add_test(tc, refused);
-  tcase_add_test(tc, nul_in_header);
-  tcase_add_test(tc, limit_then_bad_byte);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  const TTest *tests[] = {served, refused, nul_in_header, limit_then_bad_byte};
+  return check_run_tests("web", 0, tests, sizeof tests / sizeof tests[0]);
 }
