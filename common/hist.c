@@ -189,11 +189,14 @@ void hist_record(hist *h, int64_t value_us) {
   touch(h, i);
 }
 
-void hist_record_n(hist *h, int64_t value_us, int64_t count) {
-  int32_t i = index_of(clamp(value_us));
+static inline void add_at(hist *h, int32_t i, int64_t count) {
   h->counts[i] += count;
   h->total += count;
   touch(h, i);
+}
+
+void hist_record_n(hist *h, int64_t value_us, int64_t count) {
+  add_at(h, index_of(clamp(value_us)), count);
 }
 
 /* Back-fill value - k*interval for k = 1..kmax slot by slot, so a huge value over a tiny interval
@@ -540,9 +543,13 @@ static int layout_from(int64_t lowest, int64_t highest, uint32_t sigfigs, layout
   return 0;
 }
 
-/* Add the counts payload, laid out as described by l, into h (re-bucketed through hist_record_n). */
+/* Add the counts payload, laid out as described by l, into h: slot to slot in this file's layout, any other
+ * slot re-bucketed through hist_record_n by its lowest value. */
 static int decode_counts(hist *h, const layout *l, const uint8_t *p, size_t len) {
   int64_t index = 0;
+  /* In this file's layout (every worker's histograms) slot i is slot i up to the slot of the highest value */
+  int64_t same =
+      l->half_mag == SUB_BUCKET_HALF_MAG && l->unit_mag == UNIT_MAG ? index_of(HIST_HIGHEST_US) + 1 : 0;
 
   while (len > 0) {
     int64_t count;
@@ -556,7 +563,9 @@ static int decode_counts(hist *h, const layout *l, const uint8_t *p, size_t len)
     }
     if (index >= l->counts_len) return -EPROTO;
     if (count > INT64_MAX - h->total) return -EPROTO;
-    if (count) {
+    if (count && index < same) {
+      add_at(h, (int32_t)index, count);
+    } else if (count) {
       int64_t lowest, width;
       slot_range((int32_t)index, l->half_mag, l->unit_mag, &lowest, &width);
       hist_record_n(h, lowest, count);

@@ -391,6 +391,29 @@ START_TEST(decode_raw_header) {
 }
 END_TEST
 
+/* This file's layout with a higher highest (2^33): slots above HIST_HIGHEST_US's fold into its slot, also on
+ * the slot-to-slot path that decodes every worker's histograms. */
+START_TEST(decode_above_highest) {
+  uint8_t raw[48] = {0x1c, 0x84, 0x93, 0x13, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 3};
+  hist *back = NULL, *top;
+  raw[23] = 1;                                    /* lowest 1 */
+  raw[27] = 2;                                    /* highest 2^33 */
+  raw[32] = 0x3f, raw[33] = 0xf0;                 /* 1.0 */
+  raw[40] = 2 * 3;                                /* count 3 at slot 0 */
+  raw[41] = 0x85, raw[42] = 0xec, raw[43] = 0x02; /* zigzag -23299: zeros up to slot 23300 (> 3.6e9) */
+  raw[44] = 2 * 7;                                /* count 7 there */
+  ck_assert_int_eq(hist_decode(raw, 45, &back), 0);
+  ck_assert_int_eq(hist_create(&top), 0);
+  hist_record(top, HIST_HIGHEST_US);
+  ck_assert_int_eq(hist_count(back), 10);
+  ck_assert_int_eq(hist_max(back), hist_max(top));
+  ck_assert_int_eq(hist_value_at_percentile(back, 30), 0);
+  ck_assert_int_eq(hist_value_at_percentile(back, 31), hist_max(top));
+  hist_destroy(back);
+  hist_destroy(top);
+}
+END_TEST
+
 /* Read fixtures/NAME, record its values, decode its base64 and compare with its percentiles. */
 static void check_fixture(const char *name) {
   char path[1024], line[8192];
@@ -522,6 +545,7 @@ static Suite *hist_suite(void) {
   tcase_add_test(tc, corrected_backfill);
   tcase_add_test(tc, decode_hostile);
   tcase_add_test(tc, decode_raw_header);
+  tcase_add_test(tc, decode_above_highest);
   tcase_add_test(tc, hdrjs_basic);
   tcase_add_test(tc, hdrjs_autoresize);
   tcase_add_test(tc, hdrjs_coarse);
