@@ -33,4 +33,12 @@ static inline int check_run_tests(const char *name, int timeout_s, const TTest *
   return check_run(s);
 }
 
+/* The whole main() of a suite of plain tests: CHECK_MAIN("cost", 0, cost_exact, cost_no_window) runs the
+ * tests named after the timeout (check_run_tests). */
+#define CHECK_MAIN(name, timeout_s, ...)                                               \
+  int main(void) {                                                                     \
+    const TTest *tests_[] = {__VA_ARGS__};                                             \
+    return check_run_tests(name, timeout_s, tests_, sizeof tests_ / sizeof tests_[0]); \
+  }
+
 #endif

@@ -144,8 +144,5 @@ START_TEST(out_of_order_within_grace) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {slot_rounding, exact_merge_three_workers, grace_then_late,
-                          out_of_order_within_grace};
-  return check_run_tests("aggregate", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("aggregate", 0, slot_rounding, exact_merge_three_workers, grace_then_late,
+           out_of_order_within_grace)

@@ -111,7 +111,4 @@ START_TEST(wall_stamp) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {time_sources, durations, durations_rejected, fractions, format, wall_stamp};
-  return check_run_tests("clock", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("clock", 0, time_sources, durations, durations_rejected, fractions, format, wall_stamp)

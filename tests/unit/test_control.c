@@ -113,8 +113,5 @@ START_TEST(token_file) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {jump_in_hold, ramp_at_spawn_rate, ramp_cut_at_end_and_arrivals_kept,
-                          refusals,     listen_loopback,    token_file};
-  return check_run_tests("control", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("control", 0, jump_in_hold, ramp_at_spawn_rate, ramp_cut_at_end_and_arrivals_kept, refusals,
+           listen_loopback, token_file)

@@ -608,10 +608,6 @@ START_TEST(lock_while_computing) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {tail_found,          tail_negative,    endpoint_found, window_found,
-                          mutex_found,         run_dir,          shop_fixtures,  shared_helper,
-                          encoded_baggage,     minority_windows, offcpu_wait,    gc_assist_is_alloc,
-                          lock_while_computing};
-  return check_run_tests("correlate", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("correlate", 0, tail_found, tail_negative, endpoint_found, window_found, mutex_found, run_dir,
+           shop_fixtures, shared_helper, encoded_baggage, minority_windows, offcpu_wait, gc_assist_is_alloc,
+           lock_while_computing)

@@ -36,7 +36,4 @@ START_TEST(open_model_users_follow_latency) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {open_model_users_follow_latency};
-  return check_run_tests("corrwin", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("corrwin", 0, open_model_users_follow_latency)

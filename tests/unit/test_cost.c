@@ -89,7 +89,4 @@ START_TEST(cost_no_window) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {cost_exact, cost_no_window};
-  return check_run_tests("cost", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("cost", 0, cost_exact, cost_no_window)

@@ -55,7 +55,4 @@ START_TEST(write_error) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {fields_and_ms, write_error};
-  return check_run_tests("csv", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("csv", 0, fields_and_ms, write_error)

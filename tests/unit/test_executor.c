@@ -92,8 +92,5 @@ START_TEST(slots_stay_dense) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {constant_rate_exact_count, ramp_arrivals_follow_integral, stages_of_rates,
-                          users_ramp_and_spawn_rate, thread_shares_are_exact,       slots_stay_dense};
-  return check_run_tests("executor", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("executor", 0, constant_rate_exact_count, ramp_arrivals_follow_integral, stages_of_rates,
+           users_ramp_and_spawn_rate, thread_shares_are_exact, slots_stay_dense)

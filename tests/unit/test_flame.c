@@ -237,7 +237,4 @@ START_TEST(html_in_chromium) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {tree_numbers, diff_tree, speedscope_structure, file_exports, html_in_chromium};
-  return check_run_tests("flame", 90, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("flame", 90, tree_numbers, diff_tree, speedscope_structure, file_exports, html_in_chromium)

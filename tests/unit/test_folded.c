@@ -139,7 +139,4 @@ START_TEST(perf_script_fixture) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {parse_basic, parse_errors, write_round_trip, perf_script_fold, perf_script_fixture};
-  return check_run_tests("folded", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("folded", 0, parse_basic, parse_errors, write_round_trip, perf_script_fold, perf_script_fixture)

@@ -60,7 +60,4 @@ START_TEST(torn_and_bad_lines_skipped) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {torn_and_bad_lines_skipped};
-  return check_run_tests("jsonlines", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("jsonlines", 0, torn_and_bad_lines_skipped)

@@ -66,7 +66,4 @@ START_TEST(too_few_windows) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {leak_named, too_few_windows};
-  return check_run_tests("leak", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("leak", 0, leak_named, too_few_windows)

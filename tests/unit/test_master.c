@@ -301,7 +301,4 @@ START_TEST(lost_worker_share_moves) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {three_workers_exact, lost_worker_share_moves};
-  return check_run_tests("master", 60, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("master", 60, three_workers_exact, lost_worker_share_moves)

@@ -83,7 +83,4 @@ START_TEST(json_round_trip) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {trend_merge_exact, counter_rate_gauge, json_round_trip};
-  return check_run_tests("metric", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("metric", 0, trend_merge_exact, counter_rate_gauge, json_round_trip)

@@ -103,7 +103,4 @@ START_TEST(bad_listen) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {scrape_exposition, bad_listen};
-  return check_run_tests("metrics", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("metrics", 0, scrape_exposition, bad_listen)

@@ -536,11 +536,6 @@ START_TEST(oversize_scenario) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {round_trip_simple_types, round_trip_hello_start_heartbeat_error,
-                          round_trip_assign,       round_trip_stats,
-                          encode_rejects,          truncated_stats_every_byte,
-                          malformed_crafted,       malformed_stats_fields,
-                          malformed_raw_bytes,     oversize_scenario};
-  return check_run_tests("msg", 120, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("msg", 120, round_trip_simple_types, round_trip_hello_start_heartbeat_error, round_trip_assign,
+           round_trip_stats, encode_rejects, truncated_stats_every_byte, malformed_crafted,
+           malformed_stats_fields, malformed_raw_bytes, oversize_scenario)

@@ -140,7 +140,4 @@ START_TEST(first_failure_wins) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {good_reads, bad_reads_name_the_field, first_failure_wins};
-  return check_run_tests("msgfield", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("msgfield", 0, good_reads, bad_reads_name_the_field, first_failure_wins)

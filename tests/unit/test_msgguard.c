@@ -73,7 +73,4 @@ START_TEST(nesting_depth) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {whole_object_gives_its_size, hostile_counts_and_lengths, nesting_depth};
-  return check_run_tests("msgguard", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("msgguard", 0, whole_object_gives_its_size, hostile_counts_and_lengths, nesting_depth)

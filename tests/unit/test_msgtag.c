@@ -184,7 +184,4 @@ START_TEST(json_round_trip) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {merge_exact, merge_past_cap, wire_round_trip, hostile, json_round_trip};
-  return check_run_tests("msgtag", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("msgtag", 0, merge_exact, merge_past_cap, wire_round_trip, hostile, json_round_trip)

@@ -99,7 +99,4 @@ START_TEST(periodic_ticks_then_stops) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {one_shots_at_sub_ms_times, periodic_ticks_then_stops};
-  return check_run_tests("nstimer", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("nstimer", 0, one_shots_at_sub_ms_times, periodic_ticks_then_stops)

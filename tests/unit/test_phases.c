@@ -208,7 +208,4 @@ START_TEST(hostile_fields) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {exact_round_trip_and_merge, bytes_per_interval, hostile_fields};
-  return check_run_tests("phases", 30, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("phases", 30, exact_round_trip_and_merge, bytes_per_interval, hostile_fields)

@@ -158,10 +158,6 @@ START_TEST(share_open_model) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {
-      users_7_over_5,           rate_1000_over_3,    weighted_by_threads, zero_weight_gets_nothing,
-      fewer_units_than_workers, exact_totals_random, bad_input,           share_scales_stages,
-      share_open_model,         vu_bases_dense};
-  return check_run_tests("plan", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("plan", 0, users_7_over_5, rate_1000_over_3, weighted_by_threads, zero_weight_gets_nothing,
+           fewer_units_than_workers, exact_totals_random, bad_input, share_scales_stages, share_open_model,
+           vu_bases_dense)

@@ -498,11 +498,6 @@ START_TEST(bitflip_plain_corpus) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {decode_go_cpu,       decode_go_mutex,   function_totals,
-                          round_trip,          merge_filter_diff, build_and_aggregate,
-                          malicious_messages,  gzip_bomb_bounded, no_sample_types_empty_sample,
-                          frame_bomb_bounded,  truncation_corpus, bitflip_corpus,
-                          bitflip_plain_corpus};
-  return check_run_tests("pprof", 120, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("pprof", 120, decode_go_cpu, decode_go_mutex, function_totals, round_trip, merge_filter_diff,
+           build_and_aggregate, malicious_messages, gzip_bomb_bounded, no_sample_types_empty_sample,
+           frame_bomb_bounded, truncation_corpus, bitflip_corpus, bitflip_plain_corpus)

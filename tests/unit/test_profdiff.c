@@ -109,7 +109,4 @@ START_TEST(unlabelled_all_samples) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {regression_named, small_change_or_no_profile, unlabelled_all_samples};
-  return check_run_tests("profdiff", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("profdiff", 0, regression_named, small_change_or_no_profile, unlabelled_all_samples)

@@ -96,7 +96,4 @@ START_TEST(no_line_numbers) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {go_cpu_lines, no_line_numbers};
-  return check_run_tests("proflines", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("proflines", 0, go_cpu_lines, no_line_numbers)

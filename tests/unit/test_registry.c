@@ -109,7 +109,4 @@ START_TEST(cpu_saturation_streak) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {join_missing_rejoin, clock_offset_min_rtt, cpu_saturation_streak};
-  return check_run_tests("registry", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("registry", 0, join_missing_rejoin, clock_offset_min_rtt, cpu_saturation_streak)

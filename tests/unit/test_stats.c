@@ -306,9 +306,5 @@ START_TEST(merge_folds_into_other) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {err_names,          err_kinds_match_docs, entries_and_names,
-                          name_cap_and_other, record_and_fail,      exemplars,
-                          reset_keeps_names,  merge_exact,          merge_folds_into_other};
-  return check_run_tests("stats", 60, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("stats", 60, err_names, err_kinds_match_docs, entries_and_names, name_cap_and_other,
+           record_and_fail, exemplars, reset_keeps_names, merge_exact, merge_folds_into_other)

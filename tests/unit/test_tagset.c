@@ -72,7 +72,4 @@ START_TEST(json_round_trip) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {rules, put_keeps_order, contains, json_round_trip};
-  return check_run_tests("tagset", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("tagset", 0, rules, put_keeps_order, contains, json_round_trip)

@@ -145,7 +145,4 @@ START_TEST(snapshots_and_non_go) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {heap_growth_and_gc, snapshots_and_non_go};
-  return check_run_tests("timeline", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("timeline", 0, heap_growth_and_gc, snapshots_and_non_go)

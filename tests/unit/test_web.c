@@ -97,7 +97,4 @@ START_TEST(limit_then_bad_byte) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {served, refused, nul_in_header, limit_then_bad_byte};
-  return check_run_tests("web", 0, tests, sizeof tests / sizeof tests[0]);
-}
+CHECK_MAIN("web", 0, served, refused, nul_in_header, limit_then_bad_byte)
