@@ -23,14 +23,19 @@ static inline int check_run(Suite *s) {
 }
 
 /* The n tests as one suite called name with one test case (timeout_s seconds each when above 0, else
- * check's default), run with check_run: the whole main() of a suite that needs nothing more. */
-static inline int check_run_tests(const char *name, int timeout_s, const TTest *const *tests, size_t n) {
+ * check's default). */
+static inline Suite *check_suite(const char *name, int timeout_s, const TTest *const *tests, size_t n) {
   Suite *s = suite_create(name);
   TCase *tc = tcase_create(name);
   if (timeout_s > 0) tcase_set_timeout(tc, timeout_s);
   for (size_t i = 0; i < n; i++) tcase_add_test(tc, tests[i]);
   suite_add_tcase(s, tc);
-  return check_run(s);
+  return s;
+}
+
+/* check_suite run with check_run: the whole main() of a suite that needs nothing more. */
+static inline int check_run_tests(const char *name, int timeout_s, const TTest *const *tests, size_t n) {
+  return check_run(check_suite(name, timeout_s, tests, n));
 }
 
 /* The whole main() of a suite of plain tests: CHECK_MAIN("cost", 0, cost_exact, cost_no_window) runs the

@@ -1,24 +1,30 @@
 /* test_engine.c - the threaded engine end to end against the local testserver: every request the engine
  * reports reached the server (exact count), and an open-model run holds its rate exactly: every scheduled
  * arrival started or counted dropped, with a bounded drop share (a loaded machine drops some). */
-#include "tests/support/checkrun.h"
-#include "tests/unit/engine_fixture.h"
+#include "tests/support/testengine.h"
 
-START_TEST(closed_model_counts_are_exact) {
+/* A 2-thread engine run of one task, GET /ok, with options opts (the inside of options = {...} after the
+ * target) against a fresh testserver: the merged totals, its "GET /ok" entry in *ok (asserted present) and
+ * in *served the requests the server counted meanwhile. */
+static stats_interval *run_ok(const char *opts, stats_entry **ok, long long *served) {
   char src[512];
-  if (server_start() != 0) {
-    fprintf(stderr, "test_engine: testserver not built next to the test; skipped\n");
-    return;
-  }
+  server_up();
   long long before = server_count();
   snprintf(src, sizeof src,
-           "options = { target = 'http://127.0.0.1:%d', users = 10, duration = '2s' }\n"
+           "options = { target = 'http://127.0.0.1:%d', %s }\n"
            "task(1, function(vu) http.get('/ok') end)\n",
-           server_port);
+           server_port, opts);
   stats_interval *total = run_engine(src, 2);
-  long long served = server_count() - before;
-  stats_entry *ok = stats_entry_find(total, "GET /ok");
-  ck_assert_ptr_nonnull(ok);
+  *served = server_count() - before;
+  *ok = stats_entry_find(total, "GET /ok");
+  ck_assert_ptr_nonnull(*ok);
+  return total;
+}
+
+START_TEST(closed_model_counts_are_exact) {
+  stats_entry *ok;
+  long long served;
+  stats_interval *total = run_ok("users = 10, duration = '2s'", &ok, &served);
   ck_assert_int_gt(ok->count, 1000);
   ck_assert_int_eq(ok->errors, 0);
   ck_assert_int_eq(ok->count, served);
@@ -32,17 +38,9 @@ END_TEST
 #define OPEN_SCHEDULED 1000
 
 START_TEST(open_model_arrivals_count_exact) {
-  char src[512];
-  if (server_start() != 0) return;
-  long long before = server_count();
-  snprintf(src, sizeof src,
-           "options = { target = 'http://127.0.0.1:%d', rate = 500, max_vus = 50, duration = '2s' }\n"
-           "task(1, function(vu) http.get('/ok') end)\n",
-           server_port);
-  stats_interval *total = run_engine(src, 2);
-  long long served = server_count() - before;
-  stats_entry *ok = stats_entry_find(total, "GET /ok");
-  ck_assert_ptr_nonnull(ok);
+  stats_entry *ok;
+  long long served;
+  stats_interval *total = run_ok("rate = 500, max_vus = 50, duration = '2s'", &ok, &served);
   ck_assert_int_eq(ok->count, served);
   ck_assert_int_eq(ok->count, total->iterations); /* one request per iteration */
   /* Every scheduled arrival (500/s x 2 s) is either started or counted dropped: the rate is exact. A
@@ -60,7 +58,7 @@ END_TEST
  * more are needed, so the server sees exactly those connections and every request reuses one. */
 START_TEST(open_model_preallocates_connected_vus) {
   char src[512];
-  if (server_start() != 0) return;
+  server_up();
   long long conns0 = server_number("/conns"), before = server_count();
   snprintf(src, sizeof src,
            "options = { target = 'http://127.0.0.1:%d', rate = 40, max_vus = 12, pre_allocated_vus = 12,\n"
@@ -85,15 +83,7 @@ START_TEST(open_model_preallocates_connected_vus) {
 END_TEST
 
 int main(void) {
-  signal(SIGPIPE, SIG_IGN);
-  Suite *s = suite_create("engine");
-  TCase *tc = tcase_create("run");
-  tcase_set_timeout(tc, 30);
-  tcase_add_test(tc, closed_model_counts_are_exact);
-  tcase_add_test(tc, open_model_arrivals_count_exact);
-  tcase_add_test(tc, open_model_preallocates_connected_vus);
-  suite_add_tcase(s, tc);
-  int rc = check_run_mode(s, CK_NOFORK); /* the tests share the testserver this process starts */
-  server_stop();
-  return rc;
+  const TTest *tests[] = {closed_model_counts_are_exact, open_model_arrivals_count_exact,
+                          open_model_preallocates_connected_vus};
+  return server_suite_run("engine", tests, sizeof tests / sizeof tests[0]);
 }

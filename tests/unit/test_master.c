@@ -16,6 +16,7 @@
 #include "common/transport.h"
 #include "master/master.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testrun.h"
 #include "worker/agent.h"
 
 #define NWORKERS 3
@@ -154,35 +155,43 @@ static void spawn(void *ud) {
   }
 }
 
+/* The master_config of a fake closed run of 7 users for duration_ns, NWORKERS fake agents spawned when it
+ * listens: h (cleared) gets the ipc address and a fresh key, o (cleared) the options, out (out_size) the
+ * run directory; tag names both after the pid. */
+static master_config fake_run(harness *h, options *o, const char *tag, char *out, size_t out_size,
+                              int64_t duration_ns) {
+  static const char src[] = "-- fake scenario";
+  memset(h, 0, sizeof *h);
+  memset(o, 0, sizeof *o);
+  snprintf(h->url, sizeof h->url, "ipc:///tmp/loadctl-test-%s-%d.ipc", tag, (int)getpid());
+  snprintf(out, out_size, "/tmp/loadctl-test-%s-%d", tag, (int)getpid());
+  transport_key_random(h->key);
+  snprintf(o->name, sizeof o->name, "fake");
+  o->model = OPTIONS_CLOSED;
+  o->users = 7;
+  o->duration_ns = duration_ns;
+  o->interval_ns = 1000000000LL;
+  return (master_config){.scenario_path = "fake.lua",
+                         .script_name = "fake.lua",
+                         .script_source = src,
+                         .script_len = strlen(src),
+                         .opt = o,
+                         .listen = h->url,
+                         .key = h->key,
+                         .expect_workers = NWORKERS,
+                         .expect_timeout_ns = 10000000000LL,
+                         .out_dir = out,
+                         .quiet = true,
+                         .on_listening = spawn,
+                         .ud = h};
+}
+
 START_TEST(three_workers_exact) {
   harness h;
   options o;
-  char out[256], path[300], cmd[400];
-  const char *src = "-- fake scenario";
-  memset(&h, 0, sizeof h);
-  memset(&o, 0, sizeof o);
+  char out[256], path[300];
+  master_config mc = fake_run(&h, &o, "master", out, sizeof out, 3000000000LL);
   ck_assert_int_eq(hist_create(&expected), 0);
-  snprintf(h.url, sizeof h.url, "ipc:///tmp/loadctl-test-master-%d.ipc", (int)getpid());
-  snprintf(out, sizeof out, "/tmp/loadctl-test-master-%d", (int)getpid());
-  transport_key_random(h.key);
-  snprintf(o.name, sizeof o.name, "fake");
-  o.model = OPTIONS_CLOSED;
-  o.users = 7;
-  o.duration_ns = 3000000000LL;
-  o.interval_ns = 1000000000LL;
-  master_config mc = {.scenario_path = "fake.lua",
-                      .script_name = "fake.lua",
-                      .script_source = src,
-                      .script_len = strlen(src),
-                      .opt = &o,
-                      .listen = h.url,
-                      .key = h.key,
-                      .expect_workers = NWORKERS,
-                      .expect_timeout_ns = 10000000000LL,
-                      .out_dir = out,
-                      .quiet = true,
-                      .on_listening = spawn,
-                      .ud = &h};
   ck_assert_int_eq(master_run(&mc), 0);
   for (int i = 0; i < NWORKERS; i++) {
     void *rc;
@@ -228,8 +237,7 @@ START_TEST(three_workers_exact) {
   }
   json_decref(sum);
   hist_destroy(expected);
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", out);
-  ck_assert_int_eq(system(cmd), 0);
+  testrun_remove(out);
 }
 END_TEST
 
@@ -252,35 +260,12 @@ START_TEST(lost_worker_share_moves) {
   harness h;
   options o;
   pthread_t killer;
-  char out[256], cmd[400];
-  const char *src = "-- fake scenario";
-  memset(&h, 0, sizeof h);
-  memset(&o, 0, sizeof o);
+  char out[256];
+  master_config mc = fake_run(&h, &o, "master2", out, sizeof out, 7000000000LL);
   starts = 0;
   users_assigned = 0;
   nbases = 0;
   ck_assert_int_eq(hist_create(&expected), 0);
-  snprintf(h.url, sizeof h.url, "ipc:///tmp/loadctl-test-master2-%d.ipc", (int)getpid());
-  snprintf(out, sizeof out, "/tmp/loadctl-test-master2-%d", (int)getpid());
-  transport_key_random(h.key);
-  snprintf(o.name, sizeof o.name, "fake");
-  o.model = OPTIONS_CLOSED;
-  o.users = 7;
-  o.duration_ns = 7000000000LL;
-  o.interval_ns = 1000000000LL;
-  master_config mc = {.scenario_path = "fake.lua",
-                      .script_name = "fake.lua",
-                      .script_source = src,
-                      .script_len = strlen(src),
-                      .opt = &o,
-                      .listen = h.url,
-                      .key = h.key,
-                      .expect_workers = NWORKERS,
-                      .expect_timeout_ns = 10000000000LL,
-                      .out_dir = out,
-                      .quiet = true,
-                      .on_listening = spawn,
-                      .ud = &h};
   pthread_create(&killer, NULL, cancel_later, &h);
   int64_t t0 = clock_mono_ns();
   ck_assert_int_eq(master_run(&mc), 0);
@@ -296,8 +281,7 @@ START_TEST(lost_worker_share_moves) {
   ck_assert_msg(found, "shares %g %g %g", share_now[0], share_now[1], share_now[2]);
   ck_assert((clock_mono_ns() - t0) < 20000000000LL);
   hist_destroy(expected);
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", out);
-  ck_assert_int_eq(system(cmd), 0);
+  testrun_remove(out);
 }
 END_TEST
 

@@ -1,9 +1,8 @@
 /* test_script.c - the scenario API as a VU sees it, run by the engine against the local testserver:
  * check() counts, expect=, HTTP 5xx as errors, json=/json(), lowercased headers, query=, env(), group(),
  * on_start/on_stop, and a Lua error counted under "task:<name>" with file:line while the VU goes on. */
-#include "tests/unit/engine_fixture.h"
+#include "tests/support/testengine.h"
 
-#include "tests/support/checkrun.h"
 #include "worker/script.h"
 
 static const char scenario[] =
@@ -41,10 +40,7 @@ static const char scenario[] =
 
 START_TEST(scenario_api_counts) {
   char src[4096];
-  if (server_start() != 0) {
-    fprintf(stderr, "test_script: testserver not built next to the test; skipped\n");
-    return;
-  }
+  server_up();
   snprintf(src, sizeof src, scenario, server_port);
   long long before = server_count();
   stats_interval *total = run_engine(src, 1);
@@ -129,10 +125,7 @@ START_TEST(response_error_kinds) {
   static const char *const names[] = {"ok",       "connect", "http5xx",  "http4xx",
                                       "expected", "timeout", "protocol", "reset"};
   char src[4096];
-  if (server_start() != 0) {
-    fprintf(stderr, "test_script: testserver not built next to the test; skipped\n");
-    return;
-  }
+  server_up();
   for (size_t b = 0; b < 2; b++) {
     snprintf(src, sizeof src, kinds_scenario, server_port, backends[b], refused_port());
     stats_interval *total = run_engine(src, 1);
@@ -174,10 +167,7 @@ START_TEST(groups_name_requests) {
   static const char *const names[] = {"checkout::GET /ok", "checkout::pay::pay", "checkout::after pay",
                                       "outside"};
   char src[2048];
-  if (server_start() != 0) {
-    fprintf(stderr, "test_script: testserver not built next to the test; skipped\n");
-    return;
-  }
+  server_up();
   snprintf(src, sizeof src, groups_scenario, server_port);
   stats_interval *total = run_engine(src, 1);
   ck_assert_int_gt(total->iterations, 0);
@@ -224,10 +214,7 @@ static const char auth_scenario[] =
 START_TEST(auth_basic_and_digest) {
   static const char *const names[] = {"basic", "digest", "digest refused", "no auth", "bad auth"};
   char src[2048];
-  if (server_start() != 0) {
-    fprintf(stderr, "test_script: testserver not built next to the test; skipped\n");
-    return;
-  }
+  server_up();
   snprintf(src, sizeof src, auth_scenario, server_port);
   stats_interval *total = run_engine(src, 1);
   ck_assert_int_gt(total->iterations, 0);
@@ -248,10 +235,7 @@ END_TEST
  * a 10 s think would let each VU start one iteration. */
 START_TEST(think_ignored_in_open_model) {
   char src[1024];
-  if (server_start() != 0) {
-    fprintf(stderr, "test_script: testserver not built next to the test; skipped\n");
-    return;
-  }
+  server_up();
   snprintf(src, sizeof src,
            "options = { target = 'http://127.0.0.1:%d', rate = 20, max_vus = 2, pre_allocated_vus = 2,\n"
            "  duration = '1s', think = { 10, 10 } }\n"
@@ -304,18 +288,7 @@ START_TEST(sandbox_and_bad_task) {
 END_TEST
 
 int main(void) {
-  signal(SIGPIPE, SIG_IGN);
-  Suite *s = suite_create("script");
-  TCase *tc = tcase_create("api");
-  tcase_set_timeout(tc, 30);
-  tcase_add_test(tc, scenario_api_counts);
-  tcase_add_test(tc, sandbox_and_bad_task);
-  tcase_add_test(tc, response_error_kinds);
-  tcase_add_test(tc, groups_name_requests);
-  tcase_add_test(tc, think_ignored_in_open_model);
-  tcase_add_test(tc, auth_basic_and_digest);
-  suite_add_tcase(s, tc);
-  int rc = check_run_mode(s, CK_NOFORK); /* the tests share the testserver this process starts */
-  server_stop();
-  return rc;
+  const TTest *tests[] = {scenario_api_counts,  sandbox_and_bad_task,        response_error_kinds,
+                          groups_name_requests, think_ignored_in_open_model, auth_basic_and_digest};
+  return server_suite_run("script", tests, sizeof tests / sizeof tests[0]);
 }

@@ -1,8 +1,8 @@
-/* engine_fixture.h - shared by the engine and script tests: start the local testserver (built next to the
- * test binary), read its /count, and run a scenario through the engine to its end, merging every
- * interval. Header-only on purpose: each test binary is one .c file (CMake globs tests/unit/test_*.c). */
-#ifndef LOADCTL_ENGINE_FIXTURE_H
-#define LOADCTL_ENGINE_FIXTURE_H
+/* testengine.h - shared by the engine and script suites: start the local testserver (built next to the
+ * test binary), read its /count, run a scenario through the engine to its end, merging every interval,
+ * and the suites' main(): their tests in this process beside the server. */
+#ifndef LOADCTL_TESTENGINE_H
+#define LOADCTL_TESTENGINE_H
 #include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
@@ -19,6 +19,7 @@
 
 #include "common/clock.h"
 #include "common/options.h"
+#include "tests/support/checkrun.h"
 #include "worker/engine.h"
 
 static pid_t server_pid = -1;
@@ -46,6 +47,11 @@ static int server_start(void) {
   int ok = f && fgets(line, sizeof line, f) && sscanf(line, "PORT %d", &server_port) == 1;
   if (f) fclose(f);
   return ok ? 0 : -1;
+}
+
+/* server_start, failing the test when the testserver cannot be started. */
+static void server_up(void) {
+  ck_assert_msg(server_start() == 0, "the testserver (built next to this test) did not start");
 }
 
 static void server_stop(void) {
@@ -121,6 +127,15 @@ static stats_interval *run_engine(const char *src, int threads) {
   }
   engine_destroy(e);
   return total;
+}
+
+/* The whole main() of a suite whose tests start the testserver: the n tests (30 s each) in this process, so
+ * that they see the server this process forked, then the server stopped. */
+static int server_suite_run(const char *name, const TTest *const *tests, size_t n) {
+  signal(SIGPIPE, SIG_IGN);
+  int rc = check_run_mode(check_suite(name, 30, tests, n), CK_NOFORK);
+  server_stop();
+  return rc;
 }
 
 #endif
