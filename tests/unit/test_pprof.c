@@ -391,6 +391,20 @@ START_TEST(gzip_bomb_bounded) {
 }
 END_TEST
 
+/* The gzip member gz (len bytes) inflated whole (at most 1 MiB, asserted); its length in *plain_len. */
+static unsigned char *gunzip(const unsigned char *gz, size_t len, size_t *plain_len) {
+  unsigned char *plain = malloc(1 << 20);
+  z_stream zs;
+  memset(&zs, 0, sizeof zs);
+  ck_assert_ptr_nonnull(plain);
+  ck_assert_int_eq(inflateInit2(&zs, 16 + MAX_WBITS), Z_OK);
+  zs.next_in = (unsigned char *)gz, zs.avail_in = (uInt)len, zs.next_out = plain, zs.avail_out = 1u << 20;
+  ck_assert_int_eq(inflate(&zs, Z_FINISH), Z_STREAM_END);
+  *plain_len = zs.total_out;
+  inflateEnd(&zs);
+  return plain;
+}
+
 /* Every truncation point of the gzipped fixture fails (gzip has a length + CRC trailer); every truncation
  * of the plain message either decodes or fails cleanly. */
 START_TEST(truncation_corpus) {
@@ -405,15 +419,8 @@ START_TEST(truncation_corpus) {
     ck_assert(p == NULL && err[0] != '\0');
     free(copy);
   }
-  uLongf plen = 1 << 20;
-  unsigned char *plain = malloc(plen);
-  z_stream zs;
-  memset(&zs, 0, sizeof zs);
-  inflateInit2(&zs, 16 + MAX_WBITS);
-  zs.next_in = gz, zs.avail_in = (uInt)len, zs.next_out = plain, zs.avail_out = (uInt)plen;
-  ck_assert_int_eq(inflate(&zs, Z_FINISH), Z_STREAM_END);
-  plen = zs.total_out;
-  inflateEnd(&zs);
+  size_t plen;
+  unsigned char *plain = gunzip(gz, len, &plen);
   for (size_t cut = 0; cut < plen; cut++) {
     pprof_profile *p = NULL;
     unsigned char *copy = malloc(cut ? cut : 1);
@@ -469,15 +476,8 @@ START_TEST(bitflip_plain_corpus) {
   unsigned char *gz = NULL;
   size_t gzlen;
   ck_assert_int_eq(pprof_encode(cpu, &gz, &gzlen), 0);
-  unsigned char *plain = malloc(1 << 20);
-  uLongf plen = 1 << 20;
-  z_stream zs;
-  memset(&zs, 0, sizeof zs);
-  inflateInit2(&zs, 16 + MAX_WBITS);
-  zs.next_in = gz, zs.avail_in = (uInt)gzlen, zs.next_out = plain, zs.avail_out = (uInt)plen;
-  ck_assert_int_eq(inflate(&zs, Z_FINISH), Z_STREAM_END);
-  plen = zs.total_out;
-  inflateEnd(&zs);
+  size_t plen;
+  unsigned char *plain = gunzip(gz, gzlen, &plen);
   unsigned seed = 777;
   size_t bad = 0;
   for (int iter = 0; iter < 3000; iter++) {
