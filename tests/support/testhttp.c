@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "common/clock.h"
+#include "tests/support/checkrun.h"
 
 static pid_t server_pid, tls_server_pid, nginx_pid;
 static int server_port;
@@ -327,4 +328,14 @@ void testhttp_stop(void) {
     snprintf(path, sizeof path, "rm -rf %s", nginx_dir);
     if (system(path) != 0) fprintf(stderr, "testhttp: could not remove %s\n", nginx_dir);
   }
+}
+
+int testhttp_main(const char *argv0, int nginx, const char *name, TCase *tc) {
+  Suite *s = suite_create(name);
+  tcase_set_timeout(tc, 30);
+  suite_add_tcase(s, tc);
+  testhttp_start(argv0, nginx);
+  int rc = check_run(s);
+  testhttp_stop();
+  return rc;
 }

@@ -29,6 +29,9 @@ typedef struct testhttp_result {
 void testhttp_start(const char *argv0, int nginx);
 /* Stop what testhttp_start started and remove its directories. */
 void testhttp_stop(void);
+/* The whole main() of an HTTP suite: testhttp_start(argv0, nginx), the suite called name of the one test
+ * case tc (30 s per test) run with check_run, testhttp_stop(); the exit status. */
+int testhttp_main(const char *argv0, int nginx, const char *name, TCase *tc);
 
 /* The plain testserver's port; nginx's (HTTP/2 over TLS, self-signed), 0 when it is not running. */
 int testhttp_port(void);

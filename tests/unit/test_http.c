@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "common/stats.h"
-#include "tests/support/checkrun.h"
 #include "tests/support/testhttp.h"
 #include "worker/http.h"
 #include "worker/http_curl.h"
@@ -278,7 +277,7 @@ START_TEST(test_curl_error_kinds) {
 }
 END_TEST
 
-static Suite *suite(void) {
+int main(int argc, char **argv) {
   const TTest *every[] = {test_ok,
                           test_echo,
                           test_changing_headers,
@@ -292,20 +291,10 @@ static Suite *suite(void) {
                           test_big_post,
                           test_chunked,
                           test_big_discarded};
-  Suite *s = suite_create("http");
   TCase *tc = tcase_create("conformance");
-  tcase_set_timeout(tc, 30);
+  (void)argc;
   testhttp_add(tc, every, sizeof every / sizeof every[0], TESTHTTP_COLUMNS);
   tcase_add_loop_test(tc, test_broken_response, 0, TESTHTTP_COLUMNS * sizeof broken / sizeof broken[0]);
   tcase_add_test(tc, test_curl_error_kinds);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-int main(int argc, char **argv) {
-  (void)argc;
-  testhttp_start(argv[0], 0);
-  int rc = check_run(suite());
-  testhttp_stop();
-  return rc;
+  return testhttp_main(argv[0], 0, "http", tc);
 }

@@ -11,7 +11,6 @@
 #include <uv.h>
 
 #include "common/stats.h"
-#include "tests/support/checkrun.h"
 #include "tests/support/testhttp.h"
 #include "worker/http.h"
 
@@ -322,10 +321,9 @@ START_TEST(test_https_to_plain_server) {
   snprintf(u, sizeof u, "https://127.0.0.1:%d/ok", testhttp_port());
   http_request req = {.method = "GET", .url = u, .timeout_ms = 2000};
   testhttp_result o;
-  testhttp_run_seq(testhttp_column(_i), &req, 1,
-                   &o); /* h1 carries https:// too (asserted by testhttp_run_seq) */
-  ck_assert_msg(o.error == STATS_ERR_TLS, "error %d (%s)", o.error,
-                o.message); /* TLS hello to a plain server */
+  /* h1 carries https:// too (asserted by testhttp_run_seq); its TLS hello goes to a plain server */
+  testhttp_run_seq(testhttp_column(_i), &req, 1, &o);
+  ck_assert_msg(o.error == STATS_ERR_TLS, "error %d (%s)", o.error, o.message);
   ck_assert_int_eq(o.status, 0);
   testhttp_free(&o, 1);
 }
@@ -354,27 +352,17 @@ START_TEST(test_https_http2) {
 }
 END_TEST
 
-static Suite *suite(void) {
+int main(int argc, char **argv) {
   const TTest *every[] = {
       test_keepalive_30, test_close_reconnects,  test_dropped_keepalive_resent, test_localhost_resolved,
       test_cookies,      test_release_in_flight, test_idle_conns_kept,          test_close_inside_callback,
       test_https_http2};
   const TTest *twice[] = {test_preconnect, test_cookies_shared_by_backends, test_cookies_h2, test_redirect,
                           test_https_to_plain_server}; /* _i 0 and 1, as each test says */
-  Suite *s = suite_create("http_conn");
   TCase *tc = tcase_create("connections");
-  tcase_set_timeout(tc, 30);
+  (void)argc;
   testhttp_add(tc, every, sizeof every / sizeof every[0], TESTHTTP_COLUMNS);
   testhttp_add(tc, twice, sizeof twice / sizeof twice[0], 2);
   tcase_add_test(tc, test_preconnect_curl_declines);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-int main(int argc, char **argv) {
-  (void)argc;
-  testhttp_start(argv[0], 1);
-  int rc = check_run(suite());
-  testhttp_stop();
-  return rc;
+  return testhttp_main(argv[0], 1, "http_conn", tc);
 }
