@@ -22,15 +22,25 @@ static inline int check_run(Suite *s) {
   return check_run_mode(s, CK_FORK_GETENV);
 }
 
-/* The n tests as one suite called name with one test case (timeout_s seconds each when above 0, else
- * check's default). */
-static inline Suite *check_suite(const char *name, int timeout_s, const TTest *const *tests, size_t n) {
-  Suite *s = suite_create(name);
+/* One test case called name holding the n tests (timeout_s seconds each when above 0, else check's
+ * default); more tests, loops and fixtures may be added to it before it runs. */
+static inline TCase *check_case(const char *name, int timeout_s, const TTest *const *tests, size_t n) {
   TCase *tc = tcase_create(name);
   if (timeout_s > 0) tcase_set_timeout(tc, timeout_s);
   for (size_t i = 0; i < n; i++) tcase_add_test(tc, tests[i]);
+  return tc;
+}
+
+/* The suite called name of the one test case tc. */
+static inline Suite *check_suite_of(const char *name, TCase *tc) {
+  Suite *s = suite_create(name);
   suite_add_tcase(s, tc);
   return s;
+}
+
+/* The suite called name of check_case(name, timeout_s, tests, n). */
+static inline Suite *check_suite(const char *name, int timeout_s, const TTest *const *tests, size_t n) {
+  return check_suite_of(name, check_case(name, timeout_s, tests, n));
 }
 
 /* check_suite run with check_run: the whole main() of a suite that needs nothing more. */

@@ -331,11 +331,9 @@ void testhttp_stop(void) {
 }
 
 int testhttp_main(const char *argv0, int nginx, const char *name, TCase *tc) {
-  Suite *s = suite_create(name);
   tcase_set_timeout(tc, 30);
-  suite_add_tcase(s, tc);
   testhttp_start(argv0, nginx);
-  int rc = check_run(s);
+  int rc = check_run(check_suite_of(name, tc));
   testhttp_stop();
   return rc;
 }

@@ -177,16 +177,10 @@ START_TEST(bad_dates) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("cookiejar");
-  TCase *tc = tcase_create("rfc6265");
+  const TTest *tests[] = {host_only_and_domain,   paths_and_order, expiry_and_deletion,
+                          secure_only_over_https, limits,          bad_dates};
+  TCase *tc = check_case("cookiejar", 0, tests, sizeof tests / sizeof tests[0]);
   tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_add_test(tc, host_only_and_domain);
-  tcase_add_test(tc, paths_and_order);
-  tcase_add_test(tc, expiry_and_deletion);
-  tcase_add_test(tc, secure_only_over_https);
-  tcase_add_test(tc, limits);
   tcase_add_loop_test(tc, cookie_dates, 0, (int)(sizeof dates / sizeof dates[0]));
-  tcase_add_test(tc, bad_dates);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  return check_run(check_suite_of("cookiejar", tc));
 }

@@ -288,18 +288,10 @@ START_TEST(start_users_and_rate) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("options");
-  TCase *tc = tcase_create("load");
-  tcase_add_test(tc, good_closed_scenario);
-  tcase_add_test(tc, good_open_stages);
-  tcase_add_test(tc, list_thresholds_and_scalars);
-  tcase_add_test(tc, pre_allocated_vus);
+  const TTest *tests[] = {good_closed_scenario, good_open_stages,       list_thresholds_and_scalars,
+                          pre_allocated_vus,    top_level_http_refused, k6_threshold_forms,
+                          missing_file,         huge_counts_refused,    start_users_and_rate};
+  TCase *tc = check_case("options", 0, tests, sizeof tests / sizeof tests[0]);
   tcase_add_loop_test(tc, bad_input_names_file_line, 0, (int)(sizeof bad / sizeof bad[0]));
-  tcase_add_test(tc, top_level_http_refused);
-  tcase_add_test(tc, k6_threshold_forms);
-  tcase_add_test(tc, missing_file);
-  tcase_add_test(tc, huge_counts_refused);
-  tcase_add_test(tc, start_users_and_rate);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  return check_run(check_suite_of("options", tc));
 }

@@ -574,18 +574,16 @@ START_TEST(long_run_points_bounded) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("report");
-  TCase *tc = tcase_create("core");
+  const TTest *tests[] = {summary_schema_and_numbers,
+                          csv_headers_exact,
+                          plugins_reach_summary_and_html,
+                          rebuild_equals_live,
+                          planned_duration_clamps_last_slot,
+                          rebuild_truncated_last_line,
+                          live_plain_and_tty,
+                          history_and_compare,
+                          long_run_points_bounded};
+  TCase *tc = check_case("report", 0, tests, sizeof tests / sizeof tests[0]);
   tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_add_test(tc, summary_schema_and_numbers);
-  tcase_add_test(tc, csv_headers_exact);
-  tcase_add_test(tc, plugins_reach_summary_and_html);
-  tcase_add_test(tc, rebuild_equals_live);
-  tcase_add_test(tc, planned_duration_clamps_last_slot);
-  tcase_add_test(tc, rebuild_truncated_last_line);
-  tcase_add_test(tc, live_plain_and_tty);
-  tcase_add_test(tc, history_and_compare);
-  tcase_add_test(tc, long_run_points_bounded);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  return check_run(check_suite_of("report", tc));
 }

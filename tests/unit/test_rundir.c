@@ -271,16 +271,10 @@ START_TEST(hlog_truncated_last_line) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("rundir");
-  TCase *tc = tcase_create("core");
+  const TTest *tests[] = {
+      open_names_dir, unwritable_out,     reused_out_drops_stale_files, append_and_hlog_round_trip,
+      atomic_write,   read_hdrjs_fixture, hlog_truncated_last_line};
+  TCase *tc = check_case("rundir", 0, tests, sizeof tests / sizeof tests[0]);
   tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_add_test(tc, open_names_dir);
-  tcase_add_test(tc, unwritable_out);
-  tcase_add_test(tc, reused_out_drops_stale_files);
-  tcase_add_test(tc, append_and_hlog_round_trip);
-  tcase_add_test(tc, atomic_write);
-  tcase_add_test(tc, read_hdrjs_fixture);
-  tcase_add_test(tc, hlog_truncated_last_line);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  return check_run(check_suite_of("rundir", tc));
 }

@@ -166,13 +166,9 @@ START_TEST(shared_iterations_exact_over_slices) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("scenarios");
-  TCase *tc = tcase_create("scenarios");
-  tcase_add_test(tc, all_six_executors);
+  const TTest *tests[] = {all_six_executors, top_level_load_refused, parts_add_up,
+                          shared_iterations_exact_over_slices};
+  TCase *tc = check_case("scenarios", 0, tests, sizeof tests / sizeof tests[0]);
   tcase_add_loop_test(tc, bad_entries_name_file_line, 0, (int)(sizeof bad / sizeof bad[0]));
-  tcase_add_test(tc, top_level_load_refused);
-  tcase_add_test(tc, parts_add_up);
-  tcase_add_test(tc, shared_iterations_exact_over_slices);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  return check_run(check_suite_of("scenarios", tc));
 }

@@ -67,15 +67,9 @@ START_TEST(capacity_bounded) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("secret");
-  TCase *tc = tcase_create("scrub");
-
+  const TTest *tests[] = {values_hidden, short_values_refused, url_userinfo_hidden, url_registration,
+                          capacity_bounded};
+  TCase *tc = check_case("secret", 0, tests, sizeof tests / sizeof tests[0]);
   tcase_add_checked_fixture(tc, setup, NULL);
-  tcase_add_test(tc, values_hidden);
-  tcase_add_test(tc, short_values_refused);
-  tcase_add_test(tc, url_userinfo_hidden);
-  tcase_add_test(tc, url_registration);
-  tcase_add_test(tc, capacity_bounded);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  return check_run(check_suite_of("secret", tc));
 }

@@ -358,17 +358,15 @@ START_TEST(abort_json_junit) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("thresholds");
-  TCase *tc = tcase_create("core");
+  const TTest *tests[] = {parse_options_reports_first_bad,
+                          abort_json_junit,
+                          delay_abort_eval,
+                          group_selector,
+                          tag_selector,
+                          custom_tag_selector};
+  TCase *tc = check_case("thresholds", 0, tests, sizeof tests / sizeof tests[0]);
   tcase_add_loop_test(tc, parse_good, 0, sizeof good / sizeof good[0]);
   tcase_add_loop_test(tc, parse_bad, 0, sizeof bad / sizeof bad[0]);
-  tcase_add_test(tc, parse_options_reports_first_bad);
   tcase_add_loop_test(tc, eval_table, 0, sizeof evals / sizeof evals[0]);
-  tcase_add_test(tc, abort_json_junit);
-  tcase_add_test(tc, delay_abort_eval);
-  tcase_add_test(tc, group_selector);
-  tcase_add_test(tc, tag_selector);
-  tcase_add_test(tc, custom_tag_selector);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  return check_run(check_suite_of("thresholds", tc));
 }

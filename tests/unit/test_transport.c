@@ -469,19 +469,10 @@ START_TEST(keys_parse_and_generate) {
 END_TEST
 
 int main(void) {
-  Suite *s = suite_create("transport");
-  TCase *tc = tcase_create("frames");
-
+  const TTest *tests[] = {sealed_round_trip,      wrong_key_rejected,     replay_corrupt_truncated_dropped,
+                          oversize_frame_dropped, replay_to_new_worker,   replay_to_restarted_master,
+                          keyless_bind_rules,     keys_parse_and_generate};
+  TCase *tc = check_case("transport", 60, tests, sizeof tests / sizeof tests[0]);
   tcase_add_checked_fixture(tc, setup, NULL);
-  tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, sealed_round_trip);
-  tcase_add_test(tc, wrong_key_rejected);
-  tcase_add_test(tc, replay_corrupt_truncated_dropped);
-  tcase_add_test(tc, oversize_frame_dropped);
-  tcase_add_test(tc, replay_to_new_worker);
-  tcase_add_test(tc, replay_to_restarted_master);
-  tcase_add_test(tc, keyless_bind_rules);
-  tcase_add_test(tc, keys_parse_and_generate);
-  suite_add_tcase(s, tc);
-  return check_run(s);
+  return check_run(check_suite_of("transport", tc));
 }
