@@ -8,12 +8,7 @@
 
 #include "common/options.h"
 #include "tests/support/checkrun.h"
-
-#define S(sec) ((int64_t)((sec)*1e9))
-
-static int load(const char *src, options *o, char *err, size_t errlen) {
-  return options_load_source("t.lua", src, strlen(src), o, err, errlen);
-}
+#include "tests/support/testopts.h"
 
 START_TEST(good_closed_scenario) {
   const char *src =
@@ -31,23 +26,23 @@ START_TEST(good_closed_scenario) {
       "task(1, function(vu) end, 'second')\n";
   options o;
   char err[512];
-  ck_assert_int_eq(load(src, &o, err, sizeof err), 0);
+  ck_assert_int_eq(testopts_load(src, &o, err, sizeof err), 0);
   ck_assert_str_eq(o.target, "http://127.0.0.1:9");
   ck_assert_str_eq(o.name, "shop");
   ck_assert_int_eq(o.model, OPTIONS_CLOSED);
   ck_assert(o.users == 50 && o.spawn_rate == 10);
-  ck_assert_int_eq(o.duration_ns, S(60));
-  ck_assert_int_eq(o.timeout_ns, S(2.5));
-  ck_assert_int_eq(o.think_min_ns, S(0.5));
-  ck_assert_int_eq(o.think_max_ns, S(1));
+  ck_assert_int_eq(o.duration_ns, TESTOPTS_S(60));
+  ck_assert_int_eq(o.timeout_ns, TESTOPTS_S(2.5));
+  ck_assert_int_eq(o.think_min_ns, TESTOPTS_S(0.5));
+  ck_assert_int_eq(o.think_max_ns, TESTOPTS_S(1));
   ck_assert_int_eq(o.http_backend, 1);
   ck_assert_int_eq(o.h2_connections, 1); /* the default */
-  ck_assert_int_eq(
-      load("options = { http = 'h2', h2_connections = 50 }\ntask(1, function() end)\n", &o, err, sizeof err),
-      0);
+  ck_assert_int_eq(testopts_load("options = { http = 'h2', h2_connections = 50 }\ntask(1, function() end)\n",
+                                 &o, err, sizeof err),
+                   0);
   ck_assert_int_eq(o.http_backend, 3);
   ck_assert_int_eq(o.h2_connections, 50);
-  ck_assert_int_eq(load(src, &o, err, sizeof err), 0);
+  ck_assert_int_eq(testopts_load(src, &o, err, sizeof err), 0);
   ck_assert_uint_eq(o.ntasks, 2);
   ck_assert_uint_eq(o.nthresholds, 2);
   int found = 0;
@@ -59,9 +54,9 @@ START_TEST(good_closed_scenario) {
   ck_assert_int_eq(found, 3);
   ck_assert_uint_eq(o.nprofiles, 2);
   ck_assert_str_eq(o.profiles[0].source, "pprof");
-  ck_assert_int_eq(o.profiles[0].window_ns, S(5));
-  ck_assert_int_eq(o.profiles[1].window_ns, S(1)); /* pprof default */
-  ck_assert_int_eq(o.interval_ns, S(1));           /* default */
+  ck_assert_int_eq(o.profiles[0].window_ns, TESTOPTS_S(5));
+  ck_assert_int_eq(o.profiles[1].window_ns, TESTOPTS_S(1)); /* pprof default */
+  ck_assert_int_eq(o.interval_ns, TESTOPTS_S(1));           /* default */
 }
 END_TEST
 
@@ -72,12 +67,12 @@ START_TEST(good_open_stages) {
       "task(1, function() end)\n";
   options o;
   char err[512];
-  ck_assert_int_eq(load(src, &o, err, sizeof err), 0);
+  ck_assert_int_eq(testopts_load(src, &o, err, sizeof err), 0);
   ck_assert_int_eq(o.model, OPTIONS_OPEN);
   ck_assert_uint_eq(o.nstages, 2);
   ck_assert(o.stages[0].target == 2000 && o.stages[1].target == 500);
-  ck_assert_int_eq(o.stages[1].duration_ns, S(20));
-  ck_assert_int_eq(o.duration_ns, S(30));
+  ck_assert_int_eq(o.stages[1].duration_ns, TESTOPTS_S(20));
+  ck_assert_int_eq(o.duration_ns, TESTOPTS_S(30));
   ck_assert_int_eq(o.max_vus, 2000); /* default: the peak rate */
   ck_assert_int_eq(o.pre_vus, 20);   /* default: 10 ms of the peak rate */
   ck_assert_str_eq(o.thresholds[0].expr, "errors rate < 1%");
@@ -88,25 +83,30 @@ END_TEST
 START_TEST(pre_allocated_vus) {
   options o;
   char err[512];
-  ck_assert_int_eq(load("options = { rate = 1000, pre_allocated_vus = 300 }\ntask(1, function() end)\n", &o,
-                        err, sizeof err),
-                   0);
+  ck_assert_int_eq(
+      testopts_load("options = { rate = 1000, pre_allocated_vus = 300 }\ntask(1, function() end)\n", &o, err,
+                    sizeof err),
+      0);
   ck_assert_int_eq(o.pre_vus, 300);
   ck_assert_int_eq(o.max_vus, 1000);
   /* like k6, max_vus defaults up to pre_allocated_vus */
-  ck_assert_int_eq(load("options = { rate = 1000, pre_allocated_vus = 2500 }\ntask(1, function() end)\n", &o,
-                        err, sizeof err),
-                   0);
+  ck_assert_int_eq(
+      testopts_load("options = { rate = 1000, pre_allocated_vus = 2500 }\ntask(1, function() end)\n", &o, err,
+                    sizeof err),
+      0);
   ck_assert_int_eq(o.max_vus, 2500);
   ck_assert_int_eq(
-      load("options = { rate = 1, duration = 1 }\ntask(1, function() end)\n", &o, err, sizeof err), 0);
+      testopts_load("options = { rate = 1, duration = 1 }\ntask(1, function() end)\n", &o, err, sizeof err),
+      0);
   ck_assert_int_eq(o.pre_vus, 1); /* at least one */
   ck_assert_int_eq(
-      load("options = { users = 5, duration = 1 }\ntask(1, function() end)\n", &o, err, sizeof err), 0);
+      testopts_load("options = { users = 5, duration = 1 }\ntask(1, function() end)\n", &o, err, sizeof err),
+      0);
   ck_assert_int_eq(o.pre_vus, 0); /* closed model: none */
   ck_assert_int_eq(
-      load("options = { rate = 100, max_vus = 50, pre_allocated_vus = 60 }\ntask(1, function() end)\n", &o,
-           err, sizeof err),
+      testopts_load(
+          "options = { rate = 100, max_vus = 50, pre_allocated_vus = 60 }\ntask(1, function() end)\n", &o,
+          err, sizeof err),
       -EINVAL);
   ck_assert_ptr_nonnull(strstr(err, "option 'pre_allocated_vus' (60) must not exceed max_vus (50)"));
 }
@@ -120,13 +120,13 @@ START_TEST(list_thresholds_and_scalars) {
       "task(function() end)\n";
   options o;
   char err[512];
-  ck_assert_msg(load(src, &o, err, sizeof err) == 0, "%s", err);
+  ck_assert_msg(testopts_load(src, &o, err, sizeof err) == 0, "%s", err);
   ck_assert_int_eq(o.model, OPTIONS_OPEN);
   ck_assert_int_eq(o.max_vus, 5);
-  ck_assert_int_eq(o.duration_ns, S(3));
-  ck_assert_int_eq(o.interval_ns, S(2));
-  ck_assert_int_eq(o.think_min_ns, S(0.25));
-  ck_assert_int_eq(o.think_max_ns, S(0.25));
+  ck_assert_int_eq(o.duration_ns, TESTOPTS_S(3));
+  ck_assert_int_eq(o.interval_ns, TESTOPTS_S(2));
+  ck_assert_int_eq(o.think_min_ns, TESTOPTS_S(0.25));
+  ck_assert_int_eq(o.think_max_ns, TESTOPTS_S(0.25));
   ck_assert_int_eq(o.max_body, 1000);
   ck_assert_int_eq(o.insecure_tls, 1);
   ck_assert_uint_eq(o.ntasks, 1);
@@ -180,7 +180,7 @@ START_TEST(bad_input_names_file_line) {
   options o;
   char err[512];
   memset(&o, 0x5a, sizeof o);
-  ck_assert_int_eq(load(bad[_i].src, &o, err, sizeof err), -EINVAL);
+  ck_assert_int_eq(testopts_load(bad[_i].src, &o, err, sizeof err), -EINVAL);
   ck_assert_str_eq(err, bad[_i].msg);
 }
 END_TEST
@@ -200,7 +200,7 @@ START_TEST(k6_threshold_forms) {
   options o;
   char err[512];
   int seen = 0;
-  ck_assert_msg(load(src, &o, err, sizeof err) == 0, "%s", err);
+  ck_assert_msg(testopts_load(src, &o, err, sizeof err) == 0, "%s", err);
   ck_assert_uint_eq(o.nthresholds, 2);
   for (size_t i = 0; i < o.nthresholds; i++) {
     const options_threshold *t = &o.thresholds[i];
@@ -211,7 +211,7 @@ START_TEST(k6_threshold_forms) {
     } else if (!strcmp(t->expr, "http_req_duration p(95) < 200")) {
       seen |= 2;
       ck_assert_int_eq(t->abort_on_fail, 1);
-      ck_assert_int_eq(t->delay_abort_ns, S(10));
+      ck_assert_int_eq(t->delay_abort_ns, TESTOPTS_S(10));
       ck_assert_int_eq(t->line, 4);
     }
   }
@@ -222,8 +222,8 @@ END_TEST
 START_TEST(top_level_http_refused) {
   options o;
   char err[512];
-  ck_assert_int_eq(load("options = {}\nhttp.get('/x')\ntask(1, function() end)\n", &o, err, sizeof err),
-                   -EINVAL);
+  ck_assert_int_eq(
+      testopts_load("options = {}\nhttp.get('/x')\ntask(1, function() end)\n", &o, err, sizeof err), -EINVAL);
   ck_assert_ptr_nonnull(strstr(err, "t.lua:2:"));
   ck_assert_ptr_nonnull(strstr(err, "cannot run while the scenario is loading"));
 }
@@ -237,11 +237,12 @@ START_TEST(huge_counts_refused) {
   for (int i = 0; i < 3; i++) {
     char src[256];
     snprintf(src, sizeof src, "options = {rate = 10, %s = 5.8e118}\ntask(1, function(vu) end)\n", keys[i]);
-    ck_assert_int_ne(load(src, &o, err, sizeof err), 0);
+    ck_assert_int_ne(testopts_load(src, &o, err, sizeof err), 0);
     ck_assert_msg(strstr(err, "t.lua:1:") && strstr(err, "must be at most 10000000"), "%s", err);
   }
-  ck_assert_int_eq(
-      load("options = {rate = 10, max_vus = 10000000}\ntask(1, function(vu) end)\n", &o, err, sizeof err), 0);
+  ck_assert_int_eq(testopts_load("options = {rate = 10, max_vus = 10000000}\ntask(1, function(vu) end)\n", &o,
+                                 err, sizeof err),
+                   0);
   ck_assert_int_eq(o.max_vus, 10000000);
 }
 END_TEST
@@ -263,26 +264,26 @@ START_TEST(start_users_and_rate) {
       "options = { start_rate = 50, max_vus = 10,\n"
       "  stages = { {duration = '20s', rate = 50}, {duration = '5s', rate = 500} } }\n"
       "task(1, function() end)\n";
-  ck_assert_msg(load(open_src, &o, err, sizeof err) == 0, "%s", err);
+  ck_assert_msg(testopts_load(open_src, &o, err, sizeof err) == 0, "%s", err);
   ck_assert_int_eq(o.model, OPTIONS_OPEN);
   ck_assert_uint_eq(o.nstages, 3);
   ck_assert_int_eq(o.stages[0].duration_ns, 0);
   ck_assert(o.stages[0].target == 50 && o.stages[1].target == 50 && o.stages[2].target == 500);
-  ck_assert_int_eq(o.duration_ns, S(25));
+  ck_assert_int_eq(o.duration_ns, TESTOPTS_S(25));
   const char *closed_src =
       "options = { start_users = 5, stages = { {duration = '10s', users = 20} } }\n"
       "task(1, function() end)\n";
-  ck_assert_msg(load(closed_src, &o, err, sizeof err) == 0, "%s", err);
+  ck_assert_msg(testopts_load(closed_src, &o, err, sizeof err) == 0, "%s", err);
   ck_assert(o.model == OPTIONS_CLOSED && o.nstages == 2 && o.stages[0].target == 5 &&
             o.stages[1].target == 20);
   const char *no_stages =
       "options = {\n  start_rate = 5, rate = 10, duration = '1s' }\ntask(1, function() end)\n";
-  ck_assert_int_eq(load(no_stages, &o, err, sizeof err), -EINVAL);
+  ck_assert_int_eq(testopts_load(no_stages, &o, err, sizeof err), -EINVAL);
   ck_assert_str_eq(err, "t.lua:2: option 'start_rate' is where stages start from: it needs stages=");
   const char *wrong_model =
       "options = { start_users = 5,\n  stages = { {duration = '10s', rate = 20} } }\n"
       "task(1, function() end)\n";
-  ck_assert_int_eq(load(wrong_model, &o, err, sizeof err), -EINVAL);
+  ck_assert_int_eq(testopts_load(wrong_model, &o, err, sizeof err), -EINVAL);
   ck_assert_msg(strstr(err, "t.lua:") && strstr(err, "use start_rate"), "%s", err);
 }
 END_TEST

@@ -11,12 +11,7 @@
 #include "common/k6exec.h"
 #include "common/scenarios.h"
 #include "tests/support/checkrun.h"
-
-#define S(sec) ((int64_t)((sec)*1e9))
-
-static int load(const char *src, options *o, char *err, size_t errlen) {
-  return options_load_source("t.lua", src, strlen(src), o, err, errlen);
-}
+#include "tests/support/testopts.h"
 
 START_TEST(all_six_executors) {
   const char *src =
@@ -33,24 +28,26 @@ START_TEST(all_six_executors) {
       "function go(vu, data) end\ntask(1, function() end)\n";
   options o;
   char err[512];
-  ck_assert_msg(load(src, &o, err, sizeof err) == 0, "%s", err);
+  ck_assert_msg(testopts_load(src, &o, err, sizeof err) == 0, "%s", err);
   ck_assert_int_eq(o.nscenarios, 6);
   const options_scenario *a = &o.scenarios[0], *b = &o.scenarios[1], *c = &o.scenarios[2],
                          *d = &o.scenarios[3], *e = &o.scenarios[4], *f = &o.scenarios[5];
   ck_assert_str_eq(a->name, "a"); /* sorted by name */
-  ck_assert(a->iterations == 3 && a->iterations_per_vu && a->vus == 2 && a->duration_ns == S(600));
-  ck_assert(b->iterations == 10 && !b->iterations_per_vu && b->vus == 4 && b->duration_ns == S(60));
+  ck_assert(a->iterations == 3 && a->iterations_per_vu && a->vus == 2 && a->duration_ns == TESTOPTS_S(600));
+  ck_assert(b->iterations == 10 && !b->iterations_per_vu && b->vus == 4 && b->duration_ns == TESTOPTS_S(60));
   ck_assert_int_eq(c->model, OPTIONS_OPEN);
   ck_assert(c->nstages == 2 && c->stages[0].target == 5 && c->stages[1].target == 9);
   ck_assert(c->max_vus == 100 && c->pre_vus == 1);
   ck_assert(d->stages[0].target == 2 && d->stages[1].target == 2); /* 120 per minute */
-  ck_assert(d->start_ns == S(30) && d->duration_ns == S(20) && d->max_vus == 7 && d->pre_vus == 2);
+  ck_assert(d->start_ns == TESTOPTS_S(30) && d->duration_ns == TESTOPTS_S(20) && d->max_vus == 7 &&
+            d->pre_vus == 2);
   ck_assert(e->model == OPTIONS_CLOSED && e->stages[0].target == 1 &&
             e->stages[1].target == 4); /* startVUs 1 */
-  ck_assert(f->vus == 3 && f->duration_ns == S(10));
+  ck_assert(f->vus == 3 && f->duration_ns == TESTOPTS_S(10));
   ck_assert_str_eq(f->exec, "go");
   ck_assert_str_eq(f->executor, "constant-vus");
-  ck_assert_int_eq(o.duration_ns, S(600)); /* the run: the last end (a's maxDuration, 10m by default) */
+  ck_assert_int_eq(o.duration_ns,
+                   TESTOPTS_S(600)); /* the run: the last end (a's maxDuration, 10m by default) */
 }
 END_TEST
 
@@ -84,7 +81,7 @@ START_TEST(bad_entries_name_file_line) {
            "options = { target = 'http://127.0.0.1:9',\n  scenarios = {\n  %s,\n} }\n"
            "task(1, function() end)\n",
            bad[_i].entry);
-  ck_assert_int_eq(load(src, &o, err, sizeof err), -EINVAL);
+  ck_assert_int_eq(testopts_load(src, &o, err, sizeof err), -EINVAL);
   ck_assert_msg(strstr(err, bad[_i].message), "%s: got '%s'", bad[_i].entry, err);
 }
 END_TEST
@@ -95,13 +92,13 @@ START_TEST(top_level_load_refused) {
       "task(1, function() end)\n";
   options o;
   char err[512];
-  ck_assert_int_eq(load(src, &o, err, sizeof err), -EINVAL);
+  ck_assert_int_eq(testopts_load(src, &o, err, sizeof err), -EINVAL);
   ck_assert_str_eq(err,
                    "t.lua:1: option 'users' is the single-scenario shorthand: with options.scenarios each "
                    "scenario sets its own load");
   const char *no_tasks =
       "options = { scenarios = {\n  x = { executor = 'constant-vus', duration = '1s' } } }\n";
-  ck_assert_int_eq(load(no_tasks, &o, err, sizeof err), -EINVAL);
+  ck_assert_int_eq(testopts_load(no_tasks, &o, err, sizeof err), -EINVAL);
   ck_assert_msg(strstr(err, "t.lua:2: scenario 'x' has no exec function and the file declares no task()"),
                 "%s", err);
 }
@@ -133,7 +130,7 @@ END_TEST
 START_TEST(shared_iterations_exact_over_slices) {
   options_scenario sc = {.model = OPTIONS_CLOSED, .vus = 10, .iterations = 1000, .nstages = 2};
   sc.stages[0] = (options_stage){0, 10};
-  sc.stages[1] = (options_stage){S(60), 10};
+  sc.stages[1] = (options_stage){TESTOPTS_S(60), 10};
   int64_t w[] = {2, 1, 3}, before = 0, iterations = 0, vus = 0;
   for (int i = 0; i < 3; i++) {
     scenarios_slice s = {.before = before, .weight = w[i], .wsum = 6};
@@ -151,7 +148,7 @@ START_TEST(shared_iterations_exact_over_slices) {
   /* an open scenario: rates to the hundredth, every slice gets at least one VU */
   options_scenario open = {.model = OPTIONS_OPEN, .max_vus = 2, .pre_vus = 1, .nstages = 2};
   open.stages[0] = (options_stage){0, 50};
-  open.stages[1] = (options_stage){S(4), 50};
+  open.stages[1] = (options_stage){TESTOPTS_S(4), 50};
   double rate = 0;
   before = 0;
   for (int i = 0; i < 3; i++) {
