@@ -16,6 +16,9 @@
 
 #define CLOSED_TICK_MS 20
 #define GRACE_MAX_NS (10 * CLOCK_NS_PER_S)
+/* The grace outlasts the request timeout by this much: a request sent just before the stop times out
+ * (and is counted) before the grace cancels it, even when its timer is re-armed or the loop runs late. */
+#define GRACE_SLACK_NS (250 * CLOCK_NS_PER_MS)
 
 /* The arrival clock: while the next arrival is less than TICK_NS away it ticks every TICK_NS (a
  * periodic timerfd, re-armed by the kernel: under a hypervisor each timerfd_settime costs tens of us,
@@ -93,7 +96,8 @@ static void on_grace_over(uv_timer_t *timer) {
 
 /* The scenario's end (or a stop): no new iterations; VUs finish their current one, then on_stop runs. */
 static void begin_stop(runner *r) {
-  int64_t timeout = r->env.host->opt->timeout_ns, grace = timeout < GRACE_MAX_NS ? timeout : GRACE_MAX_NS;
+  int64_t timeout = r->env.host->opt->timeout_ns + GRACE_SLACK_NS;
+  int64_t grace = timeout < GRACE_MAX_NS ? timeout : GRACE_MAX_NS;
   if (r->stopping) return;
   r->stopping = 1;
   uv_check_stop(&r->pump);

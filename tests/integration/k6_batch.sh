@@ -3,6 +3,7 @@
 # of their own and come back in the order given; each is counted under its own name (6 batches of 4 ->
 # 6 of each name, the 404s as http4xx errors); the VU's cookies go with them; the slowest response of a
 # batch of four 400 ms requests arrives well before the 1600 ms that one after the other would take.
+# ctest: pair - the one timing bound (4 x 400 ms in parallel well under 1600 ms) is generous: may run beside one other such test
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 120
 

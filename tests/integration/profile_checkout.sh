@@ -4,6 +4,7 @@
 # index), every saved window decodes, the CPU samples carry the scenario's request names (baggage ->
 # pprof labels), and the shop's planted functions are in them. Also: loadctl's per-request counts agree
 # with the shop's own (/debug/count), up to one request in flight per user at the end.
+# ctest: pair - counts, windows and functions present, no timing bound: may run beside one other such test
 set -euo pipefail
 : "${LOADCTL:?}" "${LOADCTL_SRC:?}" "${LOADCTL_BUILD:?}"
 command -v go >/dev/null || { echo "skip: no go"; exit 77; }

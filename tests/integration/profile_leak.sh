@@ -4,6 +4,7 @@
 # must name main.rememberPage with kind "leak" (and `loadctl report` gives it again); the same service
 # without --leak-kb must get no leak finding. The heap-growth series (summary.json profile_timeline, the report's
 # memory chart) must rise by the planted amount in the leaky run and stay well under it in the clean one.
+# ctest: pair - heap growth at a tenth of the planted amount, no timing bound: may run beside one other such test
 set -euo pipefail
 : "${LOADCTL:?}" "${LOADCTL_SRC:?}" "${LOADCTL_BUILD:?}"
 command -v go >/dev/null || { echo "skip: no go toolchain for faultsvc"; exit 77; }

@@ -8,6 +8,7 @@
 # values), two scenarios (3 VUs x 40 and 70 shared iterations of 2 requests) carry scenario=NAME and
 # their tags exactly, `loadctl report` rebuilds the same tags, report.html has the Tags selector, and bad
 # tags are refused naming file:line.
+# ctest: pair - exact counts; the one latency bound (p99 < 500 ms for 1 ms requests) is generous: may run beside one other such test
 source "$(dirname "$0")/dist_lib.bash"
 start_testserver 120
 
