@@ -7,6 +7,9 @@
       the server that has /debug/faults ("admin" or "addr"), one a line, then one NAME=VALUE line per
       target.env entry (the scenario's parameters, passed as --env; {addr} and {admin} in a value stand
       for the target's two addresses): target.command, target.scenario, target.faults_on, target.env
+  accuracy.py scenarios CORPUS                  every variant with a manifest, one a line: its name, its
+      scenario (as launch prints it) and its target.env NAME=VALUE entries, tab-separated (one process
+      for the whole corpus: tests/integration/accuracy_short.sh checks every scenario with it)
   accuracy.py score CORPUS WORK [--json FILE] VARIANT...
       WORK/<variant>/findings.json (loadctl's findings array) and WORK/<variant>/faults.json (the
       target's /debug/faults: planted spans) against CORPUS/<variant>/manifest.json; prints the table.
@@ -212,6 +215,13 @@ def main(argv):
         print(t.get("command", "faultsvc"), t.get("scenario", "scenario.lua"), t.get("faults_on", "admin"), sep="\n")
         for k, v in sorted(t.get("env", {}).items()):
             print(f"{k}={v}")
+        return 0
+    if len(argv) == 2 and argv[0] == "scenarios":
+        for v in sorted(os.listdir(argv[1])):
+            if os.path.isfile(os.path.join(argv[1], v, "manifest.json")):
+                t = load_manifest(argv[1], v)["target"]
+                env = [f"{k}={x}" for k, x in sorted(t.get("env", {}).items())]
+                print("\t".join([v, t.get("scenario", "scenario.lua")] + env))
         return 0
     if len(argv) >= 3 and argv[0] == "score":
         corpus, work, rest = argv[1], argv[2], argv[3:]

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# accuracy_short.sh - a short subset of bench/accuracy (tests/targets/faults/): the shared-helper fault,
-# one label variant (percent-encoded baggage), one background window fault and the no-fault control,
-# 15 s each. Asserts: each planted fault named at rank 1 and no finding on the control.
+# accuracy_short.sh - a short subset of bench/accuracy (tests/targets/faults/), each target run once:
+# the shared-helper fault seen through percent-encoded baggage labels (labels_encoded: the helper
+# variant's service and fault, so one run asserts both the helper rule and the decoding), one background
+# window fault and the no-fault control, 15 s each. Asserts: each planted fault named at rank 1 and no
+# finding on the control.
 # First, always: the scorer (bench/accuracy.py) on fixed findings, so the test checks its own yardstick,
 # and `loadctl check` on every variant's scenario with its manifest's target.env.
 # ACCURACY_STRICT=1 makes a missed fault a failure. Unset, a missed fault prints the table and skips
@@ -47,22 +49,22 @@ echo "ok: the scorer ranks fixed findings as expected and refuses a run without 
 
 # --- every variant's scenario, with its manifest's parameters (target.env), passes loadctl check
 nvar=0
-for m in "$CORPUS"/*/manifest.json; do
-  v=$(basename "$(dirname "$m")")
-  mapfile -t launch < <(python3 "$SCORE" launch "$CORPUS" "$v")
+python3 "$SCORE" scenarios "$CORPUS" >"$WORK/scenarios.tsv" || fail "accuracy.py scenarios $CORPUS failed"
+while IFS=$'\t' read -r -a launch; do
+  v=${launch[0]}
   scen=$LOADCTL_SRC/${launch[1]} envs=(--env "FAULTS_VARIANT=$v")
   [ "${launch[1]}" = scenario.lua ] && scen=$CORPUS/$v/scenario.lua
-  for kv in "${launch[@]:3}"; do envs+=(--env "$kv"); done
+  for kv in "${launch[@]:2}"; do envs+=(--env "$kv"); done
   out=$("$LOADCTL" check "$scen" "${envs[@]}" 2>&1) || fail "$v: loadctl check ${scen#"$LOADCTL_SRC"/} ${envs[*]}: $out"
   nvar=$((nvar + 1))
-done
+done <"$WORK/scenarios.tsv"
 [ "$nvar" -ge 21 ] || fail "only $nvar corpus variants found under $CORPUS (want 21)"
 echo "ok: the scenarios of all $nvar corpus variants pass loadctl check with their parameters"
 
 # --- the short corpus run
 rc=0
 LOADCTL_BUILD=$LOADCTL_BUILD LOADCTL=$LOADCTL "$LOADCTL_SRC/bench/accuracy" --duration "${ACCURACY_DURATION:-15s}" \
-  --keep "$WORK/runs" --json "$WORK/acc.json" helper labels_encoded periodic control || rc=$?
+  --keep "$WORK/runs" --json "$WORK/acc.json" labels_encoded periodic control || rc=$?
 [ "$rc" -eq 0 ] || { for f in "$WORK"/runs/*/error.json; do [ -f "$f" ] && echo "$f: $(cat "$f")"; done; \
   for f in "$WORK"/runs/*/target.log; do tail -3 "$f"; done; fail "bench/accuracy exited $rc (a variant did not run)"; }
 bad=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))

@@ -90,13 +90,15 @@ static int send_all(int fd, const char *buf, size_t len) {
   return 0;
 }
 
+/* The head and the body in one send: two small writes meet Nagle's algorithm and the client's delayed ACK,
+ * and every keep-alive response would wait ~40 ms for nothing. */
 static int reply(int fd, int status, const char *body) {
-  char head[256];
-  int n = snprintf(head, sizeof head,
-                   "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n", status,
-                   status == 200 ? "OK" : "Not Found", strlen(body));
-  if (send_all(fd, head, (size_t)n) < 0) return -1;
-  return send_all(fd, body, strlen(body));
+  char msg[256 + MAX_SPANS * 48 + 64];
+  int n = snprintf(msg, sizeof msg,
+                   "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
+                   status, status == 200 ? "OK" : "Not Found", strlen(body), body);
+  if (n < 0 || (size_t)n >= sizeof msg) return -1;
+  return send_all(fd, msg, (size_t)n);
 }
 
 static void faults_json(char *out, size_t size) {
