@@ -17,7 +17,7 @@ set -euo pipefail
 : "${LOADCTL:?}" "${LOADCTL_SRC:?}" "${LOADCTL_BUILD:?}"
 command -v go >/dev/null || { echo "SKIP: no go toolchain for faultsvc"; exit 77; }
 command -v jq >/dev/null || { echo "SKIP: no jq"; exit 77; }
-source "$(dirname "$0")/web/chromium.bash"
+source "$(dirname "$0")/web_lib.bash"
 need_chromium
 WORK=$(mktemp -d /tmp/loadctl-profile-views-XXXXXX)
 SVC=$LOADCTL_BUILD/faultsvc
@@ -54,9 +54,7 @@ LUA
 timeout 90 "$LOADCTL" start "$WORK/go.lua" --quiet --web 127.0.0.1:0 --out "$WORK/go" >"$WORK/go.out" 2>&1 &
 LP=$!
 PIDS+=($LP)
-URL=
-for _ in $(seq 1 100); do URL=$(awk '/^live page:/ {print $3; exit}' "$WORK/go.out"); [ -n "$URL" ] && break; sleep 0.1; done
-[ -n "$URL" ] || fail "no live page address: $(tail -5 "$WORK/go.out")"
+wait_url "$WORK/go.out"
 sleep 6
 curl -fsS "${URL%/}/api/timeline" >"$WORK/live.json" || fail "GET /api/timeline"
 live=$(jq '.heap.t | length' "$WORK/live.json")

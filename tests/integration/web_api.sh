@@ -6,18 +6,10 @@
 # non-loopback bind without --web-token refuses to start; with a token every API request needs it.
 # ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 source "$(dirname "$0")/dist_lib.bash"
+source "$(dirname "$0")/web_lib.bash"
 start_testserver 120
 need_engine
 
-# wait_url LOG: the page's address from "live page: URL"
-wait_url() {
-  for _ in $(seq 1 100); do
-    URL=$(awk '/^live page:/ {print $3; exit}' "$1" 2>/dev/null)
-    [ -n "$URL" ] && return 0
-    sleep 0.1
-  done
-  fail "no 'live page:' line in $1"
-}
 # req METHOD PATH [curl args...]: prints "STATUS BODY"
 req() {
   local m=$1 p=$2; shift 2

@@ -5,7 +5,7 @@
 # $WEB_SHOTS when set. Skips (77) without node/npm, chromium, or when npm cannot fetch playwright-core.
 # ctest: light - no timing-sensitive assertion (users and events read from run.json): may run beside other light tests
 source "$(dirname "$0")/dist_lib.bash"
-source "$(dirname "$0")/web/chromium.bash"
+source "$(dirname "$0")/web_lib.bash"
 need_chromium
 start_testserver 120
 need_engine
@@ -18,12 +18,7 @@ timeout 90 "$LOADCTL" start "$T/s.lua" --quiet --workers 2 --threads 2 --web 127
   >"$T/run.log" 2>&1 &
 pid=$!
 PIDS+=($pid)
-for _ in $(seq 1 100); do
-  URL=$(awk '/^live page:/ {print $3; exit}' "$T/run.log")
-  [ -n "$URL" ] && break
-  sleep 0.1
-done
-[ -n "$URL" ] || fail "no live page address"
+wait_url "$T/run.log"
 mkdir -p "$T/shots"
 NODE_PATH="$NPM_DIR/node_modules" timeout 120 node "$LOADCTL_SRC/tests/integration/web/browser.js" "$URL" "$T/shots" \
   >"$T/browser.out" 2>"$T/browser.log" || fail "browser run: $(cat "$T/browser.log")"

@@ -7,6 +7,7 @@
 # form in headless Chromium and the page follows it; without them, by curl (said in the output).
 # ctest: light - little CPU and no timing-sensitive assertion: may run beside another light test
 source "$(dirname "$0")/dist_lib.bash"
+source "$(dirname "$0")/web_lib.bash"
 start_testserver 120
 need_engine
 scenario "$T/s.lua" 2 3s
@@ -22,12 +23,7 @@ req() { # METHOD PATH [curl args]: "STATUS BODY"
   echo "$(cat "$T/code") $(cat "$T/body")"
 }
 H=(-H 'X-Loadctl-Client: test' -H 'Content-Type: application/json')
-for _ in $(seq 1 100); do
-  URL=$(awk '/^live page:/ {print $3; exit}' "$T/master.log")
-  [ -n "$URL" ] && break
-  sleep 0.1
-done
-[ -n "$URL" ] || fail "no live page address"
+wait_url "$T/master.log"
 case "$URL" in *:0/) fail "the page's port was not fixed before the first run: $URL" ;; esac
 for _ in $(seq 1 100); do case "$(req GET /api/run)" in *'"state":"running"'*) break ;; esac; sleep 0.1; done
 case "$(req POST /api/next "${H[@]}" -d '{"users":3}')" in "409 "*"stop it first"*) ;; *) fail "next during a run: $(cat "$T/code") $(cat "$T/body")" ;; esac
@@ -38,7 +34,6 @@ case "$r" in "200 "*'"state":"idle"'*'"next":true'*) ;; *) fail "between runs /a
 case "$(req GET /report.html)" in "200 "*"loadctl report"*) ;; *) fail "the last run's report is not served between runs" ;; esac
 case "$(req POST /api/scale "${H[@]}" -d '{"users":1}')" in "409 "*idle*) ;; *) fail "scale between runs: $(cat "$T/body")" ;; esac
 case "$(req POST /api/next "${H[@]}" -d '{"users":3,"duration":"bogus"}')" in "400 "*duration*) ;; *) fail "bad duration: $(cat "$T/body")" ;; esac
-source "$(dirname "$0")/web/chromium.bash"
 if have_chromium; then
   echo "next run from the page (headless Chromium)"
   NODE_PATH="$NPM_DIR/node_modules" timeout 90 node "$LOADCTL_SRC/tests/integration/web/next.js" "$URL" 3 2s \
