@@ -6,7 +6,8 @@
 # `loadctl report` rebuilds the same numbers from the run directory. One line per case:
 #   case: <name> backend=<b> result=<pass|FAIL> errors=<kind:count,...> <details>
 # The whole test runs in a private network namespace when it can (nothing but loopback exists there, so
-# the DNS case cannot send a query off the machine); without one the DNS case is skipped.
+# the DNS case cannot send a query off the machine); without one the DNS case is skipped. The two
+# backends' cases run side by side, each against its own testserver; their lines are printed per backend.
 # ctest: pair - generous bounds (a 300 ms timeout, >= 500 requests in 1 s, p50 < 50 ms) and little CPU: may run beside one other such test
 set -u
 
@@ -25,8 +26,14 @@ if [ "$FAULTS_NETNS" = 1 ]; then ip link set lo up || { echo "FAIL: cannot bring
 BACKENDS="h1 curl"
 START=$(date +%s)
 
-start_testserver 300
-BASE="http://127.0.0.1:$PORT"
+# one testserver per backend: the two backends' cases run side by side (each run mostly waits on its
+# timeouts and the run's start), each counting what its own server saw
+declare -A BPORT
+for b in $BACKENDS; do
+  start_testserver 300
+  mv "$T/testserver.out" "$T/testserver-$b.out"
+  BPORT[$b]=$PORT
+done
 
 # probe: the server's request and connection counters, over one connection (which /conns counts)
 probe() {
@@ -128,7 +135,10 @@ all_failed_with() { # all_failed_with KIND MIN_COUNT
 
 FREE=$(free_port)
 
-for b in $BACKENDS; do
+# backend_cases B: every case on backend B against its own testserver
+backend_cases() {
+  local b=$1
+  BASE="http://127.0.0.1:${BPORT[$b]}"
   # connection refused: nothing listens on FREE; every attempt is a connect error, none reaches the server
   run_load refused "$b" "options = { target = \"http://127.0.0.1:$FREE\", users = 2, duration = \"500ms\", http = \"$b\" }
 task(1, function(vu) http.get(\"/ok\", {name = \"refused\"}) end)"
@@ -240,7 +250,7 @@ end)"
   CASE=dns BACKEND=$b RC=-
   if [ "$FAULTS_NETNS" != 1 ]; then
     echo "case: dns backend=$b result=skipped errors=- (no network namespace: a lookup could leave the machine)"
-    continue
+    return 0
   fi
   run_load dns "$b" "options = { target = \"http://nonexistent.invalid:80\", users = 2, duration = \"500ms\", http = \"$b\",
   timeout = \"2s\" }
@@ -250,6 +260,19 @@ task(1, function(vu) http.get(\"/ok\", {name = \"dns\"}) end)"
   want "exit code" "$RC" "==" 0
   want "server requests" "$SERVED" "==" 0
   report_case "$N0_KINDS" "requests=$N0_COUNT served=$SERVED"
+}
+
+# both backends at once, each in a subshell writing its own log and its count of failed cases
+bpids=()
+for b in $BACKENDS; do
+  (backend_cases "$b" && echo "$FAILED" >"$T/failed-$b") >"$T/cases-$b.out" 2>&1 &
+  bpids+=($!)
+done
+for p in "${bpids[@]}"; do wait "$p" || true; done
+for b in $BACKENDS; do
+  cat "$T/cases-$b.out"
+  [ -s "$T/failed-$b" ] || fail "backend $b: its cases stopped early (log above)"
+  FAILED=$((FAILED + $(cat "$T/failed-$b")))
 done
 
 echo "faults_target: $(($(date +%s) - START)) s, network namespace: $FAULTS_NETNS"
