@@ -8,7 +8,7 @@
 # The whole test runs in a private network namespace when it can (nothing but loopback exists there, so
 # the DNS case cannot send a query off the machine); without one the DNS case is skipped. The two
 # backends' cases run side by side, each against its own testserver; their lines are printed per backend.
-# ctest: pair - generous bounds (a 300 ms timeout, >= 500 requests in 1 s, p50 < 50 ms) and little CPU: may run beside one other such test
+# ctest: pair cost=50 - generous bounds (a 300 ms timeout, >= 500 requests in 1 s, p50 < 50 ms) and little CPU: may run beside one other such test
 set -u
 
 if [ -z "${FAULTS_NETNS:-}" ]; then
