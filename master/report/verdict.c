@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "common/rundir.h"
+#include "master/report/html.h"
 
 json_t *verdict_json(const thresholds *t) {
   json_t *a = json_array();
@@ -37,27 +38,6 @@ void verdict_print(const thresholds *t, FILE *out, bool color) {
   }
 }
 
-static void xml_escaped(FILE *f, const char *s) {
-  for (; *s; s++) {
-    switch (*s) {
-      case '<':
-        fputs("&lt;", f);
-        break;
-      case '>':
-        fputs("&gt;", f);
-        break;
-      case '&':
-        fputs("&amp;", f);
-        break;
-      case '"':
-        fputs("&quot;", f);
-        break;
-      default:
-        fputc(*s, f);
-    }
-  }
-}
-
 /* The JUnit XML, printed into the stream rundir_write_stream gives. */
 static int fill_junit(FILE *f, void *ctx) {
   const thresholds *t = ctx;
@@ -74,13 +54,13 @@ static int fill_junit(FILE *f, void *ctx) {
     char value[64];
     thresholds_format_value(th, value, sizeof value);
     fputs("    <testcase classname=\"loadctl.thresholds\" name=\"", f);
-    xml_escaped(f, th->expr);
+    html_escape(f, th->expr); /* XML needs the same five escapes */
     if (th->evaluated && th->ok) {
       fputs("\"/>\n", f);
       continue;
     }
     fputs("\">\n      <failure message=\"", f);
-    xml_escaped(f, th->expr);
+    html_escape(f, th->expr);
     fprintf(f, " (value %s)\" type=\"threshold\"/>\n    </testcase>\n", value);
   }
   fputs("  </testsuite>\n</testsuites>\n", f);

@@ -26,7 +26,7 @@ static pid_t server_pid = -1;
 static int server_port;
 
 /* Start testserver (built next to this test) on a free port; 0 or -1 when it is not there. */
-static int server_start(void) {
+static inline int server_start(void) {
   char exe[PATH_MAX], bin[PATH_MAX + 16], line[64];
   int fds[2];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -50,11 +50,11 @@ static int server_start(void) {
 }
 
 /* server_start, failing the test when the testserver cannot be started. */
-static void server_up(void) {
+static inline void server_up(void) {
   ck_assert_msg(server_start() == 0, "the testserver (built next to this test) did not start");
 }
 
-static void server_stop(void) {
+static inline void server_stop(void) {
   if (server_pid > 0) {
     kill(server_pid, SIGTERM);
     waitpid(server_pid, NULL, 0);
@@ -63,7 +63,7 @@ static void server_stop(void) {
 }
 
 /* GET path (/count or /conns) from the server with a plain blocking socket; the number in its body. */
-static long long server_number(const char *path) {
+static inline long long server_number(const char *path) {
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)server_port)};
   char buf[512];
   size_t got = 0;
@@ -82,12 +82,12 @@ static long long server_number(const char *path) {
   return strtoll(body + 4, NULL, 10);
 }
 
-static long long server_count(void) {
+static inline long long server_count(void) {
   return server_number("/count");
 }
 
 /* Run scenario src to its end, merging every interval into one; returns the merged totals. */
-static stats_interval *run_engine(const char *src, int threads) {
+static inline stats_interval *run_engine(const char *src, int threads) {
   options o;
   char err[512];
   engine *e = NULL;
@@ -129,9 +129,20 @@ static stats_interval *run_engine(const char *src, int threads) {
   return total;
 }
 
+/* run_engine (one thread) of the scenario fmt, a printf format whose one conversion is the port of the
+ * testserver started here; asserted to have run at least one iteration. */
+static inline stats_interval *run_scenario(const char *fmt) {
+  char src[4096];
+  server_up();
+  snprintf(src, sizeof src, fmt, server_port);
+  stats_interval *total = run_engine(src, 1);
+  ck_assert_int_gt(total->iterations, 0);
+  return total;
+}
+
 /* The whole main() of a suite whose tests start the testserver: the n tests (30 s each) in this process, so
  * that they see the server this process forked, then the server stopped. */
-static int server_suite_run(const char *name, const TTest *const *tests, size_t n) {
+static inline int server_suite_run(const char *name, const TTest *const *tests, size_t n) {
   signal(SIGPIPE, SIG_IGN);
   int rc = check_run_mode(check_suite(name, 30, tests, n), CK_NOFORK);
   server_stop();

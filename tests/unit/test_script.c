@@ -166,11 +166,7 @@ static const char groups_scenario[] =
 START_TEST(groups_name_requests) {
   static const char *const names[] = {"checkout::GET /ok", "checkout::pay::pay", "checkout::after pay",
                                       "outside"};
-  char src[2048];
-  server_up();
-  snprintf(src, sizeof src, groups_scenario, server_port);
-  stats_interval *total = run_engine(src, 1);
-  ck_assert_int_gt(total->iterations, 0);
+  stats_interval *total = run_scenario(groups_scenario);
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     stats_entry *e = stats_entry_find(total, names[i]);
     ck_assert_msg(e != NULL, "no request named '%s'", names[i]);
@@ -213,11 +209,7 @@ static const char auth_scenario[] =
 
 START_TEST(auth_basic_and_digest) {
   static const char *const names[] = {"basic", "digest", "digest refused", "no auth", "bad auth"};
-  char src[2048];
-  server_up();
-  snprintf(src, sizeof src, auth_scenario, server_port);
-  stats_interval *total = run_engine(src, 1);
-  ck_assert_int_gt(total->iterations, 0);
+  stats_interval *total = run_scenario(auth_scenario);
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
     stats_check *c = stats_check_get(total, names[i]);
     ck_assert_msg(c->passes == total->iterations && c->fails == 0, "check %s: %lld passes %lld fails of %lld",
