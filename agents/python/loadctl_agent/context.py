@@ -6,7 +6,8 @@ asgi.py, django.py) set an entry when a request starts running on a thread and r
 the sampler reads the table without a lock (single dict reads and writes are atomic under the GIL, and
 a stale read costs one mislabelled sample at most). asyncio code runs many requests on one thread, so the
 ASGI wrapper sets the entry around every step of the request's own task (see asgi.py), and `CURRENT`
-(a contextvar) carries the labels into code that wants to read them (`current_labels()`)."""
+(a contextvar, set by the ASGI wrapper only: a WSGI or Django request's thread is its own) carries the
+labels into the tasks it spawns, for code that wants to read them (`current_labels()`)."""
 
 import contextvars
 import threading
@@ -44,17 +45,18 @@ def current_labels():
 
 def set_label(key, value):
     """Add or replace one label (e.g. the route template, once the framework has routed) on the request
-    the calling thread serves. Does nothing outside a request. Never raises."""
+    the calling thread serves: in the thread table, and in the contextvar when it holds a request's labels
+    (asyncio). Does nothing outside a request. Never raises."""
     try:
         tid = threading.get_ident()
         cur = ACTIVE.get(tid)
         ctx = CURRENT.get()
-        if cur is None and not ctx:
-            return
-        new = _labels.with_label(cur if cur is not None else ctx, key, value)
         if cur is not None:
+            new = _labels.with_label(cur, key, value)
             ACTIVE[tid] = new
-        if ctx is cur or ctx:
-            CURRENT.set(new)
+            if ctx and ctx is cur:  # an asyncio request's own labels
+                CURRENT.set(new)
+        elif ctx:
+            CURRENT.set(_labels.with_label(ctx, key, value))
     except Exception:
         pass

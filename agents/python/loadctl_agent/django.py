@@ -17,11 +17,9 @@ class Middleware:
         meta = getattr(request, "META", {})
         request_labels = _labels.raw(meta.get("HTTP_TRACEPARENT"), meta.get("HTTP_BAGGAGE"))
         token = context.enter(request_labels)
-        ctx = context.CURRENT.set(request_labels)
         try:
             return self.get_response(request)
         finally:
-            context.CURRENT.reset(ctx)
             context.leave(token)
 
     def process_view(self, request, view_func, view_args, view_kwargs):

@@ -27,6 +27,8 @@ MAX_KEYS = 20000
 MAX_COLLECTORS = 4
 MAX_ASYNC = 1000  # suspended asyncio requests sampled per tick
 CODE_CACHE_MAX = 50000
+COST_EVERY = 8  # the sampler's own CPU is read on every COST_EVERY-th tick (reading stacks: estimated)
+IDLE_READ_EVERY = 10  # ticks a still, idle thread goes without a CPU clock read (a syscall each)
 OVERFLOW = (0, None, ("[agent: too many distinct stacks]", "<agent>", 0), 0, None)  # a stack node of its own
 OVERFLOW_KEY = (0, ())
 LOG = logging.getLogger("loadctl_agent")
@@ -42,6 +44,20 @@ def thread_cpu_clock(ident):
     if _LINUX and native:
         return ((~native) << 3) | 6  # MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED)
     return time.pthread_getcpuclockid(ident)
+
+
+class _Thread:
+    """One thread's sampling state: its stack walker, CPU clock id, last CPU reading, CPU ns not yet
+    sampled, `quiet` (None when it used CPU at its last read, else the ticks not read since: a thread
+    whose stack did not move and that used no CPU at its last read is read again only after
+    IDLE_READ_EVERY ticks or when it moves) and its root frame (a new root is a new thread)."""
+
+    __slots__ = ("walker", "clock", "cpu", "credit", "quiet", "root")
+
+    def __init__(self):
+        self.walker = stacks.Walker()
+        self.clock = self.cpu = self.quiet = self.root = None
+        self.credit = 0
 
 
 class Collector:
@@ -84,11 +100,11 @@ class Sampler:
         self.wanted = threading.Event()  # set while a collector runs (or to wake the thread to stop)
         self.thread = None
         self.codes = {}  # id(code object) -> (code object, (function name, file name, first line))
-        self.last = {}  # thread ident -> [stacks.Walker, clock id, cpu_ns, CPU ns not yet sampled]
+        self.last = {}  # thread ident -> _Thread (only while sampling: it holds the threads' frames)
         self.tree = stacks.Tree(self.function)
-        self.ticks_total = 0  # ticks taken, and the sampler thread's own CPU time (the agent's cost)
-        self.cpu_ns = 0
-        self.tick_cpu_ns = 0  # the part of cpu_ns spent reading stacks (the rest: waking up, the GIL)
+        self.ticks_total = 0  # ticks taken, and the sampler thread's own CPU time (the agent's cost; read
+        self.cpu_ns = 0  # every COST_EVERY ticks)
+        self.tick_cpu_ns = 0  # the part of cpu_ns spent reading stacks (the rest: waking up, the GIL), estimated
         self.encode_ns = 0  # CPU the endpoint spent encoding profiles (added by server.py)
 
     def start(self):
@@ -132,13 +148,18 @@ class Sampler:
                     now = time.monotonic_ns()
                     collectors = self.collectors
                     if collectors:
-                        t0 = time.thread_time_ns()
-                        self.tick(collectors, now - prev)  # a late tick (GIL held long) carries the time it missed
-                        t1 = time.thread_time_ns()
-                        self.ticks_total += 1
-                        self.tick_cpu_ns += t1 - t0
-                        self.cpu_ns = t1 - cpu0
+                        n = self.ticks_total
+                        if n % COST_EVERY:
+                            self.tick(collectors, now - prev)  # a late tick (GIL held long) carries the time it missed
+                        else:  # the agent's cost, read on every COST_EVERY-th tick (each read is a syscall)
+                            t0 = time.thread_time_ns()
+                            self.tick(collectors, now - prev)
+                            t1 = time.thread_time_ns()
+                            self.tick_cpu_ns += COST_EVERY * (t1 - t0)
+                            self.cpu_ns = t1 - cpu0
+                        self.ticks_total = n + 1
                     prev = now
+                self.last.clear()  # the threads' frames (and their locals) are not held while idle
                 with self.lock:
                     if not self.collectors:
                         self.wanted.clear()
@@ -153,46 +174,58 @@ class Sampler:
         frames = sys._current_frames()  # noqa: SLF001 - the documented way to read other threads' stacks
         skip = context.AGENT_THREADS
         active = context.ACTIVE
-        last = self.last
+        last, tree = self.last, self.tree
         batch = []
         for ident, frame in frames.items():
             if ident in skip:
                 continue
-            node, cpu_ns, count = self._thread(ident, frame, last.get(ident))
+            st = last.get(ident)
+            if st is None:
+                st = last[ident] = _Thread()
+            walker = st.walker
+            node = walker.walk(tree, frame)
+            if walker.moved or st.quiet is None or st.quiet >= IDLE_READ_EVERY:
+                cpu_ns, count = self._cpu(ident, st)
+            else:  # did not move and used no CPU at its last read: not read this tick
+                st.quiet += 1
+                cpu_ns = count = 0
             batch.append(((node[0], active.get(ident) or ()), node, cpu_ns, count))
-        for ident in [i for i in last if i not in frames]:
-            del last[ident]
-        for req in list(context.INFLIGHT)[:MAX_ASYNC]:
-            if req.running or req.coro is None:
-                continue
-            node = self.coro_node(req.coro)
-            if node is not None:
-                batch.append(((node[0], req.labels), node, 0, 0))
+        if len(last) > len(batch):
+            for ident in [i for i in last if i not in frames or i in skip]:
+                del last[ident]
+        if context.INFLIGHT:
+            for req in list(context.INFLIGHT)[:MAX_ASYNC]:
+                if req.running or req.coro is None:
+                    continue
+                node = self.coro_node(req.coro)
+                if node is not None:
+                    batch.append(((node[0], req.labels), node, 0, 0))
         for c in collectors:
             c.add(batch, wall_ns)
 
-    def _thread(self, ident, frame, state):
-        """(stack node, CPU ns since the previous tick, CPU samples) of one thread; state is its self.last
-        entry."""
-        if state is None:
-            state = self.last[ident] = [stacks.Walker(), None, None, 0]
-        walker = state[0]
-        moved = not walker.frames or walker.frames[-1] is not frame
-        node = walker.walk(self.tree, frame)
-        clock, cpu_prev = state[1], state[2]
+    def _cpu(self, ident, st):
+        """(CPU ns since the thread's previous read, CPU samples) of one thread: read from its own clock,
+        charged to the stack it is on now."""
+        root = st.walker.frames[0]
+        if root is not st.root:  # a new thread, or a new thread under a reused ident: its own clock
+            st.root, st.clock, st.cpu, st.credit = root, None, None, 0
+        prev = st.cpu
         try:
-            if clock is None or moved:  # looked up again when the leaf changed: an ident may be reused
-                clock = thread_cpu_clock(ident)
-            cpu = time.clock_gettime_ns(clock)
+            if st.clock is None:
+                st.clock = thread_cpu_clock(ident)
+            cpu = time.clock_gettime_ns(st.clock)
         except (OSError, ValueError, OverflowError):
-            cpu, clock = cpu_prev, None
-        state[1], state[2] = clock, cpu
-        if cpu is None or cpu_prev is None or cpu <= cpu_prev:
-            return node, 0, 0
-        credit = state[3] + cpu - cpu_prev
+            st.clock = st.cpu = st.quiet = None
+            return 0, 0
+        st.cpu = cpu
+        if prev is None or cpu <= prev:
+            st.quiet = 0
+            return 0, 0
+        st.quiet = None
+        credit = st.credit + cpu - prev
         count = credit // self.period_ns
-        state[3] = credit - count * self.period_ns
-        return node, cpu - cpu_prev, count
+        st.credit = credit - count * self.period_ns
+        return cpu - prev, count
 
     def function(self, code, frame_globals):
         """(function, file, first line) of a code object, cached by id(code) with the code object held (so

@@ -1,54 +1,90 @@
 """wsgi.py - label the thread that serves a WSGI request while the app runs for it: the call, then each
 step of the response body it returns (streamed bodies included) and its close(). The server's own work
 between those steps (writing the response to the socket) is not labelled, as a Go handler's labels end
-when the handler returns."""
+when the handler returns. A body that runs no app code when iterated (a list, a tuple, the server's
+wsgi.file_wrapper) is handed back as it is, so the server's sendfile path stays. The per-request path
+touches only the thread table (no contextvar: the thread is the request's)."""
 
-from . import context, labels as _labels
+from threading import get_ident
+
+from .context import ACTIVE
+from .labels import raw_environ
+
+
+def _steps(body, labels):
+    """The body's chunks, each produced with the thread labelled; the label is off while the server
+    writes a chunk (between yields), so a generator left suspended and collected later (anywhere) finds
+    nothing to undo."""
+    tid = get_ident()
+    prev = ACTIVE.get(tid)
+    ACTIVE[tid] = labels
+    labelled = True
+    try:
+        for chunk in body:
+            if prev is None:
+                ACTIVE.pop(tid, None)
+            else:
+                ACTIVE[tid] = prev
+            labelled = False
+            yield chunk
+            prev = ACTIVE.get(tid)
+            ACTIVE[tid] = labels
+            labelled = True
+    finally:
+        if labelled:
+            if prev is None:
+                ACTIVE.pop(tid, None)
+            else:
+                ACTIVE[tid] = prev
 
 
 class _Body:
-    """The app's response iterable, stepped under the request's labels."""
+    """The app's response iterable, stepped under the request's labels; close() too."""
 
-    __slots__ = ("body", "labels", "it", "__weakref__")
+    __slots__ = ("body", "labels", "__weakref__")
 
     def __init__(self, body, request_labels):
-        self.body, self.labels, self.it = body, request_labels, None
+        self.body, self.labels = body, request_labels
 
     def __iter__(self):
-        return self
-
-    def __next__(self):
-        token = context.enter(self.labels)
-        try:
-            if self.it is None:
-                self.it = iter(self.body)
-            return next(self.it)
-        finally:
-            context.leave(token)
+        return _steps(self.body, self.labels)
 
     def close(self):
         close = getattr(self.body, "close", None)
         if close is None:
             return
-        token = context.enter(self.labels)
+        tid = get_ident()
+        prev = ACTIVE.get(tid)
+        ACTIVE[tid] = self.labels
         try:
             close()
         finally:
-            context.leave(token)
+            if prev is None:
+                ACTIVE.pop(tid, None)
+            else:
+                ACTIVE[tid] = prev
 
 
 def wsgi(app):
     """Wrap a WSGI application: each request's traceparent/baggage become the labels of its samples."""
 
     def loadctl_agent_wsgi(environ, start_response):
-        token = context.enter(_labels.raw_environ(environ))
-        ctx = context.CURRENT.set(context.ACTIVE.get(token[0], ()))
+        tid = get_ident()
+        prev = ACTIVE.get(tid)
+        ACTIVE[tid] = raw_environ(environ)
         try:
             body = app(environ, start_response)
-            request_labels = context.ACTIVE.get(token[0], ())  # with the labels the app set (route)
+            request_labels = ACTIVE.get(tid, ())  # with the labels the app set meanwhile (route)
         finally:
-            context.CURRENT.reset(ctx)
-            context.leave(token)
+            if prev is None:
+                ACTIVE.pop(tid, None)
+            else:
+                ACTIVE[tid] = prev
+        if type(body) in (list, tuple):
+            return body
+        wrapper = environ.get("wsgi.file_wrapper")
+        if isinstance(wrapper, type) and isinstance(body, wrapper):
+            return body
         return _Body(body, request_labels)
 
     loadctl_agent_wsgi.__wrapped__ = app
@@ -60,6 +96,8 @@ def flask(app):
     (`http.route`, e.g. "/api/products/<int:pid>") the moment Flask matches it: app.request_class becomes a
     subclass whose url_rule, when Flask sets it, also sets the label (no before_request hook, whose dispatch
     costs every request more than the label itself). Returns app."""
+    from .context import set_label
+
     base = app.request_class
 
     class LabelledRequest(base):
@@ -72,7 +110,7 @@ def flask(app):
             self.__dict__["_loadctl_url_rule"] = rule
             route = getattr(rule, "rule", None)
             if route is not None:
-                context.set_label("http.route", route)
+                set_label("http.route", route)
 
     LabelledRequest.__name__ = LabelledRequest.__qualname__ = base.__name__
     app.request_class = LabelledRequest
