@@ -113,13 +113,15 @@ def report(rounds_path, wrap_path, hz, n, secs, loadavg):
     rate_used = next((r["rate"] for r in rows if r["rate"]), 0)
     print("pyshop (faults off, 1 gunicorn gthread worker, 8 threads), agent at %s Hz, CPU and wall profiles "
           "pulled back to back; %s alternated rounds of %s s per phase; load average %s" % (hz, n, secs, loadavg))
-    print("%-34s %12s %12s %10s   %s" % ("", "off", "on", "median", "rounds (on vs off)"))
+    print("%-42s %12s %12s %10s   %s" % ("", "off", "on", "median", "rounds (on vs off)"))
     for label, closed, key, fmt in (("throughput (req/s)", True, "rps", "%.1f"),
                                      ("worker CPU per request (us)", True, "cpu_us_req", "%.0f"),
+                                     ("worker CPU per request at %d req/s (us)" % rate_used, False, "cpu_us_req",
+                                      "%.0f"),
                                      ("p50 at %d req/s (ms)" % rate_used, False, "p50_ms", "%.2f"),
                                      ("p99 at %d req/s (ms)" % rate_used, False, "p99_ms", "%.2f")):
         a, b, d = pairs(closed, key)
-        print("%-34s %12s %12s %+9.1f%%   %s" % (label, fmt % a, fmt % b, statistics.median(d), spread(d)))
+        print("%-42s %12s %12s %+9.1f%%   %s" % (label, fmt % a, fmt % b, statistics.median(d), spread(d)))
     on = [r for r in rows if r["mode"] == "on" and "ticks" in r]
     ticks = sum(r["ticks"] for r in on)
     tick_us = 1e6 * sum(r["sampler_cpu_s"] for r in on) / max(1, ticks)
