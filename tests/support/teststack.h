@@ -52,14 +52,20 @@ static inline json_t *test_exemplars(const char *name, json_t *slow, json_t *typ
   return json_pack("[{s:I,s:s,s:o,s:o}]", "t", (json_int_t)0, "name", name, "slow", slow, "typical", typical);
 }
 
-/* The findings of one window [0, 60 s) of type with profile p, intervals iv and exemplars ex (either may
- * be NULL); asserted to succeed. */
-static inline json_t *test_findings(const char *type, pprof_profile *p, json_t *iv, json_t *ex) {
-  correlate_window w = {0, 60000, type, p};
-  correlate_input in = {&w, 1, iv, ex};
+/* The findings of windows [0, 60 s): type with profile p and, when q is not NULL, type_q with profile q
+ * over the same time; intervals iv and exemplars ex (either may be NULL). Asserted to succeed. */
+static inline json_t *test_findings2(const char *type, pprof_profile *p, const char *type_q, pprof_profile *q,
+                                     json_t *iv, json_t *ex) {
+  correlate_window w[2] = {{0, 60000, type, p}, {0, 60000, type_q, q}};
+  correlate_input in = {w, q ? 2 : 1, iv, ex};
   json_t *out = NULL;
   ck_assert_int_eq(correlate_findings(&in, &out), 0);
   return out;
+}
+
+/* The findings of one window [0, 60 s) of type with profile p (test_findings2 without a second). */
+static inline json_t *test_findings(const char *type, pprof_profile *p, json_t *iv, json_t *ex) {
+  return test_findings2(type, p, NULL, NULL, iv, ex);
 }
 
 #endif

@@ -510,10 +510,7 @@ START_TEST(offcpu_wait) {
   add(gr, "runtime.goexit;net/http.(*conn).serve;net.(*conn).Read;runtime.gopark", 300, 0,
       NULL); /* idle conns */
   json_t *ex = test_exemplars("GET /quote", slow, typ);
-  correlate_window w[2] = {{0, 60000, "cpu", cpu}, {0, 60000, "goroutine", gr}};
-  correlate_input in = {w, 2, NULL, ex};
-  json_t *fs = NULL;
-  ck_assert_int_eq(correlate_findings(&in, &fs), 0);
+  json_t *fs = test_findings2("cpu", cpu, "goroutine", gr, NULL, ex);
   ck_assert_uint_eq(json_array_size(fs), 1); /* no CPU function blamed */
   json_t *f = json_array_get(fs, 0);
   ck_assert_str_eq(str(f, "kind"), "wait");
@@ -558,10 +555,7 @@ START_TEST(gc_assist_is_alloc) {
     }
   }
   json_t *ex = test_exemplars("GET /report", slow, typ);
-  correlate_window w[2] = {{0, 60000, "cpu", cpu}, {0, 60000, "goroutine", gr}};
-  correlate_input in = {w, 2, NULL, ex};
-  json_t *fs = NULL;
-  ck_assert_int_eq(correlate_findings(&in, &fs), 0);
+  json_t *fs = test_findings2("cpu", cpu, "goroutine", gr, NULL, ex);
   ck_assert_uint_eq(json_array_size(fs), 1);
   json_t *f = json_array_get(fs, 0);
   ck_assert_str_eq(str(f, "kind"), "alloc");
@@ -587,10 +581,7 @@ START_TEST(lock_while_computing) {
   add(cpu, "runtime.goexit;main.handleReserve;main.handleReserve.func1;sync.(*Mutex).Lock", 20, 0,
       "loadctl.name", "POST /reserve", NULL);
   add(cpu, "runtime.goexit;main.handleList;main.hashHelper", 150, 0, "loadctl.name", "GET /list", NULL);
-  correlate_window w[2] = {{0, 60000, "cpu", cpu}, {0, 60000, "mutex", mu}};
-  correlate_input in = {w, 2, NULL, NULL};
-  json_t *fs = NULL;
-  ck_assert_int_eq(correlate_findings(&in, &fs), 0);
+  json_t *fs = test_findings2("cpu", cpu, "mutex", mu, NULL, NULL);
   size_t n;
   json_t *f = count_kind(fs, "lock", &n);
   ck_assert_uint_eq(n, 1);
