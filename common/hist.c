@@ -49,11 +49,14 @@ static inline void touch(hist *h, int32_t i) {
   h->hi = i >= h->hi ? i + 1 : h->hi;
 }
 
-/* First slot in [i, limit) with a non-zero count, or limit. Runs of zeros are skipped 16 slots a test (one
- * memcmp with a zero block): a sparse histogram is mostly zeros between lo and hi, and every scan below
- * walks them. */
-static int32_t next_count(const hist *h, int32_t i, int32_t limit) {
+/* First slot in [i, limit) with a non-zero count, or limit, for the encoder: a short run of zeros is walked
+ * slot by slot, a longer one (a sparse histogram is mostly zeros between lo and hi) skipped 16 slots a test,
+ * one memcmp with a zero block. The read-only scans keep their plain loops: on dense histograms, the usual
+ * ones, a call per slot made hist_mean 2.5x and percentiles 3x slower. */
+static inline int32_t next_count(const hist *h, int32_t i, int32_t limit) {
   static const int64_t zeros[16];
+  for (int32_t stop = limit - i > 16 ? i + 16 : limit; i < stop; i++)
+    if (h->counts[i]) return i;
   while (limit - i >= 16 && memcmp(h->counts + i, zeros, sizeof zeros) == 0) i += 16;
   while (i < limit && h->counts[i] == 0) i++;
   return i;
@@ -312,8 +315,9 @@ int64_t hist_count(const hist *h) {
 }
 
 int64_t hist_min(const hist *h) {
-  int32_t i = next_count(h, h->lo, h->hi);
-  return i < h->hi ? slot_lowest(i) : 0;
+  for (int32_t i = h->lo; i < h->hi; i++)
+    if (h->counts[i]) return slot_lowest(i);
+  return 0;
 }
 
 int64_t hist_max(const hist *h) {
@@ -326,8 +330,8 @@ double hist_mean(const hist *h) {
   double sum = 0;
 
   if (h->total <= 0) return 0;
-  for (int32_t i = next_count(h, h->lo, h->hi); i < h->hi; i = next_count(h, i + 1, h->hi))
-    sum += (double)h->counts[i] * (double)slot_median(i);
+  for (int32_t i = h->lo; i < h->hi; i++)
+    if (h->counts[i]) sum += (double)h->counts[i] * (double)slot_median(i);
   return sum / (double)h->total;
 }
 
@@ -335,7 +339,8 @@ double hist_stdev(const hist *h) {
   double mean = hist_mean(h), sum = 0;
 
   if (h->total <= 0) return 0;
-  for (int32_t i = next_count(h, h->lo, h->hi); i < h->hi; i = next_count(h, i + 1, h->hi)) {
+  for (int32_t i = h->lo; i < h->hi; i++) {
+    if (!h->counts[i]) continue;
     double dev = (double)slot_median(i) - mean;
     sum += dev * dev * (double)h->counts[i];
   }
@@ -351,7 +356,7 @@ int64_t hist_value_at_percentile(const hist *h, double percentile) {
 
   if (h->total <= 0) return 0;
   if (wanted < 1) wanted = 1;
-  for (int32_t i = next_count(h, h->lo, h->hi); i < h->hi; i = next_count(h, i + 1, h->hi)) {
+  for (int32_t i = h->lo; i < h->hi; i++) {
     seen += h->counts[i];
     if (seen >= wanted) return slot_highest(i);
   }
@@ -369,7 +374,8 @@ bool hist_equal(const hist *a, const hist *b) {
 }
 
 int hist_foreach(const hist *h, int (*fn)(int64_t value_us, int64_t count, void *ud), void *ud) {
-  for (int32_t i = next_count(h, h->lo, h->hi); i < h->hi; i = next_count(h, i + 1, h->hi)) {
+  for (int32_t i = h->lo; i < h->hi; i++) {
+    if (!h->counts[i]) continue;
     int rc = fn(slot_highest(i), h->counts[i], ud);
     if (rc) return rc;
   }
