@@ -6,6 +6,7 @@
 #include <ftw.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -147,6 +148,23 @@ static size_t count_status(const source_window *w, size_t n, const char *status,
   return k;
 }
 
+/* A profile entry of source and type ("" for the default) with a window of window_ms; its url from the
+ * printf format url_fmt (which may hold the test server's port). */
+__attribute__((format(printf, 4, 5))) static options_profile entry(const char *source, const char *type,
+                                                                   int64_t window_ms, const char *url_fmt,
+                                                                   ...) {
+  options_profile o;
+  va_list ap;
+  memset(&o, 0, sizeof o);
+  snprintf(o.source, sizeof o.source, "%s", source);
+  snprintf(o.type, sizeof o.type, "%s", type);
+  va_start(ap, url_fmt);
+  vsnprintf(o.url, sizeof o.url, url_fmt, ap);
+  va_end(ap);
+  o.window_ns = clock_ms_to_ns(window_ms);
+  return o;
+}
+
 static void run_for(source_set *set, int ms) {
   struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
   nanosleep(&ts, NULL);
@@ -156,26 +174,27 @@ static void run_for(source_set *set, int ms) {
                 (long long)((clock_mono_ns() - t0) / 1000000));
 }
 
-START_TEST(busy_cpu_profiler_is_a_gap) {
-  options_profile o[2];
-  memset(o, 0, sizeof o);
-  snprintf(o[0].source, sizeof o[0].source, "pprof");
-  snprintf(o[0].url, sizeof o[0].url, "http://127.0.0.1:%d/busy/profile", port);
-  o[0].window_ns = 1000000000;
-  snprintf(o[1].source, sizeof o[1].source, "pprof");
-  snprintf(o[1].url, sizeof o[1].url, "http://127.0.0.1:%d/old/mutex", port);
-  snprintf(o[1].type, sizeof o[1].type, "cpu"); /* the options default: the URL says mutex */
-  o[1].window_ns = 1000000000;
-  atomic_store(&busy_left, 2);
-  make_dir();
+/* Start the n entries on the run directory (make_dir first), run them for ms, stop them (promptly: run_for)
+ * and read back profiles/index.jsonl: its windows in *w (free it); how many there are. */
+static size_t run_entries(const options_profile *o, size_t n, int ms, source_window **w) {
   source_set *set = NULL;
   char err[256];
-  ck_assert_int_eq(source_start(o, 2, dir, &set, err, sizeof err), 0);
-  run_for(set, 3500);
+  size_t nw = 0;
+  ck_assert_msg(source_start(o, n, dir, &set, err, sizeof err) == 0, "%s", err);
+  run_for(set, ms);
+  *w = NULL;
+  ck_assert_int_eq(source_read_index(dir, w, &nw), 0);
+  return nw;
+}
 
-  source_window *w = NULL;
-  size_t n = 0;
-  ck_assert_int_eq(source_read_index(dir, &w, &n), 0);
+START_TEST(busy_cpu_profiler_is_a_gap) {
+  options_profile o[2] = {entry("pprof", "", 1000, "http://127.0.0.1:%d/busy/profile", port),
+                          /* type cpu, the options default: the URL says mutex */
+                          entry("pprof", "cpu", 1000, "http://127.0.0.1:%d/old/mutex", port)};
+  atomic_store(&busy_left, 2);
+  make_dir();
+  source_window *w;
+  size_t n = run_entries(o, 2, 3500, &w);
   ck_assert_uint_eq(count_status(w, n, "gap", "cpu"), 2); /* two busy answers: two gaps, then retried */
   ck_assert_uint_eq(count_status(w, n, "error", "cpu"), 0);
   size_t ok = count_status(w, n, "ok", "cpu");
@@ -209,20 +228,11 @@ END_TEST
 
 /* goroutine: polled every SOURCE_POLL_MS without ?seconds, each window's snapshots summed into one file */
 START_TEST(goroutine_polled) {
-  options_profile o;
-  memset(&o, 0, sizeof o);
-  snprintf(o.source, sizeof o.source, "pprof");
-  snprintf(o.type, sizeof o.type, "goroutine");
-  snprintf(o.url, sizeof o.url, "http://127.0.0.1:%d/debug/pprof/goroutine", port);
-  o.window_ns = 1000000000;
-  make_dir();
-  source_set *set = NULL;
+  options_profile o = entry("pprof", "goroutine", 1000, "http://127.0.0.1:%d/debug/pprof/goroutine", port);
   char err[256];
-  ck_assert_int_eq(source_start(&o, 1, dir, &set, err, sizeof err), 0);
-  run_for(set, 2300);
-  source_window *w = NULL;
-  size_t n = 0;
-  ck_assert_int_eq(source_read_index(dir, &w, &n), 0);
+  make_dir();
+  source_window *w;
+  size_t n = run_entries(&o, 1, 2300, &w);
   ck_assert_uint_ge(count_status(w, n, "ok", "goroutine"), 1);
   int hits = atomic_load(&hits_goroutine);
   ck_assert_msg(hits >= 8 && hits <= 24, "%d snapshots in 2.3 s at one per %d ms", hits, SOURCE_POLL_MS);
@@ -239,19 +249,10 @@ START_TEST(goroutine_polled) {
 END_TEST
 
 START_TEST(hung_target_stops_fast) {
-  options_profile o;
-  memset(&o, 0, sizeof o);
-  snprintf(o.source, sizeof o.source, "pprof");
-  snprintf(o.url, sizeof o.url, "http://127.0.0.1:%d/hang", port);
-  o.window_ns = 5000000000;
+  options_profile o = entry("pprof", "", 5000, "http://127.0.0.1:%d/hang", port);
   make_dir();
-  source_set *set = NULL;
-  char err[256];
-  ck_assert_int_eq(source_start(&o, 1, dir, &set, err, sizeof err), 0);
-  run_for(set, 300); /* asserts stop < 1.5 s */
-  source_window *w = NULL;
-  size_t n = 0;
-  ck_assert_int_eq(source_read_index(dir, &w, &n), 0);
+  source_window *w;
+  size_t n = run_entries(&o, 1, 300, &w); /* asserts stop < 1.5 s */
   ck_assert_uint_eq(n, 1);
   ck_assert_str_eq(w[0].status, "gap");
   ck_assert_str_eq(w[0].error, "run ended before the window");
@@ -260,41 +261,21 @@ START_TEST(hung_target_stops_fast) {
 END_TEST
 
 START_TEST(unreachable_is_error_not_fatal) {
-  options_profile o;
-  memset(&o, 0, sizeof o);
-  snprintf(o.source, sizeof o.source, "pprof");
-  snprintf(o.url, sizeof o.url, "http://127.0.0.1:1/debug/pprof/profile");
-  o.window_ns = 1000000000;
+  options_profile o = entry("pprof", "", 1000, "http://127.0.0.1:1/debug/pprof/profile");
   make_dir();
-  source_set *set = NULL;
-  char err[256];
-  ck_assert_int_eq(source_start(&o, 1, dir, &set, err, sizeof err), 0);
-  run_for(set, 1500); /* error at 0, pause W, error at 1 s */
-  source_window *w = NULL;
-  size_t n = 0;
-  ck_assert_int_eq(source_read_index(dir, &w, &n), 0);
+  source_window *w;
+  size_t n = run_entries(&o, 1, 1500, &w); /* error at 0, pause W, error at 1 s */
   ck_assert_uint_eq(count_status(w, n, "error", "cpu"), 2);
   free(w);
 }
 END_TEST
 
 START_TEST(empty_or_corrupt_answer_is_error) {
-  options_profile o[2];
-  memset(o, 0, sizeof o);
-  snprintf(o[0].source, sizeof o[0].source, "pprof");
-  snprintf(o[0].url, sizeof o[0].url, "http://127.0.0.1:%d/empty", port);
-  o[0].window_ns = 1000000000;
-  snprintf(o[1].source, sizeof o[1].source, "command");
-  snprintf(o[1].url, sizeof o[1].url, "printf 'no count here\n'");
-  o[1].window_ns = 1000000000;
+  options_profile o[2] = {entry("pprof", "", 1000, "http://127.0.0.1:%d/empty", port),
+                          entry("command", "", 1000, "printf 'no count here\n'")};
   make_dir();
-  source_set *set = NULL;
-  char err[256];
-  ck_assert_int_eq(source_start(o, 2, dir, &set, err, sizeof err), 0);
-  run_for(set, 500);
-  source_window *w = NULL;
-  size_t n = 0;
-  ck_assert_int_eq(source_read_index(dir, &w, &n), 0);
+  source_window *w;
+  size_t n = run_entries(o, 2, 500, &w);
   ck_assert_uint_eq(n, 2);
   for (size_t i = 0; i < n; i++) {
     ck_assert_str_eq(w[i].status, "error");
@@ -308,32 +289,18 @@ START_TEST(empty_or_corrupt_answer_is_error) {
 END_TEST
 
 START_TEST(command_and_file_sources) {
-  options_profile o[3];
-  memset(o, 0, sizeof o);
+  char file[600], err[256];
   make_dir();
-  char file[600];
-  snprintf(file, sizeof file, "%.*s/stacks.folded", (int)(strrchr(dir, '/') - dir),
-           dir); /* beside profiles/ */
+  /* beside profiles/ */
+  snprintf(file, sizeof file, "%.*s/stacks.folded", (int)(strrchr(dir, '/') - dir), dir);
   FILE *f = fopen(file, "w");
   fputs("main;fileonly 9\n", f);
   fclose(f);
-  snprintf(o[0].source, sizeof o[0].source, "command");
-  snprintf(o[0].url, sizeof o[0].url, "printf 'main;a 3\\nmain;b %%s\\n' \"$LOADCTL_WINDOW_S\"; sleep 0.3");
-  snprintf(o[0].type, sizeof o[0].type, "folded");
-  o[0].window_ns = 1000000000;
-  snprintf(o[1].source, sizeof o[1].source, "file");
-  snprintf(o[1].url, sizeof o[1].url, "%s", file);
-  snprintf(o[1].type, sizeof o[1].type, "folded");
-  snprintf(o[2].source, sizeof o[2].source, "command");
-  snprintf(o[2].url, sizeof o[2].url, "echo oops >&2; exit 3");
-  o[2].window_ns = 5000000000;
-  source_set *set = NULL;
-  char err[256];
-  ck_assert_int_eq(source_start(o, 3, dir, &set, err, sizeof err), 0);
-  run_for(set, 2500);
-  source_window *w = NULL;
-  size_t n = 0;
-  ck_assert_int_eq(source_read_index(dir, &w, &n), 0);
+  options_profile o[3] = {
+      entry("command", "folded", 1000, "printf 'main;a 3\\nmain;b %%s\\n' \"$LOADCTL_WINDOW_S\"; sleep 0.3"),
+      entry("file", "folded", 0, "%s", file), entry("command", "", 5000, "echo oops >&2; exit 3")};
+  source_window *w;
+  size_t n = run_entries(o, 3, 2500, &w);
   size_t cmd_ok = 0, file_ok = 0, failed = 0;
   for (size_t i = 0; i < n; i++) {
     if (strcmp(w[i].source, "command") == 0 && strcmp(w[i].status, "ok") == 0) {
@@ -380,18 +347,14 @@ START_TEST(bad_entries) {
   source_window *w = NULL;
   size_t n = 0;
   char err[512], file[600];
-  memset(o, 0, sizeof o);
   make_dir();
   snprintf(file, sizeof file, "%.*s/stacks.folded", (int)(strrchr(dir, '/') - dir), dir);
   FILE *f = fopen(file, "w");
   fputs("main;kept 4\n", f);
   fclose(f);
-  snprintf(o[0].source, sizeof o[0].source, "nonsense");
-  snprintf(o[0].url, sizeof o[0].url, "http://127.0.0.1:4040");
-  snprintf(o[1].source, sizeof o[1].source, "file"); /* valid: must run although its neighbours are bad */
-  snprintf(o[1].url, sizeof o[1].url, "%s", file);
-  snprintf(o[1].type, sizeof o[1].type, "folded");
-  snprintf(o[2].source, sizeof o[2].source, "pprof"); /* no url */
+  o[0] = entry("nonsense", "", 0, "http://127.0.0.1:4040");
+  o[1] = entry("file", "folded", 0, "%s", file); /* valid: must run although its neighbours are bad */
+  o[2] = entry("pprof", "", 0, "%s", "");        /* no url */
   ck_assert_int_eq(source_start(o, 3, dir, &set, err, sizeof err), 0);
   ck_assert_ptr_nonnull(
       strstr(err, "profile[1]: source 'nonsense' is not supported here (pprof, command, file)"));
