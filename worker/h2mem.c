@@ -27,10 +27,9 @@ struct h2mem {
 
 _Static_assert(MIN_BLOCK << (NCLASSES - 1) == H2MEM_MAX_BLOCK, "the largest class is H2MEM_MAX_BLOCK");
 
+/* The smallest class whose blocks hold size (1 .. H2MEM_MAX_BLOCK) bytes. */
 static unsigned class_of(size_t size) {
-  unsigned c = 0;
-  while ((size_t)MIN_BLOCK << c < size) c++;
-  return c;
+  return size <= MIN_BLOCK ? 0 : (unsigned)(64 - __builtin_clzll((unsigned long long)(size - 1))) - 5;
 }
 
 static void *mem_malloc(size_t size, void *ud) {

@@ -68,6 +68,14 @@ static int on_header(nghttp2_session *ng, const nghttp2_frame *f, const uint8_t 
     return 0;
   }
   if (nl == 10 && memcmp(name, "set-cookie", 10) == 0) h2req_set_cookie(&c->q, (const char *)value, vl);
+  char line[256]; /* "name: value\r\n" in one append when it is short, as it mostly is */
+  if (nl + vl + 4 <= sizeof line) {
+    memcpy(line, name, nl);
+    memcpy(line + nl, ": ", 2);
+    memcpy(line + nl + 2, value, vl);
+    memcpy(line + nl + 2 + vl, "\r\n", 2);
+    return h1req_buf_add(&c->hdrs, line, nl + vl + 4) ? NGHTTP2_ERR_CALLBACK_FAILURE : 0;
+  }
   if (h1req_buf_add(&c->hdrs, name, nl) || h1req_buf_add(&c->hdrs, ": ", 2) ||
       h1req_buf_add(&c->hdrs, value, vl) || h1req_buf_add(&c->hdrs, "\r\n", 2))
     return NGHTTP2_ERR_CALLBACK_FAILURE;

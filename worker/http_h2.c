@@ -6,6 +6,7 @@
 #include "worker/http_h2.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -69,22 +70,22 @@ void http_h2_deliver(http_h2 *h) {
     http_h2_conn *c = list;
     list = c->wnext;
     if (c->released || c->state != C_DONE) continue;
-    http_response res = c->res;
+    http_response *res = &c->res; /* in place: the callback reads it before it sends c's next request */
     c->state = C_IDLE;
-    if (!res.error && !c->fallback) {
-      res.headers_raw = c->hdrs.data;
-      res.headers_len = c->hdrs.len;
-      res.body = c->body.data;
-      res.body_len = c->body.len;
+    if (!res->error && !c->fallback) {
+      res->headers_raw = c->hdrs.data;
+      res->headers_len = c->hdrs.len;
+      res->body = c->body.data;
+      res->body_len = c->body.len;
     }
-    if (res.ttfb_ns > res.done_ns - res.sent_ns) res.ttfb_ns = res.done_ns - res.sent_ns;
+    if (res->ttfb_ns > res->done_ns - res->sent_ns) res->ttfb_ns = res->done_ns - res->sent_ns;
     if (c->got_byte && c->stream_ns) { /* sending is counted in waiting: nghttp2 writes frames for many */
-      int64_t first_ns = res.sent_ns + res.ttfb_ns;
-      res.waiting_ns = first_ns - c->stream_ns;
-      res.receiving_ns = res.done_ns - first_ns;
+      int64_t first_ns = res->sent_ns + res->ttfb_ns;
+      res->waiting_ns = first_ns - c->stream_ns;
+      res->receiving_ns = res->done_ns - first_ns;
     }
-    http_response_settle(&res);
-    c->done(c->ud, &res, c->fallback);
+    http_response_settle(res);
+    c->done(c->ud, res, c->fallback);
   }
   h->delivering = 0;
 }
@@ -212,7 +213,9 @@ int http_h2_conn_send(http_h2_conn *c, const http_request *req, int forced, http
     return -EINVAL;
   int rc = prepare(c, req);
   if (rc < 0) return rc;
-  memset(&c->res, 0, sizeof c->res);
+  memset(&c->res, 0, offsetof(http_response, error_message)); /* not the 256 bytes of the message */
+  c->res.error_message[0] = '\0';
+  memset(&c->res.headers_raw, 0, sizeof c->res - offsetof(http_response, headers_raw));
   c->stream_ns = 0;
   c->done = done;
   c->ud = ud;

@@ -14,9 +14,13 @@ function __setup_data()
   if not decoded then decoded = true; if __setup_json then data = json.decode(__setup_json) end end
   return data
 end
-local total
+local total, only
 local function pick()
-  if not total then total = 0; for _, t in ipairs(__tasks) do total = total + t.weight end end
+  if not total then
+    total = 0; for _, t in ipairs(__tasks) do total = total + t.weight end
+    if #__tasks == 1 then only = __tasks[1] end -- one task: no draw (the draw is not the VU's math.random)
+  end
+  if only then return only end
   local r = random() * total
   for _, t in ipairs(__tasks) do r = r - t.weight; if r < 0 then return t end end
   return __tasks[#__tasks]
