@@ -20,46 +20,22 @@
 #include "common/clock.h"
 #include "common/options.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testspawn.h"
 #include "worker/engine.h"
 
-static pid_t server_pid = -1;
+static testspawn server_proc;
 static int server_port;
 
-/* Start testserver (built next to this test) on a free port; 0 or -1 when it is not there. */
-static inline int server_start(void) {
-  char exe[PATH_MAX], bin[PATH_MAX + 16], line[64];
-  int fds[2];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) return -1;
-  exe[n] = '\0';
-  *strrchr(exe, '/') = '\0';
-  snprintf(bin, sizeof bin, "%s/testserver", exe);
-  if (access(bin, X_OK) != 0 || pipe(fds) != 0) return -1;
-  server_pid = fork();
-  if (server_pid == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    execl(bin, bin, "--port", "0", "--duration-s", "60", (char *)NULL);
-    _exit(127);
-  }
-  close(fds[1]);
-  FILE *f = fdopen(fds[0], "r");
-  int ok = f && fgets(line, sizeof line, f) && sscanf(line, "PORT %d", &server_port) == 1;
-  if (f) fclose(f);
-  return ok ? 0 : -1;
-}
-
-/* server_start, failing the test when the testserver cannot be started. */
+/* Start the testserver (testspawn, 60 s at most) on a free port, server_port; the test fails when it does
+ * not start. */
 static inline void server_up(void) {
-  ck_assert_msg(server_start() == 0, "the testserver (built next to this test) did not start");
+  ck_assert_msg(testspawn_start(&server_proc, 60, NULL) == 0,
+                "the testserver (built next to this test) did not start");
+  server_port = server_proc.port;
 }
 
 static inline void server_stop(void) {
-  if (server_pid > 0) {
-    kill(server_pid, SIGTERM);
-    waitpid(server_pid, NULL, 0);
-  }
-  server_pid = -1;
+  testspawn_stop(&server_proc);
 }
 
 /* GET path (/count or /conns) from the server with a plain blocking socket; the number in its body. */

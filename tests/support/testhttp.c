@@ -4,7 +4,6 @@
 
 #include <check.h>
 #include <errno.h>
-#include <libgen.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,10 +16,10 @@
 
 #include "common/clock.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testspawn.h"
 
-static pid_t server_pid, tls_server_pid, nginx_pid;
-static int server_port;
-static int tls_server_port; /* the testserver in TLS mode */
+static testspawn server, tls_server; /* the testserver, plain and in TLS mode */
+static pid_t nginx_pid;
 static char tls_server_dir[] = "/tmp/test_http_tlssrv.XXXXXX";
 static char tls_ca[256]; /* its certificate */
 static int nginx_port; /* nginx with a self-signed certificate, HTTP/2; 0 when nginx or openssl is missing */
@@ -37,7 +36,7 @@ typedef struct run {
 } run;
 
 int testhttp_port(void) {
-  return server_port;
+  return server.port;
 }
 
 int testhttp_nginx_port(void) {
@@ -59,7 +58,7 @@ int testhttp_tls_column(void) {
 
 void testhttp_origin(char *buf, size_t size, const char *host) {
   snprintf(buf, size, "%s://%s:%d", tls_col ? "https" : "http", host,
-           tls_col ? tls_server_port : server_port);
+           tls_col ? tls_server.port : server.port);
 }
 
 void testhttp_url(char *buf, size_t size, const char *path) {
@@ -214,35 +213,6 @@ int testhttp_closed_port(void) {
   return port;
 }
 
-/* The testserver (in TLS mode with its certificates in tls_mode_dir, when not NULL); its pid, *port set. */
-static pid_t start_server(const char *argv0, const char *tls_mode_dir, int *port) {
-  const char *b = getenv("LOADCTL_BUILD");
-  char tmp[4096], path[4096];
-  snprintf(tmp, sizeof tmp, "%s", argv0);
-  snprintf(path, sizeof path, "%s/testserver", b && *b ? b : dirname(tmp));
-  int fds[2];
-  if (pipe(fds) != 0) exit(1);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    if (tls_mode_dir)
-      execl(path, "testserver", "--port", "0", "--duration-s", "120", "--tls-dir", tls_mode_dir,
-            (char *)NULL);
-    else
-      execl(path, "testserver", "--port", "0", "--duration-s", "120", (char *)NULL);
-    _exit(127);
-  }
-  close(fds[1]);
-  FILE *f = fdopen(fds[0], "r");
-  if (!f || fscanf(f, "PORT %d", port) != 1) {
-    fprintf(stderr, "testhttp: cannot start %s\n", path);
-    exit(1);
-  }
-  fclose(f);
-  return pid;
-}
-
 /* Write nginx's configuration for port into nginx_dir/nginx.conf (its path into conf); 0 on success. */
 static int nginx_conf(int port, char *conf, size_t size) {
   const char *d = nginx_dir;
@@ -297,29 +267,26 @@ static void start_nginx(void) {
   }
 }
 
-void testhttp_start(const char *argv0, int nginx) {
+void testhttp_start(int nginx) {
   signal(SIGPIPE, SIG_IGN);
-  server_pid = start_server(argv0, NULL, &server_port);
+  if (testspawn_start(&server, 120, NULL) != 0) exit(1);
   if (!mkdtemp(tls_server_dir)) {
     fprintf(stderr, "testhttp: cannot make %s\n", tls_server_dir);
     exit(1);
   }
   snprintf(tls_ca, sizeof tls_ca, "%s/server.pem", tls_server_dir);
-  tls_server_pid = start_server(argv0, tls_server_dir, &tls_server_port);
+  if (testspawn_start(&tls_server, 120, "--tls-dir", tls_server_dir, NULL) != 0) exit(1);
   if (nginx) start_nginx();
-}
-
-static void stop_pid(pid_t pid) {
-  if (pid <= 0) return;
-  kill(pid, SIGTERM);
-  waitpid(pid, NULL, 0);
 }
 
 void testhttp_stop(void) {
   char path[300];
-  stop_pid(server_pid);
-  stop_pid(tls_server_pid);
-  stop_pid(nginx_pid);
+  testspawn_stop(&server);
+  testspawn_stop(&tls_server);
+  if (nginx_pid > 0) {
+    kill(nginx_pid, SIGTERM);
+    waitpid(nginx_pid, NULL, 0);
+  }
   snprintf(path, sizeof path, "%s/client.pem", tls_server_dir);
   unlink(path);
   unlink(tls_ca);
@@ -330,9 +297,9 @@ void testhttp_stop(void) {
   }
 }
 
-int testhttp_main(const char *argv0, int nginx, const char *name, TCase *tc) {
+int testhttp_main(int nginx, const char *name, TCase *tc) {
   tcase_set_timeout(tc, 30);
-  testhttp_start(argv0, nginx);
+  testhttp_start(nginx);
   int rc = check_run(check_suite_of(name, tc));
   testhttp_stop();
   return rc;

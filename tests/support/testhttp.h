@@ -23,15 +23,15 @@ typedef struct testhttp_result {
   int64_t blocked_ns, sending_ns, waiting_ns, receiving_ns;
 } testhttp_result;
 
-/* Start the testserver twice (plain, and in TLS mode with its certificates in a fresh directory) from
- * $LOADCTL_BUILD or argv0's directory, and when nginx is 1 nginx with a fresh self-signed certificate (left
- * out, testhttp_nginx_port() 0, when nginx or openssl is missing). Exits the process naming what failed. */
-void testhttp_start(const char *argv0, int nginx);
+/* Start the testserver twice (testspawn: plain, and in TLS mode with its certificates in a fresh
+ * directory), and when nginx is 1 nginx with a fresh self-signed certificate (left out, testhttp_nginx_port()
+ * 0, when nginx or openssl is missing). Exits the process naming what failed. */
+void testhttp_start(int nginx);
 /* Stop what testhttp_start started and remove its directories. */
 void testhttp_stop(void);
-/* The whole main() of an HTTP suite: testhttp_start(argv0, nginx), the suite called name of the one test
- * case tc (30 s per test) run with check_run, testhttp_stop(); the exit status. */
-int testhttp_main(const char *argv0, int nginx, const char *name, TCase *tc);
+/* The whole main() of an HTTP suite: testhttp_start(nginx), the suite called name of the one test case tc
+ * (30 s per test) run with check_run, testhttp_stop(); the exit status. */
+int testhttp_main(int nginx, const char *name, TCase *tc);
 
 /* The plain testserver's port; nginx's (HTTP/2 over TLS, self-signed), 0 when it is not running. */
 int testhttp_port(void);

@@ -277,7 +277,7 @@ START_TEST(test_curl_error_kinds) {
 }
 END_TEST
 
-int main(int argc, char **argv) {
+int main(void) {
   const TTest *every[] = {test_ok,
                           test_echo,
                           test_changing_headers,
@@ -292,9 +292,8 @@ int main(int argc, char **argv) {
                           test_chunked,
                           test_big_discarded};
   TCase *tc = tcase_create("conformance");
-  (void)argc;
   testhttp_add(tc, every, sizeof every / sizeof every[0], TESTHTTP_COLUMNS);
   tcase_add_loop_test(tc, test_broken_response, 0, TESTHTTP_COLUMNS * sizeof broken / sizeof broken[0]);
   tcase_add_test(tc, test_curl_error_kinds);
-  return testhttp_main(argv[0], 0, "http", tc);
+  return testhttp_main(0, "http", tc);
 }

@@ -352,7 +352,7 @@ START_TEST(test_https_http2) {
 }
 END_TEST
 
-int main(int argc, char **argv) {
+int main(void) {
   const TTest *every[] = {
       test_keepalive_30, test_close_reconnects,  test_dropped_keepalive_resent, test_localhost_resolved,
       test_cookies,      test_release_in_flight, test_idle_conns_kept,          test_close_inside_callback,
@@ -360,9 +360,8 @@ int main(int argc, char **argv) {
   const TTest *twice[] = {test_preconnect, test_cookies_shared_by_backends, test_cookies_h2, test_redirect,
                           test_https_to_plain_server}; /* _i 0 and 1, as each test says */
   TCase *tc = tcase_create("connections");
-  (void)argc;
   testhttp_add(tc, every, sizeof every / sizeof every[0], TESTHTTP_COLUMNS);
   testhttp_add(tc, twice, sizeof twice / sizeof twice[0], 2);
   tcase_add_test(tc, test_preconnect_curl_declines);
-  return testhttp_main(argv[0], 1, "http_conn", tc);
+  return testhttp_main(1, "http_conn", tc);
 }

@@ -5,7 +5,6 @@
  * whether the session was resumed, the ALPN protocol and whether a client certificate came. */
 #include <arpa/inet.h>
 #include <check.h>
-#include <libgen.h>
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -25,6 +24,8 @@
 #include "common/stats.h"
 #include "tests/support/checkrun.h"
 #include "tests/support/testcert.h"
+#include "tests/support/testhttp.h"
+#include "tests/support/testspawn.h"
 #include "worker/http.h"
 #include "worker/tls.h"
 
@@ -349,108 +350,47 @@ END_TEST
 
 /* ---- through the h1 backend, against the testserver in TLS mode ---- */
 
-static const char *argv0;
-
 typedef struct tserver {
-  pid_t pid;
-  int port;
+  testspawn proc;
   char dir[64], ca[128], client[128];
 } tserver;
 
 /* The testserver with --tls-dir (and --tls-client-cert 1 when require_client_cert). */
 static void tserver_start(tserver *t, int require_client_cert) {
-  const char *b = getenv("LOADCTL_BUILD");
-  char tmp[4096], path[4096];
-  int fds[2];
-  snprintf(tmp, sizeof tmp, "%s", argv0);
-  snprintf(path, sizeof path, "%s/testserver", b && *b ? b : dirname(tmp));
   snprintf(t->dir, sizeof t->dir, "/tmp/test_tls_srv.XXXXXX");
   ck_assert_ptr_nonnull(mkdtemp(t->dir));
   snprintf(t->ca, sizeof t->ca, "%s/server.pem", t->dir);
   snprintf(t->client, sizeof t->client, "%s/client.pem", t->dir);
-  ck_assert_int_eq(pipe(fds), 0);
-  t->pid = fork();
-  if (t->pid == 0) {
-    dup2(fds[1], 1);
-    close(fds[0]);
-    execl(path, "testserver", "--port", "0", "--duration-s", "60", "--tls-dir", t->dir, "--tls-client-cert",
-          require_client_cert ? "1" : "0", (char *)NULL);
-    _exit(127);
-  }
-  close(fds[1]);
-  FILE *f = fdopen(fds[0], "r");
-  ck_assert_msg(f && fscanf(f, "PORT %d", &t->port) == 1, "cannot start %s", path);
-  fclose(f);
+  ck_assert_int_eq(testspawn_start(&t->proc, 60, "--tls-dir", t->dir, "--tls-client-cert",
+                                   require_client_cert ? "1" : "0", NULL),
+                   0);
 }
 
 static void tserver_stop(tserver *t) {
-  kill(t->pid, SIGTERM);
-  waitpid(t->pid, NULL, 0);
+  testspawn_stop(&t->proc);
   unlink(t->ca);
   unlink(t->client);
   rmdir(t->dir);
 }
 
-typedef struct reply {
-  int status, error;
-  char message[256], body[128];
-  int64_t connect_ns, tls_ns;
-} reply;
-
-typedef struct seq {
-  http_conn *conn;
-  http_request *reqs;
-  reply *out;
-  int n, next;
-} seq;
-
-static void seq_done(http_conn *conn, const http_response *res, void *ud) {
-  seq *q = ud;
-  reply *o = &q->out[q->next++];
-  o->status = res->status;
-  o->error = res->error;
-  o->connect_ns = res->connect_ns;
-  o->tls_ns = res->tls_ns;
-  snprintf(o->message, sizeof o->message, "%s", res->error_message);
-  snprintf(o->body, sizeof o->body, "%.*s", (int)res->body_len, res->body ? res->body : "");
-  if (q->next < q->n) ck_assert_int_eq(http_conn_send(conn, &q->reqs[q->next], seq_done, q), 0);
-}
-
-static void on_client_closed(void *ud) {
-  *(int *)ud = 1;
-}
-
-/* GET each path in turn on one conn of an h1 client with opt. */
-static void h1_gets(const tserver *t, http_client_options opt, const char *const *paths, int n, reply *out) {
-  uv_loop_t loop;
-  http_client *c;
+/* GET each path in turn on one conn of an h1 client with opt (20 s timeout: a loaded machine, valgrind). */
+static void h1_gets(const tserver *t, http_client_options opt, const char *const *paths, int n,
+                    testhttp_result *out) {
   char urls[4][128];
   http_request reqs[4];
-  seq q = {.reqs = reqs, .out = out, .n = n};
-  int closed = 0;
   ck_assert_int_le(n, 4);
   for (int i = 0; i < n; i++) {
-    snprintf(urls[i], sizeof urls[i], "https://localhost:%d%s", t->port, paths[i]);
+    snprintf(urls[i], sizeof urls[i], "https://localhost:%d%s", t->proc.port, paths[i]);
     reqs[i] = (http_request){.method = "GET", .url = urls[i], .max_body = 128};
   }
-  memset(out, 0, (size_t)n * sizeof *out);
   opt.backend = HTTP_H1;
-  opt.default_timeout_ms = 20000; /* generous: a loaded machine, valgrind */
-  ck_assert_int_eq(uv_loop_init(&loop), 0);
-  ck_assert_int_eq(http_client_create(&loop, &opt, &c), 0);
-  ck_assert_int_eq(http_conn_create(c, &q.conn), 0);
-  ck_assert_int_eq(http_conn_send(q.conn, &reqs[0], seq_done, &q), 0);
-  while (q.next < n) uv_run(&loop, UV_RUN_ONCE);
-  ck_assert_str_eq(http_backend_name(q.conn), "h1");
-  http_client_close(c, on_client_closed, &closed);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  ck_assert_int_eq(closed, 1);
-  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  opt.default_timeout_ms = 20000;
+  ck_assert_str_eq(testhttp_run(&opt, NULL, 0, reqs, (size_t)n, out), "h1");
 }
 
 START_TEST(test_h1_verifies_by_default) {
   tserver t;
-  reply r[1];
+  testhttp_result r[1];
   static const char *const tls_path[] = {"/tls"};
   tserver_start(&t, 0);
   h1_gets(&t, (http_client_options){0}, tls_path, 1, r); /* the system store does not know it */
@@ -458,18 +398,21 @@ START_TEST(test_h1_verifies_by_default) {
   ck_assert_int_eq(r[0].error, STATS_ERR_TLS);
   ck_assert_msg(strstr(r[0].message, "certificate verify failed: self-signed certificate"), "%s",
                 r[0].message);
+  testhttp_free(r, 1);
   h1_gets(&t, (http_client_options){.insecure_tls = 1}, tls_path, 1, r);
   ck_assert_msg(r[0].status == 200, "%d %s", r[0].status, r[0].message);
+  testhttp_free(r, 1);
   h1_gets(&t, (http_client_options){.tls_ca_file = bad_path}, tls_path, 1, r);
   ck_assert_int_eq(r[0].error, STATS_ERR_TLS);
   ck_assert_msg(strstr(r[0].message, bad_path), "%s", r[0].message);
+  testhttp_free(r, 1);
   tserver_stop(&t);
 }
 END_TEST
 
 START_TEST(test_h1_alpn_timings_and_resumption) {
   tserver t;
-  reply r[3];
+  testhttp_result r[3];
   static const char *const paths[] = {"/tls", "/close", "/tls"}; /* /close: the next request reconnects */
   tserver_start(&t, 0);
   h1_gets(&t, (http_client_options){.tls_ca_file = t.ca}, paths, 3, r);
@@ -482,42 +425,41 @@ START_TEST(test_h1_alpn_timings_and_resumption) {
   ck_assert_int_eq(r[1].tls_ns, 0); /* kept alive: no handshake */
   ck_assert_int_eq(r[1].connect_ns, 0);
   ck_assert_int_gt(r[2].tls_ns, 0); /* resumed, still a (short) handshake */
+  testhttp_free(r, 3);
   tserver_stop(&t);
 }
 END_TEST
 
 START_TEST(test_h1_client_certificate) {
   tserver t;
-  reply r[1];
+  testhttp_result r[1];
   static const char *const tls_path[] = {"/tls"};
   tserver_start(&t, 1);
   h1_gets(&t, (http_client_options){.tls_ca_file = t.ca, .tls_cert_file = t.client}, tls_path, 1, r);
   ck_assert_msg(r[0].status == 200, "%d %s", r[0].status, r[0].message);
   ck_assert_str_eq(r[0].body, "resumed=0 alpn=http/1.1 client_cert=1\n");
+  testhttp_free(r, 1);
   h1_gets(&t, (http_client_options){.tls_ca_file = t.ca}, tls_path, 1, r);
   ck_assert_int_eq(r[0].status, 0);
   ck_assert_int_eq(r[0].error, STATS_ERR_TLS);
   ck_assert_msg(strstr(r[0].message, "certificate required"), "%s", r[0].message);
+  testhttp_free(r, 1);
   tserver_stop(&t);
 }
 END_TEST
 
-int main(int argc, char **argv) {
-  (void)argc;
-  argv0 = argv[0];
+int main(void) {
+  const TTest *tests[] = {test_insecure_round_trip_and_alpn,
+                          test_self_signed_refused_by_default,
+                          test_ca_file_verifies_name_and_address,
+                          test_bad_ca_file_names_it,
+                          test_client_certificate,
+                          test_session_resumed_on_reconnect,
+                          test_h1_verifies_by_default,
+                          test_h1_alpn_timings_and_resumption,
+                          test_h1_client_certificate};
+  TCase *tc = check_case("tls", 0, tests, sizeof tests / sizeof tests[0]);
   signal(SIGPIPE, SIG_IGN);
-  Suite *s = suite_create("tls");
-  TCase *tc = tcase_create("tls");
   tcase_add_unchecked_fixture(tc, setup, teardown);
-  tcase_add_test(tc, test_insecure_round_trip_and_alpn);
-  tcase_add_test(tc, test_self_signed_refused_by_default);
-  tcase_add_test(tc, test_ca_file_verifies_name_and_address);
-  tcase_add_test(tc, test_bad_ca_file_names_it);
-  tcase_add_test(tc, test_client_certificate);
-  tcase_add_test(tc, test_session_resumed_on_reconnect);
-  tcase_add_test(tc, test_h1_verifies_by_default);
-  tcase_add_test(tc, test_h1_alpn_timings_and_resumption);
-  tcase_add_test(tc, test_h1_client_certificate);
-  suite_add_tcase(s, tc);
-  return check_run_mode(s, CK_NOFORK);
+  return check_run_mode(check_suite_of("tls", tc), CK_NOFORK);
 }
