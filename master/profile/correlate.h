@@ -55,9 +55,9 @@
 #define CORRELATE_WAIT_SHARE 0.5  /* wait: share of slow requests' observations parked under one frame */
 #define CORRELATE_LOCK_SHARE 0.5  /* lock: the releasing function's share of all contention delay */
 #define CORRELATE_LOCK_NAME_SHARE 0.8 /* lock: a request name owning >= this share is the finding's */
-#define CORRELATE_LOCK_LATENCY                                                 \
-  0.01 /* lock: its contention delay >= this share of the requests' total time \
-        */
+#define CORRELATE_LOCK_LATENCY                                                                     \
+  0.01 /* lock: its contention delay >= this share of the requests' time at the run's typical pace \
+        * (corrlat_request_ms) */
 
 /* One decoded profile window. */
 typedef struct correlate_window {

@@ -22,16 +22,25 @@ double corrlat_requests(const json_t *iv, const char *name) {
   return n;
 }
 
-/* Total time requests took (ms) over the run, from intervals (count x mean); -1 when unknown. */
+static double median(double *v, size_t n);
+
+/* Time requests took (ms) over the run at its typical pace: all requests x the median over intervals of their
+ * mean latency (robust: a few stalled seconds, where requests took seconds each, do not decide); -1 when
+ * unknown. */
 double corrlat_request_ms(const json_t *iv) {
-  double t = 0;
-  size_t i;
+  size_t i, n = 0;
+  double count = 0, *mean = calloc(json_array_size(iv) ? json_array_size(iv) : 1, sizeof *mean);
   json_t *o;
+  if (!mean) return -1;
   json_array_foreach(iv, i, o) {
     const char *nm = json_string_value(json_object_get(o, "name"));
-    if (nm && strcmp(nm, RUNDIR_TOTAL_NAME) == 0)
-      t += json_number_value(json_object_get(o, "count")) * json_number_value(json_object_get(o, "mean_ms"));
+    double c = json_number_value(json_object_get(o, "count"));
+    if (!nm || strcmp(nm, RUNDIR_TOTAL_NAME) != 0 || c <= 0) continue;
+    count += c;
+    mean[n++] = json_number_value(json_object_get(o, "mean_ms"));
   }
+  double t = count * median(mean, n);
+  free(mean);
   return t > 0 ? t : -1;
 }
 

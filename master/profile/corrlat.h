@@ -11,7 +11,8 @@
 /* Requests of name over the run (NULL: all names); 0 when unknown. */
 double corrlat_requests(const json_t *iv, const char *name);
 
-/* Total time requests took (ms) over the run (count x mean of the totals); -1 when unknown. */
+/* Time requests took (ms) over the run at its typical pace: all requests x the median over intervals of the
+ * totals' mean latency (a few stalled seconds do not decide); -1 when unknown. */
 double corrlat_request_ms(const json_t *iv);
 
 /* How name's latency stands out against the other names', two ways: [0] the run's count-weighted means (plain

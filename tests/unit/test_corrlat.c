@@ -71,6 +71,24 @@ START_TEST(design_tail_body) {
 }
 END_TEST
 
+/* The requests' time a lock is weighed against is the run's typical pace: 20 seconds of 100 requests at 5 ms
+ * and 3 stalled ones at 2 s each: 23 x 100 x 5 ms, not the 645 s the stalled seconds would make it. */
+START_TEST(request_time_is_robust) {
+  json_t *iv = json_array();
+  for (int64_t t = 0; t < 23; t++) {
+    json_t *o = line(t * 1000, "(all)", 100, 5, 9);
+    json_object_set_new(o, "mean_ms", json_real(t >= 20 ? 2000.0 : 5.0));
+    json_array_append_new(iv, o);
+    json_array_append_new(iv, line(t * 1000, "GET /x", 100, 5, 9)); /* names are not the total */
+  }
+  ck_assert_double_eq_tol(corrlat_request_ms(iv), 23 * 100 * 5.0, 1e-6);
+  json_decref(iv);
+  iv = json_array();
+  ck_assert_double_eq_tol(corrlat_request_ms(iv), -1, 1e-9);
+  json_decref(iv);
+}
+END_TEST
+
 /* A sample of v, frames root first separated by ';', labelled name and (when tid) trace_id. */
 static void add(pprof_profile *p, const char *frames, int64_t v, const char *name, const char *tid) {
   uint32_t st[16];
@@ -196,6 +214,7 @@ int main(void) {
   tcase_add_test(tc, rates_when_shares_fail);
   tcase_add_test(tc, body_names_the_chain);
   tcase_add_test(tc, body_is_not_a_tail);
+  tcase_add_test(tc, request_time_is_robust);
   suite_add_tcase(s, tc);
   return check_run(s);
 }
