@@ -206,15 +206,5 @@ START_TEST(body_names_the_chain) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("corrlat");
-  TCase *tc = tcase_create("corrlat");
-  tcase_add_test(tc, per_interval_tail);
-  tcase_add_test(tc, design_tail_body);
-  tcase_add_test(tc, rates_when_shares_fail);
-  tcase_add_test(tc, body_names_the_chain);
-  tcase_add_test(tc, body_is_not_a_tail);
-  tcase_add_test(tc, request_time_is_robust);
-  suite_add_tcase(s, tc);
-  return check_run(s);
-}
+CHECK_MAIN("corrlat", 0, per_interval_tail, design_tail_body, rates_when_shares_fail, body_names_the_chain,
+           body_is_not_a_tail, request_time_is_robust)

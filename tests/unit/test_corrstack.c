@@ -192,14 +192,5 @@ START_TEST(call_edges_compact) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("corrstack");
-  TCase *tc = tcase_create("corrstack");
-  tcase_add_test(tc, library_files);
-  tcase_add_test(tc, library_frames_are_plumbing);
-  tcase_add_test(tc, helper_through_one_caller);
-  tcase_add_test(tc, helper_known_from_the_whole_run);
-  tcase_add_test(tc, call_edges_compact);
-  suite_add_tcase(s, tc);
-  return check_run(s);
-}
+CHECK_MAIN("corrstack", 0, library_files, library_frames_are_plumbing, helper_through_one_caller,
+           helper_known_from_the_whole_run, call_edges_compact)

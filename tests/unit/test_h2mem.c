@@ -99,17 +99,5 @@ START_TEST(nghttp2_session_in_the_pool) {
 }
 END_TEST
 
-static Suite *h2mem_suite(void) {
-  Suite *s = suite_create("h2mem");
-  TCase *tc = tcase_create("core");
-  tcase_add_test(tc, blocks_reused_by_class);
-  tcase_add_test(tc, realloc_and_calloc);
-  tcase_add_test(tc, kept_bytes_bounded);
-  tcase_add_test(tc, nghttp2_session_in_the_pool);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-int main(void) {
-  return check_run(h2mem_suite());
-}
+CHECK_MAIN("h2mem", 0, blocks_reused_by_class, realloc_and_calloc, kept_bytes_bounded,
+           nghttp2_session_in_the_pool)

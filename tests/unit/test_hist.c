@@ -529,31 +529,7 @@ START_TEST(reset_gives_pages_back) {
 }
 END_TEST
 
-static Suite *hist_suite(void) {
-  Suite *s = suite_create("hist");
-  TCase *tc = tcase_create("core");
-  tcase_set_timeout(tc, 120);
-  tcase_add_test(tc, percentiles_uniform);
-  tcase_add_test(tc, percentiles_exponential);
-  tcase_add_test(tc, percentiles_bimodal);
-  tcase_add_test(tc, empty_and_clamp);
-  tcase_add_test(tc, percentile_in_ms);
-  tcase_add_test(tc, foreach_order);
-  tcase_add_test(tc, sparse_scans);
-  tcase_add_test(tc, merge_equals_union);
-  tcase_add_test(tc, round_trip);
-  tcase_add_test(tc, corrected_backfill);
-  tcase_add_test(tc, decode_hostile);
-  tcase_add_test(tc, decode_raw_header);
-  tcase_add_test(tc, decode_above_highest);
-  tcase_add_test(tc, hdrjs_basic);
-  tcase_add_test(tc, hdrjs_autoresize);
-  tcase_add_test(tc, hdrjs_coarse);
-  tcase_add_test(tc, reset_gives_pages_back);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-int main(void) {
-  return check_run(hist_suite());
-}
+CHECK_MAIN("hist", 120, percentiles_uniform, percentiles_exponential, percentiles_bimodal, empty_and_clamp,
+           percentile_in_ms, foreach_order, sparse_scans, merge_equals_union, round_trip, corrected_backfill,
+           decode_hostile, decode_raw_header, decode_above_highest, hdrjs_basic, hdrjs_autoresize,
+           hdrjs_coarse, reset_gives_pages_back)

@@ -168,14 +168,5 @@ START_TEST(stream_cuts_as_it_comes) {
 }
 END_TEST
 
-int main(void) {
-  Suite *s = suite_create("perfsplit");
-  TCase *tc = tcase_create("core");
-  tcase_add_test(tc, three_seconds_three_windows);
-  tcase_add_test(tc, stream_cuts_as_it_comes);
-  tcase_add_test(tc, aligned_and_clipped);
-  tcase_add_test(tc, other_clocks);
-  tcase_add_test(tc, untimed_and_errors);
-  suite_add_tcase(s, tc);
-  return check_run(s);
-}
+CHECK_MAIN("perfsplit", 0, three_seconds_three_windows, stream_cuts_as_it_comes, aligned_and_clipped,
+           other_clocks, untimed_and_errors)
