@@ -38,8 +38,8 @@
 
 struct hist {
   int64_t total;
-  int32_t lo, hi; /* every non-zero slot lies in [lo, hi): merge, reset and scans touch only that */
-  int32_t dirty_lo, dirty_hi; /* slots whose pages earlier resets may have left resident (zeros) */
+  int32_t lo, hi;           /* every non-zero slot lies in [lo, hi): merge, reset and scans touch only that */
+  int32_t kept_lo, kept_hi; /* the last reset's span: its edge pages stayed resident (as zeros) */
   int64_t counts[COUNTS_LEN];
 };
 
@@ -161,7 +161,6 @@ int hist_create(hist **out) {
   h = mmap(NULL, sizeof *h, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (h == MAP_FAILED) return -ENOMEM;
   h->lo = COUNTS_LEN;
-  h->dirty_lo = COUNTS_LEN;
   *out = h;
   return 0;
 }
@@ -246,49 +245,31 @@ void hist_add(hist *dst, const hist *src) {
  * reused for a similar span takes no page faults. But a pooled histogram reused for spans in other places
  * kept every edge page it ever had (one more page each time its lowest or highest value moved): the pool's
  * resident size crept up through a whole run (the soak's master). So each histogram remembers the slots
- * its resident pages may cover ([dirty_lo, dirty_hi)); when those span more than HIST_KEEP_PAGES pages
- * beyond the current span, every page of that range goes back, edge pages included (outside [lo, hi) they
- * hold only zeros, and each histogram is its own page-aligned mapping: hist_create). The first page (the
- * header and the lowest slots) always stays. A reset histogram thus keeps at most its last span's pages
- * + HIST_KEEP_PAGES resident, and only the pages the span's edges touched. */
-#define HIST_KEEP_PAGES 2
-
+ * of its last span ([kept_lo, kept_hi)), whose edge pages stayed; at the next reset the pages of that
+ * range outside the new span's edge pages go back too (they hold only zeros; each histogram is its own
+ * page-aligned mapping: hist_create). A reset histogram thus holds its first page (the header and the
+ * lowest slots) and at most the two pages its last span ended on, whatever spans it held before. */
 static uintptr_t page_size(void) {
   long page = sysconf(_SC_PAGESIZE); /* read each time: a lazily set static is a race between threads */
   return page > 0 ? (uintptr_t)page : 4096;
 }
 
-/* Pages (counted from the histogram's first) that slots [lo, hi) lie on. */
-static uintptr_t pages_of(const hist *h, int32_t lo, int32_t hi, uintptr_t page) {
-  uintptr_t base = (uintptr_t)h;
-  return ((uintptr_t)(h->counts + hi) - 1 - base) / page - ((uintptr_t)(h->counts + lo) - base) / page + 1;
-}
-
-/* Give back every page that slots [lo, hi) lie on but the first; 0, or -1 when madvise refused. */
-static int release_pages(hist *h, int32_t lo, int32_t hi, uintptr_t page) {
-  uintptr_t mask = page - 1, first = (uintptr_t)h + page;
-  uintptr_t a = (uintptr_t)(h->counts + lo) & ~mask, b = ((uintptr_t)(h->counts + hi) + mask) & ~mask;
-  if (a < first) a = first;
-  if (b > a && madvise((void *)a, (size_t)(b - a), MADV_DONTNEED) < 0) return -1;
-  if ((uintptr_t)(h->counts + h->lo) < a) { /* the part of [lo, hi) on the first page */
-    uintptr_t to = (uintptr_t)(h->counts + h->hi) < a ? (uintptr_t)(h->counts + h->hi) : a;
-    memset(h->counts + h->lo, 0, (size_t)(to - (uintptr_t)(h->counts + h->lo)));
-  }
-  return 0;
+/* Give back the pages of [a, b) (page-aligned addresses inside h's mapping), never h's first page. */
+static void release(hist *h, uintptr_t a, uintptr_t b, uintptr_t page) {
+  if (a < (uintptr_t)h + page) a = (uintptr_t)h + page;
+  if (b > a) madvise((void *)a, (size_t)(b - a), MADV_DONTNEED); /* refused: the pages stay, as zeros */
 }
 
 static void zero_counts(hist *h) {
   uintptr_t page = page_size(), mask = page - 1;
-  int32_t dlo = h->dirty_lo < h->lo ? h->dirty_lo : h->lo, dhi = h->dirty_hi > h->hi ? h->dirty_hi : h->hi;
-  if (pages_of(h, dlo, dhi, page) > pages_of(h, h->lo, h->hi, page) + HIST_KEEP_PAGES &&
-      release_pages(h, dlo, dhi, page) == 0) {
-    h->dirty_lo = COUNTS_LEN;
-    h->dirty_hi = 0;
-    return;
-  }
-  h->dirty_lo = dlo;
-  h->dirty_hi = dhi;
   char *from = (char *)(h->counts + h->lo), *to = (char *)(h->counts + h->hi);
+  uintptr_t first = (uintptr_t)from & ~mask, last = ((uintptr_t)to - 1 + page) & ~mask; /* edge pages */
+  if (h->kept_lo < h->kept_hi) { /* the last span's edge pages, where outside this span's */
+    release(h, (uintptr_t)(h->counts + h->kept_lo) & ~mask, first, page);
+    release(h, last, ((uintptr_t)(h->counts + h->kept_hi) + mask) & ~mask, page);
+  }
+  h->kept_lo = h->lo;
+  h->kept_hi = h->hi;
   char *a = (char *)(((uintptr_t)from + mask) & ~mask), *b = (char *)((uintptr_t)to & ~mask);
   if (b - a >= (ptrdiff_t)page && madvise(a, (size_t)(b - a), MADV_DONTNEED) == 0) {
     memset(from, 0, (size_t)(a - from));
