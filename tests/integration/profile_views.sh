@@ -13,6 +13,7 @@
 # Python: a wsgiref app wrapped by loadctl_agent, burning CPU in burn(): the cpu line view and the wall type's
 # (in the selector too) name burn's loop lines in app.py (the agent's profiles carry lines).
 # Needs go, python3, node + playwright-core (npm) and chromium; else skips (77) saying which.
+# ctest: pair - generous bounds (2 of ~6 heap points, 5 of ~14 GC windows, 4 of ~35 MiB) and little CPU: may run beside one other such test
 set -euo pipefail
 : "${LOADCTL:?}" "${LOADCTL_SRC:?}" "${LOADCTL_BUILD:?}"
 command -v go >/dev/null || { echo "SKIP: no go toolchain for faultsvc"; exit 77; }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # report_live_tmux.sh - the live view on a real TTY (tmux): a table redrawn in place with the request
 # names, totals, progress bar and thresholds; and NO_COLOR / a pipe give plain text. Needs tmux (else 77).
+# ctest: pair - no CPU to speak of; the one timing bound is the first frame within 1.2 s: may run beside one other such test
 set -u
 BUILD=${LOADCTL_BUILD:?}
 command -v tmux >/dev/null || { echo "tmux missing: skip"; exit 77; }

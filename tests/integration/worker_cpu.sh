@@ -4,6 +4,7 @@
 # workers (cpu_mean_pct, cpu_max_pct, cpu_hot_s), and report.html shows the worker CPU card. Figures are
 # compared with each other, not with tight bounds, so a loaded machine does not fail it. (The warning
 # after 5 s above 90 % is tested in test_registry and test_report, where the figures are given.)
+# ctest: pair - relative bounds made for a loaded machine (busy > 3x idle); one core for 5 s: may run beside one other such test
 set -u
 LOADCTL=${LOADCTL:?}
 T=$(mktemp -d)
