@@ -6,7 +6,12 @@
   wrap                                  the WSGI wrapper's CPU per call: a Flask app called in-process with
                                         and without loadctl_agent.flask, 7 alternated batches of 3000 calls
                                         with loadctl's traceparent and baggage headers, thread CPU time
-  report ROUNDS WRAP HZ N SECS LOAD     the table"""
+  report ROUNDS WRAP HZ N SECS LOAD     the table
+  inproc HZ [ROUNDS]                    the sampler's cost with nothing else between: one process, a Flask app
+                                        wrapped by loadctl_agent.flask called by 8 threads in a loop, rounds of
+                                        1 s alternating sampling on (CPU and wall collectors) and off; process
+                                        CPU per request, and without the sampler thread's own CPU (what the
+                                        app's threads pay: frames read, GIL hand-offs)"""
 
 import json
 import os
@@ -141,6 +146,75 @@ def report(rounds_path, wrap_path, hz, n, secs, loadavg):
           "worker's throughput falls by about that share)" % (own, 100 * own / off_cpu, off_cpu))
 
 
+def _flask_app():
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "agents", "python"))
+    from flask import Flask, jsonify
+
+    app = Flask("bench")
+
+    @app.get("/api/products/<int:pid>")
+    def product(pid):
+        x = 0
+        for i in range(300):
+            x += i
+        return jsonify({"id": pid, "name": "product %d" % pid})
+
+    return app
+
+
+def inproc(hz, rounds="8"):
+    import threading
+    app = _flask_app()
+    import loadctl_agent
+    from loadctl_agent import sampler as agent_sampler
+
+    app = loadctl_agent.flask(app)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/products/7", "SERVER_NAME": "127.0.0.1",
+               "SERVER_PORT": "80", "wsgi.url_scheme": "http", "SERVER_PROTOCOL": "HTTP/1.1",
+               "HTTP_TRACEPARENT": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+               "HTTP_BAGGAGE": "loadctl.name=GET%20%2Fapi%2Fproducts%2F%7Bid%7D"}
+    stop, count = threading.Event(), [0]
+
+    def worker():
+        while not stop.is_set():
+            env = dict(environ)
+            env["wsgi.input"] = None
+            body = app(env, lambda status, headers: None)
+            for _ in body:
+                pass
+            body.close()
+            count[0] += 1
+            time.sleep(0)  # a system call per request, where a server does its socket I/O (GIL released)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    s = agent_sampler.Sampler(int(hz))
+    s.start()
+    res = {"on": [], "off": []}
+    time.sleep(0.5)
+    for r in range(int(rounds)):
+        for mode in ("off", "on") if r % 2 == 0 else ("on", "off"):
+            cs = [s.subscribe("cpu"), s.subscribe("wall")] if mode == "on" else []
+            c0, p0, a0 = count[0], time.process_time(), s.cpu_ns
+            time.sleep(1.0)
+            c1, p1, a1 = count[0], time.process_time(), s.cpu_ns
+            for c in cs:
+                s.unsubscribe(c)
+            n = max(1, c1 - c0)
+            res[mode].append((1e6 * (p1 - p0) / n, 1e6 * ((p1 - p0) - (a1 - a0) / 1e9) / n))
+    stop.set()
+    for t in threads:
+        t.join()
+    s.stop()
+    off = [statistics.median(x[i] for x in res["off"]) for i in (0, 1)]
+    on = [statistics.median(x[i] for x in res["on"]) for i in (0, 1)]
+    print("in-process (8 threads calling a Flask app under loadctl_agent.flask; %s alternated 1 s rounds, sampling "
+          "at %s Hz on/off): process CPU per request %.1f -> %.1f us (%+.1f %%); without the sampler thread's own "
+          "CPU %.1f -> %.1f us (%+.1f %%)" % (rounds, hz, off[0], on[0], 100 * (on[0] - off[0]) / off[0], off[1], on[1],
+                                              100 * (on[1] - off[1]) / off[1]))
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"round": round_line, "rate": rate, "wrap": wrap, "report": report}[cmd](*args)
+    {"round": round_line, "rate": rate, "wrap": wrap, "report": report, "inproc": inproc}[cmd](*args)

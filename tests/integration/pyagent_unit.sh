@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # pyagent_unit.sh - the Python agent's unit tests (agents/python/tests, unittest): the profile.proto encoder
 # (decoded back by an independent reader, by loadctl's pprof_tool and by `go tool pprof`), label parsing with
-# bad and hostile headers, the sampler's attribution (threads, WSGI, ASGI, Django middleware), the endpoint;
+# bad and hostile headers, the sampler's attribution (threads, WSGI, ASGI, Django middleware), its stack walker
+# against a plain f_back walk (test_stacks.py), the endpoint;
 # then `pip install ./agents/python` into a scratch directory and an import from there.
 set -euo pipefail
 : "${LOADCTL_SRC:?}" "${LOADCTL_BUILD:?}"
