@@ -13,7 +13,8 @@
 
 /* What a request header is to HTTP/2: an ordinary one, one it forbids (RFC 9113 8.2.2), Host (becomes
  * :authority), one whose default we add when it is missing, or traceparent (a new value every request:
- * sent as a literal never indexed, so it does not churn the HPACK tables of both ends). */
+ * sent as a literal never indexed, so it does not churn the HPACK tables of both ends; the first one on a
+ * connection is indexed so that the later ones name it by index, h2req_submit). */
 enum { H_PLAIN, H_DROP, H_HOST, H_UA, H_LEN, H_TRACE };
 
 static int role(const char *n) {
@@ -102,6 +103,7 @@ static int add_headers(h2req *q, const http_request *r, const unsigned char *rol
     has_len |= roles[i] == H_LEN;
     if (roles[i] == H_DROP || roles[i] == H_HOST) continue; /* Host's voff is :authority's (h2req_build) */
     q->voff[i] = q->strs.len + nl;
+    if (roles[i] == H_TRACE) q->trace_nv = q->nnv;
     rc = add_f(q, hd->name, nl, hd->value, strlen(hd->value),
                roles[i] == H_TRACE ? NGHTTP2_NV_FLAG_NO_INDEX : NGHTTP2_NV_FLAG_NONE);
   }
@@ -184,6 +186,7 @@ int h2req_build(h2req *q, const http_request *r, const char *scheme, const char 
   const char *host;
   size_t host_i = 0;
   q->strs.len = q->nnv = q->bytes_out = 0;
+  q->trace_nv = SIZE_MAX;
   q->key_valid = 0;
   int rc = check_headers(q, r, roles, &host, &host_i);
   if (rc < 0) return rc;
@@ -226,10 +229,14 @@ static ssize_t read_body(nghttp2_session *ng, int32_t id, uint8_t *buf, size_t l
   return (ssize_t)len;
 }
 
-int32_t h2req_submit(h2req *q, nghttp2_session *ng, void *stream_ud) {
+int32_t h2req_submit(h2req *q, nghttp2_session *ng, void *stream_ud, int name_trace) {
   nghttp2_data_provider prd = {.source.ptr = q, .read_callback = read_body};
+  int trace = name_trace && q->trace_nv < q->nnv;
   q->body_off = 0;
-  return nghttp2_submit_request(ng, NULL, q->nv, q->nnv, q->has_body ? &prd : NULL, stream_ud);
+  if (trace) q->nv[q->trace_nv].flags = NGHTTP2_NV_FLAG_NONE; /* the session copies nv: restored below */
+  int32_t id = nghttp2_submit_request(ng, NULL, q->nv, q->nnv, q->has_body ? &prd : NULL, stream_ud);
+  if (trace) q->nv[q->trace_nv].flags = NGHTTP2_NV_FLAG_NO_INDEX;
+  return id;
 }
 
 void h2req_free(h2req *q) {

@@ -22,6 +22,7 @@ typedef struct h2req {
   size_t body_off;
   int has_body;
   size_t bytes_out; /* header and body bytes of the request (before HPACK) */
+  size_t trace_nv;  /* the index of traceparent in nv, SIZE_MAX when it has none */
   h1req_buf key;    /* the shape it was built from (h1req_key_build) */
   size_t key_nheaders, key_body_len;
   size_t *voff; /* where each request header's value sits in strs (SIZE_MAX: not sent), for patching */
@@ -53,8 +54,10 @@ int h2req_build(h2req *q, const http_request *r, const char *scheme, const char 
  * needs h2req_build. A reused request keeps the origin it was built for (the URL is the same). */
 int h2req_reuse(h2req *q, const http_request *r);
 /* Submit the built request on ng with stream_ud as its stream user data: the stream id, or a negative
- * nghttp2 error. */
-int32_t h2req_submit(h2req *q, nghttp2_session *ng, void *stream_ud);
+ * nghttp2 error. traceparent (a new value each request) is a literal never indexed; with name_trace its
+ * value is indexed this once, so that the session's HPACK table holds the name and the next requests send
+ * it as an index (only the value as a literal). */
+int32_t h2req_submit(h2req *q, nghttp2_session *ng, void *stream_ud, int name_trace);
 /* Keep the cookie of a Set-Cookie value (len bytes) of the response to the request last built. */
 void h2req_set_cookie(h2req *q, const char *value, size_t len);
 void h2req_free(h2req *q);

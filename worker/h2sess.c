@@ -353,12 +353,13 @@ static void start_stream(h2sess *s, http_h2_conn *c) {
     c->res.connect_ns = h2io_connect_ns(s->io);
     c->res.tls_ns = h2io_tls_ns(s->io);
   }
-  int32_t id = h2req_submit(&c->q, s->ng, c);
+  int32_t id = h2req_submit(&c->q, s->ng, c, !s->trace_named);
   if (id < 0) {
     http_h2_finish(c, STATS_ERR_PROTOCOL, nghttp2_strerror(id));
     if (id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE) drain(s);
     return;
   }
+  s->trace_named |= c->q.trace_nv < c->q.nnv;
   c->state = C_STREAM;
   c->s = s;
   c->stream_id = id;

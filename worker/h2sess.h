@@ -28,6 +28,7 @@ struct h2sess {
   h2io *io;
   nghttp2_session *ng;
   int nstreams;           /* streams open on ng (ours, or cancelled ones not yet closed) */
+  int trace_named;        /* a traceparent went out indexed: its name is in the HPACK table (h2req_submit) */
   http_h2_conn *waitq;    /* conns waiting for a stream here, oldest first */
   http_h2_conn **waitend; /* where the next waiting conn goes */
   int nwaiting;

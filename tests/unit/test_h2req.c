@@ -67,6 +67,15 @@ START_TEST(headers_as_h2) {
   int tp = find(&q, "traceparent");
   ck_assert_int_ge(tp, 0);
   ck_assert_int_eq(q.nv[tp].flags & NGHTTP2_NV_FLAG_NO_INDEX, NGHTTP2_NV_FLAG_NO_INDEX);
+  ck_assert_uint_eq(q.trace_nv, (size_t)tp);
+  nghttp2_session_callbacks *cbs; /* submitted with its name indexed once, then never indexed again */
+  nghttp2_session *ng;
+  ck_assert_int_eq(nghttp2_session_callbacks_new(&cbs), 0);
+  ck_assert_int_eq(nghttp2_session_client_new(&ng, cbs, NULL), 0);
+  ck_assert_int_gt(h2req_submit(&q, ng, NULL, 1), 0);
+  ck_assert_int_eq(q.nv[tp].flags, NGHTTP2_NV_FLAG_NO_INDEX);
+  nghttp2_session_del(ng);
+  nghttp2_session_callbacks_del(cbs);
   ck_assert_int_eq(q.nv[find(&q, "x-bench")].flags & NGHTTP2_NV_FLAG_NO_INDEX, 0);
   ck_assert(q.has_body && q.body.len == 3 && !memcmp(q.body.data, "abc", 3));
   ck_assert_int_eq(q.nnv, 8);
