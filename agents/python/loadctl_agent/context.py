@@ -11,12 +11,15 @@ labels into the tasks it spawns, for code that wants to read them (`current_labe
 
 import contextvars
 import threading
+from time import monotonic_ns
 
 from . import labels as _labels
 
 ACTIVE = {}  # thread ident -> label tuple of the request that thread is running
 INFLIGHT = set()  # asgi.Request objects of requests in flight (their suspended stacks: wall profile)
 AGENT_THREADS = set()  # idents of the agent's own threads, left out of every profile
+STARTED = {}  # thread ident -> monotonic_ns() when its current request began (WSGI, Django): bounds the CPU
+# the sampler charges to that request (see sampler.tick)
 CURRENT = contextvars.ContextVar("loadctl_agent_labels", default=())
 
 
@@ -25,6 +28,7 @@ def enter(labels):
     tid = threading.get_ident()
     prev = ACTIVE.get(tid)
     ACTIVE[tid] = labels
+    STARTED[tid] = monotonic_ns()
     return tid, prev
 
 

@@ -54,7 +54,8 @@ def wall(collector, period_ns):
                 collector.time_ns, time.monotonic_ns() - collector.start_mono)
     resolved = {}
     for (sid, labels), (ticks, wall_ns, cpu_ns, node, count) in list(collector.agg.items()):
-        b.add_stack(sid, _stack(b, sid, node), [ticks, wall_ns], _resolve(resolved, labels))
+        if ticks:
+            b.add_stack(sid, _stack(b, sid, node), [ticks, wall_ns], _resolve(resolved, labels))
     return b.encode()
 
 

@@ -50,13 +50,14 @@ class _Thread:
     """One thread's sampling state: its stack walker, CPU clock id, last CPU reading, CPU ns not yet
     sampled, `quiet` (None when it used CPU at its last read, else the ticks not read since: a thread
     whose stack did not move and that used no CPU at its last read is read again only after
-    IDLE_READ_EVERY ticks or when it moves) and its root frame (a new root is a new thread)."""
+    IDLE_READ_EVERY ticks or when it moves), its root frame (a new root is a new thread) and its last tick's
+    key, stack node and labels."""
 
-    __slots__ = ("walker", "clock", "cpu", "credit", "quiet", "root")
+    __slots__ = ("walker", "clock", "cpu", "credit", "quiet", "root", "key", "node", "labels")
 
     def __init__(self):
         self.walker = stacks.Walker()
-        self.clock = self.cpu = self.quiet = self.root = None
+        self.clock = self.cpu = self.quiet = self.root = self.key = self.node = self.labels = None
         self.credit = 0
 
 
@@ -72,9 +73,10 @@ class Collector:
         self.ticks = 0
 
     def add(self, batch, wall_ns):
-        """One tick: batch is [(key, stack node, cpu_ns, cpu samples)], each seen for wall_ns."""
+        """One tick: batch is [(key, stack node, cpu_ns, cpu samples, seen)]: seen 1 for a stack seen now (a
+        tick of wall_ns), 0 for CPU charged to a thread's previous stack."""
         agg = self.agg
-        for key, node, cpu_ns, count in batch:
+        for key, node, cpu_ns, count, seen in batch:
             v = agg.get(key)
             if v is None:
                 if len(agg) >= MAX_KEYS:
@@ -82,8 +84,8 @@ class Collector:
                     v = agg.get(key)
                 if v is None:
                     v = agg[key] = [0, 0, 0, node, 0]
-            v[0] += 1
-            v[1] += wall_ns
+            v[0] += seen
+            v[1] += wall_ns * seen
             v[2] += cpu_ns
             v[4] += count
         self.ticks += 1
@@ -174,7 +176,8 @@ class Sampler:
         frames = sys._current_frames()  # noqa: SLF001 - the documented way to read other threads' stacks
         skip = context.AGENT_THREADS
         active = context.ACTIVE
-        last, tree = self.last, self.tree
+        last, tree, started = self.last, self.tree, context.STARTED
+        now = time.monotonic_ns()
         batch = []
         for ident, frame in frames.items():
             if ident in skip:
@@ -189,7 +192,18 @@ class Sampler:
             else:  # did not move and used no CPU at its last read: not read this tick
                 st.quiet += 1
                 cpu_ns = count = 0
-            batch.append(((node[0], active.get(ident) or ()), node, cpu_ns, count))
+            labels = active.get(ident) or ()
+            if cpu_ns and labels and labels is not st.labels and st.key is not None:
+                begun = started.get(ident)
+                own = now - begun if begun is not None else cpu_ns
+                if 0 <= own < cpu_ns:  # a request began since the last tick: what came before is not its CPU
+                    rest = cpu_ns - own
+                    rest_count = count * rest // cpu_ns
+                    batch.append((st.key, st.node, rest, rest_count, 0))
+                    cpu_ns, count = own, count - rest_count
+            key = (node[0], labels)
+            batch.append((key, node, cpu_ns, count, 1))
+            st.key, st.node, st.labels = key, node, labels
         if len(last) > len(batch):
             for ident in [i for i in last if i not in frames or i in skip]:
                 del last[ident]
@@ -199,7 +213,7 @@ class Sampler:
                     continue
                 node = self.coro_node(req.coro)
                 if node is not None:
-                    batch.append(((node[0], req.labels), node, 0, 0))
+                    batch.append(((node[0], req.labels), node, 0, 0, 1))
         for c in collectors:
             c.add(batch, wall_ns)
 

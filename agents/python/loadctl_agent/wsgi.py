@@ -6,8 +6,9 @@ wsgi.file_wrapper) is handed back as it is, so the server's sendfile path stays.
 touches only the thread table (no contextvar: the thread is the request's)."""
 
 from threading import get_ident
+from time import monotonic_ns
 
-from .context import ACTIVE
+from .context import ACTIVE, STARTED
 from .labels import raw_environ
 
 
@@ -72,6 +73,7 @@ def wsgi(app):
         tid = get_ident()
         prev = ACTIVE.get(tid)
         ACTIVE[tid] = raw_environ(environ)
+        STARTED[tid] = monotonic_ns()
         try:
             body = app(environ, start_response)
             request_labels = ACTIVE.get(tid, ())  # with the labels the app set meanwhile (route)
