@@ -233,21 +233,6 @@ static void test_words(const naming *n, double na, double nb, const char *a, con
     snprintf(out, len, "two-proportion z test p = %.2g", n->r.p_value);
 }
 
-/* With the other names' typical samples as the baseline (too few of the name's own), is frame fn the name's
- * body rather than its tail? Its own typical samples, when there are >= MIN_BASELINE, hold fn about as
- * much (>= share / MIN_RATIO) as its slow ones: every request of it runs there, the slow ones longer. */
-static int own_body(ctx *c, int set, const char *name, int64_t fn, double share) {
-  corrstack *cs = &c->set[set];
-  unsigned char *m = calloc(cs->n ? cs->n : 1, 1);
-  double *incl = calloc(cs->nnames ? cs->nnames : 1, sizeof *incl), tot = 0;
-  for (size_t i = 0; m && i < cs->n; i++) m[i] = c->cls[set][i] == CORRJOIN_TYPICAL && cs->s[i].name == name;
-  if (m && incl) tot = corrstack_inclusive(cs, m, incl);
-  int body = name && incl && tot >= CORRELATE_MIN_BASELINE && incl[fn] / tot * CORRELATE_MIN_RATIO >= share;
-  free(m);
-  free(incl);
-  return body;
-}
-
 static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsigned char *b) {
   corrstack *cs = &c->set[set];
   const unsigned char *cls = c->cls[set];
@@ -268,10 +253,6 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
   double nb = corrlat_requests(c->in->intervals, o.skip_chain ? NULL : name) - na;
   if (set == SET_CPU && name) o.na = na, o.nb = nb;
   if (contrast(c, set, name, a, b, &o, na, nb, &n) < 0) return;
-  if (o.skip_chain && own_body(c, set, name, n.r.fn, n.sa)) {
-    json_decref(n.r.path);
-    return;
-  }
   char ev[768], test[200];
   test_words(&n, na, nb, "slow", "typical", test, sizeof test);
   snprintf(ev, sizeof ev,

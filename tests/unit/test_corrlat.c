@@ -1,8 +1,8 @@
 /* test_corrlat.c - when a request name's latency stands out (corrlat: per interval as well as over the run;
  * tail against body), and the two contrasts that depend on it or on request counts, end to end through
  * correlate_findings: the per-request rates when the shares do not pass, and an endpoint slow in its body
- * named by what all of its samples run; a frame a name's typical requests run as much as its slow ones is its
- * body, never its tail. Synthetic intervals and stacks with known answers. */
+ * named by what all of its samples run; a name with slow exemplar samples gets no endpoint finding for its
+ * tail. Synthetic intervals and stacks with known answers. */
 #include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -136,8 +136,9 @@ START_TEST(rates_when_shares_fail) {
 }
 END_TEST
 
-/* Products: 10 slow requests (5 samples each) and 20 typical ones (1 each) all in store.product when body is
- * set, else the typical ones in the handler only; 100 home requests elsewhere. Products' p99 stands out. */
+/* Products: 10 slow requests and 20 typical ones (1 sample each); with body set all in store.product and the
+ * slow ones 2 samples each (too few for a tail contrast), else the typical ones in the handler only and the
+ * slow ones 5 samples each; 100 home requests elsewhere. Products' p99 stands out. */
 static json_t *body_or_tail(int body) {
   pprof_profile *p = pprof_create("samples", "count");
   json_t *slow = json_array(), *ex, *iv, *fs;
@@ -148,7 +149,7 @@ static json_t *body_or_tail(int body) {
     const char *fr = i < 10 || (i < 30 && body) ? "main;app.get_product;store.product"
                      : i < 30                   ? "main;app.get_product"
                                                 : "main;app.home;app.render";
-    add(p, fr, i < 10 ? 5 : 1, name, tid);
+    add(p, fr, i < 10 ? (body ? 2 : 5) : 1, name, tid);
     if (i < 10) test_exemplar(slow, tid, 900.0);
   }
   ex = test_exemplars("GET /api/products/{id}", slow, json_array());
@@ -163,18 +164,17 @@ static json_t *body_or_tail(int body) {
   return fs;
 }
 
-/* The name's own typical samples are too few (20 < CORRELATE_MIN_SAMPLES) to be the tail's baseline, so the
- * other names' are; a frame its own typical requests run as much as its slow ones is its body, not its
- * tail: no tail finding, and no endpoint finding either (a name with slow exemplars has its tail explained
- * by the tail method, not by how its code differs from other endpoints'). When its typical requests do not
- * run the frame, the tail finding names it. */
-START_TEST(body_is_not_a_tail) {
-  json_t *fs = body_or_tail(1);
+/* The products name has samples of requests measured slow, so what sets its tail apart is the tail method's
+ * to say: no endpoint finding from how its code differs from other endpoints' (its own store.product, which
+ * every one of its requests runs). When its typical requests do not run store.product, the tail finding
+ * names it. */
+START_TEST(tail_is_not_an_endpoint) {
+  json_t *fs = body_or_tail(1), *f;
   ck_assert_uint_eq(json_array_size(fs), 0);
   json_decref(fs);
   fs = body_or_tail(0);
   ck_assert_uint_eq(json_array_size(fs), 1);
-  json_t *f = json_array_get(fs, 0);
+  f = json_array_get(fs, 0);
   ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "tail");
   ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "store.product");
   ck_assert_str_eq(json_string_value(json_object_get(f, "request")), "GET /api/products/{id}");
@@ -207,4 +207,4 @@ START_TEST(body_names_the_chain) {
 END_TEST
 
 CHECK_MAIN("corrlat", 0, per_interval_tail, design_tail_body, rates_when_shares_fail, body_names_the_chain,
-           body_is_not_a_tail, request_time_is_robust)
+           tail_is_not_an_endpoint, request_time_is_robust)
