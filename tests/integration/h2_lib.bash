@@ -29,6 +29,13 @@ s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(64); held = []
 while True: held.append(s.accept()[0])' "$hole" &
   HOLE_PID=$!
+  # nginx answers /slow with 502 until the listener is up (python starts slowly on a busy machine)
+  local i up=
+  for i in $(seq 1 200); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$hole") 2>/dev/null && { up=1; break; }
+    sleep 0.05
+  done
+  [ -n "$up" ] || { echo "FAIL: the never-answering listener on $hole did not start in 10 s"; exit 1; }
   local routes="
     location = /hello { default_type text/plain; return 200 \"hello world\\n\"; }
     location = /empty { return 204; }
