@@ -59,7 +59,7 @@ static int cmp_u64(const void *x, const void *y) {
 /* Sort the learned edges and drop repeats (they repeat in almost every sample). */
 static void calls_compact(corrstack *cs) {
   size_t k = 0;
-  qsort(cs->calls, cs->ncalls, sizeof *cs->calls, cmp_u64);
+  if (cs->ncalls > 1) qsort(cs->calls, cs->ncalls, sizeof *cs->calls, cmp_u64); /* qsort(NULL, 0): UB */
   for (size_t i = 0; i < cs->ncalls; i++)
     if (!k || cs->calls[k - 1] != cs->calls[i]) cs->calls[k++] = cs->calls[i];
   cs->ncalls = k;
