@@ -58,6 +58,24 @@ def rate(path):
     print(int(0.4 * statistics.median(rps)))
 
 
+def wsgi_environ(baggage):
+    """The environ of GET /api/products/7 as a server hands it to the app, with loadctl's headers."""
+    return {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/products/7", "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "80", "wsgi.url_scheme": "http", "SERVER_PROTOCOL": "HTTP/1.1",
+            "HTTP_TRACEPARENT": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "HTTP_BAGGAGE": baggage}
+
+
+def call_wsgi(app, environ):
+    """One request through a WSGI app: its body read to the end and closed."""
+    env = dict(environ)
+    env["wsgi.input"] = None
+    body = app(env, lambda status, headers: None)
+    for _ in body:
+        pass
+    body.close()
+
+
 def wrap():
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "agents", "python"))
     import loadctl_agent
@@ -72,21 +90,13 @@ def wrap():
 
         return loadctl_agent.flask(app) if agent else app
 
-    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/products/7", "SERVER_NAME": "127.0.0.1",
-               "SERVER_PORT": "80", "wsgi.url_scheme": "http", "SERVER_PROTOCOL": "HTTP/1.1",
-               "HTTP_TRACEPARENT": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-               "HTTP_BAGGAGE": "loadctl.name=GET%20%2Fapi%2Fproducts%2F%7Bid%7D,k6.name=GET%20%2Fapi%2Fproducts%2F%7Bid%7D"}
+    environ = wsgi_environ("loadctl.name=GET%20%2Fapi%2Fproducts%2F%7Bid%7D,k6.name=GET%20%2Fapi%2Fproducts%2F%7Bid%7D")
     apps = {"off": make(False), "on": make(True)}
 
     def batch(app, n=200):
         t0 = time.thread_time_ns()
         for _ in range(n):
-            env = dict(environ)
-            env["wsgi.input"] = None
-            body = app(env, lambda status, headers: None)
-            for _ in body:
-                pass
-            body.close()
+            call_wsgi(app, environ)
         return (time.thread_time_ns() - t0) / n / 1e3
 
     # the fastest of many short alternated batches: a shared machine only ever adds time to a batch
@@ -169,20 +179,12 @@ def inproc(hz, rounds="8"):
     from loadctl_agent import sampler as agent_sampler
 
     app = loadctl_agent.flask(app)
-    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/products/7", "SERVER_NAME": "127.0.0.1",
-               "SERVER_PORT": "80", "wsgi.url_scheme": "http", "SERVER_PROTOCOL": "HTTP/1.1",
-               "HTTP_TRACEPARENT": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-               "HTTP_BAGGAGE": "loadctl.name=GET%20%2Fapi%2Fproducts%2F%7Bid%7D"}
+    environ = wsgi_environ("loadctl.name=GET%20%2Fapi%2Fproducts%2F%7Bid%7D")
     stop, count = threading.Event(), [0]
 
     def worker():
         while not stop.is_set():
-            env = dict(environ)
-            env["wsgi.input"] = None
-            body = app(env, lambda status, headers: None)
-            for _ in body:
-                pass
-            body.close()
+            call_wsgi(app, environ)
             count[0] += 1
             time.sleep(0)  # a system call per request, where a server does its socket I/O (GIL released)
 
