@@ -29,6 +29,14 @@ static void load(corrstack *cs, const pprof_profile *p, size_t na, unsigned char
   for (size_t i = 0; i < cs->n; i++) (i < na ? *a : *b)[i] = 1;
 }
 
+/* What load made, and the profile it read, given back. */
+static void release(corrstack *cs, pprof_profile *p, unsigned char *a, unsigned char *b) {
+  corrstack_free(cs);
+  pprof_free(p);
+  free(a);
+  free(b);
+}
+
 static const char *named(const corrstack *cs, const corr_contrast *r) {
   return r->fn >= 0 ? cs->names[r->fn] : "(none)";
 }
@@ -88,10 +96,7 @@ START_TEST(library_frames_are_plumbing) {
   ck_assert_uint_eq(json_array_size(r.path), 2);
   ck_assert_str_eq(json_string_value(json_array_get(r.path, 0)), "shop.views.checkout");
   json_decref(r.path);
-  corrstack_free(&cs);
-  free(a);
-  free(b);
-  pprof_free(p);
+  release(&cs, p, a, b);
 }
 END_TEST
 
@@ -115,10 +120,7 @@ START_TEST(helper_through_one_caller) {
   ck_assert_double_eq_tol(r.a_fn / r.a_tot, 1.0, 1e-9);
   json_decref(r.path);
   /* the helper itself when a's time in it comes through two callers, half each */
-  corrstack_free(&cs);
-  pprof_free(p);
-  free(a);
-  free(b);
+  release(&cs, p, a, b);
   p = pprof_create("samples", "count");
   add(p, "main;shop.checkout;shop.apply_coupon;shop.digest", 50);
   add(p, "main;shop.checkout;shop.price_cart;shop.digest", 50);
@@ -128,10 +130,7 @@ START_TEST(helper_through_one_caller) {
   ck_assert_int_eq(corrstack_contrast(&cs, a, b, NULL, &r), 0);
   ck_assert_str_eq(named(&cs, &r), "shop.digest");
   json_decref(r.path);
-  corrstack_free(&cs);
-  free(a);
-  free(b);
-  pprof_free(p);
+  release(&cs, p, a, b);
 }
 END_TEST
 
@@ -165,10 +164,7 @@ START_TEST(helper_known_from_the_whole_run) {
   ck_assert_int_eq(corrstack_contrast(&cs, a, b, &o, &r), 0);
   ck_assert_str_eq(named(&cs, &r), "shop.apply_coupon");
   json_decref(r.path);
-  corrstack_free(&cs);
-  free(a);
-  free(b);
-  pprof_free(p);
+  release(&cs, p, a, b);
   pprof_free(wall);
 }
 END_TEST
