@@ -2,6 +2,7 @@
  * from the integral of the rate, so a long run neither drifts nor loses arrivals to rounding. */
 #include "common/executor.h"
 #include "common/clock.h"
+#include "common/grow.h"
 
 #include <errno.h>
 #include <math.h>
@@ -98,14 +99,7 @@ int64_t executor_spawn_step(double *allowed, double target, double spawn_rate, d
 int64_t executor_slot_take(executor_slots *s) {
   size_t k = s->first_free;
   while (k < s->cap && s->used[k]) k++;
-  if (k == s->cap) {
-    size_t cap = s->cap ? s->cap * 2 : 64;
-    unsigned char *grown = realloc(s->used, cap);
-    if (!grown) return -ENOMEM;
-    memset(grown + s->cap, 0, cap - s->cap);
-    s->used = grown;
-    s->cap = cap;
-  }
+  if (k == s->cap && grow_room_zeroed(&s->used, &s->cap, k + 1, 1, 64) < 0) return -ENOMEM;
   s->used[k] = 1;
   s->first_free = k + 1;
   return (int64_t)k;

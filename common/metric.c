@@ -1,6 +1,7 @@
 /* metric.c - custom metrics (Counter, Gauge, Rate, Trend): recording, exact merge, the aggregates
  * thresholds read, and the JSON forms of intervals.jsonl (exact state) and summary.json (read by people). */
 #include "common/metric.h"
+#include "common/grow.h"
 
 #include <errno.h>
 #include <math.h>
@@ -21,13 +22,7 @@ int metric_kind_parse(const char *name) {
 
 static metric_state *append(metric_state **arr, size_t *n, size_t *cap, const char *name, int kind) {
   metric_state *m;
-  if (*n == *cap) {
-    size_t grown = *cap ? *cap * 2 : 8;
-    metric_state *bigger = realloc(*arr, grown * sizeof *bigger);
-    if (!bigger) return NULL;
-    *arr = bigger;
-    *cap = grown;
-  }
+  if (grow_room(arr, cap, *n + 1, sizeof **arr, 8) < 0) return NULL;
   m = &(*arr)[*n];
   memset(m, 0, sizeof *m);
   snprintf(m->name, sizeof m->name, "%s", name);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "common/secret.h"
 
 #define OTHER_NAME "(other)"
@@ -161,15 +162,6 @@ static int index_reserve(stats_interval *s) {
   return 0;
 }
 
-static int grow(void **items, size_t *cap, size_t size) {
-  size_t ncap = *cap ? *cap * 2 : 8;
-  void *p = realloc(*items, ncap * size);
-  if (!p) return -ENOMEM;
-  *items = p;
-  *cap = ncap;
-  return 0;
-}
-
 /* name, or a copy in buf with its secrets hidden (common/secret.h) when it may hold one. Stored names
  * are already hidden, so callers look the raw name up first and come here only on a miss: a name
  * without a secret never pays for the scan. */
@@ -189,8 +181,7 @@ stats_entry *stats_entry_get(stats_interval *s, const char *name, const char *me
   /* The last slot is kept for "(other)" so folding always succeeds. */
   if (s->nentries >= STATS_MAX_NAMES || (s->nentries >= STATS_MAX_NAMES - 1 && strcmp(name, OTHER_NAME)))
     return NULL;
-  if (s->nentries == s->capentries && grow((void **)&s->entries, &s->capentries, sizeof *s->entries) < 0)
-    return NULL;
+  if (grow_room(&s->entries, &s->capentries, s->nentries + 1, sizeof *s->entries, 8) < 0) return NULL;
   if (index_reserve(s) < 0) return NULL;
   e = &s->entries[s->nentries];
   memset(e, 0, sizeof *e);
@@ -214,8 +205,7 @@ stats_check *stats_check_get(stats_interval *s, const char *name) {
     if (pass == 0 && (name = visible(name, shown, sizeof shown)) != shown) break;
   }
   if (s->nchecks >= STATS_MAX_NAMES) return NULL;
-  if (s->nchecks == s->capchecks && grow((void **)&s->checks, &s->capchecks, sizeof *s->checks) < 0)
-    return NULL;
+  if (grow_room(&s->checks, &s->capchecks, s->nchecks + 1, sizeof *s->checks, 8) < 0) return NULL;
   stats_check *c = &s->checks[s->nchecks++];
   memset(c, 0, sizeof *c);
   copy_cut(c->name, sizeof c->name, name);
@@ -229,8 +219,7 @@ stats_tagged *stats_tagged_get(stats_interval *s, size_t entry, const char *tags
   for (size_t i = 0; i < s->ntagged; i++)
     if (s->tagged[i].entry == entry && !strcmp(s->tagged[i].tags, tags)) return &s->tagged[i];
   if (s->ntagged >= STATS_MAX_TAGGED || strlen(tags) >= TAGSET_MAX) return NULL;
-  if (s->ntagged == s->captagged && grow((void **)&s->tagged, &s->captagged, sizeof *s->tagged) < 0)
-    return NULL;
+  if (grow_room(&s->tagged, &s->captagged, s->ntagged + 1, sizeof *s->tagged, 8) < 0) return NULL;
   t = &s->tagged[s->ntagged];
   memset(t, 0, sizeof *t);
   if (hist_create(&t->latency) < 0) return NULL;

@@ -1,5 +1,6 @@
 /* registry.c - workers known to the master, in join order, with liveness and clock offsets. */
 #include "master/registry.h"
+#include "common/grow.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -35,13 +36,7 @@ registry_worker *registry_hello(registry *r, const char *id, const msg_hello *h,
 
   *rejoined = w != NULL;
   if (!w) {
-    if (r->n == r->cap) {
-      size_t cap = r->cap ? r->cap * 2 : 16;
-      registry_worker **grown = realloc(r->workers, cap * sizeof *grown);
-      if (!grown) return NULL;
-      r->workers = grown;
-      r->cap = cap;
-    }
+    if (grow_room(&r->workers, &r->cap, r->n + 1, sizeof *r->workers, 16) < 0) return NULL;
     w = calloc(1, sizeof *w);
     if (!w) return NULL;
     r->workers[r->n++] = w;

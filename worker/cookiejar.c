@@ -2,6 +2,7 @@
  * limits, and choosing the cookies of a request (5.4). Cookies live in one array, scanned per request:
  * a VU holds tens of cookies, rarely more. */
 #include "worker/cookiejar.h"
+#include "common/grow.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -329,13 +330,7 @@ static int store(cookiejar *j, const parsed *c, const char *domain, const char *
   size_t i = find(j, c, domain, path);
   if (i == j->n) {
     make_room(j, domain, now_s);
-    if (j->n == j->cap) {
-      size_t cap = j->cap ? j->cap * 2 : 8;
-      cookie *grown = realloc(j->items, cap * sizeof *grown);
-      if (!grown) return -ENOMEM;
-      j->items = grown;
-      j->cap = cap;
-    }
+    if (grow_room(&j->items, &j->cap, j->n + 1, sizeof *j->items, 8) < 0) return -ENOMEM;
     i = j->n;
     memset(&j->items[i], 0, sizeof j->items[i]);
     j->items[i].created = ++j->clock;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "master/profile/correlate.h"
 
 void corrstack_init(corrstack *cs) {
@@ -101,13 +102,7 @@ int corrstack_add_calls(corrstack *cs, const pprof_profile *p) {
 }
 
 int corrstack_add(corrstack *cs, const pprof_profile *p, const pprof_sample *s, size_t vi, size_t w) {
-  if (cs->n == cs->cap) {
-    size_t cap = cs->cap ? cs->cap * 2 : 1024;
-    corr_sample *n = realloc(cs->s, cap * sizeof *n);
-    if (!n) return -ENOMEM;
-    cs->s = n;
-    cs->cap = cap;
-  }
+  if (grow_room(&cs->s, &cs->cap, cs->n + 1, sizeof *cs->s, 1024) < 0) return -ENOMEM;
   corr_sample *c = &cs->s[cs->n];
   memset(c, 0, sizeof *c);
   c->stack = malloc((s->nstack ? s->nstack : 1) * sizeof *c->stack);

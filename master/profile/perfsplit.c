@@ -1,5 +1,6 @@
 /* perfsplit.c - `perf script` text cut into profile windows by sample time (perfsplit.h). */
 #include "master/profile/perfsplit.h"
+#include "common/grow.h"
 
 #include <errno.h>
 #include <math.h>
@@ -42,13 +43,7 @@ int perfsplit_header_ms(const char *line, size_t len, double *ms) {
 }
 
 static int push(events *e, size_t off, const char *text, size_t len_line) {
-  if (e->n == e->cap) {
-    size_t cap = e->cap ? e->cap * 2 : 1024;
-    event *v = realloc(e->v, cap * sizeof *v);
-    if (!v) return -ENOMEM;
-    e->v = v;
-    e->cap = cap;
-  }
+  if (grow_room(&e->v, &e->cap, e->n + 1, sizeof *e->v, 1024) < 0) return -ENOMEM;
   double ms = NAN;
   if (!perfsplit_header_ms(text + off, len_line, &ms)) ms = NAN;
   e->v[e->n++] = (event){off, 0, ms};

@@ -1,6 +1,7 @@
 /* pprof.c - the decoded profile of pprof.h in memory: interning of strings, functions and samples (hash
  * indexes), merge, label filter and diff. The wire side (profile.proto + gzip) is pprof_proto.c. */
 #include "master/profile/pprof.h"
+#include "common/grow.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -69,17 +70,6 @@ static int tab_reserve(tab *t, const pprof_profile *p, hash_fn hf) {
   return 0;
 }
 
-static int grow(void **arr, size_t *cap, size_t need, size_t elem) {
-  if (need <= *cap) return 0;
-  size_t ncap = *cap ? *cap * 2 : 16;
-  while (ncap < need) ncap *= 2;
-  void *n = realloc(*arr, ncap * elem);
-  if (!n) return -ENOMEM;
-  *arr = n;
-  *cap = ncap;
-  return 0;
-}
-
 /* ---- strings ---- */
 
 static int str_eq(const pprof_profile *p, uint32_t idx, const void *key) {
@@ -96,7 +86,7 @@ int64_t pprof_intern(pprof_profile *p, const char *s) {
   size_t pos = tab_find(&ix->strings, p, hash_str(s), s, str_eq, &found);
   if (found != UINT32_MAX) return found;
   if (p->nstrings >= UINT32_MAX - 1) return -E2BIG;
-  if (grow((void **)&p->strings, &ix->cap_strings, p->nstrings + 1, sizeof(char *))) return -ENOMEM;
+  if (grow_room(&p->strings, &ix->cap_strings, p->nstrings + 1, sizeof *p->strings, 16)) return -ENOMEM;
   char *copy = strdup(s);
   if (!copy) return -ENOMEM;
   p->strings[p->nstrings] = copy;
@@ -126,7 +116,8 @@ int64_t pprof_function_add(pprof_profile *p, const pprof_function *f) {
   size_t pos = tab_find(&ix->functions, p, fn_hash_of(f), f, fn_eq, &found);
   if (found != UINT32_MAX) return found;
   if (p->nfunctions >= UINT32_MAX - 1) return -E2BIG;
-  if (grow((void **)&p->functions, &ix->cap_functions, p->nfunctions + 1, sizeof *f)) return -ENOMEM;
+  if (grow_room(&p->functions, &ix->cap_functions, p->nfunctions + 1, sizeof *p->functions, 16))
+    return -ENOMEM;
   p->functions[p->nfunctions] = *f;
   ix->functions.slots[pos] = (uint32_t)p->nfunctions + 1;
   ix->functions.used++;
@@ -193,7 +184,7 @@ static int check_label(const pprof_profile *p, const pprof_label *l) {
 static int sample_append(pprof_profile *p, size_t pos, const sample_key *k, const int64_t *values) {
   pindex *ix = p->index;
   pprof_sample s = {0};
-  if (grow((void **)&p->samples, &ix->cap_samples, p->nsamples + 1, sizeof s)) return -ENOMEM;
+  if (grow_room(&p->samples, &ix->cap_samples, p->nsamples + 1, sizeof *p->samples, 16)) return -ENOMEM;
   s.stack = malloc((k->nstack ? k->nstack : 1) * sizeof *s.stack);
   s.values = malloc((p->nsample_types ? p->nsample_types : 1) * sizeof *s.values);
   s.labels = malloc((k->nlabels ? k->nlabels : 1) * sizeof *s.labels);

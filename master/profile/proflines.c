@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "master/profile/pprof.h"
 #include "master/profile/source.h"
 #include "profile.pb-c.h"
@@ -52,13 +53,7 @@ static long intern(acc_set *a, const char *fn, const char *file, int64_t line) {
   snprintf(key, sizeof key, "%s\x1f%s\x1f%lld", fn, file, (long long)line);
   json_t *pos = json_object_get(a->index, key);
   if (pos) return (long)json_integer_value(pos);
-  if (a->n == a->cap) {
-    size_t cap = a->cap ? a->cap * 2 : 256;
-    line_acc *v = realloc(a->v, cap * sizeof *v);
-    if (!v) return -1;
-    a->v = v;
-    a->cap = cap;
-  }
+  if (grow_room(&a->v, &a->cap, a->n + 1, sizeof *a->v, 256) < 0) return -1;
   line_acc *l = &a->v[a->n];
   *l = (line_acc){strdup(fn), strdup(file), line, 0, 0, 0};
   if (!l->fn || !l->file || json_object_set_new(a->index, key, json_integer((json_int_t)a->n)) < 0) {

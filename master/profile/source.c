@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/grow.h"
 #include "common/jsonlines.h"
 #include "master/profile/folded.h"
 #include "master/profile/perfsplit.h"
@@ -648,14 +649,10 @@ int source_read_index(const char *profiles_dir, source_window **out, size_t *n) 
   *n = 0;
   if ((rc = jsonlines_open(path, NULL, NULL, &j)) < 0) return rc;
   while ((o = jsonlines_next(j))) {
-    if (*n == cap) {
-      source_window *nw = realloc(*out, (cap = cap ? cap * 2 : 64) * sizeof *nw);
-      if (!nw) {
-        json_decref(o);
-        jsonlines_close(j);
-        return -ENOMEM;
-      }
-      *out = nw;
+    if (grow_room(out, &cap, *n + 1, sizeof **out, 64) < 0) {
+      json_decref(o);
+      jsonlines_close(j);
+      return -ENOMEM;
     }
     source_window *w = &(*out)[(*n)++];
     memset(w, 0, sizeof *w);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "common/rundir.h"
 #include "master/profile/source.h"
 
@@ -54,13 +55,7 @@ void timeline_free(timeline *t) {
 }
 
 static int push(series *s, int64_t t0_ms, int64_t t_ms, double v, double n) {
-  if (s->n == s->cap) {
-    size_t cap = s->cap ? s->cap * 2 : 64;
-    point *p = realloc(s->p, cap * sizeof *p);
-    if (!p) return -ENOMEM;
-    s->p = p;
-    s->cap = cap;
-  }
+  if (grow_room(&s->p, &s->cap, s->n + 1, sizeof *s->p, 64) < 0) return -ENOMEM;
   s->p[s->n++] = (point){t0_ms, t_ms, v, n};
   return 0;
 }

@@ -1,6 +1,7 @@
 /* groups.c - groups from request names: every "::" in a name closes one group level, so
  * "a::b::GET /x" counts toward "a" and toward "a::b" (common/stats.h's stats_name_in_group). */
 #include "master/report/groups.h"
+#include "common/grow.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -15,13 +16,7 @@ typedef struct list {
 static report_group *find_or_add(list *l, const char *name, size_t len) {
   for (size_t i = 0; i < l->n; i++)
     if (strlen(l->items[i].name) == len && !memcmp(l->items[i].name, name, len)) return &l->items[i];
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 8;
-    report_group *grown = realloc(l->items, cap * sizeof *grown);
-    if (!grown) return NULL;
-    l->items = grown;
-    l->cap = cap;
-  }
+  if (grow_room(&l->items, &l->cap, l->n + 1, sizeof *l->items, 8) < 0) return NULL;
   report_group *g = &l->items[l->n];
   memset(g, 0, sizeof *g);
   if (hist_create(&g->latency) < 0) return NULL;

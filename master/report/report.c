@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/grow.h"
 #include "common/hist.h"
 #include "common/rundir.h"
 #include "master/report/html.h"
@@ -66,25 +67,10 @@ void report_destroy(report *r) {
   free(r);
 }
 
-/* Grow *buf (of elem bytes each) to hold n + 1. */
-static int grow(void **buf, size_t *cap, size_t n, size_t elem) {
-  size_t ncap;
-  void *nbuf;
-
-  if (n < *cap) return 0;
-  ncap = *cap ? *cap * 2 : 64;
-  nbuf = realloc(*buf, ncap * elem);
-  if (!nbuf) return -ENOMEM;
-  memset((char *)nbuf + *cap * elem, 0, (ncap - *cap) * elem);
-  *buf = nbuf;
-  *cap = ncap;
-  return 0;
-}
-
 static int push_point(series *s, const stats_interval *iv, const hist *lat, int64_t count, int64_t errors) {
   report_point *p;
 
-  if (grow((void **)&s->pts, &s->cap, s->n, sizeof *s->pts) < 0) return -ENOMEM;
+  if (grow_room_zeroed(&s->pts, &s->cap, s->n + 1, sizeof *s->pts, 64) < 0) return -ENOMEM;
   p = &s->pts[s->n++];
   p->start_ms = iv->start_ms;
   p->interval_ms = iv->interval_ms;
@@ -113,7 +99,7 @@ static int add_series(report *r, const stats_interval *iv) {
     if (!c) continue; /* folded into "(other)" by the merge */
     idx = (size_t)(c - r->cum->entries);
     while (rc == 0 && r->nnames <= idx) {
-      rc = grow((void **)&r->names, &r->capnames, r->nnames, sizeof *r->names);
+      rc = grow_room_zeroed(&r->names, &r->capnames, r->nnames + 1, sizeof *r->names, 64);
       if (rc == 0) r->nnames++;
     }
     if (rc == 0) rc = push_point(&r->names[idx], iv, e->latency, e->count, e->errors);
@@ -207,7 +193,7 @@ int report_add_interval(report *r, const stats_interval *iv) {
   if (iv->start_ms + iv->interval_ms > r->end_ms) r->end_ms = iv->start_ms + iv->interval_ms;
   r->cum->start_ms = r->first_ms;
   r->cum->interval_ms = r->end_ms - r->first_ms;
-  if (grow((void **)&r->ticks, &r->capticks, r->nticks, sizeof *r->ticks) < 0) return -ENOMEM;
+  if (grow_room_zeroed(&r->ticks, &r->capticks, r->nticks + 1, sizeof *r->ticks, 64) < 0) return -ENOMEM;
   t = &r->ticks[r->nticks++];
   t->start_ms = iv->start_ms;
   t->interval_ms = iv->interval_ms;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/grow.h"
 #include "common/hist.h"
 #include "master/report/html.h"
 
@@ -27,12 +28,7 @@ static tally *tally_of(tallies *l, const char *k, size_t kl, const char *v, size
         !memcmp(l->items[i].value, v, vl))
       return &l->items[i];
   if (kl > TAGSET_KEY_MAX || vl > TAGSET_VALUE_MAX) return NULL;
-  if (l->n == l->cap) {
-    size_t cap = l->cap ? l->cap * 2 : 16;
-    tally *grown = realloc(l->items, cap * sizeof *grown);
-    if (!grown) return NULL;
-    l->items = grown, l->cap = cap;
-  }
+  if (grow_room(&l->items, &l->cap, l->n + 1, sizeof *l->items, 16) < 0) return NULL;
   tally *t = &l->items[l->n];
   memset(t, 0, sizeof *t);
   if (hist_create(&t->latency) < 0) return NULL;
