@@ -86,11 +86,10 @@ static int64_t wall_s(void) {
   return clock_ns_to_whole_s(clock_wall_ns());
 }
 
-/* The Cookie header in q's bytes is still what r's jar would send. */
-static int cookies_current(const h1req *q, const http_request *r) {
-  if (r->jar != q->jar) return 0;
+int h1req_cookies_current(const cookiejar *jar, uint64_t gen, int64_t until, const http_request *r) {
+  if (r->jar != jar) return 0;
   if (!r->jar) return 1;
-  return cookiejar_generation(r->jar) == q->jar_gen && (q->jar_until == INT64_MAX || wall_s() < q->jar_until);
+  return cookiejar_generation(r->jar) == gen && (until == INT64_MAX || wall_s() < until);
 }
 
 /* On 0, key and bytes may hold some of r's values already: the caller builds again. */
@@ -120,7 +119,7 @@ int h1req_key_reuse(h1req_buf *key, const http_request *r, char *bytes, const si
 /* A fresh traceparent, say, has the length of the last one: it is patched in. */
 int h1req_reuse(h1req *q, const http_request *r) {
   if (!q->key_valid || q->key_nheaders != r->nheaders || q->key_body_len != r->body_len) return 0;
-  if (!cookies_current(q, r)) return 0;
+  if (!h1req_cookies_current(q->jar, q->jar_gen, q->jar_until, r)) return 0;
   if (r->body_len && memcmp(q->bytes.data + q->bytes.len - r->body_len, r->body, r->body_len)) return 0;
   return h1req_key_reuse(&q->key, r, q->bytes.data, q->voff);
 }

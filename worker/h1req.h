@@ -54,6 +54,9 @@ int h1req_key_build(h1req_buf *key, const http_request *r);
  * r's values that differ (checked like h1req_build checks them) are copied into key and into bytes at
  * voff[i] (SIZE_MAX: header i is not in bytes), and 1 is returned; else 0 (r needs a full build). */
 int h1req_key_reuse(h1req_buf *key, const http_request *r, char *bytes, const size_t *voff);
+/* The cookie header built from jar (at its generation gen, right until its earliest expiry until, s) is
+ * still what r's jar would send. (The h2 backend checks its requests' cookie headers the same way.) */
+int h1req_cookies_current(const cookiejar *jar, uint64_t gen, int64_t until, const http_request *r);
 /* Build r's bytes; target is its path and query, hostport what goes into Host. 0 or -ENOMEM. */
 int h1req_build(h1req *q, const http_request *r, const char *target, size_t target_len, const char *hostport,
                 size_t hostport_len);

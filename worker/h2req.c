@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "common/clock.h"
+#include "common/grow.h"
 
 /* What a request header is to HTTP/2: an ordinary one, one it forbids (RFC 9113 8.2.2), Host (becomes
  * :authority), one whose default we add when it is missing, or traceparent (a new value every request:
@@ -79,13 +80,6 @@ static int add_cookies(h2req *q, const http_request *r) {
   q->jar_gen = cookiejar_generation(r->jar);
   q->jar_until = cookiejar_next_expiry(r->jar);
   return len ? add(q, "cookie", 6, cookies, len) : 0;
-}
-
-/* The cookie header built is still what r's jar would send. */
-static int cookies_current(const h2req *q, const http_request *r) {
-  if (r->jar != q->jar) return 0;
-  if (!r->jar) return 1;
-  return cookiejar_generation(r->jar) == q->jar_gen && (q->jar_until == INT64_MAX || wall_s() < q->jar_until);
 }
 
 void h2req_set_cookie(h2req *q, const char *value, size_t len) {
@@ -165,12 +159,7 @@ static int check_headers(h2req *q, const http_request *r, unsigned char *roles, 
                          size_t *host_i) {
   *host = NULL;
   if (!h1req_token_ok(r->method) || r->nheaders > H2REQ_MAX_HEADERS) return -EINVAL;
-  if (r->nheaders > q->voff_cap) {
-    size_t *v = realloc(q->voff, r->nheaders * sizeof *v);
-    if (!v) return -ENOMEM;
-    q->voff = v;
-    q->voff_cap = r->nheaders;
-  }
+  if (grow_room(&q->voff, &q->voff_cap, r->nheaders, sizeof *q->voff, 8) < 0) return -ENOMEM;
   for (size_t i = 0; i < r->nheaders; i++) {
     if (!h1req_token_ok(r->headers[i].name) || !h1req_value_ok(r->headers[i].value)) return -EINVAL;
     roles[i] = (unsigned char)role(r->headers[i].name);
@@ -210,7 +199,8 @@ int h2req_build(h2req *q, const http_request *r, const char *scheme, const char 
 
 int h2req_reuse(h2req *q, const http_request *r) {
   if (!q->key_valid || q->key_nheaders != r->nheaders || q->key_body_len != r->body_len) return 0;
-  if (!cookies_current(q, r) || !h1req_key_reuse(&q->key, r, q->strs.data, q->voff)) {
+  if (!h1req_cookies_current(q->jar, q->jar_gen, q->jar_until, r) ||
+      !h1req_key_reuse(&q->key, r, q->strs.data, q->voff)) {
     q->key_valid = 0; /* a value may be patched in already */
     return 0;
   }
