@@ -72,13 +72,10 @@ static int learn(corrstack *cs, const uint32_t *st, size_t n) {
     if (st[k] == st[k + 1]) continue;
     if (cs->ncalls == cs->capcalls) {
       calls_compact(cs);
-      if (cs->ncalls * 2 >= cs->capcalls) { /* still half full after the repeats went */
-        size_t cap = cs->capcalls ? cs->capcalls * 2 : 4096;
-        uint64_t *c = realloc(cs->calls, cap * sizeof *c);
-        if (!c) return -ENOMEM;
-        cs->calls = c;
-        cs->capcalls = cap;
-      }
+      /* still half full after the repeats went: twice the room */
+      if (cs->ncalls * 2 >= cs->capcalls &&
+          grow_room(&cs->calls, &cs->capcalls, cs->capcalls + 1, sizeof *cs->calls, 4096) < 0)
+        return -ENOMEM;
     }
     cs->calls[cs->ncalls++] = (uint64_t)st[k] << 32 | st[k + 1];
   }
