@@ -149,7 +149,7 @@ build=$(awk '/^FROM .* AS build/ {b=1} /^FROM .* AS runtime/ {b=0} b' "$df" | se
 # shellcheck disable=SC2086
 known=$(apt-cache show --no-all-versions $runtime $build 2>/dev/null | sed -n 's/^Package: //p' | sort -u)
 for p in $runtime $build; do
-  echo "$known" | grep -qxF "$p" || apt-cache show "$p" >/dev/null 2>&1 ||
+  grep -qxF "$p" <<<"$known" || apt-cache show "$p" >/dev/null 2>&1 ||
     bad "Dockerfile names $p, which is no Debian package here"
 done
 # every shared library the binary needs directly must come from a package of the runtime stage
@@ -159,7 +159,7 @@ for lib in $(readelf -d "$LOADCTL" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p
   pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1)
   [ -n "$pkg" ] || pkg=$(dpkg -S "$path" 2>/dev/null | head -1 | cut -d: -f1)
   case "$pkg" in libc6|"") continue ;; esac
-  echo "$runtime" | grep -qx "$pkg" || bad "loadctl links $lib from $pkg, missing in the runtime stage"
+  grep -qxF "$pkg" <<<"$runtime" || bad "loadctl links $lib from $pkg, missing in the runtime stage"
 done
 echo "     Dockerfile runtime packages: $(echo $runtime)"
 [ $fail -eq 0 ] && echo "deploy_lint: all checks passed"
