@@ -16,7 +16,7 @@ if out=$(cmake --build "$BUILD" --target boundary_probe_bad 2>&1); then
   echo "FAIL: a worker file including master/plan.h compiled; the layer boundary is not enforced"
   exit 1
 fi
-if ! echo "$out" | grep -q 'master/plan.h'; then
+if ! echo "$out" | grep 'master/plan.h' >/dev/null; then
   echo "FAIL: boundary_probe_bad failed, but not on master/plan.h:"
   echo "$out" | tail -20
   exit 1

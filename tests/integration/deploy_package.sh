@@ -24,7 +24,7 @@ version=$(sed -n 's/^project(loadctl VERSION \([0-9.]*\).*/\1/p' "$SRC/CMakeList
 [ "$(dpkg-deb -f "$deb" Architecture)" = "$(dpkg --print-architecture)" ] || bad "Architecture"
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
-has_dep() { echo "$depends" | tr ',|' '\n\n' | sed 's/^ *//' | grep -q "^$1\( \|$\)"; }
+has_dep() { echo "$depends" | tr ',|' '\n\n' | sed 's/^ *//' | grep "^$1\( \|$\)" >/dev/null; }
 for pkg in libc6 libuv1 libnanomsg5 libmsgpackc2 libsodium23 libjansson4 zlib1g lua-cjson; do
   has_dep $pkg || bad "Depends lacks $pkg"
 done
@@ -38,7 +38,7 @@ for lib in $(readelf -d "$TMP/needed/usr/bin/loadctl" | sed -n 's/.*Shared libra
   [ -n "$pkg" ] || { bad "no Debian package owns $lib ($path)"; continue; }
   has_dep "$pkg" || bad "loadctl links $lib but Depends lacks $pkg"
 done
-echo "$depends" | grep -q "libc6 (>= " || bad "Depends has no versioned libc6 (shlibdeps did not run)"
+echo "$depends" | grep "libc6 (>= " >/dev/null || bad "Depends has no versioned libc6 (shlibdeps did not run)"
 
 dpkg-deb -c "$deb" | awk '{print $NF}' > "$TMP/contents"
 for f in ./usr/bin/loadctl ./usr/share/man/man1/loadctl.1 ./usr/lib/systemd/system/loadctl-worker@.service \
@@ -53,9 +53,9 @@ dpkg-deb -x "$deb" "$root" || bad "dpkg-deb -x failed"
 out=$("$root/usr/bin/loadctl" --version 2>&1) || bad "extracted loadctl --version failed: $out"
 [ "$out" = "loadctl $version" ] || bad "extracted loadctl --version says '$out'"
 echo "extracted: $out"
-ldd "$root/usr/bin/loadctl" | grep -q "not found" && bad "extracted binary misses libraries: $(ldd "$root/usr/bin/loadctl" | grep 'not found')"
+ldd "$root/usr/bin/loadctl" | grep "not found" >/dev/null && bad "extracted binary misses libraries: $(ldd "$root/usr/bin/loadctl" | grep 'not found')"
 if command -v man >/dev/null; then
-  MANWIDTH=100 man -l "$root/usr/share/man/man1/loadctl.1" 2>"$TMP/man.err" | grep -q "loadctl start" ||
+  MANWIDTH=100 man -l "$root/usr/share/man/man1/loadctl.1" 2>"$TMP/man.err" | grep "loadctl start" >/dev/null ||
     bad "man page does not render: $(head -3 "$TMP/man.err")"
 else
   echo "SKIP man page rendering: man is not installed"

@@ -306,7 +306,7 @@ mkdir -p "$TMP/src/docs" "$TMP/src/common"
 cp "$SRC/docs/scenario-api.md" "$TMP/src/docs/" && cp "$SRC/common/options.c" "$TMP/src/common/"
 printf '# t\n\n```lua\n-- fragment: options\nprofile = { { source = "nonsense", url = "x" } }\n```\n' > "$TMP/src/README.md"
 out=$(LOADCTL_SRC="$TMP/src" bash "$0" 2>&1)
-if echo "$out" | grep -q "FAIL README.md:4: .*(doc line 5).*unknown source 'nonsense'"; then
+if echo "$out" | grep "FAIL README.md:4: .*(doc line 5).*unknown source 'nonsense'" >/dev/null; then
   echo "ok   a bad fragment fails, naming README.md:4 and doc line 5"
 else
   echo "FAIL: a bad '-- fragment: options' block was not reported with its doc line:"; echo "$out" | tail -5

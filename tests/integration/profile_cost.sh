@@ -75,7 +75,7 @@ python3 -c "import sys; sys.exit(0 if float('$orders') >= 5 else 1)" ||
   fail "POST /api/orders costs $orders ms CPU; fraudScore's quadratic path takes ~50 ms"
 row=$(grep '^POST,POST /api/orders,' "$WORK/run-slow/stats.csv") || fail "no stats.csv row for POST /api/orders"
 [ -n "${row##*,}" ] || fail "stats.csv: CPU ms/req column empty: $row"
-head -1 "$WORK/run-slow/stats.csv" | grep -q ',100%,CPU ms/req$' || fail "stats.csv header lacks CPU ms/req"
+head -1 "$WORK/run-slow/stats.csv" | grep ',100%,CPU ms/req$' >/dev/null || fail "stats.csv header lacks CPU ms/req"
 grep -q 'CPU ms/req' "$WORK/run-slow/report.html" || fail "report.html requests table lacks CPU ms/req"
 
 set +e
@@ -106,7 +106,7 @@ for t in cpu heap allocs mutex block goroutine; do
   echo "$t: $(echo "$top" | grep -m1 -E '^(Type|Showing nodes)' || true)"
 done
 top=$(go tool pprof -top "$WORK/run-slow/profile-cpu.pb.gz")
-echo "$top" | grep -q 'main.fraudScore' || fail "go tool pprof -top of profile-cpu.pb.gz does not list main.fraudScore"
+echo "$top" | grep 'main.fraudScore' >/dev/null || fail "go tool pprof -top of profile-cpu.pb.gz does not list main.fraudScore"
 echo "ok: profile-<type> exports for cpu heap allocs mutex block goroutine open in go tool pprof"
 
 # (4) the report's profile-type selector: every collected type's views with its unit, drawn by the page

@@ -62,7 +62,7 @@ while read -r f; do mutex_files+=("$WORK/profiles/$f"); done < <(grep '"type":"m
 for f in "${cpu_files[@]}" "${mutex_files[@]}"; do "$TOOL" info "$f" >/dev/null || fail "$f does not decode"; done
 "$TOOL" merge "$WORK/cpu.pb.gz" "${cpu_files[@]}"
 "$TOOL" info "$WORK/cpu.pb.gz" cpu >"$WORK/cpu.txt"
-top=$(sed -n 's/^self [0-9]* cum [0-9]* //p' "$WORK/cpu.txt" | head -1)
+top=$(grep -m1 '^self [0-9]* cum [0-9]* ' "$WORK/cpu.txt" | sed 's/^self [0-9]* cum [0-9]* //')
 [ "$top" = "main.fraudScore" ] || fail "top CPU function is '$top', want main.fraudScore"
 "$TOOL" merge "$WORK/mutex.pb.gz" "${mutex_files[@]}"
 "$TOOL" info "$WORK/mutex.pb.gz" delay >"$WORK/mutex.txt"
@@ -72,16 +72,16 @@ cum=$(sed -n 's/^cum \([0-9]*\) main.inventoryReserve$/\1/p' "$WORK/mutex.txt")
   fail "main.inventoryReserve has ${cum:-0} of $total ns mutex delay, want >= 90 %"
 
 # label filter: the orders' samples carry loadctl.name
-"$TOOL" filter "$WORK/cpu.pb.gz" loadctl.name "POST /api/orders" "$WORK/orders.pb.gz" | grep -q '^kept [1-9]' ||
+"$TOOL" filter "$WORK/cpu.pb.gz" loadctl.name "POST /api/orders" "$WORK/orders.pb.gz" | grep '^kept [1-9]' >/dev/null ||
   fail "no samples labelled loadctl.name=POST /api/orders"
 
 # go tool pprof reads our encoding of the merged profile
 go tool pprof -top "$WORK/cpu.pb.gz" >"$WORK/top.txt" 2>&1 || fail "go tool pprof failed: $(cat "$WORK/top.txt")"
-grep -E '^ +[0-9.]+m?s +[0-9.]+% .* main\.fraudScore$' "$WORK/top.txt" | head -1 | grep -q . ||
+grep -E -m1 '^ +[0-9.]+m?s +[0-9.]+% .* main\.fraudScore$' "$WORK/top.txt" >/dev/null ||
   fail "go tool pprof -top lacks main.fraudScore: $(head -20 "$WORK/top.txt")"
 first=$(awk '/flat%/{getline; print $NF; exit}' "$WORK/top.txt")
 [ "$first" = "main.fraudScore" ] || fail "go tool pprof -top first line is $first"
-go tool pprof -tagfocus='loadctl.name=POST /api/orders' -top "$WORK/cpu.pb.gz" 2>&1 | grep -q 'main.fraudScore' ||
+go tool pprof -tagfocus='loadctl.name=POST /api/orders' -top "$WORK/cpu.pb.gz" 2>&1 | grep 'main.fraudScore' >/dev/null ||
   fail "go tool pprof -tagfocus on our labels found nothing"
 # every other profile Go serves decodes too, with its own sample type
 for spec in heap:inuse_space allocs:alloc_space block:delay goroutine:goroutine threadcreate:threadcreate; do

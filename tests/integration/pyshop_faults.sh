@@ -121,7 +121,7 @@ python3 -c 'import sys; sys.exit(not (int(sys.argv[1]) < 0.1 * int(sys.argv[2]))
 if command -v go >/dev/null; then
   for p in "${cpu[0]}" "${wall[0]}" "$WORK/heap.pb.gz"; do
     out=$(HOME=${HOME:-$WORK} PPROF_TMPDIR=$WORK timeout 120 go tool pprof -top "$p" 2>&1) || fail "go tool pprof -top $p: $out"
-    echo "$out" | grep -qE '^Type: (cpu|wall|inuse_space)' || fail "go tool pprof: $(echo "$out" | head -5)"
+    echo "$out" | grep -E '^Type: (cpu|wall|inuse_space)' >/dev/null || fail "go tool pprof: $(echo "$out" | head -5)"
   done
   echo "go tool pprof -top opens the cpu, wall and heap profiles"
 else

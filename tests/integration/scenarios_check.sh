@@ -16,7 +16,7 @@ cleanup() {
 trap cleanup EXIT
 
 out=$("$LOADCTL" check "$SRC/scenarios/checkout.lua" 2>&1)
-if echo "$out" | grep -q "not built"; then echo "SKIP: loadctl check: $out"; exit 77; fi
+if echo "$out" | grep "not built" >/dev/null; then echo "SKIP: loadctl check: $out"; exit 77; fi
 
 fail=0
 n=0
@@ -34,7 +34,7 @@ done
 printf 'options = { users = 1 }\ntask(1, function(vu)\n  http.get("/"\nend)\n' > "$TMP/broken.lua"
 if out=$("$LOADCTL" check "$TMP/broken.lua" 2>&1); then
   echo "FAIL: check accepted a syntax error"; fail=1
-elif ! echo "$out" | grep -q "broken.lua:[0-9]"; then
+elif ! echo "$out" | grep "broken.lua:[0-9]" >/dev/null; then
   echo "FAIL: check's message names no file:line: $out"; fail=1
 fi
 [ $fail -eq 0 ] || exit 1

@@ -9,7 +9,7 @@ start_testserver 120
 # usage errors first (no engine needed)
 "$LOADCTL" start --bogus x.lua >"$T/u.log" 2>&1; [ $? -eq 1 ] || fail "unknown flag should exit 1"
 "$LOADCTL" start >"$T/u.log" 2>&1; [ $? -eq 1 ] || fail "missing scenario should exit 1"
-"$LOADCTL" start --help | grep -q -- "--workers" || fail "--help does not document --workers"
+"$LOADCTL" start --help | grep -- "--workers" >/dev/null || fail "--help does not document --workers"
 
 need_engine
 base=$(count)

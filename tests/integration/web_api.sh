@@ -90,7 +90,7 @@ PY
 echo "users in the intervals after the change: $users_after"
 [ -n "$users_after" ] || fail "no interval after the change"
 for u in $users_after; do [ "$u" = 2 ] || fail "users after scaling to 2: $users_after"; done
-grep '"(all)"' "$T/r1/intervals.jsonl" | head -1 | grep -q '"users":6' || fail "the first interval did not have 6 users"
+grep -m1 '"(all)"' "$T/r1/intervals.jsonl" | grep '"users":6' >/dev/null || fail "the first interval did not have 6 users"
 req GET /api/stats >/dev/null
 cpu=$(json "$T/body" '[w["cpu"] for w in d["workers"]]')
 python3 -c "import sys; v=$cpu; sys.exit(0 if len(v)==2 and all(isinstance(x,(int,float)) and 0<=x<=100*64 for x in v) else 1)" ||

@@ -11,7 +11,7 @@ dir="$SRC/master/report/assets"
 n=0
 for f in "$dir"/*.js; do
   node --check "$f" || fail "$f does not parse"
-  head -1 "$f" | grep -q "^// $(basename "$f") - " || fail "$f: the first line is not '// $(basename "$f") - what it is for'"
+  head -1 "$f" | grep "^// $(basename "$f") - " >/dev/null || fail "$f: the first line is not '// $(basename "$f") - what it is for'"
   n=$((n + 1))
 done
 [ "$n" -ge 4 ] || fail "only $n scripts in $dir"
@@ -22,5 +22,5 @@ for f in "$dir"/*; do
   grep -q "$name" "$SRC/CMakeLists.txt" || fail "$name is not embedded (CMakeLists.txt ASSET_PAIRS)"
 done
 grep -q "<!-- live.html - " "$dir/live.html" || fail "live.html does not say what it is for"
-head -1 "$dir/style.css" | grep -q "^/\* style.css - " || fail "style.css does not say what it is for"
+head -1 "$dir/style.css" | grep "^/\* style.css - " >/dev/null || fail "style.css does not say what it is for"
 echo "web_assets: $n scripts parse, no URLs, all embedded"
