@@ -17,12 +17,20 @@
 
 A finding names the planted fault when it matches one of the manifest's answers (alternatives: each
 variant plants one fault): its function is in answer.functions, its kind in answer.kinds, its request
-equals answer.request when given, and, when answer.window is true, one of its window spans overlaps a
-planted span. Windows may be [t0, t1] or [[t0, t1], ...], in unix seconds or milliseconds.
+equals answer.request when given, and, when answer.window is true or the finding has a window and the
+target recorded planted spans, one of its window spans overlaps a planted span (a finding whose window
+lies outside the fault's seconds is false, whatever it names). Windows may be [t0, t1] or [[t0, t1], ...], in
+unix seconds or milliseconds. A manifest whose answers name one of the corpus's shared helpers
+(SHARED_HELPERS) is refused: a finding that names a helper every request calls is never the answer.
 """
 import json
 import os
 import sys
+
+
+# the helpers the corpus's services share between their faulty and their typical paths (hash.go,
+# inventory.go, faultnative.c, the pyshop's pricing): never an answer on their own
+SHARED_HELPERS = {"main.mix", "main.checksum", "main.rowDigest", "blend", "pyshop.pricing.digest"}
 
 
 def die(msg):
@@ -50,6 +58,9 @@ def load_manifest(corpus, variant):
     for i, a in enumerate(m["answers"]):
         if not a.get("functions") or not a.get("kinds"):
             die(f"{path}: answers[{i}] needs non-empty 'functions' and 'kinds'")
+        shared = SHARED_HELPERS.intersection(a["functions"])
+        if shared:
+            die(f"{path}: answers[{i}] names the shared helper {sorted(shared)[0]}, which is never the answer")
     if not isinstance(m["target"].get("args"), list):
         die(f"{path}: target.args must be a list of flags")
     for k in ("command", "scenario"):
@@ -83,7 +94,7 @@ def matches(f, answers, planted):
             continue
         if a.get("request") is not None and f.get("request") != a["request"]:
             continue
-        if a.get("window"):
+        if a.get("window") or (spans(f.get("window")) and planted):
             if not any(f0 <= p1 and p0 <= f1 for f0, f1 in spans(f.get("window")) for p0, p1 in planted):
                 continue
         return True
@@ -199,6 +210,11 @@ def table(rows):
     out.append(f"variants with a false finding above the true one: {summary['false_above_true']}")
     out.append("findings on the control: " +
                ("not run" if summary["control_findings"] is None else str(summary["control_findings"])))
+    for r in faults:
+        if not r["error"] and r["rank"] != 1:
+            sig = f"{r['signal'][0]} {r['signal'][1]:.1f}x" if r.get("signal") else "no signal"
+            where = f"at rank {r['rank']}" if r["rank"] else "missed"
+            out.append(f"{where}: {r['variant']} ({sig}); top finding: {r['top'] or 'none'}")
     if summary["errors"]:
         out.append(f"variants that did not run: {summary['errors']}")
     return "\n".join(out), summary

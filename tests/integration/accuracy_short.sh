@@ -4,8 +4,9 @@
 # variant's service and fault, so one run asserts both the helper rule and the decoding), one background
 # window fault and the no-fault control, 15 s each. Asserts: each planted fault named at rank 1 and no
 # finding on the control.
-# First, always: the scorer (bench/accuracy.py) on fixed findings, so the test checks its own yardstick,
-# and `loadctl check` on every variant's scenario with its manifest's target.env.
+# First, always: the scorer (bench/accuracy.py) on fixed findings (a window outside the planted spans and
+# a shared helper are false; a manifest naming a shared helper is refused), so the test checks its own
+# yardstick, and `loadctl check` on every variant's scenario with its manifest's target.env.
 # ACCURACY_STRICT=1 makes a missed fault a failure. Unset, a missed fault prints the table and skips
 # (77): on this shared 2-core machine the window variant (periodic) misses when the host itself is so
 # overloaded that the target gets little CPU (at load average >= 14: 1 of 7 corpus runs, and a 15 s subset
@@ -45,6 +46,25 @@ if python3 "$SCORE" score "$CORPUS" "$WORK/fix2" wait_dep >"$WORK/fix2.txt"; the
   cat "$WORK/fix2.txt"; fail "a variant whose planted fault never ran was scored as a run"
 fi
 grep -q 'planted fault did not run' "$WORK/fix2.txt" || { cat "$WORK/fix2.txt"; fail "no 'did not run' row"; }
+# a finding whose window lies outside the planted spans is false, whatever it names; so is a helper
+mkdir -p "$WORK/fix3/gcjob"
+echo '{"spans":[[1700009500.5,1700009502.5]]}' >"$WORK/fix3/gcjob/faults.json"
+cat >"$WORK/fix3/gcjob/findings.json" <<'J'
+[{"kind":"window","request":null,"function":"main.(*sessionStore).exportSnapshot","window":[[1700009100,1700009102]]},
+ {"kind":"alloc","request":null,"function":"main.(*sessionStore).exportSnapshot","window":[1700009200,1700009201]},
+ {"kind":"window","request":null,"function":"main.mix","window":[1700009500,1700009502]},
+ {"kind":"alloc","request":null,"function":"main.(*sessionStore).exportSnapshot","window":[1700009501,1700009503]}]
+J
+python3 "$SCORE" score "$CORPUS" "$WORK/fix3" --json "$WORK/fix3.json" gcjob >"$WORK/fix3.txt"
+got=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["variants"][0]; print(r["rank"], r["false_above"], r["true"])' "$WORK/fix3.json")
+[ "$got" = "4 3 1" ] || { cat "$WORK/fix3.txt"; fail "scorer on windows outside the spans: got '$got', want '4 3 1'"; }
+grep -q '^at rank 4: gcjob' "$WORK/fix3.txt" || { cat "$WORK/fix3.txt"; fail "no line for the variant not named at rank 1"; }
+mkdir -p "$WORK/badcorpus/helper"
+sed 's/"main.fraudCheck"/"main.mix"/' "$CORPUS/helper/manifest.json" >"$WORK/badcorpus/helper/manifest.json"
+if python3 "$SCORE" manifest "$WORK/badcorpus" helper >"$WORK/bad.txt" 2>&1; then
+  fail "a manifest whose answer names the shared helper main.mix was accepted"
+fi
+grep -q 'shared helper main.mix' "$WORK/bad.txt" || { cat "$WORK/bad.txt"; fail "no message naming the shared helper"; }
 echo "ok: the scorer ranks fixed findings as expected and refuses a run without its fault"
 
 # --- every variant's scenario, with its manifest's parameters (target.env), passes loadctl check
@@ -58,7 +78,7 @@ while IFS=$'\t' read -r -a launch; do
   out=$("$LOADCTL" check "$scen" "${envs[@]}" 2>&1) || fail "$v: loadctl check ${scen#"$LOADCTL_SRC"/} ${envs[*]}: $out"
   nvar=$((nvar + 1))
 done <"$WORK/scenarios.tsv"
-[ "$nvar" -ge 21 ] || fail "only $nvar corpus variants found under $CORPUS (want 21)"
+[ "$nvar" -ge 26 ] || fail "only $nvar corpus variants found under $CORPUS (want 26)"
 echo "ok: the scenarios of all $nvar corpus variants pass loadctl check with their parameters"
 
 # --- the short corpus run

@@ -1,7 +1,10 @@
 /* faultnative.c - the fault corpus's native target (variant native_periodic): a small threaded HTTP/1.1
  * image-thumbnail service in C, profiled with perf (no labels: only time windows can explain it).
- * Planted fault: every 6 s, compact_cache runs on two threads for 2 s; its CPU is in blend(), the
- * pixel helper every request calls too. Spans are served on /debug/faults (unix seconds).
+ * Planted fault: every 6 s, compact_cache rewrites the thumbnail cache on two threads for 2 s, shard by
+ * shard, each shard under the cache lock that every thumbnail lookup takes; its CPU is in blend(), the
+ * pixel helper every request calls too. Thumbnail requests wait behind the shard being rewritten (on an
+ * idle machine as on a busy one: CPU contention alone hardly delays a thread-per-connection service,
+ * whose woken threads the kernel runs first). Spans are served on /debug/faults (unix seconds).
  *
  * Usage: faultnative --addr 127.0.0.1:PORT --admin-addr 127.0.0.1:PORT --duration 300s
  * Routes (both ports): GET /api/thumb?id=N, GET /api/meta?id=N, GET /debug/faults, GET /debug/pid.
@@ -24,9 +27,13 @@
 #define PERIOD_S 6       /* compact_cache every PERIOD_S seconds ... */
 #define BURN_S 2         /* ... for BURN_S seconds ... */
 #define BURN_THREADS 2   /* ... on this many threads */
+#define SHARD_PREP 60    /* blend calls preparing a shard outside the cache lock (~2 ms) ... */
+#define SHARD_WRITE 30   /* ... and rewriting it under the lock (~1 ms) */
 #define REQUEST_MAX 8192 /* request head bytes */
 
 static volatile uint64_t sink;
+static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER; /* the thumbnail cache */
+static uint64_t cache_seed = 1;                              /* under cache_mu */
 static pthread_mutex_t spans_mu = PTHREAD_MUTEX_INITIALIZER;
 static double spans[MAX_SPANS][2];
 static int nspans;
@@ -47,18 +54,28 @@ __attribute__((noinline)) static uint64_t blend(uint64_t px, long rounds) {
   return px;
 }
 
-/* render_thumb scales image id to a thumbnail (~0.5 ms of blend). */
+/* render_thumb looks image id up in the cache (under its lock) and scales it to a thumbnail (~0.5 ms of
+ * blend, outside the lock). */
 __attribute__((noinline)) static uint64_t render_thumb(long id) {
-  uint64_t h = (uint64_t)id;
+  pthread_mutex_lock(&cache_mu);
+  uint64_t h = blend((uint64_t)id ^ cache_seed, 200);
+  pthread_mutex_unlock(&cache_mu);
   for (int row = 0; row < 16; row++) h ^= blend(h + (uint64_t)row, 20000);
   return h;
 }
 
-/* compact_cache rewrites the thumbnail cache until deadline (unix seconds). */
+/* compact_cache rewrites the thumbnail cache shard by shard until deadline (unix seconds): each shard is
+ * prepared outside the cache lock and written under it. */
 __attribute__((noinline)) static void *compact_cache(void *arg) {
   double deadline = *(const double *)arg;
   uint64_t h = 1;
-  while (unix_now() < deadline) h ^= blend(h, 20000);
+  while (unix_now() < deadline) {
+    for (int i = 0; i < SHARD_PREP; i++) h ^= blend(h + (uint64_t)i, 20000);
+    pthread_mutex_lock(&cache_mu);
+    for (int i = 0; i < SHARD_WRITE; i++) h ^= blend(h + (uint64_t)i, 20000);
+    cache_seed = h | 1;
+    pthread_mutex_unlock(&cache_mu);
+  }
   sink += h;
   return NULL;
 }
