@@ -55,7 +55,7 @@ static int line_has_key(const char *begin, const char *end, const char *key) {
   size_t klen = strlen(key);
   for (const char *p = begin; p + klen <= end; p++) {
     const char *q = p + klen;
-    if (memcmp(p, key, klen) != 0) continue;
+    if (*p != *key || memcmp(p, key, klen) != 0) continue;
     if (p > begin && (p[-1] == '_' || isalnum((unsigned char)p[-1]))) continue;
     if (q < end && (*q == '"' || *q == '\'')) q++;
     if (q < end && *q == ']') q++;

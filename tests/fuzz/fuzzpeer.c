@@ -1,10 +1,11 @@
-/* fuzzpeer.c - the hostile server of the response-path harnesses (fuzzpeer.h). One per process, like the
+/* fuzzpeer.c - the hostile server of fuzz_h1resp (fuzzpeer.h). One per process, like the
  * harness that uses it: its state is this file's. */
 #include "tests/fuzz/fuzzpeer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct peer {
   uv_tcp_t tcp;
@@ -14,7 +15,6 @@ typedef struct peer {
   char *copy;
 } peer;
 
-static uv_tcp_t server;
 static const uint8_t *answer;
 static size_t answer_len;
 static int peers_open;
@@ -59,29 +59,21 @@ static void peer_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
   free(b->base);
 }
 
-static void on_peer(uv_stream_t *srv, int status) {
-  peer *p;
-  if (status < 0 || !(p = calloc(1, sizeof *p))) return;
-  uv_tcp_init(srv->loop, &p->tcp);
+int fuzzpeer_adopt(uv_loop_t *loop, int fd) {
+  peer *p = calloc(1, sizeof *p);
+  int rc;
+  if (!p) {
+    close(fd);
+    return UV_ENOMEM;
+  }
+  uv_tcp_init(loop, &p->tcp);
   p->tcp.data = p;
   peers_open++;
-  if (uv_accept(srv, (uv_stream_t *)&p->tcp) < 0 ||
-      uv_read_start((uv_stream_t *)&p->tcp, peer_alloc, peer_read) < 0)
-    uv_close((uv_handle_t *)&p->tcp, peer_closed);
-}
-
-int fuzzpeer_listen(uv_loop_t *loop, char *url, size_t urlsize) {
-  struct sockaddr_in a;
-  struct sockaddr_storage bound;
-  int len = sizeof bound;
-  uv_ip4_addr("127.0.0.1", 0, &a);
-  uv_tcp_init(loop, &server);
-  if (uv_tcp_bind(&server, (const struct sockaddr *)&a, 0) < 0 ||
-      uv_listen((uv_stream_t *)&server, 16, on_peer) < 0 ||
-      uv_tcp_getsockname(&server, (struct sockaddr *)&bound, &len) < 0)
-    return -1;
-  snprintf(url, urlsize, "http://127.0.0.1:%d/fuzz", ntohs(((struct sockaddr_in *)&bound)->sin_port));
-  return 0;
+  rc = uv_tcp_open(&p->tcp, fd);
+  if (rc < 0) close(fd); /* not the handle's yet */
+  if (rc == 0) rc = uv_read_start((uv_stream_t *)&p->tcp, peer_alloc, peer_read);
+  if (rc < 0) uv_close((uv_handle_t *)&p->tcp, peer_closed);
+  return rc;
 }
 
 void fuzzpeer_answer(const uint8_t *data, size_t len) {
