@@ -32,8 +32,9 @@ func init() {
 }
 
 type stockRow struct {
-	sku, qty int
-	digest   uint64
+	sku    int
+	qty    int64  // atomic
+	digest uint64 // atomic
 }
 
 // stockRepo is the storage layer: rows by SKU, decoded and checked on every read.
@@ -83,9 +84,9 @@ func (s *inventoryService) countAccess(next http.Handler) http.Handler {
 func (s *inventoryService) handleStock(w http.ResponseWriter, r *http.Request) {
 	sku, _ := strconv.Atoi(r.URL.Query().Get("sku"))
 	s.e.plant.request(false)
-	row := s.Stock(r.Context(), sku)
+	qty := s.Stock(r.Context(), sku)
 	w.Header().Set("Content-Type", "application/json")
-	fmt.Fprintf(w, `{"sku":%d,"qty":%d}`, row.sku, row.qty)
+	fmt.Fprintf(w, `{"sku":%d,"qty":%d}`, sku, qty)
 }
 
 func (s *inventoryService) handleReserve(w http.ResponseWriter, r *http.Request) {
@@ -104,34 +105,28 @@ func (s *inventoryService) handleReserve(w http.ResponseWriter, r *http.Request)
 		legacy = legacy || s.repo.isLegacy(l.SKU)
 	}
 	s.e.plant.request(legacy)
-	reserved := 0
+	var reserved int64
 	for _, l := range req.Lines {
-		reserved += s.Reserve(r.Context(), l.SKU, l.Qty)
+		reserved += s.Reserve(r.Context(), l.SKU, int64(l.Qty))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprintf(w, `{"reserved":%d}`, reserved)
 }
 
-// Stock reads one SKU's row.
+// Stock reads one SKU's quantity in stock.
 //
 //go:noinline
-func (s *inventoryService) Stock(ctx context.Context, sku int) stockRow {
-	return *s.repo.Get(ctx, sku, false)
+func (s *inventoryService) Stock(ctx context.Context, sku int) int64 {
+	return atomic.LoadInt64(&s.repo.Get(ctx, sku, false).qty)
 }
 
-// Reserve takes up to qty of sku and returns how many it took.
+// Reserve takes qty of sku (restocking it when it runs out) and returns qty.
 //
 //go:noinline
-func (s *inventoryService) Reserve(ctx context.Context, sku, qty int) int {
+func (s *inventoryService) Reserve(ctx context.Context, sku int, qty int64) int64 {
 	row := s.repo.Get(ctx, sku, true)
-	s.repo.mu.Lock()
-	defer s.repo.mu.Unlock()
-	if row.qty < qty {
-		qty = row.qty
-	}
-	row.qty -= qty
-	if row.qty == 0 {
-		row.qty = 100 // restocked
+	if atomic.AddInt64(&row.qty, -qty) <= 0 {
+		atomic.AddInt64(&row.qty, 100) // restocked
 	}
 	return qty
 }
@@ -169,21 +164,21 @@ func (p *stockRepo) Get(ctx context.Context, sku int, forUpdate bool) *stockRow 
 		p.mu.Unlock()
 	}
 	if forUpdate && p.isLegacy(sku) {
-		row.digest ^= p.migrateLegacyRow(ctx, row)
+		atomic.StoreUint64(&row.digest, p.migrateLegacyRow(ctx, row))
 	}
-	row.digest ^= p.decodeRow(row)
+	p.decodeRow(row)
 	return row
 }
 
 // decodeRow checks a row's fields against its digest (~150 µs in rowDigest).
 //
 //go:noinline
-func (p *stockRepo) decodeRow(row *stockRow) uint64 {
+func (p *stockRepo) decodeRow(row *stockRow) bool {
 	var h uint64
 	for field := 0; field < 5; field++ {
 		h ^= rowDigest(uint64(row.sku)<<8|uint64(field), 1)
 	}
-	return h
+	return h != atomic.LoadUint64(&row.digest)
 }
 
 // migrateLegacyRow rewrites a legacy row field by field into the current format, re-digesting the row's
