@@ -150,6 +150,18 @@ function services.sessions()
   end)
 end
 
+-- a search router over sharded indexes: queries and document fetches
+function services.router()
+  local words = { "red", "shoe", "lamp", "desk", "oak", "wool", "steel", "blue" }
+  task(2, function(vu)
+    http.get("/api/find?q=" .. words[math.random(#words)] .. "+" .. words[math.random(#words)] .. "+" ..
+             math.random(1, 1000), { name = "GET /api/find" })
+  end)
+  task(3, function(vu)
+    http.get("/api/doc?id=" .. math.random(1, 100000), { name = "GET /api/doc" })
+  end)
+end
+
 local known = {}
 for k in pairs(services) do known[#known + 1] = k end
 table.sort(known)
