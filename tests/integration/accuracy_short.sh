@@ -2,8 +2,9 @@
 # accuracy_short.sh - a short subset of bench/accuracy (tests/targets/faults/), each target run once:
 # the shared-helper fault seen through percent-encoded baggage labels (labels_encoded: the helper
 # variant's service and fault, so one run asserts both the helper rule and the decoding), one background
-# window fault and the no-fault control, 15 s each. Asserts: each planted fault named at rank 1 and no
-# finding on the control.
+# window fault and the busier no-fault control (control_busy: a shared helper every request and a
+# background job keep busy, and a natural tail), 15 s each. Asserts: each planted fault named at rank 1
+# and no finding on the control.
 # First, always: the scorer (bench/accuracy.py) on fixed findings (a window outside the planted spans and
 # a shared helper are false; a manifest naming a shared helper is refused), so the test checks its own
 # yardstick, and `loadctl check` on every variant's scenario with its manifest's target.env.
@@ -84,7 +85,7 @@ echo "ok: the scenarios of all $nvar corpus variants pass loadctl check with the
 # --- the short corpus run
 rc=0
 LOADCTL_BUILD=$LOADCTL_BUILD LOADCTL=$LOADCTL "$LOADCTL_SRC/bench/accuracy" --duration "${ACCURACY_DURATION:-15s}" \
-  --keep "$WORK/runs" --json "$WORK/acc.json" labels_encoded periodic control || rc=$?
+  --keep "$WORK/runs" --json "$WORK/acc.json" labels_encoded periodic control_busy || rc=$?
 [ "$rc" -eq 0 ] || { for f in "$WORK"/runs/*/error.json; do [ -f "$f" ] && echo "$f: $(cat "$f")"; done; \
   for f in "$WORK"/runs/*/target.log; do tail -3 "$f"; done; fail "bench/accuracy exited $rc (a variant did not run)"; }
 bad=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
