@@ -6,7 +6,9 @@
   wrap                                  the WSGI wrapper's CPU per call: a Flask app called in-process with
                                         and without loadctl_agent.flask, 7 alternated batches of 3000 calls
                                         with loadctl's traceparent and baggage headers, thread CPU time
-  report ROUNDS WRAP HZ N SECS LOAD     the table
+  report ROUNDS WRAP HZ SHAPE LOAD      the table: per figure the median of the pairs' changes (on vs off of
+                                        the same pair) and a distribution-free interval for that median (sign
+                                        test), with a verdict against the goal only when the interval allows it
   inproc HZ [ROUNDS]                    the sampler's cost with nothing else between: one process, a Flask app
                                         wrapped by loadctl_agent.flask called by 8 threads in a loop, rounds of
                                         1 s alternating sampling on (CPU and wall collectors) and off; process
@@ -14,6 +16,7 @@
                                         app's threads pay: frames read, GIL hand-offs)"""
 
 import json
+import math
 import os
 import re
 import statistics
@@ -40,6 +43,7 @@ def round_line(mode, rate, summary, f0, f1, a0, a1):
     with open(f1) as f:
         w1 = json.load(f)
     out = {"mode": mode, "rate": float(rate), "rps": t["rps"], "p50_ms": t["p50_ms"], "p99_ms": t["p99_ms"],
+           "sent": t.get("requests", 0), "errors": t.get("errors", 0),
            "requests": w1["requests"] - w0["requests"], "worker_cpu_s": w1["cpu_s"] - w0["cpu_s"]}
     x0, x1 = agent_cpu(a0), agent_cpu(a1)
     if x0 and x1:
@@ -111,13 +115,42 @@ def spread(xs):
     return "%+.1f..%+.1f %%" % (min(xs), max(xs)) if xs else "-"
 
 
-def report(rounds_path, wrap_path, hz, n, secs, loadavg):
+def sign_interval(d, level=0.95):
+    """A distribution-free interval for the median of d: (low, high, coverage), the k-th smallest and k-th
+    largest of d for the largest k whose coverage 1 - 2 P(Binomial(n, 1/2) < k) is at least level (the
+    sign test's interval: it assumes only that the pairs are independent). None when n is too small."""
+    n, xs = len(d), sorted(d)
+    best = None
+    for k in range(1, n // 2 + 1):
+        coverage = 1 - 2 * sum(math.comb(n, j) for j in range(k)) / 2.0 ** n
+        if coverage < level:
+            break
+        best = (xs[k - 1], xs[n - k], coverage)
+    return best
+
+
+def verdict(iv, limit, worse_above):
+    """Against a goal (change must stay below limit when worse_above, above it otherwise)."""
+    if iv is None:
+        return "too few pairs for an interval"
+    lo, hi, _ = iv
+    inside = hi < limit if worse_above else lo > limit
+    outside = lo > limit if worse_above else hi < limit
+    goal = "%s %+.0f %%" % ("<" if worse_above else ">", limit)
+    if inside:
+        return "goal %s met (the whole interval)" % goal
+    if outside:
+        return "goal %s NOT met (the whole interval)" % goal
+    return "goal %s not decided at this precision (the interval spans it)" % goal
+
+
+def report(rounds_path, wrap_path, hz, shape, loadavg):
     rows = load(rounds_path)
     with open(wrap_path) as f:
         w = json.load(f)
 
     def pairs(closed, key):
-        """Per-round change on vs off (%), rounds paired in order, and the medians."""
+        """Per-pair change on vs off (%), the runs paired in order, and the medians."""
         off = [r for r in rows if r["mode"] == "off" and bool(r["rate"]) != closed]
         on = [r for r in rows if r["mode"] == "on" and bool(r["rate"]) != closed]
         d = [100 * (b[key] - a[key]) / a[key] for a, b in zip(off, on) if a[key] > 0]
@@ -126,9 +159,16 @@ def report(rounds_path, wrap_path, hz, n, secs, loadavg):
     for r in rows:
         r["cpu_us_req"] = 1e6 * r["worker_cpu_s"] / max(1, r["requests"])
     rate_used = next((r["rate"] for r in rows if r["rate"]), 0)
+    fixed = [r for r in rows if r["rate"]]
     print("pyshop (faults off, 1 gunicorn gthread worker, 8 threads), agent at %s Hz, CPU and wall profiles "
-          "pulled back to back; %s alternated rounds of %s s per phase; load average %s" % (hz, n, secs, loadavg))
-    print("%-42s %12s %12s %10s   %s" % ("", "off", "on", "median", "rounds (on vs off)"))
+          "pulled back to back; pairs of runs off-on / on-off: %s; load average %s" % (hz, shape, loadavg))
+    if fixed:
+        print("fixed rate %d req/s: %d to %d requests a run (median %d), %d errors in all" % (
+            rate_used, min(r["sent"] for r in fixed), max(r["sent"] for r in fixed),
+            statistics.median(r["sent"] for r in fixed), sum(r["errors"] for r in fixed)))
+    print("%-40s %9s %9s %8s  %-26s %s" % ("", "off", "on", "median", "interval (coverage)", "pairs' range"))
+    goals = {"rps": (-3.0, False), "p99_ms": (5.0, True)}
+    verdicts = []
     for label, closed, key, fmt in (("throughput (req/s)", True, "rps", "%.1f"),
                                      ("worker CPU per request (us)", True, "cpu_us_req", "%.0f"),
                                      ("worker CPU per request at %d req/s (us)" % rate_used, False, "cpu_us_req",
@@ -136,7 +176,14 @@ def report(rounds_path, wrap_path, hz, n, secs, loadavg):
                                      ("p50 at %d req/s (ms)" % rate_used, False, "p50_ms", "%.2f"),
                                      ("p99 at %d req/s (ms)" % rate_used, False, "p99_ms", "%.2f")):
         a, b, d = pairs(closed, key)
-        print("%-42s %12s %12s %+9.1f%%   %s" % (label, fmt % a, fmt % b, statistics.median(d), spread(d)))
+        iv = sign_interval(d)
+        ivs = "%+.1f .. %+.1f %% (%.1f %%)" % (iv[0], iv[1], 100 * iv[2]) if iv else "-"
+        print("%-40s %9s %9s %+7.1f%%  %-26s %s  (%d pairs)" % (label, fmt % a, fmt % b, statistics.median(d), ivs,
+                                                               spread(d), len(d)))
+        if key in goals:
+            verdicts.append("%s: %s" % (label.split(" (")[0], verdict(iv, *goals[key])))
+    for v in verdicts:
+        print("  " + v)
     on = [r for r in rows if r["mode"] == "on" and "ticks" in r]
     ticks = sum(r["ticks"] for r in on)
     tick_us = 1e6 * sum(r["sampler_cpu_s"] for r in on) / max(1, ticks)

@@ -123,15 +123,18 @@ def raw(traceparent, baggage):
     another type than str/bytes, are parsed now. Never raises."""
     if traceparent is None and baggage is None:
         return ()
-    for h in (traceparent, baggage):
-        if h is not None and (type(h) not in (str, bytes) or len(h) > RAW_MAX):
-            return from_headers(traceparent, baggage)
-    return (RAW, traceparent, baggage)
+    return bounded((RAW, traceparent, baggage))
 
 
-def raw_environ(environ):
-    """raw() of a WSGI request."""
-    return raw(environ.get("HTTP_TRACEPARENT"), environ.get("HTTP_BAGGAGE"))
+def bounded(labels):
+    """A label tuple fit to be kept (a profile's key): a raw one whose headers are not str or bytes, or are
+    longer than RAW_MAX, is parsed now (a WSGI request's tuple is made without this check: the sampler applies
+    it to the tuples it keeps). Never raises."""
+    if labels and labels[0] is RAW:
+        for h in labels[1:3]:
+            if h is not None and (type(h) not in (str, bytes) or len(h) > RAW_MAX):
+                return resolve(labels)
+    return labels
 
 
 def resolve(labels):

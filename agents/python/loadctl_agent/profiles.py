@@ -24,6 +24,9 @@ from .sampler import MAX_DEPTH
 
 HEAP_FRAMES = 16  # frames per allocation traceback when the agent starts tracemalloc itself
 HEAP_MAX_SAMPLES = 5000  # largest growths kept
+YIELD_EVERY = 256  # CPU and wall profiles: entries encoded between two pauses that give the app the GIL
+YIELD_S = 0.0001  # a pause: a sleep (a sleep releases the GIL; a waiting app thread takes it)
+pause = time.sleep
 
 
 def _stack(builder, sid, node):
@@ -39,11 +42,22 @@ def _resolve(cache, labels):
     return out
 
 
+def _entries(collector):
+    """The collector's entries, the GIL given up (pause) after every YIELD_EVERY of them: encoding runs on
+    the endpoint's thread while the app serves, and a thread that holds the GIL makes every request wait
+    (for up to the interpreter's 5 ms switch interval); so no request waits on more than YIELD_EVERY
+    samples' encoding (about a quarter of a millisecond)."""
+    for i, entry in enumerate(list(collector.agg.items()), 1):
+        yield entry
+        if not i % YIELD_EVERY:
+            pause(YIELD_S)
+
+
 def cpu(collector, period_ns):
     b = Builder([("samples", "count"), ("cpu", "nanoseconds")], ("cpu", "nanoseconds"), period_ns,
                 collector.time_ns, time.monotonic_ns() - collector.start_mono)
     resolved = {}
-    for (sid, labels), (ticks, wall_ns, cpu_ns, node, count) in list(collector.agg.items()):
+    for (sid, labels), (ticks, wall_ns, cpu_ns, node, count) in _entries(collector):
         if cpu_ns > 0:
             b.add_stack(sid, _stack(b, sid, node), [count, cpu_ns], _resolve(resolved, labels))
     return b.encode()
@@ -53,7 +67,7 @@ def wall(collector, period_ns):
     b = Builder([("samples", "count"), ("wall", "nanoseconds")], ("wall", "nanoseconds"), period_ns,
                 collector.time_ns, time.monotonic_ns() - collector.start_mono)
     resolved = {}
-    for (sid, labels), (ticks, wall_ns, cpu_ns, node, count) in list(collector.agg.items()):
+    for (sid, labels), (ticks, wall_ns, cpu_ns, node, count) in _entries(collector):
         if ticks:
             b.add_stack(sid, _stack(b, sid, node), [ticks, wall_ns], _resolve(resolved, labels))
     return b.encode()

@@ -21,6 +21,7 @@ import threading
 import time
 
 from . import context, stacks
+from .labels import bounded
 
 MAX_DEPTH = 128
 MAX_KEYS = 20000
@@ -53,11 +54,12 @@ class _Thread:
     IDLE_READ_EVERY ticks or when it moves), its root frame (a new root is a new thread) and its last tick's
     key, stack node and labels."""
 
-    __slots__ = ("walker", "clock", "cpu", "credit", "quiet", "root", "key", "node", "labels")
+    __slots__ = ("walker", "clock", "cpu", "credit", "quiet", "root", "key", "node", "labels", "kept")
 
     def __init__(self):
         self.walker = stacks.Walker()
         self.clock = self.cpu = self.quiet = self.root = self.key = self.node = self.labels = None
+        self.kept = ()  # labels.bounded(labels): the tuple the profile keys hold
         self.credit = 0
 
 
@@ -187,23 +189,31 @@ class Sampler:
                 st = last[ident] = _Thread()
             walker = st.walker
             node = walker.walk(tree, frame)
-            if walker.moved or st.quiet is None or st.quiet >= IDLE_READ_EVERY:
+            quiet = st.quiet
+            if quiet is None or walker.moved or quiet >= IDLE_READ_EVERY:
                 cpu_ns, count = self._cpu(ident, st)
             else:  # did not move and used no CPU at its last read: not read this tick
-                st.quiet += 1
+                st.quiet = quiet + 1
                 cpu_ns = count = 0
             labels = active.get(ident) or ()
-            if cpu_ns and labels and labels is not st.labels and st.key is not None:
-                begun = started.get(ident)
-                own = now - begun if begun is not None else cpu_ns
-                if 0 <= own < cpu_ns:  # a request began since the last tick: what came before is not its CPU
-                    rest = cpu_ns - own
-                    rest_count = count * rest // cpu_ns
-                    batch.append((st.key, st.node, rest, rest_count, 0))
-                    cpu_ns, count = own, count - rest_count
-            key = (node[0], labels)
+            if labels is not st.labels:  # another request (or a label set on it) since the last tick
+                kept = bounded(labels)
+                if cpu_ns and kept and st.key is not None:
+                    begun = started.get(ident)
+                    own = now - begun if begun is not None else cpu_ns
+                    if 0 <= own < cpu_ns:  # a request began since the last tick: what came before is not its CPU
+                        rest = cpu_ns - own
+                        rest_count = count * rest // cpu_ns
+                        batch.append((st.key, st.node, rest, rest_count, 0))
+                        cpu_ns, count = own, count - rest_count
+                st.labels, st.kept = labels, kept
+                key = st.key = (node[0], kept)
+            elif node is st.node:
+                key = st.key
+            else:
+                key = st.key = (node[0], st.kept)
             batch.append((key, node, cpu_ns, count, 1))
-            st.key, st.node, st.labels = key, node, labels
+            st.node = node
         if len(last) > len(batch):
             for ident in [i for i in last if i not in frames or i in skip]:
                 del last[ident]

@@ -3,13 +3,16 @@ step of the response body it returns (streamed bodies included) and its close().
 between those steps (writing the response to the socket) is not labelled, as a Go handler's labels end
 when the handler returns. A body that runs no app code when iterated (a list, a tuple, the server's
 wsgi.file_wrapper) is handed back as it is, so the server's sendfile path stays. The per-request path
-touches only the thread table (no contextvar: the thread is the request's)."""
+touches only the thread table (no contextvar: the thread is the request's) and parses nothing: the label
+tuple is (RAW, traceparent, baggage) as the server gave them, bounded and parsed by the sampler only for
+the requests it samples (labels.bounded, labels.resolve)."""
 
+from operator import attrgetter
 from threading import get_ident
 from time import monotonic_ns
 
 from .context import ACTIVE, STARTED
-from .labels import raw_environ
+from .labels import RAW
 
 
 def _steps(body, labels):
@@ -72,7 +75,8 @@ def wsgi(app):
     def loadctl_agent_wsgi(environ, start_response):
         tid = get_ident()
         prev = ACTIVE.get(tid)
-        ACTIVE[tid] = raw_environ(environ)
+        tp, bg = environ.get("HTTP_TRACEPARENT"), environ.get("HTTP_BAGGAGE")
+        ACTIVE[tid] = (RAW, tp, bg) if tp is not None or bg is not None else ()
         STARTED[tid] = monotonic_ns()
         try:
             body = app(environ, start_response)
@@ -97,22 +101,21 @@ def flask(app):
     """Wrap a Flask app in place (app.wsgi_app) and label requests with their route template
     (`http.route`, e.g. "/api/products/<int:pid>") the moment Flask matches it: app.request_class becomes a
     subclass whose url_rule, when Flask sets it, also sets the label (no before_request hook, whose dispatch
-    costs every request more than the label itself). Returns app."""
+    costs every request more than the label itself). Flask reads url_rule several times a request: the
+    property's getter is a C attrgetter, not a Python function. Returns app."""
     from .context import set_label
 
     base = app.request_class
 
-    class LabelledRequest(base):
-        @property
-        def url_rule(self):
-            return self.__dict__.get("_loadctl_url_rule")
+    def set_url_rule(self, rule):
+        self.__dict__["_loadctl_url_rule"] = rule
+        route = getattr(rule, "rule", None)
+        if route is not None:
+            set_label("http.route", route)
 
-        @url_rule.setter
-        def url_rule(self, rule):
-            self.__dict__["_loadctl_url_rule"] = rule
-            route = getattr(rule, "rule", None)
-            if route is not None:
-                set_label("http.route", route)
+    class LabelledRequest(base):
+        _loadctl_url_rule = None
+        url_rule = property(attrgetter("_loadctl_url_rule"), set_url_rule)
 
     LabelledRequest.__name__ = LabelledRequest.__qualname__ = base.__name__
     app.request_class = LabelledRequest

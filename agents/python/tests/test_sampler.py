@@ -192,6 +192,36 @@ class Attribution(unittest.TestCase):
                          if not s["labels"] and "test_sampler.busy_request" in s["stack"])
         self.assertGreater(unlabelled, 0.3e9)
 
+    def test_wsgi_headers_are_bounded_where_kept(self):
+        """The WSGI wrapper keeps a request's headers as the server gave them, unchecked; the sampler bounds
+        the label tuples it keeps: a header longer than labels.RAW_MAX, or not a str (here a list, which
+        cannot be hashed into a profile key), is parsed before it becomes a key. The sampler runs on, the
+        keys hold no long header, and the samples carry the labels parsed from the headers."""
+        from loadctl_agent import labels as agent_labels
+
+        def app(environ, start_response):
+            busy_request(0.15)
+            return [b"ok"]
+
+        long_bg = "loadctl.name=GET%20%2Flong," + "k=" + "v" * agent_labels.RAW_MAX
+        wrapped = wsgi(app)
+        with Collect() as col:
+            self.assertEqual(wrapped({"HTTP_BAGGAGE": long_bg}, None), [b"ok"])
+            self.assertEqual(wrapped({"HTTP_BAGGAGE": ["k6.name=x"], "HTTP_TRACEPARENT": ("00",)}, None), [b"ok"])
+            self.assertEqual(wrapped({"HTTP_BAGGAGE": "k6.name=GET%20%2Fshort"}, None), [b"ok"])
+            keys = list(col.c.agg)
+        self.assertIsNone(col.s.error)
+        self.assertTrue(keys)
+        for _, kept in keys:
+            for part in kept:
+                for x in part if type(part) is tuple else (part,):
+                    self.assertFalse(isinstance(x, list) or (isinstance(x, str) and len(x) > agent_labels.RAW_MAX))
+        self.assertGreater(totals(col.cpu, 1, ("loadctl.name", "GET /long"), "test_sampler.busy_request"), 0.05e9)
+        self.assertGreater(totals(col.cpu, 1, ("k6.name", "GET /short"), "test_sampler.busy_request"), 0.05e9)
+        hostile = sum(s["values"][1] for s in col.cpu["samples"]
+                      if not s["labels"] and "test_sampler.busy_request" in s["stack"])
+        self.assertGreater(hostile, 0.05e9)  # the list header's request: sampled, with no labels
+
     def test_wsgi_app_raises(self):
         def app(environ, start_response):
             raise ValueError("boom")
@@ -330,6 +360,26 @@ class Attribution(unittest.TestCase):
 
 
 class Bounds(unittest.TestCase):
+    def test_encoding_gives_up_the_gil(self):
+        """Encoding a CPU or wall profile pauses (a sleep: the GIL released) after every YIELD_EVERY entries,
+        so app threads never wait on more than that much encoding; the profile holds every entry."""
+        c = sampler.Collector("cpu")
+        n = 3 * profiles.YIELD_EVERY + 17
+        for i in range(n):
+            node = (i + 1, None, ("f%d" % i, "x.py", 1), 1)
+            c.add([((i + 1, (("trace_id", "%032x" % (i + 1)),)), node, 10, 1, 1)], 10)
+        pauses = []
+        old = profiles.pause
+        profiles.pause = lambda s: pauses.append((s, len(pauses)))
+        try:
+            cpu = pbread.profile(profiles.cpu(c, 10))
+            wall = pbread.profile(profiles.wall(c, 10))
+        finally:
+            profiles.pause = old
+        self.assertEqual(len(pauses), 2 * (n // profiles.YIELD_EVERY))
+        self.assertTrue(all(0 < s <= 0.001 for s, _ in pauses))
+        self.assertEqual((len(cpu["samples"]), len(wall["samples"])), (n, n))
+
     def test_collector_keys_are_bounded(self):
         c = sampler.Collector("cpu")
         old = sampler.MAX_KEYS
