@@ -15,7 +15,9 @@ class Middleware:
 
     def __call__(self, request):
         meta = getattr(request, "META", {})
-        request_labels = _labels.raw(meta.get("HTTP_TRACEPARENT"), meta.get("HTTP_BAGGAGE"))
+        tp, bg = meta.get("HTTP_TRACEPARENT"), meta.get("HTTP_BAGGAGE")
+        # unparsed and unchecked, as in wsgi.py: the sampler bounds the tuples it keeps (labels.bounded)
+        request_labels = (_labels.RAW, tp, bg) if tp is not None or bg is not None else ()
         token = context.enter(request_labels)
         try:
             return self.get_response(request)

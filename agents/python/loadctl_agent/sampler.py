@@ -10,8 +10,9 @@ would sample: counts whose expectation is CPU time / period for every stack, how
 or the GIL gains wall time but no CPU time. asyncio requests that are suspended (awaiting) are sampled
 from their coroutine chain (cr_await) into the wall profile, labelled (context.INFLIGHT).
 
-Stacks are nodes of one call tree (stacks.py), so a tick reads only the frames that changed since the
-previous one. Bounded: profiles cut stacks at MAX_DEPTH frames (root side dropped), a collector holds at most MAX_KEYS
+Stacks are nodes of one call tree (stacks.py): a stack seen before is found by its signature, and the
+sampler holds no thread's frames but its root and, while the thread is idle, its leaf. Bounded: profiles
+cut stacks at MAX_DEPTH frames (root side dropped), a collector holds at most MAX_KEYS
 distinct pairs (further samples count under one "[agent: too many distinct stacks]" frame), at most
 MAX_COLLECTORS profiles run at once. A failing tick logs once and stops the sampler: the app goes on."""
 
@@ -192,6 +193,8 @@ class Sampler:
             quiet = st.quiet
             if quiet is None or walker.moved or quiet >= IDLE_READ_EVERY:
                 cpu_ns, count = self._cpu(ident, st)
+                if st.quiet is None:  # it ran: its leaf will have returned by the next tick, so not held
+                    walker.release()
             else:  # did not move and used no CPU at its last read: not read this tick
                 st.quiet = quiet + 1
                 cpu_ns = count = 0
@@ -230,7 +233,7 @@ class Sampler:
     def _cpu(self, ident, st):
         """(CPU ns since the thread's previous read, CPU samples) of one thread: read from its own clock,
         charged to the stack it is on now."""
-        root = st.walker.frames[0]
+        root = st.walker.root
         if root is not st.root:  # a new thread, or a new thread under a reused ident: its own clock
             st.root, st.clock, st.cpu, st.credit = root, None, None, 0
         prev = st.cpu

@@ -1,4 +1,4 @@
-"""stacks.py - stacks as nodes of one call tree, so the sampler's work per tick follows what changed.
+"""stacks.py - stacks as nodes of one call tree, so a known stack costs one dict lookup per tick.
 
 A node is (id, parent node, (function, file, first line), line, code object or None); a stack is the node
 of its innermost frame, and equal stacks are the same node. The tree keys a frame's node by (parent id,
@@ -7,17 +7,28 @@ node holds its code object, so no other code object can take that id while the k
 are looked up once per new node, and a frame's line once per (parent, code, instruction offset): `at` maps
 that triple to the node, so a hit reads f_lasti (a field) instead of f_lineno (a line-table decode).
 
-A thread's Walker remembers its frames and their nodes from root to leaf. On the next tick it reads the
-new stack from the leaf up only as far as the first frame it still holds that is an anchor: a plain
-function frame (not a generator, coroutine or async generator). A function frame is on one stack once,
-for its whole life, and its callers stay the same and stay on their calls while it lives, so everything
-above a live anchor is what it was; only the anchor's own line may have moved. A generator frame can be
-resumed from another caller, so it is never an anchor. Ids are never reused: when the tree reaches
-NODES_MAX nodes it starts anew, and nodes already handed out stay valid (each holds its parent)."""
+A thread's Walker reads its whole stack at every tick it moved, but the only Python-level work per frame
+is following f_back: the stack's signature (each frame's code object id and instruction offset, root to
+leaf, as bytes) is made by C-level maps over the frames, and `stacks` maps a signature to the nodes of
+its frames, so a stack seen before is one lookup; a new one reuses the nodes of the frames it shares from
+the root with the walker's last stack (by code id and instruction offset: equal prefixes are equal nodes)
+and looks up the rest through `at`. Nodes hold their code objects, so the ids in a kept signature stay
+their own. A Walker holds no frame but
+its thread's leaf and root (a frame held by the sampler must be copied by the interpreter when its
+function returns, and is traversed by the garbage collector): a leaf that is the same function frame as
+at the last tick has the same callers (a live function frame's callers stay on their calls), so only its
+own line is looked up again; a generator or coroutine leaf can be resumed from another caller, so its
+stack is always read. Ids are never reused: when the tree reaches NODES_MAX nodes it starts anew (and
+forgets its signatures), and nodes already handed out stay valid (each holds its parent)."""
+
+from array import array
+from operator import attrgetter
 
 import inspect
 
 NODES_MAX = 200000
+STACKS_BYTES_MAX = 8 << 20  # signatures kept (24 bytes a frame, with the nodes); past this `stacks` starts anew
+_CODE, _LASTI = attrgetter("f_code"), attrgetter("f_lasti")
 _NOT_ANCHOR = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
 
 
@@ -26,12 +37,16 @@ class Tree:
         self.function = function  # (code, globals) -> (function, file, first line)
         self.children = {}  # (parent id, id(code), line) or (parent id, info, line) -> node
         self.at = {}  # (parent id, id(code), f_lasti) -> node (its node holds the code: the id stays its own)
+        self.stacks = {}  # signature (bytes: code ids, then instruction offsets, root first) -> node
+        self.stacks_bytes = 0
         self.next_id = 1
 
     def _add(self, key, parent, info, line, code):
         if len(self.children) >= NODES_MAX:
             self.children.clear()
             self.at.clear()
+            self.stacks.clear()
+            self.stacks_bytes = 0
         node = self.children[key] = (self.next_id, parent, info, line, code)
         self.next_id += 1
         return node
@@ -62,55 +77,81 @@ class Tree:
         return node
 
 
-class Walker:
-    """One thread's last stack: frames, their f_lasti and nodes, root first, and the position of each
-    anchor frame (see the module's doc). After walk(), `moved` says whether the stack differs from the
-    previous walk's (another leaf frame, or the leaf at another instruction)."""
+def _common(a, b):
+    """How many 8-byte items a and b share from the start (binary search over C-level slice compares)."""
+    lo, hi = 0, min(len(a), len(b)) >> 3
+    while lo < hi:
+        mid = (lo + hi + 1) >> 1
+        if a[:mid << 3] == b[:mid << 3]:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
 
-    __slots__ = ("frames", "lastis", "nodes", "anchors", "moved")
+
+class Walker:
+    """One thread's last stack: its leaf frame (None once released) and that frame's f_lasti, its node,
+    its root frame (a new root is a new thread: sampler.py), and from its last full read the code ids and
+    instruction offsets (bytes, root first) with the node of each frame. After walk(), `moved` says whether
+    the stack differs from the previous walk's (another leaf frame, or the leaf at another instruction)."""
+
+    __slots__ = ("leaf", "lasti", "node", "root", "moved", "ids", "lastis", "nodes")
 
     def __init__(self):
-        self.frames, self.lastis, self.nodes, self.anchors, self.moved = [], [], [], {}, True
+        self.leaf = self.lasti = self.node = self.root = None
+        self.moved = True
+        self.ids = self.lastis = b""
+        self.nodes = []
 
     def walk(self, tree, leaf):
-        """The node of leaf's stack (None for no frame), looking up only the frames that changed."""
-        frames, lastis, nodes = self.frames, self.lastis, self.nodes
-        if frames and frames[-1] is leaf:
+        """The node of leaf's stack (None for no frame)."""
+        if leaf is self.leaf and leaf is not None and not leaf.f_code.co_flags & _NOT_ANCHOR:
             lasti = leaf.f_lasti
-            self.moved = lasti != lastis[-1]
-            if self.moved:
-                lastis[-1] = lasti
-                nodes[-1] = tree.frame(nodes[-2] if len(nodes) > 1 else None, leaf)
-            return nodes[-1]
-        self.moved = True
-        anchors, chain, f = self.anchors, [], leaf
-        shared = 0
+            self.moved = lasti != self.lasti
+            if self.moved:  # the same function frame, at another instruction: its callers are what they were
+                self.lasti = lasti
+                self.node = tree.frame(self.node[1], leaf)
+            return self.node
+        chain, f = [], leaf
         while f is not None:
-            p = anchors.get(f)
-            if p is not None:
-                shared = p + 1
-                break
             chain.append(f)
             f = f.f_back
-        if shared < len(frames):
-            for gone in frames[shared:]:
-                anchors.pop(gone, None)
-            del frames[shared:], lastis[shared:], nodes[shared:]
-        node = nodes[-1] if shared else None
-        if shared and frames[-1].f_lasti != lastis[-1]:  # the anchor moved on to another call
-            lastis[-1] = frames[-1].f_lasti
-            node = nodes[-1] = tree.frame(nodes[-2] if shared > 1 else None, frames[-1])
-        at_get = tree.at.get
-        for f in reversed(chain):
-            code, lasti = f.f_code, f.f_lasti
-            hit = at_get((node[0] if node is not None else 0, id(code), lasti))  # tree.frame's hit, inlined
-            node = hit if hit is not None else tree.frame(node, f)
-            if not code.co_flags & _NOT_ANCHOR:
-                anchors[f] = len(frames)
-            frames.append(f)
-            lastis.append(lasti)
-            nodes.append(node)
+        if not chain:
+            self.moved = self.leaf is not None
+            self.leaf = self.lasti = self.node = self.root = None
+            return None
+        chain.reverse()
+        ids = array("q", map(id, map(_CODE, chain))).tobytes()
+        lastis = array("q", map(_LASTI, chain)).tobytes()
+        sig = ids + lastis
+        nodes = tree.stacks.get(sig)
+        if nodes is None:  # a new stack: its frames from the last one's first difference on
+            k = min(_common(ids, self.ids), _common(lastis, self.lastis))
+            nodes = self.nodes[:k]
+            node = nodes[-1] if k else None
+            at_get = tree.at.get
+            for i in range(k, len(chain)):
+                f = chain[i]
+                hit = at_get((node[0] if node is not None else 0, id(f.f_code), f.f_lasti))  # tree.frame's hit, inlined
+                node = hit if hit is not None else tree.frame(node, f)
+                nodes.append(node)
+            size = len(sig) + 8 * len(nodes)
+            if tree.stacks_bytes + size > STACKS_BYTES_MAX:
+                tree.stacks.clear()
+                tree.stacks_bytes = 0
+            tree.stacks[sig] = nodes  # never changed after this (walkers copy before they extend)
+            tree.stacks_bytes += size
+        node = nodes[-1]
+        self.moved = leaf is not self.leaf or node is not self.node
+        self.leaf, self.lasti, self.node, self.root = leaf, chain[-1].f_lasti, node, chain[0]
+        self.ids, self.lastis, self.nodes = ids, lastis, nodes
         return node
+
+    def release(self):
+        """Let go of the leaf frame until the next walk (which then reads the stack by its signature). For a
+        busy thread, whose leaf returns before the next tick: a held frame that returns is copied out by the
+        interpreter and then holds its caller (f_back), which is copied in turn when it returns, and so on."""
+        self.leaf = None
 
 
 def frames_of(node, max_depth):

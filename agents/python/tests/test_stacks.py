@@ -1,6 +1,7 @@
-"""test_stacks.py - the sampler's cheap paths give what the plain ones give: a Walker that reuses the frames
-above its last anchor (and the node cache keyed by instruction offset) yields the same stacks as a plain
-walk of f_back; a still, idle thread's CPU clock is read rarely, yet a thread in one long call keeps its
+"""test_stacks.py - the sampler's cheap paths give what the plain ones give: a Walker that finds a stack by
+its signature, or reuses the callers of a leaf function frame it saw at the last tick (and the node cache
+keyed by instruction offset), yields the same stacks as a plain walk of f_back, and holds no frame between
+its leaf and root; a still, idle thread's CPU clock is read rarely, yet a thread in one long call keeps its
 CPU; the WSGI wrapper's body fast paths and label steps."""
 
 import hashlib
@@ -166,6 +167,46 @@ class WalkerMatchesPlainWalk(unittest.TestCase):
             seen.append(names[names.index("gen") + 1])
         st.thread.join()
         self.assertEqual(seen, ["first", "second", "first"])
+
+    def test_walker_holds_no_middle_frame(self):
+        """Between ticks a released Walker (a busy thread's) holds its thread's root frame only: a frame below
+        it, once its function returns, is freed with its locals (a held frame would keep them, and the
+        interpreter would copy it out at the return), and the walker's next stack is still the plain walk's."""
+        import weakref
+
+        class Payload:
+            pass
+
+        s = sampler.Sampler(100)
+        walker = stacks.Walker()
+        refs = []
+
+        def body(stop):
+            def middle():
+                obj = Payload()
+                refs.append(weakref.ref(obj))
+                inner()
+                return obj is not None
+
+            def inner():
+                stop()
+
+            middle()
+            stop()  # middle has returned: its frame and obj are gone unless someone holds the frame
+
+        st = Stepper(body)
+        steps = st.steps()
+        frame = next(steps)
+        self.assertEqual(stacks.frames_of(walker.walk(s.tree, frame), 100), plain_stack(s, frame))
+        walker.release()  # what the sampler does for a thread that used CPU since its last read
+        del frame
+        frame = next(steps)
+        self.assertIsNone(refs[0]())
+        self.assertEqual(stacks.frames_of(walker.walk(s.tree, frame), 100), plain_stack(s, frame))
+        del frame
+        for _ in steps:
+            pass
+        st.thread.join()
 
     def test_line_cache_follows_the_instruction(self):
         """Nodes found through the (parent, code, instruction offset) cache carry the frame's own line."""
