@@ -532,16 +532,16 @@ static int finish(loader *ld, options *o) {
     }
   }
   if (o->duration_ns <= 0) return fail(ld, "the run has no duration (set duration= or stages=)");
-  if (o->model == OPTIONS_OPEN && o->max_vus <= 0) {
-    o->max_vus = peak > 100 ? (int64_t)ceil(peak) : 100;
+  if (o->model == OPTIONS_OPEN && o->max_vus <= 0) { /* the peak, at most an explicit max_vus's bound */
+    o->max_vus = peak > 100 ? (int64_t)ceil(fmin(peak, OPTIONS_MAX_VUS)) : 100;
     if (o->pre_vus > o->max_vus) o->max_vus = o->pre_vus; /* like k6: maxVUs defaults up to preAllocatedVUs */
   }
   if (o->model == OPTIONS_OPEN && o->pre_vus > o->max_vus)
     return fail(ld, "option 'pre_allocated_vus' (%lld) must not exceed max_vus (%lld)", (long long)o->pre_vus,
                 (long long)o->max_vus);
   if (o->pre_vus < 0) { /* 10 ms of arrivals at the peak rate: enough that the start does not stall */
-    int64_t ten_ms = (int64_t)ceil(peak / 100.0);
-    o->pre_vus = o->model != OPTIONS_OPEN ? 0 : ten_ms < 1 ? 1 : ten_ms > o->max_vus ? o->max_vus : ten_ms;
+    double ten_ms = fmax(1, ceil(peak / 100.0)); /* a double until bounded: the peak may be beyond int64 */
+    o->pre_vus = o->model != OPTIONS_OPEN ? 0 : ten_ms > (double)o->max_vus ? o->max_vus : (int64_t)ten_ms;
   }
   if (o->ntasks == 0)
     return fail(ld, "no tasks: declare at least one with task(weight, function(vu) ... end)");

@@ -223,6 +223,7 @@ static int pool(reader *r, options_scenario *sc) {
   if (!rc) rc = number(r, "maxVUs", 1, &max);
   for (size_t i = 0; i < sc->nstages; i++)
     if (sc->stages[i].target > peak) peak = sc->stages[i].target;
+  peak = fmin(peak, OPTIONS_MAX_VUS); /* a rate per timeUnit may be beyond int64 per second */
   sc->max_vus = max >= 1 ? (int64_t)max : peak > 100 ? (int64_t)ceil(peak) : 100;
   if (max < 1 && pre > (double)sc->max_vus) sc->max_vus = (int64_t)pre;
   sc->pre_vus = pre >= 0 ? (int64_t)pre : (int64_t)ceil(peak / 100.0);

@@ -124,7 +124,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (options_load_source("fuzz.lua", text, size, &o, err, sizeof err) == 0) {
       if (o.nstages > OPTIONS_MAX_STAGES || o.nthresholds > OPTIONS_MAX_THRESHOLDS ||
           o.nprofiles > OPTIONS_MAX_PROFILES || o.ntasks == 0 || o.users < 0 || o.rate < 0 ||
-          o.duration_ns < 0 || memchr(o.target, '\0', sizeof o.target) == NULL)
+          o.duration_ns < 0 || o.max_vus > OPTIONS_MAX_VUS || o.pre_vus > OPTIONS_MAX_VUS ||
+          memchr(o.target, '\0', sizeof o.target) == NULL)
         abort();
     } else if (err[0] == '\0') {
       abort();

@@ -247,6 +247,33 @@ START_TEST(huge_counts_refused) {
 }
 END_TEST
 
+/* A rate, a stage rate or a user count beyond int64 (fuzz_options; tests/fuzz/regressions/options/):
+ * max_vus defaults to the peak only up to OPTIONS_MAX_VUS and pre_allocated_vus to at most that; the ceil of
+ * the peak was converted to int64 (undefined behaviour). */
+START_TEST(huge_rate_bounds_vus) {
+  static options o;
+  char err[512];
+  const char *open = "options = {rate = 6.9e57, duration = '1s'}\ntask(1, function(vu) end)\n";
+  const char *closed = "options = {users = 6.9e57, duration = '1s'}\ntask(1, function(vu) end)\n";
+  const char *stage =
+      "options = {max_vus = 50, stages = {{duration = '5s', rate = 100}, {duration = '10s', "
+      "rate = 1.1e78}}}\ntask(1, function(vu) end)\n";
+  ck_assert_msg(testopts_load(open, &o, err, sizeof err) == 0, "%s", err);
+  ck_assert_int_eq(o.max_vus, OPTIONS_MAX_VUS);
+  ck_assert_int_eq(o.pre_vus, OPTIONS_MAX_VUS);
+  ck_assert_msg(testopts_load(closed, &o, err, sizeof err) == 0, "%s", err);
+  ck_assert_int_eq(o.pre_vus, 0);
+  ck_assert_msg(testopts_load(stage, &o, err, sizeof err) == 0, "%s", err);
+  ck_assert_int_eq(o.max_vus, 50);
+  ck_assert_int_eq(o.pre_vus, 50);
+  ck_assert_int_eq(testopts_load("options = {rate = 250000, duration = '1s'}\ntask(1, function(vu) end)\n",
+                                 &o, err, sizeof err),
+                   0);
+  ck_assert_int_eq(o.max_vus, 250000);
+  ck_assert_int_eq(o.pre_vus, 2500);
+}
+END_TEST
+
 START_TEST(missing_file) {
   options o;
   char err[512];
@@ -291,7 +318,8 @@ END_TEST
 int main(void) {
   const TTest *tests[] = {good_closed_scenario, good_open_stages,       list_thresholds_and_scalars,
                           pre_allocated_vus,    top_level_http_refused, k6_threshold_forms,
-                          missing_file,         huge_counts_refused,    start_users_and_rate};
+                          missing_file,         huge_counts_refused,    start_users_and_rate,
+                          huge_rate_bounds_vus};
   TCase *tc = check_case("options", 0, tests, sizeof tests / sizeof tests[0]);
   tcase_add_loop_test(tc, bad_input_names_file_line, 0, (int)(sizeof bad / sizeof bad[0]));
   return check_run(check_suite_of("options", tc));

@@ -162,9 +162,24 @@ START_TEST(shared_iterations_exact_over_slices) {
 }
 END_TEST
 
+/* A rate per timeUnit beyond int64 per second (fuzz_options): the pool's defaults stop at OPTIONS_MAX_VUS
+ * (the ceil of the rate was converted to int64, undefined behaviour). */
+START_TEST(huge_rate_pool_bounded) {
+  const char *src =
+      "options = { scenarios = { a = { executor = 'constant-arrival-rate', rate = 1e11,\n"
+      "  timeUnit = 1e-9, duration = '1s' } } }\ntask(1, function() end)\n";
+  options o;
+  char err[512];
+  ck_assert_msg(testopts_load(src, &o, err, sizeof err) == 0, "%s", err);
+  ck_assert_int_eq(o.nscenarios, 1);
+  ck_assert_int_eq(o.scenarios[0].max_vus, OPTIONS_MAX_VUS);
+  ck_assert_int_eq(o.scenarios[0].pre_vus, OPTIONS_MAX_VUS / 100);
+}
+END_TEST
+
 int main(void) {
   const TTest *tests[] = {all_six_executors, top_level_load_refused, parts_add_up,
-                          shared_iterations_exact_over_slices};
+                          shared_iterations_exact_over_slices, huge_rate_pool_bounded};
   TCase *tc = check_case("scenarios", 0, tests, sizeof tests / sizeof tests[0]);
   tcase_add_loop_test(tc, bad_entries_name_file_line, 0, (int)(sizeof bad / sizeof bad[0]));
   return check_run(check_suite_of("scenarios", tc));
