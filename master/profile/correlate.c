@@ -145,7 +145,9 @@ static int load(ctx *c) {
   return 0;
 }
 
-/* The handler chain of a request name, from its CPU samples: frames in >= ROOT_SHARE of them. */
+/* The handler chain of a request name, from its CPU samples: frames in >= ROOT_SHARE of them; unknown (no
+ * frame is in it) when the name has fewer than CHAIN_MIN_SAMPLES of them: a handful of samples, all of slow
+ * requests, would put the fault's own frames in the chain. */
 typedef struct chain_ctx {
   ctx *c;
   const char *name;
@@ -155,7 +157,8 @@ typedef struct chain_ctx {
 static int in_chain(void *arg, const char *frame) {
   chain_ctx *h = arg;
   int64_t id = corrstack_id(&h->c->set[SET_CPU], frame);
-  return id >= 0 && h->incl && h->tot > 0 && h->incl[id] / h->tot >= CORRELATE_ROOT_SHARE;
+  return id >= 0 && h->incl && h->tot >= CORRELATE_CHAIN_MIN_SAMPLES &&
+         h->incl[id] / h->tot >= CORRELATE_ROOT_SHARE;
 }
 
 static void chain_init(chain_ctx *h, ctx *c, const char *name) {
@@ -213,7 +216,7 @@ static int contrast(ctx *c, int set, const char *name, unsigned char *a, unsigne
   n->prof = set == SET_CPU ? "cpu" : c->wait_profile;
   const char *polled = strcmp(n->prof, "wall") ? "goroutine observations" : "wall-clock samples";
   n->what = set == SET_CPU ? "CPU samples" : polled;
-  n->sa = n->r.a_fn / n->r.a_tot, n->sb = n->r.b_fn / n->r.b_tot;
+  n->sa = n->r.a_fn / n->r.a_tot, n->sb = n->r.b_tot > 0 ? n->r.b_fn / n->r.b_tot : 0;
   n->kind = set == SET_CPU || (!n->r.gc && on_cpu(c, name, cs->names[n->r.fn], n->sa)) ? NULL
             : n->r.gc                                                                  ? "alloc"
                                                                                        : "wait";
@@ -233,12 +236,39 @@ static void test_words(const naming *n, double na, double nb, const char *a, con
     snprintf(out, len, "two-proportion z test p = %.2g", n->r.p_value);
 }
 
+/* Frames of set that the typical requests of name run: in >= KNOWN_SHARE of their samples in some profile of
+ * the run where they have >= MIN_BASELINE of them (a baseline for where its slow requests diverge when their
+ * typical samples in set are too few; corrstack.h corr_opts.known). New array of set's nnames entries, or
+ * NULL (out of memory, or no name). */
+static unsigned char *typical_frames(const ctx *c, int set, const char *name) {
+  const corrstack *cs = &c->set[set];
+  unsigned char *m = name ? calloc(cs->nnames ? cs->nnames : 1, 1) : NULL, *mask = NULL;
+  double *incl = NULL;
+  for (int k = 0; m && k < SET_COUNT; k++) {
+    const corrstack *ks = &c->set[k];
+    free(mask);
+    free(incl);
+    mask = calloc(ks->n ? ks->n : 1, 1), incl = calloc(ks->nnames ? ks->nnames : 1, sizeof *incl);
+    for (size_t i = 0; mask && i < ks->n; i++)
+      mask[i] = c->cls[k][i] == CORRJOIN_TYPICAL && ks->s[i].name && strcmp(ks->s[i].name, name) == 0;
+    double tot = mask && incl ? corrstack_inclusive(ks, mask, incl) : 0;
+    for (size_t f = 0; tot >= CORRELATE_MIN_BASELINE && f < ks->nnames; f++) {
+      int64_t id = k == set ? (int64_t)f : corrstack_id(cs, ks->names[f]);
+      if (id >= 0 && incl[f] >= CORRELATE_KNOWN_SHARE * tot) m[id] = 1;
+    }
+  }
+  free(mask);
+  free(incl);
+  return m;
+}
+
 static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsigned char *b) {
   corrstack *cs = &c->set[set];
   const unsigned char *cls = c->cls[set];
   corr_opts o = {0};
   naming n;
   double same = 0;
+  unsigned char *known = NULL;
   for (size_t i = 0; i < cs->n;
        i++) { /* baseline: the same request's typical samples when there are enough */
     a[i] = cls[i] == CORRJOIN_SLOW && cs->s[i].name == name;
@@ -248,18 +278,30 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
   if (same < CORRELATE_MIN_SAMPLES || !name) {
     for (size_t i = 0; i < cs->n; i++) b[i] = cls[i] == CORRJOIN_TYPICAL;
     o.skip_chain = 1;
+    o.entry = 1;
+    o.known = known = typical_frames(c, set, name);
   }
   double na = (double)corrjoin_nslow_name(c->join, name);
   double nb = corrlat_requests(c->in->intervals, o.skip_chain ? NULL : name) - na;
   if (set == SET_CPU && name) o.na = na, o.nb = nb;
-  if (contrast(c, set, name, a, b, &o, na, nb, &n) < 0) return;
-  char ev[768], test[200];
+  int found = contrast(c, set, name, a, b, &o, na, nb, &n);
+  free(known);
+  if (found < 0) return;
+  char ev[1024], test[200], base[320] = "";
   test_words(&n, na, nb, "slow", "typical", test, sizeof test);
+  if (n.r.no_baseline)
+    snprintf(
+        base, sizeof base,
+        "; its typical requests have %.0f %s, too few for a baseline of their own, so %s is where the slow "
+        "ones' hot path leaves %s (shared helpers below it are not named)",
+        same, n.what, n.fn,
+        n.r.no_baseline == CORR_BELOW_KNOWN ? "what typical ones run in any profile"
+                                            : "their entry (the handler, which every such request runs)");
   snprintf(ev, sizeof ev,
            "exemplar join (%s profile): %.0f %s of the %.0f requests measured slow%s%s have %s on the stack "
-           "(%.0f%%) vs %.0f%% of %.0f of requests measured typical%s; %s",
+           "(%.0f%%) vs %.0f%% of %.0f of requests measured typical%s; %s%s",
            n.prof, n.r.a_tot, n.what, na, name ? " of " : "", name ? name : "", n.fn, n.sa * 100, n.sb * 100,
-           n.r.b_tot, o.skip_chain ? " (all request names)" : "", test);
+           n.r.b_tot, o.skip_chain ? " (all request names)" : "", test, base);
   json_t *f = finding(n.kind ? n.kind : "tail", name, n.fn, n.sa, n.sb);
   finish(f, "slow", n.r.a_tot, "typical", n.r.b_tot, n.r.p_value, n.r.path, n.prof,
          3 + n.sa - n.sb - (set == SET_WAIT) * 0.25, ev);

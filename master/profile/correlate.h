@@ -27,14 +27,20 @@
 
 /* Every heuristic constant of the correlation methods, in one place. */
 #define CORRELATE_MIN_SAMPLES 30 /* sample values needed in the population a claim is about */
-#define CORRELATE_MIN_BASELINE                                                                            \
-  10                               /* and in the baseline it is contrasted with (fast requests are rarely \
-                                    * sampled; the z test weighs how few there are) */
-#define CORRELATE_ALPHA 0.001      /* a finding is dropped unless its z test gives p < ALPHA */
-#define CORRELATE_MIN_DELTA 0.10   /* share - baseline_share a finding needs (effect size) */
-#define CORRELATE_MIN_RATIO 1.25   /* and share >= MIN_RATIO x baseline_share */
-#define CORRELATE_TOLERANCE 0.05   /* named frame: the outermost within this of the largest difference */
-#define CORRELATE_ROOT_SHARE 0.95  /* frames in >= this share of a request's samples are its context */
+#define CORRELATE_MIN_BASELINE                                                                           \
+  10                              /* and in the baseline it is contrasted with (fast requests are rarely \
+                                   * sampled; the z test weighs how few there are) */
+#define CORRELATE_ALPHA 0.001     /* a finding is dropped unless its z test gives p < ALPHA */
+#define CORRELATE_MIN_DELTA 0.10  /* share - baseline_share a finding needs (effect size) */
+#define CORRELATE_MIN_RATIO 1.25  /* and share >= MIN_RATIO x baseline_share */
+#define CORRELATE_TOLERANCE 0.05  /* named frame: the outermost within this of the largest difference */
+#define CORRELATE_ROOT_SHARE 0.95 /* frames in >= this share of a request's samples are its context */
+#define CORRELATE_CHAIN_MIN_SAMPLES                                                                       \
+  30 /* ... known from this many CPU samples of the request name (fewer: no context; a wait climbs to the \
+      * outermost service frame holding all of it) */
+#define CORRELATE_KNOWN_SHARE                                                                               \
+  0.5 /* no baseline of a request's own (tail): frames in >= this share of its typical requests' samples in \
+       * any profile (>= MIN_BASELINE of them) are ones they run; the slow ones diverge below them */
 #define CORRELATE_HELPER_CALLERS 2 /* a frame with >= this many distinct callers ... */
 #define CORRELATE_HELPER_BASE 0.10 /* ... and >= this share outside the population is a shared helper */
 #define CORRELATE_SLOW_FACTOR 2.0  /* an exemplar is slow at >= this x its name's median exemplar latency */

@@ -176,7 +176,9 @@ static int go_std(const char *n) {
 }
 
 int corrstack_is_framework(const char *n) {
-  static const char *const pre[] = {"runtime.", "runtime/", "[", "__", "_start", "start_thread", "clone"};
+  /* loadctl_agent: loadctl's own Python agent (a middleware in the service's process) is never its code */
+  static const char *const pre[] = {"runtime.", "runtime/",     "[",     "__",
+                                    "_start",   "start_thread", "clone", "loadctl_agent."};
   for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
     if (strncmp(n, pre[i], strlen(pre[i])) == 0) return 1;
   return go_std(n);
@@ -460,6 +462,86 @@ static int64_t pick_rate(const corrstack *cs, const double *ia, const double *ib
   return best;
 }
 
+/* Frames on the labelled samples of request names other than a's (a's samples are one name's). */
+static unsigned char *other_names(const corrstack *cs, const unsigned char *a) {
+  unsigned char *seen = calloc(cs->nnames ? cs->nnames : 1, 1);
+  const char *name = NULL;
+  for (size_t i = 0; !name && i < cs->n; i++) name = a[i] ? cs->s[i].name : NULL;
+  for (size_t i = 0; seen && name && i < cs->n; i++) {
+    const corr_sample *c = &cs->s[i];
+    if (a[i] || !c->name || strcmp(c->name, name) == 0) continue;
+    for (size_t k = 0; k < c->nstack; k++) seen[c->stack[k]] = 1;
+  }
+  return seen;
+}
+
+/* a's hot path, one frame a step from the root: the callee holding the most of a's samples still on the path,
+ * while that is more than half of them. walk->at is the frame (-1 at the end). */
+typedef struct hot_walk {
+  const corrstack *cs;
+  unsigned char *on; /* samples still on the path */
+  size_t *pos;       /* their position (stack index) of walk->at */
+  double *sum, w;    /* per frame scratch; the value on the path */
+  int64_t at;
+} hot_walk;
+
+static void hot_step(hot_walk *h) {
+  const corrstack *cs = h->cs;
+  int64_t best = -1;
+  memset(h->sum, 0, cs->nnames * sizeof *h->sum);
+  for (size_t i = 0; i < cs->n; i++)
+    if (h->on[i] && h->pos[i] > 0) h->sum[cs->s[i].stack[h->pos[i] - 1]] += cs->s[i].value;
+  for (size_t f = 0; f < cs->nnames; f++)
+    if (h->sum[f] > 0 && (best < 0 || h->sum[f] > h->sum[best])) best = (int64_t)f;
+  h->at = best >= 0 && h->sum[best] > 0.5 * h->w ? best : -1;
+  if (h->at < 0) return;
+  h->w = h->sum[best];
+  for (size_t i = 0; i < cs->n; i++) {
+    h->on[i] = h->on[i] && h->pos[i] > 0 && (int64_t)cs->s[i].stack[h->pos[i] - 1] == best;
+    h->pos[i] -= h->on[i];
+  }
+}
+
+/* No baseline of a's own requests (b's samples too few for shares, or other names' only): every frame of a's
+ * hot path has the same excess, and its leaf is no more the answer than its handler. Context is what a's
+ * requests share with others: plumbing, frames of other request names' samples (middleware), and o->known
+ * (frames their typical requests were seen running in any profile). The divergence is the first frame of a's
+ * hot path below that context; when nothing shows a's typical requests, that first frame is their entry (the
+ * handler, which every request of the name runs) and the divergence is below it. Closures and shared helpers
+ * (CORRELATE_HELPER_CALLERS callers in the run) are passed over, never named. -1 when the path shows none. */
+static int64_t pick_entry(const corrstack *cs, const unsigned char *a, const corr_opts *o, int *how) {
+  unsigned char *ctx = other_names(cs, a);
+  hot_walk h = {cs,
+                calloc(cs->n ? cs->n : 1, 1),
+                calloc(cs->n ? cs->n : 1, sizeof *h.pos),
+                calloc(cs->nnames ? cs->nnames : 1, sizeof *h.sum),
+                0,
+                -1};
+  int64_t fn = -1;
+  int entry = 1; /* a's typical requests unseen: the first frame below the context is their entry */
+  for (size_t f = 0; ctx && o && o->known && f < cs->nnames; f++) {
+    entry &= !(o->known[f] && !corrstack_plumbing(cs, (int64_t)f));
+    ctx[f] |= o->known[f];
+  }
+  for (size_t i = 0; ctx && h.on && h.pos && h.sum && i < cs->n; i++)
+    if ((h.on[i] = a[i])) h.pos[i] = cs->s[i].nstack, h.w += cs->s[i].value;
+  for (int below = 0; ctx && h.on && h.pos && h.sum && fn < 0;) {
+    hot_step(&h);
+    if (h.at < 0) break;
+    if (corrstack_plumbing(cs, h.at) || (!below && ctx[h.at])) continue;
+    if (!below++ && entry) continue;
+    if (!corrstack_is_closure(cs->names[h.at]) &&
+        corrstack_callers(cs, h.at, NULL) < CORRELATE_HELPER_CALLERS)
+      fn = h.at;
+  }
+  free(h.on);
+  free(h.pos);
+  free(h.sum);
+  free(ctx);
+  *how = fn < 0 ? 0 : entry ? CORR_BELOW_ENTRY : CORR_BELOW_KNOWN;
+  return fn;
+}
+
 /* Shares: a's share of fn (xa of na) exceeds b's by MIN_DELTA and MIN_RATIO x, two-proportion p < ALPHA. */
 static int share_ok(double xa, double na, double xb, double nb, double *p) {
   double sa = xa / na, sb = xb / nb;
@@ -489,11 +571,19 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
   if (out->a_tot < CORRELATE_MIN_SAMPLES || (!shares && !rate)) goto done;
   root_depths(cs, a, depth);
   candidates(cs, ia, cand);
+  /* no baseline of a's own: the frame below its requests' entry, when a test holds there */
+  int64_t fn = o && o->entry ? pick_entry(cs, a, o, &out->no_baseline) : -1;
+  if (fn >= 0 && shares && share_ok(ia[fn], out->a_tot, ib[fn], out->b_tot, &out->p_value)) goto found;
+  if (fn >= 0 && rate && rate_ok(ia[fn], o->na, ib[fn], o->nb, &out->p_value) &&
+      ia[fn] / out->a_tot >= CORRELATE_MIN_DELTA) {
+    out->per_request = 1;
+    goto found;
+  }
+  out->no_baseline = 0;
   /* with request counts, rates come before the chain's innermost frame */
-  int64_t fn = !shares ? -1
-               : o && o->skip_chain
-                   ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth, rate, o->body)
-                   : pick(cs, ia, ib, out->a_tot, out->b_tot, cand, depth);
+  fn = !shares              ? -1
+       : o && o->skip_chain ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth, rate, o->body)
+                            : pick(cs, ia, ib, out->a_tot, out->b_tot, cand, depth);
   fn = fn >= 0 ? lift_helper(cs, a, ia, io, to, cand, fn) : -1;
   if (fn >= 0 && share_ok(ia[fn], out->a_tot, ib[fn], out->b_tot, &out->p_value)) goto found;
   if (!rate) goto done;

@@ -35,6 +35,8 @@ typedef struct corrstack {
   size_t ncalls, capcalls;
 } corrstack;
 
+enum { CORR_BELOW_ENTRY = 1, CORR_BELOW_KNOWN = 2 };
+
 /* What corrstack_contrast found. fn < 0: nothing passes the thresholds of correlate.h. */
 typedef struct corr_contrast {
   int64_t fn;          /* frame id named */
@@ -44,6 +46,8 @@ typedef struct corr_contrast {
   json_t *path;        /* new array of frame names: handler ... fn ... hottest leaf (a's samples) */
   int gc;              /* corrwait: the waits are GC assists under allocations (kind "alloc") */
   int per_request;     /* found on samples per request (rate mode), p_value from the rate test */
+  int no_baseline;     /* no baseline of a's own (corr_opts.entry, or b too small for shares): the frame was
+                        * placed by corrstack.c pick_entry, CORR_BELOW_ENTRY or CORR_BELOW_KNOWN (0: not) */
 } corr_contrast;
 
 /* Contrast options. */
@@ -54,6 +58,10 @@ typedef struct corr_opts {
                    * innermost frame of the chain, what all of them run, is the answer */
   int (*context)(void *arg, const char *frame); /* waits: is frame the request's handler chain? (or NULL) */
   void *context_arg;
+  int entry; /* a's requests have no baseline of their own in b (other names' samples only): with the rate
+              * test, the frame below their entry is named (corrstack.c pick_entry), as when b is too small */
+  const unsigned char
+      *known; /* per frame id: a's typical requests were seen running it (any profile), or NULL */
   double na,
       nb; /* requests behind a and b (0: unknown). When the shares find nothing below the context
            * chain, frames are compared on samples per request (the fault may dominate every population's
@@ -94,7 +102,8 @@ int64_t corrstack_lift(const corrstack *cs, const unsigned char *a, const unsign
 double corrstack_ztest(double x1, double n1, double x2, double n2);
 
 /* True for frames of the language runtime and standard libraries: Go's top-level std packages (runtime.,
- * sync., net/http., encoding/json., ...) and Python's threading/socket plumbing; C runtime entry frames. */
+ * sync., net/http., encoding/json., ...) and Python's threading/socket plumbing; C runtime entry frames;
+ * loadctl's own Python agent (loadctl_agent.*, a middleware in the service). */
 int corrstack_is_framework(const char *name);
 
 /* True for source files of installed libraries and standard libraries (by path: Python's site-packages,

@@ -2,7 +2,8 @@
  * tail against body), and the two contrasts that depend on it or on request counts, end to end through
  * correlate_findings: the per-request rates when the shares do not pass, and an endpoint slow in its body
  * named by what all of its samples run; a name with slow exemplar samples gets no endpoint finding for its
- * tail. Synthetic intervals and stacks with known answers. */
+ * tail; with no baseline of a name's own (its typical requests unsampled), the frame below its entry, and a
+ * wait's handler chain only from enough samples. Synthetic intervals and stacks with known answers. */
 #include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -206,5 +207,119 @@ START_TEST(body_names_the_chain) {
 }
 END_TEST
 
+/* Transfers: 20 slow ones, 3 CPU samples each down handler closure -> apply -> audit -> mix; the 20 typical
+ * ones are too fast to be sampled (0 samples: no baseline of their own, nor of any other name). With
+ * typical_parked, the goroutine profile caught each typical one parked in apply (on the lock): they run
+ * apply, so the slow ones diverge below it. */
+static json_t *no_baseline(int typical_parked) {
+  pprof_profile *cpu = pprof_create("samples", "count"), *gr = pprof_create("goroutine", "count");
+  json_t *slow = json_array(), *typ = json_array(), *iv = json_array();
+  char tid[40];
+  for (int i = 0; i < 40; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    if (i < 20) {
+      add(cpu, "runtime.goexit;net/http.(*conn).serve;main.newLedger.func1;main.apply;main.audit;main.mix", 3,
+          "POST /transfer", tid);
+      test_exemplar(slow, tid, 300.0);
+      continue;
+    }
+    if (typical_parked)
+      add(gr, "runtime.goexit;main.newLedger.func1;main.apply;sync.(*Mutex).Lock;runtime.gopark", 1,
+          "POST /transfer", tid);
+    test_exemplar(typ, tid, 2.0);
+  }
+  json_array_append_new(iv, line(0, "POST /transfer", 400, 2, 300));
+  json_t *ex = test_exemplars("POST /transfer", slow, typ);
+  json_t *fs = test_findings2("cpu", cpu, "goroutine", gr, iv, ex);
+  json_decref(ex);
+  json_decref(iv);
+  pprof_free(cpu);
+  pprof_free(gr);
+  return fs;
+}
+
+/* No baseline: every frame of the slow path has the same excess per request. Not the leaf (mix): where the
+ * slow requests' path leaves their entry (the handler closure), apply; below what typical requests are seen
+ * running in another profile, audit. The evidence says which baseline placed it. */
+START_TEST(no_baseline_names_below_the_entry) {
+  json_t *fs = no_baseline(0), *f = json_array_get(fs, 0);
+  ck_assert_uint_eq(json_array_size(fs), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "tail");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.apply");
+  ck_assert_double_eq_tol(json_number_value(json_object_get(f, "baseline_share")), 0.0, 1e-9);
+  const char *ev = json_string_value(json_object_get(f, "evidence"));
+  ck_assert_ptr_nonnull(strstr(ev, "too few for a baseline of their own"));
+  ck_assert_ptr_nonnull(strstr(ev, "leaves their entry"));
+  ck_assert_ptr_null(strstr(ev, "nan"));
+  json_decref(fs);
+  fs = no_baseline(1), f = json_array_get(fs, 0);
+  ck_assert_uint_eq(json_array_size(fs), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.audit");
+  ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(f, "evidence")), "what typical ones run"));
+  json_decref(fs);
+}
+END_TEST
+
+/* Exports: 20 slow ones through middleware mw (which the items requests run too) into their handler export,
+ * 4 samples each in encodeXML -> mix; nothing of the typical ones sampled. The entry is export, not mw. */
+START_TEST(no_baseline_middleware_is_not_the_entry) {
+  pprof_profile *p = pprof_create("samples", "count");
+  json_t *slow = json_array(), *typ = json_array(), *iv = json_array();
+  char tid[40];
+  for (int i = 0; i < 40; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    if (i < 20) add(p, "runtime.goexit;main.mw;main.export;main.encodeXML;main.mix", 4, "POST /export", tid);
+    test_exemplar(i < 20 ? slow : typ, tid, i < 20 ? 90.0 : 1.0);
+  }
+  add(p, "runtime.goexit;main.mw;main.items;main.newRecord", 4, "GET /items", NULL);
+  json_array_append_new(iv, line(0, "POST /export", 40, 1, 90));
+  json_array_append_new(iv, line(0, "GET /items", 2000, 1, 2));
+  json_t *ex = test_exemplars("POST /export", slow, typ);
+  json_t *fs = test_findings("cpu", p, iv, ex), *f = json_array_get(fs, 0);
+  ck_assert_uint_eq(json_array_size(fs), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.encodeXML");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "request")), "POST /export");
+  json_decref(fs);
+  json_decref(ex);
+  json_decref(iv);
+  pprof_free(p);
+}
+END_TEST
+
+/* Quotes: 20 slow ones parked 4 observations each in the shared client call getJSON under fetchRates; the
+ * name has 2 CPU samples, both in fetchRates: too few to say that fetchRates is its handler chain, so the
+ * wait climbs from getJSON to fetchRates (the outermost service frame holding it below the handler closure).
+ */
+START_TEST(wait_chain_needs_samples) {
+  pprof_profile *cpu = pprof_create("samples", "count"), *gr = pprof_create("goroutine", "count");
+  json_t *slow = json_array(), *typ = json_array();
+  char tid[40];
+  add(cpu, "runtime.goexit;main.quote.func1;main.fetchRates;main.getJSON;encoding/json.Unmarshal", 2,
+      "GET /quote", NULL);
+  for (int i = 0; i < 200; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    if (i < 20) {
+      add(gr,
+          "runtime.goexit;main.quote.func1;main.fetchRates;main.getJSON;net/http.(*Client).Do;runtime.gopark",
+          4, "GET /quote", tid);
+      test_exemplar(slow, tid, 41.0);
+    } else {
+      add(gr, "runtime.goexit;main.quote.func1;main.price", 1, "GET /quote", tid);
+      if (i < 40) test_exemplar(typ, tid, 1.0);
+    }
+  }
+  json_t *ex = test_exemplars("GET /quote", slow, typ);
+  json_t *fs = test_findings2("cpu", cpu, "goroutine", gr, NULL, ex), *f = json_array_get(fs, 0);
+  ck_assert_uint_eq(json_array_size(fs), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "wait");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.fetchRates");
+  json_decref(fs);
+  json_decref(ex);
+  pprof_free(cpu);
+  pprof_free(gr);
+}
+END_TEST
+
 CHECK_MAIN("corrlat", 0, per_interval_tail, design_tail_body, rates_when_shares_fail, body_names_the_chain,
-           tail_is_not_an_endpoint, request_time_is_robust)
+           tail_is_not_an_endpoint, request_time_is_robust, no_baseline_names_below_the_entry,
+           no_baseline_middleware_is_not_the_entry, wait_chain_needs_samples)

@@ -88,6 +88,9 @@ START_TEST(library_frames_are_plumbing) {
   load(&cs, p, 2, &a, &b);
   ck_assert(corrstack_plumbing(&cs, corrstack_id(&cs, "gunicorn.workers.gthread.ThreadWorker.handle")));
   ck_assert(corrstack_plumbing(&cs, corrstack_id(&cs, "threading.Thread._bootstrap")));
+  ck_assert(corrstack_is_framework("loadctl_agent.wsgi.wsgi.<locals>.loadctl_agent_wsgi"));
+  ck_assert(corrstack_is_framework("loadctl_agent.django.Middleware.__call__"));
+  ck_assert(!corrstack_is_framework("loadctl_agentx.views.run"));
   ck_assert(!corrstack_plumbing(&cs, corrstack_id(&cs, "shop.views.checkout")));
   ck_assert(!corrstack_plumbing(&cs, -1));
   corr_contrast r;
