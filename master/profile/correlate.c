@@ -407,10 +407,15 @@ static void method_window(ctx *c) {
     goto out;
   if (!bad || (double)bad > CORRELATE_WIN_MAX_FRAC * (double)judged) goto out;
   size_t nbad = 0, ngood = 0;
+  corr_opts o = {.rise =
+                     1}; /* rates: samples per second of window (an idle service's normal ones hold few) */
   for (size_t w = 0; w < c->in->nwindows; w++) {
     const correlate_window *cw = &c->in->windows[w];
-    double ov = corrwin_overlap(spans, cw->start_ms, cw->end_ms);
-    if (is_cpu(cw->type)) nbad += ov >= CORRELATE_WIN_OVERLAP, ngood += ov <= 0;
+    double ov = corrwin_overlap(spans, cw->start_ms, cw->end_ms),
+           s = clock_ms_to_s(cw->end_ms - cw->start_ms);
+    if (!is_cpu(cw->type)) continue;
+    nbad += ov >= CORRELATE_WIN_OVERLAP, ngood += ov <= 0;
+    o.na += ov >= CORRELATE_WIN_OVERLAP ? s : 0, o.nb += ov <= 0 ? s : 0;
   }
   for (size_t i = 0; i < cs->n; i++) {
     const correlate_window *cw = &c->in->windows[cs->s[i].window];
@@ -418,17 +423,25 @@ static void method_window(ctx *c) {
     a[i] = ov >= CORRELATE_WIN_OVERLAP;
     b[i] = ov <= 0;
   }
-  if (corrstack_contrast(cs, a, b, NULL, &r) < 0) goto out;
+  if (corrstack_contrast(cs, a, b, &o, &r) < 0) goto out;
   if (r.fn < 0) goto out;
   char fbuf[512];
   const char *fn = corrstack_function(cs->names[r.fn], fbuf, sizeof fbuf);
-  double sa = r.a_fn / r.a_tot, sb = r.b_fn / r.b_tot;
+  double sa = r.a_fn / r.a_tot, sb = r.b_tot > 0 ? r.b_fn / r.b_tot : 0;
+  char test[160];
+  if (r.per_request)
+    snprintf(test, sizeof test,
+             "%.1f samples in it per second of window vs %.1f; conditional binomial test of "
+             "the rates p = %.2g",
+             r.a_fn / o.na, r.b_fn / o.nb, r.p_value);
+  else
+    snprintf(test, sizeof test, "two-proportion z test p = %.2g", r.p_value);
   snprintf(
       ev, sizeof ev,
       "time windows (cpu profile): %zu of %zu steady intervals stand out (strongest: %s); in the %zu profile "
       "windows overlapping them %s is on %.0f%% of %.0f samples vs %.0f%% of %.0f samples in the %zu "
-      "windows that do not; two-proportion z test p = %.2g",
-      bad, judged, why, nbad, fn, sa * 100, r.a_tot, sb * 100, r.b_tot, ngood, r.p_value);
+      "windows that do not; %s",
+      bad, judged, why, nbad, fn, sa * 100, r.a_tot, sb * 100, r.b_tot, ngood, test);
   json_t *f = finding("window", NULL, fn, sa, sb), *win = json_array(), *s;
   size_t i;
   json_array_foreach(spans, i, s) {

@@ -364,12 +364,30 @@ static int64_t pick(const corrstack *cs, const double *ia, const double *ib, dou
   return best;
 }
 
-/* Candidates: frames present in a, not framework (unless nothing else is). */
+/* Frames that begin a thread without being its work: nothing in the run calls them and all they call is
+ * plumbing (a perf sample's root is its thread's command, ":PID" when perf does not know it, above the C
+ * library's thread start). New array of nnames flags, or NULL. */
+static unsigned char *thread_names(const corrstack *cs) {
+  unsigned char *t = calloc(cs->nnames ? cs->nnames : 1, 1), *called = calloc(cs->nnames ? cs->nnames : 1, 1);
+  for (size_t i = 0; t && called && i < cs->ncalls; i++) { /* edge: callee << 32 | caller */
+    uint32_t callee = (uint32_t)(cs->calls[i] >> 32), caller = (uint32_t)cs->calls[i];
+    called[callee] = 1;
+    t[caller] |= corrstack_plumbing(cs, callee) ? 1 : 2; /* 1: calls plumbing only so far */
+  }
+  for (size_t f = 0; t && called && f < cs->nnames; f++) t[f] = t[f] == 1 && !called[f];
+  free(called);
+  return t;
+}
+
+/* Candidates: frames present in a, neither framework nor a thread's name (unless nothing else is). */
 static void candidates(const corrstack *cs, const double *ia, unsigned char *cand) {
+  unsigned char *thread = thread_names(cs);
   int any = 0;
-  for (size_t f = 0; f < cs->nnames; f++) any |= cand[f] = ia[f] > 0 && !corrstack_plumbing(cs, (int64_t)f);
+  for (size_t f = 0; f < cs->nnames; f++)
+    any |= cand[f] = ia[f] > 0 && !corrstack_plumbing(cs, (int64_t)f) && !(thread && thread[f]);
   if (!any)
     for (size_t f = 0; f < cs->nnames; f++) cand[f] = ia[f] > 0;
+  free(thread);
 }
 
 /* With skip_chain: frames on a's common chain (in >= ROOT_SHARE of a) are its context (the handler and what
@@ -445,7 +463,8 @@ static int rate_ok(double xa, double na, double xb, double nb, double *p) {
  * frames holding all of it (within TOLERANCE, relative) are the fault's call chain: the handler and plumbing
  * above it, the fault, and helpers below it that it spends its time in. The one named is where a and b
  * diverge: the frame b's requests run least (a handler runs in every request, a helper for other callers
- * too); of equals the innermost (a handler whose samples all lie in the fault's function). */
+ * too); of equals the innermost (a handler whose samples all lie in the fault's function), or for windows
+ * (o->rise) the outermost: the root of the work that rose. */
 static int64_t pick_rate(const corrstack *cs, const double *ia, const double *ib, const corr_opts *o,
                          const unsigned char *cand, const double *depth) {
   double max = 0;
@@ -456,7 +475,8 @@ static int64_t pick_rate(const corrstack *cs, const double *ia, const double *ib
       if (!cand[f]) continue;
       if (pass == 0 && d > max) max = d;
       if (pass == 1 && max > 0 && d >= (1 - CORRELATE_TOLERANCE) * max &&
-          (best < 0 || ib[f] < ib[best] || (ib[f] == ib[best] && depth[f] > depth[best])))
+          (best < 0 || ib[f] < ib[best] ||
+           (ib[f] == ib[best] && (o->rise ? depth[f] < depth[best] : depth[f] > depth[best]))))
         best = (int64_t)f;
     }
   return best;
@@ -542,6 +562,14 @@ static int64_t pick_entry(const corrstack *cs, const unsigned char *a, const cor
   return fn;
 }
 
+/* The value of a's samples holding fn that carry a request name. */
+static double labelled(const corrstack *cs, const unsigned char *a, int64_t fn) {
+  double v = 0;
+  for (size_t i = 0; i < cs->n; i++)
+    v += a[i] && cs->s[i].name && position(&cs->s[i], fn) >= 0 ? cs->s[i].value : 0;
+  return v;
+}
+
 /* Shares: a's share of fn (xa of na) exceeds b's by MIN_DELTA and MIN_RATIO x, two-proportion p < ALPHA. */
 static int share_ok(double xa, double na, double xb, double nb, double *p) {
   double sa = xa / na, sb = xb / nb;
@@ -592,7 +620,9 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
   fn = pick_rate(cs, ia, ib, o, cand, depth);
   fn = fn >= 0 ? lift_helper(cs, a, ia, io, to, cand, fn) : -1;
   if (fn >= 0 && rate_ok(ia[fn], o->na, ib[fn], o->nb, &out->p_value) &&
-      ia[fn] / out->a_tot >= CORRELATE_MIN_DELTA) {
+      ia[fn] / out->a_tot >= CORRELATE_MIN_DELTA &&
+      (!o->rise || (ia[fn] / out->a_tot - (out->b_tot > 0 ? ib[fn] / out->b_tot : 0) >= CORRELATE_MIN_DELTA &&
+                    labelled(cs, a, fn) < 0.5 * ia[fn]))) {
     out->per_request = 1;
     goto found;
   }

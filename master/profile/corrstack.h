@@ -58,10 +58,12 @@ typedef struct corr_opts {
                    * innermost frame of the chain, what all of them run, is the answer */
   int (*context)(void *arg, const char *frame); /* waits: is frame the request's handler chain? (or NULL) */
   void *context_arg;
-  int entry; /* a's requests have no baseline of their own in b (other names' samples only): with the rate
-              * test, the frame below their entry is named (corrstack.c pick_entry), as when b is too small */
-  const unsigned char
-      *known; /* per frame id: a's typical requests were seen running it (any profile), or NULL */
+  int entry; /* a's requests have no baseline of their own in b (b: other names' samples only, or too few):
+              * the first frame of a's hot path below their context is tried first (corrstack.c pick_entry) */
+  const unsigned char *known; /* per frame id: a's typical requests run it (any profile), or NULL */
+  int rise; /* windows: with the rates, a's share of the frame must exceed b's by CORRELATE_MIN_DELTA too, and
+             * most of its samples in a be no request's (more samples per second alone is more load; more
+             * of a request's work per second is more requests, which the request methods explain) */
   double na,
       nb; /* requests behind a and b (0: unknown). When the shares find nothing below the context
            * chain, frames are compared on samples per request (the fault may dominate every population's

@@ -191,5 +191,35 @@ START_TEST(call_edges_compact) {
 }
 END_TEST
 
+/* A perf sample's root is its thread's command (":PID" when perf does not know it), above the C library's
+ * thread start: only the compaction threads have these roots, so they separate best, yet they name no work.
+ * A Go goroutine's root is its own function (main.rebuild, calling service code): that one is named. */
+START_TEST(thread_name_is_not_named) {
+  corrstack cs;
+  unsigned char *a, *b;
+  corr_contrast r;
+  pprof_profile *p = pprof_create("samples", "count");
+  add(p, ":9717;clone3;start_thread;compact_cache;blend", 50);
+  add(p, "serve_conn;handle", 50);
+  add(p, ":9600;clone3;start_thread;compact_cache;blend", 10);
+  add(p, "serve_conn;handle;reply", 90);
+  load(&cs, p, 2, &a, &b);
+  ck_assert_int_eq(corrstack_contrast(&cs, a, b, NULL, &r), 0);
+  ck_assert_str_eq(named(&cs, &r), "compact_cache");
+  json_decref(r.path);
+  release(&cs, p, a, b);
+  p = pprof_create("samples", "count");
+  add(p, "main.rebuild;main.checksum", 50);
+  add(p, "main.serve;main.handle", 50);
+  add(p, "main.serve;main.items;main.checksum", 10);
+  add(p, "main.serve;main.handle;main.reply", 90);
+  load(&cs, p, 2, &a, &b);
+  ck_assert_int_eq(corrstack_contrast(&cs, a, b, NULL, &r), 0);
+  ck_assert_str_eq(named(&cs, &r), "main.rebuild");
+  json_decref(r.path);
+  release(&cs, p, a, b);
+}
+END_TEST
+
 CHECK_MAIN("corrstack", 0, library_files, library_frames_are_plumbing, helper_through_one_caller,
-           helper_known_from_the_whole_run, call_edges_compact)
+           helper_known_from_the_whole_run, call_edges_compact, thread_name_is_not_named)

@@ -1,12 +1,15 @@
 /* test_corrwin.c - the anomalous seconds of a run: in an open model the users follow the latency (more VUs
  * are taken while requests are slow), so steadiness is judged on the arrival rate, and the seconds before
- * the pool grew are the baseline, not a ramp. */
+ * the pool grew are the baseline, not a ramp; and the window finding on an idle service, whose normal windows
+ * hold few samples, by samples per second of window. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "master/profile/correlate.h"
 #include "master/profile/corrwin.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/teststack.h"
 
 /* 20 seconds at 80 requests/s; seconds 4-5, 10-11 and 16-17 are slow (p50 700 ms vs 2 ms) and the VU pool
  * grows from 5 to 134 through the first of them and stays. */
@@ -36,4 +39,56 @@ START_TEST(open_model_users_follow_latency) {
 }
 END_TEST
 
-CHECK_MAIN("corrwin", 0, open_model_users_follow_latency)
+/* Add v samples of frames (root first) to p, labelled with request name when name is not NULL. */
+static void add(pprof_profile *p, const char *frames, int64_t v, const char *name) {
+  uint32_t st[16];
+  size_t n = test_stack(p, frames, st, 16);
+  pprof_label lb = {(uint32_t)pprof_intern(p, "loadctl.name"), (uint32_t)(name ? pprof_intern(p, name) : 0),
+                    0, 0};
+  ck_assert_int_eq(pprof_add_sample(p, st, n, &v, &lb, name ? 1 : 0), 0);
+}
+
+/* 20 one-second windows of a C service (perf): in seconds 4-5, 10-11 and 16-17 two threads compact a cache
+ * (73 samples a second) and p99 doubles; the others hold 10 samples, 8 of them the compaction's edges.
+ * Shares: 96 % vs 80 %, under 1.25x; per second of window 73 vs 8. With name, the compaction's samples are
+ * one request's work instead: more of a request's work per second is more requests, no window finding. */
+static json_t *idle_windows(const char *name) {
+  pprof_profile *ps[20];
+  correlate_window ws[20];
+  json_t *iv = json_array(), *fs = NULL;
+  for (int k = 0; k < 20; k++) {
+    int bad = (k % 6) >= 4;
+    ps[k] = pprof_create("samples", "count");
+    add(ps[k], ":9717;clone3;start_thread;compact_cache;blend", bad ? 73 : 8, name);
+    add(ps[k], "faultnative;[unknown];serve_conn;reply", bad ? 3 : 2, NULL);
+    ws[k] = (correlate_window){1000000 + k * 1000, 1000000 + (k + 1) * 1000, "cpu", ps[k]};
+    double p99 = bad ? 40.0 : 20.0 + (k % 4);
+    json_array_append_new(
+        iv, json_pack("{s:I,s:I,s:s,s:f,s:I,s:f,s:f,s:f,s:I,s:I}", "t", (json_int_t)(1000000 + k * 1000),
+                      "interval_ms", (json_int_t)1000, "name", "(all)", "rps", 100.0, "count",
+                      (json_int_t)100, "p99_ms", p99, "p50_ms", 5.0, "mean_ms", 6.0, "errors", (json_int_t)0,
+                      "users", (json_int_t)10));
+  }
+  correlate_input in = {ws, 20, iv, NULL};
+  ck_assert_int_eq(correlate_findings(&in, &fs), 0);
+  for (int k = 0; k < 20; k++) pprof_free(ps[k]);
+  json_decref(iv);
+  return fs;
+}
+
+START_TEST(window_rates_on_an_idle_service) {
+  json_t *fs = idle_windows(NULL), *f = json_array_get(fs, 0);
+  ck_assert_uint_eq(json_array_size(fs), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "window");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "compact_cache");
+  ck_assert_uint_eq(json_array_size(json_object_get(f, "window")), 3);
+  ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(f, "evidence")),
+                               "73.0 samples in it per second of window vs 8.0; conditional binomial test"));
+  json_decref(fs);
+  fs = idle_windows("GET /thumb");
+  ck_assert_uint_eq(json_array_size(fs), 0);
+  json_decref(fs);
+}
+END_TEST
+
+CHECK_MAIN("corrwin", 0, open_model_users_follow_latency, window_rates_on_an_idle_service)
