@@ -41,6 +41,8 @@
 #define CORRELATE_KNOWN_SHARE                                                                               \
   0.5 /* no baseline of a request's own (tail): frames in >= this share of its typical requests' samples in \
        * any profile (>= MIN_BASELINE of them) are ones they run; the slow ones diverge below them */
+#define CORRELATE_HOT_PATH \
+  0.5 /* ... the slow requests' hot path: the callee holding more than this share of its caller's samples */
 #define CORRELATE_HELPER_CALLERS 2 /* a frame with >= this many distinct callers ... */
 #define CORRELATE_HELPER_BASE 0.10 /* ... and >= this share outside the population is a shared helper */
 #define CORRELATE_SLOW_FACTOR 2.0  /* an exemplar is slow at >= this x its name's median exemplar latency */
@@ -58,8 +60,11 @@
   0.5                             /* no window finding when more than this share of intervals is anomalous \
                                    */
 #define CORRELATE_WIN_OVERLAP 0.5 /* a profile window is anomalous when >= this share of it is */
-#define CORRELATE_WAIT_SHARE 0.5  /* wait: share of slow requests' observations parked under one frame */
-#define CORRELATE_LOCK_SHARE 0.5  /* lock: the releasing function's share of all contention delay */
+#define CORRELATE_WIN_UNLABELLED                                                                        \
+  0.5 /* window rates (samples per second of window): for work with more than this share of its samples \
+       * unlabelled (no request's) */
+#define CORRELATE_WAIT_SHARE 0.5      /* wait: share of slow requests' observations parked under one frame */
+#define CORRELATE_LOCK_SHARE 0.5      /* lock: the releasing function's share of all contention delay */
 #define CORRELATE_LOCK_NAME_SHARE 0.8 /* lock: a request name owning >= this share is the finding's */
 #define CORRELATE_LOCK_LATENCY                                                                     \
   0.01 /* lock: its contention delay >= this share of the requests' time at the run's typical pace \

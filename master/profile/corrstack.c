@@ -364,15 +364,24 @@ static int64_t pick(const corrstack *cs, const double *ia, const double *ib, dou
   return best;
 }
 
-/* Frames that begin a thread without being its work: nothing in the run calls them and all they call is
- * plumbing (a perf sample's root is its thread's command, ":PID" when perf does not know it, above the C
- * library's thread start). New array of nnames flags, or NULL. */
+/* A C library's thread start, or a frame the profiler could not name ("[unknown]", "[kernel.kallsyms]"). */
+static int thread_start(const char *n) {
+  static const char *const pre[] = {"_start", "__libc_start", "start_thread", "clone", "["};
+  for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
+    if (strncmp(n, pre[i], strlen(pre[i])) == 0) return 1;
+  return 0;
+}
+
+/* Frames that name a thread without being its work: nothing in the run calls them and all they call is a C
+ * library's thread start (a perf sample's root is its thread's command, ":PID" when perf does not know it).
+ * A Go goroutine's own function, which nothing calls either, calls the service's code or the runtime's.
+ * New array of nnames flags, or NULL. */
 static unsigned char *thread_names(const corrstack *cs) {
   unsigned char *t = calloc(cs->nnames ? cs->nnames : 1, 1), *called = calloc(cs->nnames ? cs->nnames : 1, 1);
   for (size_t i = 0; t && called && i < cs->ncalls; i++) { /* edge: callee << 32 | caller */
     uint32_t callee = (uint32_t)(cs->calls[i] >> 32), caller = (uint32_t)cs->calls[i];
     called[callee] = 1;
-    t[caller] |= corrstack_plumbing(cs, callee) ? 1 : 2; /* 1: calls plumbing only so far */
+    t[caller] |= thread_start(cs->names[callee]) ? 1 : 2; /* 1: calls thread starts only so far */
   }
   for (size_t f = 0; t && called && f < cs->nnames; f++) t[f] = t[f] == 1 && !called[f];
   free(called);
@@ -513,7 +522,7 @@ static void hot_step(hot_walk *h) {
     if (h->on[i] && h->pos[i] > 0) h->sum[cs->s[i].stack[h->pos[i] - 1]] += cs->s[i].value;
   for (size_t f = 0; f < cs->nnames; f++)
     if (h->sum[f] > 0 && (best < 0 || h->sum[f] > h->sum[best])) best = (int64_t)f;
-  h->at = best >= 0 && h->sum[best] > 0.5 * h->w ? best : -1;
+  h->at = best >= 0 && h->sum[best] > CORRELATE_HOT_PATH * h->w ? best : -1;
   if (h->at < 0) return;
   h->w = h->sum[best];
   for (size_t i = 0; i < cs->n; i++) {
@@ -622,7 +631,7 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
   if (fn >= 0 && rate_ok(ia[fn], o->na, ib[fn], o->nb, &out->p_value) &&
       ia[fn] / out->a_tot >= CORRELATE_MIN_DELTA &&
       (!o->rise || (ia[fn] / out->a_tot - (out->b_tot > 0 ? ib[fn] / out->b_tot : 0) >= CORRELATE_MIN_DELTA &&
-                    labelled(cs, a, fn) < 0.5 * ia[fn]))) {
+                    labelled(cs, a, fn) < (1 - CORRELATE_WIN_UNLABELLED) * ia[fn]))) {
     out->per_request = 1;
     goto found;
   }

@@ -218,6 +218,16 @@ START_TEST(thread_name_is_not_named) {
   ck_assert_str_eq(named(&cs, &r), "main.rebuild");
   json_decref(r.path);
   release(&cs, p, a, b);
+  /* a goroutine's function calling the runtime only is no thread's name either */
+  p = pprof_create("samples", "count");
+  add(p, "main.reindex;sort.Slice;runtime.memmove", 50);
+  add(p, "main.serve;main.handle", 50);
+  add(p, "main.serve;main.handle;main.reply", 100);
+  load(&cs, p, 2, &a, &b);
+  ck_assert_int_eq(corrstack_contrast(&cs, a, b, NULL, &r), 0);
+  ck_assert_str_eq(named(&cs, &r), "main.reindex");
+  json_decref(r.path);
+  release(&cs, p, a, b);
 }
 END_TEST
 
