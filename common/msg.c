@@ -16,7 +16,7 @@
 #include "common/phases.h"
 
 static const char *const type_names[MSG_TYPE_END] = {
-    NULL, "hello", "assign", "ready", "start", "stats", "heartbeat", "stop", "quit", "error",
+    NULL, "hello", "assign", "ready", "start", "stats", "heartbeat", "stop", "quit", "error", "resend",
 };
 
 const char *msg_type_name(int type) {
@@ -205,6 +205,12 @@ static void put_assign(enc *e, const msg_assign *a) {
   e->rc |= a->allow_exec ? msgpack_pack_true(&e->pk) : msgpack_pack_false(&e->pk);
 }
 
+/* Types that carry "n" (msg.stats_no) when it is set. */
+static int numbered(const msg *m) {
+  return m->stats_no != 0 &&
+         (m->type == MSG_STATS || m->type == MSG_HEARTBEAT || m->type == MSG_QUIT || m->type == MSG_RESEND);
+}
+
 /* Keys each type adds to the common five. */
 static size_t body_keys(int type) {
   switch (type) {
@@ -309,13 +315,17 @@ int msg_encode(const msg *m, uint8_t **buf, size_t *len) {
   if (!buf || !len || !encodable(m)) return -EINVAL;
   msgpack_sbuffer_init(&sbuf);
   msgpack_packer_init(&e.pk, &sbuf, msgpack_sbuffer_write);
-  e.rc = msgpack_pack_map(&e.pk, 5 + body_keys(m->type));
+  e.rc = msgpack_pack_map(&e.pk, 5 + body_keys(m->type) + (numbered(m) ? 1 : 0));
   kv_str(&e, "t", type_names[m->type]);
   kv_i64(&e, "v", MSG_VERSION);
   kv_str(&e, "w", m->worker_id);
   put_key(&e, "s");
   e.rc |= msgpack_pack_uint64(&e.pk, m->seq);
   kv_str(&e, "r", m->run_id);
+  if (numbered(m)) {
+    put_key(&e, "n");
+    e.rc |= msgpack_pack_uint64(&e.pk, m->stats_no);
+  }
   put_body(&e, m);
   if (e.rc != 0) {
     msgpack_sbuffer_destroy(&sbuf);
@@ -649,6 +659,10 @@ static void get_header(msgfield *d, const msgpack_object *map, msg *out) {
     msgfield_fail(d, -EPROTO, "field 's' is not an unsigned integer");
   out->seq = s && s->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? s->via.u64 : 0;
   msgfield_get_str(d, map, "r", out->run_id, sizeof out->run_id);
+  const msgpack_object *n = msgfield_find(d, map, "n"); /* optional: unnumbered messages leave it out */
+  if (n && n->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+    msgfield_fail(d, -EPROTO, "field 'n' is not an unsigned integer");
+  out->stats_no = n && n->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? n->via.u64 : 0;
 }
 
 int msg_decode(const uint8_t *buf, size_t len, msg *out, char *err, size_t errlen) {

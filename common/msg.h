@@ -29,6 +29,7 @@ enum msg_type {
   MSG_STOP,      /* master -> worker: stop load now, keep connection */
   MSG_QUIT,      /* either way: end of session, close */
   MSG_ERROR,     /* either way: code + message, e.g. scenario failed to load on the worker */
+  MSG_RESEND,    /* master -> worker: stats number stats_no did not arrive, send it again */
   MSG_TYPE_END
 };
 
@@ -80,6 +81,11 @@ typedef struct msg {
   char worker_id[MSG_ID_MAX]; /* "w": sender's or addressee's worker id ("" from master when n/a) */
   uint64_t seq;               /* "s": per-sender sequence number */
   char run_id[MSG_ID_MAX];    /* "r": "" before assign */
+  /* "n": a worker's stats are numbered 1, 2, ... in a run, so the master can tell a frame the transport
+   * dropped (nanomsg's bus drops frames to a peer that is not reading) and ask for it again.
+   * MSG_STATS: this interval's number; MSG_HEARTBEAT and MSG_QUIT from a worker: the highest number it
+   * has sent; MSG_RESEND: the number to send again. 0 = not numbered (absent on the wire). */
+  uint64_t stats_no;
   union {
     msg_hello hello;
     msg_assign assign;

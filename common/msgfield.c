@@ -20,6 +20,12 @@ int msgfield_fail(msgfield *d, int rc, const char *fmt, ...) {
 }
 
 const msgpack_object *msgfield_get(msgfield *d, const msgpack_object *map, const char *key) {
+  const msgpack_object *found = msgfield_find(d, map, key);
+  if (!found && !d->rc) msgfield_fail(d, -EPROTO, "missing field '%s'", key);
+  return found;
+}
+
+const msgpack_object *msgfield_find(msgfield *d, const msgpack_object *map, const char *key) {
   const msgpack_object *found = NULL;
   size_t klen = strlen(key);
 
@@ -33,7 +39,6 @@ const msgpack_object *msgfield_get(msgfield *d, const msgpack_object *map, const
     }
     found = &map->via.map.ptr[i].val;
   }
-  if (!found) msgfield_fail(d, -EPROTO, "missing field '%s'", key);
   return found;
 }
 

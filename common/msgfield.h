@@ -22,6 +22,8 @@ __attribute__((format(printf, 3, 4))) int msgfield_fail(msgfield *d, int rc, con
 
 /* The value of key in map; a missing or duplicated key fails (-EPROTO) and gives NULL. */
 const msgpack_object *msgfield_get(msgfield *d, const msgpack_object *map, const char *key);
+/* The same for an optional key: NULL, without a failure, when it is absent. */
+const msgpack_object *msgfield_find(msgfield *d, const msgpack_object *map, const char *key);
 
 /* Reads of one object o (NULL, from a failed msgfield_get, gives 0 without a new failure); what names it
  * in the message. -EPROTO on the wrong type, a negative count, or an i32 out of range. */

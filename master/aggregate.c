@@ -11,6 +11,10 @@
 typedef struct seen {
   char id[80];
   int64_t newest_slot; /* newest master-time slot this worker reported */
+  uint64_t contig;     /* its numbered stats 1..contig have all arrived */
+  uint64_t *above;     /* numbers above contig + 1 that arrived, ascending */
+  size_t nabove, capabove;
+  uint64_t sent; /* the highest number it has sent, as far as we know */
 } seen;
 
 struct aggregate {
@@ -48,6 +52,7 @@ void aggregate_destroy(aggregate *a) {
   for (size_t i = 0; i < a->nopen; i++) stats_destroy(a->open[i]);
   free(a->open);
   stats_destroy(a->cumulative);
+  for (size_t i = 0; i < a->nworkers; i++) free(a->workers[i].above);
   free(a->workers);
   free(a);
 }
@@ -98,12 +103,58 @@ static seen *worker_seen(aggregate *a, const char *id) {
   return w;
 }
 
+/* Index in w->above where n is or would go. */
+static size_t above_at(const seen *w, uint64_t n) {
+  size_t lo = 0, hi = w->nabove;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (w->above[mid] < n)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
+/* Note that number n of w arrived: 1 when it had already (a repeat), 0 when new, -ENOMEM. */
+static int arrived(seen *w, uint64_t n) {
+  size_t i = above_at(w, n), run = 0;
+
+  if (n <= w->contig || (i < w->nabove && w->above[i] == n)) return 1;
+  if (n > w->sent) w->sent = n;
+  if (n == w->contig + 1) {
+    w->contig = n;
+    while (run < w->nabove && w->above[run] == w->contig + 1) w->contig = w->above[run++];
+    memmove(w->above, w->above + run, (w->nabove - run) * sizeof *w->above);
+    w->nabove -= run;
+    return 0;
+  }
+  if (w->nabove == w->capabove) {
+    size_t cap = w->capabove ? w->capabove * 2 : 8;
+    uint64_t *grown = realloc(w->above, cap * sizeof *grown);
+    if (!grown) return -ENOMEM;
+    w->above = grown;
+    w->capabove = cap;
+  }
+  memmove(w->above + i + 1, w->above + i, (w->nabove - i) * sizeof *w->above);
+  w->above[i] = n;
+  w->nabove++;
+  return 0;
+}
+
 int aggregate_add(aggregate *a, const char *worker_id, int64_t offset_ms, const stats_interval *iv) {
+  return aggregate_add_numbered(a, worker_id, offset_ms, 0, iv);
+}
+
+int aggregate_add_numbered(aggregate *a, const char *worker_id, int64_t offset_ms, uint64_t stats_no,
+                           const stats_interval *iv) {
   int64_t slot = aggregate_slot(a, iv->start_ms, offset_ms);
   seen *w = worker_seen(a, worker_id);
   stats_interval *dst;
+  int rc;
 
   if (!w) return -ENOMEM;
+  if (stats_no && (rc = arrived(w, stats_no)) != 0) return rc;
   if (slot > w->newest_slot) w->newest_slot = slot;
   if (slot < a->closed_until) {
     a->late++;
@@ -134,11 +185,17 @@ static int close_oldest(aggregate *a, aggregate_emit_fn emit, void *ud) {
   return rc;
 }
 
-/* True when every live worker has reported slot or later. */
+/* How many of w's numbers up to w->sent have not arrived (every entry of above is <= sent). */
+static uint64_t missing_of(const seen *w) {
+  return w->sent > w->contig ? w->sent - w->contig - w->nabove : 0;
+}
+
+/* True when every live worker has reported slot or later, with none of its stats missing (a number that
+ * did not arrive may be for this slot: it waits for the resend, or the grace period). */
 static int all_reported(aggregate *a, int64_t slot, const char *const *live_ids, size_t nlive) {
   for (size_t i = 0; i < nlive; i++) {
     seen *w = worker_seen(a, live_ids[i]);
-    if (!w || w->newest_slot < slot) return 0;
+    if (!w || w->newest_slot < slot || missing_of(w) > 0) return 0;
   }
   return 1;
 }
@@ -165,6 +222,32 @@ int aggregate_flush(aggregate *a, aggregate_emit_fn emit, void *ud) {
     if (rc < 0) return rc;
     n++;
   }
+  return n;
+}
+
+void aggregate_sent(aggregate *a, const char *worker_id, uint64_t sent_no) {
+  seen *w = worker_seen(a, worker_id);
+  if (w && sent_no > w->sent) w->sent = sent_no;
+}
+
+uint64_t aggregate_missing(aggregate *a, const char *worker_id, uint64_t *out, size_t max) {
+  seen *w = worker_seen(a, worker_id);
+  size_t k = 0, i = 0;
+
+  if (!w) return 0;
+  for (uint64_t n = w->contig + 1; n <= w->sent && k < max; n++) {
+    if (i < w->nabove && w->above[i] == n) {
+      i++;
+      continue;
+    }
+    out[k++] = n;
+  }
+  return missing_of(w);
+}
+
+uint64_t aggregate_missing_total(const aggregate *a) {
+  uint64_t n = 0;
+  for (size_t i = 0; i < a->nworkers; i++) n += missing_of(&a->workers[i]);
   return n;
 }
 

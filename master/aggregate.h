@@ -30,8 +30,26 @@ int64_t aggregate_slot(const aggregate *a, int64_t worker_start_ms, int64_t offs
  * 0 or -ENOMEM. */
 int aggregate_add(aggregate *a, const char *worker_id, int64_t offset_ms, const stats_interval *iv);
 
+/* The same for a worker's numbered stats (msg.h's stats_no: 1, 2, ... per worker and run; 0 = not
+ * numbered, merged as aggregate_add does). A number that has already arrived (a resend that crossed the
+ * original) is not merged again: returns 1. 0 when merged, -ENOMEM. */
+int aggregate_add_numbered(aggregate *a, const char *worker_id, int64_t offset_ms, uint64_t stats_no,
+                           const stats_interval *iv);
+
+/* The worker says it has sent its stats up to number sent_no (its heartbeats and its quit). */
+void aggregate_sent(aggregate *a, const char *worker_id, uint64_t sent_no);
+
+/* Numbers of worker_id's stats that it has sent (told by aggregate_sent or by a higher number that
+ * arrived) and that have not arrived: the oldest up to max into out. Returns how many are missing in all
+ * (can be more than max). */
+uint64_t aggregate_missing(aggregate *a, const char *worker_id, uint64_t *out, size_t max);
+
+/* aggregate_missing's total over every worker: stats sent and never merged. */
+uint64_t aggregate_missing_total(const aggregate *a);
+
 /* Close and emit, oldest first, every open interval that each of the live workers (ids) has reported
- * (a worker's reports arrive in order, so its newest slot counts for all before it), or whose end is
+ * (a worker's reports arrive in order, so its newest slot counts for all before it, unless some of its
+ * numbered stats are missing: then only the grace period closes them), or whose end is
  * grace_intervals or more before now_ms. Closed intervals are folded into the cumulative totals.
  * Returns the number emitted, or the first negative return of emit/merge. */
 int aggregate_poll(aggregate *a, int64_t now_ms, const char *const *live_ids, size_t nlive,

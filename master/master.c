@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
 
 #include "common/clock.h"
@@ -25,6 +26,7 @@
 #include "master/plan.h"
 #include "master/registry.h"
 #include "master/results.h"
+#include "master/tally.h"
 #include "master/webapi.h"
 
 #define TICK_MS 100
@@ -40,6 +42,7 @@
   (30 * CLOCK_NS_PER_S) /* --expect-timeout's default: workers have this long to join */
 #define PRERUN_MISSING_NS (10 * CLOCK_NS_PER_S) /* before the run, silent this long = missing */
 #define GRACE_INTERVALS 2
+#define RESEND_DRAIN_NS (5 * CLOCK_NS_PER_S) /* after the last quit: this long for stats asked for again */
 
 static void set_state(master *m, int state) {
   m->state = state;
@@ -90,12 +93,12 @@ static void on_hello(master *m, const char *peer, const msg *x) {
   }
   repeated = w && w->live && (w->state == REGISTRY_JOINED || w->state == REGISTRY_ASSIGNED);
   if (repeated) { /* hellos repeat until our assign arrives: no new plan, at most a resend */
-    registry_seen(w, clock_mono_ns());
+    registry_seen(w, tally_awake_ns(m));
     if (w->state == REGISTRY_ASSIGNED && clock_mono_ns() - w->assign_sent_mono_ns >= ASSIGN_RESEND_NS)
       w->assign_due = true;
     return;
   }
-  w = registry_hello(m->reg, peer, &x->u.hello, clock_mono_ns(), &rejoined);
+  w = registry_hello(m->reg, peer, &x->u.hello, tally_awake_ns(m), &rejoined);
   if (!w) return;
   LOG(LOG_INFO, "master: worker '%s' on %s %s (%d threads)", peer, w->hostname,
       rejoined ? "rejoined" : "joined", w->threads);
@@ -109,8 +112,9 @@ static void on_stats(master *m, registry_worker *w, const msg *x, int64_t decode
   int rc;
 
   if (!m->agg) return;
-  rc = aggregate_add(m->agg, w->id, clock_ns_to_ms(w->offset_ns), x->u.stats);
+  rc = aggregate_add_numbered(m->agg, w->id, clock_ns_to_ms(w->offset_ns), x->stats_no, x->u.stats);
   if (rc < 0) LOG(LOG_WARN, "master: cannot merge stats of '%s': %s", w->id, strerror(-rc));
+  if (rc == 1) return; /* a resend that crossed the original: merged once already */
   w->intervals++;
   w->users = x->u.stats->users;
   if (c) {
@@ -141,8 +145,10 @@ static void dispatch(master *m, const char *peer, msg *x, int64_t decode_ns) {
         peer);
     return;
   }
-  if (registry_seen(w, clock_mono_ns()) && m->state == M_RUN && w->state == REGISTRY_RUNNING)
+  if (registry_seen(w, tally_awake_ns(m)) && m->state == M_RUN && w->state == REGISTRY_RUNNING)
     assign_rebalance(m, "a missing worker is back");
+  if (m->agg && (x->type == MSG_HEARTBEAT || x->type == MSG_QUIT) && x->stats_no)
+    aggregate_sent(m->agg, w->id, x->stats_no);
   switch (x->type) {
     case MSG_READY:
       if (w->state == REGISTRY_ASSIGNED) w->state = REGISTRY_READY;
@@ -398,7 +404,7 @@ static int web_setup(master *m, char *err, size_t errlen) {
 
 static void state_run(master *m, int64_t now_mono) {
   int64_t now_wall = clock_wall_ns();
-  size_t active = registry_active(m->reg, m->act, MAX_WORKERS), running = count_state(m, REGISTRY_RUNNING);
+  size_t active = registry_active(m->reg, m->act, MAX_WORKERS), running = tally_unfinished(m);
 
   poll_aggregate(m);
   if (m->threshold_abort) {
@@ -411,7 +417,8 @@ static void state_run(master *m, int64_t now_mono) {
   if (now_wall < m->end_wall_ns && active != m->active_count && !fixed)
     assign_rebalance(m, "workers changed");
   if ((now_wall >= m->end_wall_ns || fixed) && running == 0) {
-    m->drain_deadline_mono_ns = now_mono;
+    m->drain_deadline_mono_ns =
+        now_mono + RESEND_DRAIN_NS; /* for stats asked for again (tally_ask_resends) */
     set_state(m, M_DRAIN);
   } else if (now_wall >= m->end_wall_ns + DRAIN_TIMEOUT_NS) {
     LOG(LOG_WARN,
@@ -424,23 +431,62 @@ static void state_run(master *m, int64_t now_mono) {
 
 static void finish(master *m) {
   msg x;
-  int rc;
+  int rc, lost_rc;
 
   if (m->agg) aggregate_flush(m->agg, emit, m);
   msg_init(&x, MSG_QUIT);
   master_send(m, &x, NULL);
+  lost_rc = m->agg ? tally_losses(m) : 0;
   rc = results_finish(m->res, m->aborted, m->agg ? aggregate_late(m->agg) : 0, m->reg);
   if (m->exit_code == 0) m->exit_code = rc;
+  if (lost_rc) m->exit_code = lost_rc; /* over thresholds (99): the figures they judged are incomplete */
   set_state(m, M_DONE);
+}
+
+/* Integration tests only: LOADCTL_TEST_MASTER_STALL="AT:SECONDS" stands the master's loop still for
+ * SECONDS once, AT seconds into the run, as a starved master's does; in `loadctl start` the worker
+ * threads go on meanwhile (a SIGSTOP would stop them too). */
+static void test_stall_parse(master *m) {
+  const char *v = getenv("LOADCTL_TEST_MASTER_STALL");
+  char *end = NULL;
+  double at_s, len_s;
+
+  if (!v || !*v) return;
+  at_s = strtod(v, &end);
+  if (end != v && *end == ':') {
+    const char *l = end + 1;
+    len_s = strtod(l, &end);
+    if (end != l && !*end && at_s >= 0 && len_s > 0 && len_s <= 60) {
+      m->test_stall_at_ns = (int64_t)(at_s * 1e9);
+      m->test_stall_ns = (int64_t)(len_s * 1e9);
+      return;
+    }
+  }
+  LOG(LOG_WARN, "master: LOADCTL_TEST_MASTER_STALL='%s' ignored: expected AT:SECONDS (0 < SECONDS <= 60)", v);
+}
+
+static void test_stall(master *m) {
+  if (!m->test_stall_ns || m->state != M_RUN || clock_wall_ns() - m->start_wall_ns < m->test_stall_at_ns)
+    return;
+  LOG(LOG_WARN, "master: LOADCTL_TEST_MASTER_STALL: the loop stands still for %.1f s",
+      clock_ns_to_s(m->test_stall_ns));
+  struct timespec left = {(time_t)(m->test_stall_ns / CLOCK_NS_PER_S),
+                          (long)(m->test_stall_ns % CLOCK_NS_PER_S)};
+  while (nanosleep(&left, &left) != 0 && errno == EINTR) {
+  }
+  m->test_stall_ns = 0;
 }
 
 static void on_tick(uv_timer_t *t) {
   master *m = t->data;
-  int64_t now = clock_mono_ns();
+  int64_t now;
 
+  test_stall(m);
+  now = clock_mono_ns();
   if (m->last_tick_mono_ns && now - m->last_tick_mono_ns > STALL_NS) {
     m->stall_wall_ms = m->last_tick_wall_ms;
     m->stall_hold_until_mono_ns = now + STALL_HOLD_NS;
+    m->stalled_ns += now - m->last_tick_mono_ns - clock_ms_to_ns(TICK_MS);
   }
   m->last_tick_mono_ns = now;
   m->last_tick_wall_ms = clock_ns_to_ms(clock_wall_ns());
@@ -456,9 +502,11 @@ static void on_tick(uv_timer_t *t) {
     case M_RUN:
       state_run(m, now);
       break;
-    case M_DRAIN:
+    case M_DRAIN: /* until every worker quit (or is lost) and every stats interval asked again is in */
       poll_aggregate(m);
-      if (now >= m->drain_deadline_mono_ns || count_state(m, REGISTRY_RUNNING) == 0) finish(m);
+      if (now >= m->drain_deadline_mono_ns ||
+          (tally_unfinished(m) == 0 && (!m->agg || aggregate_missing_total(m->agg) == 0)))
+        finish(m);
       break;
     default:
       break;
@@ -475,8 +523,9 @@ static void on_heartbeat(uv_timer_t *t) {
   bool stalled =
       m->last_heartbeat_mono_ns && now - m->last_heartbeat_mono_ns > 2 * clock_ms_to_ns(HEARTBEAT_MS);
   /* REGISTRY_MISSING_NS during the run; before it, a worker busy loading its scenario gets longer */
-  size_t lost =
-      stalled ? 0 : registry_expire(m->reg, now, m->state >= M_RUN ? REGISTRY_MISSING_NS : PRERUN_MISSING_NS);
+  size_t lost = stalled ? 0
+                        : registry_expire(m->reg, tally_awake_ns(m),
+                                          m->state >= M_RUN ? REGISTRY_MISSING_NS : PRERUN_MISSING_NS);
   msg x;
 
   if (stalled)
@@ -494,6 +543,7 @@ static void on_heartbeat(uv_timer_t *t) {
   if (lost && m->state == M_RUN && clock_wall_ns() < m->end_wall_ns)
     assign_rebalance(m, "a worker went missing");
   if (m->state == M_ASSIGN) assign_send_plan(m, true); /* an assign can be lost while a connection comes up */
+  tally_ask_resends(m);
 }
 
 static void on_signal(uv_signal_t *s, int signum) {
@@ -578,6 +628,7 @@ int master_run(const master_config *cfg) {
   m->nstages = executor_stage_list(cfg->opt, m->stages);
   m->act = calloc(MAX_WORKERS, sizeof *m->act);
   make_run_id(m);
+  test_stall_parse(m);
   rc = m->act ? registry_create(&m->reg) : -ENOMEM;
   if (rc == 0) rc = results_open(cfg, m->run_id, &m->res, err, sizeof err);
   if (rc == 0 && cfg->run_dir_out)

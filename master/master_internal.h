@@ -45,6 +45,8 @@ typedef struct master {
   int64_t last_heartbeat_mono_ns; /* when on_heartbeat last ran: a late one means our own loop stalled */
   int64_t last_tick_mono_ns, last_tick_wall_ms;    /* the same for on_tick */
   int64_t stall_wall_ms, stall_hold_until_mono_ns; /* after a stall: intervals close as of stall_wall_ms */
+  int64_t stalled_ns; /* how long the loop has stood still in all (ticks late by more than STALL_NS) */
+  int64_t test_stall_at_ns, test_stall_ns; /* LOADCTL_TEST_MASTER_STALL (tests only); 0 = none */
   options_stage stages[OPTIONS_MAX_STAGES];
   size_t nstages;
   int gen;            /* plan generation: bumped on every rebalance */

@@ -24,10 +24,18 @@
 #define AUTH_FAILS_FATAL 3           /* frames failing authentication before any good one */
 #define PENDING_MAX 3600             /* held stats messages (an hour of intervals) */
 #define DONE_LINGER_NS 15000000000LL /* after our quit, wait this long for the master's */
+/* A sent stats message is kept until the master has been up this long after it went out: nanomsg's bus
+ * drops a frame, without a word, when the pipe to the master is still busy with an earlier one (a master
+ * that is not reading: stalled, starved, or busy merging), and the master asks again (MSG_RESEND). */
+#define RETAIN_NS 10000000000LL
+#define SEND_BURST_BYTES (128 * 1024) /* held and resent stats per tick: a big frame goes alone */
 
 typedef struct held {
   uint8_t *buf;
   size_t len;
+  uint64_t no;          /* its stats number */
+  int sent, resend_due; /* went out at least once; the master asked for it again */
+  int64_t sent_mono_ns; /* when it last went out */
 } held;
 
 static const agent_engine_ops real_engine = {
@@ -65,8 +73,11 @@ typedef struct agent {
   /* timing */
   int64_t last_master_mono_ns, last_hello_mono_ns, last_hb_mono_ns, started_mono_ns;
   int heard_master;
-  held pending[PENDING_MAX];
-  size_t npending;
+  held pending[PENDING_MAX]; /* stats not sent yet (held while the master is away), and sent ones kept for a
+                               resend: in number order, the sent ones first */
+  size_t npending, nsent;    /* entries, and how many of the first are sent */
+  uint64_t stats_no;         /* the last number given to a stats message of this run */
+  uint64_t sent_no;          /* the highest number sent */
   int exit_code, leaving;
 } agent;
 
@@ -107,34 +118,75 @@ static void send_hello(agent *a) {
   a->last_hello_mono_ns = clock_mono_ns();
 }
 
-/* Send a stats body now, or hold it while the master is silent (it may come back). */
-static void ship(agent *a, uint8_t *buf, size_t len) {
-  int64_t quiet = clock_mono_ns() - a->last_master_mono_ns;
-
-  if (quiet < QUIET_HOLD_NS && a->npending == 0) {
-    if (transport_send(a->tp, buf, len) == 0) {
-      free(buf);
-      return;
-    }
-  }
-  if (a->npending == PENDING_MAX) {
-    LOG(LOG_WARN, "worker %s: too many stats held while the master is away; dropping the oldest", a->id);
-    free(a->pending[0].buf);
-    memmove(a->pending, a->pending + 1, (PENDING_MAX - 1) * sizeof *a->pending);
-    a->npending--;
-  }
-  a->pending[a->npending++] = (held){buf, len};
+/* Put entry e on the wire; false when the transport refused it (it stays to send later). */
+static bool send_held(agent *a, held *e) {
+  if (transport_send(a->tp, e->buf, e->len) != 0) return false;
+  e->sent = 1;
+  e->resend_due = 0;
+  e->sent_mono_ns = clock_mono_ns();
+  if (e->no > a->sent_no) a->sent_no = e->no;
+  return true;
 }
 
+/* Forget the oldest entry (full, or kept long enough). */
+static void drop_oldest(agent *a) {
+  free(a->pending[0].buf);
+  memmove(a->pending, a->pending + 1, (a->npending - 1) * sizeof *a->pending);
+  a->npending--;
+  if (a->nsent) a->nsent--;
+}
+
+/* Sent stats the master has been up for RETAIN_NS since are not kept any longer. */
+static void prune_sent(agent *a) {
+  while (a->nsent && !a->pending[0].resend_due &&
+         a->last_master_mono_ns - a->pending[0].sent_mono_ns >= RETAIN_NS)
+    drop_oldest(a);
+}
+
+/* Send stats number no now, or hold it while the master is silent (it may come back); keep it either
+ * way until the master has had time to ask for it again. */
+static void ship(agent *a, uint8_t *buf, size_t len, uint64_t no) {
+  int64_t quiet = clock_mono_ns() - a->last_master_mono_ns;
+  held *e;
+
+  prune_sent(a);
+  if (a->npending == PENDING_MAX) {
+    if (!a->nsent)
+      LOG(LOG_WARN, "worker %s: too many stats held while the master is away; dropping the oldest", a->id);
+    drop_oldest(a);
+  }
+  e = &a->pending[a->npending++];
+  *e = (held){buf, len, no, 0, 0, 0};
+  if (quiet < QUIET_HOLD_NS && a->nsent == a->npending - 1 && send_held(a, e)) a->nsent++;
+}
+
+/* Send, within one tick's budget, the stats the master asked for again, then those held while it was
+ * away (in order): a burst of big frames would find the pipe busy and be dropped. */
 static void flush_pending(agent *a) {
-  size_t sent = 0;
-  while (sent < a->npending && transport_send(a->tp, a->pending[sent].buf, a->pending[sent].len) == 0) {
-    free(a->pending[sent].buf);
+  size_t bytes = 0, sent = 0, resent = 0;
+  for (size_t i = 0; i < a->nsent && bytes < SEND_BURST_BYTES; i++) {
+    if (!a->pending[i].resend_due || !send_held(a, &a->pending[i])) continue;
+    bytes += a->pending[i].len;
+    resent++;
+  }
+  while (a->nsent < a->npending && bytes < SEND_BURST_BYTES && send_held(a, &a->pending[a->nsent])) {
+    bytes += a->pending[a->nsent++].len;
     sent++;
   }
   if (sent) LOG(LOG_INFO, "worker %s: sent %zu stats intervals held while the master was away", a->id, sent);
-  memmove(a->pending, a->pending + sent, (a->npending - sent) * sizeof *a->pending);
-  a->npending -= sent;
+  if (resent)
+    LOG(LOG_INFO, "worker %s: sent %zu stats intervals again at the master's request", a->id, resent);
+}
+
+/* The master did not get stats number no: mark it to go out again. */
+static void on_resend(agent *a, uint64_t no) {
+  for (size_t i = 0; i < a->nsent; i++)
+    if (a->pending[i].no == no) {
+      a->pending[i].resend_due = 1;
+      return;
+    }
+  LOG(LOG_WARN, "worker %s: the master asked again for stats %llu, which this worker no longer holds", a->id,
+      (unsigned long long)no);
 }
 
 /* Drain every interval the engine has ready into stats messages. */
@@ -150,8 +202,9 @@ static void collect(agent *a) {
     snprintf(m.worker_id, sizeof m.worker_id, "%s", a->id);
     snprintf(m.run_id, sizeof m.run_id, "%s", a->run_id);
     m.seq = ++a->seq;
+    m.stats_no = ++a->stats_no;
     if (msg_encode(&m, &buf, &len) == 0)
-      ship(a, buf, len);
+      ship(a, buf, len, m.stats_no);
     else
       LOG(LOG_WARN, "worker %s: cannot encode stats of %lld", a->id, (long long)iv->start_ms);
     stats_destroy(iv);
@@ -169,7 +222,8 @@ static void forget_run(agent *a) {
   a->script = NULL;
   a->assigned = a->finished = a->quit_sent = a->stopped_for_silence = a->resume_due = 0;
   for (size_t i = 0; i < a->npending; i++) free(a->pending[i].buf);
-  a->npending = 0;
+  a->npending = a->nsent = 0;
+  a->stats_no = a->sent_no = 0;
 }
 
 /* The run is over (or lost): with --once leave, else forget it and say hello until the next assign. */
@@ -281,6 +335,7 @@ static void on_heartbeat(agent *a, const msg *m) {
   r.u.heartbeat.recv_wall_ns = clock_wall_ns();
   r.u.heartbeat.sent_wall_ns = clock_wall_ns();
   r.u.heartbeat.cpu_permille = cpu_permille(a);
+  r.stats_no = a->sent_no;
   send_msg(a, &r);
   a->last_hb_mono_ns = clock_mono_ns();
 }
@@ -319,6 +374,9 @@ static void dispatch(agent *a, msg *m) {
       a->resume_due = 0;
       LOG(LOG_INFO, "worker %s: stop from the master", a->id);
       break;
+    case MSG_RESEND:
+      on_resend(a, m->stats_no);
+      break;
     case MSG_QUIT:
       LOG(LOG_INFO, "worker %s: the master ended the run", a->id);
       run_over(a, "run ended");
@@ -355,8 +413,7 @@ static void on_message(void *ud, const char *peer, const uint8_t *body, size_t l
     a->resume_due = a->eng != NULL;
   }
   a->stopped_for_silence = 0;
-  if (a->npending) flush_pending(a);
-  dispatch(a, &m);
+  dispatch(a, &m); /* held stats go out from the tick, paced (flush_pending) */
 out:
   msg_free(&m);
 }
@@ -372,16 +429,22 @@ static void check_resume(agent *a) {
   start_engine(a, a->asg.start_wall_ns);
 }
 
-/* After the engine finished: send the last stats, then tell the master we are done. */
+static void send_quit(agent *a) {
+  msg m;
+  msg_init(&m, MSG_QUIT);
+  m.stats_no = a->sent_no;
+  send_msg(a, &m);
+}
+
+/* After the engine finished: send the last stats, then tell the master we are done (again with every
+ * heartbeat of ours until the master ends the run: a frame behind a big one can be dropped). */
 static void check_finished(agent *a, int64_t now) {
   if (!a->eng || a->finished || !a->ops->done(a->eng) || a->stopped_for_silence || a->resume_due) return;
   collect(a);
-  if (a->npending) return; /* stats held while the master was quiet go out before QUIT */
+  if (a->nsent < a->npending) return; /* stats held while the master was quiet go out before QUIT */
   a->finished = 1;
   a->finished_mono_ns = now;
-  msg m;
-  msg_init(&m, MSG_QUIT);
-  send_msg(a, &m);
+  send_quit(a);
   LOG(LOG_INFO, "worker %s: load finished", a->id);
 }
 
@@ -428,10 +491,13 @@ static void on_tick(uv_timer_t *t) {
     msg_init(&m, MSG_HEARTBEAT);
     m.u.heartbeat.sent_wall_ns = clock_wall_ns();
     m.u.heartbeat.cpu_permille = cpu_permille(a);
+    m.stats_no = a->sent_no; /* the master asks again for any of these it did not get */
     send_msg(a, &m);
     a->last_hb_mono_ns = now;
+    if (a->finished) send_quit(a);
   }
   collect(a);
+  if (now - a->last_master_mono_ns < QUIET_HOLD_NS) flush_pending(a);
   check_resume(a);
   check_finished(a, now);
   check_master(a, now);
@@ -490,7 +556,7 @@ int agent_run(const agent_config *cfg) {
   if (a->eng) {
     if (!a->ops->done(a->eng)) a->ops->stop(a->eng);
     collect(a);
-    if (a->npending && a->heard_master) flush_pending(a);
+    while (a->heard_master && a->nsent < a->npending && send_held(a, &a->pending[a->nsent])) a->nsent++;
   }
   uv_timer_stop(&a->tick);
   uv_run(&a->loop, UV_RUN_NOWAIT);

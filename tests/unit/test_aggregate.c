@@ -144,5 +144,79 @@ START_TEST(out_of_order_within_grace) {
 }
 END_TEST
 
+/* Add worker w's numbered interval n starting at start_ms with count requests; returns aggregate's rc. */
+static int add_no(aggregate *a, const char *w, uint64_t n, int64_t start_ms, int count) {
+  stats_interval *iv = make(start_ms, count, 500);
+  int rc = aggregate_add_numbered(a, w, 0, n, iv);
+  stats_destroy(iv);
+  return rc;
+}
+
+/* Numbered stats: a dropped number is missing (found by a later number or the worker's word), a resend
+ * fills it, a repeat is not merged twice; totals stay exact. */
+START_TEST(numbered_missing_and_repeats) {
+  aggregate *a;
+  uint64_t miss[8];
+  sink s = {0};
+  ck_assert_int_eq(hist_create(&s.merged), 0);
+  ck_assert_int_eq(aggregate_create(0, 1000, 2, &a), 0);
+  ck_assert_int_eq(add_no(a, "w1", 1, 0, 10), 0);
+  ck_assert_int_eq(add_no(a, "w1", 3, 2000, 30), 0); /* 2 was dropped on the way */
+  ck_assert_uint_eq(aggregate_missing(a, "w1", miss, 8), 1);
+  ck_assert_uint_eq(miss[0], 2);
+  aggregate_sent(a, "w1", 5); /* its heartbeat: 4 and 5 went out too */
+  ck_assert_uint_eq(aggregate_missing(a, "w1", miss, 8), 3);
+  ck_assert_uint_eq(miss[0], 2);
+  ck_assert_uint_eq(miss[1], 4);
+  ck_assert_uint_eq(miss[2], 5);
+  ck_assert_uint_eq(aggregate_missing(a, "w1", miss, 1), 3); /* max bounds the list, not the count */
+  ck_assert_uint_eq(aggregate_missing(a, "w2", miss, 8), 0);
+  ck_assert_uint_eq(aggregate_missing_total(a), 3);
+  ck_assert_int_eq(add_no(a, "w1", 5, 4000, 50), 0);
+  ck_assert_int_eq(add_no(a, "w1", 2, 1000, 20), 0); /* the resends */
+  ck_assert_int_eq(add_no(a, "w1", 3, 2000, 30), 1); /* a resend that crossed the original: not merged */
+  ck_assert_int_eq(add_no(a, "w1", 1, 0, 10), 1);
+  ck_assert_uint_eq(aggregate_missing(a, "w1", miss, 8), 1);
+  ck_assert_uint_eq(miss[0], 4);
+  ck_assert_int_eq(add_no(a, "w1", 4, 3000, 40), 0);
+  ck_assert_int_eq(add_no(a, "w1", 5, 4000, 50), 1);
+  ck_assert_uint_eq(aggregate_missing_total(a), 0);
+  ck_assert_int_eq(add_no(a, "w1", 0, 4000, 7), 0); /* unnumbered (an older worker): always merged */
+  ck_assert_int_eq(aggregate_flush(a, on_emit, &s), 5);
+  ck_assert_int_eq(aggregate_cumulative(a)->entries[0].count, 157);
+  ck_assert_int_eq(s.counts[1], 20);
+  ck_assert_int_eq(s.counts[4], 57);
+  ck_assert_int_eq(aggregate_late(a), 0);
+  hist_destroy(s.merged);
+  aggregate_destroy(a);
+}
+END_TEST
+
+/* An interval is not closed as "all reported" while one of the worker's numbers is missing: the resend
+ * lands in its own interval, not in a later one as a late arrival. */
+START_TEST(gap_holds_interval) {
+  aggregate *a;
+  sink s = {0};
+  const char *ids[1] = {"w1"};
+  ck_assert_int_eq(hist_create(&s.merged), 0);
+  ck_assert_int_eq(aggregate_create(0, 1000, 2, &a), 0);
+  ck_assert_int_eq(add_no(a, "w1", 1, 0, 10), 0);
+  ck_assert_int_eq(add_no(a, "w1", 3, 2000, 30), 0);
+  ck_assert_int_eq(aggregate_poll(a, 2500, ids, 1, on_emit, &s), 0); /* 2 (for 1000) is missing */
+  ck_assert_int_eq(add_no(a, "w1", 2, 1000, 20), 0);
+  ck_assert_int_eq(aggregate_poll(a, 2500, ids, 1, on_emit, &s), 3);
+  ck_assert_int_eq(s.starts[1], 1000);
+  ck_assert_int_eq(s.counts[1], 20);
+  ck_assert_int_eq(aggregate_late(a), 0);
+  /* a number that never comes: the grace period still closes the intervals */
+  ck_assert_int_eq(add_no(a, "w1", 5, 4000, 50), 0);
+  ck_assert_int_eq(aggregate_poll(a, 6999, ids, 1, on_emit, &s), 0);
+  ck_assert_int_eq(aggregate_poll(a, 7000, ids, 1, on_emit, &s), 1);
+  ck_assert_uint_eq(aggregate_missing_total(a), 1);
+  hist_destroy(s.merged);
+  aggregate_destroy(a);
+}
+END_TEST
+
 CHECK_MAIN("aggregate", 0, slot_rounding, exact_merge_three_workers, grace_then_late,
-           out_of_order_within_grace)
+           out_of_order_within_grace, numbered_missing_and_repeats, gap_holds_interval)

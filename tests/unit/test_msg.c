@@ -536,6 +536,47 @@ START_TEST(oversize_scenario) {
 }
 END_TEST
 
-CHECK_MAIN("msg", 120, round_trip_simple_types, round_trip_hello_start_heartbeat_error, round_trip_assign,
-           round_trip_stats, encode_rejects, truncated_stats_every_byte, malformed_crafted,
+/* "n": stats, heartbeats, quit and resend carry a stats number; 0 leaves the key out; a number that is
+ * not an unsigned integer is refused. */
+START_TEST(stats_numbers) {
+  static const int types[] = {MSG_HEARTBEAT, MSG_QUIT, MSG_RESEND};
+  msg m, out;
+  uint8_t *buf, *with;
+  size_t len, len_with;
+
+  for (size_t i = 0; i < 3; i++) {
+    set_common(&m, types[i]);
+    m.stats_no = 4000000000ull + i;
+    round_trip(&m, &out);
+    ck_assert(out.stats_no == 4000000000ull + i);
+    msg_free(&out);
+  }
+  ck_assert_str_eq(msg_type_name(MSG_RESEND), "resend");
+  set_common(&m, MSG_STATS);
+  m.u.stats = sample_interval();
+  m.stats_no = 7;
+  round_trip(&m, &out);
+  ck_assert(out.stats_no == 7);
+  ck_assert_uint_eq(out.u.stats->nentries, m.u.stats->nentries);
+  msg_free(&out);
+  ck_assert_int_eq(msg_encode(&m, &with, &len_with), 0);
+  m.stats_no = 0; /* unnumbered: no "n" on the wire, decoded as 0 */
+  ck_assert_int_eq(msg_encode(&m, &buf, &len), 0);
+  ck_assert_uint_eq(len_with, len + 3); /* a1 6e 07 */
+  ck_assert_int_eq(msg_decode(buf, len, &out, NULL, 0), 0);
+  ck_assert(out.stats_no == 0);
+  msg_free(&out);
+  free(buf);
+  /* "n" as nil (c0) in place of the fixint 07 */
+  uint8_t *p = memmem(with, len_with, "\xa1n\x07", 3);
+  ck_assert_ptr_nonnull(p);
+  p[2] = 0xc0; /* nil */
+  expect_fail(with, len_with, -EPROTO, "field 'n' is not an unsigned integer");
+  free(with);
+  stats_destroy(m.u.stats);
+}
+END_TEST
+
+CHECK_MAIN("msg", 120, round_trip_simple_types, stats_numbers, round_trip_hello_start_heartbeat_error,
+           round_trip_assign, round_trip_stats, encode_rejects, truncated_stats_every_byte, malformed_crafted,
            malformed_stats_fields, malformed_raw_bytes, oversize_scenario)
