@@ -27,6 +27,7 @@ struct aggregate {
   seen *workers;
   size_t nworkers, capworkers;
   int64_t late;
+  uint64_t forgotten; /* numbers missing when their worker started numbering again */
 };
 
 int aggregate_create(int64_t grid_origin_ms, int64_t interval_ms, int grace_intervals, aggregate **out) {
@@ -245,8 +246,16 @@ uint64_t aggregate_missing(aggregate *a, const char *worker_id, uint64_t *out, s
   return missing_of(w);
 }
 
+void aggregate_renumber(aggregate *a, const char *worker_id) {
+  seen *w = worker_seen(a, worker_id);
+  if (!w) return;
+  a->forgotten += missing_of(w);
+  w->contig = w->sent = 0;
+  w->nabove = 0;
+}
+
 uint64_t aggregate_missing_total(const aggregate *a) {
-  uint64_t n = 0;
+  uint64_t n = a->forgotten;
   for (size_t i = 0; i < a->nworkers; i++) n += missing_of(&a->workers[i]);
   return n;
 }

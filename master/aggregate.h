@@ -44,7 +44,12 @@ void aggregate_sent(aggregate *a, const char *worker_id, uint64_t sent_no);
  * (can be more than max). */
 uint64_t aggregate_missing(aggregate *a, const char *worker_id, uint64_t *out, size_t max);
 
-/* aggregate_missing's total over every worker: stats sent and never merged. */
+/* The worker starts numbering from 1 again (it rejoined the run after dropping it): what it had missing
+ * stays counted in aggregate_missing_total, its numbers are tracked afresh. */
+void aggregate_renumber(aggregate *a, const char *worker_id);
+
+/* aggregate_missing's total over every worker, with what aggregate_renumber left missing: stats sent and
+ * never merged. */
 uint64_t aggregate_missing_total(const aggregate *a);
 
 /* Close and emit, oldest first, every open interval that each of the live workers (ids) has reported

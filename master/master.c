@@ -102,6 +102,7 @@ static void on_hello(master *m, const char *peer, const msg *x) {
   if (!w) return;
   LOG(LOG_INFO, "master: worker '%s' on %s %s (%d threads)", peer, w->hostname,
       rejoined ? "rejoined" : "joined", w->threads);
+  if (rejoined && m->agg) aggregate_renumber(m->agg, peer); /* it dropped the run: its stats start at 1 */
   if (m->state == M_ASSIGN || m->state == M_RUN)
     assign_rebalance(m, rejoined ? "a worker rejoined" : "a worker joined");
 }
@@ -147,7 +148,9 @@ static void dispatch(master *m, const char *peer, msg *x, int64_t decode_ns) {
   }
   if (registry_seen(w, tally_awake_ns(m)) && m->state == M_RUN && w->state == REGISTRY_RUNNING)
     assign_rebalance(m, "a missing worker is back");
-  if (m->agg && (x->type == MSG_HEARTBEAT || x->type == MSG_QUIT) && x->stats_no)
+  /* its stats numbers are per run: a heartbeat from a worker still on an earlier run does not count */
+  if (m->agg && (x->type == MSG_HEARTBEAT || x->type == MSG_QUIT) && x->stats_no &&
+      !strcmp(x->run_id, m->run_id))
     aggregate_sent(m->agg, w->id, x->stats_no);
   switch (x->type) {
     case MSG_READY:

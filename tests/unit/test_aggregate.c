@@ -213,6 +213,13 @@ START_TEST(gap_holds_interval) {
   ck_assert_int_eq(aggregate_poll(a, 6999, ids, 1, on_emit, &s), 0);
   ck_assert_int_eq(aggregate_poll(a, 7000, ids, 1, on_emit, &s), 1);
   ck_assert_uint_eq(aggregate_missing_total(a), 1);
+  /* the worker dropped the run and rejoined: it numbers from 1 again; 4 stays lost */
+  aggregate_renumber(a, "w1");
+  ck_assert_int_eq(add_no(a, "w1", 1, 5000, 60), 0);
+  ck_assert_uint_eq(aggregate_missing(a, "w1", NULL, 0), 0);
+  ck_assert_uint_eq(aggregate_missing_total(a), 1);
+  ck_assert_int_eq(aggregate_flush(a, on_emit, &s), 1);
+  ck_assert_int_eq(s.counts[s.n - 1], 60);
   hist_destroy(s.merged);
   aggregate_destroy(a);
 }
