@@ -117,7 +117,9 @@ def median(xs):
 def signal(run, answers, planted):
     """How plainly the fault shows in latency, whatever the profiles say: for a request fault that
     request's p99/p50; for a window fault the median per-second p99 (all requests) in the seconds
-    that overlap a planted span over the median in the others. None when it cannot be computed."""
+    that overlap a planted span over the median in the others, or the same of the p50 when that is
+    larger (on a saturated host every second's p99 is the host's stalls, while a fault that slows every
+    request still lifts the p50). None when it cannot be computed."""
     a = answers[0] if answers else {}
     if a.get("request"):
         for r in (read_json(os.path.join(run, "summary.json"), {}) or {}).get("requests", []):
@@ -126,7 +128,7 @@ def signal(run, answers, planted):
         return None
     if not a.get("window") or not planted:
         return None
-    inside, outside = [], []
+    inside, outside = {"p99": [], "p50": []}, {"p99": [], "p50": []}
     try:
         with open(os.path.join(run, "intervals.jsonl")) as f:
             for line in f:
@@ -136,11 +138,16 @@ def signal(run, answers, planted):
                 t1 = i["t"] / 1000.0
                 t0 = t1 - i.get("interval_ms", 1000) / 1000.0
                 hit = any(t0 < p1 and p0 < t1 for p0, p1 in planted)
-                (inside if hit else outside).append(i["p99_ms"])
+                for q in ("p99", "p50"):
+                    (inside if hit else outside)[q].append(i[q + "_ms"])
     except (OSError, json.JSONDecodeError, KeyError, TypeError):
         return None
-    m_in, m_out = median(inside), median(outside)
-    return ("spans p99", m_in / m_out) if m_in is not None and m_out else None
+    best = None
+    for q in ("p99", "p50"):
+        m_in, m_out = median(inside[q]), median(outside[q])
+        if m_in is not None and m_out and (best is None or m_in / m_out > best[1]):
+            best = ("spans " + q, m_in / m_out)
+    return best
 
 
 def score_variant(corpus, work, v):
