@@ -162,6 +162,16 @@ function services.router()
   end)
 end
 
+-- a pricing service: prices and catalogue pages
+function services.pricing()
+  task(4, function(vu)
+    http.get("/api/price?sku=" .. math.random(1, 2000), { name = "GET /api/price" })
+  end)
+  task(1, function(vu)
+    http.get("/api/catalog/page?page=" .. math.random(0, 99), { name = "GET /api/catalog/page" })
+  end)
+end
+
 local known = {}
 for k in pairs(services) do known[#known + 1] = k end
 table.sort(known)
