@@ -76,8 +76,9 @@ func (c *priceCache) price(ctx context.Context, sku int) (uint64, error) {
 	done := make(chan struct{})
 	c.loading = done
 	c.mu.Unlock()
-	var prices []uint64
-	c.e.plant.span(func() { prices = c.loadPriceList() })
+	t0 := unixNow()
+	prices := c.loadPriceList()
+	c.e.plant.record(t0, unixNow())
 	c.mu.Lock()
 	c.prices, c.expires, c.loading = prices, time.Now().Add(c.ttl), nil
 	c.mu.Unlock()
