@@ -46,6 +46,11 @@ static const char help_text[] =
     "\n"
     "exit codes: 0 ok, 1 usage or scenario error (file:line), 2 runtime failure, 99 thresholds failed\n";
 
+/* The master is in this process: its silence is a stall (the process stopped or starved of CPU), not a
+ * loss, so the local workers keep what they measured until it is back (they stop their load after 5 s of
+ * silence all the same); join_workers ends them when the run is over. */
+#define START_ORPHAN_NS (600 * CLOCK_NS_PER_S)
+
 typedef struct local_workers {
   int n, threads_each;
   char url[128];
@@ -72,7 +77,7 @@ static void spawn_workers(void *ud) {
                                  .key = lw->key,
                                  .id = lw->ids[i],
                                  .threads = lw->threads_each,
-                                 .orphan_timeout_ns = 10 * CLOCK_NS_PER_S,
+                                 .orphan_timeout_ns = START_ORPHAN_NS,
                                  .allow_exec = lw->allow_exec,
                                  .once = 1,
                                  .cancel = &lw->cancel};
