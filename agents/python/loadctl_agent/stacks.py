@@ -9,7 +9,7 @@ that triple to the node, so a hit reads f_lasti (a field) instead of f_lineno (a
 
 A thread's Walker reads its whole stack at every tick it moved, but the only Python-level work per frame
 is following f_back: the stack's signature (each frame's code object id and instruction offset, root to
-leaf, as bytes) is made by C-level maps over the frames, and `stacks` maps a signature to the nodes of
+leaf, a tuple of ints) is made by C-level maps over the frames, and `stacks` maps a signature to the nodes of
 its frames, so a stack seen before is one lookup; a new one reuses the nodes of the frames it shares from
 the root with the walker's last stack (by code id and instruction offset: equal prefixes are equal nodes)
 and looks up the rest through `at`. Nodes hold their code objects, so the ids in a kept signature stay
@@ -21,13 +21,12 @@ own line is looked up again; a generator or coroutine leaf can be resumed from a
 stack is always read. Ids are never reused: when the tree reaches NODES_MAX nodes it starts anew (and
 forgets its signatures), and nodes already handed out stay valid (each holds its parent)."""
 
-from array import array
 from operator import attrgetter
 
 import inspect
 
 NODES_MAX = 200000
-STACKS_BYTES_MAX = 8 << 20  # signatures kept (24 bytes a frame, with the nodes); past this `stacks` starts anew
+STACKS_FRAMES_MAX = 200000  # frames of the signatures kept (~64 bytes each with their nodes: ~13 MB); then anew
 _CODE, _LASTI = attrgetter("f_code"), attrgetter("f_lasti")
 _NOT_ANCHOR = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
 
@@ -37,8 +36,8 @@ class Tree:
         self.function = function  # (code, globals) -> (function, file, first line)
         self.children = {}  # (parent id, id(code), line) or (parent id, info, line) -> node
         self.at = {}  # (parent id, id(code), f_lasti) -> node (its node holds the code: the id stays its own)
-        self.stacks = {}  # signature (bytes: code ids, then instruction offsets, root first) -> node
-        self.stacks_bytes = 0
+        self.stacks = {}  # signature (code ids, then instruction offsets, root first) -> the frames' nodes
+        self.stacks_frames = 0
         self.next_id = 1
 
     def _add(self, key, parent, info, line, code):
@@ -46,7 +45,7 @@ class Tree:
             self.children.clear()
             self.at.clear()
             self.stacks.clear()
-            self.stacks_bytes = 0
+            self.stacks_frames = 0
         node = self.children[key] = (self.next_id, parent, info, line, code)
         self.next_id += 1
         return node
@@ -78,11 +77,11 @@ class Tree:
 
 
 def _common(a, b):
-    """How many 8-byte items a and b share from the start (binary search over C-level slice compares)."""
-    lo, hi = 0, min(len(a), len(b)) >> 3
+    """How many items tuples a and b share from the start (binary search over C-level slice compares)."""
+    lo, hi = 0, min(len(a), len(b))
     while lo < hi:
         mid = (lo + hi + 1) >> 1
-        if a[:mid << 3] == b[:mid << 3]:
+        if a[:mid] == b[:mid]:
             lo = mid
         else:
             hi = mid - 1
@@ -92,7 +91,7 @@ def _common(a, b):
 class Walker:
     """One thread's last stack: its leaf frame (None once released) and that frame's f_lasti, its node,
     its root frame (a new root is a new thread: sampler.py), and from its last full read the code ids and
-    instruction offsets (bytes, root first) with the node of each frame. After walk(), `moved` says whether
+    instruction offsets (tuples, root first) with the node of each frame. After walk(), `moved` says whether
     the stack differs from the previous walk's (another leaf frame, or the leaf at another instruction)."""
 
     __slots__ = ("leaf", "lasti", "node", "root", "moved", "ids", "lastis", "nodes")
@@ -100,7 +99,7 @@ class Walker:
     def __init__(self):
         self.leaf = self.lasti = self.node = self.root = None
         self.moved = True
-        self.ids = self.lastis = b""
+        self.ids = self.lastis = ()
         self.nodes = []
 
     def walk(self, tree, leaf):
@@ -121,8 +120,8 @@ class Walker:
             self.leaf = self.lasti = self.node = self.root = None
             return None
         chain.reverse()
-        ids = array("q", map(id, map(_CODE, chain))).tobytes()
-        lastis = array("q", map(_LASTI, chain)).tobytes()
+        ids = tuple(map(id, map(_CODE, chain)))
+        lastis = tuple(map(_LASTI, chain))
         sig = ids + lastis
         nodes = tree.stacks.get(sig)
         if nodes is None:  # a new stack: its frames from the last one's first difference on
@@ -135,12 +134,11 @@ class Walker:
                 hit = at_get((node[0] if node is not None else 0, id(f.f_code), f.f_lasti))  # tree.frame's hit, inlined
                 node = hit if hit is not None else tree.frame(node, f)
                 nodes.append(node)
-            size = len(sig) + 8 * len(nodes)
-            if tree.stacks_bytes + size > STACKS_BYTES_MAX:
+            if tree.stacks_frames + len(nodes) > STACKS_FRAMES_MAX:
                 tree.stacks.clear()
-                tree.stacks_bytes = 0
+                tree.stacks_frames = 0
             tree.stacks[sig] = nodes  # never changed after this (walkers copy before they extend)
-            tree.stacks_bytes += size
+            tree.stacks_frames += len(nodes)
         node = nodes[-1]
         self.moved = leaf is not self.leaf or node is not self.node
         self.leaf, self.lasti, self.node, self.root = leaf, chain[-1].f_lasti, node, chain[0]

@@ -208,6 +208,27 @@ class WalkerMatchesPlainWalk(unittest.TestCase):
             pass
         st.thread.join()
 
+    def test_signatures_are_bounded(self):
+        """The remembered stack signatures start anew before they pass STACKS_FRAMES_MAX frames, and the
+        stacks read after that are still the plain walk's."""
+        s = sampler.Sampler(100)
+        walker = stacks.Walker()
+        old = stacks.STACKS_FRAMES_MAX
+        stacks.STACKS_FRAMES_MAX = 40
+        try:
+            st = Stepper(moving_body)
+            peak = 0
+            for frame in st.steps():
+                self.assertEqual(stacks.frames_of(walker.walk(s.tree, frame), 10000), plain_stack(s, frame))
+                walker.release()
+                peak = max(peak, s.tree.stacks_frames)
+                self.assertEqual(s.tree.stacks_frames, sum(len(v) for v in s.tree.stacks.values()))
+            st.thread.join()
+        finally:
+            stacks.STACKS_FRAMES_MAX = old
+        self.assertLessEqual(peak, 40)
+        self.assertGreater(peak, 10)
+
     def test_line_cache_follows_the_instruction(self):
         """Nodes found through the (parent, code, instruction offset) cache carry the frame's own line."""
         s = sampler.Sampler(100)
