@@ -4,7 +4,8 @@
                                         CPU (its index page before A0 and after A1; empty files when off)
   rate ROUNDS                           40 % of the median agent-off throughput of the closed-model rounds
   wrap                                  the WSGI wrapper's CPU per call: a Flask app called in-process with
-                                        and without loadctl_agent.flask, 7 alternated batches of 3000 calls
+                                        and without loadctl_agent.flask, the fastest of 60 alternated batches
+                                        of 200 calls
                                         with loadctl's traceparent and baggage headers, thread CPU time
   report ROUNDS WRAP HZ SHAPE LOAD      the table: per figure the median of the pairs' changes (on vs off of
                                         the same pair) and a distribution-free interval for that median (sign
@@ -13,7 +14,16 @@
                                         wrapped by loadctl_agent.flask called by 8 threads in a loop, rounds of
                                         1 s alternating sampling on (CPU and wall collectors) and off; process
                                         CPU per request, and without the sampler thread's own CPU (what the
-                                        app's threads pay: frames read, GIL hand-offs)"""
+                                        app's threads pay: frames read, GIL hand-offs)
+  calls VARIANT N                       N requests (after 200) to a Flask app in one thread: off (bare), wsgi
+                                        (loadctl_agent.wsgi) or flask (loadctl_agent.flask); for instruction
+                                        counts, run under valgrind --tool=callgrind with N and with 0
+  ticks N TICK                          8 threads, each parked in a new 25-frame stack under the WSGI wrapper N
+                                        times; TICK=1: the sampler ticks once while they are parked (CPU and
+                                        wall collectors), TICK=0: it does not; under callgrind, (TICK=1 - TICK=0)
+                                        / N is a tick's instructions, what the app's threads pay for it included
+wrap, inproc, calls and ticks import loadctl_agent from $PYAGENT_SRC when it is set (another copy of
+agents/python, to compare two versions with one harness)."""
 
 import json
 import math
@@ -62,6 +72,13 @@ def rate(path):
     print(int(0.4 * statistics.median(rps)))
 
 
+def agent_src():
+    """Where loadctl_agent is imported from: $PYAGENT_SRC (another copy of agents/python, to compare two
+    versions with the same harness) or this checkout's agents/python."""
+    return os.environ.get("PYAGENT_SRC") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                                          "agents", "python")
+
+
 def wsgi_environ(baggage):
     """The environ of GET /api/products/7 as a server hands it to the app, with loadctl's headers."""
     return {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/products/7", "SERVER_NAME": "127.0.0.1",
@@ -81,7 +98,7 @@ def call_wsgi(app, environ):
 
 
 def wrap():
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "agents", "python"))
+    sys.path.insert(0, agent_src())
     import loadctl_agent
     from flask import Flask, jsonify
 
@@ -204,7 +221,7 @@ def report(rounds_path, wrap_path, hz, shape, loadavg):
 
 
 def _flask_app():
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "agents", "python"))
+    sys.path.insert(0, agent_src())
     from flask import Flask, jsonify
 
     app = Flask("bench")
@@ -264,6 +281,70 @@ def inproc(hz, rounds="8"):
                                               100 * (on[1] - off[1]) / off[1]))
 
 
+def calls(variant, n):
+    sys.path.insert(0, agent_src())
+    import loadctl_agent
+    from flask import Flask, jsonify
+
+    app = Flask("bench")
+
+    @app.get("/api/products/<int:pid>")
+    def product(pid):
+        return jsonify({"id": pid, "name": "product %d" % pid})
+
+    if variant == "flask":
+        loadctl_agent.flask(app)
+    elif variant == "wsgi":
+        app.wsgi_app = loadctl_agent.wsgi(app.wsgi_app)
+    elif variant != "off":
+        raise SystemExit("calls: VARIANT is off, wsgi or flask, not %r" % variant)
+    environ = wsgi_environ("loadctl.name=GET%20%2Fapi%2Fproducts%2F%7Bid%7D,k6.name=GET%20%2Fapi%2Fproducts%2F%7Bid%7D")
+    for _ in range(200 + int(n)):
+        call_wsgi(app, environ)
+
+
+def ticks(n, tick, depth=25):
+    import threading
+    sys.path.insert(0, agent_src())
+    import loadctl_agent
+    from loadctl_agent import sampler as agent_sampler
+
+    n, tick = int(n), tick == "1"
+    go = [threading.Semaphore(0) for _ in range(8)]
+    parked = threading.Semaphore(0)
+
+    def deep(k, i):
+        if k:
+            return deep(k - 1, i) + 1
+        parked.release()
+        go[i].acquire()
+        return 0
+
+    app = loadctl_agent.wsgi(lambda environ, start_response: [deep(depth, environ["i"])])
+
+    def worker(i):
+        environ = {"i": i, "HTTP_TRACEPARENT": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                   "HTTP_BAGGAGE": "loadctl.name=GET%20%2Fx"}
+        for _ in range(n + 1):
+            app(environ, None)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    s = agent_sampler.Sampler(100)
+    collectors = [agent_sampler.Collector("cpu"), agent_sampler.Collector("wall")]
+    for it in range(n + 1):
+        for _ in range(8):
+            parked.acquire()
+        if tick and it:
+            s.tick(collectors, 10000000)
+        for g in go:
+            g.release()
+    for t in threads:
+        t.join()
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"round": round_line, "rate": rate, "wrap": wrap, "report": report, "inproc": inproc}[cmd](*args)
+    {"round": round_line, "rate": rate, "wrap": wrap, "report": report, "inproc": inproc, "calls": calls,
+     "ticks": ticks}[cmd](*args)

@@ -9,26 +9,26 @@ that triple to the node, so a hit reads f_lasti (a field) instead of f_lineno (a
 
 A thread's Walker reads its whole stack at every tick it moved, but the only Python-level work per frame
 is following f_back: the stack's signature (each frame's code object id and instruction offset, root to
-leaf, a tuple of ints) is made by C-level maps over the frames, and `stacks` maps a signature to the nodes of
-its frames, so a stack seen before is one lookup; a new one reuses the nodes of the frames it shares from
-the root with the walker's last stack (by code id and instruction offset: equal prefixes are equal nodes)
-and looks up the rest through `at`. Nodes hold their code objects, so the ids in a kept signature stay
-their own. A Walker holds no frame but
-its thread's leaf and root (a frame held by the sampler must be copied by the interpreter when its
-function returns, and is traversed by the garbage collector): a leaf that is the same function frame as
-at the last tick has the same callers (a live function frame's callers stay on their calls), so only its
-own line is looked up again; a generator or coroutine leaf can be resumed from another caller, so its
-stack is always read. Ids are never reused: when the tree reaches NODES_MAX nodes it starts anew (and
+leaf, a tuple of ints) is made by C-level maps over the frames, and `stacks` maps a signature to the
+nodes of its frames, so a stack seen before is one lookup; a new one reuses the nodes of the frames it
+shares from the root with the walker's last stack (equal code ids and instruction offsets from the root
+are equal nodes) and looks up the rest through `at`. Nodes hold their code objects, so the ids in a kept
+signature stay their own. A Walker holds no frame but its thread's root and, until release() (which the
+sampler calls for a thread that ran since its last tick), its leaf: a frame held by the sampler must be
+copied out by the interpreter when its function returns, then holds its callers (f_back), and is
+traversed by the garbage collector. A leaf that is the same function frame as at the last tick has the
+same callers (a live function frame's callers stay on their calls), so only its own line is looked up
+again; a generator or coroutine leaf can be resumed from another caller, so its stack is always read.
+Ids are never reused: when the tree reaches NODES_MAX nodes it starts anew (and
 forgets its signatures), and nodes already handed out stay valid (each holds its parent)."""
 
-from operator import attrgetter
-
 import inspect
+from operator import attrgetter
 
 NODES_MAX = 200000
 STACKS_FRAMES_MAX = 200000  # frames of the signatures kept (~64 bytes each with their nodes: ~13 MB); then anew
 _CODE, _LASTI = attrgetter("f_code"), attrgetter("f_lasti")
-_NOT_ANCHOR = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
+_RESUMABLE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
 
 
 class Tree:
@@ -104,7 +104,7 @@ class Walker:
 
     def walk(self, tree, leaf):
         """The node of leaf's stack (None for no frame)."""
-        if leaf is self.leaf and leaf is not None and not leaf.f_code.co_flags & _NOT_ANCHOR:
+        if leaf is self.leaf and leaf is not None and not leaf.f_code.co_flags & _RESUMABLE:
             lasti = leaf.f_lasti
             self.moved = lasti != self.lasti
             if self.moved:  # the same function frame, at another instruction: its callers are what they were
