@@ -41,10 +41,11 @@ static int find(const corrstack *cs, const unsigned char *a, const unsigned char
                 const corr_opts *o, double na, double nb, corr_contrast *out);
 
 /* From the waiting frame up a's heaviest path: the outermost named service frame (not a closure) that holds
- * (within TOLERANCE) all of the waiting frame's observations and is not the request's context (o->context:
- * its handler chain in the CPU samples). */
+ * (within TOLERANCE) all of the waiting frame's observations, is not the request's context (o->context: its
+ * handler chain in the CPU samples) and holds no more of b's observations (within TOLERANCE) than the frame
+ * below it: where typical requests wait under a caller too, slow and typical diverge below it. */
 static int64_t climb(const corrstack *cs, const unsigned char *a, const corr_opts *o, const double *ia,
-                     int64_t fn) {
+                     const double *ib, int64_t fn) {
   json_t *path = fn >= 0 ? corrstack_path(cs, fn, a) : NULL, *v;
   size_t i, at = 0;
   int64_t best = fn;
@@ -55,6 +56,8 @@ static int64_t climb(const corrstack *cs, const unsigned char *a, const corr_opt
     if (id < 0 || corrstack_plumbing(cs, id) || corrstack_is_closure(n) ||
         ia[id] < (1 - CORRELATE_TOLERANCE) * ia[fn])
       break; /* plumbing, or a handler/wrapper closure: the request's own frames end here */
+    if (ib[id] * (1 - CORRELATE_TOLERANCE) > ib[best])
+      break; /* typical requests wait under it elsewhere too: slow and typical diverge below it */
     if (o && o->context && o->context(o->context_arg, n)) break;
     best = id;
   }
@@ -123,7 +126,7 @@ static int find(const corrstack *cs, const unsigned char *a, const unsigned char
     if (w[f] > 0 && (best < 0 || w[f] > w[best])) best = (int64_t)f;
   if (best < 0 || w[best] < CORRELATE_WAIT_SHARE * out->a_tot) goto done;
   out->gc = wgc[best] >= 0.5 * w[best];
-  best = climb(cs, a, o, ia, corrstack_lift(cs, a, u, best));
+  best = climb(cs, a, o, ia, ib, corrstack_lift(cs, a, u, best));
   out->a_fn = ia[best];
   out->b_fn = ib[best];
   /* observations are time-weighted: compare time per request in best (Poisson rates, conditional binomial

@@ -320,6 +320,37 @@ START_TEST(wait_chain_needs_samples) {
 }
 END_TEST
 
+/* Finds: each request's shard goroutines wait in the shared client call get under queryShard; for 20 slow
+ * ones one of them first waits in warmShard (4 observations each). Every request waits under queryShard, so
+ * the wait climbs from get to warmShard, not past it. */
+START_TEST(wait_climb_stops_where_typical_join) {
+  pprof_profile *cpu = pprof_create("samples", "count"), *gr = pprof_create("goroutine", "count");
+  json_t *slow = json_array(), *typ = json_array();
+  char tid[40];
+  for (int i = 0; i < 200; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    add(gr, "runtime.goexit;main.fanOut.func1;main.queryShard;main.get;net/http.(*Client).Do;runtime.gopark",
+        1, "GET /find", tid);
+    if (i < 20)
+      add(gr,
+          "runtime.goexit;main.fanOut.func1;main.queryShard;main.warmShard;main.get;net/http.(*Client).Do;"
+          "runtime.gopark",
+          4, "GET /find", tid);
+    if (i < 40) test_exemplar(i < 20 ? slow : typ, tid, i < 20 ? 55.0 : 2.0);
+  }
+  json_t *ex = test_exemplars("GET /find", slow, typ);
+  json_t *fs = test_findings2("cpu", cpu, "goroutine", gr, NULL, ex), *f = json_array_get(fs, 0);
+  ck_assert_uint_eq(json_array_size(fs), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "wait");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.warmShard");
+  json_decref(fs);
+  json_decref(ex);
+  pprof_free(cpu);
+  pprof_free(gr);
+}
+END_TEST
+
 CHECK_MAIN("corrlat", 0, per_interval_tail, design_tail_body, rates_when_shares_fail, body_names_the_chain,
            tail_is_not_an_endpoint, request_time_is_robust, no_baseline_names_below_the_entry,
-           no_baseline_middleware_is_not_the_entry, wait_chain_needs_samples)
+           no_baseline_middleware_is_not_the_entry, wait_chain_needs_samples,
+           wait_climb_stops_where_typical_join)
