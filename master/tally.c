@@ -82,7 +82,7 @@ void tally_ask_resends(master *m) {
       master_send(m, &x, w->id);
     }
     if (missing)
-      LOG(LOG_INFO, "master: %llu stats interval(s) of worker '%s' did not arrive; asked for them again",
+      LOG(LOG_DEBUG, "master: %llu stats interval(s) of worker '%s' did not arrive; asked for them again",
           (unsigned long long)missing, w->id);
   }
 }

@@ -78,6 +78,7 @@ typedef struct agent {
   size_t npending, nsent;    /* entries, and how many of the first are sent */
   uint64_t stats_no;         /* the last number given to a stats message of this run */
   uint64_t sent_no;          /* the highest number sent */
+  uint64_t gone_logged_no;   /* the highest number asked for again and no longer held, logged */
   int exit_code, leaving;
 } agent;
 
@@ -185,6 +186,8 @@ static void on_resend(agent *a, uint64_t no) {
       a->pending[i].resend_due = 1;
       return;
     }
+  if (no <= a->gone_logged_no) return; /* it asks once a second: say it once */
+  a->gone_logged_no = no;
   LOG(LOG_WARN, "worker %s: the master asked again for stats %llu, which this worker no longer holds", a->id,
       (unsigned long long)no);
 }
@@ -223,7 +226,7 @@ static void forget_run(agent *a) {
   a->assigned = a->finished = a->quit_sent = a->stopped_for_silence = a->resume_due = 0;
   for (size_t i = 0; i < a->npending; i++) free(a->pending[i].buf);
   a->npending = a->nsent = 0;
-  a->stats_no = a->sent_no = 0;
+  a->stats_no = a->sent_no = a->gone_logged_no = 0;
 }
 
 /* The run is over (or lost): with --once leave, else forget it and say hello until the next assign. */

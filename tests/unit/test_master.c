@@ -37,6 +37,8 @@ static int starts;
 static double share_now[8];   /* current users of each worker (by worker_slot) */
 static int64_t bases_seen[8]; /* the vu_id_base of each worker, in the order their engines started */
 static int nbases;
+static int names_each = 1;         /* request names per interval: more make big stats frames */
+static int64_t interval_ms = 1000; /* the fake run's interval */
 
 /* The worker an assignment is for, told apart by its first VU id (call with lock held). */
 static int worker_slot(int64_t vu_id_base) {
@@ -52,7 +54,7 @@ static int fake_load(const char *chunk, const char *src, size_t len, options *ou
   ck_assert_str_eq(src, "-- fake scenario");
   ck_assert_int_eq(len, strlen("-- fake scenario"));
   memset(out, 0, sizeof *out);
-  out->interval_ns = 1000000000LL;
+  out->interval_ns = interval_ms * 1000000;
   return 0;
 }
 
@@ -74,11 +76,11 @@ static int fake_start(const engine_assignment *a, engine **out, char *err, size_
 
 /* One interval per second of the run: 40 + 10*seed + k requests, latencies depending on seed and k. */
 static int fake_collect(engine *e, stats_interval **out) {
-  int64_t now_ms = clock_wall_ns() / 1000000, start = e->start_ms + e->next * 1000;
+  int64_t now_ms = clock_wall_ns() / 1000000, start = e->start_ms + e->next * interval_ms;
   stats_interval *iv;
 
-  if (start >= e->start_ms + e->length_ms || now_ms < start + 1000) return -EAGAIN;
-  stats_create(&iv, start, 1000);
+  if (start >= e->start_ms + e->length_ms || now_ms < start + interval_ms) return -EAGAIN;
+  stats_create(&iv, start, interval_ms);
   stats_entry *x = stats_entry_get(iv, "GET /x", "GET");
   int n = 40 + 10 * e->seed + e->next;
   for (int i = 0; i < n; i++) {
@@ -86,6 +88,18 @@ static int fake_collect(engine *e, stats_interval **out) {
     stats_entry_record(x, us, us);
     pthread_mutex_lock(&lock);
     hist_record(expected, us);
+    expected_count++;
+    pthread_mutex_unlock(&lock);
+  }
+  for (int k = 1; k < names_each; k++) { /* a request and its exemplar under names of their own */
+    stats_exemplar ex = {"0123456789abcdef0123456789abcdef", "0123456789abcdef", 300 + k, start + k};
+    char name[32];
+    snprintf(name, sizeof name, "GET /n%d", k);
+    stats_entry *y = stats_entry_get(iv, name, "GET");
+    stats_entry_record(y, 300 + k, 300 + k);
+    stats_entry_exemplar(y, &ex, (uint64_t)k);
+    pthread_mutex_lock(&lock);
+    hist_record(expected, 300 + k);
     expected_count++;
     pthread_mutex_unlock(&lock);
   }
@@ -170,7 +184,7 @@ static master_config fake_run(harness *h, options *o, const char *tag, char *out
   o->model = OPTIONS_CLOSED;
   o->users = 7;
   o->duration_ns = duration_ns;
-  o->interval_ns = 1000000000LL;
+  o->interval_ns = interval_ms * 1000000;
   return (master_config){.scenario_path = "fake.lua",
                          .script_name = "fake.lua",
                          .script_source = src,
@@ -285,4 +299,40 @@ START_TEST(lost_worker_share_moves) {
 }
 END_TEST
 
-CHECK_MAIN("master", 60, three_workers_exact, lost_worker_share_moves)
+/* The master's loop stands still 3 s mid-run (LOADCTL_TEST_MASTER_STALL) while three workers send stats
+ * of 999 names each (~0.33 MB a frame) every 0.5 s: frames sent while the master is not reading are dropped
+ * by nanomsg's bus, asked for again and merged, so summary.json counts every request, with nothing lost. */
+START_TEST(stalled_master_counts_all) {
+  harness h;
+  options o;
+  char out[256], path[300];
+  interval_ms = 500; /* so several big frames go out before the workers hold them (master quiet 2 s) */
+  master_config mc = fake_run(&h, &o, "master3", out, sizeof out, 4000000000LL);
+  expected_count = 0;
+  starts = 0;
+  nbases = 0;
+  names_each = 999;
+  ck_assert_int_eq(hist_create(&expected), 0);
+  setenv("LOADCTL_TEST_MASTER_STALL", "1.2:2.5", 1);
+  ck_assert_int_eq(master_run(&mc), 0);
+  unsetenv("LOADCTL_TEST_MASTER_STALL");
+  for (int i = 0; i < NWORKERS; i++) pthread_join(h.tids[i], NULL);
+  names_each = 1;
+  interval_ms = 1000;
+  snprintf(path, sizeof path, "%s/summary.json", out);
+  json_error_t jerr;
+  json_t *sum = json_load_file(path, 0, &jerr);
+  ck_assert_msg(sum != NULL, "%s", jerr.text);
+  json_t *run = json_object_get(sum, "run");
+  ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(sum, "totals"), "requests")),
+                   expected_count);
+  ck_assert_int_eq(expected_count, 3 * 8 * 998 + (50 + 60 + 70) * 8 + 3 * (0 + 1 + 2 + 3 + 4 + 5 + 6 + 7));
+  ck_assert_int_eq(json_integer_value(json_object_get(run, "stats_lost")), 0);
+  ck_assert_uint_eq(json_array_size(json_object_get(run, "workers_lost")), 0);
+  json_decref(sum);
+  hist_destroy(expected);
+  testrun_remove(out);
+}
+END_TEST
+
+CHECK_MAIN("master", 90, three_workers_exact, lost_worker_share_moves, stalled_master_counts_all)
