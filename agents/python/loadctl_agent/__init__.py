@@ -45,6 +45,7 @@ class Agent:
         if self.httpd is not None:
             self.httpd.shutdown()
             self.httpd.server_close()
+            self.httpd.loadctl_thread.join(timeout=2)
 
 
 def parse_listen(listen):

@@ -245,7 +245,10 @@ class Sampler:
             st.clock = st.cpu = st.quiet = None
             return 0, 0
         st.cpu = cpu
-        if prev is None or cpu <= prev:
+        if prev is None:  # a first read is a baseline, no sign of idleness: read again at the next tick
+            st.quiet = None
+            return 0, 0
+        if cpu <= prev:
             st.quiet = 0
             return 0, 0
         st.quiet = None

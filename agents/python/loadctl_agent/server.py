@@ -128,8 +128,14 @@ def serve(agent, host, port):
     handler = type("AgentHandler", (Handler,), {"agent": agent})
     httpd = ThreadingHTTPServer((host, port), handler)
     httpd.daemon_threads = True
-    t = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.5}, name="loadctl-agent-http",
-                         daemon=True)
+
+    def run():  # the thread leaves AGENT_THREADS when it ends: a later thread may get its ident
+        try:
+            httpd.serve_forever(poll_interval=0.5)
+        finally:
+            context.AGENT_THREADS.discard(threading.get_ident())
+
+    t = httpd.loadctl_thread = threading.Thread(target=run, name="loadctl-agent-http", daemon=True)
     t.start()
     context.AGENT_THREADS.add(t.ident)
     return httpd

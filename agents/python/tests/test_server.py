@@ -133,6 +133,17 @@ class Failures(unittest.TestCase):
         self.assertIsNone(agent.address)
         loadctl_agent.stop()
 
+    def test_stop_forgets_the_agent_threads(self):
+        """Once the agent stops, its threads' idents leave the set the sampler skips: a thread started later
+        may get one of them, and would be missing from every profile."""
+        agent = loadctl_agent.start(listen="127.0.0.1:0")
+        ident = agent.httpd.loadctl_thread.ident
+        self.assertIn(ident, context.AGENT_THREADS)
+        loadctl_agent.stop()
+        self.assertNotIn(ident, context.AGENT_THREADS)
+        self.assertFalse(agent.sampler.thread.is_alive())
+        self.assertNotIn(agent.sampler.thread.ident, context.AGENT_THREADS)
+
     def test_stopped_sampler_answers_503(self):
         agent = loadctl_agent.start(listen="127.0.0.1:0")
         try:
