@@ -48,6 +48,7 @@ static const agent_engine_ops real_engine = {
     .destroy = engine_destroy,
     .threads = engine_threads,
     .cpu_permille = engine_cpu_permille,
+    .drain = engine_drain,
 };
 
 typedef struct agent {
@@ -422,14 +423,18 @@ out:
 }
 
 /* The master is back after a silence stop: once the stopped engine has wound down and its last stats are
- * out, a fresh engine takes the current share on the run's own timeline (stages go on where they are). */
+ * out, a fresh engine takes the current share on the run's own timeline (stages go on where they are,
+ * count executors' VUs from the iterations they did). */
 static void check_resume(agent *a) {
+  engine *stopped = a->eng;
   if (!a->resume_due || !a->eng || !a->ops->done(a->eng)) return;
   collect(a);
-  a->ops->destroy(a->eng);
   a->eng = NULL;
   a->resume_due = 0;
+  a->asg.resume_from = stopped;
   start_engine(a, a->asg.start_wall_ns);
+  a->asg.resume_from = NULL;
+  a->ops->destroy(stopped);
 }
 
 static void send_quit(agent *a) {
@@ -456,9 +461,11 @@ static void check_master(agent *a, int64_t now) {
   int64_t quiet = now - a->last_master_mono_ns, orphan = a->cfg.orphan_timeout_ns;
 
   if (a->eng && !a->stopped_for_silence && !a->ops->done(a->eng) && quiet >= AGENT_MASTER_SILENCE_NS) {
-    LOG(LOG_WARN, "worker %s: no word from the master for %.0f s: stopping load (measurements kept)", a->id,
-        clock_ns_to_s(quiet));
-    a->ops->stop(a->eng);
+    LOG(LOG_WARN,
+        "worker %s: no word from the master for %.0f s: stopping load (requests under way finish; "
+        "measurements kept)",
+        a->id, clock_ns_to_s(quiet));
+    (a->ops->drain ? a->ops->drain : a->ops->stop)(a->eng);
     a->stopped_for_silence = 1;
   }
   if (quiet >= orphan && a->cfg.once) {

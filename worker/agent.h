@@ -27,6 +27,7 @@ typedef struct agent_engine_ops {
   void (*destroy)(engine *e);
   int (*threads)(const engine *e);
   int (*cpu_permille)(const engine *e); /* may be NULL: CPU reported as 0 */
+  void (*drain)(engine *e);             /* graceful stop (engine_drain); NULL: stop is used */
 } agent_engine_ops;
 
 typedef struct agent_config {

@@ -66,7 +66,7 @@ struct engine {
   size_t pending_nstages;
   int64_t pending_max_vus;
   int reassign_gen;
-  _Atomic int stop;
+  _Atomic int stop, drain;
 };
 
 static int64_t rel_now(const ethread *t) {
@@ -207,6 +207,11 @@ static void on_wake(uv_async_t *a) {
   if (t->closing) return;
   if (atomic_load(&t->e->stop)) {
     hard_stop(t);
+    return;
+  }
+  if (atomic_load(&t->e->drain)) {
+    for (size_t i = 0; i < t->nrunners; i++) runner_stop(t->runners[i]);
+    if (t->nrunners == 0) close_thread(t);
     return;
   }
   apply_reassign(t);
@@ -359,6 +364,21 @@ static void scenario_plans(engine *e, const engine_assignment *a) {
   e->nplans = e->opt.nscenarios;
 }
 
+/* Count executors keep each VU's iterations done (runner_plan.iterations_done), taken over from the
+ * engine this one resumes, if any. */
+static int carry_iterations(engine *e, const engine *from) {
+  for (size_t i = 0; i < e->nplans; i++) {
+    runner_plan *p = &e->plans[i];
+    if (p->iterations <= 0 || p->vus_total <= 0) continue;
+    if (!(p->iterations_done = calloc((size_t)p->vus_total, sizeof *p->iterations_done))) return -ENOMEM;
+    if (from && i < from->nplans && from->plans[i].iterations_done &&
+        from->plans[i].vus_total == p->vus_total)
+      memcpy(p->iterations_done, from->plans[i].iterations_done,
+             (size_t)p->vus_total * sizeof *p->iterations_done);
+  }
+  return 0;
+}
+
 static int copy_assignment(engine *e, const engine_assignment *a, char *err, size_t errlen) {
   int rc;
   e->source = malloc(a->script_len + 1);
@@ -381,7 +401,7 @@ static int copy_assignment(engine *e, const engine_assignment *a, char *err, siz
     scenario_plans(e, a);
   else
     single_plan(e, a);
-  return 0;
+  return carry_iterations(e, a->resume_from);
 }
 
 static int cpu_count(void) {
@@ -390,6 +410,7 @@ static int cpu_count(void) {
 }
 
 static void free_engine(engine *e) {
+  for (size_t i = 0; i < e->nplans; i++) free(e->plans[i].iterations_done);
   while (e->queue) {
     pending *p = e->queue;
     e->queue = p->next;
@@ -514,6 +535,11 @@ int engine_reassign(engine *e, const options_stage *stages, size_t nstages, int6
 
 void engine_stop(engine *e) {
   if (!e || atomic_exchange(&e->stop, 1)) return;
+  wake_all(e);
+}
+
+void engine_drain(engine *e) {
+  if (!e || atomic_exchange(&e->drain, 1)) return;
   wake_all(e);
 }
 

@@ -32,6 +32,10 @@ typedef struct engine_assignment {
   int threads;        /* 0 = one per core */
   const char *run_id; /* for baggage: loadctl.run and k6.test_run_id */
   int allow_exec;     /* allow os.execute/io.popen in the scenario */
+  /* A finished engine of the same run and assignment (stopped for the master's silence, now resumed):
+   * count executors' VUs go on from the iterations they did there instead of starting again. NULL = a
+   * fresh start. Read during engine_start only. */
+  const struct engine *resume_from;
 } engine_assignment;
 
 /* Create and start the engine's threads; they wait for start_wall_ns, then follow the stages and
@@ -47,8 +51,12 @@ int engine_collect(engine *e, stats_interval **out);
  * scenarios keeps the slice it started with (the master does not rebalance it). */
 int engine_reassign(engine *e, const options_stage *stages, size_t nstages, int64_t max_vus);
 
-/* Stop load now (master lost, or stop message): VUs finish their current request or are cancelled. */
+/* Stop load now (stop message, leaving): VUs are cancelled; their requests in flight are not counted. */
 void engine_stop(engine *e);
+/* Stop load gracefully (the master went silent), as the last stage's end does: no new iterations, VUs
+ * finish the one under way (bounded by the request timeout plus 250 ms, at most 10 s) and what they
+ * measure goes into the intervals; engine_done turns nonzero after. engine_stop still cuts it short. */
+void engine_drain(engine *e);
 /* Nonzero once every thread has finished (after the last stage or engine_stop). */
 int engine_done(const engine *e);
 /* Join threads and free everything; collect the final partial interval first if you want it. */

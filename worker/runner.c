@@ -73,8 +73,34 @@ static void remove_vu(runner *r, vu *v) {
   }
 }
 
+/* The VU's 0-based index among the scenario's VUs over all workers (count executors' quota). */
+static int64_t quota_index(const runner *r, int64_t vu_id) {
+  return r->plan.quota_base + (vu_id - r->plan.id_base - 1);
+}
+
+/* Count executors: where the iterations done by VU vu_id are kept (NULL: not kept). */
+static int64_t *done_slot(const runner *r, int64_t vu_id) {
+  int64_t j = quota_index(r, vu_id);
+  return r->plan.iterations_done && j >= 0 && j < r->plan.vus_total ? &r->plan.iterations_done[j] : NULL;
+}
+
+/* Iterations v did before it started (an earlier engine of this run), plus its own. */
+static int64_t iterations_of(const runner *r, const vu *v) {
+  int64_t *done = done_slot(r, vu_id(v));
+  return (done ? *done : 0) + vu_iterations(v);
+}
+
+/* v is gone: what it did is kept for the next VU with its id. */
+static void keep_iterations(runner *r, const vu *v) {
+  int64_t *done = done_slot(r, vu_id(v));
+  if (done) *done += vu_iterations(v);
+}
+
 void runner_hard_stop(runner *r) {
-  while (r->nvus > 0) vu_destroy(r->vus[--r->nvus]);
+  while (r->nvus > 0) {
+    keep_iterations(r, r->vus[--r->nvus]);
+    vu_destroy(r->vus[r->nvus]);
+  }
   r->nidle = 0;
   r->active = 0;
   r->stopping = 1;
@@ -94,8 +120,7 @@ static void on_grace_over(uv_timer_t *timer) {
   runner_hard_stop(r);
 }
 
-/* The scenario's end (or a stop): no new iterations; VUs finish their current one, then on_stop runs. */
-static void begin_stop(runner *r) {
+void runner_stop(runner *r) {
   int64_t timeout = r->env.host->opt->timeout_ns + GRACE_SLACK_NS;
   int64_t grace = timeout < GRACE_MAX_NS ? timeout : GRACE_MAX_NS;
   if (r->stopping) return;
@@ -110,10 +135,9 @@ static void begin_stop(runner *r) {
   if (r->nvus == 0) runner_hard_stop(r);
 }
 
-/* The VU's 0-based index among the scenario's VUs over all workers (count executors' quota). */
-static int64_t quota_of(const runner *r, const vu *v) {
-  int64_t j = r->plan.quota_base + (vu_id(v) - r->plan.id_base - 1);
-  return k6exec_share(r->plan.iterations, r->plan.per_vu, r->plan.vus_total, j);
+/* Count executors: the iterations VU vu_id runs in all. */
+static int64_t quota_of(const runner *r, int64_t vu_id) {
+  return k6exec_share(r->plan.iterations, r->plan.per_vu, r->plan.vus_total, quota_index(r, vu_id));
 }
 
 /* Closed model: think time (or a 1 ms breath) before the next iteration; 1 = start it now. */
@@ -143,7 +167,7 @@ int runner_on_idle(vu_host *h, vu *v) {
     vu_finish(v);
     return 0;
   }
-  if (r->plan.iterations > 0 && vu_iterations(v) >= quota_of(r, v)) {
+  if (r->plan.iterations > 0 && iterations_of(r, v) >= quota_of(r, vu_id(v))) {
     vu_request_stop(v); /* still counted active, so no VU replaces it: its iterations are done */
     vu_finish(v);
     return 0;
@@ -166,14 +190,19 @@ void runner_on_exit(vu_host *h, vu *v) {
   if (!vu_stop_requested(v)) r->active--;
   executor_slot_put(&r->slots, (vu_id(v) - r->plan.id_base - 1 - r->env.index) / r->env.nthreads);
   remove_vu(r, v);
+  keep_iterations(r, v);
   vu_destroy(v);
   if (r->stopping && r->nvus == 0) runner_hard_stop(r);
 }
 
-/* A new VU with the lowest free user number of this thread, started (its on_start runs); NULL on -ENOMEM. */
-static vu *spawn(runner *r) {
+/* The VU id of user number on this thread (unique across threads and workers). */
+static int64_t id_of(const runner *r, int64_t number) {
+  return r->plan.id_base + r->env.index + (int64_t)r->env.nthreads * number + 1;
+}
+
+/* A new VU with user number on this thread, started (its on_start runs); NULL on -ENOMEM. */
+static vu *spawn_as(runner *r, int64_t number) {
   vu *v;
-  int64_t number;
   if (r->nvus == r->capvus) {
     size_t cap = r->capvus ? r->capvus * 2 : 64;
     vu **grown = realloc(r->vus, cap * sizeof *grown), **idle = realloc(r->idle, cap * sizeof *idle);
@@ -182,17 +211,35 @@ static vu *spawn(runner *r) {
     if (!grown || !idle) return NULL;
     r->capvus = cap;
   }
-  if ((number = executor_slot_take(&r->slots)) < 0) return NULL;
-  if (vu_create(r->env.host, r->plan.id_base + r->env.index + (int64_t)r->env.nthreads * number + 1, &v) !=
-      0) {
-    executor_slot_put(&r->slots, number);
-    return NULL;
-  }
+  if (vu_create(r->env.host, id_of(r, number), &v) != 0) return NULL;
   vu_set_owner(v, r, &r->sc);
   r->vus[r->nvus++] = v;
   r->active++;
   vu_start(v);
   return v;
+}
+
+/* A new VU with the lowest free user number of this thread; NULL on -ENOMEM. */
+static vu *spawn(runner *r) {
+  int64_t number = executor_slot_take(&r->slots);
+  vu *v = number >= 0 ? spawn_as(r, number) : NULL;
+  if (!v && number >= 0) executor_slot_put(&r->slots, number);
+  return v;
+}
+
+/* Closed model: one more user. A count executor's user that ran all its iterations before (an earlier
+ * engine of this run) counts as a finished one, with no VU: it keeps its number. 0 when out of memory. */
+static int add_user(runner *r) {
+  int64_t number = executor_slot_take(&r->slots), *done;
+  if (number < 0) return 0;
+  done = done_slot(r, id_of(r, number));
+  if (r->plan.iterations > 0 && done && *done >= quota_of(r, id_of(r, number))) {
+    r->active++;
+    return 1;
+  }
+  if (spawn_as(r, number)) return 1;
+  executor_slot_put(&r->slots, number);
+  return 0;
 }
 
 /* Closed model: every tick, bring this thread's users to its share of the (spawn-limited) target. */
@@ -202,16 +249,16 @@ static void closed_tick(uv_timer_t *timer) {
   double target;
   if (rel < 0) return;
   if (rel >= r->total_ns) {
-    begin_stop(r);
+    runner_stop(r);
     return;
   }
   target = executor_target_at(r->plan.stages, r->plan.nstages, rel);
   total = executor_spawn_step(&r->allowed, target, r->plan.spawn_rate, clock_ms_to_s(CLOSED_TICK_MS));
   want = executor_share(total, r->env.nthreads, r->env.index);
   while (r->active < want)
-    if (!spawn(r)) break;
+    if (!add_user(r)) break;
   if (r->plan.iterations > 0 && r->nvus == 0 && r->active == want && total == (int64_t)target) {
-    begin_stop(r); /* count executor: every VU of this thread ran its iterations */
+    runner_stop(r); /* count executor: every VU of this thread ran its iterations */
     return;
   }
   for (size_t i = r->nvus; i > 0 && r->active > want; i--) {
@@ -235,7 +282,7 @@ static void open_last(runner *r, int64_t rel) {
   int64_t left = r->total_ns - rel;
   if (r->arrival) nstimer_stop(r->arrival);
   if (left <= 0)
-    begin_stop(r);
+    runner_stop(r);
   else
     uv_timer_start(&r->sched, open_tick, (uint64_t)clock_ns_to_ms_ceil(left), 0);
 }

@@ -33,6 +33,11 @@ typedef struct runner_plan {
    * deal_threads. 0 = this worker's threads deal the stages alone (deal_threads = threads, base 0); a
    * scenario's whole stages dealt over every worker's threads keep k6's exact schedule across workers. */
   int64_t deal_threads, deal_base;
+  /* count executors: iterations done so far per scenario-wide VU index (quota_base + local index), vus_total
+   * entries, or NULL. A VU starts from what it has done (a resumed run goes on, never restarts its counts)
+   * and its count is written back when it exits or is stopped. Shared by the engine's threads: each writes
+   * only the entries of its own VUs; owned by the engine. */
+  int64_t *iterations_done;
 } runner_plan;
 
 /* What the engine thread lends its runners (read only; owned by the thread). */
@@ -54,6 +59,9 @@ void runner_preallocate(runner *r, const char *url);
 void runner_arm(runner *r);
 /* New stages and pool for this worker (a rebalance); max_vus 0 keeps it. */
 void runner_reassign(runner *r, const options_stage *stages, size_t nstages, int64_t max_vus);
+/* Stop gracefully, as at the scenario's end: no new iterations, VUs finish their current one (bounded by
+ * the request timeout plus a little, at most 10 s; VUs still busy then are cancelled), then on_done runs. */
+void runner_stop(runner *r);
 /* Stop now: VUs are cancelled and freed; on_done runs (once). */
 void runner_hard_stop(runner *r);
 /* 1 once the runner has stopped for good. */

@@ -62,34 +62,40 @@ static inline long long server_count(void) {
   return server_number("/count");
 }
 
-/* Run scenario src to its end, merging every interval into one; returns the merged totals. */
-static inline stats_interval *run_engine(const char *src, int threads) {
-  options o;
+/* Start scenario src (options parsed into *o, which the caller keeps) on threads threads, 100 ms from now,
+ * VU ids from vu_id_base + 1 (the master's first worker: 0), going on from resume_from's iterations (NULL:
+ * a fresh start). */
+static inline engine *start_engine(const char *src, int threads, int64_t vu_id_base, options *o,
+                                   const engine *resume_from) {
   char err[512];
   engine *e = NULL;
-  stats_interval *total = NULL, *one;
-  ck_assert_msg(options_load_source("engine_test.lua", src, strlen(src), &o, err, sizeof err) == 0, "%s",
-                err);
+  ck_assert_msg(options_load_source("engine_test.lua", src, strlen(src), o, err, sizeof err) == 0, "%s", err);
   engine_assignment a = {.script_name = "engine_test.lua",
                          .script_source = src,
                          .script_len = strlen(src),
-                         .opt = &o,
-                         .nstages = o.nstages,
-                         .max_vus = o.max_vus,
-                         .spawn_rate = o.spawn_rate,
+                         .opt = o,
+                         .nstages = o->nstages,
+                         .max_vus = o->max_vus,
+                         .spawn_rate = o->spawn_rate,
                          .start_wall_ns = clock_wall_ns() + 100000000LL,
-                         .vu_id_base = 1,
+                         .vu_id_base = vu_id_base,
                          .threads = threads,
-                         .run_id = "test-run"};
-  memcpy(a.stages, o.stages, sizeof o.stages);
-  if (o.nstages == 0) { /* constant load: jump to the target (zero-length stage), then hold it */
+                         .run_id = "test-run",
+                         .resume_from = resume_from};
+  memcpy(a.stages, o->stages, sizeof o->stages);
+  if (o->nstages == 0) { /* constant load: jump to the target (zero-length stage), then hold it */
     a.nstages = 2;
-    a.stages[0] = (options_stage){0, o.model == OPTIONS_OPEN ? o.rate : o.users};
-    a.stages[1] = (options_stage){o.duration_ns, a.stages[0].target};
+    a.stages[0] = (options_stage){0, o->model == OPTIONS_OPEN ? o->rate : o->users};
+    a.stages[1] = (options_stage){o->duration_ns, a.stages[0].target};
   }
   ck_assert_msg(engine_start(&a, &e, err, sizeof err) == 0, "%s", err);
   ck_assert_int_eq(engine_threads(e), threads);
-  ck_assert_int_eq(stats_create(&total, 0, 1000), 0);
+  return e;
+}
+
+/* Merge every interval of e into total until e is done (at most 10 s). */
+static inline void collect_until_done(engine *e, stats_interval *total) {
+  stats_interval *one;
   int64_t deadline = clock_mono_ns() + 10000000000LL;
   for (;;) {
     int done = engine_done(e);
@@ -101,6 +107,15 @@ static inline stats_interval *run_engine(const char *src, int threads) {
     ck_assert_int_lt(clock_mono_ns(), deadline);
     nanosleep(&(struct timespec){0, 20000000}, NULL);
   }
+}
+
+/* Run scenario src to its end, merging every interval into one; returns the merged totals. */
+static inline stats_interval *run_engine(const char *src, int threads) {
+  options o;
+  stats_interval *total = NULL;
+  engine *e = start_engine(src, threads, 1, &o, NULL);
+  ck_assert_int_eq(stats_create(&total, 0, 1000), 0);
+  collect_until_done(e, total);
   engine_destroy(e);
   return total;
 }

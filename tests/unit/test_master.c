@@ -137,7 +137,7 @@ static int fake_cpu(const engine *e) {
 }
 
 static const agent_engine_ops fake_ops = {fake_load, fake_start,   fake_collect, fake_reassign, fake_stop,
-                                          fake_done, fake_destroy, fake_threads, fake_cpu};
+                                          fake_done, fake_destroy, fake_threads, fake_cpu,      NULL};
 
 typedef struct harness {
   atomic_int cancel[NWORKERS];
