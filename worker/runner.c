@@ -97,10 +97,16 @@ static void keep_iterations(runner *r, const vu *v) {
 }
 
 void runner_hard_stop(runner *r) {
+  int cancelled = 0;
   while (r->nvus > 0) {
     keep_iterations(r, r->vus[--r->nvus]);
+    cancelled += vu_cancel(r->vus[r->nvus]);
     vu_destroy(r->vus[r->nvus]);
   }
+  if (cancelled > 0)
+    LOG(LOG_WARN,
+        "thread %d: scenario %s: %d requests in flight cancelled (counted as errors: other, cancelled)",
+        r->env.index, r->plan.name, cancelled);
   r->nidle = 0;
   r->active = 0;
   r->stopping = 1;

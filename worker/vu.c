@@ -239,6 +239,7 @@ static void on_response(http_conn *conn, const http_response *res, void *ud) {
   int64_t done_ns = res->done_ns ? res->done_ns : clock_mono_ns();
   int kind = kind_of(v, res);
   (void)conn;
+  v->in_request = 0;
   record(v, res, kind, done_ns);
   push_values(v, res, kind, done_ns);
   v->nargs = RESP_VALUES;
@@ -270,6 +271,7 @@ static int l_send(lua_State *L) {
     push_values(v, &res, STATS_ERR_OTHER, res.done_ns);
     return RESP_VALUES;
   }
+  v->in_request = 1;
   v->yields++;
   return lua_yield(L, 0);
 }
@@ -282,6 +284,7 @@ static void on_batch_response(http_conn *conn, const http_response *res, void *u
   int64_t done_ns = res->done_ns ? res->done_ns : clock_mono_ns();
   int kind;
   (void)conn;
+  sl->in_flight = 0;
   memcpy(v->name, sl->name, sizeof v->name);
   memcpy(v->tags, sl->tags, sizeof v->tags);
   memcpy(v->method, sl->method, sizeof v->method);
@@ -341,6 +344,7 @@ static void batch_send(lua_State *L, vu *v, int i) {
   sl->call_ns = v->call_ns;
   rc = http_conn_send(sl->conn, &req, on_batch_response, sl);
   if (rc == 0) {
+    sl->in_flight = 1;
     v->batch_pending++;
     return;
   }
@@ -606,6 +610,37 @@ void vu_go_after(vu *v, uint64_t delay_ms) {
 
 static void free_on_close(uv_handle_t *handle) {
   free(handle->data);
+}
+
+/* A request cut short by a stop, counted as what it is: failed, kind other, "cancelled". */
+static void record_cancelled(vu *v, int64_t now_ns) {
+  http_response res;
+  memset(&res, 0, sizeof res);
+  res.error = STATS_ERR_OTHER;
+  res.done_ns = now_ns;
+  snprintf(res.error_message, sizeof res.error_message, "cancelled: in flight when the load stopped");
+  record(v, &res, STATS_ERR_OTHER, now_ns);
+}
+
+int vu_cancel(vu *v) {
+  int64_t now_ns = clock_mono_ns();
+  int cancelled = 0;
+  if (v->in_request) {
+    v->in_request = 0;
+    record_cancelled(v, now_ns);
+    cancelled++;
+  }
+  for (int i = 0; i < v->nslots; i++) {
+    vu_slot *sl = &v->slots[i];
+    if (!sl->in_flight) continue;
+    sl->in_flight = 0;
+    memcpy(v->name, sl->name, sizeof v->name);
+    memcpy(v->tags, sl->tags, sizeof v->tags);
+    v->call_ns = sl->call_ns;
+    record_cancelled(v, now_ns);
+    cancelled++;
+  }
+  return cancelled;
 }
 
 void vu_destroy(vu *v) {

@@ -55,6 +55,10 @@ void vu_go_after(vu *v, uint64_t delay_ms);
 void vu_finish(vu *v);
 /* Cancel what is in flight and free the VU (its timer closes asynchronously). */
 void vu_destroy(vu *v);
+/* Before vu_destroy when v may be busy (a stop cuts it short): its requests in flight are recorded as
+ * failed, kind other ("cancelled: in flight when the load stopped"), so every request sent is counted.
+ * Returns how many. */
+int vu_cancel(vu *v);
 
 int vu_state(const vu *v);
 int64_t vu_id(const vu *v);

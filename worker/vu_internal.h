@@ -28,6 +28,7 @@ struct vu {
   int yields;        /* yields in the current iteration */
   int first_pending; /* the next request is the iteration's first (measured from intended_ns) */
   int in_iteration;
+  int in_request;             /* a request of http.* is in flight (its response not in yet) */
   int64_t iterations;         /* iterations completed */
   int64_t iteration_start_ns; /* when the current iteration started (clock_mono_ns) */
   int64_t intended_ns;
@@ -65,6 +66,7 @@ struct vu_slot {
   int expect[16];
   int nexpect;
   int64_t call_ns;
+  int in_flight; /* sent, its response not in yet */
 };
 
 #endif

@@ -121,9 +121,37 @@ START_TEST(drain_then_resume_goes_on_from_iterations_done) {
 }
 END_TEST
 
+/* A stop that cuts requests short (engine_stop, or a grace period over) counts each one, failed, kind
+ * other: 4 VUs each waiting on a 3 s response when the engine stops are 4 requests, 4 errors. */
+START_TEST(stop_counts_requests_cut_in_flight) {
+  char src[512];
+  options o;
+  stats_interval *total = NULL;
+  server_up();
+  snprintf(src, sizeof src,
+           "options = { target = 'http://127.0.0.1:%d', users = 4, duration = '20s' }\n"
+           "task(1, function(vu) http.get('/delay/3000', {name = 'GET /delay'}) end)\n",
+           server_port);
+  ck_assert_int_eq(stats_create(&total, 0, 1000), 0);
+  engine *e = start_engine(src, 2, 0, &o, NULL);
+  nanosleep(&(struct timespec){0, 600000000}, NULL); /* the 4 requests are sent, none answered */
+  engine_stop(e);
+  collect_until_done(e, total);
+  engine_destroy(e);
+  stats_entry *got = stats_entry_find(total, "GET /delay");
+  ck_assert_ptr_nonnull(got);
+  ck_assert_int_eq(got->count, 4);
+  ck_assert_int_eq(got->errors, 4);
+  ck_assert_int_eq(got->err[STATS_ERR_OTHER], 4);
+  ck_assert_int_eq(total->iterations, 0);
+  stats_destroy(total);
+  server_stop();
+}
+END_TEST
+
 int main(void) {
   const TTest *tests[] = {closed_model_counts_are_exact, open_model_arrivals_count_exact,
                           open_model_preallocates_connected_vus,
-                          drain_then_resume_goes_on_from_iterations_done};
+                          drain_then_resume_goes_on_from_iterations_done, stop_counts_requests_cut_in_flight};
   return server_suite_run("engine", tests, sizeof tests / sizeof tests[0]);
 }
