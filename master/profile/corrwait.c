@@ -42,8 +42,9 @@ static int find(const corrstack *cs, const unsigned char *a, const unsigned char
 
 /* From the waiting frame up a's heaviest path: the outermost named service frame (not a closure) that holds
  * (within TOLERANCE) all of the waiting frame's observations, is not the request's context (o->context: its
- * handler chain in the CPU samples) and holds no more of b's observations (within TOLERANCE) than the frame
- * below it: where typical requests wait under a caller too, slow and typical diverge below it. */
+ * handler chain in the CPU samples) and holds no more of a's or b's observations (within TOLERANCE) than the
+ * frame below it: where typical requests wait under a caller too, slow and typical diverge below it, and a
+ * caller that does more in the slow requests than this wait is not the wait. */
 static int64_t climb(const corrstack *cs, const unsigned char *a, const corr_opts *o, const double *ia,
                      const double *ib, int64_t fn) {
   json_t *path = fn >= 0 ? corrstack_path(cs, fn, a) : NULL, *v;
@@ -58,6 +59,8 @@ static int64_t climb(const corrstack *cs, const unsigned char *a, const corr_opt
       break; /* plumbing, or a handler/wrapper closure: the request's own frames end here */
     if (ib[id] * (1 - CORRELATE_TOLERANCE) > ib[best])
       break; /* typical requests wait under it elsewhere too: slow and typical diverge below it */
+    if (ia[id] * (1 - CORRELATE_TOLERANCE) > ia[best])
+      break; /* it does more than this wait in the slow requests (one of them reloads what the rest await) */
     if (o && o->context && o->context(o->context_arg, n)) break;
     best = id;
   }

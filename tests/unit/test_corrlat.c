@@ -350,7 +350,39 @@ START_TEST(wait_climb_stops_where_typical_join) {
 }
 END_TEST
 
+/* Prices: 20 slow requests wait in waitForReload under price (3 observations each) while one of them
+ * reloads the list under price on CPU (10 observations); typical ones are never caught. price does more than
+ * the wait in the slow requests, so the wait is not climbed past waitForReload. */
+START_TEST(wait_climb_stops_where_the_caller_does_more) {
+  pprof_profile *cpu = pprof_create("samples", "count"), *gr = pprof_create("goroutine", "count");
+  json_t *slow = json_array(), *typ = json_array(), *iv = json_array();
+  char tid[40];
+  for (int i = 0; i < 40; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    if (i < 20)
+      add(gr,
+          "runtime.goexit;main.pricing.func1;main.price;main.waitForReload;runtime.selectgo;runtime.gopark",
+          3, "GET /price", tid);
+    if (i == 0)
+      add(gr, "runtime.goexit;main.pricing.func1;main.price;main.loadPriceList;main.mix", 10, "GET /price",
+          tid);
+    test_exemplar(i < 20 ? slow : typ, tid, i < 20 ? 80.0 : 1.0);
+  }
+  json_array_append_new(iv, line(0, "GET /price", 400, 1, 80));
+  json_t *ex = test_exemplars("GET /price", slow, typ);
+  json_t *fs = test_findings2("cpu", cpu, "goroutine", gr, iv, ex), *f = json_array_get(fs, 0);
+  ck_assert_uint_eq(json_array_size(fs), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "wait");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.waitForReload");
+  json_decref(fs);
+  json_decref(ex);
+  json_decref(iv);
+  pprof_free(cpu);
+  pprof_free(gr);
+}
+END_TEST
+
 CHECK_MAIN("corrlat", 0, per_interval_tail, design_tail_body, rates_when_shares_fail, body_names_the_chain,
            tail_is_not_an_endpoint, request_time_is_robust, no_baseline_names_below_the_entry,
            no_baseline_middleware_is_not_the_entry, wait_chain_needs_samples,
-           wait_climb_stops_where_typical_join)
+           wait_climb_stops_where_typical_join, wait_climb_stops_where_the_caller_does_more)
