@@ -29,7 +29,7 @@
 #define PENDING_BYTES_MAX (64u << 20) /* and their bytes: 3600 frames of 1,000 request names would be GBs */
 /* Give free heap pages back this often, and when a stopped engine is destroyed: the open model grows its
  * VUs to max_vus when the target stalls (~19 KB each) and a master pause frees them, but glibc kept those
- * pages resident in the engine threads' arenas: 200 VUs freed left a worker +2.2 MB, then +3.2 MB after a
+ * pages resident in the engine threads' arenas: 200 VUs freed left a worker +2.2 MB, then +3.3 MB after a
  * second burst, for good (docs/faults.md, soak). malloc_trim(0) returns free pages of every arena. */
 #define TRIM_EVERY_NS (30 * CLOCK_NS_PER_S)
 #define DONE_LINGER_NS 15000000000LL /* after our quit, wait this long for the master's */
