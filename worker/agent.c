@@ -343,6 +343,13 @@ static int32_t cpu_permille(const agent *a) {
   return a->eng && a->ops->cpu_permille && !a->ops->done(a->eng) ? a->ops->cpu_permille(a->eng) : -1;
 }
 
+static void send_quit(agent *a) {
+  msg m;
+  msg_init(&m, MSG_QUIT);
+  m.stats_no = a->sent_no;
+  send_msg(a, &m);
+}
+
 static void on_heartbeat(agent *a, const msg *m) {
   msg r;
   if (m->u.heartbeat.echo_wall_ns) return; /* an answer to ours: liveness only */
@@ -353,7 +360,8 @@ static void on_heartbeat(agent *a, const msg *m) {
   r.u.heartbeat.cpu_permille = cpu_permille(a);
   r.stats_no = a->sent_no;
   send_msg(a, &r);
-  a->last_hb_mono_ns = clock_mono_ns();
+  a->last_hb_mono_ns = clock_mono_ns(); /* our own heartbeat waits: this answer was one */
+  if (a->finished) send_quit(a);        /* so the quit repeats here too (a dropped one is not the last) */
 }
 
 /* Master messages addressed to us (or to all) of our run, or a new run's assign when we are free. */
@@ -448,13 +456,6 @@ static void check_resume(agent *a) {
   a->asg.resume_from = NULL;
   a->ops->destroy(stopped);
   a->last_trim_mono_ns = 0; /* its VUs are freed: give their pages back on this tick */
-}
-
-static void send_quit(agent *a) {
-  msg m;
-  msg_init(&m, MSG_QUIT);
-  m.stats_no = a->sent_no;
-  send_msg(a, &m);
 }
 
 /* After the engine finished: send the last stats, then tell the master we are done (again with every
