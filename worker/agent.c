@@ -23,9 +23,9 @@
 #define TICK_MS 100
 #define HELLO_EVERY_NS CLOCK_NS_PER_S
 #define HEARTBEAT_EVERY_NS CLOCK_NS_PER_S
-#define QUIET_HOLD_NS 2000000000LL   /* master silent this long: hold stats until it is back */
-#define AUTH_FAILS_FATAL 3           /* frames failing authentication before any good one */
-#define PENDING_MAX 3600             /* held stats messages (an hour of intervals) */
+#define QUIET_HOLD_NS 2000000000LL    /* master silent this long: hold stats until it is back */
+#define AUTH_FAILS_FATAL 3            /* frames failing authentication before any good one */
+#define PENDING_MAX 3600              /* held stats messages (an hour of intervals) */
 #define PENDING_BYTES_MAX (64u << 20) /* and their bytes: 3600 frames of 1,000 request names would be GBs */
 /* Give free heap pages back this often, and when a stopped engine is destroyed: the open model grows its
  * VUs to max_vus when the target stalls (~19 KB each) and a master pause frees them, but glibc kept those
