@@ -126,7 +126,8 @@ static int arrived(seen *w, uint64_t n) {
   if (n == w->contig + 1) {
     w->contig = n;
     while (run < w->nabove && w->above[run] == w->contig + 1) w->contig = w->above[run++];
-    memmove(w->above, w->above + run, (w->nabove - run) * sizeof *w->above);
+    if (run)
+      memmove(w->above, w->above + run, (w->nabove - run) * sizeof *w->above); /* above is NULL at first */
     w->nabove -= run;
     return 0;
   }
