@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
 #include "common/log.h"
 
 typedef struct seen {
@@ -131,13 +132,7 @@ static int arrived(seen *w, uint64_t n) {
     w->nabove -= run;
     return 0;
   }
-  if (w->nabove == w->capabove) {
-    size_t cap = w->capabove ? w->capabove * 2 : 8;
-    uint64_t *grown = realloc(w->above, cap * sizeof *grown);
-    if (!grown) return -ENOMEM;
-    w->above = grown;
-    w->capabove = cap;
-  }
+  if (grow_room(&w->above, &w->capabove, w->nabove + 1, sizeof *w->above, 8) < 0) return -ENOMEM;
   memmove(w->above + i + 1, w->above + i, (w->nabove - i) * sizeof *w->above);
   w->above[i] = n;
   w->nabove++;
