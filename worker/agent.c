@@ -43,7 +43,7 @@ typedef struct held {
   uint8_t *buf;
   size_t len;
   uint64_t no;          /* its stats number */
-  int sent, resend_due; /* went out at least once; the master asked for it again */
+  int resend_due;       /* sent, and the master asked for it again */
   int64_t sent_mono_ns; /* when it last went out */
 } held;
 
@@ -77,7 +77,7 @@ typedef struct agent {
   options opt;
   engine_assignment asg;
   engine *eng;
-  int stopped_for_silence, finished, quit_sent;
+  int stopped_for_silence, finished;
   int resume_due; /* the master is back after a silence stop: restart the load once the engine is done */
   int64_t finished_mono_ns;
   /* timing */
@@ -133,7 +133,6 @@ static void send_hello(agent *a) {
 /* Put entry e on the wire; false when the transport refused it (it stays to send later). */
 static bool send_held(agent *a, held *e) {
   if (transport_send(a->tp, e->buf, e->len) != 0) return false;
-  e->sent = 1;
   e->resend_due = 0;
   e->sent_mono_ns = clock_mono_ns();
   if (e->no > a->sent_no) a->sent_no = e->no;
@@ -170,7 +169,7 @@ static void ship(agent *a, uint8_t *buf, size_t len, uint64_t no) {
   }
   a->pending_bytes += len;
   e = &a->pending[a->npending++];
-  *e = (held){buf, len, no, 0, 0, 0};
+  *e = (held){buf, len, no, 0, 0};
   if (quiet < QUIET_HOLD_NS && a->nsent == a->npending - 1 && send_held(a, e)) a->nsent++;
 }
 
@@ -236,7 +235,7 @@ static void forget_run(agent *a) {
   }
   free(a->script);
   a->script = NULL;
-  a->assigned = a->finished = a->quit_sent = a->stopped_for_silence = a->resume_due = 0;
+  a->assigned = a->finished = a->stopped_for_silence = a->resume_due = 0;
   for (size_t i = 0; i < a->npending; i++) free(a->pending[i].buf);
   a->npending = a->nsent = a->pending_bytes = 0;
   a->stats_no = a->sent_no = a->gone_logged_no = 0;
