@@ -12,7 +12,8 @@
  *              profiles: where requests were parked, off-CPU (corrwait.h; "alloc" for GC assists);
  *   window   - robust anomalous intervals (corrwin.h) vs the others: profile windows overlapping them
  *              against the rest, on all samples (labelled and unlabelled);
- *   lock     - mutex/block profiles: the function releasing a contended lock, and what runs under it;
+ *   lock     - mutex/block profiles: the function releasing a contended lock, and what runs under it
+ *              (corrlock.h);
  * Run vs run ("regression"/"improvement") is profdiff.h, called by `loadctl compare`.
  * Each finding: {"kind","request","function","path","share","baseline_share","window","samples":{..},
  * "p_value","evidence","profile","score"}, sorted strongest first; none below the constants below. */

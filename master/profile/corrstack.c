@@ -202,6 +202,15 @@ int corrstack_is_library(const char *name, const char *file) {
   return corrstack_is_framework(name) || corrstack_is_library_file(file);
 }
 
+const char *corrstack_service_frame(const pprof_profile *p, const pprof_sample *s) {
+  for (size_t i = 0; i < s->nstack; i++) {
+    const pprof_function *f = &p->functions[s->stack[i]];
+    if (!corrstack_is_library(p->strings[f->name], f->filename ? p->strings[f->filename] : NULL))
+      return p->strings[f->name];
+  }
+  return NULL;
+}
+
 int corrstack_plumbing(const corrstack *cs, int64_t id) {
   return id >= 0 && (size_t)id < cs->nnames && cs->plumbing[id];
 }

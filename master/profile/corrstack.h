@@ -116,6 +116,9 @@ int corrstack_is_library_file(const char *file);
  * and a request's library frames (its server, framework, threads) are the context it runs in. */
 int corrstack_is_library(const char *name, const char *file);
 
+/* The innermost frame of pprof sample s that is the service's own (not corrstack_is_library), or NULL. */
+const char *corrstack_service_frame(const pprof_profile *p, const pprof_sample *s);
+
 /* corrstack_is_library of frame id (as it was interned; false for an unknown id). */
 int corrstack_plumbing(const corrstack *cs, int64_t id);
 
