@@ -135,8 +135,8 @@ def signal(run, answers, planted):
                 i = json.loads(line)
                 if i.get("name") != "(all)" or not i.get("count"):
                     continue
-                t1 = i["t"] / 1000.0
-                t0 = t1 - i.get("interval_ms", 1000) / 1000.0
+                t0 = i["t"] / 1000.0  # an interval's t is its start (common/rundir.c)
+                t1 = t0 + i.get("interval_ms", 1000) / 1000.0
                 hit = any(t0 < p1 and p0 < t1 for p0, p1 in planted)
                 for q in ("p99", "p50"):
                     (inside if hit else outside)[q].append(i[q + "_ms"])

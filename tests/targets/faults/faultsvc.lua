@@ -172,6 +172,77 @@ function services.pricing()
   end)
 end
 
+-- a payments gateway: charges and their status
+function services.payments()
+  task(3, function(vu)
+    local r = http.post("/api/charge?card=" .. math.random(1, 100000) .. "&amount=" .. math.random(100, 50000),
+                        { name = "POST /api/charge" })
+    check(r, { ["charge captured"] = function(res) return res.status == 201 end })
+  end)
+  task(2, function(vu)
+    http.get("/api/charge/status?id=" .. math.random(1, 5000), { name = "GET /api/charge/status" })
+  end)
+end
+
+-- an event-ingestion service: single events (a tenth from an old SDK, schema v1), SDK batches (one in
+-- twenty a backfill of 1 000 events) and counters
+function services.ingest()
+  local types = { "page_view", "click", "add_to_cart", "search" }
+  local json = { ["Content-Type"] = "application/json" }
+  local function event(i, schema)
+    return string.format('{"type":"%s","ts":%d,"user":%d,%s"props":{"path":"/p/%d","ref":"campaign-%d"}}',
+                         types[i % #types + 1], 1700000000 + i, i % 5000, schema, i % 977, i % 31)
+  end
+  local function batch(n)
+    local evs = {}
+    for i = 1, n do evs[i] = event(math.random(1, 1000000), "") end
+    return '{"events":[' .. table.concat(evs, ",") .. "]}"
+  end
+  local backfill = batch(1000)
+  task(6, function(vu)
+    local legacy = math.random(10) == 1 and '"schema":"v1",' or ""
+    local r = http.post("/api/events", { body = event(math.random(1, 1000000), legacy), headers = json,
+                                         name = "POST /api/events" })
+    check(r, { ["event accepted"] = function(res) return res.status == 202 end })
+  end)
+  task(3, function(vu)
+    local r = http.post("/api/events/batch", { body = math.random(20) == 1 and backfill or batch(20),
+                                               headers = json, name = "POST /api/events/batch" })
+    check(r, { ["batch accepted"] = function(res) return res.status == 202 end })
+  end)
+  task(1, function(vu)
+    http.get("/api/events/stats", { name = "GET /api/events/stats" })
+  end)
+end
+
+-- a user-profile service: profiles and their followers
+function services.profiles()
+  task(4, function(vu)
+    http.get("/api/profile?id=" .. math.random(0, 299999), { name = "GET /api/profile" })
+  end)
+  task(1, function(vu)
+    http.get("/api/profile/followers?id=" .. math.random(0, 299999), { name = "GET /api/profile/followers" })
+  end)
+end
+
+-- a back-office API: the public catalogue, and the admin routes with a partner's API key
+function services.console()
+  local function key() local id = math.random(1, 60) return string.format("Bearer ak_%d_test%04d", id, id) end
+  task(2, function(vu)
+    http.get("/api/catalog?page=" .. math.random(0, 99), { name = "GET /api/catalog" })
+  end)
+  task(2, function(vu)
+    local r = http.get("/admin/users?org=" .. math.random(1, 500), { headers = { Authorization = key() },
+                       name = "GET /admin/users" })
+    check(r, { ["authorised"] = function(res) return res.status == 200 end })
+  end)
+  task(1, function(vu)
+    local r = http.post("/admin/flags?flag=beta-" .. math.random(1, 20) .. "&on=" .. tostring(math.random(2) == 1),
+                        { headers = { Authorization = key() }, name = "POST /admin/flags" })
+    check(r, { ["authorised"] = function(res) return res.status == 200 end })
+  end)
+end
+
 local known = {}
 for k in pairs(services) do known[#known + 1] = k end
 table.sort(known)

@@ -9,15 +9,19 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
 
-// runDependency serves GET /wait?ms=N (answers after N ms, off-CPU) and GET /item?id=N (a small JSON
-// body after ~1 ms), and prints its address on stdout for the parent.
+// runDependency serves GET /wait?ms=N (answers after N ms, off-CPU), GET /item?id=N (a small JSON
+// body after ~1 ms) and POST /charge (a card processor, see processor), and prints its address on
+// stdout for the parent.
 func runDependency(c config) {
 	mux := http.NewServeMux()
+	mux.HandleFunc("/charge", processor(c.faultOff))
 	mux.HandleFunc("/wait", func(w http.ResponseWriter, r *http.Request) {
 		d, err := time.ParseDuration(r.URL.Query().Get("ms") + "ms")
 		if err != nil || d < 0 || d > 5*time.Second {
@@ -36,6 +40,36 @@ func runDependency(c config) {
 	log.Fatal(http.Serve(ln, mux))
 }
 
+// processor answers POST /charge?card=N&amount=N&key=K after ~1 ms: 200 and an authorisation code, or,
+// while the issuer of cards N % 8 == 0 is degraded (unless faultOff), 503 to the first two attempts
+// with idempotency key K.
+func processor(faultOff bool) http.HandlerFunc {
+	var mu sync.Mutex
+	tries := map[string]int{} // key -> failed attempts so far; deleted on success
+	return func(w http.ResponseWriter, r *http.Request) {
+		card, err := strconv.Atoi(r.URL.Query().Get("card"))
+		key := r.URL.Query().Get("key")
+		if r.Method != http.MethodPost || err != nil || key == "" {
+			http.Error(w, "POST card=N&key=K", http.StatusBadRequest)
+			return
+		}
+		time.Sleep(time.Millisecond)
+		mu.Lock()
+		failed := !faultOff && card%8 == 0 && tries[key] < 2
+		if failed {
+			tries[key]++
+		} else {
+			delete(tries, key)
+		}
+		mu.Unlock()
+		if failed {
+			http.Error(w, "issuer unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, "A%06d", card%1000000)
+	}
+}
+
 // dependency starts the dependency process once and returns its base URL.
 func (e *env) dependency() string {
 	e.depMu.Lock()
@@ -44,7 +78,7 @@ func (e *env) dependency() string {
 		return e.dep
 	}
 	cmd := exec.Command(os.Args[0], "--role=dependency", "--addr=127.0.0.1:0",
-		"--duration="+e.cfg.duration.String())
+		"--duration="+e.cfg.duration.String(), "--fault-off="+strconv.FormatBool(e.cfg.faultOff))
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // dies with the service
 	out, err := cmd.StdoutPipe()

@@ -24,7 +24,8 @@ import (
 type config struct {
 	variant, addr, adminAddr, role string
 	duration                       time.Duration
-	leakKB                         int // --leak-kb: KiB each GET /api/products keeps for good (leak.go)
+	leakKB                         int  // --leak-kb: KiB each GET /api/products keeps for good (leak.go)
+	faultOff                       bool // --fault-off: the services that honour it run without their fault
 }
 
 // env is what a variant gets: its config, the planted-fault log and the local dependency.
@@ -122,6 +123,7 @@ func main() {
 	flag.StringVar(&c.role, "role", "service", "service, or dependency (the slow upstream the service starts itself)")
 	flag.DurationVar(&c.duration, "duration", 5*time.Minute, "exit by itself after this long")
 	flag.IntVar(&c.leakKB, "leak-kb", 0, "helper/control services: each GET /api/products keeps this many KiB in main.rememberPage (a steady leak)")
+	flag.BoolVar(&c.faultOff, "fault-off", false, "retry, logsync, json_big, cache_evict, middleware: run the service without its planted fault (to check that the rest is clean)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("faultsvc: ")
@@ -140,8 +142,8 @@ func main() {
 	e := &env{cfg: c, plant: &planted{}}
 	http.HandleFunc("/debug/faults", e.plant.serve(c.variant))
 	adminLn, appLn := listen(c.adminAddr), listen(c.addr)
+	h := v.build(e) // before the admin port answers: a service that warms a cache at start is ready after it
 	go func() { log.Fatal(http.Serve(adminLn, http.DefaultServeMux)) }()
-	h := v.build(e)
 	log.Printf("variant %s (%s) on %s, admin on %s", c.variant, v.about, appLn.Addr(), adminLn.Addr())
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	log.Fatal(srv.Serve(appLn))
