@@ -223,6 +223,7 @@ static unsigned char *typical_frames(const ctx *c, int set, const char *name) {
   }
   free(mask);
   free(incl);
+  if (m && set == SET_CPU) corrwait_idle_frames(&c->set[SET_WAIT], &c->set[SET_CPU], name, m);
   return m;
 }
 
@@ -251,7 +252,7 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
   int found = contrast(c, set, name, a, b, &o, na, nb, &n);
   free(known);
   if (found < 0) return;
-  char ev[1024], test[200], base[320] = "";
+  char ev[1200], test[200], base[360] = "";
   test_words(&n, na, nb, "slow", "typical", test, sizeof test);
   if (n.r.no_baseline)
     snprintf(
@@ -259,8 +260,9 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
         "; its typical requests have %.0f %s, too few for a baseline of their own, so %s is where the slow "
         "ones' hot path leaves %s (shared helpers below it are not named)",
         same, n.what, n.fn,
-        n.r.no_baseline == CORR_BELOW_KNOWN ? "what typical ones run in any profile"
-                                            : "their entry (the handler, which every such request runs)");
+        n.r.no_baseline == CORR_BELOW_KNOWN
+            ? "what typical ones run in any profile (or ones seen waiting, never on CPU)"
+            : "their entry (the handler, which every such request runs)");
   snprintf(ev, sizeof ev,
            "exemplar join (%s profile): %.0f %s of the %.0f requests measured slow%s%s have %s on the stack "
            "(%.0f%%) vs %.0f%% of %.0f of requests measured typical%s; %s%s",

@@ -42,6 +42,10 @@
 #define CORRELATE_KNOWN_SHARE                                                                               \
   0.5 /* no baseline of a request's own (tail): frames in >= this share of its typical requests' samples in \
        * any profile (>= MIN_BASELINE of them) are ones they run; the slow ones diverge below them */
+#define CORRELATE_KNOWN_REQUESTS                                                                         \
+  3 /* ... and frames in >= KNOWN_SHARE of the observations of its requests seen parked that have no CPU \
+     * sample at all, when >= this many (they run those frames without the CPU work: the slow ones' CPU  \
+     * diverges below them; one request that loads while the others wait) */
 #define CORRELATE_HOT_PATH \
   0.5 /* ... the slow requests' hot path: the callee holding more than this share of its caller's samples */
 #define CORRELATE_HELPER_CALLERS 2 /* a frame with >= this many distinct callers ... */

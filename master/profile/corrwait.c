@@ -152,3 +152,41 @@ done:
   free(ib);
   return rc;
 }
+
+/* Is c parked, and not on a lock? (A lock's waiters wait for the holder's work: the lock method's.) */
+static int parked_off_lock(const corrstack *cs, const corr_sample *c) {
+  if (!c->nstack || !corrwait_parked(cs->names[c->stack[0]])) return 0;
+  for (size_t k = 1; k < c->nstack; k++) {
+    const char *n = cs->names[c->stack[k]];
+    if (strncmp(n, "sync.(*Mutex).", 14) == 0 || strncmp(n, "sync.(*RWMutex).", 16) == 0) return 0;
+  }
+  return 1;
+}
+
+size_t corrwait_idle_frames(const corrstack *wait, const corrstack *cpu, const char *name,
+                            unsigned char *known) {
+  json_t *computes = json_object(), *idle = json_object();
+  double *incl = calloc(wait->nnames ? wait->nnames : 1, sizeof *incl), tot = 0;
+  unsigned char *m = calloc(wait->n ? wait->n : 1, 1);
+  size_t n = 0;
+  for (size_t i = 0; name && computes && i < cpu->n; i++) /* the name's requests seen on CPU */
+    if (cpu->s[i].trace_id && cpu->s[i].name && strcmp(cpu->s[i].name, name) == 0)
+      json_object_set_new(computes, cpu->s[i].trace_id, json_true());
+  for (size_t i = 0; name && m && idle && incl && i < wait->n; i++) {
+    const corr_sample *c = &wait->s[i];
+    m[i] = c->trace_id && c->name && strcmp(c->name, name) == 0 && !json_object_get(computes, c->trace_id) &&
+           parked_off_lock(wait, c) && has_service_frame(wait, c);
+    if (m[i]) json_object_set_new(idle, c->trace_id, json_true());
+  }
+  n = json_object_size(idle);
+  if (m && incl && n >= CORRELATE_KNOWN_REQUESTS) tot = corrstack_inclusive(wait, m, incl);
+  for (size_t f = 0; tot > 0 && f < wait->nnames; f++) {
+    int64_t id = corrstack_id(cpu, wait->names[f]);
+    if (id >= 0 && incl[f] >= CORRELATE_KNOWN_SHARE * tot) known[id] = 1;
+  }
+  json_decref(computes);
+  json_decref(idle);
+  free(incl);
+  free(m);
+  return n >= CORRELATE_KNOWN_REQUESTS ? n : 0;
+}

@@ -22,4 +22,11 @@ int corrwait_parked(const char *leaf);
 int corrwait_find(const corrstack *cs, const unsigned char *a, const unsigned char *b, const corr_opts *o,
                   double na, double nb, corr_contrast *out);
 
+/* Frames the requests of name run without the CPU work below them: requests of name seen parked in wait (off
+ * a lock, in a service frame) that have no sample in cpu at all; frames (of cpu, by name) in >=
+ * CORRELATE_KNOWN_SHARE of their observations are marked in known (cpu's nnames entries) when there are >=
+ * CORRELATE_KNOWN_REQUESTS such requests. Their number (0: too few, nothing marked). */
+size_t corrwait_idle_frames(const corrstack *wait, const corrstack *cpu, const char *name,
+                            unsigned char *known);
+
 #endif

@@ -382,7 +382,50 @@ START_TEST(wait_climb_stops_where_the_caller_does_more) {
 }
 END_TEST
 
+/* Prices, no baseline: 4 slow requests reload the list (10 CPU samples each under the handler closure ->
+ * price -> loadPriceList -> mix) while `waiters` other slow ones are caught parked in waitForReload under
+ * price and never on CPU; typical ones are never sampled. With >= KNOWN_REQUESTS waiters, price is what the
+ * name's requests run without the CPU work: the slow ones' CPU diverges below it, in loadPriceList; with
+ * fewer, the frame below the entry (price) is the guess. */
+static const char *reload_tail(int waiters) {
+  static char fn[128];
+  pprof_profile *cpu = pprof_create("samples", "count"), *gr = pprof_create("goroutine", "count");
+  json_t *slow = json_array(), *typ = json_array(), *iv = json_array();
+  char tid[40];
+  for (int i = 0; i < 40; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    if (i < 4)
+      add(cpu, "runtime.goexit;main.pricing.func1;main.price;main.loadPriceList;main.mix", 10, "GET /price",
+          tid);
+    else if (i < 4 + waiters)
+      add(gr,
+          "runtime.goexit;main.pricing.func1;main.price;main.waitForReload;runtime.selectgo;runtime.gopark",
+          2, "GET /price", tid);
+    test_exemplar(i < 4 + waiters ? slow : typ, tid, i < 4 + waiters ? 80.0 : 1.0);
+  }
+  json_array_append_new(iv, line(0, "GET /price", 400, 1, 80));
+  json_t *ex = test_exemplars("GET /price", slow, typ);
+  json_t *fs = test_findings2("cpu", cpu, "goroutine", gr, iv, ex), *f;
+  size_t i;
+  fn[0] = 0;
+  json_array_foreach(fs, i, f) if (strcmp(json_string_value(json_object_get(f, "kind")), "tail") == 0)
+      snprintf(fn, sizeof fn, "%s", json_string_value(json_object_get(f, "function")));
+  json_decref(fs);
+  json_decref(ex);
+  json_decref(iv);
+  pprof_free(cpu);
+  pprof_free(gr);
+  return fn;
+}
+
+START_TEST(no_baseline_waiters_show_the_entry) {
+  ck_assert_str_eq(reload_tail(12), "main.loadPriceList");
+  ck_assert_str_eq(reload_tail(CORRELATE_KNOWN_REQUESTS - 1), "main.price");
+}
+END_TEST
+
 CHECK_MAIN("corrlat", 0, per_interval_tail, design_tail_body, rates_when_shares_fail, body_names_the_chain,
            tail_is_not_an_endpoint, request_time_is_robust, no_baseline_names_below_the_entry,
            no_baseline_middleware_is_not_the_entry, wait_chain_needs_samples,
-           wait_climb_stops_where_typical_join, wait_climb_stops_where_the_caller_does_more)
+           wait_climb_stops_where_typical_join, wait_climb_stops_where_the_caller_does_more,
+           no_baseline_waiters_show_the_entry)
