@@ -584,10 +584,11 @@ int http_h1_conn_send(http_h1_conn *c, const http_request *req, http_h1_done_cb 
   c->connect_timeout_ms = req->connect_timeout_ms > 0 ? req->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
   h1resp_begin(&c->rsp, &c->q, strcmp(req->method, "HEAD") == 0, req->max_body);
   c->res.sent_ns = req->now_ns > 0 ? req->now_ns : clock_mono_ns();
-  if (c->tcp_state == ST_OPEN) {
+  if (c->tcp_state == ST_OPEN && (!c->tls || c->tls_ready)) {
     arm_timer(c, c->res.sent_ns);
     write_request(c, c->res.sent_ns);
-  } else if (c->tcp_state == ST_CONNECTING || c->gai_pending) { /* opened ahead, not there yet */
+  } else if (c->tcp_state == ST_OPEN || c->tcp_state == ST_CONNECTING || c->gai_pending) {
+    /* opened ahead, not there yet (TCP or TLS handshake): ready() sends it */
     c->connecting = 1;
     arm_timer(c, c->res.sent_ns);
   } else if (c->tcp_state == ST_CLOSING) {

@@ -3,11 +3,15 @@
  * reconnects counted by the server, pre-connect, idle connections kept, release and close while requests
  * are in flight, one cookie jar per VU across backends, redirects, h1/curl/h2 chosen by ALPN. The harness
  * is tests/support/testhttp. */
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "common/stats.h"
@@ -97,16 +101,16 @@ START_TEST(test_preconnect) {
   testhttp_origin(local, sizeof local, "localhost");
   long conns0 = testhttp_counter("/conns");
   preconnected_get(base, "/ok", 100, &o); /* connected (and TLS handshaken) well before the request */
-  ck_assert_int_eq(o.status, 200);
+  ck_assert_msg(o.status == 200, "status %d, error %d (%s)", o.status, o.error, o.message);
   ck_assert_int_eq(o.connect_ns, 0);
   ck_assert_int_eq(o.tls_ns, 0);
   ck_assert_int_eq(testhttp_counter("/conns") - conns0, 1 + 1); /* ours, then the probe's */
   testhttp_free(&o, 1);
   preconnected_get(base, "/ok", 0, &o); /* the request right behind the connect */
-  ck_assert_int_eq(o.status, 200);
+  ck_assert_msg(o.status == 200, "status %d, error %d (%s)", o.status, o.error, o.message);
   testhttp_free(&o, 1);
   preconnected_get(local, "/ok", 100, &o); /* through the resolver */
-  ck_assert_int_eq(o.status, 200);
+  ck_assert_msg(o.status == 200, "status %d, error %d (%s)", o.status, o.error, o.message);
   ck_assert_int_eq(o.connect_ns, 0);
   testhttp_free(&o, 1);
   /* a refused pre-connect: the request connects again and reports it */
@@ -116,6 +120,33 @@ START_TEST(test_preconnect) {
   ck_assert_int_eq(o.status, 0);
   ck_assert_msg(o.error == STATS_ERR_CONNECT, "error %d (%s)", o.error, o.message);
   testhttp_free(&o, 1);
+}
+END_TEST
+
+/* A request sent while the pre-connect's TLS handshake is still going waits for the handshake (it was
+ * written into the handshake and failed as "TLS error 2", SSL_ERROR_WANT_READ, when a loaded machine
+ * had not finished a handshake in time): here a listener that never answers keeps the handshake going,
+ * so the request ends as a TLS handshake timeout. */
+START_TEST(test_request_waits_for_handshake) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t alen = sizeof a;
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+  ck_assert_int_eq(listen(fd, 4), 0); /* the kernel completes the TCP handshake; nobody reads the hello */
+  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+  char base[64], u[96];
+  snprintf(base, sizeof base, "https://127.0.0.1:%d", ntohs(a.sin_port));
+  snprintf(u, sizeof u, "%s/ok", base);
+  testhttp_column(2);
+  http_client_options opt = testhttp_client_opt(HTTP_H1);
+  http_request req = {.method = "GET", .url = u, .timeout_ms = 300, .max_body = 16};
+  testhttp_result o;
+  ck_assert_str_eq(testhttp_run(&opt, base, 100, &req, 1, &o), "h1");
+  ck_assert_msg(o.error == STATS_ERR_TIMEOUT && strstr(o.message, "TLS handshake"), "error %d (%s)", o.error,
+                o.message);
+  testhttp_free(&o, 1);
+  close(fd);
 }
 END_TEST
 
@@ -363,5 +394,6 @@ int main(void) {
   testhttp_add(tc, every, sizeof every / sizeof every[0], TESTHTTP_COLUMNS);
   testhttp_add(tc, twice, sizeof twice / sizeof twice[0], 2);
   tcase_add_test(tc, test_preconnect_curl_declines);
+  tcase_add_test(tc, test_request_waits_for_handshake);
   return testhttp_main(1, "http_conn", tc);
 }
