@@ -331,27 +331,35 @@ static void root_depths(const corrstack *cs, const unsigned char *a, double *dep
   free(w);
 }
 
-/* The heaviest caller of fn in a's samples that is neither plumbing nor a closure (walking up through
- * those), or -1; *through: the value of a's samples holding fn that it is on. */
-static int64_t named_caller(const corrstack *cs, const unsigned char *a, int64_t fn, double *through) {
-  double *w = calloc(cs->nnames ? cs->nnames : 1, sizeof *w), bw = 0;
+/* The caller of fn in a's samples that is neither plumbing nor a closure (walking up through those) where a
+ * goes most beyond the other samples (other: the largest share of a's samples through it minus the share of
+ * other's; of a helper's callers, the one only a goes through, not the one every request calls it from), or
+ * -1; *through: the value of a's samples holding fn that it is on. */
+static int64_t named_caller(const corrstack *cs, const unsigned char *a, const unsigned char *other,
+                            int64_t fn, double *through) {
+  size_t nf = cs->nnames ? cs->nnames : 1;
+  double *w = calloc(nf, sizeof *w), *wo = calloc(nf, sizeof *wo), ta = 0, to = 0, bs = 0;
   int64_t best = -1;
-  if (!w) return -1;
-  for (size_t i = 0; i < cs->n; i++) {
+  for (size_t i = 0; w && wo && i < cs->n; i++) {
     const corr_sample *c = &cs->s[i];
-    long pos = a[i] ? position(c, fn) : -1;
+    int in_a = a[i], in_o = !in_a && other && other[i];
+    ta += in_a ? c->value : 0, to += in_o ? c->value : 0;
+    long pos = in_a || in_o ? position(c, fn) : -1;
     for (size_t k = pos < 0 ? c->nstack : (size_t)pos + 1; k < c->nstack; k++) {
       const char *n = cs->names[c->stack[k]];
       if ((int64_t)c->stack[k] == fn || corrstack_plumbing(cs, c->stack[k]) || corrstack_is_closure(n))
         continue;
-      w[c->stack[k]] += c->value;
+      (in_a ? w : wo)[c->stack[k]] += c->value;
       break;
     }
   }
-  for (size_t f = 0; f < cs->nnames; f++)
-    if (w[f] > bw) bw = w[f], best = (int64_t)f;
-  *through = bw;
+  for (size_t f = 0; w && wo && f < cs->nnames; f++) {
+    double sc = w[f] / ta - (to > 0 ? wo[f] / to : 0);
+    if (w[f] > 0 && (best < 0 || sc > bs)) bs = sc, best = (int64_t)f;
+  }
+  *through = best >= 0 ? w[best] : 0;
   free(w);
+  free(wo);
   return best;
 }
 
@@ -436,12 +444,13 @@ static int64_t pick_below_chain(const corrstack *cs, const double *ia, const dou
 /* A frame that other callers share is a helper, and its caller in a is named instead when the helper is
  * common outside a, or when the caller's time in a is the helper's (within TOLERANCE both ways: all of a's
  * time in the helper comes through it, and it does little else): the same time, named where only a goes. */
-static int64_t lift_helper(const corrstack *cs, const unsigned char *a, const double *ia, const double *io,
-                           double to, const unsigned char *cand, int64_t fn) {
+static int64_t lift_helper(const corrstack *cs, const unsigned char *a, const unsigned char *other,
+                           const double *ia, const double *io, double to, const unsigned char *cand,
+                           int64_t fn) {
   for (int hops = 0; fn >= 0 && hops < 16; hops++) {
     if (corrstack_callers(cs, fn, NULL) < CORRELATE_HELPER_CALLERS) return fn;
     double through = 0;
-    int64_t up = named_caller(cs, a, fn, &through);
+    int64_t up = named_caller(cs, a, other, fn, &through);
     int common = to > 0 && io[fn] / to >= CORRELATE_HELPER_BASE;
     int one = up >= 0 && ia[fn] > 0 && through >= (1 - CORRELATE_TOLERANCE) * ia[fn] &&
               ia[up] * (1 - CORRELATE_TOLERANCE) <= ia[fn];
@@ -461,7 +470,7 @@ int64_t corrstack_lift(const corrstack *cs, const unsigned char *a, const unsign
     corrstack_inclusive(cs, a, ia);
     double to = corrstack_inclusive(cs, other, io);
     candidates(cs, ia, cand);
-    fn = lift_helper(cs, a, ia, io, to, cand, fn);
+    fn = lift_helper(cs, a, other, ia, io, to, cand, fn);
   }
   free(ia);
   free(io);
@@ -630,13 +639,13 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
   fn = !shares              ? -1
        : o && o->skip_chain ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth, rate, o->body)
                             : pick(cs, ia, ib, out->a_tot, out->b_tot, cand, depth);
-  fn = fn >= 0 ? lift_helper(cs, a, ia, io, to, cand, fn) : -1;
+  fn = fn >= 0 ? lift_helper(cs, a, other, ia, io, to, cand, fn) : -1;
   if (fn >= 0 && share_ok(ia[fn], out->a_tot, ib[fn], out->b_tot, &out->p_value)) goto found;
   if (!rate) goto done;
   /* time per request: when the fault dominates both populations' samples (the typical requests' samples
    * are few and a handful of unlisted slow requests among them carry most), shares barely differ */
   fn = pick_rate(cs, ia, ib, o, cand, depth);
-  fn = fn >= 0 ? lift_helper(cs, a, ia, io, to, cand, fn) : -1;
+  fn = fn >= 0 ? lift_helper(cs, a, other, ia, io, to, cand, fn) : -1;
   if (fn >= 0 && rate_ok(ia[fn], o->na, ib[fn], o->nb, &out->p_value) &&
       ia[fn] / out->a_tot >= CORRELATE_MIN_DELTA &&
       (!o->rise || (ia[fn] / out->a_tot - (out->b_tot > 0 ? ib[fn] / out->b_tot : 0) >= CORRELATE_MIN_DELTA &&
@@ -646,7 +655,7 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
   }
   fn = shares && o->skip_chain ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth, 0, o->body)
                                : -1;
-  fn = fn >= 0 ? lift_helper(cs, a, ia, io, to, cand, fn) : -1;
+  fn = fn >= 0 ? lift_helper(cs, a, other, ia, io, to, cand, fn) : -1;
   if (fn < 0 || !share_ok(ia[fn], out->a_tot, ib[fn], out->b_tot, &out->p_value)) goto done;
 found:
   out->a_fn = ia[fn];

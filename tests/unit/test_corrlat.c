@@ -3,7 +3,9 @@
  * correlate_findings: the per-request rates when the shares do not pass, and an endpoint slow in its body
  * named by what all of its samples run; a name with slow exemplar samples gets no endpoint finding for its
  * tail; with no baseline of a name's own (its typical requests unsampled), the frame below its entry, and a
- * wait's handler chain only from enough samples. Synthetic intervals and stacks with known answers. */
+ * wait's handler chain only from enough samples; requests seen waiting that never compute show the entry; a
+ * shared helper lifts to the caller the slow requests go through beyond the others. Synthetic intervals and
+ * stacks with known answers. */
 #include <check.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -350,6 +352,37 @@ START_TEST(wait_climb_stops_where_typical_join) {
 }
 END_TEST
 
+/* Finds on a loaded host: the slow requests' other shard calls are slow too, so more of their observations
+ * sit in get straight under queryShard (3 each) than under warmShard (2 each; typical requests 1 in get
+ * under queryShard). Of get's callers the one the slow requests go through beyond the others is warmShard,
+ * not the heaviest (queryShard, which every request calls it from). */
+START_TEST(wait_helper_lifts_to_the_divergent_caller) {
+  pprof_profile *cpu = pprof_create("samples", "count"), *gr = pprof_create("goroutine", "count");
+  json_t *slow = json_array(), *typ = json_array();
+  char tid[40];
+  for (int i = 0; i < 200; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    add(gr, "runtime.goexit;main.fanOut.func1;main.queryShard;main.get;net/http.(*Client).Do;runtime.gopark",
+        i < 20 ? 3 : 1, "GET /find", tid);
+    if (i < 20)
+      add(gr,
+          "runtime.goexit;main.fanOut.func1;main.queryShard;main.warmShard;main.get;net/http.(*Client).Do;"
+          "runtime.gopark",
+          2, "GET /find", tid);
+    if (i < 40) test_exemplar(i < 20 ? slow : typ, tid, i < 20 ? 55.0 : 2.0);
+  }
+  json_t *ex = test_exemplars("GET /find", slow, typ);
+  json_t *fs = test_findings2("cpu", cpu, "goroutine", gr, NULL, ex), *f = json_array_get(fs, 0);
+  ck_assert_uint_eq(json_array_size(fs), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "wait");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.warmShard");
+  json_decref(fs);
+  json_decref(ex);
+  pprof_free(cpu);
+  pprof_free(gr);
+}
+END_TEST
+
 /* Prices: 20 slow requests wait in waitForReload under price (3 observations each) while one of them
  * reloads the list under price on CPU (10 observations); typical ones are never caught. price does more than
  * the wait in the slow requests, so the wait is not climbed past waitForReload. */
@@ -428,4 +461,4 @@ CHECK_MAIN("corrlat", 0, per_interval_tail, design_tail_body, rates_when_shares_
            tail_is_not_an_endpoint, request_time_is_robust, no_baseline_names_below_the_entry,
            no_baseline_middleware_is_not_the_entry, wait_chain_needs_samples,
            wait_climb_stops_where_typical_join, wait_climb_stops_where_the_caller_does_more,
-           no_baseline_waiters_show_the_entry)
+           no_baseline_waiters_show_the_entry, wait_helper_lifts_to_the_divergent_caller)
