@@ -6,8 +6,8 @@
 # background job keep busy, and a natural tail), 15 s each. Asserts: each planted fault named at rank 1
 # and no finding on the control.
 # First, always: the scorer (bench/accuracy.py) on fixed findings (a window outside the planted spans and
-# a shared helper are false; a manifest naming a shared helper is refused), so the test checks its own
-# yardstick, and `loadctl check` on every variant's scenario with its manifest's target.env.
+# a shared helper are false; a manifest naming a shared helper is refused; a window fault's signal from
+# the intervals its spans fall in), so the test checks its own yardstick, and `loadctl check` on every variant's scenario with its manifest's target.env.
 # ACCURACY_STRICT=1 makes a missed fault a failure. Unset, a missed fault prints the table and skips
 # (77): on this shared 2-core machine the window variant (periodic) misses when the host itself is so
 # overloaded that the target gets little CPU (at load average >= 14: 1 of 7 corpus runs, and a 15 s subset
@@ -60,6 +60,18 @@ python3 "$SCORE" score "$CORPUS" "$WORK/fix3" --json "$WORK/fix3.json" gcjob >"$
 got=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["variants"][0]; print(r["rank"], r["false_above"], r["true"])' "$WORK/fix3.json")
 [ "$got" = "4 3 1" ] || { cat "$WORK/fix3.txt"; fail "scorer on windows outside the spans: got '$got', want '4 3 1'"; }
 grep -q '^at rank 4: gcjob' "$WORK/fix3.txt" || { cat "$WORK/fix3.txt"; fail "no line for the variant not named at rank 1"; }
+# a window fault's signal: an interval's t is its start, so a 0.4 s stall at 500.2 s is the interval
+# [500, 501] (p99 100 ms against 10 elsewhere: 10x); read as its end, the stall's interval looks clean (1x)
+mkdir -p "$WORK/fix4/cache_evict/run"
+echo '{"spans":[[1700009500.2,1700009500.6]]}' >"$WORK/fix4/cache_evict/faults.json"
+echo '[]' >"$WORK/fix4/cache_evict/findings.json"
+for t in $(seq 1700009495 1700009505); do
+  p99=10 && [ "$t" = 1700009500 ] && p99=100
+  echo "{\"t\":${t}000,\"interval_ms\":1000,\"name\":\"(all)\",\"count\":80,\"p50_ms\":1,\"p99_ms\":$p99}"
+done >"$WORK/fix4/cache_evict/run/intervals.jsonl"
+python3 "$SCORE" score "$CORPUS" "$WORK/fix4" --json "$WORK/fix4.json" cache_evict >"$WORK/fix4.txt"
+got=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["variants"][0]["signal"]; print(s[0].replace(" ", "_"), round(s[1], 1))' "$WORK/fix4.json")
+[ "$got" = "spans_p99 10.0" ] || { cat "$WORK/fix4.txt"; fail "window signal of a stall in one interval: got '$got', want 'spans_p99 10.0'"; }
 mkdir -p "$WORK/badcorpus/helper"
 sed 's/"main.fraudCheck"/"main.mix"/' "$CORPUS/helper/manifest.json" >"$WORK/badcorpus/helper/manifest.json"
 if python3 "$SCORE" manifest "$WORK/badcorpus" helper >"$WORK/bad.txt" 2>&1; then
@@ -79,7 +91,7 @@ while IFS=$'\t' read -r -a launch; do
   out=$("$LOADCTL" check "$scen" "${envs[@]}" 2>&1) || fail "$v: loadctl check ${scen#"$LOADCTL_SRC"/} ${envs[*]}: $out"
   nvar=$((nvar + 1))
 done <"$WORK/scenarios.tsv"
-[ "$nvar" -ge 28 ] || fail "only $nvar corpus variants found under $CORPUS (want 28)"
+[ "$nvar" -ge 35 ] || fail "only $nvar corpus variants found under $CORPUS (want 35)"
 echo "ok: the scenarios of all $nvar corpus variants pass loadctl check with their parameters"
 
 # --- the short corpus run
