@@ -401,15 +401,9 @@ static size_t zigzag_get(const uint8_t *p, size_t len, int64_t *out) {
 
   for (;;) {
     if (n >= len) return 0;
-    uint8_t b = p[n];
-    if (n == 8) {
-      v |= (uint64_t)b << 56;
-      n++;
-      break;
-    }
-    v |= (uint64_t)(b & 0x7f) << (7 * n);
-    n++;
-    if (!(b & 0x80)) break;
+    uint8_t b = p[n++];
+    v |= n == 9 ? (uint64_t)b << 56 : (uint64_t)(b & 0x7f) << (7 * (n - 1));
+    if (n == 9 || !(b & 0x80)) break;
   }
   *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
   return n;
@@ -523,16 +517,42 @@ static int layout_from(int64_t lowest, int64_t highest, uint32_t sigfigs, layout
   return 0;
 }
 
+/* One-byte tokens (zigzag 0..127: a count of 0..63, or a run of 1..64 zeros) from p, at most n, into h from
+ * slot *index on, up to the first longer token; returns the bytes used. The caller has checked that n such
+ * tokens stay inside the shared slots and cannot overflow the total, so only the bytes are tested here. */
+static size_t decode_short(hist *h, int64_t *index, const uint8_t *p, size_t n) {
+  int64_t i = *index, sum = 0, first = -1, last = -1;
+  size_t k = 0;
+
+  for (; k < n && p[k] < 0x80; i += p[k] & 1 ? (p[k] >> 1) + 1 : 1, k++) {
+    if ((p[k] & 1) || !p[k]) continue; /* zeros, or a count of 0 */
+    h->counts[i] += p[k] >> 1, sum += p[k] >> 1;
+    first = first < 0 ? i : first, last = i;
+  }
+  h->total += sum;
+  if (last >= 0) touch(h, (int32_t)first), touch(h, (int32_t)last);
+  *index = i;
+  return k;
+}
+
 /* Add the counts payload, laid out as described by l, into h: slot to slot in this file's layout, any other
- * slot re-bucketed through hist_record_n by its lowest value. */
+ * slot re-bucketed through hist_record_n by its lowest value. One-byte tokens go a block at a time while the
+ * block cannot leave the shared slots, the others one by one (the same result and error either way). */
 static int decode_counts(hist *h, const layout *l, const uint8_t *p, size_t len) {
   int64_t index = 0;
   /* In this file's layout (every worker's histograms) slot i is slot i up to the slot of the highest value */
   int64_t same =
       l->half_mag == SUB_BUCKET_HALF_MAG && l->unit_mag == UNIT_MAG ? index_of(HIST_HIGHEST_US) + 1 : 0;
+  int64_t shared = same < l->counts_len ? same : l->counts_len;
 
   while (len > 0) {
-    int64_t count;
+    int64_t count, room = (shared - index) / 64; /* one-byte tokens that cannot leave the shared slots */
+    size_t n = len < (uint64_t)room ? len : (size_t)room;
+    if (room > 0 && *p < 0x80 && h->total <= INT64_MAX - 63 * (int64_t)n) {
+      n = decode_short(h, &index, p, n);
+      p += n, len -= n;
+      continue;
+    }
     size_t used = zigzag_get(p, len, &count);
     if (!used) return -EPROTO;
     p += used, len -= used;
@@ -559,16 +579,14 @@ static int decode_counts(hist *h, const layout *l, const uint8_t *p, size_t len)
 static int decode_raw(const uint8_t *buf, size_t len, hist *h) {
   layout l;
 
-  if (len < HEADER_LEN) return -EPROTO;
-  if ((get_be32(buf) & COOKIE_MASK) != ENCODING_COOKIE_BASE) return -EPROTO;
+  if (len < HEADER_LEN || (get_be32(buf) & COOKIE_MASK) != ENCODING_COOKIE_BASE) return -EPROTO;
   uint32_t payload = get_be32(buf + 4);
   if (payload != len - HEADER_LEN) return -EPROTO;
   /* buf + 8, the normalizing index offset, is ignored as HdrHistogram's decoders do (hdr-histogram-js
    * writes 1 there); buf + 32, the double conversion ratio, means nothing for integer counts. */
   int rc = layout_from((int64_t)get_be64(buf + 16), (int64_t)get_be64(buf + 24), get_be32(buf + 12), &l);
-  if (rc < 0) return rc;
-  if (l.counts_len > (int64_t)1 << 30) return -EPROTO;
-  return decode_counts(h, &l, buf + HEADER_LEN, payload);
+  if (rc == 0 && l.counts_len > (int64_t)1 << 30) rc = -EPROTO;
+  return rc < 0 ? rc : decode_counts(h, &l, buf + HEADER_LEN, payload);
 }
 
 /* Inflate exactly out_len bytes of zlib data, requiring the stream to end there. */
@@ -634,14 +652,10 @@ int hist_decode(const uint8_t *buf, size_t len, hist **out) {
 
   if (!buf || len < 8) return -EINVAL;
   rc = hist_create(&h);
-  if (rc < 0) return rc;
-  rc = hist_decode_add(h, buf, len);
-  if (rc < 0) {
-    hist_destroy(h);
-    return rc;
-  }
-  *out = h;
-  return 0;
+  if (rc == 0) rc = hist_decode_add(h, buf, len);
+  if (rc < 0) hist_destroy(h); /* NULL when it was not created */
+  if (rc == 0) *out = h;
+  return rc;
 }
 
 int hist_encode_base64(const hist *h, char **out) {

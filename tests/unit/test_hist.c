@@ -414,6 +414,90 @@ START_TEST(decode_above_highest) {
 }
 END_TEST
 
+/* payload behind a V2 header of this file's layout (lowest 1, highest 3.6e9, 3 digits: 23552 slots) */
+static size_t raw_v2(uint8_t *buf, const uint8_t *payload, size_t len) {
+  static const uint8_t header[40] = {0x1c, 0x84, 0x93, 0x13, 0,    0,    0,    0, 0,    0,   0, 0,
+                                     0,    0,    0,    3,    0,    0,    0,    0, 0,    0,   0, 1,
+                                     0,    0,    0,    0,    0xd6, 0x93, 0xa4, 0, 0x3f, 0xf0};
+  memcpy(buf, header, sizeof header);
+  buf[4] = (uint8_t)(len >> 24), buf[5] = (uint8_t)(len >> 16), buf[6] = (uint8_t)(len >> 8),
+  buf[7] = (uint8_t)len;
+  memcpy(buf + sizeof header, payload, len);
+  return sizeof header + len;
+}
+
+/* Runs of zeros as one-byte tokens (0x7f: 64 zeros, 2n-1: n zeros), long, at the end and past the end. */
+START_TEST(decode_zero_runs) {
+  static uint8_t payload[600], raw[700];
+  hist *back = NULL, *top;
+  size_t n = 0;
+  for (int i = 0; i < 100; i++) payload[n++] = 0x7f; /* 6400 zeros */
+  payload[n++] = 2 * 5;                              /* count 5 at slot 6400: 40960 us (1280 << 5) */
+  for (int i = 0; i < 267; i++) payload[n++] = 0x7f; /* 17088 zeros: up to slot 23489 */
+  payload[n++] = 2 * 61 - 1;                         /* 61 zeros: up to slot 23550 */
+  payload[n++] = 2 * 7; /* count 7 at slot 23550, above 3.6e9: folds into its slot */
+  payload[n++] = 1;     /* one zero: the last slot, 23551 */
+  ck_assert_int_eq(hist_decode(raw, raw_v2(raw, payload, n), &back), 0);
+  ck_assert_int_eq(hist_create(&top), 0);
+  hist_record(top, HIST_HIGHEST_US);
+  ck_assert_int_eq(hist_count(back), 12);
+  ck_assert_int_eq(hist_min(back), 40960);
+  ck_assert_int_eq(hist_value_at_percentile(back, 41), 40991); /* its highest: 32 us wide */
+  ck_assert_int_eq(hist_max(back), hist_max(top));
+  hist_destroy(back);
+  back = NULL;
+  payload[n++] = 1; /* one zero more: past the counts */
+  ck_assert_int_eq(hist_decode(raw, raw_v2(raw, payload, n), &back), -EPROTO);
+  payload[n - 1] = 0; /* a count of 0 there */
+  ck_assert_int_eq(hist_decode(raw, raw_v2(raw, payload, n), &back), -EPROTO);
+  memset(payload, 0x7f, 369);                                              /* 23616 zeros */
+  ck_assert_int_eq(hist_decode(raw, raw_v2(raw, payload, 368), &back), 0); /* 23552: all */
+  hist_destroy(back);
+  back = NULL;
+  ck_assert_int_eq(hist_decode(raw, raw_v2(raw, payload, 369), &back), -EPROTO); /* past them */
+  ck_assert_ptr_null(back);
+  /* a count that would carry the total past INT64_MAX: refused there, the counts before it kept */
+  hist_reset(top);
+  hist_record_n(top, 1, INT64_MAX - 100);
+  payload[0] = payload[1] = 2 * 63;
+  ck_assert_int_eq(hist_decode_add(top, raw, raw_v2(raw, payload, 2)), -EPROTO);
+  ck_assert_int_eq(hist_count(top), INT64_MAX - 37);
+  hist_destroy(top);
+}
+END_TEST
+
+/* One-byte tokens and the same values written as two bytes (b | 0x80, 0: the one-by-one path) decode alike,
+ * into a histogram holding counts already: result, error, counts, span and encoding. */
+START_TEST(decode_short_tokens_as_long) {
+  static uint8_t shorts[3000], longs[6000], raw[6100];
+  rng_state = 21;
+  for (int r = 0; r < 300; r++) {
+    size_t n = 1 + rng_next() % (r % 3 ? 600 : sizeof shorts);
+    int zeros_only = r % 7 == 0; /* runs of zeros only: toward and past the last slot */
+    for (size_t i = 0; i < n; i++) {
+      shorts[i] = (uint8_t)(zeros_only ? 0x41 + 2 * (rng_next() % 32) : rng_next() % 128);
+      longs[2 * i] = shorts[i] | 0x80, longs[2 * i + 1] = 0;
+    }
+    hist *a, *b;
+    uint8_t *enc_a = NULL, *enc_b = NULL;
+    size_t len_a = 0, len_b = 0;
+    ck_assert_int_eq(hist_create(&a), 0);
+    ck_assert_int_eq(hist_create(&b), 0);
+    hist_record(a, 5000), hist_record(b, 5000);
+    int rc = hist_decode_add(a, raw, raw_v2(raw, shorts, n));
+    ck_assert_int_eq(hist_decode_add(b, raw, raw_v2(raw, longs, 2 * n)), rc);
+    ck_assert(hist_equal(a, b));
+    ck_assert_int_eq(hist_min(a), hist_min(b));
+    ck_assert_int_eq(hist_max(a), hist_max(b));
+    ck_assert_int_eq(hist_encode(a, &enc_a, &len_a), 0);
+    ck_assert_int_eq(hist_encode(b, &enc_b, &len_b), 0);
+    ck_assert(len_a == len_b && memcmp(enc_a, enc_b, len_a) == 0);
+    free(enc_a), free(enc_b);
+    hist_destroy(a), hist_destroy(b);
+  }
+}
+END_TEST
+
 /* Read fixtures/NAME, record its values, decode its base64 and compare with its percentiles. */
 static void check_fixture(const char *name) {
   char path[1024], line[8192];
@@ -531,5 +615,5 @@ END_TEST
 
 CHECK_MAIN("hist", 120, percentiles_uniform, percentiles_exponential, percentiles_bimodal, empty_and_clamp,
            percentile_in_ms, foreach_order, sparse_scans, merge_equals_union, round_trip, corrected_backfill,
-           decode_hostile, decode_raw_header, decode_above_highest, hdrjs_basic, hdrjs_autoresize,
-           hdrjs_coarse, reset_gives_pages_back)
+           decode_hostile, decode_raw_header, decode_above_highest, decode_zero_runs,
+           decode_short_tokens_as_long, hdrjs_basic, hdrjs_autoresize, hdrjs_coarse, reset_gives_pages_back)
