@@ -401,9 +401,15 @@ static size_t zigzag_get(const uint8_t *p, size_t len, int64_t *out) {
 
   for (;;) {
     if (n >= len) return 0;
-    uint8_t b = p[n++];
-    v |= n == 9 ? (uint64_t)b << 56 : (uint64_t)(b & 0x7f) << (7 * (n - 1));
-    if (n == 9 || !(b & 0x80)) break;
+    uint8_t b = p[n];
+    if (n == 8) {
+      v |= (uint64_t)b << 56;
+      n++;
+      break;
+    }
+    v |= (uint64_t)(b & 0x7f) << (7 * n);
+    n++;
+    if (!(b & 0x80)) break;
   }
   *out = (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
   return n;
@@ -503,16 +509,10 @@ static int layout_from(int64_t lowest, int64_t highest, uint32_t sigfigs, layout
   l->half_mag = (count_mag > 1 ? count_mag : 1) - 1;
   l->unit_mag = 63 - __builtin_clzll((uint64_t)lowest);
   if (l->unit_mag + l->half_mag + 1 > 61) return -EPROTO;
-  int64_t smallest_untrackable = (int64_t)1 << (l->half_mag + 1 + l->unit_mag);
-  int64_t buckets = 1;
-  while (smallest_untrackable <= highest) {
-    if (smallest_untrackable > INT64_MAX / 2) {
-      buckets++;
-      break;
-    }
-    smallest_untrackable <<= 1;
+  int64_t buckets = 1; /* and one more per doubling of the smallest untrackable value up to highest */
+  for (int64_t s = (int64_t)1 << (l->half_mag + 1 + l->unit_mag); s > 0 && s <= highest;
+       s = s > INT64_MAX / 2 ? -1 : s << 1)
     buckets++;
-  }
   l->counts_len = (buckets + 1) << l->half_mag;
   return 0;
 }
@@ -550,12 +550,14 @@ static int decode_counts(hist *h, const layout *l, const uint8_t *p, size_t len)
       l->half_mag == SUB_BUCKET_HALF_MAG && l->unit_mag == UNIT_MAG ? index_of(HIST_HIGHEST_US) + 1 : 0;
   int64_t shared = same < l->counts_len ? same : l->counts_len;
 
+  size_t retry = len; /* decode_short is tried again 8 bytes after where it stopped, not at every token */
   while (len > 0) {
-    int64_t count, room = index < shared ? (shared - index) / 64 : 0; /* one-byte tokens that stay in */
+    int64_t count, room = len > retry || index >= shared ? 0 : (shared - index) / 64; /* tokens kept in */
     size_t n = len < (uint64_t)room ? len : (size_t)room;
-    if (n >= 8 && h->total <= INT64_MAX - 63 * (int64_t)n && (n = decode_short(h, &index, p, n)) > 0) {
-      p += n, len -= n;
-      continue;
+    if (n >= 8 && h->total <= INT64_MAX - 63 * (int64_t)n) {
+      n = decode_short(h, &index, p, n);
+      p += n, len -= n, retry = len > 8 ? len - 8 : 0;
+      if (n > 0) continue;
     }
     size_t used = zigzag_get(p, len, &count);
     if (!used) return -EPROTO;
