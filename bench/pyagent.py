@@ -18,10 +18,12 @@
   calls VARIANT N                       N requests (after 200) to a Flask app in one thread: off (bare), wsgi
                                         (loadctl_agent.wsgi) or flask (loadctl_agent.flask); for instruction
                                         counts, run under valgrind --tool=callgrind with N and with 0
-  ticks N TICK                          8 threads, each parked in a new 25-frame stack under the WSGI wrapper N
-                                        times; TICK=1: the sampler ticks once while they are parked (CPU and
-                                        wall collectors), TICK=0: it does not; under callgrind, (TICK=1 - TICK=0)
-                                        / N is a tick's instructions, what the app's threads pay for it included
+  ticks N TICK [STABLE]                 8 threads, each parked in a new 25-frame stack under the WSGI wrapper N
+                                        times, of which the STABLE (default 0) frames below the wrapper stay on
+                                        the stack from tick to tick (a request in progress) and the rest are new;
+                                        TICK=1: the sampler ticks once while they are parked (CPU and wall
+                                        collectors), TICK=0: it does not; under callgrind, (TICK=1 - TICK=0) / N
+                                        is a tick's instructions, what the app's threads pay for it included
 wrap, inproc, calls and ticks import loadctl_agent from $PYAGENT_SRC when it is set (another copy of
 agents/python, to compare two versions with one harness)."""
 
@@ -303,13 +305,13 @@ def calls(variant, n):
         call_wsgi(app, environ)
 
 
-def ticks(n, tick, depth=25):
+def ticks(n, tick, stable="0", depth=25):
     import threading
     sys.path.insert(0, agent_src())
     import loadctl_agent
     from loadctl_agent import sampler as agent_sampler
 
-    n, tick = int(n), tick == "1"
+    n, tick, stable = int(n), tick == "1", int(stable)
     go = [threading.Semaphore(0) for _ in range(8)]
     parked = threading.Semaphore(0)
 
@@ -320,12 +322,19 @@ def ticks(n, tick, depth=25):
         go[i].acquire()
         return 0
 
-    app = loadctl_agent.wsgi(lambda environ, start_response: [deep(depth, environ["i"])])
+    def outer(k, i, times):  # `stable` frames that stay on the stack across the ticks, then the loop
+        if k:
+            return outer(k - 1, i, times) + 1
+        for _ in range(times):
+            deep(depth - stable, i)
+        return 0
+
+    app = loadctl_agent.wsgi(lambda environ, start_response: [outer(stable, environ["i"], environ["times"])])
 
     def worker(i):
         environ = {"i": i, "HTTP_TRACEPARENT": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-                   "HTTP_BAGGAGE": "loadctl.name=GET%20%2Fx"}
-        for _ in range(n + 1):
+                   "HTTP_BAGGAGE": "loadctl.name=GET%20%2Fx", "times": n + 1 if stable else 1}
+        for _ in range(1 if stable else n + 1):
             app(environ, None)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]

@@ -14,6 +14,8 @@ from time import monotonic_ns
 from .context import ACTIVE, STARTED
 from .labels import RAW
 
+PLAIN_BODY = "loadctl_agent.plain_body"  # environ key: the body (set by flask()'s response) that runs no app code
+
 
 def _steps(body, labels):
     """The body's chunks, each produced with the thread labelled; the label is off while the server
@@ -86,7 +88,8 @@ def wsgi(app):
                 ACTIVE.pop(tid, None)
             else:
                 ACTIVE[tid] = prev
-        if type(body) in (list, tuple):
+        if type(body) in (list, tuple) or environ.get(PLAIN_BODY) is body:  # that very body: not one a
+            # middleware inside made around it (whose steps would run its code)
             return body
         wrapper = environ.get("wsgi.file_wrapper")
         if isinstance(wrapper, type) and isinstance(body, wrapper):
@@ -102,7 +105,10 @@ def flask(app):
     (`http.route`, e.g. "/api/products/<int:pid>") the moment Flask matches it: app.request_class becomes a
     subclass whose url_rule, when Flask sets it, also sets the label (no before_request hook, whose dispatch
     costs every request more than the label itself). Flask reads url_rule several times a request: the
-    property's getter is a C attrgetter, not a Python function. Returns app."""
+    property's getter is a C attrgetter, not a Python function. app.response_class becomes a subclass that
+    tells the wrapper when its body runs no app code (not streamed, no call_on_close callbacks): that body
+    is handed to the server as it is, unwrapped (a streamed one is stepped under the request's labels).
+    Returns app."""
     from .context import set_label
 
     base = app.request_class
@@ -111,7 +117,12 @@ def flask(app):
         self.__dict__["_loadctl_url_rule"] = rule
         route = getattr(rule, "rule", None)
         if route is not None:
-            set_label("http.route", route)
+            tid = get_ident()
+            cur = ACTIVE.get(tid)
+            if cur is not None and cur[:1] == (RAW,):  # the wrapper's raw tuple: the pair is checked at resolve()
+                ACTIVE[tid] = cur + (("http.route", route),)
+            else:
+                set_label("http.route", route)
 
     class LabelledRequest(base):
         _loadctl_url_rule = None
@@ -119,5 +130,17 @@ def flask(app):
 
     LabelledRequest.__name__ = LabelledRequest.__qualname__ = base.__name__
     app.request_class = LabelledRequest
+
+    response_base = app.response_class
+
+    class PlainBodyResponse(response_base):
+        def __call__(self, environ, start_response):
+            body = response_base.__call__(self, environ, start_response)
+            if not self.is_streamed and not getattr(self, "_on_close", True):
+                environ[PLAIN_BODY] = body
+            return body
+
+    PlainBodyResponse.__name__ = PlainBodyResponse.__qualname__ = response_base.__name__
+    app.response_class = PlainBodyResponse
     app.wsgi_app = wsgi(app.wsgi_app)
     return app

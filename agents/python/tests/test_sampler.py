@@ -358,6 +358,62 @@ class Attribution(unittest.TestCase):
         self.assertEqual(seen["rule"], "/api/products/<int:pid>")
         self.assertIsNone(context.ACTIVE.get(threading.get_ident()))
 
+    def test_flask_plain_bodies_are_handed_back(self):
+        """loadctl_agent.flask hands a buffered response's body to the server unwrapped (it runs no app code);
+        a streamed body, one with a call_on_close callback, and one a middleware inside made around Flask's
+        are stepped under the request's labels (the app code they run is labelled); every body reads whole."""
+        try:
+            from flask import Flask, Response, stream_with_context
+        except ImportError:
+            self.skipTest("flask is not installed for this interpreter (Debian python3-flask)")
+        import loadctl_agent
+        agent_wsgi = sys.modules["loadctl_agent.wsgi"]  # the package exports the wsgi() function by that name
+        app = Flask("test_flask_plain_bodies")
+        seen = []
+
+        @app.get("/plain")
+        def plain():
+            return "plain"
+
+        @app.get("/stream")
+        def stream():
+            def chunks():
+                seen.append(dict(context.current_labels()).get("http.route"))
+                yield "streamed"
+            return Response(stream_with_context(chunks()))
+
+        @app.get("/onclose")
+        def onclose():
+            r = Response("closed")
+            r.call_on_close(lambda: seen.append(dict(context.current_labels()).get("http.route")))
+            return r
+
+        def around(inner):  # a middleware inside the agent's wrapper, making its own body around Flask's
+            def mw(environ, start_response):
+                body = inner(environ, start_response)
+                def steps():
+                    seen.append("mw:%s" % dict(context.current_labels()).get("http.route"))
+                    yield from body
+                return steps()
+            return mw
+
+        loadctl_agent.flask(app)
+        base = Flask("test_flask_plain_bodies_mw")
+        base.get("/plain")(plain)
+        base.wsgi_app = around(base.wsgi_app)
+        loadctl_agent.flask(base)
+        for a, path, want, wrapped in ((app, "/plain", b"plain", False), (app, "/stream", b"streamed", True),
+                                       (app, "/onclose", b"closed", True), (base, "/plain", b"plain", True)):
+            environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "SERVER_NAME": "127.0.0.1",
+                       "SERVER_PORT": "80", "wsgi.url_scheme": "http", "SERVER_PROTOCOL": "HTTP/1.1",
+                       "HTTP_BAGGAGE": "loadctl.name=GET%20x"}
+            body = a(environ, lambda s, h: None)
+            self.assertEqual(isinstance(body, agent_wsgi._Body), wrapped, path)
+            self.assertEqual(b"".join(body), want)
+            body.close()
+            self.assertIsNone(context.ACTIVE.get(threading.get_ident()))
+        self.assertEqual(seen, ["/stream", "/onclose", "mw:/plain"])
+
 
 class Bounds(unittest.TestCase):
     def test_encoding_gives_up_the_gil(self):
