@@ -52,14 +52,17 @@ class _Thread:
     """One thread's sampling state: its stack walker, CPU clock id, last CPU reading, CPU ns not yet
     sampled, `quiet` (None when it used CPU at its last read, else the ticks not read since: a thread
     whose stack did not move and that used no CPU at its last read is read again only after
-    IDLE_READ_EVERY ticks or when it moves), its root frame (a new root is a new thread) and its last tick's
-    key, stack node and labels."""
+    IDLE_READ_EVERY ticks or when it moves), its root frame (a new root is a new thread), its last tick's
+    key, stack node and labels, and while it is still (its leaf held), the collectors' entries of its key
+    (`vals`, one per collector of the list `vals_for`): a still tick adds to them without a lookup."""
 
-    __slots__ = ("walker", "clock", "cpu", "credit", "quiet", "root", "key", "node", "labels", "kept")
+    __slots__ = ("walker", "clock", "cpu", "credit", "quiet", "root", "key", "node", "labels", "kept", "vals",
+                 "vals_for")
 
     def __init__(self):
         self.walker = stacks.Walker()
         self.clock = self.cpu = self.quiet = self.root = self.key = self.node = self.labels = None
+        self.vals = self.vals_for = None
         self.kept = ()  # labels.bounded(labels): the tuple the profile keys hold
         self.credit = 0
 
@@ -77,8 +80,8 @@ class Collector:
 
     def add(self, batch, wall_ns):
         """One tick: batch is [(key, stack node, cpu_ns, cpu samples, seen)]: seen 1 for a stack seen now (a
-        tick of wall_ns), 0 for CPU charged to a thread's previous stack."""
-        agg = self.agg
+        tick of wall_ns), 0 for CPU charged to a thread's previous stack. Returns each entry's value list."""
+        agg, out = self.agg, []
         for key, node, cpu_ns, count, seen in batch:
             v = agg.get(key)
             if v is None:
@@ -91,7 +94,9 @@ class Collector:
             v[1] += wall_ns * seen
             v[2] += cpu_ns
             v[4] += count
+            out.append(v)
         self.ticks += 1
+        return out
 
 
 class Sampler:
@@ -181,14 +186,26 @@ class Sampler:
         active = context.ACTIVE
         last, tree, started = self.last, self.tree, context.STARTED
         now = time.monotonic_ns()
-        batch = []
+        batch, still, seen = [], [], 0
         for ident, frame in frames.items():
             if ident in skip:
                 continue
+            seen += 1
             st = last.get(ident)
             if st is None:
                 st = last[ident] = _Thread()
             walker = st.walker
+            quiet = st.quiet
+            if (frame is walker.leaf and st.vals_for is collectors and quiet is not None and quiet < IDLE_READ_EVERY
+                    and frame.f_lasti == walker.lasti and (active.get(ident) or ()) is st.labels):
+                # still: the same leaf function frame (vals_for is set only for one) at the same instruction, no
+                # CPU at its last read, the same labels: one more wall tick on the entries it had (what the full
+                # path below would add, less the lookups)
+                st.quiet = quiet + 1
+                for v in st.vals:
+                    v[0] += 1
+                    v[1] += wall_ns
+                continue
             node = walker.walk(tree, frame)
             quiet = st.quiet
             if quiet is None or walker.moved or quiet >= IDLE_READ_EVERY:
@@ -215,9 +232,14 @@ class Sampler:
                 key = st.key
             else:
                 key = st.key = (node[0], st.kept)
+            if walker.leaf is not None and not walker.leaf.f_code.co_flags & stacks.RESUMABLE:
+                still.append((st, len(batch)))  # its leaf held (no CPU at its last read): may be still next tick
+                # (a generator's frame is never: it can be resumed from another caller to the same instruction)
+            else:
+                st.vals_for = None
             batch.append((key, node, cpu_ns, count, 1))
             st.node = node
-        if len(last) > len(batch):
+        if len(last) > seen:
             for ident in [i for i in last if i not in frames or i in skip]:
                 del last[ident]
         if context.INFLIGHT:
@@ -227,8 +249,10 @@ class Sampler:
                 node = self.coro_node(req.coro)
                 if node is not None:
                     batch.append(((node[0], req.labels), node, 0, 0, 1))
-        for c in collectors:
-            c.add(batch, wall_ns)
+        added = [c.add(batch, wall_ns) for c in collectors]
+        for st, i in still:
+            st.vals = [vals[i] for vals in added]
+            st.vals_for = collectors
 
     def _cpu(self, ident, st):
         """(CPU ns since the thread's previous read, CPU samples) of one thread: read from its own clock,

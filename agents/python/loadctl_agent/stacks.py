@@ -28,7 +28,7 @@ from operator import attrgetter
 NODES_MAX = 200000
 STACKS_FRAMES_MAX = 200000  # frames of the signatures kept (~64 bytes each with their nodes: ~13 MB); then anew
 _CODE, _LASTI = attrgetter("f_code"), attrgetter("f_lasti")
-_RESUMABLE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
+RESUMABLE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
 
 
 class Tree:
@@ -104,7 +104,7 @@ class Walker:
 
     def walk(self, tree, leaf):
         """The node of leaf's stack (None for no frame)."""
-        if leaf is self.leaf and leaf is not None and not leaf.f_code.co_flags & _RESUMABLE:
+        if leaf is self.leaf and leaf is not None and not leaf.f_code.co_flags & RESUMABLE:
             lasti = leaf.f_lasti
             self.moved = lasti != self.lasti
             if self.moved:  # the same function frame, at another instruction: its callers are what they were

@@ -283,6 +283,61 @@ class ClockReads(unittest.TestCase):
         ticks = sum(v[0] for v in c.agg.values())
         self.assertEqual(ticks, 100 * len(s.last))  # every thread is still in the wall profile every tick
 
+    def test_still_threads_skip_the_walk_and_count_every_tick(self):
+        """Still threads (the same leaf at the same instruction, no CPU, the same labels) are not walked at
+        most ticks, yet each collector counts every tick and its wall time for them, a collector that joins
+        later only its own ticks, and a thread that moves is walked again."""
+        s = sampler.Sampler(100)
+        gate, moved = threading.Event(), threading.Event()
+
+        def mover():
+            gate.wait()
+            moved.wait()
+
+        ts = [threading.Thread(target=gate.wait) for _ in range(3)] + [threading.Thread(target=mover)]
+        [t.start() for t in ts]
+        walks = []
+        real = stacks.Walker.walk
+
+        def counting(walker, tree, frame):
+            walks.append(frame)
+            return real(walker, tree, frame)
+
+        c1, c2 = sampler.Collector("wall"), sampler.Collector("wall")
+
+        def waiting(c):  # [ticks, wall ns] of the entries whose stack is in Event.wait
+            out = [0, 0]
+            for v in c.agg.values():
+                if any(info[0].endswith("Event.wait") for info, _ in stacks.frames_of(v[3], 100)):
+                    out[0] += v[0]
+                    out[1] += v[1]
+            return out
+
+        context.AGENT_THREADS.add(threading.get_ident())
+        try:
+            with mock.patch.object(stacks.Walker, "walk", counting):
+                one = [c1]
+                for _ in range(30):
+                    s.tick(one, 1000)
+                early = len(walks)
+                both = [c1, c2]
+                for _ in range(20):
+                    s.tick(both, 1000)
+                gate.set()  # the mover's stack changes: walked again; the others end
+                while len([t for t in ts if t.is_alive()]) > 1:
+                    time.sleep(0.01)
+                before = len(walks)
+                s.tick(both, 1000)
+                self.assertEqual(len(walks) - before, 1)  # the mover, in another wait
+        finally:
+            context.AGENT_THREADS.discard(threading.get_ident())
+            gate.set()
+            moved.set()
+            [t.join() for t in ts]
+        self.assertLess(early, 4 * 30 / 3)  # 4 threads, 30 ticks: walked a few times each, not every tick
+        self.assertEqual(waiting(c1), [4 * 50 + 1, (4 * 50 + 1) * 1000])
+        self.assertEqual(waiting(c2), [4 * 20 + 1, (4 * 20 + 1) * 1000])
+
     def test_one_long_call_keeps_its_cpu(self):
         """A thread inside one long C call that releases the GIL (hashing 150 MB) never moves: its CPU
         still lands on that call."""
