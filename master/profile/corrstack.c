@@ -176,9 +176,10 @@ static int go_std(const char *n) {
 }
 
 int corrstack_is_framework(const char *n) {
-  /* loadctl_agent: loadctl's own Python agent (a middleware in the service's process) is never its code */
-  static const char *const pre[] = {"runtime.", "runtime/",     "[",     "__",
-                                    "_start",   "start_thread", "clone", "loadctl_agent."};
+  /* loadctl_agent: loadctl's own Python agent (a middleware in the service's process) is never its code;
+   * "(no stack)": a sample without frames (a goroutine caught between stacks) says nothing of where it is */
+  static const char *const pre[] = {"runtime.", "runtime/",       "[",         "__", "_start", "start_thread",
+                                    "clone",    "loadctl_agent.", "(no stack)"};
   for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
     if (strncmp(n, pre[i], strlen(pre[i])) == 0) return 1;
   return go_std(n);

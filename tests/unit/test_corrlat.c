@@ -383,6 +383,42 @@ START_TEST(wait_helper_lifts_to_the_divergent_caller) {
 }
 END_TEST
 
+/* Finds again, each slow request's shard goroutine waiting in warmShard (2 observations) and 4 more
+ * observations of it with no stack at all (goroutines caught between stacks): those say nothing of where it
+ * waits and must not dilute warmShard's share below CORRELATE_WAIT_SHARE. */
+START_TEST(wait_ignores_samples_without_stack) {
+  pprof_profile *cpu = pprof_create("samples", "count"), *gr = pprof_create("goroutine", "count");
+  json_t *slow = json_array(), *typ = json_array();
+  char tid[40];
+  for (int i = 0; i < 200; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    add(gr, "runtime.goexit;main.fanOut.func1;main.queryShard;main.get;net/http.(*Client).Do;runtime.gopark",
+        1, "GET /find", tid);
+    if (i < 20) {
+      add(gr,
+          "runtime.goexit;main.fanOut.func1;main.queryShard;main.warmShard;main.get;net/http.(*Client).Do;"
+          "runtime.gopark",
+          2, "GET /find", tid);
+      pprof_label lb[2] = {
+          {(uint32_t)pprof_intern(gr, "loadctl.name"), (uint32_t)pprof_intern(gr, "GET /find"), 0, 0},
+          {(uint32_t)pprof_intern(gr, "trace_id"), (uint32_t)pprof_intern(gr, tid), 0, 0}};
+      int64_t four[1] = {4};
+      ck_assert_int_eq(pprof_add_sample(gr, NULL, 0, four, lb, 2), 0);
+    }
+    if (i < 40) test_exemplar(i < 20 ? slow : typ, tid, i < 20 ? 55.0 : 2.0);
+  }
+  json_t *ex = test_exemplars("GET /find", slow, typ);
+  json_t *fs = test_findings2("cpu", cpu, "goroutine", gr, NULL, ex), *f = json_array_get(fs, 0);
+  ck_assert_uint_eq(json_array_size(fs), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.warmShard");
+  ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(f, "samples"), "slow")), 60);
+  json_decref(fs);
+  json_decref(ex);
+  pprof_free(cpu);
+  pprof_free(gr);
+}
+END_TEST
+
 /* Prices: 20 slow requests wait in waitForReload under price (3 observations each) while one of them
  * reloads the list under price on CPU (10 observations); typical ones are never caught. price does more than
  * the wait in the slow requests, so the wait is not climbed past waitForReload. */
@@ -461,4 +497,5 @@ CHECK_MAIN("corrlat", 0, per_interval_tail, design_tail_body, rates_when_shares_
            tail_is_not_an_endpoint, request_time_is_robust, no_baseline_names_below_the_entry,
            no_baseline_middleware_is_not_the_entry, wait_chain_needs_samples,
            wait_climb_stops_where_typical_join, wait_climb_stops_where_the_caller_does_more,
-           no_baseline_waiters_show_the_entry, wait_helper_lifts_to_the_divergent_caller)
+           no_baseline_waiters_show_the_entry, wait_helper_lifts_to_the_divergent_caller,
+           wait_ignores_samples_without_stack)
