@@ -243,6 +243,17 @@ function services.console()
   end)
 end
 
+-- a push-notification service: sends, and each user's last notification
+function services.notifier()
+  task(3, function(vu)
+    local r = http.post("/api/notify?user=" .. math.random(1, 20000), { name = "POST /api/notify" })
+    check(r, { ["notification queued"] = function(res) return res.status == 202 end })
+  end)
+  task(2, function(vu)
+    http.get("/api/notify/last?user=" .. math.random(1, 20000), { name = "GET /api/notify/last" })
+  end)
+end
+
 local known = {}
 for k in pairs(services) do known[#known + 1] = k end
 table.sort(known)
