@@ -520,8 +520,9 @@ static int layout_from(int64_t lowest, int64_t highest, uint32_t sigfigs, layout
 /* One-byte tokens (zigzag 0..127: a count of 0..63, a run of 1..64 zeros) from p, at most n, eight at a time
  * while none of the eight has its top bit, into h from slot *index on; returns the bytes used. The caller has
  * checked that n such tokens stay in the shared slots and cannot overflow the total. A slot at or above hi
- * holds 0: written before it is read, a page given back at reset faults once, not twice. */
-static size_t decode_short(hist *h, int64_t *index, const uint8_t *p, size_t n) {
+ * holds 0: written before it is read, a page given back at reset faults once, not twice. Not inlined: the
+ * fuzz build leaves it without coverage hooks (tests/fuzz/coverage_ignore.txt). */
+static __attribute__((noinline)) size_t decode_short(hist *h, int64_t *index, const uint8_t *p, size_t n) {
   int64_t i = *index, sum = 0, first = INT64_MAX, last = -1, fresh = h->hi, *counts = h->counts;
   size_t k = 0;
 
