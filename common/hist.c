@@ -545,7 +545,7 @@ static __attribute__((noinline)) size_t decode_short(hist *h, int64_t *index, co
 /* Add the counts payload, laid out as described by l, into h: slot to slot in this file's layout, any other
  * slot re-bucketed through hist_record_n by its lowest value; one-byte tokens through decode_short. */
 static int decode_counts(hist *h, const layout *l, const uint8_t *p, size_t len) {
-  int64_t index = 0;
+  int64_t index = 0, at;
   /* In this file's layout (every worker's histograms) slot i is slot i up to the slot of the highest value */
   int64_t same =
       l->half_mag == SUB_BUCKET_HALF_MAG && l->unit_mag == UNIT_MAG ? index_of(HIST_HIGHEST_US) + 1 : 0;
@@ -556,8 +556,8 @@ static int decode_counts(hist *h, const layout *l, const uint8_t *p, size_t len)
     int64_t count, room = len > retry || index >= shared ? 0 : (shared - index) / 64; /* tokens kept in */
     size_t n = len < (uint64_t)room ? len : (size_t)room;
     if (n >= 8 && h->total <= INT64_MAX - 63 * (int64_t)n) {
-      n = decode_short(h, &index, p, n);
-      p += n, len -= n, retry = len > 8 ? len - 8 : 0;
+      at = index, n = decode_short(h, &at, p, n); /* through a copy: index itself stays in a register */
+      p += n, len -= n, index = at, retry = len > 8 ? len - 8 : 0;
       if (n > 0) continue;
     }
     size_t used = zigzag_get(p, len, &count);
