@@ -30,6 +30,9 @@ typedef struct ctx {
   unsigned char *cls[SET_COUNT]; /* CORRJOIN_* per sample */
   const char *wait_profile;      /* "goroutine" or "wall": the type of the SET_WAIT windows */
   json_t *out;
+  json_t *bg_spans; /* the window finding's spans when it names work mostly no request's, else NULL */
+  double bg_score;  /* and its score */
+  char bg_fn[256];
 } ctx;
 
 /* ---------- small helpers ---------- */
@@ -200,10 +203,43 @@ static void test_words(const naming *n, double na, double nb, const char *a, con
     snprintf(out, len, "two-proportion z test p = %.2g", n->r.p_value);
 }
 
-/* Frames of set that the typical requests of name run: in >= KNOWN_SHARE of their samples in some profile of
- * the run where they have >= MIN_BASELINE of them (a baseline for where its slow requests diverge when their
- * typical samples in set are too few; corrstack.h corr_opts.known). New array of set's nnames entries, or
- * NULL (out of memory, or no name). */
+typedef struct req_key {
+  const char *key; /* trace id, else span id (pooled: equal ids are equal pointers), or NULL */
+  size_t i;
+} req_key;
+
+static int cmp_key(const void *x, const void *y) {
+  const req_key *a = x, *b = y;
+  if (a->key != b->key)
+    return a->key && b->key ? strcmp(a->key, b->key) : (a->key != NULL) - (b->key != NULL);
+  return (a->i > b->i) - (a->i < b->i);
+}
+
+/* Per frame of ks, the distinct requests (trace id, else span id; a sample without either is one of its own)
+ * among the samples with mask[i] set that hold it, into nreq (nnames entries). Returns the requests. */
+static double by_request(const corrstack *ks, const unsigned char *mask, double *nreq) {
+  req_key *k = calloc(ks->n ? ks->n : 1, sizeof *k);
+  size_t m = 0, g = 0, *stamp = calloc(ks->nnames ? ks->nnames : 1, sizeof *stamp);
+  memset(nreq, 0, ks->nnames * sizeof *nreq);
+  for (size_t i = 0; k && stamp && i < ks->n; i++)
+    if (mask[i]) k[m++] = (req_key){ks->s[i].trace_id ? ks->s[i].trace_id : ks->s[i].span_id, i};
+  if (k && stamp) qsort(k, m, sizeof *k, cmp_key);
+  for (size_t j = 0; k && stamp && j < m; j++) {
+    g += j == 0 || !k[j].key || k[j].key != k[j - 1].key;
+    const corr_sample *c = &ks->s[k[j].i];
+    for (size_t f = 0; f < c->nstack; f++)
+      if (stamp[c->stack[f]] != g) stamp[c->stack[f]] = g, nreq[c->stack[f]] += 1;
+  }
+  free(k);
+  free(stamp);
+  return (double)g;
+}
+
+/* Frames of set that the typical requests of name run: in >= KNOWN_SHARE of them (counted by request: a few
+ * slow requests classed typical carry many wall-clock samples each) in some profile of the run where they
+ * have >= MIN_BASELINE samples (a baseline for where its slow requests diverge when their typical samples in
+ * set are too few; corrstack.h corr_opts.known). New array of set's nnames entries, or NULL (out of memory,
+ * or no name). */
 static unsigned char *typical_frames(const ctx *c, int set, const char *name) {
   const corrstack *cs = &c->set[set];
   unsigned char *m = name ? calloc(cs->nnames ? cs->nnames : 1, 1) : NULL, *mask = NULL;
@@ -216,9 +252,10 @@ static unsigned char *typical_frames(const ctx *c, int set, const char *name) {
     for (size_t i = 0; mask && i < ks->n; i++)
       mask[i] = c->cls[k][i] == CORRJOIN_TYPICAL && ks->s[i].name && strcmp(ks->s[i].name, name) == 0;
     double tot = mask && incl ? corrstack_inclusive(ks, mask, incl) : 0;
-    for (size_t f = 0; tot >= CORRELATE_MIN_BASELINE && f < ks->nnames; f++) {
+    double reqs = tot >= CORRELATE_MIN_BASELINE ? by_request(ks, mask, incl) : 0;
+    for (size_t f = 0; reqs >= CORRELATE_MIN_BASELINE && f < ks->nnames; f++) {
       int64_t id = k == set ? (int64_t)f : corrstack_id(cs, ks->names[f]);
-      if (id >= 0 && incl[f] >= CORRELATE_KNOWN_SHARE * tot) m[id] = 1;
+      if (id >= 0 && incl[f] >= CORRELATE_KNOWN_SHARE * reqs) m[id] = 1;
     }
   }
   free(mask);
@@ -417,6 +454,17 @@ static void method_window(ctx *c) {
   }
   json_object_set_new(f, "window", win);
   finish(f, "anomalous", r.a_tot, "normal", r.b_tot, r.p_value, r.path, "cpu", 1 + sa - sb, ev);
+  double named = 0; /* of the anomalous samples holding the frame, those of a request */
+  for (size_t j = 0; j < cs->n; j++)
+    for (size_t k = 0; a[j] && cs->s[j].name && k < cs->s[j].nstack; k++)
+      if ((int64_t)cs->s[j].stack[k] == r.fn) {
+        named += cs->s[j].value;
+        break;
+      }
+  if (named < (1 - CORRELATE_WIN_UNLABELLED) * r.a_fn) {
+    c->bg_spans = json_incref(spans), c->bg_score = 1 + sa - sb;
+    snprintf(c->bg_fn, sizeof c->bg_fn, "%s", fn);
+  }
   json_array_append_new(c->out, f);
 out:
   free(a);
@@ -434,6 +482,57 @@ static int method_lock(ctx *c, const char *type) {
          r.evidence);
   json_array_append_new(c->out, f);
   return 1;
+}
+
+/* ---------- a request's slowness explained by background work ---------- */
+
+/* Exemplars of name (class cls) and how many of them overlap spans: [wall_ms - latency, wall_ms]. */
+static void in_spans(const ctx *c, const char *name, int cls, double *n, double *in) {
+  size_t i, j;
+  json_t *line, *x;
+  *n = *in = 0;
+  json_array_foreach(c->in->exemplars, i, line) {
+    const char *ln = json_string_value(json_object_get(line, "name"));
+    for (int list = 0; list < 2; list++)
+      json_array_foreach(json_object_get(line, list ? "typical" : "slow"), j, x) {
+        const char *sn = NULL, *sp = json_string_value(json_object_get(x, "span_id"));
+        int k = corrjoin_class(c->join, json_string_value(json_object_get(x, "trace_id")),
+                               sp && *sp ? sp : NULL, ln, &sn);
+        if (k != cls || !(sn && *sn ? sn : ln) || strcmp(sn && *sn ? sn : ln, name) != 0) continue;
+        int64_t end = (int64_t)json_integer_value(json_object_get(x, "wall_ms"));
+        int64_t lat = (int64_t)json_number_value(json_object_get(x, "latency_ms"));
+        *n += 1;
+        *in += corrwin_overlap(c->bg_spans, end - lat, end + 1) > 0;
+      }
+  }
+}
+
+/* A request's finding (tail, endpoint, wait) whose slow requests mostly (>= WIN_EXPLAINS) fall in the
+ * anomalous seconds of a window finding that names background work, more than its typical requests do
+ * (two-proportion z test p < ALPHA), is that work's effect (a thread holding the GIL stalls every request
+ * wherever it is): ranked just below the window finding. */
+static void demote_explained(ctx *c) {
+  size_t i;
+  json_t *f;
+  if (!c->bg_spans || !c->in->exemplars) return;
+  json_array_foreach(c->out, i, f) {
+    const char *req = json_string_value(json_object_get(f, "request"));
+    double ns, is, nt, it;
+    if (!req || strcmp(json_string_value(json_object_get(f, "kind")), "lock") == 0) continue;
+    in_spans(c, req, CORRJOIN_SLOW, &ns, &is);
+    in_spans(c, req, CORRJOIN_TYPICAL, &nt, &it);
+    double p = corrstack_ztest(is, ns, it, nt);
+    if (ns <= 0 || is < CORRELATE_WIN_EXPLAINS * ns || p >= CORRELATE_ALPHA) continue;
+    char ev[1600];
+    snprintf(
+        ev, sizeof ev,
+        "%s; but %.0f of its %.0f slow requests fall in the anomalous seconds of the window finding (%s, "
+        "work no request runs) vs %.0f of %.0f typical ones (two-proportion z test p = %.2g): ranked "
+        "below it",
+        json_string_value(json_object_get(f, "evidence")), is, ns, c->bg_fn, it, nt, p);
+    json_object_set_new(f, "evidence", json_string(ev));
+    json_object_set_new(f, "score", json_real(c->bg_score - 0.001));
+  }
 }
 
 /* ---------- driver ---------- */
@@ -506,6 +605,7 @@ int correlate_findings(const correlate_input *in, json_t **out) {
     method_endpoint(&c, set);
   }
   method_window(&c);
+  demote_explained(&c);
   if (!method_lock(&c, "mutex")) method_lock(&c, "block");
   if ((*out = rank(c.out))) rc = 0;
 done:
@@ -515,6 +615,7 @@ done:
   }
   corrjoin_free(c.join);
   json_decref(c.out);
+  json_decref(c.bg_spans);
   return rc;
 }
 

@@ -39,9 +39,10 @@
 #define CORRELATE_CHAIN_MIN_SAMPLES                                                                       \
   30 /* ... known from this many CPU samples of the request name (fewer: no context; a wait climbs to the \
       * outermost service frame holding all of it) */
-#define CORRELATE_KNOWN_SHARE                                                                               \
-  0.5 /* no baseline of a request's own (tail): frames in >= this share of its typical requests' samples in \
-       * any profile (>= MIN_BASELINE of them) are ones they run; the slow ones diverge below them */
+#define CORRELATE_KNOWN_SHARE                                                                                \
+  0.5 /* no baseline of a request's own (tail): frames in >= this share of its typical requests (by request) \
+       * in any profile (>= MIN_BASELINE samples and requests) are ones they run; the slow ones diverge      \
+       * below them, and such a frame is not named as the innermost of their chain */
 #define CORRELATE_KNOWN_REQUESTS                                                                         \
   3 /* ... and frames in >= KNOWN_SHARE of the observations of its requests seen parked that have no CPU \
      * sample at all, when >= this many (they run those frames without the CPU work: the slow ones' CPU  \
@@ -68,6 +69,10 @@
 #define CORRELATE_WIN_UNLABELLED                                                                        \
   0.5 /* window rates (samples per second of window): for work with more than this share of its samples \
        * unlabelled (no request's) */
+#define CORRELATE_WIN_EXPLAINS                                                                              \
+  0.5 /* a request's finding whose slow requests fall >= this share in the spans of a window finding naming \
+       * background work (and more than its typical ones, p < ALPHA) is that work's effect: ranked below it \
+       */
 #define CORRELATE_WAIT_SHARE 0.5      /* wait: share of slow requests' observations parked under one frame */
 #define CORRELATE_LOCK_SHARE 0.5      /* lock: the releasing function's share of all contention delay */
 #define CORRELATE_LOCK_NAME_SHARE 0.8 /* lock: a request name owning >= this share is the finding's */

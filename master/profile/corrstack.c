@@ -419,16 +419,19 @@ static void candidates(const corrstack *cs, const double *ia, unsigned char *can
 
 /* With skip_chain: frames on a's common chain (in >= ROOT_SHARE of a) are its context (the handler and what
  * calls it): the frame is picked below them; when nothing below differs enough, or when a's body is what is
- * slow (body: what all of a's samples run is the answer), the innermost named frame of the chain is. */
+ * slow (body: what all of a's samples run is the answer), the innermost named frame of the chain is, unless
+ * known (corr_opts.known: a's typical requests are seen running it, so it does not set the slow ones apart).
+ */
 static int64_t pick_below_chain(const corrstack *cs, const double *ia, const double *ib, double ta, double tb,
-                                const unsigned char *cand, const double *depth, int below_only, int body) {
+                                const unsigned char *cand, const double *depth, int below_only, int body,
+                                const unsigned char *known) {
   unsigned char *below = calloc(cs->nnames ? cs->nnames : 1, 1);
   int64_t fn = -1;
   if (!below) return -1;
   for (size_t f = 0; f < cs->nnames; f++) below[f] = cand[f] && ia[f] / ta < CORRELATE_ROOT_SHARE;
   if (!body) fn = pick(cs, ia, ib, ta, tb, below, depth);
   for (size_t f = 0; fn < 0 && (!below_only || body) && f < cs->nnames; f++)
-    below[f] = cand[f] && ia[f] / ta >= CORRELATE_ROOT_SHARE;
+    below[f] = cand[f] && ia[f] / ta >= CORRELATE_ROOT_SHARE && !(known && known[f]);
   double d = 0;
   for (size_t f = 0; fn < 0 && f < cs->nnames; f++)
     if (below[f] && !corrstack_is_closure(cs->names[f]) && (depth[f] >= d || fn < 0) &&
@@ -637,9 +640,10 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
   }
   out->no_baseline = 0;
   /* with request counts, rates come before the chain's innermost frame */
-  fn = !shares              ? -1
-       : o && o->skip_chain ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth, rate, o->body)
-                            : pick(cs, ia, ib, out->a_tot, out->b_tot, cand, depth);
+  fn = !shares ? -1
+       : o && o->skip_chain
+           ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth, rate, o->body, o->known)
+           : pick(cs, ia, ib, out->a_tot, out->b_tot, cand, depth);
   fn = fn >= 0 ? lift_helper(cs, a, other, ia, io, to, cand, fn) : -1;
   if (fn >= 0 && share_ok(ia[fn], out->a_tot, ib[fn], out->b_tot, &out->p_value)) goto found;
   if (!rate) goto done;
@@ -654,8 +658,9 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
     out->per_request = 1;
     goto found;
   }
-  fn = shares && o->skip_chain ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth, 0, o->body)
-                               : -1;
+  fn = shares && o->skip_chain
+           ? pick_below_chain(cs, ia, ib, out->a_tot, out->b_tot, cand, depth, 0, o->body, o->known)
+           : -1;
   fn = fn >= 0 ? lift_helper(cs, a, other, ia, io, to, cand, fn) : -1;
   if (fn < 0 || !share_ok(ia[fn], out->a_tot, ib[fn], out->b_tot, &out->p_value)) goto done;
 found:

@@ -493,9 +493,46 @@ START_TEST(no_baseline_waiters_show_the_entry) {
 }
 END_TEST
 
+/* Products, no baseline of their own: 10 slow requests, 4 CPU samples each in the handler's getProduct ->
+ * product (a database call below it); typical ones: reqs requests with per samples each down the same
+ * path; 40 typical samples of another name elsewhere. With >= MIN_BASELINE typical requests running product
+ * it is what every such request runs: not named for the tail (nothing below it is the service's); a few
+ * typical requests (3, slow ones the exemplars classed typical) with many samples each prove nothing. */
+static size_t product_tail(int reqs, int per) {
+  pprof_profile *cpu = pprof_create("samples", "count");
+  json_t *slow = json_array(), *typ = json_array();
+  char tid[40];
+  for (int i = 0; i < 10 + reqs; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    add(cpu, "runtime.goexit;main.serve.func1;main.getProduct;main.product;runtime.cgocall", i < 10 ? 4 : per,
+        "GET /product", tid);
+    test_exemplar(i < 10 ? slow : typ, tid, i < 10 ? 90.0 : 2.0);
+  }
+  for (int i = 0; i < 40; i++) {
+    snprintf(tid, sizeof tid, "%031dx", i);
+    add(cpu, "runtime.goexit;main.serve.func1;main.other;main.render", 1, "GET /other", tid);
+    test_exemplar(typ, tid, 2.0);
+  }
+  json_t *ex = test_exemplars("GET /product", slow, typ);
+  json_t *fs = test_findings("cpu", cpu, NULL, ex), *f;
+  size_t i, named = 0;
+  json_array_foreach(fs, i, f) named +=
+      strcmp(json_string_value(json_object_get(f, "function")), "main.product") == 0;
+  json_decref(fs);
+  json_decref(ex);
+  pprof_free(cpu);
+  return named;
+}
+
+START_TEST(no_baseline_known_frame_is_not_named) {
+  ck_assert_uint_eq(product_tail(12, 1), 0);
+  ck_assert_uint_eq(product_tail(3, 6), 1);
+}
+END_TEST
+
 CHECK_MAIN("corrlat", 0, per_interval_tail, design_tail_body, rates_when_shares_fail, body_names_the_chain,
            tail_is_not_an_endpoint, request_time_is_robust, no_baseline_names_below_the_entry,
            no_baseline_middleware_is_not_the_entry, wait_chain_needs_samples,
            wait_climb_stops_where_typical_join, wait_climb_stops_where_the_caller_does_more,
            no_baseline_waiters_show_the_entry, wait_helper_lifts_to_the_divergent_caller,
-           wait_ignores_samples_without_stack)
+           wait_ignores_samples_without_stack, no_baseline_known_frame_is_not_named)

@@ -1,7 +1,8 @@
 /* test_corrwin.c - the anomalous seconds of a run: in an open model the users follow the latency (more VUs
  * are taken while requests are slow), so steadiness is judged on the arrival rate, and the seconds before
  * the pool grew are the baseline, not a ramp; and the window finding on an idle service, whose normal windows
- * hold few samples, by samples per second of window. */
+ * hold few samples, by samples per second of window; a request's slow requests that fall in the seconds of a
+ * window finding naming background work rank below it. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,4 +92,78 @@ START_TEST(window_rates_on_an_idle_service) {
 }
 END_TEST
 
-CHECK_MAIN("corrwin", 0, open_model_users_follow_latency, window_rates_on_an_idle_service)
+/* v samples of frames in p of request tid of GET /item. */
+static void add_req(pprof_profile *p, const char *frames, int64_t v, const char *tid) {
+  uint32_t st[16];
+  size_t n = test_stack(p, frames, st, 16);
+  pprof_label lb[2] = {
+      {(uint32_t)pprof_intern(p, "loadctl.name"), (uint32_t)pprof_intern(p, "GET /item"), 0, 0},
+      {(uint32_t)pprof_intern(p, "trace_id"), (uint32_t)pprof_intern(p, tid), 0, 0}};
+  ck_assert_int_eq(pprof_add_sample(p, st, n, &v, lb, 2), 0);
+}
+
+/* 20 one-second windows; in seconds 4-5, 10-11 and 16-17 a background reindex (unlabelled, 60 samples a
+ * second) runs and p99 doubles. GET /item: 2 typical requests a second (1 sample each in render) and 3 slow
+ * ones (4 samples each in product) a second, in those seconds (in_window) or in seconds 1, 7, 13 and 19-ish
+ * (not). In the reindex's seconds the slow requests are its effect: the tail finding on product ranks below
+ * the window finding; elsewhere it ranks first. */
+static json_t *slow_in_windows(int in_window) {
+  pprof_profile *ps[20];
+  correlate_window ws[20];
+  json_t *iv = json_array(), *ex = json_array(), *fs = NULL;
+  char tid[40];
+  for (int k = 0; k < 20; k++) {
+    int bad = (k % 6) >= 4, slow = in_window ? bad : (k % 6) == 1 || k == 19 || k == 18;
+    int64_t t0 = 1000000 + k * 1000;
+    json_t *sl = json_array(), *ty = json_array();
+    ps[k] = pprof_create("samples", "count");
+    if (bad) add(ps[k], "main.reindexLoop;main.reindex;main.sortAll", 60, NULL);
+    for (int r = 0; r < 5; r++) {
+      snprintf(tid, sizeof tid, "%030d%02d", k, r);
+      if (r >= 3) {
+        add_req(ps[k], "main.serve;main.item;main.render", 1, tid);
+        json_array_append_new(ty, json_pack("{s:s,s:s,s:f,s:I}", "trace_id", tid, "span_id", "", "latency_ms",
+                                            2.0, "wall_ms", (json_int_t)(t0 + 100 * r)));
+      } else if (slow) {
+        add_req(ps[k], "main.serve;main.item;main.product", 4, tid);
+        json_array_append_new(sl, json_pack("{s:s,s:s,s:f,s:I}", "trace_id", tid, "span_id", "", "latency_ms",
+                                            80.0, "wall_ms", (json_int_t)(t0 + 100 * r + 90)));
+      }
+    }
+    json_array_append_new(ex, json_pack("{s:I,s:s,s:o,s:o}", "t", (json_int_t)t0, "name", "GET /item", "slow",
+                                        sl, "typical", ty));
+    ws[k] = (correlate_window){t0, t0 + 1000, "cpu", ps[k]};
+    json_array_append_new(
+        iv, json_pack("{s:I,s:I,s:s,s:f,s:I,s:f,s:f,s:f,s:I,s:I}", "t", (json_int_t)t0, "interval_ms",
+                      (json_int_t)1000, "name", "(all)", "rps", 100.0, "count", (json_int_t)100, "p99_ms",
+                      bad ? 40.0 : 20.0 + (k % 4), "p50_ms", 5.0, "mean_ms", 6.0, "errors", (json_int_t)0,
+                      "users", (json_int_t)10));
+  }
+  correlate_input in = {ws, 20, iv, ex};
+  ck_assert_int_eq(correlate_findings(&in, &fs), 0);
+  for (int k = 0; k < 20; k++) pprof_free(ps[k]);
+  json_decref(iv);
+  json_decref(ex);
+  return fs;
+}
+
+START_TEST(slow_requests_in_background_windows_rank_below) {
+  json_t *fs = slow_in_windows(1);
+  ck_assert_uint_eq(json_array_size(fs), 2);
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "kind")), "window");
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "function")), "main.reindexLoop");
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 1), "kind")), "tail");
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 1), "function")), "main.product");
+  ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(json_array_get(fs, 1), "evidence")),
+                               "18 of its 18 slow requests fall in the anomalous seconds"));
+  json_decref(fs);
+  fs = slow_in_windows(0);
+  ck_assert_uint_ge(json_array_size(fs), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "kind")), "tail");
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "function")), "main.product");
+  json_decref(fs);
+}
+END_TEST
+
+CHECK_MAIN("corrwin", 0, open_model_users_follow_latency, window_rates_on_an_idle_service,
+           slow_requests_in_background_windows_rank_below)
