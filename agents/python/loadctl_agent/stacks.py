@@ -8,12 +8,12 @@ are looked up once per new node, and a frame's line once per (parent, code, inst
 that triple to the node, so a hit reads f_lasti (a field) instead of f_lineno (a line-table decode).
 
 A thread's Walker reads its whole stack at every tick it moved, but the only Python-level work per frame
-is following f_back: the stack's signature (each frame's code object id and instruction offset, root to
-leaf, a tuple of ints) is made by C-level maps over the frames, and `stacks` maps a signature to the
-nodes of its frames, so a stack seen before is one lookup; a new one reuses the nodes of the frames it
-shares from the root with the walker's last stack (equal code ids and instruction offsets from the root
-are equal nodes) and looks up the rest through `at`. Nodes hold their code objects, so the ids in a kept
-signature stay their own. A Walker holds no frame but its thread's root and, until release() (which the
+is following f_back: the stack's signature (each frame's code object and instruction offset, root to
+leaf) is made by C-level maps over the frames; `stacks` maps the offsets (a tuple of small ints, which
+hashes fast) to the code objects and the nodes of the stack last seen with them, and the code objects
+are compared by identity (a C-level map), so a stack seen before is one lookup; a new one reuses the
+nodes of the frames it shares from the root with the walker's last stack (the same code objects and
+instruction offsets from the root are equal nodes) and looks up the rest through `at`. A Walker holds no frame but its thread's root and, until release() (which the
 sampler calls for a thread that ran since its last tick), its leaf: a frame held by the sampler must be
 copied out by the interpreter when its function returns, then holds its callers (f_back), and is
 traversed by the garbage collector. A leaf that is the same function frame as at the last tick has the
@@ -23,10 +23,10 @@ Ids are never reused: when the tree reaches NODES_MAX nodes it starts anew (and
 forgets its signatures), and nodes already handed out stay valid (each holds its parent)."""
 
 import inspect
-from operator import attrgetter
+from operator import attrgetter, is_
 
 NODES_MAX = 200000
-STACKS_FRAMES_MAX = 200000  # frames of the signatures kept (~64 bytes each with their nodes: ~13 MB); then anew
+STACKS_FRAMES_MAX = 200000  # frames of the signatures kept (~40 bytes each with their nodes: ~8 MB); then anew
 _CODE, _LASTI = attrgetter("f_code"), attrgetter("f_lasti")
 RESUMABLE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
 
@@ -36,7 +36,7 @@ class Tree:
         self.function = function  # (code, globals) -> (function, file, first line)
         self.children = {}  # (parent id, id(code), line) or (parent id, info, line) -> node
         self.at = {}  # (parent id, id(code), f_lasti) -> node (its node holds the code: the id stays its own)
-        self.stacks = {}  # signature (code ids, then instruction offsets, root first) -> the frames' nodes
+        self.stacks = {}  # instruction offsets, root first -> (the frames' code objects, the frames' nodes)
         self.stacks_frames = 0
         self.next_id = 1
 
@@ -88,18 +88,24 @@ def _common(a, b):
     return lo
 
 
+def _same(a, b):
+    """How many items tuples a and b share from the start, compared by identity (C-level map)."""
+    flags = list(map(is_, a, b))
+    return flags.index(False) if False in flags else len(flags)
+
+
 class Walker:
     """One thread's last stack: its leaf frame (None once released) and that frame's f_lasti, its node,
-    its root frame (a new root is a new thread: sampler.py), and from its last full read the code ids and
+    its root frame (a new root is a new thread: sampler.py), and from its last full read the code objects and
     instruction offsets (tuples, root first) with the node of each frame. After walk(), `moved` says whether
     the stack differs from the previous walk's (another leaf frame, or the leaf at another instruction)."""
 
-    __slots__ = ("leaf", "lasti", "node", "root", "moved", "ids", "lastis", "nodes")
+    __slots__ = ("leaf", "lasti", "node", "root", "moved", "codes", "lastis", "nodes")
 
     def __init__(self):
         self.leaf = self.lasti = self.node = self.root = None
         self.moved = True
-        self.ids = self.lastis = ()
+        self.codes = self.lastis = ()
         self.nodes = []
 
     def walk(self, tree, leaf):
@@ -120,12 +126,13 @@ class Walker:
             self.leaf = self.lasti = self.node = self.root = None
             return None
         chain.reverse()
-        ids = tuple(map(id, map(_CODE, chain)))
+        codes = tuple(map(_CODE, chain))
         lastis = tuple(map(_LASTI, chain))
-        sig = ids + lastis
-        nodes = tree.stacks.get(sig)
+        known = tree.stacks.get(lastis)  # keyed by the offsets alone (small ints hash fast; ids are new ints)
+        nodes = known[1] if known is not None and all(map(is_, known[0], codes)) else None  # the same code
+        # objects (by identity: code objects that compare equal may come from other files)
         if nodes is None:  # a new stack: its frames from the last one's first difference on
-            k = min(_common(ids, self.ids), _common(lastis, self.lastis))
+            k = min(_same(codes, self.codes), _common(lastis, self.lastis))
             nodes = self.nodes[:k]
             node = nodes[-1] if k else None
             at_get = tree.at.get
@@ -134,15 +141,17 @@ class Walker:
                 hit = at_get((node[0] if node is not None else 0, id(f.f_code), f.f_lasti))  # tree.frame's hit, inlined
                 node = hit if hit is not None else tree.frame(node, f)
                 nodes.append(node)
+            if known is not None and tree.stacks.get(lastis) is known:  # the same offsets under other code
+                tree.stacks_frames -= len(known[1])  # objects (not forgotten by a reset meanwhile): replaced
             if tree.stacks_frames + len(nodes) > STACKS_FRAMES_MAX:
                 tree.stacks.clear()
                 tree.stacks_frames = 0
-            tree.stacks[sig] = nodes  # never changed after this (walkers copy before they extend)
+            tree.stacks[lastis] = (codes, nodes)  # never changed after this (walkers copy before they extend)
             tree.stacks_frames += len(nodes)
         node = nodes[-1]
         self.moved = leaf is not self.leaf or node is not self.node
         self.leaf, self.lasti, self.node, self.root = leaf, chain[-1].f_lasti, node, chain[0]
-        self.ids, self.lastis, self.nodes = ids, lastis, nodes
+        self.codes, self.lastis, self.nodes = codes, lastis, nodes
         return node
 
     def release(self):

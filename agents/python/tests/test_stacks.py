@@ -222,7 +222,7 @@ class WalkerMatchesPlainWalk(unittest.TestCase):
                 self.assertEqual(stacks.frames_of(walker.walk(s.tree, frame), 10000), plain_stack(s, frame))
                 walker.release()
                 peak = max(peak, s.tree.stacks_frames)
-                self.assertEqual(s.tree.stacks_frames, sum(len(v) for v in s.tree.stacks.values()))
+                self.assertEqual(s.tree.stacks_frames, sum(len(v[1]) for v in s.tree.stacks.values()))
             st.thread.join()
         finally:
             stacks.STACKS_FRAMES_MAX = old
