@@ -24,7 +24,9 @@
                                         TICK=1: the sampler ticks once while they are parked (CPU and wall
                                         collectors), TICK=0: it does not; under callgrind, (TICK=1 - TICK=0) / N
                                         is a tick's instructions, what the app's threads pay for it included
-wrap, inproc, calls and ticks import loadctl_agent from $PYAGENT_SRC when it is set (another copy of
+  still N                               8 threads blocked in Event.wait, N sampler ticks from the main thread:
+                                        under callgrind, (N=1010 - N=10) / 1000 is a still tick's instructions
+wrap, inproc, calls, ticks and still import loadctl_agent from $PYAGENT_SRC when it is set (another copy of
 agents/python, to compare two versions with one harness)."""
 
 import json
@@ -353,7 +355,27 @@ def ticks(n, tick, stable="0", depth=25):
         t.join()
 
 
+def still(n):
+    """8 threads blocked in Event.wait and N ticks of the sampler (CPU and wall collectors) from this thread;
+    under callgrind, (N=1010 - N=10) / 1000 is a tick's instructions for still threads."""
+    import threading
+    sys.path.insert(0, agent_src())
+    from loadctl_agent import sampler as agent_sampler
+
+    gate = threading.Event()
+    threads = [threading.Thread(target=gate.wait) for _ in range(8)]
+    for t in threads:
+        t.start()
+    s = agent_sampler.Sampler(100)
+    collectors = [agent_sampler.Collector("cpu"), agent_sampler.Collector("wall")]
+    for _ in range(int(n)):
+        s.tick(collectors, 10000000)
+    gate.set()
+    for t in threads:
+        t.join()
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     {"round": round_line, "rate": rate, "wrap": wrap, "report": report, "inproc": inproc, "calls": calls,
-     "ticks": ticks}[cmd](*args)
+     "ticks": ticks, "still": still}[cmd](*args)

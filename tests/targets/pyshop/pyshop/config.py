@@ -22,6 +22,9 @@ else:
 AGENT = _flag("PYSHOP_AGENT")  # start loadctl_agent (0 = the overhead baseline)
 PPROF_ADDR = os.environ.get("PYSHOP_PPROF_ADDR", "127.0.0.1:6061")
 AGENT_HZ = int(os.environ.get("PYSHOP_AGENT_HZ", "100"))
+AGENT_TICK = os.environ.get("PYSHOP_AGENT_TICK", "full")  # none: the sampler wakes and reads nothing
+if AGENT_TICK not in ("full", "none"):  # (bench/pyagent_wakeups: what the wake-ups alone cost)
+    raise SystemExit("pyshop: PYSHOP_AGENT_TICK is full or none, not %r" % AGENT_TICK)
 DATA_DIR = os.environ.get("PYSHOP_DATA", "/tmp")
 REINDEX_EVERY_S = float(os.environ.get("PYSHOP_REINDEX_EVERY", "8"))
 REINDEX_FOR_S = float(os.environ.get("PYSHOP_REINDEX_FOR", "2"))

@@ -13,7 +13,9 @@ flask_module.CARRIER = faults.start_carrier()
 if "reindex" in config.FAULTS:
     faults.start_reindexer()
 if config.AGENT:
-    loadctl_agent.start(listen=config.PPROF_ADDR, hz=config.AGENT_HZ)
+    agent = loadctl_agent.start(listen=config.PPROF_ADDR, hz=config.AGENT_HZ)
+    if config.AGENT_TICK == "none":  # the sampler thread wakes at hz and takes the GIL, but reads no stack
+        agent.sampler.tick = lambda collectors, wall_ns: None
     loadctl_agent.flask(flask_module.app)
 
 from . import djshop  # noqa: E402 - after the agent (its middleware imports loadctl_agent)
