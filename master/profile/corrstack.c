@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/grow.h"
+#include "master/profile/corrdesc.h"
 #include "master/profile/correlate.h"
 
 void corrstack_init(corrstack *cs) {
@@ -608,6 +609,19 @@ static int share_ok(double xa, double na, double xb, double nb, double *p) {
   return sa - sb >= CORRELATE_MIN_DELTA && sa >= CORRELATE_MIN_RATIO * sb && *p < CORRELATE_ALPHA;
 }
 
+/* Down from fn to the callee holding its time (corrdesc.h), when the same test holds there; not for windows
+ * (the root of the work that rose is their answer) nor a frame pick_entry placed below the entry already. */
+static int64_t below(const corrstack *cs, const unsigned char *a, const corr_opts *o, const double *ia,
+                     const double *ib, corr_contrast *out, int64_t fn) {
+  if ((o && o->rise) || out->no_baseline) return fn;
+  double scale = out->per_request ? o->na / o->nb : out->b_tot > 0 ? out->a_tot / out->b_tot : 0, p = 1;
+  int64_t low = corrdesc_below(cs, a, ia, ib, scale, 0, fn);
+  int ok = low != fn && (out->per_request ? rate_ok(ia[low], o->na, ib[low], o->nb, &p)
+                                          : share_ok(ia[low], out->a_tot, ib[low], out->b_tot, &p));
+  if (ok) out->p_value = p;
+  return ok ? low : fn;
+}
+
 int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsigned char *b,
                        const corr_opts *o, corr_contrast *out) {
   size_t nf = cs->nnames ? cs->nnames : 1;
@@ -664,6 +678,7 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
   fn = fn >= 0 ? lift_helper(cs, a, other, ia, io, to, cand, fn) : -1;
   if (fn < 0 || !share_ok(ia[fn], out->a_tot, ib[fn], out->b_tot, &out->p_value)) goto done;
 found:
+  fn = below(cs, a, o, ia, ib, out, fn);
   out->a_fn = ia[fn];
   out->b_fn = ib[fn];
   out->fn = fn;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "master/profile/corrdesc.h"
 #include "master/profile/correlate.h"
 
 int corrwait_parked(const char *leaf) {
@@ -44,9 +45,12 @@ static int find(const corrstack *cs, const unsigned char *a, const unsigned char
  * (within TOLERANCE) all of the waiting frame's observations, is not the request's context (o->context: its
  * handler chain in the CPU samples) and holds no more of a's or b's observations (within TOLERANCE) than the
  * frame below it: where typical requests wait under a caller too, slow and typical diverge below it, and a
- * caller that does more in the slow requests than this wait is not the wait. */
+ * caller that does more in the slow requests than this wait is not the wait. When apart (typical requests
+ * pass through the waiting frame but are parked below it, elsewhere: they diverge at it), not past a frame
+ * holding >= ROOT_SHARE of the typical observations (tb >= MIN_BASELINE): what every request of the name
+ * runs (its entry, one frame above a retry's backoff) is where slow and typical both are. */
 static int64_t climb(const corrstack *cs, const unsigned char *a, const corr_opts *o, const double *ia,
-                     const double *ib, int64_t fn) {
+                     const double *ib, double tb, int apart, int64_t fn) {
   json_t *path = fn >= 0 ? corrstack_path(cs, fn, a) : NULL, *v;
   size_t i, at = 0;
   int64_t best = fn;
@@ -62,6 +66,8 @@ static int64_t climb(const corrstack *cs, const unsigned char *a, const corr_opt
     if (ia[id] * (1 - CORRELATE_TOLERANCE) > ia[best])
       break; /* it does more than this wait in the slow requests (one of them reloads what the rest await) */
     if (o && o->context && o->context(o->context_arg, n)) break;
+    if (apart && tb >= CORRELATE_MIN_BASELINE && ib[id] >= CORRELATE_ROOT_SHARE * tb)
+      break; /* every typical request runs it, and waits elsewhere below the slow ones' wait: not the wait */
     best = id;
   }
   json_decref(path);
@@ -93,16 +99,33 @@ int corrwait_find(const corrstack *cs, const unsigned char *a_in, const unsigned
   return rc;
 }
 
+/* A wall-clock contrast's frame holds the wait; of the frames that all hold it, in slow and typical requests
+ * alike, the one that waits is the innermost service frame (corrdesc_below, pass-through): as the goroutine
+ * path names the waiter, not the callers that only pass the wait on. Kept when its test holds. */
+static void waiting_frame(const corrstack *cs, const unsigned char *a, const double *ia, const double *ib,
+                          corr_contrast *out) {
+  double ta = out->a_tot, tb = out->b_tot;
+  int64_t low = corrdesc_below(cs, a, ia, ib, tb > 0 ? ta / tb : 0, 1, out->fn);
+  double p = corrstack_ztest(ia[low], ta, ib[low], tb);
+  if (low == out->fn || p >= CORRELATE_ALPHA) return;
+  json_decref(out->path);
+  out->fn = low;
+  out->a_fn = ia[low];
+  out->b_fn = ib[low];
+  out->p_value = p;
+  out->path = corrstack_path(cs, low, a);
+}
+
 static int find(const corrstack *cs, const unsigned char *a, const unsigned char *b, const unsigned char *u,
                 const corr_opts *o, double na, double nb, corr_contrast *out) {
   size_t nf = cs->nnames ? cs->nnames : 1;
   double *w = calloc(nf, sizeof *w), *ia = calloc(nf, sizeof *ia), *ib = calloc(nf, sizeof *ib), parked = 0;
-  double *wgc = calloc(nf, sizeof *wgc);
+  double *wgc = calloc(nf, sizeof *wgc), *wb = calloc(nf, sizeof *wb);
   int rc = -ENOMEM;
   memset(out, 0, sizeof *out);
   out->fn = -1;
   out->p_value = 1;
-  if (!w || !ia || !ib || !wgc) goto done;
+  if (!w || !ia || !ib || !wgc || !wb) goto done;
   rc = 0;
   out->a_tot = corrstack_inclusive(cs, a, ia);
   out->b_tot = corrstack_inclusive(cs, b, ib);
@@ -112,13 +135,13 @@ static int find(const corrstack *cs, const unsigned char *a, const unsigned char
     parked += a[i] && cs->s[i].nstack && corrwait_parked(cs->names[cs->s[i].stack[0]]) ? cs->s[i].value : 0;
     if (f >= 0) w[f] += cs->s[i].value;
     if (f >= 0 && gc) wgc[f] += cs->s[i].value;
+    f = b[i] ? waiter(cs, &cs->s[i], &gc) : -1;
+    if (f >= 0) wb[f] += cs->s[i].value;
   }
-  if (parked <= 0) { /* a wall-clock profile: the plain contrast */
-    free(w);
-    free(wgc);
-    free(ia);
-    free(ib);
-    return corrstack_contrast(cs, a, b, o, out);
+  if (parked <= 0) { /* a wall-clock profile: the plain contrast, down to the frame that waits */
+    rc = corrstack_contrast(cs, a, b, o, out);
+    if (rc == 0 && out->fn >= 0 && !out->per_request) waiting_frame(cs, a, ia, ib, out);
+    goto done;
   }
   /* observations are few (one per request per poll; a typical request is rarely caught parked in a service
    * frame at all), the rate test below weighs how few: only the shares' test needs a baseline of its own */
@@ -129,7 +152,12 @@ static int find(const corrstack *cs, const unsigned char *a, const unsigned char
     if (w[f] > 0 && (best < 0 || w[f] > w[best])) best = (int64_t)f;
   if (best < 0 || w[best] < CORRELATE_WAIT_SHARE * out->a_tot) goto done;
   out->gc = wgc[best] >= 0.5 * w[best];
-  best = climb(cs, a, o, ia, ib, corrstack_lift(cs, a, u, best));
+  /* slow requests park in best itself more than the typical ones, who pass through it to wait below it (the
+   * shares' effect-size rules; the finding's own test comes after) */
+  double sa = ia[best] > 0 ? w[best] / ia[best] : 0, sb = ib[best] > 0 ? wb[best] / ib[best] : 1;
+  int apart = ib[best] >= CORRELATE_MIN_BASELINE && sa - sb >= CORRELATE_MIN_DELTA &&
+              sa >= CORRELATE_MIN_RATIO * sb && corrdesc_own(cs, a, best);
+  best = climb(cs, a, o, ia, ib, out->b_tot, apart, corrstack_lift(cs, a, u, best));
   out->a_fn = ia[best];
   out->b_fn = ib[best];
   /* observations are time-weighted: compare time per request in best (Poisson rates, conditional binomial
@@ -148,6 +176,7 @@ static int find(const corrstack *cs, const unsigned char *a, const unsigned char
 done:
   free(w);
   free(wgc);
+  free(wb);
   free(ia);
   free(ib);
   return rc;

@@ -1,0 +1,28 @@
+/* corrdesc.h - where the frame a contrast picked is only the way to the fault: the finding moves down a's hot
+ * path to the callee that holds the time (docs/profiling.md "Down to the work"; constants in correlate.h). */
+#ifndef LOADCTL_CORRDESC_H
+#define LOADCTL_CORRDESC_H
+
+#include <stdint.h>
+
+#include "master/profile/corrstack.h"
+
+/* From fn down a's hot path (corrstack_path), one callee at a step while the callee is the service's own (not
+ * plumbing, not a closure, fewer than CORRELATE_HELPER_CALLERS callers in the run, under HELPER_BASE of the
+ * samples of other request names and of no request's) and either
+ *  - pass is set (waits: the frame that waits is named, not its callers), the callee is the innermost service
+ *    frame of the path and calls library code (where it waits: a socket read, a sleep) and it holds (within
+ *    CORRELATE_TOLERANCE) all of fn's value in a and in b: fn only passes the wait on; or
+ *  - fn is a's entry (every frame above it plumbing, a closure or run by other request names: the frame every
+ *    request of the name runs) and the callee holds >= CORRELATE_ENTRY_SHARE of fn's excess of a over b,
+ *    excess(f) = ia[f] - scale * ib[f] (scale: a's total over b's, or a's requests over b's for rates).
+ * ia, ib: inclusive values of a and b (corrstack_inclusive). Returns the frame reached (fn when none). */
+int64_t corrdesc_below(const corrstack *cs, const unsigned char *a, const double *ia, const double *ib,
+                       double scale, int pass, int64_t fn);
+
+/* Is frame id the service's own and not a shared helper, as corrdesc_below judges a callee (fewer than
+ * HELPER_CALLERS callers, under HELPER_BASE of the samples outside a's request name, not plumbing/closure)?
+ */
+int corrdesc_own(const corrstack *cs, const unsigned char *a, int64_t id);
+
+#endif

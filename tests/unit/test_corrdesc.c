@@ -1,0 +1,143 @@
+/* test_corrdesc.c - the finding moves down from a frame that only leads to the fault (corrdesc.h), end to end
+ * through correlate_findings: from a request's entry to the callee holding most of its slow requests' excess
+ * (CORRELATE_ENTRY_SHARE); a wall-clock wait from the callers that pass it on to the frame that waits; and a
+ * goroutine wait not climbed onto the entry every typical request runs when the typical ones pass through the
+ * waiting frame to wait below it (a retry's backoff). Synthetic stacks with known answers. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "master/profile/correlate.h"
+#include "tests/support/checkrun.h"
+#include "tests/support/teststack.h"
+
+static void add(pprof_profile *p, const char *frames, int64_t v, const char *name, const char *tid) {
+  uint32_t st[16];
+  size_t n = test_stack_in(p, frames, "/srv/app/main.go", st, 16);
+  pprof_label lb[2] = {{(uint32_t)pprof_intern(p, "loadctl.name"), (uint32_t)pprof_intern(p, name), 0, 0},
+                       {(uint32_t)pprof_intern(p, "trace_id"), (uint32_t)pprof_intern(p, tid), 0, 0}};
+  int64_t vals[1] = {v};
+  ck_assert_int_eq(pprof_add_sample(p, st, n, vals, lb, 2), 0);
+}
+
+/* The function of the first finding about request name (asserted to exist). */
+static const char *named(json_t *fs, const char *name) {
+  size_t i;
+  json_t *f;
+  json_array_foreach(fs, i, f) {
+    const char *r = json_string_value(json_object_get(f, "request"));
+    if (r && strcmp(r, name) == 0) return json_string_value(json_object_get(f, "function"));
+  }
+  ck_abort_msg("no finding for %s", name);
+  return NULL;
+}
+
+/* Batches: 30 slow requests spend 4 of their 5 CPU samples in chunkEvents (below ingestBatch, the handler
+ * every batch runs) and 1 in ingestBatch's own decoding; 60 typical ones 1 sample each, two thirds in
+ * chunkEvents. The shares do not pass (100 % vs 100 %; 80 % vs 67 %, under 1.25x); per request ingestBatch
+ * holds the most excess, chunkEvents 80 % of it: it is named, not the entry. */
+START_TEST(entry_moves_to_the_callee_holding_the_excess) {
+  pprof_profile *cpu = pprof_create("samples", "count");
+  json_t *slow = json_array(), *typ = json_array(), *iv = json_array();
+  char tid[40];
+  for (int i = 0; i < 90; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    if (i < 30) {
+      add(cpu, "runtime.goexit;main.serve.func1;main.ingestBatch;main.chunkEvents;encoding/json.Marshal", 4,
+          "POST /batch", tid);
+      add(cpu, "runtime.goexit;main.serve.func1;main.ingestBatch;encoding/json.Unmarshal", 1, "POST /batch",
+          tid);
+    } else {
+      add(cpu,
+          i < 70 ? "runtime.goexit;main.serve.func1;main.ingestBatch;main.chunkEvents;encoding/json.Marshal"
+                 : "runtime.goexit;main.serve.func1;main.ingestBatch;encoding/json.Unmarshal",
+          1, "POST /batch", tid);
+    }
+    test_exemplar(i < 30 ? slow : typ, tid, i < 30 ? 200.0 : 10.0);
+  }
+  json_array_append_new(
+      iv, json_pack("{s:I,s:s,s:I,s:f,s:f,s:f}", "t", (json_int_t)0, "name", "POST /batch", "count",
+                    (json_int_t)400, "p50_ms", 10.0, "p99_ms", 200.0, "mean_ms", 12.0));
+  json_t *ex = test_exemplars("POST /batch", slow, typ);
+  json_t *fs = test_findings("cpu", cpu, iv, ex);
+  ck_assert_str_eq(named(fs, "POST /batch"), "main.chunkEvents");
+  json_decref(fs);
+  json_decref(ex);
+  json_decref(iv);
+  pprof_free(cpu);
+}
+END_TEST
+
+/* Forecasts (wall clock, Python): 20 slow requests' 5 samples each wait in a socket read under coords_for ->
+ * geocode_postcode -> urllib; of 40 typical ones, half wait there once, half render. coords_for and
+ * geocode_postcode hold the same samples in both populations: the frame that waits, geocode_postcode, is
+ * named, not coords_for, which only calls it. */
+START_TEST(wall_wait_names_the_frame_that_waits) {
+  pprof_profile *wall = pprof_create("wall", "nanoseconds");
+  json_t *slow = json_array(), *typ = json_array();
+  char tid[40];
+  const char *wait =
+      "weather.app.app@/srv/weather/app.py;weather.app.forecast@/srv/weather/app.py;"
+      "weather.app.coords_for@/srv/weather/app.py;weather.app.geocode_postcode@/srv/weather/app.py;"
+      "urllib.request.urlopen@/usr/lib/python3.11/urllib/request.py;"
+      "socket.SocketIO.readinto@/usr/lib/python3.11/socket.py";
+  for (int i = 0; i < 60; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    if (i < 40)
+      add(wall, wait, i < 20 ? 5 : 1, "GET /forecast", tid);
+    else
+      add(wall,
+          "weather.app.app@/srv/weather/app.py;weather.app.forecast@/srv/weather/app.py;"
+          "weather.app.render@/srv/weather/app.py",
+          1, "GET /forecast", tid);
+    test_exemplar(i < 20 ? slow : typ, tid, i < 20 ? 300.0 : 30.0);
+  }
+  json_t *ex = test_exemplars("GET /forecast", slow, typ);
+  json_t *fs = test_findings("wall", wall, NULL, ex);
+  ck_assert_str_eq(named(fs, "GET /forecast"), "weather.app.geocode_postcode");
+  json_decref(fs);
+  json_decref(ex);
+  pprof_free(wall);
+}
+END_TEST
+
+/* Charges (goroutine polls): 20 slow requests are seen 3 times each parked in withRetry's backoff select and
+ * once in post's network read; 30 typical ones once each, half in withRetry's select (awaiting the reply),
+ * half in post. Every observation of both lies under charge, the entry; the slow ones park in withRetry
+ * itself more (75 % vs 50 %): the wait is withRetry, not climbed onto charge. */
+START_TEST(wait_not_climbed_onto_the_entry) {
+  pprof_profile *gr = pprof_create("goroutine", "count"), *cpu = pprof_create("samples", "count");
+  json_t *slow = json_array(), *typ = json_array(), *iv = json_array();
+  char tid[40];
+  const char *backoff =
+                 "runtime.goexit;main.pay.func1;main.charge;main.withRetry;runtime.selectgo;runtime.gopark",
+             *read =
+                 "runtime.goexit;main.pay.func1;main.charge;main.withRetry;main.post;net/http.(*Client).Do;"
+                 "internal/poll.runtime_pollWait";
+  for (int i = 0; i < 50; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    if (i < 20) {
+      add(gr, backoff, 3, "POST /charge", tid);
+      add(gr, read, 1, "POST /charge", tid);
+    } else {
+      add(gr, i < 35 ? backoff : read, 1, "POST /charge", tid);
+    }
+    test_exemplar(i < 20 ? slow : typ, tid, i < 20 ? 80.0 : 2.0);
+  }
+  json_array_append_new(
+      iv, json_pack("{s:I,s:s,s:I,s:f,s:f,s:f}", "t", (json_int_t)0, "name", "POST /charge", "count",
+                    (json_int_t)400, "p50_ms", 2.0, "p99_ms", 80.0, "mean_ms", 5.0));
+  json_t *ex = test_exemplars("POST /charge", slow, typ);
+  json_t *fs = test_findings2("cpu", cpu, "goroutine", gr, iv, ex);
+  ck_assert_str_eq(named(fs, "POST /charge"), "main.withRetry");
+  json_decref(fs);
+  json_decref(ex);
+  json_decref(iv);
+  pprof_free(gr);
+  pprof_free(cpu);
+}
+END_TEST
+
+CHECK_MAIN("corrdesc", 0, entry_moves_to_the_callee_holding_the_excess, wall_wait_names_the_frame_that_waits,
+           wait_not_climbed_onto_the_entry)
