@@ -31,6 +31,7 @@ typedef struct ctx {
   const char *wait_profile;      /* "goroutine" or "wall": the type of the SET_WAIT windows */
   json_t *out;
   json_t *bg_spans; /* the window finding's spans when it names work mostly no request's, else NULL */
+  json_t *bg_slow;  /* ids (trace, span) of slow exemplars in bg_spans: that work's effect */
   double bg_score;  /* and its score */
   char bg_fn[256];
 } ctx;
@@ -203,6 +204,22 @@ static void test_words(const naming *n, double na, double nb, const char *a, con
     snprintf(out, len, "two-proportion z test p = %.2g", n->r.p_value);
 }
 
+/* Is s a slow request that the background work of the window finding explains (c->bg_slow)? */
+static int explained(const ctx *c, const corr_sample *s) {
+  const char *id = s->span_id && *s->span_id ? s->span_id : s->trace_id;
+  return c->bg_slow && id && json_object_get(c->bg_slow, id);
+}
+
+static void in_spans(const ctx *c, const char *name, int cls, double *n, double *in, json_t *ids);
+
+/* The slow exemplars (any name) in the seconds of a window finding naming background work: they are that
+ * work's effect, not evidence of what a request does slowly (c->bg_slow). */
+static void collect_explained(ctx *c) {
+  if (!c->bg_spans || !c->in->exemplars || !(c->bg_slow = json_object())) return;
+  double n, in;
+  in_spans(c, NULL, CORRJOIN_SLOW, &n, &in, c->bg_slow);
+}
+
 typedef struct req_key {
   const char *key; /* trace id, else span id (pooled: equal ids are equal pointers), or NULL */
   size_t i;
@@ -273,7 +290,7 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
   unsigned char *known = NULL;
   for (size_t i = 0; i < cs->n;
        i++) { /* baseline: the same request's typical samples when there are enough */
-    a[i] = cls[i] == CORRJOIN_SLOW && cs->s[i].name == name;
+    a[i] = cls[i] == CORRJOIN_SLOW && cs->s[i].name == name && !explained(c, &cs->s[i]);
     b[i] = cls[i] == CORRJOIN_TYPICAL && cs->s[i].name == name;
     same += b[i] ? cs->s[i].value : 0;
   }
@@ -487,7 +504,7 @@ static int method_lock(ctx *c, const char *type) {
 /* ---------- a request's slowness explained by background work ---------- */
 
 /* Exemplars of name (class cls) and how many of them overlap spans: [wall_ms - latency, wall_ms]. */
-static void in_spans(const ctx *c, const char *name, int cls, double *n, double *in) {
+static void in_spans(const ctx *c, const char *name, int cls, double *n, double *in, json_t *ids) {
   size_t i, j;
   json_t *line, *x;
   *n = *in = 0;
@@ -498,11 +515,15 @@ static void in_spans(const ctx *c, const char *name, int cls, double *n, double 
         const char *sn = NULL, *sp = json_string_value(json_object_get(x, "span_id"));
         int k = corrjoin_class(c->join, json_string_value(json_object_get(x, "trace_id")),
                                sp && *sp ? sp : NULL, ln, &sn);
-        if (k != cls || !(sn && *sn ? sn : ln) || strcmp(sn && *sn ? sn : ln, name) != 0) continue;
+        if (k != cls || !(sn && *sn ? sn : ln) || (name && strcmp(sn && *sn ? sn : ln, name) != 0)) continue;
         int64_t end = (int64_t)json_integer_value(json_object_get(x, "wall_ms"));
         int64_t lat = (int64_t)json_number_value(json_object_get(x, "latency_ms"));
         *n += 1;
-        *in += corrwin_overlap(c->bg_spans, end - lat, end + 1) > 0;
+        int hit = corrwin_overlap(c->bg_spans, end - lat, end + 1) > 0;
+        *in += hit;
+        if (hit && ids)
+          json_object_set_new(ids, sp && *sp ? sp : json_string_value(json_object_get(x, "trace_id")),
+                              json_true());
       }
   }
 }
@@ -519,8 +540,8 @@ static void demote_explained(ctx *c) {
     const char *req = json_string_value(json_object_get(f, "request"));
     double ns, is, nt, it;
     if (!req || strcmp(json_string_value(json_object_get(f, "kind")), "lock") == 0) continue;
-    in_spans(c, req, CORRJOIN_SLOW, &ns, &is);
-    in_spans(c, req, CORRJOIN_TYPICAL, &nt, &it);
+    in_spans(c, req, CORRJOIN_SLOW, &ns, &is, NULL);
+    in_spans(c, req, CORRJOIN_TYPICAL, &nt, &it, NULL);
     double p = corrstack_ztest(is, ns, it, nt);
     if (ns <= 0 || is < CORRELATE_WIN_EXPLAINS * ns || p >= CORRELATE_ALPHA) continue;
     char ev[1600];
@@ -600,11 +621,12 @@ int correlate_findings(const correlate_input *in, json_t **out) {
   *out = NULL;
   for (int k = 0; k < SET_COUNT; k++) corrstack_init(&c.set[k]);
   if (!c.out || corrjoin_create(in->exemplars, in->intervals, &c.join) < 0 || load(&c) < 0) goto done;
+  method_window(&c);
+  collect_explained(&c);
   for (int set = 0; set < SET_COUNT; set++) {
     method_tail(&c, set);
     method_endpoint(&c, set);
   }
-  method_window(&c);
   demote_explained(&c);
   if (!method_lock(&c, "mutex")) method_lock(&c, "block");
   if ((*out = rank(c.out))) rc = 0;
@@ -616,6 +638,7 @@ done:
   corrjoin_free(c.join);
   json_decref(c.out);
   json_decref(c.bg_spans);
+  json_decref(c.bg_slow);
   return rc;
 }
 
