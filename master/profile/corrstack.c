@@ -448,7 +448,9 @@ static int64_t pick_below_chain(const corrstack *cs, const double *ia, const dou
 
 /* A frame that other callers share is a helper, and its caller in a is named instead when the helper is
  * common outside a, or when the caller's time in a is the helper's (within TOLERANCE both ways: all of a's
- * time in the helper comes through it, and it does little else): the same time, named where only a goes. */
+ * time in the helper comes through it, and it does little else): the same time, named where only a goes.
+ * Otherwise, when a's time in it comes through several callers, nothing is (-1: a shared helper is never
+ * named alone); when through one caller that does more besides, the helper is. */
 static int64_t lift_helper(const corrstack *cs, const unsigned char *a, const unsigned char *other,
                            const double *ia, const double *io, double to, const unsigned char *cand,
                            int64_t fn) {
@@ -459,7 +461,9 @@ static int64_t lift_helper(const corrstack *cs, const unsigned char *a, const un
     int common = to > 0 && io[fn] / to >= CORRELATE_HELPER_BASE;
     int one = up >= 0 && ia[fn] > 0 && through >= (1 - CORRELATE_TOLERANCE) * ia[fn] &&
               ia[up] * (1 - CORRELATE_TOLERANCE) <= ia[fn];
-    if (up < 0 || !cand[up] || (!common && !one)) return fn; /* no caller of its own in a to name instead */
+    if (up < 0 || !cand[up]) return fn; /* no caller of its own in a to name instead */
+    if (!common && !one) /* through several callers: never named alone; through one that does more: it */
+      return through < (1 - CORRELATE_TOLERANCE) * ia[fn] ? -1 : fn;
     fn = up;
   }
   return fn;

@@ -530,9 +530,40 @@ START_TEST(no_baseline_known_frame_is_not_named) {
 }
 END_TEST
 
+/* Checkouts: 20 slow ones spend 3 samples each in digest under the coupon rules and 1 under price_cart; 40
+ * typical ones 1 sample each in price_cart's own format. digest (called from both, and by a background
+ * job) holds the slow ones' time through two callers, neither with all of it: no frame is named for it
+ * alone (a shared helper is never named alone), and no finding names digest. */
+START_TEST(helper_through_several_callers_is_not_named) {
+  pprof_profile *cpu = pprof_create("samples", "count");
+  json_t *slow = json_array(), *typ = json_array();
+  char tid[40];
+  for (int i = 0; i < 60; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    if (i < 20) {
+      add(cpu, "runtime.goexit;main.checkout;main.applyCoupons;main.digest", 3, "POST /checkout", tid);
+      add(cpu, "runtime.goexit;main.checkout;main.priceCart;main.digest", 1, "POST /checkout", tid);
+    } else {
+      add(cpu, "runtime.goexit;main.checkout;main.priceCart;main.format", 1, "POST /checkout", tid);
+    }
+    test_exemplar(i < 20 ? slow : typ, tid, i < 20 ? 60.0 : 2.0);
+  }
+  add(cpu, "runtime.goexit;main.reindex;main.digest", 1, "POST /reindex", NULL);
+  json_t *ex = test_exemplars("POST /checkout", slow, typ);
+  json_t *fs = test_findings("cpu", cpu, NULL, ex), *f;
+  size_t i;
+  json_array_foreach(fs, i, f)
+      ck_assert_str_ne(json_string_value(json_object_get(f, "function")), "main.digest");
+  json_decref(fs);
+  json_decref(ex);
+  pprof_free(cpu);
+}
+END_TEST
+
 CHECK_MAIN("corrlat", 0, per_interval_tail, design_tail_body, rates_when_shares_fail, body_names_the_chain,
            tail_is_not_an_endpoint, request_time_is_robust, no_baseline_names_below_the_entry,
            no_baseline_middleware_is_not_the_entry, wait_chain_needs_samples,
            wait_climb_stops_where_typical_join, wait_climb_stops_where_the_caller_does_more,
            no_baseline_waiters_show_the_entry, wait_helper_lifts_to_the_divergent_caller,
-           wait_ignores_samples_without_stack, no_baseline_known_frame_is_not_named)
+           wait_ignores_samples_without_stack, no_baseline_known_frame_is_not_named,
+           helper_through_several_callers_is_not_named)
