@@ -69,6 +69,17 @@ static int on_lock(const pprof_profile *p, const pprof_sample *s) {
   return 0;
 }
 
+/* Is s a reader blocked in sync.(*RWMutex).RLock (block profile)? A reader blocks only behind a writer that
+ * holds or awaits the lock: the lock's cost is the writer's, and the reader's function is not named. */
+static int reader_wait(const pprof_profile *p, const pprof_sample *s) {
+  for (size_t k = 0; k < s->nstack; k++) {
+    const char *n = p->strings[p->functions[s->stack[k]].name];
+    if (strncmp(n, "sync.", 5) == 0 && strncmp(n, "sync.runtime_", 13) != 0) /* the lock's method */
+      return strcmp(n, "sync.(*RWMutex).RLock") == 0;
+  }
+  return 0;
+}
+
 int corrlock_find(const correlate_window *win, size_t nw, const char *type, const corrstack *cpu,
                   const json_t *iv, corrlock_result *out) {
   json_t *delay = json_object(), *cont = json_object();
@@ -84,7 +95,8 @@ int corrlock_find(const correlate_window *win, size_t nw, const char *type, cons
       const pprof_sample *s = &p->samples[i];
       const char *fn = corrstack_service_frame(p, s);
       double d = (double)s->values[vi], n = (double)s->values[0];
-      if (strcmp(type, "block") == 0 && !on_lock(p, s)) continue; /* channel, select, Cond: not a lock */
+      if (strcmp(type, "block") == 0 && !on_lock(p, s)) continue;     /* channel, select, Cond: not a lock */
+      if (strcmp(type, "block") == 0 && reader_wait(p, s)) fn = NULL; /* a writer's cost, not the reader's */
       total += d;
       ncont += n;
       if (!fn) continue; /* the runtime's and libraries' own locks: no holder named */
