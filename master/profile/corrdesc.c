@@ -90,3 +90,22 @@ int64_t corrdesc_below(const corrstack *cs, const unsigned char *a, const double
   free(out);
   return fn;
 }
+
+int corrdesc_finer(const json_t *kept, const json_t *g) {
+  const char *kk = json_string_value(json_object_get(kept, "kind")),
+             *kg = json_string_value(json_object_get(g, "kind"));
+  const char *fk = json_string_value(json_object_get(kept, "function")),
+             *fg = json_string_value(json_object_get(g, "function"));
+  if (!kk || !kg || !fk || !fg || strcmp(kk, "endpoint") != 0 ||
+      (strcmp(kg, "tail") != 0 && strcmp(kg, "wait") != 0 && strcmp(kg, "alloc") != 0))
+    return 0;
+  size_t i;
+  json_t *v;
+  int below = 0; /* fk seen on kept's path: later frames are below it */
+  json_array_foreach(json_object_get(kept, "path"), i, v) {
+    const char *n = json_string_value(v);
+    if (below && n && strcmp(n, fg) == 0) return 1;
+    below |= n && strcmp(n, fk) == 0;
+  }
+  return 0;
+}

@@ -3,6 +3,7 @@
 #ifndef LOADCTL_CORRDESC_H
 #define LOADCTL_CORRDESC_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 #include "master/profile/corrstack.h"
@@ -24,5 +25,11 @@ int64_t corrdesc_below(const corrstack *cs, const unsigned char *a, const double
  * HELPER_CALLERS callers, under HELPER_BASE of the samples outside a's request name, not plumbing/closure)?
  */
 int corrdesc_own(const corrstack *cs, const unsigned char *a, int64_t id);
+
+/* Of two findings of one request's same time, kept (stronger) and g: is g the finer, to take kept's place?
+ * kept an "endpoint" one (the name against other names, which cannot say what the name's typical requests
+ * run) and g a "tail", "wait" or "alloc" one (its slow requests against its typical ones) naming a frame
+ * below kept's on kept's path: the entry every request of the name runs is kept's, the divergence g's. */
+int corrdesc_finer(const json_t *kept, const json_t *g);
 
 #endif

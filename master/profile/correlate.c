@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/rundir.h"
+#include "master/profile/corrdesc.h"
 #include "master/profile/corrjoin.h"
 #include "master/profile/corrlat.h"
 #include "master/profile/corrlock.h"
@@ -605,7 +606,8 @@ static json_t *rank(json_t *raw) {
     size_t k;
     json_t *kept;
     int dup = json_object_get(named, fn) != NULL;
-    json_array_foreach(out, k, kept) dup |= same_time(kept, v[i]);
+    json_array_foreach(out, k, kept) if (same_time(kept, v[i]) && (dup = 1) && corrdesc_finer(kept, v[i]))
+        json_array_set(out, k, v[i]); /* its place, the finer frame of its time (corrdesc.h) */
     if (dup) continue;
     json_object_set_new(named, fn, json_true());
     json_array_append(out, v[i]);

@@ -2,12 +2,14 @@
  * through correlate_findings: from a request's entry to the callee holding most of its slow requests' excess
  * (CORRELATE_ENTRY_SHARE); a wall-clock wait from the callers that pass it on to the frame that waits; and a
  * goroutine wait not climbed onto the entry every typical request runs when the typical ones pass through the
- * waiting frame to wait below it (a retry's backoff). Synthetic stacks with known answers. */
+ * waiting frame to wait below it (a retry's backoff); of two findings of one request's same time, the
+ * slow-vs-typical one below an endpoint one takes its place. Synthetic stacks with known answers. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "master/profile/corrdesc.h"
 #include "master/profile/correlate.h"
 #include "tests/support/checkrun.h"
 #include "tests/support/teststack.h"
@@ -139,5 +141,27 @@ START_TEST(wait_not_climbed_onto_the_entry) {
 }
 END_TEST
 
+/* One request's time found twice: an endpoint finding on charge (the name against other names) and a wait in
+ * withRetry below it on its path (slow against typical charges): the wait is the finer and takes the place;
+ * not the other way round, not a frame above, and not two findings of the same method. */
+START_TEST(finer_finding_of_the_same_time) {
+  json_t *ep = json_pack("{s:s,s:s,s:[s,s,s,s]}", "kind", "endpoint", "function", "main.charge", "path",
+                         "main.pay.func1", "main.charge", "main.withRetry", "runtime.selectgo");
+  json_t *wait = json_pack("{s:s,s:s,s:[s,s,s]}", "kind", "wait", "function", "main.withRetry", "path",
+                           "main.pay.func1", "main.charge", "main.withRetry");
+  json_t *above =
+      json_pack("{s:s,s:s,s:[s]}", "kind", "tail", "function", "main.pay.func1", "path", "main.pay.func1");
+  json_t *ep2 = json_pack("{s:s,s:s,s:[]}", "kind", "endpoint", "function", "main.withRetry", "path");
+  ck_assert_int_eq(corrdesc_finer(ep, wait), 1);
+  ck_assert_int_eq(corrdesc_finer(wait, ep), 0);
+  ck_assert_int_eq(corrdesc_finer(ep, above), 0);
+  ck_assert_int_eq(corrdesc_finer(ep, ep2), 0);
+  json_decref(ep);
+  json_decref(wait);
+  json_decref(above);
+  json_decref(ep2);
+}
+END_TEST
+
 CHECK_MAIN("corrdesc", 0, entry_moves_to_the_callee_holding_the_excess, wall_wait_names_the_frame_that_waits,
-           wait_not_climbed_onto_the_entry)
+           wait_not_climbed_onto_the_entry, finer_finding_of_the_same_time)
