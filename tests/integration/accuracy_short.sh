@@ -91,7 +91,7 @@ while IFS=$'\t' read -r -a launch; do
   out=$("$LOADCTL" check "$scen" "${envs[@]}" 2>&1) || fail "$v: loadctl check ${scen#"$LOADCTL_SRC"/} ${envs[*]}: $out"
   nvar=$((nvar + 1))
 done <"$WORK/scenarios.tsv"
-[ "$nvar" -ge 36 ] || fail "only $nvar corpus variants found under $CORPUS (want 36)"
+[ "$nvar" -ge 40 ] || fail "only $nvar corpus variants found under $CORPUS (want 40)"
 echo "ok: the scenarios of all $nvar corpus variants pass loadctl check with their parameters"
 
 # --- the short corpus run

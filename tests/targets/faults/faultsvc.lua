@@ -254,6 +254,52 @@ function services.notifier()
   end)
 end
 
+-- a link shortener: redirects (a few workspaces are on a plan with custom redirect rules) and new links
+function services.links()
+  task(6, function(vu)
+    local path = "/campaign-" .. math.random(0, 99) .. "/spring-" .. math.random(10, 9999) .. "?ref=news"
+    http.get("/r/" .. math.random(100000, 999999) .. "?ws=" .. math.random(0, 999) .. "&path=" .. path,
+             { name = "GET /r/{code}" })
+  end)
+  task(1, function(vu)
+    http.post("/api/links?ws=" .. math.random(0, 999) .. "&url=https://example.com/p/" .. math.random(1, 1e6),
+              { name = "POST /api/links" })
+  end)
+end
+
+-- an order service on a database: orders, customers and (rarely) the monthly finance report
+function services.orderdb()
+  task(12, function(vu)
+    http.get("/api/orders?id=" .. math.random(1, 100000), { name = "GET /api/orders" })
+  end)
+  task(7, function(vu)
+    http.get("/api/customers?id=" .. math.random(1, 20000), { name = "GET /api/customers" })
+  end)
+  task(1, function(vu)
+    http.get("/api/reports/monthly?id=" .. math.random(1, 12), { name = "GET /api/reports/monthly" })
+  end)
+end
+
+-- a feature-flag service: evaluations on every page, and now and then a flag changed
+function services.flags()
+  task(30, function(vu)
+    http.get("/api/flags?user=" .. math.random(1, 100000), { name = "GET /api/flags" })
+  end)
+  task(1, function(vu)
+    http.put("/admin/flags?flag=beta-" .. math.random(0, 39) .. "&pct=" .. math.random(0, 100),
+             { name = "PUT /admin/flags" })
+  end)
+end
+
+-- an API gateway: four backend routes, many tenants
+function services.gateway()
+  local routes = { "/v1/search", "/v1/cart", "/v1/user", "/v1/stock" }
+  task(1, function(vu)
+    local r = routes[math.random(#routes)]
+    http.get(r .. "?tenant=" .. math.random(0, 4999), { name = "GET " .. r })
+  end)
+end
+
 local known = {}
 for k in pairs(services) do known[#known + 1] = k end
 table.sort(known)
