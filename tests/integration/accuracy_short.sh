@@ -91,7 +91,7 @@ while IFS=$'\t' read -r -a launch; do
   out=$("$LOADCTL" check "$scen" "${envs[@]}" 2>&1) || fail "$v: loadctl check ${scen#"$LOADCTL_SRC"/} ${envs[*]}: $out"
   nvar=$((nvar + 1))
 done <"$WORK/scenarios.tsv"
-[ "$nvar" -ge 40 ] || fail "only $nvar corpus variants found under $CORPUS (want 40)"
+[ "$nvar" -ge 41 ] || fail "only $nvar corpus variants found under $CORPUS (want 41)"
 echo "ok: the scenarios of all $nvar corpus variants pass loadctl check with their parameters"
 
 # --- the short corpus run

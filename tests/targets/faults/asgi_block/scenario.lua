@@ -1,8 +1,8 @@
--- asgi_block: a forecast API written as a plain ASGI app under uvicorn (tests/targets/faults/asgi), with
+-- asgi_block (and asgi_refresh): a forecast API written as a plain ASGI app under uvicorn (tests/targets/faults/asgi), with
 -- loadctl_agent's CPU and wall-clock profiles as docs/profiling.md shows for Python, at loadctl's default
 -- windows: forecasts by city name or postcode, city lookups and subscriptions.
 options = {
-  name = "asgi_block",
+  name = env("FAULTS_VARIANT", "asgi_block"),
   target = "http://127.0.0.1:8080",
   rate = 60, max_vus = 200, duration = "20s",
   profile = {

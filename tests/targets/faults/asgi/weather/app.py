@@ -6,7 +6,13 @@ Planted fault (variant asgi_block): city names resolve from an in-memory gazette
 of forecasts) go to the geocoding service, and geocode_postcode calls it with urllib, a blocking client,
 from the coroutine: the event loop stops for the ~30 ms round trip, so the postcode forecast and every
 request in flight meanwhile wait. With WEATHER_FAULT=off the same call runs in a thread
-(asyncio.to_thread) and the loop goes on."""
+(asyncio.to_thread) and the loop goes on.
+
+Planted fault (variant asgi_refresh, WEATHER_VARIANT=asgi_refresh; asgi_block's is off then): the latest
+observations of ~40 000 weather stations are refreshed every 6 s by a background task, refresh_loop, whose
+refresh_observations decodes the whole feed (json.loads), sorts it and rebuilds the station index on the
+event loop (~200-400 ms of CPU): every request in those ms waits. With WEATHER_FAULT=off the refresh
+decodes only the feed's changes since the last one (a few hundred stations)."""
 
 import asyncio
 import ctypes
@@ -25,7 +31,10 @@ CITIES = ["paris", "lyon", "berlin", "hamburg", "madrid", "sevilla", "rome", "mi
           "warsaw", "krakow", "lisbon", "porto", "dublin", "oslo", "bergen", "helsinki", "tallinn", "riga"]
 GAZETTEER = {c: (40 + i * 0.7, -8 + i * 1.3) for i, c in enumerate(CITIES)}
 FAULT = os.environ.get("WEATHER_FAULT", "on") != "off"
-STATS = {"requests": 0, "faulty_requests": 0}
+VARIANT = os.environ.get("WEATHER_VARIANT", "asgi_block")
+BLOCK = FAULT and VARIANT == "asgi_block"
+STATS = {"requests": 0, "faulty_requests": 0, "spans": []}
+OBSERVATIONS = {}
 SUBSCRIPTIONS = []
 
 
@@ -56,7 +65,7 @@ def geocode_postcode(code):
 
 async def coords_for(place):
     if place.isdigit():
-        if FAULT:
+        if BLOCK:
             return geocode_postcode(place)
         return await asyncio.to_thread(geocode_postcode, place)
     return GAZETTEER.get(place)
@@ -91,7 +100,7 @@ async def respond(send, status, obj):
 async def forecast(scope, receive, send):
     place = urllib.parse.parse_qs(scope["query_string"].decode()).get("q", [""])[0].lower()
     STATS["requests"] += 1
-    STATS["faulty_requests"] += FAULT and place.isdigit()
+    STATS["faulty_requests"] += BLOCK and place.isdigit()
     coords = await coords_for(place)
     if coords is None:
         return await respond(send, 404, {"error": "unknown place " + place})
@@ -116,8 +125,31 @@ async def subscribe(scope, receive, send):
     await respond(send, 201, {"id": len(SUBSCRIPTIONS)})
 
 
+def observation_feed(stations):
+    """The observation service's feed as it arrives: a JSON list of the latest reading per station."""
+    t = int(time.time())
+    return json.dumps([{"station": "ST%05d" % ((i * 7919) % stations), "t": t, "temp": round(10 + (i % 250) / 10, 1),
+                        "wind": i % 40, "rain": (i % 13) / 10} for i in range(stations)])
+
+
+def refresh_observations(feed):
+    """Decode the feed and rebuild the station index (latest reading per station, in station order)."""
+    readings = sorted(json.loads(feed), key=lambda o: (o["station"], o["t"]))
+    OBSERVATIONS.update({o["station"]: o for o in readings})
+
+
+async def refresh_loop(every=6.0):
+    full, delta = observation_feed(40000), observation_feed(400)
+    while True:
+        await asyncio.sleep(every)
+        t0 = time.time()
+        refresh_observations(full if FAULT else delta)
+        if FAULT:
+            STATS["spans"].append([t0, time.time()])
+
+
 async def faults(scope, receive, send):
-    await respond(send, 200, {"variant": "asgi_block", "spans": [], **STATS})
+    await respond(send, 200, {"variant": VARIANT, **STATS})
 
 
 ROUTES = {("GET", "/api/forecast"): forecast, ("GET", "/api/cities"): cities,
@@ -126,6 +158,8 @@ ROUTES = {("GET", "/api/forecast"): forecast, ("GET", "/api/cities"): cities,
 
 async def app(scope, receive, send):
     if scope["type"] == "lifespan":
+        if VARIANT == "asgi_refresh":
+            asyncio.get_running_loop().create_task(refresh_loop())
         while (await receive())["type"] != "lifespan.shutdown":
             await send({"type": "lifespan.startup.complete"})
         return await send({"type": "lifespan.shutdown.complete"})
