@@ -21,6 +21,6 @@ fail() { echo "soak_short: FAIL: $*"; exit 1; }
 [ $rc -eq 0 ] || fail "bench/soak exit $rc"
 grep -q 'target start 1 of 5 failed: exited 2; stderr: testserver: listen 127.0.0.1:[0-9]*: address already in use' \
   <<<"$out" || fail "the start on the held port did not fail as it should (address already in use)"
-grep -q '^soak: target: 3 restarts, 1 failed start(s) retried' <<<"$out" ||
-  fail "expected 3 target restarts with 1 start retried: $(grep '^soak: target:' <<<"$out")"
+grep -qE '^soak: target: 3 restarts, [1-9][0-9]* failed start\(s\) retried' <<<"$out" ||
+  fail "expected 3 target restarts, at least 1 start retried: $(grep '^soak: target:' <<<"$out")"
 echo "soak_short: pass (the target restarted on its port after a start refused while the port was held)"
