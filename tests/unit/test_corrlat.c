@@ -322,100 +322,65 @@ START_TEST(wait_chain_needs_samples) {
 }
 END_TEST
 
-/* Finds: each request's shard goroutines wait in the shared client call get under queryShard; for 20 slow
- * ones one of them first waits in warmShard (4 observations each). Every request waits under queryShard, so
- * the wait climbs from get to warmShard, not past it. */
-START_TEST(wait_climb_stops_where_typical_join) {
+/* GET /find: each of 200 requests' shard goroutines waits in the shared client call get under queryShard
+ * (get_slow observations each for the 20 slow ones, 1 for the others); the slow ones' shard goroutine also
+ * waits in warmShard (warm observations each) and is caught with no stack at all (stackless observations
+ * each). Whatever the mix, the one finding is the wait in warmShard; its slow sample count is returned. */
+static int64_t fanout_wait(int get_slow, int warm, int stackless) {
   pprof_profile *cpu = pprof_create("samples", "count"), *gr = pprof_create("goroutine", "count");
   json_t *slow = json_array(), *typ = json_array();
   char tid[40];
   for (int i = 0; i < 200; i++) {
     snprintf(tid, sizeof tid, "%032d", i);
     add(gr, "runtime.goexit;main.fanOut.func1;main.queryShard;main.get;net/http.(*Client).Do;runtime.gopark",
-        1, "GET /find", tid);
+        i < 20 ? get_slow : 1, "GET /find", tid);
     if (i < 20)
       add(gr,
           "runtime.goexit;main.fanOut.func1;main.queryShard;main.warmShard;main.get;net/http.(*Client).Do;"
           "runtime.gopark",
-          4, "GET /find", tid);
-    if (i < 40) test_exemplar(i < 20 ? slow : typ, tid, i < 20 ? 55.0 : 2.0);
-  }
-  json_t *ex = test_exemplars("GET /find", slow, typ);
-  json_t *fs = test_findings2("cpu", cpu, "goroutine", gr, NULL, ex), *f = json_array_get(fs, 0);
-  ck_assert_uint_eq(json_array_size(fs), 1);
-  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "wait");
-  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.warmShard");
-  json_decref(fs);
-  json_decref(ex);
-  pprof_free(cpu);
-  pprof_free(gr);
-}
-END_TEST
-
-/* Finds on a loaded host: the slow requests' other shard calls are slow too, so more of their observations
- * sit in get straight under queryShard (3 each) than under warmShard (2 each; typical requests 1 in get
- * under queryShard). Of get's callers the one the slow requests go through beyond the others is warmShard,
- * not the heaviest (queryShard, which every request calls it from). */
-START_TEST(wait_helper_lifts_to_the_divergent_caller) {
-  pprof_profile *cpu = pprof_create("samples", "count"), *gr = pprof_create("goroutine", "count");
-  json_t *slow = json_array(), *typ = json_array();
-  char tid[40];
-  for (int i = 0; i < 200; i++) {
-    snprintf(tid, sizeof tid, "%032d", i);
-    add(gr, "runtime.goexit;main.fanOut.func1;main.queryShard;main.get;net/http.(*Client).Do;runtime.gopark",
-        i < 20 ? 3 : 1, "GET /find", tid);
-    if (i < 20)
-      add(gr,
-          "runtime.goexit;main.fanOut.func1;main.queryShard;main.warmShard;main.get;net/http.(*Client).Do;"
-          "runtime.gopark",
-          2, "GET /find", tid);
-    if (i < 40) test_exemplar(i < 20 ? slow : typ, tid, i < 20 ? 55.0 : 2.0);
-  }
-  json_t *ex = test_exemplars("GET /find", slow, typ);
-  json_t *fs = test_findings2("cpu", cpu, "goroutine", gr, NULL, ex), *f = json_array_get(fs, 0);
-  ck_assert_uint_eq(json_array_size(fs), 1);
-  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "wait");
-  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.warmShard");
-  json_decref(fs);
-  json_decref(ex);
-  pprof_free(cpu);
-  pprof_free(gr);
-}
-END_TEST
-
-/* Finds again, each slow request's shard goroutine waiting in warmShard (2 observations) and 4 more
- * observations of it with no stack at all (goroutines caught between stacks): those say nothing of where it
- * waits and must not dilute warmShard's share below CORRELATE_WAIT_SHARE. */
-START_TEST(wait_ignores_samples_without_stack) {
-  pprof_profile *cpu = pprof_create("samples", "count"), *gr = pprof_create("goroutine", "count");
-  json_t *slow = json_array(), *typ = json_array();
-  char tid[40];
-  for (int i = 0; i < 200; i++) {
-    snprintf(tid, sizeof tid, "%032d", i);
-    add(gr, "runtime.goexit;main.fanOut.func1;main.queryShard;main.get;net/http.(*Client).Do;runtime.gopark",
-        1, "GET /find", tid);
-    if (i < 20) {
-      add(gr,
-          "runtime.goexit;main.fanOut.func1;main.queryShard;main.warmShard;main.get;net/http.(*Client).Do;"
-          "runtime.gopark",
-          2, "GET /find", tid);
+          warm, "GET /find", tid);
+    if (i < 20 && stackless) {
       pprof_label lb[2] = {
           {(uint32_t)pprof_intern(gr, "loadctl.name"), (uint32_t)pprof_intern(gr, "GET /find"), 0, 0},
           {(uint32_t)pprof_intern(gr, "trace_id"), (uint32_t)pprof_intern(gr, tid), 0, 0}};
-      int64_t four[1] = {4};
-      ck_assert_int_eq(pprof_add_sample(gr, NULL, 0, four, lb, 2), 0);
+      int64_t n[1] = {stackless};
+      ck_assert_int_eq(pprof_add_sample(gr, NULL, 0, n, lb, 2), 0);
     }
     if (i < 40) test_exemplar(i < 20 ? slow : typ, tid, i < 20 ? 55.0 : 2.0);
   }
   json_t *ex = test_exemplars("GET /find", slow, typ);
   json_t *fs = test_findings2("cpu", cpu, "goroutine", gr, NULL, ex), *f = json_array_get(fs, 0);
   ck_assert_uint_eq(json_array_size(fs), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "wait");
   ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.warmShard");
-  ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(f, "samples"), "slow")), 60);
+  int64_t n = json_integer_value(json_object_get(json_object_get(f, "samples"), "slow"));
   json_decref(fs);
   json_decref(ex);
   pprof_free(cpu);
   pprof_free(gr);
+  return n;
+}
+
+/* Every request waits under queryShard, the slow ones first in warmShard (4 each): the wait climbs from get
+ * to warmShard, not past it. */
+START_TEST(wait_climb_stops_where_typical_join) {
+  fanout_wait(1, 4, 0);
+}
+END_TEST
+
+/* On a loaded host the slow requests' other shard calls are slow too, so more of their observations sit in
+ * get straight under queryShard (3 each) than under warmShard (2 each). Of get's callers the one the slow
+ * requests go through beyond the others is warmShard, not the heaviest (queryShard, which every request
+ * calls it from). */
+START_TEST(wait_helper_lifts_to_the_divergent_caller) {
+  fanout_wait(3, 2, 0);
+}
+END_TEST
+
+/* 4 more observations of each slow request's goroutine with no stack at all (caught between stacks) say
+ * nothing of where it waits and must not dilute warmShard's share below CORRELATE_WAIT_SHARE. */
+START_TEST(wait_ignores_samples_without_stack) {
+  ck_assert_int_eq(fanout_wait(1, 2, 4), 60);
 }
 END_TEST
 
