@@ -6,10 +6,15 @@
 
 #include "master/profile/correlate.h"
 
-/* Is frame id run by a labelled sample of a request name other than a's? */
-static int other_name_runs(const corrstack *cs, const unsigned char *a, int64_t id) {
+/* The request name of a's samples (the first one that has one), or NULL. */
+static const char *name_of(const corrstack *cs, const unsigned char *a) {
   const char *name = NULL;
   for (size_t i = 0; !name && i < cs->n; i++) name = a[i] ? cs->s[i].name : NULL;
+  return name;
+}
+
+/* Is frame id run by a labelled sample of a request name other than name (a's)? */
+static int other_name_runs(const corrstack *cs, const unsigned char *a, const char *name, int64_t id) {
   for (size_t i = 0; name && i < cs->n; i++) {
     const corr_sample *c = &cs->s[i];
     if (a[i] || !c->name || strcmp(c->name, name) == 0) continue;
@@ -21,10 +26,12 @@ static int other_name_runs(const corrstack *cs, const unsigned char *a, int64_t 
 
 /* Is path[at] a's entry: every frame above it plumbing, a closure or other request names' too? */
 static int is_entry(const corrstack *cs, const unsigned char *a, json_t *path, size_t at) {
+  const char *name = name_of(cs, a);
   for (size_t i = 0; i < at; i++) {
     const char *n = json_string_value(json_array_get(path, i));
     int64_t id = corrstack_id(cs, n);
-    if (id >= 0 && !corrstack_plumbing(cs, id) && !corrstack_is_closure(n) && !other_name_runs(cs, a, id))
+    if (id >= 0 && !corrstack_plumbing(cs, id) && !corrstack_is_closure(n) &&
+        !other_name_runs(cs, a, name, id))
       return 0;
   }
   return 1;
@@ -48,8 +55,7 @@ static int nameable(const corrstack *cs, const double *io, double to, int64_t id
 
 /* Samples outside a's request name (other names' and no request's): inclusive values into io, total. */
 static double outside(const corrstack *cs, const unsigned char *a, double *io, unsigned char *out) {
-  const char *name = NULL;
-  for (size_t i = 0; !name && i < cs->n; i++) name = a[i] ? cs->s[i].name : NULL;
+  const char *name = name_of(cs, a);
   for (size_t i = 0; i < cs->n; i++)
     out[i] = !a[i] && !(name && cs->s[i].name && strcmp(cs->s[i].name, name) == 0);
   return corrstack_inclusive(cs, out, io);
