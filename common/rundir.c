@@ -217,8 +217,9 @@ int rundir_write_stream(const char *dir, const char *name, rundir_fill_fn fill, 
   return rc;
 }
 
+/* 15 significant digits: epoch seconds to the ms (a window finding's spans), and 0.31 still 0.31 */
 int rundir_write_json(const char *dir, const char *name, const json_t *value) {
-  char *text = json_dumps(value, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+  char *text = json_dumps(value, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
   char *with_nl;
   size_t len;
   int rc;

@@ -1,6 +1,7 @@
 /* test_rundir.c - the run directory written as a run goes: naming, unwritable --out, intervals.jsonl
  * lines, the hlog round trip (histograms read back equal), stats_history.csv's exact header, atomic files. */
 #include <check.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -270,10 +271,29 @@ START_TEST(hlog_truncated_last_line) {
 }
 END_TEST
 
+/* summary.json's reals keep a window finding's epoch seconds to the ms (with 10 significant digits
+ * 1796652243.479 was written as 1796652243: the window moved up to 1 s off the seconds it names). */
+START_TEST(json_keeps_epoch_ms) {
+  json_t *v = json_pack("{s:f,s:f}", "from_s", 1796652243.479, "p50_ms", 0.31);
+  ck_assert_int_eq(rundir_write_json(root, "w.json", v), 0);
+  json_decref(v);
+  char path[4200];
+  snprintf(path, sizeof path, "%s/w.json", root);
+  json_t *back = json_load_file(path, 0, NULL);
+  ck_assert_ptr_nonnull(back);
+  ck_assert_double_eq_tol(json_real_value(json_object_get(back, "from_s")), 1796652243.479, 1e-6);
+  json_decref(back);
+  char *text = testrun_slurp(root, "w.json");
+  ck_assert_msg(strstr(text, "0.31") != NULL, "%s", text); /* short reals stay short */
+  ck_assert_ptr_null(strstr(text, "0.3100"));
+  free(text);
+}
+END_TEST
+
 int main(void) {
   const TTest *tests[] = {
       open_names_dir, unwritable_out,     reused_out_drops_stale_files, append_and_hlog_round_trip,
-      atomic_write,   read_hdrjs_fixture, hlog_truncated_last_line};
+      atomic_write,   read_hdrjs_fixture, hlog_truncated_last_line,     json_keeps_epoch_ms};
   TCase *tc = check_case("rundir", 0, tests, sizeof tests / sizeof tests[0]);
   tcase_add_checked_fixture(tc, setup, teardown);
   return check_run(check_suite_of("rundir", tc));
