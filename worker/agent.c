@@ -508,8 +508,9 @@ static void check_master(agent *a, int64_t now) {
 static void trim_heap(agent *a, int64_t now) {
   if (now - a->last_trim_mono_ns < TRIM_EVERY_NS) return;
   a->last_trim_mono_ns = now;
-#ifdef __GLIBC__
-  malloc_trim(0);
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+  malloc_trim(0); /* not under a sanitizer: its allocator is not glibc's, and glibc's malloc_trim there set up
+                   * arenas that a thread's exit then aborted on ("a->attached_threads > 0") */
 #endif
 }
 
