@@ -6,8 +6,16 @@
  * idle machine as on a busy one: CPU contention alone hardly delays a thread-per-connection service,
  * whose woken threads the kernel runs first). Spans are served on /debug/faults (unix seconds).
  *
+ * Variant native_purge (--variant native_purge; no compaction then): the thumbnail index holds ~500 000
+ * entries, each with its source path (/albums/A/IMG_N.jpg); every thumbnail request looks its image up in it
+ * under the cache lock. An editor's POST /api/albums/A/purge runs purge_album, which walks the whole index
+ * under that lock, parsing each entry's path to find the album's (~100-300 ms): thumbnails queue meanwhile.
+ * With --fault-off it walks the album's own ids (64 an album). Each purge's span is on /debug/faults.
+ *
  * Usage: faultnative --addr 127.0.0.1:PORT --admin-addr 127.0.0.1:PORT --duration 300s
- * Routes (both ports): GET /api/thumb?id=N, GET /api/meta?id=N, GET /debug/faults, GET /debug/pid.
+ *                    [--variant native_periodic|native_purge] [--fault-off]
+ * Routes (both ports): GET /api/thumb?id=N, GET /api/meta?id=N, POST /api/albums/A/purge, GET /debug/faults,
+ * GET /debug/pid.
  * Built by bench/accuracy with -fno-omit-frame-pointer so that perf -g sees whole stacks. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -30,6 +38,8 @@
 #define SHARD_PREP 60    /* blend calls preparing a shard outside the cache lock (~2 ms) ... */
 #define SHARD_WRITE 30   /* ... and rewriting it under the lock (~1 ms) */
 #define REQUEST_MAX 8192 /* request head bytes */
+#define INDEX_SIZE 500000 /* native_purge: images in the thumbnail index ... */
+#define ALBUM_SIZE 64     /* ... ALBUM_SIZE to an album */
 
 static volatile uint64_t sink;
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER; /* the thumbnail cache */
@@ -37,6 +47,14 @@ static uint64_t cache_seed = 1;                              /* under cache_mu *
 static pthread_mutex_t spans_mu = PTHREAD_MUTEX_INITIALIZER;
 static double spans[MAX_SPANS][2];
 static int nspans;
+static const char *variant = "native_periodic";
+static int fault_off;
+
+struct thumb_entry { /* native_purge's thumbnail index, by image id; under cache_mu */
+  char path[40];     /* /albums/A/IMG_N.jpg, "" when purged */
+  uint64_t etag;
+};
+static struct thumb_entry *thumb_index;
 
 static double unix_now(void) {
   struct timespec ts;
@@ -59,6 +77,7 @@ __attribute__((noinline)) static uint64_t blend(uint64_t px, long rounds) {
 __attribute__((noinline)) static uint64_t render_thumb(long id) {
   pthread_mutex_lock(&cache_mu);
   uint64_t h = blend((uint64_t)id ^ cache_seed, 200);
+  if (thumb_index && id >= 0 && id < INDEX_SIZE) h ^= thumb_index[id].etag;
   pthread_mutex_unlock(&cache_mu);
   for (int row = 0; row < 16; row++) h ^= blend(h + (uint64_t)row, 20000);
   return h;
@@ -80,6 +99,42 @@ __attribute__((noinline)) static void *compact_cache(void *arg) {
   return NULL;
 }
 
+static void record_span(double t0, double t1) {
+  pthread_mutex_lock(&spans_mu);
+  if (nspans < MAX_SPANS) spans[nspans][0] = t0, spans[nspans][1] = t1, nspans++;
+  pthread_mutex_unlock(&spans_mu);
+  fprintf(stderr, "faultnative: fault span %.3f %.3f\n", t0, t1);
+}
+
+static void index_build(void) {
+  thumb_index = calloc(INDEX_SIZE, sizeof *thumb_index);
+  if (!thumb_index) {
+    fprintf(stderr, "faultnative: out of memory for the thumbnail index\n");
+    exit(1);
+  }
+  for (long id = 0; id < INDEX_SIZE; id++) {
+    snprintf(thumb_index[id].path, sizeof thumb_index[id].path, "/albums/%ld/IMG_%ld.jpg", id / ALBUM_SIZE, id);
+    thumb_index[id].etag = blend((uint64_t)id, 4);
+  }
+}
+
+/* purge_album drops album's thumbnails from the index; returns how many. */
+__attribute__((noinline)) static long purge_album(long album) {
+  long n = 0, a;
+  double t0 = unix_now();
+  pthread_mutex_lock(&cache_mu);
+  if (fault_off) {
+    for (long id = album * ALBUM_SIZE; id >= 0 && id < INDEX_SIZE && id < (album + 1) * ALBUM_SIZE; id++)
+      if (thumb_index[id].path[0]) thumb_index[id].path[0] = '\0', n++;
+  } else {
+    for (long id = 0; id < INDEX_SIZE; id++)
+      if (sscanf(thumb_index[id].path, "/albums/%ld/", &a) == 1 && a == album) thumb_index[id].path[0] = '\0', n++;
+  }
+  pthread_mutex_unlock(&cache_mu);
+  if (!fault_off) record_span(t0, unix_now());
+  return n;
+}
+
 static void *compaction_loop(void *unused) {
   (void)unused;
   for (;;) {
@@ -90,10 +145,7 @@ static void *compaction_loop(void *unused) {
     for (int i = 0; i < BURN_THREADS; i++)
       if (pthread_create(&th[started], NULL, compact_cache, &deadline) == 0) started++;
     for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
-    pthread_mutex_lock(&spans_mu);
-    if (nspans < MAX_SPANS) spans[nspans][0] = t0, spans[nspans][1] = unix_now(), nspans++;
-    pthread_mutex_unlock(&spans_mu);
-    fprintf(stderr, "faultnative: fault span %.3f %.3f\n", t0, unix_now());
+    record_span(t0, unix_now());
   }
   return NULL;
 }
@@ -119,7 +171,7 @@ static int reply(int fd, int status, const char *body) {
 }
 
 static void faults_json(char *out, size_t size) {
-  size_t pos = (size_t)snprintf(out, size, "{\"variant\":\"native_periodic\",\"spans\":[");
+  size_t pos = (size_t)snprintf(out, size, "{\"variant\":\"%s\",\"spans\":[", variant);
   pthread_mutex_lock(&spans_mu);
   for (int i = 0; i < nspans && pos < size; i++)
     pos += (size_t)snprintf(out + pos, size - pos, "%s[%.3f,%.3f]", i ? "," : "", spans[i][0], spans[i][1]);
@@ -142,6 +194,8 @@ static int route(int fd, const char *head) {
   } else if (strncmp(target, "/api/meta", 9) == 0) {
     snprintf(body, sizeof body, "{\"etag\":\"%016llx\"}",
              (unsigned long long)blend((uint64_t)query_id(target), 20000));
+  } else if (thumb_index && strncmp(target, "/api/albums/", 12) == 0 && strstr(target, "/purge")) {
+    snprintf(body, sizeof body, "{\"purged\":%ld}", purge_album(strtol(target + 12, NULL, 10)));
   } else if (strcmp(target, "/debug/faults") == 0) {
     faults_json(body, sizeof body);
   } else if (strcmp(target, "/debug/pid") == 0) {
@@ -213,25 +267,41 @@ static void *accept_loop(void *arg) {
   return NULL;
 }
 
+static int usage(void) {
+  fprintf(stderr, "usage: faultnative [--addr A] [--admin-addr A] [--duration SECONDS] "
+                  "[--variant native_periodic|native_purge] [--fault-off]\n");
+  return 1;
+}
+
 int main(int argc, char **argv) {
   const char *addr = "127.0.0.1:8080", *admin = "127.0.0.1:6060";
   long duration_s = 300;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (!strcmp(argv[i], "--addr"))
-      addr = argv[i + 1];
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "--fault-off"))
+      fault_off = 1;
+    else if (i + 1 == argc)
+      return usage();
+    else if (!strcmp(argv[i], "--variant"))
+      variant = argv[++i];
+    else if (!strcmp(argv[i], "--addr"))
+      addr = argv[++i];
     else if (!strcmp(argv[i], "--admin-addr"))
-      admin = argv[i + 1];
+      admin = argv[++i];
     else if (!strcmp(argv[i], "--duration"))
-      duration_s = strtol(argv[i + 1], NULL, 10);
-    else {
-      fprintf(stderr, "usage: faultnative [--addr A] [--admin-addr A] [--duration SECONDS]\n");
-      return 1;
-    }
+      duration_s = strtol(argv[++i], NULL, 10);
+    else
+      return usage();
   }
+  int purge = !strcmp(variant, "native_purge");
+  if (!purge && strcmp(variant, "native_periodic")) {
+    fprintf(stderr, "faultnative: --variant %s: want native_periodic or native_purge\n", variant);
+    return 1;
+  }
+  if (purge) index_build();
   pthread_t th;
   int app = listen_on(addr), adm = listen_on(admin);
   if (pthread_create(&th, NULL, accept_loop, (void *)(intptr_t)adm) != 0 ||
-      pthread_create(&th, NULL, compaction_loop, NULL) != 0) {
+      (!purge && pthread_create(&th, NULL, compaction_loop, NULL) != 0)) {
     fprintf(stderr, "faultnative: cannot start threads\n");
     return 1;
   }

@@ -2,9 +2,10 @@
 -- docs/profiling.md shows for native services: one `perf record` for the whole run, switching to a new
 -- file every second, each file run through `perf script` as it is done (no gaps; loadctl cuts the output
 -- into 1 s windows by sample time as it comes), DWARF call graphs (with frame pointers alone perf loses the
--- caller of a frameless leaf such as blend); its admin port tells its pid.
+-- caller of a frameless leaf such as blend); its admin port tells its pid. native_purge runs it with
+-- NATIVE_EDITORS=1: the photo editors' album purges join the readers' requests.
 options = {
-  name = "native_periodic",
+  name = env("FAULTS_VARIANT", "native_periodic"),
   target = "http://127.0.0.1:8080",
   rate = 80, max_vus = 200, duration = "20s",
   profile = {
@@ -20,3 +21,9 @@ end)
 task(3, function(vu)
   http.get("/api/meta?id=" .. math.random(1, 5000), { name = "GET /api/meta" })
 end)
+
+if env("NATIVE_EDITORS", "") ~= "" then
+  task(0.02, function(vu)
+    http.post("/api/albums/" .. math.random(0, 7800) .. "/purge", { name = "POST /api/albums/{id}/purge" })
+  end)
+end
