@@ -300,6 +300,63 @@ function services.gateway()
   end)
 end
 
+-- an accounts API: accounts, their usage, and exports of their activity log (gzip accepted)
+function services.exports()
+  task(4, function(vu)
+    http.get("/api/accounts/" .. math.random(1, 3000), { name = "GET /api/accounts/{id}" })
+  end)
+  task(2, function(vu)
+    http.get("/api/accounts/" .. math.random(1, 3000) .. "/usage", { name = "GET /api/accounts/{id}/usage" })
+  end)
+  task(1, function(vu)
+    http.get("/api/accounts/" .. math.random(1, 3000) .. "/export",
+             { headers = { ["Accept-Encoding"] = "gzip" }, name = "GET /api/accounts/{id}/export" })
+  end)
+end
+
+-- a sensor fleet's registry: heartbeats, device reads, the fleet summary
+function services.devices()
+  task(5, function(vu)
+    http.post("/api/devices/" .. math.random(0, 119999) .. "/heartbeat?temp=" .. math.random(150, 350) / 10 ..
+              "&fw=fw-" .. math.random(0, 6), { name = "POST /api/devices/{id}/heartbeat" })
+  end)
+  task(3, function(vu)
+    http.get("/api/devices/" .. math.random(0, 119999), { name = "GET /api/devices/{id}" })
+  end)
+  task(1, function(vu)
+    http.get("/api/fleet/summary", { name = "GET /api/fleet/summary" })
+  end)
+end
+
+-- a transactional mailer: single messages, their status, now and then a campaign
+function services.mailer()
+  task(250, function(vu)
+    local r = http.post("/api/messages?to=user" .. math.random(1, 50000) .. "@example.com&template=reset",
+                        { name = "POST /api/messages" })
+    check(r, { ["message accepted"] = function(res) return res.status == 202 end })
+  end)
+  task(150, function(vu)
+    http.get("/api/messages/" .. math.random(1, 10000), { name = "GET /api/messages/{id}" })
+  end)
+  task(1, function(vu)
+    http.post("/api/campaigns/" .. math.random(1, 500) .. "/send", { name = "POST /api/campaigns/{id}/send" })
+  end)
+end
+
+-- a game's scores: submit, a player's best, the leaderboard
+function services.leaderboard()
+  task(3, function(vu)
+    http.post("/api/scores?player=" .. math.random(0, 149999) .. "&score=" .. math.random(0, 1000000),
+              { name = "POST /api/scores" })
+  end)
+  task(2, function(vu)
+    http.get("/api/players/" .. math.random(0, 149999), { name = "GET /api/players/{id}" })
+  end)
+  task(3, function(vu)
+    http.get("/api/leaderboard", { name = "GET /api/leaderboard" })
+  end)
+end
+
 local known = {}
 for k in pairs(services) do known[#known + 1] = k end
 table.sort(known)
