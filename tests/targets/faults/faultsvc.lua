@@ -357,6 +357,21 @@ function services.leaderboard()
   end)
 end
 
+-- a shipping service: create and track shipments, close a carrier's manifest for the day
+function services.carriers()
+  task(5, function(vu)
+    local r = http.post("/api/shipments?carrier=" .. math.random(0, 39) .. "&grams=" .. math.random(100, 30000) ..
+                        "&postcode=" .. math.random(10000, 99999), { name = "POST /api/shipments" })
+    check(r, { ["shipment created"] = function(res) return res.status == 201 end })
+  end)
+  task(4, function(vu)
+    http.get("/api/shipments?id=" .. math.random(1, 50000), { name = "GET /api/shipments" })
+  end)
+  task(1, function(vu)
+    http.post("/api/manifests?carrier=" .. math.random(0, 39), { name = "POST /api/manifests" })
+  end)
+end
+
 local known = {}
 for k in pairs(services) do known[#known + 1] = k end
 table.sort(known)
