@@ -49,9 +49,10 @@
      * diverges below them; one request that loads while the others wait) */
 #define CORRELATE_HOT_PATH \
   0.5 /* ... the slow requests' hot path: the callee holding more than this share of its caller's samples */
-#define CORRELATE_ENTRY_SHARE                                                                            \
-  0.75 /* the frame every request of a name runs (its entry) is not named when one callee of it holds >= \
-        * this share of its excess of slow over typical: the finding moves down to it (corrdesc.h) */
+#define CORRELATE_ENTRY_SHARE                                                                              \
+  0.75 /* the frame every request of a name runs (its entry) is not named when one callee of it holds >=   \
+        * this share of its excess of slow over typical: the finding moves down to it (corrdesc.h); also a \
+        * frame the no-baseline rule placed below a handler closure, with only closures/plumbing above it */
 #define CORRELATE_HELPER_CALLERS 2 /* a frame with >= this many distinct callers ... */
 #define CORRELATE_HELPER_BASE 0.10 /* ... and >= this share outside the population is a shared helper */
 #define CORRELATE_SLOW_FACTOR 2.0  /* an exemplar is slow at >= this x its name's median exemplar latency */

@@ -614,10 +614,11 @@ static int share_ok(double xa, double na, double xb, double nb, double *p) {
 }
 
 /* Down from fn to the callee holding its time (corrdesc.h), when the same test holds there; not for windows
- * (the root of the work that rose is their answer) nor a frame pick_entry placed below the entry already. */
+ * (the root of the work that rose is their answer) nor a frame pick_entry placed below what typical requests
+ * run (one placed below a handler closure may be the entry all requests run: corrdesc_below judges it). */
 static int64_t below(const corrstack *cs, const unsigned char *a, const corr_opts *o, const double *ia,
                      const double *ib, corr_contrast *out, int64_t fn) {
-  if ((o && o->rise) || out->no_baseline) return fn;
+  if ((o && o->rise) || out->no_baseline == CORR_BELOW_KNOWN) return fn;
   double scale = out->per_request ? o->na / o->nb : out->b_tot > 0 ? out->a_tot / out->b_tot : 0, p = 1;
   int64_t low = corrdesc_below(cs, a, ia, ib, scale, 0, fn);
   int ok = low != fn && (out->per_request ? rate_ok(ia[low], o->na, ib[low], o->nb, &p)

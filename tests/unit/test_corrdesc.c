@@ -141,6 +141,41 @@ START_TEST(wait_not_climbed_onto_the_entry) {
 }
 END_TEST
 
+/* Redirects (no baseline of their own): 40 slow requests spend 4 of their 5 CPU samples compiling regexps in
+ * applyCustomRules (its time in regexp, a library), 1 in checksum; their 5 typical ones have 1 sample each,
+ * too few for a baseline, and links' creation runs checksum too. Below the handler closure the slow ones'
+ * hot path runs resolve, the frame every redirect runs (all above it a closure or plumbing), and its callee
+ * applyCustomRules holds 80 % of it: applyCustomRules is named, not resolve. */
+START_TEST(entry_without_baseline_moves_down) {
+  pprof_profile *cpu = pprof_create("samples", "count");
+  json_t *slow = json_array(), *typ = json_array(), *iv = json_array();
+  char tid[40];
+  const char *rules =
+                 "runtime.goexit;main.newLinks.func1;main.(*linkStore).resolve;"
+                 "main.(*linkStore).applyCustomRules;regexp.Compile;regexp/syntax.Parse",
+             *sum = "runtime.goexit;main.newLinks.func1;main.(*linkStore).resolve;main.checksum";
+  for (int i = 0; i < 45; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    add(cpu, i < 40 ? rules : sum, i < 40 ? 4 : 1, "GET /r", tid);
+    if (i < 40) add(cpu, sum, 1, "GET /r", tid);
+    test_exemplar(i < 40 ? slow : typ, tid, i < 40 ? 40.0 : 2.0);
+    snprintf(tid, sizeof tid, "9%031d", i);
+    add(cpu, "runtime.goexit;main.newLinks.func2;main.(*linkStore).create;main.checksum", 1, "POST /links",
+        tid);
+  }
+  json_array_append_new(iv,
+                        json_pack("{s:I,s:s,s:I,s:f,s:f,s:f}", "t", (json_int_t)0, "name", "GET /r", "count",
+                                  (json_int_t)1000, "p50_ms", 2.0, "p99_ms", 40.0, "mean_ms", 3.0));
+  json_t *ex = test_exemplars("GET /r", slow, typ);
+  json_t *fs = test_findings("cpu", cpu, iv, ex);
+  ck_assert_str_eq(named(fs, "GET /r"), "main.(*linkStore).applyCustomRules");
+  json_decref(fs);
+  json_decref(ex);
+  json_decref(iv);
+  pprof_free(cpu);
+}
+END_TEST
+
 /* One request's time found twice: an endpoint finding on charge (the name against other names) and a wait in
  * withRetry below it on its path (slow against typical charges): the wait is the finer and takes the place;
  * not the other way round, not a frame above, and not two findings of the same method. */
@@ -164,4 +199,4 @@ START_TEST(finer_finding_of_the_same_time) {
 END_TEST
 
 CHECK_MAIN("corrdesc", 0, entry_moves_to_the_callee_holding_the_excess, wall_wait_names_the_frame_that_waits,
-           wait_not_climbed_onto_the_entry, finer_finding_of_the_same_time)
+           wait_not_climbed_onto_the_entry, finer_finding_of_the_same_time, entry_without_baseline_moves_down)
