@@ -157,7 +157,9 @@ static int find(const corrstack *cs, const unsigned char *a, const unsigned char
   double sa = ia[best] > 0 ? w[best] / ia[best] : 0, sb = ib[best] > 0 ? wb[best] / ib[best] : 1;
   int apart = ib[best] >= CORRELATE_MIN_BASELINE && sa - sb >= CORRELATE_MIN_DELTA &&
               sa >= CORRELATE_MIN_RATIO * sb && corrdesc_own(cs, a, best);
-  best = climb(cs, a, o, ia, ib, out->b_tot, apart, corrstack_lift(cs, a, u, best));
+  /* climbed onto a helper other callers share (a query function every route calls): its caller here */
+  best = corrstack_lift(cs, a, u, climb(cs, a, o, ia, ib, out->b_tot, apart, corrstack_lift(cs, a, u, best)));
+  if (best < 0) goto done; /* a shared helper reached through several callers: never named alone */
   out->a_fn = ia[best];
   out->b_fn = ib[best];
   /* observations are time-weighted: compare time per request in best (Poisson rates, conditional binomial

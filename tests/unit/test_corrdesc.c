@@ -176,6 +176,41 @@ START_TEST(entry_without_baseline_moves_down) {
 }
 END_TEST
 
+/* Orders service (goroutine polls): the monthly report's 40 observations, 36 parked in the database client
+ * below query (31 queries a report, one connection held across them), 4 in acquire; orders and customers,
+ * 60 each, park half in their own query calls and half in acquire. The report's wait climbs from send to
+ * query, which holds the same observations; query is the helper every route calls (three callers, 25 % of
+ * the other routes' observations): its caller in the report is named, monthlyTotals, not query. */
+START_TEST(wait_not_named_on_a_helper_every_route_calls) {
+  pprof_profile *gr = pprof_create("goroutine", "count");
+  json_t *iv = json_array();
+  char tid[40], st[400];
+  const char *db = "main.query;main.send;net/http.(*Client).Do;runtime.selectgo;runtime.gopark",
+             *wait = "main.(*connPool).acquire;runtime.selectgo;runtime.gopark";
+  const char *route[3][2] = {
+      {"GET /api/reports/monthly", "main.newOrderDB.func4;main.(*reportRepo).monthlyTotals"},
+      {"GET /api/orders", "main.newOrderDB.func1;main.(*orderRepo).list"},
+      {"GET /api/customers", "main.newOrderDB.func2;main.(*customerRepo).get"}};
+  for (int r = 0; r < 3; r++) {
+    for (int i = 0; i < (r ? 60 : 40); i++) {
+      snprintf(tid, sizeof tid, "%d%031d", r, i);
+      snprintf(st, sizeof st, "runtime.goexit;%s;%s", route[r][1], (r ? i % 2 : i < 36) ? db : wait);
+      add(gr, st, 1, route[r][0], tid);
+    }
+    for (int64_t t = 0; t < 5; t++)
+      json_array_append_new(
+          iv, json_pack("{s:I,s:s,s:I,s:f,s:f,s:f}", "t", (json_int_t)(t * 1000), "name", route[r][0],
+                        "count", (json_int_t)(r ? 100 : 5), "p50_ms", r ? 3.0 : 130.0, "p99_ms",
+                        r ? 40.0 : 160.0, "mean_ms", r ? 5.0 : 130.0));
+  }
+  json_t *fs = test_findings("goroutine", gr, iv, NULL);
+  ck_assert_str_eq(named(fs, "GET /api/reports/monthly"), "main.(*reportRepo).monthlyTotals");
+  json_decref(fs);
+  json_decref(iv);
+  pprof_free(gr);
+}
+END_TEST
+
 /* One request's time found twice: an endpoint finding on charge (the name against other names) and a wait in
  * withRetry below it on its path (slow against typical charges): the wait is the finer and takes the place;
  * not the other way round, not a frame above, and not two findings of the same method. */
@@ -199,4 +234,5 @@ START_TEST(finer_finding_of_the_same_time) {
 END_TEST
 
 CHECK_MAIN("corrdesc", 0, entry_moves_to_the_callee_holding_the_excess, wall_wait_names_the_frame_that_waits,
-           wait_not_climbed_onto_the_entry, finer_finding_of_the_same_time, entry_without_baseline_moves_down)
+           wait_not_climbed_onto_the_entry, finer_finding_of_the_same_time, entry_without_baseline_moves_down,
+           wait_not_named_on_a_helper_every_route_calls)
