@@ -79,7 +79,10 @@
   0.5 /* a request's finding whose slow requests fall >= this share in the spans of a window finding naming \
        * background work (and more than its typical ones, p < ALPHA) is that work's effect: ranked below it \
        */
-#define CORRELATE_WAIT_SHARE 0.5      /* wait: share of slow requests' observations parked under one frame */
+#define CORRELATE_WAIT_SHARE 0.5 /* wait: share of slow requests' observations parked under one frame */
+#define CORRELATE_PARK_REQUESTS                                                                           \
+  10 /* wall-clock wait: when >= this many typical requests of the name reach the waiting frame, the slow \
+      * ones must stay in it longer per request (>= MIN_RATIO x, Mann-Whitney p < ALPHA; corrpark.h) */
 #define CORRELATE_LOCK_SHARE 0.5      /* lock: the releasing function's share of all contention delay */
 #define CORRELATE_LOCK_NAME_SHARE 0.8 /* lock: a request name owning >= this share is the finding's */
 #define CORRELATE_LOCK_LATENCY                                                                     \

@@ -8,6 +8,7 @@
 
 #include "master/profile/corrdesc.h"
 #include "master/profile/correlate.h"
+#include "master/profile/corrpark.h"
 
 int corrwait_parked(const char *leaf) {
   static const char *const pre[] = {"runtime.gopark",
@@ -141,6 +142,11 @@ static int find(const corrstack *cs, const unsigned char *a, const unsigned char
   if (parked <= 0) { /* a wall-clock profile: the plain contrast, down to the frame that waits */
     rc = corrstack_contrast(cs, a, b, o, out);
     if (rc == 0 && out->fn >= 0 && !out->per_request) waiting_frame(cs, a, ia, ib, out);
+    if (rc == 0 && out->fn >= 0 && !corrpark_longer(cs, a, b, out->fn)) { /* their normal stay there */
+      json_decref(out->path);
+      out->path = NULL;
+      out->fn = -1;
+    }
     goto done;
   }
   /* observations are few (one per request per poll; a typical request is rarely caught parked in a service
