@@ -16,7 +16,7 @@ import logging
 import os
 import threading
 
-from . import context, sampler as _sampler, server as _server
+from . import context, external as _external, sampler as _sampler, server as _server
 from .asgi import asgi
 from .context import current_labels, set_label
 from .wsgi import flask, wsgi
@@ -34,6 +34,7 @@ class Agent:
 
     def __init__(self, hz):
         self.sampler = _sampler.Sampler(hz)
+        self.external = None  # external.External when the sampler may run in a process of its own
         self.stopping = threading.Event()
         self.heap_lock = threading.Lock()
         self.httpd = None
@@ -42,6 +43,8 @@ class Agent:
     def stop(self):
         self.stopping.set()
         self.sampler.stop()
+        if self.external is not None:
+            self.external.stop()
         if self.httpd is not None:
             self.httpd.shutdown()
             self.httpd.server_close()
@@ -87,6 +90,11 @@ def start(listen=None, hz=100):
             _agent = agent
             return agent
         agent.sampler.start()
+        mode = os.environ.get("LOADCTL_AGENT_SAMPLER", "auto")
+        if mode not in ("auto", "inprocess"):
+            LOG.warning("loadctl_agent: LOADCTL_AGENT_SAMPLER=%s is neither auto nor inprocess: auto", mode[:40])
+        if mode != "inprocess" and not context.ASYNC_APP:
+            agent.external = _external.External(agent.sampler.hz)
         _agent = agent
         return agent
 

@@ -81,7 +81,11 @@ class _Awaitable:
 
 
 def asgi(app):
-    """Wrap an ASGI application (FastAPI, Starlette, Django's ASGI handler...)."""
+    """Wrap an ASGI application (FastAPI, Starlette, Django's ASGI handler...). The process's profiles then
+    come from the in-process sampler (see external.py)."""
+    if not context.ASYNC_APP:
+        context.ASYNC_APP.append(True)
+        context.unmirror()
 
     async def loadctl_agent_asgi(scope, receive, send):
         if not isinstance(scope, dict) or scope.get("type") not in ("http", "websocket"):

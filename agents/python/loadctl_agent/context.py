@@ -7,7 +7,11 @@ the sampler reads the table without a lock (single dict reads and writes are ato
 a stale read costs one mislabelled sample at most). asyncio code runs many requests on one thread, so the
 ASGI wrapper sets the entry around every step of the request's own task (see asgi.py), and `CURRENT`
 (a contextvar, set by the ASGI wrapper only: a WSGI or Django request's thread is its own) carries the
-labels into the tasks it spawns, for code that wants to read them (`current_labels()`)."""
+labels into the tasks it spawns, for code that wants to read them (`current_labels()`).
+
+While the external sampler runs (extsampler.py), mirror() makes every write to ACTIVE (and AGENT_THREADS)
+also write the thread's record in shared memory (slots.py), which that process reads; ACTIVE and
+AGENT_THREADS are subclasses of dict and set whose methods are the built-in ones until then."""
 
 import contextvars
 import threading
@@ -15,9 +19,23 @@ from time import monotonic_ns
 
 from . import labels as _labels
 
-ACTIVE = {}  # thread ident -> label tuple of the request that thread is running
+
+
+class Table(dict):
+    """ACTIVE's type: a dict, with writes mirrored to the label slots while mirror() is on."""
+    __slots__ = ()
+
+
+class AgentSet(set):
+    """AGENT_THREADS' type: a set, with adds and discards mirrored to the label slots while mirror() is on."""
+    __slots__ = ()
+
+
+ACTIVE = Table()  # thread ident -> label tuple of the request that thread is running
 INFLIGHT = set()  # asgi.Request objects of requests in flight (their suspended stacks: wall profile)
-AGENT_THREADS = set()  # idents of the agent's own threads, left out of every profile
+AGENT_THREADS = AgentSet()  # idents of the agent's own threads, left out of every profile
+ASYNC_APP = []  # non-empty once asgi() wrapped an app: its requests switch labels per task step on one
+# thread, and their suspended coroutines are sampled in-process only (so the in-process sampler serves)
 STARTED = {}  # thread ident -> monotonic_ns() when its current request began (WSGI, Django): bounds the CPU
 # the sampler charges to that request (see sampler.tick)
 CURRENT = contextvars.ContextVar("loadctl_agent_labels", default=())
@@ -64,3 +82,42 @@ def set_label(key, value):
             CURRENT.set(_labels.with_label(ctx, key, value))
     except Exception:
         pass
+
+
+def mirror(writer):
+    """From now on, label writes also go to writer (a slots.Writer); the threads already labelled or marked
+    as the agent's are written now."""
+    put = writer.put
+
+    def setitem(self, tid, labels):  # the record first: it must never point to a tuple already dropped
+        put(tid, labels)
+        dict.__setitem__(self, tid, labels)
+
+    def pop(self, tid, *default):
+        put(tid, ())
+        return dict.pop(self, tid, *default)
+
+    def add(self, ident):
+        set.add(self, ident)
+        put(ident, (), AGENT)
+
+    def discard(self, ident):
+        if ident in self:
+            put(ident, ())
+        set.discard(self, ident)
+
+    from .slots import AGENT
+    Table.__setitem__, Table.pop = setitem, pop
+    AgentSet.add, AgentSet.discard = add, discard
+    for tid, labels in list(ACTIVE.items()):
+        put(tid, labels)
+    for ident in list(AGENT_THREADS):
+        put(ident, (), AGENT)
+
+
+def unmirror():
+    """Label writes go to the tables alone again."""
+    for cls, names in ((Table, ("__setitem__", "pop")), (AgentSet, ("add", "discard"))):
+        for name in names:
+            if name in cls.__dict__:
+                delattr(cls, name)

@@ -74,6 +74,14 @@ class Handler(BaseHTTPRequestHandler):
             cost = ("\nagent cost so far: %d ticks at %d Hz, sampler CPU %.3f s (%.3f s reading stacks), "
                     "encoding CPU %.3f s\n" % (s.ticks_total, s.hz, s.cpu_ns / 1e9, s.tick_cpu_ns / 1e9,
                                                  s.encode_ns / 1e9))
+            ext = self.agent.external
+            st = ext.stats() if ext is not None and ext.ready(0) else None
+            if st is not None:
+                cost += ("external sampler process: %d ticks, CPU %.3f s (%.3f s ticks, %.3f s encoding), "
+                         "torn label reads %d\n" % (st["ticks"], st["process_cpu_ns"] / 1e9, st["tick_cpu_ns"] / 1e9,
+                                                     st["encode_ns"] / 1e9, st["torn"]))
+            else:
+                cost += "sampler: in-process (%s)\n" % (ext.reason if ext is not None else "chosen")
             self.answer(200, INDEX + cost.encode(), "text/plain")
         elif path == "/debug/pprof/profile":
             self.sampled("cpu", seconds_arg(url.query, DEFAULT_SECONDS))
@@ -85,6 +93,15 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(404, b"not found: try /debug/pprof/\n")
 
     def sampled(self, kind, seconds):
+        ext = self.agent.external
+        if ext is not None and ext.ready():
+            r = ext.profile(kind, seconds)
+            if r is not None and r[0] == 503:  # its sampling stopped: this process samples itself from now on
+                ext.failed(r[1].decode("utf-8", "replace").strip())
+            elif r is not None:
+                return self.answer(r[0], r[1], "application/octet-stream" if r[0] == 200 else "text/plain")
+            if self.agent.stopping.is_set():
+                return self.answer(503, b"agent stopping\n")
         sampler = self.agent.sampler
         if sampler.error:
             return self.answer(503, ("sampler stopped: %s\n" % sampler.error).encode())

@@ -1,5 +1,6 @@
 """test_server.py - the agent's endpoint: CPU, wall and heap profiles over HTTP, errors (400, 404, 500 busy,
-503 after a sampler failure), loopback by default, a port in use never raises into the app."""
+503 after a sampler failure), loopback by default, a port in use never raises into the app. With the
+in-process sampler (LOADCTL_AGENT_SAMPLER=inprocess); test_external.py covers the external one."""
 
 import logging
 import os
@@ -18,6 +19,14 @@ from loadctl_agent import context, sampler  # noqa: E402
 import pbread  # noqa: E402
 
 KEEP = []
+
+
+def setUpModule():
+    os.environ["LOADCTL_AGENT_SAMPLER"] = "inprocess"
+
+
+def tearDownModule():
+    os.environ.pop("LOADCTL_AGENT_SAMPLER", None)
 
 
 def grow_cache(seconds):

@@ -1,0 +1,273 @@
+"""extsampler.py - the external sampler: a process of its own (`python -m loadctl_agent.extsampler PID`,
+started by loadctl_agent.start() through external.py) that samples the app's threads by reading the app's
+memory, so the app never gives its GIL to a sampling thread.
+
+Given on stdin (one JSON line): the layout the app found (layout.py), the label table's file descriptor
+(slots.py, inherited), the rate, the expected stacks of the app's parked threads and the name of the Unix
+socket to serve. It first walks the parked threads and answers "ok" on stdout only when it reads the same
+frames as the app's sys._current_frames() (else "mismatch: ..." or "error: ..." and exits: the app keeps
+its in-process sampler). Then, while at least one profile is being collected, every 1/hz seconds:
+each thread's stack (remote.Reader), its labels (the label table), and its CPU time
+(/proc/PID/task/TID/schedstat, ns on CPU) - the same samples the in-process sampler takes (sampler.py's
+collectors and profiles.py's encoders): a CPU profile weighted by each thread's CPU time and a wall
+profile. A thread that used no CPU since the last tick and has the same current frame has the same stack:
+it is not read again.
+
+Requests on the socket, one per connection: "profile cpu|wall SECONDS" answered "STATUS LENGTH\\n" and the
+body (a gzipped profile.proto), "stats" answered with JSON (ticks, this process's CPU). The process dies
+with the app (PR_SET_PDEATHSIG, and stdin's EOF), holds at most MEM_LIMIT bytes of address space, and
+stops sampling (answering 503) after an error, logged once on stderr."""
+
+import ctypes
+import json
+import os
+import resource
+import signal
+import socket
+import socketserver
+import sys
+import threading
+import time
+
+from . import labels as _labels, profiles, remote, slots, stacks
+from .sampler import MAX_COLLECTORS, Collector
+
+MEM_LIMIT = 1 << 30
+PR_SET_PDEATHSIG = 1
+SIGS_MAX = 100000  # stack signatures kept (then anew)
+UNREADABLE = ("[agent: stack changed while read]", "<agent>", 0)
+
+
+class _Thread:
+    __slots__ = ("fd", "cpu", "credit", "frame", "node", "labels", "kept")
+
+    def __init__(self):
+        self.fd = self.cpu = self.frame = self.node = self.labels = None
+        self.kept = ()
+        self.credit = 0
+
+
+class ExtSampler:
+    """The sampling loop over the app's threads; the same interface as sampler.Sampler for server code."""
+
+    def __init__(self, reader, table, pid, hz):
+        self.reader, self.table, self.pid = reader, table, pid
+        self.hz = max(1, min(int(hz), 1000))
+        self.period_ns = 1000000000 // self.hz
+        self.collectors = []
+        self.lock = threading.Lock()
+        self.error = None
+        self.wanted = threading.Event()
+        self.tree = stacks.Tree(None)
+        self.sigs = {}  # tuple of (code, function, offset) leaf first -> stack node
+        self.sigs_reset = time.monotonic()
+        self.last = {}  # native tid -> _Thread
+        self.ticks_total = 0
+        self.tick_cpu_ns = 0
+        self.cpu_ns = self.encode_ns = 0
+        self.thread = threading.Thread(target=self._run, name="loadctl-extsampler", daemon=True)
+        self.thread.start()
+
+    def subscribe(self, kind):
+        with self.lock:
+            if self.error or len(self.collectors) >= MAX_COLLECTORS:
+                return None
+            c = Collector(kind)
+            self.collectors = self.collectors + [c]
+            self.wanted.set()
+            return c
+
+    def unsubscribe(self, collector):
+        with self.lock:
+            self.collectors = [c for c in self.collectors if c is not collector]
+
+    def _run(self):
+        try:
+            while True:
+                self.wanted.wait()
+                prev = deadline = time.monotonic_ns()
+                while self.collectors:
+                    deadline += self.period_ns
+                    now = time.monotonic_ns()
+                    if deadline < now - self.period_ns:
+                        deadline = now
+                    time.sleep(max(0, deadline - now) / 1e9)
+                    now = time.monotonic_ns()
+                    collectors = self.collectors
+                    if collectors:
+                        t0 = time.thread_time_ns()
+                        self.tick(collectors, now - prev)
+                        self.tick_cpu_ns += time.thread_time_ns() - t0
+                        self.ticks_total += 1
+                    prev = now
+                self._close_threads()
+                with self.lock:
+                    if not self.collectors:
+                        self.wanted.clear()
+        except Exception as e:  # stop sampling, say why once; the app goes on
+            self.error = "%s: %s" % (type(e).__name__, e)
+            sys.stderr.write("loadctl_agent: external sampler stopped: %s\n" % self.error)
+
+    def _close_threads(self):
+        for st in self.last.values():
+            if st.fd is not None:
+                os.close(st.fd)
+        self.last.clear()
+
+    def node_of(self, frame):
+        """The stack node of an interpreter frame's stack, or None when it could not be read."""
+        now = time.monotonic()
+        if now - self.sigs_reset > remote.CODE_TTL_S or len(self.sigs) >= SIGS_MAX:
+            self.sigs.clear()
+            self.sigs_reset = now
+        frames = self.reader.frames(frame)
+        sig = tuple(frames)
+        node = self.sigs.get(sig)
+        if node is not None:
+            return node
+        tree = self.tree
+        for code, func, lasti in reversed(frames):
+            c = self.reader.code(code, func, now)
+            if c is None:
+                return None
+            info, table = c
+            node = tree.child(node, info, remote.line_at(table, lasti, info[2]))
+        if node is not None:
+            self.sigs[sig] = node
+        return node
+
+    def _cpu(self, native, st):
+        """(CPU ns since the last read, CPU samples, whether it ran) of one thread, from schedstat."""
+        try:
+            if st.fd is None:
+                st.fd = os.open("/proc/%d/task/%d/schedstat" % (self.pid, native), os.O_RDONLY | os.O_CLOEXEC)
+            cpu = int(os.pread(st.fd, 128, 0).split(None, 1)[0])
+        except (OSError, ValueError, IndexError):
+            return 0, 0, True
+        prev, st.cpu = st.cpu, cpu
+        if prev is None or cpu <= prev:
+            return 0, 0, prev is None
+        credit = st.credit + cpu - prev
+        count = credit // self.period_ns
+        st.credit = credit - count * self.period_ns
+        return cpu - prev, count, True
+
+    def tick(self, collectors, wall_ns):
+        table = self.table.table()
+        last, batch, seen = self.last, [], set()
+        for _ident, native, frame in self.reader.threads():
+            rec = table.get(native)
+            if (rec is not None and rec[0] == slots.AGENT) or not frame:
+                continue
+            seen.add(native)
+            st = last.get(native)
+            if st is None:
+                st = last[native] = _Thread()
+            cpu_ns, count, ran = self._cpu(native, st)
+            if ran or frame != st.frame or st.node is None:
+                node = self.node_of(frame)
+                if node is None:
+                    node = self.tree.child(None, UNREADABLE, 0)
+            else:
+                node = st.node
+            labels = rec[1] if rec is not None else ()
+            if labels != st.labels:
+                st.labels, st.kept = labels, _labels.bounded(labels)
+            batch.append(((node[0], st.kept), node, cpu_ns, count, 1))
+            st.frame, st.node = frame, node
+        for native in [n for n in last if n not in seen]:
+            st = last.pop(native)
+            if st.fd is not None:
+                os.close(st.fd)
+        for c in collectors:
+            c.add(batch, wall_ns)
+
+
+def verify(reader, expect):
+    """None when every expected thread's stack reads as expected, else why not."""
+    got = {ident: frame for ident, _native, frame in reader.threads()}
+    for ident, want in expect.items():
+        frame = got.get(int(ident))
+        if not frame:
+            return "thread %s not found" % ident
+        stack = reader.stack(frame)
+        want = [((f[0][0], f[0][1], f[0][2]), f[1]) for f in want]
+        if stack != want:
+            return "thread %s: read %s, expected %s" % (ident, stack and stack[:3], want[:3])
+    return None
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    sampler = None
+
+    def handle(self):
+        line = self.rfile.readline(256).decode("ascii", "replace").split()
+        s = self.sampler
+        if line[:1] == ["stats"]:
+            body = json.dumps({"ticks": s.ticks_total, "hz": s.hz, "tick_cpu_ns": s.tick_cpu_ns,
+                               "encode_ns": s.encode_ns, "process_cpu_ns": time.process_time_ns(),
+                               "torn": s.table.torn, "error": s.error}).encode()
+            return self.answer(200, body)
+        if len(line) != 3 or line[0] != "profile" or line[1] not in ("cpu", "wall"):
+            return self.answer(400, b"bad request\n")
+        if s.error:
+            return self.answer(503, ("sampler stopped: %s\n" % s.error).encode())
+        c = s.subscribe(line[1])
+        if c is None:
+            return self.answer(500, b"profiling already in use (too many profiles at once)\n")
+        try:
+            time.sleep(float(line[2]))
+        finally:
+            s.unsubscribe(c)
+        t0 = time.thread_time_ns()
+        body = (profiles.cpu if line[1] == "cpu" else profiles.wall)(c, s.period_ns)
+        s.encode_ns += time.thread_time_ns() - t0
+        self.answer(200, body)
+
+    def answer(self, status, body):
+        self.wfile.write(b"%d %d\n" % (status, len(body)) + body)
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+
+
+def _die_with_parent(ppid):
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != ppid:
+        os._exit(0)
+
+
+def main(argv):
+    ppid = int(argv[1])
+    _die_with_parent(ppid)
+    out = sys.stdout
+    try:
+        cfg = json.loads(sys.stdin.readline())
+        resource.setrlimit(resource.RLIMIT_AS, (MEM_LIMIT, MEM_LIMIT))
+        reader = remote.Reader(ppid, cfg["layout"])
+        why = verify(reader, cfg["expect"])
+    except Exception as e:  # cannot read the app (permissions) or bad input: the app samples itself
+        why = "error: %s: %s" % (type(e).__name__, e)
+    if why is not None:
+        out.write("mismatch: %s\n" % why if not why.startswith("error:") else why + "\n")
+        out.flush()
+        os._exit(3)
+    table = slots.Reader(cfg["slots_fd"], reader.labels)
+    sampler = ExtSampler(reader, table, ppid, cfg["hz"])
+    handler = type("Handler", (_Handler,), {"sampler": sampler})
+    server = _Server("\0" + cfg["socket"], handler)
+    threading.Thread(target=server.serve_forever, args=(3600,), daemon=True).start()
+    out.write("ok\n")
+    out.flush()
+    while sys.stdin.buffer.read(4096):  # the app closes the pipe (or exits): so do we
+        pass
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main(sys.argv)

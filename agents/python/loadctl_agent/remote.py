@@ -1,0 +1,281 @@
+"""remote.py - read another CPython process's threads and stacks from its memory, without its GIL: the
+interpreter's thread list, each thread's frames (code object, function, instruction), and each code
+object's function name, file, first line and line table, at the offsets layout.discover() found in that
+process. Reads are preads of /proc/PID/mem: a read of memory the process freed or unmapped meanwhile fails
+or returns stale bytes, never anything worse for either process, so every loop is bounded and every value
+read is checked before it is followed (a stack read while it changes may come out wrong; the caller
+treats a stack it cannot read as unknown for that tick).
+
+Code objects are cached by address for CODE_TTL_S seconds: a code object freed and another allocated at
+its address within that time would be named after the first (services create code objects at import,
+rarely later)."""
+
+import bisect
+import struct
+import time
+
+from .layout import Mem
+
+MAX_THREADS = 4096
+MAX_DEPTH = 128
+CODE_CACHE_MAX = 50000
+CODE_TTL_S = 60.0
+STR_MAX = 4096  # characters of a name or file name read
+HEADER_MAX = 16384  # characters of a request header read (labels.bounded() bounds it further)
+TUPLE_MAX = 64  # items of a label tuple read
+TABLE_MAX = 1 << 20  # bytes of a line table read
+_Q = struct.Struct("<Q")
+
+
+def _varint(t, i):
+    b = t[i]
+    i += 1
+    val, shift = b & 63, 6
+    while b & 64:
+        b = t[i]
+        i += 1
+        val |= (b & 63) << shift
+        shift += 6
+    return val, i
+
+
+def _svarint(t, i):
+    v, i = _varint(t, i)
+    return (-(v >> 1) if v & 1 else v >> 1), i
+
+
+def line_table(table, firstlineno):
+    """(starts, lines) of a CPython 3.11 location table (Objects/locations.md's format): code unit starts
+    of each entry, sorted, and each entry's line (None: no line). Raises IndexError on a cut table."""
+    starts, lines = [], []
+    i, addr, line = 0, 0, firstlineno
+    n = len(table)
+    while i < n:
+        b = table[i]
+        i += 1
+        code, length = (b >> 3) & 15, (b & 7) + 1
+        if code == 15:
+            ln = None
+        elif code == 14:
+            delta, i = _svarint(table, i)
+            line += delta
+            ln = line
+            for _ in range(3):  # end line, column, end column
+                _, i = _varint(table, i)
+        elif code == 13:
+            delta, i = _svarint(table, i)
+            line += delta
+            ln = line
+        elif code >= 10:
+            line += code - 10
+            ln = line
+            i += 2
+        else:
+            ln = line
+            i += 1
+        starts.append(addr)
+        lines.append(ln)
+        addr += length
+    return starts, lines
+
+
+def line_at(table, lasti, firstlineno):
+    """The line of code unit lasti (f_lineno's answer): the first line for a frame not started yet."""
+    if lasti < 0:
+        return firstlineno
+    starts, lines = table
+    k = bisect.bisect_right(starts, lasti) - 1
+    ln = lines[k] if k >= 0 else None
+    return ln if ln is not None else -1
+
+
+class Reader:
+    """A process's threads and stacks at layout `lay` (layout.discover()'s dict)."""
+
+    def __init__(self, pid, lay):
+        self.mem = Mem(pid)
+        self.lay = lay
+        self.ts_len = max(lay["ts_next"], lay["ts_thread_id"], lay["ts_native_id"], lay["ts_frame"]) + 8
+        self.if_len = max(lay["if_code"], lay["if_previous"], lay["if_func"], lay["if_instr"]) + 8
+        self.co_len = max(lay["co_name"], lay["co_qualname"], lay["co_filename"], lay["co_linetable"],
+                          lay["co_firstlineno"]) + 8
+        self.codes = {}  # (code address, function address) -> (expiry, info, line table)
+        self.modules = {}  # str address -> str (module names: few, long-lived)
+
+    def close(self):
+        self.mem.close()
+
+    def word(self, addr):
+        b = self.mem.read(addr, 8)
+        return _Q.unpack(b)[0] if b else 0
+
+    def threads(self):
+        """[(thread id, native id, current interpreter frame address or 0)] of every thread state."""
+        lay, out = self.lay, []
+        ts = self.word(lay["interp"] + lay["interp_head"])
+        seen = set()
+        while ts and ts not in seen and len(out) < MAX_THREADS:
+            seen.add(ts)
+            b = self.mem.read(ts, self.ts_len)
+            if not b:
+                break
+            frame = _Q.unpack_from(b, lay["ts_frame"])[0]
+            if lay["cframe_frame"] >= 0:
+                frame = self.word(frame + lay["cframe_frame"]) if frame else 0
+            out.append((_Q.unpack_from(b, lay["ts_thread_id"])[0], _Q.unpack_from(b, lay["ts_native_id"])[0], frame))
+            ts = _Q.unpack_from(b, lay["ts_next"])[0]
+        return out
+
+    def frames(self, frame):
+        """Leaf-first [(code address, function address, instruction offset in code units)] from an
+        interpreter frame, at most MAX_DEPTH; frames not started yet (offset < 0) above the leaf are left
+        out, as sys._current_frames() leaves them out of f_back."""
+        lay, out = self.lay, []
+        seen = set()
+        read, n = self.mem.read, self.if_len
+        code_off, prev_off, func_off, instr_off, co_code = (lay["if_code"], lay["if_previous"], lay["if_func"],
+                                                            lay["if_instr"], lay["co_code"])
+        while frame and frame not in seen and len(out) < MAX_DEPTH:
+            seen.add(frame)
+            b = read(frame, n)
+            if not b:
+                break
+            code = _Q.unpack_from(b, code_off)[0]
+            lasti = (_Q.unpack_from(b, instr_off)[0] - code - co_code) // 2
+            if lasti >= 0 or not out:
+                out.append((code, _Q.unpack_from(b, func_off)[0], lasti))
+            frame = _Q.unpack_from(b, prev_off)[0]
+        return out
+
+    def string(self, addr, limit=STR_MAX):
+        """The str at addr, or None when it cannot be read as one."""
+        lay = self.lay
+        head = self.mem.read(addr, lay["str_compact_data"])
+        if not head or _Q.unpack_from(head, lay["ob_type"])[0] != lay["type_str"]:
+            return None
+        n = _Q.unpack_from(head, lay["str_len"])[0]
+        state = struct.unpack_from("<I", head, lay["str_state"])[0]
+        if n > limit:
+            return None
+        if state >> lay["str_ascii_bit"] & 1:
+            b = self.mem.read(addr + lay["str_ascii_data"], n)
+            return b.decode("ascii", "replace") if len(b) == n else None
+        kind = (state >> lay["str_kind_shift"]) & 7
+        enc = {1: "latin-1", 2: "utf-16-le", 4: "utf-32-le"}.get(kind)
+        if enc is None:
+            return None
+        b = self.mem.read(addr + lay["str_compact_data"], n * kind)
+        return b.decode(enc, "replace") if len(b) == n * kind else None
+
+    def bytes_at(self, addr, limit=TABLE_MAX):
+        lay = self.lay
+        head = self.mem.read(addr, lay["bytes_data"])
+        if not head or _Q.unpack_from(head, lay["ob_type"])[0] != lay["type_bytes"]:
+            return None
+        n = _Q.unpack_from(head, lay["bytes_len"])[0]
+        if n > limit:
+            return None
+        b = self.mem.read(addr + lay["bytes_data"], n) if n else b""
+        return b if len(b) == n else None
+
+    def module(self, func):
+        """The module name of a function object (its __module__), or None."""
+        addr = self.word(func + self.lay["func_module"]) if func else 0
+        if not addr:
+            return None
+        name = self.modules.get(addr)
+        if name is None:
+            name = self.string(addr)
+            if name is not None:
+                if len(self.modules) >= CODE_CACHE_MAX:
+                    self.modules.clear()
+                self.modules[addr] = name
+        return name
+
+    def code(self, code, func, now=None):
+        """((function, file, first line), line table) of a code object run by function func; None when it
+        cannot be read. function is "module.qualname" as the in-process sampler names it."""
+        key = (code, func)
+        hit = self.codes.get(key)
+        now = time.monotonic() if now is None else now
+        if hit is not None and hit[0] > now:
+            return hit[1], hit[2]
+        lay = self.lay
+        b = self.mem.read(code, self.co_len)
+        if not b:
+            return None
+        qual = self.string(_Q.unpack_from(b, lay["co_qualname"])[0]) or self.string(_Q.unpack_from(b, lay["co_name"])[0])
+        filename = self.string(_Q.unpack_from(b, lay["co_filename"])[0])
+        first = struct.unpack_from("<i", b, lay["co_firstlineno"])[0]
+        raw = self.bytes_at(_Q.unpack_from(b, lay["co_linetable"])[0])
+        if qual is None or filename is None or raw is None:
+            return None
+        try:
+            table = line_table(raw, first)
+        except IndexError:
+            return None
+        module = self.module(func)
+        info = ("%s.%s" % (module, qual) if module else qual, filename, first)
+        if len(self.codes) >= CODE_CACHE_MAX:
+            self.codes.clear()
+        self.codes[key] = (now + CODE_TTL_S, info, table)
+        return info, table
+
+    def stack(self, frame):
+        """Leaf-first [((function, file, first line), line)] of the stack from an interpreter frame; None
+        when a frame's code cannot be read."""
+        out = []
+        now = time.monotonic()
+        for code, func, lasti in self.frames(frame):
+            c = self.code(code, func, now)
+            if c is None:
+                return None
+            info, table = c
+            out.append((info, line_at(table, lasti, info[2])))
+        return out
+
+    def _items(self, addr, limit):
+        """The item addresses of the tuple at addr, or None."""
+        lay = self.lay
+        head = self.mem.read(addr, lay["tuple_items"])
+        if not head or _Q.unpack_from(head, lay["ob_type"])[0] != lay["type_tuple"]:
+            return None
+        n = _Q.unpack_from(head, lay["tuple_len"])[0]
+        if n > limit:
+            return None
+        b = self.mem.read(addr + lay["tuple_items"], 8 * n) if n else b""
+        return struct.unpack("<%dQ" % n, b) if len(b) == 8 * n else None
+
+    def _header(self, addr):
+        """A header value of a label tuple: None, a str or bytes; False when unreadable."""
+        if addr == self.lay["none"]:
+            return None
+        v = self.string(addr, HEADER_MAX)
+        if v is None:
+            v = self.bytes_at(addr, HEADER_MAX)
+        return False if v is None else v
+
+    def labels(self, addr):
+        """The label tuple at addr as the in-process table holds it ((RAW, traceparent, baggage, pairs...)
+        or (key, value) pairs, RAW being this process's marker), or None when it cannot be read."""
+        from .labels import RAW
+        items = self._items(addr, TUPLE_MAX)
+        if items is None:
+            return None
+        out, rest = [], items
+        if items and items[0] == self.lay["raw"]:
+            if len(items) < 3:
+                return None
+            tp, bg = self._header(items[1]), self._header(items[2])
+            if tp is False or bg is False:
+                return None
+            out, rest = [RAW, tp, bg], items[3:]
+        for p in rest:
+            pair = self._items(p, 2)
+            if pair is None or len(pair) != 2:
+                return None
+            k, v = self.string(pair[0], HEADER_MAX), self.string(pair[1], HEADER_MAX)
+            if k is None or v is None:
+                return None
+            out.append((k, v))
+        return tuple(out)

@@ -1,0 +1,128 @@
+"""slots.py - which request each thread serves, in shared memory, for the external sampler.
+
+A memfd the app process writes and the sampler process maps read-only: a header (magic, records in use)
+and NSLOTS records of 16 bytes, one per thread that ever served a request or runs the agent:
+
+    u32 generation   odd while the record is being written (a seqlock: the reader reads the generation,
+                     the record, what it points to, and the generation again, and keeps what it read only
+                     when both are the same even number: a torn read is detected, never used)
+    u32 native thread id
+    u64 what the thread runs: 0 nothing, 1 the agent, else the address of the label tuple of the request
+                     it serves (the tuple ACTIVE holds, see context.py)
+
+The app writes an address (two stores, nothing encoded or parsed); the sampler process reads the tuple
+and its strings from the app's memory (remote.Reader.labels) and parses them there (labels.resolve). The
+tuple is alive while the record still has the generation the reader saw first: the app drops it only
+after writing the record again. Only a thread writes its own record, except the agent marking its own
+threads, so writers do not race. A thread's record is found by its ident (a dict); records of threads
+that ended are reused when all are taken."""
+
+import mmap
+import os
+import struct
+import threading
+
+MAGIC = 0x4C43544C  # "LTCL"
+NSLOTS = 1024
+SLOT = 16
+HEADER = 16
+IDLE, AGENT = 0, 1  # record values that are not addresses
+SIZE = HEADER + NSLOTS * SLOT
+_GEN = struct.Struct("<I")
+_REC = struct.Struct("<IIQ")
+
+
+class Writer:
+    """The app side: one record per thread."""
+
+    def __init__(self):
+        self.fd = os.memfd_create("loadctl-agent-labels", os.MFD_CLOEXEC)
+        os.ftruncate(self.fd, SIZE)
+        self.mm = mmap.mmap(self.fd, SIZE)
+        self.mm[0:8] = struct.pack("<II", MAGIC, 0)
+        self.of = {}  # thread ident -> [record offset, generation, native tid]
+        self.owner = {}  # record offset -> thread ident
+        self.used = 0
+        self.lock = threading.Lock()
+
+    def _claim(self, ident):
+        thread = threading._active.get(ident)  # noqa: SLF001 - ident -> native id for a thread not the caller
+        native = threading.get_native_id() if ident == threading.get_ident() else getattr(thread, "native_id", 0)
+        if not native:
+            return None
+        with self.lock:
+            if self.used < NSLOTS:
+                off = HEADER + self.used * SLOT
+                self.used += 1
+            else:  # all taken: a record of a thread that ended
+                live = threading._active  # noqa: SLF001
+                off = next((o for o, i in self.owner.items() if i not in live), None)
+                if off is None:
+                    return None
+                self.of.pop(self.owner[off], None)
+            self.owner[off] = ident
+            g = (_GEN.unpack_from(self.mm, off)[0] + 1) & ~1
+            _GEN.pack_into(self.mm, off, g + 1)
+            _REC.pack_into(self.mm, off, g + 1, native, IDLE)
+            _GEN.pack_into(self.mm, off, g + 2)
+            self.of[ident] = s = [off, g + 2, native]
+            _GEN.pack_into(self.mm, 4, self.used)
+        return s
+
+    def put(self, ident, labels, value=None):
+        """Record that thread `ident` now serves the request of the label tuple `labels` (() : none), or
+        (value=AGENT) is the agent's. The caller keeps `labels` alive until the thread's next put()."""
+        s = self.of.get(ident) or self._claim(ident)
+        if s is None:
+            return
+        off, g = s[0], s[1]
+        _REC.pack_into(self.mm, off, g + 1, s[2], value if value is not None else id(labels) if labels else IDLE)
+        _GEN.pack_into(self.mm, off, g + 2)  # (the first store may land in any order; what matters: the
+        s[1] = g + 2  # generation is odd or new until the address is whole, and even only after it)
+
+    def close(self):
+        self.mm.close()
+        os.close(self.fd)
+
+
+class Reader:
+    """The sampler side: the records of a memfd (a file descriptor passed to the sampler process);
+    `labels(addr)` reads a label tuple at an address of the app's memory (remote.Reader.labels)."""
+
+    def __init__(self, fd, labels):
+        self.mm = mmap.mmap(fd, SIZE, prot=mmap.PROT_READ)
+        if _GEN.unpack_from(self.mm, 0)[0] != MAGIC:
+            raise ValueError("not a label table")
+        self.labels = labels
+        self.last = {}  # record offset -> (generation, native tid, value, labels) of its last good read
+        self.torn = 0  # reads that met a record being written (then read again)
+
+    def read_one(self, off):
+        """(native tid, value, label tuple) of one record: value IDLE, AGENT or an address; None when the
+        record was being written at every try."""
+        mm = self.mm
+        for _ in range(3):
+            g, native, value = _REC.unpack_from(mm, off)
+            last = self.last.get(off)
+            if last is not None and last[0] == g:
+                return last[1:]
+            if g & 1:
+                self.torn += 1
+                continue
+            lab = () if value in (IDLE, AGENT) else self.labels(value)
+            if _GEN.unpack_from(mm, off)[0] != g or lab is None:
+                self.torn += 1
+                continue
+            self.last[off] = (g, native, value, lab)
+            return native, value, lab
+        return None
+
+    def table(self):
+        """{native tid: (value, label tuple)} of every record in use that could be read."""
+        used = min(_GEN.unpack_from(self.mm, 4)[0], NSLOTS)
+        out = {}
+        for i in range(used):
+            r = self.read_one(HEADER + i * SLOT)
+            if r is not None:
+                out[r[0]] = r[1:]
+        return out

@@ -1,0 +1,352 @@
+"""test_external.py - the external sampler: the layout found from live objects (layout.py), the outside walk
+(remote.py) against sys._current_frames() across calls, returns, recursion, generators, calls from C,
+thread start and exit; the line table decoder against co_lines(); the label slots (torn reads detected,
+never used); the sampler process end to end (CPU and wall profiles with labels, its index line, dies with
+the app); and the fallbacks to the in-process sampler (unsupported layout, a mismatching walk, the process
+gone), each logged once."""
+
+import gc
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+import types
+import unittest
+import urllib.request
+from unittest import mock
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import loadctl_agent  # noqa: E402
+from loadctl_agent import context, external, layout, remote, sampler, slots  # noqa: E402
+from loadctl_agent.labels import RAW  # noqa: E402
+
+import pbread  # noqa: E402
+
+SKIP = None
+try:
+    LAYOUT, _parked, _ = layout.discover()
+    _parked.release()
+except layout.LayoutError as e:  # another CPython: the agent falls back, and so do these tests
+    LAYOUT, SKIP = None, "SKIP: no external layout here (%s)" % e
+
+
+def recurse(n, ev, out):
+    if n:
+        return recurse(n - 1, ev, out)
+    out.append(1)
+    ev.wait()
+
+
+def gen_then_wait(ev, out):
+    yield recurse(2, ev, out)
+
+
+def through_c(ev, out):
+    return sorted([1, 2], key=lambda x: (recurse(1, ev, out), x)[1])
+
+
+class Nested:
+    def method(self, ev, out):
+        def inner():
+            return recurse(0, ev, out)
+        return inner()
+
+
+def churn(stop):
+    """Calls and returns all the time (the walk meets frames that come and go)."""
+    def leaf(i):
+        return i * 2
+    while not stop.is_set():
+        for i in range(100):
+            leaf(i)
+
+
+def wait_parked(out, n):
+    for _ in range(3000):
+        if len(out) >= n:
+            return
+        time.sleep(0.002)
+    raise AssertionError("threads did not park")
+
+
+@unittest.skipIf(SKIP, SKIP)
+class Walk(unittest.TestCase):
+    def setUp(self):
+        self.reader = remote.Reader(os.getpid(), LAYOUT)
+        self.ref = sampler.Sampler()
+
+    def tearDown(self):
+        self.reader.close()
+
+    def compare(self, idents):
+        frames = sys._current_frames()  # noqa: SLF001
+        got = {ident: frame for ident, _n, frame in self.reader.threads()}
+        for ident in idents:
+            self.assertIn(ident, got)
+            self.assertEqual(self.reader.stack(got[ident]), [tuple(f) for f in self.ref.stack(frames[ident])])
+
+    def test_layout_is_found_and_complete(self):
+        for key in ("interp_head", "ts_next", "ts_thread_id", "ts_native_id", "ts_frame", "if_code", "if_previous",
+                    "if_func", "if_instr", "co_code", "co_name", "co_qualname", "co_filename", "co_linetable",
+                    "co_firstlineno", "func_module", "str_len", "str_ascii_data", "tuple_items"):
+            self.assertIsInstance(LAYOUT[key], int, key)
+        self.assertEqual(LAYOUT["co_code"], type(self.test_layout_is_found_and_complete.__code__).__basicsize__)
+        json.dumps(LAYOUT)  # what the sampler process is handed
+
+    def test_same_stacks_as_current_frames(self):
+        ev, out, stop = threading.Event(), [], threading.Event()
+        ts = [threading.Thread(target=recurse, args=(40, ev, out)),
+              threading.Thread(target=lambda: list(gen_then_wait(ev, out))),
+              threading.Thread(target=through_c, args=(ev, out)),
+              threading.Thread(target=Nested().method, args=(ev, out))]
+        [t.start() for t in ts]
+        try:
+            wait_parked(out, len(ts))
+            time.sleep(0.05)  # into Event.wait's lock
+            self.compare([t.ident for t in ts])
+            stack = self.reader.stack(dict((i, f) for i, _n, f in self.reader.threads())[ts[3].ident])
+            names = [f[0][0] for f in stack]
+            self.assertIn("test_external.Nested.method.<locals>.inner", names)
+            self.assertEqual(names.count("test_external.recurse"), 1)
+        finally:
+            ev.set()
+            [t.join() for t in ts]
+        # threads that ended are gone from the thread list; a new one is there
+        idents = {i for i, _n, _f in self.reader.threads()}
+        self.assertFalse(idents & {t.ident for t in ts if t.ident not in {x.ident for x in threading.enumerate()}})
+        churner = threading.Thread(target=churn, args=(stop,))
+        churner.start()
+        try:
+            time.sleep(0.05)
+            self.assertIn(churner.ident, {i for i, _n, _f in self.reader.threads()})
+            # a stack that moves while read: each read is a real stack of churn (or an unreadable one), never junk
+            for _ in range(200):
+                f = dict((i, f) for i, _n, f in self.reader.threads()).get(churner.ident)
+                st = self.reader.stack(f) if f else None
+                if st:
+                    names = [x[0][0] for x in st]
+                    self.assertIn(names[-1], ("threading.Thread._bootstrap",), names)
+                    self.assertTrue(set(names) <= {"test_external.churn", "test_external.churn.<locals>.leaf",
+                                                   "threading.Thread.run", "threading.Thread._bootstrap_inner",
+                                                   "threading.Thread._bootstrap"}, names)
+        finally:
+            stop.set()
+            churner.join()
+
+    def test_line_table_matches_co_lines(self):
+        n = 0
+        for o in gc.get_objects():
+            if isinstance(o, types.FunctionType) and n < 3000:
+                c = o.__code__
+                table = remote.line_table(c.co_linetable, c.co_firstlineno)
+                for start, end, line in c.co_lines():
+                    for unit in range(start // 2, end // 2):
+                        self.assertEqual(remote.line_at(table, unit, c.co_firstlineno), -1 if line is None else line,
+                                         (c, unit))
+                n += 1
+        self.assertGreater(n, 500)
+
+
+@unittest.skipIf(SKIP, SKIP)
+class Slots(unittest.TestCase):
+    def setUp(self):
+        self.w = slots.Writer()
+        self.mem = remote.Reader(os.getpid(), LAYOUT)
+        self.r = slots.Reader(self.w.fd, self.mem.labels)
+
+    def tearDown(self):
+        self.mem.close()
+        self.w.close()
+
+    def test_round_trip(self):
+        me, native = threading.get_ident(), threading.get_native_id()
+        lab = (RAW, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", b"loadctl.name=x", ("http.route", "/a"))
+        self.w.put(me, lab)
+        self.assertEqual(self.r.table(), {native: (id(lab), lab)})
+        for lab in ((("trace_id", "ab"),), (RAW, None, "\xe9t\xe9"), (RAW, "\u0101", "\U0001f600" * 3)):
+            self.w.put(me, lab)  # (lab stays alive until the next put, as ACTIVE keeps it)
+            self.assertEqual(self.r.table()[native][1], lab)
+        self.w.put(me, (), slots.AGENT)
+        self.assertEqual(self.r.table()[native], (slots.AGENT, ()))
+        self.w.put(me, ())
+        self.assertEqual(self.r.table()[native], (slots.IDLE, ()))
+
+    def test_a_record_being_written_is_not_used(self):
+        me = threading.get_ident()
+        self.w.put(me, (("k", "v"),))
+        off = self.w.of[me][0]
+        g = slots._GEN.unpack_from(self.w.mm, off)[0]
+        slots._GEN.pack_into(self.w.mm, off, g + 1)  # a writer stopped half-way
+        self.r.last.clear()
+        self.assertIsNone(self.r.read_one(off))
+        self.assertEqual(self.r.torn, 3)
+        self.assertEqual(self.r.table(), {})
+        slots._GEN.pack_into(self.w.mm, off, g + 2)
+        self.assertEqual(self.r.read_one(off)[2], (("k", "v"),))
+
+    def test_torn_reads_never_mix_requests(self):
+        """A thread writes fresh tuples (each dropped right after the next write, as ACTIVE drops it) as fast
+        as it can; every read is a whole tuple of one write: its two fields name the same request."""
+        stop, me = threading.Event(), []
+
+        def writer():
+            me.append(threading.get_native_id())
+            i, held = 0, None
+            while not stop.is_set():
+                i += 1
+                new = (RAW, "tp-%d" % i, "bg-%d" % i)
+                self.w.put(threading.get_ident(), new)
+                held = new  # noqa: F841 - the previous tuple is dropped only now
+            self.w.put(threading.get_ident(), ())
+
+        t = threading.Thread(target=writer)
+        t.start()
+        try:
+            wait_parked(me, 1)
+            good = 0
+            for _ in range(3000):
+                rec = self.r.table().get(me[0])
+                if rec and rec[1]:
+                    lab = rec[1]
+                    self.assertEqual(lab[0], RAW)
+                    self.assertEqual(lab[1][3:], lab[2][3:], lab)
+                    good += 1
+                os.sched_yield()
+            self.assertGreater(good, 100)
+        finally:
+            stop.set()
+            t.join()
+
+    def test_mirror_follows_the_table(self):
+        me, native = threading.get_ident(), threading.get_native_id()
+        context.mirror(self.w)
+        try:
+            tok = context.enter((RAW, "tp", None))
+            context.set_label("http.route", "/r")
+            self.assertEqual(self.r.table()[native][1], (RAW, "tp", None, ("http.route", "/r")))
+            context.leave(tok)
+            self.assertEqual(self.r.table()[native], (slots.IDLE, ()))
+            context.AGENT_THREADS.add(me)
+            self.assertEqual(self.r.table()[native][0], slots.AGENT)
+            context.AGENT_THREADS.discard(me)
+            self.assertEqual(self.r.table()[native][0], slots.IDLE)
+        finally:
+            context.unmirror()
+        self.assertIs(type(context.ACTIVE).__setitem__, dict.__setitem__)
+
+
+def labelled_spin(seconds, name):
+    token = context.enter((RAW, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "loadctl.name=" + name))
+    end = time.thread_time() + seconds
+    while time.thread_time() < end:
+        pass
+    context.leave(token)
+    time.sleep(0.1)
+
+
+@unittest.skipIf(SKIP, SKIP)
+class Process(unittest.TestCase):
+    def setUp(self):
+        self.async_app = list(context.ASYNC_APP)
+        context.ASYNC_APP.clear()  # other tests wrapped ASGI apps in this process
+        external._warned.clear()
+
+    def tearDown(self):
+        loadctl_agent.stop()
+        context.ASYNC_APP[:] = self.async_app
+
+    def get(self, agent, path):
+        with urllib.request.urlopen("http://%s:%d%s" % (agent.address + (path,)), timeout=60) as r:
+            return r.status, r.read()
+
+    def test_profiles_come_from_the_sampler_process(self):
+        agent = loadctl_agent.start(listen="127.0.0.1:0")
+        self.assertTrue(agent.external.ready(), agent.external.reason)
+        t = threading.Thread(target=labelled_spin, args=(0.8, "GET /ext"))
+        t.start()
+        out = {}
+        ws = [threading.Thread(target=lambda k=k: out.__setitem__(k, self.get(agent, "/debug/pprof/%s?seconds=1" % k)))
+              for k in ("profile", "wall")]
+        [w.start() for w in ws]
+        [w.join() for w in ws]
+        t.join()
+        self.assertEqual(agent.sampler.ticks_total, 0)  # the app's own sampler never ran
+        for kind, unit in (("profile", "cpu"), ("wall", "wall")):
+            status, body = out[kind]
+            self.assertEqual(status, 200)
+            p = pbread.profile(body)
+            self.assertEqual(p["sample_types"][1], (unit, "nanoseconds"))
+            spin = [s for s in p["samples"] if s["labels"].get("loadctl.name") == "GET /ext"]
+            self.assertTrue(spin, kind)
+            self.assertEqual(spin[0]["labels"]["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736")
+            self.assertIn("test_external.labelled_spin", spin[0]["stack"])
+            self.assertGreater(sum(s["values"][1] for s in spin), 0.1e9 if unit == "wall" else 1e6)
+            self.assertFalse([s for s in p["samples"] if any(f.startswith("loadctl_agent.") for f in s["stack"])])
+        status, index = self.get(agent, "/debug/pprof/")
+        self.assertRegex(index.decode(), r"external sampler process: \d+ ticks, CPU [0-9.]+ s")
+
+    def test_sampler_process_gone_falls_back_once(self):
+        agent = loadctl_agent.start(listen="127.0.0.1:0")
+        self.assertTrue(agent.external.ready(), agent.external.reason)
+        agent.external.proc.kill()
+        with self.assertLogs("loadctl_agent", level=logging.WARNING) as logs:
+            status, body = self.get(agent, "/debug/pprof/profile?seconds=0.5")
+        self.assertEqual(status, 200)
+        self.assertGreater(agent.sampler.ticks_total, 0)  # the in-process sampler took over
+        self.assertEqual(len([m for m in logs.output if "external sampler failed" in m]), 1)
+        self.assertIs(type(context.ACTIVE).__setitem__, dict.__setitem__)  # labels no longer mirrored
+        status, index = self.get(agent, "/debug/pprof/")
+        self.assertIn(b"sampler: in-process (failed:", index)
+
+    def test_unsupported_version_falls_back(self):
+        with mock.patch.object(layout, "SUPPORTED", ()), self.assertLogs("loadctl_agent", level=logging.WARNING) as logs:
+            agent = loadctl_agent.start(listen="127.0.0.1:0")
+            self.assertFalse(agent.external.ready())
+        self.assertIn("is not supported", logs.output[0])
+        self.assertEqual(self.get(agent, "/debug/pprof/profile?seconds=0.3")[0], 200)
+        self.assertGreater(agent.sampler.ticks_total, 0)
+
+    def test_a_walk_that_disagrees_falls_back(self):
+        real = layout.discover
+
+        def wrong():
+            lay, parked, leaves = real()
+            lay["co_firstlineno"] += 4  # the sampler process reads other first lines than the app sees
+            return lay, parked, leaves
+
+        with mock.patch.object(layout, "discover", wrong), self.assertLogs("loadctl_agent", level=logging.WARNING) as logs:
+            agent = loadctl_agent.start(listen="127.0.0.1:0")
+            self.assertFalse(agent.external.ready())
+        self.assertIn("mismatch", logs.output[0])
+        self.assertEqual(agent.external.proc.wait(timeout=10), 3)  # the sampler process exited
+
+    def test_asgi_apps_use_the_in_process_sampler(self):
+        agent = loadctl_agent.start(listen="127.0.0.1:0")
+        self.assertTrue(agent.external.ready())
+        loadctl_agent.asgi(lambda scope, receive, send: None)
+        self.assertFalse(agent.external.ready(0))
+        self.assertIs(type(context.ACTIVE).__setitem__, dict.__setitem__)
+
+    def test_dies_with_the_app(self):
+        code = ("import sys, time; sys.path.insert(0, %r); import loadctl_agent; a = loadctl_agent.start('127.0.0.1:0');"
+                "print(a.external.ready() and a.external.proc.pid, flush=True); time.sleep(60)"
+                % os.path.join(os.path.dirname(__file__), ".."))
+        app = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+        try:
+            pid = int(app.stdout.readline())
+            self.assertTrue(os.path.exists("/proc/%d" % pid))
+        finally:
+            app.kill()
+            app.wait()
+        for _ in range(500):
+            if not os.path.exists("/proc/%d" % pid) or " Z " in open("/proc/%d/stat" % pid).read()[:60]:
+                break
+            time.sleep(0.01)
+        self.assertTrue(not os.path.exists("/proc/%d" % pid) or " Z " in open("/proc/%d/stat" % pid).read()[:60])
+
+
+if __name__ == "__main__":
+    unittest.main()
