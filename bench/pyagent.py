@@ -16,7 +16,8 @@
                                         CPU per request, and without the sampler thread's own CPU (what the
                                         app's threads pay: frames read, GIL hand-offs)
   calls VARIANT N                       N requests (after 200) to a Flask app in one thread: off (bare), wsgi
-                                        (loadctl_agent.wsgi) or flask (loadctl_agent.flask); for instruction
+                                        (loadctl_agent.wsgi), flask (loadctl_agent.flask) or slots (flask, with
+                                        the external sampler's label slots written); for instruction
                                         counts, run under valgrind --tool=callgrind with N and with 0
   ticks N TICK [STABLE]                 8 threads, each parked in a new 25-frame stack under the WSGI wrapper N
                                         times, of which the STABLE (default 0) frames below the wrapper stay on
@@ -42,11 +43,20 @@ AGENT_RE = re.compile(r"(\d+) ticks at \d+ Hz, sampler CPU ([0-9.]+) s \(([0-9.]
                       r"encoding CPU ([0-9.]+) s")
 
 
+EXT_RE = re.compile(r"external sampler process: (\d+) ticks, CPU ([0-9.]+) s \(([0-9.]+) s ticks, ([0-9.]+) s encoding\)")
+
+
 def agent_cpu(path):
-    """(ticks, sampler s, reading-stacks s, encoding s) from the agent's index page, or None."""
+    """(ticks, sampler s, reading-stacks s, encoding s, external) from the agent's index page, or None:
+    the external sampler process's figures when it runs (external 1: CPU outside the worker), else the
+    in-process sampler's (external 0)."""
     with open(path) as f:
-        m = AGENT_RE.search(f.read())
-    return tuple(float(x) for x in m.groups()) if m else None
+        text = f.read()
+    m = EXT_RE.search(text)
+    if m:
+        return tuple(float(x) for x in m.groups()) + (1,)
+    m = AGENT_RE.search(text)
+    return tuple(float(x) for x in m.groups()) + (0,) if m else None
 
 
 def round_line(mode, rate, summary, f0, f1, a0, a1):
@@ -62,7 +72,7 @@ def round_line(mode, rate, summary, f0, f1, a0, a1):
     x0, x1 = agent_cpu(a0), agent_cpu(a1)
     if x0 and x1:
         out.update(ticks=x1[0] - x0[0], sampler_cpu_s=x1[1] - x0[1], stacks_cpu_s=x1[2] - x0[2],
-                   encode_cpu_s=x1[3] - x0[3])
+                   encode_cpu_s=x1[3] - x0[3], external=x1[4])
     print(json.dumps(out))
 
 
@@ -101,6 +111,18 @@ def call_wsgi(app, environ):
     body.close()
 
 
+def _slots_writer():
+    """A label-slot writer when the agent has one (slots.py; an older copy under $PYAGENT_SRC may not), with
+    LOADCTL_AGENT_SAMPLER=inprocess: None (that sampler writes no slots)."""
+    if os.environ.get("LOADCTL_AGENT_SAMPLER") == "inprocess":
+        return None
+    try:
+        from loadctl_agent import slots
+    except ImportError:
+        return None
+    return slots.Writer()
+
+
 def wrap():
     sys.path.insert(0, agent_src())
     import loadctl_agent
@@ -124,11 +146,20 @@ def wrap():
             call_wsgi(app, environ)
         return (time.thread_time_ns() - t0) / n / 1e3
 
+    writer = _slots_writer()
+
+    def mirrored(on):  # the external sampler's label slots: written by the wrapper when it runs
+        if writer is not None:
+            from loadctl_agent import context
+            context.mirror(writer) if on else context.unmirror()
+
     # the fastest of many short alternated batches: a shared machine only ever adds time to a batch
     best = {"off": float("inf"), "on": float("inf")}
     for i in range(WRAP_BATCHES):
         for m in ("off", "on") if i % 2 == 0 else ("on", "off"):
+            mirrored(m == "on")
             best[m] = min(best[m], batch(apps[m]))
+            mirrored(False)
     print(json.dumps(best))
 
 
@@ -214,14 +245,25 @@ def report(rounds_path, wrap_path, hz, shape, loadavg):
     rps_on = statistics.median(r["rps"] for r in on if not r["rate"])
     wrap_d = w["on"] - w["off"]
     off_cpu = statistics.median(r["cpu_us_req"] for r in rows if r["mode"] == "off" and not r["rate"])
-    own = per_s / rps_on + wrap_d
-    print("the agent's own CPU while profiles are pulled (%d ticks): %.0f us per tick (%.0f reading stacks) + "
-          "%.0f us encoding per tick = %.1f %% of a core at %s Hz" % (ticks, tick_us, stacks_us, encode_us,
-                                                                     per_s / 1e4, hz))
-    print("  per request at %.0f req/s: %.1f us, plus the Flask wrapper's %.1f us (in-process, fastest of %d "
-          "batches: %.1f vs %.1f us per call)" % (rps_on, per_s / rps_on, wrap_d, WRAP_BATCHES, w["on"], w["off"]))
-    print("  = %.1f us per request: %.1f %% of the agent-off worker's %.0f us of CPU per request (a GIL-bound "
-          "worker's throughput falls by about that share)" % (own, 100 * own / off_cpu, off_cpu))
+    external = all(r.get("external") for r in on) and on
+    if external:  # the sampler's CPU is another process's: only the wrapper's runs in the worker, under its GIL
+        tick_us = 1e6 * sum(r["stacks_cpu_s"] for r in on) / max(1, ticks)
+        proc_s = sum(r["sampler_cpu_s"] for r in on) / max(1e-9, sum(r["worker_cpu_s"] for r in on)) * 100
+        print("the external sampler process (%d ticks): %.0f us per tick reading the worker's stacks, %.0f us "
+              "encoding per tick; its CPU in all = %.1f %% of the worker's CPU, on another core, without the "
+              "worker's GIL" % (ticks, tick_us, encode_us, proc_s))
+        own = wrap_d
+        print("  in the worker: the Flask wrapper and label slots, %.1f us per request (in-process, fastest of %d "
+              "batches: %.1f vs %.1f us per call)" % (wrap_d, WRAP_BATCHES, w["on"], w["off"]))
+    else:
+        own = per_s / rps_on + wrap_d
+        print("the agent's own CPU while profiles are pulled (%d ticks): %.0f us per tick (%.0f reading stacks) + "
+              "%.0f us encoding per tick = %.1f %% of a core at %s Hz" % (ticks, tick_us, stacks_us, encode_us,
+                                                                         per_s / 1e4, hz))
+        print("  per request at %.0f req/s: %.1f us, plus the Flask wrapper's %.1f us (in-process, fastest of %d "
+              "batches: %.1f vs %.1f us per call)" % (rps_on, per_s / rps_on, wrap_d, WRAP_BATCHES, w["on"], w["off"]))
+    print("  = %.1f us per request in the worker: %.1f %% of the agent-off worker's %.0f us of CPU per request (a "
+          "GIL-bound worker's throughput falls by about that share)" % (own, 100 * own / off_cpu, off_cpu))
 
 
 def _flask_app():
@@ -296,12 +338,15 @@ def calls(variant, n):
     def product(pid):
         return jsonify({"id": pid, "name": "product %d" % pid})
 
-    if variant == "flask":
+    if variant in ("flask", "slots"):
         loadctl_agent.flask(app)
+        if variant == "slots":  # with the label slots written, as while the external sampler runs
+            from loadctl_agent import context
+            context.mirror(_slots_writer())
     elif variant == "wsgi":
         app.wsgi_app = loadctl_agent.wsgi(app.wsgi_app)
     elif variant != "off":
-        raise SystemExit("calls: VARIANT is off, wsgi or flask, not %r" % variant)
+        raise SystemExit("calls: VARIANT is off, wsgi, flask or slots, not %r" % variant)
     environ = wsgi_environ("loadctl.name=GET%20%2Fapi%2Fproducts%2F%7Bid%7D,k6.name=GET%20%2Fapi%2Fproducts%2F%7Bid%7D")
     for _ in range(200 + int(n)):
         call_wsgi(app, environ)

@@ -86,16 +86,29 @@ def set_label(key, value):
 
 def mirror(writer):
     """From now on, label writes also go to writer (a slots.Writer); the threads already labelled or marked
-    as the agent's are written now."""
-    put = writer.put
+    as the agent's are written now. The request path's writes (ACTIVE[tid] = labels, ACTIVE.pop) are the
+    writer's put() inlined: a few item stores into the shared memory."""
+    from .slots import AGENT, IDLE
+    of, claim, gens, addrs, put = writer.of, writer.claim, writer.gens, writer.addrs, writer.put
+    dict_set, dict_pop = dict.__setitem__, dict.pop
 
     def setitem(self, tid, labels):  # the record first: it must never point to a tuple already dropped
-        put(tid, labels)
-        dict.__setitem__(self, tid, labels)
+        s = of.get(tid) or claim(tid)
+        if s is not None:
+            g = s[2] + 2
+            gens[s[0]] = g - 1
+            addrs[s[1]] = id(labels) if labels else IDLE
+            gens[s[0]] = s[2] = g
+        dict_set(self, tid, labels)
 
     def pop(self, tid, *default):
-        put(tid, ())
-        return dict.pop(self, tid, *default)
+        s = of.get(tid)
+        if s is not None:
+            g = s[2] + 2
+            gens[s[0]] = g - 1
+            addrs[s[1]] = IDLE
+            gens[s[0]] = s[2] = g
+        return dict_pop(self, tid, *default)
 
     def add(self, ident):
         set.add(self, ident)
@@ -106,7 +119,6 @@ def mirror(writer):
             put(ident, ())
         set.discard(self, ident)
 
-    from .slots import AGENT
     Table.__setitem__, Table.pop = setitem, pop
     AgentSet.add, AgentSet.discard = add, discard
     for tid, labels in list(ACTIVE.items()):

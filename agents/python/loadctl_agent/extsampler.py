@@ -36,6 +36,7 @@ MEM_LIMIT = 1 << 30
 PR_SET_PDEATHSIG = 1
 SIGS_MAX = 100000  # stack signatures kept (then anew)
 UNREADABLE = ("[agent: stack changed while read]", "<agent>", 0)
+READ_TRIES = 3  # reads of a running thread's stack that came out inconsistent, before it counts as unreadable
 
 
 class _Thread:
@@ -63,6 +64,7 @@ class ExtSampler:
         self.sigs_reset = time.monotonic()
         self.last = {}  # native tid -> _Thread
         self.ticks_total = 0
+        self.unreadable = 0  # thread samples whose stack could not be read consistently
         self.tick_cpu_ns = 0
         self.cpu_ns = self.encode_ns = 0
         self.thread = threading.Thread(target=self._run, name="loadctl-extsampler", daemon=True)
@@ -155,7 +157,7 @@ class ExtSampler:
     def tick(self, collectors, wall_ns):
         table = self.table.table()
         last, batch, seen = self.last, [], set()
-        for _ident, native, frame in self.reader.threads():
+        for _ident, native, frame, ts in self.reader.threads():
             rec = table.get(native)
             if (rec is not None and rec[0] == slots.AGENT) or not frame:
                 continue
@@ -166,8 +168,14 @@ class ExtSampler:
             cpu_ns, count, ran = self._cpu(native, st)
             if ran or frame != st.frame or st.node is None:
                 node = self.node_of(frame)
+                for _ in range(READ_TRIES - 1):  # it ran on while read (a frame popped under the walk): again
+                    if node is not None:
+                        break
+                    frame = self.reader.frame_of(ts)
+                    node = self.node_of(frame) if frame else None
                 if node is None:
                     node = self.tree.child(None, UNREADABLE, 0)
+                    self.unreadable += 1
             else:
                 node = st.node
             labels = rec[1] if rec is not None else ()
@@ -185,7 +193,7 @@ class ExtSampler:
 
 def verify(reader, expect):
     """None when every expected thread's stack reads as expected, else why not."""
-    got = {ident: frame for ident, _native, frame in reader.threads()}
+    got = {t[0]: t[2] for t in reader.threads()}
     for ident, want in expect.items():
         frame = got.get(int(ident))
         if not frame:
@@ -206,7 +214,8 @@ class _Handler(socketserver.StreamRequestHandler):
         if line[:1] == ["stats"]:
             body = json.dumps({"ticks": s.ticks_total, "hz": s.hz, "tick_cpu_ns": s.tick_cpu_ns,
                                "encode_ns": s.encode_ns, "process_cpu_ns": time.process_time_ns(),
-                               "torn": s.table.torn, "error": s.error}).encode()
+                               "torn": s.table.torn, "unreadable": s.unreadable,
+                               "error": s.error}).encode()
             return self.answer(200, body)
         if len(line) != 3 or line[0] != "profile" or line[1] not in ("cpu", "wall"):
             return self.answer(400, b"bad request\n")

@@ -109,8 +109,17 @@ class Reader:
         b = self.mem.read(addr, 8)
         return _Q.unpack(b)[0] if b else 0
 
+    def frame_of(self, ts):
+        """The current interpreter frame of a thread state (0: none)."""
+        lay = self.lay
+        frame = self.word(ts + lay["ts_frame"])
+        if lay["cframe_frame"] >= 0 and frame:
+            frame = self.word(frame + lay["cframe_frame"])
+        return frame
+
     def threads(self):
-        """[(thread id, native id, current interpreter frame address or 0)] of every thread state."""
+        """[(thread id, native id, current interpreter frame address or 0, thread state address)] of every
+        thread state."""
         lay, out = self.lay, []
         ts = self.word(lay["interp"] + lay["interp_head"])
         seen = set()
@@ -122,7 +131,7 @@ class Reader:
             frame = _Q.unpack_from(b, lay["ts_frame"])[0]
             if lay["cframe_frame"] >= 0:
                 frame = self.word(frame + lay["cframe_frame"]) if frame else 0
-            out.append((_Q.unpack_from(b, lay["ts_thread_id"])[0], _Q.unpack_from(b, lay["ts_native_id"])[0], frame))
+            out.append((_Q.unpack_from(b, lay["ts_thread_id"])[0], _Q.unpack_from(b, lay["ts_native_id"])[0], frame, ts))
             ts = _Q.unpack_from(b, lay["ts_next"])[0]
         return out
 
@@ -201,8 +210,8 @@ class Reader:
         if hit is not None and hit[0] > now:
             return hit[1], hit[2]
         lay = self.lay
-        b = self.mem.read(code, self.co_len)
-        if not b:
+        b = self.mem.read(code, max(self.co_len, lay["ob_type"] + 8))
+        if not b or _Q.unpack_from(b, lay["ob_type"])[0] != lay["type_code"]:  # not (or no longer) a code object
             return None
         qual = self.string(_Q.unpack_from(b, lay["co_qualname"])[0]) or self.string(_Q.unpack_from(b, lay["co_name"])[0])
         filename = self.string(_Q.unpack_from(b, lay["co_filename"])[0])

@@ -10,7 +10,7 @@ and NSLOTS records of 16 bytes, one per thread that ever served a request or run
     u64 what the thread runs: 0 nothing, 1 the agent, else the address of the label tuple of the request
                      it serves (the tuple ACTIVE holds, see context.py)
 
-The app writes an address (two stores, nothing encoded or parsed); the sampler process reads the tuple
+The app writes an address (three stores, nothing encoded or parsed); the sampler process reads the tuple
 and its strings from the app's memory (remote.Reader.labels) and parses them there (labels.resolve). The
 tuple is alive while the record still has the generation the reader saw first: the app drops it only
 after writing the record again. Only a thread writes its own record, except the agent marking its own
@@ -40,12 +40,15 @@ class Writer:
         os.ftruncate(self.fd, SIZE)
         self.mm = mmap.mmap(self.fd, SIZE)
         self.mm[0:8] = struct.pack("<II", MAGIC, 0)
-        self.of = {}  # thread ident -> [record offset, generation, native tid]
+        self.gens = memoryview(self.mm).cast("I")  # item stores: what a record's write is made of (a C store
+        self.addrs = memoryview(self.mm).cast("Q")  # each, in program order; x86-64 keeps stores in order)
+        self.of = {}  # thread ident -> [index of its generation in gens, index of its value in addrs, generation]
         self.owner = {}  # record offset -> thread ident
         self.used = 0
         self.lock = threading.Lock()
 
-    def _claim(self, ident):
+    def claim(self, ident):
+        """The record of thread ident (a new one, or one of a thread that ended), or None."""
         thread = threading._active.get(ident)  # noqa: SLF001 - ident -> native id for a thread not the caller
         native = threading.get_native_id() if ident == threading.get_ident() else getattr(thread, "native_id", 0)
         if not native:
@@ -61,26 +64,28 @@ class Writer:
                     return None
                 self.of.pop(self.owner[off], None)
             self.owner[off] = ident
-            g = (_GEN.unpack_from(self.mm, off)[0] + 1) & ~1
-            _GEN.pack_into(self.mm, off, g + 1)
-            _REC.pack_into(self.mm, off, g + 1, native, IDLE)
-            _GEN.pack_into(self.mm, off, g + 2)
-            self.of[ident] = s = [off, g + 2, native]
-            _GEN.pack_into(self.mm, 4, self.used)
+            s = [off // 4, off // 8 + 1, (self.gens[off // 4] + 1) & ~1]
+            self.gens[s[0]] = s[2] + 1
+            self.gens[s[0] + 1] = native
+            self.addrs[s[1]] = IDLE
+            self.gens[s[0]] = s[2] = s[2] + 2
+            self.of[ident] = s
+            self.gens[1] = self.used
         return s
 
     def put(self, ident, labels, value=None):
         """Record that thread `ident` now serves the request of the label tuple `labels` (() : none), or
         (value=AGENT) is the agent's. The caller keeps `labels` alive until the thread's next put()."""
-        s = self.of.get(ident) or self._claim(ident)
-        if s is None:
-            return
-        off, g = s[0], s[1]
-        _REC.pack_into(self.mm, off, g + 1, s[2], value if value is not None else id(labels) if labels else IDLE)
-        _GEN.pack_into(self.mm, off, g + 2)  # (the first store may land in any order; what matters: the
-        s[1] = g + 2  # generation is odd or new until the address is whole, and even only after it)
+        s = self.of.get(ident) or self.claim(ident)
+        if s is not None:
+            g = s[2] + 2
+            self.gens[s[0]] = g - 1
+            self.addrs[s[1]] = value if value is not None else id(labels) if labels else IDLE
+            self.gens[s[0]] = s[2] = g
 
     def close(self):
+        self.gens.release()
+        self.addrs.release()
         self.mm.close()
         os.close(self.fd)
 

@@ -83,7 +83,7 @@ class Walk(unittest.TestCase):
 
     def compare(self, idents):
         frames = sys._current_frames()  # noqa: SLF001
-        got = {ident: frame for ident, _n, frame in self.reader.threads()}
+        got = {t[0]: t[2] for t in self.reader.threads()}
         for ident in idents:
             self.assertIn(ident, got)
             self.assertEqual(self.reader.stack(got[ident]), [tuple(f) for f in self.ref.stack(frames[ident])])
@@ -107,7 +107,7 @@ class Walk(unittest.TestCase):
             wait_parked(out, len(ts))
             time.sleep(0.05)  # into Event.wait's lock
             self.compare([t.ident for t in ts])
-            stack = self.reader.stack(dict((i, f) for i, _n, f in self.reader.threads())[ts[3].ident])
+            stack = self.reader.stack(dict((t[0], t[2]) for t in self.reader.threads())[ts[3].ident])
             names = [f[0][0] for f in stack]
             self.assertIn("test_external.Nested.method.<locals>.inner", names)
             self.assertEqual(names.count("test_external.recurse"), 1)
@@ -115,22 +115,23 @@ class Walk(unittest.TestCase):
             ev.set()
             [t.join() for t in ts]
         # threads that ended are gone from the thread list; a new one is there
-        idents = {i for i, _n, _f in self.reader.threads()}
+        idents = {t[0] for t in self.reader.threads()}
         self.assertFalse(idents & {t.ident for t in ts if t.ident not in {x.ident for x in threading.enumerate()}})
         churner = threading.Thread(target=churn, args=(stop,))
         churner.start()
         try:
             time.sleep(0.05)
-            self.assertIn(churner.ident, {i for i, _n, _f in self.reader.threads()})
+            self.assertIn(churner.ident, {t[0] for t in self.reader.threads()})
             # a stack that moves while read: each read is a real stack of churn (or an unreadable one), never junk
             for _ in range(200):
-                f = dict((i, f) for i, _n, f in self.reader.threads()).get(churner.ident)
+                f = dict((t[0], t[2]) for t in self.reader.threads()).get(churner.ident)
                 st = self.reader.stack(f) if f else None
                 if st:
                     names = [x[0][0] for x in st]
                     self.assertIn(names[-1], ("threading.Thread._bootstrap",), names)
                     self.assertTrue(set(names) <= {"test_external.churn", "test_external.churn.<locals>.leaf",
-                                                   "threading.Thread.run", "threading.Thread._bootstrap_inner",
+                                                   "threading.Event.is_set", "threading.Thread.run",
+                                                   "threading.Thread._bootstrap_inner",
                                                    "threading.Thread._bootstrap"}, names)
         finally:
             stop.set()
@@ -177,7 +178,7 @@ class Slots(unittest.TestCase):
     def test_a_record_being_written_is_not_used(self):
         me = threading.get_ident()
         self.w.put(me, (("k", "v"),))
-        off = self.w.of[me][0]
+        off = self.w.of[me][0] * 4  # (the index of its generation among u32s)
         g = slots._GEN.unpack_from(self.w.mm, off)[0]
         slots._GEN.pack_into(self.w.mm, off, g + 1)  # a writer stopped half-way
         self.r.last.clear()

@@ -2,6 +2,7 @@
 planted background job, the carrier service and (unless PYSHOP_AGENT=0) loadctl_agent in the worker."""
 
 import logging
+import os
 
 import loadctl_agent
 
@@ -13,6 +14,8 @@ flask_module.CARRIER = faults.start_carrier()
 if "reindex" in config.FAULTS:
     faults.start_reindexer()
 if config.AGENT:
+    if config.AGENT_TICK == "none":  # an in-process thread that wakes and reads nothing (the external sampler
+        os.environ["LOADCTL_AGENT_SAMPLER"] = "inprocess"  # has no thread in here to measure)
     agent = loadctl_agent.start(listen=config.PPROF_ADDR, hz=config.AGENT_HZ)
     if config.AGENT_TICK == "none":  # the sampler thread wakes at hz and takes the GIL, but reads no stack
         agent.sampler.tick = lambda collectors, wall_ns: None
