@@ -23,6 +23,7 @@ CODE_TTL_S = 60.0
 STR_MAX = 4096  # characters of a name or file name read
 HEADER_MAX = 16384  # characters of a request header read (labels.bounded() bounds it further)
 TUPLE_MAX = 64  # items of a label tuple read
+WINDOWS = (16384, 4096)  # bytes read at once below a thread's leaf frame (the second when the first fails)
 TABLE_MAX = 1 << 20  # bytes of a line table read
 _Q = struct.Struct("<Q")
 
@@ -138,22 +139,34 @@ class Reader:
     def frames(self, frame):
         """Leaf-first [(code address, function address, instruction offset in code units)] from an
         interpreter frame, at most MAX_DEPTH; frames not started yet (offset < 0) above the leaf are left
-        out, as sys._current_frames() leaves them out of f_back."""
+        out, as sys._current_frames() leaves them out of f_back. A thread's frames sit in its data stack,
+        callers below callees: one read of up to WINDOW bytes below the leaf holds most of a stack (a
+        smaller one when that memory is not all mapped; frames outside it are read one by one)."""
         lay, out = self.lay, []
         seen = set()
         read, n = self.mem.read, self.if_len
         code_off, prev_off, func_off, instr_off, co_code = (lay["if_code"], lay["if_previous"], lay["if_func"],
                                                             lay["if_instr"], lay["co_code"])
+        top = frame + n
+        for size in WINDOWS:
+            buf = read(top - size, size)
+            if buf:
+                break
+        base = top - len(buf)
+        unpack = _Q.unpack_from
         while frame and frame not in seen and len(out) < MAX_DEPTH:
             seen.add(frame)
-            b = read(frame, n)
-            if not b:
-                break
-            code = _Q.unpack_from(b, code_off)[0]
-            lasti = (_Q.unpack_from(b, instr_off)[0] - code - co_code) // 2
+            if base <= frame and frame + n <= top:
+                b, at = buf, frame - base
+            else:
+                b, at = read(frame, n), 0
+                if not b:
+                    break
+            code = unpack(b, at + code_off)[0]
+            lasti = (unpack(b, at + instr_off)[0] - code - co_code) // 2
             if lasti >= 0 or not out:
-                out.append((code, _Q.unpack_from(b, func_off)[0], lasti))
-            frame = _Q.unpack_from(b, prev_off)[0]
+                out.append((code, unpack(b, at + func_off)[0], lasti))
+            frame = unpack(b, at + prev_off)[0]
         return out
 
     def string(self, addr, limit=STR_MAX):
