@@ -116,13 +116,13 @@ class ExtSampler:
                 os.close(st.fd)
         self.last.clear()
 
-    def node_of(self, frame):
+    def node_of(self, frame, window=None):
         """The stack node of an interpreter frame's stack, or None when it could not be read."""
         now = time.monotonic()
         if now - self.sigs_reset > remote.CODE_TTL_S or len(self.sigs) >= SIGS_MAX:
             self.sigs.clear()
             self.sigs_reset = now
-        frames = self.reader.frames(frame)
+        frames = self.reader.frames(frame, window)
         sig = tuple(frames)
         node = self.sigs.get(sig)
         if node is not None:
@@ -156,7 +156,7 @@ class ExtSampler:
 
     def tick(self, collectors, wall_ns):
         table = self.table.table()
-        last, batch, seen = self.last, [], set()
+        last, batch, seen, todo = self.last, [], set(), []
         for _ident, native, frame, ts in self.reader.threads():
             rec = table.get(native)
             if (rec is not None and rec[0] == slots.AGENT) or not frame:
@@ -166,8 +166,11 @@ class ExtSampler:
             if st is None:
                 st = last[native] = _Thread()
             cpu_ns, count, ran = self._cpu(native, st)
-            if ran or frame != st.frame or st.node is None:
-                node = self.node_of(frame)
+            todo.append((native, frame, ts, st, rec, cpu_ns, count, ran or frame != st.frame or st.node is None))
+        windows = self.reader.windows([t[1] for t in todo if t[7]])  # the stacks to read, read at once
+        for native, frame, ts, st, rec, cpu_ns, count, read in todo:
+            if read:
+                node = self.node_of(frame, windows.get(frame))
                 for _ in range(READ_TRIES - 1):  # it ran on while read (a frame popped under the walk): again
                     if node is not None:
                         break

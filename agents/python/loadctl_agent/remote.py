@@ -23,6 +23,7 @@ CODE_TTL_S = 60.0
 STR_MAX = 4096  # characters of a name or file name read
 HEADER_MAX = 16384  # characters of a request header read (labels.bounded() bounds it further)
 TUPLE_MAX = 64  # items of a label tuple read
+LOOKAHEAD = 192  # bytes read past a str's header at once (most names and headers fit: one read)
 WINDOWS = (16384, 4096)  # bytes read at once below a thread's leaf frame (the second when the first fails)
 TABLE_MAX = 1 << 20  # bytes of a line table read
 _Q = struct.Struct("<Q")
@@ -102,6 +103,7 @@ class Reader:
                           lay["co_firstlineno"]) + 8
         self.codes = {}  # (code address, function address) -> (expiry, info, line table)
         self.modules = {}  # str address -> str (module names: few, long-lived)
+        self.last_states = []  # thread state addresses of the last threads() call
 
     def close(self):
         self.mem.close()
@@ -120,23 +122,34 @@ class Reader:
 
     def threads(self):
         """[(thread id, native id, current interpreter frame address or 0, thread state address)] of every
-        thread state."""
-        lay, out = self.lay, []
+        thread state. The thread states of the last call are read at once (one system call), then the
+        list is followed from the interpreter's head; the current frames are read at once too."""
+        lay, states = self.lay, []
         ts = self.word(lay["interp"] + lay["interp_head"])
+        known = dict(zip(self.last_states, self.mem.read_many([(a, self.ts_len) for a in self.last_states])))
         seen = set()
-        while ts and ts not in seen and len(out) < MAX_THREADS:
+        while ts and ts not in seen and len(states) < MAX_THREADS:
             seen.add(ts)
-            b = self.mem.read(ts, self.ts_len)
+            b = known.get(ts) or self.mem.read(ts, self.ts_len)
             if not b:
                 break
-            frame = _Q.unpack_from(b, lay["ts_frame"])[0]
-            if lay["cframe_frame"] >= 0:
-                frame = self.word(frame + lay["cframe_frame"]) if frame else 0
-            out.append((_Q.unpack_from(b, lay["ts_thread_id"])[0], _Q.unpack_from(b, lay["ts_native_id"])[0], frame, ts))
+            states.append((ts, b))
             ts = _Q.unpack_from(b, lay["ts_next"])[0]
-        return out
+        self.last_states = [ts for ts, _b in states]
+        frames = [_Q.unpack_from(b, lay["ts_frame"])[0] for _ts, b in states]
+        if lay["cframe_frame"] >= 0:
+            got = self.mem.read_many([(f + lay["cframe_frame"], 8) if f else (0, 0) for f in frames])
+            frames = [_Q.unpack(g)[0] if g else 0 for g in got]
+        return [(_Q.unpack_from(b, lay["ts_thread_id"])[0], _Q.unpack_from(b, lay["ts_native_id"])[0], f, ts)
+                for (ts, b), f in zip(states, frames)]
 
-    def frames(self, frame):
+    def windows(self, frames):
+        """{frame: (base address, bytes)} of the data stack below each leaf frame, read at once."""
+        n = self.if_len
+        got = self.mem.read_many([(f + n - WINDOWS[0], WINDOWS[0]) for f in frames])
+        return {f: (f + n - len(b), b) for f, b in zip(frames, got) if b}
+
+    def frames(self, frame, window=None):
         """Leaf-first [(code address, function address, instruction offset in code units)] from an
         interpreter frame, at most MAX_DEPTH; frames not started yet (offset < 0) above the leaf are left
         out, as sys._current_frames() leaves them out of f_back. A thread's frames sit in its data stack,
@@ -147,12 +160,15 @@ class Reader:
         read, n = self.mem.read, self.if_len
         code_off, prev_off, func_off, instr_off, co_code = (lay["if_code"], lay["if_previous"], lay["if_func"],
                                                             lay["if_instr"], lay["co_code"])
-        top = frame + n
-        for size in WINDOWS:
-            buf = read(top - size, size)
-            if buf:
-                break
-        base = top - len(buf)
+        if window is not None:
+            base, buf = window
+        else:
+            for size in WINDOWS:
+                buf = read(frame + n - size, size)
+                if buf:
+                    break
+            base = frame + n - len(buf)
+        top = base + len(buf)
         unpack = _Q.unpack_from
         while frame and frame not in seen and len(out) < MAX_DEPTH:
             seen.add(frame)
@@ -172,7 +188,7 @@ class Reader:
     def string(self, addr, limit=STR_MAX):
         """The str at addr, or None when it cannot be read as one."""
         lay = self.lay
-        head = self.mem.read(addr, lay["str_compact_data"])
+        head = self.mem.read(addr, lay["str_compact_data"] + LOOKAHEAD) or self.mem.read(addr, lay["str_compact_data"])
         if not head or _Q.unpack_from(head, lay["ob_type"])[0] != lay["type_str"]:
             return None
         n = _Q.unpack_from(head, lay["str_len"])[0]
@@ -180,14 +196,15 @@ class Reader:
         if n > limit:
             return None
         if state >> lay["str_ascii_bit"] & 1:
-            b = self.mem.read(addr + lay["str_ascii_data"], n)
-            return b.decode("ascii", "replace") if len(b) == n else None
-        kind = (state >> lay["str_kind_shift"]) & 7
-        enc = {1: "latin-1", 2: "utf-16-le", 4: "utf-32-le"}.get(kind)
-        if enc is None:
-            return None
-        b = self.mem.read(addr + lay["str_compact_data"], n * kind)
-        return b.decode(enc, "replace") if len(b) == n * kind else None
+            at, enc, size = lay["str_ascii_data"], "ascii", n
+        else:
+            kind = (state >> lay["str_kind_shift"]) & 7
+            enc = {1: "latin-1", 2: "utf-16-le", 4: "utf-32-le"}.get(kind)
+            if enc is None:
+                return None
+            at, size = lay["str_compact_data"], n * kind
+        b = head[at:at + size] if at + size <= len(head) else self.mem.read(addr + at, size)
+        return b.decode(enc, "replace") if len(b) == size else None
 
     def bytes_at(self, addr, limit=TABLE_MAX):
         lay = self.lay
@@ -259,13 +276,14 @@ class Reader:
     def _items(self, addr, limit):
         """The item addresses of the tuple at addr, or None."""
         lay = self.lay
-        head = self.mem.read(addr, lay["tuple_items"])
+        at = lay["tuple_items"]
+        head = self.mem.read(addr, at + 64) or self.mem.read(addr, at)
         if not head or _Q.unpack_from(head, lay["ob_type"])[0] != lay["type_tuple"]:
             return None
         n = _Q.unpack_from(head, lay["tuple_len"])[0]
         if n > limit:
             return None
-        b = self.mem.read(addr + lay["tuple_items"], 8 * n) if n else b""
+        b = head[at:at + 8 * n] if at + 8 * n <= len(head) else self.mem.read(addr + at, 8 * n)
         return struct.unpack("<%dQ" % n, b) if len(b) == 8 * n else None
 
     def _header(self, addr):
