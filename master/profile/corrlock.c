@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "common/clock.h"
 #include "master/profile/corrlat.h"
@@ -80,6 +81,175 @@ static int reader_wait(const pprof_profile *p, const pprof_sample *s) {
   return 0;
 }
 
+/* Name of frame k of s in p. */
+static const char *frame(const pprof_profile *p, const pprof_sample *s, size_t k) {
+  return p->strings[p->functions[s->stack[k]].name];
+}
+
+/* Delay of s (its "delay" value, else its last) and its event count. */
+static double delay_of(const pprof_profile *p, const pprof_sample *s, double *n) {
+  int vi = pprof_sample_type_index(p, "delay");
+  *n = (double)s->values[0];
+  return (double)s->values[vi < 0 ? (int)p->nsample_types - 1 : vi];
+}
+
+/* Delay of the blocking beneath fn that is not on a sync.Mutex/RWMutex, in the windows of type: fn waits on
+ * something else (a dependency, a channel) while it is on the stack. A block profile's stacks are the
+ * waiters': the function above Lock holds the lock only if it also blocks beneath itself (across the wait,
+ * the lock held), otherwise it is where requests queue and the holder is not in the profile. */
+static double blocked_beneath(const correlate_window *win, size_t nw, const char *type, const char *fn) {
+  double d = 0, n;
+  for (size_t w = 0; w < nw; w++) {
+    const pprof_profile *p = win[w].prof;
+    if (strcmp(win[w].type, type) != 0 || !p->nsample_types) continue;
+    for (size_t i = 0; i < p->nsamples; i++) {
+      const pprof_sample *s = &p->samples[i];
+      if (on_lock(p, s)) continue;
+      for (size_t k = 1; k < s->nstack; k++) /* fn above the blocking frame */
+        if (strcmp(frame(p, s, k), fn) == 0) {
+          d += delay_of(p, s, &n);
+          break;
+        }
+    }
+  }
+  return d;
+}
+
+/* ---------- hold: pools, semaphores, channels (a resource, not a mutex) ---------- */
+
+/* Frames a goroutine blocks in waiting for a value, a slot or a permit: channels, select, semaphores,
+ * sync.Cond. */
+static int parking(const char *n) {
+  static const char *const pre[] = {"runtime.gopark",    "runtime.selectgo",   "runtime.chanrecv",
+                                    "runtime.chansend",  "runtime.semacquire", "sync.runtime_",
+                                    "sync.(*Cond).Wait", "internal/sync."};
+  for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
+    if (strncmp(n, pre[i], strlen(pre[i])) == 0) return 1;
+  return 0;
+}
+
+/* Is n named for acquiring (its last identifier begins with such a verb, any case: acquire, Get, TakeSlot)?
+ */
+static int acquiring(const char *n) {
+  static const char *const verb[] = {"acquire", "borrow", "checkout", "lease",   "obtain",
+                                     "claim",   "take",   "grab",     "reserve", "get"};
+  const char *b = strrchr(n, '.');
+  b = b ? b + 1 : n;
+  for (size_t i = 0; i < sizeof verb / sizeof verb[0]; i++)
+    if (strncasecmp(b, verb[i], strlen(verb[i])) == 0) return 1;
+  return 0;
+}
+
+/* Where s waits for a resource: from the leaf through the parking frames, the first frame named for acquiring
+ * (the service's pool.acquire, or a library's Acquire the service calls), library frames crossed; -1 when s
+ * parks elsewhere (a service frame not so named, a lock: the lock method's). */
+static long acquire_at(const pprof_profile *p, const pprof_sample *s) {
+  size_t k = 0;
+  while (k < s->nstack && parking(frame(p, s, k))) k++;
+  if (k == 0 || on_lock(p, s)) return -1;
+  for (; k < s->nstack; k++) {
+    const pprof_function *f = &p->functions[s->stack[k]];
+    if (acquiring(p->strings[f->name])) return (long)k;
+    if (!corrstack_is_library(p->strings[f->name], f->filename ? p->strings[f->filename] : NULL)) return -1;
+  }
+  return -1;
+}
+
+/* Is frame name n a service function calling acquire point a in the run (cpu: call edges of every profile)?
+ */
+static int calls_acquire(const corrstack *cpu, int64_t a, const char *n) {
+  int64_t id = corrstack_id(cpu, n);
+  if (id < 0 || id == a || corrstack_plumbing(cpu, id)) return 0;
+  for (size_t i = 0; i < cpu->ncalls; i++)
+    if ((int64_t)(cpu->calls[i] >> 32) == a && (int64_t)(cpu->calls[i] & 0xffffffffu) == id) return 1;
+  return 0;
+}
+
+typedef struct hold_tally {
+  json_t *delay, *count; /* name -> delay (ns), events */
+  double total, n;
+} hold_tally;
+
+static void tally(hold_tally *t, const char *k, double d, double n) {
+  json_object_set_new(t->delay, k, json_real(json_number_value(json_object_get(t->delay, k)) + d));
+  json_object_set_new(t->count, k, json_real(json_number_value(json_object_get(t->count, k)) + n));
+  t->total += d, t->n += n;
+}
+
+static const char *heaviest(const hold_tally *t, double *d) {
+  const char *k, *best = NULL;
+  json_t *v;
+  *d = 0;
+  json_object_foreach(t->delay, k, v) if (json_number_value(v) > *d) *d = json_number_value(v), best = k;
+  return best;
+}
+
+/* Requests blocked waiting in an acquiring function (block profiles: each wait >= the profile rate recorded)
+ * are traced to the requests holding what they wait for: among the callers of that function, the one whose
+ * stacks block most beneath it outside it, in the windows where others wait (what a holder does with the
+ * connection it took). 1 and *out filled when one holder passes the lock thresholds. */
+static int hold_find(const correlate_window *win, size_t nw, const corrstack *cpu, double req_ms,
+                     corrlock_result *out) {
+  hold_tally wt = {json_object(), json_object(), 0, 0}, ht = {json_object(), json_object(), 0, 0};
+  unsigned char *waited = calloc(nw ? nw : 1, 1);
+  double wd = 0, hd = 0, n = 0;
+  const char *a = NULL, *h = NULL;
+  for (size_t w = 0; waited && w < nw; w++)
+    for (size_t i = 0; strcmp(win[w].type, "block") == 0 && i < win[w].prof->nsamples; i++) {
+      long k = acquire_at(win[w].prof, &win[w].prof->samples[i]);
+      if (k >= 0)
+        tally(&wt, frame(win[w].prof, &win[w].prof->samples[i], (size_t)k),
+              delay_of(win[w].prof, &win[w].prof->samples[i], &n), n);
+    }
+  int64_t aid = (a = heaviest(&wt, &wd)) ? corrstack_id(cpu, a) : -1;
+  int ok = aid >= 0 && json_number_value(json_object_get(wt.count, a)) >= CORRELATE_MIN_SAMPLES &&
+           (req_ms < 0 || clock_ns_to_ms_frac(wd) >= CORRELATE_LOCK_LATENCY * req_ms);
+  for (size_t w = 0; ok && w < nw; w++)
+    for (size_t i = 0; strcmp(win[w].type, "block") == 0 && i < win[w].prof->nsamples; i++) {
+      const pprof_sample *s = &win[w].prof->samples[i];
+      long k = acquire_at(win[w].prof, s);
+      waited[w] |= k >= 0 && strcmp(frame(win[w].prof, s, (size_t)k), a) == 0;
+    }
+  for (size_t w = 0; ok && w < nw; w++)
+    for (size_t i = 0; waited[w] && strcmp(win[w].type, "block") == 0 && i < win[w].prof->nsamples; i++) {
+      const pprof_profile *p = win[w].prof;
+      const pprof_sample *s = &p->samples[i];
+      int in_a = 0;
+      for (size_t k = 0; k < s->nstack && !in_a; k++) in_a = strcmp(frame(p, s, k), a) == 0;
+      for (size_t k = 1; !in_a && !on_lock(p, s) && k < s->nstack; k++)
+        if (calls_acquire(cpu, aid, frame(p, s, k))) {
+          tally(&ht, frame(p, s, k), delay_of(p, s, &n), n);
+          break;
+        }
+    }
+  h = ok ? heaviest(&ht, &hd) : NULL;
+  size_t nh = json_object_size(ht.delay);
+  int found = 0;
+  if (h && nh >= CORRELATE_HOLD_CALLERS && ht.n >= CORRELATE_MIN_SAMPLES &&
+      hd / ht.total >= CORRELATE_LOCK_SHARE) {
+    double x = hd / ht.total * ht.n, p0 = 1.0 / (double)nh;
+    double z = (x - ht.n * p0) / sqrt(ht.n * p0 * (1 - p0)), pv = 0.5 * erfc(z / sqrt(2.0));
+    int64_t id = corrstack_id(cpu, h), fid = id >= 0 && corrstack_is_closure(h) ? under(cpu, id) : id;
+    const char *fn = fid >= 0 ? cpu->names[fid] : h, *req = id >= 0 ? owner(cpu, NULL, id) : NULL;
+    if ((found = pv < CORRELATE_ALPHA)) {
+      snprintf(
+          out->evidence, sizeof out->evidence,
+          "block profile: requests waited %.3f s in %s over %.0f waits (parked for a connection, slot or "
+          "permit); while they waited, %s held it: %.0f%% of the %.3f s its %zu callers blocked beneath it "
+          "outside it (binomial z test of its %.0f delay-weighted events against an even split p = %.2g)%s",
+          wd / CLOCK_NS_PER_S, a, json_number_value(json_object_get(wt.count, a)), h, hd / ht.total * 100,
+          ht.total / CLOCK_NS_PER_S, nh, x, pv, req ? ", almost all under one request" : "");
+      snprintf(out->fn, sizeof out->fn, "%s", fn);
+      out->request = req, out->share = hd / ht.total, out->base = p0;
+      out->x = x, out->ncont = ht.n, out->p_value = pv, out->score = 2.5 + hd / ht.total;
+      out->path = fid >= 0 ? corrstack_path(cpu, fid, NULL) : json_pack("[s]", h);
+    }
+  }
+  free(waited);
+  json_decref(wt.delay), json_decref(wt.count), json_decref(ht.delay), json_decref(ht.count);
+  return found;
+}
+
 int corrlock_find(const correlate_window *win, size_t nw, const char *type, const corrstack *cpu,
                   const json_t *iv, corrlock_result *out) {
   json_t *delay = json_object(), *cont = json_object();
@@ -107,8 +277,18 @@ int corrlock_find(const correlate_window *win, size_t nw, const char *type, cons
   json_object_foreach(delay, k, v) if (json_number_value(v) > bd) bd = json_number_value(v), holder = k;
   int found = 0;
   double req_ms = corrlat_request_ms(iv); /* a lock that costs requests little is not the answer */
-  if (holder && ncont >= CORRELATE_MIN_SAMPLES && total > 0 && bd / total >= CORRELATE_LOCK_SHARE &&
-      (req_ms < 0 || clock_ns_to_ms_frac(bd) >= CORRELATE_LOCK_LATENCY * req_ms)) {
+  double bd_ms = clock_ns_to_ms_frac(bd), cost = req_ms > 0 ? bd_ms / req_ms : -1;
+  /* contention events are recorded, not sampled by time: few of them are enough when they cost requests
+   * much (each a long wait) */
+  int enough =
+      ncont >= CORRELATE_MIN_SAMPLES || (ncont >= CORRELATE_MIN_BASELINE && cost >= CORRELATE_LOCK_HEAVY);
+  if (holder &&
+      strcmp(type, "block") == 0) { /* a waiter holding nothing across a wait: where requests queue */
+    double beneath = clock_ns_to_ms_frac(blocked_beneath(win, nw, type, holder));
+    if (req_ms < 0 ? beneath <= 0 : beneath < CORRELATE_LOCK_LATENCY * req_ms) holder = NULL;
+  }
+  if (holder && enough && total > 0 && bd / total >= CORRELATE_LOCK_SHARE &&
+      (req_ms < 0 || bd_ms >= CORRELATE_LOCK_LATENCY * req_ms)) {
     size_t nh = json_object_size(delay);
     /* contentions weighted by delay: the holder's share of the delay, in units of the mean delay */
     double x = bd / total * ncont, p0 = nh > 1 ? 1.0 / (double)nh : CORRELATE_LOCK_SHARE;
@@ -136,5 +316,5 @@ int corrlock_find(const correlate_window *win, size_t nw, const char *type, cons
   }
   json_decref(delay);
   json_decref(cont);
-  return found;
+  return found || strcmp(type, "block") != 0 ? found : hold_find(win, nw, cpu, req_ms, out);
 }
