@@ -97,6 +97,15 @@ int64_t corrdesc_below(const corrstack *cs, const unsigned char *a, const double
   return fn;
 }
 
+const char *corrdesc_why(int no_baseline) {
+  return no_baseline == CORR_BELOW_KNOWN
+             ? "what typical ones run in any profile (or ones seen waiting, never on CPU)"
+         : no_baseline == CORR_BELOW_DOWN
+             ? "the frame below their handler closure, which every such request runs (it holds >= 75% of "
+               "that frame's excess)"
+             : "their entry (the handler, which every such request runs)";
+}
+
 int corrdesc_finer(const json_t *kept, const json_t *g) {
   const char *kk = json_string_value(json_object_get(kept, "kind")),
              *kg = json_string_value(json_object_get(g, "kind"));

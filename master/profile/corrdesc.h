@@ -32,4 +32,7 @@ int corrdesc_own(const corrstack *cs, const unsigned char *a, int64_t id);
  * below kept's on kept's path: the entry every request of the name runs is kept's, the divergence g's. */
 int corrdesc_finer(const json_t *kept, const json_t *g);
 
+/* What a no-baseline tail finding's frame is below, for its evidence (corr_contrast.no_baseline's value). */
+const char *corrdesc_why(int no_baseline);
+
 #endif

@@ -313,11 +313,8 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
     snprintf(
         base, sizeof base,
         "; its typical requests have %.0f %s, too few for a baseline of their own, so %s is where the slow "
-        "ones' hot path leaves %s, or a callee with >= 75%% of such an entry's excess (no shared helper)",
-        same, n.what, n.fn,
-        n.r.no_baseline == CORR_BELOW_KNOWN
-            ? "what typical ones run in any profile (or ones seen waiting, never on CPU)"
-            : "their entry (the handler, which every such request runs)");
+        "ones' hot path leaves %s (shared helpers below it are not named)",
+        same, n.what, n.fn, corrdesc_why(n.r.no_baseline));
   snprintf(ev, sizeof ev,
            "exemplar join (%s profile): %.0f %s of the %.0f requests measured slow%s%s have %s on the stack "
            "(%.0f%%) vs %.0f%% of %.0f of requests measured typical%s; %s%s",

@@ -623,7 +623,7 @@ static int64_t below(const corrstack *cs, const unsigned char *a, const corr_opt
   int64_t low = corrdesc_below(cs, a, ia, ib, scale, 0, fn);
   int ok = low != fn && (out->per_request ? rate_ok(ia[low], o->na, ib[low], o->nb, &p)
                                           : share_ok(ia[low], out->a_tot, ib[low], out->b_tot, &p));
-  if (ok) out->p_value = p;
+  if (ok) out->p_value = p, out->no_baseline = out->no_baseline ? CORR_BELOW_DOWN : 0;
   return ok ? low : fn;
 }
 

@@ -35,7 +35,7 @@ typedef struct corrstack {
   size_t ncalls, capcalls;
 } corrstack;
 
-enum { CORR_BELOW_ENTRY = 1, CORR_BELOW_KNOWN = 2 };
+enum { CORR_BELOW_ENTRY = 1, CORR_BELOW_KNOWN = 2, CORR_BELOW_DOWN = 3 };
 
 /* What corrstack_contrast found. fn < 0: nothing passes the thresholds of correlate.h. */
 typedef struct corr_contrast {
@@ -47,7 +47,8 @@ typedef struct corr_contrast {
   int gc;              /* corrwait: the waits are GC assists under allocations (kind "alloc") */
   int per_request;     /* found on samples per request (rate mode), p_value from the rate test */
   int no_baseline;     /* no baseline of a's own (corr_opts.entry, or b too small for shares): the frame was
-                        * placed by corrstack.c pick_entry, CORR_BELOW_ENTRY or CORR_BELOW_KNOWN (0: not) */
+                        * placed by corrstack.c pick_entry, CORR_BELOW_ENTRY or CORR_BELOW_KNOWN (0: not);
+                        * CORR_BELOW_DOWN: placed below the entry, then moved down to its callee (corrdesc) */
 } corr_contrast;
 
 /* Contrast options. */

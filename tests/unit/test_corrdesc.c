@@ -169,6 +169,9 @@ START_TEST(entry_without_baseline_moves_down) {
   json_t *ex = test_exemplars("GET /r", slow, typ);
   json_t *fs = test_findings("cpu", cpu, iv, ex);
   ck_assert_str_eq(named(fs, "GET /r"), "main.(*linkStore).applyCustomRules");
+  ck_assert_ptr_nonnull(
+      strstr(json_string_value(json_object_get(json_array_get(fs, 0), "evidence")),
+             "below their handler closure, which every such request runs (it holds >= 75%"));
   json_decref(fs);
   json_decref(ex);
   json_decref(iv);
