@@ -217,9 +217,9 @@ int rundir_write_stream(const char *dir, const char *name, rundir_fill_fn fill, 
   return rc;
 }
 
-/* 15 significant digits: epoch seconds to the ms (a window finding's spans), and 0.31 still 0.31 */
+/* 15 significant digits (RUNDIR_JSON_REALS): epoch seconds to the ms (a window finding's spans) */
 int rundir_write_json(const char *dir, const char *name, const json_t *value) {
-  char *text = json_dumps(value, JSON_INDENT(2) | JSON_REAL_PRECISION(15));
+  char *text = json_dumps(value, JSON_INDENT(2) | RUNDIR_JSON_REALS);
   char *with_nl;
   size_t len;
   int rc;
@@ -329,7 +329,7 @@ void rundir_put_latency(json_t *o, const hist *h) {
 }
 
 static int put_line(FILE *f, json_t *o) {
-  int rc = json_dumpf(o, f, JSON_COMPACT | JSON_REAL_PRECISION(10)) < 0 || fputc('\n', f) == EOF ? -EIO : 0;
+  int rc = json_dumpf(o, f, JSON_COMPACT | RUNDIR_JSON_REALS) < 0 || fputc('\n', f) == EOF ? -EIO : 0;
   json_decref(o);
   return rc;
 }

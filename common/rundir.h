@@ -72,6 +72,12 @@ int rundir_write_stream(const char *dir, const char *name, rundir_fill_fn fill, 
 /* Write JSON to dir/name atomically, indented. 0 or negative errno. */
 int rundir_write_json(const char *dir, const char *name, const json_t *value);
 
+/* The json_dumps flag for reals in every JSON loadctl writes (run directory files, the history index, the
+ * JSON the HTML pages embed, the web UI's API and events): 15 significant digits keep epoch seconds to the
+ * ms (1796652243.479, which 6 digits write as 1.79665e+09 and 10 as 1796652243) and values up to 10^15
+ * whole, while 0.31 stays 0.31 (17 digits would write 0.31000000000000000). */
+#define RUNDIR_JSON_REALS JSON_REAL_PRECISION(15)
+
 /* stats_history.csv (locust's columns): the header line, and the rows for one interval (one per name,
  * then "Aggregated"): interval rps/percentiles from iv, "Total ..." columns from cum (iv already merged
  * into it). Used while running and by the rebuild. 0 or -EIO. */

@@ -76,7 +76,7 @@ static json_t *index_line(const char *run_dir, const json_t *summary) {
 int history_append(const char *runs_root, const char *run_dir, const json_t *summary) {
   char path[4096];
   json_t *line = index_line(run_dir, summary);
-  char *text = line ? json_dumps(line, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+  char *text = line ? json_dumps(line, JSON_COMPACT | RUNDIR_JSON_REALS) : NULL;
   FILE *f;
   int rc = 0;
 

@@ -31,8 +31,12 @@ struct webapi {
 
 static const char *const worker_states[] = {"joined", "assigned", "ready", "running", "finished", "failed"};
 
+char *webapi_json_text(const json_t *v) {
+  return v ? json_dumps(v, JSON_COMPACT | RUNDIR_JSON_REALS) : NULL;
+}
+
 static void reply_json(web_request *req, int status, json_t *body) {
-  char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+  char *text = webapi_json_text(body);
   if (text)
     web_respond(req, status, "application/json", text, strlen(text));
   else
@@ -148,7 +152,7 @@ static json_t *interval_json(const webapi *a, const stats_interval *iv, const st
 static void broadcast(webapi *a, const char *event, const json_t *data) {
   char *text;
   if (!a || web_sse_clients(a->srv) == 0) return;
-  text = json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(6));
+  text = webapi_json_text(data);
   if (text) web_sse_send(a->srv, event, text);
   free(text);
 }

@@ -67,6 +67,10 @@ void webapi_finished(webapi *a, const char *status, const json_t *summary);
  * runs shows. New reference; NULL when dir has no run.json. */
 json_t *webapi_final_of(const char *dir, bool next_offered);
 
+/* The text of every reply and event the page reads (malloc'd, NULL for NULL or -ENOMEM): reals with
+ * RUNDIR_JSON_REALS' 15 digits, so a finding's window (epoch seconds) and large figures come exact. */
+char *webapi_json_text(const json_t *v);
+
 /* Open event streams (bench). */
 size_t webapi_clients(const webapi *a);
 

@@ -667,7 +667,7 @@ int html_write(const report *r, const char *dir, FILE *out) {
   meta_pairs(out, json_object_get(sum, "run"), NULL);
   fputs("</dl></section>\n</main>\n", out);
   data = html_chart_data(r);
-  text = data ? json_dumps(data, JSON_COMPACT | JSON_ESCAPE_SLASH | JSON_REAL_PRECISION(6)) : NULL;
+  text = data ? json_dumps(data, JSON_COMPACT | JSON_ESCAPE_SLASH | RUNDIR_JSON_REALS) : NULL;
   fprintf(out, "<script type=\"application/json\" id=\"loadctl-data\">%s</script>\n", text ? text : "{}");
   html_scripts(out);
   html_end(out);

@@ -100,7 +100,7 @@ static int fill_html(FILE *f, void *ctx) {
 
 int trend_write_html(const json_t *runs, size_t from, const char *path) {
   json_t *d = trend_data(runs, from);
-  char *data = d ? json_dumps(d, JSON_COMPACT | JSON_ESCAPE_SLASH | JSON_REAL_PRECISION(6)) : NULL;
+  char *data = d ? json_dumps(d, JSON_COMPACT | JSON_ESCAPE_SLASH | RUNDIR_JSON_REALS) : NULL;
   page pg = {runs, from, data};
   int rc = data ? rundir_write_stream(NULL, path, fill_html, &pg) : -ENOMEM;
 

@@ -1,7 +1,8 @@
 /* test_report.c - the end-of-run report: summary.json schema (keys and types) and numbers, stats.csv and
  * failures.csv headers exactly as locust's, the plug-in points (findings, HTML sections, sections/ files),
  * the rebuild from a run directory (equal to the live report; truncated last line tolerated), the live
- * view in both modes, history index, compare verdicts, a long run's chart points bounded. */
+ * view in both modes, history index, compare verdicts, a long run's chart points bounded, the chart data
+ * report.html embeds exact. */
 #include <check.h>
 #include <malloc.h>
 #include <math.h>
@@ -14,6 +15,7 @@
 #include "common/rundir.h"
 #include "master/history.h"
 #include "master/report/compare.h"
+#include "master/report/html.h"
 #include "master/report/live.h"
 #include "master/report/rebuild.h"
 #include "master/report/report.h"
@@ -573,6 +575,51 @@ START_TEST(long_run_points_bounded) {
 }
 END_TEST
 
+/* Every number of a equals b's to 13 significant digits (objects, arrays, numbers; other values equal);
+ * *coarse counts b's reals that 6 significant digits would change: the ones this is about. */
+static void numbers_equal(const json_t *a, const json_t *b, const char *where, int *coarse) {
+  const char *key;
+  const json_t *v;
+  size_t i;
+  if (json_is_number(b)) {
+    double x = json_number_value(a), y = json_number_value(b);
+    char six[32];
+    snprintf(six, sizeof six, "%.6g", y);
+    *coarse += fabs(strtod(six, NULL) - y) > 1e-9 * fabs(y);
+    ck_assert_msg(json_is_number(a) && fabs(x - y) <= 1e-13 * fabs(y), "%s: %.17g embedded, %.17g computed",
+                  where, x, y);
+  } else if (json_is_object(b)) {
+    json_object_foreach((json_t *)b, key, v) numbers_equal(json_object_get(a, key), v, key, coarse);
+  } else if (json_is_array(b)) {
+    ck_assert_uint_eq(json_array_size(a), json_array_size(b));
+    json_array_foreach(b, i, v) numbers_equal(json_array_get(a, i), v, where, coarse);
+  } else {
+    ck_assert_msg(json_equal((json_t *)a, (json_t *)b), "%s differs", where);
+  }
+}
+
+/* The chart data report.html embeds is html_chart_data's, every real exact (it was written with 6
+ * significant digits: a bin's 11.2201845430196 ms as 11.2202, an epoch second as 1.79665e+09). */
+START_TEST(embedded_chart_data_exact) {
+  report *rep = write_run(true);
+  char *html = testrun_slurp(dir, RUNDIR_HTML);
+  const char *tag = "<script type=\"application/json\" id=\"loadctl-data\">";
+  char *from = strstr(html, tag), *to = from ? strstr(from, "</script>") : NULL;
+  ck_assert_ptr_nonnull(to);
+  *to = 0;
+  json_error_t jerr;
+  json_t *embedded = json_loads(from + strlen(tag), 0, &jerr), *computed = html_chart_data(rep);
+  ck_assert_msg(embedded != NULL, "%s", jerr.text);
+  int coarse = 0;
+  numbers_equal(embedded, computed, "data", &coarse);
+  ck_assert_int_gt(coarse, 10); /* else this test could not fail at 6 digits */
+  json_decref(embedded);
+  json_decref(computed);
+  free(html);
+  report_destroy(rep);
+}
+END_TEST
+
 int main(void) {
   const TTest *tests[] = {summary_schema_and_numbers,
                           csv_headers_exact,
@@ -582,7 +629,8 @@ int main(void) {
                           rebuild_truncated_last_line,
                           live_plain_and_tty,
                           history_and_compare,
-                          long_run_points_bounded};
+                          long_run_points_bounded,
+                          embedded_chart_data_exact};
   TCase *tc = check_case("report", 0, tests, sizeof tests / sizeof tests[0]);
   tcase_add_checked_fixture(tc, setup, teardown);
   return check_run(check_suite_of("report", tc));
