@@ -84,7 +84,8 @@ typedef struct msg {
   /* "n": a worker's stats are numbered 1, 2, ... in a run, so the master can tell a frame the transport
    * dropped (nanomsg's bus drops frames to a peer that is not reading) and ask for it again.
    * MSG_STATS: this interval's number; MSG_HEARTBEAT and MSG_QUIT from a worker: the highest number it
-   * has sent; MSG_RESEND: the number to send again. 0 = not numbered (absent on the wire). */
+   * has sent; MSG_HEARTBEAT from the master to one worker (worker_id set): its stats 1..n are merged, it
+   * may forget them; MSG_RESEND: the number to send again. 0 = not numbered (absent on the wire). */
   uint64_t stats_no;
   union {
     msg_hello hello;

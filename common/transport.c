@@ -23,6 +23,11 @@
 #define MAX_FRAME (TRANSPORT_MAX_BODY + 4096)
 #define QUEUE_MAX_BYTES ((size_t)64 << 20)
 #define RECV_BATCH 4096
+/* Frames read per wakeup stop after this long (at least one is read): a master merging big frames
+ * slower than they come would otherwise stand in this loop for seconds, its timers (heartbeats,
+ * acknowledgements, interval closing) not running, and workers would judge it silent. The fd stays
+ * readable, so the loop comes back here after its timers. */
+#define RECV_BUDGET_NS (50 * CLOCK_NS_PER_MS)
 #define META_LEN (8 + 1 + 2 * TRANSPORT_SESS_LEN)
 #define HELLO_EVERY_MS 200           /* a worker not yet WELCOMEd says HELLO this often */
 #define HELLO_MIN_GAP_NS 200000000LL /* and at most this often when the master's session changes */
@@ -44,6 +49,7 @@ struct transport {
   int sock;
   uv_poll_t rpoll, spoll;
   int rpoll_init, spoll_init, spoll_active, closes_pending;
+  int behind; /* the last read stopped at RECV_BUDGET_NS with frames maybe left (transport_behind) */
   uint8_t key[TRANSPORT_KEY_LEN];
   bool keyed;
   char self_id[TRANSPORT_ID_MAX + 1];
@@ -379,13 +385,16 @@ int transport_frame_open(const uint8_t *key, const uint8_t *frame, size_t len,
 static void on_readable(uv_poll_t *h, int status, int events) {
   transport *t = h->data;
   (void)events;
+  int64_t t0 = clock_mono_ns();
   if (status < 0) return;
-  for (int i = 0; i < RECV_BATCH && t->sock >= 0; i++) {
+  t->behind = 1;
+  for (int i = 0; i < RECV_BATCH && t->sock >= 0 && (i == 0 || clock_mono_ns() - t0 < RECV_BUDGET_NS); i++) {
     void *buf = NULL;
     int n = nn_recv(t->sock, &buf, NN_MSG, NN_DONTWAIT);
     if (n < 0) {
       if (nn_errno() == EINTR) continue;
       if (nn_errno() != EAGAIN) LOG(LOG_WARN, "%s: receive failed: %s", t->self_id, nn_strerror(nn_errno()));
+      t->behind = 0;
       break;
     }
     on_frame(t, buf, (size_t)n);
@@ -591,6 +600,10 @@ uint64_t transport_drops(const transport *t, int reason) {
 
 uint64_t transport_received(const transport *t) {
   return t->received;
+}
+
+bool transport_behind(const transport *t) {
+  return t && t->behind;
 }
 
 int transport_key_parse(const char *hex, uint8_t key[TRANSPORT_KEY_LEN]) {

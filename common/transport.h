@@ -94,6 +94,10 @@ void transport_close(transport *t);
 uint64_t transport_drops(const transport *t, int reason);
 /* Frames accepted so far. */
 uint64_t transport_received(const transport *t);
+/* True while reading is behind: the last read stopped after its time budget (50 ms) with frames maybe
+ * left unread (a master merging slower than frames come). A peer's frames waiting unread there are not
+ * its silence. */
+bool transport_behind(const transport *t);
 
 /* --- frames without sockets (tests, bench) --- */
 enum transport_kind { TRANSPORT_KIND_DATA = 0, TRANSPORT_KIND_HELLO = 1, TRANSPORT_KIND_WELCOME = 2 };

@@ -15,7 +15,9 @@ typedef struct seen {
   uint64_t contig;     /* its numbered stats 1..contig have all arrived */
   uint64_t *above;     /* numbers above contig + 1 that arrived, ascending */
   size_t nabove, capabove;
-  uint64_t sent; /* the highest number it has sent, as far as we know */
+  uint64_t sent;  /* the highest number it has sent, as far as we know */
+  uint64_t acked; /* the highest contig acknowledged to it (aggregate_ack_due) */
+  int told;       /* it said its highest number sent since it was last asked again (aggregate_ask_due) */
 } seen;
 
 struct aggregate {
@@ -224,7 +226,23 @@ int aggregate_flush(aggregate *a, aggregate_emit_fn emit, void *ud) {
 
 void aggregate_sent(aggregate *a, const char *worker_id, uint64_t sent_no) {
   seen *w = worker_seen(a, worker_id);
-  if (w && sent_no > w->sent) w->sent = sent_no;
+  if (!w) return;
+  if (sent_no > w->sent) w->sent = sent_no;
+  w->told = 1;
+}
+
+bool aggregate_ask_due(aggregate *a, const char *worker_id) {
+  seen *w = worker_seen(a, worker_id);
+  bool due = w && w->told && missing_of(w) > 0;
+  if (due) w->told = 0;
+  return due;
+}
+
+uint64_t aggregate_ack_due(aggregate *a, const char *worker_id) {
+  seen *w = worker_seen(a, worker_id);
+  if (!w || w->contig <= w->acked) return 0;
+  w->acked = w->contig;
+  return w->contig;
 }
 
 uint64_t aggregate_missing(aggregate *a, const char *worker_id, uint64_t *out, size_t max) {
@@ -246,8 +264,9 @@ void aggregate_renumber(aggregate *a, const char *worker_id) {
   seen *w = worker_seen(a, worker_id);
   if (!w) return;
   a->forgotten += missing_of(w);
-  w->contig = w->sent = 0;
+  w->contig = w->sent = w->acked = 0;
   w->nabove = 0;
+  w->told = 0;
 }
 
 uint64_t aggregate_missing_total(const aggregate *a) {

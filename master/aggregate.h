@@ -5,6 +5,7 @@
 #ifndef LOADCTL_AGGREGATE_H
 #define LOADCTL_AGGREGATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,16 @@ int aggregate_add_numbered(aggregate *a, const char *worker_id, int64_t offset_m
 
 /* The worker says it has sent its stats up to number sent_no (its heartbeats and its quit). */
 void aggregate_sent(aggregate *a, const char *worker_id, uint64_t sent_no);
+
+/* True (once) when worker_id has numbers missing and has said its highest number sent since the last
+ * true: a worker's frames arrive in the order it sent them, so a number still missing when a later
+ * report of its is read was dropped, while one asked for and not yet resent may only be queued behind
+ * frames the master has not read (asking again would make the worker send it twice). */
+bool aggregate_ask_due(aggregate *a, const char *worker_id);
+
+/* n when worker_id's stats 1..n have all been merged and n is more than this returned before (0: nothing
+ * new to acknowledge). The master acknowledges n to the worker, which then forgets them (worker/agent.c). */
+uint64_t aggregate_ack_due(aggregate *a, const char *worker_id);
 
 /* Numbers of worker_id's stats that it has sent (told by aggregate_sent or by a higher number that
  * arrived) and that have not arrived: the oldest up to max into out. Returns how many are missing in all

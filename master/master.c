@@ -43,6 +43,7 @@
 #define PRERUN_MISSING_NS (10 * CLOCK_NS_PER_S) /* before the run, silent this long = missing */
 #define GRACE_INTERVALS 2
 #define RESEND_DRAIN_NS (5 * CLOCK_NS_PER_S) /* after the last quit: this long for stats asked for again */
+#define DRAIN_MAX_NS (60 * CLOCK_NS_PER_S)   /* ... and after each stats merged then, up to this in all */
 
 static void set_state(master *m, int state) {
   m->state = state;
@@ -115,7 +116,12 @@ static void on_stats(master *m, registry_worker *w, const msg *x, int64_t decode
   if (!m->agg) return;
   rc = aggregate_add_numbered(m->agg, w->id, clock_ns_to_ms(w->offset_ns), x->stats_no, x->u.stats);
   if (rc < 0) LOG(LOG_WARN, "master: cannot merge stats of '%s': %s", w->id, strerror(-rc));
-  if (rc == 1) return; /* a resend that crossed the original: merged once already */
+  if (rc == 1) return;                  /* a resend that crossed the original: merged once already */
+  if (rc == 0 && m->state == M_DRAIN) { /* stats still coming in (a master behind on merging, or resends) */
+    int64_t until = clock_mono_ns() + RESEND_DRAIN_NS, cap = m->state_mono_ns + DRAIN_MAX_NS;
+    if (until > cap) until = cap;
+    if (until > m->drain_deadline_mono_ns) m->drain_deadline_mono_ns = until;
+  }
   w->intervals++;
   w->users = x->u.stats->users;
   if (c) {
@@ -423,7 +429,7 @@ static void state_run(master *m, int64_t now_mono) {
     m->drain_deadline_mono_ns =
         now_mono + RESEND_DRAIN_NS; /* for stats asked for again (tally_ask_resends) */
     set_state(m, M_DRAIN);
-  } else if (now_wall >= m->end_wall_ns + DRAIN_TIMEOUT_NS) {
+  } else if (now_wall >= m->end_wall_ns + DRAIN_TIMEOUT_NS + m->stalled_ns) { /* our own stalls not counted */
     LOG(LOG_WARN,
         "master: %zu worker(s) did not report the end of their load in time; finishing without them",
         running);
@@ -490,6 +496,8 @@ static void on_tick(uv_timer_t *t) {
     m->stall_wall_ms = m->last_tick_wall_ms;
     m->stall_hold_until_mono_ns = now + STALL_HOLD_NS;
     m->stalled_ns += now - m->last_tick_mono_ns - clock_ms_to_ns(TICK_MS);
+  } else if (m->last_tick_mono_ns && transport_behind(m->tp)) {
+    m->stalled_ns += now - m->last_tick_mono_ns; /* frames wait unread: the workers are not silent for it */
   }
   m->last_tick_mono_ns = now;
   m->last_tick_wall_ms = clock_ns_to_ms(clock_wall_ns());
@@ -537,7 +545,9 @@ static void on_heartbeat(uv_timer_t *t) {
         "on the next heartbeat",
         clock_ns_to_s(now - m->last_heartbeat_mono_ns));
   m->last_heartbeat_mono_ns = now;
-
+  /* asked for again before the heartbeat: the worker answers it after those resends (worker/agent.c) */
+  tally_ask_resends(m);
+  tally_ack(m);
   msg_init(&x, MSG_HEARTBEAT);
   x.u.heartbeat.sent_wall_ns = clock_wall_ns();
   master_send(m, &x, NULL);
@@ -546,7 +556,6 @@ static void on_heartbeat(uv_timer_t *t) {
   if (lost && m->state == M_RUN && clock_wall_ns() < m->end_wall_ns)
     assign_rebalance(m, "a worker went missing");
   if (m->state == M_ASSIGN) assign_send_plan(m, true); /* an assign can be lost while a connection comes up */
-  tally_ask_resends(m);
 }
 
 static void on_signal(uv_signal_t *s, int signum) {

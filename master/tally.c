@@ -74,6 +74,7 @@ void tally_ask_resends(master *m) {
   if (!m->agg || (m->state != M_RUN && m->state != M_DRAIN)) return;
   for (size_t i = 0; i < total; i++) {
     registry_worker *w = registry_at(m->reg, i);
+    if (!aggregate_ask_due(m->agg, w->id)) continue; /* none missing, or asked since its last report */
     missing = aggregate_missing(m->agg, w->id, nos, TALLY_RESEND_PER_BEAT);
     for (uint64_t k = 0; k < missing && k < TALLY_RESEND_PER_BEAT; k++) {
       msg x;
@@ -84,5 +85,22 @@ void tally_ask_resends(master *m) {
     if (missing)
       LOG(LOG_DEBUG, "master: %llu stats interval(s) of worker '%s' did not arrive; asked for them again",
           (unsigned long long)missing, w->id);
+  }
+}
+
+/* Tell each worker which of its stats are merged (a heartbeat to it alone, stats_no = n: 1..n are in),
+ * so it forgets them; until then it keeps them for a resend, however long the master takes to catch up. */
+void tally_ack(master *m) {
+  size_t total = registry_count(m->reg);
+
+  if (!m->agg || (m->state != M_RUN && m->state != M_DRAIN)) return;
+  for (size_t i = 0; i < total; i++) {
+    registry_worker *w = registry_at(m->reg, i);
+    uint64_t n = aggregate_ack_due(m->agg, w->id);
+    if (!n) continue;
+    msg x;
+    msg_init(&x, MSG_HEARTBEAT);
+    x.stats_no = n;
+    master_send(m, &x, w->id);
   }
 }

@@ -24,8 +24,13 @@ int64_t tally_awake_ns(const master *m);
 size_t tally_unfinished(master *m);
 
 /* Send MSG_RESEND for each worker's numbered stats that did not arrive (up to TALLY_RESEND_PER_BEAT
- * each); called once a heartbeat while a run goes or drains. */
+ * each) when it has reported its highest number sent since it was last asked (aggregate_ask_due);
+ * called once a heartbeat, before the heartbeat itself, while a run goes or drains. */
 void tally_ask_resends(master *m);
+
+/* Acknowledge to each worker the stats merged since the last acknowledgement (a MSG_HEARTBEAT to it alone
+ * with stats_no = n: its 1..n are merged; the worker keeps sent stats until then). Once a heartbeat. */
+void tally_ack(master *m);
 
 /* At the end of a run: "stats_lost" (stats intervals sent and never merged) and "workers_lost" (ids of
  * workers that never reported the end of their load) into the run info, with a log line for each kind

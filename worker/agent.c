@@ -32,19 +32,20 @@
  * pages resident in the engine threads' arenas: 200 VUs freed left a worker +2.2 MB, then +3.3 MB after a
  * second burst, for good (docs/faults.md, soak). malloc_trim(0) returns free pages of every arena. */
 #define TRIM_EVERY_NS (30 * CLOCK_NS_PER_S)
-#define DONE_LINGER_NS 15000000000LL /* after our quit, wait this long for the master's */
-/* A sent stats message is kept until the master has been up this long after it went out: nanomsg's bus
- * drops a frame, without a word, when the pipe to the master is still busy with an earlier one (a master
- * that is not reading: stalled, starved, or busy merging), and the master asks again (MSG_RESEND). */
-#define RETAIN_NS 10000000000LL
+#define DONE_LINGER_NS                                                                               \
+  15000000000LL /* after our quit, wait this long for the master's (on while it is heard and has not \
+                   acknowledged all our stats) */
+/* A sent stats message is kept until the master acknowledges it merged (its heartbeat to this worker
+ * says "1..n merged"): nanomsg's bus drops a frame, without a word, when the pipe to the master is still
+ * busy with an earlier one (a master that is not reading: stalled, starved, or busy merging), and the
+ * master asks again (MSG_RESEND) for as long as it takes to catch up. */
 #define SEND_BURST_BYTES (128 * 1024) /* held and resent stats per tick: a big frame goes alone */
 
 typedef struct held {
   uint8_t *buf;
   size_t len;
-  uint64_t no;          /* its stats number */
-  int resend_due;       /* sent, and the master asked for it again */
-  int64_t sent_mono_ns; /* when it last went out */
+  uint64_t no;    /* its stats number */
+  int resend_due; /* sent, and the master asked for it again */
 } held;
 
 static const agent_engine_ops real_engine = {
@@ -84,12 +85,14 @@ typedef struct agent {
   int64_t last_master_mono_ns, last_hello_mono_ns, last_hb_mono_ns, started_mono_ns, last_trim_mono_ns;
   int heard_master;
   held pending[PENDING_MAX]; /* stats not sent yet (held while the master is away), and sent ones kept for a
-                               resend: in number order, the sent ones first */
+                               resend until acknowledged: in number order, the sent ones first */
   size_t npending, nsent;    /* entries, and how many of the first are sent */
   size_t pending_bytes;      /* their lengths summed */
   uint64_t stats_no;         /* the last number given to a stats message of this run */
   uint64_t sent_no;          /* the highest number sent */
   uint64_t gone_logged_no;   /* the highest number asked for again and no longer held, logged */
+  msg_heartbeat reply;       /* the answer to the master's last heartbeat, sent from the tick (reply_due) */
+  int reply_due;
   int exit_code, leaving;
 } agent;
 
@@ -134,7 +137,6 @@ static void send_hello(agent *a) {
 static bool send_held(agent *a, held *e) {
   if (transport_send(a->tp, e->buf, e->len) != 0) return false;
   e->resend_due = 0;
-  e->sent_mono_ns = clock_mono_ns();
   if (e->no > a->sent_no) a->sent_no = e->no;
   return true;
 }
@@ -148,11 +150,9 @@ static void drop_oldest(agent *a) {
   if (a->nsent) a->nsent--;
 }
 
-/* Sent stats the master has been up for RETAIN_NS since are not kept any longer. */
-static void prune_sent(agent *a) {
-  while (a->nsent && !a->pending[0].resend_due &&
-         a->last_master_mono_ns - a->pending[0].sent_mono_ns >= RETAIN_NS)
-    drop_oldest(a);
+/* The master merged our stats 1..no: forget them. */
+static void on_ack(agent *a, uint64_t no) {
+  while (a->nsent && a->pending[0].no <= no) drop_oldest(a);
 }
 
 /* Send stats number no now, or hold it while the master is silent (it may come back); keep it either
@@ -161,15 +161,16 @@ static void ship(agent *a, uint8_t *buf, size_t len, uint64_t no) {
   int64_t quiet = clock_mono_ns() - a->last_master_mono_ns;
   held *e;
 
-  prune_sent(a);
   while (a->npending == PENDING_MAX || (a->npending && a->pending_bytes + len > PENDING_BYTES_MAX)) {
-    if (!a->nsent)
-      LOG(LOG_WARN, "worker %s: too many stats held while the master is away; dropping the oldest", a->id);
+    LOG(LOG_WARN,
+        "worker %s: too many stats the master has not acknowledged (away or behind); dropping the oldest, "
+        "number %llu",
+        a->id, (unsigned long long)a->pending[0].no);
     drop_oldest(a);
   }
   a->pending_bytes += len;
   e = &a->pending[a->npending++];
-  *e = (held){buf, len, no, 0, 0};
+  *e = (held){buf, len, no, 0};
   if (quiet < QUIET_HOLD_NS && a->nsent == a->npending - 1 && send_held(a, e)) a->nsent++;
 }
 
@@ -349,18 +350,34 @@ static void send_quit(agent *a) {
   send_msg(a, &m);
 }
 
+/* The master's heartbeat: to this worker alone with a number, an acknowledgement of stats merged; to all,
+ * answered from the next tick (send_heartbeat), after the stats the master asked for again before it. */
 static void on_heartbeat(agent *a, const msg *m) {
-  msg r;
+  if (m->worker_id[0] && m->stats_no) {
+    if (!strcmp(m->run_id, a->run_id)) on_ack(a, m->stats_no);
+    return;
+  }
   if (m->u.heartbeat.echo_wall_ns) return; /* an answer to ours: liveness only */
-  msg_init(&r, MSG_HEARTBEAT);
-  r.u.heartbeat.echo_wall_ns = m->u.heartbeat.sent_wall_ns;
-  r.u.heartbeat.recv_wall_ns = clock_wall_ns();
-  r.u.heartbeat.sent_wall_ns = clock_wall_ns();
-  r.u.heartbeat.cpu_permille = cpu_permille(a);
-  r.stats_no = a->sent_no;
-  send_msg(a, &r);
-  a->last_hb_mono_ns = clock_mono_ns(); /* our own heartbeat waits: this answer was one */
-  if (a->finished) send_quit(a);        /* so the quit repeats here too (a dropped one is not the last) */
+  a->reply = (msg_heartbeat){.echo_wall_ns = m->u.heartbeat.sent_wall_ns, .recv_wall_ns = clock_wall_ns()};
+  a->reply_due = 1;
+}
+
+/* Our heartbeat (an answer to the master's, or every HEARTBEAT_EVERY_NS without one): the highest stats
+ * number sent, so the master asks again for those it lacks. Sent after this tick's stats: a number the
+ * master asked for before its heartbeat is then on the wire ahead of this answer, and the master does not
+ * ask for it twice (aggregate_ask_due). */
+static void send_heartbeat(agent *a, int64_t now) {
+  msg m;
+  if (!a->reply_due && now - a->last_hb_mono_ns < HEARTBEAT_EVERY_NS) return;
+  msg_init(&m, MSG_HEARTBEAT);
+  if (a->reply_due) m.u.heartbeat = a->reply;
+  m.u.heartbeat.sent_wall_ns = clock_wall_ns();
+  m.u.heartbeat.cpu_permille = cpu_permille(a);
+  m.stats_no = a->sent_no;
+  send_msg(a, &m);
+  a->reply_due = 0;
+  a->last_hb_mono_ns = now;
+  if (a->finished) send_quit(a); /* so the quit repeats (a dropped one is not the last) */
 }
 
 /* Master messages addressed to us (or to all) of our run, or a new run's assign when we are free. */
@@ -520,23 +537,17 @@ static void on_tick(uv_timer_t *t) {
 
   if (a->cfg.cancel && atomic_load(a->cfg.cancel)) a->leaving = 1;
   if (!a->assigned && now - a->last_hello_mono_ns >= HELLO_EVERY_NS) send_hello(a);
-  if (now - a->last_hb_mono_ns >= HEARTBEAT_EVERY_NS) {
-    msg m;
-    msg_init(&m, MSG_HEARTBEAT);
-    m.u.heartbeat.sent_wall_ns = clock_wall_ns();
-    m.u.heartbeat.cpu_permille = cpu_permille(a);
-    m.stats_no = a->sent_no; /* the master asks again for any of these it did not get */
-    send_msg(a, &m);
-    a->last_hb_mono_ns = now;
-    if (a->finished) send_quit(a);
-  }
   collect(a);
   if (now - a->last_master_mono_ns < QUIET_HOLD_NS) flush_pending(a);
+  send_heartbeat(a, now);
   check_resume(a);
   check_finished(a, now);
   check_master(a, now);
   trim_heap(a, now);
-  if (a->finished && now - a->finished_mono_ns > DONE_LINGER_NS) run_over(a, "no end of run from the master");
+  /* stats the master has not acknowledged: wait on while it is there (it may be behind on merging) */
+  if (a->finished && now - a->finished_mono_ns > DONE_LINGER_NS &&
+      (!a->npending || now - a->last_master_mono_ns >= AGENT_MASTER_SILENCE_NS))
+    run_over(a, "no end of run from the master");
   if (a->leaving) uv_stop(&a->loop);
 }
 

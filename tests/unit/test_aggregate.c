@@ -225,5 +225,34 @@ START_TEST(gap_holds_interval) {
 }
 END_TEST
 
+/* What the master acknowledges (the merged run 1..n, once per advance) and when it asks again (only after
+ * a report of the worker's read since the last ask: a number asked for and not yet read back may be queued
+ * behind frames still unread, and asking again would have it sent twice). */
+START_TEST(acks_and_asks) {
+  aggregate *a;
+  ck_assert_int_eq(aggregate_create(0, 1000, 2, &a), 0);
+  ck_assert_uint_eq(aggregate_ack_due(a, "w1"), 0);
+  ck_assert_int_eq(add_no(a, "w1", 1, 0, 10), 0);
+  ck_assert_int_eq(add_no(a, "w1", 2, 1000, 10), 0);
+  ck_assert_int_eq(add_no(a, "w1", 4, 3000, 10), 0); /* 3 dropped */
+  ck_assert_uint_eq(aggregate_ack_due(a, "w1"), 2);  /* 4 is in, but 3 is not: 1..2 */
+  ck_assert_uint_eq(aggregate_ack_due(a, "w1"), 0);  /* nothing new */
+  ck_assert(!aggregate_ask_due(a, "w1"));            /* no report of its read yet */
+  aggregate_sent(a, "w1", 4);                        /* its heartbeat */
+  ck_assert(aggregate_ask_due(a, "w1"));
+  ck_assert(!aggregate_ask_due(a, "w1")); /* asked: not again before its next report */
+  aggregate_sent(a, "w1", 4);
+  ck_assert(aggregate_ask_due(a, "w1"));
+  ck_assert_int_eq(add_no(a, "w1", 3, 2000, 10), 0); /* the resend */
+  aggregate_sent(a, "w1", 4);
+  ck_assert(!aggregate_ask_due(a, "w1")); /* none missing */
+  ck_assert_uint_eq(aggregate_ack_due(a, "w1"), 4);
+  aggregate_renumber(a, "w1"); /* it rejoined: numbers from 1 again, acknowledged afresh */
+  ck_assert_int_eq(add_no(a, "w1", 1, 4000, 10), 0);
+  ck_assert_uint_eq(aggregate_ack_due(a, "w1"), 1);
+  aggregate_destroy(a);
+}
+END_TEST
+
 CHECK_MAIN("aggregate", 0, slot_rounding, exact_merge_three_workers, grace_then_late,
-           out_of_order_within_grace, numbered_missing_and_repeats, gap_holds_interval)
+           out_of_order_within_grace, numbered_missing_and_repeats, gap_holds_interval, acks_and_asks)

@@ -70,6 +70,8 @@ static int fake_start(const engine_assignment *a, engine **out, char *err, size_
   engine *e = calloc(1, sizeof *e);
   (void)err, (void)errlen;
   e->a = *a;
+  e->a.resume_from = NULL;
+  e->next = a->resume_from ? a->resume_from->next : 0; /* resumed after a silence stop: go on from there */
   e->start_ms = a->start_wall_ns / 1000000;
   for (size_t i = 0; i < a->nstages; i++) e->length_ms += a->stages[i].duration_ns / 1000000;
   pthread_mutex_lock(&lock);
@@ -155,6 +157,7 @@ typedef struct harness {
   char url[128];
   uint8_t key[TRANSPORT_KEY_LEN];
   int rcs[NWORKERS];
+  int64_t orphan_ns; /* the workers' --orphan-timeout; 0 = 10 s */
 } harness;
 
 static void *run_agent(void *arg) {
@@ -169,7 +172,7 @@ static void spawn(void *ud) {
                                 .key = h->key,
                                 .id = h->ids[i],
                                 .threads = 2,
-                                .orphan_timeout_ns = 10000000000LL,
+                                .orphan_timeout_ns = h->orphan_ns ? h->orphan_ns : 10000000000LL,
                                 .ops = &fake_ops,
                                 .once = 1, /* leave when the run ends, so the test can join them */
                                 .cancel = &h->cancel[i]};
@@ -344,4 +347,47 @@ START_TEST(stalled_master_counts_all) {
 }
 END_TEST
 
-CHECK_MAIN("master", 90, three_workers_exact, lost_worker_share_moves, stalled_master_counts_all)
+/* The master's loop stands still 14 s, from 1.2 s into a 4 s run (a master stopped or starved that long;
+ * the workers' orphan timeout is 60 s as by default) while ~0.33 MB frames are on their way: it is back
+ * after the end of the run plus the 10 s it waits for workers to report the end of their load, which it
+ * judged on the wall clock, its own stall included (3 of 3 workers "lost", stats lost). Now its stalls do
+ * not count; the frames the transport dropped are asked for again and still held (a worker keeps sent
+ * stats until the master acknowledges them), and summary.json counts every request. */
+START_TEST(long_stall_keeps_sent_stats) {
+  harness h;
+  options o;
+  char out[256], path[300];
+  interval_ms = 500;
+  master_config mc = fake_run(&h, &o, "master4", out, sizeof out, 4000000000LL);
+  h.orphan_ns = 60000000000LL;
+  expected_count = 0;
+  starts = 0;
+  nbases = 0;
+  names_each = STALL_NAMES;
+  ck_assert_int_eq(hist_create(&expected), 0);
+  setenv("LOADCTL_TEST_MASTER_STALL", "1.2:14", 1);
+  int rc = master_run(&mc);
+  unsetenv("LOADCTL_TEST_MASTER_STALL");
+  for (int i = 0; i < NWORKERS; i++) pthread_join(h.tids[i], NULL);
+  names_each = 1;
+  interval_ms = 1000;
+  snprintf(path, sizeof path, "%s/summary.json", out);
+  json_error_t jerr;
+  json_t *sum = json_load_file(path, 0, &jerr);
+  ck_assert_msg(sum != NULL, "%s", jerr.text);
+  json_t *run = json_object_get(sum, "run");
+  ck_assert_int_eq(json_integer_value(json_object_get(run, "stats_lost")), 0);
+  ck_assert_uint_eq(json_array_size(json_object_get(run, "workers_lost")), 0);
+  ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(sum, "totals"), "requests")),
+                   expected_count);
+  ck_assert_int_eq(expected_count,
+                   3 * 8 * (STALL_NAMES - 1) + (50 + 60 + 70) * 8 + 3 * (0 + 1 + 2 + 3 + 4 + 5 + 6 + 7));
+  ck_assert_int_eq(rc, 0);
+  json_decref(sum);
+  hist_destroy(expected);
+  testrun_remove(out);
+}
+END_TEST
+
+CHECK_MAIN("master", 90, three_workers_exact, lost_worker_share_moves, stalled_master_counts_all,
+           long_stall_keeps_sent_stats)
