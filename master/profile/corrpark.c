@@ -27,7 +27,7 @@ static int on_loop(const corrstack *cs, const corr_sample *c) {
   return 0;
 }
 
-/* Sum of the values of m's samples holding fn per request (trace id, else span id), as a new array of the
+/* Sum of the values of m's samples holding fn per request (span id, else trace id), as a new array of the
  * sums; *n their number. */
 static double *per_request(const corrstack *cs, const unsigned char *m, int64_t fn, size_t *n) {
   json_t *ids = json_object();
@@ -35,7 +35,7 @@ static double *per_request(const corrstack *cs, const unsigned char *m, int64_t 
   *n = 0;
   for (size_t i = 0; ids && sum && i < cs->n; i++) {
     const corr_sample *c = &cs->s[i];
-    const char *id = c->trace_id ? c->trace_id : c->span_id;
+    const char *id = c->span_id && *c->span_id ? c->span_id : c->trace_id; /* a trace may be an iteration */
     if (!m[i] || !id || !holds(c, fn)) continue;
     json_t *at = json_object_get(ids, id);
     if (!at) {

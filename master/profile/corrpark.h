@@ -9,7 +9,8 @@
 
 #include "master/profile/corrstack.h"
 
-/* Per request (trace id) reaching fn: the time of its samples holding fn, in a (slow) and in b (typical). */
+/* Per request (span id, else trace id) reaching fn: the time of its samples holding fn, in a (slow) and in b
+ * (typical). */
 typedef struct corrpark_stay {
   size_t na, nb;         /* requests of a and of b with a sample holding fn */
   double mean_a, mean_b; /* their mean time in fn (sample values) */

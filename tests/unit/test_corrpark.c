@@ -99,7 +99,7 @@ START_TEST(blocking_the_event_loop_is_named) {
 END_TEST
 
 /* The test itself: per request time in a frame, slow vs typical requests reaching it (complete separation of
- * 20 vs 15: U = 300, z = 5; equal stays: p = 0.5 with every value tied). */
+ * 20 vs 15: U = 300, z = 5); a request is its span (the trace may be a whole iteration's). */
 START_TEST(stay_measured_per_request) {
   corrstack cs;
   pprof_profile *wall = pprof_create("wall", "nanoseconds");
@@ -115,9 +115,10 @@ START_TEST(stay_measured_per_request) {
   unsigned char a[70] = {0}, b[70] = {0};
   static char ids[35][8];
   ck_assert_uint_eq(cs.n, 70);
-  for (size_t i = 0; i < cs.n; i++) { /* sample 2k and 2k+1: request k's (correlate.c reads the labels) */
+  for (size_t i = 0; i < cs.n; i++) { /* samples 2k, 2k+1: request k's (correlate.c reads labels) */
     snprintf(ids[i / 2], sizeof ids[i / 2], "%zu", i / 2);
-    cs.s[i].trace_id = ids[i / 2];
+    cs.s[i].trace_id = "0af7651916cd43dd8448eb211c80319c"; /* one iteration's trace, a span per request */
+    cs.s[i].span_id = ids[i / 2];
     a[i] = i / 2 < 20, b[i] = i / 2 >= 20;
   }
   corrpark_stay st;
