@@ -183,7 +183,8 @@ int corrstack_is_framework(const char *n) {
                                     "clone",    "loadctl_agent.", "(no stack)"};
   for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
     if (strncmp(n, pre[i], strlen(pre[i])) == 0) return 1;
-  return go_std(n);
+  size_t len = strlen(n); /* NAME-fm: Go's wrapper of a method value (a handler registered as s.handle) */
+  return (len > 3 && strcmp(n + len - 3, "-fm") == 0) || go_std(n);
 }
 
 /* Where installed libraries and a language's standard library live: Python's site-packages and dist-packages
@@ -613,9 +614,8 @@ static int share_ok(double xa, double na, double xb, double nb, double *p) {
   return sa - sb >= CORRELATE_MIN_DELTA && sa >= CORRELATE_MIN_RATIO * sb && *p < CORRELATE_ALPHA;
 }
 
-/* Down from fn to the callee holding its time (corrdesc.h), when the same test holds there; not for windows
- * (the root of the work that rose is their answer) nor a frame pick_entry placed below what typical requests
- * run (one placed below a handler closure may be the entry all requests run: corrdesc_below judges it). */
+/* Down from fn to the callee holding its time (corrdesc.h) when the same test holds there; not for windows
+ * (the root of the work that rose) nor below what typical requests run (pick_entry's CORR_BELOW_KNOWN). */
 static int64_t below(const corrstack *cs, const unsigned char *a, const corr_opts *o, const double *ia,
                      const double *ib, corr_contrast *out, int64_t fn) {
   if ((o && o->rise) || out->no_baseline == CORR_BELOW_KNOWN) return fn;

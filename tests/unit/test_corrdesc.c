@@ -214,6 +214,35 @@ START_TEST(wait_not_named_on_a_helper_every_route_calls) {
 }
 END_TEST
 
+/* Exports (no baseline of their own) through a handler registered as a method value, s.export: Go's wrapper
+ * export-fm above export. 20 slow requests spend 4 samples each in encodeXML -> mix, typical ones are never
+ * sampled. The wrapper is plumbing, export the entry: encodeXML is named, not the handler export. */
+START_TEST(method_value_wrapper_is_not_the_entry) {
+  pprof_profile *cpu = pprof_create("samples", "count");
+  json_t *slow = json_array(), *typ = json_array(), *iv = json_array();
+  char tid[40];
+  for (int i = 0; i < 40; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    if (i < 20)
+      add(cpu,
+          "runtime.goexit;net/http.HandlerFunc.ServeHTTP;main.(*server).export-fm;main.(*server).export;"
+          "main.encodeXML;main.mix",
+          4, "POST /export", tid);
+    test_exemplar(i < 20 ? slow : typ, tid, i < 20 ? 90.0 : 1.0);
+  }
+  json_array_append_new(
+      iv, json_pack("{s:I,s:s,s:I,s:f,s:f,s:f}", "t", (json_int_t)0, "name", "POST /export", "count",
+                    (json_int_t)400, "p50_ms", 1.0, "p99_ms", 90.0, "mean_ms", 2.0));
+  json_t *ex = test_exemplars("POST /export", slow, typ);
+  json_t *fs = test_findings("cpu", cpu, iv, ex);
+  ck_assert_str_eq(named(fs, "POST /export"), "main.encodeXML");
+  json_decref(fs);
+  json_decref(ex);
+  json_decref(iv);
+  pprof_free(cpu);
+}
+END_TEST
+
 /* One request's time found twice: an endpoint finding on charge (the name against other names) and a wait in
  * withRetry below it on its path (slow against typical charges): the wait is the finer and takes the place;
  * not the other way round, not a frame above, and not two findings of the same method. */
@@ -238,4 +267,4 @@ END_TEST
 
 CHECK_MAIN("corrdesc", 0, entry_moves_to_the_callee_holding_the_excess, wall_wait_names_the_frame_that_waits,
            wait_not_climbed_onto_the_entry, finer_finding_of_the_same_time, entry_without_baseline_moves_down,
-           wait_not_named_on_a_helper_every_route_calls)
+           wait_not_named_on_a_helper_every_route_calls, method_value_wrapper_is_not_the_entry)

@@ -91,6 +91,8 @@ START_TEST(library_frames_are_plumbing) {
   ck_assert(corrstack_is_framework("loadctl_agent.wsgi.wsgi.<locals>.loadctl_agent_wsgi"));
   ck_assert(corrstack_is_framework("loadctl_agent.django.Middleware.__call__"));
   ck_assert(!corrstack_is_framework("loadctl_agentx.views.run"));
+  ck_assert(corrstack_is_framework("main.(*server).export-fm"));
+  ck_assert(!corrstack_is_framework("main.(*server).export"));
   ck_assert(!corrstack_plumbing(&cs, corrstack_id(&cs, "shop.views.checkout")));
   ck_assert(!corrstack_plumbing(&cs, -1));
   corr_contrast r;
