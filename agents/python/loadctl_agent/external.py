@@ -68,6 +68,7 @@ class External:
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
                                          pass_fds=(self.writer.fd,), close_fds=True)
             _allow_tracer(self.proc.pid)
+            self.layout = lay
             cfg = {"layout": lay, "slots_fd": self.writer.fd, "hz": self.hz, "expect": expect, "socket": self.sock}
             self.proc.stdin.write(json.dumps(cfg).encode() + b"\n")
             self.proc.stdin.flush()

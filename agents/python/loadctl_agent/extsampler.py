@@ -269,7 +269,7 @@ def main(argv):
         out.write("mismatch: %s\n" % why if not why.startswith("error:") else why + "\n")
         out.flush()
         os._exit(3)
-    table = slots.Reader(cfg["slots_fd"], reader.labels)
+    table = slots.Reader(cfg["slots_fd"], reader.labels_many)
     sampler = ExtSampler(reader, table, ppid, cfg["hz"])
     handler = type("Handler", (_Handler,), {"sampler": sampler})
     server = _Server("\0" + cfg["socket"], handler)

@@ -185,10 +185,12 @@ class Reader:
             frame = unpack(b, at + prev_off)[0]
         return out
 
-    def string(self, addr, limit=STR_MAX):
-        """The str at addr, or None when it cannot be read as one."""
+    def string(self, addr, limit=STR_MAX, head=None):
+        """The str at addr, or None when it cannot be read as one (head: bytes already read there)."""
         lay = self.lay
-        head = self.mem.read(addr, lay["str_compact_data"] + LOOKAHEAD) or self.mem.read(addr, lay["str_compact_data"])
+        if not head or len(head) < lay["str_compact_data"]:
+            head = (self.mem.read(addr, lay["str_compact_data"] + LOOKAHEAD) or
+                    self.mem.read(addr, lay["str_compact_data"]))
         if not head or _Q.unpack_from(head, lay["ob_type"])[0] != lay["type_str"]:
             return None
         n = _Q.unpack_from(head, lay["str_len"])[0]
@@ -206,15 +208,17 @@ class Reader:
         b = head[at:at + size] if at + size <= len(head) else self.mem.read(addr + at, size)
         return b.decode(enc, "replace") if len(b) == size else None
 
-    def bytes_at(self, addr, limit=TABLE_MAX):
+    def bytes_at(self, addr, limit=TABLE_MAX, head=None):
         lay = self.lay
-        head = self.mem.read(addr, lay["bytes_data"])
+        if not head or len(head) < lay["bytes_data"]:
+            head = self.mem.read(addr, lay["bytes_data"])
         if not head or _Q.unpack_from(head, lay["ob_type"])[0] != lay["type_bytes"]:
             return None
         n = _Q.unpack_from(head, lay["bytes_len"])[0]
         if n > limit:
             return None
-        b = self.mem.read(addr + lay["bytes_data"], n) if n else b""
+        at = lay["bytes_data"]
+        b = head[at:at + n] if at + n <= len(head) else self.mem.read(addr + at, n)
         return b if len(b) == n else None
 
     def module(self, func):
@@ -273,11 +277,12 @@ class Reader:
             out.append((info, line_at(table, lasti, info[2])))
         return out
 
-    def _items(self, addr, limit):
-        """The item addresses of the tuple at addr, or None."""
+    def _items(self, addr, limit, head=None):
+        """The item addresses of the tuple at addr, or None (head: bytes already read there)."""
         lay = self.lay
         at = lay["tuple_items"]
-        head = self.mem.read(addr, at + 64) or self.mem.read(addr, at)
+        if not head or len(head) < at:
+            head = self.mem.read(addr, at + 64) or self.mem.read(addr, at)
         if not head or _Q.unpack_from(head, lay["ob_type"])[0] != lay["type_tuple"]:
             return None
         n = _Q.unpack_from(head, lay["tuple_len"])[0]
@@ -286,35 +291,58 @@ class Reader:
         b = head[at:at + 8 * n] if at + 8 * n <= len(head) else self.mem.read(addr + at, 8 * n)
         return struct.unpack("<%dQ" % n, b) if len(b) == 8 * n else None
 
-    def _header(self, addr):
+    def _header(self, addr, head=None):
         """A header value of a label tuple: None, a str or bytes; False when unreadable."""
         if addr == self.lay["none"]:
             return None
-        v = self.string(addr, HEADER_MAX)
+        v = self.string(addr, HEADER_MAX, head)
         if v is None:
-            v = self.bytes_at(addr, HEADER_MAX)
+            v = self.bytes_at(addr, HEADER_MAX, head)
         return False if v is None else v
 
     def labels(self, addr):
         """The label tuple at addr as the in-process table holds it ((RAW, traceparent, baggage, pairs...)
         or (key, value) pairs, RAW being this process's marker), or None when it cannot be read."""
+        return self.labels_many([addr])[0]
+
+    def labels_many(self, addrs):
+        """labels() of each address, the objects read level by level, each level in one system call: the
+        tuples, then their items (header strings, pair tuples), then the pairs' strings."""
         from .labels import RAW
-        items = self._items(addr, TUPLE_MAX)
-        if items is None:
-            return None
+        lay = self.lay
+        skip = (lay["none"], lay["raw"])
+        heads = self.mem.read_many([(a, lay["tuple_items"] + 64) for a in addrs])
+        items = [self._items(a, TUPLE_MAX, h) for a, h in zip(addrs, heads)]
+        size = max(lay["str_compact_data"], lay["tuple_items"], lay["bytes_data"]) + LOOKAHEAD
+        want = sorted({p for it in items if it for p in it if p not in skip})
+        got = dict(zip(want, self.mem.read_many([(p, size) for p in want])))
+        pairs = {}
+        for p in want:
+            b = got[p]
+            if b and _Q.unpack_from(b, lay["ob_type"])[0] == lay["type_tuple"]:
+                pairs[p] = self._items(p, 2, b)
+        more = sorted({q for pr in pairs.values() if pr for q in pr} - got.keys())
+        got.update(zip(more, self.mem.read_many([(q, size) for q in more])))
+        out = []
+        for it in items:
+            out.append(None if it is None else self._build(it, got, pairs, RAW))
+        return out
+
+    def _build(self, items, got, pairs, raw):
         out, rest = [], items
         if items and items[0] == self.lay["raw"]:
             if len(items) < 3:
                 return None
-            tp, bg = self._header(items[1]), self._header(items[2])
+            tp, bg = self._header(items[1], got.get(items[1])), self._header(items[2], got.get(items[2]))
             if tp is False or bg is False:
                 return None
-            out, rest = [RAW, tp, bg], items[3:]
+            out, rest = [raw, tp, bg], items[3:]
         for p in rest:
-            pair = self._items(p, 2)
+            pair = pairs.get(p) or self._items(p, 2)
             if pair is None or len(pair) != 2:
                 return None
-            k, v = self.string(pair[0], HEADER_MAX), self.string(pair[1], HEADER_MAX)
+            k = self.string(pair[0], HEADER_MAX, got.get(pair[0]))
+            v = self.string(pair[1], HEADER_MAX, got.get(pair[1]))
             if k is None or v is None:
                 return None
             out.append((k, v))

@@ -92,42 +92,57 @@ class Writer:
 
 class Reader:
     """The sampler side: the records of a memfd (a file descriptor passed to the sampler process);
-    `labels(addr)` reads a label tuple at an address of the app's memory (remote.Reader.labels)."""
+    `labels_many(addresses)` reads label tuples at addresses of the app's memory (remote.Reader's)."""
 
-    def __init__(self, fd, labels):
+    def __init__(self, fd, labels_many):
         self.mm = mmap.mmap(fd, SIZE, prot=mmap.PROT_READ)
         if _GEN.unpack_from(self.mm, 0)[0] != MAGIC:
             raise ValueError("not a label table")
-        self.labels = labels
+        self.labels_many = labels_many
         self.last = {}  # record offset -> (generation, native tid, value, labels) of its last good read
         self.torn = 0  # reads that met a record being written (then read again)
 
     def read_one(self, off):
         """(native tid, value, label tuple) of one record: value IDLE, AGENT or an address; None when the
         record was being written at every try."""
-        mm = self.mm
+        got = self._read({off: None})
+        return got.get(off)
+
+    def _read(self, offs):
+        """{offset: (native tid, value, labels)} of the records at offs that could be read whole: a record
+        whose generation is new has its tuple read (all of them at once), and is kept only when its
+        generation did not move meanwhile; one being written is tried again, three times in all."""
+        mm, out = self.mm, {}
+        todo = list(offs)
         for _ in range(3):
-            g, native, value = _REC.unpack_from(mm, off)
-            last = self.last.get(off)
-            if last is not None and last[0] == g:
-                return last[1:]
-            if g & 1:
-                self.torn += 1
-                continue
-            lab = () if value in (IDLE, AGENT) else self.labels(value)
-            if _GEN.unpack_from(mm, off)[0] != g or lab is None:
-                self.torn += 1
-                continue
-            self.last[off] = (g, native, value, lab)
-            return native, value, lab
-        return None
+            fresh, busy = [], []
+            for off in todo:
+                g, native, value = _REC.unpack_from(mm, off)
+                last = self.last.get(off)
+                if last is not None and last[0] == g:
+                    out[off] = last[1:]
+                elif g & 1:
+                    self.torn += 1
+                    busy.append(off)
+                else:
+                    fresh.append((off, g, native, value))
+            addrs = [v for _o, _g, _n, v in fresh if v not in (IDLE, AGENT)]
+            labs = dict(zip(addrs, self.labels_many(addrs))) if addrs else {}
+            todo = busy
+            for off, g, native, value in fresh:
+                lab = () if value in (IDLE, AGENT) else labs.get(value)
+                if _GEN.unpack_from(mm, off)[0] != g or lab is None:
+                    self.torn += 1
+                    todo.append(off)
+                    continue
+                self.last[off] = (g, native, value, lab)
+                out[off] = (native, value, lab)
+            if not todo:
+                break
+        return out
 
     def table(self):
         """{native tid: (value, label tuple)} of every record in use that could be read."""
         used = min(_GEN.unpack_from(self.mm, 4)[0], NSLOTS)
-        out = {}
-        for i in range(used):
-            r = self.read_one(HEADER + i * SLOT)
-            if r is not None:
-                out[r[0]] = r[1:]
-        return out
+        got = self._read([HEADER + i * SLOT for i in range(used)])
+        return {r[0]: r[1:] for r in got.values()}

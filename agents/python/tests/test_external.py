@@ -156,7 +156,7 @@ class Slots(unittest.TestCase):
     def setUp(self):
         self.w = slots.Writer()
         self.mem = remote.Reader(os.getpid(), LAYOUT)
-        self.r = slots.Reader(self.w.fd, self.mem.labels)
+        self.r = slots.Reader(self.w.fd, self.mem.labels_many)
 
     def tearDown(self):
         self.mem.close()
