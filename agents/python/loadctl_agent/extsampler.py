@@ -16,8 +16,7 @@ it is not read again.
 Requests on the socket, one per connection: "profile cpu|wall SECONDS" answered "STATUS LENGTH\\n" and the
 body (a gzipped profile.proto), "stats" answered with JSON (ticks, this process's CPU). The process dies
 with the app (PR_SET_PDEATHSIG, and stdin's EOF), runs at nice +10, holds at most MEM_LIMIT bytes of
-address space, and
-stops sampling (answering 503) after an error, logged once on stderr."""
+address space, and stops sampling (answering 503) after an error, logged once on stderr."""
 
 import ctypes
 import json

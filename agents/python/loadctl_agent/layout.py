@@ -18,6 +18,8 @@ import struct
 import sys
 import threading
 
+from . import context
+
 SUPPORTED = ((3, 11),)  # the versions whose frame layout (interpreter frames linked by `previous`, reached
 # through the thread state's cframe) this reader follows and its tests have run on
 SCAN = 512  # bytes of a thread state, frame or code object searched for a field
@@ -136,6 +138,7 @@ class Parked:
                                          daemon=True) for d in (0, 3)]
         for t in self.threads:
             t.start()
+            context.AGENT_THREADS.add(t.ident)  # not in the app's profiles meanwhile
 
     def frames(self):
         """{ident: leaf frame} of the parked threads once both wait inside Event.wait."""
@@ -151,6 +154,7 @@ class Parked:
         self.ev.set()
         for t in self.threads:
             t.join(timeout=2)
+            context.AGENT_THREADS.discard(t.ident)
 
 
 def _in_wait(f):
