@@ -91,9 +91,12 @@ def mirror(writer):
     from .slots import AGENT, IDLE
     of, claim, gens, addrs, put = writer.of, writer.claim, writer.gens, writer.addrs, writer.put
     dict_set, dict_pop = dict.__setitem__, dict.pop
+    native_id = threading.get_native_id
 
     def setitem(self, tid, labels):  # the record first: it must never point to a tuple already dropped
-        s = of.get(tid) or claim(tid)
+        s = of.get(tid)  # (ACTIVE is written by the thread it describes: its native id tells an ident that
+        if s is None or s[3] != native_id():  # an ended thread had from the thread now under it)
+            s = claim(tid)
         if s is not None:
             g = s[2] + 2
             gens[s[0]] = g - 1
@@ -103,7 +106,7 @@ def mirror(writer):
 
     def pop(self, tid, *default):
         s = of.get(tid)
-        if s is not None:
+        if s is not None and s[3] == native_id():
             g = s[2] + 2
             gens[s[0]] = g - 1
             addrs[s[1]] = IDLE

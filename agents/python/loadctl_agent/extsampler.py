@@ -15,8 +15,8 @@ it is not read again.
 
 Requests on the socket, one per connection: "profile cpu|wall SECONDS" answered "STATUS LENGTH\\n" and the
 body (a gzipped profile.proto), "stats" answered with JSON (ticks, this process's CPU). The process dies
-with the app (PR_SET_PDEATHSIG, and stdin's EOF), runs at nice +10, holds at most MEM_LIMIT bytes of
-address space, and stops sampling (answering 503) after an error, logged once on stderr."""
+with the app (PR_SET_PDEATHSIG, and stdin's EOF), holds at most MEM_LIMIT bytes of address space, and
+stops sampling (answering 503) after an error, logged once on stderr."""
 
 import ctypes
 import json
@@ -33,7 +33,6 @@ from . import labels as _labels, profiles, remote, slots, stacks
 from .sampler import MAX_COLLECTORS, Collector
 
 MEM_LIMIT = 1 << 30
-NICE = 10
 PR_SET_PDEATHSIG = 1
 SIGS_MAX = 100000  # stack signatures kept (then anew)
 UNREADABLE = ("[agent: stack changed while read]", "<agent>", 0)
@@ -258,10 +257,6 @@ def _die_with_parent(ppid):
 def main(argv):
     ppid = int(argv[1])
     _die_with_parent(ppid)
-    try:
-        os.nice(NICE)  # below the service: on a saturated machine its threads run first (ticks then come
-    except OSError:  # late; each carries the wall time it stands for, and CPU times are the kernel's)
-        pass
     out = sys.stdout
     try:
         cfg = json.loads(sys.stdin.readline())

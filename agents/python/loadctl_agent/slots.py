@@ -42,19 +42,24 @@ class Writer:
         self.mm[0:8] = struct.pack("<II", MAGIC, 0)
         self.gens = memoryview(self.mm).cast("I")  # item stores: what a record's write is made of (a C store
         self.addrs = memoryview(self.mm).cast("Q")  # each, in program order; x86-64 keeps stores in order)
-        self.of = {}  # thread ident -> [index of its generation in gens, index of its value in addrs, generation]
+        self.of = {}  # thread ident -> [index of its generation in gens, index of its value in addrs, generation,
+        # native tid]
         self.owner = {}  # record offset -> thread ident
         self.used = 0
         self.lock = threading.Lock()
 
     def claim(self, ident):
-        """The record of thread ident (a new one, or one of a thread that ended), or None."""
+        """The record of thread ident (its own again when that ident ran another thread before: idents are
+        reused once a thread ends; a new one; or one of a thread that ended), or None."""
         thread = threading._active.get(ident)  # noqa: SLF001 - ident -> native id for a thread not the caller
         native = threading.get_native_id() if ident == threading.get_ident() else getattr(thread, "native_id", 0)
         if not native:
             return None
         with self.lock:
-            if self.used < NSLOTS:
+            old = self.of.get(ident)
+            if old is not None:
+                off = old[0] * 4
+            elif self.used < NSLOTS:
                 off = HEADER + self.used * SLOT
                 self.used += 1
             else:  # all taken: a record of a thread that ended
@@ -64,7 +69,7 @@ class Writer:
                     return None
                 self.of.pop(self.owner[off], None)
             self.owner[off] = ident
-            s = [off // 4, off // 8 + 1, (self.gens[off // 4] + 1) & ~1]
+            s = [off // 4, off // 8 + 1, (self.gens[off // 4] + 1) & ~1, native]
             self.gens[s[0]] = s[2] + 1
             self.gens[s[0] + 1] = native
             self.addrs[s[1]] = IDLE
@@ -76,7 +81,9 @@ class Writer:
     def put(self, ident, labels, value=None):
         """Record that thread `ident` now serves the request of the label tuple `labels` (() : none), or
         (value=AGENT) is the agent's. The caller keeps `labels` alive until the thread's next put()."""
-        s = self.of.get(ident) or self.claim(ident)
+        s = self.of.get(ident)
+        if s is None or (ident == threading.get_ident() and s[3] != threading.get_native_id()):
+            s = self.claim(ident)
         if s is not None:
             g = s[2] + 2
             self.gens[s[0]] = g - 1

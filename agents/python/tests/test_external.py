@@ -221,6 +221,27 @@ class Slots(unittest.TestCase):
             stop.set()
             t.join()
 
+    def test_threads_one_after_another_keep_their_own_labels(self):
+        """A thread that ended leaves its ident to the next one (glibc reuses a joined thread's pthread_t):
+        the next thread's labels go to a record with its own native thread id."""
+        context.mirror(self.w)
+        seen = []
+        try:
+            for name in ("a", "b", "c", "d"):
+                def run(name=name):
+                    lab = (("loadctl.name", name),)
+                    context.ACTIVE[threading.get_ident()] = lab
+                    seen.append((threading.get_ident(), name, self.r.table().get(threading.get_native_id())))
+                    context.ACTIVE.pop(threading.get_ident(), None)
+                t = threading.Thread(target=run)
+                t.start()
+                t.join()
+        finally:
+            context.unmirror()
+        for ident, name, rec in seen:
+            self.assertIsNotNone(rec, name)
+            self.assertEqual(rec[1], (("loadctl.name", name),))
+
     def test_mirror_follows_the_table(self):
         me, native = threading.get_ident(), threading.get_native_id()
         context.mirror(self.w)
