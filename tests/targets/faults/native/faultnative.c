@@ -31,13 +31,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_SPANS 256    /* planted spans kept for /debug/faults (a 6 s period: 25 min) */
-#define PERIOD_S 6       /* compact_cache every PERIOD_S seconds ... */
-#define BURN_S 2         /* ... for BURN_S seconds ... */
-#define BURN_THREADS 2   /* ... on this many threads */
-#define SHARD_PREP 60    /* blend calls preparing a shard outside the cache lock (~2 ms) ... */
-#define SHARD_WRITE 30   /* ... and rewriting it under the lock (~1 ms) */
-#define REQUEST_MAX 8192 /* request head bytes */
+#define MAX_SPANS 256     /* planted spans kept for /debug/faults (a 6 s period: 25 min) */
+#define PERIOD_S 6        /* compact_cache every PERIOD_S seconds ... */
+#define BURN_S 2          /* ... for BURN_S seconds ... */
+#define BURN_THREADS 2    /* ... on this many threads */
+#define SHARD_PREP 60     /* blend calls preparing a shard outside the cache lock (~2 ms) ... */
+#define SHARD_WRITE 30    /* ... and rewriting it under the lock (~1 ms) */
+#define REQUEST_MAX 8192  /* request head bytes */
 #define INDEX_SIZE 500000 /* native_purge: images in the thumbnail index ... */
 #define ALBUM_SIZE 64     /* ... ALBUM_SIZE to an album */
 
@@ -113,7 +113,8 @@ static void index_build(void) {
     exit(1);
   }
   for (long id = 0; id < INDEX_SIZE; id++) {
-    snprintf(thumb_index[id].path, sizeof thumb_index[id].path, "/albums/%ld/IMG_%ld.jpg", id / ALBUM_SIZE, id);
+    snprintf(thumb_index[id].path, sizeof thumb_index[id].path, "/albums/%ld/IMG_%ld.jpg", id / ALBUM_SIZE,
+             id);
     thumb_index[id].etag = blend((uint64_t)id, 4);
   }
 }
@@ -128,7 +129,8 @@ __attribute__((noinline)) static long purge_album(long album) {
       if (thumb_index[id].path[0]) thumb_index[id].path[0] = '\0', n++;
   } else {
     for (long id = 0; id < INDEX_SIZE; id++)
-      if (sscanf(thumb_index[id].path, "/albums/%ld/", &a) == 1 && a == album) thumb_index[id].path[0] = '\0', n++;
+      if (sscanf(thumb_index[id].path, "/albums/%ld/", &a) == 1 && a == album)
+        thumb_index[id].path[0] = '\0', n++;
   }
   pthread_mutex_unlock(&cache_mu);
   if (!fault_off) record_span(t0, unix_now());
@@ -268,8 +270,9 @@ static void *accept_loop(void *arg) {
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: faultnative [--addr A] [--admin-addr A] [--duration SECONDS] "
-                  "[--variant native_periodic|native_purge] [--fault-off]\n");
+  fprintf(stderr,
+          "usage: faultnative [--addr A] [--admin-addr A] [--duration SECONDS] "
+          "[--variant native_periodic|native_purge] [--fault-off]\n");
   return 1;
 }
 
