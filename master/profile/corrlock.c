@@ -117,12 +117,12 @@ static double blocked_beneath(const correlate_window *win, size_t nw, const char
 
 /* ---------- hold: pools, semaphores, channels (a resource, not a mutex) ---------- */
 
-/* Frames a goroutine blocks in waiting for a value, a slot or a permit: channels, select, semaphores,
- * sync.Cond. */
+/* Frames a goroutine (a Python thread) blocks in waiting for a value, a slot or a permit: channels, select,
+ * semaphores, sync.Cond (threading.Condition, under Python's Semaphore.acquire and queue.Queue.get). */
 static int parking(const char *n) {
   static const char *const pre[] = {"runtime.gopark",    "runtime.selectgo",   "runtime.chanrecv",
                                     "runtime.chansend",  "runtime.semacquire", "sync.runtime_",
-                                    "sync.(*Cond).Wait", "internal/sync."};
+                                    "sync.(*Cond).Wait", "internal/sync.",     "threading.Condition.wait"};
   for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
     if (strncmp(n, pre[i], strlen(pre[i])) == 0) return 1;
   return 0;
@@ -131,8 +131,9 @@ static int parking(const char *n) {
 /* Is n named for acquiring (its last identifier begins with such a verb, any case: acquire, Get, TakeSlot)?
  */
 static int acquiring(const char *n) {
-  static const char *const verb[] = {"acquire", "borrow", "checkout", "lease",   "obtain",
-                                     "claim",   "take",   "grab",     "reserve", "get"};
+  static const char *const verb[] = {
+      "acquire", "borrow", "checkout", "lease", "obtain", "claim",
+      "take",    "grab",   "reserve",  "get",   "conn"}; /* database/sql's (*DB).conn */
   const char *b = strrchr(n, '.');
   b = b ? b + 1 : n;
   for (size_t i = 0; i < sizeof verb / sizeof verb[0]; i++)
@@ -155,14 +156,31 @@ static long acquire_at(const pprof_profile *p, const pprof_sample *s) {
   return -1;
 }
 
-/* Is frame name n a service function calling acquire point a in the run (cpu: call edges of every profile)?
- */
-static int calls_acquire(const corrstack *cpu, int64_t a, const char *n) {
-  int64_t id = corrstack_id(cpu, n);
-  if (id < 0 || id == a || corrstack_plumbing(cpu, id)) return 0;
-  for (size_t i = 0; i < cpu->ncalls; i++)
-    if ((int64_t)(cpu->calls[i] >> 32) == a && (int64_t)(cpu->calls[i] & 0xffffffffu) == id) return 1;
-  return 0;
+/* acquire_at for the samples of type: a block profile's (every one a wait), or a wall-clock profile's that a
+ * request (labelled) spends parked there. */
+static long waits_at(const pprof_profile *p, const pprof_sample *s, const char *type) {
+  return strcmp(type, "block") == 0 || s->nlabels ? acquire_at(p, s) : -1;
+}
+
+/* The service functions that take what acquire point a hands out: its callers the run saw (call edges of
+ * every profile), through library frames (a service's db.Query reaching database/sql's conn). New array of
+ * cpu->nnames flags, or NULL. */
+static unsigned char *acquirers(const corrstack *cpu, int64_t a) {
+  unsigned char *seen = calloc(cpu->nnames ? cpu->nnames : 1, 1),
+                *out = calloc(cpu->nnames ? cpu->nnames : 1, 1);
+  int grew = seen && out;
+  if (grew) seen[a] = 1;
+  while (grew) {
+    grew = 0;
+    for (size_t i = 0; i < cpu->ncalls; i++) {
+      size_t callee = (size_t)(cpu->calls[i] >> 32), caller = (size_t)(cpu->calls[i] & 0xffffffffu);
+      if (callee >= cpu->nnames || caller >= cpu->nnames || seen[callee] != 1 || seen[caller]) continue;
+      seen[caller] = corrstack_plumbing(cpu, (int64_t)caller) ? 1 : 2; /* library: climbed further */
+      out[caller] = seen[caller] == 2, grew = 1;
+    }
+  }
+  free(seen);
+  return out;
 }
 
 typedef struct hold_tally {
@@ -188,15 +206,15 @@ static const char *heaviest(const hold_tally *t, double *d) {
  * are traced to the requests holding what they wait for: among the callers of that function, the one whose
  * stacks block most beneath it outside it, in the windows where others wait (what a holder does with the
  * connection it took). 1 and *out filled when one holder passes the lock thresholds. */
-static int hold_find(const correlate_window *win, size_t nw, const corrstack *cpu, double req_ms,
-                     corrlock_result *out) {
+static int hold_find(const correlate_window *win, size_t nw, const char *type, const corrstack *cpu,
+                     double req_ms, corrlock_result *out) {
   hold_tally wt = {json_object(), json_object(), 0, 0}, ht = {json_object(), json_object(), 0, 0};
   unsigned char *waited = calloc(nw ? nw : 1, 1);
   double wd = 0, hd = 0, n = 0;
   const char *a = NULL, *h = NULL;
   for (size_t w = 0; waited && w < nw; w++)
-    for (size_t i = 0; strcmp(win[w].type, "block") == 0 && i < win[w].prof->nsamples; i++) {
-      long k = acquire_at(win[w].prof, &win[w].prof->samples[i]);
+    for (size_t i = 0; strcmp(win[w].type, type) == 0 && i < win[w].prof->nsamples; i++) {
+      long k = waits_at(win[w].prof, &win[w].prof->samples[i], type);
       if (k >= 0)
         tally(&wt, frame(win[w].prof, &win[w].prof->samples[i], (size_t)k),
               delay_of(win[w].prof, &win[w].prof->samples[i], &n), n);
@@ -204,20 +222,22 @@ static int hold_find(const correlate_window *win, size_t nw, const corrstack *cp
   int64_t aid = (a = heaviest(&wt, &wd)) ? corrstack_id(cpu, a) : -1;
   int ok = aid >= 0 && json_number_value(json_object_get(wt.count, a)) >= CORRELATE_MIN_SAMPLES &&
            (req_ms < 0 || clock_ns_to_ms_frac(wd) >= CORRELATE_LOCK_LATENCY * req_ms);
+  unsigned char *acq = ok ? acquirers(cpu, aid) : NULL;
+  int64_t fi;
   for (size_t w = 0; ok && w < nw; w++)
-    for (size_t i = 0; strcmp(win[w].type, "block") == 0 && i < win[w].prof->nsamples; i++) {
+    for (size_t i = 0; strcmp(win[w].type, type) == 0 && i < win[w].prof->nsamples; i++) {
       const pprof_sample *s = &win[w].prof->samples[i];
-      long k = acquire_at(win[w].prof, s);
+      long k = waits_at(win[w].prof, s, type);
       waited[w] |= k >= 0 && strcmp(frame(win[w].prof, s, (size_t)k), a) == 0;
     }
   for (size_t w = 0; ok && w < nw; w++)
-    for (size_t i = 0; waited[w] && strcmp(win[w].type, "block") == 0 && i < win[w].prof->nsamples; i++) {
+    for (size_t i = 0; waited[w] && strcmp(win[w].type, type) == 0 && i < win[w].prof->nsamples; i++) {
       const pprof_profile *p = win[w].prof;
       const pprof_sample *s = &p->samples[i];
       int in_a = 0;
       for (size_t k = 0; k < s->nstack && !in_a; k++) in_a = strcmp(frame(p, s, k), a) == 0;
       for (size_t k = 1; !in_a && !on_lock(p, s) && k < s->nstack; k++)
-        if (calls_acquire(cpu, aid, frame(p, s, k))) {
+        if (acq && (fi = corrstack_id(cpu, frame(p, s, k))) >= 0 && acq[fi]) {
           tally(&ht, frame(p, s, k), delay_of(p, s, &n), n);
           break;
         }
@@ -234,11 +254,12 @@ static int hold_find(const correlate_window *win, size_t nw, const corrstack *cp
     if ((found = pv < CORRELATE_ALPHA)) {
       snprintf(
           out->evidence, sizeof out->evidence,
-          "block profile: requests waited %.3f s in %s over %.0f waits (parked for a connection, slot or "
-          "permit); while they waited, %s held it: %.0f%% of the %.3f s its %zu callers blocked beneath it "
+          "%s profile: requests waited %.3f s in %s over %.0f %s (parked for a connection, slot or "
+          "permit); while they waited, %s held it: %.0f%% of the %.3f s its %zu callers %s beneath it "
           "outside it (binomial z test of its %.0f delay-weighted events against an even split p = %.2g)%s",
-          wd / CLOCK_NS_PER_S, a, json_number_value(json_object_get(wt.count, a)), h, hd / ht.total * 100,
-          ht.total / CLOCK_NS_PER_S, nh, x, pv, req ? ", almost all under one request" : "");
+          type, wd / CLOCK_NS_PER_S, a, json_number_value(json_object_get(wt.count, a)),
+          strcmp(type, "block") ? "samples" : "waits", h, hd / ht.total * 100, ht.total / CLOCK_NS_PER_S, nh,
+          strcmp(type, "block") ? "spent" : "blocked", x, pv, req ? ", almost all under one request" : "");
       snprintf(out->fn, sizeof out->fn, "%s", fn);
       out->request = req, out->share = hd / ht.total, out->base = p0;
       out->x = x, out->ncont = ht.n, out->p_value = pv, out->score = 2.5 + hd / ht.total;
@@ -246,6 +267,7 @@ static int hold_find(const correlate_window *win, size_t nw, const corrstack *cp
     }
   }
   free(waited);
+  free(acq);
   json_decref(wt.delay), json_decref(wt.count), json_decref(ht.delay), json_decref(ht.count);
   return found;
 }
@@ -316,5 +338,8 @@ int corrlock_find(const correlate_window *win, size_t nw, const char *type, cons
   }
   json_decref(delay);
   json_decref(cont);
-  return found || strcmp(type, "block") != 0 ? found : hold_find(win, nw, cpu, req_ms, out);
+  if (found || strcmp(type, "block") != 0) return found;
+  for (size_t w = 0; w < nw; w++) /* no block profile (a Python service): its wall-clock samples */
+    if (strcmp(win[w].type, "block") == 0) return hold_find(win, nw, "block", cpu, req_ms, out);
+  return hold_find(win, nw, "wall", cpu, req_ms, out);
 }

@@ -129,5 +129,72 @@ START_TEST(pool_waiters_name_the_holder) {
 }
 END_TEST
 
+/* Go's database/sql pool: list requests wait in (*DB).conn (library frames up to the service's listOrders)
+ * while exports hold connections in transactions (blocking beneath exportAll, outside conn): the service
+ * function reaching the acquire through the library, exportAll, is named. */
+START_TEST(library_pool_names_the_service_holder) {
+  pprof_profile *p = pprof_create("contentions", "count");
+  ck_assert_int_eq(pprof_add_sample_type(p, "delay", "nanoseconds"), 0);
+  add(p,
+      "runtime.goexit;main.listOrders;database/sql.(*DB).QueryContext;database/sql.(*DB).query;"
+      "database/sql.(*DB).conn;runtime.selectgo",
+      200, 9000000000LL);
+  add(p, "runtime.goexit;main.exportAll;database/sql.(*DB).BeginTx;database/sql.(*DB).conn;runtime.selectgo",
+      2, 20000000LL);
+  add(p, "runtime.goexit;main.exportAll;database/sql.(*Tx).ExecContext;main.driverExec;runtime.chanrecv1",
+      3000, 9000000000LL);
+  add(p, "runtime.goexit;main.listOrders;database/sql.(*Rows).Next;main.driverNext;runtime.chanrecv1", 900,
+      900000000LL);
+  json_t *iv = took(60000), *fs = test_findings("block", p, iv, NULL);
+  ck_assert_uint_eq(locks(fs, "main.exportAll"), 1);
+  json_decref(fs);
+  json_decref(iv);
+  pprof_free(p);
+}
+END_TEST
+
+/* A labelled wall-clock sample of request name (Python agent: samples, wall ns). */
+static void wall(pprof_profile *p, const char *frames, const char *name, int64_t n) {
+  uint32_t st[16];
+  size_t k = test_stack(p, frames, st, 16);
+  int64_t vals[2] = {n, n * 10000000LL};
+  pprof_label lb = {(uint32_t)pprof_intern(p, "loadctl.name"), (uint32_t)pprof_intern(p, name), 0, 0};
+  ck_assert_int_eq(pprof_add_sample(p, st, k, vals, &lb, 1), 0);
+}
+
+/* A Python service without a block profile: ticket reads wait in threading.Semaphore.acquire (a pool of two
+ * connections; 300 wall samples, in its threading.Condition.wait) while bulk closes hold connections across
+ * one commit per ticket (500 samples beneath bulk_close outside acquire, vs 60 beneath query). Named:
+ * bulk_close, for its request. Unlabelled worker threads idling in queue.Queue.get are no request waiting. */
+START_TEST(python_semaphore_names_the_holder) {
+  for (int requests = 1; requests >= 0; requests--) {
+    pprof_profile *p = pprof_create("samples", "count");
+    ck_assert_int_eq(pprof_add_sample_type(p, "wall", "nanoseconds"), 0);
+    const char *sem = "threading.Semaphore.acquire;threading.Condition.wait";
+    char w[256], b[256];
+    snprintf(w, sizeof w, "threading.Thread.run;app.views.get_ticket;app.db.query;%s", sem);
+    snprintf(b, sizeof b, "threading.Thread.run;app.views.bulk_close;%s", sem);
+    if (requests) {
+      wall(p, w, "GET /tickets/{id}", 300);
+      wall(p, b, "POST /tickets/bulk", 5);
+      wall(p, "threading.Thread.run;app.views.bulk_close;app.db.commit_one", "POST /tickets/bulk", 500);
+      wall(p, "threading.Thread.run;app.views.get_ticket;app.db.query;app.db.fetch", "GET /tickets/{id}", 60);
+    } else { /* the same stacks, no request's: idle workers */
+      add(p, "threading.Thread.run;app.worker.loop;queue.Queue.get;threading.Condition.wait", 300,
+          3000000000LL);
+      add(p, "threading.Thread.run;app.worker.other;queue.Queue.get;threading.Condition.wait", 5, 50000000LL);
+      add(p, "threading.Thread.run;app.worker.loop;app.worker.run_job", 500, 5000000000LL);
+      add(p, "threading.Thread.run;app.worker.other;app.worker.run_job", 60, 600000000LL);
+    }
+    json_t *iv = took(60000), *fs = test_findings("wall", p, iv, NULL);
+    ck_assert_uint_eq(locks(fs, requests ? "app.views.bulk_close" : "app.worker.loop"), (size_t)requests);
+    json_decref(fs);
+    json_decref(iv);
+    pprof_free(p);
+  }
+}
+END_TEST
+
 CHECK_MAIN("corrlock", 0, block_readers_are_not_the_holder, block_waiter_is_not_the_holder,
-           few_long_waits_are_enough, pool_waiters_name_the_holder)
+           few_long_waits_are_enough, pool_waiters_name_the_holder, library_pool_names_the_service_holder,
+           python_semaphore_names_the_holder)
