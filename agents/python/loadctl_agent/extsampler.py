@@ -11,7 +11,8 @@ each thread's stack (remote.Reader), its labels (the label table), and its CPU t
 (/proc/PID/task/TID/schedstat, ns on CPU) - the same samples the in-process sampler takes (sampler.py's
 collectors and profiles.py's encoders): a CPU profile weighted by each thread's CPU time and a wall
 profile. A thread that used no CPU since the last tick and has the same current frame has the same stack:
-it is not read again.
+it is not read again; one that ran is read from its leaf down to the first frame still in the call it was
+in at its last read (remote.Reader.walk).
 
 Requests on the socket, one per connection: "profile cpu|wall SECONDS" answered "STATUS LENGTH\\n" and the
 body (a gzipped profile.proto), "stats" answered with JSON (ticks, this process's CPU). The process dies
@@ -34,17 +35,18 @@ from .sampler import MAX_COLLECTORS, Collector
 
 MEM_LIMIT = 1 << 30
 PR_SET_PDEATHSIG = 1
-SIGS_MAX = 100000  # stack signatures kept (then anew)
+SIGS_MAX = 100000  # (parent, frame) -> node entries kept (then anew)
 UNREADABLE = ("[agent: stack changed while read]", "<agent>", 0)
 READ_TRIES = 3  # reads of a running thread's stack that came out inconsistent, before it counts as unreadable
 
 
 class _Thread:
-    __slots__ = ("fd", "cpu", "credit", "frame", "node", "labels", "kept")
+    __slots__ = ("fd", "cpu", "credit", "frame", "node", "labels", "kept", "walk", "nodes", "index")
 
     def __init__(self):
         self.fd = self.cpu = self.frame = self.node = self.labels = None
         self.kept = ()
+        self.walk, self.nodes, self.index = [], [], {}  # the last walk: frames, their nodes, by address
         self.credit = 0
 
 
@@ -60,8 +62,8 @@ class ExtSampler:
         self.error = None
         self.wanted = threading.Event()
         self.tree = stacks.Tree(None)
-        self.sigs = {}  # tuple of (code, function, offset) leaf first -> stack node
-        self.sigs_reset = time.monotonic()
+        self.at = {}  # (parent node id, code, function, offset) -> stack node
+        self.at_reset = time.monotonic()
         self.last = {}  # native tid -> _Thread
         self.ticks_total = 0
         self.unreadable = 0  # thread samples whose stack could not be read consistently
@@ -116,26 +118,35 @@ class ExtSampler:
                 os.close(st.fd)
         self.last.clear()
 
-    def node_of(self, frame, window=None):
-        """The stack node of an interpreter frame's stack, or None when it could not be read."""
+    def node_of(self, st, frame, window=None):
+        """The stack node of a thread's stack from its current interpreter frame, or None when it could
+        not be read. Only the frames above the first one the thread's last walk also had are read (its
+        request's own frames, mostly); the rest are the last walk's nodes."""
         now = time.monotonic()
-        if now - self.sigs_reset > remote.CODE_TTL_S or len(self.sigs) >= SIGS_MAX:
-            self.sigs.clear()
-            self.sigs_reset = now
-        frames = self.reader.frames(frame, window)
-        sig = tuple(frames)
-        node = self.sigs.get(sig)
-        if node is not None:
-            return node
-        tree = self.tree
-        for code, func, lasti in reversed(frames):
-            c = self.reader.code(code, func, now)
-            if c is None:
-                return None
-            info, table = c
-            node = tree.child(node, info, remote.line_at(table, lasti, info[2]))
-        if node is not None:
-            self.sigs[sig] = node
+        if now - self.at_reset > remote.CODE_TTL_S or len(self.at) >= SIGS_MAX:
+            self.at.clear()
+            self.at_reset = now
+        new, j = self.reader.walk(frame, window, st.index)
+        if j is not None:
+            node, walk, nodes = st.nodes[j], st.walk[j:], st.nodes[j:]
+        else:
+            node, walk, nodes = None, [], []
+        added, at, tree, code_of = [], self.at, self.tree, self.reader.code
+        for _addr, code, func, lasti, _prev in reversed(new):
+            key = (node[0] if node is not None else 0, code, func, lasti)
+            hit = at.get(key)
+            if hit is None:
+                c = code_of(code, func, now)
+                if c is None:
+                    st.walk, st.nodes, st.index = [], [], {}
+                    return None
+                info, table = c
+                hit = at[key] = tree.child(node, info, remote.line_at(table, lasti, info[2]))
+            node = hit
+            added.append(node)
+        added.reverse()
+        st.walk, st.nodes = new + walk, added + nodes
+        st.index = {e[0]: (i, e) for i, e in enumerate(st.walk)}
         return node
 
     def _cpu(self, native, st):
@@ -170,12 +181,12 @@ class ExtSampler:
         windows = self.reader.windows([t[1] for t in todo if t[7]])  # the stacks to read, read at once
         for native, frame, ts, st, rec, cpu_ns, count, read in todo:
             if read:
-                node = self.node_of(frame, windows.get(frame))
+                node = self.node_of(st, frame, windows.get(frame))
                 for _ in range(READ_TRIES - 1):  # it ran on while read (a frame popped under the walk): again
                     if node is not None:
                         break
                     frame = self.reader.frame_of(ts)
-                    node = self.node_of(frame) if frame else None
+                    node = self.node_of(st, frame) if frame else None
                 if node is None:
                     node = self.tree.child(None, UNREADABLE, 0)
                     self.unreadable += 1

@@ -185,6 +185,46 @@ class Reader:
             frame = unpack(b, at + prev_off)[0]
         return out
 
+    def walk(self, frame, window, last):
+        """The frames of a stack down to the first one the thread's previous walk also had: leaf-first
+        [(frame address, code, function, offset, caller's address)] of the frames read, and the index in
+        that walk of the frame where it stopped (None: read to the root). last maps a frame address to
+        (index, entry) of the previous walk; a frame is the same when its address, code, function, offset
+        and caller all are: it is still in the call it was in, so the frames below it are too (a frame
+        replaced in between by one equal in all five would be taken for it). Frames not started yet above
+        the leaf are left out, as in frames(); leaving the window, the next WINDOWS[0] bytes are read."""
+        lay, out = self.lay, []
+        read, n = self.mem.read, self.if_len
+        code_off, prev_off, func_off, instr_off, co_code = (lay["if_code"], lay["if_previous"], lay["if_func"],
+                                                            lay["if_instr"], lay["co_code"])
+        base, buf = window if window is not None else (0, b"")
+        top = base + len(buf)
+        unpack = _Q.unpack_from
+        depth = 0
+        while frame and depth < MAX_DEPTH:
+            depth += 1
+            if not (base <= frame and frame + n <= top):
+                for size in WINDOWS:
+                    buf = read(frame + n - size, size)
+                    if buf:
+                        break
+                if not buf:
+                    buf = read(frame, n)
+                    if not buf:
+                        break
+                base, top = frame + n - len(buf), frame + n
+            at = frame - base
+            code = unpack(buf, at + code_off)[0]
+            lasti = (unpack(buf, at + instr_off)[0] - code - co_code) // 2
+            entry = (frame, code, unpack(buf, at + func_off)[0], lasti, unpack(buf, at + prev_off)[0])
+            hit = last.get(frame)
+            if hit is not None and hit[1] == entry:
+                return out, hit[0]
+            if lasti >= 0 or not out:
+                out.append(entry)
+            frame = entry[4]
+        return out, None
+
     def string(self, addr, limit=STR_MAX, head=None):
         """The str at addr, or None when it cannot be read as one (head: bytes already read there)."""
         lay = self.lay

@@ -137,6 +137,55 @@ class Walk(unittest.TestCase):
             stop.set()
             churner.join()
 
+    def test_partial_walks_give_whole_stacks(self):
+        """The sampler process reads a thread's stack only down to the first frame its last read had: at
+        every stop of a thread that goes back and forth between stacks sharing their base (returns, new
+        calls, recursion of another depth, the same function called again from the same loop), the stack
+        it makes is the one sys._current_frames() gives."""
+        from loadctl_agent import extsampler
+        go, parked, out = threading.Semaphore(0), threading.Event(), []
+
+        def stop_here():
+            parked.set()
+            go.acquire()
+
+        def path_a(k):
+            return path_a(k - 1) if k else stop_here()
+
+        def path_b(k):
+            return path_b(k - 1) if k else [stop_here() for _ in range(2)]
+
+        def run():
+            for depth in (5, 5, 9, 2):
+                path_a(depth)
+                path_b(depth)
+            out.append(1)
+
+        es = extsampler.ExtSampler.__new__(extsampler.ExtSampler)
+        es.reader, es.tree, es.at, es.at_reset = self.reader, sampler.stacks.Tree(None), {}, time.monotonic()
+        st = extsampler._Thread()
+        t = threading.Thread(target=run)
+        t.start()
+        stops = 0
+        try:
+            while not out and stops < 40:
+                if not parked.wait(5):
+                    break
+                parked.clear()
+                time.sleep(0.01)  # into the semaphore's wait
+                frame = dict((x[0], x[2]) for x in self.reader.threads())[t.ident]
+                node = es.node_of(st, frame)
+                want = [tuple(f) for f in self.ref.stack(sys._current_frames()[t.ident])]  # noqa: SLF001
+                self.assertEqual(sampler.stacks.frames_of(node, 200), want, stops)
+                stops += 1
+                go.release()
+        finally:
+            for _ in range(50):
+                go.release()
+            t.join()
+        self.assertEqual(stops, 4 * 3)
+        self.assertLess(len(es.at), 4 * 30)  # the shared base's nodes were reused, not made again
+
     def test_line_table_matches_co_lines(self):
         n = 0
         for o in gc.get_objects():
@@ -363,11 +412,18 @@ class Process(unittest.TestCase):
         finally:
             app.kill()
             app.wait()
+        def gone():
+            try:
+                with open("/proc/%d/stat" % pid) as f:
+                    return " Z " in f.read()[:60]  # a zombie: dead, not yet reaped
+            except OSError:
+                return True
+
         for _ in range(500):
-            if not os.path.exists("/proc/%d" % pid) or " Z " in open("/proc/%d/stat" % pid).read()[:60]:
+            if gone():
                 break
             time.sleep(0.01)
-        self.assertTrue(not os.path.exists("/proc/%d" % pid) or " Z " in open("/proc/%d/stat" % pid).read()[:60])
+        self.assertTrue(gone())
 
 
 if __name__ == "__main__":
