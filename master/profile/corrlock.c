@@ -210,18 +210,21 @@ static int hold_find(const correlate_window *win, size_t nw, const char *type, c
                      double req_ms, corrlock_result *out) {
   hold_tally wt = {json_object(), json_object(), 0, 0}, ht = {json_object(), json_object(), 0, 0};
   unsigned char *waited = calloc(nw ? nw : 1, 1);
-  double wd = 0, hd = 0, n = 0;
+  double wd = 0, hd = 0, n = 0, polled = 0; /* goroutine polls: requests' observations */
   const char *a = NULL, *h = NULL;
+  int obs = strcmp(type, "goroutine") == 0; /* values are observations, not nanoseconds */
   for (size_t w = 0; waited && w < nw; w++)
     for (size_t i = 0; strcmp(win[w].type, type) == 0 && i < win[w].prof->nsamples; i++) {
       long k = waits_at(win[w].prof, &win[w].prof->samples[i], type);
+      polled += win[w].prof->samples[i].nlabels ? (double)win[w].prof->samples[i].values[0] : 0;
       if (k >= 0)
         tally(&wt, frame(win[w].prof, &win[w].prof->samples[i], (size_t)k),
               delay_of(win[w].prof, &win[w].prof->samples[i], &n), n);
     }
   int64_t aid = (a = heaviest(&wt, &wd)) ? corrstack_id(cpu, a) : -1;
   int ok = aid >= 0 && json_number_value(json_object_get(wt.count, a)) >= CORRELATE_MIN_SAMPLES &&
-           (req_ms < 0 || clock_ns_to_ms_frac(wd) >= CORRELATE_LOCK_LATENCY * req_ms);
+           (obs ? wd >= CORRELATE_LOCK_LATENCY * polled /* polls sample requests' time evenly */
+                : req_ms < 0 || clock_ns_to_ms_frac(wd) >= CORRELATE_LOCK_LATENCY * req_ms);
   unsigned char *acq = ok ? acquirers(cpu, aid) : NULL;
   int64_t fi;
   for (size_t w = 0; ok && w < nw; w++)
@@ -252,14 +255,15 @@ static int hold_find(const correlate_window *win, size_t nw, const char *type, c
     int64_t id = corrstack_id(cpu, h), fid = id >= 0 && corrstack_is_closure(h) ? under(cpu, id) : id;
     const char *fn = fid >= 0 ? cpu->names[fid] : h, *req = id >= 0 ? owner(cpu, NULL, id) : NULL;
     if ((found = pv < CORRELATE_ALPHA)) {
-      snprintf(
-          out->evidence, sizeof out->evidence,
-          "%s profile: requests waited %.3f s in %s over %.0f %s (parked for a connection, slot or "
-          "permit); while they waited, %s held it: %.0f%% of the %.3f s its %zu callers %s beneath it "
-          "outside it (binomial z test of its %.0f delay-weighted events against an even split p = %.2g)%s",
-          type, wd / CLOCK_NS_PER_S, a, json_number_value(json_object_get(wt.count, a)),
-          strcmp(type, "block") ? "samples" : "waits", h, hd / ht.total * 100, ht.total / CLOCK_NS_PER_S, nh,
-          strcmp(type, "block") ? "spent" : "blocked", x, pv, req ? ", almost all under one request" : "");
+      snprintf(out->evidence, sizeof out->evidence,
+               "%s profile: requests waited %.3f %s in %s over %.0f %s (parked for a connection, slot or "
+               "permit); while they waited, %s held it: %.0f%% of the %.3f %s its %zu callers %s beneath it "
+               "outside it (binomial z test of its %.0f weighted events against an even split p = %.2g)%s",
+               type, obs ? wd : wd / CLOCK_NS_PER_S, obs ? "observations" : "s", a,
+               json_number_value(json_object_get(wt.count, a)), strcmp(type, "block") ? "samples" : "waits",
+               h, hd / ht.total * 100, obs ? ht.total : ht.total / CLOCK_NS_PER_S, obs ? "observations" : "s",
+               nh, strcmp(type, "block") ? "spent" : "blocked", x, pv,
+               req ? ", almost all under one request" : "");
       snprintf(out->fn, sizeof out->fn, "%s", fn);
       out->request = req, out->share = hd / ht.total, out->base = p0;
       out->x = x, out->ncont = ht.n, out->p_value = pv, out->score = 2.5 + hd / ht.total;
@@ -339,7 +343,9 @@ int corrlock_find(const correlate_window *win, size_t nw, const char *type, cons
   json_decref(delay);
   json_decref(cont);
   if (found || strcmp(type, "block") != 0) return found;
-  for (size_t w = 0; w < nw; w++) /* no block profile (a Python service): its wall-clock samples */
-    if (strcmp(win[w].type, "block") == 0) return hold_find(win, nw, "block", cpu, req_ms, out);
-  return hold_find(win, nw, "wall", cpu, req_ms, out);
+  static const char *const from[] = {"block", "goroutine", "wall"}; /* no block profile: polls, wall clock */
+  for (size_t t = 0; t < sizeof from / sizeof from[0]; t++)
+    for (size_t w = 0; w < nw; w++)
+      if (strcmp(win[w].type, from[t]) == 0) return hold_find(win, nw, from[t], cpu, req_ms, out);
+  return 0;
 }
