@@ -212,7 +212,7 @@ def _tuple_layout(mem):
             "tuple_len": _one(set(offsets_of(mem, id(t), len(t), 64)), "tuple length"),
             "tuple_items": _one(set(offsets_of(mem, id(t), id(t[0]), 64)), "tuple items"),
             "none": id(None), "raw": id(RAW), "type_str": id(str), "type_bytes": id(bytes), "type_tuple": id(tuple),
-            "type_code": id(type(_tuple_layout.__code__))}
+            "type_code": id(type(_tuple_layout.__code__)), "type_function": id(type(_tuple_layout))}
 
 
 def _code_layout(mem, codes):

@@ -262,8 +262,13 @@ class Reader:
         return b if len(b) == n else None
 
     def module(self, func):
-        """The module name of a function object (its __module__), or None."""
-        addr = self.word(func + self.lay["func_module"]) if func else 0
+        """The module name of a function object (its __module__), None when it has none, False when func is
+        not (or no longer) a function object."""
+        lay = self.lay
+        b = self.mem.read(func, max(lay["func_module"], lay["ob_type"]) + 8) if func else b""
+        if not b or _Q.unpack_from(b, lay["ob_type"])[0] != lay["type_function"]:
+            return False
+        addr = _Q.unpack_from(b, lay["func_module"])[0]
         if not addr:
             return None
         name = self.modules.get(addr)
@@ -298,6 +303,8 @@ class Reader:
         except IndexError:
             return None
         module = self.module(func)
+        if module is False:  # a frame read as it was popped: unreadable this time
+            return None
         info = ("%s.%s" % (module, qual) if module else qual, filename, first)
         if len(self.codes) >= CODE_CACHE_MAX:
             self.codes.clear()

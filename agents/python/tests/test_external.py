@@ -91,7 +91,7 @@ class Walk(unittest.TestCase):
     def test_layout_is_found_and_complete(self):
         for key in ("interp_head", "ts_next", "ts_thread_id", "ts_native_id", "ts_frame", "if_code", "if_previous",
                     "if_func", "if_instr", "co_code", "co_name", "co_qualname", "co_filename", "co_linetable",
-                    "co_firstlineno", "func_module", "str_len", "str_ascii_data", "tuple_items"):
+                    "co_firstlineno", "func_module", "str_len", "str_ascii_data", "tuple_items", "type_function"):
             self.assertIsInstance(LAYOUT[key], int, key)
         self.assertEqual(LAYOUT["co_code"], type(self.test_layout_is_found_and_complete.__code__).__basicsize__)
         json.dumps(LAYOUT)  # what the sampler process is handed
