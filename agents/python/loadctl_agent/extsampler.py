@@ -16,8 +16,9 @@ in at its last read (remote.Reader.walk).
 
 Requests on the socket, one per connection: "profile cpu|wall SECONDS" answered "STATUS LENGTH\\n" and the
 body (a gzipped profile.proto), "stats" answered with JSON (ticks, this process's CPU). The process dies
-with the app (PR_SET_PDEATHSIG, and stdin's EOF), holds at most MEM_LIMIT bytes of address space, and
-stops sampling (answering 503) after an error, logged once on stderr."""
+with the app (PR_SET_PDEATHSIG, and stdin's EOF; it ignores SIGINT and SIGTERM sent to the app's process
+group), holds at most MEM_LIMIT bytes of address space, and stops sampling (answering 503) after an error,
+logged once on stderr."""
 
 import ctypes
 import json
@@ -267,6 +268,8 @@ def _die_with_parent(ppid):
 
 def main(argv):
     ppid = int(argv[1])
+    for sig in (signal.SIGINT, signal.SIGTERM):  # a terminal's ^C or a server's stop signal to the process
+        signal.signal(sig, signal.SIG_IGN)  # group is for the app: this process ends when the app does
     _die_with_parent(ppid)
     out = sys.stdout
     try:
