@@ -98,6 +98,7 @@ def faults():
 _dir = tempfile.mkdtemp(prefix="desk-")
 atexit.register(shutil.rmtree, _dir, True)
 store.open_db(os.path.join(_dir, "tickets.db"))
+rules.warm()
 scan.start(start_antivirus())
 loadctl_agent.start(listen=config.PPROF_ADDR)
 loadctl_agent.flask(app)
