@@ -429,7 +429,9 @@ static void state_run(master *m, int64_t now_mono) {
     m->drain_deadline_mono_ns =
         now_mono + RESEND_DRAIN_NS; /* for stats asked for again (tally_ask_resends) */
     set_state(m, M_DRAIN);
-  } else if (now_wall >= m->end_wall_ns + DRAIN_TIMEOUT_NS + m->stalled_ns) { /* our own stalls not counted */
+  } else if (now_wall >= m->end_wall_ns + DRAIN_TIMEOUT_NS +
+                             (m->stalled_ns < DRAIN_MAX_NS ? m->stalled_ns : DRAIN_MAX_NS)) {
+    /* our own stalls (and reading behind) are not the workers' delay: up to DRAIN_MAX_NS of them */
     LOG(LOG_WARN,
         "master: %zu worker(s) did not report the end of their load in time; finishing without them",
         running);
