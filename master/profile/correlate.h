@@ -85,10 +85,14 @@
       * ones must stay in it longer per request (>= MIN_RATIO x, Mann-Whitney p < ALPHA; corrpark.h) */
 #define CORRELATE_LOCK_SHARE 0.5      /* lock: the releasing function's share of all contention delay */
 #define CORRELATE_LOCK_NAME_SHARE 0.8 /* lock: a request name owning >= this share is the finding's */
-#define CORRELATE_LOCK_LATENCY                                                                          \
-  0.01 /* lock: its contention delay >= this share of the requests' time at the run's typical pace      \
-        * (corrlat_request_ms); a block profile's waiter is the holder only when it also blocks beneath \
-        * itself, off the lock, this much (it holds the lock across a wait) */
+#define CORRELATE_LOCK_LATENCY                                                                     \
+  0.01 /* lock: its contention delay >= this share of the requests' time at the run's typical pace \
+        * (corrlat_request_ms) */
+#define CORRELATE_LOCK_ACROSS                                                                                \
+  0.05 /* lock: a block profile's waiter is the holder only when it also blocks beneath itself, off the      \
+        * lock, >= this share of the lock's delay (it holds the lock across a wait of its own, each of which \
+        * delays the queue behind it: its waits ~ the queue's delay / the waiters; a share, not the          \
+        * requests' time, which a loaded machine inflates) */
 #define CORRELATE_LOCK_HEAVY                                                                                \
   0.05 /* lock: contentions are recorded events, not time samples: >= MIN_BASELINE of them suffice (instead \
         * of MIN_SAMPLES) when their delay is >= this share of the requests' time (few, long waits) */

@@ -310,8 +310,8 @@ int corrlock_find(const correlate_window *win, size_t nw, const char *type, cons
       ncont >= CORRELATE_MIN_SAMPLES || (ncont >= CORRELATE_MIN_BASELINE && cost >= CORRELATE_LOCK_HEAVY);
   if (holder &&
       strcmp(type, "block") == 0) { /* a waiter holding nothing across a wait: where requests queue */
-    double beneath = clock_ns_to_ms_frac(blocked_beneath(win, nw, type, holder));
-    if (req_ms < 0 ? beneath <= 0 : beneath < CORRELATE_LOCK_LATENCY * req_ms) holder = NULL;
+    double beneath = blocked_beneath(win, nw, type, holder);
+    if (beneath <= 0 || beneath < CORRELATE_LOCK_ACROSS * bd) holder = NULL;
   }
   if (holder && enough && total > 0 && bd / total >= CORRELATE_LOCK_SHARE &&
       (req_ms < 0 || bd_ms >= CORRELATE_LOCK_LATENCY * req_ms)) {
