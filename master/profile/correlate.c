@@ -35,6 +35,7 @@ typedef struct ctx {
   json_t *bg_slow;  /* ids (trace, span) of slow exemplars in bg_spans: that work's effect */
   double bg_score;  /* and its score */
   char bg_fn[256];
+  const json_t *req_win; /* the window finding when it names request work (borrowed from out), else NULL */
 } ctx;
 
 /* ---------- small helpers ---------- */
@@ -213,8 +214,9 @@ static int explained(const ctx *c, const corr_sample *s) {
 
 static void in_spans(const ctx *c, const char *name, int cls, double *n, double *in, json_t *ids);
 
-/* The slow exemplars (any name) in the seconds of a window finding naming background work: they are that
- * work's effect, not evidence of what a request does slowly (c->bg_slow). */
+/* The slow exemplars (any name) in the seconds of a window finding naming background work, or begun in the
+ * interval after one (the queue it built drains there): that work's effect, not evidence of what a request
+ * does slowly (c->bg_slow). */
 static void collect_explained(ctx *c) {
   if (!c->bg_spans || !c->in->exemplars || !(c->bg_slow = json_object())) return;
   double n, in;
@@ -443,6 +445,8 @@ static void method_window(ctx *c) {
   }
   if (corrstack_contrast(cs, a, b, &o, &r) < 0) goto out;
   if (r.fn < 0) goto out;
+  int whose = corrwin_whose(cs, a, b, r.fn, r.a_fn);
+  if (whose == CORRWIN_MORE_REQUESTS) goto out; /* more or slower requests: the bad seconds' effect */
   char fbuf[512];
   const char *fn = corrstack_function(cs->names[r.fn], fbuf, sizeof fbuf);
   double sa = r.a_fn / r.a_tot, sb = r.b_tot > 0 ? r.b_fn / r.b_tot : 0;
@@ -469,17 +473,11 @@ static void method_window(ctx *c) {
   }
   json_object_set_new(f, "window", win);
   finish(f, "anomalous", r.a_tot, "normal", r.b_tot, r.p_value, r.path, "cpu", 1 + sa - sb, ev);
-  double named = 0; /* of the anomalous samples holding the frame, those of a request */
-  for (size_t j = 0; j < cs->n; j++)
-    for (size_t k = 0; a[j] && cs->s[j].name && k < cs->s[j].nstack; k++)
-      if ((int64_t)cs->s[j].stack[k] == r.fn) {
-        named += cs->s[j].value;
-        break;
-      }
-  if (named < (1 - CORRELATE_WIN_UNLABELLED) * r.a_fn) {
+  if (whose == CORRWIN_BACKGROUND) {
     c->bg_spans = json_incref(spans), c->bg_score = 1 + sa - sb;
     snprintf(c->bg_fn, sizeof c->bg_fn, "%s", fn);
-  }
+  } else
+    c->req_win = f;
   json_array_append_new(c->out, f);
 out:
   free(a);
@@ -504,6 +502,7 @@ static int method_lock(ctx *c, const char *type) {
 /* Exemplars of name (class cls) and how many of them overlap spans: [wall_ms - latency, wall_ms]. */
 static void in_spans(const ctx *c, const char *name, int cls, double *n, double *in, json_t *ids) {
   size_t i, j;
+  int64_t tail = ids ? corrwin_step(c->in->intervals) : 0; /* collected: the interval after a span too */
   json_t *line, *x;
   *n = *in = 0;
   json_array_foreach(c->in->exemplars, i, line) {
@@ -517,7 +516,7 @@ static void in_spans(const ctx *c, const char *name, int cls, double *n, double 
         int64_t end = (int64_t)json_integer_value(json_object_get(x, "wall_ms"));
         int64_t lat = (int64_t)json_number_value(json_object_get(x, "latency_ms"));
         *n += 1;
-        int hit = corrwin_overlap(c->bg_spans, end - lat, end + 1) > 0;
+        int hit = corrwin_overlap(c->bg_spans, end - lat - tail, end + 1) > 0;
         *in += hit;
         if (hit && ids)
           json_object_set_new(ids, sp && *sp ? sp : json_string_value(json_object_get(x, "trace_id")),
@@ -627,6 +626,7 @@ int correlate_findings(const correlate_input *in, json_t **out) {
     method_endpoint(&c, set);
   }
   demote_explained(&c);
+  corrwin_drop_covered(c.out, c.req_win);
   if (!method_lock(&c, "mutex")) method_lock(&c, "block");
   if ((*out = rank(c.out))) rc = 0;
 done:

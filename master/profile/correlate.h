@@ -79,6 +79,9 @@
   0.5 /* a request's finding whose slow requests fall >= this share in the spans of a window finding naming \
        * background work (and more than its typical ones, p < ALPHA) is that work's effect: ranked below it \
        */
+#define CORRELATE_WIN_REQ_BASE                                                                            \
+  20 /* a window frame that is request work is dropped when its requests hold >= this many samples in the \
+      * other windows and run it there as much per sample (corrwin_whose): more requests, not a cause */
 #define CORRELATE_WAIT_SHARE 0.5 /* wait: share of slow requests' observations parked under one frame */
 #define CORRELATE_PARK_REQUESTS                                                                           \
   10 /* wall-clock wait: when >= this many typical requests of the name reach the waiting frame, the slow \

@@ -205,3 +205,74 @@ double corrwin_overlap(const json_t *spans, int64_t t0, int64_t t1) {
   }
   return (double)in / (double)(t1 - t0);
 }
+
+int64_t corrwin_step(const json_t *intervals) {
+  size_t i;
+  json_t *o;
+  json_array_foreach(intervals, i, o) if (json_integer_value(json_object_get(o, "interval_ms")) >
+                                          0) return json_integer_value(json_object_get(o, "interval_ms"));
+  return 1000;
+}
+
+static int holds(const corr_sample *s, int64_t fn) {
+  for (size_t k = 0; k < s->nstack; k++)
+    if ((int64_t)s->stack[k] == fn) return 1;
+  return 0;
+}
+
+int corrwin_whose(const corrstack *cs, const unsigned char *a, const unsigned char *b, int64_t fn,
+                  double a_fn) {
+  json_t *names = json_object();
+  double lab = 0, an = 0, af = 0, bn = 0, bf = 0;
+  int rc = CORRWIN_BACKGROUND;
+  for (size_t i = 0; names && i < cs->n; i++) /* the names that run fn in the anomalous windows */
+    if (a[i] && cs->s[i].name && holds(&cs->s[i], fn)) {
+      json_object_set_new(names, cs->s[i].name, json_true());
+      lab += cs->s[i].value;
+    }
+  if (!names || lab < (1 - CORRELATE_WIN_UNLABELLED) * a_fn) goto out;
+  rc = CORRWIN_REQUEST;
+  for (size_t i = 0; i < cs->n; i++) {
+    const corr_sample *s = &cs->s[i];
+    if ((!a[i] && !b[i]) || !s->name || !json_object_get(names, s->name)) continue;
+    double h = holds(s, fn) ? s->value : 0;
+    an += a[i] ? s->value : 0, af += a[i] ? h : 0;
+    bn += b[i] ? s->value : 0, bf += b[i] ? h : 0;
+  }
+  if (bn < CORRELATE_WIN_REQ_BASE || an <= 0) goto out;
+  if (corrstack_ztest(af, an, bf, bn) >= CORRELATE_ALPHA || af / an < bf / bn + CORRELATE_MIN_DELTA)
+    rc = CORRWIN_MORE_REQUESTS;
+out:
+  json_decref(names);
+  return rc;
+}
+
+/* Has request finding f win's function fn on its path, or names it? */
+static int covers(const json_t *f, const char *fn) {
+  size_t k;
+  json_t *v;
+  char buf[512];
+  if (!json_string_value(json_object_get(f, "request"))) return 0;
+  if (strcmp(json_string_value(json_object_get(f, "function")), fn) == 0) return 1;
+  json_array_foreach(
+      json_object_get(f, "path"), k,
+      v) if (strcmp(corrstack_function(json_string_value(v), buf, sizeof buf), fn) == 0) return 1;
+  return 0;
+}
+
+int corrwin_drop_covered(json_t *findings, const json_t *win) {
+  size_t i, at = (size_t)-1;
+  json_t *f;
+  int covered = 0;
+  const char *fn = win ? json_string_value(json_object_get(win, "function")) : NULL;
+  if (!fn) return 0;
+  json_array_foreach(findings, i, f) {
+    if (f == win)
+      at = i;
+    else
+      covered |= covers(f, fn);
+  }
+  if (!covered || at == (size_t)-1) return 0;
+  json_array_remove(findings, at);
+  return 1;
+}

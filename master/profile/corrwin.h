@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "master/profile/corrstack.h"
+
 /* Anomalous spans (new array of [t0_ms, t1_ms], adjacent intervals merged) into *spans; *judged = steady
  * intervals judged, *bad = anomalous ones; why (may be NULL) gets the strongest signal in words, e.g.
  * "p99 of GET /x 152.0 ms vs median 10.0 ms". 0 or -ENOMEM. An empty array when nothing stands out. */
@@ -19,5 +21,25 @@ int corrwin_spans(const json_t *intervals, json_t **spans, size_t *judged, size_
 
 /* Share of [t0_ms, t1_ms) covered by spans (0..1). */
 double corrwin_overlap(const json_t *spans, int64_t t0_ms, int64_t t1_ms);
+
+/* The intervals' length in ms (the first line's interval_ms; 1000 when there is none). */
+int64_t corrwin_step(const json_t *intervals);
+
+/* Whose work a window finding's frame fn is (a, b: the samples of the anomalous and the other windows; a_fn:
+ * the value of a's samples holding fn). CORRWIN_BACKGROUND: more than CORRELATE_WIN_UNLABELLED of a_fn is no
+ * request's. Else request work: CORRWIN_MORE_REQUESTS when the requests of the names that run fn in a hold
+ * >= WIN_REQ_BASE samples in b and fn's share of them in a is not above its share in b (by MIN_DELTA, z test
+ * p < ALPHA): their requests run as much of it per sample in the other seconds, so its rise is more or slower
+ * requests, the effect of the bad seconds (the request methods explain slow requests). CORRWIN_REQUEST
+ * otherwise (the requests run more of it in those seconds, or there are too few of theirs in b to say). */
+enum { CORRWIN_BACKGROUND, CORRWIN_REQUEST, CORRWIN_MORE_REQUESTS };
+int corrwin_whose(const corrstack *cs, const unsigned char *a, const unsigned char *b, int64_t fn,
+                  double a_fn);
+
+/* Drop win (a window finding of request work, CORRWIN_REQUEST; borrowed, may be NULL) from findings when a
+ * request's finding (one with a "request") has win's function on its path or names it: that request's
+ * finding says the same work finer, and a window finding says background work made requests slow. 1 when
+ * dropped. */
+int corrwin_drop_covered(json_t *findings, const json_t *win);
 
 #endif

@@ -2,7 +2,9 @@
  * are taken while requests are slow), so steadiness is judged on the arrival rate, and the seconds before
  * the pool grew are the baseline, not a ramp; and the window finding on an idle service, whose normal windows
  * hold few samples, by samples per second of window; a request's slow requests that fall in the seconds of a
- * window finding naming background work rank below it. */
+ * window finding naming background work rank below it; a window frame that is request work is no window
+ * finding when its requests run it as much per sample in the other seconds (more requests, not a cause), nor
+ * when a request's finding has it on its path. */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +107,8 @@ static void add_req(pprof_profile *p, const char *frames, int64_t v, const char 
 /* 20 one-second windows; in seconds 4-5, 10-11 and 16-17 a background reindex (unlabelled, 60 samples a
  * second) runs and p99 doubles. GET /item: 2 typical requests a second (1 sample each in render) and 3 slow
  * ones (6 samples each in product) a second: in those seconds (in_window 1), in those and 1 and 7 (2),
- * or in seconds 1, 7, 13 and 18-19 (0). In the reindex's seconds the slow requests are its effect: they are
+ * in those and the seconds just after them, 6, 12 and 18 (3: the queue drains), or in seconds 1, 7, 13 and
+ * 18-19 (0). In the reindex's seconds the slow requests are its effect: they are
  * no evidence for the tail, and a tail finding on the others ranks below the window finding when most slow
  * requests fall in its seconds; elsewhere it ranks first. */
 static json_t *slow_in_windows(int in_window) {
@@ -115,7 +118,11 @@ static json_t *slow_in_windows(int in_window) {
   char tid[40];
   for (int k = 0; k < 20; k++) {
     int bad = (k % 6) >= 4, out = k == 1 || k == 7;
-    int slow = in_window == 1 ? bad : in_window == 2 ? bad || out : (k % 6) == 1 || k == 19 || k == 18;
+    int after = k > 0 && k % 6 == 0; /* the second after a reindex */
+    int slow = in_window == 1   ? bad
+               : in_window == 2 ? bad || out
+               : in_window == 3 ? bad || after
+                                : (k % 6) == 1 || k == 19 || k == 18;
     int64_t t0 = 1000000 + k * 1000;
     json_t *sl = json_array(), *ty = json_array();
     ps[k] = pprof_create("samples", "count");
@@ -155,6 +162,10 @@ START_TEST(slow_requests_in_background_windows_rank_below) {
   ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "kind")), "window");
   ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "function")), "main.reindexLoop");
   json_decref(fs);
+  fs = slow_in_windows(3); /* and in the second after each: still its effect */
+  ck_assert_uint_eq(json_array_size(fs), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "kind")), "window");
+  json_decref(fs);
   fs = slow_in_windows(2); /* 18 of 24 in them: the other 6 name product, ranked below the window */
   ck_assert_uint_eq(json_array_size(fs), 2);
   ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "kind")), "window");
@@ -173,5 +184,72 @@ START_TEST(slow_requests_in_background_windows_rank_below) {
 }
 END_TEST
 
+/* 20 one-second windows of POST /orders (every request in main.doLabels, its middleware); in seconds 4-5,
+ * 10-11 and 16-17 p99 doubles and three times the requests run (90 samples in price instead of 30), beside
+ * 20 unlabelled GC samples a second: doLabels is on 82 % of the samples vs 60 %, but on 100 % of its
+ * requests' samples in both, more requests. With reload, the requests of those seconds run main.reload
+ * (60 samples) beside price (30): a share of their samples they do not run in the others. */
+static json_t *busy_windows(int reload) {
+  pprof_profile *ps[20];
+  correlate_window ws[20];
+  json_t *iv = json_array(), *fs = NULL;
+  for (int k = 0; k < 20; k++) {
+    int bad = (k % 6) >= 4;
+    ps[k] = pprof_create("samples", "count");
+    add(ps[k], "main.serve;main.doLabels;main.newOrders;main.price", bad && !reload ? 90 : 30,
+        "POST /orders");
+    if (reload && bad) add(ps[k], "main.serve;main.doLabels;main.newOrders;main.reload", 60, "POST /orders");
+    add(ps[k], "runtime.gcBgMarkWorker;runtime.gcDrain", 20, NULL);
+    ws[k] = (correlate_window){1000000 + k * 1000, 1000000 + (k + 1) * 1000, "cpu", ps[k]};
+    json_array_append_new(
+        iv, json_pack("{s:I,s:I,s:s,s:f,s:I,s:f,s:f,s:f,s:I,s:I}", "t", (json_int_t)(1000000 + k * 1000),
+                      "interval_ms", (json_int_t)1000, "name", "(all)", "rps", 100.0, "count",
+                      (json_int_t)100, "p99_ms", bad ? 40.0 : 20.0 + (k % 4), "p50_ms", 5.0, "mean_ms", 6.0,
+                      "errors", (json_int_t)0, "users", (json_int_t)10));
+  }
+  correlate_input in = {ws, 20, iv, NULL};
+  ck_assert_int_eq(correlate_findings(&in, &fs), 0);
+  for (int k = 0; k < 20; k++) pprof_free(ps[k]);
+  json_decref(iv);
+  return fs;
+}
+
+START_TEST(request_work_that_follows_requests_is_no_window) {
+  json_t *fs = busy_windows(0);
+  ck_assert_uint_eq(json_array_size(fs), 0); /* doLabels: 100 % of its requests' samples in both */
+  json_decref(fs);
+  fs = busy_windows(1);
+  ck_assert_uint_eq(json_array_size(fs), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "kind")), "window");
+  ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "function")), "main.reload");
+  json_decref(fs);
+}
+END_TEST
+
+/* A window finding of request work on the path of a request's finding is that finding's work. */
+START_TEST(window_on_a_request_findings_path_is_dropped) {
+  json_t *win = json_pack("{s:s,s:s,s:n,s:[s,s]}", "kind", "window", "function", "main.doLabels", "request",
+                          "path", "main.doLabels.func1", "main.newOrders");
+  json_t *tail =
+      json_pack("{s:s,s:s,s:s,s:[s,s,s]}", "kind", "tail", "function", "main.fraudCheck", "request",
+                "POST /orders", "path", "main.doLabels.func1", "main.newOrders", "main.fraudCheck");
+  json_t *other = json_pack("{s:s,s:s,s:s,s:[s,s]}", "kind", "tail", "function", "main.render", "request",
+                            "GET /items", "path", "main.items", "main.render");
+  json_t *fs = json_pack("[O,O]", other, win);
+  ck_assert_int_eq(corrwin_drop_covered(fs, win), 0); /* no request finding runs doLabels */
+  ck_assert_uint_eq(json_array_size(fs), 2);
+  json_array_append(fs, tail);
+  ck_assert_int_eq(corrwin_drop_covered(fs, win), 1); /* doLabels.func1 on the tail's path */
+  ck_assert_uint_eq(json_array_size(fs), 2);
+  ck_assert_ptr_eq(json_array_get(fs, 1), tail);
+  ck_assert_int_eq(corrwin_drop_covered(fs, NULL), 0);
+  json_decref(fs);
+  json_decref(win);
+  json_decref(tail);
+  json_decref(other);
+}
+END_TEST
+
 CHECK_MAIN("corrwin", 0, open_model_users_follow_latency, window_rates_on_an_idle_service,
-           slow_requests_in_background_windows_rank_below)
+           slow_requests_in_background_windows_rank_below, request_work_that_follows_requests_is_no_window,
+           window_on_a_request_findings_path_is_dropped)
