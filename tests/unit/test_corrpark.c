@@ -113,7 +113,7 @@ START_TEST(stay_measured_per_request) {
   for (size_t i = 0; i < wall->nsamples; i++)
     ck_assert_int_eq(corrstack_add(&cs, wall, &wall->samples[i], 0, 0), 0);
   unsigned char a[70] = {0}, b[70] = {0};
-  static char ids[35][8];
+  static char ids[35][24];
   ck_assert_uint_eq(cs.n, 70);
   for (size_t i = 0; i < cs.n; i++) { /* samples 2k, 2k+1: request k's (correlate.c reads labels) */
     snprintf(ids[i / 2], sizeof ids[i / 2], "%zu", i / 2);
