@@ -446,7 +446,10 @@ static void method_window(ctx *c) {
   if (corrstack_contrast(cs, a, b, &o, &r) < 0) goto out;
   if (r.fn < 0) goto out;
   int whose = corrwin_whose(cs, a, b, r.fn, r.a_fn);
-  if (whose == CORRWIN_MORE_REQUESTS) goto out; /* more or slower requests: the bad seconds' effect */
+  if (whose == CORRWIN_MORE_REQUESTS) { /* more or slower requests: the bad seconds' effect */
+    json_decref(r.path);
+    goto out;
+  }
   char fbuf[512];
   const char *fn = corrstack_function(cs->names[r.fn], fbuf, sizeof fbuf);
   double sa = r.a_fn / r.a_tot, sb = r.b_tot > 0 ? r.b_fn / r.b_tot : 0;
