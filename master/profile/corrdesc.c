@@ -1,4 +1,5 @@
-/* corrdesc.c - down from a picked frame to the callee holding its time (see corrdesc.h). */
+/* corrdesc.c - where a contrast without a baseline of its own diverges (the frame below the entry), and down
+ * from a picked frame to the callee holding its time (see corrdesc.h). */
 #include "master/profile/corrdesc.h"
 
 #include <stdlib.h>
@@ -11,6 +12,78 @@ static const char *name_of(const corrstack *cs, const unsigned char *a) {
   const char *name = NULL;
   for (size_t i = 0; !name && i < cs->n; i++) name = a[i] ? cs->s[i].name : NULL;
   return name;
+}
+
+/* Frames on the labelled samples of request names other than a's (a's samples are one name's). */
+static unsigned char *other_names(const corrstack *cs, const unsigned char *a) {
+  unsigned char *seen = calloc(cs->nnames ? cs->nnames : 1, 1);
+  const char *name = name_of(cs, a);
+  for (size_t i = 0; seen && name && i < cs->n; i++) {
+    const corr_sample *c = &cs->s[i];
+    if (a[i] || !c->name || strcmp(c->name, name) == 0) continue;
+    for (size_t k = 0; k < c->nstack; k++) seen[c->stack[k]] = 1;
+  }
+  return seen;
+}
+
+/* a's hot path, one frame a step from the root: the callee holding the most of a's samples still on the path,
+ * while that is more than half of them. walk->at is the frame (-1 at the end). */
+typedef struct hot_walk {
+  const corrstack *cs;
+  unsigned char *on; /* samples still on the path */
+  size_t *pos;       /* their position (stack index) of walk->at */
+  double *sum, w;    /* per frame scratch; the value on the path */
+  int64_t at;
+} hot_walk;
+
+static void hot_step(hot_walk *h) {
+  const corrstack *cs = h->cs;
+  int64_t best = -1;
+  memset(h->sum, 0, cs->nnames * sizeof *h->sum);
+  for (size_t i = 0; i < cs->n; i++)
+    if (h->on[i] && h->pos[i] > 0) h->sum[cs->s[i].stack[h->pos[i] - 1]] += cs->s[i].value;
+  for (size_t f = 0; f < cs->nnames; f++)
+    if (h->sum[f] > 0 && (best < 0 || h->sum[f] > h->sum[best])) best = (int64_t)f;
+  h->at = best >= 0 && h->sum[best] > CORRELATE_HOT_PATH * h->w ? best : -1;
+  if (h->at < 0) return;
+  h->w = h->sum[best];
+  for (size_t i = 0; i < cs->n; i++) {
+    h->on[i] = h->on[i] && h->pos[i] > 0 && (int64_t)cs->s[i].stack[h->pos[i] - 1] == best;
+    h->pos[i] -= h->on[i];
+  }
+}
+
+int64_t corrdesc_entry(const corrstack *cs, const unsigned char *a, const corr_opts *o, int *how) {
+  unsigned char *ctx = other_names(cs, a);
+  hot_walk h = {cs,
+                calloc(cs->n ? cs->n : 1, 1),
+                calloc(cs->n ? cs->n : 1, sizeof *h.pos),
+                calloc(cs->nnames ? cs->nnames : 1, sizeof *h.sum),
+                0,
+                -1};
+  int64_t fn = -1;
+  int entry = 1; /* a's typical requests unseen: the first frame below the context is their entry */
+  for (size_t f = 0; ctx && o && o->known && f < cs->nnames; f++) {
+    entry &= !(o->known[f] && !corrstack_plumbing(cs, (int64_t)f));
+    ctx[f] |= o->known[f];
+  }
+  for (size_t i = 0; ctx && h.on && h.pos && h.sum && i < cs->n; i++)
+    if ((h.on[i] = a[i])) h.pos[i] = cs->s[i].nstack, h.w += cs->s[i].value;
+  for (int below = 0; ctx && h.on && h.pos && h.sum && fn < 0;) {
+    hot_step(&h);
+    if (h.at < 0) break;
+    if (corrstack_plumbing(cs, h.at) || (!below && ctx[h.at])) continue;
+    if (!below++ && entry) continue;
+    if (!corrstack_is_closure(cs->names[h.at]) &&
+        corrstack_callers(cs, h.at, NULL) < CORRELATE_HELPER_CALLERS)
+      fn = h.at;
+  }
+  free(h.on);
+  free(h.pos);
+  free(h.sum);
+  free(ctx);
+  *how = fn < 0 ? 0 : entry ? CORR_BELOW_ENTRY : CORR_BELOW_KNOWN;
+  return fn;
 }
 
 /* Is frame id run by a labelled sample of a request name other than name (a's)? */

@@ -1,5 +1,7 @@
-/* corrdesc.h - where the frame a contrast picked is only the way to the fault: the finding moves down a's hot
- * path to the callee that holds the time (docs/profiling.md "Down to the work"; constants in correlate.h). */
+/* corrdesc.h - where a contrast without a baseline of its own diverges (below the entry every request of a
+ * name runs), and where the frame a contrast picked is only the way to the fault: the finding moves down a's
+ * hot path to the callee that holds the time (docs/profiling.md "Down to the work"; constants in
+ * correlate.h). */
 #ifndef LOADCTL_CORRDESC_H
 #define LOADCTL_CORRDESC_H
 
@@ -7,6 +9,17 @@
 #include <stdint.h>
 
 #include "master/profile/corrstack.h"
+
+/* No baseline of a's own requests (b's samples too few for shares, or other names' only): every frame of a's
+ * hot path has the same excess, and its leaf is no more the answer than its handler. Context is what a's
+ * requests share with others: plumbing, frames of other request names' samples (middleware), and o->known
+ * (frames their typical requests were seen running in any profile). The divergence is the first frame of a's
+ * hot path below that context; when nothing shows a's typical requests, that first frame is their entry (the
+ * handler, which every request of the name runs) and the divergence is below it. Closures and shared helpers
+ * (CORRELATE_HELPER_CALLERS callers in the run) are passed over, never named. -1 when the path shows none;
+ * *how: CORR_BELOW_ENTRY or CORR_BELOW_KNOWN (0 when none). Used by corrstack_contrast with corr_opts.entry.
+ */
+int64_t corrdesc_entry(const corrstack *cs, const unsigned char *a, const corr_opts *o, int *how);
 
 /* From fn down a's hot path (corrstack_path), one callee at a step while the callee is the service's own (not
  * plumbing, not a closure, fewer than CORRELATE_HELPER_CALLERS callers in the run, under HELPER_BASE of the

@@ -9,12 +9,6 @@
 
 #include "master/profile/correlate.h"
 
-static int holds(const corr_sample *c, int64_t fn) {
-  for (size_t k = 0; k < c->nstack; k++)
-    if ((int64_t)c->stack[k] == fn) return 1;
-  return 0;
-}
-
 /* Does c run on an event loop's thread, under its dispatch of a callback or coroutine step? A request's
  * frame there that waits blocks the loop: every request in flight waits with it (a coroutine suspended in
  * an await is not on the loop's stack; it is sampled on its own chain). */
@@ -36,7 +30,7 @@ static double *per_request(const corrstack *cs, const unsigned char *m, int64_t 
   for (size_t i = 0; ids && sum && i < cs->n; i++) {
     const corr_sample *c = &cs->s[i];
     const char *id = c->span_id && *c->span_id ? c->span_id : c->trace_id; /* a trace may be an iteration */
-    if (!m[i] || !id || !holds(c, fn)) continue;
+    if (!m[i] || !id || !corrstack_holds(c, fn)) continue;
     json_t *at = json_object_get(ids, id);
     if (!at) {
       at = json_integer((json_int_t)*n);
@@ -88,7 +82,7 @@ int corrpark_measure(const corrstack *cs, const unsigned char *a, const unsigned
   for (size_t i = 0; rc == 0 && i < st->nb; i++) st->mean_b += xb[i] / st->nb;
   if (rc == 0) st->p_value = u_test(xa, st->na, xb, st->nb);
   for (size_t i = 0; rc == 0 && i < cs->n; i++)
-    if (a[i] && holds(&cs->s[i], fn)) {
+    if (a[i] && corrstack_holds(&cs->s[i], fn)) {
       st->a_time += cs->s[i].value;
       st->a_loop += on_loop(cs, &cs->s[i]) ? cs->s[i].value : 0;
     }

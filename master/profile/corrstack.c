@@ -279,6 +279,10 @@ static long position(const corr_sample *c, int64_t fn) {
   return -1;
 }
 
+int corrstack_holds(const corr_sample *c, int64_t fn) {
+  return position(c, fn) >= 0;
+}
+
 json_t *corrstack_path(const corrstack *cs, int64_t fn, const unsigned char *mask) {
   json_t *sums = json_object(), *path = json_array();
   const char *best = NULL, *k;
@@ -519,86 +523,6 @@ static int64_t pick_rate(const corrstack *cs, const double *ia, const double *ib
   return best;
 }
 
-/* Frames on the labelled samples of request names other than a's (a's samples are one name's). */
-static unsigned char *other_names(const corrstack *cs, const unsigned char *a) {
-  unsigned char *seen = calloc(cs->nnames ? cs->nnames : 1, 1);
-  const char *name = NULL;
-  for (size_t i = 0; !name && i < cs->n; i++) name = a[i] ? cs->s[i].name : NULL;
-  for (size_t i = 0; seen && name && i < cs->n; i++) {
-    const corr_sample *c = &cs->s[i];
-    if (a[i] || !c->name || strcmp(c->name, name) == 0) continue;
-    for (size_t k = 0; k < c->nstack; k++) seen[c->stack[k]] = 1;
-  }
-  return seen;
-}
-
-/* a's hot path, one frame a step from the root: the callee holding the most of a's samples still on the path,
- * while that is more than half of them. walk->at is the frame (-1 at the end). */
-typedef struct hot_walk {
-  const corrstack *cs;
-  unsigned char *on; /* samples still on the path */
-  size_t *pos;       /* their position (stack index) of walk->at */
-  double *sum, w;    /* per frame scratch; the value on the path */
-  int64_t at;
-} hot_walk;
-
-static void hot_step(hot_walk *h) {
-  const corrstack *cs = h->cs;
-  int64_t best = -1;
-  memset(h->sum, 0, cs->nnames * sizeof *h->sum);
-  for (size_t i = 0; i < cs->n; i++)
-    if (h->on[i] && h->pos[i] > 0) h->sum[cs->s[i].stack[h->pos[i] - 1]] += cs->s[i].value;
-  for (size_t f = 0; f < cs->nnames; f++)
-    if (h->sum[f] > 0 && (best < 0 || h->sum[f] > h->sum[best])) best = (int64_t)f;
-  h->at = best >= 0 && h->sum[best] > CORRELATE_HOT_PATH * h->w ? best : -1;
-  if (h->at < 0) return;
-  h->w = h->sum[best];
-  for (size_t i = 0; i < cs->n; i++) {
-    h->on[i] = h->on[i] && h->pos[i] > 0 && (int64_t)cs->s[i].stack[h->pos[i] - 1] == best;
-    h->pos[i] -= h->on[i];
-  }
-}
-
-/* No baseline of a's own requests (b's samples too few for shares, or other names' only): every frame of a's
- * hot path has the same excess, and its leaf is no more the answer than its handler. Context is what a's
- * requests share with others: plumbing, frames of other request names' samples (middleware), and o->known
- * (frames their typical requests were seen running in any profile). The divergence is the first frame of a's
- * hot path below that context; when nothing shows a's typical requests, that first frame is their entry (the
- * handler, which every request of the name runs) and the divergence is below it. Closures and shared helpers
- * (CORRELATE_HELPER_CALLERS callers in the run) are passed over, never named. -1 when the path shows none. */
-static int64_t pick_entry(const corrstack *cs, const unsigned char *a, const corr_opts *o, int *how) {
-  unsigned char *ctx = other_names(cs, a);
-  hot_walk h = {cs,
-                calloc(cs->n ? cs->n : 1, 1),
-                calloc(cs->n ? cs->n : 1, sizeof *h.pos),
-                calloc(cs->nnames ? cs->nnames : 1, sizeof *h.sum),
-                0,
-                -1};
-  int64_t fn = -1;
-  int entry = 1; /* a's typical requests unseen: the first frame below the context is their entry */
-  for (size_t f = 0; ctx && o && o->known && f < cs->nnames; f++) {
-    entry &= !(o->known[f] && !corrstack_plumbing(cs, (int64_t)f));
-    ctx[f] |= o->known[f];
-  }
-  for (size_t i = 0; ctx && h.on && h.pos && h.sum && i < cs->n; i++)
-    if ((h.on[i] = a[i])) h.pos[i] = cs->s[i].nstack, h.w += cs->s[i].value;
-  for (int below = 0; ctx && h.on && h.pos && h.sum && fn < 0;) {
-    hot_step(&h);
-    if (h.at < 0) break;
-    if (corrstack_plumbing(cs, h.at) || (!below && ctx[h.at])) continue;
-    if (!below++ && entry) continue;
-    if (!corrstack_is_closure(cs->names[h.at]) &&
-        corrstack_callers(cs, h.at, NULL) < CORRELATE_HELPER_CALLERS)
-      fn = h.at;
-  }
-  free(h.on);
-  free(h.pos);
-  free(h.sum);
-  free(ctx);
-  *how = fn < 0 ? 0 : entry ? CORR_BELOW_ENTRY : CORR_BELOW_KNOWN;
-  return fn;
-}
-
 /* The value of a's samples holding fn that carry a request name. */
 static double labelled(const corrstack *cs, const unsigned char *a, int64_t fn) {
   double v = 0;
@@ -615,7 +539,8 @@ static int share_ok(double xa, double na, double xb, double nb, double *p) {
 }
 
 /* Down from fn to the callee holding its time (corrdesc.h) when the same test holds there; not for windows
- * (the root of the work that rose) nor below what typical requests run (pick_entry's CORR_BELOW_KNOWN). */
+ * (the root of the work that rose) nor below what typical requests run (corrdesc_entry's CORR_BELOW_KNOWN).
+ */
 static int64_t below(const corrstack *cs, const unsigned char *a, const corr_opts *o, const double *ia,
                      const double *ib, corr_contrast *out, int64_t fn) {
   if ((o && o->rise) || out->no_baseline == CORR_BELOW_KNOWN) return fn;
@@ -650,7 +575,7 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
   root_depths(cs, a, depth);
   candidates(cs, ia, cand);
   /* no baseline of a's own: the frame below its requests' entry, when a test holds there */
-  int64_t fn = o && o->entry ? pick_entry(cs, a, o, &out->no_baseline) : -1;
+  int64_t fn = o && o->entry ? corrdesc_entry(cs, a, o, &out->no_baseline) : -1;
   if (fn >= 0 && shares && share_ok(ia[fn], out->a_tot, ib[fn], out->b_tot, &out->p_value)) goto found;
   if (fn >= 0 && rate && rate_ok(ia[fn], o->na, ib[fn], o->nb, &out->p_value) &&
       ia[fn] / out->a_tot >= CORRELATE_MIN_DELTA) {

@@ -47,7 +47,7 @@ typedef struct corr_contrast {
   int gc;              /* corrwait: the waits are GC assists under allocations (kind "alloc") */
   int per_request;     /* found on samples per request (rate mode), p_value from the rate test */
   int no_baseline;     /* no baseline of a's own (corr_opts.entry, or b too small for shares): the frame was
-                        * placed by corrstack.c pick_entry, CORR_BELOW_ENTRY or CORR_BELOW_KNOWN (0: not);
+                        * placed by corrdesc_entry, CORR_BELOW_ENTRY or CORR_BELOW_KNOWN (0: not);
                         * CORR_BELOW_DOWN: placed below the entry, then moved down to its callee (corrdesc) */
 } corr_contrast;
 
@@ -60,7 +60,7 @@ typedef struct corr_opts {
   int (*context)(void *arg, const char *frame); /* waits: is frame the request's handler chain? (or NULL) */
   void *context_arg;
   int entry; /* a's requests have no baseline of their own in b (b: other names' samples only, or too few):
-              * the first frame of a's hot path below their context is tried first (corrstack.c pick_entry) */
+              * the first frame of a's hot path below their context is tried first (corrdesc_entry) */
   const unsigned char *known; /* per frame id: a's typical requests run it (any profile), or NULL */
   int rise; /* windows: with the rates, a's share of the frame must exceed b's by CORRELATE_MIN_DELTA too, and
              * most of its samples in a be no request's (more samples per second alone is more load; more
@@ -133,6 +133,9 @@ const char *corrstack_function(const char *frame, char *buf, size_t len);
 /* Distinct callers of frame fn over the samples with mask[i] set (mask NULL: every call edge learned from
  * the run, corrstack_add and corrstack_add_calls). */
 size_t corrstack_callers(const corrstack *cs, int64_t fn, const unsigned char *mask);
+
+/* Does sample c have frame fn anywhere on its stack? */
+int corrstack_holds(const corr_sample *c, int64_t fn);
 
 /* Hot path through fn over the samples with mask[i] set: from the outermost non-framework frame above fn down
  * to the heaviest leaf below it. New array of names. */

@@ -214,19 +214,13 @@ int64_t corrwin_step(const json_t *intervals) {
   return 1000;
 }
 
-static int holds(const corr_sample *s, int64_t fn) {
-  for (size_t k = 0; k < s->nstack; k++)
-    if ((int64_t)s->stack[k] == fn) return 1;
-  return 0;
-}
-
 int corrwin_whose(const corrstack *cs, const unsigned char *a, const unsigned char *b, int64_t fn,
                   double a_fn) {
   json_t *names = json_object();
   double lab = 0, an = 0, af = 0, bn = 0, bf = 0;
   int rc = CORRWIN_BACKGROUND;
   for (size_t i = 0; names && i < cs->n; i++) /* the names that run fn in the anomalous windows */
-    if (a[i] && cs->s[i].name && holds(&cs->s[i], fn)) {
+    if (a[i] && cs->s[i].name && corrstack_holds(&cs->s[i], fn)) {
       json_object_set_new(names, cs->s[i].name, json_true());
       lab += cs->s[i].value;
     }
@@ -235,7 +229,7 @@ int corrwin_whose(const corrstack *cs, const unsigned char *a, const unsigned ch
   for (size_t i = 0; i < cs->n; i++) {
     const corr_sample *s = &cs->s[i];
     if ((!a[i] && !b[i]) || !s->name || !json_object_get(names, s->name)) continue;
-    double h = holds(s, fn) ? s->value : 0;
+    double h = corrstack_holds(s, fn) ? s->value : 0;
     an += a[i] ? s->value : 0, af += a[i] ? h : 0;
     bn += b[i] ? s->value : 0, bf += b[i] ? h : 0;
   }
