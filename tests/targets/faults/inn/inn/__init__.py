@@ -1,0 +1,1 @@
+"""inn - a hotel booking API (plain WSGI), the service of the inn_* fault variants."""
