@@ -12,8 +12,14 @@
  * under that lock, parsing each entry's path to find the album's (~100-300 ms): thumbnails queue meanwhile.
  * With --fault-off it walks the album's own ids (64 an album). Each purge's span is on /debug/faults.
  *
+ * Variant native_disk (--variant native_disk; no compaction, no index): rendered thumbnails are also kept
+ * on disk (diskcache.c, 40 000 files under /tmp, removed at exit); every thumbnail request checks its file
+ * under the disk cache's lock. Every 5 s quota_loop runs diskcache_enforce_quota, which recounts the
+ * cache's bytes by stat-ing every file while it holds that lock (~100-300 ms, mostly in the kernel):
+ * thumbnails queue meanwhile. With --fault-off it trusts the running total the cache keeps.
+ *
  * Usage: faultnative --addr 127.0.0.1:PORT --admin-addr 127.0.0.1:PORT --duration 300s
- *                    [--variant native_periodic|native_purge] [--fault-off]
+ *                    [--variant native_periodic|native_purge|native_disk] [--fault-off]
  * Routes (both ports): GET /api/thumb?id=N, GET /api/meta?id=N, POST /api/albums/A/purge, GET /debug/faults,
  * GET /debug/pid.
  * Built by bench/accuracy with -fno-omit-frame-pointer so that perf -g sees whole stacks. */
@@ -31,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "diskcache.h"
+
 #define MAX_SPANS 256     /* planted spans kept for /debug/faults (a 6 s period: 25 min) */
 #define PERIOD_S 6        /* compact_cache every PERIOD_S seconds ... */
 #define BURN_S 2          /* ... for BURN_S seconds ... */
@@ -40,6 +48,8 @@
 #define REQUEST_MAX 8192  /* request head bytes */
 #define INDEX_SIZE 500000 /* native_purge: images in the thumbnail index ... */
 #define ALBUM_SIZE 64     /* ... ALBUM_SIZE to an album */
+#define DISK_FILES 40000  /* native_disk: thumbnails in the on-disk cache ... */
+#define QUOTA_PERIOD_S 5  /* ... whose quota is enforced every QUOTA_PERIOD_S seconds */
 
 static volatile uint64_t sink;
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER; /* the thumbnail cache */
@@ -49,6 +59,7 @@ static double spans[MAX_SPANS][2];
 static int nspans;
 static const char *variant = "native_periodic";
 static int fault_off;
+static int disk_cache; /* native_disk */
 
 struct thumb_entry { /* native_purge's thumbnail index, by image id; under cache_mu */
   char path[40];     /* /albums/A/IMG_N.jpg, "" when purged */
@@ -79,6 +90,7 @@ __attribute__((noinline)) static uint64_t render_thumb(long id) {
   uint64_t h = blend((uint64_t)id ^ cache_seed, 200);
   if (thumb_index && id >= 0 && id < INDEX_SIZE) h ^= thumb_index[id].etag;
   pthread_mutex_unlock(&cache_mu);
+  if (disk_cache && !diskcache_has(id % DISK_FILES)) h = ~h;
   for (int row = 0; row < 16; row++) h ^= blend(h + (uint64_t)row, 20000);
   return h;
 }
@@ -149,6 +161,28 @@ static void *compaction_loop(void *unused) {
     for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
     record_span(t0, unix_now());
   }
+  return NULL;
+}
+
+/* quota_loop keeps the disk cache under its quota (native_disk). */
+static void *quota_loop(void *unused) {
+  (void)unused;
+  for (;;) {
+    sleep(QUOTA_PERIOD_S);
+    double t0 = unix_now();
+    sink += (uint64_t)diskcache_enforce_quota(!fault_off);
+    if (!fault_off) record_span(t0, unix_now());
+  }
+  return NULL;
+}
+
+/* cleanup_on_signal waits for the signal that ends the process (SIGTERM, SIGINT, the duration's SIGALRM),
+ * blocked in every thread, and removes the disk cache before exiting. */
+static void *cleanup_on_signal(void *set) {
+  int sig = 0;
+  sigwait(set, &sig);
+  diskcache_remove();
+  _exit(0);
   return NULL;
 }
 
@@ -272,7 +306,7 @@ static void *accept_loop(void *arg) {
 static int usage(void) {
   fprintf(stderr,
           "usage: faultnative [--addr A] [--admin-addr A] [--duration SECONDS] "
-          "[--variant native_periodic|native_purge] [--fault-off]\n");
+          "[--variant native_periodic|native_purge|native_disk] [--fault-off]\n");
   return 1;
 }
 
@@ -296,16 +330,29 @@ int main(int argc, char **argv) {
       return usage();
   }
   int purge = !strcmp(variant, "native_purge");
-  if (!purge && strcmp(variant, "native_periodic")) {
-    fprintf(stderr, "faultnative: --variant %s: want native_periodic or native_purge\n", variant);
+  disk_cache = !strcmp(variant, "native_disk");
+  if (!purge && !disk_cache && strcmp(variant, "native_periodic")) {
+    fprintf(stderr, "faultnative: --variant %s: want native_periodic, native_purge or native_disk\n",
+            variant);
     return 1;
   }
-  if (purge) index_build();
+  static sigset_t ending; /* native_disk: blocked in every thread, cleanup_on_signal takes them */
+  sigemptyset(&ending);
+  sigaddset(&ending, SIGTERM), sigaddset(&ending, SIGINT), sigaddset(&ending, SIGALRM);
   pthread_t th;
+  if (purge) index_build();
   int app = listen_on(addr), adm = listen_on(admin);
+  if (disk_cache &&
+      (pthread_sigmask(SIG_BLOCK, &ending, NULL) != 0 ||
+       pthread_create(&th, NULL, cleanup_on_signal, &ending) != 0 || diskcache_open(DISK_FILES) != 0)) {
+    diskcache_remove();
+    return 1;
+  }
   if (pthread_create(&th, NULL, accept_loop, (void *)(intptr_t)adm) != 0 ||
-      (!purge && pthread_create(&th, NULL, compaction_loop, NULL) != 0)) {
+      (!purge && !disk_cache && pthread_create(&th, NULL, compaction_loop, NULL) != 0) ||
+      (disk_cache && pthread_create(&th, NULL, quota_loop, NULL) != 0)) {
     fprintf(stderr, "faultnative: cannot start threads\n");
+    diskcache_remove();
     return 1;
   }
   signal(SIGPIPE, SIG_IGN);
