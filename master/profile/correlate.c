@@ -12,6 +12,7 @@
 #include "common/clock.h"
 #include "common/rundir.h"
 #include "master/profile/corrdesc.h"
+#include "master/profile/corrhand.h"
 #include "master/profile/corrjoin.h"
 #include "master/profile/corrlat.h"
 #include "master/profile/corrlock.h"
@@ -427,8 +428,7 @@ static void method_window(ctx *c) {
     goto out;
   if (!bad || (double)bad > CORRELATE_WIN_MAX_FRAC * (double)judged) goto out;
   size_t nbad = 0, ngood = 0;
-  corr_opts o = {.rise =
-                     1}; /* rates: samples per second of window (an idle service's normal ones hold few) */
+  corr_opts o = {.rise = 1}; /* rates: samples per second of window (normal ones hold few) */
   for (size_t w = 0; w < c->in->nwindows; w++) {
     const correlate_window *cw = &c->in->windows[w];
     double ov = corrwin_overlap(spans, cw->start_ms, cw->end_ms),
@@ -628,6 +628,7 @@ int correlate_findings(const correlate_input *in, json_t **out) {
     method_tail(&c, set);
     method_endpoint(&c, set);
   }
+  if (corrhand_find(&c.set[SET_WAIT], c.cls[SET_WAIT], c.wait_profile, c.out) < 0) goto done;
   demote_explained(&c);
   corrwin_drop_covered(c.out, c.req_win);
   if (!method_lock(&c, "mutex")) method_lock(&c, "block");

@@ -86,6 +86,12 @@
 #define CORRELATE_PARK_REQUESTS                                                                           \
   10 /* wall-clock wait: when >= this many typical requests of the name reach the waiting frame, the slow \
       * ones must stay in it longer per request (>= MIN_RATIO x, Mann-Whitney p < ALPHA; corrpark.h) */
+#define CORRELATE_HAND_SPLIT                                                                                 \
+  1.0 /* hand-off (corrhand.h): slow requests waiting (>= WAIT_SHARE of their samples) in hand-off machinery \
+       * under a service frame, longer than the typical ones (PARK_REQUESTS' test): a profile window is the  \
+       * slow waiters' when their share of the waiters' samples in it is >= this x their share over the run, \
+       * the typical ones' otherwise; the workers' busy samples in the two are contrasted (shares, as tail)  \
+       */
 #define CORRELATE_LOCK_SHARE 0.5      /* lock: the releasing function's share of all contention delay */
 #define CORRELATE_LOCK_NAME_SHARE 0.8 /* lock: a request name owning >= this share is the finding's */
 #define CORRELATE_LOCK_LATENCY                                                                     \
