@@ -372,6 +372,87 @@ function services.carriers()
   end)
 end
 
+-- a billing portal: monthly statements (HTML), balances, payments
+function services.statements()
+  task(3, function(vu)
+    http.get("/statements/" .. math.random(1, 600), { name = "GET /statements/{id}" })
+  end)
+  task(4, function(vu)
+    http.get("/api/balance?customer=" .. math.random(1, 600), { name = "GET /api/balance" })
+  end)
+  task(2, function(vu)
+    local r = http.post("/api/payments?customer=" .. math.random(1, 600) .. "&cents=" .. math.random(100, 50000),
+                        { name = "POST /api/payments" })
+    check(r, { ["payment recorded"] = function(res) return res.status == 201 end })
+  end)
+end
+
+-- a marketplace's partner feeds: import a partner's feed, list its products, the last import's result
+function services.imports()
+  task(1, function(vu)
+    local r = http.post("/api/imports?partner=" .. math.random(1, 240), { name = "POST /api/imports" })
+    check(r, { ["import done"] = function(res) return res.status == 201 end })
+  end)
+  task(5, function(vu)
+    http.get("/api/products?partner=" .. math.random(1, 240) .. "&page=" .. math.random(0, 7), { name = "GET /api/products" })
+  end)
+  task(2, function(vu)
+    http.get("/api/imports/last?partner=" .. math.random(1, 240), { name = "GET /api/imports/last" })
+  end)
+end
+
+-- a shop's product search: search, product pages, now and then a product edit
+function services.searchidx()
+  local words = { "steel", "oak", "linen", "lamp", "chair", "table", "desk", "rug", "vase", "shelf", "clock", "mirror" }
+  task(5, function(vu)
+    http.get("/search?q=" .. words[math.random(#words)] .. "+" .. words[math.random(#words)], { name = "GET /search" })
+  end)
+  task(4, function(vu)
+    http.get("/products/" .. math.random(0, 59999), { name = "GET /products/{id}" })
+  end)
+  task(1, function(vu)
+    http.put("/products/" .. math.random(0, 59999) .. "?title=oak+desk+" .. math.random(1, 999),
+             { name = "PUT /products/{id}" })
+  end)
+end
+
+-- a multi-tenant records API: interactive reads and writes from many tenants, usage, and now and then
+-- a tenant's integration syncing a batch of records one after the other
+function services.tenants()
+  task(250, function(vu)
+    http.get("/v1/records?tenant=" .. math.random(1, 200), { name = "GET /v1/records" })
+  end)
+  task(150, function(vu)
+    http.post("/v1/records?tenant=" .. math.random(1, 200) .. "&kind=note&value=" .. math.random(1, 1e6),
+              { name = "POST /v1/records" })
+  end)
+  task(80, function(vu)
+    http.get("/v1/usage?tenant=" .. math.random(1, 200), { name = "GET /v1/usage" })
+  end)
+  task(1, function(vu)
+    local tenant = math.random(1, 200)
+    for i = 1, 20 do
+      http.post("/v1/records?tenant=" .. tenant .. "&kind=sync&value=" .. i, { name = "POST /v1/records" })
+    end
+  end)
+end
+
+-- an expenses app: file and list expenses, now and then finance runs an organisation's yearly report
+function services.expenses()
+  local cats = { "travel", "meals", "lodging", "software", "office" }
+  task(250, function(vu)
+    local r = http.post("/api/expenses?employee=" .. math.random(1, 5000) .. "&category=" .. cats[math.random(#cats)] ..
+                        "&cents=" .. math.random(100, 90000) .. "&note=client+visit", { name = "POST /api/expenses" })
+    check(r, { ["expense filed"] = function(res) return res.status == 201 end })
+  end)
+  task(350, function(vu)
+    http.get("/api/expenses?employee=" .. math.random(1, 5000), { name = "GET /api/expenses" })
+  end)
+  task(1, function(vu)
+    http.get("/api/reports/yearly?org=" .. math.random(1, 40), { name = "GET /api/reports/yearly" })
+  end)
+end
+
 local known = {}
 for k in pairs(services) do known[#known + 1] = k end
 table.sort(known)
