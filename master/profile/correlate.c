@@ -16,6 +16,7 @@
 #include "master/profile/corrjoin.h"
 #include "master/profile/corrlat.h"
 #include "master/profile/corrlock.h"
+#include "master/profile/corrrank.h"
 #include "master/profile/corrstack.h"
 #include "master/profile/corrwait.h"
 #include "master/profile/corrwin.h"
@@ -325,7 +326,7 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
            n.r.b_tot, o.skip_chain ? " (all request names)" : "", test, base);
   json_t *f = finding(n.kind ? n.kind : "tail", name, n.fn, n.sa, n.sb);
   finish(f, "slow", n.r.a_tot, "typical", n.r.b_tot, n.r.p_value, n.r.path, n.prof,
-         3 + n.sa - n.sb - (set == SET_WAIT) * 0.25, ev);
+         corrrank_score(CORRRANK_TAIL - (set == SET_WAIT) * CORRRANK_WAIT, n.sa - n.sb, n.r.p_value), ev);
   json_array_append_new(c->out, f);
 }
 
@@ -395,7 +396,7 @@ static void endpoint_one(ctx *c, int set, const char *name, unsigned char *a, un
       n.prof, n.sa * 100, n.r.a_tot, n.what, name, n.fn, n.sb * 100, n.r.b_tot, lt, test);
   json_t *f = finding(n.kind ? n.kind : "endpoint", name, n.fn, n.sa, n.sb);
   finish(f, "request", n.r.a_tot, "other_requests", n.r.b_tot, n.r.p_value, n.r.path, n.prof,
-         2 + n.sa - n.sb - (set == SET_WAIT) * 0.25, ev);
+         corrrank_score(CORRRANK_ENDPOINT - (set == SET_WAIT) * CORRRANK_WAIT, n.sa - n.sb, n.r.p_value), ev);
   json_array_append_new(c->out, f);
 }
 
@@ -475,9 +476,10 @@ static void method_window(ctx *c) {
     json_array_append_new(win, json_pack("[f,f]", from_s, to_s));
   }
   json_object_set_new(f, "window", win);
-  finish(f, "anomalous", r.a_tot, "normal", r.b_tot, r.p_value, r.path, "cpu", 1 + sa - sb, ev);
+  double score = corrrank_score(CORRRANK_WINDOW, sa - sb, r.p_value);
+  finish(f, "anomalous", r.a_tot, "normal", r.b_tot, r.p_value, r.path, "cpu", score, ev);
   if (whose == CORRWIN_BACKGROUND) {
-    c->bg_spans = json_incref(spans), c->bg_score = 1 + sa - sb;
+    c->bg_spans = json_incref(spans), c->bg_score = score;
     snprintf(c->bg_fn, sizeof c->bg_fn, "%s", fn);
   } else
     c->req_win = f;
@@ -494,8 +496,8 @@ static int method_lock(ctx *c, const char *type) {
   corrlock_result r;
   if (!corrlock_find(c->in->windows, c->in->nwindows, type, &c->set[SET_CPU], c->in->intervals, &r)) return 0;
   json_t *f = finding("lock", r.request, r.fn, r.share, r.base);
-  finish(f, "holder_contentions", r.x, "all_contentions", r.ncont, r.p_value, r.path, type, r.score,
-         r.evidence);
+  finish(f, "holder_contentions", r.x, "all_contentions", r.ncont, r.p_value, r.path, type,
+         corrrank_score(CORRRANK_LOCK, r.share, r.p_value), r.evidence);
   json_array_append_new(c->out, f);
   return 1;
 }
@@ -558,64 +560,6 @@ static void demote_explained(ctx *c) {
 
 /* ---------- driver ---------- */
 
-static int cmp_score(const void *x, const void *y) {
-  const json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
-  double sa = json_number_value(json_object_get(a, "score")),
-         sb = json_number_value(json_object_get(b, "score"));
-  if (sa != sb) return (sa < sb) - (sa > sb);
-  return strcmp(json_string_value(json_object_get(a, "function")),
-                json_string_value(json_object_get(b, "function")));
-}
-
-/* Does finding f name function fn, or hold it on its path (fn calls or is called by what f names)? */
-static int covers(const json_t *f, const char *fn) {
-  size_t i;
-  json_t *v;
-  if (strcmp(json_string_value(json_object_get(f, "function")), fn) == 0) return 1;
-  json_array_foreach(json_object_get(f, "path"), i, v) if (strcmp(json_string_value(v), fn) == 0) return 1;
-  return 0;
-}
-
-/* Is g the same time as a stronger finding f already kept: the same request, and either names the other's
- * function or has it on its path (a CPU finding and a wall-clock one of one fault, in a caller and its
- * callee)? */
-static int same_time(const json_t *f, const json_t *g) {
-  const char *rf = json_string_value(json_object_get(f, "request")),
-             *rg = json_string_value(json_object_get(g, "request"));
-  if (!rf || !rg || strcmp(rf, rg) != 0) return 0;
-  return covers(f, json_string_value(json_object_get(g, "function"))) ||
-         covers(g, json_string_value(json_object_get(f, "function")));
-}
-
-/* Sort raw strongest first; a function already named by a stronger finding is not named again, nor the
- * same time of the same request (same_time). */
-static json_t *rank(json_t *raw) {
-  size_t n = json_array_size(raw);
-  json_t **v = calloc(n ? n : 1, sizeof *v), *out = json_array(), *named = json_object();
-  if (!v || !out || !named) {
-    free(v);
-    json_decref(out);
-    json_decref(named);
-    return NULL;
-  }
-  for (size_t i = 0; i < n; i++) v[i] = json_array_get(raw, i);
-  qsort(v, n, sizeof *v, cmp_score);
-  for (size_t i = 0; i < n; i++) {
-    const char *fn = json_string_value(json_object_get(v[i], "function"));
-    size_t k;
-    json_t *kept;
-    int dup = json_object_get(named, fn) != NULL;
-    json_array_foreach(out, k, kept) if (same_time(kept, v[i]) && (dup = 1) && corrdesc_finer(kept, v[i]))
-        json_array_set(out, k, v[i]); /* its place, the finer frame of its time (corrdesc.h) */
-    if (dup) continue;
-    json_object_set_new(named, fn, json_true());
-    json_array_append(out, v[i]);
-  }
-  free(v);
-  json_decref(named);
-  return out;
-}
-
 int correlate_findings(const correlate_input *in, json_t **out) {
   ctx c = {.in = in, .out = json_array()};
   int rc = -ENOMEM;
@@ -632,7 +576,7 @@ int correlate_findings(const correlate_input *in, json_t **out) {
   demote_explained(&c);
   corrwin_drop_covered(c.out, c.req_win);
   if (!method_lock(&c, "mutex")) method_lock(&c, "block");
-  if ((*out = rank(c.out))) rc = 0;
+  if ((*out = corrrank_rank(c.out))) rc = 0;
 done:
   for (int k = 0; k < SET_COUNT; k++) {
     corrstack_free(&c.set[k]);

@@ -16,7 +16,8 @@
  *              (corrlock.h);
  * Run vs run ("regression"/"improvement") is profdiff.h, called by `loadctl compare`.
  * Each finding: {"kind","request","function","path","share","baseline_share","window","samples":{..},
- * "p_value","evidence","profile","score"}, sorted strongest first; none below the constants below. */
+ * "p_value","evidence","profile","score"}, sorted strongest first (corrrank.h); none below the constants
+ * below. */
 #ifndef LOADCTL_CORRELATE_H
 #define LOADCTL_CORRELATE_H
 
@@ -28,10 +29,14 @@
 
 /* Every heuristic constant of the correlation methods, in one place. */
 #define CORRELATE_MIN_SAMPLES 30 /* sample values needed in the population a claim is about */
-#define CORRELATE_MIN_BASELINE                                                                           \
-  10                              /* and in the baseline it is contrasted with (fast requests are rarely \
-                                   * sampled; the z test weighs how few there are) */
-#define CORRELATE_ALPHA 0.001     /* a finding is dropped unless its z test gives p < ALPHA */
+#define CORRELATE_MIN_BASELINE                                                                       \
+  10                          /* and in the baseline it is contrasted with (fast requests are rarely \
+                               * sampled; the z test weighs how few there are) */
+#define CORRELATE_ALPHA 0.001 /* a finding is dropped unless its z test gives p < ALPHA */
+#define CORRELATE_STRONG_ALPHA                                                                            \
+  1e-6 /* strong evidence: p < this (ALPHA over the ~1000 frames a contrast tests, Bonferroni); a finding \
+        * with p >= this is weak and ranks below every strong one, whatever its method (corrrank.h) */
+#define CORRELATE_WEAK_DROP 4.0   /* ... by this much off its score (more than any two scores differ) */
 #define CORRELATE_MIN_DELTA 0.10  /* share - baseline_share a finding needs (effect size) */
 #define CORRELATE_MIN_RATIO 1.25  /* and share >= MIN_RATIO x baseline_share */
 #define CORRELATE_TOLERANCE 0.05  /* named frame: the outermost within this of the largest difference */

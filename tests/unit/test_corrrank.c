@@ -1,0 +1,82 @@
+/* test_corrrank.c - one order for every method's findings (corrrank.h): a finding whose evidence is weak (p
+ * not below CORRELATE_STRONG_ALPHA) ranks below every strong one whatever its method, weak ones keep their
+ * methods' order among themselves, and the ranked list names a function and a request's time once. */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "master/profile/correlate.h"
+#include "master/profile/corrrank.h"
+#include "tests/support/checkrun.h"
+
+static json_t *finding(const char *kind, const char *fn, const char *request, double score) {
+  return json_pack("{s:s,s:s,s:o,s:[s],s:f}", "kind", kind, "function", fn, "request",
+                   request ? json_string(request) : json_null(), "path", fn, "score", score);
+}
+
+static const char *fn_at(const json_t *fs, size_t i) {
+  return json_string_value(json_object_get(json_array_get(fs, i), "function"));
+}
+
+/* A read lock held while a backup copies: the mutex profile names a writer that releases 65 % of the delay
+ * where an even split of two contending functions is 50 % (p = 3.5e-4: past ALPHA, not past a correction for
+ * the frames tested), the window names the backup on 36 % of the bad seconds' samples against 0 % (p =
+ * 2.8e-9). The lock method's standing is higher; the window's evidence is the strong one and ranks first. */
+START_TEST(weak_lock_below_strong_window) {
+  json_t *raw = json_array();
+  json_array_append_new(
+      raw, finding("lock", "main.heartbeat", NULL, corrrank_score(CORRRANK_LOCK, 0.651, 3.5e-4)));
+  json_array_append_new(
+      raw, finding("window", "main.backupLoop", NULL, corrrank_score(CORRRANK_WINDOW, 0.363, 2.8e-9)));
+  json_t *fs = corrrank_rank(raw);
+  ck_assert_ptr_nonnull(fs);
+  ck_assert_int_eq(json_array_size(fs), 2);
+  ck_assert_str_eq(fn_at(fs, 0), "main.backupLoop");
+  ck_assert_str_eq(fn_at(fs, 1), "main.heartbeat");
+  json_decref(fs);
+  json_decref(raw);
+}
+END_TEST
+
+/* Strong findings keep their methods' order (a tail above a lock above an endpoint above a window, a CPU
+ * finding above a wait of the same method; here a lock with half of the delay between them), weak ones too
+ * among themselves, below all strong ones. */
+START_TEST(methods_order_within_strength) {
+  double p_strong = CORRELATE_STRONG_ALPHA / 10, p_weak = CORRELATE_STRONG_ALPHA * 10;
+  ck_assert(p_weak < CORRELATE_ALPHA);
+  json_t *raw = json_array();
+  json_array_append_new(raw, finding("window", "w_weak", NULL, corrrank_score(CORRRANK_WINDOW, 1, p_weak)));
+  json_array_append_new(raw, finding("tail", "t_weak", "A", corrrank_score(CORRRANK_TAIL, 1, p_weak)));
+  json_array_append_new(raw, finding("window", "w", NULL, corrrank_score(CORRRANK_WINDOW, 0.2, p_strong)));
+  json_array_append_new(raw, finding("endpoint", "e", "B", corrrank_score(CORRRANK_ENDPOINT, 0.2, p_strong)));
+  json_array_append_new(raw, finding("lock", "l", NULL, corrrank_score(CORRRANK_LOCK, 0.5, p_strong)));
+  json_array_append_new(
+      raw, finding("wait", "t_wait", "C", corrrank_score(CORRRANK_TAIL - CORRRANK_WAIT, 0.2, p_strong)));
+  json_array_append_new(raw, finding("tail", "t", "D", corrrank_score(CORRRANK_TAIL, 0.2, p_strong)));
+  json_t *fs = corrrank_rank(raw);
+  const char *want[] = {"t", "l", "t_wait", "e", "w", "t_weak", "w_weak"};
+  ck_assert_int_eq(json_array_size(fs), 7);
+  for (size_t i = 0; i < 7; i++) ck_assert_str_eq(fn_at(fs, i), want[i]);
+  json_decref(fs);
+  json_decref(raw);
+}
+END_TEST
+
+/* A function named by a stronger finding is not named again; a weaker finding of the same request whose
+ * function is on the stronger one's path is the same time, dropped. */
+START_TEST(named_once) {
+  json_t *raw = json_array(), *twice = finding("tail", "main.fraud", "POST /o", 3.2);
+  json_array_append_new(raw, finding("tail", "main.fraud", "POST /o", 3.9));
+  json_array_append_new(raw, finding("window", "main.fraud", NULL, 1.5));
+  json_array_append(json_object_get(twice, "path"), json_string("main.score"));
+  json_object_set_new(twice, "function", json_string("main.score"));
+  json_array_append_new(raw, twice);
+  json_t *fs = corrrank_rank(raw);
+  ck_assert_int_eq(json_array_size(fs), 1);
+  ck_assert_str_eq(fn_at(fs, 0), "main.fraud");
+  json_decref(fs);
+  json_decref(raw);
+}
+END_TEST
+
+CHECK_MAIN("corrrank", 0, weak_lock_below_strong_window, methods_order_within_strength, named_once)
