@@ -325,8 +325,10 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
            n.prof, n.r.a_tot, n.what, na, name ? " of " : "", name ? name : "", n.fn, n.sa * 100, n.sb * 100,
            n.r.b_tot, o.skip_chain ? " (all request names)" : "", test, base);
   json_t *f = finding(n.kind ? n.kind : "tail", name, n.fn, n.sa, n.sb);
-  finish(f, "slow", n.r.a_tot, "typical", n.r.b_tot, n.r.p_value, n.r.path, n.prof,
-         corrrank_score(CORRRANK_TAIL - (set == SET_WAIT) * CORRRANK_WAIT, n.sa - n.sb, n.r.p_value), ev);
+  finish(
+      f, "slow", n.r.a_tot, "typical", n.r.b_tot, n.r.p_value, n.r.path, n.prof,
+      corrrank_score(CORRELATE_RANK_TAIL - (set == SET_WAIT) * CORRELATE_RANK_WAIT, n.sa - n.sb, n.r.p_value),
+      ev);
   json_array_append_new(c->out, f);
 }
 
@@ -396,7 +398,7 @@ static void endpoint_one(ctx *c, int set, const char *name, unsigned char *a, un
       n.prof, n.sa * 100, n.r.a_tot, n.what, name, n.fn, n.sb * 100, n.r.b_tot, lt, test);
   json_t *f = finding(n.kind ? n.kind : "endpoint", name, n.fn, n.sa, n.sb);
   finish(f, "request", n.r.a_tot, "other_requests", n.r.b_tot, n.r.p_value, n.r.path, n.prof,
-         corrrank_score(CORRRANK_ENDPOINT - (set == SET_WAIT) * CORRRANK_WAIT, n.sa - n.sb, n.r.p_value), ev);
+         corrrank_score(corrrank_endpoint(set == SET_WAIT, n.kind), n.sa - n.sb, n.r.p_value), ev);
   json_array_append_new(c->out, f);
 }
 
@@ -476,7 +478,7 @@ static void method_window(ctx *c) {
     json_array_append_new(win, json_pack("[f,f]", from_s, to_s));
   }
   json_object_set_new(f, "window", win);
-  double score = corrrank_score(CORRRANK_WINDOW, sa - sb, r.p_value);
+  double score = corrrank_score(CORRELATE_RANK_WINDOW, sa - sb, r.p_value);
   finish(f, "anomalous", r.a_tot, "normal", r.b_tot, r.p_value, r.path, "cpu", score, ev);
   if (whose == CORRWIN_BACKGROUND) {
     c->bg_spans = json_incref(spans), c->bg_score = score;
@@ -497,7 +499,7 @@ static int method_lock(ctx *c, const char *type) {
   if (!corrlock_find(c->in->windows, c->in->nwindows, type, &c->set[SET_CPU], c->in->intervals, &r)) return 0;
   json_t *f = finding("lock", r.request, r.fn, r.share, r.base);
   finish(f, "holder_contentions", r.x, "all_contentions", r.ncont, r.p_value, r.path, type,
-         corrrank_score(CORRRANK_LOCK, r.share, r.p_value), r.evidence);
+         corrrank_score(CORRELATE_RANK_LOCK, r.share, r.p_value), r.evidence);
   json_array_append_new(c->out, f);
   return 1;
 }

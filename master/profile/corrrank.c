@@ -11,6 +11,11 @@ double corrrank_score(double standing, double effect, double p_value) {
   return standing + effect - (p_value < CORRELATE_STRONG_ALPHA ? 0 : CORRELATE_WEAK_DROP);
 }
 
+double corrrank_endpoint(int wait_set, const char *kind) {
+  if (wait_set && kind && strcmp(kind, "wait") == 0) return CORRELATE_RANK_ENDPOINT_WAIT;
+  return CORRELATE_RANK_ENDPOINT - (wait_set ? CORRELATE_RANK_WAIT : 0);
+}
+
 static int cmp_score(const void *x, const void *y) {
   const json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
   double sa = json_number_value(json_object_get(a, "score")),

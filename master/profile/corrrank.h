@@ -3,21 +3,16 @@
  * survive a correction for the many frames a method tests ranks below all evidence that would
  * (CORRELATE_STRONG_ALPHA, CORRELATE_WEAK_DROP in correlate.h); then the ranked list names each function and
  * each request's time once. */
-#ifndef LOADCTL_CORRRANK_H
-#define LOADCTL_CORRRANK_H
+#ifndef LOADCTL_CORRELATE_RANK_H
+#define LOADCTL_CORRELATE_RANK_H
 
 #include <jansson.h>
 
-/* Methods' standing: how clean the baseline a finding is contrasted with is. Slow requests against the same
- * name's typical ones (tail; a wait RANK_WAIT lower, a CPU finding first), a lock's holder against the other
- * contending functions, one name against the other names (which run other code by design), the anomalous
- * seconds against the others (everything the process did). The effect (share - baseline_share, or a lock's
- * share of the delay) is added: in [-1, 1]. */
-#define CORRRANK_TAIL 3.0
-#define CORRRANK_LOCK 2.5
-#define CORRRANK_ENDPOINT 2.0
-#define CORRRANK_WINDOW 1.0
-#define CORRRANK_WAIT 0.25
+/* The standing of an endpoint finding: from wait observations (wait_set) of kind "wait",
+ * CORRELATE_RANK_ENDPOINT_WAIT; from wait observations found on CPU after all, CORRELATE_RANK_ENDPOINT -
+ * CORRELATE_RANK_WAIT; else CORRELATE_RANK_ENDPOINT. kind: the finding's kind when not the method's own
+ * ("wait", "alloc"), or NULL. */
+double corrrank_endpoint(int wait_set, const char *kind);
 
 /* The score a finding ranks by: standing + effect, less CORRELATE_WEAK_DROP when p_value is not below
  * CORRELATE_STRONG_ALPHA (weak evidence, ranked below all strong evidence whatever its method). */

@@ -25,9 +25,9 @@ static const char *fn_at(const json_t *fs, size_t i) {
 START_TEST(weak_lock_below_strong_window) {
   json_t *raw = json_array();
   json_array_append_new(
-      raw, finding("lock", "main.heartbeat", NULL, corrrank_score(CORRRANK_LOCK, 0.651, 3.5e-4)));
+      raw, finding("lock", "main.heartbeat", NULL, corrrank_score(CORRELATE_RANK_LOCK, 0.651, 3.5e-4)));
   json_array_append_new(
-      raw, finding("window", "main.backupLoop", NULL, corrrank_score(CORRRANK_WINDOW, 0.363, 2.8e-9)));
+      raw, finding("window", "main.backupLoop", NULL, corrrank_score(CORRELATE_RANK_WINDOW, 0.363, 2.8e-9)));
   json_t *fs = corrrank_rank(raw);
   ck_assert_ptr_nonnull(fs);
   ck_assert_int_eq(json_array_size(fs), 2);
@@ -45,14 +45,18 @@ START_TEST(methods_order_within_strength) {
   double p_strong = CORRELATE_STRONG_ALPHA / 10, p_weak = CORRELATE_STRONG_ALPHA * 10;
   ck_assert(p_weak < CORRELATE_ALPHA);
   json_t *raw = json_array();
-  json_array_append_new(raw, finding("window", "w_weak", NULL, corrrank_score(CORRRANK_WINDOW, 1, p_weak)));
-  json_array_append_new(raw, finding("tail", "t_weak", "A", corrrank_score(CORRRANK_TAIL, 1, p_weak)));
-  json_array_append_new(raw, finding("window", "w", NULL, corrrank_score(CORRRANK_WINDOW, 0.2, p_strong)));
-  json_array_append_new(raw, finding("endpoint", "e", "B", corrrank_score(CORRRANK_ENDPOINT, 0.2, p_strong)));
-  json_array_append_new(raw, finding("lock", "l", NULL, corrrank_score(CORRRANK_LOCK, 0.5, p_strong)));
+  json_array_append_new(raw,
+                        finding("window", "w_weak", NULL, corrrank_score(CORRELATE_RANK_WINDOW, 1, p_weak)));
+  json_array_append_new(raw, finding("tail", "t_weak", "A", corrrank_score(CORRELATE_RANK_TAIL, 1, p_weak)));
+  json_array_append_new(raw,
+                        finding("window", "w", NULL, corrrank_score(CORRELATE_RANK_WINDOW, 0.2, p_strong)));
   json_array_append_new(
-      raw, finding("wait", "t_wait", "C", corrrank_score(CORRRANK_TAIL - CORRRANK_WAIT, 0.2, p_strong)));
-  json_array_append_new(raw, finding("tail", "t", "D", corrrank_score(CORRRANK_TAIL, 0.2, p_strong)));
+      raw, finding("endpoint", "e", "B", corrrank_score(CORRELATE_RANK_ENDPOINT, 0.2, p_strong)));
+  json_array_append_new(raw, finding("lock", "l", NULL, corrrank_score(CORRELATE_RANK_LOCK, 0.5, p_strong)));
+  json_array_append_new(raw,
+                        finding("wait", "t_wait", "C",
+                                corrrank_score(CORRELATE_RANK_TAIL - CORRELATE_RANK_WAIT, 0.2, p_strong)));
+  json_array_append_new(raw, finding("tail", "t", "D", corrrank_score(CORRELATE_RANK_TAIL, 0.2, p_strong)));
   json_t *fs = corrrank_rank(raw);
   const char *want[] = {"t", "l", "t_wait", "e", "w", "t_weak", "w_weak"};
   ck_assert_int_eq(json_array_size(fs), 7);
@@ -79,4 +83,28 @@ START_TEST(named_once) {
 }
 END_TEST
 
-CHECK_MAIN("corrrank", 0, weak_lock_below_strong_window, methods_order_within_strength, named_once)
+/* A queue's requests all wait for its pool: one name's off-CPU observations against the other names' name
+ * the pool's await on 95 % against 61 %, strong; a background job's window names it on 30 % against 0 %.
+ * The window ranks first: where one name blocks that others do not is what it calls, by design. Waits of
+ * the endpoint method found on CPU after all rank as the CPU endpoint finding less a wait's step. */
+START_TEST(endpoint_wait_below_window) {
+  double p = CORRELATE_STRONG_ALPHA / 1e6;
+  json_t *raw = json_array();
+  json_array_append_new(raw, finding("wait", "main.await", "POST /raw",
+                                     corrrank_score(corrrank_endpoint(1, "wait"), 0.95 - 0.61, p)));
+  json_array_append_new(raw,
+                        finding("window", "main.job", NULL, corrrank_score(CORRELATE_RANK_WINDOW, 0.3, p)));
+  json_t *fs = corrrank_rank(raw);
+  ck_assert_int_eq(json_array_size(fs), 2);
+  ck_assert_str_eq(fn_at(fs, 0), "main.job");
+  ck_assert_str_eq(fn_at(fs, 1), "main.await");
+  ck_assert(corrrank_endpoint(1, NULL) == CORRELATE_RANK_ENDPOINT - CORRELATE_RANK_WAIT);
+  ck_assert(corrrank_endpoint(1, "alloc") == CORRELATE_RANK_ENDPOINT - CORRELATE_RANK_WAIT);
+  ck_assert(corrrank_endpoint(0, NULL) == CORRELATE_RANK_ENDPOINT);
+  json_decref(fs);
+  json_decref(raw);
+}
+END_TEST
+
+CHECK_MAIN("corrrank", 0, weak_lock_below_strong_window, methods_order_within_strength, named_once,
+           endpoint_wait_below_window)
