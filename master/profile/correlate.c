@@ -499,8 +499,9 @@ static int method_lock(ctx *c, const char *type) {
   if (!corrlock_find(c->in->windows, c->in->nwindows, type, &c->set[SET_CPU], c->in->intervals, &r)) return 0;
   json_t *f = finding("lock", r.request, r.fn, r.share, r.base);
   finish(f, "holder_contentions", r.x, "all_contentions", r.ncont, r.p_value, r.path, type,
-         corrrank_score(CORRELATE_RANK_LOCK, r.share, r.p_value), r.evidence);
+         corrrank_score(CORRELATE_RANK_LOCK, r.share, r.p_value) - r.minor * CORRELATE_WEAK_DROP, r.evidence);
   json_array_append_new(c->out, f);
+  corrlock_effects(c->out, f, &r);
   return 1;
 }
 

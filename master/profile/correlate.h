@@ -127,6 +127,16 @@
 #define CORRELATE_LOCK_HEAVY                                                                                \
   0.05 /* lock: contentions are recorded events, not time samples: >= MIN_BASELINE of them suffice (instead \
         * of MIN_SAMPLES) when their delay is >= this share of the requests' time (few, long waits) */
+/* lock: a sync.RWMutex's writers' Unlock delay (the queue behind them) is the reader's when the writers'
+ * waits for that reader (its RUnlock's delay per contention) are >= this x the queue's (their Unlock's per
+ * contention): waiters arriving during a hold wait half of it on average, so the writers spent more than
+ * half their hold waiting for the reader to leave */
+#define CORRELATE_LOCK_RW_READER 1.0
+/* lock: a holder whose delay is < this share of the time the requests lost (their measured time minus their
+ * time at the run's typical pace, corrlat_request_ms) explains almost none of the slowdown: a minor lock,
+ * ranked with weak evidence (the delay alone cannot tell: 50 ms of 1-7 ms fsync waits is the answer in a run
+ * that lost 2 s, not in one that lost 16 s) */
+#define CORRELATE_LOCK_EXPLAINS 0.01
 #define CORRELATE_HOLD_CALLERS                                                                            \
   2 /* hold: requests parked (channel, select, semaphore) in a function named for acquiring are traced to \
      * the caller of it that blocks most beneath it outside it (holding what it took), among >= this many \

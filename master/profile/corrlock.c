@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "common/clock.h"
+#include "common/rundir.h"
 #include "master/profile/corrlat.h"
 
 /* Request name owning >= LOCK_NAME_SHARE of the masked samples holding fn (any name when fn < 0). */
@@ -79,6 +80,53 @@ static int reader_wait(const pprof_profile *p, const pprof_sample *s) {
       return strcmp(n, "sync.(*RWMutex).RLock") == 0;
   }
   return 0;
+}
+
+/* The side of a sync.RWMutex whose release s records in a mutex profile: 'r' a reader's RUnlock (the
+ * delay is a writer's wait for that reader to leave), 'w' a writer's Unlock (readers and writers queued
+ * behind the writer), 0 neither. */
+static int rw_side(const pprof_profile *p, const pprof_sample *s) {
+  for (size_t k = 0; k < s->nstack; k++) {
+    const char *n = p->strings[p->functions[s->stack[k]].name];
+    if (strcmp(n, "sync.(*RWMutex).RUnlock") == 0) return 'r';
+    if (strcmp(n, "sync.(*RWMutex).Unlock") == 0) return 'w';
+  }
+  return 0;
+}
+
+typedef struct rw_tally {
+  json_t *rd, *rn;      /* reader function -> delay, contentions its RUnlock released */
+  json_t *wd, *wn;      /* writer function -> delay, contentions its Unlock released */
+  double wdelay, wcont; /* all writers' */
+  double rdelay, rcont; /* the reader's, when the rule applies */
+} rw_tally;
+
+static void add_to(json_t *o, const char *k, double v) {
+  json_object_set_new(o, k, json_real(json_number_value(json_object_get(o, k)) + v));
+}
+
+/* A writer of a sync.RWMutex takes the writer side when it calls Lock, before it waits for the readers inside
+ * to leave: readers and writers arriving meanwhile queue behind it, and its Unlock records their waits. When
+ * the writers' own waits for one reader (its RUnlock's delay per contention) are >= LOCK_RW_READER x the
+ * waits of the queue behind them (their Unlock's delay per contention), the writers spent most of their hold
+ * waiting for that reader: the queue is the reader's doing, and the writers' Unlock delay is moved to it (in
+ * delay and cont, keyed by function). The reader's function, or NULL when the rule does not apply. */
+static const char *rw_reassign(rw_tally *t, json_t *delay, json_t *cont) {
+  const char *k, *r = NULL;
+  json_t *v;
+  double rd = 0;
+  json_object_foreach(t->rd, k, v) if (json_number_value(v) > rd) rd = json_number_value(v), r = k;
+  double rn = r ? json_number_value(json_object_get(t->rn, r)) : 0;
+  if (!r || rn <= 0 || t->wcont <= 0 || rd / rn < CORRELATE_LOCK_RW_READER * (t->wdelay / t->wcont))
+    return NULL;
+  json_object_foreach(t->wd, k, v) {
+    add_to(delay, k, -json_number_value(v));
+    add_to(cont, k, -json_number_value(json_object_get(t->wn, k)));
+  }
+  t->rdelay = rd, t->rcont = rn;
+  add_to(delay, r, t->wdelay);
+  add_to(cont, r, t->wcont);
+  return r;
 }
 
 /* Name of frame k of s in p. */
@@ -156,9 +204,22 @@ static long acquire_at(const pprof_profile *p, const pprof_sample *s) {
   return -1;
 }
 
+/* Is the leaf of s, a wall-clock sample, a service function named for acquiring? Python's threading.Lock and
+ * RLock (`with lock:`, `lock.acquire()`) park in C with no frame of their own: a thread waiting for one is
+ * seen in the function that takes it, as the leaf (a context manager such as `connection()`, or a pool's
+ * `acquire`); a function named for acquiring, where requests stay without running code of their own, waits
+ * for what it acquires. */
+static int parked_in_acquire(const pprof_profile *p, const pprof_sample *s) {
+  if (!s->nstack) return 0;
+  const pprof_function *f = &p->functions[s->stack[0]];
+  const char *n = p->strings[f->name];
+  return acquiring(n) && !corrstack_is_library(n, f->filename ? p->strings[f->filename] : NULL);
+}
+
 /* acquire_at for the samples of type: a block profile's (every one a wait), or a wall-clock profile's that a
- * request (labelled) spends parked there. */
+ * request (labelled) spends parked there (Python: also a leaf named for acquiring, parked_in_acquire). */
 static long waits_at(const pprof_profile *p, const pprof_sample *s, const char *type) {
+  if (strcmp(type, "wall") == 0 && s->nlabels && parked_in_acquire(p, s)) return 0;
   return strcmp(type, "block") == 0 || s->nlabels ? acquire_at(p, s) : -1;
 }
 
@@ -239,7 +300,8 @@ static int hold_find(const correlate_window *win, size_t nw, const char *type, c
       const pprof_sample *s = &p->samples[i];
       int in_a = 0;
       for (size_t k = 0; k < s->nstack && !in_a; k++) in_a = strcmp(frame(p, s, k), a) == 0;
-      for (size_t k = 1; !in_a && !on_lock(p, s) && k < s->nstack; k++)
+      /* a wall-clock sample's leaf is a Python function running C code (a query, a commit): its own work */
+      for (size_t k = strcmp(type, "wall") != 0; !in_a && !on_lock(p, s) && k < s->nstack; k++)
         if (acq && (fi = corrstack_id(cpu, frame(p, s, k))) >= 0 && acq[fi]) {
           tally(&ht, frame(p, s, k), delay_of(p, s, &n), n);
           break;
@@ -266,7 +328,9 @@ static int hold_find(const correlate_window *win, size_t nw, const char *type, c
                req ? ", almost all under one request" : "");
       snprintf(out->fn, sizeof out->fn, "%s", fn);
       out->request = req, out->share = hd / ht.total, out->base = p0;
-      out->x = x, out->ncont = ht.n, out->p_value = pv, out->score = 2.5 + hd / ht.total;
+      out->x = x, out->ncont = ht.n, out->p_value = pv;
+      snprintf(out->waited, sizeof out->waited, "%s", a);
+      out->delay_ms = obs ? -1 : clock_ns_to_ms_frac(hd);
       out->path = fid >= 0 ? corrstack_path(cpu, fid, NULL) : json_pack("[s]", h);
     }
   }
@@ -276,11 +340,42 @@ static int hold_find(const correlate_window *win, size_t nw, const char *type, c
   return found;
 }
 
-int corrlock_find(const correlate_window *win, size_t nw, const char *type, const corrstack *cpu,
-                  const json_t *iv, corrlock_result *out) {
+/* The requests' measured time in iv (count x mean of every interval of all requests), ms; 0 without. */
+static double measured_ms(const json_t *iv) {
+  size_t i;
+  double t = 0;
+  json_t *o;
+  json_array_foreach(iv, i, o) {
+    const char *nm = json_string_value(json_object_get(o, "name"));
+    if (nm && strcmp(nm, RUNDIR_TOTAL_NAME) == 0)
+      t += json_number_value(json_object_get(o, "count")) * json_number_value(json_object_get(o, "mean_ms"));
+  }
+  return t;
+}
+
+/* A lock whose holder's delay is < LOCK_EXPLAINS of the time the requests lost (measured minus their time at
+ * the run's typical pace) is real but explains almost none of the slowdown: marked minor (ranked with weak
+ * evidence, correlate.c), with the figures in the evidence. */
+static void minor(corrlock_result *out, const json_t *iv) {
+  double req_ms = corrlat_request_ms(iv), lost = measured_ms(iv) - req_ms;
+  if (out->delay_ms < 0 || req_ms <= 0 || lost <= 0 || out->delay_ms >= CORRELATE_LOCK_EXPLAINS * lost)
+    return;
+  size_t len = strlen(out->evidence);
+  snprintf(
+      out->evidence + len, sizeof out->evidence - len,
+      "; but its %.3f s are %.2f%% of the %.1f s the requests lost against the run's typical pace: a minor "
+      "lock, ranked with weak evidence",
+      out->delay_ms / 1000, out->delay_ms / lost * 100, lost / 1000);
+  out->minor = 1;
+}
+
+/* corrlock_find's search (mutex/block profiles, else hold). */
+static int find(const correlate_window *win, size_t nw, const char *type, const corrstack *cpu,
+                const json_t *iv, corrlock_result *out) {
   json_t *delay = json_object(), *cont = json_object();
+  rw_tally rw = {json_object(), json_object(), json_object(), json_object(), 0, 0, 0, 0};
   double total = 0, ncont = 0, bd = 0;
-  const char *k, *holder = NULL;
+  const char *k, *holder = NULL, *reader = NULL;
   json_t *v;
   for (size_t w = 0; w < nw; w++) {
     const pprof_profile *p = win[w].prof;
@@ -296,10 +391,14 @@ int corrlock_find(const correlate_window *win, size_t nw, const char *type, cons
       total += d;
       ncont += n;
       if (!fn) continue; /* the runtime's and libraries' own locks: no holder named */
-      json_object_set_new(delay, fn, json_real(json_number_value(json_object_get(delay, fn)) + d));
-      json_object_set_new(cont, fn, json_real(json_number_value(json_object_get(cont, fn)) + n));
+      add_to(delay, fn, d);
+      add_to(cont, fn, n);
+      int side = strcmp(type, "mutex") == 0 ? rw_side(p, s) : 0;
+      if (side) add_to(side == 'r' ? rw.rd : rw.wd, fn, d), add_to(side == 'r' ? rw.rn : rw.wn, fn, n);
+      if (side == 'w') rw.wdelay += d, rw.wcont += n;
     }
   }
+  reader = rw_reassign(&rw, delay, cont);
   json_object_foreach(delay, k, v) if (json_number_value(v) > bd) bd = json_number_value(v), holder = k;
   int found = 0;
   double req_ms = corrlat_request_ms(iv); /* a lock that costs requests little is not the answer */
@@ -333,19 +432,65 @@ int corrlock_find(const correlate_window *win, size_t nw, const char *type, cons
                type, holder, bd / total * 100, total / (double)CLOCK_NS_PER_S, type, ncont, nh, x, pv,
                moved ? "; under it the CPU samples run " : "", moved ? fn : "",
                req ? ", almost all under one request" : "");
+      if (reader && strcmp(reader, holder) == 0) {
+        size_t len = strlen(out->evidence);
+        snprintf(
+            out->evidence + len, sizeof out->evidence - len,
+            "; it holds a sync.RWMutex's read lock: writers waited %.1f ms per contention for it to leave, "
+            ">= the %.1f ms of the %.0f contentions queued behind them (readers and writers; their "
+            "%.3f s counted as its)",
+            clock_ns_to_ms_frac(rw.rdelay / rw.rcont), clock_ns_to_ms_frac(rw.wdelay / rw.wcont), rw.wcont,
+            rw.wdelay / (double)CLOCK_NS_PER_S);
+      }
       snprintf(out->fn, sizeof out->fn, "%s", fn);
       out->request = req, out->share = bd / total, out->base = nh > 1 ? 1.0 / (double)nh : 0;
-      out->x = x, out->ncont = ncont, out->p_value = pv, out->score = 2.5 + bd / total;
+      out->x = x, out->ncont = ncont, out->p_value = pv;
+      out->delay_ms = bd_ms;
       out->path = fid >= 0 ? corrstack_path(cpu, fid, NULL) : json_pack("[s]", holder);
       found = 1;
     }
   }
   json_decref(delay);
   json_decref(cont);
+  json_decref(rw.rd), json_decref(rw.rn), json_decref(rw.wd), json_decref(rw.wn);
   if (found || strcmp(type, "block") != 0) return found;
   static const char *const from[] = {"block", "goroutine", "wall"}; /* no block profile: polls, wall clock */
   for (size_t t = 0; t < sizeof from / sizeof from[0]; t++)
     for (size_t w = 0; w < nw; w++)
       if (strcmp(win[w].type, from[t]) == 0) return hold_find(win, nw, from[t], cpu, req_ms, out);
   return 0;
+}
+
+int corrlock_find(const correlate_window *win, size_t nw, const char *type, const corrstack *cpu,
+                  const json_t *iv, corrlock_result *out) {
+  out->delay_ms = -1, out->minor = 0, out->waited[0] = '\0';
+  if (!find(win, nw, type, cpu, iv, out)) return 0;
+  minor(out, iv);
+  return 1;
+}
+
+/* Does finding f's path end at (or f name) fn? */
+static int reaches(const json_t *f, const char *fn) {
+  const json_t *path = json_object_get(f, "path");
+  const char *last = json_string_value(json_array_get(path, json_array_size(path) - 1));
+  return strcmp(json_string_value(json_object_get(f, "function")), fn) == 0 ||
+         (last && strcmp(last, fn) == 0);
+}
+
+void corrlock_effects(json_t *findings, const json_t *lock, const corrlock_result *r) {
+  size_t i;
+  json_t *f;
+  double score = json_number_value(json_object_get(lock, "score"));
+  if (!r->waited[0]) return;
+  json_array_foreach(findings, i, f) {
+    if (f == lock || strcmp(json_string_value(json_object_get(f, "kind")), "wait") != 0 ||
+        !reaches(f, r->waited) || json_number_value(json_object_get(f, "score")) < score)
+      continue;
+    char ev[2048];
+    snprintf(ev, sizeof ev,
+             "%s; its slow requests wait in %s for what %s holds (the lock finding): ranked below it",
+             json_string_value(json_object_get(f, "evidence")), r->waited, r->fn);
+    json_object_set_new(f, "evidence", json_string(ev));
+    json_object_set_new(f, "score", json_real(score - 0.001));
+  }
 }

@@ -17,8 +17,10 @@ typedef struct corrlock_result {
   double x, ncont;     /* holder's delay-weighted contentions, all contentions */
   double p_value;      /* binomial z test of x against an even split */
   json_t *path;        /* new array: the CPU hot path through fn (or [holder]) */
-  double score;
-  char evidence[640];
+  double delay_ms;     /* the holder's delay (ms; -1 when counted in observations) */
+  int minor;           /* its delay explains < CORRELATE_LOCK_EXPLAINS of the time the requests lost */
+  char waited[512];    /* hold: the function where the waiters wait for what the holder took; else "" */
+  char evidence[1024];
 } corrlock_result;
 
 /* The lock behind the contention in the windows of type ("mutex", or "block": only samples waiting on a
@@ -26,5 +28,9 @@ typedef struct corrlock_result {
  * its cost to requests. 1 and *out filled when a lock passes the thresholds, else 0. */
 int corrlock_find(const correlate_window *w, size_t nw, const char *type, const corrstack *cpu,
                   const json_t *iv, corrlock_result *out);
+
+/* Findings of kind wait (in findings) whose path runs to r's waited function are requests waiting for r's
+ * holder: each is ranked just below lock (the finding made of r), with that said in its evidence. */
+void corrlock_effects(json_t *findings, const json_t *lock, const corrlock_result *r);
 
 #endif
