@@ -176,6 +176,9 @@ const char *corrdesc_why(int no_baseline) {
          : no_baseline == CORR_BELOW_DOWN
              ? "the frame below their handler closure, which every such request runs (it holds >= 75% of "
                "that frame's excess)"
+         : no_baseline == CORR_BELOW_SITE
+             ? "the frame every such request runs, down to the call site of the library code holding their "
+               "time, which few typical requests run (counted per request)"
              : "their entry (the handler, which every such request runs)";
 }
 

@@ -11,6 +11,7 @@
 #include "common/grow.h"
 #include "master/profile/corrdesc.h"
 #include "master/profile/correlate.h"
+#include "master/profile/corrpres.h"
 
 void corrstack_init(corrstack *cs) {
   memset(cs, 0, sizeof *cs);
@@ -541,14 +542,18 @@ static int share_ok(double xa, double na, double xb, double nb, double *p) {
 /* Down from fn to the callee holding its time (corrdesc.h) when the same test holds there; not for windows
  * (the root of the work that rose) nor below what typical requests run (corrdesc_entry's CORR_BELOW_KNOWN).
  */
-static int64_t below(const corrstack *cs, const unsigned char *a, const corr_opts *o, const double *ia,
-                     const double *ib, corr_contrast *out, int64_t fn) {
-  if ((o && o->rise) || out->no_baseline == CORR_BELOW_KNOWN) return fn;
+static int64_t below(const corrstack *cs, const unsigned char *a, const unsigned char *b, const corr_opts *o,
+                     const double *ia, const double *ib, corr_contrast *out, int64_t fn) {
+  if (o && o->rise) return fn;
   double scale = out->per_request ? o->na / o->nb : out->b_tot > 0 ? out->a_tot / out->b_tot : 0, p = 1;
-  int64_t low = corrdesc_below(cs, a, ia, ib, scale, 0, fn);
+  int64_t low = out->no_baseline == CORR_BELOW_KNOWN ? fn : corrdesc_below(cs, a, ia, ib, scale, 0, fn);
   int ok = low != fn && (out->per_request ? rate_ok(ia[low], o->na, ib[low], o->nb, &p)
                                           : share_ok(ia[low], out->a_tot, ib[low], out->b_tot, &p));
-  if (ok) out->p_value = p, out->no_baseline = out->no_baseline ? CORR_BELOW_DOWN : 0;
+  if (ok) out->p_value = p, out->no_baseline = out->no_baseline ? CORR_BELOW_DOWN : 0, fn = low;
+  low = corrpres_down(cs, a, b, ia, ib, scale, fn, &out->site); /* the call site of library work */
+  ok = low != fn && (out->per_request ? rate_ok(ia[low], o->na, ib[low], o->nb, &p)
+                                      : share_ok(ia[low], out->a_tot, ib[low], out->b_tot, &p));
+  if (ok) out->p_value = p, out->no_baseline = out->no_baseline ? CORR_BELOW_SITE : 0;
   return ok ? low : fn;
 }
 
@@ -608,7 +613,7 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
   fn = fn >= 0 ? lift_helper(cs, a, other, ia, io, to, cand, fn) : -1;
   if (fn < 0 || !share_ok(ia[fn], out->a_tot, ib[fn], out->b_tot, &out->p_value)) goto done;
 found:
-  fn = below(cs, a, o, ia, ib, out, fn);
+  fn = below(cs, a, b, o, ia, ib, out, fn);
   out->a_fn = ia[fn];
   out->b_fn = ib[fn];
   out->fn = fn;

@@ -35,7 +35,14 @@ typedef struct corrstack {
   size_t ncalls, capcalls;
 } corrstack;
 
-enum { CORR_BELOW_ENTRY = 1, CORR_BELOW_KNOWN = 2, CORR_BELOW_DOWN = 3 };
+enum { CORR_BELOW_ENTRY = 1, CORR_BELOW_KNOWN = 2, CORR_BELOW_DOWN = 3, CORR_BELOW_SITE = 4 };
+
+/* Requests behind a frame x (corrpres.h): a's requests whose samples hold the frame picked (n1) and of them
+ * those holding x (k1); b's requests with any sample (n2) and of them those holding x (k2); p: one-sided
+ * Fisher exact test of k1/n1 > k2/n2. */
+typedef struct corr_presence {
+  double n1, k1, n2, k2, p;
+} corr_presence;
 
 /* What corrstack_contrast found. fn < 0: nothing passes the thresholds of correlate.h. */
 typedef struct corr_contrast {
@@ -48,7 +55,9 @@ typedef struct corr_contrast {
   int per_request;     /* found on samples per request (rate mode), p_value from the rate test */
   int no_baseline;     /* no baseline of a's own (corr_opts.entry, or b too small for shares): the frame was
                         * placed by corrdesc_entry, CORR_BELOW_ENTRY or CORR_BELOW_KNOWN (0: not);
-                        * CORR_BELOW_DOWN: placed below the entry, then moved down to its callee (corrdesc) */
+                        * CORR_BELOW_DOWN: placed below the entry, then moved down to its callee (corrdesc);
+                        * CORR_BELOW_SITE: then down to the call site of library work (corrpres) */
+  corr_presence site;  /* moved to the call site of library work (corrpres_down): its requests (else 0) */
 } corr_contrast;
 
 /* Contrast options. */

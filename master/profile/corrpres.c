@@ -1,0 +1,111 @@
+/* corrpres.c - per-request presence of a frame, and the move down to the call site of library work (see
+ * corrpres.h; the constants are in correlate.h). */
+#include "master/profile/corrpres.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "master/profile/corrdesc.h"
+#include "master/profile/correlate.h"
+
+/* The requests of the samples with m[i] set: *n those holding fn (fn < 0: all), *k of them those holding x.
+ * A request is its span id, else its trace id (a trace may be a whole iteration of several requests), else
+ * the sample alone. 0 or -ENOMEM. */
+static int tally(const corrstack *cs, const unsigned char *m, int64_t fn, int64_t x, double *n, double *k) {
+  json_t *seen = json_object();
+  unsigned char *flag = calloc(cs->n ? cs->n : 1, 1);
+  size_t nreq = 0;
+  *n = *k = 0;
+  if (!seen || !flag) {
+    json_decref(seen);
+    free(flag);
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < cs->n; i++) {
+    const corr_sample *c = &cs->s[i];
+    const char *id = c->span_id && *c->span_id ? c->span_id : c->trace_id;
+    if (!m[i]) continue;
+    json_t *at = id ? json_object_get(seen, id) : NULL;
+    size_t r = at ? (size_t)json_integer_value(at) : nreq++;
+    if (id && !at) json_object_set_new(seen, id, json_integer((json_int_t)r));
+    flag[r] |= (unsigned char)((fn < 0 || corrstack_holds(c, fn)) | corrstack_holds(c, x) << 1);
+  }
+  for (size_t r = 0; r < nreq; r++) {
+    *n += flag[r] & 1;
+    *k += (flag[r] & 3) == 3;
+  }
+  json_decref(seen);
+  free(flag);
+  return 0;
+}
+
+/* log of n choose k */
+static double lchoose(double n, double k) {
+  return lgamma(n + 1) - lgamma(k + 1) - lgamma(n - k + 1);
+}
+
+double corrpres_fisher(double k1, double n1, double k2, double n2) {
+  if (n1 <= 0 || n2 <= 0) return 1;
+  double tot = n1 + n2, hold = k1 + k2, p = 0;
+  for (double j = k1; j <= hold && j <= n1; j++)
+    if (hold - j <= n2) p += exp(lchoose(hold, j) + lchoose(tot - hold, n1 - j) - lchoose(tot, n1));
+  return p < 1 ? p : 1;
+}
+
+int corrpres_count(const corrstack *cs, const unsigned char *a, const unsigned char *b, int64_t fn, int64_t x,
+                   corr_presence *out) {
+  out->p = 1;
+  if (tally(cs, a, fn, x, &out->n1, &out->k1) < 0 || tally(cs, b, -1, x, &out->n2, &out->k2) < 0)
+    return -ENOMEM;
+  out->p = corrpres_fisher(out->k1, out->n1, out->k2, out->n2);
+  return 0;
+}
+
+int corrpres_separates(const corrstack *cs, const unsigned char *a, const unsigned char *b, int64_t fn,
+                       int64_t x, corr_presence *out) {
+  corr_presence c;
+  if (corrpres_count(cs, a, b, fn, x, &c) < 0 || c.n1 <= 0 || c.n2 <= 0) return 0;
+  if (out) *out = c;
+  double s1 = c.k1 / c.n1, s2 = c.k2 / c.n2;
+  return s1 >= CORRELATE_MIN_RATIO * s2 && s2 < CORRELATE_KNOWN_SHARE && c.p < CORRELATE_ALPHA;
+}
+
+/* The value of a's samples holding x whose frame right below x (its innermost occurrence) is library code:
+ * x's time handed to a library (or the runtime) it calls. */
+static double to_library(const corrstack *cs, const unsigned char *a, int64_t x) {
+  double v = 0;
+  for (size_t i = 0; i < cs->n; i++) {
+    const corr_sample *c = &cs->s[i];
+    for (size_t k = 0; a[i] && k < c->nstack; k++)
+      if ((int64_t)c->stack[k] == x) {
+        v += k > 0 && corrstack_plumbing(cs, c->stack[k - 1]) ? c->value : 0;
+        break;
+      }
+  }
+  return v;
+}
+
+int64_t corrpres_down(const corrstack *cs, const unsigned char *a, const unsigned char *b, const double *ia,
+                      const double *ib, double scale, int64_t fn, corr_presence *out) {
+  json_t *path = fn >= 0 ? corrstack_path(cs, fn, a) : NULL;
+  size_t at = 0, n = json_array_size(path);
+  int64_t cur = fn, site = fn;
+  corr_presence c;
+  while (at < n && corrstack_id(cs, json_string_value(json_array_get(path, at))) != fn) at++;
+  for (; at + 1 < n; at++) {
+    int64_t down = corrstack_id(cs, json_string_value(json_array_get(path, at + 1)));
+    double ex = ia[cur] - scale * ib[cur], exd = down >= 0 ? ia[down] - scale * ib[down] : 0;
+    if (!corrdesc_own(cs, a, down) || ex <= 0 || exd < CORRELATE_CALL_SITE * ex ||
+        !corrpres_separates(cs, a, b, fn, down, &c))
+      break;
+    cur = down;
+    if (to_library(cs, a, cur) >= CORRELATE_CALL_SITE * ia[cur]) {
+      site = cur;
+      if (out) *out = c;
+    }
+  }
+  json_decref(path);
+  return site;
+}

@@ -1,0 +1,149 @@
+/* test_corrpres.c - per-request presence (corrpres.h): the Fisher test on request counts, and the finding
+ * moved down to the call site of library work when that callee separates requests, end to end through
+ * correlate_findings. Synthetic stacks with known answers. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "master/profile/correlate.h"
+#include "master/profile/corrpres.h"
+#include "tests/support/checkrun.h"
+#include "tests/support/teststack.h"
+
+#define APP "@/srv/search/app.py"
+#define RE "@/usr/lib/python3.11/re/__init__.py"
+
+static void add(pprof_profile *p, const char *frames, int64_t v, const char *name, const char *tid) {
+  uint32_t st[16];
+  size_t n = test_stack_in(p, frames, "/srv/search/app.py", st, 16);
+  pprof_label lb[2] = {{(uint32_t)pprof_intern(p, "loadctl.name"), (uint32_t)pprof_intern(p, name), 0, 0},
+                       {(uint32_t)pprof_intern(p, "trace_id"), (uint32_t)pprof_intern(p, tid), 0, 0}};
+  int64_t vals[1] = {v};
+  ck_assert_int_eq(pprof_add_sample(p, st, n, vals, lb, 2), 0);
+}
+
+/* The function of the first finding about request name, or "" when there is none. */
+static const char *named(json_t *fs, const char *name) {
+  size_t i;
+  json_t *f;
+  json_array_foreach(fs, i, f) {
+    const char *r = json_string_value(json_object_get(f, "request"));
+    if (r && strcmp(r, name) == 0) return json_string_value(json_object_get(f, "function"));
+  }
+  return "";
+}
+
+/* Hypergeometric tails by hand: all 3 of 6 requests holding a frame among the 3 slow ones: 1 / C(6,3); 2 of
+ * the 3 (with 1 of the 3 typical): (C(3,2) C(3,1) + C(3,3)) / C(6,3); none of the typical: 1. */
+START_TEST(fisher_one_sided) {
+  ck_assert_double_eq_tol(corrpres_fisher(3, 3, 0, 3), 1.0 / 20, 1e-12);
+  ck_assert_double_eq_tol(corrpres_fisher(2, 3, 1, 3), 10.0 / 20, 1e-12);
+  ck_assert_double_eq_tol(corrpres_fisher(0, 3, 0, 3), 1.0, 1e-12);
+  ck_assert(corrpres_fisher(23, 23, 0, 109) < 1e-20);
+  ck_assert_double_eq(corrpres_fisher(3, 3, 0, 0), 1.0);
+}
+END_TEST
+
+/* Searches (Python, no CPU sample of a typical search: no baseline of their own): 20 slow searches spend 3
+ * CPU samples each in search -> plan -> expand_synonyms -> re.compile (the standard library's re); 40 typical
+ * requests of another name render items. With the entry rule alone, plan (the first frame below the entry
+ * search, which every search runs) would be named; expand_synonyms runs on every slow search and on no
+ * typical request, and hands all its time to re: it is the call site named. */
+START_TEST(call_site_of_library_work_is_named) {
+  pprof_profile *cpu = pprof_create("samples", "count");
+  json_t *slow = json_array(), *typ = json_array(), *iv = json_array();
+  char tid[40];
+  for (int i = 0; i < 60; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    if (i < 20)
+      add(cpu,
+          "threading.Thread.run;app.search" APP ";app.plan" APP ";app.expand_synonyms" APP ";re.compile" RE
+          ";re._compile" RE,
+          3, "POST /search", tid);
+    else
+      add(cpu,
+          "threading.Thread.run;app.items" APP ";app.render" APP ";json.dumps@/usr/lib/python3.11/json.py", 1,
+          "GET /items", tid);
+    test_exemplar(i < 20 ? slow : typ, tid, i < 20 ? 200.0 : 10.0);
+  }
+  json_array_append_new(
+      iv, json_pack("{s:I,s:s,s:I,s:f,s:f,s:f}", "t", (json_int_t)0, "name", "POST /search", "count",
+                    (json_int_t)400, "p50_ms", 10.0, "p99_ms", 200.0, "mean_ms", 12.0));
+  json_t *ex = test_exemplars("POST /search", slow, typ);
+  json_t *fs = test_findings("cpu", cpu, iv, ex);
+  ck_assert_str_eq(named(fs, "POST /search"), "app.expand_synonyms");
+  json_decref(fs);
+  json_decref(ex);
+  json_decref(iv);
+  pprof_free(cpu);
+}
+END_TEST
+
+/* Searches with a baseline of their own: 30 slow searches spend 3 samples each in plan -> expand_synonyms ->
+ * re.compile; of 60 typical searches, 40 spend 1 sample there and 20 one in search's own rendering.
+ * expand_synonyms holds the slow ones' excess and calls re, but two thirds of the typical searches run it
+ * too: it does not set the slow ones apart (a step all of them take, here taking longer), so the finding
+ * stays where the contrast placed it, plan, the outermost frame of the largest difference. */
+START_TEST(callee_most_typical_requests_run_is_not_the_call_site) {
+  pprof_profile *cpu = pprof_create("samples", "count");
+  json_t *slow = json_array(), *typ = json_array(), *iv = json_array();
+  char tid[40];
+  const char *site =
+      "threading.Thread.run;app.search" APP ";app.plan" APP ";app.expand_synonyms" APP ";re.compile" RE;
+  for (int i = 0; i < 90; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    if (i < 30)
+      add(cpu, site, 3, "POST /search", tid);
+    else
+      add(cpu, i < 70 ? site : "threading.Thread.run;app.search" APP ";app.render" APP, 1, "POST /search",
+          tid);
+    test_exemplar(i < 30 ? slow : typ, tid, i < 30 ? 200.0 : 10.0);
+  }
+  json_array_append_new(
+      iv, json_pack("{s:I,s:s,s:I,s:f,s:f,s:f}", "t", (json_int_t)0, "name", "POST /search", "count",
+                    (json_int_t)400, "p50_ms", 10.0, "p99_ms", 200.0, "mean_ms", 12.0));
+  json_t *ex = test_exemplars("POST /search", slow, typ);
+  json_t *fs = test_findings("cpu", cpu, iv, ex);
+  ck_assert_str_eq(named(fs, "POST /search"), "app.plan");
+  json_decref(fs);
+  json_decref(ex);
+  json_decref(iv);
+  pprof_free(cpu);
+}
+END_TEST
+
+/* A callee that computes itself (its samples its own, no library below it) is no call site of library work:
+ * exports whose XML encoding spends its time in the service's own loop under encode_xml -> escape stay named
+ * at encode_xml (the entry rule's frame), as without the rule. */
+START_TEST(own_computation_is_not_a_call_site) {
+  pprof_profile *cpu = pprof_create("samples", "count");
+  json_t *slow = json_array(), *typ = json_array(), *iv = json_array();
+  char tid[40];
+  for (int i = 0; i < 60; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    if (i < 20)
+      add(cpu, "threading.Thread.run;app.export" APP ";app.encode_xml" APP ";app.escape" APP, 3,
+          "POST /export", tid);
+    else
+      add(cpu,
+          "threading.Thread.run;app.items" APP ";app.render" APP ";json.dumps@/usr/lib/python3.11/json.py", 1,
+          "GET /items", tid);
+    test_exemplar(i < 20 ? slow : typ, tid, i < 20 ? 200.0 : 10.0);
+  }
+  json_array_append_new(
+      iv, json_pack("{s:I,s:s,s:I,s:f,s:f,s:f}", "t", (json_int_t)0, "name", "POST /export", "count",
+                    (json_int_t)400, "p50_ms", 10.0, "p99_ms", 200.0, "mean_ms", 12.0));
+  json_t *ex = test_exemplars("POST /export", slow, typ);
+  json_t *fs = test_findings("cpu", cpu, iv, ex);
+  ck_assert_str_eq(named(fs, "POST /export"), "app.encode_xml");
+  json_decref(fs);
+  json_decref(ex);
+  json_decref(iv);
+  pprof_free(cpu);
+}
+END_TEST
+
+CHECK_MAIN("corrpres", 0, fisher_one_sided, call_site_of_library_work_is_named,
+           callee_most_typical_requests_run_is_not_the_call_site, own_computation_is_not_a_call_site)
