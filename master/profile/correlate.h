@@ -75,11 +75,11 @@
   0.75 /* the frame every request of a name runs (its entry) is not named when one callee of it holds >=   \
         * this share of its excess of slow over typical: the finding moves down to it (corrdesc.h); also a \
         * frame the no-baseline rule placed below a handler closure, with only closures/plumbing above it */
-#define CORRELATE_CALL_SITE                                                                              \
-  0.75 /* the call site of library work (corrpres.h): below the frame picked, a service frame handing >= \
-        * this share of its time to library code it calls, reached by callees each holding >= this share of            \
-        * their caller's excess and running on the slow requests but on few typical ones (per request:                  \
-        * Fisher p < ALPHA, >= MIN_RATIO x, and on < KNOWN_SHARE of the typical requests), is named instead              \
+#define CORRELATE_CALL_SITE                                                                                 \
+  0.75 /* the call site of library work (corrpres.h): below the frame picked, a service frame handing >=    \
+        * this share of its time to library code it calls, reached by callees each holding >= this share of \
+        * their caller's excess and running on the slow requests but on few typical ones (per request:      \
+        * Fisher p < ALPHA, >= MIN_RATIO x, and on < KNOWN_SHARE of the typical requests), is named instead \
         */
 #define CORRELATE_HELPER_CALLERS 2 /* a frame with >= this many distinct callers ... */
 #define CORRELATE_HELPER_BASE                                                                            \
