@@ -79,8 +79,7 @@
   0.75 /* the call site of library work (corrpres.h): below the frame picked, a service frame handing >=    \
         * this share of its time to library code it calls, reached by callees each holding >= this share of \
         * their caller's excess and running on the slow requests but on few typical ones (per request:      \
-        * Fisher p < ALPHA, >= MIN_RATIO x, and on < KNOWN_SHARE of the typical requests), is named instead \
-        */
+        * Fisher p < ALPHA, >= MIN_RATIO x, on < KNOWN_SHARE of typical requests), is named */
 #define CORRELATE_HELPER_CALLERS 2 /* a frame with >= this many distinct callers ... */
 #define CORRELATE_HELPER_BASE                                                                            \
   0.10 /* ... and >= this share outside the population is a shared helper (never named alone, also where \
