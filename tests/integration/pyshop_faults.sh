@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # pyshop_faults.sh - the Python agent end to end: the pyshop (Flask + a Django endpoint under gunicorn's
-# threaded worker, loadctl_agent at 100 Hz) with its four planted faults under scenarios/pyshop.lua.
+# threaded worker, loadctl_agent at 100 Hz, sampling out of process: its index page says so after each run)
+# with its four planted faults under scenarios/pyshop.lua.
 # 1. The agent's profiles (must hold): every CPU and wall window decodes; the coupon rules' CPU carries the
 #    checkout labels (Flask through loadctl_agent.flask, Django through the middleware); the carrier wait
 #    is most of GET /api/shipping's wall time and none of its CPU; the GIL-holding background job is CPU
@@ -57,7 +58,11 @@ run() {
     --out "$WORK/run-$name" >"$WORK/out-$name.txt" 2>&1 || rc=$?
   wait
   curl -fsS "http://$PYSHOP_ADDR/debug/faults" >"$WORK/faults-$name.json" || true
+  curl -fsS "http://$PYSHOP_PPROF_ADDR/debug/pprof/" >"$WORK/agent-$name.txt" || true
   "$LOADCTL_SRC/scripts/pyshop" stop
+  # the profiles came from the sampler process (not the in-process fallback), which sampled at a rate
+  grep -E "external sampler process: [1-9][0-9]* ticks" "$WORK/agent-$name.txt" ||
+    fail "$name: the agent did not sample out of process: $(grep -i sampler "$WORK/agent-$name.txt")"
   [ "$rc" -eq 0 ] || [ "$rc" -eq 99 ] || { tail -20 "$WORK/out-$name.txt"; fail "$name: loadctl start exited $rc"; }
   local sum=$WORK/run-$name/summary.json
   if [ -s "$sum" ] && jq -e '.findings' "$sum" >/dev/null; then

@@ -32,27 +32,31 @@ import threading
 import time
 
 from . import labels as _labels, profiles, remote, slots, stacks
-from .sampler import MAX_COLLECTORS, Collector
+from .sampler import Subscribers
 
 MEM_LIMIT = 1 << 30
 PR_SET_PDEATHSIG = 1
 SIGS_MAX = 100000  # (parent, frame) -> node entries kept (then anew)
 UNREADABLE = ("[agent: stack changed while read]", "<agent>", 0)
+SCHED_ENV, SCHED_DEFAULT = "LOADCTL_AGENT_SAMPLER_SCHED", "idle"
+SCHED_CLASSES = ("idle", "nice", "normal")
 READ_TRIES = 3  # reads of a running thread's stack that came out inconsistent, before it counts as unreadable
 
 
 class _Thread:
-    __slots__ = ("fd", "cpu", "credit", "frame", "node", "labels", "kept", "walk", "nodes", "index")
+    __slots__ = ("fd", "cpu", "credit", "frame", "node", "labels", "kept", "walk", "nodes", "index", "ts")
 
     def __init__(self):
-        self.fd = self.cpu = self.frame = self.node = self.labels = None
+        self.fd = self.cpu = self.frame = self.node = self.labels = self.ts = None
         self.kept = ()
         self.walk, self.nodes, self.index = [], [], {}  # the last walk: frames, their nodes, by address
         self.credit = 0
 
 
-class ExtSampler:
+class ExtSampler(Subscribers):
     """The sampling loop over the app's threads; the same interface as sampler.Sampler for server code."""
+
+    sched = "normal"  # the scheduling class this process runs at (lower_priority())
 
     def __init__(self, reader, table, pid, hz):
         self.reader, self.table, self.pid = reader, table, pid
@@ -68,29 +72,21 @@ class ExtSampler:
         self.last = {}  # native tid -> _Thread
         self.ticks_total = 0
         self.unreadable = 0  # thread samples whose stack could not be read consistently
+        self.reads = 0  # thread stacks read (the others were known unchanged)
+        self.sampling_ns, self.began = 0, None  # time spent sampling (ticks / it: the rate achieved), since
         self.tick_cpu_ns = 0
         self.cpu_ns = self.encode_ns = 0
         self.thread = threading.Thread(target=self._run, name="loadctl-extsampler", daemon=True)
         self.thread.start()
 
-    def subscribe(self, kind):
-        with self.lock:
-            if self.error or len(self.collectors) >= MAX_COLLECTORS:
-                return None
-            c = Collector(kind)
-            self.collectors = self.collectors + [c]
-            self.wanted.set()
-            return c
-
-    def unsubscribe(self, collector):
-        with self.lock:
-            self.collectors = [c for c in self.collectors if c is not collector]
+    def stopped(self):
+        return bool(self.error)
 
     def _run(self):
         try:
             while True:
                 self.wanted.wait()
-                prev = deadline = time.monotonic_ns()
+                prev = deadline = self.began = time.monotonic_ns()
                 while self.collectors:
                     deadline += self.period_ns
                     now = time.monotonic_ns()
@@ -105,6 +101,8 @@ class ExtSampler:
                         self.tick_cpu_ns += time.thread_time_ns() - t0
                         self.ticks_total += 1
                     prev = now
+                self.sampling_ns += time.monotonic_ns() - self.began
+                self.began = None
                 self._close_threads()
                 with self.lock:
                     if not self.collectors:
@@ -151,13 +149,14 @@ class ExtSampler:
         return node
 
     def _cpu(self, native, st):
-        """(CPU ns since the last read, CPU samples, whether it ran) of one thread, from schedstat."""
+        """(CPU ns since the last read, CPU samples, whether it ran) of one thread, from schedstat; None when
+        it cannot be read (the thread ended)."""
         try:
             if st.fd is None:
                 st.fd = os.open("/proc/%d/task/%d/schedstat" % (self.pid, native), os.O_RDONLY | os.O_CLOEXEC)
             cpu = int(os.pread(st.fd, 128, 0).split(None, 1)[0])
-        except (OSError, ValueError, IndexError):
-            return 0, 0, True
+        except (OSError, ValueError, IndexError):  # the thread ended
+            return None
         prev, st.cpu = st.cpu, cpu
         if prev is None or cpu <= prev:
             return 0, 0, prev is None
@@ -167,9 +166,22 @@ class ExtSampler:
         return cpu - prev, count, True
 
     def tick(self, collectors, wall_ns):
-        table = self.table.table()
-        last, batch, seen, todo = self.last, [], set(), []
-        for _ident, native, frame, ts in self.reader.threads():
+        """One sample of every thread. A thread that used no CPU since the last tick (its schedstat) and is
+        on the same frame has the same stack: not read, nor is its thread state. One that ran and is back in
+        the very call and instruction it was in at its last read, from the same callers (the headers of its
+        remote.SAME_FRAMES innermost frames, read with the current frames in the same system call), has the
+        same stack too. The others are read (their windows at once), from the leaf down to the first
+        frames still in the calls they were in at the last read."""
+        table, last, reader = self.table.table(), self.last, self.reader
+        cpu = {native: self._cpu(native, st) for native, st in last.items()}
+        gone = any(c is None for c in cpu.values())  # a thread ended: its state is read by no one
+        for native in [n for n, c in cpu.items() if c is None]:
+            cpu[native] = (0, 0, True)
+        still = () if gone else [st.ts for n, st in last.items() if not cpu[n][2] and st.ts]
+        peek = [a for n, st in last.items() if cpu[n][2] and st.walk for a in reader.peek_of(st.walk)]
+        threads = reader.threads(peek, still)
+        batch, seen, todo = [], set(), []
+        for _ident, native, frame, ts in threads:
             rec = table.get(native)
             if (rec is not None and rec[0] == slots.AGENT) or not frame:
                 continue
@@ -177,22 +189,19 @@ class ExtSampler:
             st = last.get(native)
             if st is None:
                 st = last[native] = _Thread()
-            cpu_ns, count, ran = self._cpu(native, st)
-            todo.append((native, frame, ts, st, rec, cpu_ns, count, ran or frame != st.frame or st.node is None))
-        windows = self.reader.windows([t[1] for t in todo if t[7]])  # the stacks to read, read at once
-        for native, frame, ts, st, rec, cpu_ns, count, read in todo:
-            if read:
-                node = self.node_of(st, frame, windows.get(frame))
-                for _ in range(READ_TRIES - 1):  # it ran on while read (a frame popped under the walk): again
-                    if node is not None:
-                        break
-                    frame = self.reader.frame_of(ts)
-                    node = self.node_of(st, frame) if frame else None
-                if node is None:
-                    node = self.tree.child(None, UNREADABLE, 0)
-                    self.unreadable += 1
+                cpu[native] = self._cpu(native, st) or (0, 0, True)
+            st.ts = ts
+            cpu_ns, count, ran = cpu[native]
+            if st.node is None or frame != st.frame or not st.walk:
+                read = True
+            elif ran:
+                read = not reader.same_leaf(st.walk)
             else:
-                node = st.node
+                read = False
+            todo.append((native, frame, ts, st, rec, cpu_ns, count, read))
+        windows = reader.windows([t[1] for t in todo if t[7]])  # the stacks to read, read at once
+        for native, frame, ts, st, rec, cpu_ns, count, read in todo:
+            node = self._read(st, frame, ts, windows.get(frame)) if read else st.node
             labels = rec[1] if rec is not None else ()
             if labels != st.labels:
                 st.labels, st.kept = labels, _labels.bounded(labels)
@@ -204,6 +213,21 @@ class ExtSampler:
                 os.close(st.fd)
         for c in collectors:
             c.add(batch, wall_ns)
+        self.reads += sum(1 for t in todo if t[7])
+
+    def _read(self, st, frame, ts, window):
+        """The stack node of a thread read now (UNREADABLE's when it ran on while read, READ_TRIES times)."""
+        node = self.node_of(st, frame, window)
+        for _ in range(READ_TRIES - 1):  # it ran on while read (a frame popped under the walk): again
+            if node is not None:
+                return node
+            frame = self.reader.frame_of(ts)
+            node = self.node_of(st, frame) if frame else None
+        if node is None:
+            node = self.tree.child(None, UNREADABLE, 0)
+            self.unreadable += 1
+            st.walk = []
+        return node
 
 
 def verify(reader, expect):
@@ -229,7 +253,9 @@ class _Handler(socketserver.StreamRequestHandler):
         if line[:1] == ["stats"]:
             body = json.dumps({"ticks": s.ticks_total, "hz": s.hz, "tick_cpu_ns": s.tick_cpu_ns,
                                "encode_ns": s.encode_ns, "process_cpu_ns": time.process_time_ns(),
-                               "torn": s.table.torn, "unreadable": s.unreadable,
+                               "torn": s.table.torn, "unreadable": s.unreadable, "reads": s.reads,
+                               "sampling_ns": s.sampling_ns + (time.monotonic_ns() - s.began if s.began else 0),
+                               "sched": s.sched,
                                "error": s.error}).encode()
             return self.answer(200, body)
         if len(line) != 3 or line[0] != "profile" or line[1] not in ("cpu", "wall"):
@@ -266,6 +292,22 @@ def _die_with_parent(ppid):
         os._exit(0)
 
 
+def lower_priority(how):
+    """Run this process (all its threads: call before any starts) at scheduling class `how`: "idle"
+    (SCHED_IDLE: it runs when a CPU has nothing else to run, so the app's threads always go first), "nice"
+    (nice 19) or "normal"; the class it runs at. ValueError for another name."""
+    if how not in SCHED_CLASSES:
+        raise ValueError("%s=%r: expected one of %s" % (SCHED_ENV, how, ", ".join(SCHED_CLASSES)))
+    try:
+        if how == "idle":
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+        elif how == "nice":
+            os.nice(19)
+    except (OSError, AttributeError):  # not Linux, or not allowed: as it is
+        return "normal"
+    return how
+
+
 def main(argv):
     ppid = int(argv[1])
     for sig in (signal.SIGINT, signal.SIGTERM):  # a terminal's ^C or a server's stop signal to the process
@@ -273,6 +315,7 @@ def main(argv):
     _die_with_parent(ppid)
     out = sys.stdout
     try:
+        ExtSampler.sched = lower_priority(os.environ.get(SCHED_ENV) or SCHED_DEFAULT)
         cfg = json.loads(sys.stdin.readline())
         resource.setrlimit(resource.RLIMIT_AS, (MEM_LIMIT, MEM_LIMIT))
         reader = remote.Reader(ppid, cfg["layout"])

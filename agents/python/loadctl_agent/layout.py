@@ -12,7 +12,9 @@ LayoutError: the caller then keeps the in-process sampler. The result is a dict 
 external sampler (extsampler.py), which checks it once more by walking the parked threads' stacks
 (verify_stacks) before it is trusted."""
 
+import array
 import ctypes
+import errno
 import os
 import struct
 import sys
@@ -29,58 +31,70 @@ class LayoutError(Exception):
     pass
 
 
-class _Iovec(ctypes.Structure):
-    _fields_ = [("base", ctypes.c_void_p), ("len", ctypes.c_size_t)]
-
-
 def _vm_readv():
     try:
         f = ctypes.CDLL(None, use_errno=True).process_vm_readv
     except (OSError, AttributeError):
         return None
-    f.argtypes = [ctypes.c_int, ctypes.POINTER(_Iovec), ctypes.c_ulong, ctypes.POINTER(_Iovec), ctypes.c_ulong,
-                  ctypes.c_ulong]
+    f.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
     f.restype = ctypes.c_ssize_t
     return f
 
 
 IOV_MAX = 1024
+VM_BUF = 1 << 20  # bytes read_many() reads in one system call at most (a request over it: one pread)
 
 
 class Mem:
     """Reads of a process's memory through /proc/PID/mem (plain preads); read_many() reads several places
-    in one system call (process_vm_readv) where the kernel allows it, else one pread each."""
+    in one system call (process_vm_readv) where the kernel allows it, else one pread each. The system call's
+    buffer and its iovec arrays are made once (a ctypes object made per call costs more than the call)."""
 
     def __init__(self, pid):
         self.fd = os.open("/proc/%d/mem" % pid, os.O_RDONLY | os.O_CLOEXEC)
         self.pid = pid
         self.vm = _vm_readv()
+        self.buf = ctypes.create_string_buffer(VM_BUF)
+        self.buf_addr = ctypes.addressof(self.buf)
+        self.local = array.array("Q", [self.buf_addr, 0])
+        self.remote = array.array("Q", bytes(16 * IOV_MAX))
 
     def read_many(self, reqs):
         """[bytes, or b"" where unreadable] for [(address, length)]."""
         out = [b""] * len(reqs)
-        todo = [(i, a, n) for i, (a, n) in enumerate(reqs) if a > 0 and n > 0]
+        todo = [(i, a, n) for i, (a, n) in enumerate(reqs) if a > 0 and 0 < n <= VM_BUF]
+        big = [(i, a, n) for i, (a, n) in enumerate(reqs) if a > 0 and n > VM_BUF]
         while todo and self.vm is not None:
-            chunk = todo[:IOV_MAX]
-            total = sum(n for _i, _a, n in chunk)
-            buf = ctypes.create_string_buffer(total)
-            local = _Iovec(ctypes.addressof(buf), total)
-            remote = (_Iovec * len(chunk))(*[(a, n) for _i, a, n in chunk])
-            got = self.vm(self.pid, ctypes.byref(local), 1, remote, len(chunk), 0)
-            if got < 0:  # not allowed here (seccomp, an old kernel): preads from now on
-                self.vm = None
-                break
-            raw, pos, k = buf.raw, 0, 0
-            for i, _a, n in chunk:  # whole iovecs only: the first that failed ends the transfer
-                if pos + n > got:
-                    break
-                out[i] = raw[pos:pos + n]
-                pos += n
-                k += 1
-            todo = todo[k + 1:] if k < len(chunk) else todo[k:]
-        for i, a, n in todo:
+            todo = self._vm_chunk(todo, out)
+        for i, a, n in todo + big:
             out[i] = self.read(a, n)
         return out
+
+    def _vm_chunk(self, todo, out):
+        """One process_vm_readv of the first places of todo (as many as the buffer holds) into out; the places
+        left (all of them when the call is not allowed here, after which self.vm is None)."""
+        remote, total, k = self.remote, 0, 0
+        for _i, a, n in todo:
+            if k == IOV_MAX or total + n > VM_BUF:
+                break
+            remote[2 * k], remote[2 * k + 1] = a, n
+            total += n
+            k += 1
+        self.local[1] = total
+        got = self.vm(self.pid, self.local.buffer_info()[0], 1, remote.buffer_info()[0], k, 0)
+        if got < 0 and ctypes.get_errno() == errno.EFAULT:  # the first place is not mapped: skip it only
+            got = 0
+        elif got < 0:  # not allowed here (seccomp, an old kernel): preads from now on
+            self.vm = None
+            return todo
+        raw, pos, done = ctypes.string_at(self.buf_addr, got) if got > 0 else b"", 0, 0
+        for i, _a, n in todo[:k]:  # whole iovecs only: the first that failed ends the transfer
+            if pos + n > got:
+                break
+            out[i] = raw[pos:pos + n]
+            pos += n
+            done += 1
+        return todo[done + 1:] if done < k else todo[done:]
 
     def read(self, addr, n):
         """n bytes at addr, or b"" when any of them cannot be read."""

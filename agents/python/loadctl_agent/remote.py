@@ -26,6 +26,7 @@ TUPLE_MAX = 64  # items of a label tuple read
 LOOKAHEAD = 192  # bytes read past a str's header at once (most names and headers fit: one read)
 WINDOWS = (16384, 4096)  # bytes read at once below a thread's leaf frame (the second when the first fails)
 TABLE_MAX = 1 << 20  # bytes of a line table read
+SAME_FRAMES = 8  # frames in a row equal to the last walk's that make a stack the same (remote.walk)
 _Q = struct.Struct("<Q")
 
 
@@ -104,6 +105,9 @@ class Reader:
         self.codes = {}  # (code address, function address) -> (expiry, info, line table)
         self.modules = {}  # str address -> str (module names: few, long-lived)
         self.last_states = []  # thread state addresses of the last threads() call
+        self.last_cframes = []  # their CFrame addresses then (3.11: a thread state's current frame is there)
+        self.last_bytes, self.last_frames, self.last_head = [], [], 0  # their bytes and current frames then
+        self.peeked = {}  # frame address -> its header, read by the last threads() call (its peek)
 
     def close(self):
         self.mem.close()
@@ -120,28 +124,84 @@ class Reader:
             frame = self.word(frame + lay["cframe_frame"])
         return frame
 
-    def threads(self):
+    def threads(self, peek=(), still=()):
         """[(thread id, native id, current interpreter frame address or 0, thread state address)] of every
-        thread state. The thread states of the last call are read at once (one system call), then the
-        list is followed from the interpreter's head; the current frames are read at once too."""
-        lay, states = self.lay, []
-        ts = self.word(lay["interp"] + lay["interp_head"])
-        known = dict(zip(self.last_states, self.mem.read_many([(a, self.ts_len) for a in self.last_states])))
-        seen = set()
+        thread state; self.peeked: {address: bytes} of an interpreter frame's header (its code, function,
+        instruction and caller) at each address of peek (the frames the caller expects to find current
+        again). still: the thread states of threads that have not run since the last call (their CPU time
+        did not move), whose state and current frame cannot have changed: not read again (a read costs
+        about as much per page of the app's memory as per system call). One system call reads, at once,
+        the interpreter's list head, the other thread states of the last call, the current-frame words
+        their CFrames held then, and the peeked headers. The list is followed afresh (all states read) when
+        its head moved or a state read shows its link moved (a thread started or ended); a new thread's
+        state, or a CFrame that moved, is read in a second call."""
+        lay, ts_len, cf, nx = self.lay, self.ts_len, self.lay["cframe_frame"], self.lay["ts_next"]
+        last, cframes, old = self.last_states, self.last_cframes, self.last_bytes
+        keep = set(still) if still and len(old) == len(last) else set()
+        fresh = [i for i, a in enumerate(last) if a not in keep]
+        reqs = [(lay["interp"] + lay["interp_head"], 8)] + [(last[i], ts_len) for i in fresh]
+        reqs += [(cframes[i] + cf, 8) if cframes[i] else (0, 0) for i in fresh] if cf >= 0 else []
+        got = self.mem.read_many(reqs + [(f, self.if_len) for f in peek])
+        n, head = len(fresh), _Q.unpack(got[0])[0] if got[0] else 0
+        known = {a: old[i] for i, a in enumerate(last) if a in keep}
+        known.update((last[i], b) for i, b in zip(fresh, got[1:n + 1]))
+        guess = dict(zip([cframes[i] for i in fresh], got[n + 1:2 * n + 1])) if cf >= 0 else {}
+        self.peeked = dict(zip(peek, got[len(reqs):]))
+        if keep and (head != self.last_head or any(
+                not b or _Q.unpack_from(b, nx)[0] != _Q.unpack_from(old[i], nx)[0]
+                for i, b in zip(fresh, got[1:n + 1]))):  # the list changed: every state read afresh
+            known.update(zip(keep, self.mem.read_many([(a, ts_len) for a in keep])))
+        ts, states, seen = head, [], set()
         while ts and ts not in seen and len(states) < MAX_THREADS:
             seen.add(ts)
-            b = known.get(ts) or self.mem.read(ts, self.ts_len)
+            b = known.get(ts) or self.mem.read(ts, ts_len)
             if not b:
                 break
             states.append((ts, b))
-            ts = _Q.unpack_from(b, lay["ts_next"])[0]
-        self.last_states = [ts for ts, _b in states]
-        frames = [_Q.unpack_from(b, lay["ts_frame"])[0] for _ts, b in states]
-        if lay["cframe_frame"] >= 0:
-            got = self.mem.read_many([(f + lay["cframe_frame"], 8) if f else (0, 0) for f in frames])
-            frames = [_Q.unpack(g)[0] if g else 0 for g in got]
-        return [(_Q.unpack_from(b, lay["ts_thread_id"])[0], _Q.unpack_from(b, lay["ts_native_id"])[0], f, ts)
-                for (ts, b), f in zip(states, frames)]
+            ts = _Q.unpack_from(b, nx)[0]
+        off = lay["ts_frame"]
+        self.last_head, self.last_states = head, [ts for ts, _b in states]
+        self.last_bytes = [b for _ts, b in states]
+        frames = [_Q.unpack_from(b, off)[0] for _ts, b in states]
+        if cf >= 0:
+            self.last_cframes, prev = frames, dict(zip(last, self.last_frames))
+            kept = {c: f for c, a, f in zip(frames, self.last_states, [prev.get(a) for a in self.last_states])
+                    if a in keep and f is not None}
+            miss = [c for c in frames if c and c not in kept and not guess.get(c)]
+            if miss:
+                guess.update(zip(miss, self.mem.read_many([(c + cf, 8) for c in miss])))
+            frames = [kept[c] if c in kept else _Q.unpack(guess[c])[0] if c and guess.get(c) else 0
+                      for c in frames]
+        self.last_frames = frames
+        tid, nid = lay["ts_thread_id"], lay["ts_native_id"]
+        return [(_Q.unpack_from(b, tid)[0], _Q.unpack_from(b, nid)[0], f, ts) for (ts, b), f in zip(states, frames)]
+
+    @staticmethod
+    def peek_of(walk):
+        """The frame addresses whose headers tell whether a thread whose last walk was `walk` (leaf first)
+        is still in the same call: its leaf and the frames below it, SAME_FRAMES in all (as walk() decides
+        where to stop)."""
+        out = [walk[0][0]]
+        for i in range(1, min(SAME_FRAMES, len(walk))):
+            if walk[i][0] != walk[i - 1][4]:
+                break
+            out.append(walk[i][0])
+        return out
+
+    def same_leaf(self, walk):
+        """Whether the frames of peek_of(walk) (threads()' peek) are still as in walk: the same call, at the
+        same instruction, from the same callers, so the same stack (as walk() would find reading it)."""
+        for entry in walk[:len(self.peek_of(walk))]:
+            head = self.peeked.get(entry[0])
+            if not head:
+                return False
+            lay = self.lay
+            code = _Q.unpack_from(head, lay["if_code"])[0]
+            if not (code == entry[1] and _Q.unpack_from(head, lay["if_func"])[0] == entry[2] and
+                    _Q.unpack_from(head, lay["if_previous"])[0] == entry[4] and
+                    (_Q.unpack_from(head, lay["if_instr"])[0] - code - lay["co_code"]) // 2 == entry[3]):
+                return False
+        return True
 
     def windows(self, frames):
         """{frame: (base address, bytes)} of the data stack below each leaf frame, read at once."""
@@ -190,9 +250,13 @@ class Reader:
         [(frame address, code, function, offset, caller's address)] of the frames read, and the index in
         that walk of the frame where it stopped (None: read to the root). last maps a frame address to
         (index, entry) of the previous walk; a frame is the same when its address, code, function, offset
-        and caller all are: it is still in the call it was in, so the frames below it are too (a frame
-        replaced in between by one equal in all five would be taken for it). Frames not started yet above
-        the leaf are left out, as in frames(); leaving the window, the next WINDOWS[0] bytes are read."""
+        and caller all are, and so are those of the SAME_FRAMES - 1 frames below it (or down to the last
+        walk's deepest): it is still in the call it was in, so the frames below are too. One equal frame
+        is not enough: two functions whose frames have the same size calling the same helper at the same
+        place put it at the same address, with the same caller address (SAME_FRAMES frames in a row, each
+        replaced in between by one equal in all five, would be taken for them). Frames not started yet
+        above the leaf are left out, as in frames(); leaving the window, the next WINDOWS[0] bytes are
+        read."""
         lay, out = self.lay, []
         read, n = self.mem.read, self.if_len
         code_off, prev_off, func_off, instr_off, co_code = (lay["if_code"], lay["if_previous"], lay["if_func"],
@@ -200,7 +264,7 @@ class Reader:
         base, buf = window if window is not None else (0, b"")
         top = base + len(buf)
         unpack = _Q.unpack_from
-        depth = 0
+        depth, run = 0, []  # run: the frames just read that equal the last walk's, in a row
         while frame and depth < MAX_DEPTH:
             depth += 1
             if not (base <= frame and frame + n <= top):
@@ -218,11 +282,20 @@ class Reader:
             lasti = (unpack(buf, at + instr_off)[0] - code - co_code) // 2
             entry = (frame, code, unpack(buf, at + func_off)[0], lasti, unpack(buf, at + prev_off)[0])
             hit = last.get(frame)
-            if hit is not None and hit[1] == entry:
-                return out, hit[0]
-            if lasti >= 0 or not out:
-                out.append(entry)
+            if hit is not None and hit[1] == entry and (not run or hit[0] == run[-1][0] + 1):
+                run.append((hit[0], entry))
+                if len(run) == SAME_FRAMES or not entry[4] or hit[0] + 1 >= len(last):
+                    return out, run[0][0]
+            else:
+                for _i, e in run:  # equal frames, but not SAME_FRAMES in a row: read as new
+                    if e[3] >= 0 or not out:
+                        out.append(e)
+                run = [(hit[0], entry)] if hit is not None and hit[1] == entry else []
+                if not run and (lasti >= 0 or not out):
+                    out.append(entry)
             frame = entry[4]
+        for _i, e in run:
+            out.append(e)
         return out, None
 
     def string(self, addr, limit=STR_MAX, head=None):

@@ -99,7 +99,27 @@ class Collector:
         return out
 
 
-class Sampler:
+class Subscribers:
+    """The collectors of a sampling loop that runs while it has one (Sampler here, extsampler.ExtSampler in
+    the sampler process): self.lock, self.collectors (replaced, never changed in place: the loop reads it
+    without the lock), self.wanted (set while there is one) and self.stopped()."""
+
+    def subscribe(self, kind):
+        """A new collector, or None when MAX_COLLECTORS already run or the sampler has stopped."""
+        with self.lock:
+            if self.stopped() or len(self.collectors) >= MAX_COLLECTORS:
+                return None
+            c = Collector(kind)
+            self.collectors = self.collectors + [c]
+            self.wanted.set()
+            return c
+
+    def unsubscribe(self, collector):
+        with self.lock:
+            self.collectors = [c for c in self.collectors if c is not collector]
+
+
+class Sampler(Subscribers):
     def __init__(self, hz=100):
         self.hz = max(1, min(int(hz), 1000))
         self.period_ns = 1000000000 // self.hz
@@ -127,19 +147,8 @@ class Sampler:
         if self.thread and self.thread is not threading.current_thread():
             self.thread.join(timeout=2)
 
-    def subscribe(self, kind):
-        """A new collector, or None when MAX_COLLECTORS already run or the sampler has stopped."""
-        with self.lock:
-            if self.error or self.stopping.is_set() or len(self.collectors) >= MAX_COLLECTORS:
-                return None
-            c = Collector(kind)
-            self.collectors = self.collectors + [c]
-            self.wanted.set()
-            return c
-
-    def unsubscribe(self, collector):
-        with self.lock:
-            self.collectors = [c for c in self.collectors if c is not collector]
+    def stopped(self):
+        return bool(self.error) or self.stopping.is_set()
 
     def _run(self):
         context.AGENT_THREADS.add(threading.get_ident())

@@ -78,8 +78,11 @@ class Handler(BaseHTTPRequestHandler):
             st = ext.stats() if ext is not None and ext.ready(0) else None
             if st is not None:
                 cost += ("external sampler process: %d ticks, CPU %.3f s (%.3f s ticks, %.3f s encoding), "
-                         "torn label reads %d, stacks unreadable %d\n" % (st["ticks"], st["process_cpu_ns"] / 1e9,
-                         st["tick_cpu_ns"] / 1e9, st["encode_ns"] / 1e9, st["torn"], st["unreadable"]))
+                         "torn label reads %d, stacks unreadable %d, stacks read %d; sampled %.1f s (%.1f ticks/s), "
+                         "scheduled %s\n" % (st["ticks"], st["process_cpu_ns"] / 1e9, st["tick_cpu_ns"] / 1e9,
+                                              st["encode_ns"] / 1e9, st["torn"], st["unreadable"], st["reads"],
+                                              st["sampling_ns"] / 1e9,
+                                              st["ticks"] / max(st["sampling_ns"] / 1e9, 1e-9), st["sched"]))
             else:
                 cost += "sampler: in-process (%s)\n" % (ext.reason if ext is not None else "chosen")
             self.answer(200, INDEX + cost.encode(), "text/plain")

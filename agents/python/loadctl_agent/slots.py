@@ -108,6 +108,7 @@ class Reader:
         self.labels_many = labels_many
         self.last = {}  # record offset -> (generation, native tid, value, labels) of its last good read
         self.torn = 0  # reads that met a record being written (then read again)
+        self.snap, self.cached = None, {}  # the records' bytes at the last table() and what it returned
 
     def read_one(self, off):
         """(native tid, value, label tuple) of one record: value IDLE, AGENT or an address; None when the
@@ -151,5 +152,10 @@ class Reader:
     def table(self):
         """{native tid: (value, label tuple)} of every record in use that could be read."""
         used = min(_GEN.unpack_from(self.mm, 4)[0], NSLOTS)
+        snap = self.mm[HEADER:HEADER + used * SLOT]
+        if snap == self.snap:  # no record written since (an idle service's tick): the same table
+            return self.cached
         got = self._read([HEADER + i * SLOT for i in range(used)])
-        return {r[0]: r[1:] for r in got.values()}
+        self.cached = {r[0]: r[1:] for r in got.values()}
+        self.snap = snap if len(got) == used and snap == self.mm[HEADER:HEADER + used * SLOT] else None
+        return self.cached

@@ -9,6 +9,7 @@ import gc
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -358,6 +359,12 @@ class Process(unittest.TestCase):
             self.assertFalse([s for s in p["samples"] if any(f.startswith("loadctl_agent.") for f in s["stack"])])
         status, index = self.get(agent, "/debug/pprof/")
         self.assertRegex(index.decode(), r"external sampler process: \d+ ticks, CPU [0-9.]+ s")
+        m = re.search(r"sampled ([0-9.]+) s \(([0-9.]+) ticks/s\), scheduled (\w+)", index.decode())
+        self.assertTrue(m, index)
+        self.assertGreaterEqual(float(m.group(1)), 0.9)  # two profiles of 1 s at once
+        self.assertGreater(float(m.group(2)), 1)  # of 100 Hz (SCHED_IDLE on a saturated machine: fewer)
+        self.assertEqual(m.group(3), "idle")  # the default: SCHED_IDLE, for all its threads
+        self.assertEqual(os.sched_getscheduler(agent.external.proc.pid), os.SCHED_IDLE)
 
     def test_sampler_process_gone_falls_back_once(self):
         agent = loadctl_agent.start(listen="127.0.0.1:0")
