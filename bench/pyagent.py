@@ -44,6 +44,7 @@ AGENT_RE = re.compile(r"(\d+) ticks at \d+ Hz, sampler CPU ([0-9.]+) s \(([0-9.]
 
 
 EXT_RE = re.compile(r"external sampler process: (\d+) ticks, CPU ([0-9.]+) s \(([0-9.]+) s ticks, ([0-9.]+) s encoding\)")
+EXT_MORE_RE = re.compile(r"stacks read (\d+); sampled ([0-9.]+) s \([0-9.]+ ticks/s\), scheduled (\w+)")
 
 
 def agent_cpu(path):
@@ -54,7 +55,9 @@ def agent_cpu(path):
         text = f.read()
     m = EXT_RE.search(text)
     if m:
-        return tuple(float(x) for x in m.groups()) + (1,)
+        more = EXT_MORE_RE.search(text)  # an older agent (PYAGENT_SRC) may not say
+        return tuple(float(x) for x in m.groups()) + (1,) + ((float(more.group(1)), float(more.group(2)),
+                                                              more.group(3)) if more else (0, 0, "?"))
     m = AGENT_RE.search(text)
     return tuple(float(x) for x in m.groups()) + (0,) if m else None
 
@@ -73,6 +76,8 @@ def round_line(mode, rate, summary, f0, f1, a0, a1):
     if x0 and x1:
         out.update(ticks=x1[0] - x0[0], sampler_cpu_s=x1[1] - x0[1], stacks_cpu_s=x1[2] - x0[2],
                    encode_cpu_s=x1[3] - x0[3], external=x1[4])
+        if len(x1) > 5:
+            out.update(stacks_read=x1[5] - x0[5], sampled_s=x1[6] - x0[6], sched=x1[7])
     print(json.dumps(out))
 
 
@@ -236,6 +241,14 @@ def report(rounds_path, wrap_path, hz, shape, loadavg):
             verdicts.append("%s: %s" % (label.split(" (")[0], verdict(iv, *goals[key])))
     for v in verdicts:
         print("  " + v)
+    # the machine's own noise at the same design: off runs of consecutive pairs, compared as on vs off are
+    for label, closed, key in (("throughput", True, "rps"), ("p99", False, "p99_ms")):
+        off = [r[key] for r in rows if r["mode"] == "off" and bool(r["rate"]) != closed]
+        d = [100 * (b - a) / a for a, b in zip(off[0::2], off[1::2]) if a > 0]
+        iv = sign_interval(d)
+        print("  noise, off vs off (consecutive pairs' off runs) for %s: median %+.1f %%, interval %s, range %s "
+              "(%d)" % (label, statistics.median(d) if d else 0, "%+.1f .. %+.1f %%" % iv[:2] if iv else "-",
+                        spread(d), len(d)))
     on = [r for r in rows if r["mode"] == "on" and "ticks" in r]
     ticks = sum(r["ticks"] for r in on)
     tick_us = 1e6 * sum(r["sampler_cpu_s"] for r in on) / max(1, ticks)
@@ -252,6 +265,15 @@ def report(rounds_path, wrap_path, hz, shape, loadavg):
         print("the external sampler process (%d ticks): %.0f us per tick reading the worker's stacks, %.0f us "
               "encoding per tick; its CPU in all = %.1f %% of the worker's CPU, on another core, without the "
               "worker's GIL" % (ticks, tick_us, encode_us, proc_s))
+        sampled = sum(r.get("sampled_s", 0) for r in on)
+        if sampled:
+            for label, closed in (("closed model (CPU saturated)", True), ("fixed rate", False)):
+                part = [r for r in on if bool(r["rate"]) != closed]
+                t, secs = sum(r["ticks"] for r in part), sum(r.get("sampled_s", 0) for r in part)
+                print("  %s: %.1f ticks/s achieved of %s Hz, %.2f thread stacks read per tick (the rest known "
+                      "unchanged)" % (label, t / max(secs, 1e-9), hz, sum(r.get("stacks_read", 0) for r in part) /
+                                      max(t, 1)))
+            print("  scheduled: %s" % ", ".join(sorted({r.get("sched", "?") for r in on})))
         own = wrap_d
         print("  in the worker: the Flask wrapper and label slots, %.1f us per request (in-process, fastest of %d "
               "batches: %.1f vs %.1f us per call)" % (wrap_d, WRAP_BATCHES, w["on"], w["off"]))
