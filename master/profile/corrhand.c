@@ -39,7 +39,9 @@ static int machinery(const char *n) {
                                     "concurrent.futures._base.Future.result",
                                     "concurrent.futures._base.Future.exception",
                                     "concurrent.futures._base.wait",
-                                    "concurrent.futures._base.as_completed"};
+                                    "concurrent.futures._base.as_completed",
+                                    "multiprocessing.pool.ApplyResult.get",
+                                    "multiprocessing.pool.ApplyResult.wait"};
   for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
     if (strncmp(n, pre[i], strlen(pre[i])) == 0) return 1;
   return 0;
@@ -53,24 +55,33 @@ int64_t corrhand_waiter(const corrstack *cs, const corr_sample *s) {
 }
 
 /* Worker loops: the service frames unlabelled threads (goroutines) wait for their next job in (hand-off
- * machinery below them: a scanner thread's queue.get, a sender goroutine's channel receive). New array of
- * cs->nnames flags, or NULL. */
+ * machinery below them: a scanner thread's queue.get, a sender goroutine's channel receive), and the standard
+ * pools' own loops (a ThreadPoolExecutor's worker idles in C, with no Python frame of the machinery). New
+ * array of cs->nnames flags, or NULL. */
 static unsigned char *worker_loops(const corrstack *cs, const unsigned char *cls) {
+  static const char *const pools[] = {"concurrent.futures.thread._worker", "multiprocessing.pool.worker"};
   unsigned char *loop = calloc(cs->nnames ? cs->nnames : 1, 1);
   for (size_t i = 0; loop && i < cs->n; i++) {
     int64_t w = cls[i] == CORRJOIN_UNLABELLED && !cs->s[i].name ? corrhand_waiter(cs, &cs->s[i]) : -1;
     if (w >= 0) loop[w] = 1;
   }
+  for (size_t f = 0; loop && f < cs->nnames; f++)
+    for (size_t k = 0; k < sizeof pools / sizeof pools[0]; k++)
+      loop[f] |= strcmp(cs->names[f], pools[k]) == 0;
   return loop;
 }
 
-/* A worker's busy sample: no request's, under a worker loop, not waiting for its next job. */
+/* A worker's busy sample: no request's, under a worker loop, running service code there and not waiting for
+ * its next job. */
 static int busy_worker(const corrstack *cs, const unsigned char *cls, const unsigned char *loop, size_t i) {
   const corr_sample *s = &cs->s[i];
-  int under = 0;
+  int under = 0, service = 0;
   if (cls[i] != CORRJOIN_UNLABELLED || s->name || corrhand_waiter(cs, s) >= 0) return 0;
-  for (size_t k = 0; k < s->nstack && !under; k++) under = loop[s->stack[k]];
-  return under;
+  for (size_t k = 0; k < s->nstack && !under; k++) {
+    under = loop[s->stack[k]];
+    service |= !corrstack_plumbing(cs, s->stack[k]);
+  }
+  return under && service;
 }
 
 static int is(const corr_sample *s, const char *name) {

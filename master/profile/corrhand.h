@@ -7,7 +7,8 @@
  * waited behind (a scanner pool's archive unpacking, not the upload's `scan` where every upload waits).
  * Thresholds in correlate.h (CORRELATE_WAIT_SHARE, CORRELATE_PARK_REQUESTS, CORRELATE_HAND_SPLIT);
  * docs/report.md "How findings are made". Worker threads are those idle in hand-off machinery under a service
- * frame (their loop); their busy samples are the ones under that loop, not so idle. */
+ * frame (their loop), or under a standard pool's loop (ThreadPoolExecutor's _worker, which idles in C); their
+ * busy samples are the ones under that loop running service code, not so idle. */
 #ifndef LOADCTL_CORRHAND_H
 #define LOADCTL_CORRHAND_H
 

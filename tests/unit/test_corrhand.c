@@ -35,11 +35,37 @@
 #define GO_ARCHIVE \
   "main.(*mailer).sender;main.(*mailer).renderDigest;main.send;internal/poll.runtime_pollWait"
 
+/* a report waits for its pages, rendered on a ThreadPoolExecutor (whose idle workers sit in C, below _worker)
+ */
+#define PDF "@/srv/report/pdf.py;"
+#define PYX_WAITS                                                                                       \
+  "threading.Thread.run" PY                                                                             \
+  "threading.py;report.app.export@/srv/report/app.py;"                                                  \
+  "concurrent.futures._base.Future.result" PY "concurrent/futures/_base.py;threading.Condition.wait" PY \
+  "threading.py"
+#define PYX_LOOP                                                                \
+  "threading.Thread.run" PY "threading.py;concurrent.futures.thread._worker" PY \
+  "concurrent/futures/"                                                         \
+  "thread.py;"
+#define PYX_IDLE                                                                \
+  "threading.Thread.run" PY "threading.py;concurrent.futures.thread._worker" PY \
+  "concurrent/futures/"                                                         \
+  "thread.py"
+#define PYX_STREAM                                                   \
+  PYX_LOOP "concurrent.futures.thread._WorkItem.run" PY              \
+           "concurrent/futures/thread.py;report.pdf.render_page" PDF \
+           "report.pdf.draw_text@/srv/report/pdf.py"
+#define PYX_ARCHIVE                                                                               \
+  PYX_LOOP "concurrent.futures.thread._WorkItem.run" PY                                           \
+           "concurrent/futures/thread.py;report.pdf.render_page" PDF "report.pdf.embed_fonts" PDF \
+           "zlib.compress" PY "zlib.py"
+
 typedef struct scene {
   const char *type, *name, *waits, *idle, *stream, *archive;
 } scene;
 
 static const scene py = {"wall", "POST /attach", PY_WAITS, PY_IDLE, PY_STREAM, PY_ARCHIVE};
+static const scene pyx = {"wall", "GET /export", PYX_WAITS, PYX_IDLE, PYX_STREAM, PYX_ARCHIVE};
 static const scene go = {"goroutine", "POST /api/messages", GO_WAITS, GO_IDLE, GO_STREAM, GO_ARCHIVE};
 
 static void add(pprof_profile *p, const char *frames, int64_t v, const char *name, const char *tid) {
@@ -141,6 +167,13 @@ START_TEST(go_senders_work_the_slow_waited_behind_is_named) {
 }
 END_TEST
 
+/* The same with Python's own pool, a ThreadPoolExecutor: its worker loop is the library's _worker (idle in C,
+ * below it), the work a service function under it. */
+START_TEST(executor_work_the_slow_waited_behind_is_named) {
+  expect_named(&pyx, "report.pdf.embed_fonts", "report.app.export");
+}
+END_TEST
+
 /* A pool merely busier with the same work in those seconds (more uploads, more streams): no hand-off finding;
  * what rose is load, not other work. */
 START_TEST(busier_pool_doing_the_same_work_is_no_finding) {
@@ -186,5 +219,6 @@ START_TEST(waiter_is_the_service_frame_above_the_machinery) {
 END_TEST
 
 CHECK_MAIN("corrhand", 0, python_pool_work_the_slow_waited_behind_is_named,
-           go_senders_work_the_slow_waited_behind_is_named, busier_pool_doing_the_same_work_is_no_finding,
-           waiters_no_slower_than_typical_is_no_finding, waiter_is_the_service_frame_above_the_machinery)
+           executor_work_the_slow_waited_behind_is_named, go_senders_work_the_slow_waited_behind_is_named,
+           busier_pool_doing_the_same_work_is_no_finding, waiters_no_slower_than_typical_is_no_finding,
+           waiter_is_the_service_frame_above_the_machinery)
