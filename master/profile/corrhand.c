@@ -10,6 +10,7 @@
 #include "master/profile/correlate.h"
 #include "master/profile/corrjoin.h"
 #include "master/profile/corrpark.h"
+#include "master/profile/corrrank.h"
 
 /* Frames a goroutine or thread sits in while it waits for a value another one hands it, or for time to pass:
  * Go's parking and channel runtime, sync.Cond and WaitGroup (a mutex's machinery passes too, but the sync
@@ -140,6 +141,7 @@ static json_t *hand_path(const corrstack *cs, const unsigned char *a, int64_t wa
 }
 
 typedef struct hand_case {
+  const corrstack *cs;
   const char *name, *profile;
   int64_t waiter;
   double slow_in, slow_tot, nwin[2];
@@ -164,13 +166,32 @@ static json_t *finding(const corrstack *cs, const hand_case *h, const corr_contr
       "windows where they were mostly typical: the work they waited behind; two-proportion z test p = %.2g",
       h->profile, h->slow_in, h->slow_tot, strcmp(h->profile, "wall") ? "goroutine observations" : "samples",
       h->name, wn, stay, h->nwin[0], fn, sa * 100, r->a_tot, sb * 100, r->b_tot, h->nwin[1], r->p_value);
-  json_t *f = json_pack("{s:s,s:s,s:s,s:f,s:f,s:n,s:o,s:{s:I,s:I},s:f,s:s,s:s,s:f}", "kind", "wait",
-                        "request", h->name, "function", fn, "share", round(sa * 1000) / 1000,
-                        "baseline_share", round(sb * 1000) / 1000, "window", "path", path, "samples",
-                        "slow_waits", (json_int_t)llround(r->a_tot), "typical_waits",
-                        (json_int_t)llround(r->b_tot), "p_value", r->p_value, "evidence", ev, "profile",
-                        h->profile, "score", round((3.5 + 0.5 * (sa - sb)) * 1000) / 1000);
+  json_t *f = json_pack(
+      "{s:s,s:s,s:s,s:f,s:f,s:n,s:o,s:{s:I,s:I},s:f,s:s,s:s,s:f}", "kind", "wait", "request", h->name,
+      "function", fn, "share", round(sa * 1000) / 1000, "baseline_share", round(sb * 1000) / 1000, "window",
+      "path", path, "samples", "slow_waits", (json_int_t)llround(r->a_tot), "typical_waits",
+      (json_int_t)llround(r->b_tot), "p_value", r->p_value, "evidence", ev, "profile", h->profile, "score",
+      corrrank_score(CORRELATE_RANK_TAIL - CORRELATE_RANK_WAIT, sa - sb, r->p_value));
   return f;
+}
+
+/* The request's own wait finding on the waiting frame (where every request of the name waits for the pool:
+ * the symptom) is the same time as f, which says what it waited behind: f takes its place (and its score,
+ * when higher). */
+static void replace_symptom(json_t *out, json_t *f, const hand_case *h) {
+  char wbuf[512];
+  const char *wn = corrstack_function(h->cs->names[h->waiter], wbuf, sizeof wbuf);
+  for (size_t i = json_array_size(out); i-- > 0;) {
+    const json_t *g = json_array_get(out, i);
+    const char *req = json_string_value(json_object_get(g, "request"));
+    if (!req || strcmp(req, h->name) != 0 ||
+        strcmp(json_string_value(json_object_get(g, "kind")), "wait") != 0 ||
+        strcmp(json_string_value(json_object_get(g, "function")), wn) != 0)
+      continue;
+    double sg = json_number_value(json_object_get(g, "score"));
+    if (sg > json_number_value(json_object_get(f, "score"))) json_object_set_new(f, "score", json_real(sg));
+    json_array_remove(out, i);
+  }
 }
 
 /* One request name: 1 when its finding was appended, 0 when none passes, -ENOMEM. */
@@ -201,7 +222,9 @@ static int hand_one(const corrstack *cs, const unsigned char *cls, const unsigne
     wb[i] = busy && mark[cs->s[i].window] == 2;
   }
   if (rc == 0 && (rc = corrstack_contrast(cs, wa, wb, &o, &r)) == 0 && r.fn >= 0) {
-    json_array_append_new(out, finding(cs, h, &r, hand_path(cs, a, h->waiter, wa, r.fn)));
+    json_t *f = finding(cs, h, &r, hand_path(cs, a, h->waiter, wa, r.fn));
+    replace_symptom(out, f, h);
+    json_array_append_new(out, f);
     rc = 1;
   }
   json_decref(r.path);
@@ -224,7 +247,7 @@ int corrhand_find(const corrstack *cs, const unsigned char *cls, const char *pro
   json_t *v;
   json_object_foreach(names, k, v) {
     if (rc < 0) break;
-    hand_case h = {.name = k, .profile = profile ? profile : "wall"};
+    hand_case h = {.cs = cs, .name = k, .profile = profile ? profile : "wall"};
     for (size_t i = 0; i < cs->n; i++) /* the name as the samples hold it (it outlives names) */
       if (is(&cs->s[i], k)) {
         h.name = cs->s[i].name;
