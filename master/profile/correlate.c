@@ -494,15 +494,54 @@ out:
 
 /* ---------- lock (corrlock.h) ---------- */
 
+static void demote_lock(ctx *c, json_t *f, const char *type);
+
 static int method_lock(ctx *c, const char *type) {
   corrlock_result r;
   if (!corrlock_find(c->in->windows, c->in->nwindows, type, &c->set[SET_CPU], c->in->intervals, &r)) return 0;
   json_t *f = finding("lock", r.request, r.fn, r.share, r.base);
   finish(f, "holder_contentions", r.x, "all_contentions", r.ncont, r.p_value, r.path, type,
          corrrank_score(CORRELATE_RANK_LOCK, r.share, r.p_value) - r.minor * CORRELATE_WEAK_DROP, r.evidence);
+  demote_lock(c, f, type);
   json_array_append_new(c->out, f);
   corrlock_effects(c->out, f, &r);
   return 1;
+}
+
+/* A lock finding whose contention (delay-weighted contentions of the profile windows of its type) falls
+ * mostly
+ * (>= WIN_EXPLAINS) in windows overlapping the anomalous seconds of a window finding that names background
+ * work, or begun within an interval after one (the queue drains there), more than those windows' share of the
+ * profiled time (binomial z test p < ALPHA), is that work's effect: the work holds or starves the lock (a
+ * reader copying under a read lock, a job computing under the mutex), and the function releasing most delay
+ * may only be the last of the queue. Ranked just below the window finding. */
+static void demote_lock(ctx *c, json_t *f, const char *type) {
+  double n = 0, d = 0, din = 0, t = 0, tin = 0;
+  int64_t step = c->bg_spans ? corrwin_step(c->in->intervals) : 0;
+  for (size_t w = 0; c->bg_spans && w < c->in->nwindows; w++) {
+    const correlate_window *cw = &c->in->windows[w];
+    const pprof_profile *p = cw->prof;
+    if (strcmp(cw->type, type) != 0 || p->nsample_types < 2) continue;
+    int hit = corrwin_overlap(c->bg_spans, cw->start_ms - step, cw->end_ms) > 0;
+    double wd = 0;
+    for (size_t i = 0; i < p->nsamples; i++)
+      n += (double)p->samples[i].values[0], wd += (double)p->samples[i].values[p->nsample_types - 1];
+    d += wd, din += hit ? wd : 0;
+    t += (double)(cw->end_ms - cw->start_ms), tin += hit ? (double)(cw->end_ms - cw->start_ms) : 0;
+  }
+  if (n < CORRELATE_MIN_BASELINE || d <= 0 || t <= 0 || tin >= t || din < CORRELATE_WIN_EXPLAINS * d) return;
+  double p0 = tin / t, x = din / d * n, z = (x - n * p0) / sqrt(n * p0 * (1 - p0)),
+         pv = 0.5 * erfc(z / sqrt(2.0));
+  if (pv >= CORRELATE_ALPHA) return;
+  char ev[1200];
+  snprintf(
+      ev, sizeof ev,
+      "%s; but %.0f%% of the contention delay falls in the profile windows of the anomalous seconds of the "
+      "window finding (%s, work no request runs) or just after, %.0f%% of the profiled time (binomial z "
+      "test of its %.0f delay-weighted contentions p = %.2g): that work's effect, ranked below it",
+      json_string_value(json_object_get(f, "evidence")), din / d * 100, c->bg_fn, p0 * 100, x, pv);
+  json_object_set_new(f, "evidence", json_string(ev));
+  json_object_set_new(f, "score", json_real(c->bg_score - 0.001));
 }
 
 /* ---------- a request's slowness explained by background work ---------- */

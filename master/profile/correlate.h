@@ -102,10 +102,11 @@
 #define CORRELATE_WIN_UNLABELLED                                                                        \
   0.5 /* window rates (samples per second of window): for work with more than this share of its samples \
        * unlabelled (no request's) */
-#define CORRELATE_WIN_EXPLAINS                                                                              \
-  0.5 /* a request's finding whose slow requests fall >= this share in the spans of a window finding naming \
-       * background work (and more than its typical ones, p < ALPHA) is that work's effect: ranked below it \
-       */
+#define CORRELATE_WIN_EXPLAINS                                                                               \
+  0.5 /* a request's finding whose slow requests fall >= this share in the spans of a window finding naming  \
+       * background work (and more than its typical ones, p < ALPHA) is that work's effect: ranked below it; \
+       * so is a lock finding with >= this share of its contention delay in those spans' profile windows     \
+       * (or just after; more than their share of the time, p < ALPHA) */
 #define CORRELATE_WIN_REQ_BASE                                                                            \
   20 /* a window frame that is request work is dropped when its requests hold >= this many samples in the \
       * other windows and run it there as much per sample (corrwin_whose): more requests, not a cause */

@@ -1,6 +1,8 @@
 /* test_corrrank.c - one order for every method's findings (corrrank.h): a finding whose evidence is weak (p
  * not below CORRELATE_STRONG_ALPHA) ranks below every strong one whatever its method, weak ones keep their
- * methods' order among themselves, and the ranked list names a function and a request's time once. */
+ * methods' order among themselves, an endpoint's wait ranks last, a lock whose contention falls in a
+ * background job's window ranks below that window (correlate.c, end to end), and the ranked list names a
+ * function and a request's time once. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 #include "master/profile/correlate.h"
 #include "master/profile/corrrank.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/teststack.h"
 
 static json_t *finding(const char *kind, const char *fn, const char *request, double score) {
   return json_pack("{s:s,s:s,s:o,s:[s],s:f}", "kind", kind, "function", fn, "request",
@@ -106,5 +109,64 @@ START_TEST(endpoint_wait_below_window) {
 }
 END_TEST
 
-CHECK_MAIN("corrrank", 0, weak_lock_below_strong_window, methods_order_within_strength, named_once,
-           endpoint_wait_below_window)
+static void add(pprof_profile *p, const char *frames, int64_t v0, int64_t v1) {
+  uint32_t st[16];
+  size_t n = test_stack(p, frames, st, 16);
+  int64_t vals[2] = {v0, v1};
+  ck_assert_int_eq(pprof_add_sample(p, st, n, vals, NULL, 0), 0);
+}
+
+/* 10 CPU windows of 5 s and 10 mutex windows beside them; latency is high in seconds 25-40 (windows 5..7),
+ * where an unlabelled background job runs. The mutex windows hold 210 contentions of 1 s each released by
+ * main.heartbeat (and 3 small ones by main.gc): in the job's windows only (in_job), or evenly. */
+static json_t *lock_and_window(int in_job, pprof_profile **ps) {
+  correlate_window ws[20];
+  json_t *iv = json_array(), *fs = NULL;
+  for (int k = 0; k < 10; k++) {
+    int bad = k >= 5 && k <= 7;
+    ps[k] = pprof_create("samples", "count");
+    add(ps[k], "main.main;main.handle", bad ? 40 : 100, 0);
+    if (bad) add(ps[k], "main.main;main.backupLoop;runtime.memmove", 60, 0);
+    ws[k] = (correlate_window){k * 5000, (k + 1) * 5000, "cpu", ps[k]};
+    ps[10 + k] = pprof_create("contentions", "count");
+    ck_assert_int_eq(pprof_add_sample_type(ps[10 + k], "delay", "nanoseconds"), 0);
+    int64_t n = in_job ? (bad ? 70 : 0) : 21;
+    if (n) add(ps[10 + k], "main.main;main.handle;main.heartbeat;sync.(*Mutex).Unlock", n, n * 1000000000LL);
+    add(ps[10 + k], "main.main;main.gc;sync.(*Mutex).Unlock", 1, 1000000LL);
+    ws[10 + k] = (correlate_window){k * 5000, (k + 1) * 5000, "mutex", ps[10 + k]};
+    for (int j = 0; j < 5; j++)
+      json_array_append_new(
+          iv, json_pack("{s:I,s:s,s:I,s:f}", "t", (json_int_t)(k * 5000 + j * 1000), "name", "GET /x",
+                        "count", (json_int_t)50, "p99_ms", bad ? 150.0 : 10.0 + k % 3));
+  }
+  correlate_input in = {ws, 20, iv, NULL};
+  ck_assert_int_eq(correlate_findings(&in, &fs), 0);
+  json_decref(iv);
+  return fs;
+}
+
+/* The lock's contention all falls in the background job's seconds: the job holds or starves the lock, and
+ * the function releasing the delay may be the last of the queue; the window naming the job ranks first and
+ * the lock's evidence says why. Contention spread over the whole run is the lock's own: it keeps its place.
+ */
+START_TEST(lock_in_a_window_is_its_effect) {
+  pprof_profile *ps[20];
+  json_t *fs = lock_and_window(1, ps);
+  ck_assert_int_eq(json_array_size(fs), 2);
+  ck_assert_str_eq(fn_at(fs, 0), "main.backupLoop");
+  ck_assert_str_eq(fn_at(fs, 1), "main.heartbeat");
+  ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(json_array_get(fs, 1), "evidence")),
+                               "that work's effect, ranked below it"));
+  json_decref(fs);
+  for (int k = 0; k < 20; k++) pprof_free(ps[k]);
+  fs = lock_and_window(0, ps);
+  ck_assert_int_eq(json_array_size(fs), 2);
+  ck_assert_str_eq(fn_at(fs, 0), "main.heartbeat");
+  ck_assert_str_eq(fn_at(fs, 1), "main.backupLoop");
+  json_decref(fs);
+  for (int k = 0; k < 20; k++) pprof_free(ps[k]);
+}
+END_TEST
+
+CHECK_MAIN("corrrank", 0, lock_in_a_window_is_its_effect, weak_lock_below_strong_window,
+           methods_order_within_strength, named_once, endpoint_wait_below_window)
