@@ -27,7 +27,10 @@
                                         is a tick's instructions, what the app's threads pay for it included
   still N                               8 threads blocked in Event.wait, N sampler ticks from the main thread:
                                         under callgrind, (N=1010 - N=10) / 1000 is a still tick's instructions
-wrap, inproc, calls, ticks and still import loadctl_agent from $PYAGENT_SRC when it is set (another copy of
+  tickcost [RATE [SECONDS]]             the external sampler process's CPU per tick: an app of 8 threads
+                                        (tickapp) serving RATE (300) wrapped requests/s, CPU and wall profiles
+                                        of SECONDS (10) pulled at once; the index line's figures
+wrap, inproc, calls, ticks, still and tickcost import loadctl_agent from $PYAGENT_SRC when it is set (another copy of
 agents/python, to compare two versions with one harness)."""
 
 import json
@@ -249,6 +252,11 @@ def report(rounds_path, wrap_path, hz, shape, loadavg):
         print("  noise, off vs off (consecutive pairs' off runs) for %s: median %+.1f %%, interval %s, range %s "
               "(%d)" % (label, statistics.median(d) if d else 0, "%+.1f .. %+.1f %%" % iv[:2] if iv else "-",
                         spread(d), len(d)))
+        runs = [r[key] for r in rows if bool(r["rate"]) != closed]  # in the order they ran, pair by pair
+        d = [100 * (b - a) / a for a, b in zip(runs[0::2], runs[1::2]) if a > 0]
+        iv = sign_interval(d)
+        print("  order, a pair's second run vs its first (either mode) for %s: median %+.1f %%, interval %s "
+              "(%d)" % (label, statistics.median(d) if d else 0, "%+.1f .. %+.1f %%" % iv[:2] if iv else "-", len(d)))
     on = [r for r in rows if r["mode"] == "on" and "ticks" in r]
     ticks = sum(r["ticks"] for r in on)
     tick_us = 1e6 * sum(r["sampler_cpu_s"] for r in on) / max(1, ticks)
@@ -442,7 +450,70 @@ def still(n):
         t.join()
 
 
+def tickapp(rate, seconds):
+    """The app of `tickcost`: 8 threads serving a wrapped WSGI app (a 25-frame recursion and ~1 ms of
+    arithmetic a request) fed at `rate` requests/s by this thread for `seconds`; prints the agent's address."""
+    import queue
+    import threading
+    sys.path.insert(0, agent_src())
+    import loadctl_agent
+
+    def deep(n):
+        return deep(n - 1) if n else sum(i * i for i in range(3000))
+
+    def app(environ, start_response):
+        deep(25)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    wrapped, q = loadctl_agent.wsgi(app), queue.Queue()
+
+    def worker():
+        for item in iter(q.get, None):
+            for _ in wrapped(dict(wsgi_environ("loadctl.name=GET%%20%%2Fx%d" % (item % 4))),
+                             lambda status, headers: None):
+                pass
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    [t.start() for t in threads]
+    agent = loadctl_agent.start(listen="127.0.0.1:0", hz=100)
+    print("%s:%d" % agent.address, flush=True)
+    end, n, due = time.monotonic() + float(seconds), 0, time.monotonic()
+    while time.monotonic() < end:
+        n += 1
+        q.put(n)
+        due += 1 / float(rate)
+        time.sleep(max(0, due - time.monotonic()))
+    [q.put(None) for _ in threads]
+    [t.join() for t in threads]
+
+
+def tickcost(rate="300", seconds="10"):
+    """The sampler process's CPU per tick on a known app (tickapp) while CPU and wall profiles of `seconds`
+    are pulled at once: its index line (ticks, CPU of its ticks, stacks read, rate achieved)."""
+    import subprocess
+    import threading
+    import urllib.request
+    app = subprocess.Popen([sys.executable, os.path.abspath(__file__), "tickapp", rate, str(float(seconds) + 3)],
+                           stdout=subprocess.PIPE, text=True)
+    addr = app.stdout.readline().strip()
+    time.sleep(1)
+    pulls = [threading.Thread(target=lambda k=k: urllib.request.urlopen(
+        "http://%s/debug/pprof/%s?seconds=%s" % (addr, k, seconds), timeout=120).read()) for k in ("profile", "wall")]
+    [t.start() for t in pulls]
+    [t.join() for t in pulls]
+    index = urllib.request.urlopen("http://%s/debug/pprof/" % addr, timeout=60).read().decode()
+    app.wait()
+    m = EXT_RE.search(index)
+    if not m:
+        print("tickcost: the agent did not sample out of process: %s" % index.strip().splitlines()[-1])
+        sys.exit(1)
+    ticks = int(m.group(1))
+    print("tickcost: %d ticks, %.0f us CPU per tick (%s req/s, 8 threads); %s" % (
+        ticks, 1e6 * float(m.group(3)) / max(1, ticks), rate, (EXT_MORE_RE.search(index) or m).group(0)))
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     {"round": round_line, "rate": rate, "wrap": wrap, "report": report, "inproc": inproc, "calls": calls,
-     "ticks": ticks, "still": still}[cmd](*args)
+     "ticks": ticks, "still": still, "tickapp": tickapp, "tickcost": tickcost}[cmd](*args)

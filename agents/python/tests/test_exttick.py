@@ -140,6 +140,38 @@ class Tick(unittest.TestCase):
         self.assertEqual(stops, 5)
 
 
+    def test_threads_that_start_and_end_between_ticks(self):
+        """Still threads' states are not read again; the list is followed afresh when a thread starts (the
+        list's head moves) or ends (its CPU time can no longer be read): every stack stays exact."""
+        ev, ev2 = threading.Event(), threading.Event()
+        idlers = [threading.Thread(target=idle, args=(k, ev), name="idle%d" % k) for k in (2, 5, 9)]
+        [t.start() for t in idlers]
+        try:
+            time.sleep(0.05)
+            self.check(idlers, "first")
+            self.assertEqual(self.check(idlers, "still"), [])
+            short = threading.Thread(target=idle, args=(4, ev2), name="short")
+            short.start()
+            time.sleep(0.05)
+            self.assertEqual(self.check(idlers + [short], "started"), ["short"])
+            ev2.set()
+            short.join()
+            self.assertEqual(self.check(idlers, "ended"), [])
+            self.assertNotIn(short.native_id, self.es.last)
+            later = threading.Thread(target=idle, args=(6, ev), name="later")
+            later.start()
+            time.sleep(0.05)
+            self.assertEqual(self.check(idlers + [later], "another"), ["later"])
+            later_native = later.native_id
+        finally:
+            ev.set()
+            [t.join() for t in idlers]
+            later.join()
+        self.check([], "all ended")
+        self.assertFalse({t.native_id for t in idlers} & set(self.es.last))
+        self.assertNotIn(later_native, self.es.last)
+
+
 class Priority(unittest.TestCase):
     def run_child(self, how):
         code = ("import os, sys; sys.path.insert(0, %r); from loadctl_agent import extsampler\n"
