@@ -84,7 +84,9 @@
 #define CORRELATE_HELPER_BASE                                                                            \
   0.10 /* ... and >= this share outside the population is a shared helper (never named alone, also where \
         * a wait climbs onto it: its caller in the population is) */
-#define CORRELATE_SLOW_FACTOR 2.0 /* an exemplar is slow at >= this x its name's median exemplar latency */
+#define CORRELATE_SLOW_FACTOR                                                                              \
+  2.0 /* one of the slowest of its second is slow at >= this x its name's median typical exemplar latency; \
+       * a typical pick that slow is neither slow nor typical (corrjoin.h) */
 /* endpoint/wait by name: the name's latency against the other names' in the median interval (per-interval
  * ratios, so that overloaded seconds where every name is slow do not decide): its tail stands out when its
  * p99 is >= P99 x theirs and its p99 ratio >= P99 x its p50 ratio (a part of its requests slow, not an

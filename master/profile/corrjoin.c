@@ -91,8 +91,36 @@ static double median_of(const json_t *arr) {
   return m;
 }
 
-/* Slow ids: exemplars listed slow whose latency (when given) is >= SLOW_FACTOR x the median latency of the
- * name's typical exemplars (all of them when the name has no typical ones). */
+/* Mark exemplar x of request name slow (its trace and span ids); counted once per request. */
+static void mark_slow(corrjoin *j, const char *name, const json_t *x) {
+  const char *t = json_string_value(json_object_get(x, "trace_id"));
+  const char *s = json_string_value(json_object_get(x, "span_id"));
+  const char *key = s && *s ? s : t;
+  if (!key || !*key || json_object_get(j->slow, key)) return;
+  if (t && *t) json_object_set_new(j->slow, t, json_string(name ? name : ""));
+  if (s && *s) json_object_set_new(j->slow, s, json_string(name ? name : ""));
+  j->nslow++;
+  if (name)
+    json_object_set_new(j->nslow_by, name,
+                        json_integer(json_integer_value(json_object_get(j->nslow_by, name)) + 1));
+}
+
+/* Mark exemplar x of the typical sample measured slow as neither slow nor typical (a JSON null in j->slow),
+ * unless it is slow already. */
+static void mark_untypical(corrjoin *j, const json_t *x) {
+  const char *t = json_string_value(json_object_get(x, "trace_id"));
+  const char *s = json_string_value(json_object_get(x, "span_id"));
+  const char *key = s && *s ? s : t;
+  if (!key || !*key || json_object_get(j->slow, key)) return;
+  if (t && *t) json_object_set_new(j->slow, t, json_null());
+  if (s && *s) json_object_set_new(j->slow, s, json_null());
+}
+
+/* Slow ids: a request is slow when it is one of the slowest of its second (the "slow" list) and its measured
+ * latency is >= SLOW_FACTOR x the median latency of its name's typical exemplars (a uniform sample of its
+ * requests; all of the list when the name has none or no latency is given). A pick of the uniform sample
+ * that took that long is no typical request either: it is left out of both (in the baseline it would put
+ * slow requests' work; in the slow population, a mild delay beside the slowest of their seconds). */
 static void load_slow(corrjoin *j, const json_t *exemplars) {
   json_t *typ = json_object(), *line, *x;
   size_t i, k;
@@ -102,18 +130,17 @@ static void load_slow(corrjoin *j, const json_t *exemplars) {
     double med = name ? median_of(json_object_get(typ, name)) : -1; /* no typical ones: take the list */
     j->nexemplars +=
         json_array_size(json_object_get(line, "slow")) + json_array_size(json_object_get(line, "typical"));
-    json_array_foreach(json_object_get(line, "slow"), k, x) {
-      json_t *ms = json_object_get(x, "latency_ms");
-      if (json_is_number(ms) && med > 0 && json_number_value(ms) < CORRELATE_SLOW_FACTOR * med) continue;
-      const char *t = json_string_value(json_object_get(x, "trace_id"));
-      const char *s = json_string_value(json_object_get(x, "span_id"));
-      if (t && *t) json_object_set_new(j->slow, t, json_string(name ? name : ""));
-      if (s && *s) json_object_set_new(j->slow, s, json_string(name ? name : ""));
-      j->nslow++;
-      if (name)
-        json_object_set_new(j->nslow_by, name,
-                            json_integer(json_integer_value(json_object_get(j->nslow_by, name)) + 1));
-    }
+    for (int list = 0; list < 2; list++)
+      json_array_foreach(json_object_get(line, list ? "typical" : "slow"), k, x) {
+        json_t *ms = json_object_get(x, "latency_ms");
+        int measured = json_is_number(ms) && med > 0;
+        if ((list && !measured) || (measured && json_number_value(ms) < CORRELATE_SLOW_FACTOR * med))
+          continue;
+        if (list)
+          mark_untypical(j, x);
+        else
+          mark_slow(j, name, x);
+      }
   }
   json_decref(typ);
 }
@@ -248,6 +275,7 @@ int corrjoin_class(const corrjoin *j, const char *trace, const char *span, const
   /* the span names one request; a trace id (one per iteration) only when the sample has no span id */
   json_t *hit = span ? json_object_get(j->slow, span) : trace ? json_object_get(j->slow, trace) : NULL;
   if (slow_name) *slow_name = hit ? json_string_value(hit) : NULL;
+  if (json_is_null(hit)) return name ? CORRJOIN_NAMED : CORRJOIN_UNLABELLED; /* measured, neither */
   if (hit) return CORRJOIN_SLOW;
   if (trace || span) return CORRJOIN_TYPICAL;
   return name ? CORRJOIN_NAMED : CORRJOIN_UNLABELLED;

@@ -1,12 +1,14 @@
 /* corrjoin.h - whose a profile sample is: the request name and trace/span ids read from its labels (names as
  * the service wrote them: percent-decoded W3C baggage, loadctl.name, k6.name, http.route-style keys), and the
  * one exemplar join that both the tail finding (correlate.c) and the slow-vs-typical flame graph (flame.c)
- * use: slow       - the sample's trace or span id is an exemplar measured slow (latency >=
- * CORRELATE_SLOW_FACTOR x the median of its request name's exemplars); typical    - it carries a trace/span
- * id that is not slow (other requests measured, or never slowest); named      - a request name but no id:
- * per-request methods only; unlabelled - no request label at all (background goroutines/threads): its own
- * population. Ownership: corrjoin_create's *out is released with corrjoin_free; returned strings live as long
- * as it. */
+ * use. Classes:
+ * - slow: the sample's trace or span id is one of the slowest requests of its second measured slow (latency
+ *   >= CORRELATE_SLOW_FACTOR x the median of its request name's typical exemplars);
+ * - typical: it carries a trace/span id that is not slow (other requests measured, or never slowest), and
+ *   is not a typical pick measured that slow (neither: named);
+ * - named: a request name but no id, or such a pick (per-request methods only);
+ * - unlabelled: no request label at all (background goroutines/threads), its own population.
+ * Ownership: corrjoin_create's *out is released with corrjoin_free; returned strings live as long as it. */
 #ifndef LOADCTL_CORRJOIN_H
 #define LOADCTL_CORRJOIN_H
 
