@@ -421,30 +421,28 @@ static void method_endpoint(ctx *c, int set) {
 
 static void method_window(ctx *c) {
   corrstack *cs = &c->set[SET_CPU];
-  json_t *spans = NULL;
-  size_t judged = 0, bad = 0;
-  char why[256], ev[768];
+  corrwin_times tm = {0};
+  char ev[768];
   unsigned char *a = calloc(cs->n ? cs->n : 1, 1), *b = calloc(cs->n ? cs->n : 1, 1);
   corr_contrast r;
-  if (!a || !b || !c->in->intervals ||
-      corrwin_spans(c->in->intervals, &spans, &judged, &bad, why, sizeof why) < 0)
+  if (!a || !b || !c->in->intervals || corrwin_times_make(c->in->intervals, c->in->exemplars, &tm) < 0 ||
+      !json_array_size(tm.spans))
     goto out;
-  if (!bad || (double)bad > CORRELATE_WIN_MAX_FRAC * (double)judged) goto out;
   size_t nbad = 0, ngood = 0;
   corr_opts o = {.rise = 1}; /* rates: samples per second of window (normal ones hold few) */
   for (size_t w = 0; w < c->in->nwindows; w++) {
     const correlate_window *cw = &c->in->windows[w];
-    double ov = corrwin_overlap(spans, cw->start_ms, cw->end_ms),
-           s = clock_ms_to_s(cw->end_ms - cw->start_ms);
+    int k = corrwin_class(&tm, cw->start_ms, cw->end_ms);
+    double s = clock_ms_to_s(cw->end_ms - cw->start_ms);
     if (!is_cpu(cw->type)) continue;
-    nbad += ov >= CORRELATE_WIN_OVERLAP, ngood += ov <= 0;
-    o.na += ov >= CORRELATE_WIN_OVERLAP ? s : 0, o.nb += ov <= 0 ? s : 0;
+    nbad += k == CORRWIN_ANOMALOUS, ngood += k == CORRWIN_NORMAL;
+    o.na += k == CORRWIN_ANOMALOUS ? s : 0, o.nb += k == CORRWIN_NORMAL ? s : 0;
   }
   for (size_t i = 0; i < cs->n; i++) {
     const correlate_window *cw = &c->in->windows[cs->s[i].window];
-    double ov = corrwin_overlap(spans, cw->start_ms, cw->end_ms);
-    a[i] = ov >= CORRELATE_WIN_OVERLAP;
-    b[i] = ov <= 0;
+    int k = corrwin_class(&tm, cw->start_ms, cw->end_ms);
+    a[i] = k == CORRWIN_ANOMALOUS;
+    b[i] = k == CORRWIN_NORMAL;
   }
   if (corrstack_contrast(cs, a, b, &o, &r) < 0) goto out;
   if (r.fn < 0) goto out;
@@ -469,10 +467,10 @@ static void method_window(ctx *c) {
       "time windows (cpu profile): %zu of %zu steady intervals stand out (strongest: %s); in the %zu profile "
       "windows overlapping them %s is on %.0f%% of %.0f samples vs %.0f%% of %.0f samples in the %zu "
       "windows that do not; %s",
-      bad, judged, why, nbad, fn, sa * 100, r.a_tot, sb * 100, r.b_tot, ngood, test);
+      tm.bad, tm.judged, tm.why, nbad, fn, sa * 100, r.a_tot, sb * 100, r.b_tot, ngood, test);
   json_t *f = finding("window", NULL, fn, sa, sb), *win = json_array(), *s;
   size_t i;
-  json_array_foreach(spans, i, s) {
+  json_array_foreach(tm.spans, i, s) {
     double from_s = clock_ms_to_s((double)json_integer_value(json_array_get(s, 0)));
     double to_s = clock_ms_to_s((double)json_integer_value(json_array_get(s, 1)));
     json_array_append_new(win, json_pack("[f,f]", from_s, to_s));
@@ -481,7 +479,7 @@ static void method_window(ctx *c) {
   double score = corrrank_score(CORRELATE_RANK_WINDOW, sa - sb, r.p_value);
   finish(f, "anomalous", r.a_tot, "normal", r.b_tot, r.p_value, r.path, "cpu", score, ev);
   if (whose == CORRWIN_BACKGROUND) {
-    c->bg_spans = json_incref(spans), c->bg_score = score;
+    c->bg_spans = json_incref(tm.spans), c->bg_score = score;
     snprintf(c->bg_fn, sizeof c->bg_fn, "%s", fn);
   } else
     c->req_win = f;
@@ -489,7 +487,7 @@ static void method_window(ctx *c) {
 out:
   free(a);
   free(b);
-  json_decref(spans);
+  corrwin_times_free(&tm);
 }
 
 /* ---------- lock (corrlock.h) ---------- */

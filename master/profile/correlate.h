@@ -93,14 +93,19 @@
  * endpoint heavier by design), its body when its p50 is >= P50 x theirs */
 #define CORRELATE_ENDPOINT_P99 1.5
 #define CORRELATE_ENDPOINT_P50 4.0
-#define CORRELATE_WIN_Z 3.5        /* anomalous interval: robust z = (x - median) / (1.4826 MAD) >= this */
-#define CORRELATE_WIN_REL 1.3      /* ... and x >= REL x median (latency, errors) or <= median / REL (rps) */
-#define CORRELATE_WIN_FLOOR 0.05   /* MAD floor as a fraction of the median (flat series) */
+#define CORRELATE_WIN_Z 3.5   /* anomalous interval: robust z = (x - median) / (1.4826 MAD) >= this */
+#define CORRELATE_WIN_REL 1.3 /* ... and x >= REL x median (latency, errors) or <= median / REL (rps) */
+#define CORRELATE_WIN_FLOOR                                                                                \
+  0.05 /* MAD floor as a fraction of the median (flat series); throughput's also >= sqrt(median count) per \
+        * interval (random arrivals) */
 #define CORRELATE_WIN_MIN_COUNT 20 /* a request name's series is judged when its median count >= this */
-#define CORRELATE_WIN_MAX_FRAC                                                                             \
-  0.5                             /* no window finding when more than this share of intervals is anomalous \
-                                   */
-#define CORRELATE_WIN_OVERLAP 0.5 /* a profile window is anomalous when >= this share of it is */
+#define CORRELATE_WIN_MAX_FRAC                                                 \
+  0.5 /* no window finding when more than this share of intervals is anomalous \
+       */
+/* a profile window is anomalous when >= WIN_OVERLAP of it is, or when a slow exemplar (latency >= WIN_REL x
+ * the run's median p99) completing in an anomalous span was in flight in it (from at most one interval before
+ * the span); normal when it overlaps no anomalous interval and no such request (corrwin_class) */
+#define CORRELATE_WIN_OVERLAP 0.5
 #define CORRELATE_WIN_UNLABELLED                                                                        \
   0.5 /* window rates (samples per second of window): for work with more than this share of its samples \
        * unlabelled (no request's) */

@@ -103,6 +103,9 @@ static void judge(wintab *w, const double *x, const unsigned char *have, const c
   for (size_t i = 0; i < n; i++) d[i] = fabs(v[i] - med);
   double sigma = 1.4826 * median(d, n), floor = CORRELATE_WIN_FLOOR * med;
   if (sig == SIG_ERR && floor < 0.01) floor = 0.01; /* one error in a hundred is not an anomaly */
+  double step_s = (double)w->step_ms / 1000;
+  if (sig == SIG_RPS && sqrt(med * step_s) / step_s > floor) /* random arrivals: a count varies by its root */
+    floor = sqrt(med * step_s) / step_s;
   if (sigma < floor) sigma = floor;
   if (sigma <= 0) goto out;
   for (size_t i = 0; i < w->nt; i++) {
@@ -155,6 +158,17 @@ out:
   return rc;
 }
 
+/* Merged spans of the intervals with mark[i]. */
+static void merge(const wintab *w, const unsigned char *mark, json_t *spans) {
+  for (size_t i = 0; i < w->nt; i++) {
+    if (!mark[i]) continue;
+    size_t e = i;
+    while (e + 1 < w->nt && mark[e + 1] && w->t[e + 1] - w->t[e] <= w->step_ms) e++;
+    json_array_append_new(spans, json_pack("[I,I]", (json_int_t)w->t[i], (json_int_t)(w->t[e] + w->step_ms)));
+    i = e;
+  }
+}
+
 int corrwin_spans(const json_t *intervals, json_t **spans, size_t *judged, size_t *bad, char *why,
                   size_t whylen) {
   wintab w = {0};
@@ -177,19 +191,69 @@ int corrwin_spans(const json_t *intervals, json_t **spans, size_t *judged, size_
     *judged += w.steady[i];
     *bad += w.bad[i];
   }
-  for (i = 0; i < w.nt; i++) { /* merge adjacent anomalous intervals into spans */
-    if (!w.bad[i]) continue;
-    size_t e = i;
-    while (e + 1 < w.nt && w.bad[e + 1] && w.t[e + 1] - w.t[e] <= w.step_ms) e++;
-    json_array_append_new(*spans, json_pack("[I,I]", (json_int_t)w.t[i], (json_int_t)(w.t[e] + w.step_ms)));
-    i = e;
-  }
+  if ((double)*bad <= CORRELATE_WIN_MAX_FRAC * (double)*judged) merge(&w, w.bad, *spans);
 out:
   free(w.t);
   free(w.steady);
   free(w.bad);
   json_decref(names);
   return rc;
+}
+
+/* The run's median p99 of all requests (its "(all)" lines). */
+static double median_p99(const json_t *intervals) {
+  size_t n = 0, i;
+  json_t *o;
+  double *v = calloc(json_array_size(intervals) + 1, sizeof *v), m;
+  json_array_foreach(intervals, i, o) {
+    const char *nm = json_string_value(json_object_get(o, "name"));
+    if (v && nm && strcmp(nm, RUNDIR_TOTAL_NAME) == 0)
+      v[n++] = json_number_value(json_object_get(o, "p99_ms"));
+  }
+  m = v ? median(v, n) : 0;
+  free(v);
+  return m;
+}
+
+int corrwin_inflight(const json_t *exemplars, const json_t *intervals, const json_t *spans, json_t **out) {
+  size_t i, j, k;
+  json_t *line, *x, *sp;
+  double slow = CORRELATE_WIN_REL * median_p99(intervals);
+  int64_t step = corrwin_step(intervals);
+  if (!(*out = json_array())) return -ENOMEM;
+  json_array_foreach(exemplars, i, line) json_array_foreach(json_object_get(line, "slow"), j, x) {
+    int64_t end = (int64_t)json_integer_value(json_object_get(x, "wall_ms"));
+    double lat = json_number_value(json_object_get(x, "latency_ms"));
+    if (lat < slow || lat <= 0) continue;
+    /* completed in an anomalous span: when it ran, from at most one step before the span */
+    json_array_foreach(spans, k, sp) {
+      int64_t a = json_integer_value(json_array_get(sp, 0)), b = json_integer_value(json_array_get(sp, 1));
+      int64_t from = end - (int64_t)llround(lat);
+      if (end < a || end >= b) continue;
+      json_array_append_new(
+          *out, json_pack("[I,I]", (json_int_t)(from < a - step ? a - step : from), (json_int_t)end + 1));
+      break;
+    }
+  }
+  return 0;
+}
+
+int corrwin_times_make(const json_t *intervals, const json_t *exemplars, corrwin_times *t) {
+  memset(t, 0, sizeof *t);
+  int rc = corrwin_spans(intervals, &t->spans, &t->judged, &t->bad, t->why, sizeof t->why);
+  return rc < 0 ? rc : corrwin_inflight(exemplars, intervals, t->spans, &t->inflight);
+}
+
+void corrwin_times_free(corrwin_times *t) {
+  json_decref(t->spans);
+  json_decref(t->inflight);
+  memset(t, 0, sizeof *t);
+}
+
+int corrwin_class(const corrwin_times *t, int64_t t0_ms, int64_t t1_ms) {
+  double ov = corrwin_overlap(t->spans, t0_ms, t1_ms), fl = corrwin_overlap(t->inflight, t0_ms, t1_ms);
+  if (ov >= CORRELATE_WIN_OVERLAP || fl > 0) return CORRWIN_ANOMALOUS;
+  return ov <= 0 && fl <= 0 ? CORRWIN_NORMAL : CORRWIN_NEITHER;
 }
 
 double corrwin_overlap(const json_t *spans, int64_t t0, int64_t t1) {

@@ -15,9 +15,37 @@
 
 /* Anomalous spans (new array of [t0_ms, t1_ms], adjacent intervals merged) into *spans; *judged = steady
  * intervals judged, *bad = anomalous ones; why (may be NULL) gets the strongest signal in words, e.g.
- * "p99 of GET /x 152.0 ms vs median 10.0 ms". 0 or -ENOMEM. An empty array when nothing stands out. */
+ * "p99 of GET /x 152.0 ms vs median 10.0 ms". No spans when more than CORRELATE_WIN_MAX_FRAC of the judged
+ * intervals stand out (an anomaly is a minority). A throughput dip must exceed counting noise: random
+ * arrivals vary a second's count by about its square root, the least robust sigma of a throughput series.
+ * 0 or -ENOMEM. An empty array when nothing stands out. */
 int corrwin_spans(const json_t *intervals, json_t **spans, size_t *judged, size_t *bad, char *why,
                   size_t whylen);
+
+/* When the requests that made the anomalous spans slow ran (new array of [t0_ms, t1_ms] into *out): each slow
+ * exemplar (exemplars.jsonl) that completed in a span with a latency >= CORRELATE_WIN_REL x the run's median
+ * p99 of all requests, from its start (at most one interval before the span) to its end. Latency is
+ * recorded when a request completes: the work that delayed it ran while it was in flight, which may lie in
+ * the profile window before the interval. 0 or -ENOMEM. */
+int corrwin_inflight(const json_t *exemplars, const json_t *intervals, const json_t *spans, json_t **out);
+
+/* The times of a run the window method contrasts (corrwin_spans, corrwin_inflight). */
+typedef struct corrwin_times {
+  json_t *spans, *inflight;
+  size_t judged, bad;
+  char why[256]; /* the strongest signal in words */
+} corrwin_times;
+
+/* Fill *t from intervals and exemplars (may be NULL: no in-flight times). 0 or -ENOMEM (free *t either way
+ * with corrwin_times_free). */
+int corrwin_times_make(const json_t *intervals, const json_t *exemplars, corrwin_times *t);
+void corrwin_times_free(corrwin_times *t);
+
+/* A profile window [t0_ms, t1_ms) against t: CORRWIN_ANOMALOUS when >= CORRELATE_WIN_OVERLAP of it is
+ * anomalous or a slow request of an anomalous span was in flight in it, CORRWIN_NORMAL when none of it is
+ * anomalous or in flight, else CORRWIN_NEITHER. */
+enum { CORRWIN_NEITHER, CORRWIN_ANOMALOUS, CORRWIN_NORMAL };
+int corrwin_class(const corrwin_times *t, int64_t t0_ms, int64_t t1_ms);
 
 /* Share of [t0_ms, t1_ms) covered by spans (0..1). */
 double corrwin_overlap(const json_t *spans, int64_t t0_ms, int64_t t1_ms);

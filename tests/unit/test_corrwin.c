@@ -250,6 +250,106 @@ START_TEST(window_on_a_request_findings_path_is_dropped) {
 }
 END_TEST
 
-CHECK_MAIN("corrwin", 0, open_model_users_follow_latency, window_rates_on_an_idle_service,
+/* A C service through perf: one-second profile windows on whole seconds, intervals starting 550 ms into
+ * them. In seconds 3, 9 and 15 a rare purge runs from 500 to 560 ms (10 samples in purge_album, in that
+ * second's window) and completes in the interval that begins at 550 ms: the interval is anomalous (p99 60 ms
+ * vs 2 ms), but only 45 % of the window holding the purge overlaps it, and the next window (55 %) holds none
+ * of it. The purge's slow exemplar, in flight from 500 ms, puts the window where it ran with the anomalous
+ * ones. Every window holds 4 samples of thumbnail work. */
+static json_t *purge_out_of_phase(void) {
+  pprof_profile *ps[21];
+  correlate_window ws[21];
+  json_t *iv = json_array(), *ex = json_array(), *fs = NULL;
+  for (int k = 0; k < 21; k++) {
+    int purge = k == 3 || k == 9 || k == 15;
+    int64_t w0 = 1000000 + k * 1000, t0 = w0 + 550;
+    ps[k] = pprof_create("samples", "count");
+    add(ps[k], "faultnative;[unknown];serve_conn;render_thumb;blend", 4, NULL);
+    if (purge) add(ps[k], "faultnative;[unknown];serve_conn;purge_album;__isoc99_sscanf", 10, NULL);
+    ws[k] = (correlate_window){w0, w0 + 1000, "cpu", ps[k]};
+    if (k == 20) continue;
+    json_array_append_new(
+        iv, json_pack("{s:I,s:I,s:s,s:f,s:I,s:f,s:f,s:f,s:I,s:I,s:f}", "t", (json_int_t)t0, "interval_ms",
+                      (json_int_t)1000, "name", "(all)", "rps", 80.0, "count", (json_int_t)80, "p99_ms",
+                      purge ? 60.0 : 2.0 + 0.1 * (k % 3), "p50_ms", 0.5, "mean_ms", purge ? 1.3 : 0.6,
+                      "errors", (json_int_t)0, "users", (json_int_t)3, "rate", 80.0));
+    if (purge)
+      json_array_append_new(
+          ex, json_pack("{s:I,s:s,s:[{s:s,s:s,s:f,s:I}],s:[]}", "t", (json_int_t)t0, "name", "POST /purge",
+                        "slow", "trace_id", "0af7651916cd43dd8448eb211c80319c", "span_id", "b7ad6b7169203331",
+                        "latency_ms", 60.0, "wall_ms", (json_int_t)(w0 + 560), "typical"));
+  }
+  correlate_input in = {ws, 21, iv, ex};
+  ck_assert_int_eq(correlate_findings(&in, &fs), 0);
+  for (int k = 0; k < 21; k++) pprof_free(ps[k]);
+  json_decref(iv);
+  json_decref(ex);
+  return fs;
+}
+
+START_TEST(window_where_the_slow_requests_ran) {
+  json_t *fs = purge_out_of_phase(), *f = json_array_get(fs, 0);
+  ck_assert_uint_eq(json_array_size(fs), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "window");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "purge_album");
+  ck_assert_uint_eq(json_array_size(json_object_get(f, "window")), 3);
+  /* the 3 windows the purges ran in and the 3 after them (55 % anomalous) vs the 15 others */
+  json_t *n = json_object_get(f, "samples");
+  ck_assert_int_eq(json_integer_value(json_object_get(n, "anomalous")), 6 * 4 + 3 * 10);
+  ck_assert_int_eq(json_integer_value(json_object_get(n, "normal")), 15 * 4);
+  json_decref(fs);
+}
+END_TEST
+
+/* Window classes: anomalous when half of it is, or a slow request of an anomalous span was in flight in it;
+ * normal when neither touches it. */
+START_TEST(window_classes) {
+  json_t *iv = json_array();
+  for (int k = 0; k < 12; k++)
+    json_array_append_new(
+        iv, json_pack("{s:I,s:I,s:s,s:I,s:f,s:f,s:f,s:f,s:f}", "t", (json_int_t)k * 1000 + 500, "interval_ms",
+                      (json_int_t)1000, "name", "(all)", "count", (json_int_t)80, "rps", 80.0, "p50_ms", 1.0,
+                      "p99_ms", k == 8 ? 40.0 : 4.0 + 0.1 * (k % 3), "mean_ms", 1.2, "rate", 80.0));
+  corrwin_times tm;
+  ck_assert_int_eq(corrwin_times_make(iv, NULL, &tm), 0);
+  ck_assert_uint_eq(tm.judged, 10);
+  ck_assert_uint_eq(tm.bad, 1); /* [8500, 9500) */
+  json_t *none = tm.inflight;
+  tm.inflight = json_pack("[[I,I]]", 7800, 7950); /* a slow request of it, in flight before it */
+  ck_assert_int_eq(corrwin_class(&tm, 2000, 3000), CORRWIN_NORMAL);
+  ck_assert_int_eq(corrwin_class(&tm, 7000, 8000), CORRWIN_ANOMALOUS); /* in flight */
+  ck_assert_int_eq(corrwin_class(&tm, 7600, 8600), CORRWIN_ANOMALOUS); /* 10 % anomalous, in flight */
+  ck_assert_int_eq(corrwin_class(&tm, 9000, 10000), CORRWIN_ANOMALOUS);
+  json_decref(tm.inflight);
+  tm.inflight = none;
+  ck_assert_int_eq(corrwin_class(&tm, 7000, 8000), CORRWIN_NORMAL);
+  ck_assert_int_eq(corrwin_class(&tm, 7600, 8600), CORRWIN_NEITHER); /* 10 % */
+  corrwin_times_free(&tm);
+  json_decref(iv);
+}
+END_TEST
+
+/* Throughput dips: random arrivals vary a second's count by about its square root, so 24 of a median 32
+ * (z 3.6 on this run's MAD of 1.5) is noise; 10 is a dip. */
+START_TEST(throughput_within_counting_noise) {
+  for (int dip = 0; dip < 2; dip++) {
+    json_t *iv = json_array(), *spans = NULL;
+    for (int k = 0; k < 20; k++) {
+      double n = k == 10 ? (dip ? 10 : 24) : 31 + k % 3;
+      json_array_append_new(iv, json_pack("{s:I,s:I,s:s,s:f,s:f,s:f,s:f,s:f,s:f}", "t", (json_int_t)k * 1000,
+                                          "interval_ms", (json_int_t)1000, "name", "(all)", "count", n, "rps",
+                                          n, "p50_ms", 1.0, "p99_ms", 4.0, "mean_ms", 1.2, "rate", 32.0));
+    }
+    size_t judged = 0, bad = 0;
+    ck_assert_int_eq(corrwin_spans(iv, &spans, &judged, &bad, NULL, 0), 0);
+    ck_assert_uint_eq(bad, (size_t)(dip ? 1 : 0));
+    json_decref(spans);
+    json_decref(iv);
+  }
+}
+END_TEST
+
+CHECK_MAIN("corrwin", 0, window_where_the_slow_requests_ran, window_classes, throughput_within_counting_noise,
+           open_model_users_follow_latency, window_rates_on_an_idle_service,
            slow_requests_in_background_windows_rank_below, request_work_that_follows_requests_is_no_window,
            window_on_a_request_findings_path_is_dropped)
