@@ -103,8 +103,8 @@
   0.5 /* no window finding when more than this share of intervals is anomalous \
        */
 /* a profile window is anomalous when >= WIN_OVERLAP of it is, or when a slow exemplar (latency >= WIN_REL x
- * the run's median p99) completing in an anomalous span was in flight in it (from at most one interval before
- * the span); normal when it overlaps no anomalous interval and no such request (corrwin_class) */
+ * the run's median p99, at most one interval) completing in an anomalous span was in flight in it; normal
+ * when it overlaps no anomalous interval and no such request (corrwin_class) */
 #define CORRELATE_WIN_OVERLAP 0.5
 #define CORRELATE_WIN_UNLABELLED                                                                        \
   0.5 /* window rates (samples per second of window): for work with more than this share of its samples \

@@ -224,14 +224,13 @@ int corrwin_inflight(const json_t *exemplars, const json_t *intervals, const jso
   json_array_foreach(exemplars, i, line) json_array_foreach(json_object_get(line, "slow"), j, x) {
     int64_t end = (int64_t)json_integer_value(json_object_get(x, "wall_ms"));
     double lat = json_number_value(json_object_get(x, "latency_ms"));
-    if (lat < slow || lat <= 0) continue;
-    /* completed in an anomalous span: when it ran, from at most one step before the span */
-    json_array_foreach(spans, k, sp) {
+    /* slower than an interval: it queued through whole intervals, which locate as much */
+    if (lat < slow || lat <= 0 || lat > (double)step) continue;
+    json_array_foreach(spans, k, sp) { /* completed in an anomalous span: when it ran */
       int64_t a = json_integer_value(json_array_get(sp, 0)), b = json_integer_value(json_array_get(sp, 1));
-      int64_t from = end - (int64_t)llround(lat);
       if (end < a || end >= b) continue;
       json_array_append_new(
-          *out, json_pack("[I,I]", (json_int_t)(from < a - step ? a - step : from), (json_int_t)end + 1));
+          *out, json_pack("[I,I]", (json_int_t)(end - (int64_t)llround(lat)), (json_int_t)end + 1));
       break;
     }
   }

@@ -24,9 +24,10 @@ int corrwin_spans(const json_t *intervals, json_t **spans, size_t *judged, size_
 
 /* When the requests that made the anomalous spans slow ran (new array of [t0_ms, t1_ms] into *out): each slow
  * exemplar (exemplars.jsonl) that completed in a span with a latency >= CORRELATE_WIN_REL x the run's median
- * p99 of all requests, from its start (at most one interval before the span) to its end. Latency is
- * recorded when a request completes: the work that delayed it ran while it was in flight, which may lie in
- * the profile window before the interval. 0 or -ENOMEM. */
+ * p99 of all requests and no longer than one interval, from its start to its end. Latency is recorded when a
+ * request completes: the work that delayed it ran while it was in flight, which may lie in the profile window
+ * before the interval (a request slower than an interval queued through whole intervals: its in-flight time
+ * locates nothing finer than they do). 0 or -ENOMEM. */
 int corrwin_inflight(const json_t *exemplars, const json_t *intervals, const json_t *spans, json_t **out);
 
 /* The times of a run the window method contrasts (corrwin_spans, corrwin_inflight). */

@@ -324,6 +324,16 @@ START_TEST(window_classes) {
   tm.inflight = none;
   ck_assert_int_eq(corrwin_class(&tm, 7000, 8000), CORRWIN_NORMAL);
   ck_assert_int_eq(corrwin_class(&tm, 7600, 8600), CORRWIN_NEITHER); /* 10 % */
+  /* in flight: a slow request of 300 ms; one of 1500 ms queued through whole intervals and locates nothing */
+  json_t *ex = json_pack("[{s:I,s:s,s:[{s:f,s:I},{s:f,s:I}],s:[]}]", "t", (json_int_t)8500, "name", "GET /x",
+                         "slow", "latency_ms", 300.0, "wall_ms", (json_int_t)8900, "latency_ms", 1500.0,
+                         "wall_ms", (json_int_t)9000, "typical"),
+         *fl = NULL;
+  ck_assert_int_eq(corrwin_inflight(ex, iv, tm.spans, &fl), 0);
+  ck_assert_uint_eq(json_array_size(fl), 1);
+  ck_assert_int_eq(json_integer_value(json_array_get(json_array_get(fl, 0), 0)), 8600);
+  json_decref(fl);
+  json_decref(ex);
   corrwin_times_free(&tm);
   json_decref(iv);
 }
