@@ -75,7 +75,7 @@ START_TEST(named_once) {
   json_t *raw = json_array(), *twice = finding("tail", "main.fraud", "POST /o", 3.2);
   json_array_append_new(raw, finding("tail", "main.fraud", "POST /o", 3.9));
   json_array_append_new(raw, finding("window", "main.fraud", NULL, 1.5));
-  json_array_append(json_object_get(twice, "path"), json_string("main.score"));
+  json_array_append_new(json_object_get(twice, "path"), json_string("main.score"));
   json_object_set_new(twice, "function", json_string("main.score"));
   json_array_append_new(raw, twice);
   json_t *fs = corrrank_rank(raw);
