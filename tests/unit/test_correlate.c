@@ -525,6 +525,44 @@ START_TEST(offcpu_wait) {
 }
 END_TEST
 
+/* (4a) Every GET /quote request parks in fetchRates (an upstream call) and GET /books never parks. When all
+ * of /quote is slower than /books (its p50 20x theirs, its p99 no more so), that is what /quote calls, by
+ * design: no finding. When a part of /quote's requests is slow (its p99 stands out, not its p50), the
+ * endpoint method names where /quote waits. */
+static json_t *quote_intervals(double p50, double p99) {
+  return json_pack("[{s:I,s:s,s:I,s:f,s:f},{s:I,s:s,s:I,s:f,s:f}]", "t", (json_int_t)1000, "name", "GET /quote",
+                   "count", (json_int_t)100, "p50_ms", p50, "p99_ms", p99, "t", (json_int_t)1000, "name",
+                   "GET /books", "count", (json_int_t)100, "p50_ms", 2.0, "p99_ms", 4.0);
+}
+
+START_TEST(endpoint_waiting_by_design) {
+  pprof_profile *cpu = pprof_create("samples", "count"), *gr = pprof_create("goroutine", "count");
+  for (int i = 0; i < 100; i++) {
+    add(cpu, "runtime.goexit;main.handleQuote;main.priceItems", 1, 0, "loadctl.name", "GET /quote", NULL);
+    add(cpu, "runtime.goexit;main.handleBooks;main.listBooks", 1, 0, "loadctl.name", "GET /books", NULL);
+    add(gr, "runtime.goexit;main.handleQuote;main.fetchRates;runtime.selectgo;runtime.gopark", 1, 0,
+        "loadctl.name", "GET /quote", NULL);
+    add(gr, "runtime.goexit;main.handleBooks;main.listBooks", 1, 0, "loadctl.name", "GET /books", NULL);
+  }
+  json_t *iv = quote_intervals(40, 45), *fs = test_findings2("cpu", cpu, "goroutine", gr, iv, NULL);
+  size_t n;
+  count_kind(fs, "wait", &n);
+  ck_assert_uint_eq(n, 0);
+  json_decref(fs);
+  json_decref(iv);
+  iv = quote_intervals(2, 100);
+  fs = test_findings2("cpu", cpu, "goroutine", gr, iv, NULL);
+  json_t *f = count_kind(fs, "wait", &n);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_str_eq(str(f, "function"), "main.fetchRates");
+  ck_assert_str_eq(str(f, "request"), "GET /quote");
+  json_decref(fs);
+  json_decref(iv);
+  pprof_free(cpu);
+  pprof_free(gr);
+}
+END_TEST
+
 /* (4b) Slow requests parked in GC assists under an allocation: kind alloc, the function that allocates
  * (climbing from the allocation site up to below the handler); waits on a mutex are left to the lock method.
  */
@@ -600,5 +638,5 @@ START_TEST(lock_while_computing) {
 END_TEST
 
 CHECK_MAIN("correlate", 0, tail_found, tail_negative, endpoint_found, window_found, mutex_found, run_dir,
-           shop_fixtures, shared_helper, encoded_baggage, minority_windows, offcpu_wait, gc_assist_is_alloc,
+           shop_fixtures, shared_helper, encoded_baggage, minority_windows, offcpu_wait, endpoint_waiting_by_design, gc_assist_is_alloc,
            lock_while_computing)
