@@ -530,9 +530,10 @@ END_TEST
  * design: no finding. When a part of /quote's requests is slow (its p99 stands out, not its p50), the
  * endpoint method names where /quote waits. */
 static json_t *quote_intervals(double p50, double p99) {
-  return json_pack("[{s:I,s:s,s:I,s:f,s:f},{s:I,s:s,s:I,s:f,s:f}]", "t", (json_int_t)1000, "name", "GET /quote",
-                   "count", (json_int_t)100, "p50_ms", p50, "p99_ms", p99, "t", (json_int_t)1000, "name",
-                   "GET /books", "count", (json_int_t)100, "p50_ms", 2.0, "p99_ms", 4.0);
+  return json_pack("[{s:I,s:s,s:I,s:f,s:f},{s:I,s:s,s:I,s:f,s:f}]", "t", (json_int_t)1000, "name",
+                   "GET /quote", "count", (json_int_t)100, "p50_ms", p50, "p99_ms", p99, "t",
+                   (json_int_t)1000, "name", "GET /books", "count", (json_int_t)100, "p50_ms", 2.0, "p99_ms",
+                   4.0);
 }
 
 START_TEST(endpoint_waiting_by_design) {
@@ -638,5 +639,5 @@ START_TEST(lock_while_computing) {
 END_TEST
 
 CHECK_MAIN("correlate", 0, tail_found, tail_negative, endpoint_found, window_found, mutex_found, run_dir,
-           shop_fixtures, shared_helper, encoded_baggage, minority_windows, offcpu_wait, endpoint_waiting_by_design, gc_assist_is_alloc,
-           lock_while_computing)
+           shop_fixtures, shared_helper, encoded_baggage, minority_windows, offcpu_wait,
+           endpoint_waiting_by_design, gc_assist_is_alloc, lock_while_computing)
