@@ -239,6 +239,15 @@ const char *corrstack_function(const char *frame, char *buf, size_t len) {
       break;
     }
   }
+  /* Python's comprehensions, generator expressions and lambdas are code objects of their own inside the
+   * function that holds them ("mod.page.<locals>.<listcomp>" -> "mod.page"; 3.12 inlines comprehensions) */
+  static const char *const part[] = {".<locals>.<listcomp>", ".<locals>.<dictcomp>", ".<locals>.<setcomp>",
+                                     ".<locals>.<genexpr>", ".<locals>.<lambda>"};
+  size_t n = strlen(buf);
+  for (size_t i = 0; i < sizeof part / sizeof part[0]; i++) {
+    size_t k = strlen(part[i]);
+    if (n > k && strcmp(buf + n - k, part[i]) == 0) buf[n - k] = '\0';
+  }
   return buf;
 }
 

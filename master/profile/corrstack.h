@@ -136,7 +136,8 @@ int corrstack_plumbing(const corrstack *cs, int64_t id);
 int corrstack_is_closure(const char *name);
 
 /* The function a finding names for frame: a closure's enclosing function ("main.rebuild.func1" and
- * "main.rebuild.func2.1" -> "main.rebuild"), else frame itself. Written into buf; returns buf. */
+ * "main.rebuild.func2.1" -> "main.rebuild"; Python's "mod.page.<locals>.<listcomp>", a comprehension,
+ * generator expression or lambda -> "mod.page"), else frame itself. Written into buf; returns buf. */
 const char *corrstack_function(const char *frame, char *buf, size_t len);
 
 /* Distinct callers of frame fn over the samples with mask[i] set (mask NULL: every call edge learned from

@@ -233,5 +233,18 @@ START_TEST(thread_name_is_not_named) {
 }
 END_TEST
 
+/* A finding names a closure's or a comprehension's enclosing function: the code a person edits. */
+START_TEST(enclosing_function_named) {
+  char b[128];
+  ck_assert_str_eq(corrstack_function("main.rebuild.func2.1", b, sizeof b), "main.rebuild");
+  ck_assert_str_eq(corrstack_function("shop.store.product_page.<locals>.<listcomp>", b, sizeof b),
+                   "shop.store.product_page");
+  ck_assert_str_eq(corrstack_function("inn.page.<locals>.<dictcomp>", b, sizeof b), "inn.page");
+  ck_assert_str_eq(corrstack_function("app.sort_rows.<locals>.<lambda>", b, sizeof b), "app.sort_rows");
+  ck_assert_str_eq(corrstack_function("app.outer.<locals>.inner", b, sizeof b), "app.outer.<locals>.inner");
+}
+END_TEST
+
 CHECK_MAIN("corrstack", 0, library_files, library_frames_are_plumbing, helper_through_one_caller,
-           helper_known_from_the_whole_run, call_edges_compact, thread_name_is_not_named)
+           helper_known_from_the_whole_run, call_edges_compact, thread_name_is_not_named,
+           enclosing_function_named)
