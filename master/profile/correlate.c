@@ -390,7 +390,10 @@ static void endpoint_one(ctx *c, int set, const char *name, unsigned char *a, un
   if (set == SET_CPU) o.na = na, o.nb = nb;
   if (contrast(c, set, name, a, b, &o, na, nb, &n) < 0) return;
   /* Every request of the name off-CPU where the others are not: what it waits on by design (an upstream) */
-  if (how == CORRLAT_BODY && n.kind && strcmp(n.kind, "wait") == 0) return;
+  if (how == CORRLAT_BODY && n.kind && strcmp(n.kind, "wait") == 0) {
+    json_decref(n.r.path);
+    return;
+  }
   char test[200];
   test_words(&n, na, nb, "such", "other", test, sizeof test);
   snprintf(
