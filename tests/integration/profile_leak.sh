@@ -51,7 +51,10 @@ LUA
 leaks() { jq --arg f "$2" '[.findings[] | select(.kind=="leak" and ($f == "" or .function==$f))] | length' "$WORK/run-$1/summary.json"; }
 
 run leak --leak-kb 128
-[ "$(leaks leak main.rememberPage)" -eq 1 ] || fail "no leak finding naming main.rememberPage"
+# why heap windows failed, when they did: each window's status and error, and the service's last lines
+why() { jq -c 'select(.type=="heap") | {status, error}' "$WORK/run-$1/profiles/index.jsonl" | sort | uniq -c
+  tail -5 "$WORK/svc-$1.log"; tail -5 "$WORK/out-$1.txt"; }
+[ "$(leaks leak main.rememberPage)" -eq 1 ] || { why leak; fail "no leak finding naming main.rememberPage"; }
 [ "$(jq '[.findings[] | select(.kind=="leak")][0].growth_bytes >= 4*1048576' "$WORK/run-leak/summary.json")" = true ] ||
   fail "leak growth under 4 MiB (320 requests x 128 KiB planted)"
 # the heap-growth series next to latency (summary.json profile_timeline, report.html's memory section)
