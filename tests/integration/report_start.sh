@@ -47,7 +47,7 @@ grep -q 'FAIL' "$work/bad.txt" || fail "no FAIL in the printed threshold table"
 mport=$((port + 1))
 scenario "$work/live.lua" 8s "p99{name=GET /index.html}"
 tmux -L "$sock" -f /dev/null new-session -d -x 130 -y 30 "$LOADCTL start $work/live.lua --out $work/live --threads 1 --metrics-listen 127.0.0.1:$mport; echo EXIT=\$?; sleep 30"
-for _ in $(seq 40); do  # the first interval reaches the endpoint a second or two after start
+for _ in $(seq 120); do  # the first interval reaches the endpoint a second or two after start (under ASan, beside three other tests, ten seconds were once not enough)
   curl -s --max-time 1 "http://127.0.0.1:$mport/metrics" > "$work/metrics.txt" 2>/dev/null
   grep -q '^loadctl_requests_total{name="GET /index.html"} [1-9]' "$work/metrics.txt" && break
   sleep 0.25
