@@ -171,7 +171,9 @@ class ExtSampler(Subscribers):
         the very call and instruction it was in at its last read, from the same callers (the headers of its
         remote.SAME_FRAMES innermost frames, read with the current frames in the same system call), has the
         same stack too. The others are read (their windows at once), from the leaf down to the first
-        frames still in the calls they were in at the last read."""
+        frames still in the calls they were in at the last read. A sample whose stack holds the agent's own
+        frames (stacks.AGENT_MODULES) is dropped, and when a thread is new the table is read again after the
+        stacks: a thread that marked itself the agent's (slots.AGENT) since the first read is dropped too."""
         table, last, reader = self.table.table(), self.last, self.reader
         cpu = {native: self._cpu(native, st) for native, st in last.items()}
         gone = any(c is None for c in cpu.values())  # a thread ended: its state is read by no one
@@ -180,7 +182,7 @@ class ExtSampler(Subscribers):
         still = () if gone else [st.ts for n, st in last.items() if not cpu[n][2] and st.ts]
         peek = [a for n, st in last.items() if cpu[n][2] and st.walk for a in reader.peek_of(st.walk)]
         threads = reader.threads(peek, still)
-        batch, seen, todo = [], set(), []
+        batch, seen, todo, fresh = [], set(), [], False
         for _ident, native, frame, ts in threads:
             rec = table.get(native)
             if (rec is not None and rec[0] == slots.AGENT) or not frame:
@@ -190,6 +192,7 @@ class ExtSampler(Subscribers):
             if st is None:
                 st = last[native] = _Thread()
                 cpu[native] = self._cpu(native, st) or (0, 0, True)
+                fresh = True
             st.ts = ts
             cpu_ns, count, ran = cpu[native]
             if st.node is None or frame != st.frame or not st.walk:
@@ -200,13 +203,22 @@ class ExtSampler(Subscribers):
                 read = False
             todo.append((native, frame, ts, st, rec, cpu_ns, count, read))
         windows = reader.windows([t[1] for t in todo if t[7]])  # the stacks to read, read at once
+        if fresh:  # a thread new to the sampler may have marked itself the agent's after the table was read
+            table = self.table.table()  # (the agent's HTTP handler threads, one per request): read it again
+        tree = self.tree
         for native, frame, ts, st, rec, cpu_ns, count, read in todo:
             node = self._read(st, frame, ts, windows.get(frame)) if read else st.node
+            st.frame, st.node = frame, node
+            if fresh:
+                rec = table.get(native)
+                if rec is not None and rec[0] == slots.AGENT:
+                    continue
+            if tree.is_agent(node):  # the agent's own code, marked or not (yet): never in the app's profile
+                continue
             labels = rec[1] if rec is not None else ()
             if labels != st.labels:
                 st.labels, st.kept = labels, _labels.bounded(labels)
             batch.append(((node[0], st.kept), node, cpu_ns, count, 1))
-            st.frame, st.node = frame, node
         for native in [n for n in last if n not in seen]:
             st = last.pop(native)
             if st.fd is not None:

@@ -216,6 +216,10 @@ class Sampler(Subscribers):
                     v[1] += wall_ns
                 continue
             node = walker.walk(tree, frame)
+            if node is not None and tree.is_agent(node):  # the agent's own code (a thread not marked yet or
+                st.vals_for = None  # any more, e.g. an HTTP handler's first and last steps): not the app's
+                walker.release()
+                continue
             quiet = st.quiet
             if quiet is None or walker.moved or quiet >= IDLE_READ_EVERY:
                 cpu_ns, count = self._cpu(ident, st)

@@ -53,7 +53,6 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
-        context.AGENT_THREADS.add(threading.get_ident())
         try:
             self.route()
         except BadRequest as e:
@@ -63,8 +62,6 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as e:  # an agent bug must not surface as a crash of anything
             LOG.warning("loadctl_agent: %s failed: %s: %s", self.path[:100], type(e).__name__, e)
             self.answer(500, b"agent error\n")
-        finally:
-            context.AGENT_THREADS.discard(threading.get_ident())
 
     def route(self):
         url = urlsplit(self.path)
@@ -142,12 +139,24 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def process_request_thread(self, request, client_address):
+        """Each request's own thread is the agent's from its first step (reading the request) to its last:
+        left out of every profile (and while not marked yet or any more, by this frame: stacks.AGENT_MODULES)."""
+        context.AGENT_THREADS.add(threading.get_ident())
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            context.AGENT_THREADS.discard(threading.get_ident())
+
+
 def serve(agent, host, port):
     """Bind and serve on a daemon thread; returns the server (server_address has the bound port).
     Raises OSError when the address cannot be bound."""
     handler = type("AgentHandler", (Handler,), {"agent": agent})
-    httpd = ThreadingHTTPServer((host, port), handler)
-    httpd.daemon_threads = True
+    httpd = _Server((host, port), handler)
 
     def run():  # the thread leaves AGENT_THREADS when it ends: a later thread may get its ident
         try:

@@ -26,6 +26,9 @@ import inspect
 from operator import attrgetter, is_
 
 NODES_MAX = 200000
+# modules only the agent's own threads run: a stack holding one of their frames is the agent's, never the app's
+# (a thread can run them before it is marked in AGENT_THREADS, or after it is unmarked)
+AGENT_MODULES = tuple("loadctl_agent.%s." % m for m in ("server", "external", "sampler", "extsampler", "layout"))
 STACKS_FRAMES_MAX = 200000  # frames of the signatures kept (~40 bytes each with their nodes: ~8 MB); then anew
 _CODE, _LASTI = attrgetter("f_code"), attrgetter("f_lasti")
 RESUMABLE = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR | inspect.CO_ITERABLE_COROUTINE
@@ -39,6 +42,7 @@ class Tree:
         self.stacks = {}  # instruction offsets, root first -> (the frames' code objects, the frames' nodes)
         self.stacks_frames = 0
         self.next_id = 1
+        self.agents = {}  # node id -> whether its stack holds a frame of AGENT_MODULES
 
     def _add(self, key, parent, info, line, code):
         if len(self.children) >= NODES_MAX:
@@ -46,6 +50,7 @@ class Tree:
             self.at.clear()
             self.stacks.clear()
             self.stacks_frames = 0
+            self.agents.clear()
         node = self.children[key] = (self.next_id, parent, info, line, code)
         self.next_id += 1
         return node
@@ -74,6 +79,24 @@ class Tree:
         if node is None:
             node = self._add(key, parent, info, line, None)
         return node
+
+
+    def is_agent(self, node):
+        """Whether the stack of node holds a frame of the agent's own modules (AGENT_MODULES); known once per
+        node (ids are never reused)."""
+        agents, chain, n = self.agents, [], node
+        while n is not None:
+            known = agents.get(n[0])
+            if known is not None:
+                break
+            chain.append(n)
+            n = n[1]
+        else:
+            known = False
+        for n in reversed(chain):
+            known = known or n[2][0].startswith(AGENT_MODULES)
+            agents[n[0]] = known
+        return known
 
 
 def _common(a, b):

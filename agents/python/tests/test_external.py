@@ -16,6 +16,7 @@ import threading
 import time
 import types
 import unittest
+import urllib.error
 import urllib.request
 from unittest import mock
 
@@ -365,6 +366,43 @@ class Process(unittest.TestCase):
         self.assertGreater(float(m.group(2)), 1)  # of 100 Hz (SCHED_IDLE on a saturated machine: fewer)
         self.assertEqual(m.group(3), "idle")  # the default: SCHED_IDLE, for all its threads
         self.assertEqual(os.sched_getscheduler(agent.external.proc.pid), os.SCHED_IDLE)
+
+    def agent_stays_out(self, agent, seconds=2.0):
+        """While a wall profile (every thread, every tick) is taken, many short agent requests (each on a new
+        handler thread, asking the sampler process for its stats): none of their frames may be sampled."""
+        out = {}
+        w = threading.Thread(target=lambda: out.__setitem__("wall", self.get(agent, "/debug/pprof/wall?seconds=%s" % seconds)))
+        w.start()
+        asked, end = 0, time.monotonic() + seconds
+        while time.monotonic() < end or asked < 20:
+            for path in ("/debug/pprof/", "/debug/pprof/nothing"):
+                try:
+                    self.get(agent, path)
+                except urllib.error.HTTPError:  # the 404
+                    pass
+                asked += 1
+        w.join()
+        status, body = out["wall"]
+        self.assertEqual(status, 200)
+        p = pbread.profile(body)
+        self.assertTrue(p["samples"])
+        mine = [s["stack"] for s in p["samples"]
+                if any(f.startswith(("loadctl_agent.", "socketserver.", "http.server.")) for f in s["stack"])]
+        self.assertFalse(mine, "%d agent requests; the agent's own frames sampled: %s" % (asked, mine[:3]))
+        return asked
+
+    def test_agent_requests_never_in_profiles(self):
+        agent = loadctl_agent.start(listen="127.0.0.1:0")
+        self.assertTrue(agent.external.ready(), agent.external.reason)
+        self.assertGreaterEqual(self.agent_stays_out(agent), 20)
+        self.assertEqual(agent.sampler.ticks_total, 0)  # the sampler process's profile
+
+    def test_agent_requests_never_in_in_process_profiles(self):
+        with mock.patch.object(layout, "SUPPORTED", ()), self.assertLogs("loadctl_agent", level=logging.WARNING):
+            agent = loadctl_agent.start(listen="127.0.0.1:0")
+            self.assertFalse(agent.external.ready())
+        self.assertGreaterEqual(self.agent_stays_out(agent), 20)
+        self.assertGreater(agent.sampler.ticks_total, 0)
 
     def test_sampler_process_gone_falls_back_once(self):
         agent = loadctl_agent.start(listen="127.0.0.1:0")
