@@ -42,10 +42,9 @@ static int machinery(const char *n) {
                                     "concurrent.futures._base.wait",
                                     "concurrent.futures._base.as_completed",
                                     "multiprocessing.pool.ApplyResult.get",
-                                    "multiprocessing.pool.ApplyResult.wait"};
-  for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
-    if (strncmp(n, pre[i], strlen(pre[i])) == 0) return 1;
-  return 0;
+                                    "multiprocessing.pool.ApplyResult.wait",
+                                    NULL};
+  return corrstack_has_prefix(n, pre);
 }
 
 int64_t corrhand_waiter(const corrstack *cs, const corr_sample *s) {

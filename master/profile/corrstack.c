@@ -177,13 +177,19 @@ static int go_std(const char *n) {
   return 0;
 }
 
+int corrstack_has_prefix(const char *name, const char *const *list) {
+  for (; name && *list; list++)
+    if (strncmp(name, *list, strlen(*list)) == 0) return 1;
+  return 0;
+}
+
 int corrstack_is_framework(const char *n) {
   /* loadctl_agent: loadctl's own Python agent (a middleware in the service's process) is never its code;
    * "(no stack)": a sample without frames (a goroutine caught between stacks) says nothing of where it is */
-  static const char *const pre[] = {"runtime.", "runtime/",       "[",         "__", "_start", "start_thread",
-                                    "clone",    "loadctl_agent.", "(no stack)"};
-  for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
-    if (strncmp(n, pre[i], strlen(pre[i])) == 0) return 1;
+  static const char *const pre[] = {
+      "runtime.", "runtime/",       "[",          "__", "_start", "start_thread",
+      "clone",    "loadctl_agent.", "(no stack)", NULL};
+  if (corrstack_has_prefix(n, pre)) return 1;
   size_t len = strlen(n); /* NAME-fm: Go's wrapper of a method value (a handler registered as s.handle) */
   return (len > 3 && strcmp(n + len - 3, "-fm") == 0) || go_std(n);
 }
@@ -400,10 +406,8 @@ static int64_t pick(const corrstack *cs, const double *ia, const double *ib, dou
 
 /* A C library's thread start, or a frame the profiler could not name ("[unknown]", "[kernel.kallsyms]"). */
 static int thread_start(const char *n) {
-  static const char *const pre[] = {"_start", "__libc_start", "start_thread", "clone", "["};
-  for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
-    if (strncmp(n, pre[i], strlen(pre[i])) == 0) return 1;
-  return 0;
+  static const char *const pre[] = {"_start", "__libc_start", "start_thread", "clone", "[", NULL};
+  return corrstack_has_prefix(n, pre);
 }
 
 /* Frames that name a thread without being its work: nothing in the run calls them and all they call is a C

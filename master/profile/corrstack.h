@@ -118,6 +118,9 @@ double corrstack_ztest(double x1, double n1, double x2, double n2);
  * loadctl's own Python agent (loadctl_agent.*, a middleware in the service). */
 int corrstack_is_framework(const char *name);
 
+/* Does name start with one of list's prefixes (a NULL-terminated array)? 0 for a NULL name. */
+int corrstack_has_prefix(const char *name, const char *const *list);
+
 /* True for source files of installed libraries and standard libraries (by path: Python's site-packages,
  * dist-packages, lib/pythonX.Y and frozen modules; Go's module cache). NULL or "" (unknown): false. */
 int corrstack_is_library_file(const char *file);

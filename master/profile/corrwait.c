@@ -18,10 +18,9 @@ int corrwait_parked(const char *leaf) {
                                     "syscall.",
                                     "internal/runtime/syscall.",
                                     "runtime/internal/syscall.",
-                                    "internal/poll.runtime_pollWait"};
-  for (size_t i = 0; i < sizeof pre / sizeof pre[0]; i++)
-    if (strncmp(leaf, pre[i], strlen(pre[i])) == 0) return 1;
-  return 0;
+                                    "internal/poll.runtime_pollWait",
+                                    NULL};
+  return corrstack_has_prefix(leaf, pre);
 }
 
 /* Innermost named service frame of c above its parked leaf, or -1 when c is not parked, waits on a lock (the

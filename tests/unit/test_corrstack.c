@@ -95,6 +95,10 @@ START_TEST(library_frames_are_plumbing) {
   ck_assert(!corrstack_is_framework("main.(*server).export"));
   ck_assert(!corrstack_plumbing(&cs, corrstack_id(&cs, "shop.views.checkout")));
   ck_assert(!corrstack_plumbing(&cs, -1));
+  static const char *const pre[] = {"runtime.", "sync.(*Cond)", NULL};
+  ck_assert(corrstack_has_prefix("sync.(*Cond).Wait", pre));
+  ck_assert(!corrstack_has_prefix("sync.(*Mutex).Lock", pre));
+  ck_assert(!corrstack_has_prefix(NULL, pre));
   corr_contrast r;
   ck_assert_int_eq(corrstack_contrast(&cs, a, b, NULL, &r), 0);
   ck_assert_str_eq(named(&cs, &r), "shop.rules.fraud");
