@@ -453,6 +453,64 @@ function services.expenses()
   end)
 end
 
+-- an admin console's activity feed: account pages, activity feeds, events from other services
+function services.activity()
+  task(4, function(vu)
+    http.get("/api/accounts/" .. math.random(1, 800) .. "/activity", { name = "GET /api/accounts/{id}/activity" })
+  end)
+  task(3, function(vu)
+    http.get("/api/accounts/" .. math.random(1, 800), { name = "GET /api/accounts/{id}" })
+  end)
+  task(2, function(vu)
+    http.post("/api/accounts/" .. math.random(1, 800) .. "/events?actor=svc-billing&action=invoice.paid&target=inv",
+              { name = "POST /api/accounts/{id}/events" })
+  end)
+end
+
+-- a wholesale storefront: live availability, product pages, quotes
+function services.storefront()
+  task(5, function(vu)
+    http.get("/api/availability?sku=" .. math.random(0, 4999), { name = "GET /api/availability" })
+  end)
+  task(4, function(vu)
+    http.get("/api/products?sku=" .. math.random(0, 4999), { name = "GET /api/products" })
+  end)
+  task(1, function(vu)
+    local r = http.post("/api/quotes?lines=" .. math.random(1, 5), { name = "POST /api/quotes" })
+    check(r, { ["quote created"] = function(res) return res.status == 201 end })
+  end)
+end
+
+-- a shop's cart service: view carts, change quantities, the cart badge
+function services.carts()
+  task(4, function(vu)
+    http.get("/api/cart?cart=" .. math.random(1, 2000), { name = "GET /api/cart" })
+  end)
+  task(3, function(vu)
+    http.put("/api/cart/lines?cart=" .. math.random(1, 2000) .. "&sku=SKU-" .. math.random(10000, 10099) ..
+             "&qty=" .. math.random(0, 4), { name = "PUT /api/cart/lines" })
+  end)
+  task(3, function(vu)
+    http.get("/api/cart/count?cart=" .. math.random(1, 2000), { name = "GET /api/cart/count" })
+  end)
+end
+
+-- an OAuth server's token endpoints: resource servers introspect, clients fetch and revoke tokens
+function services.oauth()
+  task(6, function(vu)
+    http.post("/oauth/introspect?token=at-" .. string.format("%08x", math.random(0, 149999)) .. "00000000",
+              { name = "POST /oauth/introspect" })
+  end)
+  task(2, function(vu)
+    local r = http.post("/oauth/token?client=" .. math.random(1, 3000) .. "&scope=orders:read", { name = "POST /oauth/token" })
+    check(r, { ["token issued"] = function(res) return res.status == 200 end })
+  end)
+  task(1, function(vu)
+    http.post("/oauth/revoke?token=at-" .. string.format("%08x", math.random(0, 149999)) .. "00000000",
+              { name = "POST /oauth/revoke" })
+  end)
+end
+
 local known = {}
 for k in pairs(services) do known[#known + 1] = k end
 table.sort(known)
