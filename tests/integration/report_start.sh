@@ -6,7 +6,10 @@
 set -u
 LOADCTL=${LOADCTL:?}
 work=$(mktemp -d)
-port=$((20000 + $$ % 20000))
+# free ports, picked by the kernel (a port derived from the pid, as here before, and the one after it for
+# the metrics endpoint, could be in use: an ephemeral port of another test's connections, in the range)
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+port=$(free_port)
 sock="loadctl-start-$$"
 srv=
 lpid=
@@ -44,7 +47,7 @@ grep -q 'failures="1"' "$work/bad.xml" || fail "junit"
 grep -q 'FAIL' "$work/bad.txt" || fail "no FAIL in the printed threshold table"
 
 # 2. live view on a TTY, and the OpenMetrics endpoint while it runs
-mport=$((port + 1))
+mport=$(free_port)
 scenario "$work/live.lua" 8s "p99{name=GET /index.html}"
 tmux -L "$sock" -f /dev/null new-session -d -x 130 -y 30 "$LOADCTL start $work/live.lua --out $work/live --threads 1 --metrics-listen 127.0.0.1:$mport; echo EXIT=\$?; sleep 30"
 for _ in $(seq 120); do  # the first interval reaches the endpoint a second or two after start (under ASan, beside three other tests, ten seconds were once not enough)
@@ -52,7 +55,8 @@ for _ in $(seq 120); do  # the first interval reaches the endpoint a second or t
   grep -q '^loadctl_requests_total{name="GET /index.html"} [1-9]' "$work/metrics.txt" && break
   sleep 0.25
 done
-grep -q '^loadctl_requests_total{name="GET /index.html"} [1-9]' "$work/metrics.txt" || fail "metrics: $(head -5 "$work/metrics.txt")"
+grep -q '^loadctl_requests_total{name="GET /index.html"} [1-9]' "$work/metrics.txt" ||
+  fail "metrics on port $mport: '$(head -5 "$work/metrics.txt")'; loadctl start under tmux: $(tmux -L "$sock" capture-pane -p -S -40 | grep -v '^$' | tail -15)"
 grep -q '^loadctl_users 2$' "$work/metrics.txt" || fail "metrics users: $(grep users "$work/metrics.txt")"
 grep -q '^loadctl_workers [1-9]' "$work/metrics.txt" || fail "metrics workers"
 sleep 1
