@@ -14,6 +14,12 @@
       WORK/<variant>/findings.json (loadctl's findings array) and WORK/<variant>/faults.json (the
       target's /debug/faults: planted spans) against CORPUS/<variant>/manifest.json; prints the table.
       Exits 1 when a variant did not run (no findings, or its planted fault never ran).
+  accuracy.py repeat CORPUS [--json FILE] WORK1 WORK2 ... -- VARIANT...
+      the same variants run N times (bench/accuracy --repeat N: one WORK folder per run, each scored as
+      above): per variant how many runs named its fault at rank 1 (k/N), its median rank (a miss counts
+      as worse than any rank) and its false findings above the true one per run; then the mean recall
+      over the runs with its range (the lowest and highest run). A run that did not run a variant counts
+      as a miss of it, never as a hit. Exits 1 when some variant did not run in some run.
 
 A finding names the planted fault when it matches one of the manifest's answers (alternatives: each
 variant plants one fault): its function is in answer.functions, its kind in answer.kinds, its request
@@ -227,6 +233,59 @@ def table(rows):
     return "\n".join(out), summary
 
 
+def median_rank(ranks):
+    """The median of a variant's ranks over N runs, a miss (None) counting as worse than any rank; the
+    lower median for even N, so one hit in two runs is a median of "missed". None when the median run
+    missed."""
+    ordered = sorted(ranks, key=lambda r: float("inf") if r is None else r)
+    return ordered[(len(ordered) - 1) // 2] if ordered else None
+
+
+def repeat(corpus, works, variants):
+    """Per variant over the runs in works: hits at rank 1, median rank, false findings above; the
+    recall of each run. Returns (text, summary)."""
+    runs = [[score_variant(corpus, w, v) for v in variants] for w in works]
+    n = len(works)
+    out = [f"{'variant':<19} {'rank 1':>7} {'median rank':>11} {'ranks per run':<24} false findings above per run"]
+    per = {}
+    for i, v in enumerate(variants):
+        rows = [run[i] for run in runs]
+        if rows[0]["control"]:
+            found = [r["findings"] if not r["error"] else None for r in rows]
+            per[v] = {"control": True, "findings": found}
+            out.append(f"{v:<19} {'-':>7} {'-':>11} {'(control)':<24} findings per run: "
+                       + " ".join("err" if f is None else str(f) for f in found))
+            continue
+        ranks = [None if r["error"] else r["rank"] for r in rows]
+        hits = sum(1 for r in ranks if r == 1)
+        med = median_rank(ranks)
+        above = [None if r["error"] else r["false_above"] for r in rows]
+        per[v] = {"control": False, "hits": hits, "runs": n, "ranks": ranks, "median_rank": med,
+                  "false_above": above, "errors": sum(1 for r in rows if r["error"])}
+        shown = " ".join("err" if r["error"] else (str(r["rank"]) if r["rank"] else "-") for r in rows)
+        out.append(f"{v:<19} {f'{hits}/{n}':>7} {str(med) if med else 'missed':>11} {shown:<24} "
+                   + " ".join("err" if a is None else str(a) for a in above))
+    faults = [v for v in variants if not per[v]["control"]]
+    recalls = [sum(1 for i, v in enumerate(variants) if not per[v]["control"] and run[i]["rank"] == 1 and
+                   not run[i]["error"]) / len(faults) for run in runs] if faults else []
+    summary = {"runs": n, "faults": len(faults), "recall_per_run": recalls,
+               "recall_mean": sum(recalls) / len(recalls) if recalls else None,
+               "recall_min": min(recalls) if recalls else None, "recall_max": max(recalls) if recalls else None,
+               "all_runs_hit": sum(1 for v in faults if per[v]["hits"] == n),
+               "no_run_hit": sum(1 for v in faults if per[v]["hits"] == 0),
+               "errors": sum(1 for run in runs for r in run if r["error"])}
+    out.append("")
+    if recalls:
+        out.append(f"recall over {n} runs: mean {100 * summary['recall_mean']:.0f}% (range "
+                   f"{100 * summary['recall_min']:.0f}%-{100 * summary['recall_max']:.0f}%; per run: "
+                   + " ".join(f"{100 * r:.0f}%" for r in recalls) + ")")
+        out.append(f"named at rank 1 in every run: {summary['all_runs_hit']}/{len(faults)}; "
+                   f"in no run: {summary['no_run_hit']}/{len(faults)}")
+    if summary["errors"]:
+        out.append(f"variant runs that did not run: {summary['errors']} (counted as misses)")
+    return "\n".join(out), {"variants": per, "summary": summary}
+
+
 def main(argv):
     if len(argv) >= 3 and argv[0] == "manifest":
         m = load_manifest(argv[1], argv[2])
@@ -260,6 +319,23 @@ def main(argv):
             with open(jpath, "w") as f:
                 json.dump({"variants": rows, "summary": summary}, f, indent=1)
         return 1 if summary["errors"] else 0
+    if len(argv) >= 2 and argv[0] == "repeat":
+        corpus, rest, jpath = argv[1], argv[2:], None
+        if rest[:1] == ["--json"]:
+            if len(rest) < 2:
+                die("--json needs a file")
+            jpath, rest = rest[1], rest[2:]
+        if "--" not in rest:
+            die("repeat: want WORK... -- VARIANT...")
+        works, variants = rest[:rest.index("--")], rest[rest.index("--") + 1:]
+        if not works or not variants:
+            die("repeat: want at least one WORK folder and one variant")
+        text, result = repeat(corpus, works, variants)
+        print(text)
+        if jpath:
+            with open(jpath, "w") as f:
+                json.dump(result, f, indent=1)
+        return 1 if result["summary"]["errors"] else 0
     print(__doc__, file=sys.stderr)
     return 2
 

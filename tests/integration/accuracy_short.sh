@@ -7,7 +7,8 @@
 # and no finding on the control.
 # First, always: the scorer (bench/accuracy.py) on fixed findings (a window outside the planted spans and
 # a shared helper are false; a manifest naming a shared helper is refused; a window fault's signal from
-# the intervals its spans fall in), so the test checks its own yardstick, and `loadctl check` on every variant's scenario with its manifest's target.env.
+# the intervals its spans fall in; --repeat's hits, median rank and recall range over fixed runs), so the
+# test checks its own yardstick, and `loadctl check` on every variant's scenario with its manifest's target.env.
 # ACCURACY_STRICT=1 makes a missed fault a failure. Unset, a missed fault prints the table and skips
 # (77): on this shared 2-core machine the window variant (periodic) misses when the host itself is so
 # overloaded that the target gets little CPU (at load average >= 14: 1 of 7 corpus runs, and a 15 s subset
@@ -72,6 +73,19 @@ done >"$WORK/fix4/cache_evict/run/intervals.jsonl"
 python3 "$SCORE" score "$CORPUS" "$WORK/fix4" --json "$WORK/fix4.json" cache_evict >"$WORK/fix4.txt"
 got=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["variants"][0]["signal"]; print(s[0].replace(" ", "_"), round(s[1], 1))' "$WORK/fix4.json")
 [ "$got" = "spans_p99 10.0" ] || { cat "$WORK/fix4.txt"; fail "window signal of a stall in one interval: got '$got', want 'spans_p99 10.0'"; }
+# --repeat's summary over three runs of helper: rank 2, rank 1, not run (a miss): 1/3 hits, median rank 2,
+# recall 0 %, 100 %, 0 % (mean 33 %)
+mkdir -p "$WORK/rep/run1" "$WORK/rep/run2/helper" "$WORK/rep/run3/helper"
+cp -a "$WORK/fix/helper" "$WORK/rep/run1/"
+cp "$WORK/fix/helper/faults.json" "$WORK/rep/run2/helper/"
+echo '[{"kind":"tail","request":"POST /api/orders","function":"main.fraudCheck","window":null}]' \
+  >"$WORK/rep/run2/helper/findings.json"
+python3 "$SCORE" repeat "$CORPUS" --json "$WORK/rep.json" "$WORK"/rep/run{1,2,3} -- helper >"$WORK/rep.txt" &&
+  fail "repeat: a run that did not run the variant was not reported"
+got=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); v=d["variants"]["helper"]; s=d["summary"]
+print(v["hits"], v["runs"], v["median_rank"], round(s["recall_mean"], 2), s["recall_min"], s["recall_max"], s["errors"])' "$WORK/rep.json")
+[ "$got" = "1 3 2 0.33 0.0 1.0 1" ] || { cat "$WORK/rep.txt"; fail "repeat over fixed runs: got '$got', want '1 3 2 0.33 0.0 1.0 1'"; }
+grep -q '^recall over 3 runs: mean 33% (range 0%-100%' "$WORK/rep.txt" || { cat "$WORK/rep.txt"; fail "no recall line over the runs"; }
 mkdir -p "$WORK/badcorpus/helper"
 sed 's/"main.fraudCheck"/"main.mix"/' "$CORPUS/helper/manifest.json" >"$WORK/badcorpus/helper/manifest.json"
 if python3 "$SCORE" manifest "$WORK/badcorpus" helper >"$WORK/bad.txt" 2>&1; then

@@ -12,27 +12,18 @@
 #include "master/profile/corrdesc.h"
 #include "master/profile/correlate.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testcorr.h"
 #include "tests/support/teststack.h"
 
 static void add(pprof_profile *p, const char *frames, int64_t v, const char *name, const char *tid) {
-  uint32_t st[16];
-  size_t n = test_stack_in(p, frames, "/srv/app/main.go", st, 16);
-  pprof_label lb[2] = {{(uint32_t)pprof_intern(p, "loadctl.name"), (uint32_t)pprof_intern(p, name), 0, 0},
-                       {(uint32_t)pprof_intern(p, "trace_id"), (uint32_t)pprof_intern(p, tid), 0, 0}};
-  int64_t vals[1] = {v};
-  ck_assert_int_eq(pprof_add_sample(p, st, n, vals, lb, 2), 0);
+  testcorr_sample(p, frames, "/srv/app/main.go", v, name, tid);
 }
 
 /* The function of the first finding about request name (asserted to exist). */
 static const char *named(json_t *fs, const char *name) {
-  size_t i;
-  json_t *f;
-  json_array_foreach(fs, i, f) {
-    const char *r = json_string_value(json_object_get(f, "request"));
-    if (r && strcmp(r, name) == 0) return json_string_value(json_object_get(f, "function"));
-  }
-  ck_abort_msg("no finding for %s", name);
-  return NULL;
+  const char *fn = testcorr_named(fs, name);
+  ck_assert_msg(*fn, "no finding for %s", name);
+  return fn;
 }
 
 /* Batches: 30 slow requests spend 4 of their 5 CPU samples in chunkEvents (below ingestBatch, the handler
@@ -58,9 +49,7 @@ START_TEST(entry_moves_to_the_callee_holding_the_excess) {
     }
     test_exemplar(i < 30 ? slow : typ, tid, i < 30 ? 200.0 : 10.0);
   }
-  json_array_append_new(
-      iv, json_pack("{s:I,s:s,s:I,s:f,s:f,s:f}", "t", (json_int_t)0, "name", "POST /batch", "count",
-                    (json_int_t)400, "p50_ms", 10.0, "p99_ms", 200.0, "mean_ms", 12.0));
+  testcorr_interval(iv, 0, "POST /batch", 400, 10.0, 200.0, 12.0);
   json_t *ex = test_exemplars("POST /batch", slow, typ);
   json_t *fs = test_findings("cpu", cpu, iv, ex);
   ck_assert_str_eq(named(fs, "POST /batch"), "main.chunkEvents");
@@ -127,9 +116,7 @@ START_TEST(wait_not_climbed_onto_the_entry) {
     }
     test_exemplar(i < 20 ? slow : typ, tid, i < 20 ? 80.0 : 2.0);
   }
-  json_array_append_new(
-      iv, json_pack("{s:I,s:s,s:I,s:f,s:f,s:f}", "t", (json_int_t)0, "name", "POST /charge", "count",
-                    (json_int_t)400, "p50_ms", 2.0, "p99_ms", 80.0, "mean_ms", 5.0));
+  testcorr_interval(iv, 0, "POST /charge", 400, 2.0, 80.0, 5.0);
   json_t *ex = test_exemplars("POST /charge", slow, typ);
   json_t *fs = test_findings2("cpu", cpu, "goroutine", gr, iv, ex);
   ck_assert_str_eq(named(fs, "POST /charge"), "main.withRetry");
@@ -163,9 +150,7 @@ START_TEST(entry_without_baseline_moves_down) {
     add(cpu, "runtime.goexit;main.newLinks.func2;main.(*linkStore).create;main.checksum", 1, "POST /links",
         tid);
   }
-  json_array_append_new(iv,
-                        json_pack("{s:I,s:s,s:I,s:f,s:f,s:f}", "t", (json_int_t)0, "name", "GET /r", "count",
-                                  (json_int_t)1000, "p50_ms", 2.0, "p99_ms", 40.0, "mean_ms", 3.0));
+  testcorr_interval(iv, 0, "GET /r", 1000, 2.0, 40.0, 3.0);
   json_t *ex = test_exemplars("GET /r", slow, typ);
   json_t *fs = test_findings("cpu", cpu, iv, ex);
   ck_assert_str_eq(named(fs, "GET /r"), "main.(*linkStore).applyCustomRules");
@@ -201,10 +186,8 @@ START_TEST(wait_not_named_on_a_helper_every_route_calls) {
       add(gr, st, 1, route[r][0], tid);
     }
     for (int64_t t = 0; t < 5; t++)
-      json_array_append_new(
-          iv, json_pack("{s:I,s:s,s:I,s:f,s:f,s:f}", "t", (json_int_t)(t * 1000), "name", route[r][0],
-                        "count", (json_int_t)(r ? 100 : 5), "p50_ms", r ? 3.0 : 130.0, "p99_ms",
-                        r ? 40.0 : 160.0, "mean_ms", r ? 5.0 : 130.0));
+      testcorr_interval(iv, (t * 1000), route[r][0], (r ? 100 : 5), r ? 3.0 : 130.0, r ? 40.0 : 160.0,
+                        r ? 5.0 : 130.0);
   }
   json_t *fs = test_findings("goroutine", gr, iv, NULL);
   ck_assert_str_eq(named(fs, "GET /api/reports/monthly"), "main.(*reportRepo).monthlyTotals");
@@ -230,9 +213,7 @@ START_TEST(method_value_wrapper_is_not_the_entry) {
           4, "POST /export", tid);
     test_exemplar(i < 20 ? slow : typ, tid, i < 20 ? 90.0 : 1.0);
   }
-  json_array_append_new(
-      iv, json_pack("{s:I,s:s,s:I,s:f,s:f,s:f}", "t", (json_int_t)0, "name", "POST /export", "count",
-                    (json_int_t)400, "p50_ms", 1.0, "p99_ms", 90.0, "mean_ms", 2.0));
+  testcorr_interval(iv, 0, "POST /export", 400, 1.0, 90.0, 2.0);
   json_t *ex = test_exemplars("POST /export", slow, typ);
   json_t *fs = test_findings("cpu", cpu, iv, ex);
   ck_assert_str_eq(named(fs, "POST /export"), "main.encodeXML");

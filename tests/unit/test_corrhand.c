@@ -11,6 +11,7 @@
 #include "master/profile/correlate.h"
 #include "master/profile/corrhand.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testcorr.h"
 #include "tests/support/teststack.h"
 
 #define PY "@/usr/lib/python3.11/"
@@ -76,13 +77,7 @@ static const scene pyx = {"wall", "GET /export", PYX_WAITS, PYX_IDLE, PYX_STREAM
 static const scene go = {"goroutine", "POST /api/messages", GO_WAITS, GO_IDLE, GO_STREAM, GO_ARCHIVE, NULL};
 
 static void add(pprof_profile *p, const char *frames, int64_t v, const char *name, const char *tid) {
-  uint32_t st[24];
-  size_t n = test_stack(p, frames, st, 24);
-  pprof_label lb[2] = {
-      {(uint32_t)pprof_intern(p, "loadctl.name"), (uint32_t)pprof_intern(p, name ? name : ""), 0, 0},
-      {(uint32_t)pprof_intern(p, "trace_id"), (uint32_t)pprof_intern(p, tid ? tid : ""), 0, 0}};
-  int64_t vals[1] = {v};
-  ck_assert_int_eq(pprof_add_sample(p, st, n, vals, name ? lb : NULL, name ? 2 : 0), 0);
+  testcorr_sample(p, frames, NULL, v, name, tid);
 }
 
 /* 20 windows of 1 s. In every window 3 typical requests wait typ_stay samples each in the hand-off (and run

@@ -15,6 +15,7 @@
 #include "master/profile/correlate.h"
 #include "master/profile/corrlat.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testcorr.h"
 #include "tests/support/teststack.h"
 
 /* One interval line. */
@@ -94,12 +95,7 @@ END_TEST
 
 /* A sample of v, frames root first separated by ';', labelled name and (when tid) trace_id. */
 static void add(pprof_profile *p, const char *frames, int64_t v, const char *name, const char *tid) {
-  uint32_t st[16];
-  size_t n = test_stack(p, frames, st, 16);
-  pprof_label lb[2] = {{(uint32_t)pprof_intern(p, "loadctl.name"), (uint32_t)pprof_intern(p, name), 0, 0}};
-  if (tid) lb[1] = (pprof_label){(uint32_t)pprof_intern(p, "trace_id"), (uint32_t)pprof_intern(p, tid), 0, 0};
-  int64_t vals[1] = {v};
-  ck_assert_int_eq(pprof_add_sample(p, st, n, vals, lb, tid ? 2 : 1), 0);
+  testcorr_sample(p, frames, NULL, v, name, tid);
 }
 
 /* 10 slow requests spend all 100 of their samples in fraud (its time in mix, which price shares); 17 slow

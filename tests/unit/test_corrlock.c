@@ -13,13 +13,11 @@
 #include "master/profile/correlate.h"
 #include "master/profile/corrlock.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testcorr.h"
 #include "tests/support/teststack.h"
 
 static void add(pprof_profile *p, const char *frames, int64_t n, int64_t delay) {
-  uint32_t st[16];
-  size_t k = test_stack(p, frames, st, 16);
-  int64_t vals[2] = {n, delay};
-  ck_assert_int_eq(pprof_add_sample(p, st, k, vals, NULL, 0), 0);
+  testcorr_sample2(p, frames, n, delay);
 }
 
 static size_t locks(json_t *fs, const char *fn) {

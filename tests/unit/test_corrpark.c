@@ -11,6 +11,7 @@
 #include "master/profile/correlate.h"
 #include "master/profile/corrpark.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testcorr.h"
 #include "tests/support/teststack.h"
 
 #define APP "weather.app.app@/srv/weather/app.py;weather.app.forecast@/srv/weather/app.py;"
@@ -28,12 +29,7 @@
       "socket.SocketIO.readinto@/usr/lib/python3.11/socket.py"
 
 static void add(pprof_profile *p, const char *frames, int64_t v, const char *name, const char *tid) {
-  uint32_t st[24];
-  size_t n = test_stack_in(p, frames, "/srv/app/main.py", st, 24);
-  pprof_label lb[2] = {{(uint32_t)pprof_intern(p, "loadctl.name"), (uint32_t)pprof_intern(p, name), 0, 0},
-                       {(uint32_t)pprof_intern(p, "trace_id"), (uint32_t)pprof_intern(p, tid), 0, 0}};
-  int64_t vals[1] = {v};
-  ck_assert_int_eq(pprof_add_sample(p, st, n, vals, lb, 2), 0);
+  testcorr_sample(p, frames, "/srv/app/main.py", v, name, tid);
 }
 
 /* Forecasts: 20 slow requests spend slow_stay samples each in the geocoder call (stack call); of 40 typical

@@ -10,29 +10,14 @@
 #include "master/profile/correlate.h"
 #include "master/profile/corrpres.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testcorr.h"
 #include "tests/support/teststack.h"
 
 #define APP "@/srv/search/app.py"
 #define RE "@/usr/lib/python3.11/re/__init__.py"
 
 static void add(pprof_profile *p, const char *frames, int64_t v, const char *name, const char *tid) {
-  uint32_t st[16];
-  size_t n = test_stack_in(p, frames, "/srv/search/app.py", st, 16);
-  pprof_label lb[2] = {{(uint32_t)pprof_intern(p, "loadctl.name"), (uint32_t)pprof_intern(p, name), 0, 0},
-                       {(uint32_t)pprof_intern(p, "trace_id"), (uint32_t)pprof_intern(p, tid), 0, 0}};
-  int64_t vals[1] = {v};
-  ck_assert_int_eq(pprof_add_sample(p, st, n, vals, lb, 2), 0);
-}
-
-/* The function of the first finding about request name, or "" when there is none. */
-static const char *named(json_t *fs, const char *name) {
-  size_t i;
-  json_t *f;
-  json_array_foreach(fs, i, f) {
-    const char *r = json_string_value(json_object_get(f, "request"));
-    if (r && strcmp(r, name) == 0) return json_string_value(json_object_get(f, "function"));
-  }
-  return "";
+  testcorr_sample(p, frames, "/srv/search/app.py", v, name, tid);
 }
 
 /* Hypergeometric tails by hand: all 3 of 6 requests holding a frame among the 3 slow ones: 1 / C(6,3); 2 of
@@ -68,12 +53,10 @@ START_TEST(call_site_of_library_work_is_named) {
           "GET /items", tid);
     test_exemplar(i < 20 ? slow : typ, tid, i < 20 ? 200.0 : 10.0);
   }
-  json_array_append_new(
-      iv, json_pack("{s:I,s:s,s:I,s:f,s:f,s:f}", "t", (json_int_t)0, "name", "POST /search", "count",
-                    (json_int_t)400, "p50_ms", 10.0, "p99_ms", 200.0, "mean_ms", 12.0));
+  testcorr_interval(iv, 0, "POST /search", 400, 10.0, 200.0, 12.0);
   json_t *ex = test_exemplars("POST /search", slow, typ);
   json_t *fs = test_findings("cpu", cpu, iv, ex);
-  ck_assert_str_eq(named(fs, "POST /search"), "app.expand_synonyms");
+  ck_assert_str_eq(testcorr_named(fs, "POST /search"), "app.expand_synonyms");
   json_decref(fs);
   json_decref(ex);
   json_decref(iv);
@@ -101,12 +84,10 @@ START_TEST(callee_most_typical_requests_run_is_not_the_call_site) {
           tid);
     test_exemplar(i < 30 ? slow : typ, tid, i < 30 ? 200.0 : 10.0);
   }
-  json_array_append_new(
-      iv, json_pack("{s:I,s:s,s:I,s:f,s:f,s:f}", "t", (json_int_t)0, "name", "POST /search", "count",
-                    (json_int_t)400, "p50_ms", 10.0, "p99_ms", 200.0, "mean_ms", 12.0));
+  testcorr_interval(iv, 0, "POST /search", 400, 10.0, 200.0, 12.0);
   json_t *ex = test_exemplars("POST /search", slow, typ);
   json_t *fs = test_findings("cpu", cpu, iv, ex);
-  ck_assert_str_eq(named(fs, "POST /search"), "app.plan");
+  ck_assert_str_eq(testcorr_named(fs, "POST /search"), "app.plan");
   json_decref(fs);
   json_decref(ex);
   json_decref(iv);
@@ -132,12 +113,10 @@ START_TEST(own_computation_is_not_a_call_site) {
           "GET /items", tid);
     test_exemplar(i < 20 ? slow : typ, tid, i < 20 ? 200.0 : 10.0);
   }
-  json_array_append_new(
-      iv, json_pack("{s:I,s:s,s:I,s:f,s:f,s:f}", "t", (json_int_t)0, "name", "POST /export", "count",
-                    (json_int_t)400, "p50_ms", 10.0, "p99_ms", 200.0, "mean_ms", 12.0));
+  testcorr_interval(iv, 0, "POST /export", 400, 10.0, 200.0, 12.0);
   json_t *ex = test_exemplars("POST /export", slow, typ);
   json_t *fs = test_findings("cpu", cpu, iv, ex);
-  ck_assert_str_eq(named(fs, "POST /export"), "app.encode_xml");
+  ck_assert_str_eq(testcorr_named(fs, "POST /export"), "app.encode_xml");
   json_decref(fs);
   json_decref(ex);
   json_decref(iv);

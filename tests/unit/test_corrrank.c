@@ -10,6 +10,7 @@
 #include "master/profile/correlate.h"
 #include "master/profile/corrrank.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testcorr.h"
 #include "tests/support/teststack.h"
 
 static json_t *finding(const char *kind, const char *fn, const char *request, double score) {
@@ -110,10 +111,7 @@ START_TEST(endpoint_wait_below_window) {
 END_TEST
 
 static void add(pprof_profile *p, const char *frames, int64_t v0, int64_t v1) {
-  uint32_t st[16];
-  size_t n = test_stack(p, frames, st, 16);
-  int64_t vals[2] = {v0, v1};
-  ck_assert_int_eq(pprof_add_sample(p, st, n, vals, NULL, 0), 0);
+  testcorr_sample2(p, frames, v0, v1);
 }
 
 /* 10 CPU windows of 5 s and 10 mutex windows beside them; latency is high in seconds 25-40 (windows 5..7),

@@ -10,14 +10,12 @@
 #include "master/profile/correlate.h"
 #include "master/profile/corrstack.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testcorr.h"
 #include "tests/support/teststack.h"
 
 /* Add a sample of value v: frames root first as "name@file" separated by ';' ("@file" optional). */
 static void add(pprof_profile *p, const char *frames, int64_t v) {
-  uint32_t st[32];
-  size_t n = test_stack(p, frames, st, 32);
-  int64_t vals[1] = {v};
-  ck_assert_int_eq(pprof_add_sample(p, st, n, vals, NULL, 0), 0);
+  testcorr_sample(p, frames, NULL, v, NULL, NULL);
 }
 
 /* All samples of p into cs, then a[i] for the first na samples added, b[i] for the rest. */

@@ -12,6 +12,7 @@
 #include "master/profile/correlate.h"
 #include "master/profile/corrwin.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testcorr.h"
 #include "tests/support/teststack.h"
 
 /* 20 seconds at 80 requests/s; seconds 4-5, 10-11 and 16-17 are slow (p50 700 ms vs 2 ms) and the VU pool
@@ -44,11 +45,7 @@ END_TEST
 
 /* Add v samples of frames (root first) to p, labelled with request name when name is not NULL. */
 static void add(pprof_profile *p, const char *frames, int64_t v, const char *name) {
-  uint32_t st[16];
-  size_t n = test_stack(p, frames, st, 16);
-  pprof_label lb = {(uint32_t)pprof_intern(p, "loadctl.name"), (uint32_t)(name ? pprof_intern(p, name) : 0),
-                    0, 0};
-  ck_assert_int_eq(pprof_add_sample(p, st, n, &v, &lb, name ? 1 : 0), 0);
+  testcorr_sample(p, frames, NULL, v, name, NULL);
 }
 
 /* 20 one-second windows of a C service (perf): in seconds 4-5, 10-11 and 16-17 two threads compact a cache
