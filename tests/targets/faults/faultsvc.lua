@@ -346,11 +346,11 @@ end
 -- a game's scores: submit, a player's best, the leaderboard
 function services.leaderboard()
   task(3, function(vu)
-    http.post("/api/scores?player=" .. math.random(0, 149999) .. "&score=" .. math.random(0, 1000000),
+    http.post("/api/scores?player=" .. math.random(0, 249999) .. "&score=" .. math.random(0, 1000000),
               { name = "POST /api/scores" })
   end)
   task(2, function(vu)
-    http.get("/api/players/" .. math.random(0, 149999), { name = "GET /api/players/{id}" })
+    http.get("/api/players/" .. math.random(0, 249999), { name = "GET /api/players/{id}" })
   end)
   task(3, function(vu)
     http.get("/api/leaderboard", { name = "GET /api/leaderboard" })
@@ -498,7 +498,7 @@ end
 -- an OAuth server's token endpoints: resource servers introspect, clients fetch and revoke tokens
 function services.oauth()
   task(6, function(vu)
-    http.post("/oauth/introspect?token=at-" .. string.format("%08x", math.random(0, 149999)) .. "00000000",
+    http.post("/oauth/introspect?token=at-" .. string.format("%08x", math.random(0, 249999)) .. "00000000",
               { name = "POST /oauth/introspect" })
   end)
   task(2, function(vu)
@@ -506,7 +506,7 @@ function services.oauth()
     check(r, { ["token issued"] = function(res) return res.status == 200 end })
   end)
   task(1, function(vu)
-    http.post("/oauth/revoke?token=at-" .. string.format("%08x", math.random(0, 149999)) .. "00000000",
+    http.post("/oauth/revoke?token=at-" .. string.format("%08x", math.random(0, 249999)) .. "00000000",
               { name = "POST /oauth/revoke" })
   end)
 end

@@ -6,7 +6,7 @@
 //
 //	debug_format: (*cartSvc).setLine debug-logs the whole cart after each update with %+v, and the
 //	              logger's logf formats its message before it checks the level. Shoppers' carts have
-//	              1-15 lines; every 20th cart belongs to a business buyer with 1 200-2 000 lines, each
+//	              1-15 lines; every 20th cart belongs to a business buyer with 800-1 500 lines, each
 //	              with its attributes map, so one of its updates formats ~1 MB through fmt's reflection
 //	              (tens of ms) for a line nobody reads. Without the fault (--fault-off) logf checks the
 //	              level first.
@@ -92,7 +92,7 @@ func newCartSvc(e *env) http.Handler {
 	for id := 1; id <= 2000; id++ {
 		n := 1 + int(mix(uint64(id), 3)%15)
 		if id%20 == 0 {
-			n = 1200 + int(mix(uint64(id), 5)%800)
+			n = 800 + int(mix(uint64(id), 5)%700)
 		}
 		c := &cart{ID: id, Customer: fmt.Sprintf("cust-%06d", id), Currency: "EUR", Updated: time.Now()}
 		for i := 0; i < n; i++ {

@@ -2,7 +2,7 @@
 // /oauth/token?client=N issues an access token (client credentials grant, 1 h), POST
 // /oauth/introspect?token=T says whether a token is active (what every resource server asks, most of
 // the traffic), POST /oauth/revoke?token=T revokes one. Tokens live in memory in one map under one
-// mutex (~150 000 active at the start: the clients' tokens of the last hour). Handlers are closures on a
+// mutex (~250 000 active at the start: the clients' tokens of the last hour). Handlers are closures on a
 // ServeMux behind a pprof.Do middleware that labels from traceparent only.
 //
 //	token_sweep: expired tokens are purged "amortised" on the issuing path: every 50th issued token,
@@ -44,7 +44,7 @@ type tokenStore struct {
 func newTokenServer(e *env) http.Handler {
 	s := &tokenStore{e: e, tokens: map[string]*accessToken{}, byMinute: map[int64][]string{}}
 	now := time.Now()
-	for i := 0; i < 150000; i++ {
+	for i := 0; i < 250000; i++ {
 		// issued over the last hour, so they expire over the next one; a few already have
 		exp := now.Add(time.Duration(int64(mix(uint64(i), 2)%3700)-100) * time.Second)
 		s.put(fmt.Sprintf("at-%08x%08x", i, mix(uint64(i), 3)&0xffffffff), &accessToken{client: i % 3000, scope: "orders:read", expires: exp})
@@ -104,7 +104,7 @@ func (s *tokenStore) issue(client int, scope string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.issued++
-	id := fmt.Sprintf("at-%08x%08x", 150000+s.issued, mix(uint64(s.issued)^uint64(now.UnixNano()), 3)&0xffffffff)
+	id := fmt.Sprintf("at-%08x%08x", 250000+s.issued, mix(uint64(s.issued)^uint64(now.UnixNano()), 3)&0xffffffff)
 	s.put(id, &accessToken{client: client, scope: scope, expires: now.Add(time.Hour)})
 	sweep := s.issued%50 == 0
 	s.e.plant.request(sweep && !s.e.cfg.faultOff)
