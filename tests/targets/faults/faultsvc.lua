@@ -511,6 +511,16 @@ function services.oauth()
   end)
 end
 
+-- a chat product's presence service: clients' heartbeats, presence lookups
+function services.presence()
+  task(6, function(vu)
+    http.post("/api/presence/heartbeat?user=" .. math.random(1, 100000) .. "&device=web", { name = "POST /api/presence/heartbeat" })
+  end)
+  task(4, function(vu)
+    http.get("/api/presence?user=" .. math.random(1, 100000), { name = "GET /api/presence" })
+  end)
+end
+
 local known = {}
 for k in pairs(services) do known[#known + 1] = k end
 table.sort(known)
