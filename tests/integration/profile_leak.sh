@@ -15,19 +15,26 @@ PID=
 cleanup() { [ -z "$PID" ] || kill "$PID" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 (cd "$LOADCTL_SRC/tests/targets/faults/svc" && GOFLAGS=-mod=mod GOPROXY=off \
   GOCACHE=${GOCACHE:-${HOME:-/tmp}/.cache/go-build} go build -o "$SVC" .) || fail "building faultsvc"
 
 # run NAME [faultsvc flags]: 8 s of GET /api/products at 40/s with heap windows of 1 s
 run() {
-  local name=$1 app admin rc
+  local name=$1 app admin rc line
   shift
-  app=127.0.0.1:$(port) admin=127.0.0.1:$(port)
-  # GOGC=20: Go updates its heap profile at each GC; collect often enough that most 1 s windows show one
-  GOGC=20 "$SVC" --variant control --addr "$app" --admin-addr "$admin" --duration 60s "$@" >"$WORK/svc-$name.log" 2>&1 &
+  # GOGC=20: Go updates its heap profile at each GC; collect often enough that most 1 s windows show one.
+  # Ports: the service binds port 0 and says which it got once it serves ("variant ... on ADDR, admin on ADDR");
+  # ports picked here and bound later could be taken meanwhile by the other test of the pair
+  GOGC=20 "$SVC" --variant control --addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 --duration 60s "$@" >"$WORK/svc-$name.log" 2>&1 &
   PID=$!
-  for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://$admin/debug/pprof/" 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 1 300); do
+    line=$(grep -m1 ', admin on ' "$WORK/svc-$name.log" || true)
+    [ -z "$line" ] && kill -0 "$PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  [ -n "$line" ] || { cat "$WORK/svc-$name.log"; fail "$name: faultsvc did not start (its log above)"; }
+  app=$(sed 's/.* on \([0-9.:]*\), admin on .*/\1/' <<<"$line") admin=${line##* admin on }
+  curl -fsS -o /dev/null "http://$admin/debug/pprof/" || fail "$name: faultsvc's admin $admin does not answer"
   cat >"$WORK/$name.lua" <<LUA
 options = {
   target = "http://$app", rate = 40, max_vus = 20, duration = "8s",

@@ -26,17 +26,23 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 (cd "$LOADCTL_SRC/tests/targets/faults/svc" && GOFLAGS=-mod=mod GOPROXY=off \
   GOCACHE=${GOCACHE:-${HOME:-/tmp}/.cache/go-build} go build -o "$SVC" .) || fail "building faultsvc"
 # the profile data report.html embeds (#lc-prof-data)
 profdata() { python3 -c 'import re,sys; print(re.search(r"id=\"lc-prof-data\">(.*?)</script>", open(sys.argv[1]).read(), re.S).group(1).replace("\\/", "/"))' "$1"; }
 
 # ---- Go ----
-app=127.0.0.1:$(port) admin=127.0.0.1:$(port)
-GOGC=20 "$SVC" --variant control --addr "$app" --admin-addr "$admin" --duration 60s --leak-kb 64 >"$WORK/svc.log" 2>&1 &
+# ports: the service binds port 0 and says which it got once it serves ("variant ... on ADDR, admin on ADDR")
+GOGC=20 "$SVC" --variant control --addr 127.0.0.1:0 --admin-addr 127.0.0.1:0 --duration 60s --leak-kb 64 >"$WORK/svc.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://$admin/debug/pprof/" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 300); do
+  line=$(grep -m1 ', admin on ' "$WORK/svc.log" || true)
+  [ -z "$line" ] && kill -0 "${PIDS[-1]}" 2>/dev/null || break
+  sleep 0.1
+done
+[ -n "$line" ] || fail "faultsvc did not start: $(cat "$WORK/svc.log")"
+app=$(sed 's/.* on \([0-9.:]*\), admin on .*/\1/' <<<"$line") admin=${line##* admin on }
+curl -fsS -o /dev/null "http://$admin/debug/pprof/" || fail "faultsvc's admin $admin does not answer"
 pp=http://$admin/debug/pprof
 cat >"$WORK/go.lua" <<LUA
 options = {
