@@ -18,8 +18,15 @@
  * cache's bytes by stat-ing every file while it holds that lock (~100-300 ms, mostly in the kernel):
  * thumbnails queue meanwhile. With --fault-off it trusts the running total the cache keeps.
  *
+ * Variant native_rights (--variant native_rights; no compaction): the service port runs on one epoll loop
+ * (eventloop.c). Thumbnails of agency albums (every AGENCY_EVERY-th) carry the agency's watermark, whose
+ * policy comes from the rights service (rights.c) and is kept for POLICY_TTL_S: the first thumbnail request
+ * of such an album after that runs refresh_policies on the loop, which asks the rights service for every
+ * agency album's policy, one blocking request after another (~25 ms each, ~250 ms in all, off-CPU): every
+ * request on the loop waits meanwhile. With --fault-off a thread refreshes the policies in the background.
+ *
  * Usage: faultnative --addr 127.0.0.1:PORT --admin-addr 127.0.0.1:PORT --duration 300s
- *                    [--variant native_periodic|native_purge|native_disk] [--fault-off]
+ *                    [--variant native_periodic|native_purge|native_disk|native_rights] [--fault-off]
  * Routes (both ports): GET /api/thumb?id=N, GET /api/meta?id=N, POST /api/albums/A/purge, GET /debug/faults,
  * GET /debug/pid.
  * Built by bench/accuracy with -fno-omit-frame-pointer so that perf -g sees whole stacks. */
@@ -38,6 +45,8 @@
 #include <unistd.h>
 
 #include "diskcache.h"
+#include "eventloop.h"
+#include "rights.h"
 
 #define MAX_SPANS 256     /* planted spans kept for /debug/faults (a 6 s period: 25 min) */
 #define PERIOD_S 6        /* compact_cache every PERIOD_S seconds ... */
@@ -50,6 +59,9 @@
 #define ALBUM_SIZE 64     /* ... ALBUM_SIZE to an album */
 #define DISK_FILES 40000  /* native_disk: thumbnails in the on-disk cache ... */
 #define QUOTA_PERIOD_S 5  /* ... whose quota is enforced every QUOTA_PERIOD_S seconds */
+#define POLICY_ALBUMS 128 /* native_rights: policy slots (ids 1-5000: albums 0-78) ... */
+#define AGENCY_EVERY 8    /* ... every AGENCY_EVERY-th album an agency's ... */
+#define POLICY_TTL_S 5    /* ... whose policies are kept for POLICY_TTL_S seconds */
 
 static volatile uint64_t sink;
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER; /* the thumbnail cache */
@@ -59,7 +71,10 @@ static double spans[MAX_SPANS][2];
 static int nspans;
 static const char *variant = "native_periodic";
 static int fault_off;
-static int disk_cache; /* native_disk */
+static int disk_cache;                   /* native_disk */
+static int rights;                       /* native_rights */
+static uint64_t policies[POLICY_ALBUMS]; /* native_rights: agency albums' watermark policies ... */
+static double policies_at;               /* ... as of then (unix seconds; the loop's, or the refresher's) */
 
 struct thumb_entry { /* native_purge's thumbnail index, by image id; under cache_mu */
   char path[40];     /* /albums/A/IMG_N.jpg, "" when purged */
@@ -83,6 +98,35 @@ __attribute__((noinline)) static uint64_t blend(uint64_t px, long rounds) {
   return px;
 }
 
+static void record_span(double t0, double t1);
+
+/* refresh_policies asks the rights service for every agency album's watermark policy, one after another. */
+__attribute__((noinline)) static void refresh_policies(void) {
+  double t0 = unix_now();
+  for (long a = 0; a < POLICY_ALBUMS; a += AGENCY_EVERY)
+    __atomic_store_n(&policies[a], rights_fetch(a), __ATOMIC_RELAXED);
+  policies_at = unix_now(); /* the loop only reads it with the fault on, the refresher only with it off */
+  record_span(t0, policies_at);
+}
+
+/* watermark_for is image id's watermark policy (0: none), refreshed when older than POLICY_TTL_S. */
+__attribute__((noinline)) static uint64_t watermark_for(long id) {
+  long album = id / ALBUM_SIZE;
+  if (album < 0 || album >= POLICY_ALBUMS || album % AGENCY_EVERY) return 0;
+  if (!fault_off && unix_now() - policies_at > POLICY_TTL_S) refresh_policies();
+  return __atomic_load_n(&policies[album], __ATOMIC_RELAXED);
+}
+
+/* policy_loop refreshes the policies in the background (native_rights --fault-off). */
+static void *policy_loop(void *unused) {
+  (void)unused;
+  for (;;) {
+    refresh_policies();
+    sleep(POLICY_TTL_S);
+  }
+  return NULL;
+}
+
 /* render_thumb looks image id up in the cache (under its lock) and scales it to a thumbnail (~0.5 ms of
  * blend, outside the lock). */
 __attribute__((noinline)) static uint64_t render_thumb(long id) {
@@ -91,6 +135,7 @@ __attribute__((noinline)) static uint64_t render_thumb(long id) {
   if (thumb_index && id >= 0 && id < INDEX_SIZE) h ^= thumb_index[id].etag;
   pthread_mutex_unlock(&cache_mu);
   if (disk_cache && !diskcache_has(id % DISK_FILES)) h = ~h;
+  if (rights) h ^= watermark_for(id);
   for (int row = 0; row < 16; row++) h ^= blend(h + (uint64_t)row, 20000);
   return h;
 }
@@ -306,7 +351,7 @@ static void *accept_loop(void *arg) {
 static int usage(void) {
   fprintf(stderr,
           "usage: faultnative [--addr A] [--admin-addr A] [--duration SECONDS] "
-          "[--variant native_periodic|native_purge|native_disk] [--fault-off]\n");
+          "[--variant native_periodic|native_purge|native_disk|native_rights] [--fault-off]\n");
   return 1;
 }
 
@@ -331,8 +376,10 @@ int main(int argc, char **argv) {
   }
   int purge = !strcmp(variant, "native_purge");
   disk_cache = !strcmp(variant, "native_disk");
-  if (!purge && !disk_cache && strcmp(variant, "native_periodic")) {
-    fprintf(stderr, "faultnative: --variant %s: want native_periodic, native_purge or native_disk\n",
+  rights = !strcmp(variant, "native_rights");
+  if (!purge && !disk_cache && !rights && strcmp(variant, "native_periodic")) {
+    fprintf(stderr,
+            "faultnative: --variant %s: want native_periodic, native_purge, native_disk or native_rights\n",
             variant);
     return 1;
   }
@@ -349,8 +396,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (pthread_create(&th, NULL, accept_loop, (void *)(intptr_t)adm) != 0 ||
-      (!purge && !disk_cache && pthread_create(&th, NULL, compaction_loop, NULL) != 0) ||
-      (disk_cache && pthread_create(&th, NULL, quota_loop, NULL) != 0)) {
+      (!purge && !disk_cache && !rights && pthread_create(&th, NULL, compaction_loop, NULL) != 0) ||
+      (disk_cache && pthread_create(&th, NULL, quota_loop, NULL) != 0) || (rights && rights_start() != 0) ||
+      (rights && fault_off && pthread_create(&th, NULL, policy_loop, NULL) != 0)) {
     fprintf(stderr, "faultnative: cannot start threads\n");
     diskcache_remove();
     return 1;
@@ -359,6 +407,7 @@ int main(int argc, char **argv) {
   fprintf(stderr, "faultnative: on %s, admin on %s, pid %ld, exits after %lds\n", addr, admin, (long)getpid(),
           duration_s);
   alarm((unsigned)(duration_s > 0 ? duration_s : 300));
+  if (rights) return eventloop_run(app, route) == 0 ? 0 : (perror("faultnative: epoll"), 1);
   accept_loop((void *)(intptr_t)app);
   return 0;
 }

@@ -1,0 +1,1 @@
+"""ats - an applicant tracking API (Flask): jobs, candidates, applications, recruiters' notes, résumés."""
