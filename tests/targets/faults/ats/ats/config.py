@@ -7,7 +7,7 @@ VARIANT = os.environ.get("ATS_VARIANT", "ats_apply")
 FAULT = os.environ.get("ATS_FAULT", "on") != "off"
 PPROF_ADDR = os.environ.get("ATS_PPROF_ADDR", "127.0.0.1:6066")
 JOBS = 400
-BIG_JOB = 10          # every 10th job (id % BIG_JOB == 3) is a graduate programme with thousands of applicants
+BIG_JOB = 20          # every 20th job (id % BIG_JOB == 3) is a graduate programme with thousands of applicants
 EU = ("DE", "FR", "NL", "ES", "IT", "PL", "SE", "IE")
 
 STATS = {"variant": VARIANT, "requests": 0, "faulty_requests": 0, "spans": []}

@@ -90,7 +90,7 @@ def seed_applications(rng, now, jobs, cands):
     fixed pipeline stores them, and the rejected ones of past hiring rounds, which reach the retention
     limit one after another during the run."""
     for job in range(config.JOBS):
-        n = 1500 if job % config.BIG_JOB == 3 else rng.randint(20, 60)
+        n = 3000 if job % config.BIG_JOB == 3 else rng.randint(20, 60)
         for _ in range(n):
             cand = rng.randrange(CANDIDATES)
             yield (job, cand, rng.choice(("new", "screen", "interview")), now - rng.uniform(0, 9e6),
