@@ -44,10 +44,12 @@ READ_TRIES = 3  # reads of a running thread's stack that came out inconsistent, 
 
 
 class _Thread:
-    __slots__ = ("fd", "cpu", "credit", "frame", "node", "labels", "kept", "walk", "nodes", "index", "ts")
+    __slots__ = ("fd", "cpu", "credit", "frame", "node", "labels", "kept", "walk", "nodes", "index", "ts", "plan",
+                 "plan_of")
 
     def __init__(self):
-        self.fd = self.cpu = self.frame = self.node = self.labels = self.ts = None
+        self.fd = self.cpu = self.frame = self.node = self.labels = self.ts = self.plan_of = None
+        self.plan = ()  # remote.Reader.peek_plan() of walk (made when walk is plan_of)
         self.kept = ()
         self.walk, self.nodes, self.index = [], [], {}  # the last walk: frames, their nodes, by address
         self.credit = 0
@@ -180,7 +182,12 @@ class ExtSampler(Subscribers):
         for native in [n for n, c in cpu.items() if c is None]:
             cpu[native] = (0, 0, True)
         still = () if gone else [st.ts for n, st in last.items() if not cpu[n][2] and st.ts]
-        peek = [a for n, st in last.items() if cpu[n][2] and st.walk for a in reader.peek_of(st.walk)]
+        peek = []
+        for n, st in last.items():
+            if cpu[n][2] and st.walk:
+                if st.plan_of is not st.walk:
+                    st.plan, st.plan_of = reader.peek_plan(st.walk), st.walk
+                peek += [p[:2] for p in st.plan]
         threads = reader.threads(peek, still)
         batch, seen, todo, fresh = [], set(), [], False
         for _ident, native, frame, ts in threads:
@@ -198,7 +205,7 @@ class ExtSampler(Subscribers):
             if st.node is None or frame != st.frame or not st.walk:
                 read = True
             elif ran:
-                read = not reader.same_leaf(st.walk)
+                read = st.plan_of is not st.walk or not reader.same_leaf(st.plan)
             else:
                 read = False
             todo.append((native, frame, ts, st, rec, cpu_ns, count, read))

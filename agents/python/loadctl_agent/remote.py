@@ -28,6 +28,8 @@ WINDOWS = (16384, 4096)  # bytes read at once below a thread's leaf frame (the s
 TABLE_MAX = 1 << 20  # bytes of a line table read
 SAME_FRAMES = 8  # frames in a row equal to the last walk's that make a stack the same (remote.walk)
 _Q = struct.Struct("<Q")
+PAGE = 4096  # thread states less than this apart are read as one range (threads())
+RANGE_MAX = 16384  # bytes of one such range, or of the frames one peek range holds, at most
 
 
 def _varint(t, i):
@@ -107,7 +109,8 @@ class Reader:
         self.last_states = []  # thread state addresses of the last threads() call
         self.last_cframes = []  # their CFrame addresses then (3.11: a thread state's current frame is there)
         self.last_bytes, self.last_frames, self.last_head = [], [], 0  # their bytes and current frames then
-        self.peeked = {}  # frame address -> its header, read by the last threads() call (its peek)
+        self.peeked = {}  # range address -> its bytes, read by the last threads() call (its peek)
+        self.ts_plan = ([], [])  # the ranges that hold last_states, and where each is in them (_ts_plan())
 
     def close(self):
         self.mem.close()
@@ -126,55 +129,78 @@ class Reader:
 
     def threads(self, peek=(), still=()):
         """[(thread id, native id, current interpreter frame address or 0, thread state address)] of every
-        thread state; self.peeked: {address: bytes} of an interpreter frame's header (its code, function,
-        instruction and caller) at each address of peek (the frames the caller expects to find current
-        again). still: the thread states of threads that have not run since the last call (their CPU time
-        did not move), whose state and current frame cannot have changed: not read again (a read costs
-        about as much per page of the app's memory as per system call). One system call reads, at once,
-        the interpreter's list head, the other thread states of the last call, the current-frame words
-        their CFrames held then, and the peeked headers. The list is followed afresh (all states read) when
-        its head moved or a state read shows its link moved (a thread started or ended); a new thread's
-        state, or a CFrame that moved, is read in a second call."""
+        thread state; self.peeked: {address: bytes} of each (address, length) range of peek (the frame
+        headers the caller expects to find current again: peek_plan()'s). still: the thread states of threads
+        that have not run since the last call (their CPU time did not move), whose current frame cannot
+        have changed: their CFrame's frame word is not read again. One system call reads, at once, the
+        interpreter's list head, the thread states of the last call (those less than a page apart as one
+        range: the kernel's cost is per range), the current-frame words the CFrames of the others held then,
+        and the peeked ranges. The list is followed afresh when its head moved or a state's link moved (a
+        thread started or ended); a new thread's state, or a CFrame that moved, is read in a second call."""
         lay, ts_len, cf, nx = self.lay, self.ts_len, self.lay["cframe_frame"], self.lay["ts_next"]
-        last, cframes, old = self.last_states, self.last_cframes, self.last_bytes
-        keep = set(still) if still and len(old) == len(last) else set()
-        fresh = [i for i, a in enumerate(last) if a not in keep]
-        reqs = [(lay["interp"] + lay["interp_head"], 8)] + [(last[i], ts_len) for i in fresh]
-        reqs += [(cframes[i] + cf, 8) if cframes[i] else (0, 0) for i in fresh] if cf >= 0 else []
-        got = self.mem.read_many(reqs + [(f, self.if_len) for f in peek])
-        n, head = len(fresh), _Q.unpack(got[0])[0] if got[0] else 0
-        known = {a: old[i] for i, a in enumerate(last) if a in keep}
-        known.update((last[i], b) for i, b in zip(fresh, got[1:n + 1]))
-        guess = dict(zip([cframes[i] for i in fresh], got[n + 1:2 * n + 1])) if cf >= 0 else {}
-        self.peeked = dict(zip(peek, got[len(reqs):]))
-        if keep and (head != self.last_head or any(
-                not b or _Q.unpack_from(b, nx)[0] != _Q.unpack_from(old[i], nx)[0]
-                for i, b in zip(fresh, got[1:n + 1]))):  # the list changed: every state read afresh
-            known.update(zip(keep, self.mem.read_many([(a, ts_len) for a in keep])))
-        ts, states, seen = head, [], set()
-        while ts and ts not in seen and len(states) < MAX_THREADS:
-            seen.add(ts)
-            b = known.get(ts) or self.mem.read(ts, ts_len)
-            if not b:
-                break
-            states.append((ts, b))
-            ts = _Q.unpack_from(b, nx)[0]
+        last, cframes, old, unpack = self.last_states, self.last_cframes, self.last_bytes, _Q.unpack_from
+        keep = set(still) if still and len(old) == len(last) else ()
+        ranges, where = self.ts_plan
+        fresh = [i for i, a in enumerate(last) if a not in keep] if cf >= 0 else []
+        guesses = [cframes[i] for i in fresh if cframes[i]]
+        reqs = [(lay["interp"] + lay["interp_head"], 8)] + ranges + [(c + cf, 8) for c in guesses] + list(peek)
+        got = self.mem.read_many(reqs)
+        nr, ng = len(ranges), len(guesses)
+        head = unpack(got[0], 0)[0] if got[0] else 0
+        blobs = got[1:1 + nr]
+        known, same = {}, head == self.last_head
+        for a, (k, at), b in zip(last, where, old):
+            cur = blobs[k][at:at + ts_len]
+            if len(cur) != ts_len or unpack(cur, nx)[0] != unpack(b, nx)[0]:
+                same = False
+                if len(cur) != ts_len:
+                    continue
+            known[a] = cur
+        guess = dict(zip(guesses, got[1 + nr:1 + nr + ng]))
+        self.peeked = dict(zip([p[0] for p in peek], got[1 + nr + ng:]))
+        if same:
+            states = [(a, known[a]) for a in last]
+        else:  # the list changed: followed afresh
+            ts, states, seen = head, [], set()
+            while ts and ts not in seen and len(states) < MAX_THREADS:
+                seen.add(ts)
+                b = known.get(ts) or self.mem.read(ts, ts_len)
+                if not b:
+                    break
+                states.append((ts, b))
+                ts = unpack(b, nx)[0]
+            self.ts_plan = self._ts_plan([a for a, _b in states])
         off = lay["ts_frame"]
-        self.last_head, self.last_states = head, [ts for ts, _b in states]
-        self.last_bytes = [b for _ts, b in states]
-        frames = [_Q.unpack_from(b, off)[0] for _ts, b in states]
+        addrs = [a for a, _b in states]
+        frames = [unpack(b, off)[0] for _a, b in states]
         if cf >= 0:
-            self.last_cframes, prev = frames, dict(zip(last, self.last_frames))
-            kept = {c: f for c, a, f in zip(frames, self.last_states, [prev.get(a) for a in self.last_states])
-                    if a in keep and f is not None}
-            miss = [c for c in frames if c and c not in kept and not guess.get(c)]
+            prev = dict(zip(last, zip(cframes, self.last_frames)))
+            out = []
+            for a, c in zip(addrs, frames):  # c: the state's CFrame now
+                p = prev.get(a) if a in keep else None
+                out.append(p[1] if p is not None and p[0] == c else -1 if c else 0)
+            miss = [c for c, f in zip(frames, out) if f == -1 and not guess.get(c)]
             if miss:
                 guess.update(zip(miss, self.mem.read_many([(c + cf, 8) for c in miss])))
-            frames = [kept[c] if c in kept else _Q.unpack(guess[c])[0] if c and guess.get(c) else 0
-                      for c in frames]
+            self.last_cframes = frames
+            frames = [(unpack(guess[c], 0)[0] if guess.get(c) else 0) if f == -1 else f
+                      for c, f in zip(frames, out)]
+        self.last_head, self.last_states, self.last_bytes = head, addrs, [b for _a, b in states]
         self.last_frames = frames
         tid, nid = lay["ts_thread_id"], lay["ts_native_id"]
-        return [(_Q.unpack_from(b, tid)[0], _Q.unpack_from(b, nid)[0], f, ts) for (ts, b), f in zip(states, frames)]
+        return [(unpack(b, tid)[0], unpack(b, nid)[0], f, a) for (a, b), f in zip(states, frames)]
+
+    def _ts_plan(self, addrs):
+        """([(address, length)] of ranges that hold the thread states at addrs, those less than a page apart
+        as one; [(range index, offset in it)] of each state)."""
+        ranges, where = [], {}
+        for a in sorted(set(addrs)):
+            if ranges and a - (ranges[-1][0] + ranges[-1][1]) < PAGE and a + self.ts_len - ranges[-1][0] <= RANGE_MAX:
+                ranges[-1][1] = a + self.ts_len - ranges[-1][0]
+            else:
+                ranges.append([a, self.ts_len])
+            where[a] = (len(ranges) - 1, a - ranges[-1][0])
+        return [tuple(r) for r in ranges], [where[a] for a in addrs]
 
     @staticmethod
     def peek_of(walk):
@@ -188,18 +214,44 @@ class Reader:
             out.append(walk[i][0])
         return out
 
-    def same_leaf(self, walk):
-        """Whether the frames of peek_of(walk) (threads()' peek) are still as in walk: the same call, at the
-        same instruction, from the same callers, so the same stack (as walk() would find reading it)."""
-        for entry in walk[:len(self.peek_of(walk))]:
-            head = self.peeked.get(entry[0])
-            if not head:
-                return False
-            lay = self.lay
-            code = _Q.unpack_from(head, lay["if_code"])[0]
-            if not (code == entry[1] and _Q.unpack_from(head, lay["if_func"])[0] == entry[2] and
-                    _Q.unpack_from(head, lay["if_previous"])[0] == entry[4] and
-                    (_Q.unpack_from(head, lay["if_instr"])[0] - code - lay["co_code"]) // 2 == entry[3]):
+    def peek_plan(self, walk):
+        """What to read and expect to tell that a thread whose last walk was `walk` is still in the same call
+        (same_leaf): [(address, length, struct, values)]: the frames of peek_of(walk), which sit next to each
+        other in the thread's data stack, as few ranges as possible (a frame more than RANGE_MAX from the
+        range's first starts another), each with one struct.Struct that unpacks the function, code, caller
+        and instruction pointer of every frame in it, and the values the walk read there."""
+        lay, n = self.lay, self.if_len
+        fields = (lay["if_func"], lay["if_code"], lay["if_previous"], lay["if_instr"])
+        by = {e[0]: e for e in walk[:SAME_FRAMES]}
+        groups = []
+        for f in sorted(self.peek_of(walk)):
+            if groups and f + n - groups[-1][0] <= RANGE_MAX:
+                groups[-1].append(f)
+            else:
+                groups.append([f])
+        plan = []
+        for g in groups:
+            base, items = g[0], []
+            for f in g:
+                _a, code, func, lasti, prev = by[f]
+                vals = (func, code, prev, code + lay["co_code"] + 2 * lasti)
+                items += [(f - base + o, v) for o, v in zip(fields, vals)]
+            items.sort()
+            fmt, pos = ["<"], 0
+            for o, _v in items:
+                fmt.append("%dxQ" % (o - pos) if o > pos else "Q")
+                pos = o + 8
+            plan.append((base, g[-1] + n - base, struct.Struct("".join(fmt)), tuple(v for _o, v in items)))
+        return plan
+
+    def same_leaf(self, plan):
+        """Whether the frames of a peek_plan() (read by threads()' peek) are still as in the walk it was made
+        from: the same call, at the same instruction, from the same callers, so the same stack (as walk()
+        would find reading it)."""
+        peeked = self.peeked
+        for base, n, st, vals in plan:
+            head = peeked.get(base)
+            if not head or len(head) != n or st.unpack_from(head) != vals:
                 return False
         return True
 
