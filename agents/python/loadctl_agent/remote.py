@@ -108,7 +108,12 @@ class Reader:
         self.modules = {}  # str address -> str (module names: few, long-lived)
         self.last_states = []  # thread state addresses of the last threads() call
         self.last_cframes = []  # their CFrame addresses then (3.11: a thread state's current frame is there)
-        self.last_bytes, self.last_frames, self.last_head = [], [], 0  # their bytes and current frames then
+        self.last_info, self.last_frames, self.last_head = [], [], 0  # their ts_struct fields and current frames
+        offs = (lay["ts_next"], lay["ts_thread_id"], lay["ts_native_id"], lay["ts_frame"])
+        at = sorted(set(offs))  # one struct reads the four fields, in the order of their offsets
+        self.ts_struct = struct.Struct("<" + "".join("%dxQ" % (o - p) if o > p else "Q"
+                                                     for p, o in zip([0] + [x + 8 for x in at[:-1]], at)))
+        self.ts_fields = tuple(at.index(o) for o in offs)  # where next, thread id, native id, frame are in it
         self.peeked = {}  # range address -> its bytes, read by the last threads() call (its peek)
         self.ts_plan = ([], [])  # the ranges that hold last_states, and where each is in them (_ts_plan())
 
@@ -137,58 +142,57 @@ class Reader:
         range: the kernel's cost is per range), the current-frame words the CFrames of the others held then,
         and the peeked ranges. The list is followed afresh when its head moved or a state's link moved (a
         thread started or ended); a new thread's state, or a CFrame that moved, is read in a second call."""
-        lay, ts_len, cf, nx = self.lay, self.ts_len, self.lay["cframe_frame"], self.lay["ts_next"]
-        last, cframes, old, unpack = self.last_states, self.last_cframes, self.last_bytes, _Q.unpack_from
+        lay, ts_len, cf, tsu = self.lay, self.ts_len, self.lay["cframe_frame"], self.ts_struct
+        nx, tid, nid, fr = self.ts_fields
+        last, cframes, old = self.last_states, self.last_cframes, self.last_info
         keep = set(still) if still and len(old) == len(last) else ()
         ranges, where = self.ts_plan
-        fresh = [i for i, a in enumerate(last) if a not in keep] if cf >= 0 else []
-        guesses = [cframes[i] for i in fresh if cframes[i]]
-        reqs = [(lay["interp"] + lay["interp_head"], 8)] + ranges + [(c + cf, 8) for c in guesses] + list(peek)
-        got = self.mem.read_many(reqs)
+        guesses = [c for a, c in zip(last, cframes) if c and a not in keep] if cf >= 0 else []
+        got = self.mem.read_many([(lay["interp"] + lay["interp_head"], 8)] + ranges + [(c + cf, 8) for c in guesses] +
+                                 list(peek))
         nr, ng = len(ranges), len(guesses)
-        head = unpack(got[0], 0)[0] if got[0] else 0
-        blobs = got[1:1 + nr]
-        known, same = {}, head == self.last_head
-        for a, (k, at), b in zip(last, where, old):
-            cur = blobs[k][at:at + ts_len]
-            if len(cur) != ts_len or unpack(cur, nx)[0] != unpack(b, nx)[0]:
+        head = _Q.unpack(got[0])[0] if got[0] else 0
+        known, same, end = {}, head == self.last_head, tsu.size
+        for a, (k, at), o in zip(last, where, old):  # each state's fields (ts_struct's) as read now
+            blob = got[1 + k]
+            if len(blob) < at + end:
                 same = False
-                if len(cur) != ts_len:
-                    continue
-            known[a] = cur
+                continue
+            info = known[a] = tsu.unpack_from(blob, at)
+            if info[nx] != o[nx]:
+                same = False
         guess = dict(zip(guesses, got[1 + nr:1 + nr + ng]))
         self.peeked = dict(zip([p[0] for p in peek], got[1 + nr + ng:]))
         if same:
-            states = [(a, known[a]) for a in last]
+            addrs, infos = last, [known[a] for a in last]
         else:  # the list changed: followed afresh
-            ts, states, seen = head, [], set()
-            while ts and ts not in seen and len(states) < MAX_THREADS:
+            ts, addrs, infos, seen = head, [], [], set()
+            while ts and ts not in seen and len(addrs) < MAX_THREADS:
                 seen.add(ts)
-                b = known.get(ts) or self.mem.read(ts, ts_len)
-                if not b:
-                    break
-                states.append((ts, b))
-                ts = unpack(b, nx)[0]
-            self.ts_plan = self._ts_plan([a for a, _b in states])
-        off = lay["ts_frame"]
-        addrs = [a for a, _b in states]
-        frames = [unpack(b, off)[0] for _a, b in states]
+                info = known.get(ts)
+                if info is None:
+                    b = self.mem.read(ts, ts_len)
+                    if not b:
+                        break
+                    info = tsu.unpack_from(b, 0)
+                addrs.append(ts)
+                infos.append(info)
+                ts = info[nx]
+            self.ts_plan = self._ts_plan(addrs)
+        frames = [i[fr] for i in infos]
         if cf >= 0:
-            prev = dict(zip(last, zip(cframes, self.last_frames)))
+            prev = {a: (c, f) for a, c, f in zip(last, cframes, self.last_frames) if a in keep}
             out = []
             for a, c in zip(addrs, frames):  # c: the state's CFrame now
-                p = prev.get(a) if a in keep else None
+                p = prev.get(a)
                 out.append(p[1] if p is not None and p[0] == c else -1 if c else 0)
             miss = [c for c, f in zip(frames, out) if f == -1 and not guess.get(c)]
             if miss:
                 guess.update(zip(miss, self.mem.read_many([(c + cf, 8) for c in miss])))
             self.last_cframes = frames
-            frames = [(unpack(guess[c], 0)[0] if guess.get(c) else 0) if f == -1 else f
-                      for c, f in zip(frames, out)]
-        self.last_head, self.last_states, self.last_bytes = head, addrs, [b for _a, b in states]
-        self.last_frames = frames
-        tid, nid = lay["ts_thread_id"], lay["ts_native_id"]
-        return [(unpack(b, tid)[0], unpack(b, nid)[0], f, a) for (a, b), f in zip(states, frames)]
+            frames = [(_Q.unpack(guess[c])[0] if guess.get(c) else 0) if f == -1 else f for c, f in zip(frames, out)]
+        self.last_head, self.last_states, self.last_info, self.last_frames = head, addrs, infos, frames
+        return [(i[tid], i[nid], f, a) for a, i, f in zip(addrs, infos, frames)]
 
     def _ts_plan(self, addrs):
         """([(address, length)] of ranges that hold the thread states at addrs, those less than a page apart
