@@ -40,6 +40,7 @@ SIGS_MAX = 100000  # (parent, frame) -> node entries kept (then anew)
 UNREADABLE = ("[agent: stack changed while read]", "<agent>", 0)
 SCHED_ENV, SCHED_DEFAULT = "LOADCTL_AGENT_SAMPLER_SCHED", "idle"
 SCHED_CLASSES = ("idle", "nice", "normal")
+RAN_NONE, STILL = (0, 0, True), (0, 0, False)  # (CPU ns, CPU samples, ran): a thread's CPU unknown or unmoved
 READ_TRIES = 3  # reads of a running thread's stack that came out inconsistent, before it counts as unreadable
 
 
@@ -176,19 +177,36 @@ class ExtSampler(Subscribers):
         frames still in the calls they were in at the last read. A sample whose stack holds the agent's own
         frames (stacks.AGENT_MODULES) is dropped, and when a thread is new the table is read again after the
         stacks: a thread that marked itself the agent's (slots.AGENT) since the first read is dropped too."""
-        table, last, reader = self.table.table(), self.last, self.reader
-        cpu = {native: self._cpu(native, st) for native, st in last.items()}
-        gone = any(c is None for c in cpu.values())  # a thread ended: its state is read by no one
-        for native in [n for n, c in cpu.items() if c is None]:
-            cpu[native] = (0, 0, True)
-        still = () if gone else [st.ts for n, st in last.items() if not cpu[n][2] and st.ts]
-        peek = []
-        for n, st in last.items():
-            if cpu[n][2] and st.walk:
-                if st.plan_of is not st.walk:
-                    st.plan, st.plan_of = reader.peek_plan(st.walk), st.walk
-                peek += [p[:2] for p in st.plan]
-        threads = reader.threads(peek, still)
+        last, reader, period = self.last, self.reader, self.period_ns
+        cpu, still, peek, gone = {}, [], [], False
+        for native, st in last.items():  # each known thread's CPU time (schedstat), in one pass
+            try:
+                if st.fd is None:
+                    st.fd = os.open("/proc/%d/task/%d/schedstat" % (self.pid, native), os.O_RDONLY | os.O_CLOEXEC)
+                now = int(os.pread(st.fd, 128, 0).split(None, 1)[0])
+            except (OSError, ValueError, IndexError):  # the thread ended: its state is read by no one
+                cpu[native], gone = RAN_NONE, True
+                continue
+            prev, st.cpu = st.cpu, now
+            if prev is not None and now > prev:
+                credit = st.credit + now - prev
+                count = credit // period
+                st.credit = credit - count * period
+                cpu[native] = (now - prev, count, True)
+                if st.walk:
+                    if st.plan_of is not st.walk:
+                        st.plan, st.plan_of = reader.peek_plan(st.walk), st.walk
+                    peek += [p[:2] for p in st.plan]
+            elif prev is None:
+                cpu[native] = RAN_NONE
+            else:
+                cpu[native] = STILL
+                if st.ts:
+                    still.append(st.ts)
+        ahead = self.table.ahead()  # label tuples to read: their heads with the states
+        peek += [(a, reader.tuple_head) for _g, a in ahead.values()]
+        threads = reader.threads(peek, () if gone else still)
+        table = self.table.table(reader.peeked, ahead)
         batch, seen, todo, fresh = [], set(), [], False
         for _ident, native, frame, ts in threads:
             rec = table.get(native)

@@ -14,6 +14,7 @@ import bisect
 import struct
 import time
 
+from .labels import RAW
 from .layout import Mem
 
 MAX_THREADS = 4096
@@ -115,6 +116,7 @@ class Reader:
                                                      for p, o in zip([0] + [x + 8 for x in at[:-1]], at)))
         self.ts_fields = tuple(at.index(o) for o in offs)  # where next, thread id, native id, frame are in it
         self.peeked = {}  # range address -> its bytes, read by the last threads() call (its peek)
+        self.tuple_head = lay["tuple_items"] + 64  # bytes of a label tuple read at once (its items, mostly)
         self.ts_plan = ([], [])  # the ranges that hold last_states, and where each is in them (_ts_plan())
 
     def close(self):
@@ -481,13 +483,16 @@ class Reader:
         or (key, value) pairs, RAW being this process's marker), or None when it cannot be read."""
         return self.labels_many([addr])[0]
 
-    def labels_many(self, addrs):
+    def labels_many(self, addrs, known=None):
         """labels() of each address, the objects read level by level, each level in one system call: the
-        tuples, then their items (header strings, pair tuples), then the pairs' strings."""
-        from .labels import RAW
+        tuples (but those whose TUPLE_HEAD bytes known holds, read by the caller), then their items (header
+        strings, pair tuples), then the pairs' strings."""
         lay = self.lay
         skip = (lay["none"], lay["raw"])
-        heads = self.mem.read_many([(a, lay["tuple_items"] + 64) for a in addrs])
+        known = known or {}
+        todo = [a for a in addrs if a not in known]
+        got = dict(zip(todo, self.mem.read_many([(a, self.tuple_head) for a in todo]))) if todo else {}
+        heads = [known.get(a) or got.get(a) for a in addrs]
         items = [self._items(a, TUPLE_MAX, h) for a, h in zip(addrs, heads)]
         size = max(lay["str_compact_data"], lay["tuple_items"], lay["bytes_data"]) + LOOKAHEAD
         want = sorted({p for it in items if it for p in it if p not in skip})

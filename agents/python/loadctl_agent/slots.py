@@ -116,9 +116,27 @@ class Reader:
         got = self._read({off: None})
         return got.get(off)
 
-    def _read(self, offs):
+    def ahead(self):
+        """{offset: (generation, address)} of the records written since their last read that hold a label
+        tuple's address: the tuples the next table() reads first. A caller that reads the app's memory anyway
+        may read their heads in the same system call and hand them to table() (read after this call, they
+        are the tuple's while the record's generation stays the same: table() checks)."""
+        used = min(_GEN.unpack_from(self.mm, 4)[0], NSLOTS)
+        snap = self.mm[HEADER:HEADER + used * SLOT]
+        if snap == self.snap:
+            return {}
+        last, out = self.last, {}
+        for i, (g, _native, value) in enumerate(_REC.iter_unpack(snap)):
+            if value > AGENT and not g & 1:
+                old = last.get(HEADER + i * SLOT)
+                if old is None or old[0] != g:
+                    out[HEADER + i * SLOT] = (g, value)
+        return out
+
+    def _read(self, offs, heads=None, ahead=None):
         """{offset: (native tid, value, labels)} of the records at offs that could be read whole: a record
-        whose generation is new has its tuple read (all of them at once), and is kept only when its
+        whose generation is new has its tuple read (all of them at once; heads: {address: bytes} of tuples
+        read ahead, used for a record still at the generation ahead gives), and is kept only when its
         generation did not move meanwhile; one being written is tried again, three times in all."""
         mm, out = self.mm, {}
         todo = list(offs)
@@ -135,7 +153,9 @@ class Reader:
                 else:
                     fresh.append((off, g, native, value))
             addrs = [v for _o, _g, _n, v in fresh if v not in (IDLE, AGENT)]
-            labs = dict(zip(addrs, self.labels_many(addrs))) if addrs else {}
+            known = {v: heads[v] for o, g, _n, v in fresh if heads and heads.get(v) and ahead.get(o) == (g, v)}
+            labs = dict(zip(addrs, self.labels_many(addrs, known))) if addrs else {}
+            heads = None
             todo = busy
             for off, g, native, value in fresh:
                 lab = () if value in (IDLE, AGENT) else labs.get(value)
@@ -149,13 +169,14 @@ class Reader:
                 break
         return out
 
-    def table(self):
-        """{native tid: (value, label tuple)} of every record in use that could be read."""
+    def table(self, heads=None, ahead=None):
+        """{native tid: (value, label tuple)} of every record in use that could be read (heads, ahead: the
+        tuples read ahead, see ahead())."""
         used = min(_GEN.unpack_from(self.mm, 4)[0], NSLOTS)
         snap = self.mm[HEADER:HEADER + used * SLOT]
         if snap == self.snap:  # no record written since (an idle service's tick): the same table
             return self.cached
-        got = self._read([HEADER + i * SLOT for i in range(used)])
+        got = self._read([HEADER + i * SLOT for i in range(used)], heads, ahead)
         self.cached = {r[0]: r[1:] for r in got.values()}
         self.snap = snap if len(got) == used and snap == self.mm[HEADER:HEADER + used * SLOT] else None
         return self.cached

@@ -259,8 +259,15 @@ class Slots(unittest.TestCase):
         try:
             wait_parked(me, 1)
             good = 0
-            for _ in range(3000):
-                rec = self.r.table().get(me[0])
+            for i in range(3000):
+                if i % 2:  # every other read with the tuples' heads read ahead (as the sampler's tick does)
+                    ahead = self.r.ahead()
+                    heads = dict(zip([a for _g, a in ahead.values()], self.mem.mem.read_many(
+                        [(a, self.mem.tuple_head) for _g, a in ahead.values()])))
+                    os.sched_yield()
+                    rec = self.r.table(heads, ahead).get(me[0])
+                else:
+                    rec = self.r.table().get(me[0])
                 if rec and rec[1]:
                     lab = rec[1]
                     self.assertEqual(lab[0], RAW)
@@ -271,6 +278,26 @@ class Slots(unittest.TestCase):
         finally:
             stop.set()
             t.join()
+
+    def test_heads_read_ahead_are_used_for_their_generation_only(self):
+        """table(heads, ahead): a tuple's head read ahead (with the stacks, in the sampler's tick) is used when
+        the record still has the generation ahead() gave, never once it was written again."""
+        me, native = threading.get_ident(), threading.get_native_id()
+        one, two, three = (("k", "one"),), (("k", "two"),), (("k", "three"),)
+        head = self.mem.tuple_head
+        self.w.put(me, one)
+        ahead = self.r.ahead()
+        self.assertEqual(list(ahead.values()), [(ahead[min(ahead)][0], id(one))])
+        got = self.r.table({id(one): self.mem.mem.read(id(one), head)}, ahead)
+        self.assertEqual(got[native], (id(one), one))
+        self.assertEqual(self.r.ahead(), {})  # read: nothing new
+        self.w.put(me, two)
+        ahead = self.r.ahead()
+        fake = {id(two): self.mem.mem.read(id(three), head)}  # another tuple's bytes at two's address
+        self.assertEqual(self.r.table(fake, ahead)[native][1], three)  # used: same generation
+        self.w.put(me, one)
+        self.w.put(me, two)  # written again since ahead(): the bytes read ahead are not used
+        self.assertEqual(self.r.table(fake, ahead)[native][1], two)
 
     def test_threads_one_after_another_keep_their_own_labels(self):
         """A thread that ended leaves its ident to the next one (glibc reuses a joined thread's pthread_t):

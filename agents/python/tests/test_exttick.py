@@ -49,7 +49,10 @@ def spin(n):
 class _Table:
     torn = 0
 
-    def table(self):
+    def ahead(self):
+        return {}
+
+    def table(self, heads=None, ahead=None):
         return {}
 
 
