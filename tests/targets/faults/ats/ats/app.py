@@ -20,7 +20,7 @@ from flask import Flask, abort, jsonify, request
 
 import loadctl_agent
 
-from . import applications, config, db, forms, pipeline, resumes, retention
+from . import applications, config, db, docstore, forms, pipeline, resumes, retention
 
 app = Flask(__name__)
 
@@ -87,6 +87,7 @@ def faults():
 _dir = tempfile.mkdtemp(prefix="ats-")
 atexit.register(shutil.rmtree, _dir, True)
 db.open_db(os.path.join(_dir, "ats.db"))
+docstore.start()
 retention.start()
 loadctl_agent.start(listen=config.PPROF_ADDR)
 loadctl_agent.flask(app)

@@ -6,6 +6,8 @@ import threading
 VARIANT = os.environ.get("ATS_VARIANT", "ats_apply")
 FAULT = os.environ.get("ATS_FAULT", "on") != "off"
 PPROF_ADDR = os.environ.get("ATS_PPROF_ADDR", "127.0.0.1:6066")
+DOCSTORE_CMD = os.environ.get("ATS_DOCSTORE_CMD", "faultsvc")
+DURATION = os.environ.get("ATS_DURATION", "300s")
 JOBS = 400
 BIG_JOB = 20          # every 20th job (id % BIG_JOB == 3) is a graduate programme with thousands of applicants
 EU = ("DE", "FR", "NL", "ES", "IT", "PL", "SE", "IE")

@@ -95,5 +95,5 @@ def seed_applications(rng, now, jobs, cands):
             cand = rng.randrange(CANDIDATES)
             yield (job, cand, rng.choice(("new", "screen", "interview")), now - rng.uniform(0, 9e6),
                    scoring.profile_score(jobs[job], cands[cand]) if jobs else None)
-    for _ in range(40000):
+    for _ in range(6000):
         yield rng.randrange(config.JOBS), rng.randrange(CANDIDATES), "rejected", now - RETENTION + rng.uniform(-5, 300), None

@@ -1,16 +1,15 @@
 """retention.py - the data-retention sweep: applications rejected more than six months ago are erased
-(notes deleted, the candidate's address kept only as a hash on the suppression list, a candidate with no
-other application anonymised and their CV deleted), every few seconds by a thread of the worker, as the
-privacy team asked."""
+(notes deleted, the documents deleted from the document store, the candidate's address kept only as a
+hash on the suppression list, a candidate with no other application anonymised and their CV deleted),
+every few seconds by a thread of the worker, as the privacy team asked."""
 
 import hashlib
 import threading
 import time
 
-from . import config, db
+from . import config, db, docstore
 
 EVERY = 6.0
-BATCH = 50
 
 
 def expired(c, now):
@@ -30,27 +29,31 @@ def erase(c, row, now):
 
 
 def purge_expired():
-    """One transaction for the whole sweep: all or nothing, so that an audit never sees half of it."""
+    """One transaction for the whole sweep, the documents deleted with each row: should a delete fail, the
+    rows stay and the next sweep tries again."""
     c, now = db.conn(), time.time()
     with c:
         for row in expired(c, now):
+            docstore.delete_documents(row["id"])
             erase(c, row, now)
 
 
-def purge_in_batches():
+def purge_then_delete():
+    """The rows erased in one short transaction, the documents deleted after it commits."""
     c, now = db.conn(), time.time()
-    rows = expired(c, now)
-    for i in range(0, len(rows), BATCH):
-        with c:
-            for row in rows[i:i + BATCH]:
-                erase(c, row, now)
+    with c:
+        rows = expired(c, now)
+        for row in rows:
+            erase(c, row, now)
+    for row in rows:
+        docstore.delete_documents(row["id"])
 
 
 def sweep_loop():
     while True:
         time.sleep(EVERY)
         t0 = time.time()
-        purge_expired() if config.planted("ats_retention") else purge_in_batches()
+        purge_expired() if config.planted("ats_retention") else purge_then_delete()
         config.record_span(t0, time.time())
 
 
