@@ -621,6 +621,7 @@ int correlate_findings(const correlate_input *in, json_t **out) {
   demote_explained(&c);
   corrwin_drop_covered(c.out, c.req_win);
   if (!method_lock(&c, "mutex")) method_lock(&c, "block");
+  corrrank_weigh_tails(c.out, in->intervals);
   if ((*out = corrrank_rank(c.out))) rc = 0;
 done:
   for (int k = 0; k < SET_COUNT; k++) {

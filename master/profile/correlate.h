@@ -54,6 +54,13 @@
  * the name calls (its own dependency, its own pool), not that something is wrong (in the kept runs 22 of
  * 25 such findings named no planted fault, against >= 95 % true for every other method). */
 #define CORRELATE_RANK_ENDPOINT_WAIT 0.5
+/* Which request's slowness first (corrrank_weigh_tails): a request's finding (not a window) loses up to this
+ * much of its score, by how far its request's p99 falls below the worst p99 among the findings' requests (1 -
+ * p99 / worst): of two strong explanations, the one for the heavier tail is where an engineer starts, and a
+ * request slow by design on a few of its requests (an uncached lookup, a rare rule set) is a lighter tail
+ * than a fault. Up to the gap between a tail and an endpoint finding; never across strong and weak evidence.
+ */
+#define CORRELATE_RANK_TAIL_WEIGHT 1.0
 #define CORRELATE_MIN_DELTA 0.10  /* share - baseline_share a finding needs (effect size) */
 #define CORRELATE_MIN_RATIO 1.25  /* and share >= MIN_RATIO x baseline_share */
 #define CORRELATE_TOLERANCE 0.05  /* named frame: the outermost within this of the largest difference */

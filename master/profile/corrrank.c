@@ -1,6 +1,7 @@
 /* corrrank.c - one order for the findings of every method (see corrrank.h). */
 #include "master/profile/corrrank.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,56 @@ double corrrank_score(double standing, double effect, double p_value) {
 double corrrank_endpoint(int wait_set, const char *kind) {
   if (wait_set && kind && strcmp(kind, "wait") == 0) return CORRELATE_RANK_ENDPOINT_WAIT;
   return CORRELATE_RANK_ENDPOINT - (wait_set ? CORRELATE_RANK_WAIT : 0);
+}
+
+/* name's count-weighted mean of the per-interval p99 (ms), -1 when it has no interval line with requests. */
+static double name_p99(const json_t *intervals, const char *name) {
+  double sum = 0, n = 0;
+  size_t i;
+  json_t *o;
+  json_array_foreach(intervals, i, o) {
+    const char *nm = json_string_value(json_object_get(o, "name"));
+    double cnt = json_number_value(json_object_get(o, "count")),
+           p99 = json_number_value(json_object_get(o, "p99_ms"));
+    if (!nm || cnt <= 0 || p99 <= 0 || strcmp(nm, name) != 0) continue;
+    sum += cnt * p99, n += cnt;
+  }
+  return n > 0 ? sum / n : -1;
+}
+
+/* The request a finding is about, when it is weighed by its tail (not a window's seconds), else NULL. */
+static const char *weighed_request(const json_t *f) {
+  const char *kind = json_string_value(json_object_get(f, "kind"));
+  return kind && strcmp(kind, "window") != 0 ? json_string_value(json_object_get(f, "request")) : NULL;
+}
+
+void corrrank_weigh_tails(json_t *findings, const json_t *intervals) {
+  size_t i;
+  json_t *f;
+  double worst = -1;
+  const char *worst_name = NULL;
+  if (!intervals) return;
+  json_array_foreach(findings, i, f) {
+    const char *req = weighed_request(f);
+    double p = req ? name_p99(intervals, req) : -1;
+    if (p > worst) worst = p, worst_name = req;
+  }
+  json_array_foreach(findings, i, f) {
+    const char *req = weighed_request(f);
+    double p = req ? name_p99(intervals, req) : -1;
+    if (p <= 0 || worst <= 0 || p >= worst) continue;
+    double drop = CORRELATE_RANK_TAIL_WEIGHT * (1 - p / worst);
+    char ev[2048];
+    snprintf(ev, sizeof ev,
+             "%s; its request's p99 (%.1f ms, mean of the intervals) is %.0f%% of the worst among "
+             "the findings' requests (%s, %.1f ms): ranked %.2f lower",
+             json_string_value(json_object_get(f, "evidence"))
+                 ? json_string_value(json_object_get(f, "evidence"))
+                 : "",
+             p, 100 * p / worst, worst_name, worst, drop);
+    json_object_set_new(f, "evidence", json_string(ev));
+    json_object_set_new(f, "score", json_real(json_number_value(json_object_get(f, "score")) - drop));
+  }
 }
 
 static int cmp_score(const void *x, const void *y) {

@@ -18,6 +18,13 @@ double corrrank_endpoint(int wait_set, const char *kind);
  * CORRELATE_STRONG_ALPHA (weak evidence, ranked below all strong evidence whatever its method). */
 double corrrank_score(double standing, double effect, double p_value);
 
+/* Weigh each request's finding (one with a "request", other than a window) by how heavy that request's tail
+ * is: its score loses CORRELATE_RANK_TAIL_WEIGHT x (1 - p99 / worst), where p99 is its request's
+ * count-weighted mean of the per-interval p99 in intervals (intervals.jsonl lines) and worst the largest such
+ * p99 among the findings' requests; the finding about the worst tail keeps its score. A name without interval
+ * lines is not weighed. Evidence says so when the score moved. Findings changed in place. */
+void corrrank_weigh_tails(json_t *findings, const json_t *intervals);
+
 /* Sort raw (findings with "score") strongest first; a function already named by a stronger finding is not
  * named again, nor the same time of the same request (the same request, and one names the other's function
  * or holds it on its path), except that a finer finding of it takes the stronger one's place

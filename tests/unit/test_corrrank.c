@@ -1,8 +1,8 @@
 /* test_corrrank.c - one order for every method's findings (corrrank.h): a finding whose evidence is weak (p
  * not below CORRELATE_STRONG_ALPHA) ranks below every strong one whatever its method, weak ones keep their
  * methods' order among themselves, an endpoint's wait ranks last, a lock whose contention falls in a
- * background job's window ranks below that window (correlate.c, end to end), and the ranked list names a
- * function and a request's time once. */
+ * background job's window ranks below that window (correlate.c, end to end), of two requests' findings the
+ * one about the heavier tail ranks first, and the ranked list names a function and a request's time once. */
 #include <check.h>
 #include <stdio.h>
 #include <string.h>
@@ -166,5 +166,39 @@ START_TEST(lock_in_a_window_is_its_effect) {
 }
 END_TEST
 
+/* Two strong findings about two requests: a tail of GET /geo (an uncached lookup on a few of its requests,
+ * p99 30 ms) with the larger effect, and a hand-off wait of POST /upload (p99 160 ms in one interval, 120 in
+ * the other: mean 140 weighted by counts 100 and 300 -> 130). Unweighed, the tail ranks first (3.9 vs 3.3);
+ * weighed, GET /geo loses 1 - 30/130 = 0.77 and the upload's wait (the worst tail) leads; the window is not
+ * weighed. */
+START_TEST(heavier_tail_first) {
+  json_t *raw = json_array(), *iv = json_array();
+  json_array_append_new(raw, finding("tail", "geo.coords_for", "GET /geo", 3.9));
+  json_array_append_new(raw, finding("wait", "scan.scan_archive", "POST /upload", 3.3));
+  json_array_append_new(raw, finding("window", "refresh_loop", NULL, 1.5));
+  testcorr_interval(iv, 0, "GET /geo", 500, 1.0, 30.0, 2.0);
+  testcorr_interval(iv, 0, "POST /upload", 100, 6.0, 160.0, 20.0);
+  testcorr_interval(iv, 1000, "POST /upload", 300, 6.0, 120.0, 20.0);
+  testcorr_interval(iv, 0, "(all)", 900, 1.0, 140.0, 5.0);
+  json_t *fs = corrrank_rank(raw);
+  ck_assert_str_eq(fn_at(fs, 0), "geo.coords_for");
+  json_decref(fs);
+  corrrank_weigh_tails(raw, iv);
+  const json_t *geo = json_array_get(raw, 0);
+  ck_assert_double_eq_tol(json_number_value(json_object_get(geo, "score")), 3.9 - (1 - 30.0 / 130.0), 1e-9);
+  ck_assert_double_eq_tol(json_number_value(json_object_get(json_array_get(raw, 1), "score")), 3.3, 1e-12);
+  ck_assert_double_eq_tol(json_number_value(json_object_get(json_array_get(raw, 2), "score")), 1.5, 1e-12);
+  ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(geo, "evidence")), "23% of the worst"));
+  fs = corrrank_rank(raw);
+  ck_assert_int_eq(json_array_size(fs), 3);
+  ck_assert_str_eq(fn_at(fs, 0), "scan.scan_archive");
+  ck_assert_str_eq(fn_at(fs, 1), "geo.coords_for");
+  ck_assert_str_eq(fn_at(fs, 2), "refresh_loop");
+  json_decref(fs);
+  json_decref(raw);
+  json_decref(iv);
+}
+END_TEST
+
 CHECK_MAIN("corrrank", 0, lock_in_a_window_is_its_effect, weak_lock_below_strong_window,
-           methods_order_within_strength, named_once, endpoint_wait_below_window)
+           methods_order_within_strength, named_once, endpoint_wait_below_window, heavier_tail_first)
