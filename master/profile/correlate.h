@@ -162,6 +162,16 @@
      * the caller of it that blocks most beneath it outside it (holding what it took), among >= this many \
      * callers seen holding (one caller: waiters and holder are one path, the wait method's) */
 
+#define CORRELATE_INLINE_CPU                                                                                 \
+  0.2 /* inline lock (corrinline.h): a leaf where requests' wall-clock samples stay is parked (waiting in C: \
+       * a lock taken with `with lock:`, I/O, a sleep) when its CPU time is <= this share of its wall time   \
+       */
+#define CORRELATE_INLINE_RISE                                                                               \
+  3.0 /* inline lock: the requests' share of samples parked at that leaf in the profile windows where the   \
+       * holder runs beneath the same frame must be >= this x their share in the other windows (p < ALPHA): \
+       * a queue forms while one thread holds; a wait of each request's own (a sleep, a read, a brief lock) \
+       * keeps its share whether the other function runs or not */
+
 /* One decoded profile window. */
 typedef struct correlate_window {
   int64_t start_ms, end_ms; /* wall clock */

@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "common/rundir.h"
+#include "master/profile/corrinline.h"
 #include "master/profile/corrlat.h"
 
 /* Request name owning >= LOCK_NAME_SHARE of the masked samples holding fn (any name when fn < 0). */
@@ -457,7 +458,9 @@ static int find(const correlate_window *win, size_t nw, const char *type, const 
   static const char *const from[] = {"block", "goroutine", "wall"}; /* no block profile: polls, wall clock */
   for (size_t t = 0; t < sizeof from / sizeof from[0]; t++)
     for (size_t w = 0; w < nw; w++)
-      if (strcmp(win[w].type, from[t]) == 0) return hold_find(win, nw, from[t], cpu, req_ms, out);
+      if (strcmp(win[w].type, from[t]) == 0) /* wall clock: else a lock taken inline (corrinline.h) */
+        return hold_find(win, nw, from[t], cpu, req_ms, out) ||
+               (strcmp(from[t], "wall") == 0 && corrinline_find(win, nw, cpu, req_ms, out));
   return 0;
 }
 
