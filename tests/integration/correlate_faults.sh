@@ -5,7 +5,8 @@
 # The two runs (40 s each: two reindex episodes at its default 15 s period) go side by side, each against
 # its own shop on its own ports: the clean shop's run sees the same noisy machine as the faulty one's.
 # Findings come from summary.json when the master calls correlate_attach, else from correlate_tool on the
-# run directory (same code; the script says which).
+# run directory (same code; the script says which). CORRELATE_KEEP=DIR keeps this run's work directory
+# (run dirs, findings, logs) under DIR, pass or fail, to re-correlate the runs later.
 set -euo pipefail
 : "${LOADCTL:?}" "${LOADCTL_SRC:?}" "${LOADCTL_BUILD:?}"
 command -v go >/dev/null || { echo "skip: no go toolchain for the demo shop"; exit 77; }
@@ -24,6 +25,9 @@ shop() { # shop NAME start|stop [flags]: the shop of run NAME, on its own ports
 }
 cleanup() {
   for n in faults clean; do [ -f "$WORK/addr-$n" ] && shop "$n" stop >/dev/null 2>&1; done
+  if [ -n "${CORRELATE_KEEP:-}" ]; then
+    mkdir -p "$CORRELATE_KEEP" && cp -a "$WORK" "$CORRELATE_KEEP/" && echo "kept: $CORRELATE_KEEP/${WORK##*/}"
+  fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -74,6 +78,10 @@ if ! has faults '.function=="main.fraudScore"' || ! has faults '.function=="main
   # Show what the profile index recorded, then run once more; the assertions below must then hold.
   echo "faults: CPU findings missing; profile windows recorded:"
   jq -c '{source, type, status}' "$WORK/run-faults/profiles/index.jsonl" 2>/dev/null | sort | uniq -c || true
+  # a fresh run directory: the first run's profile windows, appended to its index, would lie outside the
+  # second run's intervals and count as normal windows there
+  mv "$WORK/run-faults" "$WORK/run-faults-first"
+  mv "$WORK/findings-faults.json" "$WORK/findings-faults-first.json"
   run faults
 fi
 has faults '.function=="main.fraudScore" and (.kind=="tail" or .kind=="endpoint") and .request=="POST /api/orders"' ||
