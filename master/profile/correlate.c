@@ -33,10 +33,11 @@ typedef struct ctx {
   unsigned char *cls[SET_COUNT]; /* CORRJOIN_* per sample */
   const char *wait_profile;      /* "goroutine" or "wall": the type of the SET_WAIT windows */
   json_t *out;
-  json_t *bg_spans; /* the window finding's spans when it names work mostly no request's, else NULL */
-  json_t *bg_slow;  /* ids (trace, span) of slow exemplars in bg_spans: that work's effect */
-  double bg_score;  /* and its score */
-  char bg_fn[256];
+  json_t *bg_spans;      /* the window finding's spans when it names work mostly no request's, else NULL */
+  json_t *bg_slow;       /* ids (trace, span) of slow exemplars in bg_spans: that work's effect */
+  double bg_score;       /* and its score */
+  char bg_fn[400];       /* the window finding's function, and whose work it is */
+  const char *bg_skip;   /* the request name whose work it is (a rare request's harm), else NULL */
   const json_t *req_win; /* the window finding when it names request work (borrowed from out), else NULL */
 } ctx;
 
@@ -427,7 +428,7 @@ static void method_endpoint(ctx *c, int set) {
 static void method_window(ctx *c) {
   corrstack *cs = &c->set[SET_CPU];
   corrwin_times tm = {0};
-  char ev[768];
+  char ev[1200];
   unsigned char *a = calloc(cs->n ? cs->n : 1, 1), *b = calloc(cs->n ? cs->n : 1, 1);
   corr_contrast r;
   if (!a || !b || !c->in->intervals || corrwin_times_make(c->in->intervals, c->in->exemplars, &tm) < 0 ||
@@ -456,6 +457,7 @@ static void method_window(ctx *c) {
     json_decref(r.path);
     goto out;
   }
+  if (whose == CORRWIN_REQUEST) corrwin_below_context(cs, a, b, o.na, o.nb, &r);
   char fbuf[512];
   const char *fn = corrstack_function(cs->names[r.fn], fbuf, sizeof fbuf);
   double sa = r.a_fn / r.a_tot, sb = r.b_tot > 0 ? r.b_fn / r.b_tot : 0;
@@ -467,12 +469,15 @@ static void method_window(ctx *c) {
              r.a_fn / o.na, r.b_fn / o.nb, r.p_value);
   else
     snprintf(test, sizeof test, "two-proportion z test p = %.2g", r.p_value);
+  char harm[400]; /* request work one rare name's that slowed the others: its words, the name */
+  const char *culprit = corrwin_harm_spread(cs, a, whose == CORRWIN_REQUEST ? r.fn : -1, c->in->intervals,
+                                            tm.spans, harm, sizeof harm);
   snprintf(
       ev, sizeof ev,
       "time windows (cpu profile): %zu of %zu steady intervals stand out (strongest: %s); in the %zu profile "
       "windows overlapping them %s is on %.0f%% of %.0f samples vs %.0f%% of %.0f samples in the %zu "
-      "windows that do not; %s",
-      tm.bad, tm.judged, tm.why, nbad, fn, sa * 100, r.a_tot, sb * 100, r.b_tot, ngood, test);
+      "windows that do not; %s%s",
+      tm.bad, tm.judged, tm.why, nbad, fn, sa * 100, r.a_tot, sb * 100, r.b_tot, ngood, test, harm);
   json_t *f = finding("window", NULL, fn, sa, sb), *win = json_array(), *s;
   size_t i;
   json_array_foreach(tm.spans, i, s) {
@@ -483,9 +488,10 @@ static void method_window(ctx *c) {
   json_object_set_new(f, "window", win);
   double score = corrrank_score(CORRELATE_RANK_WINDOW, sa - sb, r.p_value);
   finish(f, "anomalous", r.a_tot, "normal", r.b_tot, r.p_value, r.path, "cpu", score, ev);
-  if (whose == CORRWIN_BACKGROUND) {
-    c->bg_spans = json_incref(tm.spans), c->bg_score = score;
-    snprintf(c->bg_fn, sizeof c->bg_fn, "%s", fn);
+  if (whose == CORRWIN_BACKGROUND || culprit) { /* its effect on the others' requests: ranked below it */
+    c->bg_spans = json_incref(tm.spans), c->bg_score = score, c->bg_skip = culprit;
+    snprintf(c->bg_fn, sizeof c->bg_fn, "%s, work %s%s", fn, culprit ? "of " : "no request runs",
+             culprit ? culprit : "");
   } else
     c->req_win = f;
   json_array_append_new(c->out, f);
@@ -521,6 +527,8 @@ static int method_lock(ctx *c, const char *type) {
 static void demote_lock(ctx *c, json_t *f, const char *type) {
   double n = 0, d = 0, din = 0, t = 0, tin = 0;
   int64_t step = c->bg_spans ? corrwin_step(c->in->intervals) : 0;
+  const char *req = json_string_value(json_object_get(f, "request"));
+  if (req && c->bg_skip && strcmp(req, c->bg_skip) == 0) return; /* the rare request's own lock */
   for (size_t w = 0; c->bg_spans && w < c->in->nwindows; w++) {
     const correlate_window *cw = &c->in->windows[w];
     const pprof_profile *p = cw->prof;
@@ -540,7 +548,7 @@ static void demote_lock(ctx *c, json_t *f, const char *type) {
   snprintf(
       ev, sizeof ev,
       "%s; but %.0f%% of the contention delay falls in the profile windows of the anomalous seconds of the "
-      "window finding (%s, work no request runs) or just after, %.0f%% of the profiled time (binomial z "
+      "window finding (%s) or just after, %.0f%% of the profiled time (binomial z "
       "test of its %.0f delay-weighted contentions p = %.2g): that work's effect, ranked below it",
       json_string_value(json_object_get(f, "evidence")), din / d * 100, c->bg_fn, p0 * 100, x, pv);
   json_object_set_new(f, "evidence", json_string(ev));
@@ -562,7 +570,9 @@ static void in_spans(const ctx *c, const char *name, int cls, double *n, double 
         const char *sn = NULL, *sp = json_string_value(json_object_get(x, "span_id"));
         int k = corrjoin_class(c->join, json_string_value(json_object_get(x, "trace_id")),
                                sp && *sp ? sp : NULL, ln, &sn);
-        if (k != cls || !(sn && *sn ? sn : ln) || (name && strcmp(sn && *sn ? sn : ln, name) != 0)) continue;
+        const char *nm = sn && *sn ? sn : ln;
+        if (k != cls || !nm || (name && strcmp(nm, name) != 0) || (c->bg_skip && !strcmp(nm, c->bg_skip)))
+          continue;
         int64_t end = (int64_t)json_integer_value(json_object_get(x, "wall_ms"));
         int64_t lat = (int64_t)json_number_value(json_object_get(x, "latency_ms"));
         *n += 1;
@@ -592,12 +602,11 @@ static void demote_explained(ctx *c) {
     double p = corrstack_ztest(is, ns, it, nt);
     if (ns <= 0 || is < CORRELATE_WIN_EXPLAINS * ns || p >= CORRELATE_ALPHA) continue;
     char ev[1600];
-    snprintf(
-        ev, sizeof ev,
-        "%s; but %.0f of its %.0f slow requests fall in the anomalous seconds of the window finding (%s, "
-        "work no request runs) vs %.0f of %.0f typical ones (two-proportion z test p = %.2g): ranked "
-        "below it",
-        json_string_value(json_object_get(f, "evidence")), is, ns, c->bg_fn, it, nt, p);
+    snprintf(ev, sizeof ev,
+             "%s; but %.0f of its %.0f slow requests fall in the anomalous seconds of the window finding "
+             "(%s) vs %.0f of %.0f typical ones (two-proportion z test p = %.2g): ranked "
+             "below it",
+             json_string_value(json_object_get(f, "evidence")), is, ns, c->bg_fn, it, nt, p);
     json_object_set_new(f, "evidence", json_string(ev));
     json_object_set_new(f, "score", json_real(c->bg_score - 0.001));
   }

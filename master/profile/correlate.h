@@ -121,6 +121,10 @@
        * background work (and more than its typical ones, p < ALPHA) is that work's effect: ranked below it; \
        * so is a lock finding with >= this share of its contention delay in those spans' profile windows     \
        * (or just after; more than their share of the time, p < ALPHA) */
+#define CORRELATE_WIN_RARE                                                                                  \
+  0.05 /* a window of request work that is one name's, <= this share of the run's requests, while another   \
+        * name's p99 rose by WIN_REL in those seconds, is that rare request's harm to everyone: kept beside \
+        * the request's own finding (corrwin_harm_spread) */
 #define CORRELATE_WIN_REQ_BASE                                                                            \
   20 /* a window frame that is request work is dropped when its requests hold >= this many samples in the \
       * other windows and run it there as much per sample (corrwin_whose): more requests, not a cause */

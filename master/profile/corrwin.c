@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/rundir.h"
+#include "master/profile/corrdesc.h"
 #include "master/profile/correlate.h"
 
 enum { SIG_P50, SIG_P99, SIG_MEAN, SIG_RPS, SIG_ERR, SIG_COUNT };
@@ -302,6 +303,166 @@ int corrwin_whose(const corrstack *cs, const unsigned char *a, const unsigned ch
 out:
   json_decref(names);
   return rc;
+}
+
+/* The request name whose samples in a hold the most of fn, or NULL. */
+static const char *heaviest_name(const corrstack *cs, const unsigned char *a, int64_t fn) {
+  json_t *v = json_object();
+  const char *best = NULL;
+  double bv = 0;
+  for (size_t i = 0; v && i < cs->n; i++) {
+    const corr_sample *s = &cs->s[i];
+    if (!a[i] || !s->name || !corrstack_holds(s, fn)) continue;
+    double x = json_real_value(json_object_get(v, s->name)) + s->value;
+    json_object_set_new(v, s->name, json_real(x));
+    if (x > bv) bv = x, best = s->name;
+  }
+  json_decref(v);
+  return best; /* borrowed from the sample */
+}
+
+/* Is frame id run by a labelled sample of a request name other than name? */
+static int other_runs(const corrstack *cs, const char *name, int64_t id) {
+  for (size_t i = 0; i < cs->n; i++)
+    if (cs->s[i].name && strcmp(cs->s[i].name, name) != 0 && corrstack_holds(&cs->s[i], id)) return 1;
+  return 0;
+}
+
+/* Is frame x the requests' context for name: plumbing, a closure or run by other request names too? */
+static int context_of(const corrstack *cs, const char *name, int64_t x) {
+  return x < 0 || corrstack_plumbing(cs, x) || corrstack_is_closure(cs->names[x]) || other_runs(cs, name, x);
+}
+
+/* Down the path from fn (see corrwin_below_context): the frame reached, or -1 (fn below the name's entry). */
+static int64_t down_from_context(const corrstack *cs, const unsigned char *an, const json_t *path, int64_t fn,
+                                 const double *ia, const double *ib, double scale, const char *name) {
+  size_t at = 0, n = json_array_size(path);
+  int64_t cur = context_of(cs, name, fn) ? -1 : fn;
+  double ex = ia[fn] - scale * ib[fn];
+  for (; at < n; at++) { /* fn is the context or the name's entry: every frame above it is context */
+    int64_t x = corrstack_id(cs, json_string_value(json_array_get(path, at)));
+    if (x == fn) break;
+    if (!context_of(cs, name, x)) return -1;
+  }
+  int64_t entry = cur, pick = -1;
+  for (at++; at < n && ex > 0; at++) {
+    int64_t x = corrstack_id(cs, json_string_value(json_array_get(path, at)));
+    double ex_x = ia[x] - scale * ib[x];
+    if (cur < 0 && context_of(cs, name, x)) continue; /* the requests' shared context */
+    if (ex_x < CORRELATE_ENTRY_SHARE * ex || (cur >= 0 && !corrdesc_own(cs, an, x))) break;
+    if (cur < 0)
+      entry = x;
+    else if (pick < 0 || ib[x] < ib[pick]) /* the divergence: the outermost the name's others run least */
+      pick = x;
+    cur = x, ex = ex_x;
+  }
+  cur = pick >= 0 ? pick : entry;
+  return cur == fn ? -1 : cur;
+}
+
+int corrwin_below_context(const corrstack *cs, const unsigned char *a, const unsigned char *b, double na,
+                          double nb, corr_contrast *r) {
+  const char *name = r->fn >= 0 ? heaviest_name(cs, a, r->fn) : NULL;
+  unsigned char *an = calloc(cs->n ? cs->n : 1, 1), *bn = calloc(cs->n ? cs->n : 1, 1);
+  double *ia = calloc(cs->nnames ? cs->nnames : 1, sizeof *ia),
+         *ib = calloc(cs->nnames ? cs->nnames : 1, sizeof *ib);
+  int64_t to = -1;
+  json_t *path = NULL;
+  if (!name || !an || !bn || !ia || !ib) goto out;
+  for (size_t i = 0; i < cs->n; i++) {
+    int mine = cs->s[i].name && strcmp(cs->s[i].name, name) == 0;
+    an[i] = a[i] && mine, bn[i] = b[i] && mine;
+  }
+  corrstack_inclusive(cs, an, ia);
+  corrstack_inclusive(cs, bn, ib);
+  path = corrstack_path(cs, r->fn, an);
+  to = down_from_context(cs, an, path, r->fn, ia, ib, nb > 0 ? na / nb : 0, name);
+  double xa = 0, xb = 0, pv;
+  for (size_t i = 0; to >= 0 && i < cs->n; i++) {
+    double h = corrstack_holds(&cs->s[i], to) ? cs->s[i].value : 0;
+    xa += a[i] ? h : 0, xb += b[i] ? h : 0;
+  }
+  if (to < 0) goto out;
+  if (r->per_request) { /* the rates' conditional binomial test, as the contrast made it */
+    double x = xa + xb, p0 = na / (na + nb);
+    pv = x > 0 && p0 < 1 ? 0.5 * erfc((xa - x * p0) / sqrt(x * p0 * (1 - p0)) / sqrt(2.0)) : 1;
+  } else
+    pv = corrstack_ztest(xa, r->a_tot, xb, r->b_tot);
+  if (pv >= CORRELATE_ALPHA) { /* the frame below does not pass the test: the finding stays */
+    to = -1;
+    goto out;
+  }
+  r->fn = to, r->a_fn = xa, r->b_fn = xb, r->p_value = pv;
+  json_decref(r->path);
+  r->path = corrstack_path(cs, to, a);
+out:
+  json_decref(path);
+  free(an);
+  free(bn);
+  free(ia);
+  free(ib);
+  return to >= 0;
+}
+
+/* Medians of name's p99 over the intervals in spans (*in) and over the others (*out); its median count. */
+static double name_p99s(const json_t *iv, const json_t *spans, const char *name, double *in, double *out) {
+  size_t n = json_array_size(iv), ni = 0, no = 0, nc = 0, i;
+  double *vi = calloc(n + 1, sizeof *vi), *vo = calloc(n + 1, sizeof *vo), *vc = calloc(n + 1, sizeof *vc), c;
+  int64_t step = corrwin_step(iv);
+  json_t *o;
+  json_array_foreach(iv, i, o) {
+    const char *nm = json_string_value(json_object_get(o, "name"));
+    int64_t t = json_integer_value(json_object_get(o, "t"));
+    if (!vi || !vo || !vc || !nm || strcmp(nm, name) != 0) continue;
+    double p99 = json_number_value(json_object_get(o, "p99_ms"));
+    vc[nc++] = json_number_value(json_object_get(o, "count"));
+    if (corrwin_overlap(spans, t, t + step) >= CORRELATE_WIN_OVERLAP)
+      vi[ni++] = p99;
+    else
+      vo[no++] = p99;
+  }
+  *in = vi ? median(vi, ni) : 0, *out = vo ? median(vo, no) : 0, c = vc ? median(vc, nc) : 0;
+  free(vi);
+  free(vo);
+  free(vc);
+  return c;
+}
+
+const char *corrwin_harm_spread(const corrstack *cs, const unsigned char *a, int64_t fn,
+                                const json_t *intervals, const json_t *spans, char *why, size_t whylen) {
+  const char *name = fn >= 0 ? heaviest_name(cs, a, fn) : NULL;
+  double mine = 0, all = 0, req = 0, tot = 0, in, out;
+  size_t i;
+  json_t *o, *seen = json_object();
+  int harm = 0;
+  if (whylen) why[0] = '\0';
+  for (size_t k = 0; name && k < cs->n; k++)
+    if (a[k] && corrstack_holds(&cs->s[k], fn))
+      all += cs->s[k].value, mine += cs->s[k].name && strcmp(cs->s[k].name, name) == 0 ? cs->s[k].value : 0;
+  if (!seen || !name || mine <= (1 - CORRELATE_WIN_UNLABELLED) * all) goto out;
+  json_array_foreach(intervals, i, o) {
+    const char *nm = json_string_value(json_object_get(o, "name"));
+    double n = json_number_value(json_object_get(o, "count"));
+    if (!nm || strcmp(nm, RUNDIR_TOTAL_NAME) == 0) continue;
+    tot += n, req += strcmp(nm, name) == 0 ? n : 0;
+    json_object_set_new(seen, nm, json_true());
+  }
+  if (tot <= 0 || req > CORRELATE_WIN_RARE * tot) goto out;
+  const char *k;
+  json_object_foreach(seen, k, o) {
+    if (harm || strcmp(k, name) == 0 || name_p99s(intervals, spans, k, &in, &out) < CORRELATE_WIN_MIN_COUNT ||
+        out <= 0 || in < CORRELATE_WIN_REL * out)
+      continue;
+    harm = 1;
+    snprintf(
+        why, whylen,
+        "; it is the work of %s (%.1f%% of the requests), while %s's p99 was %.4g ms in those seconds vs "
+        "%.4g ms in the others: that request's work slowed the others",
+        name, req / tot * 100, k, in, out);
+  }
+out:
+  json_decref(seen);
+  return harm ? name : NULL;
 }
 
 /* Has request finding f win's function fn on its path, or names it? */

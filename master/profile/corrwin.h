@@ -65,6 +65,31 @@ enum { CORRWIN_BACKGROUND, CORRWIN_REQUEST, CORRWIN_MORE_REQUESTS };
 int corrwin_whose(const corrstack *cs, const unsigned char *a, const unsigned char *b, int64_t fn,
                   double a_fn);
 
+/* Request work found at what every request of its name runs: r->fn (a CORRWIN_REQUEST contrast of a against
+ * b, na and nb seconds of window) is the requests' shared context (plumbing, a closure, a middleware other
+ * request names run too) or the entry of the request name whose samples in a hold most of it (its handler:
+ * every frame above is context). That says only that those requests did more work. The finding moves down
+ * that name's hot path in a: past the context to the name's first own frame when it holds >=
+ * CORRELATE_ENTRY_SHARE of fn's excess (the name's samples per second of window in a minus in b, scaled),
+ * then on to each callee that is the service's own (corrdesc_own: not a shared helper) and holds >=
+ * ENTRY_SHARE of its caller's excess: the innermost frame still holding the work that rose. Only when the
+ * frame reached passes the contrast's test (p < ALPHA); r's fn, a_fn, b_fn, p_value and path are then
+ * replaced. 1 when moved. */
+int corrwin_below_context(const corrstack *cs, const unsigned char *a, const unsigned char *b, double na,
+                          double nb, corr_contrast *r);
+
+/* A rare request's harm to everyone: is the request work fn of a window finding (a: the anomalous windows'
+ * samples, spans: the anomalous seconds) mostly (> 1 - CORRELATE_WIN_UNLABELLED of its samples in a) one
+ * request name's whose requests are <= CORRELATE_WIN_RARE of all requests of the run, while another name's
+ * p99 (one with >= CORRELATE_WIN_MIN_COUNT requests a second) is >= CORRELATE_WIN_REL x higher in the
+ * anomalous seconds than in the others (median over each)? Then that request's work made the others slow (a
+ * yearly report materialising a heap every request pays for in GC assists): the window finding is kept
+ * beside the request's own finding, and the other names' findings whose slow requests fall in its seconds
+ * rank below it, as below background work. The name (borrowed from cs) with the words for the evidence in why
+ * (its share of requests, the other name's p99s; "" when none), else NULL (always for fn < 0). */
+const char *corrwin_harm_spread(const corrstack *cs, const unsigned char *a, int64_t fn,
+                                const json_t *intervals, const json_t *spans, char *why, size_t whylen);
+
 /* Drop win (a window finding of request work, CORRWIN_REQUEST; borrowed, may be NULL) from findings when a
  * request's finding (one with a "request") has win's function on its path or names it: that request's
  * finding says the same work finer, and a window finding says background work made requests slow. 1 when

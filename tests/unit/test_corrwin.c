@@ -108,7 +108,7 @@ static void add_req(pprof_profile *p, const char *frames, int64_t v, const char 
  * 18-19 (0). In the reindex's seconds the slow requests are its effect: they are
  * no evidence for the tail, and a tail finding on the others ranks below the window finding when most slow
  * requests fall in its seconds; elsewhere it ranks first. */
-static json_t *slow_in_windows(int in_window) {
+static json_t *slow_in_windows(int in_window, int rare) {
   pprof_profile *ps[20];
   correlate_window ws[20];
   json_t *iv = json_array(), *ex = json_array(), *fs = NULL;
@@ -123,7 +123,7 @@ static json_t *slow_in_windows(int in_window) {
     int64_t t0 = 1000000 + k * 1000;
     json_t *sl = json_array(), *ty = json_array();
     ps[k] = pprof_create("samples", "count");
-    if (bad) add(ps[k], "main.reindexLoop;main.reindex;main.sortAll", 60, NULL);
+    if (bad) add(ps[k], "main.reindexLoop;main.reindex;main.sortAll", 60, rare ? "GET /report" : NULL);
     for (int r = 0; r < 5; r++) {
       snprintf(tid, sizeof tid, "%030d%02d", k, r);
       if (r >= 3) {
@@ -139,11 +139,15 @@ static json_t *slow_in_windows(int in_window) {
     json_array_append_new(ex, json_pack("{s:I,s:s,s:o,s:o}", "t", (json_int_t)t0, "name", "GET /item", "slow",
                                         sl, "typical", ty));
     ws[k] = (correlate_window){t0, t0 + 1000, "cpu", ps[k]};
-    json_array_append_new(
-        iv, json_pack("{s:I,s:I,s:s,s:f,s:I,s:f,s:f,s:f,s:I,s:I}", "t", (json_int_t)t0, "interval_ms",
-                      (json_int_t)1000, "name", "(all)", "rps", 100.0, "count", (json_int_t)100, "p99_ms",
-                      bad ? 40.0 : 20.0 + (k % 4), "p50_ms", 5.0, "mean_ms", 6.0, "errors", (json_int_t)0,
-                      "users", (json_int_t)10));
+    for (int n = 0; n < (rare ? bad ? 3 : 2 : 1); n++) /* with rare: the names' own series too */
+      json_array_append_new(iv, json_pack("{s:I,s:I,s:s,s:f,s:I,s:f,s:f,s:f,s:I,s:I}", "t", (json_int_t)t0,
+                                          "interval_ms", (json_int_t)1000, "name",
+                                          n == 0   ? "(all)"
+                                          : n == 1 ? "GET /item"
+                                                   : "GET /report",
+                                          "rps", 100.0, "count", (json_int_t)(n == 2 ? 1 : 100), "p99_ms",
+                                          bad ? 40.0 : 20.0 + (k % 4), "p50_ms", 5.0, "mean_ms", 6.0,
+                                          "errors", (json_int_t)0, "users", (json_int_t)10));
   }
   correlate_input in = {ws, 20, iv, ex};
   ck_assert_int_eq(correlate_findings(&in, &fs), 0);
@@ -154,16 +158,16 @@ static json_t *slow_in_windows(int in_window) {
 }
 
 START_TEST(slow_requests_in_background_windows_rank_below) {
-  json_t *fs = slow_in_windows(1); /* every slow request in the reindex's seconds: its effect, no tail */
+  json_t *fs = slow_in_windows(1, 0); /* every slow request in the reindex's seconds: its effect, no tail */
   ck_assert_uint_eq(json_array_size(fs), 1);
   ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "kind")), "window");
   ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "function")), "main.reindexLoop");
   json_decref(fs);
-  fs = slow_in_windows(3); /* and in the second after each: still its effect */
+  fs = slow_in_windows(3, 0); /* and in the second after each: still its effect */
   ck_assert_uint_eq(json_array_size(fs), 1);
   ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "kind")), "window");
   json_decref(fs);
-  fs = slow_in_windows(2); /* 18 of 24 in them: the other 6 name product, ranked below the window */
+  fs = slow_in_windows(2, 0); /* 18 of 24 in them: the other 6 name product, ranked below the window */
   ck_assert_uint_eq(json_array_size(fs), 2);
   ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "kind")), "window");
   ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 1), "kind")), "tail");
@@ -173,10 +177,34 @@ START_TEST(slow_requests_in_background_windows_rank_below) {
   ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(json_array_get(fs, 1), "evidence")),
                                "18 of its 24 slow requests fall in the anomalous seconds"));
   json_decref(fs);
-  fs = slow_in_windows(0);
+  fs = slow_in_windows(0, 0);
   ck_assert_uint_ge(json_array_size(fs), 1);
   ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "kind")), "tail");
   ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "function")), "main.product");
+  json_decref(fs);
+}
+END_TEST
+
+/* The reindex of slow_in_windows(2) run by a rare request instead, GET /report (1 request a second in those
+ * seconds, 0.3 % of the run's), while GET /item's p99 doubles there: that request's work slowed the others.
+ * The window finding names the work below the report's entry (reindex: what its requests diverge in; the
+ * entry reindexLoop is what every one of them runs), says whose it is, and GET /item's tail on the 6 slow
+ * requests outside those seconds ranks below it as below background work. With the rule off the tail ranks
+ * first. */
+START_TEST(rare_requests_harm_to_everyone) {
+  json_t *fs = slow_in_windows(2, 1), *w = json_array_get(fs, 0), *t = json_array_get(fs, 1);
+  ck_assert_uint_eq(json_array_size(fs), 2);
+  ck_assert_str_eq(json_string_value(json_object_get(w, "kind")), "window");
+  ck_assert_str_eq(json_string_value(json_object_get(w, "function")), "main.reindex");
+  ck_assert_ptr_nonnull(
+      strstr(json_string_value(json_object_get(w, "evidence")),
+             "it is the work of GET /report (0.3% of the requests), while GET /item's p99 was 40"));
+  ck_assert_str_eq(json_string_value(json_object_get(t, "kind")), "tail");
+  ck_assert_str_eq(json_string_value(json_object_get(t, "function")), "main.product");
+  ck_assert_ptr_nonnull(
+      strstr(json_string_value(json_object_get(t, "evidence")),
+             "18 of its 24 slow requests fall in the anomalous seconds of the window finding "
+             "(main.reindex, work of GET /report)"));
   json_decref(fs);
 }
 END_TEST
@@ -219,6 +247,56 @@ START_TEST(request_work_that_follows_requests_is_no_window) {
   ck_assert_uint_eq(json_array_size(fs), 1);
   ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "kind")), "window");
   ck_assert_str_eq(json_string_value(json_object_get(json_array_get(fs, 0), "function")), "main.reload");
+  json_decref(fs);
+}
+END_TEST
+
+/* 20 one-second windows of a board service: every request passes main.serve and the labelling middleware
+ * main.doLabels. In seconds 4-5, 10-11 and 16-17 the leaderboard's cache has expired and GET /board requests
+ * re-rank it (40 samples in main.(*cache).refresh under Top and rankNow, sorting below it) and p99 doubles;
+ * the other seconds hold only unlabelled samples (cache hits are too quick to be sampled). The contrast
+ * names the outermost frame holding the excess, main.serve: request work found at what every request passes
+ * through. The finding moves down GET /board's path past that context (doLabels, closures) to the name's
+ * entry, Top (every GET /board request runs it), and below it, with no baseline of the name's own, to the
+ * callee holding its excess: rankNow. With the rule off: main.serve. */
+static json_t *board_windows(void) {
+  pprof_profile *ps[20];
+  correlate_window ws[20];
+  json_t *iv = json_array(), *fs = NULL;
+  for (int k = 0; k < 20; k++) {
+    int bad = (k % 6) >= 4;
+    ps[k] = pprof_create("samples", "count");
+    if (bad) {
+      add(ps[k],
+          "main.serve;main.doLabels;main.doLabels.func1;main.newBoard.func3;main.(*cache).Top;"
+          "main.(*cache).rankNow;main.(*cache).refresh;sort.Slice;sort.pdqsort",
+          40, "GET /board");
+      add(ps[k], "main.serve;main.doLabels;main.doLabels.func1;main.newBoard.func1;main.(*table).submit", 1,
+          "POST /score");
+    }
+    add(ps[k], "runtime.gcBgMarkWorker;runtime.gcDrain", 4, NULL);
+    ws[k] = (correlate_window){1000000 + k * 1000, 1000000 + (k + 1) * 1000, "cpu", ps[k]};
+    for (int n = 0; n < 3; n++) /* both names as slow in those seconds: neither stands out as an endpoint */
+      json_array_append_new(
+          iv, json_pack("{s:I,s:I,s:s,s:f,s:I,s:f,s:f,s:f,s:I,s:I}", "t", (json_int_t)(1000000 + k * 1000),
+                        "interval_ms", (json_int_t)1000, "name",
+                        n ? n == 1 ? "GET /board" : "POST /score" : "(all)", "rps", 100.0, "count",
+                        (json_int_t)100, "p99_ms", bad ? 40.0 : 20.0 + (k % 4), "p50_ms", 5.0, "mean_ms", 6.0,
+                        "errors", (json_int_t)0, "users", (json_int_t)10));
+  }
+  correlate_input in = {ws, 20, iv, NULL};
+  ck_assert_int_eq(correlate_findings(&in, &fs), 0);
+  for (int k = 0; k < 20; k++) pprof_free(ps[k]);
+  json_decref(iv);
+  return fs;
+}
+
+START_TEST(request_window_below_the_shared_context) {
+  json_t *fs = board_windows(), *f = json_array_get(fs, 0);
+  ck_assert_uint_eq(json_array_size(fs), 1);
+  ck_assert_str_eq(json_string_value(json_object_get(f, "kind")), "window");
+  ck_assert_str_eq(json_string_value(json_object_get(f, "function")), "main.(*cache).rankNow");
+  ck_assert_double_lt(json_real_value(json_object_get(f, "p_value")), 0.001);
   json_decref(fs);
 }
 END_TEST
@@ -359,4 +437,5 @@ END_TEST
 CHECK_MAIN("corrwin", 0, window_where_the_slow_requests_ran, window_classes, throughput_within_counting_noise,
            open_model_users_follow_latency, window_rates_on_an_idle_service,
            slow_requests_in_background_windows_rank_below, request_work_that_follows_requests_is_no_window,
-           window_on_a_request_findings_path_is_dropped)
+           window_on_a_request_findings_path_is_dropped, request_window_below_the_shared_context,
+           rare_requests_harm_to_everyone)
