@@ -126,11 +126,16 @@ static int nameable(const corrstack *cs, const double *io, double to, int64_t id
          !(to > 0 && io[id] >= CORRELATE_HELPER_BASE * to);
 }
 
-/* Samples outside a's request name (other names' and no request's): inclusive values into io, total. */
+/* Samples outside a's request name (other names' and no request's): inclusive values into io, total. A
+ * request's sample whose name is unknown (a trace id without a name: traceparent-only labels, the name known
+ * from exemplars only) may be a's name's and is neither. */
 static double outside(const corrstack *cs, const unsigned char *a, double *io, unsigned char *out) {
   const char *name = name_of(cs, a);
-  for (size_t i = 0; i < cs->n; i++)
-    out[i] = !a[i] && !(name && cs->s[i].name && strcmp(cs->s[i].name, name) == 0);
+  for (size_t i = 0; i < cs->n; i++) {
+    const corr_sample *c = &cs->s[i];
+    int unknown = CORRELATE_CALLBACK && name && !c->name && (c->trace_id || c->span_id);
+    out[i] = !a[i] && !unknown && !(name && c->name && strcmp(c->name, name) == 0);
+  }
   return corrstack_inclusive(cs, out, io);
 }
 
@@ -157,6 +162,10 @@ int64_t corrdesc_below(const corrstack *cs, const unsigned char *a, const double
   int entry = at < n && is_entry(cs, a, path, at);
   for (; at + 1 < n; at++, entry = 0) {
     int64_t down = corrstack_id(cs, json_string_value(json_array_get(path, at + 1)));
+    /* below the entry, library code it calls (a template engine, reflection) is passed through to the
+     * service's own code that the library calls back */
+    while (CORRELATE_CALLBACK && entry && !pass && at + 2 < n && corrstack_plumbing(cs, down))
+      down = corrstack_id(cs, json_string_value(json_array_get(path, ++at + 1)));
     if (!nameable(cs, io, to, down)) break;
     int through = pass && calls_library(cs, path, at + 1) && ia[down] >= (1 - CORRELATE_TOLERANCE) * ia[fn] &&
                   ib[down] >= (1 - CORRELATE_TOLERANCE) * ib[fn];

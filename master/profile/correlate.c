@@ -309,6 +309,7 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
   double na = (double)corrjoin_nslow_name(c->join, name);
   double nb = corrlat_requests(c->in->intervals, o.skip_chain ? NULL : name) - na;
   if (set == SET_CPU && name) o.na = na, o.nb = nb;
+  if (set == SET_CPU) o.more = &c->set[SET_WAIT], o.more_cls = c->cls[SET_WAIT];
   int found = contrast(c, set, name, a, b, &o, na, nb, &n);
   free(known);
   if (found < 0) return;

@@ -87,6 +87,15 @@
         * this share of its time to library code it calls, reached by callees each holding >= this share of \
         * their caller's excess and running on the slow requests but on few typical ones (per request:      \
         * Fisher p < ALPHA, >= MIN_RATIO x, on < KNOWN_SHARE of typical requests), is named */
+#define CORRELATE_CALLBACK                                                                                 \
+  1 /* ... and the walk to it passes through library frames (a template engine, reflection, a sort or a    \
+     * decoder calling back): the service's own frame below them that holds >= CALL_SITE of the excess and \
+     * separates requests is named, whether it calls a library or computes itself (0: the walk stops at    \
+     * the first library frame, as before stop 30) */
+#define CORRELATE_PRESENCE_POOL                                                                              \
+  1 /* ... per-request presence counts a request's wall-clock/goroutine samples with its CPU ones (matched   \
+     * by request id): short typical requests rarely have a CPU sample, so a CPU-only count has a handful of \
+     * them (0: CPU samples only, as before stop 30) */
 #define CORRELATE_HELPER_CALLERS 2 /* a frame with >= this many distinct callers ... */
 #define CORRELATE_HELPER_BASE                                                                            \
   0.10 /* ... and >= this share outside the population is a shared helper (never named alone, also where \

@@ -563,7 +563,7 @@ static int64_t below(const corrstack *cs, const unsigned char *a, const unsigned
   int ok = low != fn && (out->per_request ? rate_ok(ia[low], o->na, ib[low], o->nb, &p)
                                           : share_ok(ia[low], out->a_tot, ib[low], out->b_tot, &p));
   if (ok) out->p_value = p, out->no_baseline = out->no_baseline ? CORR_BELOW_DOWN : 0, fn = low;
-  low = corrpres_down(cs, a, b, ia, ib, scale, fn, &out->site); /* the call site of library work */
+  low = corrpres_down(cs, a, b, o, ia, ib, scale, fn, &out->site); /* the call site of library work */
   ok = low != fn && (out->per_request ? rate_ok(ia[low], o->na, ib[low], o->nb, &p)
                                       : share_ok(ia[low], out->a_tot, ib[low], out->b_tot, &p));
   if (ok) out->p_value = p, out->no_baseline = out->no_baseline ? CORR_BELOW_SITE : 0;

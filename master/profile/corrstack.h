@@ -74,6 +74,8 @@ typedef struct corr_opts {
   int rise; /* windows: with the rates, a's share of the frame must exceed b's by CORRELATE_MIN_DELTA too, and
              * most of its samples in a be no request's (more samples per second alone is more load; more
              * of a request's work per second is more requests, which the request methods explain) */
+  const corrstack *more;         /* the run's wall-clock/goroutine samples, or NULL: per-request presence */
+  const unsigned char *more_cls; /* (corrpres.h) pools them with the contrast's by request; CORRJOIN_* each */
   double na,
       nb; /* requests behind a and b (0: unknown). When the shares find nothing below the context
            * chain, frames are compared on samples per request (the fault may dominate every population's

@@ -20,6 +20,19 @@ static void add(pprof_profile *p, const char *frames, int64_t v, const char *nam
   testcorr_sample(p, frames, "/srv/search/app.py", v, name, tid);
 }
 
+/* The function of the first finding about request name from profile prof, or "". */
+static const char *named_by(json_t *fs, const char *name, const char *prof) {
+  size_t i;
+  json_t *f;
+  json_array_foreach(fs, i, f) {
+    const char *r = json_string_value(json_object_get(f, "request"));
+    const char *p = json_string_value(json_object_get(f, "profile"));
+    if (r && p && strcmp(r, name) == 0 && strcmp(p, prof) == 0)
+      return json_string_value(json_object_get(f, "function"));
+  }
+  return "";
+}
+
 /* Hypergeometric tails by hand: all 3 of 6 requests holding a frame among the 3 slow ones: 1 / C(6,3); 2 of
  * the 3 (with 1 of the 3 typical): (C(3,2) C(3,1) + C(3,3)) / C(6,3); none of the typical: 1. */
 START_TEST(fisher_one_sided) {
@@ -124,5 +137,103 @@ START_TEST(own_computation_is_not_a_call_site) {
 }
 END_TEST
 
+/* Go statements rendered with html/template: 20 slow statements spend 3 CPU samples each in the service's
+ * own template function (*categoryTable).name, which text/template calls back through reflect; 40 typical
+ * requests of another name (not under the labelling middleware) encode JSON. Every frame from the handler
+ * statement down has the same excess, and the frames right below statement are library code: the finding goes
+ * through them to name (the service's code holding the time), not statement (which every statement runs). */
+#define GO_SERVE \
+  "net/http.(*conn).serve;main.withLabels.func1;runtime/pprof.Do;net/http.HandlerFunc.ServeHTTP"
+#define GO_TMPL                                                                                             \
+  ";html/template.(*Template).Execute;text/template.(*state).walk;text/template.(*state).evalCall;reflect." \
+  "Value.call"
+static json_t *statements(const char *other_leaf) {
+  pprof_profile *cpu = pprof_create("samples", "count");
+  json_t *slow = json_array(), *typ = json_array(), *iv = json_array();
+  char tid[40];
+  for (int i = 0; i < 60; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    if (i < 20)
+      add(cpu, GO_SERVE ";main.(*svc).statement" GO_TMPL ";main.(*categoryTable).name@/src/svc/cat.go", 3,
+          "GET /statements/{id}", tid);
+    else
+      add(cpu, other_leaf, 1, "GET /items", tid);
+    test_exemplar(i < 20 ? slow : typ, tid, i < 20 ? 200.0 : 10.0);
+  }
+  json_array_append_new(
+      iv, json_pack("{s:I,s:s,s:I,s:f,s:f,s:f}", "t", (json_int_t)0, "name", "GET /statements/{id}", "count",
+                    (json_int_t)400, "p50_ms", 10.0, "p99_ms", 200.0, "mean_ms", 12.0));
+  json_t *ex =
+      json_pack("[{s:I,s:s,s:o,s:[]},{s:I,s:s,s:[],s:o}]", "t", (json_int_t)0, "name", "GET /statements/{id}",
+                "slow", slow, "typical", "t", (json_int_t)0, "name", "GET /items", "slow", "typical", typ);
+  json_t *fs = test_findings("cpu", cpu, iv, ex);
+  json_decref(ex);
+  json_decref(iv);
+  pprof_free(cpu);
+  return fs;
+}
+
+START_TEST(callback_below_library_frames_is_named) {
+  json_t *fs = statements("net/http.(*conn).serve;main.(*svc).items;encoding/json.Marshal");
+  ck_assert_str_eq(testcorr_named(fs, "GET /statements/{id}"), "main.(*categoryTable).name");
+  json_decref(fs);
+}
+END_TEST
+
+/* The same statements, but the template function is a helper other code shares: the items pages call it too
+ * and spend their sample in it. It is not the slow statements' own: the finding stays on the handler
+ * statement (a shared helper is never named alone). */
+START_TEST(shared_callback_is_not_named) {
+  json_t *fs =
+      statements("net/http.(*conn).serve;main.(*svc).items;main.(*categoryTable).name@/src/svc/cat.go");
+  ck_assert_str_eq(testcorr_named(fs, "GET /statements/{id}"), "main.(*svc).statement");
+  json_decref(fs);
+}
+END_TEST
+
+/* Python invoices: 20 slow corporate invoices spend 3 CPU samples each in corporate_rate_card -> json.dumps
+ * (a call site of library work) under invoice, which every invoice runs; the typical requests have 2 CPU
+ * samples among them (short requests are rarely on CPU), too few requests for the presence test (p >= 0.001
+ * whatever they run). The wall-clock profile samples every request in flight: 60 typical requests of another
+ * name and 5 typical invoices, none of them in corporate_rate_card. Counted with them, corporate_rate_card
+ * separates the slow invoices and is named, not invoice. */
+#define INN "@/srv/inn/billing.py"
+START_TEST(presence_counts_wall_clock_samples) {
+  pprof_profile *cpu = pprof_create("samples", "count"), *wall = pprof_create("wall", "nanoseconds");
+  json_t *slow = json_array(), *typ = json_array(), *other = json_array(), *iv = json_array();
+  const char *card =
+      "threading.Thread.run;inn.app.dispatch" INN ";inn.app.invoice" INN ";inn.billing.invoice" INN
+      ";inn.billing.corporate_rate_card" INN ";json.dumps@/usr/lib/python3.11/json/__init__.py";
+  const char *guest = "threading.Thread.run;inn.app.dispatch" INN ";inn.app.invoice" INN
+                      ";inn.billing.invoice" INN ";inn.billing._discounted" INN;
+  const char *hotel = "threading.Thread.run;inn.app.dispatch" INN ";inn.app.hotel" INN;
+  char tid[40];
+  for (int i = 0; i < 85; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    const char *inv = "GET /invoice", *name = i < 25 ? inv : "GET /hotel";
+    if (i < 20) add(cpu, card, 3, inv, tid), add(wall, card, 4, inv, tid);
+    if (i >= 20 && i < 25) add(wall, guest, 1, inv, tid);
+    if (i >= 25) add(wall, hotel, 1, name, tid);
+    if (i == 20 || i == 25) add(cpu, i == 20 ? guest : hotel, 1, name, tid);
+    test_exemplar(i < 20 ? slow : i < 25 ? typ : other, tid, i < 20 ? 200.0 : 10.0);
+  }
+  json_array_append_new(
+      iv, json_pack("{s:I,s:s,s:I,s:f,s:f,s:f}", "t", (json_int_t)0, "name", "GET /invoice", "count",
+                    (json_int_t)400, "p50_ms", 10.0, "p99_ms", 200.0, "mean_ms", 12.0));
+  json_t *ex =
+      json_pack("[{s:I,s:s,s:o,s:o},{s:I,s:s,s:[],s:o}]", "t", (json_int_t)0, "name", "GET /invoice", "slow",
+                slow, "typical", typ, "t", (json_int_t)0, "name", "GET /hotel", "slow", "typical", other);
+  json_t *fs = test_findings2("cpu", cpu, "wall", wall, iv, ex);
+  ck_assert_str_eq(named_by(fs, "GET /invoice", "cpu"), "inn.billing.corporate_rate_card");
+  json_decref(fs);
+  json_decref(ex);
+  json_decref(iv);
+  pprof_free(cpu);
+  pprof_free(wall);
+}
+END_TEST
+
 CHECK_MAIN("corrpres", 0, fisher_one_sided, call_site_of_library_work_is_named,
-           callee_most_typical_requests_run_is_not_the_call_site, own_computation_is_not_a_call_site)
+           callee_most_typical_requests_run_is_not_the_call_site, own_computation_is_not_a_call_site,
+           callback_below_library_frames_is_named, shared_callback_is_not_named,
+           presence_counts_wall_clock_samples)
