@@ -17,7 +17,7 @@
   accuracy.py repeat CORPUS [--json FILE] WORK1 WORK2 ... -- VARIANT...
       the same variants run N times (bench/accuracy --repeat N: one WORK folder per run, each scored as
       above): per variant how many runs named its fault at rank 1 (k/N), its median rank (a miss counts
-      as worse than any rank) and its false findings above the true one per run; then the mean recall
+      as worse than any rank; for even N the worse middle one) and its false findings above the true one per run; then the mean recall
       over the runs with its range (the lowest and highest run). A run that did not run a variant counts
       as a miss of it, never as a hit. Exits 1 when some variant did not run in some run.
 
@@ -234,11 +234,11 @@ def table(rows):
 
 
 def median_rank(ranks):
-    """The median of a variant's ranks over N runs, a miss (None) counting as worse than any rank; the
-    lower median for even N, so one hit in two runs is a median of "missed". None when the median run
-    missed."""
+    """The median of a variant's ranks over N runs, a miss (None) counting as worse than any rank; for
+    even N the worse of the two middle ranks, so one hit in two runs is a median of "missed" (rank 1 and 2:
+    2). None when the median run missed."""
     ordered = sorted(ranks, key=lambda r: float("inf") if r is None else r)
-    return ordered[(len(ordered) - 1) // 2] if ordered else None
+    return ordered[len(ordered) // 2] if ordered else None
 
 
 def repeat(corpus, works, variants):
