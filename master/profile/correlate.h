@@ -183,7 +183,14 @@
   3.0 /* inline lock: the requests' share of samples parked at that leaf in the profile windows where the   \
        * holder runs beneath the same frame must be >= this x their share in the other windows (p < ALPHA): \
        * a queue forms while one thread holds; a wait of each request's own (a sleep, a read, a brief lock) \
-       * keeps its share whether the other function runs or not */
+       * keeps its share whether the other function runs or not. Also a Go RWMutex's writer computing       \
+       * under the lock: the readers' RLock delay per second where its CPU is above the median window's */
+
+#define CORRELATE_INLINE_BACKGROUND                                                                          \
+  0.5 /* RWMutex writer (corrinline_writer): a candidate's CPU samples must be mostly (>= this share) no     \
+       * request's (a janitor, a sync loop): a request's own work under the write lock is in its samples,    \
+       * where the tail and endpoint methods name what runs under it finer than the function taking the lock \
+       */
 
 /* One decoded profile window. */
 typedef struct correlate_window {

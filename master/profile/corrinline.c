@@ -1,8 +1,10 @@
 /* corrinline.c - a lock taken inline (corrinline.h): the parked line, the function running beneath the same
- * frame in the seconds the requests pile up there, and a two-proportion test of that pile-up. */
+ * frame in the seconds the requests pile up there, and a two-proportion test of that pile-up; and a Go
+ * RWMutex's writer whose CPU rises with the readers' queue. */
 #include "master/profile/corrinline.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -276,5 +278,155 @@ int corrinline_find(const correlate_window *win, size_t nw, const corrstack *cpu
   }
   free(c);
   json_decref(t.wall), json_decref(t.ticks), json_decref(t.cpu);
+  return found;
+}
+
+/* ---------- a writer computing under a sync.RWMutex (Go block profiles) ---------- */
+
+/* Is s a reader blocked in sync.(*RWMutex).RLock? */
+static int in_rlock(const pprof_profile *p, const pprof_sample *s) {
+  for (size_t k = 0; k < s->nstack; k++)
+    if (strcmp(frame(p, s, k), "sync.(*RWMutex).RLock") == 0) return 1;
+  return 0;
+}
+
+/* The service functions taking a sync.RWMutex's write side (the first service frame above its Lock or
+ * Unlock) in any profile of the run, as keys of w. */
+static void writers(const correlate_window *win, size_t nw, json_t *w) {
+  for (size_t x = 0; x < nw; x++)
+    for (size_t i = 0; i < win[x].prof->nsamples; i++) {
+      const pprof_profile *p = win[x].prof;
+      const pprof_sample *s = &p->samples[i];
+      for (size_t k = 0; k + 1 < s->nstack; k++) {
+        const char *n = frame(p, s, k);
+        if (strcmp(n, "sync.(*RWMutex).Lock") != 0 && strcmp(n, "sync.(*RWMutex).Unlock") != 0) continue;
+        for (size_t j = k + 1; j < s->nstack; j++)
+          if (!is_library(p, s, j)) {
+            json_object_set_new(w, frame(p, s, j), json_true());
+            break;
+          }
+        break;
+      }
+    }
+}
+
+/* CPU samples (count) holding fn in the cpu windows, spread over window [t0, t1) by overlap. */
+static double cpu_in(const correlate_window *win, size_t nw, const char *fn, int64_t t0, int64_t t1) {
+  double v = 0;
+  for (size_t w = 0; w < nw; w++) {
+    int64_t a = win[w].start_ms > t0 ? win[w].start_ms : t0, b = win[w].end_ms < t1 ? win[w].end_ms : t1;
+    if (strcmp(win[w].type, "cpu") != 0 || b <= a || win[w].end_ms <= win[w].start_ms) continue;
+    double f = (double)(b - a) / (double)(win[w].end_ms - win[w].start_ms), in = 0;
+    const pprof_profile *p = win[w].prof;
+    for (size_t i = 0; i < p->nsamples; i++)
+      for (size_t k = 0; k < p->samples[i].nstack; k++)
+        if (strcmp(frame(p, &p->samples[i], k), fn) == 0) {
+          in += (double)p->samples[i].values[0];
+          break;
+        }
+    v += f * in;
+  }
+  return v;
+}
+
+/* Share of fn's CPU samples (count, cpu windows) that carry no request's labels: background work. */
+static double background(const correlate_window *win, size_t nw, const char *fn) {
+  double all = 0, bg = 0;
+  for (size_t w = 0; w < nw; w++)
+    for (size_t i = 0; strcmp(win[w].type, "cpu") == 0 && i < win[w].prof->nsamples; i++) {
+      const pprof_sample *s = &win[w].prof->samples[i];
+      for (size_t k = 0; k < s->nstack; k++)
+        if (strcmp(frame(win[w].prof, s, k), fn) == 0) {
+          all += (double)s->values[0], bg += s->nlabels ? 0 : (double)s->values[0];
+          break;
+        }
+    }
+  return all > 0 ? bg / all : 0;
+}
+
+typedef struct rq {
+  double d, n, t, cpu; /* a block window's readers' delay (ns), contentions, length (ms), the writer's CPU */
+} rq;
+
+static int by_cpu(const void *a, const void *b) {
+  double x = ((const rq *)a)->cpu, y = ((const rq *)b)->cpu;
+  return (x > y) - (x < y);
+}
+
+/* Writer fn against the readers' queue of each block window (q, m windows): p-value of the binomial z test,
+ * or 1; *rise the ratio of delay per ms in the windows where fn computes more than in the median one. */
+static double queue_test(rq *q, size_t m, double *rise, double *x_out, double *n_out) {
+  rq *s = malloc((m ? m : 1) * sizeof *s);
+  if (!s) return 1;
+  memcpy(s, q, m * sizeof *s);
+  qsort(s, m, sizeof *s, by_cpu);
+  double med = m ? s[(m - 1) / 2].cpu : 0, d = 0, din = 0, t = 0, tin = 0, n = 0;
+  free(s);
+  for (size_t w = 0; w < m; w++) {
+    int in = q[w].cpu > med;
+    d += q[w].d, t += q[w].t, n += q[w].n;
+    din += in ? q[w].d : 0, tin += in ? q[w].t : 0;
+  }
+  *rise = 0;
+  if (d <= 0 || tin <= 0 || tin >= t || n <= 0) return 1;
+  double rout = (d - din) / (t - tin), rin = din / tin;
+  *rise = rout > 0 ? rin / rout : 1e9;
+  double p0 = tin / t, x = din / d * n, z = (x - n * p0) / sqrt(n * p0 * (1 - p0));
+  *x_out = x, *n_out = n;
+  return 0.5 * erfc(z / sqrt(2.0));
+}
+
+int corrinline_writer(const correlate_window *win, size_t nw, const corrstack *cpu, double req_ms,
+                      corrlock_result *out) {
+  size_t m = 0;
+  rq *q = calloc(nw ? nw : 1, sizeof *q);
+  double d = 0, n = 0;
+  for (size_t w = 0; q && w < nw; w++) {
+    const pprof_profile *p = win[w].prof;
+    if (strcmp(win[w].type, "block") != 0 || p->nsample_types < 2) continue;
+    size_t vi = value_of(p, "delay");
+    q[m].t = (double)(win[w].end_ms - win[w].start_ms);
+    for (size_t i = 0; i < p->nsamples; i++)
+      if (in_rlock(p, &p->samples[i]))
+        q[m].d += (double)p->samples[i].values[vi], q[m].n += (double)p->samples[i].values[0];
+    d += q[m].d, n += q[m].n, m++;
+  }
+  json_t *ws = json_object();
+  if (q && n >= CORRELATE_MIN_SAMPLES &&
+      (req_ms < 0 || clock_ns_to_ms_frac(d) >= CORRELATE_LOCK_LATENCY * req_ms))
+    writers(win, nw, ws);
+  const char *k, *best = NULL;
+  json_t *v;
+  double bp = CORRELATE_ALPHA, brise = 0, bx = 0, bn = 0;
+  json_object_foreach(ws, k, v) {
+    if (background(win, nw, k) < CORRELATE_INLINE_BACKGROUND)
+      continue; /* a request's: the request methods' */
+    for (size_t w = 0, j = 0; w < nw; w++)
+      if (strcmp(win[w].type, "block") == 0 && win[w].prof->nsample_types >= 2)
+        q[j++].cpu = cpu_in(win, nw, k, win[w].start_ms, win[w].end_ms);
+    double rise, x = 0, nn = 0, pv = queue_test(q, m, &rise, &x, &nn);
+    if (rise >= CORRELATE_INLINE_RISE && pv < bp) bp = pv, best = k, brise = rise, bx = x, bn = nn;
+  }
+  int found = 0;
+  int64_t id = best ? corrstack_id(cpu, best) : -1;
+  if (best) {
+    snprintf(
+        out->evidence, sizeof out->evidence,
+        "block profile: readers waited %.3f s in sync.(*RWMutex).RLock over %.0f contentions (no holder "
+        "in the mutex or block profile: a writer computing under the lock blocks nowhere); %s, background "
+        "work, takes the write side, and in the profile windows where its CPU samples are above the median "
+        "window's "
+        "the readers' delay per second is %.1fx the others' (binomial z test of %.0f delay-weighted "
+        "contentions against those windows' share of the time p = %.2g)",
+        d / (double)CLOCK_NS_PER_S, n, best, brise, bx, bp);
+    snprintf(out->fn, sizeof out->fn, "%s", best);
+    out->request = id >= 0 ? owner(cpu, id) : NULL;
+    out->share = bx / bn, out->base = 0, out->x = bx, out->ncont = bn, out->p_value = bp;
+    out->delay_ms = clock_ns_to_ms_frac(d);
+    out->path = id >= 0 ? corrstack_path(cpu, id, NULL) : json_pack("[s]", best);
+    found = 1;
+  }
+  json_decref(ws);
+  free(q);
   return found;
 }

@@ -460,7 +460,8 @@ static int find(const correlate_window *win, size_t nw, const char *type, const 
     for (size_t w = 0; w < nw; w++)
       if (strcmp(win[w].type, from[t]) == 0) /* wall clock: else a lock taken inline (corrinline.h) */
         return hold_find(win, nw, from[t], cpu, req_ms, out) ||
-               (strcmp(from[t], "wall") == 0 && corrinline_find(win, nw, cpu, req_ms, out));
+               (strcmp(from[t], "wall") == 0 && corrinline_find(win, nw, cpu, req_ms, out)) ||
+               (strcmp(from[t], "block") == 0 && corrinline_writer(win, nw, cpu, req_ms, out));
   return 0;
 }
 

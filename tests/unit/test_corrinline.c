@@ -137,4 +137,69 @@ START_TEST(busy_line_is_not_a_lock) {
 }
 END_TEST
 
-CHECK_MAIN("corrinline", 0, inline_lock_cpu_holder, inline_lock_io_holder, busy_line_is_not_a_lock)
+/* A Go sample of n events/values (pprof order: count, then delay or CPU ns). */
+static void go(pprof_profile *p, const char *frames, int64_t n, int64_t v) {
+  uint32_t st[16];
+  size_t k = test_stack(p, frames, st, 16);
+  int64_t vals[2] = {n, v};
+  ck_assert_int_eq(pprof_add_sample(p, st, k, vals, NULL, 0), 0);
+}
+
+/* go() for a request's sample (labelled with its name). */
+static void go_req(pprof_profile *p, const char *frames, int64_t n, int64_t v) {
+  uint32_t st[16];
+  size_t k = test_stack(p, frames, st, 16);
+  int64_t vals[2] = {n, v};
+  pprof_label lb = {(uint32_t)pprof_intern(p, "loadctl.name"), (uint32_t)pprof_intern(p, "POST /evict"), 0,
+                    0};
+  ck_assert_int_eq(pprof_add_sample(p, st, k, vals, &lb, 1), 0);
+}
+
+#define CACHE "runtime.goexit;main.(*profileCache)."
+
+/* A Go cache behind a sync.RWMutex: every read takes the read lock; in seconds 3 and 8 the janitor's
+ * evictIdle sorts the whole cache under the write lock (30 CPU samples, none elsewhere) and the readers
+ * queue in RLock (40 contentions, 2 s; 2 and 10 ms in the other seconds). The mutex profile saw only one
+ * Unlock of each writer (too few to name), the block profile only readers. Named: evictIdle, not put (a
+ * writer whose CPU is the same every second). With evictIdle computing as much every second, nothing; nor
+ * when evictIdle is a request's own work (labelled: the request methods see what runs under it). */
+START_TEST(rwmutex_writer_computing) {
+  for (int mode = 2; mode >= 0; mode--) {
+    int rises = mode != 0, request = mode == 1;
+    pprof_profile *blk[NWIN], *cpu[NWIN], *mu = pprof_create("contentions", "count");
+    correlate_window win[2 * NWIN + 1];
+    ck_assert_int_eq(pprof_add_sample_type(mu, "delay", "nanoseconds"), 0);
+    go(mu, CACHE "janitor;" CACHE "evictIdle;sync.(*RWMutex).Unlock", 1, 100000);
+    go(mu, "runtime.goexit;main.serve;" CACHE "put;sync.(*RWMutex).Unlock", 1, 50000);
+    for (int w = 0; w < NWIN; w++) {
+      int evict = w == 3 || w == 8;
+      blk[w] = pprof_create("contentions", "count");
+      cpu[w] = pprof_create("samples", "count");
+      ck_assert_int_eq(pprof_add_sample_type(blk[w], "delay", "nanoseconds"), 0);
+      ck_assert_int_eq(pprof_add_sample_type(cpu[w], "cpu", "nanoseconds"), 0);
+      go(blk[w],
+         "runtime.goexit;main.serve;" CACHE "get;sync.(*RWMutex).RLock;sync.runtime_SemacquireRWMutexR",
+         evict ? 40 : 2, evict ? 2000000000LL : 10000000LL);
+      go(cpu[w], "runtime.goexit;main.serve;" CACHE "get", 50, 500000000LL);
+      go(cpu[w], "runtime.goexit;main.serve;" CACHE "put", 10, 100000000LL);
+      int64_t e = rises ? (evict ? 30 : 0) : 6;
+      if (e)
+        (request ? go_req : go)(cpu[w], CACHE "janitor;" CACHE "evictIdle;sort.Slice", e, e * 10000000LL);
+      win[2 * w] = (correlate_window){w * 1000, (w + 1) * 1000, "block", blk[w]};
+      win[2 * w + 1] = (correlate_window){w * 1000, (w + 1) * 1000, "cpu", cpu[w]};
+    }
+    win[2 * NWIN] = (correlate_window){0, NWIN * 1000, "mutex", mu};
+    correlate_input in = {win, 2 * NWIN + 1, NULL, NULL};
+    json_t *fs = NULL;
+    ck_assert_int_eq(correlate_findings(&in, &fs), 0);
+    ck_assert_uint_eq(locks(fs, "main.(*profileCache).evictIdle"), (size_t)(mode == 2));
+    ck_assert_uint_eq(locks(fs, "main.(*profileCache).put"), 0);
+    json_decref(fs);
+    for (int w = 0; w < NWIN; w++) pprof_free(blk[w]), pprof_free(cpu[w]);
+    pprof_free(mu);
+  }
+}
+END_TEST
+
+CHECK_MAIN("corrinline", 0, inline_lock_cpu_holder, inline_lock_io_holder, busy_line_is_not_a_lock,
+           rwmutex_writer_computing)
