@@ -302,8 +302,7 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
   }
   if (same < CORRELATE_MIN_SAMPLES || !name) {
     for (size_t i = 0; i < cs->n; i++) b[i] = cls[i] == CORRJOIN_TYPICAL;
-    o.skip_chain = 1;
-    o.entry = 1;
+    o.skip_chain = o.entry = 1;
     o.known = known = typical_frames(c, set, name);
   }
   double na = (double)corrjoin_nslow_name(c->join, name);
@@ -327,10 +326,11 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
            n.prof, n.r.a_tot, n.what, na, name ? " of " : "", name ? name : "", n.fn, n.sa * 100, n.sb * 100,
            n.r.b_tot, o.skip_chain ? " (all request names)" : "", test, base);
   json_t *f = finding(n.kind ? n.kind : "tail", name, n.fn, n.sa, n.sb);
-  finish(
-      f, "slow", n.r.a_tot, "typical", n.r.b_tot, n.r.p_value, n.r.path, n.prof,
-      corrrank_score(CORRELATE_RANK_TAIL - (set == SET_WAIT) * CORRELATE_RANK_WAIT, n.sa - n.sb, n.r.p_value),
-      ev);
+  finish(f, "slow", n.r.a_tot, "typical", n.r.b_tot, n.r.p_value, n.r.path, n.prof,
+         corrrank_score(CORRELATE_RANK_TAIL - (set == SET_WAIT) * CORRELATE_RANK_WAIT, n.sa - n.sb,
+                        n.r.p_value) -
+             (n.r.a_tot < CORRELATE_MIN_SAMPLES) * CORRELATE_WEAK_DROP, /* few samples: thin evidence */
+         ev);
   json_array_append_new(c->out, f);
 }
 

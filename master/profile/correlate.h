@@ -29,6 +29,11 @@
 
 /* Every heuristic constant of the correlation methods, in one place. */
 #define CORRELATE_MIN_SAMPLES 30 /* sample values needed in the population a claim is about */
+#define CORRELATE_FEW_SAMPLES                                                                             \
+  15 /* ... or this many when the finding's test is strong (p < STRONG_ALPHA) and the frame separates the \
+      * slow requests from their own name's typical ones by presence (corrpres_rare): a rare fault's few  \
+      * slow requests carry few CPU samples in a short run. Such a tail finding ranks as weak evidence    \
+      * (WEAK_DROP off its score: thin evidence below thick). MIN_SAMPLES: no exception, before stop 30 */
 #define CORRELATE_MIN_BASELINE                                                                       \
   10                          /* and in the baseline it is contrasted with (fast requests are rarely \
                                * sampled; the z test weighs how few there are) */

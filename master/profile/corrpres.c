@@ -153,3 +153,18 @@ int64_t corrpres_down(const corrstack *cs, const unsigned char *a, const unsigne
   json_decref(path);
   return site;
 }
+
+int corrpres_rare(const corrstack *cs, const unsigned char *a, const unsigned char *b, const corr_opts *o,
+                  int64_t fn) {
+  const char *name = NULL;
+  for (size_t i = 0; !name && i < cs->n; i++) name = a[i] ? cs->s[i].name : NULL;
+  unsigned char *same = name ? calloc(cs->n ? cs->n : 1, 1) : NULL;
+  corr_opts own = o ? *o : (corr_opts){0};
+  corr_presence c;
+  own.skip_chain = 0;
+  for (size_t i = 0; same && i < cs->n; i++)
+    same[i] = b[i] && cs->s[i].name && strcmp(cs->s[i].name, name) == 0;
+  int ok = same && corrpres_separates(cs, a, same, &own, fn, fn, &c);
+  free(same);
+  return ok;
+}

@@ -38,4 +38,10 @@ int corrpres_separates(const corrstack *cs, const unsigned char *a, const unsign
 int64_t corrpres_down(const corrstack *cs, const unsigned char *a, const unsigned char *b, const corr_opts *o,
                       const double *ia, const double *ib, double scale, int64_t fn, corr_presence *out);
 
+/* Does fn set a's requests apart from their own name's typical requests (b's samples of a's request name,
+ * with o->more's: corrpres_separates)? A frame that a rare
+ * kind of request runs, not the handler every request of the name runs. 0 when a has no name. */
+int corrpres_rare(const corrstack *cs, const unsigned char *a, const unsigned char *b, const corr_opts *o,
+                  int64_t fn);
+
 #endif

@@ -589,7 +589,7 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
   /* with request counts the rate test weighs a small baseline (fast requests are rarely sampled); the shares
    * need one of their own */
   int rate = o && o->na > 0 && o->nb > 0, shares = out->b_tot >= CORRELATE_MIN_BASELINE;
-  if (out->a_tot < CORRELATE_MIN_SAMPLES || (!shares && !rate)) goto done;
+  if (out->a_tot < CORRELATE_FEW_SAMPLES || (!shares && !rate)) goto done;
   root_depths(cs, a, depth);
   candidates(cs, ia, cand);
   /* no baseline of a's own: the frame below its requests' entry, when a test holds there */
@@ -627,6 +627,10 @@ int corrstack_contrast(const corrstack *cs, const unsigned char *a, const unsign
   if (fn < 0 || !share_ok(ia[fn], out->a_tot, ib[fn], out->b_tot, &out->p_value)) goto done;
 found:
   fn = below(cs, a, b, o, ia, ib, out, fn);
+  /* a population of few samples claims only on strong evidence */
+  if (out->a_tot < CORRELATE_MIN_SAMPLES &&
+      (out->p_value >= CORRELATE_STRONG_ALPHA || !corrpres_rare(cs, a, b, o, fn)))
+    goto done;
   out->a_fn = ia[fn];
   out->b_fn = ib[fn];
   out->fn = fn;

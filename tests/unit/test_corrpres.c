@@ -233,7 +233,58 @@ START_TEST(presence_counts_wall_clock_samples) {
 }
 END_TEST
 
+/* A rare kind of redirect: 10 slow ones, 2 CPU samples each (20, under CORRELATE_MIN_SAMPLES) in
+ * applyCustomRules -> regexp.Compile below resolve; 6 typical redirects are seen in the goroutine profile,
+ * in resolve -> lookup, and 20 typical requests of another name are on CPU. The rate test is strong and
+ * applyCustomRules runs on none of the typical redirects seen: named (slow_leaf), ranked as weak evidence
+ * (score below 0: below every finding on >= CORRELATE_MIN_SAMPLES samples and a strong test). When the slow
+ * ones' samples are in what every redirect runs (resolve's own loop, which the typical ones are seen in
+ * too), few samples are no finding. */
+static json_t *redirects(const char *slow_leaf) {
+  pprof_profile *cpu = pprof_create("samples", "count"), *gr = pprof_create("goroutine", "count");
+  json_t *slow = json_array(), *typ = json_array(), *other = json_array(), *iv = json_array();
+  char st[256], tid[40];
+  snprintf(st, sizeof st, "net/http.(*conn).serve;main.withLabels.func1;main.(*store).resolve%s", slow_leaf);
+  for (int i = 0; i < 36; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    const char *name = i < 16 ? "GET /r/{code}" : "POST /api/links";
+    if (i < 10) add(cpu, st, 2, name, tid), add(gr, st, 1, name, tid);
+    if (i >= 10 && i < 16)
+      add(gr, "net/http.(*conn).serve;main.withLabels.func1;main.(*store).resolve;main.(*store).lookup", 1,
+          name, tid);
+    if (i >= 16) add(cpu, "net/http.(*conn).serve;main.withLabels.func1;main.(*store).create", 1, name, tid);
+    test_exemplar(i < 10 ? slow : i < 16 ? typ : other, tid, i < 10 ? 200.0 : 5.0);
+  }
+  json_array_append_new(
+      iv, json_pack("{s:I,s:s,s:I,s:f,s:f,s:f}", "t", (json_int_t)0, "name", "GET /r/{code}", "count",
+                    (json_int_t)400, "p50_ms", 5.0, "p99_ms", 200.0, "mean_ms", 8.0));
+  json_t *ex = json_pack("[{s:I,s:s,s:o,s:o},{s:I,s:s,s:[],s:o}]", "t", (json_int_t)0, "name",
+                         "GET /r/{code}", "slow", slow, "typical", typ, "t", (json_int_t)0, "name",
+                         "POST /api/links", "slow", "typical", other);
+  json_t *fs = test_findings2("cpu", cpu, "goroutine", gr, iv, ex);
+  json_decref(ex);
+  json_decref(iv);
+  pprof_free(cpu);
+  pprof_free(gr);
+  return fs;
+}
+
+START_TEST(few_samples_of_a_rare_frame_are_named) {
+  json_t *fs = redirects(";main.(*store).applyCustomRules;regexp.Compile;regexp/syntax.Parse");
+  ck_assert_str_eq(named_by(fs, "GET /r/{code}", "cpu"), "main.(*store).applyCustomRules");
+  size_t i;
+  json_t *f;
+  json_array_foreach(fs, i, f) if (strcmp(json_string_value(json_object_get(f, "function")),
+                                          "main.(*store).applyCustomRules") == 0)
+      ck_assert(json_number_value(json_object_get(f, "score")) < 0);
+  json_decref(fs);
+  fs = redirects("");
+  ck_assert_str_eq(named_by(fs, "GET /r/{code}", "cpu"), "");
+  json_decref(fs);
+}
+END_TEST
+
 CHECK_MAIN("corrpres", 0, fisher_one_sided, call_site_of_library_work_is_named,
            callee_most_typical_requests_run_is_not_the_call_site, own_computation_is_not_a_call_site,
            callback_below_library_frames_is_named, shared_callback_is_not_named,
-           presence_counts_wall_clock_samples)
+           presence_counts_wall_clock_samples, few_samples_of_a_rare_frame_are_named)
