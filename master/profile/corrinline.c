@@ -202,13 +202,22 @@ static const char *owner(const corrstack *cs, int64_t fn) {
   return name;
 }
 
+/* The holder is the scope's own code (its comprehension, generator or lambda, corrstack_function): requests
+ * of a function wait while that function's own loop runs in another thread, as a GIL-bound service's
+ * threads do; no lock tells those apart from a queue on the GIL, and the request's own cost is what the
+ * tail and endpoint methods name. */
+static int own_code(const char *scope, const char *holder) {
+  char a[512], b[512];
+  return strcmp(corrstack_function(scope, a, sizeof a), corrstack_function(holder, b, sizeof b)) == 0;
+}
+
 /* Candidate leaf: the holder beneath its scope when the requests parked there pile up in the holder's
  * seconds (LOCK_SHARE of the work beneath the scope, INLINE_RISE x the parked share, p < ALPHA). */
 static int try_leaf(const correlate_window *win, size_t nw, const corrstack *cpu, const char *leaf,
                     double wall_ns, double cpu_ns, corrlock_result *out) {
   const char *scope = scope_of(win, nw, leaf), *holder;
   pile pl = {0};
-  if (!scope || !(holder = heaviest_holder(win, nw, scope, leaf, &pl))) return 0;
+  if (!scope || !(holder = heaviest_holder(win, nw, scope, leaf, &pl)) || own_code(scope, holder)) return 0;
   if (pl.held < CORRELATE_MIN_BASELINE || pl.held < CORRELATE_LOCK_SHARE * pl.all_held) return 0;
   /* the holder runs as much in every window: nothing to contrast */
   if (split(win, nw, scope, leaf, holder, &pl) < 0 || pl.in_r <= 0 || pl.out_r <= 0) return 0;

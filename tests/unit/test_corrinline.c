@@ -120,6 +120,27 @@ START_TEST(inline_lock_io_holder) {
 }
 END_TEST
 
+/* The same pile-up as inline_lock_cpu_holder's, but the work beneath get in seconds 2 and 7 is get's own list
+ * comprehension (one request's loop, a GIL-bound service's other threads waiting meanwhile): no lock finding,
+ * neither on the comprehension nor on get. */
+START_TEST(own_loop_is_not_a_holder) {
+  run r;
+  run_init(&r);
+  for (int w = 0; w < NWIN; w++) {
+    int loop = w == 2 || w == 7;
+    put(&r, w, SERVE ";svc.app.search;svc.rates.RateCache.quote;svc.rates.price", "GET /search", 80, 1.0);
+    put(&r, w, GET, "GET /search", loop ? 60 : 1, 0.05);
+    if (loop)
+      put(&r, w, GET ";svc.rates.RateCache.get.<locals>.<listcomp>;csv.DictReader.__next__" LIB "csv.py",
+          "GET /search", 40, 0.95);
+  }
+  json_t *fs = run_findings(&r);
+  ck_assert_uint_eq(locks(fs, "svc.rates.RateCache.get.<locals>.<listcomp>"), 0);
+  ck_assert_uint_eq(locks(fs, "svc.rates.RateCache.get"), 0);
+  json_decref(fs);
+}
+END_TEST
+
 /* A line where requests wait on CPU (60 % of its samples: computing in C, json.dumps) is not parked: the same
  * pile-up as inline_lock_cpu_holder's, but on CPU, names nothing. */
 START_TEST(busy_line_is_not_a_lock) {
@@ -201,5 +222,5 @@ START_TEST(rwmutex_writer_computing) {
 }
 END_TEST
 
-CHECK_MAIN("corrinline", 0, inline_lock_cpu_holder, inline_lock_io_holder, busy_line_is_not_a_lock,
-           rwmutex_writer_computing)
+CHECK_MAIN("corrinline", 0, inline_lock_cpu_holder, inline_lock_io_holder, own_loop_is_not_a_holder,
+           busy_line_is_not_a_lock, rwmutex_writer_computing)
