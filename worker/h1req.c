@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "common/clock.h"
+#include "common/grow.h"
 
 int h1req_parse_url(const char *url, h1req_dest *d) {
   struct http_parser_url u;
@@ -43,22 +44,8 @@ int h1req_parse_url(const char *url, h1req_dest *d) {
   return 0;
 }
 
-static int reserve(h1req_buf *b, size_t extra) {
-  if (b->len + extra <= b->cap) return 0;
-  size_t cap = b->cap ? b->cap : 256;
-  while (cap < b->len + extra) cap *= 2;
-  char *p = realloc(b->data, cap);
-  if (!p) return -ENOMEM;
-  b->data = p;
-  b->cap = cap;
-  return 0;
-}
-
 int h1req_buf_add(h1req_buf *b, const void *data, size_t n) {
-  if (reserve(b, n)) return -ENOMEM;
-  memcpy(b->data + b->len, data, n);
-  b->len += n;
-  return 0;
+  return grow_append(&b->data, &b->len, &b->cap, data, n, 256);
 }
 
 static int add_str(h1req_buf *b, const char *s) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/grow.h"
 #include "common/stats.h"
 
 typedef struct bytes {
@@ -33,17 +34,7 @@ struct h2io {
 };
 
 static int bytes_add(bytes *b, const void *data, size_t n) {
-  if (b->len + n > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + n) cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p) return -ENOMEM;
-    b->data = p;
-    b->cap = cap;
-  }
-  memcpy(b->data + b->len, data, n);
-  b->len += n;
-  return 0;
+  return grow_append(&b->data, &b->len, &b->cap, data, n, 4096);
 }
 
 static void fail(h2io *io, int kind, const char *what, const char *why) {

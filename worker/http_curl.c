@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
+#include "common/grow.h"
 #include "common/stats.h"
 #include "worker/cookiejar.h"
 
@@ -79,17 +80,7 @@ static void global_init(void) {
 }
 
 static int buf_add(buf *b, const void *data, size_t n) {
-  if (b->len + n > b->cap) {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n) cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p) return -ENOMEM;
-    b->data = p;
-    b->cap = cap;
-  }
-  if (n) memcpy(b->data + b->len, data, n);
-  b->len += n;
-  return 0;
+  return grow_append(&b->data, &b->len, &b->cap, data, n, 256);
 }
 
 int http_curl_error_kind(int code) {

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/grow.h"
+
 #define TLS_SESSIONS 64    /* origins whose last session a context keeps for resumption */
 #define TLS_ORIGIN_MAX 272 /* "host:port" */
 #define TLS_ERROR_MAX 256
@@ -60,17 +62,7 @@ static BIO_METHOD *bio_method;
 static pthread_once_t bio_once = PTHREAD_ONCE_INIT;
 
 static int bytes_add(bytes *b, const void *data, size_t n) {
-  if (b->len + n > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + n) cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p) return -ENOMEM;
-    b->data = p;
-    b->cap = cap;
-  }
-  memcpy(b->data + b->len, data, n);
-  b->len += n;
-  return 0;
+  return grow_append(&b->data, &b->len, &b->cap, data, n, 4096);
 }
 
 static int bio_write(BIO *b, const char *data, int len) {

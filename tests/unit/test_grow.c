@@ -1,9 +1,10 @@
 /* test_grow.c - room in a growing array: capacities first, 2 x first, ...; items kept; zeroed growth;
- * refusals leave the array as it was. */
+ * refusals leave the array as it was; byte appends. */
 #include <check.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/grow.h"
 #include "tests/support/checkrun.h"
@@ -62,4 +63,27 @@ START_TEST(overflow_refused_unchanged) {
 }
 END_TEST
 
-CHECK_MAIN("grow", 0, doubles_from_first_and_keeps_items, zeroed_growth, overflow_refused_unchanged)
+START_TEST(append_bytes) {
+  char *b = NULL;
+  size_t len = 0, cap = 0;
+  ck_assert_int_eq(grow_append(&b, &len, &cap, "GET ", 4, 4), 0);
+  ck_assert_uint_eq(cap, 4);
+  ck_assert_int_eq(grow_append(&b, &len, &cap, "/x", 2, 4), 0);
+  ck_assert_uint_eq(cap, 8);
+  ck_assert_int_eq(grow_append(&b, &len, &cap, "", 0, 4), 0); /* nothing: no move, no growth */
+  ck_assert_int_eq(grow_append(&b, &len, &cap, " HTTP/1.1", 10, 4), 0);
+  ck_assert_uint_eq(len, 16);
+  ck_assert_uint_eq(cap, 16);
+  ck_assert_str_eq(b, "GET /x HTTP/1.1");
+  /* a length that would wrap len + n: refused, the buffer as it was */
+  char *kept = b;
+  ck_assert_int_eq(grow_append(&b, &len, &cap, "x", SIZE_MAX - 3, 4), -ENOMEM);
+  ck_assert_ptr_eq(b, kept);
+  ck_assert_uint_eq(len, 16);
+  ck_assert_uint_eq(cap, 16);
+  free(b);
+}
+END_TEST
+
+CHECK_MAIN("grow", 0, doubles_from_first_and_keeps_items, zeroed_growth, overflow_refused_unchanged,
+           append_bytes)
