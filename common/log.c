@@ -44,3 +44,13 @@ void log_write(int level, const char *where, const char *fmt, ...) {
     line[sizeof line - 2] = '\n', used = (int)sizeof line - 1;
   (void)!write(STDERR_FILENO, line, (size_t)used);
 }
+
+int log_fail(char *err, size_t errlen, int rc, const char *fmt, ...) {
+  if (err && errlen) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return rc;
+}

@@ -1,6 +1,9 @@
-/* log.h - one level-checked logging macro for executables; libraries report by return code. */
+/* log.h - one level-checked logging macro for executables; libraries report by return code (and where
+ * and why into a caller's buffer, log_fail). */
 #ifndef LOADCTL_LOG_H
 #define LOADCTL_LOG_H
+
+#include <stddef.h>
 
 enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
@@ -18,6 +21,10 @@ int log_set_level(const char *name);
 
 /* Write one line "loadctl[level] where: message" to stderr. Thread-safe (one write per line). */
 void log_write(int level, const char *where, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Write the message into err (errlen bytes; nothing when err is NULL or errlen 0) and return rc: the error
+ * return of a parser that says where and why in its caller's buffer. */
+int log_fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #define LOG(level, ...)                                                      \
   do {                                                                       \

@@ -3,21 +3,11 @@
 #include "master/profile/folded.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return rc;
-}
+#include "common/log.h"
 
 /* Iterates over the lines of a buffer that need not be NUL-terminated; each line is copied into line
  * (NUL-terminated, '\r' stripped). */
@@ -61,12 +51,13 @@ static int parse_line(pprof_profile *p, char *line, uint32_t *stack, char *err, 
   while (n && (line[n - 1] == ' ' || line[n - 1] == '\t')) line[--n] = '\0';
   char *sp = strrchr(line, ' '), *tab = strrchr(line, '\t');
   if (tab > sp) sp = tab;
-  if (!sp) return fail(err, errlen, -EINVAL, "line %zu: no count (want \"a;b;c 123\")", lineno);
+  if (!sp) return log_fail(err, errlen, -EINVAL, "line %zu: no count (want \"a;b;c 123\")", lineno);
   char *end;
   errno = 0;
   long long count = strtoll(sp + 1, &end, 10);
   if (errno || *end || end == sp + 1 || count < 0)
-    return fail(err, errlen, -EINVAL, "line %zu: count '%s' is not a non-negative integer", lineno, sp + 1);
+    return log_fail(err, errlen, -EINVAL, "line %zu: count '%s' is not a non-negative integer", lineno,
+                    sp + 1);
   *sp = '\0';
   size_t nframes = 0;
   for (char *frame = line, *semi; frame; frame = semi ? semi + 1 : NULL) {
@@ -74,7 +65,7 @@ static int parse_line(pprof_profile *p, char *line, uint32_t *stack, char *err, 
     if (semi) *semi = '\0';
     if (!*frame) continue;
     if (nframes >= PPROF_MAX_STACK)
-      return fail(err, errlen, -E2BIG, "line %zu: more than %d frames", lineno, PPROF_MAX_STACK);
+      return log_fail(err, errlen, -E2BIG, "line %zu: more than %d frames", lineno, PPROF_MAX_STACK);
     int64_t f = pprof_function_intern(p, frame, NULL);
     if (f < 0) return (int)f;
     stack[nframes++] = (uint32_t)f;
@@ -100,7 +91,7 @@ int folded_parse(const char *text, size_t len, const char *type, const char *uni
     if (blank(l.line)) continue;
     if ((rc = parse_line(p, l.line, stack, err, errlen, l.lineno))) goto out;
   }
-  if (rc == -E2BIG) fail(err, errlen, rc, "line %zu: longer than %zu bytes", l.lineno, FOLDED_MAX_LINE);
+  if (rc == -E2BIG) log_fail(err, errlen, rc, "line %zu: longer than %zu bytes", l.lineno, FOLDED_MAX_LINE);
 out:
   free(stack);
   free(l.line);
@@ -217,9 +208,9 @@ int folded_from_perf_script(const char *text, size_t len, pprof_profile **out, c
   int has_text = 0;
   for (size_t i = 0; i < len && !has_text; i++) has_text = !strchr(" \t\r\n", text[i]) || text[i] == '\0';
   if (rc == 0 && p->nsamples == 0 && has_text)
-    rc = fail(err, errlen, -EINVAL,
-              "no perf script events found (want `perf script` output of `perf record -g`)");
-  if (rc == -E2BIG) fail(err, errlen, rc, "line %zu: longer than %zu bytes", l.lineno, FOLDED_MAX_LINE);
+    rc = log_fail(err, errlen, -EINVAL,
+                  "no perf script events found (want `perf script` output of `perf record -g`)");
+  if (rc == -E2BIG) log_fail(err, errlen, rc, "line %zu: longer than %zu bytes", l.lineno, FOLDED_MAX_LINE);
 out:
   free(ev.stack);
   free(l.line);

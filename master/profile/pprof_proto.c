@@ -1,27 +1,16 @@
 /* pprof_proto.c - the wire half of pprof.h: gzipped (or plain) profile.proto bytes to and from the decoded
  * structure, through protobuf-c's generated code and zlib, checking every size, id and string index. */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
+#include "common/log.h"
 #include "master/profile/pprof.h"
 #include "profile.pb-c.h"
 
 /* ---- decode ---- */
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) {
-  if (err && errlen) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-  }
-  return rc;
-}
 
 /* Gunzip in into a malloc'd buffer of at most PPROF_MAX_DECODED bytes. */
 static int gunzip(const unsigned char *in, size_t len, unsigned char **out, size_t *outlen, char *err,
@@ -41,7 +30,7 @@ static int gunzip(const unsigned char *in, size_t len, unsigned char **out, size
   do {
     if (used == cap) {
       if (cap >= PPROF_MAX_DECODED) {
-        rc = fail(err, errlen, -E2BIG, "gunzipped profile exceeds %zu bytes", PPROF_MAX_DECODED);
+        rc = log_fail(err, errlen, -E2BIG, "gunzipped profile exceeds %zu bytes", PPROF_MAX_DECODED);
         goto out;
       }
       size_t ncap = cap * 2 > PPROF_MAX_DECODED ? PPROF_MAX_DECODED : cap * 2;
@@ -59,8 +48,8 @@ static int gunzip(const unsigned char *in, size_t len, unsigned char **out, size
     used = cap - zs.avail_out;
   } while (zrc == Z_OK || (zrc == Z_BUF_ERROR && zs.avail_out == 0));
   if (zrc != Z_STREAM_END) {
-    rc = fail(err, errlen, -PPROF_EFORMAT, "gzip stream %s after %zu bytes: %s",
-              zs.avail_in == 0 ? "truncated" : "corrupt", used, zs.msg ? zs.msg : "unexpected end");
+    rc = log_fail(err, errlen, -PPROF_EFORMAT, "gzip stream %s after %zu bytes: %s",
+                  zs.avail_in == 0 ? "truncated" : "corrupt", used, zs.msg ? zs.msg : "unexpected end");
     goto out;
   }
   *out = buf;
@@ -122,16 +111,16 @@ static int sort_ids(decoder *d, id_pos **out, size_t n, int functions) {
   *out = t;
   for (size_t i = 1; i < n; i++)
     if (t[i].id == t[i - 1].id)
-      return fail(d->err, d->errlen, -PPROF_EFORMAT, "duplicate %s id %llu",
-                  functions ? "function" : "location", (unsigned long long)t[i].id);
+      return log_fail(d->err, d->errlen, -PPROF_EFORMAT, "duplicate %s id %llu",
+                      functions ? "function" : "location", (unsigned long long)t[i].id);
   return 0;
 }
 
 static int decode_strings(decoder *d) {
   const Perftools__Profiles__Profile *m = d->m;
   if (m->n_string_table == 0 || !m->string_table[0] || m->string_table[0][0])
-    return fail(d->err, d->errlen, -PPROF_EFORMAT, "string_table[0] must be the empty string");
-  if (m->n_string_table >= UINT32_MAX - 1) return fail(d->err, d->errlen, -E2BIG, "too many strings");
+    return log_fail(d->err, d->errlen, -PPROF_EFORMAT, "string_table[0] must be the empty string");
+  if (m->n_string_table >= UINT32_MAX - 1) return log_fail(d->err, d->errlen, -E2BIG, "too many strings");
   if (!(d->smap = malloc(m->n_string_table * sizeof *d->smap))) return -ENOMEM;
   for (size_t i = 0; i < m->n_string_table; i++) {
     int64_t s = pprof_intern(d->p, m->string_table[i] ? m->string_table[i] : "");
@@ -147,8 +136,8 @@ static int decode_functions(decoder *d) {
   for (size_t i = 0; i < m->n_function; i++) {
     const Perftools__Profiles__Function *f = m->function[i];
     if (!str_ok(d, f->name) || !str_ok(d, f->system_name) || !str_ok(d, f->filename))
-      return fail(d->err, d->errlen, -PPROF_EFORMAT, "function %llu: string index out of range",
-                  (unsigned long long)f->id);
+      return log_fail(d->err, d->errlen, -PPROF_EFORMAT, "function %llu: string index out of range",
+                      (unsigned long long)f->id);
     pprof_function nf = {d->smap[f->name], d->smap[f->system_name], d->smap[f->filename], f->start_line};
     int64_t fi = pprof_function_add(d->p, &nf);
     if (fi < 0) return (int)fi;
@@ -162,7 +151,7 @@ static int decode_location(decoder *d, size_t i) {
   const Perftools__Profiles__Location *l = d->m->location[i];
   size_t n = l->n_line ? l->n_line : 1;
   if (n > PPROF_MAX_STACK)
-    return fail(d->err, d->errlen, -E2BIG, "location %llu: too many lines", (unsigned long long)l->id);
+    return log_fail(d->err, d->errlen, -E2BIG, "location %llu: too many lines", (unsigned long long)l->id);
   if (!(d->lframes[i] = malloc(n * sizeof(uint32_t)))) return -ENOMEM;
   d->nlframes[i] = n;
   if (!l->n_line) {
@@ -176,8 +165,8 @@ static int decode_location(decoder *d, size_t i) {
   for (size_t j = 0; j < l->n_line; j++) {
     int64_t pos = id_find(d->fids, d->m->n_function, l->line[j]->function_id);
     if (pos < 0)
-      return fail(d->err, d->errlen, -PPROF_EFORMAT, "location %llu: function id %llu not found",
-                  (unsigned long long)l->id, (unsigned long long)l->line[j]->function_id);
+      return log_fail(d->err, d->errlen, -PPROF_EFORMAT, "location %llu: function id %llu not found",
+                      (unsigned long long)l->id, (unsigned long long)l->line[j]->function_id);
     d->lframes[i][j] = d->fmap[pos];
   }
   return 0;
@@ -198,48 +187,53 @@ static int decode_sample(decoder *d, size_t i, uint32_t *stack, pprof_label *lab
   const Perftools__Profiles__Sample *s = d->m->sample[i];
   size_t nstack = 0;
   if (s->n_value != d->m->n_sample_type)
-    return fail(d->err, d->errlen, -PPROF_EFORMAT, "sample %zu: %zu values for %zu sample types", i,
-                s->n_value, d->m->n_sample_type);
-  if (s->n_label > PPROF_MAX_LABELS) return fail(d->err, d->errlen, -E2BIG, "sample %zu: too many labels", i);
+    return log_fail(d->err, d->errlen, -PPROF_EFORMAT, "sample %zu: %zu values for %zu sample types", i,
+                    s->n_value, d->m->n_sample_type);
+  if (s->n_label > PPROF_MAX_LABELS)
+    return log_fail(d->err, d->errlen, -E2BIG, "sample %zu: too many labels", i);
   for (size_t j = 0; j < s->n_location_id; j++) {
     int64_t pos = id_find(d->lids, d->m->n_location, s->location_id[j]);
     if (pos < 0)
-      return fail(d->err, d->errlen, -PPROF_EFORMAT, "sample %zu: location id %llu not found", i,
-                  (unsigned long long)s->location_id[j]);
+      return log_fail(d->err, d->errlen, -PPROF_EFORMAT, "sample %zu: location id %llu not found", i,
+                      (unsigned long long)s->location_id[j]);
     if (nstack + d->nlframes[pos] > PPROF_MAX_STACK)
-      return fail(d->err, d->errlen, -E2BIG, "sample %zu: stack deeper than %d frames", i, PPROF_MAX_STACK);
+      return log_fail(d->err, d->errlen, -E2BIG, "sample %zu: stack deeper than %d frames", i,
+                      PPROF_MAX_STACK);
     memcpy(stack + nstack, d->lframes[pos], d->nlframes[pos] * sizeof *stack);
     nstack += d->nlframes[pos];
   }
   if ((d->frames += nstack) > PPROF_MAX_FRAMES)
-    return fail(d->err, d->errlen, -E2BIG, "sample %zu: more than %zu frames in all", i, PPROF_MAX_FRAMES);
+    return log_fail(d->err, d->errlen, -E2BIG, "sample %zu: more than %zu frames in all", i,
+                    PPROF_MAX_FRAMES);
   for (size_t j = 0; j < s->n_label; j++) {
     const Perftools__Profiles__Label *l = s->label[j];
     if (!str_ok(d, l->key) || l->key == 0 || !str_ok(d, l->str) || !str_ok(d, l->num_unit))
-      return fail(d->err, d->errlen, -PPROF_EFORMAT, "sample %zu label %zu: string index out of range", i, j);
+      return log_fail(d->err, d->errlen, -PPROF_EFORMAT, "sample %zu label %zu: string index out of range", i,
+                      j);
     labels[j] = (pprof_label){d->smap[l->key], d->smap[l->str], l->str ? 0 : l->num, d->smap[l->num_unit]};
   }
   int rc = pprof_add_sample(d->p, stack, nstack, s->value, labels, s->n_label);
-  return rc == -EINVAL ? fail(d->err, d->errlen, -PPROF_EFORMAT, "sample %zu: invalid", i) : rc;
+  return rc == -EINVAL ? log_fail(d->err, d->errlen, -PPROF_EFORMAT, "sample %zu: invalid", i) : rc;
 }
 
 static int decode_header(decoder *d) {
   const Perftools__Profiles__Profile *m = d->m;
-  if (m->n_sample_type > PPROF_MAX_VALUES) return fail(d->err, d->errlen, -E2BIG, "too many sample types");
+  if (m->n_sample_type > PPROF_MAX_VALUES)
+    return log_fail(d->err, d->errlen, -E2BIG, "too many sample types");
   for (size_t i = 0; i < m->n_sample_type; i++) {
     const Perftools__Profiles__ValueType *vt = m->sample_type[i];
     if (!str_ok(d, vt->type) || !str_ok(d, vt->unit))
-      return fail(d->err, d->errlen, -PPROF_EFORMAT, "sample_type %zu: string index out of range", i);
+      return log_fail(d->err, d->errlen, -PPROF_EFORMAT, "sample_type %zu: string index out of range", i);
     int rc = pprof_add_sample_type(d->p, m->string_table[vt->type], m->string_table[vt->unit]);
     if (rc) return rc;
   }
   if (m->period_type) {
     if (!str_ok(d, m->period_type->type) || !str_ok(d, m->period_type->unit))
-      return fail(d->err, d->errlen, -PPROF_EFORMAT, "period_type: string index out of range");
+      return log_fail(d->err, d->errlen, -PPROF_EFORMAT, "period_type: string index out of range");
     d->p->period_type = (pprof_value_type){d->smap[m->period_type->type], d->smap[m->period_type->unit]};
   }
   if (!str_ok(d, m->default_sample_type))
-    return fail(d->err, d->errlen, -PPROF_EFORMAT, "default_sample_type: string index out of range");
+    return log_fail(d->err, d->errlen, -PPROF_EFORMAT, "default_sample_type: string index out of range");
   d->p->default_sample_type = d->smap[m->default_sample_type];
   d->p->period = m->period;
   d->p->time_nanos = m->time_nanos;
@@ -256,7 +250,7 @@ static int check_frames(const decoder *d) {
     for (size_t j = 0; j < s->n_location_id; j++) {
       int64_t pos = id_find(d->lids, d->m->n_location, s->location_id[j]);
       if (pos >= 0 && (total += d->nlframes[pos]) > PPROF_MAX_FRAMES)
-        return fail(d->err, d->errlen, -E2BIG, "stacks expand to more than %zu frames", PPROF_MAX_FRAMES);
+        return log_fail(d->err, d->errlen, -E2BIG, "stacks expand to more than %zu frames", PPROF_MAX_FRAMES);
     }
   }
   return 0;
@@ -290,14 +284,14 @@ int pprof_decode(const void *data, size_t len, pprof_profile **out, char *err, s
   *out = NULL;
   if (err && errlen) err[0] = '\0';
   if (len > PPROF_MAX_INPUT)
-    return fail(err, errlen, -E2BIG, "profile of %zu bytes exceeds %zu", len, PPROF_MAX_INPUT);
+    return log_fail(err, errlen, -E2BIG, "profile of %zu bytes exceeds %zu", len, PPROF_MAX_INPUT);
   if (len >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) {
     if ((rc = gunzip(bytes, len, &plain, &plainlen, err, errlen))) return rc;
     bytes = plain;
   }
   d.m = perftools__profiles__profile__unpack(NULL, plainlen, bytes);
   if (!d.m) {
-    rc = fail(err, errlen, -PPROF_EFORMAT, "not a valid profile.proto message (%zu bytes)", plainlen);
+    rc = log_fail(err, errlen, -PPROF_EFORMAT, "not a valid profile.proto message (%zu bytes)", plainlen);
     goto out;
   }
   if (!(d.p = pprof_create(NULL, NULL))) {
@@ -306,7 +300,7 @@ int pprof_decode(const void *data, size_t len, pprof_profile **out, char *err, s
   }
   rc = decode_message(&d);
 out:
-  if (rc == -ENOMEM) fail(err, errlen, rc, "out of memory decoding profile");
+  if (rc == -ENOMEM) log_fail(err, errlen, rc, "out of memory decoding profile");
   if (d.lframes)
     for (size_t i = 0; i < d.m->n_location; i++) free(d.lframes[i]);
   free(d.lframes);
@@ -365,7 +359,7 @@ int pprof_decode_file(const char *path, pprof_profile **out, char *err, size_t e
   size_t len = 0;
   *out = NULL;
   int rc = read_all(path, &buf, &len);
-  if (rc) return fail(err, errlen, rc, "%s: %s", path, pprof_strerror(rc));
+  if (rc) return log_fail(err, errlen, rc, "%s: %s", path, pprof_strerror(rc));
   rc = pprof_decode(buf, len, out, err, errlen);
   free(buf);
   return rc;
@@ -376,7 +370,7 @@ int pprof_read_plain(const char *path, unsigned char **out, size_t *outlen, char
   size_t len = 0;
   *out = NULL;
   int rc = read_all(path, &buf, &len);
-  if (rc) return fail(err, errlen, rc, "%s: %s", path, pprof_strerror(rc));
+  if (rc) return log_fail(err, errlen, rc, "%s: %s", path, pprof_strerror(rc));
   if (len >= 2 && buf[0] == 0x1f && buf[1] == 0x8b) {
     rc = gunzip(buf, len, &plain, outlen, err, errlen);
     free(buf);
