@@ -68,6 +68,25 @@ static void lua_quote(FILE *f, const char *s) {
   fputc('"', f);
 }
 
+/* Close the memstream f that wrote *text and put its text before s's source (extra bytes of room kept
+ * after it). Closing first: len and *text are final only then. 0 or -ENOMEM (the source as it was). */
+static int join_prefix(scenario *s, FILE *f, char **text, const size_t *len, size_t extra) {
+  if (fclose(f) != 0) {
+    free(*text);
+    return -ENOMEM;
+  }
+  char *joined = realloc(*text, *len + s->len + extra + 1);
+  if (!joined) {
+    free(*text);
+    return -ENOMEM;
+  }
+  memcpy(joined + *len, s->source, s->len + 1);
+  free(s->source);
+  s->source = joined;
+  s->len += *len;
+  return 0;
+}
+
 /* Put "__loadctl_env = {...}; " before the file's first line (prelude.c's env() reads it first). */
 static int prepend_env(scenario *s, const scenario_overrides *ov, size_t extra) {
   char *text = NULL;
@@ -84,17 +103,7 @@ static int prepend_env(scenario *s, const scenario_overrides *ov, size_t extra) 
   for (size_t i = 0; i < ov->nenv; i++)
     if (ov->env[i].secret) fprintf(f, "[\"%s\"] = true, ", ov->env[i].name);
   fputs("}; ", f);
-  if (fclose(f) != 0) return -ENOMEM;
-  char *joined = realloc(text, len + s->len + extra + 1);
-  if (!joined) {
-    free(text);
-    return -ENOMEM;
-  }
-  memcpy(joined + len, s->source, s->len + 1);
-  free(s->source);
-  s->source = joined;
-  s->len += len;
-  return 0;
+  return join_prefix(s, f, &text, &len, extra);
 }
 
 int scenario_load(const char *path, const scenario_overrides *ov, scenario *out, char *err, size_t errlen) {
@@ -153,17 +162,7 @@ static int prepend_data(scenario *s, const char *json) {
   fputs("__setup_json = ", f);
   lua_quote(f, json);
   fputs("; ", f);
-  if (fclose(f) != 0) return -ENOMEM;
-  char *joined = realloc(text, len + s->len + 1);
-  if (!joined) {
-    free(text);
-    return -ENOMEM;
-  }
-  memcpy(joined + len, s->source, s->len + 1);
-  free(s->source);
-  s->source = joined;
-  s->len += len;
-  return 0;
+  return join_prefix(s, f, &text, &len, 0);
 }
 
 int scenario_setup(const char *path, scenario *s, bool allow_exec, char *err, size_t errlen) {
