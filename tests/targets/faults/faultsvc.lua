@@ -521,6 +521,25 @@ function services.presence()
   end)
 end
 
+-- a login risk service: the identity service checks each login's client address, support looks addresses up
+function services.georisk()
+  local function client()
+    if math.random(100) <= 8 then -- v6 clients
+      local i = math.random(0, 359999)
+      return string.format("%x:%x:%x::%x", 0x2400 + math.floor(i / 65536), i % 65536, math.random(0, 65535), math.random(1, 65535))
+    end
+    local i = math.random(0, 59999)
+    return string.format("%d.%d.%d.%d", 16 + math.floor(i / 65536), math.floor(i / 256) % 256, i % 256, math.random(1, 254))
+  end
+  task(7, function(vu)
+    local r = http.post("/api/login/check", { json = { user = math.random(1, 50000), ip = client() } })
+    check(r, { ["verdict"] = function(res) return res.status == 200 end })
+  end)
+  task(3, function(vu)
+    http.get("/api/geo?ip=" .. client(), { name = "GET /api/geo" })
+  end)
+end
+
 local known = {}
 for k in pairs(services) do known[#known + 1] = k end
 table.sort(known)
