@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/rundir.h"
+#include "master/profile/corrdemote.h"
 #include "master/profile/corrdesc.h"
 #include "master/profile/corrhand.h"
 #include "master/profile/corrjoin.h"
@@ -33,11 +34,7 @@ typedef struct ctx {
   unsigned char *cls[SET_COUNT]; /* CORRJOIN_* per sample */
   const char *wait_profile;      /* "goroutine" or "wall": the type of the SET_WAIT windows */
   json_t *out;
-  json_t *bg_spans;      /* the window finding's spans when it names work mostly no request's, else NULL */
-  json_t *bg_slow;       /* ids (trace, span) of slow exemplars in bg_spans: that work's effect */
-  double bg_score;       /* and its score */
-  char bg_fn[400];       /* the window finding's function, and whose work it is */
-  const char *bg_skip;   /* the request name whose work it is (a rare request's harm), else NULL */
+  corrdemote bg;         /* the window finding's background work (spans NULL: none) */
   const json_t *req_win; /* the window finding when it names request work (borrowed from out), else NULL */
 } ctx;
 
@@ -209,23 +206,6 @@ static void test_words(const naming *n, double na, double nb, const char *a, con
     snprintf(out, len, "two-proportion z test p = %.2g", n->r.p_value);
 }
 
-/* Is s a slow request that the background work of the window finding explains (c->bg_slow)? */
-static int explained(const ctx *c, const corr_sample *s) {
-  const char *id = s->span_id && *s->span_id ? s->span_id : s->trace_id;
-  return c->bg_slow && id && json_object_get(c->bg_slow, id);
-}
-
-static void in_spans(const ctx *c, const char *name, int cls, double *n, double *in, json_t *ids);
-
-/* The slow exemplars (any name) in the seconds of a window finding naming background work, or begun in the
- * interval after one (the queue it built drains there): that work's effect, not evidence of what a request
- * does slowly (c->bg_slow). */
-static void collect_explained(ctx *c) {
-  if (!c->bg_spans || !c->in->exemplars || !(c->bg_slow = json_object())) return;
-  double n, in;
-  in_spans(c, NULL, CORRJOIN_SLOW, &n, &in, c->bg_slow);
-}
-
 typedef struct req_key {
   const char *key; /* trace id, else span id (pooled: equal ids are equal pointers), or NULL */
   size_t i;
@@ -296,7 +276,8 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
   unsigned char *known = NULL;
   for (size_t i = 0; i < cs->n;
        i++) { /* baseline: the same request's typical samples when there are enough */
-    a[i] = cls[i] == CORRJOIN_SLOW && cs->s[i].name == name && !explained(c, &cs->s[i]);
+    a[i] = cls[i] == CORRJOIN_SLOW && cs->s[i].name == name &&
+           !corrdemote_slow(&c->bg, cs->s[i].trace_id, cs->s[i].span_id);
     b[i] = cls[i] == CORRJOIN_TYPICAL && cs->s[i].name == name;
     same += b[i] ? cs->s[i].value : 0;
   }
@@ -490,8 +471,8 @@ static void method_window(ctx *c) {
   double score = corrrank_score(CORRELATE_RANK_WINDOW, sa - sb, r.p_value);
   finish(f, "anomalous", r.a_tot, "normal", r.b_tot, r.p_value, r.path, "cpu", score, ev);
   if (whose == CORRWIN_BACKGROUND || culprit) { /* its effect on the others' requests: ranked below it */
-    c->bg_spans = json_incref(tm.spans), c->bg_score = score, c->bg_skip = culprit;
-    snprintf(c->bg_fn, sizeof c->bg_fn, "%s, work %s%s", fn, culprit ? "of " : "no request runs",
+    c->bg.spans = json_incref(tm.spans), c->bg.score = score, c->bg.skip = culprit;
+    snprintf(c->bg.fn, sizeof c->bg.fn, "%s, work %s%s", fn, culprit ? "of " : "no request runs",
              culprit ? culprit : "");
   } else
     c->req_win = f;
@@ -504,131 +485,35 @@ out:
 
 /* ---------- lock (corrlock.h) ---------- */
 
-static void demote_lock(ctx *c, json_t *f, const char *type);
-
 static int method_lock(ctx *c, const char *type) {
   corrlock_result r;
   if (!corrlock_find(c->in->windows, c->in->nwindows, type, &c->set[SET_CPU], c->in->intervals, &r)) return 0;
   json_t *f = finding("lock", r.request, r.fn, r.share, r.base);
   finish(f, "holder_contentions", r.x, "all_contentions", r.ncont, r.p_value, r.path, type,
          corrrank_score(CORRELATE_RANK_LOCK, r.share, r.p_value) - r.minor * CORRELATE_WEAK_DROP, r.evidence);
-  demote_lock(c, f, type);
+  corrdemote_lock(&c->bg, f, type);
   json_array_append_new(c->out, f);
   corrlock_effects(c->out, f, &r);
   return 1;
 }
 
-/* A lock finding whose contention (delay-weighted contentions of the profile windows of its type) falls
- * mostly
- * (>= WIN_EXPLAINS) in windows overlapping the anomalous seconds of a window finding that names background
- * work, or begun within an interval after one (the queue drains there), more than those windows' share of the
- * profiled time (binomial z test p < ALPHA), is that work's effect: the work holds or starves the lock (a
- * reader copying under a read lock, a job computing under the mutex), and the function releasing most delay
- * may only be the last of the queue. Ranked just below the window finding. */
-static void demote_lock(ctx *c, json_t *f, const char *type) {
-  double n = 0, d = 0, din = 0, t = 0, tin = 0;
-  int64_t step = c->bg_spans ? corrwin_step(c->in->intervals) : 0;
-  const char *req = json_string_value(json_object_get(f, "request"));
-  if (req && c->bg_skip && strcmp(req, c->bg_skip) == 0) return; /* the rare request's own lock */
-  for (size_t w = 0; c->bg_spans && w < c->in->nwindows; w++) {
-    const correlate_window *cw = &c->in->windows[w];
-    const pprof_profile *p = cw->prof;
-    if (strcmp(cw->type, type) != 0 || p->nsample_types < 2) continue;
-    int hit = corrwin_overlap(c->bg_spans, cw->start_ms - step, cw->end_ms) > 0;
-    double wd = 0;
-    for (size_t i = 0; i < p->nsamples; i++)
-      n += (double)p->samples[i].values[0], wd += (double)p->samples[i].values[p->nsample_types - 1];
-    d += wd, din += hit ? wd : 0;
-    t += (double)(cw->end_ms - cw->start_ms), tin += hit ? (double)(cw->end_ms - cw->start_ms) : 0;
-  }
-  if (n < CORRELATE_MIN_BASELINE || d <= 0 || t <= 0 || tin >= t || din < CORRELATE_WIN_EXPLAINS * d) return;
-  double p0 = tin / t, x = din / d * n, z = (x - n * p0) / sqrt(n * p0 * (1 - p0)),
-         pv = 0.5 * erfc(z / sqrt(2.0));
-  if (pv >= CORRELATE_ALPHA) return;
-  char ev[1200];
-  snprintf(
-      ev, sizeof ev,
-      "%s; but %.0f%% of the contention delay falls in the profile windows of the anomalous seconds of the "
-      "window finding (%s) or just after, %.0f%% of the profiled time (binomial z "
-      "test of its %.0f delay-weighted contentions p = %.2g): that work's effect, ranked below it",
-      json_string_value(json_object_get(f, "evidence")), din / d * 100, c->bg_fn, p0 * 100, x, pv);
-  json_object_set_new(f, "evidence", json_string(ev));
-  json_object_set_new(f, "score", json_real(c->bg_score - 0.001));
-}
-
-/* ---------- a request's slowness explained by background work ---------- */
-
-/* Exemplars of name (class cls) and how many of them overlap spans: [wall_ms - latency, wall_ms]. */
-static void in_spans(const ctx *c, const char *name, int cls, double *n, double *in, json_t *ids) {
-  size_t i, j;
-  int64_t tail = ids ? corrwin_step(c->in->intervals) : 0; /* collected: the interval after a span too */
-  json_t *line, *x;
-  *n = *in = 0;
-  json_array_foreach(c->in->exemplars, i, line) {
-    const char *ln = json_string_value(json_object_get(line, "name"));
-    for (int list = 0; list < 2; list++)
-      json_array_foreach(json_object_get(line, list ? "typical" : "slow"), j, x) {
-        const char *sn = NULL, *sp = json_string_value(json_object_get(x, "span_id"));
-        int k = corrjoin_class(c->join, json_string_value(json_object_get(x, "trace_id")),
-                               sp && *sp ? sp : NULL, ln, &sn);
-        const char *nm = sn && *sn ? sn : ln;
-        if (k != cls || !nm || (name && strcmp(nm, name) != 0) || (c->bg_skip && !strcmp(nm, c->bg_skip)))
-          continue;
-        int64_t end = (int64_t)json_integer_value(json_object_get(x, "wall_ms"));
-        int64_t lat = (int64_t)json_number_value(json_object_get(x, "latency_ms"));
-        *n += 1;
-        int hit = corrwin_overlap(c->bg_spans, end - lat - tail, end + 1) > 0;
-        *in += hit;
-        if (hit && ids)
-          json_object_set_new(ids, sp && *sp ? sp : json_string_value(json_object_get(x, "trace_id")),
-                              json_true());
-      }
-  }
-}
-
-/* A request's finding (tail, endpoint, wait) whose slow requests mostly (>= WIN_EXPLAINS) fall in the
- * anomalous seconds of a window finding that names background work, more than its typical requests do
- * (two-proportion z test p < ALPHA), is that work's effect (a thread holding the GIL stalls every request
- * wherever it is): ranked just below the window finding. */
-static void demote_explained(ctx *c) {
-  size_t i;
-  json_t *f;
-  if (!c->bg_spans || !c->in->exemplars) return;
-  json_array_foreach(c->out, i, f) {
-    const char *req = json_string_value(json_object_get(f, "request"));
-    double ns, is, nt, it;
-    if (!req || strcmp(json_string_value(json_object_get(f, "kind")), "lock") == 0) continue;
-    in_spans(c, req, CORRJOIN_SLOW, &ns, &is, NULL);
-    in_spans(c, req, CORRJOIN_TYPICAL, &nt, &it, NULL);
-    double p = corrstack_ztest(is, ns, it, nt);
-    if (ns <= 0 || is < CORRELATE_WIN_EXPLAINS * ns || p >= CORRELATE_ALPHA) continue;
-    char ev[1600];
-    snprintf(ev, sizeof ev,
-             "%s; but %.0f of its %.0f slow requests fall in the anomalous seconds of the window finding "
-             "(%s) vs %.0f of %.0f typical ones (two-proportion z test p = %.2g): ranked "
-             "below it",
-             json_string_value(json_object_get(f, "evidence")), is, ns, c->bg_fn, it, nt, p);
-    json_object_set_new(f, "evidence", json_string(ev));
-    json_object_set_new(f, "score", json_real(c->bg_score - 0.001));
-  }
-}
-
 /* ---------- driver ---------- */
 
 int correlate_findings(const correlate_input *in, json_t **out) {
-  ctx c = {.in = in, .out = json_array()};
+  ctx c = {.in = in, .out = json_array(), .bg = {.in = in}};
   int rc = -ENOMEM;
   *out = NULL;
   for (int k = 0; k < SET_COUNT; k++) corrstack_init(&c.set[k]);
   if (!c.out || corrjoin_create(in->exemplars, in->intervals, &c.join) < 0 || load(&c) < 0) goto done;
+  c.bg.join = c.join;
   method_window(&c);
-  collect_explained(&c);
+  corrdemote_collect(&c.bg);
   for (int set = 0; set < SET_COUNT; set++) {
     method_tail(&c, set);
     method_endpoint(&c, set);
   }
   if (corrhand_find(&c.set[SET_WAIT], c.cls[SET_WAIT], c.wait_profile, c.out) < 0) goto done;
-  demote_explained(&c);
+  corrdemote_requests(&c.bg, c.out);
   corrwin_drop_covered(c.out, c.req_win);
   if (!method_lock(&c, "mutex")) method_lock(&c, "block");
   corrrank_weigh_tails(c.out, in->intervals);
@@ -640,8 +525,7 @@ done:
   }
   corrjoin_free(c.join);
   json_decref(c.out);
-  json_decref(c.bg_spans);
-  json_decref(c.bg_slow);
+  corrdemote_free(&c.bg);
   return rc;
 }
 
