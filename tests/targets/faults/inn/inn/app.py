@@ -86,12 +86,13 @@ def hotel_availability(environ, hotel):
 @route("POST", r"/api/bookings")
 def book(environ):
     b = body_of(environ)
-    count()
-    made = bookings.create(int(b.get("hotel", 0)) % config.HOTELS, b.get("room", "standard"),
+    hotel = int(b.get("hotel", 0)) % config.HOTELS
+    count(config.planted("w6b_allot") and bookings.on_allotment(hotel))
+    made = bookings.create(hotel, b.get("room", "standard"),
                            max(1, min(7, int(b.get("nights", 1)))), int(b.get("account", 0)),
                            time.time() + 86400 * int(b.get("days_ahead", 7)))
     if made is None:
-        raise HTTPError(422, "no rate for that room and stay")
+        raise HTTPError(422, "no rate or no room left for that room and stay")
     return 201, made
 
 
