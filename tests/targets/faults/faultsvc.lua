@@ -540,6 +540,21 @@ function services.georisk()
   end)
 end
 
+-- a user preferences API: apps read a user's settings, users change one now and then
+function services.prefs()
+  local keys = { "theme", "language", "last_tab", "density", "timezone", "sidebar", "font_size", "start_page", "sound" }
+  local security = { "two_factor", "login_alerts", "email_notifications" }
+  task(6, function(vu)
+    http.get("/api/prefs?user=" .. math.random(1, 20000), { name = "GET /api/prefs" })
+  end)
+  task(4, function(vu)
+    local key = math.random(10) == 1 and security[math.random(#security)] or keys[math.random(#keys)]
+    local r = http.put("/api/prefs?user=" .. math.random(1, 20000) .. "&key=" .. key .. "&value=" .. math.random(0, 3),
+                       { name = "PUT /api/prefs" })
+    check(r, { ["saved"] = function(res) return res.status == 204 end })
+  end)
+end
+
 local known = {}
 for k in pairs(services) do known[#known + 1] = k end
 table.sort(known)
