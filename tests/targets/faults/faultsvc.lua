@@ -555,6 +555,19 @@ function services.prefs()
   end)
 end
 
+-- a webhook relay: producers post events for tenants' endpoints, dashboards list recent deliveries
+function services.webhooks()
+  local types = { "invoice.paid", "invoice.created", "customer.updated", "subscription.renewed", "payout.sent" }
+  task(8, function(vu)
+    local r = http.post("/api/events?tenant=" .. math.random(1, 3000) .. "&type=" .. types[math.random(#types)],
+                        { name = "POST /api/events" })
+    check(r, { ["accepted"] = function(res) return res.status == 202 end })
+  end)
+  task(2, function(vu)
+    http.get("/api/deliveries?tenant=" .. math.random(1, 3000), { name = "GET /api/deliveries" })
+  end)
+end
+
 local known = {}
 for k in pairs(services) do known[#known + 1] = k end
 table.sort(known)
