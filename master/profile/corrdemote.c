@@ -23,8 +23,7 @@ static void in_spans(const corrdemote *d, const char *name, int cls, double *n, 
         int k = corrjoin_class(d->join, json_string_value(json_object_get(x, "trace_id")),
                                sp && *sp ? sp : NULL, ln, &sn);
         const char *nm = sn && *sn ? sn : ln;
-        if (k != cls || !nm || (name && strcmp(nm, name) != 0) || (d->skip && !strcmp(nm, d->skip)))
-          continue;
+        if (k != cls || !nm || (name && strcmp(nm, name) != 0) || (d->skip && !strcmp(nm, d->skip))) continue;
         int64_t end = (int64_t)json_integer_value(json_object_get(x, "wall_ms"));
         int64_t lat = (int64_t)json_number_value(json_object_get(x, "latency_ms"));
         *n += 1;
@@ -89,7 +88,8 @@ void corrdemote_lock(const corrdemote *d, json_t *f, const char *type) {
     dl += wd, din += hit ? wd : 0;
     t += (double)(cw->end_ms - cw->start_ms), tin += hit ? (double)(cw->end_ms - cw->start_ms) : 0;
   }
-  if (n < CORRELATE_MIN_BASELINE || dl <= 0 || t <= 0 || tin >= t || din < CORRELATE_WIN_EXPLAINS * dl) return;
+  if (n < CORRELATE_MIN_BASELINE || dl <= 0 || t <= 0 || tin >= t || din < CORRELATE_WIN_EXPLAINS * dl)
+    return;
   double p0 = tin / t, x = din / dl * n, z = (x - n * p0) / sqrt(n * p0 * (1 - p0)),
          pv = 0.5 * erfc(z / sqrt(2.0));
   if (pv >= CORRELATE_ALPHA) return;

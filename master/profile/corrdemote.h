@@ -1,7 +1,7 @@
 /* corrdemote.h - findings that a window finding's background work explains. When the window method names work
  * no request runs (a GC, a job thread holding the GIL) or a rare request's harm, the other requests' slowness
- * and lock contention in its anomalous seconds are that work's effect: their slow requests are left out of the
- * tail contrast, and findings whose slowness falls mostly there are ranked just below the window finding.
+ * and lock contention in its anomalous seconds are that work's effect: their slow requests are left out of
+ * the tail contrast, and findings whose slowness falls mostly there are ranked just below the window finding.
  * Thresholds in correlate.h (CORRELATE_WIN_EXPLAINS, CORRELATE_ALPHA). */
 #ifndef LOADCTL_CORRDEMOTE_H
 #define LOADCTL_CORRDEMOTE_H
