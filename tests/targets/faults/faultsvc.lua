@@ -456,13 +456,13 @@ end
 -- an admin console's activity feed: account pages, activity feeds, events from other services
 function services.activity()
   task(4, function(vu)
-    http.get("/api/accounts/" .. math.random(1, 800) .. "/activity", { name = "GET /api/accounts/{id}/activity" })
+    http.get("/api/accounts/" .. math.random(1, 200) .. "/activity", { name = "GET /api/accounts/{id}/activity" })
   end)
   task(3, function(vu)
-    http.get("/api/accounts/" .. math.random(1, 800), { name = "GET /api/accounts/{id}" })
+    http.get("/api/accounts/" .. math.random(1, 200), { name = "GET /api/accounts/{id}" })
   end)
   task(2, function(vu)
-    http.post("/api/accounts/" .. math.random(1, 800) .. "/events?actor=svc-billing&action=invoice.paid&target=inv",
+    http.post("/api/accounts/" .. math.random(1, 200) .. "/events?actor=svc-billing&action=invoice.paid&target=inv",
               { name = "POST /api/accounts/{id}/events" })
   end)
 end
@@ -565,6 +565,41 @@ function services.webhooks()
   end)
   task(2, function(vu)
     http.get("/api/deliveries?tenant=" .. math.random(1, 3000), { name = "GET /api/deliveries" })
+  end)
+end
+
+-- a social product's notification inbox: opening it, marking a mention read
+function services.inbox()
+  task(7, function(vu)
+    http.get("/api/inbox?user=" .. math.random(1, 2000), { name = "GET /api/inbox" })
+  end)
+  task(3, function(vu)
+    local u = math.random(1, 2000)
+    http.post("/api/inbox/read?user=" .. u .. "&id=ntf-" .. u .. "-000009", { name = "POST /api/inbox/read" })
+  end)
+end
+
+-- a marketplace's order intake: placing orders, buyers checking on them
+function services.intake()
+  task(6, function(vu)
+    local r = http.post("/api/orders?buyer=" .. math.random(1, 5000) .. "&amount=" .. math.random(1000, 34000),
+                        { name = "POST /api/orders" })
+    check(r, { ["order placed"] = function(res) return res.status == 201 end })
+  end)
+  task(4, function(vu)
+    http.get("/api/orders/status?id=" .. math.random(1, 200), { name = "GET /api/orders/status" })
+  end)
+end
+
+-- a document service's reads, behind sharing checks, and group pages
+function services.documents()
+  task(8, function(vu)
+    local doc = math.random(0, 99999)
+    http.get("/api/documents/" .. doc .. "?user=" .. ((doc % 50) * 1000 + math.random(0, 199)),
+             { name = "GET /api/documents/{id}" })
+  end)
+  task(2, function(vu)
+    http.get("/api/groups/org" .. math.random(0, 49) .. "%2Fall-staff", { name = "GET /api/groups/{id}" })
   end)
 end
 

@@ -123,7 +123,7 @@ func main() {
 	flag.StringVar(&c.role, "role", "service", "service, or dependency (the slow upstream the service starts itself)")
 	flag.DurationVar(&c.duration, "duration", 5*time.Minute, "exit by itself after this long")
 	flag.IntVar(&c.leakKB, "leak-kb", 0, "helper/control services: each GET /api/products keeps this many KiB in main.rememberPage (a steady leak)")
-	flag.BoolVar(&c.faultOff, "fault-off", false, "retry, logsync, json_big, cache_evict, middleware, token_refresh, regex_rules, conn_pool, flag_webhook, metrics_flush, gzip_export, snapshot_rlock, bulk_queue, herd, spool_write, statement_tmpl, import_report, reindex_bursts, tenant_limiter, year_report, feed_sort, sync_conns, debug_format, token_sweep, presence_beat, w6b_geoip, w6b_linger, w6b_webhook_ca: run the service without its planted fault (to check that the rest is clean)")
+	flag.BoolVar(&c.faultOff, "fault-off", false, "retry, logsync, json_big, cache_evict, middleware, token_refresh, regex_rules, conn_pool, flag_webhook, metrics_flush, gzip_export, snapshot_rlock, bulk_queue, herd, spool_write, statement_tmpl, import_report, reindex_bursts, tenant_limiter, year_report, feed_sort, sync_conns, debug_format, token_sweep, presence_beat, w6b_geoip, w6b_linger, w6b_webhook_ca, ha_inbox, ha_fraudpoll, ha_acl: run the service without its planted fault (to check that the rest is clean)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("faultsvc: ")
