@@ -20,7 +20,7 @@ import time
 
 import loadctl_agent
 
-from . import audit, availability, billing, bookings, config
+from . import audit, availability, billing, bookings, config, content
 from .rates import NIGHTS, RateCache, write_export
 
 STATS = {"variant": config.VARIANT, "requests": 0, "faulty_requests": 0, "spans": config.SPANS}
@@ -79,7 +79,9 @@ def search(environ):
 @route("GET", r"/api/hotels/(\d+)/availability")
 def hotel_availability(environ, hotel):
     hotel = int(hotel) % config.HOTELS
-    count(config.planted("inn_avail") and availability.is_partner(hotel))
+    count((config.planted("inn_avail") and availability.is_partner(hotel)) or
+          (config.planted("ha_reviews") and availability.refreshing()) or
+          (config.planted("ha_content") and content.is_imported(hotel)))
     return 200, availability.page(hotel, query(environ, "night", NIGHTS[0]))
 
 
@@ -160,6 +162,9 @@ write_export(rates_path)
 RateCache.configure(rates_path)
 billing.load_cards()
 bookings.seed()
+content.load_imports()
 audit.open_trail(os.path.join(_dir, "audit.log"))
+if config.REVIEW_CACHE:
+    availability.start_review_cache()
 loadctl_agent.start(listen=config.PPROF_ADDR)
 application = loadctl_agent.wsgi(app)

@@ -6,6 +6,7 @@ VARIANT = os.environ.get("INN_VARIANT", "inn_avail")
 FAULT = os.environ.get("INN_FAULT", "on") != "off"
 PPROF_ADDR = os.environ.get("INN_PPROF_ADDR", "127.0.0.1:6065")
 UPSTREAM = os.environ.get("INN_UPSTREAM", "")
+REVIEW_CACHE = VARIANT == "ha_reviews"  # the review-score cache (availability.review_cache_loop) is on
 HOTELS = 400
 ROOMS = ("standard", "double", "family", "suite")
 
