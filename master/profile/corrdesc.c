@@ -148,8 +148,17 @@ int corrdesc_own(const corrstack *cs, const unsigned char *a, int64_t id) {
   return own;
 }
 
+/* Within fn, does down hold a larger share of a's value than of b's (a's share - b's >= MIN_DELTA, two-
+ * proportion z test p < ALPHA)? Then fn's own code and other callees are what both populations run alike, and
+ * down is where they diverge; when down is fn's whole body in both (a loop in an encoder), they do not. */
+static int diverges_in(const double *ia, const double *ib, int64_t fn, int64_t down) {
+  return ia[fn] > 0 && ib[fn] > 0 && ia[down] / ia[fn] - ib[down] / ib[fn] >= CORRELATE_MIN_DELTA &&
+         corrstack_ztest(ia[down], ia[fn], ib[down], ib[fn]) < CORRELATE_ALPHA;
+}
+
 int64_t corrdesc_below(const corrstack *cs, const unsigned char *a, const double *ia, const double *ib,
-                       double scale, int pass, int64_t fn) {
+                       double scale, int how, int64_t fn) {
+  int pass = how == CORRDESC_WAIT;
   json_t *path = fn >= 0 ? corrstack_path(cs, fn, a) : NULL;
   size_t at = 0, n = json_array_size(path);
   double *io = calloc(cs->nnames ? cs->nnames : 1, sizeof *io), to = 0;
@@ -159,8 +168,8 @@ int64_t corrdesc_below(const corrstack *cs, const unsigned char *a, const double
   else
     n = 0;
   while (at < n && corrstack_id(cs, json_string_value(json_array_get(path, at))) != fn) at++;
-  int entry = at < n && is_entry(cs, a, path, at);
-  for (; at + 1 < n; at++, entry = 0) {
+  int entry = at < n && is_entry(cs, a, path, at), first = 1;
+  for (; at + 1 < n; at++, entry = first = 0) {
     int64_t down = corrstack_id(cs, json_string_value(json_array_get(path, at + 1)));
     /* below the entry, library code it calls (a template engine, reflection) is passed through to the
      * service's own code that the library calls back */
@@ -170,7 +179,11 @@ int64_t corrdesc_below(const corrstack *cs, const unsigned char *a, const double
     int through = pass && calls_library(cs, path, at + 1) && ia[down] >= (1 - CORRELATE_TOLERANCE) * ia[fn] &&
                   ib[down] >= (1 - CORRELATE_TOLERANCE) * ib[fn];
     double ex = ia[fn] - scale * ib[fn], exd = ia[down] - scale * ib[down];
-    if (!through && !(entry && ex > 0 && exd >= CORRELATE_ENTRY_SHARE * ex)) break;
+    /* beyond the entry (not below what typical requests are seen running: CORRDESC_KNOWN), the first step
+     * from the frame placed when within it down sets a apart from b */
+    int step = (entry && how == CORRDESC_PICKED) ||
+               (CORRELATE_DOWN_COMMON && first && !pass && diverges_in(ia, ib, fn, down));
+    if (!through && !(step && ex > 0 && exd >= CORRELATE_ENTRY_SHARE * ex)) break;
     fn = down;
   }
   json_decref(path);
@@ -183,8 +196,8 @@ const char *corrdesc_why(int no_baseline) {
   return no_baseline == CORR_BELOW_KNOWN
              ? "what typical ones run in any profile (or ones seen waiting, never on CPU)"
          : no_baseline == CORR_BELOW_DOWN
-             ? "the frame below their handler closure, which every such request runs (it holds >= 75% of "
-               "that frame's excess)"
+             ? "the frame placed first (below their handler, or below what typical ones run), which every "
+               "such request may run too (it holds >= 75% of that frame's excess)"
          : no_baseline == CORR_BELOW_SITE
              ? "the frame every such request runs, down to the call site of the library code holding their "
                "time, which few typical requests run (counted per request)"

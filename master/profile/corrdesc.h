@@ -21,18 +21,28 @@
  */
 int64_t corrdesc_entry(const corrstack *cs, const unsigned char *a, const corr_opts *o, int *how);
 
+/* How the frame passed to corrdesc_below was placed: picked by a contrast (or placed below the entry by the
+ * no-baseline rule), a wait (the frame that waits is named, not its callers), or placed by the no-baseline
+ * rule below frames the typical requests are seen running (corrdesc_entry's CORR_BELOW_KNOWN). */
+enum { CORRDESC_PICKED = 0, CORRDESC_WAIT = 1, CORRDESC_KNOWN = 2 };
+
 /* From fn down a's hot path (corrstack_path), one callee at a step while the callee is the service's own (not
  * plumbing, not a closure, fewer than CORRELATE_HELPER_CALLERS callers in the run, under HELPER_BASE of the
  * samples of other request names and of no request's) and either
- *  - pass is set (waits: the frame that waits is named, not its callers), the callee is the innermost service
- *    frame of the path and calls library code (where it waits: a socket read, a sleep) and it holds (within
- *    CORRELATE_TOLERANCE) all of fn's value in a and in b: fn only passes the wait on; or
- *  - fn is a's entry (every frame above it plumbing, a closure or run by other request names: the frame every
- *    request of the name runs) and the callee holds >= CORRELATE_ENTRY_SHARE of fn's excess of a over b,
- *    excess(f) = ia[f] - scale * ib[f] (scale: a's total over b's, or a's requests over b's for rates).
- * ia, ib: inclusive values of a and b (corrstack_inclusive). Returns the frame reached (fn when none). */
+ *  - how is CORRDESC_WAIT, the callee is the innermost service frame of the path and calls library code
+ * (where it waits: a socket read, a sleep) and it holds (within CORRELATE_TOLERANCE) all of fn's value in a
+ * and in b: fn only passes the wait on; or
+ *  - how is CORRDESC_PICKED, fn is a's entry (every frame above it plumbing, a closure or run by other
+ * request names: the frame every request of the name runs) and the callee holds >= CORRELATE_ENTRY_SHARE of
+ * fn's excess of a over b, excess(f) = ia[f] - scale * ib[f] (scale: a's total over b's, or a's requests over
+ *    b's for rates); or
+ *  - how is not CORRDESC_WAIT, this is the first step (CORRELATE_DOWN_COMMON), the callee holds >=
+ * ENTRY_SHARE of fn's excess and, of fn's value, a larger share in a than in b (>= CORRELATE_MIN_DELTA,
+ * two-proportion z test p < CORRELATE_ALPHA): fn's other work is alike in both, the callee is where a's extra
+ * time goes. ia, ib: inclusive values of a and b (corrstack_inclusive). Returns the frame reached (fn when
+ * none). */
 int64_t corrdesc_below(const corrstack *cs, const unsigned char *a, const double *ia, const double *ib,
-                       double scale, int pass, int64_t fn);
+                       double scale, int how, int64_t fn);
 
 /* Is frame id the service's own and not a shared helper, as corrdesc_below judges a callee (fewer than
  * HELPER_CALLERS callers, under HELPER_BASE of the samples outside a's request name, not plumbing/closure)?

@@ -559,7 +559,8 @@ static int64_t below(const corrstack *cs, const unsigned char *a, const unsigned
                      const double *ia, const double *ib, corr_contrast *out, int64_t fn) {
   if (o && o->rise) return fn;
   double scale = out->per_request ? o->na / o->nb : out->b_tot > 0 ? out->a_tot / out->b_tot : 0, p = 1;
-  int64_t low = out->no_baseline == CORR_BELOW_KNOWN ? fn : corrdesc_below(cs, a, ia, ib, scale, 0, fn);
+  int how = out->no_baseline == CORR_BELOW_KNOWN ? CORRDESC_KNOWN : CORRDESC_PICKED;
+  int64_t low = corrdesc_below(cs, a, ia, ib, scale, how, fn);
   int ok = low != fn && (out->per_request ? rate_ok(ia[low], o->na, ib[low], o->nb, &p)
                                           : share_ok(ia[low], out->a_tot, ib[low], out->b_tot, &p));
   if (ok) out->p_value = p, out->no_baseline = out->no_baseline ? CORR_BELOW_DOWN : 0, fn = low;

@@ -105,7 +105,7 @@ int corrwait_find(const corrstack *cs, const unsigned char *a_in, const unsigned
 static void waiting_frame(const corrstack *cs, const unsigned char *a, const double *ia, const double *ib,
                           corr_contrast *out) {
   double ta = out->a_tot, tb = out->b_tot;
-  int64_t low = corrdesc_below(cs, a, ia, ib, tb > 0 ? ta / tb : 0, 1, out->fn);
+  int64_t low = corrdesc_below(cs, a, ia, ib, tb > 0 ? ta / tb : 0, CORRDESC_WAIT, out->fn);
   double p = corrstack_ztest(ia[low], ta, ib[low], tb);
   if (low == out->fn || p >= CORRELATE_ALPHA) return;
   json_decref(out->path);
