@@ -17,6 +17,7 @@
 #include "master/profile/corrjoin.h"
 #include "master/profile/corrlat.h"
 #include "master/profile/corrlock.h"
+#include "master/profile/corrpool.h"
 #include "master/profile/corrrank.h"
 #include "master/profile/corrstack.h"
 #include "master/profile/corrwait.h"
@@ -407,6 +408,22 @@ static void method_endpoint(ctx *c, int set) {
 
 /* ---------- window: anomalous intervals vs the others ---------- */
 
+/* No CPU work rose in the anomalous seconds: work no request runs holding what the requests wait for
+ * (corrpool.h), a window finding naming background work. */
+static void window_pool(ctx *c, const corrwin_times *tm) {
+  corrpool_result r;
+  json_t *f = NULL;
+  if (corrpool_find(c->in->windows, c->in->nwindows, &c->set[SET_WAIT], tm, &r) < 0 || r.fn < 0 ||
+      !(f = corrpool_finding(&c->set[SET_WAIT], tm, &r)))
+    goto out;
+  c->bg.spans = json_incref(tm->spans), c->bg.score = json_real_value(json_object_get(f, "score"));
+  snprintf(c->bg.fn, sizeof c->bg.fn, "%s, work no request runs",
+           json_string_value(json_object_get(f, "function")));
+  json_array_append_new(c->out, f);
+out:
+  json_decref(r.path);
+}
+
 static void method_window(ctx *c) {
   corrstack *cs = &c->set[SET_CPU];
   corrwin_times tm = {0};
@@ -433,10 +450,10 @@ static void method_window(ctx *c) {
     b[i] = k == CORRWIN_NORMAL;
   }
   if (corrstack_contrast(cs, a, b, &o, &r) < 0) goto out;
-  if (r.fn < 0) goto out;
-  int whose = corrwin_whose(cs, a, b, r.fn, r.a_fn);
-  if (whose == CORRWIN_MORE_REQUESTS) { /* more or slower requests: the bad seconds' effect */
+  int whose = r.fn < 0 ? CORRWIN_MORE_REQUESTS : corrwin_whose(cs, a, b, r.fn, r.a_fn);
+  if (whose == CORRWIN_MORE_REQUESTS) { /* none, or more or slower requests: the bad seconds' effect */
     json_decref(r.path);
+    window_pool(c, &tm);
     goto out;
   }
   if (whose == CORRWIN_REQUEST) corrwin_below_context(cs, a, b, o.na, o.nb, &r);

@@ -187,6 +187,16 @@
      * the caller of it that blocks most beneath it outside it (holding what it took), among >= this many \
      * callers seen holding (one caller: waiters and holder are one path, the wait method's) */
 
+/* pool (corrpool.h): requests of the anomalous seconds pile up parked in one service function (>= WAIT_SHARE
+ * of their goroutine observations there, more of them per second than in the other seconds, the rate test),
+ * while goroutines of no request (no labels, not started where requests start) passing through that same
+ * function rise there too: they hold what the requests wait for (a client's connections, a pool, a queue's
+ * consumers). The window finding names the outermost frame of that work that rose as much (its root), when
+ * >= POOL_SHARE of its observations in those seconds pass through the requests' waiting function; tried only
+ * when the CPU windows name nothing (1: on; 0: off, as before stop 31) */
+#define CORRELATE_POOL 1
+#define CORRELATE_POOL_SHARE 0.5
+
 #define CORRELATE_INLINE_CPU                                                                                 \
   0.2 /* inline lock (corrinline.h): a leaf where requests' wall-clock samples stay is parked (waiting in C: \
        * a lock taken with `with lock:`, I/O, a sleep) when its CPU time is <= this share of its wall time   \

@@ -38,6 +38,11 @@ static int64_t waiter(const corrstack *cs, const corr_sample *c, int *gc) {
   return -1;
 }
 
+int64_t corrwait_waiter(const corrstack *cs, const corr_sample *c) {
+  int gc;
+  return waiter(cs, c, &gc);
+}
+
 static int find(const corrstack *cs, const unsigned char *a, const unsigned char *b, const unsigned char *u,
                 const corr_opts *o, double na, double nb, corr_contrast *out);
 

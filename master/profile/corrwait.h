@@ -11,6 +11,10 @@
 /* Is leaf a frame a parked goroutine or blocked thread sits in (runtime.gopark, syscalls, ...)? */
 int corrwait_parked(const char *leaf);
 
+/* The frame sample c waits in: the innermost service frame above its parked leaf; -1 when c is not parked,
+ * waits on a lock or in a closure (a handler). */
+int64_t corrwait_waiter(const corrstack *cs, const corr_sample *c);
+
 /* The frame a's samples wait in: the innermost service frame above the parked leaf that holds the most of
  * a's parked samples (>= CORRELATE_WAIT_SHARE of a), lifted past shared helpers. Samples without any service
  * frame (library goroutines that inherited a request's labels) are left out of both populations.
