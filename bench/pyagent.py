@@ -27,6 +27,14 @@
                                         is a tick's instructions, what the app's threads pay for it included
   still N                               8 threads blocked in Event.wait, N sampler ticks from the main thread:
                                         under callgrind, (N=1010 - N=10) / 1000 is a still tick's instructions
+  exttick [TICKS [DEPTH [MODE]]]        the external sampler's tick on its own, in this process: 8 threads
+                                        parked DEPTH (60) frames deep (locals, a generator's frame: stacks over
+                                        more than one data-stack chunk), TICKS (300) ticks 10 ms apart with a
+                                        CPU and a wall collector (no label records): thread CPU per tick, the
+                                        median of 5 runs, of a still tick (nothing moved) and of a tick that
+                                        walks every thread's whole stack anew; MODE still or walk: one run of
+                                        that kind (under callgrind, (TICKS=110 - TICKS=10) / 100 is a tick's
+                                        instructions)
   tickcost [RATE [SECONDS]]             the external sampler process's CPU per tick: an app of 8 threads
                                         (tickapp) serving RATE (300) wrapped requests/s, CPU and wall profiles
                                         of SECONDS (10) pulled at once; the index line's figures
@@ -450,6 +458,72 @@ def still(n):
         t.join()
 
 
+def exttick(n="300", depth="60", mode="both"):
+    import threading
+    sys.path.insert(0, agent_src())
+    from loadctl_agent import extsampler, layout, remote, sampler as agent_sampler, slots, stacks
+
+    lay, parked_, _ = layout.discover()
+    parked_.release()
+    gate, parked = threading.Event(), threading.Semaphore(0)
+
+    def deep(k):  # a frame of some size (its locals), as a service's functions have
+        a = b = c = d = e = f = g = h = k
+        if k == depth // 2:
+            return sum(gen(k - 1)) + a + b + c + d + e + f + g + h
+        return deep(k - 1) if k else parked.release() or gate.wait()
+
+    def gen(k):
+        yield deep(k)
+
+    depth = int(depth)
+    threads = [threading.Thread(target=deep, args=(depth,)) for _ in range(8)]
+    [t.start() for t in threads]
+    [parked.acquire() for _ in threads]
+    time.sleep(0.05)
+
+    class Table:
+        torn = 0
+
+        def ahead(self):
+            return {}
+
+        def table(self, heads=None, ahead=None):  # the ticking thread is the agent's: not sampled
+            return {threading.get_native_id(): (slots.AGENT, ())}
+
+    def run(walk_all):
+        reader = remote.Reader(os.getpid(), lay)
+        es = extsampler.ExtSampler.__new__(extsampler.ExtSampler)
+        es.reader, es.table, es.pid, es.period_ns = reader, Table(), os.getpid(), 10000000
+        es.tree, es.at, es.at_reset, es.last = stacks.Tree(None), {}, time.monotonic(), {}
+        es.unreadable = es.reads = 0
+        collectors = [agent_sampler.Collector("cpu"), agent_sampler.Collector("wall")]
+        es.tick(collectors, 10000000)
+        cpu = 0
+        for _ in range(int(n)):
+            if walk_all:
+                for st in es.last.values():
+                    st.node, st.walk, st.nodes, st.index = None, [], [], {}
+            time.sleep(0.01)
+            t0 = time.thread_time_ns()
+            es.tick(collectors, 10000000)
+            cpu += time.thread_time_ns() - t0
+        reads = es.reads
+        es._close_threads()
+        reader.close()
+        return cpu / 1000 / int(n), reads / int(n)
+
+    out = {"still": [], "walk": []} if mode == "both" else {mode: []}
+    for _ in range(5 if mode == "both" else 1):
+        for k in out:
+            out[k].append(run(k == "walk"))
+    gate.set()
+    [t.join() for t in threads]
+    for k, v in out.items():
+        print("exttick %s: %.0f us CPU per tick (runs: %s), %.1f stacks walked per tick" % (
+            k, statistics.median(x[0] for x in v), " / ".join("%.0f" % x[0] for x in v), v[0][1]))
+
+
 def tickapp(rate, seconds):
     """The app of `tickcost`: 8 threads serving a wrapped WSGI app (a 25-frame recursion and ~1 ms of
     arithmetic a request) fed at `rate` requests/s by this thread for `seconds`; prints the agent's address."""
@@ -516,4 +590,4 @@ def tickcost(rate="300", seconds="10"):
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     {"round": round_line, "rate": rate, "wrap": wrap, "report": report, "inproc": inproc, "calls": calls,
-     "ticks": ticks, "still": still, "tickapp": tickapp, "tickcost": tickcost}[cmd](*args)
+     "ticks": ticks, "still": still, "exttick": exttick, "tickapp": tickapp, "tickcost": tickcost}[cmd](*args)

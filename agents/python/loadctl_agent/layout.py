@@ -42,6 +42,8 @@ def _vm_readv():
 
 
 IOV_MAX = 1024
+PAGE = 4096
+ADDR_MAX = (1 << 63) - 1  # above: not an address (a word read while it changed)
 VM_BUF = 1 << 20  # bytes read_many() reads in one system call at most (a request over it: one pread)
 
 
@@ -95,6 +97,62 @@ class Mem:
             pos += n
             done += 1
         return todo[done + 1:] if done < k else todo[done:]
+
+    def read_down_many(self, reqs):
+        """[(base, bytes)] for [(end, size)]: of the size bytes below end, the part that is mapped, from end
+        down to the first page that is not (b"" when none is). One system call reads them all: each range's
+        pages are iovecs from its highest down, so a transfer stops where a range reaches unmapped memory,
+        and the next call goes on with the next range (a thread's frames sit in stack chunks of their own
+        mappings: the bytes below the first frame of a chunk are often not mapped)."""
+        out = [(end, b"") for end, _size in reqs]
+        reqs = [(e, n) if 0 < e <= ADDR_MAX and n > 0 else (0, 0) for e, n in reqs]  # a word read as it changed
+        if self.vm is None:
+            for i, (end, size) in enumerate(reqs):
+                for n in (size, PAGE, end - (end - 1) // PAGE * PAGE):
+                    b = self.read(end - n, n) if n <= size else b""
+                    if b:
+                        out[i] = (end - n, b)
+                        break
+            return out
+        todo = []  # (request index, address, length): each request's pages, highest first
+        for i, (end, size) in enumerate(reqs):
+            low, top = max(1, end - size), end
+            while top > low:
+                a = max(low, (top - 1) // PAGE * PAGE)
+                todo.append((i, a, top - a))
+                top = a
+        remote, local = self.remote, self.local
+        while todo:
+            total, k = 0, 0
+            for _i, a, n in todo:
+                if k == IOV_MAX or total + n > VM_BUF:
+                    break
+                remote[2 * k], remote[2 * k + 1] = a, n
+                total += n
+                k += 1
+            local[1] = total
+            got = self.vm(self.pid, local.buffer_info()[0], 1, remote.buffer_info()[0], k, 0)
+            if got < 0 and ctypes.get_errno() != errno.EFAULT:  # not allowed here: preads from now on
+                self.vm = None
+                return self.read_down_many(reqs)
+            raw, pos, done, parts = ctypes.string_at(self.buf_addr, got) if got > 0 else b"", 0, 0, {}
+            for i, a, n in todo[:k]:
+                if pos + n > got:
+                    break
+                parts.setdefault(i, []).append(raw[pos:pos + n])
+                pos += n
+                done += 1
+            for i, ps in parts.items():
+                b = b"".join(reversed(ps))
+                base, old = out[i][0] - len(b), out[i][1]
+                out[i] = (base, b + old)
+            if done < k:  # todo[done] is not mapped: the rest of its range is not read
+                stop = todo[done][0]
+                done += 1
+                while done < len(todo) and todo[done][0] == stop:
+                    done += 1
+            todo = todo[done:]
+        return out
 
     def read(self, addr, n):
         """n bytes at addr, or b"" when any of them cannot be read."""

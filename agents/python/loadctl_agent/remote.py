@@ -115,6 +115,12 @@ class Reader:
         self.ts_struct = struct.Struct("<" + "".join("%dxQ" % (o - p) if o > p else "Q"
                                                      for p, o in zip([0] + [x + 8 for x in at[:-1]], at)))
         self.ts_fields = tuple(at.index(o) for o in offs)  # where next, thread id, native id, frame are in it
+        fo = (lay["if_code"], lay["if_instr"], lay["if_func"], lay["if_previous"])
+        at = sorted(set(fo))  # one struct reads a frame's code, instruction pointer, function and caller
+        self.if_struct = struct.Struct("<" + "".join("%dxQ" % (o - p) if o > p else "Q"
+                                                     for p, o in zip([0] + [x + 8 for x in at[:-1]], at)))
+        self.if_fields = tuple(at.index(o) for o in fo)
+        self.structs = {}  # peek_plan()'s structs by the offsets they read
         self.peeked = {}  # range address -> its bytes, read by the last threads() call (its peek)
         self.tuple_head = lay["tuple_items"] + 64  # bytes of a label tuple read at once (its items, mostly)
         self.ts_plan = ([], [])  # the ranges that hold last_states, and where each is in them (_ts_plan())
@@ -243,11 +249,17 @@ class Reader:
                 vals = (func, code, prev, code + lay["co_code"] + 2 * lasti)
                 items += [(f - base + o, v) for o, v in zip(fields, vals)]
             items.sort()
-            fmt, pos = ["<"], 0
-            for o, _v in items:
-                fmt.append("%dxQ" % (o - pos) if o > pos else "Q")
-                pos = o + 8
-            plan.append((base, g[-1] + n - base, struct.Struct("".join(fmt)), tuple(v for _o, v in items)))
+            offs = tuple(o for o, _v in items)
+            st = self.structs.get(offs)
+            if st is None:  # a struct per set of offsets, made once (a thread's next calls have the same)
+                fmt, pos = ["<"], 0
+                for o in offs:
+                    fmt.append("%dxQ" % (o - pos) if o > pos else "Q")
+                    pos = o + 8
+                if len(self.structs) >= CODE_CACHE_MAX:
+                    self.structs.clear()
+                st = self.structs[offs] = struct.Struct("".join(fmt))
+            plan.append((base, g[-1] + n - base, st, tuple(v for _o, v in items)))
         return plan
 
     def same_leaf(self, plan):
@@ -262,10 +274,11 @@ class Reader:
         return True
 
     def windows(self, frames):
-        """{frame: (base address, bytes)} of the data stack below each leaf frame, read at once."""
+        """{frame: (base address, bytes)} of the data stack below each leaf frame (as far as it is mapped, up to
+        WINDOWS[0] bytes), read at once."""
         n = self.if_len
-        got = self.mem.read_many([(f + n - WINDOWS[0], WINDOWS[0]) for f in frames])
-        return {f: (f + n - len(b), b) for f, b in zip(frames, got) if b}
+        got = self.mem.read_down_many([(f + n, WINDOWS[0]) for f in frames])
+        return {f: w for f, w in zip(frames, got) if len(w[1]) >= n}
 
     def frames(self, frame, window=None):
         """Leaf-first [(code address, function address, instruction offset in code units)] from an
@@ -313,32 +326,33 @@ class Reader:
         is not enough: two functions whose frames have the same size calling the same helper at the same
         place put it at the same address, with the same caller address (SAME_FRAMES frames in a row, each
         replaced in between by one equal in all five, would be taken for them). Frames not started yet
-        above the leaf are left out, as in frames(); leaving the window, the next WINDOWS[0] bytes are
-        read."""
-        lay, out = self.lay, []
-        read, n = self.mem.read, self.if_len
-        code_off, prev_off, func_off, instr_off, co_code = (lay["if_code"], lay["if_previous"], lay["if_func"],
-                                                            lay["if_instr"], lay["co_code"])
+        above the leaf are left out, as in frames(); leaving the windows read so far, the WINDOWS[0] bytes
+        below the frame are read (as far as they are mapped)."""
+        out, n, co_code, unpack = [], self.if_len, self.lay["co_code"], self.if_struct.unpack_from
+        ci, ii, fi, pi = self.if_fields
         base, buf = window if window is not None else (0, b"")
         top = base + len(buf)
-        unpack = _Q.unpack_from
-        depth, run = 0, []  # run: the frames just read that equal the last walk's, in a row
+        held = [(base, top, buf)] if buf else []  # the windows read in this walk (a generator's frame lies
+        depth, run = 0, []  # outside its caller's data stack: its caller's window is used again after it)
+        # run: the frames just read that equal the last walk's, in a row
         while frame and depth < MAX_DEPTH:
             depth += 1
             if not (base <= frame and frame + n <= top):
-                for size in WINDOWS:
-                    buf = read(frame + n - size, size)
-                    if buf:
+                for base, top, buf in held:
+                    if base <= frame and frame + n <= top:
                         break
-                if not buf:
-                    buf = read(frame, n)
-                    if not buf:
-                        break
-                base, top = frame + n - len(buf), frame + n
-            at = frame - base
-            code = unpack(buf, at + code_off)[0]
-            lasti = (unpack(buf, at + instr_off)[0] - code - co_code) // 2
-            entry = (frame, code, unpack(buf, at + func_off)[0], lasti, unpack(buf, at + prev_off)[0])
+                else:
+                    base, buf = self.mem.read_down_many([(frame + n, WINDOWS[0])])[0]
+                    if len(buf) < n:
+                        base, buf = frame, self.mem.read(frame, n)
+                        if not buf:
+                            break
+                    top = base + len(buf)
+                    held.append((base, top, buf))
+            f = unpack(buf, frame - base)
+            code = f[ci]
+            lasti = (f[ii] - code - co_code) // 2
+            entry = (frame, code, f[fi], lasti, f[pi])
             hit = last.get(frame)
             if hit is not None and hit[1] == entry and (not run or hit[0] == run[-1][0] + 1):
                 run.append((hit[0], entry))

@@ -188,6 +188,82 @@ class Walk(unittest.TestCase):
         self.assertEqual(stops, 4 * 3)
         self.assertLess(len(es.at), 4 * 30)  # the shared base's nodes were reused, not made again
 
+    def test_stacks_over_chunks_and_generators_walk_whole(self):
+        """A stack deeper than one data-stack chunk (frames in two mappings, the memory below the upper
+        chunk's first frame often unmapped) with generators' frames (outside the data stack) in it: the
+        walk reads the same stack as sys._current_frames(), from the batched window and without it."""
+        from loadctl_agent import extsampler
+        ev, out = threading.Event(), []
+
+        def big(k):  # frames with locals: 120 of them fill more than a 16 KB chunk
+            a = b = c = d = e = f = g = h = i = j = k
+            if k % 40 == 20:
+                return sum(gen(k - 1)) + a + b + c + d + e + f + g + h + i + j
+            return big(k - 1) if k else recurse(0, ev, out) or 0
+
+        def gen(k):
+            yield big(k)
+
+        t = threading.Thread(target=big, args=(120,))
+        t.start()
+        try:
+            for _ in range(500):
+                if out:
+                    break
+                time.sleep(0.01)
+            time.sleep(0.05)
+            frame = dict((x[0], x[2]) for x in self.reader.threads())[t.ident]
+            want = [tuple(f) for f in self.ref.stack(sys._current_frames()[t.ident])]  # noqa: SLF001
+            self.assertGreater(len(want), 120)
+            for window in (self.reader.windows([frame]).get(frame), None):
+                es = extsampler.ExtSampler.__new__(extsampler.ExtSampler)
+                es.reader, es.tree, es.at, es.at_reset = self.reader, sampler.stacks.Tree(None), {}, time.monotonic()
+                node = es.node_of(extsampler._Thread(), frame, window)
+                self.assertEqual(sampler.stacks.frames_of(node, 200), want)
+        finally:
+            ev.set()
+            t.join()
+
+    def test_read_down_stops_where_memory_is_unmapped(self):
+        """Mem.read_down_many: the bytes below an address down to the first unmapped page, in one system call
+        for several ranges (and with preads where process_vm_readv is refused: a part of them, never wrong
+        bytes)."""
+        import ctypes
+        import mmap
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mmap.restype, libc.mmap.argtypes = ctypes.c_void_p, [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int,
+                                                                  ctypes.c_int, ctypes.c_int, ctypes.c_long]
+        libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+        pg = mmap.PAGESIZE
+        base = libc.mmap(None, 4 * pg, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
+        self.assertNotIn(base, (None, ctypes.c_void_p(-1).value))
+        try:
+            data = bytes(range(256)) * (4 * pg // 256)
+            ctypes.memmove(base, data, 4 * pg)
+            self.assertEqual(libc.munmap(base, pg), 0)  # the lowest page: unmapped
+            mem = self.reader.mem
+            top = base + 4 * pg - 40
+            got = mem.read_down_many([(top, 16384), (top, 2 * pg + 100), (base + pg + 8, 64), (base + 50, 16)])
+            self.assertEqual(got[0], (base + pg, data[pg:4 * pg - 40]))  # down to the unmapped page
+            self.assertEqual(got[1], (top - 2 * pg - 100, data[2 * pg - 140:4 * pg - 40]))  # all of it
+            self.assertEqual(got[2], (base + pg, data[pg:pg + 8]))
+            self.assertEqual(got[3][1], b"")  # nothing mapped there
+            for end in (0, -8, 1 << 64, (1 << 64) + 4096):  # words that are no address (read while changing)
+                self.assertEqual(mem.read_down_many([(end, 4096), (top, 8)])[1], (top - 8, data[-48:-40]))
+                self.assertEqual(mem.read_down_many([(end, 4096)])[0][1], b"")
+            vm, mem.vm = mem.vm, None
+            try:
+                for (end, size), (b0, bs) in zip([(top, 16384), (top, 2 * pg + 100), (base + 50, 16)],
+                                                 mem.read_down_many([(top, 16384), (top, 2 * pg + 100),
+                                                                     (base + 50, 16)])):
+                    self.assertEqual(b0 + len(bs), end)
+                    self.assertEqual(bs, data[b0 - base:end - base] if bs else b"")
+                    self.assertEqual(bool(bs), end - base > pg)
+            finally:
+                mem.vm = vm
+        finally:
+            libc.munmap(base + pg, 3 * pg)
+
     def test_line_table_matches_co_lines(self):
         n = 0
         for o in gc.get_objects():
