@@ -168,8 +168,8 @@ int64_t corrdesc_below(const corrstack *cs, const unsigned char *a, const double
   else
     n = 0;
   while (at < n && corrstack_id(cs, json_string_value(json_array_get(path, at))) != fn) at++;
-  int entry = at < n && is_entry(cs, a, path, at), first = 1;
-  for (; at + 1 < n; at++, entry = first = 0) {
+  int entry = at < n && is_entry(cs, a, path, at);
+  for (; at + 1 < n; at++, entry = 0) {
     int64_t down = corrstack_id(cs, json_string_value(json_array_get(path, at + 1)));
     /* below the entry, library code it calls (a template engine, reflection) is passed through to the
      * service's own code that the library calls back */
@@ -179,10 +179,10 @@ int64_t corrdesc_below(const corrstack *cs, const unsigned char *a, const double
     int through = pass && calls_library(cs, path, at + 1) && ia[down] >= (1 - CORRELATE_TOLERANCE) * ia[fn] &&
                   ib[down] >= (1 - CORRELATE_TOLERANCE) * ib[fn];
     double ex = ia[fn] - scale * ib[fn], exd = ia[down] - scale * ib[down];
-    /* beyond the entry (not below what typical requests are seen running: CORRDESC_KNOWN), the first step
-     * from the frame placed when within it down sets a apart from b */
+    /* from the entry (not below what typical requests are seen running: CORRDESC_KNOWN), or from any frame
+     * when within it down sets a apart from b */
     int step = (entry && how == CORRDESC_PICKED) ||
-               (CORRELATE_DOWN_COMMON && first && !pass && diverges_in(ia, ib, fn, down));
+               (CORRELATE_DOWN_COMMON && !pass && diverges_in(ia, ib, fn, down));
     if (!through && !(step && ex > 0 && exd >= CORRELATE_ENTRY_SHARE * ex)) break;
     fn = down;
   }

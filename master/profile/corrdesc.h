@@ -30,17 +30,16 @@ enum { CORRDESC_PICKED = 0, CORRDESC_WAIT = 1, CORRDESC_KNOWN = 2 };
  * plumbing, not a closure, fewer than CORRELATE_HELPER_CALLERS callers in the run, under HELPER_BASE of the
  * samples of other request names and of no request's) and either
  *  - how is CORRDESC_WAIT, the callee is the innermost service frame of the path and calls library code
- * (where it waits: a socket read, a sleep) and it holds (within CORRELATE_TOLERANCE) all of fn's value in a
- * and in b: fn only passes the wait on; or
+ *    (where it waits: a socket read, a sleep) and it holds (within CORRELATE_TOLERANCE) all of fn's value in
+ *    a and in b: fn only passes the wait on; or
  *  - how is CORRDESC_PICKED, fn is a's entry (every frame above it plumbing, a closure or run by other
- * request names: the frame every request of the name runs) and the callee holds >= CORRELATE_ENTRY_SHARE of
- * fn's excess of a over b, excess(f) = ia[f] - scale * ib[f] (scale: a's total over b's, or a's requests over
+ *    request names: the frame every request of the name runs) and the callee holds >= ENTRY_SHARE of fn's
+ *    excess of a over b, excess(f) = ia[f] - scale * ib[f] (scale: a's total over b's, or a's requests over
  *    b's for rates); or
- *  - how is not CORRDESC_WAIT, this is the first step (CORRELATE_DOWN_COMMON), the callee holds >=
- * ENTRY_SHARE of fn's excess and, of fn's value, a larger share in a than in b (>= CORRELATE_MIN_DELTA,
- * two-proportion z test p < CORRELATE_ALPHA): fn's other work is alike in both, the callee is where a's extra
- * time goes. ia, ib: inclusive values of a and b (corrstack_inclusive). Returns the frame reached (fn when
- * none). */
+ *  - how is not CORRDESC_WAIT (CORRELATE_DOWN_COMMON), the callee holds >= ENTRY_SHARE of fn's excess and,
+ *    of fn's value, a larger share in a than in b (>= MIN_DELTA, two-proportion z test p < ALPHA): fn's
+ *    other work is alike in both, the callee is where a's extra time goes.
+ * ia, ib: inclusive values of a and b (corrstack_inclusive). Returns the frame reached (fn when none). */
 int64_t corrdesc_below(const corrstack *cs, const unsigned char *a, const double *ia, const double *ib,
                        double scale, int how, int64_t fn);
 

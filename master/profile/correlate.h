@@ -87,12 +87,12 @@
   0.75 /* the frame every request of a name runs (its entry) is not named when one callee of it holds >=   \
         * this share of its excess of slow over typical: the finding moves down to it (corrdesc.h); also a \
         * frame the no-baseline rule placed below a handler closure, with only closures/plumbing above it */
-#define CORRELATE_DOWN_COMMON                                                                               \
-  1 /* ... and beyond it, the first step down from the frame placed (picked, or placed by the no-baseline   \
-     * rule) to a callee holding >= ENTRY_SHARE of its excess, when of the frame's samples the callee holds \
-     * a larger share in the slow requests than in the typical ones (>= MIN_DELTA, z test p < ALPHA): the   \
-     * frame's other work is alike in both, the callee is where the slow ones' extra time goes, though the  \
-     * typical ones run it too (corrdesc.h). Not where the callee is the frame's whole body in both, nor    \
+#define CORRELATE_DOWN_COMMON                                                                              \
+  1 /* ... and beyond it, each step down from the frame placed (picked, or placed by the no-baseline rule) \
+     * to a callee holding >= ENTRY_SHARE of its excess, when of the frame's samples the callee holds      \
+     * a larger share in the slow requests than in the typical ones (>= MIN_DELTA, z test p < ALPHA): the  \
+     * frame's other work is alike in both, the callee is where the slow ones' extra time goes, though the \
+     * typical ones run it too (corrdesc.h). Not where the callee is the frame's whole body in both, nor   \
      * with no typical sample in the frame. 0: from the entry only, as before stop 31 */
 #define CORRELATE_CALL_SITE                                                                                 \
   0.75 /* the call site of library work (corrpres.h): below the frame picked, a service frame handing >=    \

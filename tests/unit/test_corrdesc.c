@@ -304,6 +304,42 @@ START_TEST(picked_frame_moves_down_where_the_callee_sets_slow_apart) {
 }
 END_TEST
 
+/* Two steps: the name check's time is in matchPart below cleanName. 40 slow requests, 20 samples each: 10 in
+ * store, 1 in checkEmail, 1 in cleanName's own code, 8 in matchPart; 100 typical ones, 1 each: 88 in store, 5
+ * in checkEmail, 5 in cleanName's own code, 2 in matchPart. checkForm, cleanName and matchPart differ alike
+ * (38 points): checkForm is picked; within it cleanName holds 90 % of the slow samples and 58 % of the
+ * typical ones, within cleanName matchPart 89 % and 29 %: matchPart is named. */
+START_TEST(each_step_down_where_the_callee_sets_slow_apart) {
+  pprof_profile *cpu = pprof_create("samples", "count");
+  json_t *slow = json_array(), *typ = json_array(), *iv = json_array();
+  char tid[40];
+  const char *match = "runtime.goexit;main.apply;main.checkForm;main.cleanName;main.matchPart",
+             *clean = "runtime.goexit;main.apply;main.checkForm;main.cleanName",
+             *email = "runtime.goexit;main.apply;main.checkForm;main.checkEmail",
+             *store = "runtime.goexit;main.apply;main.store";
+  for (int i = 0; i < 140; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    if (i < 40) {
+      add(cpu, store, 10, "POST /apply", tid);
+      add(cpu, email, 1, "POST /apply", tid);
+      add(cpu, clean, 1, "POST /apply", tid);
+      add(cpu, match, 8, "POST /apply", tid);
+    } else {
+      add(cpu, i < 128 ? store : i < 133 ? email : i < 138 ? clean : match, 1, "POST /apply", tid);
+    }
+    test_exemplar(i < 40 ? slow : typ, tid, i < 40 ? 60.0 : 3.0);
+  }
+  testcorr_interval(iv, 0, "POST /apply", 1000, 3.0, 60.0, 4.0);
+  json_t *ex = test_exemplars("POST /apply", slow, typ);
+  json_t *fs = test_findings("cpu", cpu, iv, ex);
+  ck_assert_str_eq(named(fs, "POST /apply"), "main.matchPart");
+  json_decref(fs);
+  json_decref(ex);
+  json_decref(iv);
+  pprof_free(cpu);
+}
+END_TEST
+
 /* One request's time found twice: an endpoint finding on charge (the name against other names) and a wait in
  * withRetry below it on its path (slow against typical charges): the wait is the finer and takes the place;
  * not the other way round, not a frame above, and not two findings of the same method. */
@@ -330,4 +366,5 @@ CHECK_MAIN("corrdesc", 0, entry_moves_to_the_callee_holding_the_excess, wall_wai
            wait_not_climbed_onto_the_entry, finer_finding_of_the_same_time, entry_without_baseline_moves_down,
            wait_not_named_on_a_helper_every_route_calls, method_value_wrapper_is_not_the_entry,
            placed_frame_moves_down_to_the_callee_holding_its_excess,
-           picked_frame_moves_down_where_the_callee_sets_slow_apart)
+           picked_frame_moves_down_where_the_callee_sets_slow_apart,
+           each_step_down_where_the_callee_sets_slow_apart)
