@@ -17,6 +17,7 @@
 #include "master/profile/corrjoin.h"
 #include "master/profile/corrlat.h"
 #include "master/profile/corrlock.h"
+#include "master/profile/corroff.h"
 #include "master/profile/corrpool.h"
 #include "master/profile/corrrank.h"
 #include "master/profile/corrstack.h"
@@ -49,7 +50,7 @@ const char *correlate_frame(const pprof_profile *p, const pprof_sample *s) {
 
 static int is_cpu(const char *type) {
   static const char *const other[] = {"mutex",     "block",        "heap", "allocs",
-                                      "goroutine", "threadcreate", "wall"};
+                                      "goroutine", "threadcreate", "wall", "offcpu"};
   for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
     if (strcmp(type, other[i]) == 0) return 0;
   return 1;
@@ -430,6 +431,7 @@ static void method_window(ctx *c) {
   char ev[1200];
   unsigned char *a = calloc(cs->n ? cs->n : 1, 1), *b = calloc(cs->n ? cs->n : 1, 1);
   corr_contrast r;
+  json_t *off = NULL;
   if (!a || !b || !c->in->intervals || corrwin_times_make(c->in->intervals, c->in->exemplars, &tm) < 0 ||
       !json_array_size(tm.spans))
     goto out;
@@ -449,13 +451,17 @@ static void method_window(ctx *c) {
     a[i] = k == CORRWIN_ANOMALOUS;
     b[i] = k == CORRWIN_NORMAL;
   }
+  double off_ex = 0; /* the stall off CPU (corroff.h), when its rise outweighs the CPU finding's */
+  off = corroff_window(c->in->windows, c->in->nwindows, &tm, cs, b, &off_ex);
   if (corrstack_contrast(cs, a, b, &o, &r) < 0) goto out;
   int whose = r.fn < 0 ? CORRWIN_MORE_REQUESTS : corrwin_whose(cs, a, b, r.fn, r.a_fn);
-  if (whose == CORRWIN_MORE_REQUESTS) { /* none, or more or slower requests: the bad seconds' effect */
-    json_decref(r.path);
-    window_pool(c, &tm);
+  if (whose == CORRWIN_MORE_REQUESTS ||
+      (off && off_ex > CORRELATE_OFFCPU_OVER * (r.a_fn / o.na - r.b_fn / o.nb))) {
+    json_decref(r.path); /* none, or more or slower requests: the bad seconds' effect; or a stall off CPU */
+    if (!off) window_pool(c, &tm);
     goto out;
   }
+  json_decref(off), off = NULL;
   if (whose == CORRWIN_REQUEST) corrwin_below_context(cs, a, b, o.na, o.nb, &r);
   char fbuf[512];
   const char *fn = corrstack_function(cs->names[r.fn], fbuf, sizeof fbuf);
@@ -495,6 +501,12 @@ static void method_window(ctx *c) {
     c->req_win = f;
   json_array_append_new(c->out, f);
 out:
+  if (off) { /* work no request's: the waits of the loop or of a job */
+    c->bg.spans = json_incref(tm.spans), c->bg.score = json_real_value(json_object_get(off, "score"));
+    snprintf(c->bg.fn, sizeof c->bg.fn, "%s, waits off CPU",
+             json_string_value(json_object_get(off, "function")));
+    json_array_append_new(c->out, off);
+  }
   free(a);
   free(b);
   corrwin_times_free(&tm);

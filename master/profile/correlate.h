@@ -134,6 +134,16 @@
  * the run's median p99, at most one interval) completing in an anomalous span was in flight in it; normal
  * when it overlaps no anomalous interval and no such request (corrwin_class) */
 #define CORRELATE_WIN_OVERLAP 0.5
+#define CORRELATE_OFFCPU_OVER                                                                               \
+  1.0 /* the window finding off CPU (corroff.h: perf sched_switch waits) replaces the CPU one when its rise \
+       * (ticks of ~10 ms per second of window) exceeds this x the CPU frame's (samples per second, ~10 ms  \
+       * each at perf -F 99): the anomalous seconds' extra thread time is mostly waiting, not computing */
+#define CORRELATE_OFFCPU_IDLE                                                                            \
+  0.5 /* a frame holding >= this share of the normal windows' off-CPU ticks of the threads that wait in  \
+       * it (perf's tids) is where they idle, waiting for work (a connection's read of its next request, \
+       * accept, epoll_wait, a job's sleep): more time there is more threads waiting for work (more      \
+       * connections) or one seen more (a thread waiting since perf attached is unseen until it runs),   \
+       * not a stall. Never named off CPU */
 #define CORRELATE_WIN_UNLABELLED                                                                        \
   0.5 /* window rates (samples per second of window): for work with more than this share of its samples \
        * unlabelled (no request's) */

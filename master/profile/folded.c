@@ -131,6 +131,23 @@ static void header_comm(const char *line, char *comm, size_t size) {
   comm[n] = '\0';
 }
 
+/* "[tid N]" of a header ("comm 1234/1235 [000] ...": its tid 1235, or its pid when alone), or "". */
+static void header_tid(const char *line, char *tid, size_t size) {
+  const char *p = line;
+  tid[0] = '\0';
+  while (*p) {
+    while (*p == ' ' || *p == '\t') p++;
+    const char *tok = p;
+    while (*p && *p != ' ' && *p != '\t') p++;
+    if (tok != line && p > tok && is_pid(tok, (size_t)(p - tok))) {
+      const char *slash = memchr(tok, '/', (size_t)(p - tok));
+      const char *t = slash ? slash + 1 : tok;
+      snprintf(tid, size, "[tid %.*s]", (int)(p - t), t);
+      return;
+    }
+  }
+}
+
 /* The function name of a frame line "\t 4a1b2c main.f+0x2c (/path/bin)" into name. */
 static void frame_name(char *line, char *name, size_t size) {
   char *p = line;
@@ -162,17 +179,36 @@ typedef struct perf_event {
   uint32_t *stack;
   size_t nstack;
   char comm[256];
+  char tid[48]; /* "[tid N]" of a wait (FOLDED_PERF_OFFCPU), between the command and the stack */
   int open;
+  int offcpu;    /* fold the waits (FOLDED_PERF_OFFCPU), else the samples */
+  int64_t value; /* this event's: 1 a sample, its ticks a wait, 0 not folded */
+  size_t waits;  /* waits seen (folded or not) */
 } perf_event;
 
 static int flush_event(pprof_profile *p, perf_event *ev) {
   if (!ev->open) return 0;
   ev->open = 0;
+  if (ev->value <= 0) return 0;
+  if (ev->offcpu && ev->tid[0] && ev->nstack < PPROF_MAX_STACK - 1) {
+    int64_t t = pprof_function_intern(p, ev->tid, NULL);
+    if (t < 0) return (int)t;
+    ev->stack[ev->nstack++] = (uint32_t)t;
+  }
   int64_t root = pprof_function_intern(p, ev->comm[0] ? ev->comm : "[unknown]", NULL);
   if (root < 0) return (int)root;
   if (ev->nstack < PPROF_MAX_STACK) ev->stack[ev->nstack++] = (uint32_t)root;
-  int64_t one = 1;
-  return pprof_add_sample(p, ev->stack, ev->nstack, &one, NULL, 0);
+  return pprof_add_sample(p, ev->stack, ev->nstack, &ev->value, NULL, 0);
+}
+
+/* The value of the event a header opens: a wait marked by perfsplit ("offcpu_ticks=N") in the off-CPU fold,
+ * any other sample in the CPU fold; switch events and records are neither. */
+static int64_t event_value(perf_event *ev, const char *line) {
+  const char *t = strstr(line, " offcpu_ticks=");
+  int sw = t || strstr(line, " sched:sched_switch:") || strstr(line, "PERF_RECORD_");
+  ev->waits += t != NULL;
+  if (ev->offcpu) return t ? strtoll(t + 14, NULL, 10) : 0;
+  return !sw;
 }
 
 static int perf_line(pprof_profile *p, perf_event *ev, char *line) {
@@ -182,12 +218,21 @@ static int perf_line(pprof_profile *p, perf_event *ev, char *line) {
   if (line[0] != ' ' && line[0] != '\t') {
     int rc = flush_event(p, ev);
     header_comm(line, ev->comm, sizeof ev->comm);
+    header_tid(line, ev->tid, sizeof ev->tid);
     ev->nstack = 0;
     ev->open = 1;
+    ev->value = event_value(ev, line);
     return rc;
   }
   if (!ev->open || ev->nstack >= PPROF_MAX_STACK - 1) return 0;
-  frame_name(line, name, sizeof name);
+  const char *tag = !ev->offcpu                           ? ""
+                    : strstr(line, "([kernel.kallsyms])") ? "[k] "
+                    : strstr(line, "/libc.so") || strstr(line, "/libpthread") || strstr(line, "/ld-linux")
+                        ? "[libc] "
+                        : "";
+  size_t t = strlen(tag);
+  memcpy(name, tag, t);
+  frame_name(line, name + t, sizeof name - t);
   int64_t f = pprof_function_intern(p, name, NULL);
   if (f < 0) return (int)f;
   ev->stack[ev->nstack++] = (uint32_t)f;
@@ -195,8 +240,13 @@ static int perf_line(pprof_profile *p, perf_event *ev, char *line) {
 }
 
 int folded_from_perf_script(const char *text, size_t len, pprof_profile **out, char *err, size_t errlen) {
+  return folded_from_perf_events(text, len, FOLDED_PERF_CPU, out, NULL, err, errlen);
+}
+
+int folded_from_perf_events(const char *text, size_t len, int which, pprof_profile **out, size_t *waits,
+                            char *err, size_t errlen) {
   lines l = {.text = text, .len = len};
-  perf_event ev = {0};
+  perf_event ev = {.offcpu = which == FOLDED_PERF_OFFCPU};
   pprof_profile *p = pprof_create("samples", "count");
   int rc = -ENOMEM;
   *out = NULL;
@@ -207,7 +257,8 @@ int folded_from_perf_script(const char *text, size_t len, pprof_profile **out, c
   if (rc == 0) rc = flush_event(p, &ev);
   int has_text = 0;
   for (size_t i = 0; i < len && !has_text; i++) has_text = !strchr(" \t\r\n", text[i]) || text[i] == '\0';
-  if (rc == 0 && p->nsamples == 0 && has_text)
+  if (waits) *waits = ev.waits;
+  if (rc == 0 && p->nsamples == 0 && has_text && !ev.offcpu && !ev.waits)
     rc = log_fail(err, errlen, -EINVAL,
                   "no perf script events found (want `perf script` output of `perf record -g`)");
   if (rc == -E2BIG) log_fail(err, errlen, rc, "line %zu: longer than %zu bytes", l.lineno, FOLDED_MAX_LINE);

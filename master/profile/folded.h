@@ -25,6 +25,17 @@ int folded_parse(const char *text, size_t len, const char *type, const char *uni
  * Returns 0, -EINVAL (nothing that looks like perf script; message in err), -ENOMEM. */
 int folded_from_perf_script(const char *text, size_t len, pprof_profile **out, char *err, size_t errlen);
 
+/* perf script text with off-CPU waits (perfsplit.h marks each " offcpu_ticks=N"): FOLDED_PERF_CPU folds the
+ * samples as folded_from_perf_script does (waits, sched_switch events and switch records left out),
+ * FOLDED_PERF_OFFCPU only the waits, each weighing its ticks, their kernel frames tagged "[k] name" and the C
+ * library's "[libc] name" (a wait's stack is mostly theirs; tagged, they read as plumbing, never the
+ * service's code), and the thread "[tid N]" as the frame below the command (the root). *waits (may be NULL):
+ * the marked waits seen. An off-CPU fold may be empty (0 samples); a CPU fold of text that holds only waits
+ * is too. */
+enum { FOLDED_PERF_CPU, FOLDED_PERF_OFFCPU };
+int folded_from_perf_events(const char *text, size_t len, int which, pprof_profile **out, size_t *waits,
+                            char *err, size_t errlen);
+
 /* Write p as folded text, value index vi, one line per distinct stack (labels ignored, values summed,
  * zero and negative totals skipped: a heap delta's frees), lines sorted. *out is malloc'd and NUL-terminated
  * (caller frees), *outlen its length without the NUL. 0, -EINVAL (vi out of range), -ENOMEM. */

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,9 +22,10 @@ static int is_header(const char *line, size_t len) {
   return len > 0 && line[0] != ' ' && line[0] != '\t' && line[0] != '#' && line[0] != '\r' && line[0] != '\n';
 }
 
-int perfsplit_header_ms(const char *line, size_t len, double *ms) {
+/* The time token of a header ("123.456:"): its offset and length (1 when found). */
+static int time_token(const char *line, size_t len, size_t *at, size_t *n) {
   size_t i = 0;
-  while (i < len) {
+  while (i < len && line[i] != '\n') {
     while (i < len && (line[i] == ' ' || line[i] == '\t')) i++;
     size_t tok = i, dots = 0, digits = 0;
     while (i < len && line[i] != ' ' && line[i] != '\t') i++;
@@ -35,11 +37,18 @@ int perfsplit_header_ms(const char *line, size_t len, double *ms) {
         digits++;
     }
     if (dots == 1 && digits == i - 1 - tok - 1 && line[tok] != '.' && line[i - 2] != '.') {
-      *ms = strtod(line + tok, NULL) * 1000.0;
+      *at = tok, *n = i - 1 - tok;
       return 1;
     }
   }
   return 0;
+}
+
+int perfsplit_header_ms(const char *line, size_t len, double *ms) {
+  size_t at, n;
+  if (!time_token(line, len, &at, &n)) return 0;
+  *ms = strtod(line + at, NULL) * 1000.0;
+  return 1;
 }
 
 static int push(events *e, size_t off, const char *text, size_t len_line) {
@@ -99,19 +108,117 @@ static int append(perfsplit_window *w, const char *data, size_t len) {
   return 0;
 }
 
-/* Events into buckets [b0, b0 + nb); untimed events go with the timed one before them. */
-static int fill(const char *text, const events *e, const perfsplit_span *s, int64_t bucket_ms, double offset,
-                int64_t b0, perfsplit_window *w) {
-  int64_t cur = b0;
-  for (size_t i = 0; i < e->n; i++) {
-    if (!isnan(e->v[i].ms)) cur = bucket_of(e->v[i].ms + offset, s, bucket_ms);
-    if (append(&w[cur - b0], text + e->v[i].off, e->v[i].len)) return -ENOMEM;
+/* What an event is: a sample (CPU, any event but these), a thread switched out to wait (sched:sched_switch
+ * with a sleeping prev_state), one preempted (prev_state R: runnable, CPU contention, not a wait), or the
+ * records of `--switch-events` ("PERF_RECORD_SWITCH IN", "... OUT"). */
+enum { EV_SAMPLE, EV_WAIT, EV_PREEMPT, EV_IN, EV_OUT };
+
+static int kind_of(const char *line, size_t len) {
+  const char *nl = memchr(line, '\n', len);
+  size_t n = nl ? (size_t)(nl - line) : len;
+  char head[1024];
+  snprintf(head, sizeof head, "%.*s", (int)(n < sizeof head ? n : sizeof head - 1), line);
+  if (strstr(head, "PERF_RECORD_SWITCH")) return strstr(head, "PERF_RECORD_SWITCH IN") ? EV_IN : EV_OUT;
+  if (!strstr(head, " sched:sched_switch:")) return EV_SAMPLE;
+  const char *st = strstr(head, "prev_state=");
+  return st && st[11] == 'R' ? EV_PREEMPT : EV_WAIT;
+}
+
+/* The thread of an event header: its "pid" or "pid/tid" token (the last all-digit token before the time). */
+static size_t thread_of(const char *line, size_t len, const char **tok) {
+  size_t i = 0, found = 0;
+  *tok = line;
+  while (i < len && line[i] != '\n') {
+    while (i < len && (line[i] == ' ' || line[i] == '\t')) i++;
+    size_t t = i;
+    while (i < len && line[i] != ' ' && line[i] != '\t' && line[i] != '\n') i++;
+    if (i > t && line[i - 1] == ':') break; /* the time */
+    if (t > 0 && i > t && strspn(line + t, "0123456789/") == i - t) *tok = line + t, found = i - t;
+  }
+  return found;
+}
+
+/* Off-CPU ticks of a wait from wall lo to hi within [from, to): the instants of the PERFSPLIT_OFFCPU_TICK_MS
+ * grid it holds, what polling every thread at that rate would have seen waiting there. */
+static int64_t ticks(double lo, double hi, double from, double to) {
+  lo = fmax(lo, from), hi = fmin(hi, to);
+  return hi > lo
+             ? (int64_t)floor(hi / PERFSPLIT_OFFCPU_TICK_MS) - (int64_t)floor(lo / PERFSPLIT_OFFCPU_TICK_MS)
+             : 0;
+}
+
+/* Event i (a wait) into every bucket its time off CPU overlaps, its header marked " offcpu_ticks=N": it
+ * ends at the thread's next event that shows it running (a switch-in record, a sample, its next switch),
+ * else at the span's end. */
+/* A wait still going on at the span's end, into carry (when not NULL): its event again, timed at the end. */
+static int carry_wait(const char *ev, size_t len, double sample_ms, perfsplit_window *carry) {
+  size_t at, n;
+  char t[48];
+  if (!carry || !time_token(ev, len, &at, &n)) return 0;
+  int m = snprintf(t, sizeof t, "%.6f", sample_ms / 1000.0);
+  if (append(carry, ev, at) || append(carry, t, (size_t)m) || append(carry, ev + at + n, len - at - n))
+    return -ENOMEM;
+  carry->events -= 2;
+  return 0;
+}
+
+static int fill_wait(const char *text, const events *e, size_t i, const perfsplit_span *s, int64_t bucket_ms,
+                     double offset, int64_t b0, perfsplit_window *w, perfsplit_window *carry) {
+  const char *me, *him;
+  size_t nme = thread_of(text + e->v[i].off, e->v[i].len, &me);
+  double lo = e->v[i].ms + offset, hi = (double)s->end_ms;
+  int open = 1;
+  for (size_t j = i + 1; nme && j < e->n; j++) {
+    if (isnan(e->v[j].ms) || kind_of(text + e->v[j].off, e->v[j].len) == EV_OUT) continue;
+    size_t nhim = thread_of(text + e->v[j].off, e->v[j].len, &him);
+    if (nhim == nme && memcmp(me, him, nme) == 0) {
+      hi = fmin(hi, e->v[j].ms + offset), open = 0;
+      break;
+    }
+  }
+  if (open && carry_wait(text + e->v[i].off, e->v[i].len, (double)s->end_ms - offset, carry)) return -ENOMEM;
+  const char *nl = memchr(text + e->v[i].off, '\n', e->v[i].len);
+  size_t head = nl ? (size_t)(nl - text - e->v[i].off) : e->v[i].len;
+  for (int64_t b = bucket_of(lo, s, bucket_ms); b <= bucket_of(hi, s, bucket_ms); b++) {
+    int64_t n = ticks(lo, hi, (double)(b * bucket_ms), (double)((b + 1) * bucket_ms));
+    char mark[48];
+    int m = snprintf(mark, sizeof mark, " offcpu_ticks=%lld", (long long)n);
+    if (n <= 0) continue;
+    perfsplit_window *x = &w[b - b0];
+    if (append(x, text + e->v[i].off, head) || append(x, mark, (size_t)m) ||
+        append(x, text + e->v[i].off + head, e->v[i].len - head))
+      return -ENOMEM;
+    x->events -= 2;
   }
   return 0;
 }
 
+/* Events into buckets [b0, b0 + nb); untimed events go with the timed one before them. Waits go where their
+ * time off CPU is (fill_wait); preemptions and switch records only mark time, they are not kept. */
+static int fill(const char *text, const events *e, const perfsplit_span *s, int64_t bucket_ms, double offset,
+                int64_t b0, perfsplit_window *w, perfsplit_window *carry) {
+  int64_t cur = b0;
+  for (size_t i = 0; i < e->n; i++) {
+    int k = kind_of(text + e->v[i].off, e->v[i].len);
+    if (!isnan(e->v[i].ms)) cur = bucket_of(e->v[i].ms + offset, s, bucket_ms);
+    if (k == EV_WAIT && !isnan(e->v[i].ms)) {
+      if (fill_wait(text, e, i, s, bucket_ms, offset, b0, w, carry)) return -ENOMEM;
+    } else if (k == EV_SAMPLE && append(&w[cur - b0], text + e->v[i].off, e->v[i].len))
+      return -ENOMEM;
+  }
+  return 0;
+}
+
+static int split(const char *text, size_t len, const perfsplit_span *span, int64_t bucket_ms,
+                 perfsplit_window **out, size_t *n, perfsplit_window *carry);
+
 int perfsplit_split(const char *text, size_t len, const perfsplit_span *span, int64_t bucket_ms,
                     perfsplit_window **out, size_t *n) {
+  return split(text, len, span, bucket_ms, out, n, NULL);
+}
+
+static int split(const char *text, size_t len, const perfsplit_span *span, int64_t bucket_ms,
+                 perfsplit_window **out, size_t *n, perfsplit_window *carry) {
   events e = {0};
   perfsplit_window *w = NULL;
   int64_t nb = 0;
@@ -130,7 +237,7 @@ int perfsplit_split(const char *text, size_t len, const perfsplit_span *span, in
     goto out;
   }
   rc = -ENOMEM;
-  if (!(w = calloc((size_t)nb, sizeof *w)) || fill(text, &e, span, bucket_ms, offset, b0, w)) goto out;
+  if (!(w = calloc((size_t)nb, sizeof *w)) || fill(text, &e, span, bucket_ms, offset, b0, w, carry)) goto out;
   for (int64_t b = 0; b < nb; b++) {
     if (!w[b].events) continue;
     w[*n] = w[b];
@@ -180,12 +287,30 @@ int perfsplit_stream_cut(perfsplit_stream *s, const char *text, size_t len, int6
   }
   if (!cut || upto <= s->from_ms) goto out;
   perfsplit_span sp = piece(s, upto);
-  if ((rc = perfsplit_split(text, cut, &sp, bucket_ms, out, n))) goto out;
+  perfsplit_window carry = {0}, all = {0}; /* the waits still going on at from_ms begin the piece */
+  if (append(&all, s->open ? s->open : "", s->open_len) || append(&all, text, cut)) {
+    free(all.text);
+    rc = -ENOMEM;
+    goto out;
+  }
+  rc = split(all.text, all.len, &sp, bucket_ms, out, n, final ? NULL : &carry);
+  free(all.text);
+  if (rc) {
+    free(carry.text);
+    goto out;
+  }
+  free(s->open);
+  s->open = carry.text, s->open_len = carry.len;
   *used = cut;
   s->from_ms = upto;
 out:
   free(e.v);
   return rc;
+}
+
+void perfsplit_stream_free(perfsplit_stream *s) {
+  free(s->open);
+  s->open = NULL, s->open_len = 0;
 }
 
 void perfsplit_free(perfsplit_window *w, size_t n) {

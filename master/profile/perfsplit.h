@@ -10,7 +10,17 @@
  *   - other clocks (`-k realtime` gives wall time directly and is recognised as such; anything else) are
  *     anchored so that the first sample falls at the command's start.
  * Buckets are aligned to whole bucket_ms of wall time (so windows of separate commands never overlap)
- * and clipped to the command's span. Events without a time keep the whole span as one window. */
+ * and clipped to the command's span. Events without a time keep the whole span as one window.
+ *
+ * Off CPU: with `-e sched:sched_switch` (and `--switch-events`) in the recording, a thread's switch-out to
+ * wait (prev_state not R) carries the stack it waits in; it lasts until the thread's next event that shows it
+ * running (its switch-in record, a sample, its next switch-out), or to the span's end. Its time is counted in
+ * ticks of PERFSPLIT_OFFCPU_TICK_MS on the wall clock (the grid instants it holds: what polling every thread
+ * at that rate would see waiting there), and the event goes into every window it overlaps with its header
+ * marked " offcpu_ticks=N" (folded.h folds those apart from the CPU samples). Preemptions (prev_state R, CPU
+ * contention) and the switch records are dropped. A wait still going on when a streamed piece is cut (about
+ * once a second) is carried into the next piece, timed at the cut (an idle thread's wait of many seconds
+ * counts in every window it spans); at the final cut, and in perfsplit_split, it ends at the span's end. */
 #ifndef LOADCTL_PERFSPLIT_H
 #define LOADCTL_PERFSPLIT_H
 
@@ -19,6 +29,8 @@
 
 #define PERFSPLIT_SLACK_MS \
   2000 /* sample times this far outside the command's span still count as its clock */
+#define PERFSPLIT_OFFCPU_TICK_MS \
+  10.0 /* off-CPU time in ticks of this many ms: about one CPU sample of `perf record -F 99` */
 #define PERFSPLIT_MAX_WINDOWS 4096 /* longer recordings are refused (-E2BIG), never cut silently */
 
 typedef struct perfsplit_window {
@@ -46,7 +58,13 @@ int perfsplit_split(const char *text, size_t len, const perfsplit_span *span, in
 typedef struct perfsplit_stream {
   perfsplit_span span;
   int64_t from_ms;
+  char *open; /* the waits still going on at from_ms: their events timed at from_ms, put before the next piece
+               */
+  size_t open_len;
 } perfsplit_stream;
+
+/* Free what a stream carries between cuts (open waits). */
+void perfsplit_stream_free(perfsplit_stream *s);
 
 /* Cut windows off the front of text (the output so far): not final, the events before the bucket one bucket
  * behind the newest sample (perf script prints in time order, a round at a time), and only while the sample

@@ -14,6 +14,7 @@ static const struct {
 } types[] = {
     {"goroutine", "goroutines (wall: where goroutines were, summed over the windows)"},
     {"wall", "wall clock (Python agent: where threads were, on or off CPU)"},
+    {"offcpu", "off CPU (perf sched_switch: where threads waited, in 10 ms ticks)"},
     {"heap", "heap in use (growth over the run's windows)"},
     {"allocs", "allocations (over the run's windows)"},
     {"mutex", "mutex contention delay"},

@@ -20,8 +20,7 @@
 #include <unistd.h>
 
 #include "common/clock.h"
-#include "common/grow.h"
-#include "common/jsonlines.h"
+#include "common/log.h"
 #include "master/profile/folded.h"
 #include "master/profile/perfsplit.h"
 #include "master/profile/pprof.h"
@@ -34,6 +33,8 @@ typedef struct collector {
   pthread_t thread;
   int started;
   struct source_set *set;
+  int perf_windows; /* perf windows saved, and the off-CPU waits they held (save_offcpu) */
+  size_t perf_waits;
 } collector;
 
 struct source_set {
@@ -83,11 +84,12 @@ static int buf_add(buf *b, const void *data, size_t len) {
 
 /* ---- index and files ---- */
 
-static void record(collector *c, int64_t start_ms, int64_t end_ms, const char *file, const char *status,
-                   const char *error, size_t bytes, int64_t samples) {
+/* An index line of a window of type (the collector's, or "offcpu" beside a perf window). */
+static void record_as(collector *c, const char *type, int64_t start_ms, int64_t end_ms, const char *file,
+                      const char *status, const char *error, size_t bytes, int64_t samples) {
   source_set *set = c->set;
   json_t *line = json_pack("{sI sI ss ss ss so ss so sI sI}", "start_ms", (json_int_t)start_ms, "end_ms",
-                           (json_int_t)end_ms, "source", c->opt.source, "type", c->type, "url", c->opt.url,
+                           (json_int_t)end_ms, "source", c->opt.source, "type", type, "url", c->opt.url,
                            "file", file ? json_string(file) : json_null(), "status", status, "error",
                            error ? json_string(error) : json_null(), "bytes", (json_int_t)bytes, "samples",
                            (json_int_t)samples);
@@ -101,6 +103,11 @@ static void record(collector *c, int64_t start_ms, int64_t end_ms, const char *f
   if (strcmp(status, "ok") == 0) atomic_fetch_add(&set->ok_windows, 1);
   free(text);
   json_decref(line);
+}
+
+static void record(collector *c, int64_t start_ms, int64_t end_ms, const char *file, const char *status,
+                   const char *error, size_t bytes, int64_t samples) {
+  record_as(c, c->type, start_ms, end_ms, file, status, error, bytes, samples);
 }
 
 static int write_file(const char *dir, const char *name, const void *data, size_t len) {
@@ -139,6 +146,35 @@ static int save_perf_split(collector *c, const perfsplit_span *span, const buf *
   return ok;
 }
 
+/* The off-CPU profile of a perf window holding waits (perfsplit.h), saved as a window of type "offcpu"
+ * beside the CPU one. Without any wait in a collector's first SOURCE_OFFCPU_WARN windows, a warning: the
+ * recording has no sched:sched_switch events, so waits off CPU are invisible (CPU samples only). */
+static void save_offcpu(collector *c, int64_t start_ms, int64_t end_ms, const buf *b, size_t waits) {
+  char err[256] = "", name[256];
+  pprof_profile *p = NULL;
+  c->perf_windows++, c->perf_waits += waits;
+  if (!c->perf_waits && c->perf_windows == SOURCE_OFFCPU_WARN)
+    LOG(LOG_WARN,
+        "profile[%zu]: perf recorded no sched:sched_switch waits in %d windows: CPU samples only, "
+        "time off CPU (I/O, locks, sleeps) is invisible (docs/profiling.md, perf)",
+        c->idx + 1, SOURCE_OFFCPU_WARN);
+  if (!waits) return;
+  char *text = NULL;
+  size_t len = 0;
+  int rc =
+      folded_from_perf_events((const char *)b->data, b->len, FOLDED_PERF_OFFCPU, &p, NULL, err, sizeof err);
+  snprintf(name, sizeof name, "%lld-%lld-%s-offcpu.folded", (long long)start_ms, (long long)end_ms,
+           c->opt.source);
+  if (!rc) rc = folded_write(p, 0, &text, &len);
+  if (!rc) rc = write_file(c->set->dir, name, text, len);
+  if (rc)
+    record_as(c, "offcpu", start_ms, end_ms, NULL, "error", err[0] ? err : strerror(-rc), b->len, 0);
+  else
+    record_as(c, "offcpu", start_ms, end_ms, name, "ok", NULL, b->len, pprof_total(p, 0));
+  free(text);
+  pprof_free(p);
+}
+
 /* Decode a window (pprof, folded or perf script text), save it, and index it ok, or error. perf script
  * text with a span (a command's) is split by sample time first. 1 when ok. */
 static int save_window(collector *c, int64_t start_ms, int64_t end_ms, const buf *b,
@@ -147,6 +183,7 @@ static int save_window(collector *c, int64_t start_ms, int64_t end_ms, const buf
   pprof_profile *p = NULL;
   int is_pprof = b->len >= 2 && b->data[0] == 0x1f && b->data[1] == 0x8b;
   int rc, perf = 0;
+  size_t waits = 0;
   if (b->len == 0) {
     record(c, start_ms, end_ms, NULL, "error", "empty profile", 0, 0);
     return 0;
@@ -159,9 +196,11 @@ static int save_window(collector *c, int64_t start_ms, int64_t end_ms, const buf
     if (rc == -EINVAL && (strstr((const char *)b->data, "\n\t") || strstr((const char *)b->data, "\n  "))) {
       perf = 1;
       if (span) return save_perf_split(c, span, b);
-      rc = folded_from_perf_script((const char *)b->data, b->len, &p, err, sizeof err);
+      rc = folded_from_perf_events((const char *)b->data, b->len, FOLDED_PERF_CPU, &p, &waits, err,
+                                   sizeof err);
     }
   }
+  if (perf && !rc) save_offcpu(c, start_ms, end_ms, b, waits);
   if (rc) {
     record(c, start_ms, end_ms, NULL, "error", err[0] ? err : pprof_strerror(rc), b->len, 0);
     return 0;
@@ -465,7 +504,7 @@ static int64_t command_window(collector *c) {
   int fd = -1, too_big = 0, wstatus = 0;
   char err[300];
   int64_t start = now_ms(), mono_start = clock_ns_to_ms(clock_mono_ns()), pause = 0;
-  stream st = {c, {{start, start, mono_start, mono_start}, start}, &b};
+  stream st = {c, {{start, start, mono_start, mono_start}, start, NULL, 0}, &b};
   pid_t pid = spawn(c, &fd);
   if (pid < 0) {
     snprintf(err, sizeof err, "cannot start /bin/sh: %s", strerror(errno));
@@ -499,6 +538,7 @@ static int64_t command_window(collector *c) {
   } else {
     pause = save_window(c, start, end, &b, &span) ? pause_after(c, start, end) : window_s(c) * CLOCK_MS_PER_S;
   }
+  perfsplit_stream_free(&st.ps);
   free(b.data);
   return pause;
 }
@@ -631,43 +671,6 @@ void source_stop(source_set *set) {
 
 size_t source_ok_windows(source_set *set) {
   return atomic_load(&set->ok_windows);
-}
-
-static void copy_str(json_t *obj, const char *key, char *dst, size_t size) {
-  const char *v = json_string_value(json_object_get(obj, key));
-  snprintf(dst, size, "%s", v ? v : "");
-}
-
-int source_read_index(const char *profiles_dir, source_window **out, size_t *n) {
-  char path[1400];
-  size_t cap = 0;
-  jsonlines *j;
-  json_t *o;
-  int rc;
-  snprintf(path, sizeof path, "%s/%s", profiles_dir, SOURCE_INDEX);
-  *out = NULL;
-  *n = 0;
-  if ((rc = jsonlines_open(path, NULL, NULL, &j)) < 0) return rc;
-  while ((o = jsonlines_next(j))) {
-    if (grow_room(out, &cap, *n + 1, sizeof **out, 64) < 0) {
-      json_decref(o);
-      jsonlines_close(j);
-      return -ENOMEM;
-    }
-    source_window *w = &(*out)[(*n)++];
-    memset(w, 0, sizeof *w);
-    w->start_ms = json_integer_value(json_object_get(o, "start_ms"));
-    w->end_ms = json_integer_value(json_object_get(o, "end_ms"));
-    w->samples = json_integer_value(json_object_get(o, "samples"));
-    copy_str(o, "source", w->source, sizeof w->source);
-    copy_str(o, "type", w->type, sizeof w->type);
-    copy_str(o, "file", w->file, sizeof w->file);
-    copy_str(o, "status", w->status, sizeof w->status);
-    copy_str(o, "error", w->error, sizeof w->error);
-    json_decref(o);
-  }
-  jsonlines_close(j);
-  return 0;
 }
 
 int source_load_window(const char *profiles_dir, const source_window *w, pprof_profile **out, char *err,

@@ -21,7 +21,10 @@
  *               so one `perf record` of W s gives W windows however long `perf script` takes; it is cut
  *               as it comes (about once a second), so a command that records for the whole run
  *               (`perf record -o - | perf script -i -`) gives gapless windows live; at the stop what
- *               it printed is kept, the event a kill tore off dropped.
+ *               it printed is kept, the event a kill tore off dropped. A perf recording with
+ *               sched:sched_switch waits (perfsplit.h) also gives each window an "offcpu" one: the
+ *               waits' stacks weighed by their ticks off CPU; without any in its first
+ *               SOURCE_OFFCPU_WARN windows the run log warns (CPU samples only).
  *   "file"    - url is a path read once at stop (a profile some other tool wrote during the run).
  * Files: profiles/<start_ms>-<end_ms>-<source>-<type>.pb.gz (or .folded for text), wall clock ms.
  * index.jsonl, one line per window, appended and flushed as it happens:
@@ -42,6 +45,7 @@
 #define SOURCE_PERF_SPLIT_MS 1000 /* perf script text: one window per this many ms of sample time */
 #define SOURCE_POLL_MS 100        /* goroutine profiles: one snapshot per this many ms (10 Hz) */
 #define SOURCE_POLL_TIMEOUT_S 5   /* per snapshot request */
+#define SOURCE_OFFCPU_WARN 5      /* perf windows without an off-CPU wait before the run log warns */
 
 typedef struct source_set source_set;
 
@@ -49,7 +53,7 @@ typedef struct source_set source_set;
 typedef struct source_window {
   int64_t start_ms, end_ms; /* wall clock, ms since the epoch */
   char source[32];          /* "pprof", "command", "file" */
-  char type[32];            /* "cpu", "mutex", "block", "heap", "allocs", "goroutine", "folded" */
+  char type[32];            /* "cpu", "mutex", "block", "heap", "allocs", "goroutine", "offcpu" */
   char file[256];           /* file name inside profiles/, "" for gaps and errors */
   char status[8];           /* "ok", "gap", "error" */
   char error[256];          /* "" when ok */

@@ -132,7 +132,7 @@ START_TEST(stream_cuts_as_it_comes) {
   size_t len = add_events(text, sizeof text, "hot", 16975.010, 0.1, 5); /* second 0 */
   len = add_events(text, sizeof text, "cold", 16976.005, 0.1, 7);       /* second 1 */
   len = add_events(text, sizeof text, "hot", 16977.500, 0.1, 3);        /* second 2, still filling */
-  perfsplit_stream st = {{1700000000000, 1700000002900, 16975000, 16977900}, 1700000000000};
+  perfsplit_stream st = {{1700000000000, 1700000002900, 16975000, 16977900}, 1700000000000, NULL, 0};
   perfsplit_window *w = NULL;
   size_t n = 0, used = 0;
   ck_assert_int_eq(perfsplit_stream_cut(&st, text, len, 1000, 0, &w, &n, &used), 0);
@@ -162,11 +162,111 @@ START_TEST(stream_cuts_as_it_comes) {
   /* an unknown clock is not cut while streaming (its anchor is the first sample of the whole) */
   text[0] = '\0';
   len = add_events(text, sizeof text, "hot", 5.0, 0.5, 10);
-  perfsplit_stream un = {{1700000000000, 1700000009000, 16975000, 16984000}, 1700000000000};
+  perfsplit_stream un = {{1700000000000, 1700000009000, 16975000, 16984000}, 1700000000000, NULL, 0};
   ck_assert_int_eq(perfsplit_stream_cut(&un, text, len, 1000, 0, &w, &n, &used), 0);
   ck_assert_uint_eq(n, 0);
 }
 END_TEST
 
-CHECK_MAIN("perfsplit", 0, three_seconds_three_windows, stream_cuts_as_it_comes, aligned_and_clipped,
-           other_clocks, untimed_and_errors)
+/* A wait of thread tid at t (sched:sched_switch, prev_state state) in leaf, called by main. */
+static size_t add_wait(char *out, size_t size, const char *tid, double t, const char *state,
+                       const char *leaf) {
+  size_t len = strlen(out);
+  return len +
+         (size_t)snprintf(out + len, size - len,
+                          "loop 4242/%s [001] %.6f: sched:sched_switch: prev_comm=loop prev_pid=%s "
+                          "prev_prio=120 prev_state=%s ==> next_comm=swapper/1 next_pid=0 next_prio=120\n"
+                          "\tffffffff8224a1b3 schedule+0x23 ([kernel.kallsyms])\n"
+                          "\t    55d0c0de3000 %s+0x10 (/usr/bin/loop)\n"
+                          "\t    55d0c0de2000 main+0x2a (/usr/bin/loop)\n\n",
+                          tid, t, tid, state, leaf);
+}
+
+static size_t add_record(char *out, size_t size, const char *tid, double t, const char *what) {
+  size_t len = strlen(out);
+  return len + (size_t)snprintf(out + len, size - len, "loop 4242/%s   %.6f: PERF_RECORD_SWITCH %s\n", tid, t,
+                                what);
+}
+
+static int64_t fold(const perfsplit_window *w, int which) {
+  pprof_profile *p = NULL;
+  char err[256];
+  ck_assert_int_eq(folded_from_perf_events(w->text, w->len, which, &p, NULL, err, sizeof err), 0);
+  int64_t t = pprof_total(p, 0);
+  pprof_free(p);
+  return t;
+}
+
+/* Waits off CPU count their 10 ms ticks in the windows they span, from the switch-out to the thread's
+ * switch-in; preemptions and switch records are dropped; the CPU fold keeps the samples only. */
+START_TEST(waits_off_cpu_by_their_time) {
+  static char text[65536];
+  text[0] = '\0';
+  size_t len = add_events(text, sizeof text, "hot", 16975.010, 0.02, 2);
+  len = add_wait(text, sizeof text, "4243", 16975.100, "S", "recv");
+  len = add_record(text, sizeof text, "4243", 16975.100, "OUT");
+  len = add_wait(text, sizeof text, "4244", 16975.200, "R", "spin"); /* preempted */
+  len = add_record(text, sizeof text, "4243", 16975.350, "IN");
+  len = add_wait(text, sizeof text, "4243", 16975.900, "S", "recv");
+  len = add_record(text, sizeof text, "4243", 16976.300, "IN");
+  len = add_events(text, sizeof text, "hot", 16976.500, 0.1, 1);
+  perfsplit_span span = {1700000000000, 1700000002000, 16975000, 16977000};
+  perfsplit_window *w = NULL;
+  size_t n = 0;
+  ck_assert_int_eq(perfsplit_split(text, len, &span, 1000, &w, &n), 0);
+  ck_assert_uint_eq(n, 2);
+  ck_assert_int_eq(fold(&w[0], FOLDED_PERF_CPU), 2);
+  ck_assert_int_eq(fold(&w[0], FOLDED_PERF_OFFCPU), 25 + 10);
+  ck_assert_int_eq(fold(&w[1], FOLDED_PERF_CPU), 1);
+  ck_assert_int_eq(fold(&w[1], FOLDED_PERF_OFFCPU), 30);
+  pprof_profile *p = NULL;
+  char err[256];
+  ck_assert_int_eq(
+      folded_from_perf_events(w[0].text, w[0].len, FOLDED_PERF_OFFCPU, &p, NULL, err, sizeof err), 0);
+  int kernel = 0, service = 0, thread = 0; /* kernel frames tagged, the service's as they are, the thread */
+  for (size_t f = 0; f < p->nfunctions; f++) {
+    kernel |= strcmp(p->strings[p->functions[f].name], "[k] schedule") == 0;
+    service |= strcmp(p->strings[p->functions[f].name], "recv") == 0;
+    thread |= strcmp(p->strings[p->functions[f].name], "[tid 4243]") == 0;
+  }
+  ck_assert(kernel && service && thread);
+  pprof_free(p);
+  ck_assert_ptr_null(strstr(w[0].text, "spin+0x10"));
+  ck_assert_ptr_null(strstr(w[0].text, "PERF_RECORD"));
+  perfsplit_free(w, n);
+}
+END_TEST
+
+/* Streaming: a wait still going on at a cut (an idle thread) is carried on and counted in every window it
+ * spans, up to the end of the command at the final cut. */
+START_TEST(stream_carries_open_waits) {
+  static char text[65536];
+  text[0] = '\0';
+  size_t len = add_events(text, sizeof text, "hot", 16975.010, 0.1, 2);
+  len = add_wait(text, sizeof text, "4245", 16975.200, "S", "accept");
+  len = add_events(text, sizeof text, "hot", 16976.010, 0.1, 2);
+  len = add_events(text, sizeof text, "hot", 16977.010, 0.1, 2);
+  perfsplit_stream st = {{1700000000000, 1700000002900, 16975000, 16977900}, 1700000000000, NULL, 0};
+  perfsplit_window *w = NULL;
+  size_t n = 0, used = 0;
+  ck_assert_int_eq(perfsplit_stream_cut(&st, text, len, 1000, 0, &w, &n, &used), 0);
+  ck_assert_uint_eq(n, 1);
+  ck_assert_int_eq(fold(&w[0], FOLDED_PERF_OFFCPU), 80); /* 200 .. 1000 ms */
+  ck_assert_ptr_nonnull(st.open);
+  perfsplit_free(w, n);
+  st.span.end_ms = 1700000003500;
+  st.span.mono_end_ms = 16978500;
+  ck_assert_int_eq(perfsplit_stream_cut(&st, text + used, len - used, 1000, 1, &w, &n, &used), 0);
+  ck_assert_uint_eq(n, 3);
+  ck_assert_int_eq(fold(&w[0], FOLDED_PERF_OFFCPU), 100);
+  ck_assert_int_eq(fold(&w[1], FOLDED_PERF_OFFCPU), 100);
+  ck_assert_int_eq(fold(&w[2], FOLDED_PERF_OFFCPU), 50); /* to the end, 3500 ms */
+  ck_assert_int_eq(fold(&w[0], FOLDED_PERF_CPU), 2);
+  perfsplit_free(w, n);
+  perfsplit_stream_free(&st);
+}
+END_TEST
+
+CHECK_MAIN("perfsplit", 0, waits_off_cpu_by_their_time, stream_carries_open_waits,
+           three_seconds_three_windows, stream_cuts_as_it_comes, aligned_and_clipped, other_clocks,
+           untimed_and_errors)
