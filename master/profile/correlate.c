@@ -310,9 +310,9 @@ static void tail_one(ctx *c, int set, const char *name, unsigned char *a, unsign
            n.r.b_tot, o.skip_chain ? " (all request names)" : "", test, base);
   json_t *f = finding(n.kind ? n.kind : "tail", name, n.fn, n.sa, n.sb);
   finish(f, "slow", n.r.a_tot, "typical", n.r.b_tot, n.r.p_value, n.r.path, n.prof,
-         corrrank_score(CORRELATE_RANK_TAIL - (set == SET_WAIT) * CORRELATE_RANK_WAIT, n.sa - n.sb,
-                        n.r.p_value) -
-             (n.r.a_tot < CORRELATE_MIN_SAMPLES) * CORRELATE_WEAK_DROP, /* few samples: thin evidence */
+         corrrank_score(CORRELATE_RANK_TAIL - (set == SET_WAIT) * CORRELATE_RANK_WAIT,
+                        corrwait_effect(&n.r, na, nb, set == SET_WAIT), n.r.p_value) -
+             corrwait_thin(cs, a, &n.r, set == SET_WAIT) * CORRELATE_WEAK_DROP, /* thin evidence */
          ev);
   json_array_append_new(c->out, f);
 }
@@ -515,7 +515,7 @@ out:
 /* ---------- lock (corrlock.h) ---------- */
 
 static int method_lock(ctx *c, const char *type) {
-  corrlock_result r;
+  corrlock_result r = {.polls = &c->set[SET_WAIT]}; /* the labelled waits: who waits (corrlock.h) */
   if (!corrlock_find(c->in->windows, c->in->nwindows, type, &c->set[SET_CPU], c->in->intervals, &r)) return 0;
   json_t *f = finding("lock", r.request, r.fn, r.share, r.base);
   finish(f, "holder_contentions", r.x, "all_contentions", r.ncont, r.p_value, r.path, type,

@@ -34,6 +34,14 @@
       * slow requests from their own name's typical ones by presence (corrpres_rare): a rare fault's few  \
       * slow requests carry few CPU samples in a short run. Such a tail finding ranks as weak evidence    \
       * (WEAK_DROP off its score: thin evidence below thick). MIN_SAMPLES: no exception, before stop 30 */
+#define CORRELATE_SLEEP                                                                                      \
+  1 /* a wait in a sleep (time.Sleep, time.sleep, asyncio.sleep under a service frame: a retry or poll loop) \
+     * is not thin evidence below MIN_SAMPLES observations when >= WAIT_SHARE of the slow ones sleep there,  \
+     * from >= MIN_BASELINE distinct requests, and the test is strong: goroutine polls (10 a second) catch   \
+     * each short request at most once, so the observations are independent, and only the code can put a     \
+     * request to sleep (host load or a slow peer cannot). A rate-tested wait's effect takes the typical     \
+     * requests' rate relative to the slow ones' for a baseline share of < MIN_BASELINE observations (0: as  \
+     * before stop 31) */
 #define CORRELATE_MIN_BASELINE                                                                       \
   10                          /* and in the baseline it is contrasted with (fast requests are rarely \
                                * sampled; the z test weighs how few there are) */
@@ -192,6 +200,18 @@
  * ranked with weak evidence (the delay alone cannot tell: 50 ms of 1-7 ms fsync waits is the answer in a run
  * that lost 2 s, not in one that lost 16 s) */
 #define CORRELATE_LOCK_EXPLAINS 0.01
+/* lock: a holder no request owns (a background persister, a flusher) harms the requests that wait for it: the
+ * request name owning (CPU samples) the service frames of >= LOCK_NAME_SHARE of the block profile's mutex
+ * waits is the finding's "waiters", and its tail weighs the finding as a request's finding (RANK_TAIL_WEIGHT;
+ * 0: such a lock is not weighed, as before stop 31) */
+#define CORRELATE_LOCK_WAITERS 1
+/* lock: Go's mutex profile charges each wait to the Unlock that ends it, so behind a holder blocked under the
+ * lock the queue's short critical sections record its delay. The one releaser of >= LOCK_ACROSS of the delay
+ * seen parked beneath itself off the lock (>= MIN_BASELINE goroutine observations: across a wait, holding)
+ * takes the delay of releasers seen
+ * queuing for a lock (>= MIN_BASELINE observations) and parked off it < LOCK_ACROSS x as often (0: no such
+ * move, as before stop 31) */
+#define CORRELATE_LOCK_CHAIN 1
 #define CORRELATE_HOLD_CALLERS                                                                            \
   2 /* hold: requests parked (channel, select, semaphore) in a function named for acquiring are traced to \
      * the caller of it that blocks most beneath it outside it (holding what it took), among >= this many \

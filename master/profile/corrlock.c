@@ -12,6 +12,7 @@
 #include "common/rundir.h"
 #include "master/profile/corrinline.h"
 #include "master/profile/corrlat.h"
+#include "master/profile/corrwait.h"
 
 /* Request name owning >= LOCK_NAME_SHARE of the masked samples holding fn (any name when fn < 0). */
 static const char *owner(const corrstack *cs, const unsigned char *mask, int64_t fn) {
@@ -128,6 +129,73 @@ static const char *rw_reassign(rw_tally *t, json_t *delay, json_t *cont) {
   add_to(delay, r, t->wdelay);
   add_to(cont, r, t->wcont);
   return r;
+}
+
+/* Goroutine observations (polls) of fn: parked beneath it off any lock (it blocks on something else while on
+ * the stack: an fsync, a call) into *off, and queued in a sync.Mutex/RWMutex below it into *queued. */
+static void seen(const correlate_window *win, size_t nw, const char *fn, double *off, double *queued) {
+  *off = *queued = 0;
+  for (size_t w = 0; w < nw; w++) {
+    const pprof_profile *p = win[w].prof;
+    if (strcmp(win[w].type, "goroutine") != 0 || !p->nsample_types) continue;
+    for (size_t i = 0; i < p->nsamples; i++) {
+      const pprof_sample *s = &p->samples[i];
+      int lock = 0;
+      for (size_t k = 1; k < s->nstack; k++) {
+        const char *n = p->strings[p->functions[s->stack[k]].name];
+        if (strcmp(n, fn) == 0) {
+          if (lock)
+            *queued += (double)s->values[0];
+          else if (corrwait_parked(p->strings[p->functions[s->stack[0]].name]))
+            *off += (double)s->values[0];
+          break;
+        }
+        lock |= strncmp(n, "sync.(*Mutex).", 14) == 0 || strncmp(n, "sync.(*RWMutex).", 16) == 0;
+      }
+    }
+  }
+}
+
+/* Go's mutex profile charges each waiter's whole wait to the Unlock that lets it in: behind a holder that
+ * blocks under the lock (an fsync), the queue hands the lock on, and the short critical sections that end
+ * each wait record the holder's delay. When exactly one releaser of >= LOCK_ACROSS of the delay (it ends the
+ * first wait of each of its holds) is seen in the goroutine polls parked beneath itself off the lock (>=
+ * MIN_BASELINE observations: it holds the lock across a wait), the delay and
+ * contentions of releasers seen queuing for the lock (>= MIN_BASELINE observations) and almost never doing
+ * anything else beneath themselves (parked off the lock < LOCK_ACROSS x their queued observations) are moved
+ * to it (CORRELATE_LOCK_CHAIN). The holder, or NULL; *moved: the delay moved. */
+static const char *chain_reassign(const correlate_window *win, size_t nw, json_t *delay, json_t *cont,
+                                  double *moved) {
+  const char *k, *holder = NULL;
+  json_t *v, *mv = json_object();
+  double off, q;
+  *moved = 0;
+  double total = 0;
+  json_object_foreach(delay, k, v) total += json_number_value(v);
+  json_object_foreach(delay, k, v) {
+    if (json_number_value(v) < CORRELATE_LOCK_ACROSS * total) continue; /* it ends waits itself, each hold */
+    seen(win, nw, k, &off, &q);
+    if (off < CORRELATE_MIN_BASELINE) continue;
+    if (holder) holder = "";
+    if (!holder) holder = k;
+  }
+  if (!holder || !*holder || !mv) {
+    json_decref(mv);
+    return NULL;
+  }
+  json_object_foreach(delay, k, v) {
+    seen(win, nw, k, &off, &q);
+    if (strcmp(k, holder) != 0 && json_number_value(v) > 0 && q >= CORRELATE_MIN_BASELINE &&
+        off < CORRELATE_LOCK_ACROSS * q)
+      json_object_set_new(mv, k, json_true());
+  }
+  json_object_foreach(mv, k, v) {
+    double d = json_number_value(json_object_get(delay, k)), n = json_number_value(json_object_get(cont, k));
+    add_to(delay, k, -d), add_to(cont, k, -n), add_to(delay, holder, d), add_to(cont, holder, n);
+    *moved += d;
+  }
+  json_decref(mv);
+  return *moved > 0 ? holder : NULL;
 }
 
 /* Name of frame k of s in p. */
@@ -400,6 +468,10 @@ static int find(const correlate_window *win, size_t nw, const char *type, const 
     }
   }
   reader = rw_reassign(&rw, delay, cont);
+  double chained = 0;
+  const char *chain = CORRELATE_LOCK_CHAIN && !reader && strcmp(type, "mutex") == 0
+                          ? chain_reassign(win, nw, delay, cont, &chained)
+                          : NULL;
   json_object_foreach(delay, k, v) if (json_number_value(v) > bd) bd = json_number_value(v), holder = k;
   int found = 0;
   double req_ms = corrlat_request_ms(iv); /* a lock that costs requests little is not the answer */
@@ -443,6 +515,15 @@ static int find(const correlate_window *win, size_t nw, const char *type, const 
             clock_ns_to_ms_frac(rw.rdelay / rw.rcont), clock_ns_to_ms_frac(rw.wdelay / rw.wcont), rw.wcont,
             rw.wdelay / (double)CLOCK_NS_PER_S);
       }
+      if (chain && strcmp(chain, holder) == 0) {
+        size_t len = strlen(out->evidence);
+        snprintf(
+            out->evidence + len, sizeof out->evidence - len,
+            "; it is seen blocked beneath itself off the lock in the goroutine polls (holding the lock "
+            "across a wait), and the %.3f s released by functions seen only queuing for it are counted as "
+            "its (the queue behind it handing the lock on)",
+            chained / (double)CLOCK_NS_PER_S);
+      }
       snprintf(out->fn, sizeof out->fn, "%s", fn);
       out->request = req, out->share = bd / total, out->base = nh > 1 ? 1.0 / (double)nh : 0;
       out->x = x, out->ncont = ncont, out->p_value = pv;
@@ -465,11 +546,57 @@ static int find(const correlate_window *win, size_t nw, const char *type, const 
   return 0;
 }
 
+/* The request name whose requests wait for the lock: of the block profile's waits on a sync.Mutex/RWMutex
+ * (the holder's own left out), the name owning (its labelled CPU samples) the service frame that waits, when
+ * one name has >= LOCK_NAME_SHARE of the delay; NULL otherwise or without a block profile. The block profile
+ * does not say which mutex a wait is on: one name's waits are taken as this lock's only when the lock is the
+ * run's contended one (the mutex profile's holder passed). */
+static const char *waiters(const correlate_window *win, size_t nw, const corrstack *cpu,
+                           const corrstack *polls, const char *holder) {
+  json_t *by = json_object();
+  double tot = 0, best = 0, n;
+  const char *k, *name = NULL;
+  json_t *v;
+  unsigned char *named = calloc(cpu->n ? cpu->n : 1, 1); /* a frame's owner among its labelled samples */
+  unsigned char *pnamed = polls ? calloc(polls->n ? polls->n : 1, 1) : NULL;
+  for (size_t i = 0; named && i < cpu->n; i++) named[i] = cpu->s[i].name != NULL;
+  for (size_t i = 0; pnamed && i < polls->n; i++) pnamed[i] = polls->s[i].name != NULL;
+  for (size_t w = 0; by && named && w < nw; w++) {
+    const pprof_profile *p = win[w].prof;
+    if (strcmp(win[w].type, "block") != 0 || !p->nsample_types) continue;
+    for (size_t i = 0; i < p->nsamples; i++) {
+      const pprof_sample *s = &p->samples[i];
+      const char *fn = on_lock(p, s) ? corrstack_service_frame(p, s) : NULL;
+      if (!fn || strcmp(fn, holder) == 0) continue;
+      int64_t id = corrstack_id(cpu, fn);
+      const char *req = id >= 0 ? owner(cpu, named, id) : NULL;
+      int64_t pid = pnamed && !req ? corrstack_id(polls, fn) : -1;
+      if (pid >= 0) req = owner(polls, pnamed, pid); /* seen waiting, never on CPU */
+      double d = delay_of(p, s, &n);
+      tot += d;
+      if (req) add_to(by, req, d);
+    }
+  }
+  json_object_foreach(by, k, v) if (json_number_value(v) > best) best = json_number_value(v), name = k;
+  const char *pooled = NULL; /* the name as the join pooled it (cpu's or polls'), which outlives by */
+  for (size_t i = 0; name && i < cpu->n && !pooled; i++)
+    if (cpu->s[i].name && strcmp(cpu->s[i].name, name) == 0) pooled = cpu->s[i].name;
+  for (size_t i = 0; name && polls && i < polls->n && !pooled; i++)
+    if (polls->s[i].name && strcmp(polls->s[i].name, name) == 0) pooled = polls->s[i].name;
+  name = pooled;
+  if (tot <= 0 || best < CORRELATE_LOCK_NAME_SHARE * tot) name = NULL;
+  json_decref(by);
+  free(named);
+  free(pnamed);
+  return name;
+}
+
 int corrlock_find(const correlate_window *win, size_t nw, const char *type, const corrstack *cpu,
                   const json_t *iv, corrlock_result *out) {
-  out->delay_ms = -1, out->minor = 0, out->waited[0] = '\0';
+  out->delay_ms = -1, out->minor = 0, out->waited[0] = '\0', out->waiters = NULL;
   if (!find(win, nw, type, cpu, iv, out)) return 0;
   minor(out, iv);
+  if (CORRELATE_LOCK_WAITERS && !out->request) out->waiters = waiters(win, nw, cpu, out->polls, out->fn);
   return 1;
 }
 
@@ -481,10 +608,11 @@ static int reaches(const json_t *f, const char *fn) {
          (last && strcmp(last, fn) == 0);
 }
 
-void corrlock_effects(json_t *findings, const json_t *lock, const corrlock_result *r) {
+void corrlock_effects(json_t *findings, json_t *lock, const corrlock_result *r) {
   size_t i;
   json_t *f;
   double score = json_number_value(json_object_get(lock, "score"));
+  if (r->waiters) json_object_set_new(lock, "waiters", json_string(r->waiters));
   if (!r->waited[0]) return;
   json_array_foreach(findings, i, f) {
     if (f == lock || strcmp(json_string_value(json_object_get(f, "kind")), "wait") != 0 ||

@@ -20,6 +20,10 @@ typedef struct corrlock_result {
   double delay_ms;     /* the holder's delay (ms; -1 when counted in observations) */
   int minor;           /* its delay explains < CORRELATE_LOCK_EXPLAINS of the time the requests lost */
   char waited[512];    /* hold: the function where the waiters wait for what the holder took; else "" */
+  const char *waiters; /* a holder no request owns: the request name owning >= LOCK_NAME_SHARE of the lock
+                        * waits of the block profile (by the service frame that waits), else NULL */
+  const corrstack *polls; /* in (kept by corrlock_find): the run's goroutine or wall-clock samples, whose
+                           * labels name the requests of a waiting frame no CPU sample shows; or NULL */
   char evidence[1024];
 } corrlock_result;
 
@@ -30,7 +34,8 @@ int corrlock_find(const correlate_window *w, size_t nw, const char *type, const 
                   const json_t *iv, corrlock_result *out);
 
 /* Findings of kind wait (in findings) whose path runs to r's waited function are requests waiting for r's
- * holder: each is ranked just below lock (the finding made of r), with that said in its evidence. */
-void corrlock_effects(json_t *findings, const json_t *lock, const corrlock_result *r);
+ * holder: each is ranked just below lock (the finding made of r), with that said in its evidence. r's waiters
+ * (if any) are set on lock as "waiters" (CORRELATE_LOCK_WAITERS: its tail is theirs, corrrank.h). */
+void corrlock_effects(json_t *findings, json_t *lock, const corrlock_result *r);
 
 #endif

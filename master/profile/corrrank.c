@@ -32,10 +32,13 @@ static double name_p99(const json_t *intervals, const char *name) {
   return n > 0 ? sum / n : -1;
 }
 
-/* The request a finding is about, when it is weighed by its tail (not a window's seconds), else NULL. */
+/* The request a finding is about, when it is weighed by its tail (not a window's seconds), else NULL: a lock
+ * that no request holds is about the requests that wait for it (its "waiters", corrlock.h). */
 static const char *weighed_request(const json_t *f) {
   const char *kind = json_string_value(json_object_get(f, "kind"));
-  return kind && strcmp(kind, "window") != 0 ? json_string_value(json_object_get(f, "request")) : NULL;
+  const char *req = json_string_value(json_object_get(f, "request"));
+  if (!req) req = json_string_value(json_object_get(f, "waiters"));
+  return kind && strcmp(kind, "window") != 0 ? req : NULL;
 }
 
 void corrrank_weigh_tails(json_t *findings, const json_t *intervals) {
@@ -55,13 +58,15 @@ void corrrank_weigh_tails(json_t *findings, const json_t *intervals) {
     if (p <= 0 || worst <= 0 || p >= worst) continue;
     double drop = CORRELATE_RANK_TAIL_WEIGHT * (1 - p / worst);
     char ev[2048];
-    snprintf(ev, sizeof ev,
-             "%s; its request's p99 (%.1f ms, mean of the intervals) is %.0f%% of the worst among "
-             "the findings' requests (%s, %.1f ms): ranked %.2f lower",
-             json_string_value(json_object_get(f, "evidence"))
-                 ? json_string_value(json_object_get(f, "evidence"))
-                 : "",
-             p, 100 * p / worst, worst_name, worst, drop);
+    snprintf(
+        ev, sizeof ev,
+        "%s; its %s p99 (%.1f ms, mean of the intervals) is %.0f%% of the worst among "
+        "the findings' requests (%s, %.1f ms): ranked %.2f lower",
+        json_string_value(json_object_get(f, "evidence")) ? json_string_value(json_object_get(f, "evidence"))
+                                                          : "",
+        json_object_get(f, "request") && !json_is_null(json_object_get(f, "request")) ? "request's"
+                                                                                      : "waiters' request's",
+        p, 100 * p / worst, worst_name, worst, drop);
     json_object_set_new(f, "evidence", json_string(ev));
     json_object_set_new(f, "score", json_real(json_number_value(json_object_get(f, "score")) - drop));
   }

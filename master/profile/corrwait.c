@@ -194,6 +194,52 @@ done:
   return rc;
 }
 
+int corrwait_sleeps(const corrstack *cs, const corr_sample *c) {
+  static const char *const sleeps[] = {"time.Sleep", "time.sleep", "asyncio.tasks.sleep", NULL};
+  if (!c->nstack) return 0;
+  size_t k = corrwait_parked(cs->names[c->stack[0]]) ? 1 : 0;
+  for (; k < c->nstack && k < 2; k++)
+    for (size_t j = 0; sleeps[j]; j++)
+      if (strcmp(cs->names[c->stack[k]], sleeps[j]) == 0) return 1;
+  return 0;
+}
+
+double corrwait_sleeping(const corrstack *cs, const unsigned char *a, int64_t fn, double *nreq) {
+  json_t *ids = json_object();
+  double v = 0;
+  *nreq = 0;
+  for (size_t i = 0; ids && fn >= 0 && i < cs->n; i++) {
+    const corr_sample *c = &cs->s[i];
+    int has = 0;
+    for (size_t k = 0; k < c->nstack && !has; k++) has = (int64_t)c->stack[k] == fn;
+    if (!a[i] || !has || !corrwait_sleeps(cs, c)) continue;
+    const char *id = c->span_id ? c->span_id : c->trace_id;
+    v += c->value;
+    if (!id)
+      *nreq += 1;
+    else if (!json_object_get(ids, id))
+      json_object_set_new(ids, id, json_true()), *nreq += 1;
+  }
+  json_decref(ids);
+  return v;
+}
+
+int corrwait_thin(const corrstack *cs, const unsigned char *a, const corr_contrast *r, int wait) {
+  double nreq = 0, v;
+  if (r->a_tot >= CORRELATE_MIN_SAMPLES) return 0;
+  if (!CORRELATE_SLEEP || !wait || r->p_value >= CORRELATE_STRONG_ALPHA) return 1;
+  v = corrwait_sleeping(cs, a, r->fn, &nreq);
+  return v < CORRELATE_WAIT_SHARE * r->a_tot || nreq < CORRELATE_MIN_BASELINE;
+}
+
+double corrwait_effect(const corr_contrast *r, double na, double nb, int wait) {
+  double sa = r->a_tot > 0 ? r->a_fn / r->a_tot : 0, sb = r->b_tot > 0 ? r->b_fn / r->b_tot : 0;
+  if (CORRELATE_SLEEP && wait && r->per_request && r->b_tot < CORRELATE_MIN_BASELINE && na > 0 && nb > 0 &&
+      r->a_fn > 0)
+    sb = sa * fmin(1, (r->b_fn / nb) / (r->a_fn / na));
+  return sa - sb;
+}
+
 /* Is c parked, and not on a lock? (A lock's waiters wait for the holder's work: the lock method's.) */
 static int parked_off_lock(const corrstack *cs, const corr_sample *c) {
   if (!c->nstack || !corrwait_parked(cs->names[c->stack[0]])) return 0;

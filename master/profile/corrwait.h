@@ -30,6 +30,26 @@ int corrwait_find(const corrstack *cs, const unsigned char *a, const unsigned ch
  * a lock, in a service frame) that have no sample in cpu at all; frames (of cpu, by name) in >=
  * CORRELATE_KNOWN_SHARE of their observations are marked in known (cpu's nnames entries) when there are >=
  * CORRELATE_KNOWN_REQUESTS such requests. Their number (0: too few, nothing marked). */
+/* Is the wait at c's leaf a sleep its own code chose (Go's time.Sleep, or time.sleep / asyncio.tasks.sleep
+ * where a profile shows them as a frame: the first frame above the parked leaf, or the leaf itself)? */
+int corrwait_sleeps(const corrstack *cs, const corr_sample *c);
+
+/* Of a's samples holding fn, those parked in a sleep (corrwait_sleeps): their value (returned) and the
+ * distinct requests behind them (span id, else trace id; *nreq). A sleep is the one wait nothing outside the
+ * code causes: the host's load or a slow peer cannot put a request there, only its code. */
+double corrwait_sleeping(const corrstack *cs, const unsigned char *a, int64_t fn, double *nreq);
+
+/* Is r (a finding's contrast, a: its population) thin evidence, ranked weak: fewer than MIN_SAMPLES in a,
+ * unless (wait set) >= WAIT_SHARE of them are parked in a sleep under the frame named, from >= MIN_BASELINE
+ * distinct requests, with a strong test (p < STRONG_ALPHA; CORRELATE_SLEEP)? */
+int corrwait_thin(const corrstack *cs, const unsigned char *a, const corr_contrast *r, int wait);
+
+/* The effect of r's finding (share - baseline share). When r was tested on rates per request (na, nb
+ * requests) from a baseline of fewer than MIN_BASELINE samples (wait set: typical requests are rarely caught
+ * parked), the baseline share is not a measured one: the typical requests' time per request in the frame
+ * relative to the slow ones' stands for it (CORRELATE_SLEEP). */
+double corrwait_effect(const corr_contrast *r, double na, double nb, int wait);
+
 size_t corrwait_idle_frames(const corrstack *wait, const corrstack *cpu, const char *name,
                             unsigned char *known);
 

@@ -13,6 +13,7 @@
 #include "master/profile/correlate.h"
 #include "master/profile/corrjoin.h"
 #include "tests/support/checkrun.h"
+#include "tests/support/testcorr.h"
 #include "tests/support/testrun.h"
 #include "tests/support/teststack.h"
 
@@ -608,6 +609,54 @@ START_TEST(gc_assist_is_alloc) {
 }
 END_TEST
 
+/* (5a) A retry loop sleeps in place of a lock: a few heartbeats find the persister's mutex taken (TryLock)
+ * and sleep 20 ms; goroutine polls catch 12 of them, once each, in main.beat's time.Sleep, and none of the
+ * typical ones. The persister's Unlock releases the GET requests' short waits (mutex profile). The sleep is
+ * the heartbeats' time by the code's own choice: a strong wait from 12 requests, ranked above the lock; with
+ * CORRELATE_SLEEP 0 it is thin evidence, ranked weak, and the lock comes first. */
+START_TEST(sleep_retry_wait) {
+  pprof_profile *cpu = pprof_create("samples", "count"), *gr = pprof_create("goroutine", "count");
+  pprof_profile *mu = pprof_create("contentions", "count");
+  ck_assert_int_eq(pprof_add_sample_type(mu, "delay", "nanoseconds"), 0);
+  json_t *slow = json_array(), *typ = json_array(), *iv = json_array();
+  char tid[40];
+  for (int i = 0; i < 400; i++) {
+    snprintf(tid, sizeof tid, "%032d", i);
+    add(cpu,
+        i % 10 ? "runtime.goexit;main.newPresence.func1;net/url.ParseQuery"
+               : "runtime.goexit;main.newPresence.func1;main.beat",
+        1, 0, "trace_id", tid, "loadctl.name", "POST /heartbeat", NULL);
+    if (i < 12) {
+      add(gr, "runtime.goexit;main.newPresence.func1;main.beat;time.Sleep;runtime.gopark", 1, 0, "trace_id",
+          tid, "loadctl.name", "POST /heartbeat", NULL);
+      test_exemplar(slow, tid, 24.0);
+    } else if (i < 60)
+      test_exemplar(typ, tid, 0.4);
+  }
+  add(cpu, "runtime.goexit;main.persistLoop;main.persist", 60, 0, NULL);
+  add(mu, "runtime.goexit;main.persistLoop;main.persist;sync.(*Mutex).Unlock", 70, 320000000LL, NULL);
+  testcorr_interval(iv, 0, "POST /heartbeat", 1000, 0.4, 24.0, 1.0);
+  testcorr_interval(iv, 0, "(all)", 1000, 0.4, 24.0, 1.0);
+  correlate_window w[3] = {{0, 60000, "cpu", cpu}, {0, 60000, "goroutine", gr}, {0, 60000, "mutex", mu}};
+  correlate_input in = {w, 3, iv, test_exemplars("POST /heartbeat", slow, typ)};
+  json_t *fs = NULL;
+  ck_assert_int_eq(correlate_findings(&in, &fs), 0);
+  json_t *f = json_array_get(fs, 0);
+  ck_assert_uint_ge(json_array_size(fs), 2);
+  ck_assert_str_eq(str(f, "kind"), "wait");
+  ck_assert_str_eq(str(f, "function"), "main.beat");
+  ck_assert_str_eq(str(f, "request"), "POST /heartbeat");
+  ck_assert_double_ge(json_number_value(json_object_get(f, "score")), 3.5);
+  ck_assert_str_eq(str(json_array_get(fs, 1), "function"), "main.persist");
+  json_decref(fs);
+  json_decref(iv);
+  json_decref((json_t *)in.exemplars);
+  pprof_free(cpu);
+  pprof_free(gr);
+  pprof_free(mu);
+}
+END_TEST
+
 /* (5) A closure holds a lock while a few requests compute under it; the others queue. */
 START_TEST(lock_while_computing) {
   pprof_profile *mu = pprof_create("contentions", "count"), *cpu = pprof_create("samples", "count");
@@ -640,4 +689,4 @@ END_TEST
 
 CHECK_MAIN("correlate", 0, tail_found, tail_negative, endpoint_found, window_found, mutex_found, run_dir,
            shop_fixtures, shared_helper, encoded_baggage, minority_windows, offcpu_wait,
-           endpoint_waiting_by_design, gc_assist_is_alloc, lock_while_computing)
+           endpoint_waiting_by_design, gc_assist_is_alloc, sleep_retry_wait, lock_while_computing)

@@ -12,6 +12,7 @@
 
 #include "master/profile/correlate.h"
 #include "master/profile/corrlock.h"
+#include "master/profile/corrrank.h"
 #include "tests/support/checkrun.h"
 #include "tests/support/testcorr.h"
 #include "tests/support/teststack.h"
@@ -362,8 +363,82 @@ START_TEST(waits_on_the_lock_rank_below_it) {
 }
 END_TEST
 
+/* A background persister releases the contended mutex (mutex profile); the block profile's waits on it are in
+ * the lookup handler's closure, whose labelled CPU samples are GET /presence's (an unlabelled one too: labels
+ * set inside it). The lock's "waiters" are GET /presence, and it is weighed by their tail: with another
+ * finding's request at 4x their p99, it loses 0.75 of its score. */
+START_TEST(background_lock_is_weighed_by_its_waiters) {
+  pprof_profile *mu = pprof_create("contentions", "count"), *bl = pprof_create("contentions", "count");
+  pprof_profile *cpu = pprof_create("samples", "count");
+  ck_assert_int_eq(pprof_add_sample_type(mu, "delay", "nanoseconds"), 0);
+  ck_assert_int_eq(pprof_add_sample_type(bl, "delay", "nanoseconds"), 0);
+  add(mu, "runtime.goexit;main.persistLoop;main.persist;sync.(*Mutex).Unlock", 70, 320000000LL);
+  add(bl, "runtime.goexit;net/http.(*conn).serve;main.lookup.func2;sync.(*Mutex).Lock", 70, 300000000LL);
+  testcorr_sample(cpu, "runtime.goexit;net/http.(*conn).serve;main.lookup.func2;fmt.Fprintf", NULL, 8,
+                  "GET /presence", NULL);
+  testcorr_sample(cpu, "runtime.goexit;net/http.(*conn).serve;main.lookup.func2;main.requestLabels", NULL, 3,
+                  NULL, NULL);
+  testcorr_sample(cpu, "runtime.goexit;main.persistLoop;main.persist", NULL, 60, NULL, NULL);
+  json_t *iv = took(2000);
+  testcorr_interval(iv, 0, "GET /presence", 500, 1.0, 10.0, 1.5);
+  testcorr_interval(iv, 0, "POST /beat", 500, 0.5, 40.0, 2.0);
+  correlate_window w[3] = {{0, 60000, "cpu", cpu}, {0, 60000, "mutex", mu}, {0, 60000, "block", bl}};
+  correlate_input in = {w, 3, iv, NULL};
+  json_t *fs = NULL;
+  ck_assert_int_eq(correlate_findings(&in, &fs), 0);
+  ck_assert_uint_eq(locks(fs, "main.persist"), 1);
+  json_t *f = json_array_get(fs, 0);
+  ck_assert(json_is_null(json_object_get(f, "request")) || !json_object_get(f, "request"));
+  ck_assert_str_eq(json_string_value(json_object_get(f, "waiters")), "GET /presence");
+  double before = json_number_value(json_object_get(f, "score"));
+  json_t *beat = json_pack("{s:s,s:s,s:s,s:f,s:s}", "kind", "wait", "request", "POST /beat", "function",
+                           "main.beat", "score", 3.0, "evidence", "e");
+  json_array_append_new(fs, beat);
+  corrrank_weigh_tails(fs, iv);
+  ck_assert_double_eq_tol(json_number_value(json_object_get(f, "score")), before - 0.75, 1e-9);
+  ck_assert_ptr_nonnull(strstr(json_string_value(json_object_get(f, "evidence")), "waiters' request's p99"));
+  json_decref(fs);
+  json_decref(iv);
+  pprof_free(mu);
+  pprof_free(bl);
+  pprof_free(cpu);
+}
+END_TEST
+
+/* An error log fsyncs under the log's mutex: Go's mutex profile charges each wait to the Unlock that ends it,
+ * so the access lines queued behind the fsync hand the lock on and Infof's Unlock records 0.43 s, Errorf's
+ * 0.16 s. The goroutine polls see Errorf parked in the fsync beneath itself (holding across the wait), Infof
+ * only queued in Lock, and the flusher parked on its ticker with almost no delay of its own: Errorf is named.
+ */
+START_TEST(queue_handing_the_lock_on_is_the_holders) {
+  pprof_profile *mu = pprof_create("contentions", "count"), *gr = pprof_create("goroutine", "count");
+  ck_assert_int_eq(pprof_add_sample_type(mu, "delay", "nanoseconds"), 0);
+  add(mu, "runtime.goexit;main.ingestOne;main.(*eventLog).Infof;sync.(*Mutex).Unlock", 150, 430000000LL);
+  add(mu, "runtime.goexit;main.ingestOne;main.(*eventLog).Errorf;sync.(*Mutex).Unlock", 40, 160000000LL);
+  add(mu, "runtime.goexit;main.openEventLog.func1;sync.(*Mutex).Unlock", 1, 90000LL);
+  add(gr,
+      "runtime.goexit;main.ingestOne;main.(*eventLog).Errorf;os.(*File).Sync;syscall.Fsync;syscall.Syscall",
+      12, 0);
+  add(gr,
+      "runtime.goexit;main.ingestOne;main.(*eventLog).Infof;sync.(*Mutex).Lock;sync.(*Mutex).lockSlow;"
+      "runtime.gopark",
+      58, 0);
+  add(gr, "runtime.goexit;main.openEventLog.func1;runtime.chanrecv2;runtime.gopark", 170, 0);
+  correlate_window w[2] = {{0, 60000, "mutex", mu}, {0, 60000, "goroutine", gr}};
+  correlate_input in = {w, 2, NULL, NULL};
+  json_t *fs = NULL;
+  ck_assert_int_eq(correlate_findings(&in, &fs), 0);
+  ck_assert_uint_eq(locks(fs, "main.(*eventLog).Errorf"), 1);
+  ck_assert_uint_eq(locks(fs, "main.(*eventLog).Infof"), 0);
+  json_decref(fs);
+  pprof_free(mu);
+  pprof_free(gr);
+}
+END_TEST
+
 CHECK_MAIN("corrlock", 0, block_readers_are_not_the_holder, block_waiter_is_not_the_holder,
            few_long_waits_are_enough, pool_waiters_name_the_holder, library_pool_names_the_service_holder,
            goroutine_polls_name_the_holder, python_semaphore_names_the_holder,
            rwmutex_long_reader_is_the_holder, minor_lock_ranks_last, python_lock_waiters_name_the_holder,
-           waits_on_the_lock_rank_below_it)
+           waits_on_the_lock_rank_below_it, background_lock_is_weighed_by_its_waiters,
+           queue_handing_the_lock_on_is_the_holders)
