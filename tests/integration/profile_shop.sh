@@ -19,12 +19,13 @@ python3 -c 'import json;print(json.dumps({"items":[{"book_id":i+1,"qty":1} for i
 echo '{"items":[{"book_id":1,"qty":1},{"book_id":2,"qty":2}]}' >"$WORK/small.json"
 
 login() { curl -fsS -XPOST -d '{"user":"it"}' "http://$SHOP_ADDR/api/session" | python3 -c 'import json,sys;print(json.load(sys.stdin)["token"])'; }
-# median ms of 5 checkouts with body file $1
+# ms of the fastest of 5 checkouts with body file $1: the code's own cost (a loaded machine only adds to it;
+# the median of 5 read 6 ms for a 5 ms bound with the faults off at load 9)
 order_ms() {
   local t=$1 f=$2
   for _ in 1 2 3 4 5; do
     curl -fsS -o /dev/null -w '%{time_total}\n' -XPOST -H "Authorization: Bearer $t" -d @"$f" "http://$SHOP_ADDR/api/orders"
-  done | sort -n | sed -n 3p | awk '{printf "%d", $1 * 1000}'
+  done | sort -n | sed -n 1p | awk '{printf "%d", $1 * 1000}'
 }
 # ns of mutex delay in main.inventoryReserve while 8 clients add to cart for 2 s
 mutex_ns() {
