@@ -134,6 +134,11 @@
 #define CORRELATE_WIN_FLOOR                                                                                \
   0.05 /* MAD floor as a fraction of the median (flat series); throughput's also >= sqrt(median count) per \
         * interval (random arrivals) */
+#define CORRELATE_WIN_STRONGEST                                                                              \
+  2.0 /* more than WIN_MAX_FRAC of the intervals anomalous, in some series or other (a busy machine's stalls \
+       * beside a fault's seconds): when the strongest stands out by >= this x WIN_Z, the intervals that     \
+       * stand out most are kept, up to WIN_MAX_FRAC of them (by their strongest robust z), the others       \
+       * dropped; 0: no window judged then, as before stop 31 */
 #define CORRELATE_WIN_MIN_COUNT 20 /* a request name's series is judged when its median count >= this */
 #define CORRELATE_WIN_MAX_FRAC                                                 \
   0.5 /* no window finding when more than this share of intervals is anomalous \

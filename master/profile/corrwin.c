@@ -21,6 +21,7 @@ typedef struct wintab {
   int64_t step_ms; /* median interval length */
   unsigned char *steady;
   unsigned char *bad;
+  double *z; /* per interval: the strongest robust z of the series that marked it bad */
 } wintab;
 
 static int cmp_i64(const void *a, const void *b) {
@@ -56,8 +57,9 @@ static int table(const json_t *iv, wintab *w) {
     if (!w->nt || w->t[w->nt - 1] != w->t[i]) w->t[w->nt++] = w->t[i];
   w->steady = calloc(w->nt ? w->nt : 1, 1);
   w->bad = calloc(w->nt ? w->nt : 1, 1);
+  w->z = calloc(w->nt ? w->nt : 1, sizeof *w->z);
   double *load = calloc(w->nt ? w->nt : 1, sizeof *load), *tmp = calloc(w->nt ? w->nt : 1, sizeof *tmp);
-  if (!w->steady || !w->bad || !load || !tmp) {
+  if (!w->steady || !w->bad || !w->z || !load || !tmp) {
     free(load);
     free(tmp);
     return -ENOMEM;
@@ -115,6 +117,7 @@ static void judge(wintab *w, const double *x, const unsigned char *have, const c
     int far = sig == SIG_RPS ? x[i] * CORRELATE_WIN_REL <= med : x[i] >= CORRELATE_WIN_REL * med;
     if (z < CORRELATE_WIN_Z || !far) continue;
     w->bad[i] = 1;
+    if (z > w->z[i]) w->z[i] = z;
     if (z > *best && why) {
       *best = z;
       snprintf(why, whylen, "%s of %s %.4g vs median %.4g", sig_word[sig], name, x[i], med);
@@ -170,6 +173,26 @@ static void merge(const wintab *w, const unsigned char *mark, json_t *spans) {
   }
 }
 
+/* More than max intervals anomalous: keep the ones that stand out most, as many as max allows (intervals
+ * whose strongest z ties at the cut are all dropped), when the strongest stand out by WIN_STRONGEST x WIN_Z;
+ * else all stay (and no window is judged). A busy machine's stalls mark seconds of their own beside a
+ * fault's, in some series or other; the fault's stand out by far more. */
+static void strongest(wintab *w, double max) {
+  size_t n = 0, i, keep = (size_t)max, ge = 0;
+  double *v = calloc(w->nt ? w->nt : 1, sizeof *v), cut;
+  for (i = 0; v && i < w->nt; i++)
+    if (w->bad[i]) v[n++] = w->z[i];
+  if (!v || !CORRELATE_WIN_STRONGEST || (double)n <= max || !keep) goto out;
+  qsort(v, n, sizeof *v, cmp_dbl);
+  cut = v[n - keep]; /* the keep-th largest */
+  if (v[n - 1] < CORRELATE_WIN_STRONGEST * CORRELATE_WIN_Z) goto out;
+  for (i = 0; i < n; i++) ge += v[i] >= cut;
+  for (i = 0; i < w->nt; i++) /* ties at the cut that would pass max: all of them out */
+    if (w->bad[i] && (w->z[i] < cut || (ge > keep && w->z[i] <= cut))) w->bad[i] = 0;
+out:
+  free(v);
+}
+
 int corrwin_spans(const json_t *intervals, json_t **spans, size_t *judged, size_t *bad, char *why,
                   size_t whylen) {
   wintab w = {0};
@@ -188,15 +211,15 @@ int corrwin_spans(const json_t *intervals, json_t **spans, size_t *judged, size_
   }
   rc = judge_name(&w, intervals, NULL, &best, why, whylen);
   json_object_foreach(names, k, o) if (rc == 0) rc = judge_name(&w, intervals, k, &best, why, whylen);
-  for (i = 0; i < w.nt; i++) {
-    *judged += w.steady[i];
-    *bad += w.bad[i];
-  }
+  for (i = 0; i < w.nt; i++) *judged += w.steady[i];
+  strongest(&w, CORRELATE_WIN_MAX_FRAC * (double)*judged);
+  for (i = 0; i < w.nt; i++) *bad += w.bad[i];
   if ((double)*bad <= CORRELATE_WIN_MAX_FRAC * (double)*judged) merge(&w, w.bad, *spans);
 out:
   free(w.t);
   free(w.steady);
   free(w.bad);
+  free(w.z);
   json_decref(names);
   return rc;
 }

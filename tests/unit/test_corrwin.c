@@ -434,8 +434,34 @@ START_TEST(throughput_within_counting_noise) {
 }
 END_TEST
 
-CHECK_MAIN("corrwin", 0, window_where_the_slow_requests_ran, window_classes, throughput_within_counting_noise,
-           open_model_users_follow_latency, window_rates_on_an_idle_service,
-           slow_requests_in_background_windows_rank_below, request_work_that_follows_requests_is_no_window,
-           window_on_a_request_findings_path_is_dropped, request_window_below_the_shared_context,
-           rare_requests_harm_to_everyone)
+/* 20 seconds: a fault's seconds 6-7 and 16-17 (p50 40 against 1.5 ms, p99 200 against 20 ms) and six
+ * seconds of a busy machine's stalls (3-4, 9, 12-14: GET /a's p99 43-54 ms): 10 of the 18 judged seconds
+ * stand out, more than WIN_MAX_FRAC; the nine that stand out most are kept (the weakest stall, second 3,
+ * dropped), and the fault's seconds are among the spans. Without the rule no window is judged at all. */
+START_TEST(strongest_seconds_when_too_many_stand_out) {
+  json_t *iv = json_array(), *spans = NULL;
+  for (int t = 0; t < 20; t++) {
+    int fault = t == 6 || t == 7 || t == 16 || t == 17;
+    int stall = t == 3 || t == 4 || t == 9 || t == 12 || t == 13 || t == 14;
+    testcorr_interval(iv, t * 1000, "(all)", 80, fault ? 40.0 : 1.5 + 0.01 * (t % 3), fault ? 200.0 : 20.0,
+                      fault ? 40.0 : 3.0);
+    testcorr_interval(iv, t * 1000, "GET /a", 40, 1.5, stall ? 40.0 + t : 20.0 + 0.5 * (t % 3), 3.0);
+  }
+  size_t judged = 0, bad = 0;
+  char why[256];
+  ck_assert_int_eq(corrwin_spans(iv, &spans, &judged, &bad, why, sizeof why), 0);
+  ck_assert_uint_eq(judged, 18);
+  ck_assert_uint_eq(bad, 9);
+  ck_assert_double_lt(corrwin_overlap(spans, 3000, 4000), 0.5); /* the weakest stall */
+  ck_assert_double_eq(corrwin_overlap(spans, 6000, 8000), 1.0);
+  ck_assert_double_eq(corrwin_overlap(spans, 16000, 18000), 1.0);
+  json_decref(spans);
+  json_decref(iv);
+}
+END_TEST
+
+CHECK_MAIN("corrwin", 0, strongest_seconds_when_too_many_stand_out, window_where_the_slow_requests_ran,
+           window_classes, throughput_within_counting_noise, open_model_users_follow_latency,
+           window_rates_on_an_idle_service, slow_requests_in_background_windows_rank_below,
+           request_work_that_follows_requests_is_no_window, window_on_a_request_findings_path_is_dropped,
+           request_window_below_the_shared_context, rare_requests_harm_to_everyone)
