@@ -110,7 +110,16 @@ echo "cpu ns: coupon rules in POST /api/checkout $coupon, in POST /dj/api/checko
   "(cpu ns there $carrier_cpu)"
 # (values in ns: ~55 coupon checkouts x ~40 ms in a 25 s run; the Django endpoint gets a third as many)
 [ "$coupon" -ge 200000000 ] || fail "the coupon rules' CPU is not labelled POST /api/checkout ($coupon ns)"
-[ "$djcoupon" -ge 40000000 ] || fail "the Django checkout's CPU is not labelled by the middleware ($djcoupon ns)"
+# the middleware labels the Django checkout: its view's CPU is in the Django-labelled profile, and nearly all
+# of the view's CPU in the run carries that label. (Not the coupon rules' CPU there: over 6 idle runs on
+# 2026-12-08 it read 20 ms - 1.1 s for ~15 coupon checkouts with the agents of 739c8f1 and ae462da alike,
+# while the view's and the Flask checkout's stayed in proportion: an open question of issue 19, see its note.)
+djview=$(cum "$WORK/cpu-dj.pb.gz" pyshop.djshop.checkout_view)
+djview_all=$(cum "$WORK/cpu.pb.gz" pyshop.djshop.checkout_view)
+echo "cpu ns: the Django view pyshop.djshop.checkout_view $djview_all, labelled POST /dj/api/checkout $djview"
+[ "$djview" -ge 20000000 ] || fail "the Django checkout's CPU is not labelled by the middleware ($djview ns)"
+[ $((djview * 10)) -ge $((djview_all * 9)) ] ||
+  fail "the Django view's CPU is labelled POST /dj/api/checkout for only $djview of $djview_all ns"
 [ "$reindex_all" -ge 200000000 ] || fail "the background job's CPU is missing ($reindex_all ns)"
 for n in "POST /api/checkout" "GET /api/shipping" "GET /api/products"; do
   only "$WORK/cpu.pb.gz" "$n" "$WORK/x.pb.gz"
